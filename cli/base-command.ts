@@ -1,0 +1,72 @@
+/**
+ * Base class of every tclouds command.
+ *
+ * Commands are thin (architecture.md, principle 3): compute a value, then render it. With `--json`
+ * (global, from oclif's enableJsonFlag) the value returned by run() is printed as one JSON document;
+ * human output is written with this.log, which oclif silences in JSON mode.
+ *
+ * Errors: a TcError is printed as `file:line:col error CODE message` + hint on stderr (or as
+ * `{"error":{...}}` on stdout with --json) and the process exits with the error's documented exit code.
+ * Anything else is an internal error: one line, no stack trace unless TCLOUDS_DEBUG=1.
+ */
+import { Command, Errors } from '@oclif/core';
+import { ExitCode, type ExitCodeValue, formatProblem, isTcError, TcError } from '../runtime/errors.js';
+import { style } from './style.js';
+
+export abstract class TcCommand extends Command {
+  static override enableJsonFlag = true;
+
+  /**
+   * Print `value` (as JSON in --json mode, else via `human`) and exit with `exit`.
+   * Use when a command must report a result *and* a non-zero exit code (e.g. `validate` on an invalid file).
+   */
+  protected finish(value: unknown, exit: ExitCodeValue, human?: () => void): never {
+    if (this.jsonEnabled()) this.logJson(value);
+    else human?.();
+    this.exit(exit);
+  }
+
+  /** Print a line on stderr unless --json is on (progress, warnings). */
+  protected note(line: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${line}\n`);
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (err instanceof Errors.ExitError) throw err;
+    if (isTcError(err)) return this.reportAndExit(err);
+    // oclif's own parse/usage errors (nonexistent flag, missing arg) keep oclif's message and exit 2.
+    if (err.oclif?.exit !== undefined || err instanceof Errors.CLIError) return super.catch(err);
+    if (process.env.TCLOUDS_DEBUG === '1') process.stderr.write(`${err.stack ?? String(err)}\n`);
+    const internal = new TcError('TC000', `internal error: ${err.message}`, {
+      exit: ExitCode.failure,
+      hint: 'this is a bug in tclouds; rerun with TCLOUDS_DEBUG=1 for the stack trace and report it',
+    });
+    return this.reportAndExit(internal);
+  }
+
+  private reportAndExit(err: TcError): never {
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
+    } else {
+      const problems =
+        err.problems.length > 0
+          ? err.problems
+          : [
+              {
+                ...err.location,
+                code: err.code,
+                severity: 'error' as const,
+                message: err.message,
+                ...(err.hint ? { hint: err.hint } : {}),
+              },
+            ];
+      for (const p of problems) {
+        const text = formatProblem(p);
+        process.stderr.write(
+          `${p.severity === 'error' ? style.red(text, process.stderr) : style.yellow(text, process.stderr)}\n`,
+        );
+      }
+    }
+    this.exit(err.exit);
+  }
+}
