@@ -55,6 +55,11 @@ export interface NodeSpec {
   publicKey: string;
   /** Role-specific configuration from the component's plan (e.g. SMR: f, service, batch size). */
   config: Record<string, unknown>;
+  /**
+   * File (0600) holding the bearer token that guards the control server's POST /admin/* endpoints
+   * (chaos partitions: POST /admin/partition {"block":[peer ids]}, POST /admin/heal). Same token for the stack.
+   */
+  adminTokenFile: string;
 }
 
 /** One node as deployment outputs show it. */
