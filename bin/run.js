@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Entry point of the `tclouds` CLI. Commands are compiled to dist/commands by `npm run build`.
-import { execute } from '@oclif/core';
+// cli/launch.ts runs oclif with a command manifest that it keeps in step with dist/commands (fast start).
+import { launch } from '../dist/cli/launch.js';
 
-await execute({ dir: import.meta.url });
+await launch(import.meta.url);

@@ -79,6 +79,11 @@ export interface BucketOutput {
   /** Cloud targets: region and endpoint the driver talks to. */
   region?: string;
   endpoint?: string;
+  /**
+   * added (Pulumi realizer): cloud targets: file (0600) holding the credentials scoped to this bucket alone
+   * (AWS access key / Azure container SAS / GCP service-account key), written at deploy time. Never inlined here.
+   */
+  credentialsFile?: string;
 }
 
 export interface ComponentOutput {

@@ -38,6 +38,21 @@ export const CloudSchema = z
       .min(1)
       .optional()
       .describe('local only: directory holding this cloud data (default .tclouds/<name>/clouds/<cloud>)'),
+    // added (Pulumi realizer, H4b): the construct that maps fault domains to machines; the realizer checks
+    // that it belongs to the cloud's provider and that the layout fits its limits (TC351/TC352).
+    construct: z
+      .enum([
+        'aws:partition-placement-group',
+        'aws:dedicated-host',
+        'azure:availability-set',
+        'azure:dedicated-host',
+        'gcp:resource-policy',
+        'gcp:sole-tenant-node',
+      ])
+      .optional()
+      .describe(
+        'Cloud targets: fault-domain construct (default: aws partition placement group, azure availability set, gcp spread resource policy; dedicated hosts / sole-tenant nodes for more domains)',
+      ),
   })
   .describe('One provider of the cloud-of-clouds');
 export type Cloud = z.infer<typeof CloudSchema>;

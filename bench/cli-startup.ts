@@ -1,0 +1,106 @@
+/**
+ * Start-up cost of the CLI against bare Node, measured in the same run:
+ *   - `node -e 0`                                   (baseline: what any Node CLI pays)
+ *   - `node bin/run.js --help`                      (oclif + command manifest)
+ *   - `node bin/run.js validate <500 components>`   (plus zod, yaml, the full validation)
+ * Target: both within 4x of the baseline (median of N runs, runs interleaved so load noise hits all alike).
+ * Needs a compiled tree (`npx tsc -p tsconfig.build.json`). Run: `npx tsx bench/cli-startup.ts` (BENCH_RUNS=N).
+ * Writes bench/results/cli-startup.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const runs = Number(process.env.BENCH_RUNS ?? 15);
+const TARGET_RATIO = 4;
+
+/** A valid topology with `count` components over 8 local clouds (storage, smr, log, workflow, mapreduce). */
+export function bigTopology(count: number): string {
+  const clouds = Array.from({ length: 8 }, (_, i) => `c${i + 1}`);
+  const lines = ['name: bench', 'mode: mediator', 'clouds:'];
+  for (const c of clouds) lines.push(`  ${c}: { provider: local }`);
+  lines.push('components:');
+  const kinds = ['storage', 'smr', 'log', 'workflow', 'mapreduce'] as const;
+  for (let i = 0; i < count; i++) {
+    const kind = kinds[i % kinds.length];
+    const four = Array.from({ length: 4 }, (_, j) => clouds[(i + j) % clouds.length]).join(', ');
+    const spec =
+      kind === 'mapreduce'
+        ? `{ kind: mapreduce, f: 1, workers: 4, clouds: [${four}] }`
+        : kind === 'workflow'
+          ? `{ kind: workflow, faults: crash, f: 1, clouds: [${four}] }`
+          : `{ kind: ${kind}, f: 1, clouds: [${four}] }`;
+    lines.push(`  comp-${i}: ${spec}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function time(args: string[], cwd: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr?.toString().slice(0, 500)}`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tclouds-bench-'));
+  try {
+    const file = path.join(dir, 'tclouds.yaml');
+    writeFileSync(file, bigTopology(500));
+    const bin = path.join(root, 'bin', process.env.BENCH_BIN ?? 'run.js');
+    const cases = [
+      { name: 'node -e 0 (baseline)', args: ['-e', '0'] },
+      { name: 'tclouds --help', args: [bin, '--help'] },
+      { name: 'tclouds validate (500 components)', args: [bin, 'validate', file] },
+    ];
+    // Warm-up: file cache, and the first start after a build refreshes the command manifest.
+    for (const c of cases) for (let i = 0; i < 2; i++) time(c.args, dir);
+    const samples = cases.map(() => [] as number[]);
+    for (let i = 0; i < runs; i++) cases.forEach((c, j) => samples[j]?.push(time(c.args, dir)));
+    const base = median(samples[0] ?? []);
+    const results = cases.map((c, j) => {
+      const m = median(samples[j] ?? []);
+      return {
+        name: c.name,
+        medianMs: Math.round(m * 10) / 10,
+        minMs: Math.round(Math.min(...(samples[j] ?? [])) * 10) / 10,
+        ratio: Math.round((m / base) * 100) / 100,
+      };
+    });
+    const [, help, validate] = results;
+    const out = {
+      bench: 'cli-startup',
+      date: new Date().toISOString(),
+      node: process.version,
+      runs,
+      targetRatio: TARGET_RATIO,
+      results,
+      pass: (help?.ratio ?? Infinity) <= TARGET_RATIO && (validate?.ratio ?? Infinity) <= TARGET_RATIO,
+    };
+    const w = Math.max(...results.map((r) => r.name.length));
+    console.log(`${'case'.padEnd(w)}  median ms  min ms  x node`);
+    for (const r of results)
+      console.log(`${r.name.padEnd(w)}  ${r.medianMs.toFixed(1).padStart(9)}  ${r.minMs.toFixed(1).padStart(6)}  ${r.ratio.toFixed(2).padStart(6)}`);
+    console.log(`target: --help and validate within ${TARGET_RATIO}x of bare node: ${out.pass ? 'PASS' : 'FAIL'}`);
+    mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+    writeFileSync(path.join(root, 'bench', 'results', 'cli-startup.json'), `${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

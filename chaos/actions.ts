@@ -1,0 +1,274 @@
+/**
+ * Fault injection on the local target: kill, pause, resume, partition and heal nodes, one node or a whole
+ * fault domain (every VM on one PM, as in the placement paper: `--host D --cloud C`).
+ *
+ * - kill: SIGKILL, and the node is *held* down (the supervisor does not restart it) until resume.
+ * - pause: SIGSTOP (the process keeps its sockets, answers nothing: a slow or frozen node). resume: SIGCONT.
+ * - partition: each target node is told, through its node host's admin endpoint
+ *   (`POST /admin/partition {"block":[peer ids]}` with the stack's bearer token from keys/admin.token), to
+ *   refuse traffic from every node of its component outside the target group, and those nodes are told to
+ *   refuse the targets: a symmetric cut on loopback, without root or firewall rules. heal: `POST /admin/heal`.
+ * Every action is recorded in the chaos journal; resume/heal undo it, and destroy removes the whole stack.
+ */
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { type Deployment, httpGet } from '../dashboard/poll.js';
+import type { NodeOutput } from '../runtime/node-spec.js';
+import { ExitCode, TcError } from '../runtime/errors.js';
+import { StatusCode } from './codes.js';
+import { addUnique, readJournal, writeJournal } from './journal.js';
+import { loadLocalControl } from './local-control.js';
+
+export interface TargetSelector {
+  node?: string[];
+  /** Fault domain (PM) index inside `cloud`. */
+  host?: number;
+  cloud?: string;
+  /** Restrict to one component. */
+  component?: string;
+}
+
+export type NodeAction = 'kill' | 'pause' | 'resume' | 'partition' | 'heal';
+
+export interface ActionResult {
+  node: string;
+  action: NodeAction | 'restart';
+  ok: boolean;
+  message: string;
+}
+
+export function allNodes(dep: Deployment): NodeOutput[] {
+  return Object.values(dep.outputs.components).flatMap((c) => c.nodes);
+}
+
+export function hasSelector(sel: TargetSelector): boolean {
+  return (sel.node?.length ?? 0) > 0 || sel.host !== undefined || sel.cloud !== undefined;
+}
+
+/** The nodes a selector names; a clear error for unknown names and bad combinations. */
+export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput[] {
+  const nodes = allNodes(dep).filter(
+    (n) => sel.component === undefined || dep.outputs.components[sel.component]?.nodes.includes(n),
+  );
+  if (sel.component !== undefined && !dep.outputs.components[sel.component]) {
+    throw new TcError(StatusCode.unknownTarget, `no component "${sel.component}" in stack ${dep.outputs.stack}`, {
+      exit: ExitCode.notFound,
+      hint: `components: ${Object.keys(dep.outputs.components).join(', ')}`,
+    });
+  }
+  const named = sel.node ?? [];
+  if (named.length > 0 && (sel.host !== undefined || sel.cloud !== undefined)) {
+    throw new TcError(StatusCode.badArgs, 'name nodes with --node, or a fault domain with --host and --cloud, not both', {
+      exit: ExitCode.usage,
+    });
+  }
+  if (named.length > 0) {
+    return named.map((id) => {
+      const n = nodes.find((x) => x.id === id);
+      if (!n) {
+        throw new TcError(StatusCode.unknownTarget, `no node "${id}" in stack ${dep.outputs.stack}`, {
+          exit: ExitCode.notFound,
+          hint: `nodes: ${nodes.map((x) => x.id).join(', ') || '(none)'}`,
+        });
+      }
+      return n;
+    });
+  }
+  if (sel.host !== undefined || sel.cloud !== undefined) {
+    if (sel.host === undefined || sel.cloud === undefined) {
+      throw new TcError(StatusCode.badArgs, 'a fault domain needs both --host (PM index) and --cloud', {
+        exit: ExitCode.usage,
+        hint: 'e.g. --host 0 --cloud local-a kills every node on PM 0 of cloud local-a',
+      });
+    }
+    const inDomain = nodes.filter((n) => n.cloud === sel.cloud && n.domain === sel.host);
+    if (inDomain.length === 0) {
+      const domains = [...new Set(nodes.map((n) => `--cloud ${n.cloud} --host ${n.domain}`))].sort();
+      throw new TcError(StatusCode.unknownTarget, `no node runs on PM ${sel.host} of cloud "${sel.cloud}"`, {
+        exit: ExitCode.notFound,
+        hint: `fault domains with nodes: ${domains.join('; ')}`,
+      });
+    }
+    return inDomain;
+  }
+  throw new TcError(StatusCode.badArgs, 'name the target: --node ID, or --host D --cloud C for a whole fault domain', {
+    exit: ExitCode.usage,
+  });
+}
+
+export function requireLocal(dep: Deployment): void {
+  if (dep.outputs.target !== 'local') {
+    throw new TcError(StatusCode.notLocal, `chaos works on the local target only (stack ${dep.outputs.stack} is on ${dep.outputs.target})`, {
+      exit: ExitCode.usage,
+      hint: 'deploy locally with `tclouds deploy --target local` to rehearse faults',
+    });
+  }
+}
+
+async function adminToken(dep: Deployment): Promise<string> {
+  const file = path.join(dep.stackDir, 'keys', 'admin.token');
+  const token = await fs.readFile(file, 'utf8').catch(() => null);
+  if (!token) {
+    throw new TcError(StatusCode.adminFailed, `cannot read the admin token ${file}`, {
+      exit: ExitCode.notFound,
+      hint: 'the token is written by `tclouds deploy`; redeploy if it is missing',
+    });
+  }
+  return token.trim();
+}
+
+/** POST a JSON body to a node's control server with the admin bearer token. */
+export function adminPost(node: NodeOutput, urlPath: string, body: unknown, token: string, timeoutMs = 2000): Promise<void> {
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: node.host,
+        port: node.controlPort,
+        path: urlPath,
+        method: 'POST',
+        agent: false,
+        timeout: timeoutMs,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(data),
+          authorization: `Bearer ${token}`,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) resolve();
+          else reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`));
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function settle<T>(items: T[], fn: (t: T) => Promise<ActionResult>): Promise<ActionResult[]> {
+  return Promise.all(items.map(fn));
+}
+
+const failed = (node: string, action: ActionResult['action'], e: unknown): ActionResult => ({
+  node,
+  action,
+  ok: false,
+  message: (e as Error).message ?? String(e),
+});
+
+/** Kill (held down) or pause the targets. */
+export async function killOrPause(dep: Deployment, action: 'kill' | 'pause', targets: NodeOutput[]): Promise<ActionResult[]> {
+  requireLocal(dep);
+  const control = await loadLocalControl();
+  const results = await settle(targets, async (n) => {
+    try {
+      if (action === 'kill') await control.killNode(dep.stackDir, n.id, { hold: true });
+      else await control.pauseNode(dep.stackDir, n.id);
+      return { node: n.id, action, ok: true, message: action === 'kill' ? 'killed (held down)' : 'paused (SIGSTOP)' };
+    } catch (e) {
+      return failed(n.id, action, e);
+    }
+  });
+  const j = await readJournal(dep.stackDir);
+  const done = results.filter((r) => r.ok).map((r) => r.node);
+  if (action === 'kill') {
+    j.killed = addUnique(j.killed, done);
+    j.paused = j.paused.filter((id) => !done.includes(id));
+  } else j.paused = addUnique(j.paused, done);
+  await writeJournal(dep.stackDir, j);
+  return results;
+}
+
+/**
+ * Undo kill and pause: SIGCONT for paused nodes, restart for killed ones. Without targets: every node the
+ * journal lists. A named node in neither list gets SIGCONT, and a restart if it does not answer /health.
+ */
+export async function resume(dep: Deployment, targets: NodeOutput[] | null): Promise<ActionResult[]> {
+  requireLocal(dep);
+  const control = await loadLocalControl();
+  const j = await readJournal(dep.stackDir);
+  const ids = targets ? targets.map((t) => t.id) : [...new Set([...j.killed, ...j.paused])];
+  const byId = new Map(allNodes(dep).map((n) => [n.id, n]));
+  const results = await settle(ids, async (id) => {
+    try {
+      if (j.killed.includes(id)) {
+        await control.restartNode(dep.stackDir, id);
+        return { node: id, action: 'restart' as const, ok: true, message: 'restarted' };
+      }
+      await control.resumeNode(dep.stackDir, id);
+      // Not in the journal (e.g. paused from the dashboard of an older run): restart it only if it is dead.
+      const node = byId.get(id);
+      if (!j.paused.includes(id) && node) {
+        const alive = await httpGet(node.host, node.controlPort, '/health', 1000).then(
+          () => true,
+          () => false,
+        );
+        if (!alive) {
+          await control.restartNode(dep.stackDir, id);
+          return { node: id, action: 'restart' as const, ok: true, message: 'restarted' };
+        }
+      }
+      return { node: id, action: 'resume' as const, ok: true, message: 'resumed (SIGCONT)' };
+    } catch (e) {
+      return failed(id, 'resume', e);
+    }
+  });
+  const done = results.filter((r) => r.ok).map((r) => r.node);
+  j.killed = j.killed.filter((id) => !done.includes(id));
+  j.paused = j.paused.filter((id) => !done.includes(id));
+  await writeJournal(dep.stackDir, j);
+  return results;
+}
+
+/** Cut the targets off from the rest of their components (both directions). */
+export async function partition(dep: Deployment, targets: NodeOutput[]): Promise<ActionResult[]> {
+  requireLocal(dep);
+  const token = await adminToken(dep);
+  const j = await readJournal(dep.stackDir);
+  const targetIds = new Set(targets.map((t) => t.id));
+  const blocks = new Map<string, string[]>();
+  for (const comp of Object.values(dep.outputs.components)) {
+    const inside = comp.nodes.filter((n) => targetIds.has(n.id)).map((n) => n.id);
+    if (inside.length === 0) continue;
+    const outside = comp.nodes.filter((n) => !targetIds.has(n.id)).map((n) => n.id);
+    for (const id of inside) blocks.set(id, addUnique(j.partitions[id] ?? [], outside));
+    for (const id of outside) blocks.set(id, addUnique(j.partitions[id] ?? [], inside));
+  }
+  const byId = new Map(allNodes(dep).map((n) => [n.id, n]));
+  const results = await settle([...blocks.entries()], async ([id, block]) => {
+    try {
+      if (block.length > 0) await adminPost(byId.get(id)!, '/admin/partition', { block }, token);
+      return { node: id, action: 'partition' as const, ok: true, message: `refuses ${block.join(', ')}` };
+    } catch (e) {
+      return failed(id, 'partition', e);
+    }
+  });
+  for (const r of results) if (r.ok) j.partitions[r.node] = blocks.get(r.node)!;
+  await writeJournal(dep.stackDir, j);
+  return results;
+}
+
+/** Heal partitions: POST /admin/heal to the targets (default: every node) and forget their blocks. */
+export async function heal(dep: Deployment, targets: NodeOutput[] | null): Promise<ActionResult[]> {
+  requireLocal(dep);
+  const token = await adminToken(dep);
+  const nodes = targets ?? allNodes(dep);
+  const results = await settle(nodes, async (n) => {
+    try {
+      await adminPost(n, '/admin/heal', {}, token);
+      return { node: n.id, action: 'heal' as const, ok: true, message: 'healed' };
+    } catch (e) {
+      return failed(n.id, 'heal', e);
+    }
+  });
+  const j = await readJournal(dep.stackDir);
+  for (const r of results) if (r.ok) delete j.partitions[r.node];
+  await writeJournal(dep.stackDir, j);
+  return results;
+}

@@ -1,0 +1,29 @@
+/**
+ * Error codes of the status dashboard and fault injection (TC500-TC599). Stable: scripts match on them.
+ * The README section `status` lists the same table.
+ */
+export const StatusCode = {
+  /** No deployment outputs were found for the stack (nothing deployed, or wrong directory/--file). */
+  noDeployment: 'TC500',
+  /** The deployment outputs file exists but is not valid JSON / not the expected shape. */
+  badOutputs: 'TC501',
+  /** A node, fault domain, component, bucket or object named on the command line does not exist. */
+  unknownTarget: 'TC502',
+  /** Chaos is only possible on the local target (it drives local processes and directories). */
+  notLocal: 'TC503',
+  /** A destructive action needs a confirmation: no TTY to ask on and no --yes. */
+  needsConfirmation: 'TC504',
+  /** The user declined the confirmation. */
+  declined: 'TC505',
+  /** Bad flag combination or value (e.g. both --node and --host, a fault count out of range). */
+  badArgs: 'TC506',
+  /** The local process control of the plan/deploy area is not available (stacks/local/control.ts). */
+  noControl: 'TC507',
+  /** The node host refused or failed an admin request (partition/heal). */
+  adminFailed: 'TC508',
+  /** The object copy to corrupt could not be found or written. */
+  corruptFailed: 'TC509',
+  /** A chaos action (kill/pause/resume/restart) failed. */
+  actionFailed: 'TC510',
+} as const;
+export type StatusCodeValue = (typeof StatusCode)[keyof typeof StatusCode];

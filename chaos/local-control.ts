@@ -1,0 +1,43 @@
+/**
+ * Process control of the local target, as chaos uses it. The functions live in stacks/local/control.ts
+ * (plan/deploy area: it owns the supervisor, which must never restart a node that chaos holds down);
+ * this adapter loads them lazily and turns a missing module into a clear error.
+ */
+import { ExitCode, TcError } from '../runtime/errors.js';
+import { StatusCode } from './codes.js';
+
+export interface LocalControl {
+  /** SIGKILL and keep it down (hold) until restartNode or a deploy. */
+  killNode(stackDir: string, id: string, opts: { hold: boolean }): Promise<unknown>;
+  /** SIGSTOP. */
+  pauseNode(stackDir: string, id: string): Promise<unknown>;
+  /** SIGCONT. */
+  resumeNode(stackDir: string, id: string): Promise<unknown>;
+  /** Start again, clearing the hold. */
+  restartNode(stackDir: string, id: string): Promise<unknown>;
+}
+
+let cached: Promise<LocalControl | null> | undefined;
+
+export async function loadLocalControl(): Promise<LocalControl> {
+  // Computed specifier: the module belongs to another area and may not be in every build.
+  const specifier = ['..', 'stacks', 'local', 'control.js'].join('/');
+  cached ??= import(specifier).then(
+    (m: Partial<LocalControl>) =>
+      typeof m.killNode === 'function' &&
+      typeof m.pauseNode === 'function' &&
+      typeof m.resumeNode === 'function' &&
+      typeof m.restartNode === 'function'
+        ? (m as LocalControl)
+        : null,
+    () => null,
+  );
+  const control = await cached;
+  if (!control) {
+    throw new TcError(StatusCode.noControl, 'local process control (stacks/local/control.js) is not in this build', {
+      exit: ExitCode.missingDependency,
+      hint: 'kill, pause, resume and restart need the local realizer of `tclouds deploy`',
+    });
+  }
+  return control;
+}

@@ -1,0 +1,39 @@
+import { TcCommand } from '../../cli/base-command.js';
+import { type ActionResult, hasSelector, heal, requireLocal, resolveTargets } from '../../chaos/actions.js';
+import { deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
+import { restoreCorrupted } from '../../chaos/corrupt.js';
+import { loadDeployment } from '../../dashboard/poll.js';
+import { ExitCode } from '../../runtime/errors.js';
+
+export default class ChaosHeal extends TcCommand {
+  static override summary = 'Heal partitions and restore corrupted object copies';
+  static override description =
+    'Sends POST /admin/heal to the target nodes (default: every node of the stack), so they accept traffic ' +
+    'from every peer again. Without a target it also puts back the original bytes of every copy that ' +
+    '`tclouds chaos corrupt` damaged, unless the copy was rewritten since (then the newer data is kept). ' +
+    'Kills and pauses are undone by `tclouds chaos resume`.\n\n' +
+    'With --json prints {"action":"heal","results":[...],"restored":[files],"superseded":[files]}.';
+  static override examples = ['<%= config.bin %> chaos heal', '<%= config.bin %> chaos heal --node ledger-replica-3'];
+  static override flags = { ...deploymentFlags, ...targetFlags };
+
+  async run(): Promise<{ action: 'heal'; results: ActionResult[]; restored: string[]; superseded: string[] }> {
+    const { flags } = await this.parse(ChaosHeal);
+    const dep = await loadDeployment(flags.file, flags.stack);
+    requireLocal(dep);
+    const sel = selectorOf(flags);
+    const all = !hasSelector(sel);
+    const targets = all ? null : resolveTargets(dep, sel);
+    const nodesToHeal = targets ?? Object.values(dep.outputs.components).flatMap((c) => c.nodes);
+    const results = nodesToHeal.length > 0 ? await heal(dep, targets) : [];
+    const { restored, superseded } = all ? await restoreCorrupted(dep) : { restored: [], superseded: [] };
+    const value = { action: 'heal' as const, results, restored, superseded };
+    const human = () => {
+      if (results.length > 0) this.log(renderResults(results));
+      for (const f of restored) this.log(`restored ${f}`);
+      for (const f of superseded) this.log(`kept ${f} (rewritten since it was corrupted)`);
+    };
+    if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, human);
+    human();
+    return value;
+  }
+}

@@ -1,0 +1,30 @@
+import { TcCommand } from '../../cli/base-command.js';
+import { type ActionResult, killOrPause, requireLocal, resolveTargets } from '../../chaos/actions.js';
+import { confirmAction, deploymentFlags, renderResults, selectorOf, targetFlags, yesFlag } from '../../chaos/cli.js';
+import { loadDeployment } from '../../dashboard/poll.js';
+import { ExitCode } from '../../runtime/errors.js';
+
+export default class ChaosPause extends TcCommand {
+  static override summary = 'Pause nodes (SIGSTOP) until `chaos resume`';
+  static override description =
+    'The node processes are stopped with SIGSTOP: they keep their sockets but answer nothing, like a frozen VM. Undo with `tclouds chaos resume`. --host D --cloud C pauses every node on one physical machine. Local target only. Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +
+    'With --json prints {"action","targets","results":[{"node","action","ok","message"}]}. Exit 1 when an action failed.';
+  static override examples = [
+    '<%= config.bin %> chaos pause --node ledger-replica-0',
+    '<%= config.bin %> chaos pause --host 0 --cloud local-a --yes',
+  ];
+  static override flags = { ...deploymentFlags, ...targetFlags, ...yesFlag };
+
+  async run(): Promise<{ action: 'pause'; targets: string[]; results: ActionResult[] }> {
+    const { flags } = await this.parse(ChaosPause);
+    const dep = await loadDeployment(flags.file, flags.stack);
+    requireLocal(dep);
+    const targets = resolveTargets(dep, selectorOf(flags));
+    await confirmAction(`pause ${targets.map((t) => t.id).join(', ')} of stack ${dep.outputs.stack}?`, flags.yes);
+    const results = await killOrPause(dep, 'pause', targets);
+    const value = { action: 'pause' as const, targets: targets.map((t) => t.id), results };
+    if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, () => this.log(renderResults(results)));
+    this.log(renderResults(results));
+    return value;
+  }
+}

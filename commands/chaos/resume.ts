@@ -1,0 +1,32 @@
+import { TcCommand } from '../../cli/base-command.js';
+import { type ActionResult, hasSelector, requireLocal, resolveTargets, resume } from '../../chaos/actions.js';
+import { deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
+import { loadDeployment } from '../../dashboard/poll.js';
+import { ExitCode } from '../../runtime/errors.js';
+
+export default class ChaosResume extends TcCommand {
+  static override summary = 'Undo kill and pause: restart killed nodes, SIGCONT paused ones';
+  static override description =
+    'Without a target, undoes every kill and pause recorded in the chaos journal (.tclouds/<stack>/chaos.json). ' +
+    'Killed nodes are started again (their hold is cleared) and catch up with the others (state transfer); ' +
+    'paused nodes get SIGCONT. Resuming is never destructive, so it asks no confirmation.\n\n' +
+    'With --json prints {"action":"resume","results":[{"node","action","ok","message"}]}. Exit 1 when one failed.';
+  static override examples = [
+    '<%= config.bin %> chaos resume',
+    '<%= config.bin %> chaos resume --node ledger-replica-0',
+    '<%= config.bin %> chaos resume --host 0 --cloud local-a',
+  ];
+  static override flags = { ...deploymentFlags, ...targetFlags };
+
+  async run(): Promise<{ action: 'resume'; results: ActionResult[] }> {
+    const { flags } = await this.parse(ChaosResume);
+    const dep = await loadDeployment(flags.file, flags.stack);
+    requireLocal(dep);
+    const sel = selectorOf(flags);
+    const results = await resume(dep, hasSelector(sel) ? resolveTargets(dep, sel) : null);
+    const value = { action: 'resume' as const, results };
+    if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, () => this.log(renderResults(results)));
+    this.log(results.length === 0 ? 'nothing to resume' : renderResults(results));
+    return value;
+  }
+}

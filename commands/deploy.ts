@@ -1,0 +1,111 @@
+import { Args, Flags } from '@oclif/core';
+import { allNodes } from '../components/plan.js';
+import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
+import { NdjsonCommand } from '../stacks/command-base.js';
+import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
+import {
+  checkTargetHasClouds,
+  confirm,
+  interruptible,
+  loadPlan,
+  parseTarget,
+  progressSink,
+  realizeContext,
+} from '../stacks/session.js';
+import { stackPaths } from '../stacks/local/paths.js';
+
+export interface DeploySummary {
+  command: 'deploy';
+  target: Target;
+  stack: string;
+  /** Resources or nodes created, updated or deleted. 0 means "nothing to do" (exit 0). */
+  changes: number;
+  nothingToDo: boolean;
+  nodes: number;
+  buckets: number;
+  planDigest: string;
+  /** local: path of outputs.json. */
+  outputsFile?: string;
+  elapsedMs: number;
+}
+
+export default class Deploy extends NdjsonCommand {
+  static override summary = 'Create or update a deployment of the topology';
+  static override description =
+    'Compiles the plan and realizes it. local (default): buckets as directories and nodes as `tclouds node run` ' +
+    'processes on 127.x addresses under .tclouds/<stack>/, kept running by a per-stack supervisor. ' +
+    'aws, azure, gcp: Pulumi Automation API with a local file state backend under .tclouds/state (--backend to change ' +
+    'it) and the passphrase from TCLOUDS_PASSPHRASE; needs the pulumi CLI.\n\n' +
+    'Idempotent: nodes whose spec did not change keep running; a deploy with nothing to change says so and exits 0.\n' +
+    'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +
+    'With --json prints newline-delimited JSON: one {"event":{kind,id,type,state,op,message,elapsedMs}} per line, ' +
+    'then {"summary":{command,target,stack,changes,nothingToDo,nodes,buckets,planDigest,outputsFile,elapsedMs}}.\n' +
+    'Exit codes: 0 deployed or nothing to do, 1 failed, 2 confirmation needed, 3 invalid topology or unsupported ' +
+    'component, 6 locked by another deploy, 7 pulumi CLI missing, 130 cancelled by Ctrl-C.';
+  static override examples = [
+    '<%= config.bin %> deploy',
+    '<%= config.bin %> deploy prod.yaml --yes',
+    '<%= config.bin %> deploy --target aws --yes --json',
+  ];
+  static override args = {
+    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+  };
+  static override flags = {
+    target: Flags.string({ description: 'where to deploy', options: [...TARGETS], default: 'local' }),
+    yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
+    backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets), default file://.tclouds/state' }),
+  };
+
+  async run(): Promise<{ summary: DeploySummary }> {
+    const t0 = Date.now();
+    const { args, flags } = await this.parse(Deploy);
+    const target = parseTarget(flags.target);
+    const lp = await loadPlan(args.file);
+    checkTargetHasClouds(lp.plan, target);
+    const realizer = await loadRealizer(target);
+    const interrupt = interruptible();
+    try {
+      const quiet = realizeContext(lp, interrupt.signal, () => {}, flags.backend);
+      // Ask only when something would change (a local preview is cheap; cloud targets always ask).
+      if (!flags.yes) {
+        const changes = target === 'local' ? (await realizer.preview(lp.plan, quiet)).changes : 1;
+        if (changes > 0) {
+          await confirm(
+            `Deploy stack ${lp.plan.stack} from ${displayName(lp.loaded.file)} to ${target} (${changes} change${changes === 1 ? '' : 's'})?`,
+            false,
+          );
+        }
+      }
+      const sink = await progressSink({ json: this.jsonEnabled() }, `deploying ${lp.plan.stack} to ${target}`);
+      let result: Awaited<ReturnType<typeof realizer.deploy>>;
+      try {
+        result = await realizer.deploy(lp.plan, { ...quiet, onEvent: (e) => sink.onEvent(e) });
+      } catch (e) {
+        await sink.finish('deploy failed');
+        throw e;
+      }
+      const summary: DeploySummary = {
+        command: 'deploy',
+        target,
+        stack: lp.plan.stack,
+        changes: result.changes,
+        nothingToDo: result.changes === 0,
+        nodes: allNodes(lp.plan).length,
+        buckets: Object.values(lp.plan.components).reduce((a, c) => a + c.buckets.length, 0),
+        planDigest: result.outputs.planDigest,
+        ...(target === 'local' ? { outputsFile: stackPaths(lp.stackDir).outputs } : {}),
+        elapsedMs: Date.now() - t0,
+      };
+      await sink.finish(
+        summary.nothingToDo
+          ? `nothing to do: ${lp.plan.stack} on ${target} already matches the plan`
+          : `deployed ${lp.plan.stack} to ${target}: ${summary.changes} change${summary.changes === 1 ? '' : 's'}, ` +
+              `${summary.nodes} node${summary.nodes === 1 ? '' : 's'}, ${summary.buckets} bucket${summary.buckets === 1 ? '' : 's'} ` +
+              `in ${(summary.elapsedMs / 1000).toFixed(1)}s`,
+      );
+      return { summary };
+    } finally {
+      interrupt.dispose();
+    }
+  }
+}

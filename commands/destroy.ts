@@ -1,0 +1,82 @@
+import { Args, Flags } from '@oclif/core';
+import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
+import { NdjsonCommand } from '../stacks/command-base.js';
+import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
+import { confirm, interruptible, loadPlan, parseTarget, progressSink, realizeContext } from '../stacks/session.js';
+
+export interface DestroySummary {
+  command: 'destroy';
+  target: Target;
+  stack: string;
+  removed: number;
+  nothingToDo: boolean;
+  keepData: boolean;
+  elapsedMs: number;
+}
+
+export default class Destroy extends NdjsonCommand {
+  static override summary = 'Remove a deployment: stop its nodes and delete what it created';
+  static override description =
+    'local: stops the supervisor and every node process of the stack (checked by pid afterwards), deletes the ' +
+    'buckets and .tclouds/<stack>/. --keep-data keeps the buckets, the node data directories and the keys needed to ' +
+    'read the data back, and removes everything else.\n' +
+    'aws, azure, gcp: pulumi destroy of the stack.\n\n' +
+    'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required. ' +
+    'Destroying a stack that is not deployed does nothing and exits 0.\n' +
+    'With --json prints {"event":...} lines, then {"summary":{command,target,stack,removed,nothingToDo,keepData,elapsedMs}}.';
+  static override examples = [
+    '<%= config.bin %> destroy --yes',
+    '<%= config.bin %> destroy prod.yaml --keep-data',
+    '<%= config.bin %> destroy --target gcp --yes --json',
+  ];
+  static override args = {
+    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+  };
+  static override flags = {
+    target: Flags.string({ description: 'which deployment to destroy', options: [...TARGETS], default: 'local' }),
+    yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
+    'keep-data': Flags.boolean({ description: 'keep buckets, node data and keys' }),
+    backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets)' }),
+  };
+
+  async run(): Promise<{ summary: DestroySummary }> {
+    const t0 = Date.now();
+    const { args, flags } = await this.parse(Destroy);
+    const target = parseTarget(flags.target);
+    const lp = await loadPlan(args.file);
+    const realizer = await loadRealizer(target);
+    await confirm(
+      `Destroy stack ${lp.plan.stack} of ${displayName(lp.loaded.file)} on ${target}${flags['keep-data'] ? ' (keeping data)' : ''}?`,
+      flags.yes,
+    );
+    const interrupt = interruptible();
+    try {
+      const sink = await progressSink({ json: this.jsonEnabled() }, `destroying ${lp.plan.stack} on ${target}`);
+      let removed: number;
+      try {
+        const ctx = realizeContext(lp, interrupt.signal, (e) => sink.onEvent(e), flags.backend);
+        ({ removed } = await realizer.destroy({ ...ctx, keepData: flags['keep-data'] }));
+      } catch (e) {
+        await sink.finish('destroy failed');
+        throw e;
+      }
+      const summary: DestroySummary = {
+        command: 'destroy',
+        target,
+        stack: lp.plan.stack,
+        removed,
+        nothingToDo: removed === 0,
+        keepData: flags['keep-data'],
+        elapsedMs: Date.now() - t0,
+      };
+      await sink.finish(
+        removed === 0
+          ? `nothing to do: ${lp.plan.stack} is not deployed on ${target}`
+          : `destroyed ${lp.plan.stack} on ${target}: ${removed} removed${flags['keep-data'] ? ', data kept' : ''}`,
+      );
+      return { summary };
+    } finally {
+      interrupt.dispose();
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { Args, Flags } from '@oclif/core';
+import { style, table } from '../cli/style.js';
+import { ExitCode, TcError } from '../runtime/errors.js';
+import type { DeploymentOutputs } from '../runtime/node-spec.js';
+import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
+import { NdjsonCommand } from '../stacks/command-base.js';
+import { DeployCode } from '../stacks/local/codes.js';
+import { loadRealizer, TARGETS } from '../stacks/realizer.js';
+import { interruptible, loadPlan, parseTarget, realizeContext } from '../stacks/session.js';
+
+export default class Outputs extends NdjsonCommand {
+  static override summary = 'Show what a deployment left for clients: endpoints, public keys, buckets';
+  static override description =
+    'Prints the deployment outputs (runtime/node-spec.ts DeploymentOutputs): per component its nodes (address, ' +
+    'ports, control port, cloud, fault domain, public key), buckets and the client (TIA) configuration. Never ' +
+    'prints a private key (only key file paths).\n\n' +
+    'With --json prints the DeploymentOutputs object on one line. Exit 4 when the stack is not deployed.';
+  static override examples = ['<%= config.bin %> outputs', '<%= config.bin %> outputs --json | jq .components.ledger.nodes'];
+  static override args = {
+    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+  };
+  static override flags = {
+    target: Flags.string({ description: 'which deployment', options: [...TARGETS], default: 'local' }),
+    backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets)' }),
+  };
+
+  async run(): Promise<DeploymentOutputs> {
+    const { args, flags } = await this.parse(Outputs);
+    const target = parseTarget(flags.target);
+    const lp = await loadPlan(args.file);
+    const realizer = await loadRealizer(target);
+    const interrupt = interruptible();
+    let outputs: DeploymentOutputs | null;
+    try {
+      outputs = await realizer.outputs(realizeContext(lp, interrupt.signal, () => {}, flags.backend));
+    } finally {
+      interrupt.dispose();
+    }
+    if (!outputs) {
+      throw new TcError(DeployCode.noDeployment, `stack ${lp.plan.stack} of ${displayName(lp.loaded.file)} is not deployed on ${target}`, {
+        exit: ExitCode.notFound,
+        hint: `deploy it first: tclouds deploy ${args.file === DEFAULT_TOPOLOGY_FILE ? '' : `${args.file} `}--target ${target}`,
+      });
+    }
+    const out = process.stdout;
+    this.log(`${style.bold(`stack ${outputs.stack}`, out)} on ${outputs.target}, plan ${outputs.planDigest.slice(0, 12)}, deployed ${outputs.deployedAt}`);
+    for (const [name, c] of Object.entries(outputs.components)) {
+      this.log('');
+      this.log(`${style.bold(name, out)} (${c.kind})`);
+      if (c.nodes.length > 0) {
+        this.log(
+          table(
+            ['NODE', 'ROLE', 'CLOUD', 'DOMAIN', 'ADDRESS', 'PORTS', 'CONTROL'],
+            c.nodes.map((n) => [
+              n.id,
+              n.role,
+              n.cloud,
+              String(n.domain),
+              n.host,
+              Object.entries(n.ports)
+                .map(([k, v]) => `${k}:${v}`)
+                .join(' '),
+              String(n.controlPort),
+            ]),
+          ),
+        );
+      }
+      for (const b of c.buckets) this.log(`  bucket ${b.cloud}: ${b.name}${b.path ? ` (${b.path})` : ''}`);
+      for (const [id, k] of Object.entries(c.clientKeys)) this.log(`  key ${id}: ${k.keyFile}`);
+    }
+    return outputs;
+  }
+}

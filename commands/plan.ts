@@ -1,0 +1,121 @@
+import { Args, Flags } from '@oclif/core';
+import { style, table } from '../cli/style.js';
+import type { Plan } from '../components/plan-types.js';
+import { ExitCode } from '../runtime/errors.js';
+import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
+import { NdjsonCommand } from '../stacks/command-base.js';
+import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
+import { checkTargetHasClouds, interruptible, loadPlan, parseTarget, realizeContext } from '../stacks/session.js';
+
+export interface PlanResult {
+  target: Target;
+  stack: string;
+  changes: number;
+  resources: PreviewResource[];
+  plan: Plan;
+}
+
+export default class PlanCommand extends NdjsonCommand {
+  static override summary = 'Show what a deployment would create, offline';
+  static override description =
+    'Compiles the topology into the deployment plan (deterministic JSON: nodes with roles, clouds, fault domains ' +
+    'and ports, buckets, links, keys, client configuration) and previews it on a target without changing anything.\n\n' +
+    'local: lists the directories, keys, processes, 127.x addresses and ports, compared with what is deployed.\n' +
+    'aws, azure, gcp: runs the real Pulumi program under Pulumi mocks (no cloud account, no pulumi CLI) and lists ' +
+    'every resource with its type token, name and key inputs (secrets shown as "[secret]").\n\n' +
+    'With --json prints one line {"summary":{"target","stack","changes","resources","plan"}}. ' +
+    'Exit codes: 0 ok; 5 with --exit-code when a deploy would change something; 3 invalid topology.';
+  static override examples = [
+    '<%= config.bin %> plan',
+    '<%= config.bin %> plan --target aws',
+    '<%= config.bin %> plan tclouds.yaml --json | jq .summary.plan.components',
+    '<%= config.bin %> plan --exit-code || echo "changes pending"',
+  ];
+  static override args = {
+    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+  };
+  static override flags = {
+    target: Flags.string({ description: 'where to realize the plan', options: [...TARGETS], default: 'local' }),
+    'exit-code': Flags.boolean({ description: 'exit 5 when a deploy would change something' }),
+  };
+
+  async run(): Promise<{ summary: PlanResult }> {
+    const { args, flags } = await this.parse(PlanCommand);
+    const target = parseTarget(flags.target);
+    const lp = await loadPlan(args.file);
+    checkTargetHasClouds(lp.plan, target);
+    const realizer = await loadRealizer(target);
+    const interrupt = interruptible();
+    let preview: { resources: PreviewResource[]; changes: number };
+    try {
+      preview = await realizer.preview(lp.plan, realizeContext(lp, interrupt.signal, () => {}));
+    } finally {
+      interrupt.dispose();
+    }
+    const result: PlanResult = {
+      target,
+      stack: lp.plan.stack,
+      changes: preview.changes,
+      resources: preview.resources,
+      plan: lp.plan,
+    };
+    const human = () => this.render(result, displayName(lp.loaded.file));
+    if (flags['exit-code'] && preview.changes > 0) this.finish({ summary: result }, ExitCode.changesPending, human);
+    human();
+    return { summary: result };
+  }
+
+  private render(r: PlanResult, shown: string): void {
+    const out = process.stdout;
+    this.log(`${style.bold(`plan of ${shown}`, out)}: stack ${r.stack}, mode ${r.plan.mode}, target ${r.target}`);
+    for (const [name, c] of Object.entries(r.plan.components)) {
+      const roles = Object.entries(
+        c.nodes.reduce<Record<string, number>>((acc, n) => {
+          acc[n.role] = (acc[n.role] ?? 0) + 1;
+          return acc;
+        }, {}),
+      )
+        .map(([role, k]) => `${k} ${role}`)
+        .join(', ');
+      const layouts = Object.entries(c.layouts)
+        .map(([cloud, l]) => `${cloud} [${l.layout.join(',')}]${l.method === 'advisor' ? '' : ` ${l.method}`}`)
+        .join('; ');
+      this.log(
+        `  ${name} (${c.kind}, f=${c.f}${c.housing === 'servers' || c.housing === 'none' ? '' : `, ${c.housing}`}): ` +
+          `${roles || 'no nodes'}${c.buckets.length ? `, ${c.buckets.length} buckets` : ''}${layouts ? `; hosts ${layouts}` : ''}`,
+      );
+    }
+    for (const n of r.plan.notes) this.log(style.dim(`  note: ${n}`, out));
+    this.log('');
+    const sign = { create: '+', update: '~', replace: '±', delete: '-', same: ' ' } as const;
+    this.log(
+      table(
+        ['', 'TYPE', 'NAME', 'KEY INPUTS'],
+        r.resources.map((res) => [sign[res.op], res.type, res.name, summarizeInputs(res.inputs)]),
+      ),
+    );
+    this.log('');
+    this.log(
+      r.changes === 0
+        ? style.green('no changes: the deployment matches the plan', out)
+        : `${r.changes} change${r.changes === 1 ? '' : 's'}: ${countOps(r.resources)}`,
+    );
+  }
+}
+
+function countOps(resources: PreviewResource[]): string {
+  const c: Record<string, number> = {};
+  for (const r of resources) if (r.op !== 'same') c[r.op] = (c[r.op] ?? 0) + 1;
+  return Object.entries(c)
+    .map(([op, n]) => `${n} to ${op}`)
+    .join(', ');
+}
+
+/** Key inputs on one line, long values cut, so the table stays readable at 120 columns. */
+function summarizeInputs(inputs: Record<string, unknown>): string {
+  const parts = Object.entries(inputs).map(([k, v]) => {
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    return `${k}=${text && text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
+  });
+  return parts.join(' ');
+}

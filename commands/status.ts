@@ -1,0 +1,86 @@
+import { Flags } from '@oclif/core';
+import { TcCommand } from '../cli/base-command.js';
+import { loadKeepProbability } from '../chaos/advisor.js';
+import { loadDeployment, StatusPoller } from '../dashboard/poll.js';
+import { buildStatus, type StatusReport } from '../dashboard/status-model.js';
+import { renderStatusText } from '../dashboard/status-text.js';
+import { ExitCode } from '../runtime/errors.js';
+
+export default class Status extends TcCommand {
+  static override summary = 'Show the health of a deployment: nodes, quorums, faults tolerated, placement risk';
+  static override description =
+    'Reads the deployment outputs (.tclouds/<stack>/outputs.json) and polls every node (GET /health and ' +
+    'GET /metrics on its control port, short timeouts). For each component it shows the nodes (role, cloud, ' +
+    'fault domain, address, state, uptime; SMR: leader, regency, last decided instance; storage: objects and ' +
+    'bytes per cloud) and a verdict: how many more faults the component tolerates right now, or QUORUM LOST. ' +
+    'The placement panel shows the VMs per fault domain and the placement advisor\'s probability of keeping ' +
+    'the majority after the next faults of the configured threat, computed from the nodes that are up.\n\n' +
+    'On a terminal this is a live dashboard: arrows or j/k select a node, enter shows its details and last ' +
+    'log lines, x kills it and p pauses it (local target, after a confirmation; undo with `tclouds chaos ' +
+    'resume`), q quits. Without a terminal it prints one table (repeated with --watch). --json prints one ' +
+    'JSON document; --watch --json prints one document per line.\n\n' +
+    'Exit codes: 0, or 8 when a component has lost its quorum (one-shot modes), 4 no deployment found.';
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --file deploy/tclouds.yaml',
+    '<%= config.bin %> status --json | jq ".components[] | {name, verdictLine}"',
+    '<%= config.bin %> status --watch --json --interval 500',
+  ];
+  static override flags = {
+    file: Flags.string({ char: 'f', description: 'topology file of the deployment (default ./tclouds.yaml)' }),
+    stack: Flags.string({ description: 'stack name, when .tclouds holds several and no topology file is given' }),
+    watch: Flags.boolean({ char: 'w', description: 'keep refreshing (implied on a terminal)', default: false }),
+    interval: Flags.integer({ description: 'refresh interval in ms', default: 1000, min: 250, max: 60_000 }),
+    timeout: Flags.integer({ description: 'per-node probe timeout in ms', default: 400, min: 50, max: 10_000 }),
+    faults: Flags.integer({ description: 'placement panel: predict the next 1..N faults', default: 3, min: 1, max: 10 }),
+  };
+
+  async run(): Promise<StatusReport | undefined> {
+    const { flags } = await this.parse(Status);
+    const dep = await loadDeployment(flags.file, flags.stack);
+    const keepProbability = await loadKeepProbability();
+    const json = this.jsonEnabled();
+    if (!json && process.stdout.isTTY && process.stdin.isTTY) {
+      const { runLiveDashboard } = await import('../dashboard/status-live.js');
+      await runLiveDashboard(dep, {
+        intervalMs: flags.interval,
+        timeoutMs: flags.timeout,
+        nextFaults: flags.faults,
+        keepProbability,
+      });
+      return undefined;
+    }
+    const poller = new StatusPoller(dep, { timeoutMs: flags.timeout });
+    const snapshot = async () =>
+      buildStatus({
+        outputs: dep.outputs,
+        placement: dep.placement,
+        ...(await poller.poll()),
+        now: new Date(),
+        nextFaults: flags.faults,
+        keepProbability,
+      });
+    if (!flags.watch) {
+      const report = await snapshot();
+      const exit = report.summary.quorumLost.length > 0 ? ExitCode.unavailable : ExitCode.ok;
+      if (exit !== ExitCode.ok) this.finish(report, exit, () => this.log(renderStatusText(report)));
+      if (!json) this.log(renderStatusText(report));
+      return report;
+    }
+    // --watch without a terminal: a document (or a table) per interval until interrupted.
+    let stop = false;
+    const onSignal = () => {
+      stop = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    while (!stop) {
+      const report = await snapshot();
+      if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else this.log(`${renderStatusText(report)}\n`);
+      const until = Date.now() + flags.interval;
+      while (!stop && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Plan of a log component (seed ch. 11, CoC-distributed Log Service): a replicated Log Core (the service
+ * controller, 3f+1 replicas tolerating f Byzantine ones), one Log Storage node per cloud (holds the entries;
+ * the core writes every entry to all of them) and one Log Console (the public access interface).
+ * This release ships no node software for the log roles; the plan still lists them so cloud targets can
+ * be previewed and the shape is fixed.
+ */
+import { replicaCount } from '../../topology/replicas.js';
+import type { LogComponent } from '../../topology/schema.js';
+import { housingOf, placeGroups, type RoleGroup } from '../plan-layout.js';
+import type { ComponentPlan, ComponentPlanInput } from '../plan-types.js';
+
+export const LOG_PORTS = {
+  core: { peer: 7400, client: 7401 },
+  storage: { http: 7410 },
+  console: { http: 7420 },
+} as const;
+export const LOG_CONTROL_PORT = 7499;
+
+export function planLog(input: ComponentPlanInput & { component: LogComponent }): ComponentPlan {
+  const c = input.component;
+  const n = replicaCount(c);
+  const housing = housingOf(input.mode, input.clouds, c.clouds[0] as string);
+  const effective = housing === 'twin-quad' ? 'appliance-box' : housing;
+  const groups: RoleGroup[] = [
+    {
+      role: 'core',
+      count: n,
+      ports: { ...LOG_PORTS.core },
+      controlPort: LOG_CONTROL_PORT,
+      config: () => ({ f: c.f, n, faults: 'byzantine' }),
+    },
+    {
+      role: 'storage',
+      count: c.clouds.length,
+      ports: { ...LOG_PORTS.storage },
+      controlPort: LOG_CONTROL_PORT,
+      config: () => ({ f: c.f }),
+    },
+    {
+      role: 'console',
+      count: 1,
+      ports: { ...LOG_PORTS.console },
+      controlPort: LOG_CONTROL_PORT,
+      config: () => ({ f: c.f }),
+    },
+  ];
+  const { nodes, layouts } = placeGroups(input, c.clouds, groups, effective);
+  return {
+    kind: 'log',
+    f: c.f,
+    faults: 'byzantine',
+    clouds: [...c.clouds],
+    housing: effective,
+    nodes,
+    buckets: [],
+    links: [
+      { from: 'core', to: 'core', port: 'peer' },
+      { from: 'core', to: 'storage', port: 'http' },
+      { from: 'console', to: 'core', port: 'client' },
+      { from: 'clients', to: 'core', port: 'client' },
+      { from: 'clients', to: 'console', port: 'http' },
+    ],
+    keys: [
+      ...nodes.map((node) => ({ id: node.id, kind: 'node' as const, for: node.id })),
+      { id: `client-${input.name}`, kind: 'client', for: input.name },
+    ],
+    client: { f: c.f, n, faults: 'byzantine', replyQuorum: c.f + 1 },
+    layouts,
+  };
+}

@@ -1,0 +1,877 @@
+/**
+ * The SMR replica core: Mod-SMaRt over VP-Consensus, as a pure state machine (protocol-cores.md (a)).
+ *
+ * `step(input)` takes one event (tick, client request, peer message, snapshot) and returns actions (sends,
+ * executions, checkpoints, restores). No clock, no I/O, no randomness: time is the tick count, the leader's
+ * batch timestamp and seed come from tick inputs, and crypto is injected (CoreEnv). One consensus instance runs
+ * at a time (SMR-10): cid = lastDecided + 1.
+ *
+ * Normal case: the leader of the regency PROPOSEs a batch; replicas check it and WRITE its hash; after more than
+ * (n+f)/2 matching WRITEs they ACCEPT (with a MAC vector so the ACCEPT can later serve as a decision proof);
+ * after more than (n+f)/2 matching ACCEPTs they decide and execute.
+ * Leader change: request timers (forward, then STOP), STOPs joined by anyone who sees more than f and installed
+ * with more than 2f, STOPDATA (a MAC-vectored collect) to the new leader, SYNC with the collects and the value
+ * chosen by the sound/bind rule (leader-change.ts); followers re-check the collects and resume at WRITE.
+ * Checkpoints every `checkpointPeriod` decisions; state transfer installs log entries and checkpoints that f+1
+ * replicas report identically.
+ */
+import { type Batch, type DecodedRequest, decodeBatch, decodeRequest, encodeBatch, utf8 } from './codec.js';
+import {
+  type CollectState,
+  chooseValue,
+  decodeCollect,
+  EMPTY_STATE,
+  encodeCollect,
+  type SyncChoice,
+} from './leader-change.js';
+import type { Action, CoreConfig, CoreEnv, DecisionProof, Input, Msg, SignedCollect } from './types.js';
+
+interface Pending {
+  seq: number;
+  bytes: Uint8Array;
+  since: number;
+  fwd: boolean;
+}
+
+interface Instance {
+  cid: number;
+  proposals: Map<number, string>;
+  values: Map<string, Uint8Array>;
+  writes: Map<number, Map<number, string>>;
+  accepts: Map<number, Map<number, { hash: string; proof: Uint8Array }>>;
+  wrote: Set<number>;
+  accepted: Set<number>;
+  valTs: number;
+  valHash: string | null;
+  val: Uint8Array | null;
+  ws: Map<string, number>;
+}
+
+interface StoredStopData {
+  signed: SignedCollect;
+  cid: number;
+  state: CollectState;
+  last: DecisionProof | null;
+}
+
+const HIGH_MARK = 4;
+const MAX_BATCH_REQUESTS = 4096;
+const MAX_FWD = 256;
+
+function newInstance(cid: number): Instance {
+  return {
+    cid,
+    proposals: new Map(),
+    values: new Map(),
+    writes: new Map(),
+    accepts: new Map(),
+    wrote: new Set(),
+    accepted: new Set(),
+    valTs: -1,
+    valHash: null,
+    val: null,
+    ws: new Map(),
+  };
+}
+
+export function acceptBytes(cid: number, reg: number, hash: string): Uint8Array {
+  return utf8.encode(`ACCEPT|${cid}|${reg}|${hash}`);
+}
+
+/** checkpoint = u32 metaLen | meta JSON {ts, clients:[[id,seq]...]} | service snapshot */
+export function encodeCheckpoint(clients: Map<string, number>, ts: number, service: Uint8Array): Uint8Array {
+  const meta = utf8.encode(JSON.stringify({ ts, clients: [...clients.entries()].sort() }));
+  const out = new Uint8Array(4 + meta.length + service.length);
+  new DataView(out.buffer).setUint32(0, meta.length);
+  out.set(meta, 4);
+  out.set(service, 4 + meta.length);
+  return out;
+}
+
+export function decodeCheckpoint(
+  b: Uint8Array,
+): { clients: Map<string, number>; ts: number; service: Uint8Array } | undefined {
+  try {
+    const len = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
+    const meta = JSON.parse(utf8.decode(b.subarray(4, 4 + len))) as { ts: number; clients: [string, number][] };
+    return { clients: new Map(meta.clients), ts: meta.ts, service: b.subarray(4 + len) };
+  } catch {
+    return undefined;
+  }
+}
+
+export class ReplicaCore {
+  readonly n: number;
+  readonly f: number;
+  readonly me: number;
+  private readonly half: number;
+  private out: Action[] = [];
+
+  regency = 0;
+  /** Installed a regency and waiting for (or, as leader, building) its SYNC. */
+  lcActive = false;
+  stopSentFor = 0;
+  private stopLevel = new Map<number, number>();
+  private regHints = new Map<number, number>();
+  private regReplied = new Map<number, number>();
+  private lcStart = 0;
+  private lcTimeout: number;
+  private stopData = new Map<number, StoredStopData>();
+  private lastSync: Extract<Msg, { t: 'SYNC' }> | null = null;
+  private pendingSync: Extract<Msg, { t: 'SYNC' }> | null = null;
+  /** cid whose value the SYNC of the current regency fixed: no free PROPOSE for it. */
+  private syncCid = -1;
+
+  lastDecided = -1;
+  private inst: Instance = newInstance(0);
+  private prev: { state: CollectState; proof: DecisionProof | null } | null = null;
+  private proposedFor = '';
+
+  private pool = new Map<string, Pending[]>();
+  private poolSize = 0;
+  private rr = 0;
+  clientSeq = new Map<string, number>();
+  private lastTimestamp = 0;
+
+  private now = 0;
+  private wall = 0;
+  private entropy = 0;
+
+  checkpoint: { cid: number; hash: string; bytes: Uint8Array } | null = null;
+  private pendingCkpt = new Map<number, { clients: Map<string, number>; ts: number }>();
+  private log: { cid: number; value: Uint8Array }[] = [];
+
+  private ooc = new Map<number, { from: number; msg: Msg }[]>();
+  private ahead = new Map<number, number>();
+  private aheadSince = -1;
+  private st: { replies: Map<number, Extract<Msg, { t: 'STATE' }>>; since: number; attempt: number } | null = null;
+  private stAttempt = 0;
+  private lastHeartbeat = 0;
+
+  constructor(
+    readonly cfg: CoreConfig,
+    private readonly env: CoreEnv,
+  ) {
+    this.n = cfg.n;
+    this.f = cfg.f;
+    this.me = cfg.me;
+    this.half = Math.floor((cfg.n + cfg.f) / 2);
+    this.lcTimeout = cfg.requestTimeout;
+  }
+
+  leader(reg = this.regency): number {
+    return reg % this.n;
+  }
+
+  get pending(): number {
+    return this.poolSize;
+  }
+
+  get stateTransferActive(): boolean {
+    return this.st !== null;
+  }
+
+  step(input: Input): Action[] {
+    this.out = [];
+    switch (input.type) {
+      case 'tick':
+        this.onTick(input.now, input.entropy);
+        break;
+      case 'request':
+        this.onRequestBytes(input.bytes);
+        this.maybePropose();
+        break;
+      case 'message':
+        if (input.from >= 0 && input.from < this.n && input.from !== this.me) this.onMessage(input.from, input.msg);
+        break;
+      case 'snapshot':
+        this.onSnapshot(input.cid, input.bytes);
+        break;
+    }
+    return this.out;
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private onRequestBytes(bytes: Uint8Array): boolean {
+    const req = decodeRequest(bytes);
+    if (!req || req.readOnly || !this.env.verifyRequest(req)) return false;
+    return this.addToPool(req);
+  }
+
+  private addToPool(req: DecodedRequest): boolean {
+    if (req.seq <= (this.clientSeq.get(req.client) ?? 0)) return false;
+    let q = this.pool.get(req.client);
+    if (q?.some((p) => p.seq === req.seq)) return false;
+    if ((q?.length ?? 0) >= this.cfg.maxPendingPerClient || this.poolSize >= this.cfg.maxPending) return false;
+    if (!q) {
+      q = [];
+      this.pool.set(req.client, q);
+    }
+    const entry = { seq: req.seq, bytes: req.bytes, since: this.now, fwd: false };
+    let i = q.length;
+    while (i > 0 && q[i - 1]!.seq > req.seq) i--;
+    q.splice(i, 0, entry);
+    this.poolSize++;
+    return true;
+  }
+
+  private prunePool(client: string): void {
+    const q = this.pool.get(client);
+    if (!q) return;
+    const last = this.clientSeq.get(client) ?? 0;
+    let k = 0;
+    while (k < q.length && q[k]!.seq <= last) k++;
+    if (k > 0) {
+      q.splice(0, k);
+      this.poolSize -= k;
+    }
+    if (q.length === 0) this.pool.delete(client);
+  }
+
+  /** Fair batch: round-robin over clients, each client's requests in seq order, starting client rotates. */
+  private buildBatch(): Uint8Array {
+    const clients = [...this.pool.keys()];
+    const picked: Uint8Array[] = [];
+    if (clients.length > 0) {
+      const start = this.rr++ % clients.length;
+      const idx = new Map<string, number>();
+      let progress = true;
+      while (picked.length < this.cfg.batchSize && progress) {
+        progress = false;
+        for (let k = 0; k < clients.length && picked.length < this.cfg.batchSize; k++) {
+          const c = clients[(start + k) % clients.length]!;
+          const q = this.pool.get(c)!;
+          const i = idx.get(c) ?? 0;
+          if (i < q.length) {
+            picked.push(q[i]!.bytes);
+            idx.set(c, i + 1);
+            progress = true;
+          }
+        }
+      }
+    }
+    const ts = Math.max(this.lastTimestamp + 1, this.wall);
+    return encodeBatch(ts, (this.entropy ^ Math.imul(this.inst.cid + 1, 2654435761)) >>> 0, picked);
+  }
+
+  /** A proposal is good if it decodes, its timestamp moves forward and every request is authentic and new. */
+  private validBatch(value: Uint8Array): Batch | undefined {
+    const b = decodeBatch(value);
+    if (!b || b.requests.length > MAX_BATCH_REQUESTS) return undefined;
+    if (b.timestamp <= this.lastTimestamp) return undefined;
+    if (this.wall > 0 && b.timestamp > this.wall + 600_000) return undefined;
+    const seen = new Map<string, number>();
+    for (const r of b.requests) {
+      if (r.readOnly) return undefined;
+      const last = seen.get(r.client) ?? this.clientSeq.get(r.client) ?? 0;
+      if (r.seq <= last) return undefined;
+      if (!this.env.verifyRequest(r)) return undefined;
+      seen.set(r.client, r.seq);
+    }
+    return b;
+  }
+
+  private maybePropose(): void {
+    if (this.leader() !== this.me || this.lcActive || this.st) return;
+    const key = `${this.inst.cid}:${this.regency}`;
+    if (this.proposedFor === key || this.inst.cid === this.syncCid || this.inst.proposals.has(this.regency)) return;
+    if (this.poolSize === 0) return;
+    this.proposedFor = key;
+    const value = this.buildBatch();
+    const msg: Msg = { t: 'PROPOSE', cid: this.inst.cid, reg: this.regency, value };
+    this.send('all', msg);
+    this.onPropose(this.me, msg);
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  private send(to: number | 'all', msg: Msg): void {
+    this.out.push({ type: 'send', to, msg });
+  }
+
+  private onMessage(from: number, msg: Msg): void {
+    switch (msg.t) {
+      case 'PROPOSE':
+      case 'WRITE':
+      case 'ACCEPT':
+        if (!Number.isInteger(msg.cid) || !Number.isInteger(msg.reg) || msg.reg < 0) return;
+        this.hint(from, msg.reg);
+        if (msg.cid > this.inst.cid) {
+          this.noteAhead(from, msg.cid);
+          if (msg.cid <= this.inst.cid + HIGH_MARK) {
+            const list = this.ooc.get(msg.cid) ?? [];
+            if (list.length < 4 * this.n) list.push({ from, msg });
+            this.ooc.set(msg.cid, list);
+          }
+          return;
+        }
+        if (msg.cid < this.inst.cid) return;
+        if (msg.t === 'PROPOSE') this.onPropose(from, msg);
+        else if (msg.t === 'WRITE') this.onWrite(from, msg);
+        else this.onAccept(from, msg);
+        return;
+      case 'FWD':
+        if (!Array.isArray(msg.reqs)) return;
+        for (const r of msg.reqs.slice(0, MAX_FWD)) if (r instanceof Uint8Array) this.onRequestBytes(r);
+        this.maybePropose();
+        return;
+      case 'STOP':
+        return this.onStop(from, msg);
+      case 'STOPDATA':
+        return this.onStopData(from, msg);
+      case 'SYNC':
+        return this.onSync(from, msg);
+      case 'REG':
+        if (Number.isInteger(msg.reg)) this.hint(from, msg.reg);
+        return;
+      case 'HB':
+        if (!Number.isInteger(msg.reg) || !Number.isInteger(msg.cid)) return;
+        this.hint(from, msg.reg);
+        this.noteAhead(from, msg.cid + 1);
+        return;
+      case 'STREQ':
+        return this.onStateRequest(from, msg);
+      case 'STATE':
+        return this.onState(from, msg);
+    }
+  }
+
+  private onPropose(from: number, m: Extract<Msg, { t: 'PROPOSE' }>): void {
+    if (m.reg !== this.regency || this.lcActive || from !== this.leader(m.reg)) return;
+    if (m.cid === this.syncCid || this.inst.proposals.has(m.reg) || !(m.value instanceof Uint8Array)) return;
+    const hash = this.env.digest(m.value);
+    // Only the first PROPOSE of the leader in a regency counts (an equivocating leader gets one value per replica).
+    this.inst.proposals.set(m.reg, hash);
+    if (!this.validBatch(m.value)) {
+      this.logEvent('warn', 'invalid proposal from leader; starting leader change', { leader: from, cid: m.cid });
+      this.startLeaderChange([]);
+      return;
+    }
+    this.inst.values.set(hash, m.value);
+    this.doWrite(m.reg, hash);
+  }
+
+  private doWrite(reg: number, hash: string): void {
+    const inst = this.inst;
+    if (inst.wrote.has(reg)) return;
+    inst.wrote.add(reg);
+    inst.ws.set(hash, Math.max(inst.ws.get(hash) ?? -1, reg));
+    const cid = inst.cid;
+    this.send('all', { t: 'WRITE', cid, reg, hash });
+    this.recordWrite(this.me, reg, hash);
+  }
+
+  private inVoteWindow(reg: number): boolean {
+    return reg >= this.regency - 2 && reg <= this.regency + 2;
+  }
+
+  private onWrite(from: number, m: Extract<Msg, { t: 'WRITE' }>): void {
+    if (typeof m.hash !== 'string' || !this.inVoteWindow(m.reg)) return;
+    this.recordWrite(from, m.reg, m.hash);
+  }
+
+  private recordWrite(from: number, reg: number, hash: string): void {
+    let votes = this.inst.writes.get(reg);
+    if (!votes) {
+      votes = new Map();
+      this.inst.writes.set(reg, votes);
+    }
+    if (!votes.has(from)) votes.set(from, hash);
+    this.checkAccept(reg, hash);
+  }
+
+  private checkAccept(reg: number, hash: string): void {
+    const inst = this.inst;
+    if (reg !== this.regency || this.lcActive || inst.accepted.has(reg)) return;
+    const value = inst.values.get(hash);
+    if (!value || inst.proposals.get(reg) !== hash) return;
+    let count = 0;
+    for (const h of inst.writes.get(reg)?.values() ?? []) if (h === hash) count++;
+    if (count <= this.half) return;
+    inst.accepted.add(reg);
+    inst.valTs = reg;
+    inst.valHash = hash;
+    inst.val = value;
+    const proof = this.env.vector(acceptBytes(inst.cid, reg, hash));
+    const cid = inst.cid;
+    this.send('all', { t: 'ACCEPT', cid, reg, hash, proof });
+    this.recordAccept(this.me, reg, hash, proof);
+  }
+
+  private onAccept(from: number, m: Extract<Msg, { t: 'ACCEPT' }>): void {
+    if (typeof m.hash !== 'string' || !(m.proof instanceof Uint8Array) || !this.inVoteWindow(m.reg)) return;
+    if (!this.env.checkVector(from, acceptBytes(m.cid, m.reg, m.hash), m.proof)) return;
+    this.recordAccept(from, m.reg, m.hash, m.proof);
+  }
+
+  private recordAccept(from: number, reg: number, hash: string, proof: Uint8Array): void {
+    let votes = this.inst.accepts.get(reg);
+    if (!votes) {
+      votes = new Map();
+      this.inst.accepts.set(reg, votes);
+    }
+    if (!votes.has(from)) votes.set(from, { hash, proof });
+    this.checkDecide(reg, hash);
+  }
+
+  private checkDecide(reg: number, hash: string): void {
+    const votes = this.inst.accepts.get(reg);
+    if (!votes) return;
+    const accepts: { from: number; proof: Uint8Array }[] = [];
+    for (const [from, v] of votes) if (v.hash === hash) accepts.push({ from, proof: v.proof });
+    if (accepts.length <= this.half) return;
+    // Deciding needs the value itself (we may have missed the PROPOSE; then a later message or catch-up gives it).
+    const value = this.inst.values.get(hash);
+    if (!value) return;
+    this.decide(value, { cid: this.inst.cid, reg, value, accepts });
+  }
+
+  // ---------------------------------------------------------------- decision and execution
+
+  private decide(value: Uint8Array, proof: DecisionProof | null): void {
+    const inst = this.inst;
+    const cid = inst.cid;
+    const batch = decodeBatch(value) ?? { timestamp: this.lastTimestamp, seed: 0, requests: [] };
+    const run: DecodedRequest[] = [];
+    for (const r of batch.requests) {
+      if (r.readOnly) continue;
+      if (r.seq <= (this.clientSeq.get(r.client) ?? 0)) continue;
+      this.clientSeq.set(r.client, r.seq);
+      run.push(r);
+    }
+    for (const r of run) this.prunePool(r.client);
+    this.lastTimestamp = Math.max(this.lastTimestamp, batch.timestamp);
+    this.out.push({
+      type: 'execute',
+      cid,
+      regency: this.regency,
+      timestamp: batch.timestamp,
+      seed: batch.seed,
+      requests: run,
+    });
+    this.log.push({ cid, value });
+    this.lastDecided = cid;
+    this.prev = {
+      state: { valTs: inst.valTs, valHash: inst.valHash, val: inst.val, ws: inst.ws },
+      proof,
+    };
+    if ((cid + 1) % this.cfg.checkpointPeriod === 0) {
+      this.pendingCkpt.set(cid, { clients: new Map(this.clientSeq), ts: this.lastTimestamp });
+      this.out.push({ type: 'checkpoint', cid });
+    }
+    this.inst = newInstance(cid + 1);
+    this.lcTimeout = this.cfg.requestTimeout;
+    const buffered = this.ooc.get(cid + 1);
+    for (const k of [...this.ooc.keys()]) if (k <= cid + 1) this.ooc.delete(k);
+    if (buffered) for (const { from, msg } of buffered) this.onMessage(from, msg);
+    this.maybePropose();
+  }
+
+  private onSnapshot(cid: number, bytes: Uint8Array): void {
+    const meta = this.pendingCkpt.get(cid);
+    if (!meta) return;
+    this.pendingCkpt.delete(cid);
+    const ck = encodeCheckpoint(meta.clients, meta.ts, bytes);
+    this.checkpoint = { cid, hash: this.env.digest(ck), bytes: ck };
+    this.log = this.log.filter((e) => e.cid > cid);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private onTick(now: number, entropy: number): void {
+    this.now++;
+    this.wall = now;
+    this.entropy = entropy >>> 0;
+    const T = this.cfg.requestTimeout;
+    const fwd: Uint8Array[] = [];
+    const stale: Uint8Array[] = [];
+    for (const q of this.pool.values()) {
+      const p = q[0];
+      if (!p) continue;
+      const age = this.now - p.since;
+      if (age >= 2 * T) stale.push(p.bytes);
+      else if (age >= T && !p.fwd) {
+        p.fwd = true;
+        fwd.push(p.bytes);
+      }
+    }
+    if (fwd.length > 0 && this.leader() !== this.me) this.send(this.leader(), { t: 'FWD', reqs: fwd.slice(0, MAX_FWD) });
+    if (stale.length > 0 && !this.lcActive && this.stopSentFor <= this.regency) {
+      this.logEvent('warn', 'request timeout; starting leader change', { regency: this.regency, requests: stale.length });
+      this.startLeaderChange(stale.slice(0, 64));
+    }
+    // A leader change that does not complete moves on to the next regency, with a doubling timeout.
+    if ((this.lcActive || this.stopSentFor > this.regency) && this.now - this.lcStart > this.lcTimeout) {
+      this.lcTimeout = Math.min(this.lcTimeout * 2, T * 32);
+      this.startLeaderChange([]);
+    }
+    // Lagging: more than f replicas are working on later instances for a while -> state transfer.
+    let aheadCount = 0;
+    for (const c of this.ahead.values()) if (c > this.inst.cid) aheadCount++;
+    if (aheadCount > this.f) {
+      if (this.aheadSince < 0) this.aheadSince = this.now;
+      else if (this.now - this.aheadSince >= 3) this.requestState();
+    } else this.aheadSince = -1;
+    // Heartbeat: lets an idle replica that missed decisions or a regency notice it (then it catches up).
+    if (this.now - this.lastHeartbeat >= 2 * T) {
+      this.lastHeartbeat = this.now;
+      this.send('all', { t: 'HB', reg: this.regency, cid: this.lastDecided });
+    }
+    if (this.st && this.now - this.st.since > T) {
+      this.st = null;
+      this.requestState();
+    }
+  }
+
+  private noteAhead(from: number, cid: number): void {
+    if ((this.ahead.get(from) ?? -1) < cid) this.ahead.set(from, cid);
+  }
+
+  // ---------------------------------------------------------------- leader change
+
+  private startLeaderChange(reqs: Uint8Array[]): void {
+    this.sendStop(Math.max(this.regency, this.stopSentFor) + 1, reqs);
+  }
+
+  private sendStop(reg: number, reqs: Uint8Array[]): void {
+    if (this.stopSentFor >= reg) return;
+    this.stopSentFor = reg;
+    this.lcStart = this.now;
+    this.send('all', { t: 'STOP', reg, reqs });
+    this.evaluateStops();
+  }
+
+  private onStop(from: number, m: Extract<Msg, { t: 'STOP' }>): void {
+    if (!Number.isInteger(m.reg) || m.reg < 0) return;
+    if (Array.isArray(m.reqs)) for (const r of m.reqs.slice(0, 64)) if (r instanceof Uint8Array) this.onRequestBytes(r);
+    if (m.reg <= this.regency) {
+      // The sender is behind our regency: tell it once, so it can catch up (f+1 such hints move it).
+      if ((this.regReplied.get(from) ?? -1) < this.regency) {
+        this.regReplied.set(from, this.regency);
+        this.send(from, { t: 'REG', reg: this.regency });
+      }
+      return;
+    }
+    if ((this.stopLevel.get(from) ?? -1) < m.reg) this.stopLevel.set(from, m.reg);
+    this.evaluateStops();
+  }
+
+  /** A STOP for r supports every regency <= r. Join the (f+1)-th highest level, install the (2f+1)-th. */
+  private evaluateStops(): void {
+    const levels: number[] = [this.stopSentFor];
+    for (const [from, l] of this.stopLevel) if (from !== this.me) levels.push(l);
+    levels.sort((a, b) => b - a);
+    const join = levels[this.f] ?? -1;
+    if (join > Math.max(this.regency, this.stopSentFor)) this.sendStop(join, []);
+    const install = levels[2 * this.f] ?? -1;
+    if (install > this.regency) this.install(install);
+  }
+
+  /** f+1 replicas show they are in regency >= r: at least one correct replica installed it, so we may too. */
+  private hint(from: number, reg: number): void {
+    if (reg <= this.regency) return;
+    if ((this.regHints.get(from) ?? -1) < reg) this.regHints.set(from, reg);
+    const levels = [...this.regHints.values()].sort((a, b) => b - a);
+    const r = levels[this.f] ?? -1;
+    if (r > this.regency) this.install(r);
+  }
+
+  private install(reg: number): void {
+    this.logEvent('info', 'installing regency', { regency: reg, leader: this.leader(reg) });
+    this.regency = reg;
+    if (this.stopSentFor < reg) this.stopSentFor = reg;
+    this.lcActive = true;
+    this.lcStart = this.now;
+    this.stopData.clear();
+    this.lastSync = null;
+    this.syncCid = -1;
+    this.proposedFor = '';
+    for (const q of this.pool.values()) for (const p of q) p.since = this.now;
+    const inst = this.inst;
+    const collect = encodeCollect({ reg, cid: inst.cid, valTs: inst.valTs, valHash: inst.valHash, val: inst.val, ws: inst.ws });
+    const msg: Msg = {
+      t: 'STOPDATA',
+      reg,
+      collect,
+      auth: this.env.vector(collect),
+      last: this.prev?.proof ?? null,
+    };
+    if (this.leader(reg) === this.me) this.onStopData(this.me, msg);
+    else this.send(this.leader(reg), msg);
+    if (this.pendingSync && this.pendingSync.reg === reg) {
+      const s = this.pendingSync;
+      this.pendingSync = null;
+      this.onSync(this.leader(reg), s);
+    }
+  }
+
+  private checkProof(p: DecisionProof | null | undefined): boolean {
+    if (!p || !Number.isInteger(p.cid) || !(p.value instanceof Uint8Array) || !Array.isArray(p.accepts)) return false;
+    const bytes = acceptBytes(p.cid, p.reg, this.env.digest(p.value));
+    const ok = new Set<number>();
+    for (const a of p.accepts) {
+      if (!a || !Number.isInteger(a.from) || a.from < 0 || a.from >= this.n || ok.has(a.from)) continue;
+      if (a.proof instanceof Uint8Array && this.env.checkVector(a.from, bytes, a.proof)) ok.add(a.from);
+    }
+    return ok.size > this.half;
+  }
+
+  private onStopData(from: number, m: Extract<Msg, { t: 'STOPDATA' }>): void {
+    if (m.reg !== this.regency || this.leader() !== this.me) return;
+    if (!this.lcActive) {
+      // Late joiner: it missed our SYNC; send it again.
+      if (this.lastSync && from !== this.me) this.send(from, this.lastSync);
+      return;
+    }
+    if (this.stopData.has(from) || !(m.collect instanceof Uint8Array) || !(m.auth instanceof Uint8Array)) return;
+    if (!this.env.checkVector(from, m.collect, m.auth)) return;
+    const c = decodeCollect(m.collect, this.env.digest);
+    if (!c || c.reg !== m.reg) return;
+    this.stopData.set(from, {
+      signed: { from, collect: m.collect, auth: m.auth },
+      cid: c.cid,
+      state: c,
+      last: this.checkProof(m.last) ? m.last : null,
+    });
+    this.tryLead();
+  }
+
+  /** Collect states for instance `cid` from stored collects (see leader-change.ts for why any subset is safe). */
+  private statesFor(cid: number, entries: { cid: number; state: CollectState }[]): CollectState[] {
+    const out: CollectState[] = [];
+    for (const e of entries) {
+      if (e.cid === cid) out.push(e.state);
+      else if (e.cid < cid) out.push(EMPTY_STATE);
+    }
+    return out;
+  }
+
+  private tryLead(): void {
+    // Catch up with decisions others can prove.
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const sd of this.stopData.values()) {
+        if (sd.last && sd.last.cid === this.lastDecided + 1) {
+          this.adopt(sd.last);
+          progress = true;
+        }
+      }
+    }
+    for (const sd of this.stopData.values()) {
+      if (sd.last && sd.last.cid > this.lastDecided) {
+        this.requestState();
+        return;
+      }
+    }
+    const C = this.lastDecided + 1;
+    const entries = [...this.stopData.values()];
+    const choice = chooseValue(this.statesFor(C, entries), this.n, this.f);
+    if (choice.kind === 'unsound') return;
+    const value = choice.kind === 'bound' ? choice.value : this.buildBatch();
+    const sync: Extract<Msg, { t: 'SYNC' }> = {
+      t: 'SYNC',
+      reg: this.regency,
+      cid: C,
+      last: this.prev?.proof ?? null,
+      collects: entries.filter((e) => e.cid <= C).map((e) => e.signed),
+      value,
+    };
+    this.logEvent('info', 'new leader synchronising', { regency: this.regency, cid: C, choice: choice.kind });
+    this.lastSync = sync;
+    this.send('all', sync);
+    this.applySync(sync, choice);
+  }
+
+  private adopt(p: DecisionProof): void {
+    const hash = this.env.digest(p.value);
+    this.inst.values.set(hash, p.value);
+    this.decide(p.value, p);
+  }
+
+  private onSync(from: number, m: Extract<Msg, { t: 'SYNC' }>): void {
+    if (!Number.isInteger(m.reg) || !Number.isInteger(m.cid) || from !== this.leader(m.reg)) return;
+    if (m.reg > this.regency) {
+      this.hint(from, m.reg);
+      if (m.reg > this.regency && m.reg <= this.regency + 2) this.pendingSync = m;
+      return;
+    }
+    if (m.reg < this.regency || !this.lcActive) return;
+    if (!(m.value instanceof Uint8Array) || !Array.isArray(m.collects)) return;
+    if (m.cid === this.lastDecided + 2 && m.last?.cid === this.lastDecided + 1 && this.checkProof(m.last)) this.adopt(m.last);
+    if (m.cid > this.lastDecided + 1) {
+      this.pendingSync = m;
+      this.requestState();
+      return;
+    }
+    if (m.cid <= this.lastDecided) {
+      this.finishSync(m.cid);
+      return;
+    }
+    // Re-check the leader's work: only collects whose MAC-vector entry for us verifies count.
+    const entries: { cid: number; state: CollectState }[] = [];
+    const seen = new Set<number>();
+    for (const sc of m.collects) {
+      if (!sc || !Number.isInteger(sc.from) || seen.has(sc.from) || sc.from < 0 || sc.from >= this.n) continue;
+      if (!(sc.collect instanceof Uint8Array) || !(sc.auth instanceof Uint8Array)) continue;
+      if (!this.env.checkVector(sc.from, sc.collect, sc.auth)) continue;
+      const c = decodeCollect(sc.collect, this.env.digest);
+      if (!c || c.reg !== m.reg) continue;
+      seen.add(sc.from);
+      entries.push({ cid: c.cid, state: c });
+    }
+    const choice = chooseValue(this.statesFor(m.cid, entries), this.n, this.f);
+    const hash = this.env.digest(m.value);
+    const good =
+      (choice.kind === 'bound' && choice.hash === hash) || (choice.kind === 'unbound' && this.validBatch(m.value));
+    if (!good) {
+      this.logEvent('warn', 'SYNC from new leader does not check; next leader change', { regency: m.reg, choice: choice.kind });
+      this.startLeaderChange([]);
+      return;
+    }
+    this.applySync(m, choice);
+  }
+
+  private finishSync(cid: number): void {
+    this.lcActive = false;
+    this.syncCid = cid;
+    this.lcStart = this.now;
+    this.pendingSync = null;
+    for (const q of this.pool.values()) for (const p of q) p.since = this.now;
+  }
+
+  private applySync(m: Extract<Msg, { t: 'SYNC' }>, _choice: SyncChoice): void {
+    this.finishSync(m.cid);
+    const hash = this.env.digest(m.value);
+    this.inst.proposals.set(m.reg, hash);
+    this.inst.values.set(hash, m.value);
+    this.doWrite(m.reg, hash);
+    // Votes of this regency may have arrived before the SYNC.
+    this.checkAccept(m.reg, hash);
+    this.checkDecide(m.reg, hash);
+  }
+
+  // ---------------------------------------------------------------- state transfer
+
+  private requestState(): void {
+    if (this.st) return;
+    this.stAttempt++;
+    this.st = { replies: new Map(), since: this.now, attempt: this.stAttempt };
+    this.logEvent('info', 'state transfer requested', { from: this.lastDecided + 1 });
+    this.send('all', { t: 'STREQ', from: this.lastDecided + 1, attempt: this.stAttempt });
+  }
+
+  private onStateRequest(from: number, m: Extract<Msg, { t: 'STREQ' }>): void {
+    if (!Number.isInteger(m.from) || !Number.isInteger(m.attempt) || m.from > this.lastDecided) return;
+    const logStart = this.log[0]?.cid ?? this.lastDecided + 1;
+    let ckpt: Extract<Msg, { t: 'STATE' }>['ckpt'] = null;
+    let log = this.log.filter((e) => e.cid >= m.from);
+    if (m.from < logStart) {
+      if (!this.checkpoint) return;
+      let designated = (from + 1 + m.attempt) % this.n;
+      if (designated === from) designated = (designated + 1) % this.n;
+      ckpt = {
+        cid: this.checkpoint.cid,
+        hash: this.checkpoint.hash,
+        bytes: designated === this.me ? this.checkpoint.bytes : null,
+      };
+      log = this.log.filter((e) => e.cid > this.checkpoint!.cid);
+    }
+    this.send(from, { t: 'STATE', upTo: this.lastDecided, reg: this.regency, ckpt, log: log.slice(0, 4 * this.cfg.checkpointPeriod) });
+  }
+
+  private onState(from: number, m: Extract<Msg, { t: 'STATE' }>): void {
+    if (!this.st || !Number.isInteger(m.upTo) || !Array.isArray(m.log)) return;
+    if (Number.isInteger(m.reg)) this.hint(from, m.reg);
+    if (!this.st) return;
+    this.st.replies.set(from, m);
+    let progressed = false;
+    for (;;) {
+      const next = this.lastDecided + 1;
+      const byHash = new Map<string, { count: number; value: Uint8Array }>();
+      for (const r of this.st.replies.values()) {
+        const e = r.log.find((x) => x && x.cid === next);
+        if (!e || !(e.value instanceof Uint8Array)) continue;
+        const h = this.env.digest(e.value);
+        const g = byHash.get(h) ?? { count: 0, value: e.value };
+        g.count++;
+        byHash.set(h, g);
+      }
+      const agreed = [...byHash.values()].find((g) => g.count > this.f);
+      if (agreed) {
+        this.inst.values.set(this.env.digest(agreed.value), agreed.value);
+        this.decide(agreed.value, null);
+        progressed = true;
+        continue;
+      }
+      if (this.installCheckpoint()) {
+        progressed = true;
+        continue;
+      }
+      break;
+    }
+    if (!this.st) return;
+    const ups = [...this.st.replies.values()].map((r) => r.upTo).sort((a, b) => b - a);
+    const target = ups[this.f];
+    if (target !== undefined && this.lastDecided >= target) {
+      this.st = null;
+      this.ahead.clear();
+      this.aheadSince = -1;
+      this.logEvent('info', 'state transfer complete', { lastDecided: this.lastDecided, progressed });
+      if (this.pendingSync) {
+        const s = this.pendingSync;
+        this.pendingSync = null;
+        this.onSync(this.leader(s.reg), s);
+      }
+      if (this.lcActive && this.leader() === this.me) this.tryLead();
+      this.maybePropose();
+    }
+  }
+
+  private installCheckpoint(): boolean {
+    if (!this.st) return false;
+    const groups = new Map<string, { cid: number; hash: string; count: number; bytes: Uint8Array | null }>();
+    for (const r of this.st.replies.values()) {
+      const c = r.ckpt;
+      if (!c || !Number.isInteger(c.cid) || c.cid <= this.lastDecided || typeof c.hash !== 'string') continue;
+      const key = `${c.cid}:${c.hash}`;
+      const g = groups.get(key) ?? { cid: c.cid, hash: c.hash, count: 0, bytes: null };
+      g.count++;
+      if (c.bytes instanceof Uint8Array && !g.bytes && this.env.digest(c.bytes) === c.hash) g.bytes = c.bytes;
+      groups.set(key, g);
+    }
+    const best = [...groups.values()].filter((g) => g.count > this.f && g.bytes).sort((a, b) => b.cid - a.cid)[0];
+    if (!best?.bytes) return false;
+    const ck = decodeCheckpoint(best.bytes);
+    if (!ck) return false;
+    this.clientSeq = ck.clients;
+    for (const c of [...this.pool.keys()]) this.prunePool(c);
+    this.lastTimestamp = ck.ts;
+    this.lastDecided = best.cid;
+    this.checkpoint = { cid: best.cid, hash: best.hash, bytes: best.bytes };
+    this.log = [];
+    this.prev = null;
+    this.inst = newInstance(best.cid + 1);
+    for (const k of [...this.ooc.keys()]) if (k <= best.cid) this.ooc.delete(k);
+    this.out.push({ type: 'restore', cid: best.cid, bytes: ck.service });
+    this.logEvent('info', 'installed checkpoint from state transfer', { cid: best.cid });
+    return true;
+  }
+
+  private logEvent(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void {
+    this.out.push({ type: 'log', level, msg, fields: { replica: this.me, ...fields } });
+  }
+
+  health(): Record<string, unknown> {
+    return {
+      leader: this.leader(),
+      regency: this.regency,
+      lastDecided: this.lastDecided,
+      checkpoint: this.checkpoint?.cid ?? -1,
+      pending: this.poolSize,
+      leaderChange: this.lcActive,
+      stateTransfer: this.st !== null,
+    };
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Error codes of the storage area (TC200-TC299). Stable: scripts and tests match on them.
+ * The README section `storage` lists the same table.
+ */
+export const StorageCode = {
+  /** n < 3f+1, unknown cloud, empty cloud list: the storage configuration cannot work. */
+  badConfig: 'TC200',
+  /** Fewer than n-f clouds answered (or answered validly): no quorum. */
+  noQuorum: 'TC201',
+  /** The data unit does not exist (no cloud holds signed metadata for it). */
+  notFound: 'TC202',
+  /** Clouds hold metadata for the data unit, but none is signed by our writer key. */
+  wrongKey: 'TC203',
+  /** Signed metadata was found, but not enough blocks/values matching its digests could be read. */
+  integrity: 'TC204',
+  /** Key file missing, unreadable, malformed or with unsafe permissions. */
+  badKey: 'TC205',
+  /** Another writer holds the lock of the data unit. */
+  locked: 'TC206',
+  /** A cloud driver call failed in a way that retries cannot fix (bad credentials, bad bucket). */
+  driver: 'TC207',
+  /** Bad name of a data unit or of a local file. */
+  badName: 'TC208',
+  /** The storage component, its topology or its clouds could not be resolved. */
+  noComponent: 'TC209',
+  /** The object is larger than what DepSky-CA holds in memory. */
+  tooLarge: 'TC210',
+  /** Operation cancelled (Ctrl-C) or timed out. */
+  aborted: 'TC211',
+  /** Erasure-code or secret-share decoding failed (corrupt block with a valid digest cannot happen; bad parameters can). */
+  decode: 'TC212',
+} as const;
+export type StorageCodeValue = (typeof StorageCode)[keyof typeof StorageCode];

@@ -1,0 +1,102 @@
+/**
+ * The cryptographic primitives of DepSky, modernised (the seed used RSA-1024, SHA-1 and PVSS; see
+ * digest-storage-log.md §0.11 and §5.5): Ed25519 signatures and SHA-256 from node:crypto, AES-256-GCM with a fresh
+ * key per write, and Shamir secret sharing over GF(256) from the audited `shamir-secret-sharing` package.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  type KeyObject,
+  randomBytes,
+  sign as edSign,
+  verify as edVerify,
+} from 'node:crypto';
+import { combine, split } from 'shamir-secret-sharing';
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return createHash('sha256').update(data).digest();
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function signEd25519(privateKey: KeyObject, message: Uint8Array): Uint8Array {
+  return edSign(null, message, privateKey);
+}
+
+export function verifyEd25519(publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return edVerify(null, message, publicKey, signature);
+  } catch {
+    return false;
+  }
+}
+
+export const AES_KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Bytes that AES-GCM adds to a plaintext: IV in front, tag at the end. */
+export const AEAD_OVERHEAD = IV_BYTES + TAG_BYTES;
+
+export function generateSecretKey(): Uint8Array {
+  return randomBytes(AES_KEY_BYTES);
+}
+
+/**
+ * AES-256-GCM: returns iv || ciphertext || tag in one buffer (so the erasure code gets a single input and no
+ * extra copy is made). `aad` binds the ciphertext to its data unit and version.
+ */
+export function encrypt(plain: Uint8Array, key: Uint8Array, aad: Uint8Array): Uint8Array {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  const out = new Uint8Array(plain.length + AEAD_OVERHEAD);
+  out.set(iv, 0);
+  // Encrypt in 4 MiB slices straight into `out`: one output buffer, no concat of a second full-size copy.
+  const slice = 4 << 20;
+  let at = IV_BYTES;
+  for (let off = 0; off < plain.length; off += slice) {
+    const part = cipher.update(plain.subarray(off, Math.min(plain.length, off + slice)));
+    out.set(part, at);
+    at += part.length;
+  }
+  const fin = cipher.final();
+  out.set(fin, at);
+  at += fin.length;
+  out.set(cipher.getAuthTag(), at);
+  return out;
+}
+
+/** Inverse of encrypt. Throws if the key, the AAD or any byte is wrong (GCM tag check). */
+export function decrypt(sealed: Uint8Array, key: Uint8Array, aad: Uint8Array): Uint8Array {
+  if (sealed.length < AEAD_OVERHEAD) throw new Error('ciphertext too short');
+  const iv = sealed.subarray(0, IV_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  const body = sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  const out = new Uint8Array(body.length);
+  const slice = 4 << 20;
+  let at = 0;
+  for (let off = 0; off < body.length; off += slice) {
+    const part = decipher.update(body.subarray(off, Math.min(body.length, off + slice)));
+    out.set(part, at);
+    at += part.length;
+  }
+  const fin = decipher.final();
+  out.set(fin, at);
+  return out;
+}
+
+/** Shamir: n shares of `secret`, any `threshold` of them rebuild it, fewer reveal nothing. */
+export async function shareSecret(secret: Uint8Array, n: number, threshold: number): Promise<Uint8Array[]> {
+  // The library checks `instanceof Uint8Array` across realms strictly; hand it a plain Uint8Array, not a Buffer.
+  return split(new Uint8Array(secret), n, threshold);
+}
+
+export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
+  return combine(shares.map((s) => new Uint8Array(s)));
+}

@@ -1,0 +1,132 @@
+/**
+ * Local-directory cloud (the embedded default): `<root>/<container>/<name>`. Puts write a temporary dot-file,
+ * fsync it, rename it over the target and fsync the directory, so a crash leaves the old or the new object.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Payload } from '../protocol/types.js';
+import { type CallOptions, type CloudDriver, checkSegment } from './types.js';
+
+function isNotFound(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fs.open(dir, 'r').catch(() => undefined);
+  if (!h) return;
+  await h.sync().catch(() => {});
+  await h.close();
+}
+
+export class LocalDirectoryDriver implements CloudDriver {
+  readonly kind = 'local';
+  constructor(
+    readonly cloud: string,
+    readonly root: string,
+  ) {}
+
+  private dir(container: string): string {
+    checkSegment(container, 'container');
+    return path.join(this.root, container);
+  }
+
+  private file(container: string, name: string): string {
+    checkSegment(name, 'object');
+    return path.join(this.dir(container), name);
+  }
+
+  async createContainer(): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+  }
+
+  async listContainers(o?: CallOptions): Promise<string[]> {
+    o?.signal?.throwIfAborted();
+    try {
+      const entries = await fs.readdir(this.root, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  }
+
+  async list(container: string, o?: CallOptions): Promise<string[]> {
+    o?.signal?.throwIfAborted();
+    try {
+      const names = await fs.readdir(this.dir(container));
+      return names.filter((n) => !n.startsWith('.'));
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  }
+
+  async get(container: string, name: string, o?: CallOptions): Promise<Uint8Array | undefined> {
+    try {
+      const buf = await fs.readFile(this.file(container, name), { signal: o?.signal });
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async getStream(container: string, name: string, o?: CallOptions): Promise<Readable | undefined> {
+    o?.signal?.throwIfAborted();
+    let h: fs.FileHandle;
+    try {
+      h = await fs.open(this.file(container, name), 'r');
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    return h.createReadStream({ highWaterMark: 1 << 20, ...(o?.signal ? { signal: o.signal } : {}) });
+  }
+
+  async put(container: string, name: string, payload: Payload, o?: CallOptions): Promise<void> {
+    const dir = this.dir(container);
+    const target = this.file(container, name);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      if (payload instanceof Uint8Array) {
+        const h = await fs.open(tmp, 'wx', 0o600);
+        try {
+          await h.writeFile(payload, o?.signal ? { signal: o.signal } : {});
+          await h.sync();
+        } finally {
+          await h.close();
+        }
+      } else {
+        const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+        await pipeline(
+          createReadStream(payload.path, { highWaterMark: 1 << 20 }),
+          out,
+          o?.signal ? { signal: o.signal } : {},
+        );
+        const h = await fs.open(tmp, 'r+');
+        await h.sync();
+        await h.close();
+      }
+      o?.signal?.throwIfAborted();
+      await fs.rename(tmp, target);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    await fsyncDir(dir);
+  }
+
+  async remove(container: string, name: string): Promise<void> {
+    await fs.rm(this.file(container, name), { force: true });
+  }
+
+  async removeContainer(container: string): Promise<void> {
+    // Only after its files were removed (DestroyCore); leftover temp files of cancelled puts go with it.
+    await fs.rm(this.dir(container), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The cloud driver interface: the five passive-storage operations of DepSky's system model (list, get, create,
+ * put, remove; seed L1010), on a bucket owned by one cloud. A DepSky "container" (one data unit) is a prefix
+ * inside that bucket. Every call takes an AbortSignal: the executor cancels slow calls once a quorum answered.
+ *
+ * Contract (every driver, tested against each backend):
+ * - get/getStream of a missing object resolve `undefined` (not an error);
+ * - remove of a missing object and removeContainer of a missing container succeed (idempotent);
+ * - list of a missing container resolves [];
+ * - put replaces atomically: a reader sees the old or the new object, never a part.
+ */
+import type { Readable } from 'node:stream';
+import type { Payload } from '../protocol/types.js';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface CloudDriver {
+  /** Cloud name from the topology (used in messages). */
+  readonly cloud: string;
+  readonly kind: 'local' | 's3' | 'azure' | 'gcs' | string;
+  /** Create the bucket if it does not exist (deployments usually did). */
+  createContainer(o?: CallOptions): Promise<void>;
+  listContainers(o?: CallOptions): Promise<string[]>;
+  list(container: string, o?: CallOptions): Promise<string[]>;
+  get(container: string, name: string, o?: CallOptions): Promise<Uint8Array | undefined>;
+  getStream(container: string, name: string, o?: CallOptions): Promise<Readable | undefined>;
+  put(container: string, name: string, payload: Payload, o?: CallOptions): Promise<void>;
+  remove(container: string, name: string, o?: CallOptions): Promise<void>;
+  removeContainer(container: string, o?: CallOptions): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** A driver error that retrying cannot fix (bad credentials, missing bucket, bad name). */
+export class PermanentDriverError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentDriverError';
+  }
+}
+
+/** Object and container names accepted by every driver (one path segment, no dot names, printable). */
+export function checkSegment(s: string, what: string): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
+  if (s.length === 0 || s.length > 900 || s === '.' || s === '..' || /[/\\\u0000-\u001f]/.test(s)) {
+    throw new PermanentDriverError(`invalid ${what} name ${JSON.stringify(s)}`);
+  }
+}
+
+export function isAbortError(e: unknown): boolean {
+  return (
+    e instanceof Error &&
+    (e.name === 'AbortError' || e.name === 'TimeoutError' || (e as { code?: string }).code === 'ABORT_ERR')
+  );
+}

@@ -1,0 +1,217 @@
+/**
+ * The host loop of the DepSky cores (protocol-cores.md (b)): one event at a time, actions executed in order.
+ *
+ * - `call`: start the driver call with its own AbortController; its reply becomes a `reply` event.
+ * - `cancel`: abort those calls (the quorum answered; slow clouds are not waited for).
+ * - `encode`: run the host's encoder for the version the core chose, feed back `encoded`.
+ * - ticks every `tickMs` drive the cores' hedging, retry and settle timers.
+ * Values fetched with `stream: true` are spooled to temp files while hashed (bounded memory); the spool deletes
+ * the files the result does not keep.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sha256Hex } from './crypto/primitives.js';
+import type { CloudDriver } from './drivers/types.js';
+import type { Core } from './protocol/core.js';
+import type { CloudOp, CoreEvent, CoreFailure, Encoded, OpResult, Version } from './protocol/types.js';
+
+export class CoreFailed extends Error {
+  constructor(readonly failure: CoreFailure) {
+    super(failure.message);
+    this.name = 'CoreFailed';
+  }
+}
+
+/** Temp files of streamed gets. `keep` moves one out of the spool's cleanup. */
+export class Spool {
+  private readonly files = new Set<string>();
+  constructor(readonly dir: string) {}
+
+  newFile(): string {
+    const f = path.join(this.dir, `.tclouds-spool-${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+    this.files.add(f);
+    return f;
+  }
+
+  keep(file: string): void {
+    this.files.delete(file);
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.files].map((f) => fs.rm(f, { force: true })));
+    this.files.clear();
+  }
+}
+
+export interface Lingering {
+  promise: Promise<unknown>;
+  abort(): void;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  tickMs?: number;
+  encode?: (version: Version) => Promise<Encoded>;
+  spool?: Spool;
+  /**
+   * Puts still running when the core finished (e.g. the n-th cloud's copy after n-f acked) are not aborted but
+   * added here, so the caller can let them complete for durability (`settleLingering`). Without it they are aborted.
+   */
+  lingering?: Set<Lingering>;
+  /** Observe each finished call (progress, metrics, tests). */
+  onCall?: (cloud: number, op: CloudOp, result: OpResult, ms: number) => void;
+}
+
+async function perform(driver: CloudDriver, op: CloudOp, signal: AbortSignal, spool?: Spool): Promise<OpResult> {
+  try {
+    switch (op.kind) {
+      case 'get': {
+        if (op.stream && spool) {
+          const src = await driver.getStream(op.container, op.name, { signal });
+          if (src === undefined) return { status: 'notFound' };
+          const file = spool.newFile();
+          const hash = createHash('sha256');
+          let size = 0;
+          const tap = new Transform({
+            transform(chunk: Buffer, _enc, cb) {
+              hash.update(chunk);
+              size += chunk.length;
+              cb(null, chunk);
+            },
+          });
+          await pipeline(src, tap, createWriteStream(file, { mode: 0o600 }), { signal });
+          return { status: 'fetched', value: { digest: hash.digest('hex'), size, handle: file } };
+        }
+        const bytes = await driver.get(op.container, op.name, { signal });
+        if (bytes === undefined) return { status: 'notFound' };
+        return { status: 'fetched', value: { digest: sha256Hex(bytes), size: bytes.length, bytes } };
+      }
+      case 'put':
+        await driver.put(op.container, op.name, op.payload, { signal });
+        return { status: 'ok' };
+      case 'list':
+        return { status: 'listed', names: await driver.list(op.container, { signal }) };
+      case 'listContainers':
+        return { status: 'listed', names: await driver.listContainers({ signal }) };
+      case 'remove':
+        await driver.remove(op.container, op.name, { signal });
+        return { status: 'ok' };
+      case 'removeContainer':
+        await driver.removeContainer(op.container, { signal });
+        return { status: 'ok' };
+    }
+  } catch (e) {
+    return { status: 'error', message: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Run `core` to completion against `drivers` (index = cloud number). Rejects with CoreFailed on a core failure. */
+export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts: RunOptions = {}): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const calls = new Map<number, AbortController>();
+    const puts = new Map<number, Promise<unknown>>();
+    const queue: CoreEvent[] = [];
+    let draining = false;
+    let settled = false;
+    const tick = setInterval(() => push({ type: 'tick' }), opts.tickMs ?? 100);
+
+    const finish = (err: unknown, value?: T) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(tick);
+      opts.signal?.removeEventListener('abort', onAbort);
+      for (const c of calls.values()) c.abort(new Error('cancelled: quorum reached'));
+      calls.clear();
+      if (err === undefined) resolve(value as T);
+      else reject(err);
+    };
+    const onAbort = () => finish(opts.signal?.reason ?? new Error('aborted'));
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    function push(ev: CoreEvent): void {
+      if (settled) return;
+      queue.push(ev);
+      if (draining) return;
+      draining = true;
+      try {
+        while (queue.length > 0 && !settled) {
+          const actions = core.step(queue.shift()!);
+          const finishing = actions.some((a) => a.type === 'done');
+          for (const a of actions) {
+            switch (a.type) {
+              case 'call': {
+                const ctl = new AbortController();
+                calls.set(a.id, ctl);
+                const driver = drivers[a.cloud]!;
+                const t0 = performance.now();
+                const p = perform(driver, a.op, ctl.signal, opts.spool).then((result) => {
+                  puts.delete(a.id);
+                  if (!calls.delete(a.id)) return;
+                  opts.onCall?.(a.cloud, a.op, result, performance.now() - t0);
+                  push({ type: 'reply', reply: { id: a.id, cloud: a.cloud, result } });
+                });
+                if (a.op.kind === 'put') puts.set(a.id, p);
+                break;
+              }
+              case 'cancel':
+                for (const id of a.ids) {
+                  const put = puts.get(id);
+                  const ctl = calls.get(id);
+                  if (finishing && put && ctl && opts.lingering) {
+                    // Let it finish in the background: a copy on the n-th cloud is worth its bandwidth.
+                    const entry: Lingering = { promise: put, abort: () => ctl.abort(new Error('cancelled')) };
+                    opts.lingering.add(entry);
+                    void put.finally(() => opts.lingering?.delete(entry));
+                    calls.delete(id);
+                    continue;
+                  }
+                  calls.get(id)?.abort(new Error('cancelled: quorum reached'));
+                  calls.delete(id);
+                }
+                break;
+              case 'encode':
+                if (!opts.encode) throw new Error('core asked to encode but no encoder was given');
+                opts.encode(a.version).then(
+                  (encoded) => push({ type: 'encoded', encoded }),
+                  (e) => finish(e),
+                );
+                break;
+              case 'done':
+                finish(undefined, a.value);
+                break;
+              case 'fail':
+                finish(new CoreFailed(a.failure));
+                break;
+            }
+          }
+        }
+      } catch (e) {
+        finish(e);
+      } finally {
+        draining = false;
+      }
+    }
+    push({ type: 'start' });
+  });
+}
+
+/** Wait for lingering puts, at most `ms`; returns how many were still running when the wait ended. */
+export async function settleLingering(lingering: Set<Lingering>, ms: number): Promise<number> {
+  if (lingering.size === 0) return 0;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([...lingering].map((l) => l.promise)),
+    new Promise<void>((res) => {
+      timer = setTimeout(res, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  const left = lingering.size;
+  for (const l of lingering) l.abort();
+  lingering.clear();
+  return left;
+}

@@ -1,0 +1,296 @@
+/**
+ * The I/O half of `tclouds status`: read the deployment outputs, probe every node's GET /health and
+ * GET /metrics with short timeouts, scan local buckets, read the tail of a node's log. Everything here
+ * fails soft: a node that does not answer is a result (`refused`, `timeout`), never an exception.
+ */
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { FaultModel } from '../chaos/draw.js';
+import { StatusCode } from '../chaos/codes.js';
+import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
+import { ExitCode, TcError } from '../runtime/errors.js';
+import type { NodeHealth } from '../runtime/role.js';
+import type { BucketProbe, NodeProbe } from './status-model.js';
+
+/** A deployment as status and chaos see it: its outputs, where they live and its fault model. */
+export interface Deployment {
+  outputs: DeploymentOutputs;
+  /** `.tclouds/<stack>` (local target: node directories, keys, state). */
+  stackDir: string;
+  placement: FaultModel;
+}
+
+const DEFAULT_MODEL: FaultModel = { threat: 'byzantine-vm', keep: 'pm-majority', removal: false };
+
+/** Parse and sanity-check an outputs.json text. */
+export function parseOutputs(text: string, file: string): DeploymentOutputs {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new TcError(StatusCode.badOutputs, `${file} is not valid JSON: ${(e as Error).message}`, {
+      exit: ExitCode.invalid,
+      hint: 'redeploy with `tclouds deploy` to rewrite the deployment outputs',
+    });
+  }
+  const o = value as Partial<DeploymentOutputs> | null;
+  if (!o || typeof o !== 'object' || typeof o.stack !== 'string' || !o.components || typeof o.components !== 'object') {
+    throw new TcError(StatusCode.badOutputs, `${file} does not look like tclouds deployment outputs`, {
+      exit: ExitCode.invalid,
+      hint: 'expected {"version":1,"stack":...,"components":{...}}; redeploy with `tclouds deploy`',
+    });
+  }
+  for (const [name, c] of Object.entries(o.components)) {
+    if (!c || !Array.isArray(c.nodes) || !Array.isArray(c.buckets)) {
+      throw new TcError(StatusCode.badOutputs, `${file}: component "${name}" has no nodes/buckets lists`, {
+        exit: ExitCode.invalid,
+      });
+    }
+    c.client ??= {};
+  }
+  return o as DeploymentOutputs;
+}
+
+/**
+ * Find and read a deployment: from a topology file (its `.tclouds/<name>/outputs.json`, and its placement
+ * section), or from the first stack under `./.tclouds/` when no file is named and `tclouds.yaml` is absent.
+ */
+export async function loadDeployment(file: string | undefined, stack?: string): Promise<Deployment> {
+  const { loadTopology, stackDir: stackDirOf } = await import('../topology/load.js');
+  const topologyFile = path.resolve(file ?? 'tclouds.yaml');
+  const exists = await fs.stat(topologyFile).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  let dir: string;
+  let placement = DEFAULT_MODEL;
+  if (exists) {
+    const loaded = await loadTopology(topologyFile);
+    dir = stack ? path.join(loaded.dir, '.tclouds', stack) : stackDirOf(loaded);
+    placement = { ...loaded.topology.placement };
+  } else if (file !== undefined) {
+    throw new TcError(StatusCode.noDeployment, `topology file ${file} not found`, {
+      exit: ExitCode.notFound,
+      hint: 'pass the tclouds.yaml of the deployment with --file',
+    });
+  } else {
+    const base = path.resolve('.tclouds');
+    const stacks = await fs.readdir(base).catch(() => [] as string[]);
+    const candidates = [];
+    for (const s of stacks) {
+      if (await fs.stat(path.join(base, s, 'outputs.json')).catch(() => null)) candidates.push(s);
+    }
+    const chosen = stack ?? candidates[0];
+    if (!chosen || (stack === undefined && candidates.length > 1)) {
+      throw new TcError(
+        StatusCode.noDeployment,
+        candidates.length > 1 ? `several stacks under .tclouds: ${candidates.join(', ')}` : 'no deployment found here',
+        {
+          exit: ExitCode.notFound,
+          hint:
+            candidates.length > 1
+              ? 'name the topology with --file'
+              : 'run `tclouds deploy` first, or pass the topology with --file',
+        },
+      );
+    }
+    dir = path.join(base, chosen);
+  }
+  const outputsFile = path.join(dir, 'outputs.json');
+  const text = await fs.readFile(outputsFile, 'utf8').catch(() => null);
+  if (text === null) {
+    throw new TcError(StatusCode.noDeployment, `no deployment outputs at ${path.relative(process.cwd(), outputsFile)}`, {
+      exit: ExitCode.notFound,
+      hint: 'run `tclouds deploy` first (status reads the outputs a deployment leaves)',
+    });
+  }
+  return { outputs: parseOutputs(text, outputsFile), stackDir: dir, placement };
+}
+
+/** GET a text resource on loopback, with a hard timeout; resolves with status and body or rejects. */
+export function httpGet(
+  host: string,
+  port: number,
+  urlPath: string,
+  timeoutMs: number,
+  maxBytes = 1 << 20,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // agent: false: one short-lived connection per probe, so a paused node never poisons a pooled socket.
+    const req = http.get({ host, port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBytes) req.destroy(new Error('response too large'));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs);
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.on('close', () => clearTimeout(timer));
+  });
+}
+
+/** Prometheus text format -> `name{labels}` -> value (comments and malformed lines are skipped). */
+export function parseMetrics(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?)\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[2]);
+    if (!Number.isNaN(v)) out[m[1]!] = v;
+  }
+  return out;
+}
+
+function errorLabel(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'ETIMEDOUT' || code === 'ECONNRESET') return code === 'ETIMEDOUT' ? 'timeout' : 'reset';
+  return (e as Error).message || String(e);
+}
+
+/** Is a local process stopped (SIGSTOP)? Linux /proc only; false elsewhere or when it is gone. */
+export async function isProcessStopped(pid: number, mustContain?: string): Promise<boolean> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (!stat) return false;
+  if (mustContain) {
+    // Guard against a recycled pid: the command line must name this node.
+    const cmd = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmd.includes(mustContain)) return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'T' || state === 't';
+}
+
+export interface PollOptions {
+  timeoutMs?: number;
+  /** Also fetch /metrics (the dashboard's details view; the static table does not need it). */
+  metrics?: boolean;
+}
+
+/**
+ * Probes nodes round after round; remembers each node's last pid so that a node that stops answering can be
+ * told apart as paused (stopped process, local target) rather than dead.
+ */
+export class StatusPoller {
+  private readonly lastPid = new Map<string, number>();
+
+  constructor(
+    private readonly deployment: Deployment,
+    private readonly opts: PollOptions = {},
+  ) {}
+
+  async probeNode(node: NodeOutput): Promise<NodeProbe> {
+    const timeoutMs = this.opts.timeoutMs ?? 400;
+    const started = performance.now();
+    try {
+      const res = await httpGet(node.host, node.controlPort, '/health', timeoutMs);
+      const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      if (res.status !== 200) return { id: node.id, error: `HTTP ${res.status}`, latencyMs };
+      const health = JSON.parse(res.body) as NodeHealth;
+      if (typeof health.pid === 'number') this.lastPid.set(node.id, health.pid);
+      const probe: NodeProbe = { id: node.id, health, latencyMs };
+      if (this.opts.metrics) {
+        const m = await httpGet(node.host, node.controlPort, '/metrics', timeoutMs).catch(() => null);
+        if (m && m.status === 200) probe.metrics = parseMetrics(m.body);
+      }
+      return probe;
+    } catch (e) {
+      const error = errorLabel(e);
+      const pid = this.lastPid.get(node.id);
+      const paused =
+        this.deployment.outputs.target === 'local' && pid !== undefined
+          ? await isProcessStopped(pid, node.id)
+          : false;
+      return paused ? { id: node.id, error, paused } : { id: node.id, error };
+    }
+  }
+
+  /** One round: every node in parallel, plus local buckets. */
+  async poll(): Promise<{ probes: Record<string, NodeProbe>; buckets: BucketProbe[] }> {
+    const nodes = Object.values(this.deployment.outputs.components).flatMap((c) => c.nodes);
+    const [probes, buckets] = await Promise.all([
+      Promise.all(nodes.map((n) => this.probeNode(n))),
+      Promise.all(
+        Object.values(this.deployment.outputs.components).flatMap((c) => c.buckets.map((b) => probeBucket(b))),
+      ),
+    ]);
+    return { probes: Object.fromEntries(probes.map((p) => [p.id, p])), buckets };
+  }
+}
+
+/** Scan a local bucket directory: object files and bytes (bounded walk). Cloud buckets are not probed. */
+export async function probeBucket(bucket: {
+  cloud: string;
+  name: string;
+  provider: string;
+  path?: string;
+}): Promise<BucketProbe> {
+  if (bucket.provider !== 'local' || !bucket.path) return { cloud: bucket.cloud, name: bucket.name, reachable: null };
+  let objects = 0;
+  let bytes = 0;
+  let budget = 20_000;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    for (const e of entries) {
+      if (--budget < 0) return;
+      if (e.name.startsWith('.')) continue; // temp files of atomic writes
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) {
+        objects++;
+        bytes += (await fs.stat(p).catch(() => ({ size: 0 }))).size;
+      }
+    }
+  };
+  try {
+    await walk(bucket.path);
+    return { cloud: bucket.cloud, name: bucket.name, reachable: true, objects, bytes };
+  } catch (e) {
+    return { cloud: bucket.cloud, name: bucket.name, reachable: false, error: errorLabel(e) };
+  }
+}
+
+/** Last `lines` lines of a node's log (local target: `<stackDir>/nodes/<id>/node.log`), reading at most 64 KiB. */
+export async function tailNodeLog(stackDir: string, nodeId: string, lines = 8): Promise<string[]> {
+  const file = path.join(stackDir, 'nodes', nodeId, 'node.log');
+  const handle = await fs.open(file, 'r').catch(() => null);
+  if (!handle) return [];
+  try {
+    const { size } = await handle.stat();
+    const len = Math.min(size, 64 * 1024);
+    const buf = Buffer.alloc(len);
+    await handle.read(buf, 0, len, size - len);
+    const all = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    return all.slice(-lines).map(formatLogLine);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A JSON log line as `HH:MM:SS level msg k=v`; other lines unchanged. */
+export function formatLogLine(line: string): string {
+  try {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    const { time, ts, level, msg, ...rest } = o;
+    const t = typeof (time ?? ts) === 'string' ? String(time ?? ts).slice(11, 19) : '';
+    const fields = Object.entries(rest)
+      .filter(([k]) => !['pid', 'hostname', 'node', 'component'].includes(k))
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    return [t, level, msg, fields].filter((x) => x !== undefined && x !== '').join(' ');
+  } catch {
+    return line;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The live `tclouds status` session on a TTY: a poll loop feeding the Ink dashboard. Loaded lazily by the
+ * status command (ink and react are heavy), and only when stdout is a terminal.
+ */
+import { render } from 'ink';
+import { killOrPause } from '../chaos/actions.js';
+import type { KeepProbability } from '../chaos/advisor.js';
+import { type Deployment, httpGet, parseMetrics, StatusPoller, tailNodeLog } from './poll.js';
+import { buildStatus, type StatusReport } from './status-model.js';
+import { type DashboardActions, type NodeDetails, StatusDashboard } from './status-view.js';
+
+export interface LiveOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  nextFaults: number;
+  keepProbability: KeepProbability | null;
+}
+
+export async function runLiveDashboard(dep: Deployment, opts: LiveOptions): Promise<void> {
+  const poller = new StatusPoller(dep, { timeoutMs: opts.timeoutMs });
+  const snapshot = async (): Promise<StatusReport> =>
+    buildStatus({
+      outputs: dep.outputs,
+      placement: dep.placement,
+      ...(await poller.poll()),
+      now: new Date(),
+      nextFaults: opts.nextFaults,
+      keepProbability: opts.keepProbability,
+    });
+  const first = await snapshot();
+  const listeners = new Set<(r: StatusReport) => void>();
+  let stopped = false;
+  // One poll at a time, at most one per interval: a slow round delays the next instead of piling up.
+  const loop = (async () => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, opts.intervalMs));
+      if (stopped) break;
+      const r = await snapshot().catch(() => null);
+      if (r && !stopped) for (const l of listeners) l(r);
+    }
+  })();
+  const subscribe = (cb: (r: StatusReport) => void) => {
+    listeners.add(cb);
+    return () => {
+      listeners.delete(cb);
+    };
+  };
+  const byId = new Map(Object.values(dep.outputs.components).flatMap((c) => c.nodes.map((n) => [n.id, n] as const)));
+  const loadDetails = async (id: string): Promise<NodeDetails> => {
+    const node = byId.get(id);
+    const [log, metrics] = await Promise.all([
+      dep.outputs.target === 'local' ? tailNodeLog(dep.stackDir, id, 8) : Promise.resolve([]),
+      node
+        ? httpGet(node.host, node.controlPort, '/metrics', opts.timeoutMs).then(
+            (r) => (r.status === 200 ? parseMetrics(r.body) : undefined),
+            () => undefined,
+          )
+        : Promise.resolve(undefined),
+    ]);
+    return metrics ? { log, metrics } : { log };
+  };
+  const actions: DashboardActions | null =
+    dep.outputs.target === 'local'
+      ? {
+          kill: async (id) => {
+            const [r] = await killOrPause(dep, 'kill', [byId.get(id)!]);
+            return r!.ok ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\`` : `${id}: ${r!.message}`;
+          },
+          pause: async (id) => {
+            const [r] = await killOrPause(dep, 'pause', [byId.get(id)!]);
+            return r!.ok ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\`` : `${id}: ${r!.message}`;
+          },
+        }
+      : null;
+  const app = render(
+    <StatusDashboard report={first} subscribe={subscribe} loadDetails={loadDetails} actions={actions} />,
+    { exitOnCtrlC: true, patchConsole: false, maxFps: 10, incrementalRendering: true },
+  );
+  try {
+    await app.waitUntilExit();
+  } finally {
+    stopped = true;
+    await loop;
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * The status model: what `tclouds status` shows, computed from the deployment outputs, the placement
+ * section of the topology and one round of probes (per-node /health + /metrics results or errors, local
+ * bucket scans). Pure: no I/O, no clock (the caller passes `now`), so the dashboard, the static table and
+ * `--json` are three renderings of the same value, and tests feed it recorded health data.
+ */
+import { type FaultModel, majorityKept } from '../chaos/draw.js';
+import type { KeepProbability } from '../chaos/advisor.js';
+import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
+import type { NodeHealth } from '../runtime/role.js';
+
+export const STATUS_VERSION = 1;
+
+/** What one poll learned about one node. Exactly one of `health` and `error` is set. */
+export interface NodeProbe {
+  id: string;
+  health?: NodeHealth;
+  /** Parsed GET /metrics (sample name with labels -> value); absent when /metrics did not answer. */
+  metrics?: Record<string, number>;
+  /** Why /health did not answer: `refused`, `timeout`, or a short message. */
+  error?: string;
+  /** Local target: the process exists but is stopped (SIGSTOP, i.e. `chaos pause`). */
+  paused?: boolean;
+  /** Round-trip time of GET /health in ms. */
+  latencyMs?: number;
+}
+
+/** What one poll learned about one bucket (local buckets are scanned; cloud buckets are not probed). */
+export interface BucketProbe {
+  cloud: string;
+  name: string;
+  /** true/false for probed buckets, null when not probed (cloud targets). */
+  reachable: boolean | null;
+  objects?: number;
+  bytes?: number;
+  error?: string;
+}
+
+/** 'up' states count towards quorums; the others do not. */
+export type NodeState = 'ok' | 'degraded' | 'starting' | 'stopping' | 'paused' | 'unresponsive' | 'down';
+
+export interface NodeStatus {
+  id: string;
+  component: string;
+  role: string;
+  index: number;
+  cloud: string;
+  domain: number;
+  address: string;
+  state: NodeState;
+  up: boolean;
+  uptimeSeconds: number | null;
+  pid: number | null;
+  partitionedFrom: string[];
+  /** The one figure that matters for this node's kind, e.g. `leader 0 · regency 0 · decided 41`. */
+  keyMetric: string;
+  /** Role fields of /health (SMR: leader, regency, lastDecided, checkpoint, clientsServed). */
+  roleInfo: Record<string, unknown>;
+  isLeader: boolean;
+  error: string | null;
+}
+
+export interface CloudUsage {
+  cloud: string;
+  bucket: string;
+  reachable: boolean | null;
+  objects: number | null;
+  bytes: number | null;
+}
+
+export type Verdict = 'ok' | 'degraded' | 'lost';
+
+export interface ComponentStatus {
+  name: string;
+  kind: string;
+  /** Units the quorum counts: replicas for SMR and node components, clouds for storage. */
+  unit: 'node' | 'cloud';
+  n: number;
+  f: number;
+  quorum: number;
+  up: number;
+  /** Faults this component still tolerates right now (0 when at or below its quorum margin). */
+  faultsLeft: number;
+  quorumLost: boolean;
+  verdict: Verdict;
+  verdictLine: string;
+  /** SMR: the leader most up replicas agree on, or null. */
+  leader: number | null;
+  regency: number | null;
+  lastDecided: number | null;
+  nodes: NodeStatus[];
+  clouds: CloudUsage[];
+}
+
+export interface DomainStatus {
+  cloud: string;
+  domain: number;
+  vms: number;
+  up: number;
+  nodes: string[];
+}
+
+export interface PlacementComponentStatus {
+  component: string;
+  domains: DomainStatus[];
+  /** VMs per fault domain as deployed (the advisor's layout), in `domains` order. */
+  layout: number[];
+  /** Up VMs per fault domain that still has one. */
+  healthyLayout: number[];
+  /** Whether the configured majority holds right now (domains with no up VM count as lost). */
+  majorityNow: boolean;
+  /** Advisor: P(keep the majority) after the next k faults, from the healthy layout; null without advisor. */
+  next: { faults: number; pKeep: number | null }[];
+}
+
+export interface PlacementStatus extends FaultModel {
+  advisor: boolean;
+  components: PlacementComponentStatus[];
+}
+
+export interface StatusReport {
+  version: typeof STATUS_VERSION;
+  stack: string;
+  target: DeploymentOutputs['target'];
+  generatedAt: string;
+  components: ComponentStatus[];
+  placement: PlacementStatus;
+  summary: { components: number; nodes: number; up: number; quorumLost: string[]; degraded: string[] };
+}
+
+export interface StatusInput {
+  outputs: DeploymentOutputs;
+  placement: FaultModel;
+  probes: Record<string, NodeProbe>;
+  buckets: BucketProbe[];
+  now: Date;
+  /** How many next faults the placement panel predicts (1..nextFaults). */
+  nextFaults?: number;
+  keepProbability?: KeepProbability | null;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function nodeState(probe: NodeProbe | undefined): NodeState {
+  if (!probe) return 'down';
+  if (probe.paused) return 'paused';
+  if (probe.health) return probe.health.status;
+  return probe.error === 'timeout' ? 'unresponsive' : 'down';
+}
+
+export function isUp(state: NodeState): boolean {
+  return state === 'ok' || state === 'degraded';
+}
+
+function keyMetric(kind: string, role: Record<string, unknown>, up: boolean): string {
+  if (!up) return '';
+  if (kind === 'smr') {
+    const parts = [
+      ['leader', role.leader],
+      ['regency', role.regency],
+      ['decided', role.lastDecided],
+    ]
+      .filter(([, v]) => num(v) !== null)
+      .map(([k, v]) => `${k} ${v}`);
+    return parts.join(' · ');
+  }
+  if (num(role.objects) !== null) return `${role.objects} obj · ${formatBytes(num(role.bytes) ?? 0)}`;
+  return '';
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = -1;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+export function formatUptime(seconds: number | null): string {
+  if (seconds === null) return '-';
+  const s = Math.floor(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
+}
+
+function nodeStatus(component: string, kind: string, node: NodeOutput, probe: NodeProbe | undefined): NodeStatus {
+  const state = nodeState(probe);
+  const up = isUp(state);
+  const role = probe?.health?.role ?? {};
+  return {
+    id: node.id,
+    component,
+    role: node.role,
+    index: node.index,
+    cloud: node.cloud,
+    domain: node.domain,
+    address: `${node.host}:${node.controlPort}`,
+    state,
+    up,
+    uptimeSeconds: probe?.health ? probe.health.uptimeSeconds : null,
+    pid: probe?.health ? probe.health.pid : null,
+    partitionedFrom: probe?.health?.partitionedFrom ?? [],
+    keyMetric: keyMetric(kind, role, up),
+    roleInfo: role,
+    isLeader: false,
+    error: probe?.error ?? null,
+  };
+}
+
+/** The value most entries agree on (ties: the smaller value), or null. */
+function mostCommon(values: number[]): number | null {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: number | null = null;
+  for (const [v, c] of counts) {
+    const bc = best === null ? -1 : counts.get(best)!;
+    if (c > bc || (c === bc && best !== null && v < best)) best = v;
+  }
+  return best;
+}
+
+/** Quorum size and f of a component from its client (TIA) configuration. */
+export function quorumOf(kind: string, client: Record<string, unknown>, units: number): { n: number; f: number; quorum: number } {
+  const n = num(client.n) ?? units;
+  if (kind === 'smr') {
+    const crash = client.faults === 'crash';
+    const f = num(client.f) ?? (crash ? Math.floor((n - 1) / 2) : Math.floor((n - 1) / 3));
+    // BFT-SMaRt: more than (n+f)/2 matching votes; crash (Paxos-like): a plain majority.
+    const quorum = crash ? Math.floor(n / 2) + 1 : Math.floor((n + f) / 2) + 1;
+    return { n, f, quorum };
+  }
+  if (kind === 'storage') {
+    // DepSky: operations need n - f clouds.
+    const f = num(client.f) ?? Math.floor((n - 1) / 3);
+    return { n, f, quorum: n - f };
+  }
+  const f = num(client.f) ?? 0;
+  return { n, f, quorum: Math.max(1, n - f) };
+}
+
+function verdictOf(c: { n: number; f: number; quorum: number; up: number; unit: string }): {
+  faultsLeft: number;
+  quorumLost: boolean;
+  verdict: Verdict;
+  verdictLine: string;
+} {
+  const down = c.n - c.up;
+  const quorumLost = c.up < c.quorum;
+  const faultsLeft = Math.max(0, Math.min(c.f - down, c.up - c.quorum));
+  const units = `${c.up}/${c.n} ${c.unit}s up, quorum ${c.quorum}`;
+  if (quorumLost) {
+    return { faultsLeft: 0, quorumLost, verdict: 'lost', verdictLine: `QUORUM LOST: ${units}` };
+  }
+  const verdict: Verdict = faultsLeft >= c.f && down === 0 ? 'ok' : 'degraded';
+  const tolerates = `tolerates ${faultsLeft} more fault${faultsLeft === 1 ? '' : 's'} (f=${c.f})`;
+  return { faultsLeft, quorumLost, verdict, verdictLine: `${verdict === 'ok' ? 'ok' : 'degraded'}: ${tolerates}, ${units}` };
+}
+
+function placementOf(
+  name: string,
+  nodes: NodeStatus[],
+  model: FaultModel,
+  nextFaults: number,
+  keepProbability: KeepProbability | null | undefined,
+): PlacementComponentStatus {
+  const byDomain = new Map<string, DomainStatus>();
+  for (const n of nodes) {
+    const key = `${n.cloud}\u0000${String(n.domain).padStart(6, '0')}`;
+    const d = byDomain.get(key) ?? { cloud: n.cloud, domain: n.domain, vms: 0, up: 0, nodes: [] };
+    d.vms++;
+    if (n.up) d.up++;
+    d.nodes.push(n.id);
+    byDomain.set(key, d);
+  }
+  const domains = [...byDomain.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
+  const layout = domains.map((d) => d.vms);
+  const healthyLayout = domains.map((d) => d.up).filter((u) => u > 0);
+  // Right now: a domain with no up VM is lost; down VMs are lost VMs.
+  const lostPms = new Set(domains.flatMap((d, i) => (d.up === 0 ? [i] : [])));
+  const lostVms = new Set<number>();
+  let vm = 0;
+  for (const d of domains) {
+    for (let i = 0; i < d.vms; i++, vm++) if (i >= d.up) lostVms.add(vm);
+  }
+  const majorityNow = layout.length > 0 && majorityKept(layout, lostPms, lostVms, model.keep).kept;
+  const next = Array.from({ length: nextFaults }, (_, i) => {
+    const faults = i + 1;
+    if (!keepProbability) return { faults, pKeep: null };
+    if (!majorityNow || healthyLayout.length === 0) return { faults, pKeep: 0 };
+    const p = keepProbability(healthyLayout, model, faults);
+    return { faults, pKeep: Math.min(1, Math.max(0, p)) };
+  });
+  return { component: name, domains, layout, healthyLayout, majorityNow, next };
+}
+
+export function buildStatus(input: StatusInput): StatusReport {
+  const { outputs, probes, buckets } = input;
+  const nextFaults = input.nextFaults ?? 3;
+  const components: ComponentStatus[] = [];
+  const placement: PlacementComponentStatus[] = [];
+  const names = Object.keys(outputs.components).sort();
+  for (const name of names) {
+    const comp = outputs.components[name]!;
+    const nodes = [...comp.nodes]
+      .sort((a, b) => (a.role === b.role ? a.index - b.index : a.role < b.role ? -1 : 1))
+      .map((node) => nodeStatus(name, comp.kind, node, probes[node.id]));
+    const clouds: CloudUsage[] = comp.buckets.map((b) => {
+      const probe = buckets.find((p) => p.cloud === b.cloud && p.name === b.name);
+      return {
+        cloud: b.cloud,
+        bucket: b.name,
+        reachable: probe ? probe.reachable : null,
+        objects: probe?.objects ?? null,
+        bytes: probe?.bytes ?? null,
+      };
+    });
+    const storage = comp.kind === 'storage';
+    const unit = storage ? ('cloud' as const) : ('node' as const);
+    const units = storage ? clouds.length : nodes.length;
+    const up = storage ? clouds.filter((c) => c.reachable !== false).length : nodes.filter((n) => n.up).length;
+    const q = quorumOf(comp.kind, comp.client, units);
+    // SMR: the leader as most up replicas see it; mark that replica.
+    const upNodes = nodes.filter((n) => n.up);
+    const leader = comp.kind === 'smr' ? mostCommon(upNodes.flatMap((n) => num(n.roleInfo.leader) ?? [])) : null;
+    const regency = comp.kind === 'smr' ? mostCommon(upNodes.flatMap((n) => num(n.roleInfo.regency) ?? [])) : null;
+    const decided = upNodes.flatMap((n) => num(n.roleInfo.lastDecided) ?? []);
+    if (leader !== null) for (const n of nodes) n.isLeader = n.role === 'replica' && n.index === leader;
+    components.push({
+      name,
+      kind: comp.kind,
+      unit,
+      ...q,
+      up,
+      ...verdictOf({ ...q, up, unit }),
+      leader,
+      regency,
+      lastDecided: decided.length > 0 ? Math.max(...decided) : null,
+      nodes,
+      clouds,
+    });
+    if (nodes.length > 0) placement.push(placementOf(name, nodes, input.placement, nextFaults, input.keepProbability));
+  }
+  const allNodes = components.flatMap((c) => c.nodes);
+  return {
+    version: STATUS_VERSION,
+    stack: outputs.stack,
+    target: outputs.target,
+    generatedAt: input.now.toISOString(),
+    components,
+    placement: { ...input.placement, advisor: Boolean(input.keepProbability), components: placement },
+    summary: {
+      components: components.length,
+      nodes: allNodes.length,
+      up: allNodes.filter((n) => n.up).length,
+      quorumLost: components.filter((c) => c.quorumLost).map((c) => c.name),
+      degraded: components.filter((c) => c.verdict === 'degraded').map((c) => c.name),
+    },
+  };
+}

@@ -1,0 +1,348 @@
+/**
+ * The interactive `tclouds status` dashboard (Ink). A pure rendering of StatusReport values plus a little
+ * UI state (selected node, details, pending confirmation). Polling and process control come in as props,
+ * so tests drive it with recorded reports and real key presses.
+ *
+ * Rows are laid out as fixed-width strings computed from the terminal width (not flexbox), so the frame is
+ * identical for identical data (no jitter between refreshes) and narrow terminals drop columns instead of
+ * wrapping rows.
+ */
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { useEffect, useState } from 'react';
+import {
+  type ComponentStatus,
+  formatBytes,
+  formatUptime,
+  type NodeState,
+  type NodeStatus,
+  type PlacementStatus,
+  type StatusReport,
+} from './status-model.js';
+
+export interface NodeDetails {
+  log: string[];
+  metrics?: Record<string, number>;
+}
+
+export interface DashboardActions {
+  kill(nodeId: string): Promise<string>;
+  pause(nodeId: string): Promise<string>;
+}
+
+export interface DashboardProps {
+  report: StatusReport;
+  /** New reports as the poller produces them; returns an unsubscribe function. */
+  subscribe?: (onReport: (r: StatusReport) => void) => () => void;
+  loadDetails?: (nodeId: string) => Promise<NodeDetails>;
+  /** Process control; null on cloud targets (x and p are then not offered). */
+  actions?: DashboardActions | null;
+  /** Fixed width (tests); otherwise the terminal width, followed on resize. */
+  columns?: number;
+}
+
+const STATE_COLOR: Record<NodeState, string> = {
+  ok: 'green',
+  degraded: 'yellow',
+  starting: 'yellow',
+  stopping: 'yellow',
+  paused: 'magenta',
+  unresponsive: 'red',
+  down: 'red',
+};
+
+function fit(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (text.length <= width) return text.padEnd(width);
+  return width <= 1 ? text.slice(0, width) : `${text.slice(0, width - 1)}…`;
+}
+
+function useTerminalWidth(fixed?: number): number {
+  const { stdout } = useStdout();
+  const [width, setWidth] = useState(fixed ?? stdout.columns ?? 80);
+  useEffect(() => {
+    if (fixed !== undefined) return;
+    const onResize = () => setWidth(stdout.columns || 80);
+    onResize();
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout, fixed]);
+  return Math.max(40, fixed ?? width);
+}
+
+function smrMetric(n: NodeStatus, wide: boolean): string {
+  if (!n.up) return n.error ?? '';
+  const r = n.roleInfo;
+  const v = (k: string) => (typeof r[k] === 'number' ? String(r[k]) : '?');
+  return wide
+    ? `leader ${v('leader')} · regency ${v('regency')} · decided ${v('lastDecided')}`
+    : `L${v('leader')} r${v('regency')} d${v('lastDecided')}`;
+}
+
+interface Columns {
+  id: number;
+  state: number;
+  where: number;
+  address: number;
+  uptime: number;
+  metric: number;
+}
+
+function columnsFor(inner: number, nodes: NodeStatus[]): Columns {
+  const idLen = Math.min(24, Math.max(4, ...nodes.map((n) => n.id.length + 2)));
+  const where = Math.min(14, Math.max(6, ...nodes.map((n) => `${n.cloud}/${n.domain}`.length + 1)));
+  const address = inner >= 100 ? Math.max(8, ...nodes.map((n) => n.address.length + 1)) : 0;
+  const fixed = 2 + idLen + 13 + where + address + 8;
+  return { id: idLen, state: 13, where, address, uptime: 8, metric: Math.max(8, inner - fixed) };
+}
+
+function NodeRow({
+  node,
+  kind,
+  cols,
+  selected,
+}: {
+  node: NodeStatus;
+  kind: string;
+  cols: Columns;
+  selected: boolean;
+}) {
+  const wide = cols.metric >= 40;
+  const metric = kind === 'smr' ? smrMetric(node, wide) : node.up ? node.keyMetric : (node.error ?? '');
+  const state = node.partitionedFrom.length > 0 && node.up ? `${node.state}/part` : node.state;
+  return (
+    <Text inverse={selected} wrap="truncate">
+      {selected ? '› ' : '  '}
+      <Text bold={node.isLeader}>{fit(`${node.id}${node.isLeader ? '*' : ''}`, cols.id)}</Text>
+      <Text color={STATE_COLOR[node.state]}>{fit(state, cols.state)}</Text>
+      {fit(`${node.cloud}/${node.domain}`, cols.where)}
+      {cols.address > 0 ? fit(node.address, cols.address) : ''}
+      {fit(formatUptime(node.uptimeSeconds), cols.uptime)}
+      {fit(metric, cols.metric).trimEnd()}
+    </Text>
+  );
+}
+
+function verdictColor(c: ComponentStatus): string {
+  return c.verdict === 'ok' ? 'green' : c.verdict === 'degraded' ? 'yellow' : 'red';
+}
+
+function ComponentPanel({
+  c,
+  width,
+  selectedId,
+}: {
+  c: ComponentStatus;
+  width: number;
+  selectedId: string | null;
+}) {
+  const inner = width - 4;
+  const cols = columnsFor(inner, c.nodes);
+  const smrLine =
+    c.kind === 'smr' && c.leader !== null
+      ? ` · leader ${c.leader} · regency ${c.regency ?? '?'} · decided ${c.lastDecided ?? '?'}`
+      : '';
+  return (
+    <Box flexDirection="column" borderStyle="round" borderColor={verdictColor(c)} paddingX={1} width={width}>
+      <Text wrap="truncate">
+        <Text bold>{c.name}</Text>
+        <Text dimColor>{` ${c.kind} · n=${c.n} f=${c.f}${smrLine}`}</Text>
+      </Text>
+      <Text color={verdictColor(c)} bold={c.quorumLost} wrap="truncate">
+        {c.verdictLine}
+      </Text>
+      {c.nodes.length > 0 ? (
+        <Text dimColor wrap="truncate">
+          {'  '}
+          {fit('node', cols.id)}
+          {fit('state', cols.state)}
+          {fit('cloud/pm', cols.where)}
+          {cols.address > 0 ? fit('control', cols.address) : ''}
+          {fit('uptime', cols.uptime)}
+          {c.kind === 'smr' ? 'consensus' : 'metric'}
+        </Text>
+      ) : null}
+      {c.nodes.map((n) => (
+        <NodeRow key={n.id} node={n} kind={c.kind} cols={cols} selected={n.id === selectedId} />
+      ))}
+      {c.clouds.map((b) => {
+        const state = b.reachable === null ? 'not probed' : b.reachable ? 'ok' : 'unreachable';
+        const usage = b.objects === null ? '' : `${b.objects} objects · ${formatBytes(b.bytes ?? 0)}`;
+        return (
+          <Text key={`${b.cloud}/${b.bucket}`} wrap="truncate">
+            {'  '}
+            {fit(b.cloud, Math.min(16, inner / 4))}
+            <Text color={b.reachable === false ? 'red' : b.reachable ? 'green' : 'yellow'}>{fit(state, 13)}</Text>
+            {usage}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+function PlacementPanel({ p, width }: { p: PlacementStatus; width: number }) {
+  if (p.components.length === 0) return null;
+  const model = `threat ${p.threat} · keep ${p.keep} · ${p.removal ? 'with removal' : 'no removal'}`;
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1} width={width}>
+      <Text wrap="truncate">
+        <Text bold>placement</Text>
+        <Text dimColor>{` ${model}`}</Text>
+      </Text>
+      {p.components.map((c) => {
+        const domains = c.domains
+          .map((d) => `${d.cloud}/${d.domain} ${'●'.repeat(d.up)}${'○'.repeat(d.vms - d.up)}`)
+          .join('  ');
+        const probs = c.next
+          .map((x) => `${x.faults}: ${x.pKeep === null ? 'n/a' : x.pKeep.toFixed(3)}`)
+          .join('  ');
+        return (
+          <Box key={c.component} flexDirection="column">
+            <Text wrap="wrap">
+              <Text bold>{c.component}</Text> {domains}
+            </Text>
+            <Text wrap="truncate" color={c.majorityNow ? undefined : 'red'}>
+              {'  '}
+              {c.majorityNow ? `P(keep majority) after next faults ${probs}` : 'majority already lost'}
+              {p.advisor ? '' : ' (advisor not available)'}
+            </Text>
+          </Box>
+        );
+      })}
+    </Box>
+  );
+}
+
+function DetailsPanel({ node, details, width }: { node: NodeStatus; details: NodeDetails | null; width: number }) {
+  const inner = width - 4;
+  const role = Object.entries(node.roleInfo)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+  const metrics = Object.entries(details?.metrics ?? {}).slice(0, 6);
+  return (
+    <Box flexDirection="column" borderStyle="single" paddingX={1} width={width}>
+      <Text bold wrap="truncate">
+        {node.id} <Text dimColor>{`${node.role} #${node.index} · ${node.cloud}/pm ${node.domain} · ${node.address}`}</Text>
+      </Text>
+      <Text wrap="truncate">
+        {`state ${node.state} · pid ${node.pid ?? '-'} · uptime ${formatUptime(node.uptimeSeconds)}`}
+        {node.partitionedFrom.length > 0 ? ` · partitioned from ${node.partitionedFrom.join(',')}` : ''}
+      </Text>
+      {role ? <Text wrap="truncate">{fit(role, inner).trimEnd()}</Text> : null}
+      {metrics.map(([k, v]) => (
+        <Text key={k} dimColor wrap="truncate">
+          {`${k} ${v}`}
+        </Text>
+      ))}
+      <Text dimColor>{details ? `last log lines (${details.log.length})` : 'loading log…'}</Text>
+      {(details?.log ?? []).map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: log lines are positional and may repeat
+        <Text key={i} wrap="truncate">
+          {l}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export function StatusDashboard({ report: initial, subscribe, loadDetails, actions, columns }: DashboardProps) {
+  const { exit } = useApp();
+  const width = useTerminalWidth(columns);
+  const [report, setReport] = useState(initial);
+  const [selected, setSelected] = useState(0);
+  const [detailsFor, setDetailsFor] = useState<string | null>(null);
+  const [details, setDetails] = useState<NodeDetails | null>(null);
+  const [confirm, setConfirm] = useState<{ action: 'kill' | 'pause'; id: string } | null>(null);
+  const [message, setMessage] = useState<string>('');
+
+  useEffect(() => (subscribe ? subscribe(setReport) : undefined), [subscribe]);
+  useEffect(() => setReport(initial), [initial]);
+
+  const nodes = report.components.flatMap((c) => c.nodes);
+  const index = Math.min(selected, Math.max(0, nodes.length - 1));
+  const current = nodes[index] ?? null;
+
+  // Reload the details (log tail, metrics) of the open node whenever a new report arrives.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refresh on each report on purpose
+  useEffect(() => {
+    if (!detailsFor || !loadDetails) return;
+    let live = true;
+    loadDetails(detailsFor).then(
+      (d) => live && setDetails(d),
+      () => live && setDetails({ log: [] }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [detailsFor, loadDetails, report]);
+
+  useInput((input, key) => {
+    if (confirm) {
+      const { action, id } = confirm;
+      setConfirm(null);
+      if (input === 'y' || input === 'Y') {
+        const run = action === 'kill' ? actions?.kill(id) : actions?.pause(id);
+        setMessage(`${action === 'kill' ? 'killing' : 'pausing'} ${id}…`);
+        run?.then(
+          (m) => setMessage(m),
+          (e: Error) => setMessage(`${action} ${id} failed: ${e.message}`),
+        );
+      } else setMessage(`${action} cancelled`);
+      return;
+    }
+    if (input === 'q' || (key.ctrl && input === 'c')) {
+      exit();
+      return;
+    }
+    if (key.upArrow || input === 'k') setSelected(Math.max(0, index - 1));
+    else if (key.downArrow || input === 'j') setSelected(Math.min(nodes.length - 1, index + 1));
+    else if (key.return && current) {
+      const open = detailsFor === current.id ? null : current.id;
+      setDetailsFor(open);
+      setDetails(null);
+    } else if (key.escape) setDetailsFor(null);
+    else if ((input === 'x' || input === 'p') && current) {
+      if (!actions) setMessage('kill and pause work on the local target only');
+      else setConfirm({ action: input === 'x' ? 'kill' : 'pause', id: current.id });
+    }
+  });
+
+  const detailsNode = detailsFor ? (nodes.find((n) => n.id === detailsFor) ?? null) : null;
+  const { summary } = report;
+  const time = report.generatedAt.slice(11, 19);
+  const lost = summary.quorumLost.length > 0;
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate">
+        <Text bold>tclouds status</Text>
+        {` ${report.stack} (${report.target}) ${time} · ${summary.up}/${summary.nodes} up · `}
+        <Text color={lost ? 'red' : summary.degraded.length > 0 ? 'yellow' : 'green'}>
+          {lost
+            ? `quorum lost: ${summary.quorumLost.join(', ')}`
+            : summary.degraded.length > 0
+              ? `degraded: ${summary.degraded.join(', ')}`
+              : 'all components ok'}
+        </Text>
+      </Text>
+      {report.components.map((c) => (
+        <ComponentPanel key={c.name} c={c} width={width} selectedId={current?.id ?? null} />
+      ))}
+      <PlacementPanel p={report.placement} width={width} />
+      {detailsNode ? <DetailsPanel node={detailsNode} details={details} width={width} /> : null}
+      {confirm ? (
+        <Text color="yellow" bold wrap="truncate">
+          {confirm.action === 'kill'
+            ? `Kill ${confirm.id} (held down until \`tclouds chaos resume\`)? y/N`
+            : `Pause ${confirm.id} (SIGSTOP until \`tclouds chaos resume\`)? y/N`}
+        </Text>
+      ) : message ? (
+        <Text wrap="truncate">{message}</Text>
+      ) : null}
+      <Text dimColor wrap="truncate">
+        {`↑↓/jk select · enter details${actions ? ' · x kill · p pause' : ''} · q quit   * leader`}
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,107 @@
+/**
+ * Per-node and per-client keys (DEPLOY-CONTRACT.md, "Keys").
+ *
+ * Every node and client has one X25519 key pair generated at deploy time. Channel keys are never stored:
+ * two parties derive their pairwise HMAC key from ECDH(own private, peer public) (runtime/channel-keys.ts),
+ * so a spec only needs the peers' public keys. Private keys are PKCS8 PEM files written atomically with mode
+ * 0600; public keys travel as base64url of the raw 32 bytes (the same form NodeSpec and outputs.json use).
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { writeFileAtomic } from './atomic-file.js';
+import { ExitCode, TcError } from './errors.js';
+
+/** DER prefix of an X25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+export function generateNodeKey(): { privateKey: KeyObject; publicKey: string } {
+  const { privateKey } = generateKeyPairSync('x25519');
+  return { privateKey, publicKey: publicKeyOf(privateKey) };
+}
+
+/** base64url of the raw 32-byte X25519 public key of a private (or public) key. */
+export function publicKeyOf(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const der = pub.export({ type: 'spki', format: 'der' });
+  return der.subarray(der.length - 32).toString('base64url');
+}
+
+/** Parses a base64url raw X25519 public key (as in NodeSpec.peers[].publicKey) into a KeyObject. */
+export function publicKeyFromString(text: string, what = 'public key'): KeyObject {
+  const raw = Buffer.from(text, 'base64url');
+  if (raw.length !== 32 || raw.toString('base64url') !== text.replace(/=+$/, '')) {
+    throw new TcError('TC401', `${what} is not a base64url raw 32-byte X25519 key`, {
+      exit: ExitCode.invalid,
+      hint: 'Public keys in specs and outputs.json are written by `tclouds deploy`; redeploy to regenerate them.',
+    });
+  }
+  return createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+export async function writePrivateKey(file: string, key: KeyObject): Promise<void> {
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'x25519') {
+    throw new TcError('TC402', 'only X25519 private keys can be written as node keys', { exit: ExitCode.invalid });
+  }
+  const pem = key.export({ type: 'pkcs8', format: 'pem' });
+  await writeFileAtomic(file, pem, { mode: 0o600, mkdir: true });
+}
+
+export async function readPrivateKey(file: string): Promise<KeyObject> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw new TcError('TC403', `cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+      exit: ExitCode.notFound,
+      hint: 'Key files are created by `tclouds deploy`; check the path in the node spec or redeploy.',
+      location: { file },
+    });
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: text, format: 'pem' });
+  } catch {
+    throw new TcError('TC401', `key file ${file} is not a PKCS8 PEM private key`, {
+      exit: ExitCode.invalid,
+      hint: 'Node and client keys are X25519 PKCS8 PEM files written by `tclouds deploy`.',
+      location: { file },
+    });
+  }
+  if (key.asymmetricKeyType !== 'x25519') {
+    throw new TcError('TC401', `key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not X25519`, {
+      exit: ExitCode.invalid,
+      location: { file },
+    });
+  }
+  return key;
+}
+
+/** Returns the stack's admin token, creating it (32 random bytes, hex, 0600) on first use. */
+export async function ensureAdminToken(file: string): Promise<string> {
+  const existing = await readAdminToken(file).catch(() => undefined);
+  if (existing) return existing;
+  const token = randomBytes(32).toString('hex');
+  await writeFileAtomic(file, `${token}\n`, { mode: 0o600, mkdir: true });
+  // Two concurrent deploys could both have created one; whoever renamed last wins, so re-read.
+  return readAdminToken(file);
+}
+
+export async function readAdminToken(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw new TcError('TC403', `cannot read admin token file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+      exit: ExitCode.notFound,
+      location: { file },
+    });
+  }
+  const token = text.trim();
+  if (!/^[0-9a-f]{64}$/.test(token)) {
+    throw new TcError('TC401', `admin token file ${file} does not hold a 64-hex-digit token`, {
+      exit: ExitCode.invalid,
+      location: { file },
+    });
+  }
+  return token;
+}

@@ -1,0 +1,300 @@
+/**
+ * Azure rendering of the realization model (@pulumi/azure-native 3.x; only the resources, network, compute and
+ * storage submodules are loaded).
+ *
+ * Per cloud: a resource group, a VNet and one subnet. Per node: a static Standard public IP, a NIC with the plan's
+ * static private address, and a VM (Ubuntu 24.04, password login off, cloud-init as secret custom data). Per
+ * component and cloud: an availability set (`sku: Aligned`, fault-domain count = domains used; Azure spreads VMs
+ * round-robin) or a dedicated host group with one host per domain, each VM pinned to its host. Per role: an NSG
+ * that allows only the linked ports from the linked sources and denies the rest of the VNet (Azure's default rules
+ * would let every VNet address in). Per bucket: a storage account without public blob access, HTTPS only, TLS 1.2,
+ * encrypted, one private container, and a service SAS scoped to that container.
+ */
+import { createHash } from 'node:crypto';
+import * as compute from '@pulumi/azure-native/compute/index.js';
+import * as network from '@pulumi/azure-native/network/index.js';
+import * as resources from '@pulumi/azure-native/resources/index.js';
+import * as storage from '@pulumi/azure-native/storage/index.js';
+import * as pulumi from '@pulumi/pulumi';
+import type { ModelCloud } from './model.js';
+import { type BucketResult, type NodeResult, type ProgramEnv, rolesIn, rulesOf } from './program.js';
+
+const VM_SIZE = 'Standard_B2s';
+const DEDICATED_VM_SIZE = 'Standard_D2s_v3';
+const DEDICATED_HOST_SKU = 'DSv3-Type4';
+const ADMIN_USER = 'tcadmin';
+const SAS_DAYS = 365;
+
+export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; buckets: Record<string, BucketResult> } {
+  const nodes: Record<string, NodeResult> = {};
+  const buckets: Record<string, BucketResult> = {};
+  const nets = new Map<string, { rg: resources.ResourceGroup; subnet: network.Subnet }>();
+  const pips = new Map<string, network.PublicIPAddress>();
+
+  for (const cloud of env.model.clouds) {
+    const net = networkOf(env, cloud);
+    nets.set(cloud.name, net);
+    for (const g of cloud.groups) {
+      for (const m of g.nodes) {
+        const pip = new network.PublicIPAddress(
+          `${m.node.id}-ip`,
+          {
+            resourceGroupName: net.rg.name,
+            location: cloud.region,
+            sku: { name: 'Standard' },
+            publicIPAllocationMethod: 'Static',
+            tags: env.tags({ 'tclouds-node': m.node.id }),
+          },
+          { parent: env.component(g.component) },
+        );
+        pips.set(m.node.id, pip);
+        env.publicIps.set(
+          m.node.id,
+          pip.ipAddress.apply((ip) => ip ?? ''),
+        );
+      }
+    }
+  }
+
+  for (const cloud of env.model.clouds) {
+    const { rg, subnet } = nets.get(cloud.name)!;
+    for (const g of cloud.groups) {
+      const parent = env.component(g.component);
+      const nsgs = new Map<string, network.NetworkSecurityGroup>();
+      for (const role of rolesIn(cloud, g.component)) {
+        nsgs.set(role, nsg(env, cloud, g.component, role, rg, parent));
+      }
+      let availabilitySet: compute.AvailabilitySet | undefined;
+      const hosts = new Map<number, compute.DedicatedHost>();
+      if (g.construct.kind === 'azure:availability-set') {
+        availabilitySet = new compute.AvailabilitySet(
+          `${g.component}-${cloud.name}-avset`,
+          {
+            resourceGroupName: rg.name,
+            location: cloud.region,
+            platformFaultDomainCount: g.construct.domains.length,
+            platformUpdateDomainCount: 5,
+            sku: { name: 'Aligned' }, // required for managed disks
+            tags: env.tags(),
+          },
+          { parent },
+        );
+      } else if (g.construct.kind === 'azure:dedicated-host') {
+        const fdCount = Math.min(3, g.construct.domains.length);
+        const group = new compute.DedicatedHostGroup(
+          `${g.component}-${cloud.name}-hosts`,
+          {
+            resourceGroupName: rg.name,
+            location: cloud.region,
+            platformFaultDomainCount: fdCount,
+            supportAutomaticPlacement: false,
+            tags: env.tags(),
+          },
+          { parent },
+        );
+        for (const slot of g.construct.slotOf.values()) {
+          hosts.set(
+            slot,
+            new compute.DedicatedHost(
+              `${g.component}-${cloud.name}-host-${slot}`,
+              {
+                resourceGroupName: rg.name,
+                hostGroupName: group.name,
+                location: cloud.region,
+                sku: { name: DEDICATED_HOST_SKU },
+                // Hosts of consecutive domains also land on different racks where the group has them.
+                platformFaultDomain: (slot - 1) % fdCount,
+                autoReplaceOnFailure: true,
+                tags: env.tags({ 'tclouds-domain': String(slot) }),
+              },
+              { parent },
+            ),
+          );
+        }
+      }
+      for (const m of g.nodes) {
+        const nic = new network.NetworkInterface(
+          `${m.node.id}-nic`,
+          {
+            resourceGroupName: rg.name,
+            location: cloud.region,
+            networkSecurityGroup: { id: nsgs.get(m.node.role)!.id },
+            ipConfigurations: [
+              {
+                name: 'primary',
+                primary: true,
+                subnet: { id: subnet.id },
+                privateIPAllocationMethod: 'Static',
+                privateIPAddress: m.privateIp,
+                publicIPAddress: { id: pips.get(m.node.id)!.id },
+              },
+            ],
+            tags: env.tags({ 'tclouds-node': m.node.id }),
+          },
+          { parent },
+        );
+        const host = hosts.get(m.slot);
+        new compute.VirtualMachine(
+          m.node.id,
+          {
+            resourceGroupName: rg.name,
+            location: cloud.region,
+            hardwareProfile: { vmSize: host ? DEDICATED_VM_SIZE : VM_SIZE },
+            ...(availabilitySet ? { availabilitySet: { id: availabilitySet.id } } : {}),
+            ...(host ? { host: { id: host.id } } : {}),
+            networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
+            osProfile: {
+              computerName: m.node.id.slice(0, 63),
+              adminUsername: ADMIN_USER,
+              customData: env.userData(m.node.id).apply((s) => Buffer.from(s, 'utf8').toString('base64')),
+              linuxConfiguration: {
+                disablePasswordAuthentication: true,
+                ssh: {
+                  publicKeys: [{ path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: env.inputs.keys.sshPublicKey }],
+                },
+              },
+            },
+            storageProfile: {
+              imageReference: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' },
+              osDisk: { createOption: 'FromImage', deleteOption: 'Delete', managedDisk: { storageAccountType: 'StandardSSD_LRS' } },
+            },
+            tags: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
+          },
+          { parent, replaceOnChanges: ['osProfile.customData'] },
+        );
+        nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
+      }
+    }
+    for (const b of cloud.buckets) buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, rg, b.name, b.component);
+  }
+  return { nodes, buckets };
+}
+
+function networkOf(env: ProgramEnv, cloud: ModelCloud) {
+  const parent = env.cloudParent(cloud.name);
+  const rg = new resources.ResourceGroup(`${cloud.name}-rg`, { location: cloud.region, tags: env.tags() }, { parent });
+  const vnet = new network.VirtualNetwork(
+    `${cloud.name}-vnet`,
+    { resourceGroupName: rg.name, location: cloud.region, addressSpace: { addressPrefixes: [cloud.cidr] }, tags: env.tags() },
+    // Subnets are separate resources: inline subnets would fight with them on every update.
+    { parent, ignoreChanges: ['subnets'] },
+  );
+  const subnet = new network.Subnet(
+    `${cloud.name}-subnet`,
+    { resourceGroupName: rg.name, virtualNetworkName: vnet.name, addressPrefix: cloud.subnetCidr },
+    { parent },
+  );
+  return { rg, subnet };
+}
+
+function nsg(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  component: string,
+  role: string,
+  rg: resources.ResourceGroup,
+  parent: pulumi.Resource,
+): network.NetworkSecurityGroup {
+  const group = cloud.groups.find((g) => g.component === component)!;
+  const roleIps = group.nodes.filter((n) => n.node.role === role).map((n) => n.privateIp);
+  const allows = rulesOf(cloud, component, role).map((rule, i) => {
+    const { v4, v6 } = env.sourceRanges(rule);
+    return {
+      name: `allow-${rule.portName}-${rule.port}`.slice(0, 80),
+      priority: 100 + i,
+      direction: 'Inbound',
+      access: 'Allow',
+      protocol: 'Tcp',
+      sourcePortRange: '*',
+      sourceAddressPrefixes: v4.apply((xs) => [...xs, ...v6]),
+      destinationPortRange: String(rule.port),
+      destinationAddressPrefixes: roleIps,
+      description: `${component} ${rule.portName}`,
+    };
+  });
+  return new network.NetworkSecurityGroup(
+    `${component}-${role}-${cloud.name}-nsg`,
+    {
+      resourceGroupName: rg.name,
+      location: cloud.region,
+      securityRules: [
+        ...allows,
+        // Azure's default AllowVnetInBound (65000) would open every port to the whole VNet: deny it first.
+        {
+          name: 'deny-vnet-inbound',
+          priority: 4096,
+          direction: 'Inbound',
+          access: 'Deny',
+          protocol: '*',
+          sourcePortRange: '*',
+          sourceAddressPrefix: 'VirtualNetwork',
+          destinationPortRange: '*',
+          destinationAddressPrefix: '*',
+          description: 'only the rules above reach tclouds nodes',
+        },
+      ],
+      tags: env.tags(),
+    },
+    { parent },
+  );
+}
+
+/** Storage account names: 3-24 lowercase letters and digits, globally unique; derived, so stable across runs. */
+export function storageAccountName(stack: string, cloud: string, bucket: string): string {
+  const hash = createHash('sha256').update(`${stack}/${cloud}/${bucket}`).digest('hex').slice(0, 10);
+  return `tc${bucket.replace(/[^a-z0-9]/g, '').slice(0, 12)}${hash}`;
+}
+
+function bucket(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  rg: resources.ResourceGroup,
+  name: string,
+  component: string | undefined,
+): BucketResult {
+  const parent = component && env.plan.components[component] ? env.component(component) : env.cloudParent(cloud.name);
+  const opts = { parent, retainOnDelete: env.inputs.retainData };
+  const accountName = storageAccountName(env.plan.stack, cloud.name, name);
+  const account = new storage.StorageAccount(
+    `${name}-account`,
+    {
+      accountName,
+      resourceGroupName: rg.name,
+      location: cloud.region,
+      kind: 'StorageV2',
+      sku: { name: 'Standard_LRS' },
+      allowBlobPublicAccess: false,
+      enableHttpsTrafficOnly: true,
+      minimumTlsVersion: 'TLS1_2',
+      encryption: {
+        keySource: 'Microsoft.Storage',
+        services: { blob: { enabled: true, keyType: 'Account' } },
+        requireInfrastructureEncryption: true,
+      },
+      tags: env.tags(),
+    },
+    opts,
+  );
+  const container = new storage.BlobContainer(
+    name,
+    { accountName: account.name, resourceGroupName: rg.name, containerName: name, publicAccess: 'None' },
+    opts,
+  );
+  const expiry = new Date(Date.now() + SAS_DAYS * 86_400_000).toISOString().slice(0, 10);
+  const sas = storage.listStorageAccountServiceSASOutput({
+    accountName: account.name,
+    resourceGroupName: rg.name,
+    canonicalizedResource: pulumi.interpolate`/blob/${account.name}/${container.name}`,
+    resource: 'c',
+    permissions: 'rwdl',
+    protocols: 'https',
+    sharedAccessExpiryTime: `${expiry}T00:00:00Z`,
+  });
+  return {
+    cloud: cloud.name,
+    name,
+    region: cloud.region,
+    endpoint: pulumi.interpolate`https://${account.name}.blob.core.windows.net`,
+    credentials: pulumi.secret(sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: name }))),
+  };
+}

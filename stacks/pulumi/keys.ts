@@ -1,0 +1,100 @@
+/**
+ * Key material handed to the Pulumi program: node private keys (delivered to VMs inside secret cloud-init),
+ * public keys (in every spec), the stack's admin token, and the SSH key Azure insists on for its admin account.
+ *
+ * Deploy keeps keys stable across runs in `<stackDir>/keys/` (same layout as the local target; 0600): a new key on
+ * every run would change every VM's user data and replace every VM. Preview uses throwaway keys: the mock run
+ * shows secrets as "[secret]" anyway.
+ */
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan } from '../../components/plan-types.js';
+import { writeFileAtomic } from '../../runtime/atomic-file.js';
+import { ensureAdminToken, generateNodeKey, publicKeyOf, readPrivateKey, writePrivateKey } from '../../runtime/keys.js';
+
+export interface KeyMaterial {
+  /** PKCS8 PEM per node id (only nodes; client keys stay on this machine). */
+  privatePem: Record<string, string>;
+  /** base64url raw X25519 public key per key id (nodes and clients). */
+  publicKeys: Record<string, string>;
+  adminToken: string;
+  /** OpenSSH public key for the Azure admin account (password login is disabled; no inbound SSH rule exists). */
+  sshPublicKey: string;
+}
+
+function keyIds(plan: Plan): { id: string; kind: string }[] {
+  const out = new Map<string, string>();
+  for (const c of Object.values(plan.components)) {
+    for (const n of c.nodes) out.set(n.id, 'node');
+    for (const k of c.keys) out.set(k.id, k.kind);
+  }
+  return [...out].map(([id, kind]) => ({ id, kind }));
+}
+
+/** Fresh keys that are never written anywhere (mock preview). */
+export function ephemeralKeys(plan: Plan): KeyMaterial {
+  const km: KeyMaterial = {
+    privatePem: {},
+    publicKeys: {},
+    adminToken: randomBytes(32).toString('hex'),
+    sshPublicKey: 'ssh-rsa (generated at deploy time)',
+  };
+  for (const { id, kind } of keyIds(plan)) {
+    const { privateKey, publicKey } = generateNodeKey();
+    km.publicKeys[id] = publicKey;
+    if (kind === 'node') km.privatePem[id] = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  }
+  return km;
+}
+
+/** Reads the stack's keys from `<stackDir>/keys/`, creating the missing ones (0600, atomic). */
+export async function ensureKeys(plan: Plan, stackDir: string, provider: string): Promise<KeyMaterial> {
+  const dir = join(stackDir, 'keys');
+  const km: KeyMaterial = {
+    privatePem: {},
+    publicKeys: {},
+    adminToken: await ensureAdminToken(join(dir, 'admin.token')),
+    sshPublicKey: '',
+  };
+  for (const { id, kind } of keyIds(plan)) {
+    const file = join(dir, `${id}.key`);
+    let key = await readPrivateKey(file).catch(() => undefined);
+    if (!key) {
+      key = generateNodeKey().privateKey;
+      await writePrivateKey(file, key);
+    }
+    km.publicKeys[id] = publicKeyOf(key);
+    if (kind === 'node') km.privatePem[id] = key.export({ type: 'pkcs8', format: 'pem' }) as string;
+  }
+  if (provider === 'azure') km.sshPublicKey = await ensureSshKey(join(dir, 'azure-admin-ssh.key'));
+  return km;
+}
+
+/** RSA key for the Azure admin user: private part 0600 in the stack dir (break-glass only), public part returned. */
+async function ensureSshKey(file: string): Promise<string> {
+  let pem = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (pem === undefined) {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    await writeFileAtomic(file, pem, { mode: 0o600, mkdir: true });
+  }
+  return opensshRsaPublicKey(pem);
+}
+
+/** `ssh-rsa AAAA...` from a PEM RSA key (RFC 4253 wire format: string "ssh-rsa", mpint e, mpint n). */
+export function opensshRsaPublicKey(pem: string): string {
+  const jwk = createPublicKey(pem).export({ format: 'jwk' });
+  const mpint = (b64u: string) => {
+    let b = Buffer.from(b64u, 'base64url');
+    if (b[0]! & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
+    return b;
+  };
+  const str = (b: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  const blob = Buffer.concat([str(Buffer.from('ssh-rsa')), str(mpint(jwk.e!)), str(mpint(jwk.n!))]);
+  return `ssh-rsa ${blob.toString('base64')} tclouds-admin`;
+}

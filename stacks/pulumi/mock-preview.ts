@@ -1,0 +1,134 @@
+/**
+ * Runs the real Pulumi program under Pulumi's mock runtime (`pulumi.runtime.setMocks`): no CLI, no plugins, no
+ * cloud account. Every resource registration is recorded with its type token, name and inputs; this is what
+ * `tclouds plan --target aws|azure|gcp` lists, and what the resource-graph tests inspect.
+ *
+ * Pulumi keeps its runtime settings in module-global state, so runs are serialized (one at a time per process)
+ * and each run installs fresh mocks before any resource is constructed.
+ */
+import * as pulumi from '@pulumi/pulumi';
+
+/** Pulumi's wire markers (runtime/rpc.js): a secret arrives as `{[SIG]: SECRET, value}`; an unknown as UNKNOWN. */
+const SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+const UNKNOWN_KEY = '__pulumiUnknown';
+
+export interface MockResource {
+  type: string;
+  name: string;
+  /** Inputs as the engine would receive them; secrets keep Pulumi's secret wrapper (see `isSecretValue`). */
+  inputs: Record<string, unknown>;
+  custom: boolean;
+}
+
+export interface MockRun {
+  resources: MockResource[];
+  /** The program's stack outputs, resolved (secrets unwrapped: tests only; never print these). */
+  outputs: Record<string, unknown>;
+  /** Outputs that were secret, as dotted paths. */
+  secretOutputs: string[];
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+export function runUnderMocks(program: () => Promise<Record<string, unknown>>, stack = 'preview'): Promise<MockRun> {
+  const run = queue.then(() => runOnce(program, stack));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function runOnce(program: () => Promise<Record<string, unknown>>, stack: string): Promise<MockRun> {
+  const resources: MockResource[] = [];
+  const fake = fakeOutputs();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, custom: args.custom ?? true });
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...fake(args.type, args.name, args.inputs) } };
+      },
+      call(args) {
+        if (args.token === 'aws:ec2/getAmi:getAmi') return { id: 'ami-0123456789abcdef0', name: 'ubuntu-noble-24.04' };
+        if (args.token.startsWith('azure-native:storage:listStorageAccountServiceSAS')) return { serviceSasToken: 'sv=mock' };
+        return args.inputs;
+      },
+    },
+    'tclouds',
+    stack,
+    false,
+  );
+  const raw = await program();
+  const secretOutputs: string[] = [];
+  const outputs = (await resolveDeep(raw, '', secretOutputs)) as Record<string, unknown>;
+  // Exported by runtime/settings.js but not in its typings: resolves once every registration has been answered.
+  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  return { resources, outputs, secretOutputs };
+}
+
+/** Deterministic stand-ins for the outputs a provider would compute (addresses, ids, names). */
+function fakeOutputs() {
+  let ip = 0;
+  const nextIp = () => {
+    ip++;
+    return ip <= 250 ? `203.0.113.${ip}` : `198.51.${100 + Math.floor(ip / 250)}.${ip % 250}`;
+  };
+  return (type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = {
+      name: inputs.name ?? name,
+      arn: `arn:aws:mock:::${name}`,
+      selfLink: `https://mock.invalid/${name}`,
+    };
+    if (type === 'aws:ec2/eip:Eip') Object.assign(out, { publicIp: nextIp(), allocationId: `eipalloc-${name}` });
+    if (type === 'aws:s3/bucket:Bucket') out.bucket = inputs.bucket ?? name;
+    if (type === 'aws:iam/accessKey:AccessKey') Object.assign(out, { secret: 'mock-secret-access-key' });
+    if (type.startsWith('azure-native:network:PublicIPAddress')) out.ipAddress = nextIp();
+    if (type === 'gcp:compute/address:Address') out.address = nextIp();
+    if (type === 'gcp:serviceaccount/account:Account') out.email = `${inputs.accountId ?? name}@mock.iam.gserviceaccount.com`;
+    if (type === 'gcp:serviceaccount/key:Key') out.privateKey = Buffer.from('{"mock":true}').toString('base64');
+    return out;
+  };
+}
+
+async function resolveDeep(v: unknown, path: string, secrets: string[]): Promise<unknown> {
+  if (pulumi.Output.isInstance(v)) {
+    const o = v as pulumi.Output<unknown>;
+    if (await pulumi.isSecret(o)) secrets.push(path);
+    const value = await new Promise<unknown>((resolve) => o.apply((x) => resolve(x)));
+    return resolveDeep(value, path, secrets);
+  }
+  if (v && typeof v === 'object' && typeof (v as Promise<unknown>).then === 'function') {
+    return resolveDeep(await (v as Promise<unknown>), path, secrets);
+  }
+  if (Array.isArray(v)) return Promise.all(v.map((x, i) => resolveDeep(x, `${path}[${i}]`, secrets)));
+  if (v && typeof v === 'object' && !(v instanceof pulumi.Resource)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = await resolveDeep(x, path ? `${path}.${k}` : k, secrets);
+    return out;
+  }
+  return v;
+}
+
+export function isSecretValue(v: unknown): boolean {
+  return !!v && typeof v === 'object' && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Inputs for display: secrets as "[secret]", unknowns as "[unknown]", tags left out (they repeat everywhere). */
+export function displayInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(inputs)) {
+    if (k === 'tags' || k === '__defaults') continue;
+    out[k] = display(v);
+  }
+  return out;
+}
+
+function display(v: unknown): unknown {
+  if (isSecretValue(v)) return '[secret]';
+  if (Array.isArray(v)) return v.map(display);
+  if (v && typeof v === 'object') {
+    if ((v as Record<string, unknown>)[UNKNOWN_KEY] === true) return '[unknown]';
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = display(x);
+    return out;
+  }
+  return v;
+}

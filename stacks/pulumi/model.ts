@@ -1,0 +1,208 @@
+/**
+ * What a cloud target must create, as plain data: the Plan narrowed to the clouds of one provider, with private
+ * addresses, fault-domain constructs and firewall rules decided. Pure (no Pulumi import), so the rules that matter
+ * for security and fault tolerance (who may reach which port, which VM lands in which domain) are computed once
+ * and the three provider programs only render them.
+ *
+ * Addresses are static and derived from the plan: cloud k of the target gets 10.(16+k).0.0/16 and its nodes
+ * 10.(16+k).0.10, .11, ... in plan order. Knowing every private address before anything exists lets each node's
+ * spec (peers and their hosts) be written by cloud-init without a second pass.
+ */
+import type { Plan, PlannedBucket, PlannedNode } from '../../components/plan-types.js';
+import { ExitCode, TcError } from '../../runtime/errors.js';
+import { PulumiCode } from './codes.js';
+import { type CloudProvider, chooseConstruct, type DomainGroup } from './constructs.js';
+
+export interface ModelNode {
+  node: PlannedNode;
+  privateIp: string;
+  /** 1-based slot in the fault-domain construct (partition number, availability domain, host index). */
+  slot: number;
+}
+
+/** The nodes of one component in one cloud, and the construct that keeps their domains apart. */
+export interface ModelGroup {
+  component: string;
+  kind: string;
+  cloud: string;
+  construct: DomainGroup;
+  nodes: ModelNode[];
+}
+
+/** Where allowed traffic may come from. */
+export type RuleSource =
+  /** A node in the same cloud: its private address. */
+  | { kind: 'private'; nodeId: string; ip: string }
+  /** A node in another cloud of this target: its static public address (known once created). */
+  | { kind: 'public'; nodeId: string; cloud: string }
+  /** A node realized by another target: its address comes from that deployment (`externalHosts`). */
+  | { kind: 'external'; nodeId: string; cloud: string }
+  /** A declared client network (topology `clients.cidrs`). */
+  | { kind: 'cidr'; cidr: string };
+
+/** Allow TCP `port` to the nodes of `role` of `component` in `cloud`, from exactly `sources`. */
+export interface ModelRule {
+  component: string;
+  cloud: string;
+  role: string;
+  portName: string;
+  port: number;
+  /** Node ids this rule opens the port on. */
+  targets: string[];
+  sources: RuleSource[];
+}
+
+export interface ModelCloud {
+  name: string;
+  provider: CloudProvider;
+  region: string;
+  /** Network (VPC / VNet / GCP network) range, and the one subnet every node of the cloud sits in. */
+  cidr: string;
+  subnetCidr: string;
+  groups: ModelGroup[];
+  buckets: PlannedBucket[];
+  rules: ModelRule[];
+}
+
+export interface RealizationModel {
+  stack: string;
+  provider: CloudProvider;
+  clouds: ModelCloud[];
+  /** Every node of the target, by id. */
+  nodes: Map<string, ModelNode & { cloud: string }>;
+  notes: string[];
+}
+
+const FIRST_HOST = 10; // providers reserve the first few addresses of a subnet (AWS 4, Azure 4, GCP 2)
+const SUBNET_SIZE = 4096; // a /20
+const MAX_CLOUDS = 200;
+
+export function buildModel(plan: Plan, provider: CloudProvider): RealizationModel {
+  const cloudNames = Object.keys(plan.clouds).filter((c) => plan.clouds[c]?.provider === provider);
+  if (cloudNames.length === 0) {
+    throw new TcError(PulumiCode.nothingForTarget, `the topology has no cloud with provider ${provider}`, {
+      exit: ExitCode.invalid,
+      hint: `add a cloud with \`provider: ${provider}\`, or choose another --target (${[...new Set(Object.values(plan.clouds).map((c) => c.provider))].join(', ')})`,
+    });
+  }
+  if (cloudNames.length > MAX_CLOUDS) {
+    throw new TcError(PulumiCode.addressSpace, `more than ${MAX_CLOUDS} ${provider} clouds in one stack`, {
+      exit: ExitCode.invalid,
+    });
+  }
+  const notes: string[] = [];
+  const nodes = new Map<string, ModelNode & { cloud: string }>();
+  const clouds: ModelCloud[] = cloudNames.map((name, k) => {
+    const cloud = plan.clouds[name]!;
+    if (!cloud.region) {
+      throw new TcError(PulumiCode.missingRegion, `cloud ${name} (${provider}) has no region`, {
+        exit: ExitCode.invalid,
+        hint: `add e.g. \`region: ${provider === 'aws' ? 'eu-west-1' : provider === 'azure' ? 'westeurope' : 'europe-west1'}\` to clouds.${name}`,
+        location: { path: `clouds.${name}.region` },
+      });
+    }
+    const octet = 16 + k;
+    let hostIndex = 0;
+    const groups: ModelGroup[] = [];
+    for (const [component, comp] of Object.entries(plan.components)) {
+      const here = comp.nodes.filter((n) => n.cloud === name);
+      if (here.length === 0) continue;
+      const construct = chooseConstruct(provider, name, cloud.construct, component, comp, here);
+      const members = here.map((node) => {
+        const i = FIRST_HOST + hostIndex++;
+        if (i >= SUBNET_SIZE - 1) {
+          throw new TcError(PulumiCode.addressSpace, `cloud ${name} has more than ${SUBNET_SIZE - FIRST_HOST - 1} nodes`, {
+            exit: ExitCode.invalid,
+            hint: 'split the nodes over more clouds',
+          });
+        }
+        const m: ModelNode = {
+          node,
+          privateIp: `10.${octet}.${i >> 8}.${i & 255}`,
+          slot: construct.slotOf.get(node.domain) ?? 1,
+        };
+        nodes.set(node.id, { ...m, cloud: name });
+        return m;
+      });
+      groups.push({ component, kind: comp.kind, cloud: name, construct, nodes: members });
+    }
+    const buckets = Object.values(plan.components)
+      .flatMap((c) => c.buckets)
+      .filter((b) => b.cloud === name);
+    return {
+      name,
+      provider,
+      region: cloud.region,
+      cidr: `10.${octet}.0.0/16`,
+      subnetCidr: `10.${octet}.0.0/20`,
+      groups,
+      buckets,
+      rules: [],
+    };
+  });
+
+  // Firewall rules: one per (component, role, port) and cloud, from exactly the nodes that talk to it.
+  for (const [component, comp] of Object.entries(plan.components)) {
+    for (const link of comp.links) {
+      const fromNodes = link.from === 'clients' ? [] : comp.nodes.filter((n) => n.role === link.from);
+      for (const cloud of clouds) {
+        const targets = comp.nodes.filter((n) => n.role === link.to && n.cloud === cloud.name);
+        const byPort = new Map<number, string[]>();
+        for (const t of targets) {
+          const port = t.ports[link.port];
+          if (port === undefined) continue;
+          byPort.set(port, [...(byPort.get(port) ?? []), t.id]);
+        }
+        for (const [port, ids] of byPort) {
+          let sources: RuleSource[];
+          if (link.from === 'clients') {
+            sources = plan.clients.cidrs.map((cidr) => ({ kind: 'cidr' as const, cidr }));
+            if (sources.length === 0) {
+              addNote(notes, `${component}: no client CIDRs declared, so ${link.to} port ${link.port} is reachable only from inside`);
+              continue;
+            }
+          } else {
+            sources = fromNodes.map((n): RuleSource => {
+              const here = nodes.get(n.id);
+              if (here && n.cloud === cloud.name) return { kind: 'private', nodeId: n.id, ip: here.privateIp };
+              if (here) return { kind: 'public', nodeId: n.id, cloud: n.cloud };
+              return { kind: 'external', nodeId: n.id, cloud: n.cloud };
+            });
+          }
+          mergeRule(cloud.rules, { component, cloud: cloud.name, role: link.to, portName: link.port, port, targets: ids, sources });
+        }
+      }
+    }
+  }
+  const external = [...clouds.flatMap((c) => c.rules.flatMap((r) => r.sources))].filter((s) => s.kind === 'external');
+  if (external.length > 0) {
+    const otherClouds = [...new Set(external.map((s) => (s.kind === 'external' ? s.cloud : '')))].sort();
+    addNote(
+      notes,
+      `nodes in ${otherClouds.join(', ')} are realized by another target: their ports open once their addresses are known (deploy that target, then this one again)`,
+    );
+  }
+  return { stack: plan.stack, provider, clouds, nodes, notes };
+}
+
+/** Two links can open the same port of the same role (e.g. `replica -> replica` and `gateway -> replica`). */
+function mergeRule(rules: ModelRule[], rule: ModelRule): void {
+  const same = rules.find((r) => r.component === rule.component && r.role === rule.role && r.port === rule.port);
+  if (!same) {
+    rules.push(rule);
+    return;
+  }
+  const key = (s: RuleSource) => JSON.stringify(s);
+  const seen = new Set(same.sources.map(key));
+  for (const s of rule.sources) if (!seen.has(key(s))) same.sources.push(s);
+  for (const t of rule.targets) if (!same.targets.includes(t)) same.targets.push(t);
+}
+
+function addNote(notes: string[], note: string): void {
+  if (!notes.includes(note)) notes.push(note);
+}
+
+/** Resource-name-safe form of a string (lowercase letters, digits and dashes). */
+export function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+}

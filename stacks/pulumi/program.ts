@@ -1,0 +1,205 @@
+/**
+ * The inline Pulumi program of one topology and one cloud target: `createProgram(plan, target, inputs)` returns the
+ * function the Automation API (deploy) or the mock runtime (preview, tests) runs.
+ *
+ * Shape of the resource graph: one `tclouds:component:<Kind>` ComponentResource per TClouds component, holding one
+ * VM (plus its address) per node, the fault-domain construct and the firewall of each role; one
+ * `tclouds:cloud:Network` per cloud holding the network. The provider modules (aws.ts, azure.ts, gcp.ts) are
+ * imported lazily: each pulls in only the SDK submodules it uses.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
+import type { CloudProvider } from './constructs.js';
+import type { KeyMaterial } from './keys.js';
+import { buildModel, type ModelCloud, type ModelRule, type RealizationModel } from './model.js';
+
+export interface ProgramInputs {
+  keys: KeyMaterial;
+  /** npm package spec each VM installs, e.g. `tclouds@0.1.0`. */
+  packageSpec: string;
+  /** Addresses of nodes realized by other targets (node id -> IP), from their deployments. */
+  externalHosts: Record<string, string>;
+  /** destroy --keep-data: buckets leave the state instead of being deleted. */
+  retainData: boolean;
+}
+
+export class TcComponent extends pulumi.ComponentResource {
+  constructor(kind: string, name: string) {
+    super(`tclouds:component:${kind.charAt(0).toUpperCase()}${kind.slice(1)}`, name, {}, {});
+  }
+  /** Children are added from outside (the provider modules); this marks construction complete. */
+  done(): void {
+    this.registerOutputs({});
+  }
+}
+
+export class TcCloud extends pulumi.ComponentResource {
+  constructor(name: string) {
+    super('tclouds:cloud:Network', name, {}, {});
+  }
+  done(): void {
+    this.registerOutputs({});
+  }
+}
+
+export interface NodeResult {
+  privateIp: string;
+  publicIp: pulumi.Output<string>;
+}
+
+export interface BucketResult {
+  cloud: string;
+  name: pulumi.Input<string>;
+  region: string;
+  endpoint: pulumi.Input<string>;
+  /** Per-bucket credentials (access key / container SAS / service-account key). Always a Pulumi secret. */
+  credentials: pulumi.Output<unknown>;
+}
+
+/** What the provider modules get: the decided model plus helpers that keep secrets and rules uniform. */
+export interface ProgramEnv {
+  plan: Plan;
+  model: RealizationModel;
+  inputs: ProgramInputs;
+  component(name: string): TcComponent;
+  cloudParent(cloud: string): TcCloud;
+  /** Static public address of every node of the target (filled by the provider before firewalls and VMs). */
+  publicIps: Map<string, pulumi.Output<string>>;
+  /** The node's cloud-init document, as a secret. */
+  userData(nodeId: string): pulumi.Output<string>;
+  /** IPv4 / IPv6 source ranges of a rule (peer addresses as /32 or /128). */
+  sourceRanges(rule: ModelRule): { v4: pulumi.Output<string[]>; v6: string[] };
+  tags(extra?: Record<string, string>): Record<string, string>;
+}
+
+export interface ProviderModule {
+  realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; buckets: Record<string, BucketResult> };
+}
+
+export async function loadProvider(provider: CloudProvider): Promise<ProviderModule> {
+  if (provider === 'aws') return import('./aws.js');
+  if (provider === 'azure') return import('./azure.js');
+  return import('./gcp.js');
+}
+
+export function createProgram(
+  plan: Plan,
+  provider: CloudProvider,
+  inputs: ProgramInputs,
+  mod: ProviderModule,
+): () => Promise<Record<string, unknown>> {
+  // Decided before any resource exists: a plan that does not fit the constructs fails with no side effect.
+  const model = buildModel(plan, provider);
+  return async () => {
+    const components = new Map<string, TcComponent>();
+    const clouds = new Map<string, TcCloud>();
+    const publicIps = new Map<string, pulumi.Output<string>>();
+    const env: ProgramEnv = {
+      plan,
+      model,
+      inputs,
+      publicIps,
+      component(name) {
+        let c = components.get(name);
+        if (!c) {
+          c = new TcComponent(plan.components[name]!.kind, name);
+          components.set(name, c);
+        }
+        return c;
+      },
+      cloudParent(cloud) {
+        let c = clouds.get(cloud);
+        if (!c) {
+          c = new TcCloud(cloud);
+          clouds.set(cloud, c);
+        }
+        return c;
+      },
+      userData: (nodeId) => userDataOf(plan, model, inputs, publicIps, nodeId),
+      sourceRanges: (rule) => sourceRangesOf(rule, inputs, publicIps),
+      tags: (extra = {}) => ({ 'tclouds-stack': plan.stack, 'managed-by': 'tclouds', ...extra }),
+    };
+    // Components first so every node can be parented under its component.
+    for (const [name, comp] of Object.entries(plan.components)) {
+      if (comp.nodes.some((n) => model.nodes.has(n.id)) || comp.buckets.some((b) => inTarget(model, b.cloud))) {
+        env.component(name);
+      }
+    }
+    const result = mod.realize(env);
+    for (const c of components.values()) c.done();
+    for (const c of clouds.values()) c.done();
+    const nodes: Record<string, unknown> = {};
+    for (const [id, n] of Object.entries(result.nodes)) {
+      const m = model.nodes.get(id)!;
+      nodes[id] = { privateIp: n.privateIp, publicIp: n.publicIp, cloud: m.cloud, domain: m.node.domain, slot: m.slot };
+    }
+    return { provider, nodes, buckets: result.buckets, notes: model.notes };
+  };
+}
+
+function inTarget(model: RealizationModel, cloud: string): boolean {
+  return model.clouds.some((c) => c.name === cloud);
+}
+
+function userDataOf(
+  plan: Plan,
+  model: RealizationModel,
+  inputs: ProgramInputs,
+  publicIps: Map<string, pulumi.Output<string>>,
+  nodeId: string,
+): pulumi.Output<string> {
+  const me = model.nodes.get(nodeId)!;
+  const comp = plan.components[me.node.component]!;
+  // Peers in other clouds of this target are reached at their static public address.
+  const remote = comp.nodes.filter((p) => p.cloud !== me.cloud && publicIps.has(p.id));
+  const remoteIps = pulumi.all(remote.map((p) => publicIps.get(p.id)!));
+  return pulumi.secret(
+    remoteIps.apply((ips) => {
+      const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
+      const hostOf = (p: PlannedNode) =>
+        p.cloud === me.cloud
+          ? model.nodes.get(p.id)!.privateIp
+          : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
+      const spec = cloudNodeSpec(plan, me.node, me.privateIp, hostOf, inputs.keys.publicKeys);
+      return renderCloudInit({
+        nodeId,
+        spec,
+        nodeKeyPem: inputs.keys.privatePem[nodeId] ?? '',
+        adminToken: inputs.keys.adminToken,
+        packageSpec: inputs.packageSpec,
+      });
+    }),
+  );
+}
+
+function sourceRangesOf(
+  rule: ModelRule,
+  inputs: ProgramInputs,
+  publicIps: Map<string, pulumi.Output<string>>,
+): { v4: pulumi.Output<string[]>; v6: string[] } {
+  const v4: pulumi.Input<string>[] = [];
+  const v6: string[] = [];
+  for (const s of rule.sources) {
+    if (s.kind === 'private') v4.push(`${s.ip}/32`);
+    else if (s.kind === 'public') v4.push(publicIps.get(s.nodeId)!.apply((ip) => `${ip}/32`));
+    else if (s.kind === 'external') {
+      const host = inputs.externalHosts[s.nodeId];
+      if (host?.includes(':')) v6.push(`${host}/128`);
+      else if (host) v4.push(`${host}/32`);
+    } else if (s.cidr.includes(':')) v6.push(s.cidr);
+    else v4.push(s.cidr);
+  }
+  return { v4: pulumi.all(v4).apply((xs) => [...new Set(xs)].sort()), v6 };
+}
+
+/** Rules of one role of one component in one cloud. */
+export function rulesOf(cloud: ModelCloud, component: string, role: string): ModelRule[] {
+  return cloud.rules.filter((r) => r.component === component && r.role === role);
+}
+
+/** Roles of a component that have nodes in a cloud, in plan order. */
+export function rolesIn(cloud: ModelCloud, component: string): string[] {
+  const g = cloud.groups.find((x) => x.component === component);
+  return g ? [...new Set(g.nodes.map((n) => n.node.role))] : [];
+}

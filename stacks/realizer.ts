@@ -1,0 +1,82 @@
+/**
+ * The interface every realizer implements: `local` (stacks/local, this machine's processes and directories)
+ * and `aws` / `azure` / `gcp` (stacks/pulumi, `createPulumiRealizer(target)`).
+ *
+ * A realizer consumes only a Plan (components/plan-types.ts) and reports progress as DeployEvents, which the
+ * commands turn into the Ink view, plain lines or newline-delimited JSON. Contract: /work/coord/DEPLOY-CONTRACT.md.
+ */
+import type { Plan } from '../components/plan-types.js';
+import { TcError } from '../runtime/errors.js';
+import type { DeploymentOutputs } from '../runtime/node-spec.js';
+import { DeployCode } from './local/codes.js';
+
+export type Target = 'local' | 'aws' | 'azure' | 'gcp';
+export const TARGETS: readonly Target[] = ['local', 'aws', 'azure', 'gcp'];
+
+export type ResourceOp = 'create' | 'update' | 'delete' | 'replace' | 'same';
+
+/** One progress event. `--json` prints each as one line: `{"event":{...}}`. */
+export interface DeployEvent {
+  /** `resource`: a cloud resource or local directory/key; `node`: a node process or VM; `log`: a free-form message. */
+  kind: 'resource' | 'node' | 'log';
+  /** Node id, resource URN/name, or a log topic. Stable across the events of one row. */
+  id: string;
+  /** Pulumi type token (`aws:ec2/instance:Instance`) or local kind (`local:bucket`, `local:process`). */
+  type?: string;
+  state: 'pending' | 'running' | 'done' | 'unchanged' | 'failed' | 'deleted';
+  op?: ResourceOp;
+  message?: string;
+  /** Time since this row started, ms. */
+  elapsedMs?: number;
+}
+
+export interface RealizeContext {
+  /** Absolute path of the topology file. */
+  topologyFile: string;
+  /** `<topology dir>/.tclouds/<stack>/` (absolute). */
+  stackDir: string;
+  /** Aborted on Ctrl-C: stop starting new work, clean up what is half-done, release locks, then throw. */
+  signal: AbortSignal;
+  onEvent(e: DeployEvent): void;
+  /** Pulumi state backend URL (cloud targets); default `file://<topology dir>/.tclouds/state`. */
+  backend?: string;
+  /** Pulumi secrets passphrase (from TCLOUDS_PASSPHRASE). Never logged. */
+  passphrase?: string;
+}
+
+export interface PreviewResource {
+  /** Pulumi type token or local kind (`local:process`, `local:bucket`, `local:key`, `local:directory`). */
+  type: string;
+  name: string;
+  /** Key inputs; secrets are shown as "[secret]". */
+  inputs: Record<string, unknown>;
+  op: ResourceOp;
+}
+
+export interface Realizer {
+  preview(plan: Plan, ctx: RealizeContext): Promise<{ resources: PreviewResource[]; changes: number }>;
+  deploy(plan: Plan, ctx: RealizeContext): Promise<{ outputs: DeploymentOutputs; changes: number }>;
+  destroy(ctx: RealizeContext & { keepData: boolean }): Promise<{ removed: number }>;
+  outputs(ctx: RealizeContext): Promise<DeploymentOutputs | null>;
+}
+
+/**
+ * Load the realizer of a target. Lazy: the Pulumi SDKs take most of a second to import and are loaded only
+ * for cloud targets (architecture.md, principle 6).
+ */
+export async function loadRealizer(target: Target): Promise<Realizer> {
+  if (target === 'local') {
+    const { createLocalRealizer } = await import('./local/index.js');
+    return createLocalRealizer();
+  }
+  // The path is a variable so this file compiles while stacks/pulumi/ (another engineer's area) is being written;
+  // the shape is checked at run time instead.
+  const pulumiModule = './pulumi/index.js';
+  const mod = (await import(pulumiModule)) as { createPulumiRealizer?: (t: Target) => Realizer };
+  if (typeof mod.createPulumiRealizer !== 'function') {
+    throw new TcError(DeployCode.noRealizer, `no realizer for target ${target} in this build`, {
+      hint: 'use --target local, or install a tclouds build that includes the Pulumi realizer',
+    });
+  }
+  return mod.createPulumiRealizer(target);
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { buildStatus, quorumOf } from '../../dashboard/status-model.js';
+import { keepProbability, model, outputs, report, round } from './fixtures.js';
+
+describe('status model on recorded health data', () => {
+  it('healthy quickstart: every component ok, SMR tolerates f=1', () => {
+    const r = report('healthy');
+    const ledger = r.components.find((c) => c.name === 'ledger')!;
+    expect(ledger).toMatchObject({ n: 4, f: 1, quorum: 3, up: 4, faultsLeft: 1, quorumLost: false, verdict: 'ok' });
+    expect(ledger.leader).toBe(0);
+    expect(ledger.lastDecided).toBe(41);
+    expect(ledger.nodes.find((n) => n.isLeader)?.id).toBe('ledger-replica-0');
+    expect(ledger.verdictLine).toBe('ok: tolerates 1 more fault (f=1), 4/4 nodes up, quorum 3');
+    const files = r.components.find((c) => c.name === 'files')!;
+    expect(files).toMatchObject({ unit: 'cloud', n: 4, f: 1, quorum: 3, up: 4, verdict: 'ok' });
+    expect(files.clouds[0]).toMatchObject({ objects: 6, bytes: 3 * 1024 + 17, reachable: true });
+    expect(r.summary).toEqual({ components: 2, nodes: 4, up: 4, quorumLost: [], degraded: [] });
+  });
+
+  it('one replica down: f left 0, degraded, not lost', () => {
+    const ledger = report('one-down').components.find((c) => c.name === 'ledger')!;
+    expect(ledger).toMatchObject({ up: 3, faultsLeft: 0, quorumLost: false, verdict: 'degraded' });
+    expect(ledger.nodes.find((n) => n.id === 'ledger-replica-3')).toMatchObject({ state: 'down', up: false });
+  });
+
+  it('paused leader: shown as paused, leader moves to what the live replicas agree on', () => {
+    const ledger = report('leader-paused').components.find((c) => c.name === 'ledger')!;
+    expect(ledger.nodes[0]).toMatchObject({ id: 'ledger-replica-0', state: 'paused', up: false, isLeader: false });
+    expect(ledger.leader).toBe(1);
+    expect(ledger.regency).toBe(1);
+    expect(ledger.nodes[1]!.isLeader).toBe(true);
+  });
+
+  it('quorum lost: two of four replicas and two of four clouds gone', () => {
+    const r = report('quorum-lost');
+    expect(r.summary.quorumLost).toEqual(['files', 'ledger']);
+    const ledger = r.components.find((c) => c.name === 'ledger')!;
+    expect(ledger.verdictLine).toBe('QUORUM LOST: 2/4 nodes up, quorum 3');
+    // The PM majority still holds (2 of 3 fault domains have a live VM) although the SMR quorum is gone:
+    // the panel shows the paper's majority, the verdict line the protocol's quorum.
+    const pl = r.placement.components[0]!;
+    expect(pl.majorityNow).toBe(true);
+    expect(pl.healthyLayout).toEqual([1, 1]);
+    if (keepProbability) expect(pl.next[0]!.pKeep).toBe(0);
+  });
+
+  it('placement panel: VMs per fault domain, healthy layout and advisor figures', () => {
+    const p = report('one-down').placement;
+    expect(p).toMatchObject({ threat: 'byzantine-vm', keep: 'pm-majority', removal: false });
+    const ledger = p.components[0]!;
+    expect(ledger.domains.map((d) => [d.cloud, d.domain, d.vms, d.up])).toEqual([
+      ['local-a', 0, 2, 2],
+      ['local-c', 0, 1, 1],
+      ['local-d', 1, 1, 0],
+    ]);
+    expect(ledger.layout).toEqual([2, 1, 1]);
+    expect(ledger.healthyLayout).toEqual([2, 1]);
+    expect(ledger.next.map((x) => x.faults)).toEqual([1, 2, 3]);
+    if (keepProbability) {
+      expect(ledger.next[0]!.pKeep).toBeCloseTo(keepProbability([2, 1], model, 1), 12);
+    } else {
+      expect(ledger.next[0]!.pKeep).toBeNull();
+    }
+  });
+
+  it('a node missing from the probes counts as down; the report is stable JSON', () => {
+    const r = buildStatus({ outputs, placement: model, probes: {}, buckets: [], now: new Date(0) });
+    expect(r.summary.up).toBe(0);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    expect(r.components.find((c) => c.name === 'files')!.clouds[0]!.reachable).toBeNull();
+  });
+
+  it('quorum sizes: BFT-SMaRt, crash SMR, DepSky', () => {
+    expect(quorumOf('smr', { f: 1, n: 4 }, 4)).toEqual({ n: 4, f: 1, quorum: 3 });
+    expect(quorumOf('smr', { f: 2, n: 7 }, 7)).toEqual({ n: 7, f: 2, quorum: 5 });
+    expect(quorumOf('smr', { f: 1, n: 3, faults: 'crash' }, 3)).toEqual({ n: 3, f: 1, quorum: 2 });
+    expect(quorumOf('storage', { f: 1 }, 4)).toEqual({ n: 4, f: 1, quorum: 3 });
+  });
+
+  it('round fixtures are the recorded shape', () => {
+    expect(Object.keys(round('healthy').probes)).toHaveLength(4);
+  });
+});

@@ -1,0 +1,601 @@
+/**
+ * Seeded deterministic simulator for the SMR core (protocol-cores.md (c)): n ReplicaCores driven by the real
+ * ReplicaDriver + KvService over a simulated network that drops, duplicates, delays (hence reorders) and
+ * partitions, with up to f Byzantine replicas and closed-loop KV clients using the real ReplyCollector.
+ * Virtual time only; every random draw comes from per-subsystem streams of one seed.
+ *
+ * Checks: agreement (correct replicas execute the same batch at every cid), integrity (only issued requests,
+ * each at most once), client results linearizable against a sequential KV model (the agreed log is the witness
+ * order; it must respect real time; read-only results must match some prefix within the op's interval), and
+ * liveness (after healing, every client op completes and correct replicas converge).
+ */
+import { createHash } from 'node:crypto';
+import { attachAuth, type DecodedRequest, encodeRequestBody, MAC_LEN, toHex } from '../../components/smr/protocol/codec.js';
+import { ReplyCollector } from '../../components/smr/protocol/collector.js';
+import { ReplicaCore } from '../../components/smr/protocol/core.js';
+import type { CoreEnv, Msg } from '../../components/smr/protocol/types.js';
+import { type DriverOutput, emptyOutput, ReplicaDriver } from '../../components/smr/replica-driver.js';
+import { applyKv, encodeKvOp, type KvOp, KvService, resultBytes } from '../../components/smr/services/kv.js';
+
+// ------------------------------------------------------------------ PRNG (splitmix32 streams)
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  next(): number {
+    this.s = (this.s + 0x9e3779b9) >>> 0;
+    let z = this.s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  }
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.next() * xs.length)]!;
+  }
+  fork(tag: number): Rng {
+    return new Rng((Math.imul(this.s ^ tag, 0x27d4eb2d) + tag) >>> 0);
+  }
+}
+
+// ------------------------------------------------------------------ deterministic crypto
+/** Cheap keyed hash (two FNV-1a lanes): a Byzantine wrapper only ever gets its own keys, so it cannot forge. */
+function mac(key: string, bytes: Uint8Array): Uint8Array {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < key.length; i++) {
+    a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ key.charCodeAt(i), 0x5bd1e995);
+  }
+  for (let i = 0; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i]!, 0x01000193);
+    b = Math.imul(b ^ bytes[i]!, 0x5bd1e995) ^ (b >>> 15);
+  }
+  const out = new Uint8Array(MAC_LEN);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, a >>> 0);
+  dv.setUint32(4, b >>> 0);
+  dv.setUint32(8, (a ^ (b << 7)) >>> 0);
+  return out;
+}
+const pairKey = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
+const digestCache = new WeakMap<Uint8Array, string>();
+function digest(b: Uint8Array): string {
+  const c = digestCache.get(b);
+  if (c) return c;
+  const h = createHash('sha256').update(b).digest('hex');
+  digestCache.set(b, h);
+  return h;
+}
+function eq(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function makeEnv(me: number, n: number): CoreEnv {
+  const name = (i: number) => `r${i}`;
+  return {
+    digest,
+    verifyRequest: (req: DecodedRequest) => {
+      const a = req.auth[me];
+      return a !== undefined && eq(a, mac(pairKey(req.client, name(me)), req.signed));
+    },
+    vector: (bytes) => {
+      const out = new Uint8Array(n * MAC_LEN);
+      for (let j = 0; j < n; j++) out.set(mac(pairKey(name(me), name(j)), bytes), j * MAC_LEN);
+      return out;
+    },
+    checkVector: (from, bytes, vec) =>
+      vec.length === n * MAC_LEN && eq(vec.subarray(me * MAC_LEN, (me + 1) * MAC_LEN), mac(pairKey(name(from), name(me)), bytes)),
+  };
+}
+
+// ------------------------------------------------------------------ configuration
+export type Byzantine = 'silent' | 'equivocate' | 'wrong-replies' | 'replay' | 'forge' | 'censor';
+export const BYZANTINE: readonly Byzantine[] = ['silent', 'equivocate', 'wrong-replies', 'replay', 'forge', 'censor'];
+
+export interface SimParams {
+  n: number;
+  f: number;
+  clients: number;
+  opsPerClient: number;
+  keys: number;
+  drop: number;
+  dup: number;
+  delayMin: number;
+  delayMean: number;
+  partitions: boolean;
+  crashRestart: boolean;
+  byzantine: Map<number, Byzantine>;
+  faultTicks: number;
+  livenessTicks: number;
+  readOnlyShare: number;
+  batchSize: number;
+  checkpointPeriod: number;
+}
+
+export function drawParams(seed: number): SimParams {
+  const r = new Rng(seed).fork(1);
+  const big = r.chance(0.15);
+  const n = big ? 7 : 4;
+  const f = big ? 2 : 1;
+  const nByz = r.int(0, f);
+  const byzantine = new Map<number, Byzantine>();
+  while (byzantine.size < nByz) byzantine.set(r.int(0, n - 1), r.pick(BYZANTINE));
+  return {
+    n,
+    f,
+    clients: r.int(1, 4),
+    opsPerClient: r.int(3, 12),
+    keys: r.int(1, 3),
+    drop: r.chance(0.5) ? r.next() * 0.15 : 0,
+    dup: r.chance(0.3) ? r.next() * 0.1 : 0,
+    delayMin: r.int(0, 2),
+    delayMean: 1 + r.next() * 4,
+    partitions: r.chance(0.4),
+    crashRestart: nByz < f && r.chance(0.3),
+    byzantine,
+    faultTicks: r.int(100, 400),
+    livenessTicks: 3000,
+    readOnlyShare: r.chance(0.5) ? 0.3 : 0,
+    batchSize: r.int(1, 8),
+    checkpointPeriod: r.int(2, 10),
+  };
+}
+
+// ------------------------------------------------------------------ simulation
+interface Packet {
+  at: number;
+  order: number;
+  from: number;
+  to: number;
+  kind: 'msg' | 'req' | 'reply';
+  msg?: Msg;
+  bytes?: Uint8Array;
+  reply?: { client: string; seq: number; readOnly: boolean; result: Uint8Array };
+}
+
+interface HistOp {
+  client: string;
+  op: KvOp;
+  readOnly: boolean;
+  invoke: number;
+  respond: number;
+  result?: string;
+  seq?: number;
+}
+
+export interface SimResult {
+  seed: number;
+  ok: boolean;
+  failures: string[];
+  decided: number;
+  completed: number;
+  ticks: number;
+  trace: string;
+  params: string;
+}
+
+const CLIENT_BASE = 1000;
+
+export function runSim(seed: number, override: Partial<SimParams> = {}): SimResult {
+  const p = { ...drawParams(seed), ...override };
+  const root = new Rng(seed);
+  const netRng = root.fork(2);
+  const wlRng = root.fork(3);
+  const byzRng = root.fork(4);
+  const faultRng = root.fork(5);
+  const failures: string[] = [];
+  const fail = (m: string) => {
+    if (failures.length < 10) failures.push(m);
+  };
+  const traceHash = createHash('sha256');
+
+  const T = 12;
+  const mkReplica = (i: number) => {
+    const env = makeEnv(i, p.n);
+    const core = new ReplicaCore(
+      {
+        n: p.n,
+        f: p.f,
+        me: i,
+        batchSize: p.batchSize,
+        checkpointPeriod: p.checkpointPeriod,
+        requestTimeout: T,
+        maxPendingPerClient: 64,
+        maxPending: 1024,
+      },
+      env,
+    );
+    return { core, driver: new ReplicaDriver(core, new KvService(), env), up: true };
+  };
+  const replicas = Array.from({ length: p.n }, (_, i) => mkReplica(i));
+  const correct = (i: number) => !p.byzantine.has(i);
+
+  // Canonical execution history and per-replica progress.
+  const canon = new Map<number, string>();
+  const canonBatches = new Map<number, { client: string; seq: number }[]>();
+  const executedBy = replicas.map(() => new Map<string, number>());
+  const lastCid = replicas.map(() => -1);
+
+  // Network.
+  let queue: Packet[] = [];
+  let order = 0;
+  let now = 0;
+  let healed = false;
+  let partition: Set<number> | null = null;
+  const delay = () => p.delayMin + Math.floor(-Math.log(1 - netRng.next()) * p.delayMean);
+  const enqueue = (pk: Omit<Packet, 'at' | 'order'>) => {
+    if (!healed) {
+      if (netRng.chance(p.drop)) return;
+      if (partition) {
+        const a = pk.kind === 'msg' ? pk.from : pk.kind === 'req' ? -1 : pk.from;
+        const b = pk.kind === 'reply' ? -1 : pk.to;
+        if (a >= 0 && b >= 0 && partition.has(a) !== partition.has(b)) return;
+      }
+      if (netRng.chance(p.dup)) queue.push({ ...pk, at: now + delay(), order: order++ });
+    }
+    queue.push({ ...pk, at: now + 1 + delay(), order: order++ });
+  };
+
+  // Byzantine behaviour (decorates the honest replica's output; signs only with its own keys).
+  const sent: Msg[][] = replicas.map(() => []);
+  const byzEnv = new Map<number, CoreEnv>();
+  for (const i of p.byzantine.keys()) byzEnv.set(i, makeEnv(i, p.n));
+  const sendFrom = (from: number, to: number | 'all', msg: Msg) => {
+    const targets = to === 'all' ? replicas.map((_, j) => j).filter((j) => j !== from) : [to];
+    const b = p.byzantine.get(from);
+    for (const t of targets) {
+      let m = msg;
+      if (b === 'silent') return;
+      if ((b === 'equivocate' || b === 'censor') && msg.t === 'PROPOSE') {
+        m = { ...msg, value: mutateBatch(msg.value, b, t, byzRng, clientName(0)) };
+      }
+      enqueue({ kind: 'msg', from, to: t, msg: m });
+    }
+    if (b === 'replay') sent[from]!.push(msg);
+  };
+  const byzantineNoise = (i: number) => {
+    const b = p.byzantine.get(i)!;
+    const env = byzEnv.get(i)!;
+    const core = replicas[i]!.core;
+    if (b === 'replay' && sent[i]!.length > 0 && byzRng.chance(0.3)) {
+      const m = byzRng.pick(sent[i]!);
+      enqueue({ kind: 'msg', from: i, to: byzRng.int(0, p.n - 1), msg: m });
+    }
+    if (b === 'forge' && byzRng.chance(0.3)) {
+      const to = byzRng.int(0, p.n - 1);
+      if (to === i) return;
+      const cid = core.lastDecided + byzRng.int(0, 3);
+      const reg = core.regency + byzRng.int(0, 2);
+      const junk = new Uint8Array(byzRng.int(0, 40)).map(() => byzRng.int(0, 255));
+      const forgedReq = attachAuth(encodeRequestBody(clientName(0), 1 + byzRng.int(0, 50), false, encodeKvOp({ op: 'put', key: 'k0', value: 'FORGED' })), Array.from({ length: p.n }, () => junk.subarray(0, 0).length === 0 ? new Uint8Array(MAC_LEN).fill(7) : junk));
+      const hash = toHex(junk);
+      const choices: Msg[] = [
+        { t: 'PROPOSE', cid, reg, value: junk },
+        { t: 'WRITE', cid, reg, hash },
+        { t: 'ACCEPT', cid, reg, hash, proof: env.vector(junk) },
+        { t: 'ACCEPT', cid, reg, hash, proof: new Uint8Array(p.n * MAC_LEN) },
+        { t: 'STOP', reg: core.regency + byzRng.int(1, 1000), reqs: [forgedReq] },
+        { t: 'STOPDATA', reg, collect: junk, auth: env.vector(junk), last: null },
+        { t: 'SYNC', reg, cid, last: null, collects: [], value: junk },
+        { t: 'FWD', reqs: [forgedReq, junk] },
+        { t: 'STREQ', from: 0, attempt: byzRng.int(0, 5) },
+        { t: 'STATE', upTo: cid + 5, reg: reg + 3, ckpt: { cid: cid + 2, hash, bytes: junk }, log: [{ cid: core.lastDecided + 1, value: junk }] },
+        { t: 'REG', reg: reg + byzRng.int(1, 50) },
+      ];
+      enqueue({ kind: 'msg', from: i, to, msg: byzRng.pick(choices) });
+    }
+  };
+
+  const deliverOut = (i: number, out: DriverOutput) => {
+    for (const s of out.sends) sendFrom(i, s.to, s.msg);
+    for (const r of out.replies) {
+      let result = r.result;
+      if (p.byzantine.get(i) === 'wrong-replies') result = resultBytes({ ok: true, value: `WRONG-${i}` });
+      if (p.byzantine.get(i) === 'silent') continue;
+      const c = Number(r.client.slice(1));
+      if (Number.isInteger(c)) enqueue({ kind: 'reply', from: i, to: CLIENT_BASE + c, reply: { ...r, result } });
+    }
+    if (!correct(i)) return;
+    for (const e of out.executed) {
+      if (e.timestamp === -1) {
+        // State transfer installed a checkpoint at e.cid: the replica jumps there.
+        lastCid[i] = e.cid;
+        continue;
+      }
+      if (e.cid !== lastCid[i]! + 1) fail(`replica ${i} executed cid ${e.cid} after ${lastCid[i]}`);
+      lastCid[i] = e.cid;
+      const key = `${e.timestamp}|${e.requests.map((r) => `${r.client}:${r.seq}`).join(',')}`;
+      const c = canon.get(e.cid);
+      if (c === undefined) {
+        canon.set(e.cid, key);
+        canonBatches.set(e.cid, e.requests);
+      } else if (c !== key) fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}`);
+      for (const r of e.requests) {
+        const k = `${r.client}:${r.seq}`;
+        if (executedBy[i]!.has(k)) fail(`integrity: replica ${i} executed ${k} twice`);
+        executedBy[i]!.set(k, e.cid);
+        if (!issued.has(k)) fail(`integrity: replica ${i} executed ${k} that no client issued`);
+      }
+      traceHash.update(`${i}:${e.cid}:${key};`);
+    }
+  };
+
+  // Clients.
+  const clientName = (c: number) => `c${c}`;
+  const issued = new Set<string>();
+  const history: HistOp[] = [];
+  interface ClientState {
+    name: string;
+    seq: number;
+    done: number;
+    cur: { op: KvOp; ro: boolean; seq: number; bytes: Uint8Array; collector: ReplyCollector; sentAt: number; hist: HistOp } | null;
+    idleUntil: number;
+  }
+  const clients: ClientState[] = Array.from({ length: p.clients }, (_, c) => ({
+    name: clientName(c),
+    seq: 0,
+    done: 0,
+    cur: null,
+    idleUntil: wlRng.int(0, 5),
+  }));
+  const buildReq = (cl: ClientState, op: KvOp, ro: boolean, seq: number) => {
+    const body = encodeRequestBody(cl.name, seq, ro, encodeKvOp(op));
+    return attachAuth(body, Array.from({ length: p.n }, (_, j) => mac(pairKey(cl.name, `r${j}`), body)));
+  };
+  const sendReq = (c: number, bytes: Uint8Array) => {
+    for (let j = 0; j < p.n; j++) enqueue({ kind: 'req', from: CLIENT_BASE + c, to: j, bytes });
+  };
+  const issue = (c: number) => {
+    const cl = clients[c]!;
+    const key = `k${wlRng.int(0, p.keys - 1)}`;
+    const kind = wlRng.int(0, 9);
+    let op: KvOp;
+    let ro = false;
+    if (kind < 3) {
+      op = { op: 'get', key };
+      ro = wlRng.chance(p.readOnlyShare * 2);
+    } else if (kind < 7) op = { op: 'put', key, value: `${cl.name}-${cl.seq + 1}` };
+    else if (kind < 8) op = { op: 'delete', key };
+    else op = { op: 'cas', key, expected: wlRng.chance(0.5) ? null : `c0-${wlRng.int(1, 5)}`, value: `${cl.name}-cas-${cl.seq + 1}` };
+    const seq = ro ? cl.seq : cl.seq + 1;
+    if (!ro) {
+      cl.seq = seq;
+      issued.add(`${cl.name}:${seq}`);
+    }
+    const hist: HistOp = { client: cl.name, op, readOnly: ro, invoke: now, respond: -1, seq: ro ? undefined : seq };
+    history.push(hist);
+    const bytes = buildReq(cl, op, ro, seq);
+    cl.cur = { op, ro, seq, bytes, collector: new ReplyCollector(p.n, p.f, seq, ro), sentAt: now, hist };
+    sendReq(c, bytes);
+  };
+  const onReply = (c: number, from: number, r: NonNullable<Packet['reply']>) => {
+    const cl = clients[c]!;
+    const cur = cl.cur;
+    if (!cur || r.readOnly !== cur.ro || r.seq !== cur.seq) return;
+    const st = cur.collector.add(from, r.seq, r.result);
+    if (st.kind === 'done') {
+      cur.hist.respond = now;
+      cur.hist.result = new TextDecoder().decode(st.result);
+      cl.cur = null;
+      cl.done++;
+      cl.idleUntil = now + wlRng.int(0, 3);
+    } else if (st.kind === 'conflict') {
+      if (cur.ro) reissueOrdered(c);
+      else cur.collector = new ReplyCollector(p.n, p.f, cur.seq, false);
+    }
+  };
+  const reissueOrdered = (c: number) => {
+    const cl = clients[c]!;
+    const cur = cl.cur!;
+    // The unordered read may not have taken effect anywhere: it becomes an ordered request with a new seq.
+    cur.hist.respond = -2;
+    const seq = cl.seq + 1;
+    cl.seq = seq;
+    issued.add(`${cl.name}:${seq}`);
+    const hist: HistOp = { client: cl.name, op: cur.op, readOnly: false, invoke: now, respond: -1, seq };
+    history.push(hist);
+    const bytes = buildReq(cl, cur.op, false, seq);
+    cl.cur = { op: cur.op, ro: false, seq, bytes, collector: new ReplyCollector(p.n, p.f, seq, false), sentAt: now, hist };
+    sendReq(c, bytes);
+  };
+
+  // Main loop.
+  const end = p.faultTicks + p.livenessTicks;
+  let decidedAtHeal = -1;
+  for (now = 0; now < end; now++) {
+    if (!healed && now >= p.faultTicks) {
+      healed = true;
+      partition = null;
+      for (const r of replicas) r.up = true;
+      decidedAtHeal = Math.max(...replicas.map((r) => r.core.lastDecided));
+    }
+    if (!healed) {
+      if (p.partitions && faultRng.chance(0.02)) {
+        partition = faultRng.chance(0.4) ? null : new Set([faultRng.int(0, p.n - 1)]);
+      }
+      if (p.crashRestart && faultRng.chance(0.01)) {
+        const i = faultRng.int(0, p.n - 1);
+        if (correct(i) && replicas.filter((r) => !r.up).length < p.f - p.byzantine.size) {
+          // Crash: volatile state is lost; the replica restarts empty and catches up by state transfer.
+          replicas[i] = { ...mkReplica(i), up: false };
+          lastCid[i] = -1;
+          executedBy[i]!.clear();
+        }
+      } else if (faultRng.chance(0.02)) {
+        for (const r of replicas) r.up = true;
+      }
+    }
+    // Deliver due packets in (at, order) order.
+    const due = queue.filter((q) => q.at <= now).sort((a, b) => a.at - b.at || a.order - b.order);
+    queue = queue.filter((q) => q.at > now);
+    for (const pk of due) {
+      if (pk.kind === 'reply') {
+        onReply(pk.to - CLIENT_BASE, pk.from, pk.reply!);
+        continue;
+      }
+      const rep = replicas[pk.to]!;
+      if (!rep.up) continue;
+      const out = emptyOutput();
+      if (pk.kind === 'req') rep.driver.clientRequest(pk.bytes!, out);
+      else rep.driver.input({ type: 'message', from: pk.from, msg: pk.msg! }, out);
+      deliverOut(pk.to, out);
+    }
+    for (let i = 0; i < p.n; i++) {
+      const rep = replicas[i]!;
+      if (!rep.up) continue;
+      const out = emptyOutput();
+      rep.driver.input({ type: 'tick', now: 1_000_000 + now * 10, entropy: (seed ^ now) >>> 0 }, out);
+      deliverOut(i, out);
+      if (p.byzantine.has(i)) byzantineNoise(i);
+    }
+    // Clients: issue, retransmit.
+    let allDone = true;
+    clients.forEach((cl, c) => {
+      if (cl.cur) {
+        allDone = false;
+        if (now - cl.cur.sentAt >= 25) {
+          cl.cur.sentAt = now;
+          if (cl.cur.ro) reissueOrdered(c);
+          else sendReq(c, cl.cur.bytes);
+        }
+      } else if (cl.done < p.opsPerClient) {
+        allDone = false;
+        if (now >= cl.idleUntil) issue(c);
+      }
+    });
+    if (healed && allDone) {
+      const good = replicas.map((_, i) => i).filter(correct);
+      const top = Math.max(...good.map((i) => replicas[i]!.core.lastDecided));
+      if (good.every((i) => replicas[i]!.core.lastDecided === top) && queue.length === 0) break;
+      if (good.every((i) => replicas[i]!.core.lastDecided === top) && now > p.faultTicks + 400) break;
+    }
+  }
+
+  // Liveness.
+  if (now >= end) {
+    const pending = clients.filter((c) => c.cur || c.done < p.opsPerClient).map((c) => `${c.name}(${c.done}/${p.opsPerClient})`);
+    const good = replicas.map((_, i) => i).filter(correct);
+    fail(
+      `liveness: not converged ${p.livenessTicks} ticks after healing; clients ${pending.join(' ') || 'done'}; ` +
+        `decided ${good.map((i) => `${i}:${replicas[i]!.core.lastDecided}/reg${replicas[i]!.core.regency}${replicas[i]!.core.lcActive ? 'LC' : ''}${replicas[i]!.core.stateTransferActive ? 'ST' : ''}`).join(' ')} (at heal ${decidedAtHeal})`,
+    );
+  }
+  checkLinearizable(history, canonBatches, fail);
+  const decided = Math.max(...replicas.map((r) => r.core.lastDecided));
+  return {
+    seed,
+    ok: failures.length === 0,
+    failures,
+    decided,
+    completed: history.filter((h) => h.respond >= 0).length,
+    ticks: now,
+    trace: traceHash.digest('hex'),
+    params: JSON.stringify({ ...p, byzantine: [...p.byzantine.entries()] }),
+  };
+}
+
+/** Byzantine leader: a different (still valid) batch per recipient, or the batch without one client's requests. */
+function mutateBatch(value: Uint8Array, how: 'equivocate' | 'censor', to: number, rng: Rng, victim: string): Uint8Array {
+  // Layout: u8 ver | f64 ts | u32 seed | u32 count | (u32 len | req)*
+  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const count = dv.getUint32(13);
+  const reqs: Uint8Array[] = [];
+  let o = 17;
+  for (let i = 0; i < count; i++) {
+    const len = dv.getUint32(o);
+    reqs.push(value.subarray(o + 4, o + 4 + len));
+    o += 4 + len;
+  }
+  let keep = reqs;
+  if (how === 'censor') {
+    const v = new TextEncoder().encode(victim);
+    keep = reqs.filter((r) => !(r[3] === v.length && eq(r.subarray(4, 4 + v.length), v)));
+  } else if (to % 2 === 1) keep = rng.chance(0.5) ? reqs.slice(0, Math.max(0, reqs.length - 1)) : [...reqs].reverse();
+  const ts = dv.getFloat64(1) + (how === 'equivocate' && to % 2 === 1 ? 1 : 0);
+  let size = 17;
+  for (const r of keep) size += 4 + r.length;
+  const out = new Uint8Array(size);
+  const odv = new DataView(out.buffer);
+  out[0] = 1;
+  odv.setFloat64(1, ts);
+  odv.setUint32(9, dv.getUint32(9));
+  odv.setUint32(13, keep.length);
+  let w = 17;
+  for (const r of keep) {
+    odv.setUint32(w, r.length);
+    out.set(r, w + 4);
+    w += 4 + r.length;
+  }
+  return out;
+}
+
+/**
+ * Linearizability against the sequential KV model, with the agreed execution order as the witness:
+ * ordered ops must appear in the log in an order that respects real time, their results must equal the model's
+ * at their position; read-only results must equal the model state at some prefix inside the op's interval.
+ */
+function checkLinearizable(
+  history: HistOp[],
+  canon: Map<number, { client: string; seq: number }[]>,
+  fail: (m: string) => void,
+): void {
+  const pos = new Map<string, number>();
+  const order: string[] = [];
+  const cids = [...canon.keys()].sort((a, b) => a - b);
+  for (let i = 0; i < cids.length; i++) if (cids[i] !== i) return fail(`log has a gap at cid ${i}`);
+  for (const cid of cids) for (const r of canon.get(cid)!) {
+    pos.set(`${r.client}:${r.seq}`, order.length);
+    order.push(`${r.client}:${r.seq}`);
+  }
+  const byId = new Map<string, HistOp>();
+  for (const h of history) if (!h.readOnly && h.seq !== undefined) byId.set(`${h.client}:${h.seq}`, h);
+  // Replay the log against the model; record state snapshots per key after each prefix.
+  const model = new Map<string, string>();
+  const states: Map<string, string>[] = [new Map(model)];
+  for (let i = 0; i < order.length; i++) {
+    const h = byId.get(order[i]!);
+    if (!h) return fail(`log entry ${order[i]} has no client op`);
+    const expect = JSON.stringify(applyKv(model, h.op));
+    if (h.respond >= 0 && h.result !== expect) fail(`linearizability: ${order[i]} ${JSON.stringify(h.op)} returned ${h.result}, model says ${expect}`);
+    states.push(new Map(model));
+  }
+  for (const h of history) {
+    if (h.respond < 0 || h.readOnly) continue;
+    const p = pos.get(`${h.client}:${h.seq}`);
+    if (p === undefined) fail(`linearizability: completed op ${h.client}:${h.seq} not in the agreed log`);
+  }
+  // Real-time order: an op that completed before another was invoked precedes it.
+  const done = history.filter((h) => !h.readOnly && h.respond >= 0 && h.seq !== undefined);
+  for (const a of done) for (const b of done) {
+    if (a.respond < b.invoke && pos.get(`${a.client}:${a.seq}`)! > pos.get(`${b.client}:${b.seq}`)!) {
+      fail(`linearizability: ${a.client}:${a.seq} completed before ${b.client}:${b.seq} began but was ordered after it`);
+    }
+  }
+  for (const h of history) {
+    if (!h.readOnly || h.respond < 0) continue;
+    // Earliest prefix: every ordered op that completed before the read began. Latest: ops invoked before it ended.
+    let lo = 0;
+    let hi = 0;
+    for (const d of history) {
+      if (d.readOnly || d.seq === undefined) continue;
+      const p = pos.get(`${d.client}:${d.seq}`);
+      if (p === undefined) continue;
+      if (d.respond >= 0 && d.respond < h.invoke) lo = Math.max(lo, p + 1);
+      if (d.invoke <= h.respond) hi = Math.max(hi, p + 1);
+    }
+    let ok = false;
+    for (let k = lo; k <= Math.min(hi, order.length) && !ok; k++) {
+      if (JSON.stringify(applyKv(new Map(states[k]!), h.op)) === h.result) ok = true;
+    }
+    if (!ok) fail(`linearizability: read-only ${h.client} ${JSON.stringify(h.op)} returned ${h.result}, no state in [${lo}, ${hi}] matches`);
+  }
+}

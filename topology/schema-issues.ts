@@ -1,0 +1,215 @@
+/**
+ * Turns zod issues into problems people can act on: our own wording, the position of the offending key
+ * or value, and a hint (allowed values, "did you mean" for near misses).
+ */
+import type { z } from 'zod';
+import type { Problem } from '../runtime/errors.js';
+import {
+  ClientsSchema,
+  CloudSchema,
+  COMPONENT_KINDS,
+  LogSchema,
+  MapReduceSchema,
+  PlacementSchema,
+  SmrSchema,
+  StorageSchema,
+  TopologySchema,
+  WorkflowSchema,
+} from './schema.js';
+import { closest } from './suggest.js';
+import { type DataPath, formatPath, locate, type ParsedYaml } from './yaml-source.js';
+
+const KIND_SCHEMAS = {
+  storage: StorageSchema,
+  smr: SmrSchema,
+  log: LogSchema,
+  mapreduce: MapReduceSchema,
+  workflow: WorkflowSchema,
+} as const;
+
+function keysOf(schema: { shape: Record<string, unknown> }): string[] {
+  return Object.keys(schema.shape);
+}
+
+/** The keys allowed in the object at `path` (used for "did you mean" on unknown keys). */
+export function allowedKeysAt(path: DataPath, data: unknown): string[] {
+  if (path.length === 0) return keysOf(TopologySchema);
+  const [head, , ...rest] = path;
+  if (path.length === 1 && head === 'placement') return keysOf(PlacementSchema);
+  if (path.length === 1 && head === 'clients') return keysOf(ClientsSchema);
+  if (path.length === 2 && head === 'clouds') return keysOf(CloudSchema);
+  if (path.length === 2 && head === 'components' && rest.length === 0) {
+    const kind = (valueAt(data, path) as { kind?: unknown } | undefined)?.kind;
+    if (typeof kind === 'string' && kind in KIND_SCHEMAS)
+      return keysOf(KIND_SCHEMAS[kind as keyof typeof KIND_SCHEMAS]);
+    return [...new Set(Object.values(KIND_SCHEMAS).flatMap(keysOf))];
+  }
+  return [];
+}
+
+export function valueAt(data: unknown, path: DataPath): unknown {
+  let cur = data;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return cur;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'number') return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  record: 'a mapping',
+};
+
+type Issue = z.core.$ZodIssue;
+
+/** One zod issue -> one or more problems (an unknown-keys issue gives one problem per key). */
+export function issueToProblems(issue: Issue, parsed: ParsedYaml, file: string): Problem[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const data = parsed.data;
+  const value = valueAt(data, path);
+  const where = formatPath(path);
+  const mk = (message: string, hint: string | undefined, at: 'key' | 'value', p: DataPath = path): Problem => ({
+    code: 'TC010',
+    severity: 'error',
+    message,
+    ...(hint === undefined ? {} : { hint }),
+    file,
+    ...locate(parsed, p, at),
+    path: formatPath(p),
+  });
+
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeysAt(path, data);
+      return issue.keys.map((key) => {
+        const p = [...path, key];
+        const near = closest(key, allowed);
+        const inWhat = where === '' ? 'at the top level' : `in ${where}`;
+        return {
+          ...mk(`unknown key "${key}" ${inWhat}`, undefined, 'key', p),
+          code: 'TC011',
+          hint: near
+            ? `did you mean "${near}"? allowed keys: ${allowed.join(', ')}`
+            : `allowed keys: ${allowed.join(', ')}`,
+        };
+      });
+    }
+    case 'invalid_type': {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (value === undefined) {
+        const field = path[path.length - 1];
+        const parent = formatPath(path.slice(0, -1));
+        return [
+          mk(
+            `missing required field "${String(field)}"${parent ? ` in ${parent}` : ''}`,
+            `add ${String(field)}: <${expected.replace(/^an? /, '')}>`,
+            'value',
+            path.slice(0, -1),
+          ),
+        ];
+      }
+      return [mk(`${where || 'the file'} must be ${expected}, not ${describe(value)}`, typeHint(path), 'value')];
+    }
+    case 'invalid_value': {
+      const allowed = issue.values.map((v) => String(v));
+      const near = typeof value === 'string' ? closest(value, allowed) : undefined;
+      return [
+        mk(
+          `${where} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, not ${describe(value)}`,
+          near ? `did you mean "${near}"?` : undefined,
+          'value',
+        ),
+      ];
+    }
+    case 'invalid_union': {
+      const disc = (issue as { discriminator?: string }).discriminator;
+      if (disc === 'kind') {
+        const kinds = COMPONENT_KINDS.join(', ');
+        if (value === undefined) {
+          return [
+            mk(
+              `component "${String(path[path.length - 2])}" has no kind`,
+              `add kind: one of ${kinds}`,
+              'key',
+              path.slice(0, -1),
+            ),
+          ];
+        }
+        const near = typeof value === 'string' ? closest(value, COMPONENT_KINDS) : undefined;
+        return [
+          mk(
+            `${where} must be one of ${kinds}, not ${describe(value)}`,
+            near ? `did you mean "${near}"?` : undefined,
+            'value',
+          ),
+        ];
+      }
+      return [mk(`${where} is not valid: ${issue.message}`, undefined, 'value')];
+    }
+    case 'invalid_key': {
+      const key = path[path.length - 1];
+      const inner = issue.issues[0];
+      const reason =
+        inner?.code === 'invalid_format' ? 'must match [a-z][a-z0-9-]{0,39}' : (inner?.message ?? 'is invalid');
+      return [
+        mk(
+          `name "${String(key)}" in ${formatPath(path.slice(0, -1))} ${reason}`,
+          'names start with a lowercase letter and use lowercase letters, digits and dashes (at most 40)',
+          'key',
+        ),
+      ];
+    }
+    case 'invalid_format': {
+      if (issue.format === 'regex') {
+        return [
+          mk(
+            `${where} ${issue.message}, not ${describe(value)}`,
+            'names start with a lowercase letter and use lowercase letters, digits and dashes (at most 40)',
+            'value',
+          ),
+        ];
+      }
+      return [mk(`${where} must be a valid ${issue.format}, not ${describe(value)}`, undefined, 'value')];
+    }
+    case 'too_small': {
+      const min = Number(issue.minimum);
+      if (issue.origin === 'array')
+        return [mk(`${where} must list at least ${min} item${min === 1 ? '' : 's'}`, undefined, 'value')];
+      if (issue.origin === 'string') return [mk(`${where} must not be empty`, undefined, 'value')];
+      return [mk(`${where} must be at least ${min}, not ${describe(value)}`, undefined, 'value')];
+    }
+    case 'too_big': {
+      const max = Number(issue.maximum);
+      if (issue.origin === 'array') return [mk(`${where} must list at most ${max} items`, undefined, 'value')];
+      return [mk(`${where} must be at most ${max}, not ${describe(value)}`, undefined, 'value')];
+    }
+    default:
+      return [mk(`${where || 'the file'}: ${issue.message}`, undefined, 'value')];
+  }
+}
+
+function typeHint(path: DataPath): string | undefined {
+  if (path.length === 0)
+    return 'a topology is a YAML mapping with name, mode, clouds and components (see `tclouds init`)';
+  if (path.length === 1 && (path[0] === 'clouds' || path[0] === 'components'))
+    return `${String(path[0])} is a mapping keyed by name, e.g. "${path[0] === 'clouds' ? 'lab: { provider: local }' : 'vault: { kind: storage, f: 1, clouds: [...] }'}"`;
+  if (path[path.length - 1] === 'clouds') return 'a list of cloud names, e.g. [aws-eu, azure-we, gcp-ew, lab]';
+  return undefined;
+}

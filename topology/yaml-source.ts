@@ -1,0 +1,272 @@
+/**
+ * YAML parsing that keeps source positions, so every problem can be reported as file:line:column.
+ *
+ * The `yaml` package gives a document tree whose nodes carry source ranges; `locate` walks a data path
+ * (as zod reports it, e.g. ['components', 'vault', 'clouds', 2]) down that tree and returns the position
+ * of the key or of the value at the end of it, or of the deepest node that exists on the way (a missing
+ * field is reported at the object that lacks it).
+ */
+import { type Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { Problem } from '../runtime/errors.js';
+
+/** Aliases may be expanded at most this many times (counted as yaml does: uses x nested aliases). */
+export const MAX_ALIAS_COUNT = 1000;
+
+/** Syntax errors after the first few are mostly consequences of the first; they are not reported. */
+const MAX_SYNTAX_ERRORS = 5;
+
+export type DataPath = readonly (string | number)[];
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface ParsedYaml {
+  /** Undefined when the text could not be parsed into data (see errors). */
+  data?: unknown;
+  doc?: Document.Parsed;
+  lineCounter: LineCounter;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+/** `components.vault.clouds[2]` for ['components', 'vault', 'clouds', 2]. */
+export function formatPath(path: DataPath): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_][\w-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+function positionOf(lc: LineCounter, offset: number): Position {
+  const { line, col } = lc.linePos(offset);
+  return { line, column: col };
+}
+
+/** Control characters other than tab, newline and carriage return mean the file is not a text file. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: detecting control characters is the point
+const BINARY = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFD]/;
+
+export function findBinary(text: string): number {
+  const m = BINARY.exec(text);
+  return m ? m.index : -1;
+}
+
+export function parseYaml(text: string, file: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const errors: Problem[] = [];
+  const warnings: Problem[] = [];
+  const result: ParsedYaml = { lineCounter, errors, warnings };
+
+  const bin = findBinary(text);
+  if (bin >= 0) {
+    // Positions are still useful: a stray control character in an otherwise fine file is easy to fix.
+    const before = text.slice(0, bin);
+    const line = before.split('\n').length;
+    const column = bin - before.lastIndexOf('\n');
+    errors.push({
+      code: 'TC004',
+      severity: 'error',
+      message: `not a text file: control character U+${text.charCodeAt(bin).toString(16).toUpperCase().padStart(4, '0')} (binary data or invalid UTF-8)`,
+      hint: 'a topology is a UTF-8 YAML text file; check that the right file was given',
+      file,
+      line,
+      column,
+    });
+    return result;
+  }
+
+  if (text.replace(/^\uFEFF/, '').trim() === '') {
+    errors.push({
+      code: 'TC005',
+      severity: 'error',
+      message: 'the topology file is empty',
+      hint: 'run `tclouds init` to write a commented starting point',
+      file,
+      line: 1,
+      column: 1,
+    });
+    return result;
+  }
+
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  } catch (e) {
+    // The parser recurses on nesting; pathological nesting can exhaust the stack.
+    errors.push({
+      code: 'TC006',
+      severity: 'error',
+      message: `YAML cannot be parsed: ${(e as Error).message}`,
+      hint: 'the file is nested too deeply or malformed; a topology needs only a few levels',
+      file,
+      line: 1,
+      column: 1,
+    });
+    return result;
+  }
+  result.doc = doc;
+  if (doc.errors.some((e) => /call stack/i.test(e.message))) {
+    errors.push({
+      code: 'TC006',
+      severity: 'error',
+      message: 'YAML is nested too deeply to be parsed',
+      hint: 'a topology needs only a few levels of nesting; check that the right file was given',
+      file,
+      ...positionOf(lineCounter, doc.errors[0]?.pos[0] ?? 0),
+    });
+    return result;
+  }
+  // One real mistake often makes the parser report several follow-on errors at the same place; keep
+  // one per position, and only the first few syntax errors (duplicate keys are all independent).
+  const seen = new Set<number>();
+  let syntax = 0;
+  for (const err of doc.errors) {
+    const duplicateKey = err.code === 'DUPLICATE_KEY';
+    if (!duplicateKey) {
+      if (seen.has(err.pos[0]) || syntax >= MAX_SYNTAX_ERRORS) continue;
+      seen.add(err.pos[0]);
+      syntax++;
+    }
+    const pos = positionOf(lineCounter, err.pos[0]);
+    const duplicate = duplicateKey;
+    errors.push({
+      code: duplicate ? 'TC007' : 'TC006',
+      severity: 'error',
+      message: duplicate ? duplicateKeyMessage(text, err.pos) : `YAML syntax error: ${cleanYamlMessage(err.message)}`,
+      hint: duplicate
+        ? 'each key may appear once per mapping; merge the two entries or rename one'
+        : 'check indentation (spaces, not tabs), colons after keys and matching quotes/brackets',
+      file,
+      ...pos,
+    });
+  }
+  for (const w of doc.warnings) {
+    warnings.push({
+      code: 'TC006',
+      severity: 'warning',
+      message: `YAML: ${cleanYamlMessage(w.message)}`,
+      file,
+      ...positionOf(lineCounter, w.pos[0]),
+    });
+  }
+  if (errors.length > 0) return result;
+
+  if (doc.contents === null) {
+    errors.push({
+      code: 'TC005',
+      severity: 'error',
+      message: 'the topology file holds no data (only comments or an empty document)',
+      hint: 'run `tclouds init` to write a commented starting point',
+      file,
+      line: 1,
+      column: 1,
+    });
+    return result;
+  }
+
+  try {
+    result.data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    const tooMany = e instanceof ReferenceError && /alias/i.test(e.message);
+    const firstAlias = firstAliasOffset(doc);
+    errors.push({
+      code: tooMany ? 'TC008' : 'TC006',
+      severity: 'error',
+      message: tooMany
+        ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}); this looks like an alias bomb`
+        : `YAML cannot be converted to data: ${(e as Error).message}`,
+      hint: tooMany
+        ? 'write the repeated parts out, or use fewer nested anchors (&name) and aliases (*name)'
+        : 'check anchors (&name) and aliases (*name)',
+      file,
+      ...(firstAlias === undefined ? { line: 1, column: 1 } : positionOf(lineCounter, firstAlias)),
+    });
+  }
+  return result;
+}
+
+function cleanYamlMessage(message: string): string {
+  // yaml appends "at line X, column Y:" and a code excerpt when prettyErrors is on; keep one line only.
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+function duplicateKeyMessage(text: string, pos: readonly [number, number]): string {
+  // The error range covers only the start of the key; read the key up to its colon.
+  const m = /^\s*("[^"\n]*"|'[^'\n]*'|[^:#\n{},[\]]+?)\s*:/.exec(text.slice(pos[0], pos[0] + 200));
+  const key = m?.[1]?.replace(/^["']|["']$/g, '');
+  return key ? `duplicate key "${key}"` : 'duplicate key in a mapping';
+}
+
+function firstAliasOffset(doc: Document.Parsed): number | undefined {
+  let found: number | undefined;
+  const visit = (node: unknown): void => {
+    if (found !== undefined || node === null || node === undefined) return;
+    if (isAlias(node)) {
+      found = node.range?.[0];
+    } else if (isMap(node) || isSeq(node)) {
+      for (const item of node.items) visit(item);
+    } else if (isPair(node)) {
+      visit(node.key);
+      visit(node.value);
+    }
+  };
+  visit(doc.contents);
+  return found;
+}
+
+/**
+ * Position of `path` in the document: of the key when `at` is 'key' (unknown keys, bad record keys),
+ * else of the value. Falls back to the deepest existing ancestor, and to 1:1 for an empty path.
+ */
+export function locate(parsed: ParsedYaml, path: DataPath, at: 'key' | 'value' = 'value'): Position {
+  const doc = parsed.doc;
+  if (!doc) return { line: 1, column: 1 };
+  let node: unknown = doc.contents;
+  // Position of the last thing found: the key of the pair we descended through, if any.
+  let best: number | undefined = rangeStart(node);
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    const last = i === path.length - 1;
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return pos(parsed, best);
+      const keyStart = rangeStart(pair.key);
+      if (last && at === 'key') return pos(parsed, keyStart ?? best);
+      best = keyStart ?? best;
+      node = pair.value;
+      // A key without a value (`f:`) has no value node: report at the key.
+      if (last) return pos(parsed, rangeStart(node) ?? best);
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (item === undefined) return pos(parsed, best);
+      node = item;
+      best = rangeStart(node) ?? best;
+      if (last) return pos(parsed, best);
+    } else {
+      return pos(parsed, best);
+    }
+  }
+  return pos(parsed, rangeStart(node) ?? best);
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const r = (node as Node | null | undefined)?.range;
+  return r ? r[0] : undefined;
+}
+
+function pos(parsed: ParsedYaml, offset: number | undefined): Position {
+  return offset === undefined ? { line: 1, column: 1 } : positionOf(parsed.lineCounter, offset);
+}
+
+/** Whether the user wrote `path` in the file (as opposed to it coming from a default). */
+export function isWritten(parsed: ParsedYaml, path: DataPath): boolean {
+  const doc = parsed.doc;
+  if (!doc) return false;
+  return doc.hasIn(path as (string | number)[]);
+}
