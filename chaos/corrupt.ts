@@ -14,6 +14,7 @@ import type { Deployment } from '../dashboard/poll.js';
 import { writeFileAtomic } from '../runtime/atomic-file.js';
 import { ExitCode, TcError } from '../runtime/errors.js';
 import type { BucketOutput } from '../runtime/node-spec.js';
+import { containerOf } from '../components/storage/protocol/names.js';
 import { StatusCode } from './codes.js';
 import { readJournal, writeJournal } from './journal.js';
 
@@ -65,13 +66,30 @@ export function flipPositions(size: number, count: number): number[] {
 export async function corruptObject(dep: Deployment, opts: CorruptOptions): Promise<CorruptResult> {
   const b = resolveBucket(dep, opts.cloud, opts.bucket);
   const root = path.resolve(b.path);
-  const target = path.resolve(root, opts.object);
+  let target = path.resolve(root, opts.object);
   if (target !== root && !target.startsWith(`${root}${path.sep}`)) {
     throw new TcError(StatusCode.badArgs, `--object ${opts.object} points outside the bucket`, { exit: ExitCode.usage });
   }
-  const st = await fs.stat(target).catch(() => null);
+  let st = await fs.stat(target).catch(() => null);
+  if (!st) {
+    // A DepSky data unit name: the storage client keeps it in a container named by containerOf().
+    const container = path.join(root, containerOf(opts.object));
+    const cst = await fs.stat(container).catch(() => null);
+    if (cst) {
+      target = container;
+      st = cst;
+    }
+  }
   if (!st || target === root) {
-    const units = (await fs.readdir(root).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
+    const units = (await fs.readdir(root).catch(() => [] as string[]))
+      .filter((n) => !n.startsWith('.'))
+      .map((n) => {
+        try {
+          return decodeURIComponent(n);
+        } catch {
+          return n;
+        }
+      });
     throw new TcError(StatusCode.unknownTarget, `no object "${opts.object}" in ${b.cloud}/${b.name}`, {
       exit: ExitCode.notFound,
       hint: units.length > 0 ? `objects there: ${units.slice(0, 10).join(', ')}` : 'the bucket is empty: put an object first',

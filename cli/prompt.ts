@@ -1,20 +1,61 @@
 /**
- * Minimal interactive prompts (node:readline/promises). Only ever used when stdin and stdout are a
- * terminal: a prompt in a pipe or in CI would hang, so callers check canPrompt() and use defaults otherwise.
+ * Minimal interactive prompts (node:readline). Only used when stdin and stdout are a terminal: a prompt
+ * in a pipe or in CI would hang, so callers check canPrompt() and fall back to defaults otherwise.
+ *
+ * Lines are queued as they arrive, so answers typed ahead (or pasted at once) are not lost between questions.
  */
+import type { Interface } from 'node:readline';
 import { isTcError, TcError } from '../runtime/errors.js';
 
 export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && process.env.CI === undefined;
 }
 
-/** Ask for a line of text; empty answer = default. `check` throws (TcError) to reject an answer and ask again. */
-export async function ask(question: string, def: string, check?: (answer: string) => void): Promise<string> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
+export class Prompter {
+  private readonly lines: string[] = [];
+  private waiting: ((line: string | undefined) => void) | undefined;
+  private closed = false;
+
+  private constructor(private readonly rl: Interface) {
+    rl.on('line', (line) => {
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w(line);
+      } else this.lines.push(line);
+    });
+    rl.on('close', () => {
+      this.closed = true;
+      this.waiting?.(undefined);
+    });
+  }
+
+  static async open(): Promise<Prompter> {
+    const { createInterface } = await import('node:readline');
+    return new Prompter(createInterface({ input: process.stdin, output: process.stdout, terminal: true }));
+  }
+
+  private nextLine(): Promise<string | undefined> {
+    const queued = this.lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  /** Ask for a line; empty answer = default. `check` throws a TcError to reject an answer and ask again. */
+  async ask(question: string, def: string, check?: (answer: string) => void): Promise<string> {
     for (;;) {
-      const answer = (await rl.question(`${question} [${def}]: `)).trim() || def;
+      process.stdout.write(`${question} [${def}]: `);
+      const line = await this.nextLine();
+      if (line === undefined) {
+        // Ctrl-D / end of input: stop asking rather than loop forever.
+        throw new TcError('TC032', 'input ended while waiting for an answer', {
+          hint: 'answer the prompts, or pass the values as flags (see --help)',
+        });
+      }
+      const answer = line.trim() || def;
       try {
         check?.(answer);
         return answer;
@@ -23,19 +64,20 @@ export async function ask(question: string, def: string, check?: (answer: string
         process.stdout.write(`  ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
       }
     }
-  } finally {
-    rl.close();
   }
-}
 
-/** Ask to pick one of `options` by number or name. */
-export async function choose<T extends string>(question: string, options: readonly T[], def: T): Promise<T> {
-  const list = options.map((o, i) => `  ${i + 1}) ${o}`).join('\n');
-  process.stdout.write(`${question}:\n${list}\n`);
-  const answer = await ask(`Choose 1-${options.length} or a name`, def, (a) => {
-    if (!pick(options, a)) throw new TcError('TC031', `"${a}" is not one of the choices`);
-  });
-  return pick(options, answer) ?? def;
+  /** Ask to pick one of `options` by number or name. */
+  async choose<T extends string>(question: string, options: readonly T[], def: T): Promise<T> {
+    process.stdout.write(`${question}:\n${options.map((o, i) => `  ${i + 1}) ${o}`).join('\n')}\n`);
+    const answer = await this.ask(`Choose 1-${options.length} or a name`, def, (a) => {
+      if (!pick(options, a)) throw new TcError('TC031', `"${a}" is not one of the choices`);
+    });
+    return pick(options, answer) ?? def;
+  }
+
+  close(): void {
+    this.rl.close();
+  }
 }
 
 function pick<T extends string>(options: readonly T[], answer: string): T | undefined {

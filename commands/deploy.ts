@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { allNodes } from '../components/plan.js';
-import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 import { NdjsonCommand } from '../stacks/command-base.js';
+import { stackPaths } from '../stacks/local/paths.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
 import {
   checkTargetHasClouds,
@@ -12,7 +12,7 @@ import {
   progressSink,
   realizeContext,
 } from '../stacks/session.js';
-import { stackPaths } from '../stacks/local/paths.js';
+import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
 export interface DeploySummary {
   command: 'deploy';

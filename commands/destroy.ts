@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
-import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 import { NdjsonCommand } from '../stacks/command-base.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
 import { confirm, interruptible, loadPlan, parseTarget, progressSink, realizeContext } from '../stacks/session.js';
+import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
 export interface DestroySummary {
   command: 'destroy';
@@ -55,7 +55,7 @@ export default class Destroy extends NdjsonCommand {
       let removed: number;
       try {
         const ctx = realizeContext(lp, interrupt.signal, (e) => sink.onEvent(e), flags.backend);
-        ({ removed } = await realizer.destroy({ ...ctx, keepData: flags['keep-data'] }));
+        ({ removed } = await realizer.destroy({ ...ctx, keepData: flags['keep-data'] ?? false }));
       } catch (e) {
         await sink.finish('destroy failed');
         throw e;
@@ -66,7 +66,7 @@ export default class Destroy extends NdjsonCommand {
         stack: lp.plan.stack,
         removed,
         nothingToDo: removed === 0,
-        keepData: flags['keep-data'],
+        keepData: flags['keep-data'] ?? false,
         elapsedMs: Date.now() - t0,
       };
       await sink.finish(

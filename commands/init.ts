@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../cli/base-command.js';
-import { ask, canPrompt, choose } from '../cli/prompt.js';
+import { canPrompt, Prompter } from '../cli/prompt.js';
 import { style } from '../cli/style.js';
 import { type InitResult, initTopology } from '../topology/init.js';
 import { DEFAULT_TOPOLOGY_FILE } from '../topology/load.js';
@@ -38,14 +38,19 @@ export default class Init extends TcCommand {
     let mode = flags.mode as Mode | undefined;
     let clouds = flags.clouds;
     let name = flags.name;
-    if (interactive) {
-      mode ??= await choose('Deployment mode', MODES, 'client-resident');
-      clouds ??= await ask('Providers (comma-separated: aws, azure, gcp, local)', 'local', (v) => {
-        parseProviders(v);
-      });
-      name ??= await ask('Stack name', 'demo', (v) => {
-        checkStackName(v);
-      });
+    if (interactive && (mode === undefined || clouds === undefined || name === undefined)) {
+      const prompter = await Prompter.open();
+      try {
+        mode ??= await prompter.choose('Deployment mode', MODES, 'client-resident');
+        clouds ??= await prompter.ask('Providers (comma-separated: aws, azure, gcp, local)', 'local', (v) => {
+          parseProviders(v);
+        });
+        name ??= await prompter.ask('Stack name', 'demo', (v) => {
+          checkStackName(v);
+        });
+      } finally {
+        prompter.close();
+      }
     }
     const result = await initTopology({
       file: flags.file,

@@ -2,11 +2,11 @@ import { Args, Flags } from '@oclif/core';
 import { style, table } from '../cli/style.js';
 import { ExitCode, TcError } from '../runtime/errors.js';
 import type { DeploymentOutputs } from '../runtime/node-spec.js';
-import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 import { NdjsonCommand } from '../stacks/command-base.js';
 import { DeployCode } from '../stacks/local/codes.js';
 import { loadRealizer, TARGETS } from '../stacks/realizer.js';
 import { interruptible, loadPlan, parseTarget, realizeContext } from '../stacks/session.js';
+import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
 export default class Outputs extends NdjsonCommand {
   static override summary = 'Show what a deployment left for clients: endpoints, public keys, buckets';
@@ -15,7 +15,10 @@ export default class Outputs extends NdjsonCommand {
     'ports, control port, cloud, fault domain, public key), buckets and the client (TIA) configuration. Never ' +
     'prints a private key (only key file paths).\n\n' +
     'With --json prints the DeploymentOutputs object on one line. Exit 4 when the stack is not deployed.';
-  static override examples = ['<%= config.bin %> outputs', '<%= config.bin %> outputs --json | jq .components.ledger.nodes'];
+  static override examples = [
+    '<%= config.bin %> outputs',
+    '<%= config.bin %> outputs --json | jq .components.ledger.nodes',
+  ];
   static override args = {
     file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
   };
@@ -37,13 +40,19 @@ export default class Outputs extends NdjsonCommand {
       interrupt.dispose();
     }
     if (!outputs) {
-      throw new TcError(DeployCode.noDeployment, `stack ${lp.plan.stack} of ${displayName(lp.loaded.file)} is not deployed on ${target}`, {
-        exit: ExitCode.notFound,
-        hint: `deploy it first: tclouds deploy ${args.file === DEFAULT_TOPOLOGY_FILE ? '' : `${args.file} `}--target ${target}`,
-      });
+      throw new TcError(
+        DeployCode.noDeployment,
+        `stack ${lp.plan.stack} of ${displayName(lp.loaded.file)} is not deployed on ${target}`,
+        {
+          exit: ExitCode.notFound,
+          hint: `deploy it first: tclouds deploy ${args.file === DEFAULT_TOPOLOGY_FILE ? '' : `${args.file} `}--target ${target}`,
+        },
+      );
     }
     const out = process.stdout;
-    this.log(`${style.bold(`stack ${outputs.stack}`, out)} on ${outputs.target}, plan ${outputs.planDigest.slice(0, 12)}, deployed ${outputs.deployedAt}`);
+    this.log(
+      `${style.bold(`stack ${outputs.stack}`, out)} on ${outputs.target}, plan ${outputs.planDigest.slice(0, 12)}, deployed ${outputs.deployedAt}`,
+    );
     for (const [name, c] of Object.entries(outputs.components)) {
       this.log('');
       this.log(`${style.bold(name, out)} (${c.kind})`);

@@ -2,10 +2,10 @@ import { Args, Flags } from '@oclif/core';
 import { style, table } from '../cli/style.js';
 import type { Plan } from '../components/plan-types.js';
 import { ExitCode } from '../runtime/errors.js';
-import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 import { NdjsonCommand } from '../stacks/command-base.js';
 import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
 import { checkTargetHasClouds, interruptible, loadPlan, parseTarget, realizeContext } from '../stacks/session.js';
+import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
 export interface PlanResult {
   target: Target;
@@ -48,7 +48,10 @@ export default class PlanCommand extends NdjsonCommand {
     const interrupt = interruptible();
     let preview: { resources: PreviewResource[]; changes: number };
     try {
-      preview = await realizer.preview(lp.plan, realizeContext(lp, interrupt.signal, () => {}));
+      preview = await realizer.preview(
+        lp.plan,
+        realizeContext(lp, interrupt.signal, () => {}),
+      );
     } finally {
       interrupt.dispose();
     }

@@ -35,7 +35,11 @@ export interface RoleGroup {
  *   boxes each holding a full group ("twin quad") when that cloud declares `hosts: 2` or more;
  * - every other mode: one VM (or local process) per node, spread over the component's clouds.
  */
-export function housingOf(mode: Mode, clouds: Record<string, PlannedCloud>, boxCloud: string): ComponentPlan['housing'] {
+export function housingOf(
+  mode: Mode,
+  clouds: Record<string, PlannedCloud>,
+  boxCloud: string,
+): ComponentPlan['housing'] {
   if (mode !== 'appliance') return 'servers';
   return (clouds[boxCloud]?.hosts ?? 1) >= 2 ? 'twin-quad' : 'appliance-box';
 }

@@ -108,10 +108,14 @@ function checkUniqueIds(components: Record<string, ComponentPlan>): void {
     for (const n of c.nodes) {
       const other = seen.get(n.id);
       if (other !== undefined) {
-        throw new TcError(DeployCode.planFailed, `node id ${n.id} of component "${name}" clashes with one of "${other}"`, {
-          hint: 'rename one of the components so that <component>-<role>-<index> ids are unique',
-          location: { path: `components.${name}` },
-        });
+        throw new TcError(
+          DeployCode.planFailed,
+          `node id ${n.id} of component "${name}" clashes with one of "${other}"`,
+          {
+            hint: 'rename one of the components so that <component>-<role>-<index> ids are unique',
+            location: { path: `components.${name}` },
+          },
+        );
       }
       seen.set(n.id, name);
     }

@@ -84,7 +84,13 @@ function verb(row: ProgressRow): string {
   if (row.state === 'failed') return 'failed';
   if (row.state === 'pending') return 'pending';
   if (row.state === 'running') return row.op === 'delete' ? 'deleting' : row.op === 'update' ? 'updating' : 'creating';
-  return row.op === 'update' ? 'updated' : row.op === 'replace' ? 'replaced' : row.op === 'delete' ? 'deleted' : 'created';
+  return row.op === 'update'
+    ? 'updated'
+    : row.op === 'replace'
+      ? 'replaced'
+      : row.op === 'delete'
+        ? 'deleted'
+        : 'created';
 }
 
 /** One row as plain text (no color), the same in Ink and plain mode: `✓ node  ledger-replica-0  created  127.1.0.1  (1.2s)`. */
@@ -96,4 +102,3 @@ export function formatRow(row: ProgressRow, now: number, idWidth = 0): string {
   parts.push(`(${formatElapsed(elapsed)})`);
   return parts.join('  ');
 }
-

@@ -238,24 +238,24 @@ export async function probeBucket(bucket: {
   path?: string;
 }): Promise<BucketProbe> {
   if (bucket.provider !== 'local' || !bucket.path) return { cloud: bucket.cloud, name: bucket.name, reachable: null };
+  // Objects: top-level entries (a DepSky data unit is one directory of metadata and value files);
+  // bytes: every file below, i.e. what the cloud stores for this bucket.
   let objects = 0;
   let bytes = 0;
   let budget = 20_000;
-  const walk = async (dir: string): Promise<void> => {
+  const walk = async (dir: string, top: boolean): Promise<void> => {
     const entries = await fs.readdir(dir, { withFileTypes: true });
     for (const e of entries) {
       if (--budget < 0) return;
       if (e.name.startsWith('.')) continue; // temp files of atomic writes
+      if (top) objects++;
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) {
-        objects++;
-        bytes += (await fs.stat(p).catch(() => ({ size: 0 }))).size;
-      }
+      if (e.isDirectory()) await walk(p, false);
+      else if (e.isFile()) bytes += (await fs.stat(p).catch(() => ({ size: 0 }))).size;
     }
   };
   try {
-    await walk(bucket.path);
+    await walk(bucket.path, true);
     return { cloud: bucket.cloud, name: bucket.name, reachable: true, objects, bytes };
   } catch (e) {
     return { cloud: bucket.cloud, name: bucket.name, reachable: false, error: errorLabel(e) };

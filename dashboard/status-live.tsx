@@ -72,14 +72,27 @@ export async function runLiveDashboard(dep: Deployment, opts: LiveOptions): Prom
           },
         }
       : null;
+  // Full-screen session in the alternate screen (like top): the terminal's scrollback stays clean, and on a
+  // resize the screen is wiped before Ink redraws, so lines the terminal re-wrapped leave no debris.
+  const out = process.stdout;
+  const fullScreen = Boolean(out.isTTY);
+  const onResize = () => out.write('\u001B[2J\u001B[H');
+  if (fullScreen) {
+    out.write('\u001B[?1049h\u001B[H');
+    out.on('resize', onResize); // registered before Ink's own listener: wipe first, then Ink redraws
+  }
   const app = render(
     <StatusDashboard report={first} subscribe={subscribe} loadDetails={loadDetails} actions={actions} />,
-    { exitOnCtrlC: true, patchConsole: false, maxFps: 10, incrementalRendering: true },
+    { exitOnCtrlC: true, patchConsole: false, maxFps: 10 },
   );
   try {
     await app.waitUntilExit();
   } finally {
     stopped = true;
+    if (fullScreen) {
+      out.off('resize', onResize);
+      out.write('\u001B[?1049l');
+    }
     await loop;
   }
 }

@@ -15,7 +15,7 @@ export function renderStatusText(r: StatusReport, stream: NodeJS.WriteStream = p
         ? style.yellow(`degraded: ${summary.degraded.join(', ')}`, stream)
         : style.green('all components ok', stream);
   out.push(
-    `${style.bold('tclouds status', stream)} ${r.stack} (${r.target}) ${r.generatedAt.slice(0, 19).replace('T', ' ')} UTC · ${summary.up}/${summary.nodes} nodes up · ${headline}`,
+    `${style.bold('tclouds status', stream)} ${r.stack} (${r.target}) ${r.generatedAt.slice(0, 19).replace('T', ' ')} UTC · ${summary.nodes === 0 ? 'no nodes' : `${summary.up}/${summary.nodes} nodes up`} · ${headline}`,
   );
   for (const c of r.components) {
     const paint = c.verdict === 'ok' ? style.green : c.verdict === 'degraded' ? style.yellow : style.red;

@@ -144,7 +144,7 @@ function ComponentPanel({
       ? ` · leader ${c.leader} · regency ${c.regency ?? '?'} · decided ${c.lastDecided ?? '?'}`
       : '';
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor={verdictColor(c)} paddingX={1} width={width}>
+    <Box flexDirection="column" borderStyle="round" borderColor={verdictColor(c)} paddingX={1} width="100%">
       <Text wrap="truncate">
         <Text bold>{c.name}</Text>
         <Text dimColor>{` ${c.kind} · n=${c.n} f=${c.f}${smrLine}`}</Text>
@@ -186,7 +186,7 @@ function PlacementPanel({ p, width }: { p: PlacementStatus; width: number }) {
   if (p.components.length === 0) return null;
   const model = `threat ${p.threat} · keep ${p.keep} · ${p.removal ? 'with removal' : 'no removal'}`;
   return (
-    <Box flexDirection="column" borderStyle="round" paddingX={1} width={width}>
+    <Box flexDirection="column" borderStyle="round" paddingX={1} width="100%">
       <Text wrap="truncate">
         <Text bold>placement</Text>
         <Text dimColor>{` ${model}`}</Text>
@@ -222,7 +222,7 @@ function DetailsPanel({ node, details, width }: { node: NodeStatus; details: Nod
     .join(' ');
   const metrics = Object.entries(details?.metrics ?? {}).slice(0, 6);
   return (
-    <Box flexDirection="column" borderStyle="single" paddingX={1} width={width}>
+    <Box flexDirection="column" borderStyle="single" paddingX={1} width="100%">
       <Text bold wrap="truncate">
         {node.id} <Text dimColor>{`${node.role} #${node.index} · ${node.cloud}/pm ${node.domain} · ${node.address}`}</Text>
       </Text>
@@ -314,10 +314,12 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
   const time = report.generatedAt.slice(11, 19);
   const lost = summary.quorumLost.length > 0;
   return (
-    <Box flexDirection="column" width={width}>
+    // Boxes take the terminal width from Ink's own layout (immediate on resize); `width` (from the resize
+    // event, one render later) only decides which columns fit, and rows truncate, so nothing ever wraps.
+    <Box flexDirection="column" width={columns ?? '100%'}>
       <Text wrap="truncate">
         <Text bold>tclouds status</Text>
-        {` ${report.stack} (${report.target}) ${time} · ${summary.up}/${summary.nodes} up · `}
+        {` ${report.stack} (${report.target}) ${time} · ${summary.nodes === 0 ? 'no nodes' : `${summary.up}/${summary.nodes} up`} · `}
         <Text color={lost ? 'red' : summary.degraded.length > 0 ? 'yellow' : 'green'}>
           {lost
             ? `quorum lost: ${summary.quorumLost.join(', ')}`

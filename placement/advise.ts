@@ -14,6 +14,8 @@
  * 3. search: steepest-ascent local search over single-VM moves from several starts (balanced, most
  *    unbalanced, a few "k heavy PMs" layouts). Not guaranteed optimal; it says so.
  */
+
+import { isTcError } from '../runtime/errors.js';
 import { placementError } from './codes.js';
 import {
   balancedLayout,
@@ -28,7 +30,6 @@ import { buildModel, removalMatters, validateQuery } from './model.js';
 import { modelBreak, modelCurve } from './risk.js';
 import { table1Cell } from './table1.js';
 import type { Advice, AdviseParams, Layout, LayoutFigures, RiskQuery, Threat } from './types.js';
-import { isTcError } from '../runtime/errors.js';
 
 export const EXHAUSTIVE_MAX = 2000;
 const SEARCH_MAX_EVALS = 400;
@@ -40,13 +41,19 @@ type Rule = { kind: 'any' | 'balanced' | 'unbalanced'; why: string };
 export function provenRule(q: RiskQuery): Rule | undefined {
   const { threat, keep } = q;
   if (keep === 'pm-majority' && (threat === 'crash-pm' || threat === 'byzantine-pm')) {
-    return { kind: 'any', why: 'every PM is equally likely to be lost, so P(kept) depends only on m: all layouts are equal' };
+    return {
+      kind: 'any',
+      why: 'every PM is equally likely to be lost, so P(kept) depends only on m: all layouts are equal',
+    };
   }
   if (keep === 'pm-majority' && isTargeted(threat)) {
     return { kind: 'any', why: 'each targeted attack takes one more PM, whatever the layout: all layouts are equal' };
   }
   if (keep === 'vm-majority' && threat === 'crash-vm') {
-    return { kind: 'any', why: 'after n VM crashes exactly v-n VMs are up, whatever the layout: all layouts are equal' };
+    return {
+      kind: 'any',
+      why: 'after n VM crashes exactly v-n VMs are up, whatever the layout: all layouts are equal',
+    };
   }
   if (keep === 'pm-majority' && threat === 'byzantine-vm') {
     return {
@@ -61,7 +68,10 @@ export function provenRule(q: RiskQuery): Rule | undefined {
     };
   }
   if (keep === 'vm-majority' && isTargeted(threat)) {
-    return { kind: 'balanced', why: 'the attacker takes the largest PMs, and the balanced layout minimizes the VMs on the n largest PMs for every n' };
+    return {
+      kind: 'balanced',
+      why: 'the attacker takes the largest PMs, and the balanced layout minimizes the VMs on the n largest PMs for every n',
+    };
   }
   return undefined;
 }
@@ -184,7 +194,8 @@ function localSearch(ev: Evaluator, vms: number, pms: number, K: number): { best
   return { best, evals: ev.evals };
 }
 
-export function advise(p: AdviseParams): Advice {
+/** `opts.method` forces a method (tests and the benchmark compare them); normal callers leave it out. */
+export function advise(p: AdviseParams, opts: { method?: Advice['method'] } = {}): Advice {
   validateSizes(p.vms, p.pms);
   const q = validateQuery(p);
   const { vms, pms } = p;
@@ -200,7 +211,7 @@ export function advise(p: AdviseParams): Advice {
     const b = modelBreak(buildModel(balanced, q));
     n = Math.max(1, (b ?? pms + 1) - 1);
     notes.push(
-      `no --attacks given: figures are after n = ${n} faults, the most the balanced layout survives with probability >= 1/2 (its attacks-to-break minus one)`,
+      `no --attacks given: figures are after n = ${n} fault${n === 1 ? '' : 's'}, the most the balanced layout survives with probability >= 1/2 (its attacks-to-break minus one)`,
     );
   }
   const ev = new Evaluator(q, n);
@@ -208,7 +219,9 @@ export function advise(p: AdviseParams): Advice {
   const count = vms - pms <= 300 ? countLayouts(vms, pms, K, EXHAUSTIVE_MAX) : Number.POSITIVE_INFINITY;
   let method: Advice['method'];
   let best: Layout;
-  if (count <= EXHAUSTIVE_MAX) {
+  const forced = opts.method;
+  if (forced === 'rule' && !rule) throw placementError('TC106', `no proven rule for ${q.threat} with a ${q.keep}`);
+  if ((forced === undefined && count <= EXHAUSTIVE_MAX) || forced === 'exhaustive') {
     method = 'exhaustive';
     let top: Layout | undefined;
     const all = [...enumerateLayouts(vms, pms, K)];
@@ -219,9 +232,11 @@ export function advise(p: AdviseParams): Advice {
       if (!top || ev.compare(l, top) < 0) top = l;
     }
     best = top as Layout;
-    notes.push(`exhaustive: compared all ${all.length} layouts of ${vms} VMs on ${pms} PMs${p.maxPerPm ? ` with at most ${K} per PM` : ''}`);
+    notes.push(
+      `exhaustive: compared all ${all.length} layouts of ${vms} VMs on ${pms} PMs${p.maxPerPm ? ` with at most ${K} per PM` : ''}`,
+    );
     if (rule) notes.push(`agrees with the proven rule: ${rule.why}`);
-  } else if (rule) {
+  } else if (rule && forced !== 'search') {
     method = 'rule';
     best = rule.kind === 'unbalanced' ? unbalanced : balanced;
     notes.push(`rule: ${rule.why}${rule.kind === 'any' ? '; balanced is recommended because it spreads load' : ''}`);
@@ -267,7 +282,7 @@ export function compareWithTable1(
 ): string[] {
   const notes: string[] = [];
   const diff = Math.abs(bal.pKeep - unb.pKeep) > TOL || Math.abs(rec.pKeep - bal.pKeep) > TOL;
-  const after = `after ${n} faults`;
+  const after = `after ${n} fault${n === 1 ? '' : 's'}`;
   const figs = `balanced ${showLayout(bal.layout)} keeps it with ${fmt(bal.pKeep)}, most unbalanced ${showLayout(unb.layout)} with ${fmt(unb.pKeep)}`;
   if (cell === 'irrelevant') {
     if (diff) {
@@ -275,7 +290,9 @@ export function compareWithTable1(
         `disagrees with Table 1 ("irrelevant", which compares expected counts): the probability of keeping the majority depends on the layout ${after}: ${figs}`,
       );
     } else if (bal.attacksToBreak !== unb.attacksToBreak) {
-      notes.push(`Table 1 says irrelevant; P(kept) is equal ${after} but the attacks to break differ (${bal.attacksToBreak} vs ${unb.attacksToBreak})`);
+      notes.push(
+        `Table 1 says irrelevant; P(kept) is equal ${after} but the attacks to break differ (${bal.attacksToBreak} vs ${unb.attacksToBreak})`,
+      );
     } else notes.push(`agrees with Table 1 ("irrelevant") ${after}: ${figs}`);
   } else {
     const named = cell === 'balanced' ? bal : unb;

@@ -149,7 +149,7 @@ export class AttackChain {
         }
       }
     }
-    this.p = p > 1 ? 1 : p;
+    this.p = Math.min(p, 1);
     return this.p;
   }
 

@@ -52,7 +52,9 @@ export function renderTerminalChart(chart: Chart, width = 64, height = 16): stri
   out.push(`${' '.repeat(labelWidth)} +${'-'.repeat(width)}`);
   const left = niceNumber(xMin, 'count');
   const right = niceNumber(xMax, 'count');
-  out.push(`${' '.repeat(labelWidth + 2)}${left}${' '.repeat(Math.max(1, width - left.length - right.length))}${right}`);
+  out.push(
+    `${' '.repeat(labelWidth + 2)}${left}${' '.repeat(Math.max(1, width - left.length - right.length))}${right}`,
+  );
   out.push(`${' '.repeat(labelWidth + 2)}${chart.xLabel}; y: ${chart.yLabel}`);
   chart.series.forEach((s, i) => {
     out.push(`  ${MARKERS[i % MARKERS.length]} ${s.label}`);

@@ -76,7 +76,7 @@ export function tableEvidence(vms: number, pms: number, removal: boolean): Table
   const count = vms - pms <= 300 ? countLayouts(vms, pms, vms - pms + 1, EXHAUSTIVE_MAX) : Number.POSITIVE_INFINITY;
   if (count > EXHAUSTIVE_MAX) {
     throw placementError('TC106', `${vms} VMs on ${pms} PMs have more than ${EXHAUSTIVE_MAX} layouts to compare`, {
-      hint: 'the table compares every layout; use fewer VMs (e.g. --vms 10 --pms 5, the paper\'s case)',
+      hint: "the table compares every layout; use fewer VMs (e.g. --vms 10 --pms 5, the paper's case)",
     });
   }
   const layouts = [...enumerateLayouts(vms, pms, vms - pms + 1)];

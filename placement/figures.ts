@@ -69,7 +69,8 @@ export function paperFigure(n: number): Chart {
       return curvesFigure(3, 21, 100);
     case 4: {
       const ms = Array.from({ length: 25 }, (_, i) => 3 + 2 * i);
-      const pts = (f: (m: number) => Layout) => ms.map((m) => ({ x: m, y: attacksToBreak(f(m), BVM(false)) ?? Number.NaN }));
+      const pts = (f: (m: number) => Layout) =>
+        ms.map((m) => ({ x: m, y: attacksToBreak(f(m), BVM(false)) ?? Number.NaN }));
       return {
         title: 'Figure 4: attacks until the PM majority is lost with probability > 1/2, by number of PMs',
         xLabel: 'PMs',

@@ -4,6 +4,20 @@
  * - dashboard: `keepProbability` on the healthy subset, live;
  * - chaos: compares seeded fault draws against `keepProbability` (threat semantics in threats.md).
  */
+
+export { advise } from './advise.js';
+export { PlacementCodes } from './codes.js';
+export {
+  eq1FailureProbability,
+  eq2KeepProbability,
+  eq3ExpectedCorrectVms,
+  expectedCleanVms,
+  expectedFailedPms,
+} from './equations.js';
+export { balancedLayout, parseLayout, unbalancedLayout, validateLayout } from './layout.js';
+export { majority } from './model.js';
+export { attacksToBreak, keepCurve, keepProbability } from './risk.js';
+export { TABLE1, table1Cell } from './table1.js';
 export type {
   Advice,
   AdviseParams,
@@ -15,16 +29,3 @@ export type {
   Threat,
 } from './types.js';
 export { KEEP_NAMES, THREAT_NAMES } from './types.js';
-export { PlacementCodes } from './codes.js';
-export { balancedLayout, parseLayout, unbalancedLayout, validateLayout } from './layout.js';
-export { majority } from './model.js';
-export { attacksToBreak, keepCurve, keepProbability } from './risk.js';
-export { advise } from './advise.js';
-export {
-  eq1FailureProbability,
-  eq2KeepProbability,
-  eq3ExpectedCorrectVms,
-  expectedCleanVms,
-  expectedFailedPms,
-} from './equations.js';
-export { TABLE1, table1Cell } from './table1.js';

@@ -16,15 +16,22 @@ export function validateLayout(layout: readonly unknown[], what = 'layout'): Lay
   }
   layout.forEach((x, i) => {
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 1) {
-      throw placementError('TC100', `${what} entry ${i + 1} is ${JSON.stringify(x)}: every PM holds a whole number >= 1 of VMs`, {
-        hint: 'drop PMs that hold no VM; use integers, e.g. --layout 6,1,1,1,1',
-      });
+      throw placementError(
+        'TC100',
+        `${what} entry ${i + 1} is ${JSON.stringify(x)}: every PM holds a whole number >= 1 of VMs`,
+        {
+          hint: 'drop PMs that hold no VM; use integers, e.g. --layout 6,1,1,1,1',
+        },
+      );
     }
   });
   const nums = layout as number[];
   const v = nums.reduce((a, b) => a + b, 0);
   if (nums.length > MAX_PMS || v > MAX_VMS) {
-    throw placementError('TC106', `${what} too large: ${nums.length} PMs and ${v} VMs (limits ${MAX_PMS} PMs, ${MAX_VMS} VMs)`);
+    throw placementError(
+      'TC106',
+      `${what} too large: ${nums.length} PMs and ${v} VMs (limits ${MAX_PMS} PMs, ${MAX_VMS} VMs)`,
+    );
   }
   return [...nums];
 }
@@ -32,7 +39,8 @@ export function validateLayout(layout: readonly unknown[], what = 'layout'): Lay
 /** Parse "6,1,1,1,1" (spaces allowed). */
 export function parseLayout(text: string): Layout {
   const parts = text.split(',').map((s) => s.trim());
-  if (parts.length === 1 && parts[0] === '') throw placementError('TC101', 'layout is empty', { hint: 'e.g. --layout 6,1,1,1,1' });
+  if (parts.length === 1 && parts[0] === '')
+    throw placementError('TC101', 'layout is empty', { hint: 'e.g. --layout 6,1,1,1,1' });
   const nums = parts.map((p, i) => {
     if (!/^[+-]?\d+(\.\d+)?$/.test(p)) {
       throw placementError('TC100', `layout entry ${i + 1} is "${p}": every PM holds a whole number >= 1 of VMs`, {

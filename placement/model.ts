@@ -40,10 +40,14 @@ export function majority(x: number): number {
 
 export function validateQuery(q: RiskQuery): RiskQuery {
   if (!(THREAT_NAMES as readonly string[]).includes(q.threat)) {
-    throw placementError('TC103', `unknown threat "${String(q.threat)}"`, { hint: `use one of ${THREAT_NAMES.join(', ')}` });
+    throw placementError('TC103', `unknown threat "${String(q.threat)}"`, {
+      hint: `use one of ${THREAT_NAMES.join(', ')}`,
+    });
   }
   if (!(KEEP_NAMES as readonly string[]).includes(q.keep)) {
-    throw placementError('TC104', `unknown majority "${String(q.keep)}"`, { hint: `use one of ${KEEP_NAMES.join(', ')}` });
+    throw placementError('TC104', `unknown majority "${String(q.keep)}"`, {
+      hint: `use one of ${KEEP_NAMES.join(', ')}`,
+    });
   }
   return { threat: q.threat, keep: q.keep, removal: Boolean(q.removal) };
 }

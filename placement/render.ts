@@ -1,7 +1,8 @@
 /** Human renderings of the advisor's values (pure strings; the commands print them). */
-import type { Advice, LayoutFigures } from './types.js';
+
 import type { TableEvidence } from './evidence.js';
 import { TABLE1_ROW } from './table1.js';
+import type { Advice, LayoutFigures } from './types.js';
 
 export function pct(p: number): string {
   if (p === 0 || p === 1) return `${p * 100}%`;
@@ -35,7 +36,11 @@ function figuresRow(name: string, f: LayoutFigures): string[] {
 }
 
 export function adviceRows(a: Advice): string[][] {
-  return [figuresRow('recommended', a.recommended), figuresRow('balanced', a.balanced), figuresRow('unbalanced', a.unbalanced)];
+  return [
+    figuresRow('recommended', a.recommended),
+    figuresRow('balanced', a.balanced),
+    figuresRow('unbalanced', a.unbalanced),
+  ];
 }
 
 export function evidenceRows(t: TableEvidence): string[][] {

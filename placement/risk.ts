@@ -20,9 +20,13 @@ const CHAIN_MAX_STATES = 2_000_000;
 export type Method = 'chain' | 'replace-dp' | 'distinct-dp' | 'targeted' | 'vm-count';
 
 function tooLarge(what: string, ops: number): never {
-  throw placementError('TC106', `${what} would take about ${ops.toExponential(1)} operations (budget ${OPS_BUDGET.toExponential(0)})`, {
-    hint: 'use fewer attacks, fewer PMs or a layout with fewer distinct PM sizes',
-  });
+  throw placementError(
+    'TC106',
+    `${what} would take about ${ops.toExponential(1)} operations (budget ${OPS_BUDGET.toExponential(0)})`,
+    {
+      hint: 'use fewer attacks, fewer PMs or a layout with fewer distinct PM sizes',
+    },
+  );
 }
 
 function checkAttacks(n: number, what = 'attacks'): void {
@@ -57,7 +61,9 @@ export function modelCurve(model: Model, N: number, force?: 'chain' | 'replace-d
   checkAttacks(N, 'the largest attack count');
   if (model.kind === 'targeted') return Array.from({ length: N + 1 }, (_, n) => targetedKept(model, n));
   if (model.kind === 'vm-count') {
-    return Array.from({ length: N + 1 }, (_, n) => (model.totalVms - Math.min(n, model.totalVms) >= model.threshold ? 1 : 0));
+    return Array.from({ length: N + 1 }, (_, n) =>
+      model.totalVms - Math.min(n, model.totalVms) >= model.threshold ? 1 : 0,
+    );
   }
   const chosen = chooseMethod(model, N);
   // `force` is for tests and the benchmark, which check the methods against each other.

@@ -22,7 +22,13 @@ export function mulberry32(seed: number): () => number {
  * Simulated P(kept after n) for n = 0..maxAttacks from `trials` independent attack sequences.
  * Each sequence runs until the majority is lost, and counts for every n before that.
  */
-export function monteCarloCurve(layout: Layout, q: RiskQuery, maxAttacks: number, trials: number, seed: number): number[] {
+export function monteCarloCurve(
+  layout: Layout,
+  q: RiskQuery,
+  maxAttacks: number,
+  trials: number,
+  seed: number,
+): number[] {
   const rnd = mulberry32(seed);
   const m = layout.length;
   const v = layout.reduce((a, b) => a + b, 0);

@@ -39,8 +39,8 @@ export function renderSvg(chart: Chart, width = 720, height = 440): string {
   const xMax = Math.max(...pts.map((p) => p.x));
   const yMin = chart.yKind === 'probability' ? 0 : 0;
   const yMax = chart.yKind === 'probability' ? 1 : Math.max(1, ...pts.map((p) => p.y)) * 1.05;
-  const X = (x: number) => ml + (xMax === xMin ? pw / 2 : ((x - xMin) / (xMax - xMin)) * pw);
-  const Y = (y: number) => mt + ph - ((y - yMin) / (yMax - yMin)) * ph;
+  const toX = (x: number) => ml + (xMax === xMin ? pw / 2 : ((x - xMin) / (xMax - xMin)) * pw);
+  const toY = (y: number) => mt + ph - ((y - yMin) / (yMax - yMin)) * ph;
   const f = (n: number) => n.toFixed(2);
   const parts: string[] = [];
   parts.push(
@@ -48,14 +48,16 @@ export function renderSvg(chart: Chart, width = 720, height = 440): string {
   );
   parts.push(`<title>${esc(chart.title)}</title>`);
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  parts.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${esc(chart.title)}</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${esc(chart.title)}</text>`,
+  );
   for (const t of ticks(yMin, yMax)) {
-    parts.push(`<line x1="${ml}" y1="${f(Y(t))}" x2="${ml + pw}" y2="${f(Y(t))}" stroke="#e0e0e0"/>`);
-    parts.push(`<text x="${ml - 6}" y="${f(Y(t) + 4)}" text-anchor="end">${label(t)}</text>`);
+    parts.push(`<line x1="${ml}" y1="${f(toY(t))}" x2="${ml + pw}" y2="${f(toY(t))}" stroke="#e0e0e0"/>`);
+    parts.push(`<text x="${ml - 6}" y="${f(toY(t) + 4)}" text-anchor="end">${label(t)}</text>`);
   }
   for (const t of ticks(xMin, xMax, 8)) {
-    parts.push(`<line x1="${f(X(t))}" y1="${mt}" x2="${f(X(t))}" y2="${mt + ph}" stroke="#f0f0f0"/>`);
-    parts.push(`<text x="${f(X(t))}" y="${mt + ph + 16}" text-anchor="middle">${label(t)}</text>`);
+    parts.push(`<line x1="${f(toX(t))}" y1="${mt}" x2="${f(toX(t))}" y2="${mt + ph}" stroke="#f0f0f0"/>`);
+    parts.push(`<text x="${f(toX(t))}" y="${mt + ph + 16}" text-anchor="middle">${label(t)}</text>`);
   }
   parts.push(`<rect x="${ml}" y="${mt}" width="${pw}" height="${ph}" fill="none" stroke="#333333"/>`);
   parts.push(`<text x="${ml + pw / 2}" y="${mt + ph + 36}" text-anchor="middle">${esc(chart.xLabel)}</text>`);
@@ -67,7 +69,7 @@ export function renderSvg(chart: Chart, width = 720, height = 440): string {
     const dash = DASHES[i % DASHES.length] as string;
     const d = s.points
       .filter((p) => Number.isFinite(p.y))
-      .map((p) => `${f(X(p.x))},${f(Y(p.y))}`)
+      .map((p) => `${f(toX(p.x))},${f(toY(p.y))}`)
       .join(' ');
     parts.push(
       `<polyline fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"/>`,

@@ -3,8 +3,9 @@
  * spreadOverClouds the plans use), and within each cloud laid out over that cloud's `hosts` (PMs) under the
  * file's `placement` fault model. Pure: the command loads the file.
  */
-import type { Topology } from '../topology/schema.js';
+
 import { replicaCount, spreadOverClouds } from '../topology/replicas.js';
+import type { Topology } from '../topology/schema.js';
 import { advise } from './advise.js';
 import { placementError } from './codes.js';
 import type { Advice, RiskQuery } from './types.js';

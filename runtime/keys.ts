@@ -9,6 +9,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic } from './atomic-file.js';
+import { NodeCode } from './codes.js';
 import { ExitCode, TcError } from './errors.js';
 
 /** DER prefix of an X25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
@@ -30,7 +31,7 @@ export function publicKeyOf(key: KeyObject): string {
 export function publicKeyFromString(text: string, what = 'public key'): KeyObject {
   const raw = Buffer.from(text, 'base64url');
   if (raw.length !== 32 || raw.toString('base64url') !== text.replace(/=+$/, '')) {
-    throw new TcError('TC401', `${what} is not a base64url raw 32-byte X25519 key`, {
+    throw new TcError(NodeCode.badKey, `${what} is not a base64url raw 32-byte X25519 key`, {
       exit: ExitCode.invalid,
       hint: 'Public keys in specs and outputs.json are written by `tclouds deploy`; redeploy to regenerate them.',
     });
@@ -40,7 +41,7 @@ export function publicKeyFromString(text: string, what = 'public key'): KeyObjec
 
 export async function writePrivateKey(file: string, key: KeyObject): Promise<void> {
   if (key.type !== 'private' || key.asymmetricKeyType !== 'x25519') {
-    throw new TcError('TC402', 'only X25519 private keys can be written as node keys', { exit: ExitCode.invalid });
+    throw new TcError(NodeCode.wrongKeyType, 'only X25519 private keys can be written as node keys', { exit: ExitCode.invalid });
   }
   const pem = key.export({ type: 'pkcs8', format: 'pem' });
   await writeFileAtomic(file, pem, { mode: 0o600, mkdir: true });
@@ -51,7 +52,7 @@ export async function readPrivateKey(file: string): Promise<KeyObject> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new TcError('TC403', `cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+    throw new TcError(NodeCode.keyMissing, `cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
       exit: ExitCode.notFound,
       hint: 'Key files are created by `tclouds deploy`; check the path in the node spec or redeploy.',
       location: { file },
@@ -61,14 +62,14 @@ export async function readPrivateKey(file: string): Promise<KeyObject> {
   try {
     key = createPrivateKey({ key: text, format: 'pem' });
   } catch {
-    throw new TcError('TC401', `key file ${file} is not a PKCS8 PEM private key`, {
+    throw new TcError(NodeCode.badKey, `key file ${file} is not a PKCS8 PEM private key`, {
       exit: ExitCode.invalid,
       hint: 'Node and client keys are X25519 PKCS8 PEM files written by `tclouds deploy`.',
       location: { file },
     });
   }
   if (key.asymmetricKeyType !== 'x25519') {
-    throw new TcError('TC401', `key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not X25519`, {
+    throw new TcError(NodeCode.badKey, `key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not X25519`, {
       exit: ExitCode.invalid,
       location: { file },
     });
@@ -91,14 +92,14 @@ export async function readAdminToken(file: string): Promise<string> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new TcError('TC403', `cannot read admin token file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+    throw new TcError(NodeCode.keyMissing, `cannot read admin token file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
       exit: ExitCode.notFound,
       location: { file },
     });
   }
   const token = text.trim();
   if (!/^[0-9a-f]{64}$/.test(token)) {
-    throw new TcError('TC401', `admin token file ${file} does not hold a 64-hex-digit token`, {
+    throw new TcError(NodeCode.badKey, `admin token file ${file} does not hold a 64-hex-digit token`, {
       exit: ExitCode.invalid,
       location: { file },
     });

@@ -37,6 +37,11 @@ export interface RoleContext {
   signal: AbortSignal;
   /** This node's X25519 private key (loaded from spec.keyFile). */
   privateKey: KeyObject;
+  /**
+   * Added by the node host (H5): peer ids whose traffic is refused (chaos partitions, POST /admin/partition).
+   * Roles pass this set to their transports (runtime/transport.ts `blocked`), which drop frames both ways.
+   */
+  partitioned?: Set<string>;
 }
 
 export interface RoleInstance {
@@ -47,6 +52,12 @@ export interface RoleInstance {
   health(): Record<string, unknown>;
   /** Stop serving, flush durable state, close sockets. Called once by the host on shutdown. */
   stop(): Promise<void>;
+  /**
+   * Added by the node host (H5), optional: role-specific admin action from POST /admin/<action> (bearer token
+   * checked by the host). Returns a JSON-able result, or undefined when the action is unknown (404).
+   * SMR uses it for the test-only fault switch (POST /admin/fault), enabled only by spec config `testFaults`.
+   */
+  admin?(action: string, body: unknown): Promise<unknown>;
 }
 
 export type RoleFactory = (ctx: RoleContext) => Promise<RoleInstance>;

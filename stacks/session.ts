@@ -41,12 +41,16 @@ export function checkTargetHasClouds(plan: Plan, target: Target): void {
   if (target === 'local') return;
   const mine = Object.entries(plan.clouds).filter(([, c]) => c.provider === target);
   if (mine.length === 0) {
-    throw new TcError(DeployCode.badTarget, `the topology has no ${target} cloud, so --target ${target} has nothing to realize`, {
-      exit: ExitCode.usage,
-      hint: `its clouds are ${Object.entries(plan.clouds)
-        .map(([n, c]) => `${n} (${c.provider})`)
-        .join(', ')}; use --target local to run all of them on this machine`,
-    });
+    throw new TcError(
+      DeployCode.badTarget,
+      `the topology has no ${target} cloud, so --target ${target} has nothing to realize`,
+      {
+        exit: ExitCode.usage,
+        hint: `its clouds are ${Object.entries(plan.clouds)
+          .map(([n, c]) => `${n} (${c.provider})`)
+          .join(', ')}; use --target local to run all of them on this machine`,
+      },
+    );
   }
 }
 
@@ -106,10 +110,14 @@ export function realizeContext(
 export async function confirm(question: string, yes: boolean): Promise<void> {
   if (yes) return;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new TcError(DeployCode.needsConfirmation, `${question.replace(/\?$/, '')}: needs confirmation, but there is no terminal`, {
-      exit: ExitCode.usage,
-      hint: 'pass --yes to confirm from a script or CI',
-    });
+    throw new TcError(
+      DeployCode.needsConfirmation,
+      `${question.replace(/\?$/, '')}: needs confirmation, but there is no terminal`,
+      {
+        exit: ExitCode.usage,
+        hint: 'pass --yes to confirm from a script or CI',
+      },
+    );
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

@@ -37,7 +37,7 @@ export const TopologyCodes = {
   // init / CLI
   TC030: 'refusing to overwrite an existing file without --force',
   TC031: 'invalid value for an init flag',
-  TC032: 'a prompt needs an interactive terminal',
+  TC032: 'input ended while init was asking a question',
 } as const;
 
 export type TopologyCode = keyof typeof TopologyCodes;

@@ -4,47 +4,65 @@
  */
 import type { z } from 'zod';
 import type { Problem } from '../runtime/errors.js';
-import {
-  ClientsSchema,
-  CloudSchema,
-  COMPONENT_KINDS,
-  LogSchema,
-  MapReduceSchema,
-  PlacementSchema,
-  SmrSchema,
-  StorageSchema,
-  TopologySchema,
-  WorkflowSchema,
-} from './schema.js';
+import { COMPONENT_KINDS, TopologySchema } from './schema.js';
 import { closest } from './suggest.js';
 import { type DataPath, formatPath, locate, type ParsedYaml } from './yaml-source.js';
 
-const KIND_SCHEMAS = {
-  storage: StorageSchema,
-  smr: SmrSchema,
-  log: LogSchema,
-  mapreduce: MapReduceSchema,
-  workflow: WorkflowSchema,
-} as const;
-
-function keysOf(schema: { shape: Record<string, unknown> }): string[] {
-  return Object.keys(schema.shape);
+interface ZodLike {
+  _zod: { def: Record<string, unknown> & { type: string } };
 }
 
-/** The keys allowed in the object at `path` (used for "did you mean" on unknown keys). */
-export function allowedKeysAt(path: DataPath, data: unknown): string[] {
-  if (path.length === 0) return keysOf(TopologySchema);
-  const [head, , ...rest] = path;
-  if (path.length === 1 && head === 'placement') return keysOf(PlacementSchema);
-  if (path.length === 1 && head === 'clients') return keysOf(ClientsSchema);
-  if (path.length === 2 && head === 'clouds') return keysOf(CloudSchema);
-  if (path.length === 2 && head === 'components' && rest.length === 0) {
-    const kind = (valueAt(data, path) as { kind?: unknown } | undefined)?.kind;
-    if (typeof kind === 'string' && kind in KIND_SCHEMAS)
-      return keysOf(KIND_SCHEMAS[kind as keyof typeof KIND_SCHEMAS]);
-    return [...new Set(Object.values(KIND_SCHEMAS).flatMap(keysOf))];
+/** Unwrap defaults and optionals: the schema of the value itself. */
+function unwrap(schema: ZodLike): ZodLike {
+  let cur = schema;
+  for (let i = 0; i < 8 && (cur._zod.def.type === 'default' || cur._zod.def.type === 'optional'); i++) {
+    cur = cur._zod.def.innerType as ZodLike;
   }
-  return [];
+  return cur;
+}
+
+/**
+ * The schema that describes the value at `path` (walking objects, records, arrays and the `kind`
+ * discriminated union by the kind written in the file), or undefined. Reads zod's definitions, so a field
+ * added to schema.ts is known here without further code.
+ */
+export function schemaAt(path: DataPath, data: unknown): ZodLike | undefined {
+  let cur: ZodLike | undefined = unwrap(TopologySchema as unknown as ZodLike);
+  for (let i = 0; i <= path.length && cur; i++) {
+    const def: ZodLike['_zod']['def'] = cur._zod.def;
+    if (def.type === 'union' && Array.isArray(def.options)) {
+      // The component union: pick the option whose kind matches the data; none when the kind is unknown.
+      const kind = (valueAt(data, path.slice(0, i)) as { kind?: unknown } | undefined)?.kind;
+      cur = (def.options as ZodLike[]).map(unwrap).find((o) => {
+        const shape = o._zod.def.shape as Record<string, ZodLike> | undefined;
+        const lit = shape?.kind?._zod.def.values;
+        return Array.isArray(lit) && lit.includes(kind);
+      });
+      if (!cur) return undefined;
+      i--;
+      continue;
+    }
+    if (i === path.length) return cur;
+    const seg = path[i];
+    if (def.type === 'object') cur = (def.shape as Record<string, ZodLike>)[String(seg)];
+    else if (def.type === 'record') cur = def.valueType as ZodLike;
+    else if (def.type === 'array') cur = def.element as ZodLike;
+    else return undefined;
+    cur = cur ? unwrap(cur) : undefined;
+  }
+  return cur;
+}
+
+/** The keys allowed in the object at `path` (for "did you mean" on unknown keys). */
+export function allowedKeysAt(path: DataPath, data: unknown): string[] {
+  const schema = schemaAt(path, data);
+  if (schema?._zod.def.type !== 'object') return [];
+  return Object.keys(schema._zod.def.shape as object);
+}
+
+function expectsInteger(path: DataPath, data: unknown): boolean {
+  const def = schemaAt(path, data)?._zod.def;
+  return def?.type === 'number' && (def.format === 'safeint' || def.format === 'int32');
 }
 
 export function valueAt(data: unknown, path: DataPath): unknown {
@@ -112,7 +130,10 @@ export function issueToProblems(issue: Issue, parsed: ParsedYaml, file: string):
       });
     }
     case 'invalid_type': {
-      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      const expected =
+        issue.expected === 'number' && expectsInteger(path, data)
+          ? 'an integer'
+          : (EXPECTED[issue.expected] ?? issue.expected);
       if (value === undefined) {
         const field = path[path.length - 1];
         const parent = formatPath(path.slice(0, -1));

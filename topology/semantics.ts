@@ -240,6 +240,7 @@ function checkComponent(
           ? `lower f to ${Math.floor((n - 1) / 3)} or add ${need - n} more clouds`
           : `add ${need - n} more cloud${need - n === 1 ? '' : 's'} to clouds`,
         [...base, 'clouds'],
+        'key',
       );
     }
     if (t.mode === 'client-resident' && isWritten(parsed, [...base, 'gateways'])) {
@@ -288,6 +289,7 @@ function checkComponent(
             ? `add ${c.f + 1 - n} more cloud${c.f + 1 - n === 1 ? '' : 's'} to clouds`
             : `use at least ${c.f + 1} workers`,
           [...base, 'clouds'],
+          'key',
         );
       }
     }
@@ -340,6 +342,7 @@ function checkColocation(name: string, c: Exclude<Component, { kind: 'mapreduce'
       `${label} puts ${worst} of its ${count} replicas on cloud "${worstCloud}" but tolerates only f=${c.f}; one outage of "${worstCloud}" breaks the fault assumption`,
       `list at least ${minClouds} clouds, or set colocate: allowed to accept the risk`,
       [...base, 'clouds'],
+      'key',
     );
   }
 }

@@ -126,7 +126,7 @@ function cloudLines(clouds: readonly InitCloud[]): string {
 /** Replace exactly one match of `re` in `text`, or fail loudly (a template that lost its anchor is a bug). */
 function replaceOnce(text: string, re: RegExp, by: string, what: string, file: string): string {
   const matches = text.match(new RegExp(re.source, `${re.flags.replace('g', '')}g`));
-  if (!matches || matches.length !== 1) {
+  if (matches?.length !== 1) {
     throw new TcError('TC000', `template ${file} must contain exactly one ${what}`, {
       exit: ExitCode.failure,
       hint: 'this is a bug in the tclouds templates; please report it',

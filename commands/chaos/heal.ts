@@ -28,6 +28,7 @@ export default class ChaosHeal extends TcCommand {
     const { restored, superseded } = all ? await restoreCorrupted(dep) : { restored: [], superseded: [] };
     const value = { action: 'heal' as const, results, restored, superseded };
     const human = () => {
+      if (results.length === 0 && restored.length === 0 && superseded.length === 0) this.log('nothing to heal');
       if (results.length > 0) this.log(renderResults(results));
       for (const f of restored) this.log(`restored ${f}`);
       for (const f of superseded) this.log(`kept ${f} (rewritten since it was corrupted)`);

@@ -11,15 +11,16 @@ import type { Advice, Keep, RiskQuery, Threat } from '../../placement/types.js';
 export type AdviseResult = Advice | (TopologyAdvice & { file: string });
 
 export default class Advise extends TcCommand {
-  static override summary = 'Recommend how to lay out VMs over PMs, with exact figures and the paper\'s Table 1 beside it';
+  static override summary =
+    "Recommend how to lay out VMs over PMs, with exact figures and the paper's Table 1 beside it";
   static override description =
     'Finds the layout of --vms VMs on --pms PMs (each PM at least one VM, at most --max-per-pm) that maximizes the exact ' +
     'probability of keeping the majority after --attacks faults (ties: more attacks to break, then the more balanced ' +
     'layout). Method: exhaustive over all layouts when there are at most 2000, else a proven rule, else local search ' +
-    '(the output says which). Shows the balanced and the most unbalanced layouts for comparison, the paper\'s Table 1 ' +
+    "(the output says which). Shows the balanced and the most unbalanced layouts for comparison, the paper's Table 1 " +
     'cell, and notes where the exact figures disagree with it.\n\n' +
     'With --file, reads a topology and advises, for each component and each cloud it uses, the layout of its nodes over ' +
-    'the cloud\'s `hosts`, under the file\'s `placement` section (flags --threat/--keep/--removal override it).\n\n' +
+    "the cloud's `hosts`, under the file's `placement` section (flags --threat/--keep/--removal override it).\n\n" +
     'With --json: {"recommended":{"layout","pKeep","attacksToBreak"},"balanced":{...},"unbalanced":{...},' +
     '"table1","method","notes":[...],"attacks"}; with --file: {"file","placement","components":[{"component","kind",' +
     '"cloud","nodes","hosts","pms","advice"}],"notes"}.';
@@ -32,12 +33,16 @@ export default class Advise extends TcCommand {
   static override flags = {
     vms: Flags.integer({ description: 'number of VMs (replicas) to place' }),
     pms: Flags.integer({ description: 'number of PMs (hosts / fault domains) to use' }),
-    threat: Flags.string({ description: 'crash-pm|crash-vm|byzantine-pm|byzantine-vm|targeted-pm|targeted-vm (default byzantine-vm)' }),
+    threat: Flags.string({
+      description: 'crash-pm|crash-vm|byzantine-pm|byzantine-vm|targeted-pm|targeted-vm (default byzantine-vm)',
+    }),
     keep: Flags.string({ description: 'pm-majority|vm-majority (default pm-majority)' }),
     removal: Flags.boolean({ description: 'attacks hit distinct VMs/PMs', allowNo: true }),
-    attacks: Flags.integer({ description: 'faults to survive (default: the most the balanced layout survives with P >= 1/2)' }),
+    attacks: Flags.integer({
+      description: 'faults to survive (default: the most the balanced layout survives with P >= 1/2)',
+    }),
     'max-per-pm': Flags.integer({ description: 'capacity: at most K VMs on one PM' }),
-    file: Flags.string({ char: 'f', description: 'topology file: advise every component over each cloud\'s hosts' }),
+    file: Flags.string({ char: 'f', description: "topology file: advise every component over each cloud's hosts" }),
   };
 
   async run(): Promise<AdviseResult> {
@@ -58,7 +63,9 @@ export default class Advise extends TcCommand {
       removal: override.removal ?? false,
     });
     const a = advise({ vms: flags.vms, pms: flags.pms, ...q, attacks: flags.attacks, maxPerPm: flags['max-per-pm'] });
-    this.log(`${flags.vms} VMs on ${flags.pms} PMs; ${q.threat}, keep ${q.keep}${q.removal ? ', with removal' : ''}; after ${a.attacks} faults`);
+    this.log(
+      `${flags.vms} VMs on ${flags.pms} PMs; ${q.threat}, keep ${q.keep}${q.removal ? ', with removal' : ''}; after ${a.attacks} faults`,
+    );
     this.renderAdvice(a);
     return a;
   }
@@ -85,7 +92,12 @@ export default class Advise extends TcCommand {
       import('../../placement/topology-advice.js'),
     ]);
     const loaded = await loadTopology(file);
-    if (override.threat !== undefined || override.keep !== undefined) validateQuery({ threat: override.threat ?? 'byzantine-vm', keep: override.keep ?? 'pm-majority', removal: false });
+    if (override.threat !== undefined || override.keep !== undefined)
+      validateQuery({
+        threat: override.threat ?? 'byzantine-vm',
+        keep: override.keep ?? 'pm-majority',
+        removal: false,
+      });
     const result = adviseTopology(loaded.topology, { attacks, maxPerPm, override });
     const p = result.placement;
     this.log(`${loaded.file}: ${p.threat}, keep ${p.keep}${p.removal ? ', with removal' : ''}`);

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { table } from '../../cli/style.js';
-import { writeFileAtomic } from '../../runtime/atomic-file.js';
 import { renderTerminalChart } from '../../placement/chart.js';
 import { placementError } from '../../placement/codes.js';
 import { type Chart, curveSeries, paperFigure } from '../../placement/figures.js';
@@ -11,6 +10,7 @@ import { validateQuery } from '../../placement/model.js';
 import { parseAttackRange } from '../../placement/range.js';
 import { layoutText } from '../../placement/render.js';
 import type { Keep, Threat } from '../../placement/types.js';
+import { writeFileAtomic } from '../../runtime/atomic-file.js';
 
 export type PlotResult = Chart & { figure: number | null; out: string | null };
 
@@ -18,7 +18,7 @@ export default class Plot extends TcCommand {
   static override summary = 'Plot exact keep-the-majority curves of several layouts (SVG file or terminal chart)';
   static override description =
     'Draws P(majority kept) against the number of faults for each --layout (repeat the flag), or reproduces one of the ' +
-    'paper\'s Figures 2-5 exactly with --figure (2: 5 PMs, 3: 21 PMs, 4: attacks to break by number of PMs, 5: by ' +
+    "paper's Figures 2-5 exactly with --figure (2: 5 PMs, 3: 21 PMs, 4: attacks to break by number of PMs, 5: by " +
     'unbalance factor). --out FILE.svg writes a self-contained SVG (atomically); --chart prints an ASCII chart. ' +
     'Without either, prints the values as a table.\n\n' +
     'With --json: {"figure","title","xLabel","yLabel","yKind","series":[{"label","points":[{"x","y"}]}],"out"}.';
@@ -29,12 +29,18 @@ export default class Plot extends TcCommand {
     '<%= config.bin %> placement plot --layout 4,4,4 --layout 10,1,1 --threat crash-pm --keep vm-majority --out crash.svg',
   ];
   static override flags = {
-    layout: Flags.string({ description: 'VMs per PM (repeatable), e.g. --layout 6,1,1,1,1 --layout 2,2,2,2,2', multiple: true }),
-    threat: Flags.string({ description: 'crash-pm|crash-vm|byzantine-pm|byzantine-vm|targeted-pm|targeted-vm', default: 'byzantine-vm' }),
+    layout: Flags.string({
+      description: 'VMs per PM (repeatable), e.g. --layout 6,1,1,1,1 --layout 2,2,2,2,2',
+      multiple: true,
+    }),
+    threat: Flags.string({
+      description: 'crash-pm|crash-vm|byzantine-pm|byzantine-vm|targeted-pm|targeted-vm',
+      default: 'byzantine-vm',
+    }),
     keep: Flags.string({ description: 'pm-majority|vm-majority', default: 'pm-majority' }),
     removal: Flags.boolean({ description: 'attacks hit distinct VMs/PMs', default: false }),
     attacks: Flags.string({ description: 'attack counts a..b', default: '0..20' }),
-    figure: Flags.integer({ description: 'reproduce the paper\'s Figure 2, 3, 4 or 5' }),
+    figure: Flags.integer({ description: "reproduce the paper's Figure 2, 3, 4 or 5" }),
     out: Flags.string({ char: 'o', description: 'write an SVG file' }),
     chart: Flags.boolean({ description: 'print a terminal chart', default: false }),
   };
@@ -72,11 +78,15 @@ export default class Plot extends TcCommand {
       try {
         await writeFileAtomic(out, renderSvg(chart));
       } catch (e) {
-        throw placementError('TC111', `cannot write ${flags.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-          exit: 1,
-          hint: 'check that the directory exists and is writable',
-          cause: e,
-        });
+        throw placementError(
+          'TC111',
+          `cannot write ${flags.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          {
+            exit: 1,
+            hint: 'check that the directory exists and is writable',
+            cause: e,
+          },
+        );
       }
     }
     if (flags.chart) {

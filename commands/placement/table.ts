@@ -5,7 +5,7 @@ import { type TableEvidence, tableEvidence } from '../../placement/evidence.js';
 import { evidenceRows } from '../../placement/render.js';
 
 export default class Table extends TcCommand {
-  static override summary = 'The paper\'s Table 1 (12 cases) with our exact evidence beside every cell';
+  static override summary = "The paper's Table 1 (12 cases) with our exact evidence beside every cell";
   static override description =
     'For --vms VMs on --pms PMs, compares every layout on its exact curve P(majority kept after n faults), n = 0..horizon, ' +
     'for each of the 12 cases (6 threats x PM/VM majority), and classifies the cell: irrelevant (all curves equal), ' +
@@ -17,7 +17,7 @@ export default class Table extends TcCommand {
   static override examples = [
     '<%= config.bin %> placement table',
     '<%= config.bin %> placement table --vms 12 --pms 5 --removal',
-    '<%= config.bin %> placement table --json | jq \'.cells[] | select(.agrees == false)\'',
+    "<%= config.bin %> placement table --json | jq '.cells[] | select(.agrees == false)'",
   ];
   static override flags = {
     vms: Flags.integer({ description: 'number of VMs', default: 10 }),

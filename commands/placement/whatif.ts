@@ -35,10 +35,16 @@ export default class Whatif extends TcCommand {
   ];
   static override flags = {
     layout: Flags.string({ description: 'VMs per PM, comma-separated, e.g. 6,1,1,1,1', required: true }),
-    threat: Flags.string({ description: 'crash-pm|crash-vm|byzantine-pm|byzantine-vm|targeted-pm|targeted-vm', default: 'byzantine-vm' }),
+    threat: Flags.string({
+      description: 'crash-pm|crash-vm|byzantine-pm|byzantine-vm|targeted-pm|targeted-vm',
+      default: 'byzantine-vm',
+    }),
     keep: Flags.string({ description: 'pm-majority|vm-majority', default: 'pm-majority' }),
     attacks: Flags.string({ description: 'attack counts a..b (or one n); default 0..max(20, 2 x attacks to break)' }),
-    removal: Flags.boolean({ description: 'attacks hit distinct VMs (byzantine-vm) or distinct PMs (crash-pm, byzantine-pm)', default: false }),
+    removal: Flags.boolean({
+      description: 'attacks hit distinct VMs (byzantine-vm) or distinct PMs (crash-pm, byzantine-pm)',
+      default: false,
+    }),
   };
 
   async run(): Promise<WhatifResult> {
@@ -59,7 +65,14 @@ export default class Whatif extends TcCommand {
         expectedCorrectVms: expectedCleanVms(layout, q, n),
       });
     }
-    const result: WhatifResult = { layout, threat: q.threat, keep: q.keep, removal: q.removal, curve: points, attacksToBreak: brk };
+    const result: WhatifResult = {
+      layout,
+      threat: q.threat,
+      keep: q.keep,
+      removal: q.removal,
+      curve: points,
+      attacksToBreak: brk,
+    };
     const v = layout.reduce((a, b) => a + b, 0);
     this.log(
       `${style.bold(layoutText(layout))} ${layout.length} PMs, ${v} VMs; ${q.threat}, keep ${q.keep}${q.removal ? ', with removal' : ''}`,

@@ -66,7 +66,9 @@ export function planSmr(input: ComponentPlanInput & { component: SmrComponent })
       replyQuorum: c.f + 1,
       readOnlyQuorum: c.faults === 'byzantine' ? Math.ceil((n + c.f + 1) / 2) : c.f + 1,
       replicas: Array.from({ length: n }, (_, i) => nodeId(input.name, 'replica', i)),
-      ...(housing === 'twin-quad' ? { standby: Array.from({ length: n }, (_, i) => nodeId(input.name, 'standby', i)) } : {}),
+      ...(housing === 'twin-quad'
+        ? { standby: Array.from({ length: n }, (_, i) => nodeId(input.name, 'standby', i)) }
+        : {}),
     },
     layouts,
   };

@@ -10,8 +10,8 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../../runtime/atomic-file.js';
 import { ExitCode, type ExitCodeValue, TcError } from '../../runtime/errors.js';
-import { StorageCode } from './codes.js';
 import { decodeCA, ed25519CoreCrypto, encodeCA } from './codec.js';
+import { StorageCode } from './codes.js';
 import { sha256Hex, signEd25519, verifyEd25519 } from './crypto/primitives.js';
 import { ResilientDriver, type RetryPolicy } from './drivers/resilient.js';
 import type { CloudDriver } from './drivers/types.js';
@@ -25,7 +25,7 @@ import {
 } from './protocol/config.js';
 import { type Core, checkNF } from './protocol/core.js';
 import { LockCore, type LockResult, UnlockCore } from './protocol/lock.js';
-import { CreateCore, DestroyCore, type GcResult, GcCore, ListCore, StatCore } from './protocol/maintenance.js';
+import { CreateCore, DestroyCore, GcCore, type GcResult, ListCore, StatCore } from './protocol/maintenance.js';
 import { CONFIG_FILE, checkDataUnitName, containerOf, isWriterId, versionString } from './protocol/names.js';
 import { ReadCore, type ReadOptions, type ReadResult } from './protocol/read.js';
 import type { CloudSet, CoreCrypto, Encoded, Metadata, Protocol, Version } from './protocol/types.js';

@@ -28,22 +28,34 @@ export function assignAddresses(plan: Plan): Map<string, string> {
     for (const n of component.nodes) {
       const ci = cloudIndex.get(n.cloud) ?? 0;
       if (ci >= 16) {
-        throw new TcError(DeployCode.tooManyNodes, `the local target gives addresses to at most 16 clouds; cloud "${n.cloud}" is number ${ci + 1}`, {
-          hint: 'split the topology into several stacks, or deploy it to a cloud target',
-        });
+        throw new TcError(
+          DeployCode.tooManyNodes,
+          `the local target gives addresses to at most 16 clouds; cloud "${n.cloud}" is number ${ci + 1}`,
+          {
+            hint: 'split the topology into several stacks, or deploy it to a cloud target',
+          },
+        );
       }
       if (n.domain > 255) {
-        throw new TcError(DeployCode.tooManyNodes, `node ${n.id}: fault domain ${n.domain} is beyond the local address scheme (0..255)`, {
-          hint: 'lower `hosts` of the cloud for local deployments',
-        });
+        throw new TcError(
+          DeployCode.tooManyNodes,
+          `node ${n.id}: fault domain ${n.domain} is beyond the local address scheme (0..255)`,
+          {
+            hint: 'lower `hosts` of the cloud for local deployments',
+          },
+        );
       }
       const key = `${n.cloud}/${n.domain}`;
       const k = (ordinal.get(key) ?? 0) + 1;
       ordinal.set(key, k);
       if (k > 254) {
-        throw new TcError(DeployCode.tooManyNodes, `more than 254 nodes share fault domain ${n.domain} of cloud "${n.cloud}"`, {
-          hint: 'declare more `hosts` for the cloud, or deploy to a cloud target',
-        });
+        throw new TcError(
+          DeployCode.tooManyNodes,
+          `more than 254 nodes share fault domain ${n.domain} of cloud "${n.cloud}"`,
+          {
+            hint: 'declare more `hosts` for the cloud, or deploy to a cloud target',
+          },
+        );
       }
       out.set(n.id, `127.${1 + slot * 16 + ci}.${n.domain}.${k}`);
     }
@@ -66,7 +78,7 @@ export async function checkPortFree(host: string, port: number, what: string): P
           {
             hint: busy
               ? `another process listens there (find it with \`ss -ltnp 'sport = :${port}'\`); stop it or destroy the other stack`
-              : 'on macOS add the loopback alias first: sudo ifconfig lo0 alias ' + host,
+              : `on macOS add the loopback alias first: sudo ifconfig lo0 alias ${host}`,
           },
         ),
       );

@@ -8,10 +8,9 @@
  * pid of an unrelated process is never touched.
  */
 import { spawn } from 'node:child_process';
-import { promises as fs, openSync, closeSync, readdirSync } from 'node:fs';
+import { closeSync, promises as fs, openSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TcError } from '../../runtime/errors.js';
-import { ExitCode } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../runtime/errors.js';
 import { DeployCode } from './codes.js';
 import { stackPaths, supervisorMain } from './paths.js';
 import {
@@ -56,7 +55,13 @@ export async function readLocalState(stackDir: string): Promise<LocalStateView |
       id,
       ...n,
       pid,
-      run: pid ? (s?.state ?? 'running') : s?.state === 'held' ? 'held' : supAlive ? (s?.state ?? 'starting') : 'stopped',
+      run: pid
+        ? (s?.state ?? 'running')
+        : s?.state === 'held'
+          ? 'held'
+          : supAlive
+            ? (s?.state ?? 'starting')
+            : 'stopped',
       held: await exists(p.hold(id)),
       paused: await exists(p.paused(id)),
       restarts: s?.restarts ?? 0,
@@ -248,7 +253,10 @@ function signal(pid: number, sig: NodeJS.Signals, id: string): void {
     process.kill(pid, sig);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ESRCH') return;
-    throw new TcError(DeployCode.controlFailed, `cannot send ${sig} to node ${id} (pid ${pid}): ${(e as Error).message}`);
+    throw new TcError(
+      DeployCode.controlFailed,
+      `cannot send ${sig} to node ${id} (pid ${pid}): ${(e as Error).message}`,
+    );
   }
 }
 

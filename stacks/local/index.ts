@@ -7,11 +7,12 @@
  * changes, nodes whose spec is unchanged keep running, and a deploy with nothing to change reports 0 changes
  * without touching outputs.json.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { allNodes, planDigest } from '../../components/plan.js';
-import type { ComponentPlan, Plan, PlannedNode } from '../../components/plan-types.js';
+import type { ComponentPlan, Plan, PlannedKey, PlannedNode } from '../../components/plan-types.js';
+import { defaultKeyFiles, generateWriterKeys, readVerifyKey } from '../../components/storage/keys.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../runtime/atomic-file.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { ensureAdminToken, generateNodeKey, publicKeyOf, readPrivateKey, writePrivateKey } from '../../runtime/keys.js';
@@ -114,12 +115,14 @@ function unsupportedError(u: { name: string; c: ComponentPlan; roles: string[] }
 // ---------------------------------------------------------------------------------------------------------
 // preview
 
-async function previewLocal(plan: Plan, ctx: RealizeContext): Promise<{ resources: PreviewResource[]; changes: number }> {
+async function previewLocal(
+  plan: Plan,
+  ctx: RealizeContext,
+): Promise<{ resources: PreviewResource[]; changes: number }> {
   const d = design(plan, ctx);
   const state = await readState(ctx.stackDir);
   const sup = await readSupervisorStatus(ctx.stackDir);
   const supAlive = isSupervisor(sup?.pid, ctx.stackDir);
-  const p = stackPaths(ctx.stackDir);
   const rel = (f: string) => path.relative(path.dirname(ctx.topologyFile), f) || '.';
   const resources: PreviewResource[] = [];
   resources.push({
@@ -141,8 +144,8 @@ async function previewLocal(plan: Plan, ctx: RealizeContext): Promise<{ resource
     resources.push({
       type: 'local:key',
       name: k.id,
-      inputs: { kind: k.kind, file: rel(p.key(k.id)), mode: '0600', privateKey: '[secret]' },
-      op: existsSync(p.key(k.id)) ? 'same' : 'create',
+      inputs: { kind: k.kind, file: rel(keyFileOf(ctx.stackDir, k)), mode: '0600', privateKey: '[secret]' },
+      op: existsSync(keyFileOf(ctx.stackDir, k)) ? 'same' : 'create',
     });
   }
   const missing = new Map((await unsupported(plan)).map((u) => [u.name, u.roles]));
@@ -187,12 +190,18 @@ async function deployLocal(plan: Plan, ctx: RealizeContext): Promise<{ outputs: 
     });
   }
   const d = design(plan, ctx);
+  const fresh = !existsSync(ctx.stackDir);
   const lock = await acquireLock(ctx.stackDir, 'tclouds deploy');
   try {
     if (lock.staleFrom) {
-      emit(ctx, { kind: 'log', id: 'lock', state: 'done', message: `took over a stale lock of pid ${lock.staleFrom.pid}` });
+      emit(ctx, {
+        kind: 'log',
+        id: 'lock',
+        state: 'done',
+        message: `took over a stale lock of pid ${lock.staleFrom.pid}`,
+      });
     }
-    return await deployLocked(plan, ctx, d);
+    return await deployLocked(plan, ctx, d, fresh);
   } finally {
     await lock.release();
   }
@@ -202,6 +211,7 @@ async function deployLocked(
   plan: Plan,
   ctx: RealizeContext,
   d: LocalDesign,
+  fresh: boolean,
 ): Promise<{ outputs: DeploymentOutputs; changes: number }> {
   const p = stackPaths(ctx.stackDir);
   const digest = planDigest(plan);
@@ -209,15 +219,27 @@ async function deployLocked(
   const old = await readState(ctx.stackDir);
   aborted(ctx);
 
+  // Buckets: directories.
+  // Directories outside the stack dir that we create (a local cloud's `path:` and its missing parents) are
+  // recorded so destroy can remove them again (only when empty: they might hold someone else's files by then).
+  const externalDirs = new Set([...(old?.externalDirs ?? []), ...(await readKept(ctx.stackDir))]);
+  for (const dir of d.externalClouds) {
+    for (let x = dir; !existsSync(x) && path.dirname(x) !== x; x = path.dirname(x)) externalDirs.add(x);
+  }
+  if (fresh) {
+    changes++;
+    emit(ctx, {
+      kind: 'resource',
+      id: path.relative(path.dirname(ctx.topologyFile), ctx.stackDir),
+      type: 'local:directory',
+      state: 'done',
+      op: 'create',
+      elapsedMs: 0,
+    });
+  }
   await fs.mkdir(ctx.stackDir, { recursive: true, mode: 0o755 });
   await fs.mkdir(p.keys, { recursive: true, mode: 0o700 });
   await fs.chmod(p.keys, 0o700);
-
-  // Buckets: directories.
-  const externalDirs = new Set(old?.externalDirs ?? []);
-  for (const dir of d.externalClouds) {
-    if (!existsSync(dir)) externalDirs.add(dir);
-  }
   for (const b of d.buckets) {
     const t0 = Date.now();
     const id = `${b.component}/${b.cloud}`;
@@ -234,17 +256,19 @@ async function deployLocked(
   // Keys: created once, kept across deploys (peers and clients know the public keys).
   const publicKeys = new Map<string, string>();
   for (const k of Object.values(plan.components).flatMap((c) => c.keys)) {
-    const file = p.key(k.id);
-    if (existsSync(file)) {
-      publicKeys.set(k.id, publicKeyOf(await readPrivateKey(file)));
-      continue;
-    }
     const t0 = Date.now();
-    const { privateKey, publicKey } = generateNodeKey();
-    await writePrivateKey(file, privateKey);
+    const { publicKey, created } = await ensureKey(ctx.stackDir, k);
     publicKeys.set(k.id, publicKey);
+    if (!created) continue;
     changes++;
-    emit(ctx, { kind: 'resource', id: k.id, type: 'local:key', state: 'done', op: 'create', elapsedMs: Date.now() - t0 });
+    emit(ctx, {
+      kind: 'resource',
+      id: k.id,
+      type: 'local:key',
+      state: 'done',
+      op: 'create',
+      elapsedMs: Date.now() - t0,
+    });
   }
   await ensureAdminToken(p.adminToken);
   aborted(ctx);
@@ -324,6 +348,7 @@ async function deployLocked(
   };
   const stateChanged = JSON.stringify(old) !== JSON.stringify(state);
   if (stateChanged) await writeState(ctx.stackDir, state);
+  await fs.rm(path.join(ctx.stackDir, KEPT_FILE), { force: true });
 
   // Nodes: the supervisor starts, restarts and stops them; we wait until each started node is healthy.
   const started = Date.now();
@@ -388,9 +413,13 @@ async function waitHealthy(ctx: RealizeContext, id: string, n: LocalState['nodes
     await sleep(100);
   }
   const tail = await tailOf(p.consoleLog(id), 5);
-  throw new TcError(DeployCode.nodeUnhealthy, `node ${id} did not become healthy on ${n.host}:${n.controlPort} (${last || 'no answer'})`, {
-    hint: `its output: ${tail ? `\n${tail}` : `(empty) see ${p.consoleLog(id)}`}\nfix the cause and deploy again, or \`tclouds destroy\``,
-  });
+  throw new TcError(
+    DeployCode.nodeUnhealthy,
+    `node ${id} did not become healthy on ${n.host}:${n.controlPort} (${last || 'no answer'})`,
+    {
+      hint: `its output: ${tail ? `\n${tail}` : `(empty) see ${p.consoleLog(id)}`}\nfix the cause and deploy again, or \`tclouds destroy\``,
+    },
+  );
 }
 
 async function tailOf(file: string, lines: number): Promise<string> {
@@ -403,13 +432,48 @@ async function tailOf(file: string, lines: number): Promise<string> {
 
 async function existingPublicKeys(plan: Plan, stackDir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const p = stackPaths(stackDir);
   for (const k of Object.values(plan.components).flatMap((c) => c.keys)) {
-    if (!existsSync(p.key(k.id))) continue;
-    const key = await readPrivateKey(p.key(k.id)).catch(() => undefined);
-    if (key) out.set(k.id, publicKeyOf(key));
+    const pub = await readPublic(stackDir, k).catch(() => undefined);
+    if (pub) out.set(k.id, pub);
   }
   return out;
+}
+
+/**
+ * Key file of a planned key. Node and client keys are X25519 (runtime/keys.ts) at keys/<id>.key; a storage
+ * writer key is the Ed25519 signing key of the storage component, where `tclouds storage` looks for it
+ * (components/storage/keys.ts: keys/storage-<component>-writer.key + .pub).
+ */
+export function keyFileOf(stackDir: string, k: PlannedKey): string {
+  return k.kind === 'storage-writer' ? defaultKeyFiles(stackDir, k.for).privateKey : stackPaths(stackDir).key(k.id);
+}
+
+async function readPublic(stackDir: string, k: PlannedKey): Promise<string | undefined> {
+  const file = keyFileOf(stackDir, k);
+  if (!existsSync(file)) return undefined;
+  if (k.kind === 'storage-writer') {
+    const pub = await readVerifyKey(defaultKeyFiles(stackDir, k.for).publicKey);
+    return rawPublic(pub);
+  }
+  return publicKeyOf(await readPrivateKey(file));
+}
+
+async function ensureKey(stackDir: string, k: PlannedKey): Promise<{ publicKey: string; created: boolean }> {
+  const existing = await readPublic(stackDir, k);
+  if (existing) return { publicKey: existing, created: false };
+  if (k.kind === 'storage-writer') {
+    const { publicKey } = await generateWriterKeys(defaultKeyFiles(stackDir, k.for), true);
+    return { publicKey: rawPublic(publicKey), created: true };
+  }
+  const { privateKey, publicKey } = generateNodeKey();
+  await writePrivateKey(keyFileOf(stackDir, k), privateKey);
+  return { publicKey, created: true };
+}
+
+/** base64url of the raw 32-byte public key (last 32 bytes of the SPKI DER; X25519 and Ed25519 alike). */
+function rawPublic(key: KeyObject): string {
+  const der = key.export({ type: 'spki', format: 'der' });
+  return der.subarray(der.length - 32).toString('base64url');
 }
 
 async function buildSpecs(
@@ -480,13 +544,12 @@ function buildOutputs(
   publicKeys: Map<string, string>,
   digest: string,
 ): DeploymentOutputs {
-  const p = stackPaths(ctx.stackDir);
   const components: Record<string, ComponentOutput> = {};
   for (const [name, c] of Object.entries(plan.components)) {
     const clientKeys: ComponentOutput['clientKeys'] = {};
     for (const k of c.keys) {
       if (k.kind === 'node') continue;
-      clientKeys[k.id] = { keyFile: p.key(k.id), publicKey: publicKeys.get(k.id) ?? '' };
+      clientKeys[k.id] = { keyFile: keyFileOf(ctx.stackDir, k), publicKey: publicKeys.get(k.id) ?? '' };
     }
     components[name] = {
       kind: c.kind,
@@ -548,17 +611,37 @@ async function writeFileIfChanged(file: string, text: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------
 // destroy
 
+/** Left by `destroy --keep-data`: what the kept data's deployment had created outside the stack dir. */
+const KEPT_FILE = 'kept-data.json';
+
+async function readKept(stackDir: string): Promise<string[]> {
+  try {
+    const k = JSON.parse(await fs.readFile(path.join(stackDir, KEPT_FILE), 'utf8')) as { externalDirs?: unknown };
+    return Array.isArray(k.externalDirs) ? k.externalDirs.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 async function destroyLocal(ctx: RealizeContext & { keepData: boolean }): Promise<{ removed: number }> {
   if (!existsSync(ctx.stackDir)) return { removed: 0 };
   const lock = await acquireLock(ctx.stackDir, 'tclouds destroy');
   let removed = 0;
   try {
     const state = await readState(ctx.stackDir).catch(() => null);
+    const externalDirs = [...new Set([...(state?.externalDirs ?? []), ...(await readKept(ctx.stackDir))])];
     const t0 = Date.now();
     const pids = await stopAll(ctx.stackDir);
     for (const id of Object.keys(state?.nodes ?? {})) {
       removed++;
-      emit(ctx, { kind: 'node', id, type: 'local:process', state: 'deleted', op: 'delete', elapsedMs: Date.now() - t0 });
+      emit(ctx, {
+        kind: 'node',
+        id,
+        type: 'local:process',
+        state: 'deleted',
+        op: 'delete',
+        elapsedMs: Date.now() - t0,
+      });
     }
     if (pids.length > 0) {
       emit(ctx, { kind: 'log', id: 'processes', state: 'done', message: `stopped ${pids.length} process(es)` });
@@ -579,17 +662,32 @@ async function destroyLocal(ctx: RealizeContext & { keepData: boolean }): Promis
         }
         await fs.rm(full, { recursive: true, force: true });
       }
+      // Remember directories outside the stack dir that we created, so the final destroy can still remove them.
+      if (externalDirs.length > 0) await writeJsonAtomic(path.join(ctx.stackDir, KEPT_FILE), { externalDirs });
       for (const b of state?.buckets ?? []) {
-        emit(ctx, { kind: 'resource', id: `${b.component}/${b.cloud}`, type: 'local:bucket', state: 'unchanged', message: 'kept (--keep-data)' });
+        emit(ctx, {
+          kind: 'resource',
+          id: `${b.component}/${b.cloud}`,
+          type: 'local:bucket',
+          state: 'unchanged',
+          message: 'kept (--keep-data)',
+        });
       }
     } else {
       for (const b of state?.buckets ?? []) {
         await fs.rm(b.path, { recursive: true, force: true });
         removed++;
-        emit(ctx, { kind: 'resource', id: `${b.component}/${b.cloud}`, type: 'local:bucket', state: 'deleted', op: 'delete' });
+        emit(ctx, {
+          kind: 'resource',
+          id: `${b.component}/${b.cloud}`,
+          type: 'local:bucket',
+          state: 'deleted',
+          op: 'delete',
+        });
       }
       // Cloud directories outside the stack dir that this deployment created: removed when empty.
-      for (const dir of state?.externalDirs ?? []) await fs.rmdir(dir).catch(() => {});
+      const created = [...externalDirs].sort((a, b) => b.length - a.length);
+      for (const dir of created) await fs.rmdir(dir).catch(() => {});
       for (const entry of await fs.readdir(ctx.stackDir)) {
         if (entry === 'deploy.lock') continue;
         await fs.rm(path.join(ctx.stackDir, entry), { recursive: true, force: true });

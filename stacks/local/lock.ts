@@ -58,16 +58,24 @@ export async function acquireLock(stackDir: string, command: string): Promise<He
     }
     const holder = await readLock(file);
     if (holder && holder.host === info.host && pidAlive(holder.pid) && holder.pid !== process.pid) {
-      throw new TcError(DeployCode.locked, `stack is locked by ${holder.command} (pid ${holder.pid}, since ${holder.since})`, {
-        exit: ExitCode.locked,
-        hint: 'wait for it to finish; if that process is gone for good, delete ' + file,
-      });
+      throw new TcError(
+        DeployCode.locked,
+        `stack is locked by ${holder.command} (pid ${holder.pid}, since ${holder.since})`,
+        {
+          exit: ExitCode.locked,
+          hint: `wait for it to finish; if that process is gone for good, delete ${file}`,
+        },
+      );
     }
     if (holder && holder.host !== info.host) {
-      throw new TcError(DeployCode.locked, `stack is locked by ${holder.command} on host ${holder.host} (pid ${holder.pid})`, {
-        exit: ExitCode.locked,
-        hint: `if no tclouds runs there any more, delete ${file}`,
-      });
+      throw new TcError(
+        DeployCode.locked,
+        `stack is locked by ${holder.command} on host ${holder.host} (pid ${holder.pid})`,
+        {
+          exit: ExitCode.locked,
+          hint: `if no tclouds runs there any more, delete ${file}`,
+        },
+      );
     }
     // Stale (dead pid, or unreadable half-written lock): take it over.
     if (holder) staleFrom = holder;

@@ -88,9 +88,13 @@ async function readJson<T>(file: string): Promise<T | null> {
 export async function readState(stackDir: string): Promise<LocalState | null> {
   const s = await readJson<LocalState>(stackPaths(stackDir).state);
   if (s && s.version !== LOCAL_STATE_VERSION) {
-    throw new TcError(DeployCode.badState, `state.json of ${stackDir} has version ${String(s.version)}, expected ${LOCAL_STATE_VERSION}`, {
-      hint: 'it was written by another tclouds release; destroy the deployment with that release',
-    });
+    throw new TcError(
+      DeployCode.badState,
+      `state.json of ${stackDir} has version ${String(s.version)}, expected ${LOCAL_STATE_VERSION}`,
+      {
+        hint: 'it was written by another tclouds release; destroy the deployment with that release',
+      },
+    );
   }
   return s;
 }
@@ -133,4 +137,3 @@ export function procCmdline(pid: number): string | undefined {
     return undefined;
   }
 }
-

@@ -17,8 +17,7 @@
  * supervisor.json (written atomically, only here) tells deploy, status and chaos what runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { writeJsonAtomic } from '../../runtime/atomic-file.js';
 import { probeHealth } from './health.js';
 import { nodeHostCommand, stackPaths } from './paths.js';

@@ -34,7 +34,11 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
       for (const m of g.nodes) {
         const eip = new ec2.Eip(
           `${m.node.id}-ip`,
-          { domain: 'vpc', region: cloud.region, tags: env.tags({ Name: `${m.node.id}-ip`, 'tclouds-node': m.node.id }) },
+          {
+            domain: 'vpc',
+            region: cloud.region,
+            tags: env.tags({ Name: `${m.node.id}-ip`, 'tclouds-node': m.node.id }),
+          },
           { parent: env.component(g.component) },
         );
         eips.set(m.node.id, eip);
@@ -136,7 +140,12 @@ function network(env: ProgramEnv, cloud: ModelCloud) {
   const az = `${region}a`;
   const vpc = new ec2.Vpc(
     `${cloud.name}-vpc`,
-    { cidrBlock: cloud.cidr, enableDnsHostnames: true, region, tags: env.tags({ Name: `${env.plan.stack}-${cloud.name}` }) },
+    {
+      cidrBlock: cloud.cidr,
+      enableDnsHostnames: true,
+      region,
+      tags: env.tags({ Name: `${env.plan.stack}-${cloud.name}` }),
+    },
     { parent },
   );
   const igw = new ec2.InternetGateway(`${cloud.name}-igw`, { vpcId: vpc.id, region, tags: env.tags() }, { parent });
@@ -147,7 +156,14 @@ function network(env: ProgramEnv, cloud: ModelCloud) {
   );
   const subnet = new ec2.Subnet(
     `${cloud.name}-subnet`,
-    { vpcId: vpc.id, cidrBlock: cloud.subnetCidr, availabilityZone: az, mapPublicIpOnLaunch: false, region, tags: env.tags() },
+    {
+      vpcId: vpc.id,
+      cidrBlock: cloud.subnetCidr,
+      availabilityZone: az,
+      mapPublicIpOnLaunch: false,
+      region,
+      tags: env.tags(),
+    },
     { parent },
   );
   new ec2.RouteTableAssociation(`${cloud.name}-rta`, { subnetId: subnet.id, routeTableId: rt.id, region }, { parent });
@@ -196,7 +212,14 @@ function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: str
   const b = new s3.Bucket(name, { bucket: name, region, forceDestroy: false, tags: env.tags() }, opts);
   new s3.BucketPublicAccessBlock(
     `${name}-no-public`,
-    { bucket: b.id, region, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    {
+      bucket: b.id,
+      region,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
     opts,
   );
   new s3.BucketOwnershipControls(
@@ -206,7 +229,11 @@ function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: str
   );
   new s3.BucketServerSideEncryptionConfiguration(
     `${name}-sse`,
-    { bucket: b.id, region, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true }] },
+    {
+      bucket: b.id,
+      region,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true }],
+    },
     opts,
   );
   new s3.BucketPolicy(

@@ -150,13 +150,19 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
               linuxConfiguration: {
                 disablePasswordAuthentication: true,
                 ssh: {
-                  publicKeys: [{ path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: env.inputs.keys.sshPublicKey }],
+                  publicKeys: [
+                    { path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: env.inputs.keys.sshPublicKey },
+                  ],
                 },
               },
             },
             storageProfile: {
               imageReference: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' },
-              osDisk: { createOption: 'FromImage', deleteOption: 'Delete', managedDisk: { storageAccountType: 'StandardSSD_LRS' } },
+              osDisk: {
+                createOption: 'FromImage',
+                deleteOption: 'Delete',
+                managedDisk: { storageAccountType: 'StandardSSD_LRS' },
+              },
             },
             tags: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
           },
@@ -175,7 +181,12 @@ function networkOf(env: ProgramEnv, cloud: ModelCloud) {
   const rg = new resources.ResourceGroup(`${cloud.name}-rg`, { location: cloud.region, tags: env.tags() }, { parent });
   const vnet = new network.VirtualNetwork(
     `${cloud.name}-vnet`,
-    { resourceGroupName: rg.name, location: cloud.region, addressSpace: { addressPrefixes: [cloud.cidr] }, tags: env.tags() },
+    {
+      resourceGroupName: rg.name,
+      location: cloud.region,
+      addressSpace: { addressPrefixes: [cloud.cidr] },
+      tags: env.tags(),
+    },
     // Subnets are separate resources: inline subnets would fight with them on every update.
     { parent, ignoreChanges: ['subnets'] },
   );

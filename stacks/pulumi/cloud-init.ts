@@ -62,11 +62,14 @@ export function renderCloudInit(v: CloudInitValues): string {
     NODE_KEY_B64: b64(v.nodeKeyPem),
     ADMIN_TOKEN_B64: b64(v.adminToken),
   };
-  return cloudInitTemplate().replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, k: string) => {
+  const text = cloudInitTemplate().replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, k: string) => {
     const value = values[k];
     if (value === undefined) throw new Error(`cloud-init template uses unknown value {{${k}}}`);
     return value;
   });
+  // A placeholder mangled by an editor or formatter (e.g. `{ { X } }`) would ship a broken node: refuse.
+  if (/\{\s*\{/.test(text)) throw new Error('cloud-init template has a malformed placeholder');
+  return text;
 }
 
 /** The NodeSpec of a cloud node. `hostOf` gives each peer's address as seen from this node. */

@@ -55,7 +55,8 @@ export const CONSTRUCTS: Record<Exclude<ConstructKind, 'none'>, ConstructInfo> =
   'azure:dedicated-host': {
     kind: 'azure:dedicated-host',
     maxDomains: Number.POSITIVE_INFINITY,
-    label: 'Azure dedicated host group (one dedicated host per fault domain, spread over up to 3 platform fault domains)',
+    label:
+      'Azure dedicated host group (one dedicated host per fault domain, spread over up to 3 platform fault domains)',
   },
   // Spread placement: "up to 8 availability domains" per policy (research note: verify against current GCP docs).
   'gcp:resource-policy': {
@@ -98,17 +99,25 @@ const ALIASES: Record<string, string> = {
 };
 
 /** The construct the plan asks for in one cloud (default per provider when the plan says nothing). */
-export function requestedConstruct(provider: CloudProvider, cloud: string, construct: string | undefined): ConstructKind {
+export function requestedConstruct(
+  provider: CloudProvider,
+  cloud: string,
+  construct: string | undefined,
+): ConstructKind {
   if (construct === undefined || construct === '') return DEFAULTS[provider];
   let name = ALIASES[construct] ?? construct;
   if (name === 'dedicated') name = DEDICATED[provider];
   if (name in CONSTRUCTS && name.startsWith(`${provider}:`)) return name as ConstructKind;
   const known = Object.keys(CONSTRUCTS).filter((k) => k.startsWith(`${provider}:`));
-  throw new TcError(PulumiCode.unknownConstruct, `cloud ${cloud} (${provider}) asks for fault-domain construct "${construct}"`, {
-    exit: ExitCode.invalid,
-    hint: `${provider} offers: ${known.join(', ')}`,
-    location: { path: `clouds.${cloud}.construct` },
-  });
+  throw new TcError(
+    PulumiCode.unknownConstruct,
+    `cloud ${cloud} (${provider}) asks for fault-domain construct "${construct}"`,
+    {
+      exit: ExitCode.invalid,
+      hint: `${provider} offers: ${known.join(', ')}`,
+      location: { path: `clouds.${cloud}.construct` },
+    },
+  );
 }
 
 export interface DomainGroup {
@@ -160,7 +169,12 @@ export function chooseConstruct(
  * Azure assigns availability-set fault domains itself, round-robin: it can only reproduce a layout whose domains
  * hold equal numbers of VMs (give or take one). Anything else needs pinning (dedicated hosts).
  */
-function checkEvenForAvailabilitySet(cloud: string, component: string, domains: number[], nodes: readonly PlannedNode[]) {
+function checkEvenForAvailabilitySet(
+  cloud: string,
+  component: string,
+  domains: number[],
+  nodes: readonly PlannedNode[],
+) {
   const counts = domains.map((d) => nodes.filter((n) => n.domain === d).length);
   const max = Math.max(...counts);
   const min = Math.min(...counts);

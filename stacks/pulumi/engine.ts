@@ -34,7 +34,11 @@ export interface EngineSummary {
 export interface PulumiEngine {
   /** Throws TcError TC350 (exit 7) when the engine cannot run (no `pulumi` CLI). */
   check(): Promise<void>;
-  up(ref: StackRef, program: () => Promise<Record<string, unknown>>, op: EngineOp): Promise<{ outputs: OutputMap; summary: EngineSummary }>;
+  up(
+    ref: StackRef,
+    program: () => Promise<Record<string, unknown>>,
+    op: EngineOp,
+  ): Promise<{ outputs: OutputMap; summary: EngineSummary }>;
   destroy(ref: StackRef, op: EngineOp): Promise<{ summary: EngineSummary }>;
   /** Current stack outputs, or null when the stack does not exist. */
   outputs(ref: StackRef): Promise<OutputMap | null>;
@@ -47,7 +51,10 @@ export const INSTALL_HINT =
 
 /** `pulumi` on PATH or in ~/.pulumi/bin (where the official installer puts it), or undefined. */
 export function findPulumiCli(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env.PATH ?? '').split(delimiter).filter(Boolean), join(env.PULUMI_HOME ?? join(homedir(), '.pulumi'), 'bin')];
+  const dirs = [
+    ...(env.PATH ?? '').split(delimiter).filter(Boolean),
+    join(env.PULUMI_HOME ?? join(homedir(), '.pulumi'), 'bin'),
+  ];
   for (const dir of dirs) {
     const file = join(dir, process.platform === 'win32' ? 'pulumi.exe' : 'pulumi');
     try {
@@ -101,7 +108,10 @@ export function automationEngine(): PulumiEngine {
     async up(ref, program, op) {
       const stack = await stackOf(ref, program);
       const r = await stack.up({ onEvent: op.onEvent, signal: op.signal, color: 'never' });
-      return { outputs: r.outputs, summary: { resourceChanges: { ...(r.summary.resourceChanges ?? {}) } as Record<string, number> } };
+      return {
+        outputs: r.outputs,
+        summary: { resourceChanges: { ...(r.summary.resourceChanges ?? {}) } as Record<string, number> },
+      };
     },
     async destroy(ref, op) {
       const stack = await stackOf(ref, noProgram);
@@ -118,7 +128,11 @@ export function automationEngine(): PulumiEngine {
             pulumiCommand,
             secretsProvider: 'passphrase',
             projectSettings: { name: ref.projectName, runtime: 'nodejs', backend: { url: ref.backendUrl } },
-            envVars: { PULUMI_CONFIG_PASSPHRASE: ref.passphrase, PULUMI_BACKEND_URL: ref.backendUrl, PULUMI_SKIP_UPDATE_CHECK: '1' },
+            envVars: {
+              PULUMI_CONFIG_PASSPHRASE: ref.passphrase,
+              PULUMI_BACKEND_URL: ref.backendUrl,
+              PULUMI_SKIP_UPDATE_CHECK: '1',
+            },
           },
         );
         return await stack.outputs();
@@ -138,7 +152,10 @@ export function automationEngine(): PulumiEngine {
  * Any engine failure -> TcError with a documented exit code. `errors` are the error diagnostics the engine
  * emitted (clearer than the CLI's stderr dump, and free of secrets).
  */
-export function mapEngineError(e: unknown, ctx: { signal: AbortSignal; stack: string; backendUrl: string; errors: string[]; cancelled: boolean }): TcError {
+export function mapEngineError(
+  e: unknown,
+  ctx: { signal: AbortSignal; stack: string; backendUrl: string; errors: string[]; cancelled: boolean },
+): TcError {
   if (e instanceof TcError) return e;
   const err = e as Error & { commandResult?: { stderr?: string; code?: number } };
   if (ctx.signal.aborted || ctx.cancelled) {

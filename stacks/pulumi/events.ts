@@ -9,7 +9,11 @@ import type { EngineEvent, OpType, StepEventMetadata } from '@pulumi/pulumi/auto
 import type { DeployEvent, ResourceOp } from '../realizer.js';
 
 /** Pulumi types of the VMs: their rows are `node` rows named by node id. */
-export const VM_TYPES = new Set(['aws:ec2/instance:Instance', 'azure-native:compute:VirtualMachine', 'gcp:compute/instance:Instance']);
+export const VM_TYPES = new Set([
+  'aws:ec2/instance:Instance',
+  'azure-native:compute:VirtualMachine',
+  'gcp:compute/instance:Instance',
+]);
 
 export function opOf(op: OpType | string): ResourceOp {
   switch (op) {
@@ -74,7 +78,8 @@ export class EventMapper {
       const m = e.resOutputsEvent.metadata;
       if (hidden(m)) return;
       const op = this.ops.get(m.urn) ?? opOf(m.op);
-      const state = op === 'same' ? 'unchanged' : op === 'delete' ? 'deleted' : e.resOutputsEvent.planning ? 'pending' : 'done';
+      const state =
+        op === 'same' ? 'unchanged' : op === 'delete' ? 'deleted' : e.resOutputsEvent.planning ? 'pending' : 'done';
       this.emit({ ...this.row(m), state, op, ...this.elapsed(m.urn, e.timestamp) });
     } else if (e.resOpFailedEvent) {
       const m = e.resOpFailedEvent.metadata;

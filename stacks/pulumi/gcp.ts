@@ -15,7 +15,7 @@ import * as compute from '@pulumi/gcp/compute/index.js';
 import * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import { type ModelCloud, slug } from './model.js';
+import { type ModelCloud, roleTag, slug } from './model.js';
 import { type BucketResult, type NodeResult, type ProgramEnv, rolesIn, rulesOf } from './program.js';
 
 /** Spread placement policies are only offered for some machine families (N2 among them). */
@@ -114,11 +114,6 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
   return { nodes, buckets };
 }
 
-/** Network tag of a role's instances; firewall rules target it. At most 63 characters. */
-export function roleTag(component: string, role: string): string {
-  return slug(`tc-${component}-${role}`).slice(0, 63).replace(/-+$/, '');
-}
-
 function networkOf(env: ProgramEnv, cloud: ModelCloud) {
   const parent = env.cloudParent(cloud.name);
   const network = new compute.Network(
@@ -168,7 +163,10 @@ function firewalls(
 /** Service-account ids: 6-30 characters, `[a-z][-a-z0-9]*[a-z0-9]`; derived, so stable across runs. */
 export function serviceAccountId(stack: string, cloud: string, bucket: string): string {
   const hash = createHash('sha256').update(`${stack}/${cloud}/${bucket}`).digest('hex').slice(0, 8);
-  const stem = slug(bucket).replace(/^[^a-z]+/, '').slice(0, 16).replace(/-+$/, '');
+  const stem = slug(bucket)
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 16)
+    .replace(/-+$/, '');
   return `tc-${stem ? `${stem}-` : ''}${hash}`;
 }
 

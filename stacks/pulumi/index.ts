@@ -16,12 +16,11 @@
  * Import cost: this module is loaded (dynamically) only by commands that target a cloud; the Pulumi SDK and the
  * provider SDKs are imported inside the methods that need them.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
+import { planDigest } from '../../components/plan.js';
 import type { Plan } from '../../components/plan-types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../runtime/atomic-file.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
@@ -59,7 +58,12 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
       const program = createProgram(
         plan,
         provider,
-        { keys: ephemeralKeys(plan), packageSpec: packageSpec(), externalHosts: externalHosts(ctx.stackDir, target), retainData: false },
+        {
+          keys: ephemeralKeys(plan),
+          packageSpec: packageSpec(),
+          externalHosts: externalHosts(ctx.stackDir, target),
+          retainData: false,
+        },
         await loadProvider(provider),
       );
       const run = await runUnderMocks(program, stackName(plan.stack, target));
@@ -70,9 +74,16 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
         op: 'create',
       }));
       for (const r of resources) {
-        ctx.onEvent({ kind: VM_TYPES.has(r.type) ? 'node' : 'resource', id: r.name, type: r.type, state: 'pending', op: 'create' });
+        ctx.onEvent({
+          kind: VM_TYPES.has(r.type) ? 'node' : 'resource',
+          id: r.name,
+          type: r.type,
+          state: 'pending',
+          op: 'create',
+        });
       }
-      for (const note of (run.outputs.notes as string[] | undefined) ?? []) ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
+      for (const note of (run.outputs.notes as string[] | undefined) ?? [])
+        ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
       return { resources, changes: resources.length };
     },
 
@@ -117,7 +128,12 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
           { keys, packageSpec: packageSpec(), externalHosts: externalHosts(ctx.stackDir, target), retainData: true },
           await loadProvider(provider),
         );
-        ctx.onEvent({ kind: 'log', id: 'keep-data', state: 'running', message: 'keeping buckets: marking them retained' });
+        ctx.onEvent({
+          kind: 'log',
+          id: 'keep-data',
+          state: 'running',
+          message: 'keeping buckets: marking them retained',
+        });
         await withLock(ctx, target, eng, ref, (op) => eng.up(ref, program, op));
       }
       const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
@@ -125,7 +141,8 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
       await fs.rm(f.plan, { force: true });
       if (!ctx.keepData && saved) {
         for (const b of Object.values(saved.components).flatMap((c) => c.buckets)) {
-          if (saved.clouds[b.cloud]?.provider === provider) await fs.rm(credentialsFile(ctx.stackDir, b.cloud, b.name), { force: true });
+          if (saved.clouds[b.cloud]?.provider === provider)
+            await fs.rm(credentialsFile(ctx.stackDir, b.cloud, b.name), { force: true });
         }
       }
       return { removed: r.removed };
@@ -148,7 +165,13 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
       try {
         out = await eng.outputs(ref);
       } catch (e) {
-        throw mapEngineError(e, { signal: ctx.signal, stack: ref.stackName, backendUrl: ref.backendUrl, errors: [], cancelled: false });
+        throw mapEngineError(e, {
+          signal: ctx.signal,
+          stack: ref.stackName,
+          backendUrl: ref.backendUrl,
+          errors: [],
+          cancelled: false,
+        });
       }
       if (!out) return null;
       if (!saved) return cached ?? null;
@@ -180,7 +203,12 @@ function stackRef(stack: string, target: Target, ctx: RealizeContext): StackRef 
 
 function files(stackDir: string, target: Target) {
   const dir = join(stackDir, 'pulumi');
-  return { dir, lock: join(dir, `${target}.lock`), plan: join(dir, `${target}.plan.json`), outputs: join(dir, `${target}.outputs.json`) };
+  return {
+    dir,
+    lock: join(dir, `${target}.lock`),
+    plan: join(dir, `${target}.plan.json`),
+    outputs: join(dir, `${target}.outputs.json`),
+  };
 }
 
 export function credentialsFile(stackDir: string, cloud: string, bucket: string): string {
@@ -204,10 +232,20 @@ async function withLock<T extends { summary: { resourceChanges: Record<string, n
   target: Target,
   eng: PulumiEngine,
   ref: StackRef,
-  run: (op: { onEvent: (e: import('@pulumi/pulumi/automation/index.js').EngineEvent) => void; signal: AbortSignal }) => Promise<T>,
+  run: (op: {
+    onEvent: (e: import('@pulumi/pulumi/automation/index.js').EngineEvent) => void;
+    signal: AbortSignal;
+  }) => Promise<T>,
 ): Promise<T & { changes: number; removed: number }> {
   const f = files(ctx.stackDir, target);
-  if (ctx.signal.aborted) throw mapEngineError(new Error('aborted'), { signal: ctx.signal, stack: ref.stackName, backendUrl: ref.backendUrl, errors: [], cancelled: true });
+  if (ctx.signal.aborted)
+    throw mapEngineError(new Error('aborted'), {
+      signal: ctx.signal,
+      stack: ref.stackName,
+      backendUrl: ref.backendUrl,
+      errors: [],
+      cancelled: true,
+    });
   await fs.mkdir(f.dir, { recursive: true });
   let stale = false;
   for (let attempt = 0; ; attempt++) {
@@ -220,10 +258,14 @@ async function withLock<T extends { summary: { resourceChanges: Record<string, n
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
       const holder = readJson<{ pid?: number }>(f.lock);
       if (holder?.pid && holder.pid !== process.pid && alive(holder.pid)) {
-        throw new TcError(PulumiCode.locked, `another tclouds process (pid ${holder.pid}) is updating ${ref.stackName}`, {
-          exit: ExitCode.locked,
-          hint: 'wait for it to finish, or stop it with Ctrl-C in its terminal',
-        });
+        throw new TcError(
+          PulumiCode.locked,
+          `another tclouds process (pid ${holder.pid}) is updating ${ref.stackName}`,
+          {
+            exit: ExitCode.locked,
+            hint: 'wait for it to finish, or stop it with Ctrl-C in its terminal',
+          },
+        );
       }
       stale = true;
       await fs.rm(f.lock, { force: true });
@@ -237,7 +279,13 @@ async function withLock<T extends { summary: { resourceChanges: Record<string, n
     }
     const r = await run({ onEvent: (e) => mapper.handle(e), signal: ctx.signal });
     if (mapper.summary.cancelled || ctx.signal.aborted) {
-      throw mapEngineError(new Error('cancelled'), { signal: ctx.signal, stack: ref.stackName, backendUrl: ref.backendUrl, errors: [], cancelled: true });
+      throw mapEngineError(new Error('cancelled'), {
+        signal: ctx.signal,
+        stack: ref.stackName,
+        backendUrl: ref.backendUrl,
+        errors: [],
+        cancelled: true,
+      });
     }
     const changes =
       mapper.summary.changes ||
@@ -338,7 +386,13 @@ async function buildOutputs(
     for (const b of comp.buckets) {
       const rec = buckets[`${b.cloud}/${b.name}`];
       if (!rec) continue;
-      const bo: BucketOutput = { cloud: b.cloud, provider: target as BucketOutput['provider'], name: String(rec.name), region: rec.region, endpoint: String(rec.endpoint) };
+      const bo: BucketOutput = {
+        cloud: b.cloud,
+        provider: target as BucketOutput['provider'],
+        name: String(rec.name),
+        region: rec.region,
+        endpoint: String(rec.endpoint),
+      };
       if (rec.credentials !== undefined) {
         const file = credentialsFile(ctx.stackDir, b.cloud, b.name);
         await writeFileAtomic(
@@ -366,7 +420,7 @@ async function buildOutputs(
     stack: plan.stack,
     target,
     topologyFile: ctx.topologyFile,
-    planDigest: createHash('sha256').update(JSON.stringify(plan)).digest('hex'),
+    planDigest: planDigest(plan),
     deployedAt: new Date().toISOString(),
     components,
   };

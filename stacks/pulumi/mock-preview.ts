@@ -43,12 +43,18 @@ async function runOnce(program: () => Promise<Record<string, unknown>>, stack: s
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, custom: args.custom ?? true });
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs as Record<string, unknown>,
+          custom: args.custom ?? true,
+        });
         return { id: `${args.name}-id`, state: { ...args.inputs, ...fake(args.type, args.name, args.inputs) } };
       },
       call(args) {
         if (args.token === 'aws:ec2/getAmi:getAmi') return { id: 'ami-0123456789abcdef0', name: 'ubuntu-noble-24.04' };
-        if (args.token.startsWith('azure-native:storage:listStorageAccountServiceSAS')) return { serviceSasToken: 'sv=mock' };
+        if (args.token.startsWith('azure-native:storage:listStorageAccountServiceSAS'))
+          return { serviceSasToken: 'sv=mock' };
         return args.inputs;
       },
     },
@@ -56,12 +62,20 @@ async function runOnce(program: () => Promise<Record<string, unknown>>, stack: s
     stack,
     false,
   );
-  const raw = await program();
-  const secretOutputs: string[] = [];
-  const outputs = (await resolveDeep(raw, '', secretOutputs)) as Record<string, unknown>;
-  // Exported by runtime/settings.js but not in its typings: resolves once every registration has been answered.
-  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-  return { resources, outputs, secretOutputs };
+  // Pulumi records `new Error().stack` for every promise and resource (leak reports, source positions). With
+  // source maps on (tsx, vitest) that dominated the run; nothing here reads those stacks, so skip capturing them.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    const raw = await program();
+    const secretOutputs: string[] = [];
+    const outputs = (await resolveDeep(raw, '', secretOutputs)) as Record<string, unknown>;
+    // Exported by runtime/settings.js but not in its typings: resolves once every registration has been answered.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    return { resources, outputs, secretOutputs };
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** Deterministic stand-ins for the outputs a provider would compute (addresses, ids, names). */
@@ -82,7 +96,8 @@ function fakeOutputs() {
     if (type === 'aws:iam/accessKey:AccessKey') Object.assign(out, { secret: 'mock-secret-access-key' });
     if (type.startsWith('azure-native:network:PublicIPAddress')) out.ipAddress = nextIp();
     if (type === 'gcp:compute/address:Address') out.address = nextIp();
-    if (type === 'gcp:serviceaccount/account:Account') out.email = `${inputs.accountId ?? name}@mock.iam.gserviceaccount.com`;
+    if (type === 'gcp:serviceaccount/account:Account')
+      out.email = `${inputs.accountId ?? name}@mock.iam.gserviceaccount.com`;
     if (type === 'gcp:serviceaccount/key:Key') out.privateKey = Buffer.from('{"mock":true}').toString('base64');
     return out;
   };

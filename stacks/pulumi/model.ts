@@ -111,10 +111,14 @@ export function buildModel(plan: Plan, provider: CloudProvider): RealizationMode
       const members = here.map((node) => {
         const i = FIRST_HOST + hostIndex++;
         if (i >= SUBNET_SIZE - 1) {
-          throw new TcError(PulumiCode.addressSpace, `cloud ${name} has more than ${SUBNET_SIZE - FIRST_HOST - 1} nodes`, {
-            exit: ExitCode.invalid,
-            hint: 'split the nodes over more clouds',
-          });
+          throw new TcError(
+            PulumiCode.addressSpace,
+            `cloud ${name} has more than ${SUBNET_SIZE - FIRST_HOST - 1} nodes`,
+            {
+              exit: ExitCode.invalid,
+              hint: 'split the nodes over more clouds',
+            },
+          );
         }
         const m: ModelNode = {
           node,
@@ -158,7 +162,10 @@ export function buildModel(plan: Plan, provider: CloudProvider): RealizationMode
           if (link.from === 'clients') {
             sources = plan.clients.cidrs.map((cidr) => ({ kind: 'cidr' as const, cidr }));
             if (sources.length === 0) {
-              addNote(notes, `${component}: no client CIDRs declared, so ${link.to} port ${link.port} is reachable only from inside`);
+              addNote(
+                notes,
+                `${component}: no client CIDRs declared, so ${link.to} port ${link.port} is reachable only from inside`,
+              );
               continue;
             }
           } else {
@@ -169,7 +176,15 @@ export function buildModel(plan: Plan, provider: CloudProvider): RealizationMode
               return { kind: 'external', nodeId: n.id, cloud: n.cloud };
             });
           }
-          mergeRule(cloud.rules, { component, cloud: cloud.name, role: link.to, portName: link.port, port, targets: ids, sources });
+          mergeRule(cloud.rules, {
+            component,
+            cloud: cloud.name,
+            role: link.to,
+            portName: link.port,
+            port,
+            targets: ids,
+            sources,
+          });
         }
       }
     }
@@ -205,4 +220,9 @@ function addNote(notes: string[], note: string): void {
 /** Resource-name-safe form of a string (lowercase letters, digits and dashes). */
 export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+}
+
+/** GCP network tag of a role's instances; firewall rules target it. At most 63 characters. */
+export function roleTag(component: string, role: string): string {
+  return slug(`tc-${component}-${role}`).slice(0, 63).replace(/-+$/, '');
 }

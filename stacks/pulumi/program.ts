@@ -158,9 +158,7 @@ function userDataOf(
     remoteIps.apply((ips) => {
       const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
       const hostOf = (p: PlannedNode) =>
-        p.cloud === me.cloud
-          ? model.nodes.get(p.id)!.privateIp
-          : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
+        p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
       const spec = cloudNodeSpec(plan, me.node, me.privateIp, hostOf, inputs.keys.publicKeys);
       return renderCloudInit({
         nodeId,

@@ -57,10 +57,14 @@ export function loadRecording(file: string): Recording {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Recording;
   } catch (e) {
-    throw new TcError(PulumiCode.badRecording, `cannot read the recorded engine stream ${file}: ${(e as Error).message}`, {
-      exit: ExitCode.notFound,
-      location: { file },
-    });
+    throw new TcError(
+      PulumiCode.badRecording,
+      `cannot read the recorded engine stream ${file}: ${(e as Error).message}`,
+      {
+        exit: ExitCode.notFound,
+        location: { file },
+      },
+    );
   }
 }
 

@@ -110,9 +110,9 @@ describe('status poller against real processes on loopback', () => {
     expect(ledger.quorumLost).toBe(true);
     const files = report.components.find((c) => c.name === 'files')!;
     expect(files.clouds.map((c) => [c.reachable, c.objects, c.bytes])).toEqual([
-      [true, 2, 1024],
-      [true, 2, 1024],
-      [true, 2, 1024],
+      [true, 1, 1024],
+      [true, 1, 1024],
+      [true, 1, 1024],
       [false, null, null],
     ]);
     expect(files).toMatchObject({ up: 3, quorumLost: false, faultsLeft: 0 });

@@ -73,7 +73,10 @@ export function bruteKeep(layout: Layout, q: RiskQuery, n: number): number {
         continue;
       }
       const crashed = layout.map(() => 0);
-      for (const x of set) crashed[owner[x] as number]++;
+      for (const x of set) {
+        const j = owner[x] as number;
+        crashed[j] = (crashed[j] as number) + 1;
+      }
       const lost = layout.map((s, j) => crashed[j] === s);
       if (keptFromLost(layout, lost, q.keep)) kept++;
     }

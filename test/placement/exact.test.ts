@@ -5,7 +5,20 @@ import { attacksToBreak, keepCurve, keepProbability, modelCurve } from '../../pl
 import { KEEP_NAMES, type Layout, THREAT_NAMES } from '../../placement/types.js';
 import { bruteKeep } from './brute.js';
 
-const SMALL: Layout[] = [[1], [3], [2, 1], [1, 1, 1], [3, 1, 1], [2, 2, 1], [4, 1, 1], [2, 2, 2], [3, 2, 1, 1], [1, 1, 1, 1], [5, 1], [2, 2, 1, 1]];
+const SMALL: Layout[] = [
+  [1],
+  [3],
+  [2, 1],
+  [1, 1, 1],
+  [3, 1, 1],
+  [2, 2, 1],
+  [4, 1, 1],
+  [2, 2, 2],
+  [3, 2, 1, 1],
+  [1, 1, 1, 1],
+  [5, 1],
+  [2, 2, 1, 1],
+];
 
 describe('exact curves against brute-force enumeration of every attack sequence', () => {
   for (const threat of THREAT_NAMES) {
@@ -50,21 +63,32 @@ describe('the exact methods agree with each other', () => {
 
 describe('closed forms', () => {
   it('Eq. 2 (derived inclusion-exclusion) matches the DP for the PM majority without removal', () => {
-    for (const layout of [[6, 1, 1, 1, 1], [2, 2, 2, 2, 2], [4, 3, 2, 1, 1, 1, 1], [30, ...Array(20).fill(1)]]) {
+    for (const layout of [
+      [6, 1, 1, 1, 1],
+      [2, 2, 2, 2, 2],
+      [4, 3, 2, 1, 1, 1, 1],
+      [30, ...Array(20).fill(1)],
+    ]) {
       const curve = keepCurve(layout, { threat: 'byzantine-vm', keep: 'pm-majority', removal: false }, 30);
-      for (const n of [0, 1, 3, 5, 10, 20, 30]) expect(eq2KeepProbability(layout, n)).toBeCloseTo(curve[n] as number, 9);
+      // The alternating sum loses digits as m grows (already ~1e-9 at m = 21): why the advisor never uses it.
+      const digits = layout.length > 10 ? 7 : 11;
+      for (const n of [0, 1, 3, 5, 10, 20, 30])
+        expect(eq2KeepProbability(layout, n)).toBeCloseTo(curve[n] as number, digits);
       const crash = keepCurve(layout, { threat: 'crash-pm', keep: 'pm-majority', removal: false }, 10);
-      expect(eq2KeepProbability(layout, 10, { uniform: true })).toBeCloseTo(crash[10] as number, 9);
+      expect(eq2KeepProbability(layout, 10, { uniform: true })).toBeCloseTo(crash[10] as number, digits);
     }
   });
 
   it('the printed coefficients of Eq. 2 (k/(k-1), ...) give a different, wrong number', () => {
     // m = 5, k = 3, n = 5, balanced: S_3 - (3/2) S_4 is not P(X >= 3); the right coefficient of S_4 is C(3,2) = 3.
-    const S = (j: number) => [0, 0, 0, 10 * (2 / 5) ** 5, 5 * (1 / 5) ** 5, 0][j] as number;
-    const printed = S(3) - (3 / 2) * S(4);
-    const derived = S(3) - 3 * S(4) + 6 * S(5);
+    const sj = (j: number) => [0, 0, 0, 10 * (2 / 5) ** 5, 5 * (1 / 5) ** 5, 0][j] as number;
+    const printed = sj(3) - (3 / 2) * sj(4);
+    const derived = sj(3) - 3 * sj(4) + 6 * sj(5);
     expect(derived).toBeCloseTo(0.0976, 12);
-    expect(derived).toBeCloseTo(keepProbability([2, 2, 2, 2, 2], { threat: 'byzantine-vm', keep: 'pm-majority', removal: false }, 5), 12);
+    expect(derived).toBeCloseTo(
+      keepProbability([2, 2, 2, 2, 2], { threat: 'byzantine-vm', keep: 'pm-majority', removal: false }, 5),
+      12,
+    );
     expect(Math.abs(printed - derived)).toBeGreaterThan(0.001);
   });
 

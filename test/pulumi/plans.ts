@@ -3,20 +3,55 @@
  * (components/plan.ts + topology/load.ts); `handPlan` builds a Plan in the documented shape for cases the
  * templates do not cover (a layout that exceeds a construct, cross-cloud links, client CIDRs).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compilePlan } from '../../components/plan.js';
 import type { ComponentPlan, Plan, PlannedCloud, PlannedNode } from '../../components/plan-types.js';
+import { loadTopology } from '../../topology/load.js';
+import type { Mode, Provider } from '../../topology/schema.js';
+import { renderTopology } from '../../topology/templates.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
-/** Topology templates shipped in templates/ (not the cloud-init ones). */
-export function templateFiles(): string[] {
+/** Deployment modes that have a topology template in templates/ (not the cloud-init ones). */
+export function templateModes(): Mode[] {
   const dir = join(ROOT, 'templates');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('cloud-init'))
     .sort()
-    .map((f) => join(dir, f));
+    .map((f) => f.replace(/\.ya?ml$/, '') as Mode);
+}
+
+/** The real path a user takes: `tclouds init --mode <mode> --clouds <provider>`, then load, then compile. */
+export async function templatePlan(mode: Mode, provider: Provider, cidrs: string[] = []): Promise<Plan> {
+  let text = renderTopology({ mode, providers: [provider], name: 'demo' }).text;
+  if (cidrs.length > 0) text += `\nclients:\n  cidrs: [${cidrs.join(', ')}]\n`;
+  return compileText(text);
+}
+
+/** Compile a topology given as YAML text (written to a temp dir, loaded like any file). */
+export async function compileText(text: string): Promise<Plan> {
+  const dir = mkdtempSync(join(tmpdir(), 'tc-pulumi-'));
+  writeFileSync(join(dir, 'tclouds.yaml'), text);
+  return compilePlan(await loadTopology(join(dir, 'tclouds.yaml')));
+}
+
+/** One cloud with `hosts` physical machines and an SMR group of 3f+1 allowed to share it. */
+export function denseTopology(provider: Provider, region: string, hosts: number, f = 1): string {
+  return `name: dense
+mode: native
+clouds:
+  c1: { provider: ${provider}, region: ${region}, hosts: ${hosts} }
+clients: { cidrs: [198.51.100.0/24] }
+components:
+  ledger:
+    kind: smr
+    f: ${f}
+    clouds: [c1]
+    colocate: allowed
+`;
 }
 
 export interface HandComponent {
@@ -55,7 +90,11 @@ export function handPlan(opts: {
     for (const cloud of new Set(nodes.map((n) => n.cloud))) {
       const counts = new Map<number, number>();
       for (const n of nodes.filter((x) => x.cloud === cloud)) counts.set(n.domain, (counts.get(n.domain) ?? 0) + 1);
-      layouts[cloud] = { hosts: counts.size, layout: [...counts.values()].sort((a, b) => b - a), method: 'even-spread' };
+      layouts[cloud] = {
+        hosts: counts.size,
+        layout: [...counts.values()].sort((a, b) => b - a),
+        method: 'even-spread',
+      };
     }
     components[name] = {
       kind: c.kind ?? 'smr',
@@ -69,7 +108,10 @@ export function handPlan(opts: {
         { from: role, to: role, port: 'peer' },
         { from: 'clients', to: role, port: 'client' },
       ],
-      keys: [...nodes.map((n) => ({ id: n.id, kind: 'node' as const, for: n.id })), { id: `client-${name}`, kind: 'client', for: name }],
+      keys: [
+        ...nodes.map((n) => ({ id: n.id, kind: 'node' as const, for: n.id })),
+        { id: `client-${name}`, kind: 'client', for: name },
+      ],
       client: {},
       layouts,
     };

@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTopology } from '../../topology/load.js';
 import { compilePlan } from '../../components/plan.js';
+import { loadTopology } from '../../topology/load.js';
+
 const p = process.argv[2] ?? 'aws';
 const text = `name: dense
 mode: native
@@ -19,6 +20,13 @@ components:
 const dir = mkdtempSync(join(tmpdir(), 'tc-'));
 writeFileSync(join(dir, 'tclouds.yaml'), text);
 try {
-const plan = compilePlan(await loadTopology(join(dir, 'tclouds.yaml')));
-console.log(JSON.stringify(plan.clouds), JSON.stringify(plan.components.ledger!.layouts), plan.components.ledger!.nodes.map(n=>n.domain).join(','), plan.notes);
-} catch (e) { console.log(e); }
+  const plan = compilePlan(await loadTopology(join(dir, 'tclouds.yaml')));
+  console.log(
+    JSON.stringify(plan.clouds),
+    JSON.stringify(plan.components.ledger!.layouts),
+    plan.components.ledger!.nodes.map((n) => n.domain).join(','),
+    plan.notes,
+  );
+} catch (e) {
+  console.log(e);
+}

@@ -199,7 +199,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
   const traceHash = createHash('sha256');
 
   const T = 12;
-  const mkReplica = (i: number) => {
+  const mkReplica = (i: number, recovering = false) => {
     const env = makeEnv(i, p.n);
     const core = new ReplicaCore(
       {
@@ -211,13 +211,17 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
         requestTimeout: T,
         maxPendingPerClient: 64,
         maxPending: 1024,
+        recovering,
       },
       env,
     );
     return { core, driver: new ReplicaDriver(core, new KvService(), env), up: true };
   };
   const replicas = Array.from({ length: p.n }, (_, i) => mkReplica(i));
-  const correct = (i: number) => !p.byzantine.has(i);
+  // A crashed replica restarts without its votes (no durable log): amnesia counts against the f budget, so
+  // crashed replicas are excluded from the correct set like Byzantine ones.
+  const crashed = new Set<number>();
+  const correct = (i: number) => !p.byzantine.has(i) && !crashed.has(i);
 
   // Canonical execution history and per-replica progress.
   const canon = new Map<number, string>();
@@ -318,7 +322,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       if (c === undefined) {
         canon.set(e.cid, key);
         canonBatches.set(e.cid, e.requests);
-      } else if (c !== key) fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}`);
+      } else if (c !== key) fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}: ${key} vs canonical ${c}`);
       for (const r of e.requests) {
         const k = `${r.client}:${r.seq}`;
         if (executedBy[i]!.has(k)) fail(`integrity: replica ${i} executed ${k} twice`);
@@ -424,9 +428,10 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       }
       if (p.crashRestart && faultRng.chance(0.01)) {
         const i = faultRng.int(0, p.n - 1);
-        if (correct(i) && replicas.filter((r) => !r.up).length < p.f - p.byzantine.size) {
+        if (!p.byzantine.has(i) && (crashed.has(i) || crashed.size < p.f - p.byzantine.size)) {
+          crashed.add(i);
           // Crash: volatile state is lost; the replica restarts empty and catches up by state transfer.
-          replicas[i] = { ...mkReplica(i), up: false };
+          replicas[i] = { ...mkReplica(i, true), up: false };
           lastCid[i] = -1;
           executedBy[i]!.clear();
         }

@@ -6,10 +6,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ed25519CoreCrypto } from '../../components/storage/codec.js';
 import { sha256Hex } from '../../components/storage/crypto/primitives.js';
-import { ConfigCore, type CloudConfig } from '../../components/storage/protocol/config.js';
+import { type CloudConfig, ConfigCore } from '../../components/storage/protocol/config.js';
 import { checkNF, quorumSize } from '../../components/storage/protocol/core.js';
 import { countedLocks, LockCore } from '../../components/storage/protocol/lock.js';
-import { compareVersions, containerOf, duOfContainer, parseValueFile, valueFile } from '../../components/storage/protocol/names.js';
+import {
+  compareVersions,
+  containerOf,
+  duOfContainer,
+  parseValueFile,
+  valueFile,
+} from '../../components/storage/protocol/names.js';
 import { ReadCore } from '../../components/storage/protocol/read.js';
 import type { Action, CloudOp, Metadata, OpResult } from '../../components/storage/protocol/types.js';
 import { WriteCore } from '../../components/storage/protocol/write.js';
@@ -75,10 +81,13 @@ describe('write core', () => {
     // Existing version 7 on three clouds; the fourth says nothing yet.
     const old = crypto.signMetadata(meta(7, new Uint8Array([1])));
     let acts: Action<unknown>[] = [];
-    for (const c of q.slice(0, 3)) acts = w.step({ type: 'reply', reply: { id: c.id, cloud: c.cloud, result: fetched(old) } });
+    for (const c of q.slice(0, 3))
+      acts = w.step({ type: 'reply', reply: { id: c.id, cloud: c.cloud, result: fetched(old) } });
     expect(acts.find((a) => a.type === 'encode')).toEqual({ type: 'encode', version: { counter: 8, writer: 'a1' } });
     const value = new Uint8Array([9, 9]);
-    const puts = calls(w.step({ type: 'encoded', encoded: { payloads: [value], digests: [sha256Hex(value)], size: 2 } }));
+    const puts = calls(
+      w.step({ type: 'encoded', encoded: { payloads: [value], digests: [sha256Hex(value)], size: 2 } }),
+    );
     expect(puts.map((c) => (c.op as { name: string }).name)).toEqual(Array(4).fill('value8.a1'));
     const ack = (c: Call) => w.step({ type: 'reply', reply: { id: c.id, cloud: c.cloud, result: { status: 'ok' } } });
     expect(calls(ack(puts[0]!))).toEqual([]);
@@ -94,12 +103,19 @@ describe('write core', () => {
   });
 
   it('fails cleanly when more than f clouds refuse the value', () => {
-    const w = new WriteCore(set, 'x', crypto, { protocol: 'depsky-a', writer: 'a1', knownVersion: { counter: 0, writer: '' } });
+    const w = new WriteCore(set, 'x', crypto, {
+      protocol: 'depsky-a',
+      writer: 'a1',
+      knownVersion: { counter: 0, writer: '' },
+    });
     w.step({ type: 'start' });
     const v = new Uint8Array(0);
     const puts = calls(w.step({ type: 'encoded', encoded: { payloads: [v], digests: [sha256Hex(v)], size: 0 } }));
     w.step({ type: 'reply', reply: { id: puts[0]!.id, cloud: 0, result: { status: 'error', message: 'boom' } } });
-    const out = w.step({ type: 'reply', reply: { id: puts[1]!.id, cloud: 1, result: { status: 'error', message: 'boom' } } });
+    const out = w.step({
+      type: 'reply',
+      reply: { id: puts[1]!.id, cloud: 1, result: { status: 'error', message: 'boom' } },
+    });
     expect(out.at(-1)).toMatchObject({ type: 'fail', failure: { code: 'TC201' } });
   });
 });
@@ -127,7 +143,9 @@ describe('read core', () => {
     expect(first.map((c) => c.cloud)).toEqual([2]);
     expect((first[0]!.op as { name: string }).name).toBe('value3.a1');
     // Cloud 2 returns garbage: detected, cloud 0 (next in latency order) is asked.
-    const next = calls(r.step({ type: 'reply', reply: { id: first[0]!.id, cloud: 2, result: fetched(new Uint8Array([6])) } }));
+    const next = calls(
+      r.step({ type: 'reply', reply: { id: first[0]!.id, cloud: 2, result: fetched(new Uint8Array([6])) } }),
+    );
     expect(next.map((c) => c.cloud)).toEqual([0]);
     const done = r.step({ type: 'reply', reply: { id: next[0]!.id, cloud: 0, result: fetched(value) } });
     expect(done.at(-1)).toMatchObject({ type: 'done', value: { dataGets: 2, rejected: [{ cloud: 2 }] } });
@@ -138,9 +156,7 @@ describe('read core', () => {
     const v2 = new Uint8Array([2]);
     const stale = crypto.signMetadata(meta(1, v1));
     const current = crypto.signMetadata(meta(2, v2));
-    const forged = new TextEncoder().encode(
-      new TextDecoder().decode(current).replace('"counter":2', '"counter":99'),
-    );
+    const forged = new TextEncoder().encode(new TextDecoder().decode(current).replace('"counter":2', '"counter":99'));
     const r = new ReadCore(set, 'x', crypto);
     const first = calls(metaPhase(r, [0, 1, 2, 3], [forged, stale, current, current]));
     expect((first[0]!.op as { name: string }).name).toBe('value2.a1');
@@ -178,7 +194,12 @@ describe('read core', () => {
   });
 
   it('DepSky-CA asks exactly f+1 clouds when all are healthy', () => {
-    const m: Metadata = { ...meta(1, new Uint8Array()), protocol: 'depsky-ca', sealedSize: 40, digests: ['a', 'b', 'c', 'd'].map((x) => sha256Hex(new TextEncoder().encode(x))) };
+    const m: Metadata = {
+      ...meta(1, new Uint8Array()),
+      protocol: 'depsky-ca',
+      sealedSize: 40,
+      digests: ['a', 'b', 'c', 'd'].map((x) => sha256Hex(new TextEncoder().encode(x))),
+    };
     const r = new ReadCore(set, 'x', crypto);
     const first = calls(metaPhase(r, [3, 1, 0], Array(4).fill(crypto.signMetadata(m))));
     expect(first.map((c) => c.cloud)).toEqual([3, 1]);
@@ -219,7 +240,9 @@ describe('lock counting', () => {
     const l1 = calls(core.step({ type: 'start' }));
     let puts: Call[] = [];
     for (const c of l1.slice(0, 3))
-      puts = calls(core.step({ type: 'reply', reply: { id: c.id, cloud: c.cloud, result: { status: 'listed', names: [] } } }));
+      puts = calls(
+        core.step({ type: 'reply', reply: { id: c.id, cloud: c.cloud, result: { status: 'listed', names: [] } } }),
+      );
     let l2: Call[] = [];
     for (const c of puts.slice(0, 3))
       l2 = calls(core.step({ type: 'reply', reply: { id: c.id, cloud: c.cloud, result: { status: 'ok' } } }));
@@ -235,7 +258,10 @@ describe('lock counting', () => {
     let end: Action<unknown>[] = [];
     for (const c of removes.slice(0, 3))
       end = core.step({ type: 'reply', reply: { id: c.id, cloud: c.cloud, result: { status: 'ok' } } });
-    expect(end.at(-1)).toMatchObject({ type: 'done', value: { acquired: false, reason: 'conflict', holder: { writer: 'b2' } } });
+    expect(end.at(-1)).toMatchObject({
+      type: 'done',
+      value: { acquired: false, reason: 'conflict', holder: { writer: 'b2' } },
+    });
   });
 });
 

@@ -24,7 +24,9 @@ const PROTOCOLS: Protocol[] = ['depsky-a', 'depsky-ca'];
 describe.each(PROTOCOLS)('%s with one faulty cloud', (protocol) => {
   it.each(FAULTS.map((f, i) => [f, i % 4] as const))('%s cloud #%i: put, get, ls, gc, lock, rm', async (fault, bad) => {
     const base = `${root.dir}/${protocol}-${fault}`;
-    const drivers: CloudDriver[] = localDrivers(base).map((d, i) => (i === bad ? new FaultyDriver(d, fault as Fault) : d));
+    const drivers: CloudDriver[] = localDrivers(base).map((d, i) =>
+      i === bad ? new FaultyDriver(d, fault as Fault) : d,
+    );
     const c = client(drivers, protocol, keys);
     for (const size of SIZES) {
       const du = `objects/${size}.bin`;

@@ -147,6 +147,7 @@ export class ReplicaCore {
   private st: { replies: Map<number, Extract<Msg, { t: 'STATE' }>>; since: number; attempt: number } | null = null;
   private stAttempt = 0;
   private lastHeartbeat = 0;
+  private recovering: boolean;
 
   constructor(
     readonly cfg: CoreConfig,
@@ -157,6 +158,7 @@ export class ReplicaCore {
     this.me = cfg.me;
     this.half = Math.floor((cfg.n + cfg.f) / 2);
     this.lcTimeout = cfg.requestTimeout;
+    this.recovering = cfg.recovering === true;
   }
 
   leader(reg = this.regency): number {
@@ -273,7 +275,7 @@ export class ReplicaCore {
   }
 
   private maybePropose(): void {
-    if (this.leader() !== this.me || this.lcActive || this.st) return;
+    if (this.leader() !== this.me || this.lcActive || this.st || this.recovering) return;
     const key = `${this.inst.cid}:${this.regency}`;
     if (this.proposedFor === key || this.inst.cid === this.syncCid || this.inst.proposals.has(this.regency)) return;
     if (this.poolSize === 0) return;
@@ -329,6 +331,10 @@ export class ReplicaCore {
         if (!Number.isInteger(msg.reg) || !Number.isInteger(msg.cid)) return;
         this.hint(from, msg.reg);
         this.noteAhead(from, msg.cid + 1);
+        if (msg.cid === this.lastDecided - 1 && this.prev?.proof) this.send(from, { t: 'DECIDED', proof: this.prev.proof });
+        return;
+      case 'DECIDED':
+        if (msg.proof?.cid === this.lastDecided + 1 && this.checkProof(msg.proof)) this.adopt(msg.proof);
         return;
       case 'STREQ':
         return this.onStateRequest(from, msg);
@@ -580,6 +586,7 @@ export class ReplicaCore {
   private install(reg: number): void {
     this.logEvent('info', 'installing regency', { regency: reg, leader: this.leader(reg) });
     this.regency = reg;
+    this.recovering = false;
     if (this.stopSentFor < reg) this.stopSentFor = reg;
     this.lcActive = true;
     this.lcStart = this.now;

@@ -18,6 +18,8 @@ export type Msg =
   | { t: 'REG'; reg: number }
   /** Periodic heartbeat: installed regency and last decided cid. */
   | { t: 'HB'; reg: number; cid: number }
+  /** Proof of our last decision, sent to a peer whose heartbeat shows it one instance behind. */
+  | { t: 'DECIDED'; proof: DecisionProof }
   | { t: 'STREQ'; from: number; attempt: number }
   | { t: 'STATE'; upTo: number; reg: number; ckpt: { cid: number; hash: string; bytes: Uint8Array | null } | null; log: { cid: number; value: Uint8Array }[] };
 
@@ -73,6 +75,11 @@ export interface CoreConfig {
   /** Max pending requests held per client and in total (bounded queues). */
   maxPendingPerClient: number;
   maxPending: number;
+  /**
+   * The replica restarted without its vote history (no durable log). It must not propose as leader until it
+   * installs a regency after the restart: proposing again in the regency it led before would equivocate.
+   */
+  recovering?: boolean;
 }
 
 export const quorum = {

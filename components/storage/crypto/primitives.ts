@@ -7,10 +7,10 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
-  type KeyObject,
-  randomBytes,
   sign as edSign,
   verify as edVerify,
+  type KeyObject,
+  randomBytes,
 } from 'node:crypto';
 import { combine, split } from 'shamir-secret-sharing';
 

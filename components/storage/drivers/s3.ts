@@ -114,10 +114,11 @@ export class S3Driver implements CloudDriver {
           }),
         o,
       );
-      if (delimiter)
-        for (const p of r.CommonPrefixes ?? [])
-          if (p.Prefix) out.push(p.Prefix.slice(prefix.length, -1));
-          else for (const c of r.Contents ?? []) if (c.Key) out.push(c.Key.slice(prefix.length));
+      if (delimiter) {
+        for (const p of r.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix.slice(prefix.length, -1));
+      } else {
+        for (const c of r.Contents ?? []) if (c.Key) out.push(c.Key.slice(prefix.length));
+      }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
     return out;

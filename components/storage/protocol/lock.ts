@@ -159,7 +159,6 @@ export class LockCore extends Core<LockResult> {
 export class UnlockCore extends Core<{ removed: number }> {
   private readonly container: string;
   private lists = 0;
-  private removes = 0;
   private removed = 0;
 
   constructor(
@@ -183,7 +182,6 @@ export class UnlockCore extends Core<{ removed: number }> {
         const names = r.status === 'listed' ? r.names : [];
         for (const name of names) {
           if (parseLockFile(name)?.writer === this.writer) {
-            this.removes++;
             this.call(reply.cloud, { kind: 'remove', container: this.container, name }, 'remove');
           }
         }

@@ -122,7 +122,6 @@ export interface GcResult {
 export class GcCore extends AfterMetadata<GcResult> {
   private current: Version | undefined;
   private readonly listings = new Map<number, Version[]>();
-  private lists = 0;
   private removed = 0;
   private keptFrom: Version | undefined;
   private readonly incomplete = new Set<string>();
@@ -138,7 +137,10 @@ export class GcCore extends AfterMetadata<GcResult> {
   }
 
   protected next(max: Metadata | undefined): void {
-    if (max === undefined) return this.notFound();
+    if (max === undefined) {
+      this.notFound();
+      return;
+    }
     this.current = max.version;
     this.callAll({ kind: 'list', container: this.container }, 'list');
   }
@@ -146,7 +148,6 @@ export class GcCore extends AfterMetadata<GcResult> {
   protected onOther(tag: string, reply: CloudReply): void {
     const r = reply.result;
     if (tag === 'list') {
-      this.lists++;
       if (r.status === 'listed') {
         this.listings.set(
           reply.cloud,
@@ -162,7 +163,10 @@ export class GcCore extends AfterMetadata<GcResult> {
   }
 
   private removeOld(): void {
-    if (this.listings.size < this.quorum) return this.quorumLost('gc listing', this.listings.size);
+    if (this.listings.size < this.quorum) {
+      this.quorumLost('gc listing', this.listings.size);
+      return;
+    }
     const cur = this.current!;
     const all = new Map<string, Version>();
     for (const vs of this.listings.values())
@@ -200,7 +204,10 @@ export class DestroyCore extends AfterMetadata<{ removedFiles: number; incomplet
   private readonly filesLeft = new Map<number, number>();
 
   protected next(max: Metadata | undefined): void {
-    if (max === undefined) return this.notFound();
+    if (max === undefined) {
+      this.notFound();
+      return;
+    }
     this.callAll({ kind: 'list', container: this.container }, 'list');
   }
 

@@ -1,0 +1,200 @@
+/**
+ * DepSky storage speed, measured in one run on this machine, over four local-directory clouds (n=4, f=1):
+ *   - DepSky-A and DepSky-CA write and read latency/throughput for 1 KiB, 1 MiB and 64 MiB objects, against a plain
+ *     single-directory copy of the same bytes (write: temp file + fsync + rename, the same durability as our local
+ *     driver; read: readFile). Runs are interleaved so that load noise hits both alike. Each DepSky operation uses a
+ *     fresh client (as the CLI does: the write includes its metadata query).
+ *   - erasure-code encode speed (n=4, k=2, one core), target >= 300 MB/s;
+ *   - bytes stored per cloud for DepSky-CA, target about 1/(f+1) of the object (n/(f+1) less than DepSky-A in total).
+ * Targets (ratio DepSky / single copy, judged on the 64 MiB object where fixed per-operation costs do not dominate):
+ * A read <= 1.5x, A write <= 4x, CA read <= 3x, CA write <= 5x.
+ * Run: `npx tsx bench/storage.ts` (BENCH_RUNS=N scales the repetitions). Writes bench/results/storage.json.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DepSkyClient } from '../components/storage/client.js';
+import { encode } from '../components/storage/crypto/erasure.js';
+import { LocalDirectoryDriver } from '../components/storage/drivers/local.js';
+import { containerOf } from '../components/storage/protocol/names.js';
+import type { Protocol } from '../components/storage/protocol/types.js';
+import { writeFileAtomic, writeJsonAtomic } from '../runtime/atomic-file.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const scale = Number(process.env.BENCH_RUNS ?? 1);
+const SIZES = [
+  { label: '1 KiB', bytes: 1024, runs: 30 },
+  { label: '1 MiB', bytes: 1 << 20, runs: 12 },
+  { label: '64 MiB', bytes: 64 << 20, runs: 4 },
+];
+const TARGETS = { aRead: 1.5, aWrite: 4, caRead: 3, caWrite: 5, encodeMBps: 300 };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+
+async function main(): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-bench-storage-'));
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const drivers = [0, 1, 2, 3].map((i) => new LocalDirectoryDriver(`c${i}`, path.join(dir, `c${i}`)));
+  const fresh = (protocol: Protocol) =>
+    new DepSkyClient({ drivers, f: 1, protocol, verifyKey: publicKey, signKey: privateKey, writer: 'be5c', lingerMs: 60_000 });
+  const rows: Record<string, unknown>[] = [];
+  let caBytesPerCloud: { object: number; perCloud: number[] } | undefined;
+  let aStoredPerCloud: number[] | undefined;
+  try {
+    for (const size of SIZES) {
+      const data = randomBytes(size.bytes);
+      const runs = Math.max(2, Math.round(size.runs * scale));
+      const t: Record<string, number[]> = { plainW: [], plainR: [], aW: [], aR: [], caW: [], caR: [] };
+      const plainFile = path.join(dir, 'plain', `obj-${size.bytes}`);
+      for (let r = 0; r < runs; r++) {
+        let t0 = performance.now();
+        await writeFileAtomic(plainFile, data, { mkdir: true });
+        t.plainW!.push(performance.now() - t0);
+        t0 = performance.now();
+        const back = await fs.readFile(plainFile);
+        t.plainR!.push(performance.now() - t0);
+        if (back.length !== data.length) throw new Error('plain copy mismatch');
+        for (const [protocol, w, rd] of [
+          ['depsky-a', 'aW', 'aR'],
+          ['depsky-ca', 'caW', 'caR'],
+        ] as const) {
+          const du = `${protocol}-${size.bytes}`;
+          const writer = fresh(protocol);
+          t0 = performance.now();
+          await writer.put(du, data);
+          t[w]!.push(performance.now() - t0);
+          // The n-th cloud's copy finishes in the background; let it land before the next timing.
+          await writer.close();
+          const reader = fresh(protocol);
+          t0 = performance.now();
+          const got = await reader.get(du);
+          t[rd]!.push(performance.now() - t0);
+          if (!Buffer.from(got.bytes).equals(data)) throw new Error(`${protocol} read mismatch`);
+        }
+      }
+      const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<string, number>;
+      rows.push({
+        size: size.label,
+        bytes: size.bytes,
+        runs,
+        plain: { writeMs: m.plainW, readMs: m.plainR, writeMBps: mbps(size.bytes, m.plainW!), readMBps: mbps(size.bytes, m.plainR!) },
+        depskyA: {
+          writeMs: m.aW,
+          readMs: m.aR,
+          writeMBps: mbps(size.bytes, m.aW!),
+          readMBps: mbps(size.bytes, m.aR!),
+          writeRatio: m.aW! / m.plainW!,
+          readRatio: m.aR! / m.plainR!,
+        },
+        depskyCA: {
+          writeMs: m.caW,
+          readMs: m.caR,
+          writeMBps: mbps(size.bytes, m.caW!),
+          readMBps: mbps(size.bytes, m.caR!),
+          writeRatio: m.caW! / m.plainW!,
+          readRatio: m.caR! / m.plainR!,
+        },
+      });
+      if (size.bytes === 64 << 20) {
+        const sizes = async (protocol: Protocol) =>
+          Promise.all(
+            drivers.map(async (d) => {
+              const c = path.join(d.root, containerOf(`${protocol}-${size.bytes}`));
+              let total = 0;
+              for (const f of await fs.readdir(c)) if (f.startsWith('value')) total += (await fs.stat(path.join(c, f))).size;
+              return total / runs; // every run wrote one version
+            }),
+          );
+        caBytesPerCloud = { object: size.bytes, perCloud: await sizes('depsky-ca') };
+        aStoredPerCloud = await sizes('depsky-a');
+      }
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+
+  // Erasure code: encode speed on one core (n=4, k=f+1=2), input bytes per second.
+  const ec: { bytes: number; mbps: number }[] = [];
+  for (const bytes of [1 << 20, 64 << 20]) {
+    const input = new Uint8Array(randomBytes(bytes));
+    encode(input, 4, 2);
+    const times: number[] = [];
+    const reps = bytes === 1 << 20 ? 60 : 6;
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      encode(input, 4, 2);
+      times.push(performance.now() - t0);
+    }
+    ec.push({ bytes, mbps: mbps(bytes, median(times)) });
+  }
+
+  const big = rows.at(-1) as { depskyA: { readRatio: number; writeRatio: number }; depskyCA: { readRatio: number; writeRatio: number } };
+  const perCloud = caBytesPerCloud!.perCloud;
+  const caFraction = Math.max(...perCloud) / caBytesPerCloud!.object;
+  const aTotal = aStoredPerCloud!.reduce((a, b) => a + b, 0);
+  const caTotal = perCloud.reduce((a, b) => a + b, 0);
+  const encodeBest = Math.max(...ec.map((e) => e.mbps));
+  const verdicts = {
+    aRead: { value: big.depskyA.readRatio, target: `<= ${TARGETS.aRead}x`, met: big.depskyA.readRatio <= TARGETS.aRead },
+    aWrite: { value: big.depskyA.writeRatio, target: `<= ${TARGETS.aWrite}x`, met: big.depskyA.writeRatio <= TARGETS.aWrite },
+    caRead: { value: big.depskyCA.readRatio, target: `<= ${TARGETS.caRead}x`, met: big.depskyCA.readRatio <= TARGETS.caRead },
+    caWrite: { value: big.depskyCA.writeRatio, target: `<= ${TARGETS.caWrite}x`, met: big.depskyCA.writeRatio <= TARGETS.caWrite },
+    encode: { value: encodeBest, target: `>= ${TARGETS.encodeMBps} MB/s`, met: encodeBest >= TARGETS.encodeMBps },
+    caPerCloud: { value: caFraction, target: '~ 1/(f+1) = 0.5 of the object per cloud', met: caFraction < 0.51 },
+  };
+  const result = {
+    benchmark: 'storage',
+    machine: { cpus: os.cpus().length, node: process.version },
+    clouds: { n: 4, f: 1, driver: 'local-directory' },
+    note: 'ratios = DepSky time / single-directory copy time of the same bytes; targets judged at 64 MiB',
+    sizes: rows,
+    erasure: { n: 4, k: 2, encode: ec },
+    storedBytes: {
+      object: caBytesPerCloud!.object,
+      depskyCAPerCloud: perCloud,
+      depskyAPerCloud: aStoredPerCloud,
+      caFractionPerCloud: caFraction,
+      reductionVsA: aTotal / caTotal,
+    },
+    targets: verdicts,
+  };
+  await writeJsonAtomic(path.join(root, 'bench', 'results', 'storage.json'), result);
+
+  const f1 = (x: number) => x.toFixed(1);
+  const f2 = (x: number) => x.toFixed(2);
+  console.log('size     op     plain ms  A ms (ratio)        CA ms (ratio)       A MB/s  CA MB/s');
+  for (const r of rows as {
+    size: string;
+    plain: { writeMs: number; readMs: number };
+    depskyA: { writeMs: number; readMs: number; writeRatio: number; readRatio: number; writeMBps: number; readMBps: number };
+    depskyCA: { writeMs: number; readMs: number; writeRatio: number; readRatio: number; writeMBps: number; readMBps: number };
+  }[]) {
+    for (const op of ['write', 'read'] as const) {
+      const p = r.plain[`${op}Ms`];
+      const a = r.depskyA;
+      const c = r.depskyCA;
+      console.log(
+        `${r.size.padEnd(8)} ${op.padEnd(6)} ${f2(p).padStart(8)}  ${`${f2(a[`${op}Ms`])} (${f1(a[`${op}Ratio`])}x)`.padEnd(18)}  ${`${f2(c[`${op}Ms`])} (${f1(c[`${op}Ratio`])}x)`.padEnd(18)}  ${f1(a[`${op}MBps`]).padStart(6)}  ${f1(c[`${op}MBps`]).padStart(7)}`,
+      );
+    }
+  }
+  console.log(`erasure encode (n=4, k=2): ${ec.map((e) => `${e.bytes >> 20} MiB: ${f1(e.mbps)} MB/s`).join(', ')}`);
+  console.log(
+    `DepSky-CA bytes per cloud for a 64 MiB object: ${perCloud.map((b) => (b / (1 << 20)).toFixed(2)).join(', ')} MiB ` +
+      `(${f2(caFraction)} of the object; ${f2(aTotal / caTotal)}x less than DepSky-A in total)`,
+  );
+  for (const [k, v] of Object.entries(verdicts)) console.log(`${v.met ? 'MET ' : 'MISS'} ${k}: ${f2(v.value)} (target ${v.target})`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import { Args, Flags } from '@oclif/core';
+import { TcCommand } from '../../cli/base-command.js';
+import type { GetInfo } from '../../components/storage/client.js';
+import { StorageCode } from '../../components/storage/codes.js';
+import {
+  humanBytes,
+  interruptSignal,
+  openClient,
+  progressBar,
+  storageFlags,
+} from '../../components/storage/command-support.js';
+import { ExitCode, TcError } from '../../runtime/errors.js';
+
+export default class StorageGet extends TcCommand {
+  static override summary = 'Read the current version of a data unit to a file or to standard output';
+  static override description =
+    'Reads the highest correctly signed version from n-f clouds, then the value from the fastest cloud (DepSky-A) or ' +
+    'f+1 blocks (DepSky-CA), checking every byte against the signed digests; corrupt, stale or forged copies are ' +
+    'skipped. Output files are written atomically (nothing is left half-written); standard output gets only verified ' +
+    'bytes. Readers need only the verification key (--pubkey).\n\n' +
+    'With --json (requires --output) prints {"du","version","protocol","size","from","rejected","dataGets","output"}.';
+  static override examples = [
+    '<%= config.bin %> storage get vault reports/2026/q3.pdf -o q3.pdf',
+    '<%= config.bin %> storage get vault reports/2026/q3.pdf > q3.pdf',
+  ];
+  static override args = {
+    component: Args.string({ description: 'storage component', required: true }),
+    name: Args.string({ description: 'data unit name', required: true }),
+  };
+  static override flags = {
+    ...storageFlags,
+    output: Flags.string({ char: 'o', description: 'file to write (default: standard output)' }),
+  };
+
+  async run(): Promise<GetInfo & { output: string }> {
+    const { args, flags } = await this.parse(StorageGet);
+    if (this.jsonEnabled() && !flags.output) {
+      throw new TcError(StorageCode.badName, '--json prints the result on stdout: give the data a file with --output', {
+        exit: ExitCode.usage,
+      });
+    }
+    const { signal, dispose } = interruptSignal();
+    const bar = progressBar(!this.jsonEnabled() && flags.output !== undefined, `get ${args.name}`);
+    try {
+      const { client } = await openClient(args.component, flags, { write: false, progress: bar.update });
+      const info = flags.output
+        ? await client.getToFile(args.name, flags.output, { signal })
+        : await client.getToStream(args.name, process.stdout, { signal });
+      bar.end();
+      await client.close();
+      for (const r of info.rejected) this.note(`warning: ${r.cloud}: ${r.reason}`);
+      if (flags.output) {
+        this.log(
+          `read ${info.du} version ${info.version} (${humanBytes(info.size)}) from ${info.from.join(', ')} into ${flags.output}`,
+        );
+      }
+      return { ...info, output: flags.output ?? '-' };
+    } finally {
+      bar.end();
+      dispose();
+    }
+  }
+}

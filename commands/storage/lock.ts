@@ -1,0 +1,94 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Args, Flags } from '@oclif/core';
+import { TcCommand } from '../../cli/base-command.js';
+import { interruptSignal, openClient, parseDuration, storageFlags } from '../../components/storage/command-support.js';
+import { ExitCode } from '../../runtime/errors.js';
+
+export interface LockOutput {
+  du: string;
+  writer: string;
+  action: 'acquire' | 'release';
+  acquired?: boolean;
+  until?: string;
+  holder?: { writer: string; until: string; seenOn: number };
+  removed?: number;
+  attempts?: number;
+}
+
+export default class StorageLock extends TcCommand {
+  static override summary = 'Take, renew or release the writer lease of a data unit';
+  static override description =
+    'The DepSky low-contention lock: zero-byte lock-<writer>-<T> files on every cloud, counted only when listed by ' +
+    'f+1 clouds (one faulty cloud cannot block writers). Taking it again renews it. Needs synchronized clocks; ' +
+    '--delta is the allowed clock difference. With --wait, retries after a random backoff until the lock is free or ' +
+    '--wait elapses. Exit code 6 when another writer holds the lock.\n\n' +
+    'With --json prints {"du","writer","action","acquired","until","holder","removed","attempts"}.';
+  static override examples = [
+    '<%= config.bin %> storage lock vault reports/2026/q3.pdf --lease 2m',
+    '<%= config.bin %> storage lock vault reports/2026/q3.pdf --release',
+  ];
+  static override args = {
+    component: Args.string({ description: 'storage component', required: true }),
+    name: Args.string({ description: 'data unit name', required: true }),
+  };
+  static override flags = {
+    ...storageFlags,
+    lease: Flags.string({ description: 'lease time', default: '60s' }),
+    delta: Flags.string({ description: 'clock skew margin between writers', default: '2s' }),
+    settle: Flags.string({
+      description: 'wait between writing and re-listing (weakly consistent clouds)',
+      default: '0ms',
+    }),
+    wait: Flags.string({ description: 'keep trying this long if the lock is taken', default: '0s' }),
+    release: Flags.boolean({ description: 'release the lock (remove our lock files)', default: false }),
+  };
+
+  async run(): Promise<LockOutput> {
+    const { args, flags } = await this.parse(StorageLock);
+    const { client, writer } = await openClient(args.component, flags, { write: false });
+    if (flags.release) {
+      const r = await client.unlock(args.name);
+      await client.close();
+      this.log(`released ${args.name} (${r.removed} lock files removed)`);
+      return { du: args.name, writer, action: 'release', removed: r.removed };
+    }
+    const leaseMs = parseDuration(flags.lease, 'lease');
+    const deltaMs = parseDuration(flags.delta, 'delta');
+    const settleTicks = Math.ceil(parseDuration(flags.settle, 'settle') / 100);
+    const deadline = Date.now() + parseDuration(flags.wait, 'wait');
+    const { signal, dispose } = interruptSignal();
+    try {
+      let attempts = 0;
+      for (;;) {
+        attempts++;
+        const r = await client.lock(args.name, { leaseMs, deltaMs, settleTicks });
+        if (r.acquired) {
+          await client.close();
+          const until = new Date(r.until).toISOString();
+          this.log(`locked ${args.name} for writer ${writer} until ${until}`);
+          return { du: args.name, writer, action: 'acquire', acquired: true, until, attempts };
+        }
+        // Obstruction-free: back off a random 100-1000 ms (held: until the lease ends, if that is sooner).
+        const backoff =
+          r.reason === 'held' ? Math.min(r.holder.until + deltaMs - Date.now(), 1000) : 100 + Math.random() * 900;
+        if (Date.now() + backoff > deadline) {
+          await client.close();
+          const holder = {
+            writer: r.holder.writer,
+            until: new Date(r.holder.until).toISOString(),
+            seenOn: r.holder.seenOn,
+          };
+          const out: LockOutput = { du: args.name, writer, action: 'acquire', acquired: false, holder, attempts };
+          this.finish(out, ExitCode.locked, () =>
+            this.log(
+              `${args.name} is locked by writer ${holder.writer} until ${holder.until} (seen on ${holder.seenOn} clouds)`,
+            ),
+          );
+        }
+        await sleep(Math.max(10, backoff), undefined, { signal });
+      }
+    } finally {
+      dispose();
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import { Args } from '@oclif/core';
+import { TcCommand } from '../../cli/base-command.js';
+import { openClient, storageFlags } from '../../components/storage/command-support.js';
+
+export default class StorageRm extends TcCommand {
+  static override summary = 'Destroy a data unit: every version and its container on every cloud';
+  static override description =
+    'Checks that the data unit is signed by this writer key, then removes all its files (metadata last) and its ' +
+    'container on every cloud. Clouds that did not answer keep their copy and are reported as incomplete. Needs the writer key.\n\n' +
+    'With --json prints {"du","removedFiles","incomplete"}.';
+  static override examples = ['<%= config.bin %> storage rm vault reports/2026/q3.pdf'];
+  static override args = {
+    component: Args.string({ description: 'storage component', required: true }),
+    name: Args.string({ description: 'data unit name', required: true }),
+  };
+  static override flags = { ...storageFlags };
+
+  async run(): Promise<{ du: string; removedFiles: number; incomplete: string[] }> {
+    const { args, flags } = await this.parse(StorageRm);
+    const { client } = await openClient(args.component, flags, { write: true });
+    const r = await client.rm(args.name);
+    await client.close();
+    this.log(`removed ${r.du} (${r.removedFiles} files)`);
+    if (r.incomplete.length > 0) this.note(`warning: not removed from ${r.incomplete.join(', ')}; run rm again later`);
+    return r;
+  }
+}

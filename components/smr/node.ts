@@ -1,0 +1,315 @@
+/**
+ * SMR replica role for the node host (`roles.replica`; `standby` for the second group of a twin quad).
+ *
+ * Wires the pure core (protocol/core.ts) through the ReplicaDriver to the service and to two authenticated
+ * transports: `peer` (replica mesh; the replica with the smaller id dials) and `client` (clients dial in;
+ * accepted identities are spec.clients). Everything runs on one event loop, one event at a time, as
+ * protocol-cores.md (b) asks: a peer message, a client request or a tick goes into the core, its actions come out
+ * in order. Ticks every `tickMs` (10 ms) carry the wall clock and fresh entropy for the leader's batch timestamp
+ * and seed. Crash-fault components (`faults: crash`, n = 2f+1) run the same core with Byzantine tolerance 0.
+ *
+ * Durability: there is no vote log; a restarted replica comes back marked `recovering` (it will not propose
+ * until a new regency is installed) and catches up by state transfer from its peers. Losing more than f replicas
+ * at the same time loses the state. The latest checkpoint is also written to <dataDir>/checkpoint.bin.
+ *
+ * Test-only fault switch: with spec config `testFaults: true`, POST /admin/fault {"mode": ...} (admin bearer
+ * token) turns this replica Byzantine at run time: `silent`, `wrong-replies`, `equivocate` (different PROPOSE
+ * per peer when leader), or back to `none`. Deployments never set testFaults.
+ */
+import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../../runtime/atomic-file.js';
+import { pairKey } from '../../runtime/channel-keys.js';
+import { NodeCode } from '../../runtime/codes.js';
+import { ExitCode, TcError } from '../../runtime/errors.js';
+import { publicKeyOf } from '../../runtime/keys.js';
+import type { PeerSpec } from '../../runtime/node-spec.js';
+import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
+import { Transport } from '../../runtime/transport.js';
+import { decodeBatch, encodeBatch, MAC_LEN } from './protocol/codec.js';
+import { ReplicaCore } from './protocol/core.js';
+import { type CoreEnv, type Msg, validateGroup } from './protocol/types.js';
+import { type DriverOutput, emptyOutput, ReplicaDriver } from './replica-driver.js';
+import { loadService } from './services/load.js';
+import { clientBase, decodeMsg, encodeMsg, encodeReply, REQUEST } from './wire.js';
+
+export type FaultMode = 'none' | 'silent' | 'wrong-replies' | 'equivocate';
+const FAULT_MODES: FaultMode[] = ['none', 'silent', 'wrong-replies', 'equivocate'];
+
+interface ReplicaConfig {
+  f: number;
+  n: number;
+  faults: 'byzantine' | 'crash';
+  service: string;
+  batchSize: number;
+  checkpointPeriod: number;
+  tickMs: number;
+  requestTimeoutMs: number;
+  maxPending: number;
+  testFaults: boolean;
+}
+
+function num(v: unknown, d: number, name: string, min = 0): number {
+  if (v === undefined) return d;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new TcError(NodeCode.smrConfig, `SMR config ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, {
+      exit: ExitCode.invalid,
+    });
+  }
+  return v;
+}
+
+export function parseReplicaConfig(c: Record<string, unknown>, members: number): ReplicaConfig {
+  const f = num(c.f, 1, 'f');
+  const n = num(c.n, members, 'n', 1);
+  const faults = c.faults === 'crash' ? 'crash' : 'byzantine';
+  if (n !== members) {
+    throw new TcError(NodeCode.smrConfig, `SMR config says n=${n} but the spec lists ${members} replicas in this group`, {
+      exit: ExitCode.invalid,
+      hint: 'redeploy so that specs and config agree',
+    });
+  }
+  const problem = faults === 'crash' ? (n < 2 * f + 1 ? `n=${n} cannot tolerate f=${f} crashes (need 2f+1)` : undefined) : validateGroup(n, f);
+  if (problem) throw new TcError(NodeCode.smrConfig, problem, { exit: ExitCode.invalid });
+  return {
+    f,
+    n,
+    faults,
+    service: typeof c.service === 'string' ? c.service : 'kv',
+    batchSize: num(c.batchSize, 400, 'batchSize', 1),
+    checkpointPeriod: num(c.checkpointPeriod, 1000, 'checkpointPeriod', 1),
+    tickMs: num(c.tickMs, 10, 'tickMs', 1),
+    requestTimeoutMs: num(c.requestTimeoutMs, 500, 'requestTimeoutMs', 10),
+    maxPending: num(c.maxPending, 50_000, 'maxPending', 1),
+    testFaults: c.testFaults === true,
+  };
+}
+
+const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
+  const { spec, log, metrics } = ctx;
+  const group: PeerSpec[] = [
+    { id: spec.id, role: spec.role, index: spec.index, host: spec.host, ports: spec.ports, publicKey: spec.publicKey },
+    ...spec.peers.filter((p) => p.role === spec.role),
+  ].sort((a, b) => a.index - b.index);
+  group.forEach((p, i) => {
+    if (p.index !== i) {
+      throw new TcError(NodeCode.smrConfig, `replica indexes must be 0..n-1 without gaps; found ${p.id} at index ${p.index}`, {
+        exit: ExitCode.invalid,
+      });
+    }
+    if (p.ports.peer === undefined || p.ports.client === undefined) {
+      throw new TcError(NodeCode.smrConfig, `replica ${p.id} has no peer/client ports`, { exit: ExitCode.invalid });
+    }
+  });
+  const cfg = parseReplicaConfig(spec.config, group.length);
+  const service = await loadService(cfg.service);
+  const me = spec.index;
+  const byzF = cfg.faults === 'crash' ? 0 : cfg.f;
+  const idToIndex = new Map(group.map((p) => [p.id, p.index]));
+
+  // MAC-vector keys: with every replica (itself included, for its own ACCEPTs and collects) and every client.
+  const vectorKeys = group.map((p) =>
+    pairKey(ctx.privateKey, p.id === spec.id ? publicKeyOf(ctx.privateKey) : p.publicKey, 'vector', spec.stack, spec.id, p.id),
+  );
+  const clientKeys = new Map<string, Buffer>();
+  const clientKey = (base: string): Buffer | undefined => {
+    let k = clientKeys.get(base);
+    if (!k) {
+      const pub = spec.clients[base];
+      if (!pub) return undefined;
+      k = pairKey(ctx.privateKey, pub, 'vector', spec.stack, spec.id, base);
+      clientKeys.set(base, k);
+    }
+    return k;
+  };
+  const mac = (key: Buffer, bytes: Uint8Array) => createHmac('sha256', key).update(bytes).digest();
+  const env: CoreEnv = {
+    digest: (b) => createHash('sha256').update(b).digest('hex'),
+    verifyRequest: (req) => {
+      const key = clientKey(clientBase(req.client));
+      const entry = req.auth[me];
+      return !!key && !!entry && entry.length === MAC_LEN && timingSafeEqual(mac(key, req.signed), entry);
+    },
+    vector: (bytes) => Buffer.concat(vectorKeys.map((k) => mac(k, bytes))),
+    checkVector: (from, bytes, vec) => {
+      const key = vectorKeys[from];
+      if (!key || vec.length !== group.length * MAC_LEN) return false;
+      return timingSafeEqual(mac(key, bytes), vec.subarray(me * MAC_LEN, (me + 1) * MAC_LEN));
+    },
+  };
+
+  mkdirSync(spec.dataDir, { recursive: true, mode: 0o700 });
+  const marker = path.join(spec.dataDir, 'replica.started');
+  const recovering = existsSync(marker);
+  writeFileSync(marker, `${new Date().toISOString()}\n`, { mode: 0o600 });
+  const requestTimeout = Math.max(2, Math.round(cfg.requestTimeoutMs / cfg.tickMs));
+  const core = new ReplicaCore(
+    {
+      n: cfg.n,
+      f: byzF,
+      me,
+      batchSize: cfg.batchSize,
+      checkpointPeriod: cfg.checkpointPeriod,
+      requestTimeout,
+      maxPendingPerClient: 64,
+      maxPending: cfg.maxPending,
+      recovering,
+    },
+    env,
+  );
+  const driver = new ReplicaDriver(core, service, env);
+  let fault: FaultMode = 'none';
+
+  const m = {
+    decided: metrics.counter('tclouds_smr_decided_total', 'Consensus instances decided'),
+    executed: metrics.counter('tclouds_smr_requests_executed_total', 'Ordered requests executed'),
+    requests: metrics.counter('tclouds_smr_client_requests_total', 'Client requests received'),
+    badMsgs: metrics.counter('tclouds_smr_messages_dropped_total', 'Replica messages that failed to decode'),
+    regency: metrics.gauge('tclouds_smr_regency', 'Installed regency (leader = regency mod n)'),
+    lastDecided: metrics.gauge('tclouds_smr_last_decided', 'Last decided consensus id'),
+    pending: metrics.gauge('tclouds_smr_pending_requests', 'Requests waiting to be ordered'),
+    coreErrors: metrics.counter('tclouds_smr_core_errors_total', 'Events the core failed to process'),
+  };
+
+  const ids = group.map((p) => p.id);
+  let peerT: Transport;
+  let clientT: Transport;
+  let lastCkpt = -1;
+  let ckptWrite: Promise<void> = Promise.resolve();
+
+  const dispatch = (out: DriverOutput) => {
+    if (fault !== 'silent') {
+      for (const s of out.sends) {
+        if (fault === 'equivocate' && s.msg.t === 'PROPOSE' && s.to === 'all') {
+          // Byzantine leader (test only): every peer gets a different, individually valid batch.
+          const b = decodeBatch(s.msg.value);
+          group.forEach((p, i) => {
+            if (i === me || !b) return;
+            const value = encodeBatch(b.timestamp + i, b.seed, b.requests.map((r) => r.bytes));
+            peerT.send(p.id, encodeMsg({ ...s.msg, value } as Msg));
+          });
+          continue;
+        }
+        const bytes = encodeMsg(s.msg);
+        if (s.to === 'all') {
+          for (let i = 0; i < ids.length; i++) if (i !== me) peerT.send(ids[i]!, bytes);
+        } else if (s.to !== me) peerT.send(ids[s.to]!, bytes);
+      }
+      for (const r of out.replies) {
+        const result = fault === 'wrong-replies' ? Buffer.from('{"ok":true,"value":"BYZANTINE"}') : r.result;
+        clientT.send(clientBase(r.client), encodeReply(r.client, r.seq, r.readOnly, result));
+      }
+    }
+    for (const l of out.logs) log[l.level](l.msg, l.fields);
+    for (const e of out.executed) {
+      m.decided.inc();
+      m.executed.inc(e.requests.length);
+    }
+    if (core.checkpoint && core.checkpoint.cid !== lastCkpt) {
+      lastCkpt = core.checkpoint.cid;
+      const bytes = core.checkpoint.bytes;
+      ckptWrite = ckptWrite.then(() =>
+        writeFileAtomic(path.join(spec.dataDir, 'checkpoint.bin'), bytes, { mode: 0o600 }).catch((e) =>
+          log.warn('cannot write checkpoint', { error: String(e) }),
+        ),
+      );
+    }
+  };
+  const step = (fn: (out: DriverOutput) => void) => {
+    const out = emptyOutput();
+    try {
+      fn(out);
+    } catch (e) {
+      m.coreErrors.inc();
+      log.error('replica core failed on an event; event dropped', { error: String((e as Error).stack ?? e) });
+    }
+    dispatch(out);
+  };
+
+  peerT = new Transport({
+    name: 'peer',
+    stack: spec.stack,
+    selfId: spec.id,
+    privateKey: ctx.privateKey,
+    listen: { host: spec.host, port: spec.ports.peer! },
+    accept: (id) => group.find((p) => p.id === id && p.id !== spec.id)?.publicKey,
+    dial: group
+      .filter((p) => p.id > spec.id)
+      .map((p) => ({ id: p.id, host: p.host, port: p.ports.peer!, publicKey: p.publicKey })),
+    blocked: ctx.partitioned,
+    metrics,
+    log,
+    onMessage: (from, buf) => {
+      const idx = idToIndex.get(from);
+      const msg = decodeMsg(buf);
+      if (idx === undefined || !msg) {
+        m.badMsgs.inc();
+        return;
+      }
+      step((out) => driver.input({ type: 'message', from: idx, msg }, out));
+    },
+    onConnect: (id) => log.info('peer connected', { peer: id }),
+  });
+  clientT = new Transport({
+    name: 'client',
+    stack: spec.stack,
+    selfId: spec.id,
+    privateKey: ctx.privateKey,
+    listen: { host: spec.host, port: spec.ports.client! },
+    accept: (id) => spec.clients[id],
+    blocked: ctx.partitioned,
+    metrics,
+    log,
+    onMessage: (from, buf) => {
+      if (buf[0] !== REQUEST) {
+        m.badMsgs.inc();
+        return;
+      }
+      m.requests.inc();
+      const bytes = buf.subarray(1);
+      step((out) => {
+        // Requests are only taken from the connection of the identity that signs them.
+        const idLen = bytes.length > 4 ? bytes.readUInt16BE(2) : 0;
+        if (clientBase(bytes.subarray(4, 4 + idLen).toString()) !== from) return;
+        driver.clientRequest(new Uint8Array(bytes), out);
+      });
+    },
+  });
+  try {
+    await peerT.start();
+    await clientT.start();
+  } catch (e) {
+    await peerT.close();
+    await clientT.close();
+    throw new TcError(NodeCode.bindFailed, `replica ${spec.id} cannot listen on ${spec.host}: ${(e as Error).message}`);
+  }
+  const timer = setInterval(() => {
+    step((out) => driver.input({ type: 'tick', now: Date.now(), entropy: randomInt(0, 2 ** 32 - 1) }, out));
+    m.regency.set(core.regency);
+    m.lastDecided.set(core.lastDecided);
+    m.pending.set(core.pending);
+  }, cfg.tickMs);
+  log.info('replica started', { index: me, n: cfg.n, f: cfg.f, faults: cfg.faults, service: cfg.service, recovering });
+
+  return {
+    health: () => ({ ...core.health(), clientsServed: driver.clientsServed, fault }),
+    admin: async (action, body) => {
+      if (action !== 'fault') return undefined;
+      if (!cfg.testFaults) throw new Error('fault injection is disabled (spec config testFaults is not set)');
+      const mode = (body as { mode?: unknown }).mode;
+      if (!FAULT_MODES.includes(mode as FaultMode)) throw new Error(`mode must be one of ${FAULT_MODES.join(', ')}`);
+      fault = mode as FaultMode;
+      log.warn('test fault mode changed', { mode: fault });
+      return { fault };
+    },
+    stop: async () => {
+      clearInterval(timer);
+      await peerT.close();
+      await clientT.close();
+      await ckptWrite;
+    },
+  };
+};
+
+export const roles: Record<string, RoleFactory> = { replica, standby: replica };

@@ -1,0 +1,135 @@
+/**
+ * End to end on real processes: an SMR component deployed to the local target with the built CLI. Four replica
+ * processes on their own 127.x addresses answer GET /health; the supervisor restarts a crashed replica, keeps a
+ * replica held down by chaos down, leaves a paused one alone; a redeploy without changes touches nothing; destroy
+ * leaves no process (checked by pid) and no file. Needs `npx tsc -p tsconfig.build.json` first.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killNode, pauseNode, readLocalState, restartNode, resumeNode, sleep } from '../../stacks/local/control.js';
+import { probeHealth } from '../../stacks/local/health.js';
+import { pidAlive } from '../../stacks/local/state.js';
+import { cli, repo, summaryOf, tempDir, tree } from './helpers.js';
+
+const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
+
+const TOPOLOGY = `name: smrtest
+mode: mediator
+clouds:
+  a: { provider: local }
+  b: { provider: local }
+  c: { provider: local }
+  d: { provider: local }
+components:
+  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }
+`;
+
+let dir: string;
+let stackDir: string;
+const seenPids = new Set<number>();
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function pidOf(id: string): Promise<number | null> {
+  const v = await readLocalState(stackDir);
+  return v?.nodes.find((n) => n.id === id)?.pid ?? null;
+}
+
+describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
+  beforeAll(async () => {
+    dir = await tempDir('deploy-smr');
+    stackDir = path.join(dir, '.tclouds', 'smrtest');
+    await fs.writeFile(path.join(dir, 'tclouds.yaml'), TOPOLOGY);
+  });
+  afterAll(async () => {
+    if (dir) {
+      await cli(['destroy', '--yes', '--json'], dir);
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts 4 replicas on distinct loopback addresses, all healthy', { timeout: 90_000 }, async () => {
+    const r = await cli(['deploy', '--yes', '--json'], dir);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(summaryOf(r)).toMatchObject({ nodes: 4, nothingToDo: false });
+    const done = r.lines.filter((l) => (l.event as { kind?: string; state?: string })?.state === 'done');
+    expect(done.filter((l) => (l.event as { kind: string }).kind === 'node')).toHaveLength(4);
+    const outputs = JSON.parse(await fs.readFile(path.join(stackDir, 'outputs.json'), 'utf8'));
+    const nodes = outputs.components.ledger.nodes as Array<{ id: string; host: string; controlPort: number }>;
+    expect(new Set(nodes.map((n) => n.host)).size).toBe(4);
+    for (const n of nodes) {
+      expect(n.host).toMatch(/^127\./);
+      const h = await probeHealth(n.host, n.controlPort, 2000);
+      expect(h.ok, `${n.id}: ${JSON.stringify(h)}`).toBe(true);
+      expect(h.body?.id).toBe(n.id);
+    }
+    const view = await readLocalState(stackDir);
+    expect(view?.supervisor.alive).toBe(true);
+    for (const n of view?.nodes ?? []) {
+      expect(n.pid).not.toBeNull();
+      seenPids.add(n.pid as number);
+    }
+    if (view?.supervisor.pid) seenPids.add(view.supervisor.pid);
+  });
+
+  it('a second deploy with no change does nothing and keeps the same processes', { timeout: 60_000 }, async () => {
+    const before = (await readLocalState(stackDir))?.nodes.map((n) => n.pid);
+    const r = await cli(['deploy', '--yes', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r)).toMatchObject({ changes: 0, nothingToDo: true });
+    expect((await readLocalState(stackDir))?.nodes.map((n) => n.pid)).toEqual(before);
+  });
+
+  it('restarts a crashed replica, but not one held down or paused by chaos', { timeout: 90_000 }, async () => {
+    const id = 'ledger-replica-1';
+    const first = (await pidOf(id)) as number;
+    process.kill(first, 'SIGKILL');
+    const second = await waitFor('restart after a crash', async () => {
+      const p = await pidOf(id);
+      return p && p !== first ? p : undefined;
+    });
+    seenPids.add(second);
+    expect(pidAlive(first)).toBe(false);
+
+    await killNode(stackDir, id, { hold: true });
+    expect(pidAlive(second)).toBe(false);
+    await sleep(2500); // several supervisor ticks
+    const held = (await readLocalState(stackDir))?.nodes.find((n) => n.id === id);
+    expect(held).toMatchObject({ pid: null, held: true });
+
+    const { pid: third } = await restartNode(stackDir, id);
+    seenPids.add(third);
+    expect(third).not.toBe(second);
+    const node = (await readLocalState(stackDir))?.nodes.find((n) => n.id === id);
+    await waitFor('health after restart', async () =>
+      (await probeHealth(node?.host as string, node?.controlPort as number)).ok ? true : undefined,
+    );
+
+    const other = 'ledger-replica-2';
+    const pausedPid = (await pidOf(other)) as number;
+    await pauseNode(stackDir, other);
+    await sleep(2500);
+    expect(await pidOf(other)).toBe(pausedPid);
+    await resumeNode(stackDir, other);
+    expect((await readLocalState(stackDir))?.nodes.find((n) => n.id === other)?.paused).toBe(false);
+  });
+
+  it('destroy stops every process (checked by pid) and removes every file', { timeout: 60_000 }, async () => {
+    const view = await readLocalState(stackDir);
+    for (const n of view?.nodes ?? []) if (n.pid) seenPids.add(n.pid);
+    const r = await cli(['destroy', '--yes', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r)).toMatchObject({ removed: 4 });
+    for (const pid of seenPids) expect(pidAlive(pid), `pid ${pid}`).toBe(false);
+    expect(await tree(dir)).toEqual(['tclouds.yaml']);
+  });
+});

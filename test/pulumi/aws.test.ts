@@ -1,0 +1,201 @@
+/**
+ * The AWS program under Pulumi's mock runtime: every template, dense layouts, the construct limits, cross-cloud
+ * rules and the node's cloud-init.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { NodeSpec } from '../../runtime/node-spec.js';
+import { TcError } from '../../runtime/errors.js';
+import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
+import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
+import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
+import {
+  byName,
+  checkDomains,
+  checkFirewall,
+  checkNodes,
+  checkSecrets,
+  checkTemplates,
+  cloudInitOf,
+  ingressRules,
+  ofType,
+  runPlan,
+} from './graph.js';
+import { compileText, denseTopology, handPlan, templatePlan } from './plans.js';
+
+const provider = 'aws';
+
+describe('AWS program (mock runtime)', () => {
+  it('every template: one VM per node, distinct domains, narrow firewall, private encrypted buckets, secrets', async () => {
+    await checkTemplates(provider);
+  });
+
+  it('4 hosts in one cloud: a partition placement group, one partition per fault domain', async () => {
+    const plan = await compileText(denseTopology(provider, 'eu-west-1', 4));
+    expect(plan.clouds.c1!.construct).toBe('aws:partition-placement-group');
+    const run = await runPlan(plan, provider);
+    const [pg, ...more] = ofType(run, 'aws:ec2/placementGroup:PlacementGroup');
+    expect(more).toHaveLength(0);
+    expect(pg!.inputs).toMatchObject({ strategy: 'partition', partitionCount: 4, region: 'eu-west-1' });
+    const vms = ofType(run, 'aws:ec2/instance:Instance');
+    expect(vms.map((v) => v.inputs.placementPartitionNumber).sort()).toEqual([1, 2, 3, 4]);
+    for (const v of vms) expect(v.inputs.placementGroup).toBe(pg!.name);
+    expect(checkDomains(plan, provider, run).pinnedGroups).toBe(1);
+    checkFirewall(plan, provider, run);
+  });
+
+  it('10 hosts: one dedicated host per fault domain, each VM on its own host', async () => {
+    const plan = await compileText(denseTopology(provider, 'eu-west-1', 10, 3));
+    expect(plan.clouds.c1!.construct).toBe('aws:dedicated-host');
+    const run = await runPlan(plan, provider);
+    const hosts = ofType(run, 'aws:ec2/dedicatedHost:DedicatedHost');
+    expect(hosts).toHaveLength(10);
+    for (const h of hosts) expect(h.inputs).toMatchObject({ availabilityZone: 'eu-west-1a', autoPlacement: 'off' });
+    const vms = ofType(run, 'aws:ec2/instance:Instance');
+    expect(new Set(vms.map((v) => v.inputs.hostId)).size).toBe(10);
+    for (const v of vms) {
+      expect(v.inputs.tenancy).toBe('host');
+      expect(v.inputs.placementGroup).toBeUndefined();
+    }
+    expect(ofType(run, 'aws:ec2/placementGroup:PlacementGroup')).toHaveLength(0);
+    checkDomains(plan, provider, run);
+  });
+
+  it('a layout needing 10 domains pinned to a partition placement group is TC351, naming dedicated hosts', async () => {
+    const plan = await compileText(denseTopology(provider, 'eu-west-1', 10, 3));
+    plan.clouds.c1!.construct = 'aws:partition-placement-group';
+    const keys = ephemeralKeys(plan);
+    const mod = await loadProvider(provider);
+    let err: unknown;
+    try {
+      createProgram(plan, provider, { keys, packageSpec: 'tclouds', externalHosts: {}, retainData: false }, mod);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TcError);
+    expect((err as TcError).code).toBe('TC351');
+    expect((err as TcError).exit).toBe(3);
+    expect((err as TcError).message).toContain('needs 10 distinct fault domains');
+    expect((err as TcError).hint).toContain('aws:dedicated-host');
+  });
+
+  it('peers in other clouds are allowed by their static address; client CIDRs only on client ports', async () => {
+    const plan = await templatePlan('mediator', provider, ['198.51.100.0/24', '2001:db8::/48']);
+    const run = await runPlan(plan, provider);
+    const eipOf = (id: string) => (run.outputs.nodes as Record<string, { publicIp: string; privateIp: string }>)[id]!;
+    const replicas = plan.components.ledger!.nodes;
+    const peerPort = replicas[0]!.ports.peer!;
+    const clientPort = replicas[0]!.ports.client!;
+    for (const cloud of new Set(replicas.map((n) => n.cloud))) {
+      const rules = ingressRules(plan, provider, run).filter((r) => r.resource === `ledger-replica-${cloud}-sg`);
+      const peer = rules.find((r) => r.port === peerPort)!;
+      const expected = replicas.map((n) => (n.cloud === cloud ? `${eipOf(n.id).privateIp}/32` : `${eipOf(n.id).publicIp}/32`));
+      expect([...peer.sources].sort()).toEqual([...expected].sort());
+      const client = rules.find((r) => r.port === clientPort)!;
+      expect(client.sources.sort()).toEqual(['198.51.100.0/24', '2001:db8::/48']);
+    }
+    const sg = byName(run, 'aws:ec2/securityGroup:SecurityGroup', `ledger-replica-${replicas[0]!.cloud}-sg`);
+    const client = (sg.inputs.ingress as { fromPort: number; ipv6CidrBlocks?: string[] }[]).find((r) => r.fromPort === clientPort)!;
+    expect(client.ipv6CidrBlocks).toEqual(['2001:db8::/48']);
+  });
+
+  it('peers realized by another target: closed until their address is known, then opened to exactly it', async () => {
+    const plan = handPlan({
+      clouds: { a: { provider: 'aws', region: 'eu-west-1' }, g: { provider: 'gcp', region: 'europe-west1' } },
+      components: { ledger: { nodes: [{ cloud: 'a', domain: 0 }, { cloud: 'a', domain: 1 }, { cloud: 'g', domain: 0 }, { cloud: 'g', domain: 1 }] } },
+    });
+    const before = await runPlan(plan, provider);
+    const peerBefore = ingressRules(plan, provider, before).find((r) => r.port === 7100)!;
+    expect(peerBefore.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
+    expect(before.outputs.notes).toEqual(expect.arrayContaining([expect.stringContaining('g are realized by another target')]));
+    const after = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.7', 'ledger-replica-3': '192.0.2.8' });
+    const peerAfter = ingressRules(plan, provider, after).find((r) => r.port === 7100)!;
+    expect(peerAfter.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32', '192.0.2.7/32', '192.0.2.8/32']);
+    // The spec on the AWS node lists the GCP peers at those addresses.
+    const spec = specOf(cloudInitOf(provider, byName(after, 'aws:ec2/instance:Instance', 'ledger-replica-0')));
+    expect(spec.peers.map((p) => [p.id, p.host])).toEqual([
+      ['ledger-replica-1', '10.16.0.11'],
+      ['ledger-replica-2', '192.0.2.7'],
+      ['ledger-replica-3', '192.0.2.8'],
+    ]);
+  });
+
+  it("cloud-init: Node 20, the tclouds package, a systemd unit under its own user, the node's spec and key", async () => {
+    const plan = await templatePlan('mediator', provider);
+    const run = await runPlan(plan, provider);
+    const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
+    expect(vm.inputs).toMatchObject({
+      userDataReplaceOnChange: true,
+      metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { encrypted: true },
+    });
+    const text = cloudInitOf(provider, vm);
+    expect(text.startsWith('#cloud-config\n')).toBe(true);
+    const doc = parse(text) as { users: { name: string; system: boolean }[]; write_files: { path: string; content: string; permissions: string; owner?: string }[]; runcmd: (string | string[])[] };
+    expect(doc.users[0]).toMatchObject({ name: 'tclouds', system: true });
+    const file = (p: string) => doc.write_files.find((f) => f.path === p)!;
+    const unit = file('/etc/systemd/system/tclouds-node.service').content;
+    expect(unit).toContain('ExecStart=/usr/bin/env tclouds node run --spec /etc/tclouds/spec.json\n');
+    expect(unit).toMatch(/^User=tclouds$/m);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(file('/etc/tclouds/keys/node.key').permissions).toBe('0600');
+    expect(file('/etc/tclouds/keys/node.key').owner).toBe('tclouds:tclouds');
+    expect(Buffer.from(file('/etc/tclouds/keys/node.key').content, 'base64').toString()).toContain('BEGIN PRIVATE KEY');
+    expect(Buffer.from(file('/etc/tclouds/keys/admin.token').content, 'base64').toString()).toMatch(/^[0-9a-f]{64}$/);
+    const cmds = doc.runcmd.map((c) => (Array.isArray(c) ? c.join(' ') : c)).join('\n');
+    expect(cmds).toContain('setup_20.x');
+    expect(cmds).toContain('tclouds@0.1.0');
+    expect(cmds).toContain('systemctl enable --now tclouds-node.service');
+    const spec = specOf(text);
+    const nodes = run.outputs.nodes as Record<string, { publicIp: string; privateIp: string }>;
+    expect(spec).toMatchObject({
+      id: 'ledger-replica-0',
+      role: 'replica',
+      host: nodes['ledger-replica-0']!.privateIp,
+      keyFile: '/etc/tclouds/keys/node.key',
+    });
+    expect(spec.peers).toHaveLength(3);
+    // Every peer sits in another AWS cloud: reached at its Elastic IP.
+    for (const p of spec.peers) expect(p.host).toBe(nodes[p.id]!.publicIp);
+    for (const p of spec.peers) expect(p.publicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(JSON.stringify(spec)).not.toContain('PRIVATE KEY');
+  });
+
+  it('realizer preview: type tokens, names, placement inputs and ports, secrets shown as [secret]', async () => {
+    const plan = await compileText(denseTopology(provider, 'eu-west-1', 4));
+    const events: string[] = [];
+    const stackDir = join(mkdtempSync(join(tmpdir(), 'tc-preview-')), '.tclouds', 'dense');
+    const { resources, changes } = await createPulumiRealizer(provider).preview(plan, {
+      topologyFile: join(stackDir, '..', '..', 'tclouds.yaml'),
+      stackDir,
+      signal: new AbortController().signal,
+      onEvent: (e) => events.push(`${e.kind}:${e.id}:${e.state}`),
+    });
+    expect(changes).toBe(resources.length);
+    const vm = resources.find((r) => r.type === 'aws:ec2/instance:Instance' && r.name === 'ledger-replica-2')!;
+    expect(vm.op).toBe('create');
+    expect(vm.inputs).toMatchObject({ placementPartitionNumber: 3, userData: '[secret]', privateIp: '10.16.0.12' });
+    const sg = resources.find((r) => r.type === 'aws:ec2/securityGroup:SecurityGroup')!;
+    expect(JSON.stringify(sg.inputs)).toContain('"fromPort":');
+    expect(JSON.stringify(resources)).not.toContain('PRIVATE KEY');
+    expect(events).toContain('node:ledger-replica-2:pending');
+    checkSecretsOf(resources);
+  });
+});
+
+function specOf(cloudInit: string): NodeSpec {
+  const doc = parse(cloudInit) as { write_files: { path: string; content: string }[] };
+  const f = doc.write_files.find((x) => x.path === '/etc/tclouds/spec.json')!;
+  return JSON.parse(Buffer.from(f.content, 'base64').toString('utf8')) as NodeSpec;
+}
+
+function checkSecretsOf(resources: { inputs: Record<string, unknown> }[]): void {
+  const text = JSON.stringify(resources);
+  expect(text).not.toMatch(/mock-secret-access-key|BEGIN [A-Z ]*KEY/);
+}
+
+void checkNodes;
+void checkSecrets;
