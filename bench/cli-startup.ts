@@ -70,7 +70,11 @@ async function main(): Promise<void> {
     // Warm-up: file cache, and the first start after a build refreshes the command manifest.
     for (const c of cases) for (let i = 0; i < 2; i++) time(c.args, dir);
     const samples = cases.map(() => [] as number[]);
-    for (let i = 0; i < runs; i++) cases.forEach((c, j) => samples[j]?.push(time(c.args, dir)));
+    for (let i = 0; i < runs; i++) {
+      cases.forEach((c, j) => {
+        samples[j]?.push(time(c.args, dir));
+      });
+    }
     const base = median(samples[0] ?? []);
     const results = cases.map((c, j) => {
       const m = median(samples[j] ?? []);
@@ -94,7 +98,9 @@ async function main(): Promise<void> {
     const w = Math.max(...results.map((r) => r.name.length));
     console.log(`${'case'.padEnd(w)}  median ms  min ms  x node`);
     for (const r of results)
-      console.log(`${r.name.padEnd(w)}  ${r.medianMs.toFixed(1).padStart(9)}  ${r.minMs.toFixed(1).padStart(6)}  ${r.ratio.toFixed(2).padStart(6)}`);
+      console.log(
+        `${r.name.padEnd(w)}  ${r.medianMs.toFixed(1).padStart(9)}  ${r.minMs.toFixed(1).padStart(6)}  ${r.ratio.toFixed(2).padStart(6)}`,
+      );
     console.log(`target: --help and validate within ${TARGET_RATIO}x of bare node: ${out.pass ? 'PASS' : 'FAIL'}`);
     mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
     writeFileSync(path.join(root, 'bench', 'results', 'cli-startup.json'), `${JSON.stringify(out, null, 2)}\n`);

@@ -44,7 +44,15 @@ async function main(): Promise<void> {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const drivers = [0, 1, 2, 3].map((i) => new LocalDirectoryDriver(`c${i}`, path.join(dir, `c${i}`)));
   const fresh = (protocol: Protocol) =>
-    new DepSkyClient({ drivers, f: 1, protocol, verifyKey: publicKey, signKey: privateKey, writer: 'be5c', lingerMs: 60_000 });
+    new DepSkyClient({
+      drivers,
+      f: 1,
+      protocol,
+      verifyKey: publicKey,
+      signKey: privateKey,
+      writer: 'be5c',
+      lingerMs: 60_000,
+    });
   const rows: Record<string, unknown>[] = [];
   let caBytesPerCloud: { object: number; perCloud: number[] } | undefined;
   let aStoredPerCloud: number[] | undefined;
@@ -85,7 +93,12 @@ async function main(): Promise<void> {
         size: size.label,
         bytes: size.bytes,
         runs,
-        plain: { writeMs: m.plainW, readMs: m.plainR, writeMBps: mbps(size.bytes, m.plainW!), readMBps: mbps(size.bytes, m.plainR!) },
+        plain: {
+          writeMs: m.plainW,
+          readMs: m.plainR,
+          writeMBps: mbps(size.bytes, m.plainW!),
+          readMBps: mbps(size.bytes, m.plainR!),
+        },
         depskyA: {
           writeMs: m.aW,
           readMs: m.aR,
@@ -109,7 +122,8 @@ async function main(): Promise<void> {
             drivers.map(async (d) => {
               const c = path.join(d.root, containerOf(`${protocol}-${size.bytes}`));
               let total = 0;
-              for (const f of await fs.readdir(c)) if (f.startsWith('value')) total += (await fs.stat(path.join(c, f))).size;
+              for (const f of await fs.readdir(c))
+                if (f.startsWith('value')) total += (await fs.stat(path.join(c, f))).size;
               return total / runs; // every run wrote one version
             }),
           );
@@ -136,17 +150,36 @@ async function main(): Promise<void> {
     ec.push({ bytes, mbps: mbps(bytes, median(times)) });
   }
 
-  const big = rows.at(-1) as { depskyA: { readRatio: number; writeRatio: number }; depskyCA: { readRatio: number; writeRatio: number } };
+  const big = rows.at(-1) as {
+    depskyA: { readRatio: number; writeRatio: number };
+    depskyCA: { readRatio: number; writeRatio: number };
+  };
   const perCloud = caBytesPerCloud!.perCloud;
   const caFraction = Math.max(...perCloud) / caBytesPerCloud!.object;
   const aTotal = aStoredPerCloud!.reduce((a, b) => a + b, 0);
   const caTotal = perCloud.reduce((a, b) => a + b, 0);
   const encodeBest = Math.max(...ec.map((e) => e.mbps));
   const verdicts = {
-    aRead: { value: big.depskyA.readRatio, target: `<= ${TARGETS.aRead}x`, met: big.depskyA.readRatio <= TARGETS.aRead },
-    aWrite: { value: big.depskyA.writeRatio, target: `<= ${TARGETS.aWrite}x`, met: big.depskyA.writeRatio <= TARGETS.aWrite },
-    caRead: { value: big.depskyCA.readRatio, target: `<= ${TARGETS.caRead}x`, met: big.depskyCA.readRatio <= TARGETS.caRead },
-    caWrite: { value: big.depskyCA.writeRatio, target: `<= ${TARGETS.caWrite}x`, met: big.depskyCA.writeRatio <= TARGETS.caWrite },
+    aRead: {
+      value: big.depskyA.readRatio,
+      target: `<= ${TARGETS.aRead}x`,
+      met: big.depskyA.readRatio <= TARGETS.aRead,
+    },
+    aWrite: {
+      value: big.depskyA.writeRatio,
+      target: `<= ${TARGETS.aWrite}x`,
+      met: big.depskyA.writeRatio <= TARGETS.aWrite,
+    },
+    caRead: {
+      value: big.depskyCA.readRatio,
+      target: `<= ${TARGETS.caRead}x`,
+      met: big.depskyCA.readRatio <= TARGETS.caRead,
+    },
+    caWrite: {
+      value: big.depskyCA.writeRatio,
+      target: `<= ${TARGETS.caWrite}x`,
+      met: big.depskyCA.writeRatio <= TARGETS.caWrite,
+    },
     encode: { value: encodeBest, target: `>= ${TARGETS.encodeMBps} MB/s`, met: encodeBest >= TARGETS.encodeMBps },
     caPerCloud: { value: caFraction, target: '~ 1/(f+1) = 0.5 of the object per cloud', met: caFraction < 0.51 },
   };
@@ -174,8 +207,22 @@ async function main(): Promise<void> {
   for (const r of rows as {
     size: string;
     plain: { writeMs: number; readMs: number };
-    depskyA: { writeMs: number; readMs: number; writeRatio: number; readRatio: number; writeMBps: number; readMBps: number };
-    depskyCA: { writeMs: number; readMs: number; writeRatio: number; readRatio: number; writeMBps: number; readMBps: number };
+    depskyA: {
+      writeMs: number;
+      readMs: number;
+      writeRatio: number;
+      readRatio: number;
+      writeMBps: number;
+      readMBps: number;
+    };
+    depskyCA: {
+      writeMs: number;
+      readMs: number;
+      writeRatio: number;
+      readRatio: number;
+      writeMBps: number;
+      readMBps: number;
+    };
   }[]) {
     for (const op of ['write', 'read'] as const) {
       const p = r.plain[`${op}Ms`];
@@ -191,7 +238,8 @@ async function main(): Promise<void> {
     `DepSky-CA bytes per cloud for a 64 MiB object: ${perCloud.map((b) => (b / (1 << 20)).toFixed(2)).join(', ')} MiB ` +
       `(${f2(caFraction)} of the object; ${f2(aTotal / caTotal)}x less than DepSky-A in total)`,
   );
-  for (const [k, v] of Object.entries(verdicts)) console.log(`${v.met ? 'MET ' : 'MISS'} ${k}: ${f2(v.value)} (target ${v.target})`);
+  for (const [k, v] of Object.entries(verdicts))
+    console.log(`${v.met ? 'MET ' : 'MISS'} ${k}: ${f2(v.value)} (target ${v.target})`);
 }
 
 main().catch((e) => {

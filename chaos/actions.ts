@@ -14,8 +14,8 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { type Deployment, httpGet } from '../dashboard/poll.js';
-import type { NodeOutput } from '../runtime/node-spec.js';
 import { ExitCode, TcError } from '../runtime/errors.js';
+import type { NodeOutput } from '../runtime/node-spec.js';
 import { StatusCode } from './codes.js';
 import { addUnique, readJournal, writeJournal } from './journal.js';
 import { loadLocalControl } from './local-control.js';
@@ -59,9 +59,13 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
   }
   const named = sel.node ?? [];
   if (named.length > 0 && (sel.host !== undefined || sel.cloud !== undefined)) {
-    throw new TcError(StatusCode.badArgs, 'name nodes with --node, or a fault domain with --host and --cloud, not both', {
-      exit: ExitCode.usage,
-    });
+    throw new TcError(
+      StatusCode.badArgs,
+      'name nodes with --node, or a fault domain with --host and --cloud, not both',
+      {
+        exit: ExitCode.usage,
+      },
+    );
   }
   if (named.length > 0) {
     return named.map((id) => {
@@ -99,10 +103,14 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
 
 export function requireLocal(dep: Deployment): void {
   if (dep.outputs.target !== 'local') {
-    throw new TcError(StatusCode.notLocal, `chaos works on the local target only (stack ${dep.outputs.stack} is on ${dep.outputs.target})`, {
-      exit: ExitCode.usage,
-      hint: 'deploy locally with `tclouds deploy --target local` to rehearse faults',
-    });
+    throw new TcError(
+      StatusCode.notLocal,
+      `chaos works on the local target only (stack ${dep.outputs.stack} is on ${dep.outputs.target})`,
+      {
+        exit: ExitCode.usage,
+        hint: 'deploy locally with `tclouds deploy --target local` to rehearse faults',
+      },
+    );
   }
 }
 
@@ -119,7 +127,13 @@ async function adminToken(dep: Deployment): Promise<string> {
 }
 
 /** POST a JSON body to a node's control server with the admin bearer token. */
-export function adminPost(node: NodeOutput, urlPath: string, body: unknown, token: string, timeoutMs = 2000): Promise<void> {
+export function adminPost(
+  node: NodeOutput,
+  urlPath: string,
+  body: unknown,
+  token: string,
+  timeoutMs = 2000,
+): Promise<void> {
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -163,7 +177,11 @@ const failed = (node: string, action: ActionResult['action'], e: unknown): Actio
 });
 
 /** Kill (held down) or pause the targets. */
-export async function killOrPause(dep: Deployment, action: 'kill' | 'pause', targets: NodeOutput[]): Promise<ActionResult[]> {
+export async function killOrPause(
+  dep: Deployment,
+  action: 'kill' | 'pause',
+  targets: NodeOutput[],
+): Promise<ActionResult[]> {
   requireLocal(dep);
   const control = await loadLocalControl();
   const results = await settle(targets, async (n) => {

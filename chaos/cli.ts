@@ -25,7 +25,12 @@ export const yesFlag = {
   yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation', default: false }),
 };
 
-export function selectorOf(flags: { node?: string[]; host?: number; cloud?: string; component?: string }): TargetSelector {
+export function selectorOf(flags: {
+  node?: string[];
+  host?: number;
+  cloud?: string;
+  component?: string;
+}): TargetSelector {
   const sel: TargetSelector = {};
   if (flags.node) sel.node = flags.node;
   if (flags.host !== undefined) sel.host = flags.host;

@@ -10,11 +10,11 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { containerOf } from '../components/storage/protocol/names.js';
 import type { Deployment } from '../dashboard/poll.js';
 import { writeFileAtomic } from '../runtime/atomic-file.js';
 import { ExitCode, TcError } from '../runtime/errors.js';
 import type { BucketOutput } from '../runtime/node-spec.js';
-import { containerOf } from '../components/storage/protocol/names.js';
 import { StatusCode } from './codes.js';
 import { readJournal, writeJournal } from './journal.js';
 
@@ -43,7 +43,9 @@ export function resolveBucket(dep: Deployment, cloud?: string, bucket?: string):
   if (matches.length !== 1) {
     throw new TcError(
       matches.length === 0 ? StatusCode.unknownTarget : StatusCode.badArgs,
-      matches.length === 0 ? 'no such bucket in this deployment' : 'several buckets match: name one with --cloud and --bucket',
+      matches.length === 0
+        ? 'no such bucket in this deployment'
+        : 'several buckets match: name one with --cloud and --bucket',
       { exit: matches.length === 0 ? ExitCode.notFound : ExitCode.usage, hint: `buckets: ${list}` },
     );
   }
@@ -68,7 +70,9 @@ export async function corruptObject(dep: Deployment, opts: CorruptOptions): Prom
   const root = path.resolve(b.path);
   let target = path.resolve(root, opts.object);
   if (target !== root && !target.startsWith(`${root}${path.sep}`)) {
-    throw new TcError(StatusCode.badArgs, `--object ${opts.object} points outside the bucket`, { exit: ExitCode.usage });
+    throw new TcError(StatusCode.badArgs, `--object ${opts.object} points outside the bucket`, {
+      exit: ExitCode.usage,
+    });
   }
   let st = await fs.stat(target).catch(() => null);
   if (!st) {
@@ -92,7 +96,10 @@ export async function corruptObject(dep: Deployment, opts: CorruptOptions): Prom
       });
     throw new TcError(StatusCode.unknownTarget, `no object "${opts.object}" in ${b.cloud}/${b.name}`, {
       exit: ExitCode.notFound,
-      hint: units.length > 0 ? `objects there: ${units.slice(0, 10).join(', ')}` : 'the bucket is empty: put an object first',
+      hint:
+        units.length > 0
+          ? `objects there: ${units.slice(0, 10).join(', ')}`
+          : 'the bucket is empty: put an object first',
     });
   }
   let files: string[];

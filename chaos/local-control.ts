@@ -1,7 +1,7 @@
 /**
  * Process control of the local target, as chaos uses it. The functions live in stacks/local/control.ts
  * (plan/deploy area: it owns the supervisor, which must never restart a node that chaos holds down);
- * this adapter loads them lazily and turns a missing module into a clear error.
+ * this adapter loads them lazily (only chaos commands pay for it) and turns a failed load into a clear error.
  */
 import { ExitCode, TcError } from '../runtime/errors.js';
 import { StatusCode } from './codes.js';
@@ -20,16 +20,8 @@ export interface LocalControl {
 let cached: Promise<LocalControl | null> | undefined;
 
 export async function loadLocalControl(): Promise<LocalControl> {
-  // Computed specifier: the module belongs to another area and may not be in every build.
-  const specifier = ['..', 'stacks', 'local', 'control.js'].join('/');
-  cached ??= import(specifier).then(
-    (m: Partial<LocalControl>) =>
-      typeof m.killNode === 'function' &&
-      typeof m.pauseNode === 'function' &&
-      typeof m.resumeNode === 'function' &&
-      typeof m.restartNode === 'function'
-        ? (m as LocalControl)
-        : null,
+  cached ??= import('../stacks/local/control.js').then(
+    (m): LocalControl => m,
     () => null,
   );
   const control = await cached;

@@ -105,7 +105,9 @@ export function planChaosRuns(
         kept: out.kept,
       });
     }
-    const predicted = keepProbability ? Math.min(1, Math.max(0, keepProbability(layout, opts.model, opts.faults))) : null;
+    const predicted = keepProbability
+      ? Math.min(1, Math.max(0, keepProbability(layout, opts.model, opts.faults)))
+      : null;
     return {
       component: name,
       kind: comp.kind,

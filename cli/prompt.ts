@@ -8,7 +8,7 @@ import type { Interface } from 'node:readline';
 import { isTcError, TcError } from '../runtime/errors.js';
 
 export function canPrompt(): boolean {
-  return Boolean(process.stdin.isTTY && process.stdout.isTTY) && process.env.CI === undefined;
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI;
 }
 
 export class Prompter {

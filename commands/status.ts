@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import { TcCommand } from '../cli/base-command.js';
 import { loadKeepProbability } from '../chaos/advisor.js';
+import { TcCommand } from '../cli/base-command.js';
 import { loadDeployment, StatusPoller } from '../dashboard/poll.js';
 import { buildStatus, type StatusReport } from '../dashboard/status-model.js';
 import { renderStatusText } from '../dashboard/status-text.js';
@@ -13,7 +13,7 @@ export default class Status extends TcCommand {
     'GET /metrics on its control port, short timeouts). For each component it shows the nodes (role, cloud, ' +
     'fault domain, address, state, uptime; SMR: leader, regency, last decided instance; storage: objects and ' +
     'bytes per cloud) and a verdict: how many more faults the component tolerates right now, or QUORUM LOST. ' +
-    'The placement panel shows the VMs per fault domain and the placement advisor\'s probability of keeping ' +
+    "The placement panel shows the VMs per fault domain and the placement advisor's probability of keeping " +
     'the majority after the next faults of the configured threat, computed from the nodes that are up.\n\n' +
     'On a terminal this is a live dashboard: arrows or j/k select a node, enter shows its details and last ' +
     'log lines, x kills it and p pauses it (local target, after a confirmation; undo with `tclouds chaos ' +
@@ -32,7 +32,12 @@ export default class Status extends TcCommand {
     watch: Flags.boolean({ char: 'w', description: 'keep refreshing (implied on a terminal)', default: false }),
     interval: Flags.integer({ description: 'refresh interval in ms', default: 1000, min: 250, max: 60_000 }),
     timeout: Flags.integer({ description: 'per-node probe timeout in ms', default: 400, min: 50, max: 10_000 }),
-    faults: Flags.integer({ description: 'placement panel: predict the next 1..N faults', default: 3, min: 1, max: 10 }),
+    faults: Flags.integer({
+      description: 'placement panel: predict the next 1..N faults',
+      default: 3,
+      min: 1,
+      max: 10,
+    }),
   };
 
   async run(): Promise<StatusReport | undefined> {

@@ -121,6 +121,7 @@ export function layoutFor(input: ComponentPlanInput, cloud: string, vms: number)
   const hosts = input.clouds[cloud]?.hosts;
   if (hosts === undefined) {
     // "hosts: as many as needed" (topology schema): every node on its own host.
+    input.notes.push(`cloud ${cloud} declares no hosts: every node there gets its own host (even spread, no advisor)`);
     return { hosts: vms, layout: new Array<number>(vms).fill(1), method: 'even-spread' };
   }
   if (vms > ADVISOR_MAX_VMS) {

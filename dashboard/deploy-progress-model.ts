@@ -94,11 +94,18 @@ function verb(row: ProgressRow): string {
 }
 
 /** One row as plain text (no color), the same in Ink and plain mode: `✓ node  ledger-replica-0  created  127.1.0.1  (1.2s)`. */
-export function formatRow(row: ProgressRow, now: number, idWidth = 0): string {
+export function formatRow(row: ProgressRow, now: number, idWidth = 0, whatWidth = 0): string {
   const elapsed = row.elapsedMs ?? now - row.startedAt;
-  const what = row.kind === 'node' ? 'node' : row.kind === 'resource' ? (row.type ?? 'resource') : 'log';
-  const parts = [SYMBOL[row.state], what, row.id.padEnd(idWidth), verb(row)];
+  const what = rowWhat(row);
+  // Log rows are messages, not resources: no verb.
+  const parts = [SYMBOL[row.state], what.padEnd(whatWidth), row.id.padEnd(idWidth)];
+  if (row.kind !== 'log') parts.push(verb(row));
   if (row.message) parts.push(row.message);
   parts.push(`(${formatElapsed(elapsed)})`);
   return parts.join('  ');
+}
+
+/** The "what" column of a row: `node`, the resource type, or `log`. */
+export function rowWhat(row: ProgressRow): string {
+  return row.kind === 'node' ? 'node' : row.kind === 'resource' ? (row.type ?? 'resource') : 'log';
 }

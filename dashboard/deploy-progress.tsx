@@ -7,7 +7,7 @@
  */
 import { Box, render, Static, Text } from 'ink';
 import type { DeployEvent } from '../stacks/realizer.js';
-import { COLOR, formatRow, ProgressModel, type ProgressRow } from './deploy-progress-model.js';
+import { COLOR, formatRow, ProgressModel, type ProgressRow, rowWhat } from './deploy-progress-model.js';
 
 export { formatRow, ProgressModel, type ProgressRow } from './deploy-progress-model.js';
 
@@ -20,13 +20,16 @@ export interface DeployProgressProps {
 }
 
 export function DeployProgress({ title, completed, live, now, summary }: DeployProgressProps) {
-  const width = Math.min(40, Math.max(0, ...[...completed, ...live].map((r) => r.id.length)));
+  // Column widths from every row seen so far; capped so one long name cannot push the rest off screen.
+  const rows = [...completed, ...live];
+  const width = Math.min(40, Math.max(0, ...rows.map((r) => r.id.length)));
+  const whatWidth = Math.min(40, Math.max(0, ...rows.map((r) => rowWhat(r).length)));
   return (
     <>
       <Static items={[...completed]}>
         {(row) => (
           <Text key={row.key} color={COLOR[row.state]}>
-            {formatRow(row, now, width)}
+            {formatRow(row, now, width, whatWidth)}
           </Text>
         )}
       </Static>
@@ -34,7 +37,7 @@ export function DeployProgress({ title, completed, live, now, summary }: DeployP
         {summary === undefined ? <Text bold>{title}</Text> : null}
         {live.map((row) => (
           <Text key={row.key} color={COLOR[row.state]}>
-            {formatRow(row, now, width)}
+            {formatRow(row, now, width, whatWidth)}
           </Text>
         ))}
         {summary === undefined ? null : <Text bold>{summary}</Text>}

@@ -6,10 +6,10 @@
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { FaultModel } from '../chaos/draw.js';
 import { StatusCode } from '../chaos/codes.js';
-import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
+import type { FaultModel } from '../chaos/draw.js';
 import { ExitCode, TcError } from '../runtime/errors.js';
+import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
 import type { NodeHealth } from '../runtime/role.js';
 import type { BucketProbe, NodeProbe } from './status-model.js';
 
@@ -100,10 +100,14 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
   const outputsFile = path.join(dir, 'outputs.json');
   const text = await fs.readFile(outputsFile, 'utf8').catch(() => null);
   if (text === null) {
-    throw new TcError(StatusCode.noDeployment, `no deployment outputs at ${path.relative(process.cwd(), outputsFile)}`, {
-      exit: ExitCode.notFound,
-      hint: 'run `tclouds deploy` first (status reads the outputs a deployment leaves)',
-    });
+    throw new TcError(
+      StatusCode.noDeployment,
+      `no deployment outputs at ${path.relative(process.cwd(), outputsFile)}`,
+      {
+        exit: ExitCode.notFound,
+        hint: 'run `tclouds deploy` first (status reads the outputs a deployment leaves)',
+      },
+    );
   }
   return { outputs: parseOutputs(text, outputsFile), stackDir: dir, placement };
 }
@@ -210,9 +214,7 @@ export class StatusPoller {
       const error = errorLabel(e);
       const pid = this.lastPid.get(node.id);
       const paused =
-        this.deployment.outputs.target === 'local' && pid !== undefined
-          ? await isProcessStopped(pid, node.id)
-          : false;
+        this.deployment.outputs.target === 'local' && pid !== undefined ? await isProcessStopped(pid, node.id) : false;
       return paused ? { id: node.id, error, paused } : { id: node.id, error };
     }
   }
@@ -272,7 +274,10 @@ export async function tailNodeLog(stackDir: string, nodeId: string, lines = 8): 
     const len = Math.min(size, 64 * 1024);
     const buf = Buffer.alloc(len);
     await handle.read(buf, 0, len, size - len);
-    const all = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    const all = buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     return all.slice(-lines).map(formatLogLine);
   } finally {
     await handle.close();

@@ -64,11 +64,15 @@ export async function runLiveDashboard(dep: Deployment, opts: LiveOptions): Prom
       ? {
           kill: async (id) => {
             const [r] = await killOrPause(dep, 'kill', [byId.get(id)!]);
-            return r!.ok ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\`` : `${id}: ${r!.message}`;
+            return r!.ok
+              ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\``
+              : `${id}: ${r!.message}`;
           },
           pause: async (id) => {
             const [r] = await killOrPause(dep, 'pause', [byId.get(id)!]);
-            return r!.ok ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\`` : `${id}: ${r!.message}`;
+            return r!.ok
+              ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\``
+              : `${id}: ${r!.message}`;
           },
         }
       : null;

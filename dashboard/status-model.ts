@@ -4,8 +4,9 @@
  * bucket scans). Pure: no I/O, no clock (the caller passes `now`), so the dashboard, the static table and
  * `--json` are three renderings of the same value, and tests feed it recorded health data.
  */
-import { type FaultModel, majorityKept } from '../chaos/draw.js';
+
 import type { KeepProbability } from '../chaos/advisor.js';
+import { type FaultModel, majorityKept } from '../chaos/draw.js';
 import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
 import type { NodeHealth } from '../runtime/role.js';
 
@@ -226,7 +227,11 @@ function mostCommon(values: number[]): number | null {
 }
 
 /** Quorum size and f of a component from its client (TIA) configuration. */
-export function quorumOf(kind: string, client: Record<string, unknown>, units: number): { n: number; f: number; quorum: number } {
+export function quorumOf(
+  kind: string,
+  client: Record<string, unknown>,
+  units: number,
+): { n: number; f: number; quorum: number } {
   const n = num(client.n) ?? units;
   if (kind === 'smr') {
     const crash = client.faults === 'crash';
@@ -259,7 +264,12 @@ function verdictOf(c: { n: number; f: number; quorum: number; up: number; unit: 
   }
   const verdict: Verdict = faultsLeft >= c.f && down === 0 ? 'ok' : 'degraded';
   const tolerates = `tolerates ${faultsLeft} more fault${faultsLeft === 1 ? '' : 's'} (f=${c.f})`;
-  return { faultsLeft, quorumLost, verdict, verdictLine: `${verdict === 'ok' ? 'ok' : 'degraded'}: ${tolerates}, ${units}` };
+  return {
+    faultsLeft,
+    quorumLost,
+    verdict,
+    verdictLine: `${verdict === 'ok' ? 'ok' : 'degraded'}: ${tolerates}, ${units}`,
+  };
 }
 
 function placementOf(

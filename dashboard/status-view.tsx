@@ -8,7 +8,7 @@
  * wrapping rows.
  */
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import {
   type ComponentStatus,
   formatBytes,
@@ -50,7 +50,7 @@ const STATE_COLOR: Record<NodeState, string> = {
   down: 'red',
 };
 
-function fit(text: string, width: number): string {
+function cell(text: string, width: number): string {
   if (width <= 0) return '';
   if (text.length <= width) return text.padEnd(width);
   return width <= 1 ? text.slice(0, width) : `${text.slice(0, width - 1)}…`;
@@ -58,17 +58,17 @@ function fit(text: string, width: number): string {
 
 function useTerminalWidth(fixed?: number): number {
   const { stdout } = useStdout();
-  const [width, setWidth] = useState(fixed ?? stdout.columns ?? 80);
+  // Read the width at every render; the resize listener only asks for a render.
+  const [, bump] = useState(0);
   useEffect(() => {
     if (fixed !== undefined) return;
-    const onResize = () => setWidth(stdout.columns || 80);
-    onResize();
+    const onResize = () => bump((x) => x + 1);
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);
     };
   }, [stdout, fixed]);
-  return Math.max(40, fixed ?? width);
+  return Math.max(40, fixed ?? (stdout.columns || 80));
 }
 
 function smrMetric(n: NodeStatus, wide: boolean): string {
@@ -97,29 +97,19 @@ function columnsFor(inner: number, nodes: NodeStatus[]): Columns {
   return { id: idLen, state: 13, where, address, uptime: 8, metric: Math.max(8, inner - fixed) };
 }
 
-function NodeRow({
-  node,
-  kind,
-  cols,
-  selected,
-}: {
-  node: NodeStatus;
-  kind: string;
-  cols: Columns;
-  selected: boolean;
-}) {
+function NodeRow({ node, kind, cols, selected }: { node: NodeStatus; kind: string; cols: Columns; selected: boolean }) {
   const wide = cols.metric >= 40;
   const metric = kind === 'smr' ? smrMetric(node, wide) : node.up ? node.keyMetric : (node.error ?? '');
   const state = node.partitionedFrom.length > 0 && node.up ? `${node.state}/part` : node.state;
   return (
     <Text inverse={selected} wrap="truncate">
       {selected ? '› ' : '  '}
-      <Text bold={node.isLeader}>{fit(`${node.id}${node.isLeader ? '*' : ''}`, cols.id)}</Text>
-      <Text color={STATE_COLOR[node.state]}>{fit(state, cols.state)}</Text>
-      {fit(`${node.cloud}/${node.domain}`, cols.where)}
-      {cols.address > 0 ? fit(node.address, cols.address) : ''}
-      {fit(formatUptime(node.uptimeSeconds), cols.uptime)}
-      {fit(metric, cols.metric).trimEnd()}
+      <Text bold={node.isLeader}>{cell(`${node.id}${node.isLeader ? '*' : ''}`, cols.id)}</Text>
+      <Text color={STATE_COLOR[node.state]}>{cell(state, cols.state)}</Text>
+      {cell(`${node.cloud}/${node.domain}`, cols.where)}
+      {cols.address > 0 ? cell(node.address, cols.address) : ''}
+      {cell(formatUptime(node.uptimeSeconds), cols.uptime)}
+      {cell(metric, cols.metric).trimEnd()}
     </Text>
   );
 }
@@ -128,15 +118,7 @@ function verdictColor(c: ComponentStatus): string {
   return c.verdict === 'ok' ? 'green' : c.verdict === 'degraded' ? 'yellow' : 'red';
 }
 
-function ComponentPanel({
-  c,
-  width,
-  selectedId,
-}: {
-  c: ComponentStatus;
-  width: number;
-  selectedId: string | null;
-}) {
+function ComponentPanel({ c, width, selectedId }: { c: ComponentStatus; width: number; selectedId: string | null }) {
   const inner = width - 4;
   const cols = columnsFor(inner, c.nodes);
   const smrLine =
@@ -155,11 +137,11 @@ function ComponentPanel({
       {c.nodes.length > 0 ? (
         <Text dimColor wrap="truncate">
           {'  '}
-          {fit('node', cols.id)}
-          {fit('state', cols.state)}
-          {fit('cloud/pm', cols.where)}
-          {cols.address > 0 ? fit('control', cols.address) : ''}
-          {fit('uptime', cols.uptime)}
+          {cell('node', cols.id)}
+          {cell('state', cols.state)}
+          {cell('cloud/pm', cols.where)}
+          {cols.address > 0 ? cell('control', cols.address) : ''}
+          {cell('uptime', cols.uptime)}
           {c.kind === 'smr' ? 'consensus' : 'metric'}
         </Text>
       ) : null}
@@ -172,8 +154,8 @@ function ComponentPanel({
         return (
           <Text key={`${b.cloud}/${b.bucket}`} wrap="truncate">
             {'  '}
-            {fit(b.cloud, Math.min(16, inner / 4))}
-            <Text color={b.reachable === false ? 'red' : b.reachable ? 'green' : 'yellow'}>{fit(state, 13)}</Text>
+            {cell(b.cloud, Math.min(16, inner / 4))}
+            <Text color={b.reachable === false ? 'red' : b.reachable ? 'green' : 'yellow'}>{cell(state, 13)}</Text>
             {usage}
           </Text>
         );
@@ -182,7 +164,7 @@ function ComponentPanel({
   );
 }
 
-function PlacementPanel({ p, width }: { p: PlacementStatus; width: number }) {
+function PlacementPanel({ p }: { p: PlacementStatus }) {
   if (p.components.length === 0) return null;
   const model = `threat ${p.threat} · keep ${p.keep} · ${p.removal ? 'with removal' : 'no removal'}`;
   return (
@@ -195,9 +177,7 @@ function PlacementPanel({ p, width }: { p: PlacementStatus; width: number }) {
         const domains = c.domains
           .map((d) => `${d.cloud}/${d.domain} ${'●'.repeat(d.up)}${'○'.repeat(d.vms - d.up)}`)
           .join('  ');
-        const probs = c.next
-          .map((x) => `${x.faults}: ${x.pKeep === null ? 'n/a' : x.pKeep.toFixed(3)}`)
-          .join('  ');
+        const probs = c.next.map((x) => `${x.faults}: ${x.pKeep === null ? 'n/a' : x.pKeep.toFixed(3)}`).join('  ');
         return (
           <Box key={c.component} flexDirection="column">
             <Text wrap="wrap">
@@ -224,13 +204,14 @@ function DetailsPanel({ node, details, width }: { node: NodeStatus; details: Nod
   return (
     <Box flexDirection="column" borderStyle="single" paddingX={1} width="100%">
       <Text bold wrap="truncate">
-        {node.id} <Text dimColor>{`${node.role} #${node.index} · ${node.cloud}/pm ${node.domain} · ${node.address}`}</Text>
+        {node.id}{' '}
+        <Text dimColor>{`${node.role} #${node.index} · ${node.cloud}/pm ${node.domain} · ${node.address}`}</Text>
       </Text>
       <Text wrap="truncate">
         {`state ${node.state} · pid ${node.pid ?? '-'} · uptime ${formatUptime(node.uptimeSeconds)}`}
         {node.partitionedFrom.length > 0 ? ` · partitioned from ${node.partitionedFrom.join(',')}` : ''}
       </Text>
-      {role ? <Text wrap="truncate">{fit(role, inner).trimEnd()}</Text> : null}
+      {role ? <Text wrap="truncate">{cell(role, inner).trimEnd()}</Text> : null}
       {metrics.map(([k, v]) => (
         <Text key={k} dimColor wrap="truncate">
           {`${k} ${v}`}
@@ -278,12 +259,23 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
     };
   }, [detailsFor, loadDetails, report]);
 
+  // Keys can arrive faster than renders: the handler reads and writes refs (always current), and the
+  // state setters only trigger the next render. Otherwise a second key would see the state before the first.
+  const ui = useRef({ selected: index, confirm, detailsFor });
+  ui.current.selected = Math.min(ui.current.selected, Math.max(0, nodes.length - 1));
+  const live = useRef({ nodes, actions });
+  live.current = { nodes, actions };
+
   useInput((input, key) => {
-    if (confirm) {
-      const { action, id } = confirm;
+    const state = ui.current;
+    const { nodes: list, actions: act } = live.current;
+    const pending = state.confirm;
+    if (pending) {
+      const { action, id } = pending;
+      state.confirm = null;
       setConfirm(null);
       if (input === 'y' || input === 'Y') {
-        const run = action === 'kill' ? actions?.kill(id) : actions?.pause(id);
+        const run = action === 'kill' ? act?.kill(id) : act?.pause(id);
         setMessage(`${action === 'kill' ? 'killing' : 'pausing'} ${id}…`);
         run?.then(
           (m) => setMessage(m),
@@ -296,16 +288,26 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
       exit();
       return;
     }
-    if (key.upArrow || input === 'k') setSelected(Math.max(0, index - 1));
-    else if (key.downArrow || input === 'j') setSelected(Math.min(nodes.length - 1, index + 1));
-    else if (key.return && current) {
-      const open = detailsFor === current.id ? null : current.id;
-      setDetailsFor(open);
+    const here = list[state.selected] ?? null;
+    if (key.upArrow || input === 'k') {
+      state.selected = Math.max(0, state.selected - 1);
+      setSelected(state.selected);
+    } else if (key.downArrow || input === 'j') {
+      state.selected = Math.max(0, Math.min(list.length - 1, state.selected + 1));
+      setSelected(state.selected);
+    } else if (key.return && here) {
+      state.detailsFor = state.detailsFor === here.id ? null : here.id;
+      setDetailsFor(state.detailsFor);
       setDetails(null);
-    } else if (key.escape) setDetailsFor(null);
-    else if ((input === 'x' || input === 'p') && current) {
-      if (!actions) setMessage('kill and pause work on the local target only');
-      else setConfirm({ action: input === 'x' ? 'kill' : 'pause', id: current.id });
+    } else if (key.escape) {
+      state.detailsFor = null;
+      setDetailsFor(null);
+    } else if ((input === 'x' || input === 'p') && here) {
+      if (!act) setMessage('kill and pause work on the local target only');
+      else {
+        state.confirm = { action: input === 'x' ? 'kill' : 'pause', id: here.id };
+        setConfirm(state.confirm);
+      }
     }
   });
 
@@ -331,7 +333,7 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
       {report.components.map((c) => (
         <ComponentPanel key={c.name} c={c} width={width} selectedId={current?.id ?? null} />
       ))}
-      <PlacementPanel p={report.placement} width={width} />
+      <PlacementPanel p={report.placement} />
       {detailsNode ? <DetailsPanel node={detailsNode} details={details} width={width} /> : null}
       {confirm ? (
         <Text color="yellow" bold wrap="truncate">

@@ -11,7 +11,7 @@
  *    - byzantine-vm + PM majority: the most unbalanced layout under K (Theorem 1, for every n, both draws);
  *    - crash-vm + PM majority: balanced (stochastic order, for every n);
  *    - targeted + VM majority: balanced (the attacker takes the largest PMs);
- * 3. search: steepest-ascent local search over single-VM moves from several starts (balanced, most
+ * 3. search: steepest-ascent local search over moves of 1, 2, 4, ... VMs between two PMs, from several starts (balanced, most
  *    unbalanced, a few "k heavy PMs" layouts). Not guaranteed optimal; it says so.
  */
 
@@ -27,12 +27,13 @@ import {
   validateSizes,
 } from './layout.js';
 import { buildModel, removalMatters, validateQuery } from './model.js';
+import { layoutText } from './render.js';
 import { modelBreak, modelCurve } from './risk.js';
 import { table1Cell } from './table1.js';
 import type { Advice, AdviseParams, Layout, LayoutFigures, RiskQuery, Threat } from './types.js';
 
 export const EXHAUSTIVE_MAX = 2000;
-const SEARCH_MAX_EVALS = 400;
+const SEARCH_MAX_EVALS = 300;
 const TOL = 1e-12;
 
 type Rule = { kind: 'any' | 'balanced' | 'unbalanced'; why: string };
@@ -89,6 +90,8 @@ function squares(l: Layout): number {
 }
 
 class Evaluator {
+  /** Set when every layout is provably equal (rule 'any'): ties then need no attacks-to-break. */
+  allEqual = false;
   private readonly p = new Map<string, number>();
   private readonly b = new Map<string, number | null>();
   evals = 0;
@@ -123,6 +126,8 @@ class Evaluator {
     const pa = this.pKeep(a);
     const pb = this.pKeep(b);
     if (Math.abs(pa - pb) > TOL) return pb - pa;
+    if (this.allEqual)
+      return squares(a) - squares(b) || (layoutKey(a) < layoutKey(b) ? -1 : layoutKey(a) > layoutKey(b) ? 1 : 0);
     const ba = this.breakAt(a) ?? Number.POSITIVE_INFINITY;
     const bb = this.breakAt(b) ?? Number.POSITIVE_INFINITY;
     if (ba !== bb) return ba > bb ? -1 : 1;
@@ -138,10 +143,10 @@ function fmt(p: number): string {
 }
 
 function showLayout(l: Layout): string {
-  return `[${sortedDesc(l).join(',')}]`;
+  return layoutText(sortedDesc(l));
 }
 
-/** Local search (steepest ascent over single-VM moves) from several starts. */
+/** Local search (steepest ascent over moves of 1, 2, 4, ... VMs) from several starts. */
 function localSearch(ev: Evaluator, vms: number, pms: number, K: number): { best: Layout; evals: number } {
   const starts: Layout[] = [balancedLayout(vms, pms), unbalancedLayout(vms, pms, K)];
   for (const heavy of new Set([2, 3, Math.ceil(pms / 4), Math.ceil(pms / 2)])) {
@@ -169,16 +174,18 @@ function localSearch(ev: Evaluator, vms: number, pms: number, K: number): { best
     for (;;) {
       let bestNeighbor: Layout | undefined;
       const sizes = [...new Set(cur)];
+      // Move d VMs from a PM of size a to one of size b, d = 1, 2, 4, ...: the larger steps let the search
+      // cross big layouts (e.g. from [901,1,...,1]) in a few moves instead of hundreds.
       for (const a of sizes) {
-        if (a < 2) continue;
         for (const b of sizes) {
-          if (a === b || b + 1 > K) continue;
-          if (a === b + 1) continue; // moving from a to a-1 just swaps the two PMs
-          const next = [...cur];
-          next[next.indexOf(a)] = a - 1;
-          next[next.indexOf(b)] = b + 1;
-          if (ev.evals >= SEARCH_MAX_EVALS || !safe(next)) continue;
-          if (!bestNeighbor || ev.compare(next, bestNeighbor) < 0) bestNeighbor = sortedDesc(next);
+          for (let d = 1; d < a && b + d <= K; d *= 2) {
+            if (a === b || a - d === b) continue; // same PM size, or a mere swap of the two PMs
+            const next = [...cur];
+            next[next.indexOf(a)] = a - d;
+            next[next.indexOf(b)] = b + d;
+            if (ev.evals >= SEARCH_MAX_EVALS || !safe(next)) continue;
+            if (!bestNeighbor || ev.compare(next, bestNeighbor) < 0) bestNeighbor = sortedDesc(next);
+          }
         }
       }
       if (bestNeighbor && ev.compare(bestNeighbor, cur) < 0) cur = bestNeighbor;
@@ -216,6 +223,7 @@ export function advise(p: AdviseParams, opts: { method?: Advice['method'] } = {}
   }
   const ev = new Evaluator(q, n);
   const rule = provenRule(q);
+  ev.allEqual = rule?.kind === 'any';
   const count = vms - pms <= 300 ? countLayouts(vms, pms, K, EXHAUSTIVE_MAX) : Number.POSITIVE_INFINITY;
   let method: Advice['method'];
   let best: Layout;
@@ -245,7 +253,7 @@ export function advise(p: AdviseParams, opts: { method?: Advice['method'] } = {}
     const r = localSearch(ev, vms, pms, K);
     best = r.best;
     notes.push(
-      `search: ${count > 1e15 ? 'too many' : `${count >= EXHAUSTIVE_MAX ? `more than ${EXHAUSTIVE_MAX}` : count}`} layouts for an exhaustive comparison and no proven rule for this case; local search over single-VM moves from ${
+      `search: ${count > 1e15 ? 'too many' : `${count >= EXHAUSTIVE_MAX ? `more than ${EXHAUSTIVE_MAX}` : count}`} layouts for an exhaustive comparison and no proven rule for this case; local search (moves of 1, 2, 4, ... VMs between two PMs) over ${
         r.evals
       } exact evaluations; the result is a local optimum, not guaranteed global`,
     );

@@ -48,11 +48,20 @@ export function chainStateCount(groups: Groups, cap: number): number {
   return n;
 }
 
+/** Entries (valid states x groups) up to which moves are precomputed: 12 bytes each, so at most ~100 MB. */
+const PRECOMPUTE_MAX = 8_000_000;
+
 export class AttackChain {
   private readonly mass: Float64Array;
   private readonly valid: Uint8Array;
   private readonly hitUnits: Float64Array;
   private readonly order: Int32Array; // valid states, descending index
+  /**
+   * Precomputed moves (when they fit in memory): for the k-th valid state and group g, the target index
+   * (-1 if none or broken) and the number of clean units of g left, so a step is a few multiply-adds per state.
+   */
+  private readonly moveTo: Int32Array | undefined;
+  private readonly moveUnits: Float64Array | undefined;
   private readonly strides: number[];
   private readonly radix: number[];
   private readonly total: number;
@@ -98,6 +107,25 @@ export class AttackChain {
       }
     }
     this.order = Int32Array.from(validIdx.reverse());
+    if (this.order.length * G <= PRECOMPUTE_MAX) {
+      this.moveTo = new Int32Array(this.order.length * G).fill(-1);
+      this.moveUnits = new Float64Array(this.order.length * G);
+      for (let k = 0; k < this.order.length; k++) {
+        const idx = this.order[k] as number;
+        let rem = idx;
+        for (let g = 0; g < G; g++) {
+          const r = this.radix[g] as number;
+          const h = rem % r;
+          rem = (rem - h) / r;
+          const free = (groups.count[g] as number) - h;
+          const to = idx + (this.strides[g] as number);
+          if (free > 0 && this.valid[to]) {
+            this.moveTo[k * G + g] = to;
+            this.moveUnits[k * G + g] = free * (groups.units[g] as number);
+          }
+        }
+      }
+    }
     if (this.valid[0]) this.mass[0] = 1;
     else this.p = 0;
   }
@@ -125,6 +153,32 @@ export class AttackChain {
     const units = this.groups.units;
     const G = count.length;
     let p = 0;
+    const { moveTo, moveUnits, order } = this;
+    const shift = distinct ? n : 0;
+    if (moveTo && moveUnits) {
+      const inv = 1 / denom;
+      for (let k = 0; k < order.length; k++) {
+        const idx = order[k] as number;
+        const x = mass[idx] as number;
+        if (x === 0) continue;
+        const xs = x * inv;
+        let stayNum = (hitUnits[idx] as number) - shift;
+        if (stayNum < 0) stayNum = 0;
+        const stay = xs * stayNum;
+        mass[idx] = stay;
+        p += stay;
+        const base = k * G;
+        for (let g = 0; g < G; g++) {
+          const to = moveTo[base + g] as number;
+          if (to < 0) continue;
+          const add = xs * (moveUnits[base + g] as number);
+          mass[to] = (mass[to] as number) + add;
+          p += add;
+        }
+      }
+      this.p = Math.min(p, 1);
+      return this.p;
+    }
     for (let k = 0; k < this.order.length; k++) {
       const idx = this.order[k] as number;
       const x = mass[idx] as number;

@@ -27,5 +27,5 @@ export function placementError(
   message: string,
   opts: { hint?: string; exit?: ExitCodeValue; location?: SourceLocation; cause?: unknown } = {},
 ): TcError {
-  return new TcError(code, message, { exit: opts.exit ?? ExitCode.invalid, ...opts });
+  return new TcError(code, message, { ...opts, exit: opts.exit ?? ExitCode.invalid });
 }

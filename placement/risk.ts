@@ -16,6 +16,11 @@ export const MAX_ATTACKS = 1_000_000;
 /** Operations (multiply-adds) one computation may take: a few seconds at worst on a slow core. */
 export const OPS_BUDGET = 4e9;
 const CHAIN_MAX_STATES = 2_000_000;
+/**
+ * "Below 1/2" with a margin for rounding: a curve point that is exactly 1/2 (it happens, e.g. with two equal
+ * outcomes) must not count as broken because the sum came out as 0.49999999999999994.
+ */
+const HALF = 0.5 - 1e-12;
 
 export type Method = 'chain' | 'replace-dp' | 'distinct-dp' | 'targeted' | 'vm-count';
 
@@ -106,10 +111,10 @@ export function modelBreak(model: Model): number | null {
     const groups = groupPms(model);
     const chain = new AttackChain(model, groups);
     const perStep = chain.states * (groups.count.length + 2);
-    if (chain.p < 0.5) return 0;
+    if (chain.p < HALF) return 0;
     let ops = 0;
     for (let n = 1; n <= horizon; n++) {
-      if (chain.step() < 0.5) return n;
+      if (chain.step() < HALF) return n;
       ops += perStep;
       if (ops > OPS_BUDGET) tooLarge('finding the attacks to break', ops);
     }
@@ -120,7 +125,7 @@ export function modelBreak(model: Model): number | null {
     const ops = model.draw === 'replace' ? replaceCost(model, N) : distinctCost(model, N);
     if (ops > OPS_BUDGET) tooLarge(`finding the attacks to break (curve up to ${N} attacks)`, ops);
     const curve = model.draw === 'replace' ? replaceCurve(model, N) : distinctCurve(model, N);
-    const at = curve.findIndex((p) => p < 0.5);
+    const at = curve.findIndex((p) => p < HALF);
     if (at >= 0) return at;
     if (N >= horizon) return null;
     N = Math.min(horizon, N * 2);

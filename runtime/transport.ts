@@ -56,6 +56,8 @@ const MAC = 32;
 export class Transport {
   private server: net.Server | undefined;
   private readonly conns = new Map<string, Connection>();
+  /** Every socket, authenticated or not, so close() leaves nothing open. */
+  readonly sockets = new Set<net.Socket>();
   private readonly dialers = new Map<string, { target: DialTarget; timer?: NodeJS.Timeout; backoff: number; conn?: Connection }>();
   private readonly staticKeys = new Map<string, Buffer>();
   readonly blocked: Set<string>;
@@ -153,6 +155,7 @@ export class Transport {
     for (const d of this.dialers.values()) if (d.timer) clearTimeout(d.timer);
     for (const c of this.conns.values()) c.destroy();
     for (const d of this.dialers.values()) d.conn?.destroy();
+    for (const s of this.sockets) s.destroy();
     this.conns.clear();
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
   }
@@ -271,6 +274,8 @@ class Connection {
     peerId?: string,
     private peerPublicKey?: string,
   ) {
+    t.sockets.add(socket);
+    socket.once('close', () => t.sockets.delete(socket));
     this.reader = new FrameReader(() => (this.state === 'ready' ? t.maxFrame + MAC : MAX_HANDSHAKE));
     socket.setNoDelay(true);
     socket.on('data', (d) => this.onData(d));

@@ -121,7 +121,13 @@ export async function confirm(question: string, yes: boolean): Promise<void> {
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
+    // Ctrl-C at the prompt (readline turns it into a 'SIGINT' event on the interface) cancels like anywhere else.
+    const interrupted = new Promise<never>((_, reject) =>
+      rl.once('SIGINT', () =>
+        reject(new TcError(DeployCode.interrupted, 'cancelled: nothing was changed', { exit: ExitCode.interrupted })),
+      ),
+    );
+    const answer = (await Promise.race([rl.question(`${question} [y/N] `), interrupted])).trim().toLowerCase();
     if (answer !== 'y' && answer !== 'yes') {
       throw new TcError(DeployCode.declined, 'cancelled: nothing was changed', { exit: ExitCode.failure });
     }

@@ -25,7 +25,7 @@ export const TopologyCodes = {
   TC017: 'a MapReduce worker pool must span at least f+1 clouds',
   TC018: 'aws, azure and gcp clouds need a region',
   TC019: '`path` is only for local clouds',
-  TC020: 'client-resident mode has no mediator gateways (warning)',
+  TC020: 'client-resident and native modes have no gateways: `gateways` is ignored (warning)',
   TC021: 'appliance mode: replicas share one box (warning)',
   TC022: 'a component lists the same cloud twice',
   TC023: 'two local clouds share one directory',

@@ -243,12 +243,15 @@ function checkComponent(
         'key',
       );
     }
-    if (t.mode === 'client-resident' && isWritten(parsed, [...base, 'gateways'])) {
+    // Gateways are mediator machines (TIS in front of the clouds). In client-resident mode the client library
+    // talks to the clouds itself; in native mode the provider's own storage is the service. The field keeps
+    // its default (the schema applies defaults regardless of mode) but no gateway node is planned.
+    if ((t.mode === 'client-resident' || t.mode === 'native') && isWritten(parsed, [...base, 'gateways'])) {
       report(
         'TC020',
         'warning',
-        `${label}: gateways is ignored in client-resident mode (clients talk to the clouds directly, there are no gateway nodes)`,
-        'remove gateways, or use mode mediator to run gateway (TIS) nodes in front of the clouds',
+        `${label}: gateways is ignored in ${t.mode} mode (clients talk to the clouds directly, there are no gateway nodes)`,
+        'remove gateways, or use mode mediator or appliance to run gateway (TIS) nodes in front of the clouds',
         [...base, 'gateways'],
         'key',
       );

@@ -95,7 +95,9 @@ export function parseYaml(text: string, file: string): ParsedYaml {
 
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+    // uniqueKeys: false because yaml's own check compares every new key with all earlier ones (quadratic in
+    // the size of a mapping: noticeable at 500 components); findDuplicateKeys below does it with a Set.
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, strict: true });
   } catch (e) {
     // The parser recurses on nesting; pathological nesting can exhaust the stack.
     errors.push({
@@ -122,27 +124,29 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     return result;
   }
   // One real mistake often makes the parser report several follow-on errors at the same place; keep
-  // one per position, and only the first few syntax errors (duplicate keys are all independent).
+  // one per position, and only the first few syntax errors.
   const seen = new Set<number>();
-  let syntax = 0;
   for (const err of doc.errors) {
-    const duplicateKey = err.code === 'DUPLICATE_KEY';
-    if (!duplicateKey) {
-      if (seen.has(err.pos[0]) || syntax >= MAX_SYNTAX_ERRORS) continue;
-      seen.add(err.pos[0]);
-      syntax++;
-    }
-    const pos = positionOf(lineCounter, err.pos[0]);
-    const duplicate = duplicateKey;
+    if (seen.has(err.pos[0]) || seen.size >= MAX_SYNTAX_ERRORS) continue;
+    seen.add(err.pos[0]);
     errors.push({
-      code: duplicate ? 'TC007' : 'TC006',
+      code: 'TC006',
       severity: 'error',
-      message: duplicate ? duplicateKeyMessage(text, err.pos) : `YAML syntax error: ${cleanYamlMessage(err.message)}`,
-      hint: duplicate
-        ? 'each key may appear once per mapping; merge the two entries or rename one'
-        : 'check indentation (spaces, not tabs), colons after keys and matching quotes/brackets',
+      message: `YAML syntax error: ${cleanYamlMessage(err.message)}`,
+      hint: 'check indentation (spaces, not tabs), colons after keys and matching quotes/brackets',
       file,
-      ...pos,
+      ...positionOf(lineCounter, err.pos[0]),
+    });
+  }
+  // Duplicate keys are independent of each other: all are reported.
+  for (const { key, offset } of findDuplicateKeys(doc)) {
+    errors.push({
+      code: 'TC007',
+      severity: 'error',
+      message: `duplicate key "${key}"`,
+      hint: 'each key may appear once per mapping; merge the two entries or rename one',
+      file,
+      ...positionOf(lineCounter, offset),
     });
   }
   for (const w of doc.warnings) {
@@ -195,11 +199,28 @@ function cleanYamlMessage(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '').trim();
 }
 
-function duplicateKeyMessage(text: string, pos: readonly [number, number]): string {
-  // The error range covers only the start of the key; read the key up to its colon.
-  const m = /^\s*("[^"\n]*"|'[^'\n]*'|[^:#\n{},[\]]+?)\s*:/.exec(text.slice(pos[0], pos[0] + 200));
-  const key = m?.[1]?.replace(/^["']|["']$/g, '');
-  return key ? `duplicate key "${key}"` : 'duplicate key in a mapping';
+/** Keys that repeat an earlier key of the same mapping (the later occurrence is reported). O(size). */
+function findDuplicateKeys(doc: Document.Parsed): { key: string; offset: number }[] {
+  const out: { key: string; offset: number }[] = [];
+  const visit = (node: unknown): void => {
+    // Aliases are not followed: they point at nodes visited where they are defined.
+    if (isMap(node)) {
+      const keys = new Set<string>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          const v = pair.key.value;
+          const id = `${typeof v}:${String(v)}`;
+          if (keys.has(id)) out.push({ key: String(v), offset: pair.key.range?.[0] ?? 0 });
+          keys.add(id);
+        }
+        visit(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) visit(item);
+    }
+  };
+  visit(doc.contents);
+  return out;
 }
 
 function firstAliasOffset(doc: Document.Parsed): number | undefined {

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
-import { TcCommand } from '../../cli/base-command.js';
 import { requireLocal } from '../../chaos/actions.js';
 import { confirmAction, deploymentFlags, yesFlag } from '../../chaos/cli.js';
 import { type CorruptResult, corruptObject, resolveBucket } from '../../chaos/corrupt.js';
+import { TcCommand } from '../../cli/base-command.js';
 import { loadDeployment } from '../../dashboard/poll.js';
 
 export default class ChaosCorrupt extends TcCommand {

@@ -1,7 +1,7 @@
-import { TcCommand } from '../../cli/base-command.js';
 import { type ActionResult, hasSelector, heal, requireLocal, resolveTargets } from '../../chaos/actions.js';
 import { deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
 import { restoreCorrupted } from '../../chaos/corrupt.js';
+import { TcCommand } from '../../cli/base-command.js';
 import { loadDeployment } from '../../dashboard/poll.js';
 import { ExitCode } from '../../runtime/errors.js';
 

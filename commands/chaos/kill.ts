@@ -1,6 +1,6 @@
-import { TcCommand } from '../../cli/base-command.js';
 import { type ActionResult, killOrPause, requireLocal, resolveTargets } from '../../chaos/actions.js';
 import { confirmAction, deploymentFlags, renderResults, selectorOf, targetFlags, yesFlag } from '../../chaos/cli.js';
+import { TcCommand } from '../../cli/base-command.js';
 import { loadDeployment } from '../../dashboard/poll.js';
 import { ExitCode } from '../../runtime/errors.js';
 

@@ -1,6 +1,6 @@
-import { TcCommand } from '../../cli/base-command.js';
 import { type ActionResult, partition, requireLocal, resolveTargets } from '../../chaos/actions.js';
 import { confirmAction, deploymentFlags, renderResults, selectorOf, targetFlags, yesFlag } from '../../chaos/cli.js';
+import { TcCommand } from '../../cli/base-command.js';
 import { loadDeployment } from '../../dashboard/poll.js';
 import { ExitCode } from '../../runtime/errors.js';
 
@@ -23,7 +23,10 @@ export default class ChaosPartition extends TcCommand {
     const dep = await loadDeployment(flags.file, flags.stack);
     requireLocal(dep);
     const targets = resolveTargets(dep, selectorOf(flags));
-    await confirmAction(`partition ${targets.map((t) => t.id).join(', ')} from the rest of their components?`, flags.yes);
+    await confirmAction(
+      `partition ${targets.map((t) => t.id).join(', ')} from the rest of their components?`,
+      flags.yes,
+    );
     const results = await partition(dep, targets);
     const value = { action: 'partition' as const, targets: targets.map((t) => t.id), results };
     if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, () => this.log(renderResults(results)));

@@ -1,6 +1,6 @@
-import { TcCommand } from '../../cli/base-command.js';
 import { type ActionResult, hasSelector, requireLocal, resolveTargets, resume } from '../../chaos/actions.js';
 import { deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
+import { TcCommand } from '../../cli/base-command.js';
 import { loadDeployment } from '../../dashboard/poll.js';
 import { ExitCode } from '../../runtime/errors.js';
 

@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core';
-import { TcCommand } from '../../cli/base-command.js';
-import { style } from '../../cli/style.js';
 import { requireLocal } from '../../chaos/actions.js';
 import { loadKeepProbability } from '../../chaos/advisor.js';
 import { confirmAction, deploymentFlags, yesFlag } from '../../chaos/cli.js';
 import { StatusCode } from '../../chaos/codes.js';
 import { applyChaosRuns, type ChaosRunReport, planChaosRuns } from '../../chaos/run.js';
+import { TcCommand } from '../../cli/base-command.js';
+import { style } from '../../cli/style.js';
 import { loadDeployment } from '../../dashboard/poll.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { KEEPS, THREATS } from '../../topology/schema.js';
@@ -61,7 +61,13 @@ export default class ChaosRun extends TcCommand {
     const keepProbability = await loadKeepProbability();
     let report = planChaosRuns(
       dep.outputs,
-      { model, faults: flags.faults, seed: flags.seed, runs: flags.runs, ...(flags.component ? { components: flags.component } : {}) },
+      {
+        model,
+        faults: flags.faults,
+        seed: flags.seed,
+        runs: flags.runs,
+        ...(flags.component ? { components: flags.component } : {}),
+      },
       keepProbability,
     );
     if (report.components.length === 0) {
@@ -73,10 +79,14 @@ export default class ChaosRun extends TcCommand {
     if (!flags['dry-run']) {
       requireLocal(dep);
       if (flags.runs > 50) {
-        throw new TcError(StatusCode.badArgs, `${flags.runs} applied runs would take long; use --dry-run for many runs`, {
-          exit: ExitCode.usage,
-          hint: 'applied runs restart nodes between runs (seconds each); --dry-run draws thousands per second',
-        });
+        throw new TcError(
+          StatusCode.badArgs,
+          `${flags.runs} applied runs would take long; use --dry-run for many runs`,
+          {
+            exit: ExitCode.usage,
+            hint: 'applied runs restart nodes between runs (seconds each); --dry-run draws thousands per second',
+          },
+        );
       }
       await confirmAction(
         `inject ${flags.faults} ${model.threat} fault(s) x ${flags.runs} run(s) into stack ${dep.outputs.stack}?`,
@@ -123,7 +133,9 @@ function renderRun(r: ChaosRunReport): string {
     const kept = c.runs.filter((x) => x.kept).length;
     out.push(
       `  majority kept in ${kept}/${c.runs.length} runs (${c.keptRate.toFixed(3)}); advisor predicts ${c.predicted === null ? 'n/a' : c.predicted.toFixed(3)}` +
-        (c.observedRate === null ? '' : `; quorum observed kept in ${(c.observedRate * c.runs.length).toFixed(0)}/${c.runs.length}`),
+        (c.observedRate === null
+          ? ''
+          : `; quorum observed kept in ${(c.observedRate * c.runs.length).toFixed(0)}/${c.runs.length}`),
     );
   }
   return out.join('\n');

@@ -3,21 +3,23 @@
  *
  * DepSky-CA (Kra93, seed L1038): e = AES-256-GCM(value, fresh key k) with AAD (data unit, version);
  * s[0..n-1] = Shamir(k, n, f+1); e[0..n-1] = ReedSolomon(e, n, f+1); cloud i stores
- * d[i] = "DSCA" 0x01 len(s[i]) s[i] e[i], and the metadata holds H(d[i]) for every i.
+ * d[i] = "DSCA" 0x01 len(s[i]) s[i] <zero padding to a multiple of 8> e[i] (the padding keeps e[i] word-aligned
+ * for the erasure decoder), and the metadata holds H(d[i]) for every i.
  * No cloud holds the key or more than 1/(f+1) of the ciphertext; f clouds together learn nothing.
  *
- * Memory bound (CA): the writer holds the plaintext, the sealed copy and the n-k parity blocks
- * (about (2 + (n-k)/k) x size, 3x for n=4, f=1); the reader holds f+1 blocks, the sealed copy and the plaintext
- * (about 3x size). DepSky-A streams from and to files and holds only 1 MiB buffers per cloud.
+ * Memory bound (CA): the writer holds the plaintext and the n payloads: (1 + n/(f+1)) x size, 3x for n=4, f=1.
+ * The reader holds f+1 blocks and the plaintext: 2x size (3x when a data block is missing and must be rebuilt).
+ * DepSky-A streams from and to files and holds about 1 MiB of buffers per cloud.
  */
 import type { KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { StorageCode } from './codes.js';
-import { blockSize, decode as rsDecode, encode as rsEncode } from './crypto/erasure.js';
+import { blockSize, encodeParity, decode as rsDecode } from './crypto/erasure.js';
 import {
+  AEAD_OVERHEAD,
   combineShares,
-  decrypt,
-  encrypt,
+  decryptParts,
+  encryptTo,
   generateSecretKey,
   sha256Hex,
   shareSecret,
@@ -29,6 +31,11 @@ import { versionString } from './protocol/names.js';
 import type { CoreCrypto, Encoded, Fetched, Metadata, Version } from './protocol/types.js';
 
 const MAGIC = [0x44, 0x53, 0x43, 0x41, 0x01]; // "DSCA" v1
+
+/** Offset of the erasure-coded block inside d[i]: header and share, rounded up to 8 bytes. */
+export function bodyOffset(shareLength: number): number {
+  return Math.ceil((MAGIC.length + 1 + shareLength) / 8) * 8;
+}
 
 export function ed25519CoreCrypto(verifyKey: KeyObject, signKey?: KeyObject): CoreCrypto {
   return {
@@ -53,7 +60,11 @@ function aad(du: string, v: Version): Uint8Array {
   return new TextEncoder().encode(`tclouds-depsky-ca\n${du}\n${versionString(v)}`);
 }
 
-/** DepSky-CA encode of `value` for `version`: one <share, block> payload per cloud and its digest. */
+/**
+ * DepSky-CA encode of `value` for `version`: one <share, block> payload per cloud and its digest.
+ * The ciphertext is written straight into the data blocks of the payloads and the parity is computed in place,
+ * so the writer holds the plaintext plus the n payloads (about n/(f+1) x size) and nothing else.
+ */
 export async function encodeCA(
   du: string,
   version: Version,
@@ -61,25 +72,38 @@ export async function encodeCA(
   n: number,
   f: number,
 ): Promise<Encoded> {
+  const k = f + 1;
   const key = generateSecretKey();
-  const sealed = encrypt(value, key, aad(du, version));
-  const shares = await shareSecret(key, n, f + 1);
-  key.fill(0);
-  const blocks = rsEncode(sealed, n, f + 1);
+  const shares = await shareSecret(key, n, k);
+  const sealedSize = value.length + AEAD_OVERHEAD;
+  const size = blockSize(sealedSize, k);
   const payloads: Uint8Array[] = [];
-  const digests: string[] = [];
+  const blocks: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const s = shares[i]!;
-    const b = blocks[i]!;
-    const d = new Uint8Array(MAGIC.length + 1 + s.length + b.length);
+    const head = bodyOffset(s.length);
+    const d = new Uint8Array(head + size);
     d.set(MAGIC, 0);
     d[MAGIC.length] = s.length;
     d.set(s, MAGIC.length + 1);
-    d.set(b, MAGIC.length + 1 + s.length);
     payloads.push(d);
-    digests.push(sha256Hex(d));
+    blocks.push(d.subarray(head));
   }
-  return { payloads, digests, size: value.length, sealedSize: sealed.length };
+  let at = 0;
+  encryptTo(value, key, aad(du, version), (bytes) => {
+    let off = 0;
+    while (off < bytes.length) {
+      const b = Math.floor(at / size);
+      const inBlock = at % size;
+      const take = Math.min(bytes.length - off, size - inBlock);
+      blocks[b]!.set(bytes.subarray(off, off + take), inBlock);
+      off += take;
+      at += take;
+    }
+  });
+  key.fill(0);
+  encodeParity(blocks, n, k);
+  return { payloads, digests: payloads.map((d) => sha256Hex(d)), size: value.length, sealedSize };
 }
 
 function decodeError(message: string): TcError {
@@ -104,16 +128,21 @@ export async function decodeCA(meta: Metadata, blocksByCloud: Map<string, Fetche
     if (d.length < MAGIC.length + 1 || MAGIC.some((b, i) => d[i] !== b))
       throw decodeError(`block of ${cloud} has a bad header`);
     const sl = d[MAGIC.length]!;
-    const body = d.subarray(MAGIC.length + 1 + sl);
+    const head = bodyOffset(sl);
+    if (d.length < head) throw decodeError(`block of ${cloud} is truncated`);
+    const body = d.subarray(head);
     if (body.length !== size) throw decodeError(`block of ${cloud} has ${body.length} bytes, expected ${size}`);
     shares.push(d.subarray(MAGIC.length + 1, MAGIC.length + 1 + sl));
     blocks[pos] = body;
   }
   if (shares.length < k) throw decodeError(`need ${k} blocks, got ${shares.length}`);
-  const sealed = rsDecode(blocks, n, k, sealedSize);
+  // With every data block at hand (the common case) decrypt straight from them; otherwise rebuild first.
+  const parts = blocks.slice(0, k).every((b) => b !== undefined)
+    ? (blocks.slice(0, k) as Uint8Array[])
+    : [rsDecode(blocks, n, k, sealedSize)];
   const key = await combineShares(shares.slice(0, k));
   try {
-    return decrypt(sealed, key, aad(meta.du, meta.version));
+    return decryptParts(parts, sealedSize, key, aad(meta.du, meta.version));
   } catch {
     throw decodeError(`decryption of "${meta.du}" version ${versionString(meta.version)} failed`);
   } finally {

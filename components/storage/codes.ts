@@ -29,5 +29,7 @@ export const StorageCode = {
   aborted: 'TC211',
   /** Erasure-code or secret-share decoding failed (corrupt block with a valid digest cannot happen; bad parameters can). */
   decode: 'TC212',
+  /** Storage gateway: request or response authentication failed (unknown client, bad MAC, replay). */
+  gatewayAuth: 'TC213',
 } as const;
 export type StorageCodeValue = (typeof StorageCode)[keyof typeof StorageCode];

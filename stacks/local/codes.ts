@@ -5,7 +5,7 @@
 export const DeployCode = {
   /** A component cannot be turned into a plan (internal inconsistency of a validated topology). */
   planFailed: 'TC300',
-  /** A cloud's `hosts` is smaller than the fault domains the layout needs. */
+  /** Reserved: a cloud's `hosts` is smaller than the fault domains a layout needs (not raised in this release: the advisor packs VMs). */
   notEnoughHosts: 'TC301',
   /** Unknown --target, or a target with nothing to realize. */
   badTarget: 'TC302',
@@ -46,7 +46,7 @@ export type DeployCodeValue = (typeof DeployCode)[keyof typeof DeployCode];
 /** code -> one-line meaning, for the README table and `--json` consumers. */
 export const DeployCodeMeaning: Record<DeployCodeValue, string> = {
   TC300: 'a component cannot be turned into a plan',
-  TC301: "a cloud's hosts are fewer than the fault domains the layout needs",
+  TC301: 'reserved: fewer hosts than a layout needs',
   TC302: 'unknown target, or nothing to realize on that target',
   TC303: 'the local target has no node software for this component kind in this release',
   TC304: 'a port is in use on a loopback address the deployment needs',

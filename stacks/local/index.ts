@@ -277,6 +277,19 @@ async function deployLocked(
   const specs = await buildSpecs(plan, ctx, d, publicKeys);
   const sup = await readSupervisorStatus(ctx.stackDir);
   const supAlive = isSupervisor(sup?.pid, ctx.stackDir);
+  // Node processes without a live supervisor (it was killed) are orphans nobody restarts: stop them, so the
+  // new supervisor can start the nodes afresh on their addresses.
+  if (!supAlive && old) {
+    const orphans = await stopAll(ctx.stackDir);
+    if (orphans.length > 0) {
+      emit(ctx, {
+        kind: 'log',
+        id: 'orphans',
+        state: 'done',
+        message: `stopped ${orphans.length} unsupervised node process(es)`,
+      });
+    }
+  }
   const nodes: LocalState['nodes'] = {};
   const toStart: string[] = [];
   for (const n of allNodes(plan)) {
@@ -330,7 +343,7 @@ async function deployLocked(
   for (const id of toStart) {
     const n = nodes[id];
     const prev = old?.nodes[id];
-    if (!n || (prev && prev.host === n.host && sup?.nodes[id]?.pid)) continue;
+    if (!n || (supAlive && prev && prev.host === n.host && sup?.nodes[id]?.pid)) continue;
     for (const [name, port] of [...Object.entries(n.ports), ['control', n.controlPort] as const]) {
       await checkPortFree(n.host, port, `node ${id} (${name})`);
     }

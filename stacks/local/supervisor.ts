@@ -173,7 +173,12 @@ export class Supervisor {
           resolve();
         });
         proc.once('error', (e) => {
+          // A process that could not be spawned emits no 'exit': treat it as one that exited at once.
           this.logLine(`${id}: spawn failed: ${e.message}`);
+          if (this.children.get(id) === child) {
+            this.onExit(child, null, null);
+            resolve();
+          }
         });
       }),
     };

@@ -171,7 +171,17 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
         nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
       }
     }
-    for (const b of cloud.buckets) buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, rg, b.name, b.component);
+    if (cloud.buckets.length > 0) {
+      // Buckets get their own resource group: deleting a group deletes everything in it, so the node group can go
+      // on destroy while `--keep-data` keeps this one (retained, like the accounts in it).
+      const dataRg = new resources.ResourceGroup(
+        `${cloud.name}-data-rg`,
+        { location: cloud.region, tags: env.tags({ 'tclouds-data': 'true' }) },
+        { parent: env.cloudParent(cloud.name), retainOnDelete: env.inputs.retainData },
+      );
+      for (const b of cloud.buckets)
+        buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, dataRg, b.name, b.component);
+    }
   }
   return { nodes, buckets };
 }
@@ -208,20 +218,22 @@ function nsg(
 ): network.NetworkSecurityGroup {
   const group = cloud.groups.find((g) => g.component === component)!;
   const roleIps = group.nodes.filter((n) => n.node.role === role).map((n) => n.privateIp);
-  const allows = rulesOf(cloud, component, role).map((rule, i) => {
+  // Azure refuses rules that mix IPv4 and IPv6 prefixes: one rule per family.
+  const allows = rulesOf(cloud, component, role).flatMap((rule) => {
     const { v4, v6 } = env.sourceRanges(rule);
-    return {
-      name: `allow-${rule.portName}-${rule.port}`.slice(0, 80),
-      priority: 100 + i,
+    const families: [string, pulumi.Input<string[]>][] = [['', v4]];
+    if (v6.length > 0) families.push(['-v6', v6]);
+    return families.map(([suffix, sources]) => ({
+      name: `allow-${rule.portName}-${rule.port}${suffix}`.slice(0, 80),
       direction: 'Inbound',
       access: 'Allow',
       protocol: 'Tcp',
       sourcePortRange: '*',
-      sourceAddressPrefixes: v4.apply((xs) => [...xs, ...v6]),
+      sourceAddressPrefixes: sources,
       destinationPortRange: String(rule.port),
       destinationAddressPrefixes: roleIps,
       description: `${component} ${rule.portName}`,
-    };
+    }));
   });
   return new network.NetworkSecurityGroup(
     `${component}-${role}-${cloud.name}-nsg`,
@@ -229,7 +241,7 @@ function nsg(
       resourceGroupName: rg.name,
       location: cloud.region,
       securityRules: [
-        ...allows,
+        ...allows.map((rule, i) => ({ ...rule, priority: 100 + i })),
         // Azure's default AllowVnetInBound (65000) would open every port to the whole VNet: deny it first.
         {
           name: 'deny-vnet-inbound',

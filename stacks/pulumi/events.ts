@@ -36,6 +36,14 @@ export function opOf(op: OpType | string): ResourceOp {
   }
 }
 
+const PAST: Record<string, string> = {
+  create: 'created',
+  update: 'updated',
+  delete: 'deleted',
+  replace: 'replaced',
+  same: 'unchanged',
+};
+
 export function nameOfUrn(urn: string): string {
   const i = urn.lastIndexOf('::');
   return i < 0 ? urn : urn.slice(i + 2);
@@ -106,7 +114,7 @@ export class EventMapper {
         .reduce((n, [, k]) => n + (k ?? 0), 0);
       const parts = Object.entries(changes)
         .filter(([, k]) => (k ?? 0) > 0)
-        .map(([op, k]) => `${k} ${op}`);
+        .map(([op, k]) => `${k} ${PAST[op] ?? op}`);
       this.emit({
         kind: 'log',
         id: 'summary',

@@ -96,16 +96,20 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
       // Throws plan errors (too many domains, missing region) before keys or locks exist.
       const { buildModel } = await import('./model.js');
       buildModel(plan, provider);
-      const keys = await ensureKeys(plan, ctx.stackDir, provider);
-      const program = createProgram(
-        plan,
-        provider,
-        { keys, packageSpec: packageSpec(), externalHosts: externalHosts(ctx.stackDir, target), retainData: false },
-        mod,
-      );
-      const result = await withLock(ctx, target, eng, ref, async (op) => eng.up(ref, program, op));
+      let keys: KeyMaterial | undefined;
+      const result = await withLock(ctx, target, eng, ref, async (op) => {
+        // Under the lock: two deploys racing must not mint two different keys for one node.
+        keys = await ensureKeys(plan, ctx.stackDir, provider);
+        const program = createProgram(
+          plan,
+          provider,
+          { keys, packageSpec: packageSpec(), externalHosts: externalHosts(ctx.stackDir, target), retainData: false },
+          mod,
+        );
+        return eng.up(ref, program, op);
+      });
       await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
-      const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys);
+      const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
       await writeJsonAtomic(files(ctx.stackDir, target).outputs, outputs, { mkdir: true });
       return { outputs, changes: result.changes };
     },

@@ -19,7 +19,11 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-corrupt-'));
   const outputs = structuredClone(recorded);
   for (const b of outputs.components.files!.buckets) b.path = path.join(dir, 'clouds', b.cloud, b.name);
-  dep = { outputs, stackDir: path.join(dir, 'stack'), placement: { threat: 'byzantine-vm', keep: 'pm-majority', removal: false } };
+  dep = {
+    outputs,
+    stackDir: path.join(dir, 'stack'),
+    placement: { threat: 'byzantine-vm', keep: 'pm-majority', removal: false },
+  };
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const buckets = outputs.components.files!.buckets;
   client = new DepSkyClient({

@@ -54,8 +54,7 @@ function exactKeep(layout: number[], model: FaultModel, faults: number): number 
       });
     }
     const good = owners.filter((pm, vm) => !lostPms.has(pm) && !s.crashed.has(vm)).length;
-    const ok =
-      model.keep === 'pm-majority' ? m - lostPms.size >= Math.floor(m / 2) + 1 : good >= Math.floor(v / 2) + 1;
+    const ok = model.keep === 'pm-majority' ? m - lostPms.size >= Math.floor(m / 2) + 1 : good >= Math.floor(v / 2) + 1;
     if (ok) kept += s.p;
   }
   return kept;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTargets } from '../../chaos/actions.js';
-import { planChaosRuns } from '../../chaos/run.js';
 import { loadKeepProbability } from '../../chaos/advisor.js';
+import { planChaosRuns } from '../../chaos/run.js';
 import type { Deployment } from '../../dashboard/poll.js';
 import { model, outputs } from '../dashboard/fixtures.js';
 
@@ -42,7 +42,9 @@ describe('chaos run plan (dry run)', async () => {
     expect(ledger.domains.map((d) => `${d.cloud}/${d.domain}`)).toEqual(['local-a/0', 'local-c/0', 'local-d/1']);
     for (const run of ledger.runs) {
       // byzantine-vm contaminates whole PMs: the lost nodes are exactly the nodes of the PMs hit.
-      const hitNodes = new Set(run.hits.flatMap((h) => ledger.domains.find((d) => `${d.cloud}/${d.domain}` === h)!.nodes));
+      const hitNodes = new Set(
+        run.hits.flatMap((h) => ledger.domains.find((d) => `${d.cloud}/${d.domain}` === h)!.nodes),
+      );
       expect(run.lostNodes).toEqual([...hitNodes].sort());
       expect(run.kept).toBe(new Set(run.hits).size <= 1);
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadKeepProbability } from '../../chaos/advisor.js';
 import type { FaultModel } from '../../chaos/draw.js';
-import { buildStatus, type BucketProbe, type NodeProbe, type StatusReport } from '../../dashboard/status-model.js';
+import { type BucketProbe, buildStatus, type NodeProbe, type StatusReport } from '../../dashboard/status-model.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
 
 /** Recorded health data of a quickstart-like deployment (test/fixtures/status). */

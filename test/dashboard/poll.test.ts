@@ -61,7 +61,12 @@ beforeAll(async () => {
   await fs.writeFile(
     path.join(dir, '.tclouds', 'quickstart', 'nodes', 'ledger-replica-1', 'node.log'),
     `${Array.from({ length: 30 }, (_, i) =>
-      JSON.stringify({ time: `2026-11-22T02:00:${String(i).padStart(2, '0')}.000Z`, level: 'info', msg: 'decided', instance: i }),
+      JSON.stringify({
+        time: `2026-11-22T02:00:${String(i).padStart(2, '0')}.000Z`,
+        level: 'info',
+        msg: 'decided',
+        instance: i,
+      }),
     ).join('\n')}\nnot json\n`,
   );
   await fs.writeFile(path.join(dir, '.tclouds', 'quickstart', 'outputs.json'), JSON.stringify(outputs));
@@ -96,7 +101,10 @@ describe('status poller against real processes on loopback', () => {
     const poller = new StatusPoller({ outputs, stackDir: dir, placement: model }, { timeoutMs: 300, metrics: true });
     const first = await poller.poll();
     expect(first.probes['ledger-replica-0']!.health!.pid).toBe(children[0]!.pid);
-    expect(first.probes['ledger-replica-0']!.metrics).toEqual({ smr_decided_total: 41, 'smr_latency_ms{q="0.5"}': 1.5 });
+    expect(first.probes['ledger-replica-0']!.metrics).toEqual({
+      smr_decided_total: 41,
+      'smr_latency_ms{q="0.5"}': 1.5,
+    });
     expect(first.probes['ledger-replica-3']).toEqual({ id: 'ledger-replica-3', error: 'refused' });
     // Pause replica 0 for real: its socket still accepts, but nothing answers.
     children[0]!.kill('SIGSTOP');

@@ -9,6 +9,20 @@ const tick = (ms = 60) => new Promise((r) => setTimeout(r, ms));
 const frame = (f: string | undefined) => stripVTControlCharacters(f ?? '');
 const widest = (f: string) => Math.max(...f.split('\n').map((l) => l.length));
 
+/** Frames update asynchronously (and slower on a loaded machine): retry an assertion for up to 3 s. */
+async function eventually(check: () => void): Promise<void> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await tick(25);
+    }
+  }
+}
+
 let cleanup: (() => void) | undefined;
 afterEach(() => {
   cleanup?.();
@@ -21,7 +35,15 @@ async function show(r: StatusReport, columns: number, extra: Partial<Parameters<
   cleanup = app.unmount;
   Object.defineProperty(app.stdout, 'columns', { value: columns, configurable: true });
   app.stdout.emit('resize');
-  await tick();
+  // Wait until Ink has laid the frame out at the new width (the fake stdout starts at 100 columns).
+  await eventually(() => {
+    const f = frame(app.lastFrame());
+    const w = widest(f);
+    expect(columns > 100 ? w > 100 : w <= columns).toBe(true);
+    // ...and until the rows were recomputed for it (the address column from 104, short figures below 90).
+    expect(f.includes('control')).toBe(columns >= 104);
+    if (columns < 90) expect(f).toContain('L0 r0 d41');
+  });
   return app;
 }
 
@@ -45,7 +67,9 @@ describe('status dashboard (recorded health data)', () => {
     const f = frame(app.lastFrame());
     expect(widest(f)).toBeLessThanOrEqual(120);
     expect(widest(f)).toBeGreaterThan(100);
-    expect(f).toMatch(/ledger-replica-2\s+ok\s+local-c\/0\s+127\.0\.3\.3:7199\s+1h00m\s+leader 0 · regency 0 · decided 41/);
+    expect(f).toMatch(
+      /ledger-replica-2\s+ok\s+local-c\/0\s+127\.0\.3\.3:7199\s+1h00m\s+leader 0 · regency 0 · decided 41/,
+    );
   });
 
   it('follows a resize from 120 to 80 columns', async () => {
@@ -75,7 +99,7 @@ describe('status dashboard (recorded health data)', () => {
     });
     expect(frame(app.lastFrame())).toMatch(/ledger-replica-0\*/);
     push!(report('leader-paused'));
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toMatch(/ledger-replica-0\s+paused/));
     const f = frame(app.lastFrame());
     expect(f).toMatch(/ledger-replica-0\s+paused/);
     expect(f).toMatch(/ledger-replica-1\*\s+ok/);
@@ -94,20 +118,18 @@ describe('status dashboard (recorded health data)', () => {
     app.stdin.write('j');
     await tick();
     app.stdin.write('\u001B[B'); // arrow down
-    await tick();
-    expect(frame(app.lastFrame())).toMatch(/› ledger-replica-2/);
+    await eventually(() => expect(frame(app.lastFrame())).toMatch(/› ledger-replica-2/));
     app.stdin.write('k');
     await tick();
     app.stdin.write('\r');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toContain('02:00:01 info decided'));
     const f = frame(app.lastFrame());
     expect(asked).toContain('ledger-replica-1');
     expect(f).toContain('replica #1 · local-a/pm 0 · 127.0.1.2:7199');
     expect(f).toContain('smr_decided_total 41');
     expect(f).toContain('02:00:01 info decided instance=41 node=ledger-replica-1');
     app.stdin.write('\u001B'); // escape closes the details
-    await tick();
-    expect(frame(app.lastFrame())).not.toContain('last log lines');
+    await eventually(() => expect(frame(app.lastFrame())).not.toContain('last log lines'));
     app.stdin.write('q');
     await tick();
     // After exit Ink leaves the last frame; further keys change nothing.
@@ -132,31 +154,28 @@ describe('status dashboard (recorded health data)', () => {
     const app = await show(report('healthy'), 80, { actions });
     expect(frame(app.lastFrame())).toContain('x kill · p pause');
     app.stdin.write('x');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toContain('Kill ledger-replica-0'));
     expect(frame(app.lastFrame())).toContain('Kill ledger-replica-0 (held down until `tclouds chaos resume`)? y/N');
     app.stdin.write('n');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toContain('kill cancelled'));
     expect(calls).toEqual([]);
-    expect(frame(app.lastFrame())).toContain('kill cancelled');
     app.stdin.write('j');
     await tick();
     app.stdin.write('x');
     await tick();
     app.stdin.write('y');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toContain('killed ledger-replica-1'));
     expect(calls).toEqual(['kill ledger-replica-1']);
-    expect(frame(app.lastFrame())).toContain('killed ledger-replica-1');
     app.stdin.write('p');
     await tick();
     app.stdin.write('y');
-    await tick();
+    await eventually(() => expect(calls).toHaveLength(2));
     expect(calls).toEqual(['kill ledger-replica-1', 'pause ledger-replica-1']);
   });
 
   it('without process control (cloud target) x explains instead of acting', async () => {
     const app = await show(report('healthy'), 80, { actions: null });
     app.stdin.write('x');
-    await tick();
-    expect(frame(app.lastFrame())).toContain('kill and pause work on the local target only');
+    await eventually(() => expect(frame(app.lastFrame())).toContain('kill and pause work on the local target only'));
   });
 });

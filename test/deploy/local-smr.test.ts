@@ -4,13 +4,18 @@
  * replica held down by chaos down, leaves a paused one alone; a redeploy without changes touches nothing; destroy
  * leaves no process (checked by pid) and no file. Needs `npx tsc -p tsconfig.build.json` first.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compilePlan } from '../../components/plan.js';
+import { assignAddresses } from '../../stacks/local/addresses.js';
 import { killNode, pauseNode, readLocalState, restartNode, resumeNode, sleep } from '../../stacks/local/control.js';
 import { probeHealth } from '../../stacks/local/health.js';
 import { pidAlive } from '../../stacks/local/state.js';
-import { cli, repo, summaryOf, tempDir, tree } from './helpers.js';
+import { loadTopology } from '../../topology/load.js';
+import { bin, cli, repo, summaryOf, tempDir, tree } from './helpers.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
 
@@ -55,6 +60,47 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
       await cli(['destroy', '--yes', '--json'], dir);
       await fs.rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses to start when a port a node needs is taken, naming address and port', { timeout: 60_000 }, async () => {
+    const plan = compilePlan(await loadTopology(path.join(dir, 'tclouds.yaml')));
+    const host = assignAddresses(plan).get('ledger-replica-2') as string;
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(7101, host, resolve));
+    try {
+      const r = await cli(['deploy', '--yes', '--json'], dir);
+      expect(r.code).toBe(1);
+      const err = r.lines.find((l) => 'error' in l)?.error as { code: string; message: string };
+      expect(err.code).toBe('TC304');
+      expect(err.message).toContain(`port 7101 on ${host}`);
+      expect(existsSync(path.join(stackDir, 'deploy.lock'))).toBe(false);
+      expect(existsSync(path.join(stackDir, 'supervisor.json'))).toBe(false);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('Ctrl-C during a deploy exits 130 and leaves no lock behind', { timeout: 60_000 }, async () => {
+    const child = spawn(process.execPath, [bin, 'deploy', '--yes', '--json'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // Interrupt while the nodes are starting (after the first node event).
+      if (!sent && out.includes('"kind":"node"')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(sent).toBe(true);
+    expect(code).toBe(130);
+    expect(out).toContain('TC309');
+    expect(existsSync(path.join(stackDir, 'deploy.lock'))).toBe(false);
   });
 
   it('starts 4 replicas on distinct loopback addresses, all healthy', { timeout: 90_000 }, async () => {
@@ -121,6 +167,26 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     expect(await pidOf(other)).toBe(pausedPid);
     await resumeNode(stackDir, other);
     expect((await readLocalState(stackDir))?.nodes.find((n) => n.id === other)?.paused).toBe(false);
+  });
+
+  it('a deploy after the supervisor died restarts the orphaned nodes under a new supervisor', {
+    timeout: 90_000,
+  }, async () => {
+    const view = await readLocalState(stackDir);
+    const supPid = view?.supervisor.pid as number;
+    const orphans = (view?.nodes ?? []).map((n) => n.pid as number);
+    process.kill(supPid, 'SIGKILL');
+    await waitFor('supervisor gone', async () => (pidAlive(supPid) ? undefined : true));
+    const r = await cli(['deploy', '--yes', '--json'], dir);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(summaryOf(r).changes).toBe(4);
+    for (const pid of orphans) expect(pidAlive(pid)).toBe(false);
+    const after = await readLocalState(stackDir);
+    expect(after?.supervisor.alive).toBe(true);
+    for (const n of after?.nodes ?? []) {
+      seenPids.add(n.pid as number);
+      expect((await probeHealth(n.host, n.controlPort, 2000)).ok).toBe(true);
+    }
   });
 
   it('destroy stops every process (checked by pid) and removes every file', { timeout: 60_000 }, async () => {

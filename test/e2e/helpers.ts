@@ -17,7 +17,11 @@ export interface Run {
   stderr: string;
 }
 
-export function tc(args: string[], cwd: string, opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Run> {
+export function tc(
+  args: string[],
+  cwd: string,
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd,
@@ -42,7 +46,11 @@ export function tc(args: string[], cwd: string, opts: { timeoutMs?: number; env?
 }
 
 /** Run and parse the one JSON document a --json command prints; fail with the output when it is not JSON. */
-export async function tcJson<T = Record<string, unknown>>(args: string[], cwd: string, timeoutMs?: number): Promise<T & { _code: number | null }> {
+export async function tcJson<T = Record<string, unknown>>(
+  args: string[],
+  cwd: string,
+  timeoutMs?: number,
+): Promise<T & { _code: number | null }> {
   const r = await tc([...args, '--json'], cwd, timeoutMs === undefined ? {} : { timeoutMs });
   try {
     return { ...(JSON.parse(r.stdout) as T), _code: r.code };

@@ -84,10 +84,14 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     ok(await tc(['chaos', 'pause', '--node', leader.id, '--yes'], dir));
     // Requests time out at the frozen leader; the replicas change regency and elect another one.
     const invoking = invoke('put', 'after-pause', 'yes');
-    const changed = await until(async () => {
-      const l = ledgerOf(await status());
-      return l.leader !== null && l.leader !== before.leader ? l : null;
-    }, 30_000, 500);
+    const changed = await until(
+      async () => {
+        const l = ledgerOf(await status());
+        return l.leader !== null && l.leader !== before.leader ? l : null;
+      },
+      30_000,
+      500,
+    );
     expect(changed, 'a new leader is elected').toBeTruthy();
     expect(changed!.nodes.find((n) => n.id === leader.id)!.state).toBe('paused');
     expect(changed!.regency).toBeGreaterThan(before.regency ?? 0);
@@ -98,7 +102,10 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
   it('kill a whole fault domain (every VM on one PM), invoke, then resume', async () => {
     const s = ledgerOf(await status());
     const d = s.nodes.find((n) => !n.isLeader)!;
-    const r = await tcJson<{ targets: string[] }>(['chaos', 'kill', '--host', String(d.domain), '--cloud', d.cloud, '--yes'], dir);
+    const r = await tcJson<{ targets: string[] }>(
+      ['chaos', 'kill', '--host', String(d.domain), '--cloud', d.cloud, '--yes'],
+      dir,
+    );
     expect(r.targets).toContain(d.id);
     expect(ledgerOf(await status()).quorumLost).toBe(false);
     ok(await invoke('put', 'k2', 'v2'));
@@ -110,8 +117,32 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
   it('chaos run applies seeded draws and reports them next to the advisor', async () => {
     const r = await tcJson<{
       applied: boolean;
-      components: { component: string; predicted: number | null; keptRate: number; observedRate: number; runs: { observed: { quorumKept: boolean } }[] }[];
-    }>(['chaos', 'run', '--faults', '1', '--runs', '2', '--seed', '3', '--component', 'ledger', '--settle', '800', '--yes'], dir, 120_000);
+      components: {
+        component: string;
+        predicted: number | null;
+        keptRate: number;
+        observedRate: number;
+        runs: { observed: { quorumKept: boolean } }[];
+      }[];
+    }>(
+      [
+        'chaos',
+        'run',
+        '--faults',
+        '1',
+        '--runs',
+        '2',
+        '--seed',
+        '3',
+        '--component',
+        'ledger',
+        '--settle',
+        '800',
+        '--yes',
+      ],
+      dir,
+      120_000,
+    );
     expect(r.applied).toBe(true);
     const c = r.components[0]!;
     // Quickstart: one replica per cloud, so one byzantine-vm fault takes one PM of four: the majority holds.

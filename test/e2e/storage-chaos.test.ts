@@ -10,7 +10,10 @@ import { built, type Run, tc, tcJson, tempDir } from './helpers.js';
  */
 const parts = built();
 const ready = parts.deploy && parts.storage && parts.status;
-if (!ready) console.warn(`[e2e storage] skipped: built parts ${JSON.stringify(parts)} (compile with npx tsc -p tsconfig.build.json)`);
+if (!ready)
+  console.warn(
+    `[e2e storage] skipped: built parts ${JSON.stringify(parts)} (compile with npx tsc -p tsconfig.build.json)`,
+  );
 
 let dir: string;
 const data = randomBytes(40_000);
@@ -42,10 +45,9 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
   });
 
   it('status shows the four clouds holding the object', async () => {
-    const s = await tcJson<{ components: { name: string; verdict: string; clouds: { objects: number; bytes: number }[] }[] }>(
-      ['status'],
-      dir,
-    );
+    const s = await tcJson<{
+      components: { name: string; verdict: string; clouds: { objects: number; bytes: number }[] }[];
+    }>(['status'], dir);
     expect(s._code).toBe(0);
     const vault = s.components.find((c) => c.name === 'vault')!;
     expect(vault.verdict).toBe('ok');
@@ -83,10 +85,10 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
       await fs.rename(from, `${from}.away`);
     }
     try {
-      const s = await tcJson<{ summary: { quorumLost: string[] }; components: { name: string; verdictLine: string }[] }>(
-        ['status'],
-        dir,
-      );
+      const s = await tcJson<{
+        summary: { quorumLost: string[] };
+        components: { name: string; verdictLine: string }[];
+      }>(['status'], dir);
       expect(s._code).toBe(8);
       expect(s.summary.quorumLost).toEqual(['vault']);
       expect(s.components[0]!.verdictLine).toBe('QUORUM LOST: 2/4 clouds up, quorum 3');

@@ -33,7 +33,10 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
     if (!withNodes) {
       const yaml = await fs.readFile(path.join(dir, 'tclouds.yaml'), 'utf8');
       const start = yaml.indexOf('  # Byzantine fault-tolerant state machine');
-      await fs.writeFile(path.join(dir, 'tclouds.yaml'), yaml.slice(0, start) + yaml.slice(yaml.indexOf('  # More components')));
+      await fs.writeFile(
+        path.join(dir, 'tclouds.yaml'),
+        yaml.slice(0, start) + yaml.slice(yaml.indexOf('  # More components')),
+      );
     }
     ok(await tc(['deploy', '--yes'], dir, { timeoutMs: 90_000 }));
   }, 120_000);
@@ -50,10 +53,22 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
 
   it('draws the panels on a real 100x40 terminal, follows keys, quits on q', async () => {
     tmux(
-      'new-session', '-d', '-s', 'dash', '-x', '100', '-y', '40', '-c', dir,
+      'new-session',
+      '-d',
+      '-s',
+      'dash',
+      '-x',
+      '100',
+      '-y',
+      '40',
+      '-c',
+      dir,
       `env -u NO_COLOR -u CI TERM=xterm-256color ${process.execPath} ${bin} status --interval 500; echo EXITED $?; sleep 30`,
     );
-    const first = await until(async () => (capture().includes('placement') || capture().includes('vault') ? capture() : ''), 20_000);
+    const first = await until(
+      async () => (capture().includes('placement') || capture().includes('vault') ? capture() : ''),
+      20_000,
+    );
     console.log(`--- tmux capture (100x40) ---\n${first}`);
     expect(first).toContain('tclouds status tmuxq (local)');
     expect(first).toMatch(/vault storage · n=4 f=1/);
@@ -72,7 +87,12 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
     expect(Math.max(...narrow.split('\n').map((l) => l.trimEnd().length))).toBeLessThanOrEqual(80);
     // No debris of the wider frame: one header, one top border per panel.
     expect(narrow.split('tclouds status').length - 1).toBe(1);
-    expect(narrow.split('\n').filter((l) => l.startsWith('╭')).every((l) => l.trimEnd().endsWith('╮'))).toBe(true);
+    expect(
+      narrow
+        .split('\n')
+        .filter((l) => l.startsWith('╭'))
+        .every((l) => l.trimEnd().endsWith('╮')),
+    ).toBe(true);
     tmux('send-keys', '-t', 'dash', 'q');
     const exited = await until(async () => (capture().includes('EXITED') ? capture() : ''), 5000);
     console.log(`--- after q ---\n${exited}`);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { eq1FailureProbability, eq2KeepProbability, expectedFailedPms } from '../../placement/equations.js';
+import {
+  eq1FailureProbability,
+  eq2KeepProbability,
+  eq3ExpectedCorrectVms,
+  expectedCleanVms,
+  expectedFailedPms,
+} from '../../placement/equations.js';
+import { countLayouts, enumerateLayouts } from '../../placement/layout.js';
 import { buildModel } from '../../placement/model.js';
 import { attacksToBreak, keepCurve, keepProbability, modelCurve } from '../../placement/risk.js';
 import { KEEP_NAMES, type Layout, THREAT_NAMES } from '../../placement/types.js';
@@ -125,6 +132,48 @@ describe('closed forms', () => {
     expect(curve[n]).toBeCloseTo(p, 12);
     expect(curve[n]).toBeGreaterThan(0);
     expect(curve[n]).toBeLessThan(1);
+  });
+
+  it('Eq. 3: with PM faults the expected correct VMs are P[Y=1] v, whatever the layout', () => {
+    const q = { threat: 'crash-pm', keep: 'vm-majority', removal: false } as const;
+    for (const layout of [
+      [6, 1, 1, 1, 1],
+      [2, 2, 2, 2, 2],
+    ]) {
+      for (const n of [0, 1, 4, 9]) {
+        const pUp = (1 - 1 / 5) ** n;
+        expect(expectedCleanVms(layout, q, n)).toBeCloseTo(eq3ExpectedCorrectVms(layout, pUp), 12);
+        expect(eq3ExpectedCorrectVms(layout, pUp)).toBeCloseTo(10 * pUp, 12);
+      }
+    }
+    // ... while the probability of keeping the VM majority does depend on the layout (Table 1 says irrelevant).
+    expect(keepProbability([6, 1, 1, 1, 1], q, 4)).not.toBeCloseTo(keepProbability([2, 2, 2, 2, 2], q, 4), 3);
+  });
+
+  it('expected failed PMs match first principles (byzantine-vm, [3,1], 2 attacks)', () => {
+    const q = { threat: 'byzantine-vm', keep: 'pm-majority', removal: false } as const;
+    expect(expectedFailedPms([3, 1], q, 2)).toBeCloseTo(1 - (1 / 4) ** 2 + (1 - (3 / 4) ** 2), 14);
+    // With removal (distinct VMs): the 1-VM PM survives 2 picks of 4 with probability C(3,2)/C(4,2) = 1/2.
+    expect(expectedFailedPms([3, 1], { ...q, removal: true }, 2)).toBeCloseTo(1 + 0.5, 14);
+  });
+
+  it('layout counting matches enumeration', () => {
+    for (let v = 1; v <= 18; v++) {
+      for (let m = 1; m <= v; m++) {
+        for (const K of [v, Math.ceil(v / m) + 1, Math.ceil(v / m)]) {
+          const all = [...enumerateLayouts(v, m, K)];
+          expect(countLayouts(v, m, K)).toBe(all.length);
+          for (const l of all) expect(l.reduce((a, b) => a + b, 0)).toBe(v);
+        }
+      }
+    }
+  });
+
+  it('a curve point of exactly 1/2 is not "below 1/2"', () => {
+    // [2,1,1], byzantine-vm, VM majority (3 of 4): the first attack hits the 2-VM PM with probability 1/2.
+    const q = { threat: 'byzantine-vm', keep: 'vm-majority', removal: false } as const;
+    expect(keepCurve([2, 1, 1], q, 2)).toEqual([1, 0.5, 0.125]);
+    expect(attacksToBreak([2, 1, 1], q)).toBe(2);
   });
 
   it('targeted threats: 0/1 curves, the attacker takes the largest PMs', () => {

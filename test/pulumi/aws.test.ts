@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { NodeSpec } from '../../runtime/node-spec.js';
 import { TcError } from '../../runtime/errors.js';
+import type { NodeSpec } from '../../runtime/node-spec.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
@@ -92,25 +92,40 @@ describe('AWS program (mock runtime)', () => {
     for (const cloud of new Set(replicas.map((n) => n.cloud))) {
       const rules = ingressRules(plan, provider, run).filter((r) => r.resource === `ledger-replica-${cloud}-sg`);
       const peer = rules.find((r) => r.port === peerPort)!;
-      const expected = replicas.map((n) => (n.cloud === cloud ? `${eipOf(n.id).privateIp}/32` : `${eipOf(n.id).publicIp}/32`));
+      const expected = replicas.map((n) =>
+        n.cloud === cloud ? `${eipOf(n.id).privateIp}/32` : `${eipOf(n.id).publicIp}/32`,
+      );
       expect([...peer.sources].sort()).toEqual([...expected].sort());
       const client = rules.find((r) => r.port === clientPort)!;
       expect(client.sources.sort()).toEqual(['198.51.100.0/24', '2001:db8::/48']);
     }
     const sg = byName(run, 'aws:ec2/securityGroup:SecurityGroup', `ledger-replica-${replicas[0]!.cloud}-sg`);
-    const client = (sg.inputs.ingress as { fromPort: number; ipv6CidrBlocks?: string[] }[]).find((r) => r.fromPort === clientPort)!;
+    const client = (sg.inputs.ingress as { fromPort: number; ipv6CidrBlocks?: string[] }[]).find(
+      (r) => r.fromPort === clientPort,
+    )!;
     expect(client.ipv6CidrBlocks).toEqual(['2001:db8::/48']);
   });
 
   it('peers realized by another target: closed until their address is known, then opened to exactly it', async () => {
     const plan = handPlan({
       clouds: { a: { provider: 'aws', region: 'eu-west-1' }, g: { provider: 'gcp', region: 'europe-west1' } },
-      components: { ledger: { nodes: [{ cloud: 'a', domain: 0 }, { cloud: 'a', domain: 1 }, { cloud: 'g', domain: 0 }, { cloud: 'g', domain: 1 }] } },
+      components: {
+        ledger: {
+          nodes: [
+            { cloud: 'a', domain: 0 },
+            { cloud: 'a', domain: 1 },
+            { cloud: 'g', domain: 0 },
+            { cloud: 'g', domain: 1 },
+          ],
+        },
+      },
     });
     const before = await runPlan(plan, provider);
     const peerBefore = ingressRules(plan, provider, before).find((r) => r.port === 7100)!;
     expect(peerBefore.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
-    expect(before.outputs.notes).toEqual(expect.arrayContaining([expect.stringContaining('g are realized by another target')]));
+    expect(before.outputs.notes).toEqual(
+      expect.arrayContaining([expect.stringContaining('g are realized by another target')]),
+    );
     const after = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.7', 'ledger-replica-3': '192.0.2.8' });
     const peerAfter = ingressRules(plan, provider, after).find((r) => r.port === 7100)!;
     expect(peerAfter.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32', '192.0.2.7/32', '192.0.2.8/32']);
@@ -134,7 +149,11 @@ describe('AWS program (mock runtime)', () => {
     });
     const text = cloudInitOf(provider, vm);
     expect(text.startsWith('#cloud-config\n')).toBe(true);
-    const doc = parse(text) as { users: { name: string; system: boolean }[]; write_files: { path: string; content: string; permissions: string; owner?: string }[]; runcmd: (string | string[])[] };
+    const doc = parse(text) as {
+      users: { name: string; system: boolean }[];
+      write_files: { path: string; content: string; permissions: string; owner?: string }[];
+      runcmd: (string | string[])[];
+    };
     expect(doc.users[0]).toMatchObject({ name: 'tclouds', system: true });
     const file = (p: string) => doc.write_files.find((f) => f.path === p)!;
     const unit = file('/etc/systemd/system/tclouds-node.service').content;

@@ -5,7 +5,16 @@
 import { describe, expect, it } from 'vitest';
 import { TcError } from '../../runtime/errors.js';
 import { buildModel } from '../../stacks/pulumi/model.js';
-import { byName, checkDomains, checkFirewall, checkTemplates, cloudInitOf, ofType, runPlan } from './graph.js';
+import {
+  byName,
+  checkDomains,
+  checkFirewall,
+  checkTemplates,
+  cloudInitOf,
+  type Json,
+  ofType,
+  runPlan,
+} from './graph.js';
 import { compileText, denseTopology, handPlan } from './plans.js';
 
 const provider = 'azure';
@@ -21,7 +30,11 @@ describe('Azure program (mock runtime)', () => {
     const run = await runPlan(plan, provider);
     const sets = ofType(run, 'azure-native:compute:AvailabilitySet');
     expect(sets).toHaveLength(1);
-    expect(sets[0]!.inputs).toMatchObject({ platformFaultDomainCount: 3, sku: { name: 'Aligned' }, location: 'westeurope' });
+    expect(sets[0]!.inputs).toMatchObject({
+      platformFaultDomainCount: 3,
+      sku: { name: 'Aligned' },
+      location: 'westeurope',
+    });
     for (const vm of ofType(run, 'azure-native:compute:VirtualMachine')) {
       expect(vm.inputs.availabilitySet).toEqual({ id: `${sets[0]!.name}-id` });
     }
@@ -67,7 +80,10 @@ describe('Azure program (mock runtime)', () => {
     const plan = await compileText(denseTopology(provider, 'westeurope', 3));
     const run = await runPlan(plan, provider);
     const nodes = run.outputs.nodes as Record<string, { privateIp: string }>;
-    const nic = byName(run, 'azure-native:network:NetworkInterface', 'ledger-replica-0-nic').inputs as Record<string, any>;
+    const nic = byName(run, 'azure-native:network:NetworkInterface', 'ledger-replica-0-nic').inputs as Record<
+      string,
+      Json
+    >;
     expect(nic.ipConfigurations[0]).toMatchObject({
       privateIPAllocationMethod: 'Static',
       privateIPAddress: nodes['ledger-replica-0']!.privateIp,
@@ -75,7 +91,7 @@ describe('Azure program (mock runtime)', () => {
     });
     expect(nic.networkSecurityGroup).toEqual({ id: 'ledger-replica-c1-nsg-id' });
     const vm = byName(run, 'azure-native:compute:VirtualMachine', 'ledger-replica-0');
-    const osProfile = (vm.inputs.osProfile as { value: Record<string, any> }).value;
+    const osProfile = (vm.inputs.osProfile as { value: Record<string, Json> }).value;
     expect(osProfile.linuxConfiguration.disablePasswordAuthentication).toBe(true);
     expect(cloudInitOf(provider, vm)).toContain('tclouds node run --spec /etc/tclouds/spec.json');
   });

@@ -21,7 +21,10 @@ describe('GCP program (mock runtime)', () => {
     const run = await runPlan(plan, provider);
     const [policy, ...more] = ofType(run, 'gcp:compute/resourcePolicy:ResourcePolicy');
     expect(more).toHaveLength(0);
-    expect(policy!.inputs).toMatchObject({ region: 'europe-west1', groupPlacementPolicy: { availabilityDomainCount: 8 } });
+    expect(policy!.inputs).toMatchObject({
+      region: 'europe-west1',
+      groupPlacementPolicy: { availabilityDomainCount: 8 },
+    });
     const vms = ofType(run, 'gcp:compute/instance:Instance');
     expect(vms).toHaveLength(10);
     for (const v of vms) expect(v.inputs.resourcePolicies).toBe(`https://mock.invalid/${policy!.name}`);
@@ -40,8 +43,13 @@ describe('GCP program (mock runtime)', () => {
     expect(groups).toHaveLength(10);
     for (const g of groups) expect(g.inputs).toMatchObject({ initialSize: 1, zone: 'europe-west1-b' });
     const vms = ofType(run, 'gcp:compute/instance:Instance');
-    const affinities = vms.map((v) => (v.inputs.scheduling as { nodeAffinities: { key: string; operator: string; values: string[] }[] }).nodeAffinities[0]!);
-    for (const a of affinities) expect(a).toMatchObject({ key: 'compute.googleapis.com/node-group-name', operator: 'IN' });
+    const affinities = vms.map(
+      (v) =>
+        (v.inputs.scheduling as { nodeAffinities: { key: string; operator: string; values: string[] }[] })
+          .nodeAffinities[0]!,
+    );
+    for (const a of affinities)
+      expect(a).toMatchObject({ key: 'compute.googleapis.com/node-group-name', operator: 'IN' });
     expect(new Set(affinities.map((a) => a.values[0])).size).toBe(10);
     checkDomains(plan, provider, run);
   });
@@ -63,7 +71,8 @@ describe('GCP program (mock runtime)', () => {
   it('firewall rules target the role tag, and instances block project SSH keys', async () => {
     const plan = await compileText(denseTopology(provider, 'europe-west1', 4));
     const run = await runPlan(plan, provider);
-    for (const fw of ofType(run, 'gcp:compute/firewall:Firewall')) expect(fw.inputs.targetTags).toEqual(['tc-ledger-replica']);
+    for (const fw of ofType(run, 'gcp:compute/firewall:Firewall'))
+      expect(fw.inputs.targetTags).toEqual(['tc-ledger-replica']);
     for (const vm of ofType(run, 'gcp:compute/instance:Instance')) {
       expect(vm.inputs.tags).toEqual(['tc-ledger-replica']);
       expect((vm.inputs.metadata as { value: Record<string, string> }).value['block-project-ssh-keys']).toBe('TRUE');

@@ -12,10 +12,18 @@ import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
 import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import { isSecretValue, type MockResource, type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
 import { roleTag } from '../../stacks/pulumi/model.js';
-import { templateModes, templatePlan } from './plans.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
+import { templateModes, templatePlan } from './plans.js';
 
-export async function runPlan(plan: Plan, provider: CloudProvider, externalHosts: Record<string, string> = {}): Promise<MockRun> {
+/** Mock inputs are untyped JSON from the provider schemas; tests navigate them freely. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type Json = any;
+
+export async function runPlan(
+  plan: Plan,
+  provider: CloudProvider,
+  externalHosts: Record<string, string> = {},
+): Promise<MockRun> {
   const program = createProgram(
     plan,
     provider,
@@ -62,7 +70,7 @@ export function checkNodes(plan: Plan, provider: CloudProvider, run: MockRun): v
 
 /** The value a VM is pinned to (partition / availability domain / host), or the shared set, per provider. */
 export function domainPin(provider: CloudProvider, vm: MockResource): string | undefined {
-  const i = vm.inputs as Record<string, any>;
+  const i = vm.inputs as Record<string, Json>;
   if (provider === 'aws') {
     if (i.hostId) return `host:${i.hostId}`;
     if (i.placementPartitionNumber !== undefined) return `partition:${i.placementGroup}:${i.placementPartitionNumber}`;
@@ -72,7 +80,8 @@ export function domainPin(provider: CloudProvider, vm: MockResource): string | u
     if (i.host?.id) return `host:${i.host.id}`;
     return undefined; // availability sets: Azure assigns fault domains itself (checked separately)
   }
-  if (i.scheduling?.availabilityDomain !== undefined) return `ad:${i.resourcePolicies}:${i.scheduling.availabilityDomain}`;
+  if (i.scheduling?.availabilityDomain !== undefined)
+    return `ad:${i.resourcePolicies}:${i.scheduling.availabilityDomain}`;
   if (i.scheduling?.nodeAffinities) return `node:${JSON.stringify(i.scheduling.nodeAffinities)}`;
   return undefined;
 }
@@ -85,14 +94,15 @@ export function checkDomains(plan: Plan, provider: CloudProvider, run: MockRun):
   let pinnedGroups = 0;
   const nodes = targetNodes(plan, provider);
   const groups = new Map<string, PlannedNode[]>();
-  for (const n of nodes) groups.set(`${n.component}/${n.cloud}`, [...(groups.get(`${n.component}/${n.cloud}`) ?? []), n]);
+  for (const n of nodes)
+    groups.set(`${n.component}/${n.cloud}`, [...(groups.get(`${n.component}/${n.cloud}`) ?? []), n]);
   for (const [, members] of groups) {
     const domains = new Set(members.map((n) => n.domain));
     const vms = members.map((n) => byName(run, VM_TYPE[provider], n.id));
     const pins = vms.map((v) => domainPin(provider, v));
     if (provider === 'azure' && pins.every((p) => p === undefined) && domains.size > 1) {
       // Availability set: one set per component and cloud, with exactly as many fault domains as the layout uses.
-      const sets = new Set(vms.map((v) => JSON.stringify((v.inputs as Record<string, any>).availabilitySet)));
+      const sets = new Set(vms.map((v) => JSON.stringify((v.inputs as Record<string, Json>).availabilitySet)));
       expect(sets.size).toBe(1);
       const setName = [...sets][0]!.match(/"id":"(.*)-id"/)?.[1];
       const avset = byName(run, 'azure-native:compute:AvailabilitySet', setName!);
@@ -121,7 +131,8 @@ function linkedPorts(plan: Plan, component: string, role: string): Set<number> {
   const comp = plan.components[component]!;
   const ports = new Set<number>();
   for (const l of comp.links.filter((x) => x.to === role)) {
-    for (const n of comp.nodes.filter((x) => x.role === role)) if (n.ports[l.port] !== undefined) ports.add(n.ports[l.port]!);
+    for (const n of comp.nodes.filter((x) => x.role === role))
+      if (n.ports[l.port] !== undefined) ports.add(n.ports[l.port]!);
   }
   return ports;
 }
@@ -153,16 +164,22 @@ export function ingressRules(plan: Plan, provider: CloudProvider, run: MockRun):
   if (provider === 'aws') {
     for (const sg of ofType(run, 'aws:ec2/securityGroup:SecurityGroup')) {
       const { component, role } = ownerOf(sg.name);
-      for (const r of (sg.inputs.ingress as any[]) ?? []) {
+      for (const r of (sg.inputs.ingress as Json[]) ?? []) {
         expect(r.fromPort).toBe(r.toPort);
         expect(r.protocol).toBe('tcp');
-        out.push({ resource: sg.name, component, role, port: r.fromPort, sources: [...(r.cidrBlocks ?? []), ...(r.ipv6CidrBlocks ?? [])] });
+        out.push({
+          resource: sg.name,
+          component,
+          role,
+          port: r.fromPort,
+          sources: [...(r.cidrBlocks ?? []), ...(r.ipv6CidrBlocks ?? [])],
+        });
       }
     }
   } else if (provider === 'azure') {
     for (const nsg of ofType(run, 'azure-native:network:NetworkSecurityGroup')) {
       const { component, role } = ownerOf(nsg.name);
-      for (const r of (nsg.inputs.securityRules as any[]) ?? []) {
+      for (const r of (nsg.inputs.securityRules as Json[]) ?? []) {
         if (r.access === 'Deny') continue;
         expect(r.direction).toBe('Inbound');
         out.push({
@@ -178,9 +195,16 @@ export function ingressRules(plan: Plan, provider: CloudProvider, run: MockRun):
     for (const fw of ofType(run, 'gcp:compute/firewall:Firewall')) {
       expect(fw.inputs.direction).toBe('INGRESS');
       const { component, role } = ownerOf((fw.inputs.targetTags as string[])[0]!);
-      for (const a of fw.inputs.allows as any[]) {
+      for (const a of fw.inputs.allows as Json[]) {
         expect(a.protocol).toBe('tcp');
-        for (const p of a.ports) out.push({ resource: fw.name, component, role, port: Number(p), sources: fw.inputs.sourceRanges as string[] });
+        for (const p of a.ports)
+          out.push({
+            resource: fw.name,
+            component,
+            role,
+            port: Number(p),
+            sources: fw.inputs.sourceRanges as string[],
+          });
       }
     }
   }
@@ -199,14 +223,21 @@ export function checkFirewall(plan: Plan, provider: CloudProvider, run: MockRun)
     expect(r.port).not.toBe(22);
     expect(r.sources.length).toBeGreaterThan(0);
     for (const s of r.sources) {
-      expect(['*', 'Internet', 'Any', '0.0.0.0/0', '::/0'].includes(s) && !declared.has(s), `${r.resource} open to ${s}`).toBe(false);
-      if (!declared.has(s)) expect(s, `${r.resource}: ${s} is neither a node address nor a declared client CIDR`).toMatch(/\/(32|128)$/);
+      expect(
+        ['*', 'Internet', 'Any', '0.0.0.0/0', '::/0'].includes(s) && !declared.has(s),
+        `${r.resource} open to ${s}`,
+      ).toBe(false);
+      if (!declared.has(s))
+        expect(s, `${r.resource}: ${s} is neither a node address nor a declared client CIDR`).toMatch(/\/(32|128)$/);
     }
   }
   if (provider === 'azure') {
     for (const nsg of ofType(run, 'azure-native:network:NetworkSecurityGroup')) {
-      const deny = (nsg.inputs.securityRules as any[]).find((r) => r.access === 'Deny');
-      expect(deny, `${nsg.name} lacks the VNet deny rule`).toMatchObject({ sourceAddressPrefix: 'VirtualNetwork', priority: 4096 });
+      const deny = (nsg.inputs.securityRules as Json[]).find((r) => r.access === 'Deny');
+      expect(deny, `${nsg.name} lacks the VNet deny rule`).toMatchObject({
+        sourceAddressPrefix: 'VirtualNetwork',
+        priority: 4096,
+      });
     }
   }
   return rules;
@@ -220,22 +251,40 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
   for (const b of buckets) {
     if (provider === 'aws') {
       expect(byName(run, 'aws:s3/bucket:Bucket', b.name).inputs.bucket).toBe(b.name);
-      expect(byName(run, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', `${b.name}-no-public`).inputs).toMatchObject({
+      expect(
+        byName(run, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', `${b.name}-no-public`).inputs,
+      ).toMatchObject({
         blockPublicAcls: true,
         blockPublicPolicy: true,
         ignorePublicAcls: true,
         restrictPublicBuckets: true,
       });
-      const sse = byName(run, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', `${b.name}-sse`);
-      expect((sse.inputs.rules as any[])[0].applyServerSideEncryptionByDefault.sseAlgorithm).toMatch(/AES256|aws:kms/);
-      const policy = JSON.parse(String(byName(run, 'aws:iam/userPolicy:UserPolicy', `${b.name}-writer-policy`).inputs.policy));
+      const sse = byName(
+        run,
+        'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+        `${b.name}-sse`,
+      );
+      expect((sse.inputs.rules as Json[])[0].applyServerSideEncryptionByDefault.sseAlgorithm).toMatch(/AES256|aws:kms/);
+      const policy = JSON.parse(
+        String(byName(run, 'aws:iam/userPolicy:UserPolicy', `${b.name}-writer-policy`).inputs.policy),
+      );
       const resources = policy.Statement.flatMap((s: { Resource: string[] }) => s.Resource);
       for (const r of resources) expect(r).toMatch(new RegExp(`:${b.name}(/\\*)?$`));
     } else if (provider === 'azure') {
-      const account = byName(run, 'azure-native:storage:StorageAccount', `${b.name}-account`).inputs as Record<string, any>;
-      expect(account).toMatchObject({ allowBlobPublicAccess: false, enableHttpsTrafficOnly: true, minimumTlsVersion: 'TLS1_2' });
+      const account = byName(run, 'azure-native:storage:StorageAccount', `${b.name}-account`).inputs as Record<
+        string,
+        Json
+      >;
+      expect(account).toMatchObject({
+        allowBlobPublicAccess: false,
+        enableHttpsTrafficOnly: true,
+        minimumTlsVersion: 'TLS1_2',
+      });
       expect(account.encryption.services.blob.enabled).toBe(true);
-      expect(byName(run, 'azure-native:storage:BlobContainer', b.name).inputs).toMatchObject({ publicAccess: 'None', containerName: b.name });
+      expect(byName(run, 'azure-native:storage:BlobContainer', b.name).inputs).toMatchObject({
+        publicAccess: 'None',
+        containerName: b.name,
+      });
     } else {
       expect(byName(run, 'gcp:storage/bucket:Bucket', b.name).inputs).toMatchObject({
         name: b.name,
@@ -253,7 +302,7 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
 /** The VM's boot configuration (carrying the node key) is a secret, and so are the bucket credentials. */
 export function checkSecrets(plan: Plan, provider: CloudProvider, run: MockRun): void {
   for (const vm of ofType(run, VM_TYPE[provider])) {
-    const i = vm.inputs as Record<string, any>;
+    const i = vm.inputs as Record<string, Json>;
     const carrier = provider === 'aws' ? i.userData : provider === 'azure' ? i.osProfile : i.metadata;
     expect(isSecretValue(carrier), `${vm.name}: cloud-init is not a secret`).toBe(true);
     // Nothing but the secret wrapper holds the key: no PEM anywhere else in the inputs.
@@ -268,7 +317,7 @@ export function checkSecrets(plan: Plan, provider: CloudProvider, run: MockRun):
 
 /** The cloud-init text inside a VM's secret boot configuration (tests only: this is the node's secret). */
 export function cloudInitOf(provider: CloudProvider, vm: MockResource): string {
-  const i = vm.inputs as Record<string, any>;
+  const i = vm.inputs as Record<string, Json>;
   if (provider === 'aws') return i.userData.value as string;
   if (provider === 'azure') return Buffer.from(i.osProfile.value.customData as string, 'base64').toString('utf8');
   return i.metadata.value['user-data'] as string;
@@ -287,12 +336,17 @@ export async function checkTemplates(provider: CloudProvider): Promise<void> {
     // Client-facing ports take the declared network; peer ports never do.
     for (const r of rules) {
       const clientLinked = plan.components[r.component]!.links.some(
-        (l) => l.from === 'clients' && l.to === r.role && plan.components[r.component]!.nodes.some((n) => n.role === r.role && n.ports[l.port] === r.port),
+        (l) =>
+          l.from === 'clients' &&
+          l.to === r.role &&
+          plan.components[r.component]!.nodes.some((n) => n.role === r.role && n.ports[l.port] === r.port),
       );
       expect(r.sources.includes('198.51.100.0/24')).toBe(clientLinked);
     }
     expect(checkBuckets(plan, provider, run)).toBe(
-      Object.values(plan.components).flatMap((c) => c.buckets).filter((b) => plan.clouds[b.cloud]?.provider === provider).length,
+      Object.values(plan.components)
+        .flatMap((c) => c.buckets)
+        .filter((b) => plan.clouds[b.cloud]?.provider === provider).length,
     );
     checkSecrets(plan, provider, run);
   }

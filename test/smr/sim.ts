@@ -230,7 +230,15 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
   const lastCid = replicas.map(() => -1);
 
   // Network.
-  let queue: Packet[] = [];
+  // Packets bucketed by delivery tick; inside a tick they are delivered in send order.
+  const queue = new Map<number, Packet[]>();
+  let queued = 0;
+  const push = (pk: Packet) => {
+    const b = queue.get(pk.at);
+    if (b) b.push(pk);
+    else queue.set(pk.at, [pk]);
+    queued++;
+  };
   let order = 0;
   let now = 0;
   let healed = false;
@@ -244,9 +252,9 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
         const b = pk.kind === 'reply' ? -1 : pk.to;
         if (a >= 0 && b >= 0 && partition.has(a) !== partition.has(b)) return;
       }
-      if (netRng.chance(p.dup)) queue.push({ ...pk, at: now + delay(), order: order++ });
+      if (netRng.chance(p.dup)) push({ ...pk, at: now + 1 + delay(), order: order++ });
     }
-    queue.push({ ...pk, at: now + 1 + delay(), order: order++ });
+    push({ ...pk, at: now + 1 + delay(), order: order++ });
   };
 
   // Byzantine behaviour (decorates the honest replica's output; signs only with its own keys).
@@ -440,8 +448,9 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       }
     }
     // Deliver due packets in (at, order) order.
-    const due = queue.filter((q) => q.at <= now).sort((a, b) => a.at - b.at || a.order - b.order);
-    queue = queue.filter((q) => q.at > now);
+    const due = queue.get(now) ?? [];
+    queue.delete(now);
+    queued -= due.length;
     for (const pk of due) {
       if (pk.kind === 'reply') {
         onReply(pk.to - CLIENT_BASE, pk.from, pk.reply!);
@@ -480,7 +489,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     if (healed && allDone) {
       const good = replicas.map((_, i) => i).filter(correct);
       const top = Math.max(...good.map((i) => replicas[i]!.core.lastDecided));
-      if (good.every((i) => replicas[i]!.core.lastDecided === top) && queue.length === 0) break;
+      if (good.every((i) => replicas[i]!.core.lastDecided === top) && queued === 0) break;
       if (good.every((i) => replicas[i]!.core.lastDecided === top) && now > p.faultTicks + 400) break;
     }
   }

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bodyOffset } from '../../components/storage/codec.js';
 import { decode, encode } from '../../components/storage/crypto/erasure.js';
 import { combineShares, decrypt } from '../../components/storage/crypto/primitives.js';
 import { GcsDriver } from '../../components/storage/drivers/gcs.js';
@@ -135,7 +136,7 @@ describe('DepSky-CA confidentiality', () => {
     const one = await combineShares([share(copies[0]!), share(copies[0]!)]).catch(() => undefined);
     expect(one === undefined || !Buffer.from(one).equals(Buffer.from(key))).toBe(true);
     // And the key really is the data key: decrypting the sealed value works with it.
-    const blocks = copies.map((d) => d.subarray(6 + d[5]!));
+    const blocks = copies.map((d) => d.subarray(bodyOffset(d[5]!)));
     const meta = JSON.parse(await fs.readFile(path.join(dir, 'cloud0', container, 'metadata'), 'utf8')).meta;
     const sealed = decode([blocks[0], blocks[1], undefined, undefined], 4, 2, meta.sealedSize);
     const aad = new TextEncoder().encode(`tclouds-depsky-ca\nhr/payroll\n1.a1`);

@@ -44,7 +44,9 @@ describe('topology fixtures', () => {
   }
 
   it("every code that a file's content can cause has a fixture", () => {
-    const covered = new Set(files.flatMap((f) => expected(readFileSync(path.join(dir, f), 'utf8'))).map((e) => e.split(' ')[1]));
+    const covered = new Set(
+      files.flatMap((f) => expected(readFileSync(path.join(dir, f), 'utf8'))).map((e) => e.split(' ')[1]),
+    );
     // TC001-TC004, TC009 are about the file itself (missing, directory, size, binary, unreadable) and
     // TC030-TC032 about `init`; they are tested in load.test.ts, init.test.ts and the CLI tests.
     const fileLevel = ['TC001', 'TC002', 'TC003', 'TC004', 'TC009', 'TC030', 'TC031', 'TC032'];

@@ -6,7 +6,7 @@ import { ExitCode, TcError } from '../../runtime/errors.js';
 import { initTopology, SCHEMA_FILE } from '../../topology/init.js';
 import { SCHEMA_ID } from '../../topology/json-schema.js';
 import { validateTopologyText } from '../../topology/load.js';
-import { MODES, type Provider, PROVIDERS } from '../../topology/schema.js';
+import { MODES, PROVIDERS, type Provider } from '../../topology/schema.js';
 import { checkStackName, cloudsFor, parseProviders, renderTopology, templatePath } from '../../topology/templates.js';
 
 /** Every non-empty set of providers, in canonical order, plus a few reversed orders. */
@@ -116,8 +116,19 @@ describe('initTopology', () => {
   it('writes the topology and the JSON Schema beside it; the quickstart topology validates', async () => {
     const file = path.join(dir, 'q', 'tclouds.yaml');
     mkdirSync(path.dirname(file), { recursive: true });
-    const r = await initTopology({ file, mode: 'client-resident', providers: ['local'], name: 'quickstart', force: false });
-    expect(r).toMatchObject({ mode: 'client-resident', name: 'quickstart', components: ['vault', 'ledger'], overwritten: false });
+    const r = await initTopology({
+      file,
+      mode: 'client-resident',
+      providers: ['local'],
+      name: 'quickstart',
+      force: false,
+    });
+    expect(r).toMatchObject({
+      mode: 'client-resident',
+      name: 'quickstart',
+      components: ['vault', 'ledger'],
+      overwritten: false,
+    });
     const text = readFileSync(file, 'utf8');
     expect(validateTopologyText(text, 'tclouds.yaml').topology?.name).toBe('quickstart');
     const schema = JSON.parse(readFileSync(path.join(dir, 'q', SCHEMA_FILE), 'utf8'));
@@ -144,9 +155,13 @@ describe('initTopology', () => {
   });
 
   it('TC031: refuses a directory as the target', async () => {
-    const err = await initTopology({ file: dir, mode: 'mediator', providers: ['local'], name: 'demo', force: true }).catch(
-      (e: unknown) => e as TcError,
-    );
+    const err = await initTopology({
+      file: dir,
+      mode: 'mediator',
+      providers: ['local'],
+      name: 'demo',
+      force: true,
+    }).catch((e: unknown) => e as TcError);
     expect((err as TcError).code).toBe('TC031');
   });
 });

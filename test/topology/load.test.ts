@@ -58,8 +58,18 @@ describe('loadTopology', () => {
     expect(t.mode).toBe('client-resident');
     expect(t.placement).toEqual({ threat: 'byzantine-vm', keep: 'pm-majority', removal: false });
     expect(t.clients).toEqual({ cidrs: [] });
-    expect(t.components.vault).toMatchObject({ kind: 'storage', protocol: 'depsky-ca', colocate: 'forbidden', gateways: 2 });
-    expect(t.components.ledger).toMatchObject({ kind: 'smr', faults: 'byzantine', service: 'kv', checkpointPeriod: 1000 });
+    expect(t.components.vault).toMatchObject({
+      kind: 'storage',
+      protocol: 'depsky-ca',
+      colocate: 'forbidden',
+      gateways: 2,
+    });
+    expect(t.components.ledger).toMatchObject({
+      kind: 'smr',
+      faults: 'byzantine',
+      service: 'kv',
+      checkpointPeriod: 1000,
+    });
   });
 
   it('resolves a relative file against the working directory and defaults to ./tclouds.yaml', async () => {
@@ -152,7 +162,8 @@ describe('validateTopologyText', () => {
   });
 
   it('keys are reported at the key and values at the value', () => {
-    const text = 'name: demo\nclouds:\n  lab: { provider: local, pth: x }\ncomponents:\n  v: { kind: storage, f: 0, clouds: [lab] }\n';
+    const text =
+      'name: demo\nclouds:\n  lab: { provider: local, pth: x }\ncomponents:\n  v: { kind: storage, f: 0, clouds: [lab] }\n';
     const r = validateTopologyText(text, 't.yaml');
     const unknown = r.errors.find((p) => p.code === 'TC011');
     expect(unknown).toMatchObject({ line: 3, column: 27, path: 'clouds.lab.pth' });
@@ -170,7 +181,12 @@ describe('validateTopologyText', () => {
   });
 
   it('a 500-component topology validates', () => {
-    const lines = ['name: big', 'clouds:', ...['a', 'b', 'c', 'd'].map((c) => `  ${c}: { provider: local }`), 'components:'];
+    const lines = [
+      'name: big',
+      'clouds:',
+      ...['a', 'b', 'c', 'd'].map((c) => `  ${c}: { provider: local }`),
+      'components:',
+    ];
     for (let i = 0; i < 500; i++) lines.push(`  s${i}: { kind: storage, f: 1, clouds: [a, b, c, d] }`);
     const r = validateTopologyText(lines.join('\n'), 'big.yaml');
     expect(r.errors).toEqual([]);
@@ -189,7 +205,10 @@ describe('validate report (--json shape)', () => {
 
   it('invalid: topology null, each problem has code, message, line, column, path, hint in that order', async () => {
     const { report, exit } = await validateTopologyFile(
-      write('bad.yaml', 'name: demo\nclouds:\n  a: { provider: local }\ncomponents:\n  v: { kind: storage, f: 1, clouds: [a] }\n'),
+      write(
+        'bad.yaml',
+        'name: demo\nclouds:\n  a: { provider: local }\ncomponents:\n  v: { kind: storage, f: 1, clouds: [a] }\n',
+      ),
     );
     expect(exit).toBe(ExitCode.invalid);
     expect(report).toMatchObject({ valid: false, topology: null });

@@ -3,7 +3,7 @@
  *
  * Why by hand: the batch is the consensus value, so replicas hash its exact bytes, and every request inside it
  * must be re-checkable by every replica (the MAC vector covers the request's bytes). The format is small
- * (a 0-byte request from client "c1" costs 15 bytes + its MAC vector, cf. BFT-SMaRt's 18 bytes) and fixed:
+ * (a 0-byte request from client "c" costs 14 bytes + its MAC vector, cf. BFT-SMaRt's 18 bytes) and fixed:
  *
  * request = u8 version(1) | u8 flags(bit0 read-only) | u16 idLen | clientId utf8 | u32 seq | u32 opLen | op
  *           | u8 authCount | authCount x 32 bytes (MAC vector, entry i for replica i)

@@ -148,6 +148,7 @@ export class ReplicaCore {
   private stAttempt = 0;
   private lastHeartbeat = 0;
   private recovering: boolean;
+  private reqTimeout: number;
 
   constructor(
     readonly cfg: CoreConfig,
@@ -159,6 +160,7 @@ export class ReplicaCore {
     this.half = Math.floor((cfg.n + cfg.f) / 2);
     this.lcTimeout = cfg.requestTimeout;
     this.recovering = cfg.recovering === true;
+    this.reqTimeout = cfg.requestTimeout;
   }
 
   leader(reg = this.regency): number {
@@ -468,6 +470,8 @@ export class ReplicaCore {
     }
     this.inst = newInstance(cid + 1);
     this.lcTimeout = this.cfg.requestTimeout;
+    // Progress: let an inflated request timeout decay back slowly.
+    if (this.reqTimeout > this.cfg.requestTimeout) this.reqTimeout--;
     const buffered = this.ooc.get(cid + 1);
     for (const k of [...this.ooc.keys()]) if (k <= cid + 1) this.ooc.delete(k);
     if (buffered) for (const { from, msg } of buffered) this.onMessage(from, msg);
@@ -489,7 +493,7 @@ export class ReplicaCore {
     this.now++;
     this.wall = now;
     this.entropy = entropy >>> 0;
-    const T = this.cfg.requestTimeout;
+    const T = this.reqTimeout;
     const fwd: Uint8Array[] = [];
     const stale: Uint8Array[] = [];
     for (const q of this.pool.values()) {
@@ -505,11 +509,13 @@ export class ReplicaCore {
     if (fwd.length > 0 && this.leader() !== this.me) this.send(this.leader(), { t: 'FWD', reqs: fwd.slice(0, MAX_FWD) });
     if (stale.length > 0 && !this.lcActive && this.stopSentFor <= this.regency) {
       this.logEvent('warn', 'request timeout; starting leader change', { regency: this.regency, requests: stale.length });
+      // Eventual synchrony: the bound is unknown, so every timeout-driven change doubles the request timeout.
+      this.reqTimeout = Math.min(this.reqTimeout * 2, this.cfg.requestTimeout * 16);
       this.startLeaderChange(stale.slice(0, 64));
     }
     // A leader change that does not complete moves on to the next regency, with a doubling timeout.
     if ((this.lcActive || this.stopSentFor > this.regency) && this.now - this.lcStart > this.lcTimeout) {
-      this.lcTimeout = Math.min(this.lcTimeout * 2, T * 32);
+      this.lcTimeout = Math.min(this.lcTimeout * 2, this.cfg.requestTimeout * 32);
       this.startLeaderChange([]);
     }
     // Lagging: more than f replicas are working on later instances for a while -> state transfer.
@@ -520,11 +526,11 @@ export class ReplicaCore {
       else if (this.now - this.aheadSince >= 3) this.requestState();
     } else this.aheadSince = -1;
     // Heartbeat: lets an idle replica that missed decisions or a regency notice it (then it catches up).
-    if (this.now - this.lastHeartbeat >= 2 * T) {
+    if (this.now - this.lastHeartbeat >= 2 * this.cfg.requestTimeout) {
       this.lastHeartbeat = this.now;
       this.send('all', { t: 'HB', reg: this.regency, cid: this.lastDecided });
     }
-    if (this.st && this.now - this.st.since > T) {
+    if (this.st && this.now - this.st.since > this.cfg.requestTimeout) {
       this.st = null;
       this.requestState();
     }

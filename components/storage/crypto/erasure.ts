@@ -150,6 +150,25 @@ export function encode(data: Uint8Array, n: number, k: number): Uint8Array[] {
   return blocks;
 }
 
+/**
+ * Fill the parity blocks in place: `blocks` holds n views of equal size (a multiple of 8, word-aligned), the first
+ * k already holding the data. Lets callers place blocks where they will be sent (e.g. after a header) with no copy.
+ */
+export function encodeParity(blocks: Uint8Array[], n: number, k: number): void {
+  checkParams(n, k);
+  if (blocks.length !== n) throw new RangeError(`erasure code: expected ${n} blocks, got ${blocks.length}`);
+  const size = blocks[0]!.length;
+  for (const b of blocks) {
+    if (b.length !== size || size % 8 !== 0 || b.byteOffset % 4 !== 0) {
+      throw new RangeError('erasure code: blocks must have one size, a multiple of 8, and be word-aligned');
+    }
+  }
+  const c = parityMatrix(n, k);
+  for (let j = 0; j < n - k; j++) {
+    for (let i = 0; i < k; i++) mulAdd(blocks[k + j]!, blocks[i]!, c[j]![i]!, i === 0);
+  }
+}
+
 /** Invert a k x k matrix over GF(256) (Gauss-Jordan). Throws if singular (cannot happen for an MDS generator). */
 function invert(a: number[][]): number[][] {
   const k = a.length;
@@ -193,18 +212,18 @@ export function decode(blocks: readonly (Uint8Array | undefined)[], n: number, k
   }
   if (present.length < k) throw new RangeError(`erasure code: need ${k} blocks, got ${present.length}`);
   const out = new Uint8Array(size * k);
-  // Blocks whose byte offset is not word-aligned are copied once so that the word views in mulAdd work.
-  const aligned = present.map((b) => {
-    const blk = blocks[b]!;
-    return blk.byteOffset % 4 === 0 ? blk : blk.slice();
-  });
   const missingData: number[] = [];
   for (let i = 0; i < k; i++) {
     const at = present.indexOf(i);
-    if (at >= 0) out.set(aligned[at]!, i * size);
+    if (at >= 0) out.set(blocks[i]!, i * size);
     else missingData.push(i);
   }
   if (missingData.length > 0) {
+    // Blocks whose byte offset is not word-aligned are copied once so that the word views in mulAdd work.
+    const aligned = present.map((b) => {
+      const blk = blocks[b]!;
+      return blk.byteOffset % 4 === 0 ? blk : blk.slice();
+    });
     const inv = invert(present.map((b) => generatorRow(b, n, k)));
     for (const i of missingData) {
       const dst = out.subarray(i * size, (i + 1) * size);

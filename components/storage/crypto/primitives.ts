@@ -69,6 +69,67 @@ export function encrypt(plain: Uint8Array, key: Uint8Array, aad: Uint8Array): Ui
   return out;
 }
 
+/**
+ * encrypt() into a caller-given sink: `write(bytes)` receives iv, ciphertext slices and the tag in order, so the
+ * sealed value can land directly in its final place (DepSky-CA: the erasure-code data blocks). Returns the length.
+ */
+export function encryptTo(plain: Uint8Array, key: Uint8Array, aad: Uint8Array, write: (b: Uint8Array) => void): number {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  write(iv);
+  const slice = 4 << 20;
+  for (let off = 0; off < plain.length; off += slice)
+    write(cipher.update(plain.subarray(off, Math.min(plain.length, off + slice))));
+  write(cipher.final());
+  write(cipher.getAuthTag());
+  return plain.length + AEAD_OVERHEAD;
+}
+
+/**
+ * decrypt() of a sealed value given as consecutive parts (DepSky-CA: the data blocks, no concatenation).
+ * `length` is the sealed length; the parts may be longer (padding) and are read in order.
+ */
+export function decryptParts(
+  parts: readonly Uint8Array[],
+  length: number,
+  key: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
+  if (length < AEAD_OVERHEAD) throw new Error('ciphertext too short');
+  // Cut [start, end) of the virtual concatenation into views.
+  const range = (start: number, end: number): Uint8Array[] => {
+    const out: Uint8Array[] = [];
+    let base = 0;
+    for (const p of parts) {
+      const a = Math.max(start, base);
+      const b = Math.min(end, base + p.length);
+      if (a < b) out.push(p.subarray(a - base, b - base));
+      base += p.length;
+      if (base >= end) break;
+    }
+    return out;
+  };
+  const join = (xs: Uint8Array[]) => (xs.length === 1 ? xs[0]! : Buffer.concat(xs));
+  const iv = join(range(0, IV_BYTES));
+  const tag = join(range(length - TAG_BYTES, length));
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  const out = new Uint8Array(length - AEAD_OVERHEAD);
+  let at = 0;
+  const slice = 4 << 20;
+  for (const part of range(IV_BYTES, length - TAG_BYTES)) {
+    for (let off = 0; off < part.length; off += slice) {
+      const d = decipher.update(part.subarray(off, Math.min(part.length, off + slice)));
+      out.set(d, at);
+      at += d.length;
+    }
+  }
+  out.set(decipher.final(), at);
+  return out;
+}
+
 /** Inverse of encrypt. Throws if the key, the AAD or any byte is wrong (GCM tag check). */
 export function decrypt(sealed: Uint8Array, key: Uint8Array, aad: Uint8Array): Uint8Array {
   if (sealed.length < AEAD_OVERHEAD) throw new Error('ciphertext too short');

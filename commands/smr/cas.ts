@@ -1,0 +1,23 @@
+import { Args } from '@oclif/core';
+import { TcCommand } from '../../cli/base-command.js';
+import type { InvokeResult } from '../../components/smr/cli-support.js';
+import { smrFlags } from './flags.js';
+import { runKv } from './kv-command.js';
+
+export default class SmrCas extends TcCommand {
+  static override summary = 'Compare-and-set a key (ordered); ok=false and the current value when it did not match';
+  static override description = 'Shorthand for `tclouds smr invoke COMPONENT cas ...`; see `tclouds smr invoke --help` for quorums and exit codes.';
+  static override examples = ['<%= config.bin %> smr cas ledger alice 10 11', '<%= config.bin %> smr cas ledger alice 10 11 --json'];
+  static override args = {
+    component: Args.string({ required: true, description: 'SMR component name' }),
+    key: Args.string({ required: true, description: "Key" }),
+    expected: Args.string({ required: true, description: "Expected current value, or - for absent" }),
+    value: Args.string({ required: true, description: "New value" }),
+  };
+  static override flags = { ...smrFlags };
+
+  async run(): Promise<InvokeResult> {
+    const { args, flags } = await this.parse(SmrCas);
+    return runKv(this, flags, args.component, 'cas', [args.key, args.expected, args.value]);
+  }
+}

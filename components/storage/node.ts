@@ -1,0 +1,286 @@
+/**
+ * Storage node roles. `gateway`: a mediator-mode TIS that runs the DepSky client for an organisation's clients and
+ * serves it over HTTP on `spec.ports.http` (bound to `spec.host`; loopback on the local target). Every request is
+ * authenticated with the client's X25519 key (./gateway-auth.ts); the gateway holds the writer signing key, so
+ * clients need no DepSky keys at all.
+ *
+ *   GET    /v1/objects            -> {"dataUnits":[...],"incomplete":[...]}
+ *   GET    /v1/objects/<du>       -> the verified bytes (header x-tclouds-version)
+ *   GET    /v1/stat/<du>          -> {"du","version","protocol","size",...}
+ *   PUT    /v1/objects/<du>       -> {"du","version","protocol","size","bytesPerCloud","acked","failed"}
+ *   DELETE /v1/objects/<du>       -> {"du","removedFiles","incomplete"}
+ * <du> is encodeURIComponent(data unit name). Errors: {"error":{code,message,hint}} with 401 (authentication),
+ * 400 (bad request), 403 (TC203), 404 (TC202), 503 (TC201), 500 otherwise.
+ *
+ * Spec config (from the storage plan): protocol, f, clouds, buckets; on the local target `bucketPaths`
+ * (cloud -> directory). Other clouds need `providers` (cloud -> aws|azure|gcp) and use the SDKs' environment
+ * credentials. Writer key: `config.writerKeyFile`, default `storage-<component>-writer.key` next to the node key.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ExitCode, isTcError, TcError } from '../../runtime/errors.js';
+import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
+import { DepSkyClient } from './client.js';
+import { StorageCode } from './codes.js';
+import { AzureBlobDriver } from './drivers/azure.js';
+import { GcsDriver } from './drivers/gcs.js';
+import { LocalDirectoryDriver } from './drivers/local.js';
+import { S3Driver } from './drivers/s3.js';
+import type { CloudDriver } from './drivers/types.js';
+import { EMPTY_SHA256, gatewayKey, macEqual, NonceWindow, requestMac, responseMac } from './gateway-auth.js';
+import { defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
+import type { Protocol } from './protocol/types.js';
+
+interface GatewayConfig {
+  protocol: Protocol;
+  f: number;
+  clouds: string[];
+  buckets: Record<string, string>;
+  bucketPaths?: Record<string, string>;
+  providers?: Record<string, 'aws' | 'azure' | 'gcp' | 'local'>;
+  regions?: Record<string, string>;
+  writerKeyFile?: string;
+  /** Largest request body accepted (default 1 GiB). */
+  maxBodyBytes?: number;
+}
+
+function configError(message: string): TcError {
+  return new TcError(StorageCode.badConfig, `storage gateway: ${message}`, {
+    exit: ExitCode.invalid,
+    hint: 'the node spec was written by a different tclouds version or by hand; redeploy',
+  });
+}
+
+function driversOf(cfg: GatewayConfig): CloudDriver[] {
+  return cfg.clouds.map((cloud) => {
+    const bucket = cfg.buckets[cloud];
+    const dir = cfg.bucketPaths?.[cloud];
+    if (dir) return new LocalDirectoryDriver(cloud, dir);
+    if (!bucket) throw configError(`no bucket for cloud ${cloud}`);
+    switch (cfg.providers?.[cloud]) {
+      case 'aws':
+        return new S3Driver({ cloud, bucket, ...(cfg.regions?.[cloud] ? { region: cfg.regions[cloud] } : {}) });
+      case 'azure':
+        return new AzureBlobDriver({ cloud, bucket });
+      case 'gcp':
+        return new GcsDriver({ cloud, bucket });
+      default:
+        throw configError(`cloud ${cloud} has neither a bucket directory (bucketPaths) nor a provider (providers)`);
+    }
+  });
+}
+
+const STATUS: Record<string, number> = {
+  [StorageCode.notFound]: 404,
+  [StorageCode.noQuorum]: 503,
+  [StorageCode.wrongKey]: 403,
+  [StorageCode.badName]: 400,
+  [StorageCode.tooLarge]: 413,
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function gateway(ctx: RoleContext): Promise<RoleInstance> {
+  const { spec, log, metrics } = ctx;
+  const cfg = spec.config as unknown as GatewayConfig;
+  if (!cfg || !Array.isArray(cfg.clouds) || typeof cfg.f !== 'number') throw configError('spec config lacks clouds/f');
+  const port = spec.ports.http;
+  if (port === undefined) throw configError('spec has no `http` port');
+  const keyFile = cfg.writerKeyFile ?? path.join(path.dirname(spec.keyFile), `storage-${spec.component}-writer.key`);
+  const signKey = await readSigningKey(keyFile);
+  const verifyKey = await readVerifyKey(keyFile);
+  const client = new DepSkyClient({
+    drivers: driversOf(cfg),
+    f: cfg.f,
+    protocol: cfg.protocol ?? 'depsky-ca',
+    verifyKey,
+    signKey,
+    // Gateways share the writer key; the node id keeps their version numbers apart.
+    writer: createHash('sha256')
+      .update(`${defaultWriterId(verifyKey)}/${spec.id}`)
+      .digest('hex')
+      .slice(0, 12),
+  });
+  const spool = path.join(spec.dataDir, 'spool');
+  await fs.mkdir(spool, { recursive: true, mode: 0o700 });
+  const maxBody = cfg.maxBodyBytes ?? 1 << 30;
+  const nonces = new NonceWindow();
+  const keys = new Map<string, Buffer>();
+  const keyOf = (id: string): Buffer | undefined => {
+    const pub = spec.clients[id];
+    if (!pub) return undefined;
+    let k = keys.get(id);
+    if (!k) {
+      k = gatewayKey(ctx.privateKey, pub, spec.stack, spec.id, id);
+      keys.set(id, k);
+    }
+    return k;
+  };
+  const counters = {
+    requests: metrics.counter('tclouds_storage_gateway_requests_total', 'Authenticated gateway requests'),
+    rejected: metrics.counter('tclouds_storage_gateway_rejected_total', 'Requests refused (authentication or replay)'),
+    bytesIn: metrics.counter('tclouds_storage_gateway_bytes_in_total', 'Object bytes received from clients'),
+    bytesOut: metrics.counter('tclouds_storage_gateway_bytes_out_total', 'Object bytes sent to clients'),
+  };
+  const stats = { puts: 0, gets: 0, bytesIn: 0, bytesOut: 0 };
+
+  const tmpFile = () => path.join(spool, `${randomBytes(8).toString('hex')}.tmp`);
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const id = String(req.headers['x-tclouds-client'] ?? '');
+    const time = String(req.headers['x-tclouds-time'] ?? '');
+    const nonce = String(req.headers['x-tclouds-nonce'] ?? '');
+    const mac = String(req.headers['x-tclouds-mac'] ?? '');
+    const key = keyOf(id);
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    if (!key || !nonces.accept(nonce, Number(time), Date.now())) {
+      counters.rejected.inc();
+      req.resume();
+      throw new HttpError(401, StorageCode.gatewayAuth, 'unknown client, stale time or replayed request');
+    }
+    // The body (PUT) is spooled while hashed; it is used only once the MAC over its digest verified.
+    let bodyFile: string | undefined;
+    let bodySha = EMPTY_SHA256;
+    if (method === 'PUT') {
+      bodyFile = tmpFile();
+      const h = createHash('sha256');
+      let size = 0;
+      const tap = new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          size += chunk.length;
+          if (size > maxBody) cb(new HttpError(413, StorageCode.tooLarge, `body larger than ${maxBody} bytes`));
+          else {
+            h.update(chunk);
+            cb(null, chunk);
+          }
+        },
+      });
+      await pipeline(req, tap, createWriteStream(bodyFile, { mode: 0o600 }));
+      bodySha = h.digest('hex');
+    } else req.resume();
+    try {
+      if (!macEqual(mac, requestMac(key, method, url, time, nonce, bodySha))) {
+        counters.rejected.inc();
+        throw new HttpError(401, StorageCode.gatewayAuth, 'request authentication failed');
+      }
+      counters.requests.inc();
+      const m = /^\/v1\/(objects|stat)(?:\/([^/?]+))?$/.exec(url);
+      if (!m) throw new HttpError(404, 'TC208', `no route ${method} ${url}`);
+      const du = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+      const json = (status: number, value: unknown) => {
+        const body = Buffer.from(JSON.stringify(value));
+        send(res, key, nonce, status, body, { 'content-type': 'application/json' });
+      };
+      if (m[1] === 'stat' && du && method === 'GET') return json(200, await client.stat(du));
+      if (m[1] !== 'objects') throw new HttpError(404, 'TC208', `no route ${method} ${url}`);
+      if (du === undefined && method === 'GET') return json(200, await client.ls());
+      if (du === undefined) throw new HttpError(405, 'TC208', `${method} needs an object name`);
+      if (method === 'PUT') {
+        const r = await client.put(du, { file: bodyFile! });
+        stats.puts++;
+        stats.bytesIn += r.size;
+        counters.bytesIn.inc(r.size);
+        return json(200, r);
+      }
+      if (method === 'DELETE') return json(200, await client.rm(du));
+      if (method === 'GET') {
+        const out = tmpFile();
+        try {
+          const info = await client.getToFile(du, out);
+          const h = createHash('sha256');
+          for await (const c of createReadStream(out)) h.update(c as Buffer);
+          const sha = h.digest('hex');
+          res.writeHead(200, {
+            'content-type': 'application/octet-stream',
+            'content-length': String(info.size),
+            'x-tclouds-version': info.version,
+            'x-tclouds-sha256': sha,
+            'x-tclouds-mac': responseMac(key, 200, nonce, sha),
+          });
+          await pipeline(createReadStream(out), res);
+          stats.gets++;
+          stats.bytesOut += info.size;
+          counters.bytesOut.inc(info.size);
+          return;
+        } finally {
+          await fs.rm(out, { force: true });
+        }
+      }
+      throw new HttpError(405, 'TC208', `method ${method} not allowed`);
+    } finally {
+      if (bodyFile) await fs.rm(bodyFile, { force: true });
+    }
+  }
+
+  function send(
+    res: http.ServerResponse,
+    key: Buffer | undefined,
+    nonce: string,
+    status: number,
+    body: Buffer,
+    headers: Record<string, string>,
+  ): void {
+    const sha = createHash('sha256').update(body).digest('hex');
+    res.writeHead(status, {
+      ...headers,
+      'content-length': String(body.length),
+      'x-tclouds-sha256': sha,
+      ...(key ? { 'x-tclouds-mac': responseMac(key, status, nonce, sha) } : {}),
+    });
+    res.end(body);
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      const err =
+        e instanceof HttpError
+          ? { status: e.status, code: e.code, message: e.message }
+          : isTcError(e)
+            ? { status: STATUS[e.code] ?? 500, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }
+            : { status: 500, code: 'TC000', message: 'internal error' };
+      if (err.status >= 500) log.warn('gateway request failed', { code: err.code, message: err.message });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const { status, ...error } = err;
+      const id = String(req.headers['x-tclouds-client'] ?? '');
+      const key = status === 401 ? undefined : keyOf(id);
+      send(res, key, String(req.headers['x-tclouds-nonce'] ?? ''), status, Buffer.from(JSON.stringify({ error })), {
+        'content-type': 'application/json',
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, spec.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  log.info('storage gateway listening', { host: spec.host, port, clouds: cfg.clouds, protocol: cfg.protocol });
+
+  return {
+    health: () => ({ protocol: cfg.protocol, clouds: cfg.clouds, f: cfg.f, ...stats }),
+    stop: async () => {
+      server.closeAllConnections?.();
+      await new Promise<void>((r) => server.close(() => r()));
+      await client.close();
+    },
+  };
+}
+
+export const roles: Record<string, RoleFactory> = { gateway };

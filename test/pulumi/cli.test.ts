@@ -1,0 +1,83 @@
+/**
+ * The cloud targets as a user drives them: the built CLI (`bin/run.js`, dist/) on a topology from `tclouds init`.
+ * `plan --target aws` works offline through the mock runtime; `deploy --target aws` without the pulumi CLI stops
+ * with exit 7; a recorded lock conflict (TCLOUDS_PULUMI_REPLAY) is exit 6.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './plans.js';
+
+const RUN = join(ROOT, 'bin', 'run.js');
+let dir: string;
+let file: string;
+
+function tclouds(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [RUN, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      // No pulumi CLI anywhere this process could look.
+      PATH: mkdtempSync(join(tmpdir(), 'tc-path-')),
+      PULUMI_HOME: mkdtempSync(join(tmpdir(), 'tc-home-')),
+      NO_COLOR: '1',
+      ...env,
+    },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tc-cli-'));
+  file = join(dir, 'tclouds.yaml');
+  const init = tclouds(['init', '--mode', 'mediator', '--clouds', 'aws', '--name', 'demo', '--file', file]);
+  expect(init.code, init.stderr).toBe(0);
+});
+
+describe('tclouds with --target aws', () => {
+  it('plan --json lists the resources of the real program under mocks, offline, secrets hidden', () => {
+    const r = tclouds(['plan', file, '--target', 'aws', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { summary } = JSON.parse(r.stdout) as {
+      summary: {
+        target: string;
+        resources: { type: string; name: string; inputs: Record<string, unknown>; op: string }[];
+      };
+    };
+    expect(summary.target).toBe('aws');
+    const vms = summary.resources.filter((x) => x.type === 'aws:ec2/instance:Instance');
+    expect(vms.map((v) => v.name).sort()).toEqual([
+      'ledger-replica-0',
+      'ledger-replica-1',
+      'ledger-replica-2',
+      'ledger-replica-3',
+      'vault-gateway-0',
+      'vault-gateway-1',
+    ]);
+    for (const v of vms) expect(v.inputs.userData).toBe('[secret]');
+    expect(summary.resources.filter((x) => x.type === 'aws:s3/bucket:Bucket')).toHaveLength(4);
+    expect(r.stdout).not.toMatch(/PRIVATE KEY|mock-secret|#cloud-config/);
+    expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
+  });
+
+  it('deploy without the pulumi CLI: TC350, exit 7, how to install it, no state written', () => {
+    const r = tclouds(['deploy', file, '--target', 'aws', '--yes'], { TCLOUDS_PASSPHRASE: 'x' });
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain('TC350');
+    expect(r.stderr).toContain('https://www.pulumi.com/docs/install/');
+    expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
+  });
+
+  it('deploy against a stack another update holds (recorded): TC356, exit 6', () => {
+    const r = tclouds(['deploy', file, '--target', 'aws', '--yes'], {
+      TCLOUDS_PASSPHRASE: 'x',
+      TCLOUDS_PULUMI_REPLAY: join(ROOT, 'test', 'pulumi', 'fixtures', 'up-locked.json'),
+    });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('TC356');
+    expect(r.stderr).toContain('pulumi cancel --stack demo-aws');
+  });
+});

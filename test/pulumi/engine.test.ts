@@ -1,0 +1,332 @@
+/**
+ * Everything around the Automation API, driven by RECORDED engine event streams (test/pulumi/fixtures/*.json, in
+ * the EngineEvent shape of @pulumi/pulumi 3.248): events to progress rows, outputs and credential files, errors
+ * and exit codes, the update lock (stale and live), Ctrl-C, the missing CLI, --keep-data.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TcError } from '../../runtime/errors.js';
+import { automationEngine, findPulumiCli } from '../../stacks/pulumi/engine.js';
+import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
+import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pulumi/replay-engine.js';
+import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
+import { handPlan } from './plans.js';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures');
+const plan = handPlan({
+  stack: 'demo',
+  clouds: { a: { provider: 'aws', region: 'eu-west-1' } },
+  components: {
+    ledger: {
+      nodes: [
+        { cloud: 'a', domain: 0 },
+        { cloud: 'a', domain: 1 },
+      ],
+      buckets: [{ cloud: 'a', name: 'demo-ledger-a' }],
+    },
+  },
+});
+
+let stackDir: string;
+let events: DeployEvent[];
+let controller: AbortController;
+
+function ctx(extra: Partial<RealizeContext> = {}): RealizeContext {
+  return {
+    topologyFile: join(stackDir, '..', '..', 'tclouds.yaml'),
+    stackDir,
+    signal: controller.signal,
+    onEvent: (e) => events.push(e),
+    passphrase: 'correct horse battery staple',
+    ...extra,
+  };
+}
+
+function engineFor(fixture: string): ReplayEngine {
+  return replayEngine(loadRecording(join(FIXTURES, fixture)));
+}
+
+async function failure(p: Promise<unknown>): Promise<TcError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof TcError) return e;
+    throw e;
+  }
+  throw new Error('expected a TcError');
+}
+
+beforeEach(async () => {
+  stackDir = join(mkdtempSync(join(tmpdir(), 'tc-engine-')), '.tclouds', 'demo');
+  await mkdir(stackDir, { recursive: true });
+  events = [];
+  controller = new AbortController();
+});
+
+describe('deploy through a recorded engine stream', () => {
+  it('maps engine events to progress rows, writes outputs without secrets and 0600 credentials', async () => {
+    const engine = engineFor('up-ok.json');
+    const { outputs, changes } = await createPulumiRealizer('aws', { engine }).deploy(plan, ctx());
+    expect(engine.calls).toEqual(['check', 'up']);
+    expect(changes).toBe(8);
+    const rows = events.map((e) => `${e.kind} ${e.id} ${e.state}${e.op ? ` ${e.op}` : ''}`);
+    // Stack and provider plumbing is hidden; the `same` bucket is one `unchanged` row; ephemeral info is dropped.
+    expect(rows).toEqual([
+      'resource ledger running create',
+      'resource a running create',
+      'resource a-vpc running create',
+      'resource ledger-replica-0-ip running create',
+      'resource ledger-replica-1-ip running create',
+      'resource demo-ledger-a unchanged same',
+      'resource ledger-replica-0-ip done create',
+      'resource ledger-replica-1-ip done create',
+      'resource a-vpc done create',
+      'node ledger-replica-0 running create',
+      'node ledger-replica-1 running create',
+      'log demo-ledger-a done',
+      'node ledger-replica-0 done create',
+      'node ledger-replica-1 done create',
+      'resource a done create',
+      'resource ledger done create',
+      'log summary done',
+    ]);
+    expect(events.find((e) => e.id === 'ledger-replica-0' && e.state === 'done')).toMatchObject({
+      type: 'aws:ec2/instance:Instance',
+      elapsedMs: 31_000,
+    });
+    expect(events.find((e) => e.kind === 'log' && e.id === 'demo-ledger-a')!.message).toBe(
+      'warning: bucket demo-ledger-a: versioning is not enabled',
+    );
+    expect(events.at(-1)!.message).toBe('8 created, 1 unchanged in 40s');
+
+    expect(outputs).toMatchObject({ version: 1, stack: 'demo', target: 'aws' });
+    const ledger = outputs.components.ledger!;
+    expect(ledger.nodes.map((n) => [n.id, n.host, n.domain])).toEqual([
+      ['ledger-replica-0', '54.216.10.1', 0],
+      ['ledger-replica-1', '54.216.10.2', 1],
+    ]);
+    for (const n of ledger.nodes) expect(n.publicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(ledger.clientKeys['client-ledger']!.keyFile).toBe(join(stackDir, 'keys', 'client-ledger.key'));
+    const bucket = ledger.buckets[0]!;
+    expect(bucket).toMatchObject({ cloud: 'a', provider: 'aws', name: 'demo-ledger-a', region: 'eu-west-1' });
+    // Secrets live only in the 0600 credentials file, never in the outputs.
+    expect(JSON.stringify(outputs)).not.toContain('wJalrXUtnFEMI');
+    expect(statSync(bucket.credentialsFile!).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(bucket.credentialsFile!, 'utf8')).credentials.secretAccessKey).toContain(
+      'wJalrXUtnFEMI',
+    );
+    for (const id of ['ledger-replica-0', 'ledger-replica-1', 'client-ledger', 'admin']) {
+      const file = join(stackDir, 'keys', id === 'admin' ? 'admin.token' : `${id}.key`);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    }
+    // The record other targets and `outputs` read; the lock is gone.
+    const cached = JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.outputs.json'), 'utf8'));
+    expect(cached.components.ledger.nodes).toHaveLength(2);
+    expect(readFileSync(join(stackDir, 'pulumi', 'aws.outputs.json'), 'utf8')).not.toContain('wJalrXUtnFEMI');
+    expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
+  });
+
+  it('keeps node keys across deploys (a new key would replace every VM)', async () => {
+    const realizer = createPulumiRealizer('aws', { engine: engineFor('up-ok.json') });
+    const first = await realizer.deploy(plan, ctx());
+    events = [];
+    const again = await createPulumiRealizer('aws', { engine: engineFor('up-nochange.json') }).deploy(plan, ctx());
+    expect(again.changes).toBe(0);
+    expect(again.outputs.components.ledger!.nodes.map((n) => n.publicKey)).toEqual(
+      first.outputs.components.ledger!.nodes.map((n) => n.publicKey),
+    );
+    expect(events.filter((e) => e.state === 'unchanged').map((e) => `${e.kind} ${e.id}`)).toEqual([
+      'node ledger-replica-0',
+      'node ledger-replica-1',
+      'resource ledger',
+    ]);
+    expect(events.some((e) => e.kind !== 'log' && (e.state === 'running' || e.state === 'done'))).toBe(false);
+    expect(events.at(-1)!.message).toBe('9 unchanged in 2s');
+  });
+
+  it('a failed resource: a failed row, TC357 exit 1 carrying the provider error, lock released', async () => {
+    const err = await failure(createPulumiRealizer('aws', { engine: engineFor('up-failed.json') }).deploy(plan, ctx()));
+    expect([err.code, err.exit]).toEqual(['TC357', 1]);
+    expect(err.message).toContain('ledger-replica-0: creating EC2 Instance');
+    expect(err.message).toContain('InsufficientHostCapacity');
+    expect(events.filter((e) => e.state === 'failed').map((e) => `${e.kind} ${e.id}`)).toEqual([
+      'log ledger-replica-0',
+      'node ledger-replica-0',
+      `log tclouds-demo-aws`,
+    ]);
+    expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
+    expect(existsSync(join(stackDir, 'pulumi', 'aws.outputs.json'))).toBe(false);
+  });
+
+  it("another update holds Pulumi's lock: the SDK's ConcurrentUpdateError becomes TC356 exit 6 with the way out", async () => {
+    const err = await failure(createPulumiRealizer('aws', { engine: engineFor('up-locked.json') }).deploy(plan, ctx()));
+    expect([err.code, err.exit]).toEqual(['TC356', 6]);
+    expect(err.hint).toContain('pulumi cancel --stack demo-aws');
+    expect(err.hint).toContain(`PULUMI_BACKEND_URL=file://${join(stackDir, '..', 'state')}`);
+    expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
+  });
+
+  it('Ctrl-C mid-update: cancels through the AbortSignal, TC358 exit 130, no stale lock, next deploy runs', async () => {
+    const engine = engineFor('up-interrupted.json');
+    const p = createPulumiRealizer('aws', { engine }).deploy(
+      plan,
+      ctx({
+        onEvent: (e) => {
+          events.push(e);
+          if (e.kind === 'node' && e.state === 'running') controller.abort();
+        },
+      }),
+    );
+    const err = await failure(p);
+    expect([err.code, err.exit]).toEqual(['TC358', 130]);
+    expect(events.some((e) => e.kind === 'log' && e.message === 'cancelled')).toBe(true);
+    expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
+    controller = new AbortController();
+    const next = engineFor('up-ok.json');
+    await createPulumiRealizer('aws', { engine: next }).deploy(plan, ctx());
+    expect(next.calls).toEqual(['check', 'up']); // no stale lock to clear
+  });
+
+  it("a lock left by a dead process is stale: Pulumi's lock is cleared (cancel) before the update", async () => {
+    const dead = await deadPid();
+    await mkdir(join(stackDir, 'pulumi'), { recursive: true });
+    writeFileSync(
+      join(stackDir, 'pulumi', 'aws.lock'),
+      JSON.stringify({ pid: dead, startedAt: '2026-11-22T00:00:00Z' }),
+    );
+    const engine = engineFor('up-ok.json');
+    await createPulumiRealizer('aws', { engine }).deploy(plan, ctx());
+    expect(engine.calls).toEqual(['check', 'cancel', 'up']);
+    expect(events[0]).toMatchObject({ kind: 'log', id: 'lock', message: 'clearing the lock of an interrupted update' });
+    expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
+  });
+
+  it('a lock held by a live process: TC356 exit 6, the engine is not run and the lock is left alone', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      await mkdir(join(stackDir, 'pulumi'), { recursive: true });
+      const lock = join(stackDir, 'pulumi', 'aws.lock');
+      writeFileSync(lock, JSON.stringify({ pid: child.pid }));
+      const engine = engineFor('up-ok.json');
+      const err = await failure(createPulumiRealizer('aws', { engine }).deploy(plan, ctx()));
+      expect([err.code, err.exit]).toEqual(['TC356', 6]);
+      expect(err.message).toContain(`pid ${child.pid}`);
+      expect(engine.calls).toEqual(['check']);
+      expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(child.pid);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('no passphrase: TC359 exit 2 before anything runs', async () => {
+    const saved = process.env.TCLOUDS_PASSPHRASE;
+    delete process.env.TCLOUDS_PASSPHRASE;
+    try {
+      const engine = engineFor('up-ok.json');
+      const err = await failure(createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined })));
+      expect([err.code, err.exit]).toEqual(['TC359', 2]);
+      expect(err.hint).toContain('TCLOUDS_PASSPHRASE');
+      expect(engine.calls).toEqual(['check']);
+    } finally {
+      if (saved !== undefined) process.env.TCLOUDS_PASSPHRASE = saved;
+    }
+  });
+
+  it('a plan that exceeds its construct fails (TC351) before keys, locks or the engine', async () => {
+    const big = handPlan({
+      clouds: { a: { provider: 'aws', region: 'eu-west-1', construct: 'aws:partition-placement-group' } },
+      components: { ledger: { nodes: [0, 1, 2, 3, 4, 5, 6, 7].map((domain) => ({ cloud: 'a', domain })) } },
+    });
+    const engine = engineFor('up-ok.json');
+    const err = await failure(createPulumiRealizer('aws', { engine }).deploy(big, ctx()));
+    expect([err.code, err.exit]).toEqual(['TC351', 3]);
+    expect(engine.calls).toEqual(['check']);
+    expect(existsSync(join(stackDir, 'keys'))).toBe(false);
+  });
+});
+
+describe('destroy and outputs', () => {
+  it('destroy removes the stack, its records and the credential files', async () => {
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const cred = join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json');
+    expect(existsSync(cred)).toBe(true);
+    const engine = engineFor('destroy.json');
+    const { removed } = await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: false });
+    expect(removed).toBe(8);
+    expect(engine.calls).toEqual(['check', 'destroy']);
+    expect(events.filter((e) => e.state === 'deleted').map((e) => e.id)).toContain('ledger-replica-0');
+    for (const f of ['aws.outputs.json', 'aws.plan.json', 'aws.lock'])
+      expect(existsSync(join(stackDir, 'pulumi', f))).toBe(false);
+    expect(existsSync(cred)).toBe(false);
+  });
+
+  it('destroy --keep-data first marks buckets retained (an update), then destroys, and keeps the credentials', async () => {
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const engine = engineFor('destroy.json');
+    await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true });
+    expect(engine.calls).toEqual(['check', 'up', 'destroy']);
+    expect(existsSync(join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json'))).toBe(true);
+  });
+
+  it('outputs come from the stack (engine) and the deployed plan; a missing stack is null', async () => {
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const out = await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).outputs(ctx());
+    expect(out!.components.ledger!.nodes.map((n) => n.host)).toEqual(['54.216.10.1', '54.216.10.2']);
+    expect(JSON.stringify(out)).not.toContain('wJalrXUtnFEMI');
+    expect(await createPulumiRealizer('aws', { engine: engineFor('up-locked.json') }).outputs(ctx())).toBeNull();
+  });
+
+  it('TCLOUDS_PULUMI_REPLAY selects the replay engine (how e2e tests drive the commands)', async () => {
+    process.env.TCLOUDS_PULUMI_REPLAY = join(FIXTURES, 'up-ok.json');
+    try {
+      const { outputs } = await createPulumiRealizer('aws').deploy(plan, ctx());
+      expect(outputs.components.ledger!.nodes).toHaveLength(2);
+    } finally {
+      delete process.env.TCLOUDS_PULUMI_REPLAY;
+    }
+  });
+});
+
+describe('the real engine without the pulumi CLI', () => {
+  const saved = { PATH: process.env.PATH, PULUMI_HOME: process.env.PULUMI_HOME };
+  beforeEach(() => {
+    process.env.PATH = mkdtempSync(join(tmpdir(), 'tc-empty-path-'));
+    process.env.PULUMI_HOME = mkdtempSync(join(tmpdir(), 'tc-pulumi-home-'));
+  });
+  afterEach(() => {
+    process.env.PATH = saved.PATH;
+    if (saved.PULUMI_HOME === undefined) delete process.env.PULUMI_HOME;
+    else process.env.PULUMI_HOME = saved.PULUMI_HOME;
+  });
+
+  it('deploy: TC350 exit 7 saying how to install it, nothing downloaded, nothing written', async () => {
+    expect(findPulumiCli()).toBeUndefined();
+    const err = await failure(createPulumiRealizer('aws', { engine: automationEngine() }).deploy(plan, ctx()));
+    expect([err.code, err.exit]).toEqual(['TC350', 7]);
+    expect(err.message).toContain('`pulumi` CLI is not installed');
+    expect(err.hint).toContain('https://www.pulumi.com/docs/install/');
+    expect(existsSync(join(stackDir, 'keys'))).toBe(false);
+    expect(existsSync(join(stackDir, '..', 'state'))).toBe(false);
+    expect(existsSync(join(process.env.PULUMI_HOME!, 'bin'))).toBe(false);
+  });
+
+  it('outputs: falls back to the last recorded deployment, else the same TC350', async () => {
+    const err = await failure(createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx()));
+    expect(err.code).toBe('TC350');
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const out = await createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx());
+    expect(out!.components.ledger!.nodes).toHaveLength(2);
+  });
+});
+
+/** The pid of a process that has exited. */
+function deadPid(): Promise<number> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    c.on('exit', () => resolve(c.pid!));
+  });
+}

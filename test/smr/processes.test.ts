@@ -1,0 +1,127 @@
+/**
+ * Real processes: 4 replicas as `node bin/run.js node run --spec ...` on their own loopback addresses (needs a
+ * compiled dist: `npx tsc -p tsconfig.build.json`). A client keeps a sequential workload running and checks
+ * every result against a local model while one replica is killed (and later restarted), and then the leader
+ * is turned Byzantine through the test-only admin fault switch.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientFromOutputs, type SmrClient, type SmrSession } from '../../components/smr/client.js';
+import { applyKv, encodeKvOp, type KvOp } from '../../components/smr/services/kv.js';
+import { admin, type Cluster, makeCluster, spawnNode, waitHealthy } from './cluster.js';
+
+let cluster: Cluster;
+const procs: (ChildProcess | undefined)[] = [];
+let client: SmrClient;
+let session: SmrSession;
+const model = new Map<string, string>();
+let opNo = 0;
+
+async function health(i: number): Promise<Record<string, unknown>> {
+  const s = cluster.specs[i]!;
+  return (await (await fetch(`http://${s.host}:${s.controlPort}/health`)).json()) as Record<string, unknown>;
+}
+
+/** Runs k operations and checks each result against the sequential model. */
+async function workload(k: number, label: string): Promise<void> {
+  for (let i = 0; i < k; i++) {
+    opNo++;
+    const key = `k${opNo % 3}`;
+    const op: KvOp =
+      opNo % 5 === 0
+        ? { op: 'cas', key, expected: model.get(key) ?? null, value: `cas-${opNo}` }
+        : opNo % 4 === 0
+          ? { op: 'get', key }
+          : { op: 'put', key, value: `${label}-${opNo}` };
+    const readOnly = op.op === 'get';
+    const expected = JSON.stringify(applyKv(model, op));
+    const r = await session.invoke(encodeKvOp(op), { readOnly });
+    expect(new TextDecoder().decode(r.result), `${label} op ${opNo} ${JSON.stringify(op)}`).toBe(expected);
+  }
+}
+
+describe('4 replica processes on loopback', () => {
+  beforeAll(async () => {
+    cluster = await makeCluster({ config: { testFaults: true, checkpointPeriod: 10, requestTimeoutMs: 300 } });
+    for (const f of cluster.specFiles) procs.push(spawnNode(f));
+    await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
+    client = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 20_000, retransmitMs: 300 });
+    expect(await client.connect(4)).toBe(4);
+    session = client.session();
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close();
+    for (const p of procs) p?.kill('SIGKILL');
+  });
+
+  it('serves ordered and read-only requests; health and metrics report progress', async () => {
+    await workload(20, 'start');
+    const h = await health(0);
+    expect(h).toMatchObject({ status: 'ok', kind: 'smr', roleName: 'replica', partitionedFrom: [] });
+    expect((h.role as { lastDecided: number }).lastDecided).toBeGreaterThan(0);
+    const s = cluster.specs[0]!;
+    const metrics = await (await fetch(`http://${s.host}:${s.controlPort}/metrics`)).text();
+    expect(metrics).toMatch(/tclouds_smr_decided_total \d+/);
+    expect(metrics).toMatch(/tclouds_transport_frames_received_total\{transport="peer"\} \d+/);
+  });
+
+  it('a killed replica does not stop progress; restarted, it catches up by state transfer', async () => {
+    procs[3]!.kill('SIGKILL');
+    await workload(25, 'killed');
+    procs[3] = spawnNode(cluster.specFiles[3]!);
+    await waitHealthy(cluster.specs[3]!);
+    await workload(25, 'restarted');
+    const target = (((await health(0)).role as { lastDecided: number }).lastDecided) - 2;
+    const deadline = Date.now() + 15_000;
+    let caught = -1;
+    while (Date.now() < deadline) {
+      await workload(1, 'catchup');
+      caught = ((await health(3)).role as { lastDecided: number }).lastDecided;
+      if (caught >= target) break;
+    }
+    expect(caught).toBeGreaterThanOrEqual(target);
+  }, 90_000);
+
+  it('admin endpoints need the bearer token', async () => {
+    const s = cluster.specs[1]!;
+    const r = await fetch(`http://${s.host}:${s.controlPort}/admin/fault`, { method: 'POST', body: '{"mode":"silent"}' });
+    expect(r.status).toBe(401);
+  });
+
+  it('a replica turned Byzantine at run time (wrong replies, then an equivocating leader) cannot corrupt results', async () => {
+    const leader = ((await health(1)).role as { leader: number }).leader;
+    const liar = (leader + 1) % 4;
+    expect((await admin(cluster.specs[liar]!, cluster.token, 'fault', { mode: 'wrong-replies' })).status).toBe(200);
+    await workload(20, 'liar');
+    expect((await admin(cluster.specs[liar]!, cluster.token, 'fault', { mode: 'none' })).status).toBe(200);
+    const before = ((await health(liar)).role as { regency: number }).regency;
+    expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'equivocate' })).json).toEqual({ fault: 'equivocate' });
+    await workload(20, 'equivocating-leader');
+    const after = (await health(liar)).role as { regency: number; leader: number };
+    // The equivocating leader was voted out by a leader change.
+    expect(after.regency).toBeGreaterThan(before);
+    expect(after.leader).not.toBe(leader);
+    await workload(10, 'after');
+  }, 120_000);
+
+  it('replicas stop cleanly on SIGTERM (exit 0) and log JSON lines', async () => {
+    const exits = await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<number | null>((resolve) => {
+            if (!p || p.exitCode !== null) return resolve(p?.exitCode ?? null);
+            p.once('exit', (code) => resolve(code));
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+    expect(exits).toEqual([0, 0, 0, 0]);
+    const log = readFileSync(path.join(cluster.specs[0]!.dataDir, '..', 'node.log'), 'utf8').trim().split('\n');
+    const records = log.map((l) => JSON.parse(l) as { msg: string; node: string });
+    expect(records.some((r) => r.msg === 'node ready' && r.node === cluster.specs[0]!.id)).toBe(true);
+    expect(records.some((r) => r.msg === 'node stopped')).toBe(true);
+  }, 30_000);
+});

@@ -1,0 +1,137 @@
+/**
+ * Scripted scenarios beside the random runs: each pins one Byzantine behaviour on the first leader and checks
+ * that it costs at most a leader change, never agreement; plus determinism (same seed, same trace) and the
+ * quorum arithmetic for every n >= 3f+1.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { attachAuth, decodeBatch, decodeRequest, encodeBatch, encodeRequestBody } from '../../components/smr/protocol/codec.js';
+import { ReplyCollector } from '../../components/smr/protocol/collector.js';
+import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-change.js';
+import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
+import { type Byzantine, runSim } from './sim.js';
+
+const base = {
+  n: 4,
+  f: 1,
+  clients: 3,
+  opsPerClient: 8,
+  keys: 2,
+  drop: 0,
+  dup: 0,
+  delayMin: 0,
+  delayMean: 1.5,
+  partitions: false,
+  crashRestart: false,
+  faultTicks: 200,
+  livenessTicks: 3000,
+  readOnlyShare: 0.3,
+  batchSize: 4,
+  checkpointPeriod: 3,
+};
+
+describe('Byzantine leader scenarios (replica 0 leads regency 0)', () => {
+  for (const b of ['equivocate', 'censor', 'silent', 'wrong-replies', 'forge', 'replay'] as Byzantine[]) {
+    it(`${b}: correct replicas agree and every client operation completes`, () => {
+      for (let seed = 1; seed <= 15; seed++) {
+        const r = runSim(seed, { ...base, byzantine: new Map([[0, b]]) });
+        expect(r.failures, `seed ${seed}`).toEqual([]);
+        expect(r.completed).toBeGreaterThanOrEqual(base.clients * base.opsPerClient);
+      }
+    });
+  }
+
+  it('two Byzantine replicas out of 7 (f=2): equivocating leader and forger', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = runSim(seed, { ...base, n: 7, f: 2, byzantine: new Map<number, Byzantine>([[0, 'equivocate'], [3, 'forge']]) });
+      expect(r.failures, `seed ${seed}`).toEqual([]);
+    }
+  });
+
+  it('lossy network with a partitioned and crashing replica, then healing', () => {
+    for (let seed = 1; seed <= 15; seed++) {
+      const r = runSim(seed, { ...base, drop: 0.1, dup: 0.05, partitions: true, crashRestart: true, byzantine: new Map() });
+      expect(r.failures, `seed ${seed}`).toEqual([]);
+    }
+  });
+});
+
+describe('determinism', () => {
+  it('the same seed gives the same execution trace', () => {
+    for (const seed of [7, 42, 1234]) {
+      const a = runSim(seed);
+      const b = runSim(seed);
+      expect(a.trace).toBe(b.trace);
+      expect(a.ticks).toBe(b.ticks);
+    }
+  });
+});
+
+describe('quorum arithmetic and pure helpers', () => {
+  it('more than (n+f)/2: 3 @ (4,1), 4 @ (5,1), 5 @ (7,2), 7 @ (10,3); any two quorums share a correct replica', () => {
+    expect(quorum.size(4, 1)).toBe(3);
+    expect(quorum.size(5, 1)).toBe(4);
+    expect(quorum.size(7, 2)).toBe(5);
+    expect(quorum.size(10, 3)).toBe(7);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 }), (f, extra) => {
+        const n = 3 * f + 1 + extra;
+        const q = quorum.size(n, f);
+        expect(quorum.isQuorum(q, n, f)).toBe(true);
+        expect(quorum.isQuorum(q - 1, n, f)).toBe(false);
+        expect(2 * q - n).toBeGreaterThanOrEqual(f + 1); // intersection holds a correct replica
+        expect(q).toBeLessThanOrEqual(n - f); // live with f silent replicas
+        expect(quorum.readOnly(n, f)).toBe(Math.ceil((n + f + 1) / 2));
+      }),
+    );
+  });
+
+  it('refuses groups with n < 3f+1', () => {
+    expect(validateGroup(3, 1)).toMatch(/need n >= 3f\+1 = 4/);
+    expect(validateGroup(4, 1)).toBeUndefined();
+  });
+
+  it('codec: requests and batches round-trip; arbitrary bytes never throw', () => {
+    const body = encodeRequestBody('c1/s', 7, false, new Uint8Array([1, 2, 3]));
+    const req = attachAuth(body, [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]);
+    const d = decodeRequest(req)!;
+    expect(d).toMatchObject({ client: 'c1/s', seq: 7, readOnly: false });
+    expect(d.auth).toHaveLength(2);
+    expect(encodeRequestBody("c", 1, false, new Uint8Array(0)).length + 1).toBe(14); // 0-byte request overhead (+ MAC vector)
+    const b = decodeBatch(encodeBatch(123, 9, [req, req]))!;
+    expect(b.requests).toHaveLength(2);
+    expect(b.timestamp).toBe(123);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        decodeRequest(bytes);
+        decodeBatch(bytes);
+      }),
+    );
+  });
+
+  it('reply collector: f+1 identical for ordered, ceil((n+f+1)/2) for read-only, repeats and wrong seq ignored', () => {
+    const ok = new Uint8Array([1]);
+    const bad = new Uint8Array([2]);
+    const c = new ReplyCollector(4, 1, 5, false);
+    expect(c.add(0, 5, bad).kind).toBe('pending');
+    expect(c.add(0, 5, ok).kind).toBe('pending'); // repeat sender ignored
+    expect(c.add(1, 4, ok).kind).toBe('pending'); // wrong seq ignored
+    expect(c.add(1, 5, ok).kind).toBe('pending');
+    expect(c.add(2, 5, ok)).toEqual({ kind: 'done', result: ok });
+    const ro = new ReplyCollector(4, 1, 5, true);
+    ro.add(0, 5, ok);
+    ro.add(1, 5, ok);
+    expect(ro.add(2, 5, bad).kind).toBe('pending');
+    expect(ro.add(3, 5, bad).kind).toBe('conflict'); // 3 identical no longer possible -> reissue ordered
+  });
+
+  it('leader change: a value some replicas accepted is bound; fresh states are unbound; mixed minority is unsound', () => {
+    const v = new Uint8Array([9]);
+    const acc = { valTs: 0, valHash: 'h', val: v, ws: new Map([['h', 0]]) };
+    const w = { ...EMPTY_STATE, ws: new Map([['h', 0]]) };
+    expect(chooseValue([acc, acc, w], 4, 1)).toEqual({ kind: 'bound', hash: 'h', value: v });
+    expect(chooseValue([EMPTY_STATE, EMPTY_STATE, EMPTY_STATE], 4, 1)).toEqual({ kind: 'unbound' });
+    // One accepted state, its value written by only one replica: neither bound nor unbound with 3 states.
+    expect(chooseValue([acc, EMPTY_STATE, EMPTY_STATE], 4, 1).kind).toBe('unsound');
+  });
+});
