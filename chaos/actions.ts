@@ -282,7 +282,13 @@ export async function heal(dep: Deployment, targets: NodeOutput[] | null): Promi
       await adminPost(n, '/admin/heal', {}, token);
       return { node: n.id, action: 'heal' as const, ok: true, message: 'healed' };
     } catch (e) {
-      return failed(n.id, 'heal', e);
+      // A node that is not running has no partition to heal: it starts with none.
+      if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+        return { node: n.id, action: 'heal' as const, ok: true, message: 'not running (starts without partitions)' };
+      }
+      const r = failed(n.id, 'heal', e);
+      if (r.message === 'timeout') r.message = 'timeout (paused? run `tclouds chaos resume` first)';
+      return r;
     }
   });
   const j = await readJournal(dep.stackDir);

@@ -228,7 +228,28 @@ export class StatusPoller {
         Object.values(this.deployment.outputs.components).flatMap((c) => c.buckets.map((b) => probeBucket(b))),
       ),
     ]);
+    if (this.deployment.outputs.target === 'local' && probes.some((p) => p.error !== undefined && !p.paused)) {
+      await this.explainLocal(probes);
+    }
     return { probes: Object.fromEntries(probes.map((p) => [p.id, p])), buckets };
+  }
+
+  /**
+   * Local target: tell a paused node (SIGSTOP) and a node chaos holds down apart from a crashed one, from
+   * the local realizer's records (stacks/local/control.ts), also on the first round of a fresh `status`.
+   */
+  private async explainLocal(probes: NodeProbe[]): Promise<void> {
+    const view = await import('../stacks/local/control.js')
+      .then((m) => m.readLocalState(this.deployment.stackDir))
+      .catch(() => null);
+    if (!view) return;
+    for (const p of probes) {
+      if (p.error === undefined || p.paused) continue;
+      const v = view.nodes.find((n) => n.id === p.id);
+      if (!v) continue;
+      if (v.paused || (v.pid !== null && (await isProcessStopped(v.pid)))) p.paused = true;
+      else if (v.held) p.error = 'held down (chaos kill)';
+    }
   }
 }
 

@@ -195,12 +195,24 @@ function PlacementPanel({ p }: { p: PlacementStatus }) {
   );
 }
 
-function DetailsPanel({ node, details, width }: { node: NodeStatus; details: NodeDetails | null; width: number }) {
+function DetailsPanel({
+  node,
+  details,
+  width,
+  room,
+}: {
+  node: NodeStatus;
+  details: NodeDetails | null;
+  width: number;
+  /** Lines left for metrics and log lines, so the whole frame fits the terminal (no scrolling, no flicker). */
+  room: number;
+}) {
   const inner = width - 4;
   const role = Object.entries(node.roleInfo)
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ');
-  const metrics = Object.entries(details?.metrics ?? {}).slice(0, 6);
+  const metrics = Object.entries(details?.metrics ?? {}).slice(0, Math.min(6, Math.floor(room / 3)));
+  const log = (details?.log ?? []).slice(-Math.max(1, room - metrics.length));
   return (
     <Box flexDirection="column" borderStyle="single" paddingX={1} width="100%">
       <Text bold wrap="truncate">
@@ -217,8 +229,8 @@ function DetailsPanel({ node, details, width }: { node: NodeStatus; details: Nod
           {`${k} ${v}`}
         </Text>
       ))}
-      <Text dimColor>{details ? `last log lines (${details.log.length})` : 'loading log…'}</Text>
-      {(details?.log ?? []).map((l, i) => (
+      <Text dimColor>{details ? `last log lines (${log.length})` : 'loading log…'}</Text>
+      {log.map((l, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: log lines are positional and may repeat
         <Text key={i} wrap="truncate">
           {l}
@@ -231,6 +243,7 @@ function DetailsPanel({ node, details, width }: { node: NodeStatus; details: Nod
 export function StatusDashboard({ report: initial, subscribe, loadDetails, actions, columns }: DashboardProps) {
   const { exit } = useApp();
   const width = useTerminalWidth(columns);
+  const rows = useStdout().stdout.rows as number | undefined;
   const [report, setReport] = useState(initial);
   const [selected, setSelected] = useState(0);
   const [detailsFor, setDetailsFor] = useState<string | null>(null);
@@ -312,6 +325,11 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
   });
 
   const detailsNode = detailsFor ? (nodes.find((n) => n.id === detailsFor) ?? null) : null;
+  // Lines the component panels, header and footer take; the details panel gets what is left of the screen.
+  const used =
+    3 +
+    report.components.reduce((sum, c) => sum + 4 + (c.nodes.length > 0 ? 1 + c.nodes.length : 0) + c.clouds.length, 0);
+  const detailsRoom = Math.max(2, (rows ?? 40) - used - 7);
   const { summary } = report;
   const time = report.generatedAt.slice(11, 19);
   const lost = summary.quorumLost.length > 0;
@@ -333,8 +351,12 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
       {report.components.map((c) => (
         <ComponentPanel key={c.name} c={c} width={width} selectedId={current?.id ?? null} />
       ))}
-      <PlacementPanel p={report.placement} />
-      {detailsNode ? <DetailsPanel node={detailsNode} details={details} width={width} /> : null}
+      {/* The details take the placement panel's place, so the frame keeps fitting the terminal. */}
+      {detailsNode ? (
+        <DetailsPanel node={detailsNode} details={details} width={width} room={detailsRoom} />
+      ) : (
+        <PlacementPanel p={report.placement} />
+      )}
       {confirm ? (
         <Text color="yellow" bold wrap="truncate">
           {confirm.action === 'kill'

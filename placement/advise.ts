@@ -243,7 +243,15 @@ export function advise(p: AdviseParams, opts: { method?: Advice['method'] } = {}
     notes.push(
       `exhaustive: compared all ${all.length} layouts of ${vms} VMs on ${pms} PMs${p.maxPerPm ? ` with at most ${K} per PM` : ''}`,
     );
-    if (rule) notes.push(`agrees with the proven rule: ${rule.why}`);
+    if (rule) {
+      // The proven rule must give the same figure as the exhaustive search; say so, or say plainly that it did not.
+      const ruleLayout = rule.kind === 'unbalanced' ? unbalanced : balanced;
+      notes.push(
+        Math.abs(ev.pKeep(ruleLayout) - ev.pKeep(best)) <= TOL
+          ? `agrees with the proven rule: ${rule.why}`
+          : `the proven rule's layout ${showLayout(ruleLayout)} scores ${fmt(ev.pKeep(ruleLayout))}, below ${fmt(ev.pKeep(best))}: this contradicts the rule (${rule.why}); please report it`,
+      );
+    }
   } else if (rule && forced !== 'search') {
     method = 'rule';
     best = rule.kind === 'unbalanced' ? unbalanced : balanced;

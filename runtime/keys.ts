@@ -41,7 +41,9 @@ export function publicKeyFromString(text: string, what = 'public key'): KeyObjec
 
 export async function writePrivateKey(file: string, key: KeyObject): Promise<void> {
   if (key.type !== 'private' || key.asymmetricKeyType !== 'x25519') {
-    throw new TcError(NodeCode.wrongKeyType, 'only X25519 private keys can be written as node keys', { exit: ExitCode.invalid });
+    throw new TcError(NodeCode.wrongKeyType, 'only X25519 private keys can be written as node keys', {
+      exit: ExitCode.invalid,
+    });
   }
   const pem = key.export({ type: 'pkcs8', format: 'pem' });
   await writeFileAtomic(file, pem, { mode: 0o600, mkdir: true });
@@ -52,11 +54,15 @@ export async function readPrivateKey(file: string): Promise<KeyObject> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new TcError(NodeCode.keyMissing, `cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
-      exit: ExitCode.notFound,
-      hint: 'Key files are created by `tclouds deploy`; check the path in the node spec or redeploy.',
-      location: { file },
-    });
+    throw new TcError(
+      NodeCode.keyMissing,
+      `cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      {
+        exit: ExitCode.notFound,
+        hint: 'Key files are created by `tclouds deploy`; check the path in the node spec or redeploy.',
+        location: { file },
+      },
+    );
   }
   let key: KeyObject;
   try {
@@ -69,10 +75,14 @@ export async function readPrivateKey(file: string): Promise<KeyObject> {
     });
   }
   if (key.asymmetricKeyType !== 'x25519') {
-    throw new TcError(NodeCode.badKey, `key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not X25519`, {
-      exit: ExitCode.invalid,
-      location: { file },
-    });
+    throw new TcError(
+      NodeCode.badKey,
+      `key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not X25519`,
+      {
+        exit: ExitCode.invalid,
+        location: { file },
+      },
+    );
   }
   return key;
 }
@@ -92,10 +102,14 @@ export async function readAdminToken(file: string): Promise<string> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new TcError(NodeCode.keyMissing, `cannot read admin token file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-      exit: ExitCode.notFound,
-      location: { file },
-    });
+    throw new TcError(
+      NodeCode.keyMissing,
+      `cannot read admin token file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      {
+        exit: ExitCode.notFound,
+        location: { file },
+      },
+    );
   }
   const token = text.trim();
   if (!/^[0-9a-f]{64}$/.test(token)) {

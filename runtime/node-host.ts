@@ -6,13 +6,13 @@
 import type http from 'node:http';
 import path from 'node:path';
 import { NodeCode } from './codes.js';
+import { startControlServer } from './control-server.js';
 import { ExitCode, isTcError, TcError } from './errors.js';
 import { publicKeyOf, readAdminToken, readPrivateKey } from './keys.js';
 import { fileSink, JsonLogger, type LogSink, stderrSink } from './logger.js';
 import { MetricsRegistry } from './metrics.js';
 import type { NodeSpec } from './node-spec.js';
 import type { NodeHealth, RoleFactory, RoleInstance } from './role.js';
-import { startControlServer } from './control-server.js';
 import { loadSpec } from './spec.js';
 
 export interface RunningNode {
@@ -23,17 +23,20 @@ export interface RunningNode {
 export async function loadRole(kind: string, role: string): Promise<RoleFactory> {
   let mod: { roles?: Record<string, RoleFactory> };
   try {
-    mod = (await import(`../components/${kind}/node.js`)) as { roles?: Record<string, RoleFactory> };
+    const specifier = `../components/${kind}/node.js`;
+    mod = (await import(/* @vite-ignore */ specifier)) as { roles?: Record<string, RoleFactory> };
   } catch (e) {
     if (isTcError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(`components/${kind}/node`)) {
       throw new TcError(NodeCode.unknownRole, `this build has no node roles for component kind "${kind}"`, {
         exit: ExitCode.invalid,
-        hint: 'check the spec\'s kind, or install a tclouds release that implements it',
+        hint: "check the spec's kind, or install a tclouds release that implements it",
       });
     }
-    throw new TcError(NodeCode.roleFailed, `cannot load the roles of kind "${kind}": ${(e as Error).message}`, { cause: e });
+    throw new TcError(NodeCode.roleFailed, `cannot load the roles of kind "${kind}": ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const factory = mod.roles?.[role];
   if (typeof factory !== 'function') {
@@ -107,9 +110,13 @@ export async function startNode(specFile: string, opts: { stderr?: boolean } = {
     );
   } catch (e) {
     await logFile.close();
-    throw new TcError(NodeCode.bindFailed, `cannot serve control on ${spec.host}:${spec.controlPort}: ${(e as Error).message}`, {
-      exit: ExitCode.failure,
-    });
+    throw new TcError(
+      NodeCode.bindFailed,
+      `cannot serve control on ${spec.host}:${spec.controlPort}: ${(e as Error).message}`,
+      {
+        exit: ExitCode.failure,
+      },
+    );
   }
   try {
     role = await factory({ spec, log, metrics, signal: abort.signal, privateKey, partitioned });

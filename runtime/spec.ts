@@ -49,11 +49,15 @@ export async function loadSpec(file: string): Promise<NodeSpec> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new TcError(NodeCode.specMissing, `cannot read node spec ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-      exit: ExitCode.notFound,
-      hint: 'specs are written by `tclouds deploy` under .tclouds/<stack>/nodes/<id>/spec.json',
-      location: { file },
-    });
+    throw new TcError(
+      NodeCode.specMissing,
+      `cannot read node spec ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      {
+        exit: ExitCode.notFound,
+        hint: 'specs are written by `tclouds deploy` under .tclouds/<stack>/nodes/<id>/spec.json',
+        location: { file },
+      },
+    );
   }
   let raw: unknown;
   try {

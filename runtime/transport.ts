@@ -13,7 +13,7 @@
  * Send queues are bounded in bytes; beyond the bound messages are dropped and counted (the protocols above
  * tolerate loss). Chaos partitions: `block(ids)` refuses frames from and to those peers in both directions.
  */
-import { randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import { hmac, pairKey, sessionKeys } from './channel-keys.js';
 import type { Logger, Metrics } from './role.js';
@@ -58,7 +58,10 @@ export class Transport {
   private readonly conns = new Map<string, Connection>();
   /** Every socket, authenticated or not, so close() leaves nothing open. */
   readonly sockets = new Set<net.Socket>();
-  private readonly dialers = new Map<string, { target: DialTarget; timer?: NodeJS.Timeout; backoff: number; conn?: Connection }>();
+  private readonly dialers = new Map<
+    string,
+    { target: DialTarget; timer?: NodeJS.Timeout; backoff: number; conn?: Connection }
+  >();
   private readonly staticKeys = new Map<string, Buffer>();
   readonly blocked: Set<string>;
   private closed = false;
@@ -75,13 +78,27 @@ export class Transport {
     this.maxFrame = opts.maxFrameBytes ?? 16 * 1024 * 1024;
     this.maxQueue = opts.maxQueueBytes ?? 64 * 1024 * 1024;
     const m = opts.metrics;
-    for (const reason of ['oversized', 'malformed', 'unauthenticated', 'unknown_peer', 'partitioned', 'queue_full', 'handler_error']) {
-      this.dropped[reason] = m.counter('tclouds_transport_frames_dropped_total', 'Frames or messages dropped by the transport', {
-        transport: opts.name,
-        reason,
-      });
+    for (const reason of [
+      'oversized',
+      'malformed',
+      'unauthenticated',
+      'unknown_peer',
+      'partitioned',
+      'queue_full',
+      'handler_error',
+    ]) {
+      this.dropped[reason] = m.counter(
+        'tclouds_transport_frames_dropped_total',
+        'Frames or messages dropped by the transport',
+        {
+          transport: opts.name,
+          reason,
+        },
+      );
     }
-    this.framesIn = m.counter('tclouds_transport_frames_received_total', 'Authenticated frames received', { transport: opts.name });
+    this.framesIn = m.counter('tclouds_transport_frames_received_total', 'Authenticated frames received', {
+      transport: opts.name,
+    });
     this.framesOut = m.counter('tclouds_transport_frames_sent_total', 'Frames sent', { transport: opts.name });
     this.bytesOut = m.counter('tclouds_transport_bytes_sent_total', 'Bytes sent', { transport: opts.name });
     this.connected = m.gauge('tclouds_transport_connections', 'Authenticated connections', { transport: opts.name });
@@ -103,7 +120,9 @@ export class Transport {
   async start(): Promise<void> {
     if (this.opts.listen) {
       const server = net.createServer((s) => this.onInbound(s));
-      server.on('error', (e) => this.opts.log.error('transport server error', { transport: this.opts.name, error: String(e) }));
+      server.on('error', (e) =>
+        this.opts.log.error('transport server error', { transport: this.opts.name, error: String(e) }),
+      );
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: this.opts.listen!.host, port: this.opts.listen!.port }, () => {
@@ -290,7 +309,9 @@ class Connection {
         this.nonceI = randomBytes(32);
         const from = Buffer.from(t.opts.selfId);
         const to = Buffer.from(this.peerId);
-        this.writeFrame(Buffer.concat([Buffer.from([HELLO, from.length]), from, Buffer.from([to.length]), to, this.nonceI]));
+        this.writeFrame(
+          Buffer.concat([Buffer.from([HELLO, from.length]), from, Buffer.from([to.length]), to, this.nonceI]),
+        );
         this.state = 'challenge';
       });
     }
@@ -326,25 +347,37 @@ class Connection {
     for (;;) {
       const body = this.reader.next();
       if (body === undefined) return;
-      if (body === 'oversized') return this.fail('oversized');
+      if (body === 'oversized') {
+        this.fail('oversized');
+        return;
+      }
       if (this.state === 'ready') this.onFrame(body);
       else this.onHandshake(body);
-      if ((this.state as string) === "closed" || this.socket.destroyed) return;
+      if ((this.state as string) === 'closed' || this.socket.destroyed) return;
     }
   }
 
   private onHandshake(b: Buffer): void {
     try {
       if (this.role === 'responder' && this.state === 'hello') {
-        if (b[0] !== HELLO) return this.fail('malformed');
+        if (b[0] !== HELLO) {
+          this.fail('malformed');
+          return;
+        }
         const fl = b[1]!;
         const from = b.subarray(2, 2 + fl).toString();
         const tl = b[2 + fl]!;
         const to = b.subarray(3 + fl, 3 + fl + tl).toString();
         const nonce = b.subarray(3 + fl + tl);
-        if (nonce.length !== 32) return this.fail('malformed');
+        if (nonce.length !== 32) {
+          this.fail('malformed');
+          return;
+        }
         const pub = this.t.opts.accept?.(from);
-        if (to !== this.t.opts.selfId || !pub || from === this.t.opts.selfId) return this.fail('unknown_peer');
+        if (to !== this.t.opts.selfId || !pub || from === this.t.opts.selfId) {
+          this.fail('unknown_peer');
+          return;
+        }
         this.peerId = from;
         this.peerPublicKey = pub;
         this.nonceI = Buffer.from(nonce);
@@ -356,20 +389,32 @@ class Connection {
         return;
       }
       if (this.role === 'initiator' && this.state === 'challenge') {
-        if (b[0] !== CHALLENGE || b.length !== 1 + 32 + MAC) return this.fail('malformed');
+        if (b[0] !== CHALLENGE || b.length !== 1 + 32 + MAC) {
+          this.fail('malformed');
+          return;
+        }
         this.nonceR = Buffer.from(b.subarray(1, 33));
         this.staticKey = this.t.staticKey(this.peerId, this.peerPublicKey!);
         const expect = hmac(this.staticKey, Buffer.from('challenge'), this.nonceI, this.nonceR);
-        if (!timingSafeEqual(expect, b.subarray(33))) return this.fail('unauthenticated');
+        if (!timingSafeEqual(expect, b.subarray(33))) {
+          this.fail('unauthenticated');
+          return;
+        }
         const proof = hmac(this.staticKey, Buffer.from('proof'), this.nonceI, this.nonceR);
         this.writeFrame(Buffer.concat([Buffer.from([PROOF]), proof]));
         this.ready();
         return;
       }
       if (this.role === 'responder' && this.state === 'proof') {
-        if (b[0] !== PROOF || b.length !== 1 + MAC) return this.fail('malformed');
+        if (b[0] !== PROOF || b.length !== 1 + MAC) {
+          this.fail('malformed');
+          return;
+        }
         const expect = hmac(this.staticKey, Buffer.from('proof'), this.nonceI, this.nonceR);
-        if (!timingSafeEqual(expect, b.subarray(1))) return this.fail('unauthenticated');
+        if (!timingSafeEqual(expect, b.subarray(1))) {
+          this.fail('unauthenticated');
+          return;
+        }
         this.ready();
         return;
       }
@@ -390,19 +435,31 @@ class Connection {
   }
 
   private onFrame(body: Buffer): void {
-    if (body.length < MAC) return this.fail('malformed');
+    if (body.length < MAC) {
+      this.fail('malformed');
+      return;
+    }
     const payload = body.subarray(0, body.length - MAC);
     const seq = Buffer.allocUnsafe(8);
     seq.writeBigUInt64BE(this.recvSeq, 0);
     const expect = hmac(this.recvKey, seq, payload);
-    if (!timingSafeEqual(expect, body.subarray(body.length - MAC))) return this.fail('unauthenticated');
+    if (!timingSafeEqual(expect, body.subarray(body.length - MAC))) {
+      this.fail('unauthenticated');
+      return;
+    }
     this.recvSeq++;
     this.t.framesIn.inc();
     let o = 0;
     while (o < payload.length) {
-      if (o + 4 > payload.length) return this.t.drop('malformed');
+      if (o + 4 > payload.length) {
+        this.t.drop('malformed');
+        return;
+      }
       const len = payload.readUInt32BE(o);
-      if (o + 4 + len > payload.length) return this.t.drop('malformed');
+      if (o + 4 + len > payload.length) {
+        this.t.drop('malformed');
+        return;
+      }
       this.t.deliver(this.peerId, payload.subarray(o + 4, o + 4 + len));
       o += 4 + len;
     }

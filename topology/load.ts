@@ -22,8 +22,8 @@ import { type CheckedParts, checkSemantics } from './semantics.js';
 import { parseYaml } from './yaml-source.js';
 
 export const DEFAULT_TOPOLOGY_FILE = 'tclouds.yaml';
-/** Larger than any sensible topology (500 components is ~60 KiB), small enough to bound parse time. */
-export const MAX_TOPOLOGY_BYTES = 4 * 1024 * 1024;
+/** Far larger than any sensible topology (500 components take ~35 KiB), small enough to bound parse time. */
+export const MAX_TOPOLOGY_BYTES = 1024 * 1024;
 
 export interface LoadedTopology {
   /** Absolute path of the topology file. */

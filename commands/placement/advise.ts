@@ -62,6 +62,8 @@ export default class Advise extends TcCommand {
       keep: override.keep ?? 'pm-majority',
       removal: override.removal ?? false,
     });
+    if (process.stderr.isTTY && flags.vms > 200)
+      this.note(`searching layouts of ${flags.vms} VMs on ${flags.pms} PMs...`);
     const a = advise({ vms: flags.vms, pms: flags.pms, ...q, attacks: flags.attacks, maxPerPm: flags['max-per-pm'] });
     this.log(
       `${flags.vms} VMs on ${flags.pms} PMs; ${q.threat}, keep ${q.keep}${q.removal ? ', with removal' : ''}; after ${a.attacks} faults`,

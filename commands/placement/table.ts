@@ -27,6 +27,9 @@ export default class Table extends TcCommand {
 
   async run(): Promise<TableEvidence> {
     const { flags } = await this.parse(Table);
+    // The 12 x (all layouts) comparison can take a few seconds for larger sizes: say so on a terminal.
+    if (process.stderr.isTTY)
+      this.note(`computing exact curves of every layout of ${flags.vms} VMs on ${flags.pms} PMs for 12 cases...`);
     const t = tableEvidence(flags.vms, flags.pms, flags.removal);
     this.log(
       `Table 1 vs exact figures: ${t.vms} VMs on ${t.pms} PMs${t.removal ? ', with removal' : ''}; all ${t.layouts} layouts, n = 0..${t.horizon}`,

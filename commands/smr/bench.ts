@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { closedLoop, connectComponent, type LoadResult } from '../../components/smr/cli-support.js';
-import { smrFlags } from './flags.js';
+import { smrFlags } from '../../components/smr/command-support.js';
 
 export default class SmrBench extends TcCommand {
   static override summary = 'Closed-loop load against a deployed SMR component';
@@ -10,7 +10,10 @@ export default class SmrBench extends TcCommand {
     'reports throughput and latency percentiles. Operations are null payloads of --size bytes: on a `kv` service ' +
     'they are rejected as malformed by every replica (a deterministic error reply), so the figures measure ' +
     'ordering, not the service. For the full comparison against an unreplicated server run `npx tsx bench/smr.ts`.';
-  static override examples = ['<%= config.bin %> smr bench ledger --clients 50 --seconds 5', '<%= config.bin %> smr bench ledger --json'];
+  static override examples = [
+    '<%= config.bin %> smr bench ledger --clients 50 --seconds 5',
+    '<%= config.bin %> smr bench ledger --json',
+  ];
   static override args = { component: Args.string({ required: true, description: 'SMR component name' }) };
   static override flags = {
     ...smrFlags,
@@ -21,7 +24,11 @@ export default class SmrBench extends TcCommand {
 
   async run(): Promise<LoadResult & { component: string }> {
     const { args, flags } = await this.parse(SmrBench);
-    const client = await connectComponent({ file: flags.file, stackDir: flags['stack-dir'] }, args.component, flags.timeout * 1000);
+    const client = await connectComponent(
+      { file: flags.file, stackDir: flags['stack-dir'] },
+      args.component,
+      flags.timeout * 1000,
+    );
     try {
       const sessions = Array.from({ length: flags.clients }, () => client.session());
       this.note(`running ${flags.clients} clients for ${flags.seconds} s ...`);

@@ -1,18 +1,21 @@
 import { Args } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import type { InvokeResult } from '../../components/smr/cli-support.js';
-import { smrFlags } from './flags.js';
-import { runKv } from './kv-command.js';
+import { runKv, smrFlags } from '../../components/smr/command-support.js';
 
 export default class SmrCas extends TcCommand {
   static override summary = 'Compare-and-set a key (ordered); ok=false and the current value when it did not match';
-  static override description = 'Shorthand for `tclouds smr invoke COMPONENT cas ...`; see `tclouds smr invoke --help` for quorums and exit codes.';
-  static override examples = ['<%= config.bin %> smr cas ledger alice 10 11', '<%= config.bin %> smr cas ledger alice 10 11 --json'];
+  static override description =
+    'Shorthand for `tclouds smr invoke COMPONENT cas ...`; see `tclouds smr invoke --help` for quorums and exit codes.';
+  static override examples = [
+    '<%= config.bin %> smr cas ledger alice 10 11',
+    '<%= config.bin %> smr cas ledger alice 10 11 --json',
+  ];
   static override args = {
     component: Args.string({ required: true, description: 'SMR component name' }),
-    key: Args.string({ required: true, description: "Key" }),
-    expected: Args.string({ required: true, description: "Expected current value, or - for absent" }),
-    value: Args.string({ required: true, description: "New value" }),
+    key: Args.string({ required: true, description: 'Key' }),
+    expected: Args.string({ required: true, description: 'Expected current value, or - for absent' }),
+    value: Args.string({ required: true, description: 'New value' }),
   };
   static override flags = { ...smrFlags };
 

@@ -1,16 +1,19 @@
 import { Args } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import type { InvokeResult } from '../../components/smr/cli-support.js';
-import { smrFlags } from './flags.js';
-import { runKv } from './kv-command.js';
+import { runKv, smrFlags } from '../../components/smr/command-support.js';
 
 export default class SmrGet extends TcCommand {
   static override summary = 'Read a key (read-only fast path, reissued ordered if replicas disagree)';
-  static override description = 'Shorthand for `tclouds smr invoke COMPONENT get ...`; see `tclouds smr invoke --help` for quorums and exit codes.';
-  static override examples = ['<%= config.bin %> smr get ledger alice', '<%= config.bin %> smr get ledger alice --json'];
+  static override description =
+    'Shorthand for `tclouds smr invoke COMPONENT get ...`; see `tclouds smr invoke --help` for quorums and exit codes.';
+  static override examples = [
+    '<%= config.bin %> smr get ledger alice',
+    '<%= config.bin %> smr get ledger alice --json',
+  ];
   static override args = {
     component: Args.string({ required: true, description: 'SMR component name' }),
-    key: Args.string({ required: true, description: "Key" }),
+    key: Args.string({ required: true, description: 'Key' }),
   };
   static override flags = { ...smrFlags };
 

@@ -1,17 +1,20 @@
 import { Args } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import type { InvokeResult } from '../../components/smr/cli-support.js';
-import { smrFlags } from './flags.js';
-import { runKv } from './kv-command.js';
+import { runKv, smrFlags } from '../../components/smr/command-support.js';
 
 export default class SmrPut extends TcCommand {
   static override summary = 'Write a key (ordered); prints the previous value';
-  static override description = 'Shorthand for `tclouds smr invoke COMPONENT put ...`; see `tclouds smr invoke --help` for quorums and exit codes.';
-  static override examples = ['<%= config.bin %> smr put ledger alice 10', '<%= config.bin %> smr put ledger alice 10 --json'];
+  static override description =
+    'Shorthand for `tclouds smr invoke COMPONENT put ...`; see `tclouds smr invoke --help` for quorums and exit codes.';
+  static override examples = [
+    '<%= config.bin %> smr put ledger alice 10',
+    '<%= config.bin %> smr put ledger alice 10 --json',
+  ];
   static override args = {
     component: Args.string({ required: true, description: 'SMR component name' }),
-    key: Args.string({ required: true, description: "Key" }),
-    value: Args.string({ required: true, description: "Value" }),
+    key: Args.string({ required: true, description: 'Key' }),
+    value: Args.string({ required: true, description: 'Value' }),
   };
   static override flags = { ...smrFlags };
 

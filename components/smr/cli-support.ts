@@ -25,10 +25,14 @@ export async function connectComponent(
   const connected = await client.connect(client.n - client.f, Math.min(timeoutMs, 5000));
   if (connected < client.n - client.f) {
     await client.close();
-    throw new TcError(NodeCode.smrUnavailable, `only ${connected} of ${client.n} replicas of "${component}" are reachable (need ${client.n - client.f})`, {
-      exit: ExitCode.unavailable,
-      hint: 'check `tclouds status`; redeploy with `tclouds deploy --target local` if nodes are down',
-    });
+    throw new TcError(
+      NodeCode.smrUnavailable,
+      `only ${connected} of ${client.n} replicas of "${component}" are reachable (need ${client.n - client.f})`,
+      {
+        exit: ExitCode.unavailable,
+        hint: 'check `tclouds status`; redeploy with `tclouds deploy --target local` if nodes are down',
+      },
+    );
   }
   return client;
 }
@@ -36,7 +40,9 @@ export async function connectComponent(
 export function parseKvArgs(op: string, args: string[]): KvOp {
   const need = (k: number, usage: string) => {
     if (args.length !== k) {
-      throw new TcError(NodeCode.smrUsage, `${op} takes ${k} argument${k === 1 ? '' : 's'}: ${usage}`, { exit: ExitCode.usage });
+      throw new TcError(NodeCode.smrUsage, `${op} takes ${k} argument${k === 1 ? '' : 's'}: ${usage}`, {
+        exit: ExitCode.usage,
+      });
     }
   };
   switch (op) {

@@ -117,9 +117,13 @@ export class SmrClient {
     } else if (st.kind === 'conflict') {
       this.inflight.delete(key);
       inf.reject(
-        new TcError(NodeCode.smrConflict, `replies conflict: ${inf.collector.received} replies without ${inf.collector.needed} identical`, {
-          exit: ExitCode.unavailable,
-        }),
+        new TcError(
+          NodeCode.smrConflict,
+          `replies conflict: ${inf.collector.received} replies without ${inf.collector.needed} identical`,
+          {
+            exit: ExitCode.unavailable,
+          },
+        ),
       );
     }
   }
@@ -127,7 +131,12 @@ export class SmrClient {
   /** @internal one attempt: send, retransmit, resolve on quorum. */
   attempt(client: string, seq: number, op: Uint8Array, readOnly: boolean, deadlineMs: number): Promise<Uint8Array> {
     const body = encodeRequestBody(client, seq, readOnly, op);
-    const frame = encodeClientRequest(attachAuth(body, this.keys.map((k) => createHmac('sha256', k).update(body).digest())));
+    const frame = encodeClientRequest(
+      attachAuth(
+        body,
+        this.keys.map((k) => createHmac('sha256', k).update(body).digest()),
+      ),
+    );
     const key = `${client}|${seq}|${readOnly ? 1 : 0}`;
     return new Promise<Uint8Array>((resolve, reject) => {
       const retransmitMs = this.opts.retransmitMs ?? 1000;
@@ -200,17 +209,25 @@ export async function clientFromOutputs(
   try {
     outputs = JSON.parse(await fs.readFile(file, 'utf8')) as DeploymentOutputs;
   } catch (e) {
-    throw new TcError(NodeCode.smrNoDeployment, `no deployment outputs at ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
-      exit: ExitCode.notFound,
-      hint: 'deploy first: `tclouds deploy --target local`',
-    });
+    throw new TcError(
+      NodeCode.smrNoDeployment,
+      `no deployment outputs at ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      {
+        exit: ExitCode.notFound,
+        hint: 'deploy first: `tclouds deploy --target local`',
+      },
+    );
   }
   const comp = outputs.components?.[component];
   if (!comp) {
     const known = Object.keys(outputs.components ?? {}).join(', ') || 'none';
-    throw new TcError(NodeCode.smrNoDeployment, `the deployment has no component "${component}" (components: ${known})`, {
-      exit: ExitCode.notFound,
-    });
+    throw new TcError(
+      NodeCode.smrNoDeployment,
+      `the deployment has no component "${component}" (components: ${known})`,
+      {
+        exit: ExitCode.notFound,
+      },
+    );
   }
   if (comp.kind !== 'smr') {
     throw new TcError(NodeCode.smrNoDeployment, `component "${component}" is a ${comp.kind} component, not smr`, {

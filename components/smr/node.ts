@@ -27,7 +27,7 @@ import { publicKeyOf } from '../../runtime/keys.js';
 import type { PeerSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
-import { decodeBatch, encodeBatch, MAC_LEN } from './protocol/codec.js';
+import { decodeBatch, decodeRequest, encodeBatch, MAC_LEN } from './protocol/codec.js';
 import { ReplicaCore } from './protocol/core.js';
 import { type CoreEnv, type Msg, validateGroup } from './protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from './replica-driver.js';
@@ -65,12 +65,21 @@ export function parseReplicaConfig(c: Record<string, unknown>, members: number):
   const n = num(c.n, members, 'n', 1);
   const faults = c.faults === 'crash' ? 'crash' : 'byzantine';
   if (n !== members) {
-    throw new TcError(NodeCode.smrConfig, `SMR config says n=${n} but the spec lists ${members} replicas in this group`, {
-      exit: ExitCode.invalid,
-      hint: 'redeploy so that specs and config agree',
-    });
+    throw new TcError(
+      NodeCode.smrConfig,
+      `SMR config says n=${n} but the spec lists ${members} replicas in this group`,
+      {
+        exit: ExitCode.invalid,
+        hint: 'redeploy so that specs and config agree',
+      },
+    );
   }
-  const problem = faults === 'crash' ? (n < 2 * f + 1 ? `n=${n} cannot tolerate f=${f} crashes (need 2f+1)` : undefined) : validateGroup(n, f);
+  const problem =
+    faults === 'crash'
+      ? n < 2 * f + 1
+        ? `n=${n} cannot tolerate f=${f} crashes (need 2f+1)`
+        : undefined
+      : validateGroup(n, f);
   if (problem) throw new TcError(NodeCode.smrConfig, problem, { exit: ExitCode.invalid });
   return {
     f,
@@ -94,9 +103,13 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   ].sort((a, b) => a.index - b.index);
   group.forEach((p, i) => {
     if (p.index !== i) {
-      throw new TcError(NodeCode.smrConfig, `replica indexes must be 0..n-1 without gaps; found ${p.id} at index ${p.index}`, {
-        exit: ExitCode.invalid,
-      });
+      throw new TcError(
+        NodeCode.smrConfig,
+        `replica indexes must be 0..n-1 without gaps; found ${p.id} at index ${p.index}`,
+        {
+          exit: ExitCode.invalid,
+        },
+      );
     }
     if (p.ports.peer === undefined || p.ports.client === undefined) {
       throw new TcError(NodeCode.smrConfig, `replica ${p.id} has no peer/client ports`, { exit: ExitCode.invalid });
@@ -110,7 +123,14 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
 
   // MAC-vector keys: with every replica (itself included, for its own ACCEPTs and collects) and every client.
   const vectorKeys = group.map((p) =>
-    pairKey(ctx.privateKey, p.id === spec.id ? publicKeyOf(ctx.privateKey) : p.publicKey, 'vector', spec.stack, spec.id, p.id),
+    pairKey(
+      ctx.privateKey,
+      p.id === spec.id ? publicKeyOf(ctx.privateKey) : p.publicKey,
+      'vector',
+      spec.stack,
+      spec.id,
+      p.id,
+    ),
   );
   const clientKeys = new Map<string, Buffer>();
   const clientKey = (base: string): Buffer | undefined => {
@@ -186,7 +206,11 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
           const b = decodeBatch(s.msg.value);
           group.forEach((p, i) => {
             if (i === me || !b) return;
-            const value = encodeBatch(b.timestamp + i, b.seed, b.requests.map((r) => r.bytes));
+            const value = encodeBatch(
+              b.timestamp + i,
+              b.seed,
+              b.requests.map((r) => r.bytes),
+            );
             peerT.send(p.id, encodeMsg({ ...s.msg, value } as Msg));
           });
           continue;
@@ -312,4 +336,42 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   };
 };
 
-export const roles: Record<string, RoleFactory> = { replica, standby: replica };
+/**
+ * Benchmark baseline (bench/smr.ts): one unreplicated server on the same transport and request authentication,
+ * executing each request as it arrives. Never planned for deployments.
+ */
+const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
+  const { spec, log, metrics } = ctx;
+  const service = await loadService(typeof spec.config.service === 'string' ? spec.config.service : 'kv');
+  const keys = new Map<string, Buffer>();
+  let served = 0;
+  const t: Transport = new Transport({
+    name: 'client',
+    stack: spec.stack,
+    selfId: spec.id,
+    privateKey: ctx.privateKey,
+    listen: { host: spec.host, port: spec.ports.client! },
+    accept: (id) => spec.clients[id],
+    blocked: ctx.partitioned,
+    metrics,
+    log,
+    onMessage: (from, buf) => {
+      const req = buf[0] === REQUEST ? decodeRequest(new Uint8Array(buf.subarray(1))) : undefined;
+      if (!req || clientBase(req.client) !== from) return;
+      let key = keys.get(from);
+      if (!key) {
+        key = pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from);
+        keys.set(from, key);
+      }
+      const entry = req.auth[0];
+      if (!entry || entry.length !== MAC_LEN || !timingSafeEqual(createHmac('sha256', key).update(req.signed).digest(), entry)) return;
+      const result = service.execute(req.op, { client: req.client, seq: req.seq, cid: served, timestamp: Date.now(), nonce: 0, readOnly: req.readOnly });
+      served++;
+      t.send(from, encodeReply(req.client, req.seq, req.readOnly, result));
+    },
+  });
+  await t.start();
+  return { health: () => ({ served }), stop: () => t.close() };
+};
+
+export const roles: Record<string, RoleFactory> = { replica, standby: replica, unreplicated };

@@ -356,7 +356,11 @@ async function deployLocked(
     topologyFile: ctx.topologyFile,
     planDigest: digest,
     nodes,
-    buckets: d.buckets,
+    // Buckets of components that left the topology keep their data until destroy, which deletes them.
+    buckets: [
+      ...d.buckets,
+      ...(old?.buckets ?? []).filter((b) => !d.buckets.some((n) => n.path === b.path) && existsSync(b.path)),
+    ],
     externalDirs: [...externalDirs],
   };
   const stateChanged = JSON.stringify(old) !== JSON.stringify(state);
@@ -529,12 +533,22 @@ async function buildSpecs(
         dataDir: p.dataDir(n.id),
         keyFile: p.key(n.id),
         publicKey: publicKeys.get(n.id) ?? '',
-        config: { ...n.config, ...bucketConfig(c, d, component) },
+        config: { ...localConfig(n.config, ctx), ...bucketConfig(c, d, component) },
         adminTokenFile: p.adminToken,
       });
     }
   }
   return specs;
+}
+
+/**
+ * A user service module (SMR `service: ./svc.js`) is relative to the topology file in the plan; node processes
+ * run elsewhere, so their spec gets the absolute path.
+ */
+function localConfig(config: Record<string, unknown>, ctx: RealizeContext): Record<string, unknown> {
+  const service = config.service;
+  if (typeof service !== 'string' || service === 'kv' || service === 'noop') return { ...config };
+  return { ...config, service: path.resolve(path.dirname(ctx.topologyFile), service) };
 }
 
 /** Gateways on the local target get the absolute directories of their buckets. */

@@ -47,6 +47,12 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
     }
   }
 
+  const profiles = new Map<string, iam.InstanceProfile | undefined>();
+  const profileOf = (component: string) => {
+    if (!profiles.has(component)) profiles.set(component, bucketAccess(env, component));
+    return profiles.get(component);
+  };
+
   for (const cloud of env.model.clouds) {
     const net = nets.get(cloud.name)!;
     const ami = ec2.getAmiOutput({
@@ -98,6 +104,7 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
       // 4. One instance per node.
       for (const m of g.nodes) {
         const host = hosts.get(m.slot);
+        const profile = profileOf(g.component);
         const vm = new ec2.Instance(
           m.node.id,
           {
@@ -110,6 +117,7 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
             vpcSecurityGroupIds: [sgs.get(m.node.role)!.id],
             ...(placementGroup ? { placementGroup: placementGroup.name, placementPartitionNumber: m.slot } : {}),
             ...(host ? { hostId: host.id, tenancy: 'host' } : {}),
+            ...(profile ? { iamInstanceProfile: profile.name } : {}),
             userData: env.userData(m.node.id),
             // cloud-init runs once per instance: a changed spec needs a new instance to take effect.
             userDataReplaceOnChange: true,
@@ -132,6 +140,56 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
     for (const b of cloud.buckets) buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, b.name, b.component);
   }
   return { nodes, buckets };
+}
+
+/**
+ * Nodes of a component that owns buckets (storage gateways) reach that component's S3 buckets through an instance
+ * role: the SDK's default credential chain picks it up on the VM, and no key is stored anywhere. The policy names
+ * exactly those buckets (their names are fixed by the plan, so the ARNs are known up front).
+ */
+function bucketAccess(env: ProgramEnv, component: string): iam.InstanceProfile | undefined {
+  const names = env.model.clouds.flatMap((c) => c.buckets.filter((b) => b.component === component).map((b) => b.name));
+  if (names.length === 0) return undefined;
+  const parent = env.component(component);
+  const role = new iam.Role(
+    `${component}-nodes`,
+    {
+      path: '/tclouds/',
+      assumeRolePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+      tags: env.tags(),
+    },
+    { parent },
+  );
+  new iam.RolePolicy(
+    `${component}-nodes-buckets`,
+    {
+      role: role.id,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['s3:ListBucket', 's3:GetBucketLocation'],
+            Resource: names.map((n) => `arn:aws:s3:::${n}`),
+          },
+          {
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+            Resource: names.map((n) => `arn:aws:s3:::${n}/*`),
+          },
+        ],
+      }),
+    },
+    { parent },
+  );
+  return new iam.InstanceProfile(
+    `${component}-nodes`,
+    { role: role.name, path: '/tclouds/', tags: env.tags() },
+    { parent },
+  );
 }
 
 function network(env: ProgramEnv, cloud: ModelCloud) {

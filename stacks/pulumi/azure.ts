@@ -11,6 +11,7 @@
  * encrypted, one private container, and a service SAS scoped to that container.
  */
 import { createHash } from 'node:crypto';
+import * as authorization from '@pulumi/azure-native/authorization/index.js';
 import * as compute from '@pulumi/azure-native/compute/index.js';
 import * as network from '@pulumi/azure-native/network/index.js';
 import * as resources from '@pulumi/azure-native/resources/index.js';
@@ -24,11 +25,18 @@ const DEDICATED_VM_SIZE = 'Standard_D2s_v3';
 const DEDICATED_HOST_SKU = 'DSv3-Type4';
 const ADMIN_USER = 'tcadmin';
 const SAS_DAYS = 365;
+/** Built-in role "Storage Blob Data Contributor" (read, write, delete blobs; nothing on the account itself). */
+const BLOB_DATA_CONTRIBUTOR = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe';
 
 export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; buckets: Record<string, BucketResult> } {
   const nodes: Record<string, NodeResult> = {};
   const buckets: Record<string, BucketResult> = {};
   const nets = new Map<string, { rg: resources.ResourceGroup; subnet: network.Subnet }>();
+  // VMs of bucket-owning components (storage gateways) and the containers they must reach, for role assignments.
+  const ownsBuckets = (component: string) =>
+    env.model.clouds.some((c) => c.buckets.some((b) => b.component === component));
+  const bucketVms: { component: string; nodeId: string; vm: compute.VirtualMachine }[] = [];
+  const containers: { component: string | undefined; name: string; container: storage.BlobContainer }[] = [];
   const pips = new Map<string, network.PublicIPAddress>();
 
   for (const cloud of env.model.clouds) {
@@ -134,7 +142,7 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
           { parent },
         );
         const host = hosts.get(m.slot);
-        new compute.VirtualMachine(
+        const vm = new compute.VirtualMachine(
           m.node.id,
           {
             resourceGroupName: rg.name,
@@ -142,6 +150,8 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
             hardwareProfile: { vmSize: host ? DEDICATED_VM_SIZE : VM_SIZE },
             ...(availabilitySet ? { availabilitySet: { id: availabilitySet.id } } : {}),
             ...(host ? { host: { id: host.id } } : {}),
+            // Gateways reach their component's containers with this identity (role assignments below): no key on disk.
+            ...(ownsBuckets(g.component) ? { identity: { type: 'SystemAssigned' } } : {}),
             networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
             osProfile: {
               computerName: m.node.id.slice(0, 63),
@@ -169,6 +179,7 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
           { parent, replaceOnChanges: ['osProfile.customData'] },
         );
         nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
+        if (ownsBuckets(g.component)) bucketVms.push({ component: g.component, nodeId: m.node.id, vm });
       }
     }
     if (cloud.buckets.length > 0) {
@@ -179,8 +190,28 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
         { location: cloud.region, tags: env.tags({ 'tclouds-data': 'true' }) },
         { parent: env.cloudParent(cloud.name), retainOnDelete: env.inputs.retainData },
       );
-      for (const b of cloud.buckets)
-        buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, dataRg, b.name, b.component);
+      for (const b of cloud.buckets) {
+        const r = bucket(env, cloud, dataRg, b.name, b.component);
+        buckets[`${cloud.name}/${b.name}`] = r.result;
+        containers.push({ component: b.component, name: b.name, container: r.container });
+      }
+    }
+  }
+  if (bucketVms.length > 0) {
+    const subscription = authorization.getClientConfigOutput().subscriptionId;
+    for (const { component, nodeId, vm } of bucketVms) {
+      for (const c of containers.filter((x) => x.component === component)) {
+        new authorization.RoleAssignment(
+          `${nodeId}-${c.name}-access`,
+          {
+            principalId: vm.identity.apply((i) => i?.principalId ?? ''),
+            principalType: 'ServicePrincipal',
+            roleDefinitionId: pulumi.interpolate`/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/${BLOB_DATA_CONTRIBUTOR}`,
+            scope: c.container.id,
+          },
+          { parent: env.component(component) },
+        );
+      }
     }
   }
   return { nodes, buckets };
@@ -274,7 +305,7 @@ function bucket(
   rg: resources.ResourceGroup,
   name: string,
   component: string | undefined,
-): BucketResult {
+): { result: BucketResult; container: storage.BlobContainer } {
   const parent = component && env.plan.components[component] ? env.component(component) : env.cloudParent(cloud.name);
   const opts = { parent, retainOnDelete: env.inputs.retainData };
   const accountName = storageAccountName(env.plan.stack, cloud.name, name);
@@ -314,10 +345,13 @@ function bucket(
     sharedAccessExpiryTime: `${expiry}T00:00:00Z`,
   });
   return {
-    cloud: cloud.name,
-    name,
-    region: cloud.region,
-    endpoint: pulumi.interpolate`https://${account.name}.blob.core.windows.net`,
-    credentials: pulumi.secret(sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: name }))),
+    container,
+    result: {
+      cloud: cloud.name,
+      name,
+      region: cloud.region,
+      endpoint: pulumi.interpolate`https://${account.name}.blob.core.windows.net`,
+      credentials: pulumi.secret(sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: name }))),
+    },
   };
 }

@@ -42,6 +42,13 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
     }
   }
 
+  const identities = new Map<string, serviceaccount.Account | undefined>();
+  const identityOf = (component: string) => {
+    if (!identities.has(component)) identities.set(component, nodeIdentity(env, component));
+    return identities.get(component);
+  };
+  const bucketResources = new Map<string, storage.Bucket>();
+
   for (const cloud of env.model.clouds) {
     const { network, subnet, zone } = nets.get(cloud.name)!;
     let template: compute.NodeTemplate | undefined;
@@ -84,6 +91,7 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
                 ],
               }
             : undefined;
+        const identity = identityOf(g.component);
         new compute.Instance(
           m.node.id,
           {
@@ -102,6 +110,11 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
             ...(policy ? { resourcePolicies: policy.selfLink } : {}),
             ...(scheduling ? { scheduling } : {}),
             shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+            ...(identity
+              ? {
+                  serviceAccount: { email: identity.email, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
+                }
+              : {}),
             labels: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
           },
           { parent },
@@ -109,7 +122,28 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
         nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
       }
     }
-    for (const b of cloud.buckets) buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, b.name, b.component);
+    for (const b of cloud.buckets) {
+      const r = bucket(env, cloud, b.name, b.component);
+      buckets[`${cloud.name}/${b.name}`] = r.result;
+      bucketResources.set(b.name, r.bucket);
+    }
+  }
+  // The node identity of a component gets object access on that component's buckets, and on nothing else.
+  for (const [component, identity] of identities) {
+    if (!identity) continue;
+    for (const cloud of env.model.clouds) {
+      for (const b of cloud.buckets.filter((x) => x.component === component)) {
+        new storage.BucketIAMMember(
+          `${b.name}-nodes-binding`,
+          {
+            bucket: bucketResources.get(b.name)!.name,
+            role: 'roles/storage.objectAdmin',
+            member: pulumi.interpolate`serviceAccount:${identity.email}`,
+          },
+          { parent: env.component(component) },
+        );
+      }
+    }
   }
   return { nodes, buckets };
 }
@@ -170,7 +204,23 @@ export function serviceAccountId(stack: string, cloud: string, bucket: string): 
   return `tc-${stem ? `${stem}-` : ''}${hash}`;
 }
 
-function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: string | undefined): BucketResult {
+/** Service account the VMs of a bucket-owning component (storage gateways) run as; undefined for the others. */
+function nodeIdentity(env: ProgramEnv, component: string): serviceaccount.Account | undefined {
+  const owns = env.model.clouds.some((c) => c.buckets.some((b) => b.component === component));
+  if (!owns) return undefined;
+  return new serviceaccount.Account(
+    `${component}-nodes`,
+    { accountId: serviceAccountId(env.plan.stack, 'nodes', component), displayName: `tclouds ${component} nodes` },
+    { parent: env.component(component) },
+  );
+}
+
+function bucket(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  name: string,
+  component: string | undefined,
+): { result: BucketResult; bucket: storage.Bucket } {
   const parent = component && env.plan.components[component] ? env.component(component) : env.cloudParent(cloud.name);
   const b = new storage.Bucket(
     name,
@@ -197,10 +247,13 @@ function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: str
   );
   const key = new serviceaccount.Key(`${name}-writer-key`, { serviceAccountId: account.name }, { parent });
   return {
-    cloud: cloud.name,
-    name: b.name,
-    region: cloud.region,
-    endpoint: 'https://storage.googleapis.com',
-    credentials: pulumi.secret(key.privateKey.apply((privateKey) => ({ serviceAccountKeyJsonBase64: privateKey }))),
+    bucket: b,
+    result: {
+      cloud: cloud.name,
+      name: b.name,
+      region: cloud.region,
+      endpoint: 'https://storage.googleapis.com',
+      credentials: pulumi.secret(key.privateKey.apply((privateKey) => ({ serviceAccountKeyJsonBase64: privateKey }))),
+    },
   };
 }

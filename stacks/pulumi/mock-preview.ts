@@ -55,6 +55,14 @@ async function runOnce(program: () => Promise<Record<string, unknown>>, stack: s
         if (args.token === 'aws:ec2/getAmi:getAmi') return { id: 'ami-0123456789abcdef0', name: 'ubuntu-noble-24.04' };
         if (args.token.startsWith('azure-native:storage:listStorageAccountServiceSAS'))
           return { serviceSasToken: 'sv=mock' };
+        if (args.token.startsWith('azure-native:authorization:getClientConfig')) {
+          return {
+            subscriptionId: '00000000-0000-0000-0000-000000000000',
+            tenantId: 'mock',
+            clientId: 'mock',
+            objectId: 'mock',
+          };
+        }
         return args.inputs;
       },
     },
@@ -95,6 +103,9 @@ function fakeOutputs() {
     if (type === 'aws:s3/bucket:Bucket') out.bucket = inputs.bucket ?? name;
     if (type === 'aws:iam/accessKey:AccessKey') Object.assign(out, { secret: 'mock-secret-access-key' });
     if (type.startsWith('azure-native:network:PublicIPAddress')) out.ipAddress = nextIp();
+    if (type === 'azure-native:compute:VirtualMachine' && inputs.identity) {
+      out.identity = { ...(inputs.identity as object), principalId: `${name}-principal` };
+    }
     if (type === 'gcp:compute/address:Address') out.address = nextIp();
     if (type === 'gcp:serviceaccount/account:Account')
       out.email = `${inputs.accountId ?? name}@mock.iam.gserviceaccount.com`;

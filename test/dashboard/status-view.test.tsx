@@ -128,6 +128,9 @@ describe('status dashboard (recorded health data)', () => {
     expect(f).toContain('replica #1 · local-a/pm 0 · 127.0.1.2:7199');
     expect(f).toContain('smr_decided_total 41');
     expect(f).toContain('02:00:01 info decided instance=41 node=ledger-replica-1');
+    // The details take the placement panel's place: the frame still fits a 40-row terminal.
+    expect(f).not.toContain('placement threat');
+    expect(f.split('\n').length).toBeLessThanOrEqual(40);
     app.stdin.write('\u001B'); // escape closes the details
     await eventually(() => expect(frame(app.lastFrame())).not.toContain('last log lines'));
     app.stdin.write('q');

@@ -39,6 +39,12 @@ describe('local deploy of a storage-only topology', () => {
     expect(JSON.stringify(s)).not.toContain('PRIVATE KEY');
   });
 
+  it('a cloud target without clouds of that provider is a usage error', async () => {
+    const r = await cli(['plan', '--target', 'gcp', '--json'], dir);
+    expect(r.code).toBe(2);
+    expect(errorOf(r)?.code).toBe('TC302');
+  });
+
   it('refuses to deploy without a terminal unless --yes', async () => {
     const r = await cli(['deploy', '--json'], dir);
     expect(r.code).toBe(2);

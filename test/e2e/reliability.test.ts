@@ -114,6 +114,23 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     expect(back).toBe(true);
   }, 90_000);
 
+  it('partition one replica through the node host admin endpoint, keep invoking, heal', async () => {
+    const s = ledgerOf(await status());
+    const victim = s.nodes.find((n) => !n.isLeader)!;
+    ok(await tc(['chaos', 'partition', '--node', victim.id, '--yes'], dir));
+    const cut = ledgerOf(await status());
+    const others = cut.nodes
+      .filter((n) => n.id !== victim.id)
+      .map((n) => n.id)
+      .sort();
+    expect(cut.nodes.find((n) => n.id === victim.id)!.partitionedFrom).toEqual(others);
+    for (const o of cut.nodes.filter((n) => n.id !== victim.id)) expect(o.partitionedFrom).toEqual([victim.id]);
+    ok(await invoke('put', 'k3', 'v3'));
+    const healed = await tcJson<{ results: { ok: boolean }[] }>(['chaos', 'heal'], dir);
+    expect(healed.results.every((r) => r.ok)).toBe(true);
+    expect(ledgerOf(await status()).nodes.every((n) => n.partitionedFrom.length === 0)).toBe(true);
+  }, 60_000);
+
   it('chaos run applies seeded draws and reports them next to the advisor', async () => {
     const r = await tcJson<{
       applied: boolean;

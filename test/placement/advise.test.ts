@@ -32,6 +32,23 @@ describe('advise', () => {
     }
   });
 
+  it('every proven rule agrees with the exhaustive search (all cases, several sizes and n)', () => {
+    for (const threat of THREAT_NAMES) {
+      for (const keep of KEEP_NAMES) {
+        for (const removal of [false, true]) {
+          for (const [v, m, n] of [
+            [9, 4, 2],
+            [12, 5, 3],
+            [13, 4, 5],
+          ] as const) {
+            const a = advise({ vms: v, pms: m, threat, keep, removal, attacks: n });
+            expect(a.notes.some((x) => x.includes('contradicts the rule'))).toBe(false);
+          }
+        }
+      }
+    }
+  });
+
   it('says plainly where Table 1 is contradicted: "irrelevant" cells whose probability depends on the layout', () => {
     const a = advise({ vms: 10, pms: 5, threat: 'crash-pm', keep: 'vm-majority', removal: false, attacks: 4 });
     expect(a.table1).toBe('irrelevant');

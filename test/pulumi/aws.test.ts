@@ -183,6 +183,25 @@ describe('AWS program (mock runtime)', () => {
     expect(JSON.stringify(spec)).not.toContain('PRIVATE KEY');
   });
 
+  it("gateway VMs reach their component's buckets through an instance role naming exactly those buckets", async () => {
+    const plan = await templatePlan('mediator', provider);
+    const run = await runPlan(plan, provider);
+    const vault = plan.components.vault!;
+    for (const n of vault.nodes)
+      expect(byName(run, 'aws:ec2/instance:Instance', n.id).inputs.iamInstanceProfile).toBe('vault-nodes');
+    for (const n of plan.components.ledger!.nodes) {
+      expect(byName(run, 'aws:ec2/instance:Instance', n.id).inputs.iamInstanceProfile).toBeUndefined();
+    }
+    const policy = JSON.parse(
+      String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'vault-nodes-buckets').inputs.policy),
+    );
+    const names = vault.buckets.map((b) => b.name).sort();
+    expect(policy.Statement[0].Resource.sort()).toEqual(names.map((n) => `arn:aws:s3:::${n}`));
+    expect(policy.Statement[1].Resource.sort()).toEqual(names.map((n) => `arn:aws:s3:::${n}/*`));
+    const trust = JSON.parse(String(byName(run, 'aws:iam/role:Role', 'vault-nodes').inputs.assumeRolePolicy));
+    expect(trust.Statement[0].Principal).toEqual({ Service: 'ec2.amazonaws.com' });
+  });
+
   it('realizer preview: type tokens, names, placement inputs and ports, secrets shown as [secret]', async () => {
     const plan = await compileText(denseTopology(provider, 'eu-west-1', 4));
     const events: string[] = [];

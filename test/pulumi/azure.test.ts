@@ -15,7 +15,7 @@ import {
   ofType,
   runPlan,
 } from './graph.js';
-import { compileText, denseTopology, handPlan } from './plans.js';
+import { compileText, denseTopology, handPlan, templatePlan } from './plans.js';
 
 const provider = 'azure';
 
@@ -74,6 +74,31 @@ describe('Azure program (mock runtime)', () => {
     expect([e2.code, e2.exit]).toEqual(['TC355', 3]);
     expect(e2.message).toContain('[3, 1]');
     expect(e2.hint).toContain('azure:dedicated-host');
+  });
+
+  it("gateway VMs get a managed identity with blob data access on their component's containers only", async () => {
+    const plan = await templatePlan('mediator', provider);
+    const run = await runPlan(plan, provider);
+    const vault = plan.components.vault!;
+    for (const n of vault.nodes) {
+      expect(byName(run, 'azure-native:compute:VirtualMachine', n.id).inputs.identity).toEqual({
+        type: 'SystemAssigned',
+      });
+    }
+    for (const n of plan.components.ledger!.nodes) {
+      expect(byName(run, 'azure-native:compute:VirtualMachine', n.id).inputs.identity).toBeUndefined();
+    }
+    const assignments = ofType(run, 'azure-native:authorization:RoleAssignment');
+    expect(assignments).toHaveLength(vault.nodes.length * vault.buckets.length);
+    for (const a of assignments) {
+      const [, node, bucket] = a.name.match(/^(vault-gateway-\d+)-(.*)-access$/)!;
+      expect(a.inputs).toMatchObject({
+        principalId: `${node}-principal`,
+        principalType: 'ServicePrincipal',
+        scope: `${bucket}-id`,
+      });
+      expect(a.inputs.roleDefinitionId).toMatch(/\/roleDefinitions\/ba92f5b4-2d11-453d-a403-e96b0029c9fe$/);
+    }
   });
 
   it('NICs carry the static private address, the public IP and the role NSG; custom data is the cloud-init', async () => {

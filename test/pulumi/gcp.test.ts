@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { TcError } from '../../runtime/errors.js';
 import { buildModel } from '../../stacks/pulumi/model.js';
-import { checkDomains, checkFirewall, checkTemplates, ofType, runPlan } from './graph.js';
-import { compileText, denseTopology } from './plans.js';
+import { byName, checkDomains, checkFirewall, checkTemplates, ofType, runPlan } from './graph.js';
+import { compileText, denseTopology, templatePlan } from './plans.js';
 
 const provider = 'gcp';
 
@@ -66,6 +66,27 @@ describe('GCP program (mock runtime)', () => {
     expect(err).toBeInstanceOf(TcError);
     expect((err as TcError).code).toBe('TC351');
     expect((err as TcError).hint).toContain('gcp:sole-tenant-node');
+  });
+
+  it("gateway VMs run as a service account bound to their component's buckets only", async () => {
+    const plan = await templatePlan('mediator', provider);
+    const run = await runPlan(plan, provider);
+    const sa = byName(run, 'gcp:serviceaccount/account:Account', 'vault-nodes');
+    const email = `${sa.inputs.accountId}@mock.iam.gserviceaccount.com`;
+    for (const n of plan.components.vault!.nodes) {
+      expect(byName(run, 'gcp:compute/instance:Instance', n.id).inputs.serviceAccount).toMatchObject({ email });
+    }
+    for (const n of plan.components.ledger!.nodes) {
+      expect(byName(run, 'gcp:compute/instance:Instance', n.id).inputs.serviceAccount).toBeUndefined();
+    }
+    const bindings = ofType(run, 'gcp:storage/bucketIAMMember:BucketIAMMember').filter((b) =>
+      b.name.endsWith('-nodes-binding'),
+    );
+    expect(bindings.map((b) => b.inputs.bucket).sort()).toEqual(
+      plan.components.vault!.buckets.map((b) => b.name).sort(),
+    );
+    for (const b of bindings)
+      expect(b.inputs).toMatchObject({ role: 'roles/storage.objectAdmin', member: `serviceAccount:${email}` });
   });
 
   it('firewall rules target the role tag, and instances block project SSH keys', async () => {

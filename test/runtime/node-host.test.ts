@@ -10,7 +10,10 @@ import { publicKeyOf, readPrivateKey } from '../../runtime/keys.js';
 import { admin, makeCluster, REPO, spawnNode, waitHealthy } from '../smr/cluster.js';
 
 function run(args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO, 'bin', 'run.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return spawnSync(process.execPath, [path.join(REPO, 'bin', 'run.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
 }
 
 describe('tclouds node run', () => {
@@ -33,7 +36,14 @@ describe('tclouds node run', () => {
     expect(r3.status).toBe(3);
     expect(r3.stderr).toMatch(/TC413 this build has no node roles for component kind "workflow"/);
     const smallGroup = path.join(c.dir, 'small.json');
-    writeFileSync(smallGroup, JSON.stringify({ ...c.specs[0], config: { ...c.specs[0]!.config, n: 3, f: 1 }, peers: c.specs[0]!.peers.slice(0, 2) }));
+    writeFileSync(
+      smallGroup,
+      JSON.stringify({
+        ...c.specs[0],
+        config: { ...c.specs[0]!.config, n: 3, f: 1 },
+        peers: c.specs[0]!.peers.slice(0, 2),
+      }),
+    );
     const r4 = run(['node', 'run', '--spec', smallGroup]);
     expect(r4.status).toBe(3);
     expect(r4.stderr).toMatch(/TC420 n=3 replicas cannot tolerate f=1/);
@@ -71,9 +81,13 @@ describe('tclouds node run', () => {
       p.kill('SIGTERM');
     });
     expect(code).toBe(0);
-    const lines = readFileSync(path.join(spec.dataDir, '..', 'node.log'), 'utf8').trim().split('\n');
+    const lines = readFileSync(path.join(spec.dataDir, '..', 'node.log'), 'utf8')
+      .trim()
+      .split('\n');
     const recs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(recs.map((r) => r.msg)).toEqual(expect.arrayContaining(['node starting', 'node ready', 'partitioned', 'node stopped']));
+    expect(recs.map((r) => r.msg)).toEqual(
+      expect.arrayContaining(['node starting', 'node ready', 'partitioned', 'node stopped']),
+    );
     expect(lines.join('\n')).not.toContain(c.token);
   });
 });

@@ -37,7 +37,13 @@ async function listen(n: N, peers: N[], port = 0): Promise<Transport> {
   return t;
 }
 
-async function dial(n: N, to: N, port: number, publicKey = to.key.publicKey, opts: { maxFrameBytes?: number } = {}): Promise<Transport> {
+async function dial(
+  n: N,
+  to: N,
+  port: number,
+  publicKey = to.key.publicKey,
+  opts: { maxFrameBytes?: number } = {},
+): Promise<Transport> {
   const t = new Transport({
     name: 'peer',
     stack: 's',
@@ -88,7 +94,11 @@ describe('transport', () => {
     const tb = await listen(b, [a]);
     await dial(node('stranger'), b, tb.address!.port);
     const tm = await dial(mallory, b, tb.address!.port);
-    await until(() => dropped(b, 'unknown_peer') >= 1 && (dropped(b, 'unauthenticated') >= 1 || dropped(mallory, 'unauthenticated') >= 1));
+    await until(
+      () =>
+        dropped(b, 'unknown_peer') >= 1 &&
+        (dropped(b, 'unauthenticated') >= 1 || dropped(mallory, 'unauthenticated') >= 1),
+    );
     expect(tm.isConnected('b')).toBe(false);
     expect(tb.connectedIds()).toEqual([]);
   });

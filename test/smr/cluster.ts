@@ -47,7 +47,15 @@ export async function makeCluster(
   const token = await ensureAdminToken(path.join(stackDir, 'keys', 'admin.token'));
   const net2 = randomInt(1, 250);
   const net3 = randomInt(1, 200);
-  const nodes: { id: string; index: number; host: string; ports: { peer: number; client: number }; controlPort: number; publicKey: string; keyFile: string }[] = [];
+  const nodes: {
+    id: string;
+    index: number;
+    host: string;
+    ports: { peer: number; client: number };
+    controlPort: number;
+    publicKey: string;
+    keyFile: string;
+  }[] = [];
   for (let i = 0; i < n; i++) {
     const host = `127.${net2}.${net3}.${i + 1}`;
     const id = `${component}-replica-${i}`;
@@ -89,7 +97,14 @@ export async function makeCluster(
     controlPort: nd.controlPort,
     peers: nodes
       .filter((o) => o.id !== nd.id)
-      .map((o) => ({ id: o.id, role: 'replica', index: o.index, host: o.host, ports: o.ports, publicKey: o.publicKey })),
+      .map((o) => ({
+        id: o.id,
+        role: 'replica',
+        index: o.index,
+        host: o.host,
+        ports: o.ports,
+        publicKey: o.publicKey,
+      })),
     clients,
     dataDir: path.join(stackDir, 'nodes', nd.id, 'data'),
     keyFile: nd.keyFile,
@@ -164,7 +179,12 @@ export async function waitHealthy(spec: NodeSpec, timeoutMs = 20_000): Promise<R
   throw new Error(`node ${spec.id} not healthy: ${String(last)}`);
 }
 
-export async function admin(spec: NodeSpec, token: string, action: string, body: unknown): Promise<{ status: number; json: unknown }> {
+export async function admin(
+  spec: NodeSpec,
+  token: string,
+  action: string,
+  body: unknown,
+): Promise<{ status: number; json: unknown }> {
   const r = await fetch(`http://${spec.host}:${spec.controlPort}/admin/${action}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -74,7 +74,7 @@ describe('4 replica processes on loopback', () => {
     procs[3] = spawnNode(cluster.specFiles[3]!);
     await waitHealthy(cluster.specs[3]!);
     await workload(25, 'restarted');
-    const target = (((await health(0)).role as { lastDecided: number }).lastDecided) - 2;
+    const target = ((await health(0)).role as { lastDecided: number }).lastDecided - 2;
     const deadline = Date.now() + 15_000;
     let caught = -1;
     while (Date.now() < deadline) {
@@ -87,7 +87,10 @@ describe('4 replica processes on loopback', () => {
 
   it('admin endpoints need the bearer token', async () => {
     const s = cluster.specs[1]!;
-    const r = await fetch(`http://${s.host}:${s.controlPort}/admin/fault`, { method: 'POST', body: '{"mode":"silent"}' });
+    const r = await fetch(`http://${s.host}:${s.controlPort}/admin/fault`, {
+      method: 'POST',
+      body: '{"mode":"silent"}',
+    });
     expect(r.status).toBe(401);
   });
 
@@ -98,7 +101,9 @@ describe('4 replica processes on loopback', () => {
     await workload(20, 'liar');
     expect((await admin(cluster.specs[liar]!, cluster.token, 'fault', { mode: 'none' })).status).toBe(200);
     const before = ((await health(liar)).role as { regency: number }).regency;
-    expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'equivocate' })).json).toEqual({ fault: 'equivocate' });
+    expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'equivocate' })).json).toEqual({
+      fault: 'equivocate',
+    });
     await workload(20, 'equivocating-leader');
     const after = (await health(liar)).role as { regency: number; leader: number };
     // The equivocating leader was voted out by a leader change.
@@ -119,7 +124,9 @@ describe('4 replica processes on loopback', () => {
       ),
     );
     expect(exits).toEqual([0, 0, 0, 0]);
-    const log = readFileSync(path.join(cluster.specs[0]!.dataDir, '..', 'node.log'), 'utf8').trim().split('\n');
+    const log = readFileSync(path.join(cluster.specs[0]!.dataDir, '..', 'node.log'), 'utf8')
+      .trim()
+      .split('\n');
     const records = log.map((l) => JSON.parse(l) as { msg: string; node: string });
     expect(records.some((r) => r.msg === 'node ready' && r.node === cluster.specs[0]!.id)).toBe(true);
     expect(records.some((r) => r.msg === 'node stopped')).toBe(true);

@@ -5,7 +5,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { attachAuth, decodeBatch, decodeRequest, encodeBatch, encodeRequestBody } from '../../components/smr/protocol/codec.js';
+import {
+  attachAuth,
+  decodeBatch,
+  decodeRequest,
+  encodeBatch,
+  encodeRequestBody,
+} from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
 import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-change.js';
 import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
@@ -43,14 +49,29 @@ describe('Byzantine leader scenarios (replica 0 leads regency 0)', () => {
 
   it('two Byzantine replicas out of 7 (f=2): equivocating leader and forger', () => {
     for (let seed = 1; seed <= 10; seed++) {
-      const r = runSim(seed, { ...base, n: 7, f: 2, byzantine: new Map<number, Byzantine>([[0, 'equivocate'], [3, 'forge']]) });
+      const r = runSim(seed, {
+        ...base,
+        n: 7,
+        f: 2,
+        byzantine: new Map<number, Byzantine>([
+          [0, 'equivocate'],
+          [3, 'forge'],
+        ]),
+      });
       expect(r.failures, `seed ${seed}`).toEqual([]);
     }
   });
 
   it('lossy network with a partitioned and crashing replica, then healing', () => {
     for (let seed = 1; seed <= 15; seed++) {
-      const r = runSim(seed, { ...base, drop: 0.1, dup: 0.05, partitions: true, crashRestart: true, byzantine: new Map() });
+      const r = runSim(seed, {
+        ...base,
+        drop: 0.1,
+        dup: 0.05,
+        partitions: true,
+        crashRestart: true,
+        byzantine: new Map(),
+      });
       expect(r.failures, `seed ${seed}`).toEqual([]);
     }
   });
@@ -97,7 +118,7 @@ describe('quorum arithmetic and pure helpers', () => {
     const d = decodeRequest(req)!;
     expect(d).toMatchObject({ client: 'c1/s', seq: 7, readOnly: false });
     expect(d.auth).toHaveLength(2);
-    expect(encodeRequestBody("c", 1, false, new Uint8Array(0)).length + 1).toBe(14); // 0-byte request overhead (+ MAC vector)
+    expect(encodeRequestBody('c', 1, false, new Uint8Array(0)).length + 1).toBe(14); // 0-byte request overhead (+ MAC vector)
     const b = decodeBatch(encodeBatch(123, 9, [req, req]))!;
     expect(b.requests).toHaveLength(2);
     expect(b.timestamp).toBe(123);

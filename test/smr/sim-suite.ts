@@ -11,7 +11,9 @@ export function simulationSuite(part: 0 | 1, file: string): void {
   if (single !== undefined) {
     it(`replays seed ${single}`, () => {
       const r = runSim(Number(single));
-      process.stderr.write(`seed ${single} params ${r.params}\n decided ${r.decided} completed ${r.completed} ticks ${r.ticks}\n`);
+      process.stderr.write(
+        `seed ${single} params ${r.params}\n decided ${r.decided} completed ${r.completed} ticks ${r.ticks}\n`,
+      );
       expect(r.failures).toEqual([]);
     });
     return;

@@ -10,7 +10,13 @@
  * liveness (after healing, every client op completes and correct replicas converge).
  */
 import { createHash } from 'node:crypto';
-import { attachAuth, type DecodedRequest, encodeRequestBody, MAC_LEN, toHex } from '../../components/smr/protocol/codec.js';
+import {
+  attachAuth,
+  type DecodedRequest,
+  encodeRequestBody,
+  MAC_LEN,
+  toHex,
+} from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
 import { ReplicaCore } from '../../components/smr/protocol/core.js';
 import type { CoreEnv, Msg } from '../../components/smr/protocol/types.js';
@@ -93,7 +99,8 @@ function makeEnv(me: number, n: number): CoreEnv {
       return out;
     },
     checkVector: (from, bytes, vec) =>
-      vec.length === n * MAC_LEN && eq(vec.subarray(me * MAC_LEN, (me + 1) * MAC_LEN), mac(pairKey(name(from), name(me)), bytes)),
+      vec.length === n * MAC_LEN &&
+      eq(vec.subarray(me * MAC_LEN, (me + 1) * MAC_LEN), mac(pairKey(name(from), name(me)), bytes)),
   };
 }
 
@@ -288,7 +295,15 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       const cid = core.lastDecided + byzRng.int(0, 3);
       const reg = core.regency + byzRng.int(0, 2);
       const junk = new Uint8Array(byzRng.int(0, 40)).map(() => byzRng.int(0, 255));
-      const forgedReq = attachAuth(encodeRequestBody(clientName(0), 1 + byzRng.int(0, 50), false, encodeKvOp({ op: 'put', key: 'k0', value: 'FORGED' })), Array.from({ length: p.n }, () => junk.subarray(0, 0).length === 0 ? new Uint8Array(MAC_LEN).fill(7) : junk));
+      const forgedReq = attachAuth(
+        encodeRequestBody(
+          clientName(0),
+          1 + byzRng.int(0, 50),
+          false,
+          encodeKvOp({ op: 'put', key: 'k0', value: 'FORGED' }),
+        ),
+        Array.from({ length: p.n }, () => (junk.subarray(0, 0).length === 0 ? new Uint8Array(MAC_LEN).fill(7) : junk)),
+      );
       const hash = toHex(junk);
       const choices: Msg[] = [
         { t: 'PROPOSE', cid, reg, value: junk },
@@ -300,7 +315,13 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
         { t: 'SYNC', reg, cid, last: null, collects: [], value: junk },
         { t: 'FWD', reqs: [forgedReq, junk] },
         { t: 'STREQ', from: 0, attempt: byzRng.int(0, 5) },
-        { t: 'STATE', upTo: cid + 5, reg: reg + 3, ckpt: { cid: cid + 2, hash, bytes: junk }, log: [{ cid: core.lastDecided + 1, value: junk }] },
+        {
+          t: 'STATE',
+          upTo: cid + 5,
+          reg: reg + 3,
+          ckpt: { cid: cid + 2, hash, bytes: junk },
+          log: [{ cid: core.lastDecided + 1, value: junk }],
+        },
         { t: 'REG', reg: reg + byzRng.int(1, 50) },
       ];
       enqueue({ kind: 'msg', from: i, to, msg: byzRng.pick(choices) });
@@ -330,7 +351,8 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       if (c === undefined) {
         canon.set(e.cid, key);
         canonBatches.set(e.cid, e.requests);
-      } else if (c !== key) fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}: ${key} vs canonical ${c}`);
+      } else if (c !== key)
+        fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}: ${key} vs canonical ${c}`);
       for (const r of e.requests) {
         const k = `${r.client}:${r.seq}`;
         if (executedBy[i]!.has(k)) fail(`integrity: replica ${i} executed ${k} twice`);
@@ -349,7 +371,15 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     name: string;
     seq: number;
     done: number;
-    cur: { op: KvOp; ro: boolean; seq: number; bytes: Uint8Array; collector: ReplyCollector; sentAt: number; hist: HistOp } | null;
+    cur: {
+      op: KvOp;
+      ro: boolean;
+      seq: number;
+      bytes: Uint8Array;
+      collector: ReplyCollector;
+      sentAt: number;
+      hist: HistOp;
+    } | null;
     idleUntil: number;
   }
   const clients: ClientState[] = Array.from({ length: p.clients }, (_, c) => ({
@@ -361,7 +391,10 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
   }));
   const buildReq = (cl: ClientState, op: KvOp, ro: boolean, seq: number) => {
     const body = encodeRequestBody(cl.name, seq, ro, encodeKvOp(op));
-    return attachAuth(body, Array.from({ length: p.n }, (_, j) => mac(pairKey(cl.name, `r${j}`), body)));
+    return attachAuth(
+      body,
+      Array.from({ length: p.n }, (_, j) => mac(pairKey(cl.name, `r${j}`), body)),
+    );
   };
   const sendReq = (c: number, bytes: Uint8Array) => {
     for (let j = 0; j < p.n; j++) enqueue({ kind: 'req', from: CLIENT_BASE + c, to: j, bytes });
@@ -377,7 +410,13 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       ro = wlRng.chance(p.readOnlyShare * 2);
     } else if (kind < 7) op = { op: 'put', key, value: `${cl.name}-${cl.seq + 1}` };
     else if (kind < 8) op = { op: 'delete', key };
-    else op = { op: 'cas', key, expected: wlRng.chance(0.5) ? null : `c0-${wlRng.int(1, 5)}`, value: `${cl.name}-cas-${cl.seq + 1}` };
+    else
+      op = {
+        op: 'cas',
+        key,
+        expected: wlRng.chance(0.5) ? null : `c0-${wlRng.int(1, 5)}`,
+        value: `${cl.name}-cas-${cl.seq + 1}`,
+      };
     const seq = ro ? cl.seq : cl.seq + 1;
     if (!ro) {
       cl.seq = seq;
@@ -416,7 +455,15 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     const hist: HistOp = { client: cl.name, op: cur.op, readOnly: false, invoke: now, respond: -1, seq };
     history.push(hist);
     const bytes = buildReq(cl, cur.op, false, seq);
-    cl.cur = { op: cur.op, ro: false, seq, bytes, collector: new ReplyCollector(p.n, p.f, seq, false), sentAt: now, hist };
+    cl.cur = {
+      op: cur.op,
+      ro: false,
+      seq,
+      bytes,
+      collector: new ReplyCollector(p.n, p.f, seq, false),
+      sentAt: now,
+      hist,
+    };
     sendReq(c, bytes);
   };
 
@@ -496,7 +543,9 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
 
   // Liveness.
   if (now >= end) {
-    const pending = clients.filter((c) => c.cur || c.done < p.opsPerClient).map((c) => `${c.name}(${c.done}/${p.opsPerClient})`);
+    const pending = clients
+      .filter((c) => c.cur || c.done < p.opsPerClient)
+      .map((c) => `${c.name}(${c.done}/${p.opsPerClient})`);
     const good = replicas.map((_, i) => i).filter(correct);
     fail(
       `liveness: not converged ${p.livenessTicks} ticks after healing; clients ${pending.join(' ') || 'done'}; ` +
@@ -518,7 +567,13 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
 }
 
 /** Byzantine leader: a different (still valid) batch per recipient, or the batch without one client's requests. */
-function mutateBatch(value: Uint8Array, how: 'equivocate' | 'censor', to: number, rng: Rng, victim: string): Uint8Array {
+function mutateBatch(
+  value: Uint8Array,
+  how: 'equivocate' | 'censor',
+  to: number,
+  rng: Rng,
+  victim: string,
+): Uint8Array {
   // Layout: u8 ver | f64 ts | u32 seed | u32 count | (u32 len | req)*
   const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const count = dv.getUint32(13);
@@ -565,11 +620,16 @@ function checkLinearizable(
   const pos = new Map<string, number>();
   const order: string[] = [];
   const cids = [...canon.keys()].sort((a, b) => a - b);
-  for (let i = 0; i < cids.length; i++) if (cids[i] !== i) return fail(`log has a gap at cid ${i}`);
-  for (const cid of cids) for (const r of canon.get(cid)!) {
-    pos.set(`${r.client}:${r.seq}`, order.length);
-    order.push(`${r.client}:${r.seq}`);
-  }
+  for (let i = 0; i < cids.length; i++)
+    if (cids[i] !== i) {
+      fail(`log has a gap at cid ${i}`);
+      return;
+    }
+  for (const cid of cids)
+    for (const r of canon.get(cid)!) {
+      pos.set(`${r.client}:${r.seq}`, order.length);
+      order.push(`${r.client}:${r.seq}`);
+    }
   const byId = new Map<string, HistOp>();
   for (const h of history) if (!h.readOnly && h.seq !== undefined) byId.set(`${h.client}:${h.seq}`, h);
   // Replay the log against the model; record state snapshots per key after each prefix.
@@ -577,9 +637,13 @@ function checkLinearizable(
   const states: Map<string, string>[] = [new Map(model)];
   for (let i = 0; i < order.length; i++) {
     const h = byId.get(order[i]!);
-    if (!h) return fail(`log entry ${order[i]} has no client op`);
+    if (!h) {
+      fail(`log entry ${order[i]} has no client op`);
+      return;
+    }
     const expect = JSON.stringify(applyKv(model, h.op));
-    if (h.respond >= 0 && h.result !== expect) fail(`linearizability: ${order[i]} ${JSON.stringify(h.op)} returned ${h.result}, model says ${expect}`);
+    if (h.respond >= 0 && h.result !== expect)
+      fail(`linearizability: ${order[i]} ${JSON.stringify(h.op)} returned ${h.result}, model says ${expect}`);
     states.push(new Map(model));
   }
   for (const h of history) {
@@ -589,11 +653,14 @@ function checkLinearizable(
   }
   // Real-time order: an op that completed before another was invoked precedes it.
   const done = history.filter((h) => !h.readOnly && h.respond >= 0 && h.seq !== undefined);
-  for (const a of done) for (const b of done) {
-    if (a.respond < b.invoke && pos.get(`${a.client}:${a.seq}`)! > pos.get(`${b.client}:${b.seq}`)!) {
-      fail(`linearizability: ${a.client}:${a.seq} completed before ${b.client}:${b.seq} began but was ordered after it`);
+  for (const a of done)
+    for (const b of done) {
+      if (a.respond < b.invoke && pos.get(`${a.client}:${a.seq}`)! > pos.get(`${b.client}:${b.seq}`)!) {
+        fail(
+          `linearizability: ${a.client}:${a.seq} completed before ${b.client}:${b.seq} began but was ordered after it`,
+        );
+      }
     }
-  }
   for (const h of history) {
     if (!h.readOnly || h.respond < 0) continue;
     // Earliest prefix: every ordered op that completed before the read began. Latest: ops invoked before it ended.
@@ -610,6 +677,9 @@ function checkLinearizable(
     for (let k = lo; k <= Math.min(hi, order.length) && !ok; k++) {
       if (JSON.stringify(applyKv(new Map(states[k]!), h.op)) === h.result) ok = true;
     }
-    if (!ok) fail(`linearizability: read-only ${h.client} ${JSON.stringify(h.op)} returned ${h.result}, no state in [${lo}, ${hi}] matches`);
+    if (!ok)
+      fail(
+        `linearizability: read-only ${h.client} ${JSON.stringify(h.op)} returned ${h.result}, no state in [${lo}, ${hi}] matches`,
+      );
   }
 }

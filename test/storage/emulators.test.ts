@@ -4,6 +4,7 @@
  * trips over four buckets of each, plus the driver contract (missing objects, idempotent removes, listings).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureBlobDriver } from '../../components/storage/drivers/azure.js';
@@ -31,7 +32,7 @@ async function contract(d: CloudDriver): Promise<void> {
   expect(await d.list('c')).toEqual([]);
 }
 
-async function roundTrips(drivers: CloudDriver[]): Promise<void> {
+async function roundTrips(drivers: CloudDriver[], spoolDir: string): Promise<void> {
   for (const protocol of ['depsky-a', 'depsky-ca'] as const) {
     const c = client(drivers, protocol, keys);
     for (const size of SIZES) {
@@ -42,7 +43,14 @@ async function roundTrips(drivers: CloudDriver[]): Promise<void> {
       expect(got.info.size).toBe(size);
       expect(Buffer.from(got.bytes).equals(Buffer.from(data))).toBe(true);
     }
-    expect((await c.ls()).dataUnits.filter((d) => d.startsWith(protocol))).toHaveLength(SIZES.length);
+    // Through files: DepSky-A streams the file to each cloud and the value back into a spool file.
+    const src = path.join(spoolDir, `${protocol}.in`);
+    const data = pattern(3 << 20, 5);
+    await writeFile(src, data);
+    await c.put(`${protocol}/file`, { file: src });
+    await c.getToFile(`${protocol}/file`, path.join(spoolDir, `${protocol}.out`));
+    expect((await readFile(path.join(spoolDir, `${protocol}.out`))).equals(Buffer.from(data))).toBe(true);
+    expect((await c.ls()).dataUnits.filter((d) => d.startsWith(protocol))).toHaveLength(SIZES.length + 1);
     await c.rm(`${protocol}/obj-1`);
     await expect(c.get(`${protocol}/obj-1`)).rejects.toMatchObject({ code: 'TC202' });
     await c.close();
@@ -91,7 +99,7 @@ describe('S3 driver on s3rver', () => {
   it('round-trips DepSky-A and DepSky-CA objects (0 B, 1 B, 1 MiB)', async () => {
     const ds = drivers();
     for (const d of ds) await d.createContainer();
-    await roundTrips(ds);
+    await roundTrips(ds, tmp.dir);
   }, 60_000);
 });
 
@@ -157,6 +165,6 @@ describe('Azure Blob driver on Azurite', () => {
   it('round-trips DepSky-A and DepSky-CA objects (0 B, 1 B, 1 MiB)', async () => {
     const ds = drivers();
     for (const d of ds) await d.createContainer();
-    await roundTrips(ds);
+    await roundTrips(ds, tmp.dir);
   }, 60_000);
 });

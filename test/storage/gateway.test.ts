@@ -5,6 +5,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMPTY_SHA256, gatewayKey, requestMac } from '../../components/storage/gateway-auth.js';
 import { GatewayClient } from '../../components/storage/gateway-client.js';
 import { generateWriterKeys } from '../../components/storage/keys.js';
 import { roles } from '../../components/storage/node.js';
@@ -114,14 +115,26 @@ describe('storage gateway (mediator mode)', () => {
     await expect(as('alice', mallory).ls()).rejects.toMatchObject({ code: 'TC213' });
     const res = await fetch(`http://127.0.0.1:${port}/v1/objects`);
     expect(res.status).toBe(401);
-    // Replay: the same signed headers twice.
+    // Replay: the same correctly signed request twice; the first is served, the copy refused.
+    const key = gatewayKey(alice.privateKey, gw.publicKey, 'demo', 'vault-gateway-0', 'alice');
+    const time = String(Date.now());
+    const nonce = 'ab'.repeat(16);
     const headers = {
       'x-tclouds-client': 'alice',
-      'x-tclouds-time': String(Date.now()),
-      'x-tclouds-nonce': 'ab'.repeat(16),
-      'x-tclouds-mac': '00'.repeat(32),
+      'x-tclouds-time': time,
+      'x-tclouds-nonce': nonce,
+      'x-tclouds-mac': requestMac(key, 'GET', '/v1/objects', time, nonce, EMPTY_SHA256),
     };
+    expect((await fetch(`http://127.0.0.1:${port}/v1/objects`, { headers })).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/v1/objects`, { headers })).status).toBe(401);
-    expect((await fetch(`http://127.0.0.1:${port}/v1/objects`, { headers })).status).toBe(401);
+    // A stale timestamp is refused even with a fresh nonce and a valid MAC.
+    const old = String(Date.now() - 10 * 60_000);
+    const stale = {
+      ...headers,
+      'x-tclouds-time': old,
+      'x-tclouds-nonce': 'cd'.repeat(16),
+      'x-tclouds-mac': requestMac(key, 'GET', '/v1/objects', old, 'cd'.repeat(16), EMPTY_SHA256),
+    };
+    expect((await fetch(`http://127.0.0.1:${port}/v1/objects`, { headers: stale })).status).toBe(401);
   });
 });

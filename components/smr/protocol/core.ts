@@ -320,12 +320,18 @@ export class ReplicaCore {
         for (const r of msg.reqs.slice(0, MAX_FWD)) if (r instanceof Uint8Array) this.onRequestBytes(r);
         this.maybePropose();
         return;
-      case 'STOP':
-        return this.onStop(from, msg);
-      case 'STOPDATA':
-        return this.onStopData(from, msg);
-      case 'SYNC':
-        return this.onSync(from, msg);
+      case 'STOP': {
+        this.onStop(from, msg);
+        return;
+      }
+      case 'STOPDATA': {
+        this.onStopData(from, msg);
+        return;
+      }
+      case 'SYNC': {
+        this.onSync(from, msg);
+        return;
+      }
       case 'REG':
         if (Number.isInteger(msg.reg)) this.hint(from, msg.reg);
         return;
@@ -333,15 +339,20 @@ export class ReplicaCore {
         if (!Number.isInteger(msg.reg) || !Number.isInteger(msg.cid)) return;
         this.hint(from, msg.reg);
         this.noteAhead(from, msg.cid + 1);
-        if (msg.cid === this.lastDecided - 1 && this.prev?.proof) this.send(from, { t: 'DECIDED', proof: this.prev.proof });
+        if (msg.cid === this.lastDecided - 1 && this.prev?.proof)
+          this.send(from, { t: 'DECIDED', proof: this.prev.proof });
         return;
       case 'DECIDED':
         if (msg.proof?.cid === this.lastDecided + 1 && this.checkProof(msg.proof)) this.adopt(msg.proof);
         return;
-      case 'STREQ':
-        return this.onStateRequest(from, msg);
-      case 'STATE':
-        return this.onState(from, msg);
+      case 'STREQ': {
+        this.onStateRequest(from, msg);
+        return;
+      }
+      case 'STATE': {
+        this.onState(from, msg);
+        return;
+      }
     }
   }
 
@@ -506,9 +517,13 @@ export class ReplicaCore {
         fwd.push(p.bytes);
       }
     }
-    if (fwd.length > 0 && this.leader() !== this.me) this.send(this.leader(), { t: 'FWD', reqs: fwd.slice(0, MAX_FWD) });
+    if (fwd.length > 0 && this.leader() !== this.me)
+      this.send(this.leader(), { t: 'FWD', reqs: fwd.slice(0, MAX_FWD) });
     if (stale.length > 0 && !this.lcActive && this.stopSentFor <= this.regency) {
-      this.logEvent('warn', 'request timeout; starting leader change', { regency: this.regency, requests: stale.length });
+      this.logEvent('warn', 'request timeout; starting leader change', {
+        regency: this.regency,
+        requests: stale.length,
+      });
       // Eventual synchrony: the bound is unknown, so every timeout-driven change doubles the request timeout.
       this.reqTimeout = Math.min(this.reqTimeout * 2, this.cfg.requestTimeout * 16);
       this.startLeaderChange(stale.slice(0, 64));
@@ -602,7 +617,14 @@ export class ReplicaCore {
     this.proposedFor = '';
     for (const q of this.pool.values()) for (const p of q) p.since = this.now;
     const inst = this.inst;
-    const collect = encodeCollect({ reg, cid: inst.cid, valTs: inst.valTs, valHash: inst.valHash, val: inst.val, ws: inst.ws });
+    const collect = encodeCollect({
+      reg,
+      cid: inst.cid,
+      valTs: inst.valTs,
+      valHash: inst.valHash,
+      val: inst.val,
+      ws: inst.ws,
+    });
     const msg: Msg = {
       t: 'STOPDATA',
       reg,
@@ -712,7 +734,8 @@ export class ReplicaCore {
     }
     if (m.reg < this.regency || !this.lcActive) return;
     if (!(m.value instanceof Uint8Array) || !Array.isArray(m.collects)) return;
-    if (m.cid === this.lastDecided + 2 && m.last?.cid === this.lastDecided + 1 && this.checkProof(m.last)) this.adopt(m.last);
+    if (m.cid === this.lastDecided + 2 && m.last?.cid === this.lastDecided + 1 && this.checkProof(m.last))
+      this.adopt(m.last);
     if (m.cid > this.lastDecided + 1) {
       this.pendingSync = m;
       this.requestState();
@@ -739,7 +762,10 @@ export class ReplicaCore {
     const good =
       (choice.kind === 'bound' && choice.hash === hash) || (choice.kind === 'unbound' && this.validBatch(m.value));
     if (!good) {
-      this.logEvent('warn', 'SYNC from new leader does not check; next leader change', { regency: m.reg, choice: choice.kind });
+      this.logEvent('warn', 'SYNC from new leader does not check; next leader change', {
+        regency: m.reg,
+        choice: choice.kind,
+      });
       this.startLeaderChange([]);
       return;
     }
@@ -791,7 +817,13 @@ export class ReplicaCore {
       };
       log = this.log.filter((e) => e.cid > this.checkpoint!.cid);
     }
-    this.send(from, { t: 'STATE', upTo: this.lastDecided, reg: this.regency, ckpt, log: log.slice(0, 4 * this.cfg.checkpointPeriod) });
+    this.send(from, {
+      t: 'STATE',
+      upTo: this.lastDecided,
+      reg: this.regency,
+      ckpt,
+      log: log.slice(0, 4 * this.cfg.checkpointPeriod),
+    });
   }
 
   private onState(from: number, m: Extract<Msg, { t: 'STATE' }>): void {

@@ -27,9 +27,7 @@ export interface Collect {
 
 export function encodeCollect(c: Collect): Uint8Array {
   const ws = [...c.ws.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return utf8.encode(
-    JSON.stringify({ reg: c.reg, cid: c.cid, valTs: c.valTs, val: c.val ? toHex(c.val) : null, ws }),
-  );
+  return utf8.encode(JSON.stringify({ reg: c.reg, cid: c.cid, valTs: c.valTs, val: c.val ? toHex(c.val) : null, ws }));
 }
 
 /** Decodes a collect; `digest` recomputes the value hash so a sender cannot pair a value with another hash. */

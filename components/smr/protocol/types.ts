@@ -21,7 +21,13 @@ export type Msg =
   /** Proof of our last decision, sent to a peer whose heartbeat shows it one instance behind. */
   | { t: 'DECIDED'; proof: DecisionProof }
   | { t: 'STREQ'; from: number; attempt: number }
-  | { t: 'STATE'; upTo: number; reg: number; ckpt: { cid: number; hash: string; bytes: Uint8Array | null } | null; log: { cid: number; value: Uint8Array }[] };
+  | {
+      t: 'STATE';
+      upTo: number;
+      reg: number;
+      ckpt: { cid: number; hash: string; bytes: Uint8Array | null } | null;
+      log: { cid: number; value: Uint8Array }[];
+    };
 
 export interface DecisionProof {
   cid: number;

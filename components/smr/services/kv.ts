@@ -11,10 +11,7 @@ export type KvOp =
   | { op: 'delete'; key: string }
   | { op: 'cas'; key: string; expected: string | null; value: string };
 
-export type KvResult =
-  | { ok: true; value: string | null }
-  | { ok: false; value: string | null }
-  | { error: string };
+export type KvResult = { ok: true; value: string | null } | { ok: false; value: string | null } | { error: string };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -62,6 +62,10 @@ export class S3Driver implements CloudDriver {
         ...(c.credentials ? { credentials: c.credentials } : {}),
         // Retries are ours (ResilientDriver), with cancellation; the SDK's own would hide slow clouds.
         maxAttempts: 1,
+        // No default CRC trailers: streamed bodies would be sent aws-chunked, which S3-compatible servers
+        // (s3rver, older MinIO) store verbatim. Integrity is end-to-end anyway: DepSky checks signed SHA-256 digests.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
       });
       return { mod, client };
     });

@@ -1,0 +1,196 @@
+/**
+ * SMR benchmark (issue 6): 4 replica processes (f=1, noop service) on loopback vs an unreplicated single-process
+ * server on the same authenticated transport, closed-loop clients 1..200, 0-byte and 1 KiB requests, plus a
+ * leader crash under load. Prints a table and writes bench/results/smr.json.
+ *   npx tsx bench/smr.ts            (needs a compiled dist: npx tsc -p tsconfig.build.json)
+ * Targets (BFT-SMaRt, Table 8.1 / issue 6): peak >= 38 Kops/s for small requests, >= 25% of unreplicated,
+ * p50 <= 2 ms at light load, throughput back to >= 80% of peak within 5 s of a leader crash.
+ * Bounded in time (~1.5 min): 3 s per point.
+ */
+import type { ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { clientFromOutputs, SmrClient } from '../components/smr/client.js';
+import { closedLoop, type LoadResult } from '../components/smr/cli-support.js';
+import { writeJsonAtomic } from '../runtime/atomic-file.js';
+import { readPrivateKey } from '../runtime/keys.js';
+import { makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
+
+const SECONDS = Number(process.env.SMR_BENCH_SECONDS ?? 3);
+const LEVELS_SMALL = [1, 10, 50, 100, 200];
+const LEVELS_LARGE = [1, 50, 200];
+
+interface Point extends LoadResult {
+  system: 'bft-smr' | 'unreplicated';
+}
+
+async function sweep(system: Point['system'], client: SmrClient): Promise<Point[]> {
+  const sessions = Array.from({ length: 200 }, () => client.session());
+  const out: Point[] = [];
+  for (const [size, levels] of [
+    [0, LEVELS_SMALL],
+    [1024, LEVELS_LARGE],
+  ] as const) {
+    for (const c of levels) {
+      const r = await closedLoop((s, op) => sessions[s]!.invoke(op), c, SECONDS, size);
+      out.push({ system, ...r });
+      process.stderr.write(
+        `${system.padEnd(12)} ${String(size).padStart(5)} B ${String(c).padStart(4)} clients ${String(r.opsPerSecond).padStart(7)} ops/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms\n`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Closed loop with 100 clients; kill the leader after 3 s; throughput per 250 ms window. */
+async function leaderCrash(client: SmrClient, leader: ChildProcess): Promise<Record<string, unknown>> {
+  const sessions = Array.from({ length: 100 }, () => client.session());
+  let done = 0;
+  const windows: number[] = [];
+  const start = performance.now();
+  const end = start + 13_000;
+  const crashAt = 3000;
+  let crashed = false;
+  const timer = setInterval(() => {
+    windows.push(done);
+    done = 0;
+    if (!crashed && performance.now() - start >= crashAt) {
+      crashed = true;
+      leader.kill('SIGKILL');
+    }
+  }, 250);
+  await Promise.all(
+    sessions.map(async (s) => {
+      while (performance.now() < end) {
+        await s.invoke(new Uint8Array(0));
+        done++;
+      }
+    }),
+  );
+  clearInterval(timer);
+  const rate = windows.map((w) => w * 4);
+  const crashIdx = Math.round(crashAt / 250);
+  const before = rate.slice(2, crashIdx);
+  const peak = Math.max(...before);
+  const preMean = before.reduce((a, b) => a + b, 0) / before.length;
+  // Recovered when a 1 s window (4 samples) after the crash averages >= 80% of the pre-crash mean.
+  let recoveredAfterMs: number | null = null;
+  for (let i = crashIdx; i + 4 <= rate.length; i++) {
+    const avg = rate.slice(i, i + 4).reduce((a, b) => a + b, 0) / 4;
+    if (avg >= 0.8 * preMean) {
+      recoveredAfterMs = (i - crashIdx) * 250;
+      break;
+    }
+  }
+  return {
+    clients: 100,
+    crashAtMs: crashAt,
+    preCrashMeanOpsPerSecond: Math.round(preMean),
+    preCrashPeakWindowOpsPerSecond: peak,
+    recoveredTo80PercentAfterMs: recoveredAfterMs,
+    opsPerSecondPer250msWindow: rate,
+  };
+}
+
+async function main(): Promise<void> {
+  const load0 = os.loadavg();
+  const t0 = performance.now();
+  const cluster = await makeCluster({
+    config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000, requestTimeoutMs: 400 },
+  });
+  const procs = cluster.specFiles.map((f) => spawnNode(f));
+  await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
+  const client = await clientFromOutputs(cluster.stackDir, cluster.component, { retransmitMs: 500, timeoutMs: 30_000 });
+  await client.connect(4);
+  const replicated = await sweep('bft-smr', client);
+  const crash = await leaderCrash(client, procs[0]!);
+  await client.close();
+  for (const p of procs) p.kill('SIGKILL');
+
+  // Baseline: one unreplicated server process, same transport and request MACs.
+  const spec = { ...cluster.specs[1]!, role: 'unreplicated', peers: [] };
+  const specFile = path.join(cluster.stackDir, 'nodes', 'unreplicated.json');
+  await writeJsonAtomic(specFile, spec);
+  const single = spawnNode(specFile);
+  await waitHealthy(spec);
+  const out = cluster.specs[1]!;
+  const keyEntry = Object.entries(JSON.parse(JSON.stringify(cluster.specs[0]!.clients)) as Record<string, string>)[0]!;
+  const baseClient = new SmrClient({
+    stack: cluster.stack,
+    clientId: keyEntry[0],
+    privateKey: await readPrivateKey(path.join(cluster.stackDir, 'keys', `${keyEntry[0]}.key`)),
+    replicas: [{ id: out.id, index: 0, host: out.host, port: out.ports.client!, publicKey: out.publicKey }],
+    f: 0,
+    retransmitMs: 500,
+  });
+  await baseClient.connect(1);
+  const baseline = await sweep('unreplicated', baseClient);
+  await baseClient.close();
+  single.kill('SIGKILL');
+
+  const peak = (pts: Point[], size: number) => Math.max(...pts.filter((p) => p.payloadBytes === size).map((p) => p.opsPerSecond));
+  const peakSmall = peak(replicated, 0);
+  const peakLarge = peak(replicated, 1024);
+  const basePeakSmall = peak(baseline, 0);
+  const light = replicated.find((p) => p.payloadBytes === 0 && p.clients === 1)!;
+  const recovered = crash.recoveredTo80PercentAfterMs as number | null;
+  const targets = {
+    peakSmallOpsPerSecond: { target: 38_000, measured: peakSmall, met: peakSmall >= 38_000 },
+    fractionOfUnreplicated: {
+      target: 0.25,
+      measured: Math.round((peakSmall / basePeakSmall) * 1000) / 1000,
+      met: peakSmall / basePeakSmall >= 0.25,
+    },
+    p50LightLoadMs: { target: 2, measured: light.latencyMs.p50, met: light.latencyMs.p50 <= 2 },
+    leaderCrashRecoveryMs: { target: 5000, measured: recovered, met: recovered !== null && recovered <= 5000 },
+  };
+  const result = {
+    benchmark: 'smr',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavgStart: load0, loadavgEnd: os.loadavg(), node: process.version },
+    setup: {
+      replicas: 4,
+      f: 1,
+      service: 'noop',
+      batchSize: 1000,
+      secondsPerPoint: SECONDS,
+      transport: 'TCP loopback, HMAC-SHA256 frames, MAC-vector client requests; all processes on this machine',
+    },
+    targets,
+    peaks: { bftSmall: peakSmall, bftLarge: peakLarge, unreplicatedSmall: basePeakSmall, unreplicatedLarge: peak(baseline, 1024) },
+    replicated,
+    unreplicated: baseline,
+    leaderCrash: crash,
+    durationSeconds: Math.round((performance.now() - t0) / 1000),
+  };
+  await writeJsonAtomic(path.join(import.meta.dirname, 'results', 'smr.json'), result);
+  const row = (name: string, t: { target: number; measured: number | null; met: boolean }) =>
+    `${name.padEnd(28)} ${String(t.measured).padStart(10)}   target ${String(t.target).padStart(7)}   ${t.met ? 'MET' : 'NOT MET'}`;
+  process.stdout.write(
+    [
+      '',
+      'system        size  clients    ops/s   p50 ms   p99 ms',
+      ...[...replicated, ...baseline].map(
+        (p) =>
+          `${p.system.padEnd(12)} ${String(p.payloadBytes).padStart(5)} ${String(p.clients).padStart(8)} ${String(p.opsPerSecond).padStart(8)} ${String(p.latencyMs.p50).padStart(8)} ${String(p.latencyMs.p99).padStart(8)}`,
+      ),
+      '',
+      row('peak small ops/s', targets.peakSmallOpsPerSecond),
+      row('fraction of unreplicated', targets.fractionOfUnreplicated),
+      row('p50 at 1 client (ms)', targets.p50LightLoadMs),
+      row('leader crash recovery (ms)', targets.leaderCrashRecoveryMs),
+      `load average ${load0.map((x) => x.toFixed(1)).join(' ')} -> ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`,
+      'wrote bench/results/smr.json',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,39 @@
+/** Flags and the shared run() of the `tclouds smr` KV commands (kept out of commands/, which oclif scans). */
+import { Flags } from '@oclif/core';
+
+/** Flags shared by the `smr` commands. */
+export const smrFlags = {
+  file: Flags.string({ char: 'f', default: 'tclouds.yaml', description: 'Topology file whose deployment to use' }),
+  'stack-dir': Flags.string({
+    description: 'Use the deployment outputs in this directory (.tclouds/<stack>) instead of the topology file',
+  }),
+  timeout: Flags.integer({ default: 40, min: 1, description: 'Seconds to wait for a quorum of identical replies' }),
+};
+
+import type { TcCommand } from '../../cli/base-command.js';
+import { style } from '../../cli/style.js';
+import { type InvokeResult, invokeKv, parseKvArgs } from './cli-support.js';
+
+/** Shared run() of invoke/get/put/cas: one KV operation, rendered as JSON or one human line. */
+export async function runKv(
+  cmd: TcCommand,
+  flags: { file: string; 'stack-dir'?: string; timeout: number; ordered?: boolean },
+  component: string,
+  op: string,
+  args: string[],
+): Promise<InvokeResult> {
+  const kv = parseKvArgs(op, args);
+  const r = await invokeKv({ file: flags.file, stackDir: flags['stack-dir'] }, component, kv, {
+    timeoutMs: flags.timeout * 1000,
+    ordered: flags.ordered,
+  });
+  const res = r.result;
+  const text =
+    'error' in res
+      ? style.red(`error: ${res.error}`)
+      : `${res.ok ? style.green('ok') : style.yellow('not applied')} value=${JSON.stringify(res.value)}`;
+  cmd.log(
+    `${component} ${op} ${args.join(' ')}: ${text} (${r.ordered ? 'ordered' : 'read-only'}, ${r.latencyMs} ms, ${r.replicasConnected} replicas)`,
+  );
+  return r;
+}
