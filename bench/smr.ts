@@ -11,8 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { clientFromOutputs, SmrClient } from '../components/smr/client.js';
 import { closedLoop, type LoadResult } from '../components/smr/cli-support.js';
+import { clientFromOutputs, SmrClient } from '../components/smr/client.js';
 import { writeJsonAtomic } from '../runtime/atomic-file.js';
 import { readPrivateKey } from '../runtime/keys.js';
 import { makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
@@ -74,21 +74,33 @@ async function leaderCrash(client: SmrClient, leader: ChildProcess): Promise<Rec
   const before = rate.slice(2, crashIdx);
   const peak = Math.max(...before);
   const preMean = before.reduce((a, b) => a + b, 0) / before.length;
-  // Recovered when a 1 s window (4 samples) after the crash averages >= 80% of the pre-crash mean.
-  let recoveredAfterMs: number | null = null;
-  for (let i = crashIdx; i + 4 <= rate.length; i++) {
+  // The crash shows as a dip (a window below half the pre-crash mean); recovery is the first 1 s window after
+  // the dip that averages >= 80% of the pre-crash mean, measured from the crash.
+  let dip = -1;
+  for (let i = crashIdx; i < Math.min(rate.length, crashIdx + 12); i++) {
+    if (rate[i]! < 0.5 * preMean) {
+      dip = i;
+      break;
+    }
+  }
+  let recoveredAfterMs: number | null = dip < 0 ? 0 : null;
+  for (let i = Math.max(dip, crashIdx); dip >= 0 && i + 4 <= rate.length; i++) {
     const avg = rate.slice(i, i + 4).reduce((a, b) => a + b, 0) / 4;
     if (avg >= 0.8 * preMean) {
       recoveredAfterMs = (i - crashIdx) * 250;
       break;
     }
   }
+  const after = rate.slice(crashIdx + 8);
+  const postMean = after.reduce((a, b) => a + b, 0) / Math.max(1, after.length);
   return {
     clients: 100,
     crashAtMs: crashAt,
     preCrashMeanOpsPerSecond: Math.round(preMean),
     preCrashPeakWindowOpsPerSecond: peak,
     recoveredTo80PercentAfterMs: recoveredAfterMs,
+    dipAfterMs: dip < 0 ? null : (dip - crashIdx) * 250,
+    postCrashMeanOpsPerSecond: Math.round(postMean),
     opsPerSecondPer250msWindow: rate,
   };
 }
@@ -129,7 +141,8 @@ async function main(): Promise<void> {
   await baseClient.close();
   single.kill('SIGKILL');
 
-  const peak = (pts: Point[], size: number) => Math.max(...pts.filter((p) => p.payloadBytes === size).map((p) => p.opsPerSecond));
+  const peak = (pts: Point[], size: number) =>
+    Math.max(...pts.filter((p) => p.payloadBytes === size).map((p) => p.opsPerSecond));
   const peakSmall = peak(replicated, 0);
   const peakLarge = peak(replicated, 1024);
   const basePeakSmall = peak(baseline, 0);
@@ -148,7 +161,13 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'smr',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavgStart: load0, loadavgEnd: os.loadavg(), node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      loadavgStart: load0,
+      loadavgEnd: os.loadavg(),
+      node: process.version,
+    },
     setup: {
       replicas: 4,
       f: 1,
@@ -158,7 +177,12 @@ async function main(): Promise<void> {
       transport: 'TCP loopback, HMAC-SHA256 frames, MAC-vector client requests; all processes on this machine',
     },
     targets,
-    peaks: { bftSmall: peakSmall, bftLarge: peakLarge, unreplicatedSmall: basePeakSmall, unreplicatedLarge: peak(baseline, 1024) },
+    peaks: {
+      bftSmall: peakSmall,
+      bftLarge: peakLarge,
+      unreplicatedSmall: basePeakSmall,
+      unreplicatedLarge: peak(baseline, 1024),
+    },
     replicated,
     unreplicated: baseline,
     leaderCrash: crash,
@@ -180,7 +204,10 @@ async function main(): Promise<void> {
       row('fraction of unreplicated', targets.fractionOfUnreplicated),
       row('p50 at 1 client (ms)', targets.p50LightLoadMs),
       row('leader crash recovery (ms)', targets.leaderCrashRecoveryMs),
-      `load average ${load0.map((x) => x.toFixed(1)).join(' ')} -> ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`,
+      `load average ${load0.map((x) => x.toFixed(1)).join(' ')} -> ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} on ${os.cpus().length} cores`,
       'wrote bench/results/smr.json',
       '',
     ].join('\n'),

@@ -7,11 +7,17 @@
  * one hides new commands, so ours carries a fingerprint of dist/commands (names, sizes, mtimes). On start we
  * compare it (a few stat calls); when it is missing or stale, oclif scans the commands as usual and we write
  * the fresh manifest it computed (atomically, best effort: a read-only install just stays on the slow path).
+ *
+ * Short-lived commands (help, validate, init, schema) also cap V8's JIT at the baseline tier before any
+ * module is loaded: an optimizing compile never pays back in a process that lives a few hundred ms, and
+ * skipping it halves the CPU time of parsing a large topology. Long-running commands (node hosts,
+ * deployments, benchmarks) keep the full JIT.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Config, flush, handle, run } from '@oclif/core';
+import { setFlagsFromString } from 'node:v8';
+import type { Config } from '@oclif/core';
 import { writeFileAtomic } from '../runtime/atomic-file.js';
 
 export const MANIFEST_FILE = 'oclif.manifest.json';
@@ -95,7 +101,21 @@ export async function writeManifest(config: Config, fingerprint: string, command
   await writeFileAtomic(path.join(config.root, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`, { mkdir: false });
 }
 
+/** Commands that finish in well under a second and never run long enough for optimized code to pay off. */
+const SHORT_LIVED = new Set(['validate', 'init', 'schema', 'help', 'autocomplete', 'version', '--version', '-v']);
+
+export function isShortLived(argv: readonly string[]): boolean {
+  const first = argv[0];
+  if (first === undefined) return true;
+  if (argv.includes('--help') || argv.includes('-h')) return true;
+  return SHORT_LIVED.has(first);
+}
+
 export async function launch(binUrl: string): Promise<void> {
+  const argv = process.argv.slice(2);
+  // 1 = Sparkplug (baseline) is the highest tier; see the module comment. Must run before oclif is imported.
+  if (isShortLived(argv)) setFlagsFromString('--max-opt=1');
+  const { Config, flush, handle, run } = await import('@oclif/core');
   const root = path.resolve(path.dirname(fileURLToPath(binUrl)), '..');
   try {
     const version = (JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')) as { version: string })
@@ -103,7 +123,7 @@ export async function launch(binUrl: string): Promise<void> {
     const { fresh, fingerprint, commands } = await ensureFreshManifest(root, version);
     const config = await Config.load({ root });
     if (!fresh) await writeManifest(config, fingerprint, commands).catch(() => {});
-    await run(process.argv.slice(2), config);
+    await run(argv, config);
     await flush();
   } catch (error) {
     await handle(error as Error);

@@ -48,8 +48,8 @@ export function chainStateCount(groups: Groups, cap: number): number {
   return n;
 }
 
-/** Entries (valid states x groups) up to which moves are precomputed: 12 bytes each, so at most ~100 MB. */
-const PRECOMPUTE_MAX = 8_000_000;
+/** Entries (valid states x groups) up to which moves are precomputed: 12 bytes each, so at most ~50 MB. */
+const PRECOMPUTE_MAX = 4_000_000;
 
 export class AttackChain {
   private readonly mass: Float64Array;

@@ -30,6 +30,9 @@ export default class StorageGet extends TcCommand {
   static override flags = {
     ...storageFlags,
     output: Flags.string({ char: 'o', description: 'file to write (default: standard output)' }),
+    prefer: Flags.string({
+      description: 'comma-separated clouds to read data from first (e.g. the cheapest); default: fastest first',
+    }),
   };
 
   async run(): Promise<GetInfo & { output: string }> {
@@ -42,7 +45,21 @@ export default class StorageGet extends TcCommand {
     const { signal, dispose } = interruptSignal();
     const bar = progressBar(!this.jsonEnabled() && flags.output !== undefined, `get ${args.name}`);
     try {
-      const { client } = await openClient(args.component, flags, { write: false, progress: bar.update });
+      const { client, resolved } = await openClient(args.component, flags, { write: false, progress: bar.update });
+      if (flags.prefer) {
+        const names = resolved.spec.clouds;
+        const preference = flags.prefer.split(',').map((c) => {
+          const i = names.indexOf(c.trim());
+          if (i < 0) {
+            throw new TcError(StorageCode.badConfig, `--prefer: "${c}" is not a cloud of ${args.component}`, {
+              exit: ExitCode.usage,
+              hint: `clouds: ${names.join(', ')}`,
+            });
+          }
+          return i;
+        });
+        client.opts.read = { ...client.opts.read, preference };
+      }
       const info = flags.output
         ? await client.getToFile(args.name, flags.output, { signal })
         : await client.getToStream(args.name, process.stdout, { signal });

@@ -364,8 +364,20 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
         keys.set(from, key);
       }
       const entry = req.auth[0];
-      if (!entry || entry.length !== MAC_LEN || !timingSafeEqual(createHmac('sha256', key).update(req.signed).digest(), entry)) return;
-      const result = service.execute(req.op, { client: req.client, seq: req.seq, cid: served, timestamp: Date.now(), nonce: 0, readOnly: req.readOnly });
+      if (
+        !entry ||
+        entry.length !== MAC_LEN ||
+        !timingSafeEqual(createHmac('sha256', key).update(req.signed).digest(), entry)
+      )
+        return;
+      const result = service.execute(req.op, {
+        client: req.client,
+        seq: req.seq,
+        cid: served,
+        timestamp: Date.now(),
+        nonce: 0,
+        readOnly: req.readOnly,
+      });
       served++;
       t.send(from, encodeReply(req.client, req.seq, req.readOnly, result));
     },

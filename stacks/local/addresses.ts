@@ -2,11 +2,12 @@
  * Loopback addresses of local nodes: 127.A.B.C, derived from the stack, the cloud, the fault domain and
  * the node, so every node of a stack gets its own address and the same plan always gets the same addresses.
  *
- * - A = 1 + (stackSlot * 16 + cloudIndex) where stackSlot = hash(stack) mod 15: different stacks on one
- *   machine usually land in different /8 slices, so two test stacks rarely fight for ports;
- * - B = fault domain (0..255), so "every VM of one PM" is one 127.A.B.0/24;
+ * - A = 1 + hash(stack) mod 254: different stacks on one machine (parallel test suites, several checkouts)
+ *   almost always land in different /16s, so they rarely fight for ports;
+ * - B = cloudIndex * 16 + fault domain mod 16 (at most 16 clouds; domains past 16 share a block with a lower one);
  * - C = 1 + ordinal of the node within (cloud, domain), 1..254.
- * On Linux the whole 127.0.0.0/8 is routed to `lo`; macOS needs aliases (`ifconfig lo0 alias`), see README.
+ * So, for the first 16 fault domains of a cloud, "every VM of one PM" is one 127.A.B.0/24. On Linux the whole 127.0.0.0/8 is routed to `lo`; macOS needs
+ * aliases (`ifconfig lo0 alias`), see README.
  */
 import { createHash } from 'node:crypto';
 import net from 'node:net';
@@ -15,7 +16,7 @@ import { TcError } from '../../runtime/errors.js';
 import { DeployCode } from './codes.js';
 
 export function stackSlot(stack: string): number {
-  return createHash('sha256').update(stack).digest().readUInt32BE(0) % 15;
+  return createHash('sha256').update(stack).digest().readUInt32BE(0) % 254;
 }
 
 /** node id -> loopback address, for every node of the plan. */
@@ -36,28 +37,21 @@ export function assignAddresses(plan: Plan): Map<string, string> {
           },
         );
       }
-      if (n.domain > 255) {
-        throw new TcError(
-          DeployCode.tooManyNodes,
-          `node ${n.id}: fault domain ${n.domain} is beyond the local address scheme (0..255)`,
-          {
-            hint: 'lower `hosts` of the cloud for local deployments',
-          },
-        );
-      }
-      const key = `${n.cloud}/${n.domain}`;
+      // Fault domains beyond 16 share a /24 with a lower one (domain mod 16); nodes stay unique through C.
+      const b = ci * 16 + (n.domain % 16);
+      const key = `${n.cloud}/${b}`;
       const k = (ordinal.get(key) ?? 0) + 1;
       ordinal.set(key, k);
       if (k > 254) {
         throw new TcError(
           DeployCode.tooManyNodes,
-          `more than 254 nodes share fault domain ${n.domain} of cloud "${n.cloud}"`,
+          `more than 254 nodes share the address block 127.${1 + slot}.${b}.0/24 (cloud "${n.cloud}")`,
           {
             hint: 'declare more `hosts` for the cloud, or deploy to a cloud target',
           },
         );
       }
-      out.set(n.id, `127.${1 + slot * 16 + ci}.${n.domain}.${k}`);
+      out.set(n.id, `127.${1 + slot}.${b}.${k}`);
     }
   }
   return out;

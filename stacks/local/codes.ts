@@ -57,7 +57,7 @@ export const DeployCodeMeaning: Record<DeployCodeValue, string> = {
   TC309: 'cancelled by Ctrl-C / SIGTERM (exit 130)',
   TC310: 'local state or outputs file unreadable or of an unknown version',
   TC311: 'the node host is not part of this build',
-  TC312: 'too many clouds, fault domains or nodes for the 127.x address scheme',
+  TC312: 'too many clouds (16) or nodes in one address block (254) for the 127.x scheme',
   TC313: 'declined at the confirmation prompt',
   TC314: 'no such node in the local deployment',
   TC315: 'a node process could not be signalled or started',

@@ -27,5 +27,7 @@ export const PulumiCode = {
   badRecording: 'TC360',
   /** The plan needs more private addresses than the network scheme has (clouds per target or nodes per cloud). Exit 3. */
   addressSpace: 'TC361',
+  /** destroy --keep-data without the record of what was deployed (which resources are data). Exit 4. */
+  keepDataUnknown: 'TC362',
 } as const;
 export type PulumiCodeValue = (typeof PulumiCode)[keyof typeof PulumiCode];

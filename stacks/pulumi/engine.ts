@@ -102,6 +102,8 @@ export function automationEngine(): PulumiEngine {
 
   return {
     async check() {
+      // Also for the commands the SDK runs itself (`pulumi version`): nothing may reach beyond this machine.
+      process.env.PULUMI_SKIP_UPDATE_CHECK ??= '1';
       cli = findPulumiCli();
       if (!cli) throw missingCliError();
     },

@@ -121,6 +121,18 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
       const ref = stackRef(stack, target, ctx);
       const f = files(ctx.stackDir, target);
       const saved = readJson<Plan>(f.plan);
+      if (ctx.keepData && !saved) {
+        // Without the deployed plan we cannot tell buckets from the rest: refuse rather than delete data.
+        throw new TcError(
+          PulumiCode.keepDataUnknown,
+          `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`,
+          {
+            exit: ExitCode.notFound,
+            hint: `${f.plan} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
+            location: { file: f.plan },
+          },
+        );
+      }
       if (ctx.keepData && saved) {
         // Mark buckets retainOnDelete in the state (an update that changes nothing at the provider), so that
         // destroy removes them from the state and leaves them, with their data, in the cloud.

@@ -178,6 +178,10 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     process.kill(supPid, 'SIGKILL');
     await waitFor('supervisor gone', async () => (pidAlive(supPid) ? undefined : true));
     const r = await cli(['deploy', '--yes', '--json'], dir);
+    if (r.code !== 0) {
+      const { execSync } = await import('node:child_process');
+      console.log(execSync(`ps -eo pid,ppid,stat,cmd | grep -v grep | grep smrtest; ss -tanp | grep ':7100' ; true`).toString());
+    }
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(summaryOf(r).changes).toBe(4);
     for (const pid of orphans) expect(pidAlive(pid)).toBe(false);

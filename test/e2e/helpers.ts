@@ -2,7 +2,7 @@
  * The reliability suite drives the built CLI (`node bin/run.js ...`, compiled with
  * `npx tsc -p tsconfig.build.json`) in a temp directory, as a user would.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,4 +102,59 @@ export async function until<T>(fn: () => Promise<T>, timeoutMs: number, everyMs 
     last = await fn();
   }
   return last;
+}
+
+/**
+ * `tclouds status --watch --json` running for the whole suite, as a user would keep it open: one JSON
+ * document per line, the latest kept. Cheaper than a CLI start per look on a loaded 2-core machine.
+ */
+export class StatusWatch<T> {
+  private child: ChildProcess;
+  private buf = '';
+  private docs: T[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(cwd: string, intervalMs = 300) {
+    this.child = spawn(process.execPath, [bin, 'status', '--watch', '--json', '--interval', String(intervalMs)], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      const lines = this.buf.split('\n');
+      this.buf = lines.pop() ?? '';
+      for (const l of lines) {
+        if (!l.startsWith('{')) continue;
+        this.docs.push(JSON.parse(l) as T);
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** The first report that arrives after now and satisfies `pred` (null on timeout). */
+  async next(pred: (doc: T) => boolean = () => true, timeoutMs = 20_000): Promise<T | null> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = this.docs.length;
+    while (Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+      // Only documents produced after the call: an older one may predate the fault just injected.
+      for (; seen < this.docs.length; seen++) if (pred(this.docs[seen]!)) return this.docs[seen]!;
+      seen = this.docs.length;
+    }
+    return null;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const closed = new Promise((r) => this.child.on('close', r));
+    this.child.kill('SIGINT');
+    await closed;
+  }
 }

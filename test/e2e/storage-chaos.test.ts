@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { built, type Run, tc, tcJson, tempDir } from './helpers.js';
+import { bin, built, type Run, tc, tcJson, tempDir } from './helpers.js';
 
 /**
  * Reliability suite, storage part: a local deployment of the quickstart's storage component (client-resident
@@ -53,6 +54,27 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
     expect(vault.verdict).toBe('ok');
     expect(vault.clouds.filter((c) => c.objects === 1 && c.bytes > 0).length).toBeGreaterThanOrEqual(3);
   });
+
+  it('status --watch --json prints one document per line until interrupted', async () => {
+    const child = spawn(process.execPath, [bin, 'status', '--watch', '--json', '--interval', '300'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const docs = await new Promise<{ stack: string }[]>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const lines = out.split('\n').filter((l) => l.trim() !== '');
+        if (lines.length >= 2) resolve(lines.map((l) => JSON.parse(l) as { stack: string }));
+      });
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(docs.length).toBeGreaterThanOrEqual(2);
+    expect(docs.every((d) => d.stack === 'stq')).toBe(true);
+    expect(code).toBe(0);
+  }, 30_000);
 
   it('chaos corrupt refuses without a terminal and without --yes', async () => {
     const r = await tc(['chaos', 'corrupt', '--cloud', 'local-2', '--object', 'report.bin'], dir);

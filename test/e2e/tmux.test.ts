@@ -76,7 +76,7 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
     if (withNodes) {
       expect(first).toMatch(/ledger smr · n=4 f=1/);
       tmux('send-keys', '-t', 'dash', 'j', 'Enter');
-      const details = await until(async () => (capture().includes('last log lines') ? capture() : ''), 5000);
+      const details = await until(async () => (capture().includes('last log lines') ? capture() : ''), 15_000);
       console.log(`--- after j, enter ---\n${details}`);
       expect(details).toContain('last log lines');
     }

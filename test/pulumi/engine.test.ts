@@ -272,6 +272,13 @@ describe('destroy and outputs', () => {
     expect(existsSync(join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json'))).toBe(true);
   });
 
+  it('destroy --keep-data without the deployed record refuses (TC362) instead of deleting data', async () => {
+    const engine = engineFor('destroy.json');
+    const err = await failure(createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true }));
+    expect([err.code, err.exit]).toEqual(['TC362', 4]);
+    expect(engine.calls).toEqual(['check']);
+  });
+
   it('outputs come from the stack (engine) and the deployed plan; a missing stack is null', async () => {
     await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const out = await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).outputs(ctx());
@@ -288,6 +295,42 @@ describe('destroy and outputs', () => {
     } finally {
       delete process.env.TCLOUDS_PULUMI_REPLAY;
     }
+  });
+});
+
+describe('several providers in one stack', () => {
+  it('a target opens its peer ports to the nodes another target deployed, at the addresses that target recorded', async () => {
+    const mixed = handPlan({
+      stack: 'demo',
+      clouds: { a: { provider: 'aws', region: 'eu-west-1' }, g: { provider: 'gcp', region: 'europe-west1' } },
+      components: {
+        ledger: {
+          nodes: [
+            { cloud: 'a', domain: 0 },
+            { cloud: 'a', domain: 1 },
+            { cloud: 'g', domain: 0 },
+            { cloud: 'g', domain: 1 },
+          ],
+          buckets: [{ cloud: 'a', name: 'demo-ledger-a' }],
+        },
+      },
+    });
+    const before = await createPulumiRealizer('gcp').preview(mixed, ctx());
+    const peerRule = (r: typeof before) =>
+      r.resources.find(
+        (x) => x.type === 'gcp:compute/firewall:Firewall' && x.inputs.description === 'tclouds ledger replica peer',
+      )!;
+    expect(peerRule(before).inputs.sourceRanges).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
+    // Deploy the AWS half (recorded), which records its nodes' public addresses ...
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(mixed, ctx());
+    // ... and the GCP half now lets exactly those in.
+    const after = await createPulumiRealizer('gcp').preview(mixed, ctx());
+    expect(peerRule(after).inputs.sourceRanges).toEqual([
+      '10.16.0.10/32',
+      '10.16.0.11/32',
+      '54.216.10.1/32',
+      '54.216.10.2/32',
+    ]);
   });
 });
 

@@ -13,7 +13,9 @@ let nodes: RunningNode[] = [];
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(REPO, 'bin', 'run.js'), ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    const p = spawn(process.execPath, [path.join(REPO, 'bin', 'run.js'), ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => {
@@ -39,9 +41,18 @@ describe('tclouds smr commands', () => {
     const sd = ['--stack-dir', cluster.stackDir, '--json'];
     const put = await cli(['smr', 'put', 'ledger', 'alice', '10', ...sd]);
     expect(put.code, put.stderr).toBe(0);
-    expect(JSON.parse(put.stdout)).toMatchObject({ component: 'ledger', op: { op: 'put', key: 'alice', value: '10' }, result: { ok: true, value: null }, ordered: true });
+    expect(JSON.parse(put.stdout)).toMatchObject({
+      component: 'ledger',
+      op: { op: 'put', key: 'alice', value: '10' },
+      result: { ok: true, value: null },
+      ordered: true,
+    });
     const get = await cli(['smr', 'get', 'ledger', 'alice', ...sd]);
-    expect(JSON.parse(get.stdout)).toMatchObject({ result: { ok: true, value: '10' }, ordered: false, replicasConnected: 4 });
+    expect(JSON.parse(get.stdout)).toMatchObject({
+      result: { ok: true, value: '10' },
+      ordered: false,
+      replicasConnected: 4,
+    });
     const cas = await cli(['smr', 'cas', 'ledger', 'alice', '9', '11', ...sd]);
     expect(JSON.parse(cas.stdout).result).toEqual({ ok: false, value: '10' });
     const inv = await cli(['smr', 'invoke', 'ledger', 'cas', 'alice', '10', '11', ...sd]);
@@ -62,7 +73,18 @@ describe('tclouds smr commands', () => {
   }, 60_000);
 
   it('bench reports throughput and latency percentiles', async () => {
-    const r = await cli(['smr', 'bench', 'ledger', '--clients', '4', '--seconds', '1', '--stack-dir', cluster.stackDir, '--json']);
+    const r = await cli([
+      'smr',
+      'bench',
+      'ledger',
+      '--clients',
+      '4',
+      '--seconds',
+      '1',
+      '--stack-dir',
+      cluster.stackDir,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ component: 'ledger', clients: 4, payloadBytes: 0 });

@@ -71,6 +71,19 @@ describe('tclouds storage', () => {
     expect(get.code).toBe(0);
     expect(json(get)).toMatchObject({ du: 'reports/2026/q3.pdf', size: 2_000_000, output: 'out.pdf' });
     expect((await fs.readFile(path.join(tmp.dir, 'out.pdf'))).equals(Buffer.from(data))).toBe(true);
+    const cheap = cli([
+      'storage',
+      'get',
+      'vault',
+      'reports/2026/q3.pdf',
+      '-o',
+      'cheap.pdf',
+      '--prefer',
+      'l4',
+      '--json',
+    ]);
+    expect(json(cheap).from).toContain('l4');
+    expect(cli(['storage', 'get', 'vault', 'reports/2026/q3.pdf', '-o', 'x.pdf', '--prefer', 'nope']).code).toBe(2);
     const toStdout = cli(['storage', 'get', 'vault', 'stdin.bin']);
     expect(toStdout.code).toBe(0);
     expect(toStdout.stdout.equals(Buffer.from(data))).toBe(true);

@@ -151,6 +151,14 @@ describe('read core', () => {
     expect(done.at(-1)).toMatchObject({ type: 'done', value: { dataGets: 2, rejected: [{ cloud: 2 }] } });
   });
 
+  it('a price preference puts the cheapest cloud first, before the latency order', () => {
+    const value = new Uint8Array([4]);
+    const m = crypto.signMetadata(meta(1, value));
+    const r = new ReadCore(set, 'x', crypto, { preference: [3] });
+    const first = calls(metaPhase(r, [0, 1, 2], [m, m, m, m]));
+    expect(first.map((c) => c.cloud)).toEqual([3]);
+  });
+
   it('takes the highest correctly signed version and ignores forged and stale metadata', () => {
     const v1 = new Uint8Array([1]);
     const v2 = new Uint8Array([2]);

@@ -96,7 +96,7 @@ describe('S3 driver on s3rver', () => {
     await contract(drivers()[0]!);
   });
 
-  it('round-trips DepSky-A and DepSky-CA objects (0 B, 1 B, 1 MiB)', async () => {
+  it('round-trips DepSky-A and DepSky-CA objects (0 B, 1 B, 1 MiB in memory, 3 MiB through files)', async () => {
     const ds = drivers();
     for (const d of ds) await d.createContainer();
     await roundTrips(ds, tmp.dir);
@@ -162,7 +162,7 @@ describe('Azure Blob driver on Azurite', () => {
     await contract(drivers()[0]!);
   });
 
-  it('round-trips DepSky-A and DepSky-CA objects (0 B, 1 B, 1 MiB)', async () => {
+  it('round-trips DepSky-A and DepSky-CA objects (0 B, 1 B, 1 MiB in memory, 3 MiB through files)', async () => {
     const ds = drivers();
     for (const d of ds) await d.createContainer();
     await roundTrips(ds, tmp.dir);

@@ -17,6 +17,8 @@ export class FaultyDriver implements CloudDriver {
   readonly kind: string;
   /** stale: the first metadata this cloud ever stored, served forever after. */
   private frozen = new Map<string, Uint8Array>();
+  /** Calls cancelled by the caller while this (slow) cloud was still working on them. */
+  cancelled = 0;
 
   constructor(
     readonly inner: CloudDriver,
@@ -29,7 +31,15 @@ export class FaultyDriver implements CloudDriver {
 
   private async before(o?: CallOptions): Promise<void> {
     if (this.fault === 'down') throw new Error(`${this.cloud} is down (injected)`);
-    if (this.fault === 'slow') await sleep(this.slowMs, undefined, o?.signal ? { signal: o.signal } : {});
+    if (this.fault === 'slow') {
+      try {
+        await sleep(this.slowMs, undefined, o?.signal ? { signal: o.signal } : {});
+      } catch (e) {
+        // The executor gave up on this call because a quorum answered without it.
+        this.cancelled++;
+        throw e;
+      }
+    }
   }
 
   async createContainer(o?: CallOptions): Promise<void> {

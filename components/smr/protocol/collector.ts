@@ -5,6 +5,7 @@
  * can no longer happen they must be reissued ordered. Unknown senders, wrong sequence numbers and repeat
  * senders are ignored.
  */
+import { toHex } from './codec.js';
 import { quorum } from './types.js';
 
 export type CollectOutcome =
@@ -29,7 +30,7 @@ export class ReplyCollector {
 
   add(replica: number, seq: number, result: Uint8Array): CollectOutcome {
     if (seq !== this.seq || replica < 0 || replica >= this.n || this.replies.has(replica)) return this.status();
-    const key = Buffer.from(result.buffer, result.byteOffset, result.byteLength).toString('base64');
+    const key = toHex(result);
     this.replies.set(replica, key);
     const v = this.values.get(key) ?? { count: 0, result };
     v.count++;

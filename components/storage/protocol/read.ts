@@ -16,7 +16,7 @@ import { compareVersions, containerOf, valueFile, versionString } from './names.
 import type { CloudReply, CloudSet, CoreCrypto, Fetched, Metadata } from './types.js';
 
 export interface ReadOptions {
-  /** Fixed cloud order (e.g. cheapest first); default: latency order from the metadata answers. */
+  /** Clouds to try first (e.g. cheapest first), before the latency order from the metadata answers. */
   preference?: number[];
   /** Ticks before an unanswered data get makes the next cloud start too. Default 20. */
   hedgeTicks?: number;
@@ -138,21 +138,18 @@ export class ReadCore extends Core<ReadResult> {
     }
     const eligible = (c: number) =>
       best.protocol === 'depsky-a' || best.clouds.includes(this.clouds.names[c] ?? '\u0000');
-    let base: number[];
-    if (this.opts.preference) base = [...this.opts.preference];
-    else {
-      // Latency order: clouds that showed the chosen version first (they surely stored it), then the others in
-      // arrival order, then those that never answered.
-      const showed = new Set(
-        this.meta.valid.filter((v) => compareVersions(v.meta.version, best.version) === 0).map((v) => v.cloud),
-      );
-      const arrived = this.meta.arrival;
-      base = [
-        ...arrived.filter((c) => showed.has(c)),
-        ...arrived.filter((c) => !showed.has(c)),
-        ...Array.from({ length: this.n }, (_, c) => c).filter((c) => !arrived.includes(c)),
-      ];
-    }
+    // Latency order: clouds that showed the chosen version first (they surely stored it), then the others in
+    // arrival order, then those that never answered. A given preference (e.g. cheapest first) goes before it.
+    const showed = new Set(
+      this.meta.valid.filter((v) => compareVersions(v.meta.version, best.version) === 0).map((v) => v.cloud),
+    );
+    const arrived = this.meta.arrival;
+    const base = [
+      ...(this.opts.preference ?? []),
+      ...arrived.filter((c) => showed.has(c)),
+      ...arrived.filter((c) => !showed.has(c)),
+      ...Array.from({ length: this.n }, (_, c) => c).filter((c) => !arrived.includes(c)),
+    ];
     this.order = base.filter((c, i) => c >= 0 && c < this.n && base.indexOf(c) === i && eligible(c));
     if (this.order.length < this.need) {
       this.fail({
