@@ -1,7 +1,7 @@
 /**
- * Plans for the Pulumi tests. Templates go through the real plan compiler when it is present
- * (components/plan.ts + topology/load.ts); `handPlan` builds a Plan in the documented shape for cases the
- * templates do not cover (a layout that exceeds a construct, cross-cloud links, client CIDRs).
+ * Plans for the Pulumi tests. Templates take the user's path: `renderTopology` (what `tclouds init` writes), then
+ * `loadTopology` and the real plan compiler (`compilePlan`). `handPlan` builds a Plan in the documented shape for
+ * cases the templates do not reach (a construct pinned too small, peers on another target, hand-made layouts).
  */
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -73,6 +73,13 @@ export class ResilientDriver implements CloudDriver {
       this.inner.getStream(container, name, o?.signal ? { signal: o.signal } : { signal }),
     );
   }
+  get getHashed(): CloudDriver['getHashed'] {
+    const inner = this.inner;
+    if (!inner.getHashed) return undefined;
+    return (container, name, o) =>
+      this.run(`get ${container}/${name}`, o, (signal) => inner.getHashed!(container, name, { signal }));
+  }
+
   put(container: string, name: string, payload: Payload, o?: CallOptions): Promise<void> {
     return this.run(`put ${container}/${name}`, o, (signal) => this.inner.put(container, name, payload, { signal }));
   }

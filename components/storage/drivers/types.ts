@@ -30,6 +30,15 @@ export interface CloudDriver {
   remove(container: string, name: string, o?: CallOptions): Promise<void>;
   removeContainer(container: string, o?: CallOptions): Promise<void>;
   close?(): Promise<void>;
+  /**
+   * Optional fast path: read an object into one buffer and hash it (SHA-256, hex) at the same time, overlapping
+   * the reads (thread pool) with the hashing (this thread). Same result as get() + sha256.
+   */
+  getHashed?(
+    container: string,
+    name: string,
+    o?: CallOptions,
+  ): Promise<{ bytes: Uint8Array; digest: string } | undefined>;
 }
 
 /** A driver error that retrying cannot fix (bad credentials, missing bucket, bad name). */
