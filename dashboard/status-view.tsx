@@ -7,7 +7,7 @@
  * identical for identical data (no jitter between refreshes) and narrow terminals drop columns instead of
  * wrapping rows.
  */
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, type Key, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import {
   type ComponentStatus,
@@ -279,7 +279,7 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
   const live = useRef({ nodes, actions });
   live.current = { nodes, actions };
 
-  useInput((input, key) => {
+  const onKey = (input: string, key: Key) => {
     const state = ui.current;
     const { nodes: list, actions: act } = live.current;
     const pending = state.confirm;
@@ -322,6 +322,12 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
         setConfirm(state.confirm);
       }
     }
+  };
+  useInput((input, key) => {
+    // Keys typed faster than the terminal is read arrive as one chunk ("jj", "j\r"): one press per character.
+    if (input.length > 1 && !input.startsWith('\u001B') && !key.ctrl && !key.meta) {
+      for (const ch of input) onKey(ch === '\r' ? '' : ch, { ...key, return: ch === '\r' });
+    } else onKey(input, key);
   });
 
   const detailsNode = detailsFor ? (nodes.find((n) => n.id === detailsFor) ?? null) : null;

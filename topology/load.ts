@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, type Problem, TcError } from '../runtime/errors.js';
+import { ExitCode, isTcError, type Problem, TcError } from '../runtime/errors.js';
 import {
   type Cloud,
   CloudSchema,
@@ -117,8 +117,32 @@ export function displayName(absolute: string, cwd = process.cwd()): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : absolute;
 }
 
-/** Read a topology file as text, with the errors of a missing, unreadable, huge or binary file. */
+/**
+ * Read a topology file as text, with the errors of a missing, unreadable, huge or binary file. The TcError
+ * lists itself in `problems`, so callers can treat every topology failure alike (all errors in problems[]).
+ */
 export async function readTopologyText(file: string, shown: string): Promise<string> {
+  try {
+    return await readText(file, shown);
+  } catch (e) {
+    if (!isTcError(e) || e.problems.length > 0) throw e;
+    const self: Problem = {
+      code: e.code,
+      severity: 'error',
+      message: e.message,
+      ...(e.hint === undefined ? {} : { hint: e.hint }),
+      ...e.location,
+    };
+    throw new TcError(e.code, e.message, {
+      exit: e.exit,
+      ...(e.hint === undefined ? {} : { hint: e.hint }),
+      ...(e.location === undefined ? {} : { location: e.location }),
+      problems: [self],
+    });
+  }
+}
+
+async function readText(file: string, shown: string): Promise<string> {
   let stat: import('node:fs').Stats;
   try {
     stat = await fs.stat(file);

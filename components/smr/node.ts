@@ -262,6 +262,9 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       .filter((p) => p.id > spec.id)
       .map((p) => ({ id: p.id, host: p.host, port: p.ports.peer!, publicKey: p.publicKey })),
     blocked: ctx.partitioned,
+    // Checkpoints travel in one STATE message: allow large frames between replicas.
+    maxFrameBytes: 256 * 1024 * 1024,
+    maxQueueBytes: 512 * 1024 * 1024,
     metrics,
     log,
     onMessage: (from, buf) => {

@@ -148,6 +148,16 @@ export class DepSkyClient {
       });
   }
 
+  /** Writes (put, rm, reconfigure) need the writer's private key; say so before touching any cloud. */
+  private requireSignKey(): void {
+    if (!this.opts.signKey) {
+      throw new TcError(StorageCode.badKey, 'this operation writes and needs the writer signing key', {
+        exit: ExitCode.invalid,
+        hint: 'pass --key <writer.key> (readers only need the verification key)',
+      });
+    }
+  }
+
   private writer(): string {
     if (!this.opts.writer)
       throw new TcError(StorageCode.badConfig, 'a writer id is needed to write', { exit: ExitCode.usage });
@@ -184,7 +194,7 @@ export class DepSkyClient {
   /** Write a new version of `du` (DepSky-A or -CA per client or per call). */
   async put(du: string, source: Source, o: { protocol?: Protocol; signal?: AbortSignal } = {}): Promise<PutResult> {
     this.checkName(du);
-    if (!this.opts.signKey) this.crypto.signMetadata({} as Metadata); // throws the "needs the writer key" TcError
+    this.requireSignKey();
     const protocol = o.protocol ?? this.opts.protocol;
     let encode: (v: Version) => Promise<Encoded>;
     let bytesPerCloud = 0;
@@ -290,6 +300,12 @@ export class DepSkyClient {
    */
   async getToFile(du: string, file: string, o: { signal?: AbortSignal } = {}): Promise<GetInfo> {
     const dir = path.dirname(path.resolve(file));
+    if ((await fs.stat(file).catch(() => undefined))?.isDirectory()) {
+      throw new TcError(StorageCode.badName, `${file} is a directory`, {
+        exit: ExitCode.usage,
+        hint: 'give the output a file name, e.g. -o dir/name.bin',
+      });
+    }
     await fs.mkdir(dir, { recursive: true });
     const spool = new Spool(dir);
     try {
@@ -356,7 +372,7 @@ export class DepSkyClient {
 
   async rm(du: string): Promise<{ du: string; removedFiles: number; incomplete: string[] }> {
     this.checkName(du);
-    if (!this.opts.signKey) this.crypto.signMetadata({} as Metadata);
+    this.requireSignKey();
     const r = await this.run(new DestroyCore(this.set, du, this.crypto));
     this.known.delete(du);
     return { du, ...r };
@@ -414,7 +430,7 @@ export class DepSkyClient {
     target: DepSkyClient,
   ): Promise<{ du: string; version: string; removedFrom: string[]; epoch: number }> {
     this.checkName(du);
-    if (!this.opts.signKey) this.crypto.signMetadata({} as Metadata);
+    this.requireSignKey();
     const { bytes, info } = await this.get(du);
     const prev = await this.readConfig(du).catch(() => ({ seenOn: 0 }) as { config?: CloudConfig; seenOn: number });
     for (const d of target.drivers) await d.createContainer().catch(() => {});

@@ -57,8 +57,23 @@ export function assignAddresses(plan: Plan): Map<string, string> {
   return out;
 }
 
-/** Resolves when `host:port` can be bound right now; otherwise a TC304 error naming what is in the way. */
-export async function checkPortFree(host: string, port: number, what: string): Promise<void> {
+/**
+ * Resolves when `host:port` can be bound; otherwise a TC304 error naming what is in the way. A port held by a
+ * process that is just exiting (e.g. a node this deploy has just stopped) is retried for up to `graceMs`.
+ */
+export async function checkPortFree(host: string, port: number, what: string, graceMs = 2000): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    try {
+      return await tryBind(host, port, what);
+    } catch (e) {
+      if (!(e instanceof TcError) || e.code !== DeployCode.portBusy || Date.now() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function tryBind(host: string, port: number, what: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();
     server.once('error', (e: NodeJS.ErrnoException) => {

@@ -3,7 +3,7 @@
  * `supervisor.json` (what runs right now; written only by the supervisor process). Two files with one
  * writer each, so the supervisor and a deploy never overwrite each other's view. Both are written atomically.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../../runtime/atomic-file.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { DeployCode } from './codes.js';
@@ -115,7 +115,14 @@ export function pidAlive(pid: number | null | undefined): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-  return procState(pid) !== 'Z';
+  if (procState(pid) !== 'Z') return true;
+  // A zombie thread-group leader can still have live threads that hold the process's files (and so its
+  // listening sockets) until they finish exiting: only a zombie without other threads is really gone.
+  try {
+    return readdirSync(`/proc/${pid}/task`).length > 1;
+  } catch {
+    return false;
+  }
 }
 
 /** Linux process state letter (R, S, T, Z...) from /proc, or undefined elsewhere. */

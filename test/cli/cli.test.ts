@@ -75,7 +75,8 @@ function tclouds(args: string[], opts: { cwd?: string; env?: Record<string, stri
   return out;
 }
 
-describe('tclouds (spawned)', () => {
+// Generous: on a loaded 2-core machine one start can take seconds, and a test spawns up to six.
+describe('tclouds (spawned)', { timeout: 120_000 }, () => {
   it('--help lists the commands', () => {
     const r = tclouds(['--help']);
     expect(r.status).toBe(0);
@@ -236,7 +237,7 @@ describe('tclouds (spawned)', () => {
   });
 });
 
-describe('tclouds init on a terminal', () => {
+describe('tclouds init on a terminal', { timeout: 120_000 }, () => {
   const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
   it.skipIf(!hasScript)('asks for the missing values and re-asks after a bad answer', () => {
     const cwd = path.join(dir, 'tty');

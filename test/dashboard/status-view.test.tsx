@@ -142,6 +142,20 @@ describe('status dashboard (recorded health data)', () => {
     expect(app.lastFrame()).toBe(before);
   });
 
+  it('keys that arrive in one chunk count one by one ("jj", "j\\r")', async () => {
+    const asked: string[] = [];
+    const app = await show(report('healthy'), 80, {
+      loadDetails: async (id) => {
+        asked.push(id);
+        return { log: [] };
+      },
+    });
+    app.stdin.write('jj');
+    await eventually(() => expect(frame(app.lastFrame())).toMatch(/› ledger-replica-2/));
+    app.stdin.write('k\r');
+    await eventually(() => expect(asked).toEqual(['ledger-replica-1']));
+  });
+
   it('x asks for confirmation and kills only after y; p pauses; n cancels', async () => {
     const calls: string[] = [];
     const actions: DashboardActions = {

@@ -5,7 +5,7 @@
  * leaves no process (checked by pid) and no file. Needs `npx tsc -p tsconfig.build.json` first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { compilePlan } from '../../components/plan.js';
 import { assignAddresses } from '../../stacks/local/addresses.js';
 import { killNode, pauseNode, readLocalState, restartNode, resumeNode, sleep } from '../../stacks/local/control.js';
 import { probeHealth } from '../../stacks/local/health.js';
-import { pidAlive } from '../../stacks/local/state.js';
+import { pidAlive, procCmdline } from '../../stacks/local/state.js';
 import { loadTopology } from '../../topology/load.js';
 import { bin, cli, repo, summaryOf, tempDir, tree } from './helpers.js';
 
@@ -42,6 +42,17 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 2
     await sleep(100);
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Live supervisor processes of a stack (scan of /proc). */
+function supervisorsOf(stack: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      const cmd = procCmdline(pid);
+      return cmd?.includes('supervisor-main') && cmd.includes(stack) && pidAlive(pid);
+    });
 }
 
 async function pidOf(id: string): Promise<number | null> {
@@ -101,6 +112,10 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     expect(code).toBe(130);
     expect(out).toContain('TC309');
     expect(existsSync(path.join(stackDir, 'deploy.lock'))).toBe(false);
+    // Whatever had started by then is cleaned up by destroy.
+    expect((await cli(['destroy', '--yes', '--json'], dir)).code).toBe(0);
+    expect(supervisorsOf(stackDir)).toEqual([]);
+    expect(await tree(dir)).toEqual(['tclouds.yaml']);
   });
 
   it('starts 4 replicas on distinct loopback addresses, all healthy', { timeout: 90_000 }, async () => {
@@ -159,6 +174,8 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     await waitFor('health after restart', async () =>
       (await probeHealth(node?.host as string, node?.controlPort as number)).ok ? true : undefined,
     );
+
+    expect(supervisorsOf(stackDir), 'one supervisor per stack').toHaveLength(1);
 
     const other = 'ledger-replica-2';
     const pausedPid = (await pidOf(other)) as number;

@@ -31,6 +31,8 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
     // Storage only: the SMR part of the quickstart is exercised by reliability.test.ts.
     const yaml = await fs.readFile(path.join(dir, 'tclouds.yaml'), 'utf8');
     const start = yaml.indexOf('  # Byzantine fault-tolerant state machine');
+    if (start < 0 || !yaml.includes('  # More components'))
+      throw new Error('quickstart template changed: update this test');
     const end = yaml.indexOf('  # More components');
     await fs.writeFile(path.join(dir, 'tclouds.yaml'), yaml.slice(0, start) + yaml.slice(end));
     ok(await tc(['deploy', '--yes'], dir));

@@ -33,6 +33,8 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
     if (!withNodes) {
       const yaml = await fs.readFile(path.join(dir, 'tclouds.yaml'), 'utf8');
       const start = yaml.indexOf('  # Byzantine fault-tolerant state machine');
+      if (start < 0 || !yaml.includes('  # More components'))
+        throw new Error('quickstart template changed: update this test');
       await fs.writeFile(
         path.join(dir, 'tclouds.yaml'),
         yaml.slice(0, start) + yaml.slice(yaml.indexOf('  # More components')),
@@ -75,7 +77,10 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
     expect(first).toContain('ok: tolerates 1 more fault (f=1), 4/4 clouds up, quorum 3');
     if (withNodes) {
       expect(first).toMatch(/ledger smr · n=4 f=1/);
-      tmux('send-keys', '-t', 'dash', 'j', 'Enter');
+      // One key per write: a terminal delivers "j\r" typed at once as one chunk, which is not two key presses.
+      tmux('send-keys', '-t', 'dash', 'j');
+      await sleep(300);
+      tmux('send-keys', '-t', 'dash', 'Enter');
       const details = await until(async () => (capture().includes('last log lines') ? capture() : ''), 15_000);
       console.log(`--- after j, enter ---\n${details}`);
       expect(details).toContain('last log lines');

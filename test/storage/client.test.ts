@@ -188,6 +188,10 @@ describe('bad input gets a clear error', () => {
       message: expect.stringMatching(/corrupt block/),
     });
     await expect(c.get('../etc')).rejects.toMatchObject({ code: 'TC208' });
+    await expect(c.getToFile('nope', dir)).rejects.toMatchObject({
+      code: 'TC208',
+      message: expect.stringMatching(/directory/),
+    });
     await expect(c.put('a//b', pattern(1))).rejects.toMatchObject({ code: 'TC208' });
   });
 

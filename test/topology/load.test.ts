@@ -98,6 +98,8 @@ describe('loadTopology', () => {
     expect(e.code).toBe('TC001');
     expect(e.exit).toBe(ExitCode.notFound);
     expect(e.hint).toContain('tclouds init');
+    // Every topology failure lists its errors in problems, file-level ones included.
+    expect(e.problems).toEqual([expect.objectContaining({ code: 'TC001', severity: 'error' })]);
   });
 
   it('TC002: a directory exits 4 and suggests the tclouds.yaml inside it', async () => {

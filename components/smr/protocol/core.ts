@@ -57,6 +57,7 @@ interface StoredStopData {
 const HIGH_MARK = 4;
 const MAX_BATCH_REQUESTS = 4096;
 const MAX_FWD = 256;
+const STATE_LOG_BYTES = 4 * 1024 * 1024;
 
 function newInstance(cid: number): Instance {
   return {
@@ -819,13 +820,15 @@ export class ReplicaCore {
       };
       log = this.log.filter((e) => e.cid > this.checkpoint!.cid);
     }
-    this.send(from, {
-      t: 'STATE',
-      upTo: this.lastDecided,
-      reg: this.regency,
-      ckpt,
-      log: log.slice(0, 4 * this.cfg.checkpointPeriod),
-    });
+    // Bounded reply (frames have a size limit): the requester installs what f+1 agree on and asks again.
+    const capped: typeof log = [];
+    let bytes = ckpt?.bytes?.length ?? 0;
+    for (const e of log) {
+      if (capped.length > 0 && bytes + e.value.length > STATE_LOG_BYTES) break;
+      capped.push(e);
+      bytes += e.value.length;
+    }
+    this.send(from, { t: 'STATE', upTo: this.lastDecided, reg: this.regency, ckpt, log: capped });
   }
 
   private onState(from: number, m: Extract<Msg, { t: 'STATE' }>): void {
@@ -860,6 +863,12 @@ export class ReplicaCore {
     }
     if (!this.st) return;
     const ups = [...this.st.replies.values()].map((r) => r.upTo).sort((a, b) => b - a);
+    if (progressed && (ups[this.f] === undefined || this.lastDecided < ups[this.f]!)) {
+      // Partial (size-capped) replies: continue from where we are now.
+      this.st = { replies: new Map(), since: this.now, attempt: this.st.attempt };
+      this.send('all', { t: 'STREQ', from: this.lastDecided + 1, attempt: this.st.attempt });
+      return;
+    }
     const target = ups[this.f];
     if (target !== undefined && this.lastDecided >= target) {
       this.st = null;
