@@ -8,16 +8,17 @@
  * in order. Ticks every `tickMs` (10 ms) carry the wall clock and fresh entropy for the leader's batch timestamp
  * and seed. Crash-fault components (`faults: crash`, n = 2f+1) run the same core with Byzantine tolerance 0.
  *
- * Durability: there is no vote log; a restarted replica comes back marked `recovering` (it will not propose
- * until a new regency is installed) and catches up by state transfer from its peers. Losing more than f replicas
- * at the same time loses the state. The latest checkpoint is also written to <dataDir>/checkpoint.bin.
+ * Durability: every checkpoint is written atomically to <dataDir>/checkpoint.bin and reloaded at restart; there
+ * is no vote log, so a restarted replica comes back marked `recovering` (it will not propose until a new regency
+ * is installed) and catches up from its peers by state transfer. If more than f replicas restart at once, the
+ * decisions after their last checkpoint are lost (checkpointPeriod 1 makes every decision durable).
  *
  * Test-only fault switch: with spec config `testFaults: true`, POST /admin/fault {"mode": ...} (admin bearer
  * token) turns this replica Byzantine at run time: `silent`, `wrong-replies`, `equivocate` (different PROPOSE
  * per peer when leader), or back to `none`. Deployments never set testFaults.
  */
 import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../runtime/atomic-file.js';
 import { pairKey } from '../../runtime/channel-keys.js';
@@ -180,6 +181,17 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   );
   const driver = new ReplicaDriver(core, service, env);
   let fault: FaultMode = 'none';
+  const ckptFile = path.join(spec.dataDir, 'checkpoint.bin');
+  if (recovering && existsSync(ckptFile)) {
+    // checkpoint.bin = u32 cid | checkpoint bytes (protocol/core.ts encodeCheckpoint).
+    const raw = readFileSync(ckptFile);
+    const restored =
+      raw.length >= 4 ? core.restoreLocal(raw.readUInt32BE(0), new Uint8Array(raw.subarray(4))) : undefined;
+    if (restored) {
+      service.restore(restored);
+      log.info('restored own checkpoint', { cid: core.lastDecided });
+    } else log.warn('ignoring unreadable checkpoint file', { file: ckptFile });
+  }
 
   const m = {
     decided: metrics.counter('tclouds_smr_decided_total', 'Consensus instances decided'),
@@ -232,9 +244,11 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     }
     if (core.checkpoint && core.checkpoint.cid !== lastCkpt) {
       lastCkpt = core.checkpoint.cid;
-      const bytes = core.checkpoint.bytes;
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(lastCkpt, 0);
+      const bytes = Buffer.concat([head, core.checkpoint.bytes]);
       ckptWrite = ckptWrite.then(() =>
-        writeFileAtomic(path.join(spec.dataDir, 'checkpoint.bin'), bytes, { mode: 0o600 }).catch((e) =>
+        writeFileAtomic(ckptFile, bytes, { mode: 0o600 }).catch((e) =>
           log.warn('cannot write checkpoint', { error: String(e) }),
         ),
       );

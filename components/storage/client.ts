@@ -31,6 +31,9 @@ import { ReadCore, type ReadOptions, type ReadResult } from './protocol/read.js'
 import type { CloudSet, CoreCrypto, Encoded, Metadata, Protocol, Version } from './protocol/types.js';
 import { WriteCore } from './protocol/write.js';
 
+/** A read result with the names of the clouds its indexes refer to (they change when a read follows a move). */
+type Read = ReadResult & { names: readonly string[] };
+
 /** DepSky-CA keeps whole objects in memory (see codec.ts): refuse beyond this. */
 export const DEFAULT_MAX_CA_BYTES = 1 << 30;
 
@@ -49,6 +52,11 @@ export interface DepSkyOptions {
   read?: ReadOptions;
   tickMs?: number;
   maxCaBytes?: number;
+  /**
+   * Drivers of clouds outside `drivers` (e.g. every cloud of the topology). With it, a read that fails on the
+   * configured clouds looks for a reconfiguration notice (accepted from f+1 clouds) and retries on its clouds.
+   */
+  resolveCloud?: (cloud: string) => CloudDriver | undefined;
   /** How long close() lets puts to the slowest clouds finish after a write completed (default 5000 ms). */
   lingerMs?: number;
   /** Progress of cloud calls: `done` of `total` expected calls finished. */
@@ -253,30 +261,48 @@ export class DepSkyClient {
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
-  private info(r: ReadResult): GetInfo {
+  private info(r: Read): GetInfo {
     return {
       du: r.meta.du,
       version: versionString(r.meta.version),
       protocol: r.meta.protocol,
       size: r.meta.size,
-      from: [...r.values.keys()].map((c) => this.set.names[c]!).sort(),
-      rejected: r.rejected.map((x) => ({ cloud: this.set.names[x.cloud]!, reason: x.reason })),
+      from: [...r.values.keys()].map((c) => r.names[c]!).sort(),
+      rejected: r.rejected.map((x) => ({ cloud: r.names[x.cloud]!, reason: x.reason })),
       dataGets: r.dataGets,
     };
   }
 
-  private async readCore(
-    du: string,
-    stream: boolean,
-    spool: Spool | undefined,
-    signal?: AbortSignal,
-  ): Promise<ReadResult> {
+  private async readCore(du: string, stream: boolean, spool: Spool | undefined, signal?: AbortSignal): Promise<Read> {
     this.checkName(du);
     const core = new ReadCore(this.set, du, this.crypto, { ...this.opts.read, stream });
-    return this.run(core, { ...(spool ? { spool } : {}), ...(signal ? { signal } : {}) });
+    try {
+      const r = await this.run(core, { ...(spool ? { spool } : {}), ...(signal ? { signal } : {}) });
+      return { ...r, names: this.set.names };
+    } catch (e) {
+      const retry = [StorageCode.notFound, StorageCode.integrity, StorageCode.noQuorum] as string[];
+      const moved = e instanceof TcError && retry.includes(e.code) ? await this.followConfig(du) : undefined;
+      if (!moved) throw e;
+      // The data unit was moved (reconfiguration notice accepted from f+1 clouds): read it on its new clouds.
+      return moved.readCore(du, stream, spool, signal);
+    }
   }
 
-  private async plain(r: ReadResult): Promise<Uint8Array> {
+  /** A client over the clouds of an accepted reconfiguration notice, if they differ from ours and are reachable. */
+  private async followConfig(du: string): Promise<DepSkyClient | undefined> {
+    const resolve = this.opts.resolveCloud;
+    if (!resolve) return undefined;
+    const { config } = await this.readConfig(du).catch(() => ({ config: undefined }));
+    if (!config) return undefined;
+    const names = this.set.names;
+    if (config.clouds.length === names.length && config.clouds.every((c) => names.includes(c))) return undefined;
+    const drivers = config.clouds.map((c) => this.opts.drivers.find((d) => d.cloud === c) ?? resolve(c));
+    if (drivers.some((d) => d === undefined)) return undefined;
+    const { resolveCloud: _ignored, ...rest } = this.opts;
+    return new DepSkyClient({ ...rest, drivers: drivers as CloudDriver[], f: config.f });
+  }
+
+  private async plain(r: Read): Promise<Uint8Array> {
     if (r.meta.version.counter === 0) return new Uint8Array(0);
     if (r.meta.protocol === 'depsky-a') {
       const v = [...r.values.values()][0]!;
@@ -284,7 +310,7 @@ export class DepSkyClient {
       const buf = await fs.readFile(v.handle!);
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     }
-    const byName = new Map([...r.values].map(([c, v]) => [this.set.names[c]!, v]));
+    const byName = new Map([...r.values].map(([c, v]) => [r.names[c]!, v]));
     return decodeCA(r.meta, byName);
   }
 

@@ -249,6 +249,22 @@ describe('reconfiguration', () => {
     const cfg = await reader.readConfig('moving');
     expect(cfg.config?.clouds).toEqual(['cloud0', 'cloud1', 'cloud2', 'cloud4']);
     expect(cfg.seenOn).toBe(4);
+    // A reader still configured with the old clouds: once the moved value is gone from the clouds it shares with
+    // the new set, its own read fails, and it follows the notice (seen on f+1 of its clouds) to the new set.
+    const container = containerOf('moving');
+    for (const d of [all[0]!, all[1]!])
+      for (const n of await d.list(container)) if (n.startsWith('value')) await d.remove(container, n);
+    const plainOld = client(oldSet, 'depsky-a', { publicKey: keys.publicKey });
+    await expect(plainOld.get('moving')).rejects.toMatchObject({ code: 'TC204' });
+    const follower = client(
+      oldSet,
+      'depsky-a',
+      { publicKey: keys.publicKey },
+      { resolveCloud: (c) => all.find((d) => d.cloud === c) },
+    );
+    const moved = await follower.get('moving');
+    expect(moved.bytes).toEqual(pattern(4000, 3));
+    expect(moved.info.from.every((c) => c === 'cloud2' || c === 'cloud4')).toBe(true);
   });
 });
 

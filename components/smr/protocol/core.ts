@@ -915,6 +915,22 @@ export class ReplicaCore {
     return true;
   }
 
+  /**
+   * Restart from this replica's own last checkpoint (written by the host). Returns the service snapshot to
+   * restore, or undefined when the bytes do not decode. Decisions after the checkpoint come from peers by
+   * state transfer; if every replica restarted, they are lost (no durable log in this release).
+   */
+  restoreLocal(cid: number, bytes: Uint8Array): Uint8Array | undefined {
+    const ck = decodeCheckpoint(bytes);
+    if (!ck || !Number.isInteger(cid) || cid < 0 || this.lastDecided !== -1) return undefined;
+    this.clientSeq = ck.clients;
+    this.lastTimestamp = ck.ts;
+    this.lastDecided = cid;
+    this.checkpoint = { cid, hash: this.env.digest(bytes), bytes };
+    this.inst = newInstance(cid + 1);
+    return ck.service;
+  }
+
   private logEvent(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void {
     this.out.push({ type: 'log', level, msg, fields: { replica: this.me, ...fields } });
   }
