@@ -18,7 +18,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '@oclif/core';
-import { writeFileAtomic } from '../runtime/atomic-file.js';
 
 export const MANIFEST_FILE = 'oclif.manifest.json';
 
@@ -98,6 +97,8 @@ export async function writeManifest(config: Config, fingerprint: string, command
   const commands = root?.manifest?.commands;
   if (!commands || Object.keys(commands).length < commandFiles) return;
   const manifest = { ...root.manifest, tcloudsFingerprint: fingerprint };
+  // Loaded here, not at the top: atomic-file pulls in node:crypto, which the fast path does not need.
+  const { writeFileAtomic } = await import('../runtime/atomic-file.js');
   await writeFileAtomic(path.join(config.root, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`, { mkdir: false });
 }
 

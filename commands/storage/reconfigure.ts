@@ -36,10 +36,9 @@ export default class StorageReconfigure extends TcCommand {
     if (new Set(names).size !== names.length) {
       throw new TcError(StorageCode.badConfig, `--to lists a cloud twice: ${flags.to}`, { exit: ExitCode.usage });
     }
-    const outputs = (resolved as { outputs?: Parameters<typeof driverFor>[3] }).outputs;
     const target = new DepSkyClient({
       ...client.opts,
-      drivers: names.map((c) => driverFor(resolved.loaded, args.component, c, outputs).driver),
+      drivers: names.map((c) => driverFor(resolved.loaded, args.component, c, resolved.outputs).driver),
       writer,
     });
     const r = await client.reconfigure(args.name, target);

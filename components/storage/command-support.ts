@@ -7,7 +7,7 @@ import { ExitCode, TcError } from '../../runtime/errors.js';
 import { DepSkyClient } from './client.js';
 import { StorageCode } from './codes.js';
 import { defaultKeyFiles, defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
-import { type ResolvedStorage, resolveStorage } from './resolve.js';
+import { driverFor, type ResolvedStorage, resolveStorage } from './resolve.js';
 
 export const storageFlags = {
   topology: Flags.string({ char: 't', description: 'topology file', default: 'tclouds.yaml' }),
@@ -56,6 +56,14 @@ export async function openClient(
     ...(signKey ? { signKey } : {}),
     writer,
     ...(o.progress ? { onProgress: o.progress } : {}),
+    // Reads follow a reconfiguration notice (accepted from f+1 clouds) to any cloud declared in the topology.
+    resolveCloud: (cloud) => {
+      try {
+        return driverFor(resolved.loaded, component, cloud, resolved.outputs).driver;
+      } catch {
+        return undefined;
+      }
+    },
   });
   return { client, resolved, writer };
 }

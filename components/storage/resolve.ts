@@ -36,6 +36,7 @@ export interface ResolvedStorage {
   buckets: { cloud: string; provider: string; bucket: string; path?: string; endpoint?: string }[];
   /** true when bucket names came from a deployment's outputs.json. */
   deployed: boolean;
+  outputs?: DeploymentOutputs;
 }
 
 function envKey(cloud: string): string {
@@ -110,10 +111,7 @@ export function driverFor(
   }
 }
 
-export async function resolveStorage(
-  component: string,
-  topologyFile?: string,
-): Promise<ResolvedStorage & { outputs?: DeploymentOutputs }> {
+export async function resolveStorage(component: string, topologyFile?: string): Promise<ResolvedStorage> {
   const loaded = await loadTopology(topologyFile);
   const spec = loaded.topology.components[component];
   const storageNames = Object.entries(loaded.topology.components)
