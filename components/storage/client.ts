@@ -28,7 +28,7 @@ import { LockCore, type LockResult, UnlockCore } from './protocol/lock.js';
 import { CreateCore, DestroyCore, GcCore, type GcResult, ListCore, StatCore } from './protocol/maintenance.js';
 import { CONFIG_FILE, checkDataUnitName, containerOf, isWriterId, versionString } from './protocol/names.js';
 import { ReadCore, type ReadOptions, type ReadResult } from './protocol/read.js';
-import type { CloudSet, CoreCrypto, Encoded, Metadata, Protocol, Version } from './protocol/types.js';
+import type { CloudSet, CoreCrypto, Encoded, Protocol, Version } from './protocol/types.js';
 import { WriteCore } from './protocol/write.js';
 
 /** A read result with the names of the clouds its indexes refer to (they change when a read follows a move). */
