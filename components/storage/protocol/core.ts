@@ -70,6 +70,9 @@ export abstract class Core<T> {
         case 'encoded':
           this.onEncoded(ev.encoded);
           break;
+        case 'digested':
+          this.onDigested(ev.digests);
+          break;
       }
     }
     const out = this.out;
@@ -81,6 +84,7 @@ export abstract class Core<T> {
   protected abstract onReply(tag: string, reply: CloudReply): void;
   protected onTick(): void {}
   protected onEncoded(_e: Encoded): void {}
+  protected onDigested(_d: string[]): void {}
 
   protected call(cloud: number, op: CloudOp, tag: string): number {
     const id = ++this.seq;

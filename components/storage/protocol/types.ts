@@ -74,8 +74,11 @@ export type Action<T> =
 export interface Encoded {
   /** One payload for all clouds (A) or one per cloud (CA). */
   payloads: Payload[];
-  /** A: [H(value)]; CA: H(d[i]) per cloud. */
-  digests: string[];
+  /**
+   * A: [H(value)]; CA: H(d[i]) per cloud. May be left out and delivered later with a `digested` event: the
+   * host then hashes while the value puts are under way (the digests are needed only for the metadata).
+   */
+  digests?: string[];
   size: number;
   /** CA: length of iv||ciphertext||tag, needed by the erasure decoder. */
   sealedSize?: number;
@@ -85,7 +88,8 @@ export type CoreEvent =
   | { type: 'start' }
   | { type: 'reply'; reply: CloudReply }
   | { type: 'tick' }
-  | { type: 'encoded'; encoded: Encoded };
+  | { type: 'encoded'; encoded: Encoded }
+  | { type: 'digested'; digests: string[] };
 
 /** The metadata of one version, signed by the data unit's writer key (Ed25519 over its canonical encoding). */
 export interface Metadata {

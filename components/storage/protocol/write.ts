@@ -34,6 +34,7 @@ export class WriteCore extends Core<WriteResult> {
   private readonly container: string;
   private version: Version | undefined;
   private encoded: Encoded | undefined;
+  private digests: string[] | undefined;
   private meta: Metadata | undefined;
   private readonly acks = { data: new Set<number>(), meta: new Set<number>() };
   private readonly failed: { cloud: number; reason: string }[] = [];
@@ -61,15 +62,27 @@ export class WriteCore extends Core<WriteResult> {
 
   protected override onEncoded(e: Encoded): void {
     if (this.version === undefined || this.encoded !== undefined) return;
-    const want = this.opts.protocol === 'depsky-a' ? 1 : this.n;
     if (e.payloads.length !== 1 && e.payloads.length !== this.n) throw new Error('write core: bad payload count');
-    if (e.digests.length !== want) throw new Error('write core: bad digest count');
     this.encoded = e;
+    if (e.digests) this.setDigests(e.digests);
     const name = valueFile(this.version);
     for (let i = 0; i < this.n; i++) {
       const payload = e.payloads.length === 1 ? e.payloads[0]! : e.payloads[i]!;
       this.call(i, { kind: 'put', container: this.container, name, payload }, 'data');
     }
+  }
+
+  protected override onDigested(d: string[]): void {
+    if (this.encoded === undefined || this.digests !== undefined) return;
+    this.setDigests(d);
+    // The value may already be on a quorum: the metadata only waited for the digests.
+    if (this.acks.data.size >= this.quorum && this.meta === undefined) this.putMetadata();
+  }
+
+  private setDigests(d: string[]): void {
+    const want = this.opts.protocol === 'depsky-a' ? 1 : this.n;
+    if (d.length !== want) throw new Error('write core: bad digest count');
+    this.digests = [...d];
   }
 
   protected onReply(tag: string, reply: CloudReply): void {
@@ -96,7 +109,7 @@ export class WriteCore extends Core<WriteResult> {
     const set = tag === 'data' ? this.acks.data : this.acks.meta;
     if (ok) set.add(reply.cloud);
     if (set.size >= this.quorum) {
-      if (tag === 'data' && this.meta === undefined) this.putMetadata();
+      if (tag === 'data' && this.meta === undefined && this.digests !== undefined) this.putMetadata();
       else if (tag === 'meta') this.done({ meta: this.meta!, acked: [...this.acks.meta], failed: this.failed });
       return;
     }
@@ -123,7 +136,7 @@ export class WriteCore extends Core<WriteResult> {
       n: this.n,
       f: this.f,
       clouds: [...this.clouds.names],
-      digests: e.digests,
+      digests: this.digests!,
     };
     const bytes = this.crypto.signMetadata(this.meta);
     this.callAll({ kind: 'put', container: this.container, name: METADATA_FILE, payload: bytes }, 'meta');
