@@ -15,7 +15,7 @@
  */
 import { type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import { hmac, pairKey, sessionKeys } from './channel-keys.js';
+import { hmac, pairKey, secretKey, sessionKeys } from './channel-keys.js';
 import type { Logger, Metrics } from './role.js';
 
 export interface DialTarget {
@@ -276,8 +276,8 @@ class Connection {
   private nonceI: Buffer = Buffer.alloc(0);
   private nonceR: Buffer = Buffer.alloc(0);
   private staticKey: Buffer = Buffer.alloc(0);
-  private sendKey: Buffer = Buffer.alloc(0);
-  private recvKey: Buffer = Buffer.alloc(0);
+  private sendKey: KeyObject | undefined;
+  private recvKey: KeyObject | undefined;
   private sendSeq = 0n;
   private recvSeq = 0n;
   private queue: Uint8Array[] = [];
@@ -426,8 +426,8 @@ class Connection {
 
   private ready(): void {
     const keys = sessionKeys(this.staticKey, this.nonceI, this.nonceR);
-    this.sendKey = this.role === 'initiator' ? keys.i2r : keys.r2i;
-    this.recvKey = this.role === 'initiator' ? keys.r2i : keys.i2r;
+    this.sendKey = secretKey(this.role === 'initiator' ? keys.i2r : keys.r2i);
+    this.recvKey = secretKey(this.role === 'initiator' ? keys.r2i : keys.i2r);
     this.state = 'ready';
     this.socket.setTimeout(0);
     this.t.established(this);
@@ -442,7 +442,7 @@ class Connection {
     const payload = body.subarray(0, body.length - MAC);
     const seq = Buffer.allocUnsafe(8);
     seq.writeBigUInt64BE(this.recvSeq, 0);
-    const expect = hmac(this.recvKey, seq, payload);
+    const expect = hmac(this.recvKey!, seq, payload);
     if (!timingSafeEqual(expect, body.subarray(body.length - MAC))) {
       this.fail('unauthenticated');
       return;
@@ -503,7 +503,7 @@ class Connection {
       }
       const seq = Buffer.allocUnsafe(8);
       seq.writeBigUInt64BE(this.sendSeq++, 0);
-      hmac(this.sendKey, seq, frame.subarray(4, 4 + size)).copy(frame, 4 + size);
+      hmac(this.sendKey!, seq, frame.subarray(4, 4 + size)).copy(frame, 4 + size);
       this.socket.write(frame);
       this.t.framesOut.inc();
       this.t.bytesOut.inc(frame.length);

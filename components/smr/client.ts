@@ -8,8 +8,9 @@
  */
 import { createHmac, type KeyObject, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
-import { pairKey } from '../../runtime/channel-keys.js';
+import { pairKey, secretKey } from '../../runtime/channel-keys.js';
 import { NodeCode } from '../../runtime/codes.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { readPrivateKey } from '../../runtime/keys.js';
@@ -51,11 +52,17 @@ interface Inflight {
   resolve(v: Uint8Array): void;
   reject(e: Error): void;
   readOnly: boolean;
+  /** The request as sent (retransmitted unchanged). */
+  frame: Uint8Array;
+  sentAt: number;
+  deadline: number;
+  deadlineMs: number;
 }
 
 export class SmrClient {
   private readonly t: Transport;
-  private readonly keys: Buffer[];
+  private readonly keys: KeyObject[];
+  private sweep: NodeJS.Timeout | undefined;
   private readonly byId: Map<string, number>;
   readonly n: number;
   readonly f: number;
@@ -68,7 +75,10 @@ export class SmrClient {
     this.n = replicas.length;
     this.f = opts.f;
     this.byId = new Map(replicas.map((r) => [r.id, r.index]));
-    this.keys = replicas.map((r) => pairKey(opts.privateKey, r.publicKey, 'vector', opts.stack, opts.clientId, r.id));
+    // KeyObjects made once: a MAC vector is n createHmac calls per request.
+    this.keys = replicas.map((r) =>
+      secretKey(pairKey(opts.privateKey, r.publicKey, 'vector', opts.stack, opts.clientId, r.id)),
+    );
     this.t = new Transport({
       name: 'smr-client',
       stack: opts.stack,
@@ -100,6 +110,8 @@ export class SmrClient {
   async close(): Promise<void> {
     for (const i of this.inflight.values()) i.reject(new Error('client closed'));
     this.inflight.clear();
+    clearInterval(this.sweep);
+    this.sweep = undefined;
     await this.t.close();
   }
 
@@ -139,38 +151,56 @@ export class SmrClient {
     );
     const key = `${client}|${seq}|${readOnly ? 1 : 0}`;
     return new Promise<Uint8Array>((resolve, reject) => {
-      const retransmitMs = this.opts.retransmitMs ?? 1000;
-      const sendAll = () => {
-        for (const id of this.byId.keys()) this.t.send(id, frame);
-      };
-      let retry: NodeJS.Timeout | undefined;
-      const timeout = setTimeout(() => {
-        clearInterval(retry);
-        this.inflight.delete(key);
-        reject(
-          new TcError(NodeCode.smrUnavailable, `no quorum of identical replies within ${deadlineMs} ms`, {
-            exit: ExitCode.unavailable,
-            hint: `${this.t.connectedIds().length}/${this.n} replicas connected; check \`tclouds status\``,
-          }),
-        );
-      }, deadlineMs);
+      const now = performance.now();
       this.inflight.set(key, {
         collector: new ReplyCollector(this.n, this.f, seq, readOnly),
         readOnly,
-        resolve: (v) => {
-          clearTimeout(timeout);
-          clearInterval(retry);
-          resolve(v);
-        },
-        reject: (e) => {
-          clearTimeout(timeout);
-          clearInterval(retry);
-          reject(e);
-        },
+        frame,
+        sentAt: now,
+        deadline: now + deadlineMs,
+        deadlineMs,
+        resolve,
+        reject,
       });
-      sendAll();
-      retry = setInterval(sendAll, retransmitMs);
+      this.sendAll(frame);
+      this.startSweep();
     });
+  }
+
+  private sendAll(frame: Uint8Array): void {
+    for (const id of this.byId.keys()) this.t.send(id, frame);
+  }
+
+  /**
+   * One timer for all in-flight requests (not two per request: with hundreds of closed-loop sessions, creating
+   * and clearing timers per request was a visible share of the client's CPU). It retransmits requests
+   * unanswered for `retransmitMs` and fails those past their deadline; it stops when nothing is in flight.
+   */
+  private startSweep(): void {
+    if (this.sweep) return;
+    const retransmitMs = this.opts.retransmitMs ?? 1000;
+    const period = Math.max(5, Math.min(50, retransmitMs / 4));
+    this.sweep = setInterval(() => {
+      const now = performance.now();
+      for (const [key, inf] of this.inflight) {
+        if (now >= inf.deadline) {
+          this.inflight.delete(key);
+          inf.reject(
+            new TcError(NodeCode.smrUnavailable, `no quorum of identical replies within ${inf.deadlineMs} ms`, {
+              exit: ExitCode.unavailable,
+              hint: `${this.t.connectedIds().length}/${this.n} replicas connected; check \`tclouds status\``,
+            }),
+          );
+        } else if (now - inf.sentAt >= retransmitMs) {
+          inf.sentAt = now;
+          this.sendAll(inf.frame);
+        }
+      }
+      if (this.inflight.size === 0) {
+        clearInterval(this.sweep);
+        this.sweep = undefined;
+      }
+    }, period);
   }
 }
 

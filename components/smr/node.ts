@@ -17,11 +17,11 @@
  * token) turns this replica Byzantine at run time: `silent`, `wrong-replies`, `equivocate` (different PROPOSE
  * per peer when leader), or back to `none`. Deployments never set testFaults.
  */
-import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, type KeyObject, randomInt, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../runtime/atomic-file.js';
-import { pairKey } from '../../runtime/channel-keys.js';
+import { pairKey, secretKey } from '../../runtime/channel-keys.js';
 import { NodeCode } from '../../runtime/codes.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { publicKeyOf } from '../../runtime/keys.js';
@@ -123,28 +123,31 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   const idToIndex = new Map(group.map((p) => [p.id, p.index]));
 
   // MAC-vector keys: with every replica (itself included, for its own ACCEPTs and collects) and every client.
+  // KeyObjects, made once: every request check and vector entry is one createHmac on the hot path.
   const vectorKeys = group.map((p) =>
-    pairKey(
+    secretKey(
+      pairKey(
       ctx.privateKey,
       p.id === spec.id ? publicKeyOf(ctx.privateKey) : p.publicKey,
       'vector',
       spec.stack,
-      spec.id,
-      p.id,
+        spec.id,
+        p.id,
+      ),
     ),
   );
-  const clientKeys = new Map<string, Buffer>();
-  const clientKey = (base: string): Buffer | undefined => {
+  const clientKeys = new Map<string, KeyObject>();
+  const clientKey = (base: string): KeyObject | undefined => {
     let k = clientKeys.get(base);
     if (!k) {
       const pub = spec.clients[base];
       if (!pub) return undefined;
-      k = pairKey(ctx.privateKey, pub, 'vector', spec.stack, spec.id, base);
+      k = secretKey(pairKey(ctx.privateKey, pub, 'vector', spec.stack, spec.id, base));
       clientKeys.set(base, k);
     }
     return k;
   };
-  const mac = (key: Buffer, bytes: Uint8Array) => createHmac('sha256', key).update(bytes).digest();
+  const mac = (key: KeyObject, bytes: Uint8Array) => createHmac('sha256', key).update(bytes).digest();
   const env: CoreEnv = {
     digest: (b) => createHash('sha256').update(b).digest('hex'),
     verifyRequest: (req) => {
@@ -360,7 +363,7 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
 const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const { spec, log, metrics } = ctx;
   const service = await loadService(typeof spec.config.service === 'string' ? spec.config.service : 'kv');
-  const keys = new Map<string, Buffer>();
+  const keys = new Map<string, KeyObject>();
   let served = 0;
   const t: Transport = new Transport({
     name: 'client',
@@ -377,7 +380,7 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
       if (!req || clientBase(req.client) !== from) return;
       let key = keys.get(from);
       if (!key) {
-        key = pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from);
+        key = secretKey(pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from));
         keys.set(from, key);
       }
       const entry = req.auth[0];

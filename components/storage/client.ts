@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../../runtime/atomic-file.js';
 import { ExitCode, type ExitCodeValue, TcError } from '../../runtime/errors.js';
 import { decodeCA, ed25519CoreCrypto, encodeCA } from './codec.js';
 import { StorageCode } from './codes.js';
-import { sha256Hex, signEd25519, verifyEd25519 } from './crypto/primitives.js';
+import { sha256HexYielding, signEd25519, verifyEd25519 } from './crypto/primitives.js';
 import { ResilientDriver, type RetryPolicy } from './drivers/resilient.js';
 import type { CloudDriver } from './drivers/types.js';
 import { CoreFailed, type Lingering, type RunOptions, runCore, Spool, settleLingering } from './executor.js';
@@ -204,20 +204,20 @@ export class DepSkyClient {
     this.checkName(du);
     this.requireSignKey();
     const protocol = o.protocol ?? this.opts.protocol;
-    let encode: (v: Version) => Promise<Encoded>;
+    let encode: (v: Version) => Promise<Encoded & { later?: Promise<string[]> }>;
     let bytesPerCloud = 0;
     if (protocol === 'depsky-a') {
-      // Streaming: the file is hashed once, then each cloud reads it on its own (1 MiB buffers per cloud).
-      const prepared =
-        source instanceof Uint8Array
-          ? { payload: source as Encoded['payloads'][number], digest: sha256Hex(source), size: source.length }
-          : await hashFile(source.file).then((h) => ({
-              payload: { kind: 'file' as const, path: source.file, size: h.size },
-              digest: h.digest,
-              size: h.size,
-            }));
-      bytesPerCloud = prepared.size;
-      encode = async () => ({ payloads: [prepared.payload], digests: [prepared.digest], size: prepared.size });
+      if (source instanceof Uint8Array) {
+        // In memory: hash while the clouds store the bytes (the digest is needed only for the metadata).
+        bytesPerCloud = source.length;
+        encode = async () => ({ payloads: [source], size: source.length, later: sha256HexYielding([source]) });
+      } else {
+        // Streaming: the file is hashed once, then each cloud reads it on its own (1 MiB buffers per cloud).
+        const h = await hashFile(source.file);
+        const payload = { kind: 'file' as const, path: source.file, size: h.size };
+        bytesPerCloud = h.size;
+        encode = async () => ({ payloads: [payload], digests: [h.digest], size: h.size });
+      }
     } else {
       const value = source instanceof Uint8Array ? source : await this.readWhole(source.file);
       encode = async (v) => {

@@ -21,7 +21,7 @@ import {
   decryptParts,
   encryptTo,
   generateSecretKey,
-  sha256Hex,
+  sha256HexYielding,
   shareSecret,
   signEd25519,
   verifyEd25519,
@@ -71,7 +71,7 @@ export async function encodeCA(
   value: Uint8Array,
   n: number,
   f: number,
-): Promise<Encoded> {
+): Promise<Encoded & { later: Promise<string[]> }> {
   const k = f + 1;
   const key = generateSecretKey();
   const shares = await shareSecret(key, n, k);
@@ -103,7 +103,8 @@ export async function encodeCA(
   });
   key.fill(0);
   encodeParity(blocks, n, k);
-  return { payloads, digests: payloads.map((d) => sha256Hex(d)), size: value.length, sealedSize };
+  // Digests are only needed for the metadata: they are computed while the payloads are being stored.
+  return { payloads, size: value.length, sealedSize, later: sha256HexYielding(payloads) };
 }
 
 function decodeError(message: string): TcError {

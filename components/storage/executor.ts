@@ -54,7 +54,8 @@ export interface Lingering {
 export interface RunOptions {
   signal?: AbortSignal;
   tickMs?: number;
-  encode?: (version: Version) => Promise<Encoded>;
+  /** Encode the value for `version`; `later` may deliver the digests after the puts started (overlap). */
+  encode?: (version: Version) => Promise<Encoded & { later?: Promise<string[]> }>;
   spool?: Spool;
   /**
    * Puts still running when the core finished (e.g. the n-th cloud's copy after n-f acked) are not aborted but
@@ -199,7 +200,13 @@ export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts:
               case 'encode':
                 if (!opts.encode) throw new Error('core asked to encode but no encoder was given');
                 opts.encode(a.version).then(
-                  (encoded) => push({ type: 'encoded', encoded }),
+                  ({ later, ...encoded }) => {
+                    push({ type: 'encoded', encoded });
+                    later?.then(
+                      (digests) => push({ type: 'digested', digests }),
+                      (e) => finish(e),
+                    );
+                  },
                   (e) => finish(e),
                 );
                 break;

@@ -1,14 +1,14 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { corruptObject, flipPositions, restoreCorrupted } from '../../chaos/corrupt.js';
 import { readJournal } from '../../chaos/journal.js';
 import { DepSkyClient } from '../../components/storage/client.js';
 import { LocalDirectoryDriver } from '../../components/storage/drivers/local.js';
 import type { Deployment } from '../../dashboard/poll.js';
 import { outputs as recorded } from '../dashboard/fixtures.js';
+import { tempDir } from '../support/tmp.js';
 
 let dir: string;
 let dep: Deployment;
@@ -16,7 +16,7 @@ let client: DepSkyClient;
 const data = randomBytes(50_000);
 
 beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-corrupt-'));
+  dir = tempDir('tclouds-corrupt-');
   const outputs = structuredClone(recorded);
   for (const b of outputs.components.files!.buckets) b.path = path.join(dir, 'clouds', b.cloud, b.name);
   dep = {
@@ -37,10 +37,6 @@ beforeAll(async () => {
   });
   await client.put('report.pdf', data);
   await client.close();
-});
-
-afterAll(async () => {
-  await fs.rm(dir, { recursive: true, force: true });
 });
 
 describe('chaos corrupt (real DepSky copies in local buckets)', () => {

@@ -3,20 +3,11 @@
  * no stack trace ever leaks. Compiles first when dist/ is older than the sources this suite covers.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin', 'run.js');
@@ -51,9 +42,8 @@ beforeAll(() => {
       );
     } catch {}
   }
-  dir = mkdtempSync(path.join(tmpdir(), 'tclouds-cli-'));
+  dir = tempDir('tclouds-cli-');
 }, 180_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Result {
   status: number | null;

@@ -1,20 +1,19 @@
 /** The command-manifest cache of cli/launch.ts: fresh when nothing changed, dropped when a command changes. */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { commandsFingerprint, ensureFreshManifest, MANIFEST_FILE } from '../../cli/launch.js';
+import { tempDir } from '../support/tmp.js';
 
 let root: string;
 beforeAll(() => {
-  root = mkdtempSync(path.join(tmpdir(), 'tclouds-launch-'));
+  root = tempDir('tclouds-launch-');
   mkdirSync(path.join(root, 'dist', 'commands', 'topic'), { recursive: true });
   mkdirSync(path.join(root, 'dist', 'cli'), { recursive: true });
   writeFileSync(path.join(root, 'dist', 'commands', 'a.js'), 'export default 1;\n');
   writeFileSync(path.join(root, 'dist', 'commands', 'topic', 'b.js'), 'export default 2;\n');
   writeFileSync(path.join(root, 'dist', 'cli', 'flags.js'), 'export const x = 1;\n');
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function writeManifest(fingerprint: string, version = '1.0.0'): void {
   writeFileSync(

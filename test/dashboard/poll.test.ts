@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDeployment, parseMetrics, probeBucket, StatusPoller, tailNodeLog } from '../../dashboard/poll.js';
 import { buildStatus } from '../../dashboard/status-model.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
+import { tempDir } from '../support/tmp.js';
 import { model, outputs as recorded, round } from './fixtures.js';
 
 /**
@@ -41,7 +41,7 @@ function startChild(host: string, port: number, health: unknown, nodeId: string)
 }
 
 beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-status-'));
+  dir = tempDir('tclouds-status-');
   const healthy = round('healthy').probes;
   // The recorded deployment, moved to free ports and a temp stack directory with real local buckets.
   outputs = structuredClone(recorded);
@@ -80,7 +80,6 @@ afterAll(async () => {
     c.kill('SIGCONT');
     c.kill('SIGKILL');
   }
-  await fs.rm(dir, { recursive: true, force: true });
 });
 
 describe('status poller against real processes on loopback', () => {

@@ -4,9 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir as cleanTempDir } from '../support/tmp.js';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const bin = path.join(repo, 'bin', 'run.js');
@@ -48,8 +48,12 @@ export function cli(args: string[], cwd: string, env: Record<string, string> = {
   });
 }
 
+/**
+ * A fresh `tclouds-<prefix>-XXXXXX` temp dir, removed after the test file's last hook (see test/support/tmp.ts),
+ * together with any process still running from it.
+ */
 export async function tempDir(prefix: string): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), `tclouds-${prefix}-`));
+  return cleanTempDir(`tclouds-${prefix}-`);
 }
 
 /** Every path under dir, relative, sorted. */

@@ -69,7 +69,6 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
   afterAll(async () => {
     if (dir) {
       await cli(['destroy', '--yes', '--json'], dir);
-      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 

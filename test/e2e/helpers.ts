@@ -3,10 +3,10 @@
  * `npx tsc -p tsconfig.build.json`) in a temp directory, as a user would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir as cleanTempDir } from '../support/tmp.js';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const bin = path.join(repo, 'bin', 'run.js');
@@ -59,8 +59,12 @@ export async function tcJson<T = Record<string, unknown>>(
   }
 }
 
+/**
+ * A fresh `tclouds-<prefix>-XXXXXX` temp dir, removed after the test file's last hook (see test/support/tmp.ts),
+ * together with any process still running from it.
+ */
 export async function tempDir(prefix: string): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), `tclouds-${prefix}-`));
+  return cleanTempDir(`tclouds-${prefix}-`);
 }
 
 /** Which parts of the product are built (other areas land in parallel): the suite skips what is missing. */

@@ -61,7 +61,6 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     if (!dir) return;
     await tc(['chaos', 'resume'], dir);
     await tc(['destroy', '--yes'], dir, { timeoutMs: 60_000 });
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('kill f replicas and keep invoking; restarted, the replica catches up', async () => {

@@ -44,7 +44,6 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
   afterAll(async () => {
     if (!dir) return;
     await tc(['destroy', '--yes'], dir);
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('status shows the four clouds holding the object', async () => {

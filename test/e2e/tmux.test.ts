@@ -49,7 +49,6 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
     } catch {}
     if (dir) {
       await tc(['destroy', '--yes'], dir, { timeoutMs: 60_000 });
-      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 

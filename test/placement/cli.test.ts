@@ -4,10 +4,10 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/tmp.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -28,10 +28,7 @@ beforeAll(async () => {
   if (!existsSync(path.join(ROOT, 'dist/commands/placement/whatif.js'))) {
     throw new Error('compile first: npx tsc -p tsconfig.build.json');
   }
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-placement-'));
-});
-afterAll(async () => {
-  if (dir) await fs.rm(dir, { recursive: true, force: true });
+  dir = tempDir('tclouds-placement-');
 });
 
 describe.concurrent('tclouds placement (built CLI)', () => {

@@ -2,8 +2,6 @@
  * The AWS program under Pulumi's mock runtime: every template, dense layouts, the construct limits, cross-cloud
  * rules and the node's cloud-init.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -12,6 +10,7 @@ import type { NodeSpec } from '../../runtime/node-spec.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
+import { tempDir } from '../support/tmp.js';
 import {
   byName,
   checkDomains,
@@ -205,7 +204,7 @@ describe('AWS program (mock runtime)', () => {
   it('realizer preview: type tokens, names, placement inputs and ports, secrets shown as [secret]', async () => {
     const plan = await compileText(denseTopology(provider, 'eu-west-1', 4));
     const events: string[] = [];
-    const stackDir = join(mkdtempSync(join(tmpdir(), 'tc-preview-')), '.tclouds', 'dense');
+    const stackDir = join(tempDir('tc-preview-'), '.tclouds', 'dense');
     const { resources, changes } = await createPulumiRealizer(provider).preview(plan, {
       topologyFile: join(stackDir, '..', '..', 'tclouds.yaml'),
       stackDir,

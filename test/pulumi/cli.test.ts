@@ -4,10 +4,10 @@
  * with exit 7; a recorded lock conflict (TCLOUDS_PULUMI_REPLAY) is exit 6.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/tmp.js';
 import { ROOT } from './plans.js';
 
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -21,8 +21,8 @@ function tclouds(args: string[], env: Record<string, string> = {}) {
     env: {
       ...process.env,
       // No pulumi CLI anywhere this process could look.
-      PATH: mkdtempSync(join(tmpdir(), 'tc-path-')),
-      PULUMI_HOME: mkdtempSync(join(tmpdir(), 'tc-home-')),
+      PATH: tempDir('tc-path-'),
+      PULUMI_HOME: tempDir('tc-home-'),
       NO_COLOR: '1',
       ...env,
     },
@@ -31,7 +31,7 @@ function tclouds(args: string[], env: Record<string, string> = {}) {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tc-cli-'));
+  dir = tempDir('tc-cli-');
   file = join(dir, 'tclouds.yaml');
   const init = tclouds(['init', '--mode', 'mediator', '--clouds', 'aws', '--name', 'demo', '--file', file]);
   expect(init.code, init.stderr).toBe(0);

@@ -4,9 +4,8 @@
  * and exit codes, the update lock (stale and live), Ctrl-C, the missing CLI, --keep-data.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TcError } from '../../runtime/errors.js';
@@ -14,6 +13,7 @@ import { automationEngine, findPulumiCli } from '../../stacks/pulumi/engine.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pulumi/replay-engine.js';
 import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
+import { tempDir } from '../support/tmp.js';
 import { handPlan } from './plans.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
@@ -61,7 +61,7 @@ async function failure(p: Promise<unknown>): Promise<TcError> {
 }
 
 beforeEach(async () => {
-  stackDir = join(mkdtempSync(join(tmpdir(), 'tc-engine-')), '.tclouds', 'demo');
+  stackDir = join(tempDir('tc-engine-'), '.tclouds', 'demo');
   await mkdir(stackDir, { recursive: true });
   events = [];
   controller = new AbortController();
@@ -337,8 +337,8 @@ describe('several providers in one stack', () => {
 describe('the real engine without the pulumi CLI', () => {
   const saved = { PATH: process.env.PATH, PULUMI_HOME: process.env.PULUMI_HOME };
   beforeEach(() => {
-    process.env.PATH = mkdtempSync(join(tmpdir(), 'tc-empty-path-'));
-    process.env.PULUMI_HOME = mkdtempSync(join(tmpdir(), 'tc-pulumi-home-'));
+    process.env.PATH = tempDir('tc-empty-path-');
+    process.env.PULUMI_HOME = tempDir('tc-pulumi-home-');
   });
   afterEach(() => {
     process.env.PATH = saved.PATH;

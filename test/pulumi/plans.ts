@@ -3,14 +3,14 @@
  * `loadTopology` and the real plan compiler (`compilePlan`). `handPlan` builds a Plan in the documented shape for
  * cases the templates do not reach (a construct pinned too small, peers on another target, hand-made layouts).
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compilePlan } from '../../components/plan.js';
 import type { ComponentPlan, Plan, PlannedCloud, PlannedNode } from '../../components/plan-types.js';
 import { loadTopology } from '../../topology/load.js';
 import type { Mode, Provider } from '../../topology/schema.js';
 import { renderTopology } from '../../topology/templates.js';
+import { tempDir } from '../support/tmp.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -33,7 +33,7 @@ export async function templatePlan(mode: Mode, provider: Provider, cidrs: string
 
 /** Compile a topology given as YAML text (written to a temp dir, loaded like any file). */
 export async function compileText(text: string): Promise<Plan> {
-  const dir = mkdtempSync(join(tmpdir(), 'tc-pulumi-'));
+  const dir = tempDir('tc-pulumi-');
   writeFileSync(join(dir, 'tclouds.yaml'), text);
   return compilePlan(await loadTopology(join(dir, 'tclouds.yaml')));
 }

@@ -102,6 +102,23 @@ describe('write core', () => {
     expect(end.find((a) => a.type === 'cancel')).toBeDefined();
   });
 
+  it('digests delivered after the value puts: the metadata waits for both the quorum and the digests', () => {
+    const w = new WriteCore(set, 'x', crypto, {
+      protocol: 'depsky-a',
+      writer: 'a1',
+      knownVersion: { counter: 4, writer: 'a1' },
+    });
+    expect(w.step({ type: 'start' })).toEqual([{ type: 'encode', version: { counter: 5, writer: 'a1' } }]);
+    const v = new Uint8Array([7]);
+    const puts = calls(w.step({ type: 'encoded', encoded: { payloads: [v], size: 1 } }));
+    let out: Action<unknown>[] = [];
+    for (const c of puts.slice(0, 3))
+      out = w.step({ type: 'reply', reply: { id: c.id, cloud: c.cloud, result: { status: 'ok' } } });
+    expect(calls(out)).toEqual([]);
+    const metaPuts = calls(w.step({ type: 'digested', digests: [sha256Hex(v)] }));
+    expect(metaPuts.map((c) => (c.op as { name: string }).name)).toEqual(Array(4).fill('metadata'));
+  });
+
   it('fails cleanly when more than f clouds refuse the value', () => {
     const w = new WriteCore(set, 'x', crypto, {
       protocol: 'depsky-a',

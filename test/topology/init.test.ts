@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { initTopology, SCHEMA_FILE } from '../../topology/init.js';
 import { SCHEMA_ID } from '../../topology/json-schema.js';
 import { validateTopologyText } from '../../topology/load.js';
 import { MODES, PROVIDERS, type Provider } from '../../topology/schema.js';
 import { checkStackName, cloudsFor, parseProviders, renderTopology, templatePath } from '../../topology/templates.js';
+import { tempDir } from '../support/tmp.js';
 
 /** Every non-empty set of providers, in canonical order, plus a few reversed orders. */
 function providerSets(): Provider[][] {
@@ -109,9 +109,8 @@ describe('templates', () => {
 describe('initTopology', () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'tclouds-init-'));
+    dir = tempDir('tclouds-init-');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes the topology and the JSON Schema beside it; the quickstart topology validates', async () => {
     const file = path.join(dir, 'q', 'tclouds.yaml');

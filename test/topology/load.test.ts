@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import {
   type LoadedTopology,
@@ -12,12 +11,12 @@ import {
   validateTopologyText,
 } from '../../topology/load.js';
 import { validateTopologyFile } from '../../topology/report.js';
+import { tempDir } from '../support/tmp.js';
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'tclouds-load-'));
+  dir = tempDir('tclouds-load-');
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const VALID = `name: demo
 clouds:

@@ -161,3 +161,23 @@ export async function shareSecret(secret: Uint8Array, n: number, threshold: numb
 export async function combineShares(shares: Uint8Array[]): Promise<Uint8Array> {
   return combine(shares.map((s) => new Uint8Array(s)));
 }
+
+/**
+ * SHA-256 of each buffer, hashed in 4 MiB slices that yield to the event loop in between, so that I/O started
+ * just before (the puts of the same buffers) keeps moving while this thread hashes.
+ */
+export async function sha256HexYielding(buffers: readonly Uint8Array[]): Promise<string[]> {
+  const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+  await yieldNow();
+  const out: string[] = [];
+  const slice = 4 << 20;
+  for (const b of buffers) {
+    const h = createHash('sha256');
+    for (let off = 0; off < b.length; off += slice) {
+      h.update(b.subarray(off, Math.min(b.length, off + slice)));
+      if (off + slice < b.length) await yieldNow();
+    }
+    out.push(h.digest('hex'));
+  }
+  return out;
+}
