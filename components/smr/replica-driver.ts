@@ -63,7 +63,7 @@ export class ReplicaDriver {
       out.replies.push({ client: req.client, seq: req.seq, readOnly: false, result: cached.result });
       return;
     }
-    this.input({ type: 'request', bytes }, out);
+    this.input({ type: 'request', bytes, req }, out);
   }
 
   private run(actions: Action[], out: DriverOutput): void {

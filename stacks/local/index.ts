@@ -7,15 +7,14 @@
  * changes, nodes whose spec is unchanged keep running, and a deploy with nothing to change reports 0 changes
  * without touching outputs.json.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { allNodes, planDigest } from '../../components/plan.js';
-import type { ComponentPlan, Plan, PlannedKey, PlannedNode } from '../../components/plan-types.js';
-import { defaultKeyFiles, generateWriterKeys, readVerifyKey } from '../../components/storage/keys.js';
+import type { ComponentPlan, Plan, PlannedNode } from '../../components/plan-types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../runtime/atomic-file.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
-import { ensureAdminToken, generateNodeKey, publicKeyOf, readPrivateKey, writePrivateKey } from '../../runtime/keys.js';
+import { ensureAdminToken } from '../../runtime/keys.js';
 import {
   type ComponentOutput,
   type DeploymentOutputs,
@@ -24,6 +23,7 @@ import {
   OUTPUTS_VERSION,
 } from '../../runtime/node-spec.js';
 import type { ComponentKind } from '../../topology/schema.js';
+import { ensurePlannedKey as ensureKey, keyFileOf, readPlannedPublicKey } from '../plan-keys.js';
 import type { DeployEvent, PreviewResource, RealizeContext, Realizer } from '../realizer.js';
 import { assignAddresses, checkPortFree } from './addresses.js';
 import { DeployCode } from './codes.js';
@@ -450,47 +450,10 @@ async function tailOf(file: string, lines: number): Promise<string> {
 async function existingPublicKeys(plan: Plan, stackDir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const k of Object.values(plan.components).flatMap((c) => c.keys)) {
-    const pub = await readPublic(stackDir, k).catch(() => undefined);
+    const pub = await readPlannedPublicKey(stackDir, k).catch(() => undefined);
     if (pub) out.set(k.id, pub);
   }
   return out;
-}
-
-/**
- * Key file of a planned key. Node and client keys are X25519 (runtime/keys.ts) at keys/<id>.key; a storage
- * writer key is the Ed25519 signing key of the storage component, where `tclouds storage` looks for it
- * (components/storage/keys.ts: keys/storage-<component>-writer.key + .pub).
- */
-export function keyFileOf(stackDir: string, k: PlannedKey): string {
-  return k.kind === 'storage-writer' ? defaultKeyFiles(stackDir, k.for).privateKey : stackPaths(stackDir).key(k.id);
-}
-
-async function readPublic(stackDir: string, k: PlannedKey): Promise<string | undefined> {
-  const file = keyFileOf(stackDir, k);
-  if (!existsSync(file)) return undefined;
-  if (k.kind === 'storage-writer') {
-    const pub = await readVerifyKey(defaultKeyFiles(stackDir, k.for).publicKey);
-    return rawPublic(pub);
-  }
-  return publicKeyOf(await readPrivateKey(file));
-}
-
-async function ensureKey(stackDir: string, k: PlannedKey): Promise<{ publicKey: string; created: boolean }> {
-  const existing = await readPublic(stackDir, k);
-  if (existing) return { publicKey: existing, created: false };
-  if (k.kind === 'storage-writer') {
-    const { publicKey } = await generateWriterKeys(defaultKeyFiles(stackDir, k.for), true);
-    return { publicKey: rawPublic(publicKey), created: true };
-  }
-  const { privateKey, publicKey } = generateNodeKey();
-  await writePrivateKey(keyFileOf(stackDir, k), privateKey);
-  return { publicKey, created: true };
-}
-
-/** base64url of the raw 32-byte public key (last 32 bytes of the SPKI DER; X25519 and Ed25519 alike). */
-function rawPublic(key: KeyObject): string {
-  const der = key.export({ type: 'spki', format: 'der' });
-  return der.subarray(der.length - 32).toString('base64url');
 }
 
 async function buildSpecs(

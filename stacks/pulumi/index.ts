@@ -21,11 +21,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { planDigest } from '../../components/plan.js';
-import type { Plan } from '../../components/plan-types.js';
+import type { Plan, PlannedKey } from '../../components/plan-types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../runtime/atomic-file.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
-import { publicKeyOf, readPrivateKey } from '../../runtime/keys.js';
 import type { BucketOutput, ComponentOutput, DeploymentOutputs, NodeOutput } from '../../runtime/node-spec.js';
+import { keyFileOf, readPlannedPublicKey } from '../plan-keys.js';
 import type { PreviewResource, RealizeContext, Realizer, Target } from '../realizer.js';
 import { PulumiCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
@@ -357,10 +357,11 @@ function externalHosts(stackDir: string, target: Target): Record<string, string>
 
 async function readKeys(plan: Plan, stackDir: string): Promise<KeyMaterial> {
   const km: KeyMaterial = { privatePem: {}, publicKeys: {}, adminToken: '', sshPublicKey: '' };
-  for (const c of Object.values(plan.components)) {
-    for (const id of [...c.nodes.map((n) => n.id), ...c.keys.map((k) => k.id)]) {
-      const key = await readPrivateKey(join(stackDir, 'keys', `${id}.key`)).catch(() => undefined);
-      if (key) km.publicKeys[id] = publicKeyOf(key);
+  for (const [name, c] of Object.entries(plan.components)) {
+    const keys: PlannedKey[] = [...c.nodes.map((n) => ({ id: n.id, kind: 'node' as const, for: name })), ...c.keys];
+    for (const k of keys) {
+      const publicKey = await readPlannedPublicKey(stackDir, k).catch(() => undefined);
+      if (publicKey) km.publicKeys[k.id] = publicKey;
     }
   }
   return km;
@@ -426,7 +427,7 @@ async function buildOutputs(
     const clientKeys: ComponentOutput['clientKeys'] = {};
     for (const k of comp.keys) {
       if (k.kind === 'node') continue;
-      const keyFile = join(ctx.stackDir, 'keys', `${k.id}.key`);
+      const keyFile = keyFileOf(ctx.stackDir, k);
       if (keys.publicKeys[k.id]) clientKeys[k.id] = { keyFile, publicKey: keys.publicKeys[k.id]! };
     }
     components[name] = { kind: comp.kind, nodes: nodeOutputs, buckets: bucketOutputs, client: comp.client, clientKeys };

@@ -9,9 +9,10 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan } from '../../components/plan-types.js';
+import type { Plan, PlannedKey } from '../../components/plan-types.js';
 import { writeFileAtomic } from '../../runtime/atomic-file.js';
-import { ensureAdminToken, generateNodeKey, publicKeyOf, readPrivateKey, writePrivateKey } from '../../runtime/keys.js';
+import { ensureAdminToken, generateNodeKey, readPrivateKey } from '../../runtime/keys.js';
+import { ensurePlannedKey, ephemeralPublicKey, keyFileOf } from '../plan-keys.js';
 
 export interface KeyMaterial {
   /** PKCS8 PEM per node id (only nodes; client keys stay on this machine). */
@@ -23,13 +24,14 @@ export interface KeyMaterial {
   sshPublicKey: string;
 }
 
-function keyIds(plan: Plan): { id: string; kind: string }[] {
-  const out = new Map<string, string>();
-  for (const c of Object.values(plan.components)) {
-    for (const n of c.nodes) out.set(n.id, 'node');
-    for (const k of c.keys) out.set(k.id, k.kind);
+/** Every key the plan needs: one per node, plus the component keys (clients, storage writers). */
+function plannedKeys(plan: Plan): PlannedKey[] {
+  const out = new Map<string, PlannedKey>();
+  for (const [name, c] of Object.entries(plan.components)) {
+    for (const n of c.nodes) out.set(n.id, { id: n.id, kind: 'node', for: name });
+    for (const k of c.keys) out.set(k.id, k);
   }
-  return [...out].map(([id, kind]) => ({ id, kind }));
+  return [...out.values()];
 }
 
 /** Fresh keys that are never written anywhere (mock preview). */
@@ -40,15 +42,22 @@ export function ephemeralKeys(plan: Plan): KeyMaterial {
     adminToken: randomBytes(32).toString('hex'),
     sshPublicKey: 'ssh-rsa (generated at deploy time)',
   };
-  for (const { id, kind } of keyIds(plan)) {
+  for (const k of plannedKeys(plan)) {
+    if (k.kind !== 'node') {
+      km.publicKeys[k.id] = ephemeralPublicKey(k);
+      continue;
+    }
     const { privateKey, publicKey } = generateNodeKey();
-    km.publicKeys[id] = publicKey;
-    if (kind === 'node') km.privatePem[id] = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    km.publicKeys[k.id] = publicKey;
+    km.privatePem[k.id] = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   }
   return km;
 }
 
-/** Reads the stack's keys from `<stackDir>/keys/`, creating the missing ones (0600, atomic). */
+/**
+ * Reads the stack's keys from `<stackDir>/keys/`, creating the missing ones (0600, atomic), in the layout every
+ * realizer shares (stacks/plan-keys.ts): the storage writer key is the Ed25519 key `tclouds storage` uses.
+ */
 export async function ensureKeys(plan: Plan, stackDir: string, provider: string): Promise<KeyMaterial> {
   const dir = join(stackDir, 'keys');
   const km: KeyMaterial = {
@@ -57,15 +66,12 @@ export async function ensureKeys(plan: Plan, stackDir: string, provider: string)
     adminToken: await ensureAdminToken(join(dir, 'admin.token')),
     sshPublicKey: '',
   };
-  for (const { id, kind } of keyIds(plan)) {
-    const file = join(dir, `${id}.key`);
-    let key = await readPrivateKey(file).catch(() => undefined);
-    if (!key) {
-      key = generateNodeKey().privateKey;
-      await writePrivateKey(file, key);
+  for (const k of plannedKeys(plan)) {
+    km.publicKeys[k.id] = (await ensurePlannedKey(stackDir, k)).publicKey;
+    if (k.kind === 'node') {
+      const key = await readPrivateKey(keyFileOf(stackDir, k));
+      km.privatePem[k.id] = key.export({ type: 'pkcs8', format: 'pem' }) as string;
     }
-    km.publicKeys[id] = publicKeyOf(key);
-    if (kind === 'node') km.privatePem[id] = key.export({ type: 'pkcs8', format: 'pem' }) as string;
   }
   if (provider === 'azure') km.sshPublicKey = await ensureSshKey(join(dir, 'azure-admin-ssh.key'));
   return km;

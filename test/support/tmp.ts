@@ -28,7 +28,8 @@ export function removeTempDir(dir: string): void {
     } catch {}
   }
   if (strays.length > 0) console.warn(`[test cleanup] killed ${strays.length} leftover process(es) using ${dir}`);
-  rmSync(dir, { recursive: true, force: true });
+  // Retries cover a just-killed process that was still writing into the directory (ENOTEMPTY).
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   made.delete(dir);
 }
 

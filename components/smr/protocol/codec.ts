@@ -58,6 +58,12 @@ export function attachAuth(body: Uint8Array, auth: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Client ids are ASCII in practice: decode those without TextDecoder (a per-request cost); others strictly. */
+function decodeId(b: Uint8Array): string {
+  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return dec.decode(b);
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
 /** Decodes a request; returns undefined for anything malformed (never throws). */
 export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
   try {
@@ -67,7 +73,7 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
     if (flags > 1) return undefined;
     const idLen = dv.getUint16(2);
     if (idLen === 0 || idLen > 256 || 4 + idLen + 8 > bytes.length) return undefined;
-    const client = dec.decode(bytes.subarray(4, 4 + idLen));
+    const client = decodeId(bytes.subarray(4, 4 + idLen));
     let o = 4 + idLen;
     const seq = dv.getUint32(o);
     const opLen = dv.getUint32(o + 4);
@@ -134,9 +140,11 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function toHex(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < b.length; i++) s += b[i]!.toString(16).padStart(2, '0');
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
   return s;
 }
 

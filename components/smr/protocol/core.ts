@@ -129,6 +129,8 @@ export class ReplicaCore {
   private proposedFor = '';
 
   private pool = new Map<string, Pending[]>();
+  /** Decoded form of proposal values already checked (keyed by the value object; values are never mutated). */
+  private decoded = new WeakMap<Uint8Array, Batch>();
   private poolSize = 0;
   private rr = 0;
   clientSeq = new Map<string, number>();
@@ -183,7 +185,7 @@ export class ReplicaCore {
         this.onTick(input.now, input.entropy);
         break;
       case 'request':
-        this.onRequestBytes(input.bytes);
+        this.onRequestBytes(input.bytes, input.req);
         this.maybePropose();
         break;
       case 'message':
@@ -198,8 +200,8 @@ export class ReplicaCore {
 
   // ---------------------------------------------------------------- requests
 
-  private onRequestBytes(bytes: Uint8Array): boolean {
-    const req = decodeRequest(bytes);
+  private onRequestBytes(bytes: Uint8Array, decoded?: DecodedRequest): boolean {
+    const req = decoded ?? decodeRequest(bytes);
     if (!req || req.readOnly || !this.env.verifyRequest(req)) return false;
     return this.addToPool(req);
   }
@@ -365,11 +367,13 @@ export class ReplicaCore {
     const hash = this.env.digest(m.value);
     // Only the first PROPOSE of the leader in a regency counts (an equivocating leader gets one value per replica).
     this.inst.proposals.set(m.reg, hash);
-    if (!this.validBatch(m.value)) {
+    const batch = this.validBatch(m.value);
+    if (!batch) {
       this.logEvent('warn', 'invalid proposal from leader; starting leader change', { leader: from, cid: m.cid });
       this.startLeaderChange([]);
       return;
     }
+    this.decoded.set(m.value, batch);
     this.inst.values.set(hash, m.value);
     this.doWrite(m.reg, hash);
   }
@@ -454,7 +458,10 @@ export class ReplicaCore {
   private decide(value: Uint8Array, proof: DecisionProof | null): void {
     const inst = this.inst;
     const cid = inst.cid;
-    const batch = decodeBatch(value) ?? { timestamp: this.lastTimestamp, seed: 0, requests: [] };
+    // The batch was decoded when its PROPOSE was checked; decisions adopted from proofs, SYNCs or state transfer
+    // are decoded here.
+    const batch = this.decoded.get(value) ??
+      decodeBatch(value) ?? { timestamp: this.lastTimestamp, seed: 0, requests: [] };
     const run: DecodedRequest[] = [];
     for (const r of batch.requests) {
       if (r.readOnly) continue;

@@ -46,7 +46,8 @@ export interface SignedCollect {
 export type Input =
   /** Periodic tick; `now` is the host's wall clock (ms), only used by the leader for batch timestamps. */
   | { type: 'tick'; now: number; entropy: number }
-  | { type: 'request'; bytes: Uint8Array }
+  /** `req`, when given, must be decodeRequest(bytes): the host already decoded it (saves a decode per request). */
+  | { type: 'request'; bytes: Uint8Array; req?: DecodedRequest }
   | { type: 'message'; from: number; msg: Msg }
   /** The service snapshot the host took for a `checkpoint` action. */
   | { type: 'snapshot'; cid: number; bytes: Uint8Array };
