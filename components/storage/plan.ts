@@ -39,6 +39,14 @@ export function planStorage(input: ComponentPlanInput & { component: StorageComp
             n,
             clouds: [...c.clouds],
             buckets: Object.fromEntries(buckets.map((b) => [b.cloud, b.name])),
+            // A gateway on a cloud VM reaches each bucket through that cloud's SDK (components/storage/node.ts).
+            providers: Object.fromEntries(c.clouds.map((cloud) => [cloud, input.clouds[cloud]?.provider ?? 'local'])),
+            regions: Object.fromEntries(
+              c.clouds.flatMap((cloud) => {
+                const region = input.clouds[cloud]?.region;
+                return region ? [[cloud, region]] : [];
+              }),
+            ),
           }),
         },
       ]

@@ -236,10 +236,16 @@ export class ReplicaCore {
     if (q.length === 0) this.pool.delete(client);
   }
 
-  /** Fair batch: round-robin over clients, each client's requests in seq order, starting client rotates. */
-  private buildBatch(): Uint8Array {
+  /**
+   * Fair batch: round-robin over clients, each client's requests in seq order, starting client rotates.
+   * `after` (early proposal, see maybePropose) holds the batch still being decided: its requests are skipped and
+   * the timestamp moves past it. Returns undefined when no request is left to propose.
+   */
+  private buildBatch(after?: Batch): Uint8Array | undefined {
     const clients = [...this.pool.keys()];
     const picked: Uint8Array[] = [];
+    const skip = new Map<string, number>();
+    if (after) for (const r of after.requests) skip.set(r.client, Math.max(skip.get(r.client) ?? 0, r.seq));
     if (clients.length > 0) {
       const start = this.rr++ % clients.length;
       const idx = new Map<string, number>();
@@ -249,17 +255,21 @@ export class ReplicaCore {
         for (let k = 0; k < clients.length && picked.length < this.cfg.batchSize; k++) {
           const c = clients[(start + k) % clients.length]!;
           const q = this.pool.get(c)!;
-          const i = idx.get(c) ?? 0;
+          let i = idx.get(c) ?? 0;
+          const done = skip.get(c);
+          if (done !== undefined) while (i < q.length && q[i]!.seq <= done) i++;
           if (i < q.length) {
             picked.push(q[i]!.bytes);
             idx.set(c, i + 1);
             progress = true;
-          }
+          } else idx.set(c, i);
         }
       }
     }
-    const ts = Math.max(this.lastTimestamp + 1, this.wall);
-    return encodeBatch(ts, (this.entropy ^ Math.imul(this.inst.cid + 1, 2654435761)) >>> 0, picked);
+    if (after && picked.length === 0) return undefined;
+    const ts = Math.max(this.lastTimestamp + 1, (after?.timestamp ?? 0) + 1, this.wall);
+    const cid = after ? this.inst.cid + 1 : this.inst.cid;
+    return encodeBatch(ts, (this.entropy ^ Math.imul(cid + 1, 2654435761)) >>> 0, picked);
   }
 
   /** A proposal is good if it decodes, its timestamp moves forward and every request is authentic and new. */
@@ -284,13 +294,44 @@ export class ReplicaCore {
   private maybePropose(): void {
     if (this.leader() !== this.me || this.lcActive || this.st || this.recovering) return;
     const key = `${this.inst.cid}:${this.regency}`;
-    if (this.proposedFor === key || this.inst.cid === this.syncCid || this.inst.proposals.has(this.regency)) return;
+    if (this.proposedFor === key || this.inst.cid === this.syncCid || this.inst.proposals.has(this.regency)) {
+      this.maybeProposeEarly();
+      return;
+    }
     if (this.poolSize === 0) return;
     this.proposedFor = key;
-    const value = this.buildBatch();
+    const value = this.buildBatch()!;
     const msg: Msg = { t: 'PROPOSE', cid: this.inst.cid, reg: this.regency, value };
     this.send('all', msg);
     this.onPropose(this.me, msg);
+  }
+
+  /**
+   * Early proposal: once this leader has ACCEPTed its value for the current instance (the value every correct
+   * replica can decide in this regency), it sends the PROPOSE of the next instance right away instead of after
+   * deciding, so the next batch does not wait one more message delay. Only the PROPOSE is early: every replica
+   * (the leader too, through its own buffer) handles it only after deciding the current instance, with the
+   * usual checks against the decided state, so at most one instance is being decided at any time. The batch
+   * skips the requests of the current one and its timestamp moves past it; if the current instance ends with
+   * another value (a leader change), the PROPOSE belongs to an old regency and is ignored.
+   */
+  private maybeProposeEarly(): void {
+    const inst = this.inst;
+    const next = inst.cid + 1;
+    const key = `${next}:${this.regency}`;
+    if (this.proposedFor === key || this.poolSize === 0 || !inst.accepted.has(this.regency)) return;
+    const hash = inst.proposals.get(this.regency);
+    const current = hash === undefined ? undefined : inst.values.get(hash);
+    const batch = current && this.decoded.get(current);
+    if (!batch || inst.valHash !== hash) return;
+    const value = this.buildBatch(batch);
+    if (!value) return;
+    this.proposedFor = key;
+    const msg: Msg = { t: 'PROPOSE', cid: next, reg: this.regency, value };
+    this.send('all', msg);
+    const list = this.ooc.get(next) ?? [];
+    list.push({ from: this.me, msg });
+    this.ooc.set(next, list);
   }
 
   // ---------------------------------------------------------------- messages
@@ -423,6 +464,7 @@ export class ReplicaCore {
     const cid = inst.cid;
     this.send('all', { t: 'ACCEPT', cid, reg, hash, proof });
     this.recordAccept(this.me, reg, hash, proof);
+    if (this.inst === inst) this.maybePropose();
   }
 
   private onAccept(from: number, m: Extract<Msg, { t: 'ACCEPT' }>): void {
@@ -714,7 +756,7 @@ export class ReplicaCore {
     const entries = [...this.stopData.values()];
     const choice = chooseValue(this.statesFor(C, entries), this.n, this.f);
     if (choice.kind === 'unsound') return;
-    const value = choice.kind === 'bound' ? choice.value : this.buildBatch();
+    const value = choice.kind === 'bound' ? choice.value : this.buildBatch()!;
     const sync: Extract<Msg, { t: 'SYNC' }> = {
       t: 'SYNC',
       reg: this.regency,
