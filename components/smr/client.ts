@@ -8,8 +8,8 @@
  */
 import { createHmac, type KeyObject, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { pairKey, secretKey } from '../../runtime/channel-keys.js';
 import { NodeCode } from '../../runtime/codes.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';

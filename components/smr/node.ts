@@ -127,10 +127,10 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   const vectorKeys = group.map((p) =>
     secretKey(
       pairKey(
-      ctx.privateKey,
-      p.id === spec.id ? publicKeyOf(ctx.privateKey) : p.publicKey,
-      'vector',
-      spec.stack,
+        ctx.privateKey,
+        p.id === spec.id ? publicKeyOf(ctx.privateKey) : p.publicKey,
+        'vector',
+        spec.stack,
         spec.id,
         p.id,
       ),
