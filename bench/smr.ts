@@ -8,6 +8,7 @@
  * Bounded in time (~1.5 min): 3 s per point.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +17,7 @@ import { clientFromOutputs, SmrClient } from '../components/smr/client.js';
 import { writeJsonAtomic } from '../runtime/atomic-file.js';
 import { readPrivateKey } from '../runtime/keys.js';
 import { startNode } from '../runtime/node-host.js';
-import { makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
+import { freePort, makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
 
 const SECONDS = Number(process.env.SMR_BENCH_SECONDS ?? 3);
 const LEVELS_SMALL = [1, 10, 50, 100, 200];
@@ -24,25 +25,60 @@ const LEVELS_LARGE = [1, 50, 200];
 
 interface Point extends LoadResult {
   system: 'bft-smr' | 'unreplicated' | 'bft-smr-1proc';
+  /** CPU microseconds per completed operation: each server process, and the load generator (this process). */
+  cpuUsPerOp?: { servers: (number | null)[]; client: number | null };
 }
 
+/** CPU seconds (user + system) a child process has used so far; undefined where /proc is not available. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return undefined;
+  }
+}
+
+interface Target {
+  system: Point['system'];
+  client: SmrClient;
+  /** Server processes whose CPU time is reported per operation. */
+  pids: (number | undefined)[];
+}
+
+/**
+ * Every (size, clients) point runs on each system back to back, so the replicated/unreplicated ratio compares
+ * runs made under the same background load (this machine is shared; load drifts over a minute).
+ */
 async function sweep(
-  system: Point['system'],
-  client: SmrClient,
+  targets: Target[],
   plan: readonly (readonly [number, readonly number[]])[] = [
     [0, LEVELS_SMALL],
     [1024, LEVELS_LARGE],
   ],
-): Promise<Point[]> {
-  const sessions = Array.from({ length: 200 }, () => client.session());
-  const out: Point[] = [];
+): Promise<Point[][]> {
+  const sessions = targets.map((t) => Array.from({ length: 200 }, () => t.client.session()));
+  const out: Point[][] = targets.map(() => []);
+  // Warm-up (not recorded): JIT-compile the hot paths of every process before the first measured point.
+  for (const [k] of targets.entries()) await closedLoop((s, op) => sessions[k]![s]!.invoke(op), 50, 1, 0);
   for (const [size, levels] of plan) {
     for (const c of levels) {
-      const r = await closedLoop((s, op) => sessions[s]!.invoke(op), c, SECONDS, size);
-      out.push({ system, ...r });
-      process.stderr.write(
-        `${system.padEnd(12)} ${String(size).padStart(5)} B ${String(c).padStart(4)} clients ${String(r.opsPerSecond).padStart(7)} ops/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms\n`,
-      );
+      for (const [k, t] of targets.entries()) {
+        const cpu0 = t.pids.map(cpuSeconds);
+        const u0 = process.cpuUsage();
+        const r = await closedLoop((s, op) => sessions[k]![s]!.invoke(op), c, SECONDS, size);
+        const u1 = process.cpuUsage(u0);
+        const server = t.pids.map((p, i) => (cpuSeconds(p) ?? Number.NaN) - (cpu0[i] ?? Number.NaN));
+        const perOp = (sec: number) => (r.ops > 0 && Number.isFinite(sec) ? Math.round((sec * 1e6) / r.ops) : null);
+        const cpuUsPerOp = {
+          servers: server.map(perOp),
+          client: perOp((u1.user + u1.system) / 1e6),
+        };
+        out[k]!.push({ system: t.system, ...r, cpuUsPerOp });
+        process.stderr.write(
+          `${t.system.padEnd(12)} ${String(size).padStart(5)} B ${String(c).padStart(4)} clients ${String(r.opsPerSecond).padStart(7)} ops/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  cpu us/op ${cpuUsPerOp.servers.join('/')} + client ${cpuUsPerOp.client}\n`,
+        );
+      }
     }
   }
   return out;
@@ -120,31 +156,39 @@ async function main(): Promise<void> {
   await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
   const client = await clientFromOutputs(cluster.stackDir, cluster.component, { retransmitMs: 500, timeoutMs: 30_000 });
   await client.connect(4);
-  const replicated = await sweep('bft-smr', client);
-  const crash = await leaderCrash(client, procs[0]!);
-  await client.close();
-  for (const p of procs) p.kill('SIGKILL');
 
-  // Baseline: one unreplicated server process, same transport and request MACs.
-  const spec = { ...cluster.specs[1]!, role: 'unreplicated', peers: [] };
+  // Baseline: one unreplicated server process, same transport and request MACs, running alongside.
+  const spec = {
+    ...cluster.specs[1]!,
+    role: 'unreplicated',
+    peers: [],
+    controlPort: await freePort(cluster.specs[1]!.host),
+    dataDir: path.join(cluster.stackDir, 'nodes', 'unreplicated', 'data'),
+  };
+  spec.ports = { ...spec.ports, client: await freePort(spec.host) };
   const specFile = path.join(cluster.stackDir, 'nodes', 'unreplicated.json');
   await writeJsonAtomic(specFile, spec);
   const single = spawnNode(specFile);
   await waitHealthy(spec);
-  const out = cluster.specs[1]!;
   const keyEntry = Object.entries(JSON.parse(JSON.stringify(cluster.specs[0]!.clients)) as Record<string, string>)[0]!;
   const baseClient = new SmrClient({
     stack: cluster.stack,
     clientId: keyEntry[0],
     privateKey: await readPrivateKey(path.join(cluster.stackDir, 'keys', `${keyEntry[0]}.key`)),
-    replicas: [{ id: out.id, index: 0, host: out.host, port: out.ports.client!, publicKey: out.publicKey }],
+    replicas: [{ id: spec.id, index: 0, host: spec.host, port: spec.ports.client!, publicKey: spec.publicKey }],
     f: 0,
     retransmitMs: 500,
   });
   await baseClient.connect(1);
-  const baseline = await sweep('unreplicated', baseClient);
+  const [replicated, baseline] = (await sweep([
+    { system: 'bft-smr', client, pids: procs.map((p) => p.pid) },
+    { system: 'unreplicated', client: baseClient, pids: [single.pid] },
+  ])) as [Point[], Point[]];
   await baseClient.close();
   single.kill('SIGKILL');
+  const crash = await leaderCrash(client, procs[0]!);
+  await client.close();
+  for (const p of procs) p.kill('SIGKILL');
 
   // Extra data point: the same 4 replicas and client in ONE process over the same loopback TCP transport. It
   // removes cross-process scheduler wake-ups (5 processes x 4 message hops on 2 shared cores) from the latency.
@@ -152,7 +196,10 @@ async function main(): Promise<void> {
   const inproc = await Promise.all(one.specFiles.map((f) => startNode(f, { stderr: false })));
   const oneClient = await clientFromOutputs(one.stackDir, one.component, { retransmitMs: 500 });
   await oneClient.connect(4);
-  const singleProcess = await sweep('bft-smr-1proc', oneClient, [[0, [1, 50, 200]]]);
+  const [singleProcess] = (await sweep(
+    [{ system: 'bft-smr-1proc', client: oneClient, pids: [] }],
+    [[0, [1, 50, 200]]],
+  )) as [Point[]];
   await oneClient.close();
   for (const nd of inproc) await nd.stop();
 

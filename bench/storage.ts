@@ -39,6 +39,17 @@ function median(xs: number[]): number {
 
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
+/** Median write and read times of one way of storing `bytes`, with the throughput they mean. */
+const speeds = (bytes: number, writeMs: number, readMs: number) => ({
+  writeMs,
+  readMs,
+  writeMBps: mbps(bytes, writeMs),
+  readMBps: mbps(bytes, readMs),
+});
+
+/** A ratio target's verdict: met when the measured ratio is at most the target. */
+const atMost = (value: number, target: number) => ({ value, target: `<= ${target}x`, met: value <= target });
+
 async function main(): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-bench-storage-'));
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -93,25 +104,10 @@ async function main(): Promise<void> {
         size: size.label,
         bytes: size.bytes,
         runs,
-        plain: {
-          writeMs: m.plainW,
-          readMs: m.plainR,
-          writeMBps: mbps(size.bytes, m.plainW!),
-          readMBps: mbps(size.bytes, m.plainR!),
-        },
-        depskyA: {
-          writeMs: m.aW,
-          readMs: m.aR,
-          writeMBps: mbps(size.bytes, m.aW!),
-          readMBps: mbps(size.bytes, m.aR!),
-          writeRatio: m.aW! / m.plainW!,
-          readRatio: m.aR! / m.plainR!,
-        },
+        plain: speeds(size.bytes, m.plainW!, m.plainR!),
+        depskyA: { ...speeds(size.bytes, m.aW!, m.aR!), writeRatio: m.aW! / m.plainW!, readRatio: m.aR! / m.plainR! },
         depskyCA: {
-          writeMs: m.caW,
-          readMs: m.caR,
-          writeMBps: mbps(size.bytes, m.caW!),
-          readMBps: mbps(size.bytes, m.caR!),
+          ...speeds(size.bytes, m.caW!, m.caR!),
           writeRatio: m.caW! / m.plainW!,
           readRatio: m.caR! / m.plainR!,
         },
@@ -160,26 +156,10 @@ async function main(): Promise<void> {
   const caTotal = perCloud.reduce((a, b) => a + b, 0);
   const encodeBest = Math.max(...ec.map((e) => e.mbps));
   const verdicts = {
-    aRead: {
-      value: big.depskyA.readRatio,
-      target: `<= ${TARGETS.aRead}x`,
-      met: big.depskyA.readRatio <= TARGETS.aRead,
-    },
-    aWrite: {
-      value: big.depskyA.writeRatio,
-      target: `<= ${TARGETS.aWrite}x`,
-      met: big.depskyA.writeRatio <= TARGETS.aWrite,
-    },
-    caRead: {
-      value: big.depskyCA.readRatio,
-      target: `<= ${TARGETS.caRead}x`,
-      met: big.depskyCA.readRatio <= TARGETS.caRead,
-    },
-    caWrite: {
-      value: big.depskyCA.writeRatio,
-      target: `<= ${TARGETS.caWrite}x`,
-      met: big.depskyCA.writeRatio <= TARGETS.caWrite,
-    },
+    aRead: atMost(big.depskyA.readRatio, TARGETS.aRead),
+    aWrite: atMost(big.depskyA.writeRatio, TARGETS.aWrite),
+    caRead: atMost(big.depskyCA.readRatio, TARGETS.caRead),
+    caWrite: atMost(big.depskyCA.writeRatio, TARGETS.caWrite),
     encode: { value: encodeBest, target: `>= ${TARGETS.encodeMBps} MB/s`, met: encodeBest >= TARGETS.encodeMBps },
     caPerCloud: { value: caFraction, target: '~ 1/(f+1) = 0.5 of the object per cloud', met: caFraction < 0.51 },
   };

@@ -1,12 +1,14 @@
 /**
  * What the `tclouds chaos` commands share: target flags, the confirmation rule (ask on a TTY, `--yes` skips,
- * refuse without either) and the rendering of action results.
+ * refuse without either), the confirmed target actions (kill, pause, partition) and the rendering of action results.
  */
 import { createInterface } from 'node:readline/promises';
 import { Flags } from '@oclif/core';
 import { style } from '../cli/style.js';
+import { type Deployment, loadDeployment } from '../dashboard/poll.js';
 import { ExitCode, TcError } from '../runtime/errors.js';
-import type { ActionResult, TargetSelector } from './actions.js';
+import type { NodeOutput } from '../runtime/node-spec.js';
+import { type ActionResult, requireLocal, resolveTargets, type TargetSelector } from './actions.js';
 import { StatusCode } from './codes.js';
 
 export const deploymentFlags = {
@@ -57,6 +59,31 @@ export async function confirmAction(question: string, yes: boolean): Promise<voi
   } finally {
     rl.close();
   }
+}
+
+/** The `--json` value of a confirmed target action. */
+export interface TargetActionValue<A extends string> {
+  action: A;
+  targets: string[];
+  results: ActionResult[];
+}
+
+/**
+ * What kill, pause and partition do: load the (local) deployment, resolve the targets the flags name, ask
+ * `question(ids, stack)` (see confirmAction), then `act` on the targets. The command renders the value.
+ */
+export async function targetAction<A extends string>(
+  flags: Parameters<typeof selectorOf>[0] & { file?: string | undefined; stack?: string | undefined; yes: boolean },
+  action: A,
+  question: (ids: string, stack: string) => string,
+  act: (dep: Deployment, targets: NodeOutput[]) => Promise<ActionResult[]>,
+): Promise<TargetActionValue<A>> {
+  const dep = await loadDeployment(flags.file, flags.stack);
+  requireLocal(dep);
+  const targets = resolveTargets(dep, selectorOf(flags));
+  await confirmAction(question(targets.map((t) => t.id).join(', '), dep.outputs.stack), flags.yes);
+  const results = await act(dep, targets);
+  return { action, targets: targets.map((t) => t.id), results };
 }
 
 export function renderResults(results: ActionResult[], stream: NodeJS.WriteStream = process.stdout): string {

@@ -18,6 +18,7 @@
  * Kept: pm-majority needs at least floor(m/2)+1 clean PMs; vm-majority at least floor(v/2)+1 VMs that are
  * neither crashed nor on a lost PM.
  */
+import { mulberry32 } from '../placement/simulate.js';
 import type { Keep, Threat } from '../topology/schema.js';
 
 export interface FaultModel {
@@ -26,17 +27,8 @@ export interface FaultModel {
   removal: boolean;
 }
 
-/** A seeded uniform generator in [0, 1) (mulberry32: tiny, fast, good enough for fault draws). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator in [0, 1): the placement simulation's mulberry32, one PRNG for every seeded draw. */
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** Derive an independent 32-bit seed from a user seed and labels (run number, component name): FNV-1a. */
 export function deriveSeed(seed: number | string, ...parts: (string | number)[]): number {

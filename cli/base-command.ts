@@ -13,6 +13,9 @@ import { Command, Errors } from '@oclif/core';
 import { ExitCode, type ExitCodeValue, formatProblem, isTcError, TcError } from '../runtime/errors.js';
 import { style } from './style.js';
 
+/** Command-line usage error reported by oclif's parser (unknown flag, bad flag value, missing argument). */
+const USAGE_CODE = 'TC033';
+
 export abstract class TcCommand extends Command {
   static override enableJsonFlag = true;
 
@@ -34,8 +37,22 @@ export abstract class TcCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err;
     if (isTcError(err)) return this.reportAndExit(err);
-    // oclif's own parse/usage errors (nonexistent flag, missing arg) keep oclif's message and exit 2.
-    if (err.oclif?.exit !== undefined || err instanceof Errors.CLIError) return super.catch(err);
+    // oclif's own parse/usage errors (nonexistent flag, bad flag value, missing arg) keep oclif's message
+    // and exit code (2), but are reported like every other problem: `error TC033 ...` + hint, and with
+    // --json the documented {"error":{...}} shape (oclif itself would serialize the whole error object,
+    // whose parse context holds the full config and package.json, ~260 KB, and exit 1).
+    if (err.oclif?.exit !== undefined || err instanceof Errors.CLIError) {
+      const lines = err.message
+        .split('\n')
+        .map((l) => l.trim().replace(/\s+/g, ' '))
+        .filter((l) => l.length > 0 && !l.startsWith('See more help'));
+      return this.reportAndExit(
+        new TcError(USAGE_CODE, joinUsageLines(lines), {
+          exit: (err.oclif?.exit ?? ExitCode.usage) as ExitCodeValue,
+          hint: `see \`tclouds ${(this.id ?? '').replaceAll(':', ' ')} --help\``,
+        }),
+      );
+    }
     if (process.env.TCLOUDS_DEBUG === '1') process.stderr.write(`${err.stack ?? String(err)}\n`);
     const internal = new TcError('TC000', `internal error: ${err.message}`, {
       exit: ExitCode.failure,
@@ -69,4 +86,11 @@ export abstract class TcCommand extends Command {
     }
     this.exit(err.exit);
   }
+}
+
+/** oclif's multi-line parse message as one line: `Parsing --keep: Expected an integer ...`. */
+function joinUsageLines(lines: readonly string[]): string {
+  const [first = 'usage error', ...rest] = lines;
+  if (rest.length === 0) return first;
+  return `${first}${first.endsWith(':') ? '' : ':'} ${rest.join(' ')}`;
 }

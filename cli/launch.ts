@@ -33,20 +33,64 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Fingerprint of the compiled commands (and of dist/cli, where shared flag helpers live) and the package
- * version: changes whenever one of those files does. Also returns how many command files there are.
+ * Bundled commands (scripts/bundle-commands.js writes dist/bundle/<id>.js and a sidecar <id>.json listing the
+ * compiled files it was built from, with their size and mtime). A bundle is usable only while every one of
+ * those files is unchanged: a later `tsc` without the bundling step leaves it unused.
  */
-export async function commandsFingerprint(root: string, version: string): Promise<{ id: string; commands: number }> {
+async function readBundles(root: string): Promise<{ files: string[]; usable: string[] }> {
+  const dir = path.join(root, 'dist', 'bundle');
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const files: string[] = [];
+  const usable: string[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const id = name.slice(0, -'.json'.length);
+    try {
+      const sidecar = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as {
+        inputs?: Record<string, string>;
+      };
+      const inputs = Object.entries(sidecar.inputs ?? {});
+      const bundle = path.join(dir, `${id}.js`);
+      const stats = await Promise.all([bundle, ...inputs.map(([rel]) => path.join(root, rel))].map((f) => fs.stat(f)));
+      files.push(bundle, ...inputs.map(([rel]) => path.join(root, rel)));
+      if (inputs.length > 0 && inputs.every(([, key], i) => key === `${stats[i + 1]?.size}:${stats[i + 1]?.mtimeMs}`)) {
+        usable.push(id);
+      }
+    } catch {
+      // A missing input or a broken sidecar: the command runs from dist/commands.
+    }
+  }
+  return { files, usable };
+}
+
+/**
+ * Fingerprint of the compiled commands (and of dist/cli, where shared flag helpers live, and of the bundles
+ * with their inputs) and the package version: changes whenever one of those files does. Also returns how
+ * many command files there are, and which bundles match their inputs.
+ */
+export async function commandsFingerprint(
+  root: string,
+  version: string,
+): Promise<{ id: string; commands: number; bundles: string[] }> {
   const commandsDir = path.join(root, 'dist', 'commands');
-  const commandFiles = (await listFiles(commandsDir)).sort();
-  const files = [...commandFiles, ...(await listFiles(path.join(root, 'dist', 'cli'))).sort()];
-  const stats = await Promise.all(files.map((f) => fs.stat(f)));
+  const [commandFiles, cliFiles, bundles] = await Promise.all([
+    listFiles(commandsDir),
+    listFiles(path.join(root, 'dist', 'cli')),
+    readBundles(root),
+  ]);
+  commandFiles.sort();
+  const files = [...commandFiles, ...cliFiles.sort(), ...bundles.files];
+  const stats = await Promise.all(files.map((f) => fs.stat(f).catch(() => undefined)));
   const text = [
     version,
     ...files.map((f, i) => `${path.relative(root, f)}:${stats[i]?.size}:${stats[i]?.mtimeMs}`),
+    `bundles:${bundles.usable.join(',')}`,
   ].join('\n');
   // Two FNV-1a passes with different seeds: plenty for change detection, and no crypto module to load.
-  return { id: `${fnv1a(text, 0x811c9dc5)}${fnv1a(text, 0x01000193)}:${files.length}`, commands: commandFiles.length };
+  return {
+    id: `${fnv1a(text, 0x811c9dc5)}${fnv1a(text, 0x01000193)}:${commandFiles.length}`,
+    commands: commandFiles.length,
+    bundles: bundles.usable,
+  };
 }
 
 function fnv1a(text: string, seed: number): string {
@@ -75,14 +119,14 @@ async function readManifest(root: string): Promise<ManifestOnDisk | undefined> {
 export async function ensureFreshManifest(
   root: string,
   version: string,
-): Promise<{ fresh: boolean; fingerprint: string; commands: number }> {
-  const [{ id: fingerprint, commands }, manifest] = await Promise.all([
+): Promise<{ fresh: boolean; fingerprint: string; commands: number; bundles: string[] }> {
+  const [{ id: fingerprint, commands, bundles }, manifest] = await Promise.all([
     commandsFingerprint(root, version),
     readManifest(root),
   ]);
   const fresh = manifest?.tcloudsFingerprint === fingerprint && manifest.version === version;
   if (!fresh && manifest) await fs.rm(path.join(root, MANIFEST_FILE), { force: true }).catch(() => {});
-  return { fresh, fingerprint, commands };
+  return { fresh, fingerprint, commands, bundles };
 }
 
 /**
@@ -90,13 +134,26 @@ export async function ensureFreshManifest(
  * command failed to load (fewer commands than files): the failure may come from a module the fingerprint
  * does not cover, and a manifest without that command would hide it after the module is fixed.
  */
-export async function writeManifest(config: Config, fingerprint: string, commandFiles: number): Promise<void> {
+export async function writeManifest(
+  config: Config,
+  fingerprint: string,
+  commandFiles: number,
+  bundles: readonly string[] = [],
+): Promise<void> {
   // The loaded root plugin is oclif's Plugin class, which holds the manifest it just computed; the public
   // IPlugin type does not declare the field.
-  const root = config.plugins.get(config.name) as unknown as { manifest?: { commands?: object } } | undefined;
+  const root = config.plugins.get(config.name) as unknown as
+    | { manifest?: { commands?: Record<string, object> } }
+    | undefined;
   const commands = root?.manifest?.commands;
   if (!commands || Object.keys(commands).length < commandFiles) return;
-  const manifest = { ...root.manifest, tcloudsFingerprint: fingerprint };
+  // oclif imports a command from the manifest's relativePath: point bundled commands at their bundle.
+  const withBundles = { ...commands };
+  for (const id of bundles) {
+    const entry = withBundles[id];
+    if (entry) withBundles[id] = { ...entry, isESM: true, relativePath: ['dist', 'bundle', `${id}.js`] };
+  }
+  const manifest = { ...root.manifest, commands: withBundles, tcloudsFingerprint: fingerprint };
   // Loaded here, not at the top: atomic-file pulls in node:crypto, which the fast path does not need.
   const { writeFileAtomic } = await import('../runtime/atomic-file.js');
   await writeFileAtomic(path.join(config.root, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`, { mkdir: false });
@@ -121,9 +178,9 @@ export async function launch(binUrl: string): Promise<void> {
   try {
     const version = (JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')) as { version: string })
       .version;
-    const { fresh, fingerprint, commands } = await ensureFreshManifest(root, version);
+    const { fresh, fingerprint, commands, bundles } = await ensureFreshManifest(root, version);
     const config = await Config.load({ root });
-    if (!fresh) await writeManifest(config, fingerprint, commands).catch(() => {});
+    if (!fresh) await writeManifest(config, fingerprint, commands, bundles).catch(() => {});
     await run(argv, config);
     await flush();
   } catch (error) {

@@ -9,7 +9,14 @@
 import { createHash } from 'node:crypto';
 import { advise } from '../placement/index.js';
 import type { Mode } from '../topology/schema.js';
-import type { ComponentPlan, ComponentPlanInput, PlannedCloud, PlannedLayout, PlannedNode } from './plan-types.js';
+import type {
+  ComponentPlan,
+  ComponentPlanInput,
+  PlannedCloud,
+  PlannedLayout,
+  PlannedLink,
+  PlannedNode,
+} from './plan-types.js';
 
 /**
  * The advisor computes exact probabilities over partitions of the VMs; past this many VMs in one cloud the
@@ -114,6 +121,44 @@ export function placeGroups(
     config: n.config,
   }));
   return { nodes, layouts };
+}
+
+/** What a kind without twin-quad boxes (log, mapreduce, workflow) says about itself; `planRoleGroups` does the rest. */
+export interface RoleGroupsPlanSpec {
+  kind: ComponentPlan['kind'];
+  f: number;
+  faults: ComponentPlan['faults'];
+  clouds: readonly string[];
+  groups: readonly RoleGroup[];
+  links: PlannedLink[];
+  client: Record<string, unknown>;
+}
+
+/**
+ * Plan of a kind whose role groups all live in the same housing and that has no buckets: an appliance gets one
+ * box even when the cloud could hold a twin quad (these kinds do not replicate per box), every node gets a node
+ * key and the component one client key.
+ */
+export function planRoleGroups(input: ComponentPlanInput, spec: RoleGroupsPlanSpec): ComponentPlan {
+  const housing = housingOf(input.mode, input.clouds, spec.clouds[0] as string);
+  const effective = housing === 'twin-quad' ? 'appliance-box' : housing;
+  const { nodes, layouts } = placeGroups(input, spec.clouds, spec.groups, effective);
+  return {
+    kind: spec.kind,
+    f: spec.f,
+    faults: spec.faults,
+    clouds: [...spec.clouds],
+    housing: effective,
+    nodes,
+    buckets: [],
+    links: spec.links,
+    keys: [
+      ...nodes.map((node) => ({ id: node.id, kind: 'node' as const, for: node.id })),
+      { id: `client-${input.name}`, kind: 'client', for: input.name },
+    ],
+    client: spec.client,
+    layouts,
+  };
 }
 
 /** VMs per host for `vms` nodes of one component in one cloud. */

@@ -59,10 +59,8 @@ export function parseOutputs(text: string, file: string): DeploymentOutputs {
 export async function loadDeployment(file: string | undefined, stack?: string): Promise<Deployment> {
   const { loadTopology, stackDir: stackDirOf } = await import('../topology/load.js');
   const topologyFile = path.resolve(file ?? 'tclouds.yaml');
-  const exists = await fs.stat(topologyFile).then(
-    (s) => s.isFile(),
-    () => false,
-  );
+  const st = await fs.stat(topologyFile).catch(() => null);
+  const exists = st?.isFile() ?? false;
   let dir: string;
   let placement = DEFAULT_MODEL;
   if (exists) {
@@ -70,7 +68,8 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
     dir = stack ? path.join(loaded.dir, '.tclouds', stack) : stackDirOf(loaded);
     placement = { ...loaded.topology.placement };
   } else if (file !== undefined) {
-    throw new TcError(StatusCode.noDeployment, `topology file ${file} not found`, {
+    const what = st === null ? 'not found' : st.isDirectory() ? 'is a directory, not a file' : 'is not a regular file';
+    throw new TcError(StatusCode.noDeployment, `topology file ${file} ${what}`, {
       exit: ExitCode.notFound,
       hint: 'pass the tclouds.yaml of the deployment with --file',
     });

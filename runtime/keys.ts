@@ -49,21 +49,29 @@ export async function writePrivateKey(file: string, key: KeyObject): Promise<voi
   await writeFileAtomic(file, pem, { mode: 0o600, mkdir: true });
 }
 
-export async function readPrivateKey(file: string): Promise<KeyObject> {
-  let text: string;
+/** The text of a key or token file; a missing or unreadable one is a TcError naming `what`, the file and why. */
+async function readSecretFile(file: string, what: string, hint?: string): Promise<string> {
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await fs.readFile(file, 'utf8');
   } catch (e) {
     throw new TcError(
       NodeCode.keyMissing,
-      `cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
       {
         exit: ExitCode.notFound,
-        hint: 'Key files are created by `tclouds deploy`; check the path in the node spec or redeploy.',
+        ...(hint === undefined ? {} : { hint }),
         location: { file },
       },
     );
   }
+}
+
+export async function readPrivateKey(file: string): Promise<KeyObject> {
+  const text = await readSecretFile(
+    file,
+    'key file',
+    'Key files are created by `tclouds deploy`; check the path in the node spec or redeploy.',
+  );
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: text, format: 'pem' });
@@ -98,19 +106,7 @@ export async function ensureAdminToken(file: string): Promise<string> {
 }
 
 export async function readAdminToken(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    throw new TcError(
-      NodeCode.keyMissing,
-      `cannot read admin token file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-      {
-        exit: ExitCode.notFound,
-        location: { file },
-      },
-    );
-  }
+  const text = await readSecretFile(file, 'admin token file');
   const token = text.trim();
   if (!/^[0-9a-f]{64}$/.test(token)) {
     throw new TcError(NodeCode.badKey, `admin token file ${file} does not hold a 64-hex-digit token`, {

@@ -6,8 +6,22 @@
  * of the key or of the value at the end of it, or of the deepest node that exists on the way (a missing
  * field is reported at the object that lacks it).
  */
-import { type Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter, Node } from 'yaml';
 import type { Problem } from '../runtime/errors.js';
+import { readYamlSubset } from './yaml-subset.js';
+
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | undefined;
+/**
+ * The `yaml` package, loaded on first use: a file inside the fast subset (yaml-subset.ts) never needs it
+ * unless a problem must be located. It is CommonJS on Node, so a synchronous require keeps parseYaml pure
+ * and synchronous.
+ */
+function yaml(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
+  return yamlModule;
+}
 
 /** Aliases may be expanded at most this many times (counted as yaml does: uses x nested aliases). */
 export const MAX_ALIAS_COUNT = 1000;
@@ -25,6 +39,10 @@ export interface Position {
 export interface ParsedYaml {
   /** Undefined when the text could not be parsed into data (see errors). */
   data?: unknown;
+  /**
+   * The document tree with source ranges. For a file read by the fast subset reader this is built on first
+   * access (only when a problem has to be located), so a valid file is parsed once.
+   */
   doc?: Document.Parsed;
   lineCounter: LineCounter;
   errors: Problem[];
@@ -56,10 +74,38 @@ export function findBinary(text: string): number {
   return m ? m.index : -1;
 }
 
-export function parseYaml(text: string, file: string): ParsedYaml {
+/** The options every full parse uses (the lazy one of the fast path too, so positions are the same). */
+function parseFull(text: string): { doc: Document.Parsed; lineCounter: LineCounter } {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
+  // uniqueKeys: false because yaml's own check compares every new key with all earlier ones (quadratic in
+  // the size of a mapping: noticeable at 500 components); findDuplicateKeys below does it with a Set.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, strict: true });
+  return { doc, lineCounter };
+}
+
+export function parseYaml(text: string, file: string): ParsedYaml {
   const errors: Problem[] = [];
   const warnings: Problem[] = [];
+
+  // Fast path: a file in the plain subset is valid YAML with no errors or warnings, and its data is what
+  // yaml's toJS() would give; the document tree (positions) is built only if something asks for it.
+  // (Binary text is left to the checks below, which report it: the subset allows anything in comments.)
+  const subset = findBinary(text) < 0 ? readYamlSubset(text) : undefined;
+  if (subset !== undefined) {
+    let full: { doc: Document.Parsed; lineCounter: LineCounter } | undefined;
+    const lazy = () => {
+      full ??= parseFull(text);
+      return full;
+    };
+    const fast = { data: subset, errors, warnings } as ParsedYaml;
+    Object.defineProperty(fast, 'doc', { get: () => lazy().doc, enumerable: true });
+    Object.defineProperty(fast, 'lineCounter', { get: () => lazy().lineCounter, enumerable: true });
+    return fast;
+  }
+
+  const { LineCounter } = yaml();
+  let lineCounter = new LineCounter();
   const result: ParsedYaml = { lineCounter, errors, warnings };
 
   const bin = findBinary(text);
@@ -95,9 +141,8 @@ export function parseYaml(text: string, file: string): ParsedYaml {
 
   let doc: Document.Parsed;
   try {
-    // uniqueKeys: false because yaml's own check compares every new key with all earlier ones (quadratic in
-    // the size of a mapping: noticeable at 500 components); findDuplicateKeys below does it with a Set.
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, strict: true });
+    ({ doc, lineCounter } = parseFull(text));
+    result.lineCounter = lineCounter;
   } catch (e) {
     // The parser recurses on nesting; pathological nesting can exhaust the stack.
     errors.push({
@@ -201,6 +246,7 @@ function cleanYamlMessage(message: string): string {
 
 /** Keys that repeat an earlier key of the same mapping (the later occurrence is reported). O(size). */
 function findDuplicateKeys(doc: Document.Parsed): { key: string; offset: number }[] {
+  const { isMap, isScalar, isSeq } = yaml();
   const out: { key: string; offset: number }[] = [];
   const visit = (node: unknown): void => {
     // Aliases are not followed: they point at nodes visited where they are defined.
@@ -224,6 +270,7 @@ function findDuplicateKeys(doc: Document.Parsed): { key: string; offset: number 
 }
 
 function firstAliasOffset(doc: Document.Parsed): number | undefined {
+  const { isAlias, isMap, isPair, isSeq } = yaml();
   let found: number | undefined;
   const visit = (node: unknown): void => {
     if (found !== undefined || node === null || node === undefined) return;
@@ -247,6 +294,7 @@ function firstAliasOffset(doc: Document.Parsed): number | undefined {
 export function locate(parsed: ParsedYaml, path: DataPath, at: 'key' | 'value' = 'value'): Position {
   const doc = parsed.doc;
   if (!doc) return { line: 1, column: 1 };
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
   let node: unknown = doc.contents;
   // Position of the last thing found: the key of the pair we descended through, if any.
   let best: number | undefined = rangeStart(node);
@@ -287,6 +335,15 @@ function pos(parsed: ParsedYaml, offset: number | undefined): Position {
 
 /** Whether the user wrote `path` in the file (as opposed to it coming from a default). */
 export function isWritten(parsed: ParsedYaml, path: DataPath): boolean {
+  // Data from the fast subset has no aliases, merges or defaults: what is in it was written.
+  if (parsed.data !== undefined && Object.getOwnPropertyDescriptor(parsed, 'doc')?.get) {
+    let node: unknown = parsed.data;
+    for (const seg of path) {
+      if (node === null || typeof node !== 'object' || !Object.hasOwn(node, seg)) return false;
+      node = (node as Record<string | number, unknown>)[seg];
+    }
+    return true;
+  }
   const doc = parsed.doc;
   if (!doc) return false;
   return doc.hasIn(path as (string | number)[]);

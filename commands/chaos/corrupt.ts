@@ -15,8 +15,8 @@ export default class ChaosCorrupt extends TcCommand {
     '`tclouds chaos heal` puts it back. Local clouds only; asks for confirmation (--yes skips).\n\n' +
     'With --json prints {"cloud","bucket","files":[{"file","size","flipped"}]}.';
   static override examples = [
-    '<%= config.bin %> chaos corrupt --cloud local-b --object report.pdf',
-    '<%= config.bin %> chaos corrupt --cloud local-b --bucket quickstart-files --object report.pdf --bytes 64 --yes',
+    '<%= config.bin %> chaos corrupt --cloud local-2 --object report.pdf',
+    '<%= config.bin %> chaos corrupt --cloud local-2 --bucket quickstart-vault-local-2 --object report.pdf --bytes 64 --yes',
   ];
   static override flags = {
     ...deploymentFlags,

@@ -1,7 +1,13 @@
-import { type ActionResult, partition, requireLocal, resolveTargets } from '../../chaos/actions.js';
-import { confirmAction, deploymentFlags, renderResults, selectorOf, targetFlags, yesFlag } from '../../chaos/cli.js';
+import { partition } from '../../chaos/actions.js';
+import {
+  deploymentFlags,
+  renderResults,
+  type TargetActionValue,
+  targetAction,
+  targetFlags,
+  yesFlag,
+} from '../../chaos/cli.js';
 import { TcCommand } from '../../cli/base-command.js';
-import { loadDeployment } from '../../dashboard/poll.js';
 import { ExitCode } from '../../runtime/errors.js';
 
 export default class ChaosPartition extends TcCommand {
@@ -14,21 +20,14 @@ export default class ChaosPartition extends TcCommand {
     'With --json prints {"action":"partition","targets","results":[...]}. Exit 1 when a node did not accept it.';
   static override examples = [
     '<%= config.bin %> chaos partition --node ledger-replica-3',
-    '<%= config.bin %> chaos partition --host 1 --cloud local-b --yes',
+    '<%= config.bin %> chaos partition --host 0 --cloud local-2 --yes',
   ];
   static override flags = { ...deploymentFlags, ...targetFlags, ...yesFlag };
 
-  async run(): Promise<{ action: 'partition'; targets: string[]; results: ActionResult[] }> {
+  async run(): Promise<TargetActionValue<'partition'>> {
     const { flags } = await this.parse(ChaosPartition);
-    const dep = await loadDeployment(flags.file, flags.stack);
-    requireLocal(dep);
-    const targets = resolveTargets(dep, selectorOf(flags));
-    await confirmAction(
-      `partition ${targets.map((t) => t.id).join(', ')} from the rest of their components?`,
-      flags.yes,
-    );
-    const results = await partition(dep, targets);
-    const value = { action: 'partition' as const, targets: targets.map((t) => t.id), results };
+    const value = await targetAction(flags, 'partition', (ids) => `partition ${ids} from the rest of their components?`, partition);
+    const { results } = value;
     if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, () => this.log(renderResults(results)));
     this.log(renderResults(results));
     return value;

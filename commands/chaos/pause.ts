@@ -1,7 +1,13 @@
-import { type ActionResult, killOrPause, requireLocal, resolveTargets } from '../../chaos/actions.js';
-import { confirmAction, deploymentFlags, renderResults, selectorOf, targetFlags, yesFlag } from '../../chaos/cli.js';
+import { killOrPause } from '../../chaos/actions.js';
+import {
+  deploymentFlags,
+  renderResults,
+  type TargetActionValue,
+  targetAction,
+  targetFlags,
+  yesFlag,
+} from '../../chaos/cli.js';
 import { TcCommand } from '../../cli/base-command.js';
-import { loadDeployment } from '../../dashboard/poll.js';
 import { ExitCode } from '../../runtime/errors.js';
 
 export default class ChaosPause extends TcCommand {
@@ -11,18 +17,14 @@ export default class ChaosPause extends TcCommand {
     'With --json prints {"action","targets","results":[{"node","action","ok","message"}]}. Exit 1 when an action failed.';
   static override examples = [
     '<%= config.bin %> chaos pause --node ledger-replica-0',
-    '<%= config.bin %> chaos pause --host 0 --cloud local-a --yes',
+    '<%= config.bin %> chaos pause --host 0 --cloud local-1 --yes',
   ];
   static override flags = { ...deploymentFlags, ...targetFlags, ...yesFlag };
 
-  async run(): Promise<{ action: 'pause'; targets: string[]; results: ActionResult[] }> {
+  async run(): Promise<TargetActionValue<'pause'>> {
     const { flags } = await this.parse(ChaosPause);
-    const dep = await loadDeployment(flags.file, flags.stack);
-    requireLocal(dep);
-    const targets = resolveTargets(dep, selectorOf(flags));
-    await confirmAction(`pause ${targets.map((t) => t.id).join(', ')} of stack ${dep.outputs.stack}?`, flags.yes);
-    const results = await killOrPause(dep, 'pause', targets);
-    const value = { action: 'pause' as const, targets: targets.map((t) => t.id), results };
+    const value = await targetAction(flags, 'pause', (ids, stack) => `pause ${ids} of stack ${stack}?`, (dep, targets) => killOrPause(dep, 'pause', targets));
+    const { results } = value;
     if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, () => this.log(renderResults(results)));
     this.log(renderResults(results));
     return value;

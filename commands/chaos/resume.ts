@@ -14,7 +14,7 @@ export default class ChaosResume extends TcCommand {
   static override examples = [
     '<%= config.bin %> chaos resume',
     '<%= config.bin %> chaos resume --node ledger-replica-0',
-    '<%= config.bin %> chaos resume --host 0 --cloud local-a',
+    '<%= config.bin %> chaos resume --host 0 --cloud local-1',
   ];
   static override flags = { ...deploymentFlags, ...targetFlags };
 

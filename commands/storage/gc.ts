@@ -1,6 +1,6 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { openClient, storageFlags } from '../../components/storage/command-support.js';
+import { dataUnitArgs, openClient, storageFlags } from '../../components/storage/command-support.js';
 import { versionString } from '../../components/storage/protocol/names.js';
 
 export interface GcOutput {
@@ -18,10 +18,7 @@ export default class StorageGc extends TcCommand {
     '--keep newest versions; the current signed version is never removed. Needs the writer key.\n\n' +
     'With --json prints {"du","current","keptFrom","removed","incomplete"}.';
   static override examples = ['<%= config.bin %> storage gc vault reports/2026/q3.pdf --keep 3'];
-  static override args = {
-    component: Args.string({ description: 'storage component', required: true }),
-    name: Args.string({ description: 'data unit name', required: true }),
-  };
+  static override args = dataUnitArgs;
   static override flags = {
     ...storageFlags,
     keep: Flags.integer({ description: 'versions to keep', default: 1, min: 1 }),

@@ -1,8 +1,9 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import type { GetInfo } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
 import {
+  dataUnitArgs,
   humanBytes,
   interruptSignal,
   openClient,
@@ -23,10 +24,7 @@ export default class StorageGet extends TcCommand {
     '<%= config.bin %> storage get vault reports/2026/q3.pdf -o q3.pdf',
     '<%= config.bin %> storage get vault reports/2026/q3.pdf > q3.pdf',
   ];
-  static override args = {
-    component: Args.string({ description: 'storage component', required: true }),
-    name: Args.string({ description: 'data unit name', required: true }),
-  };
+  static override args = dataUnitArgs;
   static override flags = {
     ...storageFlags,
     output: Flags.string({ char: 'o', description: 'file to write (default: standard output)' }),

@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { interruptSignal, openClient, parseDuration, storageFlags } from '../../components/storage/command-support.js';
+import {
+  dataUnitArgs,
+  interruptSignal,
+  openClient,
+  parseDuration,
+  storageFlags,
+} from '../../components/storage/command-support.js';
 import { ExitCode } from '../../runtime/errors.js';
 
 export interface LockOutput {
@@ -27,10 +33,7 @@ export default class StorageLock extends TcCommand {
     '<%= config.bin %> storage lock vault reports/2026/q3.pdf --lease 2m',
     '<%= config.bin %> storage lock vault reports/2026/q3.pdf --release',
   ];
-  static override args = {
-    component: Args.string({ description: 'storage component', required: true }),
-    name: Args.string({ description: 'data unit name', required: true }),
-  };
+  static override args = dataUnitArgs;
   static override flags = {
     ...storageFlags,
     lease: Flags.string({ description: 'lease time', default: '60s' }),

@@ -1,7 +1,7 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { table } from '../../cli/style.js';
-import { humanBytes, openClient, storageFlags } from '../../components/storage/command-support.js';
+import { componentArg, humanBytes, openClient, storageFlags } from '../../components/storage/command-support.js';
 
 export interface LsResult {
   component: string;
@@ -16,7 +16,7 @@ export default class StorageLs extends TcCommand {
     "each one's signed metadata (version, protocol, size). Clouds that did not answer are listed as incomplete.\n\n" +
     'With --json prints {"component","dataUnits":[{"name","version","protocol","size"}],"incomplete"}.';
   static override examples = ['<%= config.bin %> storage ls vault', '<%= config.bin %> storage ls vault --long --json'];
-  static override args = { component: Args.string({ description: 'storage component', required: true }) };
+  static override args = { component: componentArg };
   static override flags = {
     ...storageFlags,
     long: Flags.boolean({ char: 'l', description: 'show version and size', default: false }),

@@ -7,6 +7,7 @@ import { TcCommand } from '../../cli/base-command.js';
 import type { PutResult } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
 import {
+  componentArg,
   humanBytes,
   interruptSignal,
   openClient,
@@ -28,7 +29,7 @@ export default class StoragePut extends TcCommand {
     'tar c docs | <%= config.bin %> storage put vault - --as backups/docs.tar --protocol depsky-a',
   ];
   static override args = {
-    component: Args.string({ description: 'storage component', required: true }),
+    component: componentArg,
     file: Args.string({ description: 'file to store, or - for standard input', required: true }),
   };
   static override flags = {

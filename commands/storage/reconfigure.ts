@@ -1,8 +1,8 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { DepSkyClient } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
-import { openClient, storageFlags } from '../../components/storage/command-support.js';
+import { dataUnitArgs, openClient, storageFlags } from '../../components/storage/command-support.js';
 import { driverFor } from '../../components/storage/resolve.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 
@@ -17,10 +17,7 @@ export default class StorageReconfigure extends TcCommand {
   static override examples = [
     '<%= config.bin %> storage reconfigure vault reports/2026/q3.pdf --to aws1,azure1,gcp1,local2',
   ];
-  static override args = {
-    component: Args.string({ description: 'storage component', required: true }),
-    name: Args.string({ description: 'data unit name', required: true }),
-  };
+  static override args = dataUnitArgs;
   static override flags = {
     ...storageFlags,
     to: Flags.string({ description: 'comma-separated clouds of the new configuration', required: true }),

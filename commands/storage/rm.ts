@@ -1,6 +1,5 @@
-import { Args } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { openClient, storageFlags } from '../../components/storage/command-support.js';
+import { dataUnitArgs, openClient, storageFlags } from '../../components/storage/command-support.js';
 
 export default class StorageRm extends TcCommand {
   static override summary = 'Destroy a data unit: every version and its container on every cloud';
@@ -9,10 +8,7 @@ export default class StorageRm extends TcCommand {
     'container on every cloud. Clouds that did not answer keep their copy and are reported as incomplete. Needs the writer key.\n\n' +
     'With --json prints {"du","removedFiles","incomplete"}.';
   static override examples = ['<%= config.bin %> storage rm vault reports/2026/q3.pdf'];
-  static override args = {
-    component: Args.string({ description: 'storage component', required: true }),
-    name: Args.string({ description: 'data unit name', required: true }),
-  };
+  static override args = dataUnitArgs;
   static override flags = { ...storageFlags };
 
   async run(): Promise<{ du: string; removedFiles: number; incomplete: string[] }> {

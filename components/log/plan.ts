@@ -7,7 +7,7 @@
  */
 import { replicaCount } from '../../topology/replicas.js';
 import type { LogComponent } from '../../topology/schema.js';
-import { housingOf, placeGroups, type RoleGroup } from '../plan-layout.js';
+import { planRoleGroups } from '../plan-layout.js';
 import type { ComponentPlan, ComponentPlanInput } from '../plan-types.js';
 
 export const LOG_PORTS = {
@@ -20,40 +20,34 @@ export const LOG_CONTROL_PORT = 7499;
 export function planLog(input: ComponentPlanInput & { component: LogComponent }): ComponentPlan {
   const c = input.component;
   const n = replicaCount(c);
-  const housing = housingOf(input.mode, input.clouds, c.clouds[0] as string);
-  const effective = housing === 'twin-quad' ? 'appliance-box' : housing;
-  const groups: RoleGroup[] = [
-    {
-      role: 'core',
-      count: n,
-      ports: { ...LOG_PORTS.core },
-      controlPort: LOG_CONTROL_PORT,
-      config: () => ({ f: c.f, n, faults: 'byzantine' }),
-    },
-    {
-      role: 'storage',
-      count: c.clouds.length,
-      ports: { ...LOG_PORTS.storage },
-      controlPort: LOG_CONTROL_PORT,
-      config: () => ({ f: c.f }),
-    },
-    {
-      role: 'console',
-      count: 1,
-      ports: { ...LOG_PORTS.console },
-      controlPort: LOG_CONTROL_PORT,
-      config: () => ({ f: c.f }),
-    },
-  ];
-  const { nodes, layouts } = placeGroups(input, c.clouds, groups, effective);
-  return {
+  return planRoleGroups(input, {
     kind: 'log',
     f: c.f,
     faults: 'byzantine',
-    clouds: [...c.clouds],
-    housing: effective,
-    nodes,
-    buckets: [],
+    clouds: c.clouds,
+    groups: [
+      {
+        role: 'core',
+        count: n,
+        ports: { ...LOG_PORTS.core },
+        controlPort: LOG_CONTROL_PORT,
+        config: () => ({ f: c.f, n, faults: 'byzantine' }),
+      },
+      {
+        role: 'storage',
+        count: c.clouds.length,
+        ports: { ...LOG_PORTS.storage },
+        controlPort: LOG_CONTROL_PORT,
+        config: () => ({ f: c.f }),
+      },
+      {
+        role: 'console',
+        count: 1,
+        ports: { ...LOG_PORTS.console },
+        controlPort: LOG_CONTROL_PORT,
+        config: () => ({ f: c.f }),
+      },
+    ],
     links: [
       { from: 'core', to: 'core', port: 'peer' },
       { from: 'core', to: 'storage', port: 'http' },
@@ -61,11 +55,6 @@ export function planLog(input: ComponentPlanInput & { component: LogComponent })
       { from: 'clients', to: 'core', port: 'client' },
       { from: 'clients', to: 'console', port: 'http' },
     ],
-    keys: [
-      ...nodes.map((node) => ({ id: node.id, kind: 'node' as const, for: node.id })),
-      { id: `client-${input.name}`, kind: 'client', for: input.name },
-    ],
     client: { f: c.f, n, faults: 'byzantine', replyQuorum: c.f + 1 },
-    layouts,
-  };
+  });
 }

@@ -5,7 +5,7 @@
  * This release ships no node software for MapReduce; the plan still lists the nodes.
  */
 import type { MapReduceComponent } from '../../topology/schema.js';
-import { housingOf, placeGroups, type RoleGroup } from '../plan-layout.js';
+import { planRoleGroups } from '../plan-layout.js';
 import type { ComponentPlan, ComponentPlanInput } from '../plan-types.js';
 
 export const MAPREDUCE_PORTS = {
@@ -16,45 +16,35 @@ export const MAPREDUCE_CONTROL_PORT = 7699;
 
 export function planMapReduce(input: ComponentPlanInput & { component: MapReduceComponent }): ComponentPlan {
   const c = input.component;
-  const housing = housingOf(input.mode, input.clouds, c.clouds[0] as string);
-  const effective = housing === 'twin-quad' ? 'appliance-box' : housing;
-  const groups: RoleGroup[] = [
-    {
-      role: 'job-tracker',
-      count: 1,
-      ports: { ...MAPREDUCE_PORTS['job-tracker'] },
-      controlPort: MAPREDUCE_CONTROL_PORT,
-      config: () => ({ f: c.f, workers: c.workers, taskReplicas: c.f + 1, maxTaskReplicas: 2 * c.f + 1 }),
-    },
-    {
-      role: 'worker',
-      count: c.workers,
-      ports: { ...MAPREDUCE_PORTS.worker },
-      controlPort: MAPREDUCE_CONTROL_PORT,
-      config: () => ({ f: c.f }),
-    },
-  ];
+  // Pushed before the nodes are placed, so it comes before any placement note (the plan's bytes are fixed).
   input.notes.push(`${input.name}: the MapReduce job tracker is assumed correct (a trusted single point, seed ch. 10)`);
-  const { nodes, layouts } = placeGroups(input, c.clouds, groups, effective);
-  return {
+  return planRoleGroups(input, {
     kind: 'mapreduce',
     f: c.f,
     faults: 'byzantine',
-    clouds: [...c.clouds],
-    housing: effective,
-    nodes,
-    buckets: [],
+    clouds: c.clouds,
+    groups: [
+      {
+        role: 'job-tracker',
+        count: 1,
+        ports: { ...MAPREDUCE_PORTS['job-tracker'] },
+        controlPort: MAPREDUCE_CONTROL_PORT,
+        config: () => ({ f: c.f, workers: c.workers, taskReplicas: c.f + 1, maxTaskReplicas: 2 * c.f + 1 }),
+      },
+      {
+        role: 'worker',
+        count: c.workers,
+        ports: { ...MAPREDUCE_PORTS.worker },
+        controlPort: MAPREDUCE_CONTROL_PORT,
+        config: () => ({ f: c.f }),
+      },
+    ],
     links: [
       { from: 'worker', to: 'job-tracker', port: 'rpc' },
       { from: 'job-tracker', to: 'worker', port: 'rpc' },
       { from: 'worker', to: 'worker', port: 'shuffle' },
       { from: 'clients', to: 'job-tracker', port: 'http' },
     ],
-    keys: [
-      ...nodes.map((node) => ({ id: node.id, kind: 'node' as const, for: node.id })),
-      { id: `client-${input.name}`, kind: 'client', for: input.name },
-    ],
     client: { f: c.f, workers: c.workers, taskReplicas: c.f + 1, maxTaskReplicas: 2 * c.f + 1 },
-    layouts,
-  };
+  });
 }

@@ -268,6 +268,13 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     dispatch(out);
   };
 
+  let inbox: Uint8Array[] = [];
+  const drainInbox = () => {
+    const list = inbox;
+    inbox = [];
+    step((out) => driver.clientRequests(list, out));
+  };
+
   peerT = new Transport({
     name: 'peer',
     stack: spec.stack,
@@ -312,12 +319,13 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       }
       m.requests.inc();
       const bytes = buf.subarray(1);
-      step((out) => {
-        // Requests are only taken from the connection of the identity that signs them.
-        const idLen = bytes.length > 4 ? bytes.readUInt16BE(2) : 0;
-        if (clientBase(bytes.subarray(4, 4 + idLen).toString()) !== from) return;
-        driver.clientRequest(new Uint8Array(bytes), out);
-      });
+      // Requests are only taken from the connection of the identity that signs them.
+      const idLen = bytes.length > 4 ? bytes.readUInt16BE(2) : 0;
+      if (clientBase(bytes.subarray(4, 4 + idLen).toString()) !== from) return;
+      // Requests delivered by one socket read (a client's frame holds many) enter the core together, after the
+      // read is processed (microtask): one proposal for all of them, and one core step instead of one each.
+      inbox.push(new Uint8Array(bytes));
+      if (inbox.length === 1) queueMicrotask(drainInbox);
     },
   });
   try {

@@ -3,7 +3,7 @@
  * checkpoints and restores state transfers. Deterministic and free of I/O, so the simulator (test/smr) drives
  * exactly the code the real replica (node.ts) runs; only the event source and the network differ.
  */
-import { decodeRequest } from './protocol/codec.js';
+import { type DecodedRequest, decodeRequest } from './protocol/codec.js';
 import type { ReplicaCore } from './protocol/core.js';
 import type { Action, CoreEnv, Input, Msg } from './protocol/types.js';
 import type { Service } from './services/service.js';
@@ -42,28 +42,42 @@ export class ReplicaDriver {
 
   /** A request straight from a client (already authenticated at the channel level by the host). */
   clientRequest(bytes: Uint8Array, out: DriverOutput): void {
-    const req = decodeRequest(bytes);
-    if (!req) return;
-    if (req.readOnly) {
-      // Unordered read: executed on the current state, never ordered (SMR-20); the client needs a larger quorum.
-      if (!this.env.verifyRequest(req)) return;
-      const result = this.service.execute(req.op, {
-        client: req.client,
-        seq: req.seq,
-        cid: this.core.lastDecided,
-        timestamp: 0,
-        nonce: 0,
-        readOnly: true,
-      });
-      out.replies.push({ client: req.client, seq: req.seq, readOnly: true, result });
-      return;
+    this.clientRequests([bytes], out);
+  }
+
+  /**
+   * Requests that arrived in the same I/O turn: read-only ones are answered, repeats get the cached reply, and
+   * the rest enter the core as one input, so a leader proposes them in one batch instead of proposing the first
+   * one alone and leaving the others for the next instance.
+   */
+  clientRequests(list: Uint8Array[], out: DriverOutput): void {
+    const items: { bytes: Uint8Array; req: DecodedRequest }[] = [];
+    for (const bytes of list) {
+      const req = decodeRequest(bytes);
+      if (!req) continue;
+      if (req.readOnly) {
+        // Unordered read: executed on the current state, never ordered (SMR-20); the client needs a larger quorum.
+        if (!this.env.verifyRequest(req)) continue;
+        const result = this.service.execute(req.op, {
+          client: req.client,
+          seq: req.seq,
+          cid: this.core.lastDecided,
+          timestamp: 0,
+          nonce: 0,
+          readOnly: true,
+        });
+        out.replies.push({ client: req.client, seq: req.seq, readOnly: true, result });
+        continue;
+      }
+      const cached = this.lastReply.get(req.client);
+      if (cached && cached.seq === req.seq) {
+        out.replies.push({ client: req.client, seq: req.seq, readOnly: false, result: cached.result });
+        continue;
+      }
+      items.push({ bytes, req });
     }
-    const cached = this.lastReply.get(req.client);
-    if (cached && cached.seq === req.seq) {
-      out.replies.push({ client: req.client, seq: req.seq, readOnly: false, result: cached.result });
-      return;
-    }
-    this.input({ type: 'request', bytes, req }, out);
+    if (items.length === 1) this.input({ type: 'request', bytes: items[0]!.bytes, req: items[0]!.req }, out);
+    else if (items.length > 1) this.input({ type: 'requests', items }, out);
   }
 
   private run(actions: Action[], out: DriverOutput): void {

@@ -2,12 +2,21 @@
  * What the `tclouds storage *` commands share: flags, opening a client for a component with the right keys,
  * the TTY progress bar, and Ctrl-C cancellation. Commands stay thin: parse, call this and the client, render.
  */
-import { Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { DepSkyClient } from './client.js';
 import { StorageCode } from './codes.js';
 import { defaultKeyFiles, defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
 import { driverFor, type ResolvedStorage, resolveStorage } from './resolve.js';
+
+/** The first argument of every storage command. */
+export const componentArg = Args.string({ description: 'storage component', required: true });
+
+/** Arguments of the commands that act on one data unit of a component. */
+export const dataUnitArgs = {
+  component: componentArg,
+  name: Args.string({ description: 'data unit name', required: true }),
+};
 
 export const storageFlags = {
   topology: Flags.string({ char: 't', description: 'topology file', default: 'tclouds.yaml' }),

@@ -6,7 +6,7 @@
  */
 import { quorumGroupSize, replicaCount } from '../../topology/replicas.js';
 import type { WorkflowComponent } from '../../topology/schema.js';
-import { housingOf, placeGroups, type RoleGroup } from '../plan-layout.js';
+import { planRoleGroups } from '../plan-layout.js';
 import type { ComponentPlan, ComponentPlanInput } from '../plan-types.js';
 
 export const WORKFLOW_PORTS = {
@@ -19,44 +19,33 @@ export function planWorkflow(input: ComponentPlanInput & { component: WorkflowCo
   const c = input.component;
   const engines = replicaCount(c);
   const ensemble = quorumGroupSize('crash', c.f);
-  const housing = housingOf(input.mode, input.clouds, c.clouds[0] as string);
-  const effective = housing === 'twin-quad' ? 'appliance-box' : housing;
-  const groups: RoleGroup[] = [
-    {
-      role: 'engine',
-      count: engines,
-      ports: { ...WORKFLOW_PORTS.engine },
-      controlPort: WORKFLOW_CONTROL_PORT,
-      config: () => ({ f: c.f, n: engines, faults: c.faults }),
-    },
-    {
-      role: 'coordination',
-      count: ensemble,
-      ports: { ...WORKFLOW_PORTS.coordination },
-      controlPort: WORKFLOW_CONTROL_PORT,
-      config: () => ({ f: c.f, n: ensemble }),
-    },
-  ];
-  const { nodes, layouts } = placeGroups(input, c.clouds, groups, effective);
-  return {
+  return planRoleGroups(input, {
     kind: 'workflow',
     f: c.f,
     faults: c.faults,
-    clouds: [...c.clouds],
-    housing: effective,
-    nodes,
-    buckets: [],
+    clouds: c.clouds,
+    groups: [
+      {
+        role: 'engine',
+        count: engines,
+        ports: { ...WORKFLOW_PORTS.engine },
+        controlPort: WORKFLOW_CONTROL_PORT,
+        config: () => ({ f: c.f, n: engines, faults: c.faults }),
+      },
+      {
+        role: 'coordination',
+        count: ensemble,
+        ports: { ...WORKFLOW_PORTS.coordination },
+        controlPort: WORKFLOW_CONTROL_PORT,
+        config: () => ({ f: c.f, n: ensemble }),
+      },
+    ],
     links: [
       { from: 'engine', to: 'coordination', port: 'client' },
       { from: 'coordination', to: 'coordination', port: 'peer' },
       { from: 'engine', to: 'engine', port: 'peer' },
       { from: 'clients', to: 'engine', port: 'client' },
     ],
-    keys: [
-      ...nodes.map((node) => ({ id: node.id, kind: 'node' as const, for: node.id })),
-      { id: `client-${input.name}`, kind: 'client', for: input.name },
-    ],
     client: { f: c.f, n: engines, faults: c.faults, replyQuorum: c.faults === 'byzantine' ? c.f + 1 : 1 },
-    layouts,
-  };
+  });
 }

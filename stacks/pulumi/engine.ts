@@ -79,23 +79,32 @@ export function automationEngine(): PulumiEngine {
   let cli: string | undefined;
   const automation = async () => (await import('@pulumi/pulumi')).automation;
 
-  async function stackOf(ref: StackRef, program: () => Promise<Record<string, unknown>>) {
+  /**
+   * The Automation API module and the workspace options every call uses: the found CLI, the passphrase secrets
+   * provider and the file backend, with no update check.
+   */
+  async function workspace(ref: StackRef) {
     const auto = await automation();
-    if (ref.backendUrl.startsWith('file://')) await fs.mkdir(fileURLToPath(ref.backendUrl), { recursive: true });
     const pulumiCommand = await auto.PulumiCommand.get({ root: cli ? join(cli, '..', '..') : undefined });
+    const options = {
+      pulumiCommand,
+      secretsProvider: 'passphrase',
+      projectSettings: { name: ref.projectName, runtime: 'nodejs' as const, backend: { url: ref.backendUrl } },
+      envVars: {
+        PULUMI_CONFIG_PASSPHRASE: ref.passphrase,
+        PULUMI_BACKEND_URL: ref.backendUrl,
+        PULUMI_SKIP_UPDATE_CHECK: '1',
+      },
+    };
+    return { auto, options };
+  }
+
+  async function stackOf(ref: StackRef, program: () => Promise<Record<string, unknown>>) {
+    if (ref.backendUrl.startsWith('file://')) await fs.mkdir(fileURLToPath(ref.backendUrl), { recursive: true });
+    const { auto, options } = await workspace(ref);
     return auto.LocalWorkspace.createOrSelectStack(
       { projectName: ref.projectName, stackName: ref.stackName, program },
-      {
-        pulumiCommand,
-        secretsProvider: 'passphrase',
-        projectSettings: { name: ref.projectName, runtime: 'nodejs', backend: { url: ref.backendUrl } },
-        envVars: {
-          PULUMI_CONFIG_PASSPHRASE: ref.passphrase,
-          PULUMI_BACKEND_URL: ref.backendUrl,
-          PULUMI_SKIP_UPDATE_CHECK: '1',
-          PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: '1',
-        },
-      },
+      { ...options, envVars: { ...options.envVars, PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: '1' } },
     );
   }
   const noProgram = async () => ({});
@@ -121,21 +130,11 @@ export function automationEngine(): PulumiEngine {
       return { summary: { resourceChanges: { ...(r.summary.resourceChanges ?? {}) } as Record<string, number> } };
     },
     async outputs(ref) {
-      const auto = await automation();
       try {
-        const pulumiCommand = await auto.PulumiCommand.get({ root: cli ? join(cli, '..', '..') : undefined });
+        const { auto, options } = await workspace(ref);
         const stack = await auto.LocalWorkspace.selectStack(
           { projectName: ref.projectName, stackName: ref.stackName, program: noProgram },
-          {
-            pulumiCommand,
-            secretsProvider: 'passphrase',
-            projectSettings: { name: ref.projectName, runtime: 'nodejs', backend: { url: ref.backendUrl } },
-            envVars: {
-              PULUMI_CONFIG_PASSPHRASE: ref.passphrase,
-              PULUMI_BACKEND_URL: ref.backendUrl,
-              PULUMI_SKIP_UPDATE_CHECK: '1',
-            },
-          },
+          options,
         );
         return await stack.outputs();
       } catch (e) {

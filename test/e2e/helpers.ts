@@ -5,44 +5,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tempDir as cleanTempDir } from '../support/tmp.js';
+import { bin, type CliRun, repo, runCli } from '../support/cli.js';
 
-export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const bin = path.join(repo, 'bin', 'run.js');
+export { bin, repo, tempDir } from '../support/cli.js';
 
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type Run = CliRun;
 
 export function tc(
   args: string[],
   cwd: string,
   opts: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', PULUMI_SKIP_UPDATE_CHECK: '1', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, cwd, { env: opts.env, timeoutMs: opts.timeoutMs ?? 60_000 });
 }
 
 /** Run and parse the one JSON document a --json command prints; fail with the output when it is not JSON. */
@@ -57,14 +31,6 @@ export async function tcJson<T = Record<string, unknown>>(
   } catch {
     throw new Error(`tclouds ${args.join(' ')} --json: exit ${r.code}, not JSON:\n${r.stdout}\n${r.stderr}`);
   }
-}
-
-/**
- * A fresh `tclouds-<prefix>-XXXXXX` temp dir, removed after the test file's last hook (see test/support/tmp.ts),
- * together with any process still running from it.
- */
-export async function tempDir(prefix: string): Promise<string> {
-  return cleanTempDir(`tclouds-${prefix}-`);
 }
 
 /** Which parts of the product are built (other areas land in parallel): the suite skips what is missing. */

@@ -24,7 +24,8 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
     p.stderr.on('data', (d) => {
       stderr += d;
     });
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': 'exit' can fire before the stdout pipe is drained (empty stdout on a loaded machine).
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 

@@ -188,6 +188,10 @@ export class ReplicaCore {
         this.onRequestBytes(input.bytes, input.req);
         this.maybePropose();
         break;
+      case 'requests':
+        for (const it of input.items) this.onRequestBytes(it.bytes, it.req);
+        this.maybePropose();
+        break;
       case 'message':
         if (input.from >= 0 && input.from < this.n && input.from !== this.me) this.onMessage(input.from, input.msg);
         break;

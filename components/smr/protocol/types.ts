@@ -48,6 +48,8 @@ export type Input =
   | { type: 'tick'; now: number; entropy: number }
   /** `req`, when given, must be decodeRequest(bytes): the host already decoded it (saves a decode per request). */
   | { type: 'request'; bytes: Uint8Array; req?: DecodedRequest }
+  /** Several client requests that arrived together: pooled first, then one proposal for all (fuller batches). */
+  | { type: 'requests'; items: { bytes: Uint8Array; req?: DecodedRequest }[] }
   | { type: 'message'; from: number; msg: Msg }
   /** The service snapshot the host took for a `checkpoint` action. */
   | { type: 'snapshot'; cid: number; bytes: Uint8Array };

@@ -1,0 +1,11 @@
+import { setFlagsFromString } from 'node:v8';
+const T0 = performance.now(); const lap = (l) => process.stderr.write(`${l} ${(performance.now() - T0).toFixed(0)}\n`);
+setFlagsFromString('--max-opt=1');
+const { Config, flush, handle, run } = await import('@oclif/core'); lap('oclif import');
+const { ensureFreshManifest } = await import('./dist/cli/launch.js'); 
+const root = '/work/main';
+await ensureFreshManifest(root, '0.1.0'); lap('fingerprint');
+const config = await Config.load({ root }); lap('config.load');
+const m = await import('./dist/commands/validate.js'); lap('import validate cmd');
+await import('./dist/topology/report.js'); lap('topology');
+await run(process.argv.slice(2), config); lap('run');

@@ -1,0 +1,14 @@
+const fs = await import('node:fs');
+const text = fs.readFileSync('/tmp/su/t.yaml', 'utf8');
+const { parseYaml } = await import('/work/main/dist/topology/yaml-source.js');
+const { validateTopologyText } = await import('/work/main/dist/topology/load.js');
+const yaml = await import('yaml');
+let t = performance.now();
+const lc = new yaml.LineCounter();
+const doc = yaml.parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, strict: true });
+const a = performance.now() - t; t = performance.now();
+doc.toJS();
+const b = performance.now() - t; t = performance.now();
+validateTopologyText(text, 'x');
+const c = performance.now() - t;
+console.log(`parseDoc ${a.toFixed(0)} toJS ${b.toFixed(0)} validate-again ${c.toFixed(0)}`);

@@ -1,0 +1,11 @@
+import { setFlagsFromString } from 'node:v8';
+if (process.env.MAXOPT) setFlagsFromString('--max-opt=1');
+const fs = await import('node:fs');
+const text = fs.readFileSync('/tmp/su/t.yaml', 'utf8');
+const { validateTopologyText } = await import('/work/main/dist/topology/load.js');
+const { parseYaml } = await import('/work/main/dist/topology/yaml-source.js');
+const { TopologySchema } = await import('/work/main/dist/topology/schema.js');
+let t = performance.now(); const p = parseYaml(text, 'x'); const a = performance.now() - t;
+t = performance.now(); TopologySchema.safeParse(p.data); const b = performance.now() - t;
+t = performance.now(); validateTopologyText(text, 'x'); const c = performance.now() - t;
+console.log(`fastparse ${a.toFixed(1)} zod ${b.toFixed(1)} whole(again) ${c.toFixed(1)}`);
