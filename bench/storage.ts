@@ -47,6 +47,9 @@ const speeds = (bytes: number, writeMs: number, readMs: number) => ({
   readMBps: mbps(bytes, readMs),
 });
 
+/** One protocol's figures in a result row: its speeds and its times relative to the single copy. */
+type ProtocolRow = ReturnType<typeof speeds> & { writeRatio: number; readRatio: number };
+
 /** A ratio target's verdict: met when the measured ratio is at most the target. */
 const atMost = (value: number, target: number) => ({ value, target: `<= ${target}x`, met: value <= target });
 
@@ -187,22 +190,8 @@ async function main(): Promise<void> {
   for (const r of rows as {
     size: string;
     plain: { writeMs: number; readMs: number };
-    depskyA: {
-      writeMs: number;
-      readMs: number;
-      writeRatio: number;
-      readRatio: number;
-      writeMBps: number;
-      readMBps: number;
-    };
-    depskyCA: {
-      writeMs: number;
-      readMs: number;
-      writeRatio: number;
-      readRatio: number;
-      writeMBps: number;
-      readMBps: number;
-    };
+    depskyA: ProtocolRow;
+    depskyCA: ProtocolRow;
   }[]) {
     for (const op of ['write', 'read'] as const) {
       const p = r.plain[`${op}Ms`];

@@ -83,7 +83,7 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
     if (sel.host === undefined || sel.cloud === undefined) {
       throw new TcError(StatusCode.badArgs, 'a fault domain needs both --host (PM index) and --cloud', {
         exit: ExitCode.usage,
-        hint: 'e.g. --host 0 --cloud local-a kills every node on PM 0 of cloud local-a',
+        hint: 'e.g. --host 0 --cloud local-1 acts on every node on PM 0 of cloud local-1',
       });
     }
     const inDomain = nodes.filter((n) => n.cloud === sel.cloud && n.domain === sel.host);

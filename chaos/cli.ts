@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Flags } from '@oclif/core';
+import { TcCommand } from '../cli/base-command.js';
 import { style } from '../cli/style.js';
 import { type Deployment, loadDeployment } from '../dashboard/poll.js';
 import { ExitCode, TcError } from '../runtime/errors.js';
@@ -68,22 +69,36 @@ export interface TargetActionValue<A extends string> {
   results: ActionResult[];
 }
 
-/**
- * What kill, pause and partition do: load the (local) deployment, resolve the targets the flags name, ask
- * `question(ids, stack)` (see confirmAction), then `act` on the targets. The command renders the value.
- */
-export async function targetAction<A extends string>(
-  flags: Parameters<typeof selectorOf>[0] & { file?: string | undefined; stack?: string | undefined; yes: boolean },
-  action: A,
-  question: (ids: string, stack: string) => string,
-  act: (dep: Deployment, targets: NodeOutput[]) => Promise<ActionResult[]>,
-): Promise<TargetActionValue<A>> {
-  const dep = await loadDeployment(flags.file, flags.stack);
-  requireLocal(dep);
-  const targets = resolveTargets(dep, selectorOf(flags));
-  await confirmAction(question(targets.map((t) => t.id).join(', '), dep.outputs.stack), flags.yes);
-  const results = await act(dep, targets);
-  return { action, targets: targets.map((t) => t.id), results };
+/** Base of the chaos commands that act on nodes and report one result per node. */
+export abstract class ChaosActionCommand extends TcCommand {
+  /** Print `value` through `human` and return it; exit 1 instead when one of `results` failed. */
+  protected reportResults<T>(
+    value: T,
+    results: ActionResult[],
+    human: () => void = () => this.log(renderResults(results)),
+  ): T {
+    if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, human);
+    human();
+    return value;
+  }
+
+  /**
+   * What kill, pause and partition do: load the (local) deployment, resolve the targets the flags name, ask
+   * `question(ids, stack)` (see confirmAction), `act` on the targets, and report the results.
+   */
+  protected async targetAction<A extends string>(
+    flags: Parameters<typeof selectorOf>[0] & { file?: string | undefined; stack?: string | undefined; yes: boolean },
+    action: A,
+    question: (ids: string, stack: string) => string,
+    act: (dep: Deployment, targets: NodeOutput[]) => Promise<ActionResult[]>,
+  ): Promise<TargetActionValue<A>> {
+    const dep = await loadDeployment(flags.file, flags.stack);
+    requireLocal(dep);
+    const targets = resolveTargets(dep, selectorOf(flags));
+    await confirmAction(question(targets.map((t) => t.id).join(', '), dep.outputs.stack), flags.yes);
+    const results = await act(dep, targets);
+    return this.reportResults({ action, targets: targets.map((t) => t.id), results }, results);
+  }
 }
 
 export function renderResults(results: ActionResult[], stream: NodeJS.WriteStream = process.stdout): string {

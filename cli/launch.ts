@@ -8,6 +8,11 @@
  * compare it (a few stat calls); when it is missing or stale, oclif scans the commands as usual and we write
  * the fresh manifest it computed (atomically, best effort: a read-only install just stays on the slow path).
  *
+ * `npm run build` also bundles the hottest command (validate: our topology modules and zod, ~130 ESM files)
+ * into dist/bundle/validate.js (scripts/bundle-commands.js; @oclif/core stays external, so there is one
+ * oclif). The manifest entry of a bundled command points at its bundle while the compiled files it was built
+ * from are unchanged (checked through the fingerprint); otherwise the command loads from dist/commands.
+ *
  * Short-lived commands (help, validate, init, schema) also cap V8's JIT at the baseline tier before any
  * module is loaded: an optimizing compile never pays back in a process that lives a few hundred ms, and
  * skipping it halves the CPU time of parsing a large topology. Long-running commands (node hosts,

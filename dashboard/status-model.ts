@@ -333,8 +333,13 @@ export function buildStatus(input: StatusInput): StatusReport {
     const storage = comp.kind === 'storage';
     const unit = storage ? ('cloud' as const) : ('node' as const);
     const units = storage ? clouds.length : nodes.length;
-    const up = storage ? clouds.filter((c) => c.reachable !== false).length : nodes.filter((n) => n.up).length;
     const q = quorumOf(comp.kind, comp.client, units);
+    // A node cut off by a partition from so many peers that it and those it still reaches are fewer than a
+    // quorum cannot take part in one: it counts as a fault, though its process answers /health.
+    const ids = new Set(nodes.map((n) => n.id));
+    const inQuorum = (n: (typeof nodes)[number]): boolean =>
+      n.up && nodes.length - n.partitionedFrom.filter((id) => ids.has(id)).length >= q.quorum;
+    const up = storage ? clouds.filter((c) => c.reachable !== false).length : nodes.filter(inQuorum).length;
     // SMR: the leader as most up replicas see it; mark that replica.
     const upNodes = nodes.filter((n) => n.up);
     const leader = comp.kind === 'smr' ? mostCommon(upNodes.flatMap((n) => num(n.roleInfo.leader) ?? [])) : null;

@@ -21,6 +21,27 @@ export function statKey(file) {
   return `${s.size}:${s.mtimeMs}`;
 }
 
+/**
+ * zod's `z.locales` namespace holds the messages of ~50 languages (almost half of the bundle). The CLI only
+ * uses English (zod's default, set up by zod itself from locales/en.js), so in bundles `z.locales` is
+ * reduced to `en`.
+ */
+const englishOnlyZod = {
+  name: 'english-only-zod',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 async function main() {
   let esbuild;
   try {
@@ -45,7 +66,11 @@ async function main() {
         minify: false,
         metafile: true,
         logLevel: 'warning',
+        // Whitespace and syntax only: names stay (classes are matched by name in places), no source maps.
+        minifyWhitespace: true,
+        minifySyntax: true,
         external: ['@oclif/core', 'yaml'],
+        plugins: [englishOnlyZod],
         absWorkingDir: root,
       });
       // Only our compiled files are checked at start (a few stat calls); packages change only with npm.

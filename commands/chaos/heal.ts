@@ -1,11 +1,9 @@
 import { type ActionResult, hasSelector, heal, requireLocal, resolveTargets } from '../../chaos/actions.js';
-import { deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
+import { ChaosActionCommand, deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
 import { restoreCorrupted } from '../../chaos/corrupt.js';
-import { TcCommand } from '../../cli/base-command.js';
 import { loadDeployment } from '../../dashboard/poll.js';
-import { ExitCode } from '../../runtime/errors.js';
 
-export default class ChaosHeal extends TcCommand {
+export default class ChaosHeal extends ChaosActionCommand {
   static override summary = 'Heal partitions and restore corrupted object copies';
   static override description =
     'Sends POST /admin/heal to the target nodes (default: every node of the stack), so they accept traffic ' +
@@ -33,8 +31,6 @@ export default class ChaosHeal extends TcCommand {
       for (const f of restored) this.log(`restored ${f}`);
       for (const f of superseded) this.log(`kept ${f} (rewritten since it was corrupted)`);
     };
-    if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, human);
-    human();
-    return value;
+    return this.reportResults(value, results, human);
   }
 }

@@ -1,16 +1,7 @@
 import { partition } from '../../chaos/actions.js';
-import {
-  deploymentFlags,
-  renderResults,
-  type TargetActionValue,
-  targetAction,
-  targetFlags,
-  yesFlag,
-} from '../../chaos/cli.js';
-import { TcCommand } from '../../cli/base-command.js';
-import { ExitCode } from '../../runtime/errors.js';
+import { ChaosActionCommand, deploymentFlags, type TargetActionValue, targetFlags, yesFlag } from '../../chaos/cli.js';
 
-export default class ChaosPartition extends TcCommand {
+export default class ChaosPartition extends ChaosActionCommand {
   static override summary = 'Cut nodes off from the rest of their component (both directions)';
   static override description =
     'Each target node is told, through its node host admin endpoint (POST /admin/partition {"block":[peer ids]} ' +
@@ -26,10 +17,11 @@ export default class ChaosPartition extends TcCommand {
 
   async run(): Promise<TargetActionValue<'partition'>> {
     const { flags } = await this.parse(ChaosPartition);
-    const value = await targetAction(flags, 'partition', (ids) => `partition ${ids} from the rest of their components?`, partition);
-    const { results } = value;
-    if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, () => this.log(renderResults(results)));
-    this.log(renderResults(results));
-    return value;
+    return this.targetAction(
+      flags,
+      'partition',
+      (ids) => `partition ${ids} from the rest of their components?`,
+      partition,
+    );
   }
 }

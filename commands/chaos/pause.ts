@@ -1,16 +1,7 @@
 import { killOrPause } from '../../chaos/actions.js';
-import {
-  deploymentFlags,
-  renderResults,
-  type TargetActionValue,
-  targetAction,
-  targetFlags,
-  yesFlag,
-} from '../../chaos/cli.js';
-import { TcCommand } from '../../cli/base-command.js';
-import { ExitCode } from '../../runtime/errors.js';
+import { ChaosActionCommand, deploymentFlags, type TargetActionValue, targetFlags, yesFlag } from '../../chaos/cli.js';
 
-export default class ChaosPause extends TcCommand {
+export default class ChaosPause extends ChaosActionCommand {
   static override summary = 'Pause nodes (SIGSTOP) until `chaos resume`';
   static override description =
     'The node processes are stopped with SIGSTOP: they keep their sockets but answer nothing, like a frozen VM. Undo with `tclouds chaos resume`. --host D --cloud C pauses every node on one physical machine. Local target only. Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +
@@ -23,10 +14,11 @@ export default class ChaosPause extends TcCommand {
 
   async run(): Promise<TargetActionValue<'pause'>> {
     const { flags } = await this.parse(ChaosPause);
-    const value = await targetAction(flags, 'pause', (ids, stack) => `pause ${ids} of stack ${stack}?`, (dep, targets) => killOrPause(dep, 'pause', targets));
-    const { results } = value;
-    if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, () => this.log(renderResults(results)));
-    this.log(renderResults(results));
-    return value;
+    return this.targetAction(
+      flags,
+      'pause',
+      (ids, stack) => `pause ${ids} of stack ${stack}?`,
+      (dep, targets) => killOrPause(dep, 'pause', targets),
+    );
   }
 }

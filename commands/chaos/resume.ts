@@ -1,10 +1,8 @@
 import { type ActionResult, hasSelector, requireLocal, resolveTargets, resume } from '../../chaos/actions.js';
-import { deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
-import { TcCommand } from '../../cli/base-command.js';
+import { ChaosActionCommand, deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
 import { loadDeployment } from '../../dashboard/poll.js';
-import { ExitCode } from '../../runtime/errors.js';
 
-export default class ChaosResume extends TcCommand {
+export default class ChaosResume extends ChaosActionCommand {
   static override summary = 'Undo kill and pause: restart killed nodes, SIGCONT paused ones';
   static override description =
     'Without a target, undoes every kill and pause recorded in the chaos journal (.tclouds/<stack>/chaos.json). ' +
@@ -25,8 +23,9 @@ export default class ChaosResume extends TcCommand {
     const sel = selectorOf(flags);
     const results = await resume(dep, hasSelector(sel) ? resolveTargets(dep, sel) : null);
     const value = { action: 'resume' as const, results };
-    if (results.some((r) => !r.ok)) this.finish(value, ExitCode.failure, () => this.log(renderResults(results)));
-    this.log(results.length === 0 ? 'nothing to resume' : renderResults(results));
-    return value;
+    // No results is never a failure: on failure the human output is always the rendered results.
+    return this.reportResults(value, results, () =>
+      this.log(results.length === 0 ? 'nothing to resume' : renderResults(results)),
+    );
   }
 }

@@ -70,7 +70,10 @@ export function driverFor(
   const env = process.env;
   const k = envKey(cloud);
   const bucket = env[`TCLOUDS_BUCKET_${k}`] ?? out?.name ?? bucketName(loaded.topology.name, component, cloud);
-  switch (decl.provider) {
+  // The local target runs every cloud as a directory whatever its provider (outputs say provider "local"):
+  // talking to the real S3/Azure/GCS then would reach beyond this machine and miss the deployed buckets.
+  const provider = out?.provider === 'local' ? 'local' : decl.provider;
+  switch (provider) {
     case 'local': {
       const dir = out?.path ?? path.join(localCloudDir(loaded, cloud), bucket);
       return { driver: new LocalDirectoryDriver(cloud, dir), info: { cloud, provider: 'local', bucket, path: dir } };

@@ -247,7 +247,7 @@ async function deployLocked(
       emit(ctx, { kind: 'resource', id, type: 'local:bucket', state: 'unchanged', op: 'same', elapsedMs: 0 });
       continue;
     }
-    await fs.mkdir(b.path, { recursive: true });
+    await fs.mkdir(b.path, { recursive: true, mode: 0o755 });
     changes++;
     emit(ctx, { kind: 'resource', id, type: 'local:bucket', state: 'done', op: 'create', elapsedMs: Date.now() - t0 });
   }
@@ -678,9 +678,20 @@ async function destroyLocal(ctx: RealizeContext & { keepData: boolean }): Promis
       // Cloud directories outside the stack dir that this deployment created: removed when empty.
       const created = [...externalDirs].sort((a, b) => b.length - a.length);
       for (const dir of created) await fs.rmdir(dir).catch(() => {});
-      for (const entry of await fs.readdir(ctx.stackDir)) {
-        if (entry === 'deploy.lock') continue;
-        await fs.rm(path.join(ctx.stackDir, entry), { recursive: true, force: true });
+      const leftovers = (await fs.readdir(ctx.stackDir)).filter((entry) => entry !== 'deploy.lock');
+      for (const entry of leftovers) await fs.rm(path.join(ctx.stackDir, entry), { recursive: true, force: true });
+      // Without state.json (left so by `destroy --keep-data`) the kept buckets, keys and node data were deleted
+      // just now: say so instead of reporting "nothing to do".
+      if (!state && leftovers.length > 0) {
+        removed++;
+        emit(ctx, {
+          kind: 'resource',
+          id: path.basename(ctx.stackDir),
+          type: 'local:directory',
+          state: 'deleted',
+          op: 'delete',
+          message: `data kept by destroy --keep-data (${leftovers.join(', ')})`,
+        });
       }
     }
   } finally {

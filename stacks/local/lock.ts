@@ -26,7 +26,9 @@ export interface HeldLock {
 
 export async function acquireLock(stackDir: string, command: string): Promise<HeldLock> {
   const file = stackPaths(stackDir).lock;
-  await fs.mkdir(path.dirname(file), { recursive: true });
+  // Explicit mode: with a permissive umask (000/002) the stack directory (which holds keys/) would be
+  // world- or group-writable, letting another user swap keys/ or outputs.json.
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
   const info: LockInfo = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
   let staleFrom: LockInfo | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {

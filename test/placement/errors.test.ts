@@ -5,17 +5,13 @@ import { balancedLayout, parseLayout, unbalancedLayout, validateLayout } from '.
 import { parseAttackRange } from '../../placement/range.js';
 import { keepCurve, keepProbability } from '../../placement/risk.js';
 import { adviseTopology } from '../../placement/topology-advice.js';
-import { ExitCode, isTcError } from '../../runtime/errors.js';
+import { ExitCode } from '../../runtime/errors.js';
 import type { Topology } from '../../topology/schema.js';
+import { thrownTcError } from '../support/tc-error.js';
 
 function codeOf(f: () => unknown): { code: string; exit: number; message: string } {
-  try {
-    f();
-  } catch (e) {
-    if (isTcError(e)) return { code: e.code, exit: e.exit, message: e.message };
-    throw e;
-  }
-  throw new Error('expected a TcError');
+  const e = thrownTcError(f);
+  return { code: e.code, exit: e.exit, message: e.message };
 }
 
 const Q = { threat: 'byzantine-vm', keep: 'pm-majority', removal: false } as const;

@@ -23,7 +23,7 @@ import {
   ofType,
   runPlan,
 } from './graph.js';
-import { compileText, denseTopology, handPlan, templatePlan } from './plans.js';
+import { awsGcpLedgerPlan, compileText, denseTopology, templatePlan } from './plans.js';
 
 const provider = 'aws';
 
@@ -106,19 +106,7 @@ describe('AWS program (mock runtime)', () => {
   });
 
   it('peers realized by another target: closed until their address is known, then opened to exactly it', async () => {
-    const plan = handPlan({
-      clouds: { a: { provider: 'aws', region: 'eu-west-1' }, g: { provider: 'gcp', region: 'europe-west1' } },
-      components: {
-        ledger: {
-          nodes: [
-            { cloud: 'a', domain: 0 },
-            { cloud: 'a', domain: 1 },
-            { cloud: 'g', domain: 0 },
-            { cloud: 'g', domain: 1 },
-          ],
-        },
-      },
-    });
+    const plan = awsGcpLedgerPlan();
     const before = await runPlan(plan, provider);
     const peerBefore = ingressRules(plan, provider, before).find((r) => r.port === 7100)!;
     expect(peerBefore.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32']);

@@ -3,8 +3,8 @@
  * the construct limits, the NSG deny rule, container-scoped credentials.
  */
 import { describe, expect, it } from 'vitest';
-import { TcError } from '../../runtime/errors.js';
 import { buildModel } from '../../stacks/pulumi/model.js';
+import { thrownTcError } from '../support/tc-error.js';
 import {
   byName,
   checkDomains,
@@ -62,7 +62,7 @@ describe('Azure program (mock runtime)', () => {
       clouds: { z: { provider: 'azure', region: 'westeurope', construct: 'azure:availability-set' } },
       components: { ledger: { nodes: [0, 1, 2, 3].map((domain) => ({ cloud: 'z', domain })) } },
     });
-    const e1 = catchTc(() => buildModel(four, provider));
+    const e1 = thrownTcError(() => buildModel(four, provider));
     expect([e1.code, e1.exit]).toEqual(['TC351', 3]);
     expect(e1.message).toContain('at most 3');
     expect(e1.hint).toContain('azure:dedicated-host');
@@ -70,7 +70,7 @@ describe('Azure program (mock runtime)', () => {
       clouds: { z: { provider: 'azure', region: 'westeurope' } },
       components: { ledger: { nodes: [0, 0, 0, 1].map((domain) => ({ cloud: 'z', domain })) } },
     });
-    const e2 = catchTc(() => buildModel(uneven, provider));
+    const e2 = thrownTcError(() => buildModel(uneven, provider));
     expect([e2.code, e2.exit]).toEqual(['TC355', 3]);
     expect(e2.message).toContain('[3, 1]');
     expect(e2.hint).toContain('azure:dedicated-host');
@@ -121,13 +121,3 @@ describe('Azure program (mock runtime)', () => {
     expect(cloudInitOf(provider, vm)).toContain('tclouds node run --spec /etc/tclouds/spec.json');
   });
 });
-
-function catchTc(f: () => unknown): TcError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TcError) return e;
-    throw e;
-  }
-  throw new Error('expected a TcError');
-}

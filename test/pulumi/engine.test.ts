@@ -8,13 +8,13 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TcError } from '../../runtime/errors.js';
 import { automationEngine, findPulumiCli } from '../../stacks/pulumi/engine.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pulumi/replay-engine.js';
 import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
+import { rejectedTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
-import { handPlan } from './plans.js';
+import { awsGcpLedgerPlan, handPlan } from './plans.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const plan = handPlan({
@@ -48,16 +48,6 @@ function ctx(extra: Partial<RealizeContext> = {}): RealizeContext {
 
 function engineFor(fixture: string): ReplayEngine {
   return replayEngine(loadRecording(join(FIXTURES, fixture)));
-}
-
-async function failure(p: Promise<unknown>): Promise<TcError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TcError) return e;
-    throw e;
-  }
-  throw new Error('expected a TcError');
 }
 
 beforeEach(async () => {
@@ -149,7 +139,9 @@ describe('deploy through a recorded engine stream', () => {
   });
 
   it('a failed resource: a failed row, TC357 exit 1 carrying the provider error, lock released', async () => {
-    const err = await failure(createPulumiRealizer('aws', { engine: engineFor('up-failed.json') }).deploy(plan, ctx()));
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { engine: engineFor('up-failed.json') }).deploy(plan, ctx()),
+    );
     expect([err.code, err.exit]).toEqual(['TC357', 1]);
     expect(err.message).toContain('ledger-replica-0: creating EC2 Instance');
     expect(err.message).toContain('InsufficientHostCapacity');
@@ -163,7 +155,9 @@ describe('deploy through a recorded engine stream', () => {
   });
 
   it("another update holds Pulumi's lock: the SDK's ConcurrentUpdateError becomes TC356 exit 6 with the way out", async () => {
-    const err = await failure(createPulumiRealizer('aws', { engine: engineFor('up-locked.json') }).deploy(plan, ctx()));
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { engine: engineFor('up-locked.json') }).deploy(plan, ctx()),
+    );
     expect([err.code, err.exit]).toEqual(['TC356', 6]);
     expect(err.hint).toContain('pulumi cancel --stack demo-aws');
     expect(err.hint).toContain(`PULUMI_BACKEND_URL=file://${join(stackDir, '..', 'state')}`);
@@ -181,7 +175,7 @@ describe('deploy through a recorded engine stream', () => {
         },
       }),
     );
-    const err = await failure(p);
+    const err = await rejectedTcError(p);
     expect([err.code, err.exit]).toEqual(['TC358', 130]);
     expect(events.some((e) => e.kind === 'log' && e.message === 'cancelled')).toBe(true);
     expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
@@ -212,7 +206,7 @@ describe('deploy through a recorded engine stream', () => {
       const lock = join(stackDir, 'pulumi', 'aws.lock');
       writeFileSync(lock, JSON.stringify({ pid: child.pid }));
       const engine = engineFor('up-ok.json');
-      const err = await failure(createPulumiRealizer('aws', { engine }).deploy(plan, ctx()));
+      const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).deploy(plan, ctx()));
       expect([err.code, err.exit]).toEqual(['TC356', 6]);
       expect(err.message).toContain(`pid ${child.pid}`);
       expect(engine.calls).toEqual(['check']);
@@ -227,7 +221,9 @@ describe('deploy through a recorded engine stream', () => {
     delete process.env.TCLOUDS_PASSPHRASE;
     try {
       const engine = engineFor('up-ok.json');
-      const err = await failure(createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined })));
+      const err = await rejectedTcError(
+        createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined })),
+      );
       expect([err.code, err.exit]).toEqual(['TC359', 2]);
       expect(err.hint).toContain('TCLOUDS_PASSPHRASE');
       expect(engine.calls).toEqual(['check']);
@@ -242,7 +238,7 @@ describe('deploy through a recorded engine stream', () => {
       components: { ledger: { nodes: [0, 1, 2, 3, 4, 5, 6, 7].map((domain) => ({ cloud: 'a', domain })) } },
     });
     const engine = engineFor('up-ok.json');
-    const err = await failure(createPulumiRealizer('aws', { engine }).deploy(big, ctx()));
+    const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).deploy(big, ctx()));
     expect([err.code, err.exit]).toEqual(['TC351', 3]);
     expect(engine.calls).toEqual(['check']);
     expect(existsSync(join(stackDir, 'keys'))).toBe(false);
@@ -274,7 +270,7 @@ describe('destroy and outputs', () => {
 
   it('destroy --keep-data without the deployed record refuses (TC362) instead of deleting data', async () => {
     const engine = engineFor('destroy.json');
-    const err = await failure(createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true }));
+    const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true }));
     expect([err.code, err.exit]).toEqual(['TC362', 4]);
     expect(engine.calls).toEqual(['check']);
   });
@@ -300,21 +296,7 @@ describe('destroy and outputs', () => {
 
 describe('several providers in one stack', () => {
   it('a target opens its peer ports to the nodes another target deployed, at the addresses that target recorded', async () => {
-    const mixed = handPlan({
-      stack: 'demo',
-      clouds: { a: { provider: 'aws', region: 'eu-west-1' }, g: { provider: 'gcp', region: 'europe-west1' } },
-      components: {
-        ledger: {
-          nodes: [
-            { cloud: 'a', domain: 0 },
-            { cloud: 'a', domain: 1 },
-            { cloud: 'g', domain: 0 },
-            { cloud: 'g', domain: 1 },
-          ],
-          buckets: [{ cloud: 'a', name: 'demo-ledger-a' }],
-        },
-      },
-    });
+    const mixed = awsGcpLedgerPlan({ stack: 'demo', buckets: [{ cloud: 'a', name: 'demo-ledger-a' }] });
     const before = await createPulumiRealizer('gcp').preview(mixed, ctx());
     const peerRule = (r: typeof before) =>
       r.resources.find(
@@ -348,7 +330,7 @@ describe('the real engine without the pulumi CLI', () => {
 
   it('deploy: TC350 exit 7 saying how to install it, nothing downloaded, nothing written', async () => {
     expect(findPulumiCli()).toBeUndefined();
-    const err = await failure(createPulumiRealizer('aws', { engine: automationEngine() }).deploy(plan, ctx()));
+    const err = await rejectedTcError(createPulumiRealizer('aws', { engine: automationEngine() }).deploy(plan, ctx()));
     expect([err.code, err.exit]).toEqual(['TC350', 7]);
     expect(err.message).toContain('`pulumi` CLI is not installed');
     expect(err.hint).toContain('https://www.pulumi.com/docs/install/');
@@ -358,7 +340,7 @@ describe('the real engine without the pulumi CLI', () => {
   });
 
   it('outputs: falls back to the last recorded deployment, else the same TC350', async () => {
-    const err = await failure(createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx()));
+    const err = await rejectedTcError(createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx()));
     expect(err.code).toBe('TC350');
     await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const out = await createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx());

@@ -2,20 +2,10 @@
  * The realization model (pure): addresses, constructs, rules, and the plan errors raised before any resource.
  */
 import { describe, expect, it } from 'vitest';
-import { TcError } from '../../runtime/errors.js';
 import { requestedConstruct } from '../../stacks/pulumi/constructs.js';
 import { buildModel } from '../../stacks/pulumi/model.js';
+import { thrownTcError } from '../support/tc-error.js';
 import { handPlan } from './plans.js';
-
-function tc(f: () => unknown): TcError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TcError) return e;
-    throw e;
-  }
-  throw new Error('expected a TcError');
-}
 
 describe('realization model', () => {
   it('static private addresses: one /16 per cloud of the target, unique per node, skipping reserved ones', () => {
@@ -77,18 +67,18 @@ describe('realization model', () => {
 
   it('plan errors: no cloud for the target (TC354), no region (TC353), a foreign construct (TC352)', () => {
     const nodes = [{ cloud: 'a', domain: 0 }];
-    const e1 = tc(() =>
+    const e1 = thrownTcError(() =>
       buildModel(
         handPlan({ clouds: { a: { provider: 'aws', region: 'r' } }, components: { ledger: { nodes } } }),
         'gcp',
       ),
     );
     expect([e1.code, e1.exit]).toEqual(['TC354', 3]);
-    const e2 = tc(() =>
+    const e2 = thrownTcError(() =>
       buildModel(handPlan({ clouds: { a: { provider: 'aws' } }, components: { ledger: { nodes } } }), 'aws'),
     );
     expect([e2.code, e2.location?.path]).toEqual(['TC353', 'clouds.a.region']);
-    const e3 = tc(() => requestedConstruct('aws', 'a', 'gcp:sole-tenant-node'));
+    const e3 = thrownTcError(() => requestedConstruct('aws', 'a', 'gcp:sole-tenant-node'));
     expect(e3.code).toBe('TC352');
     expect(e3.hint).toContain('aws:partition-placement-group, aws:dedicated-host');
   });

@@ -127,3 +127,25 @@ export function handPlan(opts: {
     notes: [],
   };
 }
+
+/**
+ * One SMR group over two targets: `ledger` with replicas 0 and 1 in the AWS cloud `a` and replicas 2 and 3 in
+ * the GCP cloud `g`, so each target must open its peer ports to the nodes the other one realizes.
+ */
+export function awsGcpLedgerPlan(opts: { stack?: string; buckets?: HandComponent['buckets'] } = {}): Plan {
+  return handPlan({
+    ...(opts.stack === undefined ? {} : { stack: opts.stack }),
+    clouds: { a: { provider: 'aws', region: 'eu-west-1' }, g: { provider: 'gcp', region: 'europe-west1' } },
+    components: {
+      ledger: {
+        nodes: [
+          { cloud: 'a', domain: 0 },
+          { cloud: 'a', domain: 1 },
+          { cloud: 'g', domain: 0 },
+          { cloud: 'g', domain: 1 },
+        ],
+        ...(opts.buckets === undefined ? {} : { buckets: opts.buckets }),
+      },
+    },
+  });
+}

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bodyOffset } from '../../components/storage/codec.js';
 import { decode, encode } from '../../components/storage/crypto/erasure.js';
 import { combineShares, decrypt } from '../../components/storage/crypto/primitives.js';
@@ -14,16 +14,10 @@ import { GcsDriver } from '../../components/storage/drivers/gcs.js';
 import { LocalDirectoryDriver } from '../../components/storage/drivers/local.js';
 import { defaultWriterId, generateWriterKeys, readSigningKey, readVerifyKey } from '../../components/storage/keys.js';
 import { containerOf } from '../../components/storage/protocol/names.js';
-import { client, keyPair, localDrivers, pattern, tempDir } from './support.js';
+import { client, fileTempDir, keyPair, localDrivers, pattern } from './support.js';
 
 const keys = keyPair();
-let root: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  root = await tempDir();
-});
-afterAll(async () => {
-  await root.cleanup();
-});
+const root = fileTempDir();
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -3,20 +3,14 @@
  * serving an older correctly signed version, forging a newer unsigned version, or listing fake lock files.
  * Readers must detect each fault and return exactly the bytes last written.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloudDriver } from '../../components/storage/drivers/types.js';
 import type { Protocol } from '../../components/storage/protocol/types.js';
 import { FAULTS, type Fault, FaultyDriver } from './faulty-driver.js';
-import { client, keyPair, localDrivers, pattern, tempDir } from './support.js';
+import { client, fileTempDir, keyPair, localDrivers, pattern } from './support.js';
 
 const keys = keyPair();
-let root: { dir: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  root = await tempDir();
-});
-afterAll(async () => {
-  await root.cleanup();
-});
+const root = fileTempDir();
 
 const SIZES = [0, 1, 1 << 20];
 const PROTOCOLS: Protocol[] = ['depsky-a', 'depsky-ca'];

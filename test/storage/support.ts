@@ -3,6 +3,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { DepSkyClient, type DepSkyOptions } from '../../components/storage/client.js';
 import { LocalDirectoryDriver } from '../../components/storage/drivers/local.js';
 import type { CloudDriver } from '../../components/storage/drivers/types.js';
@@ -11,6 +12,23 @@ import type { Protocol } from '../../components/storage/protocol/types.js';
 export async function tempDir(prefix = 'tclouds-storage-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A temp dir made before the calling test file's tests and removed after them; read `.dir` inside tests. */
+export function fileTempDir(prefix?: string): { readonly dir: string } {
+  let made: { dir: string; cleanup: () => Promise<void> } | undefined;
+  beforeAll(async () => {
+    made = await tempDir(prefix);
+  });
+  afterAll(async () => {
+    await made?.cleanup();
+  });
+  return {
+    get dir(): string {
+      if (!made) throw new Error('fileTempDir: read .dir inside a test or hook, after beforeAll');
+      return made.dir;
+    },
+  };
 }
 
 export function keyPair(): { privateKey: KeyObject; publicKey: KeyObject } {

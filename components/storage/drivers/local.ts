@@ -15,6 +15,16 @@ function isNotFound(e: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** The file opened for reading, or undefined when it does not exist (a missing object, not an error). */
+async function openIfPresent(file: string): Promise<fs.FileHandle | undefined> {
+  try {
+    return await fs.open(file, 'r');
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
 async function fsyncDir(dir: string): Promise<void> {
   const h = await fs.open(dir, 'r').catch(() => undefined);
   if (!h) return;
@@ -80,13 +90,8 @@ export class LocalDirectoryDriver implements CloudDriver {
     name: string,
     o?: CallOptions,
   ): Promise<{ bytes: Uint8Array; digest: string } | undefined> {
-    let h: fs.FileHandle;
-    try {
-      h = await fs.open(this.file(container, name), 'r');
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
+    const h = await openIfPresent(this.file(container, name));
+    if (!h) return undefined;
     try {
       const size = (await h.stat()).size;
       const out = new Uint8Array(size);
@@ -112,13 +117,8 @@ export class LocalDirectoryDriver implements CloudDriver {
 
   async getStream(container: string, name: string, o?: CallOptions): Promise<Readable | undefined> {
     o?.signal?.throwIfAborted();
-    let h: fs.FileHandle;
-    try {
-      h = await fs.open(this.file(container, name), 'r');
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
+    const h = await openIfPresent(this.file(container, name));
+    if (!h) return undefined;
     return h.createReadStream({ highWaterMark: 1 << 20, ...(o?.signal ? { signal: o.signal } : {}) });
   }
 
