@@ -45,7 +45,7 @@ export abstract class TcCommand extends Command {
       const lines = err.message
         .split('\n')
         .map((l) => l.trim().replace(/\s+/g, ' '))
-        .filter((l) => l.length > 0 && !l.startsWith('See more help'));
+        .filter((l) => l.length > 0 && !l.startsWith('See more help') && l !== 'The following error occurred:');
       return this.reportAndExit(
         new TcError(USAGE_CODE, joinUsageLines(lines), {
           exit: (err.oclif?.exit ?? ExitCode.usage) as ExitCodeValue,

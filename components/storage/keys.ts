@@ -79,26 +79,29 @@ export async function readSigningKey(file: string): Promise<KeyObject> {
       },
     );
   }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(text);
-  } catch {
-    throw badKey(file, 'private key');
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw badKey(file, 'private key');
-  return key;
+  return ed25519Key(text, file, 'private key', createPrivateKey);
 }
 
 /** Verification key from a public key file, or derived from a private key file. */
 export async function readVerifyKey(file: string): Promise<KeyObject> {
   const text = await readKeyText(file, 'verification key');
+  return ed25519Key(text, file, 'public key', createPublicKey);
+}
+
+/** Parse a PEM key with `parse`; anything unparsable or not Ed25519 is a bad key. */
+function ed25519Key(
+  text: string,
+  file: string,
+  what: 'private key' | 'public key',
+  parse: (pem: string) => KeyObject,
+): KeyObject {
   let key: KeyObject;
   try {
-    key = createPublicKey(text);
+    key = parse(text);
   } catch {
-    throw badKey(file, 'public key');
+    throw badKey(file, what);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw badKey(file, 'public key');
+  if (key.asymmetricKeyType !== 'ed25519') throw badKey(file, what);
   return key;
 }
 

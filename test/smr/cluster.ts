@@ -5,14 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../runtime/atomic-file.js';
 import { ensureAdminToken, generateNodeKey, writePrivateKey } from '../../runtime/keys.js';
 import { type RunningNode, startNode } from '../../runtime/node-host.js';
 import type { DeploymentOutputs, NodeSpec } from '../../runtime/node-spec.js';
+import { tempDir } from '../support/tmp.js';
 
 export interface Cluster {
   dir: string;
@@ -40,7 +39,7 @@ export async function makeCluster(
 ): Promise<Cluster> {
   const n = opts.n ?? 4;
   const f = opts.f ?? 1;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tclouds-smr-'));
+  const dir = tempDir('tclouds-smr-');
   const stack = 'smrtest';
   const component = 'ledger';
   const stackDir = path.join(dir, '.tclouds', stack);
