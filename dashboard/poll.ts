@@ -104,7 +104,7 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
       `no deployment outputs at ${path.relative(process.cwd(), outputsFile)}`,
       {
         exit: ExitCode.notFound,
-        hint: 'run `tclouds deploy` first (status reads the outputs a deployment leaves)',
+        hint: 'run `tclouds deploy` first (status and chaos read the outputs a deployment leaves)',
       },
     );
   }

@@ -53,8 +53,17 @@ export async function initTopology(opts: InitOptions): Promise<InitResult> {
   // Render (and validate) before touching the disk: a failure leaves nothing behind.
   const rendered = renderTopology({ mode: opts.mode, providers: opts.providers, name: opts.name });
   const schemaPath = path.join(path.dirname(absolute), SCHEMA_FILE);
-  await writeJsonAtomic(schemaPath, topologyJsonSchema());
-  await writeFileAtomic(absolute, rendered.text);
+  try {
+    await writeJsonAtomic(schemaPath, topologyJsonSchema());
+    await writeFileAtomic(absolute, rendered.text);
+  } catch (e) {
+    // A directory that does not exist or is not writable is a bad --file, not an internal error.
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new TcError('TC031', `cannot write ${shown} and ${SCHEMA_FILE} beside it: ${code}`, {
+      exit: ExitCode.usage,
+      hint: 'pass --file with a path in an existing, writable directory',
+    });
+  }
   return {
     file: shown,
     schemaFile: displayName(schemaPath),

@@ -38,10 +38,24 @@ export async function generateWriterKeys(files: WriterKeyFiles, overwrite = fals
     }
   }
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  await writeFileAtomic(files.privateKey, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
-    mode: 0o600,
-  });
-  await writeFileAtomic(files.publicKey, publicKey.export({ type: 'spki', format: 'pem' }) as string, { mode: 0o600 });
+  try {
+    await writeFileAtomic(files.privateKey, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
+      mode: 0o600,
+    });
+    await writeFileAtomic(files.publicKey, publicKey.export({ type: 'spki', format: 'pem' }) as string, {
+      mode: 0o600,
+    });
+  } catch (e) {
+    // An unwritable --out is a user error, not an internal one (TC000).
+    throw new TcError(
+      StorageCode.badKey,
+      `cannot write key file ${files.privateKey}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      {
+        exit: ExitCode.notFound,
+        hint: 'pass --out with a path in a writable directory',
+      },
+    );
+  }
   return { publicKey };
 }
 

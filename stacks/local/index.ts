@@ -680,8 +680,8 @@ async function destroyLocal(ctx: RealizeContext & { keepData: boolean }): Promis
       for (const dir of created) await fs.rmdir(dir).catch(() => {});
       const leftovers = (await fs.readdir(ctx.stackDir)).filter((entry) => entry !== 'deploy.lock');
       for (const entry of leftovers) await fs.rm(path.join(ctx.stackDir, entry), { recursive: true, force: true });
-      // Without state.json (left so by `destroy --keep-data`) the kept buckets, keys and node data were deleted
-      // just now: say so instead of reporting "nothing to do".
+      // Without state.json (after `destroy --keep-data`, or a deploy that failed before writing it) the kept
+      // buckets, keys and node data were deleted just now: say so instead of reporting "nothing to do".
       if (!state && leftovers.length > 0) {
         removed++;
         emit(ctx, {
@@ -690,7 +690,7 @@ async function destroyLocal(ctx: RealizeContext & { keepData: boolean }): Promis
           type: 'local:directory',
           state: 'deleted',
           op: 'delete',
-          message: `data kept by destroy --keep-data (${leftovers.join(', ')})`,
+          message: `left without state.json: ${leftovers.join(', ')}`,
         });
       }
     }
