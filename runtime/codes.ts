@@ -9,6 +9,8 @@ export const NodeCode = {
   wrongKeyType: 'TC402',
   /** A key or token file cannot be read. */
   keyMissing: 'TC403',
+  /** A key or token file is readable or writable by other users (like ssh, tclouds refuses to use it). */
+  keyExposed: 'TC404',
   /** The node spec file cannot be read. */
   specMissing: 'TC410',
   /** The node spec is not valid JSON or does not match the NodeSpec contract. */

@@ -49,11 +49,29 @@ export async function writePrivateKey(file: string, key: KeyObject): Promise<voi
   await writeFileAtomic(file, pem, { mode: 0o600, mkdir: true });
 }
 
-/** The text of a key or token file; a missing or unreadable one is a TcError naming `what`, the file and why. */
+/**
+ * The text of a key or token file; a missing or unreadable one is a TcError naming `what`, the file and why. A file
+ * that other users may read or write is refused, as ssh refuses such keys: a key others can read is no secret, and
+ * one they can write lets them impersonate this node or client.
+ */
 async function readSecretFile(file: string, what: string, hint?: string): Promise<string> {
   try {
-    return await fs.readFile(file, 'utf8');
+    const handle = await fs.open(file, 'r');
+    try {
+      const st = await handle.stat();
+      if ((st.mode & 0o077) !== 0) {
+        throw new TcError(
+          NodeCode.keyExposed,
+          `${what} ${file} is accessible by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`,
+          { exit: ExitCode.invalid, hint: `restrict it: chmod 600 ${file}`, location: { file } },
+        );
+      }
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (e) {
+    if (e instanceof TcError) throw e;
     throw new TcError(
       NodeCode.keyMissing,
       `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
@@ -97,8 +115,13 @@ export async function readPrivateKey(file: string): Promise<KeyObject> {
 
 /** Returns the stack's admin token, creating it (32 random bytes, hex, 0600) on first use. */
 export async function ensureAdminToken(file: string): Promise<string> {
-  const existing = await readAdminToken(file).catch(() => undefined);
-  if (existing) return existing;
+  // Only a missing file is created: an existing one that is unreadable, exposed or malformed is an error to fix,
+  // never silently replaced (running nodes hold the old token).
+  const exists = await fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+  if (exists) return readAdminToken(file);
   const token = randomBytes(32).toString('hex');
   await writeFileAtomic(file, `${token}\n`, { mode: 0o600, mkdir: true });
   // Two concurrent deploys could both have created one; whoever renamed last wins, so re-read.

