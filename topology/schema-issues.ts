@@ -53,6 +53,14 @@ export function schemaAt(path: DataPath, data: unknown): ZodLike | undefined {
   return cur;
 }
 
+/**
+ * A key as error messages show it: long keys are cut, so a file that is not a topology at all (say, a credentials
+ * file passed by mistake) is not echoed line by line into terminals and CI logs.
+ */
+function shownKey(key: string): string {
+  return key.length > 32 ? `${key.slice(0, 24)}...(${key.length} chars)` : key;
+}
+
 /** The keys allowed in the object at `path` (for "did you mean" on unknown keys). */
 export function allowedKeysAt(path: DataPath, data: unknown): string[] {
   const schema = schemaAt(path, data);
@@ -121,7 +129,7 @@ export function issueToProblems(issue: Issue, parsed: ParsedYaml, file: string):
         const near = closest(key, allowed);
         const inWhat = where === '' ? 'at the top level' : `in ${where}`;
         return {
-          ...mk(`unknown key "${key}" ${inWhat}`, undefined, 'key', p),
+          ...mk(`unknown key "${shownKey(key)}" ${inWhat}`, undefined, 'key', p),
           code: 'TC011',
           hint: near
             ? `did you mean "${near}"? allowed keys: ${allowed.join(', ')}`

@@ -76,7 +76,8 @@ export default class Plot extends TcCommand {
       out = path.resolve(flags.out);
       const { renderSvg } = await import('../../placement/svg.js');
       try {
-        await writeFileAtomic(out, renderSvg(chart));
+        // The directory must exist: a typo in --out should fail, not create a tree of directories.
+        await writeFileAtomic(out, renderSvg(chart), { mkdir: false });
       } catch (e) {
         throw placementError(
           'TC111',
