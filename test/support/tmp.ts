@@ -63,6 +63,14 @@ function processesUsing(dir: string): number[] {
 // Registered when a test file imports this module (vitest evaluates modules afresh for every test file), so the
 // hook belongs to that file. After-hooks run in reverse order of registration, so this one, registered before any
 // of the file's own hooks, runs last: after e.g. a suite's `destroy` that still needs the directory.
-afterAll(() => {
-  for (const dir of [...made]) removeTempDir(dir);
-});
+// Outside vitest (benchmarks reuse the test cluster helpers) there is no suite to hook into: the directories are
+// removed when the process exits instead.
+if (process.env.VITEST) {
+  afterAll(() => {
+    for (const dir of [...made]) removeTempDir(dir);
+  });
+} else {
+  process.once('exit', () => {
+    for (const dir of [...made]) rmSync(dir, { recursive: true, force: true });
+  });
+}
