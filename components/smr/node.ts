@@ -302,31 +302,20 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     },
     onConnect: (id) => log.info('peer connected', { peer: id }),
   });
-  clientT = new Transport({
-    name: 'client',
-    stack: spec.stack,
-    selfId: spec.id,
-    privateKey: ctx.privateKey,
-    listen: { host: spec.host, port: spec.ports.client! },
-    accept: (id) => spec.clients[id],
-    blocked: ctx.partitioned,
-    metrics,
-    log,
-    onMessage: (from, buf) => {
-      if (buf[0] !== REQUEST) {
-        m.badMsgs.inc();
-        return;
-      }
-      m.requests.inc();
-      const bytes = buf.subarray(1);
-      // Requests are only taken from the connection of the identity that signs them.
-      const idLen = bytes.length > 4 ? bytes.readUInt16BE(2) : 0;
-      if (clientBase(bytes.subarray(4, 4 + idLen).toString()) !== from) return;
-      // Requests delivered by one socket read (a client's frame holds many) enter the core together, after the
-      // read is processed (microtask): one proposal for all of them, and one core step instead of one each.
-      inbox.push(new Uint8Array(bytes));
-      if (inbox.length === 1) queueMicrotask(drainInbox);
-    },
+  clientT = clientTransport(ctx, (from, buf) => {
+    if (buf[0] !== REQUEST) {
+      m.badMsgs.inc();
+      return;
+    }
+    m.requests.inc();
+    const bytes = buf.subarray(1);
+    // Requests are only taken from the connection of the identity that signs them.
+    const idLen = bytes.length > 4 ? bytes.readUInt16BE(2) : 0;
+    if (clientBase(bytes.subarray(4, 4 + idLen).toString()) !== from) return;
+    // Requests delivered by one socket read (a client's frame holds many) enter the core together, after the
+    // read is processed (microtask): one proposal for all of them, and one core step instead of one each.
+    inbox.push(new Uint8Array(bytes));
+    if (inbox.length === 1) queueMicrotask(drainInbox);
   });
   try {
     await peerT.start();
@@ -369,11 +358,44 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
  * executing each request as it arrives. Never planned for deployments.
  */
 const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
-  const { spec, log, metrics } = ctx;
+  const { spec } = ctx;
   const service = await loadService(typeof spec.config.service === 'string' ? spec.config.service : 'kv');
   const keys = new Map<string, KeyObject>();
   let served = 0;
-  const t: Transport = new Transport({
+  const t: Transport = clientTransport(ctx, (from, buf) => {
+    const req = buf[0] === REQUEST ? decodeRequest(new Uint8Array(buf.subarray(1))) : undefined;
+    if (!req || clientBase(req.client) !== from) return;
+    let key = keys.get(from);
+    if (!key) {
+      key = secretKey(pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from));
+      keys.set(from, key);
+    }
+    const entry = req.auth[0];
+    if (
+      !entry ||
+      entry.length !== MAC_LEN ||
+      !timingSafeEqual(createHmac('sha256', key).update(req.signed).digest(), entry)
+    )
+      return;
+    const result = service.execute(req.op, {
+      client: req.client,
+      seq: req.seq,
+      cid: served,
+      timestamp: Date.now(),
+      nonce: 0,
+      readOnly: req.readOnly,
+    });
+    served++;
+    t.send(from, encodeReply(req.client, req.seq, req.readOnly, result));
+  });
+  await t.start();
+  return { health: () => ({ served }), stop: () => t.close() };
+};
+
+/** The client-facing transport of a node: its client port, accepting only the clients its spec lists. */
+function clientTransport(ctx: RoleContext, onMessage: (from: string, buf: Buffer) => void): Transport {
+  const { spec, metrics, log } = ctx;
+  return new Transport({
     name: 'client',
     stack: spec.stack,
     selfId: spec.id,
@@ -383,35 +405,8 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
     blocked: ctx.partitioned,
     metrics,
     log,
-    onMessage: (from, buf) => {
-      const req = buf[0] === REQUEST ? decodeRequest(new Uint8Array(buf.subarray(1))) : undefined;
-      if (!req || clientBase(req.client) !== from) return;
-      let key = keys.get(from);
-      if (!key) {
-        key = secretKey(pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from));
-        keys.set(from, key);
-      }
-      const entry = req.auth[0];
-      if (
-        !entry ||
-        entry.length !== MAC_LEN ||
-        !timingSafeEqual(createHmac('sha256', key).update(req.signed).digest(), entry)
-      )
-        return;
-      const result = service.execute(req.op, {
-        client: req.client,
-        seq: req.seq,
-        cid: served,
-        timestamp: Date.now(),
-        nonce: 0,
-        readOnly: req.readOnly,
-      });
-      served++;
-      t.send(from, encodeReply(req.client, req.seq, req.readOnly, result));
-    },
+    onMessage,
   });
-  await t.start();
-  return { health: () => ({ served }), stop: () => t.close() };
-};
+}
 
 export const roles: Record<string, RoleFactory> = { replica, standby: replica, unreplicated };
