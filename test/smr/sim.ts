@@ -12,7 +12,10 @@
 import { createHash } from 'node:crypto';
 import {
   attachAuth,
+  bytesEqual,
   type DecodedRequest,
+  decodeBatch,
+  encodeBatch,
   encodeRequestBody,
   MAC_LEN,
   toHex,
@@ -79,11 +82,6 @@ function digest(b: Uint8Array): string {
   digestCache.set(b, h);
   return h;
 }
-function eq(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function makeEnv(me: number, n: number): CoreEnv {
   const name = (i: number) => `r${i}`;
@@ -91,7 +89,7 @@ function makeEnv(me: number, n: number): CoreEnv {
     digest,
     verifyRequest: (req: DecodedRequest) => {
       const a = req.auth[me];
-      return a !== undefined && eq(a, mac(pairKey(req.client, name(me)), req.signed));
+      return a !== undefined && bytesEqual(a, mac(pairKey(req.client, name(me)), req.signed));
     },
     vector: (bytes) => {
       const out = new Uint8Array(n * MAC_LEN);
@@ -100,7 +98,7 @@ function makeEnv(me: number, n: number): CoreEnv {
     },
     checkVector: (from, bytes, vec) =>
       vec.length === n * MAC_LEN &&
-      eq(vec.subarray(me * MAC_LEN, (me + 1) * MAC_LEN), mac(pairKey(name(from), name(me)), bytes)),
+      bytesEqual(vec.subarray(me * MAC_LEN, (me + 1) * MAC_LEN), mac(pairKey(name(from), name(me)), bytes)),
   };
 }
 
@@ -574,37 +572,15 @@ function mutateBatch(
   rng: Rng,
   victim: string,
 ): Uint8Array {
-  // Layout: u8 ver | f64 ts | u32 seed | u32 count | (u32 len | req)*
-  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  const count = dv.getUint32(13);
-  const reqs: Uint8Array[] = [];
-  let o = 17;
-  for (let i = 0; i < count; i++) {
-    const len = dv.getUint32(o);
-    reqs.push(value.subarray(o + 4, o + 4 + len));
-    o += 4 + len;
-  }
+  // The leader's own batch always decodes; the mutation keeps it valid so that replicas must catch the lie by voting.
+  const batch = decodeBatch(value);
+  if (!batch) return value;
+  const reqs = batch.requests.map((r) => r.bytes);
   let keep = reqs;
-  if (how === 'censor') {
-    const v = new TextEncoder().encode(victim);
-    keep = reqs.filter((r) => !(r[3] === v.length && eq(r.subarray(4, 4 + v.length), v)));
-  } else if (to % 2 === 1) keep = rng.chance(0.5) ? reqs.slice(0, Math.max(0, reqs.length - 1)) : [...reqs].reverse();
-  const ts = dv.getFloat64(1) + (how === 'equivocate' && to % 2 === 1 ? 1 : 0);
-  let size = 17;
-  for (const r of keep) size += 4 + r.length;
-  const out = new Uint8Array(size);
-  const odv = new DataView(out.buffer);
-  out[0] = 1;
-  odv.setFloat64(1, ts);
-  odv.setUint32(9, dv.getUint32(9));
-  odv.setUint32(13, keep.length);
-  let w = 17;
-  for (const r of keep) {
-    odv.setUint32(w, r.length);
-    out.set(r, w + 4);
-    w += 4 + r.length;
-  }
-  return out;
+  if (how === 'censor') keep = batch.requests.filter((r) => r.client !== victim).map((r) => r.bytes);
+  else if (to % 2 === 1) keep = rng.chance(0.5) ? reqs.slice(0, Math.max(0, reqs.length - 1)) : [...reqs].reverse();
+  const ts = batch.timestamp + (how === 'equivocate' && to % 2 === 1 ? 1 : 0);
+  return encodeBatch(ts, batch.seed, keep);
 }
 
 /**
