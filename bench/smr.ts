@@ -1,7 +1,7 @@
 /**
  * SMR benchmark (issue 6): 4 replica processes (f=1, noop service) on loopback vs an unreplicated single-process
  * server on the same authenticated transport, closed-loop clients 1..200, 0-byte and 1 KiB requests, plus a
- * leader crash under load. Prints a table and writes bench/results/smr.json.
+ * leader crash under load, and Ed25519-signed requests (0 B, 1 and 200 clients; `signed` in the JSON). Prints a table and writes bench/results/smr.json.
  *   npx tsx bench/smr.ts            (needs a compiled dist: npx tsc -p tsconfig.build.json)
  * Targets (BFT-SMaRt, Table 8.1 / issue 6): peak >= 38 Kops/s for small requests, >= 25% of unreplicated,
  * p50 <= 2 ms at light load, throughput back to >= 80% of peak within 5 s of a leader crash.
@@ -24,7 +24,7 @@ const LEVELS_SMALL = [1, 10, 50, 100, 200];
 const LEVELS_LARGE = [1, 50, 200];
 
 interface Point extends LoadResult {
-  system: 'bft-smr' | 'unreplicated' | 'bft-smr-1proc';
+  system: 'bft-smr' | 'unreplicated' | 'bft-smr-1proc' | 'bft-smr-signed';
   /** CPU microseconds per completed operation: each server process, and the load generator (this process). */
   cpuUsPerOp?: { servers: (number | null)[]; client: number | null };
 }
@@ -151,6 +151,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const cluster = await makeCluster({
     config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000, requestTimeoutMs: 400 },
+    // A second client identity for the signed-request points (one connection per identity).
+    clients: 2,
   });
   const procs = cluster.specFiles.map((f) => spawnNode(f));
   await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
@@ -186,6 +188,35 @@ async function main(): Promise<void> {
   ])) as [Point[], Point[]];
   await baseClient.close();
   single.kill('SIGKILL');
+
+  // Ed25519-signed requests (clientAuth: signature / --sign) on the same 4 replicas: 0 B, 1 and 200 clients, next
+  // to the MAC-vector figures above. Every replica verifies every request (about 8 s with the warm-up).
+  const signedClient = await clientFromOutputs(cluster.stackDir, cluster.component, {
+    clientId: 'client-ledger-1',
+    retransmitMs: 500,
+    timeoutMs: 30_000,
+    sign: true,
+  });
+  await signedClient.connect(4);
+  const [signedPoints] = (await sweep(
+    [{ system: 'bft-smr-signed', client: signedClient, pids: procs.map((p) => p.pid) }],
+    [[0, [1, 200]]],
+  )) as [Point[]];
+  await signedClient.close();
+  const macAt = (c: number) => replicated.find((p) => p.payloadBytes === 0 && p.clients === c)!;
+  const signedAt = (c: number) => signedPoints.find((p) => p.clients === c)!;
+  const signed = {
+    auth: 'Ed25519 signature per request (verified by every replica), instead of a MAC vector',
+    peakOpsPerSecond: Math.max(...signedPoints.map((p) => p.opsPerSecond)),
+    p50LightLoadMs: signedAt(1).latencyMs.p50,
+    p50At200ClientsMs: signedAt(200).latencyMs.p50,
+    macPeakSameClientsOpsPerSecond: macAt(200).opsPerSecond,
+    macP50LightLoadMs: macAt(1).latencyMs.p50,
+    /** Signed throughput at 200 clients as a share of MAC throughput at 200 clients. */
+    shareOfMacAt200Clients:
+      Math.round((signedAt(200).opsPerSecond / Math.max(1, macAt(200).opsPerSecond)) * 1000) / 1000,
+    points: signedPoints,
+  };
   const crash = await leaderCrash(client, procs[0]!);
   await client.close();
   for (const p of procs) p.kill('SIGKILL');
@@ -250,6 +281,7 @@ async function main(): Promise<void> {
     replicated,
     unreplicated: baseline,
     replicatedSingleProcess: singleProcess,
+    signed,
     leaderCrash: crash,
     durationSeconds: Math.round((performance.now() - t0) / 1000),
   };
@@ -260,7 +292,7 @@ async function main(): Promise<void> {
     [
       '',
       'system        size  clients    ops/s   p50 ms   p99 ms',
-      ...[...replicated, ...baseline, ...singleProcess].map(
+      ...[...replicated, ...baseline, ...signedPoints, ...singleProcess].map(
         (p) =>
           `${p.system.padEnd(12)} ${String(p.payloadBytes).padStart(5)} ${String(p.clients).padStart(8)} ${String(p.opsPerSecond).padStart(8)} ${String(p.latencyMs.p50).padStart(8)} ${String(p.latencyMs.p99).padStart(8)}`,
       ),

@@ -11,6 +11,8 @@ export const NodeCode = {
   keyMissing: 'TC403',
   /** A key or token file is readable or writable by other users (like ssh, tclouds refuses to use it). */
   keyExposed: 'TC404',
+  /** added (Ed25519 client signatures): a signing key file or signing public key is not a valid Ed25519 key. */
+  badSigningKey: 'TC405',
   /** The node spec file cannot be read. */
   specMissing: 'TC410',
   /** The node spec is not valid JSON or does not match the NodeSpec contract. */
@@ -37,4 +39,9 @@ export const NodeCode = {
   smrConflict: 'TC433',
   /** Bad command arguments (e.g. unknown operation). */
   smrUsage: 'TC434',
+  /**
+   * added (Ed25519 client signatures): the client must sign (the component's `clientAuth: signature`, or --sign)
+   * but no signing key for it is usable from this machine.
+   */
+  smrNoSigningKey: 'TC435',
 } as const;

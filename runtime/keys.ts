@@ -5,6 +5,10 @@
  * two parties derive their pairwise HMAC key from ECDH(own private, peer public) (runtime/channel-keys.ts),
  * so a spec only needs the peers' public keys. Private keys are PKCS8 PEM files written atomically with mode
  * 0600; public keys travel as base64url of the raw 32 bytes (the same form NodeSpec and outputs.json use).
+ *
+ * SMR clients also hold a second, Ed25519 key pair for signing requests (`clientAuth: signature`, `--sign`). It is
+ * a separate key, never the X25519 one reused across algorithms: X25519 keys only ever do key agreement, Ed25519
+ * keys only ever sign. Its private key lives next to the X25519 one (`keys/<client id>.sign.key`, PKCS8 PEM, 0600).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -14,6 +18,8 @@ import { ExitCode, TcError } from './errors.js';
 
 /** DER prefix of an X25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
 const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (OID 1.3.101.112); the raw 32-byte key follows it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export function generateNodeKey(): { privateKey: KeyObject; publicKey: string } {
   const { privateKey } = generateKeyPairSync('x25519');
@@ -39,9 +45,83 @@ export function publicKeyFromString(text: string, what = 'public key'): KeyObjec
   return createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
+/** A fresh Ed25519 signing key pair (SMR client request signatures). */
+export function generateSigningKey(): { privateKey: KeyObject; publicKey: string } {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return { privateKey, publicKey: signingPublicKeyOf(privateKey) };
+}
+
+/** base64url of the raw 32-byte Ed25519 public key of a private (or public) signing key. */
+export function signingPublicKeyOf(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  if (pub.asymmetricKeyType !== 'ed25519') {
+    throw new TcError(
+      NodeCode.badSigningKey,
+      `a ${pub.asymmetricKeyType ?? 'unknown'} key is not an Ed25519 signing key`,
+      {
+        exit: ExitCode.invalid,
+      },
+    );
+  }
+  const der = pub.export({ type: 'spki', format: 'der' });
+  return der.subarray(der.length - 32).toString('base64url');
+}
+
+/** Parses a base64url raw Ed25519 public key (as in NodeSpec.clientSigners) into a KeyObject. */
+export function signingPublicKeyFromString(text: string, what = 'signing public key'): KeyObject {
+  const raw = typeof text === 'string' ? Buffer.from(text, 'base64url') : Buffer.alloc(0);
+  if (raw.length !== 32 || raw.toString('base64url') !== String(text).replace(/=+$/, '')) {
+    throw new TcError(NodeCode.badSigningKey, `${what} is not a base64url raw 32-byte Ed25519 key`, {
+      exit: ExitCode.invalid,
+      hint: 'Signing public keys in specs and outputs.json are written by `tclouds deploy`; redeploy to regenerate them.',
+    });
+  }
+  // OpenSSL takes any 32 bytes here (the point is only decoded when verifying): a key that is not a curve point
+  // simply verifies nothing.
+  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+/** Writes an Ed25519 signing key as PKCS8 PEM, atomically, mode 0600. */
+export async function writeSigningKey(file: string, key: KeyObject): Promise<void> {
+  await writeKeyPem(file, key, 'ed25519', 'signing keys');
+}
+
+/** Reads an Ed25519 signing key (PKCS8 PEM); refused like readPrivateKey when other users can access the file. */
+export async function readSigningKey(file: string): Promise<KeyObject> {
+  const text = await readSecretFile(
+    file,
+    'signing key file',
+    'Signing keys are created by `tclouds deploy` next to the client key (keys/<client>.sign.key); redeploy to create it.',
+  );
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: text, format: 'pem' });
+  } catch {
+    throw new TcError(NodeCode.badSigningKey, `signing key file ${file} is not a PKCS8 PEM private key`, {
+      exit: ExitCode.invalid,
+      hint: 'Signing keys are Ed25519 PKCS8 PEM files written by `tclouds deploy`.',
+      location: { file },
+    });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new TcError(
+      NodeCode.badSigningKey,
+      `signing key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`,
+      { exit: ExitCode.invalid, location: { file } },
+    );
+  }
+  return key;
+}
+
 export async function writePrivateKey(file: string, key: KeyObject): Promise<void> {
-  if (key.type !== 'private' || key.asymmetricKeyType !== 'x25519') {
-    throw new TcError(NodeCode.wrongKeyType, 'only X25519 private keys can be written as node keys', {
+  await writeKeyPem(file, key, 'x25519', 'node keys');
+}
+
+/** A private key of the given algorithm as PKCS8 PEM, written atomically with mode 0600. */
+async function writeKeyPem(file: string, key: KeyObject, type: 'x25519' | 'ed25519', what: string): Promise<void> {
+  if (key.type !== 'private' || key.asymmetricKeyType !== type) {
+    const name = type === 'x25519' ? 'X25519' : 'Ed25519';
+    throw new TcError(NodeCode.wrongKeyType, `only ${name} private keys can be written as ${what}`, {
       exit: ExitCode.invalid,
     });
   }

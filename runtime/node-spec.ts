@@ -47,6 +47,11 @@ export interface NodeSpec {
   peers: PeerSpec[];
   /** Public keys of the clients allowed to call this node (base64url X25519), keyed by client id. */
   clients: Record<string, string>;
+  /**
+   * added (Ed25519 client signatures), smr nodes: the Ed25519 public key (base64url raw 32 bytes) each client signs
+   * its requests with, keyed by client id (the same ids as `clients`). Absent or empty: no client can sign.
+   */
+  clientSigners?: Record<string, string>;
   /** Directory for this node's durable state and logs. */
   dataDir: string;
   /** Path of this node's private key file (0600). Never inlined in the spec. */
@@ -94,7 +99,17 @@ export interface ComponentOutput {
   /** Client (TIA) configuration from the plan: what a client needs besides nodes and buckets. */
   client: Record<string, unknown>;
   /** Client key files usable from this machine (private key path, 0600), keyed by client id. */
-  clientKeys: Record<string, { keyFile: string; publicKey: string }>;
+  clientKeys: Record<
+    string,
+    {
+      keyFile: string;
+      publicKey: string;
+      /** added (Ed25519 client signatures), smr: the client's Ed25519 signing key file (0600), never its contents. */
+      signingKeyFile?: string;
+      /** added (Ed25519 client signatures), smr: the matching public key (base64url raw 32 bytes). */
+      signingPublicKey?: string;
+    }
+  >;
 }
 
 export interface DeploymentOutputs {

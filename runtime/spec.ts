@@ -37,6 +37,10 @@ export const NodeSpecSchema = z.object({
   controlPort: port,
   peers: z.array(PeerSchema),
   clients: z.record(z.string(), key),
+  // added (Ed25519 client signatures): smr client id -> raw Ed25519 public key; parsed again by the role.
+  clientSigners: z
+    .record(z.string(), z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url raw 32-byte Ed25519 public key'))
+    .optional(),
   dataDir: z.string().min(1),
   keyFile: z.string().min(1),
   publicKey: key,

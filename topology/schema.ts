@@ -107,6 +107,13 @@ export const SmrSchema = z.strictObject({
   replicas: z.int().min(1).max(100).optional().describe('Replica count (default 3f+1 for byzantine, 2f+1 for crash)'),
   checkpointPeriod: z.int().min(1).max(1_000_000).default(1000).describe('Decisions between checkpoints'),
   batchSize: z.int().min(1).max(10_000).default(400).describe('Maximum requests per proposed batch'),
+  // added (Ed25519 client signatures, issue 6): how clients authenticate requests.
+  clientAuth: z
+    .enum(['mac', 'signature'])
+    .default('mac')
+    .describe(
+      'How clients authenticate requests: mac (a MAC vector, one HMAC per replica: fastest) or signature (Ed25519: verifiable by anyone, non-repudiation; MAC-only requests are refused)',
+    ),
 });
 
 export const LogSchema = z.strictObject({

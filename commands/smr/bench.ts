@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { closedLoop, connectComponent, type LoadResult } from '../../components/smr/cli-support.js';
 import { smrFlags } from '../../components/smr/command-support.js';
+import type { ClientAuth } from '../../components/smr/request-auth.js';
 
 export default class SmrBench extends TcCommand {
   static override summary = 'Closed-loop load against a deployed SMR component';
@@ -13,6 +14,7 @@ export default class SmrBench extends TcCommand {
   static override examples = [
     '<%= config.bin %> smr bench ledger --clients 50 --seconds 5',
     '<%= config.bin %> smr bench ledger --json',
+    '<%= config.bin %> smr bench ledger --clients 200 --sign',
   ];
   static override args = { component: Args.string({ required: true, description: 'SMR component name' }) };
   static override flags = {
@@ -22,21 +24,22 @@ export default class SmrBench extends TcCommand {
     size: Flags.integer({ default: 0, min: 0, max: 1_000_000, description: 'Request payload bytes' }),
   };
 
-  async run(): Promise<LoadResult & { component: string }> {
+  async run(): Promise<LoadResult & { component: string; auth: ClientAuth }> {
     const { args, flags } = await this.parse(SmrBench);
     const client = await connectComponent(
       { file: flags.file, stackDir: flags['stack-dir'] },
       args.component,
       flags.timeout * 1000,
+      flags.sign ? { sign: true } : {},
     );
     try {
       const sessions = Array.from({ length: flags.clients }, () => client.session());
       this.note(`running ${flags.clients} clients for ${flags.seconds} s ...`);
       const r = await closedLoop((s, op) => sessions[s]!.invoke(op), flags.clients, flags.seconds, flags.size);
       this.log(
-        `${args.component}: ${r.opsPerSecond} ops/s with ${r.clients} clients, ${r.payloadBytes} B requests; latency ms p50 ${r.latencyMs.p50} p90 ${r.latencyMs.p90} p99 ${r.latencyMs.p99}`,
+        `${args.component}: ${r.opsPerSecond} ops/s with ${r.clients} clients, ${r.payloadBytes} B ${client.auth === 'signature' ? 'signed ' : ''}requests; latency ms p50 ${r.latencyMs.p50} p90 ${r.latencyMs.p90} p99 ${r.latencyMs.p99}`,
       );
-      return { component: args.component, ...r };
+      return { component: args.component, auth: client.auth, ...r };
     } finally {
       await client.close();
     }

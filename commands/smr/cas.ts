@@ -10,6 +10,7 @@ export default class SmrCas extends TcCommand {
   static override examples = [
     '<%= config.bin %> smr cas ledger alice 10 11',
     '<%= config.bin %> smr cas ledger alice 10 11 --json',
+    '<%= config.bin %> smr cas ledger alice 10 11 --sign',
   ];
   static override args = {
     component: Args.string({ required: true, description: 'SMR component name' }),

@@ -10,6 +10,7 @@ export default class SmrGet extends TcCommand {
   static override examples = [
     '<%= config.bin %> smr get ledger alice',
     '<%= config.bin %> smr get ledger alice --json',
+    '<%= config.bin %> smr get ledger alice --sign',
   ];
   static override args = {
     component: Args.string({ required: true, description: 'SMR component name' }),

@@ -6,7 +6,8 @@ import { runKv, smrFlags } from '../../components/smr/command-support.js';
 export default class SmrInvoke extends TcCommand {
   static override summary = 'Run one operation on a replicated key-value service';
   static override description =
-    'Sends the operation to every replica of the SMR component (authenticated with a MAC vector) and prints the ' +
+    'Sends the operation to every replica of the SMR component (authenticated with a MAC vector, or with an ' +
+    'Ed25519 signature under --sign or when the component sets clientAuth: signature) and prints the ' +
     'result once enough replicas answer identically: f+1 for ordered operations; a read (get) first tries the ' +
     'read-only fast path, which needs ceil((n+f+1)/2) identical replies, and is reissued ordered otherwise. ' +
     'Operations: get KEY, put KEY VALUE, delete KEY, cas KEY EXPECTED NEW (EXPECTED "-" = key absent). ' +
@@ -15,6 +16,7 @@ export default class SmrInvoke extends TcCommand {
     '<%= config.bin %> smr invoke ledger put alice 10',
     '<%= config.bin %> smr invoke ledger get alice --json',
     '<%= config.bin %> smr invoke ledger cas alice 10 11',
+    '<%= config.bin %> smr invoke ledger put alice 12 --sign',
   ];
   static override strict = false;
   static override args = {

@@ -10,6 +10,7 @@ export default class SmrPut extends TcCommand {
   static override examples = [
     '<%= config.bin %> smr put ledger alice 10',
     '<%= config.bin %> smr put ledger alice 10 --json',
+    '<%= config.bin %> smr put ledger alice 10 --sign --json',
   ];
   static override args = {
     component: Args.string({ required: true, description: 'SMR component name' }),

@@ -7,6 +7,7 @@ import { NodeCode } from '../../runtime/codes.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { loadTopology, stackDir } from '../../topology/load.js';
 import { clientFromOutputs, type SmrClient } from './client.js';
+import type { ClientAuth } from './request-auth.js';
 import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from './services/kv.js';
 
 /** Where a deployment's outputs are: `--stack-dir` if given, else <topology dir>/.tclouds/<name>. */
@@ -19,9 +20,13 @@ export async function connectComponent(
   where: { file: string; stackDir?: string },
   component: string,
   timeoutMs: number,
+  opts: { sign?: boolean } = {},
 ): Promise<SmrClient> {
   const dir = await resolveStackDir(where.file, where.stackDir);
-  const client = await clientFromOutputs(dir, component, { timeoutMs });
+  const client = await clientFromOutputs(dir, component, {
+    timeoutMs,
+    ...(opts.sign === undefined ? {} : { sign: opts.sign }),
+  });
   const connected = await client.connect(client.n - client.f, Math.min(timeoutMs, 5000));
   if (connected < client.n - client.f) {
     await client.close();
@@ -74,15 +79,22 @@ export interface InvokeResult {
   ordered: boolean;
   latencyMs: number;
   replicasConnected: number;
+  /** added (Ed25519 client signatures): how the request was authenticated, `mac` (MAC vector) or `signature`. */
+  auth: ClientAuth;
 }
 
 export async function invokeKv(
   where: { file: string; stackDir?: string },
   component: string,
   op: KvOp,
-  opts: { timeoutMs?: number; ordered?: boolean } = {},
+  opts: { timeoutMs?: number; ordered?: boolean; sign?: boolean } = {},
 ): Promise<InvokeResult> {
-  const client = await connectComponent(where, component, opts.timeoutMs ?? 40_000);
+  const client = await connectComponent(
+    where,
+    component,
+    opts.timeoutMs ?? 40_000,
+    opts.sign === undefined ? {} : { sign: opts.sign },
+  );
   try {
     const t0 = performance.now();
     const r = await client.session().invoke(encodeKvOp(op), { readOnly: op.op === 'get' && !opts.ordered });
@@ -93,6 +105,7 @@ export async function invokeKv(
       ordered: r.ordered,
       latencyMs: Math.round((performance.now() - t0) * 100) / 100,
       replicasConnected: client.connectedReplicas().length,
+      auth: client.auth,
     };
   } finally {
     await client.close();

@@ -8,6 +8,12 @@ export const smrFlags = {
     description: 'Use the deployment outputs in this directory (.tclouds/<stack>) instead of the topology file',
   }),
   timeout: Flags.integer({ default: 40, min: 1, description: 'Seconds to wait for a quorum of identical replies' }),
+  sign: Flags.boolean({
+    default: false,
+    description:
+      "Sign requests with the client's Ed25519 key instead of MAC vectors (slower; verifiable by anyone). " +
+      'Components with clientAuth: signature need no flag: their clients always sign',
+  }),
 };
 
 import type { TcCommand } from '../../cli/base-command.js';
@@ -17,7 +23,7 @@ import { type InvokeResult, invokeKv, parseKvArgs } from './cli-support.js';
 /** Shared run() of invoke/get/put/cas: one KV operation, rendered as JSON or one human line. */
 export async function runKv(
   cmd: TcCommand,
-  flags: { file: string; 'stack-dir'?: string; timeout: number; ordered?: boolean },
+  flags: { file: string; 'stack-dir'?: string; timeout: number; ordered?: boolean; sign?: boolean },
   component: string,
   op: string,
   args: string[],
@@ -26,6 +32,8 @@ export async function runKv(
   const r = await invokeKv({ file: flags.file, stackDir: flags['stack-dir'] }, component, kv, {
     timeoutMs: flags.timeout * 1000,
     ordered: flags.ordered,
+    // No --sign: the component's own clientAuth decides (client.ts clientFromOutputs).
+    ...(flags.sign ? { sign: true } : {}),
   });
   const res = r.result;
   const text =
@@ -33,7 +41,7 @@ export async function runKv(
       ? style.red(`error: ${res.error}`)
       : `${res.ok ? style.green('ok') : style.yellow('not applied')} value=${JSON.stringify(res.value)}`;
   cmd.log(
-    `${component} ${op} ${args.join(' ')}: ${text} (${r.ordered ? 'ordered' : 'read-only'}, ${r.latencyMs} ms, ${r.replicasConnected} replicas)`,
+    `${component} ${op} ${args.join(' ')}: ${text} (${r.ordered ? 'ordered' : 'read-only'}, ${r.auth === 'signature' ? 'signed, ' : ''}${r.latencyMs} ms, ${r.replicasConnected} replicas)`,
   );
   return r;
 }

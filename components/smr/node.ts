@@ -17,21 +17,23 @@
  * token) turns this replica Byzantine at run time: `silent`, `wrong-replies`, `equivocate` (different PROPOSE
  * per peer when leader), or back to `none`. Deployments never set testFaults.
  */
-import { createHash, createHmac, type KeyObject, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../runtime/atomic-file.js';
-import { pairKey, secretKey } from '../../runtime/channel-keys.js';
+import { pairKey } from '../../runtime/channel-keys.js';
 import { NodeCode } from '../../runtime/codes.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
+import { HmacSha256Key } from '../../runtime/hmac-sha256.js';
 import { publicKeyOf } from '../../runtime/keys.js';
 import type { PeerSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
-import { decodeBatch, decodeRequest, encodeBatch, MAC_LEN } from './protocol/codec.js';
+import { type DecodedRequest, decodeBatch, decodeRequest, encodeBatch, MAC_LEN } from './protocol/codec.js';
 import { ReplicaCore } from './protocol/core.js';
 import { type CoreEnv, type Msg, validateGroup } from './protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from './replica-driver.js';
+import { type ClientAuth, ClientSigners, parseClientAuth, requestVerifier } from './request-auth.js';
 import { loadService } from './services/load.js';
 import { clientBase, decodeMsg, encodeMsg, encodeReply, REQUEST } from './wire.js';
 
@@ -123,38 +125,43 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   const idToIndex = new Map(group.map((p) => [p.id, p.index]));
 
   // MAC-vector keys: with every replica (itself included, for its own ACCEPTs and collects) and every client.
-  // KeyObjects, made once: every request check and vector entry is one createHmac on the hot path.
-  const vectorKeys = group.map((p) =>
-    secretKey(
-      pairKey(
-        ctx.privateKey,
-        p.id === spec.id ? publicKeyOf(ctx.privateKey) : p.publicKey,
-        'vector',
-        spec.stack,
-        spec.id,
-        p.id,
+  // Made once: every request check and vector entry is one HMAC on the hot path (runtime/hmac-sha256.ts).
+  const vectorKeys = group.map(
+    (p) =>
+      new HmacSha256Key(
+        pairKey(
+          ctx.privateKey,
+          p.id === spec.id ? publicKeyOf(ctx.privateKey) : p.publicKey,
+          'vector',
+          spec.stack,
+          spec.id,
+          p.id,
+        ),
       ),
-    ),
   );
-  const clientKeys = new Map<string, KeyObject>();
-  const clientKey = (base: string): KeyObject | undefined => {
+  const clientKeys = new Map<string, HmacSha256Key>();
+  const clientKey = (base: string): HmacSha256Key | undefined => {
     let k = clientKeys.get(base);
     if (!k) {
       const pub = spec.clients[base];
       if (!pub) return undefined;
-      k = secretKey(pairKey(ctx.privateKey, pub, 'vector', spec.stack, spec.id, base));
+      k = new HmacSha256Key(pairKey(ctx.privateKey, pub, 'vector', spec.stack, spec.id, base));
       clientKeys.set(base, k);
     }
     return k;
   };
-  const mac = (key: KeyObject, bytes: Uint8Array) => createHmac('sha256', key).update(bytes).digest();
+  const mac = (key: HmacSha256Key, bytes: Uint8Array) => key.mac(bytes);
+  // Ed25519 client signatures (request-auth.ts): signer keys parsed once; with `clientAuth: signature` MAC-only
+  // requests are refused. Followers re-check every request of a proposal they did not receive themselves, so a
+  // Byzantine leader cannot slip an unsigned or forged request into a batch.
+  const { verify: verifyRequest, clientAuth } = requestAuth(spec, (req) => {
+    const key = clientKey(clientBase(req.client));
+    const entry = req.auth[me];
+    return !!key && !!entry && entry.length === MAC_LEN && timingSafeEqual(mac(key, req.signed), entry);
+  });
   const env: CoreEnv = {
     digest: (b) => createHash('sha256').update(b).digest('hex'),
-    verifyRequest: (req) => {
-      const key = clientKey(clientBase(req.client));
-      const entry = req.auth[me];
-      return !!key && !!entry && entry.length === MAC_LEN && timingSafeEqual(mac(key, req.signed), entry);
-    },
+    verifyRequest,
     vector: (bytes) => Buffer.concat(vectorKeys.map((k) => mac(k, bytes))),
     checkVector: (from, bytes, vec) => {
       const key = vectorKeys[from];
@@ -235,9 +242,10 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
           for (let i = 0; i < ids.length; i++) if (i !== me) peerT.send(ids[i]!, bytes);
         } else if (s.to !== me) peerT.send(ids[s.to]!, bytes);
       }
+      const regency = core.regency;
       for (const r of out.replies) {
         const result = fault === 'wrong-replies' ? Buffer.from('{"ok":true,"value":"BYZANTINE"}') : r.result;
-        clientT.send(clientBase(r.client), encodeReply(r.client, r.seq, r.readOnly, result));
+        clientT.send(clientBase(r.client), encodeReply(r.client, r.seq, r.readOnly, result, regency));
       }
     }
     for (const l of out.logs) log[l.level](l.msg, l.fields);
@@ -331,7 +339,15 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     m.lastDecided.set(core.lastDecided);
     m.pending.set(core.pending);
   }, cfg.tickMs);
-  log.info('replica started', { index: me, n: cfg.n, f: cfg.f, faults: cfg.faults, service: cfg.service, recovering });
+  log.info('replica started', {
+    index: me,
+    n: cfg.n,
+    f: cfg.f,
+    faults: cfg.faults,
+    service: cfg.service,
+    clientAuth,
+    recovering,
+  });
 
   return {
     health: () => ({ ...core.health(), clientsServed: driver.clientsServed, fault }),
@@ -360,23 +376,23 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
 const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const { spec } = ctx;
   const service = await loadService(typeof spec.config.service === 'string' ? spec.config.service : 'kv');
-  const keys = new Map<string, KeyObject>();
+  const keys = new Map<string, HmacSha256Key>();
   let served = 0;
-  const t: Transport = clientTransport(ctx, (from, buf) => {
-    const req = buf[0] === REQUEST ? decodeRequest(new Uint8Array(buf.subarray(1))) : undefined;
-    if (!req || clientBase(req.client) !== from) return;
+  // Same request check as a replica: MAC entry 0, or an Ed25519 signature (required with clientAuth: signature).
+  const { verify: verifyRequest } = requestAuth(spec, (req) => {
+    const from = clientBase(req.client);
     let key = keys.get(from);
     if (!key) {
-      key = secretKey(pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from));
+      key = new HmacSha256Key(pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from));
       keys.set(from, key);
     }
     const entry = req.auth[0];
-    if (
-      !entry ||
-      entry.length !== MAC_LEN ||
-      !timingSafeEqual(createHmac('sha256', key).update(req.signed).digest(), entry)
-    )
-      return;
+    return !!entry && entry.length === MAC_LEN && timingSafeEqual(key.mac(req.signed), entry);
+  });
+  const t: Transport = clientTransport(ctx, (from, buf) => {
+    const req = buf[0] === REQUEST ? decodeRequest(new Uint8Array(buf.subarray(1))) : undefined;
+    if (!req || clientBase(req.client) !== from) return;
+    if (!verifyRequest(req)) return;
     const result = service.execute(req.op, {
       client: req.client,
       seq: req.seq,
@@ -386,11 +402,35 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
       readOnly: req.readOnly,
     });
     served++;
-    t.send(from, encodeReply(req.client, req.seq, req.readOnly, result));
+    t.send(from, encodeReply(req.client, req.seq, req.readOnly, result, 0));
   });
   await t.start();
   return { health: () => ({ served }), stop: () => t.close() };
 };
+
+/**
+ * The request check of an SMR node (replica or baseline): the component's `clientAuth` policy and the clients'
+ * Ed25519 signer keys from the spec, around the role's own MAC check. With `signature`, a spec that lists no signer
+ * keys could serve no client at all: refused at start (TC420).
+ */
+function requestAuth(
+  spec: RoleContext['spec'],
+  checkMac: (req: DecodedRequest) => boolean,
+): { verify: (req: DecodedRequest) => boolean; clientAuth: ClientAuth } {
+  const clientAuth = parseClientAuth(spec.config.clientAuth);
+  const signers = new ClientSigners(spec.clientSigners ?? {});
+  if (clientAuth === 'signature' && signers.size === 0) {
+    throw new TcError(
+      NodeCode.smrConfig,
+      `clientAuth is "signature" but the spec of ${spec.id} lists no clientSigners`,
+      {
+        exit: ExitCode.invalid,
+        hint: 'redeploy: `tclouds deploy` generates a signing key for every SMR client',
+      },
+    );
+  }
+  return { verify: requestVerifier(clientAuth, signers, checkMac, clientBase), clientAuth };
+}
 
 /** The client-facing transport of a node: its client port, accepting only the clients its spec lists. */
 function clientTransport(ctx: RoleContext, onMessage: (from: string, buf: Buffer) => void): Transport {

@@ -1,7 +1,8 @@
 /**
  * Plan of an SMR component (BFT-SMaRt shape): n = 3f+1 replicas (2f+1 for crash faults, or `replicas`),
  * every replica talks to every other on `peer` and serves clients on `client`. Clients (TIAs) accept a
- * result once f+1 replicas reply identically, so the client configuration carries f, n and the fault kind.
+ * result once f+1 replicas reply identically, so the client configuration carries f, n and the fault kind, and
+ * `clientAuth` (MAC vectors or Ed25519 signatures) goes to both the replicas and the client.
  */
 import { replicaCount } from '../../topology/replicas.js';
 import type { SmrComponent } from '../../topology/schema.js';
@@ -22,6 +23,8 @@ export function planSmr(input: ComponentPlanInput & { component: SmrComponent })
     service: c.service,
     batchSize: c.batchSize,
     checkpointPeriod: c.checkpointPeriod,
+    // Replicas refuse MAC-only requests when it is `signature` (components/smr/request-auth.ts).
+    clientAuth: c.clientAuth,
     ...(group === undefined ? {} : { group }),
   });
   let groups: RoleGroup[];
@@ -62,6 +65,8 @@ export function planSmr(input: ComponentPlanInput & { component: SmrComponent })
       n,
       faults: c.faults,
       service: c.service,
+      // `signature`: the client signs every request with its Ed25519 key (client.ts clientFromOutputs).
+      clientAuth: c.clientAuth,
       // Ordered requests: f+1 identical replies; read-only fast path: a larger quorum, reissued ordered otherwise.
       replyQuorum: c.f + 1,
       readOnlyQuorum: c.faults === 'byzantine' ? Math.ceil((n + c.f + 1) / 2) : c.f + 1,

@@ -103,7 +103,7 @@ export class ReplicaDriver {
           out.executed.push({
             cid: a.cid,
             timestamp: a.timestamp,
-            requests: a.requests.map((r) => ({ client: r.client, seq: r.seq })),
+            requests: a.requests,
           });
           break;
         }

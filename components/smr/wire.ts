@@ -3,7 +3,9 @@
  * Replica-to-replica messages are structured-clone (v8) serialised: fast, handles Uint8Array, and anything
  * malformed fails to decode (dropped and counted); the core re-checks every field it uses.
  * Client channel: request = 0x01 | request bytes (protocol/codec.ts);
- *                 reply   = 0x02 | u8 readOnly | u32 seq | u16 idLen | logical client id | result.
+ *                 reply   = 0x02 | u8 readOnly | u32 seq | u32 regency | u16 idLen | logical client id | result.
+ * The regency is the replying replica's installed regency: clients send ordered requests to the leader it names
+ * once f+1 replicas report it (components/smr/client.ts), so one replica cannot steer them.
  */
 import v8 from 'node:v8';
 import type { Msg } from './protocol/types.js';
@@ -24,6 +26,8 @@ export function decodeMsg(b: Buffer): Msg | undefined {
 
 export const REQUEST = 1;
 export const REPLY = 2;
+/** Bytes of a reply before the client id. */
+const HEAD = 12;
 
 export function encodeClientRequest(req: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(1 + req.length);
@@ -32,27 +36,43 @@ export function encodeClientRequest(req: Uint8Array): Buffer {
   return out;
 }
 
-export function encodeReply(client: string, seq: number, readOnly: boolean, result: Uint8Array): Buffer {
-  const id = Buffer.from(client);
-  const out = Buffer.allocUnsafe(1 + 1 + 4 + 2 + id.length + result.length);
+export function encodeReply(
+  client: string,
+  seq: number,
+  readOnly: boolean,
+  result: Uint8Array,
+  regency: number,
+): Buffer {
+  const idLen = Buffer.byteLength(client);
+  const out = Buffer.allocUnsafe(HEAD + idLen + result.length);
   out[0] = REPLY;
   out[1] = readOnly ? 1 : 0;
   out.writeUInt32BE(seq >>> 0, 2);
-  out.writeUInt16BE(id.length, 6);
-  id.copy(out, 8);
-  out.set(result, 8 + id.length);
+  out.writeUInt32BE(regency >>> 0, 6);
+  out.writeUInt16BE(idLen, 10);
+  out.write(client, HEAD);
+  out.set(result, HEAD + idLen);
   return out;
 }
 
-export function decodeReply(b: Buffer): { client: string; seq: number; readOnly: boolean; result: Buffer } | undefined {
-  if (b.length < 8 || b[0] !== REPLY) return undefined;
-  const len = b.readUInt16BE(6);
-  if (8 + len > b.length) return undefined;
+export interface Reply {
+  client: string;
+  seq: number;
+  readOnly: boolean;
+  regency: number;
+  result: Buffer;
+}
+
+export function decodeReply(b: Buffer): Reply | undefined {
+  if (b.length < HEAD || b[0] !== REPLY) return undefined;
+  const len = b.readUInt16BE(10);
+  if (HEAD + len > b.length) return undefined;
   return {
     readOnly: b[1] === 1,
     seq: b.readUInt32BE(2),
-    client: b.subarray(8, 8 + len).toString(),
-    result: b.subarray(8 + len),
+    regency: b.readUInt32BE(6),
+    client: b.toString('utf8', HEAD, HEAD + len),
+    result: b.subarray(HEAD + len),
   };
 }
 

@@ -23,7 +23,15 @@ import {
   OUTPUTS_VERSION,
 } from '../../runtime/node-spec.js';
 import type { ComponentKind } from '../../topology/schema.js';
-import { ensurePlannedKey as ensureKey, keyFileOf, readPlannedPublicKey } from '../plan-keys.js';
+import {
+  ensurePlannedKey as ensureKey,
+  ensureSigningKey,
+  hasSigningKey,
+  keyFileOf,
+  readPlannedPublicKey,
+  readSigningPublicKey,
+  signingKeyFileOf,
+} from '../plan-keys.js';
 import type { DeployEvent, PreviewResource, RealizeContext, Realizer } from '../realizer.js';
 import { assignAddresses, checkPortFree } from './addresses.js';
 import { DeployCode } from './codes.js';
@@ -139,17 +147,37 @@ async function previewLocal(
       op: existsSync(b.path) ? 'same' : 'create',
     });
   }
-  const keys = Object.values(plan.components).flatMap((c) => c.keys);
-  for (const k of keys) {
-    resources.push({
-      type: 'local:key',
-      name: k.id,
-      inputs: { kind: k.kind, file: rel(keyFileOf(ctx.stackDir, k)), mode: '0600', privateKey: '[secret]' },
-      op: existsSync(keyFileOf(ctx.stackDir, k)) ? 'same' : 'create',
-    });
+  for (const c of Object.values(plan.components)) {
+    for (const k of c.keys) {
+      resources.push({
+        type: 'local:key',
+        name: k.id,
+        inputs: { kind: k.kind, file: rel(keyFileOf(ctx.stackDir, k)), mode: '0600', privateKey: '[secret]' },
+        op: existsSync(keyFileOf(ctx.stackDir, k)) ? 'same' : 'create',
+      });
+      if (!hasSigningKey(k, c.kind)) continue;
+      // The SMR client's Ed25519 request-signing key, beside its X25519 key.
+      resources.push({
+        type: 'local:key',
+        name: `${k.id}.sign`,
+        inputs: {
+          kind: 'client-signing',
+          file: rel(signingKeyFileOf(ctx.stackDir, k)),
+          mode: '0600',
+          privateKey: '[secret]',
+        },
+        op: existsSync(signingKeyFileOf(ctx.stackDir, k)) ? 'same' : 'create',
+      });
+    }
   }
   const missing = new Map((await unsupported(plan)).map((u) => [u.name, u.roles]));
-  const specs = await buildSpecs(plan, ctx, d, await existingPublicKeys(plan, ctx.stackDir));
+  const specs = await buildSpecs(
+    plan,
+    ctx,
+    d,
+    await existingPublicKeys(plan, ctx.stackDir),
+    await existingSigningKeys(plan, ctx.stackDir),
+  );
   for (const n of allNodes(plan)) {
     const spec = specs.get(n.id);
     const old = state?.nodes[n.id];
@@ -253,28 +281,47 @@ async function deployLocked(
   }
   aborted(ctx);
 
-  // Keys: created once, kept across deploys (peers and clients know the public keys).
+  // Keys: created once, kept across deploys (peers and clients know the public keys). SMR clients get a second,
+  // Ed25519 key for signing requests; its public key goes to the replicas' specs (clientSigners).
   const publicKeys = new Map<string, string>();
-  for (const k of Object.values(plan.components).flatMap((c) => c.keys)) {
-    const t0 = Date.now();
-    const { publicKey, created } = await ensureKey(ctx.stackDir, k);
-    publicKeys.set(k.id, publicKey);
-    if (!created) continue;
-    changes++;
-    emit(ctx, {
-      kind: 'resource',
-      id: k.id,
-      type: 'local:key',
-      state: 'done',
-      op: 'create',
-      elapsedMs: Date.now() - t0,
-    });
+  const signingKeys = new Map<string, string>();
+  for (const c of Object.values(plan.components)) {
+    for (const k of c.keys) {
+      const t0 = Date.now();
+      const { publicKey, created } = await ensureKey(ctx.stackDir, k);
+      publicKeys.set(k.id, publicKey);
+      if (created) {
+        changes++;
+        emit(ctx, {
+          kind: 'resource',
+          id: k.id,
+          type: 'local:key',
+          state: 'done',
+          op: 'create',
+          elapsedMs: Date.now() - t0,
+        });
+      }
+      if (!hasSigningKey(k, c.kind)) continue;
+      const t1 = Date.now();
+      const signing = await ensureSigningKey(ctx.stackDir, k);
+      signingKeys.set(k.id, signing.publicKey);
+      if (!signing.created) continue;
+      changes++;
+      emit(ctx, {
+        kind: 'resource',
+        id: `${k.id}.sign`,
+        type: 'local:key',
+        state: 'done',
+        op: 'create',
+        elapsedMs: Date.now() - t1,
+      });
+    }
   }
   await ensureAdminToken(p.adminToken);
   aborted(ctx);
 
   // Specs.
-  const specs = await buildSpecs(plan, ctx, d, publicKeys);
+  const specs = await buildSpecs(plan, ctx, d, publicKeys, signingKeys);
   const sup = await readSupervisorStatus(ctx.stackDir);
   const supAlive = isSupervisor(sup?.pid, ctx.stackDir);
   // Node processes without a live supervisor (it was killed) are orphans nobody restarts: stop them, so the
@@ -402,7 +449,7 @@ async function deployLocked(
   // Outputs: rewritten only when something changed (or they are missing), so "nothing to do" touches nothing.
   const existing = await readOutputs(ctx.stackDir).catch(() => null);
   if (changes > 0 || stateChanged || !existing || existing.planDigest !== digest) {
-    const outputs = buildOutputs(plan, ctx, d, specs, publicKeys, digest);
+    const outputs = buildOutputs(plan, ctx, d, specs, publicKeys, signingKeys, digest);
     await writeJsonAtomic(p.outputs, outputs);
     return { outputs, changes };
   }
@@ -456,11 +503,25 @@ async function existingPublicKeys(plan: Plan, stackDir: string): Promise<Map<str
   return out;
 }
 
+/** Signing public keys of the SMR clients whose signing keys exist (preview: nothing is created). */
+async function existingSigningKeys(plan: Plan, stackDir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const c of Object.values(plan.components)) {
+    for (const k of c.keys) {
+      if (!hasSigningKey(k, c.kind)) continue;
+      const pub = await readSigningPublicKey(stackDir, k).catch(() => undefined);
+      if (pub) out.set(k.id, pub);
+    }
+  }
+  return out;
+}
+
 async function buildSpecs(
   plan: Plan,
   ctx: RealizeContext,
   d: LocalDesign,
   publicKeys: Map<string, string>,
+  signingKeys: Map<string, string>,
 ): Promise<Map<string, NodeSpec>> {
   const p = stackPaths(ctx.stackDir);
   const specs = new Map<string, NodeSpec>();
@@ -474,8 +535,10 @@ async function buildSpecs(
       publicKey: publicKeys.get(n.id) ?? '',
     });
     const clients: Record<string, string> = {};
+    const clientSigners: Record<string, string> = {};
     for (const k of c.keys) {
       if (k.kind === 'client' && publicKeys.has(k.id)) clients[k.id] = publicKeys.get(k.id) as string;
+      if (hasSigningKey(k, c.kind) && signingKeys.has(k.id)) clientSigners[k.id] = signingKeys.get(k.id) as string;
     }
     for (const n of c.nodes) {
       specs.set(n.id, {
@@ -493,6 +556,7 @@ async function buildSpecs(
         controlPort: n.controlPort,
         peers: c.nodes.filter((o) => o.id !== n.id).map(peerOf),
         clients,
+        ...(c.kind === 'smr' ? { clientSigners } : {}),
         dataDir: p.dataDir(n.id),
         keyFile: p.key(n.id),
         publicKey: publicKeys.get(n.id) ?? '',
@@ -532,6 +596,7 @@ function buildOutputs(
   d: LocalDesign,
   specs: Map<string, NodeSpec>,
   publicKeys: Map<string, string>,
+  signingKeys: Map<string, string>,
   digest: string,
 ): DeploymentOutputs {
   const components: Record<string, ComponentOutput> = {};
@@ -540,6 +605,15 @@ function buildOutputs(
     for (const k of c.keys) {
       if (k.kind === 'node') continue;
       clientKeys[k.id] = { keyFile: keyFileOf(ctx.stackDir, k), publicKey: publicKeys.get(k.id) ?? '' };
+      const signing = signingKeys.get(k.id);
+      if (hasSigningKey(k, c.kind) && signing) {
+        // The signing key's path only (0600 file); the secret itself never enters outputs.json.
+        clientKeys[k.id] = {
+          ...clientKeys[k.id]!,
+          signingKeyFile: signingKeyFileOf(ctx.stackDir, k),
+          signingPublicKey: signing,
+        };
+      }
     }
     components[name] = {
       kind: c.kind,

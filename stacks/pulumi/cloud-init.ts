@@ -79,6 +79,8 @@ export function cloudNodeSpec(
   privateIp: string,
   hostOf: (peer: PlannedNode) => string,
   publicKeys: Record<string, string>,
+  /** Ed25519 public keys of the SMR clients (request signatures), by client key id. */
+  signingPublicKeys: Record<string, string> = {},
 ): NodeSpec {
   const comp = plan.components[node.component]!;
   const peers: PeerSpec[] = comp.nodes
@@ -92,8 +94,10 @@ export function cloudNodeSpec(
       publicKey: publicKeys[p.id] ?? '',
     }));
   const clients: Record<string, string> = {};
+  const clientSigners: Record<string, string> = {};
   for (const k of comp.keys) {
     if (k.kind !== 'node' && publicKeys[k.id] !== undefined) clients[k.id] = publicKeys[k.id]!;
+    if (k.kind === 'client' && signingPublicKeys[k.id] !== undefined) clientSigners[k.id] = signingPublicKeys[k.id]!;
   }
   return {
     version: NODE_SPEC_VERSION,
@@ -110,6 +114,8 @@ export function cloudNodeSpec(
     controlPort: node.controlPort,
     peers,
     clients,
+    // Public keys only: a client's signing key never leaves the machine that deployed.
+    ...(comp.kind === 'smr' ? { clientSigners } : {}),
     dataDir: VM_PATHS.dataDir,
     keyFile: VM_PATHS.keyFile,
     publicKey: publicKeys[node.id] ?? '',

@@ -25,7 +25,13 @@ import type { Plan, PlannedKey } from '../../components/plan-types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../runtime/atomic-file.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import type { BucketOutput, ComponentOutput, DeploymentOutputs, NodeOutput } from '../../runtime/node-spec.js';
-import { keyFileOf, readPlannedPublicKey } from '../plan-keys.js';
+import {
+  hasSigningKey,
+  keyFileOf,
+  readPlannedPublicKey,
+  readSigningPublicKey,
+  signingKeyFileOf,
+} from '../plan-keys.js';
 import type { PreviewResource, RealizeContext, Realizer, Target } from '../realizer.js';
 import { PulumiCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
@@ -356,12 +362,15 @@ function externalHosts(stackDir: string, target: Target): Record<string, string>
 }
 
 async function readKeys(plan: Plan, stackDir: string): Promise<KeyMaterial> {
-  const km: KeyMaterial = { privatePem: {}, publicKeys: {}, adminToken: '', sshPublicKey: '' };
+  const km: KeyMaterial = { privatePem: {}, publicKeys: {}, signingPublicKeys: {}, adminToken: '', sshPublicKey: '' };
   for (const [name, c] of Object.entries(plan.components)) {
     const keys: PlannedKey[] = [...c.nodes.map((n) => ({ id: n.id, kind: 'node' as const, for: name })), ...c.keys];
     for (const k of keys) {
       const publicKey = await readPlannedPublicKey(stackDir, k).catch(() => undefined);
       if (publicKey) km.publicKeys[k.id] = publicKey;
+      if (!hasSigningKey(k, c.kind)) continue;
+      const signing = await readSigningPublicKey(stackDir, k).catch(() => undefined);
+      if (signing) km.signingPublicKeys[k.id] = signing;
     }
   }
   return km;
@@ -428,7 +437,17 @@ async function buildOutputs(
     for (const k of comp.keys) {
       if (k.kind === 'node') continue;
       const keyFile = keyFileOf(ctx.stackDir, k);
-      if (keys.publicKeys[k.id]) clientKeys[k.id] = { keyFile, publicKey: keys.publicKeys[k.id]! };
+      if (!keys.publicKeys[k.id]) continue;
+      clientKeys[k.id] = { keyFile, publicKey: keys.publicKeys[k.id]! };
+      const signing = keys.signingPublicKeys[k.id];
+      if (hasSigningKey(k, comp.kind) && signing) {
+        clientKeys[k.id] = {
+          keyFile,
+          publicKey: keys.publicKeys[k.id]!,
+          signingKeyFile: signingKeyFileOf(ctx.stackDir, k),
+          signingPublicKey: signing,
+        };
+      }
     }
     components[name] = { kind: comp.kind, nodes: nodeOutputs, buckets: bucketOutputs, client: comp.client, clientKeys };
   }

@@ -12,13 +12,25 @@ import { join } from 'node:path';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
 import { writeFileAtomic } from '../../runtime/atomic-file.js';
 import { ensureAdminToken, generateNodeKey, readPrivateKey } from '../../runtime/keys.js';
-import { ensurePlannedKey, ephemeralPublicKey, keyFileOf } from '../plan-keys.js';
+import {
+  ensurePlannedKey,
+  ensureSigningKey,
+  ephemeralPublicKey,
+  ephemeralSigningPublicKey,
+  hasSigningKey,
+  keyFileOf,
+} from '../plan-keys.js';
 
 export interface KeyMaterial {
   /** PKCS8 PEM per node id (only nodes; client keys stay on this machine). */
   privatePem: Record<string, string>;
   /** base64url raw X25519 public key per key id (nodes and clients). */
   publicKeys: Record<string, string>;
+  /**
+   * base64url raw Ed25519 public key per SMR client key id: the key the client signs requests with. Goes into the
+   * replicas' specs (clientSigners); the private signing key stays on this machine like the client's X25519 key.
+   */
+  signingPublicKeys: Record<string, string>;
   adminToken: string;
   /** OpenSSH public key for the Azure admin account (password login is disabled; no inbound SSH rule exists). */
   sshPublicKey: string;
@@ -34,11 +46,17 @@ function plannedKeys(plan: Plan): PlannedKey[] {
   return [...out.values()];
 }
 
+/** Client keys that get an Ed25519 signing key beside them (smr components). */
+function signingKeys(plan: Plan): PlannedKey[] {
+  return Object.values(plan.components).flatMap((c) => c.keys.filter((k) => hasSigningKey(k, c.kind)));
+}
+
 /** Fresh keys that are never written anywhere (mock preview). */
 export function ephemeralKeys(plan: Plan): KeyMaterial {
   const km: KeyMaterial = {
     privatePem: {},
     publicKeys: {},
+    signingPublicKeys: {},
     adminToken: randomBytes(32).toString('hex'),
     sshPublicKey: 'ssh-rsa (generated at deploy time)',
   };
@@ -51,6 +69,7 @@ export function ephemeralKeys(plan: Plan): KeyMaterial {
     km.publicKeys[k.id] = publicKey;
     km.privatePem[k.id] = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   }
+  for (const k of signingKeys(plan)) km.signingPublicKeys[k.id] = ephemeralSigningPublicKey();
   return km;
 }
 
@@ -63,6 +82,7 @@ export async function ensureKeys(plan: Plan, stackDir: string, provider: string)
   const km: KeyMaterial = {
     privatePem: {},
     publicKeys: {},
+    signingPublicKeys: {},
     adminToken: await ensureAdminToken(join(dir, 'admin.token')),
     sshPublicKey: '',
   };
@@ -73,6 +93,7 @@ export async function ensureKeys(plan: Plan, stackDir: string, provider: string)
       km.privatePem[k.id] = key.export({ type: 'pkcs8', format: 'pem' }) as string;
     }
   }
+  for (const k of signingKeys(plan)) km.signingPublicKeys[k.id] = (await ensureSigningKey(stackDir, k)).publicKey;
   if (provider === 'azure') km.sshPublicKey = await ensureSshKey(join(dir, 'azure-admin-ssh.key'));
   return km;
 }

@@ -159,7 +159,14 @@ function userDataOf(
       const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
       const hostOf = (p: PlannedNode) =>
         p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
-      const spec = cloudNodeSpec(plan, me.node, me.privateIp, hostOf, inputs.keys.publicKeys);
+      const spec = cloudNodeSpec(
+        plan,
+        me.node,
+        me.privateIp,
+        hostOf,
+        inputs.keys.publicKeys,
+        inputs.keys.signingPublicKeys,
+      );
       return renderCloudInit({
         nodeId,
         spec,

@@ -5,7 +5,7 @@
  * leaves no process (checked by pid) and no file. Needs `npx tsc -p tsconfig.build.json` first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, promises as fs, readdirSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,6 +139,33 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
       seenPids.add(n.pid as number);
     }
     if (view?.supervisor.pid) seenPids.add(view.supervisor.pid);
+  });
+
+  it('writes the client signing key 0600 (outputs and specs carry public keys only); smr put --sign works', {
+    timeout: 60_000,
+  }, async () => {
+    const signFile = path.join(stackDir, 'keys', 'client-ledger.sign.key');
+    expect(statSync(signFile).mode & 0o777).toBe(0o600);
+    const pemBody = (await fs.readFile(signFile, 'utf8')).split('\n')[1]!;
+    const outputsText = await fs.readFile(path.join(stackDir, 'outputs.json'), 'utf8');
+    const entry = JSON.parse(outputsText).components.ledger.clientKeys['client-ledger'];
+    expect(entry).toMatchObject({ signingKeyFile: signFile, signingPublicKey: expect.stringMatching(/^[\w-]{43}$/) });
+    expect(outputsText).not.toContain(pemBody);
+    const spec = JSON.parse(await fs.readFile(path.join(stackDir, 'nodes', 'ledger-replica-0', 'spec.json'), 'utf8'));
+    expect(spec.clientSigners).toEqual({ 'client-ledger': entry.signingPublicKey });
+    expect(spec.config.clientAuth).toBe('mac');
+    expect(JSON.stringify(spec)).not.toContain(pemBody);
+
+    const put = await cli(['smr', 'put', 'ledger', 'signed-key', 'v1', '--sign', '--json'], dir);
+    expect(put.code, put.stderr).toBe(0);
+    expect(JSON.parse(put.stdout)).toMatchObject({
+      result: { ok: true, value: null },
+      ordered: true,
+      auth: 'signature',
+    });
+    const get = await cli(['smr', 'get', 'ledger', 'signed-key', '--json'], dir);
+    expect(get.code, get.stderr).toBe(0);
+    expect(JSON.parse(get.stdout)).toMatchObject({ result: { ok: true, value: 'v1' }, auth: 'mac' });
   });
 
   it('a second deploy with no change does nothing and keeps the same processes', { timeout: 60_000 }, async () => {

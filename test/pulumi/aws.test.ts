@@ -2,13 +2,16 @@
  * The AWS program under Pulumi's mock runtime: every template, dense layouts, the construct limits, cross-cloud
  * rules and the node's cloud-init.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TcError } from '../../runtime/errors.js';
+import { readSigningKey, signingPublicKeyFromString, signingPublicKeyOf } from '../../runtime/keys.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
-import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
+import { ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
+import { runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
 import { tempDir } from '../support/tmp.js';
 import {
@@ -168,6 +171,43 @@ describe('AWS program (mock runtime)', () => {
     for (const p of spec.peers) expect(p.host).toBe(nodes[p.id]!.publicIp);
     for (const p of spec.peers) expect(p.publicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(JSON.stringify(spec)).not.toContain('PRIVATE KEY');
+  });
+
+  it("cloud-init: SMR specs list the clients' Ed25519 signer keys, never the private signing key", async () => {
+    const plan = await templatePlan('mediator', provider);
+    const stackDir = join(tempDir('tc-signers-'), '.tclouds', plan.stack);
+    const keys = await ensureKeys(plan, stackDir, provider);
+    const signFile = join(stackDir, 'keys', 'client-ledger.sign.key');
+    expect(statSync(signFile).mode & 0o777).toBe(0o600);
+    const signer = signingPublicKeyOf(await readSigningKey(signFile));
+    expect(keys.signingPublicKeys).toEqual({ 'client-ledger': signer });
+    const program = createProgram(
+      plan,
+      provider,
+      { keys, packageSpec: 'tclouds@0.1.0', externalHosts: {}, retainData: false },
+      await loadProvider(provider),
+    );
+    const run = await runUnderMocks(program, `${plan.stack}-${provider}-signers`);
+    const pem = readFileSync(signFile, 'utf8');
+    const pemBody = pem.split('\n')[1]!;
+    for (const n of plan.components.ledger!.nodes) {
+      const text = cloudInitOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
+      const spec = specOf(text);
+      expect(spec.clientSigners).toEqual({ 'client-ledger': signer });
+      // A different key from the client's X25519 channel key, and a valid Ed25519 public key.
+      expect(spec.clientSigners!['client-ledger']).not.toBe(spec.clients['client-ledger']);
+      expect(signingPublicKeyFromString(signer).asymmetricKeyType).toBe('ed25519');
+      expect(text).not.toContain(pemBody);
+      expect(Buffer.from(text).toString('base64')).not.toContain(pemBody);
+      for (const f of (parse(text) as { write_files: { path: string; content: string }[] }).write_files) {
+        expect(Buffer.from(f.content, 'base64').toString('utf8')).not.toContain(pemBody);
+      }
+    }
+    // Storage gateways get no clientSigners (signatures are an SMR client option).
+    const gw = plan.components.vault!.nodes[0]!;
+    expect(
+      specOf(cloudInitOf(provider, byName(run, 'aws:ec2/instance:Instance', gw.id))).clientSigners,
+    ).toBeUndefined();
   });
 
   it("gateway VMs reach their component's buckets through an instance role naming exactly those buckets", async () => {

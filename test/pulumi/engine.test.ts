@@ -101,6 +101,14 @@ describe('deploy through a recorded engine stream', () => {
     ]);
     for (const n of ledger.nodes) expect(n.publicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(ledger.clientKeys['client-ledger']!.keyFile).toBe(join(stackDir, 'keys', 'client-ledger.key'));
+    // The client's Ed25519 request-signing key: its file (0600) and public key, never its contents.
+    const signingKeyFile = join(stackDir, 'keys', 'client-ledger.sign.key');
+    expect(ledger.clientKeys['client-ledger']).toMatchObject({
+      signingKeyFile,
+      signingPublicKey: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
+    expect(statSync(signingKeyFile).mode & 0o777).toBe(0o600);
+    expect(JSON.stringify(outputs)).not.toContain(readFileSync(signingKeyFile, 'utf8').split('\n')[1]!);
     const bucket = ledger.buckets[0]!;
     expect(bucket).toMatchObject({ cloud: 'a', provider: 'aws', name: 'demo-ledger-a', region: 'eu-west-1' });
     // Secrets live only in the 0600 credentials file, never in the outputs.

@@ -8,7 +8,13 @@ import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../runtime/atomic-file.js';
-import { ensureAdminToken, generateNodeKey, writePrivateKey } from '../../runtime/keys.js';
+import {
+  ensureAdminToken,
+  generateNodeKey,
+  generateSigningKey,
+  writePrivateKey,
+  writeSigningKey,
+} from '../../runtime/keys.js';
 import { type RunningNode, startNode } from '../../runtime/node-host.js';
 import type { DeploymentOutputs, NodeSpec } from '../../runtime/node-spec.js';
 import { tempDir } from '../support/tmp.js';
@@ -35,7 +41,14 @@ export async function freePort(host: string): Promise<number> {
 }
 
 export async function makeCluster(
-  opts: { n?: number; f?: number; config?: Record<string, unknown>; clients?: number } = {},
+  opts: {
+    n?: number;
+    f?: number;
+    config?: Record<string, unknown>;
+    clients?: number;
+    /** The component's client authentication (replica config and client config), as the plan sets it. */
+    clientAuth?: 'mac' | 'signature';
+  } = {},
 ): Promise<Cluster> {
   const n = opts.n ?? 4;
   const f = opts.f ?? 1;
@@ -71,15 +84,21 @@ export async function makeCluster(
       keyFile,
     });
   }
-  const clientKeys: Record<string, { keyFile: string; publicKey: string }> = {};
+  const clientKeys: DeploymentOutputs['components'][string]['clientKeys'] = {};
   const clients: Record<string, string> = {};
+  const clientSigners: Record<string, string> = {};
   for (let c = 0; c < (opts.clients ?? 1); c++) {
     const id = c === 0 ? `client-${component}` : `client-${component}-${c}`;
     const k = generateNodeKey();
     const keyFile = path.join(stackDir, 'keys', `${id}.key`);
     await writePrivateKey(keyFile, k.privateKey);
-    clientKeys[id] = { keyFile, publicKey: k.publicKey };
+    // Like a deploy: every SMR client also gets an Ed25519 request-signing key beside its X25519 key.
+    const s = generateSigningKey();
+    const signingKeyFile = path.join(stackDir, 'keys', `${id}.sign.key`);
+    await writeSigningKey(signingKeyFile, s.privateKey);
+    clientKeys[id] = { keyFile, publicKey: k.publicKey, signingKeyFile, signingPublicKey: s.publicKey };
     clients[id] = k.publicKey;
+    clientSigners[id] = s.publicKey;
   }
   const specs: NodeSpec[] = nodes.map((nd) => ({
     version: 1,
@@ -105,10 +124,20 @@ export async function makeCluster(
         publicKey: o.publicKey,
       })),
     clients,
+    clientSigners,
     dataDir: path.join(stackDir, 'nodes', nd.id, 'data'),
     keyFile: nd.keyFile,
     publicKey: nd.publicKey,
-    config: { f, n, faults: 'byzantine', service: 'kv', batchSize: 400, checkpointPeriod: 50, ...opts.config },
+    config: {
+      f,
+      n,
+      faults: 'byzantine',
+      service: 'kv',
+      batchSize: 400,
+      checkpointPeriod: 50,
+      clientAuth: opts.clientAuth ?? 'mac',
+      ...opts.config,
+    },
     adminTokenFile: path.join(stackDir, 'keys', 'admin.token'),
   }));
   const specFiles: string[] = [];
@@ -139,7 +168,7 @@ export async function makeCluster(
           controlPort: nd.controlPort,
         })),
         buckets: [],
-        client: { f, n, faults: 'byzantine', service: 'kv' },
+        client: { f, n, faults: 'byzantine', service: 'kv', clientAuth: opts.clientAuth ?? 'mac' },
         clientKeys,
       },
     },

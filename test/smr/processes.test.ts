@@ -2,7 +2,8 @@
  * Real processes: 4 replicas as `node bin/run.js node run --spec ...` on their own loopback addresses (needs a
  * compiled dist: `npx tsc -p tsconfig.build.json`). A client keeps a sequential workload running and checks
  * every result against a local model while one replica is killed (and later restarted), and then the leader
- * is turned Byzantine through the test-only admin fault switch.
+ * is turned Byzantine through the test-only admin fault switch. Ordered requests go to the leader only, and a
+ * silent leader is replaced while the client keeps working.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -110,6 +111,41 @@ describe('4 replica processes on loopback', () => {
     expect(after.regency).toBeGreaterThan(before);
     expect(after.leader).not.toBe(leader);
     await workload(10, 'after');
+  }, 120_000);
+
+  it('ordered requests go to the leader only; a silent leader costs a retransmission, then the client follows the new one', async () => {
+    for (const spec of cluster.specs) await admin(spec, cluster.token, 'fault', { mode: 'none' });
+    await workload(5, 'settle');
+    const leader = ((await health(0)).role as { leader: number }).leader;
+    expect(client.leader).toBe(leader);
+    const follower = (leader + 1) % 4;
+    const clientFrames = async (i: number) => {
+      const s = cluster.specs[i]!;
+      const text = await (await fetch(`http://${s.host}:${s.controlPort}/metrics`)).text();
+      return Number(
+        /tclouds_transport_frames_received_total\{transport="client"\} (\d+)/.exec(text)?.[1] ?? Number.NaN,
+      );
+    };
+    // Retransmissions in the tests above (a killed replica, a Byzantine leader) put the client in broadcast mode
+    // for ten retransmission periods.
+    for (let i = 0; i < 100 && !client.directed; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(client.directed).toBe(true);
+    const before = await clientFrames(follower);
+    for (let i = 0; i < 10; i++) {
+      const op: KvOp = { op: 'put', key: 'direct', value: `v${i}` };
+      const expected = JSON.stringify(applyKv(model, op));
+      expect(new TextDecoder().decode((await session.invoke(encodeKvOp(op))).result)).toBe(expected);
+    }
+    // Ten ordered requests, none sent to the follower (a retransmission under load may add one or two).
+    expect((await clientFrames(follower)) - before).toBeLessThanOrEqual(2);
+
+    expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'silent' })).status).toBe(200);
+    await workload(10, 'silent-leader');
+    const now = ((await health(follower)).role as { leader: number }).leader;
+    expect(now).not.toBe(leader);
+    expect(client.leader).toBe(now);
+    expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'none' })).status).toBe(200);
+    await workload(5, 'after-silence');
   }, 120_000);
 
   it('replicas stop cleanly on SIGTERM (exit 0) and log JSON lines', async () => {

@@ -14,27 +14,11 @@ import {
 } from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
 import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-change.js';
+import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
 import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
-import { type Byzantine, runSim } from './sim.js';
+import { type Byzantine, PINNED, runSim } from './sim.js';
 
-const base = {
-  n: 4,
-  f: 1,
-  clients: 3,
-  opsPerClient: 8,
-  keys: 2,
-  drop: 0,
-  dup: 0,
-  delayMin: 0,
-  delayMean: 1.5,
-  partitions: false,
-  crashRestart: false,
-  faultTicks: 200,
-  livenessTicks: 3000,
-  readOnlyShare: 0.3,
-  batchSize: 4,
-  checkpointPeriod: 3,
-};
+const base = PINNED;
 
 describe('Byzantine leader scenarios (replica 0 leads regency 0)', () => {
   for (const b of ['equivocate', 'censor', 'silent', 'wrong-replies', 'forge', 'replay'] as Byzantine[]) {
@@ -144,6 +128,30 @@ describe('quorum arithmetic and pure helpers', () => {
     ro.add(1, 5, ok);
     expect(ro.add(2, 5, bad).kind).toBe('pending');
     expect(ro.add(3, 5, bad).kind).toBe('conflict'); // 3 identical no longer possible -> reissue ordered
+  });
+
+  it('reply collector keeps a copy of the result, not a view of the received frame', () => {
+    const frame = Buffer.from([7, 1, 2, 3]);
+    const c = new ReplyCollector(4, 1, 1, false);
+    c.add(0, 1, frame.subarray(1));
+    frame.fill(0); // the transport reuses or frees the frame after delivery
+    const done = c.add(1, 1, new Uint8Array([1, 2, 3]));
+    expect(done).toEqual({ kind: 'done', result: new Uint8Array([1, 2, 3]) });
+  });
+
+  it('leader hint follows the (f+1)-th highest reported regency, so one liar cannot steer requests', () => {
+    const h = new LeaderHint(4, 1);
+    expect(h.leader).toBe(0);
+    expect(h.observe(3, 1_000_002)).toBe(false); // a lone (possibly Byzantine) report moves nothing
+    expect(h.leader).toBe(0);
+    expect(h.observe(1, 1)).toBe(true); // two replicas now report >= 1: at least one correct one is in regency 1
+    expect(h.leader).toBe(1);
+    expect(h.observe(1, 0)).toBe(false); // regencies never go back
+    expect(h.observe(2, 5)).toBe(false); // reports 1_000_002, 5, 1, 0: second highest 5 -> 5 mod 4, still 1
+    expect(h.leader).toBe(1);
+    expect(h.observe(0, 6)).toBe(true); // reports 1_000_002, 6, 5, 1: second highest 6 -> replica 2
+    expect(h.leader).toBe(2);
+    expect(new LeaderHint(3, 0).observe(2, 4)).toBe(true); // crash faults (f = 0): the highest report counts
   });
 
   it('leader change: a value some replicas accepted is bound; fresh states are unbound; mixed minority is unsound', () => {

@@ -8,8 +8,14 @@
  * each at most once), client results linearizable against a sequential KV model (the agreed log is the witness
  * order; it must respect real time; read-only results must match some prefix within the op's interval), and
  * liveness (after healing, every client op completes and correct replicas converge).
+ *
+ * A slice of the seeds (`signed`) runs the component with `clientAuth: signature`: clients sign every request with
+ * real Ed25519 keys and replicas verify them with the same code as the real replica (request-auth.ts), refusing
+ * MAC-only requests. The `inject` Byzantine replica, when it leads, slips an extra request for client c0 into the
+ * batch it proposes: unsigned or signed with its own key (signed seeds), or with a MAC vector it could only compute
+ * for itself (MAC seeds). Integrity fails if a correct replica ever executes it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import {
   attachAuth,
   bytesEqual,
@@ -24,7 +30,9 @@ import { ReplyCollector } from '../../components/smr/protocol/collector.js';
 import { ReplicaCore } from '../../components/smr/protocol/core.js';
 import type { CoreEnv, Msg } from '../../components/smr/protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from '../../components/smr/replica-driver.js';
+import { ClientSigners, requestVerifier, signRequest } from '../../components/smr/request-auth.js';
 import { applyKv, encodeKvOp, type KvOp, KvService, resultBytes } from '../../components/smr/services/kv.js';
+import { signingPublicKeyOf } from '../../runtime/keys.js';
 
 // ------------------------------------------------------------------ PRNG (splitmix32 streams)
 export class Rng {
@@ -83,13 +91,59 @@ function digest(b: Uint8Array): string {
   return h;
 }
 
-function makeEnv(me: number, n: number): CoreEnv {
+/**
+ * Ed25519 signing keys of the simulated clients c0..c7, derived from fixed seeds (Ed25519 signatures are
+ * deterministic, so a replayed seed gives the same bytes). Made once: key generation is not what is under test.
+ */
+const MAX_CLIENTS = 8;
+const CLIENT_SIGNING_KEYS: KeyObject[] = Array.from({ length: MAX_CLIENTS }, (_, c) =>
+  createPrivateKey({
+    key: Buffer.concat([
+      Buffer.from('302e020100300506032b657004220420', 'hex'),
+      createHash('sha256').update(`tclouds-sim-client-c${c}`).digest(),
+    ]),
+    format: 'der',
+    type: 'pkcs8',
+  }),
+);
+const SIGNERS = new ClientSigners(
+  Object.fromEntries(CLIENT_SIGNING_KEYS.map((k, c) => [`c${c}`, signingPublicKeyOf(k)])),
+);
+/** A key no client registered: what a Byzantine replica can sign with. */
+const ROGUE_SIGNING_KEY = createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), new Uint8Array(32).fill(0x42)]),
+  format: 'der',
+  type: 'pkcs8',
+});
+
+const SIGNATURE_CHECKS = new Map<string, boolean>();
+
+function makeEnv(me: number, n: number, signed = false): CoreEnv {
   const name = (i: number) => `r${i}`;
-  return {
-    digest,
-    verifyRequest: (req: DecodedRequest) => {
+  // The replica's request check of the real node (request-auth.ts) around the simulator's MAC.
+  const verifyRequest = requestVerifier(
+    signed ? 'signature' : 'mac',
+    SIGNERS,
+    (req: DecodedRequest) => {
       const a = req.auth[me];
       return a !== undefined && bytesEqual(a, mac(pairKey(req.client, name(me)), req.signed));
+    },
+    (client) => client,
+  );
+  return {
+    digest,
+    verifyRequest: (req) => {
+      if (!req.signature) return verifyRequest(req);
+      // Every replica re-verifies the same signed bytes (on arrival, in proposals, retransmissions): the outcome of
+      // Ed25519 verification depends on the bytes alone, so it is computed once per distinct request (CI time).
+      const key = toHex(req.bytes);
+      let ok = SIGNATURE_CHECKS.get(key);
+      if (ok === undefined) {
+        ok = verifyRequest(req);
+        if (SIGNATURE_CHECKS.size > 200_000) SIGNATURE_CHECKS.clear();
+        SIGNATURE_CHECKS.set(key, ok);
+      }
+      return ok;
     },
     vector: (bytes) => {
       const out = new Uint8Array(n * MAC_LEN);
@@ -103,7 +157,8 @@ function makeEnv(me: number, n: number): CoreEnv {
 }
 
 // ------------------------------------------------------------------ configuration
-export type Byzantine = 'silent' | 'equivocate' | 'wrong-replies' | 'replay' | 'forge' | 'censor';
+export type Byzantine = 'silent' | 'equivocate' | 'wrong-replies' | 'replay' | 'forge' | 'censor' | 'inject';
+/** Drawn for random seeds; `inject` is drawn separately (below) so earlier draws of every seed stay as they were. */
 export const BYZANTINE: readonly Byzantine[] = ['silent', 'equivocate', 'wrong-replies', 'replay', 'forge', 'censor'];
 
 export interface SimParams {
@@ -124,6 +179,8 @@ export interface SimParams {
   readOnlyShare: number;
   batchSize: number;
   checkpointPeriod: number;
+  /** clientAuth: signature (clients sign with Ed25519; replicas refuse MAC-only requests). */
+  signed: boolean;
 }
 
 export function drawParams(seed: number): SimParams {
@@ -134,7 +191,7 @@ export function drawParams(seed: number): SimParams {
   const nByz = r.int(0, f);
   const byzantine = new Map<number, Byzantine>();
   while (byzantine.size < nByz) byzantine.set(r.int(0, n - 1), r.pick(BYZANTINE));
-  return {
+  const params = {
     n,
     f,
     clients: r.int(1, 4),
@@ -152,7 +209,13 @@ export function drawParams(seed: number): SimParams {
     readOnlyShare: r.chance(0.5) ? 0.3 : 0,
     batchSize: r.int(1, 8),
     checkpointPeriod: r.int(2, 10),
+    signed: false,
   };
+  // Drawn last, so every parameter above is what it was before signatures existed: a fifth of the seeds sign, and
+  // a fifth of those with a Byzantine replica make it the injecting one.
+  params.signed = r.chance(0.2);
+  if (nByz > 0 && r.chance(0.2)) byzantine.set([...byzantine.keys()][0]!, 'inject');
+  return params;
 }
 
 // ------------------------------------------------------------------ simulation
@@ -177,6 +240,26 @@ interface HistOp {
   seq?: number;
 }
 
+/** Fixed parameters of the pinned scenarios (scenarios.test.ts, sim-signatures.test.ts): one fault, no noise. */
+export const PINNED: Omit<SimParams, 'byzantine' | 'signed'> = {
+  n: 4,
+  f: 1,
+  clients: 3,
+  opsPerClient: 8,
+  keys: 2,
+  drop: 0,
+  dup: 0,
+  delayMin: 0,
+  delayMean: 1.5,
+  partitions: false,
+  crashRestart: false,
+  faultTicks: 200,
+  livenessTicks: 3000,
+  readOnlyShare: 0.3,
+  batchSize: 4,
+  checkpointPeriod: 3,
+};
+
 export interface SimResult {
   seed: number;
   ok: boolean;
@@ -186,6 +269,8 @@ export interface SimResult {
   ticks: number;
   trace: string;
   params: string;
+  /** Proposals the `inject` replica sent with a request its client never issued (0 without one). */
+  injected: number;
 }
 
 const CLIENT_BASE = 1000;
@@ -205,7 +290,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
 
   const T = 12;
   const mkReplica = (i: number, recovering = false) => {
-    const env = makeEnv(i, p.n);
+    const env = makeEnv(i, p.n, p.signed);
     const core = new ReplicaCore(
       {
         n: p.n,
@@ -230,7 +315,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
 
   // Canonical execution history and per-replica progress.
   const canon = new Map<number, string>();
-  const canonBatches = new Map<number, { client: string; seq: number }[]>();
+  const canonBatches = new Map<number, readonly { client: string; seq: number }[]>();
   const executedBy = replicas.map(() => new Map<string, number>());
   const lastCid = replicas.map(() => -1);
 
@@ -269,8 +354,10 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
   const sendFrom = (from: number, to: number | 'all', msg: Msg) => {
     const targets = to === 'all' ? replicas.map((_, j) => j).filter((j) => j !== from) : [to];
     const b = p.byzantine.get(from);
+    // One injected batch for every follower: they agree on it, so only their request check can stop it.
+    const injectedMsg = b === 'inject' && msg.t === 'PROPOSE' ? { ...msg, value: injectRequest(msg.value, from) } : msg;
     for (const t of targets) {
-      let m = msg;
+      let m = injectedMsg;
       if (b === 'silent') return;
       if ((b === 'equivocate' || b === 'censor') && msg.t === 'PROPOSE') {
         m = { ...msg, value: mutateBatch(msg.value, b, t, byzRng, clientName(0)) };
@@ -278,6 +365,29 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       enqueue({ kind: 'msg', from, to: t, msg: m });
     }
     if (b === 'replay') sent[from]!.push(msg);
+  };
+  // A request for c0 that c0 never issued (its next seqs: executing it would also swallow c0's real request).
+  let injected = 0;
+  const injectRequest = (value: Uint8Array, from: number): Uint8Array => {
+    const batch = decodeBatch(value);
+    if (!batch) return value;
+    injected++;
+    const seq = (clients[0]?.seq ?? 0) + 1 + byzRng.int(0, 2);
+    const body = encodeRequestBody(clientName(0), seq, false, encodeKvOp({ op: 'put', key: 'k0', value: 'INJECTED' }));
+    const how = byzRng.int(0, 2);
+    const req =
+      p.signed && how === 0
+        ? signRequest(body, ROGUE_SIGNING_KEY) // a signature, but not c0's
+        : p.signed && how === 1
+          ? signRequest(body, CLIENT_SIGNING_KEYS[0]!).fill(0, body.length + 1) // c0's layout, zeroed signature
+          : attachAuth(
+              body,
+              // The only MAC entry it can compute is its own: the pair key of c0 and this replica.
+              Array.from({ length: p.n }, (_, j) =>
+                j === from ? mac(pairKey(clientName(0), `r${from}`), body) : new Uint8Array(MAC_LEN).fill(j),
+              ),
+            );
+    return encodeBatch(batch.timestamp, batch.seed, [...batch.requests.map((r) => r.bytes), req]);
   };
   const byzantineNoise = (i: number) => {
     const b = p.byzantine.get(i)!;
@@ -389,6 +499,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
   }));
   const buildReq = (cl: ClientState, op: KvOp, ro: boolean, seq: number) => {
     const body = encodeRequestBody(cl.name, seq, ro, encodeKvOp(op));
+    if (p.signed) return signRequest(body, CLIENT_SIGNING_KEYS[Number(cl.name.slice(1))]!);
     return attachAuth(
       body,
       Array.from({ length: p.n }, (_, j) => mac(pairKey(cl.name, `r${j}`), body)),
@@ -561,6 +672,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     ticks: now,
     trace: traceHash.digest('hex'),
     params: JSON.stringify({ ...p, byzantine: [...p.byzantine.entries()] }),
+    injected,
   };
 }
 
@@ -590,7 +702,7 @@ function mutateBatch(
  */
 function checkLinearizable(
   history: HistOp[],
-  canon: Map<number, { client: string; seq: number }[]>,
+  canon: Map<number, readonly { client: string; seq: number }[]>,
   fail: (m: string) => void,
 ): void {
   const pos = new Map<string, number>();

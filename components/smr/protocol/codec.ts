@@ -5,8 +5,15 @@
  * must be re-checkable by every replica (the MAC vector covers the request's bytes). The format is small
  * (a 0-byte request from client "c" costs 14 bytes + its MAC vector, cf. BFT-SMaRt's 18 bytes) and fixed:
  *
- * request = u8 version(1) | u8 flags(bit0 read-only) | u16 idLen | clientId utf8 | u32 seq | u32 opLen | op
- *           | u8 authCount | authCount x 32 bytes (MAC vector, entry i for replica i)
+ * request = u8 version(1) | u8 flags(bit0 read-only, bit1 signed) | u16 idLen | clientId utf8 | u32 seq
+ *           | u32 opLen | op | trailer
+ * trailer   (MAC request, bit1 clear) = u8 authCount | authCount x 32 bytes (MAC vector, entry i for replica i)
+ *           (signed request, bit1 set) = u8 0 | 64-byte Ed25519 signature over everything before the trailer
+ *
+ * The authenticator always covers the flags byte, so a MAC request cannot be relabelled as signed or the other
+ * way round. A signed request's trailer is fixed (a zero count, then exactly 64 bytes), so each flag value has
+ * exactly one valid trailer length; the zero count also makes a decoder that ignored bit1 reject it (64 bytes
+ * left over).
  * batch   = u8 version(1) | f64 timestamp | u32 seed | u32 count | count x (u32 len | request)
  */
 
@@ -15,9 +22,12 @@ export interface DecodedRequest {
   seq: number;
   readOnly: boolean;
   op: Uint8Array;
-  /** Bytes covered by the authenticator (everything before authCount). */
+  /** Bytes covered by the authenticator (everything before the trailer). */
   signed: Uint8Array;
+  /** MAC vector entries (empty for a signed request). */
   auth: Uint8Array[];
+  /** Ed25519 signature over `signed`; present exactly when flags bit1 is set. */
+  signature?: Uint8Array;
   /** The full encoded request. */
   bytes: Uint8Array;
 }
@@ -29,15 +39,25 @@ export interface Batch {
 }
 
 export const MAC_LEN = 32;
+export const SIGNATURE_LEN = 64;
+export const FLAG_READ_ONLY = 1;
+export const FLAG_SIGNED = 2;
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 
-export function encodeRequestBody(client: string, seq: number, readOnly: boolean, op: Uint8Array): Uint8Array {
+/** The request bytes the authenticator covers; `signed` sets flags bit1 (the body of a signed request). */
+export function encodeRequestBody(
+  client: string,
+  seq: number,
+  readOnly: boolean,
+  op: Uint8Array,
+  signed = false,
+): Uint8Array {
   const id = enc.encode(client);
   const out = new Uint8Array(1 + 1 + 2 + id.length + 4 + 4 + op.length);
   const dv = new DataView(out.buffer);
   out[0] = 1;
-  out[1] = readOnly ? 1 : 0;
+  out[1] = (readOnly ? FLAG_READ_ONLY : 0) | (signed ? FLAG_SIGNED : 0);
   dv.setUint16(2, id.length);
   out.set(id, 4);
   let o = 4 + id.length;
@@ -58,6 +78,21 @@ export function attachAuth(body: Uint8Array, auth: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * A signed request from a body: copies the body with flags bit1 set (whatever the body's flags said), signs those
+ * bytes with `sign` (Ed25519 in practice; the codec stays free of Node APIs) and appends `u8 0 | signature`.
+ */
+export function encodeSignedRequest(body: Uint8Array, sign: (signed: Uint8Array) => Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1 + SIGNATURE_LEN);
+  out.set(body, 0);
+  out[1] = out[1]! | FLAG_SIGNED;
+  const sig = sign(out.subarray(0, body.length));
+  if (sig.length !== SIGNATURE_LEN) throw new Error(`a request signature must be ${SIGNATURE_LEN} bytes`);
+  out[body.length] = 0;
+  out.set(sig, body.length + 1);
+  return out;
+}
+
 /** Client ids are ASCII in practice: decode those without TextDecoder (a per-request cost); others strictly. */
 function decodeId(b: Uint8Array): string {
   for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return dec.decode(b);
@@ -70,7 +105,7 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
     if (bytes.length < 13 || bytes[0] !== 1) return undefined;
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const flags = bytes[1]!;
-    if (flags > 1) return undefined;
+    if (flags > (FLAG_READ_ONLY | FLAG_SIGNED)) return undefined;
     const idLen = dv.getUint16(2);
     if (idLen === 0 || idLen > 256 || 4 + idLen + 8 > bytes.length) return undefined;
     const client = decodeId(bytes.subarray(4, 4 + idLen));
@@ -84,10 +119,15 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
     const signed = bytes.subarray(0, o);
     const count = bytes[o]!;
     o += 1;
+    const readOnly = (flags & FLAG_READ_ONLY) !== 0;
+    if (flags & FLAG_SIGNED) {
+      if (count !== 0 || o + SIGNATURE_LEN !== bytes.length) return undefined;
+      return { client, seq, readOnly, op, signed, auth: [], signature: bytes.subarray(o), bytes };
+    }
     if (o + count * MAC_LEN !== bytes.length) return undefined;
     const auth: Uint8Array[] = [];
     for (let i = 0; i < count; i++) auth.push(bytes.subarray(o + i * MAC_LEN, o + (i + 1) * MAC_LEN));
-    return { client, seq, readOnly: flags === 1, op, signed, auth, bytes };
+    return { client, seq, readOnly, op, signed, auth, bytes };
   } catch {
     return undefined;
   }
