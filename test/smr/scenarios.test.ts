@@ -29,7 +29,29 @@ describe('Byzantine leader scenarios (replica 0 leads regency 0)', () => {
         expect(r.completed).toBeGreaterThanOrEqual(base.clients * base.opsPerClient);
       }
     });
+    // Clients that send ordered requests to the leader alone (the real client): the followers see a request only
+    // when the client retransmits it, so a silent or censoring leader must still be voted out from there.
+    it(`${b}, clients sending to the leader only: every client operation completes`, () => {
+      for (let seed = 1; seed <= 15; seed++) {
+        const r = runSim(seed, { ...base, directed: true, byzantine: new Map([[0, b]]) });
+        expect(r.failures, `seed ${seed}`).toEqual([]);
+        expect(r.completed).toBeGreaterThanOrEqual(base.clients * base.opsPerClient);
+      }
+    });
   }
+
+  it('clients sending to the leader only reach one replica per ordered request when nothing fails', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const quiet = { ...base, readOnlyShare: 0, byzantine: new Map() };
+      const all = runSim(seed, quiet);
+      const directed = runSim(seed, { ...quiet, directed: true });
+      expect(directed.failures, `seed ${seed}`).toEqual([]);
+      const ops = base.clients * base.opsPerClient;
+      expect(all.requestPackets).toBeGreaterThanOrEqual(base.n * ops);
+      // The first request of each client goes to all (no reply has named the leader yet), the rest to one replica.
+      expect(directed.requestPackets, `seed ${seed}`).toBeLessThanOrEqual(ops + base.clients * base.n);
+    }
+  });
 
   it('two Byzantine replicas out of 7 (f=2): equivocating leader and forger', () => {
     for (let seed = 1; seed <= 10; seed++) {

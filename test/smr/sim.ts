@@ -28,6 +28,7 @@ import {
 } from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
 import { ReplicaCore } from '../../components/smr/protocol/core.js';
+import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
 import type { CoreEnv, Msg } from '../../components/smr/protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from '../../components/smr/replica-driver.js';
 import { ClientSigners, requestVerifier, signRequest } from '../../components/smr/request-auth.js';
@@ -181,6 +182,11 @@ export interface SimParams {
   checkpointPeriod: number;
   /** clientAuth: signature (clients sign with Ed25519; replicas refuse MAC-only requests). */
   signed: boolean;
+  /**
+   * Clients send ordered requests to the leader their replies name (protocol/leader-hint.ts) and to every
+   * replica only on retransmission, as the real client does (components/smr/client.ts); otherwise to all.
+   */
+  directed: boolean;
 }
 
 export function drawParams(seed: number): SimParams {
@@ -210,11 +216,13 @@ export function drawParams(seed: number): SimParams {
     batchSize: r.int(1, 8),
     checkpointPeriod: r.int(2, 10),
     signed: false,
+    directed: false,
   };
   // Drawn last, so every parameter above is what it was before signatures existed: a fifth of the seeds sign, and
   // a fifth of those with a Byzantine replica make it the injecting one.
   params.signed = r.chance(0.2);
   if (nByz > 0 && r.chance(0.2)) byzantine.set([...byzantine.keys()][0]!, 'inject');
+  params.directed = r.chance(0.5);
   return params;
 }
 
@@ -227,7 +235,7 @@ interface Packet {
   kind: 'msg' | 'req' | 'reply';
   msg?: Msg;
   bytes?: Uint8Array;
-  reply?: { client: string; seq: number; readOnly: boolean; result: Uint8Array };
+  reply?: { client: string; seq: number; readOnly: boolean; result: Uint8Array; regency: number };
 }
 
 interface HistOp {
@@ -258,6 +266,7 @@ export const PINNED: Omit<SimParams, 'byzantine' | 'signed'> = {
   readOnlyShare: 0.3,
   batchSize: 4,
   checkpointPeriod: 3,
+  directed: false,
 };
 
 export interface SimResult {
@@ -271,9 +280,13 @@ export interface SimResult {
   params: string;
   /** Proposals the `inject` replica sent with a request its client never issued (0 without one). */
   injected: number;
+  /** Request packets clients sent (one per replica reached): shows where `directed` clients send. */
+  requestPackets: number;
 }
 
 const CLIENT_BASE = 1000;
+/** Client retransmission period, in ticks. */
+const RETRANSMIT_TICKS = 25;
 
 export function runSim(seed: number, override: Partial<SimParams> = {}): SimResult {
   const p = { ...drawParams(seed), ...override };
@@ -443,7 +456,11 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       if (p.byzantine.get(i) === 'wrong-replies') result = resultBytes({ ok: true, value: `WRONG-${i}` });
       if (p.byzantine.get(i) === 'silent') continue;
       const c = Number(r.client.slice(1));
-      if (Number.isInteger(c)) enqueue({ kind: 'reply', from: i, to: CLIENT_BASE + c, reply: { ...r, result } });
+      // The regency the replica reports (clients follow the leader f+1 of them name); a lying replica inflates it.
+      const regency = p.byzantine.get(i) === 'wrong-replies' ? 1_000_000 + i : replicas[i]!.core.regency;
+      if (Number.isInteger(c)) {
+        enqueue({ kind: 'reply', from: i, to: CLIENT_BASE + c, reply: { ...r, result, regency } });
+      }
     }
     if (!correct(i)) return;
     for (const e of out.executed) {
@@ -475,6 +492,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
   const clientName = (c: number) => `c${c}`;
   const issued = new Set<string>();
   const history: HistOp[] = [];
+  let requestPackets = 0;
   interface ClientState {
     name: string;
     seq: number;
@@ -489,6 +507,9 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       hist: HistOp;
     } | null;
     idleUntil: number;
+    /** Where ordered requests go when `directed` (the real client's rule). */
+    hint: LeaderHint;
+    broadcastUntil: number;
   }
   const clients: ClientState[] = Array.from({ length: p.clients }, (_, c) => ({
     name: clientName(c),
@@ -496,6 +517,8 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     done: 0,
     cur: null,
     idleUntil: wlRng.int(0, 5),
+    hint: new LeaderHint(p.n, p.f),
+    broadcastUntil: Number.POSITIVE_INFINITY,
   }));
   const buildReq = (cl: ClientState, op: KvOp, ro: boolean, seq: number) => {
     const body = encodeRequestBody(cl.name, seq, ro, encodeKvOp(op));
@@ -505,7 +528,16 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       Array.from({ length: p.n }, (_, j) => mac(pairKey(cl.name, `r${j}`), body)),
     );
   };
-  const sendReq = (c: number, bytes: Uint8Array) => {
+  /** First sends of ordered requests go to the hinted leader only when `directed`; everything else to all. */
+  const sendReq = (c: number, bytes: Uint8Array, ordered = true, retransmit = false) => {
+    const cl = clients[c]!;
+    if (retransmit) cl.broadcastUntil = now + 10 * RETRANSMIT_TICKS;
+    if (p.directed && ordered && now >= cl.broadcastUntil) {
+      requestPackets++;
+      enqueue({ kind: 'req', from: CLIENT_BASE + c, to: cl.hint.leader, bytes });
+      return;
+    }
+    requestPackets += p.n;
     for (let j = 0; j < p.n; j++) enqueue({ kind: 'req', from: CLIENT_BASE + c, to: j, bytes });
   };
   const issue = (c: number) => {
@@ -535,14 +567,16 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     history.push(hist);
     const bytes = buildReq(cl, op, ro, seq);
     cl.cur = { op, ro, seq, bytes, collector: new ReplyCollector(p.n, p.f, seq, ro), sentAt: now, hist };
-    sendReq(c, bytes);
+    sendReq(c, bytes, !ro);
   };
   const onReply = (c: number, from: number, r: NonNullable<Packet['reply']>) => {
     const cl = clients[c]!;
     const cur = cl.cur;
+    if (cl.hint.observe(from, r.regency)) cl.broadcastUntil = 0;
     if (!cur || r.readOnly !== cur.ro || r.seq !== cur.seq) return;
     const st = cur.collector.add(from, r.seq, r.result);
     if (st.kind === 'done') {
+      if (!cur.ro && cl.broadcastUntil === Number.POSITIVE_INFINITY) cl.broadcastUntil = 0;
       cur.hist.respond = now;
       cur.hist.result = new TextDecoder().decode(st.result);
       cl.cur = null;
@@ -632,10 +666,10 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     clients.forEach((cl, c) => {
       if (cl.cur) {
         allDone = false;
-        if (now - cl.cur.sentAt >= 25) {
+        if (now - cl.cur.sentAt >= RETRANSMIT_TICKS) {
           cl.cur.sentAt = now;
           if (cl.cur.ro) reissueOrdered(c);
-          else sendReq(c, cl.cur.bytes);
+          else sendReq(c, cl.cur.bytes, true, true);
         }
       } else if (cl.done < p.opsPerClient) {
         allDone = false;
@@ -673,6 +707,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     trace: traceHash.digest('hex'),
     params: JSON.stringify({ ...p, byzantine: [...p.byzantine.entries()] }),
     injected,
+    requestPackets,
   };
 }
 
