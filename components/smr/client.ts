@@ -33,11 +33,11 @@ import { MetricsRegistry } from '../../runtime/metrics.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
 import type { Logger } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
-import { attachAuth, encodeRequestBody } from './protocol/codec.js';
+import { encodeMacRequest, encodeRequestBody } from './protocol/codec.js';
 import { ReplyCollector } from './protocol/collector.js';
 import { LeaderHint } from './protocol/leader-hint.js';
 import { type ClientAuth, signRequest } from './request-auth.js';
-import { decodeReply, encodeClientRequest } from './wire.js';
+import { buildClientRequest, decodeReply, encodeClientRequest } from './wire.js';
 
 export interface ReplicaEndpoint {
   id: string;
@@ -181,9 +181,9 @@ export class SmrClient {
     const r = decodeReply(buf);
     if (idx === undefined || !r) return;
     if (this.leaderHint.observe(idx, r.regency)) this.broadcastUntil = 0;
-    const key = `${r.client}|${r.seq}|${r.readOnly ? 1 : 0}`;
+    const key = r.client;
     const inf = this.inflight.get(key);
-    if (!inf) return;
+    if (!inf || inf.readOnly !== r.readOnly) return;
     const st = inf.collector.add(idx, r.seq, r.result);
     if (st.kind === 'done') {
       this.inflight.delete(key);
@@ -206,8 +206,15 @@ export class SmrClient {
   /** @internal one attempt: send, retransmit, resolve on quorum. */
   attempt(client: string, seq: number, op: Uint8Array, readOnly: boolean, deadlineMs: number): Promise<Uint8Array> {
     const body = encodeRequestBody(client, seq, readOnly, op);
-    const frame = encodeClientRequest(this.authenticate(body));
-    const key = `${client}|${seq}|${readOnly ? 1 : 0}`;
+    const frame = this.authenticate(body);
+    // A session has at most one request in flight (invoke awaits each attempt), so its id is the key; replies to
+    // an earlier attempt are told apart by seq and readOnly.
+    const key = client;
+    if (this.inflight.has(key)) {
+      return Promise.reject(
+        new Error(`session ${client} already has a request in flight: use one session per concurrent caller`),
+      );
+    }
     return new Promise<Uint8Array>((resolve, reject) => {
       const now = performance.now();
       this.inflight.set(key, {
@@ -227,12 +234,12 @@ export class SmrClient {
     });
   }
 
-  /** The request bytes for a body: a signed request (Ed25519) or the body with its MAC vector. */
+  /** The client-channel frame of a body: a signed request (Ed25519) or the body with its MAC vector. */
   private authenticate(body: Uint8Array): Uint8Array {
-    if (this.auth === 'signature') return signRequest(body, this.opts.signingKey!);
-    return attachAuth(
-      body,
-      this.keys.map((k) => k.mac(body)),
+    if (this.auth === 'signature') return encodeClientRequest(signRequest(body, this.opts.signingKey!));
+    const keys = this.keys;
+    return buildClientRequest((prefix) =>
+      encodeMacRequest(body, keys.length, (i, out, at) => keys[i]!.mac(body, out, at), prefix),
     );
   }
 

@@ -29,13 +29,13 @@ import { publicKeyOf } from '../../runtime/keys.js';
 import type { PeerSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
-import { type DecodedRequest, decodeBatch, decodeRequest, encodeBatch, MAC_LEN } from './protocol/codec.js';
+import { type DecodedRequest, decodeBatch, decodeRequest, encodeBatch, MAC_LEN, macEntry } from './protocol/codec.js';
 import { ReplicaCore } from './protocol/core.js';
 import { type CoreEnv, type Msg, validateGroup } from './protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from './replica-driver.js';
 import { type ClientAuth, ClientSigners, parseClientAuth, requestVerifier } from './request-auth.js';
 import { loadService } from './services/load.js';
-import { clientBase, decodeMsg, encodeMsg, encodeReply, REQUEST } from './wire.js';
+import { clientBase, decodeMsg, encodeMsg, encodeReply, idIsFrom, REQUEST } from './wire.js';
 
 export type FaultMode = 'none' | 'silent' | 'wrong-replies' | 'equivocate';
 const FAULT_MODES: FaultMode[] = ['none', 'silent', 'wrong-replies', 'equivocate'];
@@ -156,7 +156,7 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   // Byzantine leader cannot slip an unsigned or forged request into a batch.
   const { verify: verifyRequest, clientAuth } = requestAuth(spec, (req) => {
     const key = clientKey(clientBase(req.client));
-    const entry = req.auth[me];
+    const entry = macEntry(req, me);
     return !!key && !!entry && entry.length === MAC_LEN && timingSafeEqual(mac(key, req.signed), entry);
   });
   const env: CoreEnv = {
@@ -316,13 +316,13 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       return;
     }
     m.requests.inc();
-    const bytes = buf.subarray(1);
-    // Requests are only taken from the connection of the identity that signs them.
-    const idLen = bytes.length > 4 ? bytes.readUInt16BE(2) : 0;
-    if (clientBase(bytes.subarray(4, 4 + idLen).toString()) !== from) return;
+    // Requests are only taken from the connection of the identity that signs them. Compared as bytes (request
+    // = u8 version | u8 flags | u16 idLen | id | ...; id = base or base/session): no string per request.
+    if (!idIsFrom(buf, 1, from)) return;
     // Requests delivered by one socket read (a client's frame holds many) enter the core together, after the
     // read is processed (microtask): one proposal for all of them, and one core step instead of one each.
-    inbox.push(new Uint8Array(bytes));
+    // Copied out of the frame, so a pooled request does not keep a whole (up to 16 MiB) frame alive.
+    inbox.push(new Uint8Array(buf.buffer, buf.byteOffset + 1, buf.length - 1).slice());
     if (inbox.length === 1) queueMicrotask(drainInbox);
   });
   try {
@@ -386,7 +386,7 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
       key = new HmacSha256Key(pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from));
       keys.set(from, key);
     }
-    const entry = req.auth[0];
+    const entry = macEntry(req, 0);
     return !!entry && entry.length === MAC_LEN && timingSafeEqual(key.mac(req.signed), entry);
   });
   const t: Transport = clientTransport(ctx, (from, buf) => {

@@ -29,6 +29,16 @@ export const REPLY = 2;
 /** Bytes of a reply before the client id. */
 const HEAD = 12;
 
+/**
+ * A client-channel request built in place: `build(prefix)` returns the request with `prefix` free bytes in front
+ * (protocol/codec.ts encodeMacRequest), and the tag goes there: no copy of the request.
+ */
+export function buildClientRequest(build: (prefix: number) => Uint8Array): Uint8Array {
+  const out = build(1);
+  out[0] = REQUEST;
+  return out;
+}
+
 export function encodeClientRequest(req: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(1 + req.length);
   out[0] = REQUEST;
@@ -80,4 +90,25 @@ export function decodeReply(b: Buffer): Reply | undefined {
 export function clientBase(client: string): string {
   const i = client.indexOf('/');
   return i < 0 ? client : client.slice(0, i);
+}
+
+const fromIds = new Map<string, Buffer>();
+
+/**
+ * Whether the logical client id of the request at `buf[at]` belongs to the identity `from` (the id is `from` or
+ * `from/session`). Request = u8 version | u8 flags | u16 idLen | id | ... (protocol/codec.ts). Compared as bytes,
+ * so a replica checks every request against its connection's identity without making a string.
+ */
+export function idIsFrom(buf: Buffer, at: number, from: string): boolean {
+  let want = fromIds.get(from);
+  if (!want) {
+    want = Buffer.from(from);
+    fromIds.set(from, want);
+  }
+  if (buf.length < at + 4) return false;
+  const idLen = (buf[at + 2]! << 8) | buf[at + 3]!;
+  const id = at + 4;
+  if (idLen < want.length || buf.length < id + idLen) return false;
+  if (idLen > want.length && buf[id + want.length] !== 0x2f /* '/' */) return false;
+  return buf.compare(want, 0, want.length, id, id + want.length) === 0;
 }

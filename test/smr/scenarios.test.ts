@@ -11,11 +11,13 @@ import {
   decodeRequest,
   encodeBatch,
   encodeRequestBody,
+  macEntry,
 } from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
 import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-change.js';
 import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
 import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
+import { idIsFrom, REQUEST } from '../../components/smr/wire.js';
 import { type Byzantine, PINNED, runSim } from './sim.js';
 
 const base = PINNED;
@@ -123,7 +125,10 @@ describe('quorum arithmetic and pure helpers', () => {
     const req = attachAuth(body, [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]);
     const d = decodeRequest(req)!;
     expect(d).toMatchObject({ client: 'c1/s', seq: 7, readOnly: false });
-    expect(d.auth).toHaveLength(2);
+    expect(d.macCount).toBe(2);
+    expect([...macEntry(d, 1)!]).toEqual(new Array(32).fill(2));
+    expect(macEntry(d, 2)).toBeUndefined();
+    expect(macEntry(d, -1)).toBeUndefined();
     expect(encodeRequestBody('c', 1, false, new Uint8Array(0)).length + 1).toBe(14); // 0-byte request overhead (+ MAC vector)
     const b = decodeBatch(encodeBatch(123, 9, [req, req]))!;
     expect(b.requests).toHaveLength(2);
@@ -150,6 +155,19 @@ describe('quorum arithmetic and pure helpers', () => {
     ro.add(1, 5, ok);
     expect(ro.add(2, 5, bad).kind).toBe('pending');
     expect(ro.add(3, 5, bad).kind).toBe('conflict'); // 3 identical no longer possible -> reissue ordered
+  });
+
+  it('a request is taken only from the connection of the identity its client id names', () => {
+    const req = (id: string) =>
+      Buffer.concat([Buffer.from([REQUEST]), encodeRequestBody(id, 1, false, new Uint8Array(0))]);
+    expect(idIsFrom(req('alice/s1'), 1, 'alice')).toBe(true);
+    expect(idIsFrom(req('alice'), 1, 'alice')).toBe(true);
+    expect(idIsFrom(req('alice2/s1'), 1, 'alice')).toBe(false); // a longer identity with the same prefix
+    expect(idIsFrom(req('alicе/s1'), 1, 'alice')).toBe(false); // Cyrillic e: compared as UTF-8 bytes
+    expect(idIsFrom(req('bob/alice'), 1, 'alice')).toBe(false);
+    expect(idIsFrom(req('ali'), 1, 'alice')).toBe(false);
+    expect(idIsFrom(req('alice/s1').subarray(0, 8), 1, 'alice')).toBe(false); // truncated
+    expect(idIsFrom(Buffer.from([REQUEST, 1]), 1, 'alice')).toBe(false);
   });
 
   it('reply collector keeps a copy of the result, not a view of the received frame', () => {

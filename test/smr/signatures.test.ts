@@ -60,12 +60,12 @@ describe('signed request format', () => {
   const { privateKey, publicKey } = generateSigningKey();
   const signers = new ClientSigners({ alice: publicKey });
 
-  it('round-trips: flags bit1 set, auth empty, 64-byte signature that verifies', () => {
+  it('round-trips: flags bit1 set, no MAC entries, 64-byte signature that verifies', () => {
     const body = encodeRequestBody('alice/s1', 9, true, op, true);
     const req = signRequest(body, privateKey);
     expect(req.length).toBe(body.length + 1 + SIGNATURE_LEN);
     const d = decodeRequest(req)!;
-    expect(d).toMatchObject({ client: 'alice/s1', seq: 9, readOnly: true, auth: [] });
+    expect(d).toMatchObject({ client: 'alice/s1', seq: 9, readOnly: true, macCount: 0 });
     expect(d.signature).toHaveLength(SIGNATURE_LEN);
     expect(d.signed[1]).toBe(FLAG_SIGNED | 1);
     expect(signers.verify('alice', d)).toBe(true);
@@ -85,7 +85,7 @@ describe('signed request format', () => {
     const body = encodeRequestBody('alice', 3, false, op);
     const d = decodeRequest(attachAuth(body, [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]))!;
     expect(d.signature).toBeUndefined();
-    expect(d.auth).toHaveLength(2);
+    expect(d.macCount).toBe(2);
   });
 
   it('rejects every malformed signed variant and relabelling between MAC and signed', () => {

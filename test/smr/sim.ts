@@ -24,6 +24,7 @@ import {
   encodeBatch,
   encodeRequestBody,
   MAC_LEN,
+  macEntry,
   toHex,
 } from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
@@ -126,7 +127,7 @@ function makeEnv(me: number, n: number, signed = false): CoreEnv {
     signed ? 'signature' : 'mac',
     SIGNERS,
     (req: DecodedRequest) => {
-      const a = req.auth[me];
+      const a = macEntry(req, me);
       return a !== undefined && bytesEqual(a, mac(pairKey(req.client, name(me)), req.signed));
     },
     (client) => client,

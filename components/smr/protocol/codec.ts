@@ -24,8 +24,10 @@ export interface DecodedRequest {
   op: Uint8Array;
   /** Bytes covered by the authenticator (everything before the trailer). */
   signed: Uint8Array;
-  /** MAC vector entries (empty for a signed request). */
-  auth: Uint8Array[];
+  /** Number of MAC vector entries (0 for a signed request); entry i is macEntry(req, i). */
+  macCount: number;
+  /** Offset in `bytes` of the first MAC vector entry. */
+  macAt: number;
   /** Ed25519 signature over `signed`; present exactly when flags bit1 is set. */
   signature?: Uint8Array;
   /** The full encoded request. */
@@ -55,26 +57,46 @@ export function encodeRequestBody(
 ): Uint8Array {
   const id = enc.encode(client);
   const out = new Uint8Array(1 + 1 + 2 + id.length + 4 + 4 + op.length);
-  const dv = new DataView(out.buffer);
   out[0] = 1;
   out[1] = (readOnly ? FLAG_READ_ONLY : 0) | (signed ? FLAG_SIGNED : 0);
-  dv.setUint16(2, id.length);
+  out[2] = id.length >>> 8;
+  out[3] = id.length & 0xff;
   out.set(id, 4);
   let o = 4 + id.length;
-  dv.setUint32(o, seq >>> 0);
-  dv.setUint32(o + 4, op.length);
+  putU32(out, o, seq >>> 0);
+  putU32(out, o + 4, op.length);
   o += 8;
   out.set(op, o);
   return out;
 }
 
+function putU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
+
 export function attachAuth(body: Uint8Array, auth: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(body.length + 1 + auth.length * MAC_LEN);
-  out.set(body, 0);
-  out[body.length] = auth.length;
-  auth.forEach((a, i) => {
-    out.set(a.subarray(0, MAC_LEN), body.length + 1 + i * MAC_LEN);
-  });
+  return encodeMacRequest(body, auth.length, (i, out, at) => out.set(auth[i]!.subarray(0, MAC_LEN), at));
+}
+
+/**
+ * A MAC request: `body | u8 count | count MAC entries`, where `mac(i, out, at)` writes entry i (32 bytes) in place
+ * at `out[at]`, and `prefix` bytes are left free at the front for the caller (a transport tag): one allocation
+ * and no copies of the entries, as a client builds one of these per request.
+ */
+export function encodeMacRequest(
+  body: Uint8Array,
+  count: number,
+  mac: (i: number, out: Uint8Array, at: number) => void,
+  prefix = 0,
+): Uint8Array {
+  const out = new Uint8Array(prefix + body.length + 1 + count * MAC_LEN);
+  out.set(body, prefix);
+  const at = prefix + body.length + 1;
+  out[at - 1] = count;
+  for (let i = 0; i < count; i++) mac(i, out, at + i * MAC_LEN);
   return out;
 }
 
@@ -99,19 +121,29 @@ function decodeId(b: Uint8Array): string {
   return String.fromCharCode.apply(null, b as unknown as number[]);
 }
 
+function u32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/** MAC vector entry `i` of a request (the one for replica i), or undefined when it has none. */
+export function macEntry(req: DecodedRequest, i: number): Uint8Array | undefined {
+  if (!(i >= 0 && i < req.macCount)) return undefined;
+  return req.bytes.subarray(req.macAt + i * MAC_LEN, req.macAt + (i + 1) * MAC_LEN);
+}
+
 /** Decodes a request; returns undefined for anything malformed (never throws). */
 export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
   try {
     if (bytes.length < 13 || bytes[0] !== 1) return undefined;
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Hand-decoded (no DataView, MAC entries not sliced): this runs for every request at every replica.
     const flags = bytes[1]!;
     if (flags > (FLAG_READ_ONLY | FLAG_SIGNED)) return undefined;
-    const idLen = dv.getUint16(2);
+    const idLen = (bytes[2]! << 8) | bytes[3]!;
     if (idLen === 0 || idLen > 256 || 4 + idLen + 8 > bytes.length) return undefined;
     const client = decodeId(bytes.subarray(4, 4 + idLen));
     let o = 4 + idLen;
-    const seq = dv.getUint32(o);
-    const opLen = dv.getUint32(o + 4);
+    const seq = u32(bytes, o);
+    const opLen = u32(bytes, o + 4);
     o += 8;
     if (o + opLen + 1 > bytes.length) return undefined;
     const op = bytes.subarray(o, o + opLen);
@@ -122,12 +154,10 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
     const readOnly = (flags & FLAG_READ_ONLY) !== 0;
     if (flags & FLAG_SIGNED) {
       if (count !== 0 || o + SIGNATURE_LEN !== bytes.length) return undefined;
-      return { client, seq, readOnly, op, signed, auth: [], signature: bytes.subarray(o), bytes };
+      return { client, seq, readOnly, op, signed, macCount: 0, macAt: o, signature: bytes.subarray(o), bytes };
     }
     if (o + count * MAC_LEN !== bytes.length) return undefined;
-    const auth: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) auth.push(bytes.subarray(o + i * MAC_LEN, o + (i + 1) * MAC_LEN));
-    return { client, seq, readOnly, op, signed, auth, bytes };
+    return { client, seq, readOnly, op, signed, macCount: count, macAt: o, bytes };
   } catch {
     return undefined;
   }
