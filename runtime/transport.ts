@@ -45,6 +45,8 @@ export interface TransportOptions {
   name: string;
   onMessage(from: string, msg: Buffer): void;
   onConnect?(id: string): void;
+  /** An authenticated connection was lost (closed, reset or dropped after a bad frame). */
+  onDisconnect?(id: string): void;
 }
 
 const HELLO = 1;
@@ -221,6 +223,7 @@ export class Transport {
     if (this.conns.get(conn.peerId) === conn) {
       this.conns.delete(conn.peerId);
       this.connected.set(this.conns.size);
+      this.opts.onDisconnect?.(conn.peerId);
     }
   }
 

@@ -139,6 +139,7 @@ export class SmrClient {
       metrics: new MetricsRegistry(),
       log: opts.log ?? nullLogger,
       onMessage: (from, buf) => this.onReply(from, buf),
+      onDisconnect: (id) => this.onLost(id),
     });
   }
 
@@ -200,6 +201,22 @@ export class SmrClient {
           },
         ),
       );
+    }
+  }
+
+  /**
+   * The connection to a replica was lost. If it was the leader, the ordered requests sent to it alone would wait
+   * for their retransmission: send them to every replica now, and broadcast for a while (the followers' request
+   * timers then start the leader change at once; a leader crash costs no retransmission delay).
+   */
+  private onLost(id: string): void {
+    if (this.ids[this.leaderHint.leader] !== id) return;
+    const now = performance.now();
+    this.broadcastUntil = Math.max(this.broadcastUntil, now + BROADCAST_PERIODS * (this.opts.retransmitMs ?? 1000));
+    for (const inf of this.inflight.values()) {
+      if (inf.readOnly) continue;
+      inf.sentAt = now;
+      this.sendAll(inf.frame);
     }
   }
 

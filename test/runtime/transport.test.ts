@@ -42,7 +42,7 @@ async function dial(
   to: N,
   port: number,
   publicKey = to.key.publicKey,
-  opts: { maxFrameBytes?: number } = {},
+  opts: { maxFrameBytes?: number; onDisconnect?: (id: string) => void } = {},
 ): Promise<Transport> {
   const t = new Transport({
     name: 'peer',
@@ -162,15 +162,18 @@ describe('transport', () => {
     expect(a.got).toEqual([]);
   });
 
-  it('re-dials a peer that restarts', async () => {
+  it('re-dials a peer that restarts, and reports the lost connection once', async () => {
     const a = node('a');
     const b = node('b');
     const tb = await listen(b, [a]);
     const port = tb.address!.port;
-    const ta = await dial(a, b, port);
+    const lost: string[] = [];
+    const ta = await dial(a, b, port, undefined, { onDisconnect: (id) => lost.push(id) });
     await until(() => ta.isConnected('b'));
+    expect(lost).toEqual([]);
     await tb.close();
     await until(() => !ta.isConnected('b'));
+    expect(lost).toEqual(['b']);
     const tb2 = await listen(b, [a], port);
     await until(() => ta.isConnected('b') && tb2.isConnected('a'), 8000);
     ta.send('b', Buffer.from('again'));
