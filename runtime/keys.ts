@@ -88,29 +88,14 @@ export async function writeSigningKey(file: string, key: KeyObject): Promise<voi
 
 /** Reads an Ed25519 signing key (PKCS8 PEM); refused like readPrivateKey when other users can access the file. */
 export async function readSigningKey(file: string): Promise<KeyObject> {
-  const text = await readSecretFile(
-    file,
-    'signing key file',
-    'Signing keys are created by `tclouds deploy` next to the client key (keys/<client>.sign.key); redeploy to create it.',
-  );
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: text, format: 'pem' });
-  } catch {
-    throw new TcError(NodeCode.badSigningKey, `signing key file ${file} is not a PKCS8 PEM private key`, {
-      exit: ExitCode.invalid,
-      hint: 'Signing keys are Ed25519 PKCS8 PEM files written by `tclouds deploy`.',
-      location: { file },
-    });
-  }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new TcError(
-      NodeCode.badSigningKey,
-      `signing key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`,
-      { exit: ExitCode.invalid, location: { file } },
-    );
-  }
-  return key;
+  return readKeyPem(file, {
+    type: 'ed25519',
+    code: NodeCode.badSigningKey,
+    what: 'signing key file',
+    missing:
+      'Signing keys are created by `tclouds deploy` next to the client key (keys/<client>.sign.key); redeploy to create it.',
+    format: 'Signing keys are Ed25519 PKCS8 PEM files written by `tclouds deploy`.',
+  });
 }
 
 export async function writePrivateKey(file: string, key: KeyObject): Promise<void> {
@@ -165,30 +150,37 @@ async function readSecretFile(file: string, what: string, hint?: string): Promis
 }
 
 export async function readPrivateKey(file: string): Promise<KeyObject> {
-  const text = await readSecretFile(
-    file,
-    'key file',
-    'Key files are created by `tclouds deploy`; check the path in the node spec or redeploy.',
-  );
+  return readKeyPem(file, {
+    type: 'x25519',
+    code: NodeCode.badKey,
+    what: 'key file',
+    missing: 'Key files are created by `tclouds deploy`; check the path in the node spec or redeploy.',
+    format: 'Node and client keys are X25519 PKCS8 PEM files written by `tclouds deploy`.',
+  });
+}
+
+/** A private key file of one algorithm: readable only by its owner, PKCS8 PEM, of the expected type. */
+async function readKeyPem(
+  file: string,
+  o: { type: 'x25519' | 'ed25519'; code: string; what: string; missing: string; format: string },
+): Promise<KeyObject> {
+  const text = await readSecretFile(file, o.what, o.missing);
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: text, format: 'pem' });
   } catch {
-    throw new TcError(NodeCode.badKey, `key file ${file} is not a PKCS8 PEM private key`, {
+    throw new TcError(o.code, `${o.what} ${file} is not a PKCS8 PEM private key`, {
       exit: ExitCode.invalid,
-      hint: 'Node and client keys are X25519 PKCS8 PEM files written by `tclouds deploy`.',
+      hint: o.format,
       location: { file },
     });
   }
-  if (key.asymmetricKeyType !== 'x25519') {
-    throw new TcError(
-      NodeCode.badKey,
-      `key file ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not X25519`,
-      {
-        exit: ExitCode.invalid,
-        location: { file },
-      },
-    );
+  if (key.asymmetricKeyType !== o.type) {
+    const name = o.type === 'x25519' ? 'X25519' : 'Ed25519';
+    throw new TcError(o.code, `${o.what} ${file} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not ${name}`, {
+      exit: ExitCode.invalid,
+      location: { file },
+    });
   }
   return key;
 }
