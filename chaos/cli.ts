@@ -28,6 +28,14 @@ export const yesFlag = {
   yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation', default: false }),
 };
 
+/**
+ * `--yes` on the undo actions (resume, heal), which never ask: accepted so that scripts can pass --yes to every
+ * chaos command alike instead of failing with an unknown-flag error on the harmless ones.
+ */
+export const noConfirmFlag = {
+  yes: Flags.boolean({ char: 'y', description: 'accepted for scripts; undoing a fault never asks', default: false }),
+};
+
 export function selectorOf(flags: {
   node?: string[];
   host?: number;

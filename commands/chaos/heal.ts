@@ -1,5 +1,12 @@
 import { type ActionResult, hasSelector, heal, requireLocal, resolveTargets } from '../../chaos/actions.js';
-import { ChaosActionCommand, deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
+import {
+  ChaosActionCommand,
+  deploymentFlags,
+  noConfirmFlag,
+  renderResults,
+  selectorOf,
+  targetFlags,
+} from '../../chaos/cli.js';
 import { restoreCorrupted } from '../../chaos/corrupt.js';
 import { loadDeployment } from '../../dashboard/poll.js';
 
@@ -12,7 +19,7 @@ export default class ChaosHeal extends ChaosActionCommand {
     'Kills and pauses are undone by `tclouds chaos resume`.\n\n' +
     'With --json prints {"action":"heal","results":[...],"restored":[files],"superseded":[files]}.';
   static override examples = ['<%= config.bin %> chaos heal', '<%= config.bin %> chaos heal --node ledger-replica-3'];
-  static override flags = { ...deploymentFlags, ...targetFlags };
+  static override flags = { ...deploymentFlags, ...targetFlags, ...noConfirmFlag };
 
   async run(): Promise<{ action: 'heal'; results: ActionResult[]; restored: string[]; superseded: string[] }> {
     const { flags } = await this.parse(ChaosHeal);

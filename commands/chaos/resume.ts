@@ -1,5 +1,12 @@
 import { type ActionResult, hasSelector, requireLocal, resolveTargets, resume } from '../../chaos/actions.js';
-import { ChaosActionCommand, deploymentFlags, renderResults, selectorOf, targetFlags } from '../../chaos/cli.js';
+import {
+  ChaosActionCommand,
+  deploymentFlags,
+  noConfirmFlag,
+  renderResults,
+  selectorOf,
+  targetFlags,
+} from '../../chaos/cli.js';
 import { loadDeployment } from '../../dashboard/poll.js';
 
 export default class ChaosResume extends ChaosActionCommand {
@@ -14,7 +21,7 @@ export default class ChaosResume extends ChaosActionCommand {
     '<%= config.bin %> chaos resume --node ledger-replica-0',
     '<%= config.bin %> chaos resume --host 0 --cloud local-1',
   ];
-  static override flags = { ...deploymentFlags, ...targetFlags };
+  static override flags = { ...deploymentFlags, ...targetFlags, ...noConfirmFlag };
 
   async run(): Promise<{ action: 'resume'; results: ActionResult[] }> {
     const { flags } = await this.parse(ChaosResume);

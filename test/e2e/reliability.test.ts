@@ -72,7 +72,7 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     expect(down.nodes.find((n) => n.id === victim)).toMatchObject({ state: 'down', error: 'held down (chaos kill)' });
     for (let i = 0; i < 4; i++) ok(await invoke('put', `k${i}`, `v${i}`));
     expect(ok(await invoke('get', 'k3')).stdout).toContain('v3');
-    ok(await tc(['chaos', 'resume', '--node', victim], dir));
+    ok(await tc(['chaos', 'resume', '--node', victim, '--yes'], dir)); // --yes accepted (never asks)
     // Back up, the replica learns the decisions it missed (state transfer / catch-up) and reaches the others.
     const caughtUp = await ledgerWhen(
       (x) => x.up === 4 && x.nodes.every((n) => n.roleInfo.lastDecided === x.lastDecided),
