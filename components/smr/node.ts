@@ -154,10 +154,13 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   // Ed25519 client signatures (request-auth.ts): signer keys parsed once; with `clientAuth: signature` MAC-only
   // requests are refused. Followers re-check every request of a proposal they did not receive themselves, so a
   // Byzantine leader cannot slip an unsigned or forged request into a batch.
+  const tag = Buffer.allocUnsafe(MAC_LEN); // scratch for request checks (synchronous: never shared)
   const { verify: verifyRequest, clientAuth } = requestAuth(spec, (req) => {
     const key = clientKey(clientBase(req.client));
     const entry = macEntry(req, me);
-    return !!key && !!entry && entry.length === MAC_LEN && timingSafeEqual(mac(key, req.signed), entry);
+    if (!key || !entry) return false;
+    key.mac(req.signed, tag, 0);
+    return timingSafeEqual(tag, entry);
   });
   const env: CoreEnv = {
     digest: (b) => createHash('sha256').update(b).digest('hex'),
