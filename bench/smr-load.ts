@@ -58,7 +58,8 @@ process.on('message', (m: LoadRequest) => {
     try {
       if (m.type === 'client') {
         client = await makeClient(m.how);
-        const connected = await client.connect(m.how.kind === 'direct' ? m.how.replicas.length : undefined);
+        // Every server connected before the first point: a point must not start with a replica still dialling.
+        const connected = await client.connect(client.n);
         sessions = Array.from({ length: 200 }, () => client!.session());
         reply({ type: 'ready', connected });
       } else if (m.type === 'run') {

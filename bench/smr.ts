@@ -211,6 +211,12 @@ async function main(): Promise<void> {
     clients: 2,
   });
   const procs = cluster.specFiles.map((f) => spawnNode(f));
+  // Whatever happens (a failed point, Ctrl-C), no replica outlives the bench.
+  const children: ChildProcess[] = [...procs];
+  process.on('exit', () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  });
+  process.on('SIGINT', () => process.exit(130));
   await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
   const bftLoad = await LoadGenerator.start({
     kind: 'outputs',
@@ -231,6 +237,7 @@ async function main(): Promise<void> {
   const specFile = path.join(cluster.stackDir, 'nodes', 'unreplicated.json');
   await writeJsonAtomic(specFile, spec);
   const single = spawnNode(specFile);
+  children.push(single);
   await waitHealthy(spec);
   const baseId = Object.keys(cluster.specs[0]!.clients)[0]!;
   const baseLoad = await LoadGenerator.start({
