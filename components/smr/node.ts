@@ -8,17 +8,19 @@
  * in order. Ticks every `tickMs` (10 ms) carry the wall clock and fresh entropy for the leader's batch timestamp
  * and seed. Crash-fault components (`faults: crash`, n = 2f+1) run the same core with Byzantine tolerance 0.
  *
- * Durability: every checkpoint is written atomically to <dataDir>/checkpoint.bin and reloaded at restart; there
- * is no vote log, so a restarted replica comes back marked `recovering` (it will not propose until a new regency
- * is installed) and catches up from its peers by state transfer. If more than f replicas restart at once, the
- * decisions after their last checkpoint are lost (checkpointPeriod 1 makes every decision durable).
+ * Durability: every checkpoint is written atomically to <dataDir>/checkpoint.bin and reloaded at restart, and a
+ * clean stop (SIGTERM) also saves the decisions made since (<dataDir>/decisions.bin, replayed at the next start), so
+ * stopping the whole group loses nothing. There is no vote log: a restarted replica comes back marked `recovering`
+ * (it will not propose until a new regency is installed) and catches up from its peers by state transfer. If more
+ * than f replicas crash at once (no clean stop), the decisions after their last checkpoint are lost
+ * (checkpointPeriod 1 makes every decision durable).
  *
  * Test-only fault switch: with spec config `testFaults: true`, POST /admin/fault {"mode": ...} (admin bearer
  * token) turns this replica Byzantine at run time: `silent`, `wrong-replies`, `equivocate` (different PROPOSE
  * per peer when leader), or back to `none`. Deployments never set testFaults.
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../runtime/atomic-file.js';
 import { pairKey } from '../../runtime/channel-keys.js';
@@ -29,6 +31,7 @@ import { publicKeyOf } from '../../runtime/keys.js';
 import type { PeerSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
+import { decodeDecisionFile, encodeDecisionFile } from './decision-file.js';
 import { type DecodedRequest, decodeBatch, decodeRequest, encodeBatch, MAC_LEN, macEntry } from './protocol/codec.js';
 import { ReplicaCore } from './protocol/core.js';
 import { type CoreEnv, type Msg, validateGroup } from './protocol/types.js';
@@ -205,6 +208,22 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       log.info('restored own checkpoint', { cid: core.lastDecided });
     } else log.warn('ignoring unreadable checkpoint file', { file: ckptFile });
   }
+  // The decisions saved at the last clean stop (decision-file.ts), replayed before any peer or client can talk to
+  // us; read once, then removed, since the state they rebuild lives on in memory and in later checkpoints.
+  const decisionsFile = path.join(spec.dataDir, 'decisions.bin');
+  if (recovering && existsSync(decisionsFile)) {
+    const saved = decodeDecisionFile(readFileSync(decisionsFile));
+    if (saved) {
+      const out = emptyOutput();
+      driver.replay(saved, out);
+      log.info('replayed decisions saved at the last clean stop', {
+        saved: saved.length,
+        replayed: out.executed.length,
+        lastDecided: core.lastDecided,
+      });
+    } else log.warn('ignoring unreadable decisions file', { file: decisionsFile });
+    rmSync(decisionsFile, { force: true });
+  }
 
   const m = {
     decided: metrics.counter('tclouds_smr_decided_total', 'Consensus instances decided'),
@@ -368,6 +387,11 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       await peerT.close();
       await clientT.close();
       await ckptWrite;
+      // Clean stop: save the decisions after the last checkpoint, so a restart of the whole group (redeploy, host
+      // reboot) comes back with every acknowledged write (decision-file.ts).
+      await writeFileAtomic(decisionsFile, encodeDecisionFile(core.decisionsSinceCheckpoint()), { mode: 0o600 }).catch(
+        (e) => log.warn('cannot save decisions', { error: String(e) }),
+      );
     },
   };
 };

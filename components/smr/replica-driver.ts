@@ -40,6 +40,11 @@ export class ReplicaDriver {
     this.run(this.core.step(input), out);
   }
 
+  /** Re-executes the decisions saved at the last clean stop (ReplicaCore.replayLocal). */
+  replay(entries: readonly { cid: number; value: Uint8Array }[], out: DriverOutput): void {
+    this.run(this.core.replayLocal(entries), out);
+  }
+
   /** A request straight from a client (already authenticated at the channel level by the host). */
   clientRequest(bytes: Uint8Array, out: DriverOutput): void {
     this.clientRequests([bytes], out);

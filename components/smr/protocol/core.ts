@@ -996,6 +996,27 @@ export class ReplicaCore {
    * restore, or undefined when the bytes do not decode. Decisions after the checkpoint come from peers by
    * state transfer; if every replica restarted, they are lost (no durable log in this release).
    */
+  /** The decisions after the last checkpoint, oldest first: what a replica saves when it stops cleanly. */
+  decisionsSinceCheckpoint(): { cid: number; value: Uint8Array }[] {
+    return this.log.slice();
+  }
+
+  /**
+   * At start, after restoreLocal (or with no checkpoint at all): re-executes the decisions this replica saved at its
+   * last clean stop. Decisions are final, so re-executing the run of them that continues lastDecided rebuilds the
+   * state the replica had; entries that do not continue it are skipped. The replica stays `recovering` (its votes on
+   * the undecided instance are gone), so it proposes nothing until a new regency is installed.
+   */
+  replayLocal(entries: readonly { cid: number; value: Uint8Array }[]): Action[] {
+    this.out = [];
+    for (const e of entries) {
+      if (e.cid !== this.lastDecided + 1 || !(e.value instanceof Uint8Array)) continue;
+      this.inst = newInstance(e.cid);
+      this.decide(e.value, null);
+    }
+    return this.out;
+  }
+
   restoreLocal(cid: number, bytes: Uint8Array): Uint8Array | undefined {
     const ck = decodeCheckpoint(bytes);
     if (!ck || !Number.isInteger(cid) || cid < 0 || this.lastDecided !== -1) return undefined;
