@@ -9,11 +9,12 @@
  * and seed. Crash-fault components (`faults: crash`, n = 2f+1) run the same core with Byzantine tolerance 0.
  *
  * Durability: every checkpoint is written atomically to <dataDir>/checkpoint.bin and reloaded at restart, and a
- * clean stop (SIGTERM) also saves the decisions made since (<dataDir>/decisions.bin, replayed at the next start), so
- * stopping the whole group loses nothing. There is no vote log: a restarted replica comes back marked `recovering`
- * (it will not propose until a new regency is installed) and catches up from its peers by state transfer. If more
- * than f replicas crash at once (no clean stop), the decisions after their last checkpoint are lost
- * (checkpointPeriod 1 makes every decision durable).
+ * clean stop (SIGTERM) also saves the decisions made since, the regency and the votes in progress
+ * (<dataDir>/stopped.bin, stop-state.ts), taken back at the next start, so stopping the whole group loses nothing.
+ * A restarted replica comes back marked `recovering` (it will not propose until a new regency is installed). There
+ * is no write-ahead vote log: after a crash (no clean stop) the replica has forgotten its votes and catches up from
+ * its peers by state transfer, and if more than f replicas crash at once the decisions after their last checkpoint
+ * are lost (checkpointPeriod 1 makes every decision durable).
  *
  * Test-only fault switch: with spec config `testFaults: true`, POST /admin/fault {"mode": ...} (admin bearer
  * token) turns this replica Byzantine at run time: `silent`, `wrong-replies`, `equivocate` (different PROPOSE
@@ -31,13 +32,13 @@ import { publicKeyOf } from '../../runtime/keys.js';
 import type { PeerSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
-import { decodeDecisionFile, encodeDecisionFile } from './decision-file.js';
 import { type DecodedRequest, decodeBatch, decodeRequest, encodeBatch, MAC_LEN, macEntry } from './protocol/codec.js';
 import { ReplicaCore } from './protocol/core.js';
 import { type CoreEnv, type Msg, validateGroup } from './protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from './replica-driver.js';
 import { type ClientAuth, ClientSigners, parseClientAuth, requestVerifier } from './request-auth.js';
 import { loadService } from './services/load.js';
+import { decodeStopState, encodeStopState } from './stop-state.js';
 import { clientBase, decodeMsg, encodeMsg, encodeReply, idIsFrom, REQUEST } from './wire.js';
 
 export type FaultMode = 'none' | 'silent' | 'wrong-replies' | 'equivocate';
@@ -208,21 +209,22 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       log.info('restored own checkpoint', { cid: core.lastDecided });
     } else log.warn('ignoring unreadable checkpoint file', { file: ckptFile });
   }
-  // The decisions saved at the last clean stop (decision-file.ts), replayed before any peer or client can talk to
-  // us; read once, then removed, since the state they rebuild lives on in memory and in later checkpoints.
-  const decisionsFile = path.join(spec.dataDir, 'decisions.bin');
-  if (recovering && existsSync(decisionsFile)) {
-    const saved = decodeDecisionFile(readFileSync(decisionsFile));
+  // What the last clean stop saved (stop-state.ts), taken back before any peer or client can talk to us; read once,
+  // then removed: from here on the state lives in memory and in later checkpoints.
+  const stopFile = path.join(spec.dataDir, 'stopped.bin');
+  if (recovering && existsSync(stopFile)) {
+    const saved = decodeStopState(readFileSync(stopFile));
     if (saved) {
       const out = emptyOutput();
-      driver.replay(saved, out);
-      log.info('replayed decisions saved at the last clean stop', {
-        saved: saved.length,
+      driver.resume(saved, out);
+      log.info('resumed the state saved at the last clean stop', {
         replayed: out.executed.length,
         lastDecided: core.lastDecided,
+        regency: core.regency,
+        votesRestored: core.lastDecided === saved.lastDecided,
       });
-    } else log.warn('ignoring unreadable decisions file', { file: decisionsFile });
-    rmSync(decisionsFile, { force: true });
+    } else log.warn('ignoring unreadable stop state file', { file: stopFile });
+    rmSync(stopFile, { force: true });
   }
 
   const m = {
@@ -387,10 +389,10 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       await peerT.close();
       await clientT.close();
       await ckptWrite;
-      // Clean stop: save the decisions after the last checkpoint, so a restart of the whole group (redeploy, host
-      // reboot) comes back with every acknowledged write (decision-file.ts).
-      await writeFileAtomic(decisionsFile, encodeDecisionFile(core.decisionsSinceCheckpoint()), { mode: 0o600 }).catch(
-        (e) => log.warn('cannot save decisions', { error: String(e) }),
+      // Clean stop: save what a checkpoint does not hold (decisions since, regency, votes in progress), so a restart
+      // of the whole group (redeploy, host reboot) comes back with every acknowledged write (stop-state.ts).
+      await writeFileAtomic(stopFile, encodeStopState(core.exportDurable()), { mode: 0o600 }).catch((e) =>
+        log.warn('cannot save the stop state', { error: String(e) }),
       );
     },
   };

@@ -4,7 +4,7 @@
  * exactly the code the real replica (node.ts) runs; only the event source and the network differ.
  */
 import { type DecodedRequest, decodeRequest } from './protocol/codec.js';
-import type { ReplicaCore } from './protocol/core.js';
+import type { DurableState, ReplicaCore } from './protocol/core.js';
 import type { Action, CoreEnv, Input, Msg } from './protocol/types.js';
 import type { Service } from './services/service.js';
 
@@ -40,9 +40,9 @@ export class ReplicaDriver {
     this.run(this.core.step(input), out);
   }
 
-  /** Re-executes the decisions saved at the last clean stop (ReplicaCore.replayLocal). */
-  replay(entries: readonly { cid: number; value: Uint8Array }[], out: DriverOutput): void {
-    this.run(this.core.replayLocal(entries), out);
+  /** Comes back as the replica that stopped cleanly (ReplicaCore.importDurable): re-executes its saved decisions. */
+  resume(state: DurableState, out: DriverOutput): void {
+    this.run(this.core.importDurable(state), out);
   }
 
   /** A request straight from a client (already authenticated at the channel level by the host). */

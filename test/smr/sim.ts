@@ -188,6 +188,11 @@ export interface SimParams {
    * replica only on retransmission, as the real client does (components/smr/client.ts); otherwise to all.
    */
   directed: boolean;
+  /**
+   * Tick at which every replica stops cleanly and starts again (node.ts: its checkpoint plus the stop state of
+   * stop-state.ts), wherever each one is in the protocol; -1 for never.
+   */
+  groupRestartAt: number;
 }
 
 export function drawParams(seed: number): SimParams {
@@ -218,12 +223,14 @@ export function drawParams(seed: number): SimParams {
     checkpointPeriod: r.int(2, 10),
     signed: false,
     directed: false,
+    groupRestartAt: -1,
   };
   // Drawn last, so every parameter above is what it was before signatures existed: a fifth of the seeds sign, and
   // a fifth of those with a Byzantine replica make it the injecting one.
   params.signed = r.chance(0.2);
   if (nByz > 0 && r.chance(0.2)) byzantine.set([...byzantine.keys()][0]!, 'inject');
   params.directed = r.chance(0.5);
+  params.groupRestartAt = r.chance(0.25) ? r.int(20, Math.max(21, params.faultTicks - 1)) : -1;
   return params;
 }
 
@@ -268,6 +275,7 @@ export const PINNED: Omit<SimParams, 'byzantine' | 'signed'> = {
   batchSize: 4,
   checkpointPeriod: 3,
   directed: false,
+  groupRestartAt: -1,
 };
 
 export interface SimResult {
@@ -611,6 +619,40 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     sendReq(c, bytes);
   };
 
+  /**
+   * Clean stop and start of the whole group (a redeploy): each replica keeps only what node.ts writes on a clean
+   * stop, its last checkpoint and its stop state (decisions since, regency, votes in progress), and takes them back;
+   * messages in flight to it are delivered to the new replica. Replicas stop wherever they are, so some may have
+   * decided an instance that others had only accepted: agreement and linearizability must survive that.
+   */
+  const restartGroup = () => {
+    for (let i = 0; i < p.n; i++) {
+      if (crashed.has(i)) continue;
+      const old = replicas[i]!;
+      const ck = old.core.checkpoint;
+      const saved = old.core.exportDurable();
+      const fresh = mkReplica(i, true);
+      let from = -1;
+      if (ck) {
+        const svc = fresh.core.restoreLocal(ck.cid, ck.bytes);
+        if (!svc) fail(`replica ${i}: its own checkpoint ${ck.cid} does not restore`);
+        else {
+          fresh.driver.service.restore(svc);
+          from = ck.cid;
+        }
+      }
+      lastCid[i] = from;
+      for (const [k, cid] of executedBy[i]!) if (cid > from) executedBy[i]!.delete(k);
+      replicas[i] = { ...fresh, up: old.up };
+      const out = emptyOutput();
+      fresh.driver.resume(saved, out);
+      deliverOut(i, out);
+      if (fresh.core.lastDecided !== saved.lastDecided) {
+        fail(`replica ${i}: resumed at ${fresh.core.lastDecided}, it had decided ${saved.lastDecided}`);
+      }
+    }
+  };
+
   // Main loop.
   const end = p.faultTicks + p.livenessTicks;
   let decidedAtHeal = -1;
@@ -625,6 +667,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       if (p.partitions && faultRng.chance(0.02)) {
         partition = faultRng.chance(0.4) ? null : new Set([faultRng.int(0, p.n - 1)]);
       }
+      if (now === p.groupRestartAt) restartGroup();
       if (p.crashRestart && faultRng.chance(0.01)) {
         const i = faultRng.int(0, p.n - 1);
         if (!p.byzantine.has(i) && (crashed.has(i) || crashed.size < p.f - p.byzantine.size)) {

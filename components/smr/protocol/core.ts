@@ -35,7 +35,7 @@ interface Pending {
   fwd: boolean;
 }
 
-interface Instance {
+export interface Instance {
   cid: number;
   proposals: Map<number, string>;
   values: Map<string, Uint8Array>;
@@ -47,6 +47,18 @@ interface Instance {
   valHash: string | null;
   val: Uint8Array | null;
   ws: Map<string, number>;
+}
+
+/** A replica's state that must survive a clean stop (stop-state.ts), besides its checkpoint. */
+export interface DurableState {
+  lastDecided: number;
+  /** Decisions after the last checkpoint, oldest first. */
+  decisions: { cid: number; value: Uint8Array }[];
+  /** Proof of the last decision, when there is one; checked again before use. */
+  lastProof: DecisionProof | null;
+  regency: number;
+  /** Votes and values of the instance in progress (what STOPDATA reports in a leader change). */
+  inst: Instance;
 }
 
 interface StoredStopData {
@@ -996,23 +1008,37 @@ export class ReplicaCore {
    * restore, or undefined when the bytes do not decode. Decisions after the checkpoint come from peers by
    * state transfer; if every replica restarted, they are lost (no durable log in this release).
    */
-  /** The decisions after the last checkpoint, oldest first: what a replica saves when it stops cleanly. */
-  decisionsSinceCheckpoint(): { cid: number; value: Uint8Array }[] {
-    return this.log.slice();
+  /** What a clean stop saves besides the checkpoint (components/smr/stop-state.ts). */
+  exportDurable(): DurableState {
+    return {
+      lastDecided: this.lastDecided,
+      decisions: this.log.slice(),
+      lastProof: this.prev?.proof ?? null,
+      regency: this.regency,
+      inst: this.inst,
+    };
   }
 
   /**
-   * At start, after restoreLocal (or with no checkpoint at all): re-executes the decisions this replica saved at its
-   * last clean stop. Decisions are final, so re-executing the run of them that continues lastDecided rebuilds the
-   * state the replica had; entries that do not continue it are skipped. The replica stays `recovering` (its votes on
-   * the undecided instance are gone), so it proposes nothing until a new regency is installed.
+   * At start, after restoreLocal (or with no checkpoint): comes back as the replica that stopped. Re-executes the
+   * decisions saved since the checkpoint (decisions are final: re-executing the run that continues lastDecided
+   * rebuilds the state), with the proof of the last one, then takes back the regency and the votes on the instance
+   * in progress, so the next leader change sees them. When the decisions do not all replay (a checkpoint that did
+   * not match them), the votes are not restored: the replica stays as after a crash and catches up by state
+   * transfer. Either way it stays `recovering` (proposes nothing until a new regency is installed).
    */
-  replayLocal(entries: readonly { cid: number; value: Uint8Array }[]): Action[] {
+  importDurable(d: DurableState): Action[] {
     this.out = [];
-    for (const e of entries) {
+    for (const e of d.decisions) {
       if (e.cid !== this.lastDecided + 1 || !(e.value instanceof Uint8Array)) continue;
       this.inst = newInstance(e.cid);
-      this.decide(e.value, null);
+      const p = d.lastProof;
+      const proof = p && p.cid === e.cid && bytesEqual(p.value, e.value) && this.checkProof(p) ? p : null;
+      this.decide(e.value, proof);
+    }
+    if (this.lastDecided === d.lastDecided && d.inst?.cid === this.lastDecided + 1) {
+      this.inst = d.inst;
+      if (d.regency > this.regency) this.regency = d.regency;
     }
     return this.out;
   }
