@@ -40,10 +40,13 @@ describe.each(PROTOCOLS)('%s with one faulty cloud', (protocol) => {
         expect((drivers[bad] as FaultyDriver).cancelled).toBeGreaterThan(0);
         expect(got.info.from).not.toContain(`cloud${bad}`);
       }
-      if (fault === 'corrupt' || fault === 'forge' || fault === 'stale') {
+      if (fault === 'corrupt' || fault === 'forge') {
         // The bad cloud's answers never make it into the result.
         expect(got.info.from).not.toContain(`cloud${bad}`);
       }
+      // A stale cloud lies only about its metadata: the version-2 block it stored is genuine and checks against the
+      // signed metadata of the others, so a read may use it (which clouds answer first decides); what must hold is
+      // the version and the bytes, checked above.
     }
     const ls = await c.ls();
     expect(ls.dataUnits).toEqual(['objects/0.bin', 'objects/1.bin', 'objects/1048576.bin']);
