@@ -1003,11 +1003,6 @@ export class ReplicaCore {
     return true;
   }
 
-  /**
-   * Restart from this replica's own last checkpoint (written by the host). Returns the service snapshot to
-   * restore, or undefined when the bytes do not decode. Decisions after the checkpoint come from peers by
-   * state transfer; if every replica restarted, they are lost (no durable log in this release).
-   */
   /** What a clean stop saves besides the checkpoint (components/smr/stop-state.ts). */
   exportDurable(): DurableState {
     return {
@@ -1043,6 +1038,12 @@ export class ReplicaCore {
     return this.out;
   }
 
+  /**
+   * Restart from this replica's own last checkpoint (written by the host). Returns the service snapshot to
+   * restore, or undefined when the bytes do not decode. What came after the checkpoint comes back from the stop
+   * state of a clean stop (importDurable) or, after a crash, from peers by state transfer; if more than f replicas
+   * crashed at once, it is lost (no write-ahead log in this release).
+   */
   restoreLocal(cid: number, bytes: Uint8Array): Uint8Array | undefined {
     const ck = decodeCheckpoint(bytes);
     if (!ck || !Number.isInteger(cid) || cid < 0 || this.lastDecided !== -1) return undefined;
