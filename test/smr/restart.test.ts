@@ -41,7 +41,7 @@ describe('restart of every replica', () => {
   }, 60_000);
 
   it('after a clean stop of every replica, keeps the writes made since the last checkpoint', async () => {
-    // checkpointPeriod 1000: no checkpoint is taken in this test, so everything rests on the saved decisions.
+    // checkpointPeriod 1000: no checkpoint is taken in this test, so everything rests on the stop state.
     const c = await makeCluster({ config: { checkpointPeriod: 1000, requestTimeoutMs: 200 } });
     let nodes = await startInProcess(c);
     let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 20_000 });
