@@ -171,13 +171,8 @@ async function previewLocal(
     }
   }
   const missing = new Map((await unsupported(plan)).map((u) => [u.name, u.roles]));
-  const specs = await buildSpecs(
-    plan,
-    ctx,
-    d,
-    await existingPublicKeys(plan, ctx.stackDir),
-    await existingSigningKeys(plan, ctx.stackDir),
-  );
+  const existing = await existingKeys(plan, ctx.stackDir);
+  const specs = await buildSpecs(plan, ctx, d, existing.publicKeys, existing.signingKeys);
   for (const n of allNodes(plan)) {
     const spec = specs.get(n.id);
     const old = state?.nodes[n.id];
@@ -285,36 +280,22 @@ async function deployLocked(
   // Ed25519 key for signing requests; its public key goes to the replicas' specs (clientSigners).
   const publicKeys = new Map<string, string>();
   const signingKeys = new Map<string, string>();
+  /** Reads or creates one key; a created key is a change, shown as a resource event. Returns its public key. */
+  const keyStep = async (id: string, ensure: () => Promise<{ publicKey: string; created: boolean }>) => {
+    const t0 = Date.now();
+    const { publicKey, created } = await ensure();
+    if (created) {
+      changes++;
+      emit(ctx, { kind: 'resource', id, type: 'local:key', state: 'done', op: 'create', elapsedMs: Date.now() - t0 });
+    }
+    return publicKey;
+  };
   for (const c of Object.values(plan.components)) {
     for (const k of c.keys) {
-      const t0 = Date.now();
-      const { publicKey, created } = await ensureKey(ctx.stackDir, k);
-      publicKeys.set(k.id, publicKey);
-      if (created) {
-        changes++;
-        emit(ctx, {
-          kind: 'resource',
-          id: k.id,
-          type: 'local:key',
-          state: 'done',
-          op: 'create',
-          elapsedMs: Date.now() - t0,
-        });
+      publicKeys.set(k.id, await keyStep(k.id, () => ensureKey(ctx.stackDir, k)));
+      if (hasSigningKey(k, c.kind)) {
+        signingKeys.set(k.id, await keyStep(`${k.id}.sign`, () => ensureSigningKey(ctx.stackDir, k)));
       }
-      if (!hasSigningKey(k, c.kind)) continue;
-      const t1 = Date.now();
-      const signing = await ensureSigningKey(ctx.stackDir, k);
-      signingKeys.set(k.id, signing.publicKey);
-      if (!signing.created) continue;
-      changes++;
-      emit(ctx, {
-        kind: 'resource',
-        id: `${k.id}.sign`,
-        type: 'local:key',
-        state: 'done',
-        op: 'create',
-        elapsedMs: Date.now() - t1,
-      });
     }
   }
   await ensureAdminToken(p.adminToken);
@@ -494,26 +475,26 @@ async function tailOf(file: string, lines: number): Promise<string> {
 // ---------------------------------------------------------------------------------------------------------
 // specs and outputs
 
-async function existingPublicKeys(plan: Plan, stackDir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const k of Object.values(plan.components).flatMap((c) => c.keys)) {
-    const pub = await readPlannedPublicKey(stackDir, k).catch(() => undefined);
-    if (pub) out.set(k.id, pub);
-  }
-  return out;
-}
-
-/** Signing public keys of the SMR clients whose signing keys exist (preview: nothing is created). */
-async function existingSigningKeys(plan: Plan, stackDir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/**
+ * Public keys of the planned keys that exist already, and the signing public keys of the SMR clients whose signing
+ * keys exist (preview: nothing is created).
+ */
+async function existingKeys(
+  plan: Plan,
+  stackDir: string,
+): Promise<{ publicKeys: Map<string, string>; signingKeys: Map<string, string> }> {
+  const publicKeys = new Map<string, string>();
+  const signingKeys = new Map<string, string>();
   for (const c of Object.values(plan.components)) {
     for (const k of c.keys) {
+      const pub = await readPlannedPublicKey(stackDir, k).catch(() => undefined);
+      if (pub) publicKeys.set(k.id, pub);
       if (!hasSigningKey(k, c.kind)) continue;
-      const pub = await readSigningPublicKey(stackDir, k).catch(() => undefined);
-      if (pub) out.set(k.id, pub);
+      const signing = await readSigningPublicKey(stackDir, k).catch(() => undefined);
+      if (signing) signingKeys.set(k.id, signing);
     }
   }
-  return out;
+  return { publicKeys, signingKeys };
 }
 
 async function buildSpecs(
