@@ -143,29 +143,11 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
         ),
       ),
   );
-  const clientKeys = new Map<string, HmacSha256Key>();
-  const clientKey = (base: string): HmacSha256Key | undefined => {
-    let k = clientKeys.get(base);
-    if (!k) {
-      const pub = spec.clients[base];
-      if (!pub) return undefined;
-      k = new HmacSha256Key(pairKey(ctx.privateKey, pub, 'vector', spec.stack, spec.id, base));
-      clientKeys.set(base, k);
-    }
-    return k;
-  };
   const mac = (key: HmacSha256Key, bytes: Uint8Array) => key.mac(bytes);
   // Ed25519 client signatures (request-auth.ts): signer keys parsed once; with `clientAuth: signature` MAC-only
   // requests are refused. Followers re-check every request of a proposal they did not receive themselves, so a
   // Byzantine leader cannot slip an unsigned or forged request into a batch.
-  const tag = Buffer.allocUnsafe(MAC_LEN); // scratch for request checks (synchronous: never shared)
-  const { verify: verifyRequest, clientAuth } = requestAuth(spec, (req) => {
-    const key = clientKey(clientBase(req.client));
-    const entry = macEntry(req, me);
-    if (!key || !entry) return false;
-    key.mac(req.signed, tag, 0);
-    return timingSafeEqual(tag, entry);
-  });
+  const { verify: verifyRequest, clientAuth } = requestAuth(spec, clientMacCheck(ctx, me));
   const env: CoreEnv = {
     digest: (b) => createHash('sha256').update(b).digest('hex'),
     verifyRequest,
@@ -405,19 +387,9 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
 const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const { spec } = ctx;
   const service = await loadService(typeof spec.config.service === 'string' ? spec.config.service : 'kv');
-  const keys = new Map<string, HmacSha256Key>();
   let served = 0;
   // Same request check as a replica: MAC entry 0, or an Ed25519 signature (required with clientAuth: signature).
-  const { verify: verifyRequest } = requestAuth(spec, (req) => {
-    const from = clientBase(req.client);
-    let key = keys.get(from);
-    if (!key) {
-      key = new HmacSha256Key(pairKey(ctx.privateKey, spec.clients[from]!, 'vector', spec.stack, spec.id, from));
-      keys.set(from, key);
-    }
-    const entry = macEntry(req, 0);
-    return !!entry && entry.length === MAC_LEN && timingSafeEqual(key.mac(req.signed), entry);
-  });
+  const { verify: verifyRequest } = requestAuth(spec, clientMacCheck(ctx, 0));
   const t: Transport = clientTransport(ctx, (from, buf) => {
     const req = buf[0] === REQUEST ? decodeRequest(new Uint8Array(buf.subarray(1))) : undefined;
     if (!req || clientBase(req.client) !== from) return;
@@ -436,6 +408,31 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
   await t.start();
   return { health: () => ({ served }), stop: () => t.close() };
 };
+
+/**
+ * The MAC check of a node that holds entry `index` of the clients' MAC vectors: the pairwise key with each client
+ * identity is derived once, on its first request, and each check writes into one scratch tag (checks are
+ * synchronous, so it is never shared).
+ */
+function clientMacCheck(ctx: RoleContext, index: number): (req: DecodedRequest) => boolean {
+  const { spec } = ctx;
+  const keys = new Map<string, HmacSha256Key>();
+  const tag = Buffer.allocUnsafe(MAC_LEN);
+  return (req) => {
+    const base = clientBase(req.client);
+    let key = keys.get(base);
+    if (!key) {
+      const pub = spec.clients[base];
+      if (!pub) return false;
+      key = new HmacSha256Key(pairKey(ctx.privateKey, pub, 'vector', spec.stack, spec.id, base));
+      keys.set(base, key);
+    }
+    const entry = macEntry(req, index);
+    if (!entry) return false;
+    key.mac(req.signed, tag, 0);
+    return timingSafeEqual(tag, entry);
+  };
+}
 
 /**
  * The request check of an SMR node (replica or baseline): the component's `clientAuth` policy and the clients'
