@@ -13,9 +13,9 @@
  * Any failure is reported as { type: 'error', message } and the child exits 1.
  */
 import path from 'node:path';
-import { closedLoop } from '../components/smr/cli-support.js';
 import { clientFromOutputs, SmrClient, type SmrClientOptions, type SmrSession } from '../components/smr/client.js';
 import { readPrivateKey } from '../runtime/keys.js';
+import { measuredLoop } from './measured-loop.js';
 
 export type ClientHow =
   | { kind: 'outputs'; stackDir: string; component: string; opts: Partial<SmrClientOptions> }
@@ -63,10 +63,8 @@ process.on('message', (m: LoadRequest) => {
         sessions = Array.from({ length: 200 }, () => client!.session());
         reply({ type: 'ready', connected });
       } else if (m.type === 'run') {
-        const u0 = process.cpuUsage();
-        const result = await closedLoop((s, op) => sessions[s]!.invoke(op), m.clients, m.seconds, m.size);
-        const u1 = process.cpuUsage(u0);
-        reply({ type: 'result', result, cpuSeconds: (u1.user + u1.system) / 1e6 });
+        const { result, cpuSeconds } = await measuredLoop(sessions, m.clients, m.seconds, m.size);
+        reply({ type: 'result', result, cpuSeconds });
       } else if (m.type === 'close') {
         await client?.close();
         process.exit(0);

@@ -14,11 +14,12 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { closedLoop, type LoadResult } from '../components/smr/cli-support.js';
+import type { LoadResult } from '../components/smr/cli-support.js';
 import { clientFromOutputs, type SmrClient } from '../components/smr/client.js';
 import { writeJsonAtomic } from '../runtime/atomic-file.js';
 import { startNode } from '../runtime/node-host.js';
 import { freePort, makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
+import { measuredLoop } from './measured-loop.js';
 import type { ClientHow, LoadRequest } from './smr-load.js';
 
 const SECONDS = Number(process.env.SMR_BENCH_SECONDS ?? 3);
@@ -97,12 +98,7 @@ class LoadGenerator {
 /** The same closed loop in this process (the single-process point, where everything shares one event loop). */
 function inProcess(client: SmrClient): RunPoint {
   const sessions = Array.from({ length: 200 }, () => client.session());
-  return async (clients, seconds, size) => {
-    const u0 = process.cpuUsage();
-    const result = await closedLoop((s, op) => sessions[s]!.invoke(op), clients, seconds, size);
-    const u1 = process.cpuUsage(u0);
-    return { result, cpuSeconds: (u1.user + u1.system) / 1e6 };
-  };
+  return (clients, seconds, size) => measuredLoop(sessions, clients, seconds, size);
 }
 
 /**
