@@ -148,6 +148,11 @@ export class Transport {
     return this.conns.has(id);
   }
 
+  /** How many peers are connected and authenticated (no array made: clients ask per request). */
+  get connectedCount(): number {
+    return this.conns.size;
+  }
+
   connectedIds(): string[] {
     return [...this.conns.keys()];
   }

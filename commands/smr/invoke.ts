@@ -9,7 +9,7 @@ export default class SmrInvoke extends TcCommand {
     'Sends the operation to every replica of the SMR component (authenticated with a MAC vector, or with an ' +
     'Ed25519 signature under --sign or when the component sets clientAuth: signature) and prints the ' +
     'result once enough replicas answer identically: f+1 for ordered operations; a read (get) first tries the ' +
-    'read-only fast path, which needs ceil((n+f+1)/2) identical replies, and is reissued ordered otherwise. ' +
+    'read-only fast path, which needs identical replies from all n replicas, and is reissued ordered otherwise. ' +
     'Operations: get KEY, put KEY VALUE, delete KEY, cas KEY EXPECTED NEW (EXPECTED "-" = key absent). ' +
     'Reads the deployment outputs of the topology (--file) or of --stack-dir. Exit 8 when no quorum answers.';
   static override examples = [

@@ -1,7 +1,7 @@
 /**
  * SMR client (TIA): authenticates each request with a MAC vector (one HMAC per replica, keys derived pairwise
  * from X25519) or, as an option, an Ed25519 signature, and votes on the replies with the pure ReplyCollector:
- * ordered -> f+1 identical replies; read-only -> ceil((n+f+1)/2) identical replies, reissued ordered when
+ * ordered -> f+1 identical replies; read-only -> n identical replies (protocol/types.ts), reissued ordered when
  * they conflict or time out. Requests are retransmitted to all replicas until a quorum answers or the
  * invoke times out.
  *
@@ -15,6 +15,11 @@
  * and pool every request only to find it again in the leader's batch; leader-only sending cut a follower's CPU
  * per request by about a quarter in bench/smr.ts (22 -> 17 us). Read-only requests always go to every replica:
  * they need a quorum of replies.
+ *
+ * Who answers: in the common case only the request's f+1 designated repliers (replica-driver.ts), which is all
+ * the client needs. A request asks every replica to answer (flags bit2, reply-all) whenever it is broadcast (by
+ * the rules above) or some replica is not connected, and every in-flight request is resent that way when a
+ * connection drops, so a crashed replier costs no retransmission period; a Byzantine one costs one.
  *
  * One client identity (key) can run many sessions (logical clients `id/session`), each with its own sequence
  * numbers: that is how a benchmark runs hundreds of closed-loop clients.
@@ -33,7 +38,7 @@ import { MetricsRegistry } from '../../runtime/metrics.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
 import type { Logger } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
-import { encodeMacRequest, encodeRequestBody } from './protocol/codec.js';
+import { encodeMacRequest, encodeRequestBody, utf8 } from './protocol/codec.js';
 import { ReplyCollector } from './protocol/collector.js';
 import { LeaderHint } from './protocol/leader-hint.js';
 import { type ClientAuth, signRequest } from './request-auth.js';
@@ -79,8 +84,13 @@ interface Inflight {
   resolve(v: Uint8Array): void;
   reject(e: Error): void;
   readOnly: boolean;
-  /** The request as sent (retransmitted unchanged). */
+  /** The request as sent; retransmitted unchanged once it asks every replica to answer. */
   frame: Uint8Array;
+  /** Whether `frame` asks every replica to answer (flags bit2); otherwise a resend rebuilds it so. */
+  replyAll: boolean;
+  id: Uint8Array;
+  seq: number;
+  op: Uint8Array;
   sentAt: number;
   deadline: number;
   deadlineMs: number;
@@ -151,6 +161,11 @@ export class SmrClient {
     return this.t.connectedIds().length;
   }
 
+  /** Whether every replica is connected (an unordered read needs them all). */
+  get allConnected(): boolean {
+    return this.t.connectedCount === this.n;
+  }
+
   /** Index of the replica ordered requests are sent to (the leader as the replies report it). */
   get leader(): number {
     return this.leaderHint.leader;
@@ -205,25 +220,44 @@ export class SmrClient {
   }
 
   /**
-   * The connection to a replica was lost. If it was the leader, the ordered requests sent to it alone would wait
-   * for their retransmission: send them to every replica now, and broadcast for a while (the followers' request
-   * timers then start the leader change at once; a leader crash costs no retransmission delay).
+   * The connection to a replica was lost. Ordered requests in flight would wait for their retransmission: if it
+   * was the leader, those sent to it alone; if not, those it was a designated replier of. Resend them all to
+   * every replica now, asking every replica to answer. After the leader, broadcast for a while too (the
+   * followers' request timers then start the leader change at once; a leader crash costs no retransmission delay).
    */
   private onLost(id: string): void {
-    if (this.ids[this.leaderHint.leader] !== id) return;
     const now = performance.now();
-    this.broadcastUntil = Math.max(this.broadcastUntil, now + BROADCAST_PERIODS * (this.opts.retransmitMs ?? 1000));
+    if (this.ids[this.leaderHint.leader] === id) {
+      this.broadcastUntil = Math.max(this.broadcastUntil, now + BROADCAST_PERIODS * (this.opts.retransmitMs ?? 1000));
+    }
     for (const inf of this.inflight.values()) {
       if (inf.readOnly) continue;
       inf.sentAt = now;
-      this.sendAll(inf.frame);
+      this.sendAll(this.replyAllFrame(inf));
     }
   }
 
-  /** @internal one attempt: send, retransmit, resolve on quorum. */
-  attempt(client: string, seq: number, op: Uint8Array, readOnly: boolean, deadlineMs: number): Promise<Uint8Array> {
-    const body = encodeRequestBody(client, seq, readOnly, op);
-    const frame = this.authenticate(body);
+  /** The in-flight request as a reply-all request (rebuilt, with a new authenticator, the first time). */
+  private replyAllFrame(inf: Inflight): Uint8Array {
+    if (!inf.replyAll) {
+      inf.frame = this.authenticate(encodeRequestBody(inf.id, inf.seq, inf.readOnly, inf.op, false, true));
+      inf.replyAll = true;
+    }
+    return inf.frame;
+  }
+
+  /**
+   * @internal one attempt: send, retransmit, resolve on quorum. `client` is the session's logical id, `id` the
+   * same UTF-8 encoded.
+   */
+  attempt(
+    client: string,
+    id: Uint8Array,
+    seq: number,
+    op: Uint8Array,
+    readOnly: boolean,
+    deadlineMs: number,
+  ): Promise<Uint8Array> {
     // A session has at most one request in flight (invoke awaits each attempt), so its id is the key; replies to
     // an earlier attempt are told apart by seq and readOnly.
     const key = client;
@@ -232,21 +266,28 @@ export class SmrClient {
         new Error(`session ${client} already has a request in flight: use one session per concurrent caller`),
       );
     }
+    const now = performance.now();
+    const leader = this.ids[this.leaderHint.leader]!;
+    const directed = !readOnly && now >= this.broadcastUntil && this.t.isConnected(leader);
+    // Every replica answers when the request is broadcast or a replica is down (it may be a designated replier).
+    const replyAll = !readOnly && (!directed || this.t.connectedCount < this.n);
+    const frame = this.authenticate(encodeRequestBody(id, seq, readOnly, op, false, replyAll));
     return new Promise<Uint8Array>((resolve, reject) => {
-      const now = performance.now();
       this.inflight.set(key, {
         collector: new ReplyCollector(this.n, this.f, seq, readOnly),
         readOnly,
         frame,
+        replyAll,
+        id,
+        seq,
+        op,
         sentAt: now,
         deadline: now + deadlineMs,
         deadlineMs,
         resolve,
         reject,
       });
-      if (readOnly || now < this.broadcastUntil || !this.t.send(this.ids[this.leaderHint.leader]!, frame)) {
-        this.sendAll(frame);
-      }
+      if (!directed || !this.t.send(leader, frame)) this.sendAll(frame);
       this.startSweep();
     });
   }
@@ -287,7 +328,7 @@ export class SmrClient {
         } else if (now - inf.sentAt >= retransmitMs) {
           inf.sentAt = now;
           this.broadcastUntil = now + BROADCAST_PERIODS * retransmitMs;
-          this.sendAll(inf.frame);
+          this.sendAll(inf.readOnly ? inf.frame : this.replyAllFrame(inf));
         }
       }
       if (this.inflight.size === 0) {
@@ -300,24 +341,36 @@ export class SmrClient {
 
 export class SmrSession {
   private seq = 0;
+  /** `id` UTF-8 encoded once: it goes into every request. */
+  private readonly idBytes: Uint8Array;
   constructor(
     private readonly c: SmrClient,
     readonly id: string,
-  ) {}
+  ) {
+    this.idBytes = utf8.encode(id);
+  }
 
   async invoke(op: Uint8Array, opts: { readOnly?: boolean } = {}): Promise<{ result: Uint8Array; ordered: boolean }> {
     const timeout = this.c.opts.timeoutMs ?? 40_000;
-    if (opts.readOnly) {
+    // The unordered fast path needs every replica's reply: with one not connected, go ordered at once.
+    if (opts.readOnly && this.c.allConnected) {
       try {
         // Unordered: current seq (not consumed), larger quorum; any failure falls back to an ordered request.
-        const result = await this.c.attempt(this.id, this.seq, op, true, this.c.opts.readOnlyTimeoutMs ?? 1000);
+        const result = await this.c.attempt(
+          this.id,
+          this.idBytes,
+          this.seq,
+          op,
+          true,
+          this.c.opts.readOnlyTimeoutMs ?? 1000,
+        );
         return { result, ordered: false };
       } catch {
         /* reissued ordered below */
       }
     }
     this.seq++;
-    const result = await this.c.attempt(this.id, this.seq, op, false, timeout);
+    const result = await this.c.attempt(this.id, this.idBytes, this.seq, op, false, timeout);
     return { result, ordered: true };
   }
 }

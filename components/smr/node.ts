@@ -187,7 +187,7 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     const restored =
       raw.length >= 4 ? core.restoreLocal(raw.readUInt32BE(0), new Uint8Array(raw.subarray(4))) : undefined;
     if (restored) {
-      service.restore(restored);
+      driver.restore(restored);
       log.info('restored own checkpoint', { cid: core.lastDecided });
     } else log.warn('ignoring unreadable checkpoint file', { file: ckptFile });
   }
@@ -213,6 +213,10 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     decided: metrics.counter('tclouds_smr_decided_total', 'Consensus instances decided'),
     executed: metrics.counter('tclouds_smr_requests_executed_total', 'Ordered requests executed'),
     requests: metrics.counter('tclouds_smr_client_requests_total', 'Client requests received'),
+    replies: metrics.counter(
+      'tclouds_smr_replies_sent_total',
+      'Replies sent to clients (f+1 designated repliers answer an ordered request unless its client asks all)',
+    ),
     badMsgs: metrics.counter('tclouds_smr_messages_dropped_total', 'Replica messages that failed to decode'),
     regency: metrics.gauge('tclouds_smr_regency', 'Installed regency (leader = regency mod n)'),
     lastDecided: metrics.gauge('tclouds_smr_last_decided', 'Last decided consensus id'),
@@ -253,6 +257,7 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
         const result = fault === 'wrong-replies' ? Buffer.from('{"ok":true,"value":"BYZANTINE"}') : r.result;
         clientT.send(clientBase(r.client), encodeReply(r.client, r.seq, r.readOnly, result, regency));
       }
+      m.replies.inc(out.replies.length);
     }
     for (const l of out.logs) log[l.level](l.msg, l.fields);
     for (const e of out.executed) {

@@ -67,7 +67,7 @@ export function planSmr(input: ComponentPlanInput & { component: SmrComponent })
       service: c.service,
       // `signature`: the client signs every request with its Ed25519 key (client.ts clientFromOutputs).
       clientAuth: c.clientAuth,
-      // Ordered requests: f+1 identical replies; read-only fast path: a larger quorum, reissued ordered otherwise.
+      // Ordered requests: f+1 identical replies; read-only fast path: all n, reissued ordered otherwise.
       replyQuorum: c.f + 1,
       readOnlyQuorum: c.faults === 'byzantine' ? Math.ceil((n + c.f + 1) / 2) : c.f + 1,
       replicas: Array.from({ length: n }, (_, i) => nodeId(input.name, 'replica', i)),

@@ -119,18 +119,25 @@ describe('4 replica processes on loopback', () => {
     const leader = ((await health(0)).role as { leader: number }).leader;
     expect(client.leader).toBe(leader);
     const follower = (leader + 1) % 4;
-    const clientFrames = async (i: number) => {
+    const metric = async (i: number, re: RegExp) => {
       const s = cluster.specs[i]!;
       const text = await (await fetch(`http://${s.host}:${s.controlPort}/metrics`)).text();
-      return Number(
-        /tclouds_transport_frames_received_total\{transport="client"\} (\d+)/.exec(text)?.[1] ?? Number.NaN,
-      );
+      return Number(re.exec(text)?.[1] ?? Number.NaN);
+    };
+    const clientFrames = (i: number) =>
+      metric(i, /tclouds_transport_frames_received_total\{transport="client"\} (\d+)/);
+    const replies = async () => {
+      let sum = 0;
+      for (let i = 0; i < 4; i++) sum += await metric(i, /tclouds_smr_replies_sent_total (\d+)/);
+      return sum;
     };
     // Retransmissions in the tests above (a killed replica, a Byzantine leader) put the client in broadcast mode
     // for ten retransmission periods.
     for (let i = 0; i < 100 && !client.directed; i++) await new Promise((r) => setTimeout(r, 50));
     expect(client.directed).toBe(true);
     const before = await clientFrames(follower);
+    const repliesBefore = await replies();
+    const leaderRepliesBefore = await metric(leader, /tclouds_smr_replies_sent_total (\d+)/);
     for (let i = 0; i < 10; i++) {
       const op: KvOp = { op: 'put', key: 'direct', value: `v${i}` };
       const expected = JSON.stringify(applyKv(model, op));
@@ -138,6 +145,10 @@ describe('4 replica processes on loopback', () => {
     }
     // Ten ordered requests, none sent to the follower (a retransmission under load may add one or two).
     expect((await clientFrames(follower)) - before).toBeLessThanOrEqual(2);
+    // And answered by their f+1 = 2 designated repliers, never by the leader (a retransmission may add a few).
+    expect((await replies()) - repliesBefore).toBeGreaterThanOrEqual(20);
+    expect((await replies()) - repliesBefore).toBeLessThanOrEqual(24);
+    expect((await metric(leader, /tclouds_smr_replies_sent_total (\d+)/)) - leaderRepliesBefore).toBeLessThanOrEqual(2);
 
     expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'silent' })).status).toBe(200);
     await workload(10, 'silent-leader');

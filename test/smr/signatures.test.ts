@@ -99,10 +99,15 @@ describe('signed request format', () => {
       ['only the zero count', good.subarray(0, trailerAt + 1)],
       ['non-zero count before the signature', Uint8Array.from(good).fill(2, trailerAt, trailerAt + 1)],
       ['two signatures', Uint8Array.from([...good, ...good.subarray(trailerAt + 1)])],
-      ['unknown flag bit 2', Uint8Array.from(good).fill(good[1]! | 4, 1, 2)],
+      ['unknown flag bit 3', Uint8Array.from(good).fill(good[1]! | 8, 1, 2)],
       ['flags 255', Uint8Array.from(good).fill(255, 1, 2)],
     ];
     for (const [what, bytes] of variants) expect(decodeRequest(bytes), what).toBeUndefined();
+    // Reply-all (bit2) is a known flag, and covered: set on a request signed without it, the request decodes and
+    // asks every replica to answer, but its signature no longer verifies.
+    const replyAll = decodeRequest(Uint8Array.from(good).fill(good[1]! | 4, 1, 2))!;
+    expect(replyAll.replyAll).toBe(true);
+    expect(signers.verify('alice', replyAll)).toBe(false);
     // A signed request relabelled as a MAC request (bit1 cleared): the trailer no longer parses (count 0 then
     // 64 bytes), and even a re-framed one would fail its MACs, since the flags byte is covered.
     const relabelled = Uint8Array.from(good);

@@ -120,7 +120,17 @@ const ROGUE_SIGNING_KEY = createPrivateKey({
 
 const SIGNATURE_CHECKS = new Map<string, boolean>();
 
-function makeEnv(me: number, n: number, signed = false): CoreEnv {
+/** A MAC request from simulated client `client` for an n-replica group (what the sim's clients send). */
+export function simRequest(client: string, seq: number, op: Uint8Array, n: number): Uint8Array {
+  const body = encodeRequestBody(client, seq, false, op);
+  return attachAuth(
+    body,
+    Array.from({ length: n }, (_, j) => mac(pairKey(client, `r${j}`), body)),
+  );
+}
+
+/** The simulator's CoreEnv for replica `me`: deterministic keys, the real request check (request-auth.ts). */
+export function makeEnv(me: number, n: number, signed = false): CoreEnv {
   const name = (i: number) => `r${i}`;
   // The replica's request check of the real node (request-auth.ts) around the simulator's MAC.
   const verifyRequest = requestVerifier(
@@ -189,6 +199,12 @@ export interface SimParams {
    */
   directed: boolean;
   /**
+   * Clients ask every replica to answer (flags bit2) only when they broadcast an ordered request or retransmit,
+   * as the real client does; otherwise only a request's f+1 designated repliers answer (replica-driver.ts).
+   * When false, every request asks every replica to answer.
+   */
+  designatedReplies: boolean;
+  /**
    * Tick at which every replica stops cleanly and starts again (node.ts: its checkpoint plus the stop state of
    * stop-state.ts), wherever each one is in the protocol; -1 for never.
    */
@@ -223,6 +239,7 @@ export function drawParams(seed: number): SimParams {
     checkpointPeriod: r.int(2, 10),
     signed: false,
     directed: false,
+    designatedReplies: false,
     groupRestartAt: -1,
   };
   // Drawn last, so every parameter above is what it was before signatures existed: a fifth of the seeds sign, and
@@ -231,6 +248,7 @@ export function drawParams(seed: number): SimParams {
   if (nByz > 0 && r.chance(0.2)) byzantine.set([...byzantine.keys()][0]!, 'inject');
   params.directed = r.chance(0.5);
   params.groupRestartAt = r.chance(0.25) ? r.int(20, Math.max(21, params.faultTicks - 1)) : -1;
+  params.designatedReplies = r.chance(0.6);
   return params;
 }
 
@@ -275,6 +293,7 @@ export const PINNED: Omit<SimParams, 'byzantine' | 'signed'> = {
   batchSize: 4,
   checkpointPeriod: 3,
   directed: false,
+  designatedReplies: true,
   groupRestartAt: -1,
 };
 
@@ -291,6 +310,8 @@ export interface SimResult {
   injected: number;
   /** Request packets clients sent (one per replica reached): shows where `directed` clients send. */
   requestPackets: number;
+  /** Reply packets replicas sent to clients: shows who answers with `designatedReplies`. */
+  replyPackets: number;
 }
 
 const CLIENT_BASE = 1000;
@@ -468,6 +489,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       // The regency the replica reports (clients follow the leader f+1 of them name); a lying replica inflates it.
       const regency = p.byzantine.get(i) === 'wrong-replies' ? 1_000_000 + i : replicas[i]!.core.regency;
       if (Number.isInteger(c)) {
+        replyPackets++;
         enqueue({ kind: 'reply', from: i, to: CLIENT_BASE + c, reply: { ...r, result, regency } });
       }
     }
@@ -502,6 +524,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
   const issued = new Set<string>();
   const history: HistOp[] = [];
   let requestPackets = 0;
+  let replyPackets = 0;
   interface ClientState {
     name: string;
     seq: number;
@@ -511,6 +534,8 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
       ro: boolean;
       seq: number;
       bytes: Uint8Array;
+      /** Whether `bytes` asks every replica to answer. */
+      replyAll: boolean;
       collector: ReplyCollector;
       sentAt: number;
       hist: HistOp;
@@ -529,19 +554,32 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     hint: new LeaderHint(p.n, p.f),
     broadcastUntil: Number.POSITIVE_INFINITY,
   }));
-  const buildReq = (cl: ClientState, op: KvOp, ro: boolean, seq: number) => {
-    const body = encodeRequestBody(cl.name, seq, ro, encodeKvOp(op));
+  const buildReq = (cl: ClientState, op: KvOp, ro: boolean, seq: number, replyAll: boolean) => {
+    const body = encodeRequestBody(cl.name, seq, ro, encodeKvOp(op), false, replyAll);
     if (p.signed) return signRequest(body, CLIENT_SIGNING_KEYS[Number(cl.name.slice(1))]!);
     return attachAuth(
       body,
       Array.from({ length: p.n }, (_, j) => mac(pairKey(cl.name, `r${j}`), body)),
     );
   };
-  /** First sends of ordered requests go to the hinted leader only when `directed`; everything else to all. */
-  const sendReq = (c: number, bytes: Uint8Array, ordered = true, retransmit = false) => {
+  /**
+   * Sends the client's current request. First sends of ordered requests go to the hinted leader only when
+   * `directed`; everything else to all. With `designatedReplies`, an ordered request asks every replica to answer
+   * only when it is broadcast after a retransmission (or by a client that is not `directed`, as the real one never
+   * is) and is rebuilt so for its retransmissions; without, every request asks.
+   */
+  const sendCur = (c: number, retransmit = false) => {
     const cl = clients[c]!;
+    const cur = cl.cur!;
     if (retransmit) cl.broadcastUntil = now + 10 * RETRANSMIT_TICKS;
-    if (p.directed && ordered && now >= cl.broadcastUntil) {
+    const directed = p.directed && !cur.ro && now >= cl.broadcastUntil;
+    const replyAll = !cur.ro && (!p.designatedReplies || (p.directed && !directed) || retransmit);
+    if (replyAll && !cur.replyAll) {
+      cur.bytes = buildReq(cl, cur.op, cur.ro, cur.seq, true);
+      cur.replyAll = true;
+    }
+    const bytes = cur.bytes;
+    if (directed) {
       requestPackets++;
       enqueue({ kind: 'req', from: CLIENT_BASE + c, to: cl.hint.leader, bytes });
       return;
@@ -574,9 +612,18 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     }
     const hist: HistOp = { client: cl.name, op, readOnly: ro, invoke: now, respond: -1, seq: ro ? undefined : seq };
     history.push(hist);
-    const bytes = buildReq(cl, op, ro, seq);
-    cl.cur = { op, ro, seq, bytes, collector: new ReplyCollector(p.n, p.f, seq, ro), sentAt: now, hist };
-    sendReq(c, bytes, !ro);
+    const bytes = buildReq(cl, op, ro, seq, false);
+    cl.cur = {
+      op,
+      ro,
+      seq,
+      bytes,
+      replyAll: false,
+      collector: new ReplyCollector(p.n, p.f, seq, ro),
+      sentAt: now,
+      hist,
+    };
+    sendCur(c);
   };
   const onReply = (c: number, from: number, r: NonNullable<Packet['reply']>) => {
     const cl = clients[c]!;
@@ -606,17 +653,18 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     issued.add(`${cl.name}:${seq}`);
     const hist: HistOp = { client: cl.name, op: cur.op, readOnly: false, invoke: now, respond: -1, seq };
     history.push(hist);
-    const bytes = buildReq(cl, cur.op, false, seq);
+    const bytes = buildReq(cl, cur.op, false, seq, false);
     cl.cur = {
       op: cur.op,
       ro: false,
       seq,
       bytes,
+      replyAll: false,
       collector: new ReplyCollector(p.n, p.f, seq, false),
       sentAt: now,
       hist,
     };
-    sendReq(c, bytes);
+    sendCur(c);
   };
 
   /**
@@ -637,7 +685,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
         const svc = fresh.core.restoreLocal(ck.cid, ck.bytes);
         if (!svc) fail(`replica ${i}: its own checkpoint ${ck.cid} does not restore`);
         else {
-          fresh.driver.service.restore(svc);
+          fresh.driver.restore(svc);
           from = ck.cid;
         }
       }
@@ -713,7 +761,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
         if (now - cl.cur.sentAt >= RETRANSMIT_TICKS) {
           cl.cur.sentAt = now;
           if (cl.cur.ro) reissueOrdered(c);
-          else sendReq(c, cl.cur.bytes, true, true);
+          else sendCur(c, true);
         }
       } else if (cl.done < p.opsPerClient) {
         allDone = false;
@@ -752,6 +800,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     params: JSON.stringify({ ...p, byzantine: [...p.byzantine.entries()] }),
     injected,
     requestPackets,
+    replyPackets,
   };
 }
 

@@ -5,7 +5,7 @@
  * must be re-checkable by every replica (the MAC vector covers the request's bytes). The format is small
  * (a 0-byte request from client "c" costs 14 bytes + its MAC vector, cf. BFT-SMaRt's 18 bytes) and fixed:
  *
- * request = u8 version(1) | u8 flags(bit0 read-only, bit1 signed) | u16 idLen | clientId utf8 | u32 seq
+ * request = u8 version(1) | u8 flags(bit0 read-only, bit1 signed, bit2 reply-all) | u16 idLen | clientId utf8 | u32 seq
  *           | u32 opLen | op | trailer
  * trailer   (MAC request, bit1 clear) = u8 authCount | authCount x 32 bytes (MAC vector, entry i for replica i)
  *           (signed request, bit1 set) = u8 0 | 64-byte Ed25519 signature over everything before the trailer
@@ -13,7 +13,8 @@
  * The authenticator always covers the flags byte, so a MAC request cannot be relabelled as signed or the other
  * way round. A signed request's trailer is fixed (a zero count, then exactly 64 bytes), so each flag value has
  * exactly one valid trailer length; the zero count also makes a decoder that ignored bit1 reject it (64 bytes
- * left over).
+ * left over). Reply-all asks every replica to answer the request, not only its designated repliers
+ * (replica-driver.ts): a client sets it when it broadcasts (a retransmission, a lost connection).
  * batch   = u8 version(1) | f64 timestamp | u32 seed | u32 count | count x (u32 len | request)
  */
 
@@ -21,6 +22,8 @@ export interface DecodedRequest {
   client: string;
   seq: number;
   readOnly: boolean;
+  /** Every replica answers (flags bit2), not only the designated repliers of the request. */
+  replyAll: boolean;
   op: Uint8Array;
   /** Bytes covered by the authenticator (everything before the trailer). */
   signed: Uint8Array;
@@ -44,21 +47,27 @@ export const MAC_LEN = 32;
 export const SIGNATURE_LEN = 64;
 export const FLAG_READ_ONLY = 1;
 export const FLAG_SIGNED = 2;
+export const FLAG_REPLY_ALL = 4;
+const FLAGS_KNOWN = FLAG_READ_ONLY | FLAG_SIGNED | FLAG_REPLY_ALL;
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 
-/** The request bytes the authenticator covers; `signed` sets flags bit1 (the body of a signed request). */
+/**
+ * The request bytes the authenticator covers; `signed` sets flags bit1 (the body of a signed request), `replyAll`
+ * bit2. `client` may be given already UTF-8 encoded (a session encodes its id once, not per request).
+ */
 export function encodeRequestBody(
-  client: string,
+  client: string | Uint8Array,
   seq: number,
   readOnly: boolean,
   op: Uint8Array,
   signed = false,
+  replyAll = false,
 ): Uint8Array {
-  const id = enc.encode(client);
+  const id = typeof client === 'string' ? enc.encode(client) : client;
   const out = new Uint8Array(1 + 1 + 2 + id.length + 4 + 4 + op.length);
   out[0] = 1;
-  out[1] = (readOnly ? FLAG_READ_ONLY : 0) | (signed ? FLAG_SIGNED : 0);
+  out[1] = (readOnly ? FLAG_READ_ONLY : 0) | (signed ? FLAG_SIGNED : 0) | (replyAll ? FLAG_REPLY_ALL : 0);
   out[2] = id.length >>> 8;
   out[3] = id.length & 0xff;
   out.set(id, 4);
@@ -137,7 +146,7 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
     if (bytes.length < 13 || bytes[0] !== 1) return undefined;
     // Hand-decoded (no DataView, MAC entries not sliced): this runs for every request at every replica.
     const flags = bytes[1]!;
-    if (flags > (FLAG_READ_ONLY | FLAG_SIGNED)) return undefined;
+    if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
     const idLen = (bytes[2]! << 8) | bytes[3]!;
     if (idLen === 0 || idLen > 256 || 4 + idLen + 8 > bytes.length) return undefined;
     const client = decodeId(bytes.subarray(4, 4 + idLen));
@@ -152,12 +161,24 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
     const count = bytes[o]!;
     o += 1;
     const readOnly = (flags & FLAG_READ_ONLY) !== 0;
+    const replyAll = (flags & FLAG_REPLY_ALL) !== 0;
     if (flags & FLAG_SIGNED) {
       if (count !== 0 || o + SIGNATURE_LEN !== bytes.length) return undefined;
-      return { client, seq, readOnly, op, signed, macCount: 0, macAt: o, signature: bytes.subarray(o), bytes };
+      return {
+        client,
+        seq,
+        readOnly,
+        replyAll,
+        op,
+        signed,
+        macCount: 0,
+        macAt: o,
+        signature: bytes.subarray(o),
+        bytes,
+      };
     }
     if (o + count * MAC_LEN !== bytes.length) return undefined;
-    return { client, seq, readOnly, op, signed, macCount: count, macAt: o, bytes };
+    return { client, seq, readOnly, replyAll, op, signed, macCount: count, macAt: o, bytes };
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 /**
  * Client-side reply collector (pure): BFT-SMaRt's ServiceProxy voting rules.
  * Ordered requests complete on f+1 identical replies (at least one from a correct replica, and all correct
- * replicas execute the same sequence). Read-only requests need ceil((n+f+1)/2) identical replies; when that
+ * replicas execute the same sequence). Read-only requests need n identical replies (protocol/types.ts says why); when that
  * can no longer happen they must be reissued ordered. Unknown senders, wrong sequence numbers and repeat
  * senders are ignored.
  */

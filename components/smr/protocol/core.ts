@@ -71,6 +71,8 @@ interface StoredStopData {
 const HIGH_MARK = 4;
 const MAX_BATCH_REQUESTS = 4096;
 const MAX_FWD = 256;
+/** How far ahead of our regency a STOPDATA addressed to us as its leader is kept (bounded by sender anyway). */
+const EARLY_REGENCIES = 8;
 const STATE_LOG_BYTES = 4 * 1024 * 1024;
 
 function newInstance(cid: number): Instance {
@@ -132,6 +134,8 @@ export class ReplicaCore {
   private lcStart = 0;
   private lcTimeout: number;
   private stopData = new Map<number, StoredStopData>();
+  /** STOPDATA for a regency we lead but have not installed yet, one per sender (onStopData). */
+  private earlyStopData = new Map<number, Extract<Msg, { t: 'STOPDATA' }>>();
   private lastSync: Extract<Msg, { t: 'SYNC' }> | null = null;
   private pendingSync: Extract<Msg, { t: 'SYNC' }> | null = null;
   /** cid whose value the SYNC of the current regency fixed: no free PROPOSE for it. */
@@ -723,8 +727,13 @@ export class ReplicaCore {
       auth: this.env.vector(collect),
       last: this.prev?.proof ?? null,
     };
-    if (this.leader(reg) === this.me) this.onStopData(this.me, msg);
-    else this.send(this.leader(reg), msg);
+    if (this.leader(reg) === this.me) {
+      this.onStopData(this.me, msg);
+      for (const [from, early] of [...this.earlyStopData]) {
+        if (early.reg <= reg) this.earlyStopData.delete(from);
+        if (early.reg === reg) this.onStopData(from, early);
+      }
+    } else this.send(this.leader(reg), msg);
     if (this.pendingSync && this.pendingSync.reg === reg) {
       const s = this.pendingSync;
       this.pendingSync = null;
@@ -744,6 +753,20 @@ export class ReplicaCore {
   }
 
   private onStopData(from: number, m: Extract<Msg, { t: 'STOPDATA' }>): void {
+    if (
+      Number.isInteger(m.reg) &&
+      m.reg > this.regency &&
+      m.reg <= this.regency + EARLY_REGENCIES &&
+      this.leader(m.reg) === this.me &&
+      from !== this.me
+    ) {
+      // A follower installed the regency before we did (its STOPs reached it first): keep its STOPDATA for when we
+      // install it. It is sent once; dropping it left a new leader one collect short for the whole regency (the
+      // simulator found groups that changed leader for thousands of ticks so, with one silent replica).
+      const held = this.earlyStopData.get(from);
+      if (!held || held.reg < m.reg) this.earlyStopData.set(from, m);
+      return;
+    }
     if (m.reg !== this.regency || this.leader() !== this.me) return;
     if (!this.lcActive) {
       // Late joiner: it missed our SYNC; send it again.
@@ -1030,6 +1053,14 @@ export class ReplicaCore {
       const p = d.lastProof;
       const proof = p && p.cid === e.cid && bytesEqual(p.value, e.value) && this.checkProof(p) ? p : null;
       this.decide(e.value, proof);
+    }
+    // The last decision may be the checkpoint itself (none after it to replay): keep its proof all the same. Peers
+    // that had not decided it when the group stopped can only adopt it from that proof (the next leader's SYNC
+    // carries it): state transfer needs f+1 replicas at that checkpoint, and this may be the only one (the
+    // simulator found a group stuck so, with one silent Byzantine replica).
+    const p = d.lastProof;
+    if (!this.prev && p && p.cid === this.lastDecided && p.cid === d.lastDecided && this.checkProof(p)) {
+      this.prev = { state: EMPTY_STATE, proof: p };
     }
     if (this.lastDecided === d.lastDecided && d.inst?.cid === this.lastDecided + 1) {
       this.inst = d.inst;
