@@ -80,8 +80,8 @@ function compress(st: Int32Array, b: Uint8Array, off: number): void {
   st[7] = (st[7]! + h) | 0;
 }
 
-function putState(st: Int32Array, out: Uint8Array, off: number): void {
-  for (let i = 0; i < 8; i++) {
+function putState(st: Int32Array, out: Uint8Array, off: number, words = 8): void {
+  for (let i = 0; i < words; i++) {
     const v = st[i]!;
     out[off + i * 4] = v >>> 24;
     out[off + i * 4 + 1] = v >>> 16;
@@ -109,12 +109,16 @@ export class HmacSha256Key {
     compress(this.outer, opad, 0);
   }
 
-  /** The 32-byte tag of `msg`, written to `out` at `offset` (a new Buffer when `out` is omitted). */
-  mac(msg: Uint8Array, out?: Uint8Array, offset = 0): Uint8Array {
-    const dest = out ?? Buffer.allocUnsafe(32);
+  /**
+   * The tag of `msg`, written to `out` at `offset` (a new Buffer when `out` is omitted): all 32 bytes, or its first
+   * `length` bytes (a multiple of 4: truncated HMAC, RFC 2104 section 5).
+   */
+  mac(msg: Uint8Array, out?: Uint8Array, offset = 0, length = 32): Uint8Array {
+    if (!(length > 0 && length <= 32 && length % 4 === 0)) throw new RangeError(`tag length ${length}`);
+    const dest = out ?? Buffer.allocUnsafe(length);
     if (msg.length > JS_MAX_BYTES) {
       const tag = createHmac('sha256', this.native).update(msg).digest();
-      dest.set(tag, offset);
+      dest.set(tag.subarray(0, length), offset);
       return dest;
     }
     // Inner hash: midstate after ipad, then msg, 0x80, zeros, 64-bit big-endian bit length of ipad || msg.
@@ -143,7 +147,7 @@ export class HmacSha256Key {
     block[62] = 0x03;
     state.set(this.outer);
     compress(state, block, 0);
-    putState(state, dest, offset);
+    putState(state, dest, offset, length >>> 2);
     return dest;
   }
 }

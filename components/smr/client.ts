@@ -38,7 +38,7 @@ import { MetricsRegistry } from '../../runtime/metrics.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
 import type { Logger } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
-import { encodeMacRequest, encodeRequestBody, utf8 } from './protocol/codec.js';
+import { encodeMacRequest, encodeRequestBody, MAC_LEN, utf8 } from './protocol/codec.js';
 import { ReplyCollector } from './protocol/collector.js';
 import { LeaderHint } from './protocol/leader-hint.js';
 import { type ClientAuth, signRequest } from './request-auth.js';
@@ -297,7 +297,7 @@ export class SmrClient {
     if (this.auth === 'signature') return encodeClientRequest(signRequest(body, this.opts.signingKey!));
     const keys = this.keys;
     return buildClientRequest((prefix) =>
-      encodeMacRequest(body, keys.length, (i, out, at) => keys[i]!.mac(body, out, at), prefix),
+      encodeMacRequest(body, keys.length, (i, out, at) => keys[i]!.mac(body, out, at, MAC_LEN), prefix),
     );
   }
 

@@ -32,7 +32,7 @@ import { publicKeyOf } from '../../runtime/keys.js';
 import type { PeerSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
-import { type DecodedRequest, decodeBatch, decodeRequest, encodeBatch, MAC_LEN, macEntry } from './protocol/codec.js';
+import { type DecodedRequest, decodeBatch, decodeRequest, encodeBatch, macEntry } from './protocol/codec.js';
 import { ReplicaCore } from './protocol/core.js';
 import { type CoreEnv, type Msg, validateGroup } from './protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from './replica-driver.js';
@@ -154,8 +154,8 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     vector: (bytes) => Buffer.concat(vectorKeys.map((k) => mac(k, bytes))),
     checkVector: (from, bytes, vec) => {
       const key = vectorKeys[from];
-      if (!key || vec.length !== group.length * MAC_LEN) return false;
-      return timingSafeEqual(mac(key, bytes), vec.subarray(me * MAC_LEN, (me + 1) * MAC_LEN));
+      if (!key || vec.length !== group.length * REPLICA_MAC_LEN) return false;
+      return timingSafeEqual(mac(key, bytes), vec.subarray(me * REPLICA_MAC_LEN, (me + 1) * REPLICA_MAC_LEN));
     },
   };
 
@@ -414,6 +414,9 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
   return { health: () => ({ served }), stop: () => t.close() };
 };
 
+/** Entry size of the replicas' own MAC vectors (collects, ACCEPT proofs): full HMAC-SHA256 tags. */
+const REPLICA_MAC_LEN = 32;
+
 /**
  * The MAC check of a node that holds entry `index` of the clients' MAC vectors: the pairwise key with each client
  * identity is derived once, on its first request, and each check writes into one scratch tag (checks are
@@ -422,7 +425,7 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
 function clientMacCheck(ctx: RoleContext, index: number): (req: DecodedRequest) => boolean {
   const { spec } = ctx;
   const keys = new Map<string, HmacSha256Key>();
-  const tag = Buffer.allocUnsafe(MAC_LEN);
+  const tag = Buffer.allocUnsafe(32);
   return (req) => {
     const base = clientBase(req.client);
     let key = keys.get(base);
@@ -434,8 +437,8 @@ function clientMacCheck(ctx: RoleContext, index: number): (req: DecodedRequest) 
     }
     const entry = macEntry(req, index);
     if (!entry) return false;
-    key.mac(req.signed, tag, 0);
-    return timingSafeEqual(tag, entry);
+    key.mac(req.signed, tag, 0, entry.length); // 16 bytes, or 32 in a version 1 request
+    return timingSafeEqual(tag.subarray(0, entry.length), entry);
   };
 }
 

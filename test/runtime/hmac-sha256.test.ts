@@ -70,6 +70,26 @@ describe('HmacSha256Key', () => {
     );
   });
 
+  it('truncated tags are the first bytes of the full tag, written without touching the bytes after them', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        fc.uint8Array({ minLength: 0, maxLength: 400 }), // both sides of the 256-byte JS/node:crypto switch
+        fc.constantFrom(4, 16, 28),
+        (key, msg, length) => {
+          const out = new Uint8Array(length + 8).fill(7);
+          new HmacSha256Key(key).mac(msg, out, 4, length);
+          const full = createHmac('sha256', Buffer.from(key)).update(msg).digest('hex');
+          expect(hex(out.subarray(4, 4 + length))).toBe(full.slice(0, 2 * length));
+          expect([...out.subarray(0, 4), ...out.subarray(4 + length)].every((b) => b === 7)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(new HmacSha256Key(Buffer.from('k')).mac(Buffer.from('m'), undefined, 0, 16).length).toBe(16);
+    expect(() => new HmacSha256Key(Buffer.from('k')).mac(Buffer.from('m'), undefined, 0, 15)).toThrow(RangeError);
+  });
+
   it('keeps keys independent when calls interleave', () => {
     const a = new HmacSha256Key(Buffer.from('a'));
     const b = new HmacSha256Key(Buffer.from('b'));

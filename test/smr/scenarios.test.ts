@@ -168,9 +168,20 @@ describe('quorum arithmetic and pure helpers', () => {
     const d = decodeRequest(req)!;
     expect(d).toMatchObject({ client: 'c1/s', seq: 7, readOnly: false });
     expect(d.macCount).toBe(2);
-    expect([...macEntry(d, 1)!]).toEqual(new Array(32).fill(2));
+    // Version 2: 16-byte entries (attachAuth keeps the first 16 bytes of each tag).
+    expect(req[0]).toBe(2);
+    expect(req.length).toBe(body.length + 1 + 2 * 16);
+    expect([...macEntry(d, 1)!]).toEqual(new Array(16).fill(2));
     expect(macEntry(d, 2)).toBeUndefined();
     expect(macEntry(d, -1)).toBeUndefined();
+    // Version 1 (32-byte entries), as a stop state written before the change holds them, still decodes.
+    const v1 = Uint8Array.from([...body, 2, ...new Array(32).fill(1), ...new Array(32).fill(2)]);
+    v1[0] = 1;
+    expect([...macEntry(decodeRequest(v1)!, 1)!]).toEqual(new Array(32).fill(2));
+    expect(decodeRequest(Uint8Array.from([...v1.subarray(0, v1.length - 16)]))).toBeUndefined(); // v1 with v2 sizes
+    const v3 = Uint8Array.from(req);
+    v3[0] = 3;
+    expect(decodeRequest(v3)).toBeUndefined();
     expect(encodeRequestBody('c', 1, false, new Uint8Array(0)).length + 1).toBe(14); // 0-byte request overhead (+ MAC vector)
     const b = decodeBatch(encodeBatch(123, 9, [req, req]))!;
     expect(b.requests).toHaveLength(2);

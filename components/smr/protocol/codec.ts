@@ -3,11 +3,18 @@
  *
  * Why by hand: the batch is the consensus value, so replicas hash its exact bytes, and every request inside it
  * must be re-checkable by every replica (the MAC vector covers the request's bytes). The format is small
- * (a 0-byte request from client "c" costs 14 bytes + its MAC vector, cf. BFT-SMaRt's 18 bytes) and fixed:
+ * (a 0-byte request from client "c" costs 14 bytes + its MAC vector, cf. BFT-SMaRt's 18 bytes) and fixed.
  *
- * request = u8 version(1) | u8 flags(bit0 read-only, bit1 signed, bit2 reply-all) | u16 idLen | clientId utf8 | u32 seq
+ * Why 16-byte MAC entries: the vector is most of a small request (4 x 32 of 177 bytes with n = 4), and the leader
+ * sends each request to n-1 followers; on loopback every byte written costs about 5 ns of kernel time, so halving
+ * the entries cut the bytes the leader writes per request by a third. A forger still has to guess 128 bits.
+ * Version 1 requests (32-byte entries) still decode: a stop state written before the change replays.
+ *
+ *
+ * request = u8 version(2) | u8 flags(bit0 read-only, bit1 signed, bit2 reply-all) | u16 idLen | clientId utf8 | u32 seq
  *           | u32 opLen | op | trailer
- * trailer   (MAC request, bit1 clear) = u8 authCount | authCount x 32 bytes (MAC vector, entry i for replica i)
+ * trailer   (MAC request, bit1 clear) = u8 authCount | authCount x 16 bytes (MAC vector, entry i for replica i:
+ *           HMAC-SHA256 truncated to its first 128 bits, as RFC 2104 section 5 allows and RFC 4868 does)
  *           (signed request, bit1 set) = u8 0 | 64-byte Ed25519 signature over everything before the trailer
  *
  * The authenticator always covers the flags byte, so a MAC request cannot be relabelled as signed or the other
@@ -29,6 +36,8 @@ export interface DecodedRequest {
   signed: Uint8Array;
   /** Number of MAC vector entries (0 for a signed request); entry i is macEntry(req, i). */
   macCount: number;
+  /** Bytes per MAC vector entry: MAC_LEN (version 2), LEGACY_MAC_LEN (version 1). */
+  macLen: number;
   /** Offset in `bytes` of the first MAC vector entry. */
   macAt: number;
   /** Ed25519 signature over `signed`; present exactly when flags bit1 is set. */
@@ -43,7 +52,11 @@ export interface Batch {
   requests: DecodedRequest[];
 }
 
-export const MAC_LEN = 32;
+/** Bytes of a request's MAC vector entry (a truncated HMAC-SHA256 tag). */
+export const MAC_LEN = 16;
+/** Entry size of version 1 requests (the full tag), still decoded. */
+export const LEGACY_MAC_LEN = 32;
+const VERSION = 2;
 export const SIGNATURE_LEN = 64;
 export const FLAG_READ_ONLY = 1;
 export const FLAG_SIGNED = 2;
@@ -66,7 +79,7 @@ export function encodeRequestBody(
 ): Uint8Array {
   const id = typeof client === 'string' ? enc.encode(client) : client;
   const out = new Uint8Array(1 + 1 + 2 + id.length + 4 + 4 + op.length);
-  out[0] = 1;
+  out[0] = VERSION;
   out[1] = (readOnly ? FLAG_READ_ONLY : 0) | (signed ? FLAG_SIGNED : 0) | (replyAll ? FLAG_REPLY_ALL : 0);
   out[2] = id.length >>> 8;
   out[3] = id.length & 0xff;
@@ -91,7 +104,7 @@ export function attachAuth(body: Uint8Array, auth: Uint8Array[]): Uint8Array {
 }
 
 /**
- * A MAC request: `body | u8 count | count MAC entries`, where `mac(i, out, at)` writes entry i (32 bytes) in place
+ * A MAC request: `body | u8 count | count MAC entries`, where `mac(i, out, at)` writes entry i (MAC_LEN bytes) in place
  * at `out[at]`, and `prefix` bytes are left free at the front for the caller (a transport tag): one allocation
  * and no copies of the entries, as a client builds one of these per request.
  */
@@ -137,13 +150,15 @@ function u32(b: Uint8Array, o: number): number {
 /** MAC vector entry `i` of a request (the one for replica i), or undefined when it has none. */
 export function macEntry(req: DecodedRequest, i: number): Uint8Array | undefined {
   if (!(i >= 0 && i < req.macCount)) return undefined;
-  return req.bytes.subarray(req.macAt + i * MAC_LEN, req.macAt + (i + 1) * MAC_LEN);
+  return req.bytes.subarray(req.macAt + i * req.macLen, req.macAt + (i + 1) * req.macLen);
 }
 
 /** Decodes a request; returns undefined for anything malformed (never throws). */
 export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
   try {
-    if (bytes.length < 13 || bytes[0] !== 1) return undefined;
+    const version = bytes[0];
+    if (bytes.length < 13 || (version !== VERSION && version !== 1)) return undefined;
+    const macLen = version === VERSION ? MAC_LEN : LEGACY_MAC_LEN;
     // Hand-decoded (no DataView, MAC entries not sliced): this runs for every request at every replica.
     const flags = bytes[1]!;
     if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
@@ -172,13 +187,14 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
         op,
         signed,
         macCount: 0,
+        macLen,
         macAt: o,
         signature: bytes.subarray(o),
         bytes,
       };
     }
-    if (o + count * MAC_LEN !== bytes.length) return undefined;
-    return { client, seq, readOnly, replyAll, op, signed, macCount: count, macAt: o, bytes };
+    if (o + count * macLen !== bytes.length) return undefined;
+    return { client, seq, readOnly, replyAll, op, signed, macCount: count, macLen, macAt: o, bytes };
   } catch {
     return undefined;
   }
