@@ -3,7 +3,8 @@
  * server on the same authenticated transport, closed-loop clients 1..200 (each system's clients in a load
  * generator process of its own, bench/smr-load.ts), 0-byte and 1 KiB requests, plus a
  * leader crash under load, and Ed25519-signed requests (0 B, 1 and 200 clients; `signed` in the JSON). Prints a
- * table and writes bench/results/smr.json, with the CPU every process spent per operation (`cpuAtPeak`).
+ * table and writes bench/results/smr.json, with the CPU every process spent per operation (`cpuAtPeak`) and what
+ * each replica put on the wire per request (`cpuAtPeak.wirePerRequest`, from the replicas' /metrics).
  *   npx tsx bench/smr.ts            (needs a compiled dist: npx tsc -p tsconfig.build.json)
  * Targets (BFT-SMaRt, Table 8.1 / issue 6): peak >= 38 Kops/s for small requests, >= 25% of unreplicated,
  * p50 <= 2 ms at light load, throughput back to >= 80% of peak within 5 s of a leader crash.
@@ -30,6 +31,39 @@ interface Point extends LoadResult {
   system: 'bft-smr' | 'unreplicated' | 'bft-smr-1proc' | 'bft-smr-signed';
   /** CPU microseconds per completed operation: each server process, and the load generator (this process). */
   cpuUsPerOp?: { servers: (number | null)[]; client: number | null };
+  /** What each replica put on the wire per request it executed in this point (from its /metrics). */
+  wirePerRequest?: WireCounts[];
+}
+
+/** Per-replica counters read from /metrics; per request executed when reported in a Point. */
+interface WireCounts {
+  peerBytes: number;
+  peerFrames: number;
+  clientBytes: number;
+  clientFrames: number;
+  replies: number;
+  executed: number;
+}
+
+const WIRE_METRICS: [keyof WireCounts, RegExp][] = [
+  ['peerBytes', /^tclouds_transport_bytes_sent_total\{transport="peer"\} (\d+)$/m],
+  ['peerFrames', /^tclouds_transport_frames_sent_total\{transport="peer"\} (\d+)$/m],
+  ['clientBytes', /^tclouds_transport_bytes_sent_total\{transport="client"\} (\d+)$/m],
+  ['clientFrames', /^tclouds_transport_frames_sent_total\{transport="client"\} (\d+)$/m],
+  ['replies', /^tclouds_smr_replies_sent_total (\d+)$/m],
+  ['executed', /^tclouds_smr_requests_executed_total (\d+)$/m],
+];
+
+/** Reads the wire counters of every replica (the leader's requests, the followers' replies, frames). */
+async function wireCounts(specs: { host: string; controlPort: number }[]): Promise<WireCounts[]> {
+  return Promise.all(
+    specs.map(async (s) => {
+      const text = await (await fetch(`http://${s.host}:${s.controlPort}/metrics`)).text();
+      const out = {} as WireCounts;
+      for (const [k, re] of WIRE_METRICS) out[k] = Number(re.exec(text)?.[1] ?? Number.NaN);
+      return out;
+    }),
+  );
 }
 
 /** CPU seconds (user + system) a child process has used so far; undefined where /proc is not available. */
@@ -50,6 +84,8 @@ interface Target {
   run: RunPoint;
   /** Server processes whose CPU time is reported per operation. */
   pids: (number | undefined)[];
+  /** Wire counters of the replicas, read before and after each point. */
+  wire?: () => Promise<WireCounts[]>;
 }
 
 /** A load generator in a process of its own (bench/smr-load.ts): one client, 200 sessions, driven over IPC. */
@@ -119,14 +155,27 @@ async function sweep(
     for (const c of levels) {
       for (const [k, t] of targets.entries()) {
         const cpu0 = t.pids.map(cpuSeconds);
+        const wire0 = await t.wire?.();
         const { result: r, cpuSeconds: clientCpu } = await t.run(c, SECONDS, size);
+        const wire1 = await t.wire?.();
         const server = t.pids.map((p, i) => (cpuSeconds(p) ?? Number.NaN) - (cpu0[i] ?? Number.NaN));
         const perOp = (sec: number) => (r.ops > 0 && Number.isFinite(sec) ? Math.round((sec * 1e6) / r.ops) : null);
         const cpuUsPerOp = {
           servers: server.map(perOp),
           client: perOp(clientCpu),
         };
-        out[k]!.push({ system: t.system, ...r, cpuUsPerOp });
+        let wirePerRequest: WireCounts[] | undefined;
+        if (wire0 && wire1) {
+          wirePerRequest = wire1.map((w, i) => {
+            const d = (key: keyof WireCounts) => w[key] - wire0[i]![key];
+            const executed = Math.max(1, d('executed'));
+            const per = {} as WireCounts;
+            for (const [key] of WIRE_METRICS) per[key] = Math.round((d(key) / executed) * 1000) / 1000;
+            per.executed = d('executed');
+            return per;
+          });
+        }
+        out[k]!.push({ system: t.system, ...r, cpuUsPerOp, wirePerRequest });
         process.stderr.write(
           `${t.system.padEnd(12)} ${String(size).padStart(5)} B ${String(c).padStart(4)} clients ${String(r.opsPerSecond).padStart(7)} ops/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  cpu us/op ${cpuUsPerOp.servers.join('/')} + client ${cpuUsPerOp.client}\n`,
         );
@@ -246,7 +295,7 @@ async function main(): Promise<void> {
     retransmitMs: 500,
   });
   const [replicated, baseline] = (await sweep([
-    { system: 'bft-smr', run: bftLoad.run, pids: procs.map((p) => p.pid) },
+    { system: 'bft-smr', run: bftLoad.run, pids: procs.map((p) => p.pid), wire: () => wireCounts(cluster.specs) },
     { system: 'unreplicated', run: baseLoad.run, pids: [single.pid] },
   ])) as [Point[], Point[]];
   await baseLoad.close();
@@ -330,6 +379,12 @@ async function main(): Promise<void> {
     cpuUsPerOpAllProcesses:
       (atPeak.cpuUsPerOp?.servers ?? []).reduce<number>((a, v) => a + (v ?? 0), 0) + (atPeak.cpuUsPerOp?.client ?? 0),
     oneCorePerReplicaBoundOpsPerSecond: busiest > 0 ? Math.round(1e6 / busiest) : null,
+    /**
+     * Per replica (index order; replica 0 leads): bytes and frames sent to peers and to clients, and replies sent,
+     * per request executed at the peak point. Deterministic where CPU figures are noisy: the leader's peer bytes
+     * are its PROPOSEs, the replies show the f+1 designated repliers.
+     */
+    wirePerRequest: atPeak.wirePerRequest ?? null,
   };
   const result = {
     benchmark: 'smr',
@@ -383,6 +438,8 @@ async function main(): Promise<void> {
       row('leader crash recovery (ms)', targets.leaderCrashRecoveryMs),
       `cpu per op at the peak: ${machine.cpuUsPerOpAllProcesses} us in all processes, busiest replica ${busiest} us ` +
         `(one core per replica would bound the peak at ${machine.oneCorePerReplicaBoundOpsPerSecond} ops/s)`,
+      `per request at the peak, replicas 0..3: peer bytes ${(machine.wirePerRequest ?? []).map((w) => Math.round(w.peerBytes)).join('/')}, ` +
+        `replies ${(machine.wirePerRequest ?? []).map((w) => w.replies.toFixed(2)).join('/')}`,
       `load average ${load0.map((x) => x.toFixed(1)).join(' ')} -> ${os
         .loadavg()
         .map((x) => x.toFixed(1))

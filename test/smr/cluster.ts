@@ -207,6 +207,29 @@ export async function waitHealthy(spec: NodeSpec, timeoutMs = 20_000): Promise<R
   throw new Error(`node ${spec.id} not healthy: ${String(last)}`);
 }
 
+/**
+ * Waits until every replica reports (GET /health) that it has decided instance `cid`. A replica that dialled its
+ * peers late (backoff) may lag the others by a heartbeat: tests that inspect every replica's state wait for this.
+ */
+export async function waitDecided(specs: NodeSpec[], cid: number, timeoutMs = 20_000): Promise<void> {
+  for (const spec of specs) {
+    const deadline = Date.now() + timeoutMs;
+    let seen = -1;
+    while (seen < cid) {
+      if (Date.now() > deadline) throw new Error(`replica ${spec.id} decided ${seen}, not ${cid}, in ${timeoutMs} ms`);
+      try {
+        const h = (await (await fetch(`http://${spec.host}:${spec.controlPort}/health`)).json()) as {
+          role?: { lastDecided?: number };
+        };
+        seen = h.role?.lastDecided ?? -1;
+      } catch {
+        seen = -1;
+      }
+      if (seen < cid) await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
 export async function admin(
   spec: NodeSpec,
   token: string,

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { clientFromOutputs } from '../../components/smr/client.js';
 import { decodeKvResult, encodeKvOp } from '../../components/smr/services/kv.js';
 import { decodeStopState, encodeStopState } from '../../components/smr/stop-state.js';
-import { makeCluster, startInProcess } from './cluster.js';
+import { makeCluster, startInProcess, waitDecided } from './cluster.js';
 
 describe('restart of every replica', () => {
   it('keeps the state of the last checkpoint and serves again', async () => {
@@ -49,6 +49,9 @@ describe('restart of every replica', () => {
     let s = client.session('writer');
     for (let i = 0; i < 12; i++) await s.invoke(encodeKvOp({ op: 'put', key: `k${i % 4}`, value: `v${i}` }));
     await client.close();
+    // Every replica must hold all 12 decisions before the stop, or a replica whose peer connections came up late
+    // (dial backoff on a busy machine) stops with none and the checks below inspect nothing (seen in CI).
+    await waitDecided(c.specs, 11);
     for (const n of nodes) await n.stop(); // SIGTERM does the same: node-host stops the role
     let proofs = 0;
     for (const spec of c.specs) {
