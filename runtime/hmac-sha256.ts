@@ -34,6 +34,10 @@ const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b0568
 const W = new Int32Array(64);
 const state = new Int32Array(8);
 const block = new Uint8Array(64);
+/** The outer hash's only block: the inner digest (bytes 0..31), then padding for a 96-byte message (fixed). */
+const outerBlock = new Uint8Array(64);
+outerBlock[32] = 0x80;
+outerBlock[62] = 0x03;
 
 /** One SHA-256 compression of the 64 bytes of `b` at `off` into `st`. */
 function compress(st: Int32Array, b: Uint8Array, off: number): void {
@@ -114,39 +118,51 @@ export class HmacSha256Key {
    * `length` bytes (a multiple of 4: truncated HMAC, RFC 2104 section 5).
    */
   mac(msg: Uint8Array, out?: Uint8Array, offset = 0, length = 32): Uint8Array {
+    return this.macOf(msg, 0, msg.length, out, offset, length);
+  }
+
+  /**
+   * The tag of `src[start, end)`, as `mac` (no view of the message is made: a request's authenticated bytes are a
+   * prefix of the request, and a client MACs a body it is building in place).
+   */
+  macOf(src: Uint8Array, start: number, end: number, out?: Uint8Array, offset = 0, length = 32): Uint8Array {
     if (!(length > 0 && length <= 32 && length % 4 === 0)) throw new RangeError(`tag length ${length}`);
+    if (!(start >= 0 && start <= end && end <= src.length)) throw new RangeError(`message range ${start}..${end}`);
     const dest = out ?? Buffer.allocUnsafe(length);
-    if (msg.length > JS_MAX_BYTES) {
-      const tag = createHmac('sha256', this.native).update(msg).digest();
+    const n = end - start;
+    if (n > JS_MAX_BYTES) {
+      const tag = createHmac('sha256', this.native).update(src.subarray(start, end)).digest();
       dest.set(tag.subarray(0, length), offset);
       return dest;
     }
     // Inner hash: midstate after ipad, then msg, 0x80, zeros, 64-bit big-endian bit length of ipad || msg.
     state.set(this.inner);
-    const n = msg.length;
-    let o = 0;
-    for (; o + 64 <= n; o += 64) compress(state, msg, o);
-    const rest = n - o;
-    block.fill(0);
-    block.set(msg.subarray(o), 0);
+    let o = start;
+    for (; o + 64 <= end; o += 64) compress(state, src, o);
+    // The last block, written byte by byte (cheaper than fill + set + a view for a block this size).
+    const rest = end - o;
+    for (let i = 0; i < rest; i++) block[i] = src[o + i]!;
     block[rest] = 0x80;
     if (rest >= 56) {
+      for (let i = rest + 1; i < 64; i++) block[i] = 0;
       compress(state, block, 0);
-      block.fill(0);
-    }
+      for (let i = 0; i < 56; i++) block[i] = 0;
+    } else for (let i = rest + 1; i < 56; i++) block[i] = 0;
     const bits = (64 + n) * 8; // < 2^32 here (n <= JS_MAX_BYTES)
+    block[56] = 0;
+    block[57] = 0;
+    block[58] = 0;
+    block[59] = 0;
     block[60] = bits >>> 24;
     block[61] = bits >>> 16;
     block[62] = bits >>> 8;
     block[63] = bits;
     compress(state, block, 0);
-    // Outer hash: midstate after opad, then the 32-byte inner digest; 96 bytes in all = 768 bits.
-    block.fill(0);
-    putState(state, block, 0);
-    block[32] = 0x80;
-    block[62] = 0x03;
+    // Outer hash: midstate after opad, then the 32-byte inner digest; 96 bytes in all = 768 bits. Bytes 32..63 of
+    // the outer block are that fixed padding, set once.
+    putState(state, outerBlock, 0);
     state.set(this.outer);
-    compress(state, block, 0);
+    compress(state, outerBlock, 0);
     putState(state, dest, offset, length >>> 2);
     return dest;
   }

@@ -11,7 +11,7 @@
  * gets the cached reply); safety does not depend on who replies. Read-only requests are always answered by every
  * replica that receives them: they need a larger quorum.
  */
-import { type DecodedRequest, decodeRequest, utf8 } from './protocol/codec.js';
+import { type DecodedRequest, decodeRequest, requestOp, utf8 } from './protocol/codec.js';
 import type { DurableState, ReplicaCore } from './protocol/core.js';
 import type { Action, CoreEnv, Input, Msg } from './protocol/types.js';
 import type { Service } from './services/service.js';
@@ -177,7 +177,7 @@ export class ReplicaDriver {
       if (req.readOnly) {
         // Unordered read: executed on the current state, never ordered (SMR-20); the client needs a larger quorum.
         if (!this.env.verifyRequest(req)) continue;
-        const result = this.service.execute(req.op, {
+        const result = this.service.execute(requestOp(req), {
           client: req.client,
           seq: req.seq,
           cid: this.core.lastDecided,
@@ -212,7 +212,7 @@ export class ReplicaDriver {
           const { me, n, f } = this.core.cfg;
           const leader = this.core.leader();
           a.requests.forEach((r, i) => {
-            const result = this.service.execute(r.op, {
+            const result = this.service.execute(requestOp(r), {
               client: r.client,
               seq: r.seq,
               cid: a.cid,

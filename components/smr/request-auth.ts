@@ -15,7 +15,7 @@ import { type KeyObject, sign, verify } from 'node:crypto';
 import { NodeCode } from '../../runtime/codes.js';
 import { ExitCode, TcError } from '../../runtime/errors.js';
 import { signingPublicKeyFromString } from '../../runtime/keys.js';
-import { type DecodedRequest, encodeSignedRequest } from './protocol/codec.js';
+import { type DecodedRequest, encodeSignedRequest, signedBytes } from './protocol/codec.js';
 
 export const CLIENT_AUTH = ['mac', 'signature'] as const;
 export type ClientAuth = (typeof CLIENT_AUTH)[number];
@@ -55,7 +55,7 @@ export class ClientSigners {
     const key = this.keys.get(base);
     if (!key || !req.signature) return false;
     try {
-      return verify(null, req.signed, key, req.signature);
+      return verify(null, signedBytes(req), key, req.signature);
     } catch {
       return false;
     }

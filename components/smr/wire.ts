@@ -8,6 +8,7 @@
  * once f+1 replicas report it (components/smr/client.ts), so one replica cannot steer them.
  */
 import v8 from 'node:v8';
+import { decodeId } from './protocol/codec.js';
 import type { Msg } from './protocol/types.js';
 
 export function encodeMsg(m: Msg): Buffer {
@@ -28,16 +29,6 @@ export const REQUEST = 1;
 export const REPLY = 2;
 /** Bytes of a reply before the client id. */
 const HEAD = 12;
-
-/**
- * A client-channel request built in place: `build(prefix)` returns the request with `prefix` free bytes in front
- * (protocol/codec.ts encodeMacRequest), and the tag goes there: no copy of the request.
- */
-export function buildClientRequest(build: (prefix: number) => Uint8Array): Uint8Array {
-  const out = build(1);
-  out[0] = REQUEST;
-  return out;
-}
 
 export function encodeClientRequest(req: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(1 + req.length);
@@ -77,20 +68,36 @@ export function decodeReply(b: Buffer): Reply | undefined {
   if (b.length < HEAD || b[0] !== REPLY) return undefined;
   const len = b.readUInt16BE(10);
   if (HEAD + len > b.length) return undefined;
+  let client: string;
+  try {
+    client = decodeId(b, HEAD, len); // interned: the client looks its request up by it
+  } catch {
+    return undefined; // not UTF-8
+  }
   return {
     readOnly: b[1] === 1,
     seq: b.readUInt32BE(2),
     regency: b.readUInt32BE(6),
-    client: b.toString('utf8', HEAD, HEAD + len),
+    client,
     result: b.subarray(HEAD + len),
   };
 }
 
 /** The identity (key holder) of a logical client id `base/session`. */
 export function clientBase(client: string): string {
-  const i = client.indexOf('/');
-  return i < 0 ? client : client.slice(0, i);
+  let base = bases.get(client);
+  if (base === undefined) {
+    const i = client.indexOf('/');
+    base = i < 0 ? client : client.slice(0, i);
+    // Bounded like the id table it mirrors (codec.ts decodeId): ids arrive before they are authenticated.
+    if (bases.size >= 65_536) bases.clear();
+    bases.set(client, base);
+  }
+  return base;
 }
+
+/** Identity of each logical client id seen: every request check asks, and ids are interned (cheap to look up). */
+const bases = new Map<string, string>();
 
 const fromIds = new Map<string, Buffer>();
 

@@ -90,6 +90,32 @@ describe('HmacSha256Key', () => {
     expect(() => new HmacSha256Key(Buffer.from('k')).mac(Buffer.from('m'), undefined, 0, 15)).toThrow(RangeError);
   });
 
+  it('macOf: the tag of a byte range equals the tag of that range as a message, whatever is around it', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 80 }),
+        fc.uint8Array({ minLength: 0, maxLength: 400 }),
+        fc.nat(400),
+        fc.nat(400),
+        (key, data, x, y) => {
+          const [start, end] = [Math.min(x, y, data.length), Math.min(Math.max(x, y), data.length)];
+          const k = new HmacSha256Key(key);
+          const want = createHmac('sha256', Buffer.from(key)).update(data.subarray(start, end)).digest('hex');
+          expect(hex(k.macOf(data, start, end))).toBe(want);
+          // In place: the tag written into the same buffer, after the range (as a client writes its MAC vector).
+          const buf = new Uint8Array(end + 16);
+          buf.set(data.subarray(0, end));
+          k.macOf(buf, start, end, buf, end, 16);
+          expect(hex(buf.subarray(end))).toBe(want.slice(0, 32));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const k = new HmacSha256Key(Buffer.from('k'));
+    expect(() => k.macOf(new Uint8Array(4), 3, 2)).toThrow(RangeError);
+    expect(() => k.macOf(new Uint8Array(4), 0, 5)).toThrow(RangeError);
+  });
+
   it('keeps keys independent when calls interleave', () => {
     const a = new HmacSha256Key(Buffer.from('a'));
     const b = new HmacSha256Key(Buffer.from('b'));

@@ -5,13 +5,17 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { macRequestFrame } from '../../components/smr/client.js';
 import {
   attachAuth,
   decodeBatch,
+  decodeId,
   decodeRequest,
   encodeBatch,
   encodeRequestBody,
   macEntry,
+  macEntryEquals,
+  requestOp,
 } from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
 import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-change.js';
@@ -19,6 +23,7 @@ import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
 import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
 import { decodeDriverSnapshot, designatedReplier, encodeDriverSnapshot } from '../../components/smr/replica-driver.js';
 import { idIsFrom, REQUEST } from '../../components/smr/wire.js';
+import { HmacSha256Key } from '../../runtime/hmac-sha256.js';
 import { type Byzantine, drawParams, PINNED, runSim } from './sim.js';
 
 const base = PINNED;
@@ -192,6 +197,62 @@ describe('quorum arithmetic and pure helpers', () => {
         decodeBatch(bytes);
       }),
     );
+  });
+
+  it('codec: a request built in place (the client path) is byte for byte the body with its MAC vector', () => {
+    const keys = [1, 2, 3, 4].map((k) => new HmacSha256Key(new Uint8Array(32).fill(k)));
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.nat(),
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.boolean(),
+        (id, seq, readOnly, op, replyAll) => {
+          const idBytes = new TextEncoder().encode(id);
+          fc.pre(idBytes.length <= 256);
+          const frame = macRequestFrame(keys, idBytes, seq, readOnly, op, replyAll);
+          const body = encodeRequestBody(idBytes, seq, readOnly, op, false, replyAll);
+          const expected = attachAuth(
+            body,
+            keys.map((k) => k.mac(body)),
+          );
+          expect(frame[0]).toBe(REQUEST);
+          expect(Buffer.from(frame.subarray(1)).equals(Buffer.from(expected))).toBe(true);
+          const d = decodeRequest(frame.subarray(1))!;
+          expect(d).toMatchObject({ client: id, seq: seq >>> 0, readOnly, replyAll, signedLen: body.length });
+          expect([...requestOp(d)]).toEqual([...op]);
+          // Each replica's entry checks against its own key, and only against it.
+          for (let i = 0; i < 4; i++) {
+            expect(macEntryEquals(d, i, keys[i]!.mac(body))).toBe(true);
+            expect(macEntryEquals(d, i, keys[(i + 1) % 4]!.mac(body))).toBe(false);
+          }
+          expect(macEntryEquals(d, 4, keys[0]!.mac(body))).toBe(false);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('codec: client ids decode to one string per id (interned), strictly as UTF-8 otherwise', () => {
+    const at = (s: string, pad: number) => {
+      const b = new Uint8Array(pad + Buffer.byteLength(s));
+      b.set(Buffer.from(s), pad);
+      return b;
+    };
+    const a = decodeId(at('client-ledger/abc-1', 3), 3, 19);
+    const b = decodeId(at('client-ledger/abc-1', 0), 0, 19);
+    expect(a).toBe('client-ledger/abc-1');
+    expect(a).toBe(b);
+    expect(decodeId(at('client-ledger/abc-2', 0), 0, 19)).toBe('client-ledger/abc-2'); // same length, other id
+    expect(decodeId(at('alicé/s', 0), 0, 8)).toBe('alicé/s'); // UTF-8, not interned but decoded
+    expect(() => decodeId(Uint8Array.from([0x61, 0xff]), 0, 2)).toThrow(); // not UTF-8: the decoders refuse it
+    expect(decodeRequest(Uint8Array.from([2, 0, 0, 2, 0x61, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0]))).toBeUndefined();
+    // Many distinct ids (more than the table keeps): every one still decodes to itself.
+    for (let i = 0; i < 70_000; i += 7) {
+      const id = `c/${i}`;
+      expect(decodeId(Buffer.from(id), 0, id.length)).toBe(id);
+    }
   });
 
   it('reply collector: f+1 identical for ordered, all n for read-only, repeats and wrong seq ignored', () => {

@@ -20,6 +20,7 @@ import {
   encodeSignedRequest,
   FLAG_SIGNED,
   SIGNATURE_LEN,
+  signedBytes,
 } from '../../components/smr/protocol/codec.js';
 import { ClientSigners, parseClientAuth, requestVerifier, signRequest } from '../../components/smr/request-auth.js';
 import { applyKv, encodeKvOp, type KvOp } from '../../components/smr/services/kv.js';
@@ -67,7 +68,7 @@ describe('signed request format', () => {
     const d = decodeRequest(req)!;
     expect(d).toMatchObject({ client: 'alice/s1', seq: 9, readOnly: true, macCount: 0 });
     expect(d.signature).toHaveLength(SIGNATURE_LEN);
-    expect(d.signed[1]).toBe(FLAG_SIGNED | 1);
+    expect(signedBytes(d)[1]).toBe(FLAG_SIGNED | 1);
     expect(signers.verify('alice', d)).toBe(true);
     expect(signers.verify('bob', d)).toBe(false);
     // A signed request inside a batch stays a signed request.

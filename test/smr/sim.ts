@@ -25,6 +25,7 @@ import {
   encodeRequestBody,
   MAC_LEN,
   macEntry,
+  signedBytes,
   toHex,
 } from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
@@ -138,7 +139,7 @@ export function makeEnv(me: number, n: number, signed = false): CoreEnv {
     SIGNERS,
     (req: DecodedRequest) => {
       const a = macEntry(req, me);
-      return a !== undefined && bytesEqual(a, mac(pairKey(req.client, name(me)), req.signed));
+      return a !== undefined && bytesEqual(a, mac(pairKey(req.client, name(me)), signedBytes(req)));
     },
     (client) => client,
   );

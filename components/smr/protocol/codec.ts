@@ -26,24 +26,53 @@
  */
 
 export interface DecodedRequest {
+  /** The logical client id, interned (decodeId): every request of one client shares one string object. */
   client: string;
   seq: number;
   readOnly: boolean;
   /** Every replica answers (flags bit2), not only the designated repliers of the request. */
   replyAll: boolean;
-  op: Uint8Array;
-  /** Bytes covered by the authenticator (everything before the trailer). */
-  signed: Uint8Array;
+  /** Where the operation is in `bytes` (requestOp makes the view; only execution needs it). */
+  opAt: number;
+  opLen: number;
+  /** Bytes covered by the authenticator: `bytes[0, signedLen)` (everything before the trailer). */
+  signedLen: number;
   /** Number of MAC vector entries (0 for a signed request); entry i is macEntry(req, i). */
   macCount: number;
   /** Bytes per MAC vector entry: MAC_LEN (version 2), LEGACY_MAC_LEN (version 1). */
   macLen: number;
   /** Offset in `bytes` of the first MAC vector entry. */
   macAt: number;
-  /** Ed25519 signature over `signed`; present exactly when flags bit1 is set. */
+  /** Ed25519 signature over the signed bytes; present exactly when flags bit1 is set. */
   signature?: Uint8Array;
   /** The full encoded request. */
   bytes: Uint8Array;
+}
+
+/**
+ * Views are made on demand, not by the decoder: every replica decodes every request, and a typed-array view
+ * costs about as much as the rest of the decode; the operation is needed once, at execution, and the signed bytes
+ * only by a signature check.
+ */
+export function requestOp(req: DecodedRequest): Uint8Array {
+  return req.bytes.subarray(req.opAt, req.opAt + req.opLen);
+}
+
+export function signedBytes(req: DecodedRequest): Uint8Array {
+  return req.bytes.subarray(0, req.signedLen);
+}
+
+/**
+ * Whether `tag[0, macLen)` equals MAC vector entry `i` of `req`, in time that does not depend on where they differ
+ * (no early exit; the entry position and length are public). False when the request has no entry i.
+ */
+export function macEntryEquals(req: DecodedRequest, i: number, tag: Uint8Array): boolean {
+  if (!(i >= 0 && i < req.macCount) || tag.length < req.macLen) return false;
+  const b = req.bytes;
+  const at = req.macAt + i * req.macLen;
+  let diff = 0;
+  for (let k = 0; k < req.macLen; k++) diff |= b[at + k]! ^ tag[k]!;
+  return diff === 0;
 }
 
 export interface Batch {
@@ -78,17 +107,63 @@ export function encodeRequestBody(
   replyAll = false,
 ): Uint8Array {
   const id = typeof client === 'string' ? enc.encode(client) : client;
-  const out = new Uint8Array(1 + 1 + 2 + id.length + 4 + 4 + op.length);
-  out[0] = VERSION;
-  out[1] = (readOnly ? FLAG_READ_ONLY : 0) | (signed ? FLAG_SIGNED : 0) | (replyAll ? FLAG_REPLY_ALL : 0);
-  out[2] = id.length >>> 8;
-  out[3] = id.length & 0xff;
-  out.set(id, 4);
-  let o = 4 + id.length;
+  const out = new Uint8Array(requestBodyLength(id, op));
+  writeRequestBody(out, 0, id, seq, requestFlags(readOnly, signed, replyAll), op);
+  return out;
+}
+
+function requestFlags(readOnly: boolean, signed: boolean, replyAll: boolean): number {
+  return (readOnly ? FLAG_READ_ONLY : 0) | (signed ? FLAG_SIGNED : 0) | (replyAll ? FLAG_REPLY_ALL : 0);
+}
+
+function requestBodyLength(id: Uint8Array, op: Uint8Array): number {
+  return 1 + 1 + 2 + id.length + 4 + 4 + op.length;
+}
+
+/** Writes a request body at `out[at]`; returns the offset after it. */
+function writeRequestBody(
+  out: Uint8Array,
+  at: number,
+  id: Uint8Array,
+  seq: number,
+  flags: number,
+  op: Uint8Array,
+): number {
+  out[at] = VERSION;
+  out[at + 1] = flags;
+  out[at + 2] = id.length >>> 8;
+  out[at + 3] = id.length & 0xff;
+  out.set(id, at + 4);
+  let o = at + 4 + id.length;
   putU32(out, o, seq >>> 0);
   putU32(out, o + 4, op.length);
   o += 8;
   out.set(op, o);
+  return o + op.length;
+}
+
+/**
+ * A MAC request built in one buffer, as a client sends one per request: `prefix` free bytes at the front (a
+ * transport tag), the body, `u8 count`, then the MAC vector, entry i written in place by `mac(i, out, start, end,
+ * at)` over the body bytes `out[start, end)`. `alloc` makes the buffer (the client passes a pooled Buffer, so a
+ * request costs no allocation of its own; the codec stays free of Node APIs).
+ */
+export function buildMacRequest(
+  alloc: (size: number) => Uint8Array,
+  prefix: number,
+  client: Uint8Array,
+  seq: number,
+  readOnly: boolean,
+  op: Uint8Array,
+  replyAll: boolean,
+  count: number,
+  mac: (i: number, out: Uint8Array, start: number, end: number, at: number) => void,
+): Uint8Array {
+  const bodyLen = requestBodyLength(client, op);
+  const out = alloc(prefix + bodyLen + 1 + count * MAC_LEN);
+  const end = writeRequestBody(out, prefix, client, seq, requestFlags(readOnly, false, replyAll), op);
+  out[end] = count;
+  for (let i = 0; i < count; i++) mac(i, out, prefix, end, end + 1 + i * MAC_LEN);
   return out;
 }
 
@@ -137,10 +212,45 @@ export function encodeSignedRequest(body: Uint8Array, sign: (signed: Uint8Array)
   return out;
 }
 
-/** Client ids are ASCII in practice: decode those without TextDecoder (a per-request cost); others strictly. */
-function decodeId(b: Uint8Array): string {
-  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return dec.decode(b);
-  return String.fromCharCode.apply(null, b as unknown as number[]);
+/**
+ * Interned client ids. Every replica decodes the client id of every request, and the core and driver key their
+ * maps by it (sequence numbers, pool, cached replies, MAC keys): a fresh string per request had to be hashed and
+ * compared by content in each of them, which was a visible share of a replica's CPU. The table maps the ASCII bytes
+ * of an id to one string object, whose hash V8 caches and which compares by identity. Ids are decoded before their
+ * request is authenticated, so the table is bounded: past MAX_INTERNED ids it starts again (a cost, never a
+ * correctness issue: equal ids are equal strings either way).
+ */
+const MAX_INTERNED = 65_536;
+let interned = new Map<number, string[]>();
+let internedCount = 0;
+
+/** The client id in `b[at, at + len)`: interned when ASCII (ids are, in practice), else strictly decoded UTF-8. */
+export function decodeId(b: Uint8Array, at: number, len: number): string {
+  let h = 0x811c9dc5;
+  for (let i = at; i < at + len; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) return dec.decode(b.subarray(at, at + len));
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const key = (h ^ len) & 0x3fffffff; // a small integer key: no heap number per lookup
+  const bucket = interned.get(key);
+  if (bucket) {
+    for (const s of bucket) if (s.length === len && sameAscii(s, b, at)) return s;
+  }
+  const s = String.fromCharCode.apply(null, b.subarray(at, at + len) as unknown as number[]);
+  if (internedCount >= MAX_INTERNED) {
+    interned = new Map();
+    internedCount = 0;
+  }
+  if (bucket && interned.get(key) === bucket) bucket.push(s);
+  else interned.set(key, [s]);
+  internedCount++;
+  return s;
+}
+
+function sameAscii(s: string, b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== b[at + i]) return false;
+  return true;
 }
 
 function u32(b: Uint8Array, o: number): number {
@@ -159,20 +269,20 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
     const version = bytes[0];
     if (bytes.length < 13 || (version !== VERSION && version !== 1)) return undefined;
     const macLen = version === VERSION ? MAC_LEN : LEGACY_MAC_LEN;
-    // Hand-decoded (no DataView, MAC entries not sliced): this runs for every request at every replica.
+    // Hand-decoded (no DataView, no views): this runs for every request at every replica.
     const flags = bytes[1]!;
     if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
     const idLen = (bytes[2]! << 8) | bytes[3]!;
     if (idLen === 0 || idLen > 256 || 4 + idLen + 8 > bytes.length) return undefined;
-    const client = decodeId(bytes.subarray(4, 4 + idLen));
+    const client = decodeId(bytes, 4, idLen);
     let o = 4 + idLen;
     const seq = u32(bytes, o);
     const opLen = u32(bytes, o + 4);
     o += 8;
     if (o + opLen + 1 > bytes.length) return undefined;
-    const op = bytes.subarray(o, o + opLen);
+    const opAt = o;
     o += opLen;
-    const signed = bytes.subarray(0, o);
+    const signedLen = o;
     const count = bytes[o]!;
     o += 1;
     const readOnly = (flags & FLAG_READ_ONLY) !== 0;
@@ -184,8 +294,9 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
         seq,
         readOnly,
         replyAll,
-        op,
-        signed,
+        opAt,
+        opLen,
+        signedLen,
         macCount: 0,
         macLen,
         macAt: o,
@@ -194,7 +305,20 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
       };
     }
     if (o + count * macLen !== bytes.length) return undefined;
-    return { client, seq, readOnly, replyAll, op, signed, macCount: count, macLen, macAt: o, bytes };
+    return {
+      client,
+      seq,
+      readOnly,
+      replyAll,
+      opAt,
+      opLen,
+      signedLen,
+      macCount: count,
+      macLen,
+      macAt: o,
+      signature: undefined,
+      bytes,
+    };
   } catch {
     return undefined;
   }

@@ -96,12 +96,15 @@ export class KvService implements Service {
   }
 }
 
+/** Every null operation's result: results are only read (replies copy them), so one empty array serves all. */
+const EMPTY = new Uint8Array(0);
+
 /** Null operations for benchmarks (the paper's stateless service): the reply is empty. */
 export class NoopService implements Service {
   private count = 0;
   execute(_op: Uint8Array, ctx: ExecContext): Uint8Array {
     if (!ctx.readOnly) this.count++;
-    return new Uint8Array(0);
+    return EMPTY;
   }
   snapshot(): Uint8Array {
     return enc.encode(String(this.count));
