@@ -41,6 +41,7 @@ import { Transport } from '../../runtime/transport.js';
 import { buildMacRequest, encodeRequestBody, MAC_LEN, utf8 } from './protocol/codec.js';
 import { ReplyCollector } from './protocol/collector.js';
 import { LeaderHint } from './protocol/leader-hint.js';
+import { designatedReplier } from './replica-driver.js';
 import { type ClientAuth, signRequest } from './request-auth.js';
 import { decodeReply, encodeClientRequest, REQUEST } from './wire.js';
 
@@ -86,6 +87,8 @@ interface Inflight {
   readOnly: boolean;
   /** The request as sent; retransmitted unchanged once it asks every replica to answer. */
   frame: Uint8Array;
+  /** `hintEpoch` when the request was last sent: a retransmission suspects the leader only if it is the same. */
+  epoch: number;
   /** Whether `frame` asks every replica to answer (flags bit2); otherwise a resend rebuilds it so. */
   replyAll: boolean;
   id: Uint8Array;
@@ -110,6 +113,8 @@ export class SmrClient {
    * one-shot `tclouds smr invoke` after a leader change would otherwise wait for a request timer at an old leader.
    */
   private broadcastUntil = Number.POSITIVE_INFINITY;
+  /** Counts the changes of the leader hint (the replies named a new leader). */
+  private hintEpoch = 0;
   readonly n: number;
   readonly f: number;
   private readonly inflight = new Map<string, Inflight>();
@@ -196,7 +201,10 @@ export class SmrClient {
     const idx = this.byId.get(from);
     const r = decodeReply(buf);
     if (idx === undefined || !r) return;
-    if (this.leaderHint.observe(idx, r.regency)) this.broadcastUntil = 0;
+    if (this.leaderHint.observe(idx, r.regency)) {
+      this.broadcastUntil = 0;
+      this.hintEpoch++;
+    }
     const key = r.client;
     const inf = this.inflight.get(key);
     if (!inf || inf.readOnly !== r.readOnly) return;
@@ -233,6 +241,7 @@ export class SmrClient {
     for (const inf of this.inflight.values()) {
       if (inf.readOnly) continue;
       inf.sentAt = now;
+      inf.epoch = this.hintEpoch;
       this.sendAll(this.replyAllFrame(inf));
     }
   }
@@ -269,8 +278,9 @@ export class SmrClient {
     const now = performance.now();
     const leader = this.ids[this.leaderHint.leader]!;
     const directed = !readOnly && now >= this.broadcastUntil && this.t.isConnected(leader);
-    // Every replica answers when the request is broadcast or a replica is down (it may be a designated replier).
-    const replyAll = !readOnly && (!directed || this.t.connectedCount < this.n);
+    // Every replica answers when the request is broadcast, or when one of its designated repliers (under the
+    // leader the replies name) is not connected: with one replica down, the other requests still get f+1 replies.
+    const replyAll = !readOnly && (!directed || (this.t.connectedCount < this.n && !this.repliersConnected(seq)));
     const frame = this.requestFrame(id, seq, readOnly, op, replyAll);
     return new Promise<Uint8Array>((resolve, reject) => {
       this.inflight.set(key, {
@@ -282,6 +292,7 @@ export class SmrClient {
         seq,
         op,
         sentAt: now,
+        epoch: this.hintEpoch,
         deadline: now + deadlineMs,
         deadlineMs,
         resolve,
@@ -300,6 +311,15 @@ export class SmrClient {
       );
     }
     return macRequestFrame(this.keys, id, seq, readOnly, op, replyAll);
+  }
+
+  /** Whether every designated replier of ordered request `seq`, under the leader the replies name, is connected. */
+  private repliersConnected(seq: number): boolean {
+    const leader = this.leaderHint.leader;
+    for (let i = 0; i < this.n; i++) {
+      if (designatedReplier(i, leader, this.n, this.f, seq) && !this.t.isConnected(this.ids[i]!)) return false;
+    }
+    return true;
   }
 
   private sendAll(frame: Uint8Array): void {
@@ -327,8 +347,12 @@ export class SmrClient {
             }),
           );
         } else if (now - inf.sentAt >= retransmitMs) {
+          // The leader is suspected only if it was the leader when the request was last sent: a request sent
+          // before the replies named a new leader (a leader change) says nothing about the new one, and
+          // broadcasting for ten periods after a leader change cost the group a fifth of its throughput.
+          if (inf.epoch === this.hintEpoch) this.broadcastUntil = now + BROADCAST_PERIODS * retransmitMs;
           inf.sentAt = now;
-          this.broadcastUntil = now + BROADCAST_PERIODS * retransmitMs;
+          inf.epoch = this.hintEpoch;
           this.sendAll(inf.readOnly ? inf.frame : this.replyAllFrame(inf));
         }
       }
