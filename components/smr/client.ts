@@ -43,7 +43,7 @@ import { ReplyCollector } from './protocol/collector.js';
 import { LeaderHint } from './protocol/leader-hint.js';
 import { designatedReplier } from './replica-driver.js';
 import { type ClientAuth, signRequest } from './request-auth.js';
-import { decodeReply, encodeClientRequest, REQUEST } from './wire.js';
+import { decodeReplies, encodeClientRequest, REQUEST } from './wire.js';
 
 export interface ReplicaEndpoint {
   id: string;
@@ -199,22 +199,28 @@ export class SmrClient {
 
   private onReply(from: string, buf: Buffer): void {
     const idx = this.byId.get(from);
-    const r = decodeReply(buf);
-    if (idx === undefined || !r) return;
-    if (this.leaderHint.observe(idx, r.regency)) {
+    if (idx === undefined) return;
+    this.replyFrom = idx;
+    const regency = decodeReplies(buf, this.onReplyEntry);
+    if (regency !== undefined && this.leaderHint.observe(idx, regency)) {
       this.broadcastUntil = 0;
       this.hintEpoch++;
     }
-    const key = r.client;
-    const inf = this.inflight.get(key);
-    if (!inf || inf.readOnly !== r.readOnly) return;
-    const st = inf.collector.add(idx, r.seq, r.result);
+  }
+
+  /** The replica whose replies `onReplyEntry` is being called for. */
+  private replyFrom = -1;
+
+  private readonly onReplyEntry = (client: string, seq: number, readOnly: boolean, result: Buffer): void => {
+    const inf = this.inflight.get(client);
+    if (!inf || inf.readOnly !== readOnly) return;
+    const st = inf.collector.add(this.replyFrom, seq, result);
     if (st.kind === 'done') {
-      this.inflight.delete(key);
+      this.inflight.delete(client);
       if (!inf.readOnly && this.broadcastUntil === Number.POSITIVE_INFINITY) this.broadcastUntil = 0;
       inf.resolve(st.result);
     } else if (st.kind === 'conflict') {
-      this.inflight.delete(key);
+      this.inflight.delete(client);
       inf.reject(
         new TcError(
           NodeCode.smrConflict,
@@ -225,7 +231,7 @@ export class SmrClient {
         ),
       );
     }
-  }
+  };
 
   /**
    * The connection to a replica was lost. Ordered requests in flight would wait for their retransmission: if it

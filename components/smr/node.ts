@@ -46,7 +46,7 @@ import { type DriverOutput, emptyOutput, ReplicaDriver } from './replica-driver.
 import { type ClientAuth, ClientSigners, parseClientAuth, requestVerifier } from './request-auth.js';
 import { loadService } from './services/load.js';
 import { decodeStopState, encodeStopState } from './stop-state.js';
-import { clientBase, decodeMsg, encodeMsg, encodeReply, idIsFrom, REQUEST } from './wire.js';
+import { clientBase, decodeMsg, encodeMsg, encodeReplies, idIsFrom, REQUEST, type ReplyEntry } from './wire.js';
 
 export type FaultMode = 'none' | 'silent' | 'wrong-replies' | 'equivocate';
 const FAULT_MODES: FaultMode[] = ['none', 'silent', 'wrong-replies', 'equivocate'];
@@ -259,12 +259,12 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
           for (let i = 0; i < ids.length; i++) if (i !== me) peerT.send(ids[i]!, bytes);
         } else if (s.to !== me) peerT.send(ids[s.to]!, bytes);
       }
-      const regency = core.regency;
-      for (const r of out.replies) {
-        const result = fault === 'wrong-replies' ? Buffer.from('{"ok":true,"value":"BYZANTINE"}') : r.result;
-        clientT.send(clientBase(r.client), encodeReply(r.client, r.seq, r.readOnly, result, regency));
+      if (out.replies.length > 0) {
+        const replies =
+          fault === 'wrong-replies' ? out.replies.map((r) => ({ ...r, result: BYZANTINE_RESULT })) : out.replies;
+        sendReplies(clientT, replies, core.regency);
+        m.replies.inc(out.replies.length);
       }
-      m.replies.inc(out.replies.length);
     }
     for (const l of out.logs) log[l.level](l.msg, l.fields);
     for (const e of out.executed) {
@@ -431,11 +431,39 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
       readOnly: req.readOnly,
     });
     served++;
-    t.send(from, encodeReply(req.client, req.seq, req.readOnly, result, 0));
+    // Replies leave as a replica's do: those of one read in one message (sent once the read is processed).
+    pending.push({ client: req.client, seq: req.seq, readOnly: req.readOnly, result });
+    if (pending.length === 1) queueMicrotask(flush);
   });
+  let pending: ReplyEntry[] = [];
+  const flush = () => {
+    const list = pending;
+    pending = [];
+    sendReplies(t, list, 0);
+  };
   await t.start();
   return { health: () => ({ served }), stop: () => t.close() };
 };
+
+/** What a replica turned Byzantine with `wrong-replies` (test only) answers. */
+const BYZANTINE_RESULT = Buffer.from('{"ok":true,"value":"BYZANTINE"}');
+
+/** The replies of one step, one message per client identity (almost always a single one). */
+function sendReplies(t: Transport, replies: readonly ReplyEntry[], regency: number): void {
+  const base = clientBase(replies[0]!.client);
+  if (replies.every((r) => clientBase(r.client) === base)) {
+    t.send(base, encodeReplies(replies, regency));
+    return;
+  }
+  const byBase = new Map<string, ReplyEntry[]>();
+  for (const r of replies) {
+    const b = clientBase(r.client);
+    const list = byBase.get(b);
+    if (list) list.push(r);
+    else byBase.set(b, [r]);
+  }
+  for (const [b, list] of byBase) t.send(b, encodeReplies(list, regency));
+}
 
 /** Entry size of the replicas' own MAC vectors (collects, ACCEPT proofs): full HMAC-SHA256 tags. */
 const REPLICA_MAC_LEN = 32;

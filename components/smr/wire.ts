@@ -3,7 +3,7 @@
  * Replica-to-replica messages are structured-clone (v8) serialised: fast, handles Uint8Array, and anything
  * malformed fails to decode (dropped and counted); the core re-checks every field it uses.
  * Client channel: request = 0x01 | request bytes (protocol/codec.ts);
- *                 reply   = 0x02 | u8 readOnly | u32 seq | u32 regency | u16 idLen | logical client id | result.
+ *                 replies = 0x03 | u32 regency | u32 count | replies (encodeReplies), the replies of one step.
  * The regency is the replying replica's installed regency: clients send ordered requests to the leader it names
  * once f+1 replicas report it (components/smr/client.ts), so one replica cannot steer them.
  */
@@ -26,9 +26,7 @@ export function decodeMsg(b: Buffer): Msg | undefined {
 }
 
 export const REQUEST = 1;
-export const REPLY = 2;
-/** Bytes of a reply before the client id. */
-const HEAD = 12;
+export const REPLIES = 3;
 
 export function encodeClientRequest(req: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(1 + req.length);
@@ -37,50 +35,84 @@ export function encodeClientRequest(req: Uint8Array): Buffer {
   return out;
 }
 
-export function encodeReply(
-  client: string,
-  seq: number,
-  readOnly: boolean,
-  result: Uint8Array,
-  regency: number,
-): Buffer {
-  const idLen = Buffer.byteLength(client);
-  const out = Buffer.allocUnsafe(HEAD + idLen + result.length);
-  out[0] = REPLY;
-  out[1] = readOnly ? 1 : 0;
-  out.writeUInt32BE(seq >>> 0, 2);
-  out.writeUInt32BE(regency >>> 0, 6);
-  out.writeUInt16BE(idLen, 10);
-  out.write(client, HEAD);
-  out.set(result, HEAD + idLen);
-  return out;
-}
-
-export interface Reply {
+/** One reply to one logical client, as the replica's driver produces them. */
+export interface ReplyEntry {
   client: string;
   seq: number;
   readOnly: boolean;
-  regency: number;
-  result: Buffer;
+  result: Uint8Array;
 }
 
-export function decodeReply(b: Buffer): Reply | undefined {
-  if (b.length < HEAD || b[0] !== REPLY) return undefined;
-  const len = b.readUInt16BE(10);
-  if (HEAD + len > b.length) return undefined;
-  let client: string;
-  try {
-    client = decodeId(b, HEAD, len); // interned: the client looks its request up by it
-  } catch {
-    return undefined; // not UTF-8
+/**
+ * The replies of one step to the clients of one identity, in one message (a replica answers a batch of requests
+ * at once; one message each cost the replica an allocation and a queued message per reply, and the client a
+ * delivery, a decode and a leader-hint update per reply):
+ * `0x03 | u32 regency | u32 count | count x (u8 readOnly | u32 seq | u16 idLen | id | u32 resultLen | result)`.
+ */
+export function encodeReplies(replies: readonly ReplyEntry[], regency: number): Buffer {
+  let size = 9;
+  for (const r of replies) size += 11 + Buffer.byteLength(r.client) + r.result.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = REPLIES;
+  out.writeUInt32BE(regency >>> 0, 1);
+  out.writeUInt32BE(replies.length, 5);
+  let o = 9;
+  for (const r of replies) {
+    out[o] = r.readOnly ? 1 : 0;
+    out.writeUInt32BE(r.seq >>> 0, o + 1);
+    const id = r.client;
+    let idLen = id.length;
+    let ascii = true;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      out[o + 7 + i] = c;
+    }
+    if (!ascii) idLen = out.write(id, o + 7, 'utf8');
+    out.writeUInt16BE(idLen, o + 5);
+    o += 7 + idLen;
+    out.writeUInt32BE(r.result.length, o);
+    out.set(r.result, o + 4);
+    o += 4 + r.result.length;
   }
-  return {
-    readOnly: b[1] === 1,
-    seq: b.readUInt32BE(2),
-    regency: b.readUInt32BE(6),
-    client,
-    result: b.subarray(HEAD + len),
-  };
+  return out;
+}
+
+/**
+ * Decodes a replies message, calling `each` per reply with the (interned) logical client id; `result` is a view
+ * of `b`. Returns the replica's regency, or undefined when the message is malformed (nothing after the bad entry
+ * is delivered).
+ */
+export function decodeReplies(
+  b: Buffer,
+  each: (client: string, seq: number, readOnly: boolean, result: Buffer) => void,
+): number | undefined {
+  if (b.length < 9 || b[0] !== REPLIES) return undefined;
+  const regency = b.readUInt32BE(1);
+  const count = b.readUInt32BE(5);
+  let o = 9;
+  for (let k = 0; k < count; k++) {
+    if (o + 7 > b.length) return undefined;
+    const readOnly = b[o] === 1;
+    const seq = b.readUInt32BE(o + 1);
+    const idLen = b.readUInt16BE(o + 5);
+    if (o + 7 + idLen + 4 > b.length) return undefined;
+    let client: string;
+    try {
+      client = decodeId(b, o + 7, idLen); // interned: the client looks its request up by it
+    } catch {
+      return undefined; // not UTF-8
+    }
+    o += 7 + idLen;
+    const len = b.readUInt32BE(o);
+    if (o + 4 + len > b.length) return undefined;
+    each(client, seq, readOnly, b.subarray(o + 4, o + 4 + len));
+    o += 4 + len;
+  }
+  return o === b.length ? regency : undefined;
 }
 
 /** The identity (key holder) of a logical client id `base/session`. */
