@@ -239,7 +239,7 @@ export class ReplicaCore {
   private addToPool(req: DecodedRequest): boolean {
     if (req.seq <= (this.clientSeq.get(req.client) ?? 0)) return false;
     let q = this.pool.get(req.client);
-    if (q?.some((p) => p.seq === req.seq)) return false;
+    if (q) for (const p of q) if (p.seq === req.seq) return false;
     if ((q?.length ?? 0) >= this.cfg.maxPendingPerClient || this.poolSize >= this.cfg.maxPending) return false;
     if (!q) {
       q = [];
@@ -253,17 +253,25 @@ export class ReplicaCore {
     return true;
   }
 
+  /**
+   * Drops a client's pooled requests that are now executed. An emptied queue stays in the pool: a closed-loop
+   * client's queue empties and refills once per instance, and deleting and re-adding its entry every time made
+   * the map shrink and grow (rehashing) under load. Empty queues are swept once they are most of the pool.
+   */
   private prunePool(client: string): void {
     const q = this.pool.get(client);
-    if (!q) return;
+    if (!q || q.length === 0) return;
     const last = this.clientSeq.get(client) ?? 0;
     let k = 0;
     while (k < q.length && q[k]!.seq <= last) k++;
-    if (k > 0) {
-      q.splice(0, k);
-      this.poolSize -= k;
+    if (k === 0) return;
+    if (k === q.length) q.length = 0;
+    else if (k === 1) q.shift();
+    else q.splice(0, k);
+    this.poolSize -= k;
+    if (q.length === 0 && this.pool.size > 2 * (this.poolSize + 1024)) {
+      for (const [c, queue] of this.pool) if (queue.length === 0) this.pool.delete(c);
     }
-    if (q.length === 0) this.pool.delete(client);
   }
 
   /**
@@ -272,29 +280,39 @@ export class ReplicaCore {
    * the timestamp moves past it. Returns undefined when no request is left to propose.
    */
   private buildBatch(after?: Batch): Uint8Array | undefined {
-    const clients = [...this.pool.keys()];
+    // Queues and a cursor per queue in arrays: this runs for every batch over every client with pending
+    // requests, and map lookups per picked request were a share of the leader's CPU.
+    const queues: Pending[][] = [];
+    for (const q of this.pool.values()) if (q.length > 0) queues.push(q);
     const picked: Uint8Array[] = [];
     const pickedReqs: DecodedRequest[] = [];
-    const skip = new Map<string, number>();
-    if (after) for (const r of after.requests) skip.set(r.client, Math.max(skip.get(r.client) ?? 0, r.seq));
-    if (clients.length > 0) {
-      const start = this.rr++ % clients.length;
-      const idx = new Map<string, number>();
+    if (queues.length > 0) {
+      const cursor = new Array<number>(queues.length).fill(0);
+      if (after) {
+        const skip = new Map<string, number>();
+        for (const r of after.requests) skip.set(r.client, Math.max(skip.get(r.client) ?? 0, r.seq));
+        queues.forEach((q, j) => {
+          const done = skip.get(q[0]!.req.client);
+          if (done === undefined) return;
+          let i = 0;
+          while (i < q.length && q[i]!.seq <= done) i++;
+          cursor[j] = i;
+        });
+      }
+      const start = this.rr++ % queues.length;
       let progress = true;
       while (picked.length < this.cfg.batchSize && progress) {
         progress = false;
-        for (let k = 0; k < clients.length && picked.length < this.cfg.batchSize; k++) {
-          const c = clients[(start + k) % clients.length]!;
-          const q = this.pool.get(c)!;
-          let i = idx.get(c) ?? 0;
-          const done = skip.get(c);
-          if (done !== undefined) while (i < q.length && q[i]!.seq <= done) i++;
+        for (let k = 0; k < queues.length && picked.length < this.cfg.batchSize; k++) {
+          const j = (start + k) % queues.length;
+          const q = queues[j]!;
+          const i = cursor[j]!;
           if (i < q.length) {
             picked.push(q[i]!.bytes);
             pickedReqs.push(q[i]!.req);
-            idx.set(c, i + 1);
+            cursor[j] = i + 1;
             progress = true;
-          } else idx.set(c, i);
+          }
         }
       }
     }
@@ -320,13 +338,17 @@ export class ReplicaCore {
       const last = seen.get(r.client) ?? this.clientSeq.get(r.client) ?? 0;
       if (r.seq <= last) return undefined;
       // A request already in our pool was verified on arrival: same bytes, no second MAC check (CPU per request).
-      if (!own) {
-        const pooled = this.pool.get(r.client)?.find((p) => p.seq === r.seq);
-        if (!(pooled && bytesEqual(pooled.bytes, r.bytes)) && !this.env.verifyRequest(r)) return undefined;
-      }
+      if (!own && !this.pooledCopy(r) && !this.env.verifyRequest(r)) return undefined;
       seen.set(r.client, r.seq);
     }
     return b;
+  }
+
+  /** Whether `r` is, byte for byte, a request in our pool (checked on arrival). */
+  private pooledCopy(r: DecodedRequest): boolean {
+    const q = this.pool.get(r.client);
+    if (q) for (const p of q) if (p.seq === r.seq) return bytesEqual(p.bytes, r.bytes);
+    return false;
   }
 
   private maybePropose(): void {
