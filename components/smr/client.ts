@@ -18,8 +18,9 @@
  *
  * Who answers: in the common case only the request's f+1 designated repliers (replica-driver.ts), which is all
  * the client needs. A request asks every replica to answer (flags bit2, reply-all) whenever it is broadcast (by
- * the rules above) or some replica is not connected, and every in-flight request is resent that way when a
- * connection drops, so a crashed replier costs no retransmission period; a Byzantine one costs one.
+ * the rules above) or one of its designated repliers is not connected, and every in-flight request is resent that
+ * way when a connection drops, so a crashed replier costs no retransmission period; a Byzantine one costs one.
+ * Replies arrive batched, one message per replica step (wire.ts encodeReplies).
  *
  * One client identity (key) can run many sessions (logical clients `id/session`), each with its own sequence
  * numbers: that is how a benchmark runs hundreds of closed-loop clients.
@@ -76,7 +77,8 @@ export interface SmrClientOptions {
 /**
  * After a retransmission (the leader may be faulty), ordered requests go to every replica for this many
  * retransmission periods, or until the replies name a new leader: a censoring leader then costs one
- * retransmission delay, not one per request.
+ * retransmission delay, not one per request. Only a retransmission of a request sent under the current leader
+ * hint opens the window: one sent before a leader change says nothing about the new leader.
  */
 const BROADCAST_PERIODS = 10;
 
@@ -201,6 +203,7 @@ export class SmrClient {
     const idx = this.byId.get(from);
     if (idx === undefined) return;
     this.replyFrom = idx;
+    this.replyBuf = buf;
     const regency = decodeReplies(buf, this.onReplyEntry);
     if (regency !== undefined && this.leaderHint.observe(idx, regency)) {
       this.broadcastUntil = 0;
@@ -208,13 +211,14 @@ export class SmrClient {
     }
   }
 
-  /** The replica whose replies `onReplyEntry` is being called for. */
+  /** The replica, and its message, whose replies `onReplyEntry` is being called for. */
   private replyFrom = -1;
+  private replyBuf: Buffer = Buffer.alloc(0);
 
-  private readonly onReplyEntry = (client: string, seq: number, readOnly: boolean, result: Buffer): void => {
+  private readonly onReplyEntry = (client: string, seq: number, readOnly: boolean, start: number, end: number) => {
     const inf = this.inflight.get(client);
     if (!inf || inf.readOnly !== readOnly) return;
-    const st = inf.collector.add(this.replyFrom, seq, result);
+    const st = inf.collector.addRange(this.replyFrom, seq, this.replyBuf, start, end);
     if (st.kind === 'done') {
       this.inflight.delete(client);
       if (!inf.readOnly && this.broadcastUntil === Number.POSITIVE_INFINITY) this.broadcastUntil = 0;

@@ -82,13 +82,13 @@ export function encodeReplies(replies: readonly ReplyEntry[], regency: number): 
 }
 
 /**
- * Decodes a replies message, calling `each` per reply with the (interned) logical client id; `result` is a view
- * of `b`. Returns the replica's regency, or undefined when the message is malformed (nothing after the bad entry
- * is delivered).
+ * Decodes a replies message, calling `each` per reply with the (interned) logical client id and the result's place
+ * in `b` (`b[start, end)`: no view is made per reply). Returns the replica's regency, or undefined when the message
+ * is malformed (nothing after the bad entry is delivered).
  */
 export function decodeReplies(
   b: Buffer,
-  each: (client: string, seq: number, readOnly: boolean, result: Buffer) => void,
+  each: (client: string, seq: number, readOnly: boolean, start: number, end: number) => void,
 ): number | undefined {
   if (b.length < 9 || b[0] !== REPLIES) return undefined;
   const regency = b.readUInt32BE(1);
@@ -109,7 +109,7 @@ export function decodeReplies(
     o += 7 + idLen;
     const len = b.readUInt32BE(o);
     if (o + 4 + len > b.length) return undefined;
-    each(client, seq, readOnly, b.subarray(o + 4, o + 4 + len));
+    each(client, seq, readOnly, o + 4, o + 4 + len);
     o += 4 + len;
   }
   return o === b.length ? regency : undefined;

@@ -22,7 +22,7 @@ import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-c
 import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
 import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
 import { decodeDriverSnapshot, designatedReplier, encodeDriverSnapshot } from '../../components/smr/replica-driver.js';
-import { idIsFrom, REQUEST } from '../../components/smr/wire.js';
+import { decodeReplies, encodeReplies, idIsFrom, REQUEST } from '../../components/smr/wire.js';
 import { HmacSha256Key } from '../../runtime/hmac-sha256.js';
 import { type Byzantine, drawParams, PINNED, runSim } from './sim.js';
 
@@ -287,6 +287,34 @@ describe('quorum arithmetic and pure helpers', () => {
     expect(idIsFrom(Buffer.from([REQUEST, 1]), 1, 'alice')).toBe(false);
   });
 
+  it('replies: one message per step round-trips every reply, results as places in the message', () => {
+    const entry = fc.record({
+      client: fc.oneof(fc.stringMatching(/^[a-z]{1,8}(\/[a-z0-9-]{1,20})?$/), fc.constant('alicé/s1')),
+      seq: fc.nat(),
+      readOnly: fc.boolean(),
+      result: fc.uint8Array({ maxLength: 50 }),
+    });
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 20 }), fc.nat(), (replies, regency) => {
+        const msg = encodeReplies(replies, regency);
+        const got: { client: string; seq: number; readOnly: boolean; result: Uint8Array }[] = [];
+        const reg = decodeReplies(msg, (client, seq, readOnly, start, end) =>
+          got.push({ client, seq, readOnly, result: Uint8Array.from(msg.subarray(start, end)) }),
+        );
+        expect(reg).toBe(regency >>> 0);
+        expect(got).toEqual(replies.map((r) => ({ ...r, seq: r.seq >>> 0, result: Uint8Array.from(r.result) })));
+        // Any truncation is refused (never throws); only whole entries before the cut were delivered.
+        for (const cut of [0, 1, 5, 9, msg.length - 1].filter((c) => c >= 0 && c < msg.length)) {
+          let n = 0;
+          expect(decodeReplies(msg.subarray(0, cut), () => n++)).toBeUndefined();
+          expect(n).toBeLessThanOrEqual(replies.length);
+        }
+      }),
+      { numRuns: 200 },
+    );
+    expect(decodeReplies(Buffer.from([REQUEST, 0, 0, 0, 0, 0, 0, 0, 0]), () => {})).toBeUndefined();
+  });
+
   it('reply collector keeps a copy of the result, not a view of the received frame', () => {
     const frame = Buffer.from([7, 1, 2, 3]);
     const c = new ReplyCollector(4, 1, 1, false);
@@ -294,6 +322,14 @@ describe('quorum arithmetic and pure helpers', () => {
     frame.fill(0); // the transport reuses or frees the frame after delivery
     const done = c.add(1, 1, new Uint8Array([1, 2, 3]));
     expect(done).toEqual({ kind: 'done', result: new Uint8Array([1, 2, 3]) });
+    // The same by place in a message (the client's path): compared in place, kept as a copy.
+    const msg = Buffer.from([9, 1, 2, 3, 9, 1, 2, 3, 9]);
+    const r = new ReplyCollector(4, 1, 1, false);
+    expect(r.addRange(0, 1, msg, 1, 4).kind).toBe('pending');
+    expect(r.addRange(1, 1, msg, 0, 3).kind).toBe('pending'); // [9,1,2]: another result
+    const got = r.addRange(2, 1, msg, 5, 8);
+    msg.fill(0);
+    expect(got).toEqual({ kind: 'done', result: new Uint8Array([1, 2, 3]) });
   });
 
   it('designated repliers: f+1 distinct followers per request, never the leader, each follower a fair share', () => {

@@ -1,6 +1,6 @@
 /**
  * Shared body of the simulation suites (split in two files so vitest's two workers share the seeds).
- * SMR_SEEDS=N runs N seeds in total (default 1200), SMR_SEED_START=S shifts them, SMR_SEED=X replays one seed
+ * SMR_SEEDS=N runs N seeds in total (default 3000), SMR_SEED_START=S shifts them, SMR_SEED=X replays one seed
  * and prints its drawn parameters and failures.
  */
 import { expect, it } from 'vitest';
@@ -18,7 +18,7 @@ export function simulationSuite(part: 0 | 1, file: string): void {
     });
     return;
   }
-  const total = Number(process.env.SMR_SEEDS ?? 1200);
+  const total = Number(process.env.SMR_SEEDS ?? 3000);
   const start = Number(process.env.SMR_SEED_START ?? 1);
   const half = Math.ceil(total / 2);
   const from = start + part * half;

@@ -5,7 +5,6 @@
  * can no longer happen they must be reissued ordered. Unknown senders, wrong sequence numbers and repeat
  * senders are ignored.
  */
-import { bytesEqual } from './codec.js';
 import { quorum } from './types.js';
 
 export type CollectOutcome =
@@ -40,12 +39,17 @@ export class ReplyCollector {
   }
 
   add(replica: number, seq: number, result: Uint8Array): CollectOutcome {
+    return this.addRange(replica, seq, result, 0, result.length);
+  }
+
+  /** `add` for the result `src[start, end)` (a client passes the bytes of the received message: no view per reply). */
+  addRange(replica: number, seq: number, src: Uint8Array, start: number, end: number): CollectOutcome {
     if (seq !== this.seq || replica < 0 || replica >= this.n || this.from.includes(replica)) return this.status();
     this.from.push(replica);
     let i = 0;
-    while (i < this.results.length && !bytesEqual(this.results[i]!, result)) i++;
+    while (i < this.results.length && !sameBytes(this.results[i]!, src, start, end)) i++;
     if (i === this.results.length) {
-      this.results.push(new Uint8Array(result)); // a copy, also of a Buffer (whose slice() is a view)
+      this.results.push(copyOf(src, start, end)); // a copy: the message is not kept
       this.counts.push(0);
     }
     this.counts[i]!++;
@@ -66,4 +70,18 @@ export class ReplyCollector {
   get received(): number {
     return this.from.length;
   }
+}
+
+function sameBytes(a: Uint8Array, src: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== src[start + i]) return false;
+  return true;
+}
+
+/** A plain Uint8Array copy of `src[start, end)` (small results byte by byte: no view made). */
+function copyOf(src: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  if (out.length <= 64) for (let i = 0; i < out.length; i++) out[i] = src[start + i]!;
+  else out.set(src.subarray(start, end));
+  return out;
 }
