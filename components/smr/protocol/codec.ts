@@ -286,24 +286,11 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
     o += 1;
     const readOnly = (flags & FLAG_READ_ONLY) !== 0;
     const replyAll = (flags & FLAG_REPLY_ALL) !== 0;
-    if (flags & FLAG_SIGNED) {
-      if (count !== 0 || o + SIGNATURE_LEN !== bytes.length) return undefined;
-      return {
-        client,
-        seq,
-        readOnly,
-        replyAll,
-        opAt,
-        opLen,
-        signedLen,
-        macCount: 0,
-        macLen,
-        macAt: o,
-        signature: bytes.subarray(o),
-        bytes,
-      };
+    const signed = (flags & FLAG_SIGNED) !== 0;
+    if (signed ? count !== 0 || o + SIGNATURE_LEN !== bytes.length : o + count * macLen !== bytes.length) {
+      return undefined;
     }
-    if (o + count * macLen !== bytes.length) return undefined;
+    // One object shape for both kinds (`signature` always present): the consumers' property loads stay monomorphic.
     return {
       client,
       seq,
@@ -312,10 +299,10 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | undefined {
       opAt,
       opLen,
       signedLen,
-      macCount: count,
+      macCount: signed ? 0 : count,
       macLen,
       macAt: o,
-      signature: undefined,
+      signature: signed ? bytes.subarray(o) : undefined,
       bytes,
     };
   } catch {
