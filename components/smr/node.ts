@@ -46,7 +46,7 @@ import { type DriverOutput, emptyOutput, ReplicaDriver } from './replica-driver.
 import { type ClientAuth, ClientSigners, parseClientAuth, requestVerifier } from './request-auth.js';
 import { loadService } from './services/load.js';
 import { decodeStopState, encodeStopState } from './stop-state.js';
-import { clientBase, decodeMsg, encodeMsg, encodeReplies, idIsFrom, REQUEST, type ReplyEntry } from './wire.js';
+import { clientBase, decodeMsg, encodeMsg, encodeRepliesChunked, idIsFrom, REQUEST, type ReplyEntry } from './wire.js';
 
 export type FaultMode = 'none' | 'silent' | 'wrong-replies' | 'equivocate';
 const FAULT_MODES: FaultMode[] = ['none', 'silent', 'wrong-replies', 'equivocate'];
@@ -448,13 +448,8 @@ const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance
 /** What a replica turned Byzantine with `wrong-replies` (test only) answers. */
 const BYZANTINE_RESULT = Buffer.from('{"ok":true,"value":"BYZANTINE"}');
 
-/** The replies of one step, one message per client identity (almost always a single one). */
+/** The replies of one step: one message per client identity (almost always a single one), in bounded chunks. */
 function sendReplies(t: Transport, replies: readonly ReplyEntry[], regency: number): void {
-  const base = clientBase(replies[0]!.client);
-  if (replies.every((r) => clientBase(r.client) === base)) {
-    t.send(base, encodeReplies(replies, regency));
-    return;
-  }
   const byBase = new Map<string, ReplyEntry[]>();
   for (const r of replies) {
     const b = clientBase(r.client);
@@ -462,7 +457,7 @@ function sendReplies(t: Transport, replies: readonly ReplyEntry[], regency: numb
     if (list) list.push(r);
     else byBase.set(b, [r]);
   }
-  for (const [b, list] of byBase) t.send(b, encodeReplies(list, regency));
+  for (const [base, list] of byBase) for (const msg of encodeRepliesChunked(list, regency)) t.send(base, msg);
 }
 
 /** Entry size of the replicas' own MAC vectors (collects, ACCEPT proofs): full HMAC-SHA256 tags. */

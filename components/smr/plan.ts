@@ -67,9 +67,10 @@ export function planSmr(input: ComponentPlanInput & { component: SmrComponent })
       service: c.service,
       // `signature`: the client signs every request with its Ed25519 key (client.ts clientFromOutputs).
       clientAuth: c.clientAuth,
-      // Ordered requests: f+1 identical replies; read-only fast path: all n, reissued ordered otherwise.
+      // Ordered requests: f+1 identical replies; read-only fast path: all n (protocol/types.ts quorum.readOnly says
+      // why), reissued ordered otherwise.
       replyQuorum: c.f + 1,
-      readOnlyQuorum: c.faults === 'byzantine' ? Math.ceil((n + c.f + 1) / 2) : c.f + 1,
+      readOnlyQuorum: n,
       replicas: Array.from({ length: n }, (_, i) => nodeId(input.name, 'replica', i)),
       ...(housing === 'twin-quad'
         ? { standby: Array.from({ length: n }, (_, i) => nodeId(input.name, 'standby', i)) }

@@ -81,6 +81,35 @@ export function encodeReplies(replies: readonly ReplyEntry[], regency: number): 
   return out;
 }
 
+/** Bytes a replies message may hold before the rest of a step's replies go in another one. */
+export const REPLIES_MESSAGE_BYTES = 1 << 20;
+
+/**
+ * `encodeReplies` split so that no message passes `maxBytes` (unless one reply alone does): a batch of large
+ * results must not become one message over the transport's frame limit, which would drop it.
+ */
+export function encodeRepliesChunked(
+  replies: readonly ReplyEntry[],
+  regency: number,
+  maxBytes = REPLIES_MESSAGE_BYTES,
+): Buffer[] {
+  const out: Buffer[] = [];
+  let from = 0;
+  let bytes = 9;
+  for (let i = 0; i < replies.length; i++) {
+    const r = replies[i]!;
+    const size = 11 + Buffer.byteLength(r.client) + r.result.length;
+    if (i > from && bytes + size > maxBytes) {
+      out.push(encodeReplies(replies.slice(from, i), regency));
+      from = i;
+      bytes = 9;
+    }
+    bytes += size;
+  }
+  out.push(encodeReplies(from === 0 ? replies : replies.slice(from), regency));
+  return out;
+}
+
 /**
  * Decodes a replies message, calling `each` per reply with the (interned) logical client id and the result's place
  * in `b` (`b[start, end)`: no view is made per reply). Returns the replica's regency, or undefined when the message

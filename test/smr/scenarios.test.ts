@@ -22,7 +22,14 @@ import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-c
 import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
 import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
 import { decodeDriverSnapshot, designatedReplier, encodeDriverSnapshot } from '../../components/smr/replica-driver.js';
-import { decodeReplies, encodeReplies, idIsFrom, REQUEST } from '../../components/smr/wire.js';
+import {
+  decodeReplies,
+  encodeReplies,
+  encodeRepliesChunked,
+  idIsFrom,
+  REPLIES_MESSAGE_BYTES,
+  REQUEST,
+} from '../../components/smr/wire.js';
 import { HmacSha256Key } from '../../runtime/hmac-sha256.js';
 import { type Byzantine, drawParams, PINNED, runSim } from './sim.js';
 
@@ -313,6 +320,27 @@ describe('quorum arithmetic and pure helpers', () => {
       { numRuns: 200 },
     );
     expect(decodeReplies(Buffer.from([REQUEST, 0, 0, 0, 0, 0, 0, 0, 0]), () => {})).toBeUndefined();
+  });
+
+  it('replies: a step with large results goes out in messages under the size bound, every reply once', () => {
+    const replies = Array.from({ length: 10 }, (_, i) => ({
+      client: `c/${i}`,
+      seq: i + 1,
+      readOnly: false,
+      result: new Uint8Array(300 * 1024).fill(i),
+    }));
+    const msgs = encodeRepliesChunked(replies, 7);
+    expect(msgs.length).toBeGreaterThanOrEqual(3);
+    const seen: number[] = [];
+    for (const m of msgs) {
+      expect(m.length).toBeLessThanOrEqual(REPLIES_MESSAGE_BYTES);
+      expect(decodeReplies(m, (_c, seq, _ro, start, end) => seen.push(seq, end - start, m[start]!))).toBe(7);
+    }
+    expect(seen).toEqual(replies.flatMap((r, i) => [r.seq, 300 * 1024, i]));
+    // One reply over the bound still goes (alone), and small steps stay one message.
+    const huge = [{ ...replies[0]!, result: new Uint8Array(2 * REPLIES_MESSAGE_BYTES) }];
+    expect(encodeRepliesChunked(huge, 0)).toHaveLength(1);
+    expect(encodeRepliesChunked(replies.slice(0, 3), 0)).toHaveLength(1);
   });
 
   it('reply collector keeps a copy of the result, not a view of the received frame', () => {
