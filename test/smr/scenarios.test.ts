@@ -260,6 +260,12 @@ describe('quorum arithmetic and pure helpers', () => {
       const id = `c/${i}`;
       expect(decodeId(Buffer.from(id), 0, id.length)).toBe(id);
     }
+    // Ids built to share a key (same length and last 12 bytes; a full bucket stops interning them): each still
+    // decodes to itself.
+    for (let i = 0; i < 20_000; i++) {
+      const id = `${String(i).padStart(6, '0')}/same-suffix-abc`;
+      expect(decodeId(Buffer.from(id), 0, id.length)).toBe(id);
+    }
   });
 
   it('reply collector: f+1 identical for ordered, all n for read-only, repeats and wrong seq ignored', () => {

@@ -217,10 +217,13 @@ export function encodeSignedRequest(body: Uint8Array, sign: (signed: Uint8Array)
  * maps by it (sequence numbers, pool, cached replies, MAC keys): a fresh string per request had to be hashed and
  * compared by content in each of them, which was a visible share of a replica's CPU. The table maps the ASCII bytes
  * of an id to one string object, whose hash V8 caches and which compares by identity. Ids are decoded before their
- * request is authenticated, so the table is bounded: past MAX_INTERNED ids it starts again (a cost, never a
- * correctness issue: equal ids are equal strings either way).
+ * request is authenticated (a Byzantine leader chooses the ids in its batch), so the table is bounded twice: past
+ * MAX_INTERNED ids it starts again, and a bucket holds at most MAX_BUCKET ids, so ids made to share a key cost a
+ * decoder a few comparisons, never a scan of thousands (the key is a cheap hash, not a collision-resistant one).
+ * Either bound only costs speed: an id that is not interned decodes to an equal, fresh string.
  */
 const MAX_INTERNED = 65_536;
+const MAX_BUCKET = 8;
 let interned = new Map<number, string[]>();
 let internedCount = 0;
 
@@ -241,8 +244,9 @@ export function decodeId(b: Uint8Array, at: number, len: number): string {
     interned = new Map();
     internedCount = 0;
   }
-  if (bucket && interned.get(key) === bucket) bucket.push(s);
-  else interned.set(key, [s]);
+  if (!bucket || interned.get(key) !== bucket) interned.set(key, [s]);
+  else if (bucket.length < MAX_BUCKET) bucket.push(s);
+  else return s; // a full bucket: not interned
   internedCount++;
   return s;
 }
