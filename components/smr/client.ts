@@ -82,6 +82,8 @@ export interface SmrClientOptions {
  */
 const BROADCAST_PERIODS = 10;
 
+const NO_BYTES = Buffer.alloc(0);
+
 interface Inflight {
   collector: ReplyCollector;
   resolve(v: Uint8Array): void;
@@ -205,6 +207,7 @@ export class SmrClient {
     this.replyFrom = idx;
     this.replyBuf = buf;
     const regency = decodeReplies(buf, this.onReplyEntry);
+    this.replyBuf = NO_BYTES; // results are copied out; the message is not kept
     if (regency !== undefined && this.leaderHint.observe(idx, regency)) {
       this.broadcastUntil = 0;
       this.hintEpoch++;
@@ -213,7 +216,7 @@ export class SmrClient {
 
   /** The replica, and its message, whose replies `onReplyEntry` is being called for. */
   private replyFrom = -1;
-  private replyBuf: Buffer = Buffer.alloc(0);
+  private replyBuf: Buffer = NO_BYTES;
 
   private readonly onReplyEntry = (client: string, seq: number, readOnly: boolean, start: number, end: number) => {
     const inf = this.inflight.get(client);
