@@ -82,8 +82,6 @@ export interface SmrClientOptions {
  */
 const BROADCAST_PERIODS = 10;
 
-const NO_BYTES = Buffer.alloc(0);
-
 interface Inflight {
   collector: ReplyCollector;
   resolve(v: Uint8Array): void;
@@ -204,24 +202,29 @@ export class SmrClient {
   private onReply(from: string, buf: Buffer): void {
     const idx = this.byId.get(from);
     if (idx === undefined) return;
-    this.replyFrom = idx;
-    this.replyBuf = buf;
-    const regency = decodeReplies(buf, this.onReplyEntry);
-    this.replyBuf = NO_BYTES; // results are copied out; the message is not kept
+    // Results are voted on in place in `buf` (the collector copies what it keeps).
+    const regency = decodeReplies(buf, (client, seq, readOnly, start, end) =>
+      this.onReplyEntry(idx, buf, client, seq, readOnly, start, end),
+    );
     if (regency !== undefined && this.leaderHint.observe(idx, regency)) {
       this.broadcastUntil = 0;
       this.hintEpoch++;
     }
   }
 
-  /** The replica, and its message, whose replies `onReplyEntry` is being called for. */
-  private replyFrom = -1;
-  private replyBuf: Buffer = NO_BYTES;
-
-  private readonly onReplyEntry = (client: string, seq: number, readOnly: boolean, start: number, end: number) => {
+  /** One reply of replica `from`, its result at `buf[start, end)`. */
+  private onReplyEntry(
+    from: number,
+    buf: Buffer,
+    client: string,
+    seq: number,
+    readOnly: boolean,
+    start: number,
+    end: number,
+  ): void {
     const inf = this.inflight.get(client);
     if (!inf || inf.readOnly !== readOnly) return;
-    const st = inf.collector.addRange(this.replyFrom, seq, this.replyBuf, start, end);
+    const st = inf.collector.addRange(from, seq, buf, start, end);
     if (st.kind === 'done') {
       this.inflight.delete(client);
       if (!inf.readOnly && this.broadcastUntil === Number.POSITIVE_INFINITY) this.broadcastUntil = 0;
@@ -238,7 +241,7 @@ export class SmrClient {
         ),
       );
     }
-  };
+  }
 
   /**
    * The connection to a replica was lost. Ordered requests in flight would wait for their retransmission: if it

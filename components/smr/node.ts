@@ -295,13 +295,14 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   };
 
   let inbox: Uint8Array[] = [];
-  let inboxBytes = 0;
   const drainInbox = () => {
     const views = inbox;
     // Copied out of the frames, so a pooled request does not keep a whole (up to 16 MiB) frame alive; into one
     // buffer for all of them, not one each: a small typed array of its own costs a malloc, its free and GC
     // bookkeeping, which was a tenth of the leader's CPU per request.
-    const copy = new Uint8Array(inboxBytes);
+    let bytes = 0;
+    for (const v of views) bytes += v.length;
+    const copy = new Uint8Array(bytes);
     const list: Uint8Array[] = new Array(views.length);
     let o = 0;
     for (let i = 0; i < views.length; i++) {
@@ -311,7 +312,6 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       o += v.length;
     }
     inbox = [];
-    inboxBytes = 0;
     step((out) => driver.clientRequests(list, out));
   };
 
@@ -355,7 +355,6 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     // read is processed (microtask): one proposal for all of them, and one core step instead of one each. Until
     // then they are views of the frame (the transport never reuses a frame's bytes); the drain copies them.
     inbox.push(buf.subarray(1));
-    inboxBytes += buf.length - 1;
     if (inbox.length === 1) queueMicrotask(drainInbox);
   });
   try {

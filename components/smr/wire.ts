@@ -50,14 +50,28 @@ export interface ReplyEntry {
  * `0x03 | u32 regency | u32 count | count x (u8 readOnly | u32 seq | u16 idLen | id | u32 resultLen | result)`.
  */
 export function encodeReplies(replies: readonly ReplyEntry[], regency: number): Buffer {
-  let size = 9;
-  for (const r of replies) size += 11 + Buffer.byteLength(r.client) + r.result.length;
+  let size = REPLIES_HEAD;
+  for (const r of replies) size += replySize(r);
+  return encodeReplyRange(replies, 0, replies.length, size, regency);
+}
+
+/** Bytes before the first reply of a replies message. */
+const REPLIES_HEAD = 9;
+
+/** Bytes one reply takes in a replies message. */
+function replySize(r: ReplyEntry): number {
+  return 11 + Buffer.byteLength(r.client) + r.result.length;
+}
+
+/** Encodes `replies[from, to)`, whose message is `size` bytes. */
+function encodeReplyRange(replies: readonly ReplyEntry[], from: number, to: number, size: number, regency: number) {
   const out = Buffer.allocUnsafe(size);
   out[0] = REPLIES;
   out.writeUInt32BE(regency >>> 0, 1);
-  out.writeUInt32BE(replies.length, 5);
-  let o = 9;
-  for (const r of replies) {
+  out.writeUInt32BE(to - from, 5);
+  let o = REPLIES_HEAD;
+  for (let k = from; k < to; k++) {
+    const r = replies[k]!;
     out[o] = r.readOnly ? 1 : 0;
     out.writeUInt32BE(r.seq >>> 0, o + 1);
     const id = r.client;
@@ -95,18 +109,17 @@ export function encodeRepliesChunked(
 ): Buffer[] {
   const out: Buffer[] = [];
   let from = 0;
-  let bytes = 9;
+  let bytes = REPLIES_HEAD;
   for (let i = 0; i < replies.length; i++) {
-    const r = replies[i]!;
-    const size = 11 + Buffer.byteLength(r.client) + r.result.length;
+    const size = replySize(replies[i]!);
     if (i > from && bytes + size > maxBytes) {
-      out.push(encodeReplies(replies.slice(from, i), regency));
+      out.push(encodeReplyRange(replies, from, i, bytes, regency));
       from = i;
-      bytes = 9;
+      bytes = REPLIES_HEAD;
     }
     bytes += size;
   }
-  out.push(encodeReplies(from === 0 ? replies : replies.slice(from), regency));
+  out.push(encodeReplyRange(replies, from, replies.length, bytes, regency));
   return out;
 }
 

@@ -35,6 +35,12 @@ interface Pending {
   fwd: boolean;
 }
 
+/** The pooled request of a client's queue with sequence number `seq`, if any. */
+function pendingAt(q: readonly Pending[], seq: number): Pending | undefined {
+  for (const p of q) if (p.seq === seq) return p;
+  return undefined;
+}
+
 export interface Instance {
   cid: number;
   proposals: Map<number, string>;
@@ -239,7 +245,7 @@ export class ReplicaCore {
   private addToPool(req: DecodedRequest): boolean {
     if (req.seq <= (this.clientSeq.get(req.client) ?? 0)) return false;
     let q = this.pool.get(req.client);
-    if (q) for (const p of q) if (p.seq === req.seq) return false;
+    if (q && pendingAt(q, req.seq)) return false;
     if ((q?.length ?? 0) >= this.cfg.maxPendingPerClient || this.poolSize >= this.cfg.maxPending) return false;
     if (!q) {
       q = [];
@@ -347,8 +353,8 @@ export class ReplicaCore {
   /** Whether `r` is, byte for byte, a request in our pool (checked on arrival). */
   private pooledCopy(r: DecodedRequest): boolean {
     const q = this.pool.get(r.client);
-    if (q) for (const p of q) if (p.seq === r.seq) return bytesEqual(p.bytes, r.bytes);
-    return false;
+    const p = q && pendingAt(q, r.seq);
+    return p ? bytesEqual(p.bytes, r.bytes) : false;
   }
 
   private maybePropose(): void {
