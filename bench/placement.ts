@@ -15,10 +15,10 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeJsonAtomic } from '../kernel/atomic-file.js';
 import { keepCurve } from '../placement/risk.js';
 import { monteCarloCurve } from '../placement/simulate.js';
 import type { Layout, RiskQuery } from '../placement/types.js';
-import { writeJsonAtomic } from '../runtime/atomic-file.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 9);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allNodes, compilePlan, planJson } from '../components/plan.js';
-import { writeJsonAtomic } from '../runtime/atomic-file.js';
+import { writeJsonAtomic } from '../kernel/atomic-file.js';
 import { validateTopologyText } from '../topology/load.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -10,14 +10,16 @@
  * p50 <= 2 ms at light load, throughput back to >= 80% of peak within 5 s of a leader crash.
  * Bounded in time (about 1.5 min): 3 s per point.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { rolesOf } from '../components/kinds.js';
 import type { LoadResult } from '../components/smr/cli-support.js';
 import { clientFromOutputs, type SmrClient } from '../components/smr/client.js';
-import { writeJsonAtomic } from '../runtime/atomic-file.js';
+import { writeJsonAtomic } from '../kernel/atomic-file.js';
 import { startNode } from '../runtime/node-host.js';
 import { freePort, makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
 import { measuredLoop } from './measured-loop.js';
@@ -339,7 +341,7 @@ async function main(): Promise<void> {
   // Extra data point: the same 4 replicas and client in ONE process over the same loopback TCP transport. It
   // removes cross-process scheduler wake-ups (5 processes x 4 message hops on 2 shared cores) from the latency.
   const one = await makeCluster({ config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000 } });
-  const inproc = await Promise.all(one.specFiles.map((f) => startNode(f, { stderr: false })));
+  const inproc = await Promise.all(one.specFiles.map((f) => startNode(f, { stderr: false, roles: rolesOf })));
   const oneClient = await clientFromOutputs(one.stackDir, one.component, { retransmitMs: 500 });
   await oneClient.connect(4);
   const [singleProcess] = (await sweep(

@@ -20,7 +20,7 @@ import { encode } from '../components/storage/crypto/erasure.js';
 import { LocalDirectoryDriver } from '../components/storage/drivers/local.js';
 import { containerOf } from '../components/storage/protocol/names.js';
 import type { Protocol } from '../components/storage/protocol/types.js';
-import { writeFileAtomic, writeJsonAtomic } from '../runtime/atomic-file.js';
+import { writeFileAtomic, writeJsonAtomic } from '../kernel/atomic-file.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env.BENCH_RUNS ?? 1);

@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { type Deployment, httpGet } from '../dashboard/poll.js';
-import { ExitCode, TcError } from '../runtime/errors.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
 import { StatusCode } from './codes.js';
 import { addUnique, readJournal, writeJournal } from './journal.js';

@@ -7,7 +7,7 @@ import { Flags } from '@oclif/core';
 import { TcCommand } from '../cli/base-command.js';
 import { style } from '../cli/style.js';
 import { type Deployment, loadDeployment } from '../dashboard/poll.js';
-import { ExitCode, TcError } from '../runtime/errors.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
 import { type ActionResult, requireLocal, resolveTargets, type TargetSelector } from './actions.js';
 import { StatusCode } from './codes.js';

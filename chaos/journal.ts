@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeJsonAtomic } from '../runtime/atomic-file.js';
+import { writeJsonAtomic } from '../kernel/atomic-file.js';
 
 export interface CorruptionRecord {
   /** Absolute path of the corrupted copy. */

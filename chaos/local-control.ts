@@ -3,7 +3,7 @@
  * (plan/deploy area: it owns the supervisor, which must never restart a node that chaos holds down);
  * this adapter loads them lazily (only chaos commands pay for it) and turns a failed load into a clear error.
  */
-import { ExitCode, TcError } from '../runtime/errors.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import { StatusCode } from './codes.js';
 
 export interface LocalControl {

@@ -160,7 +160,7 @@ export async function writeManifest(
   }
   const manifest = { ...root.manifest, commands: withBundles, tcloudsFingerprint: fingerprint };
   // Loaded here, not at the top: atomic-file pulls in node:crypto, which the fast path does not need.
-  const { writeFileAtomic } = await import('../runtime/atomic-file.js');
+  const { writeFileAtomic } = await import('../kernel/atomic-file.js');
   await writeFileAtomic(path.join(config.root, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`, { mkdir: false });
 }
 

@@ -1,5 +1,5 @@
 /** Human rendering of problems: `file:line:col error CODE message` and an indented hint, colored on a TTY. */
-import type { Problem } from '../runtime/errors.js';
+import type { Problem } from '../kernel/errors.js';
 import { style } from './style.js';
 
 export function renderProblem(p: Problem, stream: NodeJS.WriteStream = process.stdout): string {

@@ -5,7 +5,7 @@
  * Lines are queued as they arrive, so answers typed ahead (or pasted at once) are not lost between questions.
  */
 import type { Interface } from 'node:readline';
-import { isTcError, TcError } from '../runtime/errors.js';
+import { isTcError, TcError } from '../kernel/errors.js';
 
 export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI;

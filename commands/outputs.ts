@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { style, table } from '../cli/style.js';
-import { ExitCode, TcError } from '../runtime/errors.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import type { DeploymentOutputs } from '../runtime/node-spec.js';
 import { NdjsonCommand } from '../stacks/command-base.js';
 import { DeployCode } from '../stacks/local/codes.js';

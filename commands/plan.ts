@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { style, table } from '../cli/style.js';
 import type { Plan } from '../components/plan-types.js';
-import { ExitCode } from '../runtime/errors.js';
+import { ExitCode } from '../kernel/errors.js';
 import { NdjsonCommand } from '../stacks/command-base.js';
 import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
 import { checkTargetHasClouds, interruptible, loadPlan, parseTarget, realizeContext } from '../stacks/session.js';

@@ -4,7 +4,7 @@ import { TcCommand } from '../cli/base-command.js';
 import { loadDeployment, StatusPoller } from '../dashboard/poll.js';
 import { buildStatus, type StatusReport } from '../dashboard/status-model.js';
 import { renderStatusText } from '../dashboard/status-text.js';
-import { ExitCode } from '../runtime/errors.js';
+import { ExitCode } from '../kernel/errors.js';
 
 export default class Status extends TcCommand {
   static override summary = 'Show the health of a deployment: nodes, quorums, faults tolerated, placement risk';

@@ -7,21 +7,21 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { TcError } from '../runtime/errors.js';
-import { DeployCode } from '../stacks/local/codes.js';
+import { TcError } from '../kernel/errors.js';
 import type { LoadedTopology } from '../topology/load.js';
-import type { Component, Provider } from '../topology/schema.js';
-import { planLog } from './log/plan.js';
-import { planMapReduce } from './mapreduce/plan.js';
+import type { Provider } from '../topology/schema.js';
+import type { KindModule } from './kind.js';
+import { KINDS } from './kinds.js';
+import { PlanCode } from './plan-codes.js';
 import type { ComponentPlan, ComponentPlanInput, Plan, PlannedCloud } from './plan-types.js';
 import { PLAN_VERSION } from './plan-types.js';
-import { planSmr } from './smr/plan.js';
-import { planStorage } from './storage/plan.js';
-import { planWorkflow } from './workflow/plan.js';
 
 /**
- * Fault-domain constructs per provider, smallest first, with the most domains each offers
- * (research-cloud-pulumi-cli.md, section 1). The plan names the smallest that fits; the Pulumi realizer maps it.
+ * Fault-domain constructs per provider, smallest first, with the most domains each offers: an AWS partition
+ * placement group has at most 7 partitions per availability zone, an Azure availability set at most 3 fault
+ * domains, a GCP spread placement policy at most 8 availability domains; dedicated hosts and sole-tenant nodes
+ * give one host per domain, without a limit but at the cost of whole hosts. The plan names the smallest that fits;
+ * the Pulumi realizer maps it.
  */
 export const FAULT_DOMAIN_CONSTRUCTS: Record<Provider, readonly { construct: string; maxDomains: number }[]> = {
   aws: [
@@ -54,7 +54,8 @@ export function compilePlan(loaded: LoadedTopology): Plan {
   const components: Record<string, ComponentPlan> = {};
   for (const [name, component] of Object.entries(t.components)) {
     const input: ComponentPlanInput = { name, mode: t.mode, component, clouds, placement, notes };
-    components[name] = planComponent(input, component, t.name);
+    const kind = KINDS[component.kind] as KindModule;
+    components[name] = kind.plan({ ...input, stack: t.name });
     if (t.mode === 'appliance' && components[name].housing !== 'none') {
       notes.push(`${name}: appliance box is cloud "${component.clouds[0]}" (the component's first cloud)`);
     }
@@ -87,21 +88,6 @@ export function compilePlan(loaded: LoadedTopology): Plan {
   };
 }
 
-function planComponent(input: ComponentPlanInput, component: Component, stack: string): ComponentPlan {
-  switch (component.kind) {
-    case 'storage':
-      return planStorage({ ...input, component, stack });
-    case 'smr':
-      return planSmr({ ...input, component });
-    case 'log':
-      return planLog({ ...input, component });
-    case 'mapreduce':
-      return planMapReduce({ ...input, component });
-    case 'workflow':
-      return planWorkflow({ ...input, component });
-  }
-}
-
 function checkUniqueIds(components: Record<string, ComponentPlan>): void {
   const seen = new Map<string, string>();
   for (const [name, c] of Object.entries(components)) {
@@ -109,7 +95,7 @@ function checkUniqueIds(components: Record<string, ComponentPlan>): void {
       const other = seen.get(n.id);
       if (other !== undefined) {
         throw new TcError(
-          DeployCode.planFailed,
+          PlanCode.planFailed,
           `node id ${n.id} of component "${name}" clashes with one of "${other}"`,
           {
             hint: 'rename one of the components so that <component>-<role>-<index> ids are unique',

@@ -8,7 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { StatusCode } from '../chaos/codes.js';
 import type { FaultModel } from '../chaos/draw.js';
-import { ExitCode, TcError } from '../runtime/errors.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
 import type { NodeHealth } from '../runtime/role.js';
 import type { BucketProbe, NodeProbe } from './status-model.js';

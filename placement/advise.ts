@@ -15,7 +15,7 @@
  *    unbalanced, a few "k heavy PMs" layouts). Not guaranteed optimal; it says so.
  */
 
-import { isTcError } from '../runtime/errors.js';
+import { isTcError } from '../kernel/errors.js';
 import { placementError } from './codes.js';
 import {
   balancedLayout,

@@ -2,7 +2,7 @@
  * Error codes of the placement area (TC100-TC199). Stable: scripts match them and people search for them,
  * so a code is never reused for another meaning. Listed in the README (section "placement").
  */
-import { ExitCode, type ExitCodeValue, type SourceLocation, TcError } from '../runtime/errors.js';
+import { ExitCode, type ExitCodeValue, type SourceLocation, TcError } from '../kernel/errors.js';
 
 export const PlacementCodes = {
   TC100: 'a layout entry is not a positive integer (zero, negative, fractional or not a number)',

@@ -1,6 +1,6 @@
 /**
- * Error codes of the node host, the transport and the SMR component (range TC400-TC499).
- * Listed in README section `smr`.
+ * Error codes of the node host and the transport (TC400-TC419; the SMR component has TC420-TC449 in
+ * components/smr/codes.ts). Listed in README section `smr`.
  */
 export const NodeCode = {
   /** A key file or public key is not a valid X25519 key. */
@@ -25,23 +25,4 @@ export const NodeCode = {
   bindFailed: 'TC414',
   /** The role failed to start. */
   roleFailed: 'TC415',
-  /** SMR replica configuration is invalid (n < 3f+1, missing peers, unknown service). */
-  smrConfig: 'TC420',
-  /** The user service module cannot be loaded or lacks execute/snapshot/restore. */
-  smrService: 'TC421',
-  /** No deployment outputs (outputs.json) for the topology, or the component is missing/not SMR. */
-  smrNoDeployment: 'TC430',
-  /** No client key usable from this machine for the component. */
-  smrNoClientKey: 'TC431',
-  /** Not enough replicas answered identically before the timeout. */
-  smrUnavailable: 'TC432',
-  /** Replies conflicted: n-f or more replies without f+1 identical ones. */
-  smrConflict: 'TC433',
-  /** Bad command arguments (e.g. unknown operation). */
-  smrUsage: 'TC434',
-  /**
-   * added (Ed25519 client signatures): the client must sign (the component's `clientAuth: signature`, or --sign)
-   * but no signing key for it is usable from this machine.
-   */
-  smrNoSigningKey: 'TC435',
 } as const;

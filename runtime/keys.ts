@@ -12,9 +12,9 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../kernel/atomic-file.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import { NodeCode } from './codes.js';
-import { ExitCode, TcError } from './errors.js';
 
 /** DER prefix of an X25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
 const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');

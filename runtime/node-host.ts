@@ -1,46 +1,64 @@
 /**
- * The generic node host behind `tclouds node run --spec FILE`: loads and checks the spec and key, loads the
- * role `roles[spec.role]` from `components/<kind>/node.js`, serves the control HTTP server, writes JSON logs to
- * `<dataDir>/../node.log` and stderr, and stops cleanly when asked.
+ * The generic node host behind `tclouds node run --spec FILE`: loads and checks the spec and key, finds the role
+ * `spec.role` among the roles of `spec.kind` (given by the caller: the kinds registry, components/kinds.ts, which
+ * this folder must not import), serves the control HTTP server, writes JSON logs to `<dataDir>/../node.log` and
+ * stderr, and stops cleanly when asked.
+ *
+ * A role that finds one of its invariants broken calls `ctx.fatal(error)`: the host logs one line and resolves
+ * `RunningNode.failure`, and its runner abandons the node (no clean-stop save: the state in memory is not trusted)
+ * and exits non-zero, so the supervisor restarts it from what is on disk.
  */
 import type http from 'node:http';
 import path from 'node:path';
+import { ExitCode, isTcError, TcError } from '../kernel/errors.js';
 import { NodeCode } from './codes.js';
 import { startControlServer } from './control-server.js';
-import { ExitCode, isTcError, TcError } from './errors.js';
 import { publicKeyOf, readAdminToken, readPrivateKey } from './keys.js';
 import { fileSink, JsonLogger, type LogSink, stderrSink } from './logger.js';
 import { MetricsRegistry } from './metrics.js';
 import type { NodeSpec } from './node-spec.js';
-import type { NodeHealth, RoleFactory, RoleInstance } from './role.js';
-import { loadSpec } from './spec.js';
+import type { Logger, NodeHealth, RoleContext, RoleFactory, RoleInstance } from './role.js';
+import { loadNodeSpec } from './spec-file.js';
+
+/** The roles of a component kind, or undefined when this build has no node software for it. */
+export type RoleResolver = (kind: string) => Promise<Readonly<Record<string, RoleFactory>> | undefined>;
+
+export interface NodeHostOptions {
+  /** Where the roles of each kind come from (the kinds registry). */
+  roles: RoleResolver;
+  /** Also log to stderr (default true; in-process tests turn it off). */
+  stderr?: boolean;
+}
 
 export interface RunningNode {
   spec: NodeSpec;
+  /** Clean stop: the role saves what it keeps across restarts, sockets close, the log is flushed. */
   stop(): Promise<void>;
+  /** Resolves with the error a role reported through `ctx.fatal`; never rejects. */
+  failure: Promise<Error>;
+  /** After a failure: close sockets and the log without asking the role to save anything. */
+  abandon(): Promise<void>;
 }
 
-export async function loadRole(kind: string, role: string): Promise<RoleFactory> {
-  let mod: { roles?: Record<string, RoleFactory> };
+export async function loadRole(roles: RoleResolver, kind: string, role: string): Promise<RoleFactory> {
+  let mod: Readonly<Record<string, RoleFactory>> | undefined;
   try {
-    const specifier = `../components/${kind}/node.js`;
-    mod = (await import(/* @vite-ignore */ specifier)) as { roles?: Record<string, RoleFactory> };
+    mod = await roles(kind);
   } catch (e) {
     if (isTcError(e)) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(`components/${kind}/node`)) {
-      throw new TcError(NodeCode.unknownRole, `this build has no node roles for component kind "${kind}"`, {
-        exit: ExitCode.invalid,
-        hint: "check the spec's kind, or install a tclouds release that implements it",
-      });
-    }
     throw new TcError(NodeCode.roleFailed, `cannot load the roles of kind "${kind}": ${(e as Error).message}`, {
       cause: e,
     });
   }
-  const factory = mod.roles?.[role];
+  if (!mod) {
+    throw new TcError(NodeCode.unknownRole, `this build has no node roles for component kind "${kind}"`, {
+      exit: ExitCode.invalid,
+      hint: "check the spec's kind, or install a tclouds release that implements it",
+    });
+  }
+  const factory = mod[role];
   if (typeof factory !== 'function') {
-    const known = Object.keys(mod.roles ?? {}).join(', ') || 'none';
+    const known = Object.keys(mod).join(', ') || 'none';
     throw new TcError(NodeCode.unknownRole, `component kind "${kind}" has no role "${role}" (roles: ${known})`, {
       exit: ExitCode.invalid,
       hint: 'the spec was probably written by a different tclouds version; redeploy',
@@ -49,8 +67,9 @@ export async function loadRole(kind: string, role: string): Promise<RoleFactory>
   return factory;
 }
 
-export async function startNode(specFile: string, opts: { stderr?: boolean } = {}): Promise<RunningNode> {
-  const spec = await loadSpec(specFile);
+/** Spec, key (checked against the spec), admin token and role factory: everything a node needs before it binds. */
+async function prepare(specFile: string, roles: RoleResolver) {
+  const spec = await loadNodeSpec(specFile);
   const privateKey = await readPrivateKey(spec.keyFile);
   if (publicKeyOf(privateKey) !== spec.publicKey) {
     throw new TcError(NodeCode.keyMismatch, `the key in ${spec.keyFile} does not match the spec's publicKey`, {
@@ -60,8 +79,12 @@ export async function startNode(specFile: string, opts: { stderr?: boolean } = {
     });
   }
   const token = await readAdminToken(spec.adminTokenFile);
-  const factory = await loadRole(spec.kind, spec.role);
+  const factory = await loadRole(roles, spec.kind, spec.role);
+  return { spec, privateKey, token, factory };
+}
 
+export async function startNode(specFile: string, opts: NodeHostOptions): Promise<RunningNode> {
+  const { spec, privateKey, token, factory } = await prepare(specFile, opts.roles);
   const logFile = fileSink(path.join(path.dirname(path.resolve(spec.dataDir)), 'node.log'));
   const sinks: LogSink[] = [logFile];
   if (opts.stderr !== false) sinks.push(stderrSink);
@@ -72,6 +95,16 @@ export async function startNode(specFile: string, opts: { stderr?: boolean } = {
   const started = Date.now();
   let status: NodeHealth['status'] = 'starting';
   let role: RoleInstance | undefined;
+  let reportFailure: (e: Error) => void = () => {};
+  const failure = new Promise<Error>((resolve) => {
+    reportFailure = resolve;
+  });
+  const fatal = (e: unknown): void => {
+    if (status === 'stopping') return;
+    status = 'stopping';
+    logFatal(log, e);
+    reportFailure(e instanceof Error ? e : new Error(String(e)));
+  };
 
   metrics.gauge('tclouds_node_up', 'The node host is running', { role: spec.role }).set(1);
   log.info('node starting', { kind: spec.kind, role: spec.role, host: spec.host, ports: spec.ports, pid: process.pid });
@@ -91,37 +124,37 @@ export async function startNode(specFile: string, opts: { stderr?: boolean } = {
     role: role ? safeHealth(role) : {},
   });
 
-  let control: http.Server;
-  try {
-    control = await startControlServer(
-      spec.host,
-      spec.controlPort,
-      token,
-      {
-        health,
-        metrics: () => metrics.render(),
-        partition: (block) => {
-          for (const b of block) partitioned.add(b);
-        },
-        heal: () => partitioned.clear(),
-        admin: async (action, body) => (role?.admin ? role.admin(action, body) : undefined),
+  const control = await startControlServer(
+    spec.host,
+    spec.controlPort,
+    token,
+    {
+      health,
+      metrics: () => metrics.render(),
+      partition: (block) => {
+        for (const b of block) partitioned.add(b);
       },
-      log,
-    );
-  } catch (e) {
+      heal: () => partitioned.clear(),
+      admin: async (action, body) => (role?.admin ? role.admin(action, body) : undefined),
+    },
+    log,
+  ).catch(async (e: unknown) => {
     await logFile.close();
     throw new TcError(
       NodeCode.bindFailed,
       `cannot serve control on ${spec.host}:${spec.controlPort}: ${(e as Error).message}`,
-      {
-        exit: ExitCode.failure,
-      },
+      { exit: ExitCode.failure },
     );
-  }
-  try {
-    role = await factory({ spec, log, metrics, signal: abort.signal, privateKey, partitioned });
-  } catch (e) {
+  });
+  const closeControl = async () => {
+    control.closeAllConnections?.();
     await new Promise<void>((r) => control.close(() => r()));
+  };
+  const ctx: RoleContext = { spec, log, metrics, signal: abort.signal, privateKey, partitioned, fatal };
+  try {
+    role = await factory(ctx);
+  } catch (e) {
+    await closeControl();
     log.error('role failed to start', { error: (e as Error).message });
     await logFile.close();
     if (isTcError(e)) throw e;
@@ -133,6 +166,7 @@ export async function startNode(specFile: string, opts: { stderr?: boolean } = {
   let stopping: Promise<void> | undefined;
   return {
     spec,
+    failure,
     stop: () => {
       stopping ??= (async () => {
         status = 'stopping';
@@ -143,14 +177,31 @@ export async function startNode(specFile: string, opts: { stderr?: boolean } = {
         } catch (e) {
           log.error('role stop failed', { error: (e as Error).message });
         }
-        control.closeAllConnections?.();
-        await new Promise<void>((r) => control.close(() => r()));
+        await closeControl();
         log.info('node stopped');
         await logFile.close();
       })();
       return stopping;
     },
+    abandon: () => {
+      stopping ??= (async () => {
+        abort.abort();
+        await closeControl();
+        await logFile.close();
+      })();
+      return stopping;
+    },
   };
+}
+
+/** The one log line of a fatal error: its code, message and what the failed assertion saw. */
+function logFatal(log: Logger, e: unknown): void {
+  const err = e as Error & { code?: string; details?: Record<string, unknown> };
+  log.error('fatal: stopping the node', {
+    code: typeof err?.code === 'string' ? err.code : 'TC000',
+    error: String(err?.message ?? e),
+    ...(err?.details ? { details: err.details } : {}),
+  });
 }
 
 function safeHealth(role: RoleInstance): Record<string, unknown> {

@@ -38,10 +38,16 @@ export interface RoleContext {
   /** This node's X25519 private key (loaded from spec.keyFile). */
   privateKey: KeyObject;
   /**
-   * Added by the node host (H5): peer ids whose traffic is refused (chaos partitions, POST /admin/partition).
-   * Roles pass this set to their transports (runtime/transport.ts `blocked`), which drop frames both ways.
+   * Peer ids whose traffic is refused (chaos partitions, POST /admin/partition). Roles pass this set to their
+   * transports (runtime/transport.ts `blocked`), which drop frames both ways.
    */
   partitioned?: Set<string>;
+  /**
+   * Report a broken invariant (kernel/assert.ts) or another state the role cannot go on from. The host logs it
+   * and the node exits without a clean-stop save, to be restarted from its durable state. Returns at once: the
+   * role stops handling events itself.
+   */
+  fatal(error: unknown): void;
 }
 
 export interface RoleInstance {
@@ -53,9 +59,9 @@ export interface RoleInstance {
   /** Stop serving, flush durable state, close sockets. Called once by the host on shutdown. */
   stop(): Promise<void>;
   /**
-   * Added by the node host (H5), optional: role-specific admin action from POST /admin/<action> (bearer token
-   * checked by the host). Returns a JSON-able result, or undefined when the action is unknown (404).
-   * SMR uses it for the test-only fault switch (POST /admin/fault), enabled only by spec config `testFaults`.
+   * Optional role-specific admin action from POST /admin/<action> (bearer token checked by the host). Returns a
+   * JSON-able result, or undefined when the action is unknown (404). SMR uses it for its fault switch
+   * (POST /admin/fault).
    */
   admin?(action: string, body: unknown): Promise<unknown>;
 }

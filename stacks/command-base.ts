@@ -3,7 +3,7 @@
  * summary or error line), so every JSON value they print must fit on one line.
  */
 import { TcCommand } from '../cli/base-command.js';
-import { isTcError } from '../runtime/errors.js';
+import { isTcError } from '../kernel/errors.js';
 import { jsonLine } from './session.js';
 
 export abstract class NdjsonCommand extends TcCommand {

@@ -6,7 +6,7 @@
  * commands turn into the Ink view, plain lines or newline-delimited JSON. Contract: /work/coord/DEPLOY-CONTRACT.md.
  */
 import type { Plan } from '../components/plan-types.js';
-import { TcError } from '../runtime/errors.js';
+import { TcError } from '../kernel/errors.js';
 import type { DeploymentOutputs } from '../runtime/node-spec.js';
 import { DeployCode } from './local/codes.js';
 

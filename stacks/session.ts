@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline/promises';
 import { compilePlan } from '../components/plan.js';
 import type { Plan } from '../components/plan-types.js';
 import { formatRow, ProgressModel } from '../dashboard/deploy-progress-model.js';
-import { ExitCode, TcError } from '../runtime/errors.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import { type LoadedTopology, loadTopology, stackDir } from '../topology/load.js';
 import { DeployCode } from './local/codes.js';
 import type { DeployEvent, RealizeContext, Target } from './realizer.js';

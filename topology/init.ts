@@ -1,8 +1,8 @@
 /** `tclouds init` as library code: render the template, refuse to clobber, write topology + schema atomically. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../runtime/atomic-file.js';
-import { ExitCode, TcError } from '../runtime/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../kernel/atomic-file.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import { topologyJsonSchema } from './json-schema.js';
 import { displayName } from './load.js';
 import { type ReportedProblem, reportProblem } from './report.js';

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, isTcError, type Problem, TcError } from '../runtime/errors.js';
+import { ExitCode, isTcError, type Problem, TcError } from '../kernel/errors.js';
 import {
   type Cloud,
   CloudSchema,

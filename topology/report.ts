@@ -3,7 +3,7 @@
  * Kept out of the command so the shape is testable without a process and shared by other callers.
  */
 import path from 'node:path';
-import { ExitCode, type ExitCodeValue, isTcError, type Problem } from '../runtime/errors.js';
+import { ExitCode, type ExitCodeValue, isTcError, type Problem } from '../kernel/errors.js';
 import { DEFAULT_TOPOLOGY_FILE, displayName, readTopologyText, validateTopologyText } from './load.js';
 import type { Topology } from './schema.js';
 

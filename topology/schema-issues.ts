@@ -3,7 +3,7 @@
  * or value, and a hint (allowed values, "did you mean" for near misses).
  */
 import type { z } from 'zod';
-import type { Problem } from '../runtime/errors.js';
+import type { Problem } from '../kernel/errors.js';
 import { COMPONENT_KINDS, TopologySchema } from './schema.js';
 import { closest } from './suggest.js';
 import { type DataPath, formatPath, locate, type ParsedYaml } from './yaml-source.js';

@@ -4,7 +4,7 @@
  * component does not hide a fault-tolerance error in another: all problems are reported at once.
  */
 import path from 'node:path';
-import type { Problem } from '../runtime/errors.js';
+import type { Problem } from '../kernel/errors.js';
 import { quorumGroupSize, replicaCount, restsOnReplicaGroup, spreadOverClouds } from './replicas.js';
 import type { Cloud, Component, Mode } from './schema.js';
 import { closest } from './suggest.js';

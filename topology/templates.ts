@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExitCode, type Problem, TcError } from '../runtime/errors.js';
+import { ExitCode, type Problem, TcError } from '../kernel/errors.js';
 import { validateTopologyText } from './load.js';
 import { type Mode, NAME_PATTERN, PROVIDERS, type Provider } from './schema.js';
 import { closest } from './suggest.js';

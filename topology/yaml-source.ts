@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Document, LineCounter, Node } from 'yaml';
-import type { Problem } from '../runtime/errors.js';
+import type { Problem } from '../kernel/errors.js';
 import { readYamlSubset } from './yaml-subset.js';
 
 type YamlModule = typeof import('yaml');

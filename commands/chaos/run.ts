@@ -7,7 +7,7 @@ import { applyChaosRuns, type ChaosRunReport, planChaosRuns } from '../../chaos/
 import { TcCommand } from '../../cli/base-command.js';
 import { style } from '../../cli/style.js';
 import { loadDeployment } from '../../dashboard/poll.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { KEEPS, THREATS } from '../../topology/schema.js';
 
 export default class ChaosRun extends TcCommand {

@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { rolesOf } from '../../components/kinds.js';
+import { ExitCode } from '../../kernel/errors.js';
 import { startNode } from '../../runtime/node-host.js';
 
 export default class NodeRun extends TcCommand {
@@ -8,7 +10,8 @@ export default class NodeRun extends TcCommand {
     'Starts the node described by a spec written by `tclouds deploy` (.tclouds/<stack>/nodes/<id>/spec.json): ' +
     'loads its X25519 key, runs its role (e.g. an SMR replica), serves GET /health and GET /metrics on the ' +
     'control port, writes JSON-lines logs to <dataDir>/../node.log and stderr, and stops cleanly on SIGTERM or ' +
-    'SIGINT (exit 0). A spec naming an unknown kind or role exits 3. Normally started by the local supervisor ' +
+    'SIGINT (exit 0). A spec naming an unknown kind or role exits 3; a node that finds one of its invariants broken\n' +
+    'logs it (TC600) and exits 1 without saving, to be restarted from its durable state. Normally started by the local supervisor ' +
     'or by systemd on cloud hosts, not by hand.';
   static override examples = ['<%= config.bin %> node run --spec .tclouds/demo/nodes/ledger-replica-0/spec.json'];
   static override flags = {
@@ -17,16 +20,22 @@ export default class NodeRun extends TcCommand {
 
   async run(): Promise<{ id: string; stopped: true }> {
     const { flags } = await this.parse(NodeRun);
-    const node = await startNode(flags.spec);
-    await new Promise<void>((resolve) => {
-      const onSignal = () => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        resolve();
-      };
+    const node = await startNode(flags.spec, { roles: rolesOf });
+    let onSignal = () => {};
+    const stopAsked = new Promise<'stop'>((resolve) => {
+      onSignal = () => resolve('stop');
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
+    const why = await Promise.race([stopAsked, node.failure]);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    if (why !== 'stop') {
+      // A broken invariant (logged by the host): exit without the clean-stop save, as a crash would, so the
+      // supervisor restarts the node from its durable state.
+      await node.abandon();
+      this.exit(ExitCode.failure);
+    }
     await node.stop();
     return { id: node.spec.id, stopped: true };
   }

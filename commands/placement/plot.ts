@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { table } from '../../cli/style.js';
+import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import { renderTerminalChart } from '../../placement/chart.js';
 import { placementError } from '../../placement/codes.js';
 import { type Chart, curveSeries, paperFigure } from '../../placement/figures.js';
@@ -10,7 +11,6 @@ import { validateQuery } from '../../placement/model.js';
 import { parseAttackRange } from '../../placement/range.js';
 import { layoutText } from '../../placement/render.js';
 import type { Keep, Threat } from '../../placement/types.js';
-import { writeFileAtomic } from '../../runtime/atomic-file.js';
 
 export type PlotResult = Chart & { figure: number | null; out: string | null };
 

@@ -10,7 +10,7 @@ import {
   progressBar,
   storageFlags,
 } from '../../components/storage/command-support.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 
 export default class StorageGet extends TcCommand {
   static override summary = 'Read the current version of a data unit to a file or to standard output';

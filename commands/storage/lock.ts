@@ -8,7 +8,7 @@ import {
   parseDuration,
   storageFlags,
 } from '../../components/storage/command-support.js';
-import { ExitCode } from '../../runtime/errors.js';
+import { ExitCode } from '../../kernel/errors.js';
 
 export interface LockOutput {
   du: string;

@@ -14,7 +14,7 @@ import {
   progressBar,
   storageFlags,
 } from '../../components/storage/command-support.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 
 export default class StoragePut extends TcCommand {
   static override summary = 'Write a file as a new version of a data unit';

@@ -4,7 +4,7 @@ import { DepSkyClient } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
 import { dataUnitArgs, openClient, storageFlags } from '../../components/storage/command-support.js';
 import { driverFor } from '../../components/storage/resolve.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 
 export default class StorageReconfigure extends TcCommand {
   static override summary = 'Move a data unit to another set of clouds';

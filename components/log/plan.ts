@@ -5,10 +5,13 @@
  * This release ships no node software for the log roles; the plan still lists them so cloud targets can
  * be previewed and the shape is fixed.
  */
+
+import type { z } from 'zod';
 import { replicaCount } from '../../topology/replicas.js';
-import type { LogComponent } from '../../topology/schema.js';
+import type { KindPlanInput } from '../kind.js';
 import { planRoleGroups } from '../plan-layout.js';
-import type { ComponentPlan, ComponentPlanInput } from '../plan-types.js';
+import type { ComponentPlan } from '../plan-types.js';
+import type { LOG_CONFIGS } from './config.js';
 
 export const LOG_PORTS = {
   core: { peer: 7400, client: 7401 },
@@ -17,7 +20,7 @@ export const LOG_PORTS = {
 } as const;
 export const LOG_CONTROL_PORT = 7499;
 
-export function planLog(input: ComponentPlanInput & { component: LogComponent }): ComponentPlan {
+export function planLog(input: KindPlanInput<'log'>): ComponentPlan {
   const c = input.component;
   const n = replicaCount(c);
   return planRoleGroups(input, {
@@ -31,21 +34,21 @@ export function planLog(input: ComponentPlanInput & { component: LogComponent })
         count: n,
         ports: { ...LOG_PORTS.core },
         controlPort: LOG_CONTROL_PORT,
-        config: () => ({ f: c.f, n, faults: 'byzantine' }),
+        config: (): z.input<(typeof LOG_CONFIGS)['core']> => ({ f: c.f, n, faults: 'byzantine' }),
       },
       {
         role: 'storage',
         count: c.clouds.length,
         ports: { ...LOG_PORTS.storage },
         controlPort: LOG_CONTROL_PORT,
-        config: () => ({ f: c.f }),
+        config: (): z.input<(typeof LOG_CONFIGS)['storage']> => ({ f: c.f }),
       },
       {
         role: 'console',
         count: 1,
         ports: { ...LOG_PORTS.console },
         controlPort: LOG_CONTROL_PORT,
-        config: () => ({ f: c.f }),
+        config: (): z.input<(typeof LOG_CONFIGS)['console']> => ({ f: c.f }),
       },
     ],
     links: [

@@ -4,9 +4,11 @@
  * starts f+1 replicas of each task and up to f more when results disagree, so the TIA config carries f.
  * This release ships no node software for MapReduce; the plan still lists the nodes.
  */
-import type { MapReduceComponent } from '../../topology/schema.js';
+import type { z } from 'zod';
+import type { KindPlanInput } from '../kind.js';
 import { planRoleGroups } from '../plan-layout.js';
-import type { ComponentPlan, ComponentPlanInput } from '../plan-types.js';
+import type { ComponentPlan } from '../plan-types.js';
+import type { MAPREDUCE_CONFIGS } from './config.js';
 
 export const MAPREDUCE_PORTS = {
   'job-tracker': { rpc: 7600, http: 7601 },
@@ -14,7 +16,7 @@ export const MAPREDUCE_PORTS = {
 } as const;
 export const MAPREDUCE_CONTROL_PORT = 7699;
 
-export function planMapReduce(input: ComponentPlanInput & { component: MapReduceComponent }): ComponentPlan {
+export function planMapReduce(input: KindPlanInput<'mapreduce'>): ComponentPlan {
   const c = input.component;
   // Pushed before the nodes are placed, so it comes before any placement note (the plan's bytes are fixed).
   input.notes.push(`${input.name}: the MapReduce job tracker is assumed correct (a trusted single point, seed ch. 10)`);
@@ -29,14 +31,19 @@ export function planMapReduce(input: ComponentPlanInput & { component: MapReduce
         count: 1,
         ports: { ...MAPREDUCE_PORTS['job-tracker'] },
         controlPort: MAPREDUCE_CONTROL_PORT,
-        config: () => ({ f: c.f, workers: c.workers, taskReplicas: c.f + 1, maxTaskReplicas: 2 * c.f + 1 }),
+        config: (): z.input<(typeof MAPREDUCE_CONFIGS)['job-tracker']> => ({
+          f: c.f,
+          workers: c.workers,
+          taskReplicas: c.f + 1,
+          maxTaskReplicas: 2 * c.f + 1,
+        }),
       },
       {
         role: 'worker',
         count: c.workers,
         ports: { ...MAPREDUCE_PORTS.worker },
         controlPort: MAPREDUCE_CONTROL_PORT,
-        config: () => ({ f: c.f }),
+        config: (): z.input<(typeof MAPREDUCE_CONFIGS)['worker']> => ({ f: c.f }),
       },
     ],
     links: [

@@ -3,10 +3,10 @@
  * operation or a closed-loop load. Commands only parse flags and render these values.
  */
 import { performance } from 'node:perf_hooks';
-import { NodeCode } from '../../runtime/codes.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { loadTopology, stackDir } from '../../topology/load.js';
 import { clientFromOutputs, type SmrClient } from './client.js';
+import { SmrCode } from './codes.js';
 import type { ClientAuth } from './request-auth.js';
 import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from './services/kv.js';
 
@@ -31,7 +31,7 @@ export async function connectComponent(
   if (connected < client.n - client.f) {
     await client.close();
     throw new TcError(
-      NodeCode.smrUnavailable,
+      SmrCode.unavailable,
       `only ${connected} of ${client.n} replicas of "${component}" are reachable (need ${client.n - client.f})`,
       {
         exit: ExitCode.unavailable,
@@ -45,7 +45,7 @@ export async function connectComponent(
 export function parseKvArgs(op: string, args: string[]): KvOp {
   const need = (k: number, usage: string) => {
     if (args.length !== k) {
-      throw new TcError(NodeCode.smrUsage, `${op} takes ${k} argument${k === 1 ? '' : 's'}: ${usage}`, {
+      throw new TcError(SmrCode.usage, `${op} takes ${k} argument${k === 1 ? '' : 's'}: ${usage}`, {
         exit: ExitCode.usage,
       });
     }
@@ -64,7 +64,7 @@ export function parseKvArgs(op: string, args: string[]): KvOp {
       need(3, 'KEY EXPECTED NEW (EXPECTED "-" means the key must be absent)');
       return { op: 'cas', key: args[0]!, expected: args[1] === '-' ? null : args[1]!, value: args[2]! };
     default:
-      throw new TcError(NodeCode.smrUsage, `unknown operation "${op}"`, {
+      throw new TcError(SmrCode.usage, `unknown operation "${op}"`, {
         exit: ExitCode.usage,
         hint: 'operations: get KEY, put KEY VALUE, delete KEY, cas KEY EXPECTED NEW',
       });

@@ -29,9 +29,8 @@ import { type KeyObject, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { pairKey } from '../../runtime/channel-keys.js';
-import { NodeCode } from '../../runtime/codes.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
 import { HmacSha256Key } from '../../runtime/hmac-sha256.js';
 import { readPrivateKey, readSigningKey } from '../../runtime/keys.js';
 import { nullLogger } from '../../runtime/logger.js';
@@ -39,6 +38,7 @@ import { MetricsRegistry } from '../../runtime/metrics.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
 import type { Logger } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
+import { SmrCode } from './codes.js';
 import { buildMacRequest, encodeRequestBody, MAC_LEN, utf8 } from './protocol/codec.js';
 import { ReplyCollector } from './protocol/collector.js';
 import { LeaderHint } from './protocol/leader-hint.js';
@@ -128,7 +128,7 @@ export class SmrClient {
   constructor(readonly opts: SmrClientOptions) {
     if (opts.sign && opts.signingKey?.asymmetricKeyType !== 'ed25519') {
       throw new TcError(
-        NodeCode.smrNoSigningKey,
+        SmrCode.noSigningKey,
         `client ${opts.clientId} is asked to sign but has no Ed25519 signing key`,
         {
           exit: ExitCode.invalid,
@@ -233,7 +233,7 @@ export class SmrClient {
       this.inflight.delete(client);
       inf.reject(
         new TcError(
-          NodeCode.smrConflict,
+          SmrCode.conflict,
           `replies conflict: ${inf.collector.received} replies without ${inf.collector.needed} identical`,
           {
             exit: ExitCode.unavailable,
@@ -357,7 +357,7 @@ export class SmrClient {
         if (now >= inf.deadline) {
           this.inflight.delete(key);
           inf.reject(
-            new TcError(NodeCode.smrUnavailable, `no quorum of identical replies within ${inf.deadlineMs} ms`, {
+            new TcError(SmrCode.unavailable, `no quorum of identical replies within ${inf.deadlineMs} ms`, {
               exit: ExitCode.unavailable,
               hint: `${this.t.connectedIds().length}/${this.n} replicas connected; check \`tclouds status\``,
             }),
@@ -451,7 +451,7 @@ export async function clientFromOutputs(
     outputs = JSON.parse(await fs.readFile(file, 'utf8')) as DeploymentOutputs;
   } catch (e) {
     throw new TcError(
-      NodeCode.smrNoDeployment,
+      SmrCode.noDeployment,
       `no deployment outputs at ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
       {
         exit: ExitCode.notFound,
@@ -462,16 +462,12 @@ export async function clientFromOutputs(
   const comp = outputs.components?.[component];
   if (!comp) {
     const known = Object.keys(outputs.components ?? {}).join(', ') || 'none';
-    throw new TcError(
-      NodeCode.smrNoDeployment,
-      `the deployment has no component "${component}" (components: ${known})`,
-      {
-        exit: ExitCode.notFound,
-      },
-    );
+    throw new TcError(SmrCode.noDeployment, `the deployment has no component "${component}" (components: ${known})`, {
+      exit: ExitCode.notFound,
+    });
   }
   if (comp.kind !== 'smr') {
-    throw new TcError(NodeCode.smrNoDeployment, `component "${component}" is a ${comp.kind} component, not smr`, {
+    throw new TcError(SmrCode.noDeployment, `component "${component}" is a ${comp.kind} component, not smr`, {
       exit: ExitCode.invalid,
     });
   }
@@ -482,7 +478,7 @@ export async function clientFromOutputs(
   );
   if (!keyEntry) {
     throw new TcError(
-      NodeCode.smrNoClientKey,
+      SmrCode.noClientKey,
       `no client key for "${component}"${opts.clientId === undefined ? '' : ` named ${opts.clientId}`} is usable from this machine`,
       {
         exit: ExitCode.notFound,
@@ -498,7 +494,7 @@ export async function clientFromOutputs(
   if (sign && !signingKey) {
     if (!signingKeyFile) {
       throw new TcError(
-        NodeCode.smrNoSigningKey,
+        SmrCode.noSigningKey,
         comp.client.clientAuth === 'signature'
           ? `component "${component}" requires signed requests (clientAuth: signature) but the deployment has no signing key for client ${clientId}`
           : `no signing key for client ${clientId} of "${component}" is usable from this machine`,

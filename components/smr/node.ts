@@ -23,15 +23,16 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../runtime/atomic-file.js';
+import { writeFileAtomic } from '../../kernel/atomic-file.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { pairKey } from '../../runtime/channel-keys.js';
 import { NodeCode } from '../../runtime/codes.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
 import { HmacSha256Key } from '../../runtime/hmac-sha256.js';
 import { publicKeyOf } from '../../runtime/keys.js';
 import type { PeerSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
+import { SmrCode } from './codes.js';
 import {
   type DecodedRequest,
   decodeBatch,
@@ -67,7 +68,7 @@ interface ReplicaConfig {
 function num(v: unknown, d: number, name: string, min = 0): number {
   if (v === undefined) return d;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new TcError(NodeCode.smrConfig, `SMR config ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, {
+    throw new TcError(SmrCode.config, `SMR config ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, {
       exit: ExitCode.invalid,
     });
   }
@@ -79,14 +80,10 @@ export function parseReplicaConfig(c: Record<string, unknown>, members: number):
   const n = num(c.n, members, 'n', 1);
   const faults = c.faults === 'crash' ? 'crash' : 'byzantine';
   if (n !== members) {
-    throw new TcError(
-      NodeCode.smrConfig,
-      `SMR config says n=${n} but the spec lists ${members} replicas in this group`,
-      {
-        exit: ExitCode.invalid,
-        hint: 'redeploy so that specs and config agree',
-      },
-    );
+    throw new TcError(SmrCode.config, `SMR config says n=${n} but the spec lists ${members} replicas in this group`, {
+      exit: ExitCode.invalid,
+      hint: 'redeploy so that specs and config agree',
+    });
   }
   const problem =
     faults === 'crash'
@@ -94,7 +91,7 @@ export function parseReplicaConfig(c: Record<string, unknown>, members: number):
         ? `n=${n} cannot tolerate f=${f} crashes (need 2f+1)`
         : undefined
       : validateGroup(n, f);
-  if (problem) throw new TcError(NodeCode.smrConfig, problem, { exit: ExitCode.invalid });
+  if (problem) throw new TcError(SmrCode.config, problem, { exit: ExitCode.invalid });
   return {
     f,
     n,
@@ -118,7 +115,7 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
   group.forEach((p, i) => {
     if (p.index !== i) {
       throw new TcError(
-        NodeCode.smrConfig,
+        SmrCode.config,
         `replica indexes must be 0..n-1 without gaps; found ${p.id} at index ${p.index}`,
         {
           exit: ExitCode.invalid,
@@ -126,7 +123,7 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       );
     }
     if (p.ports.peer === undefined || p.ports.client === undefined) {
-      throw new TcError(NodeCode.smrConfig, `replica ${p.id} has no peer/client ports`, { exit: ExitCode.invalid });
+      throw new TcError(SmrCode.config, `replica ${p.id} has no peer/client ports`, { exit: ExitCode.invalid });
     }
   });
   const cfg = parseReplicaConfig(spec.config, group.length);
@@ -498,14 +495,10 @@ function requestAuth(
   const clientAuth = parseClientAuth(spec.config.clientAuth);
   const signers = new ClientSigners(spec.clientSigners ?? {});
   if (clientAuth === 'signature' && signers.size === 0) {
-    throw new TcError(
-      NodeCode.smrConfig,
-      `clientAuth is "signature" but the spec of ${spec.id} lists no clientSigners`,
-      {
-        exit: ExitCode.invalid,
-        hint: 'redeploy: `tclouds deploy` generates a signing key for every SMR client',
-      },
-    );
+    throw new TcError(SmrCode.config, `clientAuth is "signature" but the spec of ${spec.id} lists no clientSigners`, {
+      exit: ExitCode.invalid,
+      hint: 'redeploy: `tclouds deploy` generates a signing key for every SMR client',
+    });
   }
   return { verify: requestVerifier(clientAuth, signers, checkMac, clientBase), clientAuth };
 }

@@ -5,28 +5,31 @@
  * `clientAuth` (MAC vectors or Ed25519 signatures) goes to both the replicas and the client.
  */
 import { replicaCount } from '../../topology/replicas.js';
-import type { SmrComponent } from '../../topology/schema.js';
+import type { KindPlanInput } from '../kind.js';
 import { housingOf, nodeId, placeGroups, type RoleGroup } from '../plan-layout.js';
-import type { ComponentPlan, ComponentPlanInput } from '../plan-types.js';
+import type { ComponentPlan } from '../plan-types.js';
+import type { SmrReplicaConfigInput } from './config.js';
 
 export const SMR_PORTS = { peer: 7100, client: 7101 } as const;
 export const SMR_CONTROL_PORT = 7199;
 
-export function planSmr(input: ComponentPlanInput & { component: SmrComponent }): ComponentPlan {
+export function planSmr(input: KindPlanInput<'smr'>): ComponentPlan {
   const c = input.component;
   const n = replicaCount(c);
   const housing = housingOf(input.mode, input.clouds, c.clouds[0] as string);
-  const config = (group?: number) => (_i: number) => ({
-    f: c.f,
-    n,
-    faults: c.faults,
-    service: c.service,
-    batchSize: c.batchSize,
-    checkpointPeriod: c.checkpointPeriod,
-    // Replicas refuse MAC-only requests when it is `signature` (components/smr/request-auth.ts).
-    clientAuth: c.clientAuth,
-    ...(group === undefined ? {} : { group }),
-  });
+  const config =
+    (group?: number) =>
+    (_i: number): SmrReplicaConfigInput => ({
+      f: c.f,
+      n,
+      faults: c.faults,
+      service: c.service,
+      batchSize: c.batchSize,
+      checkpointPeriod: c.checkpointPeriod,
+      // Replicas refuse MAC-only requests when it is `signature` (components/smr/request-auth.ts).
+      clientAuth: c.clientAuth,
+      ...(group === undefined ? {} : { group }),
+    });
   let groups: RoleGroup[];
   if (housing === 'twin-quad') {
     // Twin quad (seed 4.4): one full replica group per box, for BFT inside a box and availability across boxes.

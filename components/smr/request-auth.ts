@@ -12,9 +12,9 @@
  * - `signature`: only signed requests are accepted (read-only ones too); MAC-only requests are refused.
  */
 import { type KeyObject, sign, verify } from 'node:crypto';
-import { NodeCode } from '../../runtime/codes.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { signingPublicKeyFromString } from '../../runtime/keys.js';
+import { SmrCode } from './codes.js';
 import { type DecodedRequest, encodeSignedRequest, signedBytes } from './protocol/codec.js';
 
 export const CLIENT_AUTH = ['mac', 'signature'] as const;
@@ -24,13 +24,9 @@ export type ClientAuth = (typeof CLIENT_AUTH)[number];
 export function parseClientAuth(v: unknown): ClientAuth {
   if (v === undefined) return 'mac';
   if (v === 'mac' || v === 'signature') return v;
-  throw new TcError(
-    NodeCode.smrConfig,
-    `SMR config clientAuth must be "mac" or "signature", got ${JSON.stringify(v)}`,
-    {
-      exit: ExitCode.invalid,
-    },
-  );
+  throw new TcError(SmrCode.config, `SMR config clientAuth must be "mac" or "signature", got ${JSON.stringify(v)}`, {
+    exit: ExitCode.invalid,
+  });
 }
 
 /**

@@ -12,7 +12,7 @@
  * DepSky-A streams from and to files and holds about 1 MiB of buffers per cloud.
  */
 import type { KeyObject } from 'node:crypto';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
 import { blockSize, encodeParity, decode as rsDecode } from './crypto/erasure.js';
 import {

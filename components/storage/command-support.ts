@@ -3,7 +3,7 @@
  * the TTY progress bar, and Ctrl-C cancellation. Commands stay thin: parse, call this and the client, render.
  */
 import { Args, Flags } from '@oclif/core';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { DepSkyClient } from './client.js';
 import { StorageCode } from './codes.js';
 import { defaultKeyFiles, defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';

@@ -3,7 +3,7 @@
  * gateway's response MAC and body digest, so a tampered or foreign answer is rejected (TC213).
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
 import { EMPTY_SHA256, gatewayKey, macEqual, newNonce, requestMac, responseMac } from './gateway-auth.js';
 

@@ -7,8 +7,8 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../../runtime/atomic-file.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { writeFileAtomic } from '../../kernel/atomic-file.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
 
 export interface WriterKeyFiles {

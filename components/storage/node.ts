@@ -22,10 +22,12 @@ import http from 'node:http';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ExitCode, isTcError, TcError } from '../../runtime/errors.js';
+import { ExitCode, isTcError, TcError } from '../../kernel/errors.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
+import { parseNodeConfig } from '../node-config.js';
 import { DepSkyClient } from './client.js';
 import { StorageCode } from './codes.js';
+import { type StorageGatewayConfig, StorageGatewayConfigSchema } from './config.js';
 import { AzureBlobDriver } from './drivers/azure.js';
 import { GcsDriver } from './drivers/gcs.js';
 import { LocalDirectoryDriver } from './drivers/local.js';
@@ -33,20 +35,6 @@ import { S3Driver } from './drivers/s3.js';
 import type { CloudDriver } from './drivers/types.js';
 import { EMPTY_SHA256, gatewayKey, macEqual, NonceWindow, requestMac, responseMac } from './gateway-auth.js';
 import { defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
-import type { Protocol } from './protocol/types.js';
-
-interface GatewayConfig {
-  protocol: Protocol;
-  f: number;
-  clouds: string[];
-  buckets: Record<string, string>;
-  bucketPaths?: Record<string, string>;
-  providers?: Record<string, 'aws' | 'azure' | 'gcp' | 'local'>;
-  regions?: Record<string, string>;
-  writerKeyFile?: string;
-  /** Largest request body accepted (default 1 GiB). */
-  maxBodyBytes?: number;
-}
 
 function configError(message: string): TcError {
   return new TcError(StorageCode.badConfig, `storage gateway: ${message}`, {
@@ -55,7 +43,7 @@ function configError(message: string): TcError {
   });
 }
 
-function driversOf(cfg: GatewayConfig): CloudDriver[] {
+function driversOf(cfg: StorageGatewayConfig): CloudDriver[] {
   return cfg.clouds.map((cloud) => {
     const bucket = cfg.buckets[cloud];
     const dir = cfg.bucketPaths?.[cloud];
@@ -94,8 +82,10 @@ class HttpError extends Error {
 
 async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   const { spec, log, metrics } = ctx;
-  const cfg = spec.config as unknown as GatewayConfig;
-  if (!cfg || !Array.isArray(cfg.clouds) || typeof cfg.f !== 'number') throw configError('spec config lacks clouds/f');
+  const cfg = parseNodeConfig(StorageGatewayConfigSchema, spec.config, {
+    code: StorageCode.badConfig,
+    what: 'storage gateway',
+  });
   const port = spec.ports.http;
   if (port === undefined) throw configError('spec has no `http` port');
   const keyFile = cfg.writerKeyFile ?? path.join(path.dirname(spec.keyFile), `storage-${spec.component}-writer.key`);
@@ -104,7 +94,7 @@ async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   const client = new DepSkyClient({
     drivers: driversOf(cfg),
     f: cfg.f,
-    protocol: cfg.protocol ?? 'depsky-ca',
+    protocol: cfg.protocol,
     verifyKey,
     signKey,
     // Gateways share the writer key; the node id keeps their version numbers apart.
@@ -115,7 +105,7 @@ async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   });
   const spool = path.join(spec.dataDir, 'spool');
   await fs.mkdir(spool, { recursive: true, mode: 0o700 });
-  const maxBody = cfg.maxBodyBytes ?? 1 << 30;
+  const maxBody = cfg.maxBodyBytes;
   const nonces = new NonceWindow();
   const keys = new Map<string, Buffer>();
   const keyOf = (id: string): Buffer | undefined => {

@@ -3,14 +3,15 @@
  * gateway nodes (TIS) that front the clouds for an organisation (mediator; appliance: the gateways are VMs of
  * one box). Native mode keeps DepSky as a client library over the provider's buckets (no gateways).
  */
-import type { StorageComponent } from '../../topology/schema.js';
+import type { KindPlanInput } from '../kind.js';
 import { bucketName, housingOf, nodeId, placeGroups, type RoleGroup } from '../plan-layout.js';
-import type { ComponentPlan, ComponentPlanInput, PlannedKey } from '../plan-types.js';
+import type { ComponentPlan, PlannedKey } from '../plan-types.js';
+import type { StorageGatewayConfigInput } from './config.js';
 
 export const GATEWAY_PORTS = { http: 7300 } as const;
 export const GATEWAY_CONTROL_PORT = 7399;
 
-export function planStorage(input: ComponentPlanInput & { component: StorageComponent; stack: string }): ComponentPlan {
+export function planStorage(input: KindPlanInput<'storage'>): ComponentPlan {
   const c = input.component;
   const n = c.clouds.length;
   const buckets = c.clouds.map((cloud) => ({
@@ -33,7 +34,7 @@ export function planStorage(input: ComponentPlanInput & { component: StorageComp
           count: c.gateways,
           ports: { ...GATEWAY_PORTS },
           controlPort: GATEWAY_CONTROL_PORT,
-          config: () => ({
+          config: (): StorageGatewayConfigInput => ({
             protocol: c.protocol,
             f: c.f,
             n,

@@ -12,7 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
 import { type LoadedTopology, loadTopology, localCloudDir, stackDir } from '../../topology/load.js';
 import type { StorageComponent } from '../../topology/schema.js';

@@ -4,10 +4,13 @@
  * (ZooKeeper-like, 2f+1) that orders requests, detects crashes and elects who performs an outgoing call.
  * This release ships no node software for workflow; the plan still lists the nodes.
  */
+
+import type { z } from 'zod';
 import { quorumGroupSize, replicaCount } from '../../topology/replicas.js';
-import type { WorkflowComponent } from '../../topology/schema.js';
+import type { KindPlanInput } from '../kind.js';
 import { planRoleGroups } from '../plan-layout.js';
-import type { ComponentPlan, ComponentPlanInput } from '../plan-types.js';
+import type { ComponentPlan } from '../plan-types.js';
+import type { WORKFLOW_CONFIGS } from './config.js';
 
 export const WORKFLOW_PORTS = {
   engine: { peer: 7500, client: 7501 },
@@ -15,7 +18,7 @@ export const WORKFLOW_PORTS = {
 } as const;
 export const WORKFLOW_CONTROL_PORT = 7599;
 
-export function planWorkflow(input: ComponentPlanInput & { component: WorkflowComponent }): ComponentPlan {
+export function planWorkflow(input: KindPlanInput<'workflow'>): ComponentPlan {
   const c = input.component;
   const engines = replicaCount(c);
   const ensemble = quorumGroupSize('crash', c.f);
@@ -30,14 +33,14 @@ export function planWorkflow(input: ComponentPlanInput & { component: WorkflowCo
         count: engines,
         ports: { ...WORKFLOW_PORTS.engine },
         controlPort: WORKFLOW_CONTROL_PORT,
-        config: () => ({ f: c.f, n: engines, faults: c.faults }),
+        config: (): z.input<(typeof WORKFLOW_CONFIGS)['engine']> => ({ f: c.f, n: engines, faults: c.faults }),
       },
       {
         role: 'coordination',
         count: ensemble,
         ports: { ...WORKFLOW_PORTS.coordination },
         controlPort: WORKFLOW_CONTROL_PORT,
-        config: () => ({ f: c.f, n: ensemble }),
+        config: (): z.input<(typeof WORKFLOW_CONFIGS)['coordination']> => ({ f: c.f, n: ensemble }),
       },
     ],
     links: [

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type { Plan } from '../../components/plan-types.js';
-import { TcError } from '../../runtime/errors.js';
+import { TcError } from '../../kernel/errors.js';
 import { DeployCode } from './codes.js';
 
 export function stackSlot(stack: string): number {

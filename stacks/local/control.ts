@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, promises as fs, openSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { DeployCode } from './codes.js';
 import { stackPaths, supervisorMain } from './paths.js';
 import {

@@ -10,10 +10,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { rolesOf } from '../../components/kinds.js';
 import { allNodes, planDigest } from '../../components/plan.js';
 import type { ComponentPlan, Plan, PlannedNode } from '../../components/plan-types.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../runtime/atomic-file.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../kernel/atomic-file.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { ensureAdminToken } from '../../runtime/keys.js';
 import {
   type ComponentOutput,
@@ -22,7 +23,6 @@ import {
   type NodeSpec,
   OUTPUTS_VERSION,
 } from '../../runtime/node-spec.js';
-import type { ComponentKind } from '../../topology/schema.js';
 import {
   ensurePlannedKey as ensureKey,
   ensureSigningKey,
@@ -86,23 +86,12 @@ function design(plan: Plan, ctx: RealizeContext): LocalDesign {
   return { addresses: assignAddresses(plan), buckets, externalClouds: [...externalClouds] };
 }
 
-/** Whether this build ships node software for a role: `components/<kind>/node.ts` exports `roles[role]`. */
-async function hasRole(kind: ComponentKind, role: string): Promise<boolean> {
-  try {
-    const mod = (await import(`../../components/${kind}/node.js`)) as { roles?: Record<string, unknown> };
-    return typeof mod.roles?.[role] === 'function';
-  } catch {
-    return false;
-  }
-}
-
-/** Components whose node roles have no software in this build, with the roles missing. */
+/** Components whose node roles have no software in this build (kinds registry), with the roles missing. */
 async function unsupported(plan: Plan): Promise<Array<{ name: string; c: ComponentPlan; roles: string[] }>> {
   const out: Array<{ name: string; c: ComponentPlan; roles: string[] }> = [];
   for (const [name, c] of Object.entries(plan.components)) {
-    const roles = [...new Set(c.nodes.map((n) => n.role))];
-    const missing: string[] = [];
-    for (const r of roles) if (!(await hasRole(c.kind, r))) missing.push(r);
+    const known = await rolesOf(c.kind);
+    const missing = [...new Set(c.nodes.map((n) => n.role))].filter((r) => typeof known?.[r] !== 'function');
     if (missing.length > 0) out.push({ name, c, roles: missing });
   }
   return out;

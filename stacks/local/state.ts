@@ -4,8 +4,8 @@
  * writer each, so the supervisor and a deploy never overwrite each other's view. Both are written atomically.
  */
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
-import { writeJsonAtomic } from '../../runtime/atomic-file.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { writeJsonAtomic } from '../../kernel/atomic-file.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { DeployCode } from './codes.js';
 import { stackPaths } from './paths.js';
 

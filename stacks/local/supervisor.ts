@@ -18,7 +18,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { writeJsonAtomic } from '../../runtime/atomic-file.js';
+import { writeJsonAtomic } from '../../kernel/atomic-file.js';
 import { probeHealth } from './health.js';
 import { nodeHostCommand, stackPaths } from './paths.js';
 import { type LocalState, readState, type SupervisedNode, type SupervisorStatus } from './state.js';

@@ -7,7 +7,7 @@
  * the construct offers is an error that names the next construct, never a silent downgrade of the fault model.
  */
 import type { ComponentPlan, PlannedNode } from '../../components/plan-types.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { PulumiCode } from './codes.js';
 
 export type CloudProvider = 'aws' | 'azure' | 'gcp';

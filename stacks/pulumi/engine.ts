@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineEvent, OutputMap } from '@pulumi/pulumi/automation/index.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { PulumiCode } from './codes.js';
 
 export interface StackRef {

@@ -22,8 +22,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { planDigest } from '../../components/plan.js';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../runtime/atomic-file.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../kernel/atomic-file.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import type { BucketOutput, ComponentOutput, DeploymentOutputs, NodeOutput } from '../../runtime/node-spec.js';
 import {
   hasSigningKey,

@@ -10,7 +10,7 @@ import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
-import { writeFileAtomic } from '../../runtime/atomic-file.js';
+import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import { ensureAdminToken, generateNodeKey, readPrivateKey } from '../../runtime/keys.js';
 import {
   ensurePlannedKey,

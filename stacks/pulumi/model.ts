@@ -9,7 +9,7 @@
  * spec (peers and their hosts) be written by cloud-init without a second pass.
  */
 import type { Plan, PlannedBucket, PlannedNode } from '../../components/plan-types.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { PulumiCode } from './codes.js';
 import { type CloudProvider, chooseConstruct, type DomainGroup } from './constructs.js';
 

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { EngineEvent, OutputMap } from '@pulumi/pulumi/automation/index.js';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { PulumiCode } from './codes.js';
 import type { EngineOp, EngineSummary, PulumiEngine, StackRef } from './engine.js';
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../kernel/errors.js';
 import { advise } from '../../placement/advise.js';
 import { PlacementCodes } from '../../placement/codes.js';
 import { balancedLayout, parseLayout, unbalancedLayout, validateLayout } from '../../placement/layout.js';
 import { parseAttackRange } from '../../placement/range.js';
 import { keepCurve, keepProbability } from '../../placement/risk.js';
 import { adviseTopology } from '../../placement/topology-advice.js';
-import { ExitCode } from '../../runtime/errors.js';
 import type { Topology } from '../../topology/schema.js';
 import { thrownTcError } from '../support/tc-error.js';
 

@@ -3,7 +3,7 @@
  * groups, the construct limits, firewall rules per role tag, bucket-level service-account bindings.
  */
 import { describe, expect, it } from 'vitest';
-import { TcError } from '../../runtime/errors.js';
+import { TcError } from '../../kernel/errors.js';
 import { buildModel } from '../../stacks/pulumi/model.js';
 import { byName, checkDomains, checkFirewall, checkTemplates, ofType, runPlan } from './graph.js';
 import { compileText, denseTopology, templatePlan } from './plans.js';

@@ -1,7 +1,7 @@
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExitCode } from '../../runtime/errors.js';
+import { ExitCode } from '../../kernel/errors.js';
 import {
   ensureAdminToken,
   generateNodeKey,

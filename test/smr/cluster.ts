@@ -3,11 +3,13 @@
  * (.tclouds/<stack>/{keys,nodes/<id>/{spec.json,data},outputs.json}), on its own 127.x.y.z addresses.
  * Nodes run either in this process (startNode) or as real `node bin/run.js node run --spec` processes.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
-import { writeJsonAtomic } from '../../runtime/atomic-file.js';
+import { rolesOf } from '../../components/kinds.js';
+import { writeJsonAtomic } from '../../kernel/atomic-file.js';
 import {
   ensureAdminToken,
   generateNodeKey,
@@ -178,7 +180,7 @@ export async function makeCluster(
 }
 
 export async function startInProcess(c: Cluster): Promise<RunningNode[]> {
-  return Promise.all(c.specFiles.map((f) => startNode(f, { stderr: false })));
+  return Promise.all(c.specFiles.map((f) => startNode(f, { stderr: false, roles: rolesOf })));
 }
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..');

@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clientFromOutputs } from '../../components/smr/client.js';
+import { SmrCode } from '../../components/smr/codes.js';
 import { loadService } from '../../components/smr/services/load.js';
-import { NodeCode } from '../../runtime/codes.js';
 import { tempDir } from '../support/tmp.js';
 import { makeCluster, spawnNode, waitHealthy } from './cluster.js';
 
@@ -90,7 +90,7 @@ describe('user service module', () => {
     const dir = tempDir('tclouds-svc-');
     const file = path.join(dir, 'partial.mjs');
     writeFileSync(file, 'export function execute() { return "x"; }\nexport function snapshot() { return ""; }\n');
-    await expect(loadService(file)).rejects.toMatchObject({ code: NodeCode.smrService });
-    await expect(loadService(path.join(dir, 'missing.mjs'))).rejects.toMatchObject({ code: NodeCode.smrService });
+    await expect(loadService(file)).rejects.toMatchObject({ code: SmrCode.service });
+    await expect(loadService(path.join(dir, 'missing.mjs'))).rejects.toMatchObject({ code: SmrCode.service });
   });
 });

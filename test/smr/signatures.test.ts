@@ -4,12 +4,14 @@
  * `node bin/run.js node run` processes (needs `npx tsc -p tsconfig.build.json`); the default (`mac`) component and
  * the unreplicated baseline run in this process on the same loopback TCP transport.
  */
+
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rolesOf } from '../../components/kinds.js';
 import { clientFromOutputs, SmrClient } from '../../components/smr/client.js';
 import {
   attachAuth,
@@ -24,8 +26,8 @@ import {
 } from '../../components/smr/protocol/codec.js';
 import { ClientSigners, parseClientAuth, requestVerifier, signRequest } from '../../components/smr/request-auth.js';
 import { applyKv, encodeKvOp, type KvOp } from '../../components/smr/services/kv.js';
-import { writeJsonAtomic } from '../../runtime/atomic-file.js';
-import { TcError } from '../../runtime/errors.js';
+import { writeJsonAtomic } from '../../kernel/atomic-file.js';
+import { TcError } from '../../kernel/errors.js';
 import {
   generateNodeKey,
   generateSigningKey,
@@ -220,7 +222,7 @@ describe('signing keys', () => {
       mutate(spec);
       const file = path.join(c.stackDir, 'nodes', `bad-${code}.json`);
       await writeJsonAtomic(file, spec);
-      const err = await rejection(startNode(file, { stderr: false }));
+      const err = await rejection(startNode(file, { stderr: false, roles: rolesOf }));
       expect(codeOf(err), `${what}: ${String(err)}`).toBe(code);
     }
   });
@@ -410,7 +412,7 @@ describe('default clientAuth (mac) replicas and the unreplicated baseline, in pr
     const specFile = path.join(cluster.stackDir, 'nodes', 'unreplicated.json');
     await writeJsonAtomic(specFile, spec);
     const { startNode } = await import('../../runtime/node-host.js');
-    single = await startNode(specFile, { stderr: false });
+    single = await startNode(specFile, { stderr: false, roles: rolesOf });
     const base = await clientFromOutputs(cluster.stackDir, cluster.component, { sign: true });
     const other = await clientFromOutputs(cluster.stackDir, cluster.component, { clientId: 'client-ledger-1' });
     const mk = (from: SmrClient, signingKey = from.opts.signingKey) =>

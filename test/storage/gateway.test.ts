@@ -29,6 +29,7 @@ async function freePort(): Promise<number> {
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let role: RoleInstance;
+const fatalReports: unknown[] = [];
 let port: number;
 const gw = generateNodeKey();
 const alice = generateNodeKey();
@@ -77,9 +78,12 @@ beforeAll(async () => {
     metrics: new MetricsRegistry(),
     signal: new AbortController().signal,
     privateKey: gw.privateKey,
+    // A gateway has no invariant that may stop it here; any report fails the suite in afterAll.
+    fatal: (e) => fatalReports.push(e),
   });
 });
 afterAll(async () => {
+  expect(fatalReports).toEqual([]);
   await role?.stop();
   await tmp?.cleanup();
 });

@@ -2,7 +2,7 @@
  * The TcError a call throws, for tests that check an error's code, exit code and message: anything else thrown
  * (or nothing thrown) fails the test.
  */
-import { TcError } from '../../runtime/errors.js';
+import { TcError } from '../../kernel/errors.js';
 
 export function thrownTcError(f: () => unknown): TcError {
   try {

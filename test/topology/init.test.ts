@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, TcError } from '../../runtime/errors.js';
+import { ExitCode, TcError } from '../../kernel/errors.js';
 import { initTopology, SCHEMA_FILE } from '../../topology/init.js';
 import { SCHEMA_ID } from '../../topology/json-schema.js';
 import { validateTopologyText } from '../../topology/load.js';

@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { NodeCode } from '../../../runtime/codes.js';
-import { ExitCode, TcError } from '../../../runtime/errors.js';
+import { ExitCode, TcError } from '../../../kernel/errors.js';
+import { SmrCode } from '../codes.js';
 import { KvService, NoopService } from './kv.js';
 import type { ExecContext, Service } from './service.js';
 
@@ -23,7 +23,7 @@ export async function loadService(name: string, baseDir = process.cwd()): Promis
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new TcError(NodeCode.smrService, `cannot load service module ${file}: ${(e as Error).message}`, {
+    throw new TcError(SmrCode.service, `cannot load service module ${file}: ${(e as Error).message}`, {
       exit: ExitCode.invalid,
       hint: 'service is `kv`, `noop` or the path of a JS module exporting execute, snapshot and restore',
     });
@@ -31,7 +31,7 @@ export async function loadService(name: string, baseDir = process.cwd()): Promis
   const m = (mod.default && typeof mod.default === 'object' ? mod.default : mod) as Record<string, unknown>;
   for (const fn of ['execute', 'snapshot', 'restore']) {
     if (typeof m[fn] !== 'function') {
-      throw new TcError(NodeCode.smrService, `service module ${file} does not export a function ${fn}()`, {
+      throw new TcError(SmrCode.service, `service module ${file} does not export a function ${fn}()`, {
         exit: ExitCode.invalid,
       });
     }

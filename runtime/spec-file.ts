@@ -4,9 +4,9 @@
  */
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import { COMPONENT_KINDS } from '../topology/schema.js';
 import { NodeCode } from './codes.js';
-import { ExitCode, TcError } from './errors.js';
 import { NODE_SPEC_VERSION, type NodeSpec } from './node-spec.js';
 
 const port = z.int().min(1).max(65535);
@@ -48,7 +48,7 @@ export const NodeSpecSchema = z.object({
   adminTokenFile: z.string().min(1),
 });
 
-export async function loadSpec(file: string): Promise<NodeSpec> {
+export async function loadNodeSpec(file: string): Promise<NodeSpec> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');

@@ -1,6 +1,7 @@
 /**
  * Crash-safe file writes: write to a temporary name in the same directory, fsync, then rename over the
- * target. A reader sees either the old file or the new one, never half of one (architecture.md, principle 4).
+ * target. A reader sees either the old file or the new one, never half of one: a crash mid-write loses the
+ * update, never the file.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';

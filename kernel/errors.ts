@@ -1,7 +1,7 @@
 /**
  * Typed errors shared by every part of tclouds.
  *
- * Errors are part of the interface (architecture.md, principle 4): every problem a user can cause is a
+ * Errors are part of the interface: every problem a user can cause is a
  * TcError with a stable code, a message, an optional source position and a hint saying what to do.
  * Commands turn them into `file:line:column error CODE message` lines, or into JSON with `--json`,
  * and exit with the documented exit code of their class. Nothing else should reach the user as a stack trace.

@@ -1,0 +1,50 @@
+/**
+ * Status hooks that several kinds share (components/kind.ts `KindStatus`): number reading, the default quorum of a
+ * replicated service, and byte formatting.
+ */
+import type { Agreement, KindStatus } from './kind.js';
+
+/** A finite number, or null for anything else (role fields come from other processes). */
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** The value most entries agree on (ties: the smaller value), or null. */
+export function mostCommon(values: readonly number[]): number | null {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: number | null = null;
+  for (const [v, c] of counts) {
+    const bc = best === null ? -1 : counts.get(best)!;
+    if (c > bc || (c === bc && best !== null && v < best)) best = v;
+  }
+  return best;
+}
+
+/** The highest `lastDecided` the nodes report, with no leader or regency (kinds without a leader). */
+export function lastDecidedOnly(roles: readonly Readonly<Record<string, unknown>>[]): Agreement {
+  const decided = roles.flatMap((r) => num(r.lastDecided) ?? []);
+  return { leader: null, regency: null, lastDecided: decided.length > 0 ? Math.max(...decided) : null };
+}
+
+/** A component of n nodes tolerating f faults needs n - f of them (f from its client configuration, else 0). */
+export const replicatedServiceStatus: KindStatus = {
+  unit: 'node',
+  quorum(client, units) {
+    const n = num(client.n) ?? units;
+    const f = num(client.f) ?? 0;
+    return { n, f, quorum: Math.max(1, n - f) };
+  },
+  keyMetric: () => '',
+  agreement: lastDecidedOnly,
+};
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = -1;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}

@@ -1,0 +1,16 @@
+/**
+ * Node configuration of a MapReduce component's roles: the job tracker and the workers. Written by plan.ts;
+ * parsed by the roles once they exist.
+ */
+import { z } from 'zod';
+
+export const JobTrackerConfigSchema = z.object({
+  f: z.int().min(0),
+  workers: z.int().min(1),
+  /** Replicas each task starts with (f+1) and the most it may reach after disagreements (2f+1). */
+  taskReplicas: z.int().min(1),
+  maxTaskReplicas: z.int().min(1),
+});
+export const WorkerConfigSchema = z.object({ f: z.int().min(0) });
+
+export const MAPREDUCE_CONFIGS = { 'job-tracker': JobTrackerConfigSchema, worker: WorkerConfigSchema } as const;

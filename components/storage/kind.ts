@@ -1,0 +1,25 @@
+/** The storage kind (components/kind.ts): DepSky object storage over n >= 3f+1 clouds, with optional gateways. */
+import type { KindModule } from '../kind.js';
+import { formatBytes, lastDecidedOnly, num } from '../kind-status.js';
+import { STORAGE_CONFIGS } from './config.js';
+import { planStorage } from './plan.js';
+
+export const storageKind: KindModule<'storage'> = {
+  kind: 'storage',
+  plan: planStorage,
+  configs: STORAGE_CONFIGS,
+  roles: () => import('./node.js').then((m) => m.roles),
+  status: {
+    unit: 'cloud',
+    quorum(client, units) {
+      // DepSky: operations need n - f clouds.
+      const n = num(client.n) ?? units;
+      const f = num(client.f) ?? Math.floor((n - 1) / 3);
+      return { n, f, quorum: n - f };
+    },
+    keyMetric: (role) =>
+      num(role.objects) === null ? '' : `${role.objects} obj · ${formatBytes(num(role.bytes) ?? 0)}`,
+    agreement: lastDecidedOnly,
+  },
+  chaos: { faultModes: [], corruptibleBuckets: true },
+};
