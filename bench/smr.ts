@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { rolesOf } from '../components/kinds.js';
-import type { LoadResult } from '../components/smr/cli-support.js';
+import type { LoadResult } from '../components/smr/operations.js';
 import { clientFromOutputs, type SmrClient } from '../components/smr/client.js';
 import { writeJsonAtomic } from '../kernel/atomic-file.js';
 import { startNode } from '../runtime/node-host.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { closedLoop, connectComponent, type LoadResult } from '../../components/smr/cli-support.js';
+import { closedLoop, connectComponent, type LoadResult } from '../../components/smr/operations.js';
 import { smrFlags } from '../../components/smr/command-support.js';
 import type { ClientAuth } from '../../components/smr/request-auth.js';
 

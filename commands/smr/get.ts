@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import type { InvokeResult } from '../../components/smr/cli-support.js';
+import type { InvokeResult } from '../../components/smr/operations.js';
 import { runKv, smrFlags } from '../../components/smr/command-support.js';
 
 export default class SmrGet extends TcCommand {

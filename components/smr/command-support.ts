@@ -18,7 +18,7 @@ export const smrFlags = {
 
 import type { TcCommand } from '../../cli/base-command.js';
 import { style } from '../../cli/style.js';
-import { type InvokeResult, invokeKv, parseKvArgs } from './cli-support.js';
+import { type InvokeResult, invokeKv, parseKvArgs } from './operations.js';
 
 /** Shared run() of invoke/get/put/cas: one KV operation, rendered as JSON or one human line. */
 export async function runKv(
