@@ -1,5 +1,5 @@
 /**
-^ * What `tclouds smr` does against a deployment: find the deployment of a topology, connect a client, run one KV
+ * What `tclouds smr` does against a deployment: find the deployment of a topology, connect a client, run one KV
  * operation or a closed-loop load. Commands only parse flags and render these values.
  */
 import { performance } from 'node:perf_hooks';
