@@ -13,10 +13,10 @@
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { type Deployment, httpGet } from '../dashboard/poll.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
-import { StatusCode } from './codes.js';
+import { type Deployment, httpGet } from '../stacks/deployment.js';
+import { ChaosCode } from './codes.js';
 import { addUnique, readJournal, writeJournal } from './journal.js';
 import { loadLocalControl } from './local-control.js';
 
@@ -52,7 +52,7 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
     (n) => sel.component === undefined || dep.outputs.components[sel.component]?.nodes.includes(n),
   );
   if (sel.component !== undefined && !dep.outputs.components[sel.component]) {
-    throw new TcError(StatusCode.unknownTarget, `no component "${sel.component}" in stack ${dep.outputs.stack}`, {
+    throw new TcError(ChaosCode.unknownTarget, `no component "${sel.component}" in stack ${dep.outputs.stack}`, {
       exit: ExitCode.notFound,
       hint: `components: ${Object.keys(dep.outputs.components).join(', ')}`,
     });
@@ -60,7 +60,7 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
   const named = sel.node ?? [];
   if (named.length > 0 && (sel.host !== undefined || sel.cloud !== undefined)) {
     throw new TcError(
-      StatusCode.badArgs,
+      ChaosCode.badArgs,
       'name nodes with --node, or a fault domain with --host and --cloud, not both',
       {
         exit: ExitCode.usage,
@@ -71,7 +71,7 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
     return named.map((id) => {
       const n = nodes.find((x) => x.id === id);
       if (!n) {
-        throw new TcError(StatusCode.unknownTarget, `no node "${id}" in stack ${dep.outputs.stack}`, {
+        throw new TcError(ChaosCode.unknownTarget, `no node "${id}" in stack ${dep.outputs.stack}`, {
           exit: ExitCode.notFound,
           hint: `nodes: ${nodes.map((x) => x.id).join(', ') || '(none)'}`,
         });
@@ -81,7 +81,7 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
   }
   if (sel.host !== undefined || sel.cloud !== undefined) {
     if (sel.host === undefined || sel.cloud === undefined) {
-      throw new TcError(StatusCode.badArgs, 'a fault domain needs both --host (PM index) and --cloud', {
+      throw new TcError(ChaosCode.badArgs, 'a fault domain needs both --host (PM index) and --cloud', {
         exit: ExitCode.usage,
         hint: 'e.g. --host 0 --cloud local-1 acts on every node on PM 0 of cloud local-1',
       });
@@ -89,14 +89,14 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
     const inDomain = nodes.filter((n) => n.cloud === sel.cloud && n.domain === sel.host);
     if (inDomain.length === 0) {
       const domains = [...new Set(nodes.map((n) => `--cloud ${n.cloud} --host ${n.domain}`))].sort();
-      throw new TcError(StatusCode.unknownTarget, `no node runs on PM ${sel.host} of cloud "${sel.cloud}"`, {
+      throw new TcError(ChaosCode.unknownTarget, `no node runs on PM ${sel.host} of cloud "${sel.cloud}"`, {
         exit: ExitCode.notFound,
         hint: `fault domains with nodes: ${domains.join('; ')}`,
       });
     }
     return inDomain;
   }
-  throw new TcError(StatusCode.badArgs, 'name the target: --node ID, or --host D --cloud C for a whole fault domain', {
+  throw new TcError(ChaosCode.badArgs, 'name the target: --node ID, or --host D --cloud C for a whole fault domain', {
     exit: ExitCode.usage,
   });
 }
@@ -104,7 +104,7 @@ export function resolveTargets(dep: Deployment, sel: TargetSelector): NodeOutput
 export function requireLocal(dep: Deployment): void {
   if (dep.outputs.target !== 'local') {
     throw new TcError(
-      StatusCode.notLocal,
+      ChaosCode.notLocal,
       `chaos works on the local target only (stack ${dep.outputs.stack} is on ${dep.outputs.target})`,
       {
         exit: ExitCode.usage,
@@ -118,7 +118,7 @@ async function adminToken(dep: Deployment): Promise<string> {
   const file = path.join(dep.stackDir, 'keys', 'admin.token');
   const token = await fs.readFile(file, 'utf8').catch(() => null);
   if (!token) {
-    throw new TcError(StatusCode.adminFailed, `cannot read the admin token ${file}`, {
+    throw new TcError(ChaosCode.adminFailed, `cannot read the admin token ${file}`, {
       exit: ExitCode.notFound,
       hint: 'the token is written by `tclouds deploy`; redeploy if it is missing',
     });

@@ -1,19 +1,15 @@
 /**
- * Error codes of the status dashboard and fault injection (TC500-TC599). Stable: scripts match on them.
- * The README section `status` lists the same table.
+ * Error codes of fault injection (TC502-TC599; TC500-TC501, reading a deployment, are stacks/deployment.ts's).
+ * Stable: scripts match on them. The README section `status` lists the same table.
  */
-export const StatusCode = {
-  /** No deployment outputs were found for the stack (nothing deployed, or wrong directory/--file). */
-  noDeployment: 'TC500',
-  /** The deployment outputs file exists but is not valid JSON / not the expected shape. */
-  badOutputs: 'TC501',
+export const ChaosCode = {
   /** A node, fault domain, component, bucket or object named on the command line does not exist. */
   unknownTarget: 'TC502',
   /** Chaos is only possible on the local target (it drives local processes and directories). */
   notLocal: 'TC503',
   /** A destructive action needs a confirmation: no TTY to ask on and no --yes. */
   needsConfirmation: 'TC504',
-  /** The user declined the confirmation. */
+  /** The user declined the confirmation (or pressed Ctrl-C at it). */
   declined: 'TC505',
   /** Bad flag combination or value (e.g. both --node and --host, a fault count out of range). */
   badArgs: 'TC506',
@@ -26,4 +22,3 @@ export const StatusCode = {
   /** A chaos action (kill/pause/resume/restart) failed. */
   actionFailed: 'TC510',
 } as const;
-export type StatusCodeValue = (typeof StatusCode)[keyof typeof StatusCode];

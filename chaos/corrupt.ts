@@ -11,11 +11,11 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { containerOf } from '../components/storage/protocol/names.js';
-import type { Deployment } from '../dashboard/poll.js';
 import { writeFileAtomic } from '../kernel/atomic-file.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { BucketOutput } from '../runtime/node-spec.js';
-import { StatusCode } from './codes.js';
+import type { Deployment } from '../stacks/deployment.js';
+import { ChaosCode } from './codes.js';
 import { readJournal, writeJournal } from './journal.js';
 
 export interface CorruptOptions {
@@ -42,7 +42,7 @@ export function resolveBucket(dep: Deployment, cloud?: string, bucket?: string):
   const list = all.map((b) => `--cloud ${b.cloud} --bucket ${b.name}`).join('; ') || '(none)';
   if (matches.length !== 1) {
     throw new TcError(
-      matches.length === 0 ? StatusCode.unknownTarget : StatusCode.badArgs,
+      matches.length === 0 ? ChaosCode.unknownTarget : ChaosCode.badArgs,
       matches.length === 0
         ? 'no such bucket in this deployment'
         : 'several buckets match: name one with --cloud and --bucket',
@@ -51,7 +51,7 @@ export function resolveBucket(dep: Deployment, cloud?: string, bucket?: string):
   }
   const b = matches[0]!;
   if (b.provider !== 'local' || !b.path) {
-    throw new TcError(StatusCode.notLocal, `bucket ${b.name} of cloud ${b.cloud} is not a local directory`, {
+    throw new TcError(ChaosCode.notLocal, `bucket ${b.name} of cloud ${b.cloud} is not a local directory`, {
       exit: ExitCode.usage,
       hint: 'corrupt works on local clouds only',
     });
@@ -70,7 +70,7 @@ export async function corruptObject(dep: Deployment, opts: CorruptOptions): Prom
   const root = path.resolve(b.path);
   let target = path.resolve(root, opts.object);
   if (target !== root && !target.startsWith(`${root}${path.sep}`)) {
-    throw new TcError(StatusCode.badArgs, `--object ${opts.object} points outside the bucket`, {
+    throw new TcError(ChaosCode.badArgs, `--object ${opts.object} points outside the bucket`, {
       exit: ExitCode.usage,
     });
   }
@@ -94,7 +94,7 @@ export async function corruptObject(dep: Deployment, opts: CorruptOptions): Prom
           return n;
         }
       });
-    throw new TcError(StatusCode.unknownTarget, `no object "${opts.object}" in ${b.cloud}/${b.name}`, {
+    throw new TcError(ChaosCode.unknownTarget, `no object "${opts.object}" in ${b.cloud}/${b.name}`, {
       exit: ExitCode.notFound,
       hint:
         units.length > 0
@@ -109,7 +109,7 @@ export async function corruptObject(dep: Deployment, opts: CorruptOptions): Prom
       .sort()
       .map((n) => path.join(target, n));
     if (files.length === 0) {
-      throw new TcError(StatusCode.corruptFailed, `data unit ${opts.object} on ${b.cloud} holds no value files`, {
+      throw new TcError(ChaosCode.corruptFailed, `data unit ${opts.object} on ${b.cloud} holds no value files`, {
         exit: ExitCode.notFound,
       });
     }
@@ -135,7 +135,7 @@ export async function corruptObject(dep: Deployment, opts: CorruptOptions): Prom
     result.files.push({ file, size: original.length, flipped: positions.length });
   }
   if (result.files.length === 0) {
-    throw new TcError(StatusCode.corruptFailed, `object ${opts.object} on ${b.cloud} is empty: nothing to corrupt`, {
+    throw new TcError(ChaosCode.corruptFailed, `object ${opts.object} on ${b.cloud} is empty: nothing to corrupt`, {
       exit: ExitCode.invalid,
     });
   }

@@ -18,14 +18,8 @@
  * Kept: pm-majority needs at least floor(m/2)+1 clean PMs; vm-majority at least floor(v/2)+1 VMs that are
  * neither crashed nor on a lost PM.
  */
+import { type FaultModel, majorityKept, vmOwners } from '../placement/majority.js';
 import { mulberry32 } from '../placement/simulate.js';
-import type { Keep, Threat } from '../topology/schema.js';
-
-export interface FaultModel {
-  threat: Threat;
-  keep: Keep;
-  removal: boolean;
-}
 
 /** A seeded uniform generator in [0, 1): the placement simulation's mulberry32, one PRNG for every seeded draw. */
 export const seededRandom: (seed: number) => () => number = mulberry32;
@@ -54,35 +48,6 @@ export interface DrawOutcome {
   goodVms: number;
   /** Whether the majority named by `keep` survived. */
   kept: boolean;
-}
-
-/** PM index of every VM: VMs are numbered PM by PM, in layout order. */
-export function vmOwners(layout: readonly number[]): number[] {
-  const owners: number[] = [];
-  layout.forEach((count, pm) => {
-    for (let i = 0; i < count; i++) owners.push(pm);
-  });
-  return owners;
-}
-
-/** Does the majority survive when `lostPms` and `lostVms` are gone? (The rule shared with the advisor.) */
-export function majorityKept(
-  layout: readonly number[],
-  lostPms: ReadonlySet<number>,
-  lostVms: ReadonlySet<number>,
-  keep: Keep,
-): { kept: boolean; cleanPms: number; goodVms: number } {
-  const owners = vmOwners(layout);
-  let goodVms = 0;
-  owners.forEach((pm, vm) => {
-    if (!lostPms.has(pm) && !lostVms.has(vm)) goodVms++;
-  });
-  const cleanPms = layout.length - lostPms.size;
-  const kept =
-    keep === 'pm-majority'
-      ? cleanPms >= Math.floor(layout.length / 2) + 1
-      : goodVms >= Math.floor(owners.length / 2) + 1;
-  return { kept, cleanPms, goodVms };
 }
 
 function pickIndex(random: () => number, n: number): number {

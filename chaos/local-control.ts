@@ -4,7 +4,7 @@
  * this adapter loads them lazily (only chaos commands pay for it) and turns a failed load into a clear error.
  */
 import { ExitCode, TcError } from '../kernel/errors.js';
-import { StatusCode } from './codes.js';
+import { ChaosCode } from './codes.js';
 
 export interface LocalControl {
   /** SIGKILL and keep it down (hold) until restartNode or a deploy. */
@@ -26,7 +26,7 @@ export async function loadLocalControl(): Promise<LocalControl> {
   );
   const control = await cached;
   if (!control) {
-    throw new TcError(StatusCode.noControl, 'local process control (stacks/local/control.js) is not in this build', {
+    throw new TcError(ChaosCode.noControl, 'local process control (stacks/local/control.js) is not in this build', {
       exit: ExitCode.missingDependency,
       hint: 'kill, pause, resume and restart need the local realizer of `tclouds deploy`',
     });

@@ -11,12 +11,15 @@
  * quorum arithmetic counts them the same way, while the arbitrary behaviour itself is exercised by the SMR
  * simulation tests.
  */
-import type { Deployment } from '../dashboard/poll.js';
 import { buildStatus } from '../dashboard/status-model.js';
+import type { KeepProbability } from '../placement/keep-probability.js';
+import type { FaultModel } from '../placement/majority.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import type { ComponentOutput, DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
-import { killOrPause, resume } from './actions.js';
-import type { KeepProbability } from './advisor.js';
-import { deriveSeed, drawFaults, type FaultModel, seededRandom } from './draw.js';
+import type { Deployment } from '../stacks/deployment.js';
+import { killOrPause, requireLocal, resume } from './actions.js';
+import { ChaosCode } from './codes.js';
+import { deriveSeed, drawFaults, seededRandom } from './draw.js';
 
 export interface FaultDomainNodes {
   cloud: string;
@@ -130,6 +133,45 @@ export function planChaosRuns(
   };
 }
 
+/** Most runs one `chaos run` applies for real: each restarts nodes and waits for them (seconds), unlike a dry run. */
+export const MAX_APPLIED_RUNS = 50;
+
+/**
+ * The runs a `chaos run` asks for, checked against the deployment: every named component exists, at least one
+ * component has nodes, and applied runs are on the local target and few enough to finish.
+ */
+export function prepareChaosRuns(
+  dep: Deployment,
+  opts: ChaosRunOptions & { apply: boolean },
+  keepProbability: KeepProbability | null,
+): ChaosRunReport {
+  for (const c of opts.components ?? []) {
+    if (!dep.outputs.components[c]) {
+      throw new TcError(ChaosCode.unknownTarget, `no component "${c}" in stack ${dep.outputs.stack}`, {
+        exit: ExitCode.notFound,
+        hint: `components: ${Object.keys(dep.outputs.components).join(', ')}`,
+      });
+    }
+  }
+  const report = planChaosRuns(dep.outputs, opts, keepProbability);
+  if (report.components.length === 0) {
+    throw new TcError(ChaosCode.unknownTarget, 'no component with nodes to inject faults into', {
+      exit: ExitCode.notFound,
+      hint: 'client-resident storage has no nodes; chaos corrupt damages its cloud copies instead',
+    });
+  }
+  if (opts.apply) {
+    requireLocal(dep);
+    if (opts.runs > MAX_APPLIED_RUNS) {
+      throw new TcError(ChaosCode.badArgs, `${opts.runs} applied runs would take long; use --dry-run for many runs`, {
+        exit: ExitCode.usage,
+        hint: 'applied runs restart nodes between runs (seconds each); --dry-run draws thousands per second',
+      });
+    }
+  }
+  return report;
+}
+
 export interface ApplyOptions {
   /** Time the deployment gets to notice the faults before the quorum is observed. */
   settleMs?: number;
@@ -147,7 +189,7 @@ export async function applyChaosRuns(
   report: ChaosRunReport,
   opts: ApplyOptions = {},
 ): Promise<ChaosRunReport> {
-  const { StatusPoller } = await import('../dashboard/poll.js');
+  const { StatusPoller } = await import('../stacks/deployment.js');
   const poller = new StatusPoller(dep, { timeoutMs: 400 });
   const byId = new Map<string, NodeOutput>(
     Object.values(dep.outputs.components).flatMap((c) => c.nodes.map((n) => [n.id, n] as const)),

@@ -10,8 +10,8 @@
  * Anything else is an internal error: one line, no stack trace unless TCLOUDS_DEBUG=1.
  */
 import { Command, Errors } from '@oclif/core';
+import { style } from '../dashboard/style.js';
 import { ExitCode, type ExitCodeValue, formatProblem, isTcError, TcError } from '../kernel/errors.js';
-import { style } from './style.js';
 
 /** Command-line usage error reported by oclif's parser (unknown flag, bad flag value, missing argument). */
 const USAGE_CODE = 'TC033';

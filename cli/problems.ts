@@ -1,6 +1,7 @@
 /** Human rendering of problems: `file:line:col error CODE message` and an indented hint, colored on a TTY. */
+
+import { style } from '../dashboard/style.js';
 import type { Problem } from '../kernel/errors.js';
-import { style } from './style.js';
 
 export function renderProblem(p: Problem, stream: NodeJS.WriteStream = process.stdout): string {
   const where = [p.file, p.line, p.line === undefined ? undefined : p.column].filter((x) => x !== undefined).join(':');

@@ -5,7 +5,7 @@
  * Lines are queued as they arrive, so answers typed ahead (or pasted at once) are not lost between questions.
  */
 import type { Interface } from 'node:readline';
-import { isTcError, TcError } from '../kernel/errors.js';
+import { ExitCode, isTcError, TcError } from '../kernel/errors.js';
 
 export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI;
@@ -84,4 +84,42 @@ function pick<T extends string>(options: readonly T[], answer: string): T | unde
   const n = Number(answer);
   if (Number.isInteger(n) && n >= 1 && n <= options.length) return options[n - 1];
   return options.find((o) => o === answer.toLowerCase());
+}
+
+/** The codes a command family reports for a refused, declined or interrupted confirmation. */
+export interface ConfirmCodes {
+  needsConfirmation: string;
+  declined: string;
+  interrupted: string;
+}
+
+/**
+ * Ask before changing anything. `yes` (--yes) skips it; without a terminal (a script, CI) and without --yes the
+ * command refuses, because silently deploying, destroying or injecting faults from a script is the mistake to
+ * prevent. Ctrl-C at the prompt cancels like anywhere else.
+ */
+export async function confirm(question: string, yes: boolean, codes: ConfirmCodes): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw new TcError(codes.needsConfirmation, `refusing without confirmation: ${question}`, {
+      exit: ExitCode.usage,
+      hint: 'there is no terminal to ask on; pass --yes to confirm from a script or CI',
+    });
+  }
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    // readline turns Ctrl-C at the prompt into a 'SIGINT' event on the interface.
+    const interrupted = new Promise<never>((_, reject) =>
+      rl.once('SIGINT', () =>
+        reject(new TcError(codes.interrupted, 'cancelled: nothing was changed', { exit: ExitCode.interrupted })),
+      ),
+    );
+    const answer = (await Promise.race([rl.question(`${question} [y/N] `), interrupted])).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') {
+      throw new TcError(codes.declined, 'cancelled: nothing was changed', { exit: ExitCode.failure });
+    }
+  } finally {
+    rl.close();
+  }
 }

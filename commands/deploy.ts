@@ -1,17 +1,17 @@
 import { Args, Flags } from '@oclif/core';
-import { allNodes } from '../components/plan.js';
-import { NdjsonCommand } from '../stacks/command-base.js';
-import { stackPaths } from '../stacks/local/paths.js';
-import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
+import { NdjsonCommand } from '../cli/ndjson-command.js';
 import {
   checkTargetHasClouds,
-  confirm,
+  confirmChange,
   interruptible,
   loadPlan,
   parseTarget,
   progressSink,
   realizeContext,
-} from '../stacks/session.js';
+} from '../cli/session.js';
+import { allNodes } from '../components/plan.js';
+import { stackPaths } from '../stacks/local/paths.js';
+import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
 import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
 export interface DeploySummary {
@@ -70,7 +70,7 @@ export default class Deploy extends NdjsonCommand {
       if (!flags.yes) {
         const changes = target === 'local' ? (await realizer.preview(lp.plan, quiet)).changes : 1;
         if (changes > 0) {
-          await confirm(
+          await confirmChange(
             `Deploy stack ${lp.plan.stack} from ${displayName(lp.loaded.file)} to ${target} (${changes} change${changes === 1 ? '' : 's'})?`,
             false,
           );

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { NdjsonCommand } from '../stacks/command-base.js';
+import { NdjsonCommand } from '../cli/ndjson-command.js';
+import { confirmChange, interruptible, loadPlan, parseTarget, progressSink, realizeContext } from '../cli/session.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
-import { confirm, interruptible, loadPlan, parseTarget, progressSink, realizeContext } from '../stacks/session.js';
 import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
 export interface DestroySummary {
@@ -45,7 +45,7 @@ export default class Destroy extends NdjsonCommand {
     const target = parseTarget(flags.target);
     const lp = await loadPlan(args.file);
     const realizer = await loadRealizer(target);
-    await confirm(
+    await confirmChange(
       `Destroy stack ${lp.plan.stack} of ${displayName(lp.loaded.file)} on ${target}${flags['keep-data'] ? ' (keeping data)' : ''}?`,
       flags.yes,
     );

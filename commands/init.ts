@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../cli/base-command.js';
 import { canPrompt, Prompter } from '../cli/prompt.js';
-import { style } from '../cli/style.js';
+import { style } from '../dashboard/style.js';
 import { type InitResult, initTopology } from '../topology/init.js';
 import { DEFAULT_TOPOLOGY_FILE } from '../topology/load.js';
 import { MODES, type Mode, PROVIDERS } from '../topology/schema.js';

@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { style, table } from '../cli/style.js';
+import { NdjsonCommand } from '../cli/ndjson-command.js';
+import { interruptible, loadPlan, parseTarget, realizeContext } from '../cli/session.js';
+import { style, table } from '../dashboard/style.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { DeploymentOutputs } from '../runtime/node-spec.js';
-import { NdjsonCommand } from '../stacks/command-base.js';
-import { DeployCode } from '../stacks/local/codes.js';
+import { DeployCode } from '../stacks/codes.js';
 import { loadRealizer, TARGETS } from '../stacks/realizer.js';
-import { interruptible, loadPlan, parseTarget, realizeContext } from '../stacks/session.js';
 import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
 export default class Outputs extends NdjsonCommand {

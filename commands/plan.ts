@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
-import { style, table } from '../cli/style.js';
+import { NdjsonCommand } from '../cli/ndjson-command.js';
+import { checkTargetHasClouds, interruptible, loadPlan, parseTarget, realizeContext } from '../cli/session.js';
 import type { Plan } from '../components/plan-types.js';
+import { style, table } from '../dashboard/style.js';
 import { ExitCode } from '../kernel/errors.js';
-import { NdjsonCommand } from '../stacks/command-base.js';
 import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
-import { checkTargetHasClouds, interruptible, loadPlan, parseTarget, realizeContext } from '../stacks/session.js';
 import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
 export interface PlanResult {

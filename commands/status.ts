@@ -1,10 +1,14 @@
 import { Flags } from '@oclif/core';
-import { loadKeepProbability } from '../chaos/advisor.js';
+import { killOrPause } from '../chaos/actions.js';
 import { TcCommand } from '../cli/base-command.js';
-import { loadDeployment, StatusPoller } from '../dashboard/poll.js';
-import { buildStatus, type StatusReport } from '../dashboard/status-model.js';
+import { onInterrupt } from '../cli/interrupt.js';
+import type { StatusReport } from '../dashboard/status-model.js';
 import { renderStatusText } from '../dashboard/status-text.js';
+import type { DashboardActions } from '../dashboard/status-view.js';
+import { type StatusOptions, statusOnce, watchStatus } from '../dashboard/status-watch.js';
 import { ExitCode } from '../kernel/errors.js';
+import { loadKeepProbability } from '../placement/keep-probability.js';
+import { type Deployment, loadDeployment } from '../stacks/deployment.js';
 
 export default class Status extends TcCommand {
   static override summary = 'Show the health of a deployment: nodes, quorums, faults tolerated, placement risk';
@@ -42,50 +46,46 @@ export default class Status extends TcCommand {
 
   async run(): Promise<StatusReport | undefined> {
     const { flags } = await this.parse(Status);
-    const dep = await loadDeployment(flags.file, flags.stack);
-    const keepProbability = await loadKeepProbability();
+    const opts: StatusOptions = {
+      deployment: await loadDeployment(flags.file, flags.stack),
+      timeoutMs: flags.timeout,
+      nextFaults: flags.faults,
+      keepProbability: await loadKeepProbability(),
+    };
     const json = this.jsonEnabled();
     if (!json && process.stdout.isTTY && process.stdin.isTTY) {
       const { runLiveDashboard } = await import('../dashboard/status-live.js');
-      await runLiveDashboard(dep, {
-        intervalMs: flags.interval,
-        timeoutMs: flags.timeout,
-        nextFaults: flags.faults,
-        keepProbability,
-      });
+      await runLiveDashboard({ ...opts, intervalMs: flags.interval, actions: dashboardActions(opts.deployment) });
       return undefined;
     }
-    const poller = new StatusPoller(dep, { timeoutMs: flags.timeout });
-    const snapshot = async () =>
-      buildStatus({
-        outputs: dep.outputs,
-        placement: dep.placement,
-        ...(await poller.poll()),
-        now: new Date(),
-        nextFaults: flags.faults,
-        keepProbability,
-      });
     if (!flags.watch) {
-      const report = await snapshot();
+      const report = await statusOnce(opts);
       const exit = report.summary.quorumLost.length > 0 ? ExitCode.unavailable : ExitCode.ok;
       if (exit !== ExitCode.ok) this.finish(report, exit, () => this.log(renderStatusText(report)));
       if (!json) this.log(renderStatusText(report));
       return report;
     }
     // --watch without a terminal: a document (or a table) per interval until interrupted.
-    let stop = false;
-    const onSignal = () => {
-      stop = true;
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    while (!stop) {
-      const report = await snapshot();
-      if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else this.log(`${renderStatusText(report)}\n`);
-      const until = Date.now() + flags.interval;
-      while (!stop && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+    const interrupt = onInterrupt();
+    try {
+      for await (const report of watchStatus({ ...opts, intervalMs: flags.interval, signal: interrupt.signal })) {
+        if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+        else this.log(`${renderStatusText(report)}\n`);
+      }
+    } finally {
+      interrupt.dispose();
     }
     return undefined;
   }
+}
+
+/** The dashboard's kill and pause keys: chaos actions on the local target, nothing elsewhere. */
+function dashboardActions(dep: Deployment): DashboardActions | null {
+  if (dep.outputs.target !== 'local') return null;
+  const byId = new Map(Object.values(dep.outputs.components).flatMap((c) => c.nodes.map((n) => [n.id, n] as const)));
+  const act = async (action: 'kill' | 'pause', id: string): Promise<string> => {
+    const [r] = await killOrPause(dep, action, [byId.get(id)!]);
+    return r!.ok ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\`` : `${id}: ${r!.message}`;
+  };
+  return { kill: (id) => act('kill', id), pause: (id) => act('pause', id) };
 }

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { TcCommand } from '../cli/base-command.js';
 import { renderProblem } from '../cli/problems.js';
-import { style } from '../cli/style.js';
+import { style } from '../dashboard/style.js';
 import { DEFAULT_TOPOLOGY_FILE } from '../topology/load.js';
 import { type ValidationReport, validateTopologyFile } from '../topology/report.js';
 

@@ -1,6 +1,6 @@
 /**
  * Status hooks that several kinds share (components/kind.ts `KindStatus`): number reading, the default quorum of a
- * replicated service, and byte formatting.
+ * replicated service.
  */
 import type { Agreement, KindStatus } from './kind.js';
 
@@ -36,15 +36,3 @@ export const replicatedServiceStatus: KindStatus = {
   keyMetric: () => '',
   agreement: lastDecidedOnly,
 };
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = -1;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}

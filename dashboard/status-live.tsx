@@ -1,32 +1,25 @@
 /**
  * The live `tclouds status` session on a TTY: a poll loop feeding the Ink dashboard. Loaded lazily by the
- * status command (ink and react are heavy), and only when stdout is a terminal.
+ * status command (ink and react are heavy), and only when stdout is a terminal. The dashboard only observes: its
+ * kill and pause keys call the actions the command passes in (chaos, on the local target), or nothing.
  */
 import { render } from 'ink';
-import { killOrPause } from '../chaos/actions.js';
-import type { KeepProbability } from '../chaos/advisor.js';
-import { type Deployment, httpGet, parseMetrics, StatusPoller, tailNodeLog } from './poll.js';
-import { buildStatus, type StatusReport } from './status-model.js';
+import { httpGet, parseMetrics, StatusPoller } from '../stacks/deployment.js';
+import { tailNodeLog } from './node-log.js';
+import type { StatusReport } from './status-model.js';
 import { type DashboardActions, type NodeDetails, StatusDashboard } from './status-view.js';
+import { type StatusOptions, statusSnapshot } from './status-watch.js';
 
-export interface LiveOptions {
+export interface LiveOptions extends StatusOptions {
   intervalMs: number;
-  timeoutMs: number;
-  nextFaults: number;
-  keepProbability: KeepProbability | null;
+  /** What the kill and pause keys do; null shows them as unavailable. */
+  actions: DashboardActions | null;
 }
 
-export async function runLiveDashboard(dep: Deployment, opts: LiveOptions): Promise<void> {
+export async function runLiveDashboard(opts: LiveOptions): Promise<void> {
+  const dep = opts.deployment;
   const poller = new StatusPoller(dep, { timeoutMs: opts.timeoutMs });
-  const snapshot = async (): Promise<StatusReport> =>
-    buildStatus({
-      outputs: dep.outputs,
-      placement: dep.placement,
-      ...(await poller.poll()),
-      now: new Date(),
-      nextFaults: opts.nextFaults,
-      keepProbability: opts.keepProbability,
-    });
+  const snapshot = (): Promise<StatusReport> => statusSnapshot(poller, opts);
   const first = await snapshot();
   const listeners = new Set<(r: StatusReport) => void>();
   let stopped = false;
@@ -59,23 +52,7 @@ export async function runLiveDashboard(dep: Deployment, opts: LiveOptions): Prom
     ]);
     return metrics ? { log, metrics } : { log };
   };
-  const actions: DashboardActions | null =
-    dep.outputs.target === 'local'
-      ? {
-          kill: async (id) => {
-            const [r] = await killOrPause(dep, 'kill', [byId.get(id)!]);
-            return r!.ok
-              ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\``
-              : `${id}: ${r!.message}`;
-          },
-          pause: async (id) => {
-            const [r] = await killOrPause(dep, 'pause', [byId.get(id)!]);
-            return r!.ok
-              ? `${id}: ${r!.message}; undo with \`tclouds chaos resume --node ${id}\``
-              : `${id}: ${r!.message}`;
-          },
-        }
-      : null;
+  const actions = opts.actions;
   // Full-screen session in the alternate screen (like top): the terminal's scrollback stays clean, and on a
   // resize the screen is wiped before Ink redraws, so lines the terminal re-wrapped leave no debris.
   const out = process.stdout;

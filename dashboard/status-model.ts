@@ -2,40 +2,19 @@
  * The status model: what `tclouds status` shows, computed from the deployment outputs, the placement
  * section of the topology and one round of probes (per-node /health + /metrics results or errors, local
  * bucket scans). Pure: no I/O, no clock (the caller passes `now`), so the dashboard, the static table and
- * `--json` are three renderings of the same value, and tests feed it recorded health data.
+ * `--json` are three renderings of the same value, and tests feed it recorded health data. What is particular to a
+ * component kind (its quorum, the figure shown per node, the leader) comes from the kinds registry.
  */
 
-import type { KeepProbability } from '../chaos/advisor.js';
-import { type FaultModel, majorityKept } from '../chaos/draw.js';
+import type { KindStatus } from '../components/kind.js';
+import { replicatedServiceStatus } from '../components/kind-status.js';
+import { kindOf } from '../components/kinds.js';
+import type { KeepProbability } from '../placement/keep-probability.js';
+import { type FaultModel, majorityKept } from '../placement/majority.js';
 import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
-import type { NodeHealth } from '../runtime/role.js';
+import type { BucketProbe, NodeProbe } from '../stacks/deployment.js';
 
 export const STATUS_VERSION = 1;
-
-/** What one poll learned about one node. Exactly one of `health` and `error` is set. */
-export interface NodeProbe {
-  id: string;
-  health?: NodeHealth;
-  /** Parsed GET /metrics (sample name with labels -> value); absent when /metrics did not answer. */
-  metrics?: Record<string, number>;
-  /** Why /health did not answer: `refused`, `timeout`, or a short message. */
-  error?: string;
-  /** Local target: the process exists but is stopped (SIGSTOP, i.e. `chaos pause`). */
-  paused?: boolean;
-  /** Round-trip time of GET /health in ms. */
-  latencyMs?: number;
-}
-
-/** What one poll learned about one bucket (local buckets are scanned; cloud buckets are not probed). */
-export interface BucketProbe {
-  cloud: string;
-  name: string;
-  /** true/false for probed buckets, null when not probed (cloud targets). */
-  reachable: boolean | null;
-  objects?: number;
-  bytes?: number;
-  error?: string;
-}
 
 /** 'up' states count towards quorums; the others do not. */
 export type NodeState = 'ok' | 'degraded' | 'starting' | 'stopping' | 'paused' | 'unresponsive' | 'down';
@@ -140,7 +119,10 @@ export interface StatusInput {
   keepProbability?: KeepProbability | null;
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/** The status hooks of a kind named in an outputs file; kinds this build does not know get the default. */
+function statusOf(kind: string): KindStatus {
+  return kindOf(kind)?.status ?? replicatedServiceStatus;
+}
 
 function nodeState(probe: NodeProbe | undefined): NodeState {
   if (!probe) return 'down';
@@ -151,34 +133,6 @@ function nodeState(probe: NodeProbe | undefined): NodeState {
 
 export function isUp(state: NodeState): boolean {
   return state === 'ok' || state === 'degraded';
-}
-
-function keyMetric(kind: string, role: Record<string, unknown>, up: boolean): string {
-  if (!up) return '';
-  if (kind === 'smr') {
-    const parts = [
-      ['leader', role.leader],
-      ['regency', role.regency],
-      ['decided', role.lastDecided],
-    ]
-      .filter(([, v]) => num(v) !== null)
-      .map(([k, v]) => `${k} ${v}`);
-    return parts.join(' · ');
-  }
-  if (num(role.objects) !== null) return `${role.objects} obj · ${formatBytes(num(role.bytes) ?? 0)}`;
-  return '';
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = -1;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
 export function formatUptime(seconds: number | null): string {
@@ -207,46 +161,20 @@ function nodeStatus(component: string, kind: string, node: NodeOutput, probe: No
     uptimeSeconds: probe?.health ? probe.health.uptimeSeconds : null,
     pid: probe?.health ? probe.health.pid : null,
     partitionedFrom: probe?.health?.partitionedFrom ?? [],
-    keyMetric: keyMetric(kind, role, up),
+    keyMetric: up ? statusOf(kind).keyMetric(role) : '',
     roleInfo: role,
     isLeader: false,
     error: probe?.error ?? null,
   };
 }
 
-/** The value most entries agree on (ties: the smaller value), or null. */
-function mostCommon(values: number[]): number | null {
-  const counts = new Map<number, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  let best: number | null = null;
-  for (const [v, c] of counts) {
-    const bc = best === null ? -1 : counts.get(best)!;
-    if (c > bc || (c === bc && best !== null && v < best)) best = v;
-  }
-  return best;
-}
-
-/** Quorum size and f of a component from its client (TIA) configuration. */
+/** Quorum size and f of a component from its client (TIA) configuration and its unit count (kinds registry). */
 export function quorumOf(
   kind: string,
   client: Record<string, unknown>,
   units: number,
 ): { n: number; f: number; quorum: number } {
-  const n = num(client.n) ?? units;
-  if (kind === 'smr') {
-    const crash = client.faults === 'crash';
-    const f = num(client.f) ?? (crash ? Math.floor((n - 1) / 2) : Math.floor((n - 1) / 3));
-    // BFT-SMaRt: more than (n+f)/2 matching votes; crash (Paxos-like): a plain majority.
-    const quorum = crash ? Math.floor(n / 2) + 1 : Math.floor((n + f) / 2) + 1;
-    return { n, f, quorum };
-  }
-  if (kind === 'storage') {
-    // DepSky: operations need n - f clouds.
-    const f = num(client.f) ?? Math.floor((n - 1) / 3);
-    return { n, f, quorum: n - f };
-  }
-  const f = num(client.f) ?? 0;
-  return { n, f, quorum: Math.max(1, n - f) };
+  return statusOf(kind).quorum(client, units);
 }
 
 function verdictOf(c: { n: number; f: number; quorum: number; up: number; unit: string }): {
@@ -330,22 +258,19 @@ export function buildStatus(input: StatusInput): StatusReport {
         bytes: probe?.bytes ?? null,
       };
     });
-    const storage = comp.kind === 'storage';
-    const unit = storage ? ('cloud' as const) : ('node' as const);
-    const units = storage ? clouds.length : nodes.length;
-    const q = quorumOf(comp.kind, comp.client, units);
+    const hooks = statusOf(comp.kind);
+    const unit = hooks.unit;
+    const units = unit === 'cloud' ? clouds.length : nodes.length;
+    const q = hooks.quorum(comp.client, units);
     // A node cut off by a partition from so many peers that it and those it still reaches are fewer than a
     // quorum cannot take part in one: it counts as a fault, though its process answers /health.
     const ids = new Set(nodes.map((n) => n.id));
     const inQuorum = (n: (typeof nodes)[number]): boolean =>
       n.up && nodes.length - n.partitionedFrom.filter((id) => ids.has(id)).length >= q.quorum;
-    const up = storage ? clouds.filter((c) => c.reachable !== false).length : nodes.filter(inQuorum).length;
-    // SMR: the leader as most up replicas see it; mark that replica.
-    const upNodes = nodes.filter((n) => n.up);
-    const leader = comp.kind === 'smr' ? mostCommon(upNodes.flatMap((n) => num(n.roleInfo.leader) ?? [])) : null;
-    const regency = comp.kind === 'smr' ? mostCommon(upNodes.flatMap((n) => num(n.roleInfo.regency) ?? [])) : null;
-    const decided = upNodes.flatMap((n) => num(n.roleInfo.lastDecided) ?? []);
-    if (leader !== null) for (const n of nodes) n.isLeader = n.role === 'replica' && n.index === leader;
+    const up = unit === 'cloud' ? clouds.filter((c) => c.reachable !== false).length : nodes.filter(inQuorum).length;
+    // The leader as most up replicas see it (kinds that have one); mark that replica.
+    const { leader, regency, lastDecided } = hooks.agreement(nodes.filter((n) => n.up).map((n) => n.roleInfo));
+    if (leader !== null) for (const n of nodes) n.isLeader = n.role === hooks.leaderRole && n.index === leader;
     components.push({
       name,
       kind: comp.kind,
@@ -355,7 +280,7 @@ export function buildStatus(input: StatusInput): StatusReport {
       ...verdictOf({ ...q, up, unit }),
       leader,
       regency,
-      lastDecided: decided.length > 0 ? Math.max(...decided) : null,
+      lastDecided,
       nodes,
       clouds,
     });

@@ -1,9 +1,11 @@
 /**
  * The static rendering of a StatusReport (no TTY, pipes, CI logs): plain aligned tables, color only via
- * cli/style.ts. Same data as the Ink dashboard and as --json.
+ * style.ts. Same data as the Ink dashboard and as --json.
  */
-import { style, table } from '../cli/style.js';
-import { formatBytes, formatUptime, type StatusReport } from './status-model.js';
+
+import { formatBytes } from '../kernel/format.js';
+import { formatUptime, type StatusReport } from './status-model.js';
+import { style, table } from './style.js';
 
 export function renderStatusText(r: StatusReport, stream: NodeJS.WriteStream = process.stdout): string {
   const out: string[] = [];

@@ -7,11 +7,12 @@
  * identical for identical data (no jitter between refreshes) and narrow terminals drop columns instead of
  * wrapping rows.
  */
+
 import { Box, type Key, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useRef, useState } from 'react';
+import { formatBytes } from '../kernel/format.js';
 import {
   type ComponentStatus,
-  formatBytes,
   formatUptime,
   type NodeState,
   type NodeStatus,

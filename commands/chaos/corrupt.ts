@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { requireLocal } from '../../chaos/actions.js';
-import { confirmAction, deploymentFlags, yesFlag } from '../../chaos/cli.js';
 import { type CorruptResult, corruptObject, resolveBucket } from '../../chaos/corrupt.js';
 import { TcCommand } from '../../cli/base-command.js';
-import { loadDeployment } from '../../dashboard/poll.js';
+import { confirmAction, deploymentFlags, yesFlag } from '../../cli/chaos-command.js';
+import { loadDeployment } from '../../stacks/deployment.js';
 
 export default class ChaosCorrupt extends TcCommand {
   static override summary = "Flip bytes in one local cloud's copy of an object";

@@ -1,4 +1,5 @@
 import { type ActionResult, hasSelector, heal, requireLocal, resolveTargets } from '../../chaos/actions.js';
+import { restoreCorrupted } from '../../chaos/corrupt.js';
 import {
   ChaosActionCommand,
   deploymentFlags,
@@ -6,9 +7,8 @@ import {
   renderResults,
   selectorOf,
   targetFlags,
-} from '../../chaos/cli.js';
-import { restoreCorrupted } from '../../chaos/corrupt.js';
-import { loadDeployment } from '../../dashboard/poll.js';
+} from '../../cli/chaos-command.js';
+import { loadDeployment } from '../../stacks/deployment.js';
 
 export default class ChaosHeal extends ChaosActionCommand {
   static override summary = 'Heal partitions and restore corrupted object copies';

@@ -1,5 +1,11 @@
 import { partition } from '../../chaos/actions.js';
-import { ChaosActionCommand, deploymentFlags, type TargetActionValue, targetFlags, yesFlag } from '../../chaos/cli.js';
+import {
+  ChaosActionCommand,
+  deploymentFlags,
+  type TargetActionValue,
+  targetFlags,
+  yesFlag,
+} from '../../cli/chaos-command.js';
 
 export default class ChaosPartition extends ChaosActionCommand {
   static override summary = 'Cut nodes off from the rest of their component (both directions)';

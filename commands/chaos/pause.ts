@@ -1,5 +1,11 @@
 import { killOrPause } from '../../chaos/actions.js';
-import { ChaosActionCommand, deploymentFlags, type TargetActionValue, targetFlags, yesFlag } from '../../chaos/cli.js';
+import {
+  ChaosActionCommand,
+  deploymentFlags,
+  type TargetActionValue,
+  targetFlags,
+  yesFlag,
+} from '../../cli/chaos-command.js';
 
 export default class ChaosPause extends ChaosActionCommand {
   static override summary = 'Pause nodes (SIGSTOP) until `chaos resume`';

@@ -6,8 +6,8 @@ import {
   renderResults,
   selectorOf,
   targetFlags,
-} from '../../chaos/cli.js';
-import { loadDeployment } from '../../dashboard/poll.js';
+} from '../../cli/chaos-command.js';
+import { loadDeployment } from '../../stacks/deployment.js';
 
 export default class ChaosResume extends ChaosActionCommand {
   static override summary = 'Undo kill and pause: restart killed nodes, SIGCONT paused ones';

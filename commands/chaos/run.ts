@@ -1,13 +1,11 @@
 import { Flags } from '@oclif/core';
-import { requireLocal } from '../../chaos/actions.js';
-import { loadKeepProbability } from '../../chaos/advisor.js';
-import { confirmAction, deploymentFlags, yesFlag } from '../../chaos/cli.js';
-import { StatusCode } from '../../chaos/codes.js';
-import { applyChaosRuns, type ChaosRunReport, planChaosRuns } from '../../chaos/run.js';
+import { applyChaosRuns, type ChaosRunReport, prepareChaosRuns } from '../../chaos/run.js';
 import { TcCommand } from '../../cli/base-command.js';
-import { style } from '../../cli/style.js';
-import { loadDeployment } from '../../dashboard/poll.js';
-import { ExitCode, TcError } from '../../kernel/errors.js';
+import { confirmAction, deploymentFlags, yesFlag } from '../../cli/chaos-command.js';
+import { onInterrupt } from '../../cli/interrupt.js';
+import { style } from '../../dashboard/style.js';
+import { loadKeepProbability } from '../../placement/keep-probability.js';
+import { loadDeployment } from '../../stacks/deployment.js';
 import { KEEPS, THREATS } from '../../topology/schema.js';
 
 export default class ChaosRun extends TcCommand {
@@ -50,59 +48,33 @@ export default class ChaosRun extends TcCommand {
       keep: flags.keep ?? dep.placement.keep,
       removal: flags.removal ?? dep.placement.removal,
     };
-    for (const c of flags.component ?? []) {
-      if (!dep.outputs.components[c]) {
-        throw new TcError(StatusCode.unknownTarget, `no component "${c}" in stack ${dep.outputs.stack}`, {
-          exit: ExitCode.notFound,
-          hint: `components: ${Object.keys(dep.outputs.components).join(', ')}`,
-        });
-      }
-    }
-    const keepProbability = await loadKeepProbability();
-    let report = planChaosRuns(
-      dep.outputs,
+    const apply = !flags['dry-run'];
+    let report = prepareChaosRuns(
+      dep,
       {
         model,
         faults: flags.faults,
         seed: flags.seed,
         runs: flags.runs,
+        apply,
         ...(flags.component ? { components: flags.component } : {}),
       },
-      keepProbability,
+      await loadKeepProbability(),
     );
-    if (report.components.length === 0) {
-      throw new TcError(StatusCode.unknownTarget, 'no component with nodes to inject faults into', {
-        exit: ExitCode.notFound,
-        hint: 'client-resident storage has no nodes; chaos corrupt damages its cloud copies instead',
-      });
-    }
-    if (!flags['dry-run']) {
-      requireLocal(dep);
-      if (flags.runs > 50) {
-        throw new TcError(
-          StatusCode.badArgs,
-          `${flags.runs} applied runs would take long; use --dry-run for many runs`,
-          {
-            exit: ExitCode.usage,
-            hint: 'applied runs restart nodes between runs (seconds each); --dry-run draws thousands per second',
-          },
-        );
-      }
+    if (apply) {
       await confirmAction(
         `inject ${flags.faults} ${model.threat} fault(s) x ${flags.runs} run(s) into stack ${dep.outputs.stack}?`,
         flags.yes,
       );
-      const ac = new AbortController();
-      const onInt = () => ac.abort();
-      process.once('SIGINT', onInt);
+      const interrupt = onInterrupt();
       try {
         report = await applyChaosRuns(dep, report, {
           settleMs: flags.settle,
           onProgress: (l) => this.note(style.dim(l, process.stderr)),
-          signal: ac.signal,
+          signal: interrupt.signal,
         });
       } finally {
-        process.off('SIGINT', onInt);
+        interrupt.dispose();
       }
     }
     this.log(renderRun(report));

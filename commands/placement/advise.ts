@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { style, table } from '../../cli/style.js';
+import { style, table } from '../../dashboard/style.js';
 import { advise } from '../../placement/advise.js';
 import { placementError } from '../../placement/codes.js';
 import { validateQuery } from '../../placement/model.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { table } from '../../cli/style.js';
+import { table } from '../../dashboard/style.js';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import { renderTerminalChart } from '../../placement/chart.js';
 import { placementError } from '../../placement/codes.js';

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { style, table } from '../../cli/style.js';
+import { style, table } from '../../dashboard/style.js';
 import { type TableEvidence, tableEvidence } from '../../placement/evidence.js';
 import { evidenceRows } from '../../placement/render.js';
 

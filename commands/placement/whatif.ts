@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { style, table } from '../../cli/style.js';
+import { style, table } from '../../dashboard/style.js';
 import { expectedCleanVms, expectedFailedPms } from '../../placement/equations.js';
 import { parseLayout } from '../../placement/layout.js';
 import { validateQuery } from '../../placement/model.js';

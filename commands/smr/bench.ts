@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { smrFlags } from '../../cli/smr-command.js';
 import { closedLoop, connectComponent, type LoadResult } from '../../components/smr/operations.js';
-import { smrFlags } from '../../components/smr/command-support.js';
 import type { ClientAuth } from '../../components/smr/request-auth.js';
 
 export default class SmrBench extends TcCommand {

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { runKv, smrFlags } from '../../cli/smr-command.js';
 import type { InvokeResult } from '../../components/smr/operations.js';
-import { runKv, smrFlags } from '../../components/smr/command-support.js';
 
 export default class SmrCas extends TcCommand {
   static override summary = 'Compare-and-set a key (ordered); ok=false and the current value when it did not match';

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { runKv, smrFlags } from '../../cli/smr-command.js';
 import type { InvokeResult } from '../../components/smr/operations.js';
-import { runKv, smrFlags } from '../../components/smr/command-support.js';
 
 export default class SmrGet extends TcCommand {
   static override summary = 'Read a key (read-only fast path, reissued ordered if replicas disagree)';

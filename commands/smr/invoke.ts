@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { runKv, smrFlags } from '../../cli/smr-command.js';
 import type { InvokeResult } from '../../components/smr/operations.js';
-import { runKv, smrFlags } from '../../components/smr/command-support.js';
 
 export default class SmrInvoke extends TcCommand {
   static override summary = 'Run one operation on a replicated key-value service';

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { dataUnitArgs, openClient, storageFlags } from '../../components/storage/command-support.js';
+import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
+import { openClient } from '../../components/storage/open-client.js';
 import { versionString } from '../../components/storage/protocol/names.js';
 
 export interface GcOutput {

@@ -1,16 +1,11 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { dataUnitArgs, interruptSignal, progressBar, storageFlags } from '../../cli/storage-command.js';
 import type { GetInfo } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
-import {
-  dataUnitArgs,
-  humanBytes,
-  interruptSignal,
-  openClient,
-  progressBar,
-  storageFlags,
-} from '../../components/storage/command-support.js';
+import { openClient } from '../../components/storage/open-client.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
+import { formatBytes } from '../../kernel/format.js';
 
 export default class StorageGet extends TcCommand {
   static override summary = 'Read the current version of a data unit to a file or to standard output';
@@ -66,7 +61,7 @@ export default class StorageGet extends TcCommand {
       for (const r of info.rejected) this.note(`warning: ${r.cloud}: ${r.reason}`);
       if (flags.output) {
         this.log(
-          `read ${info.du} version ${info.version} (${humanBytes(info.size)}) from ${info.from.join(', ')} into ${flags.output}`,
+          `read ${info.du} version ${info.version} (${formatBytes(info.size)}) from ${info.from.join(', ')} into ${flags.output}`,
         );
       }
       return { ...info, output: flags.output ?? '-' };

@@ -1,13 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import {
-  dataUnitArgs,
-  interruptSignal,
-  openClient,
-  parseDuration,
-  storageFlags,
-} from '../../components/storage/command-support.js';
+import { dataUnitArgs, interruptSignal, parseDuration, storageFlags } from '../../cli/storage-command.js';
+import { lockWithWait } from '../../components/storage/lock-wait.js';
+import { openClient } from '../../components/storage/open-client.js';
 import { ExitCode } from '../../kernel/errors.js';
 
 export interface LockOutput {
@@ -58,38 +53,39 @@ export default class StorageLock extends TcCommand {
     const leaseMs = parseDuration(flags.lease, 'lease');
     const deltaMs = parseDuration(flags.delta, 'delta');
     const settleTicks = Math.ceil(parseDuration(flags.settle, 'settle') / 100);
-    const deadline = Date.now() + parseDuration(flags.wait, 'wait');
     const { signal, dispose } = interruptSignal();
     try {
-      let attempts = 0;
-      for (;;) {
-        attempts++;
-        const r = await client.lock(args.name, { leaseMs, deltaMs, settleTicks });
-        if (r.acquired) {
-          await client.close();
-          const until = new Date(r.until).toISOString();
-          this.log(`locked ${args.name} for writer ${writer} until ${until}`);
-          return { du: args.name, writer, action: 'acquire', acquired: true, until, attempts };
-        }
-        // Obstruction-free: back off a random 100-1000 ms (held: until the lease ends, if that is sooner).
-        const backoff =
-          r.reason === 'held' ? Math.min(r.holder.until + deltaMs - Date.now(), 1000) : 100 + Math.random() * 900;
-        if (Date.now() + backoff > deadline) {
-          await client.close();
-          const holder = {
-            writer: r.holder.writer,
-            until: new Date(r.holder.until).toISOString(),
-            seenOn: r.holder.seenOn,
-          };
-          const out: LockOutput = { du: args.name, writer, action: 'acquire', acquired: false, holder, attempts };
-          this.finish(out, ExitCode.locked, () =>
-            this.log(
-              `${args.name} is locked by writer ${holder.writer} until ${holder.until} (seen on ${holder.seenOn} clouds)`,
-            ),
-          );
-        }
-        await sleep(Math.max(10, backoff), undefined, { signal });
+      const r = await lockWithWait(client, args.name, {
+        leaseMs,
+        deltaMs,
+        settleTicks,
+        waitMs: parseDuration(flags.wait, 'wait'),
+        signal,
+      });
+      await client.close();
+      if (r.acquired) {
+        const until = new Date(r.until).toISOString();
+        this.log(`locked ${args.name} for writer ${writer} until ${until}`);
+        return { du: args.name, writer, action: 'acquire', acquired: true, until, attempts: r.attempts };
       }
+      const holder = {
+        writer: r.holder.writer,
+        until: new Date(r.holder.until).toISOString(),
+        seenOn: r.holder.seenOn,
+      };
+      const out: LockOutput = {
+        du: args.name,
+        writer,
+        action: 'acquire',
+        acquired: false,
+        holder,
+        attempts: r.attempts,
+      };
+      this.finish(out, ExitCode.locked, () =>
+        this.log(
+          `${args.name} is locked by writer ${holder.writer} until ${holder.until} (seen on ${holder.seenOn} clouds)`,
+        ),
+      );
     } finally {
       dispose();
     }

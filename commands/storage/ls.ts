@@ -1,7 +1,9 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { table } from '../../cli/style.js';
-import { componentArg, humanBytes, openClient, storageFlags } from '../../components/storage/command-support.js';
+import { componentArg, storageFlags } from '../../cli/storage-command.js';
+import { openClient } from '../../components/storage/open-client.js';
+import { table } from '../../dashboard/style.js';
+import { formatBytes } from '../../kernel/format.js';
 
 export interface LsResult {
   component: string;
@@ -48,7 +50,7 @@ export default class StorageLs extends TcCommand {
             r.name,
             r.version ?? '-',
             r.protocol ?? (r.error ? `error: ${r.error}` : '-'),
-            r.size === undefined ? '-' : humanBytes(r.size),
+            r.size === undefined ? '-' : formatBytes(r.size),
           ]),
         ),
       );

@@ -4,17 +4,12 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { componentArg, interruptSignal, progressBar, storageFlags } from '../../cli/storage-command.js';
 import type { PutResult } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
-import {
-  componentArg,
-  humanBytes,
-  interruptSignal,
-  openClient,
-  progressBar,
-  storageFlags,
-} from '../../components/storage/command-support.js';
+import { openClient } from '../../components/storage/open-client.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
+import { formatBytes } from '../../kernel/format.js';
 
 export default class StoragePut extends TcCommand {
   static override summary = 'Write a file as a new version of a data unit';
@@ -70,7 +65,7 @@ export default class StoragePut extends TcCommand {
         bar.end();
         const { unfinishedCopies } = await client.close();
         this.log(
-          `stored ${du} version ${r.version} (${r.protocol}, ${humanBytes(r.size)}, ${humanBytes(r.bytesPerCloud)} per cloud) on ${r.acked.join(', ')}`,
+          `stored ${du} version ${r.version} (${r.protocol}, ${formatBytes(r.size)}, ${formatBytes(r.bytesPerCloud)} per cloud) on ${r.acked.join(', ')}`,
         );
         for (const f of r.failed) this.note(`warning: ${f.cloud}: ${f.reason}`);
         if (unfinishedCopies > 0)

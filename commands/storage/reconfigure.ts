@@ -1,8 +1,9 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
 import { DepSkyClient } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
-import { dataUnitArgs, openClient, storageFlags } from '../../components/storage/command-support.js';
+import { openClient } from '../../components/storage/open-client.js';
 import { driverFor } from '../../components/storage/resolve.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 

@@ -1,5 +1,6 @@
 import { TcCommand } from '../../cli/base-command.js';
-import { dataUnitArgs, openClient, storageFlags } from '../../components/storage/command-support.js';
+import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
+import { openClient } from '../../components/storage/open-client.js';
 
 export default class StorageRm extends TcCommand {
   static override summary = 'Destroy a data unit: every version and its container on every cloud';

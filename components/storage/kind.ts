@@ -1,6 +1,8 @@
 /** The storage kind (components/kind.ts): DepSky object storage over n >= 3f+1 clouds, with optional gateways. */
+
+import { formatBytes } from '../../kernel/format.js';
 import type { KindModule } from '../kind.js';
-import { formatBytes, lastDecidedOnly, num } from '../kind-status.js';
+import { lastDecidedOnly, num } from '../kind-status.js';
 import { STORAGE_CONFIGS } from './config.js';
 import { planStorage } from './plan.js';
 

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type { Plan } from '../../components/plan-types.js';
 import { TcError } from '../../kernel/errors.js';
-import { DeployCode } from './codes.js';
+import { DeployCode } from '../codes.js';
 
 export function stackSlot(stack: string): number {
   return createHash('sha256').update(stack).digest().readUInt32BE(0) % 254;

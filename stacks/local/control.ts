@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, promises as fs, openSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, TcError } from '../../kernel/errors.js';
-import { DeployCode } from './codes.js';
+import { DeployCode } from '../codes.js';
 import { stackPaths, supervisorMain } from './paths.js';
 import {
   type LocalNodeState,

@@ -23,6 +23,7 @@ import {
   type NodeSpec,
   OUTPUTS_VERSION,
 } from '../../runtime/node-spec.js';
+import { DeployCode } from '../codes.js';
 import {
   ensurePlannedKey as ensureKey,
   ensureSigningKey,
@@ -34,7 +35,6 @@ import {
 } from '../plan-keys.js';
 import type { DeployEvent, PreviewResource, RealizeContext, Realizer } from '../realizer.js';
 import { assignAddresses, checkPortFree } from './addresses.js';
-import { DeployCode } from './codes.js';
 import { ensureSupervisor, isSupervisor, sleep, stopAll } from './control.js';
 import { probeHealth } from './health.js';
 import { acquireLock } from './lock.js';

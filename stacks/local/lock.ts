@@ -7,7 +7,7 @@ import { promises as fs, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ExitCode, TcError } from '../../kernel/errors.js';
-import { DeployCode } from './codes.js';
+import { DeployCode } from '../codes.js';
 import { stackPaths } from './paths.js';
 import { pidAlive } from './state.js';
 

@@ -6,7 +6,7 @@
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../../kernel/atomic-file.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
-import { DeployCode } from './codes.js';
+import { DeployCode } from '../codes.js';
 import { stackPaths } from './paths.js';
 
 export const LOCAL_STATE_VERSION = 1;

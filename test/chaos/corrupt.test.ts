@@ -6,7 +6,7 @@ import { corruptObject, flipPositions, restoreCorrupted } from '../../chaos/corr
 import { readJournal } from '../../chaos/journal.js';
 import { DepSkyClient } from '../../components/storage/client.js';
 import { LocalDirectoryDriver } from '../../components/storage/drivers/local.js';
-import type { Deployment } from '../../dashboard/poll.js';
+import type { Deployment } from '../../stacks/deployment.js';
 import { outputs as recorded } from '../dashboard/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 

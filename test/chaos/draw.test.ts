@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadKeepProbability } from '../../chaos/advisor.js';
-import { deriveSeed, drawFaults, type FaultModel, keptRate, seededRandom, vmOwners } from '../../chaos/draw.js';
+import { deriveSeed, drawFaults, keptRate, seededRandom } from '../../chaos/draw.js';
+import { loadKeepProbability } from '../../placement/keep-probability.js';
+import { type FaultModel, vmOwners } from '../../placement/majority.js';
 import type { Keep, Threat } from '../../topology/schema.js';
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTargets } from '../../chaos/actions.js';
-import { loadKeepProbability } from '../../chaos/advisor.js';
 import { planChaosRuns } from '../../chaos/run.js';
-import type { Deployment } from '../../dashboard/poll.js';
+import { loadKeepProbability } from '../../placement/keep-probability.js';
+import type { Deployment } from '../../stacks/deployment.js';
 import { model, outputs } from '../dashboard/fixtures.js';
 
 const dep: Deployment = { outputs, stackDir: '/nonexistent', placement: model };

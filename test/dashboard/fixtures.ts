@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadKeepProbability } from '../../chaos/advisor.js';
-import type { FaultModel } from '../../chaos/draw.js';
-import { type BucketProbe, buildStatus, type NodeProbe, type StatusReport } from '../../dashboard/status-model.js';
+import { buildStatus, type StatusReport } from '../../dashboard/status-model.js';
+import { loadKeepProbability } from '../../placement/keep-probability.js';
+import type { FaultModel } from '../../placement/majority.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
+import type { BucketProbe, NodeProbe } from '../../stacks/deployment.js';
 
 /** Recorded health data of a quickstart-like deployment (test/fixtures/status). */
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'status');

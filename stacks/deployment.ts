@@ -1,17 +1,49 @@
 /**
- * The I/O half of `tclouds status`: read the deployment outputs, probe every node's GET /health and
- * GET /metrics with short timeouts, scan local buckets, read the tail of a node's log. Everything here
- * fails soft: a node that does not answer is a result (`refused`, `timeout`), never an exception.
+ * Reading a deployment as it runs, for status, chaos and the clients: find and parse its outputs, probe every
+ * node's GET /health and GET /metrics with short timeouts, tell a paused or held-down local node from a crashed one,
+ * scan local buckets. Probing fails soft: a node that does not answer is a result (`refused`, `timeout`), never an
+ * exception.
  */
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { StatusCode } from '../chaos/codes.js';
-import type { FaultModel } from '../chaos/draw.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
+import type { FaultModel } from '../placement/majority.js';
 import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
 import type { NodeHealth } from '../runtime/role.js';
-import type { BucketProbe, NodeProbe } from './status-model.js';
+
+/** Error codes of reading a deployment (TC500-TC501). Stable: scripts match on them (README section `status`). */
+export const DeploymentCode = {
+  /** No deployment outputs were found for the stack (nothing deployed, or wrong directory/--file). */
+  noDeployment: 'TC500',
+  /** The deployment outputs file exists but is not valid JSON / not the expected shape. */
+  badOutputs: 'TC501',
+} as const;
+
+/** What one poll learned about one node. Exactly one of `health` and `error` is set. */
+export interface NodeProbe {
+  id: string;
+  health?: NodeHealth;
+  /** Parsed GET /metrics (sample name with labels -> value); absent when /metrics did not answer. */
+  metrics?: Record<string, number>;
+  /** Why /health did not answer: `refused`, `timeout`, or a short message. */
+  error?: string;
+  /** Local target: the process exists but is stopped (SIGSTOP, i.e. `chaos pause`). */
+  paused?: boolean;
+  /** Round-trip time of GET /health in ms. */
+  latencyMs?: number;
+}
+
+/** What one poll learned about one bucket (local buckets are scanned; cloud buckets are not probed). */
+export interface BucketProbe {
+  cloud: string;
+  name: string;
+  /** true/false for probed buckets, null when not probed (cloud targets). */
+  reachable: boolean | null;
+  objects?: number;
+  bytes?: number;
+  error?: string;
+}
 
 /** A deployment as status and chaos see it: its outputs, where they live and its fault model. */
 export interface Deployment {
@@ -29,21 +61,21 @@ export function parseOutputs(text: string, file: string): DeploymentOutputs {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new TcError(StatusCode.badOutputs, `${file} is not valid JSON: ${(e as Error).message}`, {
+    throw new TcError(DeploymentCode.badOutputs, `${file} is not valid JSON: ${(e as Error).message}`, {
       exit: ExitCode.invalid,
       hint: 'redeploy with `tclouds deploy` to rewrite the deployment outputs',
     });
   }
   const o = value as Partial<DeploymentOutputs> | null;
   if (!o || typeof o !== 'object' || typeof o.stack !== 'string' || !o.components || typeof o.components !== 'object') {
-    throw new TcError(StatusCode.badOutputs, `${file} does not look like tclouds deployment outputs`, {
+    throw new TcError(DeploymentCode.badOutputs, `${file} does not look like tclouds deployment outputs`, {
       exit: ExitCode.invalid,
       hint: 'expected {"version":1,"stack":...,"components":{...}}; redeploy with `tclouds deploy`',
     });
   }
   for (const [name, c] of Object.entries(o.components)) {
     if (!c || !Array.isArray(c.nodes) || !Array.isArray(c.buckets)) {
-      throw new TcError(StatusCode.badOutputs, `${file}: component "${name}" has no nodes/buckets lists`, {
+      throw new TcError(DeploymentCode.badOutputs, `${file}: component "${name}" has no nodes/buckets lists`, {
         exit: ExitCode.invalid,
       });
     }
@@ -69,7 +101,7 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
     placement = { ...loaded.topology.placement };
   } else if (file !== undefined) {
     const what = st === null ? 'not found' : st.isDirectory() ? 'is a directory, not a file' : 'is not a regular file';
-    throw new TcError(StatusCode.noDeployment, `topology file ${file} ${what}`, {
+    throw new TcError(DeploymentCode.noDeployment, `topology file ${file} ${what}`, {
       exit: ExitCode.notFound,
       hint: 'pass the tclouds.yaml of the deployment with --file',
     });
@@ -83,7 +115,7 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
     const chosen = stack ?? candidates[0];
     if (!chosen || (stack === undefined && candidates.length > 1)) {
       throw new TcError(
-        StatusCode.noDeployment,
+        DeploymentCode.noDeployment,
         candidates.length > 1 ? `several stacks under .tclouds: ${candidates.join(', ')}` : 'no deployment found here',
         {
           exit: ExitCode.notFound,
@@ -100,7 +132,7 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
   const text = await fs.readFile(outputsFile, 'utf8').catch(() => null);
   if (text === null) {
     throw new TcError(
-      StatusCode.noDeployment,
+      DeploymentCode.noDeployment,
       `no deployment outputs at ${path.relative(process.cwd(), outputsFile)}`,
       {
         exit: ExitCode.notFound,
@@ -281,41 +313,5 @@ export async function probeBucket(bucket: {
     return { cloud: bucket.cloud, name: bucket.name, reachable: true, objects, bytes };
   } catch (e) {
     return { cloud: bucket.cloud, name: bucket.name, reachable: false, error: errorLabel(e) };
-  }
-}
-
-/** Last `lines` lines of a node's log (local target: `<stackDir>/nodes/<id>/node.log`), reading at most 64 KiB. */
-export async function tailNodeLog(stackDir: string, nodeId: string, lines = 8): Promise<string[]> {
-  const file = path.join(stackDir, 'nodes', nodeId, 'node.log');
-  const handle = await fs.open(file, 'r').catch(() => null);
-  if (!handle) return [];
-  try {
-    const { size } = await handle.stat();
-    const len = Math.min(size, 64 * 1024);
-    const buf = Buffer.alloc(len);
-    await handle.read(buf, 0, len, size - len);
-    const all = buf
-      .toString('utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '');
-    return all.slice(-lines).map(formatLogLine);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A JSON log line as `HH:MM:SS level msg k=v`; other lines unchanged. */
-export function formatLogLine(line: string): string {
-  try {
-    const o = JSON.parse(line) as Record<string, unknown>;
-    const { time, ts, level, msg, ...rest } = o;
-    const t = typeof (time ?? ts) === 'string' ? String(time ?? ts).slice(11, 19) : '';
-    const fields = Object.entries(rest)
-      .filter(([k]) => !['pid', 'hostname', 'node', 'component'].includes(k))
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    return [t, level, msg, fields].filter((x) => x !== undefined && x !== '').join(' ');
-  } catch {
-    return line;
   }
 }

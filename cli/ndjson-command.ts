@@ -2,8 +2,9 @@
  * Base of plan/deploy/destroy/outputs: with --json these commands print newline-delimited JSON (events, then one
  * summary or error line), so every JSON value they print must fit on one line.
  */
-import { TcCommand } from '../cli/base-command.js';
+
 import { isTcError } from '../kernel/errors.js';
+import { TcCommand } from './base-command.js';
 import { jsonLine } from './session.js';
 
 export abstract class NdjsonCommand extends TcCommand {

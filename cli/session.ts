@@ -7,15 +7,16 @@
  * - otherwise: one plain line per finished row.
  */
 import path from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { compilePlan } from '../components/plan.js';
 import type { Plan } from '../components/plan-types.js';
 import { formatRow, ProgressModel } from '../dashboard/deploy-progress-model.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
+import { DeployCode } from '../stacks/codes.js';
+import type { DeployEvent, RealizeContext, Target } from '../stacks/realizer.js';
+import { TARGETS } from '../stacks/realizer.js';
 import { type LoadedTopology, loadTopology, stackDir } from '../topology/load.js';
-import { DeployCode } from './local/codes.js';
-import type { DeployEvent, RealizeContext, Target } from './realizer.js';
-import { TARGETS } from './realizer.js';
+import { type Interrupt, onInterrupt } from './interrupt.js';
+import { confirm } from './prompt.js';
 
 export interface LoadedPlan {
   loaded: LoadedTopology;
@@ -54,37 +55,12 @@ export function checkTargetHasClouds(plan: Plan, target: Target): void {
   }
 }
 
-export interface Interrupt {
-  signal: AbortSignal;
-  /** Remove the signal handlers. */
-  dispose(): void;
-}
-
 /**
  * Ctrl-C / SIGTERM abort the operation: the realizer stops at its next step, cleans up and releases its lock,
  * and the command exits 130. A second Ctrl-C exits at once (the lock's exit hook still removes the lock).
  */
 export function interruptible(): Interrupt {
-  const controller = new AbortController();
-  let count = 0;
-  const onSignal = () => {
-    count++;
-    if (count === 1) {
-      process.stderr.write('\ncancelling... (Ctrl-C again to quit at once)\n');
-      controller.abort();
-    } else {
-      process.exit(ExitCode.interrupted);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose() {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-    },
-  };
+  return onInterrupt({ note: 'cancelling... (Ctrl-C again to quit at once)' });
 }
 
 export function realizeContext(
@@ -96,44 +72,20 @@ export function realizeContext(
   const ctx: RealizeContext = { topologyFile: lp.loaded.file, stackDir: lp.stackDir, signal, onEvent };
   const b = backend ?? process.env.TCLOUDS_BACKEND;
   if (b) ctx.backend = b;
-  // Default cloud state backend: a local file backend beside the topology (issue 5: `.tclouds/state`).
+  // Default cloud state backend: a local file backend beside the topology (`.tclouds/state`).
   else ctx.backend = `file://${path.join(lp.loaded.dir, '.tclouds', 'state')}`;
   const passphrase = process.env.TCLOUDS_PASSPHRASE;
   if (passphrase !== undefined) ctx.passphrase = passphrase;
   return ctx;
 }
 
-/**
- * Ask on the terminal before changing anything. `--yes` skips it; without a terminal (CI) and without --yes
- * the command refuses, because silently deploying or destroying from a script is the mistake to prevent.
- */
-export async function confirm(question: string, yes: boolean): Promise<void> {
-  if (yes) return;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new TcError(
-      DeployCode.needsConfirmation,
-      `${question.replace(/\?$/, '')}: needs confirmation, but there is no terminal`,
-      {
-        exit: ExitCode.usage,
-        hint: 'pass --yes to confirm from a script or CI',
-      },
-    );
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    // Ctrl-C at the prompt (readline turns it into a 'SIGINT' event on the interface) cancels like anywhere else.
-    const interrupted = new Promise<never>((_, reject) =>
-      rl.once('SIGINT', () =>
-        reject(new TcError(DeployCode.interrupted, 'cancelled: nothing was changed', { exit: ExitCode.interrupted })),
-      ),
-    );
-    const answer = (await Promise.race([rl.question(`${question} [y/N] `), interrupted])).trim().toLowerCase();
-    if (answer !== 'y' && answer !== 'yes') {
-      throw new TcError(DeployCode.declined, 'cancelled: nothing was changed', { exit: ExitCode.failure });
-    }
-  } finally {
-    rl.close();
-  }
+/** The confirmation of plan/deploy/destroy (cli/prompt.ts), with the deploy area's codes. */
+export function confirmChange(question: string, yes: boolean): Promise<void> {
+  return confirm(question, yes, {
+    needsConfirmation: DeployCode.needsConfirmation,
+    declined: DeployCode.declined,
+    interrupted: DeployCode.interrupted,
+  });
 }
 
 export interface ProgressSink {

@@ -3,9 +3,10 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDeployment, parseMetrics, probeBucket, StatusPoller, tailNodeLog } from '../../dashboard/poll.js';
+import { tailNodeLog } from '../../dashboard/node-log.js';
 import { buildStatus } from '../../dashboard/status-model.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
+import { loadDeployment, parseMetrics, probeBucket, StatusPoller } from '../../stacks/deployment.js';
 import { tempDir } from '../support/tmp.js';
 import { model, outputs as recorded, round } from './fixtures.js';
 

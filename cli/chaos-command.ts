@@ -2,15 +2,15 @@
  * What the `tclouds chaos` commands share: target flags, the confirmation rule (ask on a TTY, `--yes` skips,
  * refuse without either), the confirmed target actions (kill, pause, partition) and the rendering of action results.
  */
-import { createInterface } from 'node:readline/promises';
 import { Flags } from '@oclif/core';
-import { TcCommand } from '../cli/base-command.js';
-import { style } from '../cli/style.js';
-import { type Deployment, loadDeployment } from '../dashboard/poll.js';
-import { ExitCode, TcError } from '../kernel/errors.js';
+import { type ActionResult, requireLocal, resolveTargets, type TargetSelector } from '../chaos/actions.js';
+import { ChaosCode } from '../chaos/codes.js';
+import { style } from '../dashboard/style.js';
+import { ExitCode } from '../kernel/errors.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
-import { type ActionResult, requireLocal, resolveTargets, type TargetSelector } from './actions.js';
-import { StatusCode } from './codes.js';
+import { type Deployment, loadDeployment } from '../stacks/deployment.js';
+import { TcCommand } from './base-command.js';
+import { confirm } from './prompt.js';
 
 export const deploymentFlags = {
   file: Flags.string({ char: 'f', description: 'topology file of the deployment (default ./tclouds.yaml)' }),
@@ -50,24 +50,13 @@ export function selectorOf(flags: {
   return sel;
 }
 
-/** Ask `question` on the terminal; `--yes` skips; no terminal and no --yes is a clear refusal. */
-export async function confirmAction(question: string, yes: boolean): Promise<void> {
-  if (yes) return;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new TcError(StatusCode.needsConfirmation, `refusing without confirmation: ${question}`, {
-      exit: ExitCode.usage,
-      hint: 'there is no terminal to ask on; pass --yes to confirm',
-    });
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
-    if (answer !== 'y' && answer !== 'yes') {
-      throw new TcError(StatusCode.declined, 'cancelled: nothing was changed', { exit: ExitCode.failure });
-    }
-  } finally {
-    rl.close();
-  }
+/** The confirmation of the chaos commands (cli/prompt.ts), with the chaos codes. */
+export function confirmAction(question: string, yes: boolean): Promise<void> {
+  return confirm(question, yes, {
+    needsConfirmation: ChaosCode.needsConfirmation,
+    declined: ChaosCode.declined,
+    interrupted: ChaosCode.declined,
+  });
 }
 
 /** The `--json` value of a confirmed target action. */

@@ -16,9 +16,9 @@ export const smrFlags = {
   }),
 };
 
-import type { TcCommand } from '../../cli/base-command.js';
-import { style } from '../../cli/style.js';
-import { type InvokeResult, invokeKv, parseKvArgs } from './operations.js';
+import { type InvokeResult, invokeKv, parseKvArgs } from '../components/smr/operations.js';
+import { style } from '../dashboard/style.js';
+import type { TcCommand } from './base-command.js';
 
 /** Shared run() of invoke/get/put/cas: one KV operation, rendered as JSON or one human line. */
 export async function runKv(

@@ -1,0 +1,31 @@
+/**
+ * Taking a data unit's lock, waiting for it up to a deadline. DepSky's lock is obstruction-free, not wait-free: two
+ * writers that keep trying at the same moment can keep seeing each other's files, so a retry backs off a random
+ * 100-1000 ms (and while a lease is held, until it ends if that is sooner).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DepSkyClient } from './client.js';
+import type { LockHolder } from './protocol/lock.js';
+
+/** Least wait between two attempts, so a lease that ends "now" does not make the loop spin. */
+const MIN_BACKOFF_MS = 10;
+
+export type LockWaitResult =
+  | { acquired: true; until: number; attempts: number }
+  | { acquired: false; holder: LockHolder; attempts: number };
+
+export async function lockWithWait(
+  client: DepSkyClient,
+  du: string,
+  o: { leaseMs: number; deltaMs: number; settleTicks: number; waitMs: number; signal?: AbortSignal },
+): Promise<LockWaitResult> {
+  const deadline = Date.now() + o.waitMs;
+  for (let attempts = 1; ; attempts++) {
+    const r = await client.lock(du, { leaseMs: o.leaseMs, deltaMs: o.deltaMs, settleTicks: o.settleTicks });
+    if (r.acquired) return { acquired: true, until: r.until, attempts };
+    const backoff =
+      r.reason === 'held' ? Math.min(r.holder.until + o.deltaMs - Date.now(), 1000) : 100 + Math.random() * 900;
+    if (Date.now() + backoff > deadline) return { acquired: false, holder: r.holder, attempts };
+    await sleep(Math.max(MIN_BACKOFF_MS, backoff), undefined, o.signal ? { signal: o.signal } : {});
+  }
+}

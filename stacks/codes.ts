@@ -1,0 +1,39 @@
+/**
+ * Error codes of deploying, for every target (TC302-TC349; the plan compiler has TC300-TC301 in
+ * components/plan-codes.ts, the Pulumi realizer TC350-TC399). Stable: CI scripts match on them, so a code is never
+ * reused for another meaning. The README section `deploy` lists the same table.
+ */
+export const DeployCode = {
+  /** Unknown --target, or a target with nothing to realize. */
+  badTarget: 'TC302',
+  /** Local deploy of a component whose node software is not in this release (log, mapreduce, workflow...). */
+  noNodeSoftware: 'TC303',
+  /** A port a node needs on its loopback address is already in use, or the address cannot be bound. */
+  portBusy: 'TC304',
+  /** Another tclouds process holds the deployment lock. Exit 6. */
+  locked: 'TC305',
+  /** No deployment exists for this stack (destroy, outputs). Exit 4. */
+  noDeployment: 'TC306',
+  /** A confirmation is needed but there is no terminal and no --yes. Exit 2. */
+  needsConfirmation: 'TC307',
+  /** A node process did not become healthy (GET /health) in time, or exited at start. */
+  nodeUnhealthy: 'TC308',
+  /** Ctrl-C / SIGTERM: the operation was cancelled cleanly. Exit 130. */
+  interrupted: 'TC309',
+  /** state.json / outputs.json cannot be read or has an unknown version. */
+  badState: 'TC310',
+  /** The node host (`tclouds node run`) is not in this build. */
+  noNodeHost: 'TC311',
+  /** The stack has more clouds, fault domains or nodes than the 127.x address scheme can give addresses to. */
+  tooManyNodes: 'TC312',
+  /** The user answered no at the confirmation prompt. */
+  declined: 'TC313',
+  /** Chaos/control: the named node is not part of the local deployment. */
+  unknownNode: 'TC314',
+  /** Chaos/control: the node process could not be signalled or started. */
+  controlFailed: 'TC315',
+  /** The realizer for a cloud target is missing from this build. */
+  noRealizer: 'TC316',
+  /** A stack directory or bucket path cannot be created, or a loopback address is not usable on this OS. */
+  localIo: 'TC317',
+} as const;
