@@ -12,9 +12,9 @@
  * simulation tests.
  */
 import { buildStatus } from '../dashboard/status-model.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import type { KeepProbability } from '../placement/keep-probability.js';
 import type { FaultModel } from '../placement/majority.js';
-import { ExitCode, TcError } from '../kernel/errors.js';
 import type { ComponentOutput, DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
 import type { Deployment } from '../stacks/deployment.js';
 import { killOrPause, requireLocal, resume } from './actions.js';
