@@ -53,88 +53,78 @@ type ProtocolRow = ReturnType<typeof speeds> & { writeRatio: number; readRatio: 
 /** A ratio target's verdict: met when the measured ratio is at most the target. */
 const atMost = (value: number, target: number) => ({ value, target: `<= ${target}x`, met: value <= target });
 
-async function main(): Promise<void> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-bench-storage-'));
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const drivers = [0, 1, 2, 3].map((i) => new LocalDirectoryDriver(`c${i}`, path.join(dir, `c${i}`)));
-  const fresh = (protocol: Protocol) =>
-    new DepSkyClient({
-      drivers,
-      f: 1,
-      protocol,
-      verifyKey: publicKey,
-      signKey: privateKey,
-      writer: 'be5c',
-      lingerMs: 60_000,
-    });
-  const rows: Record<string, unknown>[] = [];
-  let caBytesPerCloud: { object: number; perCloud: number[] } | undefined;
-  let aStoredPerCloud: number[] | undefined;
-  try {
-    for (const size of SIZES) {
-      const data = randomBytes(size.bytes);
-      const runs = Math.max(2, Math.round(size.runs * scale));
-      const t: Record<string, number[]> = { plainW: [], plainR: [], aW: [], aR: [], caW: [], caR: [] };
-      const plainFile = path.join(dir, 'plain', `obj-${size.bytes}`);
-      for (let r = 0; r < runs; r++) {
-        let t0 = performance.now();
-        await writeFileAtomic(plainFile, data, { mkdir: true });
-        t.plainW!.push(performance.now() - t0);
-        t0 = performance.now();
-        const back = await fs.readFile(plainFile);
-        t.plainR!.push(performance.now() - t0);
-        if (back.length !== data.length) throw new Error('plain copy mismatch');
-        for (const [protocol, w, rd] of [
-          ['depsky-a', 'aW', 'aR'],
-          ['depsky-ca', 'caW', 'caR'],
-        ] as const) {
-          const du = `${protocol}-${size.bytes}`;
-          const writer = fresh(protocol);
-          t0 = performance.now();
-          await writer.put(du, data);
-          t[w]!.push(performance.now() - t0);
-          // The n-th cloud's copy finishes in the background; let it land before the next timing.
-          await writer.close();
-          const reader = fresh(protocol);
-          t0 = performance.now();
-          const got = await reader.get(du);
-          t[rd]!.push(performance.now() - t0);
-          if (!Buffer.from(got.bytes).equals(data)) throw new Error(`${protocol} read mismatch`);
-        }
-      }
-      const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<string, number>;
-      rows.push({
-        size: size.label,
-        bytes: size.bytes,
-        runs,
-        plain: speeds(size.bytes, m.plainW!, m.plainR!),
-        depskyA: { ...speeds(size.bytes, m.aW!, m.aR!), writeRatio: m.aW! / m.plainW!, readRatio: m.aR! / m.plainR! },
-        depskyCA: {
-          ...speeds(size.bytes, m.caW!, m.caR!),
-          writeRatio: m.caW! / m.plainW!,
-          readRatio: m.caR! / m.plainR!,
-        },
-      });
-      if (size.bytes === 64 << 20) {
-        const sizes = async (protocol: Protocol) =>
-          Promise.all(
-            drivers.map(async (d) => {
-              const c = path.join(d.root, containerOf(`${protocol}-${size.bytes}`));
-              let total = 0;
-              for (const f of await fs.readdir(c))
-                if (f.startsWith('value')) total += (await fs.stat(path.join(c, f))).size;
-              return total / runs; // every run wrote one version
-            }),
-          );
-        caBytesPerCloud = { object: size.bytes, perCloud: await sizes('depsky-ca') };
-        aStoredPerCloud = await sizes('depsky-a');
-      }
-    }
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+type Fresh = (protocol: Protocol) => DepSkyClient;
+type SizeRow = {
+  size: string;
+  bytes: number;
+  runs: number;
+  plain: ReturnType<typeof speeds>;
+  depskyA: ProtocolRow;
+  depskyCA: ProtocolRow;
+};
 
-  // Erasure code: encode speed on one core (n=4, k=f+1=2), input bytes per second.
+/** Interleaved runs of one object size: plain copy, DepSky-A and DepSky-CA write then read, medians compared. */
+async function measureSize(
+  size: (typeof SIZES)[number],
+  dir: string,
+  fresh: Fresh,
+): Promise<{ row: SizeRow; runs: number }> {
+  const data = randomBytes(size.bytes);
+  const runs = Math.max(2, Math.round(size.runs * scale));
+  const t: Record<string, number[]> = { plainW: [], plainR: [], aW: [], aR: [], caW: [], caR: [] };
+  const plainFile = path.join(dir, 'plain', `obj-${size.bytes}`);
+  for (let r = 0; r < runs; r++) {
+    let t0 = performance.now();
+    await writeFileAtomic(plainFile, data, { mkdir: true });
+    t.plainW!.push(performance.now() - t0);
+    t0 = performance.now();
+    const back = await fs.readFile(plainFile);
+    t.plainR!.push(performance.now() - t0);
+    if (back.length !== data.length) throw new Error('plain copy mismatch');
+    for (const [protocol, w, rd] of [
+      ['depsky-a', 'aW', 'aR'],
+      ['depsky-ca', 'caW', 'caR'],
+    ] as const) {
+      const du = `${protocol}-${size.bytes}`;
+      const writer = fresh(protocol);
+      t0 = performance.now();
+      await writer.put(du, data);
+      t[w]!.push(performance.now() - t0);
+      // The n-th cloud's copy finishes in the background; let it land before the next timing.
+      await writer.close();
+      const reader = fresh(protocol);
+      t0 = performance.now();
+      const got = await reader.get(du);
+      t[rd]!.push(performance.now() - t0);
+      if (!Buffer.from(got.bytes).equals(data)) throw new Error(`${protocol} read mismatch`);
+    }
+  }
+  const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<string, number>;
+  const row: SizeRow = {
+    size: size.label,
+    bytes: size.bytes,
+    runs,
+    plain: speeds(size.bytes, m.plainW!, m.plainR!),
+    depskyA: { ...speeds(size.bytes, m.aW!, m.aR!), writeRatio: m.aW! / m.plainW!, readRatio: m.aR! / m.plainR! },
+    depskyCA: { ...speeds(size.bytes, m.caW!, m.caR!), writeRatio: m.caW! / m.plainW!, readRatio: m.caR! / m.plainR! },
+  };
+  return { row, runs };
+}
+
+/** Bytes of value files each cloud holds for one data unit, per version written (every run wrote one). */
+function storedPerCloud(drivers: LocalDirectoryDriver[], du: string, versions: number): Promise<number[]> {
+  return Promise.all(
+    drivers.map(async (d) => {
+      const c = path.join(d.root, containerOf(du));
+      let total = 0;
+      for (const f of await fs.readdir(c)) if (f.startsWith('value')) total += (await fs.stat(path.join(c, f))).size;
+      return total / versions;
+    }),
+  );
+}
+
+/** Erasure code: encode speed on one core (n=4, k=f+1=2), input bytes per second. */
+function measureErasure(): { bytes: number; mbps: number }[] {
   const ec: { bytes: number; mbps: number }[] = [];
   for (const bytes of [1 << 20, 64 << 20]) {
     const input = new Uint8Array(randomBytes(bytes));
@@ -148,15 +138,70 @@ async function main(): Promise<void> {
     }
     ec.push({ bytes, mbps: mbps(bytes, median(times)) });
   }
+  return ec;
+}
 
-  const big = rows.at(-1) as {
-    depskyA: { readRatio: number; writeRatio: number };
-    depskyCA: { readRatio: number; writeRatio: number };
-  };
-  const perCloud = caBytesPerCloud!.perCloud;
-  const caFraction = Math.max(...perCloud) / caBytesPerCloud!.object;
-  const aTotal = aStoredPerCloud!.reduce((a, b) => a + b, 0);
-  const caTotal = perCloud.reduce((a, b) => a + b, 0);
+function printReport(
+  rows: SizeRow[],
+  ec: { bytes: number; mbps: number }[],
+  stored: { perCloud: number[]; caFraction: number; reductionVsA: number },
+  verdicts: Record<string, { value: number; target: string; met: boolean }>,
+): void {
+  const f1 = (x: number) => x.toFixed(1);
+  const f2 = (x: number) => x.toFixed(2);
+  console.log('size     op     plain ms  A ms (ratio)        CA ms (ratio)       A MB/s  CA MB/s');
+  for (const r of rows) {
+    for (const op of ['write', 'read'] as const) {
+      const p = r.plain[`${op}Ms`];
+      const a = r.depskyA;
+      const c = r.depskyCA;
+      console.log(
+        `${r.size.padEnd(8)} ${op.padEnd(6)} ${f2(p).padStart(8)}  ${`${f2(a[`${op}Ms`])} (${f1(a[`${op}Ratio`])}x)`.padEnd(18)}  ${`${f2(c[`${op}Ms`])} (${f1(c[`${op}Ratio`])}x)`.padEnd(18)}  ${f1(a[`${op}MBps`]).padStart(6)}  ${f1(c[`${op}MBps`]).padStart(7)}`,
+      );
+    }
+  }
+  console.log(`erasure encode (n=4, k=2): ${ec.map((e) => `${e.bytes >> 20} MiB: ${f1(e.mbps)} MB/s`).join(', ')}`);
+  console.log(
+    `DepSky-CA bytes per cloud for a 64 MiB object: ${stored.perCloud.map((b) => (b / (1 << 20)).toFixed(2)).join(', ')} MiB ` +
+      `(${f2(stored.caFraction)} of the object; ${f2(stored.reductionVsA)}x less than DepSky-A in total)`,
+  );
+  for (const [k, v] of Object.entries(verdicts))
+    console.log(`${v.met ? 'MET ' : 'MISS'} ${k}: ${f2(v.value)} (target ${v.target})`);
+}
+
+async function main(): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-bench-storage-'));
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const drivers = [0, 1, 2, 3].map((i) => new LocalDirectoryDriver(`c${i}`, path.join(dir, `c${i}`)));
+  const fresh: Fresh = (protocol) =>
+    new DepSkyClient({
+      drivers,
+      f: 1,
+      protocol,
+      verifyKey: publicKey,
+      signKey: privateKey,
+      writer: 'be5c',
+      lingerMs: 60_000,
+    });
+  const rows: SizeRow[] = [];
+  let caPerCloud: number[] = [];
+  let aPerCloud: number[] = [];
+  const object = 64 << 20;
+  try {
+    for (const size of SIZES) {
+      const { row, runs } = await measureSize(size, dir, fresh);
+      rows.push(row);
+      if (size.bytes !== object) continue;
+      caPerCloud = await storedPerCloud(drivers, `depsky-ca-${size.bytes}`, runs);
+      aPerCloud = await storedPerCloud(drivers, `depsky-a-${size.bytes}`, runs);
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+  const ec = measureErasure();
+  const big = rows.at(-1)!;
+  const caFraction = Math.max(...caPerCloud) / object;
+  const reductionVsA = aPerCloud.reduce((a, b) => a + b, 0) / caPerCloud.reduce((a, b) => a + b, 0);
   const encodeBest = Math.max(...ec.map((e) => e.mbps));
   const verdicts = {
     aRead: atMost(big.depskyA.readRatio, TARGETS.aRead),
@@ -174,41 +219,16 @@ async function main(): Promise<void> {
     sizes: rows,
     erasure: { n: 4, k: 2, encode: ec },
     storedBytes: {
-      object: caBytesPerCloud!.object,
-      depskyCAPerCloud: perCloud,
-      depskyAPerCloud: aStoredPerCloud,
+      object,
+      depskyCAPerCloud: caPerCloud,
+      depskyAPerCloud: aPerCloud,
       caFractionPerCloud: caFraction,
-      reductionVsA: aTotal / caTotal,
+      reductionVsA,
     },
     targets: verdicts,
   };
   await writeJsonAtomic(path.join(root, 'bench', 'results', 'storage.json'), result);
-
-  const f1 = (x: number) => x.toFixed(1);
-  const f2 = (x: number) => x.toFixed(2);
-  console.log('size     op     plain ms  A ms (ratio)        CA ms (ratio)       A MB/s  CA MB/s');
-  for (const r of rows as {
-    size: string;
-    plain: { writeMs: number; readMs: number };
-    depskyA: ProtocolRow;
-    depskyCA: ProtocolRow;
-  }[]) {
-    for (const op of ['write', 'read'] as const) {
-      const p = r.plain[`${op}Ms`];
-      const a = r.depskyA;
-      const c = r.depskyCA;
-      console.log(
-        `${r.size.padEnd(8)} ${op.padEnd(6)} ${f2(p).padStart(8)}  ${`${f2(a[`${op}Ms`])} (${f1(a[`${op}Ratio`])}x)`.padEnd(18)}  ${`${f2(c[`${op}Ms`])} (${f1(c[`${op}Ratio`])}x)`.padEnd(18)}  ${f1(a[`${op}MBps`]).padStart(6)}  ${f1(c[`${op}MBps`]).padStart(7)}`,
-      );
-    }
-  }
-  console.log(`erasure encode (n=4, k=2): ${ec.map((e) => `${e.bytes >> 20} MiB: ${f1(e.mbps)} MB/s`).join(', ')}`);
-  console.log(
-    `DepSky-CA bytes per cloud for a 64 MiB object: ${perCloud.map((b) => (b / (1 << 20)).toFixed(2)).join(', ')} MiB ` +
-      `(${f2(caFraction)} of the object; ${f2(aTotal / caTotal)}x less than DepSky-A in total)`,
-  );
-  for (const [k, v] of Object.entries(verdicts))
-    console.log(`${v.met ? 'MET ' : 'MISS'} ${k}: ${f2(v.value)} (target ${v.target})`);
+  printReport(rows, ec, { perCloud: caPerCloud, caFraction, reductionVsA }, verdicts);
 }
 
 main().catch((e) => {

@@ -54,6 +54,127 @@ function pickIndex(random: () => number, n: number): number {
   return Math.min(n - 1, Math.floor(random() * n));
 }
 
+/** The state of one draw: what is lost so far, and the pools that draws without replacement take from. */
+class FaultDraw {
+  readonly owners: number[];
+  readonly lostPms = new Set<number>();
+  readonly crashedVms = new Set<number>();
+  readonly hits: number[] = [];
+  readonly vmHits: number[] | null;
+  // Pools for draws without replacement: swap-remove keeps each pick O(1) and uniform.
+  private readonly vmPool: number[];
+  private readonly pmPool: number[];
+
+  constructor(
+    readonly layout: readonly number[],
+    readonly model: FaultModel,
+    private readonly random: () => number,
+  ) {
+    this.owners = vmOwners(layout);
+    this.vmHits = model.threat === 'crash-vm' || model.threat === 'byzantine-vm' ? [] : null;
+    this.vmPool = this.owners.map((_, i) => i);
+    this.pmPool = layout.map((_, i) => i);
+  }
+
+  private take(pool: number[]): number {
+    const i = pickIndex(this.random, pool.length);
+    const picked = pool[i]!;
+    pool[i] = pool[pool.length - 1]!;
+    pool.pop();
+    return picked;
+  }
+
+  /** Nothing left to hit. */
+  private miss(): void {
+    this.hits.push(-1);
+    this.vmHits?.push(-1);
+  }
+
+  /** The next fault of the threat. */
+  fault(): void {
+    switch (this.model.threat) {
+      case 'crash-vm':
+        return this.crashVm();
+      case 'byzantine-vm':
+        return this.byzantineVm();
+      case 'crash-pm':
+      case 'byzantine-pm':
+        return this.randomPm();
+      case 'targeted-pm':
+      case 'targeted-vm':
+        return this.heaviestPm();
+    }
+  }
+
+  /** Always a VM that has not crashed yet: the pool only holds live VMs. */
+  private crashVm(): void {
+    if (this.vmPool.length === 0) return this.miss();
+    const vm = this.take(this.vmPool);
+    this.crashedVms.add(vm);
+    this.hits.push(this.owners[vm]!);
+    this.vmHits!.push(vm);
+  }
+
+  /** A random VM (distinct with removal) contaminates its whole PM. */
+  private byzantineVm(): void {
+    let vm: number;
+    if (this.model.removal) {
+      if (this.vmPool.length === 0) return this.miss();
+      vm = this.take(this.vmPool);
+    } else {
+      vm = pickIndex(this.random, this.owners.length);
+    }
+    const pm = this.owners[vm]!;
+    this.lostPms.add(pm);
+    this.hits.push(pm);
+    this.vmHits!.push(vm);
+  }
+
+  private randomPm(): void {
+    let pm: number;
+    if (this.model.removal) {
+      if (this.pmPool.length === 0) return this.miss();
+      pm = this.take(this.pmPool);
+    } else {
+      pm = pickIndex(this.random, this.layout.length);
+    }
+    this.lostPms.add(pm);
+    this.hits.push(pm);
+  }
+
+  /** The attacker's pick: the clean PM holding the most VMs (ties: the lowest index). */
+  private heaviestPm(): void {
+    let best = -1;
+    for (let pm = 0; pm < this.layout.length; pm++) {
+      if (!this.lostPms.has(pm) && (best < 0 || this.layout[pm]! > this.layout[best]!)) best = pm;
+    }
+    if (best >= 0) this.lostPms.add(best);
+    this.hits.push(best);
+  }
+
+  outcome(): DrawOutcome {
+    const { layout, owners, lostPms } = this;
+    // crash-vm: a PM is lost once every VM on it crashed.
+    if (this.model.threat === 'crash-vm') {
+      layout.forEach((_, pm) => {
+        if (owners.every((owner, vm) => owner !== pm || this.crashedVms.has(vm))) lostPms.add(pm);
+      });
+    }
+    const lostVms = new Set<number>(this.crashedVms);
+    owners.forEach((pm, vm) => {
+      if (lostPms.has(pm)) lostVms.add(vm);
+    });
+    const verdict = majorityKept(layout, lostPms, lostVms, this.model.keep);
+    return {
+      hits: this.hits,
+      vmHits: this.vmHits,
+      lostPms: [...lostPms].sort((a, b) => a - b),
+      lostVms: [...lostVms].sort((a, b) => a - b),
+      ...verdict,
+    };
+  }
+}
+
 /**
  * Draw `faults` faults of `model.threat` on `layout` (positive VM counts per PM) with `random`.
  * Deterministic for a given generator state. Faults beyond what can still be hit (e.g. more crash-vm faults
@@ -69,104 +190,9 @@ export function drawFaults(
   if (layout.length === 0 || layout.some((c) => !Number.isInteger(c) || c < 1)) {
     throw new RangeError('layout must be a non-empty list of positive integers');
   }
-  const owners = vmOwners(layout);
-  const m = layout.length;
-  const lostPms = new Set<number>();
-  const crashedVms = new Set<number>();
-  const hits: number[] = [];
-  const vmLevel = model.threat === 'crash-vm' || model.threat === 'byzantine-vm';
-  const vmHits: number[] | null = vmLevel ? [] : null;
-  // Pools for draws without replacement: swap-remove keeps each pick O(1) and uniform.
-  const vmPool = owners.map((_, i) => i);
-  const pmPool = layout.map((_, i) => i);
-  const takeFrom = (pool: number[]): number => {
-    const i = pickIndex(random, pool.length);
-    const picked = pool[i]!;
-    pool[i] = pool[pool.length - 1]!;
-    pool.pop();
-    return picked;
-  };
-
-  for (let k = 0; k < faults; k++) {
-    switch (model.threat) {
-      case 'crash-vm': {
-        // Always a VM that has not crashed yet: the pool only holds live VMs.
-        if (vmPool.length === 0) {
-          hits.push(-1);
-          vmHits!.push(-1);
-          break;
-        }
-        const vm = takeFrom(vmPool);
-        crashedVms.add(vm);
-        const pm = owners[vm]!;
-        hits.push(pm);
-        vmHits!.push(vm);
-        break;
-      }
-      case 'byzantine-vm': {
-        let vm: number;
-        if (model.removal) {
-          if (vmPool.length === 0) {
-            hits.push(-1);
-            vmHits!.push(-1);
-            break;
-          }
-          vm = takeFrom(vmPool);
-        } else {
-          vm = pickIndex(random, owners.length);
-        }
-        const pm = owners[vm]!;
-        lostPms.add(pm);
-        hits.push(pm);
-        vmHits!.push(vm);
-        break;
-      }
-      case 'crash-pm':
-      case 'byzantine-pm': {
-        let pm: number;
-        if (model.removal) {
-          if (pmPool.length === 0) {
-            hits.push(-1);
-            break;
-          }
-          pm = takeFrom(pmPool);
-        } else {
-          pm = pickIndex(random, m);
-        }
-        lostPms.add(pm);
-        hits.push(pm);
-        break;
-      }
-      case 'targeted-pm':
-      case 'targeted-vm': {
-        let best = -1;
-        for (let pm = 0; pm < m; pm++) {
-          if (!lostPms.has(pm) && (best < 0 || layout[pm]! > layout[best]!)) best = pm;
-        }
-        if (best >= 0) lostPms.add(best);
-        hits.push(best);
-        break;
-      }
-    }
-  }
-  // crash-vm: a PM is lost once every VM on it crashed.
-  if (model.threat === 'crash-vm') {
-    layout.forEach((_, pm) => {
-      if (owners.every((owner, vm) => owner !== pm || crashedVms.has(vm))) lostPms.add(pm);
-    });
-  }
-  const lostVms = new Set<number>(crashedVms);
-  owners.forEach((pm, vm) => {
-    if (lostPms.has(pm)) lostVms.add(vm);
-  });
-  const verdict = majorityKept(layout, lostPms, lostVms, model.keep);
-  return {
-    hits,
-    vmHits,
-    lostPms: [...lostPms].sort((a, b) => a - b),
-    lostVms: [...lostVms].sort((a, b) => a - b),
-    ...verdict,
-  };
+  const draw = new FaultDraw(layout, model, random);
+  for (let k = 0; k < faults; k++) draw.fault();
+  return draw.outcome();
 }
 
 /** Kept-majority rate over `runs` seeded draws (run r uses deriveSeed(seed, label, r)). */

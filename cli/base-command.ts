@@ -1,7 +1,7 @@
 /**
  * Base class of every tclouds command.
  *
- * Commands are thin (architecture.md, principle 3): compute a value, then render it. With `--json`
+ * Commands are thin: compute a value with a library, then render it. With `--json`
  * (global, from oclif's enableJsonFlag) the value returned by run() is printed as one JSON document;
  * human output is written with this.log, which oclif silences in JSON mode.
  *

@@ -1,11 +1,13 @@
 /**
- * The Plan: the deterministic list of everything a deployment must create (architecture.md, principle 2).
+ * The Plan: the deterministic list of everything a deployment must create, the contract between the compiler and
+ * the realizers.
  *
  * Realizers (stacks/local, stacks/pulumi), the dashboard and the clients read only this and the deployment
  * outputs, never the YAML. A Plan is plain JSON: the same topology always compiles to byte-identical JSON
  * (stable key order, no timestamps, no absolute paths), so plans can be diffed and snapshot-tested.
  *
- * Contract: /work/coord/DEPLOY-CONTRACT.md. Fields marked "added" go beyond that text (additive only).
+ * Fields marked "added" came after the first version of the format; the format only ever grows (a field is never
+ * removed or given another meaning), so an older reader still understands a newer plan.
  */
 import type { ComponentKind, Keep, Mode, Provider, Threat } from '../topology/schema.js';
 

@@ -241,25 +241,63 @@ function DetailsPanel({
   );
 }
 
-export function StatusDashboard({ report: initial, subscribe, loadDetails, actions, columns }: DashboardProps) {
-  const { exit } = useApp();
-  const width = useTerminalWidth(columns);
-  const rows = useStdout().stdout.rows as number | undefined;
-  const [report, setReport] = useState(initial);
-  const [selected, setSelected] = useState(0);
-  const [detailsFor, setDetailsFor] = useState<string | null>(null);
+/** The first line: stack, target, time, nodes up and the overall verdict. */
+function HeaderLine({ report }: { report: StatusReport }) {
+  const { summary } = report;
+  const time = report.generatedAt.slice(11, 19);
+  const lost = summary.quorumLost.length > 0;
+  return (
+    <Text wrap="truncate">
+      <Text bold>tclouds status</Text>
+      {` ${report.stack} (${report.target}) ${time} · ${summary.nodes === 0 ? 'no nodes' : `${summary.up}/${summary.nodes} up`} · `}
+      <Text color={lost ? 'red' : summary.degraded.length > 0 ? 'yellow' : 'green'}>
+        {lost
+          ? `quorum lost: ${summary.quorumLost.join(', ')}`
+          : summary.degraded.length > 0
+            ? `degraded: ${summary.degraded.join(', ')}`
+            : 'all components ok'}
+      </Text>
+    </Text>
+  );
+}
+
+type PendingAction = { action: 'kill' | 'pause'; id: string };
+
+/** The last lines: a confirmation question or the last action's outcome, then the keys. */
+function FooterLines({
+  confirm,
+  message,
+  actions,
+}: {
+  confirm: PendingAction | null;
+  message: string;
+  actions: DashboardActions | null | undefined;
+}) {
+  return (
+    <>
+      {confirm ? (
+        <Text color="yellow" bold wrap="truncate">
+          {confirm.action === 'kill'
+            ? `Kill ${confirm.id} (held down until \`tclouds chaos resume\`)? y/N`
+            : `Pause ${confirm.id} (SIGSTOP until \`tclouds chaos resume\`)? y/N`}
+        </Text>
+      ) : message ? (
+        <Text wrap="truncate">{message}</Text>
+      ) : null}
+      <Text dimColor wrap="truncate">
+        {`↑↓/jk select · enter details${actions ? ' · x kill · p pause' : ''} · q quit   * leader`}
+      </Text>
+    </>
+  );
+}
+
+/** The details (log tail, metrics) of the open node, reloaded whenever a new report arrives. */
+function useNodeDetails(
+  detailsFor: string | null,
+  loadDetails: DashboardProps['loadDetails'],
+  report: StatusReport,
+): [NodeDetails | null, (d: NodeDetails | null) => void] {
   const [details, setDetails] = useState<NodeDetails | null>(null);
-  const [confirm, setConfirm] = useState<{ action: 'kill' | 'pause'; id: string } | null>(null);
-  const [message, setMessage] = useState<string>('');
-
-  useEffect(() => (subscribe ? subscribe(setReport) : undefined), [subscribe]);
-  useEffect(() => setReport(initial), [initial]);
-
-  const nodes = report.components.flatMap((c) => c.nodes);
-  const index = Math.min(selected, Math.max(0, nodes.length - 1));
-  const current = nodes[index] ?? null;
-
-  // Reload the details (log tail, metrics) of the open node whenever a new report arrives.
   // biome-ignore lint/correctness/useExhaustiveDependencies: refresh on each report on purpose
   useEffect(() => {
     if (!detailsFor || !loadDetails) return;
@@ -272,6 +310,34 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
       live = false;
     };
   }, [detailsFor, loadDetails, report]);
+  return [details, setDetails];
+}
+
+/** Lines the component panels, header and footer take; the details panel gets what is left of the screen. */
+function detailsRoomOf(report: StatusReport, rows: number | undefined): number {
+  const used =
+    3 +
+    report.components.reduce((sum, c) => sum + 4 + (c.nodes.length > 0 ? 1 + c.nodes.length : 0) + c.clouds.length, 0);
+  return Math.max(2, (rows ?? 40) - used - 7);
+}
+
+export function StatusDashboard({ report: initial, subscribe, loadDetails, actions, columns }: DashboardProps) {
+  const { exit } = useApp();
+  const width = useTerminalWidth(columns);
+  const rows = useStdout().stdout.rows as number | undefined;
+  const [report, setReport] = useState(initial);
+  const [selected, setSelected] = useState(0);
+  const [detailsFor, setDetailsFor] = useState<string | null>(null);
+  const [details, setDetails] = useNodeDetails(detailsFor, loadDetails, report);
+  const [confirm, setConfirm] = useState<PendingAction | null>(null);
+  const [message, setMessage] = useState<string>('');
+
+  useEffect(() => (subscribe ? subscribe(setReport) : undefined), [subscribe]);
+  useEffect(() => setReport(initial), [initial]);
+
+  const nodes = report.components.flatMap((c) => c.nodes);
+  const index = Math.min(selected, Math.max(0, nodes.length - 1));
+  const current = nodes[index] ?? null;
 
   // Keys can arrive faster than renders: the handler reads and writes refs (always current), and the
   // state setters only trigger the next render. Otherwise a second key would see the state before the first.
@@ -280,28 +346,26 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
   const live = useRef({ nodes, actions });
   live.current = { nodes, actions };
 
+  /** y runs the pending kill or pause, anything else cancels it. */
+  const answer = (pending: PendingAction, input: string) => {
+    const { action, id } = pending;
+    const act = live.current.actions;
+    ui.current.confirm = null;
+    setConfirm(null);
+    if (input !== 'y' && input !== 'Y') return setMessage(`${action} cancelled`);
+    const run = action === 'kill' ? act?.kill(id) : act?.pause(id);
+    setMessage(`${action === 'kill' ? 'killing' : 'pausing'} ${id}…`);
+    run?.then(
+      (m) => setMessage(m),
+      (e: Error) => setMessage(`${action} ${id} failed: ${e.message}`),
+    );
+  };
+
   const onKey = (input: string, key: Key) => {
     const state = ui.current;
     const { nodes: list, actions: act } = live.current;
-    const pending = state.confirm;
-    if (pending) {
-      const { action, id } = pending;
-      state.confirm = null;
-      setConfirm(null);
-      if (input === 'y' || input === 'Y') {
-        const run = action === 'kill' ? act?.kill(id) : act?.pause(id);
-        setMessage(`${action === 'kill' ? 'killing' : 'pausing'} ${id}…`);
-        run?.then(
-          (m) => setMessage(m),
-          (e: Error) => setMessage(`${action} ${id} failed: ${e.message}`),
-        );
-      } else setMessage(`${action} cancelled`);
-      return;
-    }
-    if (input === 'q' || (key.ctrl && input === 'c')) {
-      exit();
-      return;
-    }
+    if (state.confirm) return answer(state.confirm, input);
+    if (input === 'q' || (key.ctrl && input === 'c')) return exit();
     const here = list[state.selected] ?? null;
     if (key.upArrow || input === 'k') {
       state.selected = Math.max(0, state.selected - 1);
@@ -332,50 +396,21 @@ export function StatusDashboard({ report: initial, subscribe, loadDetails, actio
   });
 
   const detailsNode = detailsFor ? (nodes.find((n) => n.id === detailsFor) ?? null) : null;
-  // Lines the component panels, header and footer take; the details panel gets what is left of the screen.
-  const used =
-    3 +
-    report.components.reduce((sum, c) => sum + 4 + (c.nodes.length > 0 ? 1 + c.nodes.length : 0) + c.clouds.length, 0);
-  const detailsRoom = Math.max(2, (rows ?? 40) - used - 7);
-  const { summary } = report;
-  const time = report.generatedAt.slice(11, 19);
-  const lost = summary.quorumLost.length > 0;
   return (
     // Boxes take the terminal width from Ink's own layout (immediate on resize); `width` (from the resize
     // event, one render later) only decides which columns fit, and rows truncate, so nothing ever wraps.
     <Box flexDirection="column" width={columns ?? '100%'}>
-      <Text wrap="truncate">
-        <Text bold>tclouds status</Text>
-        {` ${report.stack} (${report.target}) ${time} · ${summary.nodes === 0 ? 'no nodes' : `${summary.up}/${summary.nodes} up`} · `}
-        <Text color={lost ? 'red' : summary.degraded.length > 0 ? 'yellow' : 'green'}>
-          {lost
-            ? `quorum lost: ${summary.quorumLost.join(', ')}`
-            : summary.degraded.length > 0
-              ? `degraded: ${summary.degraded.join(', ')}`
-              : 'all components ok'}
-        </Text>
-      </Text>
+      <HeaderLine report={report} />
       {report.components.map((c) => (
         <ComponentPanel key={c.name} c={c} width={width} selectedId={current?.id ?? null} />
       ))}
       {/* The details take the placement panel's place, so the frame keeps fitting the terminal. */}
       {detailsNode ? (
-        <DetailsPanel node={detailsNode} details={details} width={width} room={detailsRoom} />
+        <DetailsPanel node={detailsNode} details={details} width={width} room={detailsRoomOf(report, rows)} />
       ) : (
         <PlacementPanel p={report.placement} />
       )}
-      {confirm ? (
-        <Text color="yellow" bold wrap="truncate">
-          {confirm.action === 'kill'
-            ? `Kill ${confirm.id} (held down until \`tclouds chaos resume\`)? y/N`
-            : `Pause ${confirm.id} (SIGSTOP until \`tclouds chaos resume\`)? y/N`}
-        </Text>
-      ) : message ? (
-        <Text wrap="truncate">{message}</Text>
-      ) : null}
-      <Text dimColor wrap="truncate">
-        {`↑↓/jk select · enter details${actions ? ' · x kill · p pause' : ''} · q quit   * leader`}
-      </Text>
+      <FooterLines confirm={confirm} message={message} actions={actions} />
     </Box>
   );
 }

@@ -1,5 +1,5 @@
 /**
- * Control HTTP server of a node (DEPLOY-CONTRACT.md, "Node host"):
+ * Control HTTP server of every node (the node host's, whatever its role):
  *   GET  /health             NodeHealth JSON (runtime/role.ts)
  *   GET  /metrics            Prometheus text
  *   POST /admin/partition    {"block":[peer ids]}  refuse traffic from/to these peers (both directions)

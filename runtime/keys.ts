@@ -1,5 +1,5 @@
 /**
- * Per-node and per-client keys (DEPLOY-CONTRACT.md, "Keys").
+ * Per-node and per-client keys.
  *
  * Every node and client has one X25519 key pair generated at deploy time. Channel keys are never stored:
  * two parties derive their pairwise HMAC key from ECDH(own private, peer public) (runtime/channel-keys.ts),

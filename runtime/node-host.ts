@@ -83,6 +83,73 @@ async function prepare(specFile: string, roles: RoleResolver) {
   return { spec, privateKey, token, factory };
 }
 
+/** What the control server shows of a running node; the host updates it as the node starts and stops. */
+interface NodeState {
+  spec: NodeSpec;
+  status: NodeHealth['status'];
+  role: RoleInstance | undefined;
+  partitioned: Set<string>;
+  started: number;
+}
+
+function healthOf(n: NodeState): NodeHealth {
+  const { spec } = n;
+  return {
+    id: spec.id,
+    component: spec.component,
+    kind: spec.kind,
+    roleName: spec.role,
+    index: spec.index,
+    cloud: spec.cloud,
+    domain: spec.domain,
+    status: n.status,
+    uptimeSeconds: Math.round((Date.now() - n.started) / 1000),
+    pid: process.pid,
+    partitionedFrom: [...n.partitioned].sort(),
+    role: n.role ? safeHealth(n.role) : {},
+  };
+}
+
+/** The control HTTP server (GET /health, GET /metrics, POST /admin/*) of a node; a port it cannot bind is TC414. */
+async function serveControl(
+  n: NodeState,
+  token: string,
+  metrics: MetricsRegistry,
+  log: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const { spec } = n;
+  let control: http.Server;
+  try {
+    control = await startControlServer(
+      spec.host,
+      spec.controlPort,
+      token,
+      {
+        health: () => healthOf(n),
+        metrics: () => metrics.render(),
+        partition: (block) => {
+          for (const b of block) n.partitioned.add(b);
+        },
+        heal: () => n.partitioned.clear(),
+        admin: async (action, body) => (n.role?.admin ? n.role.admin(action, body) : undefined),
+      },
+      log,
+    );
+  } catch (e) {
+    throw new TcError(
+      NodeCode.bindFailed,
+      `cannot serve control on ${spec.host}:${spec.controlPort}: ${(e as Error).message}`,
+      { exit: ExitCode.failure },
+    );
+  }
+  return {
+    close: async () => {
+      control.closeAllConnections?.();
+      await new Promise<void>((r) => control.close(() => r()));
+    },
+  };
+}
+
 export async function startNode(specFile: string, opts: NodeHostOptions): Promise<RunningNode> {
   const { spec, privateKey, token, factory } = await prepare(specFile, opts.roles);
   const logFile = fileSink(path.join(path.dirname(path.resolve(spec.dataDir)), 'node.log'));
@@ -91,76 +158,43 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
   const log = new JsonLogger(sinks, { node: spec.id });
   const metrics = new MetricsRegistry();
   const abort = new AbortController();
-  const partitioned = new Set<string>();
-  const started = Date.now();
-  let status: NodeHealth['status'] = 'starting';
-  let role: RoleInstance | undefined;
+  const node: NodeState = { spec, status: 'starting', role: undefined, partitioned: new Set(), started: Date.now() };
   let reportFailure: (e: Error) => void = () => {};
   const failure = new Promise<Error>((resolve) => {
     reportFailure = resolve;
   });
   const fatal = (e: unknown): void => {
-    if (status === 'stopping') return;
-    status = 'stopping';
+    if (node.status === 'stopping') return;
+    node.status = 'stopping';
     logFatal(log, e);
     reportFailure(e instanceof Error ? e : new Error(String(e)));
   };
 
   metrics.gauge('tclouds_node_up', 'The node host is running', { role: spec.role }).set(1);
   log.info('node starting', { kind: spec.kind, role: spec.role, host: spec.host, ports: spec.ports, pid: process.pid });
-
-  const health = (): NodeHealth => ({
-    id: spec.id,
-    component: spec.component,
-    kind: spec.kind,
-    roleName: spec.role,
-    index: spec.index,
-    cloud: spec.cloud,
-    domain: spec.domain,
-    status,
-    uptimeSeconds: Math.round((Date.now() - started) / 1000),
-    pid: process.pid,
-    partitionedFrom: [...partitioned].sort(),
-    role: role ? safeHealth(role) : {},
-  });
-
-  const control = await startControlServer(
-    spec.host,
-    spec.controlPort,
-    token,
-    {
-      health,
-      metrics: () => metrics.render(),
-      partition: (block) => {
-        for (const b of block) partitioned.add(b);
-      },
-      heal: () => partitioned.clear(),
-      admin: async (action, body) => (role?.admin ? role.admin(action, body) : undefined),
-    },
-    log,
-  ).catch(async (e: unknown) => {
+  const control = await serveControl(node, token, metrics, log).catch(async (e: unknown) => {
     await logFile.close();
-    throw new TcError(
-      NodeCode.bindFailed,
-      `cannot serve control on ${spec.host}:${spec.controlPort}: ${(e as Error).message}`,
-      { exit: ExitCode.failure },
-    );
+    throw e;
   });
-  const closeControl = async () => {
-    control.closeAllConnections?.();
-    await new Promise<void>((r) => control.close(() => r()));
+  const ctx: RoleContext = {
+    spec,
+    log,
+    metrics,
+    signal: abort.signal,
+    privateKey,
+    partitioned: node.partitioned,
+    fatal,
   };
-  const ctx: RoleContext = { spec, log, metrics, signal: abort.signal, privateKey, partitioned, fatal };
   try {
-    role = await factory(ctx);
+    node.role = await factory(ctx);
   } catch (e) {
-    await closeControl();
+    await control.close();
     log.error('role failed to start', { error: (e as Error).message });
     await logFile.close();
     if (isTcError(e)) throw e;
     throw new TcError(NodeCode.roleFailed, `role ${spec.role} failed to start: ${(e as Error).message}`, { cause: e });
   }
-  status = 'ok';
+  node.status = 'ok';
   log.info('node ready', { controlPort: spec.controlPort });
 
   let stopping: Promise<void> | undefined;
@@ -169,15 +203,15 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
     failure,
     stop: () => {
       stopping ??= (async () => {
-        status = 'stopping';
+        node.status = 'stopping';
         log.info('node stopping');
         abort.abort();
         try {
-          await role?.stop();
+          await node.role?.stop();
         } catch (e) {
           log.error('role stop failed', { error: (e as Error).message });
         }
-        await closeControl();
+        await control.close();
         log.info('node stopped');
         await logFile.close();
       })();
@@ -186,7 +220,7 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
     abandon: () => {
       stopping ??= (async () => {
         abort.abort();
-        await closeControl();
+        await control.close();
         await logFile.close();
       })();
       return stopping;

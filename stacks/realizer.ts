@@ -3,7 +3,7 @@
  * and `aws` / `azure` / `gcp` (stacks/pulumi, `createPulumiRealizer(target)`).
  *
  * A realizer consumes only a Plan (components/plan-types.ts) and reports progress as DeployEvents, which the
- * commands turn into the Ink view, plain lines or newline-delimited JSON. Contract: /work/coord/DEPLOY-CONTRACT.md.
+ * commands turn into the Ink view, plain lines or newline-delimited JSON.
  */
 import type { Plan } from '../components/plan-types.js';
 import { TcError } from '../kernel/errors.js';
@@ -62,7 +62,7 @@ export interface Realizer {
 
 /**
  * Load the realizer of a target. Lazy: the Pulumi SDKs take most of a second to import and are loaded only
- * for cloud targets (architecture.md, principle 6).
+ * for cloud targets, so a local deploy never pays for them.
  */
 export async function loadRealizer(target: Target): Promise<Realizer> {
   if (target === 'local') {

@@ -1,5 +1,6 @@
 /**
- * The host loop of the DepSky cores (protocol-cores.md (b)): one event at a time, actions executed in order.
+ * The host loop of the DepSky cores: one event at a time, actions executed in order, so the cores stay pure and
+ * the same core runs against real clouds and in tests.
  *
  * - `call`: start the driver call with its own AbortController; its reply becomes a `reply` event.
  * - `cancel`: abort those calls (the quorum answered; slow clouds are not waited for).

@@ -80,8 +80,216 @@ class HttpError extends Error {
   }
 }
 
+/** Counters and running totals of one gateway (GET /metrics and its /health). */
+function gatewayStats(metrics: RoleContext['metrics']) {
+  return {
+    counters: {
+      requests: metrics.counter('tclouds_storage_gateway_requests_total', 'Authenticated gateway requests'),
+      rejected: metrics.counter(
+        'tclouds_storage_gateway_rejected_total',
+        'Requests refused (authentication or replay)',
+      ),
+      bytesIn: metrics.counter('tclouds_storage_gateway_bytes_in_total', 'Object bytes received from clients'),
+      bytesOut: metrics.counter('tclouds_storage_gateway_bytes_out_total', 'Object bytes sent to clients'),
+    },
+    totals: { puts: 0, gets: 0, bytesIn: 0, bytesOut: 0 },
+  };
+}
+
+/** One authenticated request: who sent it, its nonce (echoed in the response MAC) and its spooled body, if any. */
+interface Authenticated {
+  key: Buffer;
+  nonce: string;
+  method: string;
+  url: string;
+  bodyFile: string | undefined;
+}
+
+/** The HTTP side of a gateway: request authentication, body spooling, routes, signed responses. */
+class GatewayHttp {
+  private readonly nonces = new NonceWindow();
+  private readonly keys = new Map<string, Buffer>();
+  readonly stats: ReturnType<typeof gatewayStats>;
+
+  constructor(
+    private readonly ctx: RoleContext,
+    private readonly client: DepSkyClient,
+    private readonly spool: string,
+    private readonly maxBody: number,
+  ) {
+    this.stats = gatewayStats(ctx.metrics);
+  }
+
+  /** The pairwise key with a client the spec lists (derived once per client). */
+  keyOf(id: string): Buffer | undefined {
+    const { spec, privateKey } = this.ctx;
+    const pub = spec.clients[id];
+    if (!pub) return undefined;
+    let k = this.keys.get(id);
+    if (!k) {
+      k = gatewayKey(privateKey, pub, spec.stack, spec.id, id);
+      this.keys.set(id, k);
+    }
+    return k;
+  }
+
+  private tmpFile(): string {
+    return path.join(this.spool, `${randomBytes(8).toString('hex')}.tmp`);
+  }
+
+  /**
+   * Checks the client, time and nonce, spools a PUT body while hashing it, then checks the MAC over the body's
+   * digest: the body is used only once the MAC verified. The caller removes `bodyFile`.
+   */
+  private async authenticate(req: http.IncomingMessage): Promise<Authenticated> {
+    const header = (name: string) => String(req.headers[name] ?? '');
+    const [id, time, nonce, mac] = ['x-tclouds-client', 'x-tclouds-time', 'x-tclouds-nonce', 'x-tclouds-mac'].map(
+      header,
+    );
+    const key = this.keyOf(id!);
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    if (!key || !this.nonces.accept(nonce!, Number(time), Date.now())) {
+      this.stats.counters.rejected.inc();
+      req.resume();
+      throw new HttpError(401, StorageCode.gatewayAuth, 'unknown client, stale time or replayed request');
+    }
+    let bodyFile: string | undefined;
+    let bodySha = EMPTY_SHA256;
+    if (method === 'PUT') {
+      bodyFile = this.tmpFile();
+      const file = bodyFile;
+      bodySha = await spoolBody(req, file, this.maxBody).catch(async (e: unknown) => {
+        await fs.rm(file, { force: true }); // a body over the limit or a dropped connection leaves no spool file
+        throw e;
+      });
+    } else req.resume();
+    if (!macEqual(mac!, requestMac(key, method, url, time!, nonce!, bodySha))) {
+      if (bodyFile) await fs.rm(bodyFile, { force: true });
+      this.stats.counters.rejected.inc();
+      throw new HttpError(401, StorageCode.gatewayAuth, 'request authentication failed');
+    }
+    this.stats.counters.requests.inc();
+    return { key, nonce: nonce!, method, url, bodyFile };
+  }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const a = await this.authenticate(req);
+    try {
+      await this.route(a, res);
+    } finally {
+      if (a.bodyFile) await fs.rm(a.bodyFile, { force: true });
+    }
+  }
+
+  private async route(a: Authenticated, res: http.ServerResponse): Promise<void> {
+    const { method, url } = a;
+    const m = /^\/v1\/(objects|stat)(?:\/([^/?]+))?$/.exec(url);
+    if (!m) throw new HttpError(404, 'TC208', `no route ${method} ${url}`);
+    const du = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    const json = (status: number, value: unknown) =>
+      this.send(res, a.key, a.nonce, status, Buffer.from(JSON.stringify(value)), {
+        'content-type': 'application/json',
+      });
+    if (m[1] === 'stat' && du && method === 'GET') return json(200, await this.client.stat(du));
+    if (m[1] !== 'objects') throw new HttpError(404, 'TC208', `no route ${method} ${url}`);
+    if (du === undefined && method === 'GET') return json(200, await this.client.ls());
+    if (du === undefined) throw new HttpError(405, 'TC208', `${method} needs an object name`);
+    if (method === 'PUT') {
+      const r = await this.client.put(du, { file: a.bodyFile! });
+      this.stats.totals.puts++;
+      this.stats.totals.bytesIn += r.size;
+      this.stats.counters.bytesIn.inc(r.size);
+      return json(200, r);
+    }
+    if (method === 'DELETE') return json(200, await this.client.rm(du));
+    if (method === 'GET') return this.sendObject(a, du, res);
+    throw new HttpError(405, 'TC208', `method ${method} not allowed`);
+  }
+
+  /** GET of an object: read and verified into the spool, then streamed with its digest and the response MAC. */
+  private async sendObject(a: Authenticated, du: string, res: http.ServerResponse): Promise<void> {
+    const out = this.tmpFile();
+    try {
+      const info = await this.client.getToFile(du, out);
+      const h = createHash('sha256');
+      for await (const c of createReadStream(out)) h.update(c as Buffer);
+      const sha = h.digest('hex');
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(info.size),
+        'x-tclouds-version': info.version,
+        'x-tclouds-sha256': sha,
+        'x-tclouds-mac': responseMac(a.key, 200, a.nonce, sha),
+      });
+      await pipeline(createReadStream(out), res);
+      this.stats.totals.gets++;
+      this.stats.totals.bytesOut += info.size;
+      this.stats.counters.bytesOut.inc(info.size);
+    } finally {
+      await fs.rm(out, { force: true });
+    }
+  }
+
+  send(
+    res: http.ServerResponse,
+    key: Buffer | undefined,
+    nonce: string,
+    status: number,
+    body: Buffer,
+    headers: Record<string, string>,
+  ): void {
+    const sha = createHash('sha256').update(body).digest('hex');
+    res.writeHead(status, {
+      ...headers,
+      'content-length': String(body.length),
+      'x-tclouds-sha256': sha,
+      ...(key ? { 'x-tclouds-mac': responseMac(key, status, nonce, sha) } : {}),
+    });
+    res.end(body);
+  }
+
+  /** A failed request as `{"error":{code,message,hint}}`; signed unless the client was not authenticated. */
+  fail(req: http.IncomingMessage, res: http.ServerResponse, e: unknown): void {
+    const err =
+      e instanceof HttpError
+        ? { status: e.status, code: e.code, message: e.message }
+        : isTcError(e)
+          ? { status: STATUS[e.code] ?? 500, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }
+          : { status: 500, code: 'TC000', message: 'internal error' };
+    if (err.status >= 500) this.ctx.log.warn('gateway request failed', { code: err.code, message: err.message });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const { status, ...error } = err;
+    const key = status === 401 ? undefined : this.keyOf(String(req.headers['x-tclouds-client'] ?? ''));
+    this.send(res, key, String(req.headers['x-tclouds-nonce'] ?? ''), status, Buffer.from(JSON.stringify({ error })), {
+      'content-type': 'application/json',
+    });
+  }
+}
+
+/** Writes a request body to `file` (0600) while hashing it; more than `maxBody` bytes is a 413. Returns the digest. */
+async function spoolBody(req: http.IncomingMessage, file: string, maxBody: number): Promise<string> {
+  const h = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      size += chunk.length;
+      if (size > maxBody) cb(new HttpError(413, StorageCode.tooLarge, `body larger than ${maxBody} bytes`));
+      else {
+        h.update(chunk);
+        cb(null, chunk);
+      }
+    },
+  });
+  await pipeline(req, tap, createWriteStream(file, { mode: 0o600 }));
+  return h.digest('hex');
+}
+
 async function gateway(ctx: RoleContext): Promise<RoleInstance> {
-  const { spec, log, metrics } = ctx;
+  const { spec, log } = ctx;
   const cfg = parseNodeConfig(StorageGatewayConfigSchema, spec.config, {
     code: StorageCode.badConfig,
     what: 'storage gateway',
@@ -105,154 +313,9 @@ async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   });
   const spool = path.join(spec.dataDir, 'spool');
   await fs.mkdir(spool, { recursive: true, mode: 0o700 });
-  const maxBody = cfg.maxBodyBytes;
-  const nonces = new NonceWindow();
-  const keys = new Map<string, Buffer>();
-  const keyOf = (id: string): Buffer | undefined => {
-    const pub = spec.clients[id];
-    if (!pub) return undefined;
-    let k = keys.get(id);
-    if (!k) {
-      k = gatewayKey(ctx.privateKey, pub, spec.stack, spec.id, id);
-      keys.set(id, k);
-    }
-    return k;
-  };
-  const counters = {
-    requests: metrics.counter('tclouds_storage_gateway_requests_total', 'Authenticated gateway requests'),
-    rejected: metrics.counter('tclouds_storage_gateway_rejected_total', 'Requests refused (authentication or replay)'),
-    bytesIn: metrics.counter('tclouds_storage_gateway_bytes_in_total', 'Object bytes received from clients'),
-    bytesOut: metrics.counter('tclouds_storage_gateway_bytes_out_total', 'Object bytes sent to clients'),
-  };
-  const stats = { puts: 0, gets: 0, bytesIn: 0, bytesOut: 0 };
-
-  const tmpFile = () => path.join(spool, `${randomBytes(8).toString('hex')}.tmp`);
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const id = String(req.headers['x-tclouds-client'] ?? '');
-    const time = String(req.headers['x-tclouds-time'] ?? '');
-    const nonce = String(req.headers['x-tclouds-nonce'] ?? '');
-    const mac = String(req.headers['x-tclouds-mac'] ?? '');
-    const key = keyOf(id);
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
-    if (!key || !nonces.accept(nonce, Number(time), Date.now())) {
-      counters.rejected.inc();
-      req.resume();
-      throw new HttpError(401, StorageCode.gatewayAuth, 'unknown client, stale time or replayed request');
-    }
-    // The body (PUT) is spooled while hashed; it is used only once the MAC over its digest verified.
-    let bodyFile: string | undefined;
-    let bodySha = EMPTY_SHA256;
-    if (method === 'PUT') {
-      bodyFile = tmpFile();
-      const h = createHash('sha256');
-      let size = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _e, cb) {
-          size += chunk.length;
-          if (size > maxBody) cb(new HttpError(413, StorageCode.tooLarge, `body larger than ${maxBody} bytes`));
-          else {
-            h.update(chunk);
-            cb(null, chunk);
-          }
-        },
-      });
-      await pipeline(req, tap, createWriteStream(bodyFile, { mode: 0o600 }));
-      bodySha = h.digest('hex');
-    } else req.resume();
-    try {
-      if (!macEqual(mac, requestMac(key, method, url, time, nonce, bodySha))) {
-        counters.rejected.inc();
-        throw new HttpError(401, StorageCode.gatewayAuth, 'request authentication failed');
-      }
-      counters.requests.inc();
-      const m = /^\/v1\/(objects|stat)(?:\/([^/?]+))?$/.exec(url);
-      if (!m) throw new HttpError(404, 'TC208', `no route ${method} ${url}`);
-      const du = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
-      const json = (status: number, value: unknown) => {
-        const body = Buffer.from(JSON.stringify(value));
-        send(res, key, nonce, status, body, { 'content-type': 'application/json' });
-      };
-      if (m[1] === 'stat' && du && method === 'GET') return json(200, await client.stat(du));
-      if (m[1] !== 'objects') throw new HttpError(404, 'TC208', `no route ${method} ${url}`);
-      if (du === undefined && method === 'GET') return json(200, await client.ls());
-      if (du === undefined) throw new HttpError(405, 'TC208', `${method} needs an object name`);
-      if (method === 'PUT') {
-        const r = await client.put(du, { file: bodyFile! });
-        stats.puts++;
-        stats.bytesIn += r.size;
-        counters.bytesIn.inc(r.size);
-        return json(200, r);
-      }
-      if (method === 'DELETE') return json(200, await client.rm(du));
-      if (method === 'GET') {
-        const out = tmpFile();
-        try {
-          const info = await client.getToFile(du, out);
-          const h = createHash('sha256');
-          for await (const c of createReadStream(out)) h.update(c as Buffer);
-          const sha = h.digest('hex');
-          res.writeHead(200, {
-            'content-type': 'application/octet-stream',
-            'content-length': String(info.size),
-            'x-tclouds-version': info.version,
-            'x-tclouds-sha256': sha,
-            'x-tclouds-mac': responseMac(key, 200, nonce, sha),
-          });
-          await pipeline(createReadStream(out), res);
-          stats.gets++;
-          stats.bytesOut += info.size;
-          counters.bytesOut.inc(info.size);
-          return;
-        } finally {
-          await fs.rm(out, { force: true });
-        }
-      }
-      throw new HttpError(405, 'TC208', `method ${method} not allowed`);
-    } finally {
-      if (bodyFile) await fs.rm(bodyFile, { force: true });
-    }
-  }
-
-  function send(
-    res: http.ServerResponse,
-    key: Buffer | undefined,
-    nonce: string,
-    status: number,
-    body: Buffer,
-    headers: Record<string, string>,
-  ): void {
-    const sha = createHash('sha256').update(body).digest('hex');
-    res.writeHead(status, {
-      ...headers,
-      'content-length': String(body.length),
-      'x-tclouds-sha256': sha,
-      ...(key ? { 'x-tclouds-mac': responseMac(key, status, nonce, sha) } : {}),
-    });
-    res.end(body);
-  }
-
+  const web = new GatewayHttp(ctx, client, spool, cfg.maxBodyBytes);
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      const err =
-        e instanceof HttpError
-          ? { status: e.status, code: e.code, message: e.message }
-          : isTcError(e)
-            ? { status: STATUS[e.code] ?? 500, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }
-            : { status: 500, code: 'TC000', message: 'internal error' };
-      if (err.status >= 500) log.warn('gateway request failed', { code: err.code, message: err.message });
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const { status, ...error } = err;
-      const id = String(req.headers['x-tclouds-client'] ?? '');
-      const key = status === 401 ? undefined : keyOf(id);
-      send(res, key, String(req.headers['x-tclouds-nonce'] ?? ''), status, Buffer.from(JSON.stringify({ error })), {
-        'content-type': 'application/json',
-      });
-    });
+    web.handle(req, res).catch((e: unknown) => web.fail(req, res, e));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -264,7 +327,7 @@ async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   log.info('storage gateway listening', { host: spec.host, port, clouds: cfg.clouds, protocol: cfg.protocol });
 
   return {
-    health: () => ({ protocol: cfg.protocol, clouds: cfg.clouds, f: cfg.f, ...stats }),
+    health: () => ({ protocol: cfg.protocol, clouds: cfg.clouds, f: cfg.f, ...web.stats.totals }),
     stop: async () => {
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));

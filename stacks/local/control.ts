@@ -1,6 +1,6 @@
 /**
  * Control of a local deployment's processes, for the realizer (start/stop the supervisor) and for chaos and
- * status (DEPLOY-CONTRACT.md): readLocalState, killNode, pauseNode, resumeNode, restartNode.
+ * status: readLocalState, killNode, pauseNode, resumeNode, restartNode.
  *
  * Chaos state lives in marker files next to each node (`nodes/<id>/hold`, `nodes/<id>/paused`), which the
  * supervisor reads before every (re)start: a held node is never restarted until restartNode or a deploy.

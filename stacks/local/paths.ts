@@ -1,5 +1,5 @@
 /**
- * Where the local target keeps things (DEPLOY-CONTRACT.md, "Local target files"), all under
+ * Where the local target keeps things, all under
  * `stackDir = <topology dir>/.tclouds/<stack>/`.
  */
 import { existsSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * The cryptographic primitives of DepSky, modernised (the seed used RSA-1024, SHA-1 and PVSS; see
- * digest-storage-log.md §0.11 and §5.5): Ed25519 signatures and SHA-256 from node:crypto, AES-256-GCM with a fresh
+ * The cryptographic primitives of DepSky, modernised (the seed, TClouds D2.2.1 ch. 6.3, used RSA-1024 signatures,
+ * SHA-1 and publicly verifiable secret sharing, now all weak or needlessly slow): Ed25519 signatures and SHA-256 from node:crypto, AES-256-GCM with a fresh
  * key per write, and Shamir secret sharing over GF(256) from the audited `shamir-secret-sharing` package.
  */
 import {

@@ -2,8 +2,8 @@
  * The low-contention lock/lease protocol for several writers (§1.8), hardened against one faulty cloud.
  *
  * Lock files are zero-byte, unsigned `lock-<writer>-<T>` files, and a Byzantine cloud can list files that do not
- * exist. If a single listing could stop a writer, one faulty cloud would block every writer forever (the liveness
- * attack in digest-storage-log.md §5.1). So a lock file only COUNTS when the same name is listed by at least f+1
+ * exist. If a single listing could stop a writer, one faulty cloud would block every writer forever (a liveness
+ * attack the lock of TClouds D2.2.1 ch. 6.3.8 leaves open as printed). So a lock file only COUNTS when the same name is listed by at least f+1
  * of the clouds that answered: f faulty clouds cannot reach that on their own, and f+1 listings include at least
  * one correct cloud, so the file really was written there. The same rule is used in step 1 and step 3.
  *

@@ -1,5 +1,5 @@
 /**
- * Shared vocabulary of the DepSky protocol cores (architecture.md principle 1, protocol-cores.md (a)).
+ * Shared vocabulary of the DepSky protocol cores: pure state machines, driven by a host loop (executor.ts).
  *
  * A core is a deterministic state machine: it is fed events (start, a cloud reply, a tick, the result of an
  * encode/sign step done outside) and answers with actions (cloud calls to make, calls to cancel, done/fail).
@@ -10,8 +10,8 @@
 export type Protocol = 'depsky-a' | 'depsky-ca';
 
 /**
- * Version of a data unit value: a counter plus the writer's id as a tiebreak (the seed's "decimal part",
- * digest-storage-log.md §1.10 / DS-19), so two writers racing on the same counter never overwrite each other's file.
+ * Version of a data unit value: a counter plus the writer's id as a tiebreak (the "decimal part" of version numbers
+ * with several writers, TClouds D2.2.1 ch. 6.3.8), so two writers racing on the same counter never overwrite each other's file.
  */
 export interface Version {
   counter: number;

@@ -1,0 +1,90 @@
+/** `plan --target local`: what a deploy would create, change or delete on this machine, without doing any of it. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { allNodes } from '../../components/plan.js';
+import type { Plan } from '../../components/plan-types.js';
+import { DeployCode } from '../codes.js';
+import { hasSigningKey, keyFileOf, signingKeyFileOf } from '../plan-keys.js';
+import type { PreviewResource, RealizeContext } from '../realizer.js';
+import { isSupervisor } from './control.js';
+import { design, unsupported } from './design.js';
+import { buildSpecs, existingKeys, specHash } from './specs.js';
+import { readState, readSupervisorStatus } from './state.js';
+
+export async function previewLocal(
+  plan: Plan,
+  ctx: RealizeContext,
+): Promise<{ resources: PreviewResource[]; changes: number }> {
+  const d = design(plan, ctx);
+  const state = await readState(ctx.stackDir);
+  const sup = await readSupervisorStatus(ctx.stackDir);
+  const supAlive = isSupervisor(sup?.pid, ctx.stackDir);
+  const rel = (f: string) => path.relative(path.dirname(ctx.topologyFile), f) || '.';
+  const resources: PreviewResource[] = [];
+  resources.push({
+    type: 'local:directory',
+    name: rel(ctx.stackDir),
+    inputs: {},
+    op: existsSync(ctx.stackDir) ? 'same' : 'create',
+  });
+  for (const b of d.buckets) {
+    resources.push({
+      type: 'local:bucket',
+      name: `${b.component}/${b.cloud}`,
+      inputs: { path: rel(b.path) },
+      op: existsSync(b.path) ? 'same' : 'create',
+    });
+  }
+  for (const c of Object.values(plan.components)) {
+    for (const k of c.keys) {
+      resources.push({
+        type: 'local:key',
+        name: k.id,
+        inputs: { kind: k.kind, file: rel(keyFileOf(ctx.stackDir, k)), mode: '0600', privateKey: '[secret]' },
+        op: existsSync(keyFileOf(ctx.stackDir, k)) ? 'same' : 'create',
+      });
+      if (!hasSigningKey(k, c.kind)) continue;
+      // The SMR client's Ed25519 request-signing key, beside its X25519 key.
+      resources.push({
+        type: 'local:key',
+        name: `${k.id}.sign`,
+        inputs: {
+          kind: 'client-signing',
+          file: rel(signingKeyFileOf(ctx.stackDir, k)),
+          mode: '0600',
+          privateKey: '[secret]',
+        },
+        op: existsSync(signingKeyFileOf(ctx.stackDir, k)) ? 'same' : 'create',
+      });
+    }
+  }
+  const missing = new Map((await unsupported(plan)).map((u) => [u.name, u.roles]));
+  const existing = await existingKeys(plan, ctx.stackDir);
+  const specs = await buildSpecs(plan, ctx, d, existing.publicKeys, existing.signingKeys);
+  for (const n of allNodes(plan)) {
+    const spec = specs.get(n.id);
+    const old = state?.nodes[n.id];
+    const running = supAlive && sup?.nodes[n.id]?.pid;
+    const hash = spec ? specHash(spec) : undefined;
+    const op = !old ? 'create' : hash && hash === old.specHash && running ? 'same' : 'update';
+    const inputs: Record<string, unknown> = {
+      component: n.component,
+      role: n.role,
+      cloud: n.cloud,
+      domain: n.domain,
+      address: d.addresses.get(n.id),
+      ports: n.ports,
+      controlPort: n.controlPort,
+    };
+    if (missing.get(n.component)?.includes(n.role)) {
+      inputs.unsupported = `${DeployCode.noNodeSoftware}: no node software for role ${n.role} (${n.kind}) in this release`;
+    }
+    resources.push({ type: 'local:process', name: n.id, inputs, op });
+  }
+  const planned = new Set(allNodes(plan).map((n) => n.id));
+  for (const id of Object.keys(state?.nodes ?? {})) {
+    if (!planned.has(id)) resources.push({ type: 'local:process', name: id, inputs: {}, op: 'delete' });
+  }
+  const changes = resources.filter((r) => r.op !== 'same').length;
+  return { resources, changes };
+}
