@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { kindOf } from '../components/kinds.js';
 import { containerOf } from '../components/storage/protocol/names.js';
 import { writeFileAtomic } from '../kernel/atomic-file.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
@@ -35,7 +36,10 @@ export interface CorruptResult {
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export function resolveBucket(dep: Deployment, cloud?: string, bucket?: string): BucketOutput & { path: string } {
-  const all = Object.values(dep.outputs.components).flatMap((c) => c.buckets);
+  // Only data units can be corrupted the way a faulty cloud would: buckets of kinds whose data lives in them.
+  const all = Object.values(dep.outputs.components)
+    .filter((c) => kindOf(c.kind)?.chaos.corruptibleBuckets)
+    .flatMap((c) => c.buckets);
   const matches = all.filter(
     (b) => (cloud === undefined || b.cloud === cloud) && (bucket === undefined || b.name === bucket),
   );
