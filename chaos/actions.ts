@@ -272,27 +272,50 @@ export async function partition(dep: Deployment, targets: NodeOutput[]): Promise
   return results;
 }
 
-/** Heal partitions: POST /admin/heal to the targets (default: every node) and forget their blocks. */
+/**
+ * Heal partitions, undoing what `partition` did with the same selector: the targets stop refusing anyone, and every
+ * other node stops refusing the targets (a partition is symmetric, so is its undo). Without targets: every node.
+ * The node API adds blocks or clears them all, so a node that keeps other blocks gets them back after its heal.
+ */
 export async function heal(dep: Deployment, targets: NodeOutput[] | null): Promise<ActionResult[]> {
   requireLocal(dep);
   const token = await adminToken(dep);
-  const nodes = targets ?? allNodes(dep);
-  const results = await settle(nodes, async (n) => {
+  const j = await readJournal(dep.stackDir);
+  const healed = new Set((targets ?? allNodes(dep)).map((n) => n.id));
+  // What every affected node keeps refusing afterwards: nothing for a target; the others minus the targets.
+  const keep = new Map<string, string[]>();
+  for (const id of healed) keep.set(id, []);
+  for (const [id, blocked] of Object.entries(j.partitions)) {
+    if (healed.has(id)) continue;
+    const left = blocked.filter((b) => !healed.has(b));
+    if (left.length !== blocked.length) keep.set(id, left);
+  }
+  const byId = new Map(allNodes(dep).map((n) => [n.id, n]));
+  const results = await settle([...keep.entries()], async ([id, left]) => {
+    const n = byId.get(id);
+    if (!n) return failed(id, 'heal', new Error('not in this deployment'));
     try {
       await adminPost(n, '/admin/heal', {}, token);
-      return { node: n.id, action: 'heal' as const, ok: true, message: 'healed' };
+      if (left.length > 0) await adminPost(n, '/admin/partition', { block: left }, token);
+      const message = left.length > 0 ? `healed; still refuses ${left.join(', ')}` : 'healed';
+      return { node: id, action: 'heal' as const, ok: true, message };
     } catch (e) {
       // A node that is not running has no partition to heal: it starts with none.
       if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
-        return { node: n.id, action: 'heal' as const, ok: true, message: 'not running (starts without partitions)' };
+        return { node: id, action: 'heal' as const, ok: true, message: 'not running (starts without partitions)' };
       }
-      const r = failed(n.id, 'heal', e);
+      const r = failed(id, 'heal', e);
       if (r.message === 'timeout') r.message = 'timeout (paused? run `tclouds chaos resume` first)';
       return r;
     }
   });
-  const j = await readJournal(dep.stackDir);
-  for (const r of results) if (r.ok) delete j.partitions[r.node];
-  await writeJournal(dep.stackDir, j);
+  const after = await readJournal(dep.stackDir);
+  for (const r of results) {
+    if (!r.ok) continue;
+    const left = keep.get(r.node) ?? [];
+    if (left.length > 0 && !r.message.startsWith('not running')) after.partitions[r.node] = left;
+    else delete after.partitions[r.node];
+  }
+  await writeJournal(dep.stackDir, after);
   return results;
 }

@@ -237,6 +237,20 @@ function placementOf(
   return { component: name, domains, layout, healthyLayout, majorityNow, next };
 }
 
+/** For each node, the peers of its component it cannot exchange messages with: it refuses them or they refuse it. */
+function cutOffPeers(nodes: readonly NodeStatus[]): Map<string, Set<string>> {
+  const ids = new Set(nodes.map((n) => n.id));
+  const cut = new Map<string, Set<string>>(nodes.map((n) => [n.id, new Set<string>()]));
+  for (const n of nodes) {
+    for (const peer of n.partitionedFrom) {
+      if (!ids.has(peer) || peer === n.id) continue;
+      cut.get(n.id)!.add(peer);
+      cut.get(peer)!.add(n.id);
+    }
+  }
+  return cut;
+}
+
 export function buildStatus(input: StatusInput): StatusReport {
   const { outputs, probes, buckets } = input;
   const nextFaults = input.nextFaults ?? 3;
@@ -263,10 +277,11 @@ export function buildStatus(input: StatusInput): StatusReport {
     const units = unit === 'cloud' ? clouds.length : nodes.length;
     const q = hooks.quorum(comp.client, units);
     // A node cut off by a partition from so many peers that it and those it still reaches are fewer than a
-    // quorum cannot take part in one: it counts as a fault, though its process answers /health.
-    const ids = new Set(nodes.map((n) => n.id));
+    // quorum cannot take part in one: it counts as a fault, though its process answers /health. A cut counts
+    // whichever side refuses: the node its peers refuse, or the peers it refuses.
+    const cutOff = cutOffPeers(nodes);
     const inQuorum = (n: (typeof nodes)[number]): boolean =>
-      n.up && nodes.length - n.partitionedFrom.filter((id) => ids.has(id)).length >= q.quorum;
+      n.up && nodes.length - (cutOff.get(n.id)?.size ?? 0) >= q.quorum;
     const up = unit === 'cloud' ? clouds.filter((c) => c.reachable !== false).length : nodes.filter(inQuorum).length;
     // The leader as most up replicas see it (kinds that have one); mark that replica.
     const { leader, regency, lastDecided } = hooks.agreement(nodes.filter((n) => n.up).map((n) => n.roleInfo));

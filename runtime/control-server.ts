@@ -6,11 +6,25 @@
  *   POST /admin/heal         clear all partitions
  *   POST /admin/<other>      role-specific (RoleInstance.admin), e.g. SMR's test-only /admin/fault
  * Every POST needs `Authorization: Bearer <token>` (the stack's admin token, compared in constant time).
- * Bodies are limited to 64 KiB; anything malformed is a 4xx JSON error, never a crash.
+ * Bodies are limited to 64 KiB and checked against a schema before anything acts on them (a role's own actions
+ * check theirs); anything malformed is a 400 JSON error naming the field, never a crash.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { z } from 'zod';
 import type { Logger } from './role.js';
+
+/** Largest admin request body. */
+const MAX_ADMIN_BODY = 64 * 1024;
+
+const PartitionBody = z.strictObject({ block: z.array(z.string().min(1).max(200)).max(10_000) });
+const HealBody = z.union([z.strictObject({}), z.null()]);
+
+/** The first problem of a body that does not match its schema, as `field: reason`. */
+function bodyProblem(error: z.ZodError): string {
+  const i = error.issues[0]!;
+  return `${i.path.length > 0 ? i.path.join('.') : 'body'}: ${i.message}`;
+}
 
 export interface ControlHandlers {
   health(): unknown;
@@ -47,7 +61,7 @@ export async function startControlServer(
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > 64 * 1024) {
+      if (size > MAX_ADMIN_BODY) {
         send(413, { error: 'body too large' });
         req.destroy();
         return;
@@ -56,7 +70,7 @@ export async function startControlServer(
     });
     req.on('end', () => {
       if (res.writableEnded) return;
-      let body: unknown = {};
+      let body: unknown = null;
       try {
         const text = Buffer.concat(chunks).toString('utf8');
         if (text.trim()) body = JSON.parse(text);
@@ -65,23 +79,26 @@ export async function startControlServer(
       }
       const action = url.slice('/admin/'.length);
       if (action === 'partition') {
-        const block = (body as { block?: unknown }).block;
-        if (!Array.isArray(block) || !block.every((b) => typeof b === 'string')) {
-          return send(400, { error: 'expected {"block":[peer ids]}' });
-        }
-        h.partition(block as string[]);
-        log.info('partitioned', { block });
-        return send(200, { partitionedFrom: block });
+        const parsed = PartitionBody.safeParse(body);
+        if (!parsed.success) return send(400, { error: `expected {"block":[peer ids]}: ${bodyProblem(parsed.error)}` });
+        h.partition(parsed.data.block);
+        log.info('partitioned', { block: parsed.data.block });
+        return send(200, { partitionedFrom: parsed.data.block });
       }
       if (action === 'heal') {
+        const parsed = HealBody.safeParse(body);
+        if (!parsed.success) return send(400, { error: `expected {} or no body: ${bodyProblem(parsed.error)}` });
         h.heal();
         log.info('partitions healed');
         return send(200, { partitionedFrom: [] });
       }
-      h.admin(action, body).then(
-        (r) => (r === undefined ? send(404, { error: `unknown admin action ${action}` }) : send(200, r)),
-        (e) => send(400, { error: String((e as Error).message ?? e) }),
-      );
+      // A role's own action: the role checks its body; whatever it throws, synchronously or not, is a 400.
+      Promise.resolve()
+        .then(() => h.admin(action, body))
+        .then(
+          (r) => (r === undefined ? send(404, { error: `unknown admin action ${action}` }) : send(200, r)),
+          (e) => send(400, { error: String((e as Error)?.message ?? e) }),
+        );
     });
   });
   server.keepAliveTimeout = 5000;

@@ -3,7 +3,11 @@
  *
  * Wire: every frame is `u32 length | body`. A connection starts with a 3-frame handshake (HELLO, CHALLENGE,
  * PROOF) that proves both ends hold the X25519 keys of the ids they claim and agrees on fresh per-direction
- * session keys (runtime/channel-keys.ts). After it, body = payload | HMAC-SHA256(session key, u64 seq | payload);
+ * session keys (runtime/channel-keys.ts). Both MACs and the session keys cover the transcript: initiator id,
+ * responder id (in that order) and both nonces, so a handshake or frame captured on one connection, or reflected
+ * between the two directions of a pair, does not verify on another. Between peers only one side dials (the
+ * caller's `dial` list), and a transport refuses an inbound connection from a peer it dials itself: one connection
+ * per ordered pair. After it, body = payload | HMAC-SHA256(session key, u64 seq | payload);
  * the sequence number is implicit and per direction, so a replayed, reordered, dropped or injected frame fails
  * verification. A payload packs one or more messages (`u32 len | bytes`): sends made in the same event-loop turn
  * are coalesced into one frame and one MAC (cheap batching under load).
@@ -12,10 +16,13 @@
  * trusted to resynchronise) and re-dialled with backoff. Nothing a peer sends can crash the process.
  * Send queues are bounded in bytes; beyond the bound messages are dropped and counted (the protocols above
  * tolerate loss). Chaos partitions: `block(ids)` refuses frames from and to those peers in both directions.
+ * Unauthenticated connections are bounded: an absolute handshake deadline (a peer trickling one byte at a time
+ * cannot hold a socket), and caps on handshakes in progress per remote address and overall; every refusal is
+ * counted (tclouds_transport_connections_refused_total{reason}).
  */
 import { type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import { hmac, pairKey, secretKey, sessionKeys } from './channel-keys.js';
+import { handshakeTranscript, hmac, pairKey, secretKey, sessionKeys } from './channel-keys.js';
 import type { Logger, Metrics } from './role.js';
 
 export interface DialTarget {
@@ -49,11 +56,24 @@ export interface TransportOptions {
   onDisconnect?(id: string): void;
 }
 
-const HELLO = 1;
+/** Handshake frame types. HELLO of the first handshake (1, no identity binding) is refused as `old_handshake`. */
+const OLD_HELLO = 1;
 const CHALLENGE = 2;
 const PROOF = 3;
+const HELLO = 4;
+const CHALLENGE_LABEL = Buffer.from('tclouds/handshake/v2|challenge');
+const PROOF_LABEL = Buffer.from('tclouds/handshake/v2|proof');
+/** Largest handshake frame (two ids of at most 255 bytes and a nonce fit easily). */
 const MAX_HANDSHAKE = 1024;
 const MAC = 32;
+/** Time a connection has to complete its handshake, from accept (or connect): absolute, not an idle timer. */
+export const HANDSHAKE_DEADLINE_MS = 10_000;
+/** Handshakes in progress at once from one remote address, and overall, before new connections are refused. */
+export const MAX_PENDING_PER_ADDRESS = 16;
+export const MAX_PENDING_HANDSHAKES = 128;
+const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+const DEFAULT_MAX_QUEUE = 64 * 1024 * 1024;
+const REFUSALS = ['handshake_deadline', 'pending_per_address', 'pending_total', 'wrong_direction', 'old_handshake'];
 
 export class Transport {
   private server: net.Server | undefined;
@@ -65,6 +85,10 @@ export class Transport {
     { target: DialTarget; timer?: NodeJS.Timeout; backoff: number; conn?: Connection }
   >();
   private readonly staticKeys = new Map<string, Buffer>();
+  /** Inbound connections still in their handshake, per remote address (bounded, see MAX_PENDING_*). */
+  private readonly pending = new Map<string, number>();
+  private pendingTotal = 0;
+  private readonly refusedCounters: Record<string, { inc(by?: number): void }> = {};
   readonly blocked: Set<string>;
   private closed = false;
   readonly maxFrame: number;
@@ -77,8 +101,8 @@ export class Transport {
 
   constructor(readonly opts: TransportOptions) {
     this.blocked = opts.blocked ?? new Set();
-    this.maxFrame = opts.maxFrameBytes ?? 16 * 1024 * 1024;
-    this.maxQueue = opts.maxQueueBytes ?? 64 * 1024 * 1024;
+    this.maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
+    this.maxQueue = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE;
     const m = opts.metrics;
     for (const reason of [
       'oversized',
@@ -98,6 +122,13 @@ export class Transport {
         },
       );
     }
+    for (const reason of REFUSALS) {
+      this.refusedCounters[reason] = m.counter(
+        'tclouds_transport_connections_refused_total',
+        'Connections closed before or during the handshake',
+        { transport: opts.name, reason },
+      );
+    }
     this.framesIn = m.counter('tclouds_transport_frames_received_total', 'Authenticated frames received', {
       transport: opts.name,
     });
@@ -108,6 +139,15 @@ export class Transport {
 
   drop(reason: string, by = 1): void {
     this.dropped[reason]?.inc(by);
+  }
+
+  refuse(reason: (typeof REFUSALS)[number]): void {
+    this.refusedCounters[reason]?.inc();
+  }
+
+  /** Whether this transport dials `id` itself (then an inbound connection claiming to be `id` is refused). */
+  dials(id: string): boolean {
+    return this.dialers.has(id);
   }
 
   staticKey(peerId: string, publicKey: string): Buffer {
@@ -212,7 +252,32 @@ export class Transport {
       s.destroy();
       return;
     }
-    new Connection(this, s, 'responder');
+    const address = s.remoteAddress ?? '?';
+    const mine = this.pending.get(address) ?? 0;
+    if (mine >= MAX_PENDING_PER_ADDRESS || this.pendingTotal >= MAX_PENDING_HANDSHAKES) {
+      this.refuse(mine >= MAX_PENDING_PER_ADDRESS ? 'pending_per_address' : 'pending_total');
+      s.destroy();
+      return;
+    }
+    this.pending.set(address, mine + 1);
+    this.pendingTotal++;
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      this.pendingTotal--;
+      const left = (this.pending.get(address) ?? 1) - 1;
+      if (left > 0) this.pending.set(address, left);
+      else this.pending.delete(address);
+    };
+    const conn = new Connection(this, s, 'responder');
+    conn.onReady = release;
+    conn.onClose = release;
+  }
+
+  /** Handshakes in progress on inbound connections (tests and /health). */
+  get pendingHandshakes(): number {
+    return this.pendingTotal;
   }
 
   /** Called by a connection once authenticated. A newer connection from the same peer replaces an older one. */
@@ -291,6 +356,7 @@ class Connection {
   private queue: Uint8Array[] = [];
   private queued = 0;
   private flushScheduled = false;
+  private readonly deadline: NodeJS.Timeout;
   onClose?: () => void;
   onReady?: () => void;
 
@@ -308,9 +374,13 @@ class Connection {
     socket.on('data', (d) => this.onData(d));
     socket.on('error', () => {});
     socket.on('close', () => this.closedNow());
-    socket.setTimeout(10_000, () => {
-      if (this.state !== 'ready') this.destroy();
-    });
+    // An absolute deadline: an idle timer would be reset by every byte a slow peer trickles in.
+    this.deadline = setTimeout(() => {
+      if (this.state === 'ready' || this.state === 'closed') return;
+      t.refuse('handshake_deadline');
+      this.destroy();
+    }, HANDSHAKE_DEADLINE_MS);
+    this.deadline.unref();
     if (role === 'initiator') {
       this.peerId = peerId!;
       socket.once('connect', () => {
@@ -330,6 +400,7 @@ class Connection {
   }
 
   private closedNow(): void {
+    clearTimeout(this.deadline);
     if (this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.state = 'closed';
@@ -367,77 +438,82 @@ class Connection {
 
   private onHandshake(b: Buffer): void {
     try {
-      if (this.role === 'responder' && this.state === 'hello') {
-        if (b[0] !== HELLO) {
-          this.fail('malformed');
-          return;
-        }
-        const fl = b[1]!;
-        const from = b.subarray(2, 2 + fl).toString();
-        const tl = b[2 + fl]!;
-        const to = b.subarray(3 + fl, 3 + fl + tl).toString();
-        const nonce = b.subarray(3 + fl + tl);
-        if (nonce.length !== 32) {
-          this.fail('malformed');
-          return;
-        }
-        const pub = this.t.opts.accept?.(from);
-        if (to !== this.t.opts.selfId || !pub || from === this.t.opts.selfId) {
-          this.fail('unknown_peer');
-          return;
-        }
-        this.peerId = from;
-        this.peerPublicKey = pub;
-        this.nonceI = Buffer.from(nonce);
-        this.nonceR = randomBytes(32);
-        this.staticKey = this.t.staticKey(from, pub);
-        const mac = hmac(this.staticKey, Buffer.from('challenge'), this.nonceI, this.nonceR);
-        this.writeFrame(Buffer.concat([Buffer.from([CHALLENGE]), this.nonceR, mac]));
-        this.state = 'proof';
-        return;
-      }
-      if (this.role === 'initiator' && this.state === 'challenge') {
-        if (b[0] !== CHALLENGE || b.length !== 1 + 32 + MAC) {
-          this.fail('malformed');
-          return;
-        }
-        this.nonceR = Buffer.from(b.subarray(1, 33));
-        this.staticKey = this.t.staticKey(this.peerId, this.peerPublicKey!);
-        const expect = hmac(this.staticKey, Buffer.from('challenge'), this.nonceI, this.nonceR);
-        if (!timingSafeEqual(expect, b.subarray(33))) {
-          this.fail('unauthenticated');
-          return;
-        }
-        const proof = hmac(this.staticKey, Buffer.from('proof'), this.nonceI, this.nonceR);
-        this.writeFrame(Buffer.concat([Buffer.from([PROOF]), proof]));
-        this.ready();
-        return;
-      }
-      if (this.role === 'responder' && this.state === 'proof') {
-        if (b[0] !== PROOF || b.length !== 1 + MAC) {
-          this.fail('malformed');
-          return;
-        }
-        const expect = hmac(this.staticKey, Buffer.from('proof'), this.nonceI, this.nonceR);
-        if (!timingSafeEqual(expect, b.subarray(1))) {
-          this.fail('unauthenticated');
-          return;
-        }
-        this.ready();
-        return;
-      }
-      this.fail('malformed');
+      if (this.role === 'responder' && this.state === 'hello') this.onHello(b);
+      else if (this.role === 'initiator' && this.state === 'challenge') this.onChallenge(b);
+      else if (this.role === 'responder' && this.state === 'proof') this.onProof(b);
+      else this.fail('malformed');
     } catch {
       this.fail('malformed');
     }
   }
 
+  /** The transcript both MACs and the session keys cover: who dialled whom, and both nonces. */
+  private transcript(): Buffer {
+    const self = this.t.opts.selfId;
+    return this.role === 'initiator'
+      ? handshakeTranscript(self, this.peerId, this.nonceI, this.nonceR)
+      : handshakeTranscript(this.peerId, self, this.nonceI, this.nonceR);
+  }
+
+  /** Responder: `HELLO | u8 len | from | u8 len | to | nonceI(32)`; answers CHALLENGE with its nonce and MAC. */
+  private onHello(b: Buffer): void {
+    if (b[0] === OLD_HELLO) {
+      this.t.refuse('old_handshake');
+      this.fail('malformed');
+      return;
+    }
+    if (b[0] !== HELLO) return this.fail('malformed');
+    const fl = b[1]!;
+    const from = b.subarray(2, 2 + fl).toString();
+    const tl = b[2 + fl]!;
+    const to = b.subarray(3 + fl, 3 + fl + tl).toString();
+    const nonce = b.subarray(3 + fl + tl);
+    if (nonce.length !== 32) return this.fail('malformed');
+    const pub = this.t.opts.accept?.(from);
+    if (to !== this.t.opts.selfId || !pub || from === this.t.opts.selfId) return this.fail('unknown_peer');
+    if (this.t.dials(from)) {
+      // We dial this peer ourselves: an inbound connection claiming to be it is a reflection or a confused peer.
+      this.t.refuse('wrong_direction');
+      return this.fail('unknown_peer');
+    }
+    this.peerId = from;
+    this.peerPublicKey = pub;
+    this.nonceI = Buffer.from(nonce);
+    this.nonceR = randomBytes(32);
+    this.staticKey = this.t.staticKey(from, pub);
+    const mac = hmac(this.staticKey, CHALLENGE_LABEL, this.transcript());
+    this.writeFrame(Buffer.concat([Buffer.from([CHALLENGE]), this.nonceR, mac]));
+    this.state = 'proof';
+  }
+
+  /** Initiator: checks the responder's MAC over the transcript, proves its own key with PROOF. */
+  private onChallenge(b: Buffer): void {
+    if (b[0] !== CHALLENGE || b.length !== 1 + 32 + MAC) return this.fail('malformed');
+    this.nonceR = Buffer.from(b.subarray(1, 33));
+    this.staticKey = this.t.staticKey(this.peerId, this.peerPublicKey!);
+    const transcript = this.transcript();
+    if (!timingSafeEqual(hmac(this.staticKey, CHALLENGE_LABEL, transcript), b.subarray(33))) {
+      return this.fail('unauthenticated');
+    }
+    this.writeFrame(Buffer.concat([Buffer.from([PROOF]), hmac(this.staticKey, PROOF_LABEL, transcript)]));
+    this.ready();
+  }
+
+  /** Responder: the initiator's MAC over the same transcript. */
+  private onProof(b: Buffer): void {
+    if (b[0] !== PROOF || b.length !== 1 + MAC) return this.fail('malformed');
+    if (!timingSafeEqual(hmac(this.staticKey, PROOF_LABEL, this.transcript()), b.subarray(1))) {
+      return this.fail('unauthenticated');
+    }
+    this.ready();
+  }
+
   private ready(): void {
-    const keys = sessionKeys(this.staticKey, this.nonceI, this.nonceR);
+    clearTimeout(this.deadline);
+    const keys = sessionKeys(this.staticKey, this.transcript());
     this.sendKey = secretKey(this.role === 'initiator' ? keys.i2r : keys.r2i);
     this.recvKey = secretKey(this.role === 'initiator' ? keys.r2i : keys.i2r);
     this.state = 'ready';
-    this.socket.setTimeout(0);
     this.t.established(this);
     this.onReady?.();
   }

@@ -13,8 +13,9 @@ import { loadDeployment } from '../../stacks/deployment.js';
 export default class ChaosHeal extends ChaosActionCommand {
   static override summary = 'Heal partitions and restore corrupted object copies';
   static override description =
-    'Sends POST /admin/heal to the target nodes (default: every node of the stack), so they accept traffic ' +
-    'from every peer again. Without a target it also puts back the original bytes of every copy that ' +
+    'Undoes `tclouds chaos partition` with the same selector: the target nodes (default: every node of the ' +
+    'stack) accept traffic from every peer again, and every other node stops refusing the targets (a partition ' +
+    'cuts both ways, so does healing it; blocks against nodes outside the selector stay). Without a target it also puts back the original bytes of every copy that ' +
     '`tclouds chaos corrupt` damaged, unless the copy was rewritten since (then the newer data is kept). ' +
     'Kills and pauses are undone by `tclouds chaos resume`.\n\n' +
     'With --json prints {"action":"heal","results":[...],"restored":[files],"superseded":[files]}.';

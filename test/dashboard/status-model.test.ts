@@ -77,6 +77,19 @@ describe('status model on recorded health data', () => {
     expect(quorumOf('storage', { f: 1 }, 4)).toEqual({ n: 4, f: 1, quorum: 3 });
   });
 
+  it('a replica its peers refuse counts as a fault, though it refuses nobody itself', () => {
+    const healthy = round('healthy');
+    const probes = structuredClone(healthy.probes);
+    // What `chaos partition --node ledger-replica-3` leaves after a heal of ledger-replica-3's side alone.
+    for (const id of ['ledger-replica-0', 'ledger-replica-1', 'ledger-replica-2']) {
+      probes[id]!.health!.partitionedFrom = ['ledger-replica-3'];
+    }
+    const r = buildStatus({ outputs, placement: model, probes, buckets: healthy.buckets, now: new Date(0) });
+    const ledger = r.components.find((c) => c.name === 'ledger')!;
+    expect(ledger).toMatchObject({ up: 3, faultsLeft: 0, verdict: 'degraded' });
+    expect(ledger.nodes.find((n) => n.id === 'ledger-replica-3')).toMatchObject({ state: 'ok', partitionedFrom: [] });
+  });
+
   it('round fixtures are the recorded shape', () => {
     expect(Object.keys(round('healthy').probes)).toHaveLength(4);
   });
