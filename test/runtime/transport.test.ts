@@ -72,6 +72,47 @@ const dropped = (n: N, reason: string) =>
   n.metrics.value('tclouds_transport_frames_dropped_total', { transport: 'peer', reason });
 
 describe('transport', () => {
+  it('binds who dialled whom into the handshake: a reflected CHALLENGE does not verify', async () => {
+    // Node A listens (accepting X) and, in a second transport, dials X. Neither alone dials and accepts X, so the
+    // wrong-direction rule does not apply: only the transcript (initiator, responder, nonces) stops the attacker,
+    // who holds no key and relays A's own HELLO and CHALLENGE between A's two transports.
+    const a = node('a');
+    const x = node('x');
+    const inbound = await listen(a, [x]);
+    const relay = net.createServer((fromA) => {
+      fromA.on('error', () => {});
+      fromA.once('data', (hello: Buffer) => {
+        const body = hello.subarray(4);
+        const fl = body[1]!;
+        const nonce = body.subarray(3 + fl + body[2 + fl]!);
+        const forged = Buffer.concat([
+          Buffer.from([4, 1]),
+          Buffer.from('x'),
+          Buffer.from([1]),
+          Buffer.from('a'),
+          nonce,
+        ]);
+        const head = Buffer.alloc(4);
+        head.writeUInt32BE(forged.length, 0);
+        const toA = net.connect({ host: HOST, port: inbound.address!.port }, () =>
+          toA.write(Buffer.concat([head, forged])),
+        );
+        toA.on('error', () => {});
+        toA.on('data', (d) => fromA.write(d));
+        fromA.on('data', (d) => toA.write(d));
+      });
+    });
+    await new Promise<void>((r) => relay.listen({ host: HOST, port: 0 }, r));
+    try {
+      const outbound = await dial(a, x, (relay.address() as net.AddressInfo).port);
+      await until(() => dropped(a, 'unauthenticated') >= 1);
+      expect(outbound.isConnected('x')).toBe(false);
+      expect(inbound.isConnected('x')).toBe(false);
+    } finally {
+      await new Promise<void>((r) => relay.close(() => r()));
+    }
+  });
+
   it('authenticates both ends and delivers messages in order, both directions, coalesced into few frames', async () => {
     const a = node('a');
     const b = node('b');
