@@ -21,6 +21,7 @@ import {
   balancedLayout,
   capacity,
   countLayouts,
+  EXHAUSTIVE_MAX,
   enumerateLayouts,
   sortedDesc,
   unbalancedLayout,
@@ -32,7 +33,6 @@ import { modelBreak, modelCurve } from './risk.js';
 import { table1Cell } from './table1.js';
 import type { Advice, AdviseParams, Layout, LayoutFigures, RiskQuery, Threat } from './types.js';
 
-export const EXHAUSTIVE_MAX = 2000;
 const SEARCH_MAX_EVALS = 300;
 const TOL = 1e-12;
 

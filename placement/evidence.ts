@@ -5,9 +5,15 @@
  * - balanced / unbalanced: that extreme is at least as good as every layout at every n (and something differs);
  * - mixed: which layout is best depends on n, or an intermediate layout wins somewhere.
  */
-import { EXHAUSTIVE_MAX } from './advise.js';
 import { placementError } from './codes.js';
-import { balancedLayout, countLayouts, enumerateLayouts, unbalancedLayout, validateSizes } from './layout.js';
+import {
+  balancedLayout,
+  countLayouts,
+  EXHAUSTIVE_MAX,
+  enumerateLayouts,
+  unbalancedLayout,
+  validateSizes,
+} from './layout.js';
 import { buildModel } from './model.js';
 import { modelBreak, modelCurve } from './risk.js';
 import { TABLE1 } from './table1.js';
