@@ -12,8 +12,8 @@ import * as ec2 from '@pulumi/aws/ec2/index.js';
 import * as iam from '@pulumi/aws/iam/index.js';
 import * as s3 from '@pulumi/aws/s3/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import type { ModelCloud } from './model.js';
-import { type BucketResult, type NodeResult, type ProgramEnv, rolesIn, rulesOf } from './program.js';
+import { type ModelCloud, rolesIn, rulesOf } from './model.js';
+import type { BucketResult, NodeResult, ProgramEnv } from './program-env.js';
 
 /** Burstable default; dedicated hosts carry one instance type, so they get a type that hosts support. */
 const INSTANCE_TYPE = 't3.small';

@@ -17,8 +17,8 @@ import * as network from '@pulumi/azure-native/network/index.js';
 import * as resources from '@pulumi/azure-native/resources/index.js';
 import * as storage from '@pulumi/azure-native/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import type { ModelCloud } from './model.js';
-import { type BucketResult, type NodeResult, type ProgramEnv, rolesIn, rulesOf } from './program.js';
+import { type ModelCloud, rolesIn, rulesOf } from './model.js';
+import type { BucketResult, NodeResult, ProgramEnv } from './program-env.js';
 
 const VM_SIZE = 'Standard_B2s';
 const DEDICATED_VM_SIZE = 'Standard_D2s_v3';

@@ -15,8 +15,8 @@ import * as compute from '@pulumi/gcp/compute/index.js';
 import * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import { type ModelCloud, roleTag, slug } from './model.js';
-import { type BucketResult, type NodeResult, type ProgramEnv, rolesIn, rulesOf } from './program.js';
+import { type ModelCloud, rolesIn, roleTag, rulesOf, slug } from './model.js';
+import type { BucketResult, NodeResult, ProgramEnv } from './program-env.js';
 
 /** Spread placement policies are only offered for some machine families (N2 among them). */
 const MACHINE_TYPE = 'n2-standard-2';

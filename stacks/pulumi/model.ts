@@ -217,6 +217,17 @@ function addNote(notes: string[], note: string): void {
   if (!notes.includes(note)) notes.push(note);
 }
 
+/** Rules of one role of one component in one cloud. */
+export function rulesOf(cloud: ModelCloud, component: string, role: string): ModelRule[] {
+  return cloud.rules.filter((r) => r.component === component && r.role === role);
+}
+
+/** Roles of a component that have nodes in a cloud, in plan order. */
+export function rolesIn(cloud: ModelCloud, component: string): string[] {
+  const g = cloud.groups.find((x) => x.component === component);
+  return g ? [...new Set(g.nodes.map((n) => n.node.role))] : [];
+}
+
 /** Resource-name-safe form of a string (lowercase letters, digits and dashes). */
 export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9-]/g, '-');
