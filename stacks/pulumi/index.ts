@@ -100,8 +100,8 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
       const { createProgram, loadProvider } = await import('./program.js');
       const mod = await loadProvider(provider);
       // Throws plan errors (too many domains, missing region) before keys or locks exist.
-      const { buildModel } = await import('./model.js');
-      buildModel(plan, provider);
+      const { buildCloudModel } = await import('./model.js');
+      buildCloudModel(plan, provider);
       let keys: KeyMaterial | undefined;
       const result = await withLock(ctx, target, eng, ref, async (op) => {
         // Under the lock: two deploys racing must not mint two different keys for one node.

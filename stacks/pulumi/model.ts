@@ -77,7 +77,12 @@ const FIRST_HOST = 10; // providers reserve the first few addresses of a subnet 
 const SUBNET_SIZE = 4096; // a /20
 const MAX_CLOUDS = 200;
 
-export function buildModel(plan: Plan, provider: CloudProvider): RealizationModel {
+/**
+ * The cloud model of one target (`provider`): its clouds with addresses, fault-domain constructs and firewall rules
+ * decided. Throws the plan's errors (no cloud for the target, missing region, construct too small, address space)
+ * before any resource exists.
+ */
+export function buildCloudModel(plan: Plan, provider: CloudProvider): RealizationModel {
   const cloudNames = Object.keys(plan.clouds).filter((c) => plan.clouds[c]?.provider === provider);
   if (cloudNames.length === 0) {
     throw new TcError(PulumiCode.nothingForTarget, `the topology has no cloud with provider ${provider}`, {

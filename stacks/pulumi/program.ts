@@ -12,7 +12,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
 import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
-import { buildModel, type ModelRule, type RealizationModel } from './model.js';
+import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
 import { type ProgramEnv, type ProgramInputs, type ProviderModule, TcCloud, TcComponent } from './program-env.js';
 
 export async function loadProvider(provider: CloudProvider): Promise<ProviderModule> {
@@ -28,7 +28,7 @@ export function createProgram(
   mod: ProviderModule,
 ): () => Promise<Record<string, unknown>> {
   // Decided before any resource exists: a plan that does not fit the constructs fails with no side effect.
-  const model = buildModel(plan, provider);
+  const model = buildCloudModel(plan, provider);
   return async () => {
     const components = new Map<string, TcComponent>();
     const clouds = new Map<string, TcCloud>();
