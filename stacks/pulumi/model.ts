@@ -279,6 +279,11 @@ export function rolesIn(cloud: ModelCloud, component: string): string[] {
   return g ? [...new Set(g.nodes.map((n) => n.node.role))] : [];
 }
 
+/** Buckets of a component over every cloud of the target, in cloud order (a component that owns some: gateways). */
+export function componentBuckets(model: RealizationModel, component: string): PlannedBucket[] {
+  return model.clouds.flatMap((c) => c.buckets.filter((b) => b.component === component));
+}
+
 /** Resource-name-safe form of a string (lowercase letters, digits and dashes). */
 export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9-]/g, '-');
