@@ -349,8 +349,9 @@ function checkColocation(name: string, c: Exclude<Component, { kind: 'mapreduce'
   const minClouds = Math.ceil(count / c.f);
 
   if (mode === 'appliance') {
-    // Appliance: the TIS replicas are VMs of one box by design (seed 4.3.3). The rule that no single
-    // failure domain holds more than f replicas cannot hold there, so it is stated as a warning instead.
+    // Appliance: the TIS replicas are VMs of one box by design (TClouds D2.2.1, section 4.3.3: a TIS "made of a
+    // single hardware box, containing several TIS replicas implemented as virtual machines"). The rule that no
+    // single failure domain holds more than f replicas cannot hold there, so it is stated as a warning instead.
     if (c.kind === 'storage') {
       report(
         'TC021',
