@@ -21,18 +21,18 @@ import {
   balancedLayout,
   capacity,
   countLayouts,
+  EXHAUSTIVE_MAX,
   enumerateLayouts,
   sortedDesc,
   unbalancedLayout,
   validateSizes,
 } from './layout.js';
-import { buildModel, removalMatters, validateQuery } from './model.js';
+import { removalMatters, urnModel, validateQuery } from './model.js';
 import { layoutText } from './render.js';
 import { modelBreak, modelCurve } from './risk.js';
 import { table1Cell } from './table1.js';
 import type { Advice, AdviseParams, Layout, LayoutFigures, RiskQuery, Threat } from './types.js';
 
-export const EXHAUSTIVE_MAX = 2000;
 const SEARCH_MAX_EVALS = 300;
 const TOL = 1e-12;
 
@@ -105,7 +105,7 @@ class Evaluator {
     let x = this.p.get(key);
     if (x === undefined) {
       this.evals++;
-      x = modelCurve(buildModel(l, this.q), this.n)[this.n] as number;
+      x = modelCurve(urnModel(l, this.q), this.n)[this.n] as number;
       this.p.set(key, x);
     }
     return x;
@@ -113,7 +113,7 @@ class Evaluator {
 
   breakAt(l: Layout): number | null {
     const key = layoutKey(l);
-    if (!this.b.has(key)) this.b.set(key, modelBreak(buildModel(l, this.q)));
+    if (!this.b.has(key)) this.b.set(key, modelBreak(urnModel(l, this.q)));
     return this.b.get(key) as number | null;
   }
 
@@ -215,7 +215,7 @@ export function advise(p: AdviseParams, opts: { method?: Advice['method'] } = {}
   const notes: string[] = [];
   let n = p.attacks;
   if (n === undefined) {
-    const b = modelBreak(buildModel(balanced, q));
+    const b = modelBreak(urnModel(balanced, q));
     n = Math.max(1, (b ?? pms + 1) - 1);
     notes.push(
       `no --attacks given: figures are after n = ${n} fault${n === 1 ? '' : 's'}, the most the balanced layout survives with probability >= 1/2 (its attacks-to-break minus one)`,

@@ -5,10 +5,16 @@
  * - balanced / unbalanced: that extreme is at least as good as every layout at every n (and something differs);
  * - mixed: which layout is best depends on n, or an intermediate layout wins somewhere.
  */
-import { EXHAUSTIVE_MAX } from './advise.js';
 import { placementError } from './codes.js';
-import { balancedLayout, countLayouts, enumerateLayouts, unbalancedLayout, validateSizes } from './layout.js';
-import { buildModel } from './model.js';
+import {
+  balancedLayout,
+  countLayouts,
+  EXHAUSTIVE_MAX,
+  enumerateLayouts,
+  unbalancedLayout,
+  validateSizes,
+} from './layout.js';
+import { urnModel } from './model.js';
 import { modelBreak, modelCurve } from './risk.js';
 import { TABLE1 } from './table1.js';
 import { KEEP_NAMES, type Keep, type Layout, type Table1Cell, THREAT_NAMES, type Threat } from './types.js';
@@ -91,7 +97,7 @@ export function tableEvidence(vms: number, pms: number, removal: boolean): Table
   for (const threat of THREAT_NAMES) {
     for (const keep of KEEP_NAMES) {
       const q = { threat, keep, removal };
-      const b = layouts.map((l) => modelBreak(buildModel(l, q)));
+      const b = layouts.map((l) => modelBreak(urnModel(l, q)));
       breaks.set(`${threat}/${keep}`, b);
       for (const x of b) if (x !== null) horizon = Math.max(horizon, x);
     }
@@ -100,7 +106,7 @@ export function tableEvidence(vms: number, pms: number, removal: boolean): Table
   for (const threat of THREAT_NAMES) {
     for (const keep of KEEP_NAMES) {
       const q = { threat, keep, removal };
-      const curves = layouts.map((l) => modelCurve(buildModel(l, q), horizon));
+      const curves = layouts.map((l) => modelCurve(urnModel(l, q), horizon));
       const exact = classify(curves, bi, ui, horizon);
       const table1 = TABLE1[threat][keep];
       const b = breaks.get(`${threat}/${keep}`) as (number | null)[];

@@ -10,6 +10,12 @@ import type { Layout } from './types.js';
 export const MAX_VMS = 100_000;
 export const MAX_PMS = 10_000;
 
+/**
+ * Most layouts compared one by one: the advisor's exhaustive method and the Table 1 evidence enumerate every
+ * layout up to this count (above it, advice falls back to a proven rule or local search, the evidence refuses).
+ */
+export const EXHAUSTIVE_MAX = 2000;
+
 export function validateLayout(layout: readonly unknown[], what = 'layout'): Layout {
   if (!Array.isArray(layout) || layout.length === 0) {
     throw placementError('TC101', `${what} is empty`, { hint: 'give VMs per PM, e.g. --layout 6,1,1,1,1' });

@@ -57,7 +57,11 @@ export function removalMatters(threat: Threat): boolean {
   return threat === 'crash-pm' || threat === 'byzantine-pm' || threat === 'byzantine-vm';
 }
 
-export function buildModel(layoutIn: readonly number[], qIn: RiskQuery): Model {
+/**
+ * The model of one layout under one threat and majority goal: an urn for random faults, or one of the two closed
+ * forms (targeted attacks, VM crashes against a VM majority). risk.ts computes curves and attacks-to-break from it.
+ */
+export function urnModel(layoutIn: readonly number[], qIn: RiskQuery): Model {
   const layout: Layout = validateLayout(layoutIn);
   const q = validateQuery(qIn);
   const m = layout.length;

@@ -6,7 +6,7 @@
 import { AttackChain, chainStateCount, groupPms } from './chain.js';
 import { placementError } from './codes.js';
 import { distinctCost, distinctCurve, replaceCost, replaceCurve } from './dp.js';
-import { buildModel, type Model } from './model.js';
+import { type Model, urnModel } from './model.js';
 import type { Layout, RiskQuery } from './types.js';
 
 type UrnModel = Extract<Model, { kind: 'urn' }>;
@@ -133,7 +133,7 @@ export function modelBreak(model: Model): number | null {
 }
 
 export function keepCurve(layout: Layout, q: RiskQuery, maxAttacks: number): number[] {
-  const model = buildModel(layout, q);
+  const model = urnModel(layout, q);
   return modelCurve(model, maxAttacks);
 }
 
@@ -144,5 +144,5 @@ export function keepProbability(layout: Layout, q: RiskQuery, attacks: number): 
 }
 
 export function attacksToBreak(layout: Layout, q: RiskQuery): number | null {
-  return modelBreak(buildModel(layout, q));
+  return modelBreak(urnModel(layout, q));
 }

@@ -104,134 +104,163 @@ const EXPECTED: Record<string, string> = {
 };
 
 type Issue = z.core.$ZodIssue;
+type IssueOf<C extends Issue['code']> = Extract<Issue, { code: C }>;
+
+/** What every issue's wording needs: where it is, what is there, and how to make a problem at a position. */
+interface IssueSite {
+  path: DataPath;
+  data: unknown;
+  value: unknown;
+  /** `path` as people read it (`components.vault.clouds[2]`), '' at the top level. */
+  where: string;
+  problem(message: string, hint: string | undefined, at: 'key' | 'value', p?: DataPath): Problem;
+}
 
 /** One zod issue -> one or more problems (an unknown-keys issue gives one problem per key). */
 export function issueToProblems(issue: Issue, parsed: ParsedYaml, file: string): Problem[] {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   const data = parsed.data;
-  const value = valueAt(data, path);
-  const where = formatPath(path);
-  const mk = (message: string, hint: string | undefined, at: 'key' | 'value', p: DataPath = path): Problem => ({
-    code: 'TC010',
-    severity: 'error',
-    message,
-    ...(hint === undefined ? {} : { hint }),
-    file,
-    ...locate(parsed, p, at),
-    path: formatPath(p),
-  });
-
+  const site: IssueSite = {
+    path,
+    data,
+    value: valueAt(data, path),
+    where: formatPath(path),
+    problem: (message, hint, at, p = path) => ({
+      code: 'TC010',
+      severity: 'error',
+      message,
+      ...(hint === undefined ? {} : { hint }),
+      file,
+      ...locate(parsed, p, at),
+      path: formatPath(p),
+    }),
+  };
   switch (issue.code) {
-    case 'unrecognized_keys': {
-      const allowed = allowedKeysAt(path, data);
-      return issue.keys.map((key) => {
-        const p = [...path, key];
-        const near = closest(key, allowed);
-        const inWhat = where === '' ? 'at the top level' : `in ${where}`;
-        return {
-          ...mk(`unknown key "${shownKey(key)}" ${inWhat}`, undefined, 'key', p),
-          code: 'TC011',
-          hint: near
-            ? `did you mean "${near}"? allowed keys: ${allowed.join(', ')}`
-            : `allowed keys: ${allowed.join(', ')}`,
-        };
-      });
-    }
-    case 'invalid_type': {
-      const expected =
-        issue.expected === 'number' && expectsInteger(path, data)
-          ? 'an integer'
-          : (EXPECTED[issue.expected] ?? issue.expected);
-      if (value === undefined) {
-        const field = path[path.length - 1];
-        const parent = formatPath(path.slice(0, -1));
-        return [
-          mk(
-            `missing required field "${String(field)}"${parent ? ` in ${parent}` : ''}`,
-            `add ${String(field)}: <${expected.replace(/^an? /, '')}>`,
-            'value',
-            path.slice(0, -1),
-          ),
-        ];
-      }
-      return [mk(`${where || 'the file'} must be ${expected}, not ${describe(value)}`, typeHint(path), 'value')];
-    }
-    case 'invalid_value': {
-      const allowed = issue.values.map((v) => String(v));
-      const near = typeof value === 'string' ? closest(value, allowed) : undefined;
-      return [
-        mk(
-          `${where} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, not ${describe(value)}`,
-          near ? `did you mean "${near}"?` : undefined,
-          'value',
-        ),
-      ];
-    }
-    case 'invalid_union': {
-      const disc = (issue as { discriminator?: string }).discriminator;
-      if (disc === 'kind') {
-        const kinds = COMPONENT_KINDS.join(', ');
-        if (value === undefined) {
-          return [
-            mk(
-              `component "${String(path[path.length - 2])}" has no kind`,
-              `add kind: one of ${kinds}`,
-              'key',
-              path.slice(0, -1),
-            ),
-          ];
-        }
-        const near = typeof value === 'string' ? closest(value, COMPONENT_KINDS) : undefined;
-        return [
-          mk(
-            `${where} must be one of ${kinds}, not ${describe(value)}`,
-            near ? `did you mean "${near}"?` : undefined,
-            'value',
-          ),
-        ];
-      }
-      return [mk(`${where} is not valid: ${issue.message}`, undefined, 'value')];
-    }
-    case 'invalid_key': {
-      const key = path[path.length - 1];
-      const inner = issue.issues[0];
-      const reason =
-        inner?.code === 'invalid_format' ? 'must match [a-z][a-z0-9-]{0,39}' : (inner?.message ?? 'is invalid');
-      return [
-        mk(
-          `name "${String(key)}" in ${formatPath(path.slice(0, -1))} ${reason}`,
-          'names start with a lowercase letter and use lowercase letters, digits and dashes (at most 40)',
-          'key',
-        ),
-      ];
-    }
-    case 'invalid_format': {
-      if (issue.format === 'regex') {
-        return [
-          mk(
-            `${where} ${issue.message}, not ${describe(value)}`,
-            'names start with a lowercase letter and use lowercase letters, digits and dashes (at most 40)',
-            'value',
-          ),
-        ];
-      }
-      return [mk(`${where} must be a valid ${issue.format}, not ${describe(value)}`, undefined, 'value')];
-    }
-    case 'too_small': {
-      const min = Number(issue.minimum);
-      if (issue.origin === 'array')
-        return [mk(`${where} must list at least ${min} item${min === 1 ? '' : 's'}`, undefined, 'value')];
-      if (issue.origin === 'string') return [mk(`${where} must not be empty`, undefined, 'value')];
-      return [mk(`${where} must be at least ${min}, not ${describe(value)}`, undefined, 'value')];
-    }
-    case 'too_big': {
-      const max = Number(issue.maximum);
-      if (issue.origin === 'array') return [mk(`${where} must list at most ${max} items`, undefined, 'value')];
-      return [mk(`${where} must be at most ${max}, not ${describe(value)}`, undefined, 'value')];
-    }
+    case 'unrecognized_keys':
+      return unknownKeys(issue, site);
+    case 'invalid_type':
+      return [wrongType(issue, site)];
+    case 'invalid_value':
+      return [notAllowedValue(issue, site)];
+    case 'invalid_union':
+      return [invalidUnion(issue, site)];
+    case 'invalid_key':
+      return [invalidName(issue, site)];
+    case 'invalid_format':
+      return [invalidFormat(issue, site)];
+    case 'too_small':
+      return [tooSmall(issue, site)];
+    case 'too_big':
+      return [tooBig(issue, site)];
     default:
-      return [mk(`${where || 'the file'}: ${issue.message}`, undefined, 'value')];
+      return [site.problem(`${site.where || 'the file'}: ${issue.message}`, undefined, 'value')];
   }
+}
+
+/** TC011 per unknown key, at the key, with "did you mean" when a near allowed key exists. */
+function unknownKeys(issue: IssueOf<'unrecognized_keys'>, { path, data, where, problem }: IssueSite): Problem[] {
+  const allowed = allowedKeysAt(path, data);
+  return issue.keys.map((key) => {
+    const p = [...path, key];
+    const near = closest(key, allowed);
+    const inWhat = where === '' ? 'at the top level' : `in ${where}`;
+    return {
+      ...problem(`unknown key "${shownKey(key)}" ${inWhat}`, undefined, 'key', p),
+      code: 'TC011',
+      hint: near
+        ? `did you mean "${near}"? allowed keys: ${allowed.join(', ')}`
+        : `allowed keys: ${allowed.join(', ')}`,
+    };
+  });
+}
+
+/** A missing required field (reported at the object that lacks it), or a value of the wrong type. */
+function wrongType(issue: IssueOf<'invalid_type'>, { path, data, value, where, problem }: IssueSite): Problem {
+  const expected =
+    issue.expected === 'number' && expectsInteger(path, data)
+      ? 'an integer'
+      : (EXPECTED[issue.expected] ?? issue.expected);
+  if (value === undefined) {
+    const field = path[path.length - 1];
+    const parent = formatPath(path.slice(0, -1));
+    return problem(
+      `missing required field "${String(field)}"${parent ? ` in ${parent}` : ''}`,
+      `add ${String(field)}: <${expected.replace(/^an? /, '')}>`,
+      'value',
+      path.slice(0, -1),
+    );
+  }
+  return problem(`${where || 'the file'} must be ${expected}, not ${describe(value)}`, typeHint(path), 'value');
+}
+
+/** A value outside an enum: the allowed values, and the nearest one. */
+function notAllowedValue(issue: IssueOf<'invalid_value'>, { value, where, problem }: IssueSite): Problem {
+  const allowed = issue.values.map((v) => String(v));
+  const near = typeof value === 'string' ? closest(value, allowed) : undefined;
+  return problem(
+    `${where} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, not ${describe(value)}`,
+    near ? `did you mean "${near}"?` : undefined,
+    'value',
+  );
+}
+
+/** The component union: a missing or unknown `kind`; any other union in its own words. */
+function invalidUnion(issue: IssueOf<'invalid_union'>, { path, value, where, problem }: IssueSite): Problem {
+  const disc = (issue as { discriminator?: string }).discriminator;
+  if (disc !== 'kind') return problem(`${where} is not valid: ${issue.message}`, undefined, 'value');
+  const kinds = COMPONENT_KINDS.join(', ');
+  if (value === undefined) {
+    return problem(
+      `component "${String(path[path.length - 2])}" has no kind`,
+      `add kind: one of ${kinds}`,
+      'key',
+      path.slice(0, -1),
+    );
+  }
+  const near = typeof value === 'string' ? closest(value, COMPONENT_KINDS) : undefined;
+  return problem(
+    `${where} must be one of ${kinds}, not ${describe(value)}`,
+    near ? `did you mean "${near}"?` : undefined,
+    'value',
+  );
+}
+
+/** A record key (a cloud or component name) that is not a valid name. */
+function invalidName(issue: IssueOf<'invalid_key'>, { path, problem }: IssueSite): Problem {
+  const key = path[path.length - 1];
+  const inner = issue.issues[0];
+  const reason =
+    inner?.code === 'invalid_format' ? 'must match [a-z][a-z0-9-]{0,39}' : (inner?.message ?? 'is invalid');
+  return problem(
+    `name "${String(key)}" in ${formatPath(path.slice(0, -1))} ${reason}`,
+    'names start with a lowercase letter and use lowercase letters, digits and dashes (at most 40)',
+    'key',
+  );
+}
+
+function invalidFormat(issue: IssueOf<'invalid_format'>, { value, where, problem }: IssueSite): Problem {
+  if (issue.format === 'regex') {
+    return problem(
+      `${where} ${issue.message}, not ${describe(value)}`,
+      'names start with a lowercase letter and use lowercase letters, digits and dashes (at most 40)',
+      'value',
+    );
+  }
+  return problem(`${where} must be a valid ${issue.format}, not ${describe(value)}`, undefined, 'value');
+}
+
+function tooSmall(issue: IssueOf<'too_small'>, { value, where, problem }: IssueSite): Problem {
+  const min = Number(issue.minimum);
+  if (issue.origin === 'array')
+    return problem(`${where} must list at least ${min} item${min === 1 ? '' : 's'}`, undefined, 'value');
+  if (issue.origin === 'string') return problem(`${where} must not be empty`, undefined, 'value');
+  return problem(`${where} must be at least ${min}, not ${describe(value)}`, undefined, 'value');
+}
+
+function tooBig(issue: IssueOf<'too_big'>, { value, where, problem }: IssueSite): Problem {
+  const max = Number(issue.maximum);
+  if (issue.origin === 'array') return problem(`${where} must list at most ${max} items`, undefined, 'value');
+  return problem(`${where} must be at most ${max}, not ${describe(value)}`, undefined, 'value');
 }
 
 function typeHint(path: DataPath): string | undefined {

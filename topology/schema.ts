@@ -107,7 +107,8 @@ export const SmrSchema = z.strictObject({
   replicas: z.int().min(1).max(100).optional().describe('Replica count (default 3f+1 for byzantine, 2f+1 for crash)'),
   checkpointPeriod: z.int().min(1).max(1_000_000).default(1000).describe('Decisions between checkpoints'),
   batchSize: z.int().min(1).max(10_000).default(400).describe('Maximum requests per proposed batch'),
-  // added (Ed25519 client signatures, issue 6): how clients authenticate requests.
+  // How clients authenticate requests: a MAC vector or Ed25519 signatures (docs/architecture.md, "Client request
+  // authentication (SMR)").
   clientAuth: z
     .enum(['mac', 'signature'])
     .default('mac')

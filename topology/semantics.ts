@@ -192,10 +192,26 @@ function checkComponent(
   report: Report,
   used: Set<string>,
 ): void {
+  const { clouds, referencesOk } = checkCloudReferences(name, c, t, report, used);
+  if (c.kind === 'storage') checkStorage(name, c, clouds.size, t.mode, parsed, report);
+  if (c.kind === 'smr') checkSmrReplicas(name, c, report);
+  if (c.kind === 'mapreduce') checkMapReduce(name, c, clouds, referencesOk, report);
+  if (restsOnReplicaGroup(c) && referencesOk && t.mode !== undefined) checkColocation(name, c, t.mode, report);
+}
+
+/**
+ * Cloud references: declared, and each listed once (TC013, TC022). Marks each one used. Returns the distinct
+ * clouds listed, and whether every reference was fine (rules that count clouds need that).
+ */
+function checkCloudReferences(
+  name: string,
+  c: Component,
+  t: CheckedParts,
+  report: Report,
+  used: Set<string>,
+): { clouds: Set<string>; referencesOk: boolean } {
   const base = ['components', name];
   const label = `${c.kind} "${name}"`;
-
-  // Cloud references: declared, and each listed once.
   const seen = new Set<string>();
   let referencesOk = true;
   c.clouds.forEach((cloud, i) => {
@@ -227,78 +243,97 @@ function checkComponent(
       );
     }
   });
-  const n = seen.size;
+  return { clouds: seen, referencesOk };
+}
 
-  if (c.kind === 'storage') {
-    const need = 3 * c.f + 1;
-    if (n < need) {
+/** Storage: n >= 3f+1 clouds (TC012); gateways written where the mode has none (TC020). */
+function checkStorage(
+  name: string,
+  c: Extract<Component, { kind: 'storage' }>,
+  n: number,
+  mode: Mode | undefined,
+  parsed: ParsedYaml,
+  report: Report,
+): void {
+  const base = ['components', name];
+  const need = 3 * c.f + 1;
+  if (n < need) {
+    report(
+      'TC012',
+      'error',
+      `storage "${name}" tolerates f=${c.f} and needs ${need} clouds (n >= 3f+1), it lists ${n}`,
+      n >= 4
+        ? `lower f to ${Math.floor((n - 1) / 3)} or add ${need - n} more clouds`
+        : `add ${need - n} more cloud${need - n === 1 ? '' : 's'} to clouds`,
+      [...base, 'clouds'],
+      'key',
+    );
+  }
+  // Gateways are mediator machines (TIS in front of the clouds). In client-resident mode the client library
+  // talks to the clouds itself; in native mode the provider's own storage is the service. The field keeps
+  // its default (the schema applies defaults regardless of mode) but no gateway node is planned.
+  if ((mode === 'client-resident' || mode === 'native') && isWritten(parsed, [...base, 'gateways'])) {
+    report(
+      'TC020',
+      'warning',
+      `storage "${name}": gateways is ignored in ${mode} mode (clients talk to the clouds directly, there are no gateway nodes)`,
+      'remove gateways, or use mode mediator or appliance to run gateway (TIS) nodes in front of the clouds',
+      [...base, 'gateways'],
+      'key',
+    );
+  }
+}
+
+/** SMR: an explicit replica count of at least 3f+1 (Byzantine, TC014) or 2f+1 (crash, TC015). */
+function checkSmrReplicas(name: string, c: Extract<Component, { kind: 'smr' }>, report: Report): void {
+  if (c.replicas === undefined) return;
+  const need = quorumGroupSize(c.faults, c.f);
+  if (c.replicas < need) {
+    const byz = c.faults === 'byzantine';
+    report(
+      byz ? 'TC014' : 'TC015',
+      'error',
+      `smr "${name}" tolerates f=${c.f} ${c.faults} faults and needs ${need} replicas (n >= ${byz ? '3f+1' : '2f+1'}), it has ${c.replicas}`,
+      `set replicas to at least ${need}, or remove replicas to use the default`,
+      ['components', name, 'replicas'],
+    );
+  }
+}
+
+/** MapReduce: f+1 workers per task (TC028), spread over at least f+1 clouds (TC017). */
+function checkMapReduce(
+  name: string,
+  c: Extract<Component, { kind: 'mapreduce' }>,
+  clouds: Set<string>,
+  referencesOk: boolean,
+  report: Report,
+): void {
+  const base = ['components', name];
+  const label = `mapreduce "${name}"`;
+  const n = clouds.size;
+  if (c.workers < c.f + 1) {
+    report(
+      'TC028',
+      'error',
+      `${label} runs each task on f+1=${c.f + 1} workers but has ${c.workers}`,
+      `set workers to at least ${c.f + 1}`,
+      [...base, 'workers'],
+    );
+  } else if (referencesOk) {
+    const span = Object.keys(spreadOverClouds(c.workers, [...clouds])).length;
+    if (span < c.f + 1) {
       report(
-        'TC012',
+        'TC017',
         'error',
-        `storage "${name}" tolerates f=${c.f} and needs ${need} clouds (n >= 3f+1), it lists ${n}`,
-        n >= 4
-          ? `lower f to ${Math.floor((n - 1) / 3)} or add ${need - n} more clouds`
-          : `add ${need - n} more cloud${need - n === 1 ? '' : 's'} to clouds`,
+        `${label} must span at least f+1=${c.f + 1} clouds so the replicas of a task run in distinct clouds; its ${c.workers} workers span ${span}`,
+        n < c.f + 1
+          ? `add ${c.f + 1 - n} more cloud${c.f + 1 - n === 1 ? '' : 's'} to clouds`
+          : `use at least ${c.f + 1} workers`,
         [...base, 'clouds'],
         'key',
       );
     }
-    // Gateways are mediator machines (TIS in front of the clouds). In client-resident mode the client library
-    // talks to the clouds itself; in native mode the provider's own storage is the service. The field keeps
-    // its default (the schema applies defaults regardless of mode) but no gateway node is planned.
-    if ((t.mode === 'client-resident' || t.mode === 'native') && isWritten(parsed, [...base, 'gateways'])) {
-      report(
-        'TC020',
-        'warning',
-        `${label}: gateways is ignored in ${t.mode} mode (clients talk to the clouds directly, there are no gateway nodes)`,
-        'remove gateways, or use mode mediator or appliance to run gateway (TIS) nodes in front of the clouds',
-        [...base, 'gateways'],
-        'key',
-      );
-    }
   }
-
-  if (c.kind === 'smr' && c.replicas !== undefined) {
-    const need = quorumGroupSize(c.faults, c.f);
-    if (c.replicas < need) {
-      const byz = c.faults === 'byzantine';
-      report(
-        byz ? 'TC014' : 'TC015',
-        'error',
-        `${label} tolerates f=${c.f} ${c.faults} faults and needs ${need} replicas (n >= ${byz ? '3f+1' : '2f+1'}), it has ${c.replicas}`,
-        `set replicas to at least ${need}, or remove replicas to use the default`,
-        [...base, 'replicas'],
-      );
-    }
-  }
-
-  if (c.kind === 'mapreduce') {
-    if (c.workers < c.f + 1) {
-      report(
-        'TC028',
-        'error',
-        `${label} runs each task on f+1=${c.f + 1} workers but has ${c.workers}`,
-        `set workers to at least ${c.f + 1}`,
-        [...base, 'workers'],
-      );
-    } else if (referencesOk) {
-      const span = Object.keys(spreadOverClouds(c.workers, [...seen])).length;
-      if (span < c.f + 1) {
-        report(
-          'TC017',
-          'error',
-          `${label} must span at least f+1=${c.f + 1} clouds so the replicas of a task run in distinct clouds; its ${c.workers} workers span ${span}`,
-          n < c.f + 1
-            ? `add ${c.f + 1 - n} more cloud${c.f + 1 - n === 1 ? '' : 's'} to clouds`
-            : `use at least ${c.f + 1} workers`,
-          [...base, 'clouds'],
-          'key',
-        );
-      }
-    }
-  }
-
-  if (restsOnReplicaGroup(c) && referencesOk && t.mode !== undefined) checkColocation(name, c, t.mode, report);
 }
 
 function checkColocation(name: string, c: Exclude<Component, { kind: 'mapreduce' }>, mode: Mode, report: Report): void {
@@ -314,8 +349,9 @@ function checkColocation(name: string, c: Exclude<Component, { kind: 'mapreduce'
   const minClouds = Math.ceil(count / c.f);
 
   if (mode === 'appliance') {
-    // Appliance: the TIS replicas are VMs of one box by design (seed 4.3.3). The rule that no single
-    // failure domain holds more than f replicas cannot hold there, so it is stated as a warning instead.
+    // Appliance: the TIS replicas are VMs of one box by design (TClouds D2.2.1, section 4.3.3: a TIS "made of a
+    // single hardware box, containing several TIS replicas implemented as virtual machines"). The rule that no
+    // single failure domain holds more than f replicas cannot hold there, so it is stated as a warning instead.
     if (c.kind === 'storage') {
       report(
         'TC021',

@@ -140,7 +140,8 @@ export function renderTopology(opts: { mode: Mode; providers: readonly Provider[
   const { mode, name } = opts;
   checkStackName(name);
   if (opts.providers.length === 0) throw new TcError('TC031', 'no provider given', { exit: ExitCode.usage });
-  // Native mode is one provider running TClouds on its own hosts (seed 4.2): use the first one given.
+  // Native mode is one provider running TClouds on its own hosts (TClouds D2.2.1, section 4.2, "Native TClouds
+  // cloud services provider"): use the first one given.
   const providers = mode === 'native' ? opts.providers.slice(0, 1) : [...opts.providers];
   const ignoredProviders = opts.providers.filter((p) => !providers.includes(p));
   const clouds = cloudsFor(providers);

@@ -84,68 +84,30 @@ function parseFull(text: string): { doc: Document.Parsed; lineCounter: LineCount
   return { doc, lineCounter };
 }
 
+/**
+ * The data of a topology text and its problems, in this order: the fast subset reader; text checks (binary, empty);
+ * the full parse (nesting too deep); syntax errors, duplicate keys and warnings; conversion to data (aliases).
+ */
 export function parseYaml(text: string, file: string): ParsedYaml {
-  const errors: Problem[] = [];
-  const warnings: Problem[] = [];
-
   // Fast path: a file in the plain subset is valid YAML with no errors or warnings, and its data is what
   // yaml's toJS() would give; the document tree (positions) is built only if something asks for it.
   // (Binary text is left to the checks below, which report it: the subset allows anything in comments.)
   const subset = findBinary(text) < 0 ? readYamlSubset(text) : undefined;
-  if (subset !== undefined) {
-    let full: { doc: Document.Parsed; lineCounter: LineCounter } | undefined;
-    const lazy = () => {
-      full ??= parseFull(text);
-      return full;
-    };
-    const fast = { data: subset, errors, warnings } as ParsedYaml;
-    Object.defineProperty(fast, 'doc', { get: () => lazy().doc, enumerable: true });
-    Object.defineProperty(fast, 'lineCounter', { get: () => lazy().lineCounter, enumerable: true });
-    return fast;
-  }
+  if (subset !== undefined) return lazilyLocated(text, subset);
 
   const { LineCounter } = yaml();
-  let lineCounter = new LineCounter();
-  const result: ParsedYaml = { lineCounter, errors, warnings };
-
-  const bin = findBinary(text);
-  if (bin >= 0) {
-    // Positions are still useful: a stray control character in an otherwise fine file is easy to fix.
-    const before = text.slice(0, bin);
-    const line = before.split('\n').length;
-    const column = bin - before.lastIndexOf('\n');
-    errors.push({
-      code: 'TC004',
-      severity: 'error',
-      message: `not a text file: control character U+${text.charCodeAt(bin).toString(16).toUpperCase().padStart(4, '0')} (binary data or invalid UTF-8)`,
-      hint: 'a topology is a UTF-8 YAML text file; check that the right file was given',
-      file,
-      line,
-      column,
-    });
+  const result: ParsedYaml = { lineCounter: new LineCounter(), errors: [], warnings: [] };
+  const notText = notTextProblem(text, file);
+  if (notText) {
+    result.errors.push(notText);
     return result;
   }
-
-  if (text.replace(/^\uFEFF/, '').trim() === '') {
-    errors.push({
-      code: 'TC005',
-      severity: 'error',
-      message: 'the topology file is empty',
-      hint: 'run `tclouds init` to write a commented starting point',
-      file,
-      line: 1,
-      column: 1,
-    });
-    return result;
-  }
-
-  let doc: Document.Parsed;
+  let parsed: { doc: Document.Parsed; lineCounter: LineCounter };
   try {
-    ({ doc, lineCounter } = parseFull(text));
-    result.lineCounter = lineCounter;
+    parsed = parseFull(text);
   } catch (e) {
     // The parser recurses on nesting; pathological nesting can exhaust the stack.
-    errors.push({
+    result.errors.push({
       code: 'TC006',
       severity: 'error',
       message: `YAML cannot be parsed: ${(e as Error).message}`,
@@ -156,9 +118,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     });
     return result;
   }
+  const { doc, lineCounter } = parsed;
+  result.lineCounter = lineCounter;
   result.doc = doc;
-  if (doc.errors.some((e) => /call stack/i.test(e.message))) {
-    errors.push({
+  const tooDeep = doc.errors.some((e) => /call stack/i.test(e.message));
+  if (tooDeep) {
+    result.errors.push({
       code: 'TC006',
       severity: 'error',
       message: 'YAML is nested too deeply to be parsed',
@@ -168,6 +133,65 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     });
     return result;
   }
+  result.errors.push(...documentErrors(doc, lineCounter, file));
+  result.warnings.push(...documentWarnings(doc, lineCounter, file));
+  if (result.errors.length > 0) return result;
+  const data = documentData(doc, lineCounter, file);
+  if ('problem' in data) result.errors.push(data.problem);
+  else result.data = data.value;
+  return result;
+}
+
+/** The fast path's result: the subset's data now, the document tree and line counter on first access. */
+function lazilyLocated(text: string, data: unknown): ParsedYaml {
+  let full: { doc: Document.Parsed; lineCounter: LineCounter } | undefined;
+  const lazy = () => {
+    full ??= parseFull(text);
+    return full;
+  };
+  const errors: Problem[] = [];
+  const warnings: Problem[] = [];
+  const fast = { data, errors, warnings } as ParsedYaml;
+  Object.defineProperty(fast, 'doc', { get: () => lazy().doc, enumerable: true });
+  Object.defineProperty(fast, 'lineCounter', { get: () => lazy().lineCounter, enumerable: true });
+  return fast;
+}
+
+/** Binary data and empty files are refused before parsing (TC004, TC005). */
+function notTextProblem(text: string, file: string): Problem | undefined {
+  const bin = findBinary(text);
+  if (bin >= 0) {
+    // Positions are still useful: a stray control character in an otherwise fine file is easy to fix.
+    const before = text.slice(0, bin);
+    const line = before.split('\n').length;
+    const column = bin - before.lastIndexOf('\n');
+    return {
+      code: 'TC004',
+      severity: 'error',
+      message: `not a text file: control character U+${text.charCodeAt(bin).toString(16).toUpperCase().padStart(4, '0')} (binary data or invalid UTF-8)`,
+      hint: 'a topology is a UTF-8 YAML text file; check that the right file was given',
+      file,
+      line,
+      column,
+    };
+  }
+  if (text.replace(/^\uFEFF/, '').trim() === '') {
+    return {
+      code: 'TC005',
+      severity: 'error',
+      message: 'the topology file is empty',
+      hint: 'run `tclouds init` to write a commented starting point',
+      file,
+      line: 1,
+      column: 1,
+    };
+  }
+  return undefined;
+}
+
+/** Syntax errors (TC006) and duplicate keys (TC007) of a parsed document. */
+function documentErrors(doc: Document.Parsed, lineCounter: LineCounter, file: string): Problem[] {
+  const errors: Problem[] = [];
   // One real mistake often makes the parser report several follow-on errors at the same place; keep
   // one per position, and only the first few syntax errors.
   const seen = new Set<number>();
@@ -194,49 +218,60 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       ...positionOf(lineCounter, offset),
     });
   }
-  for (const w of doc.warnings) {
-    warnings.push({
+  return errors;
+}
+
+function documentWarnings(doc: Document.Parsed, lineCounter: LineCounter, file: string): Problem[] {
+  return doc.warnings.map(
+    (w): Problem => ({
       code: 'TC006',
       severity: 'warning',
       message: `YAML: ${cleanYamlMessage(w.message)}`,
       file,
       ...positionOf(lineCounter, w.pos[0]),
-    });
-  }
-  if (errors.length > 0) return result;
+    }),
+  );
+}
 
+/** The data of a document without errors, or why there is none (no content: TC005; alias bomb: TC008). */
+function documentData(
+  doc: Document.Parsed,
+  lineCounter: LineCounter,
+  file: string,
+): { value: unknown } | { problem: Problem } {
   if (doc.contents === null) {
-    errors.push({
-      code: 'TC005',
-      severity: 'error',
-      message: 'the topology file holds no data (only comments or an empty document)',
-      hint: 'run `tclouds init` to write a commented starting point',
-      file,
-      line: 1,
-      column: 1,
-    });
-    return result;
+    return {
+      problem: {
+        code: 'TC005',
+        severity: 'error',
+        message: 'the topology file holds no data (only comments or an empty document)',
+        hint: 'run `tclouds init` to write a commented starting point',
+        file,
+        line: 1,
+        column: 1,
+      },
+    };
   }
-
   try {
-    result.data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (e) {
     const tooMany = e instanceof ReferenceError && /alias/i.test(e.message);
     const firstAlias = firstAliasOffset(doc);
-    errors.push({
-      code: tooMany ? 'TC008' : 'TC006',
-      severity: 'error',
-      message: tooMany
-        ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}); this looks like an alias bomb`
-        : `YAML cannot be converted to data: ${(e as Error).message}`,
-      hint: tooMany
-        ? 'write the repeated parts out, or use fewer nested anchors (&name) and aliases (*name)'
-        : 'check anchors (&name) and aliases (*name)',
-      file,
-      ...(firstAlias === undefined ? { line: 1, column: 1 } : positionOf(lineCounter, firstAlias)),
-    });
+    return {
+      problem: {
+        code: tooMany ? 'TC008' : 'TC006',
+        severity: 'error',
+        message: tooMany
+          ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}); this looks like an alias bomb`
+          : `YAML cannot be converted to data: ${(e as Error).message}`,
+        hint: tooMany
+          ? 'write the repeated parts out, or use fewer nested anchors (&name) and aliases (*name)'
+          : 'check anchors (&name) and aliases (*name)',
+        file,
+        ...(firstAlias === undefined ? { line: 1, column: 1 } : positionOf(lineCounter, firstAlias)),
+      },
+    };
   }
-  return result;
 }
 
 function cleanYamlMessage(message: string): string {

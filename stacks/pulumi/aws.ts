@@ -12,8 +12,15 @@ import * as ec2 from '@pulumi/aws/ec2/index.js';
 import * as iam from '@pulumi/aws/iam/index.js';
 import * as s3 from '@pulumi/aws/s3/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import type { ModelCloud } from './model.js';
-import { type BucketResult, type NodeResult, type ProgramEnv, rolesIn, rulesOf } from './program.js';
+import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
+import {
+  type BucketResult,
+  bucketParent,
+  networksAndAddresses,
+  type ProgramEnv,
+  perComponent,
+  type Realized,
+} from './program-env.js';
 
 /** Burstable default; dedicated hosts carry one instance type, so they get a type that hosts support. */
 const INSTANCE_TYPE = 't3.small';
@@ -21,125 +28,166 @@ const DEDICATED_INSTANCE_TYPE = 'm5.large';
 /** Canonical's account: Ubuntu 24.04 LTS images. */
 const UBUNTU_OWNER = '099720109477';
 
-export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; buckets: Record<string, BucketResult> } {
-  const nodes: Record<string, NodeResult> = {};
-  const buckets: Record<string, BucketResult> = {};
-  const nets = new Map<string, { vpc: ec2.Vpc; subnet: ec2.Subnet; az: string }>();
+interface AwsNetwork {
+  vpc: ec2.Vpc;
+  subnet: ec2.Subnet;
+  az: string;
+}
 
+/** The fault-domain construct of one group: a partition placement group, or one dedicated host per domain slot. */
+interface AwsDomains {
+  placementGroup?: ec2.PlacementGroup;
+  hosts: Map<number, ec2.DedicatedHost>;
+}
+
+export function realize(env: ProgramEnv): Realized {
+  const out: Realized = { nodes: {}, buckets: {} };
   // 1. Networks and static public addresses first: firewalls of one cloud name addresses of the others.
   const eips = new Map<string, ec2.Eip>();
-  for (const cloud of env.model.clouds) {
-    nets.set(cloud.name, network(env, cloud));
-    for (const g of cloud.groups) {
-      for (const m of g.nodes) {
-        const eip = new ec2.Eip(
-          `${m.node.id}-ip`,
-          {
-            domain: 'vpc',
-            region: cloud.region,
-            tags: env.tags({ Name: `${m.node.id}-ip`, 'tclouds-node': m.node.id }),
-          },
-          { parent: env.component(g.component) },
-        );
-        eips.set(m.node.id, eip);
-        env.publicIps.set(m.node.id, eip.publicIp);
-      }
-    }
-  }
-
-  const profiles = new Map<string, iam.InstanceProfile | undefined>();
-  const profileOf = (component: string) => {
-    if (!profiles.has(component)) profiles.set(component, bucketAccess(env, component));
-    return profiles.get(component);
-  };
-
+  const nets = networksAndAddresses(
+    env,
+    (cloud) => network(env, cloud),
+    (cloud, g, m) => {
+      const eip = elasticIp(env, cloud, g.component, m);
+      eips.set(m.node.id, eip);
+      return eip.publicIp;
+    },
+  );
+  // Gateways reach their component's buckets through an instance profile: one per component, before its first VM.
+  const profiles = perComponent((component) => bucketAccess(env, component));
   for (const cloud of env.model.clouds) {
     const net = nets.get(cloud.name)!;
-    const ami = ec2.getAmiOutput({
-      mostRecent: true,
-      owners: [UBUNTU_OWNER],
-      region: cloud.region,
-      filters: [{ name: 'name', values: ['ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*'] }],
-    }).id;
+    const ami = ubuntuAmi(cloud.region);
     for (const g of cloud.groups) {
       const parent = env.component(g.component);
-      // 2. Firewall: one security group per role.
+      // 2. Firewall: one security group per role. 3. Fault-domain construct. 4. One instance per node.
       const sgs = new Map<string, ec2.SecurityGroup>();
       for (const role of rolesIn(cloud, g.component)) {
         sgs.set(role, securityGroup(env, cloud, g.component, role, net.vpc, parent));
       }
-      // 3. Fault-domain construct.
-      let placementGroup: ec2.PlacementGroup | undefined;
-      const hosts = new Map<number, ec2.DedicatedHost>();
-      if (g.construct.kind === 'aws:partition-placement-group') {
-        placementGroup = new ec2.PlacementGroup(
-          `${g.component}-${cloud.name}-pg`,
-          {
-            strategy: 'partition', // the PlacementStrategy enum has no Partition member
-            partitionCount: g.construct.domains.length,
-            region: cloud.region,
-            tags: env.tags(),
-          },
-          { parent },
-        );
-      } else if (g.construct.kind === 'aws:dedicated-host') {
-        for (const slot of g.construct.slotOf.values()) {
-          hosts.set(
-            slot,
-            new ec2.DedicatedHost(
-              `${g.component}-${cloud.name}-host-${slot}`,
-              {
-                availabilityZone: net.az,
-                instanceType: DEDICATED_INSTANCE_TYPE,
-                autoPlacement: 'off',
-                hostRecovery: 'on',
-                region: cloud.region,
-                tags: env.tags({ 'tclouds-domain': String(slot) }),
-              },
-              { parent },
-            ),
-          );
-        }
-      }
-      // 4. One instance per node.
+      const domains = faultDomains(env, cloud, g, net.az, parent);
+      const profile = profiles.of(g.component);
       for (const m of g.nodes) {
-        const host = hosts.get(m.slot);
-        const profile = profileOf(g.component);
-        const vm = new ec2.Instance(
-          m.node.id,
-          {
-            ami,
-            instanceType: host ? DEDICATED_INSTANCE_TYPE : INSTANCE_TYPE,
-            region: cloud.region,
-            availabilityZone: net.az,
-            subnetId: net.subnet.id,
-            privateIp: m.privateIp,
-            vpcSecurityGroupIds: [sgs.get(m.node.role)!.id],
-            ...(placementGroup ? { placementGroup: placementGroup.name, placementPartitionNumber: m.slot } : {}),
-            ...(host ? { hostId: host.id, tenancy: 'host' } : {}),
-            ...(profile ? { iamInstanceProfile: profile.name } : {}),
-            userData: env.userData(m.node.id),
-            // cloud-init runs once per instance: a changed spec needs a new instance to take effect.
-            userDataReplaceOnChange: true,
-            // IMDSv2 only, one hop: containers on the VM cannot read the user data (it holds the node key).
-            metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 },
-            rootBlockDevice: { encrypted: true, volumeSize: 20, volumeType: 'gp3' },
-            tags: env.tags({ Name: m.node.id, 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
-          },
-          { parent },
-        );
+        const vm = instance(env, cloud, m, { ami, net, sg: sgs.get(m.node.role)!, domains, profile, parent });
         const eip = eips.get(m.node.id)!;
         new ec2.EipAssociation(
           `${m.node.id}-ip-assoc`,
           { allocationId: eip.allocationId, instanceId: vm.id, region: cloud.region },
           { parent },
         );
-        nodes[m.node.id] = { privateIp: m.privateIp, publicIp: eip.publicIp };
+        out.nodes[m.node.id] = { privateIp: m.privateIp, publicIp: eip.publicIp };
       }
     }
-    for (const b of cloud.buckets) buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, b.name, b.component);
+    for (const b of cloud.buckets) out.buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, b.name, b.component);
   }
-  return { nodes, buckets };
+  return out;
+}
+
+/** A static public address per node, so peers in other clouds can be allowed by /32. */
+function elasticIp(env: ProgramEnv, cloud: ModelCloud, component: string, m: ModelNode): ec2.Eip {
+  return new ec2.Eip(
+    `${m.node.id}-ip`,
+    {
+      domain: 'vpc',
+      region: cloud.region,
+      tags: env.tags({ Name: `${m.node.id}-ip`, 'tclouds-node': m.node.id }),
+    },
+    { parent: env.component(component) },
+  );
+}
+
+/** The newest Ubuntu 24.04 LTS image of the region. */
+function ubuntuAmi(region: string): pulumi.Output<string> {
+  return ec2.getAmiOutput({
+    mostRecent: true,
+    owners: [UBUNTU_OWNER],
+    region,
+    filters: [{ name: 'name', values: ['ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*'] }],
+  }).id;
+}
+
+function faultDomains(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  g: ModelGroup,
+  az: string,
+  parent: pulumi.Resource,
+): AwsDomains {
+  const hosts = new Map<number, ec2.DedicatedHost>();
+  if (g.construct.kind === 'aws:partition-placement-group') {
+    const placementGroup = new ec2.PlacementGroup(
+      `${g.component}-${cloud.name}-pg`,
+      {
+        strategy: 'partition', // the PlacementStrategy enum has no Partition member
+        partitionCount: g.construct.domains.length,
+        region: cloud.region,
+        tags: env.tags(),
+      },
+      { parent },
+    );
+    return { placementGroup, hosts };
+  }
+  if (g.construct.kind === 'aws:dedicated-host') {
+    for (const slot of g.construct.slotOf.values()) {
+      hosts.set(
+        slot,
+        new ec2.DedicatedHost(
+          `${g.component}-${cloud.name}-host-${slot}`,
+          {
+            availabilityZone: az,
+            instanceType: DEDICATED_INSTANCE_TYPE,
+            autoPlacement: 'off',
+            hostRecovery: 'on',
+            region: cloud.region,
+            tags: env.tags({ 'tclouds-domain': String(slot) }),
+          },
+          { parent },
+        ),
+      );
+    }
+  }
+  return { hosts };
+}
+
+/** The VM of one node: in its domain's partition or on its domain's host, IMDSv2 only, encrypted root disk. */
+function instance(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  m: ModelNode,
+  on: {
+    ami: pulumi.Output<string>;
+    net: AwsNetwork;
+    sg: ec2.SecurityGroup;
+    domains: AwsDomains;
+    profile: iam.InstanceProfile | undefined;
+    parent: pulumi.Resource;
+  },
+): ec2.Instance {
+  const { placementGroup } = on.domains;
+  const host = on.domains.hosts.get(m.slot);
+  return new ec2.Instance(
+    m.node.id,
+    {
+      ami: on.ami,
+      instanceType: host ? DEDICATED_INSTANCE_TYPE : INSTANCE_TYPE,
+      region: cloud.region,
+      availabilityZone: on.net.az,
+      subnetId: on.net.subnet.id,
+      privateIp: m.privateIp,
+      vpcSecurityGroupIds: [on.sg.id],
+      ...(placementGroup ? { placementGroup: placementGroup.name, placementPartitionNumber: m.slot } : {}),
+      ...(host ? { hostId: host.id, tenancy: 'host' } : {}),
+      ...(on.profile ? { iamInstanceProfile: on.profile.name } : {}),
+      userData: env.userData(m.node.id),
+      // cloud-init runs once per instance: a changed spec needs a new instance to take effect.
+      userDataReplaceOnChange: true,
+      // IMDSv2 only, one hop: containers on the VM cannot read the user data (it holds the node key).
+      metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { encrypted: true, volumeSize: 20, volumeType: 'gp3' },
+      tags: env.tags({ Name: m.node.id, 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
+    },
+    { parent: on.parent },
+  );
 }
 
 /**
@@ -148,7 +196,7 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
  * exactly those buckets (their names are fixed by the plan, so the ARNs are known up front).
  */
 function bucketAccess(env: ProgramEnv, component: string): iam.InstanceProfile | undefined {
-  const names = env.model.clouds.flatMap((c) => c.buckets.filter((b) => b.component === component).map((b) => b.name));
+  const names = componentBuckets(env.model, component).map((b) => b.name);
   if (names.length === 0) return undefined;
   const parent = env.component(component);
   const role = new iam.Role(
@@ -192,7 +240,7 @@ function bucketAccess(env: ProgramEnv, component: string): iam.InstanceProfile |
   );
 }
 
-function network(env: ProgramEnv, cloud: ModelCloud) {
+function network(env: ProgramEnv, cloud: ModelCloud): AwsNetwork {
   const parent = env.cloudParent(cloud.name);
   const region = cloud.region;
   const az = `${region}a`;
@@ -263,7 +311,7 @@ function securityGroup(
 }
 
 function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: string | undefined): BucketResult {
-  const parent = component && env.plan.components[component] ? env.component(component) : env.cloudParent(cloud.name);
+  const parent = bucketParent(env, cloud, component);
   const region = cloud.region;
   // destroy --keep-data: the bucket and its protections leave the state instead of being deleted.
   const opts = { parent, retainOnDelete: env.inputs.retainData };

@@ -17,8 +17,15 @@ import * as network from '@pulumi/azure-native/network/index.js';
 import * as resources from '@pulumi/azure-native/resources/index.js';
 import * as storage from '@pulumi/azure-native/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import type { ModelCloud } from './model.js';
-import { type BucketResult, type NodeResult, type ProgramEnv, rolesIn, rulesOf } from './program.js';
+import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
+import {
+  type BucketResult,
+  bucketParent,
+  networksAndAddresses,
+  type ProgramEnv,
+  type Realized,
+  sourcesByFamily,
+} from './program-env.js';
 
 const VM_SIZE = 'Standard_B2s';
 const DEDICATED_VM_SIZE = 'Standard_D2s_v3';
@@ -28,42 +35,45 @@ const SAS_DAYS = 365;
 /** Built-in role "Storage Blob Data Contributor" (read, write, delete blobs; nothing on the account itself). */
 const BLOB_DATA_CONTRIBUTOR = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe';
 
-export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; buckets: Record<string, BucketResult> } {
-  const nodes: Record<string, NodeResult> = {};
-  const buckets: Record<string, BucketResult> = {};
-  const nets = new Map<string, { rg: resources.ResourceGroup; subnet: network.Subnet }>();
+interface AzureNetwork {
+  rg: resources.ResourceGroup;
+  subnet: network.Subnet;
+}
+
+/** The fault-domain construct of one group: an availability set, or one dedicated host per domain slot. */
+interface AzureDomains {
+  availabilitySet?: compute.AvailabilitySet;
+  hosts: Map<number, compute.DedicatedHost>;
+}
+
+/** A VM whose system identity must reach its component's containers, and a container it may reach. */
+interface BucketVm {
+  component: string;
+  nodeId: string;
+  vm: compute.VirtualMachine;
+}
+interface NamedContainer {
+  component: string | undefined;
+  name: string;
+  container: storage.BlobContainer;
+}
+
+export function realize(env: ProgramEnv): Realized {
+  const out: Realized = { nodes: {}, buckets: {} };
   // VMs of bucket-owning components (storage gateways) and the containers they must reach, for role assignments.
-  const ownsBuckets = (component: string) =>
-    env.model.clouds.some((c) => c.buckets.some((b) => b.component === component));
-  const bucketVms: { component: string; nodeId: string; vm: compute.VirtualMachine }[] = [];
-  const containers: { component: string | undefined; name: string; container: storage.BlobContainer }[] = [];
+  const bucketVms: BucketVm[] = [];
+  const containers: NamedContainer[] = [];
+  // Networks and static public addresses first: NSGs of one cloud name addresses of the others.
   const pips = new Map<string, network.PublicIPAddress>();
-
-  for (const cloud of env.model.clouds) {
-    const net = networkOf(env, cloud);
-    nets.set(cloud.name, net);
-    for (const g of cloud.groups) {
-      for (const m of g.nodes) {
-        const pip = new network.PublicIPAddress(
-          `${m.node.id}-ip`,
-          {
-            resourceGroupName: net.rg.name,
-            location: cloud.region,
-            sku: { name: 'Standard' },
-            publicIPAllocationMethod: 'Static',
-            tags: env.tags({ 'tclouds-node': m.node.id }),
-          },
-          { parent: env.component(g.component) },
-        );
-        pips.set(m.node.id, pip);
-        env.publicIps.set(
-          m.node.id,
-          pip.ipAddress.apply((ip) => ip ?? ''),
-        );
-      }
-    }
-  }
-
+  const nets = networksAndAddresses(
+    env,
+    (cloud) => networkOf(env, cloud),
+    (cloud, g, m, net) => {
+      const pip = publicIp(env, cloud, g.component, m, net.rg);
+      pips.set(m.node.id, pip);
+      return pip.ipAddress.apply((ip) => ip ?? '');
+    },
+  );
   for (const cloud of env.model.clouds) {
     const { rg, subnet } = nets.get(cloud.name)!;
     for (const g of cloud.groups) {
@@ -72,152 +82,226 @@ export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; b
       for (const role of rolesIn(cloud, g.component)) {
         nsgs.set(role, nsg(env, cloud, g.component, role, rg, parent));
       }
-      let availabilitySet: compute.AvailabilitySet | undefined;
-      const hosts = new Map<number, compute.DedicatedHost>();
-      if (g.construct.kind === 'azure:availability-set') {
-        availabilitySet = new compute.AvailabilitySet(
-          `${g.component}-${cloud.name}-avset`,
-          {
-            resourceGroupName: rg.name,
-            location: cloud.region,
-            platformFaultDomainCount: g.construct.domains.length,
-            platformUpdateDomainCount: 5,
-            sku: { name: 'Aligned' }, // required for managed disks
-            tags: env.tags(),
-          },
-          { parent },
-        );
-      } else if (g.construct.kind === 'azure:dedicated-host') {
-        const fdCount = Math.min(3, g.construct.domains.length);
-        const group = new compute.DedicatedHostGroup(
-          `${g.component}-${cloud.name}-hosts`,
-          {
-            resourceGroupName: rg.name,
-            location: cloud.region,
-            platformFaultDomainCount: fdCount,
-            supportAutomaticPlacement: false,
-            tags: env.tags(),
-          },
-          { parent },
-        );
-        for (const slot of g.construct.slotOf.values()) {
-          hosts.set(
-            slot,
-            new compute.DedicatedHost(
-              `${g.component}-${cloud.name}-host-${slot}`,
-              {
-                resourceGroupName: rg.name,
-                hostGroupName: group.name,
-                location: cloud.region,
-                sku: { name: DEDICATED_HOST_SKU },
-                // Hosts of consecutive domains also land on different racks where the group has them.
-                platformFaultDomain: (slot - 1) % fdCount,
-                autoReplaceOnFailure: true,
-                tags: env.tags({ 'tclouds-domain': String(slot) }),
-              },
-              { parent },
-            ),
-          );
-        }
-      }
+      const domains = faultDomains(env, cloud, g, rg, parent);
+      const ownsBuckets = componentBuckets(env.model, g.component).length > 0;
       for (const m of g.nodes) {
-        const nic = new network.NetworkInterface(
-          `${m.node.id}-nic`,
-          {
-            resourceGroupName: rg.name,
-            location: cloud.region,
-            networkSecurityGroup: { id: nsgs.get(m.node.role)!.id },
-            ipConfigurations: [
-              {
-                name: 'primary',
-                primary: true,
-                subnet: { id: subnet.id },
-                privateIPAllocationMethod: 'Static',
-                privateIPAddress: m.privateIp,
-                publicIPAddress: { id: pips.get(m.node.id)!.id },
-              },
-            ],
-            tags: env.tags({ 'tclouds-node': m.node.id }),
-          },
-          { parent },
-        );
-        const host = hosts.get(m.slot);
-        const vm = new compute.VirtualMachine(
-          m.node.id,
-          {
-            resourceGroupName: rg.name,
-            location: cloud.region,
-            hardwareProfile: { vmSize: host ? DEDICATED_VM_SIZE : VM_SIZE },
-            ...(availabilitySet ? { availabilitySet: { id: availabilitySet.id } } : {}),
-            ...(host ? { host: { id: host.id } } : {}),
-            // Gateways reach their component's containers with this identity (role assignments below): no key on disk.
-            ...(ownsBuckets(g.component) ? { identity: { type: 'SystemAssigned' } } : {}),
-            networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
-            osProfile: {
-              computerName: m.node.id.slice(0, 63),
-              adminUsername: ADMIN_USER,
-              customData: env.userData(m.node.id).apply((s) => Buffer.from(s, 'utf8').toString('base64')),
-              linuxConfiguration: {
-                disablePasswordAuthentication: true,
-                ssh: {
-                  publicKeys: [
-                    { path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: env.inputs.keys.sshPublicKey },
-                  ],
-                },
-              },
-            },
-            storageProfile: {
-              imageReference: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' },
-              osDisk: {
-                createOption: 'FromImage',
-                deleteOption: 'Delete',
-                managedDisk: { storageAccountType: 'StandardSSD_LRS' },
-              },
-            },
-            tags: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
-          },
-          { parent, replaceOnChanges: ['osProfile.customData'] },
-        );
-        nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
-        if (ownsBuckets(g.component)) bucketVms.push({ component: g.component, nodeId: m.node.id, vm });
+        const pip = pips.get(m.node.id)!;
+        const nic = networkInterface(env, cloud, m, { rg, subnet, nsg: nsgs.get(m.node.role)!, pip, parent });
+        const vm = virtualMachine(env, cloud, m, { rg, nic, domains, ownsBuckets, parent });
+        out.nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
+        if (ownsBuckets) bucketVms.push({ component: g.component, nodeId: m.node.id, vm });
       }
     }
-    if (cloud.buckets.length > 0) {
-      // Buckets get their own resource group: deleting a group deletes everything in it, so the node group can go
-      // on destroy while `--keep-data` keeps this one (retained, like the accounts in it).
-      const dataRg = new resources.ResourceGroup(
-        `${cloud.name}-data-rg`,
-        { location: cloud.region, tags: env.tags({ 'tclouds-data': 'true' }) },
-        { parent: env.cloudParent(cloud.name), retainOnDelete: env.inputs.retainData },
-      );
-      for (const b of cloud.buckets) {
-        const r = bucket(env, cloud, dataRg, b.name, b.component);
-        buckets[`${cloud.name}/${b.name}`] = r.result;
-        containers.push({ component: b.component, name: b.name, container: r.container });
-      }
-    }
+    containers.push(...dataBuckets(env, cloud, out));
   }
-  if (bucketVms.length > 0) {
-    const subscription = authorization.getClientConfigOutput().subscriptionId;
-    for (const { component, nodeId, vm } of bucketVms) {
-      for (const c of containers.filter((x) => x.component === component)) {
-        new authorization.RoleAssignment(
-          `${nodeId}-${c.name}-access`,
-          {
-            principalId: vm.identity.apply((i) => i?.principalId ?? ''),
-            principalType: 'ServicePrincipal',
-            roleDefinitionId: pulumi.interpolate`/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/${BLOB_DATA_CONTRIBUTOR}`,
-            scope: c.container.id,
-          },
-          { parent: env.component(component) },
-        );
-      }
-    }
-  }
-  return { nodes, buckets };
+  blobAccess(env, bucketVms, containers);
+  return out;
 }
 
-function networkOf(env: ProgramEnv, cloud: ModelCloud) {
+/** A static Standard public address per node, so peers in other clouds can be allowed by /32. */
+function publicIp(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  component: string,
+  m: ModelNode,
+  rg: resources.ResourceGroup,
+): network.PublicIPAddress {
+  return new network.PublicIPAddress(
+    `${m.node.id}-ip`,
+    {
+      resourceGroupName: rg.name,
+      location: cloud.region,
+      sku: { name: 'Standard' },
+      publicIPAllocationMethod: 'Static',
+      tags: env.tags({ 'tclouds-node': m.node.id }),
+    },
+    { parent: env.component(component) },
+  );
+}
+
+function faultDomains(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  g: ModelGroup,
+  rg: resources.ResourceGroup,
+  parent: pulumi.Resource,
+): AzureDomains {
+  const hosts = new Map<number, compute.DedicatedHost>();
+  if (g.construct.kind === 'azure:availability-set') {
+    const availabilitySet = new compute.AvailabilitySet(
+      `${g.component}-${cloud.name}-avset`,
+      {
+        resourceGroupName: rg.name,
+        location: cloud.region,
+        platformFaultDomainCount: g.construct.domains.length,
+        platformUpdateDomainCount: 5,
+        sku: { name: 'Aligned' }, // required for managed disks
+        tags: env.tags(),
+      },
+      { parent },
+    );
+    return { availabilitySet, hosts };
+  }
+  if (g.construct.kind === 'azure:dedicated-host') {
+    const fdCount = Math.min(3, g.construct.domains.length);
+    const group = new compute.DedicatedHostGroup(
+      `${g.component}-${cloud.name}-hosts`,
+      {
+        resourceGroupName: rg.name,
+        location: cloud.region,
+        platformFaultDomainCount: fdCount,
+        supportAutomaticPlacement: false,
+        tags: env.tags(),
+      },
+      { parent },
+    );
+    for (const slot of g.construct.slotOf.values()) {
+      hosts.set(
+        slot,
+        new compute.DedicatedHost(
+          `${g.component}-${cloud.name}-host-${slot}`,
+          {
+            resourceGroupName: rg.name,
+            hostGroupName: group.name,
+            location: cloud.region,
+            sku: { name: DEDICATED_HOST_SKU },
+            // Hosts of consecutive domains also land on different racks where the group has them.
+            platformFaultDomain: (slot - 1) % fdCount,
+            autoReplaceOnFailure: true,
+            tags: env.tags({ 'tclouds-domain': String(slot) }),
+          },
+          { parent },
+        ),
+      );
+    }
+  }
+  return { hosts };
+}
+
+/** The node's NIC: the plan's static private address, its public address, its role's NSG. */
+function networkInterface(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  m: ModelNode,
+  on: {
+    rg: resources.ResourceGroup;
+    subnet: network.Subnet;
+    nsg: network.NetworkSecurityGroup;
+    pip: network.PublicIPAddress;
+    parent: pulumi.Resource;
+  },
+): network.NetworkInterface {
+  return new network.NetworkInterface(
+    `${m.node.id}-nic`,
+    {
+      resourceGroupName: on.rg.name,
+      location: cloud.region,
+      networkSecurityGroup: { id: on.nsg.id },
+      ipConfigurations: [
+        {
+          name: 'primary',
+          primary: true,
+          subnet: { id: on.subnet.id },
+          privateIPAllocationMethod: 'Static',
+          privateIPAddress: m.privateIp,
+          publicIPAddress: { id: on.pip.id },
+        },
+      ],
+      tags: env.tags({ 'tclouds-node': m.node.id }),
+    },
+    { parent: on.parent },
+  );
+}
+
+/** The node's VM: in its availability set or on its domain's host, password login off, cloud-init as custom data. */
+function virtualMachine(
+  env: ProgramEnv,
+  cloud: ModelCloud,
+  m: ModelNode,
+  on: {
+    rg: resources.ResourceGroup;
+    nic: network.NetworkInterface;
+    domains: AzureDomains;
+    ownsBuckets: boolean;
+    parent: pulumi.Resource;
+  },
+): compute.VirtualMachine {
+  const { availabilitySet } = on.domains;
+  const host = on.domains.hosts.get(m.slot);
+  return new compute.VirtualMachine(
+    m.node.id,
+    {
+      resourceGroupName: on.rg.name,
+      location: cloud.region,
+      hardwareProfile: { vmSize: host ? DEDICATED_VM_SIZE : VM_SIZE },
+      ...(availabilitySet ? { availabilitySet: { id: availabilitySet.id } } : {}),
+      ...(host ? { host: { id: host.id } } : {}),
+      // Gateways reach their component's containers with this identity (role assignments below): no key on disk.
+      ...(on.ownsBuckets ? { identity: { type: 'SystemAssigned' } } : {}),
+      networkProfile: { networkInterfaces: [{ id: on.nic.id, primary: true }] },
+      osProfile: {
+        computerName: m.node.id.slice(0, 63),
+        adminUsername: ADMIN_USER,
+        customData: env.userData(m.node.id).apply((s) => Buffer.from(s, 'utf8').toString('base64')),
+        linuxConfiguration: {
+          disablePasswordAuthentication: true,
+          ssh: {
+            publicKeys: [{ path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: env.inputs.keys.sshPublicKey }],
+          },
+        },
+      },
+      storageProfile: {
+        imageReference: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' },
+        osDisk: {
+          createOption: 'FromImage',
+          deleteOption: 'Delete',
+          managedDisk: { storageAccountType: 'StandardSSD_LRS' },
+        },
+      },
+      tags: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
+    },
+    { parent: on.parent, replaceOnChanges: ['osProfile.customData'] },
+  );
+}
+
+/** The buckets of one cloud (into `out`), and their containers. */
+function dataBuckets(env: ProgramEnv, cloud: ModelCloud, out: Realized): NamedContainer[] {
+  if (cloud.buckets.length === 0) return [];
+  // Buckets get their own resource group: deleting a group deletes everything in it, so the node group can go
+  // on destroy while `--keep-data` keeps this one (retained, like the accounts in it).
+  const dataRg = new resources.ResourceGroup(
+    `${cloud.name}-data-rg`,
+    { location: cloud.region, tags: env.tags({ 'tclouds-data': 'true' }) },
+    { parent: env.cloudParent(cloud.name), retainOnDelete: env.inputs.retainData },
+  );
+  return cloud.buckets.map((b) => {
+    const r = bucket(env, cloud, dataRg, b.name, b.component);
+    out.buckets[`${cloud.name}/${b.name}`] = r.result;
+    return { component: b.component, name: b.name, container: r.container };
+  });
+}
+
+/** Each gateway VM's identity gets blob data access on its own component's containers, and on nothing else. */
+function blobAccess(env: ProgramEnv, bucketVms: BucketVm[], containers: NamedContainer[]): void {
+  if (bucketVms.length === 0) return;
+  const subscription = authorization.getClientConfigOutput().subscriptionId;
+  for (const { component, nodeId, vm } of bucketVms) {
+    for (const c of containers.filter((x) => x.component === component)) {
+      new authorization.RoleAssignment(
+        `${nodeId}-${c.name}-access`,
+        {
+          principalId: vm.identity.apply((i) => i?.principalId ?? ''),
+          principalType: 'ServicePrincipal',
+          roleDefinitionId: pulumi.interpolate`/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/${BLOB_DATA_CONTRIBUTOR}`,
+          scope: c.container.id,
+        },
+        { parent: env.component(component) },
+      );
+    }
+  }
+}
+
+function networkOf(env: ProgramEnv, cloud: ModelCloud): AzureNetwork {
   const parent = env.cloudParent(cloud.name);
   const rg = new resources.ResourceGroup(`${cloud.name}-rg`, { location: cloud.region, tags: env.tags() }, { parent });
   const vnet = new network.VirtualNetwork(
@@ -250,12 +334,9 @@ function nsg(
   const group = cloud.groups.find((g) => g.component === component)!;
   const roleIps = group.nodes.filter((n) => n.node.role === role).map((n) => n.privateIp);
   // Azure refuses rules that mix IPv4 and IPv6 prefixes: one rule per family.
-  const allows = rulesOf(cloud, component, role).flatMap((rule) => {
-    const { v4, v6 } = env.sourceRanges(rule);
-    const families: [string, pulumi.Input<string[]>][] = [['', v4]];
-    if (v6.length > 0) families.push(['-v6', v6]);
-    return families.map(([suffix, sources]) => ({
-      name: `allow-${rule.portName}-${rule.port}${suffix}`.slice(0, 80),
+  const allows = rulesOf(cloud, component, role).flatMap((rule) =>
+    sourcesByFamily(env, rule).map(({ v6, ranges: sources }) => ({
+      name: `allow-${rule.portName}-${rule.port}${v6 ? '-v6' : ''}`.slice(0, 80),
       direction: 'Inbound',
       access: 'Allow',
       protocol: 'Tcp',
@@ -264,8 +345,8 @@ function nsg(
       destinationPortRange: String(rule.port),
       destinationAddressPrefixes: roleIps,
       description: `${component} ${rule.portName}`,
-    }));
-  });
+    })),
+  );
   return new network.NetworkSecurityGroup(
     `${component}-${role}-${cloud.name}-nsg`,
     {
@@ -306,8 +387,7 @@ function bucket(
   name: string,
   component: string | undefined,
 ): { result: BucketResult; container: storage.BlobContainer } {
-  const parent = component && env.plan.components[component] ? env.component(component) : env.cloudParent(cloud.name);
-  const opts = { parent, retainOnDelete: env.inputs.retainData };
+  const opts = { parent: bucketParent(env, cloud, component), retainOnDelete: env.inputs.retainData };
   const accountName = storageAccountName(env.plan.stack, cloud.name, name);
   const account = new storage.StorageAccount(
     `${name}-account`,

@@ -1,5 +1,6 @@
 /**
- * Fault domains -> real provider constructs, and their limits (shared/docs/research-cloud-pulumi-cli.md §1).
+ * Fault domains -> real provider constructs, and their limits as the providers' documentation states them (quoted
+ * above each entry of CONSTRUCTS that has a limit).
  *
  * Pure (no Pulumi import): the plan command, the mock preview and the tests all call it. The rule is simple: each
  * provider has a default construct that pins VMs to a bounded number of domains, and one "next construct up" that
@@ -58,7 +59,9 @@ export const CONSTRUCTS: Record<Exclude<ConstructKind, 'none'>, ConstructInfo> =
     label:
       'Azure dedicated host group (one dedicated host per fault domain, spread over up to 3 platform fault domains)',
   },
-  // Spread placement: "up to 8 availability domains" per policy (research note: verify against current GCP docs).
+  // Spread placement: "up to 8 availability domains" per policy. The figure comes from older GCP documentation
+  // (at most 8 VMs per spread policy) and third-party notes; it has not been checked against the current page
+  // (https://cloud.google.com/compute/docs/instances/placement-policies-overview).
   'gcp:resource-policy': {
     kind: 'gcp:resource-policy',
     maxDomains: 8,

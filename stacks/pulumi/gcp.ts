@@ -15,140 +15,199 @@ import * as compute from '@pulumi/gcp/compute/index.js';
 import * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import { type ModelCloud, roleTag, slug } from './model.js';
-import { type BucketResult, type NodeResult, type ProgramEnv, rolesIn, rulesOf } from './program.js';
+import {
+  componentBuckets,
+  type ModelCloud,
+  type ModelGroup,
+  type ModelNode,
+  rolesIn,
+  roleTag,
+  rulesOf,
+  slug,
+} from './model.js';
+import {
+  type BucketResult,
+  bucketParent,
+  networksAndAddresses,
+  type ProgramEnv,
+  perComponent,
+  type Realized,
+  sourcesByFamily,
+} from './program-env.js';
 
 /** Spread placement policies are only offered for some machine families (N2 among them). */
 const MACHINE_TYPE = 'n2-standard-2';
 const SOLE_TENANT_NODE_TYPE = 'n2-node-80-640';
 const IMAGE = 'ubuntu-os-cloud/ubuntu-2404-lts-amd64';
 
-export function realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; buckets: Record<string, BucketResult> } {
-  const nodes: Record<string, NodeResult> = {};
-  const buckets: Record<string, BucketResult> = {};
-  const nets = new Map<string, { network: compute.Network; subnet: compute.Subnetwork; zone: string }>();
+interface GcpNetwork {
+  network: compute.Network;
+  subnet: compute.Subnetwork;
+  zone: string;
+}
 
-  for (const cloud of env.model.clouds) {
-    nets.set(cloud.name, networkOf(env, cloud));
-    for (const g of cloud.groups) {
-      for (const m of g.nodes) {
-        const address = new compute.Address(
-          `${m.node.id}-ip`,
-          { region: cloud.region, addressType: 'EXTERNAL', labels: env.tags() },
-          { parent: env.component(g.component) },
-        );
-        env.publicIps.set(m.node.id, address.address);
-      }
-    }
-  }
+/** The fault-domain construct of one group: a spread resource policy, or one sole-tenant node group per domain. */
+interface GcpDomains {
+  policy?: compute.ResourcePolicy;
+  nodeGroups: Map<number, compute.NodeGroup>;
+}
 
-  const identities = new Map<string, serviceaccount.Account | undefined>();
-  const identityOf = (component: string) => {
-    if (!identities.has(component)) identities.set(component, nodeIdentity(env, component));
-    return identities.get(component);
-  };
+export function realize(env: ProgramEnv): Realized {
+  const out: Realized = { nodes: {}, buckets: {} };
+  // Networks and static public addresses first: firewalls of one cloud name addresses of the others.
+  const nets = networksAndAddresses(
+    env,
+    (cloud) => networkOf(env, cloud),
+    (cloud, g, m) =>
+      new compute.Address(
+        `${m.node.id}-ip`,
+        { region: cloud.region, addressType: 'EXTERNAL', labels: env.tags() },
+        { parent: env.component(g.component) },
+      ).address,
+  );
+  // VMs of bucket-owning components (storage gateways) run as one service account per component.
+  const identities = perComponent((component) => nodeIdentity(env, component));
   const bucketResources = new Map<string, storage.Bucket>();
-
   for (const cloud of env.model.clouds) {
-    const { network, subnet, zone } = nets.get(cloud.name)!;
+    const net = nets.get(cloud.name)!;
+    // One sole-tenant node template per cloud, made for the first group that needs it.
     let template: compute.NodeTemplate | undefined;
+    const templateOf = () => {
+      template ??= new compute.NodeTemplate(
+        `${cloud.name}-node-template`,
+        { region: cloud.region, nodeType: SOLE_TENANT_NODE_TYPE },
+        { parent: env.cloudParent(cloud.name) },
+      );
+      return template;
+    };
     for (const g of cloud.groups) {
       const parent = env.component(g.component);
-      for (const role of rolesIn(cloud, g.component)) firewalls(env, cloud, g.component, role, network, parent);
-      let policy: compute.ResourcePolicy | undefined;
-      const nodeGroups = new Map<number, compute.NodeGroup>();
-      if (g.construct.kind === 'gcp:resource-policy') {
-        policy = new compute.ResourcePolicy(
-          `${g.component}-${cloud.name}-spread`,
-          { region: cloud.region, groupPlacementPolicy: { availabilityDomainCount: g.construct.domains.length } },
-          { parent },
-        );
-      } else if (g.construct.kind === 'gcp:sole-tenant-node') {
-        template ??= new compute.NodeTemplate(
-          `${cloud.name}-node-template`,
-          { region: cloud.region, nodeType: SOLE_TENANT_NODE_TYPE },
-          { parent: env.cloudParent(cloud.name) },
-        );
-        for (const slot of g.construct.slotOf.values()) {
-          nodeGroups.set(
-            slot,
-            new compute.NodeGroup(
-              `${g.component}-${cloud.name}-node-${slot}`,
-              { zone, nodeTemplate: template.id, initialSize: 1, description: `tclouds ${g.component} domain ${slot}` },
-              { parent },
-            ),
-          );
-        }
-      }
+      for (const role of rolesIn(cloud, g.component)) firewalls(env, cloud, g.component, role, net.network, parent);
+      const domains = faultDomains(cloud, g, net.zone, templateOf, parent);
+      const identity = identities.of(g.component);
       for (const m of g.nodes) {
-        const group = nodeGroups.get(m.slot);
-        const scheduling = policy
-          ? { availabilityDomain: m.slot }
-          : group
-            ? {
-                nodeAffinities: [
-                  { key: 'compute.googleapis.com/node-group-name', operator: 'IN', values: [group.name] },
-                ],
-              }
-            : undefined;
-        const identity = identityOf(g.component);
-        new compute.Instance(
-          m.node.id,
-          {
-            zone,
-            machineType: MACHINE_TYPE,
-            bootDisk: { initializeParams: { image: IMAGE, size: 20 } },
-            networkInterfaces: [
-              {
-                subnetwork: subnet.id,
-                networkIp: m.privateIp,
-                accessConfigs: [{ natIp: env.publicIps.get(m.node.id)! }],
-              },
-            ],
-            metadata: { 'user-data': env.userData(m.node.id), 'block-project-ssh-keys': 'TRUE' },
-            tags: [roleTag(g.component, m.node.role)],
-            ...(policy ? { resourcePolicies: policy.selfLink } : {}),
-            ...(scheduling ? { scheduling } : {}),
-            shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
-            ...(identity
-              ? {
-                  serviceAccount: { email: identity.email, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
-                }
-              : {}),
-            labels: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
-          },
-          { parent },
-        );
-        nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
+        instance(env, g, m, { net, domains, identity, parent });
+        out.nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
       }
     }
     for (const b of cloud.buckets) {
       const r = bucket(env, cloud, b.name, b.component);
-      buckets[`${cloud.name}/${b.name}`] = r.result;
+      out.buckets[`${cloud.name}/${b.name}`] = r.result;
       bucketResources.set(b.name, r.bucket);
     }
   }
-  // The node identity of a component gets object access on that component's buckets, and on nothing else.
-  for (const [component, identity] of identities) {
-    if (!identity) continue;
-    for (const cloud of env.model.clouds) {
-      for (const b of cloud.buckets.filter((x) => x.component === component)) {
-        new storage.BucketIAMMember(
-          `${b.name}-nodes-binding`,
-          {
-            bucket: bucketResources.get(b.name)!.name,
-            role: 'roles/storage.objectAdmin',
-            member: pulumi.interpolate`serviceAccount:${identity.email}`,
-          },
-          { parent: env.component(component) },
-        );
-      }
-    }
-  }
-  return { nodes, buckets };
+  bucketAccess(env, identities.made, bucketResources);
+  return out;
 }
 
-function networkOf(env: ProgramEnv, cloud: ModelCloud) {
+function faultDomains(
+  cloud: ModelCloud,
+  g: ModelGroup,
+  zone: string,
+  template: () => compute.NodeTemplate,
+  parent: pulumi.Resource,
+): GcpDomains {
+  const nodeGroups = new Map<number, compute.NodeGroup>();
+  if (g.construct.kind === 'gcp:resource-policy') {
+    const policy = new compute.ResourcePolicy(
+      `${g.component}-${cloud.name}-spread`,
+      { region: cloud.region, groupPlacementPolicy: { availabilityDomainCount: g.construct.domains.length } },
+      { parent },
+    );
+    return { policy, nodeGroups };
+  }
+  if (g.construct.kind === 'gcp:sole-tenant-node') {
+    const nodeTemplate = template().id;
+    for (const slot of g.construct.slotOf.values()) {
+      nodeGroups.set(
+        slot,
+        new compute.NodeGroup(
+          `${g.component}-${cloud.name}-node-${slot}`,
+          { zone, nodeTemplate, initialSize: 1, description: `tclouds ${g.component} domain ${slot}` },
+          { parent },
+        ),
+      );
+    }
+  }
+  return { nodeGroups };
+}
+
+/** The node's VM: pinned to its availability domain or its node group, shielded, cloud-init as user data. */
+function instance(
+  env: ProgramEnv,
+  g: ModelGroup,
+  m: ModelNode,
+  on: {
+    net: GcpNetwork;
+    domains: GcpDomains;
+    identity: serviceaccount.Account | undefined;
+    parent: pulumi.Resource;
+  },
+): compute.Instance {
+  const { policy } = on.domains;
+  const group = on.domains.nodeGroups.get(m.slot);
+  const scheduling = policy
+    ? { availabilityDomain: m.slot }
+    : group
+      ? {
+          nodeAffinities: [{ key: 'compute.googleapis.com/node-group-name', operator: 'IN', values: [group.name] }],
+        }
+      : undefined;
+  return new compute.Instance(
+    m.node.id,
+    {
+      zone: on.net.zone,
+      machineType: MACHINE_TYPE,
+      bootDisk: { initializeParams: { image: IMAGE, size: 20 } },
+      networkInterfaces: [
+        {
+          subnetwork: on.net.subnet.id,
+          networkIp: m.privateIp,
+          accessConfigs: [{ natIp: env.publicIps.get(m.node.id)! }],
+        },
+      ],
+      metadata: { 'user-data': env.userData(m.node.id), 'block-project-ssh-keys': 'TRUE' },
+      tags: [roleTag(g.component, m.node.role)],
+      ...(policy ? { resourcePolicies: policy.selfLink } : {}),
+      ...(scheduling ? { scheduling } : {}),
+      shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+      ...(on.identity
+        ? {
+            serviceAccount: {
+              email: on.identity.email,
+              scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+            },
+          }
+        : {}),
+      labels: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
+    },
+    { parent: on.parent },
+  );
+}
+
+/** The node identity of a component gets object access on that component's buckets, and on nothing else. */
+function bucketAccess(
+  env: ProgramEnv,
+  identities: Map<string, serviceaccount.Account | undefined>,
+  bucketResources: Map<string, storage.Bucket>,
+): void {
+  for (const [component, identity] of identities) {
+    if (!identity) continue;
+    for (const b of componentBuckets(env.model, component)) {
+      new storage.BucketIAMMember(
+        `${b.name}-nodes-binding`,
+        {
+          bucket: bucketResources.get(b.name)!.name,
+          role: 'roles/storage.objectAdmin',
+          member: pulumi.interpolate`serviceAccount:${identity.email}`,
+        },
+        { parent: env.component(component) },
+      );
+    }
+  }
+}
+
+function networkOf(env: ProgramEnv, cloud: ModelCloud): GcpNetwork {
   const parent = env.cloudParent(cloud.name);
   const network = new compute.Network(
     `${cloud.name}-net`,
@@ -172,13 +231,10 @@ function firewalls(
   parent: pulumi.Resource,
 ): void {
   for (const rule of rulesOf(cloud, component, role)) {
-    const { v4, v6 } = env.sourceRanges(rule);
     // GCP wants one address family per rule.
-    const families: [string, pulumi.Input<string[]>][] = [['v4', v4]];
-    if (v6.length > 0) families.push(['v6', v6]);
-    for (const [family, ranges] of families) {
+    for (const { v6, ranges } of sourcesByFamily(env, rule)) {
       new compute.Firewall(
-        `${component}-${role}-${cloud.name}-${rule.port}${family === 'v6' ? '-v6' : ''}`,
+        `${component}-${role}-${cloud.name}-${rule.port}${v6 ? '-v6' : ''}`,
         {
           network: network.id,
           direction: 'INGRESS',
@@ -206,8 +262,7 @@ export function serviceAccountId(stack: string, cloud: string, bucket: string): 
 
 /** Service account the VMs of a bucket-owning component (storage gateways) run as; undefined for the others. */
 function nodeIdentity(env: ProgramEnv, component: string): serviceaccount.Account | undefined {
-  const owns = env.model.clouds.some((c) => c.buckets.some((b) => b.component === component));
-  if (!owns) return undefined;
+  if (componentBuckets(env.model, component).length === 0) return undefined;
   return new serviceaccount.Account(
     `${component}-nodes`,
     { accountId: serviceAccountId(env.plan.stack, 'nodes', component), displayName: `tclouds ${component} nodes` },
@@ -221,7 +276,7 @@ function bucket(
   name: string,
   component: string | undefined,
 ): { result: BucketResult; bucket: storage.Bucket } {
-  const parent = component && env.plan.components[component] ? env.component(component) : env.cloudParent(cloud.name);
+  const parent = bucketParent(env, cloud, component);
   const b = new storage.Bucket(
     name,
     {

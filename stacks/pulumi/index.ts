@@ -38,6 +38,7 @@ import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
 import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
+import type { ProgramInputs } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
 
 export { PulumiCode } from './codes.js';
@@ -52,154 +53,183 @@ export interface PulumiRealizerOptions {
 
 export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions = {}): Realizer {
   if (target === 'local') throw new Error('the Pulumi realizer handles aws, azure and gcp; local has its own');
-  const provider: CloudProvider = target;
-  const engine = (): PulumiEngine => opts.engine ?? defaultEngine();
-
+  const cloud: CloudTarget = { target, provider: target, engine: () => opts.engine ?? defaultEngine() };
   return {
-    async preview(plan, ctx) {
-      const [{ createProgram, loadProvider }, { runUnderMocks, displayInputs }] = await Promise.all([
-        import('./program.js'),
-        import('./mock-preview.js'),
-      ]);
-      const program = createProgram(
-        plan,
-        provider,
-        {
-          keys: ephemeralKeys(plan),
-          packageSpec: packageSpec(),
-          externalHosts: externalHosts(ctx.stackDir, target),
-          retainData: false,
-        },
-        await loadProvider(provider),
-      );
-      const run = await runUnderMocks(program, stackName(plan.stack, target));
-      const resources: PreviewResource[] = run.resources.map((r) => ({
-        type: r.type,
-        name: r.name,
-        inputs: displayInputs(r.inputs),
-        op: 'create',
-      }));
-      for (const r of resources) {
-        ctx.onEvent({
-          kind: VM_TYPES.has(r.type) ? 'node' : 'resource',
-          id: r.name,
-          type: r.type,
-          state: 'pending',
-          op: 'create',
-        });
-      }
-      for (const note of (run.outputs.notes as string[] | undefined) ?? [])
-        ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
-      return { resources, changes: resources.length };
-    },
-
-    async deploy(plan, ctx) {
-      const eng = engine();
-      await eng.check(); // before anything is written: a missing CLI leaves no trace
-      const ref = stackRef(plan.stack, target, ctx);
-      const { createProgram, loadProvider } = await import('./program.js');
-      const mod = await loadProvider(provider);
-      // Throws plan errors (too many domains, missing region) before keys or locks exist.
-      const { buildModel } = await import('./model.js');
-      buildModel(plan, provider);
-      let keys: KeyMaterial | undefined;
-      const result = await withLock(ctx, target, eng, ref, async (op) => {
-        // Under the lock: two deploys racing must not mint two different keys for one node.
-        keys = await ensureKeys(plan, ctx.stackDir, provider);
-        const program = createProgram(
-          plan,
-          provider,
-          { keys, packageSpec: packageSpec(), externalHosts: externalHosts(ctx.stackDir, target), retainData: false },
-          mod,
-        );
-        return eng.up(ref, program, op);
-      });
-      await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
-      const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
-      await writeJsonAtomic(files(ctx.stackDir, target).outputs, outputs, { mkdir: true });
-      return { outputs, changes: result.changes };
-    },
-
-    async destroy(ctx) {
-      const eng = engine();
-      await eng.check();
-      const stack = basename(ctx.stackDir);
-      const ref = stackRef(stack, target, ctx);
-      const f = files(ctx.stackDir, target);
-      const saved = readJson<Plan>(f.plan);
-      if (ctx.keepData && !saved) {
-        // Without the deployed plan we cannot tell buckets from the rest: refuse rather than delete data.
-        throw new TcError(
-          PulumiCode.keepDataUnknown,
-          `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`,
-          {
-            exit: ExitCode.notFound,
-            hint: `${f.plan} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
-            location: { file: f.plan },
-          },
-        );
-      }
-      if (ctx.keepData && saved) {
-        // Mark buckets retainOnDelete in the state (an update that changes nothing at the provider), so that
-        // destroy removes them from the state and leaves them, with their data, in the cloud.
-        const { createProgram, loadProvider } = await import('./program.js');
-        const keys = await ensureKeys(saved, ctx.stackDir, provider);
-        const program = createProgram(
-          saved,
-          provider,
-          { keys, packageSpec: packageSpec(), externalHosts: externalHosts(ctx.stackDir, target), retainData: true },
-          await loadProvider(provider),
-        );
-        ctx.onEvent({
-          kind: 'log',
-          id: 'keep-data',
-          state: 'running',
-          message: 'keeping buckets: marking them retained',
-        });
-        await withLock(ctx, target, eng, ref, (op) => eng.up(ref, program, op));
-      }
-      const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
-      await fs.rm(f.outputs, { force: true });
-      await fs.rm(f.plan, { force: true });
-      if (!ctx.keepData && saved) {
-        for (const b of Object.values(saved.components).flatMap((c) => c.buckets)) {
-          if (saved.clouds[b.cloud]?.provider === provider)
-            await fs.rm(credentialsFile(ctx.stackDir, b.cloud, b.name), { force: true });
-        }
-      }
-      return { removed: r.removed };
-    },
-
-    async outputs(ctx) {
-      const f = files(ctx.stackDir, target);
-      const saved = readJson<Plan>(f.plan);
-      const cached = readJson<DeploymentOutputs>(f.outputs);
-      const eng = engine();
-      try {
-        await eng.check();
-      } catch (e) {
-        // Without the CLI the last deployment's record is the best answer; with nothing recorded, say why.
-        if (cached) return cached;
-        throw e;
-      }
-      const ref = stackRef(basename(ctx.stackDir), target, ctx);
-      let out: OutputMap | null;
-      try {
-        out = await eng.outputs(ref);
-      } catch (e) {
-        throw mapEngineError(e, {
-          signal: ctx.signal,
-          stack: ref.stackName,
-          backendUrl: ref.backendUrl,
-          errors: [],
-          cancelled: false,
-        });
-      }
-      if (!out) return null;
-      if (!saved) return cached ?? null;
-      return buildOutputs(saved, target, ctx, out, await readKeys(saved, ctx.stackDir));
-    },
+    preview: (plan, ctx) => previewTarget(cloud, plan, ctx),
+    deploy: (plan, ctx) => deployTarget(cloud, plan, ctx),
+    destroy: (ctx) => destroyTarget(cloud, ctx),
+    outputs: (ctx) => readOutputs(cloud, ctx),
   };
+}
+
+/** One cloud target of the realizer: its name, its provider (the same word), and the engine it drives. */
+interface CloudTarget {
+  target: Exclude<Target, 'local'>;
+  provider: CloudProvider;
+  engine(): PulumiEngine;
+}
+
+/** What the program of this target needs besides the plan and the keys. */
+function programInputs(stackDir: string, target: Target, keys: KeyMaterial, retainData: boolean): ProgramInputs {
+  return { keys, packageSpec: packageSpec(), externalHosts: externalHosts(stackDir, target), retainData };
+}
+
+/** The real program under Pulumi's mock runtime, with throwaway keys: what would be created, offline. */
+async function previewTarget(
+  { target, provider }: CloudTarget,
+  plan: Plan,
+  ctx: RealizeContext,
+): Promise<{ resources: PreviewResource[]; changes: number }> {
+  const [{ createProgram, loadProvider }, { runUnderMocks, displayInputs }] = await Promise.all([
+    import('./program.js'),
+    import('./mock-preview.js'),
+  ]);
+  const program = createProgram(
+    plan,
+    provider,
+    programInputs(ctx.stackDir, target, ephemeralKeys(plan), false),
+    await loadProvider(provider),
+  );
+  const run = await runUnderMocks(program, stackName(plan.stack, target));
+  const resources: PreviewResource[] = run.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    inputs: displayInputs(r.inputs),
+    op: 'create',
+  }));
+  for (const r of resources) {
+    ctx.onEvent({
+      kind: VM_TYPES.has(r.type) ? 'node' : 'resource',
+      id: r.name,
+      type: r.type,
+      state: 'pending',
+      op: 'create',
+    });
+  }
+  for (const note of (run.outputs.notes as string[] | undefined) ?? [])
+    ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
+  return { resources, changes: resources.length };
+}
+
+async function deployTarget(
+  { target, provider, engine }: CloudTarget,
+  plan: Plan,
+  ctx: RealizeContext,
+): Promise<{ outputs: DeploymentOutputs; changes: number }> {
+  const eng = engine();
+  await eng.check(); // before anything is written: a missing CLI leaves no trace
+  const ref = stackRef(plan.stack, target, ctx);
+  const { createProgram, loadProvider } = await import('./program.js');
+  const mod = await loadProvider(provider);
+  // Throws plan errors (too many domains, missing region) before keys or locks exist.
+  const { buildCloudModel } = await import('./model.js');
+  buildCloudModel(plan, provider);
+  let keys: KeyMaterial | undefined;
+  const result = await withLock(ctx, target, eng, ref, async (op) => {
+    // Under the lock: two deploys racing must not mint two different keys for one node.
+    keys = await ensureKeys(plan, ctx.stackDir, provider);
+    const program = createProgram(plan, provider, programInputs(ctx.stackDir, target, keys, false), mod);
+    return eng.up(ref, program, op);
+  });
+  await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
+  const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
+  await writeJsonAtomic(files(ctx.stackDir, target).outputs, outputs, { mkdir: true });
+  return { outputs, changes: result.changes };
+}
+
+async function destroyTarget(
+  cloud: CloudTarget,
+  ctx: RealizeContext & { keepData: boolean },
+): Promise<{ removed: number }> {
+  const { target, provider } = cloud;
+  const eng = cloud.engine();
+  await eng.check();
+  const stack = basename(ctx.stackDir);
+  const ref = stackRef(stack, target, ctx);
+  const f = files(ctx.stackDir, target);
+  const saved = readJson<Plan>(f.plan);
+  if (ctx.keepData && !saved) {
+    // Without the deployed plan we cannot tell buckets from the rest: refuse rather than delete data.
+    throw new TcError(
+      PulumiCode.keepDataUnknown,
+      `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`,
+      {
+        exit: ExitCode.notFound,
+        hint: `${f.plan} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
+        location: { file: f.plan },
+      },
+    );
+  }
+  if (ctx.keepData && saved) await retainBuckets(cloud, ctx, eng, ref, saved);
+  const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
+  await fs.rm(f.outputs, { force: true });
+  await fs.rm(f.plan, { force: true });
+  if (!ctx.keepData && saved) {
+    for (const b of Object.values(saved.components).flatMap((c) => c.buckets)) {
+      if (saved.clouds[b.cloud]?.provider === provider)
+        await fs.rm(credentialsFile(ctx.stackDir, b.cloud, b.name), { force: true });
+    }
+  }
+  return { removed: r.removed };
+}
+
+/**
+ * destroy --keep-data: mark buckets retainOnDelete in the state (an update that changes nothing at the provider),
+ * so that destroy removes them from the state and leaves them, with their data, in the cloud.
+ */
+async function retainBuckets(
+  { target, provider }: CloudTarget,
+  ctx: RealizeContext,
+  eng: PulumiEngine,
+  ref: StackRef,
+  saved: Plan,
+): Promise<void> {
+  const { createProgram, loadProvider } = await import('./program.js');
+  const keys = await ensureKeys(saved, ctx.stackDir, provider);
+  const program = createProgram(
+    saved,
+    provider,
+    programInputs(ctx.stackDir, target, keys, true),
+    await loadProvider(provider),
+  );
+  ctx.onEvent({
+    kind: 'log',
+    id: 'keep-data',
+    state: 'running',
+    message: 'keeping buckets: marking them retained',
+  });
+  await withLock(ctx, target, eng, ref, (op) => eng.up(ref, program, op));
+}
+
+/** The stack's current outputs as DeploymentOutputs; the last deployment's record when the CLI is missing. */
+async function readOutputs({ target, engine }: CloudTarget, ctx: RealizeContext): Promise<DeploymentOutputs | null> {
+  const f = files(ctx.stackDir, target);
+  const saved = readJson<Plan>(f.plan);
+  const cached = readJson<DeploymentOutputs>(f.outputs);
+  const eng = engine();
+  try {
+    await eng.check();
+  } catch (e) {
+    // Without the CLI the last deployment's record is the best answer; with nothing recorded, say why.
+    if (cached) return cached;
+    throw e;
+  }
+  const ref = stackRef(basename(ctx.stackDir), target, ctx);
+  let out: OutputMap | null;
+  try {
+    out = await eng.outputs(ref);
+  } catch (e) {
+    throw mapEngineError(e, {
+      signal: ctx.signal,
+      stack: ref.stackName,
+      backendUrl: ref.backendUrl,
+      errors: [],
+      cancelled: false,
+    });
+  }
+  if (!out) return null;
+  if (!saved) return cached ?? null;
+  return buildOutputs(saved, target, ctx, out, await readKeys(saved, ctx.stackDir));
 }
 
 function defaultEngine(): PulumiEngine {

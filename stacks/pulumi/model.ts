@@ -8,7 +8,7 @@
  * 10.(16+k).0.10, .11, ... in plan order. Knowing every private address before anything exists lets each node's
  * spec (peers and their hosts) be written by cloud-init without a second pass.
  */
-import type { Plan, PlannedBucket, PlannedNode } from '../../components/plan-types.js';
+import type { ComponentPlan, Plan, PlannedBucket, PlannedNode } from '../../components/plan-types.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { PulumiCode } from './codes.js';
 import { type CloudProvider, chooseConstruct, type DomainGroup } from './constructs.js';
@@ -77,7 +77,25 @@ const FIRST_HOST = 10; // providers reserve the first few addresses of a subnet 
 const SUBNET_SIZE = 4096; // a /20
 const MAX_CLOUDS = 200;
 
-export function buildModel(plan: Plan, provider: CloudProvider): RealizationModel {
+/**
+ * The cloud model of one target (`provider`): its clouds with addresses, fault-domain constructs and firewall rules
+ * decided. Throws the plan's errors (no cloud for the target, missing region, construct too small, address space)
+ * before any resource exists.
+ */
+export function buildCloudModel(plan: Plan, provider: CloudProvider): RealizationModel {
+  const cloudNames = targetClouds(plan, provider);
+  const notes: string[] = [];
+  const nodes: TargetNodes = new Map();
+  const clouds = cloudNames.map((name, k) => modelCloud(plan, provider, name, k, nodes));
+  addFirewallRules(plan, clouds, nodes, notes);
+  noteExternalSources(clouds, notes);
+  return { stack: plan.stack, provider, clouds, nodes, notes };
+}
+
+type TargetNodes = RealizationModel['nodes'];
+
+/** The clouds of the plan this target realizes, in plan order; none, or more than the address plan allows, is an error. */
+function targetClouds(plan: Plan, provider: CloudProvider): string[] {
   const cloudNames = Object.keys(plan.clouds).filter((c) => plan.clouds[c]?.provider === provider);
   if (cloudNames.length === 0) {
     throw new TcError(PulumiCode.nothingForTarget, `the topology has no cloud with provider ${provider}`, {
@@ -90,74 +108,86 @@ export function buildModel(plan: Plan, provider: CloudProvider): RealizationMode
       exit: ExitCode.invalid,
     });
   }
-  const notes: string[] = [];
-  const nodes = new Map<string, ModelNode & { cloud: string }>();
-  const clouds: ModelCloud[] = cloudNames.map((name, k) => {
-    const cloud = plan.clouds[name]!;
-    if (!cloud.region) {
-      throw new TcError(PulumiCode.missingRegion, `cloud ${name} (${provider}) has no region`, {
-        exit: ExitCode.invalid,
-        hint: `add e.g. \`region: ${provider === 'aws' ? 'eu-west-1' : provider === 'azure' ? 'westeurope' : 'europe-west1'}\` to clouds.${name}`,
-        location: { path: `clouds.${name}.region` },
-      });
-    }
-    const octet = 16 + k;
-    let hostIndex = 0;
-    const groups: ModelGroup[] = [];
-    for (const [component, comp] of Object.entries(plan.components)) {
-      const here = comp.nodes.filter((n) => n.cloud === name);
-      if (here.length === 0) continue;
-      const construct = chooseConstruct(provider, name, cloud.construct, component, comp, here);
-      const members = here.map((node) => {
-        const i = FIRST_HOST + hostIndex++;
-        if (i >= SUBNET_SIZE - 1) {
-          throw new TcError(
-            PulumiCode.addressSpace,
-            `cloud ${name} has more than ${SUBNET_SIZE - FIRST_HOST - 1} nodes`,
-            {
-              exit: ExitCode.invalid,
-              hint: 'split the nodes over more clouds',
-            },
-          );
-        }
-        const m: ModelNode = {
-          node,
-          privateIp: `10.${octet}.${i >> 8}.${i & 255}`,
-          slot: construct.slotOf.get(node.domain) ?? 1,
-        };
-        nodes.set(node.id, { ...m, cloud: name });
-        return m;
-      });
-      groups.push({ component, kind: comp.kind, cloud: name, construct, nodes: members });
-    }
-    const buckets = Object.values(plan.components)
-      .flatMap((c) => c.buckets)
-      .filter((b) => b.cloud === name);
-    return {
-      name,
-      provider,
-      region: cloud.region,
-      cidr: `10.${octet}.0.0/16`,
-      subnetCidr: `10.${octet}.0.0/20`,
-      groups,
-      buckets,
-      rules: [],
-    };
-  });
+  return cloudNames;
+}
 
-  // Firewall rules: one per (component, role, port) and cloud, from exactly the nodes that talk to it.
+/** Cloud `name`, the k-th of the target: its network ranges, its node groups and its buckets (rules come later). */
+function modelCloud(plan: Plan, provider: CloudProvider, name: string, k: number, nodes: TargetNodes): ModelCloud {
+  const cloud = plan.clouds[name]!;
+  if (!cloud.region) {
+    throw new TcError(PulumiCode.missingRegion, `cloud ${name} (${provider}) has no region`, {
+      exit: ExitCode.invalid,
+      hint: `add e.g. \`region: ${provider === 'aws' ? 'eu-west-1' : provider === 'azure' ? 'westeurope' : 'europe-west1'}\` to clouds.${name}`,
+      location: { path: `clouds.${name}.region` },
+    });
+  }
+  const octet = 16 + k;
+  const buckets = Object.values(plan.components)
+    .flatMap((c) => c.buckets)
+    .filter((b) => b.cloud === name);
+  return {
+    name,
+    provider,
+    region: cloud.region,
+    cidr: `10.${octet}.0.0/16`,
+    subnetCidr: `10.${octet}.0.0/20`,
+    groups: modelGroups(plan, provider, name, octet, nodes),
+    buckets,
+    rules: [],
+  };
+}
+
+/**
+ * One group per component with nodes in cloud `name`: its fault-domain construct, and each node's static private
+ * address (10.<octet>.0.10, .11, ... in plan order over the whole cloud) and construct slot. Records every node
+ * in `nodes`.
+ */
+function modelGroups(
+  plan: Plan,
+  provider: CloudProvider,
+  name: string,
+  octet: number,
+  nodes: TargetNodes,
+): ModelGroup[] {
+  const cloud = plan.clouds[name]!;
+  let hostIndex = 0;
+  const groups: ModelGroup[] = [];
+  for (const [component, comp] of Object.entries(plan.components)) {
+    const here = comp.nodes.filter((n) => n.cloud === name);
+    if (here.length === 0) continue;
+    const construct = chooseConstruct(provider, name, cloud.construct, component, comp, here);
+    const members = here.map((node) => {
+      const i = FIRST_HOST + hostIndex++;
+      if (i >= SUBNET_SIZE - 1) {
+        throw new TcError(
+          PulumiCode.addressSpace,
+          `cloud ${name} has more than ${SUBNET_SIZE - FIRST_HOST - 1} nodes`,
+          {
+            exit: ExitCode.invalid,
+            hint: 'split the nodes over more clouds',
+          },
+        );
+      }
+      const m: ModelNode = {
+        node,
+        privateIp: `10.${octet}.${i >> 8}.${i & 255}`,
+        slot: construct.slotOf.get(node.domain) ?? 1,
+      };
+      nodes.set(node.id, { ...m, cloud: name });
+      return m;
+    });
+    groups.push({ component, kind: comp.kind, cloud: name, construct, nodes: members });
+  }
+  return groups;
+}
+
+/** Firewall rules: one per (component, role, port) and cloud, from exactly the nodes that talk to it. */
+function addFirewallRules(plan: Plan, clouds: ModelCloud[], nodes: TargetNodes, notes: string[]): void {
   for (const [component, comp] of Object.entries(plan.components)) {
     for (const link of comp.links) {
       const fromNodes = link.from === 'clients' ? [] : comp.nodes.filter((n) => n.role === link.from);
       for (const cloud of clouds) {
-        const targets = comp.nodes.filter((n) => n.role === link.to && n.cloud === cloud.name);
-        const byPort = new Map<number, string[]>();
-        for (const t of targets) {
-          const port = t.ports[link.port];
-          if (port === undefined) continue;
-          byPort.set(port, [...(byPort.get(port) ?? []), t.id]);
-        }
-        for (const [port, ids] of byPort) {
+        for (const [port, ids] of targetsByPort(comp.nodes, link, cloud.name)) {
           let sources: RuleSource[];
           if (link.from === 'clients') {
             sources = plan.clients.cidrs.map((cidr) => ({ kind: 'cidr' as const, cidr }));
@@ -169,12 +199,7 @@ export function buildModel(plan: Plan, provider: CloudProvider): RealizationMode
               continue;
             }
           } else {
-            sources = fromNodes.map((n): RuleSource => {
-              const here = nodes.get(n.id);
-              if (here && n.cloud === cloud.name) return { kind: 'private', nodeId: n.id, ip: here.privateIp };
-              if (here) return { kind: 'public', nodeId: n.id, cloud: n.cloud };
-              return { kind: 'external', nodeId: n.id, cloud: n.cloud };
-            });
+            sources = fromNodes.map((n) => nodeSource(n, cloud.name, nodes));
           }
           mergeRule(cloud.rules, {
             component,
@@ -189,6 +214,33 @@ export function buildModel(plan: Plan, provider: CloudProvider): RealizationMode
       }
     }
   }
+}
+
+/** The nodes a link reaches in one cloud, by the port number they listen on for it. */
+function targetsByPort(
+  componentNodes: readonly PlannedNode[],
+  link: ComponentPlan['links'][number],
+  cloud: string,
+): Map<number, string[]> {
+  const byPort = new Map<number, string[]>();
+  for (const t of componentNodes.filter((n) => n.role === link.to && n.cloud === cloud)) {
+    const port = t.ports[link.port];
+    if (port === undefined) continue;
+    byPort.set(port, [...(byPort.get(port) ?? []), t.id]);
+  }
+  return byPort;
+}
+
+/** How node `n` reaches a port in `cloud`: private address, static public address, or another target's address. */
+function nodeSource(n: PlannedNode, cloud: string, nodes: TargetNodes): RuleSource {
+  const here = nodes.get(n.id);
+  if (here && n.cloud === cloud) return { kind: 'private', nodeId: n.id, ip: here.privateIp };
+  if (here) return { kind: 'public', nodeId: n.id, cloud: n.cloud };
+  return { kind: 'external', nodeId: n.id, cloud: n.cloud };
+}
+
+/** Sources realized by another target open only once that target has deployed: say so. */
+function noteExternalSources(clouds: ModelCloud[], notes: string[]): void {
   const external = [...clouds.flatMap((c) => c.rules.flatMap((r) => r.sources))].filter((s) => s.kind === 'external');
   if (external.length > 0) {
     const otherClouds = [...new Set(external.map((s) => (s.kind === 'external' ? s.cloud : '')))].sort();
@@ -197,7 +249,6 @@ export function buildModel(plan: Plan, provider: CloudProvider): RealizationMode
       `nodes in ${otherClouds.join(', ')} are realized by another target: their ports open once their addresses are known (deploy that target, then this one again)`,
     );
   }
-  return { stack: plan.stack, provider, clouds, nodes, notes };
 }
 
 /** Two links can open the same port of the same role (e.g. `replica -> replica` and `gateway -> replica`). */
@@ -215,6 +266,22 @@ function mergeRule(rules: ModelRule[], rule: ModelRule): void {
 
 function addNote(notes: string[], note: string): void {
   if (!notes.includes(note)) notes.push(note);
+}
+
+/** Rules of one role of one component in one cloud. */
+export function rulesOf(cloud: ModelCloud, component: string, role: string): ModelRule[] {
+  return cloud.rules.filter((r) => r.component === component && r.role === role);
+}
+
+/** Roles of a component that have nodes in a cloud, in plan order. */
+export function rolesIn(cloud: ModelCloud, component: string): string[] {
+  const g = cloud.groups.find((x) => x.component === component);
+  return g ? [...new Set(g.nodes.map((n) => n.node.role))] : [];
+}
+
+/** Buckets of a component over every cloud of the target, in cloud order (a component that owns some: gateways). */
+export function componentBuckets(model: RealizationModel, component: string): PlannedBucket[] {
+  return model.clouds.flatMap((c) => c.buckets.filter((b) => b.component === component));
 }
 
 /** Resource-name-safe form of a string (lowercase letters, digits and dashes). */

@@ -5,77 +5,15 @@
  * Shape of the resource graph: one `tclouds:component:<Kind>` ComponentResource per TClouds component, holding one
  * VM (plus its address) per node, the fault-domain construct and the firewall of each role; one
  * `tclouds:cloud:Network` per cloud holding the network. The provider modules (aws.ts, azure.ts, gcp.ts) are
- * imported lazily: each pulls in only the SDK submodules it uses.
+ * imported lazily: each pulls in only the SDK submodules it uses, and takes what the three share from
+ * program-env.ts (never from here).
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
 import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
-import type { KeyMaterial } from './keys.js';
-import { buildModel, type ModelCloud, type ModelRule, type RealizationModel } from './model.js';
-
-export interface ProgramInputs {
-  keys: KeyMaterial;
-  /** npm package spec each VM installs, e.g. `tclouds@0.1.0`. */
-  packageSpec: string;
-  /** Addresses of nodes realized by other targets (node id -> IP), from their deployments. */
-  externalHosts: Record<string, string>;
-  /** destroy --keep-data: buckets leave the state instead of being deleted. */
-  retainData: boolean;
-}
-
-export class TcComponent extends pulumi.ComponentResource {
-  constructor(kind: string, name: string) {
-    super(`tclouds:component:${kind.charAt(0).toUpperCase()}${kind.slice(1)}`, name, {}, {});
-  }
-  /** Children are added from outside (the provider modules); this marks construction complete. */
-  done(): void {
-    this.registerOutputs({});
-  }
-}
-
-export class TcCloud extends pulumi.ComponentResource {
-  constructor(name: string) {
-    super('tclouds:cloud:Network', name, {}, {});
-  }
-  done(): void {
-    this.registerOutputs({});
-  }
-}
-
-export interface NodeResult {
-  privateIp: string;
-  publicIp: pulumi.Output<string>;
-}
-
-export interface BucketResult {
-  cloud: string;
-  name: pulumi.Input<string>;
-  region: string;
-  endpoint: pulumi.Input<string>;
-  /** Per-bucket credentials (access key / container SAS / service-account key). Always a Pulumi secret. */
-  credentials: pulumi.Output<unknown>;
-}
-
-/** What the provider modules get: the decided model plus helpers that keep secrets and rules uniform. */
-export interface ProgramEnv {
-  plan: Plan;
-  model: RealizationModel;
-  inputs: ProgramInputs;
-  component(name: string): TcComponent;
-  cloudParent(cloud: string): TcCloud;
-  /** Static public address of every node of the target (filled by the provider before firewalls and VMs). */
-  publicIps: Map<string, pulumi.Output<string>>;
-  /** The node's cloud-init document, as a secret. */
-  userData(nodeId: string): pulumi.Output<string>;
-  /** IPv4 / IPv6 source ranges of a rule (peer addresses as /32 or /128). */
-  sourceRanges(rule: ModelRule): { v4: pulumi.Output<string[]>; v6: string[] };
-  tags(extra?: Record<string, string>): Record<string, string>;
-}
-
-export interface ProviderModule {
-  realize(env: ProgramEnv): { nodes: Record<string, NodeResult>; buckets: Record<string, BucketResult> };
-}
+import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
+import { type ProgramEnv, type ProgramInputs, type ProviderModule, TcCloud, TcComponent } from './program-env.js';
 
 export async function loadProvider(provider: CloudProvider): Promise<ProviderModule> {
   if (provider === 'aws') return import('./aws.js');
@@ -90,7 +28,7 @@ export function createProgram(
   mod: ProviderModule,
 ): () => Promise<Record<string, unknown>> {
   // Decided before any resource exists: a plan that does not fit the constructs fails with no side effect.
-  const model = buildModel(plan, provider);
+  const model = buildCloudModel(plan, provider);
   return async () => {
     const components = new Map<string, TcComponent>();
     const clouds = new Map<string, TcCloud>();
@@ -196,15 +134,4 @@ function sourceRangesOf(
     else v4.push(s.cidr);
   }
   return { v4: pulumi.all(v4).apply((xs) => [...new Set(xs)].sort()), v6 };
-}
-
-/** Rules of one role of one component in one cloud. */
-export function rulesOf(cloud: ModelCloud, component: string, role: string): ModelRule[] {
-  return cloud.rules.filter((r) => r.component === component && r.role === role);
-}
-
-/** Roles of a component that have nodes in a cloud, in plan order. */
-export function rolesIn(cloud: ModelCloud, component: string): string[] {
-  const g = cloud.groups.find((x) => x.component === component);
-  return g ? [...new Set(g.nodes.map((n) => n.node.role))] : [];
 }

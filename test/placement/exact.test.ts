@@ -7,7 +7,7 @@ import {
   expectedFailedPms,
 } from '../../placement/equations.js';
 import { countLayouts, enumerateLayouts } from '../../placement/layout.js';
-import { buildModel } from '../../placement/model.js';
+import { urnModel } from '../../placement/model.js';
 import { attacksToBreak, keepCurve, keepProbability, modelCurve } from '../../placement/risk.js';
 import { KEEP_NAMES, type Layout, THREAT_NAMES } from '../../placement/types.js';
 import { bruteKeep } from './brute.js';
@@ -57,7 +57,7 @@ describe('the exact methods agree with each other', () => {
       for (const threat of ['crash-pm', 'byzantine-vm'] as const) {
         for (const keep of KEEP_NAMES) {
           for (const removal of [false, true]) {
-            const model = buildModel(layout, { threat, keep, removal });
+            const model = urnModel(layout, { threat, keep, removal });
             const chain = modelCurve(model, 40, 'chain');
             const dp = modelCurve(model, 40, removal ? 'distinct-dp' : 'replace-dp');
             for (let n = 0; n <= 40; n++) expect(dp[n]).toBeCloseTo(chain[n] as number, 12);

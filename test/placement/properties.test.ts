@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildModel } from '../../placement/model.js';
+import { urnModel } from '../../placement/model.js';
 import { attacksToBreak, keepCurve, keepProbability, modelCurve } from '../../placement/risk.js';
 import { KEEP_NAMES, THREAT_NAMES } from '../../placement/types.js';
 
@@ -84,7 +84,7 @@ describe('invariants (fast-check)', () => {
         fc.constantFrom(...KEEP_NAMES),
         fc.boolean(),
         (layout, threat, keep, removal) => {
-          const model = buildModel(layout, { threat, keep, removal });
+          const model = urnModel(layout, { threat, keep, removal });
           const a = modelCurve(model, 25, 'chain');
           const b = modelCurve(model, 25, removal ? 'distinct-dp' : 'replace-dp');
           for (let n = 0; n <= 25; n++) expect(b[n]).toBeCloseTo(a[n] as number, 12);

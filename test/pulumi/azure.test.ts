@@ -3,7 +3,7 @@
  * the construct limits, the NSG deny rule, container-scoped credentials.
  */
 import { describe, expect, it } from 'vitest';
-import { buildModel } from '../../stacks/pulumi/model.js';
+import { buildCloudModel } from '../../stacks/pulumi/model.js';
 import { thrownTcError } from '../support/tc-error.js';
 import {
   byName,
@@ -62,7 +62,7 @@ describe('Azure program (mock runtime)', () => {
       clouds: { z: { provider: 'azure', region: 'westeurope', construct: 'azure:availability-set' } },
       components: { ledger: { nodes: [0, 1, 2, 3].map((domain) => ({ cloud: 'z', domain })) } },
     });
-    const e1 = thrownTcError(() => buildModel(four, provider));
+    const e1 = thrownTcError(() => buildCloudModel(four, provider));
     expect([e1.code, e1.exit]).toEqual(['TC351', 3]);
     expect(e1.message).toContain('at most 3');
     expect(e1.hint).toContain('azure:dedicated-host');
@@ -70,7 +70,7 @@ describe('Azure program (mock runtime)', () => {
       clouds: { z: { provider: 'azure', region: 'westeurope' } },
       components: { ledger: { nodes: [0, 0, 0, 1].map((domain) => ({ cloud: 'z', domain })) } },
     });
-    const e2 = thrownTcError(() => buildModel(uneven, provider));
+    const e2 = thrownTcError(() => buildCloudModel(uneven, provider));
     expect([e2.code, e2.exit]).toEqual(['TC355', 3]);
     expect(e2.message).toContain('[3, 1]');
     expect(e2.hint).toContain('azure:dedicated-host');

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TcError } from '../../kernel/errors.js';
-import { buildModel } from '../../stacks/pulumi/model.js';
+import { buildCloudModel } from '../../stacks/pulumi/model.js';
 import { byName, checkDomains, checkFirewall, checkTemplates, ofType, runPlan } from './graph.js';
 import { compileText, denseTopology, templatePlan } from './plans.js';
 
@@ -59,7 +59,7 @@ describe('GCP program (mock runtime)', () => {
     plan.clouds.c1!.construct = 'gcp:resource-policy';
     let err: unknown;
     try {
-      buildModel(plan, provider);
+      buildCloudModel(plan, provider);
     } catch (e) {
       err = e;
     }

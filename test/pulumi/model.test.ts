@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { requestedConstruct } from '../../stacks/pulumi/constructs.js';
-import { buildModel } from '../../stacks/pulumi/model.js';
+import { buildCloudModel } from '../../stacks/pulumi/model.js';
 import { thrownTcError } from '../support/tc-error.js';
 import { handPlan } from './plans.js';
 
@@ -27,7 +27,7 @@ describe('realization model', () => {
         audit: { nodes: [{ cloud: 'a', domain: 0 }] },
       },
     });
-    const m = buildModel(plan, 'aws');
+    const m = buildCloudModel(plan, 'aws');
     expect(m.clouds.map((c) => [c.name, c.cidr, c.subnetCidr])).toEqual([
       ['a', '10.16.0.0/16', '10.16.0.0/20'],
       ['b', '10.17.0.0/16', '10.17.0.0/20'],
@@ -46,13 +46,13 @@ describe('realization model', () => {
 
   it('links from `clients` without declared CIDRs open nothing (and say so); with CIDRs, exactly those', () => {
     const nodes = [{ cloud: 'a', domain: 0 }];
-    const closed = buildModel(
+    const closed = buildCloudModel(
       handPlan({ clouds: { a: { provider: 'aws', region: 'r' } }, components: { ledger: { nodes } } }),
       'aws',
     );
     expect(closed.clouds[0]!.rules.map((r) => r.portName)).toEqual(['peer']);
     expect(closed.notes[0]).toContain('reachable only from inside');
-    const open = buildModel(
+    const open = buildCloudModel(
       handPlan({
         clouds: { a: { provider: 'aws', region: 'r' } },
         components: { ledger: { nodes } },
@@ -68,14 +68,14 @@ describe('realization model', () => {
   it('plan errors: no cloud for the target (TC354), no region (TC353), a foreign construct (TC352)', () => {
     const nodes = [{ cloud: 'a', domain: 0 }];
     const e1 = thrownTcError(() =>
-      buildModel(
+      buildCloudModel(
         handPlan({ clouds: { a: { provider: 'aws', region: 'r' } }, components: { ledger: { nodes } } }),
         'gcp',
       ),
     );
     expect([e1.code, e1.exit]).toEqual(['TC354', 3]);
     const e2 = thrownTcError(() =>
-      buildModel(handPlan({ clouds: { a: { provider: 'aws' } }, components: { ledger: { nodes } } }), 'aws'),
+      buildCloudModel(handPlan({ clouds: { a: { provider: 'aws' } }, components: { ledger: { nodes } } }), 'aws'),
     );
     expect([e2.code, e2.location?.path]).toEqual(['TC353', 'clouds.a.region']);
     const e3 = thrownTcError(() => requestedConstruct('aws', 'a', 'gcp:sole-tenant-node'));
@@ -84,7 +84,7 @@ describe('realization model', () => {
   });
 
   it('a single domain needs no construct; appliance housing always gets a dedicated machine', () => {
-    const one = buildModel(
+    const one = buildCloudModel(
       handPlan({
         clouds: { a: { provider: 'aws', region: 'r' } },
         components: {
@@ -99,7 +99,7 @@ describe('realization model', () => {
       'aws',
     );
     expect(one.clouds[0]!.groups[0]!.construct.kind).toBe('none');
-    const box = buildModel(
+    const box = buildCloudModel(
       handPlan({
         clouds: { a: { provider: 'gcp', region: 'r' } },
         components: {
