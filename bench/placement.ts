@@ -1,5 +1,5 @@
 /**
- * Speed and accuracy of the exact placement figures, against targets from issue 3, in one run:
+ * Speed and accuracy of the exact placement figures, against these targets, in one run:
  *   1. exact curve, m = 21 (the paper's Figure 3 layouts), n = 0..100             target < 20 ms
  *   2. exact curve, m = 1000, v = 3000, n = 0..1000 (balanced, most unbalanced)  target < 1 s
  *   3. with-removal curves, m = 41, v = 82, n = 0..82                             target < 50 ms

@@ -69,14 +69,6 @@ export async function loadRealizer(target: Target): Promise<Realizer> {
     const { createLocalRealizer } = await import('./local/index.js');
     return createLocalRealizer();
   }
-  // The path is a variable so this file compiles while stacks/pulumi/ (another engineer's area) is being written;
-  // the shape is checked at run time instead.
-  const pulumiModule = './pulumi/index.js';
-  const mod = (await import(pulumiModule)) as { createPulumiRealizer?: (t: Target) => Realizer };
-  if (typeof mod.createPulumiRealizer !== 'function') {
-    throw new TcError(DeployCode.noRealizer, `no realizer for target ${target} in this build`, {
-      hint: 'use --target local, or install a tclouds build that includes the Pulumi realizer',
-    });
-  }
+  const mod = await import('./pulumi/index.js');
   return mod.createPulumiRealizer(target);
 }

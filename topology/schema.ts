@@ -107,8 +107,8 @@ export const SmrSchema = z.strictObject({
   replicas: z.int().min(1).max(100).optional().describe('Replica count (default 3f+1 for byzantine, 2f+1 for crash)'),
   checkpointPeriod: z.int().min(1).max(1_000_000).default(1000).describe('Decisions between checkpoints'),
   batchSize: z.int().min(1).max(10_000).default(400).describe('Maximum requests per proposed batch'),
-  // How clients authenticate requests: a MAC vector or Ed25519 signatures (docs/architecture.md, "Client request
-  // authentication (SMR)").
+  // How clients authenticate requests: a MAC vector or Ed25519 signatures (components/smr/README.md, "Client
+  // request authentication").
   clientAuth: z
     .enum(['mac', 'signature'])
     .default('mac')
