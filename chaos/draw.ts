@@ -94,21 +94,28 @@ class FaultDraw {
   fault(): void {
     switch (this.model.threat) {
       case 'crash-vm':
-        return this.crashVm();
+        this.crashVm();
+        break;
       case 'byzantine-vm':
-        return this.byzantineVm();
+        this.byzantineVm();
+        break;
       case 'crash-pm':
       case 'byzantine-pm':
-        return this.randomPm();
+        this.randomPm();
+        break;
       case 'targeted-pm':
       case 'targeted-vm':
-        return this.heaviestPm();
+        this.heaviestPm();
+        break;
     }
   }
 
   /** Always a VM that has not crashed yet: the pool only holds live VMs. */
   private crashVm(): void {
-    if (this.vmPool.length === 0) return this.miss();
+    if (this.vmPool.length === 0) {
+      this.miss();
+      return;
+    }
     const vm = this.take(this.vmPool);
     this.crashedVms.add(vm);
     this.hits.push(this.owners[vm]!);
@@ -119,7 +126,10 @@ class FaultDraw {
   private byzantineVm(): void {
     let vm: number;
     if (this.model.removal) {
-      if (this.vmPool.length === 0) return this.miss();
+      if (this.vmPool.length === 0) {
+        this.miss();
+        return;
+      }
       vm = this.take(this.vmPool);
     } else {
       vm = pickIndex(this.random, this.owners.length);
@@ -133,7 +143,10 @@ class FaultDraw {
   private randomPm(): void {
     let pm: number;
     if (this.model.removal) {
-      if (this.pmPool.length === 0) return this.miss();
+      if (this.pmPool.length === 0) {
+        this.miss();
+        return;
+      }
       pm = this.take(this.pmPool);
     } else {
       pm = pickIndex(this.random, this.layout.length);

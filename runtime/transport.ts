@@ -462,19 +462,29 @@ class Connection {
       this.fail('malformed');
       return;
     }
-    if (b[0] !== HELLO) return this.fail('malformed');
+    if (b[0] !== HELLO) {
+      this.fail('malformed');
+      return;
+    }
     const fl = b[1]!;
     const from = b.subarray(2, 2 + fl).toString();
     const tl = b[2 + fl]!;
     const to = b.subarray(3 + fl, 3 + fl + tl).toString();
     const nonce = b.subarray(3 + fl + tl);
-    if (nonce.length !== 32) return this.fail('malformed');
+    if (nonce.length !== 32) {
+      this.fail('malformed');
+      return;
+    }
     const pub = this.t.opts.accept?.(from);
-    if (to !== this.t.opts.selfId || !pub || from === this.t.opts.selfId) return this.fail('unknown_peer');
+    if (to !== this.t.opts.selfId || !pub || from === this.t.opts.selfId) {
+      this.fail('unknown_peer');
+      return;
+    }
     if (this.t.dials(from)) {
       // We dial this peer ourselves: an inbound connection claiming to be it is a reflection or a confused peer.
       this.t.refuse('wrong_direction');
-      return this.fail('unknown_peer');
+      this.fail('unknown_peer');
+      return;
     }
     this.peerId = from;
     this.peerPublicKey = pub;
@@ -488,12 +498,16 @@ class Connection {
 
   /** Initiator: checks the responder's MAC over the transcript, proves its own key with PROOF. */
   private onChallenge(b: Buffer): void {
-    if (b[0] !== CHALLENGE || b.length !== 1 + 32 + MAC) return this.fail('malformed');
+    if (b[0] !== CHALLENGE || b.length !== 1 + 32 + MAC) {
+      this.fail('malformed');
+      return;
+    }
     this.nonceR = Buffer.from(b.subarray(1, 33));
     this.staticKey = this.t.staticKey(this.peerId, this.peerPublicKey!);
     const transcript = this.transcript();
     if (!timingSafeEqual(hmac(this.staticKey, CHALLENGE_LABEL, transcript), b.subarray(33))) {
-      return this.fail('unauthenticated');
+      this.fail('unauthenticated');
+      return;
     }
     this.writeFrame(Buffer.concat([Buffer.from([PROOF]), hmac(this.staticKey, PROOF_LABEL, transcript)]));
     this.ready();
@@ -501,9 +515,13 @@ class Connection {
 
   /** Responder: the initiator's MAC over the same transcript. */
   private onProof(b: Buffer): void {
-    if (b[0] !== PROOF || b.length !== 1 + MAC) return this.fail('malformed');
+    if (b[0] !== PROOF || b.length !== 1 + MAC) {
+      this.fail('malformed');
+      return;
+    }
     if (!timingSafeEqual(hmac(this.staticKey, PROOF_LABEL, this.transcript()), b.subarray(1))) {
-      return this.fail('unauthenticated');
+      this.fail('unauthenticated');
+      return;
     }
     this.ready();
   }

@@ -6,9 +6,7 @@
  * commands turn into the Ink view, plain lines or newline-delimited JSON.
  */
 import type { Plan } from '../components/plan-types.js';
-import { TcError } from '../kernel/errors.js';
 import type { DeploymentOutputs } from '../runtime/node-spec.js';
-import { DeployCode } from './codes.js';
 
 export type Target = 'local' | 'aws' | 'azure' | 'gcp';
 export const TARGETS: readonly Target[] = ['local', 'aws', 'azure', 'gcp'];
