@@ -17,8 +17,8 @@ import {
   macEntryEquals,
   requestOp,
 } from '../../components/smr/protocol/codec.js';
+import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/collect.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
-import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-change.js';
 import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
 import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
 import { decodeDriverSnapshot, designatedReplier, encodeDriverSnapshot } from '../../components/smr/replica-driver.js';

@@ -785,7 +785,7 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
     const good = replicas.map((_, i) => i).filter(correct);
     fail(
       `liveness: not converged ${p.livenessTicks} ticks after healing; clients ${pending.join(' ') || 'done'}; ` +
-        `decided ${good.map((i) => `${i}:${replicas[i]!.core.lastDecided}/reg${replicas[i]!.core.regency}${replicas[i]!.core.lcActive ? 'LC' : ''}${replicas[i]!.core.stateTransferActive ? 'ST' : ''}`).join(' ')} (at heal ${decidedAtHeal})`,
+        `decided ${good.map((i) => `${i}:${replicas[i]!.core.lastDecided}/reg${replicas[i]!.core.regency}${replicas[i]!.core.leaderChangeActive ? 'LC' : ''}${replicas[i]!.core.stateTransferActive ? 'ST' : ''}`).join(' ')} (at heal ${decidedAtHeal})`,
     );
   }
   checkLinearizable(history, canonBatches, fail);
