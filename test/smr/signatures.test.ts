@@ -60,10 +60,10 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe('signed request format', () => {
-  const { privateKey, publicKey } = generateSigningKey();
-  const signers = new ClientSigners({ alice: publicKey });
+const { privateKey, publicKey } = generateSigningKey();
+const signers = new ClientSigners({ alice: publicKey });
 
+describe('signed request format', () => {
   it('round-trips: flags bit1 set, no MAC entries, 64-byte signature that verifies', () => {
     const body = encodeRequestBody('alice/s1', 9, true, op, true);
     const req = signRequest(body, privateKey);
@@ -145,7 +145,9 @@ describe('signed request format', () => {
       }),
     );
   });
+});
 
+describe('signing and the request policy', () => {
   it('encodeSignedRequest refuses a signer that returns the wrong length', () => {
     expect(() => encodeSignedRequest(encodeRequestBody('a', 1, false, op), () => new Uint8Array(10))).toThrow(/64/);
   });
