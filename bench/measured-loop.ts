@@ -2,8 +2,9 @@
  * One closed-loop point over a set of SMR sessions, with the CPU time this process spent on it: shared by the
  * load-generator process (bench/smr-load.ts) and the single-process point of bench/smr.ts.
  */
-import { closedLoop, type LoadResult } from '../components/smr/operations.js';
+
 import type { SmrSession } from '../components/smr/client.js';
+import { closedLoop, type LoadResult } from '../components/smr/operations.js';
 
 export async function measuredLoop(
   sessions: SmrSession[],
