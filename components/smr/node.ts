@@ -32,37 +32,37 @@ import { loadService } from './services/load.js';
 const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const { spec, log } = ctx;
   const group = replicaGroup(spec);
-  const cfg = replicaConfig(spec.config, group.length);
-  const service = await loadService(cfg.service);
+  const config = replicaConfig(spec.config, group.length);
+  const service = await loadService(config.service);
   const me = spec.index;
   const { verify, clientAuth } = requestAuth(spec, clientMacCheck(ctx, me));
   const env = replicaEnv(ctx, group, verify);
   const store = new ReplicaStore(spec.dataDir, log);
   const core = new ReplicaCore(
     {
-      n: cfg.n,
-      f: cfg.faults === 'crash' ? 0 : cfg.f,
+      n: config.n,
+      f: config.faults === 'crash' ? 0 : config.f,
       me,
-      batchSize: cfg.batchSize,
-      checkpointPeriod: cfg.checkpointPeriod,
+      batchSize: config.batchSize,
+      checkpointPeriod: config.checkpointPeriod,
       // The core counts time in ticks.
-      requestTimeout: Math.max(2, Math.round(cfg.requestTimeoutMs / cfg.tickMs)),
+      requestTimeout: Math.max(2, Math.round(config.requestTimeoutMs / config.tickMs)),
       maxPendingPerClient: MAX_PENDING_PER_CLIENT,
-      maxPending: cfg.maxPending,
+      maxPending: config.maxPending,
       recovering: store.recovering,
     },
     env,
   );
   const driver = new ReplicaDriver(core, service, env);
   resumeFromDisk(ctx, store, core, driver);
-  const wiring = new ReplicaWiring(ctx, cfg, group, core, driver, store, new Misbehaviour(me, cfg.n));
+  const wiring = new ReplicaWiring(ctx, config, group, core, driver, store, new Misbehaviour(me, config.n));
   await wiring.start();
   log.info('replica started', {
     index: me,
-    n: cfg.n,
-    f: cfg.f,
-    faults: cfg.faults,
-    service: cfg.service,
+    n: config.n,
+    f: config.f,
+    faults: config.faults,
+    service: config.service,
     clientAuth,
     recovering: store.recovering,
   });

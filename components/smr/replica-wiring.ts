@@ -45,7 +45,7 @@ function replicaMetrics(metrics: RoleContext['metrics']) {
 }
 
 export class ReplicaWiring implements RoleInstance {
-  private readonly m: ReturnType<typeof replicaMetrics>;
+  private readonly stats: ReturnType<typeof replicaMetrics>;
   private readonly ids: string[];
   private readonly idToIndex: Map<string, number>;
   private readonly peers: Transport;
@@ -60,14 +60,14 @@ export class ReplicaWiring implements RoleInstance {
 
   constructor(
     private readonly ctx: RoleContext,
-    private readonly cfg: SmrReplicaConfig,
+    private readonly config: SmrReplicaConfig,
     group: readonly PeerSpec[],
     private readonly core: ReplicaCore,
     private readonly driver: ReplicaDriver,
     private readonly store: ReplicaStore,
     private readonly misbehaviour: Misbehaviour,
   ) {
-    this.m = replicaMetrics(ctx.metrics);
+    this.stats = replicaMetrics(ctx.metrics);
     this.ids = group.map((p) => p.id);
     this.idToIndex = new Map(group.map((p) => [p.id, p.index]));
     this.peers = this.peerTransport(group);
@@ -88,7 +88,7 @@ export class ReplicaWiring implements RoleInstance {
         `replica ${spec.id} cannot listen on ${spec.host}: ${(e as Error).message}`,
       );
     }
-    this.timer = setInterval(() => this.onTick(), this.cfg.tickMs);
+    this.timer = setInterval(() => this.onTick(), this.config.tickMs);
   }
 
   private peerTransport(group: readonly PeerSpec[]): Transport {
@@ -120,7 +120,7 @@ export class ReplicaWiring implements RoleInstance {
     const idx = this.idToIndex.get(from);
     const msg = decodeMsg(buf);
     if (idx === undefined || !msg) {
-      this.m.badMsgs.inc();
+      this.stats.badMsgs.inc();
       return;
     }
     this.step((out) => this.driver.input({ type: 'message', from: idx, msg }, out));
@@ -128,10 +128,10 @@ export class ReplicaWiring implements RoleInstance {
 
   private onClientMessage(from: string, buf: Buffer): void {
     if (buf[0] !== REQUEST) {
-      this.m.badMsgs.inc();
+      this.stats.badMsgs.inc();
       return;
     }
-    this.m.requests.inc();
+    this.stats.requests.inc();
     // Requests are only taken from the connection of the identity that signs them. Compared as bytes (request
     // = u8 version | u8 flags | u16 idLen | id | ...; id = base or base/session): no string per request.
     if (!idIsFrom(buf, 1, from)) return;
@@ -165,9 +165,9 @@ export class ReplicaWiring implements RoleInstance {
   /** Ticks carry the wall clock and fresh entropy, for the leader's batch timestamp and seed. */
   private onTick(): void {
     this.step((out) => this.driver.input({ type: 'tick', now: Date.now(), entropy: randomInt(0, 2 ** 32 - 1) }, out));
-    this.m.regency.set(this.core.regency);
-    this.m.lastDecided.set(this.core.lastDecided);
-    this.m.pending.set(this.core.pending);
+    this.stats.regency.set(this.core.regency);
+    this.stats.lastDecided.set(this.core.lastDecided);
+    this.stats.pending.set(this.core.pending);
   }
 
   /** Runs one event through the core and dispatches what it produced (see the header for errors). */
@@ -181,7 +181,7 @@ export class ReplicaWiring implements RoleInstance {
         this.fail(e);
         return;
       }
-      this.m.coreErrors.inc();
+      this.stats.coreErrors.inc();
       this.ctx.log.error('replica core failed on an event; event dropped', { error: String((e as Error).stack ?? e) });
     }
     this.dispatch(out);
@@ -206,12 +206,12 @@ export class ReplicaWiring implements RoleInstance {
     }
     if (replies.length > 0) {
       sendReplies(this.clients, replies, this.core.regency);
-      this.m.replies.inc(replies.length);
+      this.stats.replies.inc(replies.length);
     }
     for (const l of out.logs) this.ctx.log[l.level](l.msg, l.fields);
     for (const e of out.executed) {
-      this.m.decided.inc();
-      this.m.executed.inc(e.requests.length);
+      this.stats.decided.inc();
+      this.stats.executed.inc(e.requests.length);
     }
     const checkpoint = this.core.checkpoint;
     if (checkpoint && checkpoint.cid !== this.lastCheckpoint) {
@@ -229,7 +229,7 @@ export class ReplicaWiring implements RoleInstance {
   /** POST /admin/fault {"mode": ...}: the test-only misbehaviour switch (misbehaviour.ts), when testFaults is set. */
   async admin(action: string, body: unknown): Promise<unknown> {
     if (action !== 'fault') return undefined;
-    if (!this.cfg.testFaults) throw new Error('fault injection is disabled (spec config testFaults is not set)');
+    if (!this.config.testFaults) throw new Error('fault injection is disabled (spec config testFaults is not set)');
     const mode = this.misbehaviour.set((body as { mode?: unknown }).mode);
     this.ctx.log.warn('test fault mode changed', { mode });
     return { fault: mode };

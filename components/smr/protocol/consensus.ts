@@ -136,12 +136,12 @@ export class Consensus {
   validBatch(value: Uint8Array): Batch | undefined {
     const core = this.core;
     const own = this.built.get(value);
-    const b = own ?? decodeBatch(value);
-    if (!b || b.requests.length > MAX_BATCH_REQUESTS) return undefined;
-    if (b.timestamp <= core.decisions.lastTimestamp) return undefined;
-    if (core.wallClock > 0 && b.timestamp > core.wallClock + MAX_TIMESTAMP_AHEAD_MS) return undefined;
+    const batch = own ?? decodeBatch(value);
+    if (!batch || batch.requests.length > MAX_BATCH_REQUESTS) return undefined;
+    if (batch.timestamp <= core.decisions.lastTimestamp) return undefined;
+    if (core.wallClock > 0 && batch.timestamp > core.wallClock + MAX_TIMESTAMP_AHEAD_MS) return undefined;
     const seen = new Map<string, number>();
-    for (const r of b.requests) {
+    for (const r of batch.requests) {
       if (r.readOnly) return undefined;
       const last = seen.get(r.client) ?? core.decisions.executedSeq(r.client);
       if (r.seq <= last) return undefined;
@@ -149,7 +149,7 @@ export class Consensus {
       if (!own && !core.pool.pooledCopy(r) && !core.env.verifyRequest(r)) return undefined;
       seen.set(r.client, r.seq);
     }
-    return b;
+    return batch;
   }
 
   // ---------------------------------------------------------------- votes
@@ -176,28 +176,29 @@ export class Consensus {
     else this.onAccept(from, msg);
   }
 
-  private onPropose(from: number, m: Extract<Msg, { t: 'PROPOSE' }>): void {
+  private onPropose(from: number, msg: Extract<Msg, { t: 'PROPOSE' }>): void {
     const core = this.core;
-    const lc = core.leaderChange;
-    if (m.reg !== lc.regency || lc.active || from !== core.leader(m.reg)) return;
-    if (m.cid === lc.syncCid || this.instance.proposals.has(m.reg) || !(m.value instanceof Uint8Array)) return;
-    const hash = core.env.digest(m.value);
+    const leaderChange = core.leaderChange;
+    if (msg.reg !== leaderChange.regency || leaderChange.active || from !== core.leader(msg.reg)) return;
+    if (msg.cid === leaderChange.syncCid || this.instance.proposals.has(msg.reg)) return;
+    if (!(msg.value instanceof Uint8Array)) return;
+    const hash = core.env.digest(msg.value);
     // Only the first PROPOSE of the leader in a regency counts (an equivocating leader gets one value per replica).
-    this.instance.proposals.set(m.reg, hash);
-    const batch = this.validBatch(m.value);
+    this.instance.proposals.set(msg.reg, hash);
+    const batch = this.validBatch(msg.value);
     if (!batch) {
-      core.logEvent('warn', 'invalid proposal from leader; starting leader change', { leader: from, cid: m.cid });
-      lc.start([]);
+      core.logEvent('warn', 'invalid proposal from leader; starting leader change', { leader: from, cid: msg.cid });
+      leaderChange.start([]);
       return;
     }
     assert(
-      from === core.leader(m.reg) && m.reg === lc.regency && m.cid === this.instance.cid,
+      from === core.leader(msg.reg) && msg.reg === leaderChange.regency && msg.cid === this.instance.cid,
       'a proposal taken as valid comes from the leader of the installed regency, for the instance in progress',
-      { from, reg: m.reg, regency: lc.regency, cid: m.cid, instance: this.instance.cid },
+      { from, reg: msg.reg, regency: leaderChange.regency, cid: msg.cid, instance: this.instance.cid },
     );
-    this.decoded.set(m.value, batch);
-    this.instance.values.set(hash, m.value);
-    this.write(m.reg, hash);
+    this.decoded.set(msg.value, batch);
+    this.instance.values.set(hash, msg.value);
+    this.write(msg.reg, hash);
   }
 
   /** Sends this replica's WRITE for `hash` in regency `reg` (once per regency) and counts it. */
@@ -216,9 +217,9 @@ export class Consensus {
     return reg >= regency - VOTE_WINDOW_REGENCIES && reg <= regency + VOTE_WINDOW_REGENCIES;
   }
 
-  private onWrite(from: number, m: Extract<Msg, { t: 'WRITE' }>): void {
-    if (typeof m.hash !== 'string' || !this.inVoteWindow(m.reg)) return;
-    this.recordWrite(from, m.reg, m.hash);
+  private onWrite(from: number, msg: Extract<Msg, { t: 'WRITE' }>): void {
+    if (typeof msg.hash !== 'string' || !this.inVoteWindow(msg.reg)) return;
+    this.recordWrite(from, msg.reg, msg.hash);
   }
 
   private recordWrite(from: number, reg: number, hash: string): void {
@@ -253,10 +254,10 @@ export class Consensus {
     if (this.instance === instance) this.maybePropose();
   }
 
-  private onAccept(from: number, m: Extract<Msg, { t: 'ACCEPT' }>): void {
-    if (typeof m.hash !== 'string' || !(m.proof instanceof Uint8Array) || !this.inVoteWindow(m.reg)) return;
-    if (!this.core.env.checkVector(from, acceptBytes(m.cid, m.reg, m.hash), m.proof)) return;
-    this.recordAccept(from, m.reg, m.hash, m.proof);
+  private onAccept(from: number, msg: Extract<Msg, { t: 'ACCEPT' }>): void {
+    if (typeof msg.hash !== 'string' || !(msg.proof instanceof Uint8Array) || !this.inVoteWindow(msg.reg)) return;
+    if (!this.core.env.checkVector(from, acceptBytes(msg.cid, msg.reg, msg.hash), msg.proof)) return;
+    this.recordAccept(from, msg.reg, msg.hash, msg.proof);
   }
 
   private recordAccept(from: number, reg: number, hash: string, proof: Uint8Array): void {

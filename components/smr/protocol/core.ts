@@ -13,8 +13,8 @@
  *   state-transfer.ts  STREQ, STATE: catching up with decisions and checkpoints f+1 replicas report
  *   decisions.ts       what was decided: the log since the last checkpoint, and that checkpoint
  * This file holds what they share (configuration, clock, output), routes events to them, and saves and restores
- * a replica across restarts. Public fields are read by the parts, the driver, the node and the tests; only the
- * parts write them.
+ * a replica across restarts. Public fields are read by the parts, the driver, the node and the tests; only this
+ * file and the parts write them.
  */
 
 import { decodeCheckpoint } from './checkpoint.js';
@@ -135,7 +135,7 @@ export class ReplicaCore {
         this.consensus.maybePropose();
         break;
       case 'requests':
-        for (const it of input.items) this.pool.offer(it.bytes, it.req, this.tick);
+        for (const item of input.items) this.pool.offer(item.bytes, item.req, this.tick);
         this.consensus.maybePropose();
         break;
       case 'message':

@@ -122,14 +122,17 @@ export class LeaderChange {
     this.evaluateStops();
   }
 
-  onStop(from: number, m: StopMsg): void {
+  /** A STOP: the sender wants regency msg.reg (or later); a sender behind our regency is told where we are. */
+  onStop(from: number, msg: StopMsg): void {
     const core = this.core;
-    if (!Number.isInteger(m.reg) || m.reg < 0) return;
-    if (Array.isArray(m.reqs)) {
-      for (const r of m.reqs.slice(0, MAX_STOP_REQUESTS))
+    if (!Number.isInteger(msg.reg) || msg.reg < 0) return;
+    // The requests that timed out at the sender: pooled here too, so the next leader has them.
+    if (Array.isArray(msg.reqs)) {
+      for (const r of msg.reqs.slice(0, MAX_STOP_REQUESTS)) {
         if (r instanceof Uint8Array) core.pool.offer(r, undefined, core.tick);
+      }
     }
-    if (m.reg <= this.regency) {
+    if (msg.reg <= this.regency) {
       // The sender is behind our regency: tell it once, so it can catch up (f+1 such hints move it).
       if ((this.regencyToldTo.get(from) ?? -1) < this.regency) {
         this.regencyToldTo.set(from, this.regency);
@@ -137,7 +140,7 @@ export class LeaderChange {
       }
       return;
     }
-    if ((this.stopLevels.get(from) ?? -1) < m.reg) this.stopLevels.set(from, m.reg);
+    if ((this.stopLevels.get(from) ?? -1) < msg.reg) this.stopLevels.set(from, msg.reg);
     this.evaluateStops();
   }
 
@@ -213,37 +216,37 @@ export class LeaderChange {
 
   // ---------------------------------------------------------------- the new leader: STOPDATA, then SYNC
 
-  onStopData(from: number, m: StopDataMsg): void {
+  onStopData(from: number, msg: StopDataMsg): void {
     const core = this.core;
     if (
-      Number.isInteger(m.reg) &&
-      m.reg > this.regency &&
-      m.reg <= this.regency + EARLY_STOPDATA_REGENCIES &&
-      core.leader(m.reg) === core.me &&
+      Number.isInteger(msg.reg) &&
+      msg.reg > this.regency &&
+      msg.reg <= this.regency + EARLY_STOPDATA_REGENCIES &&
+      core.leader(msg.reg) === core.me &&
       from !== core.me
     ) {
       // A follower installed the regency before we did (its STOPs reached it first): keep its STOPDATA for when we
       // install it. It is sent once; dropping it left a new leader one collect short for the whole regency (the
       // simulator found groups that changed leader for thousands of ticks so, with one silent replica).
       const held = this.earlyStopData.get(from);
-      if (!held || held.reg < m.reg) this.earlyStopData.set(from, m);
+      if (!held || held.reg < msg.reg) this.earlyStopData.set(from, msg);
       return;
     }
-    if (m.reg !== this.regency || core.leader() !== core.me) return;
+    if (msg.reg !== this.regency || core.leader() !== core.me) return;
     if (!this.active) {
       // Late joiner: it missed our SYNC; send it again.
       if (this.lastSync && from !== core.me) core.send(from, this.lastSync);
       return;
     }
-    if (this.collects.has(from) || !(m.collect instanceof Uint8Array) || !(m.auth instanceof Uint8Array)) return;
-    if (!core.env.checkVector(from, m.collect, m.auth)) return;
-    const c = decodeCollect(m.collect, core.env.digest);
-    if (!c || c.reg !== m.reg) return;
+    if (this.collects.has(from) || !(msg.collect instanceof Uint8Array) || !(msg.auth instanceof Uint8Array)) return;
+    if (!core.env.checkVector(from, msg.collect, msg.auth)) return;
+    const collect = decodeCollect(msg.collect, core.env.digest);
+    if (!collect || collect.reg !== msg.reg) return;
     this.collects.set(from, {
-      signed: { from, collect: m.collect, auth: m.auth },
-      cid: c.cid,
-      state: c,
-      last: core.isProof(m.last) ? m.last : null,
+      signed: { from, collect: msg.collect, auth: msg.auth },
+      cid: collect.cid,
+      state: collect,
+      last: core.isProof(msg.last) ? msg.last : null,
     });
     this.tryLead();
   }
@@ -297,58 +300,62 @@ export class LeaderChange {
 
   // ---------------------------------------------------------------- followers: checking the SYNC
 
-  onSync(from: number, m: SyncMsg): void {
+  onSync(from: number, msg: SyncMsg): void {
     const core = this.core;
-    if (!Number.isInteger(m.reg) || !Number.isInteger(m.cid) || from !== core.leader(m.reg)) return;
-    if (m.reg > this.regency) {
-      this.hint(from, m.reg);
-      if (m.reg > this.regency && m.reg <= this.regency + EARLY_SYNC_REGENCIES) this.pendingSync = m;
+    if (!Number.isInteger(msg.reg) || !Number.isInteger(msg.cid) || from !== core.leader(msg.reg)) return;
+    if (msg.reg > this.regency) {
+      this.hint(from, msg.reg);
+      if (msg.reg > this.regency && msg.reg <= this.regency + EARLY_SYNC_REGENCIES) this.pendingSync = msg;
       return;
     }
-    if (m.reg < this.regency || !this.active) return;
-    if (!(m.value instanceof Uint8Array) || !Array.isArray(m.collects)) return;
+    if (msg.reg < this.regency || !this.active) return;
+    if (!(msg.value instanceof Uint8Array) || !Array.isArray(msg.collects)) return;
     const decisions = core.decisions;
-    if (m.cid === decisions.lastDecided + 2 && m.last?.cid === decisions.lastDecided + 1 && core.isProof(m.last)) {
-      core.consensus.adopt(m.last);
+    if (
+      msg.cid === decisions.lastDecided + 2 &&
+      msg.last?.cid === decisions.lastDecided + 1 &&
+      core.isProof(msg.last)
+    ) {
+      core.consensus.adopt(msg.last);
     }
-    if (m.cid > decisions.lastDecided + 1) {
-      this.pendingSync = m;
+    if (msg.cid > decisions.lastDecided + 1) {
+      this.pendingSync = msg;
       core.stateTransfer.request();
       return;
     }
-    if (m.cid <= decisions.lastDecided) {
-      this.finishSync(m.cid);
+    if (msg.cid <= decisions.lastDecided) {
+      this.finishSync(msg.cid);
       return;
     }
-    const choice = chooseValue(statesFor(m.cid, this.checkedCollects(m)), core.n, core.f);
-    const hash = core.env.digest(m.value);
+    const choice = chooseValue(statesFor(msg.cid, this.checkedCollects(msg)), core.n, core.f);
+    const hash = core.env.digest(msg.value);
     const good =
       (choice.kind === 'bound' && choice.hash === hash) ||
-      (choice.kind === 'unbound' && core.consensus.validBatch(m.value));
+      (choice.kind === 'unbound' && core.consensus.validBatch(msg.value));
     if (!good) {
       core.logEvent('warn', 'SYNC from new leader does not check; next leader change', {
-        regency: m.reg,
+        regency: msg.reg,
         choice: choice.kind,
       });
       this.start([]);
       return;
     }
-    this.applySync(m);
+    this.applySync(msg);
   }
 
   /** Re-checks the leader's work: only collects whose MAC-vector entry for us verifies count, one per sender. */
-  private checkedCollects(m: SyncMsg): { cid: number; state: CollectState }[] {
+  private checkedCollects(msg: SyncMsg): { cid: number; state: CollectState }[] {
     const core = this.core;
     const entries: { cid: number; state: CollectState }[] = [];
     const seen = new Set<number>();
-    for (const sc of m.collects) {
+    for (const sc of msg.collects) {
       if (!sc || !Number.isInteger(sc.from) || seen.has(sc.from) || sc.from < 0 || sc.from >= core.n) continue;
       if (!(sc.collect instanceof Uint8Array) || !(sc.auth instanceof Uint8Array)) continue;
       if (!core.env.checkVector(sc.from, sc.collect, sc.auth)) continue;
-      const c = decodeCollect(sc.collect, core.env.digest);
-      if (!c || c.reg !== m.reg) continue;
+      const collect = decodeCollect(sc.collect, core.env.digest);
+      if (!collect || collect.reg !== msg.reg) continue;
       seen.add(sc.from);
-      entries.push({ cid: c.cid, state: c });
+      entries.push({ cid: collect.cid, state: collect });
     }
     return entries;
   }
@@ -364,20 +371,20 @@ export class LeaderChange {
   }
 
   /** Takes the SYNC's value as the proposal of this regency and WRITEs it. */
-  private applySync(m: SyncMsg): void {
+  private applySync(msg: SyncMsg): void {
     const consensus = this.core.consensus;
-    assert(m.cid === consensus.instance.cid, 'a SYNC is applied to the instance in progress', {
-      sync: m.cid,
+    assert(msg.cid === consensus.instance.cid, 'a SYNC is applied to the instance in progress', {
+      sync: msg.cid,
       instance: consensus.instance.cid,
     });
-    this.finishSync(m.cid);
-    const hash = this.core.env.digest(m.value);
-    consensus.instance.proposals.set(m.reg, hash);
-    consensus.instance.values.set(hash, m.value);
-    consensus.write(m.reg, hash);
+    this.finishSync(msg.cid);
+    const hash = this.core.env.digest(msg.value);
+    consensus.instance.proposals.set(msg.reg, hash);
+    consensus.instance.values.set(hash, msg.value);
+    consensus.write(msg.reg, hash);
     // Votes of this regency may have arrived before the SYNC.
-    consensus.checkAccept(m.reg, hash);
-    consensus.checkDecide(m.reg, hash);
+    consensus.checkAccept(msg.reg, hash);
+    consensus.checkDecide(msg.reg, hash);
   }
 }
 

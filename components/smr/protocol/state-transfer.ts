@@ -63,17 +63,17 @@ export class StateTransfer {
   }
 
   /** Answers a STREQ from a replica behind us: our decisions from where it is, or our checkpoint and the rest. */
-  onRequest(from: number, m: Extract<Msg, { t: 'STREQ' }>): void {
+  onRequest(from: number, msg: Extract<Msg, { t: 'STREQ' }>): void {
     const core = this.core;
     const decisions = core.decisions;
-    if (!Number.isInteger(m.from) || !Number.isInteger(m.attempt) || m.from > decisions.lastDecided) return;
+    if (!Number.isInteger(msg.from) || !Number.isInteger(msg.attempt) || msg.from > decisions.lastDecided) return;
     const logStart = decisions.sinceCheckpoint[0]?.cid ?? decisions.lastDecided + 1;
     let ckpt: StateMsg['ckpt'] = null;
-    let log = decisions.sinceCheckpoint.filter((e) => e.cid >= m.from);
-    if (m.from < logStart) {
+    let log = decisions.sinceCheckpoint.filter((e) => e.cid >= msg.from);
+    if (msg.from < logStart) {
       const checkpoint = decisions.checkpoint;
       if (!checkpoint) return;
-      let designated = (from + 1 + m.attempt) % core.n;
+      let designated = (from + 1 + msg.attempt) % core.n;
       if (designated === from) designated = (designated + 1) % core.n;
       ckpt = { cid: checkpoint.cid, hash: checkpoint.hash, bytes: designated === core.me ? checkpoint.bytes : null };
       log = decisions.sinceCheckpoint.filter((e) => e.cid > checkpoint.cid);
@@ -90,12 +90,12 @@ export class StateTransfer {
   }
 
   /** A reply to our STREQ: installs whatever f+1 replies now agree on, then asks again or finishes. */
-  onState(from: number, m: StateMsg): void {
+  onState(from: number, msg: StateMsg): void {
     const core = this.core;
-    if (!this.session || !Number.isInteger(m.upTo) || !Array.isArray(m.log)) return;
-    if (Number.isInteger(m.reg)) core.leaderChange.hint(from, m.reg);
+    if (!this.session || !Number.isInteger(msg.upTo) || !Array.isArray(msg.log)) return;
+    if (Number.isInteger(msg.reg)) core.leaderChange.hint(from, msg.reg);
     if (!this.session) return;
-    this.session.replies.set(from, m);
+    this.session.replies.set(from, msg);
     const progressed = this.installAgreed();
     if (!this.session) return;
     const ups = [...this.session.replies.values()].map((r) => r.upTo).sort((a, b) => b - a);
@@ -145,13 +145,13 @@ export class StateTransfer {
     this.ahead.clear();
     this.aheadSince = -1;
     core.logEvent('info', 'state transfer complete', { lastDecided: core.decisions.lastDecided, progressed });
-    const lc = core.leaderChange;
-    if (lc.pendingSync) {
-      const s = lc.pendingSync;
-      lc.pendingSync = null;
-      lc.onSync(core.leader(s.reg), s);
+    const leaderChange = core.leaderChange;
+    if (leaderChange.pendingSync) {
+      const s = leaderChange.pendingSync;
+      leaderChange.pendingSync = null;
+      leaderChange.onSync(core.leader(s.reg), s);
     }
-    if (lc.active && core.leader() === core.me) lc.tryLead();
+    if (leaderChange.active && core.leader() === core.me) leaderChange.tryLead();
     core.consensus.maybePropose();
   }
 
