@@ -1,13 +1,13 @@
 /**
- * SMR benchmark (issue 6): 4 replica processes (f=1, noop service) on loopback vs an unreplicated single-process
- * server on the same authenticated transport, closed-loop clients 1..200 (each system's clients in a load
- * generator process of its own, bench/smr-load.ts), 0-byte and 1 KiB requests, plus a
- * leader crash under load, and Ed25519-signed requests (0 B, 1 and 200 clients; `signed` in the JSON). Prints a
- * table and writes bench/results/smr.json, with the CPU every process spent per operation (`cpuAtPeak`) and what
- * each replica put on the wire per request (`cpuAtPeak.wirePerRequest`, from the replicas' /metrics).
+ * SMR benchmark: 4 replica processes (f=1, noop service) on loopback vs an unreplicated single-process server
+ * (bench/unreplicated.ts) on the same authenticated transport, closed-loop clients 1..200 (each system's clients in
+ * a load generator process of its own, bench/smr-load.ts), 0-byte and 1 KiB requests, plus a leader crash under
+ * load, and Ed25519-signed requests (0 B, 1 and 200 clients; `signed` in the JSON). Prints a table and writes
+ * bench/results/smr.json, with the CPU every process spent per operation (`cpuAtPeak`) and what each replica put on
+ * the wire per request (`cpuAtPeak.wirePerRequest`, from the replicas' /metrics).
  *   npx tsx bench/smr.ts            (needs a compiled dist: npx tsc -p tsconfig.build.json)
- * Targets (BFT-SMaRt, Table 8.1 / issue 6): peak >= 38 Kops/s for small requests, >= 25% of unreplicated,
- * p50 <= 2 ms at light load, throughput back to >= 80% of peak within 5 s of a leader crash.
+ * Targets (BFT-SMaRt's figures, TClouds D2.2.1, Table 8.1): peak >= 38 Kops/s for small requests, >= 25% of
+ * unreplicated, p50 <= 2 ms at light load, throughput back to >= 80% of peak within 5 s of a leader crash.
  * Bounded in time (about 1.5 min): 3 s per point.
  */
 
@@ -21,9 +21,10 @@ import { clientFromOutputs, type SmrClient } from '../components/smr/client.js';
 import type { LoadResult } from '../components/smr/operations.js';
 import { writeJsonAtomic } from '../kernel/atomic-file.js';
 import { startNode } from '../runtime/node-host.js';
-import { freePort, makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
+import { type Cluster, freePort, makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
 import { measuredLoop } from './measured-loop.js';
 import type { ClientHow, LoadRequest } from './smr-load.js';
+import { spawnUnreplicated } from './unreplicated.js';
 
 const SECONDS = Number(process.env.SMR_BENCH_SECONDS ?? 3);
 const LEVELS_SMALL = [1, 10, 50, 100, 200];
@@ -249,30 +250,29 @@ async function leaderCrash(client: SmrClient, leader: ChildProcess): Promise<Rec
   };
 }
 
-async function main(): Promise<void> {
-  const load0 = os.loadavg();
-  const t0 = performance.now();
-  const cluster = await makeCluster({
-    config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000, requestTimeoutMs: 400 },
-    // A second client identity for the signed-request points (one connection per identity).
-    clients: 2,
-  });
-  const procs = cluster.specFiles.map((f) => spawnNode(f));
-  // Whatever happens (a failed point, Ctrl-C), no replica outlives the bench.
-  const children: ChildProcess[] = [...procs];
+/** Kills every child still running when this process exits (a failed point, Ctrl-C): no replica outlives the bench. */
+function reapOnExit(children: ChildProcess[]): void {
   process.on('exit', () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   });
   process.on('SIGINT', () => process.exit(130));
-  await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
+}
+
+/**
+ * The MAC-request points: the 4 replica processes against the unreplicated baseline (bench/unreplicated.ts), a
+ * process of its own on the same transport and request MACs, each system's clients in a load generator of its own.
+ */
+async function macPoints(
+  cluster: Cluster,
+  procs: ChildProcess[],
+  children: ChildProcess[],
+): Promise<{ replicated: Point[]; baseline: Point[] }> {
   const bftLoad = await LoadGenerator.start({
     kind: 'outputs',
     stackDir: cluster.stackDir,
     component: cluster.component,
     opts: { retransmitMs: 500, timeoutMs: 30_000 },
   });
-
-  // Baseline: one unreplicated server process, same transport and request MACs, running alongside.
   const spec = {
     ...cluster.specs[1]!,
     role: 'unreplicated',
@@ -283,7 +283,7 @@ async function main(): Promise<void> {
   spec.ports = { ...spec.ports, client: await freePort(spec.host) };
   const specFile = path.join(cluster.stackDir, 'nodes', 'unreplicated.json');
   await writeJsonAtomic(specFile, spec);
-  const single = spawnNode(specFile);
+  const single = spawnUnreplicated(specFile);
   children.push(single);
   await waitHealthy(spec);
   const baseId = Object.keys(cluster.specs[0]!.clients)[0]!;
@@ -303,25 +303,30 @@ async function main(): Promise<void> {
   await baseLoad.close();
   await bftLoad.close();
   single.kill('SIGKILL');
+  return { replicated, baseline };
+}
 
-  // Ed25519-signed requests (clientAuth: signature / --sign) on the same 4 replicas: 0 B, 1 and 200 clients, next
-  // to the MAC-vector figures above. Every replica verifies every request (about 8 s with the warm-up).
+/**
+ * Ed25519-signed requests (clientAuth: signature / --sign) on the same 4 replicas: 0 B, 1 and 200 clients, next
+ * to the MAC-vector figures. Every replica verifies every request (about 8 s with the warm-up).
+ */
+async function signedPoints(cluster: Cluster, procs: ChildProcess[], replicated: Point[]) {
   const signedLoad = await LoadGenerator.start({
     kind: 'outputs',
     stackDir: cluster.stackDir,
     component: cluster.component,
     opts: { clientId: 'client-ledger-1', retransmitMs: 500, timeoutMs: 30_000, sign: true },
   });
-  const [signedPoints] = (await sweep(
+  const [points] = (await sweep(
     [{ system: 'bft-smr-signed', run: signedLoad.run, pids: procs.map((p) => p.pid) }],
     [[0, [1, 200]]],
   )) as [Point[]];
   await signedLoad.close();
   const macAt = (c: number) => replicated.find((p) => p.payloadBytes === 0 && p.clients === c)!;
-  const signedAt = (c: number) => signedPoints.find((p) => p.clients === c)!;
-  const signed = {
+  const signedAt = (c: number) => points.find((p) => p.clients === c)!;
+  return {
     auth: 'Ed25519 signature per request (verified by every replica), instead of a MAC vector',
-    peakOpsPerSecond: Math.max(...signedPoints.map((p) => p.opsPerSecond)),
+    peakOpsPerSecond: Math.max(...points.map((p) => p.opsPerSecond)),
     p50LightLoadMs: signedAt(1).latencyMs.p50,
     p50At200ClientsMs: signedAt(200).latencyMs.p50,
     macPeakSameClientsOpsPerSecond: macAt(200).opsPerSecond,
@@ -329,37 +334,48 @@ async function main(): Promise<void> {
     /** Signed throughput at 200 clients as a share of MAC throughput at 200 clients. */
     shareOfMacAt200Clients:
       Math.round((signedAt(200).opsPerSecond / Math.max(1, macAt(200).opsPerSecond)) * 1000) / 1000,
-    points: signedPoints,
+    points,
   };
-  // Leader crash under load, from a client in this process (what is measured is the replicas' recovery).
-  const client = await clientFromOutputs(cluster.stackDir, cluster.component, { retransmitMs: 500, timeoutMs: 30_000 });
-  await client.connect(4);
-  const crash = await leaderCrash(client, procs[0]!);
-  await client.close();
-  for (const p of procs) p.kill('SIGKILL');
+}
 
-  // Extra data point: the same 4 replicas and client in ONE process over the same loopback TCP transport. It
-  // removes cross-process scheduler wake-ups (5 processes x 4 message hops on 2 shared cores) from the latency.
+/**
+ * Extra data point: 4 replicas and a client in ONE process over the same loopback TCP transport. It removes
+ * cross-process scheduler wake-ups (5 processes x 4 message hops on 2 shared cores) from the latency.
+ */
+async function singleProcessPoints(): Promise<Point[]> {
   const one = await makeCluster({ config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000 } });
   const inproc = await Promise.all(one.specFiles.map((f) => startNode(f, { stderr: false, roles: rolesOf })));
   const oneClient = await clientFromOutputs(one.stackDir, one.component, { retransmitMs: 500 });
   await oneClient.connect(4);
-  const [singleProcess] = (await sweep(
+  const [points] = (await sweep(
     [{ system: 'bft-smr-1proc', run: inProcess(oneClient), pids: [] }],
     [[0, [1, 50, 200]]],
   )) as [Point[]];
   await oneClient.close();
   for (const nd of inproc) await nd.stop();
+  return points;
+}
 
-  const peak = (pts: Point[], size: number) =>
-    Math.max(...pts.filter((p) => p.payloadBytes === size).map((p) => p.opsPerSecond));
+interface Runs {
+  replicated: Point[];
+  baseline: Point[];
+  singleProcess: Point[];
+  signed: Awaited<ReturnType<typeof signedPoints>>;
+  crash: Record<string, unknown>;
+}
+
+const peak = (pts: Point[], size: number) =>
+  Math.max(...pts.filter((p) => p.payloadBytes === size).map((p) => p.opsPerSecond));
+
+/** The targets, measured, and whether each is met. */
+function targetsOf(runs: Runs) {
+  const { replicated, baseline, singleProcess, crash } = runs;
   const peakSmall = peak(replicated, 0);
-  const peakLarge = peak(replicated, 1024);
   const basePeakSmall = peak(baseline, 0);
   const light = replicated.find((p) => p.payloadBytes === 0 && p.clients === 1)!;
   const light1 = singleProcess.find((p) => p.clients === 1)!;
   const recovered = crash.recoveredTo80PercentAfterMs as number | null;
-  const targets = {
+  return {
     peakSmallOpsPerSecond: { target: 38_000, measured: peakSmall, met: peakSmall >= 38_000 },
     fractionOfUnreplicated: {
       target: 0.25,
@@ -370,12 +386,17 @@ async function main(): Promise<void> {
     p50LightLoadSingleProcessMs: { target: 2, measured: light1.latencyMs.p50, met: light1.latencyMs.p50 <= 2 },
     leaderCrashRecoveryMs: { target: 5000, measured: recovered, met: recovered !== null && recovered <= 5000 },
   };
-  // Where the peak would be without the shared cores: BFT-SMaRt's 38 Kops/s ran each replica on a machine of its
-  // own and the clients on eight more. The busiest replica's CPU per operation at our peak bounds what one core per
-  // replica could order; a derived figure, not a measurement, reported beside (never instead of) the peak.
-  const atPeak = replicated.find((p) => p.payloadBytes === 0 && p.opsPerSecond === peakSmall)!;
+}
+
+/**
+ * Where the peak would be without the shared cores: BFT-SMaRt's 38 Kops/s ran each replica on a machine of its
+ * own and the clients on eight more. The busiest replica's CPU per operation at our peak bounds what one core per
+ * replica could order; a derived figure, not a measurement, reported beside (never instead of) the peak.
+ */
+function cpuAtPeak(replicated: Point[]) {
+  const atPeak = replicated.find((p) => p.payloadBytes === 0 && p.opsPerSecond === peak(replicated, 0))!;
   const busiest = Math.max(...(atPeak.cpuUsPerOp?.servers ?? []).map((v) => v ?? 0));
-  const machine = {
+  return {
     busiestReplicaCpuUsPerOp: busiest,
     clientCpuUsPerOp: atPeak.cpuUsPerOp?.client ?? null,
     cpuUsPerOpAllProcesses:
@@ -388,7 +409,12 @@ async function main(): Promise<void> {
      */
     wirePerRequest: atPeak.wirePerRequest ?? null,
   };
-  const result = {
+}
+
+/** bench/results/smr.json. */
+function resultOf(runs: Runs, load0: number[], t0: number) {
+  const { replicated, baseline } = runs;
+  return {
     benchmark: 'smr',
     date: new Date().toISOString(),
     machine: {
@@ -406,50 +432,78 @@ async function main(): Promise<void> {
       secondsPerPoint: SECONDS,
       transport: 'TCP loopback, HMAC-SHA256 frames, MAC-vector client requests; all processes on this machine',
     },
-    targets,
-    cpuAtPeak: machine,
+    targets: targetsOf(runs),
+    cpuAtPeak: cpuAtPeak(replicated),
     peaks: {
-      bftSmall: peakSmall,
-      bftLarge: peakLarge,
-      unreplicatedSmall: basePeakSmall,
+      bftSmall: peak(replicated, 0),
+      bftLarge: peak(replicated, 1024),
+      unreplicatedSmall: peak(baseline, 0),
       unreplicatedLarge: peak(baseline, 1024),
     },
     replicated,
     unreplicated: baseline,
-    replicatedSingleProcess: singleProcess,
-    signed,
-    leaderCrash: crash,
+    replicatedSingleProcess: runs.singleProcess,
+    signed: runs.signed,
+    leaderCrash: runs.crash,
     durationSeconds: Math.round((performance.now() - t0) / 1000),
   };
-  await writeJsonAtomic(path.join(import.meta.dirname, 'results', 'smr.json'), result);
+}
+
+/** The table printed at the end. */
+function report(runs: Runs, result: ReturnType<typeof resultOf>, load0: number[]): string {
+  const { targets, cpuAtPeak: machine } = result;
   const row = (name: string, t: { target: number; measured: number | null; met: boolean }) =>
     `${name.padEnd(28)} ${String(t.measured).padStart(10)}   target ${String(t.target).padStart(7)}   ${t.met ? 'MET' : 'NOT MET'}`;
-  process.stdout.write(
-    [
-      '',
-      'system        size  clients    ops/s   p50 ms   p99 ms',
-      ...[...replicated, ...baseline, ...signedPoints, ...singleProcess].map(
-        (p) =>
-          `${p.system.padEnd(12)} ${String(p.payloadBytes).padStart(5)} ${String(p.clients).padStart(8)} ${String(p.opsPerSecond).padStart(8)} ${String(p.latencyMs.p50).padStart(8)} ${String(p.latencyMs.p99).padStart(8)}`,
-      ),
-      '',
-      row('peak small ops/s', targets.peakSmallOpsPerSecond),
-      row('fraction of unreplicated', targets.fractionOfUnreplicated),
-      row('p50 at 1 client (ms)', targets.p50LightLoadMs),
-      row('p50 1 client, 1 process (ms)', targets.p50LightLoadSingleProcessMs),
-      row('leader crash recovery (ms)', targets.leaderCrashRecoveryMs),
-      `cpu per op at the peak: ${machine.cpuUsPerOpAllProcesses} us in all processes, busiest replica ${busiest} us ` +
-        `(one core per replica would bound the peak at ${machine.oneCorePerReplicaBoundOpsPerSecond} ops/s)`,
-      `per request at the peak, replicas 0..3: peer bytes ${(machine.wirePerRequest ?? []).map((w) => Math.round(w.peerBytes)).join('/')}, ` +
-        `replies ${(machine.wirePerRequest ?? []).map((w) => w.replies.toFixed(2)).join('/')}`,
-      `load average ${load0.map((x) => x.toFixed(1)).join(' ')} -> ${os
-        .loadavg()
-        .map((x) => x.toFixed(1))
-        .join(' ')} on ${os.cpus().length} cores`,
-      'wrote bench/results/smr.json',
-      '',
-    ].join('\n'),
-  );
+  return [
+    '',
+    'system        size  clients    ops/s   p50 ms   p99 ms',
+    ...[...runs.replicated, ...runs.baseline, ...runs.signed.points, ...runs.singleProcess].map(
+      (p) =>
+        `${p.system.padEnd(12)} ${String(p.payloadBytes).padStart(5)} ${String(p.clients).padStart(8)} ${String(p.opsPerSecond).padStart(8)} ${String(p.latencyMs.p50).padStart(8)} ${String(p.latencyMs.p99).padStart(8)}`,
+    ),
+    '',
+    row('peak small ops/s', targets.peakSmallOpsPerSecond),
+    row('fraction of unreplicated', targets.fractionOfUnreplicated),
+    row('p50 at 1 client (ms)', targets.p50LightLoadMs),
+    row('p50 1 client, 1 process (ms)', targets.p50LightLoadSingleProcessMs),
+    row('leader crash recovery (ms)', targets.leaderCrashRecoveryMs),
+    `cpu per op at the peak: ${machine.cpuUsPerOpAllProcesses} us in all processes, busiest replica ${machine.busiestReplicaCpuUsPerOp} us ` +
+      `(one core per replica would bound the peak at ${machine.oneCorePerReplicaBoundOpsPerSecond} ops/s)`,
+    `per request at the peak, replicas 0..3: peer bytes ${(machine.wirePerRequest ?? []).map((w) => Math.round(w.peerBytes)).join('/')}, ` +
+      `replies ${(machine.wirePerRequest ?? []).map((w) => w.replies.toFixed(2)).join('/')}`,
+    `load average ${load0.map((x) => x.toFixed(1)).join(' ')} -> ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+    'wrote bench/results/smr.json',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const load0 = os.loadavg();
+  const t0 = performance.now();
+  const cluster = await makeCluster({
+    config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000, requestTimeoutMs: 400 },
+    // A second client identity for the signed-request points (one connection per identity).
+    clients: 2,
+  });
+  const procs = cluster.specFiles.map((f) => spawnNode(f));
+  const children: ChildProcess[] = [...procs];
+  reapOnExit(children);
+  await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
+  const { replicated, baseline } = await macPoints(cluster, procs, children);
+  const signed = await signedPoints(cluster, procs, replicated);
+  // Leader crash under load, from a client in this process (what is measured is the replicas' recovery).
+  const client = await clientFromOutputs(cluster.stackDir, cluster.component, { retransmitMs: 500, timeoutMs: 30_000 });
+  await client.connect(4);
+  const crash = await leaderCrash(client, procs[0]!);
+  await client.close();
+  for (const p of procs) p.kill('SIGKILL');
+  const runs: Runs = { replicated, baseline, singleProcess: await singleProcessPoints(), signed, crash };
+  const result = resultOf(runs, load0, t0);
+  await writeJsonAtomic(path.join(import.meta.dirname, 'results', 'smr.json'), result);
+  process.stdout.write(report(runs, result, load0));
 }
 
 main().then(

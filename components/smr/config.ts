@@ -1,8 +1,13 @@
 /**
- * Node configuration of SMR replicas (roles `replica` and `standby`): written by plan.ts, parsed by node.ts.
+ * Node configuration of SMR replicas (roles `replica` and `standby`): written by plan.ts, parsed by node.ts
+ * (replicaConfig).
  * Defaults are those of a replica started from a hand-written spec; the plan always writes the topology's values.
  */
 import { z } from 'zod';
+import { ExitCode, TcError } from '../../kernel/errors.js';
+import { parseNodeConfig } from '../node-config.js';
+import { SmrCode } from './codes.js';
+import { validateGroup } from './protocol/types.js';
 
 export const SmrReplicaConfigSchema = z.object({
   f: z.int().min(0).default(1),
@@ -27,3 +32,30 @@ export type SmrReplicaConfig = z.output<typeof SmrReplicaConfigSchema>;
 export type SmrReplicaConfigInput = z.input<typeof SmrReplicaConfigSchema>;
 
 export const SMR_CONFIGS = { replica: SmrReplicaConfigSchema, standby: SmrReplicaConfigSchema } as const;
+
+/** A replica's config once checked against its group: `n` is known. */
+export type ReplicaConfig = SmrReplicaConfig & { n: number };
+
+/**
+ * The config of a replica whose spec lists `members` replicas in its group: the schema, then what the schema
+ * cannot check alone (n agrees with the spec; n >= 3f+1, or 2f+1 when the component tolerates crashes only).
+ */
+export function replicaConfig(raw: unknown, members: number): ReplicaConfig {
+  const c = parseNodeConfig(SmrReplicaConfigSchema, raw, { code: SmrCode.config, what: 'SMR replica config' });
+  const n = c.n ?? members;
+  if (n !== members) {
+    throw new TcError(SmrCode.config, `SMR config says n=${n} but the spec lists ${members} replicas in this group`, {
+      exit: ExitCode.invalid,
+      hint: 'redeploy so that specs and config agree',
+    });
+  }
+  const f = c.f;
+  const problem =
+    c.faults === 'crash'
+      ? n < 2 * f + 1
+        ? `n=${n} cannot tolerate f=${f} crashes (need 2f+1)`
+        : undefined
+      : validateGroup(n, f);
+  if (problem) throw new TcError(SmrCode.config, problem, { exit: ExitCode.invalid });
+  return { ...c, n };
+}

@@ -2,6 +2,7 @@
 import type { KindModule } from '../kind.js';
 import { mostCommon, num } from '../kind-status.js';
 import { SMR_CONFIGS } from './config.js';
+import { MISBEHAVIOURS } from './misbehaviour.js';
 import { planSmr } from './plan.js';
 
 export const smrKind: KindModule<'smr'> = {
@@ -38,5 +39,5 @@ export const smrKind: KindModule<'smr'> = {
     },
     leaderRole: 'replica',
   },
-  chaos: { faultModes: ['silent', 'wrong-replies', 'equivocate'], corruptibleBuckets: false },
+  chaos: { faultModes: MISBEHAVIOURS, corruptibleBuckets: false },
 };

@@ -175,7 +175,8 @@ export class ReplicaDriver {
       const req = decodeRequest(bytes);
       if (!req) continue;
       if (req.readOnly) {
-        // Unordered read: executed on the current state, never ordered (SMR-20); the client needs a larger quorum.
+        // Unordered read: executed on the current state, never ordered (BFT-SMaRt's unordered requests: no consensus
+        // round for a read); the client needs a larger quorum.
         if (!this.env.verifyRequest(req)) continue;
         const result = this.service.execute(requestOp(req), {
           client: req.client,
@@ -209,7 +210,7 @@ export class ReplicaDriver {
           out.sends.push({ to: a.to, msg: a.msg });
           break;
         case 'execute': {
-          const { me, n, f } = this.core.cfg;
+          const { me, n, f } = this.core.config;
           const leader = this.core.leader();
           a.requests.forEach((r, i) => {
             const result = this.service.execute(requestOp(r), {

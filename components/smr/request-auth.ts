@@ -1,13 +1,13 @@
 /**
- * Ed25519 client signatures for SMR requests (the option beside MAC vectors; issue 6).
+ * Ed25519 client signatures for SMR requests (the option beside MAC vectors).
  *
  * Why MAC vectors stay the default (BFT-SMaRt's choice): one HMAC per replica is a few microseconds, an Ed25519
  * verification tens of microseconds at every replica for every request, so MACs keep throughput. Signatures buy
  * what MACs cannot: one authenticator that anyone holding the client's public key can check (a request forwarded
  * by a replica, handed over in a leader change or shown to a third party later), which is non-repudiation.
  *
- * Used by the replica and the unreplicated baseline (node.ts) and by the simulator (test/smr/sim.ts), so the
- * same check runs in both. The policy of a component is `clientAuth` in its replica config:
+ * Used by the replica (replica-env.ts), the benchmark's unreplicated baseline (bench/unreplicated.ts) and the
+ * simulator (test/smr/sim.ts), so the same check runs in all of them. The policy of a component is `clientAuth` in its replica config:
  * - `mac` (default): MAC-vector requests and signed requests from clients that have a signer key are accepted;
  * - `signature`: only signed requests are accepted (read-only ones too); MAC-only requests are refused.
  */

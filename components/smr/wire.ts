@@ -9,6 +9,7 @@
  */
 import v8 from 'node:v8';
 import { decodeId } from './protocol/codec.js';
+import { MAX_CACHED_CLIENT_BASES, REPLIES_MESSAGE_BYTES } from './protocol/limits.js';
 import type { Msg } from './protocol/types.js';
 
 export function encodeMsg(m: Msg): Buffer {
@@ -95,8 +96,8 @@ function encodeReplyRange(replies: readonly ReplyEntry[], from: number, to: numb
   return out;
 }
 
-/** Bytes a replies message may hold before the rest of a step's replies go in another one. */
-export const REPLIES_MESSAGE_BYTES = 1 << 20;
+/** Bytes a replies message may hold before the rest of a step's replies go in another one (protocol/limits.ts). */
+export { REPLIES_MESSAGE_BYTES };
 
 /**
  * `encodeReplies` split so that no message passes `maxBytes` (unless one reply alone does): a batch of large
@@ -164,7 +165,7 @@ export function clientBase(client: string): string {
     const i = client.indexOf('/');
     base = i < 0 ? client : client.slice(0, i);
     // Bounded like the id table it mirrors (codec.ts decodeId): ids arrive before they are authenticated.
-    if (bases.size >= 65_536) bases.clear();
+    if (bases.size >= MAX_CACHED_CLIENT_BASES) bases.clear();
     bases.set(client, base);
   }
   return base;

@@ -42,6 +42,61 @@ export async function freePort(host: string): Promise<number> {
   });
 }
 
+/** A replica of the test cluster, before its spec is written. */
+interface ClusterNode {
+  id: string;
+  index: number;
+  host: string;
+  ports: { peer: number; client: number };
+  controlPort: number;
+  publicKey: string;
+  keyFile: string;
+}
+
+/** n replicas on 127.net2.net3.(i+1), each with its key file and free ports. */
+async function makeNodes(stackDir: string, component: string, n: number): Promise<ClusterNode[]> {
+  const net2 = randomInt(1, 250);
+  const net3 = randomInt(1, 200);
+  const nodes: ClusterNode[] = [];
+  for (let i = 0; i < n; i++) {
+    const host = `127.${net2}.${net3}.${i + 1}`;
+    const id = `${component}-replica-${i}`;
+    const k = generateNodeKey();
+    const keyFile = path.join(stackDir, 'keys', `${id}.key`);
+    await writePrivateKey(keyFile, k.privateKey);
+    nodes.push({
+      id,
+      index: i,
+      host,
+      ports: { peer: await freePort(host), client: await freePort(host) },
+      controlPort: await freePort(host),
+      publicKey: k.publicKey,
+      keyFile,
+    });
+  }
+  return nodes;
+}
+
+/** `count` client identities, each with its X25519 key and, like a deploy, an Ed25519 request-signing key beside it. */
+async function makeClients(stackDir: string, component: string, count: number) {
+  const clientKeys: DeploymentOutputs['components'][string]['clientKeys'] = {};
+  const clients: Record<string, string> = {};
+  const clientSigners: Record<string, string> = {};
+  for (let c = 0; c < count; c++) {
+    const id = c === 0 ? `client-${component}` : `client-${component}-${c}`;
+    const k = generateNodeKey();
+    const keyFile = path.join(stackDir, 'keys', `${id}.key`);
+    await writePrivateKey(keyFile, k.privateKey);
+    const s = generateSigningKey();
+    const signingKeyFile = path.join(stackDir, 'keys', `${id}.sign.key`);
+    await writeSigningKey(signingKeyFile, s.privateKey);
+    clientKeys[id] = { keyFile, publicKey: k.publicKey, signingKeyFile, signingPublicKey: s.publicKey };
+    clients[id] = k.publicKey;
+    clientSigners[id] = s.publicKey;
+  }
+  return { clientKeys, clients, clientSigners };
+}
+
 export async function makeCluster(
   opts: {
     n?: number;
@@ -59,49 +114,8 @@ export async function makeCluster(
   const component = 'ledger';
   const stackDir = path.join(dir, '.tclouds', stack);
   const token = await ensureAdminToken(path.join(stackDir, 'keys', 'admin.token'));
-  const net2 = randomInt(1, 250);
-  const net3 = randomInt(1, 200);
-  const nodes: {
-    id: string;
-    index: number;
-    host: string;
-    ports: { peer: number; client: number };
-    controlPort: number;
-    publicKey: string;
-    keyFile: string;
-  }[] = [];
-  for (let i = 0; i < n; i++) {
-    const host = `127.${net2}.${net3}.${i + 1}`;
-    const id = `${component}-replica-${i}`;
-    const k = generateNodeKey();
-    const keyFile = path.join(stackDir, 'keys', `${id}.key`);
-    await writePrivateKey(keyFile, k.privateKey);
-    nodes.push({
-      id,
-      index: i,
-      host,
-      ports: { peer: await freePort(host), client: await freePort(host) },
-      controlPort: await freePort(host),
-      publicKey: k.publicKey,
-      keyFile,
-    });
-  }
-  const clientKeys: DeploymentOutputs['components'][string]['clientKeys'] = {};
-  const clients: Record<string, string> = {};
-  const clientSigners: Record<string, string> = {};
-  for (let c = 0; c < (opts.clients ?? 1); c++) {
-    const id = c === 0 ? `client-${component}` : `client-${component}-${c}`;
-    const k = generateNodeKey();
-    const keyFile = path.join(stackDir, 'keys', `${id}.key`);
-    await writePrivateKey(keyFile, k.privateKey);
-    // Like a deploy: every SMR client also gets an Ed25519 request-signing key beside its X25519 key.
-    const s = generateSigningKey();
-    const signingKeyFile = path.join(stackDir, 'keys', `${id}.sign.key`);
-    await writeSigningKey(signingKeyFile, s.privateKey);
-    clientKeys[id] = { keyFile, publicKey: k.publicKey, signingKeyFile, signingPublicKey: s.publicKey };
-    clients[id] = k.publicKey;
-    clientSigners[id] = s.publicKey;
-  }
+  const nodes = await makeNodes(stackDir, component, n);
+  const { clientKeys, clients, clientSigners } = await makeClients(stackDir, component, opts.clients ?? 1);
   const specs: NodeSpec[] = nodes.map((nd) => ({
     version: 1,
     stack,

@@ -113,51 +113,11 @@ describe('4 replica processes on loopback', () => {
     await workload(10, 'after');
   }, 120_000);
 
-  it('ordered requests go to the leader only; a silent leader costs a retransmission, then the client follows the new one', async () => {
-    for (const spec of cluster.specs) await admin(spec, cluster.token, 'fault', { mode: 'none' });
-    await workload(5, 'settle');
-    const leader = ((await health(0)).role as { leader: number }).leader;
-    expect(client.leader).toBe(leader);
-    const follower = (leader + 1) % 4;
-    const metric = async (i: number, re: RegExp) => {
-      const s = cluster.specs[i]!;
-      const text = await (await fetch(`http://${s.host}:${s.controlPort}/metrics`)).text();
-      return Number(re.exec(text)?.[1] ?? Number.NaN);
-    };
-    const clientFrames = (i: number) =>
-      metric(i, /tclouds_transport_frames_received_total\{transport="client"\} (\d+)/);
-    const replies = async () => {
-      let sum = 0;
-      for (let i = 0; i < 4; i++) sum += await metric(i, /tclouds_smr_replies_sent_total (\d+)/);
-      return sum;
-    };
-    // Retransmissions in the tests above (a killed replica, a Byzantine leader) put the client in broadcast mode
-    // for ten retransmission periods.
-    for (let i = 0; i < 100 && !client.directed; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(client.directed).toBe(true);
-    const before = await clientFrames(follower);
-    const repliesBefore = await replies();
-    const leaderRepliesBefore = await metric(leader, /tclouds_smr_replies_sent_total (\d+)/);
-    for (let i = 0; i < 10; i++) {
-      const op: KvOp = { op: 'put', key: 'direct', value: `v${i}` };
-      const expected = JSON.stringify(applyKv(model, op));
-      expect(new TextDecoder().decode((await session.invoke(encodeKvOp(op))).result)).toBe(expected);
-    }
-    // Ten ordered requests, none sent to the follower (a retransmission under load may add one or two).
-    expect((await clientFrames(follower)) - before).toBeLessThanOrEqual(2);
-    // And answered by their f+1 = 2 designated repliers, never by the leader (a retransmission may add a few).
-    expect((await replies()) - repliesBefore).toBeGreaterThanOrEqual(20);
-    expect((await replies()) - repliesBefore).toBeLessThanOrEqual(24);
-    expect((await metric(leader, /tclouds_smr_replies_sent_total (\d+)/)) - leaderRepliesBefore).toBeLessThanOrEqual(2);
-
-    expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'silent' })).status).toBe(200);
-    await workload(10, 'silent-leader');
-    const now = ((await health(follower)).role as { leader: number }).leader;
-    expect(now).not.toBe(leader);
-    expect(client.leader).toBe(now);
-    expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'none' })).status).toBe(200);
-    await workload(5, 'after-silence');
-  }, 120_000);
+  it(
+    'ordered requests go to the leader only; a silent leader costs a retransmission, then the client follows the new one',
+    leaderOnly,
+    120_000,
+  );
 
   it('replicas stop cleanly on SIGTERM (exit 0) and log JSON lines', async () => {
     const exits = await Promise.all(
@@ -179,3 +139,52 @@ describe('4 replica processes on loopback', () => {
     expect(records.some((r) => r.msg === 'node stopped')).toBe(true);
   }, 30_000);
 });
+
+/**
+ * Ordered requests reach the leader alone and are answered by their f+1 designated repliers (never the leader);
+ * then the leader turns silent: one retransmission later the group has a new leader and the client follows it.
+ */
+async function leaderOnly(): Promise<void> {
+  for (const spec of cluster.specs) await admin(spec, cluster.token, 'fault', { mode: 'none' });
+  await workload(5, 'settle');
+  const leader = ((await health(0)).role as { leader: number }).leader;
+  expect(client.leader).toBe(leader);
+  const follower = (leader + 1) % 4;
+  const metric = async (i: number, re: RegExp) => {
+    const s = cluster.specs[i]!;
+    const text = await (await fetch(`http://${s.host}:${s.controlPort}/metrics`)).text();
+    return Number(re.exec(text)?.[1] ?? Number.NaN);
+  };
+  const clientFrames = (i: number) => metric(i, /tclouds_transport_frames_received_total\{transport="client"\} (\d+)/);
+  const replies = async () => {
+    let sum = 0;
+    for (let i = 0; i < 4; i++) sum += await metric(i, /tclouds_smr_replies_sent_total (\d+)/);
+    return sum;
+  };
+  // Retransmissions in the tests above (a killed replica, a Byzantine leader) put the client in broadcast mode
+  // for ten retransmission periods.
+  for (let i = 0; i < 100 && !client.directed; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(client.directed).toBe(true);
+  const before = await clientFrames(follower);
+  const repliesBefore = await replies();
+  const leaderRepliesBefore = await metric(leader, /tclouds_smr_replies_sent_total (\d+)/);
+  for (let i = 0; i < 10; i++) {
+    const op: KvOp = { op: 'put', key: 'direct', value: `v${i}` };
+    const expected = JSON.stringify(applyKv(model, op));
+    expect(new TextDecoder().decode((await session.invoke(encodeKvOp(op))).result)).toBe(expected);
+  }
+  // Ten ordered requests, none sent to the follower (a retransmission under load may add one or two).
+  expect((await clientFrames(follower)) - before).toBeLessThanOrEqual(2);
+  // And answered by their f+1 = 2 designated repliers, never by the leader (a retransmission may add a few).
+  expect((await replies()) - repliesBefore).toBeGreaterThanOrEqual(20);
+  expect((await replies()) - repliesBefore).toBeLessThanOrEqual(24);
+  expect((await metric(leader, /tclouds_smr_replies_sent_total (\d+)/)) - leaderRepliesBefore).toBeLessThanOrEqual(2);
+
+  expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'silent' })).status).toBe(200);
+  await workload(10, 'silent-leader');
+  const now = ((await health(follower)).role as { leader: number }).leader;
+  expect(now).not.toBe(leader);
+  expect(client.leader).toBe(now);
+  expect((await admin(cluster.specs[leader]!, cluster.token, 'fault', { mode: 'none' })).status).toBe(200);
+  await workload(5, 'after-silence');
+}

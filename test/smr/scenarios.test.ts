@@ -17,8 +17,8 @@ import {
   macEntryEquals,
   requestOp,
 } from '../../components/smr/protocol/codec.js';
+import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/collect.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
-import { chooseValue, EMPTY_STATE } from '../../components/smr/protocol/leader-change.js';
 import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
 import { quorum, validateGroup } from '../../components/smr/protocol/types.js';
 import { decodeDriverSnapshot, designatedReplier, encodeDriverSnapshot } from '../../components/smr/replica-driver.js';
@@ -147,7 +147,7 @@ describe('determinism', () => {
   });
 });
 
-describe('quorum arithmetic and pure helpers', () => {
+describe('quorum arithmetic', () => {
   it('more than (n+f)/2: 3 @ (4,1), 4 @ (5,1), 5 @ (7,2), 7 @ (10,3); any two quorums share a correct replica', () => {
     expect(quorum.size(4, 1)).toBe(3);
     expect(quorum.size(5, 1)).toBe(4);
@@ -173,7 +173,9 @@ describe('quorum arithmetic and pure helpers', () => {
     expect(validateGroup(3, 1)).toMatch(/need n >= 3f\+1 = 4/);
     expect(validateGroup(4, 1)).toBeUndefined();
   });
+});
 
+describe('request codec', () => {
   it('codec: requests and batches round-trip; arbitrary bytes never throw', () => {
     const body = encodeRequestBody('c1/s', 7, false, new Uint8Array([1, 2, 3]));
     const req = attachAuth(body, [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]);
@@ -267,7 +269,9 @@ describe('quorum arithmetic and pure helpers', () => {
       expect(decodeId(Buffer.from(id), 0, id.length)).toBe(id);
     }
   });
+});
 
+describe('replies: the collector, the client channel and reply messages', () => {
   it('reply collector: f+1 identical for ordered, all n for read-only, repeats and wrong seq ignored', () => {
     const ok = new Uint8Array([1]);
     const bad = new Uint8Array([2]);
@@ -365,7 +369,9 @@ describe('quorum arithmetic and pure helpers', () => {
     msg.fill(0);
     expect(got).toEqual({ kind: 'done', result: new Uint8Array([1, 2, 3]) });
   });
+});
 
+describe('who replies, what a checkpoint carries, where requests go, what a new leader proposes', () => {
   it('designated repliers: f+1 distinct followers per request, never the leader, each follower a fair share', () => {
     fc.assert(
       fc.property(

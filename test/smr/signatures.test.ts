@@ -1,8 +1,8 @@
 /**
- * Ed25519 client signatures (issue 6, "Ed25519 signatures as an option"): the request format, the signing keys,
- * and real replicas that verify them. The component with `clientAuth: signature` runs as 4 real
- * `node bin/run.js node run` processes (needs `npx tsc -p tsconfig.build.json`); the default (`mac`) component and
- * the unreplicated baseline run in this process on the same loopback TCP transport.
+ * Ed25519 client signatures (the option beside MAC vectors): the request format, the signing keys, and real
+ * replicas that verify them. The component with `clientAuth: signature` runs as 4 real `node bin/run.js node run`
+ * processes (needs `npx tsc -p tsconfig.build.json`); the default (`mac`) component and the benchmark's unreplicated
+ * baseline (bench/unreplicated.ts) run in this process on the same loopback TCP transport.
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -11,6 +11,7 @@ import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUnreplicated } from '../../bench/unreplicated.js';
 import { rolesOf } from '../../components/kinds.js';
 import { clientFromOutputs, SmrClient } from '../../components/smr/client.js';
 import {
@@ -59,10 +60,10 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe('signed request format', () => {
-  const { privateKey, publicKey } = generateSigningKey();
-  const signers = new ClientSigners({ alice: publicKey });
+const { privateKey, publicKey } = generateSigningKey();
+const signers = new ClientSigners({ alice: publicKey });
 
+describe('signed request format', () => {
   it('round-trips: flags bit1 set, no MAC entries, 64-byte signature that verifies', () => {
     const body = encodeRequestBody('alice/s1', 9, true, op, true);
     const req = signRequest(body, privateKey);
@@ -144,7 +145,9 @@ describe('signed request format', () => {
       }),
     );
   });
+});
 
+describe('signing and the request policy', () => {
   it('encodeSignedRequest refuses a signer that returns the wrong length', () => {
     expect(() => encodeSignedRequest(encodeRequestBody('a', 1, false, op), () => new Uint8Array(10))).toThrow(/64/);
   });
@@ -411,8 +414,7 @@ describe('default clientAuth (mac) replicas and the unreplicated baseline, in pr
     };
     const specFile = path.join(cluster.stackDir, 'nodes', 'unreplicated.json');
     await writeJsonAtomic(specFile, spec);
-    const { startNode } = await import('../../runtime/node-host.js');
-    single = await startNode(specFile, { stderr: false, roles: rolesOf });
+    single = await startUnreplicated(specFile);
     const base = await clientFromOutputs(cluster.stackDir, cluster.component, { sign: true });
     const other = await clientFromOutputs(cluster.stackDir, cluster.component, { clientId: 'client-ledger-1' });
     const mk = (from: SmrClient, signingKey = from.opts.signingKey) =>

@@ -4,7 +4,12 @@
  * and prints its drawn parameters and failures.
  */
 import { expect, it } from 'vitest';
-import { runSim } from './sim.js';
+import { runSim, type SimResult } from './sim.js';
+
+/** How a failed seed is reported: its first failures (a replica's exception among them), params and replay line. */
+export function failureReport(r: SimResult, file: string): string {
+  return `seed ${r.seed}: ${r.failures.slice(0, 3).join('; ')}\n  params ${r.params}\n  replay: SMR_SEED=${r.seed} npx vitest run ${file}`;
+}
 
 export function simulationSuite(part: 0 | 1, file: string): void {
   const single = process.env.SMR_SEED;
@@ -32,9 +37,7 @@ export function simulationSuite(part: 0 | 1, file: string): void {
       decided += r.decided;
       completed += r.completed;
       if (!r.ok) {
-        failed.push(
-          `seed ${seed}: ${r.failures.slice(0, 3).join('; ')}\n  params ${r.params}\n  replay: SMR_SEED=${seed} npx vitest run ${file}`,
-        );
+        failed.push(failureReport(r, file));
         if (failed.length >= 5) break;
       }
     }

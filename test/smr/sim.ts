@@ -1,13 +1,14 @@
 /**
- * Seeded deterministic simulator for the SMR core (protocol-cores.md (c)): n ReplicaCores driven by the real
- * ReplicaDriver + KvService over a simulated network that drops, duplicates, delays (hence reorders) and
- * partitions, with up to f Byzantine replicas and closed-loop KV clients using the real ReplyCollector.
- * Virtual time only; every random draw comes from per-subsystem streams of one seed.
+ * Seeded deterministic simulator for the SMR core: n ReplicaCores driven by the real ReplicaDriver + KvService over
+ * a simulated network that drops, duplicates, delays (hence reorders) and partitions, with up to f Byzantine
+ * replicas and closed-loop KV clients using the real ReplyCollector. Virtual time only; every random draw comes
+ * from per-subsystem streams of one seed (sim-env.ts).
  *
  * Checks: agreement (correct replicas execute the same batch at every cid), integrity (only issued requests,
- * each at most once), client results linearizable against a sequential KV model (the agreed log is the witness
- * order; it must respect real time; read-only results must match some prefix within the op's interval), and
- * liveness (after healing, every client op completes and correct replicas converge).
+ * each at most once), client results linearizable against a sequential KV model (sim-check.ts: the agreed log is
+ * the witness order; it must respect real time; read-only results must match some prefix within the op's
+ * interval), liveness (after healing, every client op completes and correct replicas converge), and the core's own
+ * assertions: anything a replica throws (an InvariantError, TC600) ends the run as a failure of its seed.
  *
  * A slice of the seeds (`signed`) runs the component with `clientAuth: signature`: clients sign every request with
  * real Ed25519 keys and replicas verify them with the same code as the real replica (request-auth.ts), refusing
@@ -15,159 +16,27 @@
  * batch it proposes: unsigned or signed with its own key (signed seeds), or with a MAC vector it could only compute
  * for itself (MAC seeds). Integrity fails if a correct replica ever executes it.
  */
-import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   attachAuth,
-  bytesEqual,
-  type DecodedRequest,
   decodeBatch,
   encodeBatch,
   encodeRequestBody,
   MAC_LEN,
-  macEntry,
-  signedBytes,
   toHex,
 } from '../../components/smr/protocol/codec.js';
 import { ReplyCollector } from '../../components/smr/protocol/collector.js';
 import { ReplicaCore } from '../../components/smr/protocol/core.js';
 import { LeaderHint } from '../../components/smr/protocol/leader-hint.js';
+import { MAX_PENDING_PER_CLIENT } from '../../components/smr/protocol/limits.js';
 import type { CoreEnv, Msg } from '../../components/smr/protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from '../../components/smr/replica-driver.js';
-import { ClientSigners, requestVerifier, signRequest } from '../../components/smr/request-auth.js';
-import { applyKv, encodeKvOp, type KvOp, KvService, resultBytes } from '../../components/smr/services/kv.js';
-import { signingPublicKeyOf } from '../../runtime/keys.js';
+import { signRequest } from '../../components/smr/request-auth.js';
+import { encodeKvOp, type KvOp, KvService, resultBytes } from '../../components/smr/services/kv.js';
+import { checkLinearizable, type HistOp } from './sim-check.js';
+import { CLIENT_SIGNING_KEYS, mac, makeEnv, pairKey, Rng, ROGUE_SIGNING_KEY } from './sim-env.js';
 
-// ------------------------------------------------------------------ PRNG (splitmix32 streams)
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x9e3779b9) >>> 0;
-    let z = this.s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)]!;
-  }
-  fork(tag: number): Rng {
-    return new Rng((Math.imul(this.s ^ tag, 0x27d4eb2d) + tag) >>> 0);
-  }
-}
-
-// ------------------------------------------------------------------ deterministic crypto
-/** Cheap keyed hash (two FNV-1a lanes): a Byzantine wrapper only ever gets its own keys, so it cannot forge. */
-function mac(key: string, bytes: Uint8Array): Uint8Array {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < key.length; i++) {
-    a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
-    b = Math.imul(b ^ key.charCodeAt(i), 0x5bd1e995);
-  }
-  for (let i = 0; i < bytes.length; i++) {
-    a = Math.imul(a ^ bytes[i]!, 0x01000193);
-    b = Math.imul(b ^ bytes[i]!, 0x5bd1e995) ^ (b >>> 15);
-  }
-  const out = new Uint8Array(MAC_LEN);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, a >>> 0);
-  dv.setUint32(4, b >>> 0);
-  dv.setUint32(8, (a ^ (b << 7)) >>> 0);
-  return out;
-}
-const pairKey = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
-const digestCache = new WeakMap<Uint8Array, string>();
-function digest(b: Uint8Array): string {
-  const c = digestCache.get(b);
-  if (c) return c;
-  const h = createHash('sha256').update(b).digest('hex');
-  digestCache.set(b, h);
-  return h;
-}
-
-/**
- * Ed25519 signing keys of the simulated clients c0..c7, derived from fixed seeds (Ed25519 signatures are
- * deterministic, so a replayed seed gives the same bytes). Made once: key generation is not what is under test.
- */
-const MAX_CLIENTS = 8;
-const CLIENT_SIGNING_KEYS: KeyObject[] = Array.from({ length: MAX_CLIENTS }, (_, c) =>
-  createPrivateKey({
-    key: Buffer.concat([
-      Buffer.from('302e020100300506032b657004220420', 'hex'),
-      createHash('sha256').update(`tclouds-sim-client-c${c}`).digest(),
-    ]),
-    format: 'der',
-    type: 'pkcs8',
-  }),
-);
-const SIGNERS = new ClientSigners(
-  Object.fromEntries(CLIENT_SIGNING_KEYS.map((k, c) => [`c${c}`, signingPublicKeyOf(k)])),
-);
-/** A key no client registered: what a Byzantine replica can sign with. */
-const ROGUE_SIGNING_KEY = createPrivateKey({
-  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), new Uint8Array(32).fill(0x42)]),
-  format: 'der',
-  type: 'pkcs8',
-});
-
-const SIGNATURE_CHECKS = new Map<string, boolean>();
-
-/** A MAC request from simulated client `client` for an n-replica group (what the sim's clients send). */
-export function simRequest(client: string, seq: number, op: Uint8Array, n: number): Uint8Array {
-  const body = encodeRequestBody(client, seq, false, op);
-  return attachAuth(
-    body,
-    Array.from({ length: n }, (_, j) => mac(pairKey(client, `r${j}`), body)),
-  );
-}
-
-/** The simulator's CoreEnv for replica `me`: deterministic keys, the real request check (request-auth.ts). */
-export function makeEnv(me: number, n: number, signed = false): CoreEnv {
-  const name = (i: number) => `r${i}`;
-  // The replica's request check of the real node (request-auth.ts) around the simulator's MAC.
-  const verifyRequest = requestVerifier(
-    signed ? 'signature' : 'mac',
-    SIGNERS,
-    (req: DecodedRequest) => {
-      const a = macEntry(req, me);
-      return a !== undefined && bytesEqual(a, mac(pairKey(req.client, name(me)), signedBytes(req)));
-    },
-    (client) => client,
-  );
-  return {
-    digest,
-    verifyRequest: (req) => {
-      if (!req.signature) return verifyRequest(req);
-      // Every replica re-verifies the same signed bytes (on arrival, in proposals, retransmissions): the outcome of
-      // Ed25519 verification depends on the bytes alone, so it is computed once per distinct request (CI time).
-      const key = toHex(req.bytes);
-      let ok = SIGNATURE_CHECKS.get(key);
-      if (ok === undefined) {
-        ok = verifyRequest(req);
-        if (SIGNATURE_CHECKS.size > 200_000) SIGNATURE_CHECKS.clear();
-        SIGNATURE_CHECKS.set(key, ok);
-      }
-      return ok;
-    },
-    vector: (bytes) => {
-      const out = new Uint8Array(n * MAC_LEN);
-      for (let j = 0; j < n; j++) out.set(mac(pairKey(name(me), name(j)), bytes), j * MAC_LEN);
-      return out;
-    },
-    checkVector: (from, bytes, vec) =>
-      vec.length === n * MAC_LEN &&
-      bytesEqual(vec.subarray(me * MAC_LEN, (me + 1) * MAC_LEN), mac(pairKey(name(from), name(me)), bytes)),
-  };
-}
+export { makeEnv, Rng, simRequest } from './sim-env.js';
 
 // ------------------------------------------------------------------ configuration
 export type Byzantine = 'silent' | 'equivocate' | 'wrong-replies' | 'replay' | 'forge' | 'censor' | 'inject';
@@ -265,17 +134,6 @@ interface Packet {
   reply?: { client: string; seq: number; readOnly: boolean; result: Uint8Array; regency: number };
 }
 
-interface HistOp {
-  client: string;
-  op: KvOp;
-  readOnly: boolean;
-  invoke: number;
-  respond: number;
-  result?: string;
-  seq?: number;
-}
-
-/** Fixed parameters of the pinned scenarios (scenarios.test.ts, sim-signatures.test.ts): one fault, no noise. */
 export const PINNED: Omit<SimParams, 'byzantine' | 'signed'> = {
   n: 4,
   f: 1,
@@ -319,21 +177,118 @@ const CLIENT_BASE = 1000;
 /** Client retransmission period, in ticks. */
 const RETRANSMIT_TICKS = 25;
 
-export function runSim(seed: number, override: Partial<SimParams> = {}): SimResult {
-  const p = { ...drawParams(seed), ...override };
-  const root = new Rng(seed);
-  const netRng = root.fork(2);
-  const wlRng = root.fork(3);
-  const byzRng = root.fork(4);
-  const faultRng = root.fork(5);
-  const failures: string[] = [];
-  const fail = (m: string) => {
-    if (failures.length < 10) failures.push(m);
-  };
-  const traceHash = createHash('sha256');
+/** A failure inside a replica's step (a broken invariant, or any exception): the run stops and reports it. */
+class ReplicaFailure extends Error {}
 
-  const T = 12;
-  const mkReplica = (i: number, recovering = false) => {
+type Replica = { core: ReplicaCore; driver: ReplicaDriver; up: boolean };
+
+interface ClientState {
+  name: string;
+  seq: number;
+  done: number;
+  cur: {
+    op: KvOp;
+    ro: boolean;
+    seq: number;
+    bytes: Uint8Array;
+    /** Whether `bytes` asks every replica to answer. */
+    replyAll: boolean;
+    collector: ReplyCollector;
+    sentAt: number;
+    hist: HistOp;
+  } | null;
+  idleUntil: number;
+  /** Where ordered requests go when `directed` (the real client's rule). */
+  hint: LeaderHint;
+  broadcastUntil: number;
+}
+
+const clientName = (c: number) => `c${c}`;
+
+/** Request timeout of the simulated replicas, in ticks. */
+const REQUEST_TIMEOUT_TICKS = 12;
+
+/**
+ * One seeded run: replicas, network, Byzantine decoration, clients and the checks, advanced tick by tick. Every
+ * random draw comes from its subsystem's stream (network, workload, Byzantine, faults), in a fixed order, so a seed
+ * replays exactly.
+ */
+class Simulation {
+  private readonly netRng: Rng;
+  private readonly wlRng: Rng;
+  private readonly byzRng: Rng;
+  private readonly faultRng: Rng;
+  readonly failures: string[] = [];
+  private readonly traceHash = createHash('sha256');
+  readonly replicas: Replica[];
+  /**
+   * A crashed replica restarts without its votes (no durable log): amnesia counts against the f budget, so
+   * crashed replicas are excluded from the correct set like Byzantine ones.
+   */
+  private readonly crashed = new Set<number>();
+  // Canonical execution history and per-replica progress.
+  private readonly canon = new Map<number, string>();
+  readonly canonBatches = new Map<number, readonly { client: string; seq: number }[]>();
+  private readonly executedBy: Map<string, number>[];
+  private readonly lastCid: number[];
+  // Network: packets bucketed by delivery tick; inside a tick they are delivered in send order.
+  private readonly queue = new Map<number, Packet[]>();
+  queued = 0;
+  private order = 0;
+  now = 0;
+  healed = false;
+  private partition: Set<number> | null = null;
+  // Byzantine behaviour (decorates the honest replica's output; signs only with its own keys).
+  private readonly sent: Msg[][];
+  private readonly byzEnv = new Map<number, CoreEnv>();
+  /** Proposals the `inject` replica sent with a request its client never issued. */
+  injected = 0;
+  // Clients.
+  private readonly issued = new Set<string>();
+  readonly history: HistOp[] = [];
+  requestPackets = 0;
+  replyPackets = 0;
+  readonly clients: ClientState[];
+
+  constructor(
+    readonly seed: number,
+    readonly p: SimParams,
+  ) {
+    const root = new Rng(seed);
+    this.netRng = root.fork(2);
+    this.wlRng = root.fork(3);
+    this.byzRng = root.fork(4);
+    this.faultRng = root.fork(5);
+    this.replicas = Array.from({ length: p.n }, (_, i) => this.mkReplica(i));
+    this.executedBy = this.replicas.map(() => new Map<string, number>());
+    this.lastCid = this.replicas.map(() => -1);
+    this.sent = this.replicas.map(() => []);
+    for (const i of p.byzantine.keys()) this.byzEnv.set(i, makeEnv(i, p.n));
+    this.clients = Array.from({ length: p.clients }, (_, c) => ({
+      name: clientName(c),
+      seq: 0,
+      done: 0,
+      cur: null,
+      idleUntil: this.wlRng.int(0, 5),
+      hint: new LeaderHint(p.n, p.f),
+      broadcastUntil: Number.POSITIVE_INFINITY,
+    }));
+  }
+
+  fail(m: string): void {
+    if (this.failures.length < 10) this.failures.push(m);
+  }
+
+  correct(i: number): boolean {
+    return !this.p.byzantine.has(i) && !this.crashed.has(i);
+  }
+
+  traceDigest(): string {
+    return this.traceHash.digest('hex');
+  }
+
+  private mkReplica(i: number, recovering = false): Replica {
+    const p = this.p;
     const env = makeEnv(i, p.n, p.signed);
     const core = new ReplicaCore(
       {
@@ -342,83 +297,113 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
         me: i,
         batchSize: p.batchSize,
         checkpointPeriod: p.checkpointPeriod,
-        requestTimeout: T,
-        maxPendingPerClient: 64,
+        requestTimeout: REQUEST_TIMEOUT_TICKS,
+        maxPendingPerClient: MAX_PENDING_PER_CLIENT,
         maxPending: 1024,
         recovering,
       },
       env,
     );
     return { core, driver: new ReplicaDriver(core, new KvService(), env), up: true };
-  };
-  const replicas = Array.from({ length: p.n }, (_, i) => mkReplica(i));
-  // A crashed replica restarts without its votes (no durable log): amnesia counts against the f budget, so
-  // crashed replicas are excluded from the correct set like Byzantine ones.
-  const crashed = new Set<number>();
-  const correct = (i: number) => !p.byzantine.has(i) && !crashed.has(i);
+  }
 
-  // Canonical execution history and per-replica progress.
-  const canon = new Map<number, string>();
-  const canonBatches = new Map<number, readonly { client: string; seq: number }[]>();
-  const executedBy = replicas.map(() => new Map<string, number>());
-  const lastCid = replicas.map(() => -1);
+  /**
+   * Runs one step of replica `i` and hands its output on. Anything the replica throws ends the run: an
+   * InvariantError is a bug the simulator found, and so is any other exception (the seed replays it).
+   */
+  private stepReplica(i: number, fn: (out: DriverOutput) => void): void {
+    const out = emptyOutput();
+    try {
+      fn(out);
+    } catch (e) {
+      const err = e as Error & { code?: string; details?: unknown };
+      const details = err.details === undefined ? '' : ` ${JSON.stringify(err.details)}`;
+      throw new ReplicaFailure(
+        `replica ${i} at tick ${this.now}: ${err.name} ${err.code ?? ''} ${err.message}${details}`.replace(
+          / {2}/g,
+          ' ',
+        ),
+        { cause: e },
+      );
+    }
+    this.deliverOut(i, out);
+  }
 
-  // Network.
-  // Packets bucketed by delivery tick; inside a tick they are delivered in send order.
-  const queue = new Map<number, Packet[]>();
-  let queued = 0;
-  const push = (pk: Packet) => {
-    const b = queue.get(pk.at);
+  // ---------------------------------------------------------------- network
+
+  private push(pk: Packet): void {
+    const b = this.queue.get(pk.at);
     if (b) b.push(pk);
-    else queue.set(pk.at, [pk]);
-    queued++;
-  };
-  let order = 0;
-  let now = 0;
-  let healed = false;
-  let partition: Set<number> | null = null;
-  const delay = () => p.delayMin + Math.floor(-Math.log(1 - netRng.next()) * p.delayMean);
-  const enqueue = (pk: Omit<Packet, 'at' | 'order'>) => {
-    if (!healed) {
-      if (netRng.chance(p.drop)) return;
-      if (partition) {
+    else this.queue.set(pk.at, [pk]);
+    this.queued++;
+  }
+
+  private delay(): number {
+    return this.p.delayMin + Math.floor(-Math.log(1 - this.netRng.next()) * this.p.delayMean);
+  }
+
+  enqueue(pk: Omit<Packet, 'at' | 'order'>): void {
+    const p = this.p;
+    if (!this.healed) {
+      if (this.netRng.chance(p.drop)) return;
+      if (this.partition) {
         const a = pk.kind === 'msg' ? pk.from : pk.kind === 'req' ? -1 : pk.from;
         const b = pk.kind === 'reply' ? -1 : pk.to;
-        if (a >= 0 && b >= 0 && partition.has(a) !== partition.has(b)) return;
+        if (a >= 0 && b >= 0 && this.partition.has(a) !== this.partition.has(b)) return;
       }
-      if (netRng.chance(p.dup)) push({ ...pk, at: now + 1 + delay(), order: order++ });
+      if (this.netRng.chance(p.dup)) this.push({ ...pk, at: this.now + 1 + this.delay(), order: this.order++ });
     }
-    push({ ...pk, at: now + 1 + delay(), order: order++ });
-  };
+    this.push({ ...pk, at: this.now + 1 + this.delay(), order: this.order++ });
+  }
 
-  // Byzantine behaviour (decorates the honest replica's output; signs only with its own keys).
-  const sent: Msg[][] = replicas.map(() => []);
-  const byzEnv = new Map<number, CoreEnv>();
-  for (const i of p.byzantine.keys()) byzEnv.set(i, makeEnv(i, p.n));
-  const sendFrom = (from: number, to: number | 'all', msg: Msg) => {
-    const targets = to === 'all' ? replicas.map((_, j) => j).filter((j) => j !== from) : [to];
+  /** Delivers the packets due at this tick, in send order. */
+  private deliverDue(): void {
+    const due = this.queue.get(this.now) ?? [];
+    this.queue.delete(this.now);
+    this.queued -= due.length;
+    for (const pk of due) {
+      if (pk.kind === 'reply') {
+        this.onReply(pk.to - CLIENT_BASE, pk.from, pk.reply!);
+        continue;
+      }
+      const rep = this.replicas[pk.to]!;
+      if (!rep.up) continue;
+      this.stepReplica(pk.to, (out) => {
+        if (pk.kind === 'req') rep.driver.clientRequest(pk.bytes!, out);
+        else rep.driver.input({ type: 'message', from: pk.from, msg: pk.msg! }, out);
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- Byzantine replicas
+
+  private sendFrom(from: number, to: number | 'all', msg: Msg): void {
+    const p = this.p;
+    const targets = to === 'all' ? this.replicas.map((_, j) => j).filter((j) => j !== from) : [to];
     const b = p.byzantine.get(from);
     // One injected batch for every follower: they agree on it, so only their request check can stop it.
-    const injectedMsg = b === 'inject' && msg.t === 'PROPOSE' ? { ...msg, value: injectRequest(msg.value, from) } : msg;
+    const injectedMsg =
+      b === 'inject' && msg.t === 'PROPOSE' ? { ...msg, value: this.injectRequest(msg.value, from) } : msg;
     for (const t of targets) {
       let m = injectedMsg;
       if (b === 'silent') return;
       if ((b === 'equivocate' || b === 'censor') && msg.t === 'PROPOSE') {
-        m = { ...msg, value: mutateBatch(msg.value, b, t, byzRng, clientName(0)) };
+        m = { ...msg, value: mutateBatch(msg.value, b, t, this.byzRng, clientName(0)) };
       }
-      enqueue({ kind: 'msg', from, to: t, msg: m });
+      this.enqueue({ kind: 'msg', from, to: t, msg: m });
     }
-    if (b === 'replay') sent[from]!.push(msg);
-  };
-  // A request for c0 that c0 never issued (its next seqs: executing it would also swallow c0's real request).
-  let injected = 0;
-  const injectRequest = (value: Uint8Array, from: number): Uint8Array => {
+    if (b === 'replay') this.sent[from]!.push(msg);
+  }
+
+  /** A request for c0 that c0 never issued (its next seqs: executing it would also swallow c0's real request). */
+  private injectRequest(value: Uint8Array, from: number): Uint8Array {
+    const p = this.p;
     const batch = decodeBatch(value);
     if (!batch) return value;
-    injected++;
-    const seq = (clients[0]?.seq ?? 0) + 1 + byzRng.int(0, 2);
+    this.injected++;
+    const seq = (this.clients[0]?.seq ?? 0) + 1 + this.byzRng.int(0, 2);
     const body = encodeRequestBody(clientName(0), seq, false, encodeKvOp({ op: 'put', key: 'k0', value: 'INJECTED' }));
-    const how = byzRng.int(0, 2);
+    const how = this.byzRng.int(0, 2);
     const req =
       p.signed && how === 0
         ? signRequest(body, ROGUE_SIGNING_KEY) // a signature, but not c0's
@@ -432,241 +417,253 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
               ),
             );
     return encodeBatch(batch.timestamp, batch.seed, [...batch.requests.map((r) => r.bytes), req]);
-  };
-  const byzantineNoise = (i: number) => {
-    const b = p.byzantine.get(i)!;
-    const env = byzEnv.get(i)!;
-    const core = replicas[i]!.core;
-    if (b === 'replay' && sent[i]!.length > 0 && byzRng.chance(0.3)) {
-      const m = byzRng.pick(sent[i]!);
-      enqueue({ kind: 'msg', from: i, to: byzRng.int(0, p.n - 1), msg: m });
-    }
-    if (b === 'forge' && byzRng.chance(0.3)) {
-      const to = byzRng.int(0, p.n - 1);
-      if (to === i) return;
-      const cid = core.lastDecided + byzRng.int(0, 3);
-      const reg = core.regency + byzRng.int(0, 2);
-      const junk = new Uint8Array(byzRng.int(0, 40)).map(() => byzRng.int(0, 255));
-      const forgedReq = attachAuth(
-        encodeRequestBody(
-          clientName(0),
-          1 + byzRng.int(0, 50),
-          false,
-          encodeKvOp({ op: 'put', key: 'k0', value: 'FORGED' }),
-        ),
-        Array.from({ length: p.n }, () => (junk.subarray(0, 0).length === 0 ? new Uint8Array(MAC_LEN).fill(7) : junk)),
-      );
-      const hash = toHex(junk);
-      const choices: Msg[] = [
-        { t: 'PROPOSE', cid, reg, value: junk },
-        { t: 'WRITE', cid, reg, hash },
-        { t: 'ACCEPT', cid, reg, hash, proof: env.vector(junk) },
-        { t: 'ACCEPT', cid, reg, hash, proof: new Uint8Array(p.n * MAC_LEN) },
-        { t: 'STOP', reg: core.regency + byzRng.int(1, 1000), reqs: [forgedReq] },
-        { t: 'STOPDATA', reg, collect: junk, auth: env.vector(junk), last: null },
-        { t: 'SYNC', reg, cid, last: null, collects: [], value: junk },
-        { t: 'FWD', reqs: [forgedReq, junk] },
-        { t: 'STREQ', from: 0, attempt: byzRng.int(0, 5) },
-        {
-          t: 'STATE',
-          upTo: cid + 5,
-          reg: reg + 3,
-          ckpt: { cid: cid + 2, hash, bytes: junk },
-          log: [{ cid: core.lastDecided + 1, value: junk }],
-        },
-        { t: 'REG', reg: reg + byzRng.int(1, 50) },
-      ];
-      enqueue({ kind: 'msg', from: i, to, msg: byzRng.pick(choices) });
-    }
-  };
+  }
 
-  const deliverOut = (i: number, out: DriverOutput) => {
-    for (const s of out.sends) sendFrom(i, s.to, s.msg);
+  /** What a Byzantine replica sends on its own each tick: replays of its old messages, or forged junk. */
+  private byzantineNoise(i: number): void {
+    const b = this.p.byzantine.get(i)!;
+    const rng = this.byzRng;
+    if (b === 'replay' && this.sent[i]!.length > 0 && rng.chance(0.3)) {
+      const m = rng.pick(this.sent[i]!);
+      this.enqueue({ kind: 'msg', from: i, to: rng.int(0, this.p.n - 1), msg: m });
+    }
+    if (b === 'forge' && rng.chance(0.3)) {
+      const to = rng.int(0, this.p.n - 1);
+      if (to === i) return;
+      this.enqueue({ kind: 'msg', from: i, to, msg: rng.pick(this.forgeries(i)) });
+    }
+  }
+
+  /** The junk a forging replica picks from (drawn in this order, so a seed replays). */
+  private forgeries(i: number): Msg[] {
+    const p = this.p;
+    const rng = this.byzRng;
+    const env = this.byzEnv.get(i)!;
+    const core = this.replicas[i]!.core;
+    const cid = core.lastDecided + rng.int(0, 3);
+    const reg = core.regency + rng.int(0, 2);
+    const junk = new Uint8Array(rng.int(0, 40)).map(() => rng.int(0, 255));
+    const forgedReq = attachAuth(
+      encodeRequestBody(
+        clientName(0),
+        1 + rng.int(0, 50),
+        false,
+        encodeKvOp({ op: 'put', key: 'k0', value: 'FORGED' }),
+      ),
+      Array.from({ length: p.n }, () => (junk.subarray(0, 0).length === 0 ? new Uint8Array(MAC_LEN).fill(7) : junk)),
+    );
+    const hash = toHex(junk);
+    return [
+      { t: 'PROPOSE', cid, reg, value: junk },
+      { t: 'WRITE', cid, reg, hash },
+      { t: 'ACCEPT', cid, reg, hash, proof: env.vector(junk) },
+      { t: 'ACCEPT', cid, reg, hash, proof: new Uint8Array(p.n * MAC_LEN) },
+      { t: 'STOP', reg: core.regency + rng.int(1, 1000), reqs: [forgedReq] },
+      { t: 'STOPDATA', reg, collect: junk, auth: env.vector(junk), last: null },
+      { t: 'SYNC', reg, cid, last: null, collects: [], value: junk },
+      { t: 'FWD', reqs: [forgedReq, junk] },
+      { t: 'STREQ', from: 0, attempt: rng.int(0, 5) },
+      {
+        t: 'STATE',
+        upTo: cid + 5,
+        reg: reg + 3,
+        ckpt: { cid: cid + 2, hash, bytes: junk },
+        log: [{ cid: core.lastDecided + 1, value: junk }],
+      },
+      { t: 'REG', reg: reg + rng.int(1, 50) },
+    ];
+  }
+
+  // ---------------------------------------------------------------- what replicas do: sends, replies, executions
+
+  private deliverOut(i: number, out: DriverOutput): void {
+    const p = this.p;
+    for (const s of out.sends) this.sendFrom(i, s.to, s.msg);
     for (const r of out.replies) {
       let result = r.result;
       if (p.byzantine.get(i) === 'wrong-replies') result = resultBytes({ ok: true, value: `WRONG-${i}` });
       if (p.byzantine.get(i) === 'silent') continue;
       const c = Number(r.client.slice(1));
       // The regency the replica reports (clients follow the leader f+1 of them name); a lying replica inflates it.
-      const regency = p.byzantine.get(i) === 'wrong-replies' ? 1_000_000 + i : replicas[i]!.core.regency;
+      const regency = p.byzantine.get(i) === 'wrong-replies' ? 1_000_000 + i : this.replicas[i]!.core.regency;
       if (Number.isInteger(c)) {
-        replyPackets++;
-        enqueue({ kind: 'reply', from: i, to: CLIENT_BASE + c, reply: { ...r, result, regency } });
+        this.replyPackets++;
+        this.enqueue({ kind: 'reply', from: i, to: CLIENT_BASE + c, reply: { ...r, result, regency } });
       }
     }
-    if (!correct(i)) return;
-    for (const e of out.executed) {
-      if (e.timestamp === -1) {
-        // State transfer installed a checkpoint at e.cid: the replica jumps there.
-        lastCid[i] = e.cid;
-        continue;
-      }
-      if (e.cid !== lastCid[i]! + 1) fail(`replica ${i} executed cid ${e.cid} after ${lastCid[i]}`);
-      lastCid[i] = e.cid;
-      const key = `${e.timestamp}|${e.requests.map((r) => `${r.client}:${r.seq}`).join(',')}`;
-      const c = canon.get(e.cid);
-      if (c === undefined) {
-        canon.set(e.cid, key);
-        canonBatches.set(e.cid, e.requests);
-      } else if (c !== key)
-        fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}: ${key} vs canonical ${c}`);
-      for (const r of e.requests) {
-        const k = `${r.client}:${r.seq}`;
-        if (executedBy[i]!.has(k)) fail(`integrity: replica ${i} executed ${k} twice`);
-        executedBy[i]!.set(k, e.cid);
-        if (!issued.has(k)) fail(`integrity: replica ${i} executed ${k} that no client issued`);
-      }
-      traceHash.update(`${i}:${e.cid}:${key};`);
-    }
-  };
-
-  // Clients.
-  const clientName = (c: number) => `c${c}`;
-  const issued = new Set<string>();
-  const history: HistOp[] = [];
-  let requestPackets = 0;
-  let replyPackets = 0;
-  interface ClientState {
-    name: string;
-    seq: number;
-    done: number;
-    cur: {
-      op: KvOp;
-      ro: boolean;
-      seq: number;
-      bytes: Uint8Array;
-      /** Whether `bytes` asks every replica to answer. */
-      replyAll: boolean;
-      collector: ReplyCollector;
-      sentAt: number;
-      hist: HistOp;
-    } | null;
-    idleUntil: number;
-    /** Where ordered requests go when `directed` (the real client's rule). */
-    hint: LeaderHint;
-    broadcastUntil: number;
+    if (!this.correct(i)) return;
+    for (const e of out.executed) this.checkExecuted(i, e);
   }
-  const clients: ClientState[] = Array.from({ length: p.clients }, (_, c) => ({
-    name: clientName(c),
-    seq: 0,
-    done: 0,
-    cur: null,
-    idleUntil: wlRng.int(0, 5),
-    hint: new LeaderHint(p.n, p.f),
-    broadcastUntil: Number.POSITIVE_INFINITY,
-  }));
-  const buildReq = (cl: ClientState, op: KvOp, ro: boolean, seq: number, replyAll: boolean) => {
+
+  /** Agreement and integrity of one execution by correct replica `i`. */
+  private checkExecuted(i: number, e: DriverOutput['executed'][number]): void {
+    if (e.timestamp === -1) {
+      // State transfer installed a checkpoint at e.cid: the replica jumps there.
+      this.lastCid[i] = e.cid;
+      return;
+    }
+    if (e.cid !== this.lastCid[i]! + 1) this.fail(`replica ${i} executed cid ${e.cid} after ${this.lastCid[i]}`);
+    this.lastCid[i] = e.cid;
+    const key = `${e.timestamp}|${e.requests.map((r) => `${r.client}:${r.seq}`).join(',')}`;
+    const c = this.canon.get(e.cid);
+    if (c === undefined) {
+      this.canon.set(e.cid, key);
+      this.canonBatches.set(e.cid, e.requests);
+    } else if (c !== key)
+      this.fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}: ${key} vs canonical ${c}`);
+    for (const r of e.requests) {
+      const k = `${r.client}:${r.seq}`;
+      if (this.executedBy[i]!.has(k)) this.fail(`integrity: replica ${i} executed ${k} twice`);
+      this.executedBy[i]!.set(k, e.cid);
+      if (!this.issued.has(k)) this.fail(`integrity: replica ${i} executed ${k} that no client issued`);
+    }
+    this.traceHash.update(`${i}:${e.cid}:${key};`);
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  private buildReq(cl: ClientState, op: KvOp, ro: boolean, seq: number, replyAll: boolean): Uint8Array {
+    const p = this.p;
     const body = encodeRequestBody(cl.name, seq, ro, encodeKvOp(op), false, replyAll);
     if (p.signed) return signRequest(body, CLIENT_SIGNING_KEYS[Number(cl.name.slice(1))]!);
     return attachAuth(
       body,
       Array.from({ length: p.n }, (_, j) => mac(pairKey(cl.name, `r${j}`), body)),
     );
-  };
+  }
+
   /**
    * Sends the client's current request. First sends of ordered requests go to the hinted leader only when
    * `directed`; everything else to all. With `designatedReplies`, an ordered request asks every replica to answer
    * only when it is broadcast after a retransmission (or by a client that is not `directed`, as the real one never
    * is) and is rebuilt so for its retransmissions; without, every request asks.
    */
-  const sendCur = (c: number, retransmit = false) => {
-    const cl = clients[c]!;
+  private sendCur(c: number, retransmit = false): void {
+    const p = this.p;
+    const cl = this.clients[c]!;
     const cur = cl.cur!;
-    if (retransmit) cl.broadcastUntil = now + 10 * RETRANSMIT_TICKS;
-    const directed = p.directed && !cur.ro && now >= cl.broadcastUntil;
+    if (retransmit) cl.broadcastUntil = this.now + 10 * RETRANSMIT_TICKS;
+    const directed = p.directed && !cur.ro && this.now >= cl.broadcastUntil;
     const replyAll = !cur.ro && (!p.designatedReplies || (p.directed && !directed) || retransmit);
     if (replyAll && !cur.replyAll) {
-      cur.bytes = buildReq(cl, cur.op, cur.ro, cur.seq, true);
+      cur.bytes = this.buildReq(cl, cur.op, cur.ro, cur.seq, true);
       cur.replyAll = true;
     }
     const bytes = cur.bytes;
     if (directed) {
-      requestPackets++;
-      enqueue({ kind: 'req', from: CLIENT_BASE + c, to: cl.hint.leader, bytes });
+      this.requestPackets++;
+      this.enqueue({ kind: 'req', from: CLIENT_BASE + c, to: cl.hint.leader, bytes });
       return;
     }
-    requestPackets += p.n;
-    for (let j = 0; j < p.n; j++) enqueue({ kind: 'req', from: CLIENT_BASE + c, to: j, bytes });
-  };
-  const issue = (c: number) => {
-    const cl = clients[c]!;
-    const key = `k${wlRng.int(0, p.keys - 1)}`;
-    const kind = wlRng.int(0, 9);
+    this.requestPackets += p.n;
+    for (let j = 0; j < p.n; j++) this.enqueue({ kind: 'req', from: CLIENT_BASE + c, to: j, bytes });
+  }
+
+  /** Client `c`'s next operation: a get (sometimes read-only), put, delete or cas on one of the keys. */
+  private issue(c: number): void {
+    const p = this.p;
+    const rng = this.wlRng;
+    const cl = this.clients[c]!;
+    const key = `k${rng.int(0, p.keys - 1)}`;
+    const kind = rng.int(0, 9);
     let op: KvOp;
     let ro = false;
     if (kind < 3) {
       op = { op: 'get', key };
-      ro = wlRng.chance(p.readOnlyShare * 2);
+      ro = rng.chance(p.readOnlyShare * 2);
     } else if (kind < 7) op = { op: 'put', key, value: `${cl.name}-${cl.seq + 1}` };
     else if (kind < 8) op = { op: 'delete', key };
     else
       op = {
         op: 'cas',
         key,
-        expected: wlRng.chance(0.5) ? null : `c0-${wlRng.int(1, 5)}`,
+        expected: rng.chance(0.5) ? null : `c0-${rng.int(1, 5)}`,
         value: `${cl.name}-cas-${cl.seq + 1}`,
       };
     const seq = ro ? cl.seq : cl.seq + 1;
     if (!ro) {
       cl.seq = seq;
-      issued.add(`${cl.name}:${seq}`);
+      this.issued.add(`${cl.name}:${seq}`);
     }
-    const hist: HistOp = { client: cl.name, op, readOnly: ro, invoke: now, respond: -1, seq: ro ? undefined : seq };
-    history.push(hist);
-    const bytes = buildReq(cl, op, ro, seq, false);
+    this.start(c, op, ro, seq);
+  }
+
+  /** Records the operation in the history and sends it. */
+  private start(c: number, op: KvOp, ro: boolean, seq: number): void {
+    const cl = this.clients[c]!;
+    const hist: HistOp = {
+      client: cl.name,
+      op,
+      readOnly: ro,
+      invoke: this.now,
+      respond: -1,
+      seq: ro ? undefined : seq,
+    };
+    this.history.push(hist);
+    const bytes = this.buildReq(cl, op, ro, seq, false);
     cl.cur = {
       op,
       ro,
       seq,
       bytes,
       replyAll: false,
-      collector: new ReplyCollector(p.n, p.f, seq, ro),
-      sentAt: now,
+      collector: new ReplyCollector(this.p.n, this.p.f, seq, ro),
+      sentAt: this.now,
       hist,
     };
-    sendCur(c);
-  };
-  const onReply = (c: number, from: number, r: NonNullable<Packet['reply']>) => {
-    const cl = clients[c]!;
+    this.sendCur(c);
+  }
+
+  private onReply(c: number, from: number, r: NonNullable<Packet['reply']>): void {
+    const cl = this.clients[c]!;
     const cur = cl.cur;
     if (cl.hint.observe(from, r.regency)) cl.broadcastUntil = 0;
     if (!cur || r.readOnly !== cur.ro || r.seq !== cur.seq) return;
     const st = cur.collector.add(from, r.seq, r.result);
     if (st.kind === 'done') {
       if (!cur.ro && cl.broadcastUntil === Number.POSITIVE_INFINITY) cl.broadcastUntil = 0;
-      cur.hist.respond = now;
+      cur.hist.respond = this.now;
       cur.hist.result = new TextDecoder().decode(st.result);
       cl.cur = null;
       cl.done++;
-      cl.idleUntil = now + wlRng.int(0, 3);
+      cl.idleUntil = this.now + this.wlRng.int(0, 3);
     } else if (st.kind === 'conflict') {
-      if (cur.ro) reissueOrdered(c);
-      else cur.collector = new ReplyCollector(p.n, p.f, cur.seq, false);
+      if (cur.ro) this.reissueOrdered(c);
+      else cur.collector = new ReplyCollector(this.p.n, this.p.f, cur.seq, false);
     }
-  };
-  const reissueOrdered = (c: number) => {
-    const cl = clients[c]!;
+  }
+
+  private reissueOrdered(c: number): void {
+    const cl = this.clients[c]!;
     const cur = cl.cur!;
     // The unordered read may not have taken effect anywhere: it becomes an ordered request with a new seq.
     cur.hist.respond = -2;
     const seq = cl.seq + 1;
     cl.seq = seq;
-    issued.add(`${cl.name}:${seq}`);
-    const hist: HistOp = { client: cl.name, op: cur.op, readOnly: false, invoke: now, respond: -1, seq };
-    history.push(hist);
-    const bytes = buildReq(cl, cur.op, false, seq, false);
-    cl.cur = {
-      op: cur.op,
-      ro: false,
-      seq,
-      bytes,
-      replyAll: false,
-      collector: new ReplyCollector(p.n, p.f, seq, false),
-      sentAt: now,
-      hist,
-    };
-    sendCur(c);
-  };
+    this.issued.add(`${cl.name}:${seq}`);
+    this.start(c, cur.op, false, seq);
+  }
+
+  /** Clients issue and retransmit; returns whether every client is done with its operations. */
+  private runClients(): boolean {
+    let allDone = true;
+    this.clients.forEach((cl, c) => {
+      if (cl.cur) {
+        allDone = false;
+        if (this.now - cl.cur.sentAt >= RETRANSMIT_TICKS) {
+          cl.cur.sentAt = this.now;
+          if (cl.cur.ro) this.reissueOrdered(c);
+          else this.sendCur(c, true);
+        }
+      } else if (cl.done < this.p.opsPerClient) {
+        allDone = false;
+        if (this.now >= cl.idleUntil) this.issue(c);
+      }
+    });
+    return allDone;
+  }
+
+  // ---------------------------------------------------------------- faults
 
   /**
    * Clean stop and start of the whole group (a redeploy): each replica keeps only what node.ts writes on a clean
@@ -674,134 +671,136 @@ export function runSim(seed: number, override: Partial<SimParams> = {}): SimResu
    * messages in flight to it are delivered to the new replica. Replicas stop wherever they are, so some may have
    * decided an instance that others had only accepted: agreement and linearizability must survive that.
    */
-  const restartGroup = () => {
-    for (let i = 0; i < p.n; i++) {
-      if (crashed.has(i)) continue;
-      const old = replicas[i]!;
+  private restartGroup(): void {
+    for (let i = 0; i < this.p.n; i++) {
+      if (this.crashed.has(i)) continue;
+      const old = this.replicas[i]!;
       const ck = old.core.checkpoint;
       const saved = old.core.exportDurable();
-      const fresh = mkReplica(i, true);
+      const fresh = this.mkReplica(i, true);
       let from = -1;
       if (ck) {
         const svc = fresh.core.restoreLocal(ck.cid, ck.bytes);
-        if (!svc) fail(`replica ${i}: its own checkpoint ${ck.cid} does not restore`);
+        if (!svc) this.fail(`replica ${i}: its own checkpoint ${ck.cid} does not restore`);
         else {
           fresh.driver.restore(svc);
           from = ck.cid;
         }
       }
-      lastCid[i] = from;
-      for (const [k, cid] of executedBy[i]!) if (cid > from) executedBy[i]!.delete(k);
-      replicas[i] = { ...fresh, up: old.up };
-      const out = emptyOutput();
-      fresh.driver.resume(saved, out);
-      deliverOut(i, out);
+      this.lastCid[i] = from;
+      for (const [k, cid] of this.executedBy[i]!) if (cid > from) this.executedBy[i]!.delete(k);
+      this.replicas[i] = { ...fresh, up: old.up };
+      this.stepReplica(i, (out) => fresh.driver.resume(saved, out));
       if (fresh.core.lastDecided !== saved.lastDecided) {
-        fail(`replica ${i}: resumed at ${fresh.core.lastDecided}, it had decided ${saved.lastDecided}`);
+        this.fail(`replica ${i}: resumed at ${fresh.core.lastDecided}, it had decided ${saved.lastDecided}`);
       }
-    }
-  };
-
-  // Main loop.
-  const end = p.faultTicks + p.livenessTicks;
-  let decidedAtHeal = -1;
-  for (now = 0; now < end; now++) {
-    if (!healed && now >= p.faultTicks) {
-      healed = true;
-      partition = null;
-      for (const r of replicas) r.up = true;
-      decidedAtHeal = Math.max(...replicas.map((r) => r.core.lastDecided));
-    }
-    if (!healed) {
-      if (p.partitions && faultRng.chance(0.02)) {
-        partition = faultRng.chance(0.4) ? null : new Set([faultRng.int(0, p.n - 1)]);
-      }
-      if (now === p.groupRestartAt) restartGroup();
-      if (p.crashRestart && faultRng.chance(0.01)) {
-        const i = faultRng.int(0, p.n - 1);
-        if (!p.byzantine.has(i) && (crashed.has(i) || crashed.size < p.f - p.byzantine.size)) {
-          crashed.add(i);
-          // Crash: volatile state is lost; the replica restarts empty and catches up by state transfer.
-          replicas[i] = { ...mkReplica(i, true), up: false };
-          lastCid[i] = -1;
-          executedBy[i]!.clear();
-        }
-      } else if (faultRng.chance(0.02)) {
-        for (const r of replicas) r.up = true;
-      }
-    }
-    // Deliver due packets in (at, order) order.
-    const due = queue.get(now) ?? [];
-    queue.delete(now);
-    queued -= due.length;
-    for (const pk of due) {
-      if (pk.kind === 'reply') {
-        onReply(pk.to - CLIENT_BASE, pk.from, pk.reply!);
-        continue;
-      }
-      const rep = replicas[pk.to]!;
-      if (!rep.up) continue;
-      const out = emptyOutput();
-      if (pk.kind === 'req') rep.driver.clientRequest(pk.bytes!, out);
-      else rep.driver.input({ type: 'message', from: pk.from, msg: pk.msg! }, out);
-      deliverOut(pk.to, out);
-    }
-    for (let i = 0; i < p.n; i++) {
-      const rep = replicas[i]!;
-      if (!rep.up) continue;
-      const out = emptyOutput();
-      rep.driver.input({ type: 'tick', now: 1_000_000 + now * 10, entropy: (seed ^ now) >>> 0 }, out);
-      deliverOut(i, out);
-      if (p.byzantine.has(i)) byzantineNoise(i);
-    }
-    // Clients: issue, retransmit.
-    let allDone = true;
-    clients.forEach((cl, c) => {
-      if (cl.cur) {
-        allDone = false;
-        if (now - cl.cur.sentAt >= RETRANSMIT_TICKS) {
-          cl.cur.sentAt = now;
-          if (cl.cur.ro) reissueOrdered(c);
-          else sendCur(c, true);
-        }
-      } else if (cl.done < p.opsPerClient) {
-        allDone = false;
-        if (now >= cl.idleUntil) issue(c);
-      }
-    });
-    if (healed && allDone) {
-      const good = replicas.map((_, i) => i).filter(correct);
-      const top = Math.max(...good.map((i) => replicas[i]!.core.lastDecided));
-      if (good.every((i) => replicas[i]!.core.lastDecided === top) && queued === 0) break;
-      if (good.every((i) => replicas[i]!.core.lastDecided === top) && now > p.faultTicks + 400) break;
     }
   }
 
-  // Liveness.
-  if (now >= end) {
-    const pending = clients
+  /** Before healing: partitions, a group restart, crashes, and replicas coming back up, as the seed draws them. */
+  private injectFaults(): void {
+    const p = this.p;
+    const rng = this.faultRng;
+    if (p.partitions && rng.chance(0.02)) {
+      this.partition = rng.chance(0.4) ? null : new Set([rng.int(0, p.n - 1)]);
+    }
+    if (this.now === p.groupRestartAt) this.restartGroup();
+    if (p.crashRestart && rng.chance(0.01)) {
+      const i = rng.int(0, p.n - 1);
+      if (!p.byzantine.has(i) && (this.crashed.has(i) || this.crashed.size < p.f - p.byzantine.size)) {
+        this.crashed.add(i);
+        // Crash: volatile state is lost; the replica restarts empty and catches up by state transfer.
+        this.replicas[i] = { ...this.mkReplica(i, true), up: false };
+        this.lastCid[i] = -1;
+        this.executedBy[i]!.clear();
+      }
+    } else if (rng.chance(0.02)) {
+      for (const r of this.replicas) r.up = true;
+    }
+  }
+
+  // ---------------------------------------------------------------- the run
+
+  /** Runs until every client is done and correct replicas agree, or the liveness budget is spent. */
+  run(): { decidedAtHeal: number } {
+    const p = this.p;
+    const end = p.faultTicks + p.livenessTicks;
+    let decidedAtHeal = -1;
+    for (this.now = 0; this.now < end; this.now++) {
+      if (!this.healed && this.now >= p.faultTicks) {
+        this.healed = true;
+        this.partition = null;
+        for (const r of this.replicas) r.up = true;
+        decidedAtHeal = Math.max(...this.replicas.map((r) => r.core.lastDecided));
+      }
+      if (!this.healed) this.injectFaults();
+      this.deliverDue();
+      this.tickReplicas();
+      const allDone = this.runClients();
+      if (this.healed && allDone && this.converged()) break;
+    }
+    return { decidedAtHeal };
+  }
+
+  private tickReplicas(): void {
+    for (let i = 0; i < this.p.n; i++) {
+      const rep = this.replicas[i]!;
+      if (!rep.up) continue;
+      const tick = { type: 'tick' as const, now: 1_000_000 + this.now * 10, entropy: (this.seed ^ this.now) >>> 0 };
+      this.stepReplica(i, (out) => rep.driver.input(tick, out));
+      if (this.p.byzantine.has(i)) this.byzantineNoise(i);
+    }
+  }
+
+  /** Every correct replica has decided as far as the furthest one, with nothing in flight (or for a while). */
+  private converged(): boolean {
+    const good = this.replicas.map((_, i) => i).filter((i) => this.correct(i));
+    const top = Math.max(...good.map((i) => this.replicas[i]!.core.lastDecided));
+    const agreed = good.every((i) => this.replicas[i]!.core.lastDecided === top);
+    return agreed && (this.queued === 0 || this.now > this.p.faultTicks + 400);
+  }
+
+  /** The liveness failure when the run used its whole budget. */
+  livenessFailure(decidedAtHeal: number): string {
+    const p = this.p;
+    const pending = this.clients
       .filter((c) => c.cur || c.done < p.opsPerClient)
       .map((c) => `${c.name}(${c.done}/${p.opsPerClient})`);
-    const good = replicas.map((_, i) => i).filter(correct);
-    fail(
+    const good = this.replicas.map((_, i) => i).filter((i) => this.correct(i));
+    const state = (i: number) => {
+      const core = this.replicas[i]!.core;
+      return `${i}:${core.lastDecided}/reg${core.regency}${core.leaderChangeActive ? 'LC' : ''}${core.stateTransferActive ? 'ST' : ''}`;
+    };
+    return (
       `liveness: not converged ${p.livenessTicks} ticks after healing; clients ${pending.join(' ') || 'done'}; ` +
-        `decided ${good.map((i) => `${i}:${replicas[i]!.core.lastDecided}/reg${replicas[i]!.core.regency}${replicas[i]!.core.lcActive ? 'LC' : ''}${replicas[i]!.core.stateTransferActive ? 'ST' : ''}`).join(' ')} (at heal ${decidedAtHeal})`,
+      `decided ${good.map(state).join(' ')} (at heal ${decidedAtHeal})`
     );
   }
-  checkLinearizable(history, canonBatches, fail);
-  const decided = Math.max(...replicas.map((r) => r.core.lastDecided));
+}
+
+export function runSim(seed: number, override: Partial<SimParams> = {}): SimResult {
+  const p = { ...drawParams(seed), ...override };
+  const sim = new Simulation(seed, p);
+  try {
+    const { decidedAtHeal } = sim.run();
+    if (sim.now >= p.faultTicks + p.livenessTicks) sim.fail(sim.livenessFailure(decidedAtHeal));
+    checkLinearizable(sim.history, sim.canonBatches, (m) => sim.fail(m));
+  } catch (e) {
+    if (!(e instanceof ReplicaFailure)) throw e;
+    sim.fail(e.message);
+  }
   return {
     seed,
-    ok: failures.length === 0,
-    failures,
-    decided,
-    completed: history.filter((h) => h.respond >= 0).length,
-    ticks: now,
-    trace: traceHash.digest('hex'),
+    ok: sim.failures.length === 0,
+    failures: sim.failures,
+    decided: Math.max(...sim.replicas.map((r) => r.core.lastDecided)),
+    completed: sim.history.filter((h) => h.respond >= 0).length,
+    ticks: sim.now,
+    trace: sim.traceDigest(),
     params: JSON.stringify({ ...p, byzantine: [...p.byzantine.entries()] }),
-    injected,
-    requestPackets,
-    replyPackets,
+    injected: sim.injected,
+    requestPackets: sim.requestPackets,
+    replyPackets: sim.replyPackets,
   };
 }
 
@@ -822,81 +821,4 @@ function mutateBatch(
   else if (to % 2 === 1) keep = rng.chance(0.5) ? reqs.slice(0, Math.max(0, reqs.length - 1)) : [...reqs].reverse();
   const ts = batch.timestamp + (how === 'equivocate' && to % 2 === 1 ? 1 : 0);
   return encodeBatch(ts, batch.seed, keep);
-}
-
-/**
- * Linearizability against the sequential KV model, with the agreed execution order as the witness:
- * ordered ops must appear in the log in an order that respects real time, their results must equal the model's
- * at their position; read-only results must equal the model state at some prefix inside the op's interval.
- */
-function checkLinearizable(
-  history: HistOp[],
-  canon: Map<number, readonly { client: string; seq: number }[]>,
-  fail: (m: string) => void,
-): void {
-  const pos = new Map<string, number>();
-  const order: string[] = [];
-  const cids = [...canon.keys()].sort((a, b) => a - b);
-  for (let i = 0; i < cids.length; i++)
-    if (cids[i] !== i) {
-      fail(`log has a gap at cid ${i}`);
-      return;
-    }
-  for (const cid of cids)
-    for (const r of canon.get(cid)!) {
-      pos.set(`${r.client}:${r.seq}`, order.length);
-      order.push(`${r.client}:${r.seq}`);
-    }
-  const byId = new Map<string, HistOp>();
-  for (const h of history) if (!h.readOnly && h.seq !== undefined) byId.set(`${h.client}:${h.seq}`, h);
-  // Replay the log against the model; record state snapshots per key after each prefix.
-  const model = new Map<string, string>();
-  const states: Map<string, string>[] = [new Map(model)];
-  for (let i = 0; i < order.length; i++) {
-    const h = byId.get(order[i]!);
-    if (!h) {
-      fail(`log entry ${order[i]} has no client op`);
-      return;
-    }
-    const expect = JSON.stringify(applyKv(model, h.op));
-    if (h.respond >= 0 && h.result !== expect)
-      fail(`linearizability: ${order[i]} ${JSON.stringify(h.op)} returned ${h.result}, model says ${expect}`);
-    states.push(new Map(model));
-  }
-  for (const h of history) {
-    if (h.respond < 0 || h.readOnly) continue;
-    const p = pos.get(`${h.client}:${h.seq}`);
-    if (p === undefined) fail(`linearizability: completed op ${h.client}:${h.seq} not in the agreed log`);
-  }
-  // Real-time order: an op that completed before another was invoked precedes it.
-  const done = history.filter((h) => !h.readOnly && h.respond >= 0 && h.seq !== undefined);
-  for (const a of done)
-    for (const b of done) {
-      if (a.respond < b.invoke && pos.get(`${a.client}:${a.seq}`)! > pos.get(`${b.client}:${b.seq}`)!) {
-        fail(
-          `linearizability: ${a.client}:${a.seq} completed before ${b.client}:${b.seq} began but was ordered after it`,
-        );
-      }
-    }
-  for (const h of history) {
-    if (!h.readOnly || h.respond < 0) continue;
-    // Earliest prefix: every ordered op that completed before the read began. Latest: ops invoked before it ended.
-    let lo = 0;
-    let hi = 0;
-    for (const d of history) {
-      if (d.readOnly || d.seq === undefined) continue;
-      const p = pos.get(`${d.client}:${d.seq}`);
-      if (p === undefined) continue;
-      if (d.respond >= 0 && d.respond < h.invoke) lo = Math.max(lo, p + 1);
-      if (d.invoke <= h.respond) hi = Math.max(hi, p + 1);
-    }
-    let ok = false;
-    for (let k = lo; k <= Math.min(hi, order.length) && !ok; k++) {
-      if (JSON.stringify(applyKv(new Map(states[k]!), h.op)) === h.result) ok = true;
-    }
-    if (!ok)
-      fail(
-        `linearizability: read-only ${h.client} ${JSON.stringify(h.op)} returned ${h.result}, no state in [${lo}, ${hi}] matches`,
-      );
-  }
 }

@@ -24,6 +24,7 @@
  * (replica-driver.ts): a client sets it when it broadcasts (a retransmission, a lost connection).
  * batch   = u8 version(1) | f64 timestamp | u32 seed | u32 count | count x (u32 len | request)
  */
+import { MAX_INTERN_BUCKET, MAX_INTERNED_IDS } from './limits.js';
 
 export interface DecodedRequest {
   /** The logical client id, interned (decodeId): every request of one client shares one string object. */
@@ -218,12 +219,10 @@ export function encodeSignedRequest(body: Uint8Array, sign: (signed: Uint8Array)
  * compared by content in each of them, which was a visible share of a replica's CPU. The table maps the ASCII bytes
  * of an id to one string object, whose hash V8 caches and which compares by identity. Ids are decoded before their
  * request is authenticated (a Byzantine leader chooses the ids in its batch), so the table is bounded twice: past
- * MAX_INTERNED ids it starts again, and a bucket holds at most MAX_BUCKET ids, so ids made to share a key cost a
+ * MAX_INTERNED_IDS ids it starts again, and a bucket holds at most MAX_INTERN_BUCKET ids, so ids made to share a key cost a
  * decoder a few comparisons, never a scan of thousands (the key is a cheap hash, not a collision-resistant one).
  * Either bound only costs speed: an id that is not interned decodes to an equal, fresh string.
  */
-const MAX_INTERNED = 65_536;
-const MAX_BUCKET = 8;
 let interned = new Map<number, string[]>();
 let internedCount = 0;
 
@@ -240,12 +239,12 @@ export function decodeId(b: Uint8Array, at: number, len: number): string {
   }
   for (let i = at; i < at + len; i++) if (b[i]! >= 0x80) return dec.decode(b.subarray(at, at + len));
   const s = String.fromCharCode.apply(null, b.subarray(at, at + len) as unknown as number[]);
-  if (internedCount >= MAX_INTERNED) {
+  if (internedCount >= MAX_INTERNED_IDS) {
     interned = new Map();
     internedCount = 0;
   }
   if (!bucket || interned.get(key) !== bucket) interned.set(key, [s]);
-  else if (bucket.length < MAX_BUCKET) bucket.push(s);
+  else if (bucket.length < MAX_INTERN_BUCKET) bucket.push(s);
   else return s; // a full bucket: not interned
   internedCount++;
   return s;

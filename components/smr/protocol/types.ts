@@ -1,5 +1,6 @@
 /**
- * Inputs, actions, messages and injected crypto of the SMR replica core (protocol-cores.md, "Core contract").
+ * Inputs, actions, messages and injected crypto of the SMR replica core: the whole contract between the pure core
+ * and whatever drives it (the node, the simulator).
  * Messages are plain objects; the host serialises them. Hashes are hex strings so they can key Maps.
  */
 import type { DecodedRequest } from './codec.js';
@@ -92,7 +93,10 @@ export interface CoreConfig {
 }
 
 export const quorum = {
-  /** More than (n+f)/2, with integer division and a strict comparison (protocol-cores.md, pitfalls). */
+  /**
+   * More than (n+f)/2, with integer division and a strict comparison: n = 4, f = 1 needs 3 votes. Any two such
+   * quorums share more than f replicas, so at least one correct replica, which never votes for two values.
+   */
   isQuorum: (count: number, n: number, f: number): boolean => count > Math.floor((n + f) / 2),
   size: (n: number, f: number): number => Math.floor((n + f) / 2) + 1,
   /**

@@ -1,7 +1,8 @@
 /**
  * The deterministic service a replica runs (BFT-SMaRt's executeCommand/getState/setState).
  * `ctx.timestamp` and `ctx.seed` were chosen by the leader of the instance and are identical on every replica,
- * so services may read "the clock" and "random numbers" through them and stay deterministic (SMR-19).
+ * so services may read "the clock" and "random numbers" through them and stay deterministic: every replica must
+ * compute the same result from the same request, or the f+1 matching replies a client needs never come.
  */
 export interface ExecContext {
   client: string;
