@@ -16,8 +16,10 @@ export const smrFlags = {
   }),
 };
 
+import { SmrCode } from '../components/smr/codes.js';
 import { type InvokeResult, invokeKv, parseKvArgs } from '../components/smr/operations.js';
 import { style } from '../dashboard/style.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
 import type { TcCommand } from './base-command.js';
 
 /** Shared run() of invoke/get/put/cas: one KV operation, rendered as JSON or one human line. */
@@ -36,10 +38,14 @@ export async function runKv(
     ...(flags.sign ? { sign: true } : {}),
   });
   const res = r.result;
-  const text =
-    'error' in res
-      ? style.red(`error: ${res.error}`)
-      : `${res.ok ? style.green('ok') : style.yellow('not applied')} value=${JSON.stringify(res.value)}`;
+  if ('error' in res) {
+    // The replicas agreed that the service refused the operation: a failure, whatever the transport did.
+    throw new TcError(SmrCode.rejected, `${component} ${op}: the service refused it: ${res.error}`, {
+      exit: ExitCode.failure,
+      hint: 'check the operation and its arguments (`tclouds smr invoke --help`)',
+    });
+  }
+  const text = `${res.ok ? style.green('ok') : style.yellow('not applied')} value=${JSON.stringify(res.value)}`;
   cmd.log(
     `${component} ${op} ${args.join(' ')}: ${text} (${r.ordered ? 'ordered' : 'read-only'}, ${r.auth === 'signature' ? 'signed, ' : ''}${r.latencyMs} ms, ${r.replicasConnected} replicas)`,
   );

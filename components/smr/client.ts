@@ -356,12 +356,7 @@ export class SmrClient {
       for (const [key, inf] of this.inflight) {
         if (now >= inf.deadline) {
           this.inflight.delete(key);
-          inf.reject(
-            new TcError(SmrCode.unavailable, `no quorum of identical replies within ${inf.deadlineMs} ms`, {
-              exit: ExitCode.unavailable,
-              hint: `${this.t.connectedIds().length}/${this.n} replicas connected; check \`tclouds status\``,
-            }),
-          );
+          inf.reject(timeoutError(inf.readOnly, inf.deadlineMs, this.t.connectedIds().length, this.n));
         } else if (now - inf.sentAt >= retransmitMs) {
           // The leader is suspected only if it was the leader when the request was last sent: a request sent
           // before the replies named a new leader (a leader change) says nothing about the new one, and
@@ -511,4 +506,24 @@ export async function clientFromOutputs(
     .map((nd) => ({ id: nd.id, index: nd.index, host: nd.host, port: nd.ports.client!, publicKey: nd.publicKey }));
   const f = comp.client.faults === 'crash' ? 0 : Number(comp.client.f ?? 1);
   return new SmrClient({ stack: outputs.stack, clientId, privateKey, replicas, f, ...opts, sign, signingKey });
+}
+
+/**
+ * Why a request got no answer in time. An unordered read has no effect, so it simply failed; an ordered request may
+ * still be ordered and executed after the client gave up (a partition heals, a slow leader catches up), so saying
+ * it failed would be a lie: its outcome is unknown, and a caller that must know reads the state back.
+ */
+function timeoutError(readOnly: boolean, deadlineMs: number, connected: number, n: number): TcError {
+  const replicas = `${connected}/${n} replicas connected; check \`tclouds status\``;
+  if (readOnly) {
+    return new TcError(SmrCode.unavailable, `no quorum of identical replies within ${deadlineMs} ms`, {
+      exit: ExitCode.unavailable,
+      hint: replicas,
+    });
+  }
+  return new TcError(
+    SmrCode.outcomeUnknown,
+    `outcome unknown: no quorum of identical replies within ${deadlineMs} ms; the request may still be applied`,
+    { exit: ExitCode.unavailable, hint: `${replicas}; read the state back before retrying a non-idempotent operation` },
+  );
 }

@@ -22,4 +22,11 @@ export const SmrCode = {
    * but no signing key for it is usable from this machine.
    */
   noSigningKey: 'TC435',
+  /**
+   * An ordered request got no quorum of identical replies in time. It may still be ordered and applied later (for
+   * example once a partition heals): its outcome is unknown, not failed. Exit 8.
+   */
+  outcomeUnknown: 'TC436',
+  /** The service refused the operation (e.g. a malformed operation): a failure, not a result. Exit 1. */
+  rejected: 'TC437',
 } as const;

@@ -8,7 +8,7 @@ import { loadTopology, stackDir } from '../../topology/load.js';
 import { clientFromOutputs, type SmrClient } from './client.js';
 import { SmrCode } from './codes.js';
 import type { ClientAuth } from './request-auth.js';
-import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from './services/kv.js';
+import { decodeKvResult, encodeKvOp, type KvOp, type KvResult, MAX_KEY_LENGTH } from './services/kv.js';
 
 /** Where a deployment's outputs are: `--stack-dir` if given, else <topology dir>/.tclouds/<name>. */
 export async function resolveStackDir(file: string, explicit?: string): Promise<string> {
@@ -50,6 +50,16 @@ export function parseKvArgs(op: string, args: string[]): KvOp {
       });
     }
   };
+  if (args[0] !== undefined && args[0].length > MAX_KEY_LENGTH) {
+    throw new TcError(
+      SmrCode.usage,
+      `key is ${args[0].length} characters long; the kv service takes at most ${MAX_KEY_LENGTH}`,
+      {
+        exit: ExitCode.usage,
+        hint: 'use a shorter key (hash a long one, e.g. with sha256sum)',
+      },
+    );
+  }
   switch (op) {
     case 'get':
       need(1, 'KEY');

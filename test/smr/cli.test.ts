@@ -66,6 +66,13 @@ describe('tclouds smr commands', () => {
     const bad = await cli(['smr', 'invoke', 'ledger', 'put', 'onlykey', '--stack-dir', cluster.stackDir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/TC434 put takes 2 arguments: KEY VALUE/);
+    // A key the service would refuse is refused before anything is sent: a usage error, not "ok" with exit 0.
+    const long = await cli(['smr', 'put', 'ledger', 'k'.repeat(1025), 'v', '--stack-dir', cluster.stackDir, '--json']);
+    expect(long.code).toBe(2);
+    expect(JSON.parse(long.stdout).error).toMatchObject({ code: 'TC434' });
+    expect(JSON.parse(long.stdout).error.message).toMatch(
+      /key is 1025 characters long; the kv service takes at most 1024/,
+    );
     const none = await cli(['smr', 'get', 'ledger', 'k', '--stack-dir', path.join(cluster.dir, 'nowhere'), '--json']);
     expect(none.code).toBe(4);
     expect(JSON.parse(none.stdout).error.code).toBe('TC430');

@@ -13,6 +13,9 @@ export type KvOp =
 
 export type KvResult = { ok: true; value: string | null } | { ok: false; value: string | null } | { error: string };
 
+/** Longest key the service accepts (UTF-16 code units); clients refuse longer keys before sending. */
+export const MAX_KEY_LENGTH = 1024;
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -31,7 +34,7 @@ export function isReadOnlyKv(op: KvOp): boolean {
 function parseOp(bytes: Uint8Array): KvOp | undefined {
   try {
     const o = JSON.parse(dec.decode(bytes)) as Record<string, unknown>;
-    if (typeof o.key !== 'string' || o.key.length > 1024) return undefined;
+    if (typeof o.key !== 'string' || o.key.length > MAX_KEY_LENGTH) return undefined;
     switch (o.op) {
       case 'get':
       case 'delete':
