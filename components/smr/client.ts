@@ -87,6 +87,8 @@ interface Inflight {
   resolve(v: Uint8Array): void;
   reject(e: Error): void;
   readOnly: boolean;
+  /** Executing it may change the state (a write, not a read ordered as a fallback). */
+  hasEffect: boolean;
   /** The request as sent; retransmitted unchanged once it asks every replica to answer. */
   frame: Uint8Array;
   /** `hintEpoch` when the request was last sent: a retransmission suspects the leader only if it is the same. */
@@ -282,6 +284,8 @@ export class SmrClient {
     op: Uint8Array,
     readOnly: boolean,
     deadlineMs: number,
+    /** Whether executing `op` can change the state: decides what a timeout means (TC436 or TC432). */
+    hasEffect = !readOnly,
   ): Promise<Uint8Array> {
     // A session has at most one request in flight (invoke awaits each attempt), so its id is the key; replies to
     // an earlier attempt are told apart by seq and readOnly.
@@ -302,6 +306,7 @@ export class SmrClient {
       this.inflight.set(key, {
         collector: new ReplyCollector(this.n, this.f, seq, readOnly),
         readOnly,
+        hasEffect,
         frame,
         replyAll,
         id,
@@ -356,7 +361,7 @@ export class SmrClient {
       for (const [key, inf] of this.inflight) {
         if (now >= inf.deadline) {
           this.inflight.delete(key);
-          inf.reject(timeoutError(inf.readOnly, inf.deadlineMs, this.t.connectedIds().length, this.n));
+          inf.reject(timeoutError(inf.hasEffect, inf.deadlineMs, this.t.connectedIds().length, this.n));
         } else if (now - inf.sentAt >= retransmitMs) {
           // The leader is suspected only if it was the leader when the request was last sent: a request sent
           // before the replies named a new leader (a leader change) says nothing about the new one, and
@@ -429,7 +434,8 @@ export class SmrSession {
       }
     }
     this.seq++;
-    const result = await this.c.attempt(this.id, this.idBytes, this.seq, op, false, timeout);
+    // A read ordered as a fallback still changes nothing: its timeout is a plain failure, not an unknown outcome.
+    const result = await this.c.attempt(this.id, this.idBytes, this.seq, op, false, timeout, !opts.readOnly);
     return { result, ordered: true };
   }
 }
@@ -509,13 +515,13 @@ export async function clientFromOutputs(
 }
 
 /**
- * Why a request got no answer in time. An unordered read has no effect, so it simply failed; an ordered request may
+ * Why a request got no answer in time. A read (unordered, or ordered as a fallback) has no effect, so it simply failed; an ordered request may
  * still be ordered and executed after the client gave up (a partition heals, a slow leader catches up), so saying
  * it failed would be a lie: its outcome is unknown, and a caller that must know reads the state back.
  */
-function timeoutError(readOnly: boolean, deadlineMs: number, connected: number, n: number): TcError {
+function timeoutError(hasEffect: boolean, deadlineMs: number, connected: number, n: number): TcError {
   const replicas = `${connected}/${n} replicas connected; check \`tclouds status\``;
-  if (readOnly) {
+  if (!hasEffect) {
     return new TcError(SmrCode.unavailable, `no quorum of identical replies within ${deadlineMs} ms`, {
       exit: ExitCode.unavailable,
       hint: replicas,

@@ -154,9 +154,16 @@ async function stopUnderLoad(): Promise<void> {
       }
     }
   });
-  await new Promise((r) => setTimeout(r, 300));
+  // Events, not sleeps (a busy machine decides slowly): every session has had writes acknowledged, then replica 3
+  // stops, then the others decide more without it before they stop too.
+  const until = async (cond: () => boolean) => {
+    while (!cond()) await new Promise((r) => setTimeout(r, 10));
+  };
+  const total = () => acked.reduce((a, b) => a + b, 0);
+  await until(() => Math.min(...acked) >= 3);
   await nodes[3]!.stop();
-  await new Promise((r) => setTimeout(r, 200));
+  const atStop = total();
+  await until(() => total() >= atStop + 16);
   await Promise.all(nodes.slice(0, 3).map((n) => n.stop())); // the rest at once, with instances in flight
   running = false;
   await client.close();
