@@ -22,7 +22,7 @@ import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.
 import { replicaConfig } from './config.js';
 import { Misbehaviour } from './misbehaviour.js';
 import { ReplicaCore } from './protocol/core.js';
-import { MAX_PENDING_PER_CLIENT } from './protocol/limits.js';
+import { MAX_PENDING_PER_CLIENT, MIN_REQUEST_TIMEOUT_TICKS } from './protocol/limits.js';
 import { emptyOutput, ReplicaDriver } from './replica-driver.js';
 import { clientMacCheck, replicaEnv, replicaGroup, requestAuth } from './replica-env.js';
 import { ReplicaStore } from './replica-store.js';
@@ -46,7 +46,7 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
       batchSize: config.batchSize,
       checkpointPeriod: config.checkpointPeriod,
       // The core counts time in ticks.
-      requestTimeout: Math.max(2, Math.round(config.requestTimeoutMs / config.tickMs)),
+      requestTimeout: Math.max(MIN_REQUEST_TIMEOUT_TICKS, Math.round(config.requestTimeoutMs / config.tickMs)),
       maxPendingPerClient: MAX_PENDING_PER_CLIENT,
       maxPending: config.maxPending,
       recovering: store.recovering,

@@ -57,6 +57,12 @@ export const MAX_FORWARDED_REQUESTS = 256;
 export const MAX_STOP_REQUESTS = 64;
 
 /**
+ * The shortest request timeout, in ticks: the node rounds requestTimeoutMs to ticks and never goes below this, so
+ * a very short timeout (or a long tick) still gives a leader more than one tick to order a request.
+ */
+export const MIN_REQUEST_TIMEOUT_TICKS = 2;
+
+/**
  * A pooled request is forwarded to the leader after one request timeout and starts a leader change after this
  * many (BFT-SMaRt's two-step request timer).
  */
