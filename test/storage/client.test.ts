@@ -129,6 +129,8 @@ describe('DepSky-CA confidentiality', () => {
     const marker = 'TOP-SECRET-MARKER-7f3a';
     const plain = Buffer.from(`${marker} ${'confidential payroll data; '.repeat(2000)} ${marker}`);
     await c.put('hr/payroll', plain);
+    // put returns once n-f clouds hold the data; the last copy lands in the background, and close waits for it.
+    await c.close();
     const container = containerOf('hr/payroll');
     const copies = await Promise.all(drivers.map(async (d) => (await d.get(container, 'value1.a1'))!));
     // Rebuild the data key from two clouds' shares (what f+1 colluding clouds could do, and only they).
