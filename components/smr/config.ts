@@ -1,7 +1,7 @@
 /**
  * Node configuration of SMR replicas (roles `replica` and `standby`): written by plan.ts, parsed by node.ts
- * (replicaConfig).
- * Defaults are those of a replica started from a hand-written spec; the plan always writes the topology's values.
+ * (replicaConfig). Defaults are those of a replica started from a hand-written spec; the plan always writes the
+ * topology's values.
  */
 import { z } from 'zod';
 import { ExitCode, TcError } from '../../kernel/errors.js';

@@ -1,7 +1,7 @@
 /**
  * Runs a ReplicaCore's actions against a Service: executes decided batches in order, answers clients, takes
  * checkpoints and restores state transfers. Deterministic and free of I/O, so the simulator (test/smr) drives
- * exactly the code the real replica (node.ts) runs; only the event source and the network differ.
+ * exactly the code the real replica (replica-wiring.ts) runs; only the event source and the network differ.
  *
  * Who answers an ordered request: its f+1 designated repliers (`designatedReplier`), unless the client asked every
  * replica to (flags bit2, set when it broadcasts: a retransmission, a lost connection). A client needs f+1

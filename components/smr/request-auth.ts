@@ -7,7 +7,8 @@
  * by a replica, handed over in a leader change or shown to a third party later), which is non-repudiation.
  *
  * Used by the replica (replica-env.ts), the benchmark's unreplicated baseline (bench/unreplicated.ts) and the
- * simulator (test/smr/sim.ts), so the same check runs in all of them. The policy of a component is `clientAuth` in its replica config:
+ * simulator (test/smr/sim.ts), so the same check runs in all of them. The policy of a component is `clientAuth` in
+ * its replica config:
  * - `mac` (default): MAC-vector requests and signed requests from clients that have a signer key are accepted;
  * - `signature`: only signed requests are accepted (read-only ones too); MAC-only requests are refused.
  */

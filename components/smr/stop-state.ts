@@ -9,7 +9,7 @@
  * had only accepted. Decisions alone came back without the others' votes, and the simulator found leader changes
  * after such restarts deciding another value for that instance (agreement broken). With the votes restored, the
  * leader change sees what it would have seen had the group only paused: messages in flight are lost, nothing else.
- * A crash (no clean stop) still loses all of it: see node.ts.
+ * A crash (no clean stop) still loses all of it: see replica-store.ts.
  *
  * file = "TCSS" | u8 version(1) | v8-serialised DurableState | SHA-256 of all before. Written atomically (temp
  * file, fsync, rename); anything that does not check out reads as nothing, and the replica starts as after a crash.

@@ -75,8 +75,8 @@ export interface SimParams {
    */
   designatedReplies: boolean;
   /**
-   * Tick at which every replica stops cleanly and starts again (node.ts: its checkpoint plus the stop state of
-   * stop-state.ts), wherever each one is in the protocol; -1 for never.
+   * Tick at which every replica stops cleanly and starts again (replica-store.ts: its checkpoint plus the stop
+   * state of stop-state.ts), wherever each one is in the protocol; -1 for never.
    */
   groupRestartAt: number;
 }
@@ -666,9 +666,9 @@ class Simulation {
   // ---------------------------------------------------------------- faults
 
   /**
-   * Clean stop and start of the whole group (a redeploy): each replica keeps only what node.ts writes on a clean
-   * stop, its last checkpoint and its stop state (decisions since, regency, votes in progress), and takes them back;
-   * messages in flight to it are delivered to the new replica. Replicas stop wherever they are, so some may have
+   * Clean stop and start of the whole group (a redeploy): each replica keeps only what replica-store.ts writes on a
+   * clean stop, its last checkpoint and its stop state (decisions since, regency, votes in progress), and takes them
+   * back; messages in flight to it are delivered to the new replica. Replicas stop wherever they are, so some may have
    * decided an instance that others had only accepted: agreement and linearizability must survive that.
    */
   private restartGroup(): void {

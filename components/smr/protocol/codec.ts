@@ -218,9 +218,9 @@ export function encodeSignedRequest(body: Uint8Array, sign: (signed: Uint8Array)
  * maps by it (sequence numbers, pool, cached replies, MAC keys): a fresh string per request had to be hashed and
  * compared by content in each of them, which was a visible share of a replica's CPU. The table maps the ASCII bytes
  * of an id to one string object, whose hash V8 caches and which compares by identity. Ids are decoded before their
- * request is authenticated (a Byzantine leader chooses the ids in its batch), so the table is bounded twice: past
- * MAX_INTERNED_IDS ids it starts again, and a bucket holds at most MAX_INTERN_BUCKET ids, so ids made to share a key cost a
- * decoder a few comparisons, never a scan of thousands (the key is a cheap hash, not a collision-resistant one).
+ * request is authenticated (a Byzantine leader chooses the ids in its batch), so the table is bounded twice
+ * (limits.ts): past MAX_INTERNED_IDS ids it starts again, and a bucket holds at most MAX_INTERN_BUCKET ids, so ids
+ * made to share a key cost a decoder a few comparisons, never a scan of thousands (the key is a cheap hash, not a collision-resistant one).
  * Either bound only costs speed: an id that is not interned decodes to an equal, fresh string.
  */
 let interned = new Map<number, string[]>();

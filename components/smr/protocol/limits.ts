@@ -122,7 +122,7 @@ export const MAX_INTERNED_IDS = 65_536;
 /** Ids per bucket of the intern table: ids made to share a key cost a decoder a few comparisons, never a scan. */
 export const MAX_INTERN_BUCKET = 8;
 
-/** Client ids whose identity (`base` of `base/session`) is cached (wire.ts clientBase); bounded like the intern table. */
+/** Client ids whose identity (`base` of `base/session`) is cached (wire.ts clientBase), bounded like the id table. */
 export const MAX_CACHED_CLIENT_BASES = 65_536;
 
 /**

@@ -12,7 +12,7 @@ export type Msg =
   /** Requests forwarded to the leader after a first request-timer expiry. */
   | { t: 'FWD'; reqs: Uint8Array[] }
   | { t: 'STOP'; reg: number; reqs: Uint8Array[] }
-  /** `collect` is canonical JSON bytes (see leader-change.ts), `auth` a MAC vector over it by the sender. */
+  /** `collect` is canonical JSON bytes (see collect.ts), `auth` a MAC vector over it by the sender. */
   | { t: 'STOPDATA'; reg: number; collect: Uint8Array; auth: Uint8Array; last: DecisionProof | null }
   | { t: 'SYNC'; reg: number; cid: number; last: DecisionProof | null; collects: SignedCollect[]; value: Uint8Array }
   /** "My regency is reg": answers a STOP for a regency the sender is already past, so it can catch up. */
