@@ -194,7 +194,8 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
     if (isTcError(e)) throw e;
     throw new TcError(NodeCode.roleFailed, `role ${spec.role} failed to start: ${(e as Error).message}`, { cause: e });
   }
-  node.status = 'ok';
+  // A role that reported a fatal error while starting keeps the host's 'stopping'.
+  if (node.status === 'starting') node.status = 'ok';
   log.info('node ready', { controlPort: spec.controlPort });
 
   let stopping: Promise<void> | undefined;

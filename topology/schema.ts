@@ -106,7 +106,9 @@ export const SmrSchema = z.strictObject({
     .describe('kv, noop, or a path to a JS module exporting execute/snapshot/restore'),
   replicas: z.int().min(1).max(100).optional().describe('Replica count (default 3f+1 for byzantine, 2f+1 for crash)'),
   checkpointPeriod: z.int().min(1).max(1_000_000).default(1000).describe('Decisions between checkpoints'),
-  batchSize: z.int().min(1).max(10_000).default(400).describe('Maximum requests per proposed batch'),
+  // At most the batch a follower accepts (components/smr/protocol/limits.ts MAX_BATCH_REQUESTS): a leader with a
+  // larger one would see every full proposal refused.
+  batchSize: z.int().min(1).max(4096).default(400).describe('Maximum requests per proposed batch'),
   // How clients authenticate requests: a MAC vector or Ed25519 signatures (components/smr/README.md, "Client
   // request authentication").
   clientAuth: z

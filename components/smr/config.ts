@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { parseNodeConfig } from '../node-config.js';
 import { SmrCode } from './codes.js';
+import { MAX_BATCH_REQUESTS } from './protocol/limits.js';
 import { validateGroup } from './protocol/types.js';
 
 export const SmrReplicaConfigSchema = z.object({
@@ -16,7 +17,7 @@ export const SmrReplicaConfigSchema = z.object({
   faults: z.enum(['byzantine', 'crash']).default('byzantine'),
   /** `kv`, `noop`, or the path of a user service module. */
   service: z.string().min(1).default('kv'),
-  batchSize: z.int().min(1).default(400),
+  batchSize: z.int().min(1).max(MAX_BATCH_REQUESTS).default(400),
   checkpointPeriod: z.int().min(1).default(1000),
   /** How clients authenticate requests; with `signature` MAC-only requests are refused. */
   clientAuth: z.enum(['mac', 'signature']).default('mac'),
