@@ -90,6 +90,11 @@ describe.skipIf(!ready)('chaos byzantine on the local target', () => {
       const text = ok(await tc(['status'], dir)).stdout;
       expect(text).toMatch(new RegExp(`${victim}\\*?\\s+ok/byzantine:${mode}`));
 
+      if (atLeader) {
+        // The check's write could only be ordered once the followers voted the lying leader out.
+        const moved = await ledgerWhen((x) => x.leader !== null && x.leader !== before.leader, 'a new leader');
+        expect(moved.regency).toBeGreaterThan(before.regency ?? 0);
+      }
       // A client keeps getting right answers from the other three (f+1 matching replies).
       for (let i = 0; i < 3; i++)
         ok(await tc(['smr', 'invoke', 'ledger', 'put', `${mode}-${i}`, `v${i}`], dir, { timeoutMs: 40_000 }));
