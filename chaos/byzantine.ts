@@ -14,8 +14,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { KINDS, kindOf } from '../components/kinds.js';
-import { clientFromOutputs } from '../components/smr/client.js';
-import { decodeKvResult, encodeKvOp } from '../components/smr/services/kv.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
 import type { Deployment } from '../stacks/deployment.js';
@@ -164,6 +162,9 @@ export async function checkService(
     latencyMs: Math.round(performance.now() - t0),
     error,
   });
+  // Loaded here: `chaos heal` and `chaos run` share this module and need no client (a start pays for what it uses).
+  const { clientFromOutputs } = await import('../components/smr/client.js');
+  const { decodeKvResult, encodeKvOp } = await import('../components/smr/services/kv.js');
   let client: Awaited<ReturnType<typeof clientFromOutputs>> | undefined;
   try {
     client = await clientFromOutputs(dep.stackDir, component, { timeoutMs });
