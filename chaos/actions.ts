@@ -29,7 +29,7 @@ export interface TargetSelector {
   component?: string;
 }
 
-export type NodeAction = 'kill' | 'pause' | 'resume' | 'partition' | 'heal';
+export type NodeAction = 'kill' | 'pause' | 'resume' | 'partition' | 'heal' | 'byzantine';
 
 export interface ActionResult {
   node: string;
@@ -114,7 +114,7 @@ export function requireLocal(dep: Deployment): void {
   }
 }
 
-async function adminToken(dep: Deployment): Promise<string> {
+export async function adminToken(dep: Deployment): Promise<string> {
   const file = path.join(dep.stackDir, 'keys', 'admin.token');
   const token = await fs.readFile(file, 'utf8').catch(() => null);
   if (!token) {
@@ -165,11 +165,11 @@ export function adminPost(
   });
 }
 
-async function settle<T>(items: T[], fn: (t: T) => Promise<ActionResult>): Promise<ActionResult[]> {
+export async function settle<T>(items: T[], fn: (t: T) => Promise<ActionResult>): Promise<ActionResult[]> {
   return Promise.all(items.map(fn));
 }
 
-const failed = (node: string, action: ActionResult['action'], e: unknown): ActionResult => ({
+export const failed = (node: string, action: ActionResult['action'], e: unknown): ActionResult => ({
   node,
   action,
   ok: false,

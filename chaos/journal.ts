@@ -24,12 +24,17 @@ export interface ChaosJournal {
   /** Blocked peers per node id (what POST /admin/partition was told). */
   partitions: Record<string, string[]>;
   corrupted: CorruptionRecord[];
+  /**
+   * Misbehaviour mode per node id (`chaos byzantine`). May be stale: a node the supervisor restarted comes back
+   * correct, so heal treats a node that is down or already correct as healed.
+   */
+  byzantine: Record<string, string>;
 }
 
 export const journalFile = (stackDir: string) => path.join(stackDir, 'chaos.json');
 
 export function emptyJournal(): ChaosJournal {
-  return { version: 1, killed: [], paused: [], partitions: {}, corrupted: [] };
+  return { version: 1, killed: [], paused: [], partitions: {}, corrupted: [], byzantine: {} };
 }
 
 export async function readJournal(stackDir: string): Promise<ChaosJournal> {

@@ -7,10 +7,14 @@
  * run is injected for real on the local target: the lost VMs (a crashed VM, or every VM of the component on
  * a contaminated or crashed PM) are killed and held down, the component's quorum is observed through the
  * same health polling as `tclouds status`, then the nodes are restarted and the next run waits until every
- * node answers again. Byzantine contamination is injected as crash-stop of the contaminated VMs: the
- * quorum arithmetic counts them the same way, while the arbitrary behaviour itself is exercised by the SMR
- * simulation tests.
+ * node answers again. Byzantine threats (byzantine-vm, byzantine-pm) on a component whose kind has misbehaviour
+ * modes (kinds registry; SMR) are injected as real misbehaviour: the contaminated VMs keep running but are switched
+ * into a mode (chaos/byzantine.ts; the modes rotate by run, so several runs exercise each), the quorum is observed
+ * (status counts a misbehaving node as a fault), then they are set back to correct. Kinds without modes, and the
+ * crash threats, get kills.
  */
+
+import { kindOf } from '../components/kinds.js';
 import { buildStatus } from '../dashboard/status-model.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { KeepProbability } from '../placement/keep-probability.js';
@@ -18,6 +22,7 @@ import type { FaultModel } from '../placement/majority.js';
 import type { ComponentOutput, DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
 import type { Deployment } from '../stacks/deployment.js';
 import { killOrPause, requireLocal, resume } from './actions.js';
+import { healMisbehaviour, setMisbehaviour } from './byzantine.js';
 import { ChaosCode } from './codes.js';
 import { deriveSeed, drawFaults, seededRandom } from './draw.js';
 
@@ -46,6 +51,8 @@ export interface RunRecord {
   /** Fault domains hit, in order, as `cloud/pm` (`-` when nothing was left to hit). */
   hits: string[];
   lostNodes: string[];
+  /** How the lost nodes were injected: `kill`, or the misbehaviour mode they were switched into. */
+  injected: string;
   /** The threat model's verdict: majority kept (PM or VM majority, per `keep`). */
   kept: boolean;
   /** Applied runs: what the deployment showed (quorum kept), and the nodes up. */
@@ -83,6 +90,16 @@ export interface ChaosRunOptions {
   components?: string[];
 }
 
+/**
+ * How run `run` injects its lost nodes into a component of `kind`: a Byzantine threat on a kind with misbehaviour
+ * modes uses them (rotating by run), anything else kills.
+ */
+export function injectionOf(kind: string, model: FaultModel, run: number): string {
+  const modes = kindOf(kind)?.chaos.faultModes ?? [];
+  const byzantine = model.threat === 'byzantine-vm' || model.threat === 'byzantine-pm';
+  return byzantine && modes.length > 0 ? modes[run % modes.length]! : 'kill';
+}
+
 /** Pure: every run's draw per component, mapped onto node ids. */
 export function planChaosRuns(
   outputs: DeploymentOutputs,
@@ -105,6 +122,7 @@ export function planChaosRuns(
         run: r,
         hits: out.hits.map((pm) => (pm < 0 ? '-' : `${domains[pm]!.cloud}/${domains[pm]!.domain}`)),
         lostNodes: out.lostVms.map((vm) => vmNodes[vm]!),
+        injected: injectionOf(comp.kind, opts.model, r),
         kept: out.kept,
       });
     }
@@ -198,24 +216,43 @@ export async function applyChaosRuns(
     for (const run of comp.runs) {
       opts.signal?.throwIfAborted();
       const targets = run.lostNodes.map((id) => byId.get(id)!);
+      const how = run.injected === 'kill' ? 'kill' : `misbehave (${run.injected})`;
       opts.onProgress?.(
-        `${comp.component} run ${run.run + 1}/${comp.runs.length}: hits ${run.hits.join(' ')} -> kill ${run.lostNodes.join(', ') || 'nothing'}`,
+        `${comp.component} run ${run.run + 1}/${comp.runs.length}: hits ${run.hits.join(' ')} -> ${how} ${run.lostNodes.join(', ') || 'nothing'}`,
       );
       try {
-        if (targets.length > 0) await killOrPause(dep, 'kill', targets);
+        if (targets.length > 0) await inject(dep, run.injected, targets);
         await sleep(opts.settleMs ?? 1500);
         const round = await poller.poll();
         const status = buildStatus({ outputs: dep.outputs, placement: report.model, ...round, now: new Date() });
         const c = status.components.find((x) => x.name === comp.component)!;
         run.observed = { quorumKept: !c.quorumLost, up: c.up, quorum: c.quorum, n: c.n };
       } finally {
-        if (targets.length > 0) await resume(dep, targets);
+        if (targets.length > 0) await undo(dep, run.injected, targets);
         await waitAllUp(poller, dep, comp.component, opts.recoverTimeoutMs ?? 20_000);
       }
     }
     comp.observedRate = comp.runs.filter((r) => r.observed?.quorumKept).length / Math.max(1, comp.runs.length);
   }
   return { ...report, applied: true };
+}
+
+/** Kill the targets, or switch them into a misbehaviour mode; a target that did not take it fails the run. */
+async function inject(dep: Deployment, injected: string, targets: NodeOutput[]): Promise<void> {
+  const results =
+    injected === 'kill' ? await killOrPause(dep, 'kill', targets) : await setMisbehaviour(dep, targets, injected);
+  const bad = results.filter((r) => !r.ok);
+  if (bad.length > 0) {
+    throw new TcError(
+      ChaosCode.actionFailed,
+      `could not ${injected === 'kill' ? 'kill' : `switch to ${injected}`}: ${bad.map((r) => `${r.node}: ${r.message}`).join('; ')}`,
+    );
+  }
+}
+
+async function undo(dep: Deployment, injected: string, targets: NodeOutput[]): Promise<void> {
+  if (injected === 'kill') await resume(dep, targets);
+  else await healMisbehaviour(dep, targets);
 }
 
 /** Poll until every node of the component answers /health with an up state (or the timeout passes). */

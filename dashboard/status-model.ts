@@ -38,6 +38,11 @@ export interface NodeStatus {
   roleInfo: Record<string, unknown>;
   isLeader: boolean;
   error: string | null;
+  /**
+   * The misbehaviour mode an up node reports (`fault` in its /health role fields, set by `tclouds chaos byzantine`),
+   * or null when it behaves correctly. Such a node answers, but counts as a fault.
+   */
+  misbehaving: string | null;
 }
 
 export interface CloudUsage {
@@ -59,6 +64,8 @@ export interface ComponentStatus {
   f: number;
   quorum: number;
   up: number;
+  /** Up nodes that misbehave on purpose (chaos byzantine): each counts as a fault, like a down one. */
+  misbehaving: number;
   /** Faults this component still tolerates right now (0 when at or below its quorum margin). */
   faultsLeft: number;
   quorumLost: boolean;
@@ -105,7 +112,15 @@ export interface StatusReport {
   generatedAt: string;
   components: ComponentStatus[];
   placement: PlacementStatus;
-  summary: { components: number; nodes: number; up: number; quorumLost: string[]; degraded: string[] };
+  summary: {
+    components: number;
+    nodes: number;
+    up: number;
+    quorumLost: string[];
+    degraded: string[];
+    /** Ids of the nodes that misbehave on purpose. */
+    misbehaving: string[];
+  };
 }
 
 export interface StatusInput {
@@ -148,6 +163,7 @@ function nodeStatus(component: string, kind: string, node: NodeOutput, probe: No
   const state = nodeState(probe);
   const up = isUp(state);
   const role = probe?.health?.role ?? {};
+  const fault = role.fault;
   return {
     id: node.id,
     component,
@@ -165,6 +181,7 @@ function nodeStatus(component: string, kind: string, node: NodeOutput, probe: No
     roleInfo: role,
     isLeader: false,
     error: probe?.error ?? null,
+    misbehaving: up && typeof fault === 'string' && fault !== 'none' ? fault : null,
   };
 }
 
@@ -177,16 +194,19 @@ export function quorumOf(
   return statusOf(kind).quorum(client, units);
 }
 
-function verdictOf(c: { n: number; f: number; quorum: number; up: number; unit: string }): {
+function verdictOf(c: { n: number; f: number; quorum: number; up: number; misbehaving: number; unit: string }): {
   faultsLeft: number;
   quorumLost: boolean;
   verdict: Verdict;
   verdictLine: string;
 } {
-  const down = c.n - c.up;
-  const quorumLost = c.up < c.quorum;
-  const faultsLeft = Math.max(0, Math.min(c.f - down, c.up - c.quorum));
-  const units = `${c.up}/${c.n} ${c.unit}s up, quorum ${c.quorum}`;
+  // A misbehaving node is up but cannot be counted on: it is a fault as much as a down one.
+  const correct = c.up - c.misbehaving;
+  const down = c.n - correct;
+  const quorumLost = correct < c.quorum;
+  const faultsLeft = Math.max(0, Math.min(c.f - down, correct - c.quorum));
+  const lying = c.misbehaving > 0 ? ` (${c.misbehaving} misbehaving)` : '';
+  const units = `${c.up}/${c.n} ${c.unit}s up${lying}, quorum ${c.quorum}`;
   if (quorumLost) {
     return { faultsLeft: 0, quorumLost, verdict: 'lost', verdictLine: `QUORUM LOST: ${units}` };
   }
@@ -212,7 +232,8 @@ function placementOf(
     const key = `${n.cloud}\u0000${String(n.domain).padStart(6, '0')}`;
     const d = byDomain.get(key) ?? { cloud: n.cloud, domain: n.domain, vms: 0, up: 0, nodes: [] };
     d.vms++;
-    if (n.up) d.up++;
+    // The threat model counts a Byzantine VM as lost, like a crashed one.
+    if (n.up && !n.misbehaving) d.up++;
     d.nodes.push(n.id);
     byDomain.set(key, d);
   }
@@ -283,6 +304,7 @@ export function buildStatus(input: StatusInput): StatusReport {
     const inQuorum = (n: (typeof nodes)[number]): boolean =>
       n.up && nodes.length - (cutOff.get(n.id)?.size ?? 0) >= q.quorum;
     const up = unit === 'cloud' ? clouds.filter((c) => c.reachable !== false).length : nodes.filter(inQuorum).length;
+    const misbehaving = unit === 'cloud' ? 0 : nodes.filter((n) => inQuorum(n) && n.misbehaving !== null).length;
     // The leader as most up replicas see it (kinds that have one); mark that replica.
     const { leader, regency, lastDecided } = hooks.agreement(nodes.filter((n) => n.up).map((n) => n.roleInfo));
     if (leader !== null) for (const n of nodes) n.isLeader = n.role === hooks.leaderRole && n.index === leader;
@@ -292,7 +314,8 @@ export function buildStatus(input: StatusInput): StatusReport {
       unit,
       ...q,
       up,
-      ...verdictOf({ ...q, up, unit }),
+      misbehaving,
+      ...verdictOf({ ...q, up, misbehaving, unit }),
       leader,
       regency,
       lastDecided,
@@ -315,6 +338,7 @@ export function buildStatus(input: StatusInput): StatusReport {
       up: allNodes.filter((n) => n.up).length,
       quorumLost: components.filter((c) => c.quorumLost).map((c) => c.name),
       degraded: components.filter((c) => c.verdict === 'degraded').map((c) => c.name),
+      misbehaving: allNodes.filter((n) => n.misbehaving !== null).map((n) => n.id),
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 
 import { formatBytes } from '../kernel/format.js';
-import { formatUptime, type StatusReport } from './status-model.js';
+import { formatUptime, type NodeStatus, type StatusReport } from './status-model.js';
 import { style, table } from './style.js';
 
 export function renderStatusText(r: StatusReport, stream: NodeJS.WriteStream = process.stdout): string {
@@ -30,7 +30,7 @@ export function renderStatusText(r: StatusReport, stream: NodeJS.WriteStream = p
           ['NODE', 'STATE', 'CLOUD/PM', 'CONTROL', 'UPTIME', c.kind === 'smr' ? 'CONSENSUS' : 'METRIC'],
           c.nodes.map((n) => [
             `${n.id}${n.isLeader ? '*' : ''}`,
-            n.partitionedFrom.length > 0 && n.up ? `${n.state}/partitioned` : n.state,
+            stateLabel(n),
             `${n.cloud}/${n.domain}`,
             n.address,
             formatUptime(n.uptimeSeconds),
@@ -74,4 +74,16 @@ export function renderStatusText(r: StatusReport, stream: NodeJS.WriteStream = p
     );
   }
   return out.join('\n');
+}
+
+/**
+ * A node's state with what chaos did to it, e.g. `ok/partitioned`, `ok/byzantine:wrong-replies`; `short` for
+ * narrow columns (`ok/part`, `ok/byz`, the mode then goes in the metric column).
+ */
+export function stateLabel(n: NodeStatus, short = false): string {
+  if (!n.up) return n.state;
+  const marks: string[] = [n.state];
+  if (n.partitionedFrom.length > 0) marks.push(short ? 'part' : 'partitioned');
+  if (n.misbehaving) marks.push(short ? 'byz' : `byzantine:${n.misbehaving}`);
+  return marks.join('/');
 }

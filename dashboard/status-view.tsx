@@ -19,6 +19,7 @@ import {
   type PlacementStatus,
   type StatusReport,
 } from './status-model.js';
+import { stateLabel } from './status-text.js';
 
 export interface NodeDetails {
   log: string[];
@@ -100,13 +101,14 @@ function columnsFor(inner: number, nodes: NodeStatus[]): Columns {
 
 function NodeRow({ node, kind, cols, selected }: { node: NodeStatus; kind: string; cols: Columns; selected: boolean }) {
   const wide = cols.metric >= 40;
-  const metric = kind === 'smr' ? smrMetric(node, wide) : node.up ? node.keyMetric : (node.error ?? '');
-  const state = node.partitionedFrom.length > 0 && node.up ? `${node.state}/part` : node.state;
+  const base = kind === 'smr' ? smrMetric(node, wide) : node.up ? node.keyMetric : (node.error ?? '');
+  const metric = node.misbehaving ? `misbehaves: ${node.misbehaving} · ${base}` : base;
+  const state = stateLabel(node, true);
   return (
     <Text inverse={selected} wrap="truncate">
       {selected ? '› ' : '  '}
       <Text bold={node.isLeader}>{cell(`${node.id}${node.isLeader ? '*' : ''}`, cols.id)}</Text>
-      <Text color={STATE_COLOR[node.state]}>{cell(state, cols.state)}</Text>
+      <Text color={node.misbehaving ? 'magenta' : STATE_COLOR[node.state]}>{cell(state, cols.state)}</Text>
       {cell(`${node.cloud}/${node.domain}`, cols.where)}
       {cols.address > 0 ? cell(node.address, cols.address) : ''}
       {cell(formatUptime(node.uptimeSeconds), cols.uptime)}

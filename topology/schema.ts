@@ -117,6 +117,19 @@ export const SmrSchema = z.strictObject({
     .describe(
       'How clients authenticate requests: mac (a MAC vector, one HMAC per replica: fastest) or signature (Ed25519: verifiable by anyone, non-repudiation; MAC-only requests are refused)',
     ),
+  // Off unless asked: the switch lets whoever holds the stack's admin token make a replica lie. Local deployments
+  // always have it (stacks/local/specs.ts), so this only matters on cloud targets.
+  chaos: z
+    .strictObject({
+      byzantine: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Let `tclouds chaos byzantine` switch these replicas into misbehaviour modes (POST /admin/fault) on cloud targets too; local deployments always allow it',
+        ),
+    })
+    .optional()
+    .describe('Fault injection this component accepts on cloud targets (default: none)'),
 });
 
 export const LogSchema = z.strictObject({

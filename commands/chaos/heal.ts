@@ -1,4 +1,5 @@
 import { type ActionResult, hasSelector, heal, requireLocal, resolveTargets } from '../../chaos/actions.js';
+import { healMisbehaviour } from '../../chaos/byzantine.js';
 import { restoreCorrupted } from '../../chaos/corrupt.js';
 import {
   ChaosActionCommand,
@@ -11,11 +12,13 @@ import {
 import { loadDeployment } from '../../stacks/deployment.js';
 
 export default class ChaosHeal extends ChaosActionCommand {
-  static override summary = 'Heal partitions and restore corrupted object copies';
+  static override summary = 'Heal partitions and misbehaving nodes, restore corrupted object copies';
   static override description =
     'Undoes `tclouds chaos partition` with the same selector: the target nodes (default: every node of the ' +
     'stack) accept traffic from every peer again, and every other node stops refusing the targets (a partition ' +
-    'cuts both ways, so does healing it; blocks against nodes outside the selector stay). Without a target it also puts back the original bytes of every copy that ' +
+    'cuts both ways, so does healing it; blocks against nodes outside the selector stay). Target nodes switched by ' +
+    '`tclouds chaos byzantine` (default: every node whose kind has misbehaviour modes) are set back to mode none; one ' +
+    'that is not running comes back correct anyway. Without a target it also puts back the original bytes of every copy that ' +
     '`tclouds chaos corrupt` damaged, unless the copy was rewritten since (then the newer data is kept). ' +
     'Kills and pauses are undone by `tclouds chaos resume`.\n\n' +
     'With --json prints {"action":"heal","results":[...],"restored":[files],"superseded":[files]}.';
@@ -31,6 +34,7 @@ export default class ChaosHeal extends ChaosActionCommand {
     const targets = all ? null : resolveTargets(dep, sel);
     const nodesToHeal = targets ?? Object.values(dep.outputs.components).flatMap((c) => c.nodes);
     const results = nodesToHeal.length > 0 ? await heal(dep, targets) : [];
+    results.push(...(await healMisbehaviour(dep, targets)));
     const { restored, superseded } = all ? await restoreCorrupted(dep) : { restored: [], superseded: [] };
     const value = { action: 'heal' as const, results, restored, superseded };
     const human = () => {

@@ -14,13 +14,17 @@ export default class ChaosRun extends TcCommand {
     "For each component with nodes, draws --faults faults per run the way the threat model says (topology's " +
     '`placement` section unless overridden): byzantine-vm hits a random VM and contaminates its whole PM, ' +
     'byzantine-pm and crash-pm a random PM, crash-vm a random live VM, targeted-* the worst PM; distinct ' +
-    'targets with removal. Each run is applied for real on the local target (the lost VMs are killed and held ' +
-    'down, the quorum is observed like `tclouds status` does, then everything is restarted) and the report ' +
+    'targets with removal. Each run is applied for real on the local target: the lost VMs are killed and held ' +
+    'down, except under byzantine-vm and byzantine-pm on components whose kind has misbehaviour modes (SMR), ' +
+    'whose contaminated VMs keep running but misbehave (the mode rotates by run: silent, wrong-replies, ' +
+    'equivocate, censor; see `tclouds chaos byzantine`); the quorum is observed like `tclouds status` does ' +
+    '(a misbehaving node counts as a fault), then everything is restarted or set back to correct, and the report ' +
     "shows, per component, whether the majority was kept, next to the placement advisor's exact probability " +
     'for the same layout and threat. --dry-run only draws (any target, no confirmation). The draw is seeded: ' +
     'the same --seed gives the same faults.\n\n' +
     'With --json prints {"stack","model","faults","seed","runs","applied","components":[{"component","layout",' +
-    '"predicted","keptRate","observedRate","runs":[{"run","hits","lostNodes","kept","observed"}]}]}.';
+    '"predicted","keptRate","observedRate","runs":[{"run","hits","lostNodes","injected","kept","observed"}]}]}; ' +
+    '"injected" is "kill" or the misbehaviour mode.';
   static override examples = [
     '<%= config.bin %> chaos run --threat byzantine-vm --faults 3 --seed 7',
     '<%= config.bin %> chaos run --faults 2 --seed 1 --runs 200 --dry-run',
@@ -98,7 +102,7 @@ function renderRun(r: ChaosRunReport): string {
           ? ` · observed: ${run.observed.quorumKept ? 'quorum kept' : 'QUORUM LOST'} (${run.observed.up}/${run.observed.n} up, quorum ${run.observed.quorum})`
           : '';
         out.push(
-          `  run ${run.run + 1}: hits ${run.hits.join(' ') || '-'} -> lost ${run.lostNodes.join(', ') || 'nothing'} · model: ${run.kept ? 'majority kept' : 'majority lost'}${obs}`,
+          `  run ${run.run + 1}: hits ${run.hits.join(' ') || '-'} -> lost ${run.lostNodes.join(', ') || 'nothing'}${run.injected === 'kill' || run.lostNodes.length === 0 ? '' : ` (misbehaving: ${run.injected})`} · model: ${run.kept ? 'majority kept' : 'majority lost'}${obs}`,
         );
       }
     }

@@ -26,8 +26,11 @@ export const SmrReplicaConfigSchema = z.object({
   tickMs: z.int().min(1).default(10),
   requestTimeoutMs: z.int().min(10).default(500),
   maxPending: z.int().min(1).default(50_000),
-  /** Lets POST /admin/fault turn this replica Byzantine (test deployments only). */
-  testFaults: z.boolean().default(false),
+  /**
+   * Lets POST /admin/fault turn this replica Byzantine (`tclouds chaos byzantine`). The local realizer sets it; a
+   * cloud plan only when the topology asks (`chaos: { byzantine: true }`).
+   */
+  faultInjection: z.boolean().default(false),
 });
 export type SmrReplicaConfig = z.output<typeof SmrReplicaConfigSchema>;
 export type SmrReplicaConfigInput = z.input<typeof SmrReplicaConfigSchema>;

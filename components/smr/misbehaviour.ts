@@ -5,16 +5,22 @@
  *   silent         sends nothing: no protocol message, no reply (a crashed replica that still holds its sockets)
  *   wrong-replies  answers every client with the same wrong result (and keeps ordering correctly)
  *   equivocate     as leader, sends every peer a different, individually valid batch for the same instance
+ *   censor         drops client requests instead of ordering them: it never pools a request a client sends it or a
+ *                  peer forwards (FWD) or hands over in a STOP, so as leader it never proposes them (the followers'
+ *                  request timers then force a leader change) and as follower it never forwards them; everything
+ *                  else (votes, replies to what others ordered) stays correct
  *
- * The mode applies to what a step of the replica sends (`apply`); the core itself stays correct, so switching back
- * to `none` makes the replica correct again. The node switches it through POST /admin/fault only when its spec sets
- * `testFaults` (deployments never do); a chaos command can drive the same API.
+ * The mode applies to what a step of the replica sends (`apply`) and, for censor, to the requests it lets in
+ * (`admitsRequests`, `filterIncoming`); the core itself stays correct, so switching back to `none` makes the replica
+ * correct again. The node switches it through POST /admin/fault only when its spec config sets `faultInjection`:
+ * the local realizer does for every kind with fault modes, cloud plans only when the topology asks
+ * (`chaos: { byzantine: true }`); `tclouds chaos byzantine` drives it.
  */
 import { decodeBatch, encodeBatch } from './protocol/codec.js';
 import type { Msg } from './protocol/types.js';
 import type { DriverOutput } from './replica-driver.js';
 
-export const MISBEHAVIOURS = ['silent', 'wrong-replies', 'equivocate'] as const;
+export const MISBEHAVIOURS = ['silent', 'wrong-replies', 'equivocate', 'censor'] as const;
 export type MisbehaviourMode = 'none' | (typeof MISBEHAVIOURS)[number];
 export const MISBEHAVIOUR_MODES: readonly MisbehaviourMode[] = ['none', ...MISBEHAVIOURS];
 
@@ -42,10 +48,27 @@ export class Misbehaviour {
     return this.mode;
   }
 
+  /** Whether client requests reach the core (a censor drops them before they are pooled). */
+  admitsRequests(): boolean {
+    return this.mode !== 'censor';
+  }
+
+  /**
+   * A peer message as this mode lets it into the core: a censor drops forwarded requests and empties the requests a
+   * STOP carries (the leader change itself goes on), so no request reaches its pool by the peers either.
+   */
+  filterIncoming(msg: Msg): Msg | null {
+    if (this.mode !== 'censor') return msg;
+    if (msg.t === 'FWD') return null;
+    if (msg.t === 'STOP') return { ...msg, reqs: [] };
+    return msg;
+  }
+
   /** The sends and replies of a step as this mode lets them out (the same objects when the replica is correct). */
   apply(out: DriverOutput): Outgoing {
     switch (this.mode) {
       case 'none':
+      case 'censor':
         return out;
       case 'silent':
         return { sends: [], replies: [] };

@@ -14,8 +14,8 @@
  * whole group loses nothing. A restarted replica comes back `recovering` (it will not propose until a new regency
  * is installed). A crash loses what came after the last checkpoint at that replica (replica-store.ts).
  *
- * Test-only fault switch: with spec config `testFaults: true`, POST /admin/fault {"mode": ...} (admin bearer
- * token) turns this replica Byzantine at run time (misbehaviour.ts). Deployments never set testFaults.
+ * Fault switch: with spec config `faultInjection: true`, POST /admin/fault {"mode": ...} (admin bearer token) turns
+ * this replica Byzantine at run time (misbehaviour.ts). Local deployments set it; cloud ones only on request.
  */
 import { isInvariantError } from '../../kernel/assert.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';

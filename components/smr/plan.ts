@@ -29,6 +29,8 @@ export function planSmr(input: KindPlanInput<'smr'>): ComponentPlan {
       // Replicas refuse MAC-only requests when it is `signature` (components/smr/request-auth.ts).
       clientAuth: c.clientAuth,
       ...(group === undefined ? {} : { group }),
+      // Only when the topology asks: cloud realizers copy this config as it is (the local one always enables it).
+      ...(c.chaos?.byzantine ? { faultInjection: true } : {}),
     });
   let groups: RoleGroup[];
   if (housing === 'twin-quad') {

@@ -118,11 +118,13 @@ export class ReplicaWiring implements RoleInstance {
 
   private onPeerMessage(from: string, buf: Buffer): void {
     const idx = this.idToIndex.get(from);
-    const msg = decodeMsg(buf);
-    if (idx === undefined || !msg) {
+    const decoded = decodeMsg(buf);
+    if (idx === undefined || !decoded) {
       this.stats.badMsgs.inc();
       return;
     }
+    const msg = this.misbehaviour.filterIncoming(decoded);
+    if (!msg) return;
     this.step((out) => this.driver.input({ type: 'message', from: idx, msg }, out));
   }
 
@@ -135,6 +137,7 @@ export class ReplicaWiring implements RoleInstance {
     // Requests are only taken from the connection of the identity that signs them. Compared as bytes (request
     // = u8 version | u8 flags | u16 idLen | id | ...; id = base or base/session): no string per request.
     if (!idIsFrom(buf, 1, from)) return;
+    if (!this.misbehaviour.admitsRequests()) return;
     // Requests delivered by one socket read (a client's frame holds many) enter the core together, after the
     // read is processed (microtask): one proposal for all of them, and one core step instead of one each. Until
     // then they are views of the frame (the transport never reuses a frame's bytes); the drain copies them.
@@ -226,12 +229,14 @@ export class ReplicaWiring implements RoleInstance {
     return { ...this.core.health(), clientsServed: this.driver.clientsServed, fault: this.misbehaviour.mode };
   }
 
-  /** POST /admin/fault {"mode": ...}: the test-only misbehaviour switch (misbehaviour.ts), when testFaults is set. */
+  /** POST /admin/fault {"mode": ...}: the misbehaviour switch (misbehaviour.ts), when faultInjection is set. */
   async admin(action: string, body: unknown): Promise<unknown> {
     if (action !== 'fault') return undefined;
-    if (!this.config.testFaults) throw new Error('fault injection is disabled (spec config testFaults is not set)');
+    if (!this.config.faultInjection) {
+      throw new Error('fault injection is disabled (spec config faultInjection is not set)');
+    }
     const mode = this.misbehaviour.set((body as { mode?: unknown }).mode);
-    this.ctx.log.warn('test fault mode changed', { mode });
+    this.ctx.log.warn('fault mode changed', { mode });
     return { fault: mode };
   }
 

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { kindOf } from '../../components/kinds.js';
 import type { ComponentPlan, Plan, PlannedNode } from '../../components/plan-types.js';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import { TcError } from '../../kernel/errors.js';
@@ -93,7 +94,7 @@ export async function buildSpecs(
         dataDir: p.dataDir(n.id),
         keyFile: p.key(n.id),
         publicKey: publicKeys.get(n.id) ?? '',
-        config: { ...localConfig(n.config, ctx), ...bucketConfig(c, d, component) },
+        config: { ...localConfig(n.config, ctx), ...bucketConfig(c, d, component), ...faultConfig(c) },
         adminTokenFile: p.adminToken,
       });
     }
@@ -109,6 +110,15 @@ function localConfig(config: Record<string, unknown>, ctx: RealizeContext): Reco
   const service = config.service;
   if (typeof service !== 'string' || service === 'kv' || service === 'noop') return { ...config };
   return { ...config, service: path.resolve(path.dirname(ctx.topologyFile), service) };
+}
+
+/**
+ * Local deployments are rehearsals: every node of a kind with misbehaviour modes gets its fault switch (POST
+ * /admin/fault, guarded by the stack's admin token), so `tclouds chaos byzantine` works without a topology change.
+ * Cloud realizers never add it; there only the plan does, when the topology asks.
+ */
+function faultConfig(c: ComponentPlan): Record<string, unknown> {
+  return (kindOf(c.kind)?.chaos.faultModes.length ?? 0) > 0 ? { faultInjection: true } : {};
 }
 
 /** Gateways on the local target get the absolute directories of their buckets. */

@@ -35,3 +35,13 @@ export function report(name: Round): StatusReport {
     keepProbability,
   });
 }
+
+/** The healthy round with the given nodes reporting a misbehaviour mode (`fault` in their /health role fields). */
+export function misbehavingReport(faults: Record<string, string>): StatusReport {
+  const r = structuredClone(round('healthy'));
+  for (const [id, mode] of Object.entries(faults)) {
+    const health = r.probes[id]!.health!;
+    health.role = { ...health.role, fault: mode };
+  }
+  return buildStatus({ outputs, placement: model, ...r, now: new Date('2026-11-22T02:00:00Z'), keepProbability });
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatus, quorumOf } from '../../dashboard/status-model.js';
-import { keepProbability, model, outputs, report, round } from './fixtures.js';
+import { renderStatusText } from '../../dashboard/status-text.js';
+import { keepProbability, misbehavingReport, model, outputs, report, round } from './fixtures.js';
 
 describe('status model on recorded health data', () => {
   it('healthy quickstart: every component ok, SMR tolerates f=1', () => {
@@ -14,7 +15,7 @@ describe('status model on recorded health data', () => {
     const files = r.components.find((c) => c.name === 'files')!;
     expect(files).toMatchObject({ unit: 'cloud', n: 4, f: 1, quorum: 3, up: 4, verdict: 'ok' });
     expect(files.clouds[0]).toMatchObject({ objects: 6, bytes: 3 * 1024 + 17, reachable: true });
-    expect(r.summary).toEqual({ components: 2, nodes: 4, up: 4, quorumLost: [], degraded: [] });
+    expect(r.summary).toEqual({ components: 2, nodes: 4, up: 4, quorumLost: [], degraded: [], misbehaving: [] });
   });
 
   it('one replica down: f left 0, degraded, not lost', () => {
@@ -92,5 +93,35 @@ describe('status model on recorded health data', () => {
 
   it('round fixtures are the recorded shape', () => {
     expect(Object.keys(round('healthy').probes)).toHaveLength(4);
+  });
+});
+
+describe('misbehaving replicas (chaos byzantine)', () => {
+  it('one replica reporting a fault mode: marked, counted as a fault, tolerance down by one', () => {
+    const r = misbehavingReport({ 'ledger-replica-2': 'wrong-replies' });
+    const ledger = r.components.find((c) => c.name === 'ledger')!;
+    expect(ledger).toMatchObject({ up: 4, misbehaving: 1, faultsLeft: 0, quorumLost: false, verdict: 'degraded' });
+    expect(ledger.verdictLine).toBe('degraded: tolerates 0 more faults (f=1), 4/4 nodes up (1 misbehaving), quorum 3');
+    expect(ledger.nodes.find((n) => n.id === 'ledger-replica-2')).toMatchObject({
+      up: true,
+      misbehaving: 'wrong-replies',
+    });
+    expect(ledger.nodes.filter((n) => n.misbehaving === null)).toHaveLength(3);
+    expect(r.summary.misbehaving).toEqual(['ledger-replica-2']);
+    expect(r.summary.degraded).toEqual(['ledger']);
+    const text = renderStatusText(r);
+    expect(text).toMatch(/ledger-replica-2\s+ok\/byzantine:wrong-replies/);
+    expect(text).toContain('(1 misbehaving)');
+  });
+
+  it('more than f misbehaving: the correct replicas are fewer than a quorum', () => {
+    const r = misbehavingReport({ 'ledger-replica-1': 'silent', 'ledger-replica-2': 'censor' });
+    const ledger = r.components.find((c) => c.name === 'ledger')!;
+    expect(ledger).toMatchObject({ misbehaving: 2, quorumLost: true, verdict: 'lost' });
+  });
+
+  it('mode none is correct behaviour', () => {
+    const ledger = misbehavingReport({ 'ledger-replica-2': 'none' }).components.find((c) => c.name === 'ledger')!;
+    expect(ledger).toMatchObject({ misbehaving: 0, verdict: 'ok', faultsLeft: 1 });
   });
 });

@@ -3,7 +3,7 @@ import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../dashboard/status-model.js';
 import { type DashboardActions, StatusDashboard } from '../../dashboard/status-view.js';
-import { report } from './fixtures.js';
+import { misbehavingReport, report } from './fixtures.js';
 
 const tick = (ms = 60) => new Promise((r) => setTimeout(r, ms));
 const frame = (f: string | undefined) => stripVTControlCharacters(f ?? '');
@@ -70,6 +70,14 @@ describe('status dashboard (recorded health data)', () => {
     expect(f).toMatch(
       /ledger-replica-2\s+ok\s+local-c\/0\s+127\.0\.3\.3:7199\s+1h00m\s+leader 0 · regency 0 · decided 41/,
     );
+  });
+
+  it('a misbehaving replica: its state says byz, its row the mode, the verdict the lower tolerance', async () => {
+    const app = await show(misbehavingReport({ 'ledger-replica-2': 'equivocate' }), 80);
+    const f = frame(app.lastFrame());
+    expect(widest(f)).toBeLessThanOrEqual(80);
+    expect(f).toMatch(/ledger-replica-2\s+ok\/byz\s+local-c\/0\s+1h00m\s+misbehaves: equivocate/);
+    expect(f).toContain('degraded: tolerates 0 more faults (f=1), 4/4 nodes up (1 misbehaving)');
   });
 
   it('follows a resize from 120 to 80 columns', async () => {

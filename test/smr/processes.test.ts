@@ -45,7 +45,7 @@ async function workload(k: number, label: string): Promise<void> {
 
 describe('4 replica processes on loopback', () => {
   beforeAll(async () => {
-    cluster = await makeCluster({ config: { testFaults: true, checkpointPeriod: 10, requestTimeoutMs: 300 } });
+    cluster = await makeCluster({ config: { faultInjection: true, checkpointPeriod: 10, requestTimeoutMs: 300 } });
     for (const f of cluster.specFiles) procs.push(spawnNode(f));
     await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
     client = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 20_000, retransmitMs: 300 });
