@@ -115,6 +115,14 @@ export const SmrSchema = z.strictObject({
     .describe(
       'How clients authenticate requests: mac (a MAC vector, one HMAC per replica: fastest) or signature (Ed25519: verifiable by anyone, non-repudiation; MAC-only requests are refused)',
     ),
+  // Whether replicas log their votes and decisions ahead of sending them (components/smr/wal.ts): `none` is for
+  // benchmarks only, a crash of more than f replicas then loses what came after the last checkpoint.
+  durability: z
+    .enum(['fsync', 'none'])
+    .default('fsync')
+    .describe(
+      'fsync: a write-ahead log makes every vote and decision durable before it is sent or answered; none: in memory only (benchmarks)',
+    ),
 });
 
 export const LogSchema = z.strictObject({
