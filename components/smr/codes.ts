@@ -22,4 +22,9 @@ export const SmrCode = {
    * but no signing key for it is usable from this machine.
    */
   noSigningKey: 'TC435',
+  /**
+   * The replica's write-ahead log cannot be written, or would pass walMaxBytes and an early checkpoint could not
+   * shrink it: the replica stops taking part (health `degraded`) rather than fill the disk or send unlogged votes.
+   */
+  walFailed: 'TC436',
 } as const;

@@ -42,6 +42,11 @@ export interface DurableState {
   regency: number;
   /** Votes and values of the instance in progress (what STOPDATA reports in a leader change). */
   inst: Instance;
+  /**
+   * The highest regency this replica asked for with STOP (absent in stop states written before the write-ahead
+   * log): a STOP is a promise to leave the current regency, so a restart must not forget it.
+   */
+  stopLevel?: number;
 }
 
 export class ReplicaCore {
@@ -242,6 +247,7 @@ export class ReplicaCore {
       lastProof: decisions.last?.proof ?? null,
       regency: this.leaderChange.regency,
       inst: this.consensus.instance,
+      stopLevel: this.leaderChange.stopSentFor,
     };
   }
 
@@ -274,6 +280,10 @@ export class ReplicaCore {
     if (decisions.lastDecided === d.lastDecided && d.inst?.cid === decisions.lastDecided + 1) {
       this.consensus.instance = d.inst;
       if (d.regency > this.leaderChange.regency) this.leaderChange.regency = d.regency;
+    }
+    const stopLevel = d.stopLevel ?? -1;
+    if (Number.isInteger(stopLevel) && stopLevel > this.leaderChange.stopSentFor) {
+      this.leaderChange.stopSentFor = stopLevel;
     }
     return this.out;
   }
