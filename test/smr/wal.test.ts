@@ -19,7 +19,7 @@ import {
   type WalRecord,
 } from '../../components/smr/wal-codec.js';
 
-const silent = { info() {}, warn() {}, error() {}, debug() {} } as never;
+const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 function state(lastDecided: number): DurableState {
   return { lastDecided, decisions: [], lastProof: null, regency: 0, inst: newInstance(lastDecided + 1), stopLevel: 0 };
@@ -99,7 +99,7 @@ describe('write-ahead log files', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tclouds-wal-'));
     let durable = 0;
     const events = { durable: () => durable++, failed: () => {} };
-    const { wal, recovered } = Wal.open(dir, silent, events);
+    const { wal, recovered } = Wal.open(dir, silent as never, events);
     expect(recovered).toBeUndefined();
     const [base, d2, votes, d3] = records();
     wal.rotate(base!);
