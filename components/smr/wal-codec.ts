@@ -7,9 +7,12 @@
  * the ones before it. Records:
  *
  *   BASE      the replica's checkpoint (cid and bytes, or none) and its whole DurableState (stop-state.ts encoding)
- *   DECISION  one decided instance: cid, value and proof (null when adopted without one: state transfer, replay)
+ *   DECISION  one decided instance: cid, value and proof (null when adopted without one: state transfer, replay);
+ *             the value (in the record and in its proof) is left out, named by its hash, when a VOTES record of
+ *             the same instance already holds it, so a batch is written once in the normal case
  *   VOTES     regency, STOP level and the instance in progress, after this replica promised something in it
- *             (a WRITE or an ACCEPT), installed a regency (before its STOPDATA) or asked for one (STOP)
+ *             (a WRITE or an ACCEPT), installed a regency (before its STOPDATA) or asked for one (STOP); its
+ *             `values` hold only the values no earlier VOTES record of that instance held
  *
  * Reading never trusts a length: a record is taken only when its frame fits in the bytes that are there and its
  * CRC matches; the first one that does not ends the segment (a torn write at a crash, or damage) and the reader
@@ -36,7 +39,7 @@ export const MAX_RECORD_BYTES = 512 * 1024 * 1024;
 
 export type WalRecord =
   | { type: 'base'; checkpoint: { cid: number; bytes: Uint8Array } | null; state: DurableState }
-  | { type: 'decision'; cid: number; value: Uint8Array; proof: DecisionProof | null }
+  | { type: 'decision'; cid: number; value: Uint8Array | null; valueHash?: string; proof: DecisionProof | null }
   | { type: 'votes'; regency: number; stopLevel: number; inst: Instance };
 
 function payloadOf(r: WalRecord): { code: RecordTypeCode; payload: Buffer } {
@@ -47,7 +50,10 @@ function payloadOf(r: WalRecord): { code: RecordTypeCode; payload: Buffer } {
       return { code: RecordType.base, payload: v8.serialize({ checkpoint: ckpt, stop }) };
     }
     case 'decision':
-      return { code: RecordType.decision, payload: v8.serialize({ cid: r.cid, value: r.value, proof: r.proof }) };
+      return {
+        code: RecordType.decision,
+        payload: v8.serialize({ cid: r.cid, value: r.value, valueHash: r.valueHash, proof: r.proof }),
+      };
     case 'votes':
       return {
         code: RecordType.votes,
@@ -78,11 +84,13 @@ function decodePayload(code: number, payload: Buffer): WalRecord | undefined {
       return { type: 'base', checkpoint, state };
     }
     if (code === RecordType.decision) {
-      if (!Number.isInteger(v.cid) || !(v.value instanceof Uint8Array)) return undefined;
+      const named = v.value === null && typeof v.valueHash === 'string';
+      if (!Number.isInteger(v.cid) || !(v.value instanceof Uint8Array || named)) return undefined;
       return {
         type: 'decision',
         cid: v.cid as number,
-        value: v.value,
+        value: named ? null : (v.value as Uint8Array),
+        ...(named ? { valueHash: v.valueHash as string } : {}),
         proof: (v.proof as DecisionProof | null) ?? null,
       };
     }
@@ -153,12 +161,18 @@ export function replayRecords(records: readonly WalRecord[]): Replayed | undefin
     const s = out.state;
     if (r.type === 'decision') {
       if (r.cid !== s.lastDecided + 1) continue;
-      s.decisions.push({ cid: r.cid, value: r.value });
+      // A value named by hash is in the VOTES of the same instance (the instance in progress until now).
+      const value = r.value ?? (s.inst.cid === r.cid ? s.inst.values.get(r.valueHash ?? '') : undefined);
+      if (!value) continue;
+      s.decisions.push({ cid: r.cid, value });
       s.lastDecided = r.cid;
-      s.lastProof = r.proof;
+      s.lastProof = r.proof ? { ...r.proof, value } : null;
     } else {
       s.regency = Math.max(s.regency, r.regency);
       s.stopLevel = Math.max(s.stopLevel ?? 0, r.stopLevel);
+      // Values logged by earlier VOTES of this instance are not repeated: carry them over.
+      if (s.inst.cid === r.inst.cid)
+        for (const [h, v] of s.inst.values) if (!r.inst.values.has(h)) r.inst.values.set(h, v);
       s.inst = r.inst;
     }
   }

@@ -12,7 +12,10 @@
  */
 import type { DurableState, ReplicaCore } from './protocol/core.js';
 import type { Instance } from './protocol/instance.js';
+import type { DecisionProof } from './protocol/types.js';
 import type { WalRecord } from './wal-codec.js';
+
+const EMPTY = new Uint8Array(0);
 
 export class WalRecorder {
   private inst: Instance;
@@ -22,6 +25,8 @@ export class WalRecorder {
   private stopLevel: number;
   private lastDecided: number;
   private checkpointCid: number;
+  /** Values of the instance `inst` the log already holds (hash -> the value object), so they are written once. */
+  private readonly logged = new Map<string, Uint8Array>();
 
   constructor(private readonly core: ReplicaCore) {
     this.inst = core.consensus.instance;
@@ -31,6 +36,7 @@ export class WalRecorder {
     this.stopLevel = core.leaderChange.stopSentFor;
     this.lastDecided = core.lastDecided;
     this.checkpointCid = core.checkpoint?.cid ?? -1;
+    for (const [h, v] of this.inst.values) this.logged.set(h, v);
   }
 
   /** A BASE of the replica as it is now: its checkpoint and everything after it. */
@@ -65,7 +71,7 @@ export class WalRecorder {
       const proof = core.decisions.last?.proof ?? null;
       for (const d of log) {
         if (d.cid <= this.lastDecided) continue;
-        out.push({ type: 'decision', cid: d.cid, value: d.value, proof: d.cid === core.lastDecided ? proof : null });
+        out.push(this.decision(d.cid, d.value, d.cid === core.lastDecided ? proof : null));
       }
       this.lastDecided = core.lastDecided;
     }
@@ -75,11 +81,30 @@ export class WalRecorder {
       (inst === this.inst && (inst.wrote.size !== this.wrote || inst.accepted.size !== this.accepted)) ||
       core.regency !== this.regency ||
       core.leaderChange.stopSentFor !== this.stopLevel;
+    if (inst !== this.inst) this.logged.clear();
     if (votesMoved) {
-      out.push({ type: 'votes', regency: core.regency, stopLevel: core.leaderChange.stopSentFor, inst });
+      const fresh = new Map<string, Uint8Array>();
+      for (const [h, v] of inst.values) {
+        if (this.logged.get(h) === v) continue;
+        fresh.set(h, v);
+        this.logged.set(h, v);
+      }
+      const logged = { ...inst, values: fresh };
+      out.push({ type: 'votes', regency: core.regency, stopLevel: core.leaderChange.stopSentFor, inst: logged });
     }
     this.markVotes();
     return out;
+  }
+
+  /** A decision record; its value named by hash when it is one the log holds for this instance already. */
+  private decision(cid: number, value: Uint8Array, proof: DecisionProof | null): WalRecord {
+    if (cid === this.inst.cid) {
+      for (const [h, v] of this.logged) {
+        if (v !== value) continue;
+        return { type: 'decision', cid, value: null, valueHash: h, proof: proof && { ...proof, value: EMPTY } };
+      }
+    }
+    return { type: 'decision', cid, value, proof };
   }
 
   private markVotes(): void {
@@ -92,6 +117,8 @@ export class WalRecorder {
   }
 
   private mark(): void {
+    this.logged.clear();
+    for (const [h, v] of this.core.consensus.instance.values) this.logged.set(h, v);
     this.markVotes();
     this.lastDecided = this.core.lastDecided;
     this.checkpointCid = this.core.checkpoint?.cid ?? -1;

@@ -57,6 +57,27 @@ describe('write-ahead log codec', () => {
     expect([...replayed.state.inst.values.get('h')!]).toEqual([9, 9]);
   });
 
+  it('takes a decision whose value is named by hash from the VOTES of its instance', () => {
+    const inst = newInstance(2);
+    inst.values.set('h2', Uint8Array.of(4, 2));
+    const rs: WalRecord[] = [
+      { type: 'base', checkpoint: null, state: state(1) },
+      { type: 'votes', regency: 0, stopLevel: 0, inst },
+      { type: 'votes', regency: 0, stopLevel: 0, inst: { ...newInstance(2), accepted: new Set([0]) } },
+      {
+        type: 'decision',
+        cid: 2,
+        value: null,
+        valueHash: 'h2',
+        proof: { cid: 2, reg: 0, value: new Uint8Array(0), accepts: [] },
+      },
+    ];
+    const replayed = replayRecords(readSegment(Buffer.concat(rs.map(encodeRecord))).records)!;
+    expect(replayed.state.lastDecided).toBe(2);
+    expect([...replayed.state.decisions[0]!.value]).toEqual([4, 2]);
+    expect([...replayed.state.lastProof!.value]).toEqual([4, 2]);
+  });
+
   it('cuts a torn last record at every byte offset, keeping the records before it', () => {
     const frames = framed();
     const head = Buffer.concat(frames.slice(0, -1));
