@@ -11,6 +11,8 @@
  *    kill (waitDecided), the two intact replicas (f+1) hold every decision with the proof of the last one, and a
  *    damaged replica loses at most its last records, which the intact ones carry into the next leader change
  *    (STOPDATA `last`) or give by state transfer.
+ *  - (in process) a log bounded by walMaxBytes: past it a replica checkpoints early and starts a new segment, so
+ *    the log stays near the bound, and a restart comes back from that checkpoint and the segment after it.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,7 +21,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clientFromOutputs, type SmrClient } from '../../components/smr/client.js';
 import { decodeKvResult, encodeKvOp } from '../../components/smr/services/kv.js';
-import { type Cluster, makeCluster, spawnNode, waitDecided, waitHealthy } from './cluster.js';
+import { type Cluster, makeCluster, spawnNode, startInProcess, waitDecided, waitHealthy } from './cluster.js';
 
 const CONFIG = { checkpointPeriod: 100_000, requestTimeoutMs: 300, durability: 'fsync' };
 /** Acknowledged writes to see before the kill: enough that the WAL, not a checkpoint, holds them. */
@@ -161,4 +163,40 @@ describe('every replica killed at once, durability fsync', () => {
       await again.close();
     }
   }, 180_000);
+});
+
+/** The schema's smallest walMaxBytes; values of 64 KiB pass it within a few dozen writes. */
+const SMALL_WAL = 1 << 20;
+const BIG_VALUE = 'x'.repeat(64 * 1024);
+
+function walBytes(dataDir: string): number {
+  const dir = path.join(dataDir, 'wal');
+  return readdirSync(dir).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+}
+
+describe('a write-ahead log bounded by walMaxBytes', () => {
+  it('checkpoints early to stay near the bound and restarts from that checkpoint', async () => {
+    const c = await makeCluster({ config: { ...CONFIG, walMaxBytes: SMALL_WAL } });
+    let nodes = await startInProcess(c);
+    let client = await connect(c);
+    const acked = new Map<string, string>();
+    const session = client.session('big');
+    for (let j = 0; j < 48; j++) {
+      const value = `${j}:${BIG_VALUE}`;
+      await session.invoke(encodeKvOp({ op: 'put', key: `big${j % 6}`, value }));
+      acked.set(`big${j % 6}`, value);
+    }
+    await client.close();
+    for (const n of nodes) await n.stop();
+    // Written in all: 48 values of 64 KiB, three times the bound; kept: at most the bound and the record past it.
+    for (const spec of c.specs) expect(walBytes(spec.dataDir)).toBeLessThan(SMALL_WAL + 4 * BIG_VALUE.length);
+    nodes = await startInProcess(c);
+    try {
+      client = await connect(c);
+      await readBack(client, acked);
+      await client.close();
+    } finally {
+      for (const n of nodes) await n.stop();
+    }
+  }, 120_000);
 });
