@@ -9,10 +9,12 @@
  *   replica-wiring.ts  transports, ticks, dispatch, metrics, health, admin and stop
  * Crash-fault components (`faults: crash`, n = 2f+1) run the same core with Byzantine tolerance 0.
  *
- * Durability: every checkpoint is written to disk and reloaded at a restart, and a clean stop (SIGTERM) also saves
- * the decisions made since, the regency and the votes in progress, taken back at the next start, so stopping the
- * whole group loses nothing. A restarted replica comes back `recovering` (it will not propose until a new regency
- * is installed). A crash loses what came after the last checkpoint at that replica (replica-store.ts).
+ * Durability: with `durability: fsync` (the default) every vote, regency and decision is in the write-ahead log
+ * (wal.ts) before any message or reply showing it leaves, so a crash of every replica at once loses nothing
+ * acknowledged. With `none`, every checkpoint is written to disk and a clean stop (SIGTERM) also saves the decisions
+ * made since, the regency and the votes in progress, but a crash loses what came after the last checkpoint at that
+ * replica (replica-store.ts). A restarted replica comes back `recovering` (it will not propose until a new regency
+ * is installed).
  *
  * Test-only fault switch: with spec config `testFaults: true`, POST /admin/fault {"mode": ...} (admin bearer
  * token) turns this replica Byzantine at run time (misbehaviour.ts). Deployments never set testFaults.
