@@ -11,6 +11,8 @@ import { validateGroup } from './protocol/types.js';
 
 /** 1 GiB: a checkpoint period of large batches fits many times over, and a disk of a few GiB is not filled. */
 export const DEFAULT_WAL_MAX_BYTES = 1 << 30;
+/** 1 MiB: below it a checkpoint of a small service state would already fill the log. */
+export const MIN_WAL_MAX_BYTES = 1 << 20;
 
 export const SmrReplicaConfigSchema = z.object({
   f: z.int().min(0).default(1),
@@ -26,7 +28,7 @@ export const SmrReplicaConfigSchema = z.object({
   /** `fsync`: the write-ahead log (wal.ts) holds every promise before it leaves; `none`: memory only (benchmarks). */
   durability: z.enum(['fsync', 'none']).default('fsync'),
   /** Bound of the write-ahead log: past it the replica checkpoints early and starts a new segment. */
-  walMaxBytes: z.int().min(1 << 20).default(DEFAULT_WAL_MAX_BYTES),
+  walMaxBytes: z.int().min(MIN_WAL_MAX_BYTES).default(DEFAULT_WAL_MAX_BYTES),
   /** Twin quad: which of the two independent groups (0 replica, 1 standby). */
   group: z.int().min(0).optional(),
   tickMs: z.int().min(1).default(10),

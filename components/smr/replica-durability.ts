@@ -56,8 +56,25 @@ export class ReplicaDurability {
     if (this.wal.bytes > this.maxBytes) this.shrink();
     if (this.wal.failed) this.degrade(`write-ahead log failed: ${this.wal.failed.message}`);
     if (this.degraded) return;
-    if (this.held.length === 0 && this.wal.durable >= this.wal.appended) this.release(out);
-    else this.held.push({ pos: this.wal.appended, out });
+    if (this.held.length === 0 && this.wal.durable >= this.wal.appended) {
+      this.release(out);
+      return;
+    }
+    this.releaseProposals(out);
+    this.held.push({ pos: this.wal.appended, out });
+  }
+
+  /**
+   * A leader's PROPOSE leaves at once, ahead of the fsync: it is no vote of this replica, and a leader restarted
+   * from its log stays `recovering` (node.ts) and proposes nothing more in the regency it led, so it cannot
+   * contradict a PROPOSE it forgot. Its own WRITE of the value waits like any vote. Followers then log their WRITEs
+   * while the leader logs its own, instead of one fsync after the other.
+   */
+  private releaseProposals(out: DriverOutput): void {
+    if (!out.sends.some((s) => s.msg.t === 'PROPOSE')) return;
+    const proposals = out.sends.filter((s) => s.msg.t === 'PROPOSE');
+    out.sends = out.sends.filter((s) => s.msg.t !== 'PROPOSE');
+    this.release({ sends: proposals, replies: [], logs: [], executed: [] });
   }
 
   /** An fdatasync completed: outputs whose records it covers leave, in order. */
