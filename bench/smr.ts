@@ -2,7 +2,9 @@
  * SMR benchmark: 4 replica processes (f=1, noop service) on loopback vs an unreplicated single-process server
  * (bench/unreplicated.ts) on the same authenticated transport, closed-loop clients 1..200 (each system's clients in
  * a load generator process of its own, bench/smr-load.ts), 0-byte and 1 KiB requests, plus a leader crash under
- * load, and Ed25519-signed requests (0 B, 1 and 200 clients; `signed` in the JSON). Prints a table and writes
+ * load, Ed25519-signed requests (0 B, 1 and 200 clients; `signed` in the JSON), and a second group with the
+ * write-ahead log (`durability: fsync`) against the in-memory one (`durability` in the JSON, with this disk's fsync
+ * latency). Prints a table and writes
  * bench/results/smr.json, with the CPU every process spent per operation (`cpuAtPeak`) and what each replica put on
  * the wire per request (`cpuAtPeak.wirePerRequest`, from the replicas' /metrics).
  *   npx tsx bench/smr.ts            (needs a compiled dist: npx tsc -p tsconfig.build.json)
@@ -13,6 +15,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,7 +34,7 @@ const LEVELS_SMALL = [1, 10, 50, 100, 200];
 const LEVELS_LARGE = [1, 50, 200];
 
 interface Point extends LoadResult {
-  system: 'bft-smr' | 'unreplicated' | 'bft-smr-1proc' | 'bft-smr-signed';
+  system: 'bft-smr' | 'unreplicated' | 'bft-smr-1proc' | 'bft-smr-signed' | 'bft-smr-durable';
   /** CPU microseconds per completed operation: each server process, and the load generator (this process). */
   cpuUsPerOp?: { servers: (number | null)[]; client: number | null };
   /** What each replica put on the wire per request it executed in this point (from its /metrics). */
@@ -338,12 +341,82 @@ async function signedPoints(cluster: Cluster, procs: ChildProcess[], replicated:
   };
 }
 
+/** write + fdatasync of 4 KiB blocks timed in the data directory's filesystem: the floor under a durable instance. */
+const FSYNC_SAMPLES = 200;
+const FSYNC_BLOCK_BYTES = 4096;
+
+async function fsyncLatency(dir: string): Promise<{ medianMs: number; p90Ms: number; samples: number }> {
+  const file = path.join(dir, 'fsync-probe.bin');
+  const fh = await open(file, 'w');
+  const block = Buffer.alloc(FSYNC_BLOCK_BYTES, 7);
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < FSYNC_SAMPLES; i++) {
+      const t = performance.now();
+      await fh.write(block);
+      await fh.datasync();
+      ms.push(performance.now() - t);
+    }
+  } finally {
+    await fh.close();
+    await rm(file, { force: true });
+  }
+  ms.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(ms[Math.floor(q * (ms.length - 1))]! * 1000) / 1000;
+  return { medianMs: at(0.5), p90Ms: at(0.9), samples: ms.length };
+}
+
+/** Durable peak (write-ahead log, components/smr/wal.ts) at least this share of the in-memory peak. */
+const DURABLE_SHARE_TARGET = 0.6;
+
+/**
+ * `durability: fsync` against `durability: none`: a second group of 4 replicas with the write-ahead log, its
+ * points run back to back with the in-memory group's (the main cluster), and the fsync latency of this disk.
+ */
+async function durabilityPoints(memory: Cluster, memoryProcs: ChildProcess[], children: ChildProcess[]) {
+  const durable = await makeCluster({
+    config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000, requestTimeoutMs: 400, durability: 'fsync' },
+  });
+  const procs = durable.specFiles.map((f) => spawnNode(f));
+  children.push(...procs);
+  await Promise.all(durable.specs.map((s) => waitHealthy(s)));
+  const fsync = await fsyncLatency(durable.stackDir);
+  const opts = { retransmitMs: 500, timeoutMs: 30_000 };
+  const load = (c: Cluster) =>
+    LoadGenerator.start({ kind: 'outputs', stackDir: c.stackDir, component: c.component, opts });
+  const durableLoad = await load(durable);
+  const memoryLoad = await load(memory);
+  const [onDisk, inMemory] = (await sweep(
+    [
+      { system: 'bft-smr-durable', run: durableLoad.run, pids: procs.map((p) => p.pid) },
+      { system: 'bft-smr', run: memoryLoad.run, pids: memoryProcs.map((p) => p.pid) },
+    ],
+    [[0, [1, 50, 200]]],
+  )) as [Point[], Point[]];
+  await durableLoad.close();
+  await memoryLoad.close();
+  for (const p of procs) p.kill('SIGKILL');
+  const durablePeak = peak(onDisk, 0);
+  const memoryPeak = peak(inMemory, 0);
+  const share = Math.round((durablePeak / Math.max(1, memoryPeak)) * 1000) / 1000;
+  return {
+    durablePeakOpsPerSecond: durablePeak,
+    inMemoryPeakOpsPerSecond: memoryPeak,
+    share: { target: DURABLE_SHARE_TARGET, measured: share, met: share >= DURABLE_SHARE_TARGET },
+    fsync4KiB: fsync,
+    durable: onDisk,
+    inMemory,
+  };
+}
+
 /**
  * Extra data point: 4 replicas and a client in ONE process over the same loopback TCP transport. It removes
  * cross-process scheduler wake-ups (5 processes x 4 message hops on 2 shared cores) from the latency.
  */
 async function singleProcessPoints(): Promise<Point[]> {
-  const one = await makeCluster({ config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000 } });
+  const one = await makeCluster({
+    config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000, durability: 'none' },
+  });
   const inproc = await Promise.all(one.specFiles.map((f) => startNode(f, { stderr: false, roles: rolesOf })));
   const oneClient = await clientFromOutputs(one.stackDir, one.component, { retransmitMs: 500 });
   await oneClient.connect(4);
@@ -361,6 +434,7 @@ interface Runs {
   baseline: Point[];
   singleProcess: Point[];
   signed: Awaited<ReturnType<typeof signedPoints>>;
+  durability: Awaited<ReturnType<typeof durabilityPoints>>;
   crash: Record<string, unknown>;
 }
 
@@ -444,6 +518,7 @@ function resultOf(runs: Runs, load0: number[], t0: number) {
     unreplicated: baseline,
     replicatedSingleProcess: runs.singleProcess,
     signed: runs.signed,
+    durability: runs.durability,
     leaderCrash: runs.crash,
     durationSeconds: Math.round((performance.now() - t0) / 1000),
   };
@@ -467,6 +542,9 @@ function report(runs: Runs, result: ReturnType<typeof resultOf>, load0: number[]
     row('p50 at 1 client (ms)', targets.p50LightLoadMs),
     row('p50 1 client, 1 process (ms)', targets.p50LightLoadSingleProcessMs),
     row('leader crash recovery (ms)', targets.leaderCrashRecoveryMs),
+    row('durable / in-memory peak', result.durability.share),
+    `durable peak ${result.durability.durablePeakOpsPerSecond} ops/s, in-memory ${result.durability.inMemoryPeakOpsPerSecond} ops/s, ` +
+      `fsync of 4 KiB here: median ${result.durability.fsync4KiB.medianMs} ms, p90 ${result.durability.fsync4KiB.p90Ms} ms`,
     `cpu per op at the peak: ${machine.cpuUsPerOpAllProcesses} us in all processes, busiest replica ${machine.busiestReplicaCpuUsPerOp} us ` +
       `(one core per replica would bound the peak at ${machine.oneCorePerReplicaBoundOpsPerSecond} ops/s)`,
     `per request at the peak, replicas 0..3: peer bytes ${(machine.wirePerRequest ?? []).map((w) => Math.round(w.peerBytes)).join('/')}, ` +
@@ -484,7 +562,8 @@ async function main(): Promise<void> {
   const load0 = os.loadavg();
   const t0 = performance.now();
   const cluster = await makeCluster({
-    config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000, requestTimeoutMs: 400 },
+    // In memory (no write-ahead log): the figures compare with BFT-SMaRt's; durabilityPoints measures the log.
+    config: { service: 'noop', batchSize: 1000, checkpointPeriod: 1000, requestTimeoutMs: 400, durability: 'none' },
     // A second client identity for the signed-request points (one connection per identity).
     clients: 2,
   });
@@ -494,13 +573,14 @@ async function main(): Promise<void> {
   await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
   const { replicated, baseline } = await macPoints(cluster, procs, children);
   const signed = await signedPoints(cluster, procs, replicated);
+  const durability = await durabilityPoints(cluster, procs, children);
   // Leader crash under load, from a client in this process (what is measured is the replicas' recovery).
   const client = await clientFromOutputs(cluster.stackDir, cluster.component, { retransmitMs: 500, timeoutMs: 30_000 });
   await client.connect(4);
   const crash = await leaderCrash(client, procs[0]!);
   await client.close();
   for (const p of procs) p.kill('SIGKILL');
-  const runs: Runs = { replicated, baseline, singleProcess: await singleProcessPoints(), signed, crash };
+  const runs: Runs = { replicated, baseline, singleProcess: await singleProcessPoints(), signed, durability, crash };
   const result = resultOf(runs, load0, t0);
   await writeJsonAtomic(path.join(import.meta.dirname, 'results', 'smr.json'), result);
   process.stdout.write(report(runs, result, load0));

@@ -94,6 +94,7 @@ interface NodeState {
 
 function healthOf(n: NodeState): NodeHealth {
   const { spec } = n;
+  const role = n.role ? safeHealth(n.role) : {};
   return {
     id: spec.id,
     component: spec.component,
@@ -102,11 +103,12 @@ function healthOf(n: NodeState): NodeHealth {
     index: spec.index,
     cloud: spec.cloud,
     domain: spec.domain,
-    status: n.status,
+    // A role that stopped taking part reports `degraded` in its health (an SMR replica whose log failed).
+    status: role.degraded && n.status === 'ok' ? 'degraded' : n.status,
     uptimeSeconds: Math.round((Date.now() - n.started) / 1000),
     pid: process.pid,
     partitionedFrom: [...n.partitioned].sort(),
-    role: n.role ? safeHealth(n.role) : {},
+    role,
   };
 }
 

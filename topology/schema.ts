@@ -130,6 +130,14 @@ export const SmrSchema = z.strictObject({
     })
     .optional()
     .describe('Fault injection this component accepts on cloud targets (default: none)'),
+  // Whether replicas log their votes and decisions ahead of sending them (components/smr/wal.ts): `none` is for
+  // benchmarks only, a crash of more than f replicas then loses what came after the last checkpoint.
+  durability: z
+    .enum(['fsync', 'none'])
+    .default('fsync')
+    .describe(
+      'fsync: a write-ahead log makes every vote and decision durable before it is sent or answered; none: in memory only (benchmarks)',
+    ),
 });
 
 export const LogSchema = z.strictObject({

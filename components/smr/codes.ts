@@ -29,4 +29,9 @@ export const SmrCode = {
   outcomeUnknown: 'TC436',
   /** The service refused the operation (e.g. a malformed operation): a failure, not a result. Exit 1. */
   rejected: 'TC437',
+  /**
+   * The replica's write-ahead log cannot be written, or would pass walMaxBytes and an early checkpoint could not
+   * shrink it: the replica stops taking part (health `degraded`) rather than fill the disk or send unlogged votes.
+   */
+  walFailed: 'TC438',
 } as const;

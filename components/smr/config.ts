@@ -10,6 +10,11 @@ import { SmrCode } from './codes.js';
 import { MAX_BATCH_REQUESTS } from './protocol/limits.js';
 import { validateGroup } from './protocol/types.js';
 
+/** 1 GiB: a checkpoint period of large batches fits many times over, and a disk of a few GiB is not filled. */
+export const DEFAULT_WAL_MAX_BYTES = 1 << 30;
+/** 1 MiB: below it a checkpoint of a small service state would already fill the log. */
+export const MIN_WAL_MAX_BYTES = 1 << 20;
+
 export const SmrReplicaConfigSchema = z.object({
   f: z.int().min(0).default(1),
   /** Group size; a replica checks it against the replicas its spec lists. Default: as many as listed. */
@@ -21,6 +26,10 @@ export const SmrReplicaConfigSchema = z.object({
   checkpointPeriod: z.int().min(1).default(1000),
   /** How clients authenticate requests; with `signature` MAC-only requests are refused. */
   clientAuth: z.enum(['mac', 'signature']).default('mac'),
+  /** `fsync`: the write-ahead log (wal.ts) holds every promise before it leaves; `none`: memory only (benchmarks). */
+  durability: z.enum(['fsync', 'none']).default('fsync'),
+  /** Bound of the write-ahead log: past it the replica checkpoints early and starts a new segment. */
+  walMaxBytes: z.int().min(MIN_WAL_MAX_BYTES).default(DEFAULT_WAL_MAX_BYTES),
   /** Twin quad: which of the two independent groups (0 replica, 1 standby). */
   group: z.int().min(0).optional(),
   tickMs: z.int().min(1).default(10),

@@ -9,18 +9,22 @@
  *   replica-wiring.ts  transports, ticks, dispatch, metrics, health, admin and stop
  * Crash-fault components (`faults: crash`, n = 2f+1) run the same core with Byzantine tolerance 0.
  *
- * Durability: every checkpoint is written to disk and reloaded at a restart, and a clean stop (SIGTERM) also saves
- * the decisions made since, the regency and the votes in progress, taken back at the next start, so stopping the
- * whole group loses nothing. A restarted replica comes back `recovering` (it will not propose until a new regency
- * is installed). A crash loses what came after the last checkpoint at that replica (replica-store.ts).
+ * Durability: with `durability: fsync` (the default) every vote, regency and decision is in the write-ahead log
+ * (wal.ts) before any message or reply showing it leaves, so a crash of every replica at once loses nothing
+ * acknowledged. With `none`, every checkpoint is written to disk and a clean stop (SIGTERM) also saves the decisions
+ * made since, the regency and the votes in progress, but a crash loses what came after the last checkpoint at that
+ * replica (replica-store.ts). A restarted replica comes back `recovering` (it will not propose until a new regency
+ * is installed).
  *
  * Fault switch: with spec config `faultInjection: true`, POST /admin/fault {"mode": ...} (admin bearer token) turns
  * this replica Byzantine at run time (misbehaviour.ts). Local deployments set it; cloud ones only on request.
  */
+import path from 'node:path';
 import { isInvariantError } from '../../kernel/assert.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { replicaConfig } from './config.js';
 import { Misbehaviour } from './misbehaviour.js';
+import type { DurableState } from './protocol/core.js';
 import { ReplicaCore } from './protocol/core.js';
 import { MAX_PENDING_PER_CLIENT, MIN_REQUEST_TIMEOUT_TICKS } from './protocol/limits.js';
 import { emptyOutput, ReplicaDriver } from './replica-driver.js';
@@ -28,6 +32,8 @@ import { clientMacCheck, replicaEnv, replicaGroup, requestAuth } from './replica
 import { ReplicaStore } from './replica-store.js';
 import { ReplicaWiring } from './replica-wiring.js';
 import { loadService } from './services/load.js';
+import { Wal } from './wal.js';
+import type { Replayed } from './wal-codec.js';
 
 const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const { spec, log } = ctx;
@@ -54,8 +60,26 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     env,
   );
   const driver = new ReplicaDriver(core, service, env);
-  resumeFromDisk(ctx, store, core, driver);
-  const wiring = new ReplicaWiring(ctx, config, group, core, driver, store, new Misbehaviour(me, config.n));
+  // The log's writer reports to the wiring, which exists only once the log has been read.
+  let wiring: ReplicaWiring | undefined;
+  const opened =
+    config.durability === 'fsync'
+      ? Wal.open(path.join(spec.dataDir, 'wal'), log, {
+          durable: () => wiring?.durability?.onDurable(),
+          failed: (e) => wiring?.durability?.onFailed(e),
+        })
+      : undefined;
+  resumeFromDisk(ctx, store, core, driver, opened?.recovered);
+  wiring = new ReplicaWiring(
+    ctx,
+    config,
+    group,
+    core,
+    driver,
+    store,
+    new Misbehaviour(me, config.n),
+    opened?.wal ?? null,
+  );
   await wiring.start();
   log.info('replica started', {
     index: me,
@@ -64,18 +88,30 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     faults: config.faults,
     service: config.service,
     clientAuth,
+    durability: config.durability,
     recovering: store.recovering,
   });
   return wiring;
 };
 
 /**
- * At a restart, before any peer or client can talk to the replica: its own last checkpoint, then what its last
- * clean stop saved. A saved state that breaks one of the core's invariants (kernel/assert.ts) is reported like any
- * broken invariant (`ctx.fatal`, one log line) and fails the start; the file is gone by then, so the next start
- * comes back as after a crash.
+ * At a restart, before any peer or client can talk to the replica: its own last checkpoint, then what its
+ * write-ahead log holds (or, without one, what its last clean stop saved; a stop state left by a release without
+ * the log is read once too). A saved state that breaks one of the core's invariants (kernel/assert.ts) is reported
+ * like any broken invariant (`ctx.fatal`, one log line) and fails the start.
+ *
+ * A replica restarted from its log has its votes back, but it still comes back `recovering` (no proposing until a
+ * new regency): its log holds the proposals it voted for, not the early PROPOSE of the next instance a leader may
+ * have sent just before the crash (consensus.ts maybeProposeEarly), so proposing again in that regency could
+ * equivocate.
  */
-function resumeFromDisk(ctx: RoleContext, store: ReplicaStore, core: ReplicaCore, driver: ReplicaDriver): void {
+function resumeFromDisk(
+  ctx: RoleContext,
+  store: ReplicaStore,
+  core: ReplicaCore,
+  driver: ReplicaDriver,
+  logged: Replayed | undefined,
+): void {
   const { log } = ctx;
   store.loadCheckpoint((cid, bytes) => {
     const restored = core.restoreLocal(cid, bytes);
@@ -83,8 +119,9 @@ function resumeFromDisk(ctx: RoleContext, store: ReplicaStore, core: ReplicaCore
     driver.restore(restored);
     log.info('restored own checkpoint', { cid: core.lastDecided });
     return true;
-  });
-  const saved = store.takeStopState();
+  }, logged?.checkpoint);
+  const stopped = store.takeStopState();
+  const saved: DurableState | undefined = logged?.state ?? stopped;
   if (!saved) return;
   const out = emptyOutput();
   try {
@@ -93,7 +130,7 @@ function resumeFromDisk(ctx: RoleContext, store: ReplicaStore, core: ReplicaCore
     if (isInvariantError(e)) ctx.fatal(e);
     throw e;
   }
-  log.info('resumed the state saved at the last clean stop', {
+  log.info(logged ? 'resumed the state in the write-ahead log' : 'resumed the state saved at the last clean stop', {
     replayed: out.executed.length,
     lastDecided: core.lastDecided,
     regency: core.regency,

@@ -28,6 +28,7 @@ export function planSmr(input: KindPlanInput<'smr'>): ComponentPlan {
       checkpointPeriod: c.checkpointPeriod,
       // Replicas refuse MAC-only requests when it is `signature` (components/smr/request-auth.ts).
       clientAuth: c.clientAuth,
+      durability: c.durability,
       ...(group === undefined ? {} : { group }),
       // Only when the topology asks: cloud realizers copy this config as it is (the local one always enables it).
       ...(c.chaos?.byzantine ? { faultInjection: true } : {}),

@@ -8,9 +8,13 @@
  *   stopped.bin      what a clean stop saves besides the checkpoint (stop-state.ts): decisions since, regency and
  *                    votes in progress; read once at the next start and removed
  *
- * There is no write-ahead vote log: after a crash (no clean stop) the replica has forgotten its votes and catches
- * up from its peers by state transfer, and if more than f replicas crash at once the decisions after their last
- * checkpoint are lost (checkpointPeriod 1 makes every decision durable).
+ *   wal/             the write-ahead log (wal.ts) with `durability: fsync`: votes and decisions are on disk before
+ *                    anything that shows them leaves, so a crash loses nothing acknowledged; stopped.bin is then
+ *                    only read once, for a replica upgraded from a release without the log
+ *
+ * With `durability: none` there is no write-ahead log: after a crash (no clean stop) the replica has forgotten its
+ * votes and catches up from its peers by state transfer, and if more than f replicas crash at once the decisions
+ * after their last checkpoint are lost (checkpointPeriod 1 makes every decision durable).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -44,10 +48,18 @@ export class ReplicaStore {
    * The checkpoint this replica last wrote, at a restart: `restore` (the core's restoreLocal) takes it and says
    * whether it was readable. Nothing at a first start.
    */
-  loadCheckpoint(restore: (cid: number, bytes: Uint8Array) => boolean): void {
-    if (!this.recovering || !existsSync(this.checkpointFile)) return;
-    const raw = readFileSync(this.checkpointFile);
-    const ok = raw.length >= 4 && restore(raw.readUInt32BE(0), new Uint8Array(raw.subarray(4)));
+  loadCheckpoint(
+    restore: (cid: number, bytes: Uint8Array) => boolean,
+    logged?: { cid: number; bytes: Uint8Array } | null,
+  ): void {
+    if (!this.recovering) return;
+    const raw = existsSync(this.checkpointFile) ? readFileSync(this.checkpointFile) : undefined;
+    const file = raw && raw.length >= 4 ? { cid: raw.readUInt32BE(0), bytes: new Uint8Array(raw.subarray(4)) } : null;
+    // The write-ahead log's last BASE holds a checkpoint too (the same one, or a later one taken to bound the log,
+    // or one installed by state transfer whose file write had not landed): the later of the two wins.
+    if (logged && (!file || logged.cid >= file.cid) && restore(logged.cid, logged.bytes)) return;
+    if (raw === undefined) return;
+    const ok = file !== null && restore(file.cid, file.bytes);
     if (!ok) this.log.warn('ignoring unreadable checkpoint file', { file: this.checkpointFile });
   }
 

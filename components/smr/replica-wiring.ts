@@ -23,7 +23,9 @@ import type { Misbehaviour } from './misbehaviour.js';
 import type { ReplicaCore } from './protocol/core.js';
 import { PEER_MAX_FRAME_BYTES, PEER_MAX_QUEUE_BYTES } from './protocol/limits.js';
 import { type DriverOutput, emptyOutput, type ReplicaDriver } from './replica-driver.js';
+import { ReplicaDurability } from './replica-durability.js';
 import type { ReplicaStore } from './replica-store.js';
+import type { Wal } from './wal.js';
 import { decodeMsg, encodeMsg, idIsFrom, REQUEST } from './wire.js';
 
 /** The replica's metrics (GET /metrics). */
@@ -57,6 +59,8 @@ export class ReplicaWiring implements RoleInstance {
   private lastCheckpoint = -1;
   /** An invariant broke: no event is handled any more, nothing is sent or saved. */
   private failed = false;
+  /** With `durability: fsync`: the write-ahead log, and the outputs waiting for it (replica-durability.ts). */
+  readonly durability: ReplicaDurability | null;
 
   constructor(
     private readonly ctx: RoleContext,
@@ -66,8 +70,23 @@ export class ReplicaWiring implements RoleInstance {
     private readonly driver: ReplicaDriver,
     private readonly store: ReplicaStore,
     private readonly misbehaviour: Misbehaviour,
+    private readonly wal: Wal | null,
   ) {
     this.stats = replicaMetrics(ctx.metrics);
+    this.durability = wal
+      ? new ReplicaDurability(
+          wal,
+          core,
+          driver,
+          config.walMaxBytes,
+          ctx.log,
+          // After a broken invariant, outputs still waiting for the disk never leave.
+          (out) => {
+            if (!this.failed) this.dispatch(out);
+          },
+          () => this.stopTakingPart(),
+        )
+      : null;
     this.ids = group.map((p) => p.id);
     this.idToIndex = new Map(group.map((p) => [p.id, p.index]));
     this.peers = this.peerTransport(group);
@@ -77,6 +96,7 @@ export class ReplicaWiring implements RoleInstance {
   /** Listens on both ports and starts the tick timer. */
   async start(): Promise<void> {
     const { spec } = this.ctx;
+    this.durability?.start();
     try {
       await this.peers.start();
       await this.clients.start();
@@ -187,7 +207,17 @@ export class ReplicaWiring implements RoleInstance {
       this.stats.coreErrors.inc();
       this.ctx.log.error('replica core failed on an event; event dropped', { error: String((e as Error).stack ?? e) });
     }
-    this.dispatch(out);
+    if (this.durability) this.durability.afterStep(out);
+    else this.dispatch(out);
+  }
+
+  /**
+   * The write-ahead log failed or is full (replica-durability.ts): no more events are handled and nothing more is
+   * sent, but the node stays up, reporting `degraded` in its health, so an operator sees why.
+   */
+  private stopTakingPart(): void {
+    this.failed = true;
+    clearInterval(this.timer);
   }
 
   /** A broken invariant: stop at once (no more events, sends or saves) and let the host end the process. */
@@ -226,7 +256,14 @@ export class ReplicaWiring implements RoleInstance {
   // ---------------------------------------------------------------- the node host's side
 
   health(): Record<string, unknown> {
-    return { ...this.core.health(), clientsServed: this.driver.clientsServed, fault: this.misbehaviour.mode };
+    const d = this.durability;
+    return {
+      ...this.core.health(),
+      clientsServed: this.driver.clientsServed,
+      fault: this.misbehaviour.mode,
+      durability: this.config.durability,
+      ...(d?.degraded ? { degraded: d.degraded } : {}),
+    };
   }
 
   /** POST /admin/fault {"mode": ...}: the misbehaviour switch (misbehaviour.ts), when faultInjection is set. */
@@ -241,15 +278,20 @@ export class ReplicaWiring implements RoleInstance {
   }
 
   /**
-   * Clean stop: saves what a checkpoint does not hold (decisions since, regency, votes in progress), so a restart
-   * of the whole group (redeploy, host reboot) comes back with every acknowledged write (stop-state.ts). After a
-   * broken invariant nothing is saved: the next start is a crash's.
+   * Clean stop: with the write-ahead log, flushes it (everything the replica did is in it; no stop state is
+   * needed). Without it, saves what a checkpoint does not hold (decisions since, regency, votes in progress), so
+   * a restart of the whole group (redeploy, host reboot) comes back with every acknowledged write
+   * (stop-state.ts). After a broken invariant nothing more is saved: the next start is a crash's.
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.peers.close();
     await this.clients.close();
     await this.store.flush();
+    if (this.wal) {
+      await this.wal.close();
+      return;
+    }
     if (this.failed) return;
     await this.store.saveStopState(this.core.exportDurable());
   }

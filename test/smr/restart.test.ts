@@ -41,8 +41,9 @@ describe('restart of every replica', () => {
   }, 60_000);
 
   it('after a clean stop of every replica, keeps the writes made since the last checkpoint', async () => {
-    // checkpointPeriod 1000: no checkpoint is taken in this test, so everything rests on the stop state.
-    const c = await makeCluster({ config: { checkpointPeriod: 1000, requestTimeoutMs: 200 } });
+    // checkpointPeriod 1000: no checkpoint is taken in this test, so everything rests on the stop state, which
+    // only `durability: none` writes (with the write-ahead log the log holds it all: wal.test.ts).
+    const c = await makeCluster({ config: { checkpointPeriod: 1000, requestTimeoutMs: 200, durability: 'none' } });
     let nodes = await startInProcess(c);
     let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 20_000 });
     await client.connect(4);
@@ -135,7 +136,7 @@ describe('stop-state.ts', () => {
  * instance it decided.
  */
 async function stopUnderLoad(): Promise<void> {
-  const c = await makeCluster({ config: { checkpointPeriod: 1000, requestTimeoutMs: 200 } });
+  const c = await makeCluster({ config: { checkpointPeriod: 1000, requestTimeoutMs: 200, durability: 'none' } });
   let nodes = await startInProcess(c);
   let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 5_000 });
   await client.connect(4);

@@ -33,6 +33,8 @@ import type { CoreEnv, Msg } from '../../components/smr/protocol/types.js';
 import { type DriverOutput, emptyOutput, ReplicaDriver } from '../../components/smr/replica-driver.js';
 import { signRequest } from '../../components/smr/request-auth.js';
 import { encodeKvOp, type KvOp, KvService, resultBytes } from '../../components/smr/services/kv.js';
+import { encodeRecord, readSegment, replayRecords } from '../../components/smr/wal-codec.js';
+import { WalRecorder } from '../../components/smr/wal-recorder.js';
 import { checkLinearizable, type HistOp } from './sim-check.js';
 import { CLIENT_SIGNING_KEYS, mac, makeEnv, pairKey, Rng, ROGUE_SIGNING_KEY } from './sim-env.js';
 
@@ -180,7 +182,13 @@ const RETRANSMIT_TICKS = 25;
 /** A failure inside a replica's step (a broken invariant, or any exception): the run stops and reports it. */
 class ReplicaFailure extends Error {}
 
-type Replica = { core: ReplicaCore; driver: ReplicaDriver; up: boolean };
+/**
+ * `wal`: the replica's write-ahead log as the node keeps it (components/smr/wal.ts): the records of every step,
+ * encoded, a new log from a BASE at each checkpoint. A simulated step's outputs leave only after it, as the node's
+ * leave only after the fsync covering them, so the log holds everything a step showed; a group restart keeps only
+ * what is in it.
+ */
+type Replica = { core: ReplicaCore; driver: ReplicaDriver; up: boolean; wal: { recorder: WalRecorder; log: Buffer[] } };
 
 interface ClientState {
   name: string;
@@ -304,7 +312,16 @@ class Simulation {
       },
       env,
     );
-    return { core, driver: new ReplicaDriver(core, new KvService(), env), up: true };
+    const recorder = new WalRecorder(core);
+    const wal = { recorder, log: [encodeRecord(recorder.base())] };
+    return { core, driver: new ReplicaDriver(core, new KvService(), env), up: true, wal };
+  }
+
+  /** After a step: what it promised goes to the replica's log before its outputs leave. */
+  private persist(i: number): void {
+    const wal = this.replicas[i]!.wal;
+    if (wal.recorder.checkpointMoved) wal.log = [encodeRecord(wal.recorder.base())];
+    else for (const r of wal.recorder.records()) wal.log.push(encodeRecord(r));
   }
 
   /**
@@ -326,6 +343,7 @@ class Simulation {
         { cause: e },
       );
     }
+    this.persist(i);
     this.deliverOut(i, out);
   }
 
@@ -666,17 +684,28 @@ class Simulation {
   // ---------------------------------------------------------------- faults
 
   /**
-   * Clean stop and start of the whole group (a redeploy): each replica keeps only what replica-store.ts writes on a
-   * clean stop, its last checkpoint and its stop state (decisions since, regency, votes in progress), and takes them
-   * back; messages in flight to it are delivered to the new replica. Replicas stop wherever they are, so some may have
-   * decided an instance that others had only accepted: agreement and linearizability must survive that.
+   * Crash and start of the whole group at once: each replica keeps only its write-ahead log (the checkpoint of its
+   * last BASE and the records after it: decisions since, regency, STOP level, votes in progress), replayed as
+   * node.ts replays it; messages in flight to it are delivered to the new replica. Replicas crash wherever they
+   * are, so some may have decided an instance that others had only accepted: agreement and linearizability must
+   * survive that.
    */
   private restartGroup(): void {
     for (let i = 0; i < this.p.n; i++) {
       if (this.crashed.has(i)) continue;
       const old = this.replicas[i]!;
-      const ck = old.core.checkpoint;
-      const saved = old.core.exportDurable();
+      const replayed = replayRecords(readSegment(Buffer.concat(old.wal.log)).records);
+      if (!replayed) {
+        this.fail(`replica ${i}: its write-ahead log does not replay`);
+        continue;
+      }
+      if (replayed.state.lastDecided !== old.core.lastDecided) {
+        this.fail(
+          `replica ${i}: its log ends at ${replayed.state.lastDecided}, it had decided ${old.core.lastDecided}`,
+        );
+      }
+      const ck = replayed.checkpoint;
+      const saved = replayed.state;
       const fresh = this.mkReplica(i, true);
       let from = -1;
       if (ck) {

@@ -30,8 +30,8 @@ import { StateTransfer } from './state-transfer.js';
 import type { Action, CoreConfig, CoreEnv, DecisionProof, Input, Msg } from './types.js';
 
 /**
- * A replica's state that must survive a clean stop (stop-state.ts), besides its checkpoint. Written to disk as
- * is: the field names are part of the file.
+ * A replica's state that must survive a restart (stop-state.ts, and the write-ahead log's BASE records), besides
+ * its checkpoint. Written to disk as is: the field names are part of the files.
  */
 export interface DurableState {
   lastDecided: number;
@@ -42,6 +42,11 @@ export interface DurableState {
   regency: number;
   /** Votes and values of the instance in progress (what STOPDATA reports in a leader change). */
   inst: Instance;
+  /**
+   * The highest regency this replica asked for with STOP (absent in stop states written before the write-ahead
+   * log): a STOP is a promise to leave the current regency, so a restart must not forget it.
+   */
+  stopLevel?: number;
 }
 
 export class ReplicaCore {
@@ -242,6 +247,7 @@ export class ReplicaCore {
       lastProof: decisions.last?.proof ?? null,
       regency: this.leaderChange.regency,
       inst: this.consensus.instance,
+      stopLevel: this.leaderChange.stopSentFor,
     };
   }
 
@@ -275,14 +281,18 @@ export class ReplicaCore {
       this.consensus.instance = d.inst;
       if (d.regency > this.leaderChange.regency) this.leaderChange.regency = d.regency;
     }
+    const stopLevel = d.stopLevel ?? -1;
+    if (Number.isInteger(stopLevel) && stopLevel > this.leaderChange.stopSentFor) {
+      this.leaderChange.stopSentFor = stopLevel;
+    }
     return this.out;
   }
 
   /**
    * Restart from this replica's own last checkpoint (written by the host). Returns the service snapshot to
    * restore, or undefined when the bytes do not decode. What came after the checkpoint comes back from the stop
-   * state of a clean stop (importDurable) or, after a crash, from peers by state transfer; if more than f replicas
-   * crashed at once, it is lost (no write-ahead log in this release).
+   * write-ahead log or the stop state of a clean stop (importDurable) or, without either, from peers by state
+   * transfer. `cid` may be any decided instance: the host may checkpoint on its own to bound its log.
    */
   restoreLocal(cid: number, bytes: Uint8Array): Uint8Array | undefined {
     const content = decodeCheckpoint(bytes);

@@ -1,0 +1,202 @@
+/**
+ * A replica's write-ahead log, `<dataDir>/wal/NNNNNNNN.log` (records: wal-codec.ts). The replica appends what a
+ * step promised and holds every output of that step until the log is durable up to there (replica-wiring.ts), so
+ * a vote, a regency or a decision is on disk before any message or reply that shows it leaves.
+ *
+ * Group commit: one writer; everything appended while an fdatasync runs goes out in the next write and is covered
+ * by the next fdatasync, so under load there is about one fsync per consensus instance (the records of a whole
+ * instance arrive while the previous one syncs), never one per request. The file calls are async (the threadpool
+ * does them): the event loop keeps taking messages while the disk works.
+ *
+ * Segments: a new one starts with a BASE record at every checkpoint (and at every start); once that BASE is durable
+ * the older segments are deleted, since the BASE holds everything they did. At start, the segments are read in
+ * order up to the first torn or damaged record; that segment is cut there and later ones are deleted, with one
+ * warning saying which segment and how many bytes went.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../../runtime/role.js';
+import { encodeRecord, type Replayed, readSegment, replayRecords, type WalRecord } from './wal-codec.js';
+
+const SEGMENT = /^(\d{8})\.log$/;
+
+function segmentName(seq: number): string {
+  return `${String(seq).padStart(8, '0')}.log`;
+}
+
+type Queued = Buffer | { rotate: number };
+
+/** What the writer tells its owner: more records are durable, or writing failed for good. */
+export interface WalEvents {
+  durable(): void;
+  failed(e: Error): void;
+}
+
+export class Wal {
+  /** Logical bytes appended (over all segments) and the part of them known durable. */
+  appended = 0;
+  durable = 0;
+  /** Bytes of the segments on disk (and queued for them). */
+  bytes = 0;
+  /** A write, sync or rotation failed: nothing more is written, nothing more becomes durable. */
+  failed: Error | null = null;
+  private queue: Queued[] = [];
+  private running: Promise<void> | null = null;
+  private fh: FileHandle | null = null;
+  private seq: number;
+  /** The segment being written (-1: none yet). */
+  private current = -1;
+  /** Segments older than the current one, deleted once the current one's BASE is durable. */
+  private old: number[];
+
+  private constructor(
+    private readonly dir: string,
+    private readonly log: Logger,
+    segments: number[],
+    private readonly events: WalEvents,
+  ) {
+    this.old = segments;
+    this.seq = segments.at(-1) ?? 0;
+  }
+
+  /**
+   * Opens `dir` (creating it), reads what the segments hold (cutting a damaged tail) and returns the log, ready
+   * for the caller's first rotate(): nothing is appended before a BASE.
+   */
+  static open(dir: string, log: Logger, events: WalEvents): { wal: Wal; recovered: Replayed | undefined } {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const segments = readdirSync(dir)
+      .map((f) => SEGMENT.exec(f)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    const records: WalRecord[] = [];
+    const kept: number[] = [];
+    let damaged = false;
+    for (const seq of segments) {
+      const file = path.join(dir, segmentName(seq));
+      if (damaged) {
+        log.warn('write-ahead log: dropping a segment after a damaged one', { segment: file });
+        rmSync(file, { force: true });
+        continue;
+      }
+      const bytes = readFileSync(file);
+      const read = readSegment(bytes);
+      records.push(...read.records);
+      kept.push(seq);
+      if (read.damage) {
+        damaged = true;
+        log.warn('write-ahead log: dropped a torn or damaged tail', {
+          segment: file,
+          reason: read.damage,
+          droppedBytes: bytes.length - read.goodBytes,
+          keptRecords: read.records.length,
+        });
+        truncateSync(file, read.goodBytes);
+      }
+    }
+    return { wal: new Wal(dir, log, kept, events), recovered: replayRecords(records) };
+  }
+
+  /** Appends a record after the ones before; durable once `durable` reaches the returned position. */
+  append(r: WalRecord): number {
+    const frame = encodeRecord(r);
+    this.queue.push(frame);
+    this.appended += frame.length;
+    this.bytes += frame.length;
+    this.kick();
+    return this.appended;
+  }
+
+  /** Starts a new segment with `base` (a BASE record); the older segments go once it is durable. */
+  rotate(base: WalRecord): number {
+    this.seq++;
+    this.queue.push({ rotate: this.seq });
+    this.bytes = 0;
+    return this.append(base);
+  }
+
+  /** Every record appended so far is durable, or the log failed. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.fh?.close().catch(() => {});
+    this.fh = null;
+  }
+
+  private kick(): void {
+    if (this.running || this.failed) return;
+    this.running = this.run()
+      .catch((e: Error) => {
+        this.failed = e;
+        this.log.error('write-ahead log: write failed; the replica stops taking part', { error: String(e) });
+        this.events.failed(e);
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.queue.length > 0 && !this.failed) this.kick();
+      });
+  }
+
+  /** The writer: one write and one fdatasync for everything queued, then again while more was queued. */
+  private async run(): Promise<void> {
+    while (this.queue.length > 0) {
+      const items = this.queue;
+      this.queue = [];
+      let pos = this.durable;
+      let chunk: Buffer[] = [];
+      let rotated = false;
+      for (const it of items) {
+        if (Buffer.isBuffer(it)) {
+          chunk.push(it);
+          pos += it.length;
+          continue;
+        }
+        await this.write(chunk);
+        chunk = [];
+        await this.openSegment(it.rotate);
+        rotated = true;
+      }
+      await this.write(chunk);
+      await this.fh?.datasync();
+      if (rotated) this.dropOld();
+      this.durable = pos;
+      this.events.durable();
+    }
+  }
+
+  private async write(chunk: Buffer[]): Promise<void> {
+    if (chunk.length === 0) return;
+    if (!this.fh) throw new Error('write-ahead log: a record before the first BASE');
+    const data = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk);
+    await this.fh.write(data);
+  }
+
+  private async openSegment(seq: number): Promise<void> {
+    if (this.fh) {
+      await this.fh.datasync();
+      await this.fh.close();
+      this.old.push(this.current);
+    }
+    this.current = seq;
+    this.fh = await open(path.join(this.dir, segmentName(seq)), 'w', 0o600);
+    // The new file's directory entry must be durable too, or a crash could keep the data and lose the name.
+    const d = await open(this.dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  }
+
+  /** The segment now being written starts with a durable BASE: the older ones are no longer needed. */
+  private dropOld(): void {
+    for (const seq of this.old)
+      if (seq !== this.current) rmSync(path.join(this.dir, segmentName(seq)), { force: true });
+    this.old = [];
+  }
+}
