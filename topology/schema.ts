@@ -138,6 +138,15 @@ export const SmrSchema = z.strictObject({
     .describe(
       'fsync: a write-ahead log makes every vote and decision durable before it is sent or answered; none: in memory only (benchmarks)',
     ),
+  // The replica's own bound on its log (default 1 GiB, components/smr/config.ts): past it, it checkpoints early.
+  walMaxBytes: z
+    .int()
+    .min(1 << 20)
+    .max(2 ** 40)
+    .optional()
+    .describe(
+      'Largest write-ahead log per replica, in bytes (default 1 GiB, at least 1 MiB): past it the replica checkpoints early; if it cannot, it stops taking part (TC438) rather than fill the disk',
+    ),
 });
 
 export const LogSchema = z.strictObject({

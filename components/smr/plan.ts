@@ -29,6 +29,7 @@ export function planSmr(input: KindPlanInput<'smr'>): ComponentPlan {
       // Replicas refuse MAC-only requests when it is `signature` (components/smr/request-auth.ts).
       clientAuth: c.clientAuth,
       durability: c.durability,
+      ...(c.walMaxBytes === undefined ? {} : { walMaxBytes: c.walMaxBytes }),
       ...(group === undefined ? {} : { group }),
       // Only when the topology asks: cloud realizers copy this config as it is (the local one always enables it).
       ...(c.chaos?.byzantine ? { faultInjection: true } : {}),

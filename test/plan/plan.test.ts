@@ -3,6 +3,7 @@
  * realizer, so any change to it must show up in review), determinism, and the shape rules per kind and mode.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +117,24 @@ describe('plan rules', () => {
     // a cloud without hosts: one node per host
     expect(plan.components.jobs?.layouts.north?.method).toBe('even-spread');
     expect(plan.clouds.east?.construct).toBe('aws:partition-placement-group');
+  });
+
+  it('durability and the write-ahead log bound reach every replica config; a bound under 1 MiB is refused', async () => {
+    const text = await fs.readFile(path.join(fixtures, 'client-resident.yaml'), 'utf8');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-plan-wal-'));
+    try {
+      const withBound = path.join(dir, 'bound.yaml');
+      await fs.writeFile(withBound, text.replace('{ kind: smr, f: 1,', '{ kind: smr, walMaxBytes: 67108864, f: 1,'));
+      const plan = compilePlan(await loadTopology(withBound));
+      const replicas = plan.components.ledger!.nodes;
+      expect(replicas.length).toBeGreaterThan(0);
+      for (const n of replicas) expect(n.config).toMatchObject({ durability: 'fsync', walMaxBytes: 64 << 20 });
+      const tooSmall = path.join(dir, 'small.yaml');
+      await fs.writeFile(tooSmall, text.replace('{ kind: smr, f: 1,', '{ kind: smr, walMaxBytes: 4096, f: 1,'));
+      await expect(loadTopology(tooSmall)).rejects.toMatchObject({ code: 'TC010' });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a digest changes when the topology changes', async () => {
