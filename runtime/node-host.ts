@@ -40,7 +40,7 @@ export interface RunningNode {
   abandon(): Promise<void>;
 }
 
-export async function loadRole(roles: RoleResolver, kind: string, role: string): Promise<RoleFactory> {
+async function loadRole(roles: RoleResolver, kind: string, role: string): Promise<RoleFactory> {
   let mod: Readonly<Record<string, RoleFactory>> | undefined;
   try {
     mod = await roles(kind);

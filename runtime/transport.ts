@@ -275,10 +275,6 @@ export class Transport {
     conn.onClose = release;
   }
 
-  /** Handshakes in progress on inbound connections (tests and /health). */
-  get pendingHandshakes(): number {
-    return this.pendingTotal;
-  }
 
   /** Called by a connection once authenticated. A newer connection from the same peer replaces an older one. */
   established(conn: Connection): void {
