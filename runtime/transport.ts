@@ -275,7 +275,6 @@ export class Transport {
     conn.onClose = release;
   }
 
-
   /** Called by a connection once authenticated. A newer connection from the same peer replaces an older one. */
   established(conn: Connection): void {
     const old = this.conns.get(conn.peerId);
