@@ -216,9 +216,14 @@ export function advise(p: AdviseParams, opts: { method?: Advice['method'] } = {}
   let n = p.attacks;
   if (n === undefined) {
     const b = modelBreak(urnModel(balanced, q));
-    n = Math.max(1, (b ?? pms + 1) - 1);
+    const survives = (b ?? pms + 1) - 1;
+    // Figures after zero faults say nothing (every layout keeps its majority), so evaluate at least one; but
+    // then say that the balanced layout does not survive it, rather than claim it does.
+    n = Math.max(1, survives);
     notes.push(
-      `no --attacks given: figures are after n = ${n} fault${n === 1 ? '' : 's'}, the most the balanced layout survives with probability >= 1/2 (its attacks-to-break minus one)`,
+      survives >= 1
+        ? `no --attacks given: figures are after n = ${n} fault${n === 1 ? '' : 's'}, the most the balanced layout survives with probability >= 1/2 (its attacks-to-break minus one)`
+        : 'no --attacks given: figures are after n = 1 fault, which even the balanced layout survives with probability < 1/2',
     );
   }
   const ev = new Evaluator(q, n);

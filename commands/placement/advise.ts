@@ -4,8 +4,8 @@ import { style, table } from '../../dashboard/style.js';
 import { advise } from '../../placement/advise.js';
 import { placementError } from '../../placement/codes.js';
 import { validateQuery } from '../../placement/model.js';
-import { adviceRows, layoutText } from '../../placement/render.js';
-import type { TopologyAdvice } from '../../placement/topology-advice.js';
+import { adviceRows, layoutText, pct } from '../../placement/render.js';
+import type { CloudAdvice, TopologyAdvice } from '../../placement/topology-advice.js';
 import type { Advice, Keep, RiskQuery, Threat } from '../../placement/types.js';
 
 export type AdviseResult = Advice | (TopologyAdvice & { file: string });
@@ -23,7 +23,9 @@ export default class Advise extends TcCommand {
     "the cloud's `hosts`, under the file's `placement` section (flags --threat/--keep/--removal override it).\n\n" +
     'With --json: {"recommended":{"layout","pKeep","attacksToBreak"},"balanced":{...},"unbalanced":{...},' +
     '"table1","method","notes":[...],"attacks"}; with --file: {"file","placement","components":[{"component","kind",' +
-    '"cloud","nodes","hosts","pms","advice"}],"notes"}.';
+    '"cloud","nodes","hosts","pms","choice","advice","hostOptions":[{"hosts","layout","pKeep","attacksToBreak"}],' +
+    '"bestHosts"}],"notes"}. choice is single-node (nothing to lay out), one-per-host (the layout is forced; hostOptions ' +
+    'compare asking for fewer hosts) or layout (fewer hosts than nodes: advice picks the layout).';
   static override examples = [
     '<%= config.bin %> placement advise --vms 10 --pms 5 --threat byzantine-vm --keep pm-majority',
     '<%= config.bin %> placement advise --vms 12 --pms 4 --threat crash-pm --keep vm-majority --attacks 2 --json',
@@ -82,6 +84,35 @@ export default class Advise extends TcCommand {
     }
   }
 
+  private renderCloud(c: CloudAdvice, notes: readonly string[]): void {
+    const head = `${style.bold(c.component)} (${c.kind}) in ${style.bold(c.cloud)}: ${c.nodes} nodes`;
+    if (c.choice === 'layout') {
+      this.log(`${head} on ${c.pms} host${c.pms === 1 ? '' : 's'} -> ${layoutText(c.advice.recommended.layout)}`);
+      this.renderAdvice({ ...c.advice, notes: [...notes] }, '  ');
+      return;
+    }
+    // One node per host: the layout is forced, so advise on the one thing left to choose, the number of hosts.
+    this.log(
+      `${head}, one per host; after ${c.advice.attacks} fault${c.advice.attacks === 1 ? '' : 's'}, by hosts to ask for:`,
+    );
+    const rows = c.hostOptions.map((o) => [
+      o.hosts === c.bestHosts ? 'best' : '',
+      String(o.hosts),
+      layoutText(o.layout),
+      pct(o.pKeep),
+      o.attacksToBreak === null ? 'never' : String(o.attacksToBreak),
+    ]);
+    for (const line of table(['', 'hosts', 'layout', 'P(kept)', 'attacks to break'], rows).split('\n'))
+      this.log(`  ${line}`);
+    const best = c.hostOptions.find((o) => o.hosts === c.bestHosts);
+    const current = c.hostOptions.find((o) => o.hosts === c.nodes);
+    if (best && current && best !== current) {
+      const how = best.pKeep > current.pKeep ? 'to keep the majority more often than' : 'to keep it as often as';
+      this.log(`  - declare \`hosts: ${best.hosts}\` for ${c.cloud} ${how} with ${c.nodes}, on fewer hosts`);
+    }
+    for (const n of notes) this.log(`  - ${n}`);
+  }
+
   private async adviseFile(
     file: string,
     override: Partial<RiskQuery>,
@@ -89,7 +120,7 @@ export default class Advise extends TcCommand {
     maxPerPm: number | undefined,
   ): Promise<AdviseResult> {
     // Loaded lazily: the topology loader brings zod and the YAML parser, which plain advice does not need.
-    const [{ loadTopology }, { adviseTopology }] = await Promise.all([
+    const [{ loadTopology }, { adviseTopology, splitNotes }] = await Promise.all([
       import('../../topology/load.js'),
       import('../../placement/topology-advice.js'),
     ]);
@@ -103,14 +134,30 @@ export default class Advise extends TcCommand {
     const result = adviseTopology(loaded.topology, { attacks, maxPerPm, override });
     const p = result.placement;
     this.log(`${loaded.file}: ${p.threat}, keep ${p.keep}${p.removal ? ', with removal' : ''}`);
-    for (const c of result.components) {
+    const { shared, own } = splitNotes(result.components);
+    const singles = new Map<string, CloudAdvice[]>();
+    result.components.forEach((c, i) => {
+      if (c.choice === 'single-node') {
+        const key = `${c.component} (${c.kind})`;
+        singles.set(key, [...(singles.get(key) ?? []), c]);
+        return;
+      }
       this.log('');
+      this.renderCloud(c, own[i] ?? []);
+    });
+    if (singles.size > 0) this.log('');
+    for (const [name, list] of singles) {
       this.log(
-        `${style.bold(`${c.component}`)} (${c.kind}) in ${style.bold(c.cloud)}: ${c.nodes} node${c.nodes === 1 ? '' : 's'} on ${c.pms} host${c.pms === 1 ? '' : 's'}` +
-          ` -> ${layoutText(c.advice.recommended.layout)}`,
+        `${style.bold(name)}: one node in ${list.length === 1 ? 'cloud' : 'each of'} ${list.map((c) => c.cloud).join(', ')}: nothing to lay out, the cloud is its fault domain`,
       );
-      this.renderAdvice(c.advice, '  ');
     }
+    if (result.components.every((c) => c.choice === 'single-node')) {
+      this.log(
+        '- layouts over hosts matter once a cloud holds two or more nodes of a component (more replicas than clouds, with `colocate: allowed`)',
+      );
+    }
+    if (shared.length > 0) this.log('for every cloud above:');
+    for (const n of shared) this.log(`- ${n}`);
     for (const n of result.notes) this.log(`- ${n}`);
     return { file: loaded.file, ...result };
   }

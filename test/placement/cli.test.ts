@@ -121,6 +121,56 @@ describe.concurrent('tclouds placement (built CLI)', () => {
     expect(j.components[0].advice.recommended.layout).toEqual([3, 2, 2]);
   });
 
+  it('advise --file on the init default (one node per cloud): one line per component, no figure to contradict', async () => {
+    const file = path.join(dir, 'default.yaml');
+    const init = await cli(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', 'adv', '--file', file]);
+    expect(init.code, init.stderr).toBe(0);
+    const r = await cli(['placement', 'advise', '--file', file]);
+    expect(r.code, r.stderr).toBe(0);
+    // Nothing to lay out in a cloud that holds one node: say so once per component, with no tables of 0%.
+    expect(r.stdout).toMatch(/^vault \(storage\): one node in each of local-1, local-2, local-3, local-4: nothing to lay out/m);
+    expect(r.stdout).toMatch(/^ledger \(smr\): one node in each of/m);
+    expect(r.stdout).not.toContain('P(kept)');
+    expect(r.stdout).not.toContain('survives with probability >= 1/2');
+    const j = JSON.parse((await cli(['placement', 'advise', '--file', file, '--json'])).stdout);
+    expect(new Set(j.components.map((c: { choice: string }) => c.choice))).toEqual(new Set(['single-node']));
+  });
+
+  it('advise --file with one node per host compares the number of hosts to ask for, notes said once', async () => {
+    const file = path.join(dir, 'per-host.yaml');
+    await fs.writeFile(
+      file,
+      [
+        'name: demo',
+        'mode: native',
+        'clouds: { a: { provider: local }, b: { provider: local, hosts: 2 } }',
+        'placement: { threat: crash-pm, keep: pm-majority }',
+        'components:',
+        '  ledger: { kind: smr, faults: byzantine, f: 2, clouds: [a, b], colocate: allowed }',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli(['placement', 'advise', '--file', file, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const [a, b] = JSON.parse(r.stdout).components;
+    // 7 replicas over two clouds: 4 in a (no hosts declared: one per node), 3 in b on its 2 hosts.
+    expect(a).toMatchObject({ cloud: 'a', nodes: 4, choice: 'one-per-host', bestHosts: 3 });
+    expect(a.hostOptions.map((o: { hosts: number; pKeep: number }) => [o.hosts, o.pKeep])).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 1],
+      [4, 1],
+    ]);
+    expect(b).toMatchObject({ cloud: 'b', nodes: 3, pms: 2, choice: 'layout' });
+    const text = (await cli(['placement', 'advise', '--file', file])).stdout;
+    expect(text).toContain('declare `hosts: 3` for a to keep it as often as with 4, on fewer hosts');
+    // [2,1] on 2 PMs does not survive one crash: the note must not claim the balanced layout does.
+    expect(text).toContain('which even the balanced layout survives with probability < 1/2');
+    for (const line of text.split('\n').filter((l) => l.includes('- '))) {
+      expect(text.split(line).length - 1, line).toBe(1);
+    }
+  });
+
   it('table --json covers the 12 cells', async () => {
     const r = await cli(['placement', 'table', '--json']);
     expect(r.code).toBe(0);
