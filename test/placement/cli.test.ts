@@ -128,7 +128,9 @@ describe.concurrent('tclouds placement (built CLI)', () => {
     const r = await cli(['placement', 'advise', '--file', file]);
     expect(r.code, r.stderr).toBe(0);
     // Nothing to lay out in a cloud that holds one node: say so once per component, with no tables of 0%.
-    expect(r.stdout).toMatch(/^vault \(storage\): one node in each of local-1, local-2, local-3, local-4: nothing to lay out/m);
+    expect(r.stdout).toMatch(
+      /^vault \(storage\): one node in each of local-1, local-2, local-3, local-4: nothing to lay out/m,
+    );
     expect(r.stdout).toMatch(/^ledger \(smr\): one node in each of/m);
     expect(r.stdout).not.toContain('P(kept)');
     expect(r.stdout).not.toContain('survives with probability >= 1/2');
