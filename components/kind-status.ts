@@ -7,6 +7,15 @@ import type { Agreement, KindStatus } from './kind.js';
 /** A finite number, or null for anything else (role fields come from other processes). */
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/**
+ * A consensus instance number as people read it: replicas report -1 before their first decision, which reads as
+ * a bug; say "none yet". Anything that is not a number (an old node, a garbled field) reads "?".
+ */
+export function decidedText(v: unknown): string {
+  const d = num(v);
+  return d === null ? '?' : d < 0 ? 'none yet' : String(d);
+}
+
 /** The value most entries agree on (ties: the smaller value), or null. */
 export function mostCommon(values: readonly number[]): number | null {
   const counts = new Map<number, number>();

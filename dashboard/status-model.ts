@@ -68,6 +68,11 @@ export interface ComponentStatus {
   misbehaving: number;
   /** Faults this component still tolerates right now (0 when at or below its quorum margin). */
   faultsLeft: number;
+  /**
+   * Fault domains (hosts) it can still lose, the fullest first, and keep a quorum; null when its units are clouds.
+   * Below faultsLeft when nodes share a host: an appliance box is one domain, so one box failure loses them all.
+   */
+  domainFaultsLeft: number | null;
   quorumLost: boolean;
   verdict: Verdict;
   verdictLine: string;
@@ -194,8 +199,34 @@ export function quorumOf(
   return statusOf(kind).quorum(client, units);
 }
 
-function verdictOf(c: { n: number; f: number; quorum: number; up: number; misbehaving: number; unit: string }): {
+/**
+ * Fault domains (a cloud's host, or the cloud itself) the component can lose, the fullest first, and keep a quorum
+ * of correct units. Null when its units are clouds: then a fault is a domain already.
+ */
+function domainFaultsLeft(correctPerDomain: readonly number[] | null, quorum: number): number | null {
+  if (correctPerDomain === null) return null;
+  const sorted = [...correctPerDomain].filter((k) => k > 0).sort((a, b) => b - a);
+  let left = sorted.reduce((a, b) => a + b, 0);
+  let k = 0;
+  for (const size of sorted) {
+    if (left - size < quorum) break;
+    left -= size;
+    k++;
+  }
+  return k;
+}
+
+function verdictOf(c: {
+  n: number;
+  f: number;
+  quorum: number;
+  up: number;
+  misbehaving: number;
+  unit: string;
+  correctPerDomain: readonly number[] | null;
+}): {
   faultsLeft: number;
+  domainFaultsLeft: number | null;
   quorumLost: boolean;
   verdict: Verdict;
   verdictLine: string;
@@ -205,15 +236,26 @@ function verdictOf(c: { n: number; f: number; quorum: number; up: number; misbeh
   const down = c.n - correct;
   const quorumLost = correct < c.quorum;
   const faultsLeft = Math.max(0, Math.min(c.f - down, correct - c.quorum));
+  const domainsLeft = quorumLost ? 0 : domainFaultsLeft(c.correctPerDomain, c.quorum);
   const lying = c.misbehaving > 0 ? ` (${c.misbehaving} misbehaving)` : '';
   const units = `${c.up}/${c.n} ${c.unit}s up${lying}, quorum ${c.quorum}`;
   if (quorumLost) {
-    return { faultsLeft: 0, quorumLost, verdict: 'lost', verdictLine: `QUORUM LOST: ${units}` };
+    return { faultsLeft: 0, domainFaultsLeft: 0, quorumLost, verdict: 'lost', verdictLine: `QUORUM LOST: ${units}` };
   }
-  const verdict: Verdict = faultsLeft >= c.f && down === 0 ? 'ok' : 'degraded';
-  const tolerates = `tolerates ${faultsLeft} more fault${faultsLeft === 1 ? '' : 's'} (f=${c.f})`;
+  // Node counts alone overstate what survives when nodes share a host (an appliance box, colocated replicas):
+  // one host failure takes all of its nodes at once. The verdict counts both and is ok only if both hold.
+  const domainShort = domainsLeft !== null && c.f > 0 && domainsLeft === 0;
+  const verdict: Verdict = faultsLeft >= c.f && down === 0 && !domainShort ? 'ok' : 'degraded';
+  const plural = (k: number, what: string) => `${k} more ${what}${k === 1 ? '' : 's'}`;
+  const tolerates =
+    domainsLeft === null || domainsLeft >= faultsLeft
+      ? `tolerates ${plural(faultsLeft, 'fault')} (f=${c.f})`
+      : `tolerates ${plural(faultsLeft, `${c.unit} fault`)} (f=${c.f}) but ${
+          domainsLeft === 0 ? 'not the loss of a host' : plural(domainsLeft, 'host fault')
+        }: ${c.correctPerDomain ? Math.max(...c.correctPerDomain) : 0} of its nodes share a host`;
   return {
     faultsLeft,
+    domainFaultsLeft: domainsLeft,
     quorumLost,
     verdict,
     verdictLine: `${verdict === 'ok' ? 'ok' : 'degraded'}: ${tolerates}, ${units}`,
@@ -256,6 +298,16 @@ function placementOf(
     return { faults, pKeep: Math.min(1, Math.max(0, p)) };
   });
   return { component: name, domains, layout, healthyLayout, majorityNow, next };
+}
+
+/** Correct nodes per fault domain (cloud and host), in no particular order. */
+function correctByDomain(nodes: readonly NodeStatus[]): number[] {
+  const counts = new Map<string, number>();
+  for (const n of nodes) {
+    const key = `${n.cloud}\u0000${n.domain}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.values()];
 }
 
 /** For each node, the peers of its component it cannot exchange messages with: it refuses them or they refuse it. */
@@ -305,6 +357,8 @@ export function buildStatus(input: StatusInput): StatusReport {
       n.up && nodes.length - (cutOff.get(n.id)?.size ?? 0) >= q.quorum;
     const up = unit === 'cloud' ? clouds.filter((c) => c.reachable !== false).length : nodes.filter(inQuorum).length;
     const misbehaving = unit === 'cloud' ? 0 : nodes.filter((n) => inQuorum(n) && n.misbehaving !== null).length;
+    const correctPerDomain =
+      unit === 'cloud' ? null : correctByDomain(nodes.filter((n) => inQuorum(n) && !n.misbehaving));
     // The leader as most up replicas see it (kinds that have one); mark that replica.
     const { leader, regency, lastDecided } = hooks.agreement(nodes.filter((n) => n.up).map((n) => n.roleInfo));
     if (leader !== null) for (const n of nodes) n.isLeader = n.role === hooks.leaderRole && n.index === leader;
@@ -315,7 +369,7 @@ export function buildStatus(input: StatusInput): StatusReport {
       ...q,
       up,
       misbehaving,
-      ...verdictOf({ ...q, up, misbehaving, unit }),
+      ...verdictOf({ ...q, up, misbehaving, unit, correctPerDomain }),
       leader,
       regency,
       lastDecided,

@@ -10,6 +10,7 @@
 
 import { Box, type Key, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useRef, useState } from 'react';
+import { decidedText } from '../components/kind-status.js';
 import { formatBytes } from '../kernel/format.js';
 import {
   type ComponentStatus,
@@ -78,8 +79,8 @@ function smrMetric(n: NodeStatus, wide: boolean): string {
   const r = n.roleInfo;
   const v = (k: string) => (typeof r[k] === 'number' ? String(r[k]) : '?');
   return wide
-    ? `leader ${v('leader')} · regency ${v('regency')} · decided ${v('lastDecided')}`
-    : `L${v('leader')} r${v('regency')} d${v('lastDecided')}`;
+    ? `leader ${v('leader')} · regency ${v('regency')} · decided ${decidedText(r.lastDecided)}`
+    : `L${v('leader')} r${v('regency')} d${decidedText(r.lastDecided) === 'none yet' ? '-' : v('lastDecided')}`;
 }
 
 interface Columns {
@@ -126,7 +127,7 @@ function ComponentPanel({ c, width, selectedId }: { c: ComponentStatus; width: n
   const cols = columnsFor(inner, c.nodes);
   const smrLine =
     c.kind === 'smr' && c.leader !== null
-      ? ` · leader ${c.leader} · regency ${c.regency ?? '?'} · decided ${c.lastDecided ?? '?'}`
+      ? ` · leader ${c.leader} · regency ${c.regency ?? '?'} · decided ${decidedText(c.lastDecided)}`
       : '';
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={verdictColor(c)} paddingX={1} width="100%">

@@ -1,6 +1,6 @@
 /** The SMR kind (components/kind.ts): BFT-SMaRt-style state machine replication. */
 import type { KindModule } from '../kind.js';
-import { mostCommon, num } from '../kind-status.js';
+import { decidedText, mostCommon, num } from '../kind-status.js';
 import { SMR_CONFIGS } from './config.js';
 import { MISBEHAVIOURS } from './misbehaviour.js';
 import { planSmr } from './plan.js';
@@ -27,7 +27,7 @@ export const smrKind: KindModule<'smr'> = {
         ['decided', role.lastDecided],
       ]
         .filter(([, v]) => num(v) !== null)
-        .map(([k, v]) => `${k} ${v}`)
+        .map(([k, v]) => `${k} ${k === 'decided' ? decidedText(v) : v}`)
         .join(' · '),
     agreement(roles) {
       const decided = roles.flatMap((r) => num(r.lastDecided) ?? []);

@@ -4,18 +4,58 @@ import { renderStatusText } from '../../dashboard/status-text.js';
 import { keepProbability, misbehavingReport, model, outputs, report, round } from './fixtures.js';
 
 describe('status model on recorded health data', () => {
-  it('healthy quickstart: every component ok, SMR tolerates f=1', () => {
+  it('all up, but two replicas share a host: one node fault tolerated, not the loss of that host', () => {
     const r = report('healthy');
     const ledger = r.components.find((c) => c.name === 'ledger')!;
-    expect(ledger).toMatchObject({ n: 4, f: 1, quorum: 3, up: 4, faultsLeft: 1, quorumLost: false, verdict: 'ok' });
+    // local-a/0 holds replicas 0 and 1: node counts say one more fault, the host says none (4 - 2 < quorum 3).
+    expect(ledger).toMatchObject({ n: 4, f: 1, quorum: 3, up: 4, faultsLeft: 1, domainFaultsLeft: 0 });
+    expect(ledger).toMatchObject({ quorumLost: false, verdict: 'degraded' });
     expect(ledger.leader).toBe(0);
     expect(ledger.lastDecided).toBe(41);
     expect(ledger.nodes.find((n) => n.isLeader)?.id).toBe('ledger-replica-0');
-    expect(ledger.verdictLine).toBe('ok: tolerates 1 more fault (f=1), 4/4 nodes up, quorum 3');
+    expect(ledger.verdictLine).toBe(
+      'degraded: tolerates 1 more node fault (f=1) but not the loss of a host: 2 of its nodes share a host, 4/4 nodes up, quorum 3',
+    );
     const files = r.components.find((c) => c.name === 'files')!;
     expect(files).toMatchObject({ unit: 'cloud', n: 4, f: 1, quorum: 3, up: 4, verdict: 'ok' });
     expect(files.clouds[0]).toMatchObject({ objects: 6, bytes: 3 * 1024 + 17, reachable: true });
-    expect(r.summary).toEqual({ components: 2, nodes: 4, up: 4, quorumLost: [], degraded: [], misbehaving: [] });
+    expect(r.summary).toEqual({
+      components: 2,
+      nodes: 4,
+      up: 4,
+      quorumLost: [],
+      degraded: ['ledger'],
+      misbehaving: [],
+    });
+  });
+
+  it('before the first decision a replica reports -1: shown as "decided none yet"', () => {
+    const fresh = structuredClone(round('healthy'));
+    for (const p of Object.values(fresh.probes)) {
+      const role = (p.health as { role?: Record<string, unknown> } | undefined)?.role;
+      if (role) role.lastDecided = -1;
+    }
+    const r = buildStatus({ outputs, placement: model, ...fresh, now: new Date(0) });
+    const ledger = r.components.find((c) => c.name === 'ledger')!;
+    expect(ledger.nodes[0]!.keyMetric).toBe('leader 0 · regency 0 · decided none yet');
+    expect(renderStatusText(r, process.stdout)).not.toContain('decided -1');
+  });
+
+  it('one replica per host: ok, tolerates f=1; an appliance box (one host for all): degraded, says why', () => {
+    const spread = structuredClone(outputs);
+    spread.components.ledger!.nodes.forEach((n, i) => {
+      n.domain = i;
+    });
+    const at = (o: typeof outputs) =>
+      buildStatus({ outputs: o, placement: model, ...round('healthy'), now: new Date(0) }).components.find(
+        (c) => c.name === 'ledger',
+      )!;
+    expect(at(spread)).toMatchObject({ verdict: 'ok', faultsLeft: 1, domainFaultsLeft: 1 });
+    expect(at(spread).verdictLine).toBe('ok: tolerates 1 more fault (f=1), 4/4 nodes up, quorum 3');
+    const box = structuredClone(outputs);
+    for (const n of box.components.ledger!.nodes) Object.assign(n, { cloud: 'local-a', domain: 0 });
+    expect(at(box)).toMatchObject({ verdict: 'degraded', faultsLeft: 1, domainFaultsLeft: 0 });
+    expect(at(box).verdictLine).toContain('but not the loss of a host: 4 of its nodes share a host');
   });
 
   it('one replica down: f left 0, degraded, not lost', () => {
@@ -122,6 +162,6 @@ describe('misbehaving replicas (chaos byzantine)', () => {
 
   it('mode none is correct behaviour', () => {
     const ledger = misbehavingReport({ 'ledger-replica-2': 'none' }).components.find((c) => c.name === 'ledger')!;
-    expect(ledger).toMatchObject({ misbehaving: 0, verdict: 'ok', faultsLeft: 1 });
+    expect(ledger).toMatchObject({ misbehaving: 0, faultsLeft: 1, domainFaultsLeft: 0 });
   });
 });

@@ -52,8 +52,9 @@ describe('status dashboard (recorded health data)', () => {
     const app = await show(report('healthy'), 80);
     const f = frame(app.lastFrame());
     expect(widest(f)).toBeLessThanOrEqual(80);
-    expect(f).toContain('tclouds status quickstart (local) 02:00:00 · 4/4 up · all components ok');
-    expect(f).toContain('ok: tolerates 1 more fault (f=1), 4/4 nodes up, quorum 3');
+    // Two replicas share host local-a/0: up and counted, but one host failure would take the quorum.
+    expect(f).toContain('tclouds status quickstart (local) 02:00:00 · 4/4 up · degraded: ledger');
+    expect(f).toContain('degraded: tolerates 1 more node fault (f=1) but not the loss of a host');
     expect(f).toMatch(/ledger-replica-0\*\s+ok\s+local-a\/0\s+1h00m\s+L0 r0 d41/);
     expect(f).toMatch(/local-b\s+ok\s+6 objects · 3.0 KiB/);
     expect(f).toContain('threat byzantine-vm · keep pm-majority · no removal');
