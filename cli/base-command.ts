@@ -23,7 +23,7 @@ export abstract class TcCommand extends Command {
    * Print `value` (as JSON in --json mode, else via `human`) and exit with `exit`.
    * Use when a command must report a result *and* a non-zero exit code (e.g. `validate` on an invalid file).
    */
-  protected finish(value: unknown, exit: ExitCodeValue, human?: () => void): never {
+  finish(value: unknown, exit: ExitCodeValue, human?: () => void): never {
     if (this.jsonEnabled()) this.logJson(value);
     else human?.();
     this.exit(exit);

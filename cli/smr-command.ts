@@ -49,5 +49,7 @@ export async function runKv(
   cmd.log(
     `${component} ${op} ${args.join(' ')}: ${text} (${r.ordered ? 'ordered' : 'read-only'}, ${r.auth === 'signature' ? 'signed, ' : ''}${r.latencyMs} ms, ${r.replicasConnected} replicas)`,
   );
+  // A compare-and-set that did not match changed nothing: exit 9 so a script can tell it from success.
+  if (kv.op === 'cas' && !res.ok) cmd.finish(r, ExitCode.notApplied);
   return r;
 }

@@ -26,6 +26,11 @@ export const ExitCode = {
   missingDependency: 7,
   /** Not enough nodes or clouds answered to reach a quorum. */
   unavailable: 8,
+  /**
+   * The operation ran and was agreed, but its condition did not hold, so it changed nothing (`smr cas` whose
+   * expected value did not match): like grep's 1 for "no match", distinct so scripts can branch on it.
+   */
+  notApplied: 9,
   /** Interrupted by Ctrl-C / SIGTERM after a clean cancel. */
   interrupted: 130,
 } as const;

@@ -6,7 +6,9 @@ import type { InvokeResult } from '../../components/smr/operations.js';
 export default class SmrCas extends TcCommand {
   static override summary = 'Compare-and-set a key (ordered); ok=false and the current value when it did not match';
   static override description =
-    'Shorthand for `tclouds smr invoke COMPONENT cas ...`; see `tclouds smr invoke --help` for quorums and exit codes.';
+    'Shorthand for `tclouds smr invoke COMPONENT cas ...`; see `tclouds smr invoke --help` for quorums. Exits 0 when ' +
+    'the value matched and was replaced, 9 when it did not match and nothing was written (scripts branch on it, as on ' +
+    "grep's 1 for no match), 8 when no quorum answers.";
   static override examples = [
     '<%= config.bin %> smr cas ledger alice 10 11',
     '<%= config.bin %> smr cas ledger alice 10 11 --json',

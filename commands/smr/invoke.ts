@@ -11,7 +11,7 @@ export default class SmrInvoke extends TcCommand {
     'result once enough replicas answer identically: f+1 for ordered operations; a read (get) first tries the ' +
     'read-only fast path, which needs identical replies from all n replicas, and is reissued ordered otherwise. ' +
     'Operations: get KEY, put KEY VALUE, delete KEY, cas KEY EXPECTED NEW (EXPECTED "-" = key absent). ' +
-    'Reads the deployment outputs of the topology (--file) or of --stack-dir. Exit 8 when no quorum answers.';
+    'Reads the deployment outputs of the topology (--file) or of --stack-dir. Exit 8 when no quorum answers; exit 9 when a cas did not match (nothing written), 0 when it did.';
   static override examples = [
     '<%= config.bin %> smr invoke ledger put alice 10',
     '<%= config.bin %> smr invoke ledger get alice --json',
