@@ -92,5 +92,17 @@ export abstract class TcCommand extends Command {
 function joinUsageLines(lines: readonly string[]): string {
   const [first = 'usage error', ...rest] = lines;
   if (rest.length === 0) return first;
+  const missing = /^Missing (\d+) required args?:$/.exec(first);
+  // oclif lists missing args as "name  Description" rows; "key Key" reads twice once flattened. Name each
+  // argument as the usage line does (KEY), with its description only when it says more than the name.
+  if (missing)
+    return `missing ${missing[1]} required argument${missing[1] === '1' ? '' : 's'}: ${rest.map(argText).join(', ')}`;
   return `${first}${first.endsWith(':') ? '' : ':'} ${rest.join(' ')}`;
+}
+
+function argText(row: string): string {
+  const [name = row, ...words] = row.split(' ');
+  const description = words.join(' ');
+  const same = description.toLowerCase().replace(/\W/g, '') === name.toLowerCase().replace(/\W/g, '');
+  return description.length === 0 || same ? name.toUpperCase() : `${name.toUpperCase()} (${description})`;
 }

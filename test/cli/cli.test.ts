@@ -218,6 +218,17 @@ describe('tclouds (spawned)', { timeout: 120_000 }, () => {
     expect(existsSync(path.join(dir, 'x.yaml'))).toBe(false);
   });
 
+  it('missing arguments are named once, as the usage line names them (exit 2)', () => {
+    const one = tclouds(['smr', 'get', 'ledger']);
+    expect(one.status).toBe(2);
+    expect(one.stderr).toContain('error TC033 missing 1 required argument: KEY\n');
+    const two = tclouds(['storage', 'get', '--json']);
+    expect(two.status).toBe(2);
+    expect(JSON.parse(two.stdout).error.message).toMatch(
+      /^missing 2 required arguments: COMPONENT \(.+\), NAME \(.+\)$/,
+    );
+  });
+
   it('schema prints the JSON Schema', () => {
     const r = tclouds(['schema']);
     expect(r.status).toBe(0);
