@@ -51,7 +51,7 @@ describe('README', () => {
 
   it('every tclouds command in a shell block exists', () => {
     const found = invocations();
-    expect(found.length).toBeGreaterThan(40);
+    expect(found.length).toBeGreaterThan(30);
     const unknown = found.filter(({ words }) => {
       const two = words.slice(0, 2).join(' ');
       return !ids.has(two) && !ids.has(words[0] ?? '') && !(words[0] ?? '').startsWith('-');
