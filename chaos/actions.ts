@@ -183,7 +183,7 @@ export async function killOrPause(
   targets: NodeOutput[],
 ): Promise<ActionResult[]> {
   requireLocal(dep);
-  const control = await loadLocalControl();
+  const control = await loadLocalControl(dep.stackDir);
   const results = await settle(targets, async (n) => {
     try {
       if (action === 'kill') await control.killNode(dep.stackDir, n.id, { hold: true });
@@ -209,7 +209,7 @@ export async function killOrPause(
  */
 export async function resume(dep: Deployment, targets: NodeOutput[] | null): Promise<ActionResult[]> {
   requireLocal(dep);
-  const control = await loadLocalControl();
+  const control = await loadLocalControl(dep.stackDir);
   const j = await readJournal(dep.stackDir);
   const ids = targets ? targets.map((t) => t.id) : [...new Set([...j.killed, ...j.paused])];
   const byId = new Map(allNodes(dep).map((n) => [n.id, n]));

@@ -15,11 +15,17 @@ export interface LocalControl {
   resumeNode(stackDir: string, id: string): Promise<unknown>;
   /** Start again, clearing the hold. */
   restartNode(stackDir: string, id: string): Promise<unknown>;
+  /** The stack's state.json and what runs; throws TC501 when state.json is damaged. */
+  readLocalState(stackDir: string): Promise<unknown>;
 }
 
 let cached: Promise<LocalControl | null> | undefined;
 
-export async function loadLocalControl(): Promise<LocalControl> {
+/**
+ * The control functions, after checking that the stack's records are readable: a damaged state.json is reported
+ * once, as TC501 with how to rebuild it, rather than as a failure of each node's action.
+ */
+export async function loadLocalControl(stackDir: string): Promise<LocalControl> {
   cached ??= import('../stacks/local/control.js').then(
     (m): LocalControl => m,
     () => null,
@@ -31,5 +37,6 @@ export async function loadLocalControl(): Promise<LocalControl> {
       hint: 'kill, pause, resume and restart need the local realizer of `tclouds deploy`',
     });
   }
+  await control.readLocalState(stackDir);
   return control;
 }

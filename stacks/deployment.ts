@@ -10,14 +10,18 @@ import path from 'node:path';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { FaultModel } from '../placement/majority.js';
 import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
+import { DEPLOYMENT_STATE_UNREADABLE, readOutputsFile } from '../runtime/outputs-file.js';
 import type { NodeHealth } from '../runtime/role.js';
 
 /** Error codes of reading a deployment (TC500-TC501). Stable: scripts match on them (README section `status`). */
 export const DeploymentCode = {
   /** No deployment outputs were found for the stack (nothing deployed, or wrong directory/--file). */
   noDeployment: 'TC500',
-  /** The deployment outputs file exists but is not valid JSON / not the expected shape. */
-  badOutputs: 'TC501',
+  /**
+   * A deployment record (outputs.json, the local state.json) exists but is damaged: one code and one exit code (3)
+   * from every command; defined with the one reader in runtime/outputs-file.ts.
+   */
+  badOutputs: DEPLOYMENT_STATE_UNREADABLE,
 } as const;
 
 /** What one poll learned about one node. Exactly one of `health` and `error` is set. */
@@ -55,34 +59,7 @@ export interface Deployment {
 
 const DEFAULT_MODEL: FaultModel = { threat: 'byzantine-vm', keep: 'pm-majority', removal: false };
 
-/** Parse and sanity-check an outputs.json text. */
-export function parseOutputs(text: string, file: string): DeploymentOutputs {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new TcError(DeploymentCode.badOutputs, `${file} is not valid JSON: ${(e as Error).message}`, {
-      exit: ExitCode.invalid,
-      hint: 'redeploy with `tclouds deploy` to rewrite the deployment outputs',
-    });
-  }
-  const o = value as Partial<DeploymentOutputs> | null;
-  if (!o || typeof o !== 'object' || typeof o.stack !== 'string' || !o.components || typeof o.components !== 'object') {
-    throw new TcError(DeploymentCode.badOutputs, `${file} does not look like tclouds deployment outputs`, {
-      exit: ExitCode.invalid,
-      hint: 'expected {"version":1,"stack":...,"components":{...}}; redeploy with `tclouds deploy`',
-    });
-  }
-  for (const [name, c] of Object.entries(o.components)) {
-    if (!c || !Array.isArray(c.nodes) || !Array.isArray(c.buckets)) {
-      throw new TcError(DeploymentCode.badOutputs, `${file}: component "${name}" has no nodes/buckets lists`, {
-        exit: ExitCode.invalid,
-      });
-    }
-    c.client ??= {};
-  }
-  return o as DeploymentOutputs;
-}
+export { parseOutputs } from '../runtime/outputs-file.js';
 
 /**
  * Find and read a deployment: from a topology file (its `.tclouds/<name>/outputs.json`, and its placement
@@ -129,8 +106,8 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
     dir = path.join(base, chosen);
   }
   const outputsFile = path.join(dir, 'outputs.json');
-  const text = await fs.readFile(outputsFile, 'utf8').catch(() => null);
-  if (text === null) {
+  const outputs = await readOutputsFile(outputsFile);
+  if (outputs === null) {
     throw new TcError(
       DeploymentCode.noDeployment,
       `no deployment outputs at ${path.relative(process.cwd(), outputsFile)}`,
@@ -140,7 +117,7 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
       },
     );
   }
-  return { outputs: parseOutputs(text, outputsFile), stackDir: dir, placement };
+  return { outputs, stackDir: dir, placement };
 }
 
 /** GET a text resource on loopback, with a hard timeout; resolves with status and body or rejects. */

@@ -26,7 +26,6 @@
  * numbers: that is how a benchmark runs hundreds of closed-loop clients.
  */
 import { type KeyObject, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ExitCode, TcError } from '../../kernel/errors.js';
@@ -35,7 +34,7 @@ import { HmacSha256Key } from '../../runtime/hmac-sha256.js';
 import { readPrivateKey, readSigningKey } from '../../runtime/keys.js';
 import { nullLogger } from '../../runtime/logger.js';
 import { MetricsRegistry } from '../../runtime/metrics.js';
-import type { DeploymentOutputs } from '../../runtime/node-spec.js';
+import { readOutputsFile } from '../../runtime/outputs-file.js';
 import type { Logger } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
 import { SmrCode } from './codes.js';
@@ -447,18 +446,12 @@ export async function clientFromOutputs(
   opts: Partial<SmrClientOptions> = {},
 ): Promise<SmrClient> {
   const file = path.join(stackDir, 'outputs.json');
-  let outputs: DeploymentOutputs;
-  try {
-    outputs = JSON.parse(await fs.readFile(file, 'utf8')) as DeploymentOutputs;
-  } catch (e) {
-    throw new TcError(
-      SmrCode.noDeployment,
-      `no deployment outputs at ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-      {
-        exit: ExitCode.notFound,
-        hint: 'deploy first: `tclouds deploy --target local`',
-      },
-    );
+  const outputs = await readOutputsFile(file);
+  if (outputs === null) {
+    throw new TcError(SmrCode.noDeployment, `no deployment outputs at ${file}`, {
+      exit: ExitCode.notFound,
+      hint: 'deploy first: `tclouds deploy --target local`',
+    });
   }
   const comp = outputs.components?.[component];
   if (!comp) {

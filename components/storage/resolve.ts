@@ -10,10 +10,10 @@
  *   TCLOUDS_AZURE_CONNECTION_STRING_<CLOUD>  Azure connection string (e.g. Azurite)
  *   TCLOUDS_GCS_ENDPOINT_<CLOUD>        GCS API endpoint (e.g. an emulator)
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
+import { readOutputsFile } from '../../runtime/outputs-file.js';
 import { type LoadedTopology, loadTopology, localCloudDir, stackDir } from '../../topology/load.js';
 import type { StorageComponent } from '../../topology/schema.js';
 import { bucketName } from '../plan-layout.js';
@@ -43,13 +43,12 @@ function envKey(cloud: string): string {
   return cloud.toUpperCase().replace(/-/g, '_');
 }
 
+/**
+ * The deployment's outputs, or undefined when nothing was deployed. Damaged outputs are an error (TC501), never
+ * ignored: they say which buckets are local directories, and without them a client would talk to the real cloud.
+ */
 async function readOutputs(dir: string): Promise<DeploymentOutputs | undefined> {
-  try {
-    const doc = JSON.parse(await fs.readFile(path.join(dir, 'outputs.json'), 'utf8')) as DeploymentOutputs;
-    return doc && typeof doc === 'object' && doc.components ? doc : undefined;
-  } catch {
-    return undefined;
-  }
+  return (await readOutputsFile(path.join(dir, 'outputs.json'))) ?? undefined;
 }
 
 /** Drivers for one cloud of a storage component. Exported for reconfiguration targets. */

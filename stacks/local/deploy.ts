@@ -15,6 +15,7 @@ import { writeJsonAtomic } from '../../kernel/atomic-file.js';
 import { TcError } from '../../kernel/errors.js';
 import { ensureAdminToken } from '../../runtime/keys.js';
 import type { DeploymentOutputs, NodeSpec } from '../../runtime/node-spec.js';
+import { DEPLOYMENT_STATE_UNREADABLE } from '../../runtime/outputs-file.js';
 import { DeployCode } from '../codes.js';
 import { ensurePlannedKey, ensureSigningKey, hasSigningKey } from '../plan-keys.js';
 import type { RealizeContext } from '../realizer.js';
@@ -34,6 +35,7 @@ import {
   type SupervisorStatus,
   writeState,
 } from './state.js';
+import { rebuildState } from './state-rebuild.js';
 
 /** How long a started node may take to answer GET /health with status ok. */
 const HEALTH_TIMEOUT_MS = Number(process.env.TCLOUDS_HEALTH_TIMEOUT_MS ?? 30_000);
@@ -76,11 +78,26 @@ export async function deployLocal(
         message: `took over a stale lock of pid ${lock.staleFrom.pid}`,
       });
     }
-    const old = await readState(ctx.stackDir);
+    const old = await readState(ctx.stackDir).catch((e: unknown) => rebuildDamagedState(e, plan, ctx));
     return await deployLocked({ plan, ctx, design: d, digest: planDigest(plan), old, changes: 0 }, fresh);
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * A damaged state.json (TC501) must not strand a deployment whose nodes all run: rebuild it from the node specs on
+ * disk, say so, and deploy as usual. Any other problem (another release's state) stays an error.
+ */
+async function rebuildDamagedState(e: unknown, plan: Plan, ctx: RealizeContext): Promise<LocalState> {
+  if (!(e instanceof TcError) || e.code !== DEPLOYMENT_STATE_UNREADABLE) throw e;
+  const { state, skipped } = await rebuildState(ctx.stackDir, plan.stack, ctx.topologyFile);
+  const kept = Object.keys(state.nodes).length;
+  const message =
+    `${e.message.replace(/^deployment state unreadable: /, '')}: rebuilt it from ${kept} node spec(s)` +
+    `${skipped.length > 0 ? `, ${skipped.length} unusable (${skipped.join(', ')}: restarted)` : ''}; nodes whose spec is unchanged keep running`;
+  emit(ctx, { kind: 'log', id: 'state', state: 'done', message });
+  return state;
 }
 
 async function deployLocked(run: Deploying, fresh: boolean): Promise<{ outputs: DeploymentOutputs; changes: number }> {

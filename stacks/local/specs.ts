@@ -8,7 +8,6 @@ import path from 'node:path';
 import { kindOf } from '../../components/kinds.js';
 import type { ComponentPlan, Plan, PlannedNode } from '../../components/plan-types.js';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
-import { TcError } from '../../kernel/errors.js';
 import {
   type ComponentOutput,
   type DeploymentOutputs,
@@ -16,7 +15,7 @@ import {
   type NodeSpec,
   OUTPUTS_VERSION,
 } from '../../runtime/node-spec.js';
-import { DeployCode } from '../codes.js';
+import { readOutputsFile } from '../../runtime/outputs-file.js';
 import {
   hasSigningKey,
   keyFileOf,
@@ -192,22 +191,9 @@ export function buildOutputs(
   };
 }
 
+/** The stack's outputs.json; null when absent, TC501 when damaged (runtime/outputs-file.ts). */
 export async function readOutputs(stackDir: string): Promise<DeploymentOutputs | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(stackPaths(stackDir).outputs, 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    const o = JSON.parse(text) as DeploymentOutputs;
-    if (o.version !== OUTPUTS_VERSION) throw new Error(`version ${String(o.version)}`);
-    return o;
-  } catch (e) {
-    throw new TcError(DeployCode.badState, `outputs.json of ${stackDir} is unreadable (${(e as Error).message})`, {
-      hint: 'deploy again to rewrite it, or destroy the deployment',
-    });
-  }
+  return readOutputsFile(stackPaths(stackDir).outputs);
 }
 
 export async function writeFileIfChanged(file: string, text: string): Promise<void> {

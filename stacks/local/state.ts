@@ -5,7 +5,8 @@
  */
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../../kernel/atomic-file.js';
-import { ExitCode, TcError } from '../../kernel/errors.js';
+import { TcError } from '../../kernel/errors.js';
+import { unreadableState } from '../../runtime/outputs-file.js';
 import { DeployCode } from '../codes.js';
 import { stackPaths } from './paths.js';
 
@@ -67,21 +68,28 @@ export interface SupervisorStatus {
   nodes: Record<string, SupervisedNode>;
 }
 
+/** What to do about a damaged state.json: deploy rebuilds it, and nothing that runs is touched meanwhile. */
+export const REBUILD_STATE_HINT =
+  'run `tclouds deploy` with the same topology: it rebuilds state.json from the node specs and keeps running nodes';
+
 async function readJson<T>(file: string): Promise<T | null> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new TcError(DeployCode.badState, `cannot read ${file}: ${(e as Error).message}`, { exit: ExitCode.failure });
+    throw unreadableState(
+      file,
+      `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      REBUILD_STATE_HINT,
+    );
   }
   try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new TcError(DeployCode.badState, `${file} is not valid JSON`, {
-      hint: 'the file was changed by hand or the disk is damaged; `tclouds destroy` removes the deployment',
-      location: { file },
-    });
+    const value = JSON.parse(text) as T | null;
+    if (value === null || typeof value !== 'object') throw new Error('not an object');
+    return value;
+  } catch (e) {
+    throw unreadableState(file, `is not valid JSON (${(e as Error).message})`, REBUILD_STATE_HINT);
   }
 }
 
