@@ -63,6 +63,7 @@ export default class Deploy extends NdjsonCommand {
     const lp = await loadPlan(args.file);
     checkTargetHasClouds(lp.plan, target);
     const realizer = await loadRealizer(target);
+    await realizer.check?.();
     const interrupt = interruptible();
     try {
       const quiet = realizeContext(lp, interrupt.signal, () => {}, flags.backend);

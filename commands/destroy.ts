@@ -45,6 +45,7 @@ export default class Destroy extends NdjsonCommand {
     const target = parseTarget(flags.target);
     const lp = await loadPlan(args.file);
     const realizer = await loadRealizer(target);
+    await realizer.check?.();
     await confirmChange(
       `Destroy stack ${lp.plan.stack} of ${displayName(lp.loaded.file)} on ${target}${flags['keep-data'] ? ' (keeping data)' : ''}?`,
       flags.yes,

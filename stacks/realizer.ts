@@ -52,6 +52,11 @@ export interface PreviewResource {
 }
 
 export interface Realizer {
+  /**
+   * What the target needs on this machine (cloud targets: the `pulumi` CLI), checked before a command asks,
+   * prints progress or writes anything: a missing tool is one clear error, not "deploying ... deploy failed".
+   */
+  check?(): Promise<void>;
   preview(plan: Plan, ctx: RealizeContext): Promise<{ resources: PreviewResource[]; changes: number }>;
   deploy(plan: Plan, ctx: RealizeContext): Promise<{ outputs: DeploymentOutputs; changes: number }>;
   destroy(ctx: RealizeContext & { keepData: boolean }): Promise<{ removed: number }>;

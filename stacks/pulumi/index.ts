@@ -55,6 +55,7 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
   if (target === 'local') throw new Error('the Pulumi realizer handles aws, azure and gcp; local has its own');
   const cloud: CloudTarget = { target, provider: target, engine: () => opts.engine ?? defaultEngine() };
   return {
+    check: () => cloud.engine().check(),
     preview: (plan, ctx) => previewTarget(cloud, plan, ctx),
     deploy: (plan, ctx) => deployTarget(cloud, plan, ctx),
     destroy: (ctx) => destroyTarget(cloud, ctx),

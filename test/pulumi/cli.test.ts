@@ -68,7 +68,16 @@ describe('tclouds with --target aws', () => {
     expect(r.code).toBe(7);
     expect(r.stderr).toContain('TC350');
     expect(r.stderr).toContain('https://www.pulumi.com/docs/install/');
+    // Checked first: no "deploying ..." progress that ends in "deploy failed" for a tool that was never there.
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/deploying|deploy failed/);
     expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
+  });
+
+  it('destroy without the pulumi CLI: the same TC350 before any question or progress', () => {
+    const r = tclouds(['destroy', file, '--target', 'aws', '--yes'], { TCLOUDS_PASSPHRASE: 'x' });
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain('TC350');
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/destroying|destroy failed/);
   });
 
   it('deploy against a stack another update holds (recorded): TC356, exit 6', () => {
