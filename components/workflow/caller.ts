@@ -8,11 +8,8 @@
  *    agreed timestamp, so a replica whose clock runs ahead only sends a tick early, which changes nothing).
  * Nothing here decides anything the other replicas must agree on: that is all in the ordered operations.
  */
-import type { PeerSpec } from '../../runtime/node-spec.js';
-import type { RoleContext } from '../../runtime/role.js';
-import { SmrClient, type SmrSession } from '../smr/client.js';
+import type { Logger } from '../../runtime/role.js';
 import { callerOf, shouldTakeOver } from './caller-choice.js';
-import type { WorkflowEngineConfig } from './config.js';
 import type { PendingCall } from './engine/types.js';
 import { makeCall } from './http-call.js';
 import { MAX_CALLS_IN_FLIGHT } from './limits.js';
@@ -23,14 +20,19 @@ import type { WorkflowService } from './service.js';
 const SCAN_EVERY_MS = 100;
 /** A tick that fired nothing (the leader's clock was behind ours) is sent again after this long. */
 const TICK_RETRY_MS = 20;
-/** Deadline of one ordered request from the shell; past it, the work is redone at the next scan. */
-const SUBMIT_TIMEOUT_MS = 10_000;
 
-const enc = new TextEncoder();
+/** Orders one operation through the engines (an SMR request; a direct apply in the benchmark's single engine). */
+export type Submit = (op: WorkflowOp) => Promise<void>;
+
+export interface CallerOptions {
+  /** This replica's index and the group size. */
+  me: number;
+  n: number;
+  takeoverMs: number;
+  log: Logger;
+}
 
 export class CallerShell {
-  private readonly client: SmrClient;
-  private readonly idle: SmrSession[] = [];
   /** Calls this replica is making now. */
   private readonly making = new Set<string>();
   /** Per pending call not ours: the round we saw and since when (local clock), and whether we asked already. */
@@ -44,43 +46,24 @@ export class CallerShell {
   private readonly n: number;
 
   constructor(
-    private readonly ctx: RoleContext,
-    private readonly config: WorkflowEngineConfig,
-    group: readonly PeerSpec[],
+    private readonly opts: CallerOptions,
     private readonly service: WorkflowService,
+    private readonly submit: Submit,
   ) {
-    this.me = ctx.spec.index;
-    this.n = group.length;
-    this.client = new SmrClient({
-      stack: ctx.spec.stack,
-      clientId: ctx.spec.id,
-      privateKey: ctx.privateKey,
-      replicas: group.map((p) => ({
-        id: p.id,
-        index: p.index,
-        host: p.host,
-        port: p.ports.client!,
-        publicKey: p.publicKey,
-      })),
-      f: config.faults === 'crash' ? 0 : config.f,
-      timeoutMs: SUBMIT_TIMEOUT_MS,
-      log: ctx.log.child({ part: 'caller' }),
-    });
+    this.me = opts.me;
+    this.n = opts.n;
   }
 
-  async start(): Promise<void> {
+  start(): void {
     this.service.onExecuted(() => this.schedule());
-    // Connecting waits for nobody: peers may still be starting, and the client connects as they come.
-    await this.client.connect(0, 0);
     this.scanTimer = setInterval(() => this.schedule(), SCAN_EVERY_MS);
     this.schedule();
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     this.stopped = true;
     clearInterval(this.scanTimer);
     clearTimeout(this.tickTimer);
-    await this.client.close();
   }
 
   health(): Record<string, unknown> {
@@ -119,9 +102,9 @@ export class CallerShell {
       s = { round: c.takeovers, since: now, asked: false };
       this.seen.set(c.id, s);
     }
-    if (s.asked || !shouldTakeOver(c.id, c.takeovers, this.n, this.me, now - s.since, this.config.takeoverMs)) return;
+    if (s.asked || !shouldTakeOver(c.id, c.takeovers, this.n, this.me, now - s.since, this.opts.takeoverMs)) return;
     s.asked = true;
-    this.ctx.log.warn('taking a call over', { call: c.id, round: c.takeovers, waitedMs: now - s.since });
+    this.opts.log.warn('taking a call over', { call: c.id, round: c.takeovers, waitedMs: now - s.since });
     void this.submit({ op: 'takeover', call: c.id, takeovers: c.takeovers }).catch(() => {
       s.asked = false;
     });
@@ -134,7 +117,7 @@ export class CallerShell {
       if (!this.stopped) await this.submit({ op: 'result', call: c.id, outcome });
     } catch (e) {
       // Not ordered (no quorum in time): the call is still pending, and the next scan makes it again, same id.
-      this.ctx.log.warn('call result not ordered', { call: c.id, error: (e as Error).message });
+      this.opts.log.warn('call result not ordered', { call: c.id, error: (e as Error).message });
     } finally {
       this.making.delete(c.id);
     }
@@ -155,14 +138,5 @@ export class CallerShell {
       },
       Math.max(0, at - now),
     );
-  }
-
-  private async submit(op: WorkflowOp): Promise<void> {
-    const session = this.idle.pop() ?? this.client.session();
-    try {
-      await session.invoke(enc.encode(JSON.stringify(op)));
-    } finally {
-      this.idle.push(session);
-    }
   }
 }

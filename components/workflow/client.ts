@@ -87,10 +87,15 @@ export class WorkflowClient {
   }
 
   /** Polls until the execution has finished; TC479 when `timeoutMs` passes first. */
-  async wait(execution: string, timeoutMs: number, first?: ExecutionSummary): Promise<ExecutionSummary> {
+  async wait(
+    execution: string,
+    timeoutMs: number,
+    first?: ExecutionSummary,
+    poll: { minMs: number; maxMs: number } = { minMs: WAIT_POLL_MIN_MS, maxMs: WAIT_POLL_MAX_MS },
+  ): Promise<ExecutionSummary> {
     const deadline = Date.now() + timeoutMs;
     let s = first ?? (await this.status(execution));
-    let delay = WAIT_POLL_MIN_MS;
+    let delay = poll.minMs;
     while (s.status === 'RUNNING') {
       if (Date.now() > deadline) {
         throw new TcError(WorkflowCode.waitTimeout, `execution ${execution} is still running after ${timeoutMs} ms`, {
@@ -99,7 +104,7 @@ export class WorkflowClient {
         });
       }
       await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(WAIT_POLL_MAX_MS, delay * 2);
+      delay = Math.min(poll.maxMs, delay * 2);
       s = await this.status(execution);
     }
     return s;

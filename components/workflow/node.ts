@@ -18,6 +18,7 @@ import { WorkflowCode } from './codes.js';
 import { engineConfig, type WorkflowEngineConfig } from './config.js';
 import { READ_OPS, WorkflowOpSchema } from './operations.js';
 import { workflowService } from './service.js';
+import { SmrSubmitter } from './smr-submit.js';
 
 /** The spec the SMR replica runs with: the SMR config of this engine, and the engines allowed as clients. */
 function replicaSpec(spec: NodeSpec, config: WorkflowEngineConfig): NodeSpec {
@@ -46,13 +47,20 @@ const engine: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const service = workflowService();
   service.engines = new Set(group.map((p) => p.id));
   const replica = await smrRoles.replica!({ ...ctx, spec: replicaSpec(ctx.spec, config) });
-  const caller = new CallerShell(ctx, config, group, service);
-  await caller.start();
+  const submitter = new SmrSubmitter(ctx, config, group);
+  await submitter.start();
+  const caller = new CallerShell(
+    { me: ctx.spec.index, n: group.length, takeoverMs: config.takeoverMs, log: ctx.log.child({ part: 'caller' }) },
+    service,
+    submitter.submit,
+  );
+  caller.start();
   ctx.log.info('workflow engine started', { index: ctx.spec.index, n: config.n, takeoverMs: config.takeoverMs });
   return {
     health: () => ({ ...replica.health(), ...caller.health() }),
     async stop() {
-      await caller.stop();
+      caller.stop();
+      await submitter.close();
       await replica.stop();
     },
     async admin(action, body) {

@@ -126,6 +126,7 @@ export class Stepper {
 
   /** Runs the frame's current state once. */
   private step(frame: Frame): void {
+    this.st.steps++;
     if (++this.exec.steps > MAX_STEPS_PER_EXECUTION) {
       this.finish(
         'FAILED',

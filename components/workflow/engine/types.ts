@@ -114,8 +114,10 @@ export interface EngineState {
   calls: Record<string, PendingCall>;
   timers: Timer[];
   started: number;
+  /** States run by all executions so far (the benchmark's logging engine syncs once per step). */
+  steps: number;
 }
 
 export function emptyState(): EngineState {
-  return { definitions: {}, executions: {}, finished: [], running: 0, calls: {}, timers: [], started: 0 };
+  return { definitions: {}, executions: {}, finished: [], running: 0, calls: {}, timers: [], started: 0, steps: 0 };
 }
