@@ -22,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import {
   WorkflowClient as Client,
   type WorkflowClient,
@@ -62,7 +63,7 @@ async function echoService(): Promise<{ url: string; close: () => void }> {
 }
 
 /** A cluster of workflow engines (or one single engine) with hand-made specs, as bench/smr.ts makes SMR groups. */
-async function workflowCluster(system: System): Promise<{ cluster: Cluster; procs: ChildProcess[] }> {
+export async function workflowCluster(system: System): Promise<{ cluster: Cluster; procs: ChildProcess[] }> {
   const replicated = system.startsWith('replicated');
   const n = replicated ? 3 : 1;
   const f = replicated ? 1 : 0;
@@ -201,10 +202,12 @@ async function main(): Promise<void> {
   console.log(`wrote ${file}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -3,8 +3,11 @@
  * workflow engine (service.ts), plus the caller shell (caller.ts) that makes the outgoing calls and orders their
  * results, takeovers and timer ticks back through the same replica group.
  *
- * The shell is an SMR client of its own group under its node identity: the replica is given a spec whose client
- * list also holds the engines' node keys, so no extra key has to be planned, shipped or kept.
+ * The shell is an SMR client of its own group under the identity `<node id>.caller`, with the node's key: the
+ * replica is given a spec whose client list also holds these identities, so no extra key has to be planned,
+ * shipped or kept. A name of its own, not the node id: a transport refuses a connection that claims its own id
+ * (the shell must reach its own replica too), and the MAC keys derived for it differ from the replica-to-replica
+ * vector keys, which are derived from the same key pair and the node ids.
  *
  * POST /admin/workflow-read {op: status|history|list|definitions, ...} answers from this replica's own state,
  * unordered: tests and operators compare replicas with it (the same history on every replica).
@@ -18,12 +21,12 @@ import { WorkflowCode } from './codes.js';
 import { engineConfig, type WorkflowEngineConfig } from './config.js';
 import { READ_OPS, WorkflowOpSchema } from './operations.js';
 import { workflowService } from './service.js';
-import { SmrSubmitter } from './smr-submit.js';
+import { callerId, SmrSubmitter } from './smr-submit.js';
 
 /** The spec the SMR replica runs with: the SMR config of this engine, and the engines allowed as clients. */
 function replicaSpec(spec: NodeSpec, config: WorkflowEngineConfig): NodeSpec {
   const clients = { ...spec.clients };
-  for (const p of replicaGroup(spec)) clients[p.id] = p.publicKey;
+  for (const p of replicaGroup(spec)) clients[callerId(p.id)] = p.publicKey;
   return {
     ...spec,
     clients,
@@ -45,7 +48,7 @@ const engine: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const group = replicaGroup(ctx.spec);
   const config = engineConfig(ctx.spec.config, group.length);
   const service = workflowService();
-  service.engines = new Set(group.map((p) => p.id));
+  service.engines = new Set(group.map((p) => callerId(p.id)));
   const replica = await smrRoles.replica!({ ...ctx, spec: replicaSpec(ctx.spec, config) });
   const submitter = new SmrSubmitter(ctx, config, group);
   await submitter.start();

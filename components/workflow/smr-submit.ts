@@ -1,6 +1,6 @@
 /**
  * How an engine orders what its caller shell learned (a call's result, a takeover, a tick): as an SMR client of
- * its own group, under its node identity, with a pool of sessions so several calls' results travel at once (an
+ * its own group, under the identity `<node id>.caller` with the node's key, with a pool of sessions so several calls' results travel at once (an
  * SMR session has one request in flight).
  */
 import type { PeerSpec } from '../../runtime/node-spec.js';
@@ -14,6 +14,9 @@ const SUBMIT_TIMEOUT_MS = 10_000;
 
 const enc = new TextEncoder();
 
+/** The client identity of an engine's caller shell (node.ts says why it is not the node id). */
+export const callerId = (nodeId: string): string => `${nodeId}.caller`;
+
 export class SmrSubmitter {
   private readonly client: SmrClient;
   private readonly idle: SmrSession[] = [];
@@ -21,7 +24,7 @@ export class SmrSubmitter {
   constructor(ctx: RoleContext, config: WorkflowEngineConfig, group: readonly PeerSpec[]) {
     this.client = new SmrClient({
       stack: ctx.spec.stack,
-      clientId: ctx.spec.id,
+      clientId: callerId(ctx.spec.id),
       privateKey: ctx.privateKey,
       replicas: group.map((p) => ({
         id: p.id,
