@@ -52,7 +52,7 @@ export async function workflowComponent(
         ? `no deployed workflow component in ${stackDir}`
         : `the deployment has ${names.length} workflow components (${names.join(', ')})`,
       {
-        exit: ExitCode.usage,
+        exit: names.length === 0 ? ExitCode.notFound : ExitCode.usage,
         hint: names.length === 0 ? 'deploy first: `tclouds deploy --target local`' : 'name one with --component',
       },
     );

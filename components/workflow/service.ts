@@ -55,7 +55,12 @@ export class WorkflowService implements Service {
     if (ctx.readOnly && !READ_OPS.has(o.op)) {
       return { error: { code: WorkflowCode.rejected, message: `"${o.op}" changes the state and must be ordered` } };
     }
-    return this.machine.apply(o, ctx.timestamp);
+    try {
+      return this.machine.apply(o, ctx.timestamp);
+    } catch (e) {
+      // A bug in the engine: the same on every replica (the engine is deterministic), so it is an agreed reply too.
+      return { error: { code: WorkflowCode.rejected, message: `engine error: ${(e as Error).message}` } };
+    }
   }
 
   snapshot(): Uint8Array {

@@ -65,6 +65,7 @@ describe('tclouds workflow (no deployment)', () => {
 
   it('says there is no deployment (TC476) with a hint', async () => {
     const r = await json(['workflow', 'status', 'flow-1']);
+    expect(r.code).toBe(4);
     expect(r.out.error).toMatchObject({ code: 'TC476', hint: expect.stringContaining('deploy') });
   });
 });

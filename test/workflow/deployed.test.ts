@@ -113,6 +113,14 @@ describe('workflow on a local deployment', () => {
     const h = await tcJson<{ events: { type: string; call?: string }[] }>(d!.dir, ['workflow', 'history', s.execution]);
     const calls = h.events.filter((e) => e.type === 'CallSucceeded').map((e) => e.call);
     expect(new Set(calls)).toEqual(new Set(svc.arrivals.keys()));
+    // The status dashboard shows the engines with their executions and the leader they agree on.
+    const st = await tcJson<{
+      components: { name: string; up: number; leader: number | null; nodes: { keyMetric: string }[] }[];
+    }>(d!.dir, ['status']);
+    const flow = st.components.find((c) => c.name === 'flow')!;
+    expect(flow).toMatchObject({ up: 3 });
+    expect(flow.leader).not.toBeNull();
+    for (const n of flow.nodes) expect(n.keyMetric).toMatch(/^running 0 · calls 0 · calling 0 · decided \d+$/);
   }, 180_000);
 
   it('SIGKILL of the calling engine mid-call: each effect once, every execution completes', async () => {

@@ -130,4 +130,82 @@ describe('workflow machine', () => {
     expect(m.apply(parse({ op: 'takeover', call: c!.id, takeovers: 0 }), 1)).toEqual({ ok: true, applied: false });
     expect(m.pendingCalls()[0]!.takeovers).toBe(1);
   });
+  it('ends a Wait at the agreed time of a tick, and runs a Map one item at a time under MaxConcurrency 1', () => {
+    const m = new WorkflowMachine();
+    const task = { Type: 'Task', Resource: 'arn:aws:states:::http:invoke', End: true };
+    const def = {
+      StartAt: 'Nap',
+      States: {
+        Nap: { Type: 'Wait', SecondsPath: '$.wait', Next: 'Each' },
+        Each: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          MaxConcurrency: 1,
+          ItemProcessor: {
+            StartAt: 'Call',
+            States: { Call: { ...task, Parameters: { ApiEndpoint: 'http://127.0.0.1:1/x', Method: 'GET' } } },
+          },
+          End: true,
+        },
+      },
+    };
+    expect(m.apply(parse({ op: 'deploy', name: 'w', definition: def }), 0)).toMatchObject({ deployed: {} });
+    m.apply(parse({ op: 'start', definition: 'w', input: { wait: 5, items: [1, 2] } }), 1000);
+    expect(m.nextTimerAt()).toBe(6000);
+    expect(m.apply(parse({ op: 'tick' }), 5999)).toEqual({ ok: true, applied: false });
+    m.apply(parse({ op: 'tick' }), 6000);
+    expect(m.nextTimerAt()).toBeUndefined();
+    expect(m.pendingCalls().map((c) => c.id)).toEqual(['w-1/root/Each#1/i0/Call#1.1']);
+    const done = (id: string) =>
+      m.apply(
+        parse({ op: 'result', call: id, outcome: { ok: true, status: 200, statusText: 'OK', headers: {}, body: '7' } }),
+        7000,
+      );
+    done('w-1/root/Each#1/i0/Call#1.1');
+    expect(m.pendingCalls().map((c) => c.id)).toEqual(['w-1/root/Each#1/i1/Call#1.1']);
+    done('w-1/root/Each#1/i1/Call#1.1');
+    expect(m.apply(parse({ op: 'status', execution: 'w-1' }), 8000)).toMatchObject({
+      execution: {
+        status: 'SUCCEEDED',
+        output: [
+          { ResponseBody: 7, StatusCode: 200 },
+          { ResponseBody: 7, StatusCode: 200 },
+        ],
+      },
+    });
+  });
+
+  it('fails a Parallel when a branch fails, stopping its other branches, and catches it on the Parallel state', () => {
+    const m = new WorkflowMachine();
+    const def = {
+      StartAt: 'Both',
+      States: {
+        Both: {
+          Type: 'Parallel',
+          Branches: [
+            { StartAt: 'Boom', States: { Boom: { Type: 'Fail', Error: 'Out.Of.Stock', Cause: 'sku A' } } },
+            {
+              StartAt: 'Slow',
+              States: {
+                Slow: {
+                  Type: 'Task',
+                  Resource: 'arn:aws:states:::http:invoke',
+                  Parameters: { ApiEndpoint: 'http://127.0.0.1:1/x', Method: 'GET' },
+                  End: true,
+                },
+              },
+            },
+          ],
+          Catch: [{ ErrorEquals: ['Out.Of.Stock'], ResultPath: '$.failure', Next: 'Sorry' }],
+          End: true,
+        },
+        Sorry: { Type: 'Pass', End: true },
+      },
+    };
+    m.apply(parse({ op: 'deploy', name: 'p', definition: def }), 0);
+    expect(m.apply(parse({ op: 'start', definition: 'p', input: { order: 1 } }), 0)).toMatchObject({
+      execution: { status: 'SUCCEEDED', output: { order: 1, failure: { Error: 'Out.Of.Stock', Cause: 'sku A' } } },
+    });
+    expect(m.pendingCalls()).toEqual([]);
+  });
 });

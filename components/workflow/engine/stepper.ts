@@ -9,7 +9,7 @@
 import type { Definition, MapState, ParallelState, State, TaskState } from '../asl/definition.js';
 import { clone, type Json, jsonBytes, StatesError } from '../asl/json.js';
 import { applyPath, applyResultPath, applyTemplate } from '../asl/paths.js';
-import { MAX_PAYLOAD_BYTES, MAX_STEPS_PER_EXECUTION } from '../limits.js';
+import { DEFAULT_TASK_TIMEOUT_SECONDS, MAX_MAP_ITEMS, MAX_PAYLOAD_BYTES, MAX_STEPS_PER_EXECUTION } from '../limits.js';
 import { contextObject, scopeOf, stateOf } from './context.js';
 import { catcherFor, retryDelay } from './errors.js';
 import { record } from './history.js';
@@ -59,11 +59,10 @@ export class Stepper {
     frame.wait = null;
     if (purpose === 'wait') {
       const st = stateOf(this.def, frame);
-      this.leave(
-        frame,
-        st,
-        applyPath(st.Type === 'Wait' ? st.OutputPath : undefined, frame.input, this.ctx(frame), 'OutputPath'),
-      );
+      this.guard(frame, st, () => {
+        const out = st.Type === 'Wait' ? st.OutputPath : undefined;
+        this.leave(frame, st, applyPath(out, frame.input, this.ctx(frame), 'OutputPath'));
+      });
     } else {
       frame.attempt++;
       this.ready.push(frame.id);
@@ -205,7 +204,7 @@ export class Stepper {
     const params = applyTemplate(st.Parameters, effective, this.ctx(frame));
     const request = buildCallRequest(params);
     const id = `${this.exec.id}/${frame.id}/${frame.state}#${frame.visits[frame.state]}.${frame.attempt}`;
-    const timeoutMs = (st.TimeoutSeconds ?? 60) * 1000;
+    const timeoutMs = (st.TimeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000;
     this.st.calls[id] = {
       id,
       execution: this.exec.id,
@@ -252,6 +251,9 @@ export class Stepper {
     const effective = applyPath(st.InputPath, frame.input, ctx, 'InputPath');
     const items = applyPath(st.ItemsPath, effective, ctx, 'ItemsPath');
     if (!Array.isArray(items)) throw new StatesError('States.Runtime', 'ItemsPath does not name an array');
+    if (items.length > MAX_MAP_ITEMS) {
+      throw new StatesError('States.Runtime', `${items.length} items, over MAX_MAP_ITEMS (${MAX_MAP_ITEMS})`);
+    }
     const wait: ChildWait = {
       kind: 'map',
       total: items.length,
