@@ -162,4 +162,17 @@ describe('workflow on a local deployment', () => {
     await caughtUp(d!.engines, 120_000);
     await sameHistories([...ids, ...more]);
   }, 300_000);
+  it('cancels a running execution (ABORTED) and lists executions by status', async () => {
+    svc.hold = true;
+    const before = svc.total();
+    const [id] = await startAll('call', 1, 'cancel');
+    await svc.arrived(before + 1);
+    const c = await tcJson<ExecutionSummary>(d!.dir, ['workflow', 'cancel', id!, '--cause', 'changed my mind']);
+    expect(c).toMatchObject({ execution: id, status: 'ABORTED', error: 'States.Aborted', cause: 'changed my mind' });
+    svc.release();
+    const ls = await tcJson<{ executions: ExecutionSummary[] }>(d!.dir, ['workflow', 'ls', '--status', 'ABORTED']);
+    expect(ls.executions.map((e) => e.execution)).toEqual([id]);
+    const again = await tc(d!.dir, ['workflow', 'cancel', id!, '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ error: { code: 'TC482' } });
+  }, 120_000);
 });

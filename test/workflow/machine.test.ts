@@ -208,4 +208,26 @@ describe('workflow machine', () => {
     });
     expect(m.pendingCalls()).toEqual([]);
   });
+  it('versions definitions: the same one keeps its version, a change makes the next; executions keep theirs', () => {
+    const m = new WorkflowMachine();
+    const v2 = { StartAt: 'A', States: { A: { Type: 'Pass', Result: 'two', End: true } } };
+    expect(m.apply(parse({ op: 'deploy', name: 'e', definition: ECHO }), 0)).toEqual({
+      deployed: { name: 'e', version: 1, created: true },
+    });
+    expect(m.apply(parse({ op: 'deploy', name: 'e', definition: ECHO }), 1)).toEqual({
+      deployed: { name: 'e', version: 1, created: false },
+    });
+    expect(m.apply(parse({ op: 'deploy', name: 'e', definition: v2 }), 2)).toEqual({
+      deployed: { name: 'e', version: 2, created: true },
+    });
+    expect(m.apply(parse({ op: 'start', definition: 'e', input: 1 }), 3)).toMatchObject({
+      execution: { version: 2, output: 'two' },
+    });
+    expect(m.apply(parse({ op: 'start', definition: 'e', version: 1, input: 1 }), 3)).toMatchObject({
+      execution: { version: 1, output: 1 },
+    });
+    expect(m.apply(parse({ op: 'start', definition: 'e', version: 3, input: 1 }), 3)).toMatchObject({
+      error: { code: 'TC471' },
+    });
+  });
 });
