@@ -14,6 +14,11 @@ import { ENGINE_OPS, READ_OPS, WorkflowOpSchema, type WorkflowReply } from './op
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+/** Why an engine refuses a well-formed request it cannot parse: most likely a client of another version. */
+const VERSION_HINT = 'the client and the engines may run different tclouds versions; use the same release';
+const rejected = (message: string): WorkflowReply => ({
+  error: { code: WorkflowCode.rejected, message, hint: VERSION_HINT },
+});
 
 export class WorkflowService implements Service {
   readonly machine = new WorkflowMachine();
@@ -36,30 +41,25 @@ export class WorkflowService implements Service {
     try {
       raw = JSON.parse(dec.decode(op));
     } catch {
-      return { error: { code: WorkflowCode.rejected, message: 'the operation is not JSON' } };
+      return rejected('the operation is not JSON');
     }
     const parsed = WorkflowOpSchema.safeParse(raw);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
-      return {
-        error: {
-          code: WorkflowCode.rejected,
-          message: `malformed operation at ${i.path.join('.') || '$'}: ${i.message}`,
-        },
-      };
+      return rejected(`malformed operation at ${i.path.join('.') || '$'}: ${i.message}`);
     }
     const o = parsed.data;
     if (ENGINE_OPS.has(o.op) && !this.engines.has(ctx.client.split('/')[0]!)) {
-      return { error: { code: WorkflowCode.rejected, message: `only engine replicas send "${o.op}"` } };
+      return rejected(`only engine replicas send "${o.op}"`);
     }
     if (ctx.readOnly && !READ_OPS.has(o.op)) {
-      return { error: { code: WorkflowCode.rejected, message: `"${o.op}" changes the state and must be ordered` } };
+      return rejected(`"${o.op}" changes the state and must be ordered`);
     }
     try {
       return this.machine.apply(o, ctx.timestamp);
     } catch (e) {
       // A bug in the engine: the same on every replica (the engine is deterministic), so it is an agreed reply too.
-      return { error: { code: WorkflowCode.rejected, message: `engine error: ${(e as Error).message}` } };
+      return rejected(`engine error: ${(e as Error).message}`);
     }
   }
 

@@ -104,7 +104,11 @@ export class WorkflowMachine {
     const issues = definitionIssues(raw);
     if (issues.length > 0) {
       const i = issues[0]!;
-      return refuse(WorkflowCode.definition, `invalid workflow definition at ${i.path}: ${i.reason}`);
+      return refuse(
+        WorkflowCode.definition,
+        `invalid workflow definition at ${i.path}: ${i.reason}`,
+        'the definition is Amazon States Language (JSONPath); Tasks use arn:aws:states:::http:invoke',
+      );
     }
     const digest = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
     const stored = this.state.definitions[name];
@@ -113,7 +117,11 @@ export class WorkflowMachine {
       return { deployed: { name, version: stored.versions.length, created: false } };
     }
     if (!stored && Object.keys(this.state.definitions).length >= MAX_DEFINITIONS) {
-      return refuse(WorkflowCode.limit, `${MAX_DEFINITIONS} definitions are deployed (MAX_DEFINITIONS)`);
+      return refuse(
+        WorkflowCode.limit,
+        `${MAX_DEFINITIONS} definitions are deployed (MAX_DEFINITIONS)`,
+        'deploy a new version under an existing name',
+      );
     }
     if (stored && stored.versions.length >= MAX_VERSIONS_PER_DEFINITION) {
       return refuse(
@@ -140,7 +148,11 @@ export class WorkflowMachine {
       );
     }
     if (jsonBytes(op.input) > MAX_PAYLOAD_BYTES) {
-      return refuse(WorkflowCode.input, `the input is over MAX_PAYLOAD_BYTES (${MAX_PAYLOAD_BYTES} bytes)`);
+      return refuse(
+        WorkflowCode.input,
+        `the input is over MAX_PAYLOAD_BYTES (${MAX_PAYLOAD_BYTES} bytes)`,
+        'pass large data by reference: a URL that a Task of the workflow fetches',
+      );
     }
     const id = op.name ?? `${op.definition}-${this.state.started + 1}`;
     const existing = this.state.executions[id];
@@ -200,7 +212,11 @@ export class WorkflowMachine {
     const e = this.state.executions[id];
     if (!e) return this.unknown(id);
     if (e.status !== 'RUNNING') {
-      return refuse(WorkflowCode.notRunning, `execution "${id}" has already finished (${e.status})`);
+      return refuse(
+        WorkflowCode.notRunning,
+        `execution "${id}" has already finished (${e.status})`,
+        `see how it ended with \`tclouds workflow status ${id}\``,
+      );
     }
     this.run(e, now, (s) => s.abort('States.Aborted', cause || 'cancelled'));
     return { execution: this.summary(e) };
