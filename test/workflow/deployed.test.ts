@@ -6,7 +6,8 @@
  *  - the engine making calls is SIGKILLed mid-call (the supervisor restarts it) or held down by `chaos kill`
  *    (another engine takes its calls over): every call id's effect still happens exactly once and every
  *    execution completes;
- *  - with f engines down no execution is lost; restarted, the engine catches up to the same histories.
+ *  - with f engines down no execution is lost; restarted, the engine catches up to the same histories;
+ *  - with every engine SIGKILLed at once, the engines come back from their write-ahead logs and lose nothing.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -175,4 +176,23 @@ describe('workflow on a local deployment', () => {
     const again = await tc(d!.dir, ['workflow', 'cancel', id!, '--json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ error: { code: 'TC482' } });
   }, 120_000);
+  it('every engine SIGKILLed at once mid-call: restarted from their logs, no execution is lost, each effect once', async () => {
+    svc.hold = true;
+    const before = svc.total();
+    const ids = await startAll('call', 4, 'all');
+    await svc.arrived(before + 4);
+    const pids = await Promise.all(d!.engines.map(async (n) => (await health(n))!.pid as number));
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    svc.release();
+    for (const [i, n] of d!.engines.entries()) {
+      await until(`${n.id} restarted`, async () => {
+        const h = await health(n);
+        return h?.status === 'ok' && h.pid !== pids[i];
+      });
+    }
+    await allSucceeded(ids);
+    effectsOnce();
+    await caughtUp(d!.engines);
+    await sameHistories(ids);
+  }, 240_000);
 });
