@@ -100,7 +100,16 @@ describe('workflow on a local deployment', () => {
   it('runs a loop, a Map and a Parallel to the same history on every engine, each call once', async () => {
     const s = await tcJson<ExecutionSummary>(
       d!.dir,
-      ['workflow', 'start', 'flow', '--definition', 'lmp.asl.json', '--input', '{"items":["x","y","z"]}', '--wait'],
+      [
+        'workflow',
+        'start',
+        'flow',
+        '--definition',
+        'lmp.asl.json',
+        '--input',
+        '{"items":["x","y","z"],"nap":1}',
+        '--wait',
+      ],
       120_000,
     );
     expect(s).toMatchObject({
@@ -114,6 +123,7 @@ describe('workflow on a local deployment', () => {
     const h = await tcJson<{ events: { type: string; call?: string }[] }>(d!.dir, ['workflow', 'history', s.execution]);
     const calls = h.events.filter((e) => e.type === 'CallSucceeded').map((e) => e.call);
     expect(new Set(calls)).toEqual(new Set(svc.arrivals.keys()));
+    expect(h.events.map((e) => e.type)).toContain('TimerFired');
     // The status dashboard shows the engines with their executions and the leader they agree on.
     const st = await tcJson<{
       components: { name: string; up: number; leader: number | null; nodes: { keyMetric: string }[] }[];

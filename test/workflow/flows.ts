@@ -1,10 +1,12 @@
 /** Definitions the workflow tests share: a loop, a Map and a Parallel around HTTP Tasks, and a pure echo. */
 export function loopMapParallel(endpoint: string) {
   return {
-    Comment: 'a loop of 3 calls, a Map of calls over the items, and two parallel branches',
+    Comment: 'a Wait, a loop of 3 calls, a Map of calls over the items, and two parallel branches',
     StartAt: 'Init',
     States: {
-      Init: { Type: 'Pass', Parameters: { 'items.$': '$.items', i: 0 }, Next: 'Loop' },
+      Init: { Type: 'Pass', Parameters: { 'items.$': '$.items', 'nap.$': '$.nap', i: 0 }, Next: 'Nap' },
+      // A timer: its end is an ordered tick, fired at the agreed time on every engine.
+      Nap: { Type: 'Wait', SecondsPath: '$.nap', Next: 'Loop' },
       Loop: {
         Type: 'Task',
         Resource: 'arn:aws:states:::http:invoke',
@@ -18,7 +20,11 @@ export function loopMapParallel(endpoint: string) {
         Retry: [{ ErrorEquals: ['States.Http.StatusCode.503'], IntervalSeconds: 1, MaxAttempts: 2 }],
         Next: 'Count',
       },
-      Count: { Type: 'Pass', Parameters: { 'items.$': '$.items', 'i.$': 'States.MathAdd($.i, 1)' }, Next: 'More' },
+      Count: {
+        Type: 'Pass',
+        Parameters: { 'items.$': '$.items', 'nap.$': '$.nap', 'i.$': 'States.MathAdd($.i, 1)' },
+        Next: 'More',
+      },
       More: {
         Type: 'Choice',
         Choices: [{ Variable: '$.i', NumericLessThan: 3, Next: 'Loop' }],

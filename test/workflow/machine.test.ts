@@ -32,8 +32,8 @@ describe('workflow machine', () => {
     const ms = [new WorkflowMachine(), new WorkflowMachine()];
     const ops = [
       parse({ op: 'deploy', name: 'lmp', definition: loopMapParallel('http://127.0.0.1:1/svc') }),
-      parse({ op: 'start', definition: 'lmp', input: { items: ['x', 'y', 'z'] } }),
-      parse({ op: 'start', definition: 'lmp', input: { items: ['x'] } }),
+      parse({ op: 'start', definition: 'lmp', input: { items: ['x', 'y', 'z'], nap: 0 } }),
+      parse({ op: 'start', definition: 'lmp', input: { items: ['x'], nap: 0 } }),
     ];
     for (const op of ops) for (const m of ms) m.apply(op, 1000);
     const ids = answerAll(ms, 2000);
