@@ -21,7 +21,7 @@ import { WorkflowCode } from './codes.js';
 import { engineConfig, type WorkflowEngineConfig } from './config.js';
 import { READ_OPS, WorkflowOpSchema } from './operations.js';
 import { workflowService } from './service.js';
-import { callerId, SmrSubmitter } from './smr-submit.js';
+import { CALLER_SUFFIX, callerId, SmrSubmitter } from './smr-submit.js';
 
 /** The spec the SMR replica runs with: the SMR config of this engine, and the engines allowed as clients. */
 function replicaSpec(spec: NodeSpec, config: WorkflowEngineConfig): NodeSpec {
@@ -44,12 +44,29 @@ function replicaSpec(spec: NodeSpec, config: WorkflowEngineConfig): NodeSpec {
   };
 }
 
+/**
+ * The chaos partition set as the replica's transports see it: a partitioned engine's caller identity is cut off
+ * with its node, so a cut-off engine cannot order a call's result through the others' client ports either.
+ */
+class PartitionWithCallers extends Set<string> {
+  constructor(private readonly nodes: Set<string>) {
+    super();
+  }
+  override has(id: string): boolean {
+    return this.nodes.has(id) || (id.endsWith(CALLER_SUFFIX) && this.nodes.has(id.slice(0, -CALLER_SUFFIX.length)));
+  }
+}
+
 const engine: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const group = replicaGroup(ctx.spec);
   const config = engineConfig(ctx.spec.config, group.length);
   const service = workflowService();
   service.engines = new Set(group.map((p) => callerId(p.id)));
-  const replica = await smrRoles.replica!({ ...ctx, spec: replicaSpec(ctx.spec, config) });
+  const replica = await smrRoles.replica!({
+    ...ctx,
+    spec: replicaSpec(ctx.spec, config),
+    ...(ctx.partitioned ? { partitioned: new PartitionWithCallers(ctx.partitioned) } : {}),
+  });
   const submitter = new SmrSubmitter(ctx, config, group);
   await submitter.start();
   const caller = new CallerShell(

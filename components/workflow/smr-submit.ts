@@ -15,7 +15,8 @@ const SUBMIT_TIMEOUT_MS = 10_000;
 const enc = new TextEncoder();
 
 /** The client identity of an engine's caller shell (node.ts says why it is not the node id). */
-export const callerId = (nodeId: string): string => `${nodeId}.caller`;
+export const CALLER_SUFFIX = '.caller';
+export const callerId = (nodeId: string): string => `${nodeId}${CALLER_SUFFIX}`;
 
 export class SmrSubmitter {
   private readonly client: SmrClient;

@@ -7,6 +7,7 @@
  *    (another engine takes its calls over): every call id's effect still happens exactly once and every
  *    execution completes;
  *  - with f engines down no execution is lost; restarted, the engine catches up to the same histories;
+ *  - the calling engine cut off by `chaos partition`: the others take its calls over; healed, it catches up;
  *  - with every engine SIGKILLed at once, the engines come back from their write-ahead logs and lose nothing.
  */
 import { writeFile } from 'node:fs/promises';
@@ -203,6 +204,25 @@ describe('workflow on a local deployment', () => {
     await allSucceeded(ids);
     effectsOnce();
     await caughtUp(d!.engines);
+    await sameHistories(ids);
+  }, 240_000);
+  it('the calling engine cut off by a partition mid-call: the others take over; healed, it catches up', async () => {
+    svc.hold = true;
+    const before = svc.total();
+    const ids = await startAll('call', 4, 'cut');
+    await svc.arrived(before + 4);
+    const victim = d!.engines[callerOf(`${ids[0]}/root/Call#1.1`, 0, 3)]!;
+    ok(await tc(d!.dir, ['chaos', 'partition', '--node', victim.id, '--yes']));
+    svc.release();
+    await allSucceeded(ids);
+    effectsOnce();
+    // Its result could not be ordered from the minority side: another engine took the call over.
+    const other = d!.engines.find((n) => n.id !== victim.id)!;
+    expect(JSON.stringify(await engineRead(d!, other, { op: 'history', execution: ids[0] }))).toContain(
+      'CallTakenOver',
+    );
+    ok(await tc(d!.dir, ['chaos', 'heal', '--yes']));
+    await caughtUp(d!.engines, 120_000);
     await sameHistories(ids);
   }, 240_000);
 });
