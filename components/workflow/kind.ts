@@ -1,6 +1,11 @@
-/** The workflow kind (components/kind.ts): fault-tolerant workflow execution (seed ch. 9); no node software in this release. */
+/**
+ * The workflow kind (components/kind.ts): fault-tolerant workflow execution (TClouds D2.2.1, ch. 9) on engine
+ * replicas that are SMR replicas running the workflow service. Status: the SMR's quorum and leader, and per
+ * engine the executions running and the calls in flight.
+ */
 import type { KindModule } from '../kind.js';
-import { replicatedServiceStatus } from '../kind-status.js';
+import { num } from '../kind-status.js';
+import { smrKind } from '../smr/kind.js';
 import { WORKFLOW_CONFIGS } from './config.js';
 import { planWorkflow } from './plan.js';
 
@@ -8,6 +13,22 @@ export const workflowKind: KindModule<'workflow'> = {
   kind: 'workflow',
   plan: planWorkflow,
   configs: WORKFLOW_CONFIGS,
-  status: replicatedServiceStatus,
+  roles: () => import('./node.js').then((m) => m.roles),
+  status: {
+    unit: 'node',
+    quorum: smrKind.status.quorum,
+    keyMetric: (role) =>
+      [
+        ['running', role.running],
+        ['calls', role.callsInFlight],
+        ['calling', role.calling],
+        ['decided', role.lastDecided],
+      ]
+        .filter(([, v]) => num(v) !== null)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(' · '),
+    agreement: smrKind.status.agreement,
+    leaderRole: 'engine',
+  },
   chaos: { faultModes: [], corruptibleBuckets: false },
 };

@@ -65,11 +65,8 @@ describe('plan rules', () => {
       ['job-tracker', 1],
       ['worker', 4],
     ]);
-    // crash-tolerant workflow: 2f+1 engines, 2f+1 coordination members
-    expect(roles('flow')).toEqual([
-      ['engine', 3],
-      ['coordination', 3],
-    ]);
+    // crash-tolerant workflow: 2f+1 engines; the SMR they run orders their inputs, so no coordination ensemble
+    expect(roles('flow')).toEqual([['engine', 3]]);
     const ids = allNodes(plan).map((n) => n.id);
     expect(new Set(ids).size).toBe(ids.length);
     // SMR replicas: one per cloud (f=1 over 4 clouds), config per the contract

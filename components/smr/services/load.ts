@@ -18,6 +18,7 @@ const asBytes = (v: unknown): Uint8Array =>
 export async function loadService(name: string, baseDir = process.cwd()): Promise<Service> {
   if (name === 'kv') return new KvService();
   if (name === 'noop') return new NoopService();
+  if (name === 'workflow') return (await import('../../workflow/service.js')).workflowService();
   const file = path.resolve(baseDir, name);
   let mod: Record<string, unknown>;
   try {

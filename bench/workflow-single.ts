@@ -1,0 +1,118 @@
+/**
+ * The workflow benchmark's baselines (bench/workflow.ts): one unreplicated engine, the seed's "standard BPEL
+ * engine". It runs the same workflow service and caller shell as an engine replica, on the same authenticated
+ * client transport, but executes each request as it arrives; with `durability: fsync` it appends every executed
+ * operation, and a record of every state it ran, to a log, syncing after each (fdatasync) before the reply
+ * leaves: a logging engine that persists after every step; with `none` it keeps everything in memory. Not node software (no deployment plans it), so it lives here:
+ *   as a process   spawnSingleEngine(specFile), i.e. `node --import tsx bench/workflow-single.ts --spec FILE`
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { clientTransport, sendReplies } from '../components/smr/client-channel.js';
+import { decodeRequest, requestOp } from '../components/smr/protocol/codec.js';
+import { clientMacCheck, requestAuth } from '../components/smr/replica-env.js';
+import { clientBase, REQUEST, type ReplyEntry } from '../components/smr/wire.js';
+import { CallerShell } from '../components/workflow/caller.js';
+import type { WorkflowOp } from '../components/workflow/operations.js';
+import { workflowService } from '../components/workflow/service.js';
+import { type RoleResolver, startNode } from '../runtime/node-host.js';
+import type { RoleContext, RoleFactory, RoleInstance } from '../runtime/role.js';
+import type { Transport } from '../runtime/transport.js';
+
+/** The identity the single engine's own caller shell applies results under. */
+const SELF = 'single-engine';
+const enc = new TextEncoder();
+
+export const single: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
+  const { spec } = ctx;
+  const durable = spec.config.durability !== 'none';
+  const service = workflowService();
+  service.engines = new Set([SELF]);
+  mkdirSync(spec.dataDir, { recursive: true });
+  const log = durable ? openSync(path.join(spec.dataDir, 'steps.log'), 'a') : undefined;
+  let served = 0;
+  /**
+   * Executes one operation; with fsync, the operation and then each state it ran are appended and synced one by
+   * one (a logging engine persists after every step), before anything that depends on them leaves.
+   */
+  const execute = (op: Uint8Array, client: string, seq: number, readOnly: boolean): Uint8Array => {
+    const before = service.machine.state.steps;
+    const result = service.execute(op, { client, seq, cid: served++, timestamp: Date.now(), nonce: 0, readOnly });
+    if (log !== undefined && !readOnly) {
+      const steps = service.machine.state.steps - before;
+      for (let i = 0; i <= steps; i++) {
+        const header = Buffer.alloc(8);
+        header.writeUInt32BE(i === 0 ? op.byteLength : 0);
+        header.writeUInt32BE(i, 4);
+        writeSync(log, header);
+        if (i === 0) writeSync(log, op);
+        fdatasyncSync(log);
+      }
+    }
+    return result;
+  };
+  const { verify } = requestAuth(spec, clientMacCheck(ctx, 0));
+  let pending: ReplyEntry[] = [];
+  const t: Transport = clientTransport(ctx, (from, buf) => {
+    const req = buf[0] === REQUEST ? decodeRequest(buf.subarray(1)) : undefined;
+    if (!req || clientBase(req.client) !== from || !verify(req)) return;
+    const result = execute(requestOp(req), req.client, req.seq, req.readOnly);
+    pending.push({ client: req.client, seq: req.seq, readOnly: req.readOnly, result });
+    if (pending.length === 1) queueMicrotask(flush);
+  });
+  const flush = () => {
+    const list = pending;
+    pending = [];
+    sendReplies(t, list, 0);
+  };
+  let selfSeq = 0;
+  const submit = async (op: WorkflowOp): Promise<void> => {
+    execute(enc.encode(JSON.stringify(op)), `${SELF}/0`, ++selfSeq, false);
+  };
+  const caller = new CallerShell({ me: 0, n: 1, takeoverMs: 60_000, log: ctx.log }, service, submit);
+  await t.start();
+  caller.start();
+  return {
+    health: () => ({ served, ...caller.health() }),
+    async stop() {
+      caller.stop();
+      await t.close();
+      if (log !== undefined) closeSync(log);
+    },
+  };
+};
+
+export const singleRoles: RoleResolver = async (kind) => (kind === 'workflow' ? { single } : undefined);
+
+export function spawnSingleEngine(specFile: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--spec', specFile], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const at = argv.indexOf('--spec');
+  const specFile = at >= 0 ? argv[at + 1] : undefined;
+  if (!specFile) throw new Error('usage: node --import tsx bench/workflow-single.ts --spec FILE');
+  const node = await startNode(path.resolve(specFile), { roles: singleRoles });
+  const stopAsked = new Promise<'stop'>((resolve) => {
+    process.once('SIGTERM', () => resolve('stop'));
+    process.once('SIGINT', () => resolve('stop'));
+  });
+  if ((await Promise.race([stopAsked, node.failure])) !== 'stop') {
+    await node.abandon();
+    process.exit(1);
+  }
+  await node.stop();
+  process.exit(0);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`single workflow engine failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}

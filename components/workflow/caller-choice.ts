@@ -1,0 +1,30 @@
+/**
+ * Who makes a call, and when another replica takes it over (WF-07, WF-08). Pure: every replica computes the same
+ * caller from the call's id and the number of ordered takeovers, so no election is needed; a takeover is itself
+ * an ordered operation, so every replica agrees on who calls after it.
+ */
+import { createHash } from 'node:crypto';
+
+/** The replica that makes the call in takeover round `takeovers`: a hash of the id spreads calls over replicas. */
+export function callerOf(callId: string, takeovers: number, n: number): number {
+  const h = createHash('sha256').update(callId).digest().readUInt32BE(0);
+  return (h + takeovers) % n;
+}
+
+/**
+ * Whether replica `me` should ask to take the call over, having seen round `takeovers` pending for `waitedMs`:
+ * the next replica in the rotation asks after `takeoverMs`, the one after it after twice that, and so on, so
+ * normally one replica asks, and a crashed next one is skipped a little later.
+ */
+export function shouldTakeOver(
+  callId: string,
+  takeovers: number,
+  n: number,
+  me: number,
+  waitedMs: number,
+  takeoverMs: number,
+): boolean {
+  const current = callerOf(callId, takeovers, n);
+  const distance = (me - current + n) % n;
+  return distance > 0 && waitedMs >= takeoverMs * distance;
+}
