@@ -169,6 +169,22 @@ export const WorkflowSchema = z.strictObject({
   f,
   clouds,
   colocate,
+  // The engines are SMR replicas (components/workflow/node.ts): the same write-ahead log, for the same reason.
+  durability: z
+    .enum(['fsync', 'none'])
+    .default('fsync')
+    .describe(
+      "fsync: every ordered input (start, call result, timer) is in each engine's write-ahead log before it is answered; none: in memory only (benchmarks)",
+    ),
+  // Bounds as components/workflow/config.ts: below 100 ms a call slower than a few round trips would be made twice.
+  takeoverMs: z
+    .int()
+    .min(100)
+    .max(600_000)
+    .optional()
+    .describe(
+      'How long the engines wait for the engine making a call before the next one makes it again with the same Idempotency-Key (default 2000 ms)',
+    ),
 });
 
 export const ComponentSchema = z.discriminatedUnion('kind', [

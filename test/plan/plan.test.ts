@@ -44,6 +44,23 @@ describe('plan rules', () => {
     expect(JSON.parse(a).clouds.four.path).toBe('data/four');
   });
 
+  it("workflow engines get durability and takeoverMs from the topology (defaults fsync and the engine's own)", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tc-wf-plan-'));
+    const write = async (extra: string) => {
+      const file = path.join(dir, `t${extra.length}.yaml`);
+      await fs.writeFile(
+        file,
+        `name: wf\nmode: native\nclouds: { a: { provider: local }, b: { provider: local }, c: { provider: local } }\ncomponents:\n  flows: { kind: workflow, f: 1, clouds: [a, b, c]${extra} }\n`,
+      );
+      return compilePlan(await loadTopology(file)).components.flows?.nodes[0]?.config;
+    };
+    expect(await write('')).toMatchObject({ durability: 'fsync' });
+    expect(await write('')).not.toHaveProperty('takeoverMs');
+    expect(await write(', durability: none, takeoverMs: 500')).toMatchObject({ durability: 'none', takeoverMs: 500 });
+    await expect(write(', takeoverMs: 5')).rejects.toThrow(/takeoverMs/);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
   it('gives every kind its roles and counts from f and the fault kind', async () => {
     const plan = compilePlan(await loadTopology(path.join(fixtures, 'mediator-all-kinds.yaml')));
     const roles = (c: string) =>
