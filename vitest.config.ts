@@ -1,9 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Two cores on CI machines: fork pool, at most two workers. Slow suites (e2e, emulators) opt in to longer timeouts.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    // A deployment in the checkout (the README's quickstart, .tclouds/) is never a test source.
+    exclude: [...configDefaults.exclude, '**/.tclouds/**'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,

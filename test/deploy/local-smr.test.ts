@@ -15,11 +15,13 @@ import { killNode, pauseNode, readLocalState, restartNode, resumeNode, sleep } f
 import { probeHealth } from '../../stacks/local/health.js';
 import { pidAlive, procCmdline } from '../../stacks/local/state.js';
 import { loadTopology } from '../../topology/load.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { bin, cli, repo, summaryOf, tempDir, tree } from './helpers.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
 
-const TOPOLOGY = `name: deploy-smr-e2e
+const STACK = TEST_STACKS.deploySmr;
+const TOPOLOGY = `name: ${STACK}
 mode: mediator
 clouds:
   a: { provider: local }
@@ -63,7 +65,7 @@ async function pidOf(id: string): Promise<number | null> {
 describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
   beforeAll(async () => {
     dir = await tempDir('deploy-smr');
-    stackDir = path.join(dir, '.tclouds', 'deploy-smr-e2e');
+    stackDir = path.join(dir, '.tclouds', STACK);
     await fs.writeFile(path.join(dir, 'tclouds.yaml'), TOPOLOGY);
   });
   afterAll(async () => {

@@ -2,7 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComponentStatus, StatusReport } from '../../dashboard/status-model.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { built, type Run, StatusWatch, tc, tcJson, tempDir } from './helpers.js';
+
+const STACK = TEST_STACKS.byzantine;
 
 /**
  * Byzantine faults on demand: a local mediator deployment (vault: two storage gateways; ledger: BFT SMR, 4
@@ -31,7 +34,7 @@ async function ledgerWhen(pred: (l: ComponentStatus) => boolean, what: string, t
 }
 
 const journal = async (): Promise<{ byzantine?: Record<string, string> }> =>
-  JSON.parse(await fs.readFile(path.join(dir, '.tclouds', 'byz', 'chaos.json'), 'utf8').catch(() => '{}'));
+  JSON.parse(await fs.readFile(path.join(dir, '.tclouds', STACK, 'chaos.json'), 'utf8').catch(() => '{}'));
 
 interface ByzantineJson {
   action: string;
@@ -46,7 +49,7 @@ interface ByzantineJson {
 describe.skipIf(!ready)('chaos byzantine on the local target', () => {
   beforeAll(async () => {
     dir = await tempDir('e2e-byzantine');
-    ok(await tc(['init', '--mode', 'mediator', '--clouds', 'local', '--name', 'byz'], dir));
+    ok(await tc(['init', '--mode', 'mediator', '--clouds', 'local', '--name', STACK], dir));
     ok(await tc(['deploy', '--yes'], dir, { timeoutMs: 90_000 }));
     watch = new StatusWatch<StatusReport>(dir);
     await ledgerWhen((x) => x.up === 4 && x.leader !== null, 'all 4 replicas up with a leader', 30_000);

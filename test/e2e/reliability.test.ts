@@ -3,7 +3,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComponentStatus, StatusReport } from '../../dashboard/status-model.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { built, pidAlive, type Run, StatusWatch, sleep, tc, tcJson, tempDir } from './helpers.js';
+
+/** Not `quickstart`: a user's quickstart may be deployed while the suite runs (test/support/stacks.ts). */
+const STACK = TEST_STACKS.reliability;
 
 /**
  * Reliability suite on a local deployment of the quickstart topology (vault: DepSky storage over 4 local
@@ -49,7 +53,7 @@ function invoke(...args: string[]): Promise<Run> {
 describe.skipIf(!ready)('reliability: quickstart on the local target under faults', () => {
   beforeAll(async () => {
     dir = await tempDir('e2e-reliability');
-    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', 'quickstart'], dir));
+    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', STACK], dir));
     ok(await tc(['deploy', '--yes'], dir, { timeoutMs: 90_000 }));
     watch = new StatusWatch<StatusReport>(dir);
     const l = await ledgerWhen((x) => x.up === 4, 'all 4 replicas up');
@@ -173,7 +177,7 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     expect(l.nodes).toHaveLength(4);
     await watch.stop();
     const supervisor = JSON.parse(
-      await fs.readFile(path.join(dir, '.tclouds', 'quickstart', 'supervisor.json'), 'utf8').catch(() => '{}'),
+      await fs.readFile(path.join(dir, '.tclouds', STACK, 'supervisor.json'), 'utf8').catch(() => '{}'),
     ) as { pid?: number };
     if (supervisor.pid) seenPids.add(supervisor.pid);
     expect(seenPids.size).toBeGreaterThanOrEqual(4);

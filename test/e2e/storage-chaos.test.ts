@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_STACKS } from '../support/stacks.js';
 import { bin, built, type Run, tc, tcJson, tempDir } from './helpers.js';
+
+const STACK = TEST_STACKS.storageChaos;
 
 /**
  * Reliability suite, storage part: a local deployment of the quickstart's storage component (client-resident
@@ -27,7 +30,7 @@ function ok(r: Run): Run {
 describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
   beforeAll(async () => {
     dir = await tempDir('e2e-storage');
-    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', 'stq'], dir));
+    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', STACK], dir));
     // Storage only: the SMR part of the quickstart is exercised by reliability.test.ts.
     const yaml = await fs.readFile(path.join(dir, 'tclouds.yaml'), 'utf8');
     const start = yaml.indexOf('  # Byzantine fault-tolerant state machine');
@@ -73,7 +76,7 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(docs.length).toBeGreaterThanOrEqual(2);
-    expect(docs.every((d) => d.stack === 'stq')).toBe(true);
+    expect(docs.every((d) => d.stack === STACK)).toBe(true);
     expect(code).toBe(0);
   }, 30_000);
 
@@ -100,7 +103,7 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
   });
 
   it('two clouds gone (f=1): status reports the quorum lost and exits 8', async () => {
-    const buckets = path.join(dir, '.tclouds', 'stq', 'clouds');
+    const buckets = path.join(dir, '.tclouds', STACK, 'clouds');
     const moved: [string, string][] = [];
     for (const cloud of ['local-3', 'local-4']) {
       const from = path.join(buckets, cloud);

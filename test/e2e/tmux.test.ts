@@ -2,7 +2,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_STACKS } from '../support/stacks.js';
 import { bin, built, type Run, sleep, tc, tempDir, until } from './helpers.js';
+
+const STACK = TEST_STACKS.tmux;
 
 /**
  * The dashboard for real: `tclouds status` in a tmux pane on a real terminal, against a local deployment
@@ -29,7 +32,7 @@ function ok(r: Run): Run {
 describe.skipIf(!ready)('status dashboard in tmux', () => {
   beforeAll(async () => {
     dir = await tempDir('e2e-tmux');
-    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', 'tmuxq'], dir));
+    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', STACK], dir));
     if (!withNodes) {
       const yaml = await fs.readFile(path.join(dir, 'tclouds.yaml'), 'utf8');
       const start = yaml.indexOf('  # Byzantine fault-tolerant state machine');
@@ -71,7 +74,7 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
       20_000,
     );
     console.log(`--- tmux capture (100x40) ---\n${first}`);
-    expect(first).toContain('tclouds status tmuxq (local)');
+    expect(first).toContain(`tclouds status ${STACK} (local)`);
     expect(first).toMatch(/vault storage · n=4 f=1/);
     expect(first).toContain('ok: tolerates 1 more fault (f=1), 4/4 clouds up, quorum 3');
     if (withNodes) {
