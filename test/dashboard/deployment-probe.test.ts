@@ -74,7 +74,7 @@ beforeAll(async () => {
   await Promise.all(
     ledger.nodes.slice(0, 3).map((n) => startChild(n.host, n.controlPort, healthy[n.id]!.health, n.id)),
   );
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const c of children) {

@@ -42,7 +42,7 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
     await tc(['storage', 'keygen', 'vault'], dir); // older deploys do not create the writer key
     await fs.writeFile(path.join(dir, 'report.bin'), data);
     ok(await tc(['storage', 'put', 'vault', 'report.bin'], dir));
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
     if (!dir) return;
@@ -78,7 +78,7 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
     expect(docs.length).toBeGreaterThanOrEqual(2);
     expect(docs.every((d) => d.stack === STACK)).toBe(true);
     expect(code).toBe(0);
-  }, 30_000);
+  }, 120_000);
 
   it('chaos corrupt refuses without a terminal and without --yes', async () => {
     const r = await tc(['chaos', 'corrupt', '--cloud', 'local-2', '--object', 'report.bin'], dir);

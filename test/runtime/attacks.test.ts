@@ -21,7 +21,7 @@ beforeAll(async () => {
   cluster = await makeCluster({ n: 4 });
   for (const f of cluster.specFiles.slice(0, 3)) procs.push(spawnNode(f));
   await Promise.all(cluster.specs.slice(0, 3).map((s) => waitHealthy(s)));
-}, 60_000);
+}, 180_000);
 
 afterAll(() => {
   for (const p of procs) p.kill('SIGKILL');
@@ -33,7 +33,7 @@ async function metricsOf(i: number): Promise<Record<string, number>> {
 }
 
 /** Polls a replica's metrics until `ok` holds (events, not sleeps: the counters are what we wait for). */
-async function waitMetrics(i: number, ok: (m: Record<string, number>) => boolean, timeoutMs = 30_000) {
+async function waitMetrics(i: number, ok: (m: Record<string, number>) => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = await metricsOf(i);
@@ -48,7 +48,7 @@ const refused = (m: Record<string, number>, transport: string, reason: string) =
 
 /** A put through a real client: the group serves while it is attacked. */
 async function put(key: string, value: string) {
-  const client = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 20_000, retransmitMs: 300 });
+  const client = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 60_000, retransmitMs: 300 });
   try {
     await client.connect(3, 10_000);
     const r = await client.session().invoke(encodeKvOp({ op: 'put', key, value }));
@@ -107,7 +107,7 @@ describe('attacks on the transport and the control server', () => {
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
-  }, 60_000);
+  }, 180_000);
 
   it('connections that trickle their handshake are capped per address and closed at the deadline', async () => {
     const r1 = cluster.specs[1]!;
@@ -147,7 +147,7 @@ describe('attacks on the transport and the control server', () => {
       clearInterval(trickle);
       for (const s of sockets) s.destroy();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('admin bodies of the wrong shape get 400 and the node keeps serving', async () => {
     const r2 = cluster.specs[2]!;
@@ -164,5 +164,5 @@ describe('attacks on the transport and the control server', () => {
     }
     await waitHealthy(r2);
     expect(await put('after-admin', randomBytes(4).toString('hex'))).toMatchObject({ ok: true });
-  }, 60_000);
+  }, 180_000);
 });
