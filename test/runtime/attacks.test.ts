@@ -133,7 +133,9 @@ describe('attacks on the transport and the control server', () => {
       // While the attacker holds every slot its address may have, real clients still get through.
       expect(await put('during-trickle', 'v')).toEqual({ ok: true, value: null });
       const lifetimes = await Promise.all(closed);
-      const early = lifetimes.filter((ms) => ms < HANDSHAKE_DEADLINE_MS / 2);
+      // Those closed at the deadline lived at least that long (timers never fire early); those over the cap were
+      // closed on arrival, which a loaded machine may delay by seconds but not past the deadline itself.
+      const early = lifetimes.filter((ms) => ms < HANDSHAKE_DEADLINE_MS);
       expect(early.length).toBeGreaterThanOrEqual(4);
       expect(lifetimes.length - early.length).toBeGreaterThanOrEqual(1);
       const after = await waitMetrics(
