@@ -66,12 +66,17 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    const docs = await new Promise<{ stack: string }[]>((resolve) => {
+    const docs = await new Promise<{ stack: string }[]>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        const lines = out.split('\n').filter((l) => l.trim() !== '');
+        // Complete lines only: a chunk may end in the middle of a document.
+        const lines = out
+          .split('\n')
+          .slice(0, -1)
+          .filter((l) => l.trim() !== '');
         if (lines.length >= 2) resolve(lines.map((l) => JSON.parse(l) as { stack: string }));
       });
+      child.on('close', (code) => reject(new Error(`status --watch exited ${code} early:\n${out}`)));
     });
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
