@@ -89,8 +89,14 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
     }
     tmux('resize-window', '-t', 'dash', '-x', '80', '-y', '40');
     // Until the dashboard has redrawn for 80 columns (a loaded machine may take a while); checked in full below.
+    // tmux cuts the wide frame at once, so a redrawn frame is one whose panel borders are whole again.
     const fits = (c: string) =>
-      Math.max(...c.split('\n').map((l) => l.trimEnd().length)) <= 80 && c.split('tclouds status').length === 2;
+      Math.max(...c.split('\n').map((l) => l.trimEnd().length)) <= 80 &&
+      c.split('tclouds status').length === 2 &&
+      c
+        .split('\n')
+        .filter((l) => l.startsWith('╭'))
+        .every((l) => l.trimEnd().endsWith('╮'));
     const narrow = await until(async () => (fits(capture()) ? capture() : ''), 60_000);
     console.log(`--- after resize to 80 columns ---\n${narrow}`);
     expect(Math.max(...narrow.split('\n').map((l) => l.trimEnd().length))).toBeLessThanOrEqual(80);
