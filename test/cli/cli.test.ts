@@ -43,7 +43,7 @@ beforeAll(() => {
     } catch {}
   }
   dir = tempDir('tclouds-cli-');
-}, 180_000);
+}, 300_000);
 
 interface Result {
   status: number | null;
@@ -57,7 +57,7 @@ function tclouds(args: string[], opts: { cwd?: string; env?: Record<string, stri
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...opts.env },
     input: opts.input ?? '',
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 180_000,
   });
   const out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
   // Never a stack trace, whatever happened.
@@ -66,7 +66,7 @@ function tclouds(args: string[], opts: { cwd?: string; env?: Record<string, stri
 }
 
 // Generous: on a loaded 2-core machine one start can take seconds, and a test spawns up to six.
-describe('tclouds (spawned)', { timeout: 120_000 }, () => {
+describe('tclouds (spawned)', { timeout: 300_000 }, () => {
   it('--help lists the commands', () => {
     const r = tclouds(['--help']);
     expect(r.status).toBe(0);
@@ -238,7 +238,7 @@ describe('tclouds (spawned)', { timeout: 120_000 }, () => {
   });
 });
 
-describe('tclouds init on a terminal', { timeout: 120_000 }, () => {
+describe('tclouds init on a terminal', { timeout: 300_000 }, () => {
   const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
   it.skipIf(!hasScript)('asks for the missing values and re-asks after a bad answer', () => {
     const cwd = path.join(dir, 'tty');
@@ -249,7 +249,7 @@ describe('tclouds init on a terminal', { timeout: 120_000 }, () => {
       input: '2\naws,loca\naws,local\nmy-stack\n',
       encoding: 'utf8',
       env: { ...process.env, NO_COLOR: '1', CI: '' },
-      timeout: 60_000,
+      timeout: 180_000,
     });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('unknown provider "loca"');

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,7 +74,7 @@ beforeAll(async () => {
   await Promise.all(
     ledger.nodes.slice(0, 3).map((n) => startChild(n.host, n.controlPort, healthy[n.id]!.health, n.id)),
   );
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const c of children) {
@@ -98,7 +98,9 @@ describe('status poller against real processes on loopback', () => {
   });
 
   it('healthy, down, paused: each node gets the right state, and metrics are parsed', async () => {
-    const poller = new StatusPoller({ outputs, stackDir: dir, placement: model }, { timeoutMs: 300, metrics: true });
+    // A generous probe timeout: a running child must answer within it however loaded the machine is; only the
+    // paused one below uses it up.
+    const poller = new StatusPoller({ outputs, stackDir: dir, placement: model }, { timeoutMs: 10_000, metrics: true });
     const first = await poller.poll();
     expect(first.probes['ledger-replica-0']!.health!.pid).toBe(children[0]!.pid);
     expect(first.probes['ledger-replica-0']!.metrics).toEqual({
@@ -108,7 +110,9 @@ describe('status poller against real processes on loopback', () => {
     expect(first.probes['ledger-replica-3']).toEqual({ id: 'ledger-replica-3', error: 'refused' });
     // Pause replica 0 for real: its socket still accepts, but nothing answers.
     children[0]!.kill('SIGSTOP');
-    await new Promise((r) => setTimeout(r, 50));
+    while (!/^\d+ \(.*\) T/.test(readFileSync(`/proc/${children[0]!.pid}/stat`, 'utf8'))) {
+      await new Promise((r) => setTimeout(r, 10)); // until the kernel shows it stopped
+    }
     const second = await poller.poll();
     children[0]!.kill('SIGCONT');
     expect(second.probes['ledger-replica-0']).toMatchObject({ error: 'timeout', paused: true });

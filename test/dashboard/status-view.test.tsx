@@ -9,9 +9,12 @@ const tick = (ms = 60) => new Promise((r) => setTimeout(r, ms));
 const frame = (f: string | undefined) => stripVTControlCharacters(f ?? '');
 const widest = (f: string) => Math.max(...f.split('\n').map((l) => l.length));
 
-/** Frames update asynchronously (and slower on a loaded machine): retry an assertion for up to 3 s. */
+/**
+ * Frames update asynchronously (and much slower on a loaded machine): retry an assertion until it holds, for up to
+ * 20 s (a deadline for a frame that never comes, not a speed target).
+ */
 async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 3000;
+  const deadline = Date.now() + 20_000;
   for (;;) {
     try {
       check();
@@ -85,8 +88,7 @@ describe('status dashboard (recorded health data)', () => {
     const app = await show(report('healthy'), 120);
     Object.defineProperty(app.stdout, 'columns', { value: 80, configurable: true });
     app.stdout.emit('resize');
-    await tick();
-    expect(widest(frame(app.lastFrame()))).toBeLessThanOrEqual(80);
+    await eventually(() => expect(widest(frame(app.lastFrame()))).toBeLessThanOrEqual(80));
   });
 
   it('quorum lost: red verdict text and the header says which component', async () => {
@@ -125,11 +127,11 @@ describe('status dashboard (recorded health data)', () => {
     });
     expect(frame(app.lastFrame())).toMatch(/› ledger-replica-0/);
     app.stdin.write('j');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toMatch(/› ledger-replica-1/));
     app.stdin.write('\u001B[B'); // arrow down
     await eventually(() => expect(frame(app.lastFrame())).toMatch(/› ledger-replica-2/));
     app.stdin.write('k');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toMatch(/› ledger-replica-1/));
     app.stdin.write('\r');
     await eventually(() => expect(frame(app.lastFrame())).toContain('02:00:01 info decided'));
     const f = frame(app.lastFrame());
@@ -143,8 +145,8 @@ describe('status dashboard (recorded health data)', () => {
     app.stdin.write('\u001B'); // escape closes the details
     await eventually(() => expect(frame(app.lastFrame())).not.toContain('last log lines'));
     app.stdin.write('q');
-    await tick();
-    // After exit Ink leaves the last frame; further keys change nothing.
+    // Exited: Ink stops reading the terminal. It leaves the last frame; further keys change nothing.
+    await eventually(() => expect(app.stdin.listenerCount('readable')).toBe(0));
     const before = app.lastFrame();
     app.stdin.write('j');
     await tick();
@@ -186,14 +188,14 @@ describe('status dashboard (recorded health data)', () => {
     await eventually(() => expect(frame(app.lastFrame())).toContain('kill cancelled'));
     expect(calls).toEqual([]);
     app.stdin.write('j');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toMatch(/› ledger-replica-1/));
     app.stdin.write('x');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toContain('Kill ledger-replica-1'));
     app.stdin.write('y');
     await eventually(() => expect(frame(app.lastFrame())).toContain('killed ledger-replica-1'));
     expect(calls).toEqual(['kill ledger-replica-1']);
     app.stdin.write('p');
-    await tick();
+    await eventually(() => expect(frame(app.lastFrame())).toContain('Pause ledger-replica-1'));
     app.stdin.write('y');
     await eventually(() => expect(calls).toHaveLength(2));
     expect(calls).toEqual(['kill ledger-replica-1', 'pause ledger-replica-1']);

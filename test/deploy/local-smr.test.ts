@@ -13,13 +13,15 @@ import { compilePlan } from '../../components/plan.js';
 import { assignAddresses } from '../../stacks/local/addresses.js';
 import { killNode, pauseNode, readLocalState, restartNode, resumeNode, sleep } from '../../stacks/local/control.js';
 import { probeHealth } from '../../stacks/local/health.js';
-import { pidAlive, procCmdline } from '../../stacks/local/state.js';
+import { pidAlive, procCmdline, readSupervisorStatus } from '../../stacks/local/state.js';
 import { loadTopology } from '../../topology/load.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { bin, cli, repo, summaryOf, tempDir, tree } from './helpers.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
 
-const TOPOLOGY = `name: deploy-smr-e2e
+const STACK = TEST_STACKS.deploySmr;
+const TOPOLOGY = `name: ${STACK}
 mode: mediator
 clouds:
   a: { provider: local }
@@ -34,7 +36,8 @@ let dir: string;
 let stackDir: string;
 const seenPids = new Set<number>();
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+/** Polls `fn` until it gives a value; `ms` is a deadline for what never comes, generous for a loaded machine. */
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const v = await fn();
@@ -55,6 +58,17 @@ function supervisorsOf(stack: string): number[] {
     });
 }
 
+/** Until the supervisor has finished `rounds` more reconcile rounds (each one rewrites supervisor.json). */
+async function supervisorRounds(rounds: number): Promise<void> {
+  let last = (await readSupervisorStatus(stackDir))?.updatedAt;
+  for (let i = 0; i < rounds; i++) {
+    last = await waitFor('a supervisor round', async () => {
+      const at = (await readSupervisorStatus(stackDir))?.updatedAt;
+      return at !== undefined && at !== last ? at : undefined;
+    });
+  }
+}
+
 async function pidOf(id: string): Promise<number | null> {
   const v = await readLocalState(stackDir);
   return v?.nodes.find((n) => n.id === id)?.pid ?? null;
@@ -63,7 +77,7 @@ async function pidOf(id: string): Promise<number | null> {
 describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
   beforeAll(async () => {
     dir = await tempDir('deploy-smr');
-    stackDir = path.join(dir, '.tclouds', 'deploy-smr-e2e');
+    stackDir = path.join(dir, '.tclouds', STACK);
     await fs.writeFile(path.join(dir, 'tclouds.yaml'), TOPOLOGY);
   });
   afterAll(async () => {
@@ -72,7 +86,7 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     }
   });
 
-  it('refuses to start when a port a node needs is taken, naming address and port', { timeout: 60_000 }, async () => {
+  it('refuses to start when a port a node needs is taken, naming address and port', { timeout: 180_000 }, async () => {
     const plan = compilePlan(await loadTopology(path.join(dir, 'tclouds.yaml')));
     const host = assignAddresses(plan).get('ledger-replica-2') as string;
     const blocker = net.createServer();
@@ -90,7 +104,7 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     }
   });
 
-  it('Ctrl-C during a deploy exits 130 and leaves no lock behind', { timeout: 60_000 }, async () => {
+  it('Ctrl-C during a deploy exits 130 and leaves no lock behind', { timeout: 180_000 }, async () => {
     const child = spawn(process.execPath, [bin, 'deploy', '--yes', '--json'], {
       cwd: dir,
       env: { ...process.env, NO_COLOR: '1' },
@@ -117,7 +131,7 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     expect(await tree(dir)).toEqual(['tclouds.yaml']);
   });
 
-  it('starts 4 replicas on distinct loopback addresses, all healthy', { timeout: 90_000 }, async () => {
+  it('starts 4 replicas on distinct loopback addresses, all healthy', { timeout: 240_000 }, async () => {
     const r = await cli(['deploy', '--yes', '--json'], dir);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(summaryOf(r)).toMatchObject({ nodes: 4, nothingToDo: false });
@@ -142,7 +156,7 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
   });
 
   it('writes the client signing key 0600 (outputs and specs carry public keys only); smr put --sign works', {
-    timeout: 60_000,
+    timeout: 180_000,
   }, async () => {
     const signFile = path.join(stackDir, 'keys', 'client-ledger.sign.key');
     expect(statSync(signFile).mode & 0o777).toBe(0o600);
@@ -168,7 +182,7 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     expect(JSON.parse(get.stdout)).toMatchObject({ result: { ok: true, value: 'v1' }, auth: 'mac' });
   });
 
-  it('a second deploy with no change does nothing and keeps the same processes', { timeout: 60_000 }, async () => {
+  it('a second deploy with no change does nothing and keeps the same processes', { timeout: 180_000 }, async () => {
     const before = (await readLocalState(stackDir))?.nodes.map((n) => n.pid);
     const r = await cli(['deploy', '--yes', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
@@ -176,7 +190,7 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     expect((await readLocalState(stackDir))?.nodes.map((n) => n.pid)).toEqual(before);
   });
 
-  it('restarts a crashed replica, but not one held down or paused by chaos', { timeout: 90_000 }, async () => {
+  it('restarts a crashed replica, but not one held down or paused by chaos', { timeout: 240_000 }, async () => {
     const id = 'ledger-replica-1';
     const first = (await pidOf(id)) as number;
     process.kill(first, 'SIGKILL');
@@ -189,7 +203,7 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
 
     await killNode(stackDir, id, { hold: true });
     expect(pidAlive(second)).toBe(false);
-    await sleep(2500); // several supervisor ticks
+    await supervisorRounds(3); // it had the chance to restart it, three times
     const held = (await readLocalState(stackDir))?.nodes.find((n) => n.id === id);
     expect(held).toMatchObject({ pid: null, held: true });
 
@@ -206,14 +220,14 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     const other = 'ledger-replica-2';
     const pausedPid = (await pidOf(other)) as number;
     await pauseNode(stackDir, other);
-    await sleep(2500);
+    await supervisorRounds(3);
     expect(await pidOf(other)).toBe(pausedPid);
     await resumeNode(stackDir, other);
     expect((await readLocalState(stackDir))?.nodes.find((n) => n.id === other)?.paused).toBe(false);
   });
 
   it('a deploy after the supervisor died restarts the orphaned nodes under a new supervisor', {
-    timeout: 90_000,
+    timeout: 240_000,
   }, async () => {
     const view = await readLocalState(stackDir);
     const supPid = view?.supervisor.pid as number;
@@ -232,7 +246,7 @@ describe.skipIf(!hasReplica)('local deploy of an SMR component', () => {
     }
   });
 
-  it('destroy stops every process (checked by pid) and removes every file', { timeout: 60_000 }, async () => {
+  it('destroy stops every process (checked by pid) and removes every file', { timeout: 180_000 }, async () => {
     const view = await readLocalState(stackDir);
     for (const n of view?.nodes ?? []) if (n.pid) seenPids.add(n.pid);
     const r = await cli(['destroy', '--yes', '--json'], dir);

@@ -5,9 +5,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_STACKS } from '../support/stacks.js';
 import { cli, errorOf, summaryOf, tempDir, tree } from './helpers.js';
 
-const TOPOLOGY = `name: store
+const STACK = TEST_STACKS.deployStorage;
+const TOPOLOGY = `name: ${STACK}
 mode: client-resident
 clouds:
   c1: { provider: local }
@@ -59,12 +61,12 @@ describe('local deploy of a storage-only topology', () => {
     expect(lines.every((l) => l.startsWith('{'))).toBe(true);
     expect(Object.keys(JSON.parse(lines.at(-1) as string))).toEqual(['summary']);
     const s = summaryOf(r);
-    expect(s).toMatchObject({ command: 'deploy', target: 'local', stack: 'store', nothingToDo: false, buckets: 4 });
-    const stack = path.join(dir, '.tclouds', 'store');
+    expect(s).toMatchObject({ command: 'deploy', target: 'local', stack: STACK, nothingToDo: false, buckets: 4 });
+    const stack = path.join(dir, '.tclouds', STACK);
     for (const c of ['c1', 'c2', 'c3']) {
-      expect((await fs.stat(path.join(stack, 'clouds', c, `store-vault-${c}`))).isDirectory()).toBe(true);
+      expect((await fs.stat(path.join(stack, 'clouds', c, `${STACK}-vault-${c}`))).isDirectory()).toBe(true);
     }
-    expect((await fs.stat(path.join(dir, 'far', 'away', 'c4', 'store-vault-c4'))).isDirectory()).toBe(true);
+    expect((await fs.stat(path.join(dir, 'far', 'away', 'c4', `${STACK}-vault-c4`))).isDirectory()).toBe(true);
     for (const f of ['client-vault.key', 'storage-vault-writer.key', 'admin.token']) {
       expect((await fs.stat(path.join(stack, 'keys', f))).mode & 0o777).toBe(0o600);
     }
@@ -84,8 +86,8 @@ describe('local deploy of a storage-only topology', () => {
   it('outputs prints the deployment; a deploy lock held by a live process makes deploy exit 6', async () => {
     const out = await cli(['outputs', '--json'], dir);
     expect(out.code).toBe(0);
-    expect((out.lines[0] as { stack: string }).stack).toBe('store');
-    const lock = path.join(dir, '.tclouds', 'store', 'deploy.lock');
+    expect((out.lines[0] as { stack: string }).stack).toBe(STACK);
+    const lock = path.join(dir, '.tclouds', STACK, 'deploy.lock');
     // The test runner itself is a live process holding the lock.
     await fs.writeFile(
       lock,
@@ -124,13 +126,13 @@ describe('local deploy of a storage-only topology', () => {
 
   it('destroy --keep-data keeps buckets and keys only', async () => {
     expect((await cli(['deploy', '--yes', '--json'], dir)).code).toBe(0);
-    const bucket = path.join(dir, '.tclouds', 'store', 'clouds', 'c1', 'store-vault-c1');
+    const bucket = path.join(dir, '.tclouds', STACK, 'clouds', 'c1', `${STACK}-vault-c1`);
     await fs.writeFile(path.join(bucket, 'object'), 'payload');
     const r = await cli(['destroy', '--yes', '--keep-data', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     const left = await tree(dir);
-    expect(left).toContain('.tclouds/store/clouds/c1/store-vault-c1/object');
-    expect(left).toContain('.tclouds/store/keys/storage-vault-writer.key');
+    expect(left).toContain(`.tclouds/${STACK}/clouds/c1/${STACK}-vault-c1/object`);
+    expect(left).toContain(`.tclouds/${STACK}/keys/storage-vault-writer.key`);
     expect(left.filter((f) => /state\.json|outputs\.json|deploy\.lock/.test(f))).toEqual([]);
     // a new deploy picks the kept data and keys up again
     expect((await cli(['deploy', '--yes', '--json'], dir)).code).toBe(0);

@@ -2,7 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComponentStatus, StatusReport } from '../../dashboard/status-model.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { built, type Run, StatusWatch, tc, tcJson, tempDir } from './helpers.js';
+
+const STACK = TEST_STACKS.byzantine;
 
 /**
  * Byzantine faults on demand: a local mediator deployment (vault: two storage gateways; ledger: BFT SMR, 4
@@ -24,14 +27,14 @@ function ok(r: Run): Run {
 
 const componentOf = (s: StatusReport, name: string) => s.components.find((c) => c.name === name)!;
 
-async function ledgerWhen(pred: (l: ComponentStatus) => boolean, what: string, timeoutMs = 20_000) {
+async function ledgerWhen(pred: (l: ComponentStatus) => boolean, what: string, timeoutMs = 60_000) {
   const s = await watch.next((r) => pred(componentOf(r, 'ledger')), timeoutMs);
   expect(s, `status never showed: ${what}`).not.toBeNull();
   return componentOf(s!, 'ledger');
 }
 
 const journal = async (): Promise<{ byzantine?: Record<string, string> }> =>
-  JSON.parse(await fs.readFile(path.join(dir, '.tclouds', 'byz', 'chaos.json'), 'utf8').catch(() => '{}'));
+  JSON.parse(await fs.readFile(path.join(dir, '.tclouds', STACK, 'chaos.json'), 'utf8').catch(() => '{}'));
 
 interface ByzantineJson {
   action: string;
@@ -46,18 +49,18 @@ interface ByzantineJson {
 describe.skipIf(!ready)('chaos byzantine on the local target', () => {
   beforeAll(async () => {
     dir = await tempDir('e2e-byzantine');
-    ok(await tc(['init', '--mode', 'mediator', '--clouds', 'local', '--name', 'byz'], dir));
-    ok(await tc(['deploy', '--yes'], dir, { timeoutMs: 90_000 }));
+    ok(await tc(['init', '--mode', 'mediator', '--clouds', 'local', '--name', STACK], dir));
+    ok(await tc(['deploy', '--yes'], dir, { timeoutMs: 240_000 }));
     watch = new StatusWatch<StatusReport>(dir);
-    await ledgerWhen((x) => x.up === 4 && x.leader !== null, 'all 4 replicas up with a leader', 30_000);
-  }, 120_000);
+    await ledgerWhen((x) => x.up === 4 && x.leader !== null, 'all 4 replicas up with a leader', 90_000);
+  }, 300_000);
 
   afterAll(async () => {
     await watch?.stop();
     if (!dir) return;
     await tc(['chaos', 'heal'], dir);
     await tc(['chaos', 'resume'], dir);
-    await tc(['destroy', '--yes'], dir, { timeoutMs: 60_000 });
+    await tc(['destroy', '--yes'], dir, { timeoutMs: 180_000 });
   });
 
   // The leader for the modes that matter most at the leader (a liar there must be voted out), a follower otherwise.
@@ -97,9 +100,9 @@ describe.skipIf(!ready)('chaos byzantine on the local target', () => {
       }
       // A client keeps getting right answers from the other three (f+1 matching replies).
       for (let i = 0; i < 3; i++)
-        ok(await tc(['smr', 'invoke', 'ledger', 'put', `${mode}-${i}`, `v${i}`], dir, { timeoutMs: 40_000 }));
+        ok(await tc(['smr', 'invoke', 'ledger', 'put', `${mode}-${i}`, `v${i}`], dir, { timeoutMs: 120_000 }));
       expect(
-        ok(await tc(['smr', 'invoke', 'ledger', 'get', `${mode}-2`], dir, { timeoutMs: 40_000 })).stdout,
+        ok(await tc(['smr', 'invoke', 'ledger', 'get', `${mode}-2`], dir, { timeoutMs: 120_000 })).stdout,
       ).toContain('v2');
 
       const healed = await tcJson<{ results: { node: string; ok: boolean; message: string }[] }>(
@@ -111,7 +114,7 @@ describe.skipIf(!ready)('chaos byzantine on the local target', () => {
       expect((await journal()).byzantine).toEqual({});
       const back = await ledgerWhen((x) => x.misbehaving === 0 && x.up === 4, 'every replica correct again');
       expect(back.nodes.find((n) => n.id === victim)!.misbehaving).toBeNull();
-    }, 120_000);
+    }, 300_000);
   }
 
   it('a replica restarted by the supervisor comes back correct; heal copes with the stale journal entry', async () => {
@@ -121,13 +124,13 @@ describe.skipIf(!ready)('chaos byzantine on the local target', () => {
     await ledgerWhen((x) => x.misbehaving === 1, 'the replica misbehaving');
     ok(await tc(['chaos', 'kill', '--node', victim, '--yes'], dir));
     ok(await tc(['chaos', 'resume', '--node', victim], dir));
-    await ledgerWhen((x) => x.up === 4 && x.misbehaving === 0, 'restarted correct', 30_000);
+    await ledgerWhen((x) => x.up === 4 && x.misbehaving === 0, 'restarted correct', 90_000);
     expect((await journal()).byzantine).toEqual({ [victim]: 'wrong-replies' }); // stale now
     const healed = await tcJson<{ results: { node: string; ok: boolean }[] }>(['chaos', 'heal'], dir);
     expect(healed._code).toBe(0);
     expect(healed.results.every((x) => x.ok)).toBe(true);
     expect((await journal()).byzantine).toEqual({});
-  }, 90_000);
+  }, 240_000);
 
   it('chaos run --threat byzantine-vm switches the contaminated replicas to a mode instead of killing them', async () => {
     const s = await ledgerWhen((x) => x.up === 4 && x.misbehaving === 0, 'all correct');
@@ -163,7 +166,7 @@ describe.skipIf(!ready)('chaos byzantine on the local target', () => {
     const after = await ledgerWhen((x) => x.up === 4 && x.misbehaving === 0, 'all correct after the run');
     for (const n of after.nodes) expect(n.pid).toBe(pids[n.id]);
     expect((await journal()).byzantine).toEqual({});
-  }, 150_000);
+  }, 300_000);
 
   it('refuses a storage gateway (no misbehaviour modes) and asks for --yes without a terminal', async () => {
     const s = await watch.next(() => true);
@@ -180,5 +183,5 @@ describe.skipIf(!ready)('chaos byzantine on the local target', () => {
     const unconfirmed = await tcJson<ByzantineJson>(['chaos', 'byzantine', '--node', replica, '--mode', 'silent'], dir);
     expect(unconfirmed.error).toMatchObject({ code: 'TC504' });
     expect((await journal()).byzantine ?? {}).toEqual({});
-  }, 60_000);
+  }, 180_000);
 });

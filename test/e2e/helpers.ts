@@ -16,7 +16,8 @@ export function tc(
   cwd: string,
   opts: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<Run> {
-  return runCli(args, cwd, { env: opts.env, timeoutMs: opts.timeoutMs ?? 60_000 });
+  // The deadline is for a hung CLI only: generous, since a start alone can take seconds on a loaded machine.
+  return runCli(args, cwd, { env: opts.env, timeoutMs: opts.timeoutMs ?? 180_000 });
 }
 
 /** Run and parse the one JSON document a --json command prints; fail with the output when it is not JSON. */
@@ -103,7 +104,7 @@ export class StatusWatch<T> {
   }
 
   /** The first report that arrives after now and satisfies `pred` (null on timeout). */
-  async next(pred: (doc: T) => boolean = () => true, timeoutMs = 20_000): Promise<T | null> {
+  async next(pred: (doc: T) => boolean = () => true, timeoutMs = 60_000): Promise<T | null> {
     const deadline = Date.now() + timeoutMs;
     let seen = this.docs.length;
     while (Date.now() < deadline) {

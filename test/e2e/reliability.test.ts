@@ -3,7 +3,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComponentStatus, StatusReport } from '../../dashboard/status-model.js';
-import { built, pidAlive, type Run, StatusWatch, sleep, tc, tcJson, tempDir } from './helpers.js';
+import { TEST_STACKS } from '../support/stacks.js';
+import { built, pidAlive, type Run, StatusWatch, tc, tcJson, tempDir, until } from './helpers.js';
+
+/** Not `quickstart`: a user's quickstart may be deployed while the suite runs (test/support/stacks.ts). */
+const STACK = TEST_STACKS.reliability;
 
 /**
  * Reliability suite on a local deployment of the quickstart topology (vault: DepSky storage over 4 local
@@ -34,7 +38,7 @@ const ledgerOf = (s: StatusReport) => s.components.find((c) => c.name === 'ledge
 async function ledgerWhen(
   pred: (l: ComponentStatus) => boolean,
   what: string,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<ComponentStatus> {
   const s = await watch.next((r) => pred(ledgerOf(r)), timeoutMs);
   expect(s, `status never showed: ${what}`).not.toBeNull();
@@ -43,24 +47,24 @@ async function ledgerWhen(
 }
 
 function invoke(...args: string[]): Promise<Run> {
-  return tc(['smr', 'invoke', 'ledger', ...args], dir, { timeoutMs: 30_000 });
+  return tc(['smr', 'invoke', 'ledger', ...args], dir, { timeoutMs: 120_000 });
 }
 
 describe.skipIf(!ready)('reliability: quickstart on the local target under faults', () => {
   beforeAll(async () => {
     dir = await tempDir('e2e-reliability');
-    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', 'quickstart'], dir));
-    ok(await tc(['deploy', '--yes'], dir, { timeoutMs: 90_000 }));
+    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', STACK], dir));
+    ok(await tc(['deploy', '--yes'], dir, { timeoutMs: 240_000 }));
     watch = new StatusWatch<StatusReport>(dir);
     const l = await ledgerWhen((x) => x.up === 4, 'all 4 replicas up');
     expect(l.verdict).toBe('ok');
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await watch?.stop();
     if (!dir) return;
     await tc(['chaos', 'resume'], dir);
-    await tc(['destroy', '--yes'], dir, { timeoutMs: 60_000 });
+    await tc(['destroy', '--yes'], dir, { timeoutMs: 180_000 });
   });
 
   it('kill f replicas and keep invoking; restarted, the replica catches up', async () => {
@@ -80,7 +84,7 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
       30_000,
     );
     expect(caughtUp.nodes.find((n) => n.id === victim)!.roleInfo.lastDecided).toBe(caughtUp.lastDecided);
-  }, 90_000);
+  }, 240_000);
 
   it('pause the leader: status shows the leader change', async () => {
     const before = await ledgerWhen((x) => x.up === 4 && x.leader !== null, 'a leader');
@@ -88,13 +92,13 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     ok(await tc(['chaos', 'pause', '--node', leader.id, '--yes'], dir));
     // Requests time out at the frozen leader; the replicas change regency and elect another one.
     const invoking = invoke('put', 'after-pause', 'yes');
-    const changed = await ledgerWhen((x) => x.leader !== null && x.leader !== before.leader, 'a new leader', 30_000);
+    const changed = await ledgerWhen((x) => x.leader !== null && x.leader !== before.leader, 'a new leader', 90_000);
     expect(changed.nodes.find((n) => n.id === leader.id)!.state).toBe('paused');
     expect(changed.regency).toBeGreaterThan(before.regency ?? 0);
     ok(await invoking);
     ok(await tc(['chaos', 'resume'], dir));
     await ledgerWhen((x) => x.up === 4, 'the old leader back');
-  }, 90_000);
+  }, 240_000);
 
   it('kill a whole fault domain (every VM on one PM), invoke, then resume', async () => {
     const s = await ledgerWhen((x) => x.up === 4, 'all up');
@@ -108,8 +112,8 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     expect(down.quorumLost).toBe(false);
     ok(await invoke('put', 'k2', 'v2'));
     ok(await tc(['chaos', 'resume'], dir));
-    await ledgerWhen((x) => x.up === 4, 'all back', 30_000);
-  }, 90_000);
+    await ledgerWhen((x) => x.up === 4, 'all back', 90_000);
+  }, 240_000);
 
   it('partition one replica through the node host admin endpoint, keep invoking, heal', async () => {
     const s = await ledgerWhen((x) => x.up === 4, 'all up');
@@ -129,7 +133,7 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     const healed = await tcJson<{ results: { ok: boolean }[] }>(['chaos', 'heal'], dir);
     expect(healed.results.every((r) => r.ok)).toBe(true);
     await ledgerWhen((x) => x.nodes.every((n) => n.partitionedFrom.length === 0), 'no partition left');
-  }, 60_000);
+  }, 180_000);
 
   it('chaos run applies seeded draws and reports them next to the advisor', async () => {
     const r = await tcJson<{
@@ -166,22 +170,26 @@ describe.skipIf(!ready)('reliability: quickstart on the local target under fault
     expect(c.predicted).toBe(1);
     expect(c.keptRate).toBe(1);
     expect(c.runs.every((x) => x.observed.quorumKept)).toBe(true);
-  }, 150_000);
+  }, 300_000);
 
   it('destroy leaves no process behind', async () => {
     const l = await ledgerWhen((x) => x.up === 4, 'all up');
     expect(l.nodes).toHaveLength(4);
     await watch.stop();
     const supervisor = JSON.parse(
-      await fs.readFile(path.join(dir, '.tclouds', 'quickstart', 'supervisor.json'), 'utf8').catch(() => '{}'),
+      await fs.readFile(path.join(dir, '.tclouds', STACK, 'supervisor.json'), 'utf8').catch(() => '{}'),
     ) as { pid?: number };
     if (supervisor.pid) seenPids.add(supervisor.pid);
     expect(seenPids.size).toBeGreaterThanOrEqual(4);
-    ok(await tc(['destroy', '--yes'], dir, { timeoutMs: 60_000 }));
-    await sleep(300);
+    ok(await tc(['destroy', '--yes'], dir, { timeoutMs: 180_000 }));
+    // Processes destroy has just stopped may take a moment to be gone on a loaded machine: wait for that, then look.
+    const leftovers = () =>
+      execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(dir));
+    await until(async () => [...seenPids].every((p) => !pidAlive(p)) && leftovers().length === 0, 60_000);
     const alive = [...seenPids].filter(pidAlive);
     expect(alive, `processes still alive: ${alive.join(', ')}`).toEqual([]);
-    const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-    expect(ps.split('\n').filter((l) => l.includes(dir))).toEqual([]);
-  }, 90_000);
+    expect(leftovers()).toEqual([]);
+  }, 240_000);
 });

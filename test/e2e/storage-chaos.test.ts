@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_STACKS } from '../support/stacks.js';
 import { bin, built, type Run, tc, tcJson, tempDir } from './helpers.js';
+
+const STACK = TEST_STACKS.storageChaos;
 
 /**
  * Reliability suite, storage part: a local deployment of the quickstart's storage component (client-resident
@@ -27,7 +30,7 @@ function ok(r: Run): Run {
 describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
   beforeAll(async () => {
     dir = await tempDir('e2e-storage');
-    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', 'stq'], dir));
+    ok(await tc(['init', '--mode', 'client-resident', '--clouds', 'local', '--name', STACK], dir));
     // Storage only: the SMR part of the quickstart is exercised by reliability.test.ts.
     const yaml = await fs.readFile(path.join(dir, 'tclouds.yaml'), 'utf8');
     const start = yaml.indexOf('  # Byzantine fault-tolerant state machine');
@@ -39,7 +42,7 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
     await tc(['storage', 'keygen', 'vault'], dir); // older deploys do not create the writer key
     await fs.writeFile(path.join(dir, 'report.bin'), data);
     ok(await tc(['storage', 'put', 'vault', 'report.bin'], dir));
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
     if (!dir) return;
@@ -63,19 +66,24 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    const docs = await new Promise<{ stack: string }[]>((resolve) => {
+    const docs = await new Promise<{ stack: string }[]>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        const lines = out.split('\n').filter((l) => l.trim() !== '');
+        // Complete lines only: a chunk may end in the middle of a document.
+        const lines = out
+          .split('\n')
+          .slice(0, -1)
+          .filter((l) => l.trim() !== '');
         if (lines.length >= 2) resolve(lines.map((l) => JSON.parse(l) as { stack: string }));
       });
+      child.on('close', (code) => reject(new Error(`status --watch exited ${code} early:\n${out}`)));
     });
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(docs.length).toBeGreaterThanOrEqual(2);
-    expect(docs.every((d) => d.stack === 'stq')).toBe(true);
+    expect(docs.every((d) => d.stack === STACK)).toBe(true);
     expect(code).toBe(0);
-  }, 30_000);
+  }, 120_000);
 
   it('chaos corrupt refuses without a terminal and without --yes', async () => {
     const r = await tc(['chaos', 'corrupt', '--cloud', 'local-2', '--object', 'report.bin'], dir);
@@ -100,7 +108,7 @@ describe.skipIf(!ready)('storage under faults (CLI, local target)', () => {
   });
 
   it('two clouds gone (f=1): status reports the quorum lost and exits 8', async () => {
-    const buckets = path.join(dir, '.tclouds', 'stq', 'clouds');
+    const buckets = path.join(dir, '.tclouds', STACK, 'clouds');
     const moved: [string, string][] = [];
     for (const cloud of ['local-3', 'local-4']) {
       const from = path.join(buckets, cloud);

@@ -17,7 +17,7 @@ let file: string;
 function tclouds(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [RUN, ...args], {
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 180_000,
     env: {
       ...process.env,
       // No pulumi CLI anywhere this process could look.

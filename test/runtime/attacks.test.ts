@@ -21,7 +21,7 @@ beforeAll(async () => {
   cluster = await makeCluster({ n: 4 });
   for (const f of cluster.specFiles.slice(0, 3)) procs.push(spawnNode(f));
   await Promise.all(cluster.specs.slice(0, 3).map((s) => waitHealthy(s)));
-}, 60_000);
+}, 180_000);
 
 afterAll(() => {
   for (const p of procs) p.kill('SIGKILL');
@@ -33,7 +33,7 @@ async function metricsOf(i: number): Promise<Record<string, number>> {
 }
 
 /** Polls a replica's metrics until `ok` holds (events, not sleeps: the counters are what we wait for). */
-async function waitMetrics(i: number, ok: (m: Record<string, number>) => boolean, timeoutMs = 30_000) {
+async function waitMetrics(i: number, ok: (m: Record<string, number>) => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = await metricsOf(i);
@@ -48,7 +48,7 @@ const refused = (m: Record<string, number>, transport: string, reason: string) =
 
 /** A put through a real client: the group serves while it is attacked. */
 async function put(key: string, value: string) {
-  const client = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 20_000, retransmitMs: 300 });
+  const client = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 60_000, retransmitMs: 300 });
   try {
     await client.connect(3, 10_000);
     const r = await client.session().invoke(encodeKvOp({ op: 'put', key, value }));
@@ -101,13 +101,15 @@ describe('attacks on the transport and the control server', () => {
       const m = await waitMetrics(0, (x) => refused(x, 'peer', 'wrong_direction') >= 1);
       expect(refused(m, 'peer', 'wrong_direction')).toBeGreaterThanOrEqual(1);
       await reflections[0];
-      // Replica 0 never took the attacker for replica 3: it is connected to its two live peers only.
-      expect(m['tclouds_transport_connections{transport="peer"}']).toBe(2);
+      // Replica 0 never took the attacker for replica 3: it is connected to its two live peers only (waited for:
+      // on a loaded machine they may still be (re)connecting when the refusal is counted).
+      const peers = 'tclouds_transport_connections{transport="peer"}';
+      expect((await waitMetrics(0, (x) => x[peers] === 2))[peers]).toBe(2);
       expect(await put('after-reflection', 'v')).toEqual({ ok: true, value: null });
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
-  }, 60_000);
+  }, 180_000);
 
   it('connections that trickle their handshake are capped per address and closed at the deadline', async () => {
     const r1 = cluster.specs[1]!;
@@ -133,7 +135,9 @@ describe('attacks on the transport and the control server', () => {
       // While the attacker holds every slot its address may have, real clients still get through.
       expect(await put('during-trickle', 'v')).toEqual({ ok: true, value: null });
       const lifetimes = await Promise.all(closed);
-      const early = lifetimes.filter((ms) => ms < HANDSHAKE_DEADLINE_MS / 2);
+      // Those closed at the deadline lived at least that long (timers never fire early); those over the cap were
+      // closed on arrival, which a loaded machine may delay by seconds but not past the deadline itself.
+      const early = lifetimes.filter((ms) => ms < HANDSHAKE_DEADLINE_MS);
       expect(early.length).toBeGreaterThanOrEqual(4);
       expect(lifetimes.length - early.length).toBeGreaterThanOrEqual(1);
       const after = await waitMetrics(
@@ -147,7 +151,7 @@ describe('attacks on the transport and the control server', () => {
       clearInterval(trickle);
       for (const s of sockets) s.destroy();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('admin bodies of the wrong shape get 400 and the node keeps serving', async () => {
     const r2 = cluster.specs[2]!;
@@ -164,5 +168,5 @@ describe('attacks on the transport and the control server', () => {
     }
     await waitHealthy(r2);
     expect(await put('after-admin', randomBytes(4).toString('hex'))).toMatchObject({ ok: true });
-  }, 60_000);
+  }, 180_000);
 });

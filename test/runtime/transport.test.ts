@@ -60,7 +60,8 @@ async function dial(
   return t;
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
+/** Until `cond` holds; `ms` is a deadline for what never happens, generous for a loaded machine. */
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('timed out');
@@ -216,7 +217,7 @@ describe('transport', () => {
     await until(() => !ta.isConnected('b'));
     expect(lost).toEqual(['b']);
     const tb2 = await listen(b, [a], port);
-    await until(() => ta.isConnected('b') && tb2.isConnected('a'), 8000);
+    await until(() => ta.isConnected('b') && tb2.isConnected('a'));
     ta.send('b', Buffer.from('again'));
     await until(() => b.got.some((g) => g.msg === 'again'));
   });

@@ -65,7 +65,7 @@ describe('tclouds smr commands', () => {
     expect(JSON.parse(inv.stdout).result).toEqual({ ok: true, value: '10' });
     const human = await cli(['smr', 'invoke', 'ledger', 'get', 'alice', '--ordered', '--stack-dir', cluster.stackDir]);
     expect(human.stdout).toMatch(/ledger get alice: ok value="11" \(ordered, [\d.]+ ms, 4 replicas\)/);
-  }, 60_000);
+  }, 180_000);
 
   it('bad usage and a missing deployment are clear errors with documented exit codes', async () => {
     const bad = await cli(['smr', 'invoke', 'ledger', 'put', 'onlykey', '--stack-dir', cluster.stackDir]);
@@ -83,7 +83,7 @@ describe('tclouds smr commands', () => {
     expect(JSON.parse(none.stdout).error.code).toBe('TC430');
     const comp = await cli(['smr', 'get', 'vault', 'k', '--stack-dir', cluster.stackDir]);
     expect(comp.stderr).toMatch(/TC430 the deployment has no component "vault" \(components: ledger\)/);
-  }, 60_000);
+  }, 180_000);
 
   it('bench reports throughput and latency percentiles', async () => {
     const r = await cli([
@@ -103,5 +103,5 @@ describe('tclouds smr commands', () => {
     expect(j).toMatchObject({ component: 'ledger', clients: 4, payloadBytes: 0 });
     expect(j.ops).toBeGreaterThan(0);
     expect(j.latencyMs.p99).toBeGreaterThanOrEqual(j.latencyMs.p50);
-  }, 60_000);
+  }, 180_000);
 });

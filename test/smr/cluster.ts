@@ -206,7 +206,7 @@ export function spawnNode(specFile: string): ChildProcess {
   });
 }
 
-export async function waitHealthy(spec: NodeSpec, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+export async function waitHealthy(spec: NodeSpec, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -227,7 +227,7 @@ export async function waitHealthy(spec: NodeSpec, timeoutMs = 20_000): Promise<R
  * Waits until every replica reports (GET /health) that it has decided instance `cid`. A replica that dialled its
  * peers late (backoff) may lag the others by a heartbeat: tests that inspect every replica's state wait for this.
  */
-export async function waitDecided(specs: NodeSpec[], cid: number, timeoutMs = 20_000): Promise<void> {
+export async function waitDecided(specs: NodeSpec[], cid: number, timeoutMs = 60_000): Promise<void> {
   for (const spec of specs) {
     const deadline = Date.now() + timeoutMs;
     let seen = -1;

@@ -47,7 +47,7 @@ async function killAll(): Promise<void> {
 }
 
 async function connect(c: Cluster): Promise<SmrClient> {
-  const client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 300, timeoutMs: 30_000 });
+  const client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 300, timeoutMs: 120_000 });
   expect(await client.connect(4)).toBe(4);
   return client;
 }
@@ -120,7 +120,7 @@ describe('every replica killed at once, durability fsync', () => {
     } finally {
       await again.close();
     }
-  }, 180_000);
+  }, 300_000);
 
   it('starts with a torn or damaged log tail, says what it dropped, and keeps the acknowledged writes', async () => {
     const c = await makeCluster({ config: CONFIG });
@@ -162,7 +162,7 @@ describe('every replica killed at once, durability fsync', () => {
     } finally {
       await again.close();
     }
-  }, 180_000);
+  }, 300_000);
 });
 
 /** The schema's smallest walMaxBytes; values of 64 KiB pass it within a few dozen writes. */
@@ -198,5 +198,5 @@ describe('a write-ahead log bounded by walMaxBytes', () => {
     } finally {
       for (const n of nodes) await n.stop();
     }
-  }, 120_000);
+  }, 300_000);
 });

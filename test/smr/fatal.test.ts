@@ -53,7 +53,7 @@ describe('a replica whose core breaks an invariant', () => {
     } finally {
       again.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 180_000);
 
   it('while serving: the process exits 1 with a TC600 line and saves nothing; the others go on', async () => {
     const c = await makeCluster({ config: { requestTimeoutMs: 200 } });
@@ -61,7 +61,7 @@ describe('a replica whose core breaks an invariant', () => {
     leaveStopState(spec.dataDir, overfullVotes());
     const procs = c.specFiles.map((f) => spawnNode(f));
     const zero = exited(procs[0]!);
-    const client = await clientFromOutputs(c.stackDir, c.component, { timeoutMs: 20_000, retransmitMs: 300 });
+    const client = await clientFromOutputs(c.stackDir, c.component, { timeoutMs: 60_000, retransmitMs: 300 });
     try {
       await Promise.all(c.specs.map((s) => waitHealthy(s)));
       await client.connect(4);
@@ -78,14 +78,14 @@ describe('a replica whose core breaks an invariant', () => {
       await client.close();
       for (const p of procs) p.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 180_000);
 
   it('in process: the failure reaches the host, and a clean stop afterwards saves no stop state', async () => {
     // Stop states are written by `durability: none` only (with the write-ahead log a clean stop just flushes it).
     const c = await makeCluster({ config: { requestTimeoutMs: 200, durability: 'none' } });
     leaveStopState(c.specs[0]!.dataDir, overfullVotes());
     const nodes = await startInProcess(c);
-    const client = await clientFromOutputs(c.stackDir, c.component, { timeoutMs: 20_000, retransmitMs: 300 });
+    const client = await clientFromOutputs(c.stackDir, c.component, { timeoutMs: 60_000, retransmitMs: 300 });
     try {
       await client.connect(4);
       await client.session().invoke(encodeKvOp({ op: 'put', key: 'a', value: '1' }));
@@ -99,5 +99,5 @@ describe('a replica whose core breaks an invariant', () => {
     expect(existsSync(stopFile(c.specs[0]!))).toBe(false);
     // Not vacuous: the replicas that did not fail saved theirs.
     for (const spec of c.specs.slice(1)) expect(existsSync(stopFile(spec))).toBe(true);
-  }, 60_000);
+  }, 180_000);
 });

@@ -27,7 +27,7 @@ beforeAll(async () => {
   await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
   client = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 5000, retransmitMs: 300 });
   await client.connect(4, 20_000);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await client?.close();

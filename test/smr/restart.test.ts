@@ -17,7 +17,7 @@ describe('restart of every replica', () => {
   it('keeps the state of the last checkpoint and serves again', async () => {
     const c = await makeCluster({ config: { checkpointPeriod: 1, requestTimeoutMs: 200 } });
     let nodes = await startInProcess(c);
-    let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 20_000 });
+    let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 60_000 });
     await client.connect(4);
     let s = client.session();
     await s.invoke(encodeKvOp({ op: 'put', key: 'a', value: '1' }));
@@ -27,7 +27,7 @@ describe('restart of every replica', () => {
 
     nodes = await startInProcess(c);
     try {
-      client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 20_000 });
+      client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 60_000 });
       await client.connect(4);
       s = client.session();
       const a = decodeKvResult((await s.invoke(encodeKvOp({ op: 'get', key: 'a' }))).result);
@@ -38,14 +38,14 @@ describe('restart of every replica', () => {
     } finally {
       for (const n of nodes) await n.stop();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('after a clean stop of every replica, keeps the writes made since the last checkpoint', async () => {
     // checkpointPeriod 1000: no checkpoint is taken in this test, so everything rests on the stop state, which
     // only `durability: none` writes (with the write-ahead log the log holds it all: wal.test.ts).
     const c = await makeCluster({ config: { checkpointPeriod: 1000, requestTimeoutMs: 200, durability: 'none' } });
     let nodes = await startInProcess(c);
-    let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 20_000 });
+    let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 60_000 });
     await client.connect(4);
     let s = client.session('writer');
     for (let i = 0; i < 12; i++) await s.invoke(encodeKvOp({ op: 'put', key: `k${i % 4}`, value: `v${i}` }));
@@ -71,7 +71,7 @@ describe('restart of every replica', () => {
 
     nodes = await startInProcess(c);
     try {
-      client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 20_000 });
+      client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 60_000 });
       await client.connect(4);
       s = client.session('reader');
       for (let k = 0; k < 4; k++) {
@@ -84,7 +84,7 @@ describe('restart of every replica', () => {
     } finally {
       for (const n of nodes) await n.stop();
     }
-  }, 60_000);
+  }, 180_000);
 
   it(
     'stopped while requests are in flight, the group comes back with every acknowledged write and agrees',
@@ -138,7 +138,8 @@ describe('stop-state.ts', () => {
 async function stopUnderLoad(): Promise<void> {
   const c = await makeCluster({ config: { checkpointPeriod: 1000, requestTimeoutMs: 200, durability: 'none' } });
   let nodes = await startInProcess(c);
-  let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 5_000 });
+  // A write that times out ends its session's loop: the deadline is for a group that went away, not a slow one.
+  let client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 120_000 });
   await client.connect(4);
   // Eight sessions write increasing numbers to their own keys until the group is stopped under them; one replica
   // is stopped first, so the others decide on without it and the group stops at different points.
@@ -175,7 +176,7 @@ async function stopUnderLoad(): Promise<void> {
 
   nodes = await startInProcess(c);
   try {
-    client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 20_000 });
+    client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 200, timeoutMs: 60_000 });
     await client.connect(4);
     const s = client.session('check');
     for (let j = 0; j < 8; j++) {

@@ -55,7 +55,7 @@ describe('user service module', () => {
     };
     let nodes = await start();
     try {
-      const client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 300, timeoutMs: 20_000 });
+      const client = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 300, timeoutMs: 60_000 });
       await client.connect(4);
       // Eight sessions at once, 300 KiB results: a step's replies (about 2.4 MB) leave in more than one message.
       const sessions = Array.from({ length: 8 }, (_, i) => client.session(`s${i}`));
@@ -76,7 +76,7 @@ describe('user service module', () => {
       await stop(nodes);
 
       nodes = await start();
-      const again = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 300, timeoutMs: 20_000 });
+      const again = await clientFromOutputs(c.stackDir, c.component, { retransmitMs: 300, timeoutMs: 60_000 });
       await again.connect(4);
       const after = decode((await again.session('later').invoke(Uint8Array.of(0))).result);
       expect(after.count).toBe(13);
@@ -84,7 +84,7 @@ describe('user service module', () => {
     } finally {
       for (const p of nodes) p.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a module without execute, snapshot and restore (TC421)', async () => {
     const dir = tempDir('tclouds-svc-');

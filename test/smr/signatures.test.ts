@@ -288,14 +288,14 @@ describe('a component with clientAuth: signature (4 replica processes)', () => {
     cluster = await makeCluster({ clientAuth: 'signature', config: { requestTimeoutMs: 300 } });
     for (const f of cluster.specFiles) procs.push(spawnNode(f));
     await Promise.all(cluster.specs.map((s) => waitHealthy(s)));
-  }, 60_000);
+  }, 180_000);
   afterAll(() => {
     for (const p of procs) p.kill('SIGKILL');
   });
 
   it('a signing client (signing on from the component config) gets ordered and read-only results', async () => {
     const client = await clientFromOutputs(cluster.stackDir, cluster.component, {
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       retransmitMs: 300,
     });
     try {
@@ -308,7 +308,7 @@ describe('a component with clientAuth: signature (4 replica processes)', () => {
     } finally {
       await client.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('the CLI signs without --sign when the component requires it (get, bench), and says so in --json', async () => {
     const sd = ['--stack-dir', cluster.stackDir, '--json'];
@@ -325,7 +325,7 @@ describe('a component with clientAuth: signature (4 replica processes)', () => {
     expect(b.ops).toBeGreaterThan(0);
     // The signing key is read from its file; the --json output never carries key material.
     expect(bench.stdout + get.stdout).not.toMatch(/PRIVATE KEY|signingKey/);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a MAC-only client: a read times out with TC432, a write with TC436 (outcome unknown)', async () => {
     const client = await clientFromOutputs(cluster.stackDir, cluster.component, {
@@ -343,7 +343,7 @@ describe('a component with clientAuth: signature (4 replica processes)', () => {
     } finally {
       await client.close();
     }
-  }, 30_000);
+  }, 120_000);
 
   it('drops requests with a forged signature (a key that is not the registered signer)', async () => {
     const honest = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 1500, retransmitMs: 300 });
@@ -357,14 +357,14 @@ describe('a component with clientAuth: signature (4 replica processes)', () => {
       await honest.close();
     }
     // Nothing forged or MAC-only was executed: the state is what the signing client wrote.
-    const check = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 20_000 });
+    const check = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 60_000 });
     try {
       await check.connect(4);
       await checkOps(check, model, [{ op: 'get', key: 'a' }]);
     } finally {
       await check.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('default clientAuth (mac) replicas and the unreplicated baseline, in process', () => {
@@ -376,16 +376,16 @@ describe('default clientAuth (mac) replicas and the unreplicated baseline, in pr
     // Two client identities: the transport keeps one connection per identity (a second one replaces the first).
     cluster = await makeCluster({ clients: 2 });
     nodes = await startInProcess(cluster);
-  }, 30_000);
+  }, 120_000);
   afterAll(async () => {
     for (const nd of nodes) await nd.stop();
     await single?.stop();
   });
 
   it('accept MAC and signed clients side by side (--sign works without clientAuth: signature)', async () => {
-    const mac = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 20_000 });
+    const mac = await clientFromOutputs(cluster.stackDir, cluster.component, { timeoutMs: 60_000 });
     const signed = await clientFromOutputs(cluster.stackDir, cluster.component, {
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       sign: true,
       clientId: 'client-ledger-1',
     });
@@ -400,7 +400,7 @@ describe('default clientAuth (mac) replicas and the unreplicated baseline, in pr
       await mac.close();
       await signed.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('the unreplicated baseline checks signatures the same way', async () => {
     const spec = {
@@ -417,18 +417,20 @@ describe('default clientAuth (mac) replicas and the unreplicated baseline, in pr
     single = await startUnreplicated(specFile);
     const base = await clientFromOutputs(cluster.stackDir, cluster.component, { sign: true });
     const other = await clientFromOutputs(cluster.stackDir, cluster.component, { clientId: 'client-ledger-1' });
-    const mk = (from: SmrClient, signingKey = from.opts.signingKey) =>
+    // The good client's write must get through however slow the machine: a generous deadline; the forger's is
+    // refused for sure, so a short one (it only bounds how long the refusal takes to show).
+    const mk = (from: SmrClient, signingKey = from.opts.signingKey, timeoutMs = 60_000) =>
       new SmrClient({
         ...from.opts,
         sign: true,
         signingKey,
-        timeoutMs: 1500,
+        timeoutMs,
         f: 0,
         replicas: [{ id: spec.id, index: 0, host: spec.host, port: spec.ports.client!, publicKey: spec.publicKey }],
       });
     const good = mk(base);
     // Its own transport identity (client-ledger-1), but signing as nobody registered.
-    const forger = mk(other, generateKeyPairSync('ed25519').privateKey);
+    const forger = mk(other, generateKeyPairSync('ed25519').privateKey, 1500);
     try {
       await good.connect(1);
       await forger.connect(1);
@@ -445,5 +447,5 @@ describe('default clientAuth (mac) replicas and the unreplicated baseline, in pr
       await base.close();
       await other.close();
     }
-  }, 30_000);
+  }, 120_000);
 });

@@ -112,5 +112,5 @@ describe('tclouds storage', () => {
     const noKeys = cli(['storage', 'ls', 'plain']);
     expect(noKeys.code).toBe(4);
     expect(noKeys.stderr).toMatch(/TC205/);
-  }, 120_000);
+  }, 300_000);
 });

@@ -67,7 +67,7 @@ function driverTests(drivers: () => CloudDriver[], spoolDir: () => string): void
     const ds = drivers();
     for (const d of ds) await d.createContainer();
     await roundTrips(ds, spoolDir());
-  }, 60_000);
+  }, 180_000);
 }
 
 describe('S3 driver on s3rver', () => {

@@ -1,0 +1,28 @@
+/**
+ * Stack names of the suites that deploy to the local target. The local target puts a stack's nodes on
+ * 127.A.x.y with A derived from a hash of the stack name (stacks/local/addresses.ts), and every node of a role
+ * listens on the same ports: two deployed stacks with the same A collide (TC304). So a suite never deploys a
+ * stack named like one a user gets from the README or `tclouds init` (a user's quickstart may be running while
+ * `npm test` runs, in the same checkout), and no two suites share an A (they run in parallel).
+ * test/support/stacks.test.ts holds these properties.
+ */
+
+/** Prefix of every stack a test deploys: the README and `tclouds init` never suggest it. */
+export const TEST_STACK_PREFIX = 'tctest-';
+
+/** One stack name per suite that deploys; each gets its own 127.A block. */
+export const TEST_STACKS = {
+  deployStorage: 'tctest-deploy-storage',
+  deploySmr: 'tctest-deploy-smr',
+  reliability: 'tctest-reliability',
+  byzantine: 'tctest-byzantine',
+  storageChaos: 'tctest-storage-chaos',
+  tmux: 'tctest-tmux',
+  readme: 'tctest-readme',
+} as const;
+
+/**
+ * Stack names users get from the README (`--name quickstart`), from `tclouds init` without a name (`demo`), from
+ * its examples and templates (`prod`, `tclouds`): no test stack may share their 127.A block.
+ */
+export const USER_STACKS = ['quickstart', 'demo', 'prod', 'tclouds'] as const;
