@@ -8,10 +8,11 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLocalState } from '../../stacks/local/control.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { cli, repo, tempDir } from './helpers.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
-const STACK = 'tc-test-damaged-state';
+const STACK = TEST_STACKS.damagedState;
 
 const TOPOLOGY = `name: ${STACK}
 mode: client-resident

@@ -19,6 +19,8 @@ export const TEST_STACKS = {
   storageChaos: 'tctest-storage-chaos',
   tmux: 'tctest-tmux',
   readme: 'tctest-readme',
+  damagedState: 'tctest-damaged-state',
+  workflow: 'tctest-workflow',
 } as const;
 
 /**

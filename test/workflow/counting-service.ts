@@ -49,7 +49,8 @@ export class CountingService {
     while (this.total() < count) {
       if (Date.now() > deadline) throw new Error(`only ${this.total()} of ${count} requests arrived`);
       await new Promise<void>((r) => {
-        const t = setTimeout(r, 1000);
+        // Woken by the next arrival; the timer only ends the wait at the deadline.
+        const t = setTimeout(r, Math.max(0, deadline - Date.now()));
         this.waiters.push(() => {
           clearTimeout(t);
           r();

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callerOf } from '../../components/workflow/caller-choice.js';
 import type { ExecutionSummary } from '../../components/workflow/operations.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { CountingService } from './counting-service.js';
 import {
   caughtUp,
@@ -86,7 +87,7 @@ async function allSucceeded(ids: string[]): Promise<void> {
 describe('workflow on a local deployment', () => {
   beforeAll(async () => {
     const url = await svc.start();
-    d = await deployWorkflow('deployed');
+    d = await deployWorkflow(TEST_STACKS.workflow);
     await writeFile(path.join(d.dir, 'lmp.asl.json'), JSON.stringify(loopMapParallel(url)));
     await writeFile(path.join(d.dir, 'call.asl.json'), JSON.stringify(callEcho(url)));
     ok(await tc(d.dir, ['workflow', 'deploy-definition', 'call', '--definition', 'call.asl.json']));

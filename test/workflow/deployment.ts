@@ -32,9 +32,9 @@ export async function tcJson<T>(dir: string, args: string[], timeoutMs = 60_000)
   }
 }
 
-export async function deployWorkflow(prefix: string, extra = ''): Promise<WorkflowDeployment> {
-  const dir = await tempDir(prefix);
-  const stack = `wf-e2e-${prefix}-${process.pid}`;
+/** Deploys a workflow stack named `stack` (one of test/support/stacks.ts's TEST_STACKS: its own 127.A block). */
+export async function deployWorkflow(stack: string, extra = ''): Promise<WorkflowDeployment> {
+  const dir = await tempDir(stack);
   await writeFile(
     path.join(dir, 'tclouds.yaml'),
     [
