@@ -16,8 +16,9 @@ import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import type { Logger } from '../../runtime/role.js';
 import type { DepSkyClient } from '../storage/client.js';
 import { MAX_PERSIST_QUEUE } from './limits.js';
-import { evolve, SECRET_BYTES, secretAt, segmentMac } from './protocol/forward-integrity.js';
-import { encodeCopy, headSignedBytes, type SealedSegment, seedUnit, segmentUnit } from './protocol/segment.js';
+import { authenticateSegment, secretIndexOf } from './protocol/authenticate.js';
+import { evolve, SECRET_BYTES, secretAt } from './protocol/forward-integrity.js';
+import { encodeCopy, type SealedSegment, seedUnit, segmentUnit } from './protocol/segment.js';
 
 interface SecretFile {
   /** The secret held is A_index. */
@@ -98,15 +99,11 @@ export class SegmentPersister {
 
   private async persist(s: SealedSegment): Promise<void> {
     const held = this.held as SecretFile;
-    const index = s.segment + 1;
+    const index = secretIndexOf(s.segment);
     if (held.index > index) return; // authenticated before a restart (replayed): its secret is gone
     const secret = secretAt(Buffer.from(held.secret, 'hex'), held.index, index);
-    const mac = segmentMac(secret, s.segment, Buffer.from(s.head.chain, 'hex')).toString('hex');
-    const sig = sign(null, headSignedBytes(this.o.log, s.head), this.o.signKey).toString('base64');
-    await this.o.storage.put(
-      segmentUnit(s.segment, this.o.replica),
-      encodeCopy({ v: 1, replica: this.o.replica, ...s, sig, mac }),
-    );
+    const copy = authenticateSegment(s, { replica: this.o.replica, log: this.o.log, secret, signKey: this.o.signKey });
+    await this.o.storage.put(segmentUnit(s.segment, this.o.replica), encodeCopy(copy));
     await this.keep({ index: index + 1, secret: evolve(secret).toString('hex') });
     secret.fill(0);
     this.persisted++;
