@@ -116,3 +116,23 @@ export function entryLine(e: {
 }): string {
   return `${e.seq}\t${new Date(e.time).toISOString()}\t${e.cloud}/${e.node}\t${e.account}\t${e.type}\t${e.msg}`;
 }
+
+/** Waits until the log verifies from storage with at least `size` entries (replicas store copies after a seal). */
+export async function waitStored(d: LogDeployment, size: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await readVerified(d);
+    if (r.size >= size) return;
+    if (Date.now() > deadline) {
+      throw new TcError(
+        LogCode.storage,
+        `appended, but after ${timeoutMs} ms storage verifies only ${r.size} of ${size} entries`,
+        {
+          exit: ExitCode.unavailable,
+          hint: '`tclouds status` shows whether core replicas can write to the clouds; `tclouds log verify` says what is wrong',
+        },
+      );
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}

@@ -1,6 +1,13 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { coreFlags, deploymentOf, logComponentArg, openCore, readStdinEntries } from '../../cli/log-command.js';
+import {
+  coreFlags,
+  deploymentOf,
+  logComponentArg,
+  openCore,
+  readStdinEntries,
+  waitStored,
+} from '../../cli/log-command.js';
 import { checkEntry } from '../../components/log/client.js';
 import { LogCode } from '../../components/log/codes.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
@@ -38,6 +45,11 @@ export default class LogAppend extends TcCommand {
       allowNo: true,
       description: 'seal the open segment afterwards (store and sign it now)',
     }),
+    wait: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description: 'after sealing, wait until the entries verify from storage (f+1 replicas stored their copies)',
+    }),
     inflight: Flags.integer({ default: 4, min: 1, max: 64, description: 'requests in flight at once' }),
   };
 
@@ -57,6 +69,8 @@ export default class LogAppend extends TcCommand {
     try {
       const results = await core.append(entries, { inflight: flags.inflight });
       const sealed = flags.seal ? await core.seal() : null;
+      const lastSeq = Math.max(...results.map((r) => r.first + r.count - 1));
+      if (sealed !== null && flags.wait) await waitStored(d, lastSeq + 1, flags.timeout * 1000);
       const first = results[0]?.first ?? null;
       const lastR = results[results.length - 1];
       const out: AppendOutput = {

@@ -9,7 +9,7 @@
  * A segment the replica already authenticated (replayed from its write-ahead log at a restart) is skipped:
  * its secret is gone, and its copy was stored before the secret moved on.
  */
-import { type KeyObject, randomBytes, sign } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
