@@ -10,6 +10,7 @@ import { ExitCode } from '../kernel/errors.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
 import { type Deployment, loadDeployment } from '../stacks/deployment.js';
 import { TcCommand } from './base-command.js';
+import { recordEvent } from './log-events.js';
 import { confirm } from './prompt.js';
 
 export const deploymentFlags = {
@@ -94,6 +95,16 @@ export abstract class ChaosActionCommand extends TcCommand {
     const targets = resolveTargets(dep, selectorOf(flags));
     await confirmAction(question(targets.map((t) => t.id).join(', '), dep.outputs.stack), flags.yes);
     const results = await act(dep, targets);
+    // Event-driven logging: the stack's log records the fault injected and who injected it.
+    const done = results.map((r) => `${r.node} ${r.ok ? 'ok' : 'failed'}`).join(', ');
+    for (const w of await recordEvent(
+      dep.stackDir,
+      dep.outputs.target,
+      `tclouds.chaos.${action}`,
+      `chaos ${action}: ${done}`,
+    )) {
+      this.note(w);
+    }
     return this.reportResults({ action, targets: targets.map((t) => t.id), results }, results);
   }
 }

@@ -87,25 +87,28 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
         dir,
       )
     ).json();
-    expect(one).toMatchObject({ appended: 1, first: 0, last: 0, size: 1, sealed: 0 });
+    // Entry 0 (segment 0) is tclouds' own record of the deploy in beforeAll.
+    expect(one).toMatchObject({ appended: 1, first: 1, last: 1, size: 2, sealed: 1 });
     const lines = Array.from({ length: 40 }, (_, i) =>
       JSON.stringify({ cloud: CLOUDS[i % 4], node: `db-${i % 3}`, type: i % 2 ? 'write' : 'read', msg: `row ${i}` }),
     );
     const many = (await tc(['log', 'append', 'audit', '--json'], dir, `${lines.join('\n')}\n`)).json();
-    expect(many).toMatchObject({ appended: 40, first: 1, last: 40, size: 41, sealed: 1 });
+    expect(many).toMatchObject({ appended: 40, first: 2, last: 41, size: 42, sealed: 2 });
     const all = await query();
-    expect(all.size).toBe(41);
-    expect(all.entries.map((e) => e.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i));
+    expect(all.size).toBe(42);
+    expect(all.entries.map((e) => e.seq)).toEqual(Array.from({ length: 42 }, (_, i) => i));
+    expect(all.entries[0]).toMatchObject({ type: 'tclouds.deploy', cloud: 'local', account: 'client-audit' });
+    expect(all.entries[0]?.msg).toMatch(new RegExp(`^deploy of stack ${STACK} to local: .* \\(by .+@.+\\)$`));
     const writesInB = await query('--cloud', 'b', '--type', 'write');
     expect(writesInB.entries.map((e) => e.msg)).toEqual([1, 5, 9, 13, 17, 21, 25, 29, 33, 37].map((i) => `row ${i}`));
-    expect((await query('--text', 'ALICE')).entries.map((e) => e.seq)).toEqual([0]);
+    expect((await query('--text', 'ALICE')).entries.map((e) => e.seq)).toEqual([1]);
     const v = await verify();
     expect(v.code).toBe(0);
-    expect(v.out).toMatchObject({ ok: true, size: 41, segments: 2 });
+    expect(v.out).toMatchObject({ ok: true, size: 42, segments: 3 });
     const inc = (await tc(['log', 'proof', 'audit', '--inclusion', '17', '--json'], dir)).json();
-    expect(inc).toMatchObject({ type: 'inclusion', index: 17, size: 41, verified: true });
+    expect(inc).toMatchObject({ type: 'inclusion', index: 17, size: 42, verified: true });
     const con = (await tc(['log', 'proof', 'audit', '--consistency', '1', '--json'], dir)).json();
-    expect(con).toMatchObject({ type: 'consistency', first: 1, size: 41, verified: true });
+    expect(con).toMatchObject({ type: 'consistency', first: 1, size: 42, verified: true });
     const bad = await tc(['log', 'append', 'audit', '--json'], dir, '{"cloud":"a","node":"x","type":"t"}\n');
     expect(bad.code).toBe(3);
     expect(bad.json()).toMatchObject({ error: { code: 'TC451', message: expect.stringContaining('stdin line 1') } });
@@ -122,26 +125,26 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
       change(copy);
       await fs.writeFile(file, JSON.stringify(copy));
     };
-    await edit(segmentUnit(1, 0), (c) => {
+    await edit(segmentUnit(2, 0), (c) => {
       c.entries[4] = c.entries[4]!.replace('row 3', 'row 333');
     });
-    await edit(segmentUnit(1, 1), (c) => {
+    await edit(segmentUnit(2, 1), (c) => {
       c.entries.reverse();
     });
-    await edit(segmentUnit(1, 3), (c) => {
+    await edit(segmentUnit(2, 3), (c) => {
       c.entries.push(
-        encodeEntry({ seq: 41, time: 0, cloud: 'a', node: 'x', account: 'client-audit', type: 't', msg: 'invented' }),
+        encodeEntry({ seq: 42, time: 0, cloud: 'a', node: 'x', account: 'client-audit', type: 't', msg: 'invented' }),
       );
     });
-    const f2 = await valueFile(a, segmentUnit(1, 2));
+    const f2 = await valueFile(a, segmentUnit(2, 2));
     await fs.truncate(f2, 100);
     // and delete segment 0 from cloud a altogether
     for (let r = 0; r < 4; r++) await fs.rm(path.join(a, segmentUnit(0, r)), { recursive: true });
     const v = await verify();
     expect(v.code).toBe(0);
-    expect(v.out).toMatchObject({ ok: true, size: 41 });
+    expect(v.out).toMatchObject({ ok: true, size: 42 });
     const q = await query();
-    expect(q.entries.map((e) => e.msg)).toEqual([
+    expect(q.entries.slice(1).map((e) => e.msg)).toEqual([
       'alice logged in',
       ...Array.from({ length: 40 }, (_, i) => `row ${i}`),
     ]);
@@ -152,12 +155,12 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
   }, async () => {
     const writer = await stolenWriter(stackDir, STACK, 'audit', 3, CLOUDS);
     const stolen = await stolenSecret(stackDir, 'audit', 3);
-    expect(stolen.index).toBe(3); // segments 0 and 1 sealed: it holds A_3, not A_1 or A_2
+    expect(stolen.index).toBe(4); // segments 0..2 sealed: it holds A_4, not A_1 (segment 0's)
     const du = segmentUnit(0, 3);
     const original = (await writer.get(du)).bytes;
     const copy = decodeCopy(original) as SegmentCopy;
     // Rewrite entry 0 and rebuild a consistent tree and chain for it, then sign and MAC with what it holds.
-    copy.entries[0] = encodeEntry({ ...JSON.parse(copy.entries[0]!), msg: 'nobody logged in' });
+    copy.entries[0] = encodeEntry({ ...JSON.parse(copy.entries[0]!), msg: 'deploy by nobody' });
     const t = new MerkleTree();
     for (const e of copy.entries) t.append(Buffer.from(e));
     const partial = { size: 1, root: t.root().toString('hex'), time: copy.head.time, segment: 0 };
@@ -179,7 +182,7 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     expect(human.code).toBe(1);
     expect(human.stderr).toMatch(/TC453.*at entry 0/);
     // What f+1 honest replicas stored still reads.
-    expect((await query()).entries[0]?.msg).toBe('alice logged in');
+    expect((await query()).entries[0]?.msg).toMatch(/^deploy of stack/);
     await writer.put(du, original);
     expect((await verify()).code).toBe(0);
     await writer.close();
@@ -190,10 +193,10 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     const { readSigningKey } = await import('../../components/storage/keys.js');
     const signKey = await readSigningKey(path.join(stackDir, 'keys', 'storage-audit-core-2-writer.key'));
     const stolen = await stolenSecret(stackDir, 'audit', 2);
-    const seg1 = decodeCopy((await writer.get(segmentUnit(1, 2))).bytes) as SegmentCopy;
+    const seg1 = decodeCopy((await writer.get(segmentUnit(2, 2))).bytes) as SegmentCopy;
     // Forge: a segment 2 with an invented entry and a head over it, vouched for by this one replica only.
     const invented = encodeEntry({
-      seq: 41,
+      seq: 42,
       time: seg1.head.time + 1,
       cloud: 'a',
       node: 'web-1',
@@ -202,15 +205,15 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
       msg: 'mallory logged in',
     });
     const forged = authenticateSegment(
-      { segment: 2, first: 41, entries: [invented], head: { ...seg1.head, size: 42, segment: 2 } },
+      { segment: 3, first: 42, entries: [invented], head: { ...seg1.head, size: 43, segment: 3 } },
       { replica: 2, log: `${STACK}/audit`, secret: stolen.secret, signKey },
     );
-    await writer.put(segmentUnit(2, 2), Buffer.from(JSON.stringify(forged)));
+    await writer.put(segmentUnit(3, 2), Buffer.from(JSON.stringify(forged)));
     let v = await verify();
     expect(v.code).toBe(1);
-    expect(v.out.problems.find((x) => x.severity === 'error')).toMatchObject({ segment: 2, entry: 41 });
-    expect(v.out.size).toBe(41);
-    await writer.rm(segmentUnit(2, 2));
+    expect(v.out.problems.find((x) => x.severity === 'error')).toMatchObject({ segment: 3, entry: 42 });
+    expect(v.out.size).toBe(42);
+    await writer.rm(segmentUnit(3, 2));
     // Replay: segment 0's (validly signed) copy stored again as segment 1.
     const original = (await writer.get(segmentUnit(1, 2))).bytes;
     await writer.put(segmentUnit(1, 2), (await writer.get(segmentUnit(0, 2))).bytes);
@@ -229,14 +232,15 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     expect((await verify('--save-head', head)).code).toBe(0);
     for (const cloud of CLOUDS)
       for (let r = 0; r < 4; r++)
-        await fs.rm(path.join(bucket(cloud), segmentUnit(1, r)), { recursive: true, force: true });
+        for (const k of [1, 2])
+          await fs.rm(path.join(bucket(cloud), segmentUnit(k, r)), { recursive: true, force: true });
     const plain = await verify();
     expect(plain.out).toMatchObject({ ok: true, size: 1 });
     const since = await verify('--since', head);
     expect(since.code).toBe(1);
     expect(since.out.problems[0]).toMatchObject({
       entry: 1,
-      message: expect.stringContaining('entries 1..40 were removed'),
+      message: expect.stringContaining('entries 1..41 were removed'),
     });
   });
 
@@ -262,9 +266,9 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
         dir,
       )
     ).json();
-    expect(r).toMatchObject({ first: 41, sealed: 2 });
+    expect(r).toMatchObject({ first: 42, sealed: 3 });
     await until('segment 2 stored', async () =>
-      (await stolenSecret(stackDir, 'audit', 0)).index === 4 ? true : undefined,
+      (await stolenSecret(stackDir, 'audit', 0)).index === 5 ? true : undefined,
     );
   });
 });
