@@ -75,7 +75,10 @@ export function planLog(input: KindPlanInput<'log'>): ComponentPlan {
           f: c.f,
           ...where,
           jurisdictions: Object.fromEntries(
-            c.clouds.map((cloud) => [cloud, jurisdictionOf(cloud, input.clouds[cloud]?.region)]),
+            c.clouds.map((cloud) => [
+              cloud,
+              c.jurisdictions?.[cloud] ?? jurisdictionOf(cloud, input.clouds[cloud]?.region),
+            ]),
           ),
           clientId: consoleClient,
         }),
