@@ -12,11 +12,11 @@ export const logKind: KindModule<'log'> = {
   status: {
     unit: 'node',
     quorum(client, units) {
-      // The core is a BFT SMR group: 3f+1 replicas, f+1 matching replies accept an append. The console counts
-      // as one more node, so n is the core's own size.
-      const n = num(client.n) ?? units;
-      const f = num(client.f) ?? Math.floor((n - 1) / 3);
-      return { n, f, quorum: Math.floor((n + f) / 2) + 1 };
+      // Units are every node: the 3f+1 core replicas (f of which may fail) and the console. Counting them together
+      // is a simplification: with all of them up the verdict is ok, one core or the console down is degraded, and
+      // more than f down is reported lost (it is, for the core; a down console loses only the HTTP interface).
+      const f = num(client.f) ?? 1;
+      return { n: units, f, quorum: Math.max(1, units - f) };
     },
     keyMetric: (role) => {
       if (num(role.entries) !== null) {

@@ -67,17 +67,18 @@ export function decodeEntry(text: string): Entry | undefined {
   } catch {
     return undefined;
   }
-  const r = StoredEntrySchema.safeParse(o);
-  if (!r.success) return undefined;
-  return encodeEntry(r.data) === text ? r.data : undefined;
+  // A hand-written check rather than a schema: verify decodes every entry of the log, and the canonical
+  // re-encoding below already refuses any extra, missing or reordered field.
+  if (typeof o !== 'object' || o === null) return undefined;
+  const e = o as Entry;
+  const ok =
+    Number.isSafeInteger(e.seq) &&
+    e.seq >= 0 &&
+    typeof e.time === 'number' &&
+    typeof e.cloud === 'string' &&
+    typeof e.node === 'string' &&
+    typeof e.account === 'string' &&
+    typeof e.type === 'string' &&
+    typeof e.msg === 'string';
+  return ok && encodeEntry(e) === text ? e : undefined;
 }
-
-const StoredEntrySchema = z.strictObject({
-  seq: z.int().min(0),
-  time: z.number(),
-  cloud: z.string(),
-  node: z.string(),
-  account: z.string(),
-  type: z.string(),
-  msg: z.string(),
-});

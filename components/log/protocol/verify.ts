@@ -113,10 +113,12 @@ export function verifyLog(input: VerifyInput): VerifyReport {
   };
 }
 
+/** What a copy says, as one digest (JSON keeps the entry boundaries unambiguous): copies are compared by it. */
 function contentKey(c: SegmentCopy): string {
-  const h = createHash('sha256').update(JSON.stringify([c.segment, c.first, c.head]));
-  for (const e of c.entries) h.update(e).update('\n');
-  return h.digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([c.segment, c.first, c.head]))
+    .update(JSON.stringify(c.entries))
+    .digest('hex');
 }
 
 /** The content f+1 replicas vouch for, or undefined (and an error) when none has that many. */
@@ -176,11 +178,25 @@ function vouchFailure(input: VerifyInput, k: number, replica: number, copy: Segm
   const seed = input.seeds[replica];
   if (seed === undefined || typeof seed === 'string')
     return 'its forward-integrity seed is unreadable, so its MAC cannot be checked';
-  const secret = secretAt(seed, 0, k + 1);
+  const secret = secretFor(input, replica, seed, k + 1);
   if (!macMatches(secret, k, Buffer.from(copy.head.chain, 'hex'), Buffer.from(copy.mac, 'hex'))) {
     return "forward-integrity MAC does not check (written without the segment's secret: rewritten after the fact)";
   }
   return undefined;
+}
+
+/**
+ * A_index of a replica, evolved on from the last one this verification computed (segments are checked in order,
+ * so the whole log costs one hash per segment and replica, not one per segment squared).
+ */
+const evolved = new WeakMap<VerifyInput, Map<number, { index: number; secret: Buffer }>>();
+function secretFor(input: VerifyInput, replica: number, seed: Uint8Array, index: number): Buffer {
+  const cache = evolved.get(input) ?? new Map<number, { index: number; secret: Buffer }>();
+  evolved.set(input, cache);
+  const from = cache.get(replica);
+  const secret = from && from.index <= index ? secretAt(from.secret, from.index, index) : secretAt(seed, 0, index);
+  cache.set(replica, { index, secret });
+  return secret;
 }
 
 /** Checks the accepted content on its own and appends its entries to `tree` and `out`; a reason when it fails. */
