@@ -125,6 +125,35 @@ describe.skipIf(!built)('log console access control', () => {
     }
   });
 
+  it('shows core replicas, console and clouds in the status dashboard with their verdict', {
+    timeout: 60_000,
+  }, async () => {
+    const r = await tc(['status', '--json'], dir);
+    const status = r.json() as {
+      components: {
+        name: string;
+        verdict: string;
+        nodes: { id: string; state: string; keyMetric: string }[];
+        clouds: { cloud: string }[];
+      }[];
+    };
+    const audit = status.components.find((c) => c.name === 'audit');
+    expect(audit?.verdict).toBe('ok');
+    expect(audit?.nodes.map((n) => [n.id, n.state])).toEqual(
+      [
+        ['audit-core-0', 'ok'],
+        ['audit-core-1', 'ok'],
+        ['audit-core-2', 'ok'],
+        ['audit-core-3', 'ok'],
+        ['audit-console-0', 'ok'],
+      ].sort(),
+    );
+    expect(audit?.nodes.find((n) => n.id === 'audit-core-0')?.keyMetric).toMatch(
+      /^\d+ entries · \d+\/\d+ segments stored$/,
+    );
+    expect(audit?.clouds.map((c) => c.cloud)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   it('refuses missing, forged, tampered and expired tokens', { timeout: 120_000 }, async () => {
     expect(await call('GET', '/v1/entries', undefined)).toMatchObject({
       status: 401,

@@ -8,6 +8,7 @@ import { Frontier } from '../../components/log/protocol/frontier.js';
 import {
   EMPTY_ROOT,
   leafHash,
+  leafHashOfText,
   MerkleTree,
   nodeHash,
   verifyConsistency,
@@ -99,6 +100,12 @@ describe('Merkle tree (RFC 9162)', () => {
           expect(verifyConsistency(first, second, other.root(first), t.root(second), proof)).toBe(false);
         }
       }
+    }
+  });
+
+  it('hashes an entry given as text exactly as its UTF-8 bytes', () => {
+    for (const text of ['', '{"msg":"x"}', 'é ✓ 日本 \u0000 \ud83d\ude00']) {
+      expect(leafHashOfText(text)).toEqual(leafHash(Buffer.from(text, 'utf8')));
     }
   });
 

@@ -80,7 +80,7 @@ export class LogCoreService implements Service {
     for (const e of entries) {
       const text = encodeEntry({ ...e, seq: this.size, time: ctx.timestamp, account });
       if (this.open.length === 0) this.openSince = ctx.timestamp;
-      this.frontier.append(enc.encode(text));
+      this.frontier.appendText(text);
       this.open.push(text);
       if (this.open.length >= this.segmentEntries) this.seal(ctx.timestamp);
     }

@@ -3,7 +3,7 @@
  * It is all the core keeps of the tree: enough to append and to compute the root, small enough for every
  * checkpoint. Pure.
  */
-import { EMPTY_ROOT, leafHash, nodeHash } from './merkle.js';
+import { EMPTY_ROOT, leafHash, leafHashOfText, nodeHash } from './merkle.js';
 
 export class Frontier {
   /** Subtree hashes, largest (leftmost) first; sizes follow from the binary digits of `size`. */
@@ -23,6 +23,12 @@ export class Frontier {
 
   append(entry: Uint8Array): Buffer {
     const h = leafHash(entry);
+    this.appendLeafHash(h);
+    return h;
+  }
+
+  appendText(entry: string): Buffer {
+    const h = leafHashOfText(entry);
     this.appendLeafHash(h);
     return h;
   }

@@ -24,6 +24,14 @@ export function leafHash(entry: Uint8Array): Buffer {
   return hash('sha256', leafScratch.subarray(0, entry.length + 1), 'buffer');
 }
 
+/**
+ * The leaf hash of an entry given as text: U+0000 encodes as the single byte 0x00 in UTF-8, so hashing
+ * "\u0000" + text is SHA-256(0x00 || utf8(text)) without encoding the text into a buffer first.
+ */
+export function leafHashOfText(text: string): Buffer {
+  return hash('sha256', `\u0000${text}`, 'buffer');
+}
+
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_BYTES);
@@ -68,6 +76,10 @@ export class MerkleTree {
 
   append(entry: Uint8Array): void {
     this.appendLeafHash(leafHash(entry));
+  }
+
+  appendText(entry: string): void {
+    this.appendLeafHash(leafHashOfText(entry));
   }
 
   /** The leaf hash of entry `index`. */

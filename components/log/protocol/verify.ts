@@ -205,12 +205,11 @@ function checkContent(c: SegmentCopy, k: number, tree: MerkleTree, chain: Buffer
     return `segment ${k} starts at entry ${c.first}, but the log so far has ${tree.size} entries (entries missing or repeated)`;
   if (c.head.size !== c.first + c.entries.length)
     return `segment ${k}: its head says ${c.head.size} entries but it holds ${c.first}+${c.entries.length}`;
-  const enc = new TextEncoder();
   for (let j = 0; j < c.entries.length; j++) {
     const text = c.entries[j] as string;
     const e = decodeEntry(text);
     if (!e || e.seq !== c.first + j) return `entry ${c.first + j} of segment ${k} is malformed or out of order`;
-    tree.append(enc.encode(text));
+    tree.appendText(text);
     out.push(e);
   }
   if (tree.root().toString('hex') !== c.head.root)
