@@ -10,6 +10,7 @@
  * Writes bench/results/log.json.   npm run build && npx tsx bench/log.ts
  */
 import { spawnSync } from 'node:child_process';
+import { hash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -127,6 +128,14 @@ function queryAndProofBench() {
   };
 }
 
+/** Microseconds per SHA-256 of 200 bytes, now: how much CPU this process gets on a shared machine. */
+function cpuCalibration() {
+  const b = Buffer.alloc(200, 7);
+  const t = performance.now();
+  for (let i = 0; i < 100_000; i++) hash('sha256', b, 'buffer');
+  return { sha256Of200BytesUs: Math.round((((performance.now() - t) * 1000) / 100_000) * 100) / 100 };
+}
+
 async function main(): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-log-bench-'));
   const stack = `log-bench-${process.pid}`;
@@ -164,9 +173,13 @@ async function main(): Promise<void> {
     const verifyMs = performance.now() - t;
     if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.problems.slice(0, 3))}`);
     const qp = queryAndProofBench();
+    const calibration = cpuCalibration();
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+      // How fast this process hashed while the benchmark ran: about 0.7 us on an idle core of this kind; a
+      // figure many times that says the run shared its cores with other work.
+      calibration,
       entryBytes: 200,
       append: {
         entries: append.entries,
