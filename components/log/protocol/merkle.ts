@@ -35,8 +35,10 @@ export function leafHashOfText(text: string): Buffer {
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_BYTES);
-  return hash('sha256', nodeScratch, 'buffer');
+  return sha256(nodeScratch);
 }
+
+const sha256 = (b: Uint8Array): Buffer => hash('sha256', b, 'buffer');
 /** SHA-256 of the empty string: the root of the empty tree (RFC 9162 2.1.1). */
 export const EMPTY_ROOT = createHash('sha256').digest();
 
@@ -69,7 +71,9 @@ export class MerkleTree {
     for (;;) {
       const index = this.push(level, hash);
       if (index % 2 === 0) return;
-      hash = nodeHash(this.node(level, index - 1), hash);
+      // The pair's two hashes are adjacent in the level buffer: copy both into the scratch in one call.
+      (this.levels[level] as Buffer).copy(nodeScratch, 1, (index - 1) * HASH_BYTES, (index + 1) * HASH_BYTES);
+      hash = sha256(nodeScratch);
       level++;
     }
   }
