@@ -27,5 +27,7 @@ export const LogCode = {
   storage: 'TC460',
   /** A saved tree head (`--since`) is malformed or is not a prefix of the log now. */
   badHead: 'TC461',
+  /** Console: no such route (HTTP 404). */
+  noRoute: 'TC462',
 } as const;
 export type LogCodeValue = (typeof LogCode)[keyof typeof LogCode];

@@ -58,6 +58,7 @@ const STATUS: Record<string, number> = {
   [LogCode.badEntry]: 400,
   [LogCode.badQuery]: 400,
   [LogCode.storage]: 503,
+  [LogCode.noRoute]: 404,
 };
 
 export async function handleConsole(
@@ -72,11 +73,11 @@ export async function handleConsole(
     if (req.method === 'POST' && url.pathname === '/v1/entries') body = await append(deps, grant, await readJson(req));
     else if (req.method === 'GET' && url.pathname === '/v1/entries') body = await query(deps, grant, url.searchParams);
     else if (req.method === 'GET' && url.pathname === '/v1/head') body = await head(deps, grant);
-    else throw new TcError('TC404', `no route ${req.method} ${url.pathname}`, { exit: ExitCode.notFound });
+    else throw new TcError(LogCode.noRoute, `no route ${req.method} ${url.pathname}`, { exit: ExitCode.notFound });
     send(res, 200, body);
   } catch (e) {
     const err = isTcError(e) ? e : new TcError(LogCode.storage, (e as Error).message, { exit: ExitCode.failure });
-    const status = err.code === 'TC404' ? 404 : (STATUS[err.code] ?? 500);
+    const status = STATUS[err.code] ?? 500;
     send(res, status, { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } });
   }
 }
