@@ -14,6 +14,8 @@ export default class LogTail extends TcCommand {
   static override args = { component: logComponentArg };
   static override flags = {
     ...logFlags,
+    // -f is follow here, as in tail(1): the topology file is --file only.
+    file: Flags.string({ default: 'tclouds.yaml', description: 'Topology file whose deployment to use' }),
     lines: Flags.integer({
       char: 'n',
       default: 10,

@@ -6,6 +6,8 @@
  * and replaying an old one; whole segments removed behind a saved head. Each is caught by `log verify` (exit 1,
  * the entry named) or read correctly from the other clouds. Needs `npm run build` first.
  */
+
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +17,7 @@ import { encodeEntry } from '../../components/log/protocol/entry.js';
 import { chainNext, genesisChain } from '../../components/log/protocol/forward-integrity.js';
 import { MerkleTree } from '../../components/log/protocol/merkle.js';
 import { decodeCopy, headChainInput, type SegmentCopy, segmentUnit } from '../../components/log/protocol/segment.js';
-import { repo, tempDir } from '../support/cli.js';
+import { bin, repo, tempDir } from '../support/cli.js';
 import { bucketDir, stolenSecret, stolenWriter, tc, until, valueFile } from './e2e-support.js';
 
 const built = existsSync(path.join(repo, 'dist', 'components', 'log', 'core-node.js'));
@@ -114,6 +116,40 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     expect(bad.json()).toMatchObject({ error: { code: 'TC451', message: expect.stringContaining('stdin line 1') } });
   });
 
+  it('follows new entries with tail -f until interrupted', { timeout: 120_000 }, async () => {
+    const child = spawn(
+      process.execPath,
+      [bin, 'log', 'tail', 'audit', '-f', '-n', '1', '--interval', '200', '--json'],
+      {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+    await until('the last entry', async () => (out.includes('"row 39"') ? true : undefined));
+    const r = await tc(
+      ['log', 'append', 'audit', '--cloud', 'd', '--node', 'n', '--type', 'tail', '--msg', 'followed', '--no-wait'],
+      dir,
+    );
+    expect(r.code).toBe(0);
+    await until('the followed entry', async () => (out.includes('"followed"') ? true : undefined));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const seen = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; msg: string });
+    expect(seen.map((e) => [e.seq, e.msg])).toEqual([
+      [41, 'row 39'],
+      [42, 'followed'],
+    ]);
+  });
+
   it('reads correctly what one cloud modified, deleted, reordered, truncated or extended', {
     timeout: 120_000,
   }, async () => {
@@ -142,9 +178,9 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     for (let r = 0; r < 4; r++) await fs.rm(path.join(a, segmentUnit(0, r)), { recursive: true });
     const v = await verify();
     expect(v.code).toBe(0);
-    expect(v.out).toMatchObject({ ok: true, size: 42 });
+    expect(v.out).toMatchObject({ ok: true, size: 43 });
     const q = await query();
-    expect(q.entries.slice(1).map((e) => e.msg)).toEqual([
+    expect(q.entries.slice(1, 42).map((e) => e.msg)).toEqual([
       'alice logged in',
       ...Array.from({ length: 40 }, (_, i) => `row ${i}`),
     ]);
@@ -155,7 +191,7 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
   }, async () => {
     const writer = await stolenWriter(stackDir, STACK, 'audit', 3, CLOUDS);
     const stolen = await stolenSecret(stackDir, 'audit', 3);
-    expect(stolen.index).toBe(4); // segments 0..2 sealed: it holds A_4, not A_1 (segment 0's)
+    expect(stolen.index).toBe(5); // segments 0..3 sealed: it holds A_5, not A_1 (segment 0's)
     const du = segmentUnit(0, 3);
     const original = (await writer.get(du)).bytes;
     const copy = decodeCopy(original) as SegmentCopy;
@@ -196,7 +232,7 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     const seg1 = decodeCopy((await writer.get(segmentUnit(2, 2))).bytes) as SegmentCopy;
     // Forge: a segment 2 with an invented entry and a head over it, vouched for by this one replica only.
     const invented = encodeEntry({
-      seq: 42,
+      seq: 43,
       time: seg1.head.time + 1,
       cloud: 'a',
       node: 'web-1',
@@ -205,15 +241,15 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
       msg: 'mallory logged in',
     });
     const forged = authenticateSegment(
-      { segment: 3, first: 42, entries: [invented], head: { ...seg1.head, size: 43, segment: 3 } },
+      { segment: 4, first: 43, entries: [invented], head: { ...seg1.head, size: 44, segment: 4 } },
       { replica: 2, log: `${STACK}/audit`, secret: stolen.secret, signKey },
     );
-    await writer.put(segmentUnit(3, 2), Buffer.from(JSON.stringify(forged)));
+    await writer.put(segmentUnit(4, 2), Buffer.from(JSON.stringify(forged)));
     let v = await verify();
     expect(v.code).toBe(1);
-    expect(v.out.problems.find((x) => x.severity === 'error')).toMatchObject({ segment: 3, entry: 42 });
-    expect(v.out.size).toBe(42);
-    await writer.rm(segmentUnit(3, 2));
+    expect(v.out.problems.find((x) => x.severity === 'error')).toMatchObject({ segment: 4, entry: 43 });
+    expect(v.out.size).toBe(43);
+    await writer.rm(segmentUnit(4, 2));
     // Replay: segment 0's (validly signed) copy stored again as segment 1.
     const original = (await writer.get(segmentUnit(1, 2))).bytes;
     await writer.put(segmentUnit(1, 2), (await writer.get(segmentUnit(0, 2))).bytes);
@@ -232,7 +268,7 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     expect((await verify('--save-head', head)).code).toBe(0);
     for (const cloud of CLOUDS)
       for (let r = 0; r < 4; r++)
-        for (const k of [1, 2])
+        for (const k of [1, 2, 3])
           await fs.rm(path.join(bucket(cloud), segmentUnit(k, r)), { recursive: true, force: true });
     const plain = await verify();
     expect(plain.out).toMatchObject({ ok: true, size: 1 });
@@ -240,7 +276,7 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     expect(since.code).toBe(1);
     expect(since.out.problems[0]).toMatchObject({
       entry: 1,
-      message: expect.stringContaining('entries 1..41 were removed'),
+      message: expect.stringContaining('entries 1..42 were removed'),
     });
   });
 
@@ -266,9 +302,9 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
         dir,
       )
     ).json();
-    expect(r).toMatchObject({ first: 42, sealed: 3 });
-    await until('segment 2 stored', async () =>
-      (await stolenSecret(stackDir, 'audit', 0)).index === 5 ? true : undefined,
+    expect(r).toMatchObject({ first: 43, sealed: 4 });
+    await until('segment 4 stored', async () =>
+      (await stolenSecret(stackDir, 'audit', 0)).index === 6 ? true : undefined,
     );
   });
 });
