@@ -187,4 +187,41 @@ describe.skipIf(!built)('log console access control', () => {
     });
     expect(expired.body).toMatchObject({ error: { code: 'TC457', message: expect.stringContaining('expired') } });
   });
+
+  it('keeps appending and verifying with a core replica killed, and records the chaos action and who ran it', {
+    timeout: 180_000,
+  }, async () => {
+    const kill = await tc(['chaos', 'kill', '--node', 'audit-core-3', '--yes', '--json'], dir);
+    expect(kill.code).toBe(0);
+    const r = await tc(
+      [
+        'log',
+        'append',
+        'audit',
+        '--cloud',
+        'a',
+        '--node',
+        'n',
+        '--type',
+        'after-kill',
+        '--msg',
+        'still here',
+        '--json',
+      ],
+      dir,
+    );
+    expect(r.code).toBe(0);
+    const q = (await tc(['log', 'query', 'audit', '--type', 'tclouds.chaos.kill', '--json'], dir)).json() as {
+      entries: { msg: string; cloud: string }[];
+    };
+    expect(q.entries).toHaveLength(1);
+    expect(q.entries[0]?.msg).toMatch(/^chaos kill: audit-core-3 ok \(by .+@.+\)$/);
+    const v = (await tc(['log', 'verify', 'audit', '--json'], dir)).json() as {
+      ok: boolean;
+      problems: { replica?: number; severity: string }[];
+    };
+    expect(v.ok).toBe(true);
+    expect(v.problems.length).toBeGreaterThan(0);
+    expect(v.problems.every((p) => p.severity === 'warning' && p.replica === 3)).toBe(true);
+  });
 });
