@@ -223,5 +223,13 @@ describe.skipIf(!built)('log console access control', () => {
     expect(v.ok).toBe(true);
     expect(v.problems.length).toBeGreaterThan(0);
     expect(v.problems.every((p) => p.severity === 'warning' && p.replica === 3)).toBe(true);
+    const heal = await tc(['chaos', 'heal', '--json'], dir);
+    expect(heal.code).toBe(0);
+    const healed = (await tc(['log', 'query', 'audit', '--type', 'tclouds.chaos.heal', '--json'], dir)).json() as {
+      entries: { msg: string }[];
+    };
+    expect(healed.entries.map((e) => e.msg)).toEqual([
+      expect.stringMatching(/^chaos heal: .*audit-core-3 ok.* \(by .+\)$/),
+    ]);
   });
 });
