@@ -106,8 +106,10 @@ const consoleRole: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance>
   return {
     health: () => ({ verifiedEntries: view.entries.length, verified: view.ok, verifiedAt: view.at || null }),
     stop: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
+      // Idle keep-alive connections would hold close() open until they time out: drop them once it is called.
+      const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
+      await closed;
       await core.close();
     },
   };
