@@ -88,14 +88,14 @@ describe.skipIf(!built)('log console access control', () => {
     const all = await until('both entries verified', async () => {
       const r = await call('GET', '/v1/entries?type=invoice', tokens.reviewer);
       const s = await call('GET', '/v1/entries?type=scan', tokens.reviewer);
-      return msgs(r).length === 1 && msgs(s).length === 1 ? [r, s] : undefined;
+      return msgs(r).length === 1 && msgs(s).length === 1 ? ([r, s] as const) : undefined;
     });
-    expect((all[0]?.body as unknown as Listed).entries[0]).toMatchObject({
+    expect((all[0].body as unknown as Listed).entries[0]).toMatchObject({
       cloud: 'a',
       node: 'web-1',
       account: `console-audit:billing`,
     });
-    expect((all[1]?.body as unknown as Listed).entries[0]).toMatchObject({
+    expect((all[1].body as unknown as Listed).entries[0]).toMatchObject({
       cloud: 'c',
       node: 'scanner',
       account: `console-audit:lab`,
