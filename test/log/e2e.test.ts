@@ -111,6 +111,15 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
     expect(inc).toMatchObject({ type: 'inclusion', index: 17, size: 42, verified: true });
     const con = (await tc(['log', 'proof', 'audit', '--consistency', '1', '--json'], dir)).json();
     expect(con).toMatchObject({ type: 'consistency', first: 1, size: 42, verified: true });
+    const file = path.join(dir, 'export.ndjson');
+    const exp = (await tc(['log', 'export', 'audit', '--out', file, '--json'], dir)).json();
+    expect(exp).toMatchObject({ entries: 42, head: { size: 42 }, out: file });
+    const exported = (await fs.readFile(file, 'utf8')).trim().split('\n');
+    expect(exported).toHaveLength(43);
+    expect(JSON.parse(exported[2] as string)).toMatchObject({ seq: 2, msg: 'row 0' });
+    expect(JSON.parse(exported[42] as string)).toMatchObject({ treeHead: { size: 42, segment: 2 } });
+    const noProof = await tc(['log', 'proof', 'audit', '--inclusion', '42', '--json'], dir);
+    expect(noProof.json()).toMatchObject({ error: { code: 'TC455', message: expect.stringContaining('entry 42') } });
     const bad = await tc(['log', 'append', 'audit', '--json'], dir, '{"cloud":"a","node":"x","type":"t"}\n');
     expect(bad.code).toBe(3);
     expect(bad.json()).toMatchObject({ error: { code: 'TC451', message: expect.stringContaining('stdin line 1') } });
