@@ -281,6 +281,12 @@ describe.skipIf(!built)('log component on real processes and storage', () => {
           await fs.rm(path.join(bucket(cloud), segmentUnit(k, r)), { recursive: true, force: true });
     const plain = await verify();
     expect(plain.out).toMatchObject({ ok: true, size: 1 });
+    const core = await verify('--core');
+    expect(core.code).toBe(1);
+    expect(core.out.problems.find((p) => p.severity === 'error')).toMatchObject({
+      entry: 1,
+      message: expect.stringContaining('entries 1..42 are missing from storage'),
+    });
     const since = await verify('--since', head);
     expect(since.code).toBe(1);
     expect(since.out.problems[0]).toMatchObject({
