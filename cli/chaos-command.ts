@@ -10,6 +10,7 @@ import { ExitCode } from '../kernel/errors.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
 import { type Deployment, loadDeployment } from '../stacks/deployment.js';
 import { TcCommand } from './base-command.js';
+import { recordEvent } from './log-events.js';
 import { confirm } from './prompt.js';
 
 export const deploymentFlags = {
@@ -79,6 +80,13 @@ export abstract class ChaosActionCommand extends TcCommand {
     return value;
   }
 
+  /** Event-driven logging: the stack's log components record the fault injected or undone, and who did it. */
+  protected async recordChaos(dep: Deployment, action: string, results: ActionResult[]): Promise<void> {
+    const done = results.map((r) => `${r.node} ${r.ok ? 'ok' : 'failed'}`).join(', ') || 'nothing to do';
+    const type = `tclouds.chaos.${action}`;
+    for (const w of await recordEvent(dep.stackDir, dep.outputs.target, type, `chaos ${action}: ${done}`)) this.note(w);
+  }
+
   /**
    * What kill, pause and partition do: load the (local) deployment, resolve the targets the flags name, ask
    * `question(ids, stack)` (see confirmAction), `act` on the targets, and report the results.
@@ -94,6 +102,7 @@ export abstract class ChaosActionCommand extends TcCommand {
     const targets = resolveTargets(dep, selectorOf(flags));
     await confirmAction(question(targets.map((t) => t.id).join(', '), dep.outputs.stack), flags.yes);
     const results = await act(dep, targets);
+    await this.recordChaos(dep, action, results);
     return this.reportResults({ action, targets: targets.map((t) => t.id), results }, results);
   }
 }

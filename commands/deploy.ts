@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { recordEvent } from '../cli/log-events.js';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
 import {
   checkTargetHasClouds,
@@ -97,6 +98,8 @@ export default class Deploy extends NdjsonCommand {
         ...(target === 'local' ? { outputsFile: stackPaths(lp.stackDir).outputs } : {}),
         elapsedMs: Date.now() - t0,
       };
+      // Event-driven logging: the stack's log components record who deployed what (cli/log-events.ts).
+      const logged = await recordEvent(lp.stackDir, target, 'tclouds.deploy', deployEventText(summary));
       await sink.finish(
         summary.nothingToDo
           ? `nothing to do: ${lp.plan.stack} on ${target} already matches the plan`
@@ -104,9 +107,14 @@ export default class Deploy extends NdjsonCommand {
               `${summary.nodes} node${summary.nodes === 1 ? '' : 's'}, ${summary.buckets} bucket${summary.buckets === 1 ? '' : 's'} ` +
               `in ${(summary.elapsedMs / 1000).toFixed(1)}s`,
       );
+      for (const w of logged) this.note(w);
       return { summary };
     } finally {
       interrupt.dispose();
     }
   }
+}
+
+function deployEventText(s: DeploySummary): string {
+  return `deploy of stack ${s.stack} to ${s.target}: ${s.changes} change(s), ${s.nodes} node(s), plan ${s.planDigest.slice(0, 12)}`;
 }

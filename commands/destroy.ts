@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { recordEvent } from '../cli/log-events.js';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
 import { confirmChange, interruptible, loadPlan, parseTarget, progressSink, realizeContext } from '../cli/session.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
@@ -50,6 +51,14 @@ export default class Destroy extends NdjsonCommand {
       `Destroy stack ${lp.plan.stack} of ${displayName(lp.loaded.file)} on ${target}${flags['keep-data'] ? ' (keeping data)' : ''}?`,
       flags.yes,
     );
+    // Recorded before the stack goes: afterwards its log is gone too, unless --keep-data keeps its buckets.
+    const logged = await recordEvent(
+      lp.stackDir,
+      target,
+      'tclouds.destroy',
+      `destroy of stack ${lp.plan.stack} on ${target}${flags['keep-data'] ? ' (keeping data)' : ''}`,
+    );
+    for (const w of logged) this.note(w);
     const interrupt = interruptible();
     try {
       const sink = await progressSink({ json: this.jsonEnabled() }, `destroying ${lp.plan.stack} on ${target}`);

@@ -154,6 +154,12 @@ export const LogSchema = z.strictObject({
   f,
   clouds,
   colocate,
+  jurisdictions: z
+    .record(name, name)
+    .optional()
+    .describe(
+      'Jurisdiction of each cloud for console policies (cloud -> e.g. eu); default: the first part of its region, else its name',
+    ),
 });
 
 export const MapReduceSchema = z.strictObject({

@@ -81,6 +81,7 @@ export default class ChaosByzantine extends ChaosActionCommand {
     const ids = targets.map((t) => t.id);
     await confirmAction(`make ${ids.join(', ')} of stack ${dep.outputs.stack} misbehave (${flags.mode})?`, flags.yes);
     const results = await setMisbehaviour(dep, targets, flags.mode);
+    await this.recordChaos(dep, 'byzantine', results);
     const components = [...new Set(targets.map((t) => faultModesOf(dep, t.id).component))].sort();
     const checks: ServiceCheck[] = [];
     if (flags.check && results.some((r) => r.ok)) {

@@ -36,6 +36,7 @@ export default class ChaosHeal extends ChaosActionCommand {
     const results = nodesToHeal.length > 0 ? await heal(dep, targets) : [];
     results.push(...(await healMisbehaviour(dep, targets)));
     const { restored, superseded } = all ? await restoreCorrupted(dep) : { restored: [], superseded: [] };
+    await this.recordChaos(dep, 'heal', results);
     const value = { action: 'heal' as const, results, restored, superseded };
     const human = () => {
       if (results.length === 0 && restored.length === 0 && superseded.length === 0) this.log('nothing to heal');

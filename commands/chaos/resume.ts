@@ -29,6 +29,7 @@ export default class ChaosResume extends ChaosActionCommand {
     requireLocal(dep);
     const sel = selectorOf(flags);
     const results = await resume(dep, hasSelector(sel) ? resolveTargets(dep, sel) : null);
+    await this.recordChaos(dep, 'resume', results);
     const value = { action: 'resume' as const, results };
     // No results is never a failure: on failure the human output is always the rendered results.
     return this.reportResults(value, results, () =>
