@@ -3,15 +3,15 @@
  * stamped by their token, a reader confined to one jurisdiction, forged, expired and missing tokens refused.
  * Needs `npm run build` first.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repo, tempDir } from '../support/cli.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { tc, until } from './e2e-support.js';
 
 const built = existsSync(path.join(repo, 'dist', 'components', 'log', 'console-node.js'));
-const STACK = `log-e2e-console-${randomBytes(3).toString('hex')}`;
+const STACK = TEST_STACKS.logConsole;
 const TOPOLOGY = `name: ${STACK}
 mode: mediator
 clouds:

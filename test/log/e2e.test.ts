@@ -8,7 +8,6 @@
  */
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +17,11 @@ import { chainNext, genesisChain } from '../../components/log/protocol/forward-i
 import { MerkleTree } from '../../components/log/protocol/merkle.js';
 import { decodeCopy, headChainInput, type SegmentCopy, segmentUnit } from '../../components/log/protocol/segment.js';
 import { bin, repo, tempDir } from '../support/cli.js';
+import { TEST_STACKS } from '../support/stacks.js';
 import { bucketDir, stolenSecret, stolenWriter, tc, until, valueFile } from './e2e-support.js';
 
 const built = existsSync(path.join(repo, 'dist', 'components', 'log', 'core-node.js'));
-const STACK = `log-e2e-${randomBytes(3).toString('hex')}`;
+const STACK = TEST_STACKS.log;
 const CLOUDS = ['a', 'b', 'c', 'd'];
 const TOPOLOGY = `name: ${STACK}
 mode: mediator

@@ -21,6 +21,8 @@ export const TEST_STACKS = {
   readme: 'tctest-readme',
   damagedState: 'tctest-damaged-state',
   workflow: 'tctest-workflow',
+  logConsole: 'tctest-log-console',
+  log: 'tctest-log',
 } as const;
 
 /**
