@@ -8,8 +8,14 @@ export function map(_key, line, emit) {
 }
 
 export function reduce(_key, rows) {
-  const users = rows.filter((r) => r[0] === 'users').map((r) => r[1]).sort();
-  const orders = rows.filter((r) => r[0] === 'orders').map((r) => r[1]).sort();
+  const users = rows
+    .filter((r) => r[0] === 'users')
+    .map((r) => r[1])
+    .sort();
+  const orders = rows
+    .filter((r) => r[0] === 'orders')
+    .map((r) => r[1])
+    .sort();
   const pairs = [];
   for (const u of users) for (const o of orders) pairs.push([u, o]);
   return pairs.length > 0 ? pairs : undefined;
