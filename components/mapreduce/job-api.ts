@@ -74,22 +74,16 @@ export function runMap(
   reducers: number,
   current: (n: number) => void,
 ): string[] {
-  const groups: Map<string, unknown[]>[] = Array.from({ length: reducers }, () => new Map());
+  // One table for the whole chunk; keys are partitioned once each at the end, not once per emit.
+  const groups = new Map<string, unknown[]>();
   let record = '';
+  const combine = job.combine;
   const emit: Emit = (k, v) => {
     if (typeof k !== 'string')
       throw new RecordError('invalid', `emitted a key that is not a string: ${typeof k}`, record);
-    const p = job.partition ? job.partition(k, reducers) : defaultPartition(k, reducers);
-    if (!Number.isInteger(p) || p < 0 || p >= reducers) {
-      throw new RecordError('invalid', `partition(${JSON.stringify(k)}) returned ${p}, not 0..${reducers - 1}`, record);
-    }
-    const g = groups[p] as Map<string, unknown[]>;
-    const a = g.get(k);
-    if (!a) g.set(k, [v]);
-    else {
-      a.push(v);
-      if (job.combine && a.length >= COMBINE_EVERY) g.set(k, [job.combine(k, a)]);
-    }
+    const a = groups.get(k);
+    if (a === undefined) groups.set(k, [v]);
+    else if (a.push(v) >= COMBINE_EVERY && combine) groups.set(k, [combine(k, a)]);
   };
   let start = 0;
   let line = firstLine;
@@ -107,15 +101,31 @@ export function runMap(
     start = end + 1;
     line++;
   }
-  return groups.map((g) => {
-    const keys = [...g.keys()].sort(byKey);
+  return serializeParts(job, input, groups, reducers);
+}
+
+/** Per partition, the sorted output text of a map task (combined when the job has a combiner). */
+function serializeParts(job: JobModule, input: string, groups: Map<string, unknown[]>, reducers: number): string[] {
+  const parts: string[][] = Array.from({ length: reducers }, () => []);
+  for (const k of groups.keys()) {
+    const record = `${input} key ${JSON.stringify(k)}`;
+    const p = job.partition
+      ? callJob(() => (job.partition as NonNullable<JobModule['partition']>)(k, reducers), record)
+      : defaultPartition(k, reducers);
+    if (!Number.isInteger(p) || p < 0 || p >= reducers) {
+      throw new RecordError('invalid', `partition(${JSON.stringify(k)}) returned ${p}, not 0..${reducers - 1}`, record);
+    }
+    (parts[p] as string[]).push(k);
+  }
+  return parts.map((keys) => {
+    keys.sort(byKey);
     let out = '';
     for (const k of keys) {
-      const vs = g.get(k) as unknown[];
-      record = `${input} key ${JSON.stringify(k)}`;
-      const v = job.combine ? callJob(() => (job.combine as NonNullable<JobModule['combine']>)(k, vs), record) : vs;
+      const vs = groups.get(k) as unknown[];
+      const record = `${input} key ${JSON.stringify(k)}`;
       // Without a combiner the map output carries the list; reduce flattens it again.
-      out += outputLine(k, job.combine ? [v] : v, record);
+      const v = job.combine ? [callJob(() => (job.combine as NonNullable<JobModule['combine']>)(k, vs), record)] : vs;
+      out += outputLine(k, v, record);
     }
     return out;
   });
