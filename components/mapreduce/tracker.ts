@@ -13,6 +13,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
+import { parseNodeConfig } from '../node-config.js';
+import { MapReduceCode } from './codes.js';
 import { JobTrackerConfigSchema } from './config.js';
 import { type Action, SchedulerCore, type TaskKind } from './core.js';
 import { errorVote, type JobMeta, type JobRecord, jobRecord } from './job-record.js';
@@ -51,7 +53,10 @@ export class Tracker implements RoleInstance {
 
   constructor(readonly ctx: RoleContext) {
     const { spec, metrics, log } = ctx;
-    this.config = JobTrackerConfigSchema.parse(spec.config);
+    this.config = parseNodeConfig(JobTrackerConfigSchema, spec.config, {
+      code: MapReduceCode.config,
+      what: `job tracker ${spec.id}`,
+    });
     this.store = new JobStore(path.join(spec.dataDir, 'jobs'));
     this.dropped = metrics.counter('tclouds_mapreduce_messages_dropped_total', 'Malformed messages dropped');
     const workers = spec.peers.filter((p) => p.role === 'worker');

@@ -14,6 +14,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
+import { parseNodeConfig } from '../node-config.js';
+import { MapReduceCode } from './codes.js';
 import { WorkerConfigSchema } from './config.js';
 import { FETCH_TIMEOUT_MS, MAX_TASK_OUTPUT_BYTES, SLOW_MODE_DELAY_MS } from './limits.js';
 import { runTask } from './runner.js';
@@ -52,7 +54,10 @@ class Worker implements RoleInstance {
 
   constructor(private readonly ctx: RoleContext) {
     const { spec, metrics, log } = ctx;
-    const config = WorkerConfigSchema.parse(spec.config);
+    const config = parseNodeConfig(WorkerConfigSchema, spec.config, {
+      code: MapReduceCode.config,
+      what: `worker ${spec.id}`,
+    });
     this.faults = new WorkerFaults(config.faultInjection === true);
     const tracker = spec.peers.find((p) => p.role === 'job-tracker');
     if (!tracker) throw new Error(`worker ${spec.id}: the spec names no job tracker among its peers`);
