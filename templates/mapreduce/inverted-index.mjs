@@ -17,11 +17,8 @@ export function map(_key, line, emit) {
   }
 }
 
-// Outputs must not depend on the order values arrive in: sort and deduplicate.
+// Outputs must not depend on the order values arrive in: sort and deduplicate. (No combiner: it would copy the
+// growing list of documents at every emit.)
 export function reduce(_word, docs) {
-  return [...new Set(docs.flat())].sort();
-}
-
-export function combine(_word, docs) {
   return [...new Set(docs.flat())].sort();
 }
