@@ -19,6 +19,11 @@ export const MAX_HEADER_BYTES = 256 * 1024;
 /** Default wall-clock limit of one task replica, after which it is counted as timed out and another starts. */
 export const DEFAULT_TASK_TIMEOUT_MS = 120_000;
 export const MIN_TASK_TIMEOUT_MS = 100;
+/**
+ * A worker stops a task at its timeout and reports that itself; the tracker suspects a replica only this much later,
+ * so a job module that never returns is reported as such rather than answered with one more replica.
+ */
+export const REPORT_MARGIN_MS = 5_000;
 export const MAX_TASK_TIMEOUT_MS = 3_600_000;
 /**
  * Straggler grace: once one replica of a task has finished, the others get max(this, STRAGGLER_FACTOR x its

@@ -15,6 +15,7 @@ import {
   MAX_TASK_TIMEOUT_MS,
   MIN_TASK_MEMORY_MB,
   MIN_TASK_TIMEOUT_MS,
+  REPORT_MARGIN_MS,
 } from './limits.js';
 import type { LiveJob, Tracker } from './tracker.js';
 import { ClientRequest, type ClientRequestMsg, decode, encode } from './wire.js';
@@ -162,7 +163,7 @@ export class TrackerClients {
         job.id,
         { f, maxReplicas: 2 * f + 1 },
         { maps: job.chunks.length, reduces: job.reducers },
-        { timeoutMs: job.timeoutMs, stragglerMs: job.stragglerMs },
+        { timeoutMs: job.timeoutMs + REPORT_MARGIN_MS, stragglerMs: job.stragglerMs },
         Date.now(),
       ),
     );

@@ -171,6 +171,57 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
     });
   }
 
+  it('a worker killed mid-job loses only its running tasks, which run elsewhere; the output is still equal', {
+    timeout: 300_000,
+  }, async () => {
+    // Word count that spends ~1 ms per line, so every worker is inside a task when the kill lands.
+    const slow = path.join(dir, 'slow-wordcount.mjs');
+    await fs.writeFile(
+      slow,
+      `${await fs.readFile(WORDCOUNT, 'utf8')}\nconst spin = (ms) => { const t = Date.now(); while (Date.now() - t < ms) {} };\n`
+        .replace('export function map(', 'function mapWords(')
+        .concat('export function map(k, line, emit) { spin(1); mapWords(k, line, emit); }\n'),
+    );
+    const chunk = String(Math.ceil(Buffer.byteLength(await fs.readFile(input, 'utf8')) / MAPS) + 1024);
+    const sub = await cli(
+      [
+        'mapreduce',
+        'submit',
+        'jobs',
+        '--job',
+        slow,
+        '--input',
+        input,
+        '--reducers',
+        '3',
+        '--chunk-size',
+        chunk,
+        '--detach',
+        '--json',
+      ],
+      dir,
+    );
+    const { job } = JSON.parse(sub.stdout) as { job: string };
+    expect(job, sub.stdout + sub.stderr).toBeTruthy();
+    const kill = await cli(['chaos', 'kill', '--node', worker(2), '--yes', '--json'], dir);
+    expect(kill.code, kill.stdout + kill.stderr).toBe(0);
+    try {
+      let rec: Rec | undefined;
+      // Waits for the job to end: each status call is answered at once by the tracker.
+      for (;;) {
+        const st = await cli(['mapreduce', 'status', job, '--json'], dir);
+        rec = JSON.parse(st.stdout) as Rec;
+        if (rec.state !== 'running') break;
+      }
+      expect(rec.state, JSON.stringify(rec.failure)).toBe('done');
+      expect(rec.counters.lost).toBeGreaterThan(0);
+      const { counts } = await result(rec.job);
+      expect(counts).toEqual(reference);
+    } finally {
+      await cli(['chaos', 'resume', '--yes', '--json'], dir);
+    }
+  });
+
   it('reports a job module that throws with its task and record', { timeout: 120_000 }, async () => {
     const job = path.join(dir, 'throws.mjs');
     await fs.writeFile(
@@ -191,6 +242,41 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
     expect(rec.failure?.message).toContain('found the needle');
   });
 
+  it('reports a job module that never returns at its deadline, and one that is not deterministic', {
+    timeout: 180_000,
+  }, async () => {
+    const data = path.join(dir, 'stuck.txt');
+    await fs.writeFile(data, 'a\nb\nstuck here\nd\n');
+    const stuck = path.join(dir, 'stuck.mjs');
+    await fs.writeFile(
+      stuck,
+      "export function map(_k, line, emit) { if (line.startsWith('stuck')) for (;;) {} emit(line, 1); }\nexport function reduce(_k, v) { return v.length; }\n",
+    );
+    const r = await cli(
+      ['mapreduce', 'submit', 'jobs', '--job', stuck, '--input', data, '--task-timeout', '3000', '--json'],
+      dir,
+    );
+    const rec = JSON.parse(r.stdout) as Rec;
+    expect(rec.state).toBe('failed');
+    expect(rec.failure).toMatchObject({
+      task: 'map-0',
+      reason: 'error',
+      error: { kind: 'timeout', record: 'stuck.txt:3' },
+    });
+    expect(rec.failure?.message).toContain('never returned');
+    const random = path.join(dir, 'random.mjs');
+    await fs.writeFile(
+      random,
+      'export function map(_k, line, emit) { emit(line, Math.random()); }\nexport function reduce(_k, v) { return v; }\n',
+    );
+    const n = await cli(['mapreduce', 'submit', 'jobs', '--job', random, '--input', data, '--json'], dir);
+    const nd = JSON.parse(n.stdout) as Rec;
+    expect(nd.state).toBe('failed');
+    expect(nd.failure).toMatchObject({ task: 'map-0', reason: 'no-agreement' });
+    expect(nd.failure?.message).toContain('non-deterministic');
+    expect(nd.counters.mapReplicas).toBe(3);
+  });
+
   it('keeps serving after garbage on its ports; unknown jobs are TC495', { timeout: 120_000 }, async () => {
     const outputs = JSON.parse(await fs.readFile(path.join(dir, '.tclouds', STACK, 'outputs.json'), 'utf8'));
     const tracker = outputs.components.jobs.nodes.find((n: { role: string }) => n.role === 'job-tracker');
@@ -208,6 +294,6 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
     expect(JSON.parse(missing.stdout).error.code).toBe('TC495');
     const ls = await cli(['mapreduce', 'ls', '--json'], dir);
     expect(ls.code).toBe(0);
-    expect((JSON.parse(ls.stdout) as { jobs: Rec[] }).jobs.length).toBeGreaterThanOrEqual(5);
+    expect((JSON.parse(ls.stdout) as { jobs: Rec[] }).jobs.length).toBeGreaterThanOrEqual(8);
   });
 });
