@@ -5,6 +5,7 @@ import { componentFlag, mapreduceFlags, withClient } from '../../cli/mapreduce-c
 import { voteLines } from '../../cli/mapreduce-render.js';
 import { MapReduceCode } from '../../components/mapreduce/codes.js';
 import { type ResultVote, voteResult } from '../../components/mapreduce/jobs.js';
+import { storageRef, writeStorageOutput } from '../../components/mapreduce/storage-io.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 
 export default class MapReduceResult extends TcCommand {
@@ -17,6 +18,7 @@ export default class MapReduceResult extends TcCommand {
     '<%= config.bin %> mapreduce result lq3k2-1-a1b2c3 --output counts.jsonl',
     '<%= config.bin %> mapreduce result lq3k2-1-a1b2c3 --json',
     '<%= config.bin %> mapreduce result lq3k2-1-a1b2c3 --output - | head',
+    '<%= config.bin %> mapreduce result lq3k2-1-a1b2c3 --output storage:vault/results/counts.jsonl',
   ];
   static override args = { job: Args.string({ required: true, description: 'Job id' }) };
   static override flags = {
@@ -32,7 +34,8 @@ export default class MapReduceResult extends TcCommand {
   async run(): Promise<ResultVote & { output: string | null }> {
     const { args, flags } = await this.parse(MapReduceResult);
     const out = flags.output;
-    if (out && out !== '-' && existsSync(out) && !flags.force) {
+    const ref = out ? storageRef(out) : null;
+    if (out && !ref && out !== '-' && existsSync(out) && !flags.force) {
       throw new TcError(MapReduceCode.usage, `the output file ${out} exists`, {
         exit: ExitCode.usage,
         hint: 'pass --force to overwrite it',
@@ -54,7 +57,8 @@ export default class MapReduceResult extends TcCommand {
       for (const b of output) process.stdout.write(b);
       return { ...vote, output: '-' };
     }
-    if (out) await fs.writeFile(out, Buffer.concat(output));
+    if (ref) await writeStorageOutput(ref, Buffer.concat(output), flags.file);
+    else if (out) await fs.writeFile(out, Buffer.concat(output));
     this.finish({ ...vote, output: out ?? null }, ExitCode.ok, () => {
       for (const l of voteLines(vote, out ?? null)) this.log(l);
     });

@@ -22,12 +22,18 @@ export default class MapReduceSubmit extends TcCommand {
     '<%= config.bin %> mapreduce submit jobs --job templates/mapreduce/wordcount.mjs --input books.txt',
     '<%= config.bin %> mapreduce submit jobs --job wordcount.mjs --input a.txt --input b.txt --reducers 4 --json',
     '<%= config.bin %> mapreduce submit jobs --job wordcount.mjs --input big.txt --detach',
+    '<%= config.bin %> mapreduce submit jobs --job wordcount.mjs --input storage:vault/books/moby.txt --lines 10000',
   ];
   static override args = { component: Args.string({ required: true, description: 'MapReduce component name' }) };
   static override flags = {
     ...mapreduceFlags,
     job: Flags.string({ required: true, description: 'Job module (ESM JavaScript exporting map and reduce)' }),
-    input: Flags.string({ required: true, multiple: true, description: 'Local input file (repeatable)' }),
+    input: Flags.string({
+      required: true,
+      multiple: true,
+      description: 'Input: a local file, or storage:COMPONENT/OBJECT of a storage component of the stack (repeatable)',
+    }),
+    lines: Flags.integer({ min: 1, description: 'Lines per chunk at most (chunks still end at --chunk-size bytes)' }),
     reducers: Flags.integer({ default: 4, min: 1, description: 'Reduce tasks (output partitions)' }),
     'chunk-size': Flags.integer({
       default: DEFAULT_CHUNK_BYTES,
@@ -57,6 +63,8 @@ export default class MapReduceSubmit extends TcCommand {
           inputs: flags.input,
           reducers: flags.reducers,
           chunkBytes: flags['chunk-size'],
+          ...(flags.lines === undefined ? {} : { chunkLines: flags.lines }),
+          topology: flags.file,
           timeoutMs: flags['task-timeout'],
           stragglerMs: flags.straggler,
           memoryMb: flags.memory,

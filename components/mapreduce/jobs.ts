@@ -28,6 +28,7 @@ import {
   MIN_TASK_MEMORY_MB,
   MIN_TASK_TIMEOUT_MS,
 } from './limits.js';
+import { readStorageInputs } from './storage-io.js';
 
 export const SubmitOptionsSchema = z.object({
   job: z.string().min(1),
@@ -35,6 +36,10 @@ export const SubmitOptionsSchema = z.object({
   name: z.string().min(1).max(200).optional(),
   reducers: z.int().min(1).max(MAX_REDUCERS),
   chunkBytes: z.int().min(MIN_CHUNK_BYTES).max(MAX_CHUNK_BYTES).default(DEFAULT_CHUNK_BYTES),
+  /** Lines per chunk at most (chunks still end at chunkBytes). */
+  chunkLines: z.int().min(1).max(MAX_CHUNK_BYTES).optional(),
+  /** Topology file of the deployment, for `storage:COMPONENT/OBJECT` inputs. */
+  topology: z.string().min(1).default('tclouds.yaml'),
   timeoutMs: z.int().min(MIN_TASK_TIMEOUT_MS).max(MAX_TASK_TIMEOUT_MS).default(DEFAULT_TASK_TIMEOUT_MS),
   stragglerMs: z.int().min(0).max(MAX_TASK_TIMEOUT_MS).default(DEFAULT_STRAGGLER_MS),
   memoryMb: z.int().min(MIN_TASK_MEMORY_MB).max(MAX_TASK_MEMORY_MB).default(DEFAULT_TASK_MEMORY_MB),
@@ -117,7 +122,8 @@ export async function submitJob(
 ): Promise<string> {
   const o = parseSubmitOptions(options);
   const module = await loadJobModule(o.job);
-  const chunks: Chunk[] = await splitInputs(o.inputs, o.chunkBytes);
+  const loaded = await readStorageInputs(o.inputs, o.topology);
+  const chunks: Chunk[] = await splitInputs(o.inputs, o.chunkBytes, o.chunkLines, loaded);
   const { body } = await client.request({
     t: 'submit',
     name: o.name ?? path.basename(o.job),

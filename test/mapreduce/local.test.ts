@@ -15,11 +15,14 @@ import { cli, repo, tempDir } from '../deploy/helpers.js';
 const built = existsSync(path.join(repo, 'dist', 'components', 'mapreduce', 'node.js'));
 const STACK = `mr-e2e-${randomBytes(3).toString('hex')}`;
 const TOPOLOGY = `name: ${STACK}
-mode: mediator
+mode: client-resident
 clouds:
   a: { provider: local }
   b: { provider: local }
+  c: { provider: local }
+  d: { provider: local }
 components:
+  vault: { kind: storage, f: 1, clouds: [a, b, c, d] }
   jobs: { kind: mapreduce, f: 1, clouds: [a, b], workers: 4 }
 `;
 const WORDCOUNT = path.join(repo, 'templates', 'mapreduce', 'wordcount.mjs');
@@ -277,12 +280,75 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
     expect(nd.counters.mapReplicas).toBe(3);
   });
 
+  it('reads its input from a storage object and writes its output to one', { timeout: 180_000 }, async () => {
+    const put = await cli(['storage', 'put', 'vault', input, '--as', 'books/text.txt', '--json'], dir);
+    expect(put.code, put.stdout + put.stderr).toBe(0);
+    const r = await cli(
+      [
+        'mapreduce',
+        'submit',
+        'jobs',
+        '--job',
+        WORDCOUNT,
+        '--input',
+        'storage:vault/books/text.txt',
+        '--lines',
+        '3000',
+        '--json',
+      ],
+      dir,
+    );
+    const rec = JSON.parse(r.stdout) as Rec & { maps: number };
+    expect(rec.state, r.stdout + r.stderr).toBe('done');
+    expect(rec.maps).toBe(4);
+    const out = await cli(
+      ['mapreduce', 'result', rec.job, '--output', 'storage:vault/out/counts.jsonl', '--json'],
+      dir,
+    );
+    expect(out.code, out.stdout + out.stderr).toBe(0);
+    const file = path.join(dir, 'counts-from-storage.jsonl');
+    const got = await cli(['storage', 'get', 'vault', 'out/counts.jsonl', '-o', file, '--json'], dir);
+    expect(got.code, got.stdout + got.stderr).toBe(0);
+    const counts = new Map<string, number>();
+    for (const line of (await fs.readFile(file, 'utf8')).split('\n')) {
+      if (line === '') continue;
+      const [k, v] = JSON.parse(line) as [string, number];
+      counts.set(k, v);
+    }
+    expect(counts).toEqual(reference);
+  });
+
+  it('refuses bad inputs with a code, a place and a hint before anything is uploaded', {
+    timeout: 120_000,
+  }, async () => {
+    const noReduce = path.join(dir, 'no-reduce.mjs');
+    await fs.writeFile(noReduce, 'export function map() {}\n');
+    const cases: Array<[string[], number, string]> = [
+      [['--job', WORDCOUNT, '--input', input, '--chunk-size', '10'], 2, 'TC498'],
+      [['--job', path.join(dir, 'missing.mjs'), '--input', input], 4, 'TC491'],
+      [['--job', noReduce, '--input', input], 3, 'TC491'],
+      [['--job', WORDCOUNT, '--input', path.join(dir, 'missing.txt')], 4, 'TC492'],
+    ];
+    for (const [args, exit, code] of cases) {
+      const r = await cli(['mapreduce', 'submit', 'jobs', ...args, '--json'], dir);
+      expect(r.code, r.stdout).toBe(exit);
+      const error = JSON.parse(r.stdout).error;
+      expect(error.code).toBe(code);
+      expect(error.hint, JSON.stringify(error)).toBeTruthy();
+    }
+  });
+
   it('keeps serving after garbage on its ports; unknown jobs are TC495', { timeout: 120_000 }, async () => {
     const outputs = JSON.parse(await fs.readFile(path.join(dir, '.tclouds', STACK, 'outputs.json'), 'utf8'));
     const tracker = outputs.components.jobs.nodes.find((n: { role: string }) => n.role === 'job-tracker');
-    for (const port of [tracker.ports.http, tracker.ports.rpc]) {
+    const w0 = outputs.components.jobs.nodes.find((n: { id: string }) => n.id === worker(0));
+    for (const [host, port] of [
+      [tracker.host, tracker.ports.http],
+      [tracker.host, tracker.ports.rpc],
+      [w0.host, w0.ports.shuffle],
+    ]) {
       await new Promise<void>((resolve) => {
-        const s = net.connect(port, tracker.host, () => {
+        const s = net.connect(port, host, () => {
           s.end(Buffer.concat([Buffer.from([0, 0, 0, 40]), randomBytes(400)]));
         });
         s.on('close', () => resolve());
@@ -292,8 +358,12 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
     const missing = await cli(['mapreduce', 'status', 'no-such-job', '--json'], dir);
     expect(missing.code).toBe(4);
     expect(JSON.parse(missing.stdout).error.code).toBe('TC495');
+    const health = (await fetch(`http://${w0.host}:${w0.controlPort}/health`).then((r) => r.json())) as {
+      status: string;
+    };
+    expect(health.status).toBe('ok');
     const ls = await cli(['mapreduce', 'ls', '--json'], dir);
     expect(ls.code).toBe(0);
-    expect((JSON.parse(ls.stdout) as { jobs: Rec[] }).jobs.length).toBeGreaterThanOrEqual(8);
+    expect((JSON.parse(ls.stdout) as { jobs: Rec[] }).jobs.length).toBeGreaterThanOrEqual(9);
   });
 });
