@@ -38,6 +38,10 @@ export class JobStore {
     return fs.readFile(path.join(this.dir(job), 'out', `r${task}-a${attempt}`)).catch(() => null);
   }
 
+  remove(job: string): Promise<void> {
+    return fs.rm(this.dir(job), { recursive: true, force: true });
+  }
+
   /** Writes the record of an ended job and drops its inputs (only outputs are read after the end). */
   async finish(rec: JobRecord): Promise<void> {
     await writeFileAtomic(path.join(this.dir(rec.job), 'record.json'), `${JSON.stringify(rec, null, 2)}\n`);

@@ -44,6 +44,8 @@ export const MAX_LOST_RESTARTS = 8;
 export const MAX_JOBS_KEPT = 64;
 /** Jobs running at once at one tracker. */
 export const MAX_RUNNING_JOBS = 8;
+/** A job whose client sent no chunk for this long before starting it is dropped (its slot freed). */
+export const UPLOAD_IDLE_MS = 10 * 60_000;
 /** How often the tracker looks for overdue replicas. */
 export const TRACKER_TICK_MS = 250;
 /** Delay a worker in `slow` mode adds before reporting each task. */

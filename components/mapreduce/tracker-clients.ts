@@ -92,6 +92,7 @@ export class TrackerClients {
           throw new RequestError(MapReduceCode.input, `chunk ${h.index} is over ${MAX_CHUNK_BYTES} bytes`);
         await this.tracker.store.writeChunk(job.id, h.index, payload);
         job.received.add(h.index);
+        job.touchedAt = Date.now();
         return { body: { received: job.received.size } };
       }
       case 'start':
@@ -135,6 +136,7 @@ export class TrackerClients {
       stragglerMs: h.stragglerMs,
       memoryMb: h.memoryMb,
       started: false,
+      touchedAt: Date.now(),
     };
     await this.tracker.store.create(job.id);
     this.tracker.live.set(job.id, job);
@@ -223,6 +225,7 @@ export class TrackerClients {
     }
     if (!live.started) {
       this.tracker.live.delete(id);
+      void this.tracker.store.remove(id);
       return { job: id, state: 'cancelled' };
     }
     const t = this.tracker;

@@ -19,7 +19,7 @@ import { JobTrackerConfigSchema } from './config.js';
 import { type Action, SchedulerCore, type TaskKind } from './core.js';
 import { errorVote, type JobMeta, type JobRecord, jobRecord } from './job-record.js';
 import { JobStore } from './job-store.js';
-import { TRACKER_TICK_MS, WORKER_SLOTS } from './limits.js';
+import { TRACKER_TICK_MS, UPLOAD_IDLE_MS, WORKER_SLOTS } from './limits.js';
 import { TrackerClients } from './tracker-clients.js';
 import { decode, encode, type TrackerToWorkerMsg, WorkerToTracker, type WorkerToTrackerMsg } from './wire.js';
 
@@ -31,6 +31,8 @@ export interface LiveJob extends JobMeta {
   stragglerMs: number;
   memoryMb: number;
   started: boolean;
+  /** When the client last sent part of it (a job left half uploaded is dropped UPLOAD_IDLE_MS later). */
+  touchedAt: number;
 }
 
 export const jobTracker: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
@@ -80,7 +82,10 @@ export class Tracker implements RoleInstance {
     this.ended = await this.store.load();
     await this.rpc.start();
     await this.clients.start();
-    this.timer = setInterval(() => this.act(() => this.core.tick(Date.now())), TRACKER_TICK_MS);
+    this.timer = setInterval(() => {
+      this.act(() => this.core.tick(Date.now()));
+      this.dropAbandonedUploads(Date.now());
+    }, TRACKER_TICK_MS);
     this.ctx.log.info('job tracker started', {
       f: this.config.f,
       workers: this.config.workers,
@@ -105,6 +110,16 @@ export class Tracker implements RoleInstance {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await Promise.all([this.rpc.close(), this.clients.close()]);
+  }
+
+  /** Jobs whose client stopped uploading would hold a running-job slot for ever. */
+  private dropAbandonedUploads(now: number): void {
+    for (const [id, job] of this.live) {
+      if (job.started || now - job.touchedAt < UPLOAD_IDLE_MS) continue;
+      this.live.delete(id);
+      void this.store.remove(id);
+      this.ctx.log.warn('dropped a job its client stopped uploading', { job: id, chunks: job.received.size });
+    }
   }
 
   newJobId(): string {
