@@ -30,6 +30,9 @@ export function runTask(input: RunInput): Promise<RunResult> {
     stdout: true,
     stderr: true,
   });
+  // What a job module prints is not part of its output; drained so a chatty module cannot fill the worker's memory.
+  thread.stdout.resume();
+  thread.stderr.resume();
   const at = () => {
     const n = new Int32Array(progress)[0] as number;
     return input.kind === 'map' ? `${input.input}:${n}` : `key #${n}`;

@@ -267,7 +267,7 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
     expect(rec.failure?.message).toContain('found the needle');
   });
 
-  it('reports a job module that never returns at its deadline, and one that is not deterministic', {
+  it('reports a job module that never returns, runs out of memory, or is not deterministic', {
     timeout: 180_000,
   }, async () => {
     const data = path.join(dir, 'stuck.txt');
@@ -289,6 +289,23 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
       error: { kind: 'timeout', record: 'stuck.txt:3' },
     });
     expect(rec.failure?.message).toContain('never returned');
+    // Over its heap limit (and printing as it goes, which is not output): reported as memory, at its record.
+    const hog = path.join(dir, 'hog.mjs');
+    await fs.writeFile(
+      hog,
+      "const keep = [];\nexport function map(_k, line, emit) { console.log(line); if (line.startsWith('stuck')) for (;;) keep.push(new Array(1e5).fill(line)); emit(line, 1); }\nexport function reduce(_k, v) { return v.length; }\n",
+    );
+    const m = await cli(
+      ['mapreduce', 'submit', 'jobs', '--job', hog, '--input', data, '--memory', '64', '--json'],
+      dir,
+    );
+    const mem = JSON.parse(m.stdout) as Rec;
+    expect(mem.state).toBe('failed');
+    expect(mem.failure).toMatchObject({
+      task: 'map-0',
+      reason: 'error',
+      error: { kind: 'memory', record: 'stuck.txt:3' },
+    });
     const random = path.join(dir, 'random.mjs');
     await fs.writeFile(
       random,
