@@ -10,7 +10,13 @@ export const JobTrackerConfigSchema = z.object({
   /** Replicas each task starts with (f+1) and the most it may reach after disagreements (2f+1). */
   taskReplicas: z.int().min(1),
   maxTaskReplicas: z.int().min(1),
+  /** Local deployments switch it on for every node of a kind with fault modes; the tracker refuses them. */
+  faultInjection: z.boolean().optional(),
 });
-export const WorkerConfigSchema = z.object({ f: z.int().min(0) });
+export const WorkerConfigSchema = z.object({
+  f: z.int().min(0),
+  /** POST /admin/fault may switch this worker into a misbehaviour mode (worker-faults.ts). */
+  faultInjection: z.boolean().optional(),
+});
 
 export const MAPREDUCE_CONFIGS = { 'job-tracker': JobTrackerConfigSchema, worker: WorkerConfigSchema } as const;

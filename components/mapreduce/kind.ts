@@ -1,13 +1,26 @@
-/** The mapreduce kind (components/kind.ts): Byzantine fault-tolerant MapReduce (seed ch. 10); no node software in this release. */
+/** The mapreduce kind (components/kind.ts): Byzantine fault-tolerant MapReduce (TClouds D2.2.1, ch. 10). */
 import type { KindModule } from '../kind.js';
-import { replicatedServiceStatus } from '../kind-status.js';
+import { lastDecidedOnly, num, replicatedServiceStatus } from '../kind-status.js';
 import { MAPREDUCE_CONFIGS } from './config.js';
 import { planMapReduce } from './plan.js';
+import { WORKER_FAULTS } from './worker-faults.js';
 
 export const mapreduceKind: KindModule<'mapreduce'> = {
   kind: 'mapreduce',
   plan: planMapReduce,
   configs: MAPREDUCE_CONFIGS,
-  status: replicatedServiceStatus,
-  chaos: { faultModes: [], corruptibleBuckets: false },
+  roles: () => import('./node.js').then((m) => m.roles),
+  status: {
+    ...replicatedServiceStatus,
+    // The tracker says it is trusted (the seed assumes it correct); a worker shows its tasks and fault mode.
+    keyMetric(role) {
+      if (role.trusted === true) {
+        return `tracker (trusted) · workers ${num(role.workersConnected) ?? '?'} · jobs running ${num(role.jobsRunning) ?? '?'}`;
+      }
+      const fault = typeof role.fault === 'string' && role.fault !== 'none' ? ` · fault ${role.fault}` : '';
+      return `tasks done ${num(role.tasksDone) ?? '?'} · running ${num(role.running) ?? '?'}${fault}`;
+    },
+    agreement: lastDecidedOnly,
+  },
+  chaos: { faultModes: WORKER_FAULTS, corruptibleBuckets: false },
 };

@@ -1,0 +1,79 @@
+/**
+ * The job tracker's files: `<dataDir>/jobs/<job>/` holds the job module, the input chunks the client uploaded
+ * (`input/<i>`), every reduce replica's output (`out/r<task>-a<attempt>`, f+1 or more per partition: the client votes
+ * on them) and, once the job ended, `record.json`. Jobs that have no record at a restart were running when the
+ * tracker stopped; the tracker is a trusted single point and does not resume them (their files are removed).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../../kernel/atomic-file.js';
+import type { JobRecord } from './job-record.js';
+import { MAX_JOBS_KEPT } from './limits.js';
+
+export class JobStore {
+  constructor(private readonly root: string) {}
+
+  dir(job: string): string {
+    return path.join(this.root, job);
+  }
+
+  async create(job: string): Promise<void> {
+    await fs.mkdir(path.join(this.dir(job), 'input'), { recursive: true });
+    await fs.mkdir(path.join(this.dir(job), 'out'), { recursive: true });
+  }
+
+  writeChunk(job: string, index: number, data: Uint8Array): Promise<void> {
+    return fs.writeFile(path.join(this.dir(job), 'input', String(index)), data);
+  }
+
+  readChunk(job: string, index: number): Promise<Buffer> {
+    return fs.readFile(path.join(this.dir(job), 'input', String(index)));
+  }
+
+  writeOutput(job: string, task: number, attempt: number, data: Uint8Array): Promise<void> {
+    return fs.writeFile(path.join(this.dir(job), 'out', `r${task}-a${attempt}`), data);
+  }
+
+  readOutput(job: string, task: number, attempt: number): Promise<Buffer | null> {
+    return fs.readFile(path.join(this.dir(job), 'out', `r${task}-a${attempt}`)).catch(() => null);
+  }
+
+  remove(job: string): Promise<void> {
+    return fs.rm(this.dir(job), { recursive: true, force: true });
+  }
+
+  /** Writes the record of an ended job and drops its inputs (only outputs are read after the end). */
+  async finish(rec: JobRecord): Promise<void> {
+    await writeFileAtomic(path.join(this.dir(rec.job), 'record.json'), `${JSON.stringify(rec, null, 2)}\n`);
+    await fs.rm(path.join(this.dir(rec.job), 'input'), { recursive: true, force: true });
+  }
+
+  /** Records of ended jobs, oldest first; leftovers of jobs that were running at a stop are removed. */
+  async load(): Promise<JobRecord[]> {
+    await fs.mkdir(this.root, { recursive: true });
+    const out: JobRecord[] = [];
+    for (const e of await fs.readdir(this.root)) {
+      const text = await fs.readFile(path.join(this.root, e, 'record.json'), 'utf8').catch(() => null);
+      const rec = text === null ? null : parseRecord(text);
+      if (rec) out.push(rec);
+      else await fs.rm(path.join(this.root, e), { recursive: true, force: true });
+    }
+    return out.sort((a, b) => a.submittedAt.localeCompare(b.submittedAt));
+  }
+
+  /** Deletes the oldest ended jobs beyond MAX_JOBS_KEPT; returns the ids removed. */
+  async prune(ended: readonly JobRecord[]): Promise<string[]> {
+    const gone = ended.slice(0, Math.max(0, ended.length - MAX_JOBS_KEPT)).map((r) => r.job);
+    await Promise.all(gone.map((j) => fs.rm(this.dir(j), { recursive: true, force: true })));
+    return gone;
+  }
+}
+
+function parseRecord(text: string): JobRecord | null {
+  try {
+    const r = JSON.parse(text) as JobRecord;
+    return typeof r.job === 'string' && typeof r.state === 'string' && Array.isArray(r.taskDetail) ? r : null;
+  } catch {
+    return null;
+  }
+}

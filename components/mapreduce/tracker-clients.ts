@@ -1,0 +1,235 @@
+/**
+ * The job tracker's client port: submit (job module and chunk list), chunk uploads, start, status, the replica
+ * outputs a client votes on (result), cancel. Every request is checked (wire.ts schemas, then the bounds of
+ * limits.ts) and answered; a malformed one is dropped and counted, and the tracker keeps serving.
+ */
+import { Transport } from '../../runtime/transport.js';
+import { MapReduceCode } from './codes.js';
+import { type JobRecord, jobRecord } from './job-record.js';
+import {
+  MAX_CHUNK_BYTES,
+  MAX_MAP_TASKS,
+  MAX_MODULE_BYTES,
+  MAX_RUNNING_JOBS,
+  MAX_TASK_MEMORY_MB,
+  MAX_TASK_TIMEOUT_MS,
+  MIN_TASK_MEMORY_MB,
+  MIN_TASK_TIMEOUT_MS,
+  REPORT_MARGIN_MS,
+} from './limits.js';
+import type { LiveJob, Tracker } from './tracker.js';
+import { ClientRequest, type ClientRequestMsg, decode, encode } from './wire.js';
+
+class RequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+type Reply = { body: unknown; payload?: Uint8Array };
+
+export class TrackerClients {
+  private readonly transport: Transport;
+  private readonly dropped;
+
+  constructor(private readonly tracker: Tracker) {
+    const { spec, metrics, log } = tracker.ctx;
+    this.dropped = metrics.counter('tclouds_mapreduce_client_requests_dropped_total', 'Malformed client requests');
+    this.transport = new Transport({
+      name: 'client',
+      stack: spec.stack,
+      selfId: spec.id,
+      privateKey: tracker.ctx.privateKey,
+      listen: { host: spec.host, port: spec.ports.http as number },
+      accept: (id) => spec.clients[id],
+      blocked: tracker.ctx.partitioned,
+      metrics,
+      log,
+      onMessage: (from, buf) => void this.onMessage(from, buf),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.transport.start();
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  private async onMessage(from: string, buf: Buffer): Promise<void> {
+    const m = decode(buf, ClientRequest);
+    if (!m) {
+      this.dropped.inc();
+      return;
+    }
+    const req = m.header.req;
+    try {
+      const r = await this.handle(m.header, m.payload);
+      this.transport.send(from, encode({ t: 'reply', req, ok: true, body: r.body }, r.payload));
+    } catch (e) {
+      const err =
+        e instanceof RequestError
+          ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }
+          : { code: MapReduceCode.unavailable, message: `the job tracker failed: ${(e as Error).message}` };
+      this.transport.send(from, encode({ t: 'reply', req, ok: false, error: err }));
+    }
+  }
+
+  private async handle(h: ClientRequestMsg, payload: Buffer): Promise<Reply> {
+    switch (h.t) {
+      case 'submit':
+        return { body: await this.submit(h) };
+      case 'chunk': {
+        const job = this.pending(h.job);
+        if (h.index >= job.chunks.length)
+          throw new RequestError(MapReduceCode.input, `chunk ${h.index} is past the job's ${job.chunks.length}`);
+        if (payload.length > MAX_CHUNK_BYTES)
+          throw new RequestError(MapReduceCode.input, `chunk ${h.index} is over ${MAX_CHUNK_BYTES} bytes`);
+        await this.tracker.store.writeChunk(job.id, h.index, payload);
+        job.received.add(h.index);
+        job.touchedAt = Date.now();
+        return { body: { received: job.received.size } };
+      }
+      case 'start':
+        return { body: this.startJob(this.pending(h.job)) };
+      case 'status':
+        return { body: h.job === undefined ? this.list() : this.record(h.job) };
+      case 'result':
+        return this.result(h.job, h.part, h.replica);
+      case 'cancel':
+        return { body: this.cancel(h.job) };
+    }
+  }
+
+  private async submit(h: Extract<ClientRequestMsg, { t: 'submit' }>): Promise<{ job: string }> {
+    const bad = (what: string, hint?: string) => new RequestError(MapReduceCode.usage, what, hint);
+    if (Buffer.byteLength(h.module) > MAX_MODULE_BYTES) throw bad(`the job module is over ${MAX_MODULE_BYTES} bytes`);
+    if (h.chunks.length > MAX_MAP_TASKS)
+      throw bad(`${h.chunks.length} input chunks is over ${MAX_MAP_TASKS}`, 'use larger chunks (--chunk-size)');
+    if (h.timeoutMs < MIN_TASK_TIMEOUT_MS || h.timeoutMs > MAX_TASK_TIMEOUT_MS)
+      throw bad(`task timeout must be ${MIN_TASK_TIMEOUT_MS}-${MAX_TASK_TIMEOUT_MS} ms`);
+    if (h.memoryMb < MIN_TASK_MEMORY_MB || h.memoryMb > MAX_TASK_MEMORY_MB)
+      throw bad(`task memory must be ${MIN_TASK_MEMORY_MB}-${MAX_TASK_MEMORY_MB} MiB`);
+    if (this.tracker.live.size >= MAX_RUNNING_JOBS) {
+      throw new RequestError(
+        MapReduceCode.unavailable,
+        `${MAX_RUNNING_JOBS} jobs are running or uploading already`,
+        'wait for one to end, or cancel one',
+      );
+    }
+    const { f } = this.tracker.config;
+    const job: LiveJob = {
+      id: this.tracker.newJobId(),
+      name: h.name,
+      reducers: h.reducers,
+      replicated: h.replicated,
+      f: h.replicated ? f : 0,
+      module: h.module,
+      chunks: h.chunks,
+      received: new Set(),
+      timeoutMs: h.timeoutMs,
+      stragglerMs: h.stragglerMs,
+      memoryMb: h.memoryMb,
+      started: false,
+      touchedAt: Date.now(),
+    };
+    await this.tracker.store.create(job.id);
+    this.tracker.live.set(job.id, job);
+    return { job: job.id };
+  }
+
+  private pending(id: string): LiveJob {
+    const job = this.tracker.live.get(id);
+    if (!job) throw new RequestError(MapReduceCode.noJob, `no job ${id} is being submitted`);
+    if (job.started) throw new RequestError(MapReduceCode.usage, `job ${id} has started already`);
+    return job;
+  }
+
+  private startJob(job: LiveJob): { job: string } {
+    if (job.received.size !== job.chunks.length) {
+      throw new RequestError(
+        MapReduceCode.input,
+        `job ${job.id} has ${job.received.size} of its ${job.chunks.length} chunks`,
+      );
+    }
+    job.started = true;
+    const { f } = job;
+    const t = this.tracker;
+    t.act(() =>
+      t.core.submit(
+        job.id,
+        { f, maxReplicas: 2 * f + 1 },
+        { maps: job.chunks.length, reduces: job.reducers },
+        { timeoutMs: job.timeoutMs + REPORT_MARGIN_MS, stragglerMs: job.stragglerMs },
+        Date.now(),
+      ),
+    );
+    return { job: job.id };
+  }
+
+  /** The record of a job, live or ended. */
+  private record(id: string): JobRecord {
+    const live = this.tracker.live.get(id);
+    const cj = this.tracker.core.jobs.get(id);
+    if (live && cj) return jobRecord(live, cj, 0);
+    if (live) throw new RequestError(MapReduceCode.notFinished, `job ${id} is still being submitted`);
+    const rec = this.tracker.ended.find((r) => r.job === id);
+    if (!rec)
+      throw new RequestError(
+        MapReduceCode.noJob,
+        `the job tracker has no job ${id}`,
+        'list jobs with `tclouds mapreduce ls`',
+      );
+    return rec;
+  }
+
+  private list(): { jobs: Array<Omit<JobRecord, 'taskDetail'>> } {
+    const all: JobRecord[] = [...this.tracker.ended];
+    for (const [id, live] of this.tracker.live) {
+      const cj = this.tracker.core.jobs.get(id);
+      if (cj) all.push(jobRecord(live, cj, 0));
+    }
+    return { jobs: all.map(({ taskDetail: _, ...r }) => r) };
+  }
+
+  /** The output of one done replica of a reduce task, for the client's vote. */
+  private async result(id: string, part: number, replica: number): Promise<Reply> {
+    const rec = this.record(id);
+    if (rec.state !== 'done') {
+      throw new RequestError(
+        MapReduceCode.notFinished,
+        `job ${id} is ${rec.state}`,
+        rec.failure?.message ?? 'wait for it: `tclouds mapreduce status`',
+      );
+    }
+    const task = rec.taskDetail.find((t) => t.task === `reduce-${part}`);
+    if (!task) throw new RequestError(MapReduceCode.usage, `job ${id} has no reduce task ${part}`);
+    const done = task.replicas.filter((r) => r.state === 'done');
+    const r = done[replica];
+    if (!r) throw new RequestError(MapReduceCode.usage, `reduce-${part} has ${done.length} finished replicas`);
+    const data = await this.tracker.store.readOutput(id, part, r.attempt);
+    if (!data) throw new RequestError(MapReduceCode.noJob, `the output of reduce-${part} attempt ${r.attempt} is gone`);
+    return { body: { worker: r.worker, attempt: r.attempt, replicas: done.length }, payload: data };
+  }
+
+  private cancel(id: string): { job: string; state: string } {
+    const live = this.tracker.live.get(id);
+    if (!live) {
+      const rec = this.record(id);
+      return { job: id, state: rec.state };
+    }
+    if (!live.started) {
+      this.tracker.live.delete(id);
+      void this.tracker.store.remove(id);
+      return { job: id, state: 'cancelled' };
+    }
+    const t = this.tracker;
+    t.act(() => t.core.cancel(id, Date.now()));
+    return { job: id, state: 'cancelled' };
+  }
+}
