@@ -11,9 +11,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, repo, tempDir } from '../deploy/helpers.js';
+import { TEST_STACKS } from '../support/stacks.js';
 
 const built = existsSync(path.join(repo, 'dist', 'components', 'mapreduce', 'node.js'));
-const STACK = `mr-e2e-${randomBytes(3).toString('hex')}`;
+const STACK = TEST_STACKS.mapreduce;
 const TOPOLOGY = `name: ${STACK}
 mode: client-resident
 clouds:

@@ -23,6 +23,7 @@ export const TEST_STACKS = {
   workflow: 'tctest-workflow',
   logConsole: 'tctest-log-console',
   log: 'tctest-log',
+  mapreduce: 'tctest-mapreduce',
 } as const;
 
 /**
