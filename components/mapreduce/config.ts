@@ -1,6 +1,6 @@
 /**
  * Node configuration of a MapReduce component's roles: the job tracker and the workers. Written by plan.ts;
- * parsed by the roles once they exist.
+ * parsed by the roles (node.ts).
  */
 import { z } from 'zod';
 

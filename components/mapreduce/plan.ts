@@ -2,7 +2,7 @@
  * Plan of a BFT MapReduce component (seed ch. 10): one job tracker (assumed correct: a trusted single point,
  * said so in the plan notes) and a pool of workers (task trackers) spread over the clouds. The job tracker
  * starts f+1 replicas of each task and up to f more when results disagree, so the TIA config carries f.
- * This release ships no node software for MapReduce; the plan still lists the nodes.
+ * Node software: components/mapreduce/node.ts (the job-tracker and worker roles).
  */
 import type { z } from 'zod';
 import type { KindPlanInput } from '../kind.js';
