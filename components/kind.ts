@@ -34,6 +34,16 @@ export interface KindStatus {
   agreement(roles: readonly Readonly<Record<string, unknown>>[]): Agreement;
   /** The role whose node index `agreement().leader` names. */
   leaderRole?: string;
+  /**
+   * The roles the quorum counts (default: every node). A component whose replicas sit beside helpers (the log's
+   * core and its console, MapReduce's workers and its tracker) counts its replicas only; the others are listed.
+   */
+  quorumRoles?: readonly string[];
+  /**
+   * Roles the component cannot work without at all, whatever its quorum (MapReduce's job tracker, a trusted single
+   * point): one of their nodes down or misbehaving is reported as lost.
+   */
+  requiredRoles?: readonly string[];
 }
 
 /** What chaos can do to a component of this kind besides kill, pause and partition, which apply to every node. */

@@ -300,6 +300,13 @@ function placementOf(
   return { component: name, domains, layout, healthyLayout, majorityNow, next };
 }
 
+/** A required role (a trusted single point) that is down or lies takes the whole component down with it. */
+function requiredDown<V extends ReturnType<typeof verdictOf>>(v: V, down: readonly NodeStatus[]): V {
+  if (down.length === 0) return v;
+  const what = down.map((n) => `${n.role} ${n.id} ${n.up ? 'misbehaving' : 'down'}`).join(', ');
+  return { ...v, faultsLeft: 0, domainFaultsLeft: 0, quorumLost: true, verdict: 'lost', verdictLine: `LOST: ${what}` };
+}
+
 /** Correct nodes per fault domain (cloud and host), in no particular order. */
 function correctByDomain(nodes: readonly NodeStatus[]): number[] {
   const counts = new Map<string, number>();
@@ -347,18 +354,20 @@ export function buildStatus(input: StatusInput): StatusReport {
     });
     const hooks = statusOf(comp.kind);
     const unit = hooks.unit;
-    const units = unit === 'cloud' ? clouds.length : nodes.length;
+    const counted = hooks.quorumRoles ? nodes.filter((n) => hooks.quorumRoles?.includes(n.role)) : nodes;
+    const units = unit === 'cloud' ? clouds.length : counted.length;
     const q = hooks.quorum(comp.client, units);
     // A node cut off by a partition from so many peers that it and those it still reaches are fewer than a
     // quorum cannot take part in one: it counts as a fault, though its process answers /health. A cut counts
     // whichever side refuses: the node its peers refuse, or the peers it refuses.
-    const cutOff = cutOffPeers(nodes);
+    const cutOff = cutOffPeers(counted);
     const inQuorum = (n: (typeof nodes)[number]): boolean =>
-      n.up && nodes.length - (cutOff.get(n.id)?.size ?? 0) >= q.quorum;
-    const up = unit === 'cloud' ? clouds.filter((c) => c.reachable !== false).length : nodes.filter(inQuorum).length;
-    const misbehaving = unit === 'cloud' ? 0 : nodes.filter((n) => inQuorum(n) && n.misbehaving !== null).length;
+      n.up && counted.length - (cutOff.get(n.id)?.size ?? 0) >= q.quorum;
+    const up = unit === 'cloud' ? clouds.filter((c) => c.reachable !== false).length : counted.filter(inQuorum).length;
+    const misbehaving = unit === 'cloud' ? 0 : counted.filter((n) => inQuorum(n) && n.misbehaving !== null).length;
     const correctPerDomain =
-      unit === 'cloud' ? null : correctByDomain(nodes.filter((n) => inQuorum(n) && !n.misbehaving));
+      unit === 'cloud' ? null : correctByDomain(counted.filter((n) => inQuorum(n) && !n.misbehaving));
+    const required = nodes.filter((n) => hooks.requiredRoles?.includes(n.role) && (!n.up || n.misbehaving !== null));
     // The leader as most up replicas see it (kinds that have one); mark that replica.
     const { leader, regency, lastDecided } = hooks.agreement(nodes.filter((n) => n.up).map((n) => n.roleInfo));
     if (leader !== null) for (const n of nodes) n.isLeader = n.role === hooks.leaderRole && n.index === leader;
@@ -369,7 +378,7 @@ export function buildStatus(input: StatusInput): StatusReport {
       ...q,
       up,
       misbehaving,
-      ...verdictOf({ ...q, up, misbehaving, unit, correctPerDomain }),
+      ...requiredDown(verdictOf({ ...q, up, misbehaving, unit, correctPerDomain }), required),
       leader,
       regency,
       lastDecided,

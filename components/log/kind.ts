@@ -1,6 +1,7 @@
 /** The log kind (components/kind.ts): a tamper-evident, forward-secure log over the cloud-of-clouds (ch. 11). */
 import type { KindModule } from '../kind.js';
 import { lastDecidedOnly, num } from '../kind-status.js';
+import { smrKind } from '../smr/kind.js';
 import { LOG_CONFIGS } from './config.js';
 import { planLog } from './plan.js';
 
@@ -11,13 +12,10 @@ export const logKind: KindModule<'log'> = {
   roles: () => import('./roles.js').then((m) => m.roles),
   status: {
     unit: 'node',
-    quorum(client, units) {
-      // Units are every node: the 3f+1 core replicas (f of which may fail) and the console. Counting them together
-      // is a simplification: with all of them up the verdict is ok, one core or the console down is degraded, and
-      // more than f down is reported lost (it is, for the core; a down console loses only the HTTP interface).
-      const f = num(client.f) ?? 1;
-      return { n: units, f, quorum: Math.max(1, units - f) };
-    },
+    // The core replicas are an SMR group (3f+1, Byzantine): its quorum is theirs. The console is listed, not
+    // counted: without it the HTTP interface is gone, appends through the core and verify from storage are not.
+    quorum: smrKind.status.quorum,
+    quorumRoles: ['core'],
     keyMetric: (role) => {
       if (num(role.entries) !== null) {
         const err = typeof role.storageError === 'string' ? ' · storage failing' : '';

@@ -12,6 +12,14 @@ export const mapreduceKind: KindModule<'mapreduce'> = {
   roles: () => import('./node.js').then((m) => m.roles),
   status: {
     ...replicatedServiceStatus,
+    // A task needs f+1 workers that agree: the quorum counts workers. The tracker is trusted (the seed assumes it
+    // correct), so the job stops with it: it is required, not counted.
+    quorum(client, units) {
+      const f = num(client.f) ?? 1;
+      return { n: units, f, quorum: Math.min(units, f + 1) };
+    },
+    quorumRoles: ['worker'],
+    requiredRoles: ['job-tracker'],
     // The tracker says it is trusted (the seed assumes it correct); a worker shows its tasks and fault mode.
     keyMetric(role) {
       if (role.trusted === true) {

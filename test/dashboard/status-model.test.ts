@@ -165,3 +165,59 @@ describe('misbehaving replicas (chaos byzantine)', () => {
     expect(ledger).toMatchObject({ misbehaving: 0, faultsLeft: 1, domainFaultsLeft: 0 });
   });
 });
+
+describe('components whose replicas sit beside helpers (log, mapreduce)', () => {
+  const node = (component: string, role: string, index: number, domain: number) => ({
+    id: `${component}-${role}-${index}`,
+    role,
+    index,
+    host: `127.0.9.${domain + 1}`,
+    ports: {},
+    publicKey: 'AAAA',
+    cloud: `c${domain}`,
+    domain: 0,
+    controlPort: 7499,
+  });
+  const base = structuredClone(outputs);
+  base.components = {
+    audit: {
+      kind: 'log',
+      buckets: [],
+      client: { f: 1, n: 4, faults: 'byzantine' },
+      clientKeys: {},
+      nodes: [0, 1, 2, 3].map((i) => node('audit', 'core', i, i)).concat([node('audit', 'console', 0, 0)]),
+    },
+    jobs: {
+      kind: 'mapreduce',
+      buckets: [],
+      client: { f: 1, workers: 4 },
+      clientKeys: {},
+      nodes: [node('jobs', 'job-tracker', 0, 0)].concat([0, 1, 2, 3].map((i) => node('jobs', 'worker', i, i))),
+    },
+  } as unknown as typeof outputs.components;
+  const status = (down: string[]) => {
+    const probes = Object.fromEntries(
+      Object.values(base.components)
+        .flatMap((c) => c.nodes)
+        .filter((n) => !down.includes(n.id))
+        .map((n) => [n.id, { id: n.id, health: { id: n.id, status: 'ok', uptimeSeconds: 1, pid: 1, role: {} } }]),
+    );
+    const r = buildStatus({ outputs: base, placement: model, probes, buckets: [], now: new Date(0) } as never);
+    return (name: string) => r.components.find((c) => c.name === name)!;
+  };
+
+  it('the log counts its core replicas (BFT quorum of 4), not the console', () => {
+    expect(status([])('audit')).toMatchObject({ n: 4, f: 1, quorum: 3, up: 4, verdict: 'ok' });
+    // The console down: appends and verify go on; the core is whole.
+    expect(status(['audit-console-0'])('audit')).toMatchObject({ up: 4, verdict: 'ok' });
+    expect(status(['audit-core-1', 'audit-core-2'])('audit')).toMatchObject({ up: 2, verdict: 'lost' });
+  });
+
+  it('mapreduce counts workers (f+1 must agree) and is lost without its trusted tracker', () => {
+    expect(status([])('jobs')).toMatchObject({ n: 4, f: 1, quorum: 2, up: 4, verdict: 'ok' });
+    expect(status(['jobs-worker-0', 'jobs-worker-1'])('jobs')).toMatchObject({ up: 2, verdict: 'degraded' });
+    const noTracker = status(['jobs-job-tracker-0'])('jobs');
+    expect(noTracker).toMatchObject({ up: 4, verdict: 'lost', quorumLost: true });
+    expect(noTracker.verdictLine).toBe('LOST: job-tracker jobs-job-tracker-0 down');
+  });
+});
