@@ -21,8 +21,9 @@
  */
 import path from 'node:path';
 import { isInvariantError } from '../../kernel/assert.js';
+import type { PeerSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
-import { replicaConfig } from './config.js';
+import { type ReplicaConfig, replicaConfig } from './config.js';
 import { Misbehaviour } from './misbehaviour.js';
 import type { DurableState } from './protocol/core.js';
 import { ReplicaCore } from './protocol/core.js';
@@ -32,14 +33,40 @@ import { clientMacCheck, replicaEnv, replicaGroup, requestAuth } from './replica
 import { ReplicaStore } from './replica-store.js';
 import { ReplicaWiring } from './replica-wiring.js';
 import { loadService } from './services/load.js';
+import type { Service } from './services/service.js';
 import { Wal } from './wal.js';
 import type { Replayed } from './wal-codec.js';
 
 const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
-  const { spec, log } = ctx;
-  const group = replicaGroup(spec);
-  const config = replicaConfig(spec.config, group.length);
+  const group = replicaGroup(ctx.spec);
+  const config = replicaConfig(ctx.spec.config, group.length);
   const service = await loadService(config.service);
+  const { wiring, clientAuth, recovering } = await startReplica(ctx, config, group, service);
+  ctx.log.info('replica started', {
+    index: ctx.spec.index,
+    n: config.n,
+    f: config.f,
+    faults: config.faults,
+    service: config.service,
+    clientAuth,
+    durability: config.durability,
+    recovering,
+  });
+  return wiring;
+};
+
+/**
+ * A replica of `group` running `service`, from its parts: the kinds whose nodes are SMR replicas with a service of
+ * their own (the log core, the workflow engine) start theirs here too, so they get ordering, durability, recovery
+ * and state transfer from this one implementation.
+ */
+export async function startReplica(
+  ctx: RoleContext,
+  config: ReplicaConfig,
+  group: PeerSpec[],
+  service: Service,
+): Promise<{ wiring: ReplicaWiring; clientAuth: string; recovering: boolean }> {
+  const { spec, log } = ctx;
   const me = spec.index;
   const { verify, clientAuth } = requestAuth(spec, clientMacCheck(ctx, me));
   const env = replicaEnv(ctx, group, verify);
@@ -81,18 +108,8 @@ const replica: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => 
     opened?.wal ?? null,
   );
   await wiring.start();
-  log.info('replica started', {
-    index: me,
-    n: config.n,
-    f: config.f,
-    faults: config.faults,
-    service: config.service,
-    clientAuth,
-    durability: config.durability,
-    recovering: store.recovering,
-  });
-  return wiring;
-};
+  return { wiring, clientAuth, recovering: store.recovering };
+}
 
 /**
  * At a restart, before any peer or client can talk to the replica: its own last checkpoint, then what its
