@@ -53,18 +53,19 @@ export function parseOutputs(text: string, file: string): DeploymentOutputs {
   return o as DeploymentOutputs;
 }
 
-/** Read and parse an outputs file; null when it does not exist (nothing deployed), TC501 when it is damaged. */
-export async function readOutputsFile(file: string): Promise<DeploymentOutputs | null> {
-  let text: string;
+/** A deployment record's text; null when it does not exist, TC501 (with `hint`) when it cannot be read. */
+export async function readRecordText(file: string, hint: string): Promise<string | null> {
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await fs.readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw unreadableState(
-      file,
-      `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-      REDEPLOY_HINT,
-    );
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw unreadableState(file, `cannot be read (${why})`, hint);
   }
-  return parseOutputs(text, file);
+}
+
+/** Read and parse an outputs file; null when it does not exist (nothing deployed), TC501 when it is damaged. */
+export async function readOutputsFile(file: string): Promise<DeploymentOutputs | null> {
+  const text = await readRecordText(file, REDEPLOY_HINT);
+  return text === null ? null : parseOutputs(text, file);
 }

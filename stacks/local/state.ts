@@ -3,10 +3,10 @@
  * `supervisor.json` (what runs right now; written only by the supervisor process). Two files with one
  * writer each, so the supervisor and a deploy never overwrite each other's view. Both are written atomically.
  */
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../../kernel/atomic-file.js';
 import { TcError } from '../../kernel/errors.js';
-import { unreadableState } from '../../runtime/outputs-file.js';
+import { readRecordText, unreadableState } from '../../runtime/outputs-file.js';
 import { DeployCode } from '../codes.js';
 import { stackPaths } from './paths.js';
 
@@ -73,17 +73,8 @@ export const REBUILD_STATE_HINT =
   'run `tclouds deploy` with the same topology: it rebuilds state.json from the node specs and keeps running nodes';
 
 async function readJson<T>(file: string): Promise<T | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw unreadableState(
-      file,
-      `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-      REBUILD_STATE_HINT,
-    );
-  }
+  const text = await readRecordText(file, REBUILD_STATE_HINT);
+  if (text === null) return null;
   try {
     const value = JSON.parse(text) as T | null;
     if (value === null || typeof value !== 'object') throw new Error('not an object');
