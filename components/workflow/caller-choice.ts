@@ -1,5 +1,5 @@
 /**
- * Who makes a call, and when another replica takes it over (WF-07, WF-08). Pure: every replica computes the same
+ * Who makes a call, and when another replica takes it over (TClouds D2.2.1, §9.3.2). Pure: every replica computes the same
  * caller from the call's id and the number of ordered takeovers, so no election is needed; a takeover is itself
  * an ordered operation, so every replica agrees on who calls after it.
  */

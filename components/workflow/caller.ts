@@ -3,7 +3,7 @@
  * the engine state (the same on every replica) and
  *  - makes each pending call it is the chosen caller of (caller-choice.ts), with the call id as Idempotency-Key,
  *    and orders the outcome back through the SMR as an engine client of its own group;
- *  - asks for a takeover of a call whose caller has not answered in time (WF-08), once per round;
+ *  - asks for a takeover of a call whose caller has not answered in time (TClouds D2.2.1, §9.3.2), once per round;
  *  - orders a timer tick when a Wait or retry timer is due by its clock (the engine fires what is due by the
  *    agreed timestamp, so a replica whose clock runs ahead only sends a tick early, which changes nothing).
  * Nothing here decides anything the other replicas must agree on: that is all in the ordered operations.
@@ -95,7 +95,7 @@ export class CallerShell {
     this.armTick(now);
   }
 
-  /** A call another replica should be making: ask for a takeover once it has waited too long (WF-08). */
+  /** A call another replica should be making: ask for a takeover once it has waited too long. */
   private watch(c: PendingCall, now: number): void {
     let s = this.seen.get(c.id);
     if (!s || s.round !== c.takeovers) {

@@ -11,7 +11,7 @@ import { parseNodeConfig } from '../node-config.js';
 import { DEFAULT_WAL_MAX_BYTES, MIN_WAL_MAX_BYTES } from '../smr/config.js';
 import { WorkflowCode } from './codes.js';
 
-/** How long the other replicas give a call's caller before the next one takes it over (WF-08). */
+/** How long the other replicas give a call's caller before the next one takes it over (TClouds D2.2.1, §9.3.2). */
 export const DEFAULT_TAKEOVER_MS = 2000;
 /** Bounds of the takeover time: below it a call slower than a few round trips would be made twice. */
 export const MIN_TAKEOVER_MS = 100;
