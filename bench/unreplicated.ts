@@ -7,9 +7,7 @@
  *                  which stops cleanly on SIGTERM like `tclouds node run`
  * Its spec is an SMR node spec with role `unreplicated`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { clientTransport, sendReplies } from '../components/smr/client-channel.js';
 import { decodeRequest, requestOp } from '../components/smr/protocol/codec.js';
 import { clientMacCheck, requestAuth } from '../components/smr/replica-env.js';
@@ -18,6 +16,7 @@ import { clientBase, REQUEST, type ReplyEntry } from '../components/smr/wire.js'
 import { type RoleResolver, type RunningNode, startNode } from '../runtime/node-host.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../runtime/role.js';
 import type { Transport } from '../runtime/transport.js';
+import { serveIfMain, spawnBenchNode } from './node-process.js';
 
 export const unreplicated: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const { spec } = ctx;
@@ -63,33 +62,7 @@ export function startUnreplicated(specFile: string): Promise<RunningNode> {
 
 /** Runs the baseline of `specFile` as a process of its own (stderr piped, as the bench's replica processes). */
 export function spawnUnreplicated(specFile: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--spec', specFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+  return spawnBenchNode(import.meta.filename, specFile);
 }
 
-/** `--spec FILE`: serve until SIGTERM or SIGINT (exit 0), or exit 1 when the node reports a fatal error. */
-async function main(argv: string[]): Promise<void> {
-  const at = argv.indexOf('--spec');
-  const specFile = at >= 0 ? argv[at + 1] : undefined;
-  if (!specFile) throw new Error('usage: node --import tsx bench/unreplicated.ts --spec FILE');
-  const node = await startNode(path.resolve(specFile), { roles: baselineRoles });
-  const stopAsked = new Promise<'stop'>((resolve) => {
-    process.once('SIGTERM', () => resolve('stop'));
-    process.once('SIGINT', () => resolve('stop'));
-  });
-  if ((await Promise.race([stopAsked, node.failure])) !== 'stop') {
-    await node.abandon();
-    process.exit(1);
-  }
-  await node.stop();
-  process.exit(0);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((e: unknown) => {
-    process.stderr.write(`unreplicated baseline failed: ${(e as Error).stack ?? e}\n`);
-    process.exit(1);
-  });
-}
+serveIfMain(import.meta.url, baselineRoles, 'unreplicated baseline');

@@ -6,10 +6,9 @@
  * leaves: a logging engine that persists after every step; with `none` it keeps everything in memory. Not node software (no deployment plans it), so it lives here:
  *   as a process   spawnSingleEngine(specFile), i.e. `node --import tsx bench/workflow-single.ts --spec FILE`
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { clientTransport, sendReplies } from '../components/smr/client-channel.js';
 import { decodeRequest, requestOp } from '../components/smr/protocol/codec.js';
 import { clientMacCheck, requestAuth } from '../components/smr/replica-env.js';
@@ -17,9 +16,10 @@ import { clientBase, REQUEST, type ReplyEntry } from '../components/smr/wire.js'
 import { CallerShell } from '../components/workflow/caller.js';
 import type { WorkflowOp } from '../components/workflow/operations.js';
 import { workflowService } from '../components/workflow/service.js';
-import { type RoleResolver, startNode } from '../runtime/node-host.js';
+import type { RoleResolver } from '../runtime/node-host.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../runtime/role.js';
 import type { Transport } from '../runtime/transport.js';
+import { serveIfMain, spawnBenchNode } from './node-process.js';
 
 /** The identity the single engine's own caller shell applies results under. */
 const SELF = 'single-engine';
@@ -87,32 +87,7 @@ export const single: RoleFactory = async (ctx: RoleContext): Promise<RoleInstanc
 export const singleRoles: RoleResolver = async (kind) => (kind === 'workflow' ? { single } : undefined);
 
 export function spawnSingleEngine(specFile: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--spec', specFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+  return spawnBenchNode(import.meta.filename, specFile);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const at = argv.indexOf('--spec');
-  const specFile = at >= 0 ? argv[at + 1] : undefined;
-  if (!specFile) throw new Error('usage: node --import tsx bench/workflow-single.ts --spec FILE');
-  const node = await startNode(path.resolve(specFile), { roles: singleRoles });
-  const stopAsked = new Promise<'stop'>((resolve) => {
-    process.once('SIGTERM', () => resolve('stop'));
-    process.once('SIGINT', () => resolve('stop'));
-  });
-  if ((await Promise.race([stopAsked, node.failure])) !== 'stop') {
-    await node.abandon();
-    process.exit(1);
-  }
-  await node.stop();
-  process.exit(0);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((e: unknown) => {
-    process.stderr.write(`single workflow engine failed: ${(e as Error).stack ?? e}\n`);
-    process.exit(1);
-  });
-}
+serveIfMain(import.meta.url, singleRoles, 'single workflow engine');
