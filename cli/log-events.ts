@@ -5,9 +5,11 @@
  * own entries from a producer's. Recording never fails the command: a log that is down costs one warning line.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { LogClient } from '../components/log/client.js';
 import { coreClient, openDeployment } from '../components/log/deployment.js';
 import type { EntryInput } from '../components/log/protocol/entry.js';
+import { readOutputsFile } from '../runtime/outputs-file.js';
 
 /** How long an action waits for the log before it gives up recording (and says so). */
 export const EVENT_TIMEOUT_MS = 15_000;
@@ -25,17 +27,11 @@ export function actor(): string {
 
 /** Log components of a deployed stack (none when it has no outputs yet). */
 async function logComponents(stackDir: string): Promise<string[]> {
-  try {
-    const { readFile } = await import('node:fs/promises');
-    const outputs = JSON.parse(await readFile(`${stackDir}/outputs.json`, 'utf8')) as {
-      components?: Record<string, { kind?: string }>;
-    };
-    return Object.entries(outputs.components ?? {})
-      .filter(([, c]) => c.kind === 'log')
-      .map(([name]) => name);
-  } catch {
-    return [];
-  }
+  // Damaged outputs are reported by the command itself (TC501); recording only skips them.
+  const outputs = await readOutputsFile(path.join(stackDir, 'outputs.json')).catch(() => null);
+  return Object.entries(outputs?.components ?? {})
+    .filter(([, c]) => c.kind === 'log')
+    .map(([name]) => name);
 }
 
 /**
