@@ -13,7 +13,7 @@ import { MAX_PAYLOAD_BYTES } from '../components/workflow/limits.js';
 import type { ExecutionSummary } from '../components/workflow/operations.js';
 import { style } from '../dashboard/style.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
-import type { DeploymentOutputs } from '../runtime/node-spec.js';
+import { readOutputsFile } from '../runtime/outputs-file.js';
 
 export const workflowFlags = {
   file: Flags.string({ char: 'f', default: 'tclouds.yaml', description: 'Topology file whose deployment to use' }),
@@ -36,12 +36,7 @@ export async function workflowComponent(
 ): Promise<{ stackDir: string; component: string }> {
   const stackDir = await resolveStackDir(where.file, where['stack-dir']);
   if (named) return { stackDir, component: named };
-  let outputs: DeploymentOutputs | undefined;
-  try {
-    outputs = JSON.parse(await fs.readFile(path.join(stackDir, 'outputs.json'), 'utf8')) as DeploymentOutputs;
-  } catch {
-    outputs = undefined;
-  }
+  const outputs = await readOutputsFile(path.join(stackDir, 'outputs.json'));
   const names = Object.entries(outputs?.components ?? {})
     .filter(([, c]) => c.kind === 'workflow')
     .map(([n]) => n);

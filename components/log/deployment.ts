@@ -2,11 +2,11 @@
  * A deployed log component as the commands see it: its outputs, its buckets' drivers, the core replicas' public
  * keys, and an SMR client for the core.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { readPrivateKey, signingPublicKeyFromString } from '../../runtime/keys.js';
 import type { ComponentOutput, DeploymentOutputs } from '../../runtime/node-spec.js';
+import { readOutputsFile } from '../../runtime/outputs-file.js';
 import { loadTopology, stackDir } from '../../topology/load.js';
 import { SmrClient } from '../smr/client.js';
 import { LocalDirectoryDriver } from '../storage/drivers/local.js';
@@ -35,18 +35,13 @@ export interface Where {
 export async function openDeployment(where: Where, component: string): Promise<LogDeployment> {
   const dir = where.stackDir ?? stackDir(await loadTopology(where.file));
   const file = path.join(dir, 'outputs.json');
-  let outputs: DeploymentOutputs;
-  try {
-    outputs = JSON.parse(await fs.readFile(file, 'utf8')) as DeploymentOutputs;
-  } catch (e) {
-    throw new TcError(
-      LogCode.noComponent,
-      `no deployment outputs at ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-      {
-        exit: ExitCode.notFound,
-        hint: 'deploy first: `tclouds deploy --target local`',
-      },
-    );
+  // Damaged outputs are TC501 from here as from every other command (runtime/outputs-file.ts).
+  const outputs = await readOutputsFile(file);
+  if (outputs === null) {
+    throw new TcError(LogCode.noComponent, `no deployment outputs at ${file}`, {
+      exit: ExitCode.notFound,
+      hint: 'deploy first: `tclouds deploy --target local`',
+    });
   }
   const comp = outputs.components?.[component];
   if (comp?.kind !== 'log') {

@@ -3,11 +3,10 @@
  * operations and turns error replies into TcErrors with their code and hint. Reads go the SMR's read-only way
  * (every engine must agree; otherwise they are ordered).
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { readPrivateKey } from '../../runtime/keys.js';
-import type { DeploymentOutputs } from '../../runtime/node-spec.js';
+import { readOutputsFile } from '../../runtime/outputs-file.js';
 import { SmrClient, type SmrSession } from '../smr/client.js';
 import { WorkflowCode } from './codes.js';
 import type { HistoryEvent } from './engine/types.js';
@@ -118,18 +117,13 @@ export async function workflowClientFromOutputs(
   opts: { timeoutMs?: number } = {},
 ): Promise<WorkflowClient> {
   const file = path.join(stackDir, 'outputs.json');
-  let outputs: DeploymentOutputs;
-  try {
-    outputs = JSON.parse(await fs.readFile(file, 'utf8')) as DeploymentOutputs;
-  } catch (e) {
-    throw new TcError(
-      WorkflowCode.noDeployment,
-      `no deployment outputs at ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-      {
-        exit: ExitCode.notFound,
-        hint: 'deploy first: `tclouds deploy --target local`',
-      },
-    );
+  // Damaged outputs are TC501 from here as from every other command (runtime/outputs-file.ts).
+  const outputs = await readOutputsFile(file);
+  if (outputs === null) {
+    throw new TcError(WorkflowCode.noDeployment, `no deployment outputs at ${file}`, {
+      exit: ExitCode.notFound,
+      hint: 'deploy first: `tclouds deploy --target local`',
+    });
   }
   const comp = outputs.components?.[component];
   if (comp?.kind !== 'workflow') {
