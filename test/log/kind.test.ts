@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { logKind } from '../../components/log/kind.js';
 
 describe('log kind status hooks', () => {
-  it('counts the core replicas and the console, tolerating f', () => {
-    expect(logKind.status.quorum({ f: 1, n: 4 }, 5)).toEqual({ n: 5, f: 1, quorum: 4 });
+  it('counts the core replicas only (a BFT quorum of them), the console listed beside them', () => {
+    expect(logKind.status.quorumRoles).toEqual(['core']);
+    expect(logKind.status.quorum({ f: 1, n: 4, faults: 'byzantine' }, 4)).toEqual({ n: 4, f: 1, quorum: 3 });
+    expect(logKind.status.quorum({ f: 2, n: 7, faults: 'byzantine' }, 7)).toEqual({ n: 7, f: 2, quorum: 5 });
   });
 
   it('shows entries and stored segments of a core replica, and what the console verified', () => {
