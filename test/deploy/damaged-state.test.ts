@@ -1,8 +1,8 @@
 /**
  * A deployment whose records are damaged while every node runs: a truncated outputs.json gets one code (TC501) and
- * one exit code (3) from every command that reads it, and `deploy` rewrites it; a truncated state.json is reported
- * the same way by chaos, and `deploy` rebuilds it from the node specs without restarting a node. Real processes,
- * the built CLI (`npx tsc -p tsconfig.build.json` first).
+ * one exit code (3) from every command that reads it (the clients of every kind among them), and `deploy` rewrites
+ * it; a truncated state.json is reported the same way by chaos, and `deploy` rebuilds it from the node specs
+ * without restarting a node. Real processes, the built CLI (`npx tsc -p tsconfig.build.json` first).
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -72,6 +72,10 @@ describe.skipIf(!hasReplica)('damaged deployment records', () => {
       ['smr', 'get', 'ledger', 'alice'],
       ['storage', 'ls', 'vault'],
       ['chaos', 'kill', '--node', 'ledger-replica-1', '--yes'],
+      // The other kinds' clients read the same record before they look for their component.
+      ['log', 'query', 'audit'],
+      ['workflow', 'ls'],
+      ['mapreduce', 'ls'],
     ];
     for (const args of commands) {
       const r = await cli([...args, '--json'], dir);
