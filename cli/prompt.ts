@@ -7,8 +7,18 @@
 import type { Interface } from 'node:readline';
 import { ExitCode, isTcError, TcError } from '../kernel/errors.js';
 
+/**
+ * Whether this runs in a pipeline. CI services set `CI` (GitHub Actions, GitLab, CircleCI: `true`); a job may still
+ * get a pseudo-terminal, so a terminal alone does not mean someone is there to answer. `CI=false` or `CI=0` is
+ * someone saying it is not.
+ */
+export function inCi(): boolean {
+  const ci = process.env.CI?.trim().toLowerCase();
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+}
+
 export function canPrompt(): boolean {
-  return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI;
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !inCi();
 }
 
 export class Prompter {
@@ -94,16 +104,17 @@ export interface ConfirmCodes {
 }
 
 /**
- * Ask before changing anything. `yes` (--yes) skips it; without a terminal (a script, CI) and without --yes the
- * command refuses, because silently deploying, destroying or injecting faults from a script is the mistake to
+ * Ask before changing anything. `yes` (--yes) skips it; without a terminal (a script) or with `CI` set (a pipeline,
+ * even one that allocates a terminal) and without --yes the command refuses, because silently deploying, destroying or injecting faults from a script is the mistake to
  * prevent. Ctrl-C at the prompt cancels like anywhere else.
  */
 export async function confirm(question: string, yes: boolean, codes: ConfirmCodes): Promise<void> {
   if (yes) return;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+  if (!process.stdin.isTTY || !process.stderr.isTTY || inCi()) {
+    const where = inCi() ? 'CI is set, so nobody is asked' : 'there is no terminal to ask on';
     throw new TcError(codes.needsConfirmation, `refusing without confirmation: ${question}`, {
       exit: ExitCode.usage,
-      hint: 'there is no terminal to ask on; pass --yes to confirm from a script or CI',
+      hint: `${where}; pass --yes to confirm from a script or CI`,
     });
   }
   const { createInterface } = await import('node:readline/promises');

@@ -115,4 +115,41 @@ describe.skipIf(!ready)('status dashboard in tmux', () => {
     // The alternate screen is left: the shell's screen is back, without dashboard frames.
     expect(exited).not.toContain('╭');
   }, 300_000);
+
+  it('on a terminal, destroy asks; with CI set it refuses instead of waiting for an answer', async () => {
+    // A pipeline may allocate a terminal: CI alone must keep a command from waiting on a prompt nobody sees.
+    const run = (session: string, env: string) =>
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        '100',
+        '-y',
+        '20',
+        '-c',
+        dir,
+        `env ${env} TERM=xterm-256color ${process.execPath} ${bin} destroy; echo EXITED $?; sleep 30`,
+      );
+    const screen = (session: string) => tmux('capture-pane', '-p', '-t', session);
+    run('ci', 'CI=true');
+    const refused = await until(async () => (screen('ci').includes('EXITED') ? screen('ci') : ''), 60_000);
+    console.log(`--- destroy with CI=true on a terminal ---\n${refused}`);
+    expect(refused).toContain('TC307');
+    expect(refused).toContain('CI is set');
+    expect(refused).toContain('EXITED 2');
+    expect(refused).not.toContain('[y/N]');
+
+    run('ask', '-u CI');
+    await until(async () => screen('ask').includes('[y/N]'), 60_000);
+    tmux('send-keys', '-t', 'ask', 'n', 'Enter');
+    const declined = await until(async () => (screen('ask').includes('EXITED') ? screen('ask') : ''), 60_000);
+    console.log(`--- destroy without CI, answered n ---\n${declined}`);
+    expect(declined).toContain('cancelled: nothing was changed');
+    expect(declined).toContain('EXITED 1');
+    // Both left the deployment running.
+    const status = await tc(['status', '--json'], dir);
+    expect(status.code, status.stdout).toBe(0);
+  }, 180_000);
 });
