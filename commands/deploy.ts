@@ -12,6 +12,7 @@ import {
 } from '../cli/session.js';
 import { allNodes } from '../components/plan.js';
 import { stackPaths } from '../stacks/local/paths.js';
+import { DEFAULT_MAX_UNAVAILABLE } from '../stacks/local/rollout.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
 import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
@@ -38,15 +39,20 @@ export default class Deploy extends NdjsonCommand {
     'aws, azure, gcp: Pulumi Automation API with a local file state backend under .tclouds/state (--backend to change ' +
     'it) and the passphrase from TCLOUDS_PASSPHRASE; needs the pulumi CLI.\n\n' +
     'Idempotent: nodes whose spec did not change keep running; a deploy with nothing to change says so and exits 0.\n' +
+    'Rolling (local): running nodes whose spec changed restart in waves of at most --max-unavailable nodes of a ' +
+    'component (default 1, never more than its f; storage gateways one at a time), the next only once the restarted ' +
+    'one is healthy and has decided what its group had decided when it stopped. A node that fails stops the rollout ' +
+    '(TC318) with the others still serving: deploy again to resume. `tclouds plan` lists what each node restarts for.\n' +
     'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +
     'With --json prints newline-delimited JSON: one {"event":{kind,id,type,state,op,message,elapsedMs}} per line, ' +
     'then {"summary":{command,target,stack,changes,nothingToDo,nodes,buckets,planDigest,outputsFile,elapsedMs}}.\n' +
-    'Exit codes: 0 deployed or nothing to do, 1 failed, 2 confirmation needed, 3 invalid topology or unsupported ' +
+    'Exit codes: 0 deployed or nothing to do, 1 failed (TC318: rollout stopped), 2 confirmation needed, 3 invalid topology or unsupported ' +
     'component, 6 locked by another deploy, 7 pulumi CLI missing, 130 cancelled by Ctrl-C.';
   static override examples = [
     '<%= config.bin %> deploy',
     '<%= config.bin %> deploy prod.yaml --yes',
     '<%= config.bin %> deploy --target aws --yes --json',
+    '<%= config.bin %> deploy --yes --max-unavailable 2',
   ];
   static override args = {
     file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
@@ -55,6 +61,11 @@ export default class Deploy extends NdjsonCommand {
     target: Flags.string({ description: 'where to deploy', options: [...TARGETS], default: 'local' }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
     backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets), default file://.tclouds/state' }),
+    'max-unavailable': Flags.integer({
+      description: 'rolling update: nodes of one component restarted at once (capped at its f)',
+      default: DEFAULT_MAX_UNAVAILABLE,
+      min: 1,
+    }),
   };
 
   async run(): Promise<{ summary: DeploySummary }> {
@@ -67,7 +78,10 @@ export default class Deploy extends NdjsonCommand {
     await realizer.check?.();
     const interrupt = interruptible();
     try {
-      const quiet = realizeContext(lp, interrupt.signal, () => {}, flags.backend);
+      const quiet = {
+        ...realizeContext(lp, interrupt.signal, () => {}, flags.backend),
+        maxUnavailable: flags['max-unavailable'],
+      };
       // Ask only when something would change (a local preview is cheap; cloud targets always ask).
       if (!flags.yes) {
         const changes = target === 'local' ? (await realizer.preview(lp.plan, quiet)).changes : 1;

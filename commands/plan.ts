@@ -4,6 +4,7 @@ import { checkTargetHasClouds, interruptible, loadPlan, parseTarget, realizeCont
 import type { Plan } from '../components/plan-types.js';
 import { style, table } from '../dashboard/style.js';
 import { ExitCode } from '../kernel/errors.js';
+import { changeText } from '../stacks/local/spec-diff.js';
 import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
 import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
 
@@ -23,7 +24,11 @@ export default class PlanCommand extends NdjsonCommand {
     'local: lists the directories, keys, processes, 127.x addresses and ports, compared with what is deployed.\n' +
     'aws, azure, gcp: runs the real Pulumi program under Pulumi mocks (no cloud account, no pulumi CLI) and lists ' +
     'every resource with its type token, name and key inputs (secrets shown as "[secret]").\n\n' +
-    'With --json prints one line {"summary":{"target","stack","changes","resources","plan"}}. ' +
+    'A node a deploy would restart is listed with why and, when its spec changes, each field before and after ' +
+    '(`~ ledger-replica-0, ... restart (spec changed: config.batchSize 64 -> 128)`); a deploy restarts the replicas ' +
+    'of a component one at a time (see deploy --help).\n\n' +
+    'With --json prints one line {"summary":{"target","stack","changes","resources","plan"}}; a resource that ' +
+    'changes has "restart" and "changes":[{"field","before","after"}]. ' +
     'Exit codes: 0 ok; 5 with --exit-code when a deploy would change something; 3 invalid topology.';
   static override examples = [
     '<%= config.bin %> plan',
@@ -97,6 +102,11 @@ export default class PlanCommand extends NdjsonCommand {
         r.resources.map((res) => [sign[res.op], res.type, res.name, summarizeInputs(res.inputs)]),
       ),
     );
+    const restarts = restartLines(r.resources);
+    if (restarts.length > 0) {
+      this.log('');
+      for (const line of restarts) this.log(line);
+    }
     this.log('');
     this.log(
       r.changes === 0
@@ -104,6 +114,21 @@ export default class PlanCommand extends NdjsonCommand {
         : `${r.changes} change${r.changes === 1 ? '' : 's'}: ${countOps(r.resources)}`,
     );
   }
+}
+
+/**
+ * Which nodes a deploy restarts and what changes in them, one line per group of nodes with the same changes (the
+ * four replicas of a component whose batch size changes are one line, not four).
+ */
+export function restartLines(resources: readonly PreviewResource[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const r of resources) {
+    if (!r.restart) continue;
+    const what = r.changes?.length ? `: ${r.changes.map(changeText).join('; ')}` : '';
+    const key = `${r.restart}${what}`;
+    groups.set(key, [...(groups.get(key) ?? []), r.name]);
+  }
+  return [...groups].map(([why, names]) => `  ~ ${names.join(', ')} restart${names.length === 1 ? 's' : ''} (${why})`);
 }
 
 function countOps(resources: PreviewResource[]): string {

@@ -36,4 +36,9 @@ export const DeployCode = {
   noRealizer: 'TC316',
   /** A stack directory or bucket path cannot be created, or a loopback address is not usable on this OS. */
   localIo: 'TC317',
+  /**
+   * A rolling update stopped: a restarted node did not become healthy or did not catch up with its group. The nodes
+   * not yet restarted keep running their previous spec.
+   */
+  rolloutStopped: 'TC318',
 } as const;

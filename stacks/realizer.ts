@@ -40,6 +40,17 @@ export interface RealizeContext {
   backend?: string;
   /** Pulumi secrets passphrase (from TCLOUDS_PASSPHRASE). Never logged. */
   passphrase?: string;
+  /** Rolling updates: at most this many nodes of a component restart at once (capped at its f; default 1). */
+  maxUnavailable?: number;
+}
+
+/** One changed field of a resource, by its dotted path (`config.batchSize`), with the values as short text. */
+export interface FieldChange {
+  field: string;
+  /** Absent when the field is new. */
+  before?: string;
+  /** Absent when the field went away. */
+  after?: string;
 }
 
 export interface PreviewResource {
@@ -49,6 +60,10 @@ export interface PreviewResource {
   /** Key inputs; secrets are shown as "[secret]". */
   inputs: Record<string, unknown>;
   op: ResourceOp;
+  /** For an update: the fields before and after (empty when the resource changes for another reason). */
+  changes?: FieldChange[];
+  /** For a node that a deploy would (re)start: why (`spec changed`, `not running`, `held down by chaos`). */
+  restart?: string;
 }
 
 export interface Realizer {

@@ -26,6 +26,7 @@ import { KEPT_FILE, readKept } from './destroy.js';
 import { probeHealth } from './health.js';
 import { acquireLock } from './lock.js';
 import { packageRoot, stackPaths } from './paths.js';
+import { catchUpTargets, DEFAULT_MAX_UNAVAILABLE, rolloutHint, rolloutWaves, waitCaughtUp } from './rollout.js';
 import { buildOutputs, buildSpecs, readOutputs, specHash, writeFileIfChanged } from './specs.js';
 import {
   LOCAL_STATE_VERSION,
@@ -111,12 +112,14 @@ async function deployLocked(run: Deploying, fresh: boolean): Promise<{ outputs: 
   const sup = await readSupervisorStatus(ctx.stackDir);
   const supAlive = isSupervisor(sup?.pid, ctx.stackDir);
   await stopOrphans(run, supAlive);
-  const { nodes, toStart } = await writeNodeSpecs(run, specs, sup, supAlive);
+  const { nodes, toStart, rolling } = await writeNodeSpecs(run, specs, sup, supAlive);
   const removed = Object.keys(run.old?.nodes ?? {}).filter((id) => !nodes[id]);
   await checkNewPortsFree(run, nodes, toStart, sup, supAlive);
   aborted(ctx);
-  const stateChanged = await recordState(run, nodes, externalDirs);
+  const recorded = await recordState(run, nodes, externalDirs);
   await startNodes(run, nodes, toStart, removed, supAlive);
+  await rollOut(run, recorded.state, rolling);
+  const stateChanged = recorded.changed || rolling.size > 0;
   // Outputs: rewritten only when something changed (or they are missing), so "nothing to do" touches nothing.
   const digest = run.digest;
   const existing = await readOutputs(ctx.stackDir).catch(() => null);
@@ -207,29 +210,40 @@ async function stopOrphans(run: Deploying, supAlive: boolean): Promise<void> {
   }
 }
 
+/** A running node whose spec changed: restarted by the rollout, in its wave, not at once. */
+interface Rolling {
+  /** Its spec file's new text, written when its wave comes (the supervisor restarts from the file). */
+  specText: string;
+  /** Its state once restarted; until then state.json keeps the one it runs with. */
+  next: NodeState;
+}
+
 /**
- * Every node's data directory and spec file; which nodes must (re)start: those whose spec changed, that do not run,
- * or that chaos holds down or paused (a deploy clears chaos: they run again).
+ * Every node's data directory and spec file; which nodes must (re)start at once: those that are new, do not run, or
+ * that chaos holds down or paused (a deploy clears chaos: they run again). Running nodes whose spec changed are
+ * returned in `rolling` instead, keeping their current state and spec file until the rollout restarts them.
  */
 async function writeNodeSpecs(
   run: Deploying,
   specs: Map<string, NodeSpec>,
   sup: SupervisorStatus | null,
   supAlive: boolean,
-): Promise<{ nodes: Record<string, NodeState>; toStart: string[] }> {
+): Promise<{ nodes: Record<string, NodeState>; toStart: string[]; rolling: Map<string, Rolling> }> {
   const { ctx } = run;
   const p = stackPaths(ctx.stackDir);
   const nodes: Record<string, NodeState> = {};
   const toStart: string[] = [];
+  const rolling = new Map<string, Rolling>();
   for (const n of allNodes(run.plan)) {
     const spec = specs.get(n.id) as NodeSpec;
     const hash = specHash(spec);
     const before = run.old?.nodes[n.id];
-    const runningNow = supAlive && sup?.nodes[n.id]?.pid && sup.nodes[n.id]?.specHash === hash;
-    const held = existsSync(p.hold(n.id));
+    const running = Boolean(supAlive && sup?.nodes[n.id]?.pid);
+    const runningNow = running && sup?.nodes[n.id]?.specHash === hash;
+    const held = existsSync(p.hold(n.id)) || existsSync(p.paused(n.id));
     await fs.mkdir(p.dataDir(n.id), { recursive: true, mode: 0o700 });
-    await writeFileIfChanged(p.spec(n.id), `${JSON.stringify(spec, null, 2)}\n`);
-    nodes[n.id] = {
+    const specText = `${JSON.stringify(spec, null, 2)}\n`;
+    const next: NodeState = {
       component: n.component,
       kind: n.kind,
       role: n.role,
@@ -243,16 +257,32 @@ async function writeNodeSpecs(
       specHash: hash,
     };
     if (before?.specHash === hash && runningNow && !held) {
+      await writeFileIfChanged(p.spec(n.id), specText);
+      nodes[n.id] = next;
       emit(ctx, { kind: 'node', id: n.id, type: 'local:process', state: 'unchanged', op: 'same', elapsedMs: 0 });
       continue;
     }
+    const message = `${spec.host}:${spec.controlPort}`;
+    if (before && running && !held && before.specHash !== hash) {
+      nodes[n.id] = before;
+      rolling.set(n.id, { specText, next });
+      emit(ctx, { kind: 'node', id: n.id, type: 'local:process', state: 'pending', op: 'update', message });
+      continue;
+    }
+    await writeFileIfChanged(p.spec(n.id), specText);
+    nodes[n.id] = next;
     await releaseChaos(ctx.stackDir, n.id, sup);
     toStart.push(n.id);
-    const op = before ? 'update' : 'create';
-    const message = `${spec.host}:${spec.controlPort}`;
-    emit(ctx, { kind: 'node', id: n.id, type: 'local:process', state: 'pending', op, message });
+    emit(ctx, {
+      kind: 'node',
+      id: n.id,
+      type: 'local:process',
+      state: 'pending',
+      op: before ? 'update' : 'create',
+      message,
+    });
   }
-  return { nodes, toStart };
+  return { nodes, toStart, rolling };
 }
 
 /** A deploy clears chaos: a held-down node may start again, a paused one is continued. */
@@ -287,8 +317,12 @@ async function checkNewPortsFree(
   }
 }
 
-/** state.json, the supervisor's desired state; written only when it changed. Returns whether it did. */
-async function recordState(run: Deploying, nodes: Record<string, NodeState>, externalDirs: string[]): Promise<boolean> {
+/** state.json, the supervisor's desired state; written only when it changed. Returns it and whether it did. */
+async function recordState(
+  run: Deploying,
+  nodes: Record<string, NodeState>,
+  externalDirs: string[],
+): Promise<{ state: LocalState; changed: boolean }> {
   const { plan, ctx, old } = run;
   const state: LocalState = {
     version: LOCAL_STATE_VERSION,
@@ -306,7 +340,52 @@ async function recordState(run: Deploying, nodes: Record<string, NodeState>, ext
   const changed = JSON.stringify(old) !== JSON.stringify(state);
   if (changed) await writeState(ctx.stackDir, state);
   await fs.rm(path.join(ctx.stackDir, KEPT_FILE), { force: true });
-  return changed;
+  return { state, changed };
+}
+
+/**
+ * Restart the running nodes whose spec changed, wave by wave (rollout.ts): write their spec files and their new
+ * state, wait until each is healthy and has caught up with its group, then the next wave. A node that fails stops
+ * the rollout with TC318; the nodes not yet restarted keep their previous spec and keep serving.
+ */
+async function rollOut(run: Deploying, state: LocalState, rolling: ReadonlyMap<string, Rolling>): Promise<void> {
+  const { ctx, plan } = run;
+  const waves = rolloutWaves(plan, [...rolling.keys()], ctx.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE);
+  for (const [i, wave] of waves.entries()) {
+    aborted(ctx);
+    const targets = await catchUpTargets(plan, state.nodes, wave);
+    for (const id of wave) {
+      const r = rolling.get(id) as Rolling;
+      await writeFileIfChanged(r.next.specFile, r.specText);
+      state.nodes[id] = r.next;
+    }
+    await writeState(ctx.stackDir, state);
+    const started = Date.now();
+    const message = `rolling update, wave ${i + 1} of ${waves.length}`;
+    await Promise.all(
+      wave.map(async (id) => {
+        const n = state.nodes[id] as NodeState;
+        emit(ctx, { kind: 'node', id, type: 'local:process', state: 'running', message });
+        await waitHealthy(ctx, id, n, started).catch((e: unknown) => {
+          if (!(e instanceof TcError) || e.code !== DeployCode.nodeUnhealthy) throw e;
+          throw new TcError(DeployCode.rolloutStopped, `rollout stopped: ${e.message}`, {
+            hint: `${e.hint ?? ''}\n${rolloutHint()}`,
+          });
+        });
+        await waitCaughtUp(ctx, id, n, targets.get(id) ?? null);
+        run.changes++;
+        emit(ctx, {
+          kind: 'node',
+          id,
+          type: 'local:process',
+          state: 'done',
+          op: 'update',
+          message,
+          elapsedMs: Date.now() - started,
+        });
+      }),
+    );
+  }
 }
 
 /** The supervisor starts, restarts and stops the nodes; we wait until each node we started is healthy. */

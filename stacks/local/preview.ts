@@ -1,15 +1,18 @@
 /** `plan --target local`: what a deploy would create, change or delete on this machine, without doing any of it. */
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { allNodes } from '../../components/plan.js';
 import type { Plan } from '../../components/plan-types.js';
+import type { NodeSpec } from '../../runtime/node-spec.js';
 import { DeployCode } from '../codes.js';
 import { hasSigningKey, keyFileOf, signingKeyFileOf } from '../plan-keys.js';
 import type { PreviewResource, RealizeContext } from '../realizer.js';
 import { isSupervisor } from './control.js';
 import { design, unsupported } from './design.js';
+import { stackPaths } from './paths.js';
+import { specChanges } from './spec-diff.js';
 import { buildSpecs, existingKeys, specHash } from './specs.js';
-import { readState, readSupervisorStatus } from './state.js';
+import { type LocalState, readState, readSupervisorStatus } from './state.js';
 
 export async function previewLocal(
   plan: Plan,
@@ -66,7 +69,9 @@ export async function previewLocal(
     const old = state?.nodes[n.id];
     const running = supAlive && sup?.nodes[n.id]?.pid;
     const hash = spec ? specHash(spec) : undefined;
-    const op = !old ? 'create' : hash && hash === old.specHash && running ? 'same' : 'update';
+    const p = stackPaths(ctx.stackDir);
+    const held = existsSync(p.hold(n.id)) || existsSync(p.paused(n.id));
+    const op = !old ? 'create' : hash && hash === old.specHash && running && !held ? 'same' : 'update';
     const inputs: Record<string, unknown> = {
       component: n.component,
       role: n.role,
@@ -79,7 +84,13 @@ export async function previewLocal(
     if (missing.get(n.component)?.includes(n.role)) {
       inputs.unsupported = `${DeployCode.noNodeSoftware}: no node software for role ${n.role} (${n.kind}) in this release`;
     }
-    resources.push({ type: 'local:process', name: n.id, inputs, op });
+    const resource: PreviewResource = { type: 'local:process', name: n.id, inputs, op };
+    if (op === 'update' && old && spec) {
+      const specChanged = hash !== old.specHash;
+      resource.restart = specChanged ? 'spec changed' : held ? 'held down or paused by chaos' : 'not running';
+      resource.changes = specChanged ? specChanges(await previousSpec(old), spec) : [];
+    }
+    resources.push(resource);
   }
   const planned = new Set(allNodes(plan).map((n) => n.id));
   for (const id of Object.keys(state?.nodes ?? {})) {
@@ -87,4 +98,13 @@ export async function previewLocal(
   }
   const changes = resources.filter((r) => r.op !== 'same').length;
   return { resources, changes };
+}
+
+/** The spec a running node was started from; unreadable (damaged, deleted) means no field list, not an error. */
+async function previousSpec(node: LocalState['nodes'][string]): Promise<NodeSpec | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(node.specFile, 'utf8')) as NodeSpec;
+  } catch {
+    return undefined;
+  }
 }
