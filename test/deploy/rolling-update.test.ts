@@ -2,7 +2,8 @@
  * A rolling update on real processes: an SMR component (n=4, f=1) serves a client load while a deploy changes its
  * batch size. `plan` names the field before and after for every replica; the deploy restarts the replicas one at a
  * time (each next one only after the previous is healthy and caught up), so no request fails and every
- * acknowledged write reads back afterwards. Needs the built CLI (`npm run build`).
+ * acknowledged write reads back afterwards. A replica that cannot start again stops the rollout with the others
+ * untouched and serving, and the next deploy resumes it. Needs the built CLI (`npm run build`).
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { clientFromOutputs, type SmrClient } from '../../components/smr/client.j
 import { decodeKvResult, encodeKvOp } from '../../components/smr/services/kv.js';
 import { sleep } from '../../stacks/local/control.js';
 import { probeHealth } from '../../stacks/local/health.js';
-import { readState } from '../../stacks/local/state.js';
+import { readState, readSupervisorStatus } from '../../stacks/local/state.js';
 import { TEST_STACKS } from '../support/stacks.js';
 import { cli, repo, summaryOf, tempDir } from './helpers.js';
 
@@ -136,5 +137,47 @@ describe.skipIf(!hasReplica)('rolling update of an SMR component', () => {
     }
     const again = await cli(['deploy', '--yes', '--json'], dir);
     expect(summaryOf(again)).toMatchObject({ nothingToDo: true });
+  });
+  it('a replica that does not come back stops the rollout (TC318): the rest keep their spec and serve; deploy resumes', {
+    timeout: 300_000,
+  }, async () => {
+    // replica-1 cannot start again: its write-ahead log directory is a file now. It runs on until restarted, and
+    // without requests it opens no new log segment.
+    const data = (i: number) => path.join(stackDir, 'nodes', `ledger-replica-${i}`, 'data');
+    const specOf = async (i: number) =>
+      JSON.parse(await fs.readFile(path.join(stackDir, 'nodes', `ledger-replica-${i}`, 'spec.json'), 'utf8'));
+    const pidsBefore = await readState(stackDir);
+    await fs.rename(path.join(data(1), 'wal'), path.join(data(1), 'wal.kept'));
+    await fs.writeFile(path.join(data(1), 'wal'), 'not a directory');
+    await fs.writeFile(path.join(dir, 'tclouds.yaml'), topology(100));
+    const stopped = await cli(['deploy', '--yes', '--json'], dir);
+    expect(stopped.code, stopped.stdout).toBe(1);
+    const err = stopped.lines.find((l) => 'error' in l)?.error as Record<string, string>;
+    expect(err.code).toBe('TC318');
+    expect(err.message).toMatch(/^rollout stopped: node ledger-replica-1 did not become healthy/);
+    expect(err.hint).toContain('deploy` again to resume');
+    // replica-0 was rolled, replica-1 tried; 2 and 3 were never touched and still serve with the old batch size.
+    expect((await specOf(0)).config.batchSize).toBe(100);
+    for (const i of [2, 3]) expect((await specOf(i)).config.batchSize).toBe(200);
+    const sup = await readSupervisorStatus(stackDir);
+    for (const i of [2, 3]) {
+      const id = `ledger-replica-${i}`;
+      expect(sup?.nodes[id]?.pid, id).toBeTruthy();
+      expect(sup?.nodes[id]?.specHash, id).toBe(pidsBefore?.nodes[id]?.specHash);
+    }
+    const client = await clientFromOutputs(stackDir, 'ledger', { retransmitMs: 300, timeoutMs: 120_000 });
+    expect(await client.connect(3)).toBeGreaterThanOrEqual(3);
+    const put = await client.session('during').invoke(encodeKvOp({ op: 'put', key: 'during', value: 'stopped' }));
+    expect(decodeKvResult(put.result)).toMatchObject({ ok: true });
+    await client.close();
+
+    // The cause fixed, a deploy resumes where the rollout stopped and finishes it.
+    await fs.rm(path.join(data(1), 'wal'));
+    await fs.rename(path.join(data(1), 'wal.kept'), path.join(data(1), 'wal'));
+    const resumed = await cli(['deploy', '--yes', '--json'], dir);
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    for (const i of [0, 1, 2, 3]) expect((await specOf(i)).config.batchSize).toBe(100);
+    const status = await cli(['status', '--json'], dir);
+    expect(status.code, status.stdout).toBe(0);
   });
 });
