@@ -9,15 +9,35 @@
  * `{"error":{...}}` on stdout with --json) and the process exits with the error's documented exit code.
  * Anything else is an internal error: one line, no stack trace unless TCLOUDS_DEBUG=1.
  */
-import { Command, Errors } from '@oclif/core';
+import { Command, Errors, Flags } from '@oclif/core';
 import { style } from '../dashboard/style.js';
 import { ExitCode, type ExitCodeValue, formatProblem, isTcError, TcError } from '../kernel/errors.js';
+import { STACK_SUFFIX_ENV } from '../topology/stack-name.js';
+import { withDisplayNumbers } from './json-numbers.js';
 
 /** Command-line usage error reported by oclif's parser (unknown flag, bad flag value, missing argument). */
 const USAGE_CODE = 'TC033';
 
 export abstract class TcCommand extends Command {
   static override enableJsonFlag = true;
+
+  /**
+   * Global: a suffix for the stack name, so parallel pipeline jobs deploying one topology get separate stacks. It
+   * reaches every topology the command loads through the environment (topology/stack-name.ts).
+   */
+  static override baseFlags = {
+    'stack-suffix': Flags.string({
+      env: STACK_SUFFIX_ENV,
+      helpGroup: 'GLOBAL',
+      description: 'append -SUFFIX to the stack name, e.g. a CI run id (parallel jobs get separate stacks)',
+    }),
+  };
+
+  override async init(): Promise<void> {
+    await super.init();
+    const suffix = stackSuffixOf(this.argv);
+    if (suffix) process.env[STACK_SUFFIX_ENV] = suffix;
+  }
 
   /**
    * Print `value` (as JSON in --json mode, else via `human`) and exit with `exit`.
@@ -27,6 +47,11 @@ export abstract class TcCommand extends Command {
     if (this.jsonEnabled()) this.logJson(value);
     else human?.();
     this.exit(exit);
+  }
+
+  /** --json documents print numbers as people read them (json-numbers.ts). */
+  protected override logJson(json: unknown): void {
+    super.logJson(withDisplayNumbers(json));
   }
 
   /** Print a line on stderr unless --json is on (progress, warnings). */
@@ -86,6 +111,19 @@ export abstract class TcCommand extends Command {
     }
     this.exit(err.exit);
   }
+}
+
+/**
+ * The value of `--stack-suffix` on a command line, read before the command parses it: the command may load a
+ * topology before or while it parses (oclif validates the flag itself; the env default comes from its `env`).
+ */
+function stackSuffixOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const a = argv[i] as string;
+    if (a === '--stack-suffix') return argv[i + 1];
+    if (a.startsWith('--stack-suffix=')) return a.slice('--stack-suffix='.length);
+  }
+  return undefined;
 }
 
 /** oclif's multi-line parse message as one line: `Parsing --keep: Expected an integer ...`. */

@@ -2,6 +2,7 @@
  * What the `tclouds chaos` commands share: target flags, the confirmation rule (ask on a TTY, `--yes` skips,
  * refuse without either), the confirmed target actions (kill, pause, partition) and the rendering of action results.
  */
+
 import { Flags } from '@oclif/core';
 import { type ActionResult, requireLocal, resolveTargets, type TargetSelector } from '../chaos/actions.js';
 import { ChaosCode } from '../chaos/codes.js';
@@ -12,9 +13,14 @@ import { type Deployment, loadDeployment } from '../stacks/deployment.js';
 import { TcCommand } from './base-command.js';
 import { recordEvent } from './log-events.js';
 import { confirm } from './prompt.js';
+import { TOPOLOGY_FILE_ENV } from './topology-file.js';
 
 export const deploymentFlags = {
-  file: Flags.string({ char: 'f', description: 'topology file of the deployment (default ./tclouds.yaml)' }),
+  file: Flags.string({
+    char: 'f',
+    env: TOPOLOGY_FILE_ENV,
+    description: 'topology file of the deployment (default ./tclouds.yaml)',
+  }),
   stack: Flags.string({ description: 'stack name, when .tclouds holds several and no topology file is given' }),
 };
 

@@ -6,6 +6,7 @@
  * - a TTY: the Ink view (dashboard/deploy-progress.tsx, imported lazily);
  * - otherwise: one plain line per finished row.
  */
+
 import path from 'node:path';
 import { compilePlan } from '../components/plan.js';
 import type { Plan } from '../components/plan-types.js';
@@ -16,6 +17,7 @@ import type { DeployEvent, RealizeContext, Target } from '../stacks/realizer.js'
 import { TARGETS } from '../stacks/realizer.js';
 import { type LoadedTopology, loadTopology, stackDir } from '../topology/load.js';
 import { type Interrupt, onInterrupt } from './interrupt.js';
+import { jsonText } from './json-numbers.js';
 import { confirm } from './prompt.js';
 
 export interface LoadedPlan {
@@ -98,7 +100,7 @@ export async function progressSink(mode: { json: boolean }, title: string): Prom
   if (mode.json) {
     return {
       onEvent: (e) => {
-        process.stdout.write(`${JSON.stringify({ event: e })}\n`);
+        process.stdout.write(`${jsonText({ event: e })}\n`);
       },
       finish: async () => {},
     };
@@ -122,5 +124,5 @@ export async function progressSink(mode: { json: boolean }, title: string): Prom
 
 /** Print one compact JSON line (the summary or error line of --json output). */
 export function jsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${jsonText(value)}\n`);
 }

@@ -3,10 +3,12 @@
  * duration flags. Opening a client is the storage library's (components/storage/open-client.ts). Commands stay
  * thin: parse, call the library, render.
  */
+
 import { Args, Flags } from '@oclif/core';
 import { StorageCode } from '../components/storage/codes.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import { type Interrupt, onInterrupt } from './interrupt.js';
+import { TOPOLOGY_FILE_ENV } from './topology-file.js';
 
 /** The first argument of every storage command. */
 export const componentArg = Args.string({ description: 'storage component', required: true });
@@ -18,7 +20,14 @@ export const dataUnitArgs = {
 };
 
 export const storageFlags = {
-  topology: Flags.string({ char: 't', description: 'topology file', default: 'tclouds.yaml' }),
+  file: Flags.string({
+    char: 'f',
+    aliases: ['topology'],
+    charAliases: ['t'],
+    env: TOPOLOGY_FILE_ENV,
+    description: 'topology file',
+    default: 'tclouds.yaml',
+  }),
   key: Flags.string({
     description: 'writer signing key (default .tclouds/<stack>/keys/storage-<component>-writer.key)',
   }),
@@ -59,10 +68,10 @@ export function interruptSignal(): Interrupt {
 }
 
 /** Parse durations like 90s, 5m, 1500ms, 2h (lock leases). */
-export function parseDuration(text: string, flag: string): number {
+export function parseDuration(text: string, flag: string, code: string = StorageCode.badConfig): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!m) {
-    throw new TcError(StorageCode.badConfig, `--${flag} must be a duration like 30s, 5m or 1500ms, got "${text}"`, {
+    throw new TcError(code, `--${flag} must be a duration like 30s, 5m or 1500ms, got "${text}"`, {
       exit: ExitCode.usage,
     });
   }

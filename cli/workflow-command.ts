@@ -2,6 +2,7 @@
  * What the `tclouds workflow *` commands share (kept out of commands/, which oclif scans): flags, finding the
  * workflow component of a deployment, connecting, reading definition files and JSON inputs, rendering summaries.
  */
+
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
@@ -14,9 +15,15 @@ import type { ExecutionSummary } from '../components/workflow/operations.js';
 import { style } from '../dashboard/style.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import { readOutputsFile } from '../runtime/outputs-file.js';
+import { TOPOLOGY_FILE_ENV } from './topology-file.js';
 
 export const workflowFlags = {
-  file: Flags.string({ char: 'f', default: 'tclouds.yaml', description: 'Topology file whose deployment to use' }),
+  file: Flags.string({
+    char: 'f',
+    env: TOPOLOGY_FILE_ENV,
+    default: 'tclouds.yaml',
+    description: 'Topology file whose deployment to use',
+  }),
   'stack-dir': Flags.string({
     description: 'Use the deployment outputs in this directory (.tclouds/<stack>) instead of the topology file',
   }),

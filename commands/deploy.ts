@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { WAIT_MODES, waitForQuorums } from '../cli/deploy-wait.js';
 import { recordEvent } from '../cli/log-events.js';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
 import {
@@ -10,11 +11,13 @@ import {
   progressSink,
   realizeContext,
 } from '../cli/session.js';
+import { parseDuration } from '../cli/storage-command.js';
+import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
 import { allNodes } from '../components/plan.js';
 import { stackPaths } from '../stacks/local/paths.js';
 import { DEFAULT_MAX_UNAVAILABLE } from '../stacks/local/rollout.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
-import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
+import { displayName } from '../topology/load.js';
 
 export interface DeploySummary {
   command: 'deploy';
@@ -46,21 +49,30 @@ export default class Deploy extends NdjsonCommand {
     'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +
     'With --json prints newline-delimited JSON: one {"event":{kind,id,type,state,op,message,elapsedMs}} per line, ' +
     'then {"summary":{command,target,stack,changes,nothingToDo,nodes,buckets,planDigest,outputsFile,elapsedMs}}.\n' +
-    'Exit codes: 0 deployed or nothing to do, 1 failed (TC318: rollout stopped), 2 confirmation needed, 3 invalid topology or unsupported ' +
+    '--wait healthy then polls the nodes as `tclouds status` does until every component has its quorum.\n' +
+    'Exit codes: 0 deployed or nothing to do, 1 failed (TC318: rollout stopped), 8 not healthy by --timeout (TC319), 2 confirmation needed, 3 invalid topology or unsupported ' +
     'component, 6 locked by another deploy, 7 pulumi CLI missing, 130 cancelled by Ctrl-C.';
   static override examples = [
     '<%= config.bin %> deploy',
     '<%= config.bin %> deploy prod.yaml --yes',
     '<%= config.bin %> deploy --target aws --yes --json',
     '<%= config.bin %> deploy --yes --max-unavailable 2',
+    '<%= config.bin %> deploy --yes --wait healthy --timeout 5m',
   ];
   static override args = {
-    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+    file: topologyFileArg,
   };
   static override flags = {
+    file: topologyFileFlag,
     target: Flags.string({ description: 'where to deploy', options: [...TARGETS], default: 'local' }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
     backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets), default file://.tclouds/state' }),
+    wait: Flags.string({
+      description: 'after deploying, wait until every component has its quorum (exit 8 if not by --timeout)',
+      options: [...WAIT_MODES],
+      default: 'none',
+    }),
+    timeout: Flags.string({ description: 'how long --wait healthy waits, e.g. 90s or 5m', default: '5m' }),
     'max-unavailable': Flags.integer({
       description: 'rolling update: nodes of one component restarted at once (capped at its f)',
       default: DEFAULT_MAX_UNAVAILABLE,
@@ -71,8 +83,10 @@ export default class Deploy extends NdjsonCommand {
   async run(): Promise<{ summary: DeploySummary }> {
     const t0 = Date.now();
     const { args, flags } = await this.parse(Deploy);
+    const file = topologyFileOf(args.file, flags.file);
     const target = parseTarget(flags.target);
-    const lp = await loadPlan(args.file);
+    const waitMs = parseDuration(flags.timeout, 'timeout', 'TC033');
+    const lp = await loadPlan(file);
     checkTargetHasClouds(lp.plan, target);
     const realizer = await loadRealizer(target);
     await realizer.check?.();
@@ -122,6 +136,11 @@ export default class Deploy extends NdjsonCommand {
               `in ${(summary.elapsedMs / 1000).toFixed(1)}s`,
       );
       for (const w of logged) this.note(w);
+      if (flags.wait === 'healthy') {
+        this.note(`waiting until every component of ${lp.plan.stack} has its quorum (at most ${flags.timeout})`);
+        await waitForQuorums(file, waitMs, interrupt.signal);
+        this.note('healthy: every component has its quorum');
+      }
       return { summary };
     } finally {
       interrupt.dispose();

@@ -1,9 +1,10 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { recordEvent } from '../cli/log-events.js';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
 import { confirmChange, interruptible, loadPlan, parseTarget, progressSink, realizeContext } from '../cli/session.js';
+import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
-import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
+import { displayName } from '../topology/load.js';
 
 export interface DestroySummary {
   command: 'destroy';
@@ -31,9 +32,10 @@ export default class Destroy extends NdjsonCommand {
     '<%= config.bin %> destroy --target gcp --yes --json',
   ];
   static override args = {
-    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+    file: topologyFileArg,
   };
   static override flags = {
+    file: topologyFileFlag,
     target: Flags.string({ description: 'which deployment to destroy', options: [...TARGETS], default: 'local' }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
     'keep-data': Flags.boolean({ description: 'keep buckets, node data and keys' }),
@@ -43,8 +45,9 @@ export default class Destroy extends NdjsonCommand {
   async run(): Promise<{ summary: DestroySummary }> {
     const t0 = Date.now();
     const { args, flags } = await this.parse(Destroy);
+    const file = topologyFileOf(args.file, flags.file);
     const target = parseTarget(flags.target);
-    const lp = await loadPlan(args.file);
+    const lp = await loadPlan(file);
     const realizer = await loadRealizer(target);
     await realizer.check?.();
     await confirmChange(

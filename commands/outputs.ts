@@ -1,6 +1,8 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
+import { OUTPUT_FORMATS, type OutputFormat, outputsEnv, renderEnv } from '../cli/outputs-env.js';
 import { interruptible, loadPlan, parseTarget, realizeContext } from '../cli/session.js';
+import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
 import { style, table } from '../dashboard/style.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { DeploymentOutputs } from '../runtime/node-spec.js';
@@ -14,23 +16,31 @@ export default class Outputs extends NdjsonCommand {
     'Prints the deployment outputs (runtime/node-spec.ts DeploymentOutputs): per component its nodes (address, ' +
     'ports, control port, cloud, fault domain, public key), buckets and the client (TIA) configuration. Never ' +
     'prints a private key (only key file paths).\n\n' +
-    'With --json prints the DeploymentOutputs object on one line. Exit 4 when the stack is not deployed.';
+    'With --json (or --format json) prints the DeploymentOutputs object on one line. --format env prints ' +
+    'KEY=value lines for $GITHUB_ENV (TCLOUDS_STACK, TCLOUDS_<COMPONENT>_KIND, TCLOUDS_<COMPONENT>_<ROLE>_<PORT> ' +
+    'as host:port lists, TCLOUDS_<COMPONENT>_CLIENT_KEY_FILE, ...); --format dotenv the same quoted for a .env file. ' +
+    'Exit 4 when the stack is not deployed.';
   static override examples = [
     '<%= config.bin %> outputs',
     '<%= config.bin %> outputs --json | jq .components.ledger.nodes',
+    '<%= config.bin %> outputs --format env >> "$GITHUB_ENV"',
+    '<%= config.bin %> outputs --format dotenv > .env',
   ];
   static override args = {
-    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+    file: topologyFileArg,
   };
   static override flags = {
+    file: topologyFileFlag,
     target: Flags.string({ description: 'which deployment', options: [...TARGETS], default: 'local' }),
     backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets)' }),
+    format: Flags.string({ description: 'how to print them', options: [...OUTPUT_FORMATS], default: 'text' }),
   };
 
   async run(): Promise<DeploymentOutputs> {
     const { args, flags } = await this.parse(Outputs);
+    const file = topologyFileOf(args.file, flags.file);
     const target = parseTarget(flags.target);
-    const lp = await loadPlan(args.file);
+    const lp = await loadPlan(file);
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();
     let outputs: DeploymentOutputs | null;
@@ -45,9 +55,15 @@ export default class Outputs extends NdjsonCommand {
         `stack ${lp.plan.stack} of ${displayName(lp.loaded.file)} is not deployed on ${target}`,
         {
           exit: ExitCode.notFound,
-          hint: `deploy it first: tclouds deploy ${args.file === DEFAULT_TOPOLOGY_FILE ? '' : `${args.file} `}--target ${target}`,
+          hint: `deploy it first: tclouds deploy ${file === DEFAULT_TOPOLOGY_FILE ? '' : `-f ${file} `}--target ${target}`,
         },
       );
+    }
+    const format = flags.format as OutputFormat;
+    if (!this.jsonEnabled() && format !== 'text') {
+      const text = format === 'json' ? JSON.stringify(outputs) : renderEnv(outputsEnv(outputs), format);
+      process.stdout.write(`${text}\n`);
+      return outputs;
     }
     const out = process.stdout;
     this.log(

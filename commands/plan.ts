@@ -1,12 +1,13 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
 import { checkTargetHasClouds, interruptible, loadPlan, parseTarget, realizeContext } from '../cli/session.js';
+import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
 import type { Plan } from '../components/plan-types.js';
 import { style, table } from '../dashboard/style.js';
 import { ExitCode } from '../kernel/errors.js';
 import { changeText } from '../stacks/local/spec-diff.js';
 import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
-import { DEFAULT_TOPOLOGY_FILE, displayName } from '../topology/load.js';
+import { displayName } from '../topology/load.js';
 
 export interface PlanResult {
   target: Target;
@@ -37,17 +38,19 @@ export default class PlanCommand extends NdjsonCommand {
     '<%= config.bin %> plan --exit-code || echo "changes pending"',
   ];
   static override args = {
-    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+    file: topologyFileArg,
   };
   static override flags = {
+    file: topologyFileFlag,
     target: Flags.string({ description: 'where to realize the plan', options: [...TARGETS], default: 'local' }),
     'exit-code': Flags.boolean({ description: 'exit 5 when a deploy would change something' }),
   };
 
   async run(): Promise<{ summary: PlanResult }> {
     const { args, flags } = await this.parse(PlanCommand);
+    const file = topologyFileOf(args.file, flags.file);
     const target = parseTarget(flags.target);
-    const lp = await loadPlan(args.file);
+    const lp = await loadPlan(file);
     checkTargetHasClouds(lp.plan, target);
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();

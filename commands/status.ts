@@ -2,6 +2,8 @@ import { Flags } from '@oclif/core';
 import { killOrPause } from '../chaos/actions.js';
 import { TcCommand } from '../cli/base-command.js';
 import { onInterrupt } from '../cli/interrupt.js';
+import { jsonText } from '../cli/json-numbers.js';
+import { TOPOLOGY_FILE_ENV } from '../cli/topology-file.js';
 import type { StatusReport } from '../dashboard/status-model.js';
 import { renderStatusText } from '../dashboard/status-text.js';
 import type { DashboardActions } from '../dashboard/status-view.js';
@@ -31,7 +33,11 @@ export default class Status extends TcCommand {
     '<%= config.bin %> status --watch --json --interval 500',
   ];
   static override flags = {
-    file: Flags.string({ char: 'f', description: 'topology file of the deployment (default ./tclouds.yaml)' }),
+    file: Flags.string({
+      char: 'f',
+      env: TOPOLOGY_FILE_ENV,
+      description: 'topology file of the deployment (default ./tclouds.yaml)',
+    }),
     stack: Flags.string({ description: 'stack name, when .tclouds holds several and no topology file is given' }),
     watch: Flags.boolean({ char: 'w', description: 'keep refreshing (implied on a terminal)', default: false }),
     interval: Flags.integer({ description: 'refresh interval in ms', default: 1000, min: 250, max: 60_000 }),
@@ -69,7 +75,7 @@ export default class Status extends TcCommand {
     const interrupt = onInterrupt();
     try {
       for await (const report of watchStatus({ ...opts, intervalMs: flags.interval, signal: interrupt.signal })) {
-        if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+        if (json) process.stdout.write(`${jsonText(report)}\n`);
         else this.log(`${renderStatusText(report)}\n`);
       }
     } finally {

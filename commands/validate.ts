@@ -1,8 +1,7 @@
-import { Args } from '@oclif/core';
 import { TcCommand } from '../cli/base-command.js';
 import { renderProblem } from '../cli/problems.js';
+import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
 import { style } from '../dashboard/style.js';
-import { DEFAULT_TOPOLOGY_FILE } from '../topology/load.js';
 import { type ValidationReport, validateTopologyFile } from '../topology/report.js';
 
 export default class Validate extends TcCommand {
@@ -20,12 +19,16 @@ export default class Validate extends TcCommand {
     '<%= config.bin %> validate --json | jq .topology.components',
   ];
   static override args = {
-    file: Args.string({ description: 'topology file', default: DEFAULT_TOPOLOGY_FILE }),
+    file: topologyFileArg,
+  };
+  static override flags = {
+    file: topologyFileFlag,
   };
 
   async run(): Promise<ValidationReport> {
-    const { args } = await this.parse(Validate);
-    const { report, exit, shown, problems } = await validateTopologyFile(args.file);
+    const { args, flags } = await this.parse(Validate);
+    const file = topologyFileOf(args.file, flags.file);
+    const { report, exit, shown, problems } = await validateTopologyFile(file);
     const human = () => {
       for (const p of problems) this.log(renderProblem(p, process.stdout));
       const t = report.topology;

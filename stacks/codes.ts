@@ -41,4 +41,6 @@ export const DeployCode = {
    * not yet restarted keep running their previous spec.
    */
   rolloutStopped: 'TC318',
+  /** `deploy --wait healthy`: the deploy finished but a component had no quorum by the deadline. Exit 8. */
+  notHealthy: 'TC319',
 } as const;

@@ -4,6 +4,7 @@
  *
  * `validateTopologyText` is pure (no I/O), so editors, tests and `validate` share one code path.
  */
+
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, isTcError, type Problem, TcError } from '../kernel/errors.js';
@@ -19,6 +20,7 @@ import {
 } from './schema.js';
 import { issueToProblems } from './schema-issues.js';
 import { type CheckedParts, checkSemantics } from './semantics.js';
+import { effectiveStackName } from './stack-name.js';
 import { parseYaml } from './yaml-source.js';
 
 export const DEFAULT_TOPOLOGY_FILE = 'tclouds.yaml';
@@ -230,7 +232,8 @@ export function invalidTopologyError(shown: string, errors: readonly Problem[]):
 }
 
 /**
- * Load and validate a topology file (default ./tclouds.yaml, resolved against the working directory).
+ * Load and validate a topology file (default ./tclouds.yaml, resolved against the working directory). Its name is
+ * the stack's, as `TCLOUDS_STACK` and `TCLOUDS_STACK_SUFFIX` make it (stack-name.ts).
  * Throws a TcError: exit 4 (notFound) for a missing or unreadable file or a directory, exit 3 (invalid)
  * for everything wrong inside it, with every error in `problems`.
  */
@@ -240,7 +243,8 @@ export async function loadTopology(file: string = DEFAULT_TOPOLOGY_FILE): Promis
   const text = await readTopologyText(absolute, shown);
   const { topology, errors, warnings } = validateTopologyText(text, shown);
   if (!topology || errors.length > 0) throw invalidTopologyError(shown, errors);
-  return { file: absolute, dir: path.dirname(absolute), topology, warnings };
+  const name = effectiveStackName(topology.name, process.env);
+  return { file: absolute, dir: path.dirname(absolute), topology: { ...topology, name }, warnings };
 }
 
 /** <dir>/.tclouds/<name>: where deployments of this topology keep their records and local state. */

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { onInterrupt } from '../../cli/interrupt.js';
 import { deploymentOf, entryLine, logComponentArg, logFlags, readVerified } from '../../cli/log-command.js';
+import { TOPOLOGY_FILE_ENV } from '../../cli/topology-file.js';
 import type { Entry } from '../../components/log/protocol/entry.js';
 
 export default class LogTail extends TcCommand {
@@ -15,7 +16,12 @@ export default class LogTail extends TcCommand {
   static override flags = {
     ...logFlags,
     // -f is follow here, as in tail(1): the topology file is --file only.
-    file: Flags.string({ default: 'tclouds.yaml', description: 'Topology file whose deployment to use' }),
+    file: Flags.string({
+      char: 'f',
+      env: TOPOLOGY_FILE_ENV,
+      default: 'tclouds.yaml',
+      description: 'Topology file whose deployment to use',
+    }),
     lines: Flags.integer({
       char: 'n',
       default: 10,

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { storageFlags } from '../../cli/storage-command.js';
 import { defaultKeyFiles, fingerprint, generateWriterKeys } from '../../components/storage/keys.js';
 import { resolveStorage } from '../../components/storage/resolve.js';
 
@@ -23,7 +24,7 @@ export default class StorageKeygen extends TcCommand {
   ];
   static override args = { component: Args.string({ description: 'storage component', required: true }) };
   static override flags = {
-    topology: Flags.string({ char: 't', description: 'topology file', default: 'tclouds.yaml' }),
+    file: storageFlags.file,
     out: Flags.string({ description: 'path prefix of the key files (<out>.key, <out>.pub)' }),
     force: Flags.boolean({ description: 'replace existing key files', default: false }),
   };
@@ -33,7 +34,7 @@ export default class StorageKeygen extends TcCommand {
     let files: { privateKey: string; publicKey: string };
     if (flags.out) files = { privateKey: `${flags.out}.key`, publicKey: `${flags.out}.pub` };
     else {
-      const r = await resolveStorage(args.component, flags.topology);
+      const r = await resolveStorage(args.component, flags.file);
       files = defaultKeyFiles(r.stackDir, args.component);
     }
     const { publicKey } = await generateWriterKeys(files, flags.force);

@@ -34,7 +34,7 @@ export async function readStorageInputs(inputs: readonly string[], topology: str
   for (const text of inputs) {
     const ref = storageRef(text);
     if (!ref) continue;
-    const { client } = await openClient(ref.component, { topology }, { write: false });
+    const { client } = await openClient(ref.component, { file: topology }, { write: false });
     try {
       const { bytes } = await client.get(ref.object);
       out.set(text, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -52,7 +52,7 @@ export async function readStorageInputs(inputs: readonly string[], topology: str
 }
 
 export async function writeStorageOutput(ref: StorageRef, data: Uint8Array, topology: string): Promise<void> {
-  const { client } = await openClient(ref.component, { topology }, { write: true });
+  const { client } = await openClient(ref.component, { file: topology }, { write: true });
   try {
     await client.put(ref.object, data);
   } finally {

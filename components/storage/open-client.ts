@@ -8,7 +8,7 @@ import { driverFor, type ResolvedStorage, resolveStorage } from './resolve.js';
 
 /** Where the keys and topology come from (the storage commands' flags). */
 export interface StorageFlagValues {
-  topology: string;
+  file: string;
   key?: string | undefined;
   pubkey?: string | undefined;
   'writer-id'?: string | undefined;
@@ -26,7 +26,7 @@ export async function openClient(
   flags: StorageFlagValues,
   o: { write: boolean; progress?: (done: number, total: number) => void },
 ): Promise<OpenedClient> {
-  const resolved = await resolveStorage(component, flags.topology);
+  const resolved = await resolveStorage(component, flags.file);
   const defaults = defaultKeyFiles(resolved.stackDir, component);
   const keyFile = flags.key ?? defaults.privateKey;
   const pubFile = flags.pubkey ?? (flags.key ? flags.key.replace(/\.key$/, '.pub') : defaults.publicKey);
