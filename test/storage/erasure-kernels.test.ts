@@ -16,7 +16,8 @@ import {
   gfMul,
   javascriptCoder,
 } from '../../components/storage/crypto/erasure.js';
-import { erasureModuleBytes, wasmKernel } from '../../components/storage/crypto/erasure-wasm.js';
+import { erasureModuleBytes, loadWasmKernel, wasmKernel } from '../../components/storage/crypto/erasure-wasm.js';
+import { assembleModule } from '../../components/storage/crypto/wasm-assembler.js';
 import { repo } from '../support/cli.js';
 
 const wasm = wasmKernel();
@@ -55,6 +56,17 @@ describe('erasure kernels', () => {
     const api = (globalThis as { WebAssembly?: { validate(b: Uint8Array): boolean } }).WebAssembly;
     expect(api?.validate(erasureModuleBytes())).toBe(true);
     expect(defaultCoder().kernel).toBe('wasm');
+  });
+
+  it('a module the runtime rejects gives no kernel (the JavaScript one is used), and bad source does not assemble', () => {
+    const broken = erasureModuleBytes().slice();
+    broken[broken.length - 2] = 0xfd; // an unfinished SIMD instruction before the final \`end\`
+    expect(loadWasmKernel(broken)).toBeUndefined();
+    expect(loadWasmKernel(new Uint8Array([0, 0x61, 0x73, 0x6d]))).toBeUndefined();
+    const source = { name: 'f', params: [], locals: [] };
+    expect(() => assembleModule([{ ...source, body: 'i64.popcnt' }], 1)).toThrow(/unknown instruction/);
+    expect(() => assembleModule([{ ...source, body: 'br $nowhere' }], 1)).toThrow(/no enclosing label/);
+    expect(() => assembleModule([{ ...source, body: 'block $open' }], 1)).toThrow(/unclosed block/);
   });
 
   it('both kernels give the bytes the original coder gave (stored objects stay readable)', () => {

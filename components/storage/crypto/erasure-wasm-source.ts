@@ -34,7 +34,7 @@ const multiplyAccumulate = (acc: string, offset: number) => `
   v128.xor
   local.get $hi
   local.get $v
-  i32.const 4
+  i32.const 4 ;; the high nibble
   i8x16.shr_u
   i8x16.swizzle
   v128.xor
@@ -124,7 +124,7 @@ const byteLoop = `
         i32.xor
         local.get $tab
         local.get $b
-        i32.const 4
+        i32.const 4 ;; the high nibble
         i32.shr_u
         i32.add
         i32.load8_u offset=16

@@ -54,11 +54,10 @@ export function erasureModuleBytes(): Uint8Array {
 /** undefined: not tried yet; null: WebAssembly (or its SIMD) is not available here. */
 let instance: Instance | null | undefined;
 
-function instantiate(): Instance | null {
+function instantiate(code: Uint8Array): Instance | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return null;
   try {
-    const code = erasureModuleBytes();
     if (!wasm.validate(code)) return null;
     const inst = new wasm.Instance(new wasm.Module(code), {});
     const memory = inst.exports.memory as WasmMemory;
@@ -118,13 +117,23 @@ function apply(it: Instance, rows: Matrix, ins: readonly Uint8Array[], outs: rea
   }
 }
 
+const kernelOf = (it: Instance): ErasureKernel => ({
+  name: 'wasm',
+  apply: (rows, ins, outs) => apply(it, rows, ins, outs),
+});
+
+/** A kernel running the module `code`, or undefined if this runtime rejects it (tests feed it broken modules). */
+export function loadWasmKernel(code: Uint8Array): ErasureKernel | undefined {
+  const it = instantiate(code);
+  return it ? kernelOf(it) : undefined;
+}
+
 let kernel: ErasureKernel | undefined;
 
-/** The WebAssembly SIMD kernel, or undefined where this runtime cannot run it. */
+/** The WebAssembly SIMD kernel (one per thread), or undefined where this runtime cannot run it. */
 export function wasmKernel(): ErasureKernel | undefined {
-  if (instance === undefined) instance = instantiate();
-  const it = instance;
-  if (!it) return undefined;
-  kernel ??= { name: 'wasm', apply: (rows, ins, outs) => apply(it, rows, ins, outs) };
+  if (instance === undefined) instance = instantiate(erasureModuleBytes());
+  if (!instance) return undefined;
+  kernel ??= kernelOf(instance);
   return kernel;
 }

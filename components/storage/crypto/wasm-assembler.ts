@@ -81,6 +81,15 @@ function sleb(n: number): number[] {
   }
 }
 
+/** Section ids of the binary format (those we emit, in the order they must appear). */
+const SECTION = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
+/** Export kinds. */
+const EXPORT_FUNC = 0x00;
+const EXPORT_MEMORY = 0x02;
+/** Type constructor of a function signature. */
+const FUNC_TYPE = 0x60;
+const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const utf8 = (s: string) => vec([...new TextEncoder().encode(s)].map((b) => [b]));
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
@@ -152,14 +161,17 @@ function encodeBody(f: FuncSource): number[] {
 
 /** A module with one memory (exported as `memory`, `minPages` of 64 KiB) and the given functions, all exported. */
 export function assembleModule(funcs: FuncSource[], minPages: number): Uint8Array {
-  const types = funcs.map((f) => [0x60, ...vec(f.params.map(([, t]) => [VALUE_TYPES[t]])), ...vec([])]);
-  const exports = [[...utf8('memory'), 0x02, 0], ...funcs.map((f, i) => [...utf8(f.name), 0x00, ...uleb(i)])];
+  const types = funcs.map((f) => [FUNC_TYPE, ...vec(f.params.map(([, t]) => [VALUE_TYPES[t]])), ...vec([])]);
+  const exports = [
+    [...utf8('memory'), EXPORT_MEMORY, 0],
+    ...funcs.map((f, i) => [...utf8(f.name), EXPORT_FUNC, ...uleb(i)]),
+  ];
   return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec(types)),
-    ...section(3, vec(funcs.map((_, i) => uleb(i)))),
-    ...section(5, vec([[0x00, ...uleb(minPages)]])),
-    ...section(7, vec(exports)),
-    ...section(10, vec(funcs.map(encodeBody))),
+    ...MAGIC_AND_VERSION,
+    ...section(SECTION.type, vec(types)),
+    ...section(SECTION.function, vec(funcs.map((_, i) => uleb(i)))),
+    ...section(SECTION.memory, vec([[0x00, ...uleb(minPages)]])), // limits: min only
+    ...section(SECTION.export, vec(exports)),
+    ...section(SECTION.code, vec(funcs.map(encodeBody))),
   ]);
 }
