@@ -7,6 +7,9 @@
  * `encodeInPlace` is encodeParity into blocks allocated once and reused (as a pipeline that recycles its buffers
  * does): encode and decode return fresh buffers, and on a virtual machine the kernel's first-touch page faults of a
  * fresh 64 MiB buffer can cost as much CPU time as the coding itself.
+ * Each timed call starts after a full garbage collection, so it pays for its own allocations (page faults
+ * included) and not for freeing the 64 MiB buffers of the calls before it (V8 collects them under "external memory
+ * pressure" at whichever allocation comes next, 10-30 ms a time here).
  * Target: >= 1,000 MB/s per core for 64 MiB, encode and decode (the kernel the module picks, WebAssembly here).
  * bench/storage.ts calls measureErasure(); run alone with `npx tsx bench/erasure.ts` (writes bench/results/erasure.json).
  */
@@ -14,6 +17,8 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {
   blockSize,
   defaultCoder,
@@ -43,8 +48,12 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Wall and CPU milliseconds of one call. */
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/** Wall and CPU milliseconds of one call, started on a collected heap. */
 function timed(fn: () => unknown): { wall: number; cpu: number } {
+  collectGarbage();
   const u0 = process.cpuUsage();
   const t0 = performance.now();
   fn();
