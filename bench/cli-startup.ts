@@ -44,7 +44,7 @@ export function bigTopology(count: number): string {
  * CPU time of finished children (user + system, ms) from /proc/self/stat on Linux; undefined elsewhere.
  * Wall time is the target, but on a shared, loaded machine CPU time is the steadier figure, so both are shown.
  */
-function childrenCpuMs(): number | undefined {
+export function childrenCpuMs(): number | undefined {
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -71,7 +71,7 @@ function time(args: string[], cwd: string, cpu: number[]): number {
   return ms;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;

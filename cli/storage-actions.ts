@@ -67,7 +67,8 @@ export async function storagePut(
         `stored ${du} version ${r.version} (${r.protocol}, ${formatBytes(r.size)}, ${formatBytes(r.bytesPerCloud)} per cloud) on ${r.acked.join(', ')}`,
       );
       for (const f of r.failed) io.note(`warning: ${f.cloud}: ${f.reason}`);
-      if (unfinishedCopies > 0) io.note(`warning: ${unfinishedCopies} cloud copies did not finish; a quorum has the data`);
+      if (unfinishedCopies > 0)
+        io.note(`warning: ${unfinishedCopies} cloud copies did not finish; a quorum has the data`);
       return r;
     } finally {
       bar.end();

@@ -97,7 +97,15 @@ async function main() {
 }
 
 /** Flag features the lean parser (cli/hot/argv.ts) reads exactly as oclif; a flag using any other is refused. */
-const UNSUPPORTED_FLAG_FIELDS = ['multiple', 'env', 'dependsOn', 'exclusive', 'exactlyOne', 'relationships', 'required'];
+const UNSUPPORTED_FLAG_FIELDS = [
+  'multiple',
+  'env',
+  'dependsOn',
+  'exclusive',
+  'exactlyOne',
+  'relationships',
+  'required',
+];
 
 /** A command's oclif definitions as cli/hot/argv.ts takes them, or a reason why the lean path cannot parse them. */
 function hotSpec(Cmd) {
@@ -145,7 +153,7 @@ async function bundleHot(esbuild) {
   const commands = {};
   const commandFiles = [];
   for (const id of HOT_COMMAND_IDS) {
-    const file = path.join(root, 'dist', 'commands', ...id.split(':')) + '.js';
+    const file = `${path.join(root, 'dist', 'commands', ...id.split(':'))}.js`;
     const spec = hotSpec((await import(pathToFileURL(file).href)).default);
     if (typeof spec === 'string') {
       console.warn(`bundle-commands: ${id} stays on oclif (${spec})`);
