@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { GetInfo, PutResult } from '../components/storage/client.js';
 import { StorageCode } from '../components/storage/codes.js';
 import { openClient, type StorageFlagValues } from '../components/storage/open-client.js';
+import type { TopologyLoader } from '../components/storage/resolve.js';
 import { table } from '../dashboard/style.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import { formatBytes } from '../kernel/format.js';
@@ -19,6 +20,13 @@ import { interruptSignal, progressBar } from './storage-ui.js';
 
 /** Objects from this size on show the progress bar of `put` (on a TTY, without --json). */
 const PUT_PROGRESS_MIN_BYTES = 8 << 20;
+
+/** How the actions are run: the lean path loads topologies through its cache (topology/validated-cache.ts). */
+export interface ActionOptions {
+  loadTopology?: TopologyLoader;
+}
+
+const loaderOf = (o: ActionOptions) => (o.loadTopology ? { loadTopology: o.loadTopology } : {});
 
 export interface DataUnitArgs {
   component: string;
@@ -34,6 +42,7 @@ export async function storagePut(
   args: { component: string; file: string },
   flags: PutFlags,
   io: CommandIO,
+  o: ActionOptions = {},
 ): Promise<PutResult> {
   const du = flags.as ?? (args.file === '-' ? undefined : path.basename(args.file));
   if (!du) throw new TcError(StorageCode.badName, 'reading standard input needs --as <name>', { exit: ExitCode.usage });
@@ -54,7 +63,7 @@ export async function storagePut(
     }
     const size = (await fs.stat(file)).size;
     const bar = progressBar(!io.json && size >= PUT_PROGRESS_MIN_BYTES, `put ${du}`);
-    const { client } = await openClient(args.component, flags, { write: true, progress: bar.update });
+    const { client } = await openClient(args.component, flags, { write: true, progress: bar.update, ...loaderOf(o) });
     try {
       const r = await client.put(
         du,
@@ -102,6 +111,7 @@ export async function storageGet(
   args: DataUnitArgs,
   flags: GetFlags,
   io: CommandIO,
+  o: ActionOptions = {},
 ): Promise<GetInfo & { output: string }> {
   if (io.json && !flags.output) {
     throw new TcError(StorageCode.badName, '--json prints the result on stdout: give the data a file with --output', {
@@ -111,7 +121,11 @@ export async function storageGet(
   const { signal, dispose } = interruptSignal();
   const bar = progressBar(!io.json && flags.output !== undefined, `get ${args.name}`);
   try {
-    const { client, resolved } = await openClient(args.component, flags, { write: false, progress: bar.update });
+    const { client, resolved } = await openClient(args.component, flags, {
+      write: false,
+      progress: bar.update,
+      ...loaderOf(o),
+    });
     if (flags.prefer) {
       const preference = preferenceOf(flags.prefer, resolved.spec.clouds, args.component);
       client.opts.read = { ...client.opts.read, preference };
@@ -144,8 +158,9 @@ export async function storageLs(
   args: { component: string },
   flags: StorageFlagValues & { long: boolean },
   io: CommandIO,
+  o: ActionOptions = {},
 ): Promise<LsResult> {
-  const { client } = await openClient(args.component, flags, { write: false });
+  const { client } = await openClient(args.component, flags, { write: false, ...loaderOf(o) });
   const { dataUnits, incomplete } = await client.ls();
   const rows: LsResult['dataUnits'] = [];
   for (const name of dataUnits) {
@@ -182,8 +197,9 @@ export async function storageRm(
   args: DataUnitArgs,
   flags: StorageFlagValues,
   io: CommandIO,
+  o: ActionOptions = {},
 ): Promise<{ du: string; removedFiles: number; incomplete: string[] }> {
-  const { client } = await openClient(args.component, flags, { write: true });
+  const { client } = await openClient(args.component, flags, { write: true, ...loaderOf(o) });
   const r = await client.rm(args.name);
   await client.close();
   io.log(`removed ${r.du} (${r.removedFiles} files)`);

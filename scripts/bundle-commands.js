@@ -133,7 +133,11 @@ async function bundleHot(esbuild) {
   mkdirSync(hotDir, { recursive: true });
   const result = await esbuild.build({
     entryPoints: [path.join(root, 'dist', 'cli', 'hot', 'storage.js')],
-    outfile: path.join(hotDir, 'storage.js'),
+    outdir: hotDir,
+    // Modules imported dynamically (the topology validator with zod, used only when the validated-topology
+    // cache misses) go to separate chunks, loaded (and parsed) only when needed.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     bundle: true,
     format: 'esm',
     platform: 'node',

@@ -32,7 +32,12 @@ export interface HotSidecar {
 }
 
 interface HotModule {
-  runHotCommand(id: string, args: Record<string, string>, flags: Record<string, string | boolean>): Promise<void>;
+  runHotCommand(
+    id: string,
+    args: Record<string, string>,
+    flags: Record<string, string | boolean>,
+    codeId: string,
+  ): Promise<void>;
 }
 
 /** The commands the lean path runs (cli/hot/storage.ts has their actions). */
@@ -77,6 +82,6 @@ export async function runHot(root: string, argv: readonly string[]): Promise<boo
     (import(pathToFileURL(path.join(dir, HOT_BUNDLE)).href) as Promise<HotModule>).catch(() => undefined),
   ]);
   if (!fresh || !mod) return false;
-  await mod.runHotCommand(id, parsed.args, parsed.flags);
+  await mod.runHotCommand(id, parsed.args, parsed.flags, JSON.stringify(sidecar.inputs));
   return true;
 }

@@ -4,26 +4,32 @@
  * the oclif commands, and nothing of oclif. See cli/hot/dispatch.ts for when the launcher takes this path.
  */
 import { isTcError } from '../../kernel/errors.js';
+import { DEFAULT_TOPOLOGY_FILE } from '../../topology/files.js';
+import { loadTopologyCached } from '../../topology/validated-cache.js';
 import { plainIO, printJson } from '../command-io.js';
 import { internalError, writeError } from '../report-error.js';
-import { storageGet, storageLs, storagePut, storageRm } from '../storage-actions.js';
+import { type ActionOptions, storageGet, storageLs, storagePut, storageRm } from '../storage-actions.js';
 
 type Flags = Record<string, string | boolean>;
 type Args = Record<string, string>;
+type IO = ReturnType<typeof plainIO>;
 
 /** Parsed arguments and flags are those of the command's oclif definition (checked by cli/hot/argv.ts). */
-const ACTIONS: Record<string, (args: Args, flags: Flags, io: ReturnType<typeof plainIO>) => Promise<unknown>> = {
-  'storage:put': (a, f, io) => storagePut(a as { component: string; file: string }, f as { topology: string }, io),
-  'storage:get': (a, f, io) => storageGet(a as { component: string; name: string }, f as { topology: string }, io),
-  'storage:ls': (a, f, io) => storageLs(a as { component: string }, f as { topology: string; long: boolean }, io),
-  'storage:rm': (a, f, io) => storageRm(a as { component: string; name: string }, f as { topology: string }, io),
+const ACTIONS: Record<string, (args: Args, flags: Flags, io: IO, o: ActionOptions) => Promise<unknown>> = {
+  'storage:put': (a, f, io, o) =>
+    storagePut(a as { component: string; file: string }, f as { topology: string }, io, o),
+  'storage:get': (a, f, io, o) =>
+    storageGet(a as { component: string; name: string }, f as { topology: string }, io, o),
+  'storage:ls': (a, f, io, o) => storageLs(a as { component: string }, f as { topology: string; long: boolean }, io, o),
+  'storage:rm': (a, f, io, o) => storageRm(a as { component: string; name: string }, f as { topology: string }, io, o),
 };
 
 /**
  * Run one hot command to the end, as oclif would: the result as JSON with --json, a TcError reported and the
- * process exited with its code, anything else reported as internal error TC000.
+ * process exited with its code, anything else reported as internal error TC000. `codeId` identifies the
+ * compiled code (the bundle's inputs with their sizes and mtimes): validated topologies are remembered per build.
  */
-export async function runHotCommand(id: string, args: Args, flags: Flags): Promise<void> {
+export async function runHotCommand(id: string, args: Args, flags: Flags, codeId: string): Promise<void> {
   const action = ACTIONS[id];
   if (!action) throw new Error(`not a hot command: ${id}`);
   // As oclif does: a closed stdout (`| head`) is not an error.
@@ -32,7 +38,8 @@ export async function runHotCommand(id: string, args: Args, flags: Flags): Promi
   });
   const io = plainIO(flags.json === true);
   try {
-    const result = await action(args, flags, io);
+    const loadTopology = (file = DEFAULT_TOPOLOGY_FILE) => loadTopologyCached(file, { codeId });
+    const result = await action(args, flags, io, { loadTopology });
     if (io.json && result) printJson(result);
   } catch (e) {
     const err = isTcError(e) ? e : internalError(e as Error);
