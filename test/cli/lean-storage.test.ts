@@ -31,7 +31,8 @@ function cli(args: string[], input?: Uint8Array, env: Record<string, string> = {
   const r = spawnSync(process.execPath, ['--require', probe, bin, ...args], {
     cwd: tmp.dir,
     input,
-    env: { ...process.env, NO_COLOR: '1', PROBE_OUT: marker, ...env },
+    // The lean path's validated-topology cache goes to the temp dir, not the user's.
+    env: { ...process.env, NO_COLOR: '1', PROBE_OUT: marker, XDG_CACHE_HOME: path.join(tmp.dir, 'cache'), ...env },
     maxBuffer: 64 << 20,
   });
   const oclif = readFileSync(marker, 'utf8') === 'true';
@@ -86,6 +87,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   await fs.writeFile(path.join(tmp.dir, 'report.pdf'), pattern(300_000, 7));
+  await fs.writeFile(path.join(tmp.dir, 'bad.yaml'), 'name: lean\nclouds:\n  l1: { provider: nowhere }\n');
   expect(cli(['storage', 'keygen', 'vault']).code).toBe(0);
 });
 afterAll(async () => {
@@ -228,6 +230,9 @@ describe('lean storage path (built CLI)', () => {
       ['put', ['vault', '-'], new Uint8Array(3)],
       ['put', ['nope', 'report.pdf']],
       ['put', ['vault', 'report.pdf', '-t', 'absent.yaml', '--json']],
+      ['put', ['vault', 'report.pdf', '-t', 'bad.yaml']],
+      ['ls', ['vault', '-t', 'bad.yaml', '--json']],
+      ['ls', ['vault', '--topology', '.']],
       ['get', ['vault', 'gone.bin', '-o', 'x.bin', '--json']],
       ['get', ['vault', 'stdin.bin', '--json']],
       ['get', ['vault', 'stdin.bin', '-o', 'x.bin', '--prefer', 'l9']],
