@@ -32,10 +32,17 @@ const ACTIONS: Record<string, (args: Args, flags: Flags, io: IO, o: ActionOption
 export async function runHotCommand(id: string, args: Args, flags: Flags, codeId: string): Promise<void> {
   const action = ACTIONS[id];
   if (!action) throw new Error(`not a hot command: ${id}`);
-  // As oclif does: a closed stdout (`| head`) is not an error.
+  // As oclif does: a closed stdout (`| head`) is not an error, and process warnings are also printed with their
+  // stack (oclif's Config adds that listener).
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
   });
+  if (process.listenerCount('warning') <= 1) {
+    process.on('warning', (warning: Error & { detail?: string }) => {
+      console.error(warning.stack);
+      if (warning.detail) console.error(warning.detail);
+    });
+  }
   const io = plainIO(flags.json === true);
   try {
     const loadTopology = (file = DEFAULT_TOPOLOGY_FILE) => loadTopologyCached(file, { codeId });

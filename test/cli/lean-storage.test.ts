@@ -10,8 +10,9 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHotArgv } from '../../cli/hot/argv.js';
-import { HOT_COMMAND_IDS, type HotSidecar, inputsUnchanged } from '../../cli/hot/dispatch.js';
+import { HOT_COMMAND_IDS, type HotSidecar, inputsUnchanged, runHot } from '../../cli/hot/dispatch.js';
 import { pattern, tempDir } from '../storage/support.js';
+import { tempDir as tempRoot } from '../support/tmp.js';
 
 const root = path.resolve('.');
 const bin = path.join(root, 'bin', 'run.js');
@@ -272,5 +273,35 @@ describe('lean storage path (built CLI)', () => {
     const typed = cli(['storage', 'ls', 'vault'], undefined, { TCLOUDS_CONTENT_TYPE: 'json' });
     expect(typed.oclif).toBe(true);
     expect(json(typed).component).toBe('vault');
+  });
+});
+
+describe('lean path dispatch', () => {
+  it('hands the command to oclif without a usable bundle, for other commands, and with TCLOUDS_CONTENT_TYPE', async () => {
+    const fake = tempRoot('tclouds-lean-root-');
+    const argv = ['storage', 'ls', 'vault'];
+    expect(await runHot(fake, argv)).toBe(false); // no dist/hot at all
+    await fs.mkdir(path.join(fake, 'dist', 'hot'), { recursive: true });
+    const input = path.join(fake, 'dist', 'x.js');
+    await fs.writeFile(input, 'export {};\n');
+    const st = await fs.stat(input);
+    const sidecar: HotSidecar = {
+      commands: { 'storage:ls': { args: ['component'], flags: { json: { type: 'boolean' } } } },
+      inputs: { 'dist/x.js': `${st.size}:${st.mtimeMs}` },
+    };
+    await fs.writeFile(path.join(fake, 'dist', 'hot', 'storage.json'), JSON.stringify(sidecar));
+    expect(await inputsUnchanged(fake, sidecar.inputs)).toBe(true);
+    // Fresh inputs but no bundle file: oclif.
+    expect(await runHot(fake, argv)).toBe(false);
+    await fs.writeFile(input, 'export const changed = 1;\n');
+    expect(await inputsUnchanged(fake, sidecar.inputs)).toBe(false);
+    expect(await runHot(fake, ['storage', 'gc', 'vault', 'x'])).toBe(false);
+    expect(await runHot(fake, ['storage', 'ls', 'vault', '--help'])).toBe(false);
+    process.env.TCLOUDS_CONTENT_TYPE = 'json';
+    try {
+      expect(await runHot(path.resolve('.'), argv)).toBe(false);
+    } finally {
+      delete process.env.TCLOUDS_CONTENT_TYPE;
+    }
   });
 });
