@@ -155,7 +155,9 @@ async function bundleHot(esbuild) {
   if (oclif) throw new Error(`the lean path must not load oclif, but bundles ${oclif}`);
   // Packages left outside are loaded on demand only (a local stack never loads a cloud SDK): no static import.
   for (const output of Object.values(result.metafile.outputs)) {
-    const eager = output.imports.find((i) => i.external && i.kind === 'import-statement' && !i.path.startsWith('node:'));
+    const eager = output.imports.find(
+      (i) => i.external && i.kind === 'import-statement' && !i.path.startsWith('node:'),
+    );
     if (eager) throw new Error(`the lean path must load ${eager.path} only when needed, not at start`);
   }
   const { HOT_COMMAND_IDS } = await import(pathToFileURL(path.join(root, 'dist', 'cli', 'hot', 'dispatch.js')).href);
