@@ -22,6 +22,7 @@ import { containerOf } from '../components/storage/protocol/names.js';
 import type { Protocol } from '../components/storage/protocol/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../kernel/atomic-file.js';
 import { type ErasureResult, erasureVerdicts, measureErasure, printErasure } from './erasure.js';
+import { storageCliBench } from './storage-cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env.BENCH_RUNS ?? 1);
@@ -213,6 +214,8 @@ async function main(): Promise<void> {
   };
   await writeJsonAtomic(path.join(root, 'bench', 'results', 'storage.json'), result);
   printReport(rows, ec, { perCloud: caPerCloud, caFraction, reductionVsA }, verdicts);
+  // The command line's fixed cost (1 MiB put/get through the built CLI vs `node -e 0`): bench/storage-cli.ts.
+  await storageCliBench();
 }
 
 main().catch((e) => {

@@ -10,10 +10,11 @@
  * Anything else is an internal error: one line, no stack trace unless TCLOUDS_DEBUG=1.
  */
 import { Command, Errors, Flags } from '@oclif/core';
-import { style } from '../dashboard/style.js';
-import { ExitCode, type ExitCodeValue, formatProblem, isTcError, TcError } from '../kernel/errors.js';
+import { ExitCode, type ExitCodeValue, isTcError, TcError } from '../kernel/errors.js';
 import { STACK_SUFFIX_ENV } from '../topology/stack-name.js';
+import type { CommandIO } from './command-io.js';
 import { withDisplayNumbers } from './json-numbers.js';
+import { internalError, writeError } from './report-error.js';
 
 /** Command-line usage error reported by oclif's parser (unknown flag, bad flag value, missing argument). */
 const USAGE_CODE = 'TC033';
@@ -54,6 +55,11 @@ export abstract class TcCommand extends Command {
     super.logJson(withDisplayNumbers(json));
   }
 
+  /** This command's output channel, for the command logic shared with the lean launcher path (cli/hot/). */
+  protected io(): CommandIO {
+    return { json: this.jsonEnabled(), log: (line) => this.log(line), note: (line) => this.note(line) };
+  }
+
   /** Print a line on stderr unless --json is on (progress, warnings). */
   protected note(line: string): void {
     if (!this.jsonEnabled()) process.stderr.write(`${line}\n`);
@@ -78,37 +84,11 @@ export abstract class TcCommand extends Command {
         }),
       );
     }
-    if (process.env.TCLOUDS_DEBUG === '1') process.stderr.write(`${err.stack ?? String(err)}\n`);
-    const internal = new TcError('TC000', `internal error: ${err.message}`, {
-      exit: ExitCode.failure,
-      hint: 'this is a bug in tclouds; rerun with TCLOUDS_DEBUG=1 for the stack trace and report it',
-    });
-    return this.reportAndExit(internal);
+    return this.reportAndExit(internalError(err));
   }
 
   private reportAndExit(err: TcError): never {
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
-    } else {
-      const problems =
-        err.problems.length > 0
-          ? err.problems
-          : [
-              {
-                ...err.location,
-                code: err.code,
-                severity: 'error' as const,
-                message: err.message,
-                ...(err.hint ? { hint: err.hint } : {}),
-              },
-            ];
-      for (const p of problems) {
-        const text = formatProblem(p);
-        process.stderr.write(
-          `${p.severity === 'error' ? style.red(text, process.stderr) : style.yellow(text, process.stderr)}\n`,
-        );
-      }
-    }
+    writeError(err, this.jsonEnabled());
     this.exit(err.exit);
   }
 }

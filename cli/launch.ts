@@ -176,10 +176,15 @@ export function isShortLived(argv: readonly string[]): boolean {
 
 export async function launch(binUrl: string): Promise<void> {
   const argv = process.argv.slice(2);
+  const root = path.resolve(path.dirname(fileURLToPath(binUrl)), '..');
+  // `storage put/get/ls/rm` without oclif when the command line allows it (cli/hot/dispatch.ts).
+  if (argv[0] === 'storage') {
+    const { runHot } = await import('./hot/dispatch.js');
+    if (await runHot(root, argv)) return;
+  }
   // 1 = Sparkplug (baseline) is the highest tier; see the module comment. Must run before oclif is imported.
   if (isShortLived(argv)) setFlagsFromString('--max-opt=1');
   const { Config, flush, handle, run } = await import('@oclif/core');
-  const root = path.resolve(path.dirname(fileURLToPath(binUrl)), '..');
   try {
     const version = (JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')) as { version: string })
       .version;

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, isTcError, type Problem, TcError } from '../kernel/errors.js';
+import { DEFAULT_TOPOLOGY_FILE, displayName, MAX_TOPOLOGY_BYTES } from './files.js';
 import {
   type Cloud,
   CloudSchema,
@@ -23,9 +24,8 @@ import { type CheckedParts, checkSemantics } from './semantics.js';
 import { effectiveStackName } from './stack-name.js';
 import { parseYaml } from './yaml-source.js';
 
-export const DEFAULT_TOPOLOGY_FILE = 'tclouds.yaml';
-/** Far larger than any sensible topology (500 components take ~35 KiB), small enough to bound parse time. */
-export const MAX_TOPOLOGY_BYTES = 1024 * 1024;
+// The file's limits and path helpers live in files.ts (no zod there, for callers that must not load the schema).
+export { DEFAULT_TOPOLOGY_FILE, displayName, localCloudDir, MAX_TOPOLOGY_BYTES, stackDir } from './files.js';
 
 export interface LoadedTopology {
   /** Absolute path of the topology file. */
@@ -111,12 +111,6 @@ function partialParts(data: unknown): CheckedParts {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** How a file is named in messages: relative to the working directory when inside it. */
-export function displayName(absolute: string, cwd = process.cwd()): string {
-  const rel = path.relative(cwd, absolute);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : absolute;
 }
 
 /**
@@ -245,22 +239,4 @@ export async function loadTopology(file: string = DEFAULT_TOPOLOGY_FILE): Promis
   if (!topology || errors.length > 0) throw invalidTopologyError(shown, errors);
   const name = effectiveStackName(topology.name, process.env);
   return { file: absolute, dir: path.dirname(absolute), topology: { ...topology, name }, warnings };
-}
-
-/** <dir>/.tclouds/<name>: where deployments of this topology keep their records and local state. */
-export function stackDir(loaded: LoadedTopology): string {
-  return path.join(loaded.dir, '.tclouds', loaded.topology.name);
-}
-
-/** Absolute data directory of a local cloud: its `path` (relative to the topology file) or the default. */
-export function localCloudDir(loaded: LoadedTopology, cloud: string): string {
-  const c = loaded.topology.clouds[cloud];
-  if (!c) {
-    throw new TcError('TC013', `cloud "${cloud}" is not declared in ${displayName(loaded.file)}`, {
-      exit: ExitCode.invalid,
-      hint: `declared clouds: ${Object.keys(loaded.topology.clouds).join(', ')}`,
-    });
-  }
-  if (c.path !== undefined) return path.resolve(loaded.dir, c.path);
-  return path.join(stackDir(loaded), 'clouds', cloud);
 }

@@ -6,9 +6,12 @@
  * Semantic rules that relate fields to each other (n >= 3f+1, colocation, mode rules) live in
  * topology/semantics.ts, where each gets its own error code.
  */
-import { z } from 'zod';
 
-export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+import { z } from 'zod';
+import { NAME_PATTERN } from './files.js';
+
+export { NAME_PATTERN };
+
 const name = z.string().regex(NAME_PATTERN, 'must match [a-z][a-z0-9-]{0,39}');
 
 export const MODES = ['client-resident', 'mediator', 'appliance', 'native'] as const;

@@ -5,7 +5,7 @@
  * that reads a topology goes through loadTopology, so they all agree on the stack.
  */
 import { ExitCode, TcError } from '../kernel/errors.js';
-import { NAME_PATTERN } from './schema.js';
+import { NAME_PATTERN } from './files.js';
 
 export const STACK_ENV = 'TCLOUDS_STACK';
 export const STACK_SUFFIX_ENV = 'TCLOUDS_STACK_SUFFIX';

@@ -1,11 +1,8 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { dataUnitArgs, interruptSignal, progressBar, storageFlags } from '../../cli/storage-command.js';
+import { storageGet } from '../../cli/storage-actions.js';
+import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
 import type { GetInfo } from '../../components/storage/client.js';
-import { StorageCode } from '../../components/storage/codes.js';
-import { openClient } from '../../components/storage/open-client.js';
-import { ExitCode, TcError } from '../../kernel/errors.js';
-import { formatBytes } from '../../kernel/format.js';
 
 export default class StorageGet extends TcCommand {
   static override summary = 'Read the current version of a data unit to a file or to standard output';
@@ -30,44 +27,6 @@ export default class StorageGet extends TcCommand {
 
   async run(): Promise<GetInfo & { output: string }> {
     const { args, flags } = await this.parse(StorageGet);
-    if (this.jsonEnabled() && !flags.output) {
-      throw new TcError(StorageCode.badName, '--json prints the result on stdout: give the data a file with --output', {
-        exit: ExitCode.usage,
-      });
-    }
-    const { signal, dispose } = interruptSignal();
-    const bar = progressBar(!this.jsonEnabled() && flags.output !== undefined, `get ${args.name}`);
-    try {
-      const { client, resolved } = await openClient(args.component, flags, { write: false, progress: bar.update });
-      if (flags.prefer) {
-        const names = resolved.spec.clouds;
-        const preference = flags.prefer.split(',').map((c) => {
-          const i = names.indexOf(c.trim());
-          if (i < 0) {
-            throw new TcError(StorageCode.badConfig, `--prefer: "${c}" is not a cloud of ${args.component}`, {
-              exit: ExitCode.usage,
-              hint: `clouds: ${names.join(', ')}`,
-            });
-          }
-          return i;
-        });
-        client.opts.read = { ...client.opts.read, preference };
-      }
-      const info = flags.output
-        ? await client.getToFile(args.name, flags.output, { signal })
-        : await client.getToStream(args.name, process.stdout, { signal });
-      bar.end();
-      await client.close();
-      for (const r of info.rejected) this.note(`warning: ${r.cloud}: ${r.reason}`);
-      if (flags.output) {
-        this.log(
-          `read ${info.du} version ${info.version} (${formatBytes(info.size)}) from ${info.from.join(', ')} into ${flags.output}`,
-        );
-      }
-      return { ...info, output: flags.output ?? '-' };
-    } finally {
-      bar.end();
-      dispose();
-    }
+    return storageGet(args, flags, this.io());
   }
 }

@@ -1,15 +1,9 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { type LsResult, storageLs } from '../../cli/storage-actions.js';
 import { componentArg, storageFlags } from '../../cli/storage-command.js';
-import { openClient } from '../../components/storage/open-client.js';
-import { table } from '../../dashboard/style.js';
-import { formatBytes } from '../../kernel/format.js';
 
-export interface LsResult {
-  component: string;
-  dataUnits: { name: string; version?: string; protocol?: string; size?: number; error?: string }[];
-  incomplete: string[];
-}
+export type { LsResult } from '../../cli/storage-actions.js';
 
 export default class StorageLs extends TcCommand {
   static override summary = 'List the data units of a storage component';
@@ -26,36 +20,6 @@ export default class StorageLs extends TcCommand {
 
   async run(): Promise<LsResult> {
     const { args, flags } = await this.parse(StorageLs);
-    const { client } = await openClient(args.component, flags, { write: false });
-    const { dataUnits, incomplete } = await client.ls();
-    const rows: LsResult['dataUnits'] = [];
-    for (const name of dataUnits) {
-      if (!flags.long) {
-        rows.push({ name });
-        continue;
-      }
-      try {
-        const s = await client.stat(name);
-        rows.push({ name, version: s.version, protocol: s.protocol, size: s.size });
-      } catch (e) {
-        rows.push({ name, error: (e as Error).message });
-      }
-    }
-    await client.close();
-    if (flags.long) {
-      this.log(
-        table(
-          ['NAME', 'VERSION', 'PROTOCOL', 'SIZE'],
-          rows.map((r) => [
-            r.name,
-            r.version ?? '-',
-            r.protocol ?? (r.error ? `error: ${r.error}` : '-'),
-            r.size === undefined ? '-' : formatBytes(r.size),
-          ]),
-        ),
-      );
-    } else for (const r of rows) this.log(r.name);
-    if (incomplete.length > 0) this.note(`warning: no answer from ${incomplete.join(', ')}`);
-    return { component: args.component, dataUnits: rows, incomplete };
+    return storageLs(args, flags, this.io());
   }
 }

@@ -1,6 +1,6 @@
 import { TcCommand } from '../../cli/base-command.js';
+import { storageRm } from '../../cli/storage-actions.js';
 import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
-import { openClient } from '../../components/storage/open-client.js';
 
 export default class StorageRm extends TcCommand {
   static override summary = 'Destroy a data unit: every version and its container on every cloud';
@@ -14,11 +14,6 @@ export default class StorageRm extends TcCommand {
 
   async run(): Promise<{ du: string; removedFiles: number; incomplete: string[] }> {
     const { args, flags } = await this.parse(StorageRm);
-    const { client } = await openClient(args.component, flags, { write: true });
-    const r = await client.rm(args.name);
-    await client.close();
-    this.log(`removed ${r.du} (${r.removedFiles} files)`);
-    if (r.incomplete.length > 0) this.note(`warning: not removed from ${r.incomplete.join(', ')}; run rm again later`);
-    return r;
+    return storageRm(args, flags, this.io());
   }
 }

@@ -4,7 +4,7 @@
  */
 import { DepSkyClient } from './client.js';
 import { defaultKeyFiles, defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
-import { driverFor, type ResolvedStorage, resolveStorage } from './resolve.js';
+import { driverFor, type ResolvedStorage, resolveStorage, type TopologyLoader } from './resolve.js';
 
 /** Where the keys and topology come from (the storage commands' flags). */
 export interface StorageFlagValues {
@@ -24,9 +24,9 @@ export interface OpenedClient {
 export async function openClient(
   component: string,
   flags: StorageFlagValues,
-  o: { write: boolean; progress?: (done: number, total: number) => void },
+  o: { write: boolean; progress?: (done: number, total: number) => void; loadTopology?: TopologyLoader },
 ): Promise<OpenedClient> {
-  const resolved = await resolveStorage(component, flags.file);
+  const resolved = await resolveStorage(component, flags.file, o.loadTopology);
   const defaults = defaultKeyFiles(resolved.stackDir, component);
   const keyFile = flags.key ?? defaults.privateKey;
   const pubFile = flags.pubkey ?? (flags.key ? flags.key.replace(/\.key$/, '.pub') : defaults.publicKey);

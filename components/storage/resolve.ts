@@ -14,7 +14,8 @@ import path from 'node:path';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import type { DeploymentOutputs } from '../../runtime/node-spec.js';
 import { readOutputsFile } from '../../runtime/outputs-file.js';
-import { type LoadedTopology, loadTopology, localCloudDir, stackDir } from '../../topology/load.js';
+import { localCloudDir, stackDir } from '../../topology/files.js';
+import type { LoadedTopology } from '../../topology/load.js';
 import type { StorageComponent } from '../../topology/schema.js';
 import { bucketName } from '../plan-layout.js';
 import { StorageCode } from './codes.js';
@@ -113,8 +114,19 @@ export function driverFor(
   }
 }
 
-export async function resolveStorage(component: string, topologyFile?: string): Promise<ResolvedStorage> {
-  const loaded = await loadTopology(topologyFile);
+/** How a topology file becomes a validated topology: loadTopology, or a cached equivalent (validated-cache.ts). */
+export type TopologyLoader = (file?: string) => Promise<LoadedTopology>;
+
+/**
+ * The topology's storage component `component` with its drivers. The topology module (and with it zod) is
+ * imported only when `load` is not given, so a caller with a cached topology does not pay for the schema.
+ */
+export async function resolveStorage(
+  component: string,
+  topologyFile?: string,
+  load?: TopologyLoader,
+): Promise<ResolvedStorage> {
+  const loaded = await (load ?? (await import('../../topology/load.js')).loadTopology)(topologyFile);
   const spec = loaded.topology.components[component];
   const storageNames = Object.entries(loaded.topology.components)
     .filter(([, c]) => c.kind === 'storage')

@@ -1,0 +1,208 @@
+/**
+ * What `tclouds storage put/get/ls/rm` do once their arguments are parsed, without oclif: the commands
+ * (commands/storage/) call these after oclif parsed the command line, and the lean launcher path (cli/hot/)
+ * calls them after parsing the same flags itself, so both paths print the same lines and return the same
+ * --json value by construction.
+ */
+import { createWriteStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { GetInfo, PutResult } from '../components/storage/client.js';
+import { StorageCode } from '../components/storage/codes.js';
+import { openClient, type StorageFlagValues } from '../components/storage/open-client.js';
+import type { TopologyLoader } from '../components/storage/resolve.js';
+import { table } from '../dashboard/style.js';
+import { ExitCode, TcError } from '../kernel/errors.js';
+import { formatBytes } from '../kernel/format.js';
+import type { CommandIO } from './command-io.js';
+import { interruptSignal, progressBar } from './storage-ui.js';
+
+/** Objects from this size on show the progress bar of `put` (on a TTY, without --json). */
+const PUT_PROGRESS_MIN_BYTES = 8 << 20;
+
+/** How the actions are run: the lean path loads topologies through its cache (topology/validated-cache.ts). */
+export interface ActionOptions {
+  loadTopology?: TopologyLoader;
+}
+
+const loaderOf = (o: ActionOptions) => (o.loadTopology ? { loadTopology: o.loadTopology } : {});
+
+export interface DataUnitArgs {
+  component: string;
+  name: string;
+}
+
+export interface PutFlags extends StorageFlagValues {
+  as?: string | undefined;
+  protocol?: string | undefined;
+}
+
+export async function storagePut(
+  args: { component: string; file: string },
+  flags: PutFlags,
+  io: CommandIO,
+  o: ActionOptions = {},
+): Promise<PutResult> {
+  const du = flags.as ?? (args.file === '-' ? undefined : path.basename(args.file));
+  if (!du) throw new TcError(StorageCode.badName, 'reading standard input needs --as <name>', { exit: ExitCode.usage });
+  let file = args.file;
+  let tmpDir: string | undefined;
+  const { signal, dispose } = interruptSignal();
+  try {
+    if (file === '-') {
+      // Spool stdin to a private temp file: DepSky-A hashes before uploading and each cloud reads it separately.
+      tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-put-'));
+      file = path.join(tmpDir, 'stdin');
+      await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }), { signal });
+    } else {
+      const st = await fs.stat(file).catch(() => undefined);
+      if (!st?.isFile()) {
+        throw new TcError(StorageCode.badName, `${file} is not a readable file`, { exit: ExitCode.notFound });
+      }
+    }
+    const size = (await fs.stat(file)).size;
+    const bar = progressBar(!io.json && size >= PUT_PROGRESS_MIN_BYTES, `put ${du}`);
+    const { client } = await openClient(args.component, flags, { write: true, progress: bar.update, ...loaderOf(o) });
+    try {
+      const r = await client.put(
+        du,
+        { file },
+        { ...(flags.protocol ? { protocol: flags.protocol as 'depsky-a' | 'depsky-ca' } : {}), signal },
+      );
+      bar.end();
+      const { unfinishedCopies } = await client.close();
+      io.log(
+        `stored ${du} version ${r.version} (${r.protocol}, ${formatBytes(r.size)}, ${formatBytes(r.bytesPerCloud)} per cloud) on ${r.acked.join(', ')}`,
+      );
+      for (const f of r.failed) io.note(`warning: ${f.cloud}: ${f.reason}`);
+      if (unfinishedCopies > 0)
+        io.note(`warning: ${unfinishedCopies} cloud copies did not finish; a quorum has the data`);
+      return r;
+    } finally {
+      bar.end();
+    }
+  } finally {
+    dispose();
+    if (tmpDir) await fs.rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+export interface GetFlags extends StorageFlagValues {
+  output?: string | undefined;
+  prefer?: string | undefined;
+}
+
+/** --prefer: cloud names to indexes of the component's clouds. */
+function preferenceOf(prefer: string, clouds: readonly string[], component: string): number[] {
+  return prefer.split(',').map((c) => {
+    const i = clouds.indexOf(c.trim());
+    if (i < 0) {
+      throw new TcError(StorageCode.badConfig, `--prefer: "${c}" is not a cloud of ${component}`, {
+        exit: ExitCode.usage,
+        hint: `clouds: ${clouds.join(', ')}`,
+      });
+    }
+    return i;
+  });
+}
+
+export async function storageGet(
+  args: DataUnitArgs,
+  flags: GetFlags,
+  io: CommandIO,
+  o: ActionOptions = {},
+): Promise<GetInfo & { output: string }> {
+  if (io.json && !flags.output) {
+    throw new TcError(StorageCode.badName, '--json prints the result on stdout: give the data a file with --output', {
+      exit: ExitCode.usage,
+    });
+  }
+  const { signal, dispose } = interruptSignal();
+  const bar = progressBar(!io.json && flags.output !== undefined, `get ${args.name}`);
+  try {
+    const { client, resolved } = await openClient(args.component, flags, {
+      write: false,
+      progress: bar.update,
+      ...loaderOf(o),
+    });
+    if (flags.prefer) {
+      const preference = preferenceOf(flags.prefer, resolved.spec.clouds, args.component);
+      client.opts.read = { ...client.opts.read, preference };
+    }
+    const info = flags.output
+      ? await client.getToFile(args.name, flags.output, { signal })
+      : await client.getToStream(args.name, process.stdout, { signal });
+    bar.end();
+    await client.close();
+    for (const r of info.rejected) io.note(`warning: ${r.cloud}: ${r.reason}`);
+    if (flags.output) {
+      io.log(
+        `read ${info.du} version ${info.version} (${formatBytes(info.size)}) from ${info.from.join(', ')} into ${flags.output}`,
+      );
+    }
+    return { ...info, output: flags.output ?? '-' };
+  } finally {
+    bar.end();
+    dispose();
+  }
+}
+
+export interface LsResult {
+  component: string;
+  dataUnits: { name: string; version?: string; protocol?: string; size?: number; error?: string }[];
+  incomplete: string[];
+}
+
+export async function storageLs(
+  args: { component: string },
+  flags: StorageFlagValues & { long: boolean },
+  io: CommandIO,
+  o: ActionOptions = {},
+): Promise<LsResult> {
+  const { client } = await openClient(args.component, flags, { write: false, ...loaderOf(o) });
+  const { dataUnits, incomplete } = await client.ls();
+  const rows: LsResult['dataUnits'] = [];
+  for (const name of dataUnits) {
+    if (!flags.long) {
+      rows.push({ name });
+      continue;
+    }
+    try {
+      const s = await client.stat(name);
+      rows.push({ name, version: s.version, protocol: s.protocol, size: s.size });
+    } catch (e) {
+      rows.push({ name, error: (e as Error).message });
+    }
+  }
+  await client.close();
+  if (flags.long) {
+    io.log(
+      table(
+        ['NAME', 'VERSION', 'PROTOCOL', 'SIZE'],
+        rows.map((r) => [
+          r.name,
+          r.version ?? '-',
+          r.protocol ?? (r.error ? `error: ${r.error}` : '-'),
+          r.size === undefined ? '-' : formatBytes(r.size),
+        ]),
+      ),
+    );
+  } else for (const r of rows) io.log(r.name);
+  if (incomplete.length > 0) io.note(`warning: no answer from ${incomplete.join(', ')}`);
+  return { component: args.component, dataUnits: rows, incomplete };
+}
+
+export async function storageRm(
+  args: DataUnitArgs,
+  flags: StorageFlagValues,
+  io: CommandIO,
+  o: ActionOptions = {},
+): Promise<{ du: string; removedFiles: number; incomplete: string[] }> {
+  const { client } = await openClient(args.component, flags, { write: true, ...loaderOf(o) });
+  const r = await client.rm(args.name);
+  await client.close();
+  io.log(`removed ${r.du} (${r.removedFiles} files)`);
+  if (r.incomplete.length > 0) io.note(`warning: not removed from ${r.incomplete.join(', ')}; run rm again later`);
+  return r;
+}
