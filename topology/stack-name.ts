@@ -1,8 +1,10 @@
 /**
  * The stack a topology deploys as. A pipeline runs the same topology in parallel jobs, which must not share a stack
- * (its records, its 127.x addresses, its cloud resources): `TCLOUDS_STACK` names the stack outright, and a suffix
- * (`TCLOUDS_STACK_SUFFIX`, or `--stack-suffix` which sets it) is appended as `<name>-<suffix>`. Every command
- * that reads a topology goes through loadTopology, so they all agree on the stack.
+ * (its records, its 127.x addresses, its cloud resources): a suffix (`TCLOUDS_STACK_SUFFIX`, or `--stack-suffix`
+ * which sets it) is appended to the topology's name as `<name>-<suffix>`, and `TCLOUDS_STACK` names the stack
+ * outright (the suffix is then not added: `tclouds outputs --format env` exports the full name as TCLOUDS_STACK,
+ * and later steps that still have the suffix set must land on the same stack). Every command that reads a
+ * topology goes through loadTopology (or the lean path's cache), so they all agree on the stack.
  */
 import { ExitCode, TcError } from '../kernel/errors.js';
 import { NAME_PATTERN } from './files.js';
@@ -20,9 +22,8 @@ export const BAD_STACK_NAME = 'TC034';
  */
 export function effectiveStackName(name: string, env: Readonly<Record<string, string | undefined>>): string {
   const override = env[STACK_ENV]?.trim();
-  const base = override ? override : name;
-  const suffix = env[STACK_SUFFIX_ENV]?.trim().toLowerCase();
-  const full = suffix ? `${base}-${suffix}` : base;
+  const suffix = override ? undefined : env[STACK_SUFFIX_ENV]?.trim().toLowerCase();
+  const full = override ? override : suffix ? `${name}-${suffix}` : name;
   if (NAME_PATTERN.test(full)) return full;
   const from = [override ? `${STACK_ENV}=${override}` : `name ${name}`, suffix ? `suffix ${suffix}` : '']
     .filter(Boolean)

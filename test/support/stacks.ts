@@ -25,6 +25,8 @@ export const TEST_STACKS = {
   log: 'tctest-log',
   mapreduce: 'tctest-mapreduce',
   rollingUpdate: 'tctest-rolling',
+  /** Deployed as tctest-ci-<run id> (`--stack-suffix`): the suite picks run ids whose blocks are free. */
+  ciExample: 'tctest-ci',
 } as const;
 
 /**
