@@ -99,13 +99,43 @@ export const taskName = (kind: TaskKind, index: number): string => `${kind}-${in
 /** Votes that start with this are errors the job module raised (`error:<kind>:<record>`). */
 export const ERROR_VOTE = 'error:';
 
+/** Everything the core holds, as plain JSON (the tracker persists it; a restore gives back the same core). */
+export interface CoreSnapshot {
+  jobs: CoreJob[];
+  workers: CoreWorker[];
+  alive: string[];
+}
+
 export class SchedulerCore {
   readonly jobs = new Map<string, CoreJob>();
   private readonly workers: CoreWorker[] = [];
   private readonly alive = new Set<string>();
   private actions: Action[] = [];
+  /**
+   * Counts every change a tick can make (a replica started or suspected, a job ended): a tick that leaves it
+   * unchanged changed nothing, so a shell that logs the core's inputs need not log it.
+   */
+  mutations = 0;
 
   constructor(readonly config: CoreConfig) {}
+
+  snapshot(): CoreSnapshot {
+    const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+    return { jobs: copy([...this.jobs.values()]), workers: copy(this.workers), alive: [...this.alive] };
+  }
+
+  static restore(config: CoreConfig, snap: CoreSnapshot): SchedulerCore {
+    const core = new SchedulerCore(config);
+    for (const j of snap.jobs) core.jobs.set(j.id, JSON.parse(JSON.stringify(j)) as CoreJob);
+    core.workers.push(...snap.workers.map((w) => ({ ...w })));
+    for (const id of snap.alive) core.alive.add(id);
+    return core;
+  }
+
+  /** Workers the core counts as alive (a restarted shell declares down those that do not come back). */
+  aliveWorkers(): string[] {
+    return [...this.alive];
+  }
 
   /** The actions of the events since the last call, in order. */
   drain(): Action[] {
@@ -264,9 +294,11 @@ export class SchedulerCore {
     if (job.suspects.some((s) => s.task === task && s.worker === worker && s.reason === reason)) return;
     job.suspects.push({ task, worker, reason });
     if (reason === 'timeout') job.counters.timeouts++;
+    this.mutations++;
   }
 
   private end(job: CoreJob, state: JobState, now: number): void {
+    this.mutations++;
     job.state = state;
     job.finishedAt = now;
     for (const t of [...job.maps, ...job.reduces]) {
@@ -342,6 +374,7 @@ export class SchedulerCore {
       if (now - r.startedAt > job.timeoutMs || straggling) {
         if (!r.suspected) {
           r.suspected = true;
+          this.mutations++;
           this.suspect(job, t, r.worker, 'timeout');
         }
       } else hopeful++;
@@ -382,6 +415,7 @@ export class SchedulerCore {
 
   private start(job: CoreJob, t: Task, worker: string, now: number): void {
     const attempt = t.replicas.length;
+    this.mutations++;
     t.replicas.push({
       worker,
       attempt,

@@ -54,3 +54,10 @@ export const SLOW_MODE_DELAY_MS = 5_000;
 export const CLIENT_REQUEST_TIMEOUT_MS = 60_000;
 /** How long a reduce task waits for one map partition from a worker before trying another source. */
 export const FETCH_TIMEOUT_MS = 30_000;
+/** Core inputs the tracker's journal takes before it writes the core whole and empties its log. */
+export const JOURNAL_COMPACT_INPUTS = 5_000;
+/**
+ * After a restart, the workers the core counted alive get this long to reconnect (they re-dial within 2 s) before
+ * they are declared down and their running replicas replaced.
+ */
+export const TRACKER_RECONNECT_GRACE_MS = 15_000;

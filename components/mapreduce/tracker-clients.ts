@@ -96,7 +96,7 @@ export class TrackerClients {
         return { body: { received: job.received.size } };
       }
       case 'start':
-        return { body: this.startJob(this.pending(h.job)) };
+        return { body: await this.startJob(this.pending(h.job)) };
       case 'status':
         return { body: h.job === undefined ? this.list() : this.record(h.job) };
       case 'result':
@@ -150,7 +150,7 @@ export class TrackerClients {
     return job;
   }
 
-  private startJob(job: LiveJob): { job: string } {
+  private async startJob(job: LiveJob): Promise<{ job: string }> {
     if (job.received.size !== job.chunks.length) {
       throw new RequestError(
         MapReduceCode.input,
@@ -158,18 +158,31 @@ export class TrackerClients {
       );
     }
     job.started = true;
-    const { f } = job;
-    const t = this.tracker;
-    t.act(() =>
-      t.core.submit(
-        job.id,
-        { f, maxReplicas: 2 * f + 1 },
-        { maps: job.chunks.length, reduces: job.reducers },
-        { timeoutMs: job.timeoutMs + REPORT_MARGIN_MS, stragglerMs: job.stragglerMs },
-        Date.now(),
-      ),
-    );
-    return { job: job.id };
+    const { id, name, reducers, replicated, f, module, chunks, timeoutMs, stragglerMs, memoryMb } = job;
+    // On disk before the journal hears of the job: a restarted tracker needs both to resume it.
+    await this.tracker.store.writeMeta({
+      id,
+      name,
+      reducers,
+      replicated,
+      f,
+      module,
+      chunks,
+      timeoutMs,
+      stragglerMs,
+      memoryMb,
+    });
+    this.tracker.act({
+      t: 'submit',
+      job: id,
+      f,
+      maps: chunks.length,
+      reduces: reducers,
+      timeoutMs: timeoutMs + REPORT_MARGIN_MS,
+      stragglerMs,
+      now: Date.now(),
+    });
+    return { job: id };
   }
 
   /** The record of a job, live or ended. */
@@ -228,8 +241,7 @@ export class TrackerClients {
       void this.tracker.store.remove(id);
       return { job: id, state: 'cancelled' };
     }
-    const t = this.tracker;
-    t.act(() => t.core.cancel(id, Date.now()));
+    this.tracker.act({ t: 'cancel', job: id, now: Date.now() });
     return { job: id, state: 'cancelled' };
   }
 }

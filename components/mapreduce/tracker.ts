@@ -6,10 +6,17 @@
  * digest of each reduce output it receives itself; a map output's digests come from the workers and are only
  * accepted once f+1 of them agree.
  *
+ * Crash recovery: every core input is written ahead to the journal (tracker-journal.ts) and each job's files are
+ * fsynced (job-store.ts), so a tracker killed at any point comes back with the same scheduling state. Workers
+ * re-dial, say hello and re-send the reports they kept; the tracker re-sends them the replicas they should be
+ * running (a worker ignores one it has, and answers one it finished with its kept report). Workers that do not come
+ * back within TRACKER_RECONNECT_GRACE_MS are declared down and their replicas replaced.
+ *
  * Transports: workers dial the rpc port; clients (the component's client keys) dial the `http` port, which carries
  * the same authenticated transport (the plan's name for the client port).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
@@ -17,10 +24,12 @@ import { parseNodeConfig } from '../node-config.js';
 import { MapReduceCode } from './codes.js';
 import { JobTrackerConfigSchema } from './config.js';
 import { type Action, SchedulerCore, type TaskKind } from './core.js';
+import { applyInput, type CoreInput } from './core-input.js';
 import { errorVote, type JobMeta, type JobRecord, jobRecord } from './job-record.js';
 import { JobStore } from './job-store.js';
-import { TRACKER_TICK_MS, UPLOAD_IDLE_MS, WORKER_SLOTS } from './limits.js';
+import { TRACKER_RECONNECT_GRACE_MS, TRACKER_TICK_MS, UPLOAD_IDLE_MS, WORKER_SLOTS } from './limits.js';
 import { TrackerClients } from './tracker-clients.js';
+import { TrackerJournal } from './tracker-journal.js';
 import { decode, encode, type TrackerToWorkerMsg, WorkerToTracker, type WorkerToTrackerMsg } from './wire.js';
 
 export interface LiveJob extends JobMeta {
@@ -43,8 +52,10 @@ export const jobTracker: RoleFactory = async (ctx: RoleContext): Promise<RoleIns
 
 export class Tracker implements RoleInstance {
   readonly config;
-  readonly core = new SchedulerCore({ slots: WORKER_SLOTS });
+  core = new SchedulerCore({ slots: WORKER_SLOTS });
   readonly store: JobStore;
+  private readonly journal: TrackerJournal;
+  private grace: NodeJS.Timeout | undefined;
   readonly live = new Map<string, LiveJob>();
   ended: JobRecord[] = [];
   private readonly rpc: Transport;
@@ -60,6 +71,7 @@ export class Tracker implements RoleInstance {
       what: `job tracker ${spec.id}`,
     });
     this.store = new JobStore(path.join(spec.dataDir, 'jobs'));
+    this.journal = new TrackerJournal(path.join(spec.dataDir, 'jobs'), log);
     this.dropped = metrics.counter('tclouds_mapreduce_messages_dropped_total', 'Malformed messages dropped');
     const workers = spec.peers.filter((p) => p.role === 'worker');
     this.rpc = new Transport({
@@ -73,24 +85,61 @@ export class Tracker implements RoleInstance {
       metrics,
       log,
       onMessage: (from, buf) => this.fromWorker(from, buf),
-      onDisconnect: (id) => this.act(() => this.core.workerDown(id, Date.now())),
+      onDisconnect: (id) => this.act({ t: 'down', worker: id, now: Date.now() }),
     });
     this.clients = new TrackerClients(this);
   }
 
   async start(): Promise<void> {
-    this.ended = await this.store.load();
+    await mkdir(path.join(this.ctx.spec.dataDir, 'jobs'), { recursive: true });
+    const { core, replayed } = this.journal.open({ slots: WORKER_SLOTS });
+    this.core = core;
+    this.ended = await this.store.load(new Set(core.jobs.keys()));
+    const resumed = await this.resumeJobs();
     await this.rpc.start();
     await this.clients.start();
     this.timer = setInterval(() => {
-      this.act(() => this.core.tick(Date.now()));
+      this.act({ t: 'tick', now: Date.now() });
       this.dropAbandonedUploads(Date.now());
     }, TRACKER_TICK_MS);
+    // Workers the journal counts alive were connected to the tracker that stopped: they get time to come back.
+    this.grace = setTimeout(() => {
+      for (const w of this.core.aliveWorkers())
+        if (!this.rpc.isConnected(w)) this.act({ t: 'down', worker: w, now: Date.now() });
+    }, TRACKER_RECONNECT_GRACE_MS);
     this.ctx.log.info('job tracker started', {
       f: this.config.f,
       workers: this.config.workers,
       jobs: this.ended.length,
+      resumed,
+      replayed,
     });
+  }
+
+  /** The jobs the journal holds: running ones are live again, ended ones without a record are finished now. */
+  private async resumeJobs(): Promise<number> {
+    let resumed = 0;
+    for (const [id, cj] of [...this.core.jobs]) {
+      const meta = await this.store.readMeta(id);
+      const rec = this.ended.some((r) => r.job === id);
+      if (!meta || rec) {
+        // No meta: damage from outside (it is written before the journal hears of the job); it cannot run on.
+        if (!meta && !rec) this.ctx.log.warn('a journalled job has no meta.json; dropped', { job: id });
+        if (cj.state === 'running') this.act({ t: 'cancel', job: id, now: Date.now() });
+        this.act({ t: 'forget', job: id });
+        continue;
+      }
+      const job: LiveJob = {
+        ...meta,
+        received: new Set(meta.chunks.keys()),
+        started: true,
+        touchedAt: Date.now(),
+      };
+      this.live.set(id, job);
+      if (cj.state === 'running') resumed++;
+      else await this.finish(job);
+    }
+    return resumed;
   }
 
   health(): Record<string, unknown> {
@@ -109,7 +158,9 @@ export class Tracker implements RoleInstance {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.grace);
     await Promise.all([this.rpc.close(), this.clients.close()]);
+    this.journal.close();
   }
 
   /** Jobs whose client stopped uploading would hold a running-job slot for ever. */
@@ -127,9 +178,14 @@ export class Tracker implements RoleInstance {
     return `${Date.now().toString(36)}-${this.jobSeq}-${randomBytes(3).toString('hex')}`;
   }
 
-  /** Runs one core event and carries out the actions it produced. */
-  act(event: () => void): void {
-    event();
+  /**
+   * Runs one core input, writes it ahead to the journal and carries out the actions it produced. A tick that
+   * changed nothing is not written (replaying the others gives the same core).
+   */
+  act(input: CoreInput): void {
+    const before = this.core.mutations;
+    applyInput(this.core, input);
+    if (input.t !== 'tick' || this.core.mutations !== before) this.journal.append(input, this.core);
     for (const a of this.core.drain()) void this.apply(a);
   }
 
@@ -187,7 +243,7 @@ export class Tracker implements RoleInstance {
       .catch((e) => this.ctx.log.warn('job record not written', { job: job.id, error: String(e) }));
     for (const p of this.ctx.spec.peers) if (p.role === 'worker') this.sendWorker(p.id, { t: 'forget', job: job.id });
     this.live.delete(job.id);
-    this.core.forget(job.id);
+    this.act({ t: 'forget', job: job.id });
     this.ended.push(rec);
     const gone = new Set(await this.store.prune(this.ended));
     this.ended = this.ended.filter((r) => !gone.has(r.job));
@@ -208,14 +264,31 @@ export class Tracker implements RoleInstance {
     const h = m.header;
     const now = Date.now();
     if (h.t === 'hello') {
-      this.act(() => this.core.workerUp({ id: from, domain: `${h.cloud}/${h.domain}` }, now));
+      const assigned = this.runningOn(from);
+      this.act({ t: 'up', worker: from, domain: `${h.cloud}/${h.domain}`, now });
+      // After a restart (or a lost connection) the worker may never have had them, or finished them unheard.
+      for (const r of assigned) void this.runReplica(r.job, r.task, r.index, r.attempt, from);
       return;
     }
     if (h.t === 'lost') {
-      this.act(() => this.core.lost(h.job, h.task, h.index, h.attempt, from, now));
+      this.act({ t: 'lost', job: h.job, kind: h.task, index: h.index, attempt: h.attempt, worker: from, now });
       return;
     }
     void this.done(from, h, m.payload, now);
+  }
+
+  /** The replicas of live jobs the core has running on `worker`. */
+  private runningOn(worker: string): { job: LiveJob; task: TaskKind; index: number; attempt: number }[] {
+    const out: { job: LiveJob; task: TaskKind; index: number; attempt: number }[] = [];
+    for (const job of this.live.values()) {
+      const cj = this.core.jobs.get(job.id);
+      if (cj?.state !== 'running') continue;
+      for (const t of [...cj.maps, ...cj.reduces])
+        for (const r of t.replicas)
+          if (r.worker === worker && r.state === 'running')
+            out.push({ job, task: t.kind, index: t.index, attempt: r.attempt });
+    }
+    return out;
   }
 
   /** A replica's report: its vote is the digests of its map partitions, its reduce output's digest, or its error. */
@@ -232,6 +305,6 @@ export class Tracker implements RoleInstance {
       vote = createHash('sha256').update(payload).digest('hex');
       await this.store.writeOutput(h.job, h.index, h.attempt, payload);
     }
-    this.act(() => this.core.report(h.job, h.task, h.index, h.attempt, from, vote, now));
+    this.act({ t: 'report', job: h.job, kind: h.task, index: h.index, attempt: h.attempt, worker: from, vote, now });
   }
 }

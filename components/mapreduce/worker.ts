@@ -7,6 +7,9 @@
  *
  * Transports: the worker dials the job tracker's rpc port; between workers the lower index dials the higher one's
  * shuffle port (one connection per pair, used both ways). Anything that does not parse is dropped and counted.
+ * The worker keeps each report it sent (until the job is forgotten) and sends them all again after every
+ * (re)connection to the tracker: a tracker that restarted from its journal may have missed them. A `run` for a
+ * replica it finished is answered with the kept report instead of running it again.
  * Fault switch (spec config `faultInjection`): POST /admin/fault {"mode"} (worker-faults.ts).
  */
 import { createHash } from 'node:crypto';
@@ -47,6 +50,8 @@ class Worker implements RoleInstance {
   private readonly rpc: Transport;
   private readonly shuffle: Transport;
   private readonly running = new Map<string, AbortController>();
+  /** Reports sent, by replica key, kept for re-sending until the tracker forgets the job. */
+  private readonly reports = new Map<string, Buffer>();
   private readonly fetches = new Map<number, (r: { ok: boolean; data: Buffer }) => void>();
   private nextReq = 0;
   private done = 0;
@@ -74,7 +79,10 @@ class Worker implements RoleInstance {
       metrics,
       log,
       onMessage: (from, buf) => this.fromTracker(from, buf),
-      onConnect: () => this.send({ t: 'hello', cloud: spec.cloud, domain: spec.domain }),
+      onConnect: () => {
+        this.send({ t: 'hello', cloud: spec.cloud, domain: spec.domain });
+        for (const r of this.reports.values()) this.rpc.send(this.tracker.id, r);
+      },
     });
     const workers = spec.peers.filter((p) => p.role === 'worker');
     this.shuffle = new Transport({
@@ -134,7 +142,10 @@ class Worker implements RoleInstance {
     const h = m.header;
     if (h.t === 'run') void this.run(h, m.payload);
     else if (h.t === 'abort') this.running.get(`${h.job}/${h.task}/${h.index}/${h.attempt}`)?.abort();
-    else void fs.rm(this.jobDir(h.job), { recursive: true, force: true });
+    else {
+      for (const k of this.reports.keys()) if (k.startsWith(`${h.job}/`)) this.reports.delete(k);
+      void fs.rm(this.jobDir(h.job), { recursive: true, force: true });
+    }
   }
 
   private send(msg: WorkerToTrackerMsg, payload?: Uint8Array): void {
@@ -145,6 +156,11 @@ class Worker implements RoleInstance {
   private async run(h: RunMsg, payload: Buffer): Promise<void> {
     const key = `${h.job}/${h.task}/${h.index}/${h.attempt}`;
     if (!SAFE_ID.test(h.job) || this.running.has(key)) return;
+    const kept = this.reports.get(key);
+    if (kept) {
+      this.rpc.send(this.tracker.id, kept);
+      return;
+    }
     const abort = new AbortController();
     this.running.set(key, abort);
     const ref = { job: h.job, task: h.task, index: h.index, attempt: h.attempt };
@@ -204,10 +220,12 @@ class Worker implements RoleInstance {
     if (mode === 'slow') await new Promise((r) => setTimeout(r, SLOW_MODE_DELAY_MS));
     this.done++;
     const digests = outs ? outs.map(sha256) : [];
-    this.send(
+    const msg = encode(
       { t: 'done', ...ref, digests, error: outs ? null : error },
       h.task === 'reduce' && outs ? outs[0] : undefined,
     );
+    this.reports.set(`${h.job}/${h.task}/${h.index}/${h.attempt}`, msg);
+    this.rpc.send(this.tracker.id, msg);
   }
 
   /** The partition of every map task, each checked against its agreed digest; null when one cannot be had. */

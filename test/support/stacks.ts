@@ -24,6 +24,7 @@ export const TEST_STACKS = {
   logConsole: 'tctest-log-console',
   log: 'tctest-log',
   mapreduce: 'tctest-mapreduce',
+  mapreduceTracker: 'tctest-mapreduce-tracker',
 } as const;
 
 /**
