@@ -83,6 +83,14 @@ export class JobStore {
     return out.sort((a, b) => a.submittedAt.localeCompare(b.submittedAt));
   }
 
+  /** Deletes the directories of jobs not in `keep` (a replicated tracker's state dropped their records). */
+  async retain(keep: ReadonlySet<string>): Promise<void> {
+    const entries = await fs.readdir(this.root, { withFileTypes: true }).catch(() => []);
+    for (const e of entries)
+      if (e.isDirectory() && !keep.has(e.name))
+        await fs.rm(path.join(this.root, e.name), { recursive: true, force: true });
+  }
+
   /** Deletes the oldest ended jobs beyond MAX_JOBS_KEPT; returns the ids removed. */
   async prune(ended: readonly JobRecord[]): Promise<string[]> {
     const gone = ended.slice(0, Math.max(0, ended.length - MAX_JOBS_KEPT)).map((r) => r.job);

@@ -4,7 +4,7 @@
  * once f+1 replicas wrote identical bytes (digests computed here, not taken from anyone); replicas that wrote
  * something else are named.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -126,6 +126,8 @@ export async function submitJob(
   const chunks: Chunk[] = await splitInputs(o.inputs, o.chunkBytes, o.chunkLines, loaded);
   const { body } = await client.request({
     t: 'submit',
+    // Every replica of a replicated tracker must know the job by one id: the client names it.
+    ...(client.replicated ? { job: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}` } : {}),
     name: o.name ?? path.basename(o.job),
     module,
     reducers: o.reducers,

@@ -61,3 +61,9 @@ export const JOURNAL_COMPACT_INPUTS = 5_000;
  * they are declared down and their running replicas replaced.
  */
 export const TRACKER_RECONNECT_GRACE_MS = 15_000;
+/** Deadline of one ordered input a replicated tracker's shell sends; a later view, report or tick follows anyway. */
+export const REPLICATED_SUBMIT_TIMEOUT_MS = 10_000;
+/** How often each shell of a replicated tracker orders a tick (every tick is one SMR instance). */
+export const REPLICATED_TICK_MS = 1_000;
+/** How often a replicated tracker replica looks whether its copy of the state has caught up with a request. */
+export const REPLICATED_POLL_MS = 20;

@@ -27,15 +27,25 @@ import { type Action, SchedulerCore, type TaskKind } from './core.js';
 import { applyInput, type CoreInput } from './core-input.js';
 import { errorVote, type JobMeta, type JobRecord, jobRecord } from './job-record.js';
 import { JobStore } from './job-store.js';
-import { TRACKER_RECONNECT_GRACE_MS, TRACKER_TICK_MS, UPLOAD_IDLE_MS, WORKER_SLOTS } from './limits.js';
+import {
+  REPLICATED_TICK_MS,
+  TRACKER_RECONNECT_GRACE_MS,
+  TRACKER_TICK_MS,
+  UPLOAD_IDLE_MS,
+  WORKER_SLOTS,
+} from './limits.js';
 import { TrackerClients } from './tracker-clients.js';
 import { TrackerJournal } from './tracker-journal.js';
+import { ReplicatedTracker } from './tracker-replicated.js';
+import type { TrackerOp } from './tracker-service.js';
 import { decode, encode, type TrackerToWorkerMsg, WorkerToTracker, type WorkerToTrackerMsg } from './wire.js';
 
 export interface LiveJob extends JobMeta {
   module: string;
   chunks: string[];
   received: Set<number>;
+  /** sha256 of each chunk received (a replicated tracker endorses a submit only for the same content). */
+  digests: string[];
   timeoutMs: number;
   stragglerMs: number;
   memoryMb: number;
@@ -52,12 +62,17 @@ export const jobTracker: RoleFactory = async (ctx: RoleContext): Promise<RoleIns
 
 export class Tracker implements RoleInstance {
   readonly config;
-  core = new SchedulerCore({ slots: WORKER_SLOTS });
+  private localCore = new SchedulerCore({ slots: WORKER_SLOTS });
+  private localEnded: JobRecord[] = [];
   readonly store: JobStore;
   private readonly journal: TrackerJournal;
+  /** Set with `jobTracker: replicated`: the scheduling state is an SMR service, this node one of its replicas. */
+  readonly replicated: ReplicatedTracker | undefined;
+  /** A replicated tracker's misbehaviour switch (chaos byzantine): `wrong-output` endorses and sends lies. */
+  lying = false;
+  private started = false;
   private grace: NodeJS.Timeout | undefined;
   readonly live = new Map<string, LiveJob>();
-  ended: JobRecord[] = [];
   private readonly rpc: Transport;
   private readonly clients: TrackerClients;
   private timer: NodeJS.Timeout | undefined;
@@ -88,28 +103,55 @@ export class Tracker implements RoleInstance {
       onDisconnect: (id) => this.act({ t: 'down', worker: id, now: Date.now() }),
     });
     this.clients = new TrackerClients(this);
+    if (this.config.replicated) {
+      this.replicated = new ReplicatedTracker(ctx, this.config.f, (actions) => {
+        if (this.started) for (const a of actions) void this.apply(a);
+      });
+    }
+  }
+
+  /** The scheduling core: this tracker's own, or its replica's copy of the replicated one. */
+  get core(): SchedulerCore {
+    return this.replicated?.service.core ?? this.localCore;
+  }
+
+  get ended(): JobRecord[] {
+    return this.replicated?.service.ended ?? this.localEnded;
   }
 
   async start(): Promise<void> {
     await mkdir(path.join(this.ctx.spec.dataDir, 'jobs'), { recursive: true });
-    const { core, replayed } = this.journal.open({ slots: WORKER_SLOTS });
-    this.core = core;
-    this.ended = await this.store.load(new Set(core.jobs.keys()));
+    let replayed = 0;
+    if (this.replicated) {
+      await this.replicated.start();
+      await this.store.load(new Set(this.core.jobs.keys()));
+    } else {
+      const opened = this.journal.open({ slots: WORKER_SLOTS });
+      this.localCore = opened.core;
+      replayed = opened.replayed;
+      this.localEnded = await this.store.load(new Set(this.core.jobs.keys()));
+    }
     const resumed = await this.resumeJobs();
+    this.started = true;
     await this.rpc.start();
     await this.clients.start();
-    this.timer = setInterval(() => {
-      this.act({ t: 'tick', now: Date.now() });
-      this.dropAbandonedUploads(Date.now());
-    }, TRACKER_TICK_MS);
-    // Workers the journal counts alive were connected to the tracker that stopped: they get time to come back.
+    this.timer = setInterval(
+      () => {
+        this.act({ t: 'tick', now: Date.now() });
+        this.dropAbandonedUploads(Date.now());
+      },
+      this.replicated ? REPLICATED_TICK_MS : TRACKER_TICK_MS,
+    );
+    // Workers the core counts alive were connected to the tracker that stopped: they get time to come back.
     this.grace = setTimeout(() => {
-      for (const w of this.core.aliveWorkers())
+      const known = this.ctx.spec.peers.filter((p) => p.role === 'worker').map((p) => p.id);
+      for (const w of this.replicated ? known : this.core.aliveWorkers())
         if (!this.rpc.isConnected(w)) this.act({ t: 'down', worker: w, now: Date.now() });
     }, TRACKER_RECONNECT_GRACE_MS);
     this.ctx.log.info('job tracker started', {
       f: this.config.f,
       workers: this.config.workers,
+      mode: this.replicated ? 'replicated' : 'single',
       jobs: this.ended.length,
       resumed,
       replayed,
@@ -122,6 +164,18 @@ export class Tracker implements RoleInstance {
     for (const [id, cj] of [...this.core.jobs]) {
       const meta = await this.store.readMeta(id);
       const rec = this.ended.some((r) => r.job === id);
+      if (this.replicated) {
+        // The replicated state carries on without this replica's files: it cannot serve this job's chunks.
+        if (meta)
+          this.live.set(id, {
+            ...meta,
+            received: new Set(meta.chunks.keys()),
+            digests: [],
+            started: true,
+            touchedAt: 0,
+          });
+        continue;
+      }
       if (!meta || rec) {
         // No meta: damage from outside (it is written before the journal hears of the job); it cannot run on.
         if (!meta && !rec) this.ctx.log.warn('a journalled job has no meta.json; dropped', { job: id });
@@ -132,6 +186,7 @@ export class Tracker implements RoleInstance {
       const job: LiveJob = {
         ...meta,
         received: new Set(meta.chunks.keys()),
+        digests: [],
         started: true,
         touchedAt: Date.now(),
       };
@@ -144,22 +199,31 @@ export class Tracker implements RoleInstance {
 
   health(): Record<string, unknown> {
     return {
-      trusted: true,
+      ...(this.replicated?.health() ?? {}),
+      trusted: !this.replicated,
+      mode: this.replicated ? 'replicated' : 'single',
+      ...(this.lying ? { fault: 'wrong-output' } : {}),
       workersConnected: this.rpc.connectedCount,
       jobsRunning: [...this.live.values()].filter((j) => j.started).length,
       jobsEnded: this.ended.length,
     };
   }
 
-  async admin(action: string): Promise<unknown> {
+  async admin(action: string, body: unknown): Promise<unknown> {
     if (action !== 'fault') return undefined;
-    throw new Error('the job tracker is assumed correct (TClouds D2.2.1, ch. 10): it has no misbehaviour modes');
+    if (!this.replicated || this.config.faultInjection !== true)
+      throw new Error('the job tracker is assumed correct (TClouds D2.2.1, ch. 10): it has no misbehaviour modes');
+    const mode = (body as { mode?: unknown } | null)?.mode;
+    this.lying = mode === 'wrong-output';
+    this.ctx.log.warn('fault mode changed', { mode: this.lying ? 'wrong-output' : 'none' });
+    return { fault: this.lying ? 'wrong-output' : 'none' };
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.grace);
     await Promise.all([this.rpc.close(), this.clients.close()]);
+    await this.replicated?.stop();
     this.journal.close();
   }
 
@@ -182,7 +246,11 @@ export class Tracker implements RoleInstance {
    * Runs one core input, writes it ahead to the journal and carries out the actions it produced. A tick that
    * changed nothing is not written (replaying the others gives the same core).
    */
-  act(input: CoreInput): void {
+  act(input: CoreInput, job?: { name: string; replicated: boolean; content: string }): void {
+    if (this.replicated) {
+      this.replicated.submit(replicatedOp(input, job, this.lying));
+      return;
+    }
     const before = this.core.mutations;
     applyInput(this.core, input);
     if (input.t !== 'tick' || this.core.mutations !== before) this.journal.append(input, this.core);
@@ -222,19 +290,21 @@ export class Tracker implements RoleInstance {
     };
     if (task === 'map') {
       const data = await this.store.readChunk(job.id, index);
+      if (this.lying) data.reverse();
       this.sendWorker(worker, { ...common, input: job.chunks[index] ?? `chunk:${index}` }, data);
       return;
     }
     const cj = this.core.jobs.get(job.id);
     const sources = (cj?.maps ?? []).map((m) => ({
       map: m.index,
-      digest: (m.accepted ?? '').split(',')[index] ?? '',
+      digest: this.lying ? '0'.repeat(64) : ((m.accepted ?? '').split(',')[index] ?? ''),
       workers: m.agreeing,
     }));
     this.sendWorker(worker, { ...common, input: `reduce:${index}`, sources });
   }
 
   private async finish(job: LiveJob): Promise<void> {
+    if (this.replicated) return this.finishReplicated(job);
     const cj = this.core.jobs.get(job.id);
     if (!cj) return;
     const rec = jobRecord(job, cj, 0);
@@ -246,13 +316,22 @@ export class Tracker implements RoleInstance {
     this.act({ t: 'forget', job: job.id });
     this.ended.push(rec);
     const gone = new Set(await this.store.prune(this.ended));
-    this.ended = this.ended.filter((r) => !gone.has(r.job));
+    this.localEnded = this.localEnded.filter((r) => !gone.has(r.job));
     this.ctx.log.info('job ended', {
       job: job.id,
       state: rec.state,
       counters: rec.counters,
       disagreeing: rec.disagreeing,
     });
+  }
+
+  /** The replicated state ended the job and holds its record: this replica drops its inputs and tells the workers. */
+  private async finishReplicated(job: LiveJob): Promise<void> {
+    const rec = this.ended.find((r) => r.job === job.id);
+    this.live.delete(job.id);
+    for (const p of this.ctx.spec.peers) if (p.role === 'worker') this.sendWorker(p.id, { t: 'forget', job: job.id });
+    if (rec) await this.store.finish(rec).catch(() => {});
+    await this.store.retain(new Set([...this.ended.map((r) => r.job), ...this.live.keys()]));
   }
 
   private fromWorker(from: string, buf: Buffer): void {
@@ -307,4 +386,20 @@ export class Tracker implements RoleInstance {
     }
     this.act({ t: 'report', job: h.job, kind: h.task, index: h.index, attempt: h.attempt, worker: from, vote, now });
   }
+}
+
+/**
+ * What a replicated tracker's shell orders for a core input: worker connections as views, ticks as ticks (the SMR
+ * gives the time), everything else as an endorsement. A lying shell (chaos) endorses reports with a vote of its own.
+ */
+function replicatedOp(
+  input: CoreInput,
+  job: { name: string; replicated: boolean; content: string } | undefined,
+  lying: boolean,
+): TrackerOp {
+  if (input.t === 'up') return { t: 'view', worker: input.worker, up: true, domain: input.domain };
+  if (input.t === 'down') return { t: 'view', worker: input.worker, up: false, domain: '' };
+  if (input.t === 'tick' || input.t === 'forget') return { t: 'tick' };
+  if (lying && input.t === 'report') return { t: 'endorse', input: { ...input, vote: 'f'.repeat(64) } };
+  return { t: 'endorse', input, ...(job ? { job } : {}) };
 }

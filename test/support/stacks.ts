@@ -25,6 +25,7 @@ export const TEST_STACKS = {
   log: 'tctest-log',
   mapreduce: 'tctest-mapreduce',
   mapreduceTracker: 'tctest-mapreduce-tracker',
+  mapreduceReplicated: 'tctest-mapreduce-replicated',
 } as const;
 
 /**
