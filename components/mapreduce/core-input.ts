@@ -26,6 +26,7 @@ export const CoreInputSchema = z.discriminatedUnion('t', [
     reduces: z.int().min(1).max(MAX_REDUCERS),
     timeoutMs: z.int().min(1),
     stragglerMs: z.int().min(0),
+    tentative: z.boolean().optional(),
     now: time,
   }),
   z.object({ t: z.literal('report'), ...replicaRef, vote: z.string().max(200_000) }),
@@ -52,6 +53,7 @@ export function applyInput(core: SchedulerCore, i: CoreInput): void {
         { maps: i.maps, reduces: i.reduces },
         { timeoutMs: i.timeoutMs, stragglerMs: i.stragglerMs },
         i.now,
+        { tentative: i.tentative === true },
       );
       return;
     case 'report':

@@ -106,6 +106,7 @@ export interface StartedJobMeta extends JobMeta {
   timeoutMs: number;
   stragglerMs: number;
   memoryMb: number;
+  tentative?: boolean;
 }
 
 function parseRecord(text: string): JobRecord | null {

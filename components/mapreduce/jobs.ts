@@ -44,6 +44,8 @@ export const SubmitOptionsSchema = z.object({
   stragglerMs: z.int().min(0).max(MAX_TASK_TIMEOUT_MS).default(DEFAULT_STRAGGLER_MS),
   memoryMb: z.int().min(MIN_TASK_MEMORY_MB).max(MAX_TASK_MEMORY_MB).default(DEFAULT_TASK_MEMORY_MB),
   replicated: z.boolean().default(true),
+  /** Tentative execution: reduces start on first map copies, restarting when the vote disagrees. */
+  tentative: z.boolean().default(false),
 });
 export type SubmitOptions = z.input<typeof SubmitOptionsSchema>;
 
@@ -136,6 +138,7 @@ export async function submitJob(
     stragglerMs: o.stragglerMs,
     memoryMb: o.memoryMb,
     replicated: o.replicated,
+    ...(o.tentative ? { tentative: true } : {}),
   });
   const job = (body as { job: string }).job;
   for (let i = 0; i < chunks.length; i++) {

@@ -143,6 +143,7 @@ export class TrackerClients {
       timeoutMs: h.timeoutMs,
       stragglerMs: h.stragglerMs,
       memoryMb: h.memoryMb,
+      ...(h.tentative ? { tentative: true } : {}),
       started: false,
       touchedAt: Date.now(),
     };
@@ -167,6 +168,7 @@ export class TrackerClients {
     }
     job.started = true;
     const { id, name, reducers, replicated, f, module, chunks, timeoutMs, stragglerMs, memoryMb } = job;
+    const tentative = job.tentative === true;
     // On disk before the journal hears of the job: a restarted tracker needs both to resume it.
     await this.tracker.store.writeMeta({
       id,
@@ -179,6 +181,7 @@ export class TrackerClients {
       timeoutMs,
       stragglerMs,
       memoryMb,
+      tentative,
     });
     // Replicated: the other replicas endorse the submit only if they got the very same module and chunks.
     const content = createHash('sha256').update(module).update(job.digests.join(',')).digest('hex');
@@ -191,6 +194,7 @@ export class TrackerClients {
         reduces: reducers,
         timeoutMs: timeoutMs + REPORT_MARGIN_MS,
         stragglerMs,
+        ...(tentative ? { tentative: true } : {}),
         now: Date.now(),
       },
       { name, replicated, content },

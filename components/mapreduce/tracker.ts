@@ -49,6 +49,7 @@ export interface LiveJob extends JobMeta {
   timeoutMs: number;
   stragglerMs: number;
   memoryMb: number;
+  tentative?: boolean;
   started: boolean;
   /** When the client last sent part of it (a job left half uploaded is dropped UPLOAD_IDLE_MS later). */
   touchedAt: number;
@@ -295,10 +296,12 @@ export class Tracker implements RoleInstance {
       return;
     }
     const cj = this.core.jobs.get(job.id);
+    // A tentative reduce reads the copies the core chose for it (first finished ones where no vote was taken yet).
+    const basis = cj?.reduces[index]?.replicas.find((r) => r.attempt === attempt)?.basis;
     const sources = (cj?.maps ?? []).map((m) => ({
       map: m.index,
-      digest: this.lying ? '0'.repeat(64) : ((m.accepted ?? '').split(',')[index] ?? ''),
-      workers: m.agreeing,
+      digest: this.lying ? '0'.repeat(64) : ((basis?.[m.index]?.vote ?? m.accepted ?? '').split(',')[index] ?? ''),
+      workers: basis?.[m.index]?.workers ?? m.agreeing,
     }));
     this.sendWorker(worker, { ...common, input: `reduce:${index}`, sources });
   }

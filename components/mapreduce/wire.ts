@@ -82,6 +82,7 @@ export const ClientRequest = z.discriminatedUnion('t', [
     stragglerMs: z.int().min(0),
     memoryMb: z.int().min(1),
     replicated: z.boolean(),
+    tentative: z.boolean().optional(),
   }),
   z.object({ t: z.literal('chunk'), req: reqNo, job: id, index: idx }),
   z.object({ t: z.literal('start'), req: reqNo, job: id }),

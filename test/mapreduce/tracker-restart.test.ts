@@ -3,7 +3,9 @@
  * local target with the built CLI; a word count is running when the tracker gets SIGKILL. The supervisor restarts it,
  * it replays its journal, the workers reconnect and re-send what they finished meanwhile, and the job ends with
  * output equal to a single-process count, still exactly f+1 replicas per task (nothing was re-run); `status` and
- * `result` of jobs that ended before the kill keep working. Needs `npm run build` first.
+ * `result` of jobs that ended before the kill keep working. On the same deployment, tentative execution
+ * (`--tentative`: reduces start on the first map copies): fault-free it still runs exactly f+1 replicas per task
+ * and restarts nothing; with a lying worker the output is still equal. Needs `npm run build` first.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -26,7 +28,15 @@ let reference: Map<string, number>;
 interface Rec {
   job: string;
   state: string;
-  counters: { mapReplicas: number; reduceReplicas: number; mismatches: number; timeouts: number; lost: number };
+  counters: {
+    mapReplicas: number;
+    reduceReplicas: number;
+    mismatches: number;
+    timeouts: number;
+    lost: number;
+    tentativeRestarts: number;
+  };
+  disagreeing: string[];
   tasks: { maps: number; mapsAccepted: number };
   failure: { message: string } | null;
 }
@@ -172,5 +182,35 @@ describe.skipIf(!built)('the MapReduce job tracker survives kill -9', () => {
     // The job that ended before the kill: its record and its output are still there.
     expect((await json<Rec>(['mapreduce', 'status', before.job])).state).toBe('done');
     expect(await result(before.job)).toEqual(reference);
+  });
+
+  it('tentative execution, fault-free: exactly f+1 replicas per task and no restart', {
+    timeout: 180_000,
+  }, async () => {
+    const rec = await submit(WORDCOUNT, ['--tentative']);
+    expect(rec.state, JSON.stringify(rec.failure)).toBe('done');
+    expect(rec.counters).toMatchObject({
+      mapReplicas: 2 * MAPS,
+      reduceReplicas: 2 * REDUCERS,
+      mismatches: 0,
+      tentativeRestarts: 0,
+    });
+    expect(await result(rec.job)).toEqual(reference);
+  });
+
+  it('tentative execution with a lying worker: the output is still equal, the liar named', {
+    timeout: 240_000,
+  }, async () => {
+    const liar = 'jobs-worker-1';
+    const on = await cli(['chaos', 'byzantine', '--node', liar, '--mode', 'wrong-output', '--yes', '--json'], dir);
+    expect(on.code, on.stdout + on.stderr).toBe(0);
+    try {
+      const rec = await submit(WORDCOUNT, ['--tentative']);
+      expect(rec.state, JSON.stringify(rec.failure)).toBe('done');
+      expect(rec.disagreeing).toEqual([liar]);
+      expect(await result(rec.job)).toEqual(reference);
+    } finally {
+      await cli(['chaos', 'heal', '--yes', '--json'], dir);
+    }
   });
 });
