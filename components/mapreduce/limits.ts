@@ -67,3 +67,7 @@ export const REPLICATED_SUBMIT_TIMEOUT_MS = 10_000;
 export const REPLICATED_TICK_MS = 1_000;
 /** How often a replicated tracker replica looks whether its copy of the state has caught up with a request. */
 export const REPLICATED_POLL_MS = 20;
+/** A warm task thread with no task for this long stops (runner.ts). */
+export const THREAD_IDLE_MS = 30_000;
+/** Tasks one warm thread runs before it is replaced (each task's fresh module instance stays loaded in it). */
+export const THREAD_MAX_TASKS = 32;

@@ -24,7 +24,7 @@ import { parseNodeConfig } from '../node-config.js';
 import { MapReduceCode } from './codes.js';
 import { WorkerConfigSchema } from './config.js';
 import { FETCH_TIMEOUT_MS, MAX_TASK_OUTPUT_BYTES, SLOW_MODE_DELAY_MS } from './limits.js';
-import { runTask } from './runner.js';
+import { closeRunners, runTask } from './runner.js';
 import {
   decode,
   encode,
@@ -139,7 +139,7 @@ class Worker implements RoleInstance {
 
   async stop(): Promise<void> {
     for (const c of this.running.values()) c.abort();
-    await Promise.all([this.rpc.close(), this.shuffle.close()]);
+    await Promise.all([this.rpc.close(), this.shuffle.close(), closeRunners()]);
   }
 
   private jobDir(job: string): string {
