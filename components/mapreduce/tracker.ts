@@ -28,6 +28,8 @@ import { applyInput, type CoreInput } from './core-input.js';
 import { errorVote, type JobMeta, type JobRecord, jobRecord } from './job-record.js';
 import { JobStore } from './job-store.js';
 import {
+  REPLICATED_POLL_MS,
+  REPLICATED_SUBMIT_TIMEOUT_MS,
   REPLICATED_TICK_MS,
   TRACKER_RECONNECT_GRACE_MS,
   TRACKER_TICK_MS,
@@ -359,6 +361,12 @@ export class Tracker implements RoleInstance {
     void this.done(from, h, m.payload, now);
   }
 
+  /** Waits (bounded) until this replica's copy of the replicated state satisfies `ok`. */
+  private async caughtUp(ok: () => boolean): Promise<void> {
+    const deadline = Date.now() + REPLICATED_SUBMIT_TIMEOUT_MS;
+    while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, REPLICATED_POLL_MS));
+  }
+
   /** The replicas of live jobs the core has running on `worker`. */
   private runningOn(worker: string): { job: LiveJob; task: TaskKind; index: number; attempt: number }[] {
     const out: { job: LiveJob; task: TaskKind; index: number; attempt: number }[] = [];
@@ -376,8 +384,13 @@ export class Tracker implements RoleInstance {
   /** A replica's report: its vote is the digests of its map partitions, its reduce output's digest, or its error. */
   private async done(from: string, h: Extract<WorkerToTrackerMsg, { t: 'done' }>, payload: Buffer, now: number) {
     const job = this.live.get(h.job);
-    const task = (h.task === 'map' ? this.core.jobs.get(h.job)?.maps : this.core.jobs.get(h.job)?.reduces)?.[h.index];
-    const replica = task?.replicas.find((r) => r.attempt === h.attempt);
+    const find = () =>
+      (h.task === 'map' ? this.core.jobs.get(h.job)?.maps : this.core.jobs.get(h.job)?.reduces)?.[
+        h.index
+      ]?.replicas.find((r) => r.attempt === h.attempt);
+    // A replicated tracker's copy of the state may be a step behind the run a worker reports: it catches up first.
+    if (this.replicated && job && !find()) await this.caughtUp(() => find() !== undefined);
+    const replica = find();
     // Only the worker a replica was given to may report it, once (a report of another is ignored, not stored).
     if (!job || replica?.worker !== from || replica.state !== 'running') return;
     let vote: string;
