@@ -170,6 +170,12 @@ export const MapReduceSchema = z.strictObject({
   f,
   clouds,
   workers: z.int().min(1).max(10_000).describe('Worker nodes in the pool'),
+  jobTracker: z
+    .enum(['single', 'replicated'])
+    .optional()
+    .describe(
+      'single (default): one job tracker, assumed correct as in the seed; replicated: 3f+1 tracker replicas running the scheduling state on the SMR, none of them trusted',
+    ),
 });
 
 export const WorkflowSchema = z.strictObject({

@@ -49,6 +49,10 @@ export default class MapReduceSubmit extends TcCommand {
     }),
     memory: Flags.integer({ default: DEFAULT_TASK_MEMORY_MB, description: 'Heap limit of one task (MiB)' }),
     unreplicated: Flags.boolean({ default: false, description: 'One replica per task, no vote (for comparison only)' }),
+    tentative: Flags.boolean({
+      default: false,
+      description: 'Reduces start on the first copy of each map output and restart if the vote disagrees',
+    }),
     detach: Flags.boolean({ default: false, description: 'Return once the job has started' }),
   };
 
@@ -69,6 +73,7 @@ export default class MapReduceSubmit extends TcCommand {
           stragglerMs: flags.straggler,
           memoryMb: flags.memory,
           replicated: !flags.unreplicated,
+          tentative: flags.tentative,
         },
         (p) => tty && p.phase === 'upload' && process.stderr.write(`\ruploading chunk ${p.chunksSent}/${p.chunks}`),
       );

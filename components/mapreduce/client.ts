@@ -1,7 +1,13 @@
 /**
  * The MapReduce client: talks to the job tracker of a deployed component over the authenticated transport with the
  * component's client key (runtime/transport.ts), one request and one reply at a time per request number.
+ *
+ * With a replicated tracker (`jobTracker: replicated`, 3f+1 replicas) every request goes to every replica and an
+ * answer is accepted only once f+1 replicas gave it identically (the body, and the payload's digest): no single
+ * replica can make the client believe a job record, an output copy or an error. Replicas that are a step apart
+ * may answer differently for a moment; the request is then asked again (QUORUM_RETRIES).
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ExitCode, type ExitCodeValue, TcError } from '../../kernel/errors.js';
 import { readPrivateKey } from '../../runtime/keys.js';
@@ -10,7 +16,7 @@ import type { Logger, Metrics } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
 import { MapReduceCode } from './codes.js';
 import { CLIENT_REQUEST_TIMEOUT_MS, MAX_CHUNK_BYTES } from './limits.js';
-import { type ClientRequestMsg, decode, encode, TrackerReply } from './wire.js';
+import { type ClientRequestMsg, decode, encode, TrackerReply, type TrackerReplyMsg } from './wire.js';
 
 const quietLog: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quietLog };
 const noMetrics: Metrics = {
@@ -19,7 +25,17 @@ const noMetrics: Metrics = {
   histogram: () => ({ observe() {} }),
 };
 
-type Pending = { resolve: (r: { body: unknown; payload: Buffer }) => void; reject: (e: Error) => void };
+type Pending = {
+  resolve: (r: { body: unknown; payload: Buffer }) => void;
+  reject: (e: Error) => void;
+  /** Replies so far, by canonical answer; and the trackers the request went to. */
+  answers: Map<string, { n: number; reply: TrackerReplyMsg; payload: Buffer }>;
+  replied: Set<string>;
+  sentTo: number;
+};
+/** A replicated tracker's replicas gave no f+1 identical answers yet: ask again (a replica may be a step behind). */
+const QUORUM_RETRIES = 30;
+const QUORUM_RETRY_MS = 150;
 /** A request without its number (the client numbers it). */
 type Request = ClientRequestMsg extends infer R ? (R extends { req: number } ? Omit<R, 'req'> : never) : never;
 
@@ -29,31 +45,55 @@ export class MapReduceClient {
   private connected: Promise<void>;
   private onConnected: () => void = () => {};
 
+  private readonly up = new Set<string>();
+
+  /**
+   * @param trackerIds the job tracker, or the 3f+1 replicas of a replicated one
+   * @param quorum identical answers needed: 1, or f+1 for a replicated tracker
+   */
   constructor(
     private readonly transport: Transport,
-    readonly trackerId: string,
+    readonly trackerIds: string[],
     readonly component: string,
+    readonly quorum = 1,
   ) {
     this.connected = new Promise((resolve) => {
       this.onConnected = resolve;
     });
   }
 
-  /** Called by the transport. */
-  connectedNow(): void {
-    this.onConnected();
+  get replicated(): boolean {
+    return this.trackerIds.length > 1;
   }
 
-  received(buf: Buffer): void {
+  /** Called by the transport: requests wait for all replicas but f (all of them, for a single tracker). */
+  connectedNow(id: string): void {
+    this.up.add(id);
+    const f = this.quorum - 1;
+    if (this.up.size >= this.trackerIds.length - f) this.onConnected();
+  }
+
+  received(from: string, buf: Buffer): void {
     const m = decode(buf, TrackerReply);
     if (!m) return;
     const p = this.pending.get(m.header.req);
-    if (!p) return;
-    this.pending.delete(m.header.req);
-    if (m.header.ok) p.resolve({ body: m.header.body, payload: m.payload });
-    else {
-      const e = m.header.error ?? { code: MapReduceCode.unavailable, message: 'the job tracker refused the request' };
-      p.reject(new TcError(e.code, e.message, { exit: exitOf(e.code), ...(e.hint ? { hint: e.hint } : {}) }));
+    if (!p || p.replied.has(from)) return;
+    p.replied.add(from);
+    const { req: _, ...answer } = m.header;
+    const key = `${JSON.stringify(answer)}\n${createHash('sha256').update(m.payload).digest('hex')}`;
+    const a = p.answers.get(key) ?? { n: 0, reply: m.header, payload: m.payload };
+    a.n++;
+    p.answers.set(key, a);
+    if (a.n >= this.quorum) {
+      this.pending.delete(m.header.req);
+      if (a.reply.ok) p.resolve({ body: a.reply.body, payload: a.payload });
+      else {
+        const e = a.reply.error ?? { code: MapReduceCode.unavailable, message: 'the job tracker refused the request' };
+        p.reject(new TcError(e.code, e.message, { exit: exitOf(e.code), ...(e.hint ? { hint: e.hint } : {}) }));
+      }
+    } else if (p.replied.size >= p.sentTo) {
+      this.pending.delete(m.header.req);
+      p.reject(new NoQuorum());
     }
   }
 
@@ -63,12 +103,37 @@ export class MapReduceClient {
     timeoutMs = CLIENT_REQUEST_TIMEOUT_MS,
   ): Promise<{ body: unknown; payload: Buffer }> {
     await this.waitConnected(timeoutMs);
+    for (let i = 0; ; i++) {
+      try {
+        return await this.once(msg, payload, timeoutMs);
+      } catch (e) {
+        if (!(e instanceof NoQuorum)) throw e;
+        if (i >= QUORUM_RETRIES && !this.replicated)
+          throw unavailable(`cannot reach the job tracker of "${this.component}" (${this.trackerIds.join(', ')})`);
+        if (i >= QUORUM_RETRIES) {
+          throw new TcError(
+            MapReduceCode.trackerDisagree,
+            `no ${this.quorum} of the ${this.trackerIds.length} job tracker replicas of "${this.component}" gave the same answer`,
+            {
+              exit: ExitCode.unavailable,
+              hint: 'more than f tracker replicas are faulty or unreachable; see `tclouds status`',
+            },
+          );
+        }
+        await new Promise((r) => setTimeout(r, QUORUM_RETRY_MS));
+      }
+    }
+  }
+
+  private once(msg: Request, payload: Uint8Array | undefined, timeoutMs: number) {
     const req = this.next++;
-    return new Promise((resolve, reject) => {
+    return new Promise<{ body: unknown; payload: Buffer }>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(req);
         reject(unavailable(`the job tracker of "${this.component}" did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
+      const frame = encode({ ...msg, req }, payload);
+      const sentTo = this.trackerIds.filter((id) => this.transport.send(id, frame)).length;
       this.pending.set(req, {
         resolve: (r) => {
           clearTimeout(timer);
@@ -78,16 +143,23 @@ export class MapReduceClient {
           clearTimeout(timer);
           reject(e);
         },
+        answers: new Map(),
+        replied: new Set(),
+        sentTo,
       });
-      this.transport.send(this.trackerId, encode({ ...msg, req }, payload));
+      if (sentTo < this.quorum) this.pending.get(req)?.reject(new NoQuorum());
     });
   }
 
   private async waitConnected(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
+    const timeout = new Promise<void>((resolve, reject) => {
       timer = setTimeout(
-        () => reject(unavailable(`cannot reach the job tracker of "${this.component}" (${this.trackerId})`)),
+        () => {
+          if (this.up.size >= this.quorum) resolve();
+          else
+            reject(unavailable(`cannot reach the job tracker of "${this.component}" (${this.trackerIds.join(', ')})`));
+        },
         Math.min(timeoutMs, 10_000),
       );
     });
@@ -104,6 +176,8 @@ export class MapReduceClient {
     return this.transport.close();
   }
 }
+
+class NoQuorum extends Error {}
 
 function unavailable(message: string): TcError {
   return new TcError(MapReduceCode.unavailable, message, {
@@ -142,8 +216,10 @@ export async function openClient(stackDir: string, named: string | undefined): P
       ExitCode.notFound,
       'client keys are written by `tclouds deploy` under .tclouds/<stack>/keys/',
     );
-  const tracker = comp.nodes.find((n) => n.role === 'job-tracker');
-  if (!tracker) throw fail(`component "${component}" has no job tracker node`, ExitCode.invalid);
+  const trackers = comp.nodes.filter((n) => n.role === 'job-tracker');
+  if (trackers.length === 0) throw fail(`component "${component}" has no job tracker node`, ExitCode.invalid);
+  // A replicated tracker is 3f+1 replicas: f+1 identical answers include one of a correct replica.
+  const quorum = trackers.length > 1 ? Math.floor((trackers.length - 1) / 3) + 1 : 1;
   const [clientId, { keyFile }] = key;
   const privateKey = await readPrivateKey(path.resolve(stackDir, keyFile));
   let client: MapReduceClient | undefined;
@@ -152,15 +228,20 @@ export async function openClient(stackDir: string, named: string | undefined): P
     stack: outputs.stack,
     selfId: clientId,
     privateKey,
-    dial: [{ id: tracker.id, host: tracker.host, port: tracker.ports.http as number, publicKey: tracker.publicKey }],
+    dial: trackers.map((t) => ({ id: t.id, host: t.host, port: t.ports.http as number, publicKey: t.publicKey })),
     accept: () => undefined,
     maxFrameBytes: MAX_CHUNK_BYTES * 2,
     metrics: noMetrics,
     log: quietLog,
-    onMessage: (_from, buf) => client?.received(buf),
-    onConnect: () => client?.connectedNow(),
+    onMessage: (from, buf) => client?.received(from, buf),
+    onConnect: (id) => client?.connectedNow(id),
   });
-  client = new MapReduceClient(transport, tracker.id, component);
+  client = new MapReduceClient(
+    transport,
+    trackers.map((t) => t.id),
+    component,
+    quorum,
+  );
   await transport.start();
   return client;
 }

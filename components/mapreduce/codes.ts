@@ -1,5 +1,6 @@
 /**
- * Error codes of the MapReduce component: job modules, inputs, the job tracker, workers and clients (TC490-TC499).
+ * Error codes of the MapReduce component: job modules, inputs, the job tracker, workers and clients (TC490-TC499,
+ * full; continued in TC700-TC719).
  * Stable: scripts match on them. Listed in the README's MapReduce section.
  */
 export const MapReduceCode = {
@@ -23,4 +24,6 @@ export const MapReduceCode = {
   usage: 'TC498',
   /** The job is not finished yet (result asked for a running job), or was cancelled. */
   notFinished: 'TC499',
+  /** A replicated job tracker's replicas gave no f+1 identical answers (more than f faulty or unreachable). */
+  trackerDisagree: 'TC700',
 } as const;

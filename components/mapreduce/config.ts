@@ -10,7 +10,12 @@ export const JobTrackerConfigSchema = z.object({
   /** Replicas each task starts with (f+1) and the most it may reach after disagreements (2f+1). */
   taskReplicas: z.int().min(1),
   maxTaskReplicas: z.int().min(1),
-  /** Local deployments switch it on for every node of a kind with fault modes; the tracker refuses them. */
+  /**
+   * `jobTracker: replicated`: this node is one of 3f+1 tracker replicas running the scheduling state on the SMR
+   * (tracker-service.ts); absent or false: the single trusted tracker of the seed.
+   */
+  replicated: z.boolean().optional(),
+  /** Local deployments switch it on for every node of a kind with fault modes; only a replicated tracker takes them. */
   faultInjection: z.boolean().optional(),
 });
 export const WorkerConfigSchema = z.object({

@@ -10,7 +10,10 @@
  *     tasks then fetch one full copy from an agreeing worker and check it against the agreed digest;
  *   - on a mismatch, or when a replica is overdue (task timeout, or a straggler once a peer replica finished), one
  *     more replica starts, up to 2f+1 in all; replicas lost with a dying worker are replaced without counting;
- *   - reduce tasks start once every map task is accepted (no tentative execution);
+ *   - reduce tasks start once every map task is accepted; with tentative execution (an option of the job) once every
+ *     map task has a first finished replica, on those first copies: a reduce replica's output counts only when every
+ *     map copy it used turned out to be the accepted one, and a replica that used a copy the vote rejected is
+ *     aborted (or its output dropped) and replaced (`tentativeRestarts`);
  *   - f+1 replicas agreeing on an error (the job module threw at the same record) fail the job with that error; 2f+1
  *     replicas without f+1 agreeing fail it as non-deterministic (or more than f faulty workers).
  * Fault-free, nothing is ever overdue or mismatched, so exactly f+1 replicas run per task (counters show it).
@@ -36,6 +39,11 @@ export interface Replica {
   vote: string | null;
   /** Counted as overdue once (a timeout or straggler start was made for it). */
   suspected: boolean;
+  /**
+   * A reduce replica of a tentative job: per map task, the vote of the copy it reads and the workers holding it
+   * (the accepted one, or the first that finished). Null for map replicas and non-tentative jobs.
+   */
+  basis: Array<{ vote: string; workers: string[] }> | null;
 }
 
 export interface Task {
@@ -61,6 +69,8 @@ export interface JobCounters {
   mismatches: number;
   timeouts: number;
   lost: number;
+  /** Reduce replicas of a tentative job restarted because a map copy they used lost the vote. */
+  tentativeRestarts: number;
 }
 
 export interface CoreJob {
@@ -71,6 +81,8 @@ export interface CoreJob {
   reduces: Task[];
   timeoutMs: number;
   stragglerMs: number;
+  /** Reduces start on the first copy of each map output (and restart when the vote disagrees). */
+  tentative: boolean;
   counters: JobCounters;
   suspects: Suspect[];
   /** Why the job failed: the agreed error vote or the task that never got f+1 agreeing replicas. */
@@ -99,13 +111,43 @@ export const taskName = (kind: TaskKind, index: number): string => `${kind}-${in
 /** Votes that start with this are errors the job module raised (`error:<kind>:<record>`). */
 export const ERROR_VOTE = 'error:';
 
+/** Everything the core holds, as plain JSON (the tracker persists it; a restore gives back the same core). */
+export interface CoreSnapshot {
+  jobs: CoreJob[];
+  workers: CoreWorker[];
+  alive: string[];
+}
+
 export class SchedulerCore {
   readonly jobs = new Map<string, CoreJob>();
   private readonly workers: CoreWorker[] = [];
   private readonly alive = new Set<string>();
   private actions: Action[] = [];
+  /**
+   * Counts every change a tick can make (a replica started or suspected, a job ended): a tick that leaves it
+   * unchanged changed nothing, so a shell that logs the core's inputs need not log it.
+   */
+  mutations = 0;
 
   constructor(readonly config: CoreConfig) {}
+
+  snapshot(): CoreSnapshot {
+    const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+    return { jobs: copy([...this.jobs.values()]), workers: copy(this.workers), alive: [...this.alive] };
+  }
+
+  static restore(config: CoreConfig, snap: CoreSnapshot): SchedulerCore {
+    const core = new SchedulerCore(config);
+    for (const j of snap.jobs) core.jobs.set(j.id, JSON.parse(JSON.stringify(j)) as CoreJob);
+    core.workers.push(...snap.workers.map((w) => ({ ...w })));
+    for (const id of snap.alive) core.alive.add(id);
+    return core;
+  }
+
+  /** Workers the core counts as alive (a restarted shell declares down those that do not come back). */
+  aliveWorkers(): string[] {
+    return [...this.alive];
+  }
 
   /** The actions of the events since the last call, in order. */
   drain(): Action[] {
@@ -142,6 +184,7 @@ export class SchedulerCore {
     tasks: { maps: number; reduces: number },
     times: { timeoutMs: number; stragglerMs: number },
     now: number,
+    options: { tentative?: boolean } = {},
   ): void {
     const { maps, reduces } = tasks;
     const task = (kind: TaskKind, index: number): Task => ({ kind, index, replicas: [], accepted: null, agreeing: [] });
@@ -152,7 +195,8 @@ export class SchedulerCore {
       maps: Array.from({ length: maps }, (_, i) => task('map', i)),
       reduces: Array.from({ length: reduces }, (_, i) => task('reduce', i)),
       ...times,
-      counters: { mapReplicas: 0, reduceReplicas: 0, mismatches: 0, timeouts: 0, lost: 0 },
+      tentative: options.tentative === true,
+      counters: { mapReplicas: 0, reduceReplicas: 0, mismatches: 0, timeouts: 0, lost: 0, tentativeRestarts: 0 },
       suspects: [],
       failure: null,
       submittedAt: now,
@@ -223,13 +267,15 @@ export class SchedulerCore {
   /** Counts the votes of a task's finished replicas; accepts, or fails the job when no agreement is possible. */
   private vote(job: CoreJob, t: Task, now: number): void {
     const { f, maxReplicas } = job.replication;
-    const counts = tally(t);
+    const counts = tally(job, t);
     for (const [vote, n] of counts) {
       if (n < f + 1) continue;
       t.accepted = vote;
-      t.agreeing = t.replicas.filter((r) => r.state === 'done' && r.vote === vote).map((r) => r.worker);
+      t.agreeing = t.replicas
+        .filter((r) => r.state === 'done' && r.vote === vote && confirmed(job, r))
+        .map((r) => r.worker);
       for (const r of t.replicas) {
-        if (r.state === 'done' && r.vote !== vote) this.suspect(job, t, r.worker, 'mismatch');
+        if (r.state === 'done' && r.vote !== vote && confirmed(job, r)) this.suspect(job, t, r.worker, 'mismatch');
         if (r.state === 'running') {
           r.state = 'aborted';
           this.actions.push({
@@ -245,6 +291,8 @@ export class SchedulerCore {
       if (vote.startsWith(ERROR_VOTE)) {
         job.failure = { task: taskName(t.kind, t.index), vote, reason: 'error' };
         this.end(job, 'failed', now);
+      } else if (t.kind === 'map' && job.tentative) {
+        this.settleTentative(job, t, now);
       } else if (job.maps.every((m) => m.accepted !== null) && job.reduces.every((x) => x.accepted !== null)) {
         this.end(job, 'done', now);
       }
@@ -252,11 +300,39 @@ export class SchedulerCore {
     }
     if (counts.size > 1 && !t.replicas.some((r) => r.state === 'running')) job.counters.mismatches++;
     const counted = t.replicas.filter((r) => r.state === 'done' || r.state === 'running').length;
-    if (counted >= maxReplicas && !t.replicas.some((r) => r.state === 'running')) {
+    const waiting = t.replicas.some((r) => r.state === 'running' || (r.state === 'done' && !confirmed(job, r)));
+    if (counted >= maxReplicas && !waiting) {
       for (const r of t.replicas) if (r.state === 'done') this.suspect(job, t, r.worker, 'mismatch');
       job.failure = { task: taskName(t.kind, t.index), vote: null, reason: 'no-agreement' };
       this.end(job, 'failed', now);
     }
+  }
+
+  /**
+   * A map output was accepted in a tentative job: reduce replicas that read another copy of it are aborted (or
+   * their output dropped) and will be replaced; the others may now count, so each open reduce is voted again.
+   */
+  private settleTentative(job: CoreJob, map: Task, now: number): void {
+    for (const t of job.reduces) {
+      for (const r of t.replicas) {
+        const used = r.basis?.[map.index]?.vote;
+        if (used === undefined || used === map.accepted || (r.state !== 'running' && r.state !== 'done')) continue;
+        if (r.state === 'running')
+          this.actions.push({
+            t: 'abort',
+            job: job.id,
+            task: t.kind,
+            index: t.index,
+            attempt: r.attempt,
+            worker: r.worker,
+          });
+        r.state = 'aborted';
+        job.counters.tentativeRestarts++;
+        this.mutations++;
+      }
+    }
+    if (job.maps.every((m) => m.accepted !== null))
+      for (const t of job.reduces) if (t.accepted === null && job.state === 'running') this.vote(job, t, now);
   }
 
   private suspect(job: CoreJob, t: Task, worker: string, reason: Suspect['reason']): void {
@@ -264,9 +340,11 @@ export class SchedulerCore {
     if (job.suspects.some((s) => s.task === task && s.worker === worker && s.reason === reason)) return;
     job.suspects.push({ task, worker, reason });
     if (reason === 'timeout') job.counters.timeouts++;
+    this.mutations++;
   }
 
   private end(job: CoreJob, state: JobState, now: number): void {
+    this.mutations++;
     job.state = state;
     job.finishedAt = now;
     for (const t of [...job.maps, ...job.reduces]) {
@@ -313,7 +391,8 @@ export class SchedulerCore {
     for (const pass of [true, false]) {
       for (const job of this.running()) {
         const mapsDone = job.maps.every((t) => t.accepted !== null);
-        for (const t of mapsDone ? job.reduces : job.maps) {
+        const early = !mapsDone && job.tentative && job.maps.every((t) => t.accepted !== null || firstCopy(t));
+        for (const t of mapsDone ? job.reduces : early ? [...job.maps, ...job.reduces] : job.maps) {
           if (t.accepted !== null || t.replicas.length > 0 !== pass) continue;
           let want = this.wanted(job, t, now);
           if (job.state !== 'running') break;
@@ -331,9 +410,10 @@ export class SchedulerCore {
   /** How many more replicas a task needs now: f+1 agreeing, counting running ones that are not overdue as hopeful. */
   private wanted(job: CoreJob, t: Task, now: number): number {
     const { f, maxReplicas } = job.replication;
-    const best = Math.max(0, ...tally(t).values());
+    const best = Math.max(0, ...tally(job, t).values());
     const firstDone = Math.min(...t.replicas.flatMap((r) => (r.state === 'done' ? [r.finishedAt as number] : [])));
-    let hopeful = 0;
+    // Done reduce replicas of a tentative job waiting for their map copies to be confirmed still hope to count.
+    let hopeful = t.replicas.filter((r) => r.state === 'done' && !confirmed(job, r)).length;
     for (const r of t.replicas) {
       if (r.state !== 'running') continue;
       const straggling =
@@ -342,6 +422,7 @@ export class SchedulerCore {
       if (now - r.startedAt > job.timeoutMs || straggling) {
         if (!r.suspected) {
           r.suspected = true;
+          this.mutations++;
           this.suspect(job, t, r.worker, 'timeout');
         }
       } else hopeful++;
@@ -362,10 +443,10 @@ export class SchedulerCore {
 
   /** A free worker that has no live replica of the task: a new fault domain first, then the least busy. */
   private pick(t: Task, busy: Map<string, number>): CoreWorker | undefined {
-    const used = new Set(t.replicas.filter((r) => r.state !== 'lost').map((r) => r.worker));
-    const domains = new Set(
-      t.replicas.filter((r) => r.state !== 'lost').map((r) => this.workers.find((w) => w.id === r.worker)?.domain),
-    );
+    // Lost replicas, and tentative ones aborted because they read a rejected copy, free their worker for the task.
+    const live = t.replicas.filter((r) => r.state !== 'lost' && r.state !== 'aborted');
+    const used = new Set(live.map((r) => r.worker));
+    const domains = new Set(live.map((r) => this.workers.find((w) => w.id === r.worker)?.domain));
     let best: CoreWorker | undefined;
     let bestKey = Number.POSITIVE_INFINITY;
     for (const w of this.workers) {
@@ -382,6 +463,15 @@ export class SchedulerCore {
 
   private start(job: CoreJob, t: Task, worker: string, now: number): void {
     const attempt = t.replicas.length;
+    this.mutations++;
+    const basis =
+      t.kind === 'reduce' && job.tentative
+        ? job.maps.map((m) => {
+            if (m.accepted !== null) return { vote: m.accepted, workers: [...m.agreeing] };
+            const first = firstCopy(m) as Replica;
+            return { vote: first.vote as string, workers: [first.worker] };
+          })
+        : null;
     t.replicas.push({
       worker,
       attempt,
@@ -390,6 +480,7 @@ export class SchedulerCore {
       finishedAt: null,
       vote: null,
       suspected: false,
+      basis,
     });
     if (t.kind === 'map') job.counters.mapReplicas++;
     else job.counters.reduceReplicas++;
@@ -397,10 +488,25 @@ export class SchedulerCore {
   }
 }
 
-/** Votes of a task's finished replicas and how many replicas reported each. */
-function tally(t: Task): Map<string, number> {
+/** Votes of a task's finished replicas that count (confirmed ones) and how many replicas reported each. */
+function tally(job: CoreJob, t: Task): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of t.replicas)
-    if (r.state === 'done' && r.vote !== null) counts.set(r.vote, (counts.get(r.vote) ?? 0) + 1);
+    if (r.state === 'done' && r.vote !== null && confirmed(job, r)) counts.set(r.vote, (counts.get(r.vote) ?? 0) + 1);
   return counts;
+}
+
+/** A replica's output counts: it is not a tentative reduce, or every map copy it read is the accepted one. */
+function confirmed(job: CoreJob, r: Replica): boolean {
+  return r.basis === null || r.basis.every((b, i) => job.maps[i]?.accepted === b.vote);
+}
+
+/** The first finished replica of a map task that is not an error (a tentative reduce may read its output). */
+function firstCopy(t: Task): Replica | undefined {
+  let first: Replica | undefined;
+  for (const r of t.replicas) {
+    if (r.state !== 'done' || r.vote === null || r.vote.startsWith(ERROR_VOTE)) continue;
+    if (!first || (r.finishedAt ?? 0) < (first.finishedAt ?? 0)) first = r;
+  }
+  return first;
 }

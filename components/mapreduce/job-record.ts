@@ -45,6 +45,9 @@ export interface JobRecord {
 export const TRACKER_TRUST =
   'the job tracker is assumed correct (TClouds D2.2.1, ch. 10): it schedules tasks and counts votes; workers are not trusted';
 
+export const REPLICATED_TRACKER_TRUST =
+  'the job tracker is replicated on the SMR (3f+1 replicas): no tracker replica is trusted; workers and clients act on f+1 identical tracker messages, workers are not trusted';
+
 export interface JobMeta {
   id: string;
   name: string;
@@ -80,7 +83,7 @@ function failureText(j: CoreJob): string {
   return `${f.task}: the job module ${what}${at}: ${e?.message ?? '?'}`;
 }
 
-export function jobRecord(meta: JobMeta, j: CoreJob, origin: number): JobRecord {
+export function jobRecord(meta: JobMeta, j: CoreJob, origin: number, trust = TRACKER_TRUST): JobRecord {
   const tasks = [...j.maps, ...j.reduces];
   const iso = (t: number) => new Date(origin + t).toISOString();
   return {
@@ -105,7 +108,7 @@ export function jobRecord(meta: JobMeta, j: CoreJob, origin: number): JobRecord 
     failure: j.failure
       ? { task: j.failure.task, reason: j.failure.reason, error: errorOfVote(j.failure.vote), message: failureText(j) }
       : null,
-    trust: TRACKER_TRUST,
+    trust,
     taskDetail: tasks.map((t) => ({
       task: `${t.kind}-${t.index}`,
       accepted: t.accepted !== null,

@@ -1,13 +1,15 @@
 /**
  * The job tracker's files: `<dataDir>/jobs/<job>/` holds the job module, the input chunks the client uploaded
- * (`input/<i>`), every reduce replica's output (`out/r<task>-a<attempt>`, f+1 or more per partition: the client votes
- * on them) and, once the job ended, `record.json`. Jobs that have no record at a restart were running when the
- * tracker stopped; the tracker is a trusted single point and does not resume them (their files are removed).
+ * (`input/<i>`), once the job started its `meta.json` (what the tracker needs to resume it after a restart), every
+ * reduce replica's output (`out/r<task>-a<attempt>`, f+1 or more per partition: the client votes on them) and, once
+ * the job ended, `record.json`. Every file is written atomically and fsynced: the scheduling state is in the
+ * tracker's journal (tracker-journal.ts) and must never point at a file a crash lost. A job with neither a record
+ * nor a place in the journal was still being uploaded when the tracker stopped: its files are removed.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
-import type { JobRecord } from './job-record.js';
+import type { JobMeta, JobRecord } from './job-record.js';
 import { MAX_JOBS_KEPT } from './limits.js';
 
 export class JobStore {
@@ -23,7 +25,23 @@ export class JobStore {
   }
 
   writeChunk(job: string, index: number, data: Uint8Array): Promise<void> {
-    return fs.writeFile(path.join(this.dir(job), 'input', String(index)), data);
+    return writeFileAtomic(path.join(this.dir(job), 'input', String(index)), data, { mkdir: false });
+  }
+
+  /** What a started job needs beyond the core's state: written before the core hears of the job. */
+  writeMeta(meta: StartedJobMeta): Promise<void> {
+    return writeFileAtomic(path.join(this.dir(meta.id), 'meta.json'), JSON.stringify(meta), { mkdir: false });
+  }
+
+  async readMeta(job: string): Promise<StartedJobMeta | null> {
+    const text = await fs.readFile(path.join(this.dir(job), 'meta.json'), 'utf8').catch(() => null);
+    if (text === null) return null;
+    try {
+      const m = JSON.parse(text) as StartedJobMeta;
+      return typeof m.id === 'string' && typeof m.module === 'string' && Array.isArray(m.chunks) ? m : null;
+    } catch {
+      return null;
+    }
   }
 
   readChunk(job: string, index: number): Promise<Buffer> {
@@ -31,7 +49,7 @@ export class JobStore {
   }
 
   writeOutput(job: string, task: number, attempt: number, data: Uint8Array): Promise<void> {
-    return fs.writeFile(path.join(this.dir(job), 'out', `r${task}-a${attempt}`), data);
+    return writeFileAtomic(path.join(this.dir(job), 'out', `r${task}-a${attempt}`), data, { mkdir: false });
   }
 
   readOutput(job: string, task: number, attempt: number): Promise<Buffer | null> {
@@ -48,17 +66,29 @@ export class JobStore {
     await fs.rm(path.join(this.dir(rec.job), 'input'), { recursive: true, force: true });
   }
 
-  /** Records of ended jobs, oldest first; leftovers of jobs that were running at a stop are removed. */
-  async load(): Promise<JobRecord[]> {
+  /**
+   * Records of ended jobs, oldest first. The directories of `resumed` jobs (in the journal) are kept; any other
+   * without a record is a job whose upload a stop cut short, and is removed.
+   */
+  async load(resumed: ReadonlySet<string>): Promise<JobRecord[]> {
     await fs.mkdir(this.root, { recursive: true });
     const out: JobRecord[] = [];
-    for (const e of await fs.readdir(this.root)) {
-      const text = await fs.readFile(path.join(this.root, e, 'record.json'), 'utf8').catch(() => null);
+    for (const e of await fs.readdir(this.root, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const text = await fs.readFile(path.join(this.root, e.name, 'record.json'), 'utf8').catch(() => null);
       const rec = text === null ? null : parseRecord(text);
       if (rec) out.push(rec);
-      else await fs.rm(path.join(this.root, e), { recursive: true, force: true });
+      else if (!resumed.has(e.name)) await fs.rm(path.join(this.root, e.name), { recursive: true, force: true });
     }
     return out.sort((a, b) => a.submittedAt.localeCompare(b.submittedAt));
+  }
+
+  /** Deletes the directories of jobs not in `keep` (a replicated tracker's state dropped their records). */
+  async retain(keep: ReadonlySet<string>): Promise<void> {
+    const entries = await fs.readdir(this.root, { withFileTypes: true }).catch(() => []);
+    for (const e of entries)
+      if (e.isDirectory() && !keep.has(e.name))
+        await fs.rm(path.join(this.root, e.name), { recursive: true, force: true });
   }
 
   /** Deletes the oldest ended jobs beyond MAX_JOBS_KEPT; returns the ids removed. */
@@ -67,6 +97,16 @@ export class JobStore {
     await Promise.all(gone.map((j) => fs.rm(this.dir(j), { recursive: true, force: true })));
     return gone;
   }
+}
+
+/** A started job as meta.json keeps it. */
+export interface StartedJobMeta extends JobMeta {
+  module: string;
+  chunks: string[];
+  timeoutMs: number;
+  stragglerMs: number;
+  memoryMb: number;
+  tentative?: boolean;
 }
 
 function parseRecord(text: string): JobRecord | null {

@@ -4,7 +4,7 @@
  * once f+1 replicas wrote identical bytes (digests computed here, not taken from anyone); replicas that wrote
  * something else are named.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -44,6 +44,8 @@ export const SubmitOptionsSchema = z.object({
   stragglerMs: z.int().min(0).max(MAX_TASK_TIMEOUT_MS).default(DEFAULT_STRAGGLER_MS),
   memoryMb: z.int().min(MIN_TASK_MEMORY_MB).max(MAX_TASK_MEMORY_MB).default(DEFAULT_TASK_MEMORY_MB),
   replicated: z.boolean().default(true),
+  /** Tentative execution: reduces start on first map copies, restarting when the vote disagrees. */
+  tentative: z.boolean().default(false),
 });
 export type SubmitOptions = z.input<typeof SubmitOptionsSchema>;
 
@@ -126,6 +128,8 @@ export async function submitJob(
   const chunks: Chunk[] = await splitInputs(o.inputs, o.chunkBytes, o.chunkLines, loaded);
   const { body } = await client.request({
     t: 'submit',
+    // Every replica of a replicated tracker must know the job by one id: the client names it.
+    ...(client.replicated ? { job: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}` } : {}),
     name: o.name ?? path.basename(o.job),
     module,
     reducers: o.reducers,
@@ -134,6 +138,7 @@ export async function submitJob(
     stragglerMs: o.stragglerMs,
     memoryMb: o.memoryMb,
     replicated: o.replicated,
+    ...(o.tentative ? { tentative: true } : {}),
   });
   const job = (body as { job: string }).job;
   for (let i = 0; i < chunks.length; i++) {

@@ -25,6 +25,11 @@ export const mapreduceKind: KindModule<'mapreduce'> = {
       if (role.trusted === true) {
         return `tracker (trusted) · workers ${num(role.workersConnected) ?? '?'} · jobs running ${num(role.jobsRunning) ?? '?'}`;
       }
+      // A replica of a replicated tracker: none is trusted; workers and clients need f+1 of them to agree.
+      if (role.mode === 'replicated') {
+        const fault = typeof role.fault === 'string' ? ` · fault ${role.fault}` : '';
+        return `tracker replica (not trusted) · workers ${num(role.workersConnected) ?? '?'} · jobs running ${num(role.jobsRunning) ?? '?'}${fault}`;
+      }
       const fault = typeof role.fault === 'string' && role.fault !== 'none' ? ` · fault ${role.fault}` : '';
       return `tasks done ${num(role.tasksDone) ?? '?'} · running ${num(role.running) ?? '?'}${fault}`;
     },

@@ -54,3 +54,20 @@ export const SLOW_MODE_DELAY_MS = 5_000;
 export const CLIENT_REQUEST_TIMEOUT_MS = 60_000;
 /** How long a reduce task waits for one map partition from a worker before trying another source. */
 export const FETCH_TIMEOUT_MS = 30_000;
+/** Core inputs the tracker's journal takes before it writes the core whole and empties its log. */
+export const JOURNAL_COMPACT_INPUTS = 5_000;
+/**
+ * After a restart, the workers the core counted alive get this long to reconnect (they re-dial within 2 s) before
+ * they are declared down and their running replicas replaced.
+ */
+export const TRACKER_RECONNECT_GRACE_MS = 15_000;
+/** Deadline of one ordered input a replicated tracker's shell sends; a later view, report or tick follows anyway. */
+export const REPLICATED_SUBMIT_TIMEOUT_MS = 10_000;
+/** How often each shell of a replicated tracker orders a tick (every tick is one SMR instance). */
+export const REPLICATED_TICK_MS = 1_000;
+/** How often a replicated tracker replica looks whether its copy of the state has caught up with a request. */
+export const REPLICATED_POLL_MS = 20;
+/** A warm task thread with no task for this long stops (runner.ts). */
+export const THREAD_IDLE_MS = 30_000;
+/** Tasks one warm thread runs before it is replaced (each task's fresh module instance stays loaded in it). */
+export const THREAD_MAX_TASKS = 32;

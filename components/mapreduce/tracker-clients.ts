@@ -3,9 +3,10 @@
  * outputs a client votes on (result), cancel. Every request is checked (wire.ts schemas, then the bounds of
  * limits.ts) and answered; a malformed one is dropped and counted, and the tracker keeps serving.
  */
+import { createHash } from 'node:crypto';
 import { Transport } from '../../runtime/transport.js';
 import { MapReduceCode } from './codes.js';
-import { type JobRecord, jobRecord } from './job-record.js';
+import { type JobRecord, jobRecord, REPLICATED_TRACKER_TRUST, TRACKER_TRUST } from './job-record.js';
 import {
   MAX_CHUNK_BYTES,
   MAX_MAP_TASKS,
@@ -15,6 +16,8 @@ import {
   MAX_TASK_TIMEOUT_MS,
   MIN_TASK_MEMORY_MB,
   MIN_TASK_TIMEOUT_MS,
+  REPLICATED_POLL_MS,
+  REPLICATED_SUBMIT_TIMEOUT_MS,
   REPORT_MARGIN_MS,
 } from './limits.js';
 import type { LiveJob, Tracker } from './tracker.js';
@@ -92,11 +95,12 @@ export class TrackerClients {
           throw new RequestError(MapReduceCode.input, `chunk ${h.index} is over ${MAX_CHUNK_BYTES} bytes`);
         await this.tracker.store.writeChunk(job.id, h.index, payload);
         job.received.add(h.index);
+        job.digests[h.index] = createHash('sha256').update(payload).digest('hex');
         job.touchedAt = Date.now();
         return { body: { received: job.received.size } };
       }
       case 'start':
-        return { body: this.startJob(this.pending(h.job)) };
+        return { body: await this.startJob(this.pending(h.job)) };
       case 'status':
         return { body: h.job === undefined ? this.list() : this.record(h.job) };
       case 'result':
@@ -123,8 +127,11 @@ export class TrackerClients {
       );
     }
     const { f } = this.tracker.config;
+    // A replicated tracker's clients name the job themselves: every replica must know it by the same id.
+    if (h.job !== undefined && (this.tracker.live.has(h.job) || this.tracker.ended.some((r) => r.job === h.job)))
+      throw bad(`job ${h.job} exists already`);
     const job: LiveJob = {
-      id: this.tracker.newJobId(),
+      id: h.job ?? this.tracker.newJobId(),
       name: h.name,
       reducers: h.reducers,
       replicated: h.replicated,
@@ -132,9 +139,11 @@ export class TrackerClients {
       module: h.module,
       chunks: h.chunks,
       received: new Set(),
+      digests: [],
       timeoutMs: h.timeoutMs,
       stragglerMs: h.stragglerMs,
       memoryMb: h.memoryMb,
+      ...(h.tentative ? { tentative: true } : {}),
       started: false,
       touchedAt: Date.now(),
     };
@@ -150,7 +159,7 @@ export class TrackerClients {
     return job;
   }
 
-  private startJob(job: LiveJob): { job: string } {
+  private async startJob(job: LiveJob): Promise<{ job: string }> {
     if (job.received.size !== job.chunks.length) {
       throw new RequestError(
         MapReduceCode.input,
@@ -158,27 +167,69 @@ export class TrackerClients {
       );
     }
     job.started = true;
-    const { f } = job;
-    const t = this.tracker;
-    t.act(() =>
-      t.core.submit(
-        job.id,
-        { f, maxReplicas: 2 * f + 1 },
-        { maps: job.chunks.length, reduces: job.reducers },
-        { timeoutMs: job.timeoutMs + REPORT_MARGIN_MS, stragglerMs: job.stragglerMs },
-        Date.now(),
-      ),
+    const { id, name, reducers, replicated, f, module, chunks, timeoutMs, stragglerMs, memoryMb } = job;
+    const tentative = job.tentative === true;
+    // On disk before the journal hears of the job: a restarted tracker needs both to resume it.
+    await this.tracker.store.writeMeta({
+      id,
+      name,
+      reducers,
+      replicated,
+      f,
+      module,
+      chunks,
+      timeoutMs,
+      stragglerMs,
+      memoryMb,
+      tentative,
+    });
+    // Replicated: the other replicas endorse the submit only if they got the very same module and chunks.
+    const content = createHash('sha256').update(module).update(job.digests.join(',')).digest('hex');
+    this.tracker.act(
+      {
+        t: 'submit',
+        job: id,
+        f,
+        maps: chunks.length,
+        reduces: reducers,
+        timeoutMs: timeoutMs + REPORT_MARGIN_MS,
+        stragglerMs,
+        ...(tentative ? { tentative: true } : {}),
+        now: Date.now(),
+      },
+      { name, replicated, content },
     );
-    return { job: job.id };
+    // Replicated: answer once this replica's copy of the state has the job (f+1 shells endorsed it), so the
+    // client's next status finds it.
+    if (this.tracker.replicated) await this.until(() => this.tracker.core.jobs.has(id) || this.isEnded(id));
+    return { job: id };
+  }
+
+  private get trust(): string {
+    return this.tracker.replicated ? REPLICATED_TRACKER_TRUST : TRACKER_TRUST;
+  }
+
+  private isEnded(id: string): boolean {
+    return this.tracker.ended.some((r) => r.job === id);
+  }
+
+  /** Waits for the replicated state to reach `done` (it changes as the SMR executes). */
+  private async until(done: () => boolean): Promise<void> {
+    const deadline = Date.now() + REPLICATED_SUBMIT_TIMEOUT_MS;
+    while (!done()) {
+      if (Date.now() > deadline)
+        throw new RequestError(MapReduceCode.unavailable, 'the tracker replicas did not order the job in time');
+      await new Promise((r) => setTimeout(r, REPLICATED_POLL_MS));
+    }
   }
 
   /** The record of a job, live or ended. */
   private record(id: string): JobRecord {
     const live = this.tracker.live.get(id);
     const cj = this.tracker.core.jobs.get(id);
-    if (live && cj) return jobRecord(live, cj, 0);
-    if (live) throw new RequestError(MapReduceCode.notFinished, `job ${id} is still being submitted`);
+    if (live && cj) return jobRecord(live, cj, 0, this.trust);
     const rec = this.tracker.ended.find((r) => r.job === id);
+    if (live && !rec) throw new RequestError(MapReduceCode.notFinished, `job ${id} is still being submitted`);
     if (!rec)
       throw new RequestError(
         MapReduceCode.noJob,
@@ -192,7 +243,7 @@ export class TrackerClients {
     const all: JobRecord[] = [...this.tracker.ended];
     for (const [id, live] of this.tracker.live) {
       const cj = this.tracker.core.jobs.get(id);
-      if (cj) all.push(jobRecord(live, cj, 0));
+      if (cj) all.push(jobRecord(live, cj, 0, this.trust));
     }
     return { jobs: all.map(({ taskDetail: _, ...r }) => r) };
   }
@@ -228,8 +279,7 @@ export class TrackerClients {
       void this.tracker.store.remove(id);
       return { job: id, state: 'cancelled' };
     }
-    const t = this.tracker;
-    t.act(() => t.core.cancel(id, Date.now()));
+    this.tracker.act({ t: 'cancel', job: id, now: Date.now() });
     return { job: id, state: 'cancelled' };
   }
 }

@@ -6,10 +6,17 @@
  * digest of each reduce output it receives itself; a map output's digests come from the workers and are only
  * accepted once f+1 of them agree.
  *
+ * Crash recovery: every core input is written ahead to the journal (tracker-journal.ts) and each job's files are
+ * fsynced (job-store.ts), so a tracker killed at any point comes back with the same scheduling state. Workers
+ * re-dial, say hello and re-send the reports they kept; the tracker re-sends them the replicas they should be
+ * running (a worker ignores one it has, and answers one it finished with its kept report). Workers that do not come
+ * back within TRACKER_RECONNECT_GRACE_MS are declared down and their replicas replaced.
+ *
  * Transports: workers dial the rpc port; clients (the component's client keys) dial the `http` port, which carries
  * the same authenticated transport (the plan's name for the client port).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { Transport } from '../../runtime/transport.js';
@@ -17,19 +24,34 @@ import { parseNodeConfig } from '../node-config.js';
 import { MapReduceCode } from './codes.js';
 import { JobTrackerConfigSchema } from './config.js';
 import { type Action, SchedulerCore, type TaskKind } from './core.js';
+import { applyInput, type CoreInput } from './core-input.js';
 import { errorVote, type JobMeta, type JobRecord, jobRecord } from './job-record.js';
 import { JobStore } from './job-store.js';
-import { TRACKER_TICK_MS, UPLOAD_IDLE_MS, WORKER_SLOTS } from './limits.js';
+import {
+  REPLICATED_POLL_MS,
+  REPLICATED_SUBMIT_TIMEOUT_MS,
+  REPLICATED_TICK_MS,
+  TRACKER_RECONNECT_GRACE_MS,
+  TRACKER_TICK_MS,
+  UPLOAD_IDLE_MS,
+  WORKER_SLOTS,
+} from './limits.js';
 import { TrackerClients } from './tracker-clients.js';
+import { TrackerJournal } from './tracker-journal.js';
+import { ReplicatedTracker } from './tracker-replicated.js';
+import type { TrackerOp } from './tracker-service.js';
 import { decode, encode, type TrackerToWorkerMsg, WorkerToTracker, type WorkerToTrackerMsg } from './wire.js';
 
 export interface LiveJob extends JobMeta {
   module: string;
   chunks: string[];
   received: Set<number>;
+  /** sha256 of each chunk received (a replicated tracker endorses a submit only for the same content). */
+  digests: string[];
   timeoutMs: number;
   stragglerMs: number;
   memoryMb: number;
+  tentative?: boolean;
   started: boolean;
   /** When the client last sent part of it (a job left half uploaded is dropped UPLOAD_IDLE_MS later). */
   touchedAt: number;
@@ -43,10 +65,17 @@ export const jobTracker: RoleFactory = async (ctx: RoleContext): Promise<RoleIns
 
 export class Tracker implements RoleInstance {
   readonly config;
-  readonly core = new SchedulerCore({ slots: WORKER_SLOTS });
+  private localCore = new SchedulerCore({ slots: WORKER_SLOTS });
+  private localEnded: JobRecord[] = [];
   readonly store: JobStore;
+  private readonly journal: TrackerJournal;
+  /** Set with `jobTracker: replicated`: the scheduling state is an SMR service, this node one of its replicas. */
+  readonly replicated: ReplicatedTracker | undefined;
+  /** A replicated tracker's misbehaviour switch (chaos byzantine): `wrong-output` endorses and sends lies. */
+  lying = false;
+  private started = false;
+  private grace: NodeJS.Timeout | undefined;
   readonly live = new Map<string, LiveJob>();
-  ended: JobRecord[] = [];
   private readonly rpc: Transport;
   private readonly clients: TrackerClients;
   private timer: NodeJS.Timeout | undefined;
@@ -60,6 +89,7 @@ export class Tracker implements RoleInstance {
       what: `job tracker ${spec.id}`,
     });
     this.store = new JobStore(path.join(spec.dataDir, 'jobs'));
+    this.journal = new TrackerJournal(path.join(spec.dataDir, 'jobs'), log);
     this.dropped = metrics.counter('tclouds_mapreduce_messages_dropped_total', 'Malformed messages dropped');
     const workers = spec.peers.filter((p) => p.role === 'worker');
     this.rpc = new Transport({
@@ -73,43 +103,131 @@ export class Tracker implements RoleInstance {
       metrics,
       log,
       onMessage: (from, buf) => this.fromWorker(from, buf),
-      onDisconnect: (id) => this.act(() => this.core.workerDown(id, Date.now())),
+      onDisconnect: (id) => this.act({ t: 'down', worker: id, now: Date.now() }),
     });
     this.clients = new TrackerClients(this);
+    if (this.config.replicated) {
+      this.replicated = new ReplicatedTracker(ctx, this.config.f, (actions) => {
+        if (this.started) for (const a of actions) void this.apply(a);
+      });
+    }
+  }
+
+  /** The scheduling core: this tracker's own, or its replica's copy of the replicated one. */
+  get core(): SchedulerCore {
+    return this.replicated?.service.core ?? this.localCore;
+  }
+
+  get ended(): JobRecord[] {
+    return this.replicated?.service.ended ?? this.localEnded;
   }
 
   async start(): Promise<void> {
-    this.ended = await this.store.load();
+    await mkdir(path.join(this.ctx.spec.dataDir, 'jobs'), { recursive: true });
+    let replayed = 0;
+    if (this.replicated) {
+      await this.replicated.start();
+      await this.store.load(new Set(this.core.jobs.keys()));
+    } else {
+      const opened = this.journal.open({ slots: WORKER_SLOTS });
+      this.localCore = opened.core;
+      replayed = opened.replayed;
+      this.localEnded = await this.store.load(new Set(this.core.jobs.keys()));
+    }
+    const resumed = await this.resumeJobs();
+    this.started = true;
     await this.rpc.start();
     await this.clients.start();
-    this.timer = setInterval(() => {
-      this.act(() => this.core.tick(Date.now()));
-      this.dropAbandonedUploads(Date.now());
-    }, TRACKER_TICK_MS);
+    this.timer = setInterval(
+      () => {
+        this.act({ t: 'tick', now: Date.now() });
+        this.dropAbandonedUploads(Date.now());
+      },
+      this.replicated ? REPLICATED_TICK_MS : TRACKER_TICK_MS,
+    );
+    // Workers the core counts alive were connected to the tracker that stopped: they get time to come back.
+    this.grace = setTimeout(() => {
+      const known = this.ctx.spec.peers.filter((p) => p.role === 'worker').map((p) => p.id);
+      for (const w of this.replicated ? known : this.core.aliveWorkers())
+        if (!this.rpc.isConnected(w)) this.act({ t: 'down', worker: w, now: Date.now() });
+    }, TRACKER_RECONNECT_GRACE_MS);
     this.ctx.log.info('job tracker started', {
       f: this.config.f,
       workers: this.config.workers,
+      mode: this.replicated ? 'replicated' : 'single',
       jobs: this.ended.length,
+      resumed,
+      replayed,
     });
+  }
+
+  /** The jobs the journal holds: running ones are live again, ended ones without a record are finished now. */
+  private async resumeJobs(): Promise<number> {
+    let resumed = 0;
+    for (const [id, cj] of [...this.core.jobs]) {
+      const meta = await this.store.readMeta(id);
+      const rec = this.ended.some((r) => r.job === id);
+      if (this.replicated) {
+        // The replicated state carries on without this replica's files: it cannot serve this job's chunks.
+        if (meta)
+          this.live.set(id, {
+            ...meta,
+            received: new Set(meta.chunks.keys()),
+            digests: [],
+            started: true,
+            touchedAt: 0,
+          });
+        continue;
+      }
+      if (!meta || rec) {
+        // No meta: damage from outside (it is written before the journal hears of the job); it cannot run on.
+        if (!meta && !rec) this.ctx.log.warn('a journalled job has no meta.json; dropped', { job: id });
+        if (cj.state === 'running') this.act({ t: 'cancel', job: id, now: Date.now() });
+        this.act({ t: 'forget', job: id });
+        continue;
+      }
+      const job: LiveJob = {
+        ...meta,
+        received: new Set(meta.chunks.keys()),
+        digests: [],
+        started: true,
+        touchedAt: Date.now(),
+      };
+      this.live.set(id, job);
+      if (cj.state === 'running') resumed++;
+      else await this.finish(job);
+    }
+    return resumed;
   }
 
   health(): Record<string, unknown> {
     return {
-      trusted: true,
+      ...(this.replicated?.health() ?? {}),
+      trusted: !this.replicated,
+      mode: this.replicated ? 'replicated' : 'single',
+      ...(this.lying ? { fault: 'wrong-output' } : {}),
       workersConnected: this.rpc.connectedCount,
       jobsRunning: [...this.live.values()].filter((j) => j.started).length,
       jobsEnded: this.ended.length,
     };
   }
 
-  async admin(action: string): Promise<unknown> {
+  async admin(action: string, body: unknown): Promise<unknown> {
     if (action !== 'fault') return undefined;
-    throw new Error('the job tracker is assumed correct (TClouds D2.2.1, ch. 10): it has no misbehaviour modes');
+    if (!this.replicated || this.config.faultInjection !== true)
+      throw new Error('the job tracker is assumed correct (TClouds D2.2.1, ch. 10): it has no misbehaviour modes');
+    const mode = (body as { mode?: unknown } | null)?.mode;
+    this.lying = mode === 'wrong-output';
+    this.ctx.log.warn('fault mode changed', { mode: this.lying ? 'wrong-output' : 'none' });
+    return { fault: this.lying ? 'wrong-output' : 'none' };
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.grace);
     await Promise.all([this.rpc.close(), this.clients.close()]);
+    await this.replicated?.stop();
+    this.journal.close();
   }
 
   /** Jobs whose client stopped uploading would hold a running-job slot for ever. */
@@ -127,9 +245,18 @@ export class Tracker implements RoleInstance {
     return `${Date.now().toString(36)}-${this.jobSeq}-${randomBytes(3).toString('hex')}`;
   }
 
-  /** Runs one core event and carries out the actions it produced. */
-  act(event: () => void): void {
-    event();
+  /**
+   * Runs one core input, writes it ahead to the journal and carries out the actions it produced. A tick that
+   * changed nothing is not written (replaying the others gives the same core).
+   */
+  act(input: CoreInput, job?: { name: string; replicated: boolean; content: string }): void {
+    if (this.replicated) {
+      this.replicated.submit(replicatedOp(input, job, this.lying));
+      return;
+    }
+    const before = this.core.mutations;
+    applyInput(this.core, input);
+    if (input.t !== 'tick' || this.core.mutations !== before) this.journal.append(input, this.core);
     for (const a of this.core.drain()) void this.apply(a);
   }
 
@@ -166,19 +293,23 @@ export class Tracker implements RoleInstance {
     };
     if (task === 'map') {
       const data = await this.store.readChunk(job.id, index);
+      if (this.lying) data.reverse();
       this.sendWorker(worker, { ...common, input: job.chunks[index] ?? `chunk:${index}` }, data);
       return;
     }
     const cj = this.core.jobs.get(job.id);
+    // A tentative reduce reads the copies the core chose for it (first finished ones where no vote was taken yet).
+    const basis = cj?.reduces[index]?.replicas.find((r) => r.attempt === attempt)?.basis;
     const sources = (cj?.maps ?? []).map((m) => ({
       map: m.index,
-      digest: (m.accepted ?? '').split(',')[index] ?? '',
-      workers: m.agreeing,
+      digest: this.lying ? '0'.repeat(64) : ((basis?.[m.index]?.vote ?? m.accepted ?? '').split(',')[index] ?? ''),
+      workers: basis?.[m.index]?.workers ?? m.agreeing,
     }));
     this.sendWorker(worker, { ...common, input: `reduce:${index}`, sources });
   }
 
   private async finish(job: LiveJob): Promise<void> {
+    if (this.replicated) return this.finishReplicated(job);
     const cj = this.core.jobs.get(job.id);
     if (!cj) return;
     const rec = jobRecord(job, cj, 0);
@@ -187,16 +318,25 @@ export class Tracker implements RoleInstance {
       .catch((e) => this.ctx.log.warn('job record not written', { job: job.id, error: String(e) }));
     for (const p of this.ctx.spec.peers) if (p.role === 'worker') this.sendWorker(p.id, { t: 'forget', job: job.id });
     this.live.delete(job.id);
-    this.core.forget(job.id);
+    this.act({ t: 'forget', job: job.id });
     this.ended.push(rec);
     const gone = new Set(await this.store.prune(this.ended));
-    this.ended = this.ended.filter((r) => !gone.has(r.job));
+    this.localEnded = this.localEnded.filter((r) => !gone.has(r.job));
     this.ctx.log.info('job ended', {
       job: job.id,
       state: rec.state,
       counters: rec.counters,
       disagreeing: rec.disagreeing,
     });
+  }
+
+  /** The replicated state ended the job and holds its record: this replica drops its inputs and tells the workers. */
+  private async finishReplicated(job: LiveJob): Promise<void> {
+    const rec = this.ended.find((r) => r.job === job.id);
+    this.live.delete(job.id);
+    for (const p of this.ctx.spec.peers) if (p.role === 'worker') this.sendWorker(p.id, { t: 'forget', job: job.id });
+    if (rec) await this.store.finish(rec).catch(() => {});
+    await this.store.retain(new Set([...this.ended.map((r) => r.job), ...this.live.keys()]));
   }
 
   private fromWorker(from: string, buf: Buffer): void {
@@ -208,21 +348,49 @@ export class Tracker implements RoleInstance {
     const h = m.header;
     const now = Date.now();
     if (h.t === 'hello') {
-      this.act(() => this.core.workerUp({ id: from, domain: `${h.cloud}/${h.domain}` }, now));
+      const assigned = this.runningOn(from);
+      this.act({ t: 'up', worker: from, domain: `${h.cloud}/${h.domain}`, now });
+      // After a restart (or a lost connection) the worker may never have had them, or finished them unheard.
+      for (const r of assigned) void this.runReplica(r.job, r.task, r.index, r.attempt, from);
       return;
     }
     if (h.t === 'lost') {
-      this.act(() => this.core.lost(h.job, h.task, h.index, h.attempt, from, now));
+      this.act({ t: 'lost', job: h.job, kind: h.task, index: h.index, attempt: h.attempt, worker: from, now });
       return;
     }
     void this.done(from, h, m.payload, now);
   }
 
+  /** Waits (bounded) until this replica's copy of the replicated state satisfies `ok`. */
+  private async caughtUp(ok: () => boolean): Promise<void> {
+    const deadline = Date.now() + REPLICATED_SUBMIT_TIMEOUT_MS;
+    while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, REPLICATED_POLL_MS));
+  }
+
+  /** The replicas of live jobs the core has running on `worker`. */
+  private runningOn(worker: string): { job: LiveJob; task: TaskKind; index: number; attempt: number }[] {
+    const out: { job: LiveJob; task: TaskKind; index: number; attempt: number }[] = [];
+    for (const job of this.live.values()) {
+      const cj = this.core.jobs.get(job.id);
+      if (cj?.state !== 'running') continue;
+      for (const t of [...cj.maps, ...cj.reduces])
+        for (const r of t.replicas)
+          if (r.worker === worker && r.state === 'running')
+            out.push({ job, task: t.kind, index: t.index, attempt: r.attempt });
+    }
+    return out;
+  }
+
   /** A replica's report: its vote is the digests of its map partitions, its reduce output's digest, or its error. */
   private async done(from: string, h: Extract<WorkerToTrackerMsg, { t: 'done' }>, payload: Buffer, now: number) {
     const job = this.live.get(h.job);
-    const task = (h.task === 'map' ? this.core.jobs.get(h.job)?.maps : this.core.jobs.get(h.job)?.reduces)?.[h.index];
-    const replica = task?.replicas.find((r) => r.attempt === h.attempt);
+    const find = () =>
+      (h.task === 'map' ? this.core.jobs.get(h.job)?.maps : this.core.jobs.get(h.job)?.reduces)?.[
+        h.index
+      ]?.replicas.find((r) => r.attempt === h.attempt);
+    // A replicated tracker's copy of the state may be a step behind the run a worker reports: it catches up first.
+    if (this.replicated && job && !find()) await this.caughtUp(() => find() !== undefined);
+    const replica = find();
     // Only the worker a replica was given to may report it, once (a report of another is ignored, not stored).
     if (!job || replica?.worker !== from || replica.state !== 'running') return;
     let vote: string;
@@ -232,6 +400,22 @@ export class Tracker implements RoleInstance {
       vote = createHash('sha256').update(payload).digest('hex');
       await this.store.writeOutput(h.job, h.index, h.attempt, payload);
     }
-    this.act(() => this.core.report(h.job, h.task, h.index, h.attempt, from, vote, now));
+    this.act({ t: 'report', job: h.job, kind: h.task, index: h.index, attempt: h.attempt, worker: from, vote, now });
   }
+}
+
+/**
+ * What a replicated tracker's shell orders for a core input: worker connections as views, ticks as ticks (the SMR
+ * gives the time), everything else as an endorsement. A lying shell (chaos) endorses reports with a vote of its own.
+ */
+function replicatedOp(
+  input: CoreInput,
+  job: { name: string; replicated: boolean; content: string } | undefined,
+  lying: boolean,
+): TrackerOp {
+  if (input.t === 'up') return { t: 'view', worker: input.worker, up: true, domain: input.domain };
+  if (input.t === 'down') return { t: 'view', worker: input.worker, up: false, domain: '' };
+  if (input.t === 'tick' || input.t === 'forget') return { t: 'tick' };
+  if (lying && input.t === 'report') return { t: 'endorse', input: { ...input, vote: 'f'.repeat(64) } };
+  return { t: 'endorse', input, ...(job ? { job } : {}) };
 }

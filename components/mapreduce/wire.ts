@@ -69,6 +69,11 @@ export const ClientRequest = z.discriminatedUnion('t', [
   z.object({
     t: z.literal('submit'),
     req: reqNo,
+    /** Chosen by the client for a replicated tracker (every replica must know the job by one id). */
+    job: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .optional(),
     name: z.string().min(1).max(200),
     module: z.string(),
     reducers: z.int().min(1).max(MAX_REDUCERS),
@@ -77,6 +82,7 @@ export const ClientRequest = z.discriminatedUnion('t', [
     stragglerMs: z.int().min(0),
     memoryMb: z.int().min(1),
     replicated: z.boolean(),
+    tentative: z.boolean().optional(),
   }),
   z.object({ t: z.literal('chunk'), req: reqNo, job: id, index: idx }),
   z.object({ t: z.literal('start'), req: reqNo, job: id }),

@@ -7,6 +7,12 @@
  *
  * Transports: the worker dials the job tracker's rpc port; between workers the lower index dials the higher one's
  * shuffle port (one connection per pair, used both ways). Anything that does not parse is dropped and counted.
+ * The worker keeps each report it sent (until the job is forgotten) and sends them all again after every
+ * (re)connection to the tracker: a tracker that restarted from its journal may have missed them. A `run` for a
+ * replica it finished is answered with the kept report instead of running it again.
+ * With a replicated tracker (`jobTracker: replicated`, 3f+1 tracker replicas) the worker is connected to every
+ * replica, sends its hellos and reports to all, and acts on a run, abort or forget only once f+1 replicas sent it
+ * identically (payload included): no single tracker replica can make it run, stop or drop anything.
  * Fault switch (spec config `faultInjection`): POST /admin/fault {"mode"} (worker-faults.ts).
  */
 import { createHash } from 'node:crypto';
@@ -18,7 +24,7 @@ import { parseNodeConfig } from '../node-config.js';
 import { MapReduceCode } from './codes.js';
 import { WorkerConfigSchema } from './config.js';
 import { FETCH_TIMEOUT_MS, MAX_TASK_OUTPUT_BYTES, SLOW_MODE_DELAY_MS } from './limits.js';
-import { runTask } from './runner.js';
+import { closeRunners, runTask } from './runner.js';
 import {
   decode,
   encode,
@@ -43,10 +49,16 @@ export const worker: RoleFactory = async (ctx: RoleContext): Promise<RoleInstanc
 
 class Worker implements RoleInstance {
   private readonly faults: WorkerFaults;
-  private readonly tracker;
+  private readonly trackers: { id: string }[];
+  /** Identical tracker messages needed before acting: 1 for the single tracker, f+1 for a replicated one. */
+  private readonly quorum: number;
+  /** Tracker messages waiting for their quorum: canonical message -> trackers that sent it ('done' once acted on). */
+  private readonly votes = new Map<string, Set<string> | 'done'>();
   private readonly rpc: Transport;
   private readonly shuffle: Transport;
   private readonly running = new Map<string, AbortController>();
+  /** Reports sent, by replica key, kept for re-sending until the tracker forgets the job. */
+  private readonly reports = new Map<string, Buffer>();
   private readonly fetches = new Map<number, (r: { ok: boolean; data: Buffer }) => void>();
   private nextReq = 0;
   private done = 0;
@@ -59,22 +71,26 @@ class Worker implements RoleInstance {
       what: `worker ${spec.id}`,
     });
     this.faults = new WorkerFaults(config.faultInjection === true);
-    const tracker = spec.peers.find((p) => p.role === 'job-tracker');
-    if (!tracker) throw new Error(`worker ${spec.id}: the spec names no job tracker among its peers`);
-    this.tracker = tracker;
+    const trackers = spec.peers.filter((p) => p.role === 'job-tracker');
+    if (trackers.length === 0) throw new Error(`worker ${spec.id}: the spec names no job tracker among its peers`);
+    this.trackers = trackers;
+    this.quorum = trackers.length > 1 ? config.f + 1 : 1;
     this.dropped = metrics.counter('tclouds_mapreduce_messages_dropped_total', 'Malformed messages dropped');
     this.rpc = new Transport({
       name: 'rpc',
       stack: spec.stack,
       selfId: spec.id,
       privateKey: ctx.privateKey,
-      dial: [{ id: tracker.id, host: tracker.host, port: tracker.ports.rpc as number, publicKey: tracker.publicKey }],
+      dial: trackers.map((t) => ({ id: t.id, host: t.host, port: t.ports.rpc as number, publicKey: t.publicKey })),
       accept: () => undefined,
       blocked: ctx.partitioned,
       metrics,
       log,
       onMessage: (from, buf) => this.fromTracker(from, buf),
-      onConnect: () => this.send({ t: 'hello', cloud: spec.cloud, domain: spec.domain }),
+      onConnect: (id) => {
+        this.rpc.send(id, encode({ t: 'hello', cloud: spec.cloud, domain: spec.domain }));
+        for (const r of this.reports.values()) this.rpc.send(id, r);
+      },
     });
     const workers = spec.peers.filter((p) => p.role === 'worker');
     this.shuffle = new Transport({
@@ -97,7 +113,7 @@ class Worker implements RoleInstance {
   async start(): Promise<void> {
     await this.shuffle.start();
     await this.rpc.start();
-    this.ctx.log.info('worker started', { tracker: this.tracker.id });
+    this.ctx.log.info('worker started', { trackers: this.trackers.length, quorum: this.quorum });
   }
 
   health(): Record<string, unknown> {
@@ -105,7 +121,12 @@ class Worker implements RoleInstance {
       running: this.running.size,
       tasksDone: this.done,
       fault: this.faults.mode,
-      tracker: this.rpc.isConnected(this.tracker.id) ? 'connected' : 'disconnected',
+      tracker:
+        this.trackers.length === 1
+          ? this.rpc.isConnected(this.trackers[0]?.id ?? '')
+            ? 'connected'
+            : 'disconnected'
+          : `${this.trackers.filter((t) => this.rpc.isConnected(t.id)).length}/${this.trackers.length} connected`,
     };
   }
 
@@ -118,7 +139,7 @@ class Worker implements RoleInstance {
 
   async stop(): Promise<void> {
     for (const c of this.running.values()) c.abort();
-    await Promise.all([this.rpc.close(), this.shuffle.close()]);
+    await Promise.all([this.rpc.close(), this.shuffle.close(), closeRunners()]);
   }
 
   private jobDir(job: string): string {
@@ -126,25 +147,53 @@ class Worker implements RoleInstance {
   }
 
   private fromTracker(from: string, buf: Buffer): void {
-    const m = from === this.tracker.id ? decode(buf, TrackerToWorker) : null;
+    const m = this.trackers.some((t) => t.id === from) ? decode(buf, TrackerToWorker) : null;
     if (!m) {
       this.dropped.inc();
       return;
     }
+    if (this.quorum > 1 && !this.agreed(from, m.header, m.payload)) return;
     const h = m.header;
     if (h.t === 'run') void this.run(h, m.payload);
     else if (h.t === 'abort') this.running.get(`${h.job}/${h.task}/${h.index}/${h.attempt}`)?.abort();
-    else void fs.rm(this.jobDir(h.job), { recursive: true, force: true });
+    else {
+      for (const k of this.reports.keys()) if (k.startsWith(`${h.job}/`)) this.reports.delete(k);
+      for (const k of this.votes.keys()) if (k.startsWith(`${h.job}\n`)) this.votes.delete(k);
+      void fs.rm(this.jobDir(h.job), { recursive: true, force: true });
+    }
+  }
+
+  /** Whether f+1 tracker replicas have now sent this very message (true once, when the last of them arrives). */
+  private agreed(from: string, header: TrackerToWorkerMsg, payload: Buffer): boolean {
+    const key = `${header.job}\n${JSON.stringify(header)}\n${payload.length > 0 ? sha256(payload) : ''}`;
+    const seen = this.votes.get(key) ?? new Set<string>();
+    if (seen === 'done') return false;
+    seen.add(from);
+    if (seen.size < this.quorum) {
+      this.votes.set(key, seen);
+      return false;
+    }
+    this.votes.set(key, 'done');
+    return true;
   }
 
   private send(msg: WorkerToTrackerMsg, payload?: Uint8Array): void {
-    this.rpc.send(this.tracker.id, encode(msg, payload));
+    this.broadcast(encode(msg, payload));
+  }
+
+  private broadcast(frame: Buffer): void {
+    for (const t of this.trackers) this.rpc.send(t.id, frame);
   }
 
   /** One task replica: inputs, the job module in its thread, outputs kept (map) or sent (reduce), the report. */
   private async run(h: RunMsg, payload: Buffer): Promise<void> {
     const key = `${h.job}/${h.task}/${h.index}/${h.attempt}`;
     if (!SAFE_ID.test(h.job) || this.running.has(key)) return;
+    const kept = this.reports.get(key);
+    if (kept) {
+      this.broadcast(kept);
+      return;
+    }
     const abort = new AbortController();
     this.running.set(key, abort);
     const ref = { job: h.job, task: h.task, index: h.index, attempt: h.attempt };
@@ -204,10 +253,12 @@ class Worker implements RoleInstance {
     if (mode === 'slow') await new Promise((r) => setTimeout(r, SLOW_MODE_DELAY_MS));
     this.done++;
     const digests = outs ? outs.map(sha256) : [];
-    this.send(
+    const msg = encode(
       { t: 'done', ...ref, digests, error: outs ? null : error },
       h.task === 'reduce' && outs ? outs[0] : undefined,
     );
+    this.reports.set(`${h.job}/${h.task}/${h.index}/${h.attempt}`, msg);
+    this.broadcast(msg);
   }
 
   /** The partition of every map task, each checked against its agreed digest; null when one cannot be had. */

@@ -29,6 +29,8 @@ interface SimOptions {
   errorAt?: number;
   /** Every replica of map-0 reports its own vote (a non-deterministic job module). */
   nondeterministic?: boolean;
+  /** Tentative execution: reduces start on first map copies; a reduce that read a lie outputs a wrong vote. */
+  tentative?: boolean;
 }
 
 interface Event {
@@ -67,8 +69,10 @@ function simulate(o: SimOptions) {
     if (live.length > 2 * f + 1) errors.push(`${taskName(a.task, a.index)} has ${live.length} live replicas`);
     if (new Set(live.map((x) => x.worker)).size !== live.length)
       errors.push(`${taskName(a.task, a.index)}: two replicas on one worker`);
-    if (a.task === 'reduce' && job.maps.some((m) => m.accepted === null))
+    if (a.task === 'reduce' && !o.tentative && job.maps.some((m) => m.accepted === null))
       errors.push('a reduce started before every map was accepted');
+    if (a.task === 'reduce' && job.maps.some((m) => !m.replicas.some((x) => x.state === 'done')))
+      errors.push('a reduce started before every map had a finished copy');
     if (down.has(a.worker)) errors.push(`a replica went to ${a.worker}, which is down`);
   };
   const flush = () => {
@@ -83,6 +87,10 @@ function simulate(o: SimOptions) {
       if (mode === 'wrong') vote = `lie-${a.task}-${a.index}`;
       if (o.errorAt === a.index && a.task === 'map' && mode === 'correct') vote = 'error:{"kind":"throw"}';
       if (o.nondeterministic && a.task === 'map' && a.index === 0) vote = `nd-${a.worker}`;
+      // A correct reduce that read a lying map copy computes a wrong output, the same for every such reader.
+      const basis = core.jobs.get('j')?.reduces[a.index]?.replicas[a.attempt]?.basis;
+      if (a.task === 'reduce' && mode !== 'wrong' && basis?.some((b, i) => b.vote !== `ok-map-${i}`))
+        vote = `misread-${a.index}`;
       const worker = a.worker;
       at(now + took, () => {
         if (!down.has(worker)) core.report('j', a.task, a.index, a.attempt, worker, vote, now);
@@ -90,7 +98,9 @@ function simulate(o: SimOptions) {
     }
   };
   for (const w of workers) core.workerUp(w, 0);
-  core.submit('j', { f, maxReplicas: 2 * f + 1 }, { maps, reduces }, { timeoutMs: 60_000, stragglerMs: 2_000 }, 0);
+  core.submit('j', { f, maxReplicas: 2 * f + 1 }, { maps, reduces }, { timeoutMs: 60_000, stragglerMs: 2_000 }, 0, {
+    tentative: o.tentative === true,
+  });
   flush();
   if (crashWorker) {
     const t0 = 20 + Math.floor(r() * 200);
@@ -152,8 +162,40 @@ describe('MapReduce scheduling and voting core, seeded simulation', () => {
         mismatches: 0,
         timeouts: 0,
         lost: 0,
+        tentativeRestarts: 0,
       });
       expect(job?.suspects).toEqual([]);
+    }
+  });
+
+  it('tentative execution: the same correct outputs over 400 seeds, restarting reduces that read a rejected copy', () => {
+    let restarts = 0;
+    for (let seed = 1; seed <= 400; seed++) {
+      const { job, modes, errors } = simulate({ seed, tentative: true });
+      const ctx = `seed ${seed}`;
+      expect(errors, ctx).toEqual([]);
+      expect(job?.state, ctx).toBe('done');
+      for (const t of [...(job?.maps ?? []), ...(job?.reduces ?? [])])
+        expect(t.accepted, ctx).toBe(`ok-${t.kind}-${t.index}`);
+      const named = job?.suspects.filter((x) => x.reason === 'mismatch').map((x) => x.worker) ?? [];
+      for (const w of named) expect(modes.get(w), `${ctx}: ${w} named`).toBe('wrong');
+      restarts += job?.counters.tentativeRestarts ?? 0;
+    }
+    expect(restarts).toBeGreaterThan(0);
+  });
+
+  it('tentative execution, fault-free: exactly f+1 replicas per task, no restart', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const { job, f, maps, reduces } = simulate({ seed, faultFree: true, tentative: true });
+      expect(job?.state).toBe('done');
+      expect(job?.counters).toEqual({
+        mapReplicas: maps * (f + 1),
+        reduceReplicas: reduces * (f + 1),
+        mismatches: 0,
+        timeouts: 0,
+        lost: 0,
+        tentativeRestarts: 0,
+      });
     }
   });
 

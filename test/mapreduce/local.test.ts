@@ -63,7 +63,14 @@ function countWords(text: string): Map<string, number> {
 interface Rec {
   job: string;
   state: string;
-  counters: { mapReplicas: number; reduceReplicas: number; mismatches: number; timeouts: number; lost: number };
+  counters: {
+    mapReplicas: number;
+    reduceReplicas: number;
+    mismatches: number;
+    timeouts: number;
+    lost: number;
+    tentativeRestarts: number;
+  };
   tasks: { maps: number };
   disagreeing: string[];
   suspects: { task: string; worker: string; reason: string }[];
@@ -146,6 +153,7 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
       mismatches: 0,
       timeouts: 0,
       lost: 0,
+      tentativeRestarts: 0,
     });
     expect(rec.disagreeing).toEqual([]);
     const { counts, vote } = await result(rec.job);

@@ -27,6 +27,8 @@ export const TEST_STACKS = {
   rollingUpdate: 'tctest-rolling',
   /** Deployed as tctest-ci-<run id> (`--stack-suffix`): the suite picks run ids whose blocks are free. */
   ciExample: 'tctest-ci',
+  mapreduceTracker: 'tctest-mapreduce-tracker',
+  mapreduceReplicated: 'tctest-mapreduce-replicated',
 } as const;
 
 /**
