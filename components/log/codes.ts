@@ -29,5 +29,7 @@ export const LogCode = {
   badHead: 'TC461',
   /** Console: no such route (HTTP 404). */
   noRoute: 'TC462',
+  /** `auditLog` of a component names no log component of the stack (topology check and plan). */
+  auditLog: 'TC463',
 } as const;
 export type LogCodeValue = (typeof LogCode)[keyof typeof LogCode];

@@ -35,6 +35,8 @@ export class LogCoreService implements Service {
   constructor(
     private readonly onSeal: (s: SealedSegment) => void = () => {},
     private readonly segmentEntries = SEGMENT_ENTRIES,
+    /** Producer client id -> the only cloud and node its entries may name (audited nodes, audit-plan.ts). */
+    private readonly producers: Readonly<Record<string, { cloud: string; node: string }>> = {},
   ) {}
 
   get size(): number {
@@ -77,6 +79,10 @@ export class LogCoreService implements Service {
       return { error: `client ${client} is not a console and cannot append on behalf of others` };
     }
     const account = onBehalf === undefined ? client : `${client}:${onBehalf}`;
+    const origin = Object.hasOwn(this.producers, client) ? this.producers[client] : undefined;
+    if (origin && entries.some((e) => e.cloud !== origin.cloud || e.node !== origin.node)) {
+      return { error: `producer ${client} may only append entries of cloud ${origin.cloud}, node ${origin.node}` };
+    }
     for (const e of entries) {
       const text = encodeEntry({ ...e, seq: this.size, time: ctx.timestamp, account });
       if (this.open.length === 0) this.openSince = ctx.timestamp;
