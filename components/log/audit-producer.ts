@@ -21,6 +21,11 @@ export const AUDIT_RETRY_MS = 1_000;
 export const AUDIT_APPEND_TIMEOUT_MS = 10_000;
 /** How long a stopping node waits for its queued events to reach the log. */
 export const AUDIT_CLOSE_WAIT_MS = 3_000;
+/**
+ * Once the queue is empty for this long, the producer seals the open segment, so its events reach storage (and
+ * `log query`) within seconds even when nothing else is appended; a busy node seals once per quiet spell.
+ */
+export const AUDIT_SEAL_IDLE_MS = 1_000;
 
 type Origin = Pick<NodeSpec, 'cloud' | 'id'>;
 type AuditLog = NonNullable<NodeSpec['auditLog']>;
@@ -32,6 +37,7 @@ export class AuditProducer {
   private warnedDrop = false;
   private warnedSend = false;
   private wake: (() => void) | undefined;
+  private sealTimer: NodeJS.Timeout | undefined;
   private readonly dropped: { inc(by?: number): void };
   private readonly sent: { inc(by?: number): void };
   private readonly failed: { inc(by?: number): void };
@@ -67,9 +73,21 @@ export class AuditProducer {
     const text = msg.length > MAX_MESSAGE_LENGTH ? `${msg.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : msg;
     this.queue.push({ cloud: this.origin.cloud, node: this.origin.id, type, msg: text });
     this.queued.set(this.queue.length);
+    if (this.sealTimer) clearTimeout(this.sealTimer);
+    this.sealTimer = undefined;
     this.pumping ??= this.pump().finally(() => {
       this.pumping = undefined;
+      if (this.queue.length === 0 && !this.closed) this.sealSoon();
     });
+  }
+
+  private sealSoon(): void {
+    this.sealTimer = setTimeout(() => {
+      this.sealTimer = undefined;
+      // A failed seal is harmless: the core also seals on its own clock at the next append.
+      this.client.seal().catch(() => {});
+    }, AUDIT_SEAL_IDLE_MS);
+    this.sealTimer.unref();
   }
 
   private async pump(): Promise<void> {
@@ -104,12 +122,18 @@ export class AuditProducer {
   /** Gives queued events up to AUDIT_CLOSE_WAIT_MS to reach the log, then stops. */
   async close(): Promise<void> {
     if (this.pumping) {
-      await Promise.race([this.pumping, new Promise((r) => setTimeout(r, AUDIT_CLOSE_WAIT_MS).unref())]);
+      await Promise.race([this.pumping, delay(AUDIT_CLOSE_WAIT_MS)]);
     }
     this.closed = true;
+    if (this.sealTimer) clearTimeout(this.sealTimer);
+    if (this.queue.length === 0) await Promise.race([this.client.seal().catch(() => {}), delay(AUDIT_CLOSE_WAIT_MS)]);
     this.wake?.();
     await this.client.close();
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 /** The SMR client of a node's audit log, as its producer key. */

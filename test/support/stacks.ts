@@ -23,6 +23,7 @@ export const TEST_STACKS = {
   workflow: 'tctest-workflow',
   logConsole: 'tctest-log-console',
   log: 'tctest-log',
+  logAudit: 'tctest-log-audit',
   mapreduce: 'tctest-mapreduce',
 } as const;
 
