@@ -56,12 +56,23 @@ export async function openCore(d: LogDeployment, timeoutSeconds: number): Promis
   return new LogClient(smr);
 }
 
-/** The whole log as read from storage alone and verified (chain, authenticators, Merkle tree). */
+/**
+ * The whole log as read from storage alone and verified (chain, authenticators, Merkle tree). `decode: false`
+ * (`log verify`) leaves `entries` empty: the entries are checked, not parsed.
+ */
 export async function readVerified(
   d: LogDeployment,
   since?: { size: number; root: string },
+  o: { decode?: boolean } = {},
 ): Promise<VerifyReport & { incomplete: string[] }> {
-  return verifyStored(await bucketDriversOf(d), { log: d.log, n: d.n, f: d.f, keys: coreKeys(d), since });
+  return verifyStored(await bucketDriversOf(d), {
+    log: d.log,
+    n: d.n,
+    f: d.f,
+    keys: coreKeys(d),
+    since,
+    ...(o.decode === false ? { decode: false } : {}),
+  });
 }
 
 /** NDJSON entries from stdin, each checked; errors name the line. */

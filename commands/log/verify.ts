@@ -55,7 +55,7 @@ export default class LogVerify extends TcCommand {
     const since = flags.since ? await readHead(flags.since) : undefined;
     const d = await deploymentOf(flags, args.component);
     const fromCore = flags.core ? await coreHead(d, flags.timeout) : undefined;
-    const r = await readVerified(d, since);
+    const r = await readVerified(d, since, { decode: false });
     if (fromCore) checkAgainstCore(r, fromCore);
     const out: VerifyOutput = {
       component: args.component,
