@@ -8,7 +8,7 @@
  */
 import type { ExecContext, Service } from '../../smr/services/service.js';
 import { SEAL_AFTER_MS, SEGMENT_ENTRIES } from '../limits.js';
-import { CoreOpSchema, type EntryInput, encodeEntry } from './entry.js';
+import { CoreOpSchema, type EntryInput, encodeStamped } from './entry.js';
 import { chainNext, genesisChain } from './forward-integrity.js';
 import { Frontier } from './frontier.js';
 import { headChainInput, type SealedSegment, type TreeHead } from './segment.js';
@@ -84,7 +84,7 @@ export class LogCoreService implements Service {
       return { error: `producer ${client} may only append entries of cloud ${origin.cloud}, node ${origin.node}` };
     }
     for (const e of entries) {
-      const text = encodeEntry({ ...e, seq: this.size, time: ctx.timestamp, account });
+      const text = encodeStamped(e, this.size, ctx.timestamp, account);
       if (this.open.length === 0) this.openSince = ctx.timestamp;
       this.frontier.appendText(text);
       this.open.push(text);
