@@ -14,9 +14,10 @@ import {
   type LogDeployment,
   openDeployment,
 } from '../components/log/deployment.js';
+import type { VerifyCheckpoint } from '../components/log/protocol/checkpoint.js';
 import type { EntryInput } from '../components/log/protocol/entry.js';
 import type { VerifyReport } from '../components/log/protocol/verify.js';
-import { verifyStored } from '../components/log/reader.js';
+import { verifyStored, verifyStoredFrom } from '../components/log/reader.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 
 export const logComponentArg = Args.string({ description: 'log component', required: true });
@@ -73,6 +74,11 @@ export async function readVerified(
     since,
     ...(o.decode === false ? { decode: false } : {}),
   });
+}
+
+/** The log verified from a checkpoint on: only the segments sealed since are read and checked. */
+export async function readVerifiedFrom(d: LogDeployment, cp: VerifyCheckpoint) {
+  return verifyStoredFrom(await bucketDriversOf(d), { log: d.log, n: d.n, f: d.f, keys: coreKeys(d) }, cp);
 }
 
 /** NDJSON entries from stdin, each checked; errors name the line. */
