@@ -156,4 +156,25 @@ describe.skipIf(!built)('audit events from the nodes of a stack, on real process
     expect(refused.length).toBeLessThanOrEqual(Math.ceil(floodMs / AUDIT_WINDOW_MS) + 1);
     expect(refused[0]!.msg).toMatch(/transport_frames_dropped client malformed: \d+/);
   });
+
+  it('verifies incrementally from a checkpoint, and refuses an altered one', { timeout: 120_000 }, async () => {
+    const cp = path.join(dir, 'audit.cp.json');
+    const verify = async () => {
+      const r = await tc(['log', 'verify', 'audit', '--checkpoint', cp, '--json'], dir);
+      return { code: r.code, out: r.json() as { ok: boolean; size: number; resumedFrom: number | null } };
+    };
+    const first = await verify();
+    expect(first).toMatchObject({ code: 0, out: { ok: true, resumedFrom: null } });
+    const more = await tc(['log', 'append', 'audit', '--cloud', 'a', '--node', 'n', '--type', 't', '--msg', 'm'], dir);
+    expect(more.code, more.stderr).toBe(0);
+    const second = await verify();
+    expect(second).toMatchObject({ code: 0, out: { ok: true, resumedFrom: first.out.size } });
+    expect(second.out.size).toBeGreaterThan(first.out.size);
+    const saved = JSON.parse(await fs.readFile(cp, 'utf8'));
+    saved.head.size -= 1;
+    await fs.writeFile(cp, JSON.stringify(saved));
+    const forged = await verify();
+    expect(forged.code).toBe(1);
+    expect(forged.out.ok).toBe(false);
+  });
 });
