@@ -11,7 +11,7 @@ import { verifyFrom, verifyLog } from '../../components/log/protocol/verify.js';
 import { clone, input, LOG, memoryLog } from './support.js';
 
 /** The input as a verifier that read only segments `from..` sees it. */
-function after(l: ReturnType<typeof memoryLog>, from: number) {
+function laterSegments(l: ReturnType<typeof memoryLog>, from: number) {
   const inp = input(l);
   return { ...inp, copies: new Map([...inp.copies].filter(([k]) => k >= from)) };
 }
@@ -26,11 +26,11 @@ describe('log verify from a checkpoint', () => {
     expect(cp.signatures.length).toBeGreaterThanOrEqual(2);
     expect(checkpointProblem(cp, { log: LOG, f: 1, keys: l.keys })).toBeUndefined();
     const full = verifyLog(input(l));
-    const inc = verifyFrom(after(l, 3), cp);
+    const inc = verifyFrom(laterSegments(l, 3), cp);
     expect(inc).toMatchObject({ ok: true, size: full.size, segments: full.segments, head: full.head, problems: [] });
     expect(inc.checkpoint?.frontier).toEqual(full.checkpoint?.frontier);
     // Nothing new: the checkpoint stays where it was.
-    expect(verifyFrom(after(l, 8), full.checkpoint!)).toMatchObject({ ok: true, size: 40, segments: 8 });
+    expect(verifyFrom(laterSegments(l, 8), full.checkpoint!)).toMatchObject({ ok: true, size: 40, segments: 8 });
   });
 
   it('refuses a checkpoint with a forged head, a wrong tree edge, too few signatures or another log', () => {
@@ -47,7 +47,7 @@ describe('log verify from a checkpoint', () => {
     one.signatures = one.signatures.slice(0, 1);
     expect(checkpointProblem(one, keys)).toMatch(/valid signatures of 1 core replicas; f\+1=2/);
     expect(checkpointProblem(cp, { ...keys, log: 'other/audit' })).toMatch(/not other\/audit/);
-    const r = verifyFrom(after(l, 4), forged);
+    const r = verifyFrom(laterSegments(l, 4), forged);
     expect(r.ok).toBe(false);
     expect(r.problems[0]?.message).toMatch(/^the checkpoint does not check/);
   });
@@ -57,7 +57,7 @@ describe('log verify from a checkpoint', () => {
     const cp = verifyLog({ ...input(l), copies: new Map([...l.copies].filter(([k]) => k < 2)) }).checkpoint!;
     const c = l.copies.get(4)?.get(2) as SegmentCopy;
     c.entries[1] = encodeEntry({ ...JSON.parse(c.entries[1] as string), msg: 'nothing happened' });
-    const r = verifyFrom(after(l, 2), cp);
+    const r = verifyFrom(laterSegments(l, 2), cp);
     expect(r.ok).toBe(false);
     expect(r.problems.filter((p) => p.severity === 'error')).toEqual([
       expect.objectContaining({ segment: 4, replica: 2, entry: 21 }),
