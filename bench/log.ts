@@ -16,11 +16,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LogClient } from '../components/log/client.js';
-import { bucketDriversOf, coreClient, coreKeys, openDeployment } from '../components/log/deployment.js';
+import {
+  bucketDriversOf,
+  coreClient,
+  coreKeys,
+  type LogDeployment,
+  openDeployment,
+} from '../components/log/deployment.js';
 import { type Entry, type EntryInput, encodeEntry } from '../components/log/protocol/entry.js';
 import { leafHashOfText, MerkleTree, verifyInclusion } from '../components/log/protocol/merkle.js';
 import { QuerySchema, runQuery } from '../components/log/protocol/query.js';
-import { verifyLog } from '../components/log/protocol/verify.js';
+import { verifyFrom, verifyLog } from '../components/log/protocol/verify.js';
 import { readStoredLog } from '../components/log/reader.js';
 import { writeJsonAtomic } from '../kernel/atomic-file.js';
 
@@ -28,6 +34,8 @@ const APPEND_ENTRIES = Number(process.env.LOG_BENCH_ENTRIES ?? 200_000);
 const BATCH = 1000;
 const INFLIGHT = 8;
 const LIGHT_LOAD_REQUESTS = 300;
+/** Entries of the SMR-only comparison (smrFloorBench). */
+const SMR_FLOOR_ENTRIES = 100_000;
 const QUERY_ENTRIES = 1_000_000;
 const PROOFS = 200;
 const bin = path.resolve(import.meta.dirname, '..', 'bin', 'run.js');
@@ -75,11 +83,32 @@ async function fileBaseline(dir: string, entries: EntryInput[]) {
   return { entriesPerSecondBatched: Math.round(batchedRate), p50LatencyMs: quantile(lat, 0.5) };
 }
 
-async function appendBench(core: LogClient, entries: EntryInput[]) {
+/**
+ * Until every core replica has stored every segment it sealed (GET /health: persisted = segments), so the light
+ * load latency is measured at light load, not behind the throughput run's storage backlog. Returns the wait.
+ */
+async function waitPersisted(d: LogDeployment): Promise<number> {
+  const t = performance.now();
+  const cores = d.comp.nodes.filter((n) => n.role === 'core');
+  for (;;) {
+    const states = await Promise.all(
+      cores.map(async (n) => {
+        const r = await fetch(`http://${n.host}:${n.controlPort}/health`);
+        const h = (await r.json()) as { role: { segments?: number; persisted?: number } };
+        return (h.role.persisted ?? 0) >= (h.role.segments ?? 0);
+      }),
+    );
+    if (states.every(Boolean)) return performance.now() - t;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function appendBench(core: LogClient, entries: EntryInput[], d: LogDeployment) {
   const t0 = performance.now();
   await core.append(entries, { inflight: INFLIGHT, batch: BATCH });
   await core.seal();
   const seconds = (performance.now() - t0) / 1000;
+  const persistWaitMs = await waitPersisted(d);
   const lat: number[] = [];
   for (let i = 0; i < LIGHT_LOAD_REQUESTS; i++) {
     const t = performance.now();
@@ -87,7 +116,70 @@ async function appendBench(core: LogClient, entries: EntryInput[]) {
     lat.push(performance.now() - t);
   }
   await core.seal();
-  return { entries: entries.length, seconds, rate: Math.round(entries.length / seconds), lat };
+  return { entries: entries.length, seconds, rate: Math.round(entries.length / seconds), lat, persistWaitMs };
+}
+
+/**
+ * What the SMR alone costs the same requests, in the same run, so the log's own share can be told apart:
+ * - throughput: the same 1,000-entry batches, ordered by the SMR and parsed and checked by the core, which then
+ *   refuses them before any log work (they ask to append on behalf of someone, which only a console may);
+ * - latency: an ordered request the core does nothing for (`seal` with nothing open), one at a time.
+ */
+async function smrFloorBench(core: LogClient, entries: EntryInput[]) {
+  const parts: EntryInput[][] = [];
+  for (let i = 0; i + BATCH <= Math.min(entries.length, SMR_FLOOR_ENTRIES); i += BATCH) {
+    parts.push(entries.slice(i, i + BATCH));
+  }
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: INFLIGHT }, async (_, s) => {
+      for (let i = next++; i < parts.length; i = next++) {
+        await core.appendBatch(parts[i] as EntryInput[], s, 'smr-floor').then(
+          () => {
+            throw new Error('the core took an on-behalf append from a non-console client');
+          },
+          (e: Error) => {
+            if (!/cannot append on behalf/.test(e.message)) throw e;
+          },
+        );
+      }
+    }),
+  );
+  const rate = Math.round((parts.length * BATCH) / ((performance.now() - t0) / 1000));
+  const lat: number[] = [];
+  for (let i = 0; i < LIGHT_LOAD_REQUESTS; i++) {
+    const t = performance.now();
+    await core.seal();
+    lat.push(performance.now() - t);
+  }
+  return { rate, p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99) };
+}
+
+/** `log verify --checkpoint` with a checkpoint at the second-to-last segment: reading and checking the rest. */
+async function incrementalVerifyBench(
+  v: Parameters<typeof verifyLog>[0],
+  drivers: Awaited<ReturnType<typeof bucketDriversOf>>,
+  segments: number,
+) {
+  const cut = Math.max(0, segments - 2);
+  const cp = verifyLog({ ...v, decode: false, copies: new Map([...v.copies].filter(([k]) => k < cut)) }).checkpoint;
+  if (!cp) return null;
+  let t = performance.now();
+  const stored = await readStoredLog(drivers, v.f, v.keys, cut);
+  const readMs = performance.now() - t;
+  t = performance.now();
+  const r = verifyFrom({ ...v, copies: stored.copies, seeds: stored.seeds }, cp);
+  const ms = performance.now() - t;
+  if (!r.ok) throw new Error(`incremental verify failed: ${JSON.stringify(r.problems.slice(0, 3))}`);
+  const entries = r.size - cp.head.size;
+  return {
+    fromSize: cp.head.size,
+    entries,
+    readMs: Math.round(readMs),
+    verifyMs: Math.round(ms * 10) / 10,
+    entriesPerSecondIncludingRead: Math.round(entries / ((readMs + ms) / 1000)),
+  };
 }
 
 function queryAndProofBench() {
@@ -150,7 +242,9 @@ async function main(): Promise<void> {
     const smr = await coreClient(d, { timeoutMs: 60_000 });
     await smr.connect(4, 10_000);
     const core = new LogClient(smr);
-    const append = await appendBench(core, entries);
+    const append = await appendBench(core, entries, d);
+    await waitPersisted(d);
+    const floor = await smrFloorBench(core, entries);
     await core.close();
     const baseline = await fileBaseline(dir, entries);
     // Wait until every replica stored the last segment, then read back and verify.
@@ -168,9 +262,15 @@ async function main(): Promise<void> {
       if (typeof copy === 'object' && copy.head.size >= want && (stored.copies.get(last)?.size ?? 0) === 4) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    const t = performance.now();
-    const report = verifyLog({ log: d.log, n: d.n, f: d.f, keys, seeds: stored.seeds, copies: stored.copies });
+    const verifyInput = { log: d.log, n: d.n, f: d.f, keys, seeds: stored.seeds, copies: stored.copies };
+    // As `log verify` runs it (entries checked, not parsed), then as query does (every entry parsed too).
+    let t = performance.now();
+    const report = verifyLog({ ...verifyInput, decode: false });
     const verifyMs = performance.now() - t;
+    t = performance.now();
+    verifyLog(verifyInput);
+    const verifyDecodingMs = performance.now() - t;
+    const incremental = await incrementalVerifyBench(verifyInput, drivers, report.segments);
     if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.problems.slice(0, 3))}`);
     const qp = queryAndProofBench();
     const calibration = cpuCalibration();
@@ -186,8 +286,12 @@ async function main(): Promise<void> {
         batch: BATCH,
         inflight: INFLIGHT,
         entriesPerSecond: append.rate,
+        // After the last append was answered, until every replica had stored every segment in every cloud.
+        storageBacklogMs: Math.round(append.persistWaitMs),
         target: 20_000,
         fileWithFsyncPerBatch: baseline.entriesPerSecondBatched,
+        // The same batches through the SMR and the core's parse and check, refused before any log work.
+        smrOrderingOnly: floor.rate,
       },
       latency: {
         requests: LIGHT_LOAD_REQUESTS,
@@ -195,6 +299,9 @@ async function main(): Promise<void> {
         p99Ms: quantile(append.lat, 0.99),
         targetP50Ms: 5,
         fileWithFsyncPerEntryP50Ms: baseline.p50LatencyMs,
+        // An ordered request the core does nothing for: the SMR's own round trip, same replicas, same run.
+        smrOrderedNoopP50Ms: floor.p50Ms,
+        smrOrderedNoopP99Ms: floor.p99Ms,
       },
       verify: {
         entries: report.size,
@@ -203,6 +310,9 @@ async function main(): Promise<void> {
         verifyMs: Math.round(verifyMs),
         entriesPerSecond: Math.round(report.size / (verifyMs / 1000)),
         entriesPerSecondIncludingRead: Math.round(report.size / ((verifyMs + readMs) / 1000)),
+        entriesPerSecondParsingEntries: Math.round(report.size / (verifyDecodingMs / 1000)),
+        // `log verify --checkpoint`: only what was sealed after the checkpoint is read and checked.
+        incremental,
         target: 200_000,
       },
       query: { entries: QUERY_ENTRIES, ms: Math.round(qp.queryMs), matched: qp.matched, targetMs: 1000 },

@@ -14,9 +14,10 @@ import {
   type LogDeployment,
   openDeployment,
 } from '../components/log/deployment.js';
+import type { VerifyCheckpoint } from '../components/log/protocol/checkpoint.js';
 import type { EntryInput } from '../components/log/protocol/entry.js';
 import type { VerifyReport } from '../components/log/protocol/verify.js';
-import { verifyStored } from '../components/log/reader.js';
+import { verifyStored, verifyStoredFrom } from '../components/log/reader.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import { TOPOLOGY_FILE_ENV } from './topology-file.js';
 
@@ -62,12 +63,28 @@ export async function openCore(d: LogDeployment, timeoutSeconds: number): Promis
   return new LogClient(smr);
 }
 
-/** The whole log as read from storage alone and verified (chain, authenticators, Merkle tree). */
+/**
+ * The whole log as read from storage alone and verified (chain, authenticators, Merkle tree). `decode: false`
+ * (`log verify`) leaves `entries` empty: the entries are checked, not parsed.
+ */
 export async function readVerified(
   d: LogDeployment,
   since?: { size: number; root: string },
+  o: { decode?: boolean } = {},
 ): Promise<VerifyReport & { incomplete: string[] }> {
-  return verifyStored(await bucketDriversOf(d), { log: d.log, n: d.n, f: d.f, keys: coreKeys(d), since });
+  return verifyStored(await bucketDriversOf(d), {
+    log: d.log,
+    n: d.n,
+    f: d.f,
+    keys: coreKeys(d),
+    since,
+    ...(o.decode === false ? { decode: false } : {}),
+  });
+}
+
+/** The log verified from a checkpoint on: only the segments sealed since are read and checked. */
+export async function readVerifiedFrom(d: LogDeployment, cp: VerifyCheckpoint) {
+  return verifyStoredFrom(await bucketDriversOf(d), { log: d.log, n: d.n, f: d.f, keys: coreKeys(d) }, cp);
 }
 
 /** NDJSON entries from stdin, each checked; errors name the line. */

@@ -61,6 +61,11 @@ export interface ComponentPlan {
   client: Record<string, unknown>;
   /** Per cloud: hosts (fault domains) used and VMs per host, from the placement advisor or an even spread. */
   layouts: Record<string, PlannedLayout>;
+  /**
+   * added: the log component (of the same stack) this component's nodes record their security and availability
+   * events in (topology `auditLog`); each node then has a producer client key `audit-<node>` of that log.
+   */
+  auditLog?: string;
 }
 
 export interface PlannedLayout {

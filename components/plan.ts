@@ -12,6 +12,7 @@ import type { LoadedTopology } from '../topology/load.js';
 import type { Provider } from '../topology/schema.js';
 import type { KindModule } from './kind.js';
 import { KINDS } from './kinds.js';
+import { wireAuditLogs } from './log/audit-plan.js';
 import { PlanCode } from './plan-codes.js';
 import type { ComponentPlan, ComponentPlanInput, Plan, PlannedCloud } from './plan-types.js';
 import { PLAN_VERSION } from './plan-types.js';
@@ -61,6 +62,12 @@ export function compilePlan(loaded: LoadedTopology): Plan {
     }
   }
   checkUniqueIds(components);
+  wireAuditLogs(
+    components,
+    Object.fromEntries(
+      Object.entries(t.components).map(([name, c]) => [name, 'auditLog' in c ? c.auditLog : undefined]),
+    ),
+  );
   // Construct per cloud: the smallest one offering as many fault domains as the busiest layout uses.
   for (const [name, cloud] of Object.entries(clouds)) {
     const needed = Math.max(0, ...Object.values(components).map((c) => c.layouts[name]?.hosts ?? 0));

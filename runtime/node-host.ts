@@ -11,6 +11,7 @@
 import type http from 'node:http';
 import path from 'node:path';
 import { ExitCode, isTcError, TcError } from '../kernel/errors.js';
+import { type AuditTap, type AuditTapFactory, TappedLogger, TappedMetrics } from './audit.js';
 import { NodeCode } from './codes.js';
 import { startControlServer } from './control-server.js';
 import { publicKeyOf, readAdminToken, readPrivateKey } from './keys.js';
@@ -28,6 +29,8 @@ export interface NodeHostOptions {
   roles: RoleResolver;
   /** Also log to stderr (default true; in-process tests turn it off). */
   stderr?: boolean;
+  /** Where the node's security and availability events go, when its spec names an audit log. */
+  audit?: AuditTapFactory;
 }
 
 export interface RunningNode {
@@ -157,8 +160,10 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
   const logFile = fileSink(path.join(path.dirname(path.resolve(spec.dataDir)), 'node.log'));
   const sinks: LogSink[] = [logFile];
   if (opts.stderr !== false) sinks.push(stderrSink);
-  const log = new JsonLogger(sinks, { node: spec.id });
+  const baseLog = new JsonLogger(sinks, { node: spec.id });
   const metrics = new MetricsRegistry();
+  const tap = await startTap(opts.audit, spec, baseLog, metrics);
+  const log: Logger = tap ? new TappedLogger(baseLog, tap) : baseLog;
   const abort = new AbortController();
   const node: NodeState = { spec, status: 'starting', role: undefined, partitioned: new Set(), started: Date.now() };
   let reportFailure: (e: Error) => void = () => {};
@@ -181,17 +186,19 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
   const ctx: RoleContext = {
     spec,
     log,
-    metrics,
+    metrics: tap ? new TappedMetrics(metrics, tap) : metrics,
     signal: abort.signal,
     privateKey,
     partitioned: node.partitioned,
     fatal,
+    ...(tap ? { audit: (type: string, msg: string) => tap.record(type, msg) } : {}),
   };
   try {
     node.role = await factory(ctx);
   } catch (e) {
     await control.close();
     log.error('role failed to start', { error: (e as Error).message });
+    await tap?.close();
     await logFile.close();
     if (isTcError(e)) throw e;
     throw new TcError(NodeCode.roleFailed, `role ${spec.role} failed to start: ${(e as Error).message}`, { cause: e });
@@ -216,6 +223,7 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
         }
         await control.close();
         log.info('node stopped');
+        await tap?.close();
         await logFile.close();
       })();
       return stopping;
@@ -224,11 +232,28 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
       stopping ??= (async () => {
         abort.abort();
         await control.close();
+        await tap?.close();
         await logFile.close();
       })();
       return stopping;
     },
   };
+}
+
+/** The node's audit tap, if its spec names a log; one that cannot start costs a warning, never the node. */
+async function startTap(
+  factory: AuditTapFactory | undefined,
+  spec: NodeSpec,
+  log: Logger,
+  metrics: MetricsRegistry,
+): Promise<AuditTap | undefined> {
+  if (!factory || !spec.auditLog) return undefined;
+  try {
+    return await factory(spec, log, metrics);
+  } catch (e) {
+    log.warn('audit log unavailable; this node records no events', { error: (e as Error).message });
+    return undefined;
+  }
 }
 
 /** The one log line of a fatal error: its code, message and what the failed assertion saw. */

@@ -65,6 +65,18 @@ export interface NodeSpec {
    * (chaos partitions: POST /admin/partition {"block":[peer ids]}, POST /admin/heal). Same token for the stack.
    */
   adminTokenFile: string;
+  /**
+   * added (audit events): where this node records its security and availability events, when its component
+   * names a log (topology `auditLog`): the log component, this node's producer client id and key file (0600,
+   * never inlined), and the log's core replicas (`ports.client`) with their f.
+   */
+  auditLog?: {
+    component: string;
+    clientId: string;
+    keyFile: string;
+    f: number;
+    replicas: PeerSpec[];
+  };
 }
 
 /** One node as deployment outputs show it. */

@@ -48,6 +48,12 @@ export interface RoleContext {
    * role stops handling events itself.
    */
   fatal(error: unknown): void;
+  /**
+   * Record a security or availability event (type e.g. `storage.write`) in the log component the topology names
+   * for this node's component (`auditLog`); absent when it names none. Never blocks or throws: the event is
+   * queued (bounded) and sent in the background.
+   */
+  audit?(type: string, msg: string): void;
 }
 
 export interface RoleInstance {

@@ -46,6 +46,16 @@ export const NodeSpecSchema = z.object({
   publicKey: key,
   config: z.record(z.string(), z.unknown()),
   adminTokenFile: z.string().min(1),
+  // added (audit events): the log this node records its events in; its producer key is a path, never a key.
+  auditLog: z
+    .object({
+      component: z.string().min(1),
+      clientId: id,
+      keyFile: z.string().min(1),
+      f: z.int().min(0),
+      replicas: z.array(PeerSchema).min(1),
+    })
+    .optional(),
 });
 
 export async function loadNodeSpec(file: string): Promise<NodeSpec> {

@@ -34,6 +34,8 @@ export const TopologyCodes = {
   TC026: 'the topology declares no components (warning)',
   TC027: 'native mode runs on the hosts of one provider',
   TC028: 'a MapReduce pool needs at least f+1 workers per task',
+  // Owned by the log component's range (components/log/codes.ts), checked here where the topology is read.
+  TC463: '`auditLog` does not name a log component of the topology',
   // init / CLI
   TC030: 'refusing to overwrite an existing file without --force',
   TC031: 'invalid value for an init flag',

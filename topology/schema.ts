@@ -78,9 +78,16 @@ const colocate = z
   .enum(['forbidden', 'allowed'])
   .default('forbidden')
   .describe('allowed: let one cloud hold more than f replicas (one outage can then break the fault assumption)');
+// Where the nodes of a component record their own security and availability events (components/log/audit-*.ts).
+const auditLog = name
+  .optional()
+  .describe(
+    'Name of a `kind: log` component of this topology: the nodes of this component append their security and availability events to it (leader changes, state transfers, refused frames, storage writes and locks)',
+  );
 
 export const StorageSchema = z.strictObject({
   kind: z.literal('storage'),
+  auditLog,
   protocol: z
     .enum(['depsky-a', 'depsky-ca'])
     .default('depsky-ca')
@@ -98,6 +105,7 @@ export const StorageSchema = z.strictObject({
 
 export const SmrSchema = z.strictObject({
   kind: z.literal('smr'),
+  auditLog,
   faults: z.enum(['byzantine', 'crash']).default('byzantine'),
   f,
   clouds,
@@ -167,6 +175,7 @@ export const LogSchema = z.strictObject({
 
 export const MapReduceSchema = z.strictObject({
   kind: z.literal('mapreduce'),
+  auditLog,
   f,
   clouds,
   workers: z.int().min(1).max(10_000).describe('Worker nodes in the pool'),
@@ -180,6 +189,7 @@ export const MapReduceSchema = z.strictObject({
 
 export const WorkflowSchema = z.strictObject({
   kind: z.literal('workflow'),
+  auditLog,
   faults: z.enum(['byzantine', 'crash']).default('crash'),
   f,
   clouds,

@@ -58,6 +58,7 @@ export function checkSemantics(t: CheckedParts, parsed: ParsedYaml, file: string
   checkClouds(t, report);
   const used = new Set<string>();
   for (const [name, c] of Object.entries(t.components)) checkComponent(name, c, t, parsed, report, used);
+  checkAuditLogs(t, report);
 
   const rawCount = rawComponentCount(parsed);
   if (t.componentsDeclared && rawCount === 0) {
@@ -84,6 +85,27 @@ export function checkSemantics(t: CheckedParts, parsed: ParsedYaml, file: string
     }
   }
   return { errors, warnings };
+}
+
+/** `auditLog:` names a `kind: log` component of the same topology (TC463). */
+function checkAuditLogs(t: CheckedParts, report: Report): void {
+  for (const [name, c] of Object.entries(t.components)) {
+    if (c.kind === 'log' || c.auditLog === undefined) continue;
+    const target = t.components[c.auditLog];
+    if (target?.kind === 'log') continue;
+    const logs = Object.entries(t.components)
+      .filter(([, o]) => o.kind === 'log')
+      .map(([n]) => n);
+    report(
+      'TC463',
+      'error',
+      target
+        ? `component "${name}": auditLog "${c.auditLog}" is a ${target.kind} component, not a log`
+        : `component "${name}": auditLog names no component "${c.auditLog}"`,
+      logs.length > 0 ? `log components: ${logs.join(', ')}` : 'add a `kind: log` component, or remove auditLog',
+      ['components', name, 'auditLog'],
+    );
+  }
 }
 
 type Report = (

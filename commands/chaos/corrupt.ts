@@ -3,6 +3,7 @@ import { requireLocal } from '../../chaos/actions.js';
 import { type CorruptResult, corruptObject, resolveBucket } from '../../chaos/corrupt.js';
 import { TcCommand } from '../../cli/base-command.js';
 import { confirmAction, deploymentFlags, yesFlag } from '../../cli/chaos-command.js';
+import { recordEvent } from '../../cli/log-events.js';
 import { loadDeployment } from '../../stacks/deployment.js';
 
 export default class ChaosCorrupt extends TcCommand {
@@ -40,6 +41,9 @@ export default class ChaosCorrupt extends TcCommand {
       bucket: b.name,
     });
     for (const f of result.files) this.log(`corrupted ${f.file}: ${f.flipped} of ${f.size} bytes flipped`);
+    // Event-driven logging, as for every chaos action: what was damaged, where, and by whom.
+    const what = `chaos corrupt: ${flags.object} in ${b.cloud}/${b.name}, ${result.files.length} file(s), ${flags.bytes} bytes each`;
+    for (const w of await recordEvent(dep.stackDir, dep.outputs.target, 'tclouds.chaos.corrupt', what)) this.note(w);
     this.log('undo with `tclouds chaos heal`');
     return result;
   }

@@ -1,9 +1,17 @@
 import { promises as fs } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { deploymentOf, logComponentArg, logFlags, openCore, readVerified } from '../../cli/log-command.js';
+import {
+  deploymentOf,
+  logComponentArg,
+  logFlags,
+  openCore,
+  readVerified,
+  readVerifiedFrom,
+} from '../../cli/log-command.js';
 import { LogCode } from '../../components/log/codes.js';
 import type { LogDeployment } from '../../components/log/deployment.js';
+import { CheckpointSchema, type VerifyCheckpoint } from '../../components/log/protocol/checkpoint.js';
 import { type TreeHead, TreeHeadSchema } from '../../components/log/protocol/segment.js';
 import type { VerifyProblem } from '../../components/log/protocol/verify.js';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
@@ -17,6 +25,8 @@ export interface VerifyOutput {
   head: TreeHead | null;
   problems: VerifyProblem[];
   incomplete: string[];
+  /** With --checkpoint: the log size the checkpoint vouched for (verification started there), else null. */
+  resumedFrom: number | null;
 }
 
 export default class LogVerify extends TcCommand {
@@ -28,7 +38,10 @@ export default class LogVerify extends TcCommand {
     'to the previous. A copy that differs or does not authenticate is reported with the first entry concerned. ' +
     '--since checks that a tree head you saved earlier (--save-head) is still a prefix: truncation or rollback ' +
     'is caught even if the attacker removed whole segments; --core asks the running core for its last sealed head ' +
-    'instead of a saved one.\n\n' +
+    'instead of a saved one. --checkpoint FILE makes repeated verification incremental: the first run verifies the ' +
+    "whole log and saves where it got to (a tree head with f+1 replicas' signatures and the tree's right edge, " +
+    'which must give the signed root: the file needs no protection); later runs read and check only the segments ' +
+    'sealed since, and move it on.\n\n' +
     `Exit 0 when everything verifies; otherwise ${LogCode.verifyFailed} (exit 1) naming the first bad entry. ` +
     'With --json prints {"component","ok","size","segments","head","problems":[{"segment","replica","entry","severity","message"}],"incomplete"}.';
   static override examples = [
@@ -36,6 +49,7 @@ export default class LogVerify extends TcCommand {
     '<%= config.bin %> log verify audit --save-head head.json',
     '<%= config.bin %> log verify audit --since head.json --json',
     '<%= config.bin %> log verify audit --core',
+    '<%= config.bin %> log verify audit --checkpoint audit.checkpoint.json',
   ];
   static override args = { component: logComponentArg };
   static override flags = {
@@ -48,6 +62,11 @@ export default class LogVerify extends TcCommand {
         'also ask the running core (f+1 matching replies) for its last sealed tree head: storage must hold it (catches a tail removed from every cloud without a saved head)',
     }),
     timeout: Flags.integer({ default: 40, min: 1, description: 'with --core: seconds to wait for the core' }),
+    checkpoint: Flags.string({
+      description:
+        'verify only what was sealed since the checkpoint in this file (the whole log when it does not exist yet), then move it on',
+      exclusive: ['since', 'core'],
+    }),
   };
 
   async run(): Promise<VerifyOutput> {
@@ -55,8 +74,16 @@ export default class LogVerify extends TcCommand {
     const since = flags.since ? await readHead(flags.since) : undefined;
     const d = await deploymentOf(flags, args.component);
     const fromCore = flags.core ? await coreHead(d, flags.timeout) : undefined;
-    const r = await readVerified(d, since);
-    if (fromCore) checkAgainstCore(r, fromCore);
+    const cp = flags.checkpoint ? await readCheckpoint(flags.checkpoint) : undefined;
+    let r: Awaited<ReturnType<typeof readVerifiedFrom>>;
+    if (cp) r = await readVerifiedFrom(d, cp);
+    else {
+      const full = await readVerified(d, since, { decode: false });
+      if (fromCore) checkAgainstCore(full, fromCore);
+      r = full;
+    }
+    if (flags.checkpoint && r.ok && r.checkpoint)
+      await writeFileAtomic(flags.checkpoint, `${JSON.stringify(r.checkpoint, null, 2)}\n`);
     const out: VerifyOutput = {
       component: args.component,
       ok: r.ok,
@@ -65,6 +92,7 @@ export default class LogVerify extends TcCommand {
       head: r.head,
       problems: r.problems,
       incomplete: r.incomplete,
+      resumedFrom: cp ? cp.head.size : null,
     };
     if (flags['save-head'] && r.ok && r.head)
       await writeFileAtomic(flags['save-head'], `${JSON.stringify(r.head, null, 2)}\n`);
@@ -113,6 +141,33 @@ async function coreHead(d: LogDeployment, timeoutSeconds: number): Promise<{ siz
   } finally {
     await core.close();
   }
+}
+
+/** A checkpoint saved by an earlier `--checkpoint` run; undefined when the file does not exist yet. */
+async function readCheckpoint(file: string): Promise<VerifyCheckpoint | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TcError(LogCode.badCheckpoint, `cannot read checkpoint ${file}: ${(e as Error).message}`, {
+      exit: ExitCode.notFound,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    raw = undefined;
+  }
+  const r = CheckpointSchema.safeParse(raw);
+  if (!r.success) {
+    throw new TcError(LogCode.badCheckpoint, `${file} is not a log verify checkpoint`, {
+      exit: ExitCode.invalid,
+      hint: 'remove it: the next `log verify --checkpoint` verifies the whole log and writes a new one',
+    });
+  }
+  return r.data;
 }
 
 async function readHead(file: string): Promise<{ size: number; root: string }> {

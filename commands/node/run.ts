@@ -20,7 +20,12 @@ export default class NodeRun extends TcCommand {
 
   async run(): Promise<{ id: string; stopped: true }> {
     const { flags } = await this.parse(NodeRun);
-    const node = await startNode(flags.spec, { roles: rolesOf });
+    const node = await startNode(flags.spec, {
+      roles: rolesOf,
+      // Loaded only by nodes whose spec names an audit log (the host asks only then).
+      audit: async (spec, log, metrics) =>
+        (await import('../../components/log/audit-tap.js')).startAuditTap(spec, log, metrics),
+    });
     let onSignal = () => {};
     const stopAsked = new Promise<'stop'>((resolve) => {
       onSignal = () => resolve('stop');

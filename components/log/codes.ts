@@ -29,5 +29,9 @@ export const LogCode = {
   badHead: 'TC461',
   /** Console: no such route (HTTP 404). */
   noRoute: 'TC462',
+  /** `auditLog` of a component names no log component of the stack (topology check and plan). */
+  auditLog: 'TC463',
+  /** `log verify --checkpoint FILE`: the file is not a verifier's checkpoint. */
+  badCheckpoint: 'TC464',
 } as const;
 export type LogCodeValue = (typeof LogCode)[keyof typeof LogCode];

@@ -22,6 +22,11 @@ export const LogCoreConfigSchema = SmrReplicaConfigSchema.extend({
   ...BucketsSchema.shape,
   /** Entries per sealed segment (tests use small segments). */
   segmentEntries: z.int().min(1).max(65_536).optional(),
+  /**
+   * Nodes of other components that record their events here (components/log/audit-plan.ts): producer client id ->
+   * the cloud and node its entries must name. The core refuses entries of such a client that claim another origin.
+   */
+  producers: byCloud(z.strictObject({ cloud: z.string().min(1), node: z.string().min(1) })).optional(),
 });
 export type LogCoreConfig = z.output<typeof LogCoreConfigSchema>;
 

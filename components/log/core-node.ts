@@ -52,7 +52,7 @@ const core: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
     logger: log,
   });
   await persister.start();
-  const service = new LogCoreService((s) => persister.enqueue(s), logConfig.segmentEntries);
+  const service = new LogCoreService((s) => persister.enqueue(s), logConfig.segmentEntries, logConfig.producers ?? {});
   const { wiring: w } = await startReplica(ctx, config, group, service);
   log.info('log core replica started', { index: spec.index, n: config.n, f: config.f, entries: service.size });
   return {

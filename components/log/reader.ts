@@ -7,8 +7,9 @@ import { DepSkyClient } from '../storage/client.js';
 import type { CloudDriver } from '../storage/drivers/types.js';
 import { defaultWriterId } from '../storage/keys.js';
 import { MAX_SEGMENTS } from './limits.js';
+import type { VerifyCheckpoint } from './protocol/checkpoint.js';
 import { decodeCopy, SEGMENT_UNIT, type SegmentCopy, seedUnit } from './protocol/segment.js';
-import { type VerifyInput, type VerifyReport, verifyLog } from './protocol/verify.js';
+import { type VerifyInput, type VerifyReport, verifyFrom, verifyLog } from './protocol/verify.js';
 
 export interface StoredLog {
   copies: Map<number, Map<number, SegmentCopy | string>>;
@@ -17,7 +18,13 @@ export interface StoredLog {
   incomplete: string[];
 }
 
-export async function readStoredLog(drivers: CloudDriver[], f: number, keys: readonly KeyObject[]): Promise<StoredLog> {
+/** Reads the stored log; with `fromSegment`, only the segments from that one on (a checkpointed verification). */
+export async function readStoredLog(
+  drivers: CloudDriver[],
+  f: number,
+  keys: readonly KeyObject[],
+  fromSegment = 0,
+): Promise<StoredLog> {
   const clients = keys.map(
     (verifyKey) =>
       new DepSkyClient({
@@ -37,7 +44,7 @@ export async function readStoredLog(drivers: CloudDriver[], f: number, keys: rea
       const m = SEGMENT_UNIT.exec(du);
       if (!m) continue;
       const replica = Number(m[2]);
-      if (replica >= keys.length) continue;
+      if (replica >= keys.length || Number(m[1]) < fromSegment) continue;
       wanted.push({ segment: Number(m[1]), replica, du });
     }
     wanted.sort((a, b) => a.segment - b.segment || a.replica - b.replica);
@@ -73,6 +80,16 @@ export async function verifyStored(
 ): Promise<VerifyReport & { incomplete: string[] }> {
   const stored = await readStoredLog(drivers, o.f, o.keys);
   return { ...verifyLog({ ...o, copies: stored.copies, seeds: stored.seeds }), incomplete: stored.incomplete };
+}
+
+/** Verification from a checkpoint: reads and checks only the segments sealed after its head. */
+export async function verifyStoredFrom(
+  drivers: CloudDriver[],
+  o: Omit<VerifyInput, 'copies' | 'seeds' | 'since' | 'decode'>,
+  cp: VerifyCheckpoint,
+): Promise<ReturnType<typeof verifyFrom> & { incomplete: string[] }> {
+  const stored = await readStoredLog(drivers, o.f, o.keys, cp.head.segment + 1);
+  return { ...verifyFrom({ ...o, copies: stored.copies, seeds: stored.seeds }, cp), incomplete: stored.incomplete };
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {

@@ -98,6 +98,8 @@ function gatewayStats(metrics: RoleContext['metrics']) {
 
 /** One authenticated request: who sent it, its nonce (echoed in the response MAC) and its spooled body, if any. */
 interface Authenticated {
+  /** The client id the request authenticated as. */
+  client: string;
   key: Buffer;
   nonce: string;
   method: string;
@@ -170,7 +172,7 @@ class GatewayHttp {
       throw new HttpError(401, StorageCode.gatewayAuth, 'request authentication failed');
     }
     this.stats.counters.requests.inc();
-    return { key, nonce: nonce!, method, url, bodyFile };
+    return { client: id!, key, nonce: nonce!, method, url, bodyFile };
   }
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -200,9 +202,17 @@ class GatewayHttp {
       this.stats.totals.puts++;
       this.stats.totals.bytesIn += r.size;
       this.stats.counters.bytesIn.inc(r.size);
+      this.ctx.audit?.(
+        'storage.write',
+        `client ${a.client} wrote ${du} version ${r.version} (${r.size} bytes, clouds ${r.acked.join(',')})`,
+      );
       return json(200, r);
     }
-    if (method === 'DELETE') return json(200, await this.client.rm(du));
+    if (method === 'DELETE') {
+      const r = await this.client.rm(du);
+      this.ctx.audit?.('storage.delete', `client ${a.client} deleted ${du}`);
+      return json(200, r);
+    }
     if (method === 'GET') return this.sendObject(a, du, res);
     throw new HttpError(405, 'TC208', `method ${method} not allowed`);
   }

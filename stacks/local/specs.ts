@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { kindOf } from '../../components/kinds.js';
+import { auditTargetOf, isProducerKey } from '../../components/log/audit-plan.js';
 import type { ComponentPlan, Plan, PlannedNode } from '../../components/plan-types.js';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import {
@@ -74,6 +75,11 @@ export async function buildSpecs(
       if (hasSigningKey(k, c.kind) && signingKeys.has(k.id)) clientSigners[k.id] = signingKeys.get(k.id) as string;
     }
     for (const n of c.nodes) {
+      const auditLog = auditTargetOf(plan.components, c, n, {
+        hostOf: (id) => d.addresses.get(id) as string,
+        publicKeyOf: (id) => publicKeys.get(id) ?? '',
+        keyFileOf: (k) => keyFileOf(ctx.stackDir, k),
+      });
       specs.set(n.id, {
         version: NODE_SPEC_VERSION,
         stack: plan.stack,
@@ -95,6 +101,7 @@ export async function buildSpecs(
         publicKey: publicKeys.get(n.id) ?? '',
         config: { ...localConfig(n.config, ctx), ...bucketConfig(c, d, component), ...faultConfig(c) },
         adminTokenFile: p.adminToken,
+        ...(auditLog ? { auditLog } : {}),
       });
     }
   }
@@ -145,7 +152,8 @@ export function buildOutputs(
   for (const [name, c] of Object.entries(plan.components)) {
     const clientKeys: ComponentOutput['clientKeys'] = {};
     for (const k of c.keys) {
-      if (k.kind === 'node') continue;
+      // A node's producer key is that node's alone: the outputs name no path to it.
+      if (k.kind === 'node' || isProducerKey(k)) continue;
       clientKeys[k.id] = { keyFile: keyFileOf(ctx.stackDir, k), publicKey: publicKeys.get(k.id) ?? '' };
       const signing = signingKeys.get(k.id);
       if (hasSigningKey(k, c.kind) && signing) {

@@ -27,6 +27,16 @@ describe('log verify (pure)', () => {
     expect(r.head?.root).toBe(r.tree.root().toString('hex'));
   });
 
+  it('checks without parsing (log verify): the same verdict, size and head, no entries kept', () => {
+    const l = memoryLog(6, 5);
+    const full = verifyLog(input(l));
+    const lean = verifyLog({ ...input(l), decode: false });
+    expect(lean).toMatchObject({ ok: true, size: full.size, segments: full.segments, head: full.head, entries: [] });
+    const c = copyOf(l, 2, 1);
+    c.entries[3] = encodeEntry({ ...JSON.parse(c.entries[3] as string), msg: 'nothing happened' });
+    expect(errors(verifyLog({ ...input(l), decode: false }))).toEqual(errors(verifyLog(input(l))));
+  });
+
   it('names the entry a rewritten copy changes, and still reads the content f+1 replicas vouch for', () => {
     const l = memoryLog(4, 5);
     const c = copyOf(l, 2, 1);

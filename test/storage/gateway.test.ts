@@ -35,6 +35,8 @@ const gw = generateNodeKey();
 const alice = generateNodeKey();
 const mallory = generateNodeKey();
 
+const audited: { type: string; msg: string }[] = [];
+
 beforeAll(async () => {
   tmp = await tempDir('tclouds-gateway-');
   port = await freePort();
@@ -80,6 +82,8 @@ beforeAll(async () => {
     privateKey: gw.privateKey,
     // A gateway has no invariant that may stop it here; any report fails the suite in afterAll.
     fatal: (e) => fatalReports.push(e),
+    // What the node host hands a role when the topology names an audit log (runtime/audit.ts).
+    audit: (type, msg) => audited.push({ type, msg }),
   });
 });
 afterAll(async () => {
@@ -112,6 +116,10 @@ describe('storage gateway (mediator mode)', () => {
     await c.rm('docs/1');
     await expect(c.get('docs/1')).rejects.toMatchObject({ code: 'TC202' });
     expect(role.health()).toMatchObject({ puts: 3, gets: 3, protocol: 'depsky-ca' });
+    // Writes and deletes are audit events naming the client and the object.
+    expect(audited.map((e) => e.type)).toEqual(['storage.write', 'storage.write', 'storage.write', 'storage.delete']);
+    expect(audited[1]?.msg).toMatch(/^client alice wrote docs\/1 version 1\.\S+ \(1 bytes, clouds /);
+    expect(audited[3]?.msg).toBe('client alice deleted docs/1');
   });
 
   it('refuses unknown clients, a client using another key, and replays', async () => {

@@ -23,6 +23,7 @@ export const TEST_STACKS = {
   workflow: 'tctest-workflow',
   logConsole: 'tctest-log-console',
   log: 'tctest-log',
+  logAudit: 'tctest-log-audit',
   mapreduce: 'tctest-mapreduce',
   rollingUpdate: 'tctest-rolling',
   /** Deployed as tctest-ci-<run id> (`--stack-suffix`): the suite picks run ids whose blocks are free. */

@@ -8,7 +8,7 @@
  */
 import type { ExecContext, Service } from '../../smr/services/service.js';
 import { SEAL_AFTER_MS, SEGMENT_ENTRIES } from '../limits.js';
-import { CoreOpSchema, type EntryInput, encodeEntry } from './entry.js';
+import { CoreOpSchema, type EntryInput, encodeStamped } from './entry.js';
 import { chainNext, genesisChain } from './forward-integrity.js';
 import { Frontier } from './frontier.js';
 import { headChainInput, type SealedSegment, type TreeHead } from './segment.js';
@@ -35,6 +35,8 @@ export class LogCoreService implements Service {
   constructor(
     private readonly onSeal: (s: SealedSegment) => void = () => {},
     private readonly segmentEntries = SEGMENT_ENTRIES,
+    /** Producer client id -> the only cloud and node its entries may name (audited nodes, audit-plan.ts). */
+    private readonly producers: Readonly<Record<string, { cloud: string; node: string }>> = {},
   ) {}
 
   get size(): number {
@@ -77,8 +79,12 @@ export class LogCoreService implements Service {
       return { error: `client ${client} is not a console and cannot append on behalf of others` };
     }
     const account = onBehalf === undefined ? client : `${client}:${onBehalf}`;
+    const origin = Object.hasOwn(this.producers, client) ? this.producers[client] : undefined;
+    if (origin && entries.some((e) => e.cloud !== origin.cloud || e.node !== origin.node)) {
+      return { error: `producer ${client} may only append entries of cloud ${origin.cloud}, node ${origin.node}` };
+    }
     for (const e of entries) {
-      const text = encodeEntry({ ...e, seq: this.size, time: ctx.timestamp, account });
+      const text = encodeStamped(e, this.size, ctx.timestamp, account);
       if (this.open.length === 0) this.openSince = ctx.timestamp;
       this.frontier.appendText(text);
       this.open.push(text);

@@ -40,6 +40,11 @@ export class Frontier {
     return r;
   }
 
+  /** The subtree hashes, largest first (copies). */
+  edge(): Buffer[] {
+    return this.hashes.map((h) => Buffer.from(h));
+  }
+
   toJSON(): { size: number; hashes: string[] } {
     return { size: this.size, hashes: this.hashes.map((h) => h.toString('hex')) };
   }

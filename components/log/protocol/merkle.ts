@@ -86,6 +86,22 @@ export class MerkleTree {
     this.appendLeafHash(leafHashOfText(entry));
   }
 
+  /**
+   * The right edge of the tree (protocol/frontier.ts): the complete subtrees' hashes, largest first, one per 1 bit
+   * of the size. Each is stored already, so this costs no hashing.
+   */
+  frontierHashes(): Buffer[] {
+    const out: Buffer[] = [];
+    let offset = 0;
+    for (let level = this.levels.length - 1; level >= 0; level--) {
+      const width = 2 ** level;
+      if (offset + width > this.size) continue;
+      out.push(Buffer.from(this.node(level, offset / width)));
+      offset += width;
+    }
+    return out;
+  }
+
   /** The leaf hash of entry `index`. */
   leaf(index: number): Buffer {
     return this.node(0, index);

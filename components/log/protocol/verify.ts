@@ -11,8 +11,10 @@
  * entry where it differs: a copy written by a compromised replica is evidence, and verify fails on it. Pure.
  */
 import { type KeyObject, verify as verifySignature } from 'node:crypto';
+import { checkpointProblem, makeCheckpoint, type VerifyCheckpoint } from './checkpoint.js';
 import { decodeEntry, type Entry } from './entry.js';
 import { chainNext, genesisChain, macMatches, secretAt } from './forward-integrity.js';
+import { Frontier } from './frontier.js';
 import { MerkleTree } from './merkle.js';
 import { headChainInput, headSignedBytes, type SegmentCopy, type TreeHead } from './segment.js';
 
@@ -29,6 +31,12 @@ export interface VerifyInput {
   copies: ReadonlyMap<number, ReadonlyMap<number, SegmentCopy | string>>;
   /** A tree head saved earlier (`--since`): the log must still hold it as a prefix. */
   since?: { size: number; root: string } | undefined;
+  /**
+   * Parse every entry into `entries` (default true: query, tail and the console read them). `log verify` needs
+   * none: it then checks each entry's canonical sequence prefix (`{"seq":N,`) instead of parsing it, a third of
+   * the per-entry cost. What an entry says is bound by the Merkle root f+1 replicas signed either way.
+   */
+  decode?: boolean;
 }
 
 export interface VerifyProblem {
@@ -49,17 +57,67 @@ export interface VerifyReport {
   entries: Entry[];
   /** Every leaf, for proofs and consistency checks. */
   tree: MerkleTree;
+  /** Where the next `--checkpoint` verification can start (the last verified head), if any segment verified. */
+  checkpoint: VerifyCheckpoint | undefined;
 }
 
 interface Candidate {
   copy: SegmentCopy;
   vouchers: number[];
+  /** Each voucher's signature of the head (what a checkpoint keeps). */
+  sigs: { replica: number; sig: string }[];
 }
 
 export function verifyLog(input: VerifyInput): VerifyReport {
-  const problems: VerifyProblem[] = [];
+  const problems = seedProblems(input);
   const tree = new MerkleTree();
   const entries: Entry[] = [];
+  const run = verifySegments(input, tree, { k: 0, chain: genesisChain(), head: null }, problems, entries);
+  checkSince(input.since, tree, problems);
+  return {
+    ok: !problems.some((p) => p.severity === 'error'),
+    size: tree.size,
+    segments: run.k,
+    head: run.head,
+    problems,
+    entries,
+    tree,
+    checkpoint: checkpointAfter(input, run, tree.size, () => tree.frontierHashes()),
+  };
+}
+
+/**
+ * Verification from a checkpoint (protocol/checkpoint.ts): only the segments after its head are checked, on top
+ * of the tree edge and chain it holds; `input.copies` need hold only those. A checkpoint that does not check is an
+ * error, never a silent full verification. No entries are parsed and there is no tree for proofs.
+ */
+export function verifyFrom(
+  input: Omit<VerifyInput, 'since' | 'decode'>,
+  cp: VerifyCheckpoint,
+): Omit<VerifyReport, 'entries' | 'tree'> {
+  const problems = seedProblems(input);
+  const bad = checkpointProblem(cp, input);
+  if (bad) {
+    problems.push({ severity: 'error', message: `the checkpoint does not check: ${bad}` });
+    return { ok: false, size: 0, segments: 0, head: null, problems, checkpoint: undefined };
+  }
+  const frontier = Frontier.from(cp.frontier);
+  const start = { k: cp.head.segment + 1, chain: Buffer.from(cp.head.chain, 'hex'), head: cp.head };
+  const run = verifySegments({ ...input, decode: false }, frontier, start, problems, undefined);
+  return {
+    ok: !problems.some((p) => p.severity === 'error'),
+    size: frontier.size,
+    segments: run.k,
+    head: run.head,
+    problems,
+    checkpoint: run.accepted
+      ? checkpointAfter(input, run, frontier.size, () => frontier.edge())
+      : makeCheckpoint(input.log, cp.head, cp.signatures, { size: frontier.size, hashes: frontier.edge() }),
+  };
+}
+
+function seedProblems(input: Pick<VerifyInput, 'seeds'>): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
   input.seeds.forEach((s, i) => {
     if (typeof s === 'string')
       problems.push({
@@ -68,11 +126,37 @@ export function verifyLog(input: VerifyInput): VerifyReport {
         message: `forward-integrity seed of replica ${i} unreadable: ${s}`,
       });
   });
-  let chain = genesisChain();
-  let head: TreeHead | null = null;
+  return problems;
+}
+
+/** The tree a verification appends to: the whole tree (MerkleTree) or only its right edge (Frontier). */
+interface GrowingTree {
+  readonly size: number;
+  appendText(entry: string): unknown;
+  root(): Buffer;
+}
+
+interface SegmentsRun {
+  /** The first segment not verified. */
+  k: number;
+  head: TreeHead | null;
+  /** The content accepted for the last verified segment, with its vouchers. */
+  accepted: Candidate | undefined;
+}
+
+/** Segments from `start.k` on, in order, until the last stored one or the first that does not check. */
+function verifySegments(
+  input: VerifyInput,
+  tree: GrowingTree,
+  start: { k: number; chain: Buffer; head: TreeHead | null },
+  problems: VerifyProblem[],
+  entries: Entry[] | undefined,
+): SegmentsRun {
+  let { chain, head } = start;
+  let lastAccepted: Candidate | undefined;
   const numbers = [...input.copies.keys()].sort((a, b) => a - b);
   const last = numbers.length > 0 ? (numbers[numbers.length - 1] as number) : -1;
-  let k = 0;
+  let k = start.k;
   for (; k <= last; k++) {
     const copies = input.copies.get(k);
     if (!copies || copies.size === 0) {
@@ -86,13 +170,14 @@ export function verifyLog(input: VerifyInput): VerifyReport {
     }
     const accepted = acceptSegment(input, k, copies, problems, tree.size);
     if (!accepted) break;
-    const checked = checkContent(accepted.copy, k, tree, chain, entries);
+    const checked = checkContent(accepted.copy, k, tree, chain, input.decode === false ? undefined : entries);
     if (typeof checked === 'string') {
       problems.push({ segment: k, entry: accepted.copy.first, severity: 'error', message: checked });
       break;
     }
     chain = Buffer.from(accepted.copy.head.chain, 'hex');
     head = accepted.copy.head;
+    lastAccepted = accepted;
     reportDissent(input, k, copies, accepted, problems);
   }
   if (k <= last)
@@ -101,16 +186,18 @@ export function verifyLog(input: VerifyInput): VerifyReport {
       severity: 'error',
       message: `segments ${k}..${last} not verified: the log cannot be trusted past segment ${k - 1}`,
     });
-  checkSince(input.since, tree, problems);
-  return {
-    ok: !problems.some((p) => p.severity === 'error'),
-    size: tree.size,
-    segments: k,
-    head,
-    problems,
-    entries,
-    tree,
-  };
+  return { k, head, accepted: lastAccepted };
+}
+
+/** The checkpoint a run ends on: its last accepted head, the signatures of the replicas that vouched for it. */
+function checkpointAfter(
+  input: Pick<VerifyInput, 'log'>,
+  run: SegmentsRun,
+  size: number,
+  edge: () => Buffer[],
+): VerifyCheckpoint | undefined {
+  if (!run.accepted || !run.head) return undefined;
+  return makeCheckpoint(input.log, run.head, run.accepted.sigs, { size, hashes: edge() });
 }
 
 /**
@@ -142,8 +229,10 @@ function acceptSegment(
     const why = vouchFailure(input, k, replica, copy);
     if (why) continue;
     const c = candidates.find((x) => sameContent(x.copy, copy));
-    if (c) c.vouchers.push(replica);
-    else candidates.push({ copy, vouchers: [replica] });
+    if (c) {
+      c.vouchers.push(replica);
+      c.sigs.push({ replica, sig: copy.sig });
+    } else candidates.push({ copy, vouchers: [replica], sigs: [{ replica, sig: copy.sig }] });
   }
   const strong = candidates.filter((c) => c.vouchers.length >= input.f + 1);
   if (strong.length === 1) return strong[0];
@@ -205,18 +294,30 @@ function secretFor(input: VerifyInput, replica: number, seed: Uint8Array, index:
   return secret;
 }
 
-/** Checks the accepted content on its own and appends its entries to `tree` and `out`; a reason when it fails. */
-function checkContent(c: SegmentCopy, k: number, tree: MerkleTree, chain: Buffer, out: Entry[]): string | undefined {
+/**
+ * Checks the accepted content on its own and appends its entries to `tree` (and, parsed, to `out` when given); a
+ * reason when it fails.
+ */
+function checkContent(
+  c: SegmentCopy,
+  k: number,
+  tree: GrowingTree,
+  chain: Buffer,
+  out: Entry[] | undefined,
+): string | undefined {
   if (c.first !== tree.size)
     return `segment ${k} starts at entry ${c.first}, but the log so far has ${tree.size} entries (entries missing or repeated)`;
   if (c.head.size !== c.first + c.entries.length)
     return `segment ${k}: its head says ${c.head.size} entries but it holds ${c.first}+${c.entries.length}`;
   for (let j = 0; j < c.entries.length; j++) {
     const text = c.entries[j] as string;
-    const e = decodeEntry(text);
-    if (!e || e.seq !== c.first + j) return `entry ${c.first + j} of segment ${k} is malformed or out of order`;
+    const seq = c.first + j;
+    if (out) {
+      const e = decodeEntry(text);
+      if (!e || e.seq !== seq) return `entry ${seq} of segment ${k} is malformed or out of order`;
+      out.push(e);
+    } else if (!hasSeqPrefix(text, seq)) return `entry ${seq} of segment ${k} is malformed or out of order`;
     tree.appendText(text);
-    out.push(e);
   }
   if (tree.root().toString('hex') !== c.head.root)
     return `segment ${k}: the Merkle root of entries 0..${tree.size - 1} differs from its signed head`;
@@ -224,6 +325,20 @@ function checkContent(c: SegmentCopy, k: number, tree: MerkleTree, chain: Buffer
   if (want !== c.head.chain) return `segment ${k}: its head does not chain to the head of segment ${k - 1}`;
   return undefined;
 }
+
+/** Whether `text` starts as the canonical entry `seq` does (encodeEntry: `{"seq":<seq>,...`), without parsing it. */
+function hasSeqPrefix(text: string, seq: number): boolean {
+  const digits = String(seq);
+  return (
+    text.startsWith(SEQ_PREFIX) &&
+    text.startsWith(digits, SEQ_PREFIX.length) &&
+    text.charCodeAt(SEQ_PREFIX.length + digits.length) === COMMA &&
+    text.charCodeAt(text.length - 1) === CLOSE_BRACE
+  );
+}
+const SEQ_PREFIX = '{"seq":';
+const COMMA = 44;
+const CLOSE_BRACE = 125;
 
 /** Every copy that is missing, unreadable, unauthenticated or different from the accepted content. */
 function reportDissent(
