@@ -1,0 +1,218 @@
+/**
+ * The shell of a streamed DepSky-CA write (protocol/segments.ts has the format and the scheduler): read a
+ * segment, seal it (AES-256-GCM, nonce and AAD bound to its index), erasure-code it into n blocks, hash the
+ * blocks, and hand it to the UploadSchedule, which says which cloud stores what and when a segment's memory can
+ * go. Reading, sealing and the clouds' puts overlap: the clouds receive data while the source is still read.
+ *
+ * `quorum` resolves when n-f clouds hold every segment and their manifest; clouds still catching up then go on
+ * in the background (`cloudDone(c)`), bounded by the caller (DepSkyClient.close, LATE_COPY_MS).
+ */
+import { createHash } from 'node:crypto';
+import { ExitCode, TcError } from '../../kernel/errors.js';
+import { StorageCode } from './codes.js';
+import { blockSize, encodeParity } from './crypto/erasure.js';
+import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, sealSegment, shareSecret } from './crypto/primitives.js';
+import type { CloudDriver } from './drivers/types.js';
+import { manifestFile, segmentFile } from './protocol/names.js';
+import { encodeManifest, segmentAad, segmentNonce, type UploadAction, UploadSchedule } from './protocol/segments.js';
+import type { Version } from './protocol/types.js';
+import { type SegmentSource, type StageProfile, timed, timedAsync } from './segment-io.js';
+
+export interface StreamedWriteParams {
+  du: string;
+  container: string;
+  version: Version;
+  f: number;
+  drivers: readonly CloudDriver[];
+  source: SegmentSource;
+  segmentBytes: number;
+  signal?: AbortSignal;
+  profile?: StageProfile;
+  /** Called after each stored item: `done` puts of `total` (total is known once the source ended). */
+  onPut?: (done: number) => void;
+}
+
+export interface StreamedQuorum {
+  /** Plaintext bytes read from the source. */
+  size: number;
+  /** SHA-256 of each cloud's manifest (the signed metadata's digests). */
+  digests: string[];
+  /** Clouds that hold every file of the version. */
+  stored: number[];
+  failed: { cloud: number; reason: string }[];
+  /** Bytes stored on each cloud (blocks and manifest). */
+  bytesPerCloud: number;
+}
+
+export interface StreamedWrite {
+  quorum: Promise<StreamedQuorum>;
+  /** Resolves true when `cloud` stored every file, false when it dropped out or the write was stopped. */
+  cloudDone(cloud: number): Promise<boolean>;
+  /** Stop every put still running (the caller's bound on late copies ran out, or the write failed). */
+  stop(reason: string): void;
+}
+
+/** Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first). */
+function encodeSegment(
+  p: StreamedWriteParams,
+  key: Uint8Array,
+  index: number,
+  plain: Uint8Array,
+  last: boolean,
+): { blocks: Uint8Array[]; digests: Uint8Array[] } {
+  const n = p.drivers.length;
+  const k = p.f + 1;
+  const bs = blockSize(plain.length + SEGMENT_AEAD_OVERHEAD, k);
+  const all = new Uint8Array(n * bs);
+  timed(p.profile, 'encrypt', () =>
+    sealSegment(plain, key, segmentNonce(index), segmentAad(p.du, p.version, index, last), all),
+  );
+  const blocks = Array.from({ length: n }, (_, i) => all.subarray(i * bs, (i + 1) * bs));
+  timed(p.profile, 'erasure', () => encodeParity(blocks, n, k));
+  const digests = timed(p.profile, 'hash', () => blocks.map((b) => createHash('sha256').update(b).digest()));
+  return { blocks, digests };
+}
+
+export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
+  const n = p.drivers.length;
+  const sched = new UploadSchedule(n, p.f);
+  const items = new Map<number, readonly Uint8Array[]>();
+  const digestLists: Uint8Array[][] = Array.from({ length: n }, () => []);
+  const cloudCtl = p.drivers.map(() => new AbortController());
+  const cloudWaiters = p.drivers.map(() => {
+    let resolve!: (ok: boolean) => void;
+    const promise = new Promise<boolean>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  });
+  const bytesPerCloud = new Array<number>(n).fill(0);
+  let quorumResolve!: (q: StreamedQuorum) => void;
+  let quorumReject!: (e: unknown) => void;
+  const quorum = new Promise<StreamedQuorum>((res, rej) => {
+    quorumResolve = res;
+    quorumReject = rej;
+  });
+  let segments = 0;
+  let size = 0;
+  let manifestDigests: string[] = [];
+  let stopped = false;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  let puts = 0;
+
+  const stop = (reason: string) => {
+    if (stopped) return;
+    stopped = true;
+    for (const c of cloudCtl) c.abort(new Error(reason));
+    for (const w of cloudWaiters) w.resolve(false);
+    items.clear();
+    wake?.();
+  };
+  const failWith = (e: unknown) => {
+    quorumReject(e);
+    stop(e instanceof Error ? e.message : String(e));
+  };
+  p.signal?.addEventListener('abort', () => failWith(p.signal?.reason ?? new Error('aborted')), { once: true });
+
+  const apply = (actions: UploadAction[]): void => {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'put':
+          startPut(a.item, a.cloud);
+          break;
+        case 'free':
+          items.delete(a.item);
+          break;
+        case 'drop':
+          cloudCtl[a.cloud]!.abort(new Error(a.reason));
+          cloudWaiters[a.cloud]!.resolve(false);
+          break;
+        case 'cloudDone':
+          cloudWaiters[a.cloud]!.resolve(true);
+          break;
+        case 'quorum':
+          quorumResolve({
+            size,
+            digests: manifestDigests,
+            stored: a.clouds,
+            failed: sched.droppedClouds,
+            bytesPerCloud: Math.max(...bytesPerCloud),
+          });
+          break;
+        case 'fail': {
+          const why = a.failed.map((x) => `${p.drivers[x.cloud]!.cloud}: ${x.reason}`).join('; ');
+          failWith(
+            new TcError(
+              StorageCode.noQuorum,
+              `only ${n - a.failed.length} of ${n} clouds could store the segments, ${n - p.f} needed (${why})`,
+              { exit: ExitCode.unavailable, hint: 'at most f clouds may be down; the previous version stays readable' },
+            ),
+          );
+          break;
+        }
+      }
+    }
+    wake?.();
+  };
+
+  function startPut(item: number, cloud: number): void {
+    const payload = items.get(item)?.[cloud];
+    if (payload === undefined || stopped) return;
+    // Item `segments` is the manifest once the source ended (segments are numbered from 0).
+    const name = ended && item === segments ? manifestFile(p.version) : segmentFile(p.version, item);
+    const driver = p.drivers[cloud]!;
+    driver.put(p.container, name, payload, { signal: cloudCtl[cloud]!.signal }).then(
+      () => {
+        if (stopped) return;
+        bytesPerCloud[cloud]! += payload.length;
+        p.onPut?.(++puts);
+        apply(sched.result(item, cloud, true));
+      },
+      (e: unknown) => {
+        if (stopped) return;
+        apply(sched.result(item, cloud, false, e instanceof Error ? e.message : String(e)));
+      },
+    );
+  }
+
+  const produce = async (): Promise<void> => {
+    const key = generateSecretKey();
+    const shares = await shareSecret(key, n, p.f + 1);
+    try {
+      for (;;) {
+        if (stopped) return;
+        if (!sched.wantsSegment()) {
+          await timedAsync(p.profile, 'waitClouds', new Promise<void>((r) => (wake = r)));
+          wake = undefined;
+          continue;
+        }
+        const seg = await timedAsync(p.profile, 'read', p.source.next());
+        if (stopped) return;
+        if (seg === undefined) break;
+        const { blocks, digests } = encodeSegment(p, key, segments, seg.bytes, seg.last);
+        for (let c = 0; c < n; c++) digestLists[c]!.push(digests[c]!);
+        items.set(segments++, blocks);
+        size += seg.bytes.length;
+        apply(sched.addSegment());
+      }
+    } finally {
+      key.fill(0);
+    }
+    const manifests = shares.map((share, c) =>
+      encodeManifest({ cloud: c, share, segments, digests: Buffer.concat(digestLists[c]!) }),
+    );
+    digestLists.length = 0;
+    manifestDigests = timed(p.profile, 'hash', () =>
+      manifests.map((m) => createHash('sha256').update(m).digest('hex')),
+    );
+    ended = true;
+    items.set(segments, manifests);
+    apply(sched.end());
+  };
+  produce()
+    .catch(failWith)
+    .finally(() => p.source.close().catch(() => {}));
+
+  return { quorum, cloudDone: (c) => cloudWaiters[c]!.promise, stop };
+}
