@@ -63,10 +63,14 @@ export async function fileSource(file: string, segmentBytes: number): Promise<Se
   const h: FileHandle = await fs.open(file, 'r');
   const size = (await h.stat()).size;
   let offset = 0;
+  // Two buffers in turn: the one the caller encodes, and the one being read ahead (the caller is done with a
+  // segment before it asks for the next one).
+  const ring = [new Uint8Array(Math.min(segmentBytes, size)), new Uint8Array(Math.min(segmentBytes, size))];
+  let turn = 0;
   const readAt = async (pos: number): Promise<Segment | undefined> => {
     if (pos >= size) return undefined;
     const length = Math.min(segmentBytes, size - pos);
-    const bytes = new Uint8Array(length);
+    const bytes = ring[turn++ % 2]!.subarray(0, length);
     let got = 0;
     while (got < length) {
       const { bytesRead } = await h.read(bytes, got, length - got, pos + got);

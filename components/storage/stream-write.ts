@@ -14,7 +14,15 @@ import { blockSize, encodeParity } from './crypto/erasure.js';
 import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, sealSegment, shareSecret } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
 import { manifestFile, segmentFile } from './protocol/names.js';
-import { encodeManifest, segmentAad, segmentNonce, type UploadAction, UploadSchedule } from './protocol/segments.js';
+import {
+  encodeManifest,
+  segmentAad,
+  segmentNonce,
+  type UploadAction,
+  LAGGARD_GRACE_MS,
+  UploadSchedule,
+  WRITE_SEGMENTS_IN_MEMORY,
+} from './protocol/segments.js';
 import type { Version } from './protocol/types.js';
 import { type SegmentSource, type StageProfile, timed, timedAsync } from './segment-io.js';
 
@@ -52,31 +60,53 @@ export interface StreamedWrite {
   stop(reason: string): void;
 }
 
+/**
+ * Buffers of encoded segments, reused once every cloud stored them: the writer's memory is then a fixed number of
+ * buffers instead of whatever the garbage collector has not reclaimed yet.
+ */
+class BufferPool {
+  private readonly free: Uint8Array[] = [];
+  take(size: number): Uint8Array {
+    const i = this.free.findIndex((b) => b.length === size);
+    return i >= 0 ? this.free.splice(i, 1)[0]! : new Uint8Array(size);
+  }
+  give(b: Uint8Array): void {
+    if (this.free.length < WRITE_SEGMENTS_IN_MEMORY) this.free.push(b);
+  }
+}
+
 /** Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first). */
 function encodeSegment(
   p: StreamedWriteParams,
+  pool: BufferPool,
   key: Uint8Array,
   index: number,
   plain: Uint8Array,
   last: boolean,
-): { blocks: Uint8Array[]; digests: Uint8Array[] } {
+): { all: Uint8Array; blocks: Uint8Array[]; digests: Uint8Array[] } {
   const n = p.drivers.length;
   const k = p.f + 1;
-  const bs = blockSize(plain.length + SEGMENT_AEAD_OVERHEAD, k);
-  const all = new Uint8Array(n * bs);
+  const sealed = plain.length + SEGMENT_AEAD_OVERHEAD;
+  const bs = blockSize(sealed, k);
+  const all = pool.take(n * bs);
   timed(p.profile, 'encrypt', () =>
     sealSegment(plain, key, segmentNonce(index), segmentAad(p.du, p.version, index, last), all),
   );
+  // The padding after the sealed bytes is part of the data blocks (and their digests): zero, whatever the buffer held.
+  all.fill(0, sealed, k * bs);
   const blocks = Array.from({ length: n }, (_, i) => all.subarray(i * bs, (i + 1) * bs));
   timed(p.profile, 'erasure', () => encodeParity(blocks, n, k));
   const digests = timed(p.profile, 'hash', () => blocks.map((b) => createHash('sha256').update(b).digest()));
-  return { blocks, digests };
+  return { all, blocks, digests };
 }
 
 export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
   const n = p.drivers.length;
   const sched = new UploadSchedule(n, p.f);
   const items = new Map<number, readonly Uint8Array[]>();
+  /** The one buffer each held segment's blocks are views of. */
+  const buffers = new Map<number, Uint8Array>();
+  const pool = new BufferPool();
   const digestLists: Uint8Array[][] = Array.from({ length: n }, () => []);
   const cloudCtl = p.drivers.map(() => new AbortController());
   const cloudWaiters = p.drivers.map(() => {
@@ -107,6 +137,7 @@ export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
     for (const c of cloudCtl) c.abort(new Error(reason));
     for (const w of cloudWaiters) w.resolve(false);
     items.clear();
+    buffers.clear();
     wake?.();
   };
   const failWith = (e: unknown) => {
@@ -121,9 +152,13 @@ export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
         case 'put':
           startPut(a.item, a.cloud);
           break;
-        case 'free':
+        case 'free': {
           items.delete(a.item);
+          const b = buffers.get(a.item);
+          buffers.delete(a.item);
+          if (b) pool.give(b);
           break;
+        }
         case 'drop':
           cloudCtl[a.cloud]!.abort(new Error(a.reason));
           cloudWaiters[a.cloud]!.resolve(false);
@@ -166,6 +201,7 @@ export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
       () => {
         if (stopped) return;
         bytesPerCloud[cloud]! += payload.length;
+        lastProgress[cloud] = performance.now();
         p.onPut?.(++puts);
         apply(sched.result(item, cloud, true));
       },
@@ -176,6 +212,21 @@ export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
     );
   }
 
+  /** The time each cloud last stored an item: a laggard is dropped only after LAGGARD_GRACE_MS without progress. */
+  const lastProgress = p.drivers.map(() => performance.now());
+  const waitForClouds = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((r) => {
+      wake = r;
+      timer = setTimeout(r, LAGGARD_GRACE_MS);
+    });
+    clearTimeout(timer);
+    wake = undefined;
+    const now = performance.now();
+    const stuck = sched.laggards().filter((c) => now - lastProgress[c]! >= LAGGARD_GRACE_MS);
+    if (stuck.length > 0) apply(sched.dropLaggards(stuck));
+  };
+
   const produce = async (): Promise<void> => {
     const key = generateSecretKey();
     const shares = await shareSecret(key, n, p.f + 1);
@@ -183,15 +234,15 @@ export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
       for (;;) {
         if (stopped) return;
         if (!sched.wantsSegment()) {
-          await timedAsync(p.profile, 'waitClouds', new Promise<void>((r) => (wake = r)));
-          wake = undefined;
+          await timedAsync(p.profile, 'waitClouds', waitForClouds());
           continue;
         }
         const seg = await timedAsync(p.profile, 'read', p.source.next());
         if (stopped) return;
         if (seg === undefined) break;
-        const { blocks, digests } = encodeSegment(p, key, segments, seg.bytes, seg.last);
+        const { all, blocks, digests } = encodeSegment(p, pool, key, segments, seg.bytes, seg.last);
         for (let c = 0; c < n; c++) digestLists[c]!.push(digests[c]!);
+        buffers.set(segments, all);
         items.set(segments++, blocks);
         size += seg.bytes.length;
         apply(sched.addSegment());

@@ -16,11 +16,17 @@ import { versionString } from './names.js';
 import type { Version } from './types.js';
 
 /** Plaintext bytes per segment: large enough that per-file costs vanish, small enough to keep a few in memory. */
-export const SEGMENT_BYTES = 4 << 20;
+export const SEGMENT_BYTES = 2 << 20;
 /** Segments held in memory by a writer (encoded, being stored): the writer's memory bound is about this many. */
 export const WRITE_SEGMENTS_IN_MEMORY = 12;
 /** Puts in flight per cloud: one being sent while the next waits, so a cloud never idles between segments. */
-export const PUTS_PER_CLOUD = 2;
+export const PUTS_PER_CLOUD = 1;
+/**
+ * When the writer's memory is full and only clouds behind the quorum keep it full, they get this long to store
+ * their next segment before they are dropped from the write (they will not hold this version). A cloud that is
+ * slower but keeps moving slows the write down to its pace instead.
+ */
+export const LAGGARD_GRACE_MS = 2_000;
 /** Segments a reader fetches ahead of the one it writes out. */
 export const READ_AHEAD_SEGMENTS = 3;
 
@@ -117,8 +123,9 @@ export type UploadAction =
 /**
  * The upload scheduler: per cloud, items in order with PUTS_PER_CLOUD in flight. Items are the segments, then the
  * manifest (item `count`, known once the source ended). An item stays in memory until every cloud still in the
- * write stored it; when WRITE_SEGMENTS_IN_MEMORY items are held and the oldest is on n-f clouds, the clouds
- * lagging behind it are dropped (they would otherwise make memory grow with the object).
+ * write stored it; when WRITE_SEGMENTS_IN_MEMORY items are held and the oldest is on n-f clouds, `laggards()`
+ * names the clouds holding memory up, and the host drops them (`dropLaggards`) when they made no progress for
+ * LAGGARD_GRACE_MS (they would otherwise make memory grow with the object).
  */
 export class UploadSchedule {
   readonly quorum: number;
@@ -205,7 +212,6 @@ export class UploadSchedule {
   private pump(): UploadAction[] {
     const out: UploadAction[] = [];
     if (this.failed) return out;
-    this.dropLaggards(out);
     for (const [item, have] of this.held) {
       let needed = false;
       for (let c = 0; c < this.n; c++) if (this.live(c) && !have.has(c)) needed = true;
@@ -224,16 +230,22 @@ export class UploadSchedule {
     return out;
   }
 
-  private dropLaggards(out: UploadAction[]): void {
-    if (this.held.size < this.maxHeld || this.count !== undefined) return;
+  /** Clouds that alone keep the memory full: the oldest held item is on n-f clouds but not on them. */
+  laggards(): number[] {
+    if (this.held.size < this.maxHeld || this.count !== undefined || this.failed) return [];
     const oldest = Math.min(...this.held.keys());
     const have = this.held.get(oldest)!;
-    if (have.size < this.quorum) return;
-    for (let c = 0; c < this.n; c++) {
-      if (this.live(c) && !have.has(c)) {
-        out.push(...this.drop(c, `fell ${this.added - this.acked[c]!.size} segments behind the others`));
-      }
+    if (have.size < this.quorum) return [];
+    return Array.from({ length: this.n }, (_, c) => c).filter((c) => this.live(c) && !have.has(c));
+  }
+
+  /** Drop `clouds` (from laggards(), after their grace ran out) so the write can go on within its memory. */
+  dropLaggards(clouds: readonly number[]): UploadAction[] {
+    const out: UploadAction[] = [];
+    for (const c of clouds) {
+      out.push(...this.drop(c, `fell ${this.added - this.acked[c]!.size} segments behind the others`));
     }
+    return [...out, ...this.pump()];
   }
 
   private reportDone(out: UploadAction[]): void {
