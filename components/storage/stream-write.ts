@@ -16,10 +16,10 @@ import type { CloudDriver } from './drivers/types.js';
 import { manifestFile, segmentFile } from './protocol/names.js';
 import {
   encodeManifest,
+  LAGGARD_GRACE_MS,
   segmentAad,
   segmentNonce,
   type UploadAction,
-  LAGGARD_GRACE_MS,
   UploadSchedule,
   WRITE_SEGMENTS_IN_MEMORY,
 } from './protocol/segments.js';
