@@ -69,7 +69,9 @@ export default class StoragePut extends TcCommand {
         const late = await client.close();
         const holders = [...new Set([...r.acked, ...late.stored])].sort();
         if (late.unfinished.length > 0)
-          this.note(`warning: the copies on ${late.unfinished.join(', ')} did not finish; ${holders.join(', ')} hold it`);
+          this.note(
+            `warning: the copies on ${late.unfinished.join(', ')} did not finish; ${holders.join(', ')} hold it`,
+          );
         else if (r.pending.length > 0) this.log(`copies on ${late.stored.join(', ')} finished`);
         return { ...r, holders, unfinished: late.unfinished };
       } finally {
