@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
+import { ENCODE_AHEAD } from './protocol/segments.js';
 
 /** Milliseconds spent per stage (encrypt, erasure, hash, read, write, wait...), summed over segments. */
 export type StageProfile = Record<string, number>;
@@ -63,14 +64,13 @@ export async function fileSource(file: string, segmentBytes: number): Promise<Se
   const h: FileHandle = await fs.open(file, 'r');
   const size = (await h.stat()).size;
   let offset = 0;
-  // Two buffers in turn: the one the caller encodes, and the one being read ahead (the caller is done with a
-  // segment before it asks for the next one).
-  const ring = [new Uint8Array(Math.min(segmentBytes, size)), new Uint8Array(Math.min(segmentBytes, size))];
+  // Buffers in turn: the one being read ahead, and those the caller still encodes (ENCODE_AHEAD at most), plus one.
+  const ring = Array.from({ length: ENCODE_AHEAD + 2 }, () => new Uint8Array(Math.min(segmentBytes, size)));
   let turn = 0;
   const readAt = async (pos: number): Promise<Segment | undefined> => {
     if (pos >= size) return undefined;
     const length = Math.min(segmentBytes, size - pos);
-    const bytes = ring[turn++ % 2]!.subarray(0, length);
+    const bytes = ring[turn++ % ring.length]!.subarray(0, length);
     let got = 0;
     while (got < length) {
       const { bytesRead } = await h.read(bytes, got, length - got, pos + got);

@@ -7,14 +7,15 @@
  * `quorum` resolves when n-f clouds hold every segment and their manifest; clouds still catching up then go on
  * in the background (`cloudDone(c)`), bounded by the caller (DepSkyClient.close, LATE_COPY_MS).
  */
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
 import { blockSize, encodeParity } from './crypto/erasure.js';
-import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, sealSegment, shareSecret } from './crypto/primitives.js';
+import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, shareSecret } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
 import { manifestFile, segmentFile } from './protocol/names.js';
 import {
+  ENCODE_AHEAD,
   encodeManifest,
   LAGGARD_GRACE_MS,
   segmentAad,
@@ -75,28 +76,40 @@ class BufferPool {
   }
 }
 
-/** Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first). */
-function encodeSegment(
+/**
+ * Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first).
+ * Sealing and hashing run in the thread pool (WebCrypto jobs), so while this thread erasure-codes one segment the
+ * other core seals the next one and hashes the previous one; the plaintext is copied by the job when it starts.
+ */
+async function encodeSegment(
   p: StreamedWriteParams,
   pool: BufferPool,
-  key: Uint8Array,
+  key: webcrypto.CryptoKey,
   index: number,
   plain: Uint8Array,
   last: boolean,
-): { all: Uint8Array; blocks: Uint8Array[]; digests: Uint8Array[] } {
+): Promise<{ all: Uint8Array; blocks: Uint8Array[]; digests: Uint8Array[] }> {
   const n = p.drivers.length;
   const k = p.f + 1;
-  const sealed = plain.length + SEGMENT_AEAD_OVERHEAD;
-  const bs = blockSize(sealed, k);
-  const all = pool.take(n * bs);
-  timed(p.profile, 'encrypt', () =>
-    sealSegment(plain, key, segmentNonce(index), segmentAad(p.du, p.version, index, last), all),
+  const sealedLength = plain.length + SEGMENT_AEAD_OVERHEAD;
+  const bs = blockSize(sealedLength, k);
+  const aad = segmentAad(p.du, p.version, index, last);
+  const sealed = await timedAsync(
+    p.profile,
+    'encrypt',
+    webcrypto.subtle.encrypt({ name: 'AES-GCM', iv: segmentNonce(index), additionalData: aad }, key, plain),
   );
+  const all = pool.take(n * bs);
+  timed(p.profile, 'copy', () => all.set(new Uint8Array(sealed), 0));
   // The padding after the sealed bytes is part of the data blocks (and their digests): zero, whatever the buffer held.
-  all.fill(0, sealed, k * bs);
+  all.fill(0, sealedLength, k * bs);
   const blocks = Array.from({ length: n }, (_, i) => all.subarray(i * bs, (i + 1) * bs));
   timed(p.profile, 'erasure', () => encodeParity(blocks, n, k));
-  const digests = timed(p.profile, 'hash', () => blocks.map((b) => createHash('sha256').update(b).digest()));
+  const digests = await timedAsync(
+    p.profile,
+    'hash',
+    Promise.all(blocks.map(async (b) => new Uint8Array(await webcrypto.subtle.digest('SHA-256', b)))),
+  );
   return { all, blocks, digests };
 }
 
@@ -228,28 +241,38 @@ export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
   };
 
   const produce = async (): Promise<void> => {
-    const key = generateSecretKey();
-    const shares = await shareSecret(key, n, p.f + 1);
-    try {
-      for (;;) {
-        if (stopped) return;
-        if (!sched.wantsSegment()) {
-          await timedAsync(p.profile, 'waitClouds', waitForClouds());
-          continue;
-        }
-        const seg = await timedAsync(p.profile, 'read', p.source.next());
-        if (stopped) return;
-        if (seg === undefined) break;
-        const { all, blocks, digests } = encodeSegment(p, pool, key, segments, seg.bytes, seg.last);
-        for (let c = 0; c < n; c++) digestLists[c]!.push(digests[c]!);
-        buffers.set(segments, all);
-        items.set(segments++, blocks);
-        size += seg.bytes.length;
-        apply(sched.addSegment());
+    const raw = generateSecretKey();
+    const shares = await shareSecret(raw, n, p.f + 1);
+    const key = await webcrypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
+    raw.fill(0);
+    // Segments being sealed and encoded, in order: ENCODE_AHEAD at a time keeps both cores busy.
+    const encoding: ReturnType<typeof encodeSegment>[] = [];
+    let next = 0;
+    const addOldest = async () => {
+      const { all, blocks, digests } = await encoding.shift()!;
+      if (stopped) return;
+      for (let c = 0; c < n; c++) digestLists[c]!.push(digests[c]!);
+      buffers.set(segments, all);
+      items.set(segments++, blocks);
+      apply(sched.addSegment());
+    };
+    for (;;) {
+      if (stopped) return;
+      if (!sched.wantsSegment()) {
+        await timedAsync(p.profile, 'waitClouds', waitForClouds());
+        continue;
       }
-    } finally {
-      key.fill(0);
+      const seg = await timedAsync(p.profile, 'read', p.source.next());
+      if (stopped) return;
+      if (seg === undefined) break;
+      size += seg.bytes.length;
+      const e = encodeSegment(p, pool, key, next++, seg.bytes, seg.last);
+      e.catch(() => {});
+      encoding.push(e);
+      if (encoding.length >= ENCODE_AHEAD) await addOldest();
     }
+    while (encoding.length > 0 && !stopped) await addOldest();
+    if (stopped) return;
     const manifests = shares.map((share, c) =>
       encodeManifest({ cloud: c, share, segments, digests: Buffer.concat(digestLists[c]!) }),
     );

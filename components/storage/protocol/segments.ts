@@ -19,6 +19,8 @@ import type { Version } from './types.js';
 export const SEGMENT_BYTES = 2 << 20;
 /** Segments held in memory by a writer (encoded, being stored): the writer's memory bound is about this many. */
 export const WRITE_SEGMENTS_IN_MEMORY = 12;
+/** Segments a writer seals and encodes at once (one per core of a small machine), besides those held. */
+export const ENCODE_AHEAD = 2;
 /** Puts in flight per cloud: one being sent while the next waits, so a cloud never idles between segments. */
 export const PUTS_PER_CLOUD = 1;
 /**
