@@ -7,11 +7,11 @@
  * a segment that no k clouds hold correctly fails the read with TC220 naming the segment, before any byte of it
  * is written.
  */
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
 import { blockSize, decode as rsDecode } from './crypto/erasure.js';
-import { combineShares, openSegment, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
+import { combineShares, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
 import { containerOf, manifestFile, segmentFile, versionString } from './protocol/names.js';
 import {
@@ -50,6 +50,19 @@ function integrityError(message: string, hint: string): TcError {
   return new TcError(StorageCode.segmentLost, message, { exit: ExitCode.failure, hint });
 }
 
+/** The first `length` bytes of the concatenation of `parts`. */
+function join(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    const take = Math.min(p.length, length - at);
+    out.set(p.subarray(0, take), at);
+    at += take;
+    if (at >= length) break;
+  }
+  return out;
+}
+
 export async function streamedRead(p: StreamedReadParams): Promise<StreamedReadResult> {
   const m = p.meta;
   const n = m.n;
@@ -71,6 +84,8 @@ export async function streamedRead(p: StreamedReadParams): Promise<StreamedReadR
   // Any k shares rebuild the key; the ReadCore gave at least k manifests.
   const first = await Promise.all([...manifests.values()].slice(0, k));
   const key = await combineShares(first.map((x) => x.share));
+  const aesKey = await webcrypto.subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
+  key.fill(0);
 
   const manifestOf = (pos: number): Promise<Manifest> => {
     let man = manifests.get(pos);
@@ -98,19 +113,12 @@ export async function streamedRead(p: StreamedReadParams): Promise<StreamedReadR
       const o = p.signal ? { signal: p.signal } : {};
       result.dataGets++;
       const name = segmentFile(m.version, index);
-      let bytes: Uint8Array | undefined;
-      let digest: string;
-      if (d.getHashed) {
-        const r = await d.getHashed(container, name, o);
-        if (r === undefined) return 'block missing';
-        bytes = r.bytes;
-        digest = r.digest;
-      } else {
-        bytes = await d.get(container, name, o);
-        if (bytes === undefined) return 'block missing';
-        const b = bytes;
-        digest = timed(p.profile, 'hash', () => createHash('sha256').update(b).digest('hex'));
-      }
+      // Read in the thread pool, hash there too (a WebCrypto job): this thread only decrypts and writes out.
+      const bytes = await d.get(container, name, o);
+      if (bytes === undefined) return 'block missing';
+      const digest = Buffer.from(
+        await timedAsync(p.profile, 'hash', webcrypto.subtle.digest('SHA-256', bytes)),
+      ).toString('hex');
       if (bytes.length !== size || digest !== manifestDigest(man, index)) return 'digest mismatch (corrupt block)';
       return bytes;
     } catch (e) {
@@ -152,10 +160,17 @@ export async function streamedRead(p: StreamedReadParams): Promise<StreamedReadR
     const parts = data.every((b) => b !== undefined)
       ? (data as Uint8Array[])
       : [timed(p.profile, 'erasure', () => rsDecode(blocks, n, k, sealed))];
+    // The sealed bytes in one piece (the data blocks are separate reads), opened by a WebCrypto job in the pool.
+    const whole =
+      parts.length === 1 ? parts[0]!.subarray(0, sealed) : timed(p.profile, 'copy', () => join(parts, sealed));
     try {
-      return timed(p.profile, 'decrypt', () =>
-        openSegment(parts, sealed, key, segmentNonce(index), segmentAad(m.du, m.version, index, index === count - 1)),
+      const aad = segmentAad(m.du, m.version, index, index === count - 1);
+      const plain = await timedAsync(
+        p.profile,
+        'decrypt',
+        webcrypto.subtle.decrypt({ name: 'AES-GCM', iv: segmentNonce(index), additionalData: aad }, aesKey, whole),
       );
+      return new Uint8Array(plain);
     } catch {
       throw new TcError(StorageCode.decode, `segment ${index} of ${label} does not decrypt`, {
         exit: ExitCode.failure,
@@ -172,24 +187,20 @@ export async function streamedRead(p: StreamedReadParams): Promise<StreamedReadR
     );
   };
 
-  try {
-    const window: Promise<Uint8Array>[] = [];
-    let next = 0;
-    const refill = () => {
-      while (window.length < READ_AHEAD_SEGMENTS && next < count) {
-        const s = readSegment(next++);
-        s.catch(() => {});
-        window.push(s);
-      }
-    };
-    refill();
-    while (window.length > 0) {
-      const plain = await timedAsync(p.profile, 'waitClouds', window.shift()!);
-      refill();
-      await timedAsync(p.profile, 'write', p.sink.write(plain));
+  const window: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const refill = () => {
+    while (window.length < READ_AHEAD_SEGMENTS && next < count) {
+      const s = readSegment(next++);
+      s.catch(() => {});
+      window.push(s);
     }
-  } finally {
-    key.fill(0);
+  };
+  refill();
+  while (window.length > 0) {
+    const plain = await timedAsync(p.profile, 'waitClouds', window.shift()!);
+    refill();
+    await timedAsync(p.profile, 'write', p.sink.write(plain));
   }
   return result;
 }
