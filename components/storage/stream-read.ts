@@ -63,99 +63,124 @@ function join(parts: readonly Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
-export async function streamedRead(p: StreamedReadParams): Promise<StreamedReadResult> {
-  const m = p.meta;
-  const n = m.n;
-  const k = m.f + 1;
-  const segBytes = m.segmentBytes!;
-  const count = segmentCount(m.size, segBytes);
-  const container = containerOf(m.du);
-  const manifests = new Map<number, Promise<Manifest>>();
-  const label = `"${m.du}" version ${versionString(m.version)}`;
-  const result: StreamedReadResult = { from: new Set(), rejected: [], dataGets: 0 };
+/** One streamed read: manifests (lazily beyond the first f+1), blocks, segments, in order to the sink. */
+class StreamedReader {
+  private readonly m: Metadata;
+  private readonly n: number;
+  private readonly k: number;
+  private readonly count: number;
+  private readonly container: string;
+  private readonly label: string;
+  private readonly manifests = new Map<number, Promise<Manifest>>();
+  /** Clouds whose manifests arrived first (they answered fast), data blocks (no decoding) first; then the rest. */
+  private readonly order: number[];
+  readonly result: StreamedReadResult = { from: new Set(), rejected: [], dataGets: 0 };
+  private aesKey: webcrypto.CryptoKey | undefined;
 
-  const checkManifest = (pos: number, bytes: Uint8Array): Manifest => {
+  constructor(private readonly p: StreamedReadParams) {
+    this.m = p.meta;
+    this.n = this.m.n;
+    this.k = this.m.f + 1;
+    this.count = segmentCount(this.m.size, this.m.segmentBytes!);
+    this.container = containerOf(this.m.du);
+    this.label = `"${this.m.du}" version ${versionString(this.m.version)}`;
+    const fast = [...p.manifests.keys()].sort((a, b) => a - b);
+    this.order = [...fast, ...Array.from({ length: this.n }, (_, i) => i).filter((i) => !p.manifests.has(i))];
+  }
+
+  private checkManifest(pos: number, bytes: Uint8Array): Manifest {
     const man = parseManifest(bytes);
-    if (man === undefined || man.cloud !== pos || man.segments !== count)
+    if (man === undefined || man.cloud !== pos || man.segments !== this.count)
       throw new Error('manifest does not describe this version');
     return man;
-  };
-  for (const [pos, f] of p.manifests) manifests.set(pos, Promise.resolve(checkManifest(pos, f.bytes!)));
-  // Any k shares rebuild the key; the ReadCore gave at least k manifests.
-  const first = await Promise.all([...manifests.values()].slice(0, k));
-  const key = await combineShares(first.map((x) => x.share));
-  const aesKey = await webcrypto.subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
-  key.fill(0);
+  }
 
-  const manifestOf = (pos: number): Promise<Manifest> => {
-    let man = manifests.get(pos);
+  /** The key from k shares (the ReadCore gave at least k manifests), imported for WebCrypto jobs. */
+  private async openKey(): Promise<webcrypto.CryptoKey> {
+    for (const [pos, f] of this.p.manifests)
+      this.manifests.set(pos, Promise.resolve(this.checkManifest(pos, f.bytes!)));
+    const first = await Promise.all([...this.manifests.values()].slice(0, this.k));
+    const key = await combineShares(first.map((x) => x.share));
+    try {
+      return await webcrypto.subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  private manifestOf(pos: number): Promise<Manifest> {
+    let man = this.manifests.get(pos);
     if (man === undefined) {
       man = (async () => {
-        const d = p.drivers[pos];
+        const d = this.p.drivers[pos];
         if (!d) throw new Error('cloud not known to this client');
-        const bytes = await d.get(container, manifestFile(m.version), p.signal ? { signal: p.signal } : {});
+        const o = this.p.signal ? { signal: this.p.signal } : {};
+        const bytes = await d.get(this.container, manifestFile(this.m.version), o);
         if (bytes === undefined) throw new Error('manifest missing');
-        if (createHash('sha256').update(bytes).digest('hex') !== m.digests[pos])
+        if (createHash('sha256').update(bytes).digest('hex') !== this.m.digests[pos])
           throw new Error('manifest digest mismatch (corrupt manifest)');
-        return checkManifest(pos, bytes);
+        return this.checkManifest(pos, bytes);
       })();
       man.catch(() => {});
-      manifests.set(pos, man);
+      this.manifests.set(pos, man);
     }
     return man;
-  };
+  }
 
-  /** One block, checked: its bytes, or the reason it cannot be used. */
-  const fetchBlock = async (pos: number, index: number, size: number): Promise<Uint8Array | string> => {
+  /** One block, checked against its cloud's manifest: its bytes, or the reason it cannot be used. */
+  private async fetchBlock(pos: number, index: number, size: number): Promise<Uint8Array | string> {
+    const p = this.p;
     try {
-      const man = await manifestOf(pos);
-      const d = p.drivers[pos]!;
-      const o = p.signal ? { signal: p.signal } : {};
-      result.dataGets++;
-      const name = segmentFile(m.version, index);
-      // Read in the thread pool, hash there too (a WebCrypto job): this thread only decrypts and writes out.
-      const bytes = await d.get(container, name, o);
+      const man = await this.manifestOf(pos);
+      this.result.dataGets++;
+      // Read in the thread pool, hash there too (a WebCrypto job): this thread only joins and writes out.
+      const bytes = await p.drivers[pos]!.get(
+        this.container,
+        segmentFile(this.m.version, index),
+        p.signal ? { signal: p.signal } : {},
+      );
       if (bytes === undefined) return 'block missing';
-      const digest = Buffer.from(
-        await timedAsync(p.profile, 'hash', webcrypto.subtle.digest('SHA-256', bytes)),
-      ).toString('hex');
-      if (bytes.length !== size || digest !== manifestDigest(man, index)) return 'digest mismatch (corrupt block)';
+      const digest = await timedAsync(p.profile, 'hash', webcrypto.subtle.digest('SHA-256', bytes));
+      if (bytes.length !== size || Buffer.from(digest).toString('hex') !== manifestDigest(man, index))
+        return 'digest mismatch (corrupt block)';
       return bytes;
     } catch (e) {
       if (p.signal?.aborted) throw p.signal.reason ?? e;
       return e instanceof Error ? e.message : String(e);
     }
-  };
+  }
 
-  // Clouds whose manifests arrived first (they answered fast), data blocks (no decoding) before parity; then the rest.
-  const fast = [...p.manifests.keys()].sort((a, b) => a - b);
-  const order = [...fast, ...Array.from({ length: n }, (_, i) => i).filter((i) => !p.manifests.has(i))];
-  const readSegment = async (index: number): Promise<Uint8Array> => {
-    const plainLength = segmentLength(m.size, segBytes, index);
-    const sealed = plainLength + SEGMENT_AEAD_OVERHEAD;
-    const size = blockSize(sealed, k);
-    const fetch = new SegmentFetch(index, k, order);
-    const blocks: (Uint8Array | undefined)[] = new Array(n).fill(undefined);
-    await new Promise<void>((resolve, reject) => {
+  /** k valid blocks of segment `index` (SegmentFetch picks the clouds), or TC220. */
+  private fetchBlocks(index: number, size: number): Promise<(Uint8Array | undefined)[]> {
+    const fetch = new SegmentFetch(index, this.k, this.order);
+    const blocks: (Uint8Array | undefined)[] = new Array(this.n).fill(undefined);
+    return new Promise((resolve, reject) => {
       const launch = (positions: number[]) => {
         for (const pos of positions) {
-          fetchBlock(pos, index, size).then((r) => {
+          this.fetchBlock(pos, index, size).then((r) => {
             if (typeof r === 'string') {
-              result.rejected.push({ position: pos, reason: `segment ${index}: ${r}` });
+              this.result.rejected.push({ position: pos, reason: `segment ${index}: ${r}` });
               launch(fetch.result(pos, r));
             } else {
               blocks[pos] = r;
               launch(fetch.result(pos));
             }
-            if (fetch.ready) resolve();
-            else if (fetch.lost) reject(lostError(index, fetch));
+            if (fetch.ready) {
+              for (const c of fetch.good) this.result.from.add(c);
+              resolve(blocks);
+            } else if (fetch.lost) reject(this.lostError(index, fetch));
           }, reject);
         }
       };
       launch(fetch.launch());
-      if (fetch.lost) reject(lostError(index, fetch));
+      if (fetch.lost) reject(this.lostError(index, fetch));
     });
-    for (const pos of fetch.good) result.from.add(pos);
+  }
+
+  private async readSegment(index: number): Promise<Uint8Array> {
+    const { m, n, k, p } = this;
+    const sealed = segmentLength(m.size, m.segmentBytes!, index) + SEGMENT_AEAD_OVERHEAD;
+    const blocks = await this.fetchBlocks(index, blockSize(sealed, k));
     const data = blocks.slice(0, k);
     const parts = data.every((b) => b !== undefined)
       ? (data as Uint8Array[])
@@ -164,43 +189,49 @@ export async function streamedRead(p: StreamedReadParams): Promise<StreamedReadR
     const whole =
       parts.length === 1 ? parts[0]!.subarray(0, sealed) : timed(p.profile, 'copy', () => join(parts, sealed));
     try {
-      const aad = segmentAad(m.du, m.version, index, index === count - 1);
-      const plain = await timedAsync(
-        p.profile,
-        'decrypt',
-        webcrypto.subtle.decrypt({ name: 'AES-GCM', iv: segmentNonce(index), additionalData: aad }, aesKey, whole),
+      const aad = segmentAad(m.du, m.version, index, index === this.count - 1);
+      const algorithm = { name: 'AES-GCM', iv: segmentNonce(index), additionalData: aad };
+      return new Uint8Array(
+        await timedAsync(p.profile, 'decrypt', webcrypto.subtle.decrypt(algorithm, this.aesKey!, whole)),
       );
-      return new Uint8Array(plain);
     } catch {
-      throw new TcError(StorageCode.decode, `segment ${index} of ${label} does not decrypt`, {
+      throw new TcError(StorageCode.decode, `segment ${index} of ${this.label} does not decrypt`, {
         exit: ExitCode.failure,
         hint: 'its blocks matched the signed digests, so the writer stored inconsistent data; rewrite the object',
       });
     }
-  };
+  }
 
-  const lostError = (index: number, fetch: SegmentFetch): TcError => {
-    const why = fetch.rejected.map((r) => `${m.clouds[r.cloud] ?? r.cloud}: ${r.reason}`).join('; ');
+  private lostError(index: number, fetch: SegmentFetch): TcError {
+    const why = fetch.rejected.map((r) => `${this.m.clouds[r.cloud] ?? r.cloud}: ${r.reason}`).join('; ');
     return integrityError(
-      `segment ${index} of ${count} of ${label}: only ${fetch.good.size} of ${n} clouds hold a valid block, ${k} needed (${why})`,
+      `segment ${index} of ${this.count} of ${this.label}: only ${fetch.good.size} of ${this.n} clouds hold a valid block, ${this.k} needed (${why})`,
       'more than f clouds lost or corrupted this segment; an older version may still be readable',
     );
-  };
-
-  const window: Promise<Uint8Array>[] = [];
-  let next = 0;
-  const refill = () => {
-    while (window.length < READ_AHEAD_SEGMENTS && next < count) {
-      const s = readSegment(next++);
-      s.catch(() => {});
-      window.push(s);
-    }
-  };
-  refill();
-  while (window.length > 0) {
-    const plain = await timedAsync(p.profile, 'waitClouds', window.shift()!);
-    refill();
-    await timedAsync(p.profile, 'write', p.sink.write(plain));
   }
-  return result;
+
+  /** READ_AHEAD_SEGMENTS segments in flight, written out in order. */
+  async run(): Promise<StreamedReadResult> {
+    this.aesKey = await this.openKey();
+    const window: Promise<Uint8Array>[] = [];
+    let next = 0;
+    const refill = () => {
+      while (window.length < READ_AHEAD_SEGMENTS && next < this.count) {
+        const s = this.readSegment(next++);
+        s.catch(() => {});
+        window.push(s);
+      }
+    };
+    refill();
+    while (window.length > 0) {
+      const plain = await timedAsync(this.p.profile, 'waitClouds', window.shift()!);
+      refill();
+      await timedAsync(this.p.profile, 'write', this.p.sink.write(plain));
+    }
+    return this.result;
+  }
+}
+
+export function streamedRead(p: StreamedReadParams): Promise<StreamedReadResult> {
+  return new StreamedReader(p).run();
 }

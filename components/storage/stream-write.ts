@@ -113,180 +113,217 @@ async function encodeSegment(
   return { all, blocks, digests };
 }
 
-export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
-  const n = p.drivers.length;
-  const sched = new UploadSchedule(n, p.f);
-  const items = new Map<number, readonly Uint8Array[]>();
+/** A deferred promise: resolved or rejected from outside. */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** One streamed write: the UploadSchedule's actions carried out against the drivers, fed by `produce`. */
+class StreamedWriter implements StreamedWrite {
+  private readonly n: number;
+  private readonly sched: UploadSchedule;
+  private readonly items = new Map<number, readonly Uint8Array[]>();
   /** The one buffer each held segment's blocks are views of. */
-  const buffers = new Map<number, Uint8Array>();
-  const pool = new BufferPool();
-  const digestLists: Uint8Array[][] = Array.from({ length: n }, () => []);
-  const cloudCtl = p.drivers.map(() => new AbortController());
-  const cloudWaiters = p.drivers.map(() => {
-    let resolve!: (ok: boolean) => void;
-    const promise = new Promise<boolean>((r) => {
-      resolve = r;
-    });
-    return { promise, resolve };
-  });
-  const bytesPerCloud = new Array<number>(n).fill(0);
-  let quorumResolve!: (q: StreamedQuorum) => void;
-  let quorumReject!: (e: unknown) => void;
-  const quorum = new Promise<StreamedQuorum>((res, rej) => {
-    quorumResolve = res;
-    quorumReject = rej;
-  });
-  let segments = 0;
-  let size = 0;
-  let manifestDigests: string[] = [];
-  let stopped = false;
-  let ended = false;
-  let wake: (() => void) | undefined;
-  let puts = 0;
+  private readonly buffers = new Map<number, Uint8Array>();
+  private readonly pool = new BufferPool();
+  private digestLists: Uint8Array[][];
+  private readonly cloudCtl: AbortController[];
+  private readonly cloudWaiters: ReturnType<typeof deferred<boolean>>[];
+  private readonly bytesPerCloud: number[];
+  /** The time each cloud last stored an item: a laggard is dropped only after LAGGARD_GRACE_MS without progress. */
+  private readonly lastProgress: number[];
+  private readonly q = deferred<StreamedQuorum>();
+  private segments = 0;
+  private size = 0;
+  private manifestDigests: string[] = [];
+  private stopped = false;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  private puts = 0;
 
-  const stop = (reason: string) => {
-    if (stopped) return;
-    stopped = true;
-    for (const c of cloudCtl) c.abort(new Error(reason));
-    for (const w of cloudWaiters) w.resolve(false);
-    items.clear();
-    buffers.clear();
-    wake?.();
-  };
-  const failWith = (e: unknown) => {
-    quorumReject(e);
-    stop(e instanceof Error ? e.message : String(e));
-  };
-  p.signal?.addEventListener('abort', () => failWith(p.signal?.reason ?? new Error('aborted')), { once: true });
+  constructor(private readonly p: StreamedWriteParams) {
+    this.n = p.drivers.length;
+    this.sched = new UploadSchedule(this.n, p.f);
+    this.digestLists = Array.from({ length: this.n }, () => []);
+    this.cloudCtl = p.drivers.map(() => new AbortController());
+    this.cloudWaiters = p.drivers.map(() => deferred<boolean>());
+    this.bytesPerCloud = new Array<number>(this.n).fill(0);
+    this.lastProgress = p.drivers.map(() => performance.now());
+    // The quorum promise may be rejected before anyone awaits it (e.g. the source fails at once).
+    this.q.promise.catch(() => {});
+    p.signal?.addEventListener('abort', () => this.failWith(p.signal?.reason ?? new Error('aborted')), { once: true });
+  }
 
-  const apply = (actions: UploadAction[]): void => {
+  get quorum(): Promise<StreamedQuorum> {
+    return this.q.promise;
+  }
+
+  cloudDone(cloud: number): Promise<boolean> {
+    return this.cloudWaiters[cloud]!.promise;
+  }
+
+  stop(reason: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const c of this.cloudCtl) c.abort(new Error(reason));
+    for (const w of this.cloudWaiters) w.resolve(false);
+    this.items.clear();
+    this.buffers.clear();
+    this.wake?.();
+  }
+
+  private failWith(e: unknown): void {
+    this.q.reject(e);
+    this.stop(e instanceof Error ? e.message : String(e));
+  }
+
+  private apply(actions: UploadAction[]): void {
     for (const a of actions) {
       switch (a.type) {
         case 'put':
-          startPut(a.item, a.cloud);
+          this.startPut(a.item, a.cloud);
           break;
         case 'free': {
-          items.delete(a.item);
-          const b = buffers.get(a.item);
-          buffers.delete(a.item);
-          if (b) pool.give(b);
+          this.items.delete(a.item);
+          const b = this.buffers.get(a.item);
+          this.buffers.delete(a.item);
+          if (b) this.pool.give(b);
           break;
         }
         case 'drop':
-          cloudCtl[a.cloud]!.abort(new Error(a.reason));
-          cloudWaiters[a.cloud]!.resolve(false);
+          this.cloudCtl[a.cloud]!.abort(new Error(a.reason));
+          this.cloudWaiters[a.cloud]!.resolve(false);
           break;
         case 'cloudDone':
-          cloudWaiters[a.cloud]!.resolve(true);
+          this.cloudWaiters[a.cloud]!.resolve(true);
           break;
         case 'quorum':
-          quorumResolve({
-            size,
-            digests: manifestDigests,
+          this.q.resolve({
+            size: this.size,
+            digests: this.manifestDigests,
             stored: a.clouds,
-            failed: sched.droppedClouds,
-            bytesPerCloud: Math.max(...bytesPerCloud),
+            failed: this.sched.droppedClouds,
+            bytesPerCloud: Math.max(...this.bytesPerCloud),
           });
           break;
-        case 'fail': {
-          const why = a.failed.map((x) => `${p.drivers[x.cloud]!.cloud}: ${x.reason}`).join('; ');
-          failWith(
-            new TcError(
-              StorageCode.noQuorum,
-              `only ${n - a.failed.length} of ${n} clouds could store the segments, ${n - p.f} needed (${why})`,
-              { exit: ExitCode.unavailable, hint: 'at most f clouds may be down; the previous version stays readable' },
-            ),
-          );
+        case 'fail':
+          this.failWith(this.noQuorum(a.failed));
           break;
-        }
       }
     }
-    wake?.();
-  };
+    this.wake?.();
+  }
 
-  function startPut(item: number, cloud: number): void {
-    const payload = items.get(item)?.[cloud];
-    if (payload === undefined || stopped) return;
+  private noQuorum(failed: { cloud: number; reason: string }[]): TcError {
+    const why = failed.map((x) => `${this.p.drivers[x.cloud]!.cloud}: ${x.reason}`).join('; ');
+    return new TcError(
+      StorageCode.noQuorum,
+      `only ${this.n - failed.length} of ${this.n} clouds could store the segments, ${this.n - this.p.f} needed (${why})`,
+      { exit: ExitCode.unavailable, hint: 'at most f clouds may be down; the previous version stays readable' },
+    );
+  }
+
+  private startPut(item: number, cloud: number): void {
+    const payload = this.items.get(item)?.[cloud];
+    if (payload === undefined || this.stopped) return;
     // Item `segments` is the manifest once the source ended (segments are numbered from 0).
-    const name = ended && item === segments ? manifestFile(p.version) : segmentFile(p.version, item);
-    const driver = p.drivers[cloud]!;
-    driver.put(p.container, name, payload, { signal: cloudCtl[cloud]!.signal }).then(
+    const p = this.p;
+    const name = this.ended && item === this.segments ? manifestFile(p.version) : segmentFile(p.version, item);
+    p.drivers[cloud]!.put(p.container, name, payload, { signal: this.cloudCtl[cloud]!.signal }).then(
       () => {
-        if (stopped) return;
-        bytesPerCloud[cloud]! += payload.length;
-        lastProgress[cloud] = performance.now();
-        p.onPut?.(++puts);
-        apply(sched.result(item, cloud, true));
+        if (this.stopped) return;
+        this.bytesPerCloud[cloud]! += payload.length;
+        this.lastProgress[cloud] = performance.now();
+        p.onPut?.(++this.puts);
+        this.apply(this.sched.result(item, cloud, true));
       },
       (e: unknown) => {
-        if (stopped) return;
-        apply(sched.result(item, cloud, false, e instanceof Error ? e.message : String(e)));
+        if (this.stopped) return;
+        this.apply(this.sched.result(item, cloud, false, e instanceof Error ? e.message : String(e)));
       },
     );
   }
 
-  /** The time each cloud last stored an item: a laggard is dropped only after LAGGARD_GRACE_MS without progress. */
-  const lastProgress = p.drivers.map(() => performance.now());
-  const waitForClouds = async (): Promise<void> => {
+  /** Wait until a cloud stored something (or LAGGARD_GRACE_MS); drop the laggards that made no progress. */
+  private async waitForClouds(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((r) => {
-      wake = r;
+      this.wake = r;
       timer = setTimeout(r, LAGGARD_GRACE_MS);
     });
     clearTimeout(timer);
-    wake = undefined;
+    this.wake = undefined;
     const now = performance.now();
-    const stuck = sched.laggards().filter((c) => now - lastProgress[c]! >= LAGGARD_GRACE_MS);
-    if (stuck.length > 0) apply(sched.dropLaggards(stuck));
-  };
+    const stuck = this.sched.laggards().filter((c) => now - this.lastProgress[c]! >= LAGGARD_GRACE_MS);
+    if (stuck.length > 0) this.apply(this.sched.dropLaggards(stuck));
+  }
 
-  const produce = async (): Promise<void> => {
+  /** Read, seal, encode and hand over segments (ENCODE_AHEAD in flight), then the manifests. */
+  async produce(): Promise<void> {
+    const { p, n } = this;
     const raw = generateSecretKey();
     const shares = await shareSecret(raw, n, p.f + 1);
     const key = await webcrypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
     raw.fill(0);
-    // Segments being sealed and encoded, in order: ENCODE_AHEAD at a time keeps both cores busy.
     const encoding: ReturnType<typeof encodeSegment>[] = [];
     let next = 0;
-    const addOldest = async () => {
-      const { all, blocks, digests } = await encoding.shift()!;
-      if (stopped) return;
-      for (let c = 0; c < n; c++) digestLists[c]!.push(digests[c]!);
-      buffers.set(segments, all);
-      items.set(segments++, blocks);
-      apply(sched.addSegment());
-    };
     for (;;) {
-      if (stopped) return;
-      if (!sched.wantsSegment()) {
-        await timedAsync(p.profile, 'waitClouds', waitForClouds());
+      if (this.stopped) return;
+      if (!this.sched.wantsSegment()) {
+        await timedAsync(p.profile, 'waitClouds', this.waitForClouds());
         continue;
       }
       const seg = await timedAsync(p.profile, 'read', p.source.next());
-      if (stopped) return;
+      if (this.stopped) return;
       if (seg === undefined) break;
-      size += seg.bytes.length;
-      const e = encodeSegment(p, pool, key, next++, seg.bytes, seg.last);
+      this.size += seg.bytes.length;
+      const e = encodeSegment(p, this.pool, key, next++, seg.bytes, seg.last);
       e.catch(() => {});
       encoding.push(e);
-      if (encoding.length >= ENCODE_AHEAD) await addOldest();
+      if (encoding.length >= ENCODE_AHEAD) await this.addSegment(await encoding.shift()!);
     }
-    while (encoding.length > 0 && !stopped) await addOldest();
-    if (stopped) return;
+    while (encoding.length > 0 && !this.stopped) await this.addSegment(await encoding.shift()!);
+    if (!this.stopped) this.addManifests(shares);
+  }
+
+  private async addSegment(e: Awaited<ReturnType<typeof encodeSegment>>): Promise<void> {
+    if (this.stopped) return;
+    for (let c = 0; c < this.n; c++) this.digestLists[c]!.push(e.digests[c]!);
+    this.buffers.set(this.segments, e.all);
+    this.items.set(this.segments++, e.blocks);
+    this.apply(this.sched.addSegment());
+  }
+
+  private addManifests(shares: Uint8Array[]): void {
+    const segments = this.segments;
     const manifests = shares.map((share, c) =>
-      encodeManifest({ cloud: c, share, segments, digests: Buffer.concat(digestLists[c]!) }),
+      encodeManifest({ cloud: c, share, segments, digests: Buffer.concat(this.digestLists[c]!) }),
     );
-    digestLists.length = 0;
-    manifestDigests = timed(p.profile, 'hash', () =>
+    this.digestLists = [];
+    this.manifestDigests = timed(this.p.profile, 'hash', () =>
       manifests.map((m) => createHash('sha256').update(m).digest('hex')),
     );
-    ended = true;
-    items.set(segments, manifests);
-    apply(sched.end());
-  };
-  produce()
-    .catch(failWith)
-    .finally(() => p.source.close().catch(() => {}));
+    this.ended = true;
+    this.items.set(segments, manifests);
+    this.apply(this.sched.end());
+  }
 
-  return { quorum, cloudDone: (c) => cloudWaiters[c]!.promise, stop };
+  /** Report a failed production (source error, abort) through the quorum promise. */
+  fail(e: unknown): void {
+    this.failWith(e);
+  }
+}
+
+export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
+  const w = new StreamedWriter(p);
+  w.produce()
+    .catch((e: unknown) => w.fail(e))
+    .finally(() => p.source.close().catch(() => {}));
+  return w;
 }

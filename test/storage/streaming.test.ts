@@ -221,6 +221,7 @@ describe('the pure schedulers', () => {
     expect(acts.filter((a) => a.type === 'put')).toHaveLength(4);
     acts = [...s.addSegment(), ...s.addSegment()];
     expect(s.wantsSegment()).toBe(false);
+    expect(s.heldItems).toBe(3);
     // Three clouds store everything; cloud 3 is stuck: it alone holds memory up.
     for (const item of [0, 1, 2]) for (const c of [0, 1, 2]) s.result(item, c, true);
     expect(s.laggards()).toEqual([3]);

@@ -186,33 +186,9 @@ export async function sha256HexYielding(buffers: readonly Uint8Array[]): Promise
 export const SEGMENT_AEAD_OVERHEAD = TAG_BYTES;
 
 /**
- * AES-256-GCM of one segment into `out` (ciphertext then tag, starting at 0); returns the sealed length.
- * The caller gives a nonce that is unique under `key` (streamed CA: the segment index under a fresh key).
- */
-export function sealSegment(
-  plain: Uint8Array,
-  key: Uint8Array,
-  nonce: Uint8Array,
-  aad: Uint8Array,
-  out: Uint8Array,
-): number {
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(aad);
-  let at = 0;
-  // node:crypto has no in-place update: each call returns a fresh buffer, copied once into its final place.
-  const body = cipher.update(plain);
-  out.set(body, at);
-  at += body.length;
-  const fin = cipher.final();
-  out.set(fin, at);
-  at += fin.length;
-  out.set(cipher.getAuthTag(), at);
-  return at + TAG_BYTES;
-}
-
-/**
- * Inverse of sealSegment over the sealed bytes given as consecutive parts (the data blocks of the erasure code,
- * possibly padded): returns the plaintext, or throws if any byte, the key, the nonce or the AAD is wrong.
+ * Open one streamed CA segment (ciphertext || tag, sealed by stream-write.ts with WebCrypto AES-GCM) given as
+ * consecutive parts (the data blocks of the erasure code, possibly padded): returns the plaintext, or throws if
+ * any byte, the key, the nonce or the AAD is wrong. The synchronous reference of the format (tests, tools).
  */
 export function openSegment(
   parts: readonly Uint8Array[],

@@ -22,7 +22,7 @@ export const WRITE_SEGMENTS_IN_MEMORY = 12;
 /** Segments a writer seals and encodes at once (one per core of a small machine), besides those held. */
 export const ENCODE_AHEAD = 2;
 /** Puts in flight per cloud: one being sent while the next waits, so a cloud never idles between segments. */
-export const PUTS_PER_CLOUD = 1;
+export const PUTS_PER_CLOUD = 2;
 /**
  * When the writer's memory is full and only clouds behind the quorum keep it full, they get this long to store
  * their next segment before they are dropped from the write (they will not hold this version). A cloud that is
