@@ -78,8 +78,8 @@ class BufferPool {
 
 /**
  * Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first).
- * Sealing and hashing run in the thread pool (WebCrypto jobs), so while this thread erasure-codes one segment the
- * other core seals the next one and hashes the previous one; the plaintext is copied by the job when it starts.
+ * Sealing runs in the thread pool (a WebCrypto job, which copies the plaintext when it starts), so while this
+ * thread erasure-codes and hashes one segment the other core seals the next one.
  */
 async function encodeSegment(
   p: StreamedWriteParams,
@@ -88,7 +88,7 @@ async function encodeSegment(
   index: number,
   plain: Uint8Array,
   last: boolean,
-): Promise<{ all: Uint8Array; blocks: Uint8Array[]; digests: Uint8Array[] }> {
+): Promise<{ all: Uint8Array; blocks: Uint8Array[]; digests: Buffer[] }> {
   const n = p.drivers.length;
   const k = p.f + 1;
   const sealedLength = plain.length + SEGMENT_AEAD_OVERHEAD;
@@ -105,11 +105,9 @@ async function encodeSegment(
   all.fill(0, sealedLength, k * bs);
   const blocks = Array.from({ length: n }, (_, i) => all.subarray(i * bs, (i + 1) * bs));
   timed(p.profile, 'erasure', () => encodeParity(blocks, n, k));
-  const digests = await timedAsync(
-    p.profile,
-    'hash',
-    Promise.all(blocks.map(async (b) => new Uint8Array(await webcrypto.subtle.digest('SHA-256', b)))),
-  );
+  // Hashed here, not by WebCrypto jobs: a job copies its input, and those copies of every block made the garbage
+  // (and so the peak memory) of a large write grow by half again.
+  const digests = timed(p.profile, 'hash', () => blocks.map((b) => createHash('sha256').update(b).digest()));
   return { all, blocks, digests };
 }
 

@@ -16,9 +16,9 @@ import { versionString } from './names.js';
 import type { Version } from './types.js';
 
 /** Plaintext bytes per segment: large enough that per-file costs vanish, small enough to keep a few in memory. */
-export const SEGMENT_BYTES = 2 << 20;
+export const SEGMENT_BYTES = 4 << 20;
 /** Segments held in memory by a writer (encoded, being stored): the writer's memory bound is about this many. */
-export const WRITE_SEGMENTS_IN_MEMORY = 12;
+export const WRITE_SEGMENTS_IN_MEMORY = 6;
 /** Segments a writer seals and encodes at once (one per core of a small machine), besides those held. */
 export const ENCODE_AHEAD = 2;
 /** Puts in flight per cloud: one being sent while the next waits, so a cloud never idles between segments. */
@@ -30,7 +30,7 @@ export const PUTS_PER_CLOUD = 2;
  */
 export const LAGGARD_GRACE_MS = 2_000;
 /** Segments a reader fetches ahead of the one it writes out. */
-export const READ_AHEAD_SEGMENTS = 3;
+export const READ_AHEAD_SEGMENTS = 2;
 
 const MANIFEST_MAGIC = [0x44, 0x53, 0x43, 0x4d, 0x02]; // "DSCM" v2
 const DIGEST_BYTES = 32;
