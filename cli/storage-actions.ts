@@ -4,10 +4,8 @@
  * calls them after parsing the same flags itself, so both paths print the same lines and return the same
  * --json value by construction.
  */
-import { createWriteStream, promises as fs } from 'node:fs';
-import os from 'node:os';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { GetInfo, PutResult } from '../components/storage/client.js';
 import { StorageCode } from '../components/storage/codes.js';
 import { openClient, type StorageFlagValues } from '../components/storage/open-client.js';
@@ -38,53 +36,54 @@ export interface PutFlags extends StorageFlagValues {
   protocol?: string | undefined;
 }
 
+/** What `put` returns: the write, and which clouds hold the object when the command exits. */
+export type PutOutcome = PutResult & { holders: string[]; unfinished: string[] };
+
 export async function storagePut(
   args: { component: string; file: string },
   flags: PutFlags,
   io: CommandIO,
   o: ActionOptions = {},
-): Promise<PutResult> {
+): Promise<PutOutcome> {
   const du = flags.as ?? (args.file === '-' ? undefined : path.basename(args.file));
   if (!du) throw new TcError(StorageCode.badName, 'reading standard input needs --as <name>', { exit: ExitCode.usage });
-  let file = args.file;
-  let tmpDir: string | undefined;
   const { signal, dispose } = interruptSignal();
   try {
-    if (file === '-') {
-      // Spool stdin to a private temp file: DepSky-A hashes before uploading and each cloud reads it separately.
-      tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-put-'));
-      file = path.join(tmpDir, 'stdin');
-      await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }), { signal });
-    } else {
-      const st = await fs.stat(file).catch(() => undefined);
+    let size = 0;
+    if (args.file !== '-') {
+      const st = await fs.stat(args.file).catch(() => undefined);
       if (!st?.isFile()) {
-        throw new TcError(StorageCode.badName, `${file} is not a readable file`, { exit: ExitCode.notFound });
+        throw new TcError(StorageCode.badName, `${args.file} is not a readable file`, { exit: ExitCode.notFound });
       }
+      size = st.size;
     }
-    const size = (await fs.stat(file)).size;
     const bar = progressBar(!io.json && size >= PUT_PROGRESS_MIN_BYTES, `put ${du}`);
     const { client } = await openClient(args.component, flags, { write: true, progress: bar.update, ...loaderOf(o) });
     try {
-      const r = await client.put(
-        du,
-        { file },
-        { ...(flags.protocol ? { protocol: flags.protocol as 'depsky-a' | 'depsky-ca' } : {}), signal },
-      );
+      // Both sources stream: DepSky-CA segment by segment, DepSky-A from the file (stdin is spooled by the client).
+      const source = args.file === '-' ? { stream: process.stdin } : { file: args.file };
+      const r = await client.put(du, source, {
+        ...(flags.protocol ? { protocol: flags.protocol as 'depsky-a' | 'depsky-ca' } : {}),
+        signal,
+      });
       bar.end();
-      const { unfinishedCopies } = await client.close();
       io.log(
-        `stored ${du} version ${r.version} (${r.protocol}, ${formatBytes(r.size)}, ${formatBytes(r.bytesPerCloud)} per cloud) on ${r.acked.join(', ')}`,
+        `stored ${du} version ${r.version} (${r.protocol}, ${formatBytes(r.size)}, ${formatBytes(r.bytesPerCloud)} per cloud) on ${r.acked.join(', ')}` +
+          (r.pending.length > 0 ? `; finishing ${r.pending.join(', ')}` : ''),
       );
       for (const f of r.failed) io.note(`warning: ${f.cloud}: ${f.reason}`);
-      if (unfinishedCopies > 0)
-        io.note(`warning: ${unfinishedCopies} cloud copies did not finish; a quorum has the data`);
-      return r;
+      // The copies of the clouds outside the quorum go on in this process, for at most LATE_COPY_MS.
+      const late = await client.close();
+      const holders = [...new Set([...r.acked, ...late.stored])].sort();
+      if (late.unfinished.length > 0) {
+        io.note(`warning: the copies on ${late.unfinished.join(', ')} did not finish; ${holders.join(', ')} hold it`);
+      } else if (r.pending.length > 0) io.log(`copies on ${late.stored.join(', ')} finished`);
+      return { ...r, holders, unfinished: late.unfinished };
     } finally {
       bar.end();
     }
   } finally {
     dispose();
-    if (tmpDir) await fs.rm(tmpDir, { recursive: true, force: true });
   }
 }
 
@@ -113,6 +112,8 @@ export async function storageGet(
   io: CommandIO,
   o: ActionOptions = {},
 ): Promise<GetInfo & { output: string }> {
+  // `--out -` is standard output, as no --out is.
+  if (flags.output === '-') flags.output = undefined;
   if (io.json && !flags.output) {
     throw new TcError(StorageCode.badName, '--json prints the result on stdout: give the data a file with --output', {
       exit: ExitCode.usage,

@@ -3,10 +3,10 @@
  * the executor and the drivers. Every failure is a TcError with a TC2xx code.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import { ExitCode, type ExitCodeValue, TcError } from '../../kernel/errors.js';
@@ -15,7 +15,7 @@ import { StorageCode } from './codes.js';
 import { sha256HexYielding, signEd25519, verifyEd25519 } from './crypto/primitives.js';
 import { ResilientDriver, type RetryPolicy } from './drivers/resilient.js';
 import type { CloudDriver } from './drivers/types.js';
-import { CoreFailed, type Lingering, type RunOptions, runCore, Spool, settleLingering } from './executor.js';
+import { CoreFailed, LateCopies, type RunOptions, runCore, Spool } from './executor.js';
 import {
   type CloudConfig,
   ConfigCore,
@@ -26,16 +26,40 @@ import {
 import { type Core, checkNF } from './protocol/core.js';
 import { LockCore, type LockResult, UnlockCore } from './protocol/lock.js';
 import { CreateCore, DestroyCore, GcCore, type GcResult, ListCore, StatCore } from './protocol/maintenance.js';
-import { CONFIG_FILE, checkDataUnitName, containerOf, isWriterId, versionString } from './protocol/names.js';
+import {
+  CONFIG_FILE,
+  checkDataUnitName,
+  containerOf,
+  isWriterId,
+  METADATA_FILE,
+  versionString,
+} from './protocol/names.js';
 import { ReadCore, type ReadOptions, type ReadResult } from './protocol/read.js';
-import type { CloudSet, CoreCrypto, Encoded, Protocol, Version } from './protocol/types.js';
-import { WriteCore } from './protocol/write.js';
+import { SEGMENT_BYTES } from './protocol/segments.js';
+import type { CloudSet, CoreCrypto, Encoded, Fetched, Protocol, Version } from './protocol/types.js';
+import { WriteCore, type WriteResult } from './protocol/write.js';
+import {
+  bufferSink,
+  bufferSource,
+  fileSink,
+  fileSource,
+  type SegmentSink,
+  type SegmentSource,
+  type StageProfile,
+  streamSource,
+  writableSink,
+} from './segment-io.js';
+import { type StreamedReadResult, streamedRead } from './stream-read.js';
+import { type StreamedQuorum, type StreamedWrite, startStreamedWrite } from './stream-write.js';
 
 /** A read result with the names of the clouds its indexes refer to (they change when a read follows a move). */
-type Read = ReadResult & { names: readonly string[] };
+type Read = ReadResult & { names: readonly string[]; drivers: readonly CloudDriver[] };
 
-/** DepSky-CA keeps whole objects in memory (see codec.ts): refuse beyond this. */
-export const DEFAULT_MAX_CA_BYTES = 1 << 30;
+/**
+ * How long close() lets the copies of the clouds outside the quorum finish after a write returned; then they are
+ * cut (and reported as unfinished). The write was complete on n-f clouds already.
+ */
+export const LATE_COPY_MS = 5_000;
 
 export interface DepSkyOptions {
   /** The n clouds, in block order. */
@@ -51,19 +75,28 @@ export interface DepSkyOptions {
   retry?: Partial<RetryPolicy> | false;
   read?: ReadOptions;
   tickMs?: number;
-  maxCaBytes?: number;
+  /**
+   * DepSky-CA metadata format of new writes: 2 (default) streams in segments; 1 writes the value whole, in memory,
+   * as before segments existed (kept so that tests can write old-format objects and check they still read).
+   */
+  caFormat?: 1 | 2;
+  /** Plaintext bytes per streamed CA segment (default SEGMENT_BYTES; tests use small ones). */
+  segmentBytes?: number;
+  /** Stage timers of streamed CA writes and reads are added here (bench/storage.ts). */
+  profile?: StageProfile;
   /**
    * Drivers of clouds outside `drivers` (e.g. every cloud of the topology). With it, a read that fails on the
    * configured clouds looks for a reconfiguration notice (accepted from f+1 clouds) and retries on its clouds.
    */
   resolveCloud?: (cloud: string) => CloudDriver | undefined;
-  /** How long close() lets puts to the slowest clouds finish after a write completed (default 5000 ms). */
+  /** How long close() lets puts to the slowest clouds finish after a write completed (default LATE_COPY_MS). */
   lingerMs?: number;
   /** Progress of cloud calls: `done` of `total` expected calls finished. */
   onProgress?: (done: number, total: number) => void;
 }
 
-export type Source = Uint8Array | { file: string };
+/** What put stores: bytes in memory, a file, or a stream (read once, in order). */
+export type Source = Uint8Array | { file: string } | { stream: Readable };
 
 export interface PutResult {
   du: string;
@@ -72,7 +105,10 @@ export interface PutResult {
   size: number;
   /** Bytes stored on each cloud for this version (value file only). */
   bytesPerCloud: number;
+  /** Clouds that hold the version (value and metadata) when put returned: at least n-f. */
   acked: string[];
+  /** Clouds still receiving their copy in the background (until close(), at most lingerMs). */
+  pending: string[];
   failed: { cloud: string; reason: string }[];
 }
 
@@ -118,7 +154,7 @@ export class DepSkyClient {
   private readonly crypto: CoreCrypto;
   /** max_ver_du of this writer process (Algorithm 1 line 3): skips the metadata query on later writes. */
   private readonly known = new Map<string, Version>();
-  private readonly lingering = new Set<Lingering>();
+  private readonly lingering = new LateCopies();
 
   constructor(readonly opts: DepSkyOptions) {
     const names = opts.drivers.map((d) => d.cloud);
@@ -199,11 +235,27 @@ export class DepSkyClient {
     }
   }
 
-  /** Write a new version of `du` (DepSky-A or -CA per client or per call). */
+  /**
+   * Write a new version of `du` (DepSky-A or -CA per client or per call). DepSky-CA streams (metadata format 2):
+   * memory stays bounded whatever the size, and the call returns once n-f clouds hold every segment; the others
+   * finish in the background until close() (at most lingerMs, LATE_COPY_MS by default).
+   */
   async put(du: string, source: Source, o: { protocol?: Protocol; signal?: AbortSignal } = {}): Promise<PutResult> {
     this.checkName(du);
     this.requireSignKey();
     const protocol = o.protocol ?? this.opts.protocol;
+    if (protocol === 'depsky-ca' && this.opts.caFormat !== 1) return this.putStreamed(du, source, o.signal);
+    if ('stream' in source) {
+      // DepSky-A hashes before it uploads and every cloud reads the value on its own: spool the stream first.
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-put-'));
+      try {
+        const file = path.join(dir, 'value');
+        await pipeline(source.stream, createWriteStream(file, { mode: 0o600 }), o.signal ? { signal: o.signal } : {});
+        return await this.put(du, { file }, o);
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    }
     let encode: (v: Version) => Promise<Encoded & { later?: Promise<string[]> }>;
     let bytesPerCloud = 0;
     if (protocol === 'depsky-a') {
@@ -219,6 +271,7 @@ export class DepSkyClient {
         encode = async () => ({ payloads: [payload], digests: [h.digest], size: h.size });
       }
     } else {
+      // Format 1 CA (whole value in memory): kept for compatibility tests only (caFormat: 1).
       const value = source instanceof Uint8Array ? source : await this.readWhole(source.file);
       encode = async (v) => {
         const e = await encodeCA(du, v, value, this.n, this.opts.f);
@@ -226,51 +279,175 @@ export class DepSkyClient {
         return e;
       };
     }
-    const core = new WriteCore(this.set, du, this.crypto, {
+    const r = await this.run(
+      this.writeCore(du, protocol),
+      { encode, ...(o.signal ? { signal: o.signal } : {}) },
+      3 * this.n,
+    );
+    this.known.set(du, r.meta.version);
+    return this.putResult(du, r, bytesPerCloud);
+  }
+
+  /** Write a new version from a stream (standard input, an upload). Same as put(du, { stream }). */
+  putStream(du: string, stream: Readable, o: { protocol?: Protocol; signal?: AbortSignal } = {}): Promise<PutResult> {
+    return this.put(du, { stream }, o);
+  }
+
+  private writeCore(du: string, protocol: Protocol): WriteCore {
+    return new WriteCore(this.set, du, this.crypto, {
       protocol,
       writer: this.writer(),
       ...(this.known.has(du) ? { knownVersion: this.known.get(du)! } : {}),
     });
-    const r = await this.run(core, { encode, ...(o.signal ? { signal: o.signal } : {}) }, 3 * this.n);
-    this.known.set(du, r.meta.version);
+  }
+
+  private putResult(du: string, r: WriteResult, bytesPerCloud: number): PutResult {
+    const acked = r.acked.map((c) => this.set.names[c]!).sort();
+    const failed = r.failed.map((x) => ({ cloud: this.set.names[x.cloud]!, reason: x.reason }));
     return {
       du,
       version: versionString(r.meta.version),
-      protocol,
+      protocol: r.meta.protocol,
       size: r.meta.size,
       bytesPerCloud,
-      acked: r.acked.map((c) => this.set.names[c]!).sort(),
-      failed: r.failed.map((x) => ({ cloud: this.set.names[x.cloud]!, reason: x.reason })),
+      acked,
+      // Clouds neither acked nor failed are still receiving their copy in the background (bounded by close()).
+      pending: this.set.names.filter((c) => !acked.includes(c) && !failed.some((x) => x.cloud === c)).sort(),
+      failed,
     };
   }
 
-  private async readWhole(file: string): Promise<Uint8Array> {
-    const st = await fs.stat(file);
-    const max = this.opts.maxCaBytes ?? DEFAULT_MAX_CA_BYTES;
-    if (st.size > max) {
-      throw new TcError(
-        StorageCode.tooLarge,
-        `${file} has ${st.size} bytes; DepSky-CA holds objects in memory up to ${max}`,
-        {
-          exit: ExitCode.invalid,
-          hint: 'use --protocol depsky-a for larger objects, or split the object',
-        },
-      );
+  /** Streamed DepSky-CA (stream-write.ts): segments stored while the source is read, metadata on the quorum. */
+  private async putStreamed(du: string, source: Source, signal?: AbortSignal): Promise<PutResult> {
+    const segments = await this.segmentSource(source);
+    let write: StreamedWrite | undefined;
+    let stored: StreamedQuorum | undefined;
+    const encode = async (version: Version): Promise<Encoded> => {
+      write = startStreamedWrite({
+        du,
+        container: containerOf(du),
+        version,
+        f: this.opts.f,
+        drivers: this.drivers,
+        source: segments,
+        segmentBytes: this.segmentBytes,
+        ...(signal ? { signal } : {}),
+        ...(this.opts.profile ? { profile: this.opts.profile } : {}),
+      });
+      stored = await write.quorum.catch((e: unknown) => {
+        throw this.streamFailure(e, signal);
+      });
+      return {
+        payloads: [],
+        digests: stored.digests,
+        size: stored.size,
+        stored: stored.stored,
+        failed: stored.failed,
+        segmentBytes: this.segmentBytes,
+      };
+    };
+    let r: WriteResult;
+    try {
+      r = await this.run(this.writeCore(du, 'depsky-ca'), { encode, ...(signal ? { signal } : {}) }, 3 * this.n);
+    } catch (e) {
+      write?.stop('write failed');
+      await segments.close().catch(() => {});
+      throw e;
     }
+    this.known.set(du, r.meta.version);
+    this.finishLateClouds(du, r, write!, stored!);
+    return this.putResult(du, r, stored!.bytesPerCloud);
+  }
+
+  /** Clouds still storing segments when the quorum was reached get the metadata once they hold every file. */
+  private finishLateClouds(du: string, r: WriteResult, write: StreamedWrite, q: StreamedQuorum): void {
+    const metadata = this.crypto.signMetadata(r.meta);
+    for (let c = 0; c < this.n; c++) {
+      if (q.stored.includes(c) || q.failed.some((x) => x.cloud === c)) continue;
+      const driver = this.drivers[c]!;
+      const ctl = new AbortController();
+      const promise = write.cloudDone(c).then(async (ok) => {
+        if (!ok) return false;
+        await driver.put(containerOf(du), METADATA_FILE, metadata, { signal: ctl.signal });
+        return true;
+      });
+      this.lingering.add({
+        promise,
+        cloud: driver.cloud,
+        abort: () => {
+          write.stop('late copy cut at its time bound');
+          ctl.abort(new Error('late copy cut at its time bound'));
+        },
+      });
+    }
+  }
+
+  private async segmentSource(source: Source): Promise<SegmentSource> {
+    if (source instanceof Uint8Array) return bufferSource(source, this.segmentBytes);
+    if ('stream' in source) return streamSource(source.stream, this.segmentBytes);
+    const st = await fs.stat(source.file).catch(() => undefined);
+    if (!st?.isFile()) {
+      throw new TcError(StorageCode.badName, `${source.file} is not a readable file`, { exit: ExitCode.notFound });
+    }
+    return fileSource(source.file, this.segmentBytes);
+  }
+
+  private get segmentBytes(): number {
+    return this.opts.segmentBytes ?? SEGMENT_BYTES;
+  }
+
+  /** A streamed write that failed: no quorum (TcError from the schedule), Ctrl-C, or the input broke. */
+  private streamFailure(e: unknown, signal?: AbortSignal): unknown {
+    if (e instanceof TcError || signal?.aborted) return e;
+    return new TcError(StorageCode.sourceFailed, `reading the input failed: ${e instanceof Error ? e.message : e}`, {
+      exit: ExitCode.failure,
+      hint: 'nothing new became current; the previous version stays readable',
+    });
+  }
+
+  private async readWhole(file: string): Promise<Uint8Array> {
     const buf = await fs.readFile(file);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
-  private info(r: Read): GetInfo {
+  private info(r: Read, streamed?: StreamedReadResult): GetInfo {
+    const clouds = r.meta.clouds;
     return {
       du: r.meta.du,
       version: versionString(r.meta.version),
       protocol: r.meta.protocol,
       size: r.meta.size,
-      from: [...r.values.keys()].map((c) => r.names[c]!).sort(),
-      rejected: r.rejected.map((x) => ({ cloud: r.names[x.cloud]!, reason: x.reason })),
-      dataGets: r.dataGets,
+      from: streamed
+        ? [...streamed.from].map((pos) => clouds[pos]!).sort()
+        : [...r.values.keys()].map((c) => r.names[c]!).sort(),
+      rejected: [
+        ...r.rejected.map((x) => ({ cloud: r.names[x.cloud]!, reason: x.reason })),
+        ...(streamed?.rejected ?? []).map((x) => ({ cloud: clouds[x.position]!, reason: x.reason })),
+      ],
+      dataGets: r.dataGets + (streamed?.dataGets ?? 0),
     };
+  }
+
+  /** Streamed CA (format 2, stream-read.ts): segment after segment, each verified before it reaches `sink`. */
+  private streamOut(r: Read, sink: SegmentSink, signal?: AbortSignal): Promise<StreamedReadResult> {
+    const byName = new Map(r.drivers.map((d) => [d.cloud, d]));
+    const manifests = new Map<number, Fetched>();
+    for (const [c, v] of r.values) {
+      const pos = r.meta.clouds.indexOf(r.names[c]!);
+      if (pos >= 0) manifests.set(pos, v);
+    }
+    return streamedRead({
+      meta: r.meta,
+      drivers: r.meta.clouds.map((c) => byName.get(c)),
+      manifests,
+      sink,
+      ...(signal ? { signal } : {}),
+      ...(this.opts.profile ? { profile: this.opts.profile } : {}),
+    });
+  }
+
+  private streamed(r: Read): boolean {
+    return r.meta.format === 2 && r.meta.version.counter > 0;
   }
 
   private async readCore(du: string, stream: boolean, spool: Spool | undefined, signal?: AbortSignal): Promise<Read> {
@@ -278,7 +455,7 @@ export class DepSkyClient {
     const core = new ReadCore(this.set, du, this.crypto, { ...this.opts.read, stream });
     try {
       const r = await this.run(core, { ...(spool ? { spool } : {}), ...(signal ? { signal } : {}) });
-      return { ...r, names: this.set.names };
+      return { ...r, names: this.set.names, drivers: this.drivers };
     } catch (e) {
       const retry = [StorageCode.notFound, StorageCode.integrity, StorageCode.noQuorum] as string[];
       const moved = e instanceof TcError && retry.includes(e.code) ? await this.followConfig(du) : undefined;
@@ -317,6 +494,11 @@ export class DepSkyClient {
   /** Read the current value into memory. */
   async get(du: string, o: { signal?: AbortSignal } = {}): Promise<{ bytes: Uint8Array; info: GetInfo }> {
     const r = await this.readCore(du, false, undefined, o.signal);
+    if (this.streamed(r)) {
+      const sink = bufferSink(r.meta.size);
+      const s = await this.streamOut(r, sink, o.signal);
+      return { bytes: sink.bytes, info: this.info(r, s) };
+    }
     return { bytes: await this.plain(r), info: this.info(r) };
   }
 
@@ -337,6 +519,22 @@ export class DepSkyClient {
     try {
       const r = await this.readCore(du, true, spool, o.signal);
       const v = [...r.values.values()][0];
+      if (this.streamed(r)) {
+        // Verified segments go to a temp file beside the target; it replaces the target only when complete.
+        const tmp = spool.newFile();
+        const h = await fs.open(tmp, 'wx', 0o600);
+        let s: StreamedReadResult;
+        try {
+          s = await this.streamOut(r, fileSink(h), o.signal);
+          await h.sync();
+        } finally {
+          await h.close();
+        }
+        await fs.chmod(tmp, 0o644);
+        await fs.rename(tmp, file);
+        spool.keep(tmp);
+        return this.info(r, s);
+      }
       if (r.meta.protocol === 'depsky-a' && v?.handle) {
         spool.keep(v.handle);
         const h = await fs.open(v.handle, 'r+');
@@ -359,6 +557,7 @@ export class DepSkyClient {
     try {
       const r = await this.readCore(du, true, spool, o.signal);
       const v = [...r.values.values()][0];
+      if (this.streamed(r)) return this.info(r, await this.streamOut(r, writableSink(out), o.signal));
       if (r.meta.protocol === 'depsky-a' && v?.handle) {
         await pipeline(createReadStream(v.handle), out, { end: false });
       } else {
@@ -490,10 +689,13 @@ export class DepSkyClient {
     return { du, version: put.version, removedFrom, epoch: config.epoch };
   }
 
-  /** Let lingering puts finish (bounded by lingerMs), then release the drivers. */
-  async close(): Promise<{ unfinishedCopies: number }> {
-    const unfinishedCopies = await settleLingering(this.lingering, this.opts.lingerMs ?? 5000);
+  /**
+   * Let late copies finish (bounded by lingerMs), then release the drivers. `stored`/`unfinished`: the clouds whose
+   * late copies all landed, or not, since the previous close.
+   */
+  async close(): Promise<{ unfinishedCopies: number; stored: string[]; unfinished: string[] }> {
+    const { left, stored, unfinished } = await this.lingering.settle(this.opts.lingerMs ?? LATE_COPY_MS);
     await Promise.all(this.drivers.map((d) => d.close?.()));
-    return { unfinishedCopies };
+    return { unfinishedCopies: left, stored, unfinished };
   }
 }

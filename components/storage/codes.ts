@@ -23,7 +23,10 @@ export const StorageCode = {
   badName: 'TC208',
   /** The storage component, its topology or its clouds could not be resolved. */
   noComponent: 'TC209',
-  /** The object is larger than what DepSky-CA holds in memory. */
+  /**
+   * A request body larger than the gateway accepts. (Until metadata format 2 it also meant a DepSky-CA object over
+   * 1 GiB; streamed CA has no such limit.)
+   */
   tooLarge: 'TC210',
   /** Operation cancelled (Ctrl-C) or timed out. */
   aborted: 'TC211',
@@ -31,5 +34,9 @@ export const StorageCode = {
   decode: 'TC212',
   /** Storage gateway: request or response authentication failed (unknown client, bad MAC, replay). */
   gatewayAuth: 'TC213',
+  /** Streamed DepSky-CA: fewer than f+1 clouds hold a valid block of one segment (the message names it). */
+  segmentLost: 'TC220',
+  /** Streamed DepSky-CA: the input file or stream failed while it was being stored (nothing new became current). */
+  sourceFailed: 'TC221',
 } as const;
 export type StorageCodeValue = (typeof StorageCode)[keyof typeof StorageCode];

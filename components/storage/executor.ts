@@ -47,9 +47,12 @@ export class Spool {
   }
 }
 
+/** A put that goes on after its operation returned (a late copy): true when it stored its file. */
 export interface Lingering {
-  promise: Promise<unknown>;
+  promise: Promise<boolean>;
   abort(): void;
+  /** The cloud it writes to. */
+  cloud: string;
 }
 
 export interface RunOptions {
@@ -60,9 +63,9 @@ export interface RunOptions {
   spool?: Spool;
   /**
    * Puts still running when the core finished (e.g. the n-th cloud's copy after n-f acked) are not aborted but
-   * added here, so the caller can let them complete for durability (`settleLingering`). Without it they are aborted.
+   * added here, so the caller can let them complete for durability (`LateCopies.settle`). Without it they are aborted.
    */
-  lingering?: Set<Lingering>;
+  lingering?: LateCopies;
   /** Observe each finished call (progress, metrics, tests). */
   onCall?: (cloud: number, op: CloudOp, result: OpResult, ms: number) => void;
 }
@@ -137,7 +140,8 @@ async function perform(driver: CloudDriver, op: CloudOp, signal: AbortSignal, sp
 export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts: RunOptions = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const calls = new Map<number, AbortController>();
-    const puts = new Map<number, Promise<unknown>>();
+    /** Puts in flight: their promise (true when stored) and the cloud they write to. */
+    const puts = new Map<number, { promise: Promise<boolean>; cloud: string }>();
     const queue: CoreEvent[] = [];
     let draining = false;
     let settled = false;
@@ -175,11 +179,13 @@ export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts:
                 const t0 = performance.now();
                 const p = perform(driver, a.op, ctl.signal, opts.spool).then((result) => {
                   puts.delete(a.id);
-                  if (!calls.delete(a.id)) return;
-                  opts.onCall?.(a.cloud, a.op, result, performance.now() - t0);
-                  push({ type: 'reply', reply: { id: a.id, cloud: a.cloud, result } });
+                  if (calls.delete(a.id)) {
+                    opts.onCall?.(a.cloud, a.op, result, performance.now() - t0);
+                    push({ type: 'reply', reply: { id: a.id, cloud: a.cloud, result } });
+                  }
+                  return result.status === 'ok';
                 });
-                if (a.op.kind === 'put') puts.set(a.id, p);
+                if (a.op.kind === 'put') puts.set(a.id, { promise: p, cloud: driver.cloud });
                 break;
               }
               case 'cancel':
@@ -188,9 +194,12 @@ export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts:
                   const ctl = calls.get(id);
                   if (finishing && put && ctl && opts.lingering) {
                     // Let it finish in the background: a copy on the n-th cloud is worth its bandwidth.
-                    const entry: Lingering = { promise: put, abort: () => ctl.abort(new Error('cancelled')) };
+                    const entry: Lingering = {
+                      promise: put.promise,
+                      abort: () => ctl.abort(new Error('cancelled')),
+                      cloud: put.cloud,
+                    };
                     opts.lingering.add(entry);
-                    void put.finally(() => opts.lingering?.delete(entry));
                     calls.delete(id);
                     continue;
                   }
@@ -230,19 +239,51 @@ export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts:
   });
 }
 
-/** Wait for lingering puts, at most `ms`; returns how many were still running when the wait ended. */
-export async function settleLingering(lingering: Set<Lingering>, ms: number): Promise<number> {
-  if (lingering.size === 0) return 0;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.allSettled([...lingering].map((l) => l.promise)),
-    new Promise<void>((res) => {
-      timer = setTimeout(res, ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  const left = lingering.size;
-  for (const l of lingering) l.abort();
-  lingering.clear();
-  return left;
+/**
+ * Late copies: puts that go on after their operation returned (the n-th cloud's copy once n-f stored it), with
+ * what became of each cloud's copies since the last settle. Bounded: settle() waits at most its `ms`, then aborts.
+ */
+export class LateCopies {
+  private readonly running = new Set<Lingering>();
+  /** Per cloud: true while every late put to it succeeded. */
+  private readonly outcome = new Map<string, boolean>();
+
+  add(entry: Lingering): void {
+    this.running.add(entry);
+    if (!this.outcome.has(entry.cloud)) this.outcome.set(entry.cloud, true);
+    const failed = () => this.outcome.set(entry.cloud, false);
+    void entry.promise
+      .then((ok) => {
+        if (!ok) failed();
+      }, failed)
+      .finally(() => this.running.delete(entry));
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Wait for the running copies, at most `ms`; abort what is left. Which clouds' late copies all landed. */
+  async settle(ms: number): Promise<{ left: number; stored: string[]; unfinished: string[] }> {
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.running].map((l) => l.promise)),
+        new Promise<void>((res) => {
+          timer = setTimeout(res, ms);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    const left = this.running.size;
+    for (const l of this.running) {
+      this.outcome.set(l.cloud, false);
+      l.abort();
+    }
+    this.running.clear();
+    const clouds = [...this.outcome.keys()].sort();
+    const stored = clouds.filter((c) => this.outcome.get(c));
+    this.outcome.clear();
+    return { left, stored, unfinished: clouds.filter((c) => !stored.includes(c)) };
+  }
 }

@@ -7,13 +7,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { bodyOffset } from '../../components/storage/codec.js';
 import { decode, encode } from '../../components/storage/crypto/erasure.js';
-import { combineShares, decrypt } from '../../components/storage/crypto/primitives.js';
+import { combineShares, openSegment } from '../../components/storage/crypto/primitives.js';
 import { GcsDriver } from '../../components/storage/drivers/gcs.js';
 import { LocalDirectoryDriver } from '../../components/storage/drivers/local.js';
 import { defaultWriterId, generateWriterKeys, readSigningKey, readVerifyKey } from '../../components/storage/keys.js';
 import { containerOf } from '../../components/storage/protocol/names.js';
+import { parseManifest, segmentAad, segmentNonce } from '../../components/storage/protocol/segments.js';
 import { client, fileTempDir, keyPair, localDrivers, pattern } from './support.js';
 
 const keys = keyPair();
@@ -77,7 +77,8 @@ describe('round trips over four local-directory clouds', () => {
       expect((await fs.readFile(out)).equals(data)).toBe(true);
       if (protocol === 'depsky-ca') {
         // n/(f+1): each cloud holds about half of the object.
-        expect(put.bytesPerCloud).toBeLessThan((256 << 20) / 2 + 4096);
+        // Plus per segment a few bytes of tag and padding, and the manifest (32 bytes per segment).
+        expect(put.bytesPerCloud).toBeLessThan((256 << 20) / 2 + 16384);
       }
       await c.rm('big');
       await c.close();
@@ -132,10 +133,12 @@ describe('DepSky-CA confidentiality', () => {
     // put returns once n-f clouds hold the data; the last copy lands in the background, and close waits for it.
     await c.close();
     const container = containerOf('hr/payroll');
-    const copies = await Promise.all(drivers.map(async (d) => (await d.get(container, 'value1.a1'))!));
-    // Rebuild the data key from two clouds' shares (what f+1 colluding clouds could do, and only they).
-    const share = (d: Uint8Array) => d.subarray(6, 6 + d[5]!);
-    const key = await combineShares([share(copies[0]!), share(copies[1]!)]);
+    // Streamed CA: each cloud's manifest holds its key share, its segment files the erasure-coded ciphertext.
+    const manifests = await Promise.all(
+      drivers.map(async (d) => parseManifest((await d.get(container, 'value1.a1.m'))!)!),
+    );
+    const share = (i: number) => manifests[i]!.share;
+    const key = await combineShares([share(0), share(1)]);
     expect(key).toHaveLength(32);
     for (const file of await filesUnder(dir)) {
       const bytes = await fs.readFile(file);
@@ -145,14 +148,14 @@ describe('DepSky-CA confidentiality', () => {
       expect(bytes.includes(Buffer.from(key.subarray(0, 8)))).toBe(false);
     }
     // One share alone gives a different (useless) key.
-    const one = await combineShares([share(copies[0]!), share(copies[0]!)]).catch(() => undefined);
+    const one = await combineShares([share(0), share(0)]).catch(() => undefined);
     expect(one === undefined || !Buffer.from(one).equals(Buffer.from(key))).toBe(true);
-    // And the key really is the data key: decrypting the sealed value works with it.
-    const blocks = copies.map((d) => d.subarray(bodyOffset(d[5]!)));
-    const meta = JSON.parse(await fs.readFile(path.join(dir, 'cloud0', container, 'metadata'), 'utf8')).meta;
-    const sealed = decode([blocks[0], blocks[1], undefined, undefined], 4, 2, meta.sealedSize);
-    const aad = new TextEncoder().encode(`tclouds-depsky-ca\nhr/payroll\n1.a1`);
-    expect(Buffer.from(decrypt(sealed, key, aad)).equals(plain)).toBe(true);
+    // And the key really is the data key: the one segment opens with it (from a data and a parity block).
+    const blocks = await Promise.all(drivers.map(async (d) => (await d.get(container, 'value1.a1.s0'))!));
+    const sealedLength = plain.length + 16;
+    const sealed = decode([blocks[0], undefined, undefined, blocks[3]], 4, 2, sealedLength);
+    const aad = segmentAad('hr/payroll', { counter: 1, writer: 'a1' }, 0, true);
+    expect(Buffer.from(openSegment([sealed], sealedLength, key, segmentNonce(0), aad)).equals(plain)).toBe(true);
   });
 });
 
@@ -172,16 +175,16 @@ describe('bad input gets a clear error', () => {
     // Reader without the private key cannot write.
     const reader = client(drivers, 'depsky-ca', { publicKey: keys.publicKey });
     await expect(reader.put('doc', pattern(1))).rejects.toMatchObject({ code: 'TC205' });
-    // Truncate the block on one cloud: still readable. On two (> f): integrity error.
+    // Truncate the block on one cloud: still readable. On two (> f): the segment is lost, and named.
     const container = containerOf('doc');
-    const blockFile = (i: number) => path.join(dir, `cloud${i}`, container, 'value1.a1');
+    const blockFile = (i: number) => path.join(dir, `cloud${i}`, container, 'value1.a1.s0');
     await fs.truncate(blockFile(0), 100);
     expect((await c.get('doc')).bytes).toEqual(pattern(5000));
     await fs.truncate(blockFile(1), 10);
     await fs.truncate(blockFile(2), 10);
     await expect(c.get('doc')).rejects.toMatchObject({
-      code: 'TC204',
-      message: expect.stringMatching(/corrupt block/),
+      code: 'TC220',
+      message: expect.stringMatching(/segment 0 of 1 .*corrupt block/),
     });
     await expect(c.get('../etc')).rejects.toMatchObject({ code: 'TC208' });
     await expect(c.getToFile('nope', dir)).rejects.toMatchObject({

@@ -34,7 +34,8 @@ async function contract(d: CloudDriver): Promise<void> {
 
 async function roundTrips(drivers: CloudDriver[], spoolDir: string): Promise<void> {
   for (const protocol of ['depsky-a', 'depsky-ca'] as const) {
-    const c = client(drivers, protocol, keys);
+    // 1 MiB segments: the 3 MiB file below is a streamed CA object of three segments on each emulator.
+    const c = client(drivers, protocol, keys, protocol === 'depsky-ca' ? { segmentBytes: 1 << 20 } : {});
     for (const size of SIZES) {
       const du = `${protocol}/obj-${size}`;
       const data = pattern(size, size + 11);
@@ -63,7 +64,7 @@ function driverTests(drivers: () => CloudDriver[], spoolDir: () => string): void
     await contract(drivers()[0]!);
   });
 
-  it('round-trips DepSky-A and DepSky-CA objects (0 B, 1 B, 1 MiB in memory, 3 MiB through files)', async () => {
+  it('round-trips DepSky-A and DepSky-CA objects (0 B, 1 B, 1 MiB in memory, 3 MiB (three CA segments) through files)', async () => {
     const ds = drivers();
     for (const d of ds) await d.createContainer();
     await roundTrips(ds, spoolDir());

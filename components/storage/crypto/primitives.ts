@@ -181,3 +181,41 @@ export async function sha256HexYielding(buffers: readonly Uint8Array[]): Promise
   }
   return out;
 }
+
+/** Bytes AES-GCM adds to a segment (the tag; the nonce is derived from the segment index, not stored). */
+export const SEGMENT_AEAD_OVERHEAD = TAG_BYTES;
+
+/**
+ * Open one streamed CA segment (ciphertext || tag, sealed by stream-write.ts with WebCrypto AES-GCM) given as
+ * consecutive parts (the data blocks of the erasure code, possibly padded): returns the plaintext, or throws if
+ * any byte, the key, the nonce or the AAD is wrong. The synchronous reference of the format (tests, tools).
+ */
+export function openSegment(
+  parts: readonly Uint8Array[],
+  sealedLength: number,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
+  if (sealedLength < TAG_BYTES) throw new Error('sealed segment too short');
+  const bodyLength = sealedLength - TAG_BYTES;
+  const tagParts: Uint8Array[] = [];
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  decipher.setAAD(aad);
+  const out = Buffer.allocUnsafe(bodyLength);
+  let base = 0;
+  let at = 0;
+  for (const p of parts) {
+    // This part's share of the body is [0, bodyEnd), of the tag [bodyEnd, tagEnd); the rest is padding.
+    const bodyEnd = Math.min(p.length, Math.max(0, bodyLength - base));
+    if (bodyEnd > 0) at += decipher.update(p.subarray(0, bodyEnd)).copy(out, at);
+    const tagEnd = Math.min(p.length, Math.max(0, sealedLength - base));
+    if (tagEnd > bodyEnd) tagParts.push(p.subarray(bodyEnd, tagEnd));
+    base += p.length;
+    if (base >= sealedLength) break;
+  }
+  decipher.setAuthTag(tagParts.length === 1 ? tagParts[0]! : Buffer.concat(tagParts));
+  at += decipher.final().copy(out, at);
+  if (at !== bodyLength) throw new Error('sealed segment truncated');
+  return new Uint8Array(out.buffer, out.byteOffset, bodyLength);
+}

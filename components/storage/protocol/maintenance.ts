@@ -121,7 +121,8 @@ export interface GcResult {
  */
 export class GcCore extends AfterMetadata<GcResult> {
   private current: Version | undefined;
-  private readonly listings = new Map<number, Version[]>();
+  /** Per cloud: its value files (whole values, segments, manifests) with the version each belongs to. */
+  private readonly listings = new Map<number, { name: string; version: Version }[]>();
   private removed = 0;
   private keptFrom: Version | undefined;
   private readonly incomplete = new Set<string>();
@@ -149,10 +150,12 @@ export class GcCore extends AfterMetadata<GcResult> {
     const r = reply.result;
     if (tag === 'list') {
       if (r.status === 'listed') {
-        this.listings.set(
-          reply.cloud,
-          r.names.map(parseValueFile).filter((v): v is Version => v !== undefined),
-        );
+        const files: { name: string; version: Version }[] = [];
+        for (const name of r.names) {
+          const version = parseValueFile(name);
+          if (version !== undefined) files.push({ name, version });
+        }
+        this.listings.set(reply.cloud, files);
       } else this.incomplete.add(this.name(reply.cloud));
       if (this.pendingWith('list') === 0) this.removeOld();
       return;
@@ -169,16 +172,16 @@ export class GcCore extends AfterMetadata<GcResult> {
     }
     const cur = this.current!;
     const all = new Map<string, Version>();
-    for (const vs of this.listings.values())
-      for (const v of vs) if (compareVersions(v, cur) <= 0) all.set(versionString(v), v);
+    for (const files of this.listings.values())
+      for (const { version: v } of files) if (compareVersions(v, cur) <= 0) all.set(versionString(v), v);
     all.set(versionString(cur), cur);
     const sorted = [...all.values()].sort((a, b) => compareVersions(b, a));
     this.keptFrom = sorted[Math.min(this.keep, sorted.length) - 1]!;
     this.removing = true;
-    for (const [cloud, vs] of this.listings) {
-      for (const v of vs) {
-        if (compareVersions(v, this.keptFrom) < 0) {
-          this.call(cloud, { kind: 'remove', container: this.container, name: `value${versionString(v)}` }, 'remove');
+    for (const [cloud, files] of this.listings) {
+      for (const { name, version } of files) {
+        if (compareVersions(version, this.keptFrom) < 0) {
+          this.call(cloud, { kind: 'remove', container: this.container, name }, 'remove');
         }
       }
     }

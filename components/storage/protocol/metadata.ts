@@ -14,6 +14,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export function metadataSigningBytes(m: Metadata): Uint8Array {
   const canonical = {
     format: m.format,
+    // Format 1 files were signed without this key: adding it only for format 2 keeps their signatures valid.
+    ...(m.format === 2 ? { segmentBytes: m.segmentBytes ?? null } : {}),
     du: m.du,
     protocol: m.protocol,
     version: { counter: m.version.counter, writer: m.version.writer },
@@ -58,10 +60,14 @@ export function parseMetadataFile(bytes: Uint8Array): { meta: Metadata; signatur
   if (typeof sig !== 'string' || typeof meta !== 'object' || meta === null) return undefined;
   const m = meta as Record<string, unknown>;
   const sizeOk = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-  if (m.format !== 1 || typeof m.du !== 'string' || checkDataUnitName(m.du) !== undefined) return undefined;
+  if ((m.format !== 1 && m.format !== 2) || typeof m.du !== 'string' || checkDataUnitName(m.du) !== undefined)
+    return undefined;
   if (m.protocol !== 'depsky-a' && m.protocol !== 'depsky-ca') return undefined;
   if (!isVersion(m.version) || !sizeOk(m.size) || !sizeOk(m.n) || !sizeOk(m.f)) return undefined;
   if (m.sealedSize !== undefined && !sizeOk(m.sealedSize)) return undefined;
+  const streamed = m.format === 2;
+  if (streamed && (m.protocol !== 'depsky-ca' || !sizeOk(m.segmentBytes) || (m.segmentBytes as number) < 1))
+    return undefined;
   if (!Array.isArray(m.clouds) || !m.clouds.every((c) => typeof c === 'string')) return undefined;
   if (!Array.isArray(m.digests) || !m.digests.every((d) => typeof d === 'string' && HEX64.test(d))) return undefined;
   const n = m.n as number;
@@ -70,10 +76,11 @@ export function parseMetadataFile(bytes: Uint8Array): { meta: Metadata; signatur
   if (version.counter > 0) {
     const want = m.protocol === 'depsky-a' ? 1 : n;
     if (m.digests.length !== want) return undefined;
-    if (m.protocol === 'depsky-ca' && m.sealedSize === undefined) return undefined;
+    if (m.protocol === 'depsky-ca' && m.sealedSize === undefined && !streamed) return undefined;
   }
   const clean: Metadata = {
-    format: 1,
+    format: streamed ? 2 : 1,
+    ...(streamed ? { segmentBytes: m.segmentBytes as number } : {}),
     du: m.du,
     protocol: m.protocol,
     version: { counter: version.counter, writer: version.writer },

@@ -27,9 +27,23 @@ export function valueFile(v: Version): string {
   return `value${versionString(v)}`;
 }
 
-/** Parse `value<counter>.<writer>`; undefined for any other name. */
+/** Streamed CA: the file of segment `index` of version `v` on one cloud (that cloud's erasure-coded block). */
+export function segmentFile(v: Version, index: number): string {
+  return `${valueFile(v)}.s${index}`;
+}
+
+/** Streamed CA: the cloud's manifest of version `v` (its key share and the digests of its segment blocks). */
+export function manifestFile(v: Version): string {
+  return `${valueFile(v)}.m`;
+}
+
+/**
+ * Parse the version out of a value file name: `value<counter>.<writer>` (whole value) or one of the files of a
+ * streamed CA version, `value<counter>.<writer>.s<index>` (segment) and `value<counter>.<writer>.m` (manifest).
+ * Undefined for any other name.
+ */
 export function parseValueFile(name: string): Version | undefined {
-  const m = /^value(\d{1,15})\.([0-9a-f]{1,16})$/.exec(name);
+  const m = /^value(\d{1,15})\.([0-9a-f]{1,16})(?:\.(?:s\d{1,15}|m))?$/.exec(name);
   if (!m) return undefined;
   return { counter: Number(m[1]), writer: m[2]! };
 }

@@ -12,7 +12,7 @@
  */
 import { StorageCode } from '../codes.js';
 import { Core, MetadataCollector } from './core.js';
-import { compareVersions, containerOf, valueFile, versionString } from './names.js';
+import { compareVersions, containerOf, manifestFile, valueFile, versionString } from './names.js';
 import type { CloudReply, CloudSet, CoreCrypto, Fetched, Metadata } from './types.js';
 
 export interface ReadOptions {
@@ -176,7 +176,8 @@ export class ReadCore extends Core<ReadResult> {
         {
           kind: 'get',
           container: this.container,
-          name: valueFile(this.chosen!.version),
+          // Streamed CA (format 2): the f+1 manifests (key shares, segment digests); the host streams the segments.
+          name: this.chosen!.format === 2 ? manifestFile(this.chosen!.version) : valueFile(this.chosen!.version),
           stream: this.opts.stream === true && this.chosen!.protocol === 'depsky-a',
         },
         'data',

@@ -82,6 +82,15 @@ export interface Encoded {
   size: number;
   /** CA: length of iv||ciphertext||tag, needed by the erasure decoder. */
   sealedSize?: number;
+  /**
+   * Streamed CA (format 2): the host already stored the segments and manifests on these clouds (n-f at least);
+   * the core skips its data puts and puts the metadata on these clouds only. `payloads` is then empty.
+   */
+  stored?: number[];
+  /** Streamed CA: clouds that failed or fell behind while the host stored the data. */
+  failed?: { cloud: number; reason: string }[];
+  /** Streamed CA: plaintext bytes per segment (signed in the metadata). */
+  segmentBytes?: number;
 }
 
 export type CoreEvent =
@@ -91,9 +100,16 @@ export type CoreEvent =
   | { type: 'encoded'; encoded: Encoded }
   | { type: 'digested'; digests: string[] };
 
-/** The metadata of one version, signed by the data unit's writer key (Ed25519 over its canonical encoding). */
+/**
+ * The metadata of one version, signed by the data unit's writer key (Ed25519 over its canonical encoding).
+ * Format 1: A, and CA values written whole (one block per cloud). Format 2: streamed CA (protocol/segments.ts):
+ * the object is cut into segments of `segmentBytes`, and digests[i] is the digest of cloud i's manifest, which
+ * lists the digests of that cloud's segment blocks.
+ */
 export interface Metadata {
-  format: 1;
+  format: 1 | 2;
+  /** Format 2 only: plaintext bytes per segment (the last segment may be shorter). */
+  segmentBytes?: number;
   du: string;
   protocol: Protocol;
   version: Version;
@@ -105,7 +121,7 @@ export interface Metadata {
   f: number;
   /** Names of the clouds, in block order: CA block i and digests[i] belong to clouds[i]. */
   clouds: string[];
-  /** A: one digest of the value; CA: one digest per cloud. Lowercase hex SHA-256. */
+  /** A: one digest of the value; CA: one digest per cloud (format 2: of its manifest). Lowercase hex SHA-256. */
   digests: string[];
 }
 

@@ -62,14 +62,39 @@ export class WriteCore extends Core<WriteResult> {
 
   protected override onEncoded(e: Encoded): void {
     if (this.version === undefined || this.encoded !== undefined) return;
-    if (e.payloads.length !== 1 && e.payloads.length !== this.n) throw new Error('write core: bad payload count');
+    if (e.stored === undefined && e.payloads.length !== 1 && e.payloads.length !== this.n)
+      throw new Error('write core: bad payload count');
     this.encoded = e;
     if (e.digests) this.setDigests(e.digests);
+    if (e.stored !== undefined) {
+      this.onStored(e.stored, e.failed ?? []);
+      return;
+    }
     const name = valueFile(this.version);
     for (let i = 0; i < this.n; i++) {
       const payload = e.payloads.length === 1 ? e.payloads[0]! : e.payloads[i]!;
       this.call(i, { kind: 'put', container: this.container, name, payload }, 'data');
     }
+  }
+
+  /**
+   * Streamed CA: the host stored segments and manifests itself (bounded memory, pipelined). The metadata goes to
+   * the clouds that hold every file of the version; a cloud still catching up gets it from the host afterwards.
+   */
+  private onStored(stored: number[], failed: { cloud: number; reason: string }[]): void {
+    this.failed.push(...failed);
+    for (const c of stored) this.acks.data.add(c);
+    if (this.acks.data.size < this.quorum || this.digests === undefined) {
+      const why = this.failed.map((x) => `${this.name(x.cloud)}: ${x.reason}`).join('; ');
+      this.fail({
+        code: StorageCode.noQuorum,
+        kind: 'unavailable',
+        message: `only ${this.acks.data.size} of ${this.n} clouds stored every segment, ${this.quorum} needed (${why})`,
+        hint: 'at most f clouds may be down; the previous version stays readable',
+      });
+      return;
+    }
+    this.putMetadata([...this.acks.data]);
   }
 
   protected override onDigested(d: string[]): void {
@@ -124,10 +149,11 @@ export class WriteCore extends Core<WriteResult> {
     }
   }
 
-  private putMetadata(): void {
+  private putMetadata(only?: number[]): void {
     const e = this.encoded!;
     this.meta = {
-      format: 1,
+      format: e.segmentBytes === undefined ? 1 : 2,
+      ...(e.segmentBytes === undefined ? {} : { segmentBytes: e.segmentBytes }),
       du: this.du,
       protocol: this.opts.protocol,
       version: this.version!,
@@ -139,6 +165,8 @@ export class WriteCore extends Core<WriteResult> {
       digests: this.digests!,
     };
     const bytes = this.crypto.signMetadata(this.meta);
-    this.callAll({ kind: 'put', container: this.container, name: METADATA_FILE, payload: bytes }, 'meta');
+    const op = { kind: 'put' as const, container: this.container, name: METADATA_FILE, payload: bytes };
+    if (only === undefined) this.callAll(op, 'meta');
+    else for (const c of only) this.call(c, op, 'meta');
   }
 }

@@ -1,0 +1,196 @@
+/**
+ * Where the segments of a streamed DepSky-CA object come from and go to: a buffer, a file or a stream, cut into
+ * SEGMENT_BYTES pieces with one segment of look-ahead (the writer must know which segment is the last one), and
+ * the stage timers that `bench/storage.ts` reads to say where a write or a read spends its time.
+ */
+
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { ENCODE_AHEAD } from './protocol/segments.js';
+
+/** Milliseconds spent per stage (encrypt, erasure, hash, read, write, wait...), summed over segments. */
+export type StageProfile = Record<string, number>;
+
+/** Add the time `fn` took to `stage` of `profile` (no-op without a profile). */
+export function timed<T>(profile: StageProfile | undefined, stage: string, fn: () => T): T {
+  if (!profile) return fn();
+  const t0 = performance.now();
+  try {
+    return fn();
+  } finally {
+    profile[stage] = (profile[stage] ?? 0) + performance.now() - t0;
+  }
+}
+
+export async function timedAsync<T>(profile: StageProfile | undefined, stage: string, p: Promise<T>): Promise<T> {
+  if (!profile) return p;
+  const t0 = performance.now();
+  try {
+    return await p;
+  } finally {
+    profile[stage] = (profile[stage] ?? 0) + performance.now() - t0;
+  }
+}
+
+export interface Segment {
+  bytes: Uint8Array;
+  last: boolean;
+}
+
+/** Segments of an object in order; `next()` is undefined after the last one (at once for an empty object). */
+export interface SegmentSource {
+  next(): Promise<Segment | undefined>;
+  close(): Promise<void>;
+}
+
+/** Views of a buffer: no copy. */
+export function bufferSource(data: Uint8Array, segmentBytes: number): SegmentSource {
+  let at = 0;
+  return {
+    async next() {
+      if (at >= data.length) return undefined;
+      const end = Math.min(data.length, at + segmentBytes);
+      const bytes = data.subarray(at, end);
+      at = end;
+      return { bytes, last: end >= data.length };
+    },
+    async close() {},
+  };
+}
+
+/** A file read at known offsets, one segment read ahead in the thread pool while the caller encodes. */
+export async function fileSource(file: string, segmentBytes: number): Promise<SegmentSource> {
+  const h: FileHandle = await fs.open(file, 'r');
+  const size = (await h.stat()).size;
+  let offset = 0;
+  // Buffers in turn: the one being read ahead, and those the caller still encodes (ENCODE_AHEAD at most), plus one.
+  const ring = Array.from({ length: ENCODE_AHEAD + 2 }, () => new Uint8Array(Math.min(segmentBytes, size)));
+  let turn = 0;
+  const readAt = async (pos: number): Promise<Segment | undefined> => {
+    if (pos >= size) return undefined;
+    const length = Math.min(segmentBytes, size - pos);
+    const bytes = ring[turn++ % ring.length]!.subarray(0, length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await h.read(bytes, got, length - got, pos + got);
+      if (bytesRead === 0) throw new Error(`${file} shrank while being stored`);
+      got += bytesRead;
+    }
+    return { bytes, last: pos + length >= size };
+  };
+  let ahead: Promise<Segment | undefined> | undefined;
+  return {
+    async next() {
+      const current = ahead ?? readAt(offset);
+      const seg = await current;
+      if (seg) offset += seg.bytes.length;
+      ahead = seg && !seg.last ? readAt(offset) : undefined;
+      // A read ahead that fails is reported by the next call; do not let it go unhandled meanwhile.
+      ahead?.catch(() => {});
+      return seg;
+    },
+    async close() {
+      await ahead?.catch(() => {});
+      await h.close();
+    },
+  };
+}
+
+/** A stream (standard input, an HTTP body) cut into segments; a segment is handed out once the next byte arrived. */
+export function streamSource(input: Readable, segmentBytes: number): SegmentSource {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  let carry: Uint8Array | undefined;
+  let ended = false;
+  const fill = async (): Promise<Uint8Array | undefined> => {
+    const buf = new Uint8Array(segmentBytes);
+    let got = 0;
+    while (got < segmentBytes) {
+      if (!carry || carry.length === 0) {
+        if (ended) break;
+        const r = await it.next();
+        if (r.done) {
+          ended = true;
+          break;
+        }
+        carry = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+        continue;
+      }
+      const take = Math.min(carry.length, segmentBytes - got);
+      buf.set(carry.subarray(0, take), got);
+      carry = carry.subarray(take);
+      got += take;
+    }
+    return got === 0 ? undefined : buf.subarray(0, got);
+  };
+  let pending: Promise<Uint8Array | undefined> | undefined;
+  return {
+    async next() {
+      const bytes = await (pending ?? fill());
+      if (bytes === undefined) return undefined;
+      // The look-ahead segment tells whether this one is the last.
+      pending = fill();
+      const following = await pending;
+      pending = Promise.resolve(following);
+      return { bytes, last: following === undefined };
+    },
+    async close() {
+      await it.return?.();
+    },
+  };
+}
+
+/** Where verified plaintext goes, in order. */
+export interface SegmentSink {
+  write(bytes: Uint8Array): Promise<void>;
+}
+
+/** Write to a stream, waiting for it to drain (bounded memory even when stdout is slow). */
+export function writableSink(out: Writable): SegmentSink {
+  return {
+    write(bytes) {
+      if (out.write(bytes)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          out.off('error', onError);
+          resolve();
+        };
+        const onError = (e: Error) => {
+          out.off('drain', onDrain);
+          reject(e);
+        };
+        out.once('drain', onDrain);
+        out.once('error', onError);
+      });
+    },
+  };
+}
+
+/** Sequential writes to an open file. */
+export function fileSink(h: FileHandle): SegmentSink {
+  let position = 0;
+  return {
+    async write(bytes) {
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await h.write(bytes, done, bytes.length - done, position);
+        done += bytesWritten;
+        position += bytesWritten;
+      }
+    },
+  };
+}
+
+/** Into one buffer of the object's (signed) size: the in-memory get. */
+export function bufferSink(size: number): SegmentSink & { bytes: Uint8Array } {
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  return {
+    bytes,
+    async write(b) {
+      if (at + b.length > size) throw new Error('object larger than its signed size');
+      bytes.set(b, at);
+      at += b.length;
+    },
+  };
+}

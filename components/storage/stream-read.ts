@@ -1,0 +1,237 @@
+/**
+ * The shell of a streamed DepSky-CA read (format 2, protocol/segments.ts): the ReadCore already chose the version
+ * and fetched f+1 manifests that match the signed digests. From them: the key (f+1 shares) and the digest of
+ * every block. Then segment by segment, READ_AHEAD_SEGMENTS at a time: fetch k blocks (SegmentFetch says from
+ * whom), check each against its cloud's manifest, rebuild and open the segment, and write it out in order.
+ * A block that is missing or corrupt is read from another cloud (whose manifest is fetched and checked first);
+ * a segment that no k clouds hold correctly fails the read with TC220 naming the segment, before any byte of it
+ * is written.
+ */
+import { createHash, webcrypto } from 'node:crypto';
+import { ExitCode, TcError } from '../../kernel/errors.js';
+import { StorageCode } from './codes.js';
+import { blockSize, decode as rsDecode } from './crypto/erasure.js';
+import { combineShares, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
+import type { CloudDriver } from './drivers/types.js';
+import { containerOf, manifestFile, segmentFile, versionString } from './protocol/names.js';
+import {
+  type Manifest,
+  manifestDigest,
+  parseManifest,
+  READ_AHEAD_SEGMENTS,
+  SegmentFetch,
+  segmentAad,
+  segmentCount,
+  segmentLength,
+  segmentNonce,
+} from './protocol/segments.js';
+import type { Fetched, Metadata } from './protocol/types.js';
+import { type SegmentSink, type StageProfile, timed, timedAsync } from './segment-io.js';
+
+export interface StreamedReadParams {
+  meta: Metadata;
+  /** Driver of each block position (meta.clouds order); undefined where this client does not know the cloud. */
+  drivers: readonly (CloudDriver | undefined)[];
+  /** The manifests the ReadCore fetched (position -> bytes whose digest matched). */
+  manifests: Map<number, Fetched>;
+  sink: SegmentSink;
+  signal?: AbortSignal;
+  profile?: StageProfile;
+}
+
+export interface StreamedReadResult {
+  /** Positions whose blocks were used. */
+  from: Set<number>;
+  rejected: { position: number; reason: string }[];
+  dataGets: number;
+}
+
+function integrityError(message: string, hint: string): TcError {
+  return new TcError(StorageCode.segmentLost, message, { exit: ExitCode.failure, hint });
+}
+
+/** The first `length` bytes of the concatenation of `parts`. */
+function join(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    const take = Math.min(p.length, length - at);
+    out.set(p.subarray(0, take), at);
+    at += take;
+    if (at >= length) break;
+  }
+  return out;
+}
+
+/** One streamed read: manifests (lazily beyond the first f+1), blocks, segments, in order to the sink. */
+class StreamedReader {
+  private readonly m: Metadata;
+  private readonly n: number;
+  private readonly k: number;
+  private readonly count: number;
+  private readonly container: string;
+  private readonly label: string;
+  private readonly manifests = new Map<number, Promise<Manifest>>();
+  /** Clouds whose manifests arrived first (they answered fast), data blocks (no decoding) first; then the rest. */
+  private readonly order: number[];
+  readonly result: StreamedReadResult = { from: new Set(), rejected: [], dataGets: 0 };
+  private aesKey: webcrypto.CryptoKey | undefined;
+
+  constructor(private readonly p: StreamedReadParams) {
+    this.m = p.meta;
+    this.n = this.m.n;
+    this.k = this.m.f + 1;
+    this.count = segmentCount(this.m.size, this.m.segmentBytes!);
+    this.container = containerOf(this.m.du);
+    this.label = `"${this.m.du}" version ${versionString(this.m.version)}`;
+    const fast = [...p.manifests.keys()].sort((a, b) => a - b);
+    this.order = [...fast, ...Array.from({ length: this.n }, (_, i) => i).filter((i) => !p.manifests.has(i))];
+  }
+
+  private checkManifest(pos: number, bytes: Uint8Array): Manifest {
+    const man = parseManifest(bytes);
+    if (man === undefined || man.cloud !== pos || man.segments !== this.count)
+      throw new Error('manifest does not describe this version');
+    return man;
+  }
+
+  /** The key from k shares (the ReadCore gave at least k manifests), imported for WebCrypto jobs. */
+  private async openKey(): Promise<webcrypto.CryptoKey> {
+    for (const [pos, f] of this.p.manifests)
+      this.manifests.set(pos, Promise.resolve(this.checkManifest(pos, f.bytes!)));
+    const first = await Promise.all([...this.manifests.values()].slice(0, this.k));
+    const key = await combineShares(first.map((x) => x.share));
+    try {
+      return await webcrypto.subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  private manifestOf(pos: number): Promise<Manifest> {
+    let man = this.manifests.get(pos);
+    if (man === undefined) {
+      man = (async () => {
+        const d = this.p.drivers[pos];
+        if (!d) throw new Error('cloud not known to this client');
+        const o = this.p.signal ? { signal: this.p.signal } : {};
+        const bytes = await d.get(this.container, manifestFile(this.m.version), o);
+        if (bytes === undefined) throw new Error('manifest missing');
+        if (createHash('sha256').update(bytes).digest('hex') !== this.m.digests[pos])
+          throw new Error('manifest digest mismatch (corrupt manifest)');
+        return this.checkManifest(pos, bytes);
+      })();
+      man.catch(() => {});
+      this.manifests.set(pos, man);
+    }
+    return man;
+  }
+
+  /** One block, checked against its cloud's manifest: its bytes, or the reason it cannot be used. */
+  private async fetchBlock(pos: number, index: number, size: number): Promise<Uint8Array | string> {
+    const p = this.p;
+    try {
+      const man = await this.manifestOf(pos);
+      this.result.dataGets++;
+      // Read in the thread pool, hash there too (a WebCrypto job): this thread only joins and writes out.
+      const bytes = await p.drivers[pos]!.get(
+        this.container,
+        segmentFile(this.m.version, index),
+        p.signal ? { signal: p.signal } : {},
+      );
+      if (bytes === undefined) return 'block missing';
+      const digest = await timedAsync(p.profile, 'hash', webcrypto.subtle.digest('SHA-256', bytes));
+      if (bytes.length !== size || Buffer.from(digest).toString('hex') !== manifestDigest(man, index))
+        return 'digest mismatch (corrupt block)';
+      return bytes;
+    } catch (e) {
+      if (p.signal?.aborted) throw p.signal.reason ?? e;
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** k valid blocks of segment `index` (SegmentFetch picks the clouds), or TC220. */
+  private fetchBlocks(index: number, size: number): Promise<(Uint8Array | undefined)[]> {
+    const fetch = new SegmentFetch(index, this.k, this.order);
+    const blocks: (Uint8Array | undefined)[] = new Array(this.n).fill(undefined);
+    return new Promise((resolve, reject) => {
+      const launch = (positions: number[]) => {
+        for (const pos of positions) {
+          this.fetchBlock(pos, index, size).then((r) => {
+            if (typeof r === 'string') {
+              this.result.rejected.push({ position: pos, reason: `segment ${index}: ${r}` });
+              launch(fetch.result(pos, r));
+            } else {
+              blocks[pos] = r;
+              launch(fetch.result(pos));
+            }
+            if (fetch.ready) {
+              for (const c of fetch.good) this.result.from.add(c);
+              resolve(blocks);
+            } else if (fetch.lost) reject(this.lostError(index, fetch));
+          }, reject);
+        }
+      };
+      launch(fetch.launch());
+      if (fetch.lost) reject(this.lostError(index, fetch));
+    });
+  }
+
+  private async readSegment(index: number): Promise<Uint8Array> {
+    const { m, n, k, p } = this;
+    const sealed = segmentLength(m.size, m.segmentBytes!, index) + SEGMENT_AEAD_OVERHEAD;
+    const blocks = await this.fetchBlocks(index, blockSize(sealed, k));
+    const data = blocks.slice(0, k);
+    const parts = data.every((b) => b !== undefined)
+      ? (data as Uint8Array[])
+      : [timed(p.profile, 'erasure', () => rsDecode(blocks, n, k, sealed))];
+    // The sealed bytes in one piece (the data blocks are separate reads), opened by a WebCrypto job in the pool.
+    const whole =
+      parts.length === 1 ? parts[0]!.subarray(0, sealed) : timed(p.profile, 'copy', () => join(parts, sealed));
+    try {
+      const aad = segmentAad(m.du, m.version, index, index === this.count - 1);
+      const algorithm = { name: 'AES-GCM', iv: segmentNonce(index), additionalData: aad };
+      return new Uint8Array(
+        await timedAsync(p.profile, 'decrypt', webcrypto.subtle.decrypt(algorithm, this.aesKey!, whole)),
+      );
+    } catch {
+      throw new TcError(StorageCode.decode, `segment ${index} of ${this.label} does not decrypt`, {
+        exit: ExitCode.failure,
+        hint: 'its blocks matched the signed digests, so the writer stored inconsistent data; rewrite the object',
+      });
+    }
+  }
+
+  private lostError(index: number, fetch: SegmentFetch): TcError {
+    const why = fetch.rejected.map((r) => `${this.m.clouds[r.cloud] ?? r.cloud}: ${r.reason}`).join('; ');
+    return integrityError(
+      `segment ${index} of ${this.count} of ${this.label}: only ${fetch.good.size} of ${this.n} clouds hold a valid block, ${this.k} needed (${why})`,
+      'more than f clouds lost or corrupted this segment; an older version may still be readable',
+    );
+  }
+
+  /** READ_AHEAD_SEGMENTS segments in flight, written out in order. */
+  async run(): Promise<StreamedReadResult> {
+    this.aesKey = await this.openKey();
+    const window: Promise<Uint8Array>[] = [];
+    let next = 0;
+    const refill = () => {
+      while (window.length < READ_AHEAD_SEGMENTS && next < this.count) {
+        const s = this.readSegment(next++);
+        s.catch(() => {});
+        window.push(s);
+      }
+    };
+    refill();
+    while (window.length > 0) {
+      const plain = await timedAsync(this.p.profile, 'waitClouds', window.shift()!);
+      refill();
+      await timedAsync(this.p.profile, 'write', this.p.sink.write(plain));
+    }
+    return this.result;
+  }
+}
+
+export function streamedRead(p: StreamedReadParams): Promise<StreamedReadResult> {
+  return new StreamedReader(p).run();
+}

@@ -1,0 +1,327 @@
+/**
+ * The shell of a streamed DepSky-CA write (protocol/segments.ts has the format and the scheduler): read a
+ * segment, seal it (AES-256-GCM, nonce and AAD bound to its index), erasure-code it into n blocks, hash the
+ * blocks, and hand it to the UploadSchedule, which says which cloud stores what and when a segment's memory can
+ * go. Reading, sealing and the clouds' puts overlap: the clouds receive data while the source is still read.
+ *
+ * `quorum` resolves when n-f clouds hold every segment and their manifest; clouds still catching up then go on
+ * in the background (`cloudDone(c)`), bounded by the caller (DepSkyClient.close, LATE_COPY_MS).
+ */
+import { createHash, webcrypto } from 'node:crypto';
+import { ExitCode, TcError } from '../../kernel/errors.js';
+import { StorageCode } from './codes.js';
+import { blockSize, encodeParity } from './crypto/erasure.js';
+import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, shareSecret } from './crypto/primitives.js';
+import type { CloudDriver } from './drivers/types.js';
+import { manifestFile, segmentFile } from './protocol/names.js';
+import {
+  ENCODE_AHEAD,
+  encodeManifest,
+  LAGGARD_GRACE_MS,
+  segmentAad,
+  segmentNonce,
+  type UploadAction,
+  UploadSchedule,
+  WRITE_SEGMENTS_IN_MEMORY,
+} from './protocol/segments.js';
+import type { Version } from './protocol/types.js';
+import { type SegmentSource, type StageProfile, timed, timedAsync } from './segment-io.js';
+
+export interface StreamedWriteParams {
+  du: string;
+  container: string;
+  version: Version;
+  f: number;
+  drivers: readonly CloudDriver[];
+  source: SegmentSource;
+  segmentBytes: number;
+  signal?: AbortSignal;
+  profile?: StageProfile;
+  /** Called after each stored item: `done` puts of `total` (total is known once the source ended). */
+  onPut?: (done: number) => void;
+}
+
+export interface StreamedQuorum {
+  /** Plaintext bytes read from the source. */
+  size: number;
+  /** SHA-256 of each cloud's manifest (the signed metadata's digests). */
+  digests: string[];
+  /** Clouds that hold every file of the version. */
+  stored: number[];
+  failed: { cloud: number; reason: string }[];
+  /** Bytes stored on each cloud (blocks and manifest). */
+  bytesPerCloud: number;
+}
+
+export interface StreamedWrite {
+  quorum: Promise<StreamedQuorum>;
+  /** Resolves true when `cloud` stored every file, false when it dropped out or the write was stopped. */
+  cloudDone(cloud: number): Promise<boolean>;
+  /** Stop every put still running (the caller's bound on late copies ran out, or the write failed). */
+  stop(reason: string): void;
+}
+
+/**
+ * Buffers of encoded segments, reused once every cloud stored them: the writer's memory is then a fixed number of
+ * buffers instead of whatever the garbage collector has not reclaimed yet.
+ */
+class BufferPool {
+  private readonly free: Uint8Array[] = [];
+  take(size: number): Uint8Array {
+    const i = this.free.findIndex((b) => b.length === size);
+    return i >= 0 ? this.free.splice(i, 1)[0]! : new Uint8Array(size);
+  }
+  give(b: Uint8Array): void {
+    if (this.free.length < WRITE_SEGMENTS_IN_MEMORY) this.free.push(b);
+  }
+}
+
+/**
+ * Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first).
+ * Sealing runs in the thread pool (a WebCrypto job, which copies the plaintext when it starts), so while this
+ * thread erasure-codes and hashes one segment the other core seals the next one.
+ */
+async function encodeSegment(
+  p: StreamedWriteParams,
+  pool: BufferPool,
+  key: webcrypto.CryptoKey,
+  index: number,
+  plain: Uint8Array,
+  last: boolean,
+): Promise<{ all: Uint8Array; blocks: Uint8Array[]; digests: Buffer[] }> {
+  const n = p.drivers.length;
+  const k = p.f + 1;
+  const sealedLength = plain.length + SEGMENT_AEAD_OVERHEAD;
+  const bs = blockSize(sealedLength, k);
+  const aad = segmentAad(p.du, p.version, index, last);
+  const sealed = await timedAsync(
+    p.profile,
+    'encrypt',
+    webcrypto.subtle.encrypt({ name: 'AES-GCM', iv: segmentNonce(index), additionalData: aad }, key, plain),
+  );
+  const all = pool.take(n * bs);
+  timed(p.profile, 'copy', () => all.set(new Uint8Array(sealed), 0));
+  // The padding after the sealed bytes is part of the data blocks (and their digests): zero, whatever the buffer held.
+  all.fill(0, sealedLength, k * bs);
+  const blocks = Array.from({ length: n }, (_, i) => all.subarray(i * bs, (i + 1) * bs));
+  timed(p.profile, 'erasure', () => encodeParity(blocks, n, k));
+  // Hashed here, not by WebCrypto jobs: a job copies its input, and those copies of every block made the garbage
+  // (and so the peak memory) of a large write grow by half again.
+  const digests = timed(p.profile, 'hash', () => blocks.map((b) => createHash('sha256').update(b).digest()));
+  return { all, blocks, digests };
+}
+
+/** A deferred promise: resolved or rejected from outside. */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** One streamed write: the UploadSchedule's actions carried out against the drivers, fed by `produce`. */
+class StreamedWriter implements StreamedWrite {
+  private readonly n: number;
+  private readonly sched: UploadSchedule;
+  private readonly items = new Map<number, readonly Uint8Array[]>();
+  /** The one buffer each held segment's blocks are views of. */
+  private readonly buffers = new Map<number, Uint8Array>();
+  private readonly pool = new BufferPool();
+  private digestLists: Uint8Array[][];
+  private readonly cloudCtl: AbortController[];
+  private readonly cloudWaiters: ReturnType<typeof deferred<boolean>>[];
+  private readonly bytesPerCloud: number[];
+  /** The time each cloud last stored an item: a laggard is dropped only after LAGGARD_GRACE_MS without progress. */
+  private readonly lastProgress: number[];
+  private readonly q = deferred<StreamedQuorum>();
+  private segments = 0;
+  private size = 0;
+  private manifestDigests: string[] = [];
+  private stopped = false;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  private puts = 0;
+
+  constructor(private readonly p: StreamedWriteParams) {
+    this.n = p.drivers.length;
+    this.sched = new UploadSchedule(this.n, p.f);
+    this.digestLists = Array.from({ length: this.n }, () => []);
+    this.cloudCtl = p.drivers.map(() => new AbortController());
+    this.cloudWaiters = p.drivers.map(() => deferred<boolean>());
+    this.bytesPerCloud = new Array<number>(this.n).fill(0);
+    this.lastProgress = p.drivers.map(() => performance.now());
+    // The quorum promise may be rejected before anyone awaits it (e.g. the source fails at once).
+    this.q.promise.catch(() => {});
+    p.signal?.addEventListener('abort', () => this.failWith(p.signal?.reason ?? new Error('aborted')), { once: true });
+  }
+
+  get quorum(): Promise<StreamedQuorum> {
+    return this.q.promise;
+  }
+
+  cloudDone(cloud: number): Promise<boolean> {
+    return this.cloudWaiters[cloud]!.promise;
+  }
+
+  stop(reason: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const c of this.cloudCtl) c.abort(new Error(reason));
+    for (const w of this.cloudWaiters) w.resolve(false);
+    this.items.clear();
+    this.buffers.clear();
+    this.wake?.();
+  }
+
+  private failWith(e: unknown): void {
+    this.q.reject(e);
+    this.stop(e instanceof Error ? e.message : String(e));
+  }
+
+  private apply(actions: UploadAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'put':
+          this.startPut(a.item, a.cloud);
+          break;
+        case 'free': {
+          this.items.delete(a.item);
+          const b = this.buffers.get(a.item);
+          this.buffers.delete(a.item);
+          if (b) this.pool.give(b);
+          break;
+        }
+        case 'drop':
+          this.cloudCtl[a.cloud]!.abort(new Error(a.reason));
+          this.cloudWaiters[a.cloud]!.resolve(false);
+          break;
+        case 'cloudDone':
+          this.cloudWaiters[a.cloud]!.resolve(true);
+          break;
+        case 'quorum':
+          this.q.resolve({
+            size: this.size,
+            digests: this.manifestDigests,
+            stored: a.clouds,
+            failed: this.sched.droppedClouds,
+            bytesPerCloud: Math.max(...this.bytesPerCloud),
+          });
+          break;
+        case 'fail':
+          this.failWith(this.noQuorum(a.failed));
+          break;
+      }
+    }
+    this.wake?.();
+  }
+
+  private noQuorum(failed: { cloud: number; reason: string }[]): TcError {
+    const why = failed.map((x) => `${this.p.drivers[x.cloud]!.cloud}: ${x.reason}`).join('; ');
+    return new TcError(
+      StorageCode.noQuorum,
+      `only ${this.n - failed.length} of ${this.n} clouds could store the segments, ${this.n - this.p.f} needed (${why})`,
+      { exit: ExitCode.unavailable, hint: 'at most f clouds may be down; the previous version stays readable' },
+    );
+  }
+
+  private startPut(item: number, cloud: number): void {
+    const payload = this.items.get(item)?.[cloud];
+    if (payload === undefined || this.stopped) return;
+    // Item `segments` is the manifest once the source ended (segments are numbered from 0).
+    const p = this.p;
+    const name = this.ended && item === this.segments ? manifestFile(p.version) : segmentFile(p.version, item);
+    p.drivers[cloud]!.put(p.container, name, payload, { signal: this.cloudCtl[cloud]!.signal }).then(
+      () => {
+        if (this.stopped) return;
+        this.bytesPerCloud[cloud]! += payload.length;
+        this.lastProgress[cloud] = performance.now();
+        p.onPut?.(++this.puts);
+        this.apply(this.sched.result(item, cloud, true));
+      },
+      (e: unknown) => {
+        if (this.stopped) return;
+        this.apply(this.sched.result(item, cloud, false, e instanceof Error ? e.message : String(e)));
+      },
+    );
+  }
+
+  /** Wait until a cloud stored something (or LAGGARD_GRACE_MS); drop the laggards that made no progress. */
+  private async waitForClouds(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((r) => {
+      this.wake = r;
+      timer = setTimeout(r, LAGGARD_GRACE_MS);
+    });
+    clearTimeout(timer);
+    this.wake = undefined;
+    const now = performance.now();
+    const stuck = this.sched.laggards().filter((c) => now - this.lastProgress[c]! >= LAGGARD_GRACE_MS);
+    if (stuck.length > 0) this.apply(this.sched.dropLaggards(stuck));
+  }
+
+  /** Read, seal, encode and hand over segments (ENCODE_AHEAD in flight), then the manifests. */
+  async produce(): Promise<void> {
+    const { p, n } = this;
+    const raw = generateSecretKey();
+    const shares = await shareSecret(raw, n, p.f + 1);
+    const key = await webcrypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
+    raw.fill(0);
+    const encoding: ReturnType<typeof encodeSegment>[] = [];
+    let next = 0;
+    for (;;) {
+      if (this.stopped) return;
+      if (!this.sched.wantsSegment()) {
+        await timedAsync(p.profile, 'waitClouds', this.waitForClouds());
+        continue;
+      }
+      const seg = await timedAsync(p.profile, 'read', p.source.next());
+      if (this.stopped) return;
+      if (seg === undefined) break;
+      this.size += seg.bytes.length;
+      const e = encodeSegment(p, this.pool, key, next++, seg.bytes, seg.last);
+      e.catch(() => {});
+      encoding.push(e);
+      if (encoding.length >= ENCODE_AHEAD) await this.addSegment(await encoding.shift()!);
+    }
+    while (encoding.length > 0 && !this.stopped) await this.addSegment(await encoding.shift()!);
+    if (!this.stopped) this.addManifests(shares);
+  }
+
+  private async addSegment(e: Awaited<ReturnType<typeof encodeSegment>>): Promise<void> {
+    if (this.stopped) return;
+    for (let c = 0; c < this.n; c++) this.digestLists[c]!.push(e.digests[c]!);
+    this.buffers.set(this.segments, e.all);
+    this.items.set(this.segments++, e.blocks);
+    this.apply(this.sched.addSegment());
+  }
+
+  private addManifests(shares: Uint8Array[]): void {
+    const segments = this.segments;
+    const manifests = shares.map((share, c) =>
+      encodeManifest({ cloud: c, share, segments, digests: Buffer.concat(this.digestLists[c]!) }),
+    );
+    this.digestLists = [];
+    this.manifestDigests = timed(this.p.profile, 'hash', () =>
+      manifests.map((m) => createHash('sha256').update(m).digest('hex')),
+    );
+    this.ended = true;
+    this.items.set(segments, manifests);
+    this.apply(this.sched.end());
+  }
+
+  /** Report a failed production (source error, abort) through the quorum promise. */
+  fail(e: unknown): void {
+    this.failWith(e);
+  }
+}
+
+export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
+  const w = new StreamedWriter(p);
+  w.produce()
+    .catch((e: unknown) => w.fail(e))
+    .finally(() => p.source.close().catch(() => {}));
+  return w;
+}
