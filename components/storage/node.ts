@@ -16,7 +16,7 @@
  * (cloud -> directory). Other clouds need `providers` (cloud -> aws|azure|gcp) and use the SDKs' environment
  * credentials. Writer key: `config.writerKeyFile`, default `storage-<component>-writer.key` next to the node key.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -31,10 +31,15 @@ import { type StorageGatewayConfig, StorageGatewayConfigSchema } from './config.
 import { AzureBlobDriver } from './drivers/azure.js';
 import { GcsDriver } from './drivers/gcs.js';
 import { LocalDirectoryDriver } from './drivers/local.js';
+import { ResilientDriver } from './drivers/resilient.js';
 import { S3Driver } from './drivers/s3.js';
 import type { CloudDriver } from './drivers/types.js';
 import { EMPTY_SHA256, gatewayKey, macEqual, NonceWindow, requestMac, responseMac } from './gateway-auth.js';
 import { defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
+import type { S3Gateway } from './s3/context.js';
+import { CREDENTIALS_DU, CredentialCache, credentialMaster, parseStore } from './s3/credentials.js';
+import { handleS3 } from './s3/server.js';
+import { KeyedQueue } from './s3/write-order.js';
 
 function configError(message: string): TcError {
   return new TcError(StorageCode.badConfig, `storage gateway: ${message}`, {
@@ -270,6 +275,57 @@ class GatewayHttp {
   }
 }
 
+/** The S3 side of the gateway (./s3/): the component as a bucket, access keys from the component itself. */
+async function s3Gateway(
+  ctx: RoleContext,
+  cfg: StorageGatewayConfig,
+  client: DepSkyClient,
+  fresh: () => DepSkyClient,
+  signKey: KeyObject,
+  stats: ReturnType<typeof gatewayStats>,
+): Promise<S3Gateway> {
+  const { spec } = ctx;
+  const spool = path.join(spec.dataDir, 's3-spool');
+  const multipartDir = path.join(spec.dataDir, 's3-multipart');
+  await fs.rm(spool, { recursive: true, force: true }); // leftovers of a crash are never used again
+  for (const d of [spool, multipartDir]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
+  const credentials = new CredentialCache(
+    async () => {
+      try {
+        const { bytes } = await client.get(CREDENTIALS_DU);
+        return parseStore(bytes);
+      } catch (e) {
+        if (isTcError(e) && e.code === StorageCode.notFound) return undefined;
+        throw e;
+      }
+    },
+    credentialMaster(signKey, spec.component),
+  );
+  return {
+    component: spec.component,
+    client,
+    fresh,
+    queue: new KeyedQueue(),
+    credentials,
+    spool,
+    multipartDir,
+    maxBodyBytes: cfg.maxBodyBytes,
+    protocol: cfg.protocol,
+    log: ctx.log,
+    onBytes: (direction, n) => {
+      if (direction === 'in') {
+        stats.totals.puts++;
+        stats.totals.bytesIn += n;
+        stats.counters.bytesIn.inc(n);
+      } else {
+        stats.totals.gets++;
+        stats.totals.bytesOut += n;
+        stats.counters.bytesOut.inc(n);
+      }
+    },
+  };
+}
+
 /** Writes a request body to `file` (0600) while hashing it; more than `maxBody` bytes is a 413. Returns the digest. */
 async function spoolBody(req: http.IncomingMessage, file: string, maxBody: number): Promise<string> {
   const h = createHash('sha256');
@@ -299,22 +355,32 @@ async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   const keyFile = cfg.writerKeyFile ?? path.join(path.dirname(spec.keyFile), `storage-${spec.component}-writer.key`);
   const signKey = await readSigningKey(keyFile);
   const verifyKey = await readVerifyKey(keyFile);
-  const client = new DepSkyClient({
-    drivers: driversOf(cfg),
+  // Drivers are wrapped with retries once and shared by the read client and the per-write clients of the S3 API.
+  const drivers = driversOf(cfg).map((d) => new ResilientDriver(d, {}));
+  const clientOptions = {
+    drivers,
+    retry: false as const,
     f: cfg.f,
     protocol: cfg.protocol,
     verifyKey,
     signKey,
-    // Gateways share the writer key; the node id keeps their version numbers apart.
+    // Gateways share the writer key; the node id keeps their version numbers (and lock files) apart.
     writer: createHash('sha256')
       .update(`${defaultWriterId(verifyKey)}/${spec.id}`)
       .digest('hex')
       .slice(0, 12),
-  });
+  };
+  const client = new DepSkyClient(clientOptions);
   const spool = path.join(spec.dataDir, 'spool');
   await fs.mkdir(spool, { recursive: true, mode: 0o700 });
   const web = new GatewayHttp(ctx, client, spool, cfg.maxBodyBytes);
+  const s3 = await s3Gateway(ctx, cfg, client, () => new DepSkyClient(clientOptions), signKey, web.stats);
   const server = http.createServer((req, res) => {
+    // Requests of the tclouds gateway client carry x-tclouds-client; everything else speaks S3.
+    if (req.headers['x-tclouds-client'] === undefined) {
+      void handleS3(s3, req, res);
+      return;
+    }
     web.handle(req, res).catch((e: unknown) => web.fail(req, res, e));
   });
   await new Promise<void>((resolve, reject) => {
