@@ -30,6 +30,14 @@ export const storageFlags = {
   }),
 };
 
+/** `put|get|ls|rm --via-gateway`: through a deployed gateway (mediator/appliance mode) instead of the clouds. */
+export const viaGatewayFlag = {
+  'via-gateway': Flags.boolean({
+    description: 'go through a deployed gateway of the component (mediator or appliance mode), with its client key',
+    default: false,
+  }),
+};
+
 /** A one-line progress bar on stderr, only on a TTY and never in --json mode. */
 export function progressBar(
   enabled: boolean,

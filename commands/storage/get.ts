@@ -1,9 +1,11 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { dataUnitArgs, interruptSignal, progressBar, storageFlags } from '../../cli/storage-command.js';
+import { dataUnitArgs, interruptSignal, progressBar, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
 import type { GetInfo } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
 import { openClient } from '../../components/storage/open-client.js';
+import { openViaGateway } from '../../components/storage/via-gateway.js';
+import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { formatBytes } from '../../kernel/format.js';
 
@@ -18,10 +20,12 @@ export default class StorageGet extends TcCommand {
   static override examples = [
     '<%= config.bin %> storage get vault reports/2026/q3.pdf -o q3.pdf',
     '<%= config.bin %> storage get vault reports/2026/q3.pdf > q3.pdf',
+    '<%= config.bin %> storage get vault reports/2026/q3.pdf -o q3.pdf --via-gateway',
   ];
   static override args = dataUnitArgs;
   static override flags = {
     ...storageFlags,
+    ...viaGatewayFlag,
     output: Flags.string({ char: 'o', description: 'file to write (default: standard output)' }),
     prefer: Flags.string({
       description: 'comma-separated clouds to read data from first (e.g. the cheapest); default: fastest first',
@@ -35,6 +39,7 @@ export default class StorageGet extends TcCommand {
         exit: ExitCode.usage,
       });
     }
+    if (flags['via-gateway']) return this.viaGateway(args.component, args.name, flags.topology, flags.output);
     const { signal, dispose } = interruptSignal();
     const bar = progressBar(!this.jsonEnabled() && flags.output !== undefined, `get ${args.name}`);
     try {
@@ -69,5 +74,32 @@ export default class StorageGet extends TcCommand {
       bar.end();
       dispose();
     }
+  }
+
+  /** Through a gateway: it verified the bytes against the clouds; its answer is authenticated (MAC). */
+  private async viaGateway(
+    component: string,
+    du: string,
+    topology: string,
+    output: string | undefined,
+  ): Promise<GetInfo & { output: string; gateway: string }> {
+    const gw = await openViaGateway(component, topology);
+    const r = await gw.call(async (c) => c.get(du));
+    if (output) await writeFileAtomic(output, r.bytes);
+    else await new Promise<void>((res, rej) => process.stdout.write(r.bytes, (e) => (e ? rej(e) : res())));
+    if (output)
+      this.log(`read ${du} version ${r.version} (${formatBytes(r.bytes.length)}) via ${r.gateway} into ${output}`);
+    const info = await gw.call(async (c) => c.stat(du));
+    return {
+      du,
+      version: r.version,
+      protocol: info.protocol,
+      size: r.bytes.length,
+      from: [],
+      rejected: [],
+      dataGets: 0,
+      output: output ?? '-',
+      gateway: r.gateway,
+    };
   }
 }

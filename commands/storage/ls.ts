@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { componentArg, storageFlags } from '../../cli/storage-command.js';
+import { componentArg, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
 import { openClient } from '../../components/storage/open-client.js';
+import { openViaGateway } from '../../components/storage/via-gateway.js';
 import { table } from '../../dashboard/style.js';
 import { formatBytes } from '../../kernel/format.js';
 
@@ -17,15 +18,26 @@ export default class StorageLs extends TcCommand {
     'A data unit is listed when at least f+1 clouds hold it (f faulty clouds cannot invent one). --long also reads ' +
     "each one's signed metadata (version, protocol, size). Clouds that did not answer are listed as incomplete.\n\n" +
     'With --json prints {"component","dataUnits":[{"name","version","protocol","size"}],"incomplete"}.';
-  static override examples = ['<%= config.bin %> storage ls vault', '<%= config.bin %> storage ls vault --long --json'];
+  static override examples = [
+    '<%= config.bin %> storage ls vault',
+    '<%= config.bin %> storage ls vault --long --json',
+    '<%= config.bin %> storage ls vault --via-gateway',
+  ];
   static override args = { component: componentArg };
   static override flags = {
     ...storageFlags,
+    ...viaGatewayFlag,
     long: Flags.boolean({ char: 'l', description: 'show version and size', default: false }),
   };
 
   async run(): Promise<LsResult> {
     const { args, flags } = await this.parse(StorageLs);
+    if (flags['via-gateway']) {
+      const gw = await openViaGateway(args.component, flags.topology);
+      const r = await gw.call(async (c) => c.ls());
+      for (const name of r.dataUnits) this.log(name);
+      return { component: args.component, dataUnits: r.dataUnits.map((name) => ({ name })), incomplete: [] };
+    }
     const { client } = await openClient(args.component, flags, { write: false });
     const { dataUnits, incomplete } = await client.ls();
     const rows: LsResult['dataUnits'] = [];

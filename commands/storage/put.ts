@@ -4,10 +4,11 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
-import { componentArg, interruptSignal, progressBar, storageFlags } from '../../cli/storage-command.js';
+import { componentArg, interruptSignal, progressBar, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
 import type { PutResult } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
 import { openClient } from '../../components/storage/open-client.js';
+import { openViaGateway } from '../../components/storage/via-gateway.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { formatBytes } from '../../kernel/format.js';
 
@@ -22,6 +23,7 @@ export default class StoragePut extends TcCommand {
   static override examples = [
     '<%= config.bin %> storage put vault report.pdf --as reports/2026/q3.pdf',
     'tar c docs | <%= config.bin %> storage put vault - --as backups/docs.tar --protocol depsky-a',
+    '<%= config.bin %> storage put vault report.pdf --via-gateway',
   ];
   static override args = {
     component: componentArg,
@@ -29,6 +31,7 @@ export default class StoragePut extends TcCommand {
   };
   static override flags = {
     ...storageFlags,
+    ...viaGatewayFlag,
     as: Flags.string({ description: 'data unit name (default: the file name)' }),
     protocol: Flags.string({ description: 'override the component protocol', options: ['depsky-a', 'depsky-ca'] }),
   };
@@ -52,6 +55,13 @@ export default class StoragePut extends TcCommand {
         if (!st?.isFile()) {
           throw new TcError(StorageCode.badName, `${file} is not a readable file`, { exit: ExitCode.notFound });
         }
+      }
+      if (flags['via-gateway']) {
+        const gw = await openViaGateway(args.component, flags.topology);
+        const data = await fs.readFile(file);
+        const r = await gw.call(async (c) => (await c.put(du, data)) as PutResult);
+        this.log(`stored ${du} version ${r.version} (${r.protocol}, ${formatBytes(r.size)}) via ${r.gateway}`);
+        return r;
       }
       const size = (await fs.stat(file)).size;
       const bar = progressBar(!this.jsonEnabled() && size >= 8 << 20, `put ${du}`);

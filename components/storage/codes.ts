@@ -31,5 +31,11 @@ export const StorageCode = {
   decode: 'TC212',
   /** Storage gateway: request or response authentication failed (unknown client, bad MAC, replay). */
   gatewayAuth: 'TC213',
+  /** --via-gateway: the component has no deployed gateway (not mediator or appliance mode, or not deployed). */
+  noGateway: 'TC250',
+  /** The S3 access key list of the component is not valid (written by hand or by another tool). */
+  badCredentialList: 'TC251',
+  /** No gateway of the component answered (--via-gateway). */
+  gatewayUnreachable: 'TC252',
 } as const;
 export type StorageCodeValue = (typeof StorageCode)[keyof typeof StorageCode];

@@ -1,8 +1,12 @@
 /**
  * Storage node roles. `gateway`: a mediator-mode TIS that runs the DepSky client for an organisation's clients and
- * serves it over HTTP on `spec.ports.http` (bound to `spec.host`; loopback on the local target). Every request is
- * authenticated with the client's X25519 key (./gateway-auth.ts); the gateway holds the writer signing key, so
- * clients need no DepSky keys at all.
+ * serves it over HTTP on `spec.ports.http` (bound to `spec.host`; loopback on the local target), in two dialects:
+ * - the S3 REST API (./s3/: Signature V4 with access keys from `tclouds storage credentials`), for every tool
+ *   that speaks S3;
+ * - the tclouds API below (requests carrying `x-tclouds-client`), authenticated with the client's X25519 key
+ *   (./gateway-auth.ts), used by `tclouds storage ... --via-gateway`.
+ * The gateway holds the writer signing key, so clients need no DepSky keys at all. Writes of both dialects to one
+ * key are ordered by a per-key queue and the key's DepSky lock (./s3/write-order.ts).
  *
  *   GET    /v1/objects            -> {"dataUnits":[...],"incomplete":[...]}
  *   GET    /v1/objects/<du>       -> the verified bytes (header x-tclouds-version)
@@ -39,7 +43,7 @@ import { defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
 import type { S3Gateway } from './s3/context.js';
 import { CREDENTIALS_DU, CredentialCache, credentialMaster, parseStore } from './s3/credentials.js';
 import { handleS3 } from './s3/server.js';
-import { KeyedQueue } from './s3/write-order.js';
+import { inWriteOrder, KeyedQueue } from './s3/write-order.js';
 
 function configError(message: string): TcError {
   return new TcError(StorageCode.badConfig, `storage gateway: ${message}`, {
@@ -121,6 +125,7 @@ class GatewayHttp {
     private readonly client: DepSkyClient,
     private readonly spool: string,
     private readonly maxBody: number,
+    private readonly order: { queue: KeyedQueue; fresh: () => DepSkyClient },
   ) {
     this.stats = gatewayStats(ctx.metrics);
   }
@@ -201,13 +206,14 @@ class GatewayHttp {
     if (du === undefined && method === 'GET') return json(200, await this.client.ls());
     if (du === undefined) throw new HttpError(405, 'TC208', `${method} needs an object name`);
     if (method === 'PUT') {
-      const r = await this.client.put(du, { file: a.bodyFile! });
+      const r = await inWriteOrder(this.order.queue, this.order.fresh, du, (c) => c.put(du, { file: a.bodyFile! }));
       this.stats.totals.puts++;
       this.stats.totals.bytesIn += r.size;
       this.stats.counters.bytesIn.inc(r.size);
       return json(200, r);
     }
-    if (method === 'DELETE') return json(200, await this.client.rm(du));
+    if (method === 'DELETE')
+      return json(200, await inWriteOrder(this.order.queue, this.order.fresh, du, (c) => c.rm(du)));
     if (method === 'GET') return this.sendObject(a, du, res);
     throw new HttpError(405, 'TC208', `method ${method} not allowed`);
   }
@@ -280,7 +286,7 @@ async function s3Gateway(
   ctx: RoleContext,
   cfg: StorageGatewayConfig,
   client: DepSkyClient,
-  fresh: () => DepSkyClient,
+  order: { queue: KeyedQueue; fresh: () => DepSkyClient },
   signKey: KeyObject,
   stats: ReturnType<typeof gatewayStats>,
 ): Promise<S3Gateway> {
@@ -304,8 +310,8 @@ async function s3Gateway(
   return {
     component: spec.component,
     client,
-    fresh,
-    queue: new KeyedQueue(),
+    fresh: order.fresh,
+    queue: order.queue,
     credentials,
     spool,
     multipartDir,
@@ -373,8 +379,10 @@ async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   const client = new DepSkyClient(clientOptions);
   const spool = path.join(spec.dataDir, 'spool');
   await fs.mkdir(spool, { recursive: true, mode: 0o700 });
-  const web = new GatewayHttp(ctx, client, spool, cfg.maxBodyBytes);
-  const s3 = await s3Gateway(ctx, cfg, client, () => new DepSkyClient(clientOptions), signKey, web.stats);
+  // Writes of both APIs to one key share one queue and the key's DepSky lock (./s3/write-order.ts).
+  const order = { queue: new KeyedQueue(), fresh: () => new DepSkyClient(clientOptions) };
+  const web = new GatewayHttp(ctx, client, spool, cfg.maxBodyBytes, order);
+  const s3 = await s3Gateway(ctx, cfg, client, order, signKey, web.stats);
   const server = http.createServer((req, res) => {
     // Requests of the tclouds gateway client carry x-tclouds-client; everything else speaks S3.
     if (req.headers['x-tclouds-client'] === undefined) {

@@ -25,7 +25,7 @@ export async function readStore(client: DepSkyClient): Promise<CredentialStore> 
     const { bytes } = await client.get(CREDENTIALS_DU);
     const store = parseStore(bytes);
     if (!store) {
-      throw new TcError(StorageCode.badConfig, `the access key list ${CREDENTIALS_DU} is not valid`, {
+      throw new TcError(StorageCode.badCredentialList, `the access key list ${CREDENTIALS_DU} is not valid`, {
         exit: ExitCode.invalid,
         hint: 'it is written only by `tclouds storage credentials`; revoke and re-create the keys',
       });
