@@ -24,6 +24,7 @@ export const TEST_STACKS = {
   logConsole: 'tctest-log-console',
   log: 'tctest-log',
   mapreduce: 'tctest-mapreduce',
+  s3Gateway: 'tctest-s3-gateway',
 } as const;
 
 /**
