@@ -20,7 +20,7 @@ export interface BodyAuth {
 
 export interface SpooledBody {
   size: number;
-  /** hex MD5 of the decoded body (S3 part ETags). */
+  /** hex MD5 of the decoded body (S3 part ETags), when asked for; '' otherwise. */
   md5: string;
 }
 
@@ -42,11 +42,12 @@ async function receive(
   auth: BodyAuth,
   maxBytes: number,
   sink: Writable,
+  wantMd5 = false,
 ): Promise<SpooledBody> {
   const streaming = auth.mode.kind === 'streaming-signed' || auth.mode.kind === 'streaming-unsigned-trailer';
   const decoder = streaming ? new AwsChunkedDecoder(auth.signing) : undefined;
   const sha = auth.mode.kind === 'sha256' ? createHash('sha256') : undefined;
-  const md5 = createHash('md5');
+  const md5 = wantMd5 ? createHash('md5') : undefined;
   const claimed = claimedChecksum(req);
   const tap = claimed ? new ChecksumTap(claimed.algorithm) : undefined;
   let size = 0;
@@ -55,7 +56,7 @@ async function receive(
       size += chunk.length;
       if (size > maxBytes) return cb(new S3Error('EntityTooLarge', `Your proposed upload exceeds ${maxBytes} bytes.`));
       sha?.update(chunk);
-      md5.update(chunk);
+      md5?.update(chunk);
       tap?.update(chunk);
       cb(null, chunk);
     },
@@ -72,7 +73,7 @@ async function receive(
     throw new S3Error('IncompleteBody', 'x-amz-decoded-content-length does not match the body');
   }
   if (claimed && tap) tap.check(claimed.value || decoder?.trailers.get(`x-amz-checksum-${claimed.algorithm}`) || '');
-  return { size, md5: md5.digest('hex') };
+  return { size, md5: md5?.digest('hex') ?? '' };
 }
 
 /** Spools the body to `file` (mode 0600); removes the file when a check fails. */
@@ -81,9 +82,10 @@ export async function spoolBody(
   auth: BodyAuth,
   file: string,
   maxBytes: number,
+  wantMd5 = false,
 ): Promise<SpooledBody> {
   try {
-    return await receive(req, auth, maxBytes, createWriteStream(file, { mode: 0o600 }));
+    return await receive(req, auth, maxBytes, createWriteStream(file, { mode: 0o600 }), wantMd5);
   } catch (e) {
     await fs.rm(file, { force: true });
     throw e;

@@ -83,7 +83,7 @@ export async function uploadPart(gw: S3Gateway, call: S3Call): Promise<void> {
   }
   const { dir } = await openUpload(gw, call);
   const tmp = spoolFile(gw);
-  const body = await spoolBody(call.req, call.body, tmp, MAX_PART_BYTES);
+  const body = await spoolBody(call.req, call.body, tmp, MAX_PART_BYTES, true);
   const etag = `"${body.md5}"`;
   await fs.rename(tmp, partFile(dir, n));
   const part: PartInfo = { partNumber: n, size: body.size, etag };
