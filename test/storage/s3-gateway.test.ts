@@ -246,6 +246,7 @@ describe('S3 gateway refuses', () => {
   });
 
   it('a read-only key writing, a key scoped to another bucket, and a revoked key', async () => {
+    await a.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'shared.txt', Body: 'hello' }));
     const ro = await gws.issue({ readOnly: true });
     const roClient = s3(gws.urls[1]!, ro);
     expect((await body(roClient, 'shared.txt')).toString()).toBe('hello');

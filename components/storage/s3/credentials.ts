@@ -14,6 +14,7 @@
  * can add a key or lift a revocation. Gateways cache it for CREDENTIALS_TTL_MS (a revocation takes effect within it).
  */
 import { createHmac, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { S3Error } from './errors.js';
 
@@ -126,9 +127,12 @@ export class CredentialCache {
 
   /** The key's record and secret; InvalidAccessKeyId when it is unknown or revoked. */
   async lookup(accessKeyId: string): Promise<{ record: CredentialRecord; secret: string }> {
-    const now = Date.now();
     const find = () => this.store.keys.find((k) => k.accessKeyId === accessKeyId);
-    if (now - this.loadedAt > CREDENTIALS_TTL_MS || (!find() && now - this.loadedAt > UNKNOWN_KEY_RELOAD_MS)) {
+    if (Date.now() - this.loadedAt > CREDENTIALS_TTL_MS) await this.reload();
+    if (!find()) {
+      // A key issued a moment ago: look again, but at most once per UNKNOWN_KEY_RELOAD_MS (waiting, not refusing).
+      const wait = this.loadedAt + UNKNOWN_KEY_RELOAD_MS - Date.now();
+      if (wait > 0) await sleep(wait);
       await this.reload();
     }
     const record = find();
