@@ -3,6 +3,7 @@ import { TcCommand } from '../../cli/base-command.js';
 import { dataUnitArgs, interruptSignal, progressBar, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
 import type { GetInfo } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
+import { checkNameFitsClouds } from '../../components/storage/name-limits.js';
 import { openClient } from '../../components/storage/open-client.js';
 import { openViaGateway } from '../../components/storage/via-gateway.js';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
@@ -44,6 +45,7 @@ export default class StorageGet extends TcCommand {
     const bar = progressBar(!this.jsonEnabled() && flags.output !== undefined, `get ${args.name}`);
     try {
       const { client, resolved } = await openClient(args.component, flags, { write: false, progress: bar.update });
+      checkNameFitsClouds(args.name, client.drivers);
       if (flags.prefer) {
         const names = resolved.spec.clouds;
         const preference = flags.prefer.split(',').map((c) => {

@@ -7,6 +7,7 @@ import { TcCommand } from '../../cli/base-command.js';
 import { componentArg, interruptSignal, progressBar, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
 import type { PutResult } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
+import { checkNameFitsClouds } from '../../components/storage/name-limits.js';
 import { openClient } from '../../components/storage/open-client.js';
 import { openViaGateway } from '../../components/storage/via-gateway.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
@@ -66,6 +67,7 @@ export default class StoragePut extends TcCommand {
       const size = (await fs.stat(file)).size;
       const bar = progressBar(!this.jsonEnabled() && size >= 8 << 20, `put ${du}`);
       const { client } = await openClient(args.component, flags, { write: true, progress: bar.update });
+      checkNameFitsClouds(du, client.drivers);
       try {
         const r = await client.put(
           du,

@@ -1,5 +1,6 @@
 import { TcCommand } from '../../cli/base-command.js';
 import { dataUnitArgs, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
+import { checkNameFitsClouds } from '../../components/storage/name-limits.js';
 import { openClient } from '../../components/storage/open-client.js';
 import { openViaGateway } from '../../components/storage/via-gateway.js';
 
@@ -25,6 +26,7 @@ export default class StorageRm extends TcCommand {
       return r;
     }
     const { client } = await openClient(args.component, flags, { write: true });
+    checkNameFitsClouds(args.name, client.drivers);
     const r = await client.rm(args.name);
     await client.close();
     this.log(`removed ${r.du} (${r.removedFiles} files)`);

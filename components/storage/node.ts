@@ -40,6 +40,7 @@ import { S3Driver } from './drivers/s3.js';
 import type { CloudDriver } from './drivers/types.js';
 import { EMPTY_SHA256, gatewayKey, macEqual, NonceWindow, requestMac, responseMac } from './gateway-auth.js';
 import { defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
+import { checkNameFitsClouds } from './name-limits.js';
 import type { S3Gateway } from './s3/context.js';
 import { CREDENTIALS_DU, CredentialCache, credentialMaster, parseStore } from './s3/credentials.js';
 import { handleS3 } from './s3/server.js';
@@ -205,6 +206,7 @@ class GatewayHttp {
     if (m[1] !== 'objects') throw new HttpError(404, 'TC208', `no route ${method} ${url}`);
     if (du === undefined && method === 'GET') return json(200, await this.client.ls());
     if (du === undefined) throw new HttpError(405, 'TC208', `${method} needs an object name`);
+    checkNameFitsClouds(du, this.client.drivers);
     if (method === 'PUT') {
       const r = await inWriteOrder(this.order.queue, this.order.fresh, du, (c) => c.put(du, { file: a.bodyFile! }));
       this.stats.totals.puts++;

@@ -287,6 +287,14 @@ describe('S3 gateway refuses', () => {
     });
   }, 60_000);
 
+  it('a key longer than a cloud accepts, before any cloud is asked', async () => {
+    // 300 characters pass the data unit name check (1-512) but not a 255-byte directory entry.
+    expect(await s3Error(a.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k'.repeat(300), Body: 'x' })))).toEqual({
+      name: 'KeyTooLongError',
+      status: 400,
+    });
+  });
+
   it('a reserved key (hidden from listings)', async () => {
     expect(
       await s3Error(a.send(new GetObjectCommand({ Bucket: BUCKET, Key: '.tclouds/s3-credentials' }))),

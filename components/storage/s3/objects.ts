@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isTcError } from '../../../kernel/errors.js';
 import { StorageCode } from '../codes.js';
+import { checkNameFitsClouds } from '../name-limits.js';
 import { checkDataUnitName } from '../protocol/names.js';
 import { readBody, spoolBody } from './body.js';
 import {
@@ -43,6 +44,11 @@ export function duOf(gw: S3Gateway, bucket: string, key: string): string {
     throw new S3Error('KeyTooLongError', `keys are at most ${MAX_KEY_CHARS - prefix.length} characters here`);
   const why = checkDataUnitName(du);
   if (why) throw new S3Error('InvalidArgument', `key ${JSON.stringify(key)} ${why}`);
+  try {
+    checkNameFitsClouds(du, gw.client.drivers);
+  } catch (e) {
+    throw new S3Error('KeyTooLongError', (e as Error).message);
+  }
   return du;
 }
 
