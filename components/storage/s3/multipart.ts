@@ -5,9 +5,8 @@
  * a client keeps one gateway for one upload (what a load balancer's connection affinity gives).
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { readBody, spoolBody } from './body.js';
 import { LAST_MODIFIED, requireKey, type S3Call, type S3Gateway, sendEmpty, sendXml } from './context.js';
 import { S3Error } from './errors.js';
@@ -143,11 +142,16 @@ export async function completeUpload(gw: S3Gateway, call: S3Call): Promise<void>
   const chosen = checkCompletion(parseCompleteMultipart(xml.toString('utf8')), await parts(dir));
   const whole = spoolFile(gw);
   try {
-    const out = createWriteStream(whole, { mode: 0o600 });
-    for (const p of chosen) {
-      await pipeline(createReadStream(partFile(dir, p.partNumber)), out, { end: false });
+    const out = await fs.open(whole, 'w', 0o600);
+    try {
+      for (const p of chosen) {
+        for await (const chunk of createReadStream(partFile(dir, p.partNumber), { highWaterMark: 1 << 20 })) {
+          await out.write(chunk as Buffer);
+        }
+      }
+    } finally {
+      await out.close();
     }
-    await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
     const { etag } = await storeFile(gw, info.du, whole);
     await fs.rm(dir, { recursive: true, force: true });
     sendXml(call, 200, 'CompleteMultipartUploadResult', {
