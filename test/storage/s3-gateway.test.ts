@@ -5,6 +5,7 @@
  */
 
 import { createHash, createHmac } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CopyObjectCommand,
@@ -105,6 +106,33 @@ describe('S3 gateway with the AWS SDK', () => {
     await a.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'never-was' })); // S3: no error
     expect(await s3Error(a.send(new HeadBucketCommand({ Bucket: 'other' })))).toMatchObject({ status: 404 });
   }, 120_000);
+
+  it('takes a streamed body (the SDK sends it aws-chunked with a trailing checksum)', async () => {
+    const bytes = bytesOf(300_000, 9);
+    const seen: string[] = [];
+    a.middlewareStack.add(
+      (next) => async (args) => {
+        const h = (args.request as { headers?: Record<string, string> }).headers ?? {};
+        seen.push(h['x-amz-content-sha256'] ?? '');
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'recordPayloadMode' },
+    );
+    try {
+      await a.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: 'streamed.bin',
+          Body: Readable.from([bytes.subarray(0, 100_000), bytes.subarray(100_000)]),
+          ContentLength: bytes.length,
+        }),
+      );
+    } finally {
+      a.middlewareStack.remove('recordPayloadMode');
+    }
+    expect(seen.at(-1)).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER'); // checked against its trailing CRC32
+    expect((await body(b, 'streamed.bin')).equals(bytes)).toBe(true);
+  }, 60_000);
 
   it('lists with prefix, delimiter, max-keys and continuation tokens; copies and deletes in bulk', async () => {
     const keys = ['p/a/1', 'p/a/2', 'p/b/1', 'p/c', 'p/d', 'q/1'];

@@ -48,7 +48,10 @@ async function receive(
   const decoder = streaming ? new AwsChunkedDecoder(auth.signing) : undefined;
   const sha = auth.mode.kind === 'sha256' ? createHash('sha256') : undefined;
   const md5 = wantMd5 ? createHash('md5') : undefined;
-  const claimed = claimedChecksum(req);
+  // A body covered by the signature (its SHA-256 signed, or every chunk signed) needs no second check; an
+  // unsigned one is protected by the checksum the client sent (header or trailer).
+  const signedBody = auth.mode.kind === 'sha256' || auth.mode.kind === 'streaming-signed';
+  const claimed = signedBody ? undefined : claimedChecksum(req);
   const tap = claimed ? new ChecksumTap(claimed.algorithm) : undefined;
   let size = 0;
   const counter = new Transform({
