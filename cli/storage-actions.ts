@@ -8,12 +8,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { GetInfo, PutResult } from '../components/storage/client.js';
 import { StorageCode } from '../components/storage/codes.js';
+import { checkNameFitsClouds } from '../components/storage/name-limits.js';
 import { openClient, type StorageFlagValues } from '../components/storage/open-client.js';
 import type { TopologyLoader } from '../components/storage/resolve.js';
 import { table } from '../dashboard/style.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import { formatBytes } from '../kernel/format.js';
 import type { CommandIO } from './command-io.js';
+import { gatewayGet, gatewayLs, gatewayPut, gatewayRm } from './storage-gateway-actions.js';
 import { interruptSignal, progressBar } from './storage-ui.js';
 
 /** Objects from this size on show the progress bar of `put` (on a TTY, without --json). */
@@ -31,7 +33,12 @@ export interface DataUnitArgs {
   name: string;
 }
 
-export interface PutFlags extends StorageFlagValues {
+/** `--via-gateway` (components/storage/via-gateway.ts): through a deployed gateway instead of the clouds. */
+export interface ViaGateway {
+  'via-gateway'?: boolean | undefined;
+}
+
+export interface PutFlags extends StorageFlagValues, ViaGateway {
   as?: string | undefined;
   protocol?: string | undefined;
 }
@@ -57,8 +64,13 @@ export async function storagePut(
       }
       size = st.size;
     }
+    if (flags['via-gateway']) {
+      const r = await gatewayPut(args.component, flags.file, du, args.file, io);
+      return { ...r, pending: [], holders: r.acked, unfinished: [] };
+    }
     const bar = progressBar(!io.json && size >= PUT_PROGRESS_MIN_BYTES, `put ${du}`);
     const { client } = await openClient(args.component, flags, { write: true, progress: bar.update, ...loaderOf(o) });
+    checkNameFitsClouds(du, client.drivers);
     try {
       // Both sources stream: DepSky-CA segment by segment, DepSky-A from the file (stdin is spooled by the client).
       const source = args.file === '-' ? { stream: process.stdin } : { file: args.file };
@@ -87,7 +99,7 @@ export async function storagePut(
   }
 }
 
-export interface GetFlags extends StorageFlagValues {
+export interface GetFlags extends StorageFlagValues, ViaGateway {
   output?: string | undefined;
   prefer?: string | undefined;
 }
@@ -119,6 +131,7 @@ export async function storageGet(
       exit: ExitCode.usage,
     });
   }
+  if (flags['via-gateway']) return gatewayGet(args.component, flags.file, args.name, flags.output, io);
   const { signal, dispose } = interruptSignal();
   const bar = progressBar(!io.json && flags.output !== undefined, `get ${args.name}`);
   try {
@@ -127,6 +140,7 @@ export async function storageGet(
       progress: bar.update,
       ...loaderOf(o),
     });
+    checkNameFitsClouds(args.name, client.drivers);
     if (flags.prefer) {
       const preference = preferenceOf(flags.prefer, resolved.spec.clouds, args.component);
       client.opts.read = { ...client.opts.read, preference };
@@ -157,10 +171,11 @@ export interface LsResult {
 
 export async function storageLs(
   args: { component: string },
-  flags: StorageFlagValues & { long: boolean },
+  flags: StorageFlagValues & ViaGateway & { long: boolean },
   io: CommandIO,
   o: ActionOptions = {},
 ): Promise<LsResult> {
+  if (flags['via-gateway']) return gatewayLs(args.component, flags.file, io);
   const { client } = await openClient(args.component, flags, { write: false, ...loaderOf(o) });
   const { dataUnits, incomplete } = await client.ls();
   const rows: LsResult['dataUnits'] = [];
@@ -196,11 +211,13 @@ export async function storageLs(
 
 export async function storageRm(
   args: DataUnitArgs,
-  flags: StorageFlagValues,
+  flags: StorageFlagValues & ViaGateway,
   io: CommandIO,
   o: ActionOptions = {},
 ): Promise<{ du: string; removedFiles: number; incomplete: string[] }> {
+  if (flags['via-gateway']) return gatewayRm(args.component, flags.file, args.name, io);
   const { client } = await openClient(args.component, flags, { write: true, ...loaderOf(o) });
+  checkNameFitsClouds(args.name, client.drivers);
   const r = await client.rm(args.name);
   await client.close();
   io.log(`removed ${r.du} (${r.removedFiles} files)`);

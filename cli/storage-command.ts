@@ -37,3 +37,11 @@ export const storageFlags = {
     description: 'writer id (hex) used in version numbers and locks; default per key, machine and user',
   }),
 };
+
+/** `put|get|ls|rm --via-gateway`: through a deployed gateway (mediator/appliance mode) instead of the clouds. */
+export const viaGatewayFlag = {
+  'via-gateway': Flags.boolean({
+    description: 'go through a deployed gateway of the component (mediator or appliance mode), with its client key',
+    default: false,
+  }),
+};

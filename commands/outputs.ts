@@ -3,6 +3,7 @@ import { NdjsonCommand } from '../cli/ndjson-command.js';
 import { OUTPUT_FORMATS, type OutputFormat, outputsEnv, renderEnv } from '../cli/outputs-env.js';
 import { interruptible, loadPlan, parseTarget, realizeContext } from '../cli/session.js';
 import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
+import { clientSetup, s3Endpoints } from '../components/storage/s3/endpoint.js';
 import { style, table } from '../dashboard/style.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { DeploymentOutputs } from '../runtime/node-spec.js';
@@ -14,7 +15,8 @@ export default class Outputs extends NdjsonCommand {
   static override summary = 'Show what a deployment left for clients: endpoints, public keys, buckets';
   static override description =
     'Prints the deployment outputs (runtime/node-spec.ts DeploymentOutputs): per component its nodes (address, ' +
-    'ports, control port, cloud, fault domain, public key), buckets and the client (TIA) configuration. Never ' +
+    'ports, control port, cloud, fault domain, public key), buckets and the client (TIA) configuration; for storage ' +
+    'gateways, the S3 endpoint and how to configure the AWS CLI and SDKs for it. Never ' +
     'prints a private key (only key file paths).\n\n' +
     'With --json (or --format json) prints the DeploymentOutputs object on one line. --format env prints ' +
     'KEY=value lines for $GITHUB_ENV (TCLOUDS_STACK, TCLOUDS_<COMPONENT>_KIND, TCLOUDS_<COMPONENT>_<ROLE>_<PORT> ' +
@@ -92,6 +94,9 @@ export default class Outputs extends NdjsonCommand {
       }
       for (const b of c.buckets) this.log(`  bucket ${b.cloud}: ${b.name}${b.path ? ` (${b.path})` : ''}`);
       for (const [id, k] of Object.entries(c.clientKeys)) this.log(`  key ${id}: ${k.keyFile}`);
+      // Storage gateways speak S3: say where, and how to point the AWS CLI and SDKs at them.
+      for (const endpoint of s3Endpoints(outputs, name))
+        for (const line of clientSetup(name, endpoint)) this.log(`  ${line}`);
     }
     return outputs;
   }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
+import { checkNameFitsClouds } from '../../components/storage/name-limits.js';
 import { openClient } from '../../components/storage/open-client.js';
 import { versionString } from '../../components/storage/protocol/names.js';
 
@@ -28,6 +29,7 @@ export default class StorageGc extends TcCommand {
   async run(): Promise<GcOutput> {
     const { args, flags } = await this.parse(StorageGc);
     const { client } = await openClient(args.component, flags, { write: true });
+    checkNameFitsClouds(args.name, client.drivers);
     const r = await client.gc(args.name, flags.keep);
     await client.close();
     const out = {

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { storageGet } from '../../cli/storage-actions.js';
-import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
+import { dataUnitArgs, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
 import type { GetInfo } from '../../components/storage/client.js';
 
 export default class StorageGet extends TcCommand {
@@ -17,10 +17,12 @@ export default class StorageGet extends TcCommand {
     '<%= config.bin %> storage get vault reports/2026/q3.pdf -o q3.pdf',
     '<%= config.bin %> storage get vault backups/docs.tar --out - | tar x',
     '<%= config.bin %> storage get vault reports/2026/q3.pdf > q3.pdf',
+    '<%= config.bin %> storage get vault reports/2026/q3.pdf -o q3.pdf --via-gateway',
   ];
   static override args = dataUnitArgs;
   static override flags = {
     ...storageFlags,
+    ...viaGatewayFlag,
     output: Flags.string({
       char: 'o',
       aliases: ['out'],

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { dataUnitArgs, interruptSignal, parseDuration, storageFlags } from '../../cli/storage-command.js';
 import { lockWithWait } from '../../components/storage/lock-wait.js';
+import { checkNameFitsClouds } from '../../components/storage/name-limits.js';
 import { openClient } from '../../components/storage/open-client.js';
 import { ExitCode } from '../../kernel/errors.js';
 
@@ -44,6 +45,7 @@ export default class StorageLock extends TcCommand {
   async run(): Promise<LockOutput> {
     const { args, flags } = await this.parse(StorageLock);
     const { client, writer } = await openClient(args.component, flags, { write: false });
+    checkNameFitsClouds(args.name, client.drivers);
     if (flags.release) {
       const r = await client.unlock(args.name);
       await client.close();

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { type LsResult, storageLs } from '../../cli/storage-actions.js';
-import { componentArg, storageFlags } from '../../cli/storage-command.js';
+import { componentArg, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
 
 export type { LsResult } from '../../cli/storage-actions.js';
 
@@ -11,10 +11,16 @@ export default class StorageLs extends TcCommand {
     'A data unit is listed when at least f+1 clouds hold it (f faulty clouds cannot invent one). --long also reads ' +
     "each one's signed metadata (version, protocol, size). Clouds that did not answer are listed as incomplete.\n\n" +
     'With --json prints {"component","dataUnits":[{"name","version","protocol","size"}],"incomplete"}.';
-  static override examples = ['<%= config.bin %> storage ls vault', '<%= config.bin %> storage ls vault --long --json'];
+  static override examples = [
+    '<%= config.bin %> storage ls vault',
+    '<%= config.bin %> storage ls vault --long --json',
+    '<%= config.bin %> storage ls vault --via-gateway',
+  ];
   static override args = { component: componentArg };
   static override flags = {
     ...storageFlags,
+    ...viaGatewayFlag,
+    ...viaGatewayFlag,
     long: Flags.boolean({ char: 'l', description: 'show version and size', default: false }),
   };
 

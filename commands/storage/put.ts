@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { type PutOutcome, storagePut } from '../../cli/storage-actions.js';
-import { componentArg, storageFlags } from '../../cli/storage-command.js';
+import { componentArg, storageFlags, viaGatewayFlag } from '../../cli/storage-command.js';
 
 export default class StoragePut extends TcCommand {
   static override summary = 'Write a file as a new version of a data unit';
@@ -18,6 +18,7 @@ export default class StoragePut extends TcCommand {
   static override examples = [
     '<%= config.bin %> storage put vault report.pdf --as reports/2026/q3.pdf',
     'tar c docs | <%= config.bin %> storage put vault - --as backups/docs.tar --protocol depsky-a',
+    '<%= config.bin %> storage put vault report.pdf --via-gateway',
   ];
   static override args = {
     component: componentArg,
@@ -25,6 +26,8 @@ export default class StoragePut extends TcCommand {
   };
   static override flags = {
     ...storageFlags,
+    ...viaGatewayFlag,
+    ...viaGatewayFlag,
     as: Flags.string({ description: 'data unit name (default: the file name)' }),
     protocol: Flags.string({ description: 'override the component protocol', options: ['depsky-a', 'depsky-ca'] }),
   };

@@ -3,6 +3,7 @@ import { TcCommand } from '../../cli/base-command.js';
 import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
 import { DepSkyClient } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
+import { checkNameFitsClouds } from '../../components/storage/name-limits.js';
 import { openClient } from '../../components/storage/open-client.js';
 import { driverFor } from '../../components/storage/resolve.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
@@ -27,6 +28,7 @@ export default class StorageReconfigure extends TcCommand {
   async run(): Promise<{ du: string; version: string; removedFrom: string[]; epoch: number; clouds: string[] }> {
     const { args, flags } = await this.parse(StorageReconfigure);
     const { client, resolved, writer } = await openClient(args.component, flags, { write: true });
+    checkNameFitsClouds(args.name, client.drivers);
     const names = flags.to
       .split(',')
       .map((s) => s.trim())

@@ -38,5 +38,11 @@ export const StorageCode = {
   segmentLost: 'TC220',
   /** Streamed DepSky-CA: the input file or stream failed while it was being stored (nothing new became current). */
   sourceFailed: 'TC221',
+  /** --via-gateway: the component has no deployed gateway (not mediator or appliance mode, or not deployed). */
+  noGateway: 'TC250',
+  /** The S3 access key list of the component is not valid (written by hand or by another tool). */
+  badCredentialList: 'TC251',
+  /** No gateway of the component answered (--via-gateway). */
+  gatewayUnreachable: 'TC252',
 } as const;
 export type StorageCodeValue = (typeof StorageCode)[keyof typeof StorageCode];

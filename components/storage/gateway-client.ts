@@ -81,6 +81,10 @@ export class GatewayClient {
     return { bytes: r.body, version: r.version ?? '' };
   }
 
+  async stat(du: string): Promise<{ version: string; protocol: 'depsky-a' | 'depsky-ca'; size: number }> {
+    return this.json(await this.call('GET', `/v1/stat/${encodeURIComponent(du)}`));
+  }
+
   async ls(): Promise<{ dataUnits: string[] }> {
     return this.json(await this.call('GET', '/v1/objects'));
   }

@@ -1,8 +1,12 @@
 /**
  * Storage node roles. `gateway`: a mediator-mode TIS that runs the DepSky client for an organisation's clients and
- * serves it over HTTP on `spec.ports.http` (bound to `spec.host`; loopback on the local target). Every request is
- * authenticated with the client's X25519 key (./gateway-auth.ts); the gateway holds the writer signing key, so
- * clients need no DepSky keys at all.
+ * serves it over HTTP on `spec.ports.http` (bound to `spec.host`; loopback on the local target), in two dialects:
+ * - the S3 REST API (./s3/: Signature V4 with access keys from `tclouds storage credentials`), for every tool
+ *   that speaks S3;
+ * - the tclouds API below (requests carrying `x-tclouds-client`), authenticated with the client's X25519 key
+ *   (./gateway-auth.ts), used by `tclouds storage ... --via-gateway`.
+ * The gateway holds the writer signing key, so clients need no DepSky keys at all. Writes of both dialects to one
+ * key are ordered by a per-key queue and the key's DepSky lock (./s3/write-order.ts).
  *
  *   GET    /v1/objects            -> {"dataUnits":[...],"incomplete":[...]}
  *   GET    /v1/objects/<du>       -> the verified bytes (header x-tclouds-version)
@@ -16,7 +20,7 @@
  * (cloud -> directory). Other clouds need `providers` (cloud -> aws|azure|gcp) and use the SDKs' environment
  * credentials. Writer key: `config.writerKeyFile`, default `storage-<component>-writer.key` next to the node key.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -31,10 +35,16 @@ import { type StorageGatewayConfig, StorageGatewayConfigSchema } from './config.
 import { AzureBlobDriver } from './drivers/azure.js';
 import { GcsDriver } from './drivers/gcs.js';
 import { LocalDirectoryDriver } from './drivers/local.js';
+import { ResilientDriver } from './drivers/resilient.js';
 import { S3Driver } from './drivers/s3.js';
 import type { CloudDriver } from './drivers/types.js';
 import { EMPTY_SHA256, gatewayKey, macEqual, NonceWindow, requestMac, responseMac } from './gateway-auth.js';
 import { defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
+import { checkNameFitsClouds } from './name-limits.js';
+import type { S3Gateway } from './s3/context.js';
+import { CREDENTIALS_DU, CredentialCache, credentialMaster, parseStore } from './s3/credentials.js';
+import { handleS3 } from './s3/server.js';
+import { inWriteOrder, KeyedQueue } from './s3/write-order.js';
 
 function configError(message: string): TcError {
   return new TcError(StorageCode.badConfig, `storage gateway: ${message}`, {
@@ -118,6 +128,7 @@ class GatewayHttp {
     private readonly client: DepSkyClient,
     private readonly spool: string,
     private readonly maxBody: number,
+    private readonly order: { queue: KeyedQueue; fresh: () => DepSkyClient },
   ) {
     this.stats = gatewayStats(ctx.metrics);
   }
@@ -197,8 +208,9 @@ class GatewayHttp {
     if (m[1] !== 'objects') throw new HttpError(404, 'TC208', `no route ${method} ${url}`);
     if (du === undefined && method === 'GET') return json(200, await this.client.ls());
     if (du === undefined) throw new HttpError(405, 'TC208', `${method} needs an object name`);
+    checkNameFitsClouds(du, this.client.drivers);
     if (method === 'PUT') {
-      const r = await this.client.put(du, { file: a.bodyFile! });
+      const r = await inWriteOrder(this.order.queue, this.order.fresh, du, (c) => c.put(du, { file: a.bodyFile! }));
       this.stats.totals.puts++;
       this.stats.totals.bytesIn += r.size;
       this.stats.counters.bytesIn.inc(r.size);
@@ -209,7 +221,7 @@ class GatewayHttp {
       return json(200, r);
     }
     if (method === 'DELETE') {
-      const r = await this.client.rm(du);
+      const r = await inWriteOrder(this.order.queue, this.order.fresh, du, (c) => c.rm(du));
       this.ctx.audit?.('storage.delete', `client ${a.client} deleted ${du}`);
       return json(200, r);
     }
@@ -280,6 +292,57 @@ class GatewayHttp {
   }
 }
 
+/** The S3 side of the gateway (./s3/): the component as a bucket, access keys from the component itself. */
+async function s3Gateway(
+  ctx: RoleContext,
+  cfg: StorageGatewayConfig,
+  client: DepSkyClient,
+  order: { queue: KeyedQueue; fresh: () => DepSkyClient },
+  signKey: KeyObject,
+  stats: ReturnType<typeof gatewayStats>,
+): Promise<S3Gateway> {
+  const { spec } = ctx;
+  const spool = path.join(spec.dataDir, 's3-spool');
+  const multipartDir = path.join(spec.dataDir, 's3-multipart');
+  await fs.rm(spool, { recursive: true, force: true }); // leftovers of a crash are never used again
+  for (const d of [spool, multipartDir]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
+  const credentials = new CredentialCache(
+    async () => {
+      try {
+        const { bytes } = await client.get(CREDENTIALS_DU);
+        return parseStore(bytes);
+      } catch (e) {
+        if (isTcError(e) && e.code === StorageCode.notFound) return undefined;
+        throw e;
+      }
+    },
+    credentialMaster(signKey, spec.component),
+  );
+  return {
+    component: spec.component,
+    client,
+    fresh: order.fresh,
+    queue: order.queue,
+    credentials,
+    spool,
+    multipartDir,
+    maxBodyBytes: cfg.maxBodyBytes,
+    protocol: cfg.protocol,
+    log: ctx.log,
+    onBytes: (direction, n) => {
+      if (direction === 'in') {
+        stats.totals.puts++;
+        stats.totals.bytesIn += n;
+        stats.counters.bytesIn.inc(n);
+      } else {
+        stats.totals.gets++;
+        stats.totals.bytesOut += n;
+        stats.counters.bytesOut.inc(n);
+      }
+    },
+  };
+}
+
 /** Writes a request body to `file` (0600) while hashing it; more than `maxBody` bytes is a 413. Returns the digest. */
 async function spoolBody(req: http.IncomingMessage, file: string, maxBody: number): Promise<string> {
   const h = createHash('sha256');
@@ -309,22 +372,34 @@ async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   const keyFile = cfg.writerKeyFile ?? path.join(path.dirname(spec.keyFile), `storage-${spec.component}-writer.key`);
   const signKey = await readSigningKey(keyFile);
   const verifyKey = await readVerifyKey(keyFile);
-  const client = new DepSkyClient({
-    drivers: driversOf(cfg),
+  // Drivers are wrapped with retries once and shared by the read client and the per-write clients of the S3 API.
+  const drivers = driversOf(cfg).map((d) => new ResilientDriver(d, {}));
+  const clientOptions = {
+    drivers,
+    retry: false as const,
     f: cfg.f,
     protocol: cfg.protocol,
     verifyKey,
     signKey,
-    // Gateways share the writer key; the node id keeps their version numbers apart.
+    // Gateways share the writer key; the node id keeps their version numbers (and lock files) apart.
     writer: createHash('sha256')
       .update(`${defaultWriterId(verifyKey)}/${spec.id}`)
       .digest('hex')
       .slice(0, 12),
-  });
+  };
+  const client = new DepSkyClient(clientOptions);
   const spool = path.join(spec.dataDir, 'spool');
   await fs.mkdir(spool, { recursive: true, mode: 0o700 });
-  const web = new GatewayHttp(ctx, client, spool, cfg.maxBodyBytes);
+  // Writes of both APIs to one key share one queue and the key's DepSky lock (./s3/write-order.ts).
+  const order = { queue: new KeyedQueue(), fresh: () => new DepSkyClient(clientOptions) };
+  const web = new GatewayHttp(ctx, client, spool, cfg.maxBodyBytes, order);
+  const s3 = await s3Gateway(ctx, cfg, client, order, signKey, web.stats);
   const server = http.createServer((req, res) => {
+    // Requests of the tclouds gateway client carry x-tclouds-client; everything else speaks S3.
+    if (req.headers['x-tclouds-client'] === undefined) {
+      void handleS3(s3, req, res);
+      return;
+    }
     web.handle(req, res).catch((e: unknown) => web.fail(req, res, e));
   });
   await new Promise<void>((resolve, reject) => {

@@ -125,8 +125,10 @@ describe('storage gateway (mediator mode)', () => {
   it('refuses unknown clients, a client using another key, and replays', async () => {
     await expect(as('mallory', mallory).ls()).rejects.toMatchObject({ code: 'TC213' });
     await expect(as('alice', mallory).ls()).rejects.toMatchObject({ code: 'TC213' });
+    // Without x-tclouds-client the request is an anonymous S3 request: refused with S3's AccessDenied.
     const res = await fetch(`http://127.0.0.1:${port}/v1/objects`);
-    expect(res.status).toBe(401);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('<Code>AccessDenied</Code>');
     // Replay: the same correctly signed request twice; the first is served, the copy refused.
     const key = gatewayKey(alice.privateKey, gw.publicKey, 'demo', 'vault-gateway-0', 'alice');
     const time = String(Date.now());

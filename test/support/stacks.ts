@@ -30,6 +30,7 @@ export const TEST_STACKS = {
   ciExample: 'tctest-ci',
   mapreduceTracker: 'tctest-mapreduce-tracker',
   mapreduceReplicated: 'tctest-mapreduce-replicated',
+  s3Gateway: 'tctest-s3-gateway',
 } as const;
 
 /**

@@ -1,0 +1,65 @@
+/**
+ * The order of writes to one key when several gateways (and several requests on one gateway) write it at once.
+ *
+ * Within a gateway, writes to a key run one after the other (a keyed queue): they share the gateway's writer id,
+ * and two of them racing would pick the same version number. Across gateways, each write holds the key's DepSky
+ * lock (protocol/lock.ts: lock files counted on f+1 clouds) while it reads the current version and writes the
+ * next one, with a fresh client so the version comes from the clouds, not from a cache that another gateway's
+ * write made stale. So every write gets a version above every write completed before it, no two writes share a
+ * version, and each version is one request's bytes: last writer wins, nothing is lost half-way or mixed.
+ */
+
+import { ExitCode, TcError } from '../../../kernel/errors.js';
+import type { DepSkyClient } from '../client.js';
+import { StorageCode } from '../codes.js';
+import { lockWithWait } from '../lock-wait.js';
+
+/** Lease of the key's lock while one write runs (a crashed gateway blocks the key at most this long). */
+export const WRITE_LEASE_MS = 120_000;
+/** Clock difference allowed between gateways (the lock protocol's delta). */
+export const WRITE_LOCK_DELTA_MS = 2_000;
+/** How long a write waits for another gateway's write of the same key before it fails with 409. */
+export const WRITE_LOCK_WAIT_MS = 60_000;
+
+export class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+/** Runs `fn(client)` holding the key's place in this gateway's queue and the key's DepSky lock. */
+export async function inWriteOrder<T>(
+  queue: KeyedQueue,
+  fresh: () => DepSkyClient,
+  du: string,
+  fn: (client: DepSkyClient) => Promise<T>,
+): Promise<T> {
+  return queue.run(du, async () => {
+    const client = fresh();
+    const lock = await lockWithWait(client, du, {
+      leaseMs: WRITE_LEASE_MS,
+      deltaMs: WRITE_LOCK_DELTA_MS,
+      settleTicks: 0,
+      waitMs: WRITE_LOCK_WAIT_MS,
+    });
+    if (!lock.acquired) {
+      throw new TcError(StorageCode.locked, `${du} is being written by writer ${lock.holder.writer}`, {
+        exit: ExitCode.locked,
+      });
+    }
+    try {
+      return await fn(client);
+    } finally {
+      await client.unlock(du).catch(() => {});
+    }
+  });
+}

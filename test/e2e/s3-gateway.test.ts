@@ -1,0 +1,200 @@
+/**
+ * Real S3 clients against a local mediator deployment, while one of the four clouds is down: the AWS SDK for
+ * JavaScript (client-s3, lib-storage for multipart) and the AWS CLI (skipped with a message when `aws` is not
+ * installed) each upload, list, download and delete a 0-byte, a 1 MiB and a large object. Access keys come from
+ * `tclouds storage credentials`; `storage put|get|ls|rm --via-gateway` go through the same gateways.
+ *
+ * The large object is LARGE_BYTES (multipart with both clients) so the suite fits a loaded 2-core machine;
+ * bench/s3-gateway.ts moves the issue's 200 MiB object.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesOf } from '../storage/s3-support.js';
+import { TEST_STACKS } from '../support/stacks.js';
+import { built, type Run, tc, tcJson, tempDir } from './helpers.js';
+
+const STACK = TEST_STACKS.s3Gateway;
+/** Large enough for multipart with both clients (the CLI splits at 8 MiB, lib-storage at 5 MiB). */
+const LARGE_BYTES = 24 << 20;
+const SIZES = { zero: 0, one: 1 << 20, large: LARGE_BYTES } as const;
+
+const parts = built();
+const ready = parts.deploy && parts.nodeHost && parts.storage;
+if (!ready) console.warn(`[e2e s3 gateway] skipped: built parts ${JSON.stringify(parts)} (run npm run build)`);
+const awsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
+if (!awsCli) console.warn('[e2e s3 gateway] AWS CLI tests skipped: `aws` is not installed (pip install awscli)');
+
+const TOPOLOGY = `name: ${STACK}
+mode: mediator
+clouds:
+  local-1: { provider: local }
+  local-2: { provider: local }
+  local-3: { provider: local }
+  local-4: { provider: local }
+components:
+  vault:
+    kind: storage
+    protocol: depsky-ca
+    f: 1
+    clouds: [local-1, local-2, local-3, local-4]
+    gateways: 2
+`;
+
+let dir: string;
+let endpoint: string;
+let creds: { accessKeyId: string; secretAccessKey: string };
+let downBucket: string;
+
+function ok(r: Run): Run {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+function aws(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('aws', ['--endpoint-url', endpoint, ...args], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_CONFIG_FILE: path.join(dir, 'aws-config'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'aws-credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe.skipIf(!ready)('S3 gateway of a local mediator deployment, one cloud down', () => {
+  beforeAll(async () => {
+    dir = await tempDir('e2e-s3-gateway');
+    await fs.writeFile(path.join(dir, 'tclouds.yaml'), TOPOLOGY);
+    await fs.writeFile(path.join(dir, 'aws-config'), '[default]\ns3 =\n    addressing_style = path\n');
+    await fs.writeFile(path.join(dir, 'aws-credentials'), '');
+    ok(await tc(['deploy', '--yes'], dir));
+    const key = await tcJson<{ accessKeyId: string; secretAccessKey: string; endpoints: string[] }>(
+      ['storage', 'credentials', 'create', 'vault', '--label', 'e2e'],
+      dir,
+    );
+    expect(key._code).toBe(0);
+    expect(key.endpoints).toHaveLength(2);
+    endpoint = key.endpoints[1]!;
+    creds = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+    // One cloud down: its bucket directory replaced by a file, so every call to it fails.
+    downBucket = path.join(dir, '.tclouds', STACK, 'clouds', 'local-4', `${STACK}-vault-local-4`);
+    await fs.rename(downBucket, `${downBucket}.away`);
+    await fs.writeFile(downBucket, 'cloud down\n');
+  }, 300_000);
+
+  afterAll(async () => {
+    if (!dir) return;
+    if (downBucket) {
+      await fs.rm(downBucket, { force: true });
+      await fs.rename(`${downBucket}.away`, downBucket).catch(() => {});
+    }
+    await tc(['destroy', '--yes'], dir);
+  }, 300_000);
+
+  it('outputs prints the S3 endpoint and how to configure the AWS CLI and SDKs', async () => {
+    const r = ok(await tc(['outputs'], dir));
+    expect(r.stdout).toContain(`S3 endpoint ${endpoint}`);
+    expect(r.stdout).toContain('aws --endpoint-url');
+    expect(r.stdout).toContain('forcePathStyle: true');
+    const ls = await tcJson<{ keys: { accessKeyId: string; label?: string }[] }>(
+      ['storage', 'credentials', 'ls', 'vault'],
+      dir,
+    );
+    expect(ls.keys.map((k) => [k.accessKeyId, k.label])).toEqual([[creds.accessKeyId, 'e2e']]);
+    expect(JSON.stringify(ls)).not.toContain(creds.secretAccessKey);
+  });
+
+  it('the AWS SDK uploads, lists, downloads and deletes 0 B, 1 MiB and a multipart object', async () => {
+    const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: creds });
+    for (const [name, size] of Object.entries(SIZES)) {
+      const bytes = bytesOf(size, size + 7);
+      if (size > 8 << 20) {
+        await new Upload({
+          client,
+          params: { Bucket: 'vault', Key: `sdk/${name}`, Body: bytes },
+          partSize: 8 << 20,
+          queueSize: 2,
+        }).done();
+      } else await client.send(new PutObjectCommand({ Bucket: 'vault', Key: `sdk/${name}`, Body: bytes }));
+    }
+    const list = await client.send(new ListObjectsV2Command({ Bucket: 'vault', Prefix: 'sdk/' }));
+    expect(list.Contents?.map((o) => [o.Key, o.Size])).toEqual(
+      Object.entries(SIZES)
+        .map(([n, s]) => [`sdk/${n}`, s])
+        .sort(),
+    );
+    for (const [name, size] of Object.entries(SIZES)) {
+      const r = await client.send(new GetObjectCommand({ Bucket: 'vault', Key: `sdk/${name}` }));
+      expect(Buffer.from(await r.Body!.transformToByteArray()).equals(bytesOf(size, size + 7))).toBe(true);
+      await client.send(new DeleteObjectCommand({ Bucket: 'vault', Key: `sdk/${name}` }));
+    }
+    expect((await client.send(new ListObjectsV2Command({ Bucket: 'vault', Prefix: 'sdk/' }))).KeyCount).toBe(0);
+  }, 300_000);
+
+  it.skipIf(!awsCli)(
+    'the AWS CLI uploads, lists, downloads and deletes 0 B, 1 MiB and a multipart object',
+    async () => {
+      for (const [name, size] of Object.entries(SIZES)) {
+        await fs.writeFile(path.join(dir, `cli-${name}`), bytesOf(size, size + 11));
+        const up = await aws(['s3', 'cp', `cli-${name}`, `s3://vault/cli/${name}`]);
+        expect(up.code, up.stderr).toBe(0);
+      }
+      const ls = await aws(['s3', 'ls', 's3://vault/cli/']);
+      expect(ls.code, ls.stderr).toBe(0);
+      for (const [name, size] of Object.entries(SIZES)) expect(ls.stdout).toMatch(new RegExp(`\\s${size} ${name}\\n`));
+      for (const [name, size] of Object.entries(SIZES)) {
+        const down = await aws(['s3', 'cp', `s3://vault/cli/${name}`, `back-${name}`]);
+        expect(down.code, down.stderr).toBe(0);
+        expect((await fs.readFile(path.join(dir, `back-${name}`))).equals(bytesOf(size, size + 11))).toBe(true);
+      }
+      const rm = await aws(['s3', 'rm', '--recursive', 's3://vault/cli/']);
+      expect(rm.code, rm.stderr).toBe(0);
+      expect((await aws(['s3', 'ls', 's3://vault/cli/'])).stdout).toBe('');
+    },
+    300_000,
+  );
+
+  it('storage put|get|ls|rm --via-gateway', async () => {
+    await fs.writeFile(path.join(dir, 'via.bin'), bytesOf(1 << 20, 5));
+    const put = await tcJson<{ version: string; gateway: string }>(
+      ['storage', 'put', 'vault', 'via.bin', '--via-gateway'],
+      dir,
+    );
+    expect(put._code).toBe(0);
+    expect(put.gateway).toMatch(/^vault-gateway-/);
+    const ls = await tcJson<{ dataUnits: { name: string }[] }>(['storage', 'ls', 'vault', '--via-gateway'], dir);
+    expect(ls.dataUnits.map((d) => d.name)).toContain('via.bin');
+    const get = await tcJson<{ version: string }>(
+      ['storage', 'get', 'vault', 'via.bin', '-o', 'via-back.bin', '--via-gateway'],
+      dir,
+    );
+    expect(get.version).toBe(put.version);
+    expect((await fs.readFile(path.join(dir, 'via-back.bin'))).equals(bytesOf(1 << 20, 5))).toBe(true);
+    ok(await tc(['storage', 'rm', 'vault', 'via.bin', '--via-gateway'], dir));
+    const gone = await tc(['storage', 'get', 'vault', 'via.bin', '-o', 'x.bin', '--via-gateway'], dir);
+    expect(gone.code).toBe(4);
+    expect(gone.stderr).toContain('TC202');
+  }, 300_000);
+});
