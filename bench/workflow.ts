@@ -108,9 +108,10 @@ async function load(clients: WorkflowClient[], scenario: Scenario, total: number
       while (issued < total) {
         const i = issued++;
         const start = performance.now();
-        const s = await c.start({ definition: scenario, input: { i, text: 'hello' } });
-        const done =
-          s.status === 'RUNNING' ? await c.wait(s.execution, 60_000, s, { minMs: pollMs, maxMs: pollMs }) : s;
+        const done = await c.run({ definition: scenario, input: { i, text: 'hello' } }, 60_000, {
+          minMs: pollMs,
+          maxMs: pollMs,
+        });
         if (done.status !== 'SUCCEEDED') throw new Error(`execution ${done.execution} ${done.status}`);
         latencies.push(performance.now() - start);
       }

@@ -15,6 +15,7 @@ import {
   MAX_PAYLOAD_BYTES,
   MAX_RUNNING_EXECUTIONS,
   MAX_VERSIONS_PER_DEFINITION,
+  MAX_WAITERS,
 } from '../limits.js';
 import type { ErrorReply, ExecutionSummary, ParsedWorkflowOp, WorkflowReply } from '../operations.js';
 import { record } from './history.js';
@@ -72,11 +73,39 @@ export class WorkflowMachine {
     return Object.values(this.state.calls);
   }
 
-  /** When the next timer is due (ms), or undefined when none is set. */
+  /** When the next timer (or a waiting start's deadline) is due (ms), or undefined when none is set. */
   nextTimerAt(): number | undefined {
     let min: number | undefined;
     for (const t of this.state.timers) if (min === undefined || t.at < min) min = t.at;
+    for (const w of this.state.waiters ?? []) if (min === undefined || w.until < min) min = w.until;
     return min;
+  }
+
+  /**
+   * Makes the reply of start request (client, seq) wait for `execution` to end, at most until `until`. False when
+   * it cannot wait (it has ended already, or MAX_WAITERS are waiting): the caller replies now.
+   */
+  addWaiter(execution: string, client: string, seq: number, until: number): boolean {
+    this.state.waiters ??= [];
+    const waiters = this.state.waiters;
+    if (this.state.executions[execution]?.status !== 'RUNNING' || waiters.length >= MAX_WAITERS) return false;
+    waiters.push({ execution, client, seq, until });
+    return true;
+  }
+
+  /** The waiting starts whose execution has ended, or whose deadline `now` has reached, with their replies. */
+  releaseWaiters(now: number): { client: string; seq: number; reply: WorkflowReply }[] {
+    const waiters = this.state.waiters;
+    if (!waiters || waiters.length === 0) return [];
+    const out: { client: string; seq: number; reply: WorkflowReply }[] = [];
+    const kept = waiters.filter((w) => {
+      const e = this.state.executions[w.execution];
+      if (e && e.status === 'RUNNING' && w.until > now) return true;
+      out.push({ client: w.client, seq: w.seq, reply: e ? { execution: this.summary(e) } : this.unknown(w.execution) });
+      return false;
+    });
+    if (out.length > 0) this.state.waiters = kept;
+    return out;
   }
 
   summary(e: Execution): ExecutionSummary {
