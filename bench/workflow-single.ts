@@ -77,7 +77,11 @@ export const single: RoleFactory = async (ctx: RoleContext): Promise<RoleInstanc
   const submit = async (op: WorkflowOp): Promise<void> => {
     execute(enc.encode(JSON.stringify(op)), `${SELF}/0`, ++selfSeq, false);
   };
-  const caller = new CallerShell({ me: 0, n: 1, takeoverMs: 60_000, log: ctx.log }, service, submit);
+  const caller = new CallerShell(
+    { me: 0, n: 1, self: SELF, callers: 1, takeoverMs: 60_000, log: ctx.log },
+    service,
+    submit,
+  );
   await t.start();
   caller.start();
   return {

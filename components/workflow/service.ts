@@ -76,7 +76,7 @@ export class WorkflowService implements Service {
       return rejected(`"${o.op}" changes the state and must be ordered`);
     }
     try {
-      const reply = this.machine.apply(o, ctx.timestamp);
+      const reply = this.machine.apply(o, ctx.timestamp, ctx.client.split('/')[0]!);
       if (o.op === 'start' && o.waitMs && 'execution' in reply && reply.execution.status === 'RUNNING') {
         this.waitFor = { execution: reply.execution.execution, until: ctx.timestamp + o.waitMs };
       }

@@ -20,17 +20,41 @@ import {
 import type { ErrorReply, ExecutionSummary, ParsedWorkflowOp, WorkflowReply } from '../operations.js';
 import { record } from './history.js';
 import { Stepper } from './stepper.js';
-import { type EngineState, type Execution, emptyState, type PendingCall } from './types.js';
+import { type CallOutcome, type EngineState, type Execution, emptyState, type PendingCall } from './types.js';
 
 const refuse = (code: string, message: string, hint?: string): ErrorReply => ({
   error: { code, message, ...(hint ? { hint } : {}) },
 });
 const iso = (t: number) => new Date(t).toISOString();
 
+/**
+ * What must match for two engines' outcomes of the same call to count as the same: status, status text and body,
+ * or the error and its cause. Not the headers: two arrivals of one call id at an idempotent service differ in
+ * `date` and connection headers even when the service replays its stored answer.
+ */
+function outcomeKey(o: CallOutcome): string {
+  return o.ok ? JSON.stringify([o.status, o.statusText, o.body]) : JSON.stringify([o.error, o.cause]);
+}
+
+/** The headers every one of the matching outcomes carries with the same value (what a liar cannot add). */
+function commonHeaders(outcomes: CallOutcome[]): Record<string, string> {
+  const [first, ...rest] = outcomes;
+  if (!first?.ok) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(first.headers)) if (rest.every((o) => o.ok && o.headers[k] === v)) out[k] = v;
+  return out;
+}
+
 export class WorkflowMachine {
   state: EngineState = emptyState();
+  /**
+   * How many engines must order the same outcome of a call before the engine takes it: 1 with crash faults (the
+   * caller is trusted to report what the service said), f+1 with Byzantine engines, so one liar cannot make up a
+   * result. Configuration, the same on every replica, not state.
+   */
+  resultQuorum = 1;
 
-  apply(op: ParsedWorkflowOp, now: number): WorkflowReply {
+  apply(op: ParsedWorkflowOp, now: number, sender = ''): WorkflowReply {
     switch (op.op) {
       case 'deploy':
         return this.deploy(op.name, op.definition, now);
@@ -60,7 +84,7 @@ export class WorkflowMachine {
       case 'cancel':
         return this.cancel(op.execution, op.cause, now);
       case 'result':
-        return { ok: true, applied: this.result(op.call, op.outcome, now) };
+        return { ok: true, applied: this.result(op.call, op.outcome, now, sender) };
       case 'takeover':
         return { ok: true, applied: this.takeover(op.call, op.takeovers, now) };
       case 'tick':
@@ -252,13 +276,14 @@ export class WorkflowMachine {
   }
 
   /** The first result ordered for a call wins; later ones (a slow caller after a takeover) change nothing. */
-  private result(
-    callId: string,
-    outcome: Extract<ParsedWorkflowOp, { op: 'result' }>['outcome'],
-    now: number,
-  ): boolean {
+  private result(callId: string, outcome: CallOutcome, now: number, sender: string): boolean {
     const call = this.state.calls[callId];
     if (!call) return false;
+    if (this.resultQuorum > 1) {
+      const agreed = this.vote(call, sender, outcome);
+      if (!agreed) return false;
+      outcome = agreed;
+    }
     delete this.state.calls[callId];
     const exec = this.state.executions[call.execution];
     if (exec?.status !== 'RUNNING') return false;
@@ -270,6 +295,20 @@ export class WorkflowMachine {
     });
     this.run(exec, now, (s) => s.callDone(call.frame, outcome));
     return true;
+  }
+
+  /**
+   * Records engine `sender`'s outcome of `call` (its first one only); once `resultQuorum` engines ordered matching
+   * outcomes, returns the outcome to take (with only the headers they all carry), else undefined.
+   */
+  private vote(call: PendingCall, sender: string, outcome: CallOutcome): CallOutcome | undefined {
+    call.votes ??= {};
+    if (call.votes[sender] !== undefined) return undefined;
+    call.votes[sender] = outcome;
+    const key = outcomeKey(outcome);
+    const same = Object.values(call.votes).filter((o) => outcomeKey(o) === key);
+    if (same.length < this.resultQuorum) return undefined;
+    return outcome.ok ? { ...outcome, headers: commonHeaders(same) } : outcome;
   }
 
   /** Another replica takes the call over; only the first of several replicas asking for the same round counts. */

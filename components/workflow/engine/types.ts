@@ -29,6 +29,11 @@ export interface PendingCall {
   scheduledAt: number;
   /** How many times another replica took the call over (the caller is chosen from the id and this count). */
   takeovers: number;
+  /**
+   * Byzantine engines (a result quorum over 1): the outcome each engine ordered for this call, by engine identity,
+   * until enough of them match. Absent with crash faults, where the caller's outcome is taken as it says.
+   */
+  votes?: Record<string, CallOutcome>;
 }
 
 /** What a Parallel or Map state waits for: its branches or items, run as child frames. */
