@@ -51,8 +51,6 @@ export class ReplicaDurability {
   /** After a core step: log what it promised, then send its outputs or hold them until that is durable. */
   afterStep(out: DriverOutput): void {
     if (this.degraded) return;
-    // A PROPOSE is on its way before the log is synced (wal.ts commits after this turn's sends are queued).
-    this.releaseProposals(out);
     if (this.recorder.checkpointMoved) this.wal.rotate(this.recorder.base());
     else for (const r of this.recorder.records()) this.wal.append(r);
     if (this.wal.bytes > this.maxBytes) this.shrink();
@@ -62,6 +60,7 @@ export class ReplicaDurability {
       this.release(out);
       return;
     }
+    this.releaseProposals(out);
     this.held.push({ pos: this.wal.appended, out });
   }
 

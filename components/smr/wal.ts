@@ -13,15 +13,13 @@
  * order up to the first torn or damaged record; that segment is cut there and later ones are deleted, with one
  * warning saying which segment and how many bytes went.
  */
-import { fdatasyncSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../runtime/role.js';
 import { encodeRecord, type Replayed, readSegment, replayRecords, type WalRecord } from './wal-codec.js';
 
 const SEGMENT = /^(\d{8})\.log$/;
-/** The most a step writes synchronously (syncIfIdle); more goes through the writer, off the event loop. */
-const SYNC_MAX_BYTES = 256 * 1024;
 
 function segmentName(seq: number): string {
   return `${String(seq).padStart(8, '0')}.log`;
@@ -45,7 +43,6 @@ export class Wal {
   failed: Error | null = null;
   private queue: Queued[] = [];
   private running: Promise<void> | null = null;
-  private kickQueued = false;
   private fh: FileHandle | null = null;
   private seq: number;
   /** The segment being written (-1: none yet). */
@@ -120,39 +117,8 @@ export class Wal {
     return this.append(base);
   }
 
-  /**
-   * Makes everything appended so far durable now, on the event loop (one write and one fdatasync, about 0.06 ms
-   * on an idle disk), when the writer is idle and no segment change is queued; otherwise leaves it to the writer.
-   * Why: a lone request's votes otherwise waited for two threadpool round trips and an event-loop turn each (0.3-1.5
-   * ms per vote on a loaded machine, traced in bench/workflow.ts); under load the writer is busy and group commit
-   * goes on as before. Returns whether it synced.
-   */
-  private syncIfIdle(): boolean {
-    if (this.running || this.failed || !this.fh || this.queue.length === 0) return false;
-    let size = 0;
-    for (const it of this.queue) {
-      if (!Buffer.isBuffer(it)) return false;
-      size += it.length;
-    }
-    if (size > SYNC_MAX_BYTES) return false;
-    const items = this.queue as Buffer[];
-    this.queue = [];
-    try {
-      writeSync(this.fh.fd, items.length === 1 ? items[0]! : Buffer.concat(items));
-      fdatasyncSync(this.fh.fd);
-    } catch (e) {
-      this.failed = e as Error;
-      this.log.error('write-ahead log: write failed; the replica stops taking part', { error: String(e) });
-      this.events.failed(e as Error);
-      return false;
-    }
-    this.durable += size;
-    return true;
-  }
-
   /** Every record appended so far is durable, or the log failed. */
   async flush(): Promise<void> {
-    if (this.queue.length > 0) this.startWriter();
     while (this.running) await this.running;
   }
 
@@ -162,23 +128,7 @@ export class Wal {
     this.fh = null;
   }
 
-  /**
-   * Commits what was appended after the current event loop turn's I/O and sends (setImmediate: a leader's PROPOSE,
-   * which leaves ahead of the log, is on the wire first), together with whatever else this turn appends: on the
-   * event loop when the writer is idle (syncIfIdle), else by the writer when it is done.
-   */
   private kick(): void {
-    if (this.kickQueued || this.running || this.failed) return;
-    this.kickQueued = true;
-    setImmediate(() => {
-      this.kickQueued = false;
-      if (this.queue.length === 0) return;
-      if (this.syncIfIdle()) this.events.durable();
-      else this.startWriter();
-    });
-  }
-
-  private startWriter(): void {
     if (this.running || this.failed) return;
     this.running = this.run()
       .catch((e: Error) => {
@@ -188,7 +138,7 @@ export class Wal {
       })
       .finally(() => {
         this.running = null;
-        if (this.queue.length > 0 && !this.failed) this.startWriter();
+        if (this.queue.length > 0 && !this.failed) this.kick();
       });
   }
 
