@@ -13,7 +13,10 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const ENGINE = 'engine-0.caller';
 
-function replica(): { svc: WorkflowService; run: (op: WorkflowOp, client: string, seq: number, ts: number) => unknown } {
+function replica(): {
+  svc: WorkflowService;
+  run: (op: WorkflowOp, client: string, seq: number, ts: number) => unknown;
+} {
   const svc = new WorkflowService();
   svc.engines = new Set([ENGINE]);
   const run = (op: WorkflowOp, client: string, seq: number, ts: number) => {
