@@ -12,6 +12,7 @@ import path from 'node:path';
 import { clientTransport, sendReplies } from '../components/smr/client-channel.js';
 import { decodeRequest, requestOp } from '../components/smr/protocol/codec.js';
 import { clientMacCheck, requestAuth } from '../components/smr/replica-env.js';
+import { DEFERRED } from '../components/smr/services/service.js';
 import { clientBase, REQUEST, type ReplyEntry } from '../components/smr/wire.js';
 import { CallerShell } from '../components/workflow/caller.js';
 import type { WorkflowOp } from '../components/workflow/operations.js';
@@ -40,6 +41,7 @@ export const single: RoleFactory = async (ctx: RoleContext): Promise<RoleInstanc
   const execute = (op: Uint8Array, client: string, seq: number, readOnly: boolean): Uint8Array => {
     const before = service.machine.state.steps;
     const result = service.execute(op, { client, seq, cid: served++, timestamp: Date.now(), nonce: 0, readOnly });
+    for (const d of service.takeDeferred()) reply({ client: d.client, seq: d.seq, readOnly: false, result: d.result });
     if (log !== undefined && !readOnly) {
       const steps = service.machine.state.steps - before;
       for (let i = 0; i <= steps; i++) {
@@ -59,9 +61,13 @@ export const single: RoleFactory = async (ctx: RoleContext): Promise<RoleInstanc
     const req = buf[0] === REQUEST ? decodeRequest(buf.subarray(1)) : undefined;
     if (!req || clientBase(req.client) !== from || !verify(req)) return;
     const result = execute(requestOp(req), req.client, req.seq, req.readOnly);
-    pending.push({ client: req.client, seq: req.seq, readOnly: req.readOnly, result });
-    if (pending.length === 1) queueMicrotask(flush);
+    if (result !== DEFERRED) reply({ client: req.client, seq: req.seq, readOnly: req.readOnly, result });
   });
+  /** Replies leave after the current event, together (as a replica's replies of one step do). */
+  function reply(r: ReplyEntry): void {
+    pending.push(r);
+    if (pending.length === 1) queueMicrotask(flush);
+  }
   const flush = () => {
     const list = pending;
     pending = [];
@@ -71,7 +77,11 @@ export const single: RoleFactory = async (ctx: RoleContext): Promise<RoleInstanc
   const submit = async (op: WorkflowOp): Promise<void> => {
     execute(enc.encode(JSON.stringify(op)), `${SELF}/0`, ++selfSeq, false);
   };
-  const caller = new CallerShell({ me: 0, n: 1, takeoverMs: 60_000, log: ctx.log }, service, submit);
+  const caller = new CallerShell(
+    { me: 0, n: 1, self: SELF, callers: 1, takeoverMs: 60_000, log: ctx.log },
+    service,
+    submit,
+  );
   await t.start();
   caller.start();
   return {

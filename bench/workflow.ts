@@ -37,6 +37,8 @@ import { spawnSingleEngine } from './workflow-single.js';
 const REQUESTS = Number(process.env.WORKFLOW_BENCH_REQUESTS ?? 250);
 const CLIENTS = 50;
 const ROUNDS = 2;
+/** WORKFLOW_BENCH_ONLY=replicated,single-fsync: measure these systems only, print, write nothing (A/B runs). */
+const ONLY = process.env.WORKFLOW_BENCH_ONLY?.split(',');
 
 type System = 'replicated' | 'replicated-memory' | 'single-fsync' | 'single-memory';
 type Scenario = 'echo' | 'ws';
@@ -108,10 +110,12 @@ async function load(clients: WorkflowClient[], scenario: Scenario, total: number
       while (issued < total) {
         const i = issued++;
         const start = performance.now();
-        const s = await c.start({ definition: scenario, input: { i, text: 'hello' } });
-        const done =
-          s.status === 'RUNNING' ? await c.wait(s.execution, 60_000, s, { minMs: pollMs, maxMs: pollMs }) : s;
-        if (done.status !== 'SUCCEEDED') throw new Error(`execution ${done.execution} ${done.status}`);
+        const done = await c.run({ definition: scenario, input: { i, text: 'hello' } }, 60_000, {
+          minMs: pollMs,
+          maxMs: pollMs,
+        });
+        if (done.status !== 'SUCCEEDED')
+          throw new Error(`execution ${done.execution} ${done.status} ${done.error} ${done.cause}`);
         latencies.push(performance.now() - start);
       }
     }),
@@ -165,7 +169,8 @@ async function main(): Promise<void> {
   const results = {} as Record<System, Record<Scenario, Record<string, Figures>>>;
   try {
     for (const system of ['replicated', 'replicated-memory', 'single-fsync', 'single-memory'] as const)
-      results[system] = await measure(system, svc.url);
+      if (!ONLY || ONLY.includes(system)) results[system] = await measure(system, svc.url);
+    if (ONLY) return;
   } finally {
     svc.close();
   }

@@ -55,13 +55,14 @@ export default class WorkflowStart extends TcCommand {
         name = d.name;
         version = d.version;
       }
-      const started = await c.start({
+      const op = {
         definition: name,
         input: input as never,
         ...(version ? { version } : {}),
         ...(flags.name ? { name: flags.name } : {}),
-      });
-      return flags.wait ? c.wait(started.execution, flags['wait-timeout'] * 1000, started) : started;
+      };
+      // With --wait the start itself waits for the end (the engines answer when it ends), then polls if longer.
+      return flags.wait ? c.run(op, flags['wait-timeout'] * 1000) : c.start(op);
     });
     if (s.status === 'FAILED' || s.status === 'ABORTED') {
       if (this.jsonEnabled()) this.finish(s, ExitCode.failure);

@@ -14,7 +14,7 @@
 import { type DecodedRequest, decodeRequest, requestOp, utf8 } from './protocol/codec.js';
 import type { DurableState, ReplicaCore } from './protocol/core.js';
 import type { Action, CoreEnv, Input, Msg } from './protocol/types.js';
-import type { Service } from './services/service.js';
+import { DEFERRED, type Service } from './services/service.js';
 
 export interface Reply {
   client: string;
@@ -203,6 +203,22 @@ export class ReplicaDriver {
     else if (items.length > 1) this.input({ type: 'requests', items }, out);
   }
 
+  /**
+   * Replies the service deferred and has now made ready: sent by every replica (the client's retransmissions of
+   * a deferred request found no cached reply, so none has asked for it again), and cached as the client's last
+   * reply unless that client has moved on.
+   */
+  private deferredReplies(out: DriverOutput): void {
+    const ready = this.service.takeDeferred?.();
+    if (!ready) return;
+    for (const d of ready) {
+      const cached = this.lastReply.get(d.client);
+      if (cached && cached.seq > d.seq) continue;
+      this.lastReply.set(d.client, { seq: d.seq, result: d.result });
+      out.replies.push({ client: d.client, seq: d.seq, readOnly: false, result: d.result });
+    }
+  }
+
   private run(actions: Action[], out: DriverOutput): void {
     for (const a of actions) {
       switch (a.type) {
@@ -221,13 +237,16 @@ export class ReplicaDriver {
               nonce: (a.seed + Math.imul(i + 1, 0x9e3779b9)) >>> 0,
               readOnly: false,
             });
-            this.lastReply.set(r.client, { seq: r.seq, result });
             this.clientsServed++;
             const asked = this.replyAll.get(r.client);
             if (asked !== undefined && asked <= r.seq) this.replyAll.delete(r.client);
-            if (r.replyAll || asked === r.seq || designatedReplier(me, leader, n, f, r.seq)) {
-              out.replies.push({ client: r.client, seq: r.seq, readOnly: false, result });
+            if (result !== DEFERRED) {
+              this.lastReply.set(r.client, { seq: r.seq, result });
+              if (r.replyAll || asked === r.seq || designatedReplier(me, leader, n, f, r.seq)) {
+                out.replies.push({ client: r.client, seq: r.seq, readOnly: false, result });
+              }
             }
+            this.deferredReplies(out);
           });
           out.executed.push({
             cid: a.cid,

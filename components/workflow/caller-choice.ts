@@ -12,6 +12,15 @@ export function callerOf(callId: string, takeovers: number, n: number): number {
 }
 
 /**
+ * Whether replica `me` is one of the `count` replicas that make the call in round `takeovers`: the caller and the
+ * count-1 after it in rotation. One with crash faults; f+1 with Byzantine engines, whose outcomes must match
+ * (engine/machine.ts), all sending the same Idempotency-Key so the service performs the call once.
+ */
+export function isCaller(callId: string, takeovers: number, n: number, me: number, count = 1): boolean {
+  return (me - callerOf(callId, takeovers, n) + n) % n < count;
+}
+
+/**
  * Whether replica `me` should ask to take the call over, having seen round `takeovers` pending for `waitedMs`:
  * the next replica in the rotation asks after `takeoverMs`, the one after it after twice that, and so on, so
  * normally one replica asks, and a crashed next one is skipped a little later.
@@ -23,8 +32,10 @@ export function shouldTakeOver(
   me: number,
   waitedMs: number,
   takeoverMs: number,
+  count = 1,
 ): boolean {
-  const current = callerOf(callId, takeovers, n);
-  const distance = (me - current + n) % n;
+  // Measured from the last of the round's callers: the replicas after it in rotation are the next ones in.
+  const last = (callerOf(callId, takeovers, n) + count - 1) % n;
+  const distance = (me - last + n) % n;
   return distance > 0 && waitedMs >= takeoverMs * distance;
 }

@@ -9,7 +9,7 @@
  * Nothing here decides anything the other replicas must agree on: that is all in the ordered operations.
  */
 import type { Logger } from '../../runtime/role.js';
-import { callerOf, shouldTakeOver } from './caller-choice.js';
+import { isCaller, shouldTakeOver } from './caller-choice.js';
 import type { PendingCall } from './engine/types.js';
 import { makeCall } from './http-call.js';
 import { MAX_CALLS_IN_FLIGHT } from './limits.js';
@@ -21,6 +21,20 @@ const SCAN_EVERY_MS = 100;
 /** A tick that fired nothing (the leader's clock was behind ours) is sent again after this long. */
 const TICK_RETRY_MS = 20;
 
+/**
+ * The caller shell's Byzantine mode, for tests and `tclouds chaos byzantine`: the engine makes every pending call,
+ * chosen or not, twice (a forged repeat, with the same Idempotency-Key), and orders a made-up outcome for it.
+ */
+export const CALLER_LIE = 'lie-results';
+/** The outcome a lying engine orders. */
+export const FORGED_OUTCOME = {
+  ok: true,
+  status: 200,
+  statusText: 'OK',
+  headers: {},
+  body: '{"forged":true}',
+} as const;
+
 /** Orders one operation through the engines (an SMR request; a direct apply in the benchmark's single engine). */
 export type Submit = (op: WorkflowOp) => Promise<void>;
 
@@ -28,11 +42,17 @@ export interface CallerOptions {
   /** This replica's index and the group size. */
   me: number;
   n: number;
+  /** This shell's client identity, as the engine records whose outcome a vote is (Byzantine engines). */
+  self: string;
+  /** Replicas that make each call (1; f+1 with Byzantine engines, whose outcomes must match). */
+  callers: number;
   takeoverMs: number;
   log: Logger;
 }
 
 export class CallerShell {
+  /** Byzantine mode (CALLER_LIE): switched by the node's fault switch. */
+  lie = false;
   /** Calls this replica is making now. */
   private readonly making = new Set<string>();
   /** Per pending call not ours: the round we saw and since when (local clock), and whether we asked already. */
@@ -86,7 +106,8 @@ export class CallerShell {
     const live = new Set<string>();
     for (const c of this.service.machine.pendingCalls()) {
       live.add(c.id);
-      if (callerOf(c.id, c.takeovers, this.n) === this.me) {
+      const mine = this.lie || isCaller(c.id, c.takeovers, this.n, this.me, this.opts.callers);
+      if (mine && c.votes?.[this.opts.self] === undefined) {
         this.seen.delete(c.id);
         if (!this.making.has(c.id) && this.making.size < MAX_CALLS_IN_FLIGHT) void this.call(c);
       } else this.watch(c, now);
@@ -102,7 +123,8 @@ export class CallerShell {
       s = { round: c.takeovers, since: now, asked: false };
       this.seen.set(c.id, s);
     }
-    if (s.asked || !shouldTakeOver(c.id, c.takeovers, this.n, this.me, now - s.since, this.opts.takeoverMs)) return;
+    const { n, me, takeoverMs, callers } = this.opts;
+    if (s.asked || !shouldTakeOver(c.id, c.takeovers, n, me, now - s.since, takeoverMs, callers)) return;
     s.asked = true;
     this.opts.log.warn('taking a call over', { call: c.id, round: c.takeovers, waitedMs: now - s.since });
     void this.submit({ op: 'takeover', call: c.id, takeovers: c.takeovers }).catch(() => {
@@ -113,7 +135,11 @@ export class CallerShell {
   private async call(c: PendingCall): Promise<void> {
     this.making.add(c.id);
     try {
-      const outcome = await makeCall(c.id, c.request, c.timeoutMs);
+      let outcome = await makeCall(c.id, c.request, c.timeoutMs);
+      if (this.lie) {
+        await makeCall(c.id, c.request, c.timeoutMs);
+        outcome = FORGED_OUTCOME;
+      }
       if (!this.stopped) await this.submit({ op: 'result', call: c.id, outcome });
     } catch (e) {
       // Not ordered (no quorum in time): the call is still pending, and the next scan makes it again, same id.

@@ -10,6 +10,7 @@ import { readOutputsFile } from '../../runtime/outputs-file.js';
 import { SmrClient, type SmrSession } from '../smr/client.js';
 import { WorkflowCode } from './codes.js';
 import type { HistoryEvent } from './engine/types.js';
+import { MAX_START_WAIT_MS } from './limits.js';
 import type { ExecutionSummary, WorkflowOp, WorkflowReply } from './operations.js';
 
 const enc = new TextEncoder();
@@ -52,6 +53,22 @@ export class WorkflowClient {
 
   async start(op: Omit<Extract<WorkflowOp, { op: 'start' }>, 'op'>): Promise<ExecutionSummary> {
     return ((await this.send({ op: 'start', ...op })) as { execution: ExecutionSummary }).execution;
+  }
+
+  /**
+   * Starts an execution and returns it once it has ended, or after `timeoutMs` (TC479). The start itself waits
+   * for the end (its reply is deferred by the engines, up to MAX_START_WAIT_MS), so a short execution costs one
+   * request; a longer one is then polled.
+   */
+  async run(
+    op: Omit<Extract<WorkflowOp, { op: 'start' }>, 'op' | 'waitMs'>,
+    timeoutMs: number,
+    poll?: { minMs: number; maxMs: number },
+  ): Promise<ExecutionSummary> {
+    const started = Date.now();
+    const s = await this.start({ ...op, waitMs: Math.max(0, Math.min(timeoutMs, MAX_START_WAIT_MS)) });
+    if (s.status !== 'RUNNING') return s;
+    return this.wait(s.execution, Math.max(0, timeoutMs - (Date.now() - started)), s, poll);
   }
 
   async status(execution: string): Promise<ExecutionSummary> {

@@ -27,6 +27,8 @@ export const WorkflowEngineConfigSchema = z.object({
   checkpointPeriod: z.int().min(1).default(1000),
   batchSize: z.int().min(1).max(4000).default(400),
   takeoverMs: z.int().min(MIN_TAKEOVER_MS).max(MAX_TAKEOVER_MS).default(DEFAULT_TAKEOVER_MS),
+  /** POST /admin/fault may make this engine misbehave (kind.ts fault modes); local deployments set it. */
+  faultInjection: z.boolean().default(false),
 });
 export type WorkflowEngineConfig = z.output<typeof WorkflowEngineConfigSchema>;
 

@@ -6,6 +6,8 @@
 import type { KindModule } from '../kind.js';
 import { num } from '../kind-status.js';
 import { smrKind } from '../smr/kind.js';
+import { MISBEHAVIOURS } from '../smr/misbehaviour.js';
+import { CALLER_LIE } from './caller.js';
 import { WORKFLOW_CONFIGS } from './config.js';
 import { planWorkflow } from './plan.js';
 
@@ -30,5 +32,6 @@ export const workflowKind: KindModule<'workflow'> = {
     agreement: smrKind.status.agreement,
     leaderRole: 'engine',
   },
-  chaos: { faultModes: [], corruptibleBuckets: false },
+  // The SMR replica's modes, and the caller shell's lie (caller.ts); only Byzantine components tolerate them.
+  chaos: { faultModes: [...MISBEHAVIOURS, CALLER_LIE], corruptibleBuckets: false },
 };

@@ -41,3 +41,7 @@ export const MAX_HISTORY_PAGE = 1000;
 export const MAX_CALLS_IN_FLIGHT = 256;
 /** Largest response body an engine reads from a web service; a longer one fails the call (States.TaskFailed). */
 export const MAX_RESPONSE_BYTES = MAX_PAYLOAD_BYTES;
+/** Start requests whose reply waits for their execution to end (`waitMs`); past it a start answers at once. */
+export const MAX_WAITERS = 10_000;
+/** Longest a start's reply may wait for its execution to end: under the clients' request deadline (40 s). */
+export const MAX_START_WAIT_MS = 20_000;

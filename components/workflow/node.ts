@@ -16,7 +16,7 @@ import type { NodeSpec } from '../../runtime/node-spec.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
 import { roles as smrRoles } from '../smr/node.js';
 import { replicaGroup } from '../smr/replica-env.js';
-import { CallerShell } from './caller.js';
+import { CALLER_LIE, CallerShell } from './caller.js';
 import { WorkflowCode } from './codes.js';
 import { engineConfig, type WorkflowEngineConfig } from './config.js';
 import { READ_OPS, WorkflowOpSchema } from './operations.js';
@@ -40,6 +40,7 @@ function replicaSpec(spec: NodeSpec, config: WorkflowEngineConfig): NodeSpec {
       checkpointPeriod: config.checkpointPeriod,
       batchSize: config.batchSize,
       clientAuth: 'mac',
+      faultInjection: config.faultInjection,
     },
   };
 }
@@ -69,12 +70,36 @@ const engine: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   });
   const submitter = new SmrSubmitter(ctx, config, group);
   await submitter.start();
+  // Byzantine engines: f+1 make each call and the engine takes an outcome once f+1 of them ordered it the same.
+  const callers = config.faults === 'byzantine' ? config.f + 1 : 1;
+  service.machine.resultQuorum = callers;
   const caller = new CallerShell(
-    { me: ctx.spec.index, n: group.length, takeoverMs: config.takeoverMs, log: ctx.log.child({ part: 'caller' }) },
+    {
+      me: ctx.spec.index,
+      n: group.length,
+      self: callerId(ctx.spec.id),
+      callers,
+      takeoverMs: config.takeoverMs,
+      log: ctx.log.child({ part: 'caller' }),
+    },
     service,
     submitter.submit,
   );
   caller.start();
+  /** POST /admin/fault: the caller shell's lie, or the SMR replica's misbehaviour (which clears the lie). */
+  const switchFault = async (body: unknown): Promise<unknown> => {
+    const mode = (body as { mode?: unknown } | undefined)?.mode;
+    if (mode !== CALLER_LIE) {
+      const r = await replica.admin?.('fault', body);
+      caller.lie = false;
+      return r;
+    }
+    if (!config.faultInjection) throw new Error('fault injection is disabled (spec config faultInjection is not set)');
+    await replica.admin?.('fault', { mode: 'none' });
+    caller.lie = true;
+    ctx.log.warn('fault mode changed', { mode });
+    return { fault: mode };
+  };
   ctx.log.info('workflow engine started', { index: ctx.spec.index, n: config.n, takeoverMs: config.takeoverMs });
   return {
     health: () => ({ ...replica.health(), ...caller.health() }),
@@ -84,6 +109,7 @@ const engine: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
       await replica.stop();
     },
     async admin(action, body) {
+      if (action === 'fault') return switchFault(body);
       if (action !== 'workflow-read') return replica.admin?.(action, body);
       const parsed = WorkflowOpSchema.safeParse(body);
       if (!parsed.success || !READ_OPS.has(parsed.data.op)) {

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Json } from './asl/json.js';
 import type { CallOutcome, ExecutionStatus, HistoryEvent } from './engine/types.js';
-import { MAX_HISTORY_PAGE, MAX_LIST, MAX_NAME_LENGTH } from './limits.js';
+import { MAX_HISTORY_PAGE, MAX_LIST, MAX_NAME_LENGTH, MAX_START_WAIT_MS } from './limits.js';
 
 const name = z
   .string()
@@ -34,6 +34,8 @@ export const WorkflowOpSchema = z.discriminatedUnion('op', [
     version: z.int().min(1).optional(),
     input: json,
     name: name.optional(),
+    /** Reply when the execution ends, or after this long with it still running (a long-poll, no status polls). */
+    waitMs: z.int().min(0).max(MAX_START_WAIT_MS).optional(),
   }),
   z.object({ op: z.literal('status'), execution: z.string().min(1) }),
   z.object({

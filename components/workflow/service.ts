@@ -7,7 +7,7 @@
  * replica loads it by name (services/load.ts) and the engine role (node.ts) reads the same instance to learn which
  * calls and timers are pending. Observers hear of every executed operation, to act on it at once.
  */
-import type { ExecContext, Service } from '../smr/services/service.js';
+import { DEFERRED, type DeferredReply, type ExecContext, type Service } from '../smr/services/service.js';
 import { WorkflowCode } from './codes.js';
 import { WorkflowMachine } from './engine/machine.js';
 import { ENGINE_OPS, READ_OPS, WorkflowOpSchema, type WorkflowReply } from './operations.js';
@@ -25,6 +25,10 @@ export class WorkflowService implements Service {
   /** Node ids of the engine replicas; their requests carry engine-only operations. */
   engines = new Set<string>();
   private readonly observers: (() => void)[] = [];
+  /** Deferred start replies made ready by the operations executed since the last takeDeferred. */
+  private ready: DeferredReply[] = [];
+  /** The start just applied asked to wait for its execution (execute defers its reply). */
+  private waitFor: { execution: string; until: number } | undefined;
 
   onExecuted(fn: () => void): void {
     this.observers.push(fn);
@@ -32,8 +36,24 @@ export class WorkflowService implements Service {
 
   execute(op: Uint8Array, ctx: ExecContext): Uint8Array {
     const reply = this.apply(op, ctx);
-    if (!ctx.readOnly) for (const fn of this.observers) fn();
+    if (ctx.readOnly) return enc.encode(JSON.stringify(reply));
+    for (const w of this.machine.releaseWaiters(ctx.timestamp)) {
+      this.ready.push({ client: w.client, seq: w.seq, result: enc.encode(JSON.stringify(w.reply)) });
+    }
+    for (const fn of this.observers) fn();
+    if (this.waitFor !== undefined) {
+      const { execution, until } = this.waitFor;
+      this.waitFor = undefined;
+      if (this.machine.addWaiter(execution, ctx.client, ctx.seq, until)) return DEFERRED;
+    }
     return enc.encode(JSON.stringify(reply));
+  }
+
+  takeDeferred(): DeferredReply[] {
+    if (this.ready.length === 0) return [];
+    const out = this.ready;
+    this.ready = [];
+    return out;
   }
 
   private apply(op: Uint8Array, ctx: ExecContext): WorkflowReply {
@@ -56,7 +76,11 @@ export class WorkflowService implements Service {
       return rejected(`"${o.op}" changes the state and must be ordered`);
     }
     try {
-      return this.machine.apply(o, ctx.timestamp);
+      const reply = this.machine.apply(o, ctx.timestamp, ctx.client.split('/')[0]!);
+      if (o.op === 'start' && o.waitMs && 'execution' in reply && reply.execution.status === 'RUNNING') {
+        this.waitFor = { execution: reply.execution.execution, until: ctx.timestamp + o.waitMs };
+      }
+      return reply;
     } catch (e) {
       // A bug in the engine: the same on every replica (the engine is deterministic), so it is an agreed reply too.
       return rejected(`engine error: ${(e as Error).message}`);
@@ -68,6 +92,8 @@ export class WorkflowService implements Service {
   }
 
   restore(state: Uint8Array): void {
+    this.ready = [];
+    this.waitFor = undefined;
     this.machine.restore(dec.decode(state));
   }
 }

@@ -21,6 +21,7 @@ export const TEST_STACKS = {
   readme: 'tctest-readme',
   damagedState: 'tctest-damaged-state',
   workflow: 'tctest-workflow',
+  workflowLying: 'tctest-workflow-lying',
   logConsole: 'tctest-log-console',
   log: 'tctest-log',
   logAudit: 'tctest-log-audit',

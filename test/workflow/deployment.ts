@@ -33,19 +33,18 @@ export async function tcJson<T>(dir: string, args: string[], timeoutMs = 60_000)
 }
 
 /** Deploys a workflow stack named `stack` (one of test/support/stacks.ts's TEST_STACKS: its own 127.A block). */
-export async function deployWorkflow(stack: string, extra = ''): Promise<WorkflowDeployment> {
+export async function deployWorkflow(stack: string, extra = '', cloudCount = 3): Promise<WorkflowDeployment> {
   const dir = await tempDir(stack);
+  const clouds = 'abcdefg'.slice(0, cloudCount).split('');
   await writeFile(
     path.join(dir, 'tclouds.yaml'),
     [
       `name: ${stack}`,
       'mode: native',
       'clouds:',
-      '  a: { provider: local }',
-      '  b: { provider: local }',
-      '  c: { provider: local }',
+      ...clouds.map((c) => `  ${c}: { provider: local }`),
       'components:',
-      `  flow: { kind: workflow, f: 1, clouds: [a, b, c]${extra} }`,
+      `  flow: { kind: workflow, f: 1, clouds: [${clouds.join(', ')}]${extra} }`,
       '',
     ].join('\n'),
   );

@@ -15,21 +15,46 @@ import {
   MAX_PAYLOAD_BYTES,
   MAX_RUNNING_EXECUTIONS,
   MAX_VERSIONS_PER_DEFINITION,
+  MAX_WAITERS,
 } from '../limits.js';
 import type { ErrorReply, ExecutionSummary, ParsedWorkflowOp, WorkflowReply } from '../operations.js';
 import { record } from './history.js';
 import { Stepper } from './stepper.js';
-import { type EngineState, type Execution, emptyState, type PendingCall } from './types.js';
+import { type CallOutcome, type EngineState, type Execution, emptyState, type PendingCall } from './types.js';
 
 const refuse = (code: string, message: string, hint?: string): ErrorReply => ({
   error: { code, message, ...(hint ? { hint } : {}) },
 });
 const iso = (t: number) => new Date(t).toISOString();
 
+/**
+ * What must match for two engines' outcomes of the same call to count as the same: status, status text and body,
+ * or the error and its cause. Not the headers: two arrivals of one call id at an idempotent service differ in
+ * `date` and connection headers even when the service replays its stored answer.
+ */
+function outcomeKey(o: CallOutcome): string {
+  return o.ok ? JSON.stringify([o.status, o.statusText, o.body]) : JSON.stringify([o.error, o.cause]);
+}
+
+/** The headers every one of the matching outcomes carries with the same value (what a liar cannot add). */
+function commonHeaders(outcomes: CallOutcome[]): Record<string, string> {
+  const [first, ...rest] = outcomes;
+  if (!first?.ok) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(first.headers)) if (rest.every((o) => o.ok && o.headers[k] === v)) out[k] = v;
+  return out;
+}
+
 export class WorkflowMachine {
   state: EngineState = emptyState();
+  /**
+   * How many engines must order the same outcome of a call before the engine takes it: 1 with crash faults (the
+   * caller is trusted to report what the service said), f+1 with Byzantine engines, so one liar cannot make up a
+   * result. Configuration, the same on every replica, not state.
+   */
+  resultQuorum = 1;
 
-  apply(op: ParsedWorkflowOp, now: number): WorkflowReply {
+  apply(op: ParsedWorkflowOp, now: number, sender = ''): WorkflowReply {
     switch (op.op) {
       case 'deploy':
         return this.deploy(op.name, op.definition, now);
@@ -59,7 +84,7 @@ export class WorkflowMachine {
       case 'cancel':
         return this.cancel(op.execution, op.cause, now);
       case 'result':
-        return { ok: true, applied: this.result(op.call, op.outcome, now) };
+        return { ok: true, applied: this.result(op.call, op.outcome, now, sender) };
       case 'takeover':
         return { ok: true, applied: this.takeover(op.call, op.takeovers, now) };
       case 'tick':
@@ -72,11 +97,39 @@ export class WorkflowMachine {
     return Object.values(this.state.calls);
   }
 
-  /** When the next timer is due (ms), or undefined when none is set. */
+  /** When the next timer (or a waiting start's deadline) is due (ms), or undefined when none is set. */
   nextTimerAt(): number | undefined {
     let min: number | undefined;
     for (const t of this.state.timers) if (min === undefined || t.at < min) min = t.at;
+    for (const w of this.state.waiters ?? []) if (min === undefined || w.until < min) min = w.until;
     return min;
+  }
+
+  /**
+   * Makes the reply of start request (client, seq) wait for `execution` to end, at most until `until`. False when
+   * it cannot wait (it has ended already, or MAX_WAITERS are waiting): the caller replies now.
+   */
+  addWaiter(execution: string, client: string, seq: number, until: number): boolean {
+    this.state.waiters ??= [];
+    const waiters = this.state.waiters;
+    if (this.state.executions[execution]?.status !== 'RUNNING' || waiters.length >= MAX_WAITERS) return false;
+    waiters.push({ execution, client, seq, until });
+    return true;
+  }
+
+  /** The waiting starts whose execution has ended, or whose deadline `now` has reached, with their replies. */
+  releaseWaiters(now: number): { client: string; seq: number; reply: WorkflowReply }[] {
+    const waiters = this.state.waiters;
+    if (!waiters || waiters.length === 0) return [];
+    const out: { client: string; seq: number; reply: WorkflowReply }[] = [];
+    const kept = waiters.filter((w) => {
+      const e = this.state.executions[w.execution];
+      if (e && e.status === 'RUNNING' && w.until > now) return true;
+      out.push({ client: w.client, seq: w.seq, reply: e ? { execution: this.summary(e) } : this.unknown(w.execution) });
+      return false;
+    });
+    if (out.length > 0) this.state.waiters = kept;
+    return out;
   }
 
   summary(e: Execution): ExecutionSummary {
@@ -223,13 +276,14 @@ export class WorkflowMachine {
   }
 
   /** The first result ordered for a call wins; later ones (a slow caller after a takeover) change nothing. */
-  private result(
-    callId: string,
-    outcome: Extract<ParsedWorkflowOp, { op: 'result' }>['outcome'],
-    now: number,
-  ): boolean {
+  private result(callId: string, outcome: CallOutcome, now: number, sender: string): boolean {
     const call = this.state.calls[callId];
     if (!call) return false;
+    if (this.resultQuorum > 1) {
+      const agreed = this.vote(call, sender, outcome);
+      if (!agreed) return false;
+      outcome = agreed;
+    }
     delete this.state.calls[callId];
     const exec = this.state.executions[call.execution];
     if (exec?.status !== 'RUNNING') return false;
@@ -241,6 +295,20 @@ export class WorkflowMachine {
     });
     this.run(exec, now, (s) => s.callDone(call.frame, outcome));
     return true;
+  }
+
+  /**
+   * Records engine `sender`'s outcome of `call` (its first one only); once `resultQuorum` engines ordered matching
+   * outcomes, returns the outcome to take (with only the headers they all carry), else undefined.
+   */
+  private vote(call: PendingCall, sender: string, outcome: CallOutcome): CallOutcome | undefined {
+    call.votes ??= {};
+    if (call.votes[sender] !== undefined) return undefined;
+    call.votes[sender] = outcome;
+    const key = outcomeKey(outcome);
+    const same = Object.values(call.votes).filter((o) => outcomeKey(o) === key);
+    if (same.length < this.resultQuorum) return undefined;
+    return outcome.ok ? { ...outcome, headers: commonHeaders(same) } : outcome;
   }
 
   /** Another replica takes the call over; only the first of several replicas asking for the same round counts. */

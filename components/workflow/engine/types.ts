@@ -29,6 +29,11 @@ export interface PendingCall {
   scheduledAt: number;
   /** How many times another replica took the call over (the caller is chosen from the id and this count). */
   takeovers: number;
+  /**
+   * Byzantine engines (a result quorum over 1): the outcome each engine ordered for this call, by engine identity,
+   * until enough of them match. Absent with crash faults, where the caller's outcome is taken as it says.
+   */
+  votes?: Record<string, CallOutcome>;
 }
 
 /** What a Parallel or Map state waits for: its branches or items, run as child frames. */
@@ -105,6 +110,17 @@ export interface Timer {
   frame: string;
 }
 
+/**
+ * A start request whose reply waits for its execution to end (`waitMs`): answered after the ordered operation that
+ * ends it, or after the first one ordered at or past `until` (the caller shells order a tick then).
+ */
+export interface Waiter {
+  execution: string;
+  client: string;
+  seq: number;
+  until: number;
+}
+
 export interface EngineState {
   definitions: Record<string, StoredDefinition>;
   executions: Record<string, Execution>;
@@ -116,8 +132,20 @@ export interface EngineState {
   started: number;
   /** States run by all executions so far (the benchmark's logging engine syncs once per step). */
   steps: number;
+  /** Start requests waiting for their execution to end, oldest first (a checkpoint of an older release has none). */
+  waiters?: Waiter[];
 }
 
 export function emptyState(): EngineState {
-  return { definitions: {}, executions: {}, finished: [], running: 0, calls: {}, timers: [], started: 0, steps: 0 };
+  return {
+    definitions: {},
+    executions: {},
+    finished: [],
+    running: 0,
+    calls: {},
+    timers: [],
+    started: 0,
+    steps: 0,
+    waiters: [],
+  };
 }
