@@ -228,6 +228,26 @@ function cpuCalibration() {
   return { sha256Of200BytesUs: Math.round((((performance.now() - t) * 1000) / 100_000) * 100) / 100 };
 }
 
+/** Read the stored log back once every replica stored the segment that holds entry `want`; the last read's time. */
+async function readWhenStored(
+  drivers: Awaited<ReturnType<typeof bucketDriversOf>>,
+  f: number,
+  keys: ReturnType<typeof coreKeys>,
+  want: number,
+): Promise<{ stored: Awaited<ReturnType<typeof readStoredLog>>; readMs: number }> {
+  for (;;) {
+    const t = performance.now();
+    const stored = await readStoredLog(drivers, f, keys);
+    const readMs = performance.now() - t;
+    const last = Math.max(...stored.copies.keys());
+    const copy = stored.copies.get(last)?.get(0);
+    if (typeof copy === 'object' && copy.head.size >= want && (stored.copies.get(last)?.size ?? 0) === 4) {
+      return { stored, readMs };
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tclouds-log-bench-'));
   const stack = `log-bench-${process.pid}`;
@@ -250,18 +270,7 @@ async function main(): Promise<void> {
     // Wait until every replica stored the last segment, then read back and verify.
     const drivers = await bucketDriversOf(d);
     const keys = coreKeys(d);
-    let readMs = 0;
-    let stored: Awaited<ReturnType<typeof readStoredLog>>;
-    const want = APPEND_ENTRIES + LIGHT_LOAD_REQUESTS + 1;
-    for (;;) {
-      const t = performance.now();
-      stored = await readStoredLog(drivers, d.f, keys);
-      readMs = performance.now() - t;
-      const last = Math.max(...stored.copies.keys());
-      const copy = stored.copies.get(last)?.get(0);
-      if (typeof copy === 'object' && copy.head.size >= want && (stored.copies.get(last)?.size ?? 0) === 4) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const { stored, readMs } = await readWhenStored(drivers, d.f, keys, APPEND_ENTRIES + LIGHT_LOAD_REQUESTS + 1);
     const verifyInput = { log: d.log, n: d.n, f: d.f, keys, seeds: stored.seeds, copies: stored.copies };
     // As `log verify` runs it (entries checked, not parsed), then as query does (every entry parsed too).
     let t = performance.now();

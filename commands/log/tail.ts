@@ -17,7 +17,6 @@ export default class LogTail extends TcCommand {
     ...logFlags,
     // -f is follow here, as in tail(1): the topology file is --file only.
     file: Flags.string({
-      char: 'f',
       env: TOPOLOGY_FILE_ENV,
       default: 'tclouds.yaml',
       description: 'Topology file whose deployment to use',

@@ -64,7 +64,23 @@ export class TrackerClients {
     return this.transport.close();
   }
 
-  private async onMessage(from: string, buf: Buffer): Promise<void> {
+  /**
+   * One client's requests are handled in the order they arrived: a chunk is written (and synced) before a later
+   * `start` of the same client counts the chunks, however long the disk takes.
+   */
+  private readonly inOrder = new Map<string, Promise<void>>();
+
+  private onMessage(from: string, buf: Buffer): Promise<void> {
+    // A failed request does not hold up the ones after it.
+    const before = (this.inOrder.get(from) ?? Promise.resolve()).catch(() => {});
+    const next = before.then(() => this.handleMessage(from, buf));
+    this.inOrder.set(from, next);
+    return next.finally(() => {
+      if (this.inOrder.get(from) === next) this.inOrder.delete(from);
+    });
+  }
+
+  private async handleMessage(from: string, buf: Buffer): Promise<void> {
     const m = decode(buf, ClientRequest);
     if (!m) {
       this.dropped.inc();
