@@ -1,7 +1,8 @@
 /**
  * tclouds writes its own actions to the log components of the stack it acts on (TClouds D2.2.1, ch. 11,
- * §11.3.2, event-driven logging): every `deploy`, `destroy` and chaos action, with who ran it (user and host)
- * and what it did. The entry's account is the stack's client key of the log, so an auditor can tell tclouds'
+ * §11.3.2, event-driven logging): every `deploy`, `destroy` and chaos action, and the storage locks and
+ * reconfigurations it makes (a client-resident DepSky client reaches the clouds directly, so no node sees them),
+ * with who ran it (user and host) and what it did. The entry's account is the stack's client key of the log, so an auditor can tell tclouds'
  * own entries from a producer's. Recording never fails the command: a log that is down costs one warning line.
  */
 import os from 'node:os';

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { recordEvent } from '../../cli/log-events.js';
 import { dataUnitArgs, interruptSignal, parseDuration, storageFlags } from '../../cli/storage-command.js';
 import { lockWithWait } from '../../components/storage/lock-wait.js';
 import { checkNameFitsClouds } from '../../components/storage/name-limits.js';
@@ -44,12 +45,17 @@ export default class StorageLock extends TcCommand {
 
   async run(): Promise<LockOutput> {
     const { args, flags } = await this.parse(StorageLock);
-    const { client, writer } = await openClient(args.component, flags, { write: false });
+    const { client, writer, resolved } = await openClient(args.component, flags, { write: false });
+    const record = async (what: string) => {
+      const target = resolved.outputs?.target ?? 'local';
+      for (const w of await recordEvent(resolved.stackDir, target, 'tclouds.storage.lock', what)) this.note(w);
+    };
     checkNameFitsClouds(args.name, client.drivers);
     if (flags.release) {
       const r = await client.unlock(args.name);
       await client.close();
       this.log(`released ${args.name} (${r.removed} lock files removed)`);
+      await record(`${args.component}: writer ${writer} released the lock of ${args.name}`);
       return { du: args.name, writer, action: 'release', removed: r.removed };
     }
     const leaseMs = parseDuration(flags.lease, 'lease');
@@ -68,6 +74,7 @@ export default class StorageLock extends TcCommand {
       if (r.acquired) {
         const until = new Date(r.until).toISOString();
         this.log(`locked ${args.name} for writer ${writer} until ${until}`);
+        await record(`${args.component}: writer ${writer} locked ${args.name} until ${until}`);
         return { du: args.name, writer, action: 'acquire', acquired: true, until, attempts: r.attempts };
       }
       const holder = {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
+import { recordEvent } from '../../cli/log-events.js';
 import { dataUnitArgs, storageFlags } from '../../cli/storage-command.js';
 import { DepSkyClient } from '../../components/storage/client.js';
 import { StorageCode } from '../../components/storage/codes.js';
@@ -46,6 +47,11 @@ export default class StorageReconfigure extends TcCommand {
     await target.close();
     this.log(`moved ${r.du} to ${names.join(', ')} (version ${r.version}, notice epoch ${r.epoch})`);
     if (r.removedFrom.length > 0) this.log(`removed from ${r.removedFrom.join(', ')}`);
+    const what =
+      `${args.component}: writer ${writer} moved ${r.du} to ${names.join(', ')} (version ${r.version}, ` +
+      `notice epoch ${r.epoch})${r.removedFrom.length > 0 ? `, removed from ${r.removedFrom.join(', ')}` : ''}`;
+    const where = resolved.outputs?.target ?? 'local';
+    for (const w of await recordEvent(resolved.stackDir, where, 'tclouds.storage.reconfigure', what)) this.note(w);
     return { ...r, clouds: names };
   }
 }

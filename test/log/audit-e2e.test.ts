@@ -24,9 +24,11 @@ clouds:
   b: { provider: local }
   c: { provider: local }
   d: { provider: local }
+  e: { provider: local }
 components:
   ledger: { kind: smr, f: 1, clouds: [a, b, c, d], auditLog: audit }
   audit: { kind: log, f: 1, clouds: [a, b, c, d] }
+  vault: { kind: storage, protocol: depsky-a, f: 1, clouds: [a, b, c, d] }
 `;
 /** Bad connections of the flood (each sends one malformed handshake frame). */
 const FLOOD_CONNECTIONS = 300;
@@ -176,5 +178,30 @@ describe.skipIf(!built)('audit events from the nodes of a stack, on real process
     const forged = await verify();
     expect(forged.code).toBe(1);
     expect(forged.out.ok).toBe(false);
+  });
+
+  it('records the storage locks and reconfigurations tclouds makes, with who made them', {
+    timeout: 180_000,
+  }, async () => {
+    await fs.writeFile(path.join(dir, 'doc.txt'), 'moved by a reconfiguration\n');
+    expect((await tc(['storage', 'put', 'vault', 'doc.txt'], dir)).code).toBe(0);
+    expect((await tc(['storage', 'lock', 'vault', 'doc.txt', '--lease', '30s'], dir)).code).toBe(0);
+    expect((await tc(['storage', 'lock', 'vault', 'doc.txt', '--release'], dir)).code).toBe(0);
+    expect((await tc(['storage', 'reconfigure', 'vault', 'doc.txt', '--to', 'a,b,c,e'], dir)).code).toBe(0);
+    const locks = await until('both lock events', async () => {
+      const e = await query('--type', 'tclouds.storage.lock');
+      return e.length >= 2 ? e : undefined;
+    });
+    expect(locks.map((e) => e.msg)).toEqual([
+      expect.stringMatching(/^vault: writer \S+ locked doc\.txt until \d{4}-.* \(by \S+@\S+\)$/),
+      expect.stringMatching(/^vault: writer \S+ released the lock of doc\.txt \(by \S+@\S+\)$/),
+    ]);
+    const moves = await until('the reconfiguration event', async () => {
+      const e = await query('--type', 'tclouds.storage.reconfigure');
+      return e.length >= 1 ? e : undefined;
+    });
+    expect(moves[0]?.msg).toMatch(/^vault: writer \S+ moved doc\.txt to a, b, c, e \(version /);
+    // tclouds' own entries: the stack's client key of the log, and who ran the command.
+    for (const e of [...locks, ...moves]) expect(e.account).toBe('client-audit');
   });
 });
