@@ -19,17 +19,12 @@ import type { EntryInput } from '../components/log/protocol/entry.js';
 import type { VerifyReport } from '../components/log/protocol/verify.js';
 import { verifyStored, verifyStoredFrom } from '../components/log/reader.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
-import { TOPOLOGY_FILE_ENV } from './topology-file.js';
+import { deploymentFileFlag } from './topology-file.js';
 
 export const logComponentArg = Args.string({ description: 'log component', required: true });
 
 export const logFlags = {
-  file: Flags.string({
-    char: 'f',
-    env: TOPOLOGY_FILE_ENV,
-    default: 'tclouds.yaml',
-    description: 'Topology file whose deployment to use',
-  }),
+  file: deploymentFileFlag,
   'stack-dir': Flags.string({ description: 'Use the deployment outputs in this directory (.tclouds/<stack>) instead' }),
 };
 

@@ -3,15 +3,10 @@
 import { Flags } from '@oclif/core';
 import { type MapReduceClient, openClient } from '../components/mapreduce/client.js';
 import { resolveStackDir } from '../components/smr/operations.js';
-import { TOPOLOGY_FILE_ENV } from './topology-file.js';
+import { deploymentFileFlag } from './topology-file.js';
 
 export const mapreduceFlags = {
-  file: Flags.string({
-    char: 'f',
-    env: TOPOLOGY_FILE_ENV,
-    default: 'tclouds.yaml',
-    description: 'Topology file whose deployment to use',
-  }),
+  file: deploymentFileFlag,
   'stack-dir': Flags.string({
     description: 'Use the deployment outputs in this directory (.tclouds/<stack>) instead of the topology file',
   }),

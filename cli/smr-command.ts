@@ -1,16 +1,11 @@
 /** Flags and the shared run() of the `tclouds smr` KV commands (kept out of commands/, which oclif scans). */
 
 import { Flags } from '@oclif/core';
-import { TOPOLOGY_FILE_ENV } from './topology-file.js';
+import { deploymentFileFlag } from './topology-file.js';
 
 /** Flags shared by the `smr` commands. */
 export const smrFlags = {
-  file: Flags.string({
-    char: 'f',
-    env: TOPOLOGY_FILE_ENV,
-    default: 'tclouds.yaml',
-    description: 'Topology file whose deployment to use',
-  }),
+  file: deploymentFileFlag,
   'stack-dir': Flags.string({
     description: 'Use the deployment outputs in this directory (.tclouds/<stack>) instead of the topology file',
   }),

@@ -20,12 +20,12 @@ export const topologyFileFlag = Flags.string({
   description: `${DESCRIPTION}; env ${TOPOLOGY_FILE_ENV}`,
 });
 
-/** `-f/--file` of the commands that take it as a flag only: TCLOUDS_FILE, then ./tclouds.yaml. */
-export const topologyFileFlagWithDefault = Flags.string({
+/** `-f/--file` of the commands that use a deployment (smr, log, workflow, mapreduce): TCLOUDS_FILE, then the default. */
+export const deploymentFileFlag = Flags.string({
   char: 'f',
   env: TOPOLOGY_FILE_ENV,
   default: DEFAULT_TOPOLOGY_FILE,
-  description: 'topology file',
+  description: 'Topology file whose deployment to use',
 });
 
 /** The positional FILE of plan, deploy, destroy, outputs and validate. */

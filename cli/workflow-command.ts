@@ -15,15 +15,10 @@ import type { ExecutionSummary } from '../components/workflow/operations.js';
 import { style } from '../dashboard/style.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import { readOutputsFile } from '../runtime/outputs-file.js';
-import { TOPOLOGY_FILE_ENV } from './topology-file.js';
+import { deploymentFileFlag } from './topology-file.js';
 
 export const workflowFlags = {
-  file: Flags.string({
-    char: 'f',
-    env: TOPOLOGY_FILE_ENV,
-    default: 'tclouds.yaml',
-    description: 'Topology file whose deployment to use',
-  }),
+  file: deploymentFileFlag,
   'stack-dir': Flags.string({
     description: 'Use the deployment outputs in this directory (.tclouds/<stack>) instead of the topology file',
   }),
