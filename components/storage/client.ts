@@ -243,6 +243,8 @@ export class DepSkyClient {
   async put(du: string, source: Source, o: { protocol?: Protocol; signal?: AbortSignal } = {}): Promise<PutResult> {
     this.checkName(du);
     this.requireSignKey();
+    // The previous write's late copies into this unit land first (or are cut): see LateCopies.before.
+    await this.lingering.before(containerOf(du), this.opts.lingerMs ?? LATE_COPY_MS);
     const protocol = o.protocol ?? this.opts.protocol;
     if (protocol === 'depsky-ca' && this.opts.caFormat !== 1) return this.putStreamed(du, source, o.signal);
     if ('stream' in source) {
@@ -374,6 +376,7 @@ export class DepSkyClient {
       this.lingering.add({
         promise,
         cloud: driver.cloud,
+        container: containerOf(du),
         abort: () => {
           write.stop('late copy cut at its time bound');
           ctl.abort(new Error('late copy cut at its time bound'));
@@ -598,6 +601,7 @@ export class DepSkyClient {
   async rm(du: string): Promise<{ du: string; removedFiles: number; incomplete: string[] }> {
     this.checkName(du);
     this.requireSignKey();
+    await this.lingering.before(containerOf(du), this.opts.lingerMs ?? LATE_COPY_MS);
     const r = await this.run(new DestroyCore(this.set, du, this.crypto));
     this.known.delete(du);
     return { du, ...r };

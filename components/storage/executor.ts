@@ -53,6 +53,8 @@ export interface Lingering {
   abort(): void;
   /** The cloud it writes to. */
   cloud: string;
+  /** The data unit's container it writes into: a later write there must not be overtaken by it. */
+  container: string;
 }
 
 export interface RunOptions {
@@ -141,7 +143,7 @@ export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts:
   return new Promise<T>((resolve, reject) => {
     const calls = new Map<number, AbortController>();
     /** Puts in flight: their promise (true when stored) and the cloud they write to. */
-    const puts = new Map<number, { promise: Promise<boolean>; cloud: string }>();
+    const puts = new Map<number, { promise: Promise<boolean>; cloud: string; container: string }>();
     const queue: CoreEvent[] = [];
     let draining = false;
     let settled = false;
@@ -185,7 +187,7 @@ export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts:
                   }
                   return result.status === 'ok';
                 });
-                if (a.op.kind === 'put') puts.set(a.id, { promise: p, cloud: driver.cloud });
+                if (a.op.kind === 'put') puts.set(a.id, { promise: p, cloud: driver.cloud, container: a.op.container });
                 break;
               }
               case 'cancel':
@@ -198,6 +200,7 @@ export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts:
                       promise: put.promise,
                       abort: () => ctl.abort(new Error('cancelled')),
                       cloud: put.cloud,
+                      container: put.container,
                     };
                     opts.lingering.add(entry);
                     calls.delete(id);
@@ -261,6 +264,30 @@ export class LateCopies {
 
   get size(): number {
     return this.running.size;
+  }
+
+  /**
+   * Before a new write into `container`: wait (at most `ms`) for the late copies still going into it, and abort
+   * what is left. Otherwise a lagging cloud could get the previous version's metadata after the new one's, and
+   * hold the older version once both writes "finished" (a reader of n-f clouds could then see no newer copy).
+   */
+  async before(container: string, ms: number): Promise<void> {
+    const mine = [...this.running].filter((l) => l.container === container);
+    if (mine.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(mine.map((l) => l.promise)),
+      new Promise<void>((res) => {
+        timer = setTimeout(res, ms);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const l of mine) {
+      if (!this.running.has(l)) continue;
+      this.outcome.set(l.cloud, false);
+      l.abort();
+      this.running.delete(l);
+    }
   }
 
   /** Wait for the running copies, at most `ms`; abort what is left. Which clouds' late copies all landed. */
