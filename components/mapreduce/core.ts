@@ -278,14 +278,7 @@ export class SchedulerCore {
         if (r.state === 'done' && r.vote !== vote && confirmed(job, r)) this.suspect(job, t, r.worker, 'mismatch');
         if (r.state === 'running') {
           r.state = 'aborted';
-          this.actions.push({
-            t: 'abort',
-            job: job.id,
-            task: t.kind,
-            index: t.index,
-            attempt: r.attempt,
-            worker: r.worker,
-          });
+          this.abortAction(job, t, r);
         }
       }
       if (vote.startsWith(ERROR_VOTE)) {
@@ -317,15 +310,7 @@ export class SchedulerCore {
       for (const r of t.replicas) {
         const used = r.basis?.[map.index]?.vote;
         if (used === undefined || used === map.accepted || (r.state !== 'running' && r.state !== 'done')) continue;
-        if (r.state === 'running')
-          this.actions.push({
-            t: 'abort',
-            job: job.id,
-            task: t.kind,
-            index: t.index,
-            attempt: r.attempt,
-            worker: r.worker,
-          });
+        if (r.state === 'running') this.abortAction(job, t, r);
         r.state = 'aborted';
         job.counters.tentativeRestarts++;
         this.mutations++;
@@ -333,6 +318,11 @@ export class SchedulerCore {
     }
     if (job.maps.every((m) => m.accepted !== null))
       for (const t of job.reduces) if (t.accepted === null && job.state === 'running') this.vote(job, t, now);
+  }
+
+  /** Tell the worker running replica `r` of task `t` to stop it. */
+  private abortAction(job: CoreJob, t: Task, r: Replica): void {
+    this.actions.push({ t: 'abort', job: job.id, task: t.kind, index: t.index, attempt: r.attempt, worker: r.worker });
   }
 
   private suspect(job: CoreJob, t: Task, worker: string, reason: Suspect['reason']): void {
@@ -351,14 +341,7 @@ export class SchedulerCore {
       for (const r of t.replicas) {
         if (r.state !== 'running') continue;
         r.state = 'aborted';
-        this.actions.push({
-          t: 'abort',
-          job: job.id,
-          task: t.kind,
-          index: t.index,
-          attempt: r.attempt,
-          worker: r.worker,
-        });
+        this.abortAction(job, t, r);
       }
     }
     this.actions.push({ t: 'finished', job: job.id, state });
