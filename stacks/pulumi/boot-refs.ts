@@ -1,0 +1,64 @@
+/**
+ * What a cloud VM is told at boot, and nothing secret: where to fetch the node software (an artifact object of the
+ * stack, checked against its SHA-256) and the pinned Node runtime, and which entries of the provider's secret
+ * store hold its spec, key and admin token. The VM reads those with its own identity (AWS instance role, Azure
+ * managed identity, GCP service account) at every start, so user data never carries a secret and a spec change
+ * never changes user data (and so never replaces the VM).
+ *
+ * The contract between the Pulumi programs (which create the objects, secrets and identities and fill these in)
+ * and the boot script and node software on the VM (cloud-init.ts renders them; the node fetches what they name).
+ * Pure types and checks: no Pulumi import.
+ */
+import type { CloudProvider } from './constructs.js';
+
+/** The node software: the build that ran the deploy, packed with its locked production dependencies. */
+export interface ArtifactRef {
+  /**
+   * The object, in the provider's own form: `s3://BUCKET/KEY` (AWS), `https://ACCOUNT.blob.core.windows.net/
+   * CONTAINER/BLOB` (Azure), `gs://BUCKET/OBJECT` (GCP). Readable only by the stack's node identities.
+   */
+  locator: string;
+  /** Lower-case hex SHA-256 of the artifact bytes; the VM refuses to install anything else. */
+  sha256: string;
+}
+
+/** A published npm package instead of the artifact: only when the user asks for it (`--node-package`). */
+export interface PublishedPackageRef {
+  packageSpec: string;
+}
+
+/** The Node runtime the VM installs: an official tarball, pinned by version and checksum. */
+export interface NodeRuntimeRef {
+  version: string;
+  url: string;
+  sha256: string;
+}
+
+/** Where a fetched secret lands on the VM. */
+export type NodeSecretKind = 'spec' | 'node-key' | 'admin-token' | 'writer-key' | 'bucket-credentials';
+
+export interface NodeSecretRef {
+  kind: NodeSecretKind;
+  /**
+   * The secret store entry: an AWS Secrets Manager secret ARN, an Azure Key Vault secret id
+   * (`https://VAULT.vault.azure.net/secrets/NAME`), or a GCP Secret Manager name (`projects/P/secrets/S`).
+   * Always the latest version: a changed spec is picked up at the node's next start.
+   */
+  ref: string;
+  /** Absolute path on the VM the value is written to (0600, owned by the node's user). */
+  path: string;
+}
+
+export interface BootValues {
+  nodeId: string;
+  provider: CloudProvider;
+  /** AWS region (Secrets Manager and S3 endpoints); unused elsewhere. */
+  region?: string;
+  software: ArtifactRef | PublishedPackageRef;
+  nodeRuntime: NodeRuntimeRef;
+  secrets: NodeSecretRef[];
+}
+
+export function isArtifact(s: ArtifactRef | PublishedPackageRef): s is ArtifactRef {
+  return 'locator' in s;
+}
