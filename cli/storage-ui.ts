@@ -11,6 +11,7 @@ import { type Interrupt, onInterrupt } from './interrupt.js';
 export function progressBar(
   enabled: boolean,
   label: string,
+  unit = 'cloud calls',
 ): { update: (done: number, total: number) => void; end: () => void } {
   const tty = enabled && process.stderr.isTTY === true;
   let shown = false;
@@ -19,9 +20,7 @@ export function progressBar(
       if (!tty || total <= 0) return;
       const width = 24;
       const filled = Math.round((done / total) * width);
-      process.stderr.write(
-        `\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} cloud calls`,
-      );
+      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${unit}`);
       shown = true;
     },
     end() {

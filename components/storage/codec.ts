@@ -37,6 +37,26 @@ export function bodyOffset(shareLength: number): number {
   return Math.ceil((MAGIC.length + 1 + shareLength) / 8) * 8;
 }
 
+/** Format 1 DepSky-CA: cloud i's file d[i] from its key share and its erasure-coded block (scrub repairs). */
+export function caBlockFile(share: Uint8Array, body: Uint8Array): Uint8Array {
+  const head = bodyOffset(share.length);
+  const d = new Uint8Array(head + body.length);
+  d.set(MAGIC, 0);
+  d[MAGIC.length] = share.length;
+  d.set(share, MAGIC.length + 1);
+  d.set(body, head);
+  return d;
+}
+
+/** Format 1 DepSky-CA: the share and the block of a file d[i]; undefined when its header is damaged. */
+export function parseCABlockFile(d: Uint8Array): { share: Uint8Array; body: Uint8Array } | undefined {
+  if (d.length < MAGIC.length + 1 || MAGIC.some((b, i) => d[i] !== b)) return undefined;
+  const sl = d[MAGIC.length]!;
+  const head = bodyOffset(sl);
+  if (d.length < head) return undefined;
+  return { share: d.subarray(MAGIC.length + 1, MAGIC.length + 1 + sl), body: d.subarray(head) };
+}
+
 export function ed25519CoreCrypto(verifyKey: KeyObject, signKey?: KeyObject): CoreCrypto {
   return {
     signMetadata(meta: Metadata): Uint8Array {
