@@ -32,6 +32,12 @@ export interface KindStatus {
   keyMetric(role: Readonly<Record<string, unknown>>): string;
   /** Component-wide figures from the role fields of its up nodes. */
   agreement(roles: readonly Readonly<Record<string, unknown>>[]): Agreement;
+  /**
+   * Kinds whose data units live in buckets (storage): how many clouds must hold an object for a read (DepSky-A: 1,
+   * DepSky-CA: f+1). With it, status compares the bucket listings and counts objects with fewer than this plus f
+   * copies as at risk, and a cloud that lacks objects as degraded.
+   */
+  copiesNeeded?(client: Readonly<Record<string, unknown>>): number;
   /** The role whose node index `agreement().leader` names. */
   leaderRole?: string;
   /**

@@ -13,6 +13,7 @@ import type { KeepProbability } from '../placement/keep-probability.js';
 import { type FaultModel, majorityKept } from '../placement/majority.js';
 import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
 import type { BucketProbe, NodeProbe } from '../stacks/deployment.js';
+import { bucketCoverage } from './bucket-coverage.js';
 
 export const STATUS_VERSION = 1;
 
@@ -51,6 +52,8 @@ export interface CloudUsage {
   reachable: boolean | null;
   objects: number | null;
   bytes: number | null;
+  /** Storage: data units the other clouds hold and this one lacks (null when the listings were not compared). */
+  missingObjects: number | null;
 }
 
 export type Verdict = 'ok' | 'degraded' | 'lost';
@@ -82,6 +85,11 @@ export interface ComponentStatus {
   lastDecided: number | null;
   nodes: NodeStatus[];
   clouds: CloudUsage[];
+  /**
+   * Storage: data units held by fewer clouds than a read needs plus f spare (null when the bucket listings were
+   * not compared: cloud targets, or fewer than two clouds listed). Clouds that lack data units count as faults.
+   */
+  atRisk: number | null;
 }
 
 export interface DomainStatus {
@@ -224,6 +232,9 @@ function verdictOf(c: {
   misbehaving: number;
   unit: string;
   correctPerDomain: readonly number[] | null;
+  /** Storage: reachable clouds that lack data units (each counts as a fault) and objects at risk. */
+  lacking?: number;
+  atRisk?: number | null;
 }): {
   faultsLeft: number;
   domainFaultsLeft: number | null;
@@ -233,19 +244,24 @@ function verdictOf(c: {
 } {
   // A misbehaving node is up but cannot be counted on: it is a fault as much as a down one.
   const correct = c.up - c.misbehaving;
-  const down = c.n - correct;
+  // A cloud that lacks data units still answers (no quorum is lost), but it no longer holds every object: it uses
+  // up one fault of the budget, as a lost copy does.
+  const lacking = c.lacking ?? 0;
+  const down = c.n - correct + lacking;
   const quorumLost = correct < c.quorum;
-  const faultsLeft = Math.max(0, Math.min(c.f - down, correct - c.quorum));
+  const faultsLeft = Math.max(0, Math.min(c.f - down, correct - lacking - c.quorum));
   const domainsLeft = quorumLost ? 0 : domainFaultsLeft(c.correctPerDomain, c.quorum);
   const lying = c.misbehaving > 0 ? ` (${c.misbehaving} misbehaving)` : '';
-  const units = `${c.up}/${c.n} ${c.unit}s up${lying}, quorum ${c.quorum}`;
+  const lack = lacking > 0 ? ` (${lacking} lacking data units)` : '';
+  const risk = c.atRisk ? `, ${c.atRisk} object${c.atRisk === 1 ? '' : 's'} at risk` : '';
+  const units = `${c.up}/${c.n} ${c.unit}s up${lying}${lack}, quorum ${c.quorum}${risk}`;
   if (quorumLost) {
     return { faultsLeft: 0, domainFaultsLeft: 0, quorumLost, verdict: 'lost', verdictLine: `QUORUM LOST: ${units}` };
   }
   // Node counts alone overstate what survives when nodes share a host (an appliance box, colocated replicas):
   // one host failure takes all of its nodes at once. The verdict counts both and is ok only if both hold.
   const domainShort = domainsLeft !== null && c.f > 0 && domainsLeft === 0;
-  const verdict: Verdict = faultsLeft >= c.f && down === 0 && !domainShort ? 'ok' : 'degraded';
+  const verdict: Verdict = faultsLeft >= c.f && down === 0 && !domainShort && !c.atRisk ? 'ok' : 'degraded';
   const plural = (k: number, what: string) => `${k} more ${what}${k === 1 ? '' : 's'}`;
   const tolerates =
     domainsLeft === null || domainsLeft >= faultsLeft
@@ -331,6 +347,25 @@ function cutOffPeers(nodes: readonly NodeStatus[]): Map<string, Set<string>> {
   return cut;
 }
 
+/** Storage: set each cloud's missingObjects from the bucket listings; the objects at risk, or null. */
+function markLacking(
+  clouds: CloudUsage[],
+  buckets: readonly BucketProbe[],
+  needed: number | undefined,
+  f: number,
+): number | null {
+  if (needed === undefined) return null;
+  const listings = new Map<string, readonly string[]>();
+  for (const c of clouds) {
+    const probe = buckets.find((p) => p.cloud === c.cloud && p.name === c.bucket);
+    if (probe?.reachable && probe.containers) listings.set(c.cloud, probe.containers);
+  }
+  const coverage = bucketCoverage(listings, needed, f);
+  if (!coverage) return null;
+  for (const c of clouds) c.missingObjects = coverage.missing.get(c.cloud) ?? null;
+  return coverage.atRisk;
+}
+
 export function buildStatus(input: StatusInput): StatusReport {
   const { outputs, probes, buckets } = input;
   const nextFaults = input.nextFaults ?? 3;
@@ -350,6 +385,7 @@ export function buildStatus(input: StatusInput): StatusReport {
         reachable: probe ? probe.reachable : null,
         objects: probe?.objects ?? null,
         bytes: probe?.bytes ?? null,
+        missingObjects: null,
       };
     });
     const hooks = statusOf(comp.kind);
@@ -357,6 +393,8 @@ export function buildStatus(input: StatusInput): StatusReport {
     const counted = hooks.quorumRoles ? nodes.filter((n) => hooks.quorumRoles?.includes(n.role)) : nodes;
     const units = unit === 'cloud' ? clouds.length : counted.length;
     const q = hooks.quorum(comp.client, units);
+    const atRisk = markLacking(clouds, buckets, hooks.copiesNeeded?.(comp.client), q.f);
+    const lacking = clouds.filter((c) => (c.missingObjects ?? 0) > 0).length;
     // A node cut off by a partition from so many peers that it and those it still reaches are fewer than a
     // quorum cannot take part in one: it counts as a fault, though its process answers /health. A cut counts
     // whichever side refuses: the node its peers refuse, or the peers it refuses.
@@ -378,12 +416,13 @@ export function buildStatus(input: StatusInput): StatusReport {
       ...q,
       up,
       misbehaving,
-      ...requiredDown(verdictOf({ ...q, up, misbehaving, unit, correctPerDomain }), required),
+      ...requiredDown(verdictOf({ ...q, up, misbehaving, unit, correctPerDomain, lacking, atRisk }), required),
       leader,
       regency,
       lastDecided,
       nodes,
       clouds,
+      atRisk,
     });
     if (nodes.length > 0) placement.push(placementOf(name, nodes, input.placement, nextFaults, input.keepProbability));
   }

@@ -46,7 +46,13 @@ export function renderStatusText(r: StatusReport, stream: NodeJS.WriteStream = p
           c.clouds.map((b) => [
             b.cloud,
             b.bucket,
-            b.reachable === null ? 'not probed' : b.reachable ? 'ok' : 'unreachable',
+            b.reachable === null
+              ? 'not probed'
+              : !b.reachable
+                ? 'unreachable'
+                : b.missingObjects
+                  ? `lacks ${b.missingObjects} data unit${b.missingObjects === 1 ? '' : 's'}`
+                  : 'ok',
             b.objects === null ? '-' : String(b.objects),
             b.bytes === null ? '-' : formatBytes(b.bytes),
           ]),

@@ -153,13 +153,18 @@ function ComponentPanel({ c, width, selectedId }: { c: ComponentStatus; width: n
         <NodeRow key={n.id} node={n} kind={c.kind} cols={cols} selected={n.id === selectedId} />
       ))}
       {c.clouds.map((b) => {
-        const state = b.reachable === null ? 'not probed' : b.reachable ? 'ok' : 'unreachable';
-        const usage = b.objects === null ? '' : `${b.objects} objects · ${formatBytes(b.bytes ?? 0)}`;
+        const lacks = b.reachable === true && (b.missingObjects ?? 0) > 0;
+        const state = b.reachable === null ? 'not probed' : !b.reachable ? 'unreachable' : lacks ? 'lacks data' : 'ok';
+        const usage =
+          (b.objects === null ? '' : `${b.objects} objects · ${formatBytes(b.bytes ?? 0)}`) +
+          (lacks ? ` · lacks ${b.missingObjects} data unit${b.missingObjects === 1 ? '' : 's'}` : '');
         return (
           <Text key={`${b.cloud}/${b.bucket}`} wrap="truncate">
             {'  '}
             {cell(b.cloud, Math.min(16, inner / 4))}
-            <Text color={b.reachable === false ? 'red' : b.reachable ? 'green' : 'yellow'}>{cell(state, 13)}</Text>
+            <Text color={b.reachable === false ? 'red' : b.reachable && !lacks ? 'green' : 'yellow'}>
+              {cell(state, 13)}
+            </Text>
             {usage}
           </Text>
         );

@@ -46,8 +46,16 @@ export interface BucketProbe {
   reachable: boolean | null;
   objects?: number;
   bytes?: number;
+  /**
+   * Names of the top-level entries (a storage component's data units), sorted, when there are at most
+   * STATUS_LISTING_LIMIT: status compares them across clouds to find clouds that lack data units.
+   */
+  containers?: string[];
   error?: string;
 }
+
+/** Most top-level names of one bucket a status poll keeps (beyond it, the lists are not compared). */
+export const STATUS_LISTING_LIMIT = 10_000;
 
 /** A deployment as status and chaos see it: its outputs, where they live and its fault model. */
 export interface Deployment {
@@ -286,8 +294,10 @@ export async function probeBucket(bucket: {
     }
   };
   try {
+    const top = (await fs.readdir(bucket.path)).filter((n) => !n.startsWith('.'));
     await walk(bucket.path, true);
-    return { cloud: bucket.cloud, name: bucket.name, reachable: true, objects, bytes };
+    const containers = top.length <= STATUS_LISTING_LIMIT ? { containers: top.sort() } : {};
+    return { cloud: bucket.cloud, name: bucket.name, reachable: true, objects, bytes, ...containers };
   } catch (e) {
     return { cloud: bucket.cloud, name: bucket.name, reachable: false, error: errorLabel(e) };
   }

@@ -22,6 +22,8 @@ export const storageKind: KindModule<'storage'> = {
     keyMetric: (role) =>
       num(role.objects) === null ? '' : `${role.objects} obj · ${formatBytes(num(role.bytes) ?? 0)}`,
     agreement: lastDecidedOnly,
+    // A read needs the whole value from one cloud (DepSky-A) or f+1 blocks (DepSky-CA).
+    copiesNeeded: (client) => (client.protocol === 'depsky-a' ? 1 : (num(client.f) ?? 1) + 1),
   },
   chaos: { faultModes: [], corruptibleBuckets: true },
 };
