@@ -34,6 +34,11 @@ export const StorageCode = {
   decode: 'TC212',
   /** Storage gateway: request or response authentication failed (unknown client, bad MAC, replay). */
   gatewayAuth: 'TC213',
+  /**
+   * More than f clouds hold a metadata file of the data unit that is not metadata at all (damaged), and no valid
+   * one: unlike TC203, no other key would read it. `storage scrub` shows every copy.
+   */
+  metadataUnreadable: 'TC214',
   /** Streamed DepSky-CA: fewer than f+1 clouds hold a valid block of one segment (the message names it). */
   segmentLost: 'TC220',
   /** Streamed DepSky-CA: the input file or stream failed while it was being stored (nothing new became current). */

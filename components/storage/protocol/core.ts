@@ -3,6 +3,7 @@
  * Pure: no I/O, no clocks, no randomness (see ./types.ts).
  */
 import { StorageCode } from '../codes.js';
+import { parseMetadataFile } from './metadata.js';
 import { compareVersions, METADATA_FILE } from './names.js';
 import type {
   Action,
@@ -149,6 +150,11 @@ export class MetadataCollector {
   readonly valid: { cloud: number; meta: Metadata }[] = [];
   readonly answers = new Map<number, MetaAnswer>();
   readonly errors = new Map<number, string>();
+  /**
+   * Clouds among the 'invalid' answers whose file is not metadata at all (not JSON, wrong shape): damaged on the
+   * cloud, as opposed to well-formed metadata whose signature does not verify (another writer key, or a replay).
+   */
+  readonly garbled = new Set<number>();
   /** Clouds in the order their answers arrived (the latency order used by the read optimisation). */
   readonly arrival: number[] = [];
 
@@ -171,7 +177,10 @@ export class MetadataCollector {
       if (meta !== undefined && meta.du === this.du) {
         a = 'valid';
         this.valid.push({ cloud: reply.cloud, meta });
-      } else a = 'invalid';
+      } else {
+        a = 'invalid';
+        if (meta === undefined && parseMetadataFile(r.value.bytes) === undefined) this.garbled.add(reply.cloud);
+      }
     } else {
       a = 'error';
       this.errors.set(reply.cloud, r.status === 'error' ? r.message : `unexpected ${r.status}`);
@@ -204,16 +213,32 @@ export class MetadataCollector {
   failure(n: number, f: number, names: readonly string[]): CoreFailure {
     const invalid = this.count('invalid');
     if (this.valid.length === 0 && invalid > f) {
+      const foreign = invalid - this.garbled.size;
+      // Only well-formed files signed by another key on more than f clouds say "another key": damaged files say
+      // nothing about the key, and passing another one would not help.
+      if (foreign <= f) {
+        const where = [...this.garbled].sort((a, b) => a - b).map((c) => names[c] ?? String(c));
+        const other = foreign > 0 ? `; on ${foreign} more it is not signed by this writer key` : '';
+        return {
+          code: StorageCode.metadataUnreadable,
+          kind: 'failure',
+          message: `metadata of "${this.du}" is unreadable on clouds ${where.join(', ')} (damaged files)${other}`,
+          hint: "more than f clouds hold damaged metadata: `tclouds storage scrub COMPONENT` shows every copy; restore the clouds' data",
+        };
+      }
       return {
         code: StorageCode.wrongKey,
         kind: 'invalid',
-        message: `metadata of "${this.du}" on ${invalid} of ${n} clouds is not signed by this writer key`,
+        message: `metadata of "${this.du}" on ${foreign} of ${n} clouds is not signed by this writer key`,
         hint: 'the data unit was written with another key: pass the right one with --key/--pubkey',
       };
     }
     const bad = [...this.answers].filter(([, a]) => a === 'error' || a === 'invalid');
     const detail = bad
-      .map(([c, a]) => `${names[c] ?? c}: ${a === 'invalid' ? 'bad signature' : (this.errors.get(c) ?? 'error')}`)
+      .map(
+        ([c, a]) =>
+          `${names[c] ?? c}: ${a === 'invalid' ? (this.garbled.has(c) ? 'unreadable metadata' : 'bad signature') : (this.errors.get(c) ?? 'error')}`,
+      )
       .join('; ');
     return {
       code: StorageCode.noQuorum,
