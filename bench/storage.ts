@@ -14,6 +14,7 @@
  * Targets (ratio DepSky / single copy, judged on the 64 MiB object where fixed per-operation costs do not dominate):
  * A read <= 1.5x, A write <= 4x, CA read <= 2x, CA write <= 3x.
  * Run: `npx tsx bench/storage.ts` (BENCH_RUNS=N scales the repetitions). Writes bench/results/storage.json.
+ * Last section: scrub of 10,000 small objects (bench/storage-scrub.ts), under `scrub` in the same JSON.
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -29,6 +30,7 @@ import type { Protocol } from '../components/storage/protocol/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../kernel/atomic-file.js';
 import { type ErasureResult, erasureVerdicts, measureErasure, printErasure } from './erasure.js';
 import { storageCliBench } from './storage-cli.js';
+import { storageScrubBench } from './storage-scrub.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env.BENCH_RUNS ?? 1);
@@ -286,6 +288,13 @@ async function main(): Promise<void> {
   );
   // The command line's fixed cost (1 MiB put/get through the built CLI vs `node -e 0`): bench/storage-cli.ts.
   await storageCliBench();
+  await scrubSection(result);
+}
+
+// --- scrub: `storage scrub` of 10,000 small objects (bench/storage-scrub.ts), added to storage.json -------------
+async function scrubSection(result: Record<string, unknown>): Promise<void> {
+  const scrub = await storageScrubBench();
+  await writeJsonAtomic(path.join(root, 'bench', 'results', 'storage.json'), { ...result, scrub });
 }
 
 main().catch((e) => {

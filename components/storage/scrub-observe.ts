@@ -36,26 +36,41 @@ export interface DataRead {
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/**
+ * How one data unit's metadata files are judged: parsed, and the signature checked once per distinct file (the
+ * clouds of a healthy object hold the same bytes, so a scrub verifies one signature per object, not n).
+ */
+export function metaJudge(du: string, verifyKey: KeyObject): (bytes: Uint8Array) => MetaRead {
+  const seen: { bytes: Uint8Array; read: MetaRead }[] = [];
+  return (bytes) => {
+    const hit = seen.find((s) => Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength).equals(bytes));
+    if (hit) return { ...hit.read, bytes };
+    const parsed = parseMetadataFile(bytes);
+    let read: MetaRead;
+    if (!parsed) read = { obs: { kind: 'garbled' } };
+    // A correctly signed file of another data unit is a replay by the cloud: as good as a foreign signature.
+    else if (parsed.meta.du !== du || !verifyEd25519(verifyKey, metadataSigningBytes(parsed.meta), parsed.signature))
+      read = { obs: { kind: 'foreign' } };
+    else read = { obs: { kind: 'valid', version: parsed.meta.version }, bytes, meta: parsed.meta };
+    seen.push({ bytes, read });
+    return read;
+  };
+}
+
 export async function readMeta(
   driver: CloudDriver,
   container: string,
-  du: string,
-  verifyKey: KeyObject,
+  judge: (bytes: Uint8Array) => MetaRead,
   o: CallOptions,
 ): Promise<MetaRead> {
   let bytes: Uint8Array | undefined;
   try {
     bytes = await driver.get(container, METADATA_FILE, o);
   } catch (e) {
+    if (o.signal?.aborted) throw o.signal.reason ?? e;
     return { obs: { kind: 'error', message: message(e) } };
   }
-  if (bytes === undefined) return { obs: { kind: 'absent' } };
-  const parsed = parseMetadataFile(bytes);
-  if (!parsed) return { obs: { kind: 'garbled' } };
-  // A correctly signed file of another data unit is a replay by the cloud: as good as a foreign signature.
-  if (parsed.meta.du !== du || !verifyEd25519(verifyKey, metadataSigningBytes(parsed.meta), parsed.signature))
-    return { obs: { kind: 'foreign' } };
-  return { obs: { kind: 'valid', version: parsed.meta.version }, bytes, meta: parsed.meta };
+  return bytes === undefined ? { obs: { kind: 'absent' } } : judge(bytes);
 }
 
 async function hashA(driver: CloudDriver, container: string, m: Metadata, o: CallOptions) {

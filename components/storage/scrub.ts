@@ -22,7 +22,7 @@ import {
   tallyClouds,
 } from './protocol/scrub.js';
 import type { Metadata } from './protocol/types.js';
-import { type DataRead, type MetaRead, readData, readMeta } from './scrub-observe.js';
+import { type DataRead, type MetaRead, metaJudge, readData, readMeta } from './scrub-observe.js';
 import { repairObject } from './scrub-repair.js';
 
 /** Data units checked at once (each reads its files on all clouds in parallel). */
@@ -110,7 +110,8 @@ interface Observed {
 /** Read one data unit on every cloud and classify it; undefined when no cloud holds metadata for it. */
 async function observe(o: ScrubOptions, du: string, call: CallOptions): Promise<Observed | undefined> {
   const container = containerOf(du);
-  const metas = await Promise.all(o.drivers.map((d) => readMeta(d, container, du, o.verifyKey, call)));
+  const judge = metaJudge(du, o.verifyKey);
+  const metas = await Promise.all(o.drivers.map((d) => readMeta(d, container, judge, call)));
   const current = highest(metas);
   const data: DataRead[] = current
     ? await Promise.all(o.drivers.map((d) => readData(d, container, current.meta, call)))
