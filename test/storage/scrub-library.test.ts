@@ -36,7 +36,12 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
-const opts = (repair: boolean, ds: CloudDriver[] = drivers) => ({ drivers: ds, f: 1, verifyKey: keys.publicKey, repair });
+const opts = (repair: boolean, ds: CloudDriver[] = drivers) => ({
+  drivers: ds,
+  f: 1,
+  verifyKey: keys.publicKey,
+  repair,
+});
 const unit = (cloud: number, du: string) => path.join(tmp.dir, `cloud${cloud}`, containerOf(du));
 const stateOf = (r: Awaited<ReturnType<typeof scrub>>, du: string) =>
   r.findings.find((f) => f.du === du)?.clouds.map((c) => c.state);
