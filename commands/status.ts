@@ -18,7 +18,10 @@ export default class Status extends TcCommand {
     'Reads the deployment outputs (.tclouds/<stack>/outputs.json) and polls every node (GET /health and ' +
     'GET /metrics on its control port, short timeouts). For each component it shows the nodes (role, cloud, ' +
     'fault domain, address, state, uptime; SMR: leader, regency, last decided instance; storage: objects and ' +
-    'bytes per cloud) and a verdict: how many more faults the component tolerates right now, or QUORUM LOST. ' +
+    'bytes per cloud, and the data units a cloud lacks that the others hold) and a verdict: how many more ' +
+    'faults the component tolerates right now, or QUORUM LOST. A storage cloud lacking data units counts as a ' +
+    'fault, and objects on fewer clouds than a read needs plus f are counted as at risk (`tclouds storage scrub ' +
+    '--repair` restores them). ' +
     "The placement panel shows the VMs per fault domain and the placement advisor's probability of keeping " +
     'the majority after the next faults of the configured threat, computed from the nodes that are up.\n\n' +
     'On a terminal this is a live dashboard: arrows or j/k select a node, enter shows its details and last ' +
