@@ -14,12 +14,15 @@ export interface Coverage {
 
 /**
  * `listings`: the data units each reachable cloud listed (clouds without a listing are left out: down, not
- * probed, or too large to compare). Undefined when fewer than two clouds could be compared.
+ * probed, or too large to compare). `unlisted` of the component's clouds have no listing: they are given the
+ * benefit of the doubt (assumed to hold every data unit), since a down cloud is already counted as a fault and
+ * may well still hold its copies. Undefined when fewer than two clouds could be compared.
  */
 export function bucketCoverage(
   listings: ReadonlyMap<string, readonly string[]>,
   needed: number,
   f: number,
+  unlisted = 0,
 ): Coverage | undefined {
   if (listings.size < 2) return undefined;
   const holders = new Map<string, number>();
@@ -27,6 +30,6 @@ export function bucketCoverage(
   const missing = new Map<string, number>();
   for (const [cloud, names] of listings) missing.set(cloud, holders.size - new Set(names).size);
   let atRisk = 0;
-  for (const count of holders.values()) if (count < needed + f) atRisk++;
+  for (const count of holders.values()) if (count + unlisted < needed + f) atRisk++;
   return { missing, atRisk };
 }

@@ -360,7 +360,7 @@ function markLacking(
     const probe = buckets.find((p) => p.cloud === c.cloud && p.name === c.bucket);
     if (probe?.reachable && probe.containers) listings.set(c.cloud, probe.containers);
   }
-  const coverage = bucketCoverage(listings, needed, f);
+  const coverage = bucketCoverage(listings, needed, f, clouds.length - listings.size);
   if (!coverage) return null;
   for (const c of clouds) c.missingObjects = coverage.missing.get(c.cloud) ?? null;
   return coverage.atRisk;

@@ -24,6 +24,8 @@ describe('bucket coverage (pure)', () => {
       atRisk: 1,
     });
     expect(bucketCoverage(listings, 1, 1)?.atRisk).toBe(0);
+    // A cloud without a listing (down) may still hold its copies: it is not counted against any object.
+    expect(bucketCoverage(listings, 2, 1, 1)?.atRisk).toBe(0);
     expect(bucketCoverage(new Map([['a', ['x']]]), 2, 1)).toBeUndefined();
   });
 });
@@ -40,6 +42,15 @@ describe('status of a storage component whose cloud lost its data', () => {
     const files = r.components.find((c) => c.name === 'files')!;
     expect(files).toMatchObject({ verdict: 'ok', atRisk: 0, faultsLeft: 1 });
     expect(files.clouds.map((c) => c.missingObjects)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('two clouds down: the quorum is lost, and nothing is counted at risk for the copies they may hold', () => {
+    const buckets = withListings({ 'local-a': ['a', 'b'], 'local-b': ['a', 'b'] }).map((b) =>
+      b.cloud === 'local-c' || b.cloud === 'local-d' ? { ...b, reachable: false } : b,
+    );
+    const r = buildStatus({ outputs, placement: model, probes: healthy.probes, buckets, now: new Date(0) });
+    const files = r.components.find((c) => c.name === 'files')!;
+    expect(files).toMatchObject({ quorumLost: true, atRisk: 0, verdictLine: 'QUORUM LOST: 2/4 clouds up, quorum 3' });
   });
 
   it('one cloud emptied and one object also gone from another: degraded, the cloud named, objects at risk', () => {
