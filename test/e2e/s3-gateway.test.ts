@@ -26,8 +26,13 @@ import { TEST_STACKS } from '../support/stacks.js';
 import { built, type Run, tc, tcJson, tempDir } from './helpers.js';
 
 const STACK = TEST_STACKS.s3Gateway;
-/** The issue's large object: multipart with every client (the CLI splits at 8 MiB, lib-storage and rclone at 5). */
-const LARGE_BYTES = 200 << 20;
+/**
+ * The issue's large object: multipart with every client (the CLI splits at 8 MiB, lib-storage and rclone at 5).
+ * 200 MiB on the machine's Node; `.ci/run` lowers it (S3_LARGE_OBJECT_MIB) on the other Node majors, where the
+ * test checks the runtime, not the clients, and the whole run must stay well under 30 minutes.
+ */
+const LARGE_MIB = Number(process.env.S3_LARGE_OBJECT_MIB ?? 200);
+const LARGE_BYTES = (Number.isInteger(LARGE_MIB) && LARGE_MIB > 8 ? LARGE_MIB : 200) << 20;
 const SIZES = { zero: 0, one: 1 << 20, large: LARGE_BYTES } as const;
 /** Chunk in which the large file is generated on disk. */
 const CHUNK_BYTES = 1 << 20;
