@@ -32,7 +32,8 @@ const STACK = TEST_STACKS.s3Gateway;
  * test checks the runtime, not the clients, and the whole run must stay well under 30 minutes.
  */
 const LARGE_MIB = Number(process.env.S3_LARGE_OBJECT_MIB ?? 200);
-const LARGE_BYTES = (Number.isInteger(LARGE_MIB) && LARGE_MIB > 8 ? LARGE_MIB : 200) << 20;
+const LARGE = `${Number.isInteger(LARGE_MIB) && LARGE_MIB > 8 ? LARGE_MIB : 200} MiB`;
+const LARGE_BYTES = Number.parseInt(LARGE, 10) << 20;
 const SIZES = { zero: 0, one: 1 << 20, large: LARGE_BYTES } as const;
 /** Chunk in which the large file is generated on disk. */
 const CHUNK_BYTES = 1 << 20;
@@ -189,7 +190,7 @@ describe.skipIf(!ready)('S3 gateway of a local mediator deployment, one cloud do
     expect(JSON.stringify(ls)).not.toContain(creds.secretAccessKey);
   });
 
-  it('the AWS SDK uploads, lists, downloads and deletes 0 B, 1 MiB and 200 MiB (multipart, streamed)', async () => {
+  it(`the AWS SDK uploads, lists, downloads and deletes 0 B, 1 MiB and ${LARGE} (multipart, streamed)`, async () => {
     const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: creds });
     for (const [name, size] of Object.entries(SIZES)) {
       const { file } = await sourceOf(size);
@@ -221,7 +222,7 @@ describe.skipIf(!ready)('S3 gateway of a local mediator deployment, one cloud do
   }, 600_000);
 
   it.skipIf(!awsCli)(
-    'the AWS CLI uploads, lists, downloads and deletes 0 B, 1 MiB and 200 MiB',
+    `the AWS CLI uploads, lists, downloads and deletes 0 B, 1 MiB and ${LARGE}`,
     async () => {
       for (const [name, size] of Object.entries(SIZES)) {
         const up = await aws(['s3', 'cp', (await sourceOf(size)).file, `s3://vault/cli/${name}`]);
@@ -244,7 +245,7 @@ describe.skipIf(!ready)('S3 gateway of a local mediator deployment, one cloud do
   );
 
   it.skipIf(!rclone)(
-    'rclone uploads, lists, downloads and deletes 0 B, 1 MiB and 200 MiB',
+    `rclone uploads, lists, downloads and deletes 0 B, 1 MiB and ${LARGE}`,
     async () => {
       for (const [name, size] of Object.entries(SIZES)) {
         const up = await rcloneRun(['copyto', (await sourceOf(size)).file, `tc:vault/rclone/${name}`]);
