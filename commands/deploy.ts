@@ -36,6 +36,7 @@ export interface DeploySummary {
 }
 
 export default class Deploy extends NdjsonCommand {
+  static override jsonOutput = 'events' as const;
   static override summary = 'Create or update a deployment of the topology';
   static override description =
     'Compiles the plan and realizes it. local (default): buckets as directories and nodes as `tclouds node run` ' +

@@ -18,6 +18,7 @@ export interface DestroySummary {
 }
 
 export default class Destroy extends NdjsonCommand {
+  static override jsonOutput = 'events' as const;
   static override summary = 'Remove a deployment: stop its nodes and delete what it created';
   static override description =
     'local: stops the supervisor and every node process of the stack (checked by pid afterwards), deletes the ' +
