@@ -32,6 +32,7 @@ export const TEST_STACKS = {
   mapreduceTracker: 'tctest-mapreduce-tracker',
   mapreduceReplicated: 'tctest-mapreduce-replicated',
   s3Gateway: 'tctest-s3-gateway',
+  cloudRollout: 'tctest-cloud-rollout',
 } as const;
 
 /**
