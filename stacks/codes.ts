@@ -52,8 +52,6 @@ export const DeployCode = {
   passphraseUnreadable: 'TC321',
   /** `tclouds doctor`: a check the chosen target needs failed (each failed line says what to do). Exit 7. */
   doctorFailed: 'TC322',
-  /** `doctor --target`: not one of local, aws, azure, gcp. Exit 2. */
-  doctorBadTarget: 'TC323',
   /** A cloud rolling update cannot reach a node's control API, or the node refused the admin restart. Exit 1. */
-  restartRefused: 'TC324',
+  restartRefused: 'TC323',
 } as const;

@@ -165,7 +165,7 @@ function unreachable(node: RolloutNode, why: string): TcError {
   );
 }
 
-/** POST /admin/restart with the node's bearer token: 202 expected, anything else is TC324. */
+/** POST /admin/restart with the node's bearer token: 202 expected, anything else is TC323. */
 function requestRestart(node: RolloutNode): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request(

@@ -3,7 +3,7 @@
  * nodes serve the same control API as a VM's (GET /health, POST /admin/restart with the admin token), and the
  * local supervisor starts a node that exits again, as systemd does on a VM. Under a client write load the driver
  * restarts the four replicas of an SMR component (f=1) one at a time, each only after the previous one is back
- * and caught up: no request fails, never more than one replica down. A wrong token restarts nothing (TC324).
+ * and caught up: no request fails, never more than one replica down. A wrong token restarts nothing (TC323).
  * Needs the built CLI (`npm run build`).
  */
 import { existsSync, promises as fs } from 'node:fs';
@@ -68,14 +68,14 @@ describe.skipIf(!hasReplica)('cloud rollout driver on real nodes', () => {
     if (dir) await cli(['destroy', '--yes', '--json'], dir);
   }, 120_000);
 
-  it('a wrong admin token: TC324, nothing restarted', async () => {
+  it('a wrong admin token: TC323, nothing restarted', async () => {
     const id = 'ledger-replica-0';
     const before = await pidOf(nodes[id]!);
     const bad = { ...nodes, [id]: { ...nodes[id]!, token: 'not-the-token' } };
     const err = await rejectedTcError(
       rollCloudNodes(plan, bad, [id], { signal: new AbortController().signal, onEvent: () => {} }),
     );
-    expect(err.code).toBe('TC324');
+    expect(err.code).toBe('TC323');
     expect(err.message).toContain('HTTP 401');
     expect(await pidOf(nodes[id]!)).toBe(before);
   });
