@@ -3,9 +3,10 @@
  * options the engine gives the Automation API (stacks/pulumi/engine.ts), as pure functions; the passphrase file on
  * a real directory.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createLocalRealizer } from '../../stacks/local/index.js';
 import { backendNotice, ensureStackPassphrase, resolveBackend, resolveSecrets } from '../../stacks/pulumi/backend.js';
 import { workspaceOptions } from '../../stacks/pulumi/engine.js';
 import { rejectedTcError } from '../support/tc-error.js';
@@ -130,5 +131,23 @@ describe('workspace options of the Automation API', () => {
     expect(o.envVars.PULUMI_CONFIG_PASSPHRASE).toBe('p');
     expect(o.envVars).not.toHaveProperty('PULUMI_CONFIG_PASSPHRASE_FILE');
     expect(o.projectSettings.backend.url).toBe('s3://team');
+  });
+});
+
+describe('the stack directory is shared with the local target', () => {
+  it('a local destroy removes its own files and leaves the Pulumi state and passphrase', async () => {
+    const dir = join(tempDir('tc-shared-'), '.tclouds', 'demo');
+    mkdirSync(join(dir, 'pulumi-state', '.pulumi'), { recursive: true });
+    writeFileSync(join(dir, 'pulumi-state', '.pulumi', 'meta.yaml'), 'version: 1\n');
+    await ensureStackPassphrase(resolveSecrets(dir, {}));
+    writeFileSync(join(dir, 'left-over.json'), '{}');
+    await createLocalRealizer().destroy({
+      topologyFile: join(dir, '..', '..', 'tclouds.yaml'),
+      stackDir: dir,
+      signal: new AbortController().signal,
+      onEvent: () => {},
+      keepData: false,
+    });
+    expect(readdirSync(dir).sort()).toEqual(['pulumi-passphrase', 'pulumi-state']);
   });
 });
