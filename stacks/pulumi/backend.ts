@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { DeployCode } from '../codes.js';
@@ -75,7 +75,7 @@ function parseBackend(raw: string, source: BackendChoice['source'], stackDir: st
   if (scheme !== 'file') return { url: raw, kind: scheme, source };
   // file://relative/dir is read relative to the working directory, as the pulumi CLI does.
   const dir = rest.startsWith('/') ? fileURLToPath(raw) : resolve(rest);
-  return { url: pathToFileURL(dir).href, kind: 'file', source, dir: isAbsolute(dir) ? dir : resolve(dir) };
+  return { url: pathToFileURL(dir).href, kind: 'file', source, dir };
 }
 
 /** Where the passphrase comes from; the stack's own file when nothing in the environment names one. */
