@@ -13,7 +13,7 @@ import { Command, Errors, Flags } from '@oclif/core';
 import { ExitCode, type ExitCodeValue, isTcError, TcError } from '../kernel/errors.js';
 import { STACK_SUFFIX_ENV } from '../topology/stack-name.js';
 import type { CommandIO } from './command-io.js';
-import { withDisplayNumbers } from './json-numbers.js';
+import { jsonText } from './json-numbers.js';
 import { internalError, writeError } from './report-error.js';
 
 /** Command-line usage error reported by oclif's parser (unknown flag, bad flag value, missing argument). */
@@ -21,6 +21,13 @@ const USAGE_CODE = 'TC033';
 
 export abstract class TcCommand extends Command {
   static override enableJsonFlag = true;
+
+  /**
+   * How --json prints: `document`, one compact JSON document on one line (the default); `events`, newline-delimited
+   * JSON, several lines as things happen (deploy, destroy, log tail, status --watch). Declared by the commands that
+   * stream, so the command manifest says which do (test/cli/json-style.test.ts).
+   */
+  static jsonOutput: 'document' | 'events' = 'document';
 
   /**
    * Global: a suffix for the stack name, so parallel pipeline jobs deploying one topology get separate stacks. It
@@ -50,9 +57,12 @@ export abstract class TcCommand extends Command {
     this.exit(exit);
   }
 
-  /** --json documents print numbers as people read them (json-numbers.ts). */
+  /**
+   * The one --json style of every command: compact JSON, one document per line, numbers as people read them
+   * (json-numbers.ts). A command that streams (static jsonOutput = 'events') prints more such lines before it.
+   */
   protected override logJson(json: unknown): void {
-    super.logJson(withDisplayNumbers(json));
+    process.stdout.write(`${jsonText(json)}\n`);
   }
 
   /** This command's output channel, for the command logic shared with the lean launcher path (cli/hot/). */

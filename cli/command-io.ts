@@ -3,6 +3,7 @@
  * human lines on stdout and notes on stderr, both silenced by --json, whose one document the caller prints.
  */
 import { format } from 'node:util';
+import { jsonText } from './json-numbers.js';
 
 export interface CommandIO {
   /** true with --json: the returned value is printed as JSON and nothing else goes to stdout. */
@@ -26,7 +27,7 @@ export function plainIO(json: boolean): CommandIO {
   };
 }
 
-/** A command's result in --json mode, as oclif's Command.logJson prints it (pretty, two spaces, no colour). */
+/** A command's result in --json mode, as TcCommand.logJson prints it (one compact line, display numbers). */
 export function printJson(value: unknown): void {
-  console.log(format(JSON.stringify(value, undefined, 2)));
+  process.stdout.write(`${jsonText(value)}\n`);
 }

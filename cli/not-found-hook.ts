@@ -6,6 +6,7 @@
 import { Errors, type Hook } from '@oclif/core';
 import { formatProblem, TcError } from '../kernel/errors.js';
 import { closestCommands } from './did-you-mean.js';
+import { jsonText } from './json-numbers.js';
 
 const hook: Hook<'command_not_found'> = async function notFound(opts) {
   const typed = [opts.id.replaceAll(':', ' '), ...(opts.argv ?? []).filter((a) => !a.startsWith('-'))].join(' ');
@@ -19,7 +20,7 @@ const hook: Hook<'command_not_found'> = async function notFound(opts) {
         ? `did you mean ${suggestions.map((s) => `\`${opts.config.bin} ${s}\``).join(' or ')}?`
         : `\`${opts.config.bin} --help\` lists the commands`,
   });
-  if (opts.argv?.includes('--json')) process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
+  if (opts.argv?.includes('--json')) process.stdout.write(`${jsonText({ error: err.toJSON() })}\n`);
   else
     process.stderr.write(
       `${formatProblem({ code: err.code, severity: 'error', message: err.message, hint: err.hint })}\n`,

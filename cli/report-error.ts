@@ -6,11 +6,12 @@
  */
 import { style } from '../dashboard/style.js';
 import { ExitCode, formatProblem, TcError } from '../kernel/errors.js';
+import { jsonText } from './json-numbers.js';
 
 /** Write the error the way every command does (the caller exits with `err.exit`). */
 export function writeError(err: TcError, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
+    process.stdout.write(`${jsonText({ error: err.toJSON() })}\n`);
     return;
   }
   const problems =

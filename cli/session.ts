@@ -7,7 +7,6 @@
  * - otherwise: one plain line per finished row.
  */
 
-import path from 'node:path';
 import { compilePlan } from '../components/plan.js';
 import type { Plan } from '../components/plan-types.js';
 import { formatRow, ProgressModel } from '../dashboard/deploy-progress-model.js';
@@ -72,12 +71,9 @@ export function realizeContext(
   backend?: string,
 ): RealizeContext {
   const ctx: RealizeContext = { topologyFile: lp.loaded.file, stackDir: lp.stackDir, signal, onEvent };
-  const b = backend ?? process.env.TCLOUDS_BACKEND;
-  if (b) ctx.backend = b;
-  // Default cloud state backend: a local file backend beside the topology (`.tclouds/state`).
-  else ctx.backend = `file://${path.join(lp.loaded.dir, '.tclouds', 'state')}`;
-  const passphrase = process.env.TCLOUDS_PASSPHRASE;
-  if (passphrase !== undefined) ctx.passphrase = passphrase;
+  // Cloud targets: the flag wins; TCLOUDS_PULUMI_BACKEND, the default file backend in the stack directory and the
+  // secrets passphrase are resolved by the Pulumi realizer (stacks/pulumi/backend.ts).
+  if (backend !== undefined && backend !== '') ctx.backend = backend;
   return ctx;
 }
 

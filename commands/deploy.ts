@@ -16,6 +16,7 @@ import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topolo
 import { allNodes } from '../components/plan.js';
 import { stackPaths } from '../stacks/local/paths.js';
 import { DEFAULT_MAX_UNAVAILABLE } from '../stacks/local/rollout.js';
+import { resolveBackend } from '../stacks/pulumi/backend.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
 import { displayName } from '../topology/load.js';
 
@@ -35,12 +36,16 @@ export interface DeploySummary {
 }
 
 export default class Deploy extends NdjsonCommand {
+  static override jsonOutput = 'events' as const;
   static override summary = 'Create or update a deployment of the topology';
   static override description =
     'Compiles the plan and realizes it. local (default): buckets as directories and nodes as `tclouds node run` ' +
     'processes on 127.x addresses under .tclouds/<stack>/, kept running by a per-stack supervisor. ' +
-    'aws, azure, gcp: Pulumi Automation API with a local file state backend under .tclouds/state (--backend to change ' +
-    'it) and the passphrase from TCLOUDS_PASSPHRASE; needs the pulumi CLI.\n\n' +
+    'aws, azure, gcp: Pulumi Automation API; needs the pulumi CLI but no Pulumi account: state in a file backend in ' +
+    'the stack directory (.tclouds/<stack>/pulumi-state; --backend or TCLOUDS_PULUMI_BACKEND for a shared ' +
+    's3://, azblob:// or gs:// bucket), secrets with the passphrase provider (PULUMI_CONFIG_PASSPHRASE or ' +
+    'PULUMI_CONFIG_PASSPHRASE_FILE, else one generated once into .tclouds/<stack>/pulumi-passphrase, 0600). The ' +
+    'first event says which. `tclouds doctor --target aws` checks what a cloud deploy needs.\n\n' +
     'Idempotent: nodes whose spec did not change keep running; a deploy with nothing to change says so and exits 0.\n' +
     'Rolling (local): running nodes whose spec changed restart in waves of at most --max-unavailable nodes of a ' +
     'component (default 1, never more than its f; storage gateways one at a time), the next only once the restarted ' +
@@ -50,12 +55,13 @@ export default class Deploy extends NdjsonCommand {
     'With --json prints newline-delimited JSON: one {"event":{kind,id,type,state,op,message,elapsedMs}} per line, ' +
     'then {"summary":{command,target,stack,changes,nothingToDo,nodes,buckets,planDigest,outputsFile,elapsedMs}}.\n' +
     '--wait healthy then polls the nodes as `tclouds status` does until every component has its quorum.\n' +
-    'Exit codes: 0 deployed or nothing to do, 1 failed (TC318: rollout stopped), 8 not healthy by --timeout (TC319), 2 confirmation needed, 3 invalid topology or unsupported ' +
+    'Exit codes: 0 deployed or nothing to do, 1 failed (TC318: rollout stopped), 8 not healthy by --timeout (TC319), 2 confirmation needed or bad --backend (TC320), 3 invalid topology or unsupported ' +
     'component, 6 locked by another deploy, 7 pulumi CLI missing, 130 cancelled by Ctrl-C.';
   static override examples = [
     '<%= config.bin %> deploy',
     '<%= config.bin %> deploy prod.yaml --yes',
     '<%= config.bin %> deploy --target aws --yes --json',
+    '<%= config.bin %> deploy --target gcp --yes --backend gs://my-team-tclouds-state',
     '<%= config.bin %> deploy --yes --max-unavailable 2',
     '<%= config.bin %> deploy --yes --wait healthy --timeout 5m',
   ];
@@ -66,7 +72,10 @@ export default class Deploy extends NdjsonCommand {
     file: topologyFileFlag,
     target: Flags.string({ description: 'where to deploy', options: [...TARGETS], default: 'local' }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
-    backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets), default file://.tclouds/state' }),
+    backend: Flags.string({
+      description:
+        'Pulumi state backend (cloud targets): s3://BUCKET, azblob://CONTAINER, gs://BUCKET or file://DIR; default a file backend in the stack directory (env TCLOUDS_PULUMI_BACKEND)',
+    }),
     wait: Flags.string({
       description: 'after deploying, wait until every component has its quorum (exit 8 if not by --timeout)',
       options: [...WAIT_MODES],
@@ -88,6 +97,7 @@ export default class Deploy extends NdjsonCommand {
     const waitMs = parseDuration(flags.timeout, 'timeout', 'TC033');
     const lp = await loadPlan(file);
     checkTargetHasClouds(lp.plan, target);
+    if (target !== 'local') resolveBackend(lp.stackDir, flags.backend); // a bad --backend fails before anything
     const realizer = await loadRealizer(target);
     await realizer.check?.();
     const interrupt = interruptible();

@@ -3,6 +3,7 @@ import { recordEvent } from '../cli/log-events.js';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
 import { confirmChange, interruptible, loadPlan, parseTarget, progressSink, realizeContext } from '../cli/session.js';
 import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
+import { resolveBackend } from '../stacks/pulumi/backend.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
 import { displayName } from '../topology/load.js';
 
@@ -17,12 +18,15 @@ export interface DestroySummary {
 }
 
 export default class Destroy extends NdjsonCommand {
+  static override jsonOutput = 'events' as const;
   static override summary = 'Remove a deployment: stop its nodes and delete what it created';
   static override description =
     'local: stops the supervisor and every node process of the stack (checked by pid afterwards), deletes the ' +
     'buckets and .tclouds/<stack>/. --keep-data keeps the buckets, the node data directories and the keys needed to ' +
     'read the data back, and removes everything else.\n' +
-    'aws, azure, gcp: pulumi destroy of the stack.\n\n' +
+    'aws, azure, gcp: pulumi destroy of the stack, with the state backend and passphrase its deploy used ' +
+    "(--backend / TCLOUDS_PULUMI_BACKEND, PULUMI_CONFIG_PASSPHRASE[_FILE], else the stack directory's pulumi-state " +
+    'and pulumi-passphrase, which a local destroy leaves in place).\n\n' +
     'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required. ' +
     'Destroying a stack that is not deployed does nothing and exits 0.\n' +
     'With --json prints {"event":...} lines, then {"summary":{command,target,stack,removed,nothingToDo,keepData,elapsedMs}}.';
@@ -30,6 +34,7 @@ export default class Destroy extends NdjsonCommand {
     '<%= config.bin %> destroy --yes',
     '<%= config.bin %> destroy prod.yaml --keep-data',
     '<%= config.bin %> destroy --target gcp --yes --json',
+    '<%= config.bin %> destroy --target aws --yes --backend s3://my-team-tclouds-state',
   ];
   static override args = {
     file: topologyFileArg,
@@ -39,7 +44,10 @@ export default class Destroy extends NdjsonCommand {
     target: Flags.string({ description: 'which deployment to destroy', options: [...TARGETS], default: 'local' }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
     'keep-data': Flags.boolean({ description: 'keep buckets, node data and keys' }),
-    backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets)' }),
+    backend: Flags.string({
+      description:
+        'Pulumi state backend the deploy used (cloud targets): s3://, azblob://, gs:// or file://; default the stack directory (env TCLOUDS_PULUMI_BACKEND)',
+    }),
   };
 
   async run(): Promise<{ summary: DestroySummary }> {
@@ -48,6 +56,7 @@ export default class Destroy extends NdjsonCommand {
     const file = topologyFileOf(args.file, flags.file);
     const target = parseTarget(flags.target);
     const lp = await loadPlan(file);
+    if (target !== 'local') resolveBackend(lp.stackDir, flags.backend); // a bad --backend fails before anything
     const realizer = await loadRealizer(target);
     await realizer.check?.();
     await confirmChange(

@@ -34,7 +34,10 @@ export default class Outputs extends NdjsonCommand {
   static override flags = {
     file: topologyFileFlag,
     target: Flags.string({ description: 'which deployment', options: [...TARGETS], default: 'local' }),
-    backend: Flags.string({ description: 'Pulumi state backend URL (cloud targets)' }),
+    backend: Flags.string({
+      description:
+        'Pulumi state backend the deploy used (cloud targets): s3://, azblob://, gs:// or file://; default the stack directory (env TCLOUDS_PULUMI_BACKEND)',
+    }),
     format: Flags.string({ description: 'how to print them', options: [...OUTPUT_FORMATS], default: 'text' }),
   };
 

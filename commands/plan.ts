@@ -6,6 +6,7 @@ import type { Plan } from '../components/plan-types.js';
 import { style, table } from '../dashboard/style.js';
 import { ExitCode } from '../kernel/errors.js';
 import { changeText } from '../stacks/local/spec-diff.js';
+import { resolveBackend } from '../stacks/pulumi/backend.js';
 import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
 import { displayName } from '../topology/load.js';
 
@@ -15,6 +16,8 @@ export interface PlanResult {
   changes: number;
   resources: PreviewResource[];
   plan: Plan;
+  /** Cloud targets: where a deploy keeps the Pulumi state and the secrets passphrase (no secret in it). */
+  stateBackend?: string;
 }
 
 export default class PlanCommand extends NdjsonCommand {
@@ -28,7 +31,8 @@ export default class PlanCommand extends NdjsonCommand {
     'A node a deploy would restart is listed with why and, when its spec changes, each field before and after ' +
     '(`~ ledger-replica-0, ... restart (spec changed: config.batchSize 64 -> 128)`); a deploy restarts the replicas ' +
     'of a component one at a time (see deploy --help).\n\n' +
-    'With --json prints one line {"summary":{"target","stack","changes","resources","plan"}}; a resource that ' +
+    'With --json prints one line {"summary":{"target","stack","changes","resources","plan","stateBackend"}} ' +
+    '(stateBackend: cloud targets only, where a deploy keeps the Pulumi state and passphrase); a resource that ' +
     'changes has "restart" and "changes":[{"field","before","after"}]. ' +
     'Exit codes: 0 ok; 5 with --exit-code when a deploy would change something; 3 invalid topology.';
   static override examples = [
@@ -44,6 +48,9 @@ export default class PlanCommand extends NdjsonCommand {
     file: topologyFileFlag,
     target: Flags.string({ description: 'where to realize the plan', options: [...TARGETS], default: 'local' }),
     'exit-code': Flags.boolean({ description: 'exit 5 when a deploy would change something' }),
+    backend: Flags.string({
+      description: 'Pulumi state backend a deploy would use (cloud targets): s3://, azblob://, gs:// or file://',
+    }),
   };
 
   async run(): Promise<{ summary: PlanResult }> {
@@ -52,13 +59,22 @@ export default class PlanCommand extends NdjsonCommand {
     const target = parseTarget(flags.target);
     const lp = await loadPlan(file);
     checkTargetHasClouds(lp.plan, target);
+    if (target !== 'local') resolveBackend(lp.stackDir, flags.backend); // a bad --backend fails before the preview
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();
     let preview: { resources: PreviewResource[]; changes: number };
+    let stateBackend: string | undefined;
     try {
       preview = await realizer.preview(
         lp.plan,
-        realizeContext(lp, interrupt.signal, () => {}),
+        realizeContext(
+          lp,
+          interrupt.signal,
+          (e) => {
+            if (e.kind === 'log' && e.id === 'pulumi-state') stateBackend = e.message;
+          },
+          flags.backend,
+        ),
       );
     } finally {
       interrupt.dispose();
@@ -69,6 +85,7 @@ export default class PlanCommand extends NdjsonCommand {
       changes: preview.changes,
       resources: preview.resources,
       plan: lp.plan,
+      ...(stateBackend === undefined ? {} : { stateBackend }),
     };
     const human = () => this.render(result, displayName(lp.loaded.file));
     if (flags['exit-code'] && preview.changes > 0) this.finish({ summary: result }, ExitCode.changesPending, human);
@@ -111,6 +128,7 @@ export default class PlanCommand extends NdjsonCommand {
       for (const line of restarts) this.log(line);
     }
     this.log('');
+    if (r.stateBackend) this.log(style.dim(r.stateBackend, out));
     this.log(
       r.changes === 0
         ? style.green('no changes: the deployment matches the plan', out)

@@ -13,6 +13,7 @@ import { loadKeepProbability } from '../placement/keep-probability.js';
 import { type Deployment, loadDeployment } from '../stacks/deployment.js';
 
 export default class Status extends TcCommand {
+  static override jsonOutput = 'events' as const;
   static override summary = 'Show the health of a deployment: nodes, quorums, faults tolerated, placement risk';
   static override description =
     'Reads the deployment outputs (.tclouds/<stack>/outputs.json) and polls every node (GET /health and ' +

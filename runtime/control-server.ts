@@ -4,6 +4,8 @@
  *   GET  /metrics            Prometheus text
  *   POST /admin/partition    {"block":[peer ids]}  refuse traffic from/to these peers (both directions)
  *   POST /admin/heal         clear all partitions
+ *   POST /admin/restart      clean stop, then exit for the supervisor (systemd on a VM) to start the node again with
+ *                            the spec it reads at start: how a rolling update restarts one node (202 {"restarting"})
  *   POST /admin/<other>      role-specific (RoleInstance.admin), e.g. SMR's test-only /admin/fault
  * Every POST needs `Authorization: Bearer <token>` (the stack's admin token, compared in constant time).
  * Bodies are limited to 64 KiB and checked against a schema before anything acts on them (a role's own actions
@@ -32,6 +34,8 @@ export interface ControlHandlers {
   partition(block: string[]): void;
   heal(): void;
   admin(action: string, body: unknown): Promise<unknown>;
+  /** Asked once the 202 answer to POST /admin/restart is sent. */
+  restart(): void;
 }
 
 export async function startControlServer(
@@ -91,6 +95,12 @@ export async function startControlServer(
         h.heal();
         log.info('partitions healed');
         return send(200, { partitionedFrom: [] });
+      }
+      if (action === 'restart') {
+        if (!HealBody.safeParse(body).success) return send(400, { error: 'expected {} or no body' });
+        log.info('restart asked through the control API');
+        res.once('finish', () => h.restart());
+        return send(202, { restarting: true, pid: process.pid });
       }
       // A role's own action: the role checks its body; whatever it throws, synchronously or not, is a 400.
       Promise.resolve()

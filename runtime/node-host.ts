@@ -33,12 +33,20 @@ export interface NodeHostOptions {
   audit?: AuditTapFactory;
 }
 
+/**
+ * Exit code of a node that stopped cleanly to be started again (POST /admin/restart): non-zero, so the local
+ * supervisor and systemd's `Restart=on-failure` start it again, and distinct from a crash (1) in the logs.
+ */
+export const RESTART_EXIT_CODE = 75;
+
 export interface RunningNode {
   spec: NodeSpec;
   /** Clean stop: the role saves what it keeps across restarts, sockets close, the log is flushed. */
   stop(): Promise<void>;
   /** Resolves with the error a role reported through `ctx.fatal`; never rejects. */
   failure: Promise<Error>;
+  /** Resolves when POST /admin/restart was asked: the runner stops cleanly and exits RESTART_EXIT_CODE. */
+  restartRequested: Promise<void>;
   /** After a failure: close sockets and the log without asking the role to save anything. */
   abandon(): Promise<void>;
 }
@@ -93,6 +101,8 @@ interface NodeState {
   role: RoleInstance | undefined;
   partitioned: Set<string>;
   started: number;
+  /** Set by startNode: resolves RunningNode.restartRequested. */
+  onRestart?: () => void;
 }
 
 function healthOf(n: NodeState): NodeHealth {
@@ -137,6 +147,7 @@ async function serveControl(
         },
         heal: () => n.partitioned.clear(),
         admin: async (action, body) => (n.role?.admin ? n.role.admin(action, body) : undefined),
+        restart: () => n.onRestart?.(),
       },
       log,
     );
@@ -166,6 +177,9 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
   const log: Logger = tap ? new TappedLogger(baseLog, tap) : baseLog;
   const abort = new AbortController();
   const node: NodeState = { spec, status: 'starting', role: undefined, partitioned: new Set(), started: Date.now() };
+  const restartRequested = new Promise<void>((resolve) => {
+    node.onRestart = resolve;
+  });
   let reportFailure: (e: Error) => void = () => {};
   const failure = new Promise<Error>((resolve) => {
     reportFailure = resolve;
@@ -211,6 +225,7 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
   return {
     spec,
     failure,
+    restartRequested,
     stop: () => {
       stopping ??= (async () => {
         node.status = 'stopping';

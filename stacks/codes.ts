@@ -43,4 +43,15 @@ export const DeployCode = {
   rolloutStopped: 'TC318',
   /** `deploy --wait healthy`: the deploy finished but a component had no quorum by the deadline. Exit 8. */
   notHealthy: 'TC319',
+  /** `--backend` / TCLOUDS_PULUMI_BACKEND is not an s3://, azblob://, gs:// or file:// URL. Exit 2. */
+  badBackend: 'TC320',
+  /**
+   * The Pulumi secrets passphrase cannot be read (PULUMI_CONFIG_PASSPHRASE_FILE) or the stack's passphrase file
+   * cannot be written. Exit 4.
+   */
+  passphraseUnreadable: 'TC321',
+  /** `tclouds doctor`: a check the chosen target needs failed (each failed line says what to do). Exit 7. */
+  doctorFailed: 'TC322',
+  /** A cloud rolling update cannot reach a node's control API, or the node refused the admin restart. Exit 1. */
+  restartRefused: 'TC323',
 } as const;

@@ -36,9 +36,9 @@ export interface RealizeContext {
   /** Aborted on Ctrl-C: stop starting new work, clean up what is half-done, release locks, then throw. */
   signal: AbortSignal;
   onEvent(e: DeployEvent): void;
-  /** Pulumi state backend URL (cloud targets); default `file://<topology dir>/.tclouds/state`. */
+  /** Pulumi state backend URL from `--backend` (cloud targets); else stacks/pulumi/backend.ts decides. */
   backend?: string;
-  /** Pulumi secrets passphrase (from TCLOUDS_PASSPHRASE). Never logged. */
+  /** Pulumi secrets passphrase given by the caller (tests); else stacks/pulumi/backend.ts decides. Never logged. */
   passphrase?: string;
   /** Rolling updates: at most this many nodes of a component restart at once (capped at its f; default 1). */
   maxUnavailable?: number;

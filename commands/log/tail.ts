@@ -1,11 +1,13 @@
 import { Flags } from '@oclif/core';
 import { TcCommand } from '../../cli/base-command.js';
 import { onInterrupt } from '../../cli/interrupt.js';
+import { jsonText } from '../../cli/json-numbers.js';
 import { deploymentOf, entryLine, logComponentArg, logFlags, readVerified } from '../../cli/log-command.js';
 import { TOPOLOGY_FILE_ENV } from '../../cli/topology-file.js';
 import type { Entry } from '../../components/log/protocol/entry.js';
 
 export default class LogTail extends TcCommand {
+  static override jsonOutput = 'events' as const;
   static override summary = 'Print the last verified entries of a log; with -f, keep printing new ones';
   static override description =
     'Entries appear once their segment is sealed and stored (a segment seals when full, when `log append` ends, or ' +
@@ -37,7 +39,7 @@ export default class LogTail extends TcCommand {
     const d = await deploymentOf(flags, args.component);
     const show = (e: Entry) => {
       if (flags.type && e.type !== flags.type) return;
-      process.stdout.write(`${this.jsonEnabled() ? JSON.stringify(e) : entryLine(e)}\n`);
+      process.stdout.write(`${this.jsonEnabled() ? jsonText(e) : entryLine(e)}\n`);
     };
     let r = await readVerified(d);
     const wanted = r.entries.filter((e) => !flags.type || e.type === flags.type);

@@ -5,12 +5,16 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../kernel/atomic-file.js';
+import { PASSPHRASE_FILE_NAME, STATE_DIR_NAME } from '../pulumi/backend.js';
 import type { RealizeContext } from '../realizer.js';
 import { stopAll } from './control.js';
 import { emit } from './design.js';
 import { acquireLock } from './lock.js';
 import { stackPaths } from './paths.js';
 import { readState } from './state.js';
+
+/** Entries of the stack directory that belong to the cloud targets (stacks/pulumi/backend.ts). */
+const CLOUD_STATE: ReadonlySet<string> = new Set([STATE_DIR_NAME, PASSPHRASE_FILE_NAME]);
 
 /** Left by `destroy --keep-data`: what the kept data's deployment had created outside the stack dir. */
 export const KEPT_FILE = 'kept-data.json';
@@ -52,7 +56,7 @@ export async function destroyLocal(ctx: RealizeContext & { keepData: boolean }):
       // Keep what holds data: buckets, node data directories, and the keys needed to read the data back.
       for (const entry of await fs.readdir(ctx.stackDir)) {
         const full = path.join(ctx.stackDir, entry);
-        if (full === p.clouds || full === p.keys || full === p.lock) continue;
+        if (full === p.clouds || full === p.keys || full === p.lock || CLOUD_STATE.has(entry)) continue;
         if (full === p.nodes) {
           for (const id of await fs.readdir(full).catch(() => [] as string[])) {
             for (const f of await fs.readdir(path.join(full, id)).catch(() => [] as string[])) {
@@ -89,7 +93,10 @@ export async function destroyLocal(ctx: RealizeContext & { keepData: boolean }):
       // Cloud directories outside the stack dir that this deployment created: removed when empty.
       const created = [...externalDirs].sort((a, b) => b.length - a.length);
       for (const dir of created) await fs.rmdir(dir).catch(() => {});
-      const leftovers = (await fs.readdir(ctx.stackDir)).filter((entry) => entry !== 'deploy.lock');
+      // The cloud targets' Pulumi state and passphrase share the stack directory: not ours to delete.
+      const leftovers = (await fs.readdir(ctx.stackDir)).filter(
+        (entry) => entry !== 'deploy.lock' && !CLOUD_STATE.has(entry),
+      );
       for (const entry of leftovers) await fs.rm(path.join(ctx.stackDir, entry), { recursive: true, force: true });
       // Without state.json (after `destroy --keep-data`, or a deploy that failed before writing it) the kept
       // buckets, keys and node data were deleted just now: say so instead of reporting "nothing to do".

@@ -2,7 +2,8 @@
  * The engine port: the few Automation API calls tclouds makes (up, destroy, outputs, cancel), behind an interface
  * so that everything around them (events to progress, errors, locks, exit codes) can be tested with an engine that
  * replays recorded engine event streams (replay-engine.ts). The real implementation drives the `pulumi` CLI
- * through `LocalWorkspace` with an inline program and a local file state backend.
+ * through `LocalWorkspace` with an inline program, the stack's state backend and the passphrase secrets provider;
+ * `workspaceOptions` builds those options as a pure function (tested without the CLI).
  *
  * The CLI is never downloaded: when it is missing, the user is told how to install it (exit 7).
  */
@@ -17,9 +18,31 @@ import { PulumiCode } from './codes.js';
 export interface StackRef {
   projectName: string;
   stackName: string;
-  /** e.g. `file:///home/me/app/.tclouds/state`. */
+  /** e.g. `file:///home/me/app/.tclouds/demo/pulumi-state` or `s3://team-bucket` (backend.ts). */
   backendUrl: string;
-  passphrase: string;
+  /** Given to the engine as PULUMI_CONFIG_PASSPHRASE when it came from the environment (backend.ts). */
+  passphrase?: string;
+  /** Given as PULUMI_CONFIG_PASSPHRASE_FILE: the stack's generated file or the one the user named. */
+  passphraseFile?: string;
+}
+
+/** The LocalWorkspace options of every call (without the CLI handle): pure, so tested without pulumi. */
+export function workspaceOptions(ref: StackRef) {
+  const secret: Record<string, string> =
+    ref.passphraseFile !== undefined
+      ? { PULUMI_CONFIG_PASSPHRASE_FILE: ref.passphraseFile }
+      : { PULUMI_CONFIG_PASSPHRASE: ref.passphrase ?? '' };
+  const envVars: Record<string, string> = {
+    ...secret,
+    PULUMI_BACKEND_URL: ref.backendUrl,
+    PULUMI_SKIP_UPDATE_CHECK: '1',
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: '1',
+  };
+  return {
+    secretsProvider: 'passphrase',
+    projectSettings: { name: ref.projectName, runtime: 'nodejs' as const, backend: { url: ref.backendUrl } },
+    envVars,
+  };
 }
 
 export interface EngineOp {
@@ -74,29 +97,18 @@ export function missingCliError(): TcError {
   });
 }
 
-/** The real engine: Automation API, inline program, file backend, passphrase secrets provider. */
+/** The real engine: Automation API, inline program, the stack's backend, passphrase secrets provider. */
 export function automationEngine(): PulumiEngine {
   let cli: string | undefined;
   const automation = async () => (await import('@pulumi/pulumi')).automation;
 
   /**
-   * The Automation API module and the workspace options every call uses: the found CLI, the passphrase secrets
-   * provider and the file backend, with no update check.
+   * The Automation API module and the workspace options every call uses: the found CLI plus `workspaceOptions`.
    */
   async function workspace(ref: StackRef) {
     const auto = await automation();
     const pulumiCommand = await auto.PulumiCommand.get({ root: cli ? join(cli, '..', '..') : undefined });
-    const options = {
-      pulumiCommand,
-      secretsProvider: 'passphrase',
-      projectSettings: { name: ref.projectName, runtime: 'nodejs' as const, backend: { url: ref.backendUrl } },
-      envVars: {
-        PULUMI_CONFIG_PASSPHRASE: ref.passphrase,
-        PULUMI_BACKEND_URL: ref.backendUrl,
-        PULUMI_SKIP_UPDATE_CHECK: '1',
-      },
-    };
-    return { auto, options };
+    return { auto, options: { pulumiCommand, ...workspaceOptions(ref) } };
   }
 
   async function stackOf(ref: StackRef, program: () => Promise<Record<string, unknown>>) {
@@ -104,7 +116,7 @@ export function automationEngine(): PulumiEngine {
     const { auto, options } = await workspace(ref);
     return auto.LocalWorkspace.createOrSelectStack(
       { projectName: ref.projectName, stackName: ref.stackName, program },
-      { ...options, envVars: { ...options.envVars, PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: '1' } },
+      options,
     );
   }
   const noProgram = async () => ({});

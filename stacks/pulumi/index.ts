@@ -4,8 +4,8 @@
  * - `preview` runs the real program under Pulumi's mock runtime: offline, no CLI, no account. It lists every
  *   resource the program declares (type token, name, key inputs; secrets as "[secret]").
  * - `deploy`, `destroy`, `outputs` go through the engine port (engine.ts): the Automation API with an inline
- *   program and a local file backend (`file://<topology dir>/.tclouds/state` unless `--backend`), passphrase from
- *   TCLOUDS_PASSPHRASE. Progress arrives as engine events, mapped to DeployEvents (events.ts).
+ *   program, a file backend in the stack directory (`file://<stackDir>/pulumi-state` unless `--backend`) and the
+ *   passphrase secrets provider (backend.ts). Progress arrives as engine events, mapped to DeployEvents (events.ts).
  *
  * Files under `<stackDir>/pulumi/`: `<target>.lock` (this machine's update lock; a lock left by a dead process is
  * stale, and the Pulumi lock it may have left is cleared with `pulumi cancel` before the next update),
@@ -17,8 +17,8 @@
  * provider SDKs are imported inside the methods that need them.
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { planDigest } from '../../components/plan.js';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
@@ -33,6 +33,7 @@ import {
   signingKeyFileOf,
 } from '../plan-keys.js';
 import type { PreviewResource, RealizeContext, Realizer, Target } from '../realizer.js';
+import { backendNotice, ensureStackPassphrase, resolveBackend, resolveSecrets, type SecretsChoice } from './backend.js';
 import { PulumiCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
@@ -107,6 +108,9 @@ async function previewTarget(
       op: 'create',
     });
   }
+  // Where a deploy would keep state and the passphrase (nothing is created by a plan).
+  const notice = backendNotice(resolveBackend(ctx.stackDir, ctx.backend), resolveSecrets(ctx.stackDir));
+  ctx.onEvent({ kind: 'log', id: 'pulumi-state', state: 'done', message: notice });
   for (const note of (run.outputs.notes as string[] | undefined) ?? [])
     ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
   return { resources, changes: resources.length };
@@ -119,12 +123,12 @@ async function deployTarget(
 ): Promise<{ outputs: DeploymentOutputs; changes: number }> {
   const eng = engine();
   await eng.check(); // before anything is written: a missing CLI leaves no trace
-  const ref = stackRef(plan.stack, target, ctx);
   const { createProgram, loadProvider } = await import('./program.js');
   const mod = await loadProvider(provider);
-  // Throws plan errors (too many domains, missing region) before keys or locks exist.
+  // Throws plan errors (too many domains, missing region) before keys, passphrase or locks exist.
   const { buildCloudModel } = await import('./model.js');
   buildCloudModel(plan, provider);
+  const ref = await stackRef(plan.stack, target, ctx);
   let keys: KeyMaterial | undefined;
   const result = await withLock(ctx, target, eng, ref, async (op) => {
     // Under the lock: two deploys racing must not mint two different keys for one node.
@@ -146,7 +150,7 @@ async function destroyTarget(
   const eng = cloud.engine();
   await eng.check();
   const stack = basename(ctx.stackDir);
-  const ref = stackRef(stack, target, ctx);
+  const ref = await stackRef(stack, target, ctx);
   const f = files(ctx.stackDir, target);
   const saved = readJson<Plan>(f.plan);
   if (ctx.keepData && !saved) {
@@ -215,7 +219,7 @@ async function readOutputs({ target, engine }: CloudTarget, ctx: RealizeContext)
     if (cached) return cached;
     throw e;
   }
-  const ref = stackRef(basename(ctx.stackDir), target, ctx);
+  const ref = await stackRef(basename(ctx.stackDir), target, { ...ctx, onEvent: () => {} });
   let out: OutputMap | null;
   try {
     out = await eng.outputs(ref);
@@ -242,16 +246,21 @@ export function stackName(stack: string, target: Target): string {
   return `${stack}-${target}`;
 }
 
-function stackRef(stack: string, target: Target, ctx: RealizeContext): StackRef {
-  const passphrase = ctx.passphrase ?? process.env.TCLOUDS_PASSPHRASE;
-  if (passphrase === undefined || passphrase === '') {
-    throw new TcError(PulumiCode.missingPassphrase, 'no passphrase for the Pulumi secrets of this stack', {
-      exit: ExitCode.usage,
-      hint: 'set TCLOUDS_PASSPHRASE (keep it: the same passphrase is needed for every later deploy, destroy and outputs)',
-    });
-  }
-  const backendUrl = ctx.backend ?? pathToFileURL(resolve(ctx.stackDir, '..', 'state')).href;
-  return { projectName: PROJECT_NAME, stackName: stackName(stack, target), backendUrl, passphrase };
+/**
+ * The stack's engine reference: its state backend and secrets passphrase (backend.ts), the passphrase file created
+ * on first use. Says once, as a log event, where state and passphrase are.
+ */
+async function stackRef(stack: string, target: Target, ctx: RealizeContext): Promise<StackRef> {
+  const backend = resolveBackend(ctx.stackDir, ctx.backend);
+  const secrets: SecretsChoice =
+    ctx.passphrase !== undefined && ctx.passphrase !== ''
+      ? { source: 'TCLOUDS_PASSPHRASE', passphrase: ctx.passphrase }
+      : await ensureStackPassphrase(resolveSecrets(ctx.stackDir));
+  ctx.onEvent({ kind: 'log', id: 'pulumi-state', state: 'done', message: backendNotice(backend, secrets) });
+  const ref: StackRef = { projectName: PROJECT_NAME, stackName: stackName(stack, target), backendUrl: backend.url };
+  if (secrets.file !== undefined) ref.passphraseFile = secrets.file;
+  else ref.passphrase = secrets.passphrase ?? '';
+  return ref;
 }
 
 function files(stackDir: string, target: Target) {

@@ -63,6 +63,41 @@ describe('tclouds with --target aws', () => {
     expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
   });
 
+  it('plan says where a deploy would keep state and passphrase, and creates neither', () => {
+    const r = tclouds(['plan', file, '--target', 'aws', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { summary } = JSON.parse(r.stdout) as { summary: { stateBackend?: string } };
+    expect(summary.stateBackend).toContain(`file backend in ${join(dir, '.tclouds', 'demo', 'pulumi-state')}`);
+    expect(summary.stateBackend).toContain(join(dir, '.tclouds', 'demo', 'pulumi-passphrase'));
+    const text = tclouds(['plan', file, '--target', 'aws']);
+    expect(text.stdout.match(/Pulumi state: /g)).toHaveLength(1);
+    expect(existsSync(join(dir, '.tclouds', 'demo', 'pulumi-state'))).toBe(false);
+    expect(existsSync(join(dir, '.tclouds', 'demo', 'pulumi-passphrase'))).toBe(false);
+    const team = tclouds(['plan', file, '--target', 'aws', '--json', '--backend', 's3://team-state']);
+    expect((JSON.parse(team.stdout) as { summary: { stateBackend: string } }).summary.stateBackend).toContain(
+      'Pulumi state: s3://team-state (from --backend)',
+    );
+  });
+
+  it('a backend that is not s3://, azblob://, gs:// or file:// is TC320 (exit 2) before anything runs', () => {
+    for (const args of [
+      ['deploy', file, '--target', 'aws', '--yes', '--backend', 'https://api.pulumi.com'],
+      ['destroy', file, '--target', 'aws', '--yes', '--backend', 'ftp://x'],
+      ['plan', file, '--target', 'aws', '--backend', 'bucket'],
+    ]) {
+      const r = tclouds(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('TC320');
+      expect(r.stderr).toMatch(/s3:\/\/.*azblob:\/\/.*gs:\/\//);
+    }
+    const env = tclouds(['deploy', file, '--target', 'aws', '--yes', '--json'], {
+      TCLOUDS_PULUMI_BACKEND: 'pulumi://x',
+    });
+    expect(env.code).toBe(2);
+    expect(JSON.parse(env.stdout).error).toMatchObject({ code: 'TC320' });
+    expect(env.stdout).toContain('TCLOUDS_PULUMI_BACKEND');
+  });
+
   it('deploy without the pulumi CLI: TC350, exit 7, how to install it, no state written', () => {
     const r = tclouds(['deploy', file, '--target', 'aws', '--yes'], { TCLOUDS_PASSPHRASE: 'x' });
     expect(r.code).toBe(7);
@@ -71,6 +106,7 @@ describe('tclouds with --target aws', () => {
     // Checked first: no "deploying ..." progress that ends in "deploy failed" for a tool that was never there.
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/deploying|deploy failed/);
     expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
+    expect(existsSync(join(dir, '.tclouds', 'demo', 'pulumi-passphrase'))).toBe(false);
   });
 
   it('destroy without the pulumi CLI: the same TC350 before any question or progress', () => {

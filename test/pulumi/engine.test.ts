@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { automationEngine, findPulumiCli } from '../../stacks/pulumi/engine.js';
+import { automationEngine, findPulumiCli, type PulumiEngine, type StackRef } from '../../stacks/pulumi/engine.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pulumi/replay-engine.js';
 import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
@@ -66,6 +66,7 @@ describe('deploy through a recorded engine stream', () => {
     const rows = events.map((e) => `${e.kind} ${e.id} ${e.state}${e.op ? ` ${e.op}` : ''}`);
     // Stack and provider plumbing is hidden; the `same` bucket is one `unchanged` row; ephemeral info is dropped.
     expect(rows).toEqual([
+      'log pulumi-state done',
       'resource ledger running create',
       'resource a running create',
       'resource a-vpc running create',
@@ -168,7 +169,7 @@ describe('deploy through a recorded engine stream', () => {
     );
     expect([err.code, err.exit]).toEqual(['TC356', 6]);
     expect(err.hint).toContain('pulumi cancel --stack demo-aws');
-    expect(err.hint).toContain(`PULUMI_BACKEND_URL=file://${join(stackDir, '..', 'state')}`);
+    expect(err.hint).toContain(`PULUMI_BACKEND_URL=file://${join(stackDir, 'pulumi-state')}`);
     expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
   });
 
@@ -203,7 +204,10 @@ describe('deploy through a recorded engine stream', () => {
     const engine = engineFor('up-ok.json');
     await createPulumiRealizer('aws', { engine }).deploy(plan, ctx());
     expect(engine.calls).toEqual(['check', 'cancel', 'up']);
-    expect(events[0]).toMatchObject({ kind: 'log', id: 'lock', message: 'clearing the lock of an interrupted update' });
+    expect(events.find((e) => e.id === 'lock')).toMatchObject({
+      kind: 'log',
+      message: 'clearing the lock of an interrupted update',
+    });
     expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
   });
 
@@ -224,19 +228,37 @@ describe('deploy through a recorded engine stream', () => {
     }
   });
 
-  it('no passphrase: TC359 exit 2 before anything runs', async () => {
-    const saved = process.env.TCLOUDS_PASSPHRASE;
-    delete process.env.TCLOUDS_PASSPHRASE;
+  it('no passphrase anywhere: one is generated once into the stack dir (0600), given to the engine as a file, never shown', async () => {
+    const saved = { ...process.env };
+    for (const k of ['TCLOUDS_PASSPHRASE', 'PULUMI_CONFIG_PASSPHRASE', 'PULUMI_CONFIG_PASSPHRASE_FILE'])
+      delete process.env[k];
     try {
-      const engine = engineFor('up-ok.json');
-      const err = await rejectedTcError(
-        createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined })),
-      );
-      expect([err.code, err.exit]).toEqual(['TC359', 2]);
-      expect(err.hint).toContain('TCLOUDS_PASSPHRASE');
-      expect(engine.calls).toEqual(['check']);
+      const refs: StackRef[] = [];
+      const recorded = engineFor('up-ok.json');
+      const engine: PulumiEngine = {
+        ...recorded,
+        up: (ref, program, op) => {
+          refs.push(ref);
+          return recorded.up(ref, program, op);
+        },
+      };
+      await createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined }));
+      const file = join(stackDir, 'pulumi-passphrase');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const text = readFileSync(file, 'utf8').trim();
+      expect(text).toMatch(/^[0-9a-f]{64}$/);
+      expect(refs[0]).toMatchObject({ passphraseFile: file, backendUrl: `file://${join(stackDir, 'pulumi-state')}` });
+      expect(refs[0]!.passphrase).toBeUndefined();
+      const notice = events.filter((e) => e.id === 'pulumi-state');
+      expect(notice).toHaveLength(1);
+      expect(notice[0]!.message).toContain(`file backend in ${join(stackDir, 'pulumi-state')}`);
+      expect(notice[0]!.message).toContain(file);
+      expect(JSON.stringify(events)).not.toContain(text);
+      // A second deploy keeps the same passphrase.
+      await createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined }));
+      expect(readFileSync(file, 'utf8').trim()).toBe(text);
     } finally {
-      if (saved !== undefined) process.env.TCLOUDS_PASSPHRASE = saved;
+      process.env = saved;
     }
   });
 

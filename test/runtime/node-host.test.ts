@@ -1,6 +1,6 @@
 /**
  * `tclouds node run` as a real process: bad specs and unknown roles exit 3 with a clear message; a node serves
- * health, metrics and partitions behind the admin token, writes JSON logs and exits 0 on SIGTERM.
+ * health, metrics, partitions and restarts behind the admin token, writes JSON logs and exits 0 on SIGTERM.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -90,5 +90,23 @@ describe('tclouds node run', () => {
       expect.arrayContaining(['node starting', 'node ready', 'partitioned', 'node stopped']),
     );
     expect(lines.join('\n')).not.toContain(c.token);
+  });
+
+  it('POST /admin/restart: refused without the token; with it, 202, a clean stop and exit 75 for the supervisor', async () => {
+    const c = await makeCluster({ n: 4 });
+    const spec = c.specs[0]!;
+    const p = spawnNode(c.specFiles[0]!);
+    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    await waitHealthy(spec);
+    const url = `http://${spec.host}:${spec.controlPort}`;
+    expect((await fetch(`${url}/admin/restart`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(`${url}/health`)).status).toBe(200); // still running
+    const r = await admin(spec, c.token, 'restart', {});
+    expect(r.status).toBe(202);
+    expect(r.json).toMatchObject({ restarting: true, pid: p.pid });
+    expect(await exited).toBe(75);
+    const log = readFileSync(path.join(spec.dataDir, '..', 'node.log'), 'utf8');
+    expect(log).toContain('restart asked through the control API');
+    expect(log).toContain('node stopped'); // the clean stop, not an abandon
   });
 });

@@ -33,6 +33,7 @@ export const TEST_STACKS = {
   mapreduceReplicated: 'tctest-mapreduce-replicated',
   s3Gateway: 'tctest-s3-gateway',
   storageScrub: 'tctest-storage-scrub',
+  cloudRollout: 'tctest-cloud-rollout',
 } as const;
 
 /**
