@@ -27,6 +27,7 @@ import {
   MIN_CHUNK_BYTES,
   MIN_TASK_MEMORY_MB,
   MIN_TASK_TIMEOUT_MS,
+  UPLOAD_WINDOW,
 } from './limits.js';
 import { readStorageInputs } from './storage-io.js';
 
@@ -141,10 +142,16 @@ export async function submitJob(
     ...(o.tentative ? { tentative: true } : {}),
   });
   const job = (body as { job: string }).job;
-  for (let i = 0; i < chunks.length; i++) {
-    await client.request({ t: 'chunk', job, index: i }, await readChunk(chunks[i] as Chunk));
-    progress?.({ phase: 'upload', chunksSent: i + 1, chunks: chunks.length });
-  }
+  // UPLOAD_WINDOW chunks in flight: the tracker stores one while the next is read here and on the wire.
+  let next = 0;
+  let sent = 0;
+  const lane = async () => {
+    for (let i = next++; i < chunks.length; i = next++) {
+      await client.request({ t: 'chunk', job, index: i }, await readChunk(chunks[i] as Chunk));
+      progress?.({ phase: 'upload', chunksSent: ++sent, chunks: chunks.length });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(UPLOAD_WINDOW, chunks.length) }, lane));
   await client.request({ t: 'start', job });
   return job;
 }

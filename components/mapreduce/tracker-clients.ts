@@ -111,7 +111,8 @@ export class TrackerClients {
           throw new RequestError(MapReduceCode.input, `chunk ${h.index} is over ${MAX_CHUNK_BYTES} bytes`);
         await this.tracker.store.writeChunk(job.id, h.index, payload);
         job.received.add(h.index);
-        job.digests[h.index] = createHash('sha256').update(payload).digest('hex');
+        // Only a replicated tracker endorses the content it received; a single one would hash every byte for nothing.
+        if (this.tracker.replicated) job.digests[h.index] = createHash('sha256').update(payload).digest('hex');
         job.touchedAt = Date.now();
         return { body: { received: job.received.size } };
       }
@@ -186,6 +187,7 @@ export class TrackerClients {
     const { id, name, reducers, replicated, f, module, chunks, timeoutMs, stragglerMs, memoryMb } = job;
     const tentative = job.tentative === true;
     // On disk before the journal hears of the job: a restarted tracker needs both to resume it.
+    await this.tracker.store.syncInputs(id, chunks.length);
     await this.tracker.store.writeMeta({
       id,
       name,
