@@ -15,6 +15,15 @@ import { MAX_JOBS_KEPT } from './limits.js';
 /** Chunk files synced at once when a job starts. */
 const SYNC_BATCH = 16;
 
+async function syncFile(file: string): Promise<void> {
+  const h = await fs.open(file, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
 export class JobStore {
   constructor(private readonly root: string) {}
 
@@ -30,28 +39,21 @@ export class JobStore {
   /**
    * An uploaded chunk, not yet synced: nothing refers to it until the job starts (a job that never started is removed
    * at the next load), and `syncInputs` makes every chunk durable at once before the journal hears of the job. One
-   * fsync per chunk on the upload path cost more upload time than the hashing.
+   * fsync per chunk on the upload path cost more upload time than the hashing. A chunk of a job started early
+   * (`sync`) is written atomically and synced at once.
    */
-  writeChunk(job: string, index: number, data: Uint8Array): Promise<void> {
-    return fs.writeFile(path.join(this.dir(job), 'input', String(index)), data);
+  async writeChunk(job: string, index: number, data: Uint8Array, sync = false): Promise<void> {
+    const file = path.join(this.dir(job), 'input', String(index));
+    if (sync) return writeFileAtomic(file, data, { mkdir: false });
+    await fs.writeFile(file, data);
   }
 
-  /** Syncs the `count` uploaded chunks and their directory (before a started job's meta.json is written). */
-  async syncInputs(job: string, count: number): Promise<void> {
+  /** Syncs the uploaded chunks `indexes` and their directory (before a started job's meta.json is written). */
+  async syncInputs(job: string, indexes: readonly number[]): Promise<void> {
     const dir = path.join(this.dir(job), 'input');
-    const sync = async (file: string) => {
-      const h = await fs.open(file, 'r');
-      try {
-        await h.sync();
-      } finally {
-        await h.close();
-      }
-    };
-    for (let i = 0; i < count; i += SYNC_BATCH)
-      await Promise.all(
-        Array.from({ length: Math.min(SYNC_BATCH, count - i) }, (_, k) => sync(path.join(dir, String(i + k)))),
-      );
-    await sync(dir).catch(() => {});
+    for (let i = 0; i < indexes.length; i += SYNC_BATCH)
+      await Promise.all(indexes.slice(i, i + SYNC_BATCH).map((k) => syncFile(path.join(dir, String(k)))));
+    await syncFile(dir).catch(() => {});
   }
 
   /** What a started job needs beyond the core's state: written before the core hears of the job. */

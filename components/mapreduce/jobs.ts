@@ -142,7 +142,27 @@ export async function submitJob(
     ...(o.tentative ? { tentative: true } : {}),
   });
   const job = (body as { job: string }).job;
-  // UPLOAD_WINDOW chunks in flight: the tracker stores one while the next is read here and on the wire.
+  // A single tracker starts the job now and runs each map as its chunk arrives (the upload overlaps the work); the
+  // replicas of a replicated one endorse the job with a digest of all its content, so they start it after the upload.
+  const early = !client.replicated;
+  if (early) await client.request({ t: 'start', job });
+  try {
+    await uploadChunks(client, job, chunks, progress);
+  } catch (e) {
+    if (early) await cancelJob(client, job).catch(() => {});
+    throw e;
+  }
+  if (!early) await client.request({ t: 'start', job });
+  return job;
+}
+
+/** The chunks of `job`, UPLOAD_WINDOW in flight: the tracker stores one while the next is read and on the wire. */
+async function uploadChunks(
+  client: MapReduceClient,
+  job: string,
+  chunks: Chunk[],
+  progress?: (p: SubmitProgress) => void,
+): Promise<void> {
   let next = 0;
   let sent = 0;
   const lane = async () => {
@@ -152,8 +172,6 @@ export async function submitJob(
     }
   };
   await Promise.all(Array.from({ length: Math.min(UPLOAD_WINDOW, chunks.length) }, lane));
-  await client.request({ t: 'start', job });
-  return job;
 }
 
 export async function jobStatus(client: MapReduceClient, job: string): Promise<JobRecord> {

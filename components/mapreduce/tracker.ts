@@ -186,15 +186,16 @@ export class Tracker implements RoleInstance {
         this.act({ t: 'forget', job: id });
         continue;
       }
-      const job: LiveJob = {
-        ...meta,
-        received: new Set(meta.chunks.keys()),
-        digests: [],
-        started: true,
-        touchedAt: Date.now(),
-      };
+      // A job started before its upload ended has only the chunks the core heard of: its client is gone, so it is
+      // cancelled.
+      const awaiting = new Set(cj.awaitingInput);
+      const received = new Set([...meta.chunks.keys()].filter((i) => !awaiting.has(i)));
+      const job: LiveJob = { ...meta, received, digests: [], started: true, touchedAt: Date.now() };
       this.live.set(id, job);
-      if (cj.state === 'running') resumed++;
+      if (cj.state === 'running' && awaiting.size > 0) {
+        this.ctx.log.warn('a job started before its upload ended lost its client; cancelled', { job: id });
+        this.act({ t: 'cancel', job: id, now: Date.now() });
+      } else if (cj.state === 'running') resumed++;
       else await this.finish(job);
     }
     return resumed;
@@ -230,10 +231,17 @@ export class Tracker implements RoleInstance {
     this.journal.close();
   }
 
-  /** Jobs whose client stopped uploading would hold a running-job slot for ever. */
+  /** Jobs whose client stopped uploading would hold a running-job slot for ever (one started early is cancelled). */
   private dropAbandonedUploads(now: number): void {
     for (const [id, job] of this.live) {
-      if (job.started || now - job.touchedAt < UPLOAD_IDLE_MS) continue;
+      if (now - job.touchedAt < UPLOAD_IDLE_MS) continue;
+      if (job.started) {
+        if (job.received.size >= job.chunks.length || this.replicated) continue;
+        this.ctx.log.warn('cancelled a job its client stopped uploading', { job: id, chunks: job.received.size });
+        job.touchedAt = now;
+        this.act({ t: 'cancel', job: id, now });
+        continue;
+      }
       this.live.delete(id);
       void this.store.remove(id);
       this.ctx.log.warn('dropped a job its client stopped uploading', { job: id, chunks: job.received.size });
