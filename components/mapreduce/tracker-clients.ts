@@ -222,6 +222,7 @@ export class TrackerClients {
     });
     // Replicated: the other replicas endorse the submit only if they got the very same module and chunks.
     const content = createHash('sha256').update(module).update(job.digests.join(',')).digest('hex');
+    job.moduleDigest = createHash('sha256').update(module).digest('hex');
     const awaitingInput = [...chunks.keys()].filter((i) => !job.received.has(i));
     this.tracker.act(
       {
@@ -236,7 +237,7 @@ export class TrackerClients {
         ...(awaitingInput.length > 0 ? { awaitingInput } : {}),
         now: Date.now(),
       },
-      { name, replicated, content },
+      { name, replicated, content, module: job.moduleDigest },
     );
     // Replicated: answer once this replica's copy of the state has the job (f+1 shells endorsed it), so the
     // client's next status finds it.

@@ -42,6 +42,8 @@ import { ReplicatedTracker } from './tracker-replicated.js';
 import type { TrackerOp } from './tracker-service.js';
 import { decode, encode, type TrackerToWorkerMsg, WorkerToTracker, type WorkerToTrackerMsg } from './wire.js';
 
+const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
+
 export interface LiveJob extends JobMeta {
   module: string;
   chunks: string[];
@@ -56,6 +58,9 @@ export interface LiveJob extends JobMeta {
   /** When the client last sent part of it (a job left half uploaded is dropped UPLOAD_IDLE_MS later). */
   touchedAt: number;
 }
+
+/** What a submit endorses beyond the core input: the job's name, its module's digest, a digest of all its content. */
+type SubmittedJob = { name: string; replicated: boolean; content: string; module: string };
 
 export const jobTracker: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const t = new Tracker(ctx);
@@ -257,7 +262,7 @@ export class Tracker implements RoleInstance {
    * Runs one core input, writes it ahead to the journal and carries out the actions it produced. A tick that
    * changed nothing is not written (replaying the others gives the same core).
    */
-  act(input: CoreInput, job?: { name: string; replicated: boolean; content: string }): void {
+  act(input: CoreInput, job?: SubmittedJob): void {
     if (this.replicated) {
       this.replicated.submit(replicatedOp(input, job, this.lying));
       return;
@@ -288,6 +293,15 @@ export class Tracker implements RoleInstance {
     attempt: number,
     worker: string,
   ): Promise<void> {
+    job.moduleDigest ??= sha256(job.module);
+    // Replicated: the module digest is the one ordered with the job; a shell whose copy differs sends nothing.
+    const agreed = this.replicated ? this.replicated.service.meta.get(job.id)?.moduleDigest : job.moduleDigest;
+    if (agreed !== job.moduleDigest) {
+      this.ctx.log.warn('this replica holds another job module than the agreed one: it sends no task of the job', {
+        job: job.id,
+      });
+      return;
+    }
     const common = {
       t: 'run' as const,
       job: job.id,
@@ -295,7 +309,9 @@ export class Tracker implements RoleInstance {
       index,
       attempt,
       reducers: job.reducers,
-      module: job.module,
+      // A lying replica (chaos) hands out another module under the agreed digest: workers drop it.
+      module: this.lying ? `${job.module}\n// not the submitted job\n` : job.module,
+      moduleDigest: agreed,
       timeoutMs: job.timeoutMs,
       memoryMb: job.memoryMb,
     };
@@ -416,11 +432,7 @@ export class Tracker implements RoleInstance {
  * What a replicated tracker's shell orders for a core input: worker connections as views, ticks as ticks (the SMR
  * gives the time), everything else as an endorsement. A lying shell (chaos) endorses reports with a vote of its own.
  */
-function replicatedOp(
-  input: CoreInput,
-  job: { name: string; replicated: boolean; content: string } | undefined,
-  lying: boolean,
-): TrackerOp {
+function replicatedOp(input: CoreInput, job: SubmittedJob | undefined, lying: boolean): TrackerOp {
   if (input.t === 'up') return { t: 'view', worker: input.worker, up: true, domain: input.domain };
   if (input.t === 'down') return { t: 'view', worker: input.worker, up: false, domain: '' };
   if (input.t === 'tick' || input.t === 'forget') return { t: 'tick' };

@@ -152,6 +152,13 @@ class Worker implements RoleInstance {
       this.dropped.inc();
       return;
     }
+    // A run whose module is not the bytes of the digest it names is a lie (the digest is the one ordered with the
+    // job): dropped before it can count towards a quorum.
+    if (m.header.t === 'run' && sha256(Buffer.from(m.header.module)) !== m.header.moduleDigest) {
+      this.dropped.inc();
+      this.ctx.log.warn('dropped a task whose module does not match its digest', { from, job: m.header.job });
+      return;
+    }
     if (this.quorum > 1 && !this.agreed(from, m.header, m.payload)) return;
     const h = m.header;
     if (h.t === 'run') void this.run(h, m.payload);
@@ -200,7 +207,7 @@ class Worker implements RoleInstance {
     try {
       const dir = this.jobDir(h.job);
       await fs.mkdir(dir, { recursive: true });
-      const modulePath = path.join(dir, `job-${sha256(Buffer.from(h.module)).slice(0, 16)}.mjs`);
+      const modulePath = path.join(dir, `job-${h.moduleDigest.slice(0, 16)}.mjs`);
       await fs.writeFile(modulePath, h.module);
       let data: Uint8Array[];
       if (h.task === 'map') data = [payload];
