@@ -14,6 +14,8 @@ import { MAX_JOBS_KEPT } from './limits.js';
 
 /** Chunk files synced at once when a job starts. */
 const SYNC_BATCH = 16;
+/** Bytes of lately uploaded chunks kept in memory for the map replicas they start (a few chunks' worth). */
+const RECENT_CHUNK_BYTES = 64 * 1024 * 1024;
 
 async function syncFile(file: string): Promise<void> {
   const h = await fs.open(file, 'r');
@@ -25,6 +27,9 @@ async function syncFile(file: string): Promise<void> {
 }
 
 export class JobStore {
+  private readonly recent = new Map<string, Buffer>();
+  private recentBytes = 0;
+
   constructor(private readonly root: string) {}
 
   dir(job: string): string {
@@ -42,10 +47,11 @@ export class JobStore {
    * fsync per chunk on the upload path cost more upload time than the hashing. A chunk of a job started early
    * (`sync`) is written atomically and synced at once.
    */
-  async writeChunk(job: string, index: number, data: Uint8Array, sync = false): Promise<void> {
+  async writeChunk(job: string, index: number, data: Buffer, sync = false): Promise<void> {
     const file = path.join(this.dir(job), 'input', String(index));
-    if (sync) return writeFileAtomic(file, data, { mkdir: false });
-    await fs.writeFile(file, data);
+    if (sync) await writeFileAtomic(file, data, { mkdir: false });
+    else await fs.writeFile(file, data);
+    this.remember(`${job}/${index}`, data);
   }
 
   /** Syncs the uploaded chunks `indexes` and their directory (before a started job's meta.json is written). */
@@ -72,8 +78,20 @@ export class JobStore {
     }
   }
 
-  readChunk(job: string, index: number): Promise<Buffer> {
-    return fs.readFile(path.join(this.dir(job), 'input', String(index)));
+  /** A chunk: from memory when it arrived lately (its map replicas start right then), else from disk. */
+  async readChunk(job: string, index: number): Promise<Buffer> {
+    return this.recent.get(`${job}/${index}`) ?? fs.readFile(path.join(this.dir(job), 'input', String(index)));
+  }
+
+  /** Keeps the chunks that arrived last, up to RECENT_CHUNK_BYTES, so the replicas they start do not read the disk. */
+  private remember(key: string, data: Buffer): void {
+    this.recent.set(key, data);
+    this.recentBytes += data.length;
+    for (const [k, d] of this.recent) {
+      if (this.recentBytes <= RECENT_CHUNK_BYTES) break;
+      this.recent.delete(k);
+      this.recentBytes -= d.length;
+    }
   }
 
   writeOutput(job: string, task: number, attempt: number, data: Uint8Array): Promise<void> {
@@ -84,12 +102,23 @@ export class JobStore {
     return fs.readFile(path.join(this.dir(job), 'out', `r${task}-a${attempt}`)).catch(() => null);
   }
 
+  /** Drops a job's chunks from memory (it ended or was dropped). */
+  private forgetRecent(job: string): void {
+    for (const [k, d] of this.recent) {
+      if (!k.startsWith(`${job}/`)) continue;
+      this.recent.delete(k);
+      this.recentBytes -= d.length;
+    }
+  }
+
   remove(job: string): Promise<void> {
+    this.forgetRecent(job);
     return fs.rm(this.dir(job), { recursive: true, force: true });
   }
 
   /** Writes the record of an ended job and drops its inputs (only outputs are read after the end). */
   async finish(rec: JobRecord): Promise<void> {
+    this.forgetRecent(rec.job);
     await writeFileAtomic(path.join(this.dir(rec.job), 'record.json'), `${JSON.stringify(rec, null, 2)}\n`);
     await fs.rm(path.join(this.dir(rec.job), 'input'), { recursive: true, force: true });
   }

@@ -316,8 +316,9 @@ export class Tracker implements RoleInstance {
       memoryMb: job.memoryMb,
     };
     if (task === 'map') {
-      const data = await this.store.readChunk(job.id, index);
-      if (this.lying) data.reverse();
+      const stored = await this.store.readChunk(job.id, index);
+      // A copy to lie with: the stored chunk may be kept in memory for the next replica.
+      const data = this.lying ? Buffer.from(stored).reverse() : stored;
       this.sendWorker(worker, { ...common, input: job.chunks[index] ?? `chunk:${index}` }, data);
       return;
     }

@@ -61,6 +61,8 @@ class Worker implements RoleInstance {
   private readonly reports = new Map<string, Buffer>();
   private readonly fetches = new Map<number, (r: { ok: boolean; data: Buffer }) => void>();
   private nextReq = 0;
+  /** Job module files written, by path (forgotten with their job). */
+  private readonly modules = new Set<string>();
   private done = 0;
   private readonly dropped;
 
@@ -166,6 +168,7 @@ class Worker implements RoleInstance {
     else {
       for (const k of this.reports.keys()) if (k.startsWith(`${h.job}/`)) this.reports.delete(k);
       for (const k of this.votes.keys()) if (k.startsWith(`${h.job}\n`)) this.votes.delete(k);
+      for (const p of this.modules) if (p.startsWith(`${this.jobDir(h.job)}${path.sep}`)) this.modules.delete(p);
       void fs.rm(this.jobDir(h.job), { recursive: true, force: true });
     }
   }
@@ -208,7 +211,11 @@ class Worker implements RoleInstance {
       const dir = this.jobDir(h.job);
       await fs.mkdir(dir, { recursive: true });
       const modulePath = path.join(dir, `job-${h.moduleDigest.slice(0, 16)}.mjs`);
-      await fs.writeFile(modulePath, h.module);
+      // Written once per job and module (not rewritten under a task that may be importing it).
+      if (!this.modules.has(modulePath)) {
+        await fs.writeFile(modulePath, h.module);
+        this.modules.add(modulePath);
+      }
       let data: Uint8Array[];
       if (h.task === 'map') data = [payload];
       else {
