@@ -177,6 +177,7 @@ export class Tracker implements RoleInstance {
         if (meta)
           this.live.set(id, {
             ...meta,
+            moduleDigest: sha256(meta.module),
             received: new Set(meta.chunks.keys()),
             digests: [],
             started: true,
@@ -195,7 +196,14 @@ export class Tracker implements RoleInstance {
       // cancelled.
       const awaiting = new Set(cj.awaitingInput);
       const received = new Set([...meta.chunks.keys()].filter((i) => !awaiting.has(i)));
-      const job: LiveJob = { ...meta, received, digests: [], started: true, touchedAt: Date.now() };
+      const job: LiveJob = {
+        ...meta,
+        moduleDigest: sha256(meta.module),
+        received,
+        digests: [],
+        started: true,
+        touchedAt: Date.now(),
+      };
       this.live.set(id, job);
       if (cj.state === 'running' && awaiting.size > 0) {
         this.ctx.log.warn('a job started before its upload ended lost its client; cancelled', { job: id });
