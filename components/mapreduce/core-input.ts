@@ -1,7 +1,7 @@
 /**
  * The scheduling core's inputs as data: every event the tracker feeds the core (a worker up or down, a job
- * submitted, a replica's report or loss, a tick, a cancel, a job forgotten) with the time it happened. The core is
- * deterministic, so the same inputs in the same order give the same state and the same actions: the tracker writes
+ * submitted, an input chunk of a started job arrived, a replica's report or loss, a tick, a cancel, a job
+ * forgotten) with the time it happened. The core is deterministic, so the same inputs in the same order give the same state and the same actions: the tracker writes
  * them ahead to its journal (tracker-journal.ts) and replays them at a restart, and a replicated tracker orders
  * them through the SMR so every replica computes the same schedule (tracker-service.ts).
  */
@@ -27,8 +27,11 @@ export const CoreInputSchema = z.discriminatedUnion('t', [
     timeoutMs: z.int().min(1),
     stragglerMs: z.int().min(0),
     tentative: z.boolean().optional(),
+    /** Map tasks whose input chunk is still being uploaded (a single tracker starts a job before its upload ends). */
+    awaitingInput: z.array(idx).max(MAX_MAP_TASKS).optional(),
     now: time,
   }),
+  z.object({ t: z.literal('input'), job: id, index: idx, now: time }),
   z.object({ t: z.literal('report'), ...replicaRef, vote: z.string().max(200_000) }),
   z.object({ t: z.literal('lost'), ...replicaRef }),
   z.object({ t: z.literal('tick'), now: time }),
@@ -53,8 +56,11 @@ export function applyInput(core: SchedulerCore, i: CoreInput): void {
         { maps: i.maps, reduces: i.reduces },
         { timeoutMs: i.timeoutMs, stragglerMs: i.stragglerMs },
         i.now,
-        { tentative: i.tentative === true },
+        { tentative: i.tentative === true, ...(i.awaitingInput ? { awaitingInput: i.awaitingInput } : {}) },
       );
+      return;
+    case 'input':
+      core.inputArrived(i.job, i.index, i.now);
       return;
     case 'report':
       core.report(i.job, i.kind, i.index, i.attempt, i.worker, i.vote, i.now);

@@ -83,6 +83,11 @@ export interface CoreJob {
   stragglerMs: number;
   /** Reduces start on the first copy of each map output (and restart when the vote disagrees). */
   tentative: boolean;
+  /**
+   * Map tasks whose input chunk has not reached the tracker yet (a job started while its upload goes on): they get
+   * replicas once it has (`inputArrived`), so no replica's clock runs while its input is still on the way.
+   */
+  awaitingInput?: number[];
   counters: JobCounters;
   suspects: Suspect[];
   /** Why the job failed: the agreed error vote or the task that never got f+1 agreeing replicas. */
@@ -184,7 +189,7 @@ export class SchedulerCore {
     tasks: { maps: number; reduces: number },
     times: { timeoutMs: number; stragglerMs: number },
     now: number,
-    options: { tentative?: boolean } = {},
+    options: { tentative?: boolean; awaitingInput?: number[] } = {},
   ): void {
     const { maps, reduces } = tasks;
     const task = (kind: TaskKind, index: number): Task => ({ kind, index, replicas: [], accepted: null, agreeing: [] });
@@ -196,6 +201,9 @@ export class SchedulerCore {
       reduces: Array.from({ length: reduces }, (_, i) => task('reduce', i)),
       ...times,
       tentative: options.tentative === true,
+      ...(options.awaitingInput?.length
+        ? { awaitingInput: [...new Set(options.awaitingInput)].sort((a, b) => a - b) }
+        : {}),
       counters: { mapReplicas: 0, reduceReplicas: 0, mismatches: 0, timeouts: 0, lost: 0, tentativeRestarts: 0 },
       suspects: [],
       failure: null,
@@ -227,6 +235,16 @@ export class SchedulerCore {
       r.state = 'lost';
       j.counters.lost++;
     });
+  }
+
+  /** The input chunk of map task `index` reached the tracker: the task may get replicas. */
+  inputArrived(id: string, index: number, now: number): void {
+    const job = this.jobs.get(id);
+    if (job?.state !== 'running' || !job.awaitingInput?.includes(index)) return;
+    job.awaitingInput = job.awaitingInput.filter((i) => i !== index);
+    if (job.awaitingInput.length === 0) delete job.awaitingInput;
+    this.mutations++;
+    this.schedule(now);
   }
 
   tick(now: number): void {
@@ -375,8 +393,10 @@ export class SchedulerCore {
       for (const job of this.running()) {
         const mapsDone = job.maps.every((t) => t.accepted !== null);
         const early = !mapsDone && job.tentative && job.maps.every((t) => t.accepted !== null || firstCopy(t));
+        const awaiting = new Set(job.awaitingInput);
         for (const t of mapsDone ? job.reduces : early ? [...job.maps, ...job.reduces] : job.maps) {
           if (t.accepted !== null || t.replicas.length > 0 !== pass) continue;
+          if (t.kind === 'map' && awaiting.has(t.index)) continue;
           let want = this.wanted(job, t, now);
           if (job.state !== 'running') break;
           while (want-- > 0) {

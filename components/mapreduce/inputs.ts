@@ -132,8 +132,15 @@ export async function readChunk(c: Chunk): Promise<Buffer> {
   if (c.data) return c.data.subarray(c.offset, c.offset + c.length);
   const fh = await fs.open(c.file, 'r');
   try {
-    const buf = Buffer.alloc(c.length);
-    await fh.read(buf, 0, c.length, c.offset);
+    // Not zero-filled: the read overwrites all of it (a short read is an error below).
+    const buf = Buffer.allocUnsafe(c.length);
+    const { bytesRead } = await fh.read(buf, 0, c.length, c.offset);
+    if (bytesRead !== c.length)
+      throw inputError(
+        `${c.file} got shorter while it was being uploaded`,
+        c.file,
+        'do not change an input while submitting',
+      );
     return buf;
   } finally {
     await fh.close();

@@ -29,6 +29,8 @@ export interface JobRecord {
   /** f of the job's replication (0 for an unreplicated run: one replica per task, no vote). */
   f: number;
   replicated: boolean;
+  /** sha256 of the job module that ran (for a replicated tracker: the digest its replicas agreed on). */
+  moduleDigest?: string;
   maps: number;
   reducers: number;
   tasks: { maps: number; mapsAccepted: number; reduces: number; reducesAccepted: number };
@@ -54,6 +56,11 @@ export interface JobMeta {
   reducers: number;
   replicated: boolean;
   f: number;
+  /**
+   * sha256 of the job module's text. With a replicated tracker it is part of the ordered submission (f+1 shells
+   * endorsed it), and workers run only module bytes with this digest.
+   */
+  moduleDigest?: string;
 }
 
 /** The JobError of an error vote `error:<kind>:<record>:<message>` (record JSON-encoded). */
@@ -94,6 +101,7 @@ export function jobRecord(meta: JobMeta, j: CoreJob, origin: number, trust = TRA
     finishedAt: j.finishedAt === null ? null : iso(j.finishedAt),
     f: meta.f,
     replicated: meta.replicated,
+    ...(meta.moduleDigest ? { moduleDigest: meta.moduleDigest } : {}),
     maps: j.maps.length,
     reducers: j.reduces.length,
     tasks: {

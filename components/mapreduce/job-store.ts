@@ -12,7 +12,24 @@ import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import type { JobMeta, JobRecord } from './job-record.js';
 import { MAX_JOBS_KEPT } from './limits.js';
 
+/** Chunk files synced at once when a job starts. */
+const SYNC_BATCH = 16;
+/** Bytes of lately uploaded chunks kept in memory for the map replicas they start (a few chunks' worth). */
+const RECENT_CHUNK_BYTES = 64 * 1024 * 1024;
+
+async function syncFile(file: string): Promise<void> {
+  const h = await fs.open(file, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
 export class JobStore {
+  private readonly recent = new Map<string, Buffer>();
+  private recentBytes = 0;
+
   constructor(private readonly root: string) {}
 
   dir(job: string): string {
@@ -24,8 +41,25 @@ export class JobStore {
     await fs.mkdir(path.join(this.dir(job), 'out'), { recursive: true });
   }
 
-  writeChunk(job: string, index: number, data: Uint8Array): Promise<void> {
-    return writeFileAtomic(path.join(this.dir(job), 'input', String(index)), data, { mkdir: false });
+  /**
+   * An uploaded chunk, not yet synced: nothing refers to it until the job starts (a job that never started is removed
+   * at the next load), and `syncInputs` makes every chunk durable at once before the journal hears of the job. One
+   * fsync per chunk on the upload path cost more upload time than the hashing. A chunk of a job started early
+   * (`sync`) is written atomically and synced at once.
+   */
+  async writeChunk(job: string, index: number, data: Buffer, sync = false): Promise<void> {
+    const file = path.join(this.dir(job), 'input', String(index));
+    if (sync) await writeFileAtomic(file, data, { mkdir: false });
+    else await fs.writeFile(file, data);
+    this.remember(`${job}/${index}`, data);
+  }
+
+  /** Syncs the uploaded chunks `indexes` and their directory (before a started job's meta.json is written). */
+  async syncInputs(job: string, indexes: readonly number[]): Promise<void> {
+    const dir = path.join(this.dir(job), 'input');
+    for (let i = 0; i < indexes.length; i += SYNC_BATCH)
+      await Promise.all(indexes.slice(i, i + SYNC_BATCH).map((k) => syncFile(path.join(dir, String(k)))));
+    await syncFile(dir).catch(() => {});
   }
 
   /** What a started job needs beyond the core's state: written before the core hears of the job. */
@@ -44,8 +78,20 @@ export class JobStore {
     }
   }
 
-  readChunk(job: string, index: number): Promise<Buffer> {
-    return fs.readFile(path.join(this.dir(job), 'input', String(index)));
+  /** A chunk: from memory when it arrived lately (its map replicas start right then), else from disk. */
+  async readChunk(job: string, index: number): Promise<Buffer> {
+    return this.recent.get(`${job}/${index}`) ?? fs.readFile(path.join(this.dir(job), 'input', String(index)));
+  }
+
+  /** Keeps the chunks that arrived last, up to RECENT_CHUNK_BYTES, so the replicas they start do not read the disk. */
+  private remember(key: string, data: Buffer): void {
+    this.recent.set(key, data);
+    this.recentBytes += data.length;
+    for (const [k, d] of this.recent) {
+      if (this.recentBytes <= RECENT_CHUNK_BYTES) break;
+      this.recent.delete(k);
+      this.recentBytes -= d.length;
+    }
   }
 
   writeOutput(job: string, task: number, attempt: number, data: Uint8Array): Promise<void> {
@@ -56,12 +102,23 @@ export class JobStore {
     return fs.readFile(path.join(this.dir(job), 'out', `r${task}-a${attempt}`)).catch(() => null);
   }
 
+  /** Drops a job's chunks from memory (it ended or was dropped). */
+  private forgetRecent(job: string): void {
+    for (const [k, d] of this.recent) {
+      if (!k.startsWith(`${job}/`)) continue;
+      this.recent.delete(k);
+      this.recentBytes -= d.length;
+    }
+  }
+
   remove(job: string): Promise<void> {
+    this.forgetRecent(job);
     return fs.rm(this.dir(job), { recursive: true, force: true });
   }
 
   /** Writes the record of an ended job and drops its inputs (only outputs are read after the end). */
   async finish(rec: JobRecord): Promise<void> {
+    this.forgetRecent(rec.job);
     await writeFileAtomic(path.join(this.dir(rec.job), 'record.json'), `${JSON.stringify(rec, null, 2)}\n`);
     await fs.rm(path.join(this.dir(rec.job), 'input'), { recursive: true, force: true });
   }

@@ -27,6 +27,7 @@ import {
   MIN_CHUNK_BYTES,
   MIN_TASK_MEMORY_MB,
   MIN_TASK_TIMEOUT_MS,
+  UPLOAD_WINDOW,
 } from './limits.js';
 import { readStorageInputs } from './storage-io.js';
 
@@ -141,12 +142,36 @@ export async function submitJob(
     ...(o.tentative ? { tentative: true } : {}),
   });
   const job = (body as { job: string }).job;
-  for (let i = 0; i < chunks.length; i++) {
-    await client.request({ t: 'chunk', job, index: i }, await readChunk(chunks[i] as Chunk));
-    progress?.({ phase: 'upload', chunksSent: i + 1, chunks: chunks.length });
+  // A single tracker starts the job now and runs each map as its chunk arrives (the upload overlaps the work); the
+  // replicas of a replicated one endorse the job with a digest of all its content, so they start it after the upload.
+  const early = !client.replicated;
+  if (early) await client.request({ t: 'start', job });
+  try {
+    await uploadChunks(client, job, chunks, progress);
+  } catch (e) {
+    if (early) await cancelJob(client, job).catch(() => {});
+    throw e;
   }
-  await client.request({ t: 'start', job });
+  if (!early) await client.request({ t: 'start', job });
   return job;
+}
+
+/** The chunks of `job`, UPLOAD_WINDOW in flight: the tracker stores one while the next is read and on the wire. */
+async function uploadChunks(
+  client: MapReduceClient,
+  job: string,
+  chunks: Chunk[],
+  progress?: (p: SubmitProgress) => void,
+): Promise<void> {
+  let next = 0;
+  let sent = 0;
+  const lane = async () => {
+    for (let i = next++; i < chunks.length; i = next++) {
+      await client.request({ t: 'chunk', job, index: i }, await readChunk(chunks[i] as Chunk));
+      progress?.({ phase: 'upload', chunksSent: ++sent, chunks: chunks.length });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(UPLOAD_WINDOW, chunks.length) }, lane));
 }
 
 export async function jobStatus(client: MapReduceClient, job: string): Promise<JobRecord> {

@@ -2,6 +2,11 @@
 
 /** Largest input chunk a map task reads (a frame of the transport carries it whole, with room for its header). */
 export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Chunk uploads a client keeps in flight: the tracker writes one while the next is on the wire (each connection's send
+ * queue stays under 4 x MAX_CHUNK_BYTES).
+ */
+export const UPLOAD_WINDOW = 4;
 /** Default chunk size for local file inputs. */
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Smallest chunk size accepted (smaller ones only multiply task overhead). */

@@ -104,15 +104,21 @@ export class TrackerClients {
       case 'submit':
         return { body: await this.submit(h) };
       case 'chunk': {
-        const job = this.pending(h.job);
+        const job = this.uploading(h.job);
         if (h.index >= job.chunks.length)
           throw new RequestError(MapReduceCode.input, `chunk ${h.index} is past the job's ${job.chunks.length}`);
         if (payload.length > MAX_CHUNK_BYTES)
           throw new RequestError(MapReduceCode.input, `chunk ${h.index} is over ${MAX_CHUNK_BYTES} bytes`);
-        await this.tracker.store.writeChunk(job.id, h.index, payload);
+        // A started job's chunk is final once stored (its map may be running): a repeat is answered, not written.
+        if (job.started && job.received.has(h.index)) return { body: { received: job.received.size } };
+        // A chunk of a started job is synced at once: the journal already knows the job.
+        await this.tracker.store.writeChunk(job.id, h.index, payload, job.started);
         job.received.add(h.index);
-        job.digests[h.index] = createHash('sha256').update(payload).digest('hex');
+        // Only a replicated tracker endorses the content it received; a single one would hash every byte for nothing.
+        if (this.tracker.replicated) job.digests[h.index] = createHash('sha256').update(payload).digest('hex');
         job.touchedAt = Date.now();
+        // Its map task may now get replicas (the core schedules no map before its chunk is here).
+        if (job.started) this.tracker.act({ t: 'input', job: job.id, index: h.index, now: Date.now() });
         return { body: { received: job.received.size } };
       }
       case 'start':
@@ -175,8 +181,22 @@ export class TrackerClients {
     return job;
   }
 
+  /**
+   * A job whose chunks may still be sent: not started yet, or (single tracker) started early and still missing some.
+   */
+  private uploading(id: string): LiveJob {
+    const job = this.tracker.live.get(id);
+    if (job?.started && !this.tracker.replicated && job.received.size < job.chunks.length) return job;
+    return this.pending(id);
+  }
+
+  /**
+   * Starts a job. A single tracker starts it with chunks still to come (maps run as their chunk arrives, so the
+   * upload overlaps the work); a replicated one only once every chunk is there, since its replicas endorse the job
+   * with a digest of the whole content.
+   */
   private async startJob(job: LiveJob): Promise<{ job: string }> {
-    if (job.received.size !== job.chunks.length) {
+    if (this.tracker.replicated && job.received.size !== job.chunks.length) {
       throw new RequestError(
         MapReduceCode.input,
         `job ${job.id} has ${job.received.size} of its ${job.chunks.length} chunks`,
@@ -186,6 +206,7 @@ export class TrackerClients {
     const { id, name, reducers, replicated, f, module, chunks, timeoutMs, stragglerMs, memoryMb } = job;
     const tentative = job.tentative === true;
     // On disk before the journal hears of the job: a restarted tracker needs both to resume it.
+    await this.tracker.store.syncInputs(id, [...job.received]);
     await this.tracker.store.writeMeta({
       id,
       name,
@@ -201,6 +222,8 @@ export class TrackerClients {
     });
     // Replicated: the other replicas endorse the submit only if they got the very same module and chunks.
     const content = createHash('sha256').update(module).update(job.digests.join(',')).digest('hex');
+    job.moduleDigest = createHash('sha256').update(module).digest('hex');
+    const awaitingInput = [...chunks.keys()].filter((i) => !job.received.has(i));
     this.tracker.act(
       {
         t: 'submit',
@@ -211,9 +234,10 @@ export class TrackerClients {
         timeoutMs: timeoutMs + REPORT_MARGIN_MS,
         stragglerMs,
         ...(tentative ? { tentative: true } : {}),
+        ...(awaitingInput.length > 0 ? { awaitingInput } : {}),
         now: Date.now(),
       },
-      { name, replicated, content },
+      { name, replicated, content, module: job.moduleDigest },
     );
     // Replicated: answer once this replica's copy of the state has the job (f+1 shells endorsed it), so the
     // client's next status finds it.

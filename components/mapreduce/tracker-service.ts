@@ -22,8 +22,19 @@ import { MAX_JOBS_KEPT } from './limits.js';
 /** What a shell may endorse: a core input without its time (the SMR's timestamp is used), and a job's identity. */
 const Endorsable = z.object({
   input: CoreInputSchema,
-  /** For a submit: the job's name and a digest of its module and chunks (shells endorse identical content only). */
-  job: z.object({ name: z.string().max(200), replicated: z.boolean(), content: z.string().max(128) }).optional(),
+  /**
+   * For a submit: the job's name, the sha256 of its module (`module`: ordered with the job, so every shell and
+   * worker knows which module bytes were submitted) and a digest of its module and chunks (shells endorse identical
+   * content only).
+   */
+  job: z
+    .object({
+      name: z.string().max(200),
+      replicated: z.boolean(),
+      content: z.string().max(128),
+      module: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .optional(),
 });
 
 export const TrackerOpSchema = z.discriminatedUnion('t', [
@@ -123,6 +134,7 @@ export class TrackerService implements Service {
         reducers: input.reduces,
         replicated: op.job.replicated,
         f: input.f,
+        moduleDigest: op.job.module,
       });
     }
     this.apply({ ...input, now } as CoreInput);

@@ -42,6 +42,8 @@ import { ReplicatedTracker } from './tracker-replicated.js';
 import type { TrackerOp } from './tracker-service.js';
 import { decode, encode, type TrackerToWorkerMsg, WorkerToTracker, type WorkerToTrackerMsg } from './wire.js';
 
+const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
+
 export interface LiveJob extends JobMeta {
   module: string;
   chunks: string[];
@@ -56,6 +58,9 @@ export interface LiveJob extends JobMeta {
   /** When the client last sent part of it (a job left half uploaded is dropped UPLOAD_IDLE_MS later). */
   touchedAt: number;
 }
+
+/** What a submit endorses beyond the core input: the job's name, its module's digest, a digest of all its content. */
+type SubmittedJob = { name: string; replicated: boolean; content: string; module: string };
 
 export const jobTracker: RoleFactory = async (ctx: RoleContext): Promise<RoleInstance> => {
   const t = new Tracker(ctx);
@@ -172,6 +177,7 @@ export class Tracker implements RoleInstance {
         if (meta)
           this.live.set(id, {
             ...meta,
+            moduleDigest: sha256(meta.module),
             received: new Set(meta.chunks.keys()),
             digests: [],
             started: true,
@@ -186,15 +192,23 @@ export class Tracker implements RoleInstance {
         this.act({ t: 'forget', job: id });
         continue;
       }
+      // A job started before its upload ended has only the chunks the core heard of: its client is gone, so it is
+      // cancelled.
+      const awaiting = new Set(cj.awaitingInput);
+      const received = new Set([...meta.chunks.keys()].filter((i) => !awaiting.has(i)));
       const job: LiveJob = {
         ...meta,
-        received: new Set(meta.chunks.keys()),
+        moduleDigest: sha256(meta.module),
+        received,
         digests: [],
         started: true,
         touchedAt: Date.now(),
       };
       this.live.set(id, job);
-      if (cj.state === 'running') resumed++;
+      if (cj.state === 'running' && awaiting.size > 0) {
+        this.ctx.log.warn('a job started before its upload ended lost its client; cancelled', { job: id });
+        this.act({ t: 'cancel', job: id, now: Date.now() });
+      } else if (cj.state === 'running') resumed++;
       else await this.finish(job);
     }
     return resumed;
@@ -230,10 +244,17 @@ export class Tracker implements RoleInstance {
     this.journal.close();
   }
 
-  /** Jobs whose client stopped uploading would hold a running-job slot for ever. */
+  /** Jobs whose client stopped uploading would hold a running-job slot for ever (one started early is cancelled). */
   private dropAbandonedUploads(now: number): void {
     for (const [id, job] of this.live) {
-      if (job.started || now - job.touchedAt < UPLOAD_IDLE_MS) continue;
+      if (now - job.touchedAt < UPLOAD_IDLE_MS) continue;
+      if (job.started) {
+        if (job.received.size >= job.chunks.length || this.replicated) continue;
+        this.ctx.log.warn('cancelled a job its client stopped uploading', { job: id, chunks: job.received.size });
+        job.touchedAt = now;
+        this.act({ t: 'cancel', job: id, now });
+        continue;
+      }
       this.live.delete(id);
       void this.store.remove(id);
       this.ctx.log.warn('dropped a job its client stopped uploading', { job: id, chunks: job.received.size });
@@ -249,7 +270,7 @@ export class Tracker implements RoleInstance {
    * Runs one core input, writes it ahead to the journal and carries out the actions it produced. A tick that
    * changed nothing is not written (replaying the others gives the same core).
    */
-  act(input: CoreInput, job?: { name: string; replicated: boolean; content: string }): void {
+  act(input: CoreInput, job?: SubmittedJob): void {
     if (this.replicated) {
       this.replicated.submit(replicatedOp(input, job, this.lying));
       return;
@@ -280,6 +301,15 @@ export class Tracker implements RoleInstance {
     attempt: number,
     worker: string,
   ): Promise<void> {
+    job.moduleDigest ??= sha256(job.module);
+    // Replicated: the module digest is the one ordered with the job; a shell whose copy differs sends nothing.
+    const agreed = this.replicated ? this.replicated.service.meta.get(job.id)?.moduleDigest : job.moduleDigest;
+    if (agreed !== job.moduleDigest) {
+      this.ctx.log.warn('this replica holds another job module than the agreed one: it sends no task of the job', {
+        job: job.id,
+      });
+      return;
+    }
     const common = {
       t: 'run' as const,
       job: job.id,
@@ -287,13 +317,16 @@ export class Tracker implements RoleInstance {
       index,
       attempt,
       reducers: job.reducers,
-      module: job.module,
+      // A lying replica (chaos) hands out another module under the agreed digest: workers drop it.
+      module: this.lying ? `${job.module}\n// not the submitted job\n` : job.module,
+      moduleDigest: agreed,
       timeoutMs: job.timeoutMs,
       memoryMb: job.memoryMb,
     };
     if (task === 'map') {
-      const data = await this.store.readChunk(job.id, index);
-      if (this.lying) data.reverse();
+      const stored = await this.store.readChunk(job.id, index);
+      // A copy to lie with: the stored chunk may be kept in memory for the next replica.
+      const data = this.lying ? Buffer.from(stored).reverse() : stored;
       this.sendWorker(worker, { ...common, input: job.chunks[index] ?? `chunk:${index}` }, data);
       return;
     }
@@ -408,11 +441,7 @@ export class Tracker implements RoleInstance {
  * What a replicated tracker's shell orders for a core input: worker connections as views, ticks as ticks (the SMR
  * gives the time), everything else as an endorsement. A lying shell (chaos) endorses reports with a vote of its own.
  */
-function replicatedOp(
-  input: CoreInput,
-  job: { name: string; replicated: boolean; content: string } | undefined,
-  lying: boolean,
-): TrackerOp {
+function replicatedOp(input: CoreInput, job: SubmittedJob | undefined, lying: boolean): TrackerOp {
   if (input.t === 'up') return { t: 'view', worker: input.worker, up: true, domain: input.domain };
   if (input.t === 'down') return { t: 'view', worker: input.worker, up: false, domain: '' };
   if (input.t === 'tick' || input.t === 'forget') return { t: 'tick' };

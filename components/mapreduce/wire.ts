@@ -36,6 +36,8 @@ export const TrackerToWorker = z.discriminatedUnion('t', [
     ...taskRef,
     reducers: z.int().min(1).max(MAX_REDUCERS),
     module: z.string(),
+    /** sha256 of `module`: the digest ordered with the job (replicated tracker); a run whose module differs is dropped. */
+    moduleDigest: digest,
     input: z.string().max(1024),
     timeoutMs: z.int().min(1),
     memoryMb: z.int().min(1),

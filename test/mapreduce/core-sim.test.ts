@@ -31,6 +31,8 @@ interface SimOptions {
   nondeterministic?: boolean;
   /** Tentative execution: reduces start on first map copies; a reduce that read a lie outputs a wrong vote. */
   tentative?: boolean;
+  /** The job starts before its upload ends: each map's input arrives at a random time (`inputArrived`). */
+  streamed?: boolean;
 }
 
 interface Event {
@@ -60,6 +62,7 @@ function simulate(o: SimOptions) {
   const maps = 1 + Math.floor(r() * 12);
   const reduces = 1 + Math.floor(r() * 5);
   const down = new Set<string>();
+  const arrived = new Set<number>(o.streamed ? [] : Array.from({ length: maps }, (_, i) => i));
   let now = 0;
   const check = (a: Action) => {
     const job = core.jobs.get('j');
@@ -74,6 +77,7 @@ function simulate(o: SimOptions) {
     if (a.task === 'reduce' && job.maps.some((m) => !m.replicas.some((x) => x.state === 'done')))
       errors.push('a reduce started before every map had a finished copy');
     if (down.has(a.worker)) errors.push(`a replica went to ${a.worker}, which is down`);
+    if (a.task === 'map' && !arrived.has(a.index)) errors.push(`map-${a.index} started before its input arrived`);
   };
   const flush = () => {
     for (const a of core.drain()) {
@@ -100,8 +104,16 @@ function simulate(o: SimOptions) {
   for (const w of workers) core.workerUp(w, 0);
   core.submit('j', { f, maxReplicas: 2 * f + 1 }, { maps, reduces }, { timeoutMs: 60_000, stragglerMs: 2_000 }, 0, {
     tentative: o.tentative === true,
+    ...(o.streamed ? { awaitingInput: Array.from({ length: maps }, (_, i) => i) } : {}),
   });
   flush();
+  if (o.streamed) {
+    for (let i = 0; i < maps; i++)
+      at(Math.floor(r() * 3000), () => {
+        arrived.add(i);
+        core.inputArrived('j', i, now);
+      });
+  }
   if (crashWorker) {
     const t0 = 20 + Math.floor(r() * 200);
     at(t0, () => {
@@ -131,7 +143,7 @@ function simulate(o: SimOptions) {
 describe('MapReduce scheduling and voting core, seeded simulation', () => {
   it('ends done with correct outputs, bounded replicas and the liars named, over 400 seeds', () => {
     for (let seed = 1; seed <= 400; seed++) {
-      const { job, f, modes, errors } = simulate({ seed });
+      const { job, f, modes, errors } = simulate({ seed, streamed: seed % 3 === 0 });
       const ctx = `seed ${seed}`;
       expect(errors, ctx).toEqual([]);
       expect(job?.state, ctx).toBe('done');
@@ -153,8 +165,9 @@ describe('MapReduce scheduling and voting core, seeded simulation', () => {
   });
 
   it('runs exactly f+1 replicas per task and suspects nobody when no worker is faulty', () => {
-    for (let seed = 1; seed <= 200; seed++) {
-      const { job, f, maps, reduces } = simulate({ seed, faultFree: true });
+    for (let seed = 1; seed <= 400; seed++) {
+      const { job, f, maps, reduces, errors } = simulate({ seed, faultFree: true, streamed: seed > 200 });
+      expect(errors).toEqual([]);
       expect(job?.state).toBe('done');
       expect(job?.counters).toEqual({
         mapReplicas: maps * (f + 1),

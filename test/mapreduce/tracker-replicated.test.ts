@@ -2,9 +2,10 @@
  * `jobTracker: replicated` on real processes: a MapReduce component whose job tracker is 3f+1 = 4 replicas running
  * the scheduling state on the SMR, with 4 workers (f=1), deployed to the local target with the built CLI. Word
  * count equals a single-process count with every tracker replica up, with one killed, and with one lying (its shell
- * endorses wrong votes and sends altered assignments): workers and the client act only on f+1 identical tracker
- * messages. Fault-free jobs still run exactly f+1 replicas per task. Needs `npm run build` first.
+ * endorses wrong votes and sends altered assignments, another job module among them): workers and the client act
+ * only on f+1 identical tracker messages, and workers drop a module that is not the one ordered with the job. Fault-free jobs still run exactly f+1 replicas per task. Needs `npm run build` first.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,7 @@ interface Rec {
   job: string;
   state: string;
   trust: string;
+  moduleDigest: string;
   counters: { mapReplicas: number; reduceReplicas: number };
   failure: { message: string } | null;
 }
@@ -128,6 +130,22 @@ describe.skipIf(!built)('a replicated MapReduce job tracker', () => {
       expect(rec.state, JSON.stringify(rec.failure)).toBe('done');
       expect(rec.counters).toMatchObject({ mapReplicas: 2 * MAPS, reduceReplicas: 2 * REDUCERS });
       expect(await result(rec.job)).toEqual(reference);
+      // The module ordered with the job is the one submitted; the liar's other module was dropped by the workers.
+      expect(rec.moduleDigest).toBe(
+        createHash('sha256')
+          .update(await fs.readFile(WORDCOUNT))
+          .digest('hex'),
+      );
+      const logs = await Promise.all(
+        [0, 1, 2, 3].map((i) =>
+          fs
+            .readFile(path.join(dir, '.tclouds', STACK, 'nodes', `jobs-worker-${i}`, 'node.log'), 'utf8')
+            .catch(() => ''),
+        ),
+      );
+      const dropped = logs.flatMap((l) => l.split('\n')).filter((l) => l.includes('module does not match its digest'));
+      expect(dropped.length).toBeGreaterThan(0);
+      expect(dropped.every((l) => l.includes(tracker(1)))).toBe(true);
     } finally {
       await ok(['chaos', 'heal', '--yes']);
     }

@@ -27,7 +27,7 @@ function exec(s: TrackerService, client: string, op: TrackerOp, timestamp = 1000
 const submit: TrackerOp = {
   t: 'endorse',
   input: { t: 'submit', job: 'j1', f: F, maps: 1, reduces: 1, timeoutMs: 60_000, stragglerMs: 10_000, now: 0 },
-  job: { name: 'wc', replicated: true, content: 'c'.repeat(64) },
+  job: { name: 'wc', replicated: true, content: 'c'.repeat(64), module: 'd'.repeat(64) },
 };
 
 function workersUp(s: TrackerService, shells: string[]): void {
@@ -61,6 +61,21 @@ describe('the replicated tracker service', () => {
     exec(s, 't1.shell', report(r0!.worker, 'a'.repeat(64)));
     expect(s.core.jobs.get('j1')?.maps[0]?.replicas[0]).toMatchObject({ state: 'done', vote: 'a'.repeat(64) });
     expect(r1?.attempt).toBe(1);
+  });
+
+  it("orders the job module's digest with the job: a shell endorsing another module is not counted", () => {
+    const s = service();
+    workersUp(s, ['t0.shell', 't1.shell']);
+    const other: TrackerOp = {
+      ...submit,
+      job: { ...(submit.job as NonNullable<typeof submit.job>), module: 'e'.repeat(64) },
+    };
+    exec(s, 't3.shell', other);
+    exec(s, 't0.shell', submit);
+    expect(s.core.jobs.has('j1')).toBe(false);
+    exec(s, 't2.shell', submit);
+    expect(s.core.jobs.has('j1')).toBe(true);
+    expect(s.meta.get('j1')?.moduleDigest).toBe('d'.repeat(64));
   });
 
   it('refuses ops from clients that are not tracker shells', () => {
