@@ -5,9 +5,10 @@
  * both sides hand their hashing to this thread and encrypt, erasure-code or decrypt the next segment meanwhile.
  *
  * WebCrypto's digest also runs off-thread, but copies its input into fresh memory first (page faults on every
- * block); this does not. One worker per process, started on first use, unreferenced while idle (it never keeps a
- * command alive). When a buffer cannot be moved (a view into a larger or shared buffer) or the worker cannot start,
- * the digest is computed here instead: the same bytes, the same result.
+ * block); this does not. One worker per process, started when a caller first asks for it (a large object: a
+ * command storing one small object never starts it), unreferenced while idle (it never keeps a command alive).
+ * Until it is online, and when a buffer cannot be moved (a view into a larger or shared buffer) or the worker
+ * cannot start, the digest is computed here instead: the same bytes, the same result.
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -32,6 +33,7 @@ parentPort.on('message', ({ id, buffer, ranges }) => {
 type Job = { resolve: (r: { buffer: ArrayBuffer; digests: Uint8Array }) => void; reject: (e: unknown) => void };
 
 let worker: Worker | undefined;
+let online = false;
 let broken = false;
 const jobs = new Map<number, Job>();
 let nextId = 0;
@@ -39,14 +41,19 @@ let nextId = 0;
 function failAll(e: unknown): void {
   broken = true;
   worker = undefined;
+  online = false;
   for (const j of jobs.values()) j.reject(e);
   jobs.clear();
 }
 
+/** The digest thread once it runs; starts it (and returns undefined meanwhile) on the first call. */
 function thread(): Worker | undefined {
-  if (worker || broken) return worker;
+  if (worker || broken) return online ? worker : undefined;
   try {
     const w = new Worker(WORKER_SOURCE, { eval: true });
+    w.once('online', () => {
+      online = true;
+    });
     w.on('message', (m: { id: number; buffer: ArrayBuffer; digests: Uint8Array }) => {
       const job = jobs.get(m.id);
       jobs.delete(m.id);
@@ -60,7 +67,7 @@ function thread(): Worker | undefined {
   } catch {
     broken = true;
   }
-  return worker;
+  return undefined;
 }
 
 function hashHere(bytes: Uint8Array, ranges: readonly (readonly [number, number])[]): Uint8Array[] {
@@ -77,15 +84,17 @@ function movable(bytes: Uint8Array): boolean {
 }
 
 /**
- * SHA-256 of `ranges` ([offset, length] within `bytes`). Returns the digests and the bytes to use from now on: when
+ * SHA-256 of `ranges` ([offset, length] within `bytes`); off this thread when `offThread` (the caller has many
+ * large buffers to hash) and the digest thread runs. Returns the digests and the bytes to use from now on: when
  * hashed off-thread, `bytes` was detached (moved to the worker and back) and `bytes` in the result is the same
  * memory under a new view. The caller must not touch the old view while this runs.
  */
 export async function digestRanges(
   bytes: Uint8Array,
   ranges: readonly (readonly [number, number])[],
+  offThread: boolean,
 ): Promise<{ bytes: Uint8Array; digests: Uint8Array[] }> {
-  const w = bytes.byteLength >= OFF_THREAD_MIN_BYTES && movable(bytes) ? thread() : undefined;
+  const w = offThread && bytes.byteLength >= OFF_THREAD_MIN_BYTES && movable(bytes) ? thread() : undefined;
   if (!w) return { bytes, digests: hashHere(bytes, ranges) };
   const id = nextId++;
   const done = new Promise<{ buffer: ArrayBuffer; digests: Uint8Array }>((resolve, reject) =>
@@ -102,7 +111,10 @@ export async function digestRanges(
 }
 
 /** SHA-256 of all of `bytes` (see digestRanges). */
-export async function digestWhole(bytes: Uint8Array): Promise<{ bytes: Uint8Array; digest: Uint8Array }> {
-  const r = await digestRanges(bytes, [[0, bytes.length]]);
+export async function digestWhole(
+  bytes: Uint8Array,
+  offThread: boolean,
+): Promise<{ bytes: Uint8Array; digest: Uint8Array }> {
+  const r = await digestRanges(bytes, [[0, bytes.length]], offThread);
   return { bytes: r.bytes, digest: r.digests[0]! };
 }
