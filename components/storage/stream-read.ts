@@ -47,6 +47,9 @@ export interface StreamedReadResult {
   dataGets: number;
 }
 
+/** Block buffers kept for reuse: every block of the segments in flight. */
+const SPARE_BLOCKS = (READ_AHEAD_SEGMENTS + 1) * 4;
+
 function integrityError(message: string, hint: string): TcError {
   return new TcError(StorageCode.segmentLost, message, { exit: ExitCode.failure, hint });
 }
@@ -64,6 +67,8 @@ class StreamedReader {
   private readonly order: number[];
   readonly result: StreamedReadResult = { from: new Set(), rejected: [], dataGets: 0 };
   private aesKey: KeyObject | undefined;
+  /** Block buffers that opened segments gave back, read into again by later ones. */
+  private readonly spare: Uint8Array[] = [];
   /** Reused plaintext buffers for a sink that copies (a file): READ_AHEAD_SEGMENTS being opened, one written. */
   private readonly ring: Uint8Array[] = [];
 
@@ -123,13 +128,14 @@ class StreamedReader {
     try {
       const man = await this.manifestOf(pos);
       this.result.dataGets++;
-      // Read in the thread pool, hashed on the digest thread (moved there and back, no copy): this thread opens
-      // segments meanwhile.
-      const got = await p.drivers[pos]!.get(
-        this.container,
-        segmentFile(this.m.version, index),
-        p.signal ? { signal: p.signal } : {},
-      );
+      // Read in the thread pool into a reused buffer, hashed on the digest thread (moved there and back, no copy):
+      // this thread opens segments meanwhile.
+      const d = p.drivers[pos]!;
+      const name = segmentFile(this.m.version, index);
+      const o = p.signal ? { signal: p.signal } : {};
+      const got = d.getInto
+        ? await d.getInto(this.container, name, this.spareBlock(size), o)
+        : await d.get(this.container, name, o);
       if (got === undefined) return 'block missing';
       if (got.length !== size) return 'digest mismatch (corrupt block)';
       const { bytes, digest } = await timedAsync(p.profile, 'hash', digestWhole(got, this.count > 1));
@@ -180,13 +186,29 @@ class StreamedReader {
     try {
       // Opened straight from the blocks (no join) into where the plaintext goes.
       const out = this.plainBuffer(index, sealed - SEGMENT_AEAD_OVERHEAD);
-      return timed(p.profile, 'decrypt', () => openSegment(parts, sealed, this.aesKey!, segmentNonce(index), aad, out));
+      const plain = timed(p.profile, 'decrypt', () =>
+        openSegment(parts, sealed, this.aesKey!, segmentNonce(index), aad, out),
+      );
+      for (const b of blocks) if (b) this.giveBlock(b);
+      return plain;
     } catch {
       throw new TcError(StorageCode.decode, `segment ${index} of ${this.label} does not decrypt`, {
         exit: ExitCode.failure,
         hint: 'its blocks matched the signed digests, so the writer stored inconsistent data; rewrite the object',
       });
     }
+  }
+
+  /** A block buffer of `size` bytes: one a previous segment gave back, or a new one. */
+  private spareBlock(size: number): Uint8Array {
+    const i = this.spare.findIndex((b) => b.length === size);
+    return i >= 0 ? this.spare.splice(i, 1)[0]! : new Uint8Array(size);
+  }
+
+  /** Keep a block's buffer for a later segment (only whole buffers: a view could be part of a driver's own). */
+  private giveBlock(b: Uint8Array): void {
+    if (this.spare.length < SPARE_BLOCKS && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)
+      this.spare.push(b);
   }
 
   /** Where segment `index` is opened: in place in a buffer sink, a ring buffer for a file, else a new buffer. */

@@ -34,6 +34,8 @@ type Job = { resolve: (r: { buffer: ArrayBuffer; digests: Uint8Array }) => void;
 
 let worker: Worker | undefined;
 let online = false;
+/** Resolves true once the thread runs, false when it cannot start or stopped. */
+let started: Promise<boolean> | undefined;
 let broken = false;
 const jobs = new Map<number, Job>();
 let nextId = 0;
@@ -51,8 +53,12 @@ function thread(): Worker | undefined {
   if (worker || broken) return online ? worker : undefined;
   try {
     const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.once('online', () => {
-      online = true;
+    started = new Promise((resolve) => {
+      w.once('online', () => {
+        online = true;
+        resolve(true);
+      });
+      w.once('exit', () => resolve(false));
     });
     w.on('message', (m: { id: number; buffer: ArrayBuffer; digests: Uint8Array }) => {
       const job = jobs.get(m.id);
@@ -68,6 +74,12 @@ function thread(): Worker | undefined {
     broken = true;
   }
   return undefined;
+}
+
+/** Start the digest thread if it is not running; resolves true once it is online (tests, warm-up). */
+export function startDigestThread(): Promise<boolean> {
+  thread();
+  return started ?? Promise.resolve(false);
 }
 
 function hashHere(bytes: Uint8Array, ranges: readonly (readonly [number, number])[]): Uint8Array[] {

@@ -73,6 +73,22 @@ export class ResilientDriver implements CloudDriver {
       this.inner.getStream(container, name, o?.signal ? { signal: o.signal } : { signal }),
     );
   }
+  /**
+   * Only the first attempt reads into `into`: an attempt given up on (timed out) may still be writing there, so the
+   * retries read into new buffers (the caller then never reuses `into`).
+   */
+  get getInto(): CloudDriver['getInto'] {
+    const inner = this.inner;
+    if (!inner.getInto) return undefined;
+    return (container, name, into, o) => {
+      let first = true;
+      return this.run(`get ${container}/${name}`, o, (signal) => {
+        const mine = first;
+        first = false;
+        return mine ? inner.getInto!(container, name, into, { signal }) : inner.get(container, name, { signal });
+      });
+    };
+  }
   get getHashed(): CloudDriver['getHashed'] {
     const inner = this.inner;
     if (!inner.getHashed) return undefined;

@@ -39,6 +39,12 @@ export interface CloudDriver {
     name: string,
     o?: CallOptions,
   ): Promise<{ bytes: Uint8Array; digest: string } | undefined>;
+  /**
+   * Optional fast path: get() into the caller's buffer `into` (reused from block to block: no fresh memory per
+   * read). Returns `into` when the object has exactly its length, else the object in a new buffer (the caller
+   * sees the size it did not expect); undefined when it does not exist.
+   */
+  getInto?(container: string, name: string, into: Uint8Array, o?: CallOptions): Promise<Uint8Array | undefined>;
 }
 
 /** A driver error that retrying cannot fix (bad credentials, missing bucket, bad name). */
