@@ -90,7 +90,7 @@ class StreamedReader {
     return man;
   }
 
-  /** The key from k shares (the ReadCore gave at least k manifests), imported for WebCrypto jobs. */
+  /** The key from k shares (the ReadCore gave at least k manifests), as a node:crypto key object (raw bytes wiped). */
   private async openKey(): Promise<KeyObject> {
     for (const [pos, f] of this.p.manifests)
       this.manifests.set(pos, Promise.resolve(this.checkManifest(pos, f.bytes!)));
