@@ -10,7 +10,7 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
-import { digestWhole } from './crypto/digest-thread.js';
+import { DIGEST_THREADS, digestWhole } from './crypto/digest-thread.js';
 import { blockSize, decode as rsDecode } from './crypto/erasure.js';
 import { combineShares, openSegment, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
@@ -138,7 +138,11 @@ class StreamedReader {
         : await d.get(this.container, name, o);
       if (got === undefined) return 'block missing';
       if (got.length !== size) return 'digest mismatch (corrupt block)';
-      const { bytes, digest } = await timedAsync(p.profile, 'hash', digestWhole(got, this.count > 1));
+      const { bytes, digest } = await timedAsync(
+        p.profile,
+        'hash',
+        digestWhole(got, this.count > 1 ? DIGEST_THREADS : 0),
+      );
       if (Buffer.from(digest).toString('hex') !== manifestDigest(man, index)) return 'digest mismatch (corrupt block)';
       return bytes;
     } catch (e) {

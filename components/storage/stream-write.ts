@@ -63,6 +63,13 @@ export interface StreamedWrite {
 }
 
 /**
+ * Digest threads a writer uses: one. Its hashing then runs beside this thread's sealing and coding; a second
+ * digest thread measured slower for writes on a busy 2-core machine (it takes CPU from this thread, which the
+ * pipeline waits for too), while reads gain from two.
+ */
+const WRITE_DIGEST_THREADS = 1;
+
+/**
  * Buffers of encoded segments, reused once every cloud stored them: the writer's memory is then a fixed number of
  * buffers instead of whatever the garbage collector has not reclaimed yet.
  */
@@ -103,7 +110,11 @@ async function encodeSegment(
   const views = (b: Uint8Array) => Array.from({ length: n }, (_, i) => b.subarray(i * bs, (i + 1) * bs));
   timed(p.profile, 'erasure', () => encodeParity(views(all), n, k));
   const ranges = Array.from({ length: n }, (_, i) => [i * bs, bs] as const);
-  const hashed = await timedAsync(p.profile, 'hash', digestRanges(all, ranges, !(index === 0 && last)));
+  const hashed = await timedAsync(
+    p.profile,
+    'hash',
+    digestRanges(all, ranges, index === 0 && last ? 0 : WRITE_DIGEST_THREADS),
+  );
   all = hashed.bytes;
   return { all, blocks: views(all), digests: hashed.digests };
 }

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  DIGEST_THREADS,
   digestRanges,
   OFF_THREAD_MIN_BYTES,
   startDigestThread,
@@ -29,7 +30,14 @@ describe('digest thread', () => {
             const o = a % size;
             return [o, b % (size - o + 1)] as const;
           });
-          const r = await digestRanges(bytes, ranges, true);
+          // Two at once: both digest threads get one.
+          const other = new Uint8Array(randomBytes(size));
+          const otherDigest = sha(other);
+          const [r, o] = await Promise.all([
+            digestRanges(bytes, ranges, DIGEST_THREADS),
+            digestRanges(other, [[0, size]], DIGEST_THREADS),
+          ]);
+          expect(hex(o.digests[0]!)).toBe(otherDigest);
           // Moved: the old view is detached, the returned one holds the same bytes.
           expect(bytes.byteLength).toBe(0);
           expect(Buffer.from(r.bytes).equals(copy)).toBe(true);
@@ -44,16 +52,16 @@ describe('digest thread', () => {
     expect(await startDigestThread()).toBe(true);
     const whole = new Uint8Array(randomBytes(4 * OFF_THREAD_MIN_BYTES));
     const view = whole.subarray(OFF_THREAD_MIN_BYTES);
-    const r = await digestRanges(view, [[0, view.length]], true);
+    const r = await digestRanges(view, [[0, view.length]], 2);
     expect(whole.byteLength).toBe(4 * OFF_THREAD_MIN_BYTES);
     expect(r.bytes).toBe(view);
     expect(hex(r.digests[0]!)).toBe(sha(view));
     const small = new Uint8Array(randomBytes(1000));
-    const s = await digestRanges(small, [[0, 1000]], true);
+    const s = await digestRanges(small, [[0, 1000]], 2);
     expect(s.bytes).toBe(small);
     expect(hex(s.digests[0]!)).toBe(sha(small));
     const here = new Uint8Array(randomBytes(2 * OFF_THREAD_MIN_BYTES));
-    const h = await digestRanges(here, [[5, 100]], false);
+    const h = await digestRanges(here, [[5, 100]], 0);
     expect(here.byteLength).toBe(2 * OFF_THREAD_MIN_BYTES);
     expect(hex(h.digests[0]!)).toBe(sha(here.subarray(5, 105)));
   });

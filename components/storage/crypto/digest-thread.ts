@@ -5,12 +5,14 @@
  * both sides hand their hashing to this thread and encrypt, erasure-code or decrypt the next segment meanwhile.
  *
  * WebCrypto's digest also runs off-thread, but copies its input into fresh memory first (page faults on every
- * block); this does not. One worker per process, started when a caller first asks for it (a large object: a
- * command storing one small object never starts it), unreferenced while idle (it never keeps a command alive).
+ * block); this does not. DIGEST_THREADS workers per process, started when a caller first asks for them (a large
+ * object: a command storing one small object never starts them), unreferenced while idle (they never keep a
+ * command alive).
  * Until it is online, and when a buffer cannot be moved (a view into a larger or shared buffer) or the worker
  * cannot start, the digest is computed here instead: the same bytes, the same result.
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** Buffers smaller than this are hashed on the calling thread (a message costs more than hashing them). */
@@ -32,54 +34,102 @@ parentPort.on('message', ({ id, buffer, ranges }) => {
 
 type Job = { resolve: (r: { buffer: ArrayBuffer; digests: Uint8Array }) => void; reject: (e: unknown) => void };
 
-let worker: Worker | undefined;
-let online = false;
-/** Resolves true once the thread runs, false when it cannot start or stopped. */
-let started: Promise<boolean> | undefined;
-let broken = false;
-const jobs = new Map<number, Job>();
-let nextId = 0;
+/**
+ * Digest threads: two where the machine has two cores or more. A write's hashing (n/(f+1) times the object) is
+ * more than this thread's sealing and coding; two threads keep up with it, and a read's k blocks per segment are
+ * hashed side by side.
+ */
+export const DIGEST_THREADS = Math.min(2, Math.max(1, availableParallelism()));
 
-function failAll(e: unknown): void {
-  broken = true;
-  worker = undefined;
+/** One digest thread and the jobs it has not answered yet. */
+class DigestThread {
+  readonly jobs = new Map<number, Job>();
   online = false;
-  for (const j of jobs.values()) j.reject(e);
-  jobs.clear();
-}
+  readonly started: Promise<boolean>;
+  private readonly w: Worker;
 
-/** The digest thread once it runs; starts it (and returns undefined meanwhile) on the first call. */
-function thread(): Worker | undefined {
-  if (worker || broken) return online ? worker : undefined;
-  try {
-    const w = new Worker(WORKER_SOURCE, { eval: true });
-    started = new Promise((resolve) => {
-      w.once('online', () => {
-        online = true;
+  constructor(onBroken: (e: unknown) => void) {
+    this.w = new Worker(WORKER_SOURCE, { eval: true });
+    this.started = new Promise((resolve) => {
+      this.w.once('online', () => {
+        this.online = true;
         resolve(true);
       });
-      w.once('exit', () => resolve(false));
+      this.w.once('exit', () => resolve(false));
     });
-    w.on('message', (m: { id: number; buffer: ArrayBuffer; digests: Uint8Array }) => {
-      const job = jobs.get(m.id);
-      jobs.delete(m.id);
-      if (jobs.size === 0) w.unref();
+    this.w.on('message', (m: { id: number; buffer: ArrayBuffer; digests: Uint8Array }) => {
+      const job = this.jobs.get(m.id);
+      this.jobs.delete(m.id);
+      if (this.jobs.size === 0) this.w.unref();
       job?.resolve(m);
     });
-    w.on('error', failAll);
-    w.on('exit', () => failAll(new Error('digest thread exited')));
-    w.unref();
-    worker = w;
-  } catch {
-    broken = true;
+    const fail = (e: unknown) => {
+      this.online = false;
+      for (const j of this.jobs.values()) j.reject(e);
+      this.jobs.clear();
+      onBroken(e);
+    };
+    this.w.on('error', fail);
+    this.w.on('exit', () => fail(new Error('digest thread exited')));
+    this.w.unref();
   }
-  return undefined;
+
+  /** Keep the process alive until the thread is online (someone waits for it), then let it go again if idle. */
+  async whenOnline(): Promise<boolean> {
+    this.w.ref();
+    const ok = await this.started;
+    if (this.jobs.size === 0) this.w.unref();
+    return ok;
+  }
+
+  run(
+    id: number,
+    buffer: ArrayBuffer,
+    ranges: readonly (readonly [number, number])[],
+  ): Promise<{ buffer: ArrayBuffer; digests: Uint8Array }> {
+    const done = new Promise<{ buffer: ArrayBuffer; digests: Uint8Array }>((resolve, reject) =>
+      this.jobs.set(id, { resolve, reject }),
+    );
+    this.w.ref();
+    this.w.postMessage({ id, buffer, ranges }, [buffer]);
+    return done;
+  }
 }
 
-/** Start the digest thread if it is not running; resolves true once it is online (tests, warm-up). */
-export function startDigestThread(): Promise<boolean> {
-  thread();
-  return started ?? Promise.resolve(false);
+let threads: DigestThread[] | undefined;
+let broken = false;
+let nextId = 0;
+
+/**
+ * The least busy of the first `use` digest threads that run; starts them all (and returns undefined meanwhile) on
+ * the first call.
+ */
+function thread(use: number): DigestThread | undefined {
+  if (broken) return undefined;
+  if (!threads) {
+    try {
+      threads = Array.from(
+        { length: DIGEST_THREADS },
+        () =>
+          new DigestThread(() => {
+            broken = true;
+          }),
+      );
+    } catch {
+      broken = true;
+    }
+    return undefined;
+  }
+  let best: DigestThread | undefined;
+  for (const t of threads.slice(0, use)) if (t.online && (!best || t.jobs.size < best.jobs.size)) best = t;
+  return best;
+}
+
+/** Start the digest threads if they are not running; resolves true once they are online (tests, warm-up). */
+export async function startDigestThread(): Promise<boolean> {
+  thread(0);
+  if (!threads) return false;
+  return (await Promise.all(threads.map((t) => t.whenOnline()))).every(Boolean);
 }
 
 function hashHere(bytes: Uint8Array, ranges: readonly (readonly [number, number])[]): Uint8Array[] {
@@ -96,26 +146,20 @@ function movable(bytes: Uint8Array): boolean {
 }
 
 /**
- * SHA-256 of `ranges` ([offset, length] within `bytes`); off this thread when `offThread` (the caller has many
- * large buffers to hash) and the digest thread runs. Returns the digests and the bytes to use from now on: when
- * hashed off-thread, `bytes` was detached (moved to the worker and back) and `bytes` in the result is the same
- * memory under a new view. The caller must not touch the old view while this runs.
+ * SHA-256 of `ranges` ([offset, length] within `bytes`); off this thread on one of the first `threads` digest
+ * threads (0: here; a caller with many large buffers to hash asks for one or more) once they run. Returns the
+ * digests and the bytes to use from now on: when hashed off-thread, `bytes` was detached (moved to the worker and
+ * back) and `bytes` in the result is the same memory under a new view. The caller must not touch the old view
+ * while this runs.
  */
 export async function digestRanges(
   bytes: Uint8Array,
   ranges: readonly (readonly [number, number])[],
-  offThread: boolean,
+  threads: number,
 ): Promise<{ bytes: Uint8Array; digests: Uint8Array[] }> {
-  const w = offThread && bytes.byteLength >= OFF_THREAD_MIN_BYTES && movable(bytes) ? thread() : undefined;
+  const w = threads > 0 && bytes.byteLength >= OFF_THREAD_MIN_BYTES && movable(bytes) ? thread(threads) : undefined;
   if (!w) return { bytes, digests: hashHere(bytes, ranges) };
-  const id = nextId++;
-  const done = new Promise<{ buffer: ArrayBuffer; digests: Uint8Array }>((resolve, reject) =>
-    jobs.set(id, { resolve, reject }),
-  );
-  w.ref();
-  const buffer = bytes.buffer as ArrayBuffer;
-  w.postMessage({ id, buffer, ranges }, [buffer]);
-  const r = await done;
+  const r = await w.run(nextId++, bytes.buffer as ArrayBuffer, ranges);
   const digests = Array.from({ length: ranges.length }, (_, i) =>
     r.digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
   );
@@ -125,8 +169,8 @@ export async function digestRanges(
 /** SHA-256 of all of `bytes` (see digestRanges). */
 export async function digestWhole(
   bytes: Uint8Array,
-  offThread: boolean,
+  threads: number,
 ): Promise<{ bytes: Uint8Array; digest: Uint8Array }> {
-  const r = await digestRanges(bytes, [[0, bytes.length]], offThread);
+  const r = await digestRanges(bytes, [[0, bytes.length]], threads);
   return { bytes: r.bytes, digest: r.digests[0]! };
 }
