@@ -241,7 +241,9 @@ class StreamedWriter implements StreamedWrite {
     // Item `segments` is the manifest once the source ended (segments are numbered from 0).
     const p = this.p;
     const name = this.ended && item === this.segments ? manifestFile(p.version) : segmentFile(p.version, item);
-    p.drivers[cloud]!.put(p.container, name, payload, { signal: this.cloudCtl[cloud]!.signal }).then(
+    // The directory is synced by the metadata put, which comes after every item of this cloud (see CallOptions).
+    const o = { signal: this.cloudCtl[cloud]!.signal, deferDirectorySync: true };
+    p.drivers[cloud]!.put(p.container, name, payload, o).then(
       () => {
         if (this.stopped) return;
         this.bytesPerCloud[cloud]! += payload.length;

@@ -172,7 +172,7 @@ export class LocalDirectoryDriver implements CloudDriver {
       await fs.rm(tmp, { force: true });
       throw e;
     }
-    await fsyncDir(dir);
+    if (!o?.deferDirectorySync) await fsyncDir(dir);
   }
 
   async remove(container: string, name: string): Promise<void> {

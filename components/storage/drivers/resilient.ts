@@ -97,7 +97,10 @@ export class ResilientDriver implements CloudDriver {
   }
 
   put(container: string, name: string, payload: Payload, o?: CallOptions): Promise<void> {
-    return this.run(`put ${container}/${name}`, o, (signal) => this.inner.put(container, name, payload, { signal }));
+    const defer = o?.deferDirectorySync ? { deferDirectorySync: true } : {};
+    return this.run(`put ${container}/${name}`, o, (signal) =>
+      this.inner.put(container, name, payload, { signal, ...defer }),
+    );
   }
   remove(container: string, name: string, o?: CallOptions): Promise<void> {
     return this.run(`remove ${container}/${name}`, o, (signal) => this.inner.remove(container, name, { signal }));

@@ -14,6 +14,13 @@ import type { Payload } from '../protocol/types.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * put() only, for drivers that sync directories (local): the caller puts a later file into the same container
+   * whose own put syncs the directory, and nothing refers to this file before that one is stored (a streamed CA
+   * write's blocks and manifests: the metadata comes last, after every block of its cloud). This put then fsyncs
+   * the file but not the directory: the later directory fsync makes this rename durable too.
+   */
+  deferDirectorySync?: boolean;
 }
 
 export interface CloudDriver {
