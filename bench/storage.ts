@@ -274,7 +274,7 @@ async function main(): Promise<void> {
       reductionVsA,
     },
     caProfile64MiB: {
-      note: 'ms per stage, summed over segments; waitClouds = time the pipeline waited on puts/gets',
+      note: 'ms per stage, summed over segments; hash = time segments waited for the digest threads; waitClouds = time the pipeline waited on puts/gets',
       ...profile,
     },
     caRoundTrip: rss,

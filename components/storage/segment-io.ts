@@ -143,6 +143,13 @@ export function streamSource(input: Readable, segmentBytes: number): SegmentSour
 /** Where verified plaintext goes, in order. */
 export interface SegmentSink {
   write(bytes: Uint8Array): Promise<void>;
+  /**
+   * The memory where bytes [offset, offset + length) of the object end up, when the sink is one buffer: the reader
+   * opens segments straight into it (no copy), and write() of that very view only records it.
+   */
+  at?(offset: number, length: number): Uint8Array;
+  /** The sink is done with the bytes once write() resolved (a file): the reader may reuse that memory. */
+  readonly reuses?: boolean;
 }
 
 /** Write to a stream, waiting for it to drain (bounded memory even when stdout is slow). */
@@ -170,6 +177,7 @@ export function writableSink(out: Writable): SegmentSink {
 export function fileSink(h: FileHandle): SegmentSink {
   let position = 0;
   return {
+    reuses: true,
     async write(bytes) {
       let done = 0;
       while (done < bytes.length) {
@@ -187,9 +195,13 @@ export function bufferSink(size: number): SegmentSink & { bytes: Uint8Array } {
   let at = 0;
   return {
     bytes,
+    at(offset, length) {
+      return bytes.subarray(offset, offset + length);
+    },
     async write(b) {
       if (at + b.length > size) throw new Error('object larger than its signed size');
-      bytes.set(b, at);
+      // Opened in place (at()): already there.
+      if (b.buffer !== bytes.buffer || b.byteOffset !== bytes.byteOffset + at) bytes.set(b, at);
       at += b.length;
     },
   };

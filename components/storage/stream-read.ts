@@ -7,11 +7,12 @@
  * a segment that no k clouds hold correctly fails the read with TC220 naming the segment, before any byte of it
  * is written.
  */
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
+import { DIGEST_THREADS, digestWhole } from './crypto/digest-thread.js';
 import { blockSize, decode as rsDecode } from './crypto/erasure.js';
-import { combineShares, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
+import { combineShares, openSegment, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
 import { containerOf, manifestFile, segmentFile, versionString } from './protocol/names.js';
 import {
@@ -46,21 +47,11 @@ export interface StreamedReadResult {
   dataGets: number;
 }
 
+/** Block buffers kept for reuse: every block of the segments in flight. */
+const SPARE_BLOCKS = (READ_AHEAD_SEGMENTS + 1) * 4;
+
 function integrityError(message: string, hint: string): TcError {
   return new TcError(StorageCode.segmentLost, message, { exit: ExitCode.failure, hint });
-}
-
-/** The first `length` bytes of the concatenation of `parts`. */
-function join(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    const take = Math.min(p.length, length - at);
-    out.set(p.subarray(0, take), at);
-    at += take;
-    if (at >= length) break;
-  }
-  return out;
 }
 
 /** One streamed read: manifests (lazily beyond the first f+1), blocks, segments, in order to the sink. */
@@ -75,7 +66,11 @@ class StreamedReader {
   /** Clouds whose manifests arrived first (they answered fast), data blocks (no decoding) first; then the rest. */
   private readonly order: number[];
   readonly result: StreamedReadResult = { from: new Set(), rejected: [], dataGets: 0 };
-  private aesKey: webcrypto.CryptoKey | undefined;
+  private aesKey: KeyObject | undefined;
+  /** Block buffers that opened segments gave back, read into again by later ones. */
+  private readonly spare: Uint8Array[] = [];
+  /** Reused plaintext buffers for a sink that copies (a file): READ_AHEAD_SEGMENTS being opened, one written. */
+  private readonly ring: Uint8Array[] = [];
 
   constructor(private readonly p: StreamedReadParams) {
     this.m = p.meta;
@@ -95,14 +90,14 @@ class StreamedReader {
     return man;
   }
 
-  /** The key from k shares (the ReadCore gave at least k manifests), imported for WebCrypto jobs. */
-  private async openKey(): Promise<webcrypto.CryptoKey> {
+  /** The key from k shares (the ReadCore gave at least k manifests), as a node:crypto key object (raw bytes wiped). */
+  private async openKey(): Promise<KeyObject> {
     for (const [pos, f] of this.p.manifests)
       this.manifests.set(pos, Promise.resolve(this.checkManifest(pos, f.bytes!)));
     const first = await Promise.all([...this.manifests.values()].slice(0, this.k));
     const key = await combineShares(first.map((x) => x.share));
     try {
-      return await webcrypto.subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
+      return createSecretKey(key);
     } finally {
       key.fill(0);
     }
@@ -133,16 +128,22 @@ class StreamedReader {
     try {
       const man = await this.manifestOf(pos);
       this.result.dataGets++;
-      // Read in the thread pool, hash there too (a WebCrypto job): this thread only joins and writes out.
-      const bytes = await p.drivers[pos]!.get(
-        this.container,
-        segmentFile(this.m.version, index),
-        p.signal ? { signal: p.signal } : {},
+      // Read in the thread pool into a reused buffer, hashed on the digest thread (moved there and back, no copy):
+      // this thread opens segments meanwhile.
+      const d = p.drivers[pos]!;
+      const name = segmentFile(this.m.version, index);
+      const o = p.signal ? { signal: p.signal } : {};
+      const got = d.getInto
+        ? await d.getInto(this.container, name, this.spareBlock(size), o)
+        : await d.get(this.container, name, o);
+      if (got === undefined) return 'block missing';
+      if (got.length !== size) return 'digest mismatch (corrupt block)';
+      const { bytes, digest } = await timedAsync(
+        p.profile,
+        'hash',
+        digestWhole(got, this.count > 1 ? DIGEST_THREADS : 0),
       );
-      if (bytes === undefined) return 'block missing';
-      const digest = await timedAsync(p.profile, 'hash', webcrypto.subtle.digest('SHA-256', bytes));
-      if (bytes.length !== size || Buffer.from(digest).toString('hex') !== manifestDigest(man, index))
-        return 'digest mismatch (corrupt block)';
+      if (Buffer.from(digest).toString('hex') !== manifestDigest(man, index)) return 'digest mismatch (corrupt block)';
       return bytes;
     } catch (e) {
       if (p.signal?.aborted) throw p.signal.reason ?? e;
@@ -185,21 +186,43 @@ class StreamedReader {
     const parts = data.every((b) => b !== undefined)
       ? (data as Uint8Array[])
       : [timed(p.profile, 'erasure', () => rsDecode(blocks, n, k, sealed))];
-    // The sealed bytes in one piece (the data blocks are separate reads), opened by a WebCrypto job in the pool.
-    const whole =
-      parts.length === 1 ? parts[0]!.subarray(0, sealed) : timed(p.profile, 'copy', () => join(parts, sealed));
+    const aad = segmentAad(m.du, m.version, index, index === this.count - 1);
     try {
-      const aad = segmentAad(m.du, m.version, index, index === this.count - 1);
-      const algorithm = { name: 'AES-GCM', iv: segmentNonce(index), additionalData: aad };
-      return new Uint8Array(
-        await timedAsync(p.profile, 'decrypt', webcrypto.subtle.decrypt(algorithm, this.aesKey!, whole)),
+      // Opened straight from the blocks (no join) into where the plaintext goes.
+      const out = this.plainBuffer(index, sealed - SEGMENT_AEAD_OVERHEAD);
+      const plain = timed(p.profile, 'decrypt', () =>
+        openSegment(parts, sealed, this.aesKey!, segmentNonce(index), aad, out),
       );
+      for (const b of blocks) if (b) this.giveBlock(b);
+      return plain;
     } catch {
       throw new TcError(StorageCode.decode, `segment ${index} of ${this.label} does not decrypt`, {
         exit: ExitCode.failure,
         hint: 'its blocks matched the signed digests, so the writer stored inconsistent data; rewrite the object',
       });
     }
+  }
+
+  /** A block buffer of `size` bytes: one a previous segment gave back, or a new one. */
+  private spareBlock(size: number): Uint8Array {
+    const i = this.spare.findIndex((b) => b.length === size);
+    return i >= 0 ? this.spare.splice(i, 1)[0]! : new Uint8Array(size);
+  }
+
+  /** Keep a block's buffer for a later segment (only whole buffers: a view could be part of a driver's own). */
+  private giveBlock(b: Uint8Array): void {
+    if (this.spare.length < SPARE_BLOCKS && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)
+      this.spare.push(b);
+  }
+
+  /** Where segment `index` is opened: in place in a buffer sink, a ring buffer for a file, else a new buffer. */
+  private plainBuffer(index: number, length: number): Uint8Array | undefined {
+    const { sink } = this.p;
+    if (sink.at) return sink.at(index * this.m.segmentBytes!, length);
+    if (!sink.reuses) return undefined;
+    const slot = index % (READ_AHEAD_SEGMENTS + 1);
+    this.ring[slot] ??= new Uint8Array(Math.min(this.m.segmentBytes!, this.m.size));
+    return this.ring[slot];
   }
 
   private lostError(index: number, fetch: SegmentFetch): TcError {

@@ -7,11 +7,12 @@
  * `quorum` resolves when n-f clouds hold every segment and their manifest; clouds still catching up then go on
  * in the background (`cloudDone(c)`), bounded by the caller (DepSkyClient.close, LATE_COPY_MS).
  */
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
+import { digestRanges } from './crypto/digest-thread.js';
 import { blockSize, encodeParity } from './crypto/erasure.js';
-import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, shareSecret } from './crypto/primitives.js';
+import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, sealSegmentInto, shareSecret } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
 import { manifestFile, segmentFile } from './protocol/names.js';
 import {
@@ -62,6 +63,13 @@ export interface StreamedWrite {
 }
 
 /**
+ * Digest threads a writer uses: one. Its hashing then runs beside this thread's sealing and coding; a second
+ * digest thread measured slower for writes on a busy 2-core machine (it takes CPU from this thread, which the
+ * pipeline waits for too), while reads gain from two.
+ */
+const WRITE_DIGEST_THREADS = 1;
+
+/**
  * Buffers of encoded segments, reused once every cloud stored them: the writer's memory is then a fixed number of
  * buffers instead of whatever the garbage collector has not reclaimed yet.
  */
@@ -77,38 +85,38 @@ class BufferPool {
 }
 
 /**
- * Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first).
- * Sealing runs in the thread pool (a WebCrypto job, which copies the plaintext when it starts), so while this
- * thread erasure-codes and hashes one segment the other core seals the next one.
+ * Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first), then
+ * hash the blocks. Sealing and coding run on this thread straight into the pooled buffer (no copy, no fresh
+ * memory); the hashing is handed to the digest thread (the buffer moves there and back), so while it hashes one
+ * segment this thread seals and codes the next one.
  */
 async function encodeSegment(
   p: StreamedWriteParams,
   pool: BufferPool,
-  key: webcrypto.CryptoKey,
+  key: KeyObject,
   index: number,
   plain: Uint8Array,
   last: boolean,
-): Promise<{ all: Uint8Array; blocks: Uint8Array[]; digests: Buffer[] }> {
+): Promise<{ all: Uint8Array; blocks: Uint8Array[]; digests: Uint8Array[] }> {
   const n = p.drivers.length;
   const k = p.f + 1;
   const sealedLength = plain.length + SEGMENT_AEAD_OVERHEAD;
   const bs = blockSize(sealedLength, k);
   const aad = segmentAad(p.du, p.version, index, last);
-  const sealed = await timedAsync(
-    p.profile,
-    'encrypt',
-    webcrypto.subtle.encrypt({ name: 'AES-GCM', iv: segmentNonce(index), additionalData: aad }, key, plain),
-  );
-  const all = pool.take(n * bs);
-  timed(p.profile, 'copy', () => all.set(new Uint8Array(sealed), 0));
+  let all = pool.take(n * bs);
+  timed(p.profile, 'encrypt', () => sealSegmentInto(plain, key, segmentNonce(index), aad, all));
   // The padding after the sealed bytes is part of the data blocks (and their digests): zero, whatever the buffer held.
   all.fill(0, sealedLength, k * bs);
-  const blocks = Array.from({ length: n }, (_, i) => all.subarray(i * bs, (i + 1) * bs));
-  timed(p.profile, 'erasure', () => encodeParity(blocks, n, k));
-  // Hashed here, not by WebCrypto jobs: a job copies its input, and those copies of every block made the garbage
-  // (and so the peak memory) of a large write grow by half again.
-  const digests = timed(p.profile, 'hash', () => blocks.map((b) => createHash('sha256').update(b).digest()));
-  return { all, blocks, digests };
+  const views = (b: Uint8Array) => Array.from({ length: n }, (_, i) => b.subarray(i * bs, (i + 1) * bs));
+  timed(p.profile, 'erasure', () => encodeParity(views(all), n, k));
+  const ranges = Array.from({ length: n }, (_, i) => [i * bs, bs] as const);
+  const hashed = await timedAsync(
+    p.profile,
+    'hash',
+    digestRanges(all, ranges, index === 0 && last ? 0 : WRITE_DIGEST_THREADS),
+  );
+  all = hashed.bytes;
+  return { all, blocks: views(all), digests: hashed.digests };
 }
 
 /** A deferred promise: resolved or rejected from outside. */
@@ -233,7 +241,9 @@ class StreamedWriter implements StreamedWrite {
     // Item `segments` is the manifest once the source ended (segments are numbered from 0).
     const p = this.p;
     const name = this.ended && item === this.segments ? manifestFile(p.version) : segmentFile(p.version, item);
-    p.drivers[cloud]!.put(p.container, name, payload, { signal: this.cloudCtl[cloud]!.signal }).then(
+    // The directory is synced by the metadata put, which comes after every item of this cloud (see CallOptions).
+    const o = { signal: this.cloudCtl[cloud]!.signal, deferDirectorySync: true };
+    p.drivers[cloud]!.put(p.container, name, payload, o).then(
       () => {
         if (this.stopped) return;
         this.bytesPerCloud[cloud]! += payload.length;
@@ -267,7 +277,7 @@ class StreamedWriter implements StreamedWrite {
     const { p, n } = this;
     const raw = generateSecretKey();
     const shares = await shareSecret(raw, n, p.f + 1);
-    const key = await webcrypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
+    const key = createSecretKey(raw);
     raw.fill(0);
     const encoding: ReturnType<typeof encodeSegment>[] = [];
     let next = 0;

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { startDigestThread } from '../../components/storage/crypto/digest-thread.js';
 import { containerOf } from '../../components/storage/protocol/names.js';
 import { parseManifest, SegmentFetch, UploadSchedule } from '../../components/storage/protocol/segments.js';
 import { FaultyDriver } from './faulty-driver.js';
@@ -115,6 +116,44 @@ describe('faulty clouds, segment by segment', () => {
       }
     }
   }, 120_000);
+
+  it('large blocks (hashed on the digest thread, read into reused buffers): a bad block is survived, too many fail', async () => {
+    const dir = path.join(root.dir, 'large-blocks');
+    // 1 MiB segments: blocks of 512 KiB go through the digest thread (running from the start) and getInto.
+    expect(await startDigestThread()).toBe(true);
+    const big = 1 << 20;
+    const c = client(localDrivers(dir), 'depsky-ca', keys, { segmentBytes: big });
+    const data = Buffer.from(pattern(4 * big - 9, 12));
+    await c.put('doc', data);
+    await c.close();
+    const file = (cloud: number, j: number) => path.join(dir, `cloud${cloud}`, containerOf('doc'), `value1.a1.s${j}`);
+    const flip = async (cloud: number, j: number) => {
+      const bad = await fs.readFile(file(cloud, j));
+      bad[bad.length - 3]! ^= 0x10;
+      await fs.writeFile(file(cloud, j), bad);
+    };
+    await flip(0, 1);
+    await fs.truncate(file(1, 2), 1000);
+    await fs.rm(file(2, 3));
+    const got = await c.get('doc');
+    expect(Buffer.from(got.bytes).equals(data)).toBe(true);
+    // Which blocks are read depends on which clouds answered first; any bad one read was rejected, never used.
+    for (const r of got.info.rejected)
+      expect(r.reason).toMatch(/^segment [123]: (digest mismatch \(corrupt block\)|block missing)$/);
+    const out = path.join(dir, 'doc.out');
+    await c.getToFile('doc', out);
+    expect((await fs.readFile(out)).equals(data)).toBe(true);
+    const { sink, bytes } = collect();
+    await c.getToStream('doc', sink);
+    expect(bytes().equals(data)).toBe(true);
+    // Segment 1 corrupt on three clouds: fewer than k valid blocks anywhere.
+    await flip(1, 1);
+    await flip(2, 1);
+    await expect(c.get('doc')).rejects.toMatchObject({
+      code: 'TC220',
+      message: expect.stringMatching(/^segment 1 of 4/),
+    });
+  });
 
   it('f+1 clouds corrupting a segment are reported; n-k+1 (no k valid blocks left) fail loudly, naming it', async () => {
     const dir = path.join(root.dir, 'two-bad');

@@ -185,37 +185,74 @@ export async function sha256HexYielding(buffers: readonly Uint8Array[]): Promise
 /** Bytes AES-GCM adds to a segment (the tag; the nonce is derived from the segment index, not stored). */
 export const SEGMENT_AEAD_OVERHEAD = TAG_BYTES;
 
+/** Bytes the sealing of a segment hands over per call: large enough to amortise the call, small enough to stay in cache. */
+const SEAL_SLICE_BYTES = 256 << 10;
+
 /**
- * Open one streamed CA segment (ciphertext || tag, sealed by stream-write.ts with WebCrypto AES-GCM) given as
+ * Seal one streamed CA segment straight into `out` (ciphertext || tag, `plain.length` + SEGMENT_AEAD_OVERHEAD
+ * bytes; the same bytes as WebCrypto's AES-GCM with this nonce and AAD). On the calling thread, in slices that stay
+ * in cache: no copy of the plaintext and no fresh output buffer per segment.
+ */
+export function sealSegmentInto(
+  plain: Uint8Array,
+  key: KeyObject,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  out: Uint8Array,
+): void {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  let at = 0;
+  for (let off = 0; off < plain.length; off += SEAL_SLICE_BYTES) {
+    const part = cipher.update(plain.subarray(off, Math.min(plain.length, off + SEAL_SLICE_BYTES)));
+    out.set(part, at);
+    at += part.length;
+  }
+  const fin = cipher.final();
+  out.set(fin, at);
+  out.set(cipher.getAuthTag(), at + fin.length);
+}
+
+/**
+ * Open one streamed CA segment (ciphertext || tag, sealed by sealSegmentInto or WebCrypto AES-GCM) given as
  * consecutive parts (the data blocks of the erasure code, possibly padded): returns the plaintext, or throws if
- * any byte, the key, the nonce or the AAD is wrong. The synchronous reference of the format (tests, tools).
+ * any byte, the key, the nonce or the AAD is wrong. The plaintext goes into `out` when given (at least
+ * sealedLength - SEGMENT_AEAD_OVERHEAD bytes; it holds unverified bytes if this throws), else into a new buffer.
  */
 export function openSegment(
   parts: readonly Uint8Array[],
   sealedLength: number,
-  key: Uint8Array,
+  key: Uint8Array | KeyObject,
   nonce: Uint8Array,
   aad: Uint8Array,
+  out?: Uint8Array,
 ): Uint8Array {
   if (sealedLength < TAG_BYTES) throw new Error('sealed segment too short');
   const bodyLength = sealedLength - TAG_BYTES;
   const tagParts: Uint8Array[] = [];
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
-  const out = Buffer.allocUnsafe(bodyLength);
+  const plain = out?.subarray(0, bodyLength) ?? new Uint8Array(bodyLength);
+  if (plain.length < bodyLength) throw new RangeError('openSegment: output too small');
   let base = 0;
   let at = 0;
   for (const p of parts) {
     // This part's share of the body is [0, bodyEnd), of the tag [bodyEnd, tagEnd); the rest is padding.
     const bodyEnd = Math.min(p.length, Math.max(0, bodyLength - base));
-    if (bodyEnd > 0) at += decipher.update(p.subarray(0, bodyEnd)).copy(out, at);
+    for (let off = 0; off < bodyEnd; off += SEAL_SLICE_BYTES) {
+      const d = decipher.update(p.subarray(off, Math.min(bodyEnd, off + SEAL_SLICE_BYTES)));
+      plain.set(d, at);
+      at += d.length;
+    }
     const tagEnd = Math.min(p.length, Math.max(0, sealedLength - base));
     if (tagEnd > bodyEnd) tagParts.push(p.subarray(bodyEnd, tagEnd));
     base += p.length;
     if (base >= sealedLength) break;
   }
   decipher.setAuthTag(tagParts.length === 1 ? tagParts[0]! : Buffer.concat(tagParts));
-  at += decipher.final().copy(out, at);
+  const fin = decipher.final();
+  plain.set(fin, at);
+  at += fin.length;
   if (at !== bodyLength) throw new Error('sealed segment truncated');
-  return new Uint8Array(out.buffer, out.byteOffset, bodyLength);
+  return plain;
 }

@@ -115,6 +115,25 @@ export class LocalDirectoryDriver implements CloudDriver {
     }
   }
 
+  async getInto(container: string, name: string, into: Uint8Array, o?: CallOptions): Promise<Uint8Array | undefined> {
+    const h = await openIfPresent(this.file(container, name));
+    if (!h) return undefined;
+    try {
+      const size = (await h.stat()).size;
+      if (size !== into.length) return new Uint8Array(await h.readFile(o?.signal ? { signal: o.signal } : {}));
+      let done = 0;
+      while (done < size) {
+        o?.signal?.throwIfAborted();
+        const { bytesRead } = await h.read(into, done, size - done, done);
+        if (bytesRead === 0) throw new Error(`${name} shrank while being read`);
+        done += bytesRead;
+      }
+      return into;
+    } finally {
+      await h.close();
+    }
+  }
+
   async getStream(container: string, name: string, o?: CallOptions): Promise<Readable | undefined> {
     o?.signal?.throwIfAborted();
     const h = await openIfPresent(this.file(container, name));
@@ -153,7 +172,7 @@ export class LocalDirectoryDriver implements CloudDriver {
       await fs.rm(tmp, { force: true });
       throw e;
     }
-    await fsyncDir(dir);
+    if (!o?.deferDirectorySync) await fsyncDir(dir);
   }
 
   async remove(container: string, name: string): Promise<void> {

@@ -73,6 +73,22 @@ export class ResilientDriver implements CloudDriver {
       this.inner.getStream(container, name, o?.signal ? { signal: o.signal } : { signal }),
     );
   }
+  /**
+   * Only the first attempt reads into `into`: an attempt given up on (timed out) may still be writing there, so the
+   * retries read into new buffers (the caller then never reuses `into`).
+   */
+  get getInto(): CloudDriver['getInto'] {
+    const inner = this.inner;
+    if (!inner.getInto) return undefined;
+    return (container, name, into, o) => {
+      let first = true;
+      return this.run(`get ${container}/${name}`, o, (signal) => {
+        const mine = first;
+        first = false;
+        return mine ? inner.getInto!(container, name, into, { signal }) : inner.get(container, name, { signal });
+      });
+    };
+  }
   get getHashed(): CloudDriver['getHashed'] {
     const inner = this.inner;
     if (!inner.getHashed) return undefined;
@@ -81,7 +97,10 @@ export class ResilientDriver implements CloudDriver {
   }
 
   put(container: string, name: string, payload: Payload, o?: CallOptions): Promise<void> {
-    return this.run(`put ${container}/${name}`, o, (signal) => this.inner.put(container, name, payload, { signal }));
+    const defer = o?.deferDirectorySync ? { deferDirectorySync: true } : {};
+    return this.run(`put ${container}/${name}`, o, (signal) =>
+      this.inner.put(container, name, payload, { signal, ...defer }),
+    );
   }
   remove(container: string, name: string, o?: CallOptions): Promise<void> {
     return this.run(`remove ${container}/${name}`, o, (signal) => this.inner.remove(container, name, { signal }));

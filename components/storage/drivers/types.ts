@@ -14,6 +14,13 @@ import type { Payload } from '../protocol/types.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * put() only, for drivers that sync directories (local): the caller puts a later file into the same container
+   * whose own put syncs the directory, and nothing refers to this file before that one is stored (a streamed CA
+   * write's blocks and manifests: the metadata comes last, after every block of its cloud). This put then fsyncs
+   * the file but not the directory: the later directory fsync makes this rename durable too.
+   */
+  deferDirectorySync?: boolean;
 }
 
 export interface CloudDriver {
@@ -39,6 +46,12 @@ export interface CloudDriver {
     name: string,
     o?: CallOptions,
   ): Promise<{ bytes: Uint8Array; digest: string } | undefined>;
+  /**
+   * Optional fast path: get() into the caller's buffer `into` (reused from block to block: no fresh memory per
+   * read). Returns `into` when the object has exactly its length, else the object in a new buffer (the caller
+   * sees the size it did not expect); undefined when it does not exist.
+   */
+  getInto?(container: string, name: string, into: Uint8Array, o?: CallOptions): Promise<Uint8Array | undefined>;
 }
 
 /** A driver error that retrying cannot fix (bad credentials, missing bucket, bad name). */

@@ -1,0 +1,176 @@
+/**
+ * SHA-256 of large buffers on a second thread, without copying them: the buffer is transferred to a worker, hashed
+ * there (node:crypto, SHA-NI where the CPU has it) and transferred back. A streamed DepSky-CA write hashes n/(f+1)
+ * times the object and a read the object once; on the calling thread that costs as much as the encryption, so
+ * both sides hand their hashing to this thread and encrypt, erasure-code or decrypt the next segment meanwhile.
+ *
+ * WebCrypto's digest also runs off-thread, but copies its input into fresh memory first (page faults on every
+ * block); this does not. DIGEST_THREADS workers per process, started when a caller first asks for them (a large
+ * object: a command storing one small object never starts them), unreferenced while idle (they never keep a
+ * command alive).
+ * Until it is online, and when a buffer cannot be moved (a view into a larger or shared buffer) or the worker
+ * cannot start, the digest is computed here instead: the same bytes, the same result.
+ */
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** Buffers smaller than this are hashed on the calling thread (a message costs more than hashing them). */
+export const OFF_THREAD_MIN_BYTES = 256 << 10;
+const DIGEST_BYTES = 32;
+
+// Plain CommonJS evaluated in the worker: no module to resolve, so it runs the same from sources (tsx) and from dist/.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+parentPort.on('message', ({ id, buffer, ranges }) => {
+  const digests = new Uint8Array(ranges.length * ${DIGEST_BYTES});
+  ranges.forEach(([offset, length], i) => {
+    digests.set(createHash('sha256').update(new Uint8Array(buffer, offset, length)).digest(), i * ${DIGEST_BYTES});
+  });
+  parentPort.postMessage({ id, buffer, digests }, [buffer]);
+});
+`;
+
+type Job = { resolve: (r: { buffer: ArrayBuffer; digests: Uint8Array }) => void; reject: (e: unknown) => void };
+
+/**
+ * Digest threads: two where the machine has two cores or more. A write's hashing (n/(f+1) times the object) is
+ * more than this thread's sealing and coding; two threads keep up with it, and a read's k blocks per segment are
+ * hashed side by side.
+ */
+export const DIGEST_THREADS = Math.min(2, Math.max(1, availableParallelism()));
+
+/** One digest thread and the jobs it has not answered yet. */
+class DigestThread {
+  readonly jobs = new Map<number, Job>();
+  online = false;
+  readonly started: Promise<boolean>;
+  private readonly w: Worker;
+
+  constructor(onBroken: (e: unknown) => void) {
+    this.w = new Worker(WORKER_SOURCE, { eval: true });
+    this.started = new Promise((resolve) => {
+      this.w.once('online', () => {
+        this.online = true;
+        resolve(true);
+      });
+      this.w.once('exit', () => resolve(false));
+    });
+    this.w.on('message', (m: { id: number; buffer: ArrayBuffer; digests: Uint8Array }) => {
+      const job = this.jobs.get(m.id);
+      this.jobs.delete(m.id);
+      if (this.jobs.size === 0) this.w.unref();
+      job?.resolve(m);
+    });
+    const fail = (e: unknown) => {
+      this.online = false;
+      for (const j of this.jobs.values()) j.reject(e);
+      this.jobs.clear();
+      onBroken(e);
+    };
+    this.w.on('error', fail);
+    this.w.on('exit', () => fail(new Error('digest thread exited')));
+    this.w.unref();
+  }
+
+  /** Keep the process alive until the thread is online (someone waits for it), then let it go again if idle. */
+  async whenOnline(): Promise<boolean> {
+    this.w.ref();
+    const ok = await this.started;
+    if (this.jobs.size === 0) this.w.unref();
+    return ok;
+  }
+
+  run(
+    id: number,
+    buffer: ArrayBuffer,
+    ranges: readonly (readonly [number, number])[],
+  ): Promise<{ buffer: ArrayBuffer; digests: Uint8Array }> {
+    const done = new Promise<{ buffer: ArrayBuffer; digests: Uint8Array }>((resolve, reject) =>
+      this.jobs.set(id, { resolve, reject }),
+    );
+    this.w.ref();
+    this.w.postMessage({ id, buffer, ranges }, [buffer]);
+    return done;
+  }
+}
+
+let threads: DigestThread[] | undefined;
+let broken = false;
+let nextId = 0;
+
+/**
+ * The least busy of the first `use` digest threads that run; starts them all (and returns undefined meanwhile) on
+ * the first call.
+ */
+function thread(use: number): DigestThread | undefined {
+  if (broken) return undefined;
+  if (!threads) {
+    try {
+      threads = Array.from(
+        { length: DIGEST_THREADS },
+        () =>
+          new DigestThread(() => {
+            broken = true;
+          }),
+      );
+    } catch {
+      broken = true;
+    }
+    return undefined;
+  }
+  let best: DigestThread | undefined;
+  for (const t of threads.slice(0, use)) if (t.online && (!best || t.jobs.size < best.jobs.size)) best = t;
+  return best;
+}
+
+/** Start the digest threads if they are not running; resolves true once they are online (tests, warm-up). */
+export async function startDigestThread(): Promise<boolean> {
+  thread(0);
+  if (!threads) return false;
+  return (await Promise.all(threads.map((t) => t.whenOnline()))).every(Boolean);
+}
+
+function hashHere(bytes: Uint8Array, ranges: readonly (readonly [number, number])[]): Uint8Array[] {
+  return ranges.map(([o, l]) =>
+    createHash('sha256')
+      .update(bytes.subarray(o, o + l))
+      .digest(),
+  );
+}
+
+/** Whether `bytes` is a whole, movable ArrayBuffer (a view of part of one would detach its neighbours). */
+function movable(bytes: Uint8Array): boolean {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
+
+/**
+ * SHA-256 of `ranges` ([offset, length] within `bytes`); off this thread on one of the first `threads` digest
+ * threads (0: here; a caller with many large buffers to hash asks for one or more) once they run. Returns the
+ * digests and the bytes to use from now on: when hashed off-thread, `bytes` was detached (moved to the worker and
+ * back) and `bytes` in the result is the same memory under a new view. The caller must not touch the old view
+ * while this runs.
+ */
+export async function digestRanges(
+  bytes: Uint8Array,
+  ranges: readonly (readonly [number, number])[],
+  threads: number,
+): Promise<{ bytes: Uint8Array; digests: Uint8Array[] }> {
+  const w = threads > 0 && bytes.byteLength >= OFF_THREAD_MIN_BYTES && movable(bytes) ? thread(threads) : undefined;
+  if (!w) return { bytes, digests: hashHere(bytes, ranges) };
+  const r = await w.run(nextId++, bytes.buffer as ArrayBuffer, ranges);
+  const digests = Array.from({ length: ranges.length }, (_, i) =>
+    r.digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
+  );
+  return { bytes: new Uint8Array(r.buffer), digests };
+}
+
+/** SHA-256 of all of `bytes` (see digestRanges). */
+export async function digestWhole(
+  bytes: Uint8Array,
+  threads: number,
+): Promise<{ bytes: Uint8Array; digest: Uint8Array }> {
+  const r = await digestRanges(bytes, [[0, bytes.length]], threads);
+  return { bytes: r.bytes, digest: r.digests[0]! };
+}

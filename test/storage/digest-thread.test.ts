@@ -1,0 +1,68 @@
+/**
+ * The digest thread (components/storage/crypto/digest-thread.ts): the same SHA-256 as node:crypto for every range,
+ * whether the buffer is moved to the thread and back (large, whole buffers) or hashed here (small ones, views into
+ * a larger buffer, which must never be detached since their neighbours belong to someone else).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DIGEST_THREADS,
+  digestRanges,
+  OFF_THREAD_MIN_BYTES,
+  startDigestThread,
+} from '../../components/storage/crypto/digest-thread.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+describe('digest thread', () => {
+  it('gives node:crypto digests for random ranges, moving whole large buffers and back', async () => {
+    expect(await startDigestThread()).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: OFF_THREAD_MIN_BYTES, max: 3 * OFF_THREAD_MIN_BYTES }),
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 5 }),
+        async (size, cuts) => {
+          const bytes = new Uint8Array(randomBytes(size));
+          const copy = Buffer.from(bytes);
+          const ranges = cuts.map(([a, b]) => {
+            const o = a % size;
+            return [o, b % (size - o + 1)] as const;
+          });
+          // Two at once: both digest threads get one.
+          const other = new Uint8Array(randomBytes(size));
+          const otherDigest = sha(other);
+          const [r, o] = await Promise.all([
+            digestRanges(bytes, ranges, DIGEST_THREADS),
+            digestRanges(other, [[0, size]], DIGEST_THREADS),
+          ]);
+          expect(hex(o.digests[0]!)).toBe(otherDigest);
+          // Moved: the old view is detached, the returned one holds the same bytes.
+          expect(bytes.byteLength).toBe(0);
+          expect(Buffer.from(r.bytes).equals(copy)).toBe(true);
+          expect(r.digests.map(hex)).toEqual(ranges.map(([o, l]) => sha(copy.subarray(o, o + l))));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('hashes small buffers and views of larger ones here, leaving them attached', async () => {
+    expect(await startDigestThread()).toBe(true);
+    const whole = new Uint8Array(randomBytes(4 * OFF_THREAD_MIN_BYTES));
+    const view = whole.subarray(OFF_THREAD_MIN_BYTES);
+    const r = await digestRanges(view, [[0, view.length]], 2);
+    expect(whole.byteLength).toBe(4 * OFF_THREAD_MIN_BYTES);
+    expect(r.bytes).toBe(view);
+    expect(hex(r.digests[0]!)).toBe(sha(view));
+    const small = new Uint8Array(randomBytes(1000));
+    const s = await digestRanges(small, [[0, 1000]], 2);
+    expect(s.bytes).toBe(small);
+    expect(hex(s.digests[0]!)).toBe(sha(small));
+    const here = new Uint8Array(randomBytes(2 * OFF_THREAD_MIN_BYTES));
+    const h = await digestRanges(here, [[5, 100]], 0);
+    expect(here.byteLength).toBe(2 * OFF_THREAD_MIN_BYTES);
+    expect(hex(h.digests[0]!)).toBe(sha(here.subarray(5, 105)));
+  });
+});
