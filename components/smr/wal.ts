@@ -20,6 +20,8 @@ import type { Logger } from '../../runtime/role.js';
 import { encodeRecord, type Replayed, readSegment, replayRecords, type WalRecord } from './wal-codec.js';
 
 const SEGMENT = /^(\d{8})\.log$/;
+/** How long an appended record nothing waits for may stay unwritten (it is written earlier with the next one). */
+export const LAZY_SYNC_MS = 20;
 
 function segmentName(seq: number): string {
   return `${String(seq).padStart(8, '0')}.log`;
@@ -43,6 +45,8 @@ export class Wal {
   failed: Error | null = null;
   private queue: Queued[] = [];
   private running: Promise<void> | null = null;
+  /** Writes appended records nobody has asked to sync yet (append). */
+  private lazyTimer: NodeJS.Timeout | null = null;
   private fh: FileHandle | null = null;
   private seq: number;
   /** The segment being written (-1: none yet). */
@@ -99,14 +103,30 @@ export class Wal {
     return { wal: new Wal(dir, log, kept, events), recovered: replayRecords(records) };
   }
 
-  /** Appends a record after the ones before; durable once `durable` reaches the returned position. */
+  /**
+   * Appends a record after the ones before; durable once `durable` reaches the returned position. Nothing is
+   * written until someone needs it durable (sync()), or LAZY_SYNC_MS later: a record nothing waits for (a
+   * decision, see wal-recorder.ts) then goes out with the next one that is waited for, in the same write and sync.
+   */
   append(r: WalRecord): number {
     const frame = encodeRecord(r);
     this.queue.push(frame);
     this.appended += frame.length;
     this.bytes += frame.length;
-    this.kick();
+    if (!this.lazyTimer && !this.running) {
+      this.lazyTimer = setTimeout(() => this.sync(), LAZY_SYNC_MS);
+      this.lazyTimer.unref();
+    }
     return this.appended;
+  }
+
+  /** Starts writing and syncing what is appended (now, or after the write in progress). */
+  sync(): void {
+    if (this.lazyTimer) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = null;
+    }
+    this.kick();
   }
 
   /** Starts a new segment with `base` (a BASE record); the older segments go once it is durable. */
@@ -119,6 +139,7 @@ export class Wal {
 
   /** Every record appended so far is durable, or the log failed. */
   async flush(): Promise<void> {
+    this.sync();
     while (this.running) await this.running;
   }
 
@@ -129,7 +150,7 @@ export class Wal {
   }
 
   private kick(): void {
-    if (this.running || this.failed) return;
+    if (this.running || this.failed || this.queue.length === 0) return;
     this.running = this.run()
       .catch((e: Error) => {
         this.failed = e;

@@ -53,6 +53,11 @@ export class ReplicaCore {
   readonly n: number;
   readonly f: number;
   readonly me: number;
+  /**
+   * Whether the group tolerates Byzantine replicas (f > 0). A crash-fault group runs the core with f = 0 (node.ts)
+   * and needs no WRITE round (consensus.ts write).
+   */
+  readonly byzantine: boolean;
   /** A quorum is more than this many replicas: floor((n + f) / 2). */
   private readonly quorumExceeds: number;
   private out: Action[] = [];
@@ -82,6 +87,7 @@ export class ReplicaCore {
   ) {
     this.n = config.n;
     this.f = config.f;
+    this.byzantine = config.f > 0;
     this.me = config.me;
     this.quorumExceeds = Math.floor((config.n + config.f) / 2);
     this.recovering = config.recovering === true;
