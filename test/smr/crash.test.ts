@@ -88,49 +88,53 @@ const GROUPS = [
 ];
 
 describe('every replica killed at once, durability fsync', () => {
-  it.each(GROUPS)('keeps every acknowledged write of a concurrent load ($name)', async ({ n, f, faults }) => {
-    const c = await makeCluster({ n, f, faults, config: CONFIG });
-    startAll(c);
-    await Promise.all(c.specs.map((s) => waitHealthy(s)));
-    const client = await connect(c);
-    const acked = new Map<string, string>();
-    let stop = false;
-    let enough: () => void = () => {};
-    const reached = new Promise<void>((r) => {
-      enough = r;
-    });
-    const writers = Array.from({ length: SESSIONS }, async (_, s) => {
-      const session = client.session(`writer${s}`);
-      for (let j = 0; !stop; j++) {
-        const key = `w${s}-${j}`;
-        const value = `v${s}-${j}`;
-        try {
-          await session.invoke(encodeKvOp({ op: 'put', key, value }));
-        } catch {
-          return; // the replicas are gone
+  it.each(GROUPS)(
+    'keeps every acknowledged write of a concurrent load ($name)',
+    async ({ n, f, faults }) => {
+      const c = await makeCluster({ n, f, faults, config: CONFIG });
+      startAll(c);
+      await Promise.all(c.specs.map((s) => waitHealthy(s)));
+      const client = await connect(c);
+      const acked = new Map<string, string>();
+      let stop = false;
+      let enough: () => void = () => {};
+      const reached = new Promise<void>((r) => {
+        enough = r;
+      });
+      const writers = Array.from({ length: SESSIONS }, async (_, s) => {
+        const session = client.session(`writer${s}`);
+        for (let j = 0; !stop; j++) {
+          const key = `w${s}-${j}`;
+          const value = `v${s}-${j}`;
+          try {
+            await session.invoke(encodeKvOp({ op: 'put', key, value }));
+          } catch {
+            return; // the replicas are gone
+          }
+          if (stop) return; // acknowledged after the kill cannot be (replies are sent before it), but be strict
+          acked.set(key, value);
+          if (acked.size >= ACKED_BEFORE_KILL) enough();
         }
-        if (stop) return; // acknowledged after the kill cannot be (replies are sent before it), but be strict
-        acked.set(key, value);
-        if (acked.size >= ACKED_BEFORE_KILL) enough();
-      }
-    });
-    await reached;
-    await killAll();
-    stop = true;
-    await client.close();
-    await Promise.all(writers);
-    expect(acked.size).toBeGreaterThanOrEqual(ACKED_BEFORE_KILL);
+      });
+      await reached;
+      await killAll();
+      stop = true;
+      await client.close();
+      await Promise.all(writers);
+      expect(acked.size).toBeGreaterThanOrEqual(ACKED_BEFORE_KILL);
 
-    startAll(c);
-    await Promise.all(c.specs.map((s) => waitHealthy(s)));
-    const again = await connect(c);
-    try {
-      await readBack(again, acked);
-      await decidesNew(again);
-    } finally {
-      await again.close();
-    }
-  }, 300_000);
+      startAll(c);
+      await Promise.all(c.specs.map((s) => waitHealthy(s)));
+      const again = await connect(c);
+      try {
+        await readBack(again, acked);
+        await decidesNew(again);
+      } finally {
+        await again.close();
+      }
+    },
+    300_000,
+  );
 
   it('starts with a torn or damaged log tail, says what it dropped, and keeps the acknowledged writes', async () => {
     const c = await makeCluster({ config: CONFIG });
