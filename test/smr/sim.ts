@@ -924,7 +924,11 @@ class Simulation {
   private converged(): boolean {
     const good = this.replicas.map((_, i) => i).filter((i) => this.correct(i));
     const top = Math.max(...good.map((i) => this.replicas[i]!.core.lastDecided));
-    const agreed = good.every((i) => this.replicas[i]!.core.lastDecided === top);
+    // An accepted, undecided instance may hold a write a client saw answered before a crash (its decision record
+    // not yet written; a restarted replica pools its requests again): the run goes on until they are executed.
+    const agreed = good.every(
+      (i) => this.replicas[i]!.core.lastDecided === top && this.replicas[i]!.core.pending === 0,
+    );
     return agreed && (this.queued === 0 || this.now > this.p.faultTicks + 400);
   }
 
