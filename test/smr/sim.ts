@@ -220,7 +220,7 @@ class ReplicaFailure extends Error {}
  * encoded, a new log from a BASE at each checkpoint, of which the first `durable` are on disk. Outputs wait as
  * components/smr/replica-durability.ts makes them wait: a step's peer messages for all of the log, its client
  * replies only for what WalRecorder.repliesNeedStep says, a leader's PROPOSE for nothing; `held` are those still
- * waiting, in order. A sync is started when something waits; it completes at once, or with `syncDelay` at a later
+ * waiting, in order. A sync is started when something waits; it completes at once, or with `syncLag` at a later
  * tick (a chance per tick), so replies can leave while the messages of the same step still wait. A crash keeps a
  * drawn prefix of the log no shorter than `durable` and loses what was held.
  */
