@@ -129,6 +129,8 @@ export class ReplicaDriver {
    */
   private readonly replyAll = new Map<string, number>();
   clientsServed = 0;
+  /** Unordered reads wait until this instance is decided (see resume). */
+  private readBarrier = -1;
 
   constructor(
     readonly core: ReplicaCore,
@@ -154,9 +156,17 @@ export class ReplicaDriver {
     this.replyAll.clear();
   }
 
-  /** Comes back as the replica that stopped cleanly (ReplicaCore.importDurable): re-executes its saved decisions. */
+  /**
+   * Comes back as the replica that stopped (ReplicaCore.importDurable): re-executes its saved decisions. When the
+   * instance in progress holds an ACCEPT of this replica, the replica may have decided it, executed it and answered
+   * its client before the crash, with the decision record still unwritten (wal-recorder.ts: replies wait for the
+   * ACCEPT, not for the decision). Until it has decided that instance again it answers no unordered read: a read
+   * needs every replica's reply, counting on the one that answered a completed write to show it.
+   */
   resume(state: DurableState, out: DriverOutput): void {
     this.run(this.core.importDurable(state), out);
+    const inst = this.core.consensus.instance;
+    this.readBarrier = inst.accepted.size > 0 ? inst.cid : -1;
   }
 
   /** A request straight from a client (already authenticated at the channel level by the host). */
@@ -177,7 +187,7 @@ export class ReplicaDriver {
       if (req.readOnly) {
         // Unordered read: executed on the current state, never ordered (BFT-SMaRt's unordered requests: no consensus
         // round for a read); the client needs a larger quorum.
-        if (!this.env.verifyRequest(req)) continue;
+        if (this.core.lastDecided < this.readBarrier || !this.env.verifyRequest(req)) continue;
         const result = this.service.execute(requestOp(req), {
           client: req.client,
           seq: req.seq,

@@ -25,6 +25,13 @@ export class WalRecorder {
   private stopLevel: number;
   private lastDecided: number;
   private checkpointCid: number;
+  /** Regencies in which this replica's ACCEPT for `inst` was already logged (at the last mark). */
+  private acceptedRegs: number[];
+  /**
+   * Whether the client replies of the step just recorded need this step's records durable, or only what earlier
+   * steps logged (see records()).
+   */
+  repliesNeedStep = false;
   /** Values of the instance `inst` the log already holds (hash -> the value object), so they are written once. */
   private readonly logged = new Map<string, Uint8Array>();
 
@@ -32,6 +39,7 @@ export class WalRecorder {
     this.inst = core.consensus.instance;
     this.wrote = this.inst.wrote.size;
     this.accepted = this.inst.accepted.size;
+    this.acceptedRegs = [...this.inst.accepted];
     this.regency = core.regency;
     this.stopLevel = core.leaderChange.stopSentFor;
     this.lastDecided = core.lastDecided;
@@ -62,16 +70,28 @@ export class WalRecorder {
     return (this.core.checkpoint?.cid ?? -1) !== this.checkpointCid;
   }
 
-  /** The records of what changed since the last call (or base()). */
+  /**
+   * The records of what changed since the last call (or base()), and whether this step's client replies wait for
+   * them (`repliesNeedStep`). A DECISION record is no promise to anyone: a decision stands on a quorum of ACCEPTs,
+   * and every ACCEPT leaves its replica only once the record holding it is durable, so after a crash of every
+   * replica the quorum's logs still hold the value and the next leader change (collect.ts) decides it again at
+   * the same instance. What a reply does need is this replica's own ACCEPT, when it counted in the quorum: it
+   * is sent only after its fsync, but counted at once. So the replies of a step that decided wait only for earlier
+   * steps' records when each decision counted an ACCEPT of this replica that an earlier step logged
+   * (ownAcceptLogged), and for this step's records otherwise.
+   */
   records(): WalRecord[] {
     const core = this.core;
     const out: WalRecord[] = [];
+    this.repliesNeedStep = false;
     if (core.lastDecided !== this.lastDecided) {
       const log = core.decisions.sinceCheckpoint;
       const proof = core.decisions.last?.proof ?? null;
       for (const d of log) {
         if (d.cid <= this.lastDecided) continue;
-        out.push(this.decision(d.cid, d.value, d.cid === core.lastDecided ? proof : null));
+        const p = d.cid === core.lastDecided ? proof : undefined;
+        if (!this.ownAcceptLogged(d.cid, p)) this.repliesNeedStep = true;
+        out.push(this.decision(d.cid, d.value, p ?? null));
       }
       this.lastDecided = core.lastDecided;
     }
@@ -96,6 +116,19 @@ export class WalRecorder {
     return out;
   }
 
+  /**
+   * Whether the decision of `cid` (its proof; undefined: not known here) stands without this step's records: it
+   * counted an ACCEPT of this replica logged before this step. Any other decision (adopted from a peer's proof or a
+   * SYNC, installed by state transfer, or counted with an ACCEPT of this very step) makes the step's replies wait
+   * for its records: so a replica forgets, in a crash, at most the decision of the instance its log shows it
+   * accepted (ReplicaDriver's read barrier relies on this).
+   */
+  private ownAcceptLogged(cid: number, proof: DecisionProof | null | undefined): boolean {
+    if (!proof) return false;
+    const me = this.core.me;
+    return proof.accepts.some((a) => a.from === me) && cid === this.inst.cid && this.acceptedRegs.includes(proof.reg);
+  }
+
   /** A decision record; its value named by hash when it is one the log holds for this instance already. */
   private decision(cid: number, value: Uint8Array, proof: DecisionProof | null): WalRecord {
     if (cid === this.inst.cid) {
@@ -111,6 +144,7 @@ export class WalRecorder {
     const core = this.core;
     this.inst = core.consensus.instance;
     this.wrote = this.inst.wrote.size;
+    this.acceptedRegs = [...this.inst.accepted];
     this.accepted = this.inst.accepted.size;
     this.regency = core.regency;
     this.stopLevel = core.leaderChange.stopSentFor;

@@ -105,6 +105,8 @@ export async function makeCluster(
     clients?: number;
     /** The component's client authentication (replica config and client config), as the plan sets it. */
     clientAuth?: 'mac' | 'signature';
+    /** The fault model (replica config and client config); `crash` wants n = 2f+1. */
+    faults?: 'byzantine' | 'crash';
   } = {},
 ): Promise<Cluster> {
   const n = opts.n ?? 4;
@@ -147,7 +149,7 @@ export async function makeCluster(
     config: {
       f,
       n,
-      faults: 'byzantine',
+      faults: opts.faults ?? 'byzantine',
       service: 'kv',
       batchSize: 400,
       checkpointPeriod: 50,
@@ -184,7 +186,7 @@ export async function makeCluster(
           controlPort: nd.controlPort,
         })),
         buckets: [],
-        client: { f, n, faults: 'byzantine', service: 'kv', clientAuth: opts.clientAuth ?? 'mac' },
+        client: { f, n, faults: opts.faults ?? 'byzantine', service: 'kv', clientAuth: opts.clientAuth ?? 'mac' },
         clientKeys,
       },
     },

@@ -81,6 +81,16 @@ export interface SimParams {
    * state of stop-state.ts), wherever each one is in the protocol; -1 for never.
    */
   groupRestartAt: number;
+  /**
+   * A crash-fault group as node.ts runs one (`faults: crash`): n = 2f+1 replicas running the core with f = 0, no
+   * Byzantine replica, and replicas that restart from their write-ahead logs, alone (`replicaRestarts`) or all at
+   * once (`groupRestartAt`).
+   */
+  crashFaults: boolean;
+  /** Chance per tick, before healing, that one replica crashes and restarts from its write-ahead log. */
+  replicaRestarts: number;
+  /** A replica's log sync completes at a later tick (SYNC_CHANCE per tick), not at the end of the step. */
+  syncLag: boolean;
 }
 
 export function drawParams(seed: number): SimParams {
@@ -113,6 +123,9 @@ export function drawParams(seed: number): SimParams {
     directed: false,
     designatedReplies: false,
     groupRestartAt: -1,
+    crashFaults: false,
+    replicaRestarts: 0,
+    syncLag: false,
   };
   // Drawn last, so every parameter above is what it was before signatures existed: a fifth of the seeds sign, and
   // a fifth of those with a Byzantine replica make it the injecting one.
@@ -121,6 +134,19 @@ export function drawParams(seed: number): SimParams {
   params.directed = r.chance(0.5);
   params.groupRestartAt = r.chance(0.25) ? r.int(20, Math.max(21, params.faultTicks - 1)) : -1;
   params.designatedReplies = r.chance(0.6);
+  // Drawn after everything else, so the Byzantine seeds stay as they were: a fifth of the seeds are crash-fault
+  // groups of 3 (5 when big) replicas, half of them restarting single replicas from their logs along the way.
+  if (r.chance(0.2)) {
+    params.crashFaults = true;
+    params.n = big ? 5 : 3;
+    params.f = 0;
+    byzantine.clear();
+    params.crashRestart = false;
+    params.replicaRestarts = r.chance(0.5) ? 0.01 : 0;
+    params.syncLag = r.chance(0.7);
+    if (params.groupRestartAt < 0 && r.chance(0.3))
+      params.groupRestartAt = r.int(20, Math.max(21, params.faultTicks - 1));
+  }
   return params;
 }
 
@@ -156,6 +182,9 @@ export const PINNED: Omit<SimParams, 'byzantine' | 'signed'> = {
   directed: false,
   designatedReplies: true,
   groupRestartAt: -1,
+  crashFaults: false,
+  replicaRestarts: 0,
+  syncLag: false,
 };
 
 export interface SimResult {
@@ -176,6 +205,10 @@ export interface SimResult {
 }
 
 const CLIENT_BASE = 1000;
+/** With `syncLag`, the chance per tick that a replica's sync in progress completes. */
+const SYNC_CHANCE = 0.5;
+/** With `replicaRestarts`, the chance that a replica crashes right after a reply left ahead of its log's tail. */
+const CRASH_IN_WINDOW = 0.2;
 /** Client retransmission period, in ticks. */
 const RETRANSMIT_TICKS = 25;
 
@@ -184,11 +217,20 @@ class ReplicaFailure extends Error {}
 
 /**
  * `wal`: the replica's write-ahead log as the node keeps it (components/smr/wal.ts): the records of every step,
- * encoded, a new log from a BASE at each checkpoint. A simulated step's outputs leave only after it, as the node's
- * leave only after the fsync covering them, so the log holds everything a step showed; a group restart keeps only
- * what is in it.
+ * encoded, a new log from a BASE at each checkpoint, of which the first `durable` are on disk. Outputs wait as
+ * components/smr/replica-durability.ts makes them wait: a step's peer messages for all of the log, its client
+ * replies only for what WalRecorder.repliesNeedStep says, a leader's PROPOSE for nothing; `held` are those still
+ * waiting, in order. A sync is started when something waits; it completes at once, or with `syncLag` at a later
+ * tick (a chance per tick), so replies can leave while the messages of the same step still wait. A crash keeps a
+ * drawn prefix of the log no shorter than `durable` and loses what was held.
  */
-type Replica = { core: ReplicaCore; driver: ReplicaDriver; up: boolean; wal: { recorder: WalRecorder; log: Buffer[] } };
+type Held = { pos: number; sends: DriverOutput['sends']; replies: DriverOutput['replies'] };
+type Replica = {
+  core: ReplicaCore;
+  driver: ReplicaDriver;
+  up: boolean;
+  wal: { recorder: WalRecorder; log: Buffer[]; durable: number; held: Held[]; heldReplies: Held[]; syncing: boolean };
+};
 
 interface ClientState {
   name: string;
@@ -226,6 +268,10 @@ class Simulation {
   private readonly wlRng: Rng;
   private readonly byzRng: Rng;
   private readonly faultRng: Rng;
+  /** How much of the unsynced tail of a log survives a crash (a stream of its own: other draws stay as they were). */
+  private readonly logRng: Rng;
+  /** Replicas to crash and restart from their logs at the next tick (see persist). */
+  private readonly crashSoon = new Set<number>();
   readonly failures: string[] = [];
   private readonly traceHash = createHash('sha256');
   readonly replicas: Replica[];
@@ -237,6 +283,14 @@ class Simulation {
   // Canonical execution history and per-replica progress.
   private readonly canon = new Map<number, string>();
   readonly canonBatches = new Map<number, readonly { client: string; seq: number }[]>();
+  /**
+   * Who executed each canonical batch. A replica that restarts from a log cut before some of its decisions takes
+   * those executions back: nobody else saw them (its messages and replies that showed them waited for the log), so
+   * a batch no remaining replica executed is no longer canonical, and the instance may be decided again. Replies
+   * are still checked against the final canonical log (checkLinearizable), so a decision that was lost after a
+   * reply showed it is still caught.
+   */
+  private readonly canonBy = new Map<number, Set<number>>();
   private readonly executedBy: Map<string, number>[];
   private readonly lastCid: number[];
   // Network: packets bucketed by delivery tick; inside a tick they are delivered in send order.
@@ -267,6 +321,7 @@ class Simulation {
     this.wlRng = root.fork(3);
     this.byzRng = root.fork(4);
     this.faultRng = root.fork(5);
+    this.logRng = root.fork(6);
     this.replicas = Array.from({ length: p.n }, (_, i) => this.mkReplica(i));
     this.executedBy = this.replicas.map(() => new Map<string, number>());
     this.lastCid = this.replicas.map(() => -1);
@@ -313,15 +368,71 @@ class Simulation {
       env,
     );
     const recorder = new WalRecorder(core);
-    const wal = { recorder, log: [encodeRecord(recorder.base())] };
+    const wal = {
+      recorder,
+      log: [encodeRecord(recorder.base())],
+      durable: 1,
+      held: [] as Held[],
+      heldReplies: [] as Held[],
+      syncing: false,
+    };
     return { core, driver: new ReplicaDriver(core, new KvService(), env), up: true, wal };
   }
 
-  /** After a step: what it promised goes to the replica's log before its outputs leave. */
-  private persist(i: number): void {
+  /**
+   * After a step: what it promised goes to the replica's log; its messages and replies leave now or wait for a
+   * sync (see Replica). Executions are observations, checked at once.
+   */
+  private persist(i: number, out: DriverOutput): void {
     const wal = this.replicas[i]!.wal;
-    if (wal.recorder.checkpointMoved) wal.log = [encodeRecord(wal.recorder.base())];
-    else for (const r of wal.recorder.records()) wal.log.push(encodeRecord(r));
+    const before = wal.log.length;
+    let repliesNeedStep = true;
+    if (wal.recorder.checkpointMoved) {
+      // The node deletes older segments only once the new BASE is durable; here the BASE syncs at once.
+      wal.log = [encodeRecord(wal.recorder.base())];
+      this.syncDone(i, true);
+    } else {
+      for (const r of wal.recorder.records()) wal.log.push(encodeRecord(r));
+      repliesNeedStep = wal.recorder.repliesNeedStep;
+    }
+    const sends = out.sends.filter((x) => x.msg.t !== 'PROPOSE');
+    const repliesAt = repliesNeedStep ? wal.log.length : before;
+    if (!this.p.syncLag) {
+      // The sync completes at once: everything leaves now, in the step's order (as before syncs could lag).
+      if ((sends.length > 0 && wal.log.length > wal.durable) || (out.replies.length > 0 && repliesAt > wal.durable)) {
+        wal.durable = wal.log.length;
+      }
+      this.deliverOut(i, out);
+      return;
+    }
+    this.deliverOut(i, { ...out, sends: out.sends.filter((x) => x.msg.t === 'PROPOSE'), replies: [] });
+    this.hold(i, wal.held, { pos: wal.log.length, sends, replies: [] });
+    this.hold(i, wal.heldReplies, { pos: repliesAt, sends: [], replies: out.replies });
+    // The window a lazily written decision opens: a reply has left while this replica's log is not all durable.
+    // Crash there sometimes (this replica, or the whole group), so the simulator looks into it on purpose.
+    if (out.replies.length > 0 && wal.log.length > wal.durable && this.p.replicaRestarts > 0) {
+      if (!this.healed && this.logRng.chance(CRASH_IN_WINDOW)) this.crashSoon.add(i);
+    }
+    if ((wal.held[0]?.pos ?? 0) > wal.durable || (wal.heldReplies[0]?.pos ?? 0) > wal.durable) wal.syncing = true;
+  }
+
+  private hold(i: number, queue: Held[], h: Held): void {
+    if (h.sends.length === 0 && h.replies.length === 0) return;
+    const wal = this.replicas[i]!.wal;
+    if (queue.length === 0 && h.pos <= wal.durable) this.deliverOut(i, { ...emptyOutput(), ...h });
+    else queue.push(h);
+  }
+
+  /** Replica `i`'s sync completed: everything appended is durable, and what waited for it leaves, in order. */
+  private syncDone(i: number, rotated = false): void {
+    const wal = this.replicas[i]!.wal;
+    const held = [...wal.heldReplies, ...wal.held];
+    wal.durable = wal.log.length;
+    wal.syncing = false;
+    wal.held = [];
+    wal.heldReplies = [];
+    // A rotation replaced the log: positions of the old one are all covered.
+    for (const h of held) if (rotated || h.pos <= wal.durable) this.deliverOut(i, { ...emptyOutput(), ...h });
   }
 
   /**
@@ -343,8 +454,7 @@ class Simulation {
         { cause: e },
       );
     }
-    this.persist(i);
-    this.deliverOut(i, out);
+    this.persist(i, out);
   }
 
   // ---------------------------------------------------------------- network
@@ -527,8 +637,9 @@ class Simulation {
     if (c === undefined) {
       this.canon.set(e.cid, key);
       this.canonBatches.set(e.cid, e.requests);
-    } else if (c !== key)
-      this.fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}: ${key} vs canonical ${c}`);
+      this.canonBy.set(e.cid, new Set([i]));
+    } else if (c === key) this.canonBy.get(e.cid)?.add(i);
+    else this.fail(`agreement: replica ${i} executed a different batch at cid ${e.cid}: ${key} vs canonical ${c}`);
     for (const r of e.requests) {
       const k = `${r.client}:${r.seq}`;
       if (this.executedBy[i]!.has(k)) this.fail(`integrity: replica ${i} executed ${k} twice`);
@@ -691,38 +802,59 @@ class Simulation {
    * survive that.
    */
   private restartGroup(): void {
-    for (let i = 0; i < this.p.n; i++) {
-      if (this.crashed.has(i)) continue;
-      const old = this.replicas[i]!;
-      const replayed = replayRecords(readSegment(Buffer.concat(old.wal.log)).records);
-      if (!replayed) {
-        this.fail(`replica ${i}: its write-ahead log does not replay`);
-        continue;
+    for (let i = 0; i < this.p.n; i++) if (!this.crashed.has(i)) this.restartFromLog(i);
+  }
+
+  /**
+   * Replica `i` crashes and starts again from its write-ahead log: a drawn prefix of it, no shorter than what its
+   * outputs waited for (the rest may not have reached the disk), replayed as node.ts replays it.
+   */
+  private restartFromLog(i: number): void {
+    const old = this.replicas[i]!;
+    // Half the time nothing past what had to be durable survives: the case a lazily written record must survive.
+    const rng = this.logRng;
+    const keep = rng.chance(0.5) ? old.wal.durable : rng.int(old.wal.durable, old.wal.log.length);
+    const replayed = replayRecords(readSegment(Buffer.concat(old.wal.log.slice(0, keep))).records);
+    if (!replayed) {
+      this.fail(`replica ${i}: its write-ahead log does not replay`);
+      return;
+    }
+    // A decision record is written lazily (nothing waits for it): a cut log may end before the last decisions.
+    const lost = keep < old.wal.log.length;
+    if (
+      lost ? replayed.state.lastDecided > old.core.lastDecided : replayed.state.lastDecided !== old.core.lastDecided
+    ) {
+      this.fail(`replica ${i}: its log ends at ${replayed.state.lastDecided}, it had decided ${old.core.lastDecided}`);
+    }
+    for (let cid = replayed.state.lastDecided + 1; cid <= old.core.lastDecided; cid++) {
+      const by = this.canonBy.get(cid);
+      by?.delete(i);
+      if (by?.size !== 0) continue;
+      this.canon.delete(cid);
+      this.canonBatches.delete(cid);
+      this.canonBy.delete(cid);
+    }
+    const ck = replayed.checkpoint;
+    const saved = replayed.state;
+    const fresh = this.mkReplica(i, true);
+    let from = -1;
+    if (ck) {
+      const svc = fresh.core.restoreLocal(ck.cid, ck.bytes);
+      if (!svc) this.fail(`replica ${i}: its own checkpoint ${ck.cid} does not restore`);
+      else {
+        fresh.driver.restore(svc);
+        from = ck.cid;
       }
-      if (replayed.state.lastDecided !== old.core.lastDecided) {
-        this.fail(
-          `replica ${i}: its log ends at ${replayed.state.lastDecided}, it had decided ${old.core.lastDecided}`,
-        );
-      }
-      const ck = replayed.checkpoint;
-      const saved = replayed.state;
-      const fresh = this.mkReplica(i, true);
-      let from = -1;
-      if (ck) {
-        const svc = fresh.core.restoreLocal(ck.cid, ck.bytes);
-        if (!svc) this.fail(`replica ${i}: its own checkpoint ${ck.cid} does not restore`);
-        else {
-          fresh.driver.restore(svc);
-          from = ck.cid;
-        }
-      }
-      this.lastCid[i] = from;
-      for (const [k, cid] of this.executedBy[i]!) if (cid > from) this.executedBy[i]!.delete(k);
-      this.replicas[i] = { ...fresh, up: old.up };
-      this.stepReplica(i, (out) => fresh.driver.resume(saved, out));
-      if (fresh.core.lastDecided !== saved.lastDecided) {
-        this.fail(`replica ${i}: resumed at ${fresh.core.lastDecided}, it had decided ${saved.lastDecided}`);
-      }
+    }
+    this.lastCid[i] = from;
+    for (const [k, cid] of this.executedBy[i]!) if (cid > from) this.executedBy[i]!.delete(k);
+    this.replicas[i] = { ...fresh, up: old.up };
+    this.stepReplica(i, (out) => fresh.driver.resume(saved, out));
+    // What the replica resumed from was on disk: the node starts its new segment with a BASE of it and keeps the
+    // old segments until that BASE is durable, so a second crash cannot lose it.
+    this.syncDone(i);
+    if (fresh.core.lastDecided !== saved.lastDecided) {
+      this.fail(`replica ${i}: resumed at ${fresh.core.lastDecided}, it had decided ${saved.lastDecided}`);
     }
   }
 
@@ -734,6 +866,12 @@ class Simulation {
       this.partition = rng.chance(0.4) ? null : new Set([rng.int(0, p.n - 1)]);
     }
     if (this.now === p.groupRestartAt) this.restartGroup();
+    if (p.replicaRestarts > 0 && rng.chance(p.replicaRestarts)) this.restartFromLog(rng.int(0, p.n - 1));
+    for (const i of this.crashSoon) {
+      if (this.logRng.chance(0.5)) this.restartGroup();
+      else this.restartFromLog(i);
+    }
+    this.crashSoon.clear();
     if (p.crashRestart && rng.chance(0.01)) {
       const i = rng.int(0, p.n - 1);
       if (!p.byzantine.has(i) && (this.crashed.has(i) || this.crashed.size < p.f - p.byzantine.size)) {
@@ -775,6 +913,7 @@ class Simulation {
     for (let i = 0; i < this.p.n; i++) {
       const rep = this.replicas[i]!;
       if (!rep.up) continue;
+      if (rep.wal.syncing && this.logRng.chance(SYNC_CHANCE)) this.syncDone(i);
       const tick = { type: 'tick' as const, now: 1_000_000 + this.now * 10, entropy: (this.seed ^ this.now) >>> 0 };
       this.stepReplica(i, (out) => rep.driver.input(tick, out));
       if (this.p.byzantine.has(i)) this.byzantineNoise(i);
@@ -785,7 +924,11 @@ class Simulation {
   private converged(): boolean {
     const good = this.replicas.map((_, i) => i).filter((i) => this.correct(i));
     const top = Math.max(...good.map((i) => this.replicas[i]!.core.lastDecided));
-    const agreed = good.every((i) => this.replicas[i]!.core.lastDecided === top);
+    // An accepted, undecided instance may hold a write a client saw answered before a crash (its decision record
+    // not yet written; a restarted replica pools its requests again): the run goes on until they are executed.
+    const agreed = good.every(
+      (i) => this.replicas[i]!.core.lastDecided === top && this.replicas[i]!.core.pending === 0,
+    );
     return agreed && (this.queued === 0 || this.now > this.p.faultTicks + 400);
   }
 

@@ -2,7 +2,8 @@
  * The normal case of Mod-SMaRt (TClouds D2.2.1, ch. 8; BFT-SMaRt): one consensus instance at a time, in the
  * installed regency. The leader PROPOSEs a batch; each replica checks it and WRITEs its hash; after a quorum (more
  * than (n+f)/2) of matching WRITEs it ACCEPTs, with a MAC vector so the ACCEPT can later prove the decision to
- * others; after a quorum of matching ACCEPTs it decides and executes. Messages for later instances wait in the
+ * others; after a quorum of matching ACCEPTs it decides and executes. A crash-fault group (f = 0) skips the WRITE
+ * round, as BFT-SMaRt's crash-fault mode does: PROPOSE, then ACCEPT, decided on a majority of ACCEPTs. Messages for later instances wait in the
  * out-of-context buffer until their instance starts.
  */
 import { assert } from '../../../kernel/assert.js';
@@ -201,12 +202,21 @@ export class Consensus {
     this.write(msg.reg, hash);
   }
 
-  /** Sends this replica's WRITE for `hash` in regency `reg` (once per regency) and counts it. */
+  /**
+   * Sends this replica's WRITE for `hash` in regency `reg` (once per regency) and counts it. With no Byzantine
+   * replica to tolerate (f = 0: a crash-fault group) there is no WRITE round: the value goes straight to ACCEPT, as
+   * in BFT-SMaRt's crash-fault mode (Paxos: PROPOSE, then ACCEPT by a majority). The write set still records the
+   * value, because a new leader's collect (collect.ts) reads it.
+   */
   write(reg: number, hash: string): void {
     const instance = this.instance;
     if (instance.wrote.has(reg)) return;
     instance.wrote.add(reg);
     instance.ws.set(hash, Math.max(instance.ws.get(hash) ?? -1, reg));
+    if (!this.core.byzantine) {
+      this.checkAccept(reg, hash);
+      return;
+    }
     const cid = instance.cid;
     this.core.send('all', { t: 'WRITE', cid, reg, hash });
     this.recordWrite(this.core.me, reg, hash);
@@ -233,16 +243,23 @@ export class Consensus {
     this.checkAccept(reg, hash);
   }
 
-  /** After a quorum of WRITEs for the value proposed in our regency: ACCEPT it (once per regency). */
+  /**
+   * After a quorum of WRITEs for the value proposed in our regency: ACCEPT it (once per regency). Without
+   * Byzantine faults, as soon as this replica has taken the proposal (its own WRITE, never sent): the WRITE
+   * quorum only stops an equivocating leader from getting two values accepted in one regency, and a crash-faulty
+   * leader proposes once per instance and regency (a restarted one proposes nothing more in that regency).
+   */
   checkAccept(reg: number, hash: string): void {
     const core = this.core;
     const instance = this.instance;
     if (reg !== core.leaderChange.regency || core.leaderChange.active || instance.accepted.has(reg)) return;
     const value = instance.values.get(hash);
     if (!value || instance.proposals.get(reg) !== hash) return;
-    let count = 0;
-    for (const h of instance.writes.get(reg)?.values() ?? []) if (h === hash) count++;
-    if (!core.isQuorum(count)) return;
+    if (core.byzantine) {
+      let count = 0;
+      for (const h of instance.writes.get(reg)?.values() ?? []) if (h === hash) count++;
+      if (!core.isQuorum(count)) return;
+    } else if (!instance.wrote.has(reg)) return;
     instance.accepted.add(reg);
     instance.valTs = reg;
     instance.valHash = hash;

@@ -18,7 +18,7 @@
  */
 
 import { decodeCheckpoint } from './checkpoint.js';
-import { bytesEqual } from './codec.js';
+import { bytesEqual, decodeBatch } from './codec.js';
 import { EMPTY_STATE } from './collect.js';
 import { Consensus } from './consensus.js';
 import { type Checkpoint, type Decision, DecisionLog } from './decisions.js';
@@ -53,6 +53,11 @@ export class ReplicaCore {
   readonly n: number;
   readonly f: number;
   readonly me: number;
+  /**
+   * Whether the group tolerates Byzantine replicas (f > 0). A crash-fault group runs the core with f = 0 (node.ts)
+   * and needs no WRITE round (consensus.ts write).
+   */
+  readonly byzantine: boolean;
   /** A quorum is more than this many replicas: floor((n + f) / 2). */
   private readonly quorumExceeds: number;
   private out: Action[] = [];
@@ -82,6 +87,7 @@ export class ReplicaCore {
   ) {
     this.n = config.n;
     this.f = config.f;
+    this.byzantine = config.f > 0;
     this.me = config.me;
     this.quorumExceeds = Math.floor((config.n + config.f) / 2);
     this.recovering = config.recovering === true;
@@ -280,12 +286,25 @@ export class ReplicaCore {
     if (decisions.lastDecided === d.lastDecided && d.inst?.cid === decisions.lastDecided + 1) {
       this.consensus.instance = d.inst;
       if (d.regency > this.leaderChange.regency) this.leaderChange.regency = d.regency;
+      this.repoolAccepted(d.inst);
     }
     const stopLevel = d.stopLevel ?? -1;
     if (Number.isInteger(stopLevel) && stopLevel > this.leaderChange.stopSentFor) {
       this.leaderChange.stopSentFor = stopLevel;
     }
     return this.out;
+  }
+
+  /**
+   * The requests of the value this replica accepted in the instance it resumed in, back in its pool: that value may
+   * have been decided and answered before the crash, with the decision records unwritten (the ACCEPTs were), and
+   * its requests' timers make sure the instance is decided again (by a leader change, which binds the value) even
+   * if no client sends anything more.
+   */
+  private repoolAccepted(inst: Instance): void {
+    if (inst.accepted.size === 0 || !(inst.val instanceof Uint8Array)) return;
+    const batch = decodeBatch(inst.val);
+    for (const r of batch?.requests ?? []) if (!r.readOnly) this.pool.offer(r.bytes, r, this.tick);
   }
 
   /**
