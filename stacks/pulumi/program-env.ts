@@ -17,8 +17,15 @@ export interface ProgramInputs {
   packageSpec: string;
   /** Addresses of nodes realized by other targets (node id -> IP), from their deployments. */
   externalHosts: Record<string, string>;
-  /** destroy --keep-data: buckets leave the state instead of being deleted. */
+  /**
+   * Buckets are retained on delete (left in the cloud with their data when removed from the program or the stack
+   * is destroyed). False only for the update `destroy --delete-data` makes first: buckets then go, objects too.
+   */
   retainData: boolean;
+  /** VM images pinned for this target, by region (stack-pins.ts); a region without one resolves the newest. */
+  images?: Record<string, string>;
+  /** Suffix of globally unique names (names.ts, stack-pins.ts); "" for stacks made before suffixes. */
+  nameSuffix?: string;
 }
 
 export class TcComponent extends pulumi.ComponentResource {
@@ -58,6 +65,8 @@ export interface BucketResult {
 export interface Realized {
   nodes: Record<string, NodeResult>;
   buckets: Record<string, BucketResult>;
+  /** VM image each region resolved to (kept by the deploy as the stack's pin). */
+  images?: Record<string, pulumi.Input<string>>;
 }
 
 /** What the provider modules get: the decided model plus helpers that keep secrets and rules uniform. */
