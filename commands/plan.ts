@@ -6,7 +6,7 @@ import type { Plan } from '../components/plan-types.js';
 import { style, table } from '../dashboard/style.js';
 import { ExitCode } from '../kernel/errors.js';
 import { changeText } from '../stacks/local/spec-diff.js';
-import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
+import { loadRealizer, type PreviewResource, type QuotaNeed, TARGETS, type Target } from '../stacks/realizer.js';
 import { displayName } from '../topology/load.js';
 
 export interface PlanResult {
@@ -14,6 +14,8 @@ export interface PlanResult {
   stack: string;
   changes: number;
   resources: PreviewResource[];
+  /** Cloud targets: what needs provider quota (dedicated hosts, sole-tenant nodes, addresses); [] for local. */
+  quota: QuotaNeed[];
   plan: Plan;
 }
 
@@ -28,7 +30,9 @@ export default class PlanCommand extends NdjsonCommand {
     'A node a deploy would restart is listed with why and, when its spec changes, each field before and after ' +
     '(`~ ledger-replica-0, ... restart (spec changed: config.batchSize 64 -> 128)`); a deploy restarts the replicas ' +
     'of a component one at a time (see deploy --help).\n\n' +
-    'With --json prints one line {"summary":{"target","stack","changes","resources","plan"}}; a resource that ' +
+    'Cloud targets also list what needs provider quota before anything is created: dedicated hosts and sole-tenant ' +
+    'nodes (a whole machine per fault domain) and static addresses per region.\n\n' +
+    'With --json prints one line {"summary":{"target","stack","changes","resources","quota","plan"}}; a resource that ' +
     'changes has "restart" and "changes":[{"field","before","after"}]. ' +
     'Exit codes: 0 ok; 5 with --exit-code when a deploy would change something; 3 invalid topology.';
   static override examples = [
@@ -54,7 +58,7 @@ export default class PlanCommand extends NdjsonCommand {
     checkTargetHasClouds(lp.plan, target);
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();
-    let preview: { resources: PreviewResource[]; changes: number };
+    let preview: { resources: PreviewResource[]; changes: number; quota?: QuotaNeed[] };
     try {
       preview = await realizer.preview(
         lp.plan,
@@ -68,6 +72,7 @@ export default class PlanCommand extends NdjsonCommand {
       stack: lp.plan.stack,
       changes: preview.changes,
       resources: preview.resources,
+      quota: preview.quota ?? [],
       plan: lp.plan,
     };
     const human = () => this.render(result, displayName(lp.loaded.file));
@@ -105,6 +110,11 @@ export default class PlanCommand extends NdjsonCommand {
         r.resources.map((res) => [sign[res.op], res.type, res.name, summarizeInputs(res.inputs)]),
       ),
     );
+    if (r.quota.length > 0) {
+      this.log('');
+      this.log(style.bold('needs quota (check your limits before deploying):', out));
+      for (const q of r.quota) this.log(`  ${q.provider} ${q.region} (cloud ${q.cloud}): ${q.count} ${q.resource} - ${q.note}`);
+    }
     const restarts = restartLines(r.resources);
     if (restarts.length > 0) {
       this.log('');

@@ -7,6 +7,7 @@
  * this module adds what depends on the region, the VM count or the rendered documents.
  */
 import type { Plan } from '../../components/plan-types.js';
+import type { QuotaNeed } from '../realizer.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { LimitCode } from './codes.js';
 import { CONSTRUCTS } from './constructs.js';
@@ -179,17 +180,9 @@ function checkUserData(model: RealizationModel, render: (nodeId: string) => stri
   }
 }
 
-/** Something a deployment needs quota for, shown by `plan` before anything is created. */
-export interface QuotaNeed {
-  provider: RealizationModel['provider'];
-  cloud: string;
-  region: string;
-  /** What is counted against the quota, e.g. `dedicated hosts (m5)`. */
-  resource: string;
-  count: number;
-  /** Why, and what to ask the provider for. */
-  note: string;
-}
+/** Something a deployment needs quota for, shown by `plan` before anything is created (`resource`: what is
+ * counted, e.g. `dedicated hosts (m5)`; `note`: why, and what to ask the provider for). */
+export type { QuotaNeed };
 
 /** Dedicated hosts and sole-tenant nodes (a whole machine per fault domain) and per-region address quotas. */
 export function quotaNeeds(model: RealizationModel): QuotaNeed[] {
