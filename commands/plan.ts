@@ -113,7 +113,8 @@ export default class PlanCommand extends NdjsonCommand {
     if (r.quota.length > 0) {
       this.log('');
       this.log(style.bold('needs quota (check your limits before deploying):', out));
-      for (const q of r.quota) this.log(`  ${q.provider} ${q.region} (cloud ${q.cloud}): ${q.count} ${q.resource} - ${q.note}`);
+      for (const q of r.quota)
+        this.log(`  ${q.provider} ${q.region} (cloud ${q.cloud}): ${q.count} ${q.resource} - ${q.note}`);
     }
     const restarts = restartLines(r.resources);
     if (restarts.length > 0) {

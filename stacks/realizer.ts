@@ -85,7 +85,10 @@ export interface Realizer {
    */
   check?(): Promise<void>;
   /** `quota`: cloud targets list what needs provider quota before anything is created. */
-  preview(plan: Plan, ctx: RealizeContext): Promise<{ resources: PreviewResource[]; changes: number; quota?: QuotaNeed[] }>;
+  preview(
+    plan: Plan,
+    ctx: RealizeContext,
+  ): Promise<{ resources: PreviewResource[]; changes: number; quota?: QuotaNeed[] }>;
   deploy(plan: Plan, ctx: RealizeContext): Promise<{ outputs: DeploymentOutputs; changes: number }>;
   destroy(ctx: RealizeContext & { keepData: boolean }): Promise<{ removed: number }>;
   outputs(ctx: RealizeContext): Promise<DeploymentOutputs | null>;

@@ -199,7 +199,9 @@ function instance(
  * exactly those buckets (their names are fixed by the plan, so the ARNs are known up front).
  */
 function bucketAccess(env: ProgramEnv, component: string): iam.InstanceProfile | undefined {
-  const names = componentBuckets(env.model, component).map((b) => globalBucketName(b.name, env.inputs.nameSuffix ?? ''));
+  const names = componentBuckets(env.model, component).map((b) =>
+    globalBucketName(b.name, env.inputs.nameSuffix ?? ''),
+  );
   if (names.length === 0) return undefined;
   const parent = env.component(component);
   const role = new iam.Role(
@@ -319,7 +321,11 @@ function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: str
   // Data is kept unless `destroy --delete-data`: retained, the bucket leaves the state and stays in the cloud.
   const opts = { parent, retainOnDelete: env.inputs.retainData };
   const bucketName = globalBucketName(name, env.inputs.nameSuffix ?? '');
-  const b = new s3.Bucket(name, { bucket: bucketName, region, forceDestroy: !env.inputs.retainData, tags: env.tags() }, opts);
+  const b = new s3.Bucket(
+    name,
+    { bucket: bucketName, region, forceDestroy: !env.inputs.retainData, tags: env.tags() },
+    opts,
+  );
   new s3.BucketPublicAccessBlock(
     `${name}-no-public`,
     {

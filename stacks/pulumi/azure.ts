@@ -426,7 +426,9 @@ function bucket(
       name,
       region: cloud.region,
       endpoint: pulumi.interpolate`https://${account.name}.blob.core.windows.net`,
-      credentials: pulumi.secret(sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: containerName(name) }))),
+      credentials: pulumi.secret(
+        sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: containerName(name) })),
+      ),
     },
   };
 }

@@ -39,6 +39,7 @@ import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } fr
 import { EventMapper, VM_TYPES } from './events.js';
 import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
 import type { ProgramInputs } from './program-env.js';
+import { loadRecording, replayEngine } from './replay-engine.js';
 import {
   clearImagePins,
   ensureNameSuffix,
@@ -47,7 +48,6 @@ import {
   readNameSuffix,
   recordImagePins,
 } from './stack-pins.js';
-import { loadRecording, replayEngine } from './replay-engine.js';
 
 export { PulumiCode } from './codes.js';
 export type { PulumiEngine } from './engine.js';
@@ -130,7 +130,10 @@ async function previewTarget(
       op: 'create',
     });
   }
-  const notes = [...((run.outputs.notes as string[] | undefined) ?? []), ...droppedBucketNotes(ctx.stackDir, target, plan)];
+  const notes = [
+    ...((run.outputs.notes as string[] | undefined) ?? []),
+    ...droppedBucketNotes(ctx.stackDir, target, plan),
+  ];
   for (const note of notes) ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
   return { resources, changes: resources.length, quota };
 }

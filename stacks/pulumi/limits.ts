@@ -7,8 +7,8 @@
  * this module adds what depends on the region, the VM count or the rendered documents.
  */
 import type { Plan } from '../../components/plan-types.js';
-import type { QuotaNeed } from '../realizer.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
+import type { QuotaNeed } from '../realizer.js';
 import { LimitCode } from './codes.js';
 import { CONSTRUCTS } from './constructs.js';
 import type { ModelCloud, ModelGroup, ModelRule, RealizationModel, RuleSource } from './model.js';
@@ -72,7 +72,7 @@ export interface LimitInputs {
 /** Every plan-time limit of the target; throws the first one broken. */
 export function checkLimits(plan: Plan, model: RealizationModel, inputs: LimitInputs): void {
   checkRuleSources(plan, model, inputs.externalHosts);
-  for (const cloud of model.clouds) for (const g of cloud.groups) checkGroup(model, cloud, g);
+  for (const cloud of model.clouds) for (const g of cloud.groups) checkGroup(cloud, g);
   checkNames(model, inputs.nameSuffix);
   if (model.provider === 'aws' && inputs.renderUserData) checkUserData(model, inputs.renderUserData);
 }
@@ -122,7 +122,7 @@ export function checkRuleSources(plan: Plan, model: RealizationModel, externalHo
 }
 
 /** Per-group limits that depend on the region or on the VM count (the domain count is checked by constructs.ts). */
-function checkGroup(model: RealizationModel, cloud: ModelCloud, g: ModelGroup): void {
+function checkGroup(cloud: ModelCloud, g: ModelGroup): void {
   const where = { path: `components.${g.component}` };
   const vms = g.nodes.length;
   if (g.construct.kind === 'gcp:resource-policy' && vms > GCP_SPREAD_POLICY_MAX_VMS) {
@@ -190,22 +190,51 @@ export function quotaNeeds(model: RealizationModel): QuotaNeed[] {
   for (const cloud of model.clouds) {
     const base = { provider: model.provider, cloud: cloud.name, region: cloud.region };
     const hosts = cloud.groups.reduce(
-      (n, g) => n + (CONSTRUCTS[g.construct.kind as keyof typeof CONSTRUCTS]?.maxDomains === Infinity ? g.construct.domains.length : 0),
+      (n, g) =>
+        n +
+        (CONSTRUCTS[g.construct.kind as keyof typeof CONSTRUCTS]?.maxDomains === Infinity
+          ? g.construct.domains.length
+          : 0),
       0,
     );
     const vms = cloud.groups.reduce((n, g) => n + g.nodes.length, 0);
     if (model.provider === 'aws') {
       if (hosts > 0)
-        out.push({ ...base, resource: 'dedicated hosts (m5)', count: hosts, note: 'a whole host per fault domain: quota "Running Dedicated m5 Hosts"' });
-      out.push({ ...base, resource: 'Elastic IP addresses', count: vms, note: `one per node; the default quota is ${AWS_DEFAULT_EIP_QUOTA} per region` });
+        out.push({
+          ...base,
+          resource: 'dedicated hosts (m5)',
+          count: hosts,
+          note: 'a whole host per fault domain: quota "Running Dedicated m5 Hosts"',
+        });
+      out.push({
+        ...base,
+        resource: 'Elastic IP addresses',
+        count: vms,
+        note: `one per node; the default quota is ${AWS_DEFAULT_EIP_QUOTA} per region`,
+      });
     } else if (model.provider === 'azure') {
       if (hosts > 0)
-        out.push({ ...base, resource: 'dedicated hosts (DSv3-Type4)', count: hosts, note: 'a whole host per fault domain: quota for dedicated hosts of the DSv3 family' });
+        out.push({
+          ...base,
+          resource: 'dedicated hosts (DSv3-Type4)',
+          count: hosts,
+          note: 'a whole host per fault domain: quota for dedicated hosts of the DSv3 family',
+        });
       out.push({ ...base, resource: 'Standard public IP addresses', count: vms, note: 'one per node' });
     } else {
       if (hosts > 0)
-        out.push({ ...base, resource: 'sole-tenant nodes (n2-node-80-640)', count: hosts, note: `a whole node per fault domain: ${hosts * GCP_SOLE_TENANT_NODE_VCPUS} N2 CPUs of regional quota` });
-      out.push({ ...base, resource: 'static external IP addresses', count: vms, note: 'one per node (regional quota "Static IP addresses")' });
+        out.push({
+          ...base,
+          resource: 'sole-tenant nodes (n2-node-80-640)',
+          count: hosts,
+          note: `a whole node per fault domain: ${hosts * GCP_SOLE_TENANT_NODE_VCPUS} N2 CPUs of regional quota`,
+        });
+      out.push({
+        ...base,
+        resource: 'static external IP addresses',
+        count: vms,
+        note: 'one per node (regional quota "Static IP addresses")',
+      });
     }
   }
   return out;

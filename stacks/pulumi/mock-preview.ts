@@ -105,7 +105,12 @@ async function runOnce(
   }
 }
 
-const NO_OPTIONS: MockResource['options'] = { retainOnDelete: false, protect: false, ignoreChanges: [], replaceOnChanges: [] };
+const NO_OPTIONS: MockResource['options'] = {
+  retainOnDelete: false,
+  protect: false,
+  ignoreChanges: [],
+  replaceOnChanges: [],
+};
 
 /** A registration request as the mock monitor receives it (the generated protobuf class; only what is read here). */
 interface RegisterRequest {

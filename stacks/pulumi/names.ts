@@ -39,7 +39,7 @@ export const CONTAINER_NAME_MAX = 63;
 /** The cloud-side name of a planned bucket: the plan name, cut to fit, and the suffix (empty for stacks made before it). */
 export function globalBucketName(planName: string, suffix: string): string {
   if (suffix === '') return planName;
-  return `${fit(planName, BUCKET_NAME_MAX - suffix.length - 1)}-${suffix}`;
+  return `${fitName(planName, BUCKET_NAME_MAX - suffix.length - 1)}-${suffix}`;
 }
 
 /** Azure storage account of a bucket: `tc` + letters of the bucket + a digest, then the suffix; at most 24. */
@@ -56,7 +56,7 @@ export function containerName(planName: string): string {
 }
 
 /** `s` cut to `max` characters, with a digest of the whole when cut, never ending in a hyphen. */
-function fit(s: string, max: number): string {
+function fitName(s: string, max: number): string {
   if (s.length <= max) return s;
   const digest = createHash('sha256').update(s).digest('hex').slice(0, 8);
   return `${s.slice(0, max - digest.length - 1).replace(/-+$/, '')}-${digest}`;
@@ -124,7 +124,8 @@ function groupNames(
     auto('Azure public IP', `${longestId}-ip`, 80, path);
     auto('Azure network interface', `${longestId}-nic`, 80, path);
     for (const role of roles) auto('Azure network security group', `${g.component}-${role}-${cloud}-nsg`, 80, path);
-    if (g.construct.kind === 'azure:availability-set') auto('Azure availability set', `${g.component}-${cloud}-avset`, 80, path);
+    if (g.construct.kind === 'azure:availability-set')
+      auto('Azure availability set', `${g.component}-${cloud}-avset`, 80, path);
     if (g.construct.kind === 'azure:dedicated-host') {
       auto('Azure dedicated host group', `${g.component}-${cloud}-hosts`, 80, path);
       auto('Azure dedicated host', `${g.component}-${cloud}-host-${g.construct.domains.length}`, 64, path);
@@ -134,7 +135,8 @@ function groupNames(
   auto('GCP instance', longestId, 63, path);
   auto('GCP address', `${longestId}-ip`, 63, path);
   for (const role of roles) auto('GCP firewall rule', `${g.component}-${role}-${cloud}-65535-v6`, 63, path);
-  if (g.construct.kind === 'gcp:resource-policy') auto('GCP resource policy', `${g.component}-${cloud}-spread`, 63, path);
+  if (g.construct.kind === 'gcp:resource-policy')
+    auto('GCP resource policy', `${g.component}-${cloud}-spread`, 63, path);
   if (g.construct.kind === 'gcp:sole-tenant-node')
     auto('GCP node group', `${g.component}-${cloud}-node-${g.construct.domains.length}`, 63, path);
 }

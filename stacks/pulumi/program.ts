@@ -120,7 +120,14 @@ function renderUserData(
   const me = model.nodes.get(nodeId)!;
   const hostOf = (p: PlannedNode) =>
     p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (remoteIp(p) ?? inputs.externalHosts[p.id] ?? '');
-  const spec = cloudNodeSpec(plan, me.node, me.privateIp, hostOf, inputs.keys.publicKeys, inputs.keys.signingPublicKeys);
+  const spec = cloudNodeSpec(
+    plan,
+    me.node,
+    me.privateIp,
+    hostOf,
+    inputs.keys.publicKeys,
+    inputs.keys.signingPublicKeys,
+  );
   return renderCloudInit({
     nodeId,
     spec,

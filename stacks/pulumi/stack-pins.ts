@@ -73,7 +73,8 @@ export function previewNameSuffix(stackDir: string): string {
 export async function ensureNameSuffix(stackDir: string): Promise<string> {
   const known = readNameSuffix(stackDir);
   if (known !== undefined) {
-    if (!existsSync(namesFile(stackDir))) await writeJsonAtomic(namesFile(stackDir), { suffix: known }, { mkdir: true });
+    if (!existsSync(namesFile(stackDir)))
+      await writeJsonAtomic(namesFile(stackDir), { suffix: known }, { mkdir: true });
     return known;
   }
   let suffix = '';
@@ -87,8 +88,7 @@ export function readImagePins(stackDir: string, target: string): Record<string, 
   const file = imagesFile(stackDir, target);
   const v = readJsonFile(file);
   if (v === undefined) return {};
-  const ok =
-    !!v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'string' && IMAGE_ID.test(x));
+  const ok = !!v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'string' && IMAGE_ID.test(x));
   if (!ok) {
     throw new TcError(LimitCode.badPins, `${file} does not map regions to image ids`, {
       exit: ExitCode.notFound,

@@ -12,6 +12,7 @@ import type { NodeSpec } from '../../runtime/node-spec.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import { runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
+import { globalBucketName } from '../../stacks/pulumi/names.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
 import { tempDir } from '../support/tmp.js';
 import {
@@ -25,6 +26,7 @@ import {
   ingressRules,
   ofType,
   runPlan,
+  TEST_SUFFIX,
 } from './graph.js';
 import { awsGcpLedgerPlan, compileText, denseTopology, templatePlan } from './plans.js';
 
@@ -222,7 +224,7 @@ describe('AWS program (mock runtime)', () => {
     const policy = JSON.parse(
       String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'vault-nodes-buckets').inputs.policy),
     );
-    const names = vault.buckets.map((b) => b.name).sort();
+    const names = vault.buckets.map((b) => globalBucketName(b.name, TEST_SUFFIX)).sort();
     expect(policy.Statement[0].Resource.sort()).toEqual(names.map((n) => `arn:aws:s3:::${n}`));
     expect(policy.Statement[1].Resource.sort()).toEqual(names.map((n) => `arn:aws:s3:::${n}/*`));
     const trust = JSON.parse(String(byName(run, 'aws:iam/role:Role', 'vault-nodes').inputs.assumeRolePolicy));
