@@ -317,6 +317,18 @@ describe('destroy and outputs', () => {
     expect(JSON.parse(readFileSync(pins, 'utf8'))).toEqual({ 'eu-west-1': 'ami-0fedcba9876543210' });
   });
 
+  it('a bucket that leaves the topology is retained first (an update of the last plan), and deploy says so', async () => {
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const without = structuredClone(plan);
+    without.components.ledger!.buckets = [];
+    const engine = engineFor('up-ok.json');
+    await createPulumiRealizer('aws', { engine }).deploy(without, ctx());
+    expect(engine.calls).toEqual(['check', 'up', 'up']);
+    expect(events.map((e) => e.message ?? '').join('\n')).toMatch(
+      /bucket demo-ledger-a of cloud a .*stays in the cloud with its data/,
+    );
+  });
+
   it('outputs come from the stack (engine) and the deployed plan; a missing stack is null', async () => {
     await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const out = await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).outputs(ctx());
