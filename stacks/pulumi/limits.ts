@@ -85,6 +85,19 @@ export function effectiveSources(rule: ModelRule, externalHosts: Record<string, 
 const WORLD = new Set(['0.0.0.0/0', '::/0']);
 
 /**
+ * Whether a rule has an IPv4 source once rendered. Providers that want one address family per rule (Azure, GCP)
+ * must not get an IPv4 rule without one: GCP reads `sourceRanges: []` as 0.0.0.0/0 (a rule whose only sources
+ * are IPv6 client networks would open the port to every IPv4 address).
+ */
+export function hasIpv4Source(rule: ModelRule, externalHosts: Record<string, string>): boolean {
+  return rule.sources.some((s) => {
+    if (s.kind === 'private' || s.kind === 'public') return true;
+    if (s.kind === 'external') return !!externalHosts[s.nodeId] && !externalHosts[s.nodeId]!.includes(':');
+    return !s.cidr.includes(':');
+  });
+}
+
+/**
  * A rule with no source is never a resource: GCP opens `sourceRanges: []` to 0.0.0.0/0 and ARM refuses an NSG
  * rule without a prefix. Nor is a rule open to the world unless the topology declares it (`clients.cidrs`).
  */

@@ -9,6 +9,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan } from '../../components/plan-types.js';
 import type { KeyMaterial } from './keys.js';
+import { hasIpv4Source } from './limits.js';
 import type { ModelCloud, ModelGroup, ModelNode, ModelRule, RealizationModel } from './model.js';
 
 export interface ProgramInputs {
@@ -117,11 +118,13 @@ export function bucketParent(env: ProgramEnv, cloud: ModelCloud, component: stri
 
 /**
  * A rule's sources split by address family, for providers that refuse rules mixing IPv4 and IPv6 prefixes (Azure,
- * GCP): the IPv4 ranges always, the IPv6 ones when there are any.
+ * GCP): the IPv4 ranges and the IPv6 ones, each when there are any.
  */
 export function sourcesByFamily(env: ProgramEnv, rule: ModelRule): { v6: boolean; ranges: pulumi.Input<string[]> }[] {
   const { v4, v6 } = env.sourceRanges(rule);
-  const families: { v6: boolean; ranges: pulumi.Input<string[]> }[] = [{ v6: false, ranges: v4 }];
+  const families: { v6: boolean; ranges: pulumi.Input<string[]> }[] = [];
+  // Never an IPv4 rule without an IPv4 source: GCP would read its empty `sourceRanges` as 0.0.0.0/0.
+  if (hasIpv4Source(rule, env.inputs.externalHosts)) families.push({ v6: false, ranges: v4 });
   if (v6.length > 0) families.push({ v6: true, ranges: v6 });
   return families;
 }

@@ -41,6 +41,8 @@ const LIMIT_CODES = new Set<string>([
   ...Object.values(LimitCode),
 ]);
 const CLIENTS = '198.51.100.0/24';
+/** Client networks of the template cases: IPv4, none, IPv6 only (no IPv4 rule may then exist on Azure or GCP). */
+const CLIENT_VARIANTS = [CLIENTS, '', '2001:db8::/48'];
 /**
  * (f, hosts) samples: the schema allows f 1..32 and hosts 1..1000; 7 and 8 sit on the construct limits, f=13 is
  * where AWS user data passed 16 KB. Every pair of the full product costs too much under the mocks (a 97-VM Azure
@@ -325,15 +327,16 @@ describe('cloud programs over the topology matrix (mock runtime)', () => {
         for (const providers of mixes()) {
           const rendered = renderTopology({ mode, providers, name: 'demo' });
           if (rendered.ignoredProviders.length > 0) continue; // native mode runs on one provider: the single mixes cover it
-          for (const cidrs of [true, false]) {
-            // Without client networks: one mode is enough (rules from clients drop out, the control port stays shut).
-            if (!cidrs && (providers.length > 1 || mode !== 'mediator')) continue;
+          for (const cidrs of CLIENT_VARIANTS) {
+            // Without client networks, or with IPv6 ones only: one mode is enough (rules from clients drop out or
+            // are IPv6 only; the control port follows them).
+            if (cidrs !== CLIENTS && (providers.length > 1 || mode !== 'mediator')) continue;
             // The optional components (log, mapreduce, workflow) on the three-provider mix: every kind on every target.
             const base = providers.length > 1 ? allComponents(rendered.text) : rendered.text;
-            const text = `${base}${cidrs ? `\nclients:\n  cidrs: [${CLIENTS}]\n` : ''}`;
+            const text = `${base}${cidrs ? `\nclients:\n  cidrs: [${cidrs}]\n` : ''}`;
             const plan = await compileText(text);
             for (const provider of targetsOf(plan)) {
-              const label = `${mode} [${providers.join('+')}]${cidrs ? '' : ' no clients'} -> ${provider}`;
+              const label = `${mode} [${providers.join('+')}] clients [${cidrs}] -> ${provider}`;
               const c: Case = {
                 label,
                 plan,
