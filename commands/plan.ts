@@ -16,6 +16,8 @@ export interface PlanResult {
   resources: PreviewResource[];
   /** Cloud targets: what needs provider quota (dedicated hosts, sole-tenant nodes, addresses); [] for local. */
   quota: QuotaNeed[];
+  /** What the target says about this plan (e.g. ports that stay closed, buckets leaving the topology). */
+  targetNotes: string[];
   plan: Plan;
 }
 
@@ -32,7 +34,7 @@ export default class PlanCommand extends NdjsonCommand {
     'of a component one at a time (see deploy --help).\n\n' +
     'Cloud targets also list what needs provider quota before anything is created: dedicated hosts and sole-tenant ' +
     'nodes (a whole machine per fault domain) and static addresses per region.\n\n' +
-    'With --json prints one line {"summary":{"target","stack","changes","resources","quota","plan"}}; a resource that ' +
+    'With --json prints one line {"summary":{"target","stack","changes","resources","quota","targetNotes","plan"}}; a resource that ' +
     'changes has "restart" and "changes":[{"field","before","after"}]. ' +
     'Exit codes: 0 ok; 5 with --exit-code when a deploy would change something; 3 invalid topology.';
   static override examples = [
@@ -59,10 +61,13 @@ export default class PlanCommand extends NdjsonCommand {
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();
     let preview: { resources: PreviewResource[]; changes: number; quota?: QuotaNeed[] };
+    const targetNotes: string[] = [];
     try {
       preview = await realizer.preview(
         lp.plan,
-        realizeContext(lp, interrupt.signal, () => {}),
+        realizeContext(lp, interrupt.signal, (e) => {
+          if (e.kind === 'log' && e.state === 'done' && e.message) targetNotes.push(e.message);
+        }),
       );
     } finally {
       interrupt.dispose();
@@ -73,6 +78,7 @@ export default class PlanCommand extends NdjsonCommand {
       changes: preview.changes,
       resources: preview.resources,
       quota: preview.quota ?? [],
+      targetNotes,
       plan: lp.plan,
     };
     const human = () => this.render(result, displayName(lp.loaded.file));
@@ -101,7 +107,7 @@ export default class PlanCommand extends NdjsonCommand {
           `${roles || 'no nodes'}${c.buckets.length ? `, ${c.buckets.length} buckets` : ''}${layouts ? `; hosts ${layouts}` : ''}`,
       );
     }
-    for (const n of r.plan.notes) this.log(style.dim(`  note: ${n}`, out));
+    for (const n of [...r.plan.notes, ...r.targetNotes]) this.log(style.dim(`  note: ${n}`, out));
     this.log('');
     const sign = { create: '+', update: '~', replace: '±', delete: '-', same: ' ' } as const;
     this.log(

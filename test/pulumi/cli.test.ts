@@ -46,6 +46,7 @@ describe('tclouds with --target aws', () => {
         target: string;
         resources: { type: string; name: string; inputs: Record<string, unknown>; op: string }[];
         quota: { provider: string; region: string; resource: string; count: number }[];
+        targetNotes: string[];
       };
     };
     expect(summary.target).toBe('aws');
@@ -62,6 +63,8 @@ describe('tclouds with --target aws', () => {
     // What needs quota, before anything exists: one Elastic IP per node of each region.
     const eips = summary.quota.filter((q) => q.resource === 'Elastic IP addresses');
     expect(eips.reduce((n, q) => n + q.count, 0)).toBe(6);
+    // No client networks declared: the control ports stay shut, and plan says what that means for status.
+    expect(summary.targetNotes.join('\n')).toContain('`tclouds status` from outside the clouds cannot reach the nodes');
     // Buckets get the stack's name suffix; before the first deploy plan shows a placeholder of its length.
     for (const b of summary.resources.filter((x) => x.type === 'aws:s3/bucket:Bucket'))
       expect(String(b.inputs.bucket)).toMatch(/-xxxxxx$/);
