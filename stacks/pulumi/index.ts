@@ -148,9 +148,10 @@ async function deployTarget(
   const ref = stackRef(plan.stack, target, ctx);
   const { createProgram, loadProvider } = await import('./program.js');
   const mod = await loadProvider(provider);
-  // Throws plan errors (too many domains, missing region) before keys or locks exist.
-  const { buildCloudModel } = await import('./model.js');
-  buildCloudModel(plan, provider);
+  // Throws plan errors (too many domains, missing region, every provider limit) before keys or locks exist:
+  // creating the program checks them all, and throwaway keys measure the user data as well as the real ones.
+  const dryPins = { nameSuffix: previewNameSuffix(ctx.stackDir), images: {} };
+  createProgram(plan, provider, programInputs(ctx.stackDir, target, ephemeralKeys(plan), true, dryPins), mod);
   let keys: KeyMaterial | undefined;
   // A bucket leaving the topology is retained, also in a stack deployed before buckets were retained by default.
   const lastDeployed = readJson<Plan>(files(ctx.stackDir, target).plan);

@@ -240,6 +240,19 @@ describe('deploy through a recorded engine stream', () => {
     }
   });
 
+  it('a plan over a provider limit (TC383) fails before keys, name suffix, locks or the engine', async () => {
+    const spread = handPlan({
+      clouds: { g: { provider: 'gcp', region: 'europe-west1' } },
+      components: { ledger: { nodes: Array.from({ length: 9 }, (_, i) => ({ cloud: 'g', domain: i % 3 })) } },
+    });
+    const engine = engineFor('up-ok.json');
+    const err = await rejectedTcError(createPulumiRealizer('gcp', { engine }).deploy(spread, ctx()));
+    expect([err.code, err.exit]).toEqual(['TC383', 3]);
+    expect(engine.calls).toEqual(['check']);
+    expect(existsSync(join(stackDir, 'keys'))).toBe(false);
+    expect(existsSync(join(stackDir, 'pulumi', 'names.json'))).toBe(false);
+  });
+
   it('a plan that exceeds its construct fails (TC351) before keys, locks or the engine', async () => {
     const big = handPlan({
       clouds: { a: { provider: 'aws', region: 'eu-west-1', construct: 'aws:partition-placement-group' } },
