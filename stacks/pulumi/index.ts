@@ -237,7 +237,7 @@ async function setBucketRetention(
   const program = createProgram(
     saved,
     provider,
-    programInputs(ctx.stackDir, target, keys, keep, pins),
+    { ...programInputs(ctx.stackDir, target, keys, keep, pins), skipLimitChecks: true },
     await loadProvider(provider),
   );
   ctx.onEvent({

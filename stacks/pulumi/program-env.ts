@@ -27,6 +27,11 @@ export interface ProgramInputs {
   images?: Record<string, string>;
   /** Suffix of globally unique names (names.ts, stack-pins.ts); "" for stacks made before suffixes. */
   nameSuffix?: string;
+  /**
+   * The program of what is already deployed (the updates destroy and a dropped bucket make first): its limits
+   * were checked when it was deployed, or it predates a check, and must never block keeping or deleting data.
+   */
+  skipLimitChecks?: boolean;
 }
 
 export class TcComponent extends pulumi.ComponentResource {

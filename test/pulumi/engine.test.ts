@@ -304,6 +304,18 @@ describe('destroy and outputs', () => {
     expect([err2.code, err2.exit]).toEqual(['TC387', 4]);
   });
 
+  it('a limit added after a stack was deployed never blocks its destroy', async () => {
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const saved = join(stackDir, 'pulumi', 'aws.plan.json');
+    const old = JSON.parse(readFileSync(saved, 'utf8'));
+    // A bucket whose writer's IAM name is over 64 characters: TC384 today, deployed by an older tclouds.
+    old.components.ledger.buckets[0].name = `demo-${'l'.repeat(55)}`;
+    writeFileSync(saved, JSON.stringify(old));
+    const engine = engineFor('destroy.json');
+    await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true });
+    expect(engine.calls).toEqual(['check', 'up', 'destroy']);
+  });
+
   it('destroy of a stack that was never deployed does nothing', async () => {
     const engine = engineFor('destroy.json');
     expect(await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true })).toEqual({ removed: 0 });
