@@ -231,6 +231,19 @@ describe('AWS program (mock runtime)', () => {
     expect(trust.Statement[0].Principal).toEqual({ Service: 'ec2.amazonaws.com' });
   });
 
+  it('a newer Ubuntu AMI between two deploys replaces nothing: the first one is pinned per region', async () => {
+    const plan = await templatePlan('mediator', provider, ['198.51.100.0/24']);
+    const keys = ephemeralKeys(plan);
+    const first = await runPlan(plan, provider, {}, { keys });
+    const images = first.outputs.images as Record<string, string>;
+    expect(Object.values(images)).toEqual(expect.arrayContaining(['ami-0123456789abcdef0']));
+    const second = await runPlan(plan, provider, {}, { keys, images, latestAmi: 'ami-0newer0000000000' });
+    for (const vm of ofType(second, 'aws:ec2/instance:Instance')) expect(vm.inputs.ami).toBe('ami-0123456789abcdef0');
+    // Without the pin (a new stack, or --refresh-images) the newest image is taken.
+    const fresh = await runPlan(plan, provider, {}, { keys, latestAmi: 'ami-0newer0000000000' });
+    for (const vm of ofType(fresh, 'aws:ec2/instance:Instance')) expect(vm.inputs.ami).toBe('ami-0newer0000000000');
+  });
+
   it('realizer preview: type tokens, names, placement inputs and ports, secrets shown as [secret]', async () => {
     const plan = await compileText(denseTopology(provider, 'eu-west-1', 4));
     const events: string[] = [];
