@@ -51,6 +51,8 @@ export default class Deploy extends NdjsonCommand {
     'component (default 1, never more than its f; storage gateways one at a time), the next only once the restarted ' +
     'one is healthy and has decided what its group had decided when it stopped. A node that fails stops the rollout ' +
     '(TC318) with the others still serving: deploy again to resume. `tclouds plan` lists what each node restarts for.\n' +
+    'Cloud targets pin the Ubuntu image each region resolved to at the first deploy (a newer image never replaces ' +
+    'VMs); --refresh-images resolves it again.\n' +
     'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +
     'With --json prints newline-delimited JSON: one {"event":{kind,id,type,state,op,message,elapsedMs}} per line, ' +
     'then {"summary":{command,target,stack,changes,nothingToDo,nodes,buckets,planDigest,outputsFile,elapsedMs}}.\n' +
@@ -64,6 +66,7 @@ export default class Deploy extends NdjsonCommand {
     '<%= config.bin %> deploy --target gcp --yes --backend gs://my-team-tclouds-state',
     '<%= config.bin %> deploy --yes --max-unavailable 2',
     '<%= config.bin %> deploy --yes --wait healthy --timeout 5m',
+    '<%= config.bin %> deploy --target aws --refresh-images --yes',
   ];
   static override args = {
     file: topologyFileArg,
@@ -87,6 +90,10 @@ export default class Deploy extends NdjsonCommand {
       default: DEFAULT_MAX_UNAVAILABLE,
       min: 1,
     }),
+    'refresh-images': Flags.boolean({
+      description:
+        'aws, azure, gcp: resolve the newest Ubuntu image again instead of the one pinned at the first deploy (replaces the VMs whose image changed)',
+    }),
   };
 
   async run(): Promise<{ summary: DeploySummary }> {
@@ -105,6 +112,7 @@ export default class Deploy extends NdjsonCommand {
       const quiet = {
         ...realizeContext(lp, interrupt.signal, () => {}, flags.backend),
         maxUnavailable: flags['max-unavailable'],
+        ...(flags['refresh-images'] ? { refreshImages: true } : {}),
       };
       // Ask only when something would change (a local preview is cheap; cloud targets always ask).
       if (!flags.yes) {

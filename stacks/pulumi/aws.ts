@@ -13,6 +13,7 @@ import * as iam from '@pulumi/aws/iam/index.js';
 import * as s3 from '@pulumi/aws/s3/index.js';
 import * as pulumi from '@pulumi/pulumi';
 import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
+import { globalBucketName } from './names.js';
 import {
   type BucketResult,
   bucketParent,
@@ -41,7 +42,7 @@ interface AwsDomains {
 }
 
 export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {} };
+  const out: Realized = { nodes: {}, buckets: {}, images: {} };
   // 1. Networks and static public addresses first: firewalls of one cloud name addresses of the others.
   const eips = new Map<string, ec2.Eip>();
   const nets = networksAndAddresses(
@@ -57,7 +58,9 @@ export function realize(env: ProgramEnv): Realized {
   const profiles = perComponent((component) => bucketAccess(env, component));
   for (const cloud of env.model.clouds) {
     const net = nets.get(cloud.name)!;
-    const ami = ubuntuAmi(cloud.region);
+    // Pinned per region at the first deploy (stack-pins.ts): a newer Ubuntu image never replaces the VMs.
+    const ami = env.inputs.images?.[cloud.region] ?? ubuntuAmi(cloud.region);
+    out.images![cloud.region] = ami;
     for (const g of cloud.groups) {
       const parent = env.component(g.component);
       // 2. Firewall: one security group per role. 3. Fault-domain construct. 4. One instance per node.
@@ -155,7 +158,7 @@ function instance(
   cloud: ModelCloud,
   m: ModelNode,
   on: {
-    ami: pulumi.Output<string>;
+    ami: pulumi.Input<string>;
     net: AwsNetwork;
     sg: ec2.SecurityGroup;
     domains: AwsDomains;
@@ -196,7 +199,9 @@ function instance(
  * exactly those buckets (their names are fixed by the plan, so the ARNs are known up front).
  */
 function bucketAccess(env: ProgramEnv, component: string): iam.InstanceProfile | undefined {
-  const names = componentBuckets(env.model, component).map((b) => b.name);
+  const names = componentBuckets(env.model, component).map((b) =>
+    globalBucketName(b.name, env.inputs.nameSuffix ?? ''),
+  );
   if (names.length === 0) return undefined;
   const parent = env.component(component);
   const role = new iam.Role(
@@ -313,9 +318,14 @@ function securityGroup(
 function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: string | undefined): BucketResult {
   const parent = bucketParent(env, cloud, component);
   const region = cloud.region;
-  // destroy --keep-data: the bucket and its protections leave the state instead of being deleted.
+  // Data is kept unless `destroy --delete-data`: retained, the bucket leaves the state and stays in the cloud.
   const opts = { parent, retainOnDelete: env.inputs.retainData };
-  const b = new s3.Bucket(name, { bucket: name, region, forceDestroy: false, tags: env.tags() }, opts);
+  const bucketName = globalBucketName(name, env.inputs.nameSuffix ?? '');
+  const b = new s3.Bucket(
+    name,
+    { bucket: bucketName, region, forceDestroy: !env.inputs.retainData, tags: env.tags() },
+    opts,
+  );
   new s3.BucketPublicAccessBlock(
     `${name}-no-public`,
     {

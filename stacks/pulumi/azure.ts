@@ -10,7 +10,6 @@
  * would let every VNet address in). Per bucket: a storage account without public blob access, HTTPS only, TLS 1.2,
  * encrypted, one private container, and a service SAS scoped to that container.
  */
-import { createHash } from 'node:crypto';
 import * as authorization from '@pulumi/azure-native/authorization/index.js';
 import * as compute from '@pulumi/azure-native/compute/index.js';
 import * as network from '@pulumi/azure-native/network/index.js';
@@ -18,6 +17,7 @@ import * as resources from '@pulumi/azure-native/resources/index.js';
 import * as storage from '@pulumi/azure-native/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
 import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
+import { containerName, storageAccountName } from './names.js';
 import {
   type BucketResult,
   bucketParent,
@@ -260,7 +260,8 @@ function virtualMachine(
       },
       tags: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    { parent: on.parent, replaceOnChanges: ['osProfile.customData'] },
+    // `version: latest` is resolved when the VM is created; a newer image must never replace it.
+    { parent: on.parent, replaceOnChanges: ['osProfile.customData'], ignoreChanges: ['storageProfile.imageReference'] },
   );
 }
 
@@ -374,12 +375,6 @@ function nsg(
   );
 }
 
-/** Storage account names: 3-24 lowercase letters and digits, globally unique; derived, so stable across runs. */
-export function storageAccountName(stack: string, cloud: string, bucket: string): string {
-  const hash = createHash('sha256').update(`${stack}/${cloud}/${bucket}`).digest('hex').slice(0, 10);
-  return `tc${bucket.replace(/[^a-z0-9]/g, '').slice(0, 12)}${hash}`;
-}
-
 function bucket(
   env: ProgramEnv,
   cloud: ModelCloud,
@@ -388,7 +383,7 @@ function bucket(
   component: string | undefined,
 ): { result: BucketResult; container: storage.BlobContainer } {
   const opts = { parent: bucketParent(env, cloud, component), retainOnDelete: env.inputs.retainData };
-  const accountName = storageAccountName(env.plan.stack, cloud.name, name);
+  const accountName = storageAccountName(env.plan.stack, cloud.name, name, env.inputs.nameSuffix ?? '');
   const account = new storage.StorageAccount(
     `${name}-account`,
     {
@@ -411,7 +406,7 @@ function bucket(
   );
   const container = new storage.BlobContainer(
     name,
-    { accountName: account.name, resourceGroupName: rg.name, containerName: name, publicAccess: 'None' },
+    { accountName: account.name, resourceGroupName: rg.name, containerName: containerName(name), publicAccess: 'None' },
     opts,
   );
   const expiry = new Date(Date.now() + SAS_DAYS * 86_400_000).toISOString().slice(0, 10);
@@ -431,7 +426,9 @@ function bucket(
       name,
       region: cloud.region,
       endpoint: pulumi.interpolate`https://${account.name}.blob.core.windows.net`,
-      credentials: pulumi.secret(sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: name }))),
+      credentials: pulumi.secret(
+        sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: containerName(name) })),
+      ),
     },
   };
 }

@@ -25,6 +25,7 @@ import {
   rulesOf,
   slug,
 } from './model.js';
+import { globalBucketName } from './names.js';
 import {
   type BucketResult,
   bucketParent,
@@ -158,6 +159,7 @@ function instance(
     {
       zone: on.net.zone,
       machineType: MACHINE_TYPE,
+      // An image family: resolved when the VM is created, never compared again (ignoreChanges below).
       bootDisk: { initializeParams: { image: IMAGE, size: 20 } },
       networkInterfaces: [
         {
@@ -181,7 +183,7 @@ function instance(
         : {}),
       labels: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    { parent: on.parent },
+    { parent: on.parent, ignoreChanges: ['bootDisk.initializeParams.image'] },
   );
 }
 
@@ -280,11 +282,12 @@ function bucket(
   const b = new storage.Bucket(
     name,
     {
-      name,
+      name: globalBucketName(name, env.inputs.nameSuffix ?? ''),
       location: cloud.region.toUpperCase(),
       uniformBucketLevelAccess: true,
       publicAccessPrevention: 'enforced',
-      forceDestroy: false,
+      // Objects go with the bucket only under `destroy --delete-data`; otherwise the bucket is retained.
+      forceDestroy: !env.inputs.retainData,
       labels: env.tags(),
     },
     { parent, retainOnDelete: env.inputs.retainData },

@@ -32,15 +32,23 @@ import {
   readSigningPublicKey,
   signingKeyFileOf,
 } from '../plan-keys.js';
-import type { PreviewResource, RealizeContext, Realizer, Target } from '../realizer.js';
+import type { PreviewResource, QuotaNeed, RealizeContext, Realizer, Target } from '../realizer.js';
 import { backendNotice, ensureStackPassphrase, resolveBackend, resolveSecrets, type SecretsChoice } from './backend.js';
-import { PulumiCode } from './codes.js';
+import { LimitCode, PulumiCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
 import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
 import type { ProgramInputs } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
+import {
+  clearImagePins,
+  ensureNameSuffix,
+  previewNameSuffix,
+  readImagePins,
+  readNameSuffix,
+  recordImagePins,
+} from './stack-pins.js';
 
 export { PulumiCode } from './codes.js';
 export type { PulumiEngine } from './engine.js';
@@ -71,9 +79,18 @@ interface CloudTarget {
   engine(): PulumiEngine;
 }
 
-/** What the program of this target needs besides the plan and the keys. */
-function programInputs(stackDir: string, target: Target, keys: KeyMaterial, retainData: boolean): ProgramInputs {
-  return { keys, packageSpec: packageSpec(), externalHosts: externalHosts(stackDir, target), retainData };
+/**
+ * What the program of this target needs besides the plan and the keys. Buckets are retained (kept with their data
+ * when they leave the program) unless `retainData` is false: only under `destroy --delete-data`.
+ */
+function programInputs(
+  stackDir: string,
+  target: Target,
+  keys: KeyMaterial,
+  retainData: boolean,
+  pins: { nameSuffix: string; images: Record<string, string> },
+): ProgramInputs {
+  return { keys, packageSpec: packageSpec(), externalHosts: externalHosts(stackDir, target), retainData, ...pins };
 }
 
 /** The real program under Pulumi's mock runtime, with throwaway keys: what would be created, offline. */
@@ -81,7 +98,7 @@ async function previewTarget(
   { target, provider }: CloudTarget,
   plan: Plan,
   ctx: RealizeContext,
-): Promise<{ resources: PreviewResource[]; changes: number }> {
+): Promise<{ resources: PreviewResource[]; changes: number; quota: QuotaNeed[] }> {
   const [{ createProgram, loadProvider }, { runUnderMocks, displayInputs }] = await Promise.all([
     import('./program.js'),
     import('./mock-preview.js'),
@@ -89,10 +106,16 @@ async function previewTarget(
   const program = createProgram(
     plan,
     provider,
-    programInputs(ctx.stackDir, target, ephemeralKeys(plan), false),
+    programInputs(ctx.stackDir, target, ephemeralKeys(plan), true, {
+      nameSuffix: previewNameSuffix(ctx.stackDir),
+      images: readImagePins(ctx.stackDir, target),
+    }),
     await loadProvider(provider),
   );
   const run = await runUnderMocks(program, stackName(plan.stack, target));
+  const { buildCloudModel } = await import('./model.js');
+  const { quotaNeeds } = await import('./limits.js');
+  const quota = quotaNeeds(buildCloudModel(plan, provider));
   const resources: PreviewResource[] = run.resources.map((r) => ({
     type: r.type,
     name: r.name,
@@ -108,12 +131,15 @@ async function previewTarget(
       op: 'create',
     });
   }
+  const notes = [
+    ...((run.outputs.notes as string[] | undefined) ?? []),
+    ...droppedBucketNotes(ctx.stackDir, target, plan),
+  ];
+  for (const note of notes) ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
   // Where a deploy would keep state and the passphrase (nothing is created by a plan).
   const notice = backendNotice(resolveBackend(ctx.stackDir, ctx.backend), resolveSecrets(ctx.stackDir));
   ctx.onEvent({ kind: 'log', id: 'pulumi-state', state: 'done', message: notice });
-  for (const note of (run.outputs.notes as string[] | undefined) ?? [])
-    ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
-  return { resources, changes: resources.length };
+  return { resources, changes: resources.length, quota };
 }
 
 async function deployTarget(
@@ -125,23 +151,41 @@ async function deployTarget(
   await eng.check(); // before anything is written: a missing CLI leaves no trace
   const { createProgram, loadProvider } = await import('./program.js');
   const mod = await loadProvider(provider);
-  // Throws plan errors (too many domains, missing region) before keys, passphrase or locks exist.
-  const { buildCloudModel } = await import('./model.js');
-  buildCloudModel(plan, provider);
+  // Throws plan errors (too many domains, missing region, every provider limit) before keys or locks exist:
+  // creating the program checks them all, and throwaway keys measure the user data as well as the real ones.
+  const dryPins = { nameSuffix: previewNameSuffix(ctx.stackDir), images: {} };
+  createProgram(plan, provider, programInputs(ctx.stackDir, target, ephemeralKeys(plan), true, dryPins), mod);
   const ref = await stackRef(plan.stack, target, ctx);
   let keys: KeyMaterial | undefined;
+  // A bucket leaving the topology is retained, also in a stack deployed before buckets were retained by default.
+  const lastDeployed = readJson<Plan>(files(ctx.stackDir, target).plan);
+  if (lastDeployed && droppedBucketNotes(ctx.stackDir, target, plan).length > 0)
+    await setBucketRetention({ target, provider, engine }, ctx, eng, ref, lastDeployed, true);
   const result = await withLock(ctx, target, eng, ref, async (op) => {
     // Under the lock: two deploys racing must not mint two different keys for one node.
     keys = await ensureKeys(plan, ctx.stackDir, provider);
-    const program = createProgram(plan, provider, programInputs(ctx.stackDir, target, keys, false), mod);
-    return eng.up(ref, program, op);
+    const nameSuffix = await ensureNameSuffix(ctx.stackDir);
+    // --refresh-images: resolve every region's image again (VMs whose image changed are replaced).
+    if (ctx.refreshImages) await clearImagePins(ctx.stackDir, target);
+    const images = readImagePins(ctx.stackDir, target);
+    const inputs = programInputs(ctx.stackDir, target, keys, true, { nameSuffix, images });
+    for (const note of droppedBucketNotes(ctx.stackDir, target, plan))
+      ctx.onEvent({ kind: 'log', id: 'keep-data', state: 'done', message: note });
+    return eng.up(ref, createProgram(plan, provider, inputs, mod), op);
   });
+  await recordImagePins(ctx.stackDir, target, result.outputs.images?.value);
   await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
   const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
   await writeJsonAtomic(files(ctx.stackDir, target).outputs, outputs, { mkdir: true });
   return { outputs, changes: result.changes };
 }
 
+/**
+ * Buckets hold data: a destroy keeps them (retained: they leave the state and stay in the cloud with their data)
+ * unless `keepData` is false (`destroy --delete-data`), and either way it first makes the stack's state say so with
+ * an update that changes nothing at the provider but the deletion options. Both need the record of what was
+ * deployed (which resources are buckets): without it, a stack that exists is refused, one that does not is done.
+ */
 async function destroyTarget(
   cloud: CloudTarget,
   ctx: RealizeContext & { keepData: boolean },
@@ -153,23 +197,24 @@ async function destroyTarget(
   const ref = await stackRef(stack, target, ctx);
   const f = files(ctx.stackDir, target);
   const saved = readJson<Plan>(f.plan);
-  if (ctx.keepData && !saved) {
-    // Without the deployed plan we cannot tell buckets from the rest: refuse rather than delete data.
+  if (!saved) {
+    if ((await eng.outputs(ref).catch(() => undefined)) === null) return { removed: 0 }; // nothing deployed
     throw new TcError(
-      PulumiCode.keepDataUnknown,
-      `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`,
+      ctx.keepData ? PulumiCode.keepDataUnknown : LimitCode.deleteDataUnknown,
+      `cannot ${ctx.keepData ? 'keep' : 'delete'} the data of ${ref.stackName}: the record of what was deployed is missing`,
       {
         exit: ExitCode.notFound,
-        hint: `${f.plan} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
+        hint: `${f.plan} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy again`,
         location: { file: f.plan },
       },
     );
   }
-  if (ctx.keepData && saved) await retainBuckets(cloud, ctx, eng, ref, saved);
+  await setBucketRetention(cloud, ctx, eng, ref, saved, ctx.keepData);
   const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
   await fs.rm(f.outputs, { force: true });
   await fs.rm(f.plan, { force: true });
-  if (!ctx.keepData && saved) {
+  await clearImagePins(ctx.stackDir, target);
+  if (!ctx.keepData) {
     for (const b of Object.values(saved.components).flatMap((c) => c.buckets)) {
       if (saved.clouds[b.cloud]?.provider === provider)
         await fs.rm(credentialsFile(ctx.stackDir, b.cloud, b.name), { force: true });
@@ -179,31 +224,49 @@ async function destroyTarget(
 }
 
 /**
- * destroy --keep-data: mark buckets retainOnDelete in the state (an update that changes nothing at the provider),
- * so that destroy removes them from the state and leaves them, with their data, in the cloud.
+ * Mark the buckets retained (keep) or deletable with their objects (`--delete-data`) in the state: an update that
+ * changes nothing at the provider, so that the destroy after it does what the user chose.
  */
-async function retainBuckets(
+async function setBucketRetention(
   { target, provider }: CloudTarget,
   ctx: RealizeContext,
   eng: PulumiEngine,
   ref: StackRef,
   saved: Plan,
+  keep: boolean,
 ): Promise<void> {
   const { createProgram, loadProvider } = await import('./program.js');
   const keys = await ensureKeys(saved, ctx.stackDir, provider);
+  const pins = { nameSuffix: readNameSuffix(ctx.stackDir) ?? '', images: readImagePins(ctx.stackDir, target) };
   const program = createProgram(
     saved,
     provider,
-    programInputs(ctx.stackDir, target, keys, true),
+    { ...programInputs(ctx.stackDir, target, keys, keep, pins), skipLimitChecks: true },
     await loadProvider(provider),
   );
   ctx.onEvent({
     kind: 'log',
-    id: 'keep-data',
+    id: keep ? 'keep-data' : 'delete-data',
     state: 'running',
-    message: 'keeping buckets: marking them retained',
+    message: keep
+      ? 'keeping buckets and their data (retained in the cloud; --delete-data deletes them)'
+      : 'deleting buckets with their data (--delete-data)',
   });
   await withLock(ctx, target, eng, ref, (op) => eng.up(ref, program, op));
+}
+
+/** Buckets of the last deployed plan that the new plan no longer has: retained in the cloud, never deleted. */
+function droppedBucketNotes(stackDir: string, target: Target, plan: Plan): string[] {
+  const saved = readJson<Plan>(files(stackDir, target).plan);
+  if (!saved) return [];
+  const now = new Set(Object.values(plan.components).flatMap((c) => c.buckets.map((b) => `${b.cloud}/${b.name}`)));
+  return Object.values(saved.components)
+    .flatMap((c) => c.buckets)
+    .filter((b) => saved.clouds[b.cloud]?.provider === target && !now.has(`${b.cloud}/${b.name}`))
+    .map(
+      (b) =>
+        `bucket ${b.name} of cloud ${b.cloud} is no longer in the topology: it leaves the stack but stays in the cloud with its data (retained); delete it with the provider's tools if you no longer need it`,
+    );
 }
 
 /** The stack's current outputs as DeploymentOutputs; the last deployment's record when the CLI is missing. */

@@ -9,6 +9,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan } from '../../components/plan-types.js';
 import type { KeyMaterial } from './keys.js';
+import { hasIpv4Source } from './limits.js';
 import type { ModelCloud, ModelGroup, ModelNode, ModelRule, RealizationModel } from './model.js';
 
 export interface ProgramInputs {
@@ -17,8 +18,20 @@ export interface ProgramInputs {
   packageSpec: string;
   /** Addresses of nodes realized by other targets (node id -> IP), from their deployments. */
   externalHosts: Record<string, string>;
-  /** destroy --keep-data: buckets leave the state instead of being deleted. */
+  /**
+   * Buckets are retained on delete (left in the cloud with their data when removed from the program or the stack
+   * is destroyed). False only for the update `destroy --delete-data` makes first: buckets then go, objects too.
+   */
   retainData: boolean;
+  /** VM images pinned for this target, by region (stack-pins.ts); a region without one resolves the newest. */
+  images?: Record<string, string>;
+  /** Suffix of globally unique names (names.ts, stack-pins.ts); "" for stacks made before suffixes. */
+  nameSuffix?: string;
+  /**
+   * The program of what is already deployed (the updates destroy and a dropped bucket make first): its limits
+   * were checked when it was deployed, or it predates a check, and must never block keeping or deleting data.
+   */
+  skipLimitChecks?: boolean;
 }
 
 export class TcComponent extends pulumi.ComponentResource {
@@ -58,6 +71,8 @@ export interface BucketResult {
 export interface Realized {
   nodes: Record<string, NodeResult>;
   buckets: Record<string, BucketResult>;
+  /** VM image each region resolved to (kept by the deploy as the stack's pin). */
+  images?: Record<string, pulumi.Input<string>>;
 }
 
 /** What the provider modules get: the decided model plus helpers that keep secrets and rules uniform. */
@@ -108,11 +123,13 @@ export function bucketParent(env: ProgramEnv, cloud: ModelCloud, component: stri
 
 /**
  * A rule's sources split by address family, for providers that refuse rules mixing IPv4 and IPv6 prefixes (Azure,
- * GCP): the IPv4 ranges always, the IPv6 ones when there are any.
+ * GCP): the IPv4 ranges and the IPv6 ones, each when there are any.
  */
 export function sourcesByFamily(env: ProgramEnv, rule: ModelRule): { v6: boolean; ranges: pulumi.Input<string[]> }[] {
   const { v4, v6 } = env.sourceRanges(rule);
-  const families: { v6: boolean; ranges: pulumi.Input<string[]> }[] = [{ v6: false, ranges: v4 }];
+  const families: { v6: boolean; ranges: pulumi.Input<string[]> }[] = [];
+  // Never an IPv4 rule without an IPv4 source: GCP would read its empty `sourceRanges` as 0.0.0.0/0.
+  if (hasIpv4Source(rule, env.inputs.externalHosts)) families.push({ v6: false, ranges: v4 });
   if (v6.length > 0) families.push({ v6: true, ranges: v6 });
   return families;
 }

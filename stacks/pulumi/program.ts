@@ -12,6 +12,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
 import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
+import { checkLimits } from './limits.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
 import { type ProgramEnv, type ProgramInputs, type ProviderModule, TcCloud, TcComponent } from './program-env.js';
 
@@ -29,6 +30,13 @@ export function createProgram(
 ): () => Promise<Record<string, unknown>> {
   // Decided before any resource exists: a plan that does not fit the constructs fails with no side effect.
   const model = buildCloudModel(plan, provider);
+  if (!inputs.skipLimitChecks)
+    checkLimits(plan, model, {
+      externalHosts: inputs.externalHosts,
+      nameSuffix: inputs.nameSuffix ?? '',
+      // Measured with the longest address every peer in another cloud can have.
+      renderUserData: (id) => renderUserData(plan, model, inputs, id, () => LONGEST_IPV4),
+    });
   return async () => {
     const components = new Map<string, TcComponent>();
     const clouds = new Map<string, TcCloud>();
@@ -72,13 +80,15 @@ export function createProgram(
       const m = model.nodes.get(id)!;
       nodes[id] = { privateIp: n.privateIp, publicIp: n.publicIp, cloud: m.cloud, domain: m.node.domain, slot: m.slot };
     }
-    return { provider, nodes, buckets: result.buckets, notes: model.notes };
+    return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes: model.notes };
   };
 }
 
 function inTarget(model: RealizationModel, cloud: string): boolean {
   return model.clouds.some((c) => c.name === cloud);
 }
+
+const LONGEST_IPV4 = '255.255.255.255';
 
 function userDataOf(
   plan: Plan,
@@ -95,25 +105,37 @@ function userDataOf(
   return pulumi.secret(
     remoteIps.apply((ips) => {
       const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
-      const hostOf = (p: PlannedNode) =>
-        p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
-      const spec = cloudNodeSpec(
-        plan,
-        me.node,
-        me.privateIp,
-        hostOf,
-        inputs.keys.publicKeys,
-        inputs.keys.signingPublicKeys,
-      );
-      return renderCloudInit({
-        nodeId,
-        spec,
-        nodeKeyPem: inputs.keys.privatePem[nodeId] ?? '',
-        adminToken: inputs.keys.adminToken,
-        packageSpec: inputs.packageSpec,
-      });
+      return renderUserData(plan, model, inputs, nodeId, (p) => ipOf.get(p.id));
     }),
   );
+}
+
+/** The node's cloud-init document; `remoteIp` gives the public address of a peer in another cloud of the target. */
+function renderUserData(
+  plan: Plan,
+  model: RealizationModel,
+  inputs: ProgramInputs,
+  nodeId: string,
+  remoteIp: (p: PlannedNode) => string | undefined,
+): string {
+  const me = model.nodes.get(nodeId)!;
+  const hostOf = (p: PlannedNode) =>
+    p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (remoteIp(p) ?? inputs.externalHosts[p.id] ?? '');
+  const spec = cloudNodeSpec(
+    plan,
+    me.node,
+    me.privateIp,
+    hostOf,
+    inputs.keys.publicKeys,
+    inputs.keys.signingPublicKeys,
+  );
+  return renderCloudInit({
+    nodeId,
+    spec,
+    nodeKeyPem: inputs.keys.privatePem[nodeId] ?? '',
+    adminToken: inputs.keys.adminToken,
+    packageSpec: inputs.packageSpec,
+  });
 }
 
 function sourceRangesOf(

@@ -12,6 +12,7 @@ import type { NodeSpec } from '../../runtime/node-spec.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import { runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
+import { globalBucketName } from '../../stacks/pulumi/names.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
 import { tempDir } from '../support/tmp.js';
 import {
@@ -25,6 +26,7 @@ import {
   ingressRules,
   ofType,
   runPlan,
+  TEST_SUFFIX,
 } from './graph.js';
 import { awsGcpLedgerPlan, compileText, denseTopology, templatePlan } from './plans.js';
 
@@ -222,11 +224,24 @@ describe('AWS program (mock runtime)', () => {
     const policy = JSON.parse(
       String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'vault-nodes-buckets').inputs.policy),
     );
-    const names = vault.buckets.map((b) => b.name).sort();
+    const names = vault.buckets.map((b) => globalBucketName(b.name, TEST_SUFFIX)).sort();
     expect(policy.Statement[0].Resource.sort()).toEqual(names.map((n) => `arn:aws:s3:::${n}`));
     expect(policy.Statement[1].Resource.sort()).toEqual(names.map((n) => `arn:aws:s3:::${n}/*`));
     const trust = JSON.parse(String(byName(run, 'aws:iam/role:Role', 'vault-nodes').inputs.assumeRolePolicy));
     expect(trust.Statement[0].Principal).toEqual({ Service: 'ec2.amazonaws.com' });
+  });
+
+  it('a newer Ubuntu AMI between two deploys replaces nothing: the first one is pinned per region', async () => {
+    const plan = await templatePlan('mediator', provider, ['198.51.100.0/24']);
+    const keys = ephemeralKeys(plan);
+    const first = await runPlan(plan, provider, {}, { keys });
+    const images = first.outputs.images as Record<string, string>;
+    expect(Object.values(images)).toEqual(expect.arrayContaining(['ami-0123456789abcdef0']));
+    const second = await runPlan(plan, provider, {}, { keys, images, latestAmi: 'ami-0newer0000000000' });
+    for (const vm of ofType(second, 'aws:ec2/instance:Instance')) expect(vm.inputs.ami).toBe('ami-0123456789abcdef0');
+    // Without the pin (a new stack, or --refresh-images) the newest image is taken.
+    const fresh = await runPlan(plan, provider, {}, { keys, latestAmi: 'ami-0newer0000000000' });
+    for (const vm of ofType(fresh, 'aws:ec2/instance:Instance')) expect(vm.inputs.ami).toBe('ami-0newer0000000000');
   });
 
   it('realizer preview: type tokens, names, placement inputs and ports, secrets shown as [secret]', async () => {

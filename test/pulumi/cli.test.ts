@@ -45,6 +45,8 @@ describe('tclouds with --target aws', () => {
       summary: {
         target: string;
         resources: { type: string; name: string; inputs: Record<string, unknown>; op: string }[];
+        quota: { provider: string; region: string; resource: string; count: number }[];
+        targetNotes: string[];
       };
     };
     expect(summary.target).toBe('aws');
@@ -58,6 +60,14 @@ describe('tclouds with --target aws', () => {
       'vault-gateway-1',
     ]);
     for (const v of vms) expect(v.inputs.userData).toBe('[secret]');
+    // What needs quota, before anything exists: one Elastic IP per node of each region.
+    const eips = summary.quota.filter((q) => q.resource === 'Elastic IP addresses');
+    expect(eips.reduce((n, q) => n + q.count, 0)).toBe(6);
+    // No client networks declared: the control ports stay shut, and plan says what that means for status.
+    expect(summary.targetNotes.join('\n')).toContain('`tclouds status` from outside the clouds cannot reach the nodes');
+    // Buckets get the stack's name suffix; before the first deploy plan shows a placeholder of its length.
+    for (const b of summary.resources.filter((x) => x.type === 'aws:s3/bucket:Bucket'))
+      expect(String(b.inputs.bucket)).toMatch(/-xxxxxx$/);
     expect(summary.resources.filter((x) => x.type === 'aws:s3/bucket:Bucket')).toHaveLength(4);
     expect(r.stdout).not.toMatch(/PRIVATE KEY|mock-secret|#cloud-config/);
     expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
@@ -107,6 +117,19 @@ describe('tclouds with --target aws', () => {
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/deploying|deploy failed/);
     expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
     expect(existsSync(join(dir, '.tclouds', 'demo', 'pulumi-passphrase'))).toBe(false);
+  });
+
+  it('plan (text) lists what needs quota under its own heading', () => {
+    const r = tclouds(['plan', file, '--target', 'aws']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('needs quota');
+    expect(r.stdout).toMatch(/aws eu-west-1 \(cloud [a-z0-9-]+\): \d+ Elastic IP addresses/);
+  });
+
+  it('destroy --keep-data and --delete-data exclude each other', () => {
+    const r = tclouds(['destroy', file, '--target', 'aws', '--yes', '--keep-data', '--delete-data']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot also be provided|--delete-data/);
   });
 
   it('destroy without the pulumi CLI: the same TC350 before any question or progress', () => {

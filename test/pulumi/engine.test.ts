@@ -262,6 +262,19 @@ describe('deploy through a recorded engine stream', () => {
     }
   });
 
+  it('a plan over a provider limit (TC383) fails before keys, name suffix, locks or the engine', async () => {
+    const spread = handPlan({
+      clouds: { g: { provider: 'gcp', region: 'europe-west1' } },
+      components: { ledger: { nodes: Array.from({ length: 9 }, (_, i) => ({ cloud: 'g', domain: i % 3 })) } },
+    });
+    const engine = engineFor('up-ok.json');
+    const err = await rejectedTcError(createPulumiRealizer('gcp', { engine }).deploy(spread, ctx()));
+    expect([err.code, err.exit]).toEqual(['TC383', 3]);
+    expect(engine.calls).toEqual(['check']);
+    expect(existsSync(join(stackDir, 'keys'))).toBe(false);
+    expect(existsSync(join(stackDir, 'pulumi', 'names.json'))).toBe(false);
+  });
+
   it('a plan that exceeds its construct fails (TC351) before keys, locks or the engine', async () => {
     const big = handPlan({
       clouds: { a: { provider: 'aws', region: 'eu-west-1', construct: 'aws:partition-placement-group' } },
@@ -276,21 +289,22 @@ describe('deploy through a recorded engine stream', () => {
 });
 
 describe('destroy and outputs', () => {
-  it('destroy removes the stack, its records and the credential files', async () => {
+  it('destroy --delete-data first marks buckets deletable (an update), then removes the stack, its records and the credential files', async () => {
     await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const cred = join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json');
     expect(existsSync(cred)).toBe(true);
     const engine = engineFor('destroy.json');
     const { removed } = await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: false });
     expect(removed).toBe(8);
-    expect(engine.calls).toEqual(['check', 'destroy']);
+    expect(engine.calls).toEqual(['check', 'up', 'destroy']);
+    expect(events.map((e) => e.id)).toContain('delete-data');
     expect(events.filter((e) => e.state === 'deleted').map((e) => e.id)).toContain('ledger-replica-0');
     for (const f of ['aws.outputs.json', 'aws.plan.json', 'aws.lock'])
       expect(existsSync(join(stackDir, 'pulumi', f))).toBe(false);
     expect(existsSync(cred)).toBe(false);
   });
 
-  it('destroy --keep-data first marks buckets retained (an update), then destroys, and keeps the credentials', async () => {
+  it('destroy (keeping data, the default) first marks buckets retained (an update), then destroys, and keeps the credentials', async () => {
     await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const engine = engineFor('destroy.json');
     await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true });
@@ -298,11 +312,68 @@ describe('destroy and outputs', () => {
     expect(existsSync(join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json'))).toBe(true);
   });
 
-  it('destroy --keep-data without the deployed record refuses (TC362) instead of deleting data', async () => {
-    const engine = engineFor('destroy.json');
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true }));
+  it('destroy of a deployed stack without the deployed record refuses (TC362 keep, TC387 delete) instead of guessing', async () => {
+    const keep = engineFor('up-ok.json');
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { engine: keep }).destroy({ ...ctx(), keepData: true }),
+    );
     expect([err.code, err.exit]).toEqual(['TC362', 4]);
-    expect(engine.calls).toEqual(['check']);
+    expect(keep.calls).toEqual(['check', 'outputs']);
+    const del = engineFor('up-ok.json');
+    const err2 = await rejectedTcError(
+      createPulumiRealizer('aws', { engine: del }).destroy({ ...ctx(), keepData: false }),
+    );
+    expect([err2.code, err2.exit]).toEqual(['TC387', 4]);
+  });
+
+  it('a limit added after a stack was deployed never blocks its destroy', async () => {
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const saved = join(stackDir, 'pulumi', 'aws.plan.json');
+    const old = JSON.parse(readFileSync(saved, 'utf8'));
+    // A bucket whose writer's IAM name is over 64 characters: TC384 today, deployed by an older tclouds.
+    old.components.ledger.buckets[0].name = `demo-${'l'.repeat(55)}`;
+    writeFileSync(saved, JSON.stringify(old));
+    const engine = engineFor('destroy.json');
+    await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true });
+    expect(engine.calls).toEqual(['check', 'up', 'destroy']);
+  });
+
+  it('destroy of a stack that was never deployed does nothing', async () => {
+    const engine = engineFor('destroy.json');
+    expect(await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true })).toEqual({ removed: 0 });
+    expect(engine.calls).toEqual(['check', 'outputs']);
+  });
+
+  it('deploy pins the image each region resolved and makes the name suffix once; both survive a redeploy', async () => {
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const names = JSON.parse(readFileSync(join(stackDir, 'pulumi', 'names.json'), 'utf8'));
+    expect(names.suffix).toMatch(/^[a-z0-9]{6}$/);
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'names.json'), 'utf8'))).toEqual(names);
+    const pins = join(stackDir, 'pulumi', 'aws.images.json');
+    expect(JSON.parse(readFileSync(pins, 'utf8'))).toEqual({ 'eu-west-1': 'ami-0fedcba9876543210' });
+    // A stack deployed later keeps what it pinned even when the deploy reports another image.
+    writeFileSync(pins, JSON.stringify({ 'eu-west-1': 'ami-0pinned00000000' }));
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    expect(JSON.parse(readFileSync(pins, 'utf8'))).toEqual({ 'eu-west-1': 'ami-0pinned00000000' });
+    // --refresh-images drops the pin and records what the deploy resolved.
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, {
+      ...ctx(),
+      refreshImages: true,
+    });
+    expect(JSON.parse(readFileSync(pins, 'utf8'))).toEqual({ 'eu-west-1': 'ami-0fedcba9876543210' });
+  });
+
+  it('a bucket that leaves the topology is retained first (an update of the last plan), and deploy says so', async () => {
+    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const without = structuredClone(plan);
+    without.components.ledger!.buckets = [];
+    const engine = engineFor('up-ok.json');
+    await createPulumiRealizer('aws', { engine }).deploy(without, ctx());
+    expect(engine.calls).toEqual(['check', 'up', 'up']);
+    expect(events.map((e) => e.message ?? '').join('\n')).toMatch(
+      /bucket demo-ledger-a of cloud a .*stays in the cloud with its data/,
+    );
   });
 
   it('outputs come from the stack (engine) and the deployed plan; a missing stack is null', async () => {

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { TcError } from '../../kernel/errors.js';
 import { buildCloudModel } from '../../stacks/pulumi/model.js';
-import { byName, checkDomains, checkFirewall, checkTemplates, ofType, runPlan } from './graph.js';
+import { globalBucketName } from '../../stacks/pulumi/names.js';
+import { rejectedTcError } from '../support/tc-error.js';
+import { byName, checkDomains, checkFirewall, checkTemplates, ofType, runPlan, TEST_SUFFIX } from './graph.js';
 import { compileText, denseTopology, templatePlan } from './plans.js';
 
 const provider = 'gcp';
@@ -15,23 +17,31 @@ describe('GCP program (mock runtime)', () => {
     await checkTemplates(provider);
   });
 
-  it('8 hosts: a spread resource policy with 8 availability domains, each VM pinned to its domain', async () => {
-    const plan = await compileText(denseTopology(provider, 'europe-west1', 8, 3));
+  it('7 hosts: a spread resource policy with 7 availability domains, each VM pinned to its domain', async () => {
+    const plan = await compileText(denseTopology(provider, 'europe-west1', 7, 2));
     expect(plan.clouds.c1!.construct).toBe('gcp:resource-policy');
     const run = await runPlan(plan, provider);
     const [policy, ...more] = ofType(run, 'gcp:compute/resourcePolicy:ResourcePolicy');
     expect(more).toHaveLength(0);
     expect(policy!.inputs).toMatchObject({
       region: 'europe-west1',
-      groupPlacementPolicy: { availabilityDomainCount: 8 },
+      groupPlacementPolicy: { availabilityDomainCount: 7 },
     });
     const vms = ofType(run, 'gcp:compute/instance:Instance');
-    expect(vms).toHaveLength(10);
+    expect(vms).toHaveLength(7);
     for (const v of vms) expect(v.inputs.resourcePolicies).toBe(`https://mock.invalid/${policy!.name}`);
     const used = new Set(vms.map((v) => (v.inputs.scheduling as { availabilityDomain: number }).availabilityDomain));
-    expect([...used].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...used].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(checkDomains(plan, provider, run).pinnedGroups).toBe(1);
     checkFirewall(plan, provider, run);
+  });
+
+  it('10 VMs on 8 hosts under one spread policy is TC383 (at most 8 VMs per policy), naming sole-tenant nodes', async () => {
+    const plan = await compileText(denseTopology(provider, 'europe-west1', 8, 3));
+    expect(plan.clouds.c1!.construct).toBe('gcp:resource-policy');
+    const err = await rejectedTcError(runPlan(plan, provider));
+    expect([err.code, err.exit]).toEqual(['TC383', 3]);
+    expect(err.hint).toContain('gcp:sole-tenant-node');
   });
 
   it('10 hosts: sole-tenant node groups, one per fault domain, each VM pinned by node affinity', async () => {
@@ -83,7 +93,7 @@ describe('GCP program (mock runtime)', () => {
       b.name.endsWith('-nodes-binding'),
     );
     expect(bindings.map((b) => b.inputs.bucket).sort()).toEqual(
-      plan.components.vault!.buckets.map((b) => b.name).sort(),
+      plan.components.vault!.buckets.map((b) => globalBucketName(b.name, TEST_SUFFIX)).sort(),
     );
     for (const b of bindings)
       expect(b.inputs).toMatchObject({ role: 'roles/storage.objectAdmin', member: `serviceAccount:${email}` });

@@ -10,9 +10,17 @@ import { expect } from 'vitest';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
 import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
-import { isSecretValue, type MockResource, type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
+import {
+  isSecretValue,
+  type MockOptions,
+  type MockResource,
+  type MockRun,
+  runUnderMocks,
+} from '../../stacks/pulumi/mock-preview.js';
 import { roleTag } from '../../stacks/pulumi/model.js';
+import { globalBucketName } from '../../stacks/pulumi/names.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
+import type { ProgramInputs } from '../../stacks/pulumi/program-env.js';
 import { templateModes, templatePlan } from './plans.js';
 
 /** Mock inputs are untyped JSON from the provider schemas; tests navigate them freely. */
@@ -23,15 +31,27 @@ export async function runPlan(
   plan: Plan,
   provider: CloudProvider,
   externalHosts: Record<string, string> = {},
+  extra: Partial<ProgramInputs> & MockOptions = {},
 ): Promise<MockRun> {
+  const { latestAmi, ...inputs } = extra;
   const program = createProgram(
     plan,
     provider,
-    { keys: ephemeralKeys(plan), packageSpec: 'tclouds@0.1.0', externalHosts, retainData: false },
+    {
+      keys: ephemeralKeys(plan),
+      packageSpec: 'tclouds@0.1.0',
+      externalHosts,
+      retainData: true,
+      nameSuffix: TEST_SUFFIX,
+      ...inputs,
+    },
     await loadProvider(provider),
   );
-  return runUnderMocks(program, `${plan.stack}-${provider}`);
+  return runUnderMocks(program, `${plan.stack}-${provider}`, latestAmi === undefined ? {} : { latestAmi });
 }
+
+/** The name suffix the test programs run with (a stack's real one is random, made at its first deploy). */
+export const TEST_SUFFIX = 'k3x9q2';
 
 export const VM_TYPE: Record<CloudProvider, string> = {
   aws: 'aws:ec2/instance:Instance',
@@ -124,6 +144,11 @@ export function checkDomains(plan: Plan, provider: CloudProvider, run: MockRun):
     expect(new Set(pinOfDomain.values()).size).toBe(domains.size);
   }
   return { pinnedGroups };
+}
+
+/** Control ports of a role's nodes: open to the declared client networks only (`tclouds status`). */
+export function controlPorts(plan: Plan, component: string, role: string): Set<number> {
+  return new Set(plan.components[component]!.nodes.filter((n) => n.role === role).map((n) => n.controlPort));
 }
 
 /** Ports a role may open: those named by a link into it. */
@@ -219,6 +244,12 @@ export function checkFirewall(plan: Plan, provider: CloudProvider, run: MockRun)
   const rules = ingressRules(plan, provider, run);
   const declared = new Set(plan.clients.cidrs);
   for (const r of rules) {
+    if (controlPorts(plan, r.component, r.role).has(r.port) && !linkedPorts(plan, r.component, r.role).has(r.port)) {
+      expect([...r.sources].sort(), `${r.resource}: control port ${r.port} open beyond clients.cidrs`).toEqual(
+        [...declared].sort(),
+      );
+      continue;
+    }
     expect(linkedPorts(plan, r.component, r.role).has(r.port), `${r.resource} opens ${r.port}`).toBe(true);
     expect(r.port).not.toBe(22);
     expect(r.sources.length).toBeGreaterThan(0);
@@ -250,7 +281,8 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
     .filter((b) => plan.clouds[b.cloud]?.provider === provider);
   for (const b of buckets) {
     if (provider === 'aws') {
-      expect(byName(run, 'aws:s3/bucket:Bucket', b.name).inputs.bucket).toBe(b.name);
+      const physical = globalBucketName(b.name, TEST_SUFFIX);
+      expect(byName(run, 'aws:s3/bucket:Bucket', b.name).inputs.bucket).toBe(physical);
       expect(
         byName(run, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', `${b.name}-no-public`).inputs,
       ).toMatchObject({
@@ -269,7 +301,7 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
         String(byName(run, 'aws:iam/userPolicy:UserPolicy', `${b.name}-writer-policy`).inputs.policy),
       );
       const resources = policy.Statement.flatMap((s: { Resource: string[] }) => s.Resource);
-      for (const r of resources) expect(r).toMatch(new RegExp(`:${b.name}(/\\*)?$`));
+      for (const r of resources) expect(r).toMatch(new RegExp(`:${b.name}(/\\*)?$`)); // the mock's ARN names the logical bucket
     } else if (provider === 'azure') {
       const account = byName(run, 'azure-native:storage:StorageAccount', `${b.name}-account`).inputs as Record<
         string,
@@ -287,12 +319,12 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
       });
     } else {
       expect(byName(run, 'gcp:storage/bucket:Bucket', b.name).inputs).toMatchObject({
-        name: b.name,
+        name: globalBucketName(b.name, TEST_SUFFIX),
         publicAccessPrevention: 'enforced',
         uniformBucketLevelAccess: true,
       });
       const binding = byName(run, 'gcp:storage/bucketIAMMember:BucketIAMMember', `${b.name}-writer-binding`).inputs;
-      expect(binding.bucket).toBe(b.name);
+      expect(binding.bucket).toBe(globalBucketName(b.name, TEST_SUFFIX));
       expect(binding.member).toMatch(/^serviceAccount:/);
     }
   }
@@ -341,7 +373,8 @@ export async function checkTemplates(provider: CloudProvider): Promise<void> {
           l.to === r.role &&
           plan.components[r.component]!.nodes.some((n) => n.role === r.role && n.ports[l.port] === r.port),
       );
-      expect(r.sources.includes('198.51.100.0/24')).toBe(clientLinked);
+      const control = controlPorts(plan, r.component, r.role).has(r.port);
+      expect(r.sources.includes('198.51.100.0/24')).toBe(clientLinked || control);
     }
     expect(checkBuckets(plan, provider, run)).toBe(
       Object.values(plan.components)
