@@ -40,7 +40,9 @@ export default class Deploy extends NdjsonCommand {
     'Compiles the plan and realizes it. local (default): buckets as directories and nodes as `tclouds node run` ' +
     'processes on 127.x addresses under .tclouds/<stack>/, kept running by a per-stack supervisor. ' +
     'aws, azure, gcp: Pulumi Automation API with a local file state backend under .tclouds/state (--backend to change ' +
-    'it) and the passphrase from TCLOUDS_PASSPHRASE; needs the pulumi CLI.\n\n' +
+    'it) and the passphrase from TCLOUDS_PASSPHRASE; needs the pulumi CLI. The VMs install this build, packed and ' +
+    'uploaded to a private artifact store of the stack that only the node identities may read (checked against its ' +
+    'SHA-256), unless --node-package names a published version.\n\n' +
     'Idempotent: nodes whose spec did not change keep running; a deploy with nothing to change says so and exits 0.\n' +
     'Rolling (local): running nodes whose spec changed restart in waves of at most --max-unavailable nodes of a ' +
     'component (default 1, never more than its f; storage gateways one at a time), the next only once the restarted ' +
@@ -56,6 +58,7 @@ export default class Deploy extends NdjsonCommand {
     '<%= config.bin %> deploy',
     '<%= config.bin %> deploy prod.yaml --yes',
     '<%= config.bin %> deploy --target aws --yes --json',
+    '<%= config.bin %> deploy --target gcp --yes --node-package tclouds@0.1.0',
     '<%= config.bin %> deploy --yes --max-unavailable 2',
     '<%= config.bin %> deploy --yes --wait healthy --timeout 5m',
   ];
@@ -73,6 +76,10 @@ export default class Deploy extends NdjsonCommand {
       default: 'none',
     }),
     timeout: Flags.string({ description: 'how long --wait healthy waits, e.g. 90s or 5m', default: '5m' }),
+    'node-package': Flags.string({
+      description:
+        'cloud targets: VMs install this published package (e.g. tclouds@0.1.0) instead of this build, uploaded as the stack artifact',
+    }),
     'max-unavailable': Flags.integer({
       description: 'rolling update: nodes of one component restarted at once (capped at its f)',
       default: DEFAULT_MAX_UNAVAILABLE,
@@ -95,6 +102,7 @@ export default class Deploy extends NdjsonCommand {
       const quiet = {
         ...realizeContext(lp, interrupt.signal, () => {}, flags.backend),
         maxUnavailable: flags['max-unavailable'],
+        ...(flags['node-package'] ? { nodePackage: flags['node-package'] } : {}),
       };
       // Ask only when something would change (a local preview is cheap; cloud targets always ask).
       if (!flags.yes) {

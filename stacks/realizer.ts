@@ -42,6 +42,8 @@ export interface RealizeContext {
   passphrase?: string;
   /** Rolling updates: at most this many nodes of a component restart at once (capped at its f; default 1). */
   maxUnavailable?: number;
+  /** Cloud targets: VMs install this published package (`tclouds@x.y.z`) instead of the deploy's own build. */
+  nodePackage?: string;
 }
 
 /** One changed field of a resource, by its dotted path (`config.batchSize`), with the values as short text. */

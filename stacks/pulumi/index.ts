@@ -11,14 +11,18 @@
  * stale, and the Pulumi lock it may have left is cleared with `pulumi cancel` before the next update),
  * `<target>.plan.json` (the plan last deployed: destroy --keep-data and outputs need it) and
  * `<target>.outputs.json` (DeploymentOutputs without secrets; other targets read node addresses from it).
- * Bucket credentials go to `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600).
+ * `<target>.software.json` (what the VMs install: the artifact file and its SHA-256, or the published package).
+ * The packed software lives in `<stackDir>/pulumi/artifact/`. Bucket credentials go to
+ * `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600); gateways of the other targets receive them through their
+ * secret stores. Per-node admin tokens live in `<stackDir>/keys/<node>.admin.token` (0600).
  *
  * Import cost: this module is loaded (dynamically) only by commands that target a cloud; the Pulumi SDK and the
  * provider SDKs are imported inside the methods that need them.
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { planDigest } from '../../components/plan.js';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
@@ -38,8 +42,9 @@ import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
 import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
-import type { ProgramInputs } from './program-env.js';
+import type { ProgramInputs, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
+import { type ArtifactSource, INTERIM_NODE_RUNTIME, npmPackArtifact, publishedPackage } from './software.js';
 
 export { PulumiCode } from './codes.js';
 export type { PulumiEngine } from './engine.js';
@@ -49,11 +54,18 @@ export const PROJECT_NAME = 'tclouds';
 export interface PulumiRealizerOptions {
   /** Engine port; default: TCLOUDS_PULUMI_REPLAY=<recording.json> replays a recording, else the Automation API. */
   engine?: PulumiEngine;
+  /** Packs the node software (preview and deploy); default: `npm pack` of this installation. */
+  artifact?: ArtifactSource;
 }
 
 export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions = {}): Realizer {
   if (target === 'local') throw new Error('the Pulumi realizer handles aws, azure and gcp; local has its own');
-  const cloud: CloudTarget = { target, provider: target, engine: () => opts.engine ?? defaultEngine() };
+  const cloud: CloudTarget = {
+    target,
+    provider: target,
+    engine: () => opts.engine ?? defaultEngine(),
+    artifact: opts.artifact ?? npmPackArtifact,
+  };
   return {
     check: () => cloud.engine().check(),
     preview: (plan, ctx) => previewTarget(cloud, plan, ctx),
@@ -68,30 +80,60 @@ interface CloudTarget {
   target: Exclude<Target, 'local'>;
   provider: CloudProvider;
   engine(): PulumiEngine;
+  artifact: ArtifactSource;
 }
 
 /** What the program of this target needs besides the plan and the keys. */
-function programInputs(stackDir: string, target: Target, keys: KeyMaterial, retainData: boolean): ProgramInputs {
-  return { keys, packageSpec: packageSpec(), externalHosts: externalHosts(stackDir, target), retainData };
+function programInputs(
+  plan: Plan,
+  stackDir: string,
+  target: Target,
+  keys: KeyMaterial,
+  opts: { retainData: boolean; software: SoftwareInput },
+): ProgramInputs {
+  return {
+    keys,
+    software: opts.software,
+    nodeRuntime: INTERIM_NODE_RUNTIME,
+    externalHosts: externalHosts(stackDir, target),
+    externalBucketCredentials: externalBucketCredentials(plan, stackDir, target),
+    retainData: opts.retainData,
+  };
+}
+
+/** The software this deploy ships: the published package the user named, or this build packed into `outDir`. */
+async function softwareOf(cloud: CloudTarget, ctx: RealizeContext, outDir: string): Promise<SoftwareInput> {
+  if (ctx.nodePackage) return publishedPackage(ctx.nodePackage);
+  const { path, sha256 } = await cloud.artifact({ outDir });
+  return { artifact: { path, sha256 } };
 }
 
 /** The real program under Pulumi's mock runtime, with throwaway keys: what would be created, offline. */
 async function previewTarget(
-  { target, provider }: CloudTarget,
+  cloud: CloudTarget,
   plan: Plan,
   ctx: RealizeContext,
 ): Promise<{ resources: PreviewResource[]; changes: number }> {
+  const { target, provider } = cloud;
   const [{ createProgram, loadProvider }, { runUnderMocks, displayInputs }] = await Promise.all([
     import('./program.js'),
     import('./mock-preview.js'),
   ]);
-  const program = createProgram(
-    plan,
-    provider,
-    programInputs(ctx.stackDir, target, ephemeralKeys(plan), false),
-    await loadProvider(provider),
-  );
-  const run = await runUnderMocks(program, stackName(plan.stack, target));
+  // The same pack a deploy makes, in a throwaway directory: the plan shows the checksum the VMs would check.
+  const outDir = await fs.mkdtemp(join(tmpdir(), 'tclouds-artifact-'));
+  let run: Awaited<ReturnType<typeof runUnderMocks>>;
+  try {
+    const software = await softwareOf(cloud, ctx, outDir);
+    const program = createProgram(
+      plan,
+      provider,
+      programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), { retainData: false, software }),
+      await loadProvider(provider),
+    );
+    run = await runUnderMocks(program, stackName(plan.stack, target));
+  } finally {
+    await fs.rm(outDir, { recursive: true, force: true });
+  }
   const resources: PreviewResource[] = run.resources.map((r) => ({
     type: r.type,
     name: r.name,
@@ -113,10 +155,11 @@ async function previewTarget(
 }
 
 async function deployTarget(
-  { target, provider, engine }: CloudTarget,
+  cloud: CloudTarget,
   plan: Plan,
   ctx: RealizeContext,
 ): Promise<{ outputs: DeploymentOutputs; changes: number }> {
+  const { target, provider, engine } = cloud;
   const eng = engine();
   await eng.check(); // before anything is written: a missing CLI leaves no trace
   const ref = stackRef(plan.stack, target, ctx);
@@ -129,8 +172,10 @@ async function deployTarget(
   const result = await withLock(ctx, target, eng, ref, async (op) => {
     // Under the lock: two deploys racing must not mint two different keys for one node.
     keys = await ensureKeys(plan, ctx.stackDir, provider);
-    const program = createProgram(plan, provider, programInputs(ctx.stackDir, target, keys, false), mod);
-    return eng.up(ref, program, op);
+    const software = await softwareOf(cloud, ctx, files(ctx.stackDir, target).artifactDir);
+    await writeJsonAtomic(files(ctx.stackDir, target).software, software, { mkdir: true });
+    const inputs = programInputs(plan, ctx.stackDir, target, keys, { retainData: false, software });
+    return eng.up(ref, createProgram(plan, provider, inputs, mod), op);
   });
   await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
   const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
@@ -151,15 +196,7 @@ async function destroyTarget(
   const saved = readJson<Plan>(f.plan);
   if (ctx.keepData && !saved) {
     // Without the deployed plan we cannot tell buckets from the rest: refuse rather than delete data.
-    throw new TcError(
-      PulumiCode.keepDataUnknown,
-      `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`,
-      {
-        exit: ExitCode.notFound,
-        hint: `${f.plan} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
-        location: { file: f.plan },
-      },
-    );
+    throw keepDataError(target, f.plan, ref);
   }
   if (ctx.keepData && saved) await retainBuckets(cloud, ctx, eng, ref, saved);
   const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
@@ -187,10 +224,13 @@ async function retainBuckets(
 ): Promise<void> {
   const { createProgram, loadProvider } = await import('./program.js');
   const keys = await ensureKeys(saved, ctx.stackDir, provider);
+  // The software last deployed: the same boot values, so marking buckets retained replaces no VM.
+  const software = readJson<SoftwareInput>(files(ctx.stackDir, target).software);
+  if (!software) throw keepDataError(target, files(ctx.stackDir, target).software, ref);
   const program = createProgram(
     saved,
     provider,
-    programInputs(ctx.stackDir, target, keys, true),
+    programInputs(saved, ctx.stackDir, target, keys, { retainData: true, software }),
     await loadProvider(provider),
   );
   ctx.onEvent({
@@ -200,6 +240,15 @@ async function retainBuckets(
     message: 'keeping buckets: marking them retained',
   });
   await withLock(ctx, target, eng, ref, (op) => eng.up(ref, program, op));
+}
+
+/** destroy --keep-data without the record of what was deployed: refuse rather than delete data. */
+function keepDataError(target: Target, file: string, ref: StackRef): TcError {
+  return new TcError(PulumiCode.keepDataUnknown, `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`, {
+    exit: ExitCode.notFound,
+    hint: `${file} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
+    location: { file },
+  });
 }
 
 /** The stack's current outputs as DeploymentOutputs; the last deployment's record when the CLI is missing. */
@@ -261,6 +310,8 @@ function files(stackDir: string, target: Target) {
     lock: join(dir, `${target}.lock`),
     plan: join(dir, `${target}.plan.json`),
     outputs: join(dir, `${target}.outputs.json`),
+    software: join(dir, `${target}.software.json`),
+    artifactDir: join(dir, 'artifact'),
   };
 }
 
@@ -369,18 +420,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The npm package spec VMs install: this package's name@version, or TCLOUDS_NODE_PACKAGE. */
-export function packageSpec(): string {
-  if (process.env.TCLOUDS_NODE_PACKAGE) return process.env.TCLOUDS_NODE_PACKAGE;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pj = readJson<{ name?: string; version?: string }>(join(dir, 'package.json'));
-    if (pj?.name && pj.version) return `${pj.name}@${pj.version}`;
-    dir = dirname(dir);
-  }
-  return 'tclouds';
-}
-
 /** Node addresses recorded by the other cloud targets of this stack (cross-provider peers). */
 function externalHosts(stackDir: string, target: Target): Record<string, string> {
   const hosts: Record<string, string> = {};
@@ -392,8 +431,30 @@ function externalHosts(stackDir: string, target: Target): Record<string, string>
   return hosts;
 }
 
+/**
+ * Credentials of the buckets other targets realized, for this target's gateways that write to them: the records
+ * those deploys wrote (`keys/bucket-<cloud>-<bucket>.json`), by `<cloud>/<bucket>`.
+ */
+function externalBucketCredentials(plan: Plan, stackDir: string, target: Target): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const b of Object.values(plan.components).flatMap((c) => c.buckets)) {
+    const provider = plan.clouds[b.cloud]?.provider;
+    if (provider === target || provider === 'local') continue;
+    const record = readJson<unknown>(credentialsFile(stackDir, b.cloud, b.name));
+    if (record !== undefined) out[`${b.cloud}/${b.name}`] = record;
+  }
+  return out;
+}
+
 async function readKeys(plan: Plan, stackDir: string): Promise<KeyMaterial> {
-  const km: KeyMaterial = { privatePem: {}, publicKeys: {}, signingPublicKeys: {}, adminToken: '', sshPublicKey: '' };
+  const km: KeyMaterial = {
+    privatePem: {},
+    publicKeys: {},
+    signingPublicKeys: {},
+    adminTokens: {},
+    writerPem: {},
+    sshPublicKey: '',
+  };
   for (const [name, c] of Object.entries(plan.components)) {
     const keys: PlannedKey[] = [...c.nodes.map((n) => ({ id: n.id, kind: 'node' as const, for: name })), ...c.keys];
     for (const k of keys) {

@@ -10,10 +10,21 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
-import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
+import type { NodeSpec } from '../../runtime/node-spec.js';
+import type { BootValues, NodeSecretKind } from './boot-refs.js';
+import { cloudNodeSpec } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
-import { type ProgramEnv, type ProgramInputs, type ProviderModule, TcCloud, TcComponent } from './program-env.js';
+import { bootValuesOf, bucketCredentialsOf, gatewayCredentialConfig, isGateway, secretFilesOf } from './node-boot.js';
+import {
+  type NodeBootRefs,
+  type NodeSecretValue,
+  type ProgramEnv,
+  type ProgramInputs,
+  type ProviderModule,
+  TcCloud,
+  TcComponent,
+} from './program-env.js';
 
 export async function loadProvider(provider: CloudProvider): Promise<ProviderModule> {
   if (provider === 'aws') return import('./aws.js');
@@ -54,7 +65,8 @@ export function createProgram(
         }
         return c;
       },
-      userData: (nodeId) => userDataOf(plan, model, inputs, publicIps, nodeId),
+      nodeSecrets: (nodeId) => nodeSecretsOf(plan, model, inputs, publicIps, nodeId),
+      userData: (nodeId, refs) => userDataOf(inputs, provider, nodeId, refs),
       sourceRanges: (rule) => sourceRangesOf(rule, inputs, publicIps),
       tags: (extra = {}) => ({ 'tclouds-stack': plan.stack, 'managed-by': 'tclouds', ...extra }),
     };
@@ -80,41 +92,93 @@ function inTarget(model: RealizationModel, cloud: string): boolean {
   return model.clouds.some((c) => c.name === cloud);
 }
 
-function userDataOf(
+/** The node's NodeSpec, once the public addresses of its peers in other clouds of this target are known. */
+function specOf(
   plan: Plan,
   model: RealizationModel,
   inputs: ProgramInputs,
   publicIps: Map<string, pulumi.Output<string>>,
   nodeId: string,
-): pulumi.Output<string> {
+): pulumi.Output<NodeSpec> {
   const me = model.nodes.get(nodeId)!;
   const comp = plan.components[me.node.component]!;
   // Peers in other clouds of this target are reached at their static public address.
   const remote = comp.nodes.filter((p) => p.cloud !== me.cloud && publicIps.has(p.id));
   const remoteIps = pulumi.all(remote.map((p) => publicIps.get(p.id)!));
-  return pulumi.secret(
-    remoteIps.apply((ips) => {
-      const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
-      const hostOf = (p: PlannedNode) =>
-        p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
-      const spec = cloudNodeSpec(
-        plan,
-        me.node,
-        me.privateIp,
-        hostOf,
-        inputs.keys.publicKeys,
-        inputs.keys.signingPublicKeys,
-      );
-      return renderCloudInit({
-        nodeId,
-        spec,
-        nodeKeyPem: inputs.keys.privatePem[nodeId] ?? '',
-        adminToken: inputs.keys.adminToken,
-        packageSpec: inputs.packageSpec,
-      });
-    }),
+  return remoteIps.apply((ips) => {
+    const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
+    const hostOf = (p: PlannedNode) =>
+      p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
+    const spec = cloudNodeSpec(
+      plan,
+      me.node,
+      me.privateIp,
+      hostOf,
+      inputs.keys.publicKeys,
+      inputs.keys.signingPublicKeys,
+    );
+    if (!isGateway(plan, me.node)) return spec;
+    // Gateways: which identity or credentials file reaches each bucket, and the Azure account names.
+    return { ...spec, config: { ...spec.config, ...gatewayCredentialConfig(plan, me.node.component, model.provider) } };
+  });
+}
+
+/** The values of the node's secret store entries, each a Pulumi secret (never printed, never in user data). */
+function nodeSecretsOf(
+  plan: Plan,
+  model: RealizationModel,
+  inputs: ProgramInputs,
+  publicIps: Map<string, pulumi.Output<string>>,
+  nodeId: string,
+): NodeSecretValue[] {
+  const me = model.nodes.get(nodeId)!;
+  const component = me.node.component;
+  const valueOf = (kind: NodeSecretKind): pulumi.Output<string> => {
+    if (kind === 'spec') return specOf(plan, model, inputs, publicIps, nodeId).apply((s) => `${JSON.stringify(s, null, 2)}\n`);
+    if (kind === 'node-key') return pulumi.output(inputs.keys.privatePem[nodeId] ?? '');
+    if (kind === 'admin-token') return pulumi.output(`${inputs.keys.adminTokens[nodeId] ?? ''}\n`);
+    if (kind === 'writer-key') return pulumi.output(inputs.keys.writerPem[component] ?? '');
+    const creds = bucketCredentialsOf(plan, component, model.provider, inputs.externalBucketCredentials);
+    return pulumi.output(`${JSON.stringify(creds, null, 2)}\n`);
+  };
+  return secretFilesOf(plan, me.node).map((f) => ({ ...f, value: pulumi.secret(valueOf(f.kind)) }));
+}
+
+/**
+ * The node's user data from what the provider created for it: BootValues only, rendered for cloud-init.
+ * Depends on the secret refs and the artifact, never on the spec or a key.
+ */
+function userDataOf(inputs: ProgramInputs, provider: CloudProvider, nodeId: string, refs: NodeBootRefs) {
+  const secretRefs = pulumi.all(refs.secrets.map((s) => pulumi.output(s.ref)));
+  return pulumi.all([secretRefs, pulumi.output(refs.artifactLocator)]).apply(([ids, locator]) =>
+    renderBootValues(
+      bootValuesOf(nodeId, provider, inputs.software, inputs.nodeRuntime, {
+        ...(refs.region ? { region: refs.region } : {}),
+        ...(locator ? { artifactLocator: locator } : {}),
+        secrets: refs.secrets.map((s, i) => ({ kind: s.kind, path: s.path, ref: ids[i]! })),
+      }),
+    ),
   );
 }
+
+/**
+ * Until the boot side's `renderCloudInit(BootValues)` lands: a cloud-config that writes the BootValues to
+ * /etc/tclouds/boot.json (the file the boot script reads). The merge replaces this body with that call.
+ */
+export function renderBootValues(v: BootValues): string {
+  const json = JSON.stringify(v, null, 2);
+  const content = Buffer.from(`${json}\n`, 'utf8').toString('base64');
+  return [
+    '#cloud-config',
+    'write_files:',
+    `  - path: ${BOOT_VALUES_PATH}`,
+    '    encoding: b64',
+    `    content: ${content}`,
+    "    permissions: '0644'",
+    '',
+  ].join('\n');
+}
+const BOOT_VALUES_PATH = '/etc/tclouds/boot.json';
 
 function sourceRangesOf(
   rule: ModelRule,
