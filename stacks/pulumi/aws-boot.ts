@@ -53,11 +53,7 @@ export function artifactStore(env: ProgramEnv): AwsArtifact | undefined {
   const parent = env.cloudParent(cloud.name);
   const region = cloud.region;
   const name = artifactBucketName(env.plan.stack);
-  const bucket = new s3.Bucket(
-    'artifact',
-    { bucket: name, region, forceDestroy: true, tags: env.tags() },
-    { parent },
-  );
+  const bucket = new s3.Bucket('artifact', { bucket: name, region, forceDestroy: true, tags: env.tags() }, { parent });
   new s3.BucketPublicAccessBlock(
     'artifact-no-public',
     {
@@ -230,7 +226,14 @@ export function nodeBoot(
     return { kind: s.kind, path: s.path, secret };
   });
   const gateway = secrets.some((s) => s.kind === 'bucket-credentials');
-  nodePolicy(env, m, { role: identity.role, gateway }, secrets.map((s) => s.secret.arn), artifact, parent);
+  nodePolicy(
+    env,
+    m,
+    { role: identity.role, gateway },
+    secrets.map((s) => s.secret.arn),
+    artifact,
+    parent,
+  );
   return env.userData(m.node.id, {
     region,
     ...(artifact ? { artifactLocator: artifact.locator } : {}),
@@ -259,7 +262,9 @@ function nodePolicy(
             Version: POLICY_VERSION,
             Statement: [
               { Sid: 'ItsSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arns },
-              ...(objectArn ? [{ Sid: 'TheArtifact', Effect: 'Allow', Action: 's3:GetObject', Resource: objectArn }] : []),
+              ...(objectArn
+                ? [{ Sid: 'TheArtifact', Effect: 'Allow', Action: 's3:GetObject', Resource: objectArn }]
+                : []),
               ...(gateway && buckets.length > 0
                 ? [
                     {

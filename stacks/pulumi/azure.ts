@@ -19,8 +19,8 @@ import * as resources from '@pulumi/azure-native/resources/index.js';
 import * as storage from '@pulumi/azure-native/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
 import { artifactReaders, artifactStore, cloudVault, nodeBoot, nodeIdentity } from './azure-boot.js';
-import { storageAccountName } from './node-boot.js';
 import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
+import { storageAccountName } from './node-boot.js';
 import {
   type BucketResult,
   bucketParent,

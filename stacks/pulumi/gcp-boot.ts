@@ -8,8 +8,9 @@
  *   the packed node software, with `roles/storage.objectViewer` bound on that bucket for exactly the node service
  *   accounts (uniform access has no per-object grants; the bucket holds nothing else).
  */
-import * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
+
 import * as secretmanager from '@pulumi/gcp/secretmanager/index.js';
+import * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
 import { type ModelCloud, type ModelNode, slug } from './model.js';
@@ -80,7 +81,11 @@ export function artifactReaders(
   for (const [nodeId, account] of accounts) {
     new storage.BucketIAMMember(
       `${nodeId}-artifact-reader`,
-      { bucket: artifact.bucket.name, role: OBJECT_VIEWER, member: pulumi.interpolate`serviceAccount:${account.email}` },
+      {
+        bucket: artifact.bucket.name,
+        role: OBJECT_VIEWER,
+        member: pulumi.interpolate`serviceAccount:${account.email}`,
+      },
       { parent },
     );
   }

@@ -244,11 +244,15 @@ async function retainBuckets(
 
 /** destroy --keep-data without the record of what was deployed: refuse rather than delete data. */
 function keepDataError(target: Target, file: string, ref: StackRef): TcError {
-  return new TcError(PulumiCode.keepDataUnknown, `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`, {
-    exit: ExitCode.notFound,
-    hint: `${file} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
-    location: { file },
-  });
+  return new TcError(
+    PulumiCode.keepDataUnknown,
+    `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`,
+    {
+      exit: ExitCode.notFound,
+      hint: `${file} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
+      location: { file },
+    },
+  );
 }
 
 /** The stack's current outputs as DeploymentOutputs; the last deployment's record when the CLI is missing. */

@@ -16,12 +16,12 @@ import { writeFileAtomic } from '../../kernel/atomic-file.js';
 import { ensureAdminToken, generateNodeKey, readPrivateKey } from '../../runtime/keys.js';
 import {
   ensurePlannedKey,
-  rawPublicKey,
   ensureSigningKey,
   ephemeralPublicKey,
   ephemeralSigningPublicKey,
   hasSigningKey,
   keyFileOf,
+  rawPublicKey,
 } from '../plan-keys.js';
 
 export interface KeyMaterial {

@@ -133,15 +133,16 @@ function nodeSecretsOf(
 ): NodeSecretValue[] {
   const me = model.nodes.get(nodeId)!;
   const component = me.node.component;
-  const valueOf = (kind: NodeSecretKind): pulumi.Output<string> => {
-    if (kind === 'spec') return specOf(plan, model, inputs, publicIps, nodeId).apply((s) => `${JSON.stringify(s, null, 2)}\n`);
+  const secretOf = (kind: NodeSecretKind): pulumi.Output<string> => {
+    if (kind === 'spec')
+      return specOf(plan, model, inputs, publicIps, nodeId).apply((s) => `${JSON.stringify(s, null, 2)}\n`);
     if (kind === 'node-key') return pulumi.output(inputs.keys.privatePem[nodeId] ?? '');
     if (kind === 'admin-token') return pulumi.output(`${inputs.keys.adminTokens[nodeId] ?? ''}\n`);
     if (kind === 'writer-key') return pulumi.output(inputs.keys.writerPem[component] ?? '');
     const creds = bucketCredentialsOf(plan, component, model.provider, inputs.externalBucketCredentials);
     return pulumi.output(`${JSON.stringify(creds, null, 2)}\n`);
   };
-  return secretFilesOf(plan, me.node).map((f) => ({ ...f, value: pulumi.secret(valueOf(f.kind)) }));
+  return secretFilesOf(plan, me.node).map((f) => ({ ...f, value: pulumi.secret(secretOf(f.kind)) }));
 }
 
 /**

@@ -13,8 +13,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ExitCode, TcError } from '../../kernel/errors.js';
-import { PulumiCode } from './codes.js';
 import type { NodeRuntimeRef } from './boot-refs.js';
+import { PulumiCode } from './codes.js';
 import type { SoftwareInput } from './program-env.js';
 
 /** Packs the node software into `outDir`: the file, its SHA-256 (lower-case hex) and its size. */
@@ -51,7 +51,8 @@ function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const file = join(dir, 'package.json');
-    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'tclouds') return dir;
+    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'tclouds')
+      return dir;
     dir = dirname(dir);
   }
   throw new TcError(PulumiCode.artifactFailed, 'cannot find the tclouds package to ship to the VMs', {

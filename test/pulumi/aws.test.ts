@@ -165,7 +165,9 @@ describe('AWS program (mock runtime)', () => {
     const secret = byName(run, 'aws:secretsmanager/secret:Secret', 'ledger-replica-0-spec').inputs;
     expect(secret).toMatchObject({ name: `tclouds/${plan.stack}/ledger-replica-0/spec`, region });
     // The role's own policy: its three secrets and the artifact object, nothing else.
-    const own = JSON.parse(String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy));
+    const own = JSON.parse(
+      String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy),
+    );
     expect(own.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['ItsSecrets', 'TheArtifact']);
     expect(own.Statement[0].Resource).toEqual(boot.secrets.map((x) => x.ref));
     const spec = specOf(run, 'ledger-replica-0');
@@ -175,7 +177,7 @@ describe('AWS program (mock runtime)', () => {
     for (const p of spec.peers) expect(p.host).toBe(nodes[p.id]!.publicIp);
   });
 
-  it('a spec change between two runs changes secret values, never a VM\'s user data', async () => {
+  it("a spec change between two runs changes secret values, never a VM's user data", async () => {
     const plan = awsGcpLedgerPlan();
     const keys = ephemeralKeys(plan);
     const first = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.7' }, { keys });
@@ -198,7 +200,9 @@ describe('AWS program (mock runtime)', () => {
     expect(run.resources.some((r) => r.name.startsWith('artifact'))).toBe(false);
     const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
     expect(bootValuesOfVm(provider, vm).software).toEqual({ packageSpec: 'tclouds@0.1.0' });
-    const policy = JSON.parse(String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy));
+    const policy = JSON.parse(
+      String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy),
+    );
     expect(policy.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['ItsSecrets']);
     for (const bad of ['tclouds', 'tclouds@1.0.0; curl x|sh', 'https://evil.example/t.tgz']) {
       const e = thrownTcError(() => publishedPackage(bad));
@@ -206,7 +210,7 @@ describe('AWS program (mock runtime)', () => {
     }
   });
 
-  it('gateways: the spec names each cloud\'s credential source; other targets\' bucket credentials arrive as a secret', async () => {
+  it("gateways: the spec names each cloud's credential source; other targets' bucket credentials arrive as a secret", async () => {
     const plan = await templatePlan('mediator', provider);
     const vault = plan.components.vault!;
     const gw = vault.nodes[0]!;
@@ -216,7 +220,8 @@ describe('AWS program (mock runtime)', () => {
     for (const b of vault.buckets) expect(config.credentials[b.cloud]).toEqual({ source: 'aws-instance-role' });
     expect(config.accounts).toEqual({});
     const creds = JSON.parse(secretValue(provider, run, gw.id, 'bucket-credentials'));
-    for (const b of vault.buckets) expect(creds.clouds[b.cloud]).toEqual({ provider, bucket: b.name, source: 'identity' });
+    for (const b of vault.buckets)
+      expect(creds.clouds[b.cloud]).toEqual({ provider, bucket: b.name, source: 'identity' });
   });
 
   it("cloud-init: SMR specs list the clients' Ed25519 signer keys, never the private signing key", async () => {
@@ -268,7 +273,9 @@ describe('AWS program (mock runtime)', () => {
     for (const n of vault.nodes) {
       expect(byName(run, 'aws:ec2/instance:Instance', n.id).inputs.iamInstanceProfile).toBe(`${n.id}-profile`);
       const st = policyOf(n.id).Statement;
-      expect(st.find((x) => x.Sid === 'ComponentBuckets')!.Resource.sort()).toEqual(names.map((x) => `arn:aws:s3:::${x}`));
+      expect(st.find((x) => x.Sid === 'ComponentBuckets')!.Resource.sort()).toEqual(
+        names.map((x) => `arn:aws:s3:::${x}`),
+      );
       expect(st.find((x) => x.Sid === 'ComponentObjects')!.Resource.sort()).toEqual(
         names.map((x) => `arn:aws:s3:::${x}/*`),
       );
@@ -276,7 +283,9 @@ describe('AWS program (mock runtime)', () => {
     for (const n of plan.components.ledger!.nodes) {
       expect(policyOf(n.id).Statement.some((x) => x.Sid.startsWith('Component'))).toBe(false);
     }
-    const trust = JSON.parse(String(byName(run, 'aws:iam/role:Role', `${vault.nodes[0]!.id}-role`).inputs.assumeRolePolicy));
+    const trust = JSON.parse(
+      String(byName(run, 'aws:iam/role:Role', `${vault.nodes[0]!.id}-role`).inputs.assumeRolePolicy),
+    );
     expect(trust.Statement[0].Principal).toEqual({ Service: 'ec2.amazonaws.com' });
   });
 
@@ -299,7 +308,9 @@ describe('AWS program (mock runtime)', () => {
     expect(String(vm.inputs.userData)).toMatch(/^#cloud-config\n/);
     const object = resources.find((r) => r.type === 'aws:s3/bucketObjectv2:BucketObjectv2')!;
     expect(object.inputs.metadata).toEqual({ sha256: testArtifact().sha256 });
-    const policy = resources.find((r) => r.type === 'aws:s3/bucketPolicy:BucketPolicy' && r.name === 'artifact-readers')!;
+    const policy = resources.find(
+      (r) => r.type === 'aws:s3/bucketPolicy:BucketPolicy' && r.name === 'artifact-readers',
+    )!;
     expect(String(policy.inputs.policy)).toContain('ledger-replica-2-role');
     for (const s of resources.filter((r) => r.type === 'aws:secretsmanager/secretVersion:SecretVersion'))
       expect(s.inputs.secretString).toBe('[secret]');

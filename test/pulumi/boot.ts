@@ -73,14 +73,21 @@ function readersOfSecret(provider: CloudProvider, run: MockRun, nodeId: string, 
 /** Who may read the artifact object: bucket policy principals / container role assignments / bucket bindings. */
 function artifactReaders(provider: CloudProvider, run: MockRun): string[] {
   if (provider === 'aws') {
-    const policy = JSON.parse(String(byName(run, 'aws:s3/bucketPolicy:BucketPolicy', 'artifact-readers').inputs.policy));
+    const policy = JSON.parse(
+      String(byName(run, 'aws:s3/bucketPolicy:BucketPolicy', 'artifact-readers').inputs.policy),
+    );
     const allows = policy.Statement.filter((s: Json) => s.Effect === 'Allow');
     expect(allows).toHaveLength(1);
     const object = byName(run, ARTIFACT_TYPE.aws, 'artifact-object').inputs.key as string;
     expect(allows[0]).toMatchObject({ Action: 's3:GetObject', Resource: `arn:aws:mock:::artifact/${object}` });
-    expect(byName(run, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', 'artifact-no-public').inputs).toMatchObject(
-      { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-    );
+    expect(
+      byName(run, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', 'artifact-no-public').inputs,
+    ).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
     return allows[0].Principal.AWS;
   }
   if (provider === 'azure') {

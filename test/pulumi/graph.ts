@@ -17,8 +17,8 @@ import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
 import { ephemeralKeys, type KeyMaterial } from '../../stacks/pulumi/keys.js';
 import { isSecretValue, type MockResource, type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
 import { roleTag } from '../../stacks/pulumi/model.js';
-import type { ArtifactFile, ProgramInputs } from '../../stacks/pulumi/program-env.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
+import type { ArtifactFile, ProgramInputs } from '../../stacks/pulumi/program-env.js';
 import { INTERIM_NODE_RUNTIME } from '../../stacks/pulumi/software.js';
 import { tempDir } from '../support/tmp.js';
 import { checkBoot } from './boot.js';
@@ -60,7 +60,12 @@ export async function runPlan(
   externalHosts: Record<string, string> = {},
   over: Partial<ProgramInputs> = {},
 ): Promise<MockRun> {
-  const program = createProgram(plan, provider, testInputs(plan, { externalHosts, ...over }), await loadProvider(provider));
+  const program = createProgram(
+    plan,
+    provider,
+    testInputs(plan, { externalHosts, ...over }),
+    await loadProvider(provider),
+  );
   return runUnderMocks(program, `${plan.stack}-${provider}`);
 }
 
