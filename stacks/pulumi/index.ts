@@ -168,6 +168,7 @@ async function deployTarget(
   // Throws plan errors (too many domains, missing region) before keys or locks exist.
   const { buildCloudModel } = await import('./model.js');
   buildCloudModel(plan, provider);
+  if (ctx.nodePackage) publishedPackage(ctx.nodePackage); // a bad --node-package fails before keys exist
   let keys: KeyMaterial | undefined;
   const result = await withLock(ctx, target, eng, ref, async (op) => {
     // Under the lock: two deploys racing must not mint two different keys for one node.

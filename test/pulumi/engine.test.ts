@@ -4,6 +4,7 @@
  * and exit codes, the update lock (stale and live), Ctrl-C, the missing CLI, --keep-data.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,12 +12,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { automationEngine, findPulumiCli } from '../../stacks/pulumi/engine.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pulumi/replay-engine.js';
+import { npmPackArtifact } from '../../stacks/pulumi/software.js';
 import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
 import { rejectedTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
+import { testArtifact } from './graph.js';
 import { awsGcpLedgerPlan, handPlan } from './plans.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
+/** The packed software stand-in: a small real file (packing this checkout is the boot side's test). */
+const artifact = async () => ({ ...testArtifact(), bytes: 4096 });
 const plan = handPlan({
   stack: 'demo',
   clouds: { a: { provider: 'aws', region: 'eu-west-1' } },
@@ -60,7 +65,7 @@ beforeEach(async () => {
 describe('deploy through a recorded engine stream', () => {
   it('maps engine events to progress rows, writes outputs without secrets and 0600 credentials', async () => {
     const engine = engineFor('up-ok.json');
-    const { outputs, changes } = await createPulumiRealizer('aws', { engine }).deploy(plan, ctx());
+    const { outputs, changes } = await createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx());
     expect(engine.calls).toEqual(['check', 'up']);
     expect(changes).toBe(8);
     const rows = events.map((e) => `${e.kind} ${e.id} ${e.state}${e.op ? ` ${e.op}` : ''}`);
@@ -117,10 +122,21 @@ describe('deploy through a recorded engine stream', () => {
     expect(JSON.parse(readFileSync(bucket.credentialsFile!, 'utf8')).credentials.secretAccessKey).toContain(
       'wJalrXUtnFEMI',
     );
-    for (const id of ['ledger-replica-0', 'ledger-replica-1', 'client-ledger', 'admin']) {
-      const file = join(stackDir, 'keys', id === 'admin' ? 'admin.token' : `${id}.key`);
-      expect(statSync(file).mode & 0o777).toBe(0o600);
+    for (const id of ['ledger-replica-0', 'ledger-replica-1', 'client-ledger']) {
+      expect(statSync(join(stackDir, 'keys', `${id}.key`)).mode & 0o777).toBe(0o600);
     }
+    // One admin token per node, none for the stack: one cloud's nodes never hold another's token.
+    const tokens = ['ledger-replica-0', 'ledger-replica-1'].map((id) => {
+      const file = join(stackDir, 'keys', `${id}.admin.token`);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      return readFileSync(file, 'utf8');
+    });
+    expect(tokens[0]).not.toBe(tokens[1]);
+    expect(existsSync(join(stackDir, 'keys', 'admin.token'))).toBe(false);
+    // What the VMs install: the packed build and its checksum, recorded for destroy --keep-data.
+    expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
+      artifact: { path: testArtifact().path, sha256: testArtifact().sha256 },
+    });
     // The record other targets and `outputs` read; the lock is gone.
     const cached = JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.outputs.json'), 'utf8'));
     expect(cached.components.ledger.nodes).toHaveLength(2);
@@ -129,10 +145,13 @@ describe('deploy through a recorded engine stream', () => {
   });
 
   it('keeps node keys across deploys (a new key would replace every VM)', async () => {
-    const realizer = createPulumiRealizer('aws', { engine: engineFor('up-ok.json') });
+    const realizer = createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') });
     const first = await realizer.deploy(plan, ctx());
     events = [];
-    const again = await createPulumiRealizer('aws', { engine: engineFor('up-nochange.json') }).deploy(plan, ctx());
+    const again = await createPulumiRealizer('aws', { artifact, engine: engineFor('up-nochange.json') }).deploy(
+      plan,
+      ctx(),
+    );
     expect(again.changes).toBe(0);
     expect(again.outputs.components.ledger!.nodes.map((n) => n.publicKey)).toEqual(
       first.outputs.components.ledger!.nodes.map((n) => n.publicKey),
@@ -148,7 +167,7 @@ describe('deploy through a recorded engine stream', () => {
 
   it('a failed resource: a failed row, TC357 exit 1 carrying the provider error, lock released', async () => {
     const err = await rejectedTcError(
-      createPulumiRealizer('aws', { engine: engineFor('up-failed.json') }).deploy(plan, ctx()),
+      createPulumiRealizer('aws', { artifact, engine: engineFor('up-failed.json') }).deploy(plan, ctx()),
     );
     expect([err.code, err.exit]).toEqual(['TC357', 1]);
     expect(err.message).toContain('ledger-replica-0: creating EC2 Instance');
@@ -164,7 +183,7 @@ describe('deploy through a recorded engine stream', () => {
 
   it("another update holds Pulumi's lock: the SDK's ConcurrentUpdateError becomes TC356 exit 6 with the way out", async () => {
     const err = await rejectedTcError(
-      createPulumiRealizer('aws', { engine: engineFor('up-locked.json') }).deploy(plan, ctx()),
+      createPulumiRealizer('aws', { artifact, engine: engineFor('up-locked.json') }).deploy(plan, ctx()),
     );
     expect([err.code, err.exit]).toEqual(['TC356', 6]);
     expect(err.hint).toContain('pulumi cancel --stack demo-aws');
@@ -174,7 +193,7 @@ describe('deploy through a recorded engine stream', () => {
 
   it('Ctrl-C mid-update: cancels through the AbortSignal, TC358 exit 130, no stale lock, next deploy runs', async () => {
     const engine = engineFor('up-interrupted.json');
-    const p = createPulumiRealizer('aws', { engine }).deploy(
+    const p = createPulumiRealizer('aws', { artifact, engine }).deploy(
       plan,
       ctx({
         onEvent: (e) => {
@@ -189,7 +208,7 @@ describe('deploy through a recorded engine stream', () => {
     expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
     controller = new AbortController();
     const next = engineFor('up-ok.json');
-    await createPulumiRealizer('aws', { engine: next }).deploy(plan, ctx());
+    await createPulumiRealizer('aws', { artifact, engine: next }).deploy(plan, ctx());
     expect(next.calls).toEqual(['check', 'up']); // no stale lock to clear
   });
 
@@ -201,7 +220,7 @@ describe('deploy through a recorded engine stream', () => {
       JSON.stringify({ pid: dead, startedAt: '2026-11-22T00:00:00Z' }),
     );
     const engine = engineFor('up-ok.json');
-    await createPulumiRealizer('aws', { engine }).deploy(plan, ctx());
+    await createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx());
     expect(engine.calls).toEqual(['check', 'cancel', 'up']);
     expect(events[0]).toMatchObject({ kind: 'log', id: 'lock', message: 'clearing the lock of an interrupted update' });
     expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
@@ -214,7 +233,7 @@ describe('deploy through a recorded engine stream', () => {
       const lock = join(stackDir, 'pulumi', 'aws.lock');
       writeFileSync(lock, JSON.stringify({ pid: child.pid }));
       const engine = engineFor('up-ok.json');
-      const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).deploy(plan, ctx()));
+      const err = await rejectedTcError(createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx()));
       expect([err.code, err.exit]).toEqual(['TC356', 6]);
       expect(err.message).toContain(`pid ${child.pid}`);
       expect(engine.calls).toEqual(['check']);
@@ -230,7 +249,7 @@ describe('deploy through a recorded engine stream', () => {
     try {
       const engine = engineFor('up-ok.json');
       const err = await rejectedTcError(
-        createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined })),
+        createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx({ passphrase: undefined })),
       );
       expect([err.code, err.exit]).toEqual(['TC359', 2]);
       expect(err.hint).toContain('TCLOUDS_PASSPHRASE');
@@ -246,20 +265,53 @@ describe('deploy through a recorded engine stream', () => {
       components: { ledger: { nodes: [0, 1, 2, 3, 4, 5, 6, 7].map((domain) => ({ cloud: 'a', domain })) } },
     });
     const engine = engineFor('up-ok.json');
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).deploy(big, ctx()));
+    const err = await rejectedTcError(createPulumiRealizer('aws', { artifact, engine }).deploy(big, ctx()));
     expect([err.code, err.exit]).toEqual(['TC351', 3]);
     expect(engine.calls).toEqual(['check']);
     expect(existsSync(join(stackDir, 'keys'))).toBe(false);
   });
 });
 
+describe('the software the VMs install', () => {
+  it('--node-package: recorded as the published package, nothing packed; a bad spec is TC370 before the engine', async () => {
+    const packs: string[] = [];
+    const counting = async (o: { outDir: string }) => {
+      packs.push(o.outDir);
+      return artifact();
+    };
+    await createPulumiRealizer('aws', { artifact: counting, engine: engineFor('up-ok.json') }).deploy(
+      plan,
+      ctx({ nodePackage: 'tclouds@0.1.0' }),
+    );
+    expect(packs).toEqual([]);
+    expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
+      packageSpec: 'tclouds@0.1.0',
+    });
+    const engine = engineFor('up-ok.json');
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx({ nodePackage: 'tclouds@latest;rm -rf /' })),
+    );
+    expect([err.code, err.exit]).toEqual(['TC370', 2]);
+    expect(engine.calls).toEqual(['check']);
+  });
+
+  it('the default artifact: `npm pack` of this installation, with the SHA-256 of the packed file', async () => {
+    const outDir = join(stackDir, 'artifact');
+    const packed = await npmPackArtifact({ outDir });
+    expect(packed.path.startsWith(outDir)).toBe(true);
+    expect(packed.path).toMatch(/tclouds-\d+\.\d+\.\d+\.tgz$/);
+    const bytes = readFileSync(packed.path);
+    expect(packed).toMatchObject({ bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+  });
+});
+
 describe('destroy and outputs', () => {
   it('destroy removes the stack, its records and the credential files', async () => {
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const cred = join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json');
     expect(existsSync(cred)).toBe(true);
     const engine = engineFor('destroy.json');
-    const { removed } = await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: false });
+    const { removed } = await createPulumiRealizer('aws', { artifact, engine }).destroy({ ...ctx(), keepData: false });
     expect(removed).toBe(8);
     expect(engine.calls).toEqual(['check', 'destroy']);
     expect(events.filter((e) => e.state === 'deleted').map((e) => e.id)).toContain('ledger-replica-0');
@@ -269,32 +321,36 @@ describe('destroy and outputs', () => {
   });
 
   it('destroy --keep-data first marks buckets retained (an update), then destroys, and keeps the credentials', async () => {
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const engine = engineFor('destroy.json');
-    await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true });
+    await createPulumiRealizer('aws', { artifact, engine }).destroy({ ...ctx(), keepData: true });
     expect(engine.calls).toEqual(['check', 'up', 'destroy']);
     expect(existsSync(join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json'))).toBe(true);
   });
 
   it('destroy --keep-data without the deployed record refuses (TC362) instead of deleting data', async () => {
     const engine = engineFor('destroy.json');
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true }));
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine }).destroy({ ...ctx(), keepData: true }),
+    );
     expect([err.code, err.exit]).toEqual(['TC362', 4]);
     expect(engine.calls).toEqual(['check']);
   });
 
   it('outputs come from the stack (engine) and the deployed plan; a missing stack is null', async () => {
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
-    const out = await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).outputs(ctx());
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const out = await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).outputs(ctx());
     expect(out!.components.ledger!.nodes.map((n) => n.host)).toEqual(['54.216.10.1', '54.216.10.2']);
     expect(JSON.stringify(out)).not.toContain('wJalrXUtnFEMI');
-    expect(await createPulumiRealizer('aws', { engine: engineFor('up-locked.json') }).outputs(ctx())).toBeNull();
+    expect(
+      await createPulumiRealizer('aws', { artifact, engine: engineFor('up-locked.json') }).outputs(ctx()),
+    ).toBeNull();
   });
 
   it('TCLOUDS_PULUMI_REPLAY selects the replay engine (how e2e tests drive the commands)', async () => {
     process.env.TCLOUDS_PULUMI_REPLAY = join(FIXTURES, 'up-ok.json');
     try {
-      const { outputs } = await createPulumiRealizer('aws').deploy(plan, ctx());
+      const { outputs } = await createPulumiRealizer('aws', { artifact }).deploy(plan, ctx());
       expect(outputs.components.ledger!.nodes).toHaveLength(2);
     } finally {
       delete process.env.TCLOUDS_PULUMI_REPLAY;
@@ -305,16 +361,16 @@ describe('destroy and outputs', () => {
 describe('several providers in one stack', () => {
   it('a target opens its peer ports to the nodes another target deployed, at the addresses that target recorded', async () => {
     const mixed = awsGcpLedgerPlan({ stack: 'demo', buckets: [{ cloud: 'a', name: 'demo-ledger-a' }] });
-    const before = await createPulumiRealizer('gcp').preview(mixed, ctx());
+    const before = await createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx());
     const peerRule = (r: typeof before) =>
       r.resources.find(
         (x) => x.type === 'gcp:compute/firewall:Firewall' && x.inputs.description === 'tclouds ledger replica peer',
       )!;
     expect(peerRule(before).inputs.sourceRanges).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
     // Deploy the AWS half (recorded), which records its nodes' public addresses ...
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(mixed, ctx());
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(mixed, ctx());
     // ... and the GCP half now lets exactly those in.
-    const after = await createPulumiRealizer('gcp').preview(mixed, ctx());
+    const after = await createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx());
     expect(peerRule(after).inputs.sourceRanges).toEqual([
       '10.16.0.10/32',
       '10.16.0.11/32',
@@ -338,7 +394,9 @@ describe('the real engine without the pulumi CLI', () => {
 
   it('deploy: TC350 exit 7 saying how to install it, nothing downloaded, nothing written', async () => {
     expect(findPulumiCli()).toBeUndefined();
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine: automationEngine() }).deploy(plan, ctx()));
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine: automationEngine() }).deploy(plan, ctx()),
+    );
     expect([err.code, err.exit]).toEqual(['TC350', 7]);
     expect(err.message).toContain('`pulumi` CLI is not installed');
     expect(err.hint).toContain('https://www.pulumi.com/docs/install/');
@@ -348,10 +406,12 @@ describe('the real engine without the pulumi CLI', () => {
   });
 
   it('outputs: falls back to the last recorded deployment, else the same TC350', async () => {
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx()));
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine: automationEngine() }).outputs(ctx()),
+    );
     expect(err.code).toBe('TC350');
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
-    const out = await createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx());
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const out = await createPulumiRealizer('aws', { artifact, engine: automationEngine() }).outputs(ctx());
     expect(out!.components.ledger!.nodes).toHaveLength(2);
   });
 });
