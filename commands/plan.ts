@@ -55,10 +55,14 @@ export default class PlanCommand extends NdjsonCommand {
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();
     let preview: { resources: PreviewResource[]; changes: number };
+    const realizerNotes: string[] = [];
     try {
+      // The realizer's notes (cloud targets: the software the VMs install and its checksum) join the plan's.
       preview = await realizer.preview(
         lp.plan,
-        realizeContext(lp, interrupt.signal, () => {}),
+        realizeContext(lp, interrupt.signal, (e) => {
+          if (e.kind === 'log' && e.message) realizerNotes.push(e.message);
+        }),
       );
     } finally {
       interrupt.dispose();
@@ -70,13 +74,13 @@ export default class PlanCommand extends NdjsonCommand {
       resources: preview.resources,
       plan: lp.plan,
     };
-    const human = () => this.render(result, displayName(lp.loaded.file));
+    const human = () => this.render(result, displayName(lp.loaded.file), realizerNotes);
     if (flags['exit-code'] && preview.changes > 0) this.finish({ summary: result }, ExitCode.changesPending, human);
     human();
     return { summary: result };
   }
 
-  private render(r: PlanResult, shown: string): void {
+  private render(r: PlanResult, shown: string, realizerNotes: readonly string[] = []): void {
     const out = process.stdout;
     this.log(`${style.bold(`plan of ${shown}`, out)}: stack ${r.stack}, mode ${r.plan.mode}, target ${r.target}`);
     for (const [name, c] of Object.entries(r.plan.components)) {
@@ -96,7 +100,7 @@ export default class PlanCommand extends NdjsonCommand {
           `${roles || 'no nodes'}${c.buckets.length ? `, ${c.buckets.length} buckets` : ''}${layouts ? `; hosts ${layouts}` : ''}`,
       );
     }
-    for (const n of r.plan.notes) this.log(style.dim(`  note: ${n}`, out));
+    for (const n of [...r.plan.notes, ...realizerNotes]) this.log(style.dim(`  note: ${n}`, out));
     this.log('');
     const sign = { create: '+', update: '~', replace: '±', delete: '-', same: ' ' } as const;
     this.log(

@@ -154,3 +154,32 @@ export function bucketCredentialsOf(
   }
   return { version: 1, clouds };
 }
+
+/**
+ * Plan notes about what the VMs boot from: the software (with its full checksum) and who may read it, and the
+ * gateways that cannot reach a bucket yet because its target has not been deployed.
+ */
+export function bootNotes(
+  plan: Plan,
+  provider: CloudProvider,
+  nodeCount: number,
+  software: SoftwareInput,
+  external: Record<string, unknown>,
+): string[] {
+  const notes = [
+    'artifact' in software
+      ? `node software: this build, sha256 ${software.artifact.sha256}, readable only by the ${nodeCount} node identities of this target`
+      : `node software: the published package ${software.packageSpec} (--node-package)`,
+  ];
+  for (const [name, comp] of Object.entries(plan.components)) {
+    if (!comp.nodes.some((n) => plan.clouds[n.cloud]?.provider === provider && isGateway(plan, n))) continue;
+    const clouds = bucketCredentialsOf(plan, name, provider, external).clouds;
+    for (const [cloud, entry] of Object.entries(clouds)) {
+      if (entry.source !== 'missing') continue;
+      notes.push(
+        `gateways of ${name} cannot reach ${cloud} until \`deploy --target ${entry.provider}\` has run; deploy this target again then (only their secrets change)`,
+      );
+    }
+  }
+  return notes;
+}

@@ -15,7 +15,14 @@ import type { BootValues, NodeSecretKind } from './boot-refs.js';
 import { cloudNodeSpec } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
-import { bootValuesOf, bucketCredentialsOf, gatewayCredentialConfig, isGateway, secretFilesOf } from './node-boot.js';
+import {
+  bootNotes,
+  bootValuesOf,
+  bucketCredentialsOf,
+  gatewayCredentialConfig,
+  isGateway,
+  secretFilesOf,
+} from './node-boot.js';
 import {
   type NodeBootRefs,
   type NodeSecretValue,
@@ -84,7 +91,8 @@ export function createProgram(
       const m = model.nodes.get(id)!;
       nodes[id] = { privateIp: n.privateIp, publicIp: n.publicIp, cloud: m.cloud, domain: m.node.domain, slot: m.slot };
     }
-    return { provider, nodes, buckets: result.buckets, notes: model.notes };
+    const boot = bootNotes(plan, provider, model.nodes.size, inputs.software, inputs.externalBucketCredentials);
+    return { provider, nodes, buckets: result.buckets, notes: [...model.notes, ...boot] };
   };
 }
 

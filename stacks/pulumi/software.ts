@@ -61,6 +61,26 @@ function packageRoot(): string {
   });
 }
 
+/**
+ * npm's CLI script: the npm running us (`npm_execpath`), else the one installed beside this Node. Run with this
+ * Node, so packing works whatever PATH holds (CI jobs often trim it).
+ */
+function npmCli(): string {
+  const candidates = [
+    process.env.npm_execpath,
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+    join(dirname(process.execPath), 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+  ];
+  const found = candidates.find((c): c is string => !!c && /npm-cli\.js$/.test(c) && existsSync(c));
+  if (!found) {
+    throw new TcError(PulumiCode.artifactFailed, 'cannot find npm to pack the node software', {
+      exit: ExitCode.notFound,
+      hint: 'install npm beside Node, or deploy a published version with --node-package tclouds@x.y.z',
+    });
+  }
+  return found;
+}
+
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
@@ -73,14 +93,14 @@ export const npmPackArtifact: ArtifactSource = async ({ outDir }) => {
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(
-      'npm',
-      ['pack', '--ignore-scripts', '--json', '--pack-destination', outDir],
+      process.execPath,
+      [npmCli(), 'pack', '--ignore-scripts', '--json', '--pack-destination', outDir],
       { cwd: packageRoot(), maxBuffer: PACK_OUTPUT_BYTES },
     ));
   } catch (e) {
     throw new TcError(PulumiCode.artifactFailed, `packing the node software failed: ${(e as Error).message}`, {
       exit: ExitCode.failure,
-      hint: 'check that npm is on PATH, or deploy a published version with --node-package tclouds@x.y.z',
+      hint: 'run the npm command above by hand to see why, or deploy a published version with --node-package tclouds@x.y.z',
     });
   }
   const packed = (JSON.parse(stdout) as { filename: string }[])[0];

@@ -57,10 +57,30 @@ describe('tclouds with --target aws', () => {
       'vault-gateway-0',
       'vault-gateway-1',
     ]);
-    for (const v of vms) expect(v.inputs.userData).toBe('[secret]');
-    expect(summary.resources.filter((x) => x.type === 'aws:s3/bucket:Bucket')).toHaveLength(4);
-    expect(r.stdout).not.toMatch(/PRIVATE KEY|mock-secret|#cloud-config/);
+    // User data: boot values only (shown, nothing secret); the secrets are secret-store entries, hidden.
+    for (const v of vms) expect(String(v.inputs.userData)).toMatch(/^#cloud-config\n/);
+    const versions = summary.resources.filter((x) => x.type === 'aws:secretsmanager/secretVersion:SecretVersion');
+    expect(versions).toHaveLength(vms.length * 3 + 2 * 2); // gateways also get the writer key and bucket credentials
+    for (const v of versions) expect(v.inputs.secretString).toBe('[secret]');
+    // The artifact (this build, packed), its checksum and its readers.
+    const object = summary.resources.find((x) => x.type === 'aws:s3/bucketObjectv2:BucketObjectv2')!;
+    const sha256 = (object.inputs.metadata as { sha256: string }).sha256;
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    const policy = summary.resources.find(
+      (x) => x.type === 'aws:s3/bucketPolicy:BucketPolicy' && x.name === 'artifact-readers',
+    )!;
+    for (const v of vms) expect(String(policy.inputs.policy)).toContain(`${v.name}-role`);
+    expect(summary.resources.filter((x) => x.type === 'aws:s3/bucket:Bucket')).toHaveLength(5);
+    expect(r.stdout).not.toMatch(/PRIVATE KEY|mock-secret/);
     expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
+  });
+
+  it('plan (text) names the software and its full checksum', () => {
+    const r = tclouds(['plan', file, '--target', 'aws']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(
+      /node software: this build, sha256 [0-9a-f]{64}, readable only by the 6 node/,
+    );
   });
 
   it('deploy without the pulumi CLI: TC350, exit 7, how to install it, no state written', () => {
