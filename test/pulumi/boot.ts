@@ -5,6 +5,8 @@
  */
 import { expect } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
+import { StorageGatewayConfigSchema } from '../../components/storage/config.js';
+import { NodeSpecSchema } from '../../runtime/spec-file.js';
 import type { NodeSecretKind } from '../../stacks/pulumi/boot-refs.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
 import type { KeyMaterial } from '../../stacks/pulumi/keys.js';
@@ -146,6 +148,10 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
     tokens.add(token);
     const spec = JSON.parse(secretValue(provider, run, n.id, 'spec'));
     expect(spec).toMatchObject({ id: n.id, keyFile: '/etc/tclouds/keys/node.key' });
+    // The spec loader of the node accepts it, and a gateway's config parses as the gateway parses it.
+    const loaded = NodeSpecSchema.safeParse(spec);
+    expect(loaded.success, `${n.id}: ${loaded.error?.message}`).toBe(true);
+    if (gateway) expect(StorageGatewayConfigSchema.safeParse(spec.config).success).toBe(true);
     if (gateway) expect(secretValue(provider, run, n.id, 'writer-key')).toBe(keys.writerPem[n.component]);
   }
   expect(tokens.size).toBe(nodes.length);
