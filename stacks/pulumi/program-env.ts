@@ -176,18 +176,3 @@ export function sourcesByFamily(env: ProgramEnv, rule: ModelRule): { v6: boolean
   if (v6.length > 0) families.push({ v6: true, ranges: v6 });
   return families;
 }
-
-/**
- * One `make(component)` per component, made on first use and kept (in the order first asked for): per-component
- * identities of the VMs that reach buckets.
- */
-export function perComponent<T>(make: (component: string) => T): { of(component: string): T; made: Map<string, T> } {
-  const made = new Map<string, T>();
-  return {
-    made,
-    of(component) {
-      if (!made.has(component)) made.set(component, make(component));
-      return made.get(component) as T;
-    },
-  };
-}
