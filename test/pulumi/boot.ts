@@ -142,6 +142,11 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
       ]);
       expect(ofType(run, SECRET_TYPE[provider]).some((r) => r.name === `${n.id}-${s.kind}`)).toBe(true);
     }
+    if (provider === 'aws') {
+      // The role's own policy names its secrets and no other node's.
+      const own = JSON.parse(String(byName(run, 'aws:iam/rolePolicy:RolePolicy', `${n.id}-access`).inputs.policy));
+      expect(own.Statement.find((x: Json) => x.Sid === 'ItsSecrets').Resource).toEqual(boot.secrets.map((x) => x.ref));
+    }
     expect(secretValue(provider, run, n.id, 'node-key')).toBe(keys.privatePem[n.id]);
     const token = secretValue(provider, run, n.id, 'admin-token').trim();
     expect(token).toBe(keys.adminTokens[n.id]);
