@@ -36,13 +36,13 @@ export interface AwsNodeIdentity {
 }
 
 /** S3 bucket names: 3-63 lowercase letters, digits and hyphens, globally unique; derived from the stack. */
-export function artifactBucketName(stack: string): string {
+export function artifactBucketName(stack: string, suffix: string): string {
   const stem = stack
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 30)
     .replace(/^-+|-+$/g, '');
-  return `tclouds-${stem || 'stack'}-artifact-${stackHash(stack, 'aws-artifact', BUCKET_HASH_CHARS)}`;
+  return `tclouds-${stem || 'stack'}-artifact-${stackHash(`${stack}/${suffix}`, 'aws-artifact', BUCKET_HASH_CHARS)}`;
 }
 
 /** The stack's artifact bucket and object, in the first cloud's region; none when a published package is used. */
@@ -52,7 +52,7 @@ export function artifactStore(env: ProgramEnv): AwsArtifact | undefined {
   if (!file || !cloud) return undefined;
   const parent = env.cloudParent(cloud.name);
   const region = cloud.region;
-  const name = artifactBucketName(env.plan.stack);
+  const name = artifactBucketName(env.plan.stack, env.inputs.nameSuffix);
   const bucket = new s3.Bucket('artifact', { bucket: name, region, forceDestroy: true, tags: env.tags() }, { parent });
   new s3.BucketPublicAccessBlock(
     'artifact-no-public',

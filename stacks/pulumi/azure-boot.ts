@@ -34,12 +34,13 @@ export interface AzureArtifact {
 }
 
 /** Key Vault names: 3-24 letters, digits and single hyphens, globally unique; derived from stack and cloud. */
-export function vaultName(stack: string, cloud: string): string {
-  return `tc-kv-${stackHash(stack, `vault/${cloud}`, NAME_HASH_CHARS)}`;
+export function vaultName(stack: string, suffix: string, cloud: string): string {
+  return `tc-kv-${stackHash(`${stack}/${suffix}`, `vault/${cloud}`, NAME_HASH_CHARS)}`;
 }
 
-export function artifactAccountName(stack: string): string {
-  return `tcart${stackHash(stack, 'azure-artifact', NAME_HASH_CHARS)}`;
+/** Storage account names: 3-24 lowercase letters and digits, globally unique. */
+export function artifactAccountName(stack: string, suffix: string): string {
+  return `tcart${stackHash(`${stack}/${suffix}`, 'azure-artifact', NAME_HASH_CHARS)}`;
 }
 
 function roleDefinition(role: string): pulumi.Output<string> {
@@ -53,7 +54,7 @@ export function artifactStore(env: ProgramEnv, rg: resources.ResourceGroup): Azu
   const cloud = env.model.clouds[0];
   if (!file || !cloud) return undefined;
   const parent = env.cloudParent(cloud.name);
-  const accountName = artifactAccountName(env.plan.stack);
+  const accountName = artifactAccountName(env.plan.stack, env.inputs.nameSuffix);
   const account = new storage.StorageAccount(
     'artifact-account',
     {
@@ -123,7 +124,7 @@ export function cloudVault(env: ProgramEnv, cloud: ModelCloud, rg: resources.Res
   return new keyvault.Vault(
     `${cloud.name}-vault`,
     {
-      vaultName: vaultName(env.plan.stack, cloud.name),
+      vaultName: vaultName(env.plan.stack, env.inputs.nameSuffix, cloud.name),
       resourceGroupName: rg.name,
       location: cloud.region,
       properties: {
@@ -170,7 +171,7 @@ export function nodeBoot(
     parent: pulumi.Resource;
   },
 ): pulumi.Output<string> {
-  const vault = vaultName(env.plan.stack, cloud.name);
+  const vault = vaultName(env.plan.stack, env.inputs.nameSuffix, cloud.name);
   const secrets = env.nodeSecrets(m.node.id).map((s) => {
     const name = secretName(m.node.id, s.kind);
     const secret = new keyvault.Secret(

@@ -26,9 +26,9 @@ export interface GcpArtifact {
 }
 
 /** GCS bucket names: 3-63 lowercase letters, digits, hyphens; globally unique, derived from the stack. */
-export function artifactBucketName(stack: string): string {
+export function artifactBucketName(stack: string, suffix: string): string {
   const stem = slug(stack).slice(0, 30).replace(/-+$/, '');
-  return `tclouds-${stem || 'stack'}-artifact-${stackHash(stack, 'gcp-artifact', NAME_HASH_CHARS)}`;
+  return `tclouds-${stem || 'stack'}-artifact-${stackHash(`${stack}/${suffix}`, 'gcp-artifact', NAME_HASH_CHARS)}`;
 }
 
 /** Service-account ids of nodes: 6-30 characters, `[a-z][-a-z0-9]*[a-z0-9]`; derived, so stable across runs. */
@@ -47,7 +47,7 @@ export function artifactStore(env: ProgramEnv): GcpArtifact | undefined {
   const bucket = new storage.Bucket(
     'artifact',
     {
-      name: artifactBucketName(env.plan.stack),
+      name: artifactBucketName(env.plan.stack, env.inputs.nameSuffix),
       location: cloud.region.toUpperCase(),
       uniformBucketLevelAccess: true,
       publicAccessPrevention: 'enforced',

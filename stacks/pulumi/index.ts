@@ -11,7 +11,8 @@
  * stale, and the Pulumi lock it may have left is cleared with `pulumi cancel` before the next update),
  * `<target>.plan.json` (the plan last deployed: destroy --keep-data and outputs need it) and
  * `<target>.outputs.json` (DeploymentOutputs without secrets; other targets read node addresses from it).
- * `<target>.software.json` (what the VMs install: the artifact file and its SHA-256, or the published package).
+ * `<target>.software.json` (what the VMs install: the artifact file and its SHA-256, or the published package),
+ * `<target>.names.json` (the random suffix of the deployment's globally unique names, kept until destroy).
  * The packed software lives in `<stackDir>/pulumi/artifact/`. Bucket credentials go to
  * `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600); gateways of the other targets receive them through their
  * secret stores. Per-node admin tokens live in `<stackDir>/keys/<node>.admin.token` (0600).
@@ -19,6 +20,7 @@
  * Import cost: this module is loaded (dynamically) only by commands that target a cloud; the Pulumi SDK and the
  * provider SDKs are imported inside the methods that need them.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -89,11 +91,12 @@ function programInputs(
   stackDir: string,
   target: Target,
   keys: KeyMaterial,
-  opts: { retainData: boolean; software: SoftwareInput },
+  opts: { retainData: boolean; software: SoftwareInput; nameSuffix: string },
 ): ProgramInputs {
   return {
     keys,
     software: opts.software,
+    nameSuffix: opts.nameSuffix,
     nodeRuntime: INTERIM_NODE_RUNTIME,
     externalHosts: externalHosts(stackDir, target),
     externalBucketCredentials: externalBucketCredentials(plan, stackDir, target),
@@ -127,7 +130,12 @@ async function previewTarget(
     const program = createProgram(
       plan,
       provider,
-      programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), { retainData: false, software }),
+      programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), {
+        retainData: false,
+        software,
+        // The deployed names when there is a deployment; else what a first deploy would draw.
+        nameSuffix: readNameSuffix(ctx.stackDir, target) ?? newNameSuffix(),
+      }),
       await loadProvider(provider),
     );
     run = await runUnderMocks(program, stackName(plan.stack, target));
@@ -175,7 +183,8 @@ async function deployTarget(
     keys = await ensureKeys(plan, ctx.stackDir, provider);
     const software = await softwareOf(cloud, ctx, files(ctx.stackDir, target).artifactDir);
     await writeJsonAtomic(files(ctx.stackDir, target).software, software, { mkdir: true });
-    const inputs = programInputs(plan, ctx.stackDir, target, keys, { retainData: false, software });
+    const nameSuffix = await ensureNameSuffix(ctx.stackDir, target);
+    const inputs = programInputs(plan, ctx.stackDir, target, keys, { retainData: false, software, nameSuffix });
     return eng.up(ref, createProgram(plan, provider, inputs, mod), op);
   });
   await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
@@ -203,6 +212,8 @@ async function destroyTarget(
   const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
   await fs.rm(f.outputs, { force: true });
   await fs.rm(f.plan, { force: true });
+  // The next deploy draws new global names (a deleted Key Vault stays reserved while soft-deleted).
+  await fs.rm(f.names, { force: true });
   if (!ctx.keepData && saved) {
     for (const b of Object.values(saved.components).flatMap((c) => c.buckets)) {
       if (saved.clouds[b.cloud]?.provider === provider)
@@ -231,7 +242,11 @@ async function retainBuckets(
   const program = createProgram(
     saved,
     provider,
-    programInputs(saved, ctx.stackDir, target, keys, { retainData: true, software }),
+    programInputs(saved, ctx.stackDir, target, keys, {
+      retainData: true,
+      software,
+      nameSuffix: await ensureNameSuffix(ctx.stackDir, target),
+    }),
     await loadProvider(provider),
   );
   ctx.onEvent({
@@ -316,6 +331,7 @@ function files(stackDir: string, target: Target) {
     plan: join(dir, `${target}.plan.json`),
     outputs: join(dir, `${target}.outputs.json`),
     software: join(dir, `${target}.software.json`),
+    names: join(dir, `${target}.names.json`),
     artifactDir: join(dir, 'artifact'),
   };
 }
@@ -423,6 +439,27 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Random part of the globally unique names of one deployment (8 hex digits: 4 billion per stack name). */
+const NAME_SUFFIX_BYTES = 4;
+
+function newNameSuffix(): string {
+  return randomBytes(NAME_SUFFIX_BYTES).toString('hex');
+}
+
+function readNameSuffix(stackDir: string, target: Target): string | undefined {
+  const suffix = readJson<{ suffix?: unknown }>(files(stackDir, target).names)?.suffix;
+  return typeof suffix === 'string' && /^[0-9a-f]{8}$/.test(suffix) ? suffix : undefined;
+}
+
+/** The deployment's name suffix, drawn at its first deploy and kept until destroy. */
+async function ensureNameSuffix(stackDir: string, target: Target): Promise<string> {
+  const kept = readNameSuffix(stackDir, target);
+  if (kept) return kept;
+  const suffix = newNameSuffix();
+  await writeJsonAtomic(files(stackDir, target).names, { suffix }, { mkdir: true });
+  return suffix;
 }
 
 /** Node addresses recorded by the other cloud targets of this stack (cross-provider peers). */

@@ -38,6 +38,12 @@ export interface ProgramInputs {
    * `bucket-credentials` secret. Buckets of this target are reached with the gateway's own identity instead.
    */
   externalBucketCredentials: Record<string, unknown>;
+  /**
+   * Random, kept per stack and target on this machine (`<stackDir>/pulumi/<target>.names.json`) until destroy: it
+   * makes the globally unique names of the artifact store and the Key Vaults unique to this deployment (two users'
+   * `demo` stacks never collide, and a redeploy after destroy never meets a soft-deleted vault of the same name).
+   */
+  nameSuffix: string;
   /** destroy --keep-data: buckets leave the state instead of being deleted. */
   retainData: boolean;
 }
@@ -131,7 +137,7 @@ export function artifactOf(inputs: ProgramInputs): ArtifactFile | undefined {
   return 'artifact' in inputs.software ? inputs.software.artifact : undefined;
 }
 
-/** A short stable hash of a stack-scoped name, for globally unique resource names (buckets, vaults, accounts). */
+/** A short stable hash of a stack-scoped name, for unique resource names (buckets, vaults, accounts, ids). */
 export function stackHash(stack: string, what: string, chars: number): string {
   return createHash('sha256').update(`${stack}/${what}`).digest('hex').slice(0, chars);
 }

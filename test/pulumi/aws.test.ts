@@ -28,6 +28,7 @@ import {
   checkTemplates,
   ingressRules,
   type Json,
+  NAME_SUFFIX,
   ofType,
   runPlan,
   targetNodes,
@@ -154,7 +155,7 @@ describe('AWS program (mock runtime)', () => {
     const region = plan.clouds[plan.components.ledger!.nodes[0]!.cloud]!.region;
     expect(boot).toMatchObject({ region, nodeRuntime: INTERIM_NODE_RUNTIME });
     expect(boot.software).toEqual({
-      locator: `s3://${artifactBucketName(plan.stack)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
+      locator: `s3://${artifactBucketName(plan.stack, NAME_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
       sha256: testArtifact().sha256,
     });
     expect(boot.secrets.map((s) => [s.kind, s.ref, s.path])).toEqual([

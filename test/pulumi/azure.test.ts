@@ -18,6 +18,7 @@ import {
   checkSecrets,
   checkTemplates,
   type Json,
+  NAME_SUFFIX,
   ofType,
   runPlan,
   testArtifact,
@@ -119,18 +120,18 @@ describe('Azure program (mock runtime)', () => {
     checkSecrets(plan, provider, run, keys);
     const cloud = plan.components.ledger!.nodes[0]!.cloud;
     const vault = byName(run, 'azure-native:keyvault:Vault', `${cloud}-vault`).inputs as Record<string, Json>;
-    expect(vault.vaultName).toBe(vaultName(plan.stack, cloud));
+    expect(vault.vaultName).toBe(vaultName(plan.stack, NAME_SUFFIX, cloud));
     expect(vault.vaultName).toMatch(/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/);
     expect(unwrap(vault.properties)).toMatchObject({ enableRbacAuthorization: true });
     expect(unwrap(vault.properties).accessPolicies).toBeUndefined();
     const boot = bootValuesOfVm(provider, byName(run, 'azure-native:compute:VirtualMachine', 'ledger-replica-0'));
     expect(boot.secrets[0]).toEqual({
       kind: 'spec',
-      ref: `https://${vaultName(plan.stack, cloud)}.vault.azure.net/secrets/ledger-replica-0-spec`,
+      ref: `https://${vaultName(plan.stack, NAME_SUFFIX, cloud)}.vault.azure.net/secrets/ledger-replica-0-spec`,
       path: '/etc/tclouds/spec.json',
     });
     expect(boot.software).toEqual({
-      locator: `https://${artifactAccountName(plan.stack)}.blob.core.windows.net/artifacts/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
+      locator: `https://${artifactAccountName(plan.stack, NAME_SUFFIX)}.blob.core.windows.net/artifacts/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
       sha256: testArtifact().sha256,
     });
   });

@@ -137,6 +137,11 @@ describe('deploy through a recorded engine stream', () => {
     expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
       artifact: { path: testArtifact().path, sha256: testArtifact().sha256 },
     });
+    // The random part of the deployment's global names (artifact bucket, Key Vaults), drawn once and kept.
+    const names = readFileSync(join(stackDir, 'pulumi', 'aws.names.json'), 'utf8');
+    expect(JSON.parse(names).suffix).toMatch(/^[0-9a-f]{8}$/);
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-nochange.json') }).deploy(plan, ctx());
+    expect(readFileSync(join(stackDir, 'pulumi', 'aws.names.json'), 'utf8')).toBe(names);
     // The record other targets and `outputs` read; the lock is gone.
     const cached = JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.outputs.json'), 'utf8'));
     expect(cached.components.ledger.nodes).toHaveLength(2);
@@ -315,7 +320,7 @@ describe('destroy and outputs', () => {
     expect(removed).toBe(8);
     expect(engine.calls).toEqual(['check', 'destroy']);
     expect(events.filter((e) => e.state === 'deleted').map((e) => e.id)).toContain('ledger-replica-0');
-    for (const f of ['aws.outputs.json', 'aws.plan.json', 'aws.lock'])
+    for (const f of ['aws.outputs.json', 'aws.plan.json', 'aws.lock', 'aws.names.json'])
       expect(existsSync(join(stackDir, 'pulumi', f))).toBe(false);
     expect(existsSync(cred)).toBe(false);
   });

@@ -16,6 +16,7 @@ import {
   checkFirewall,
   checkSecrets,
   checkTemplates,
+  NAME_SUFFIX,
   ofType,
   runPlan,
   testArtifact,
@@ -133,7 +134,7 @@ describe('GCP program (mock runtime)', () => {
       path: '/etc/tclouds/spec.json',
     });
     expect(boot.software).toEqual({
-      locator: `gs://${artifactBucketName(plan.stack)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
+      locator: `gs://${artifactBucketName(plan.stack, NAME_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
       sha256: testArtifact().sha256,
     });
     for (const a of ofType(run, 'gcp:serviceaccount/account:Account'))

@@ -41,6 +41,9 @@ export function testArtifact(): ArtifactFile {
   return artifact;
 }
 
+/** The kept random suffix of the test deployments' globally unique names. */
+export const NAME_SUFFIX = 'a1b2c3d4';
+
 /** Program inputs of a test run: throwaway keys unless given, the test artifact unless a package is given. */
 export function testInputs(plan: Plan, over: Partial<ProgramInputs> = {}): ProgramInputs {
   return {
@@ -49,6 +52,7 @@ export function testInputs(plan: Plan, over: Partial<ProgramInputs> = {}): Progr
     nodeRuntime: INTERIM_NODE_RUNTIME,
     externalHosts: {},
     externalBucketCredentials: {},
+    nameSuffix: NAME_SUFFIX,
     retainData: false,
     ...over,
   };
