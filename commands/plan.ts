@@ -72,6 +72,8 @@ export default class PlanCommand extends NdjsonCommand {
     let stateBackend: string | undefined;
     const targetNotes: string[] = [];
     try {
+      // The realizer's notes (cloud targets: the software the VMs install and its checksum, ports that stay shut,
+      // buckets leaving the topology) join the plan's.
       preview = await realizer.preview(
         lp.plan,
         realizeContext(

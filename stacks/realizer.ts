@@ -44,6 +44,8 @@ export interface RealizeContext {
   maxUnavailable?: number;
   /** Cloud targets: resolve VM images again instead of the ones pinned at the first deploy (replaces those VMs). */
   refreshImages?: boolean;
+  /** Cloud targets: VMs install this published package (`tclouds@x.y.z`) instead of the deploy's own build. */
+  nodePackage?: string;
 }
 
 /** Something a cloud deployment needs provider quota for (dedicated hosts, sole-tenant nodes, addresses). */

@@ -29,6 +29,10 @@ export const PulumiCode = {
   addressSpace: 'TC361',
   /** destroy --keep-data without the record of what was deployed (which resources are data). Exit 4. */
   keepDataUnknown: 'TC362',
+  /** `--node-package` is not an exact `name@version` (it is written into every VM's boot values). Exit 2. */
+  badNodePackage: 'TC370',
+  /** The node software could not be packed into the stack's artifact. Exit 1. */
+  artifactFailed: 'TC371',
 } as const;
 export type PulumiCodeValue = (typeof PulumiCode)[keyof typeof PulumiCode];
 

@@ -11,14 +11,18 @@
  * stale, and the Pulumi lock it may have left is cleared with `pulumi cancel` before the next update),
  * `<target>.plan.json` (the plan last deployed: destroy --keep-data and outputs need it) and
  * `<target>.outputs.json` (DeploymentOutputs without secrets; other targets read node addresses from it).
- * Bucket credentials go to `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600).
+ * `<target>.software.json` (what the VMs install: the artifact file and its SHA-256, or the published package).
+ * `names.json` and `<target>.images.json` (stack-pins.ts): the stack's name suffix and the pinned VM images.
+ * The packed software lives in `<stackDir>/pulumi/artifact/`. Bucket credentials go to
+ * `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600); gateways of the other targets receive them through their
+ * secret stores. Per-node admin tokens live in `<stackDir>/keys/<node>.admin.token` (0600).
  *
  * Import cost: this module is loaded (dynamically) only by commands that target a cloud; the Pulumi SDK and the
  * provider SDKs are imported inside the methods that need them.
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { planDigest } from '../../components/plan.js';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
@@ -39,11 +43,13 @@ import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
 import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
-import type { ProgramInputs } from './program-env.js';
+import type { ProgramInputs, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
+import { type ArtifactSource, INTERIM_NODE_RUNTIME, npmPackArtifact, publishedPackage } from './software.js';
 import {
   clearImagePins,
   ensureNameSuffix,
+  forgetNameSuffix,
   previewNameSuffix,
   readImagePins,
   readNameSuffix,
@@ -58,11 +64,18 @@ export const PROJECT_NAME = 'tclouds';
 export interface PulumiRealizerOptions {
   /** Engine port; default: TCLOUDS_PULUMI_REPLAY=<recording.json> replays a recording, else the Automation API. */
   engine?: PulumiEngine;
+  /** Packs the node software (preview and deploy); default: `npm pack` of this installation. */
+  artifact?: ArtifactSource;
 }
 
 export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions = {}): Realizer {
   if (target === 'local') throw new Error('the Pulumi realizer handles aws, azure and gcp; local has its own');
-  const cloud: CloudTarget = { target, provider: target, engine: () => opts.engine ?? defaultEngine() };
+  const cloud: CloudTarget = {
+    target,
+    provider: target,
+    engine: () => opts.engine ?? defaultEngine(),
+    artifact: opts.artifact ?? npmPackArtifact,
+  };
   return {
     check: () => cloud.engine().check(),
     preview: (plan, ctx) => previewTarget(cloud, plan, ctx),
@@ -77,6 +90,7 @@ interface CloudTarget {
   target: Exclude<Target, 'local'>;
   provider: CloudProvider;
   engine(): PulumiEngine;
+  artifact: ArtifactSource;
 }
 
 /**
@@ -84,35 +98,68 @@ interface CloudTarget {
  * when they leave the program) unless `retainData` is false: only under `destroy --delete-data`.
  */
 function programInputs(
+  plan: Plan,
   stackDir: string,
   target: Target,
   keys: KeyMaterial,
-  retainData: boolean,
-  pins: { nameSuffix: string; images: Record<string, string> },
+  opts: { retainData: boolean; software: SoftwareInput; nameSuffix: string; images: Record<string, string> },
 ): ProgramInputs {
-  return { keys, packageSpec: packageSpec(), externalHosts: externalHosts(stackDir, target), retainData, ...pins };
+  return {
+    keys,
+    software: opts.software,
+    nameSuffix: opts.nameSuffix,
+    images: opts.images,
+    nodeRuntime: INTERIM_NODE_RUNTIME,
+    externalHosts: externalHosts(stackDir, target),
+    externalBucketCredentials: externalBucketCredentials(plan, stackDir, target),
+    retainData: opts.retainData,
+  };
 }
+
+/** The software this deploy ships: the published package the user named, or this build packed into `outDir`. */
+async function softwareOf(cloud: CloudTarget, ctx: RealizeContext, outDir: string): Promise<SoftwareInput> {
+  if (ctx.nodePackage) return publishedPackage(ctx.nodePackage);
+  const { path, sha256 } = await cloud.artifact({ outDir });
+  return { artifact: { path, sha256 } };
+}
+
+/**
+ * Stands in for the packed software where only sizes matter (the plan-time limit checks a deploy runs before it
+ * packs anything): a checksum has one length whatever the build.
+ */
+const UNPACKED_SOFTWARE: SoftwareInput = { artifact: { path: '', sha256: '0'.repeat(64) } };
 
 /** The real program under Pulumi's mock runtime, with throwaway keys: what would be created, offline. */
 async function previewTarget(
-  { target, provider }: CloudTarget,
+  cloud: CloudTarget,
   plan: Plan,
   ctx: RealizeContext,
 ): Promise<{ resources: PreviewResource[]; changes: number; quota: QuotaNeed[] }> {
+  const { target, provider } = cloud;
   const [{ createProgram, loadProvider }, { runUnderMocks, displayInputs }] = await Promise.all([
     import('./program.js'),
     import('./mock-preview.js'),
   ]);
-  const program = createProgram(
-    plan,
-    provider,
-    programInputs(ctx.stackDir, target, ephemeralKeys(plan), true, {
-      nameSuffix: previewNameSuffix(ctx.stackDir),
-      images: readImagePins(ctx.stackDir, target),
-    }),
-    await loadProvider(provider),
-  );
-  const run = await runUnderMocks(program, stackName(plan.stack, target));
+  // The same pack a deploy makes, in a throwaway directory: the plan shows the checksum the VMs would check.
+  const outDir = await fs.mkdtemp(join(tmpdir(), 'tclouds-artifact-'));
+  let run: Awaited<ReturnType<typeof runUnderMocks>>;
+  try {
+    const software = await softwareOf(cloud, ctx, outDir);
+    const program = createProgram(
+      plan,
+      provider,
+      programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), {
+        retainData: true,
+        software,
+        nameSuffix: previewNameSuffix(ctx.stackDir),
+        images: readImagePins(ctx.stackDir, target),
+      }),
+      await loadProvider(provider),
+    );
+    run = await runUnderMocks(program, stackName(plan.stack, target));
+  } finally {
+    await fs.rm(outDir, { recursive: true, force: true });
+  }
   const { buildCloudModel } = await import('./model.js');
   const { quotaNeeds } = await import('./limits.js');
   const quota = quotaNeeds(buildCloudModel(plan, provider));
@@ -143,24 +190,30 @@ async function previewTarget(
 }
 
 async function deployTarget(
-  { target, provider, engine }: CloudTarget,
+  cloud: CloudTarget,
   plan: Plan,
   ctx: RealizeContext,
 ): Promise<{ outputs: DeploymentOutputs; changes: number }> {
+  const { target, provider, engine } = cloud;
   const eng = engine();
   await eng.check(); // before anything is written: a missing CLI leaves no trace
   const { createProgram, loadProvider } = await import('./program.js');
   const mod = await loadProvider(provider);
-  // Throws plan errors (too many domains, missing region, every provider limit) before keys or locks exist:
-  // creating the program checks them all, and throwaway keys measure the user data as well as the real ones.
-  const dryPins = { nameSuffix: previewNameSuffix(ctx.stackDir), images: {} };
-  createProgram(plan, provider, programInputs(ctx.stackDir, target, ephemeralKeys(plan), true, dryPins), mod);
+  // Throws plan errors (too many domains, missing region, every provider limit, a bad --node-package) before keys
+  // or locks exist: creating the program checks them all, and throwaway keys measure the user data as the real ones.
+  const dryInputs = programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), {
+    retainData: true,
+    software: ctx.nodePackage ? publishedPackage(ctx.nodePackage) : UNPACKED_SOFTWARE,
+    nameSuffix: previewNameSuffix(ctx.stackDir),
+    images: {},
+  });
+  createProgram(plan, provider, dryInputs, mod);
   const ref = await stackRef(plan.stack, target, ctx);
   let keys: KeyMaterial | undefined;
   // A bucket leaving the topology is retained, also in a stack deployed before buckets were retained by default.
   const lastDeployed = readJson<Plan>(files(ctx.stackDir, target).plan);
   if (lastDeployed && droppedBucketNotes(ctx.stackDir, target, plan).length > 0)
-    await setBucketRetention({ target, provider, engine }, ctx, eng, ref, lastDeployed, true);
+    await setBucketRetention(cloud, ctx, eng, ref, lastDeployed, true);
   const result = await withLock(ctx, target, eng, ref, async (op) => {
     // Under the lock: two deploys racing must not mint two different keys for one node.
     keys = await ensureKeys(plan, ctx.stackDir, provider);
@@ -168,7 +221,9 @@ async function deployTarget(
     // --refresh-images: resolve every region's image again (VMs whose image changed are replaced).
     if (ctx.refreshImages) await clearImagePins(ctx.stackDir, target);
     const images = readImagePins(ctx.stackDir, target);
-    const inputs = programInputs(ctx.stackDir, target, keys, true, { nameSuffix, images });
+    const software = await softwareOf(cloud, ctx, files(ctx.stackDir, target).artifactDir);
+    await writeJsonAtomic(files(ctx.stackDir, target).software, software, { mkdir: true });
+    const inputs = programInputs(plan, ctx.stackDir, target, keys, { retainData: true, software, nameSuffix, images });
     for (const note of droppedBucketNotes(ctx.stackDir, target, plan))
       ctx.onEvent({ kind: 'log', id: 'keep-data', state: 'done', message: note });
     return eng.up(ref, createProgram(plan, provider, inputs, mod), op);
@@ -214,6 +269,9 @@ async function destroyTarget(
   await fs.rm(f.outputs, { force: true });
   await fs.rm(f.plan, { force: true });
   await clearImagePins(ctx.stackDir, target);
+  // Nothing of the stack left in any cloud: the next deploy draws new global names (a deleted Key Vault stays
+  // reserved while soft-deleted). Kept data keeps its names, so the suffix stays with it.
+  if (!ctx.keepData) await forgetNameSuffix(ctx.stackDir);
   if (!ctx.keepData) {
     for (const b of Object.values(saved.components).flatMap((c) => c.buckets)) {
       if (saved.clouds[b.cloud]?.provider === provider)
@@ -238,10 +296,16 @@ async function setBucketRetention(
   const { createProgram, loadProvider } = await import('./program.js');
   const keys = await ensureKeys(saved, ctx.stackDir, provider);
   const pins = { nameSuffix: readNameSuffix(ctx.stackDir) ?? '', images: readImagePins(ctx.stackDir, target) };
+  // The software last deployed: the same boot values, so marking buckets retained replaces no VM (a stack deployed
+  // before software.json existed gets new user data here; only a destroy or a deploy follows, which replace it anyway).
+  const software = readJson<SoftwareInput>(files(ctx.stackDir, target).software) ?? UNPACKED_SOFTWARE;
   const program = createProgram(
     saved,
     provider,
-    { ...programInputs(ctx.stackDir, target, keys, keep, pins), skipLimitChecks: true },
+    {
+      ...programInputs(saved, ctx.stackDir, target, keys, { retainData: keep, software, ...pins }),
+      skipLimitChecks: true,
+    },
     await loadProvider(provider),
   );
   ctx.onEvent({
@@ -333,6 +397,8 @@ function files(stackDir: string, target: Target) {
     lock: join(dir, `${target}.lock`),
     plan: join(dir, `${target}.plan.json`),
     outputs: join(dir, `${target}.outputs.json`),
+    software: join(dir, `${target}.software.json`),
+    artifactDir: join(dir, 'artifact'),
   };
 }
 
@@ -441,18 +507,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The npm package spec VMs install: this package's name@version, or TCLOUDS_NODE_PACKAGE. */
-export function packageSpec(): string {
-  if (process.env.TCLOUDS_NODE_PACKAGE) return process.env.TCLOUDS_NODE_PACKAGE;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pj = readJson<{ name?: string; version?: string }>(join(dir, 'package.json'));
-    if (pj?.name && pj.version) return `${pj.name}@${pj.version}`;
-    dir = dirname(dir);
-  }
-  return 'tclouds';
-}
-
 /** Node addresses recorded by the other cloud targets of this stack (cross-provider peers). */
 function externalHosts(stackDir: string, target: Target): Record<string, string> {
   const hosts: Record<string, string> = {};
@@ -464,8 +518,30 @@ function externalHosts(stackDir: string, target: Target): Record<string, string>
   return hosts;
 }
 
+/**
+ * Credentials of the buckets other targets realized, for this target's gateways that write to them: the records
+ * those deploys wrote (`keys/bucket-<cloud>-<bucket>.json`), by `<cloud>/<bucket>`.
+ */
+function externalBucketCredentials(plan: Plan, stackDir: string, target: Target): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const b of Object.values(plan.components).flatMap((c) => c.buckets)) {
+    const provider = plan.clouds[b.cloud]?.provider;
+    if (provider === target || provider === 'local') continue;
+    const record = readJson<unknown>(credentialsFile(stackDir, b.cloud, b.name));
+    if (record !== undefined) out[`${b.cloud}/${b.name}`] = record;
+  }
+  return out;
+}
+
 async function readKeys(plan: Plan, stackDir: string): Promise<KeyMaterial> {
-  const km: KeyMaterial = { privatePem: {}, publicKeys: {}, signingPublicKeys: {}, adminToken: '', sshPublicKey: '' };
+  const km: KeyMaterial = {
+    privatePem: {},
+    publicKeys: {},
+    signingPublicKeys: {},
+    adminTokens: {},
+    writerPem: {},
+    sshPublicKey: '',
+  };
   for (const [name, c] of Object.entries(plan.components)) {
     const keys: PlannedKey[] = [...c.nodes.map((n) => ({ id: n.id, kind: 'node' as const, for: name })), ...c.keys];
     for (const k of keys) {

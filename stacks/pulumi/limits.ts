@@ -185,7 +185,7 @@ function checkUserData(model: RealizationModel, render: (nodeId: string) => stri
         `the boot document of ${id} is ${bytes} bytes; AWS user data takes at most ${AWS_USER_DATA_MAX_BYTES}`,
         {
           exit: ExitCode.invalid,
-          hint: `the document grows with the peers of ${n.node.component}: lower its f or split it into smaller groups`,
+          hint: `user data holds only the boot script and references (software, secret store entries named after stack and node): shorten the stack or node names of ${n.node.component}`,
           location: { path: `components.${n.node.component}` },
         },
       );

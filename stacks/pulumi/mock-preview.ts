@@ -162,6 +162,10 @@ function fakeOutputs() {
     if (type === 'gcp:compute/address:Address') out.address = nextIp();
     if (type === 'gcp:serviceaccount/account:Account')
       out.email = `${inputs.accountId ?? name}@mock.iam.gserviceaccount.com`;
+    if (type === 'azure-native:managedidentity:UserAssignedIdentity')
+      Object.assign(out, { principalId: `${name}-principal`, clientId: `${name}-client` });
+    if (type === 'gcp:secretmanager/secret:Secret')
+      out.name = `projects/mock-project/secrets/${inputs.secretId ?? name}`;
     if (type === 'gcp:serviceaccount/key:Key') out.privateKey = Buffer.from('{"mock":true}').toString('base64');
     return out;
   };

@@ -10,11 +10,32 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
-import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
+import type { NodeSpec } from '../../runtime/node-spec.js';
+import type { BootValues, NodeSecretKind } from './boot-refs.js';
+import { cloudNodeSpec } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { checkLimits } from './limits.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
-import { type ProgramEnv, type ProgramInputs, type ProviderModule, TcCloud, TcComponent } from './program-env.js';
+import { BUCKET_NAME_MAX } from './names.js';
+import {
+  awsSecretName,
+  bootNotes,
+  bootValuesOf,
+  bucketCredentialsOf,
+  gatewayCredentialConfig,
+  isGateway,
+  secretFilesOf,
+} from './node-boot.js';
+import {
+  artifactObjectName,
+  type NodeBootRefs,
+  type NodeSecretValue,
+  type ProgramEnv,
+  type ProgramInputs,
+  type ProviderModule,
+  TcCloud,
+  TcComponent,
+} from './program-env.js';
 
 export async function loadProvider(provider: CloudProvider): Promise<ProviderModule> {
   if (provider === 'aws') return import('./aws.js');
@@ -33,9 +54,9 @@ export function createProgram(
   if (!inputs.skipLimitChecks)
     checkLimits(plan, model, {
       externalHosts: inputs.externalHosts,
-      nameSuffix: inputs.nameSuffix ?? '',
-      // Measured with the longest address every peer in another cloud can have.
-      renderUserData: (id) => renderUserData(plan, model, inputs, id, () => LONGEST_IPV4),
+      nameSuffix: inputs.nameSuffix,
+      // The BootValues-only user data the program renders, with every id at its longest.
+      renderUserData: (id) => userDataBeforeCreate(plan, model, inputs, id),
     });
   return async () => {
     const components = new Map<string, TcComponent>();
@@ -62,7 +83,8 @@ export function createProgram(
         }
         return c;
       },
-      userData: (nodeId) => userDataOf(plan, model, inputs, publicIps, nodeId),
+      nodeSecrets: (nodeId) => nodeSecretsOf(plan, model, inputs, publicIps, nodeId),
+      userData: (nodeId, refs) => userDataOf(inputs, provider, nodeId, refs),
       sourceRanges: (rule) => sourceRangesOf(rule, inputs, publicIps),
       tags: (extra = {}) => ({ 'tclouds-stack': plan.stack, 'managed-by': 'tclouds', ...extra }),
     };
@@ -80,7 +102,9 @@ export function createProgram(
       const m = model.nodes.get(id)!;
       nodes[id] = { privateIp: n.privateIp, publicIp: n.publicIp, cloud: m.cloud, domain: m.node.domain, slot: m.slot };
     }
-    return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes: model.notes };
+    const boot = bootNotes(plan, provider, model.nodes.size, inputs.software, inputs.externalBucketCredentials);
+    const notes = [...model.notes, ...boot];
+    return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes };
   };
 }
 
@@ -88,55 +112,124 @@ function inTarget(model: RealizationModel, cloud: string): boolean {
   return model.clouds.some((c) => c.name === cloud);
 }
 
-const LONGEST_IPV4 = '255.255.255.255';
-
-function userDataOf(
+/** The node's NodeSpec, once the public addresses of its peers in other clouds of this target are known. */
+function specOf(
   plan: Plan,
   model: RealizationModel,
   inputs: ProgramInputs,
   publicIps: Map<string, pulumi.Output<string>>,
   nodeId: string,
-): pulumi.Output<string> {
+): pulumi.Output<NodeSpec> {
   const me = model.nodes.get(nodeId)!;
   const comp = plan.components[me.node.component]!;
   // Peers in other clouds of this target are reached at their static public address.
   const remote = comp.nodes.filter((p) => p.cloud !== me.cloud && publicIps.has(p.id));
   const remoteIps = pulumi.all(remote.map((p) => publicIps.get(p.id)!));
-  return pulumi.secret(
-    remoteIps.apply((ips) => {
-      const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
-      return renderUserData(plan, model, inputs, nodeId, (p) => ipOf.get(p.id));
-    }),
-  );
+  return remoteIps.apply((ips) => {
+    const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
+    const hostOf = (p: PlannedNode) =>
+      p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
+    const spec = cloudNodeSpec(
+      plan,
+      me.node,
+      me.privateIp,
+      hostOf,
+      inputs.keys.publicKeys,
+      inputs.keys.signingPublicKeys,
+    );
+    if (!isGateway(plan, me.node)) return spec;
+    // Gateways: which identity or credentials file reaches each bucket, the buckets' cloud names, Azure accounts.
+    const gw = gatewayCredentialConfig(plan, me.node.component, model.provider, inputs.nameSuffix);
+    const buckets = { ...(spec.config.buckets as Record<string, string>), ...gw.buckets };
+    return { ...spec, config: { ...spec.config, ...gw, buckets } };
+  });
 }
 
-/** The node's cloud-init document; `remoteIp` gives the public address of a peer in another cloud of the target. */
-function renderUserData(
+/** The values of the node's secret store entries, each a Pulumi secret (never printed, never in user data). */
+function nodeSecretsOf(
   plan: Plan,
   model: RealizationModel,
   inputs: ProgramInputs,
+  publicIps: Map<string, pulumi.Output<string>>,
   nodeId: string,
-  remoteIp: (p: PlannedNode) => string | undefined,
-): string {
+): NodeSecretValue[] {
   const me = model.nodes.get(nodeId)!;
-  const hostOf = (p: PlannedNode) =>
-    p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (remoteIp(p) ?? inputs.externalHosts[p.id] ?? '');
-  const spec = cloudNodeSpec(
-    plan,
-    me.node,
-    me.privateIp,
-    hostOf,
-    inputs.keys.publicKeys,
-    inputs.keys.signingPublicKeys,
-  );
-  return renderCloudInit({
-    nodeId,
-    spec,
-    nodeKeyPem: inputs.keys.privatePem[nodeId] ?? '',
-    adminToken: inputs.keys.adminToken,
-    packageSpec: inputs.packageSpec,
-  });
+  const component = me.node.component;
+  const secretOf = (kind: NodeSecretKind): pulumi.Output<string> => {
+    if (kind === 'spec')
+      return specOf(plan, model, inputs, publicIps, nodeId).apply((s) => `${JSON.stringify(s, null, 2)}\n`);
+    if (kind === 'node-key') return pulumi.output(inputs.keys.privatePem[nodeId] ?? '');
+    if (kind === 'admin-token') return pulumi.output(`${inputs.keys.adminTokens[nodeId] ?? ''}\n`);
+    if (kind === 'writer-key') return pulumi.output(inputs.keys.writerPem[component] ?? '');
+    const creds = bucketCredentialsOf(plan, component, model.provider, inputs.externalBucketCredentials);
+    return pulumi.output(`${JSON.stringify(creds, null, 2)}\n`);
+  };
+  return secretFilesOf(plan, me.node).map((f) => ({ ...f, value: pulumi.secret(secretOf(f.kind)) }));
 }
+
+/**
+ * The node's user data from what the provider created for it: BootValues only, rendered for cloud-init.
+ * Depends on the secret refs and the artifact, never on the spec or a key.
+ */
+function userDataOf(inputs: ProgramInputs, provider: CloudProvider, nodeId: string, refs: NodeBootRefs) {
+  const secretRefs = pulumi.all(refs.secrets.map((s) => pulumi.output(s.ref)));
+  return pulumi.all([secretRefs, pulumi.output(refs.artifactLocator)]).apply(([ids, locator]) =>
+    renderUserData(
+      bootValuesOf(nodeId, provider, inputs.software, inputs.nodeRuntime, {
+        ...(refs.region ? { region: refs.region } : {}),
+        ...(locator ? { artifactLocator: locator } : {}),
+        secrets: refs.secrets.map((s, i) => ({ kind: s.kind, path: s.path, ref: ids[i]! })),
+      }),
+    ),
+  );
+}
+
+/**
+ * The user data a node of this plan will get, before any resource exists (the plan-time size check): its
+ * BootValues with every provider id at the longest it can be (an AWS secret ARN: region, 12-digit account, the
+ * secret's name and the 6 characters Secrets Manager appends; a locator naming a bucket of the longest name).
+ */
+function userDataBeforeCreate(plan: Plan, model: RealizationModel, inputs: ProgramInputs, nodeId: string): string {
+  const me = model.nodes.get(nodeId)!;
+  const region = model.clouds.find((c) => c.name === me.cloud)?.region ?? '';
+  const ref = (kind: NodeSecretKind) =>
+    model.provider === 'aws'
+      ? `arn:aws:secretsmanager:${region}:${'0'.repeat(AWS_ACCOUNT_DIGITS)}:secret:${awsSecretName(plan.stack, nodeId, kind)}-XXXXXX`
+      : `${LONGEST_SECRET_REF_STEM}/${nodeId}-${kind}`;
+  const sha256 = 'artifact' in inputs.software ? inputs.software.artifact.sha256 : '';
+  return renderUserData(
+    bootValuesOf(nodeId, model.provider, inputs.software, inputs.nodeRuntime, {
+      ...(model.provider === 'aws' ? { region } : {}),
+      artifactLocator: `s3://${'x'.repeat(BUCKET_NAME_MAX)}/${artifactObjectName(sha256)}`,
+      secrets: secretFilesOf(plan, me.node).map((f) => ({ ...f, ref: ref(f.kind) })),
+    }),
+  );
+}
+const AWS_ACCOUNT_DIGITS = 12;
+/** Azure Key Vault secret ids and GCP secret names are not measured against a limit; a long stand-in. */
+const LONGEST_SECRET_REF_STEM = `https://${'x'.repeat(24)}.vault.azure.net/secrets`;
+
+/** The node's user data from its BootValues: the one renderer of the program and of the plan-time size check. */
+const renderUserData = renderBootValues;
+
+/**
+ * Until the boot side's `renderCloudInit(BootValues)` lands: a cloud-config that writes the BootValues to
+ * /etc/tclouds/boot.json (the file the boot script reads). The merge replaces this body with that call.
+ */
+export function renderBootValues(v: BootValues): string {
+  const json = JSON.stringify(v, null, 2);
+  const content = Buffer.from(`${json}\n`, 'utf8').toString('base64');
+  return [
+    '#cloud-config',
+    'write_files:',
+    `  - path: ${BOOT_VALUES_PATH}`,
+    '    encoding: b64',
+    `    content: ${content}`,
+    "    permissions: '0644'",
+    '',
+  ].join('\n');
+}
+const BOOT_VALUES_PATH = '/etc/tclouds/boot.json';
 
 function sourceRangesOf(
   rule: ModelRule,

@@ -3,7 +3,9 @@
  * the image pins of the provider programs):
  *
  * - `<stackDir>/pulumi/names.json`: `{"suffix":"k3x9q2"}`, the random suffix of every globally unique name
- *   (buckets, storage accounts), made once at the first deploy of any target and shared by all. Not secret.
+ *   (buckets, storage accounts, the artifact store, Key Vaults), made once at the first deploy of any target and
+ *   shared by all, so every target knows the others' names. Not secret. A destroy that deletes the data of the
+ *   last deployed target forgets it.
  *   A stack deployed before suffixes existed (a `<target>.plan.json` but no names.json) keeps suffix "" so its
  *   buckets keep their names.
  * - `<stackDir>/pulumi/<target>.images.json`: `{"eu-west-1":"ami-..."}`, the VM image each region resolved to
@@ -47,7 +49,7 @@ function readJsonFile(file: string): unknown {
 export function readNameSuffix(stackDir: string): string | undefined {
   const file = namesFile(stackDir);
   const v = readJsonFile(file) as { suffix?: unknown } | undefined;
-  if (v === undefined) return legacyStack(stackDir) ? '' : undefined;
+  if (v === undefined) return anyTargetDeployed(stackDir) ? '' : undefined;
   if (typeof v.suffix !== 'string' || (v.suffix !== '' && !NAME_SUFFIX_PATTERN.test(v.suffix))) {
     throw new TcError(LimitCode.badPins, `${file} holds no valid name suffix`, {
       exit: ExitCode.notFound,
@@ -58,8 +60,8 @@ export function readNameSuffix(stackDir: string): string | undefined {
   return v.suffix;
 }
 
-/** A deploy made before names.json existed: its buckets have no suffix. */
-function legacyStack(stackDir: string): boolean {
+/** Some target of the stack is deployed (without names.json: deployed before suffixes, its buckets have none). */
+function anyTargetDeployed(stackDir: string): boolean {
   const dir = join(stackDir, 'pulumi');
   return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.plan.json'));
 }
@@ -81,6 +83,16 @@ export async function ensureNameSuffix(stackDir: string): Promise<string> {
   for (let i = 0; i < NAME_SUFFIX_LENGTH; i++) suffix += ALPHABET[randomInt(ALPHABET.length)];
   await writeJsonAtomic(namesFile(stackDir), { suffix }, { mkdir: true });
   return suffix;
+}
+
+/**
+ * After a destroy that deleted the data: when no target of the stack is deployed any more, the next deploy draws a
+ * new suffix (Azure keeps a deleted Key Vault's name reserved while it is soft-deleted). Data kept by a destroy
+ * keeps its names, so the suffix is kept with it.
+ */
+export async function forgetNameSuffix(stackDir: string): Promise<void> {
+  if (anyTargetDeployed(stackDir)) return; // another target is still deployed: its resources carry the suffix
+  await rm(namesFile(stackDir), { force: true });
 }
 
 /** Images pinned for a target, by region. */

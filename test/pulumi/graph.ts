@@ -6,10 +6,15 @@
  * node counts, distinct fault domains, firewall rules no wider than the plan's links, private and encrypted
  * buckets, secrets marked secret.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { parse } from 'yaml';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import type { BootValues } from '../../stacks/pulumi/boot-refs.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
-import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
+import { ephemeralKeys, type KeyMaterial } from '../../stacks/pulumi/keys.js';
 import {
   isSecretValue,
   type MockOptions,
@@ -20,12 +25,42 @@ import {
 import { roleTag } from '../../stacks/pulumi/model.js';
 import { globalBucketName } from '../../stacks/pulumi/names.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
-import type { ProgramInputs } from '../../stacks/pulumi/program-env.js';
+import type { ArtifactFile, ProgramInputs } from '../../stacks/pulumi/program-env.js';
+import { INTERIM_NODE_RUNTIME } from '../../stacks/pulumi/software.js';
+import { tempDir } from '../support/tmp.js';
+import { checkBoot } from './boot.js';
 import { templateModes, templatePlan } from './plans.js';
 
 /** Mock inputs are untyped JSON from the provider schemas; tests navigate them freely. */
 // biome-ignore lint/suspicious/noExplicitAny: see above
 export type Json = any;
+
+let artifact: ArtifactFile | undefined;
+
+/** A small real file standing in for the packed node software, with its real SHA-256 (one per test process). */
+export function testArtifact(): ArtifactFile {
+  if (!artifact) {
+    const bytes = randomBytes(4096);
+    const path = join(tempDir('tc-artifact-'), 'tclouds-0.1.0.tgz');
+    writeFileSync(path, bytes);
+    artifact = { path, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  return artifact;
+}
+
+/** Program inputs of a test run: throwaway keys unless given, the test artifact unless a package is given. */
+export function testInputs(plan: Plan, over: Partial<ProgramInputs> = {}): ProgramInputs {
+  return {
+    keys: ephemeralKeys(plan),
+    software: { artifact: testArtifact() },
+    nodeRuntime: INTERIM_NODE_RUNTIME,
+    externalHosts: {},
+    externalBucketCredentials: {},
+    nameSuffix: TEST_SUFFIX,
+    retainData: true,
+    ...over,
+  };
+}
 
 export async function runPlan(
   plan: Plan,
@@ -37,14 +72,7 @@ export async function runPlan(
   const program = createProgram(
     plan,
     provider,
-    {
-      keys: ephemeralKeys(plan),
-      packageSpec: 'tclouds@0.1.0',
-      externalHosts,
-      retainData: true,
-      nameSuffix: TEST_SUFFIX,
-      ...inputs,
-    },
+    testInputs(plan, { externalHosts, ...inputs }),
     await loadProvider(provider),
   );
   return runUnderMocks(program, `${plan.stack}-${provider}`, latestAmi === undefined ? {} : { latestAmi });
@@ -331,28 +359,46 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
   return buckets.length;
 }
 
-/** The VM's boot configuration (carrying the node key) is a secret, and so are the bucket credentials. */
-export function checkSecrets(plan: Plan, provider: CloudProvider, run: MockRun): void {
+/** A secret input's value (the mock keeps Pulumi's wrapper); plain values pass through. */
+export function unwrap(v: Json): Json {
+  return isSecretValue(v) ? v.value : v;
+}
+
+/** The user data of a VM as text (Azure: decoded custom data). */
+export function userDataOf(provider: CloudProvider, vm: MockResource): string {
+  const i = vm.inputs as Record<string, Json>;
+  if (provider === 'aws') return unwrap(i.userData) as string;
+  if (provider === 'azure') return Buffer.from(unwrap(i.osProfile).customData as string, 'base64').toString('utf8');
+  return unwrap(i.metadata)['user-data'] as string;
+}
+
+/** The BootValues a VM's user data carries (the one file it writes). */
+export function bootValuesOfVm(provider: CloudProvider, vm: MockResource): BootValues {
+  const doc = parse(userDataOf(provider, vm)) as { write_files: { path: string; content: string }[] };
+  const f = doc.write_files.find((x) => x.path === '/etc/tclouds/boot.json')!;
+  return JSON.parse(Buffer.from(f.content, 'base64').toString('utf8')) as BootValues;
+}
+
+/**
+ * User data holds nothing secret: no PEM, no admin token, no spec contents (peer keys, peers' addresses), and it is
+ * not even marked secret (so `plan` can show it). Bucket credentials stay secret outputs.
+ */
+export function checkSecrets(plan: Plan, provider: CloudProvider, run: MockRun, keys?: KeyMaterial): void {
   for (const vm of ofType(run, VM_TYPE[provider])) {
     const i = vm.inputs as Record<string, Json>;
     const carrier = provider === 'aws' ? i.userData : provider === 'azure' ? i.osProfile : i.metadata;
-    expect(isSecretValue(carrier), `${vm.name}: cloud-init is not a secret`).toBe(true);
-    // Nothing but the secret wrapper holds the key: no PEM anywhere else in the inputs.
-    const rest = JSON.stringify({ ...i, userData: undefined, osProfile: undefined, metadata: undefined });
-    expect(rest).not.toContain('PRIVATE KEY');
+    expect(isSecretValue(carrier), `${vm.name}: user data is marked secret`).toBe(false);
+    const text = userDataOf(provider, vm);
+    const all = `${text}\n${JSON.stringify(bootValuesOfVm(provider, vm))}`;
+    expect(all).not.toMatch(/PRIVATE KEY|"peers"|"clients"|adminToken/);
+    for (const token of Object.values(keys?.adminTokens ?? {})) expect(all).not.toContain(token);
+    for (const pk of Object.values(keys?.publicKeys ?? {})) expect(all).not.toContain(pk);
+    expect(JSON.stringify(i)).not.toContain('PRIVATE KEY');
   }
   const buckets = Object.values(plan.components)
     .flatMap((c) => c.buckets)
     .filter((b) => plan.clouds[b.cloud]?.provider === provider);
   for (const b of buckets) expect(run.secretOutputs).toContain(`buckets.${b.cloud}/${b.name}.credentials`);
-}
-
-/** The cloud-init text inside a VM's secret boot configuration (tests only: this is the node's secret). */
-export function cloudInitOf(provider: CloudProvider, vm: MockResource): string {
-  const i = vm.inputs as Record<string, Json>;
-  if (provider === 'aws') return i.userData.value as string;
-  if (provider === 'azure') return Buffer.from(i.osProfile.value.customData as string, 'base64').toString('utf8');
-  return i.metadata.value['user-data'] as string;
 }
 
 /** Every shipped topology template, rendered for `provider` with one declared client network. */
@@ -361,7 +407,8 @@ export async function checkTemplates(provider: CloudProvider): Promise<void> {
   expect(modes.length).toBeGreaterThanOrEqual(4);
   for (const mode of modes) {
     const plan = await templatePlan(mode, provider, ['198.51.100.0/24']);
-    const run = await runPlan(plan, provider);
+    const keys = ephemeralKeys(plan);
+    const run = await runPlan(plan, provider, {}, { keys });
     checkNodes(plan, provider, run);
     checkDomains(plan, provider, run);
     const rules = checkFirewall(plan, provider, run);
@@ -381,6 +428,7 @@ export async function checkTemplates(provider: CloudProvider): Promise<void> {
         .flatMap((c) => c.buckets)
         .filter((b) => plan.clouds[b.cloud]?.provider === provider).length,
     );
-    checkSecrets(plan, provider, run);
+    checkSecrets(plan, provider, run, keys);
+    if (targetNodes(plan, provider).length > 0) checkBoot(plan, provider, run, keys, testArtifact().sha256);
   }
 }
