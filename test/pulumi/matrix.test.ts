@@ -9,6 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
 import { TcError } from '../../kernel/errors.js';
@@ -22,7 +23,7 @@ import {
   azureRegionFaultDomains,
   GCP_SPREAD_POLICY_MAX_VMS,
 } from '../../stacks/pulumi/limits.js';
-import type { MockRun } from '../../stacks/pulumi/mock-preview.js';
+import type { MockResource, MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { AUTONAME_EXTRA, BUCKET_NAME_MAX, STORAGE_ACCOUNT_MAX } from '../../stacks/pulumi/names.js';
 import { createProgram } from '../../stacks/pulumi/program.js';
 import { type Mode, PROVIDERS } from '../../topology/schema.js';
@@ -45,8 +46,8 @@ const CLIENTS = '198.51.100.0/24';
 const CLIENT_VARIANTS = [CLIENTS, '', '2001:db8::/48'];
 /**
  * (f, hosts) samples: the schema allows f 1..32 and hosts 1..1000; 7 and 8 sit on the construct limits, f=13 is
- * where AWS user data passed 16 KB. Every pair of the full product costs too much under the mocks (a 97-VM Azure
- * program takes seconds of GC alone), so the pairs are spread over the range instead.
+ * where AWS user data passed 16 KB while specs were in it. Every pair of the full product costs too much under
+ * the mocks (a 97-VM Azure program takes seconds of GC alone), so the pairs are spread over the range instead.
  */
 const DENSE_SAMPLES: [f: number, hosts: number][] = [
   [1, 1],
@@ -205,9 +206,82 @@ async function imageUpdateReplacesNothing(b: Built): Promise<void> {
   }
 }
 
-const CHECKS: Record<string, Check> = { specsLoad, firewallSources, limitsHold, bucketsProtected };
+/** Where a secret's value is stored: the only resources a spec change may touch (a new version, read at boot). */
+const SECRET_VALUE_TYPES = new Set([
+  'aws:secretsmanager/secretVersion:SecretVersion',
+  'azure-native:keyvault:Secret',
+  'gcp:secretmanager/secretVersion:SecretVersion',
+]);
+const BASE64_RUN = /[A-Za-z0-9+/]{40,}={0,2}/g;
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** User data as text, with every base64 run in it decoded (and gunzipped) too: a secret may hide in `b64` content. */
+function expandedUserData(provider: CloudProvider, vm: MockResource): string {
+  const text = userDataOf(provider, vm);
+  const decoded = [...text.matchAll(BASE64_RUN)].map(([run]) => {
+    const bytes = Buffer.from(run, 'base64');
+    const gz = bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
+    try {
+      return (gz ? gunzipSync(bytes) : bytes).toString('utf8');
+    } catch {
+      return '';
+    }
+  });
+  return [text, ...decoded].join('\n');
+}
+
+/** The base64 body of a PEM (what would show if the PEM were copied without its armour). */
+function pemBody(pem: string): string {
+  return pem.split('\n').filter((l) => l && !l.startsWith('-----'))[0] ?? pem;
+}
+
+/**
+ * No user data holds a private key (PEM), a token (any node's admin token) or spec contents (the node's spec, its
+ * peers, the public keys only specs carry): the VM fetches those from the secret store with its own identity.
+ */
+function noSecretsInUserData(b: Built): void {
+  const pems = [...Object.values(b.keys.privatePem), ...Object.values(b.keys.writerPem)].map(pemBody);
+  const tokens = Object.values(b.keys.adminTokens);
+  for (const vm of ofType(b.run, VM_TYPE[b.provider])) {
+    const where = `${b.label}: ${vm.name} user data`;
+    const text = expandedUserData(b.provider, vm);
+    expect(text, where).not.toMatch(/PRIVATE KEY|"peers"|"clients"|"clientSigners"/);
+    for (const body of pems) expect(text.includes(body), `${where} holds a private key`).toBe(false);
+    for (const t of tokens) expect(text.includes(t), `${where} holds an admin token`).toBe(false);
+    const spec = secretValue(b.provider, b.run, vm.name, 'spec');
+    expect(text.includes(spec.trim()), `${where} holds the spec`).toBe(false);
+    for (const pk of Object.values(b.keys.publicKeys))
+      expect(text.includes(pk), `${where} holds a public key of the spec`).toBe(false);
+  }
+}
+
+/**
+ * A spec change between two plans (every node's config changes, as a `batchSize` change does) changes the spec
+ * secrets' values and nothing else: no VM's user data, no other input a provider replaces a resource for.
+ */
+async function specChangeReplacesNothing(b: Built): Promise<void> {
+  const changed = structuredClone(b.plan);
+  for (const comp of Object.values(changed.components))
+    for (const n of comp.nodes) n.config = { ...n.config, matrixSpecChange: 1 };
+  const images = (b.run.outputs.images ?? {}) as Record<string, string>;
+  const second = await runPlan(changed, b.provider, b.externalHosts, { keys: b.keys, images });
+  const before = new Map(b.run.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+  expect(second.resources.map((r) => `${r.type}::${r.name}`).sort()).toEqual([...before.keys()].sort());
+  for (const r of second.resources) {
+    if (SECRET_VALUE_TYPES.has(r.type)) continue;
+    expect(JSON.stringify(r.inputs), `${b.label}: ${r.name} changed with the spec`).toBe(
+      before.get(`${r.type}::${r.name}`),
+    );
+  }
+  for (const vm of ofType(second, VM_TYPE[b.provider])) {
+    const spec = (run: MockRun) => secretValue(b.provider, run, vm.name, 'spec');
+    expect(spec(second), `${b.label}: ${vm.name} spec secret`).not.toBe(spec(b.run));
+  }
+}
+
+const CHECKS: Record<string, Check> = { specsLoad, firewallSources, limitsHold, bucketsProtected, noSecretsInUserData };
 /** Checks that plan a second time: run on a sample of the cases (they double the cost). */
-const PAIR_CHECKS: Record<string, Check> = { imageUpdateReplacesNothing };
+const PAIR_CHECKS: Record<string, Check> = { imageUpdateReplacesNothing, specChangeReplacesNothing };
 
 interface Outcome {
   built: number;
