@@ -29,5 +29,11 @@ export const PulumiCode = {
   addressSpace: 'TC361',
   /** destroy --keep-data without the record of what was deployed (which resources are data). Exit 4. */
   keepDataUnknown: 'TC362',
+  /** Cloud boot: this build has no bundled first-boot fetcher (dist/boot/fetch-artifact.js). Exit 7. */
+  bootFetcherMissing: 'TC363',
+  /** Cloud boot: a boot value is unsafe for the boot script (not [A-Za-z0-9@._/:+=-], or a bad checksum). Exit 3. */
+  bootValueInvalid: 'TC364',
+  /** Cloud boot: the node software artifact could not be packed (no dist/, a missing dependency). Exit 7. */
+  artifactPackFailed: 'TC365',
 } as const;
 export type PulumiCodeValue = (typeof PulumiCode)[keyof typeof PulumiCode];

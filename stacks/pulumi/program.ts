@@ -9,10 +9,11 @@
  * program-env.ts (never from here).
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { Plan, PlannedNode } from '../../components/plan-types.js';
-import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
+import type { Plan } from '../../components/plan-types.js';
+import { renderCloudInit } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
+import { pinnedNodeRuntime } from './node-runtime.js';
 import { type ProgramEnv, type ProgramInputs, type ProviderModule, TcCloud, TcComponent } from './program-env.js';
 
 export async function loadProvider(provider: CloudProvider): Promise<ProviderModule> {
@@ -54,7 +55,7 @@ export function createProgram(
         }
         return c;
       },
-      userData: (nodeId) => userDataOf(plan, model, inputs, publicIps, nodeId),
+      userData: (nodeId) => userDataOf(plan, model, inputs, nodeId),
       sourceRanges: (rule) => sourceRangesOf(rule, inputs, publicIps),
       tags: (extra = {}) => ({ 'tclouds-stack': plan.stack, 'managed-by': 'tclouds', ...extra }),
     };
@@ -80,38 +81,19 @@ function inTarget(model: RealizationModel, cloud: string): boolean {
   return model.clouds.some((c) => c.name === cloud);
 }
 
-function userDataOf(
-  plan: Plan,
-  model: RealizationModel,
-  inputs: ProgramInputs,
-  publicIps: Map<string, pulumi.Output<string>>,
-  nodeId: string,
-): pulumi.Output<string> {
+function userDataOf(plan: Plan, model: RealizationModel, inputs: ProgramInputs, nodeId: string): pulumi.Output<string> {
   const me = model.nodes.get(nodeId)!;
-  const comp = plan.components[me.node.component]!;
-  // Peers in other clouds of this target are reached at their static public address.
-  const remote = comp.nodes.filter((p) => p.cloud !== me.cloud && publicIps.has(p.id));
-  const remoteIps = pulumi.all(remote.map((p) => publicIps.get(p.id)!));
+  const cloud = plan.clouds[me.cloud]!;
+  // User data holds nothing secret any more: the node reads its spec, key and admin token from the provider's
+  // secret store (none are wired here yet, so the VM installs the software and waits for them).
   return pulumi.secret(
-    remoteIps.apply((ips) => {
-      const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
-      const hostOf = (p: PlannedNode) =>
-        p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
-      const spec = cloudNodeSpec(
-        plan,
-        me.node,
-        me.privateIp,
-        hostOf,
-        inputs.keys.publicKeys,
-        inputs.keys.signingPublicKeys,
-      );
-      return renderCloudInit({
-        nodeId,
-        spec,
-        nodeKeyPem: inputs.keys.privatePem[nodeId] ?? '',
-        adminToken: inputs.keys.adminToken,
-        packageSpec: inputs.packageSpec,
-      });
+    renderCloudInit({
+      nodeId,
+      provider: cloud.provider as CloudProvider,
+      ...(cloud.region ? { region: cloud.region } : {}),
+      software: { packageSpec: inputs.packageSpec },
+      nodeRuntime: pinnedNodeRuntime(),
+      secrets: [],
     }),
   );
 }
