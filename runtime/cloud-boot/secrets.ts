@@ -84,6 +84,17 @@ async function gcpStore(boot: BootFile): Promise<Store> {
 
 const STORES = { aws: awsStore, azure: azureStore, gcp: gcpStore } as const;
 
+/** The store's error type, when its answer names one (AWS `__type`, Google/Azure `error.status`/`error.code`). */
+function errorType(text: string): string {
+  try {
+    const j = JSON.parse(text) as { __type?: string; error?: { status?: string; code?: string | number } };
+    const t = j.__type ?? j.error?.status ?? j.error?.code;
+    return t === undefined ? '' : ` ${String(t).replace(/^.*#/, '')}`;
+  } catch {
+    return '';
+  }
+}
+
 async function readOne(boot: BootFile, store: Store, s: BootSecret): Promise<Buffer> {
   const { got, value } = await store.read(s);
   const what = `${boot.provider}: cannot read the ${s.kind} secret ${s.ref}`;
@@ -96,7 +107,7 @@ async function readOne(boot: BootFile, store: Store, s: BootSecret): Promise<Buf
       got.response?.status === 404 || /ResourceNotFound/.test(text)
         ? 'the secret does not exist (yet): run `tclouds deploy` again'
         : 'the VM could not reach the secret store: check its outbound access and DNS';
-    throw new TcError(NodeCode.secretFetchFailed, `${what} (${describe(got)})`, { hint });
+    throw new TcError(NodeCode.secretFetchFailed, `${what} (${describe(got)}${errorType(text)})`, { hint });
   }
   let parsed: unknown;
   try {
