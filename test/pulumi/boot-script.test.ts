@@ -7,7 +7,7 @@
  * The Node runtime served is a tarball holding a link to the Node running this test, with its own checksum: the
  * pinned official tarball cannot be downloaded here (its constant is checked in cloud-init.test.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,13 +148,21 @@ async function boot(provider: 'aws' | 'gcp', opts: { object?: string; nodeSha?: 
   return { root, spec, doc, ran };
 }
 
-function fetchSecretsCli(b: Booted): Ran {
-  const r = spawnSync(
+/** `tclouds node fetch-secrets` of the installed app (async: the stand-ins answer from this process). */
+async function fetchSecretsCli(b: Booted): Promise<Ran> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.NODE_ENV;
+  const p = spawn(
     join(b.root, 'opt/tclouds/node/bin/node'),
     [join(b.root, 'opt/tclouds/app/bin/run.js'), 'node', 'fetch-secrets', '--boot', join(b.root, 'etc/tclouds/boot.json')],
-    { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d) => (stdout += d));
+  p.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => p.on('close', resolve));
+  return { code, stdout, stderr };
 }
 
 describe('the rendered boot script, run as a program', () => {
@@ -182,7 +190,7 @@ describe('the rendered boot script, run as a program', () => {
     expect(aws).toBeDefined();
     const ref = refsOf('aws', aws.spec.id)[1]!.ref;
     stand.denied.add(ref);
-    const r = fetchSecretsCli(aws);
+    const r = await fetchSecretsCli(aws);
     stand.denied.delete(ref);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`TC408 aws: cannot read the node-key secret ${ref}: refused`);
@@ -197,7 +205,7 @@ describe('the rendered boot script, run as a program', () => {
     expect(stand.seen).toContain('GET /gcs/storage/v1/b/tclouds-demo-gcp/o/node%2Ftclouds.tgz');
     const ref = refsOf('gcp', gcp.spec.id)[0]!.ref;
     stand.denied.add(ref);
-    const r = fetchSecretsCli(gcp);
+    const r = await fetchSecretsCli(gcp);
     stand.denied.delete(ref);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`TC408 gcp: cannot read the spec secret ${ref}: refused (HTTP 403)`);
