@@ -9,8 +9,9 @@
  * program-env.ts (never from here).
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { Plan } from '../../components/plan-types.js';
-import { renderCloudInit } from './cloud-init.js';
+import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import type { NodeSpec } from '../../runtime/node-spec.js';
+import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
 import { pinnedNodeRuntime } from './node-runtime.js';
@@ -73,12 +74,36 @@ export function createProgram(
       const m = model.nodes.get(id)!;
       nodes[id] = { privateIp: n.privateIp, publicIp: n.publicIp, cloud: m.cloud, domain: m.node.domain, slot: m.slot };
     }
-    return { provider, nodes, buckets: result.buckets, notes: model.notes };
+    // The spec of every node, as its secret store entry will hold it (a Pulumi secret: never in user data).
+    const specs = Object.keys(result.nodes).map((id) => nodeSpecOf(plan, model, inputs, publicIps, id));
+    const nodeSpecs = pulumi.secret(
+      pulumi.all(specs).apply((xs) => Object.fromEntries(xs.map((x) => [x.id, x] as const))),
+    );
+    return { provider, nodes, buckets: result.buckets, notes: model.notes, nodeSpecs };
   };
 }
 
 function inTarget(model: RealizationModel, cloud: string): boolean {
   return model.clouds.some((c) => c.name === cloud);
+}
+
+function nodeSpecOf(
+  plan: Plan,
+  model: RealizationModel,
+  inputs: ProgramInputs,
+  publicIps: Map<string, pulumi.Output<string>>,
+  nodeId: string,
+): pulumi.Output<NodeSpec> {
+  const me = model.nodes.get(nodeId)!;
+  const comp = plan.components[me.node.component]!;
+  // Peers in other clouds of this target are reached at their static public address.
+  const remote = comp.nodes.filter((p) => p.cloud !== me.cloud && publicIps.has(p.id));
+  return pulumi.all(remote.map((p) => publicIps.get(p.id)!)).apply((ips) => {
+    const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
+    const hostOf = (p: PlannedNode) =>
+      p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
+    return cloudNodeSpec(plan, me.node, me.privateIp, hostOf, inputs.keys.publicKeys, inputs.keys.signingPublicKeys);
+  });
 }
 
 function userDataOf(plan: Plan, model: RealizationModel, inputs: ProgramInputs, nodeId: string): pulumi.Output<string> {

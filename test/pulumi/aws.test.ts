@@ -11,7 +11,8 @@ import { readSigningKey, signingPublicKeyFromString, signingPublicKeyOf } from '
 import type { NodeSpec } from '../../runtime/node-spec.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
-import { runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
+import { type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
+import { NODE_LINUX_X64_SHA256 } from '../../stacks/pulumi/node-runtime.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
 import { tempDir } from '../support/tmp.js';
 import {
@@ -120,7 +121,7 @@ describe('AWS program (mock runtime)', () => {
     const peerAfter = ingressRules(plan, provider, after).find((r) => r.port === 7100)!;
     expect(peerAfter.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32', '192.0.2.7/32', '192.0.2.8/32']);
     // The spec on the AWS node lists the GCP peers at those addresses.
-    const spec = specOf(cloudInitOf(provider, byName(after, 'aws:ec2/instance:Instance', 'ledger-replica-0')));
+    const spec = specOf(after, 'ledger-replica-0');
     expect(spec.peers.map((p) => [p.id, p.host])).toEqual([
       ['ledger-replica-1', '10.16.0.11'],
       ['ledger-replica-2', '192.0.2.7'],
@@ -128,7 +129,7 @@ describe('AWS program (mock runtime)', () => {
     ]);
   });
 
-  it("cloud-init: Node 20, the tclouds package, a systemd unit under its own user, the node's spec and key", async () => {
+  it("cloud-init: the pinned Node runtime, the software, a systemd unit under its own user, no secret; the node's spec", async () => {
     const plan = await templatePlan('mediator', provider);
     const run = await runPlan(plan, provider);
     const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
@@ -147,24 +148,22 @@ describe('AWS program (mock runtime)', () => {
     expect(doc.users[0]).toMatchObject({ name: 'tclouds', system: true });
     const file = (p: string) => doc.write_files.find((f) => f.path === p)!;
     const unit = file('/etc/systemd/system/tclouds-node.service').content;
-    expect(unit).toContain('ExecStart=/usr/bin/env tclouds node run --spec /etc/tclouds/spec.json\n');
+    expect(unit).toContain('ExecStart=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node run --spec /run/tclouds/spec.json\n');
     expect(unit).toMatch(/^User=tclouds$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
-    expect(file('/etc/tclouds/keys/node.key').permissions).toBe('0600');
-    expect(file('/etc/tclouds/keys/node.key').owner).toBe('tclouds:tclouds');
-    expect(Buffer.from(file('/etc/tclouds/keys/node.key').content, 'base64').toString()).toContain('BEGIN PRIVATE KEY');
-    expect(Buffer.from(file('/etc/tclouds/keys/admin.token').content, 'base64').toString()).toMatch(/^[0-9a-f]{64}$/);
-    const cmds = doc.runcmd.map((c) => (Array.isArray(c) ? c.join(' ') : c)).join('\n');
-    expect(cmds).toContain('setup_20.x');
-    expect(cmds).toContain('tclouds@0.1.0');
-    expect(cmds).toContain('systemctl enable --now tclouds-node.service');
-    const spec = specOf(text);
+    expect(file('/etc/tclouds/boot.env').content).toContain(`NODE_SHA256=${NODE_LINUX_X64_SHA256}\n`);
+    expect(file('/etc/tclouds/boot.env').content).toContain('PACKAGE_SPEC=tclouds@0.1.0\n');
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(text).not.toContain('setup_20.x');
+    expect(doc.runcmd).toEqual([['sh', '/usr/local/lib/tclouds-boot/boot.sh']]);
+    const spec = specOf(run, 'ledger-replica-0');
+    expect(run.secretOutputs).toContain('nodeSpecs');
     const nodes = run.outputs.nodes as Record<string, { publicIp: string; privateIp: string }>;
     expect(spec).toMatchObject({
       id: 'ledger-replica-0',
       role: 'replica',
       host: nodes['ledger-replica-0']!.privateIp,
-      keyFile: '/etc/tclouds/keys/node.key',
+      keyFile: '/run/tclouds/node.key',
     });
     expect(spec.peers).toHaveLength(3);
     // Every peer sits in another AWS cloud: reached at its Elastic IP.
@@ -192,7 +191,7 @@ describe('AWS program (mock runtime)', () => {
     const pemBody = pem.split('\n')[1]!;
     for (const n of plan.components.ledger!.nodes) {
       const text = cloudInitOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
-      const spec = specOf(text);
+      const spec = specOf(run, n.id);
       expect(spec.clientSigners).toEqual({ 'client-ledger': signer });
       // A different key from the client's X25519 channel key, and a valid Ed25519 public key.
       expect(spec.clientSigners!['client-ledger']).not.toBe(spec.clients['client-ledger']);
@@ -206,7 +205,7 @@ describe('AWS program (mock runtime)', () => {
     // Storage gateways get no clientSigners (signatures are an SMR client option).
     const gw = plan.components.vault!.nodes[0]!;
     expect(
-      specOf(cloudInitOf(provider, byName(run, 'aws:ec2/instance:Instance', gw.id))).clientSigners,
+      specOf(run, gw.id).clientSigners,
     ).toBeUndefined();
   });
 
@@ -251,10 +250,9 @@ describe('AWS program (mock runtime)', () => {
   });
 });
 
-function specOf(cloudInit: string): NodeSpec {
-  const doc = parse(cloudInit) as { write_files: { path: string; content: string }[] };
-  const f = doc.write_files.find((x) => x.path === '/etc/tclouds/spec.json')!;
-  return JSON.parse(Buffer.from(f.content, 'base64').toString('utf8')) as NodeSpec;
+/** A node's spec from the program's secret `nodeSpecs` output (what its secret store entry holds). */
+function specOf(run: MockRun, id: string): NodeSpec {
+  return (run.outputs.nodeSpecs as Record<string, NodeSpec>)[id]!;
 }
 
 function checkSecretsOf(resources: { inputs: Record<string, unknown> }[]): void {

@@ -118,6 +118,6 @@ describe('Azure program (mock runtime)', () => {
     const vm = byName(run, 'azure-native:compute:VirtualMachine', 'ledger-replica-0');
     const osProfile = (vm.inputs.osProfile as { value: Record<string, Json> }).value;
     expect(osProfile.linuxConfiguration.disablePasswordAuthentication).toBe(true);
-    expect(cloudInitOf(provider, vm)).toContain('tclouds node run --spec /etc/tclouds/spec.json');
+    expect(cloudInitOf(provider, vm)).toContain('tclouds/app/bin/run.js node run --spec /run/tclouds/spec.json');
   });
 });
