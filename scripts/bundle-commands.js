@@ -107,7 +107,9 @@ async function bundleBootFetcher(esbuild) {
   const dir = path.join(root, 'dist', 'boot');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const { BOOT_FETCHER_OPTIONS } = await import(pathToFileURL(path.join(root, 'dist', 'stacks', 'pulumi', 'boot-fetcher.js')).href);
+  const { BOOT_FETCHER_OPTIONS } = await import(
+    pathToFileURL(path.join(root, 'dist', 'stacks', 'pulumi', 'boot-fetcher.js')).href
+  );
   await esbuild.build({
     ...BOOT_FETCHER_OPTIONS,
     entryPoints: [path.join(root, 'dist', 'runtime', 'cloud-boot', 'artifact-main.js')],

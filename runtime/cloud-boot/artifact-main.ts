@@ -7,8 +7,8 @@
  * three behave alike. Prints one `error CODE message` line and a hint on failure, exit 1.
  */
 import { TcError } from '../../kernel/errors.js';
-import { readBootFile } from './boot-file.js';
 import { fetchArtifact } from './artifact.js';
+import { readBootFile } from './boot-file.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

@@ -25,7 +25,11 @@ interface Located {
 }
 
 function fail(boot: BootFile, why: string, hint: string): TcError {
-  return new TcError(NodeCode.artifactFetchFailed, `${boot.provider}: cannot download the node software ${boot.artifact?.locator} (${why})`, { hint });
+  return new TcError(
+    NodeCode.artifactFetchFailed,
+    `${boot.provider}: cannot download the node software ${boot.artifact?.locator} (${why})`,
+    { hint },
+  );
 }
 
 function locate(boot: BootFile, locator: string): Located {
@@ -36,14 +40,25 @@ function locate(boot: BootFile, locator: string): Located {
     if (!region) throw fail(boot, 'boot.json has no region', 'the AWS program writes the region into boot.json');
     const encKey = key!.split('/').map(uriEncode).join('/');
     const override = boot.endpoints?.s3;
-    const url = override ? `${endpoint(boot, 's3', override)}/${bucket}/${encKey}` : `https://${bucket}.s3.${region}.amazonaws.com/${encKey}`;
+    const url = override
+      ? `${endpoint(boot, 's3', override)}/${bucket}/${encKey}`
+      : `https://${bucket}.s3.${region}.amazonaws.com/${encKey}`;
     return {
       url,
       grant: `the instance role needs s3:GetObject on arn:aws:s3:::${bucket}/${key}`,
       init: async () => {
         const credentials = await awsRoleCredentials(boot);
         return () => ({
-          headers: signV4({ method: 'GET', url: new URL(url), headers: {}, body: '', region, service: 's3', credentials, now: new Date() }),
+          headers: signV4({
+            method: 'GET',
+            url: new URL(url),
+            headers: {},
+            body: '',
+            region,
+            service: 's3',
+            credentials,
+            now: new Date(),
+          }),
         });
       },
     };
@@ -73,7 +88,11 @@ function locate(boot: BootFile, locator: string): Located {
       },
     };
   }
-  throw fail(boot, 'the locator is not in the form of this provider', 's3://BUCKET/KEY, https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB or gs://BUCKET/OBJECT');
+  throw fail(
+    boot,
+    'the locator is not in the form of this provider',
+    's3://BUCKET/KEY, https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB or gs://BUCKET/OBJECT',
+  );
 }
 
 async function saveVerified(boot: BootFile, got: Attempted, out: string, sha256: string): Promise<void> {
@@ -89,15 +108,19 @@ async function saveVerified(boot: BootFile, got: Attempted, out: string, sha256:
   } catch (e) {
     await fh.close();
     await fs.rm(tmp, { force: true });
-    throw fail(boot, `download cut: ${(e as Error).message}`, 'check the VM\'s outbound access and retry the boot');
+    throw fail(boot, `download cut: ${(e as Error).message}`, "check the VM's outbound access and retry the boot");
   }
   await fh.close();
   const digest = hash.digest('hex');
   if (digest !== sha256) {
     await fs.rm(tmp, { force: true });
-    throw new TcError(NodeCode.artifactMismatch, `${boot.provider}: the node software ${boot.artifact!.locator} has SHA-256 ${digest}, boot.json expects ${sha256}: refusing to install it`, {
-      hint: 'the object was replaced or corrupted after the deploy; run `tclouds deploy` again to upload the build and its checksum together',
-    });
+    throw new TcError(
+      NodeCode.artifactMismatch,
+      `${boot.provider}: the node software ${boot.artifact!.locator} has SHA-256 ${digest}, boot.json expects ${sha256}: refusing to install it`,
+      {
+        hint: 'the object was replaced or corrupted after the deploy; run `tclouds deploy` again to upload the build and its checksum together',
+      },
+    );
   }
   await fs.rename(tmp, out);
 }

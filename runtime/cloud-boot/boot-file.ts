@@ -86,11 +86,15 @@ export function parseBootFile(text: string, file: string): BootFile {
   if (a !== undefined && !(isObject(a) && str(a.locator) && typeof a.sha256 === 'string' && HEX64.test(a.sha256))) {
     throw invalid(file, 'artifact needs a locator and a lower-case hex sha256');
   }
-  if (!Array.isArray(raw.secrets) || !raw.secrets.every((s) => isObject(s) && str(s.kind) && str(s.ref) && str(s.path))) {
+  if (
+    !Array.isArray(raw.secrets) ||
+    !raw.secrets.every((s) => isObject(s) && str(s.kind) && str(s.ref) && str(s.path))
+  ) {
     throw invalid(file, 'secrets must be a list of { kind, ref, path }');
   }
   const p = raw.paths;
-  if (!isObject(p) || !str(p.app) || !str(p.node) || !str(p.spec)) throw invalid(file, 'paths needs app, node and spec');
+  if (!isObject(p) || !str(p.app) || !str(p.node) || !str(p.spec))
+    throw invalid(file, 'paths needs app, node and spec');
   const e = raw.endpoints;
   if (e !== undefined) {
     if (!isObject(e)) throw invalid(file, 'endpoints must be an object');

@@ -16,19 +16,25 @@ export const IMDS_TOKEN_TTL_S = 21_600;
 const AZURE_IMDS_API = '2018-02-01';
 
 function unavailable(provider: string, what: string, why: string, hint: string): TcError {
-  return new TcError(NodeCode.identityUnavailable, `${provider}: cannot get ${what} from the instance metadata service (${why})`, { hint });
+  return new TcError(
+    NodeCode.identityUnavailable,
+    `${provider}: cannot get ${what} from the instance metadata service (${why})`,
+    { hint },
+  );
 }
 
 export async function awsRoleCredentials(boot: BootFile): Promise<AwsCredentials> {
   const base = endpoint(boot, 'awsImds', LINK_LOCAL_IMDS);
-  const hint = 'the instance needs an instance profile (IAM role) and IMDSv2 enabled (http-tokens required, hop limit 1 is fine)';
+  const hint =
+    'the instance needs an instance profile (IAM role) and IMDSv2 enabled (http-tokens required, hop limit 1 is fine)';
   const t = await fetchWithRetry(`${base}/latest/api/token`, () => ({
     method: 'PUT',
     headers: { 'x-aws-ec2-metadata-token-ttl-seconds': String(IMDS_TOKEN_TTL_S) },
   }));
   if (!t.response?.ok) throw unavailable('aws', 'an IMDSv2 token', describe(t), hint);
   const token = await t.response.text();
-  const get = (path: string) => fetchWithRetry(`${base}${path}`, () => ({ headers: { 'x-aws-ec2-metadata-token': token } }));
+  const get = (path: string) =>
+    fetchWithRetry(`${base}${path}`, () => ({ headers: { 'x-aws-ec2-metadata-token': token } }));
   const roles = await get('/latest/meta-data/iam/security-credentials/');
   if (!roles.response?.ok) throw unavailable('aws', 'the instance role', describe(roles), hint);
   const role = (await roles.response.text()).split('\n')[0]?.trim();
@@ -36,7 +42,8 @@ export async function awsRoleCredentials(boot: BootFile): Promise<AwsCredentials
   const c = await get(`/latest/meta-data/iam/security-credentials/${encodeURIComponent(role)}`);
   if (!c.response?.ok) throw unavailable('aws', `the credentials of role ${role}`, describe(c), hint);
   const j = (await c.response.json().catch(() => ({}))) as Record<string, string>;
-  if (!j.AccessKeyId || !j.SecretAccessKey) throw unavailable('aws', `the credentials of role ${role}`, 'malformed answer', hint);
+  if (!j.AccessKeyId || !j.SecretAccessKey)
+    throw unavailable('aws', `the credentials of role ${role}`, 'malformed answer', hint);
   return { accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey, sessionToken: j.Token };
 }
 
@@ -45,7 +52,8 @@ export async function azureToken(boot: BootFile, resource: string): Promise<stri
   const base = endpoint(boot, 'azureImds', LINK_LOCAL_IMDS);
   const url = `${base}/metadata/identity/oauth2/token?api-version=${AZURE_IMDS_API}&resource=${encodeURIComponent(resource)}`;
   const a = await fetchWithRetry(url, () => ({ headers: { Metadata: 'true' } }));
-  const hint = 'the VM needs a managed identity (system- or user-assigned) with access to the stack\'s Key Vault and storage account';
+  const hint =
+    "the VM needs a managed identity (system- or user-assigned) with access to the stack's Key Vault and storage account";
   if (!a.response?.ok) throw unavailable('azure', `a managed-identity token for ${resource}`, describe(a), hint);
   const j = (await a.response.json().catch(() => ({}))) as { access_token?: string };
   if (!j.access_token) throw unavailable('azure', `a managed-identity token for ${resource}`, 'malformed answer', hint);

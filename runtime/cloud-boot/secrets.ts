@@ -27,7 +27,8 @@ interface Store {
 async function awsStore(boot: BootFile): Promise<Store> {
   const credentials = await awsRoleCredentials(boot);
   return {
-    grant: (ref) => `the instance role needs secretsmanager:GetSecretValue on ${ref} (and kms:Decrypt if the secret uses a customer key)`,
+    grant: (ref) =>
+      `the instance role needs secretsmanager:GetSecretValue on ${ref} (and kms:Decrypt if the secret uses a customer key)`,
     read: async (s) => {
       const region = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(s.ref)?.[1] ?? boot.region ?? '';
       const url = `${endpoint(boot, 'secretsManager', `https://secretsmanager.${region}.amazonaws.com`)}/`;
@@ -36,7 +37,16 @@ async function awsStore(boot: BootFile): Promise<Store> {
       const got = await fetchWithRetry(url, () => ({
         method: 'POST',
         body,
-        headers: signV4({ method: 'POST', url: new URL(url), headers, body, region, service: 'secretsmanager', credentials, now: new Date() }),
+        headers: signV4({
+          method: 'POST',
+          url: new URL(url),
+          headers,
+          body,
+          region,
+          service: 'secretsmanager',
+          credentials,
+          now: new Date(),
+        }),
       }));
       return {
         got,
@@ -53,13 +63,20 @@ async function awsStore(boot: BootFile): Promise<Store> {
 async function azureStore(boot: BootFile): Promise<Store> {
   const token = await azureToken(boot, KEY_VAULT_RESOURCE);
   return {
-    grant: (ref) => `the VM's managed identity needs the Key Vault Secrets User role on ${ref} (or "get" on secrets in the vault's access policy)`,
+    grant: (ref) =>
+      `the VM's managed identity needs the Key Vault Secrets User role on ${ref} (or "get" on secrets in the vault's access policy)`,
     read: async (s) => {
       const u = new URL(s.ref);
       const override = boot.endpoints?.keyVault;
       const url = `${override ? `${endpoint(boot, 'keyVault', override)}${u.pathname}` : s.ref}?api-version=${KEY_VAULT_API_VERSION}`;
       const got = await fetchWithRetry(url, () => ({ headers: { authorization: `Bearer ${token}` } }));
-      return { got, value: (j) => (typeof (j as { value?: unknown }).value === 'string' ? Buffer.from((j as { value: string }).value, 'utf8') : undefined) };
+      return {
+        got,
+        value: (j) =>
+          typeof (j as { value?: unknown }).value === 'string'
+            ? Buffer.from((j as { value: string }).value, 'utf8')
+            : undefined,
+      };
     },
   };
 }
@@ -101,7 +118,8 @@ async function readOne(boot: BootFile, store: Store, s: BootSecret): Promise<Buf
   const text = await bodyText(got);
   // Secrets Manager answers a refusal with 400 and an AccessDeniedException type, the others with 401/403.
   const denied = got.response?.status === 401 || got.response?.status === 403 || /AccessDenied/.test(text);
-  if (denied) throw new TcError(NodeCode.secretDenied, `${what}: refused (${describe(got)})`, { hint: store.grant(s.ref) });
+  if (denied)
+    throw new TcError(NodeCode.secretDenied, `${what}: refused (${describe(got)})`, { hint: store.grant(s.ref) });
   if (!got.response?.ok) {
     const hint =
       got.response?.status === 404 || /ResourceNotFound/.test(text)
@@ -117,7 +135,9 @@ async function readOne(boot: BootFile, store: Store, s: BootSecret): Promise<Buf
   }
   const v = parsed === undefined ? undefined : value(parsed);
   if (!v || v.length === 0) {
-    throw new TcError(NodeCode.secretFetchFailed, `${what}: the answer holds no value`, { hint: 'run `tclouds deploy` again to rewrite the secret' });
+    throw new TcError(NodeCode.secretFetchFailed, `${what}: the answer holds no value`, {
+      hint: 'run `tclouds deploy` again to rewrite the secret',
+    });
   }
   return v;
 }
@@ -131,9 +151,13 @@ export async function fetchSecrets(boot: BootFile): Promise<{ kind: string; path
     try {
       await writeFileAtomic(s.path, value, { mode: 0o600 });
     } catch (e) {
-      throw new TcError(NodeCode.secretWriteFailed, `cannot write the ${s.kind} secret to ${s.path}: ${(e as Error).message}`, {
-        hint: 'the unit runs the fetch as the node user; its RuntimeDirectory must exist and belong to that user',
-      });
+      throw new TcError(
+        NodeCode.secretWriteFailed,
+        `cannot write the ${s.kind} secret to ${s.path}: ${(e as Error).message}`,
+        {
+          hint: 'the unit runs the fetch as the node user; its RuntimeDirectory must exist and belong to that user',
+        },
+      );
     }
     written.push({ kind: s.kind, path: s.path });
   }

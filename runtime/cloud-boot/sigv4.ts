@@ -35,7 +35,10 @@ export function uriEncode(s: string): string {
 
 /** `20260101T120000Z` */
 export function amzDate(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** The headers to send: the given ones plus host, x-amz-date, x-amz-content-sha256, the token and Authorization. */
@@ -68,7 +71,10 @@ export function signV4(r: SignInput): Record<string, string> {
   ].join('\n');
   const scope = `${date.slice(0, 8)}/${r.region}/${r.service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', date, scope, sha256Hex(canonical)].join('\n');
-  const key = hmac(hmac(hmac(hmac(`AWS4${r.credentials.secretAccessKey}`, date.slice(0, 8)), r.region), r.service), 'aws4_request');
+  const key = hmac(
+    hmac(hmac(hmac(`AWS4${r.credentials.secretAccessKey}`, date.slice(0, 8)), r.region), r.service),
+    'aws4_request',
+  );
   const signature = createHmac('sha256', key).update(toSign).digest('hex');
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${r.credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
   // fetch() sets Host itself from the URL (the same value that was signed).

@@ -10,13 +10,20 @@
  * of MB a VM never reads). Symbolic links (node_modules/.bin) are left out: nothing on the VM runs them.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  promises as fs,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
-import { createWriteStream } from 'node:fs';
 import { TcError } from '../../kernel/errors.js';
 import { PulumiCode } from './codes.js';
 import { tarEnd, tarEntry } from './tar-writer.js';
@@ -26,7 +33,12 @@ export const DEPLOY_ONLY_PACKAGES = /^@pulumi\//;
 /** Top-level entries of this package that go into the artifact (node_modules is chosen separately). */
 export const PACKAGE_ENTRIES = ['package.json', 'oclif.manifest.json', 'bin', 'dist', 'templates'] as const;
 /** What `tclouds node run` needs at least: packing without it is refused. */
-export const REQUIRED_FILES = ['package.json', 'bin/run.js', 'dist/commands/node/run.js', 'dist/commands/node/fetch-secrets.js'];
+export const REQUIRED_FILES = [
+  'package.json',
+  'bin/run.js',
+  'dist/commands/node/run.js',
+  'dist/commands/node/fetch-secrets.js',
+];
 const GZIP_LEVEL = 6;
 
 interface LockPackage {
@@ -54,12 +66,17 @@ export function packageRoot(): string {
 /** node_modules/... directories of the production closure, resolved as Node resolves them (nearest first). */
 export function productionModules(root: string): string[] {
   const lockFile = join(root, 'package-lock.json');
-  if (!existsSync(lockFile)) throw packFailed(`${lockFile} is missing`, 'the artifact holds the locked dependencies: run `npm install` to write the lockfile');
+  if (!existsSync(lockFile))
+    throw packFailed(
+      `${lockFile} is missing`,
+      'the artifact holds the locked dependencies: run `npm install` to write the lockfile',
+    );
   const packages = (JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, LockPackage> }).packages;
   const found = new Set<string>();
   const queue: [string, string, boolean][] = [];
   const want = (from: string, deps: Record<string, string> | undefined, optional: boolean) => {
-    for (const name of Object.keys(deps ?? {})) if (!DEPLOY_ONLY_PACKAGES.test(name)) queue.push([from, name, optional]);
+    for (const name of Object.keys(deps ?? {}))
+      if (!DEPLOY_ONLY_PACKAGES.test(name)) queue.push([from, name, optional]);
   };
   const top = packages['']!;
   want('', top.dependencies, false);
@@ -148,11 +165,18 @@ export async function packArtifact(opts: { outDir: string }): Promise<{ path: st
   const path = join(opts.outDir, `tclouds-node-${version}.tgz`);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    await pipeline(Readable.from(tarStream(root, files)), createGzip({ level: GZIP_LEVEL }), createWriteStream(tmp, { mode: 0o644 }));
+    await pipeline(
+      Readable.from(tarStream(root, files)),
+      createGzip({ level: GZIP_LEVEL }),
+      createWriteStream(tmp, { mode: 0o644 }),
+    );
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });
-    throw packFailed(`cannot pack the node software into ${path}: ${(e as Error).message}`, 'check the free space and permissions of the stack directory');
+    throw packFailed(
+      `cannot pack the node software into ${path}: ${(e as Error).message}`,
+      'check the free space and permissions of the stack directory',
+    );
   }
   return { path, sha256: await sha256OfFile(path), bytes: statSync(path).size };
 }

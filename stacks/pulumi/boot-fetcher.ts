@@ -52,10 +52,14 @@ export function bootFetcherSource(): string {
   }
   const file = join(root, 'dist', 'boot', 'fetch-artifact.js');
   if (!existsSync(file)) {
-    throw new TcError(PulumiCode.bootFetcherMissing, `${file} is missing: cloud VMs of this build could not fetch their software`, {
-      exit: 7,
-      hint: 'build with `npm run build` (it bundles the boot fetcher with esbuild)',
-    });
+    throw new TcError(
+      PulumiCode.bootFetcherMissing,
+      `${file} is missing: cloud VMs of this build could not fetch their software`,
+      {
+        exit: 7,
+        hint: 'build with `npm run build` (it bundles the boot fetcher with esbuild)',
+      },
+    );
   }
   cached = readFileSync(file, 'utf8');
   return cached;

@@ -7,17 +7,18 @@
  * VM with its own identity at every start, see runtime/cloud-boot/). A spec change therefore never changes user
  * data, and user data may be shown in plans.
  */
-import { gzipSync } from 'node:zlib';
+
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
 import { TcError } from '../../kernel/errors.js';
 import type { BootFile } from '../../runtime/cloud-boot/boot-file.js';
 import { NODE_SPEC_VERSION, type NodeSpec, type PeerSpec } from '../../runtime/node-spec.js';
+import { bootFetcherSource } from './boot-fetcher.js';
 import { type BootValues, isArtifact, type NodeSecretKind } from './boot-refs.js';
 import { PulumiCode } from './codes.js';
-import { bootFetcherSource } from './boot-fetcher.js';
 
 /**
  * Paths on the VM (the systemd unit, the boot script and the spec agree on these). Secrets live in the unit's
@@ -76,7 +77,10 @@ function check(what: string, value: string, re: RegExp = SAFE): string {
   if (!re.test(value)) {
     throw new TcError(PulumiCode.bootValueInvalid, `cloud-init: unsafe ${what} ${JSON.stringify(value)}`, {
       exit: 3,
-      hint: re === HEX64 ? 'a SHA-256 is 64 lower-case hex digits' : 'boot values may hold only A-Z a-z 0-9 @ . _ / : + = -',
+      hint:
+        re === HEX64
+          ? 'a SHA-256 is 64 lower-case hex digits'
+          : 'boot values may hold only A-Z a-z 0-9 @ . _ / : + = -',
     });
   }
   return value;
@@ -117,11 +121,14 @@ function specPathOf(v: BootValues): string {
 
 /** Fills `{{NAME}}`; a multi-line value is indented like its placeholder (block scalars of the template). */
 function fill(template: string, values: Record<string, string>): string {
-  return template.replace(/^([ \t]*)(.*?)\{\{([A-Z0-9_]+)\}\}/gm, (whole, indent: string, before: string, k: string) => {
-    const value = values[k];
-    if (value === undefined) throw new Error(`cloud-init template uses unknown value {{${k}}}`);
-    return `${indent}${before}${value.replace(/\n(?=.)/g, `\n${indent}`)}`;
-  });
+  return template.replace(
+    /^([ \t]*)(.*?)\{\{([A-Z0-9_]+)\}\}/gm,
+    (_whole, indent: string, before: string, k: string) => {
+      const value = values[k];
+      if (value === undefined) throw new Error(`cloud-init template uses unknown value {{${k}}}`);
+      return `${indent}${before}${value.replace(/\n(?=.)/g, `\n${indent}`)}`;
+    },
+  );
 }
 
 /**
@@ -163,10 +170,14 @@ export function renderCloudInit(v: BootValues): string {
   if (/\{\s*\{/.test(text)) throw new Error('cloud-init template has a malformed placeholder');
   const bytes = Buffer.byteLength(text);
   if (bytes > USER_DATA_MAX_BYTES) {
-    throw new TcError(PulumiCode.bootValueInvalid, `cloud-init of ${v.nodeId} is ${bytes} bytes, over the ${USER_DATA_MAX_BYTES} bytes AWS accepts`, {
-      exit: 3,
-      hint: 'shorter secret references or fewer secrets per node',
-    });
+    throw new TcError(
+      PulumiCode.bootValueInvalid,
+      `cloud-init of ${v.nodeId} is ${bytes} bytes, over the ${USER_DATA_MAX_BYTES} bytes AWS accepts`,
+      {
+        exit: 3,
+        hint: 'shorter secret references or fewer secrets per node',
+      },
+    );
   }
   return text;
 }

@@ -51,7 +51,8 @@ function ustarSplit(path: string): [string, string] | undefined {
   for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
     const prefix = path.slice(0, i);
     const name = path.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= USTAR_PREFIX_MAX && Buffer.byteLength(name) <= USTAR_NAME_MAX) return [name, prefix];
+    if (Buffer.byteLength(prefix) <= USTAR_PREFIX_MAX && Buffer.byteLength(name) <= USTAR_NAME_MAX)
+      return [name, prefix];
   }
   return undefined;
 }
@@ -71,7 +72,12 @@ export function tarEntry(e: TarEntry): Buffer[] {
   if (split) return [header(split[0], split[1], e.data.length, mode, '0'), ...padded(e.data)];
   const pax = Buffer.from(paxRecord('path', e.path), 'utf8');
   const short = e.path.slice(-USTAR_NAME_MAX).replace(/^[^/]*\//, '');
-  return [header('PaxHeader', '', pax.length, 0o644, 'x'), ...padded(pax), header(short, '', e.data.length, mode, '0'), ...padded(e.data)];
+  return [
+    header('PaxHeader', '', pax.length, 0o644, 'x'),
+    ...padded(pax),
+    header(short, '', e.data.length, mode, '0'),
+    ...padded(e.data),
+  ];
 }
 
 /** The two zero blocks that end an archive. */

@@ -7,9 +7,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packArtifact, REQUIRED_FILES } from '../../stacks/pulumi/artifact.js';
+import { tempDir } from '../support/tmp.js';
 import { sha256 } from './boot-support.js';
 import { ROOT } from './plans.js';
-import { tempDir } from '../support/tmp.js';
 
 describe('packArtifact', () => {
   beforeAll(() => {
@@ -30,7 +30,8 @@ describe('packArtifact', () => {
     expect(list.status).toBe(0);
     const names = new Set(list.stdout.trim().split('\n'));
     for (const f of REQUIRED_FILES) expect(names).toContain(`package/${f}`);
-    for (const dep of ['@oclif/core', 'zod', 'yaml', 'jose']) expect(names).toContain(`package/node_modules/${dep}/package.json`);
+    for (const dep of ['@oclif/core', 'zod', 'yaml', 'jose'])
+      expect(names).toContain(`package/node_modules/${dep}/package.json`);
     expect([...names].some((n) => n.startsWith('package/node_modules/@pulumi/'))).toBe(false);
     expect([...names].some((n) => n.includes('/.bin/'))).toBe(false);
     const again = await packArtifact({ outDir: join(dir, 'two') });

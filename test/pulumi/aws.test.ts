@@ -148,7 +148,9 @@ describe('AWS program (mock runtime)', () => {
     expect(doc.users[0]).toMatchObject({ name: 'tclouds', system: true });
     const file = (p: string) => doc.write_files.find((f) => f.path === p)!;
     const unit = file('/etc/systemd/system/tclouds-node.service').content;
-    expect(unit).toContain('ExecStart=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node run --spec /run/tclouds/spec.json\n');
+    expect(unit).toContain(
+      'ExecStart=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node run --spec /run/tclouds/spec.json\n',
+    );
     expect(unit).toMatch(/^User=tclouds$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(file('/etc/tclouds/boot.env').content).toContain(`NODE_SHA256=${NODE_LINUX_X64_SHA256}\n`);
@@ -204,9 +206,7 @@ describe('AWS program (mock runtime)', () => {
     }
     // Storage gateways get no clientSigners (signatures are an SMR client option).
     const gw = plan.components.vault!.nodes[0]!;
-    expect(
-      specOf(run, gw.id).clientSigners,
-    ).toBeUndefined();
+    expect(specOf(run, gw.id).clientSigners).toBeUndefined();
   });
 
   it("gateway VMs reach their component's buckets through an instance role naming exactly those buckets", async () => {

@@ -32,7 +32,11 @@ import {
 } from './boot-support.js';
 import { compileText, denseTopology, ROOT } from './plans.js';
 
-const SOURCES_NEWER_THAN_DIST = ['runtime/cloud-boot/secrets.ts', 'commands/node/fetch-secrets.ts', 'runtime/cloud-boot/artifact.ts'];
+const SOURCES_NEWER_THAN_DIST = [
+  'runtime/cloud-boot/secrets.ts',
+  'commands/node/fetch-secrets.ts',
+  'runtime/cloud-boot/artifact.ts',
+];
 
 /** The artifact is packed from dist/: build it when it is missing or older than the boot code. */
 function ensureBuilt(): void {
@@ -122,13 +126,16 @@ async function boot(provider: 'aws' | 'gcp', opts: { object?: string; nodeSha?: 
   };
   const secrets = refsOf(provider, node.id);
   const values = [JSON.stringify(spec, null, 2), keys.privatePem[node.id]!, keys.adminToken];
-  secrets.forEach((s, i) => stand.secrets.set(s.ref, values[i]!));
+  for (const [i, s] of secrets.entries()) stand.secrets.set(s.ref, values[i]!);
   const bucket = provider === 'aws' ? 'tclouds-demo-artifacts' : 'tclouds-demo-gcp';
   const v: BootValues = {
     nodeId: node.id,
     provider,
     ...(provider === 'aws' ? { region } : {}),
-    software: { locator: `${provider === 'aws' ? 's3' : 'gs'}://${bucket}/node/${opts.object ?? 'tclouds.tgz'}`, sha256: artifact.sha256 },
+    software: {
+      locator: `${provider === 'aws' ? 's3' : 'gs'}://${bucket}/node/${opts.object ?? 'tclouds.tgz'}`,
+      sha256: artifact.sha256,
+    },
     nodeRuntime: { ...nodeRuntime, sha256: opts.nodeSha ?? nodeRuntime.sha256 },
     secrets,
   };
@@ -136,7 +143,11 @@ async function boot(provider: 'aws' | 'gcp', opts: { object?: string; nodeSha?: 
   // boot.json gets the stand-in endpoints (a field only tests write) and the VM's paths under the root.
   writeFiles(doc, root, (path, text) => {
     if (path !== '/etc/tclouds/boot.json') return text;
-    const b = JSON.parse(text.toString()) as { secrets: { path: string }[]; paths: Record<string, string>; endpoints?: unknown };
+    const b = JSON.parse(text.toString()) as {
+      secrets: { path: string }[];
+      paths: Record<string, string>;
+      endpoints?: unknown;
+    };
     for (const s of b.secrets) s.path = join(root, s.path);
     for (const k of Object.keys(b.paths)) b.paths[k] = join(root, b.paths[k]!);
     b.endpoints = stand.endpoints;
@@ -154,7 +165,13 @@ async function fetchSecretsCli(b: Booted): Promise<Ran> {
   delete env.NODE_ENV;
   const p = spawn(
     join(b.root, 'opt/tclouds/node/bin/node'),
-    [join(b.root, 'opt/tclouds/app/bin/run.js'), 'node', 'fetch-secrets', '--boot', join(b.root, 'etc/tclouds/boot.json')],
+    [
+      join(b.root, 'opt/tclouds/app/bin/run.js'),
+      'node',
+      'fetch-secrets',
+      '--boot',
+      join(b.root, 'etc/tclouds/boot.json'),
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -175,7 +192,9 @@ describe('the rendered boot script, run as a program', () => {
     const health = await waitHealthy(aws.spec);
     expect(health).toMatchObject({ id: aws.spec.id, status: 'ok' });
     // Installed from the artifact, started by the unit's ExecStart.
-    expect(readFileSync(join(aws.root, 'systemctl.log'), 'utf8')).toBe('daemon-reload\nenable --now tclouds-node.service\n');
+    expect(readFileSync(join(aws.root, 'systemctl.log'), 'utf8')).toBe(
+      'daemon-reload\nenable --now tclouds-node.service\n',
+    );
     expect(existsSync(join(aws.root, 'opt/tclouds/app/dist/commands/node/run.js'))).toBe(true);
     for (const kind of ['spec', 'node-key', 'admin-token'] as const) {
       expect(statSync(join(aws.root, SECRET_PATHS[kind])).mode & 0o777).toBe(0o600);
@@ -215,7 +234,9 @@ describe('the rendered boot script, run as a program', () => {
   it('an artifact whose SHA-256 differs stops the boot: nothing installed, no node started', async () => {
     const b = await boot('aws', { object: 'tampered.tgz' });
     expect(b.ran.code).toBe(1);
-    expect(b.ran.stderr).toMatch(/error TC417 aws: the node software s3:\/\/\S+\/tampered\.tgz has SHA-256 [0-9a-f]{64}, boot\.json expects/);
+    expect(b.ran.stderr).toMatch(
+      /error TC417 aws: the node software s3:\/\/\S+\/tampered\.tgz has SHA-256 [0-9a-f]{64}, boot\.json expects/,
+    );
     expect(b.ran.stderr).toContain('the node was not started');
     expect(existsSync(join(b.root, 'opt/tclouds/app'))).toBe(false);
     expect(existsSync(join(b.root, 'var/cache/tclouds/tclouds.tgz'))).toBe(false);

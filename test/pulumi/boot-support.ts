@@ -42,7 +42,11 @@ export function fileContent(f: CloudInitDoc['write_files'][number]): Buffer {
 }
 
 /** Writes the document's files under `root`; `edit` may change a file's text (boot.json gets the stand-ins). */
-export function writeFiles(doc: CloudInitDoc, root: string, edit: (path: string, text: Buffer) => Buffer = (_, t) => t): void {
+export function writeFiles(
+  doc: CloudInitDoc,
+  root: string,
+  edit: (path: string, text: Buffer) => Buffer = (_, t) => t,
+): void {
   for (const f of doc.write_files) {
     const file = join(root, f.path);
     mkdirSync(dirname(file), { recursive: true });
@@ -93,7 +97,13 @@ export interface Ran {
 export async function runBoot(doc: CloudInitDoc, root: string, bin: string): Promise<Ran> {
   if (doc.runcmd.length !== 1) throw new Error(`expected one runcmd entry, got ${JSON.stringify(doc.runcmd)}`);
   const [cmd, script, ...rest] = doc.runcmd[0]!;
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, TCLOUDS_TEST_ROOT: root, no_proxy: '*', NO_PROXY: '*' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    TCLOUDS_TEST_ROOT: root,
+    no_proxy: '*',
+    NO_PROXY: '*',
+  };
   // Under vitest NODE_ENV=test, which makes oclif look for TypeScript: a VM has no NODE_ENV.
   delete env.NODE_ENV;
   for (const k of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'all_proxy']) delete env[k];
@@ -109,7 +119,12 @@ export async function runBoot(doc: CloudInitDoc, root: string, bin: string): Pro
 export const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 /** The role credentials the AWS stand-in issues (and checks signatures with). */
-export const ROLE = { name: 'tclouds-node', accessKeyId: 'ASIATESTBOOT', secret: 'boot-test-secret-key', token: 'boot-session-token' };
+export const ROLE = {
+  name: 'tclouds-node',
+  accessKeyId: 'ASIATESTBOOT',
+  secret: 'boot-test-secret-key',
+  token: 'boot-session-token',
+};
 const IMDS_TOKEN = 'imds-v2-token';
 const GCP_TOKEN = 'gcp-access-token';
 
@@ -143,9 +158,10 @@ function send(res: ServerResponse, status: number, body: string | Buffer, type =
  * with the same canonical request, key derivation and string to sign.
  */
 function parseAnyService(req: IncomingMessage): SignedRequest | undefined {
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
-    String(req.headers.authorization ?? ''),
-  );
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+      String(req.headers.authorization ?? ''),
+    );
   if (!m) return undefined;
   return {
     accessKeyId: m[1]!,
@@ -173,7 +189,8 @@ function awsSigned(req: IncomingMessage, body: Buffer, service: string): string 
     if (service === 's3') verifySignature(parts, s, pairs, ROLE.secret, Date.now());
     else {
       const key = signingKey(ROLE.secret, s.date, s.region, s.service);
-      if (!hexEqual(hmacHex(key, stringToSign(canonicalRequest(parts, s, pairs), s)), s.signature)) return 'signature does not match';
+      if (!hexEqual(hmacHex(key, stringToSign(canonicalRequest(parts, s, pairs), s)), s.signature))
+        return 'signature does not match';
     }
     return undefined;
   } catch (e) {
@@ -181,23 +198,39 @@ function awsSigned(req: IncomingMessage, body: Buffer, service: string): string 
   }
 }
 
-function aws(s: StandIns, req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
-  if (path === '/imds/latest/api/token' && req.method === 'PUT' && req.headers['x-aws-ec2-metadata-token-ttl-seconds']) {
+function aws(s: StandIns, req: IncomingMessage, res: ServerResponse, path: string, body: Buffer) {
+  if (
+    path === '/imds/latest/api/token' &&
+    req.method === 'PUT' &&
+    req.headers['x-aws-ec2-metadata-token-ttl-seconds']
+  ) {
     return send(res, 200, IMDS_TOKEN, 'text/plain');
   }
   if (path.startsWith('/imds/')) {
     if (req.headers['x-aws-ec2-metadata-token'] !== IMDS_TOKEN) return send(res, 401, '', 'text/plain');
     if (path === '/imds/latest/meta-data/iam/security-credentials/') return send(res, 200, ROLE.name, 'text/plain');
     if (path === `/imds/latest/meta-data/iam/security-credentials/${ROLE.name}`) {
-      return send(res, 200, JSON.stringify({ Code: 'Success', AccessKeyId: ROLE.accessKeyId, SecretAccessKey: ROLE.secret, Token: ROLE.token }));
+      return send(
+        res,
+        200,
+        JSON.stringify({
+          Code: 'Success',
+          AccessKeyId: ROLE.accessKeyId,
+          SecretAccessKey: ROLE.secret,
+          Token: ROLE.token,
+        }),
+      );
     }
     return send(res, 404, '', 'text/plain');
   }
   if (path.startsWith('/s3/')) {
     const why = awsSigned(req, body, 's3');
-    if (why) return send(res, 403, `<Error><Code>AccessDenied</Code><Message>${why}</Message></Error>`, 'application/xml');
+    if (why)
+      return send(res, 403, `<Error><Code>AccessDenied</Code><Message>${why}</Message></Error>`, 'application/xml');
     const obj = s.objects.get(decodeURIComponent(path.slice('/s3/'.length)));
-    return obj ? send(res, 200, obj, 'application/octet-stream') : send(res, 404, '<Error><Code>NoSuchKey</Code></Error>', 'application/xml');
+    return obj
+      ? send(res, 200, obj, 'application/octet-stream')
+      : send(res, 404, '<Error><Code>NoSuchKey</Code></Error>', 'application/xml');
   }
   // Secrets Manager, JSON 1.1 protocol: refusals are 400 with an exception type, as AWS answers them.
   const why = awsSigned(req, body, 'secretsmanager');
@@ -205,13 +238,18 @@ function aws(s: StandIns, req: IncomingMessage, res: ServerResponse, path: strin
     return send(res, 400, JSON.stringify({ __type: 'UnrecognizedClientException', message: why ?? 'bad target' }));
   }
   const id = (JSON.parse(body.toString()) as { SecretId: string }).SecretId;
-  if (s.denied.has(id)) return send(res, 400, JSON.stringify({ __type: 'AccessDeniedException', Message: `not authorized to GetSecretValue on ${id}` }));
+  if (s.denied.has(id))
+    return send(
+      res,
+      400,
+      JSON.stringify({ __type: 'AccessDeniedException', Message: `not authorized to GetSecretValue on ${id}` }),
+    );
   const v = s.secrets.get(id);
   if (v === undefined) return send(res, 400, JSON.stringify({ __type: 'ResourceNotFoundException' }));
   send(res, 200, JSON.stringify({ ARN: id, Name: id.split(':').pop(), SecretString: v, VersionId: 'v1' }));
 }
 
-function gcp(s: StandIns, req: IncomingMessage, res: ServerResponse, path: string): void {
+function gcp(s: StandIns, req: IncomingMessage, res: ServerResponse, path: string) {
   if (path === '/gcpmeta/computeMetadata/v1/instance/service-accounts/default/token') {
     if (req.headers['metadata-flavor'] !== 'Google') return send(res, 403, '', 'text/plain');
     return send(res, 200, JSON.stringify({ access_token: GCP_TOKEN, expires_in: 3599, token_type: 'Bearer' }));
@@ -255,10 +293,11 @@ export async function startStandIns(): Promise<StandIns> {
     gcs: `${s.base}/gcs`,
     secretManager: `${s.base}/gsm`,
   };
-  s.close = () => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  });
+  s.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return s;
 }
 

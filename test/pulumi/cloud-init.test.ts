@@ -4,7 +4,7 @@
  * Node runtime is a well-formed official tarball reference.
  */
 import { describe, expect, it } from 'vitest';
-import { TcError } from '../../kernel/errors.js';
+import type { TcError } from '../../kernel/errors.js';
 import type { BootValues } from '../../stacks/pulumi/boot-refs.js';
 import { cloudNodeSpec, renderCloudInit, SECRET_PATHS, USER_DATA_MAX_BYTES } from '../../stacks/pulumi/cloud-init.js';
 import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
@@ -18,9 +18,24 @@ import { parseCloudInit, writtenFile } from './boot-support.js';
 import { compileText, denseTopology } from './plans.js';
 
 const PROVIDERS = [
-  { provider: 'aws', region: 'eu-west-1', locator: 's3://demo-artifacts-x1/node/tclouds-0.1.0.tgz', ref: (n: string, k: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:tclouds/demo/${n}/${k}-AbCdEf` },
-  { provider: 'azure', region: 'westeurope', locator: 'https://demoartifacts.blob.core.windows.net/node/tclouds-0.1.0.tgz', ref: (n: string, k: string) => `https://demo-vault.vault.azure.net/secrets/${n}-${k}` },
-  { provider: 'gcp', region: 'europe-west1', locator: 'gs://demo-artifacts-x1/node/tclouds-0.1.0.tgz', ref: (n: string, k: string) => `projects/demo/secrets/${n}-${k}` },
+  {
+    provider: 'aws',
+    region: 'eu-west-1',
+    locator: 's3://demo-artifacts-x1/node/tclouds-0.1.0.tgz',
+    ref: (n: string, k: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:tclouds/demo/${n}/${k}-AbCdEf`,
+  },
+  {
+    provider: 'azure',
+    region: 'westeurope',
+    locator: 'https://demoartifacts.blob.core.windows.net/node/tclouds-0.1.0.tgz',
+    ref: (n: string, k: string) => `https://demo-vault.vault.azure.net/secrets/${n}-${k}`,
+  },
+  {
+    provider: 'gcp',
+    region: 'europe-west1',
+    locator: 'gs://demo-artifacts-x1/node/tclouds-0.1.0.tgz',
+    ref: (n: string, k: string) => `projects/demo/secrets/${n}-${k}`,
+  },
 ] as const;
 
 const SHA = 'ab'.repeat(32);
@@ -47,7 +62,9 @@ describe('renderCloudInit', () => {
       expect(text).toContain(`ARTIFACT_LOCATOR=${p.locator}\n`);
       expect(text).toContain(`ARTIFACT_SHA256=${SHA}\n`);
       expect(text).toContain(`NODE_SHA256=${NODE_LINUX_X64_SHA256}\n`);
-      expect(text).toContain(`NODE_URL=https://nodejs.org/dist/${NODE_RUNTIME_VERSION}/node-${NODE_RUNTIME_VERSION}-linux-x64.tar.xz\n`);
+      expect(text).toContain(
+        `NODE_URL=https://nodejs.org/dist/${NODE_RUNTIME_VERSION}/node-${NODE_RUNTIME_VERSION}-linux-x64.tar.xz\n`,
+      );
       // Nothing secret: no key (PEM or its base64), no admin token, no spec contents.
       expect(text).not.toContain('PRIVATE KEY');
       for (const pem of Object.values(keys.privatePem)) {
@@ -71,8 +88,12 @@ describe('renderCloudInit', () => {
       });
       expect(boot.endpoints).toBeUndefined();
       const unit = writtenFile(doc, '/etc/systemd/system/tclouds-node.service');
-      expect(unit).toContain('ExecStartPre=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node fetch-secrets --boot /etc/tclouds/boot.json\n');
-      expect(unit).toContain(`ExecStart=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node run --spec ${SECRET_PATHS.spec}\n`);
+      expect(unit).toContain(
+        'ExecStartPre=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node fetch-secrets --boot /etc/tclouds/boot.json\n',
+      );
+      expect(unit).toContain(
+        `ExecStart=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node run --spec ${SECRET_PATHS.spec}\n`,
+      );
       expect(unit).toMatch(/^User=tclouds$/m);
       expect(unit).toMatch(/^RuntimeDirectoryMode=0700$/m);
       expect(doc.runcmd).toEqual([['sh', '/usr/local/lib/tclouds-boot/boot.sh']]);
@@ -125,6 +146,8 @@ describe('renderCloudInit', () => {
   it('pins one Node LTS with 64-hex official checksums', () => {
     expect(NODE_RUNTIME_VERSION).toMatch(/^v(22|24)\.\d+\.\d+$/);
     for (const sha of [NODE_LINUX_X64_SHA256, NODE_LINUX_ARM64_SHA256]) expect(sha).toMatch(/^[0-9a-f]{64}$/);
-    expect(pinnedNodeRuntime().url).toMatch(/^https:\/\/nodejs\.org\/dist\/v\d+\.\d+\.\d+\/node-v[\d.]+-linux-x64\.tar\.xz$/);
+    expect(pinnedNodeRuntime().url).toMatch(
+      /^https:\/\/nodejs\.org\/dist\/v\d+\.\d+\.\d+\/node-v[\d.]+-linux-x64\.tar\.xz$/,
+    );
   });
 });
