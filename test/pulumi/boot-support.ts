@@ -127,6 +127,11 @@ export const ROLE = {
 };
 const IMDS_TOKEN = 'imds-v2-token';
 const GCP_TOKEN = 'gcp-access-token';
+/** Managed-identity tokens the Azure stand-in issues, per resource. */
+const AZURE_TOKENS: Record<string, string> = {
+  'https://vault.azure.net': 'azure-vault-token',
+  'https://storage.azure.com/': 'azure-storage-token',
+};
 
 export interface StandIns {
   base: string;
@@ -268,7 +273,39 @@ function gcp(s: StandIns, req: IncomingMessage, res: ServerResponse, path: strin
   send(res, 200, JSON.stringify({ name: `${m[1]}/versions/1`, payload: { data: Buffer.from(v).toString('base64') } }));
 }
 
-/** One loopback server standing in for AWS (IMDSv2, S3, Secrets Manager) and GCP (metadata, GCS, Secret Manager). */
+/** Azure: IMDS managed-identity tokens per resource, Blob GET (OAuth needs x-ms-version), Key Vault secrets. */
+function azure(s: StandIns, req: IncomingMessage, res: ServerResponse, url: string) {
+  const u = new URL(url, 'http://stand-in');
+  if (u.pathname === '/azimds/metadata/identity/oauth2/token') {
+    const token = AZURE_TOKENS[u.searchParams.get('resource') ?? ''];
+    if (req.headers.metadata !== 'true' || !token) return send(res, 400, '{"error":"invalid_request"}');
+    return send(res, 200, JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: '86399' }));
+  }
+  if (u.pathname.startsWith('/blob/')) {
+    if (
+      req.headers.authorization !== `Bearer ${AZURE_TOKENS['https://storage.azure.com/']}` ||
+      !req.headers['x-ms-version']
+    ) {
+      return send(res, 403, '<Error><Code>AuthorizationPermissionMismatch</Code></Error>', 'application/xml');
+    }
+    const obj = s.objects.get(decodeURIComponent(u.pathname.slice('/blob/'.length)));
+    return obj ? send(res, 200, obj, 'application/octet-stream') : send(res, 404, '', 'application/xml');
+  }
+  if (
+    req.headers.authorization !== `Bearer ${AZURE_TOKENS['https://vault.azure.net']}` ||
+    !u.searchParams.get('api-version')
+  ) {
+    return send(res, 401, '{"error":{"code":"Unauthorized"}}');
+  }
+  const name = u.pathname.replace(/^\/kv\/secrets\//, '');
+  if (s.denied.has(name))
+    return send(res, 403, JSON.stringify({ error: { code: 'Forbidden', message: 'no get permission' } }));
+  const v = s.secrets.get(name);
+  if (v === undefined) return send(res, 404, JSON.stringify({ error: { code: 'SecretNotFound' } }));
+  send(res, 200, JSON.stringify({ value: v, id: `https://demo-vault.vault.azure.net/secrets/${name}/1` }));
+}
+
+/** One loopback server standing in for AWS (IMDSv2, S3, Secrets Manager), GCP (metadata, GCS, Secret Manager) and Azure. */
 export async function startStandIns(): Promise<StandIns> {
   const s = { objects: new Map(), secrets: new Map(), denied: new Set(), seen: [] } as unknown as StandIns;
   const server: Server = createServer((req, res) => {
@@ -280,6 +317,7 @@ export async function startStandIns(): Promise<StandIns> {
         return f ? send(res, 200, f, 'application/octet-stream') : send(res, 404, '', 'text/plain');
       }
       if (/^\/(imds|s3|sm)\//.test(path)) return aws(s, req, res, path, body);
+      if (/^\/(azimds|blob|kv)\//.test(path)) return azure(s, req, res, req.url ?? '/');
       return gcp(s, req, res, path);
     });
   });
@@ -292,6 +330,9 @@ export async function startStandIns(): Promise<StandIns> {
     gcpMetadata: `${s.base}/gcpmeta`,
     gcs: `${s.base}/gcs`,
     secretManager: `${s.base}/gsm`,
+    azureImds: `${s.base}/azimds`,
+    azureBlob: `${s.base}/blob`,
+    keyVault: `${s.base}/kv`,
   };
   s.close = () =>
     new Promise<void>((r) => {
