@@ -79,12 +79,21 @@ beforeAll(async () => {
   Object.assign(nodeRuntime, { url: `${stand.base}/files/node.tar.gz`, sha256: sha256(nodeTar) });
 }, 600_000);
 
-afterAll(async () => {
-  for (const pid of running) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {}
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
+};
+const STOP_WAIT_MS = 20_000;
+
+/** Stops the started nodes (SIGTERM, their clean stop) and waits until they are gone. */
+afterAll(async () => {
+  for (const pid of running) if (alive(pid)) process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (running.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   await stand?.close();
 });
 
