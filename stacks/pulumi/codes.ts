@@ -29,10 +29,14 @@ export const PulumiCode = {
   addressSpace: 'TC361',
   /** destroy --keep-data without the record of what was deployed (which resources are data). Exit 4. */
   keepDataUnknown: 'TC362',
+  /** Cloud boot: this build has no bundled first-boot fetcher (dist/boot/fetch-artifact.js). Exit 7. */
+  bootFetcherMissing: 'TC363',
+  /** Cloud boot: a boot value is unsafe for the boot script (not [A-Za-z0-9@._/:+=-], or a bad checksum). Exit 3. */
+  bootValueInvalid: 'TC364',
+  /** Cloud boot: the node software artifact could not be packed (no dist/, a missing dependency). Exit 7. */
+  artifactPackFailed: 'TC365',
   /** `--node-package` is not an exact `name@version` (it is written into every VM's boot values). Exit 2. */
   badNodePackage: 'TC370',
-  /** The node software could not be packed into the stack's artifact. Exit 1. */
-  artifactFailed: 'TC371',
 } as const;
 export type PulumiCodeValue = (typeof PulumiCode)[keyof typeof PulumiCode];
 

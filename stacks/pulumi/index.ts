@@ -43,9 +43,10 @@ import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
 import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
+import { pinnedNodeRuntime } from './node-runtime.js';
 import type { ProgramInputs, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
-import { type ArtifactSource, INTERIM_NODE_RUNTIME, npmPackArtifact, publishedPackage } from './software.js';
+import { type ArtifactSource, publishedPackage } from './software.js';
 import {
   clearImagePins,
   ensureNameSuffix,
@@ -64,7 +65,10 @@ export const PROJECT_NAME = 'tclouds';
 export interface PulumiRealizerOptions {
   /** Engine port; default: TCLOUDS_PULUMI_REPLAY=<recording.json> replays a recording, else the Automation API. */
   engine?: PulumiEngine;
-  /** Packs the node software (preview and deploy); default: `npm pack` of this installation. */
+  /**
+   * Packs the node software (preview and deploy); default: artifact.ts `packArtifact`, this build with its locked
+   * production dependencies.
+   */
   artifact?: ArtifactSource;
 }
 
@@ -74,7 +78,7 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
     target,
     provider: target,
     engine: () => opts.engine ?? defaultEngine(),
-    artifact: opts.artifact ?? npmPackArtifact,
+    artifact: opts.artifact ?? packArtifactLazily,
   };
   return {
     check: () => cloud.engine().check(),
@@ -84,6 +88,9 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
     outputs: (ctx) => readOutputs(cloud, ctx),
   };
 }
+
+/** artifact.ts `packArtifact`, loaded only when a deploy or plan packs (commands that never pack skip it). */
+const packArtifactLazily: ArtifactSource = async (opts) => (await import('./artifact.js')).packArtifact(opts);
 
 /** One cloud target of the realizer: its name, its provider (the same word), and the engine it drives. */
 interface CloudTarget {
@@ -109,7 +116,7 @@ function programInputs(
     software: opts.software,
     nameSuffix: opts.nameSuffix,
     images: opts.images,
-    nodeRuntime: INTERIM_NODE_RUNTIME,
+    nodeRuntime: pinnedNodeRuntime(),
     externalHosts: externalHosts(stackDir, target),
     externalBucketCredentials: externalBucketCredentials(plan, stackDir, target),
     retainData: opts.retainData,

@@ -12,31 +12,21 @@
  */
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
 import type { BootValues, NodeRuntimeRef, NodeSecretKind, NodeSecretRef } from './boot-refs.js';
-import { VM_PATHS } from './cloud-init.js';
+import { SECRET_PATHS } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { containerName, globalBucketName, storageAccountName } from './names.js';
 import type { SoftwareInput } from './program-env.js';
-
-/** Where the secrets land on the VM (0600, owned by the node's user); the spec names the same paths. */
-export const SECRET_PATHS = {
-  spec: VM_PATHS.spec,
-  nodeKey: VM_PATHS.keyFile,
-  adminToken: VM_PATHS.adminTokenFile,
-  bucketCredentials: '/etc/tclouds/keys/bucket-credentials.json',
-  /** components/storage/node.ts looks for the writer key next to the node key under this name. */
-  writerKey: (component: string) => `/etc/tclouds/keys/storage-${component}-writer.key`,
-} as const;
 
 /** The secrets one node fetches at boot, in a fixed order. Gateways (nodes that write buckets) get two more. */
 export function secretFilesOf(plan: Plan, node: PlannedNode): { kind: NodeSecretKind; path: string }[] {
   const files: { kind: NodeSecretKind; path: string }[] = [
     { kind: 'spec', path: SECRET_PATHS.spec },
-    { kind: 'node-key', path: SECRET_PATHS.nodeKey },
-    { kind: 'admin-token', path: SECRET_PATHS.adminToken },
+    { kind: 'node-key', path: SECRET_PATHS['node-key'] },
+    { kind: 'admin-token', path: SECRET_PATHS['admin-token'] },
   ];
   if (isGateway(plan, node)) {
-    files.push({ kind: 'writer-key', path: SECRET_PATHS.writerKey(node.component) });
-    files.push({ kind: 'bucket-credentials', path: SECRET_PATHS.bucketCredentials });
+    files.push({ kind: 'writer-key', path: SECRET_PATHS['writer-key'] });
+    files.push({ kind: 'bucket-credentials', path: SECRET_PATHS['bucket-credentials'] });
   }
   return files;
 }
@@ -113,6 +103,7 @@ export function gatewayCredentialConfig(
   credentials: Record<string, CredentialSource>;
   accounts: Record<string, string>;
   buckets: Record<string, string>;
+  writerKeyFile: string;
 } {
   const credentials: Record<string, CredentialSource> = {};
   const accounts: Record<string, string> = {};
@@ -121,7 +112,7 @@ export function gatewayCredentialConfig(
     const p = plan.clouds[b.cloud]?.provider;
     if (p !== 'aws' && p !== 'azure' && p !== 'gcp') continue;
     credentials[b.cloud] =
-      p === provider ? IDENTITY_SOURCE[p] : { source: 'file', file: SECRET_PATHS.bucketCredentials };
+      p === provider ? IDENTITY_SOURCE[p] : { source: 'file', file: SECRET_PATHS['bucket-credentials'] };
     if (p === 'azure') {
       accounts[b.cloud] = storageAccountName(plan.stack, b.cloud, b.name, nameSuffix);
       buckets[b.cloud] = containerName(b.name);
@@ -129,7 +120,8 @@ export function gatewayCredentialConfig(
       buckets[b.cloud] = globalBucketName(b.name, nameSuffix);
     }
   }
-  return { credentials, accounts, buckets };
+  // The writer key arrives as a secret at its own path (not next to the node key, where the gateway looks by default).
+  return { credentials, accounts, buckets, writerKeyFile: SECRET_PATHS['writer-key'] };
 }
 
 /** One cloud's entry of a gateway's `bucket-credentials` secret. */

@@ -11,8 +11,8 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
-import type { BootValues, NodeSecretKind } from './boot-refs.js';
-import { cloudNodeSpec } from './cloud-init.js';
+import type { NodeSecretKind } from './boot-refs.js';
+import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { checkLimits } from './limits.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
@@ -168,13 +168,14 @@ function nodeSecretsOf(
 }
 
 /**
- * The node's user data from what the provider created for it: BootValues only, rendered for cloud-init.
- * Depends on the secret refs and the artifact, never on the spec or a key.
+ * The node's user data from what the provider created for it: BootValues only, rendered by `renderCloudInit` (the
+ * one renderer of the program and of the plan-time size check). Depends on the secret refs and the artifact, never
+ * on the spec or a key.
  */
 function userDataOf(inputs: ProgramInputs, provider: CloudProvider, nodeId: string, refs: NodeBootRefs) {
   const secretRefs = pulumi.all(refs.secrets.map((s) => pulumi.output(s.ref)));
   return pulumi.all([secretRefs, pulumi.output(refs.artifactLocator)]).apply(([ids, locator]) =>
-    renderUserData(
+    renderCloudInit(
       bootValuesOf(nodeId, provider, inputs.software, inputs.nodeRuntime, {
         ...(refs.region ? { region: refs.region } : {}),
         ...(locator ? { artifactLocator: locator } : {}),
@@ -197,7 +198,7 @@ function userDataBeforeCreate(plan: Plan, model: RealizationModel, inputs: Progr
       ? `arn:aws:secretsmanager:${region}:${'0'.repeat(AWS_ACCOUNT_DIGITS)}:secret:${awsSecretName(plan.stack, nodeId, kind)}-XXXXXX`
       : `${LONGEST_SECRET_REF_STEM}/${nodeId}-${kind}`;
   const sha256 = 'artifact' in inputs.software ? inputs.software.artifact.sha256 : '';
-  return renderUserData(
+  return renderCloudInit(
     bootValuesOf(nodeId, model.provider, inputs.software, inputs.nodeRuntime, {
       ...(model.provider === 'aws' ? { region } : {}),
       artifactLocator: `s3://${'x'.repeat(BUCKET_NAME_MAX)}/${artifactObjectName(sha256)}`,
@@ -208,28 +209,6 @@ function userDataBeforeCreate(plan: Plan, model: RealizationModel, inputs: Progr
 const AWS_ACCOUNT_DIGITS = 12;
 /** Azure Key Vault secret ids and GCP secret names are not measured against a limit; a long stand-in. */
 const LONGEST_SECRET_REF_STEM = `https://${'x'.repeat(24)}.vault.azure.net/secrets`;
-
-/** The node's user data from its BootValues: the one renderer of the program and of the plan-time size check. */
-const renderUserData = renderBootValues;
-
-/**
- * Until the boot side's `renderCloudInit(BootValues)` lands: a cloud-config that writes the BootValues to
- * /etc/tclouds/boot.json (the file the boot script reads). The merge replaces this body with that call.
- */
-export function renderBootValues(v: BootValues): string {
-  const json = JSON.stringify(v, null, 2);
-  const content = Buffer.from(`${json}\n`, 'utf8').toString('base64');
-  return [
-    '#cloud-config',
-    'write_files:',
-    `  - path: ${BOOT_VALUES_PATH}`,
-    '    encoding: b64',
-    `    content: ${content}`,
-    "    permissions: '0644'",
-    '',
-  ].join('\n');
-}
-const BOOT_VALUES_PATH = '/etc/tclouds/boot.json';
 
 function sourceRangesOf(
   rule: ModelRule,

@@ -14,8 +14,9 @@ import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { adminTokenFileOf, ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import { type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
 import { globalBucketName } from '../../stacks/pulumi/names.js';
+import { NODE_LINUX_X64_SHA256, pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
-import { INTERIM_NODE_RUNTIME, publishedPackage } from '../../stacks/pulumi/software.js';
+import { publishedPackage } from '../../stacks/pulumi/software.js';
 import { thrownTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
 import { checkBoot, secretValue } from './boot.js';
@@ -152,17 +153,35 @@ describe('AWS program (mock runtime)', () => {
       metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true },
     });
+    // The rendered cloud-init: the pinned Node runtime and the software by checksum, a unit under its own user.
+    const text = userDataOf(provider, vm);
+    const doc = parse(text) as {
+      users: { name: string; system: boolean }[];
+      write_files: { path: string; content: string }[];
+      runcmd: (string | string[])[];
+    };
+    expect(doc.users[0]).toMatchObject({ name: 'tclouds', system: true });
+    const file = (p: string) => doc.write_files.find((f) => f.path === p)!;
+    const unit = file('/etc/systemd/system/tclouds-node.service').content;
+    expect(unit).toContain(
+      'ExecStart=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node run --spec /run/tclouds/spec.json\n',
+    );
+    expect(unit).toMatch(/^User=tclouds$/m);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(file('/etc/tclouds/boot.env').content).toContain(`NODE_SHA256=${NODE_LINUX_X64_SHA256}\n`);
+    expect(file('/etc/tclouds/boot.env').content).toContain(`ARTIFACT_SHA256=${testArtifact().sha256}\n`);
+    expect(doc.runcmd).toEqual([['sh', '/usr/local/lib/tclouds-boot/boot.sh']]);
     const boot = bootValuesOfVm(provider, vm);
     const region = plan.clouds[plan.components.ledger!.nodes[0]!.cloud]!.region;
-    expect(boot).toMatchObject({ region, nodeRuntime: INTERIM_NODE_RUNTIME });
+    expect(boot).toMatchObject({ region, nodeRuntime: pinnedNodeRuntime() });
     expect(boot.software).toEqual({
       locator: `s3://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
       sha256: testArtifact().sha256,
     });
     expect(boot.secrets.map((s) => [s.kind, s.ref, s.path])).toEqual([
-      ['spec', 'arn:aws:mock:::ledger-replica-0-spec', '/etc/tclouds/spec.json'],
-      ['node-key', 'arn:aws:mock:::ledger-replica-0-node-key', '/etc/tclouds/keys/node.key'],
-      ['admin-token', 'arn:aws:mock:::ledger-replica-0-admin-token', '/etc/tclouds/keys/admin.token'],
+      ['spec', 'arn:aws:mock:::ledger-replica-0-spec', '/run/tclouds/spec.json'],
+      ['node-key', 'arn:aws:mock:::ledger-replica-0-node-key', '/run/tclouds/node.key'],
+      ['admin-token', 'arn:aws:mock:::ledger-replica-0-admin-token', '/run/tclouds/admin.token'],
     ]);
     const secret = byName(run, 'aws:secretsmanager/secret:Secret', 'ledger-replica-0-spec').inputs;
     expect(secret).toMatchObject({ name: `tclouds/${plan.stack}/ledger-replica-0/spec`, region });

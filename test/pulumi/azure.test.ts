@@ -128,7 +128,7 @@ describe('Azure program (mock runtime)', () => {
     expect(boot.secrets[0]).toEqual({
       kind: 'spec',
       ref: `https://${vaultName(plan.stack, TEST_SUFFIX, cloud)}.vault.azure.net/secrets/ledger-replica-0-spec`,
-      path: '/etc/tclouds/spec.json',
+      path: '/run/tclouds/spec.json',
     });
     expect(boot.software).toEqual({
       locator: `https://${artifactAccountName(plan.stack, TEST_SUFFIX)}.blob.core.windows.net/artifacts/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,

@@ -152,7 +152,7 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
     expect(token).toBe(keys.adminTokens[n.id]);
     tokens.add(token);
     const spec = JSON.parse(secretValue(provider, run, n.id, 'spec'));
-    expect(spec).toMatchObject({ id: n.id, keyFile: '/etc/tclouds/keys/node.key' });
+    expect(spec).toMatchObject({ id: n.id, keyFile: '/run/tclouds/node.key' });
     // The spec loader of the node accepts it, and a gateway's config parses as the gateway parses it.
     const loaded = NodeSpecSchema.safeParse(spec);
     expect(loaded.success, `${n.id}: ${loaded.error?.message}`).toBe(true);

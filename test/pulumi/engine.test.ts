@@ -4,7 +4,6 @@
  * and exit codes, the update lock (stale and live), Ctrl-C, the missing CLI, --keep-data.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +11,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { automationEngine, findPulumiCli, type PulumiEngine, type StackRef } from '../../stacks/pulumi/engine.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pulumi/replay-engine.js';
-import { npmPackArtifact } from '../../stacks/pulumi/software.js';
 import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
 import { rejectedTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
@@ -333,15 +331,6 @@ describe('the software the VMs install', () => {
     );
     expect([err.code, err.exit]).toEqual(['TC370', 2]);
     expect(engine.calls).toEqual(['check']);
-  });
-
-  it('the default artifact: `npm pack` of this installation, with the SHA-256 of the packed file', async () => {
-    const outDir = join(stackDir, 'artifact');
-    const packed = await npmPackArtifact({ outDir });
-    expect(packed.path.startsWith(outDir)).toBe(true);
-    expect(packed.path).toMatch(/tclouds-\d+\.\d+\.\d+\.tgz$/);
-    const bytes = readFileSync(packed.path);
-    expect(packed).toMatchObject({ bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
   });
 });
 

@@ -141,7 +141,7 @@ describe('GCP program (mock runtime)', () => {
     expect(boot.secrets[0]).toEqual({
       kind: 'spec',
       ref: `projects/mock-project/secrets/${secretId}`,
-      path: '/etc/tclouds/spec.json',
+      path: '/run/tclouds/spec.json',
     });
     expect(boot.software).toEqual({
       locator: `gs://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
@@ -165,7 +165,7 @@ describe('GCP program (mock runtime)', () => {
     const run = await runPlan(plan, provider, {}, { externalBucketCredentials: { 'a/demo-ledger-a': record } });
     const spec = JSON.parse(secretValue(provider, run, 'ledger-replica-2', 'spec'));
     expect(spec.config.credentials).toEqual({
-      a: { source: 'file', file: '/etc/tclouds/keys/bucket-credentials.json' },
+      a: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
       g: { source: 'gcp-service-account' },
     });
     const creds = JSON.parse(secretValue(provider, run, 'ledger-replica-2', 'bucket-credentials'));

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
-import type { BootValues } from '../../stacks/pulumi/boot-refs.js';
+import type { BootFile } from '../../runtime/cloud-boot/boot-file.js';
+import type { BootValues, NodeSecretKind } from '../../stacks/pulumi/boot-refs.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
 import { ephemeralKeys, type KeyMaterial } from '../../stacks/pulumi/keys.js';
 import {
@@ -24,9 +25,9 @@ import {
 } from '../../stacks/pulumi/mock-preview.js';
 import { roleTag } from '../../stacks/pulumi/model.js';
 import { globalBucketName } from '../../stacks/pulumi/names.js';
+import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
 import type { ArtifactFile, ProgramInputs } from '../../stacks/pulumi/program-env.js';
-import { INTERIM_NODE_RUNTIME } from '../../stacks/pulumi/software.js';
 import { tempDir } from '../support/tmp.js';
 import { checkBoot } from './boot.js';
 import { templateModes, templatePlan } from './plans.js';
@@ -53,7 +54,7 @@ export function testInputs(plan: Plan, over: Partial<ProgramInputs> = {}): Progr
   return {
     keys: ephemeralKeys(plan),
     software: { artifact: testArtifact() },
-    nodeRuntime: INTERIM_NODE_RUNTIME,
+    nodeRuntime: pinnedNodeRuntime(),
     externalHosts: {},
     externalBucketCredentials: {},
     nameSuffix: TEST_SUFFIX,
@@ -372,11 +373,28 @@ export function userDataOf(provider: CloudProvider, vm: MockResource): string {
   return unwrap(i.metadata)['user-data'] as string;
 }
 
-/** The BootValues a VM's user data carries (the one file it writes). */
+/**
+ * The BootValues a VM's user data carries, read back from the rendered cloud-init: /etc/tclouds/boot.json (node,
+ * artifact, secrets) and /etc/tclouds/boot.env (the Node runtime, a published package).
+ */
 export function bootValuesOfVm(provider: CloudProvider, vm: MockResource): BootValues {
   const doc = parse(userDataOf(provider, vm)) as { write_files: { path: string; content: string }[] };
-  const f = doc.write_files.find((x) => x.path === '/etc/tclouds/boot.json')!;
-  return JSON.parse(Buffer.from(f.content, 'base64').toString('utf8')) as BootValues;
+  const content = (path: string) => doc.write_files.find((x) => x.path === path)!.content;
+  const boot = JSON.parse(content('/etc/tclouds/boot.json')) as BootFile;
+  const env = Object.fromEntries(
+    content('/etc/tclouds/boot.env')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+  );
+  return {
+    nodeId: boot.nodeId,
+    provider: boot.provider as CloudProvider,
+    ...(boot.region !== undefined ? { region: boot.region } : {}),
+    software: boot.artifact ?? { packageSpec: env.PACKAGE_SPEC! },
+    nodeRuntime: { version: env.NODE_VERSION!, url: env.NODE_URL!, sha256: env.NODE_SHA256! },
+    secrets: boot.secrets.map((x) => ({ kind: x.kind as NodeSecretKind, ref: x.ref, path: x.path })),
+  };
 }
 
 /**

@@ -12,11 +12,11 @@ import {
   gatewayCredentialConfig,
   secretFilesOf,
 } from '../../stacks/pulumi/node-boot.js';
-import { INTERIM_NODE_RUNTIME } from '../../stacks/pulumi/software.js';
+import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { handPlan } from './plans.js';
 
 const sha256 = 'ab'.repeat(32);
-const secrets = [{ kind: 'spec' as const, ref: 'arn:aws:secretsmanager:x:1:secret:s', path: '/etc/tclouds/spec.json' }];
+const secrets = [{ kind: 'spec' as const, ref: 'arn:aws:secretsmanager:x:1:secret:s', path: '/run/tclouds/spec.json' }];
 
 /** A storage component over an AWS, an Azure and a GCP cloud, with one gateway in the AWS cloud. */
 function gatewayPlan() {
@@ -45,7 +45,7 @@ function gatewayPlan() {
 
 describe('boot values', () => {
   it('an artifact: its locator and checksum; the runtime and secret refs as given; nothing else', () => {
-    const v = bootValuesOf('n-0', 'aws', { artifact: { path: '/tmp/x.tgz', sha256 } }, INTERIM_NODE_RUNTIME, {
+    const v = bootValuesOf('n-0', 'aws', { artifact: { path: '/tmp/x.tgz', sha256 } }, pinnedNodeRuntime(), {
       region: 'eu-west-1',
       artifactLocator: 's3://b/tclouds-abab.tgz',
       secrets,
@@ -55,7 +55,7 @@ describe('boot values', () => {
       provider: 'aws',
       region: 'eu-west-1',
       software: { locator: 's3://b/tclouds-abab.tgz', sha256 },
-      nodeRuntime: INTERIM_NODE_RUNTIME,
+      nodeRuntime: pinnedNodeRuntime(),
       secrets,
     });
     expect(isArtifact(v.software)).toBe(true);
@@ -64,11 +64,11 @@ describe('boot values', () => {
   });
 
   it('a published package: no locator needed; an artifact without one is a program error', () => {
-    const v = bootValuesOf('n-0', 'gcp', { packageSpec: 'tclouds@0.1.0' }, INTERIM_NODE_RUNTIME, { secrets });
+    const v = bootValuesOf('n-0', 'gcp', { packageSpec: 'tclouds@0.1.0' }, pinnedNodeRuntime(), { secrets });
     expect(v.software).toEqual({ packageSpec: 'tclouds@0.1.0' });
     expect(v.region).toBeUndefined();
     expect(() =>
-      bootValuesOf('n-0', 'gcp', { artifact: { path: 'x', sha256 } }, INTERIM_NODE_RUNTIME, { secrets }),
+      bootValuesOf('n-0', 'gcp', { artifact: { path: 'x', sha256 } }, pinnedNodeRuntime(), { secrets }),
     ).toThrow(/no locator/);
   });
 });
@@ -77,11 +77,11 @@ describe('gateway credentials', () => {
   it('secrets: spec, key, own token; gateways also the writer key (where the gateway looks) and bucket credentials', () => {
     const plan = gatewayPlan();
     expect(secretFilesOf(plan, plan.components.vault!.nodes[0]!)).toEqual([
-      { kind: 'spec', path: '/etc/tclouds/spec.json' },
-      { kind: 'node-key', path: '/etc/tclouds/keys/node.key' },
-      { kind: 'admin-token', path: '/etc/tclouds/keys/admin.token' },
-      { kind: 'writer-key', path: '/etc/tclouds/keys/storage-vault-writer.key' },
-      { kind: 'bucket-credentials', path: '/etc/tclouds/keys/bucket-credentials.json' },
+      { kind: 'spec', path: '/run/tclouds/spec.json' },
+      { kind: 'node-key', path: '/run/tclouds/node.key' },
+      { kind: 'admin-token', path: '/run/tclouds/admin.token' },
+      { kind: 'writer-key', path: '/run/tclouds/writer.key' },
+      { kind: 'bucket-credentials', path: '/run/tclouds/bucket-credentials.json' },
     ]);
     const ledger = handPlan({
       clouds: { a: { provider: 'aws', region: 'eu-west-1' } },
@@ -95,12 +95,14 @@ describe('gateway credentials', () => {
     expect(gatewayCredentialConfig(plan, 'vault', 'aws', 'k3x9q2')).toEqual({
       credentials: {
         a: { source: 'aws-instance-role' },
-        z: { source: 'file', file: '/etc/tclouds/keys/bucket-credentials.json' },
-        g: { source: 'file', file: '/etc/tclouds/keys/bucket-credentials.json' },
+        z: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
+        g: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
       },
       accounts: { z: storageAccountName('demo', 'z', 'demo-vault-z', 'k3x9q2') },
       // The names in the clouds: the stack's suffix on S3 and GCS, the container on Azure.
       buckets: { a: 'demo-vault-a-k3x9q2', z: 'demo-vault-z', g: 'demo-vault-g-k3x9q2' },
+      // The writer key arrives as a secret in the unit's runtime directory, not next to the node key.
+      writerKeyFile: '/run/tclouds/writer.key',
     });
     expect(gatewayCredentialConfig(plan, 'vault', 'azure', 'k3x9q2').credentials.z).toEqual({
       source: 'azure-managed-identity',
