@@ -53,6 +53,9 @@ export default class Deploy extends NdjsonCommand {
     'component (default 1, never more than its f; storage gateways one at a time), the next only once the restarted ' +
     'one is healthy and has decided what its group had decided when it stopped. A node that fails stops the rollout ' +
     '(TC318) with the others still serving: deploy again to resume. `tclouds plan` lists what each node restarts for.\n' +
+    "Rolling (aws, azure, gcp): a spec change updates the node's secret and replaces no VM; after pulumi up the nodes " +
+    'whose spec changed restart by the same rule through their control ports (open only to clients.cidrs: without ' +
+    'it deploy says which nodes keep their old spec until their next restart).\n' +
     'Cloud targets pin the Ubuntu image each region resolved to at the first deploy (a newer image never replaces ' +
     'VMs); --refresh-images resolves it again.\n' +
     'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +

@@ -13,6 +13,7 @@
  * `<target>.outputs.json` (DeploymentOutputs without secrets; other targets read node addresses from it).
  * `<target>.software.json` (what the VMs install: the artifact file and its SHA-256, or the published package).
  * `names.json` and `<target>.images.json` (stack-pins.ts): the stack's name suffix and the pinned VM images.
+ * `<target>.spec-digests.json` (spec-digests.ts): the digest of the spec each node last started with.
  * The packed software lives in `<stackDir>/pulumi/artifact/`. Bucket credentials go to
  * `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600); gateways of the other targets receive them through their
  * secret stores. Per-node admin tokens live in `<stackDir>/keys/<node>.admin.token` (0600).
@@ -46,7 +47,9 @@ import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
 import { pinnedNodeRuntime } from './node-runtime.js';
 import type { ProgramInputs, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
+import type { RolloutNode } from './rollout.js';
 import { type ArtifactSource, publishedPackage } from './software.js';
+import { rolloutDecision, type SpecDigests, unreachableNote } from './spec-digests.js';
 import {
   clearImagePins,
   ensureNameSuffix,
@@ -239,7 +242,46 @@ async function deployTarget(
   await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
   const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
   await writeJsonAtomic(files(ctx.stackDir, target).outputs, outputs, { mkdir: true });
+  const digests = result.outputs.specDigests?.value as SpecDigests | undefined;
+  await rollChangedSpecs(plan, target, ctx, { after: digests, keys: keys!, outputs });
   return { outputs, changes: result.changes };
+}
+
+/**
+ * After `pulumi up`: restart the nodes whose spec secret changed (rollout.ts: at most f per component at a time,
+ * each back healthy and caught up before the next), through their control ports at their public addresses. With
+ * no `clients.cidrs` those ports are closed: say so, and keep the old digests of those nodes so that a later deploy
+ * still restarts them. The digests are recorded only once the restarts are done (a stopped rollout is resumed by
+ * deploying again).
+ */
+async function rollChangedSpecs(
+  plan: Plan,
+  target: Target,
+  ctx: RealizeContext,
+  { after, keys, outputs }: { after: SpecDigests | undefined; keys: KeyMaterial; outputs: DeploymentOutputs },
+): Promise<void> {
+  if (!after) return; // an engine that reports no digests (a recording made before them)
+  const file = files(ctx.stackDir, target).specDigests;
+  const decision = rolloutDecision(plan, readJson<SpecDigests>(file) ?? {}, after);
+  if (decision.changed.length > 0 && !decision.reachable) {
+    ctx.onEvent({ kind: 'log', id: 'rollout', state: 'done', message: unreachableNote(decision.changed) });
+    await writeJsonAtomic(file, decision.recordWithoutRollout, { mkdir: true });
+    return;
+  }
+  if (decision.changed.length > 0) {
+    const { rollCloudNodes } = await import('./rollout.js');
+    const nodes: Record<string, RolloutNode> = {};
+    for (const o of Object.values(outputs.components).flatMap((c) => c.nodes)) {
+      const token = keys.adminTokens[o.id];
+      if (token) nodes[o.id] = { id: o.id, host: o.host, controlPort: o.controlPort, token };
+    }
+    await rollCloudNodes(plan, nodes, decision.changed, {
+      ...(ctx.maxUnavailable !== undefined ? { maxUnavailable: ctx.maxUnavailable } : {}),
+      signal: ctx.signal,
+      onEvent: ctx.onEvent,
+    });
+  }
+  await writeJsonAtomic(file, after, { mkdir: true });
 }
 
 /**
@@ -275,6 +317,7 @@ async function destroyTarget(
   const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
   await fs.rm(f.outputs, { force: true });
   await fs.rm(f.plan, { force: true });
+  await fs.rm(f.specDigests, { force: true });
   await clearImagePins(ctx.stackDir, target);
   // Nothing of the stack left in any cloud: the next deploy draws new global names (a deleted Key Vault stays
   // reserved while soft-deleted). Kept data keeps its names, so the suffix stays with it.
@@ -405,6 +448,7 @@ function files(stackDir: string, target: Target) {
     plan: join(dir, `${target}.plan.json`),
     outputs: join(dir, `${target}.outputs.json`),
     software: join(dir, `${target}.software.json`),
+    specDigests: join(dir, `${target}.spec-digests.json`),
     artifactDir: join(dir, 'artifact'),
   };
 }

@@ -36,6 +36,7 @@ import {
   TcCloud,
   TcComponent,
 } from './program-env.js';
+import { specDigest } from './spec-digests.js';
 
 export async function loadProvider(provider: CloudProvider): Promise<ProviderModule> {
   if (provider === 'aws') return import('./aws.js');
@@ -104,7 +105,12 @@ export function createProgram(
     }
     const boot = bootNotes(plan, provider, model.nodes.size, inputs.software, inputs.externalBucketCredentials);
     const notes = [...model.notes, ...boot];
-    return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes };
+    // What each node's spec secret now holds, by digest: deploy restarts the nodes whose digest changed.
+    const ids = Object.keys(result.nodes);
+    const specDigests = pulumi
+      .all(ids.map((id) => specOf(plan, model, inputs, publicIps, id).apply((x) => specDigest(specText(x)))))
+      .apply((ds) => Object.fromEntries(ids.map((id, i) => [id, ds[i]!] as const)));
+    return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes, specDigests };
   };
 }
 
@@ -145,6 +151,11 @@ function specOf(
   });
 }
 
+/** The text of a node's `spec` secret (and what its digest is taken of). */
+function specText(spec: NodeSpec): string {
+  return `${JSON.stringify(spec, null, 2)}\n`;
+}
+
 /** The values of the node's secret store entries, each a Pulumi secret (never printed, never in user data). */
 function nodeSecretsOf(
   plan: Plan,
@@ -156,8 +167,7 @@ function nodeSecretsOf(
   const me = model.nodes.get(nodeId)!;
   const component = me.node.component;
   const secretOf = (kind: NodeSecretKind): pulumi.Output<string> => {
-    if (kind === 'spec')
-      return specOf(plan, model, inputs, publicIps, nodeId).apply((s) => `${JSON.stringify(s, null, 2)}\n`);
+    if (kind === 'spec') return specOf(plan, model, inputs, publicIps, nodeId).apply(specText);
     if (kind === 'node-key') return pulumi.output(inputs.keys.privatePem[nodeId] ?? '');
     if (kind === 'admin-token') return pulumi.output(`${inputs.keys.adminTokens[nodeId] ?? ''}\n`);
     if (kind === 'writer-key') return pulumi.output(inputs.keys.writerPem[component] ?? '');

@@ -424,6 +424,30 @@ describe('destroy and outputs', () => {
     );
   });
 
+  it('a spec change without clients.cidrs: deploy says the nodes were not restarted and keeps them for the next', async () => {
+    /** The recorded engine, with the spec digests the program would output. */
+    const withDigests = (digests: Record<string, string>): PulumiEngine => {
+      const recorded = engineFor('up-ok.json');
+      return {
+        ...recorded,
+        up: async (ref, program, op) => {
+          const r = await recorded.up(ref, program, op);
+          return { ...r, outputs: { ...r.outputs, specDigests: { value: digests, secret: false } } };
+        },
+      };
+    };
+    const [n0, n1] = plan.components.ledger!.nodes.map((n) => n.id) as [string, string];
+    const file = join(stackDir, 'pulumi', 'aws.spec-digests.json');
+    await createPulumiRealizer('aws', { artifact, engine: withDigests({ [n0]: 'a', [n1]: 'b' }) }).deploy(plan, ctx());
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [n0]: 'a', [n1]: 'b' });
+    expect(events.some((e) => e.id === 'rollout')).toBe(false); // first deploy: every VM boots with its spec
+    await createPulumiRealizer('aws', { artifact, engine: withDigests({ [n0]: 'a', [n1]: 'c' }) }).deploy(plan, ctx());
+    const note = events.find((e) => e.id === 'rollout');
+    expect(note?.message).toContain(`1 node (${n1}) got a new spec and was not restarted`);
+    expect(note?.message).toContain('clients.cidrs');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [n0]: 'a', [n1]: 'b' });
+  });
+
   it('outputs come from the stack (engine) and the deployed plan; a missing stack is null', async () => {
     await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const out = await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).outputs(ctx());
