@@ -45,12 +45,19 @@ export default class Deploy extends NdjsonCommand {
     'the stack directory (.tclouds/<stack>/pulumi-state; --backend or TCLOUDS_PULUMI_BACKEND for a shared ' +
     's3://, azblob:// or gs:// bucket), secrets with the passphrase provider (PULUMI_CONFIG_PASSPHRASE or ' +
     'PULUMI_CONFIG_PASSPHRASE_FILE, else one generated once into .tclouds/<stack>/pulumi-passphrase, 0600). The ' +
-    'first event says which. `tclouds doctor --target aws` checks what a cloud deploy needs.\n\n' +
+    'first event says which. `tclouds doctor --target aws` checks what a cloud deploy needs. The VMs install this ' +
+    'build, packed and uploaded to a private artifact store of the stack that only the node identities may read ' +
+    '(checked against its SHA-256), unless --node-package names a published version.\n\n' +
     'Idempotent: nodes whose spec did not change keep running; a deploy with nothing to change says so and exits 0.\n' +
     'Rolling (local): running nodes whose spec changed restart in waves of at most --max-unavailable nodes of a ' +
     'component (default 1, never more than its f; storage gateways one at a time), the next only once the restarted ' +
     'one is healthy and has decided what its group had decided when it stopped. A node that fails stops the rollout ' +
     '(TC318) with the others still serving: deploy again to resume. `tclouds plan` lists what each node restarts for.\n' +
+    "Rolling (aws, azure, gcp): a spec change updates the node's secret and replaces no VM; after pulumi up the nodes " +
+    'whose spec changed restart by the same rule through their control ports (open only to clients.cidrs: without ' +
+    'it deploy says which nodes keep their old spec until their next restart).\n' +
+    'Cloud targets pin the Ubuntu image each region resolved to at the first deploy (a newer image never replaces ' +
+    'VMs); --refresh-images resolves it again.\n' +
     'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +
     'With --json prints newline-delimited JSON: one {"event":{kind,id,type,state,op,message,elapsedMs}} per line, ' +
     'then {"summary":{command,target,stack,changes,nothingToDo,nodes,buckets,planDigest,outputsFile,elapsedMs}}.\n' +
@@ -62,8 +69,10 @@ export default class Deploy extends NdjsonCommand {
     '<%= config.bin %> deploy prod.yaml --yes',
     '<%= config.bin %> deploy --target aws --yes --json',
     '<%= config.bin %> deploy --target gcp --yes --backend gs://my-team-tclouds-state',
+    '<%= config.bin %> deploy --target gcp --yes --node-package tclouds@0.1.0',
     '<%= config.bin %> deploy --yes --max-unavailable 2',
     '<%= config.bin %> deploy --yes --wait healthy --timeout 5m',
+    '<%= config.bin %> deploy --target aws --refresh-images --yes',
   ];
   static override args = {
     file: topologyFileArg,
@@ -82,10 +91,18 @@ export default class Deploy extends NdjsonCommand {
       default: 'none',
     }),
     timeout: Flags.string({ description: 'how long --wait healthy waits, e.g. 90s or 5m', default: '5m' }),
+    'node-package': Flags.string({
+      description:
+        'cloud targets: VMs install this published package (e.g. tclouds@0.1.0) instead of this build, uploaded as the stack artifact',
+    }),
     'max-unavailable': Flags.integer({
       description: 'rolling update: nodes of one component restarted at once (capped at its f)',
       default: DEFAULT_MAX_UNAVAILABLE,
       min: 1,
+    }),
+    'refresh-images': Flags.boolean({
+      description:
+        'aws, azure, gcp: resolve the newest Ubuntu image again instead of the one pinned at the first deploy (replaces the VMs whose image changed)',
     }),
   };
 
@@ -105,6 +122,8 @@ export default class Deploy extends NdjsonCommand {
       const quiet = {
         ...realizeContext(lp, interrupt.signal, () => {}, flags.backend),
         maxUnavailable: flags['max-unavailable'],
+        ...(flags['refresh-images'] ? { refreshImages: true } : {}),
+        ...(flags['node-package'] ? { nodePackage: flags['node-package'] } : {}),
       };
       // Ask only when something would change (a local preview is cheap; cloud targets always ask).
       if (!flags.yes) {

@@ -7,7 +7,7 @@ import { style, table } from '../dashboard/style.js';
 import { ExitCode } from '../kernel/errors.js';
 import { changeText } from '../stacks/local/spec-diff.js';
 import { resolveBackend } from '../stacks/pulumi/backend.js';
-import { loadRealizer, type PreviewResource, TARGETS, type Target } from '../stacks/realizer.js';
+import { loadRealizer, type PreviewResource, type QuotaNeed, TARGETS, type Target } from '../stacks/realizer.js';
 import { displayName } from '../topology/load.js';
 
 export interface PlanResult {
@@ -15,6 +15,10 @@ export interface PlanResult {
   stack: string;
   changes: number;
   resources: PreviewResource[];
+  /** Cloud targets: what needs provider quota (dedicated hosts, sole-tenant nodes, addresses); [] for local. */
+  quota: QuotaNeed[];
+  /** What the target says about this plan (e.g. ports that stay closed, buckets leaving the topology). */
+  targetNotes: string[];
   plan: Plan;
   /** Cloud targets: where a deploy keeps the Pulumi state and the secrets passphrase (no secret in it). */
   stateBackend?: string;
@@ -31,7 +35,9 @@ export default class PlanCommand extends NdjsonCommand {
     'A node a deploy would restart is listed with why and, when its spec changes, each field before and after ' +
     '(`~ ledger-replica-0, ... restart (spec changed: config.batchSize 64 -> 128)`); a deploy restarts the replicas ' +
     'of a component one at a time (see deploy --help).\n\n' +
-    'With --json prints one line {"summary":{"target","stack","changes","resources","plan","stateBackend"}} ' +
+    'Cloud targets also list what needs provider quota before anything is created: dedicated hosts and sole-tenant ' +
+    'nodes (a whole machine per fault domain) and static addresses per region.\n\n' +
+    'With --json prints one line {"summary":{"target","stack","changes","resources","quota","targetNotes","plan","stateBackend"}} ' +
     '(stateBackend: cloud targets only, where a deploy keeps the Pulumi state and passphrase); a resource that ' +
     'changes has "restart" and "changes":[{"field","before","after"}]. ' +
     'Exit codes: 0 ok; 5 with --exit-code when a deploy would change something; 3 invalid topology.';
@@ -62,16 +68,21 @@ export default class PlanCommand extends NdjsonCommand {
     if (target !== 'local') resolveBackend(lp.stackDir, flags.backend); // a bad --backend fails before the preview
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();
-    let preview: { resources: PreviewResource[]; changes: number };
+    let preview: { resources: PreviewResource[]; changes: number; quota?: QuotaNeed[] };
     let stateBackend: string | undefined;
+    const targetNotes: string[] = [];
     try {
+      // The realizer's notes (cloud targets: the software the VMs install and its checksum, ports that stay shut,
+      // buckets leaving the topology) join the plan's.
       preview = await realizer.preview(
         lp.plan,
         realizeContext(
           lp,
           interrupt.signal,
           (e) => {
-            if (e.kind === 'log' && e.id === 'pulumi-state') stateBackend = e.message;
+            if (e.kind !== 'log' || e.state !== 'done' || !e.message) return;
+            if (e.id === 'pulumi-state') stateBackend = e.message;
+            else targetNotes.push(e.message);
           },
           flags.backend,
         ),
@@ -84,6 +95,8 @@ export default class PlanCommand extends NdjsonCommand {
       stack: lp.plan.stack,
       changes: preview.changes,
       resources: preview.resources,
+      quota: preview.quota ?? [],
+      targetNotes,
       plan: lp.plan,
       ...(stateBackend === undefined ? {} : { stateBackend }),
     };
@@ -113,7 +126,7 @@ export default class PlanCommand extends NdjsonCommand {
           `${roles || 'no nodes'}${c.buckets.length ? `, ${c.buckets.length} buckets` : ''}${layouts ? `; hosts ${layouts}` : ''}`,
       );
     }
-    for (const n of r.plan.notes) this.log(style.dim(`  note: ${n}`, out));
+    for (const n of [...r.plan.notes, ...r.targetNotes]) this.log(style.dim(`  note: ${n}`, out));
     this.log('');
     const sign = { create: '+', update: '~', replace: '±', delete: '-', same: ' ' } as const;
     this.log(
@@ -122,6 +135,12 @@ export default class PlanCommand extends NdjsonCommand {
         r.resources.map((res) => [sign[res.op], res.type, res.name, summarizeInputs(res.inputs)]),
       ),
     );
+    if (r.quota.length > 0) {
+      this.log('');
+      this.log(style.bold('needs quota (check your limits before deploying):', out));
+      for (const q of r.quota)
+        this.log(`  ${q.provider} ${q.region} (cloud ${q.cloud}): ${q.count} ${q.resource} - ${q.note}`);
+    }
     const restarts = restartLines(r.resources);
     if (restarts.length > 0) {
       this.log('');

@@ -13,6 +13,14 @@ export const NodeCode = {
   keyExposed: 'TC404',
   /** added (Ed25519 client signatures): a signing key file or signing public key is not a valid Ed25519 key. */
   badSigningKey: 'TC405',
+  /** Cloud boot: /etc/tclouds/boot.json cannot be read or does not match the boot contract. */
+  bootFileInvalid: 'TC406',
+  /** Cloud boot: the instance metadata service gave no identity (no role, managed identity or service account). */
+  identityUnavailable: 'TC407',
+  /** Cloud boot: the secret store refused a secret to the VM's identity (401/403). */
+  secretDenied: 'TC408',
+  /** Cloud boot: a secret could not be read (not found, store unreachable after retries, malformed answer). */
+  secretFetchFailed: 'TC409',
   /** The node spec file cannot be read. */
   specMissing: 'TC410',
   /** The node spec is not valid JSON or does not match the NodeSpec contract. */
@@ -25,4 +33,10 @@ export const NodeCode = {
   bindFailed: 'TC414',
   /** The role failed to start. */
   roleFailed: 'TC415',
+  /** Cloud boot: the node software artifact could not be downloaded (denied, not found, unreachable). */
+  artifactFetchFailed: 'TC416',
+  /** Cloud boot: the downloaded artifact's SHA-256 is not the one in boot.json: nothing is installed. */
+  artifactMismatch: 'TC417',
+  /** Cloud boot: a fetched secret could not be written to its file. */
+  secretWriteFailed: 'TC418',
 } as const;

@@ -90,9 +90,31 @@ async function main() {
       console.warn(`bundle-commands: ${id} not bundled (${e.message.split('\n')[0]}); it runs from dist/commands`);
     }
   }
+  // Not best effort: without it, cloud-init of a cloud deploy cannot be rendered from this build.
+  await bundleBootFetcher(esbuild);
   await bundleHot(esbuild).catch((e) => {
     rmSync(hotDir, { recursive: true, force: true });
     console.warn(`bundle-commands: lean storage path not bundled (${e.message.split('\n')[0]}); oclif runs it`);
+  });
+}
+
+/**
+ * The first-boot artifact fetcher of cloud VMs (runtime/cloud-boot/artifact-main.ts): one self-contained,
+ * minified file (node: builtins only) that cloud-init writes into user data, gzipped. stacks/pulumi/boot-fetcher.ts
+ * reads it, or builds it the same way from the sources when running from them (BOOT_FETCHER_OPTIONS there).
+ */
+async function bundleBootFetcher(esbuild) {
+  const dir = path.join(root, 'dist', 'boot');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const { BOOT_FETCHER_OPTIONS } = await import(
+    pathToFileURL(path.join(root, 'dist', 'stacks', 'pulumi', 'boot-fetcher.js')).href
+  );
+  await esbuild.build({
+    ...BOOT_FETCHER_OPTIONS,
+    entryPoints: [path.join(root, 'dist', 'runtime', 'cloud-boot', 'artifact-main.js')],
+    outfile: path.join(dir, 'fetch-artifact.js'),
+    absWorkingDir: root,
   });
 }
 

@@ -42,6 +42,20 @@ export interface RealizeContext {
   passphrase?: string;
   /** Rolling updates: at most this many nodes of a component restart at once (capped at its f; default 1). */
   maxUnavailable?: number;
+  /** Cloud targets: resolve VM images again instead of the ones pinned at the first deploy (replaces those VMs). */
+  refreshImages?: boolean;
+  /** Cloud targets: VMs install this published package (`tclouds@x.y.z`) instead of the deploy's own build. */
+  nodePackage?: string;
+}
+
+/** Something a cloud deployment needs provider quota for (dedicated hosts, sole-tenant nodes, addresses). */
+export interface QuotaNeed {
+  provider: 'aws' | 'azure' | 'gcp';
+  cloud: string;
+  region: string;
+  resource: string;
+  count: number;
+  note: string;
 }
 
 /** One changed field of a resource, by its dotted path (`config.batchSize`), with the values as short text. */
@@ -72,7 +86,11 @@ export interface Realizer {
    * prints progress or writes anything: a missing tool is one clear error, not "deploying ... deploy failed".
    */
   check?(): Promise<void>;
-  preview(plan: Plan, ctx: RealizeContext): Promise<{ resources: PreviewResource[]; changes: number }>;
+  /** `quota`: cloud targets list what needs provider quota before anything is created. */
+  preview(
+    plan: Plan,
+    ctx: RealizeContext,
+  ): Promise<{ resources: PreviewResource[]; changes: number; quota?: QuotaNeed[] }>;
   deploy(plan: Plan, ctx: RealizeContext): Promise<{ outputs: DeploymentOutputs; changes: number }>;
   destroy(ctx: RealizeContext & { keepData: boolean }): Promise<{ removed: number }>;
   outputs(ctx: RealizeContext): Promise<DeploymentOutputs | null>;

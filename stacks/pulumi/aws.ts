@@ -3,7 +3,8 @@
  *
  * Per cloud: VPC + one subnet in `<region>a` (partition placement groups are per availability zone) + internet
  * gateway for the VMs' outbound installs. Per node: an Elastic IP (static, so peers in other clouds can be allowed
- * by /32) and an instance with IMDSv2 only, an encrypted root disk and its cloud-init as a secret. Per component
+ * by /32), its own IAM role, its secrets (aws-boot.ts), and an instance with IMDSv2 only, an encrypted root disk and
+ * user data holding only its boot values. Per stack: the artifact bucket (aws-boot.ts). Per component
  * and cloud: a partition placement group (`placementPartitionNumber` = domain slot) or one dedicated host per
  * domain. Per role: a security group opening only the role's linked ports to exactly the linked sources.
  * Per bucket: public access blocked, SSE on, TLS-only policy, and an IAM user whose policy names only that bucket.
@@ -12,13 +13,14 @@ import * as ec2 from '@pulumi/aws/ec2/index.js';
 import * as iam from '@pulumi/aws/iam/index.js';
 import * as s3 from '@pulumi/aws/s3/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
+import { artifactPolicy, artifactStore, nodeBoot, nodeIdentity } from './aws-boot.js';
+import { type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
+import { globalBucketName } from './names.js';
 import {
   type BucketResult,
   bucketParent,
   networksAndAddresses,
   type ProgramEnv,
-  perComponent,
   type Realized,
 } from './program-env.js';
 
@@ -41,7 +43,7 @@ interface AwsDomains {
 }
 
 export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {} };
+  const out: Realized = { nodes: {}, buckets: {}, images: {} };
   // 1. Networks and static public addresses first: firewalls of one cloud name addresses of the others.
   const eips = new Map<string, ec2.Eip>();
   const nets = networksAndAddresses(
@@ -53,11 +55,14 @@ export function realize(env: ProgramEnv): Realized {
       return eip.publicIp;
     },
   );
-  // Gateways reach their component's buckets through an instance profile: one per component, before its first VM.
-  const profiles = perComponent((component) => bucketAccess(env, component));
+  // The node software, readable by the node roles only (the policy naming them comes after the last VM).
+  const artifact = artifactStore(env);
+  const roles: iam.Role[] = [];
   for (const cloud of env.model.clouds) {
     const net = nets.get(cloud.name)!;
-    const ami = ubuntuAmi(cloud.region);
+    // Pinned per region at the first deploy (stack-pins.ts): a newer Ubuntu image never replaces the VMs.
+    const ami = env.inputs.images?.[cloud.region] ?? ubuntuAmi(cloud.region);
+    out.images![cloud.region] = ami;
     for (const g of cloud.groups) {
       const parent = env.component(g.component);
       // 2. Firewall: one security group per role. 3. Fault-domain construct. 4. One instance per node.
@@ -66,9 +71,20 @@ export function realize(env: ProgramEnv): Realized {
         sgs.set(role, securityGroup(env, cloud, g.component, role, net.vpc, parent));
       }
       const domains = faultDomains(env, cloud, g, net.az, parent);
-      const profile = profiles.of(g.component);
       for (const m of g.nodes) {
-        const vm = instance(env, cloud, m, { ami, net, sg: sgs.get(m.node.role)!, domains, profile, parent });
+        // Each node its own role: its secrets, the artifact and (gateways) the buckets, through the instance role.
+        const identity = nodeIdentity(env, m, parent);
+        roles.push(identity.role);
+        const userData = nodeBoot(env, cloud, m, identity, artifact, parent);
+        const vm = instance(env, cloud, m, {
+          ami,
+          net,
+          sg: sgs.get(m.node.role)!,
+          domains,
+          profile: identity.profile,
+          userData,
+          parent,
+        });
         const eip = eips.get(m.node.id)!;
         new ec2.EipAssociation(
           `${m.node.id}-ip-assoc`,
@@ -80,6 +96,7 @@ export function realize(env: ProgramEnv): Realized {
     }
     for (const b of cloud.buckets) out.buckets[`${cloud.name}/${b.name}`] = bucket(env, cloud, b.name, b.component);
   }
+  if (artifact) artifactPolicy(env, artifact, roles);
   return out;
 }
 
@@ -155,11 +172,12 @@ function instance(
   cloud: ModelCloud,
   m: ModelNode,
   on: {
-    ami: pulumi.Output<string>;
+    ami: pulumi.Input<string>;
     net: AwsNetwork;
     sg: ec2.SecurityGroup;
     domains: AwsDomains;
-    profile: iam.InstanceProfile | undefined;
+    profile: iam.InstanceProfile;
+    userData: pulumi.Output<string>;
     parent: pulumi.Resource;
   },
 ): ec2.Instance {
@@ -177,66 +195,17 @@ function instance(
       vpcSecurityGroupIds: [on.sg.id],
       ...(placementGroup ? { placementGroup: placementGroup.name, placementPartitionNumber: m.slot } : {}),
       ...(host ? { hostId: host.id, tenancy: 'host' } : {}),
-      ...(on.profile ? { iamInstanceProfile: on.profile.name } : {}),
-      userData: env.userData(m.node.id),
-      // cloud-init runs once per instance: a changed spec needs a new instance to take effect.
+      iamInstanceProfile: on.profile.name,
+      // Boot values only: they change with the software or the pinned runtime, never with the spec (a secret).
+      userData: on.userData,
+      // cloud-init runs once per instance: new software needs a new instance to take effect.
       userDataReplaceOnChange: true,
-      // IMDSv2 only, one hop: containers on the VM cannot read the user data (it holds the node key).
+      // IMDSv2 only, one hop: containers on the VM cannot take the instance role (it reads the node's secrets).
       metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true, volumeSize: 20, volumeType: 'gp3' },
       tags: env.tags({ Name: m.node.id, 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
     { parent: on.parent },
-  );
-}
-
-/**
- * Nodes of a component that owns buckets (storage gateways) reach that component's S3 buckets through an instance
- * role: the SDK's default credential chain picks it up on the VM, and no key is stored anywhere. The policy names
- * exactly those buckets (their names are fixed by the plan, so the ARNs are known up front).
- */
-function bucketAccess(env: ProgramEnv, component: string): iam.InstanceProfile | undefined {
-  const names = componentBuckets(env.model, component).map((b) => b.name);
-  if (names.length === 0) return undefined;
-  const parent = env.component(component);
-  const role = new iam.Role(
-    `${component}-nodes`,
-    {
-      path: '/tclouds/',
-      assumeRolePolicy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-      }),
-      tags: env.tags(),
-    },
-    { parent },
-  );
-  new iam.RolePolicy(
-    `${component}-nodes-buckets`,
-    {
-      role: role.id,
-      policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: ['s3:ListBucket', 's3:GetBucketLocation'],
-            Resource: names.map((n) => `arn:aws:s3:::${n}`),
-          },
-          {
-            Effect: 'Allow',
-            Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-            Resource: names.map((n) => `arn:aws:s3:::${n}/*`),
-          },
-        ],
-      }),
-    },
-    { parent },
-  );
-  return new iam.InstanceProfile(
-    `${component}-nodes`,
-    { role: role.name, path: '/tclouds/', tags: env.tags() },
-    { parent },
   );
 }
 
@@ -313,9 +282,14 @@ function securityGroup(
 function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: string | undefined): BucketResult {
   const parent = bucketParent(env, cloud, component);
   const region = cloud.region;
-  // destroy --keep-data: the bucket and its protections leave the state instead of being deleted.
+  // Data is kept unless `destroy --delete-data`: retained, the bucket leaves the state and stays in the cloud.
   const opts = { parent, retainOnDelete: env.inputs.retainData };
-  const b = new s3.Bucket(name, { bucket: name, region, forceDestroy: false, tags: env.tags() }, opts);
+  const bucketName = globalBucketName(name, env.inputs.nameSuffix);
+  const b = new s3.Bucket(
+    name,
+    { bucket: bucketName, region, forceDestroy: !env.inputs.retainData, tags: env.tags() },
+    opts,
+  );
   new s3.BucketPublicAccessBlock(
     `${name}-no-public`,
     {

@@ -2,22 +2,25 @@
  * Azure rendering of the realization model (@pulumi/azure-native 3.x; only the resources, network, compute and
  * storage submodules are loaded).
  *
- * Per cloud: a resource group, a VNet and one subnet. Per node: a static Standard public IP, a NIC with the plan's
- * static private address, and a VM (Ubuntu 24.04, password login off, cloud-init as secret custom data). Per
+ * Per cloud: a resource group, a VNet, one subnet and a Key Vault. Per node: a static Standard public IP, a NIC with
+ * the plan's static private address, a user-assigned identity, its secrets (azure-boot.ts) and a VM (Ubuntu 24.04,
+ * password login off, custom data holding only its boot values). Per stack: the artifact (azure-boot.ts). Per
  * component and cloud: an availability set (`sku: Aligned`, fault-domain count = domains used; Azure spreads VMs
  * round-robin) or a dedicated host group with one host per domain, each VM pinned to its host. Per role: an NSG
  * that allows only the linked ports from the linked sources and denies the rest of the VNet (Azure's default rules
  * would let every VNet address in). Per bucket: a storage account without public blob access, HTTPS only, TLS 1.2,
  * encrypted, one private container, and a service SAS scoped to that container.
  */
-import { createHash } from 'node:crypto';
 import * as authorization from '@pulumi/azure-native/authorization/index.js';
 import * as compute from '@pulumi/azure-native/compute/index.js';
+import type * as managedidentity from '@pulumi/azure-native/managedidentity/index.js';
 import * as network from '@pulumi/azure-native/network/index.js';
 import * as resources from '@pulumi/azure-native/resources/index.js';
 import * as storage from '@pulumi/azure-native/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
+import { artifactReaders, artifactStore, cloudVault, nodeBoot, nodeIdentity } from './azure-boot.js';
 import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
+import { containerName, storageAccountName } from './names.js';
 import {
   type BucketResult,
   bucketParent,
@@ -26,6 +29,8 @@ import {
   type Realized,
   sourcesByFamily,
 } from './program-env.js';
+
+export { storageAccountName } from './names.js';
 
 const VM_SIZE = 'Standard_B2s';
 const DEDICATED_VM_SIZE = 'Standard_D2s_v3';
@@ -46,11 +51,11 @@ interface AzureDomains {
   hosts: Map<number, compute.DedicatedHost>;
 }
 
-/** A VM whose system identity must reach its component's containers, and a container it may reach. */
+/** A gateway's identity that must reach its component's containers, and a container it may reach. */
 interface BucketVm {
   component: string;
   nodeId: string;
-  vm: compute.VirtualMachine;
+  identity: managedidentity.UserAssignedIdentity;
 }
 interface NamedContainer {
   component: string | undefined;
@@ -74,8 +79,11 @@ export function realize(env: ProgramEnv): Realized {
       return pip.ipAddress.apply((ip) => ip ?? '');
     },
   );
+  const artifact = env.model.clouds[0] ? artifactStore(env, nets.get(env.model.clouds[0].name)!.rg) : undefined;
+  const identities = new Map<string, managedidentity.UserAssignedIdentity>();
   for (const cloud of env.model.clouds) {
     const { rg, subnet } = nets.get(cloud.name)!;
+    const vault = cloudVault(env, cloud, rg);
     for (const g of cloud.groups) {
       const parent = env.component(g.component);
       const nsgs = new Map<string, network.NetworkSecurityGroup>();
@@ -87,14 +95,19 @@ export function realize(env: ProgramEnv): Realized {
       for (const m of g.nodes) {
         const pip = pips.get(m.node.id)!;
         const nic = networkInterface(env, cloud, m, { rg, subnet, nsg: nsgs.get(m.node.role)!, pip, parent });
-        const vm = virtualMachine(env, cloud, m, { rg, nic, domains, ownsBuckets, parent });
+        // The VM's only identity: reads its own secrets, the artifact, and (gateways) the component's containers.
+        const identity = nodeIdentity(env, cloud, m, rg, parent);
+        identities.set(m.node.id, identity);
+        const userData = nodeBoot(env, cloud, m, { rg, vault, identity, artifact, parent });
+        virtualMachine(env, cloud, m, { rg, nic, domains, identity, userData, parent });
         out.nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
-        if (ownsBuckets) bucketVms.push({ component: g.component, nodeId: m.node.id, vm });
+        if (ownsBuckets) bucketVms.push({ component: g.component, nodeId: m.node.id, identity });
       }
     }
     containers.push(...dataBuckets(env, cloud, out));
   }
   blobAccess(env, bucketVms, containers);
+  if (artifact) artifactReaders(env, artifact, identities);
   return out;
 }
 
@@ -222,7 +235,8 @@ function virtualMachine(
     rg: resources.ResourceGroup;
     nic: network.NetworkInterface;
     domains: AzureDomains;
-    ownsBuckets: boolean;
+    identity: managedidentity.UserAssignedIdentity;
+    userData: pulumi.Output<string>;
     parent: pulumi.Resource;
   },
 ): compute.VirtualMachine {
@@ -236,13 +250,14 @@ function virtualMachine(
       hardwareProfile: { vmSize: host ? DEDICATED_VM_SIZE : VM_SIZE },
       ...(availabilitySet ? { availabilitySet: { id: availabilitySet.id } } : {}),
       ...(host ? { host: { id: host.id } } : {}),
-      // Gateways reach their component's containers with this identity (role assignments below): no key on disk.
-      ...(on.ownsBuckets ? { identity: { type: 'SystemAssigned' } } : {}),
+      // Its node's own identity (role assignments in azure-boot.ts and below): no key or connection string on disk.
+      identity: { type: 'UserAssigned', userAssignedIdentities: [on.identity.id] },
       networkProfile: { networkInterfaces: [{ id: on.nic.id, primary: true }] },
       osProfile: {
         computerName: m.node.id.slice(0, 63),
         adminUsername: ADMIN_USER,
-        customData: env.userData(m.node.id).apply((s) => Buffer.from(s, 'utf8').toString('base64')),
+        // Boot values only (Azure: never secrets in customData); unchanged by a spec change.
+        customData: on.userData.apply((s) => Buffer.from(s, 'utf8').toString('base64')),
         linuxConfiguration: {
           disablePasswordAuthentication: true,
           ssh: {
@@ -260,7 +275,8 @@ function virtualMachine(
       },
       tags: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    { parent: on.parent, replaceOnChanges: ['osProfile.customData'] },
+    // `version: latest` is resolved when the VM is created; a newer image must never replace it.
+    { parent: on.parent, replaceOnChanges: ['osProfile.customData'], ignoreChanges: ['storageProfile.imageReference'] },
   );
 }
 
@@ -285,12 +301,12 @@ function dataBuckets(env: ProgramEnv, cloud: ModelCloud, out: Realized): NamedCo
 function blobAccess(env: ProgramEnv, bucketVms: BucketVm[], containers: NamedContainer[]): void {
   if (bucketVms.length === 0) return;
   const subscription = authorization.getClientConfigOutput().subscriptionId;
-  for (const { component, nodeId, vm } of bucketVms) {
+  for (const { component, nodeId, identity } of bucketVms) {
     for (const c of containers.filter((x) => x.component === component)) {
       new authorization.RoleAssignment(
         `${nodeId}-${c.name}-access`,
         {
-          principalId: vm.identity.apply((i) => i?.principalId ?? ''),
+          principalId: identity.principalId,
           principalType: 'ServicePrincipal',
           roleDefinitionId: pulumi.interpolate`/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/${BLOB_DATA_CONTRIBUTOR}`,
           scope: c.container.id,
@@ -374,12 +390,6 @@ function nsg(
   );
 }
 
-/** Storage account names: 3-24 lowercase letters and digits, globally unique; derived, so stable across runs. */
-export function storageAccountName(stack: string, cloud: string, bucket: string): string {
-  const hash = createHash('sha256').update(`${stack}/${cloud}/${bucket}`).digest('hex').slice(0, 10);
-  return `tc${bucket.replace(/[^a-z0-9]/g, '').slice(0, 12)}${hash}`;
-}
-
 function bucket(
   env: ProgramEnv,
   cloud: ModelCloud,
@@ -388,7 +398,7 @@ function bucket(
   component: string | undefined,
 ): { result: BucketResult; container: storage.BlobContainer } {
   const opts = { parent: bucketParent(env, cloud, component), retainOnDelete: env.inputs.retainData };
-  const accountName = storageAccountName(env.plan.stack, cloud.name, name);
+  const accountName = storageAccountName(env.plan.stack, cloud.name, name, env.inputs.nameSuffix);
   const account = new storage.StorageAccount(
     `${name}-account`,
     {
@@ -411,7 +421,7 @@ function bucket(
   );
   const container = new storage.BlobContainer(
     name,
-    { accountName: account.name, resourceGroupName: rg.name, containerName: name, publicAccess: 'None' },
+    { accountName: account.name, resourceGroupName: rg.name, containerName: containerName(name), publicAccess: 'None' },
     opts,
   );
   const expiry = new Date(Date.now() + SAS_DAYS * 86_400_000).toISOString().slice(0, 10);
@@ -431,7 +441,9 @@ function bucket(
       name,
       region: cloud.region,
       endpoint: pulumi.interpolate`https://${account.name}.blob.core.windows.net`,
-      credentials: pulumi.secret(sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: name }))),
+      credentials: pulumi.secret(
+        sas.serviceSasToken.apply((sasToken) => ({ sasToken, container: containerName(name) })),
+      ),
     },
   };
 }

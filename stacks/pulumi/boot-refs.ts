@@ -45,7 +45,10 @@ export interface NodeSecretRef {
    * Always the latest version: a changed spec is picked up at the node's next start.
    */
   ref: string;
-  /** Absolute path on the VM the value is written to (0600, owned by the node's user). */
+  /**
+   * Absolute path on the VM the value is written to (0600, owned by the node's user): `SECRET_PATHS[kind]` of
+   * cloud-init.ts, under the unit's RuntimeDirectory /run/tclouds (the spec's keyFile and adminTokenFile agree).
+   */
   path: string;
 }
 

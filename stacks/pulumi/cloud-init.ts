@@ -1,74 +1,171 @@
 /**
- * The cloud-init document of one node (templates/cloud-init.yaml) and the NodeSpec it installs.
+ * The cloud-init document of one node (templates/cloud-init.yaml with templates/boot.sh) and the NodeSpec the
+ * node fetches at boot.
  *
- * Pure: no Pulumi import. The program resolves the addresses that are only known once created (public IPs of
- * peers in other clouds) and then calls `renderCloudInit`, inside a Pulumi secret.
+ * Pure: no Pulumi import. User data holds nothing secret: where the node software and the pinned Node runtime
+ * are and their SHA-256, and which secret store entries hold the node's spec, key and admin token (read by the
+ * VM with its own identity at every start, see runtime/cloud-boot/). A spec change therefore never changes user
+ * data, and user data may be shown in plans.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import { TcError } from '../../kernel/errors.js';
+import type { BootFile } from '../../runtime/cloud-boot/boot-file.js';
 import { NODE_SPEC_VERSION, type NodeSpec, type PeerSpec } from '../../runtime/node-spec.js';
+import { bootFetcherSource } from './boot-fetcher.js';
+import { type BootValues, isArtifact, type NodeSecretKind } from './boot-refs.js';
+import { PulumiCode } from './codes.js';
 
-/** Paths on the VM (the systemd unit and the template agree on these). */
+/**
+ * Paths on the VM (the systemd unit, the boot script and the spec agree on these). Secrets live in the unit's
+ * RuntimeDirectory (/run/tclouds: tmpfs, 0700, the node user's), written before every start.
+ */
 export const VM_PATHS = {
-  spec: '/etc/tclouds/spec.json',
-  keyFile: '/etc/tclouds/keys/node.key',
-  adminTokenFile: '/etc/tclouds/keys/admin.token',
+  spec: '/run/tclouds/spec.json',
+  keyFile: '/run/tclouds/node.key',
+  adminTokenFile: '/run/tclouds/admin.token',
+  writerKeyFile: '/run/tclouds/writer.key',
+  bucketCredentialsFile: '/run/tclouds/bucket-credentials.json',
   dataDir: '/var/lib/tclouds/data',
+  app: '/opt/tclouds/app',
+  node: '/opt/tclouds/node',
+  bootFile: '/etc/tclouds/boot.json',
 } as const;
 
-let cachedTemplate: string | undefined;
+/** Where each kind of secret is written on the VM (for NodeSecretRef.path). */
+export const SECRET_PATHS: Record<NodeSecretKind, string> = {
+  spec: VM_PATHS.spec,
+  'node-key': VM_PATHS.keyFile,
+  'admin-token': VM_PATHS.adminTokenFile,
+  'writer-key': VM_PATHS.writerKeyFile,
+  'bucket-credentials': VM_PATHS.bucketCredentialsFile,
+};
 
-/** templates/cloud-init.yaml of this package, found from here both in the sources and in dist/. */
-export function cloudInitTemplate(): string {
-  if (cachedTemplate !== undefined) return cachedTemplate;
+const templates = new Map<string, string>();
+
+/** A file of templates/ of this package, found from here both in the sources and in dist/. */
+function templateFile(name: string): string {
+  const hit = templates.get(name);
+  if (hit !== undefined) return hit;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'templates', 'cloud-init.yaml');
+    const candidate = join(dir, 'templates', name);
     if (existsSync(candidate)) {
-      cachedTemplate = readFileSync(candidate, 'utf8');
-      return cachedTemplate;
+      const text = readFileSync(candidate, 'utf8');
+      templates.set(name, text);
+      return text;
     }
     dir = dirname(dir);
   }
-  throw new Error('templates/cloud-init.yaml is missing from this installation of tclouds');
+  throw new Error(`templates/${name} is missing from this installation of tclouds`);
 }
 
-const SAFE = /^[A-Za-z0-9@._/:-]+$/;
-
-export interface CloudInitValues {
-  nodeId: string;
-  spec: NodeSpec;
-  /** PKCS8 PEM of the node's X25519 private key. */
-  nodeKeyPem: string;
-  adminToken: string;
-  /** npm package spec installed on the VM, e.g. `tclouds@0.1.0`. */
-  packageSpec: string;
+/** templates/cloud-init.yaml of this package. */
+export function cloudInitTemplate(): string {
+  return templateFile('cloud-init.yaml');
 }
 
-export function renderCloudInit(v: CloudInitValues): string {
-  for (const [what, s] of [
-    ['node id', v.nodeId],
-    ['package', v.packageSpec],
-  ] as const) {
-    if (!SAFE.test(s)) throw new Error(`cloud-init: unsafe ${what} ${JSON.stringify(s)}`);
+/** Values the boot script sources (boot.env) and paths: nothing a shell could read as code. */
+const SAFE = /^[A-Za-z0-9@._/:+=-]+$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function check(what: string, value: string, re: RegExp = SAFE): string {
+  if (!re.test(value)) {
+    throw new TcError(PulumiCode.bootValueInvalid, `cloud-init: unsafe ${what} ${JSON.stringify(value)}`, {
+      exit: 3,
+      hint:
+        re === HEX64
+          ? 'a SHA-256 is 64 lower-case hex digits'
+          : 'boot values may hold only A-Z a-z 0-9 @ . _ / : + = -',
+    });
   }
-  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  return value;
+}
+
+function checkValues(v: BootValues): void {
+  check('node id', v.nodeId);
+  if (v.region !== undefined) check('region', v.region);
+  check('Node version', v.nodeRuntime.version);
+  check('Node URL', v.nodeRuntime.url);
+  check('Node SHA-256', v.nodeRuntime.sha256, HEX64);
+  if (isArtifact(v.software)) {
+    check('artifact locator', v.software.locator);
+    check('artifact SHA-256', v.software.sha256, HEX64);
+  } else check('package', v.software.packageSpec);
+  for (const s of v.secrets) {
+    check(`${s.kind} secret ref`, s.ref);
+    check(`${s.kind} secret path`, s.path);
+  }
+}
+
+/** The non-secret /etc/tclouds/boot.json of a node. */
+export function bootFileOf(v: BootValues): BootFile {
+  return {
+    version: 1,
+    nodeId: v.nodeId,
+    provider: v.provider,
+    ...(v.region !== undefined ? { region: v.region } : {}),
+    ...(isArtifact(v.software) ? { artifact: { locator: v.software.locator, sha256: v.software.sha256 } } : {}),
+    secrets: v.secrets.map((s) => ({ kind: s.kind, ref: s.ref, path: s.path })),
+    paths: { app: VM_PATHS.app, node: VM_PATHS.node, spec: specPathOf(v) },
+  };
+}
+
+function specPathOf(v: BootValues): string {
+  return v.secrets.find((s) => s.kind === 'spec')?.path ?? VM_PATHS.spec;
+}
+
+/** Fills `{{NAME}}`; a multi-line value is indented like its placeholder (block scalars of the template). */
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(
+    /^([ \t]*)(.*?)\{\{([A-Z0-9_]+)\}\}/gm,
+    (_whole, indent: string, before: string, k: string) => {
+      const value = values[k];
+      if (value === undefined) throw new Error(`cloud-init template uses unknown value {{${k}}}`);
+      return `${indent}${before}${value.replace(/\n(?=.)/g, `\n${indent}`)}`;
+    },
+  );
+}
+
+/**
+ * The boot script without its comment lines (the template documents it): AWS caps user data at 16 KB (limits.ts),
+ * and the gzipped fetcher already takes about 6 KB of it.
+ */
+function withoutComments(script: string): string {
+  return script
+    .split('\n')
+    .filter((line, i) => i === 0 || !/^\s*(#|$)/.test(line))
+    .join('\n');
+}
+
+/** The cloud-init document of one node (user data). Throws TC364 on a value the boot script must not see. */
+export function renderCloudInit(v: BootValues): string {
+  checkValues(v);
+  const artifact = isArtifact(v.software) ? v.software : undefined;
   const values: Record<string, string> = {
     NODE_ID: v.nodeId,
-    PACKAGE: v.packageSpec,
-    SPEC_B64: b64(`${JSON.stringify(v.spec, null, 2)}\n`),
-    NODE_KEY_B64: b64(v.nodeKeyPem),
-    ADMIN_TOKEN_B64: b64(v.adminToken),
+    NODE_VERSION: v.nodeRuntime.version,
+    NODE_URL: v.nodeRuntime.url,
+    NODE_SHA256: v.nodeRuntime.sha256,
+    SOFTWARE: artifact ? 'artifact' : 'package',
+    ARTIFACT_LOCATOR: artifact?.locator ?? '-',
+    ARTIFACT_SHA256: artifact?.sha256 ?? '-',
+    PACKAGE_SPEC: artifact ? '-' : (v.software as { packageSpec: string }).packageSpec,
+    SPEC_PATH: specPathOf(v),
+    BOOT_JSON: JSON.stringify(bootFileOf(v)),
+    BOOT_SH: withoutComments(templateFile('boot.sh')),
+    FETCHER_GZ_B64: gzipSync(bootFetcherSource(), { level: 9 }).toString('base64'),
   };
-  const text = cloudInitTemplate().replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, k: string) => {
-    const value = values[k];
-    if (value === undefined) throw new Error(`cloud-init template uses unknown value {{${k}}}`);
-    return value;
-  });
+  // Placeholders may repeat on a line only at its end; fill line by line until none is left.
+  let text = cloudInitTemplate();
+  for (let i = 0; i < 4 && /\{\{[A-Z0-9_]+\}\}/.test(text); i++) text = fill(text, values);
   // A placeholder mangled by an editor or formatter (e.g. `{ { X } }`) would ship a broken node: refuse.
   if (/\{\s*\{/.test(text)) throw new Error('cloud-init template has a malformed placeholder');
+  // AWS's 16 KB cap on user data is a plan-time limit (limits.ts, TC382), measured on this document.
   return text;
 }
 

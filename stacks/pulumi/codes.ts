@@ -29,5 +29,38 @@ export const PulumiCode = {
   addressSpace: 'TC361',
   /** destroy --keep-data without the record of what was deployed (which resources are data). Exit 4. */
   keepDataUnknown: 'TC362',
+  /** Cloud boot: this build has no bundled first-boot fetcher (dist/boot/fetch-artifact.js). Exit 7. */
+  bootFetcherMissing: 'TC363',
+  /** Cloud boot: a boot value is unsafe for the boot script (not [A-Za-z0-9@._/:+=-], or a bad checksum). Exit 3. */
+  bootValueInvalid: 'TC364',
+  /** Cloud boot: the node software artifact could not be packed (no dist/, a missing dependency). Exit 7. */
+  artifactPackFailed: 'TC365',
+  /** `--node-package` is not an exact `name@version` (it is written into every VM's boot values). Exit 2. */
+  badNodePackage: 'TC370',
 } as const;
 export type PulumiCodeValue = (typeof PulumiCode)[keyof typeof PulumiCode];
+
+/**
+ * Plan-time checks of the cloud programs against the providers' documented limits and rules (TC380-TC399): each
+ * fails before anything is created, with where it comes from and the next construct up (or what to change).
+ */
+export const LimitCode = {
+  /** A firewall rule would have no source (its only sources are in another target, or no client CIDR). Exit 3. */
+  ruleWithoutSource: 'TC380',
+  /** A firewall rule would be open to the whole Internet without the topology declaring it. Exit 3. */
+  openToWorld: 'TC381',
+  /** AWS user data over 16 KB (measured on the rendered document). Exit 3. */
+  userDataTooLarge: 'TC382',
+  /** More VMs than a GCP spread placement policy takes. Exit 3. */
+  spreadPolicyVms: 'TC383',
+  /** A resource name over its provider's length limit, or against its naming rules. Exit 3. */
+  nameTooLong: 'TC384',
+  /** More fault domains than an Azure availability set has in this region (2 or 3). Exit 3. */
+  regionFaultDomains: 'TC385',
+  /** More VMs than one Azure availability set takes. Exit 3. */
+  availabilitySetVms: 'TC386',
+  /** destroy --delete-data without the record of what was deployed (which resources are data). Exit 4. */
+  deleteDataUnknown: 'TC387',
+  /** The stack's pinned images or name suffix file is unreadable. Exit 4. */
+  badPins: 'TC388',
+} as const;

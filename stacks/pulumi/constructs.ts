@@ -46,7 +46,9 @@ export const CONSTRUCTS: Record<Exclude<ConstructKind, 'none'>, ConstructInfo> =
     maxDomains: Number.POSITIVE_INFINITY,
     label: 'AWS dedicated hosts (one host per fault domain)',
   },
-  // "Each availability set can have up to 3 fault domains" (2 in some regions).
+  // "The number of fault domains for managed availability sets varies by region - either two or three per region"
+  // (https://learn.microsoft.com/azure/virtual-machines/availability-set-overview); the region is checked in
+  // limits.ts (TC385).
   'azure:availability-set': {
     kind: 'azure:availability-set',
     maxDomains: 3,
@@ -59,9 +61,9 @@ export const CONSTRUCTS: Record<Exclude<ConstructKind, 'none'>, ConstructInfo> =
     label:
       'Azure dedicated host group (one dedicated host per fault domain, spread over up to 3 platform fault domains)',
   },
-  // Spread placement: "up to 8 availability domains" per policy. The figure comes from older GCP documentation
-  // (at most 8 VMs per spread policy) and third-party notes; it has not been checked against the current page
-  // (https://cloud.google.com/compute/docs/instances/placement-policies-overview).
+  // Spread placement: at most 8 availability domains per policy, and at most 8 VMs per policy ("About placement
+  // policies", restrictions: https://cloud.google.com/compute/docs/instances/placement-policies-overview). The
+  // VM count is checked with the other limits (limits.ts, TC383).
   'gcp:resource-policy': {
     kind: 'gcp:resource-policy',
     maxDomains: 8,

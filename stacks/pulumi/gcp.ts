@@ -3,8 +3,9 @@
  * submodules are loaded).
  *
  * Per cloud: a custom-mode network (GCP's implied rules deny all ingress there) and one regional subnet. Per node:
- * a static external address and an instance in `<region>-b` with its cloud-init as secret `user-data` metadata and
- * project SSH keys blocked. Per component and cloud: a spread resource policy
+ * a static external address, its own service account and secrets (gcp-boot.ts), and an instance in `<region>-b`
+ * running as that account, with `user-data` metadata holding only its boot values and project SSH keys blocked. Per
+ * stack: the artifact bucket (gcp-boot.ts). Per component and cloud: a spread resource policy
  * (`groupPlacementPolicy.availabilityDomainCount`, each VM pinned with `scheduling.availabilityDomain`) or
  * sole-tenant node groups (one node per domain, each VM pinned by node affinity). Per role and port: a firewall
  * rule from exactly the linked sources to the role's network tag. Per bucket: uniform bucket-level access, public
@@ -15,6 +16,7 @@ import * as compute from '@pulumi/gcp/compute/index.js';
 import * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
+import { artifactReaders, artifactStore, nodeBoot, nodeIdentity } from './gcp-boot.js';
 import {
   componentBuckets,
   type ModelCloud,
@@ -25,12 +27,13 @@ import {
   rulesOf,
   slug,
 } from './model.js';
+import { globalBucketName } from './names.js';
+import { isGateway } from './node-boot.js';
 import {
   type BucketResult,
   bucketParent,
   networksAndAddresses,
   type ProgramEnv,
-  perComponent,
   type Realized,
   sourcesByFamily,
 } from './program-env.js';
@@ -65,8 +68,9 @@ export function realize(env: ProgramEnv): Realized {
         { parent: env.component(g.component) },
       ).address,
   );
-  // VMs of bucket-owning components (storage gateways) run as one service account per component.
-  const identities = perComponent((component) => nodeIdentity(env, component));
+  // Every VM runs as its own service account: its secrets, the artifact and (gateways) the component's buckets.
+  const identities = new Map<string, serviceaccount.Account>();
+  const artifact = artifactStore(env);
   const bucketResources = new Map<string, storage.Bucket>();
   for (const cloud of env.model.clouds) {
     const net = nets.get(cloud.name)!;
@@ -84,9 +88,11 @@ export function realize(env: ProgramEnv): Realized {
       const parent = env.component(g.component);
       for (const role of rolesIn(cloud, g.component)) firewalls(env, cloud, g.component, role, net.network, parent);
       const domains = faultDomains(cloud, g, net.zone, templateOf, parent);
-      const identity = identities.of(g.component);
       for (const m of g.nodes) {
-        instance(env, g, m, { net, domains, identity, parent });
+        const identity = nodeIdentity(env, m, parent);
+        identities.set(m.node.id, identity);
+        const userData = nodeBoot(env, cloud, m, { identity, artifact, parent });
+        instance(env, g, m, { net, domains, identity, userData, parent });
         out.nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };
       }
     }
@@ -96,7 +102,8 @@ export function realize(env: ProgramEnv): Realized {
       bucketResources.set(b.name, r.bucket);
     }
   }
-  bucketAccess(env, identities.made, bucketResources);
+  bucketAccess(env, identities, bucketResources);
+  if (artifact) artifactReaders(env, artifact, identities);
   return out;
 }
 
@@ -140,7 +147,8 @@ function instance(
   on: {
     net: GcpNetwork;
     domains: GcpDomains;
-    identity: serviceaccount.Account | undefined;
+    identity: serviceaccount.Account;
+    userData: pulumi.Output<string>;
     parent: pulumi.Resource;
   },
 ): compute.Instance {
@@ -158,6 +166,7 @@ function instance(
     {
       zone: on.net.zone,
       machineType: MACHINE_TYPE,
+      // An image family: resolved when the VM is created, never compared again (ignoreChanges below).
       bootDisk: { initializeParams: { image: IMAGE, size: 20 } },
       networkInterfaces: [
         {
@@ -166,42 +175,38 @@ function instance(
           accessConfigs: [{ natIp: env.publicIps.get(m.node.id)! }],
         },
       ],
-      metadata: { 'user-data': env.userData(m.node.id), 'block-project-ssh-keys': 'TRUE' },
+      // Boot values only: metadata is readable by every process on the VM and by whoever may describe it.
+      metadata: { 'user-data': on.userData, 'block-project-ssh-keys': 'TRUE' },
       tags: [roleTag(g.component, m.node.role)],
       ...(policy ? { resourcePolicies: policy.selfLink } : {}),
       ...(scheduling ? { scheduling } : {}),
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
-      ...(on.identity
-        ? {
-            serviceAccount: {
-              email: on.identity.email,
-              scopes: ['https://www.googleapis.com/auth/cloud-platform'],
-            },
-          }
-        : {}),
+      // IAM decides what the account may do (its bindings are per secret and per bucket); the scope does not.
+      serviceAccount: { email: on.identity.email, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
       labels: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    { parent: on.parent },
+    { parent: on.parent, ignoreChanges: ['bootDisk.initializeParams.image'] },
   );
 }
 
-/** The node identity of a component gets object access on that component's buckets, and on nothing else. */
+/** Each gateway's service account gets object access on its component's buckets, and on nothing else. */
 function bucketAccess(
   env: ProgramEnv,
-  identities: Map<string, serviceaccount.Account | undefined>,
+  identities: Map<string, serviceaccount.Account>,
   bucketResources: Map<string, storage.Bucket>,
 ): void {
-  for (const [component, identity] of identities) {
-    if (!identity) continue;
-    for (const b of componentBuckets(env.model, component)) {
+  for (const [nodeId, identity] of identities) {
+    const m = env.model.nodes.get(nodeId)!;
+    if (!isGateway(env.plan, m.node)) continue;
+    for (const b of componentBuckets(env.model, m.node.component)) {
       new storage.BucketIAMMember(
-        `${b.name}-nodes-binding`,
+        `${b.name}-${nodeId}-binding`,
         {
           bucket: bucketResources.get(b.name)!.name,
           role: 'roles/storage.objectAdmin',
           member: pulumi.interpolate`serviceAccount:${identity.email}`,
         },
-        { parent: env.component(component) },
+        { parent: env.component(m.node.component) },
       );
     }
   }
@@ -260,16 +265,6 @@ export function serviceAccountId(stack: string, cloud: string, bucket: string): 
   return `tc-${stem ? `${stem}-` : ''}${hash}`;
 }
 
-/** Service account the VMs of a bucket-owning component (storage gateways) run as; undefined for the others. */
-function nodeIdentity(env: ProgramEnv, component: string): serviceaccount.Account | undefined {
-  if (componentBuckets(env.model, component).length === 0) return undefined;
-  return new serviceaccount.Account(
-    `${component}-nodes`,
-    { accountId: serviceAccountId(env.plan.stack, 'nodes', component), displayName: `tclouds ${component} nodes` },
-    { parent: env.component(component) },
-  );
-}
-
 function bucket(
   env: ProgramEnv,
   cloud: ModelCloud,
@@ -280,11 +275,12 @@ function bucket(
   const b = new storage.Bucket(
     name,
     {
-      name,
+      name: globalBucketName(name, env.inputs.nameSuffix),
       location: cloud.region.toUpperCase(),
       uniformBucketLevelAccess: true,
       publicAccessPrevention: 'enforced',
-      forceDestroy: false,
+      // Objects go with the bucket only under `destroy --delete-data`; otherwise the bucket is retained.
+      forceDestroy: !env.inputs.retainData,
       labels: env.tags(),
     },
     { parent, retainOnDelete: env.inputs.retainData },

@@ -11,14 +11,19 @@
  * stale, and the Pulumi lock it may have left is cleared with `pulumi cancel` before the next update),
  * `<target>.plan.json` (the plan last deployed: destroy --keep-data and outputs need it) and
  * `<target>.outputs.json` (DeploymentOutputs without secrets; other targets read node addresses from it).
- * Bucket credentials go to `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600).
+ * `<target>.software.json` (what the VMs install: the artifact file and its SHA-256, or the published package).
+ * `names.json` and `<target>.images.json` (stack-pins.ts): the stack's name suffix and the pinned VM images.
+ * `<target>.spec-digests.json` (spec-digests.ts): the digest of the spec each node last started with.
+ * The packed software lives in `<stackDir>/pulumi/artifact/`. Bucket credentials go to
+ * `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600); gateways of the other targets receive them through their
+ * secret stores. Per-node admin tokens live in `<stackDir>/keys/<node>.admin.token` (0600).
  *
  * Import cost: this module is loaded (dynamically) only by commands that target a cloud; the Pulumi SDK and the
  * provider SDKs are imported inside the methods that need them.
  */
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { planDigest } from '../../components/plan.js';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
@@ -32,15 +37,28 @@ import {
   readSigningPublicKey,
   signingKeyFileOf,
 } from '../plan-keys.js';
-import type { PreviewResource, RealizeContext, Realizer, Target } from '../realizer.js';
+import type { PreviewResource, QuotaNeed, RealizeContext, Realizer, Target } from '../realizer.js';
 import { backendNotice, ensureStackPassphrase, resolveBackend, resolveSecrets, type SecretsChoice } from './backend.js';
-import { PulumiCode } from './codes.js';
+import { LimitCode, PulumiCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
 import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
-import type { ProgramInputs } from './program-env.js';
+import { pinnedNodeRuntime } from './node-runtime.js';
+import type { ProgramInputs, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
+import type { RolloutNode } from './rollout.js';
+import { type ArtifactSource, publishedPackage } from './software.js';
+import { rolloutDecision, type SpecDigests, unreachableNote } from './spec-digests.js';
+import {
+  clearImagePins,
+  ensureNameSuffix,
+  forgetNameSuffix,
+  previewNameSuffix,
+  readImagePins,
+  readNameSuffix,
+  recordImagePins,
+} from './stack-pins.js';
 
 export { PulumiCode } from './codes.js';
 export type { PulumiEngine } from './engine.js';
@@ -50,11 +68,21 @@ export const PROJECT_NAME = 'tclouds';
 export interface PulumiRealizerOptions {
   /** Engine port; default: TCLOUDS_PULUMI_REPLAY=<recording.json> replays a recording, else the Automation API. */
   engine?: PulumiEngine;
+  /**
+   * Packs the node software (preview and deploy); default: artifact.ts `packArtifact`, this build with its locked
+   * production dependencies.
+   */
+  artifact?: ArtifactSource;
 }
 
 export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions = {}): Realizer {
   if (target === 'local') throw new Error('the Pulumi realizer handles aws, azure and gcp; local has its own');
-  const cloud: CloudTarget = { target, provider: target, engine: () => opts.engine ?? defaultEngine() };
+  const cloud: CloudTarget = {
+    target,
+    provider: target,
+    engine: () => opts.engine ?? defaultEngine(),
+    artifact: opts.artifact ?? packArtifactLazily,
+  };
   return {
     check: () => cloud.engine().check(),
     preview: (plan, ctx) => previewTarget(cloud, plan, ctx),
@@ -64,35 +92,87 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
   };
 }
 
+/** artifact.ts `packArtifact`, loaded only when a deploy or plan packs (commands that never pack skip it). */
+const packArtifactLazily: ArtifactSource = async (opts) => (await import('./artifact.js')).packArtifact(opts);
+
 /** One cloud target of the realizer: its name, its provider (the same word), and the engine it drives. */
 interface CloudTarget {
   target: Exclude<Target, 'local'>;
   provider: CloudProvider;
   engine(): PulumiEngine;
+  artifact: ArtifactSource;
 }
 
-/** What the program of this target needs besides the plan and the keys. */
-function programInputs(stackDir: string, target: Target, keys: KeyMaterial, retainData: boolean): ProgramInputs {
-  return { keys, packageSpec: packageSpec(), externalHosts: externalHosts(stackDir, target), retainData };
+/**
+ * What the program of this target needs besides the plan and the keys. Buckets are retained (kept with their data
+ * when they leave the program) unless `retainData` is false: only under `destroy --delete-data`.
+ */
+function programInputs(
+  plan: Plan,
+  stackDir: string,
+  target: Target,
+  keys: KeyMaterial,
+  opts: { retainData: boolean; software: SoftwareInput; nameSuffix: string; images: Record<string, string> },
+): ProgramInputs {
+  return {
+    keys,
+    software: opts.software,
+    nameSuffix: opts.nameSuffix,
+    images: opts.images,
+    nodeRuntime: pinnedNodeRuntime(),
+    externalHosts: externalHosts(stackDir, target),
+    externalBucketCredentials: externalBucketCredentials(plan, stackDir, target),
+    retainData: opts.retainData,
+  };
 }
+
+/** The software this deploy ships: the published package the user named, or this build packed into `outDir`. */
+async function softwareOf(cloud: CloudTarget, ctx: RealizeContext, outDir: string): Promise<SoftwareInput> {
+  if (ctx.nodePackage) return publishedPackage(ctx.nodePackage);
+  const { path, sha256 } = await cloud.artifact({ outDir });
+  return { artifact: { path, sha256 } };
+}
+
+/**
+ * Stands in for the packed software where only sizes matter (the plan-time limit checks a deploy runs before it
+ * packs anything): a checksum has one length whatever the build.
+ */
+const UNPACKED_SOFTWARE: SoftwareInput = { artifact: { path: '', sha256: '0'.repeat(64) } };
 
 /** The real program under Pulumi's mock runtime, with throwaway keys: what would be created, offline. */
 async function previewTarget(
-  { target, provider }: CloudTarget,
+  cloud: CloudTarget,
   plan: Plan,
   ctx: RealizeContext,
-): Promise<{ resources: PreviewResource[]; changes: number }> {
+): Promise<{ resources: PreviewResource[]; changes: number; quota: QuotaNeed[] }> {
+  const { target, provider } = cloud;
   const [{ createProgram, loadProvider }, { runUnderMocks, displayInputs }] = await Promise.all([
     import('./program.js'),
     import('./mock-preview.js'),
   ]);
-  const program = createProgram(
-    plan,
-    provider,
-    programInputs(ctx.stackDir, target, ephemeralKeys(plan), false),
-    await loadProvider(provider),
-  );
-  const run = await runUnderMocks(program, stackName(plan.stack, target));
+  // The same pack a deploy makes, in a throwaway directory: the plan shows the checksum the VMs would check.
+  const outDir = await fs.mkdtemp(join(tmpdir(), 'tclouds-artifact-'));
+  let run: Awaited<ReturnType<typeof runUnderMocks>>;
+  try {
+    const software = await softwareOf(cloud, ctx, outDir);
+    const program = createProgram(
+      plan,
+      provider,
+      programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), {
+        retainData: true,
+        software,
+        nameSuffix: previewNameSuffix(ctx.stackDir),
+        images: readImagePins(ctx.stackDir, target),
+      }),
+      await loadProvider(provider),
+    );
+    run = await runUnderMocks(program, stackName(plan.stack, target));
+  } finally {
+    await fs.rm(outDir, { recursive: true, force: true });
+  }
+  const { buildCloudModel } = await import('./model.js');
+  const { quotaNeeds } = await import('./limits.js');
+  const quota = quotaNeeds(buildCloudModel(plan, provider));
   const resources: PreviewResource[] = run.resources.map((r) => ({
     type: r.type,
     name: r.name,
@@ -108,40 +188,108 @@ async function previewTarget(
       op: 'create',
     });
   }
+  const notes = [
+    ...((run.outputs.notes as string[] | undefined) ?? []),
+    ...droppedBucketNotes(ctx.stackDir, target, plan),
+  ];
+  for (const note of notes) ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
   // Where a deploy would keep state and the passphrase (nothing is created by a plan).
   const notice = backendNotice(resolveBackend(ctx.stackDir, ctx.backend), resolveSecrets(ctx.stackDir));
   ctx.onEvent({ kind: 'log', id: 'pulumi-state', state: 'done', message: notice });
-  for (const note of (run.outputs.notes as string[] | undefined) ?? [])
-    ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
-  return { resources, changes: resources.length };
+  return { resources, changes: resources.length, quota };
 }
 
 async function deployTarget(
-  { target, provider, engine }: CloudTarget,
+  cloud: CloudTarget,
   plan: Plan,
   ctx: RealizeContext,
 ): Promise<{ outputs: DeploymentOutputs; changes: number }> {
+  const { target, provider, engine } = cloud;
   const eng = engine();
   await eng.check(); // before anything is written: a missing CLI leaves no trace
   const { createProgram, loadProvider } = await import('./program.js');
   const mod = await loadProvider(provider);
-  // Throws plan errors (too many domains, missing region) before keys, passphrase or locks exist.
-  const { buildCloudModel } = await import('./model.js');
-  buildCloudModel(plan, provider);
+  // Throws plan errors (too many domains, missing region, every provider limit, a bad --node-package) before keys
+  // or locks exist: creating the program checks them all, and throwaway keys measure the user data as the real ones.
+  const dryInputs = programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), {
+    retainData: true,
+    software: ctx.nodePackage ? publishedPackage(ctx.nodePackage) : UNPACKED_SOFTWARE,
+    nameSuffix: previewNameSuffix(ctx.stackDir),
+    images: {},
+  });
+  createProgram(plan, provider, dryInputs, mod);
   const ref = await stackRef(plan.stack, target, ctx);
   let keys: KeyMaterial | undefined;
+  // A bucket leaving the topology is retained, also in a stack deployed before buckets were retained by default.
+  const lastDeployed = readJson<Plan>(files(ctx.stackDir, target).plan);
+  if (lastDeployed && droppedBucketNotes(ctx.stackDir, target, plan).length > 0)
+    await setBucketRetention(cloud, ctx, eng, ref, lastDeployed, true);
   const result = await withLock(ctx, target, eng, ref, async (op) => {
     // Under the lock: two deploys racing must not mint two different keys for one node.
     keys = await ensureKeys(plan, ctx.stackDir, provider);
-    const program = createProgram(plan, provider, programInputs(ctx.stackDir, target, keys, false), mod);
-    return eng.up(ref, program, op);
+    const nameSuffix = await ensureNameSuffix(ctx.stackDir);
+    // --refresh-images: resolve every region's image again (VMs whose image changed are replaced).
+    if (ctx.refreshImages) await clearImagePins(ctx.stackDir, target);
+    const images = readImagePins(ctx.stackDir, target);
+    const software = await softwareOf(cloud, ctx, files(ctx.stackDir, target).artifactDir);
+    await writeJsonAtomic(files(ctx.stackDir, target).software, software, { mkdir: true });
+    const inputs = programInputs(plan, ctx.stackDir, target, keys, { retainData: true, software, nameSuffix, images });
+    for (const note of droppedBucketNotes(ctx.stackDir, target, plan))
+      ctx.onEvent({ kind: 'log', id: 'keep-data', state: 'done', message: note });
+    return eng.up(ref, createProgram(plan, provider, inputs, mod), op);
   });
+  await recordImagePins(ctx.stackDir, target, result.outputs.images?.value);
   await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
   const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
   await writeJsonAtomic(files(ctx.stackDir, target).outputs, outputs, { mkdir: true });
+  const digests = result.outputs.specDigests?.value as SpecDigests | undefined;
+  await rollChangedSpecs(plan, target, ctx, { after: digests, keys: keys!, outputs });
   return { outputs, changes: result.changes };
 }
 
+/**
+ * After `pulumi up`: restart the nodes whose spec secret changed (rollout.ts: at most f per component at a time,
+ * each back healthy and caught up before the next), through their control ports at their public addresses. With
+ * no `clients.cidrs` those ports are closed: say so, and keep the old digests of those nodes so that a later deploy
+ * still restarts them. The digests are recorded only once the restarts are done (a stopped rollout is resumed by
+ * deploying again).
+ */
+async function rollChangedSpecs(
+  plan: Plan,
+  target: Target,
+  ctx: RealizeContext,
+  { after, keys, outputs }: { after: SpecDigests | undefined; keys: KeyMaterial; outputs: DeploymentOutputs },
+): Promise<void> {
+  if (!after) return; // an engine that reports no digests (a recording made before them)
+  const file = files(ctx.stackDir, target).specDigests;
+  const decision = rolloutDecision(plan, readJson<SpecDigests>(file) ?? {}, after);
+  if (decision.changed.length > 0 && !decision.reachable) {
+    ctx.onEvent({ kind: 'log', id: 'rollout', state: 'done', message: unreachableNote(decision.changed) });
+    await writeJsonAtomic(file, decision.recordWithoutRollout, { mkdir: true });
+    return;
+  }
+  if (decision.changed.length > 0) {
+    const { rollCloudNodes } = await import('./rollout.js');
+    const nodes: Record<string, RolloutNode> = {};
+    for (const o of Object.values(outputs.components).flatMap((c) => c.nodes)) {
+      const token = keys.adminTokens[o.id];
+      if (token) nodes[o.id] = { id: o.id, host: o.host, controlPort: o.controlPort, token };
+    }
+    await rollCloudNodes(plan, nodes, decision.changed, {
+      ...(ctx.maxUnavailable !== undefined ? { maxUnavailable: ctx.maxUnavailable } : {}),
+      signal: ctx.signal,
+      onEvent: ctx.onEvent,
+    });
+  }
+  await writeJsonAtomic(file, after, { mkdir: true });
+}
+
+/**
+ * Buckets hold data: a destroy keeps them (retained: they leave the state and stay in the cloud with their data)
+ * unless `keepData` is false (`destroy --delete-data`), and either way it first makes the stack's state say so with
+ * an update that changes nothing at the provider but the deletion options. Both need the record of what was
+ * deployed (which resources are buckets): without it, a stack that exists is refused, one that does not is done.
+ */
 async function destroyTarget(
   cloud: CloudTarget,
   ctx: RealizeContext & { keepData: boolean },
@@ -153,23 +301,28 @@ async function destroyTarget(
   const ref = await stackRef(stack, target, ctx);
   const f = files(ctx.stackDir, target);
   const saved = readJson<Plan>(f.plan);
-  if (ctx.keepData && !saved) {
-    // Without the deployed plan we cannot tell buckets from the rest: refuse rather than delete data.
+  if (!saved) {
+    if ((await eng.outputs(ref).catch(() => undefined)) === null) return { removed: 0 }; // nothing deployed
     throw new TcError(
-      PulumiCode.keepDataUnknown,
-      `cannot keep the data of ${ref.stackName}: the record of what was deployed is missing`,
+      ctx.keepData ? PulumiCode.keepDataUnknown : LimitCode.deleteDataUnknown,
+      `cannot ${ctx.keepData ? 'keep' : 'delete'} the data of ${ref.stackName}: the record of what was deployed is missing`,
       {
         exit: ExitCode.notFound,
-        hint: `${f.plan} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy --keep-data again`,
+        hint: `${f.plan} is gone; run \`tclouds deploy --target ${target}\` once to rewrite it, then destroy again`,
         location: { file: f.plan },
       },
     );
   }
-  if (ctx.keepData && saved) await retainBuckets(cloud, ctx, eng, ref, saved);
+  await setBucketRetention(cloud, ctx, eng, ref, saved, ctx.keepData);
   const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
   await fs.rm(f.outputs, { force: true });
   await fs.rm(f.plan, { force: true });
-  if (!ctx.keepData && saved) {
+  await fs.rm(f.specDigests, { force: true });
+  await clearImagePins(ctx.stackDir, target);
+  // Nothing of the stack left in any cloud: the next deploy draws new global names (a deleted Key Vault stays
+  // reserved while soft-deleted). Kept data keeps its names, so the suffix stays with it.
+  if (!ctx.keepData) await forgetNameSuffix(ctx.stackDir);
+  if (!ctx.keepData) {
     for (const b of Object.values(saved.components).flatMap((c) => c.buckets)) {
       if (saved.clouds[b.cloud]?.provider === provider)
         await fs.rm(credentialsFile(ctx.stackDir, b.cloud, b.name), { force: true });
@@ -179,31 +332,55 @@ async function destroyTarget(
 }
 
 /**
- * destroy --keep-data: mark buckets retainOnDelete in the state (an update that changes nothing at the provider),
- * so that destroy removes them from the state and leaves them, with their data, in the cloud.
+ * Mark the buckets retained (keep) or deletable with their objects (`--delete-data`) in the state: an update that
+ * changes nothing at the provider, so that the destroy after it does what the user chose.
  */
-async function retainBuckets(
+async function setBucketRetention(
   { target, provider }: CloudTarget,
   ctx: RealizeContext,
   eng: PulumiEngine,
   ref: StackRef,
   saved: Plan,
+  keep: boolean,
 ): Promise<void> {
   const { createProgram, loadProvider } = await import('./program.js');
   const keys = await ensureKeys(saved, ctx.stackDir, provider);
+  const pins = { nameSuffix: readNameSuffix(ctx.stackDir) ?? '', images: readImagePins(ctx.stackDir, target) };
+  // The software last deployed: the same boot values, so marking buckets retained replaces no VM (a stack deployed
+  // before software.json existed gets new user data here; only a destroy or a deploy follows, which replace it anyway).
+  const software = readJson<SoftwareInput>(files(ctx.stackDir, target).software) ?? UNPACKED_SOFTWARE;
   const program = createProgram(
     saved,
     provider,
-    programInputs(ctx.stackDir, target, keys, true),
+    {
+      ...programInputs(saved, ctx.stackDir, target, keys, { retainData: keep, software, ...pins }),
+      skipLimitChecks: true,
+    },
     await loadProvider(provider),
   );
   ctx.onEvent({
     kind: 'log',
-    id: 'keep-data',
+    id: keep ? 'keep-data' : 'delete-data',
     state: 'running',
-    message: 'keeping buckets: marking them retained',
+    message: keep
+      ? 'keeping buckets and their data (retained in the cloud; --delete-data deletes them)'
+      : 'deleting buckets with their data (--delete-data)',
   });
   await withLock(ctx, target, eng, ref, (op) => eng.up(ref, program, op));
+}
+
+/** Buckets of the last deployed plan that the new plan no longer has: retained in the cloud, never deleted. */
+function droppedBucketNotes(stackDir: string, target: Target, plan: Plan): string[] {
+  const saved = readJson<Plan>(files(stackDir, target).plan);
+  if (!saved) return [];
+  const now = new Set(Object.values(plan.components).flatMap((c) => c.buckets.map((b) => `${b.cloud}/${b.name}`)));
+  return Object.values(saved.components)
+    .flatMap((c) => c.buckets)
+    .filter((b) => saved.clouds[b.cloud]?.provider === target && !now.has(`${b.cloud}/${b.name}`))
+    .map(
+      (b) =>
+        `bucket ${b.name} of cloud ${b.cloud} is no longer in the topology: it leaves the stack but stays in the cloud with its data (retained); delete it with the provider's tools if you no longer need it`,
+    );
 }
 
 /** The stack's current outputs as DeploymentOutputs; the last deployment's record when the CLI is missing. */
@@ -270,6 +447,9 @@ function files(stackDir: string, target: Target) {
     lock: join(dir, `${target}.lock`),
     plan: join(dir, `${target}.plan.json`),
     outputs: join(dir, `${target}.outputs.json`),
+    software: join(dir, `${target}.software.json`),
+    specDigests: join(dir, `${target}.spec-digests.json`),
+    artifactDir: join(dir, 'artifact'),
   };
 }
 
@@ -378,18 +558,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The npm package spec VMs install: this package's name@version, or TCLOUDS_NODE_PACKAGE. */
-export function packageSpec(): string {
-  if (process.env.TCLOUDS_NODE_PACKAGE) return process.env.TCLOUDS_NODE_PACKAGE;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pj = readJson<{ name?: string; version?: string }>(join(dir, 'package.json'));
-    if (pj?.name && pj.version) return `${pj.name}@${pj.version}`;
-    dir = dirname(dir);
-  }
-  return 'tclouds';
-}
-
 /** Node addresses recorded by the other cloud targets of this stack (cross-provider peers). */
 function externalHosts(stackDir: string, target: Target): Record<string, string> {
   const hosts: Record<string, string> = {};
@@ -401,8 +569,30 @@ function externalHosts(stackDir: string, target: Target): Record<string, string>
   return hosts;
 }
 
+/**
+ * Credentials of the buckets other targets realized, for this target's gateways that write to them: the records
+ * those deploys wrote (`keys/bucket-<cloud>-<bucket>.json`), by `<cloud>/<bucket>`.
+ */
+function externalBucketCredentials(plan: Plan, stackDir: string, target: Target): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const b of Object.values(plan.components).flatMap((c) => c.buckets)) {
+    const provider = plan.clouds[b.cloud]?.provider;
+    if (provider === target || provider === 'local') continue;
+    const record = readJson<unknown>(credentialsFile(stackDir, b.cloud, b.name));
+    if (record !== undefined) out[`${b.cloud}/${b.name}`] = record;
+  }
+  return out;
+}
+
 async function readKeys(plan: Plan, stackDir: string): Promise<KeyMaterial> {
-  const km: KeyMaterial = { privatePem: {}, publicKeys: {}, signingPublicKeys: {}, adminToken: '', sshPublicKey: '' };
+  const km: KeyMaterial = {
+    privatePem: {},
+    publicKeys: {},
+    signingPublicKeys: {},
+    adminTokens: {},
+    writerPem: {},
+    sshPublicKey: '',
+  };
   for (const [name, c] of Object.entries(plan.components)) {
     const keys: PlannedKey[] = [...c.nodes.map((n) => ({ id: n.id, kind: 'node' as const, for: name })), ...c.keys];
     for (const k of keys) {

@@ -1,10 +1,12 @@
 /**
- * Key material handed to the Pulumi program: node private keys (delivered to VMs inside secret cloud-init),
- * public keys (in every spec), the stack's admin token, and the SSH key Azure insists on for its admin account.
+ * Key material handed to the Pulumi program: node private keys, storage writer keys and one admin token per node
+ * (each delivered only to its node, through the provider's secret store), public keys (in every spec), and the SSH
+ * key Azure insists on for its admin account.
  *
  * Deploy keeps keys stable across runs in `<stackDir>/keys/` (same layout as the local target; 0600): a new key on
- * every run would change every VM's user data and replace every VM. Preview uses throwaway keys: the mock run
- * shows secrets as "[secret]" anyway.
+ * every run would change every node's secrets and restart every node. The admin token of a cloud node is its own
+ * (`keys/<node>.admin.token`): one cloud's nodes never hold the token of another's. Preview uses throwaway keys:
+ * the mock run shows secrets as "[secret]" anyway.
  */
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -19,6 +21,7 @@ import {
   ephemeralSigningPublicKey,
   hasSigningKey,
   keyFileOf,
+  rawPublicKey,
 } from '../plan-keys.js';
 
 export interface KeyMaterial {
@@ -31,10 +34,16 @@ export interface KeyMaterial {
    * replicas' specs (clientSigners); the private signing key stays on this machine like the client's X25519 key.
    */
   signingPublicKeys: Record<string, string>;
-  adminToken: string;
+  /** One admin token per node id (64 hex digits): the bearer token of that node's control port, and of no other. */
+  adminTokens: Record<string, string>;
+  /** PKCS8 PEM of the Ed25519 writer key per storage component (delivered to its gateways only). */
+  writerPem: Record<string, string>;
   /** OpenSSH public key for the Azure admin account (password login is disabled; no inbound SSH rule exists). */
   sshPublicKey: string;
 }
+
+/** Admin tokens: 32 random bytes, hex (the form runtime/keys.ts reads). */
+const ADMIN_TOKEN_BYTES = 32;
 
 /** Every key the plan needs: one per node, plus the component keys (clients, storage writers). */
 function plannedKeys(plan: Plan): PlannedKey[] {
@@ -57,14 +66,22 @@ export function ephemeralKeys(plan: Plan): KeyMaterial {
     privatePem: {},
     publicKeys: {},
     signingPublicKeys: {},
-    adminToken: randomBytes(32).toString('hex'),
+    adminTokens: {},
+    writerPem: {},
     sshPublicKey: 'ssh-rsa (generated at deploy time)',
   };
   for (const k of plannedKeys(plan)) {
+    if (k.kind === 'storage-writer') {
+      const pair = generateKeyPairSync('ed25519');
+      km.publicKeys[k.id] = rawPublicKey(pair.publicKey);
+      km.writerPem[k.for] = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      continue;
+    }
     if (k.kind !== 'node') {
       km.publicKeys[k.id] = ephemeralPublicKey(k);
       continue;
     }
+    km.adminTokens[k.id] = randomBytes(ADMIN_TOKEN_BYTES).toString('hex');
     const { privateKey, publicKey } = generateNodeKey();
     km.publicKeys[k.id] = publicKey;
     km.privatePem[k.id] = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -83,12 +100,15 @@ export async function ensureKeys(plan: Plan, stackDir: string, provider: string)
     privatePem: {},
     publicKeys: {},
     signingPublicKeys: {},
-    adminToken: await ensureAdminToken(join(dir, 'admin.token')),
+    adminTokens: {},
+    writerPem: {},
     sshPublicKey: '',
   };
   for (const k of plannedKeys(plan)) {
     km.publicKeys[k.id] = (await ensurePlannedKey(stackDir, k)).publicKey;
+    if (k.kind === 'storage-writer') km.writerPem[k.for] = await readPem(keyFileOf(stackDir, k));
     if (k.kind === 'node') {
+      km.adminTokens[k.id] = await ensureAdminToken(adminTokenFileOf(stackDir, k.id));
       const key = await readPrivateKey(keyFileOf(stackDir, k));
       km.privatePem[k.id] = key.export({ type: 'pkcs8', format: 'pem' }) as string;
     }
@@ -96,6 +116,16 @@ export async function ensureKeys(plan: Plan, stackDir: string, provider: string)
   for (const k of signingKeys(plan)) km.signingPublicKeys[k.id] = (await ensureSigningKey(stackDir, k)).publicKey;
   if (provider === 'azure') km.sshPublicKey = await ensureSshKey(join(dir, 'azure-admin-ssh.key'));
   return km;
+}
+
+/** The admin token of one cloud node on the operator's machine: `<stackDir>/keys/<node>.admin.token` (0600). */
+export function adminTokenFileOf(stackDir: string, nodeId: string): string {
+  return join(stackDir, 'keys', `${nodeId}.admin.token`);
+}
+
+/** A private key file as PEM text (ensurePlannedKey created it 0600 just before). */
+async function readPem(file: string): Promise<string> {
+  return fs.readFile(file, 'utf8');
 }
 
 /** RSA key for the Azure admin user: private part 0600 in the stack dir (break-glass only), public part returned. */

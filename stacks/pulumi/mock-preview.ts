@@ -19,6 +19,13 @@ export interface MockResource {
   /** Inputs as the engine would receive them; secrets keep Pulumi's secret wrapper (see `isSecretValue`). */
   inputs: Record<string, unknown>;
   custom: boolean;
+  /** Resource options the engine would receive (read from the registration: the mocks API does not pass them). */
+  options: { retainOnDelete: boolean; protect: boolean; ignoreChanges: string[]; replaceOnChanges: string[] };
+}
+
+export interface MockOptions {
+  /** What `aws.ec2.getAmi` answers: the "newest" image (tests change it to check that pinned images stay). */
+  latestAmi?: string;
 }
 
 export interface MockRun {
@@ -31,14 +38,23 @@ export interface MockRun {
 
 let queue: Promise<unknown> = Promise.resolve();
 
-export function runUnderMocks(program: () => Promise<Record<string, unknown>>, stack = 'preview'): Promise<MockRun> {
-  const run = queue.then(() => runOnce(program, stack));
+export function runUnderMocks(
+  program: () => Promise<Record<string, unknown>>,
+  stack = 'preview',
+  opts: MockOptions = {},
+): Promise<MockRun> {
+  const run = queue.then(() => runOnce(program, stack, opts));
   queue = run.catch(() => undefined);
   return run;
 }
 
-async function runOnce(program: () => Promise<Record<string, unknown>>, stack: string): Promise<MockRun> {
+async function runOnce(
+  program: () => Promise<Record<string, unknown>>,
+  stack: string,
+  opts: MockOptions,
+): Promise<MockRun> {
   const resources: MockResource[] = [];
+  const optionsOf = new Map<string, MockResource['options']>();
   const fake = fakeOutputs();
   await pulumi.runtime.setMocks(
     {
@@ -48,11 +64,13 @@ async function runOnce(program: () => Promise<Record<string, unknown>>, stack: s
           name: args.name,
           inputs: args.inputs as Record<string, unknown>,
           custom: args.custom ?? true,
+          options: optionsOf.get(`${args.type}::${args.name}`) ?? NO_OPTIONS,
         });
         return { id: `${args.name}-id`, state: { ...args.inputs, ...fake(args.type, args.name, args.inputs) } };
       },
       call(args) {
-        if (args.token === 'aws:ec2/getAmi:getAmi') return { id: 'ami-0123456789abcdef0', name: 'ubuntu-noble-24.04' };
+        if (args.token === 'aws:ec2/getAmi:getAmi')
+          return { id: opts.latestAmi ?? 'ami-0123456789abcdef0', name: 'ubuntu-noble-24.04' };
         if (args.token.startsWith('azure-native:storage:listStorageAccountServiceSAS'))
           return { serviceSasToken: 'sv=mock' };
         if (args.token.startsWith('azure-native:authorization:getClientConfig')) {
@@ -70,6 +88,7 @@ async function runOnce(program: () => Promise<Record<string, unknown>>, stack: s
     stack,
     false,
   );
+  recordOptions(optionsOf);
   // Pulumi records `new Error().stack` for every promise and resource (leak reports, source positions). With
   // source maps on (tsx, vitest) that dominated the run; nothing here reads those stacks, so skip capturing them.
   const limit = Error.stackTraceLimit;
@@ -84,6 +103,40 @@ async function runOnce(program: () => Promise<Record<string, unknown>>, stack: s
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+const NO_OPTIONS: MockResource['options'] = {
+  retainOnDelete: false,
+  protect: false,
+  ignoreChanges: [],
+  replaceOnChanges: [],
+};
+
+/** A registration request as the mock monitor receives it (the generated protobuf class; only what is read here). */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getRetainondelete?(): boolean;
+  getProtect?(): boolean;
+  getIgnorechangesList?(): string[];
+  getReplaceonchangesList?(): string[];
+}
+
+/** Record each registration's options before the mock monitor answers it (newResource gets only the inputs). */
+function recordOptions(into: Map<string, MockResource['options']>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    into.set(`${req.getType()}::${req.getName()}`, {
+      retainOnDelete: req.getRetainondelete?.() ?? false,
+      protect: req.getProtect?.() ?? false,
+      ignoreChanges: req.getIgnorechangesList?.() ?? [],
+      replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
+    });
+    return register(req, cb);
+  };
 }
 
 /** Deterministic stand-ins for the outputs a provider would compute (addresses, ids, names). */
@@ -109,6 +162,10 @@ function fakeOutputs() {
     if (type === 'gcp:compute/address:Address') out.address = nextIp();
     if (type === 'gcp:serviceaccount/account:Account')
       out.email = `${inputs.accountId ?? name}@mock.iam.gserviceaccount.com`;
+    if (type === 'azure-native:managedidentity:UserAssignedIdentity')
+      Object.assign(out, { principalId: `${name}-principal`, clientId: `${name}-client` });
+    if (type === 'gcp:secretmanager/secret:Secret')
+      out.name = `projects/mock-project/secrets/${inputs.secretId ?? name}`;
     if (type === 'gcp:serviceaccount/key:Key') out.privateKey = Buffer.from('{"mock":true}').toString('base64');
     return out;
   };

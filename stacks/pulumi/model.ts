@@ -88,6 +88,7 @@ export function buildCloudModel(plan: Plan, provider: CloudProvider): Realizatio
   const nodes: TargetNodes = new Map();
   const clouds = cloudNames.map((name, k) => modelCloud(plan, provider, name, k, nodes));
   addFirewallRules(plan, clouds, nodes, notes);
+  addControlRules(plan, clouds, notes);
   noteExternalSources(clouds, notes);
   return { stack: plan.stack, provider, clouds, nodes, notes };
 }
@@ -211,6 +212,48 @@ function addFirewallRules(plan: Plan, clouds: ModelCloud[], nodes: TargetNodes, 
             sources,
           });
         }
+      }
+    }
+  }
+}
+
+/** Name of the rule that opens each node's control port (GET /health, /metrics; admin calls need the token). */
+export const CONTROL_PORT_NAME = 'control';
+
+/**
+ * `tclouds status` and `chaos` run on the operator's machine and probe each node's control port: open it to the
+ * declared client networks (`clients.cidrs`), and to nothing else. Without declared networks it stays closed, and
+ * status shows cloud nodes as unreachable: say so.
+ */
+function addControlRules(plan: Plan, clouds: ModelCloud[], notes: string[]): void {
+  const sources: RuleSource[] = plan.clients.cidrs.map((cidr) => ({ kind: 'cidr' as const, cidr }));
+  for (const cloud of clouds) {
+    for (const g of cloud.groups) {
+      const byRolePort = new Map<string, { role: string; port: number; ids: string[] }>();
+      for (const m of g.nodes) {
+        const key = `${m.node.role}:${m.node.controlPort}`;
+        const entry = byRolePort.get(key) ?? { role: m.node.role, port: m.node.controlPort, ids: [] };
+        entry.ids.push(m.node.id);
+        byRolePort.set(key, entry);
+      }
+      if (sources.length === 0) {
+        if (byRolePort.size > 0)
+          addNote(
+            notes,
+            'no client CIDRs declared: `tclouds status` from outside the clouds cannot reach the nodes (declare `clients.cidrs` to include your address)',
+          );
+        continue;
+      }
+      for (const { role, port, ids } of byRolePort.values()) {
+        mergeRule(cloud.rules, {
+          component: g.component,
+          cloud: cloud.name,
+          role,
+          portName: CONTROL_PORT_NAME,
+          port,
+          targets: ids,
+          sources: [...sources],
+        });
       }
     }
   }

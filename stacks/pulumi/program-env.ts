@@ -6,19 +6,57 @@
  * program.ts loads a provider module and calls its `realize`; the provider modules import only this module and the
  * pure model (model.ts), never program.ts, so no import runs in a circle.
  */
+import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan } from '../../components/plan-types.js';
+import type { NodeRuntimeRef, NodeSecretKind } from './boot-refs.js';
 import type { KeyMaterial } from './keys.js';
+import { hasIpv4Source } from './limits.js';
 import type { ModelCloud, ModelGroup, ModelNode, ModelRule, RealizationModel } from './model.js';
+
+/** The packed node software on this machine: the file to upload and its SHA-256 (lower-case hex). */
+export interface ArtifactFile {
+  path: string;
+  sha256: string;
+}
+
+/**
+ * What the VMs install: the build that runs the deploy, uploaded as the stack's artifact (the default), or a
+ * published npm package the user named (`deploy --node-package tclouds@x.y.z`).
+ */
+export type SoftwareInput = { artifact: ArtifactFile } | { packageSpec: string };
 
 export interface ProgramInputs {
   keys: KeyMaterial;
-  /** npm package spec each VM installs, e.g. `tclouds@0.1.0`. */
-  packageSpec: string;
+  software: SoftwareInput;
+  /** The pinned Node runtime every VM installs before the software. */
+  nodeRuntime: NodeRuntimeRef;
   /** Addresses of nodes realized by other targets (node id -> IP), from their deployments. */
   externalHosts: Record<string, string>;
-  /** destroy --keep-data: buckets leave the state instead of being deleted. */
+  /**
+   * Credentials of buckets realized by other targets (`<cloud>/<bucket>` -> the credentials those deploys wrote to
+   * `<stackDir>/keys/bucket-<cloud>-<bucket>.json`): a gateway here that writes to such a bucket gets them in its
+   * `bucket-credentials` secret. Buckets of this target are reached with the gateway's own identity instead.
+   */
+  externalBucketCredentials: Record<string, unknown>;
+  /**
+   * Buckets are retained on delete (left in the cloud with their data when removed from the program or the stack
+   * is destroyed). False only for the update `destroy --delete-data` makes first: buckets then go, objects too.
+   */
   retainData: boolean;
+  /** VM images pinned for this target, by region (stack-pins.ts); a region without one resolves the newest. */
+  images?: Record<string, string>;
+  /**
+   * The stack's random suffix of every globally unique name (buckets, storage accounts, the artifact store, Key
+   * Vaults; names.ts, stack-pins.ts), one for all targets: two users' `demo` stacks never collide. "" for stacks
+   * deployed before suffixes.
+   */
+  nameSuffix: string;
+  /**
+   * The program of what is already deployed (the updates destroy and a dropped bucket make first): its limits
+   * were checked when it was deployed, or it predates a check, and must never block keeping or deleting data.
+   */
+  skipLimitChecks?: boolean;
 }
 
 export class TcComponent extends pulumi.ComponentResource {
@@ -58,6 +96,8 @@ export interface BucketResult {
 export interface Realized {
   nodes: Record<string, NodeResult>;
   buckets: Record<string, BucketResult>;
+  /** VM image each region resolved to (kept by the deploy as the stack's pin). */
+  images?: Record<string, pulumi.Input<string>>;
 }
 
 /** What the provider modules get: the decided model plus helpers that keep secrets and rules uniform. */
@@ -69,11 +109,50 @@ export interface ProgramEnv {
   cloudParent(cloud: string): TcCloud;
   /** Static public address of every node of the target (filled by the provider before firewalls and VMs). */
   publicIps: Map<string, pulumi.Output<string>>;
-  /** The node's cloud-init document, as a secret. */
-  userData(nodeId: string): pulumi.Output<string>;
+  /**
+   * What the node reads from the secret store at boot (spec, key, admin token; for gateways also the writer key and
+   * bucket credentials), each value a Pulumi secret. The provider stores each in an entry only the node may read.
+   */
+  nodeSecrets(nodeId: string): NodeSecretValue[];
+  /**
+   * The node's user data: its BootValues only (software ref and checksum, pinned runtime, secret store refs),
+   * nothing secret. Built from names that do not depend on the spec, so a spec change never changes it.
+   */
+  userData(nodeId: string, refs: NodeBootRefs): pulumi.Output<string>;
   /** IPv4 / IPv6 source ranges of a rule (peer addresses as /32 or /128). */
   sourceRanges(rule: ModelRule): { v4: pulumi.Output<string[]>; v6: string[] };
   tags(extra?: Record<string, string>): Record<string, string>;
+}
+
+/** One secret of a node: what it is, where it lands on the VM, and its value (a Pulumi secret). */
+export interface NodeSecretValue {
+  kind: NodeSecretKind;
+  path: string;
+  value: pulumi.Output<string>;
+}
+
+/** What the provider created for a node's boot: its secret store entries and, with an artifact, its locator. */
+export interface NodeBootRefs {
+  /** AWS: the region of the node's Secrets Manager entries. */
+  region?: string;
+  /** The artifact object in the provider's form (boot-refs.ts); absent when a published package is installed. */
+  artifactLocator?: pulumi.Input<string>;
+  secrets: { kind: NodeSecretKind; path: string; ref: pulumi.Input<string> }[];
+}
+
+/** The artifact object's name: content-addressed, so a new build is a new object and an old VM keeps its own. */
+export function artifactObjectName(sha256: string): string {
+  return `tclouds-${sha256.slice(0, ARTIFACT_NAME_HASH_CHARS)}.tgz`;
+}
+const ARTIFACT_NAME_HASH_CHARS = 16;
+
+export function artifactOf(inputs: ProgramInputs): ArtifactFile | undefined {
+  return 'artifact' in inputs.software ? inputs.software.artifact : undefined;
+}
+
+/** A short stable hash of a stack-scoped name, for unique resource names (buckets, vaults, accounts, ids). */
+export function stackHash(stack: string, what: string, chars: number): string {
+  return createHash('sha256').update(`${stack}/${what}`).digest('hex').slice(0, chars);
 }
 
 export interface ProviderModule {
@@ -108,26 +187,13 @@ export function bucketParent(env: ProgramEnv, cloud: ModelCloud, component: stri
 
 /**
  * A rule's sources split by address family, for providers that refuse rules mixing IPv4 and IPv6 prefixes (Azure,
- * GCP): the IPv4 ranges always, the IPv6 ones when there are any.
+ * GCP): the IPv4 ranges and the IPv6 ones, each when there are any.
  */
 export function sourcesByFamily(env: ProgramEnv, rule: ModelRule): { v6: boolean; ranges: pulumi.Input<string[]> }[] {
   const { v4, v6 } = env.sourceRanges(rule);
-  const families: { v6: boolean; ranges: pulumi.Input<string[]> }[] = [{ v6: false, ranges: v4 }];
+  const families: { v6: boolean; ranges: pulumi.Input<string[]> }[] = [];
+  // Never an IPv4 rule without an IPv4 source: GCP would read its empty `sourceRanges` as 0.0.0.0/0.
+  if (hasIpv4Source(rule, env.inputs.externalHosts)) families.push({ v6: false, ranges: v4 });
   if (v6.length > 0) families.push({ v6: true, ranges: v6 });
   return families;
-}
-
-/**
- * One `make(component)` per component, made on first use and kept (in the order first asked for): per-component
- * identities of the VMs that reach buckets.
- */
-export function perComponent<T>(make: (component: string) => T): { of(component: string): T; made: Map<string, T> } {
-  const made = new Map<string, T>();
-  return {
-    made,
-    of(component) {
-      if (!made.has(component)) made.set(component, make(component));
-      return made.get(component) as T;
-    },
-  };
 }

@@ -10,10 +10,33 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import type { NodeSpec } from '../../runtime/node-spec.js';
+import type { NodeSecretKind } from './boot-refs.js';
 import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
+import { checkLimits } from './limits.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
-import { type ProgramEnv, type ProgramInputs, type ProviderModule, TcCloud, TcComponent } from './program-env.js';
+import { BUCKET_NAME_MAX } from './names.js';
+import {
+  awsSecretName,
+  bootNotes,
+  bootValuesOf,
+  bucketCredentialsOf,
+  gatewayCredentialConfig,
+  isGateway,
+  secretFilesOf,
+} from './node-boot.js';
+import {
+  artifactObjectName,
+  type NodeBootRefs,
+  type NodeSecretValue,
+  type ProgramEnv,
+  type ProgramInputs,
+  type ProviderModule,
+  TcCloud,
+  TcComponent,
+} from './program-env.js';
+import { specDigest } from './spec-digests.js';
 
 export async function loadProvider(provider: CloudProvider): Promise<ProviderModule> {
   if (provider === 'aws') return import('./aws.js');
@@ -29,6 +52,13 @@ export function createProgram(
 ): () => Promise<Record<string, unknown>> {
   // Decided before any resource exists: a plan that does not fit the constructs fails with no side effect.
   const model = buildCloudModel(plan, provider);
+  if (!inputs.skipLimitChecks)
+    checkLimits(plan, model, {
+      externalHosts: inputs.externalHosts,
+      nameSuffix: inputs.nameSuffix,
+      // The BootValues-only user data the program renders, with every id at its longest.
+      renderUserData: (id) => userDataBeforeCreate(plan, model, inputs, id),
+    });
   return async () => {
     const components = new Map<string, TcComponent>();
     const clouds = new Map<string, TcCloud>();
@@ -54,7 +84,8 @@ export function createProgram(
         }
         return c;
       },
-      userData: (nodeId) => userDataOf(plan, model, inputs, publicIps, nodeId),
+      nodeSecrets: (nodeId) => nodeSecretsOf(plan, model, inputs, publicIps, nodeId),
+      userData: (nodeId, refs) => userDataOf(inputs, provider, nodeId, refs),
       sourceRanges: (rule) => sourceRangesOf(rule, inputs, publicIps),
       tags: (extra = {}) => ({ 'tclouds-stack': plan.stack, 'managed-by': 'tclouds', ...extra }),
     };
@@ -72,7 +103,14 @@ export function createProgram(
       const m = model.nodes.get(id)!;
       nodes[id] = { privateIp: n.privateIp, publicIp: n.publicIp, cloud: m.cloud, domain: m.node.domain, slot: m.slot };
     }
-    return { provider, nodes, buckets: result.buckets, notes: model.notes };
+    const boot = bootNotes(plan, provider, model.nodes.size, inputs.software, inputs.externalBucketCredentials);
+    const notes = [...model.notes, ...boot];
+    // What each node's spec secret now holds, by digest: deploy restarts the nodes whose digest changed.
+    const ids = Object.keys(result.nodes);
+    const specDigests = pulumi
+      .all(ids.map((id) => specOf(plan, model, inputs, publicIps, id).apply((x) => specDigest(specText(x)))))
+      .apply((ds) => Object.fromEntries(ids.map((id, i) => [id, ds[i]!] as const)));
+    return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes, specDigests };
   };
 }
 
@@ -80,41 +118,107 @@ function inTarget(model: RealizationModel, cloud: string): boolean {
   return model.clouds.some((c) => c.name === cloud);
 }
 
-function userDataOf(
+/** The node's NodeSpec, once the public addresses of its peers in other clouds of this target are known. */
+function specOf(
   plan: Plan,
   model: RealizationModel,
   inputs: ProgramInputs,
   publicIps: Map<string, pulumi.Output<string>>,
   nodeId: string,
-): pulumi.Output<string> {
+): pulumi.Output<NodeSpec> {
   const me = model.nodes.get(nodeId)!;
   const comp = plan.components[me.node.component]!;
   // Peers in other clouds of this target are reached at their static public address.
   const remote = comp.nodes.filter((p) => p.cloud !== me.cloud && publicIps.has(p.id));
   const remoteIps = pulumi.all(remote.map((p) => publicIps.get(p.id)!));
-  return pulumi.secret(
-    remoteIps.apply((ips) => {
-      const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
-      const hostOf = (p: PlannedNode) =>
-        p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
-      const spec = cloudNodeSpec(
-        plan,
-        me.node,
-        me.privateIp,
-        hostOf,
-        inputs.keys.publicKeys,
-        inputs.keys.signingPublicKeys,
-      );
-      return renderCloudInit({
-        nodeId,
-        spec,
-        nodeKeyPem: inputs.keys.privatePem[nodeId] ?? '',
-        adminToken: inputs.keys.adminToken,
-        packageSpec: inputs.packageSpec,
-      });
+  return remoteIps.apply((ips) => {
+    const ipOf = new Map(remote.map((p, i) => [p.id, ips[i]!] as const));
+    const hostOf = (p: PlannedNode) =>
+      p.cloud === me.cloud ? model.nodes.get(p.id)!.privateIp : (ipOf.get(p.id) ?? inputs.externalHosts[p.id] ?? '');
+    const spec = cloudNodeSpec(
+      plan,
+      me.node,
+      me.privateIp,
+      hostOf,
+      inputs.keys.publicKeys,
+      inputs.keys.signingPublicKeys,
+    );
+    if (!isGateway(plan, me.node)) return spec;
+    // Gateways: which identity or credentials file reaches each bucket, the buckets' cloud names, Azure accounts.
+    const gw = gatewayCredentialConfig(plan, me.node.component, model.provider, inputs.nameSuffix);
+    const buckets = { ...(spec.config.buckets as Record<string, string>), ...gw.buckets };
+    return { ...spec, config: { ...spec.config, ...gw, buckets } };
+  });
+}
+
+/** The text of a node's `spec` secret (and what its digest is taken of). */
+function specText(spec: NodeSpec): string {
+  return `${JSON.stringify(spec, null, 2)}\n`;
+}
+
+/** The values of the node's secret store entries, each a Pulumi secret (never printed, never in user data). */
+function nodeSecretsOf(
+  plan: Plan,
+  model: RealizationModel,
+  inputs: ProgramInputs,
+  publicIps: Map<string, pulumi.Output<string>>,
+  nodeId: string,
+): NodeSecretValue[] {
+  const me = model.nodes.get(nodeId)!;
+  const component = me.node.component;
+  const secretOf = (kind: NodeSecretKind): pulumi.Output<string> => {
+    if (kind === 'spec') return specOf(plan, model, inputs, publicIps, nodeId).apply(specText);
+    if (kind === 'node-key') return pulumi.output(inputs.keys.privatePem[nodeId] ?? '');
+    if (kind === 'admin-token') return pulumi.output(`${inputs.keys.adminTokens[nodeId] ?? ''}\n`);
+    if (kind === 'writer-key') return pulumi.output(inputs.keys.writerPem[component] ?? '');
+    const creds = bucketCredentialsOf(plan, component, model.provider, inputs.externalBucketCredentials);
+    return pulumi.output(`${JSON.stringify(creds, null, 2)}\n`);
+  };
+  return secretFilesOf(plan, me.node).map((f) => ({ ...f, value: pulumi.secret(secretOf(f.kind)) }));
+}
+
+/**
+ * The node's user data from what the provider created for it: BootValues only, rendered by `renderCloudInit` (the
+ * one renderer of the program and of the plan-time size check). Depends on the secret refs and the artifact, never
+ * on the spec or a key.
+ */
+function userDataOf(inputs: ProgramInputs, provider: CloudProvider, nodeId: string, refs: NodeBootRefs) {
+  const secretRefs = pulumi.all(refs.secrets.map((s) => pulumi.output(s.ref)));
+  return pulumi.all([secretRefs, pulumi.output(refs.artifactLocator)]).apply(([ids, locator]) =>
+    renderCloudInit(
+      bootValuesOf(nodeId, provider, inputs.software, inputs.nodeRuntime, {
+        ...(refs.region ? { region: refs.region } : {}),
+        ...(locator ? { artifactLocator: locator } : {}),
+        secrets: refs.secrets.map((s, i) => ({ kind: s.kind, path: s.path, ref: ids[i]! })),
+      }),
+    ),
+  );
+}
+
+/**
+ * The user data a node of this plan will get, before any resource exists (the plan-time size check): its
+ * BootValues with every provider id at the longest it can be (an AWS secret ARN: region, 12-digit account, the
+ * secret's name and the 6 characters Secrets Manager appends; a locator naming a bucket of the longest name).
+ */
+function userDataBeforeCreate(plan: Plan, model: RealizationModel, inputs: ProgramInputs, nodeId: string): string {
+  const me = model.nodes.get(nodeId)!;
+  const region = model.clouds.find((c) => c.name === me.cloud)?.region ?? '';
+  const ref = (kind: NodeSecretKind) =>
+    model.provider === 'aws'
+      ? `arn:aws:secretsmanager:${region}:${'0'.repeat(AWS_ACCOUNT_DIGITS)}:secret:${awsSecretName(plan.stack, nodeId, kind)}-XXXXXX`
+      : `${LONGEST_SECRET_REF_STEM}/${nodeId}-${kind}`;
+  const sha256 = 'artifact' in inputs.software ? inputs.software.artifact.sha256 : '';
+  return renderCloudInit(
+    bootValuesOf(nodeId, model.provider, inputs.software, inputs.nodeRuntime, {
+      ...(model.provider === 'aws' ? { region } : {}),
+      artifactLocator: `s3://${'x'.repeat(BUCKET_NAME_MAX)}/${artifactObjectName(sha256)}`,
+      secrets: secretFilesOf(plan, me.node).map((f) => ({ ...f, ref: ref(f.kind) })),
     }),
   );
 }
+const AWS_ACCOUNT_DIGITS = 12;
+/** Azure Key Vault secret ids and GCP secret names are not measured against a limit; a long stand-in. */
+const LONGEST_SECRET_REF_STEM = `https://${'x'.repeat(24)}.vault.azure.net/secrets`;
 
 function sourceRangesOf(
   rule: ModelRule,

@@ -9,22 +9,34 @@ import { parse } from 'yaml';
 import { TcError } from '../../kernel/errors.js';
 import { readSigningKey, signingPublicKeyFromString, signingPublicKeyOf } from '../../runtime/keys.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
+import { artifactBucketName } from '../../stacks/pulumi/aws-boot.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
-import { ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
-import { runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
+import { adminTokenFileOf, ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
+import { type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
+import { globalBucketName } from '../../stacks/pulumi/names.js';
+import { NODE_LINUX_X64_SHA256, pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
+import { publishedPackage } from '../../stacks/pulumi/software.js';
+import { thrownTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
+import { checkBoot, secretValue } from './boot.js';
 import {
+  bootValuesOfVm,
   byName,
   checkDomains,
   checkFirewall,
   checkNodes,
   checkSecrets,
   checkTemplates,
-  cloudInitOf,
   ingressRules,
+  type Json,
   ofType,
   runPlan,
+  TEST_SUFFIX,
+  targetNodes,
+  testArtifact,
+  testInputs,
+  userDataOf,
 } from './graph.js';
 import { awsGcpLedgerPlan, compileText, denseTopology, templatePlan } from './plans.js';
 
@@ -73,7 +85,7 @@ describe('AWS program (mock runtime)', () => {
     const mod = await loadProvider(provider);
     let err: unknown;
     try {
-      createProgram(plan, provider, { keys, packageSpec: 'tclouds', externalHosts: {}, retainData: false }, mod);
+      createProgram(plan, provider, testInputs(plan, { keys }), mod);
     } catch (e) {
       err = e;
     }
@@ -120,7 +132,7 @@ describe('AWS program (mock runtime)', () => {
     const peerAfter = ingressRules(plan, provider, after).find((r) => r.port === 7100)!;
     expect(peerAfter.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32', '192.0.2.7/32', '192.0.2.8/32']);
     // The spec on the AWS node lists the GCP peers at those addresses.
-    const spec = specOf(cloudInitOf(provider, byName(after, 'aws:ec2/instance:Instance', 'ledger-replica-0')));
+    const spec = specOf(after, 'ledger-replica-0');
     expect(spec.peers.map((p) => [p.id, p.host])).toEqual([
       ['ledger-replica-1', '10.16.0.11'],
       ['ledger-replica-2', '192.0.2.7'],
@@ -128,49 +140,109 @@ describe('AWS program (mock runtime)', () => {
     ]);
   });
 
-  it("cloud-init: Node 20, the tclouds package, a systemd unit under its own user, the node's spec and key", async () => {
+  it('boot: user data holds boot values only; the artifact, its policy and per-node secrets, each for its own role', async () => {
     const plan = await templatePlan('mediator', provider);
-    const run = await runPlan(plan, provider);
+    const keys = ephemeralKeys(plan);
+    const run = await runPlan(plan, provider, {}, { keys });
+    checkBoot(plan, provider, run, keys, testArtifact().sha256);
+    checkSecrets(plan, provider, run, keys);
     const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
     expect(vm.inputs).toMatchObject({
+      iamInstanceProfile: 'ledger-replica-0-profile',
       userDataReplaceOnChange: true,
       metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true },
     });
-    const text = cloudInitOf(provider, vm);
-    expect(text.startsWith('#cloud-config\n')).toBe(true);
+    // The rendered cloud-init: the pinned Node runtime and the software by checksum, a unit under its own user.
+    const text = userDataOf(provider, vm);
     const doc = parse(text) as {
       users: { name: string; system: boolean }[];
-      write_files: { path: string; content: string; permissions: string; owner?: string }[];
+      write_files: { path: string; content: string }[];
       runcmd: (string | string[])[];
     };
     expect(doc.users[0]).toMatchObject({ name: 'tclouds', system: true });
     const file = (p: string) => doc.write_files.find((f) => f.path === p)!;
     const unit = file('/etc/systemd/system/tclouds-node.service').content;
-    expect(unit).toContain('ExecStart=/usr/bin/env tclouds node run --spec /etc/tclouds/spec.json\n');
+    expect(unit).toContain(
+      'ExecStart=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node run --spec /run/tclouds/spec.json\n',
+    );
     expect(unit).toMatch(/^User=tclouds$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
-    expect(file('/etc/tclouds/keys/node.key').permissions).toBe('0600');
-    expect(file('/etc/tclouds/keys/node.key').owner).toBe('tclouds:tclouds');
-    expect(Buffer.from(file('/etc/tclouds/keys/node.key').content, 'base64').toString()).toContain('BEGIN PRIVATE KEY');
-    expect(Buffer.from(file('/etc/tclouds/keys/admin.token').content, 'base64').toString()).toMatch(/^[0-9a-f]{64}$/);
-    const cmds = doc.runcmd.map((c) => (Array.isArray(c) ? c.join(' ') : c)).join('\n');
-    expect(cmds).toContain('setup_20.x');
-    expect(cmds).toContain('tclouds@0.1.0');
-    expect(cmds).toContain('systemctl enable --now tclouds-node.service');
-    const spec = specOf(text);
-    const nodes = run.outputs.nodes as Record<string, { publicIp: string; privateIp: string }>;
-    expect(spec).toMatchObject({
-      id: 'ledger-replica-0',
-      role: 'replica',
-      host: nodes['ledger-replica-0']!.privateIp,
-      keyFile: '/etc/tclouds/keys/node.key',
+    expect(file('/etc/tclouds/boot.env').content).toContain(`NODE_SHA256=${NODE_LINUX_X64_SHA256}\n`);
+    expect(file('/etc/tclouds/boot.env').content).toContain(`ARTIFACT_SHA256=${testArtifact().sha256}\n`);
+    expect(doc.runcmd).toEqual([['sh', '/usr/local/lib/tclouds-boot/boot.sh']]);
+    const boot = bootValuesOfVm(provider, vm);
+    const region = plan.clouds[plan.components.ledger!.nodes[0]!.cloud]!.region;
+    expect(boot).toMatchObject({ region, nodeRuntime: pinnedNodeRuntime() });
+    expect(boot.software).toEqual({
+      locator: `s3://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
+      sha256: testArtifact().sha256,
     });
-    expect(spec.peers).toHaveLength(3);
+    expect(boot.secrets.map((s) => [s.kind, s.ref, s.path])).toEqual([
+      ['spec', 'arn:aws:mock:::ledger-replica-0-spec', '/run/tclouds/spec.json'],
+      ['node-key', 'arn:aws:mock:::ledger-replica-0-node-key', '/run/tclouds/node.key'],
+      ['admin-token', 'arn:aws:mock:::ledger-replica-0-admin-token', '/run/tclouds/admin.token'],
+    ]);
+    const secret = byName(run, 'aws:secretsmanager/secret:Secret', 'ledger-replica-0-spec').inputs;
+    expect(secret).toMatchObject({ name: `tclouds/${plan.stack}/ledger-replica-0/spec`, region });
+    // The role's own policy: its three secrets and the artifact object, nothing else.
+    const own = JSON.parse(
+      String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy),
+    );
+    expect(own.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['ItsSecrets', 'TheArtifact']);
+    expect(own.Statement[0].Resource).toEqual(boot.secrets.map((x) => x.ref));
+    const spec = specOf(run, 'ledger-replica-0');
+    const nodes = run.outputs.nodes as Record<string, { publicIp: string; privateIp: string }>;
+    expect(spec).toMatchObject({ id: 'ledger-replica-0', host: nodes['ledger-replica-0']!.privateIp });
     // Every peer sits in another AWS cloud: reached at its Elastic IP.
     for (const p of spec.peers) expect(p.host).toBe(nodes[p.id]!.publicIp);
-    for (const p of spec.peers) expect(p.publicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(JSON.stringify(spec)).not.toContain('PRIVATE KEY');
+  });
+
+  it("a spec change between two runs changes secret values, never a VM's user data", async () => {
+    const plan = awsGcpLedgerPlan();
+    const keys = ephemeralKeys(plan);
+    const first = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.7' }, { keys });
+    // The GCP peer moves, and a replica's own config changes.
+    plan.components.ledger!.nodes[1]!.config = { batchSize: 64 };
+    const second = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.9' }, { keys });
+    for (const n of targetNodes(plan, provider)) {
+      const vm = (run: typeof first) => userDataOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
+      expect(vm(second), n.id).toBe(vm(first));
+      expect(secretValue(provider, second, n.id, 'spec')).not.toBe(secretValue(provider, first, n.id, 'spec'));
+      expect(secretValue(provider, second, n.id, 'node-key')).toBe(secretValue(provider, first, n.id, 'node-key'));
+    }
+    expect(specOf(second, 'ledger-replica-1').config).toEqual({ batchSize: 64 });
+  });
+
+  it('--node-package: no artifact store, the package in the boot values; an unsafe spec is TC370', async () => {
+    const plan = await templatePlan('mediator', provider);
+    const run = await runPlan(plan, provider, {}, { software: publishedPackage('tclouds@0.1.0') });
+    expect(ofType(run, 'aws:s3/bucketObjectv2:BucketObjectv2')).toHaveLength(0);
+    expect(run.resources.some((r) => r.name.startsWith('artifact'))).toBe(false);
+    const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
+    expect(bootValuesOfVm(provider, vm).software).toEqual({ packageSpec: 'tclouds@0.1.0' });
+    const policy = JSON.parse(
+      String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy),
+    );
+    expect(policy.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['ItsSecrets']);
+    for (const bad of ['tclouds', 'tclouds@1.0.0; curl x|sh', 'https://evil.example/t.tgz']) {
+      const e = thrownTcError(() => publishedPackage(bad));
+      expect([e.code, e.exit]).toEqual(['TC370', 2]);
+    }
+  });
+
+  it("gateways: the spec names each cloud's credential source; other targets' bucket credentials arrive as a secret", async () => {
+    const plan = await templatePlan('mediator', provider);
+    const vault = plan.components.vault!;
+    const gw = vault.nodes[0]!;
+    const external = { 'x/y': { credentials: { accessKeyId: 'AKIA' } } };
+    const run = await runPlan(plan, provider, {}, { externalBucketCredentials: external });
+    const config = specOf(run, gw.id).config as Record<string, Json>;
+    for (const b of vault.buckets) expect(config.credentials[b.cloud]).toEqual({ source: 'aws-instance-role' });
+    expect(config.accounts).toEqual({});
+    const creds = JSON.parse(secretValue(provider, run, gw.id, 'bucket-credentials'));
+    for (const b of vault.buckets)
+      expect(creds.clouds[b.cloud]).toEqual({ provider, bucket: b.name, source: 'identity' });
   });
 
   it("cloud-init: SMR specs list the clients' Ed25519 signer keys, never the private signing key", async () => {
@@ -181,59 +253,82 @@ describe('AWS program (mock runtime)', () => {
     expect(statSync(signFile).mode & 0o777).toBe(0o600);
     const signer = signingPublicKeyOf(await readSigningKey(signFile));
     expect(keys.signingPublicKeys).toEqual({ 'client-ledger': signer });
-    const program = createProgram(
-      plan,
-      provider,
-      { keys, packageSpec: 'tclouds@0.1.0', externalHosts: {}, retainData: false },
-      await loadProvider(provider),
-    );
+    const program = createProgram(plan, provider, testInputs(plan, { keys }), await loadProvider(provider));
     const run = await runUnderMocks(program, `${plan.stack}-${provider}-signers`);
     const pem = readFileSync(signFile, 'utf8');
     const pemBody = pem.split('\n')[1]!;
+    // Per-node admin tokens, 0600 beside the keys, one per node.
     for (const n of plan.components.ledger!.nodes) {
-      const text = cloudInitOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
-      const spec = specOf(text);
+      expect(statSync(adminTokenFileOf(stackDir, n.id)).mode & 0o777).toBe(0o600);
+      expect(readFileSync(adminTokenFileOf(stackDir, n.id), 'utf8').trim()).toBe(keys.adminTokens[n.id]);
+    }
+    expect(new Set(Object.values(keys.adminTokens)).size).toBe(Object.keys(keys.adminTokens).length);
+    for (const n of plan.components.ledger!.nodes) {
+      const text = userDataOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
+      const spec = specOf(run, n.id);
       expect(spec.clientSigners).toEqual({ 'client-ledger': signer });
       // A different key from the client's X25519 channel key, and a valid Ed25519 public key.
       expect(spec.clientSigners!['client-ledger']).not.toBe(spec.clients['client-ledger']);
       expect(signingPublicKeyFromString(signer).asymmetricKeyType).toBe('ed25519');
       expect(text).not.toContain(pemBody);
-      expect(Buffer.from(text).toString('base64')).not.toContain(pemBody);
       for (const f of (parse(text) as { write_files: { path: string; content: string }[] }).write_files) {
         expect(Buffer.from(f.content, 'base64').toString('utf8')).not.toContain(pemBody);
       }
+      for (const kind of ['spec', 'node-key', 'admin-token'] as const)
+        expect(secretValue(provider, run, n.id, kind)).not.toContain(pemBody);
     }
     // Storage gateways get no clientSigners (signatures are an SMR client option).
     const gw = plan.components.vault!.nodes[0]!;
-    expect(
-      specOf(cloudInitOf(provider, byName(run, 'aws:ec2/instance:Instance', gw.id))).clientSigners,
-    ).toBeUndefined();
+    expect(specOf(run, gw.id).clientSigners).toBeUndefined();
   });
 
-  it("gateway VMs reach their component's buckets through an instance role naming exactly those buckets", async () => {
+  it("gateway VMs reach their component's buckets through their own role, naming exactly those buckets", async () => {
     const plan = await templatePlan('mediator', provider);
     const run = await runPlan(plan, provider);
     const vault = plan.components.vault!;
-    for (const n of vault.nodes)
-      expect(byName(run, 'aws:ec2/instance:Instance', n.id).inputs.iamInstanceProfile).toBe('vault-nodes');
-    for (const n of plan.components.ledger!.nodes) {
-      expect(byName(run, 'aws:ec2/instance:Instance', n.id).inputs.iamInstanceProfile).toBeUndefined();
+    const names = vault.buckets.map((b) => globalBucketName(b.name, TEST_SUFFIX)).sort();
+    const policyOf = (id: string) =>
+      JSON.parse(String(byName(run, 'aws:iam/rolePolicy:RolePolicy', `${id}-access`).inputs.policy)) as {
+        Statement: { Sid: string; Resource: string[] }[];
+      };
+    for (const n of vault.nodes) {
+      expect(byName(run, 'aws:ec2/instance:Instance', n.id).inputs.iamInstanceProfile).toBe(`${n.id}-profile`);
+      const st = policyOf(n.id).Statement;
+      expect(st.find((x) => x.Sid === 'ComponentBuckets')!.Resource.sort()).toEqual(
+        names.map((x) => `arn:aws:s3:::${x}`),
+      );
+      expect(st.find((x) => x.Sid === 'ComponentObjects')!.Resource.sort()).toEqual(
+        names.map((x) => `arn:aws:s3:::${x}/*`),
+      );
     }
-    const policy = JSON.parse(
-      String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'vault-nodes-buckets').inputs.policy),
+    for (const n of plan.components.ledger!.nodes) {
+      expect(policyOf(n.id).Statement.some((x) => x.Sid.startsWith('Component'))).toBe(false);
+    }
+    const trust = JSON.parse(
+      String(byName(run, 'aws:iam/role:Role', `${vault.nodes[0]!.id}-role`).inputs.assumeRolePolicy),
     );
-    const names = vault.buckets.map((b) => b.name).sort();
-    expect(policy.Statement[0].Resource.sort()).toEqual(names.map((n) => `arn:aws:s3:::${n}`));
-    expect(policy.Statement[1].Resource.sort()).toEqual(names.map((n) => `arn:aws:s3:::${n}/*`));
-    const trust = JSON.parse(String(byName(run, 'aws:iam/role:Role', 'vault-nodes').inputs.assumeRolePolicy));
     expect(trust.Statement[0].Principal).toEqual({ Service: 'ec2.amazonaws.com' });
+  });
+
+  it('a newer Ubuntu AMI between two deploys replaces nothing: the first one is pinned per region', async () => {
+    const plan = await templatePlan('mediator', provider, ['198.51.100.0/24']);
+    const keys = ephemeralKeys(plan);
+    const first = await runPlan(plan, provider, {}, { keys });
+    const images = first.outputs.images as Record<string, string>;
+    expect(Object.values(images)).toEqual(expect.arrayContaining(['ami-0123456789abcdef0']));
+    const second = await runPlan(plan, provider, {}, { keys, images, latestAmi: 'ami-0newer0000000000' });
+    for (const vm of ofType(second, 'aws:ec2/instance:Instance')) expect(vm.inputs.ami).toBe('ami-0123456789abcdef0');
+    // Without the pin (a new stack, or --refresh-images) the newest image is taken.
+    const fresh = await runPlan(plan, provider, {}, { keys, latestAmi: 'ami-0newer0000000000' });
+    for (const vm of ofType(fresh, 'aws:ec2/instance:Instance')) expect(vm.inputs.ami).toBe('ami-0newer0000000000');
   });
 
   it('realizer preview: type tokens, names, placement inputs and ports, secrets shown as [secret]', async () => {
     const plan = await compileText(denseTopology(provider, 'eu-west-1', 4));
     const events: string[] = [];
     const stackDir = join(tempDir('tc-preview-'), '.tclouds', 'dense');
-    const { resources, changes } = await createPulumiRealizer(provider).preview(plan, {
+    const artifact = async () => ({ ...testArtifact(), bytes: 4096 });
+    const { resources, changes } = await createPulumiRealizer(provider, { artifact }).preview(plan, {
       topologyFile: join(stackDir, '..', '..', 'tclouds.yaml'),
       stackDir,
       signal: new AbortController().signal,
@@ -242,7 +337,17 @@ describe('AWS program (mock runtime)', () => {
     expect(changes).toBe(resources.length);
     const vm = resources.find((r) => r.type === 'aws:ec2/instance:Instance' && r.name === 'ledger-replica-2')!;
     expect(vm.op).toBe('create');
-    expect(vm.inputs).toMatchObject({ placementPartitionNumber: 3, userData: '[secret]', privateIp: '10.16.0.12' });
+    expect(vm.inputs).toMatchObject({ placementPartitionNumber: 3, privateIp: '10.16.0.12' });
+    // The plan shows the boot values (nothing secret), the artifact with its checksum and its readers' policy.
+    expect(String(vm.inputs.userData)).toMatch(/^#cloud-config\n/);
+    const object = resources.find((r) => r.type === 'aws:s3/bucketObjectv2:BucketObjectv2')!;
+    expect(object.inputs.metadata).toEqual({ sha256: testArtifact().sha256 });
+    const policy = resources.find(
+      (r) => r.type === 'aws:s3/bucketPolicy:BucketPolicy' && r.name === 'artifact-readers',
+    )!;
+    expect(String(policy.inputs.policy)).toContain('ledger-replica-2-role');
+    for (const s of resources.filter((r) => r.type === 'aws:secretsmanager/secretVersion:SecretVersion'))
+      expect(s.inputs.secretString).toBe('[secret]');
     const sg = resources.find((r) => r.type === 'aws:ec2/securityGroup:SecurityGroup')!;
     expect(JSON.stringify(sg.inputs)).toContain('"fromPort":');
     expect(JSON.stringify(resources)).not.toContain('PRIVATE KEY');
@@ -251,10 +356,9 @@ describe('AWS program (mock runtime)', () => {
   });
 });
 
-function specOf(cloudInit: string): NodeSpec {
-  const doc = parse(cloudInit) as { write_files: { path: string; content: string }[] };
-  const f = doc.write_files.find((x) => x.path === '/etc/tclouds/spec.json')!;
-  return JSON.parse(Buffer.from(f.content, 'base64').toString('utf8')) as NodeSpec;
+/** The spec a node fetches at boot: the value of its `spec` secret. */
+function specOf(run: MockRun, nodeId: string): NodeSpec {
+  return JSON.parse(secretValue(provider, run, nodeId, 'spec')) as NodeSpec;
 }
 
 function checkSecretsOf(resources: { inputs: Record<string, unknown> }[]): void {
@@ -263,4 +367,3 @@ function checkSecretsOf(resources: { inputs: Record<string, unknown> }[]): void 
 }
 
 void checkNodes;
-void checkSecrets;

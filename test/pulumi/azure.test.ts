@@ -3,17 +3,27 @@
  * the construct limits, the NSG deny rule, container-scoped credentials.
  */
 import { describe, expect, it } from 'vitest';
+import { artifactAccountName, vaultName } from '../../stacks/pulumi/azure-boot.js';
+import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
+import type { MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { buildCloudModel } from '../../stacks/pulumi/model.js';
+import { storageAccountName } from '../../stacks/pulumi/names.js';
 import { thrownTcError } from '../support/tc-error.js';
+import { checkBoot, secretValue } from './boot.js';
 import {
+  bootValuesOfVm,
   byName,
   checkDomains,
   checkFirewall,
+  checkSecrets,
   checkTemplates,
-  cloudInitOf,
   type Json,
   ofType,
   runPlan,
+  TEST_SUFFIX,
+  testArtifact,
+  unwrap,
+  userDataOf,
 } from './graph.js';
 import { compileText, denseTopology, handPlan, templatePlan } from './plans.js';
 
@@ -76,24 +86,25 @@ describe('Azure program (mock runtime)', () => {
     expect(e2.hint).toContain('azure:dedicated-host');
   });
 
-  it("gateway VMs get a managed identity with blob data access on their component's containers only", async () => {
+  it("gateway identities get blob data access on their component's containers only", async () => {
     const plan = await templatePlan('mediator', provider);
     const run = await runPlan(plan, provider);
     const vault = plan.components.vault!;
-    for (const n of vault.nodes) {
+    for (const n of [...vault.nodes, ...plan.components.ledger!.nodes]) {
+      // Every VM has exactly its node's user-assigned identity.
       expect(byName(run, 'azure-native:compute:VirtualMachine', n.id).inputs.identity).toEqual({
-        type: 'SystemAssigned',
+        type: 'UserAssigned',
+        userAssignedIdentities: [`${n.id}-identity-id`],
       });
     }
-    for (const n of plan.components.ledger!.nodes) {
-      expect(byName(run, 'azure-native:compute:VirtualMachine', n.id).inputs.identity).toBeUndefined();
-    }
-    const assignments = ofType(run, 'azure-native:authorization:RoleAssignment');
+    const assignments = ofType(run, 'azure-native:authorization:RoleAssignment').filter((a) =>
+      /^vault-gateway-\d+-(?!.*-reader$).*-access$/.test(a.name),
+    );
     expect(assignments).toHaveLength(vault.nodes.length * vault.buckets.length);
     for (const a of assignments) {
       const [, node, bucket] = a.name.match(/^(vault-gateway-\d+)-(.*)-access$/)!;
       expect(a.inputs).toMatchObject({
-        principalId: `${node}-principal`,
+        principalId: `${node}-identity-principal`,
         principalType: 'ServicePrincipal',
         scope: `${bucket}-id`,
       });
@@ -101,7 +112,59 @@ describe('Azure program (mock runtime)', () => {
     }
   });
 
-  it('NICs carry the static private address, the public IP and the role NSG; custom data is the cloud-init', async () => {
+  it('boot: Key Vault in RBAC mode, secrets per node readable by its identity, the artifact container for node identities', async () => {
+    const plan = await templatePlan('mediator', provider);
+    const keys = ephemeralKeys(plan);
+    const run = await runPlan(plan, provider, {}, { keys });
+    checkBoot(plan, provider, run, keys, testArtifact().sha256);
+    checkSecrets(plan, provider, run, keys);
+    const cloud = plan.components.ledger!.nodes[0]!.cloud;
+    const vault = byName(run, 'azure-native:keyvault:Vault', `${cloud}-vault`).inputs as Record<string, Json>;
+    expect(vault.vaultName).toBe(vaultName(plan.stack, TEST_SUFFIX, cloud));
+    expect(vault.vaultName).toMatch(/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/);
+    expect(unwrap(vault.properties)).toMatchObject({ enableRbacAuthorization: true });
+    expect(unwrap(vault.properties).accessPolicies).toBeUndefined();
+    const boot = bootValuesOfVm(provider, byName(run, 'azure-native:compute:VirtualMachine', 'ledger-replica-0'));
+    expect(boot.secrets[0]).toEqual({
+      kind: 'spec',
+      ref: `https://${vaultName(plan.stack, TEST_SUFFIX, cloud)}.vault.azure.net/secrets/ledger-replica-0-spec`,
+      path: '/run/tclouds/spec.json',
+    });
+    expect(boot.software).toEqual({
+      locator: `https://${artifactAccountName(plan.stack, TEST_SUFFIX)}.blob.core.windows.net/artifacts/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
+      sha256: testArtifact().sha256,
+    });
+  });
+
+  it('gateways: the spec names the managed identity and the account of each Azure container', async () => {
+    const plan = await templatePlan('mediator', provider);
+    const run = await runPlan(plan, provider);
+    const vault = plan.components.vault!;
+    const spec = JSON.parse(secretValue(provider, run, vault.nodes[0]!.id, 'spec'));
+    for (const b of vault.buckets) {
+      expect(spec.config.credentials[b.cloud]).toEqual({ source: 'azure-managed-identity' });
+      expect(spec.config.accounts[b.cloud]).toBe(storageAccountName(plan.stack, b.cloud, b.name, TEST_SUFFIX));
+      expect(byName(run, 'azure-native:storage:StorageAccount', `${b.name}-account`).inputs.accountName).toBe(
+        spec.config.accounts[b.cloud],
+      );
+    }
+  });
+
+  it("a spec change between two runs changes secret values, never a VM's custom data", async () => {
+    const plan = await compileText(denseTopology(provider, 'westeurope', 3));
+    const keys = ephemeralKeys(plan);
+    const first = await runPlan(plan, provider, {}, { keys });
+    plan.components.ledger!.nodes[2]!.config = { batchSize: 64 };
+    plan.components.ledger!.nodes[2]!.ports = { ...plan.components.ledger!.nodes[2]!.ports, peer: 7111 };
+    const second = await runPlan(plan, provider, {}, { keys });
+    for (const n of plan.components.ledger!.nodes) {
+      const data = (run: MockRun) => userDataOf(provider, byName(run, 'azure-native:compute:VirtualMachine', n.id));
+      expect(data(second), n.id).toBe(data(first));
+      expect(secretValue(provider, second, n.id, 'spec')).not.toBe(secretValue(provider, first, n.id, 'spec'));
+    }
+  });
+
+  it('NICs carry the static private address, the public IP and the role NSG; custom data is the boot values', async () => {
     const plan = await compileText(denseTopology(provider, 'westeurope', 3));
     const run = await runPlan(plan, provider);
     const nodes = run.outputs.nodes as Record<string, { privateIp: string }>;
@@ -116,8 +179,8 @@ describe('Azure program (mock runtime)', () => {
     });
     expect(nic.networkSecurityGroup).toEqual({ id: 'ledger-replica-c1-nsg-id' });
     const vm = byName(run, 'azure-native:compute:VirtualMachine', 'ledger-replica-0');
-    const osProfile = (vm.inputs.osProfile as { value: Record<string, Json> }).value;
+    const osProfile = unwrap(vm.inputs.osProfile) as Record<string, Json>;
     expect(osProfile.linuxConfiguration.disablePasswordAuthentication).toBe(true);
-    expect(cloudInitOf(provider, vm)).toContain('tclouds node run --spec /etc/tclouds/spec.json');
+    expect(bootValuesOfVm(provider, vm)).toMatchObject({ nodeId: 'ledger-replica-0', provider });
   });
 });

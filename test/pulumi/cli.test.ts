@@ -45,6 +45,8 @@ describe('tclouds with --target aws', () => {
       summary: {
         target: string;
         resources: { type: string; name: string; inputs: Record<string, unknown>; op: string }[];
+        quota: { provider: string; region: string; resource: string; count: number }[];
+        targetNotes: string[];
       };
     };
     expect(summary.target).toBe('aws');
@@ -57,9 +59,29 @@ describe('tclouds with --target aws', () => {
       'vault-gateway-0',
       'vault-gateway-1',
     ]);
-    for (const v of vms) expect(v.inputs.userData).toBe('[secret]');
-    expect(summary.resources.filter((x) => x.type === 'aws:s3/bucket:Bucket')).toHaveLength(4);
-    expect(r.stdout).not.toMatch(/PRIVATE KEY|mock-secret|#cloud-config/);
+    // User data: boot values only (shown, nothing secret); the secrets are secret-store entries, hidden.
+    for (const v of vms) expect(String(v.inputs.userData)).toMatch(/^#cloud-config\n/);
+    const versions = summary.resources.filter((x) => x.type === 'aws:secretsmanager/secretVersion:SecretVersion');
+    expect(versions).toHaveLength(vms.length * 3 + 2 * 2); // gateways also get the writer key and bucket credentials
+    for (const v of versions) expect(v.inputs.secretString).toBe('[secret]');
+    // The artifact (this build, packed), its checksum and its readers.
+    const object = summary.resources.find((x) => x.type === 'aws:s3/bucketObjectv2:BucketObjectv2')!;
+    const sha256 = (object.inputs.metadata as { sha256: string }).sha256;
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    const policy = summary.resources.find(
+      (x) => x.type === 'aws:s3/bucketPolicy:BucketPolicy' && x.name === 'artifact-readers',
+    )!;
+    for (const v of vms) expect(String(policy.inputs.policy)).toContain(`${v.name}-role`);
+    // What needs quota, before anything exists: one Elastic IP per node of each region.
+    const eips = summary.quota.filter((q) => q.resource === 'Elastic IP addresses');
+    expect(eips.reduce((n, q) => n + q.count, 0)).toBe(6);
+    // No client networks declared: the control ports stay shut, and plan says what that means for status.
+    expect(summary.targetNotes.join('\n')).toContain('`tclouds status` from outside the clouds cannot reach the nodes');
+    // Buckets get the stack's name suffix; before the first deploy plan shows a placeholder of its length.
+    const buckets = summary.resources.filter((x) => x.type === 'aws:s3/bucket:Bucket' && x.name !== 'artifact');
+    for (const b of buckets) expect(String(b.inputs.bucket)).toMatch(/-xxxxxx$/);
+    expect(buckets).toHaveLength(4);
+    expect(r.stdout).not.toMatch(/PRIVATE KEY|mock-secret/);
     expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
   });
 
@@ -98,6 +120,14 @@ describe('tclouds with --target aws', () => {
     expect(env.stdout).toContain('TCLOUDS_PULUMI_BACKEND');
   });
 
+  it('plan (text) names the software and its full checksum', () => {
+    const r = tclouds(['plan', file, '--target', 'aws']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(
+      /node software: this build, sha256 [0-9a-f]{64}, readable only by the 6 node/,
+    );
+  });
+
   it('deploy without the pulumi CLI: TC350, exit 7, how to install it, no state written', () => {
     const r = tclouds(['deploy', file, '--target', 'aws', '--yes'], { TCLOUDS_PASSPHRASE: 'x' });
     expect(r.code).toBe(7);
@@ -107,6 +137,19 @@ describe('tclouds with --target aws', () => {
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/deploying|deploy failed/);
     expect(existsSync(join(dir, '.tclouds', 'state'))).toBe(false);
     expect(existsSync(join(dir, '.tclouds', 'demo', 'pulumi-passphrase'))).toBe(false);
+  });
+
+  it('plan (text) lists what needs quota under its own heading', () => {
+    const r = tclouds(['plan', file, '--target', 'aws']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('needs quota');
+    expect(r.stdout).toMatch(/aws eu-west-1 \(cloud [a-z0-9-]+\): \d+ Elastic IP addresses/);
+  });
+
+  it('destroy --keep-data and --delete-data exclude each other', () => {
+    const r = tclouds(['destroy', file, '--target', 'aws', '--yes', '--keep-data', '--delete-data']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot also be provided|--delete-data/);
   });
 
   it('destroy without the pulumi CLI: the same TC350 before any question or progress', () => {

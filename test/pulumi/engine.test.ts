@@ -14,9 +14,12 @@ import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pul
 import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
 import { rejectedTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
+import { testArtifact } from './graph.js';
 import { awsGcpLedgerPlan, handPlan } from './plans.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
+/** The packed software stand-in: a small real file (packing this checkout is the boot side's test). */
+const artifact = async () => ({ ...testArtifact(), bytes: 4096 });
 const plan = handPlan({
   stack: 'demo',
   clouds: { a: { provider: 'aws', region: 'eu-west-1' } },
@@ -60,7 +63,7 @@ beforeEach(async () => {
 describe('deploy through a recorded engine stream', () => {
   it('maps engine events to progress rows, writes outputs without secrets and 0600 credentials', async () => {
     const engine = engineFor('up-ok.json');
-    const { outputs, changes } = await createPulumiRealizer('aws', { engine }).deploy(plan, ctx());
+    const { outputs, changes } = await createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx());
     expect(engine.calls).toEqual(['check', 'up']);
     expect(changes).toBe(8);
     const rows = events.map((e) => `${e.kind} ${e.id} ${e.state}${e.op ? ` ${e.op}` : ''}`);
@@ -118,10 +121,26 @@ describe('deploy through a recorded engine stream', () => {
     expect(JSON.parse(readFileSync(bucket.credentialsFile!, 'utf8')).credentials.secretAccessKey).toContain(
       'wJalrXUtnFEMI',
     );
-    for (const id of ['ledger-replica-0', 'ledger-replica-1', 'client-ledger', 'admin']) {
-      const file = join(stackDir, 'keys', id === 'admin' ? 'admin.token' : `${id}.key`);
-      expect(statSync(file).mode & 0o777).toBe(0o600);
+    for (const id of ['ledger-replica-0', 'ledger-replica-1', 'client-ledger']) {
+      expect(statSync(join(stackDir, 'keys', `${id}.key`)).mode & 0o777).toBe(0o600);
     }
+    // One admin token per node, none for the stack: one cloud's nodes never hold another's token.
+    const tokens = ['ledger-replica-0', 'ledger-replica-1'].map((id) => {
+      const file = join(stackDir, 'keys', `${id}.admin.token`);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      return readFileSync(file, 'utf8');
+    });
+    expect(tokens[0]).not.toBe(tokens[1]);
+    expect(existsSync(join(stackDir, 'keys', 'admin.token'))).toBe(false);
+    // What the VMs install: the packed build and its checksum, recorded for destroy --keep-data.
+    expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
+      artifact: { path: testArtifact().path, sha256: testArtifact().sha256 },
+    });
+    // The stack's suffix of every global name (buckets, artifact store, Key Vaults), drawn once and kept.
+    const names = readFileSync(join(stackDir, 'pulumi', 'names.json'), 'utf8');
+    expect(JSON.parse(names).suffix).toMatch(/^[a-z0-9]{6}$/);
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-nochange.json') }).deploy(plan, ctx());
+    expect(readFileSync(join(stackDir, 'pulumi', 'names.json'), 'utf8')).toBe(names);
     // The record other targets and `outputs` read; the lock is gone.
     const cached = JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.outputs.json'), 'utf8'));
     expect(cached.components.ledger.nodes).toHaveLength(2);
@@ -130,10 +149,13 @@ describe('deploy through a recorded engine stream', () => {
   });
 
   it('keeps node keys across deploys (a new key would replace every VM)', async () => {
-    const realizer = createPulumiRealizer('aws', { engine: engineFor('up-ok.json') });
+    const realizer = createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') });
     const first = await realizer.deploy(plan, ctx());
     events = [];
-    const again = await createPulumiRealizer('aws', { engine: engineFor('up-nochange.json') }).deploy(plan, ctx());
+    const again = await createPulumiRealizer('aws', { artifact, engine: engineFor('up-nochange.json') }).deploy(
+      plan,
+      ctx(),
+    );
     expect(again.changes).toBe(0);
     expect(again.outputs.components.ledger!.nodes.map((n) => n.publicKey)).toEqual(
       first.outputs.components.ledger!.nodes.map((n) => n.publicKey),
@@ -149,7 +171,7 @@ describe('deploy through a recorded engine stream', () => {
 
   it('a failed resource: a failed row, TC357 exit 1 carrying the provider error, lock released', async () => {
     const err = await rejectedTcError(
-      createPulumiRealizer('aws', { engine: engineFor('up-failed.json') }).deploy(plan, ctx()),
+      createPulumiRealizer('aws', { artifact, engine: engineFor('up-failed.json') }).deploy(plan, ctx()),
     );
     expect([err.code, err.exit]).toEqual(['TC357', 1]);
     expect(err.message).toContain('ledger-replica-0: creating EC2 Instance');
@@ -165,7 +187,7 @@ describe('deploy through a recorded engine stream', () => {
 
   it("another update holds Pulumi's lock: the SDK's ConcurrentUpdateError becomes TC356 exit 6 with the way out", async () => {
     const err = await rejectedTcError(
-      createPulumiRealizer('aws', { engine: engineFor('up-locked.json') }).deploy(plan, ctx()),
+      createPulumiRealizer('aws', { artifact, engine: engineFor('up-locked.json') }).deploy(plan, ctx()),
     );
     expect([err.code, err.exit]).toEqual(['TC356', 6]);
     expect(err.hint).toContain('pulumi cancel --stack demo-aws');
@@ -175,7 +197,7 @@ describe('deploy through a recorded engine stream', () => {
 
   it('Ctrl-C mid-update: cancels through the AbortSignal, TC358 exit 130, no stale lock, next deploy runs', async () => {
     const engine = engineFor('up-interrupted.json');
-    const p = createPulumiRealizer('aws', { engine }).deploy(
+    const p = createPulumiRealizer('aws', { artifact, engine }).deploy(
       plan,
       ctx({
         onEvent: (e) => {
@@ -190,7 +212,7 @@ describe('deploy through a recorded engine stream', () => {
     expect(existsSync(join(stackDir, 'pulumi', 'aws.lock'))).toBe(false);
     controller = new AbortController();
     const next = engineFor('up-ok.json');
-    await createPulumiRealizer('aws', { engine: next }).deploy(plan, ctx());
+    await createPulumiRealizer('aws', { artifact, engine: next }).deploy(plan, ctx());
     expect(next.calls).toEqual(['check', 'up']); // no stale lock to clear
   });
 
@@ -202,7 +224,7 @@ describe('deploy through a recorded engine stream', () => {
       JSON.stringify({ pid: dead, startedAt: '2026-11-22T00:00:00Z' }),
     );
     const engine = engineFor('up-ok.json');
-    await createPulumiRealizer('aws', { engine }).deploy(plan, ctx());
+    await createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx());
     expect(engine.calls).toEqual(['check', 'cancel', 'up']);
     expect(events.find((e) => e.id === 'lock')).toMatchObject({
       kind: 'log',
@@ -218,7 +240,7 @@ describe('deploy through a recorded engine stream', () => {
       const lock = join(stackDir, 'pulumi', 'aws.lock');
       writeFileSync(lock, JSON.stringify({ pid: child.pid }));
       const engine = engineFor('up-ok.json');
-      const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).deploy(plan, ctx()));
+      const err = await rejectedTcError(createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx()));
       expect([err.code, err.exit]).toEqual(['TC356', 6]);
       expect(err.message).toContain(`pid ${child.pid}`);
       expect(engine.calls).toEqual(['check']);
@@ -242,7 +264,7 @@ describe('deploy through a recorded engine stream', () => {
           return recorded.up(ref, program, op);
         },
       };
-      await createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined }));
+      await createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx({ passphrase: undefined }));
       const file = join(stackDir, 'pulumi-passphrase');
       expect(statSync(file).mode & 0o777).toBe(0o600);
       const text = readFileSync(file, 'utf8').trim();
@@ -255,11 +277,24 @@ describe('deploy through a recorded engine stream', () => {
       expect(notice[0]!.message).toContain(file);
       expect(JSON.stringify(events)).not.toContain(text);
       // A second deploy keeps the same passphrase.
-      await createPulumiRealizer('aws', { engine }).deploy(plan, ctx({ passphrase: undefined }));
+      await createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx({ passphrase: undefined }));
       expect(readFileSync(file, 'utf8').trim()).toBe(text);
     } finally {
       process.env = saved;
     }
+  });
+
+  it('a plan over a provider limit (TC383) fails before keys, name suffix, locks or the engine', async () => {
+    const spread = handPlan({
+      clouds: { g: { provider: 'gcp', region: 'europe-west1' } },
+      components: { ledger: { nodes: Array.from({ length: 9 }, (_, i) => ({ cloud: 'g', domain: i % 3 })) } },
+    });
+    const engine = engineFor('up-ok.json');
+    const err = await rejectedTcError(createPulumiRealizer('gcp', { engine }).deploy(spread, ctx()));
+    expect([err.code, err.exit]).toEqual(['TC383', 3]);
+    expect(engine.calls).toEqual(['check']);
+    expect(existsSync(join(stackDir, 'keys'))).toBe(false);
+    expect(existsSync(join(stackDir, 'pulumi', 'names.json'))).toBe(false);
   });
 
   it('a plan that exceeds its construct fails (TC351) before keys, locks or the engine', async () => {
@@ -268,55 +303,165 @@ describe('deploy through a recorded engine stream', () => {
       components: { ledger: { nodes: [0, 1, 2, 3, 4, 5, 6, 7].map((domain) => ({ cloud: 'a', domain })) } },
     });
     const engine = engineFor('up-ok.json');
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).deploy(big, ctx()));
+    const err = await rejectedTcError(createPulumiRealizer('aws', { artifact, engine }).deploy(big, ctx()));
     expect([err.code, err.exit]).toEqual(['TC351', 3]);
     expect(engine.calls).toEqual(['check']);
     expect(existsSync(join(stackDir, 'keys'))).toBe(false);
   });
 });
 
+describe('the software the VMs install', () => {
+  it('--node-package: recorded as the published package, nothing packed; a bad spec is TC370 before the engine', async () => {
+    const packs: string[] = [];
+    const counting = async (o: { outDir: string }) => {
+      packs.push(o.outDir);
+      return artifact();
+    };
+    await createPulumiRealizer('aws', { artifact: counting, engine: engineFor('up-ok.json') }).deploy(
+      plan,
+      ctx({ nodePackage: 'tclouds@0.1.0' }),
+    );
+    expect(packs).toEqual([]);
+    expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
+      packageSpec: 'tclouds@0.1.0',
+    });
+    const engine = engineFor('up-ok.json');
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine }).deploy(plan, ctx({ nodePackage: 'tclouds@latest;rm -rf /' })),
+    );
+    expect([err.code, err.exit]).toEqual(['TC370', 2]);
+    expect(engine.calls).toEqual(['check']);
+  });
+});
+
 describe('destroy and outputs', () => {
-  it('destroy removes the stack, its records and the credential files', async () => {
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+  it('destroy --delete-data first marks buckets deletable (an update), then removes the stack, its records and the credential files', async () => {
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const cred = join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json');
     expect(existsSync(cred)).toBe(true);
     const engine = engineFor('destroy.json');
-    const { removed } = await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: false });
+    const { removed } = await createPulumiRealizer('aws', { artifact, engine }).destroy({ ...ctx(), keepData: false });
     expect(removed).toBe(8);
-    expect(engine.calls).toEqual(['check', 'destroy']);
+    expect(engine.calls).toEqual(['check', 'up', 'destroy']);
+    expect(events.map((e) => e.id)).toContain('delete-data');
     expect(events.filter((e) => e.state === 'deleted').map((e) => e.id)).toContain('ledger-replica-0');
-    for (const f of ['aws.outputs.json', 'aws.plan.json', 'aws.lock'])
+    for (const f of ['aws.outputs.json', 'aws.plan.json', 'aws.lock', 'names.json'])
       expect(existsSync(join(stackDir, 'pulumi', f))).toBe(false);
     expect(existsSync(cred)).toBe(false);
   });
 
-  it('destroy --keep-data first marks buckets retained (an update), then destroys, and keeps the credentials', async () => {
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+  it('destroy (keeping data, the default) first marks buckets retained (an update), then destroys, and keeps the credentials', async () => {
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
     const engine = engineFor('destroy.json');
-    await createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true });
+    await createPulumiRealizer('aws', { artifact, engine }).destroy({ ...ctx(), keepData: true });
     expect(engine.calls).toEqual(['check', 'up', 'destroy']);
     expect(existsSync(join(stackDir, 'keys', 'bucket-a-demo-ledger-a.json'))).toBe(true);
   });
 
-  it('destroy --keep-data without the deployed record refuses (TC362) instead of deleting data', async () => {
-    const engine = engineFor('destroy.json');
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine }).destroy({ ...ctx(), keepData: true }));
+  it('destroy of a deployed stack without the deployed record refuses (TC362 keep, TC387 delete) instead of guessing', async () => {
+    const keep = engineFor('up-ok.json');
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine: keep }).destroy({ ...ctx(), keepData: true }),
+    );
     expect([err.code, err.exit]).toEqual(['TC362', 4]);
-    expect(engine.calls).toEqual(['check']);
+    expect(keep.calls).toEqual(['check', 'outputs']);
+    const del = engineFor('up-ok.json');
+    const err2 = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine: del }).destroy({ ...ctx(), keepData: false }),
+    );
+    expect([err2.code, err2.exit]).toEqual(['TC387', 4]);
+  });
+
+  it('a limit added after a stack was deployed never blocks its destroy', async () => {
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const saved = join(stackDir, 'pulumi', 'aws.plan.json');
+    const old = JSON.parse(readFileSync(saved, 'utf8'));
+    // A bucket whose writer's IAM name is over 64 characters: TC384 today, deployed by an older tclouds.
+    old.components.ledger.buckets[0].name = `demo-${'l'.repeat(55)}`;
+    writeFileSync(saved, JSON.stringify(old));
+    const engine = engineFor('destroy.json');
+    await createPulumiRealizer('aws', { artifact, engine }).destroy({ ...ctx(), keepData: true });
+    expect(engine.calls).toEqual(['check', 'up', 'destroy']);
+  });
+
+  it('destroy of a stack that was never deployed does nothing', async () => {
+    const engine = engineFor('destroy.json');
+    expect(await createPulumiRealizer('aws', { artifact, engine }).destroy({ ...ctx(), keepData: true })).toEqual({
+      removed: 0,
+    });
+    expect(engine.calls).toEqual(['check', 'outputs']);
+  });
+
+  it('deploy pins the image each region resolved and makes the name suffix once; both survive a redeploy', async () => {
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const names = JSON.parse(readFileSync(join(stackDir, 'pulumi', 'names.json'), 'utf8'));
+    expect(names.suffix).toMatch(/^[a-z0-9]{6}$/);
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'names.json'), 'utf8'))).toEqual(names);
+    const pins = join(stackDir, 'pulumi', 'aws.images.json');
+    expect(JSON.parse(readFileSync(pins, 'utf8'))).toEqual({ 'eu-west-1': 'ami-0fedcba9876543210' });
+    // A stack deployed later keeps what it pinned even when the deploy reports another image.
+    writeFileSync(pins, JSON.stringify({ 'eu-west-1': 'ami-0pinned00000000' }));
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    expect(JSON.parse(readFileSync(pins, 'utf8'))).toEqual({ 'eu-west-1': 'ami-0pinned00000000' });
+    // --refresh-images drops the pin and records what the deploy resolved.
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, {
+      ...ctx(),
+      refreshImages: true,
+    });
+    expect(JSON.parse(readFileSync(pins, 'utf8'))).toEqual({ 'eu-west-1': 'ami-0fedcba9876543210' });
+  });
+
+  it('a bucket that leaves the topology is retained first (an update of the last plan), and deploy says so', async () => {
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const without = structuredClone(plan);
+    without.components.ledger!.buckets = [];
+    const engine = engineFor('up-ok.json');
+    await createPulumiRealizer('aws', { artifact, engine }).deploy(without, ctx());
+    expect(engine.calls).toEqual(['check', 'up', 'up']);
+    expect(events.map((e) => e.message ?? '').join('\n')).toMatch(
+      /bucket demo-ledger-a of cloud a .*stays in the cloud with its data/,
+    );
+  });
+
+  it('a spec change without clients.cidrs: deploy says the nodes were not restarted and keeps them for the next', async () => {
+    /** The recorded engine, with the spec digests the program would output. */
+    const withDigests = (digests: Record<string, string>): PulumiEngine => {
+      const recorded = engineFor('up-ok.json');
+      return {
+        ...recorded,
+        up: async (ref, program, op) => {
+          const r = await recorded.up(ref, program, op);
+          return { ...r, outputs: { ...r.outputs, specDigests: { value: digests, secret: false } } };
+        },
+      };
+    };
+    const [n0, n1] = plan.components.ledger!.nodes.map((n) => n.id) as [string, string];
+    const file = join(stackDir, 'pulumi', 'aws.spec-digests.json');
+    await createPulumiRealizer('aws', { artifact, engine: withDigests({ [n0]: 'a', [n1]: 'b' }) }).deploy(plan, ctx());
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [n0]: 'a', [n1]: 'b' });
+    expect(events.some((e) => e.id === 'rollout')).toBe(false); // first deploy: every VM boots with its spec
+    await createPulumiRealizer('aws', { artifact, engine: withDigests({ [n0]: 'a', [n1]: 'c' }) }).deploy(plan, ctx());
+    const note = events.find((e) => e.id === 'rollout');
+    expect(note?.message).toContain(`1 node (${n1}) got a new spec and was not restarted`);
+    expect(note?.message).toContain('clients.cidrs');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [n0]: 'a', [n1]: 'b' });
   });
 
   it('outputs come from the stack (engine) and the deployed plan; a missing stack is null', async () => {
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
-    const out = await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).outputs(ctx());
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const out = await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).outputs(ctx());
     expect(out!.components.ledger!.nodes.map((n) => n.host)).toEqual(['54.216.10.1', '54.216.10.2']);
     expect(JSON.stringify(out)).not.toContain('wJalrXUtnFEMI');
-    expect(await createPulumiRealizer('aws', { engine: engineFor('up-locked.json') }).outputs(ctx())).toBeNull();
+    expect(
+      await createPulumiRealizer('aws', { artifact, engine: engineFor('up-locked.json') }).outputs(ctx()),
+    ).toBeNull();
   });
 
   it('TCLOUDS_PULUMI_REPLAY selects the replay engine (how e2e tests drive the commands)', async () => {
     process.env.TCLOUDS_PULUMI_REPLAY = join(FIXTURES, 'up-ok.json');
     try {
-      const { outputs } = await createPulumiRealizer('aws').deploy(plan, ctx());
+      const { outputs } = await createPulumiRealizer('aws', { artifact }).deploy(plan, ctx());
       expect(outputs.components.ledger!.nodes).toHaveLength(2);
     } finally {
       delete process.env.TCLOUDS_PULUMI_REPLAY;
@@ -327,16 +472,16 @@ describe('destroy and outputs', () => {
 describe('several providers in one stack', () => {
   it('a target opens its peer ports to the nodes another target deployed, at the addresses that target recorded', async () => {
     const mixed = awsGcpLedgerPlan({ stack: 'demo', buckets: [{ cloud: 'a', name: 'demo-ledger-a' }] });
-    const before = await createPulumiRealizer('gcp').preview(mixed, ctx());
+    const before = await createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx());
     const peerRule = (r: typeof before) =>
       r.resources.find(
         (x) => x.type === 'gcp:compute/firewall:Firewall' && x.inputs.description === 'tclouds ledger replica peer',
       )!;
     expect(peerRule(before).inputs.sourceRanges).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
     // Deploy the AWS half (recorded), which records its nodes' public addresses ...
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(mixed, ctx());
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(mixed, ctx());
     // ... and the GCP half now lets exactly those in.
-    const after = await createPulumiRealizer('gcp').preview(mixed, ctx());
+    const after = await createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx());
     expect(peerRule(after).inputs.sourceRanges).toEqual([
       '10.16.0.10/32',
       '10.16.0.11/32',
@@ -360,7 +505,9 @@ describe('the real engine without the pulumi CLI', () => {
 
   it('deploy: TC350 exit 7 saying how to install it, nothing downloaded, nothing written', async () => {
     expect(findPulumiCli()).toBeUndefined();
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine: automationEngine() }).deploy(plan, ctx()));
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine: automationEngine() }).deploy(plan, ctx()),
+    );
     expect([err.code, err.exit]).toEqual(['TC350', 7]);
     expect(err.message).toContain('`pulumi` CLI is not installed');
     expect(err.hint).toContain('https://www.pulumi.com/docs/install/');
@@ -370,10 +517,12 @@ describe('the real engine without the pulumi CLI', () => {
   });
 
   it('outputs: falls back to the last recorded deployment, else the same TC350', async () => {
-    const err = await rejectedTcError(createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx()));
+    const err = await rejectedTcError(
+      createPulumiRealizer('aws', { artifact, engine: automationEngine() }).outputs(ctx()),
+    );
     expect(err.code).toBe('TC350');
-    await createPulumiRealizer('aws', { engine: engineFor('up-ok.json') }).deploy(plan, ctx());
-    const out = await createPulumiRealizer('aws', { engine: automationEngine() }).outputs(ctx());
+    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(plan, ctx());
+    const out = await createPulumiRealizer('aws', { artifact, engine: automationEngine() }).outputs(ctx());
     expect(out!.components.ledger!.nodes).toHaveLength(2);
   });
 });

@@ -4,9 +4,28 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TcError } from '../../kernel/errors.js';
+import { artifactBucketName } from '../../stacks/pulumi/gcp-boot.js';
+import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
+import type { MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { buildCloudModel } from '../../stacks/pulumi/model.js';
-import { byName, checkDomains, checkFirewall, checkTemplates, ofType, runPlan } from './graph.js';
-import { compileText, denseTopology, templatePlan } from './plans.js';
+import { globalBucketName } from '../../stacks/pulumi/names.js';
+import { rejectedTcError } from '../support/tc-error.js';
+import { checkBoot, secretValue } from './boot.js';
+import {
+  bootValuesOfVm,
+  byName,
+  checkDomains,
+  checkFirewall,
+  checkSecrets,
+  checkTemplates,
+  ofType,
+  runPlan,
+  TEST_SUFFIX,
+  testArtifact,
+  unwrap,
+  userDataOf,
+} from './graph.js';
+import { awsGcpLedgerPlan, compileText, denseTopology, templatePlan } from './plans.js';
 
 const provider = 'gcp';
 
@@ -15,23 +34,31 @@ describe('GCP program (mock runtime)', () => {
     await checkTemplates(provider);
   });
 
-  it('8 hosts: a spread resource policy with 8 availability domains, each VM pinned to its domain', async () => {
-    const plan = await compileText(denseTopology(provider, 'europe-west1', 8, 3));
+  it('7 hosts: a spread resource policy with 7 availability domains, each VM pinned to its domain', async () => {
+    const plan = await compileText(denseTopology(provider, 'europe-west1', 7, 2));
     expect(plan.clouds.c1!.construct).toBe('gcp:resource-policy');
     const run = await runPlan(plan, provider);
     const [policy, ...more] = ofType(run, 'gcp:compute/resourcePolicy:ResourcePolicy');
     expect(more).toHaveLength(0);
     expect(policy!.inputs).toMatchObject({
       region: 'europe-west1',
-      groupPlacementPolicy: { availabilityDomainCount: 8 },
+      groupPlacementPolicy: { availabilityDomainCount: 7 },
     });
     const vms = ofType(run, 'gcp:compute/instance:Instance');
-    expect(vms).toHaveLength(10);
+    expect(vms).toHaveLength(7);
     for (const v of vms) expect(v.inputs.resourcePolicies).toBe(`https://mock.invalid/${policy!.name}`);
     const used = new Set(vms.map((v) => (v.inputs.scheduling as { availabilityDomain: number }).availabilityDomain));
-    expect([...used].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...used].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(checkDomains(plan, provider, run).pinnedGroups).toBe(1);
     checkFirewall(plan, provider, run);
+  });
+
+  it('10 VMs on 8 hosts under one spread policy is TC383 (at most 8 VMs per policy), naming sole-tenant nodes', async () => {
+    const plan = await compileText(denseTopology(provider, 'europe-west1', 8, 3));
+    expect(plan.clouds.c1!.construct).toBe('gcp:resource-policy');
+    const err = await rejectedTcError(runPlan(plan, provider));
+    expect([err.code, err.exit]).toEqual(['TC383', 3]);
+    expect(err.hint).toContain('gcp:sole-tenant-node');
   });
 
   it('10 hosts: sole-tenant node groups, one per fault domain, each VM pinned by node affinity', async () => {
@@ -68,25 +95,100 @@ describe('GCP program (mock runtime)', () => {
     expect((err as TcError).hint).toContain('gcp:sole-tenant-node');
   });
 
-  it("gateway VMs run as a service account bound to their component's buckets only", async () => {
+  it("every VM runs as its own service account; gateways' accounts are bound to their component's buckets only", async () => {
     const plan = await templatePlan('mediator', provider);
     const run = await runPlan(plan, provider);
-    const sa = byName(run, 'gcp:serviceaccount/account:Account', 'vault-nodes');
-    const email = `${sa.inputs.accountId}@mock.iam.gserviceaccount.com`;
-    for (const n of plan.components.vault!.nodes) {
-      expect(byName(run, 'gcp:compute/instance:Instance', n.id).inputs.serviceAccount).toMatchObject({ email });
+    const emailOf = (id: string) =>
+      `${byName(run, 'gcp:serviceaccount/account:Account', `${id}-identity`).inputs.accountId}@mock.iam.gserviceaccount.com`;
+    const all = [...plan.components.vault!.nodes, ...plan.components.ledger!.nodes];
+    for (const n of all) {
+      expect(byName(run, 'gcp:compute/instance:Instance', n.id).inputs.serviceAccount).toMatchObject({
+        email: emailOf(n.id),
+      });
+    }
+    expect(new Set(all.map((n) => emailOf(n.id))).size).toBe(all.length);
+    // No service-account key for any node identity.
+    const keys = ofType(run, 'gcp:serviceaccount/key:Key');
+    expect(keys.every((k) => !k.name.includes('identity'))).toBe(true);
+    const bindings = ofType(run, 'gcp:storage/bucketIAMMember:BucketIAMMember').filter((b) =>
+      /-vault-gateway-\d+-binding$/.test(b.name),
+    );
+    const vault = plan.components.vault!;
+    expect(bindings).toHaveLength(vault.nodes.length * vault.buckets.length);
+    for (const b of bindings) {
+      expect(b.inputs.role).toBe('roles/storage.objectAdmin');
+      expect(vault.buckets.map((x) => globalBucketName(x.name, TEST_SUFFIX))).toContain(b.inputs.bucket);
+      expect(vault.nodes.map((n) => `serviceAccount:${emailOf(n.id)}`)).toContain(b.inputs.member);
     }
     for (const n of plan.components.ledger!.nodes) {
-      expect(byName(run, 'gcp:compute/instance:Instance', n.id).inputs.serviceAccount).toBeUndefined();
+      expect(bindings.some((b) => b.inputs.member === `serviceAccount:${emailOf(n.id)}`)).toBe(false);
     }
-    const bindings = ofType(run, 'gcp:storage/bucketIAMMember:BucketIAMMember').filter((b) =>
-      b.name.endsWith('-nodes-binding'),
-    );
-    expect(bindings.map((b) => b.inputs.bucket).sort()).toEqual(
-      plan.components.vault!.buckets.map((b) => b.name).sort(),
-    );
-    for (const b of bindings)
-      expect(b.inputs).toMatchObject({ role: 'roles/storage.objectAdmin', member: `serviceAccount:${email}` });
+  });
+
+  it('boot: Secret Manager secrets per node bound to its service account; the artifact bucket for node accounts', async () => {
+    const plan = await templatePlan('mediator', provider);
+    const keys = ephemeralKeys(plan);
+    const run = await runPlan(plan, provider, {}, { keys });
+    checkBoot(plan, provider, run, keys, testArtifact().sha256);
+    checkSecrets(plan, provider, run, keys);
+    const vm = byName(run, 'gcp:compute/instance:Instance', 'ledger-replica-0');
+    const boot = bootValuesOfVm(provider, vm);
+    const secretId = `tc-demo-ledger-replica-0-spec`;
+    expect(byName(run, 'gcp:secretmanager/secret:Secret', 'ledger-replica-0-spec').inputs).toMatchObject({
+      secretId,
+      replication: { auto: {} },
+    });
+    expect(boot.secrets[0]).toEqual({
+      kind: 'spec',
+      ref: `projects/mock-project/secrets/${secretId}`,
+      path: '/run/tclouds/spec.json',
+    });
+    expect(boot.software).toEqual({
+      locator: `gs://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
+      sha256: testArtifact().sha256,
+    });
+    for (const a of ofType(run, 'gcp:serviceaccount/account:Account'))
+      expect(a.inputs.accountId).toMatch(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/);
+  });
+
+  it('gateways: identity for GCS, a credentials file for buckets of other targets (their records as a secret)', async () => {
+    const plan = awsGcpLedgerPlan({
+      buckets: [
+        { cloud: 'a', name: 'demo-ledger-a' },
+        { cloud: 'g', name: 'demo-ledger-g' },
+      ],
+    });
+    for (const n of plan.components.ledger!.nodes)
+      n.config = { buckets: { a: 'demo-ledger-a', g: 'demo-ledger-g' }, clouds: ['a', 'g'], f: 1 };
+    plan.components.ledger!.keys.push({ id: 'writer-ledger', kind: 'storage-writer', for: 'ledger' });
+    const record = { provider: 'aws', credentials: { accessKeyId: 'AKIAMOCK', secretAccessKey: 'mock' } };
+    const run = await runPlan(plan, provider, {}, { externalBucketCredentials: { 'a/demo-ledger-a': record } });
+    const spec = JSON.parse(secretValue(provider, run, 'ledger-replica-2', 'spec'));
+    expect(spec.config.credentials).toEqual({
+      a: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
+      g: { source: 'gcp-service-account' },
+    });
+    const creds = JSON.parse(secretValue(provider, run, 'ledger-replica-2', 'bucket-credentials'));
+    expect(creds.clouds).toEqual({
+      a: { provider: 'aws', bucket: 'demo-ledger-a', source: 'credentials', credentials: record },
+      g: { provider: 'gcp', bucket: 'demo-ledger-g', source: 'identity' },
+    });
+    expect(secretValue(provider, run, 'ledger-replica-2', 'writer-key')).toContain('BEGIN PRIVATE KEY');
+    // Not in any user data.
+    for (const vm of ofType(run, 'gcp:compute/instance:Instance'))
+      expect(userDataOf(provider, vm)).not.toContain('AKIAMOCK');
+  });
+
+  it("a spec change between two runs changes secret values, never a VM's metadata", async () => {
+    const plan = awsGcpLedgerPlan();
+    const keys = ephemeralKeys(plan);
+    const first = await runPlan(plan, provider, { 'ledger-replica-0': '192.0.2.1' }, { keys });
+    const second = await runPlan(plan, provider, { 'ledger-replica-0': '192.0.2.2' }, { keys });
+    for (const n of ['ledger-replica-2', 'ledger-replica-3']) {
+      const vm = (run: MockRun) => byName(run, 'gcp:compute/instance:Instance', n).inputs.metadata;
+      expect(vm(second), n).toEqual(vm(first));
+      expect(secretValue(provider, second, n, 'spec')).not.toBe(secretValue(provider, first, n, 'spec'));
+    }
   });
 
   it('firewall rules target the role tag, and instances block project SSH keys', async () => {
@@ -96,7 +198,7 @@ describe('GCP program (mock runtime)', () => {
       expect(fw.inputs.targetTags).toEqual(['tc-ledger-replica']);
     for (const vm of ofType(run, 'gcp:compute/instance:Instance')) {
       expect(vm.inputs.tags).toEqual(['tc-ledger-replica']);
-      expect((vm.inputs.metadata as { value: Record<string, string> }).value['block-project-ssh-keys']).toBe('TRUE');
+      expect(unwrap(vm.inputs.metadata)['block-project-ssh-keys']).toBe('TRUE');
     }
   });
 });

@@ -6,32 +6,81 @@
  * node counts, distinct fault domains, firewall rules no wider than the plan's links, private and encrypted
  * buckets, secrets marked secret.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { parse } from 'yaml';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import type { BootFile } from '../../runtime/cloud-boot/boot-file.js';
+import type { BootValues, NodeSecretKind } from '../../stacks/pulumi/boot-refs.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
-import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
-import { isSecretValue, type MockResource, type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
+import { ephemeralKeys, type KeyMaterial } from '../../stacks/pulumi/keys.js';
+import {
+  isSecretValue,
+  type MockOptions,
+  type MockResource,
+  type MockRun,
+  runUnderMocks,
+} from '../../stacks/pulumi/mock-preview.js';
 import { roleTag } from '../../stacks/pulumi/model.js';
+import { globalBucketName } from '../../stacks/pulumi/names.js';
+import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
+import type { ArtifactFile, ProgramInputs } from '../../stacks/pulumi/program-env.js';
+import { tempDir } from '../support/tmp.js';
+import { checkBoot } from './boot.js';
 import { templateModes, templatePlan } from './plans.js';
 
 /** Mock inputs are untyped JSON from the provider schemas; tests navigate them freely. */
 // biome-ignore lint/suspicious/noExplicitAny: see above
 export type Json = any;
 
+let artifact: ArtifactFile | undefined;
+
+/** A small real file standing in for the packed node software, with its real SHA-256 (one per test process). */
+export function testArtifact(): ArtifactFile {
+  if (!artifact) {
+    const bytes = randomBytes(4096);
+    const path = join(tempDir('tc-artifact-'), 'tclouds-0.1.0.tgz');
+    writeFileSync(path, bytes);
+    artifact = { path, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  return artifact;
+}
+
+/** Program inputs of a test run: throwaway keys unless given, the test artifact unless a package is given. */
+export function testInputs(plan: Plan, over: Partial<ProgramInputs> = {}): ProgramInputs {
+  return {
+    keys: ephemeralKeys(plan),
+    software: { artifact: testArtifact() },
+    nodeRuntime: pinnedNodeRuntime(),
+    externalHosts: {},
+    externalBucketCredentials: {},
+    nameSuffix: TEST_SUFFIX,
+    retainData: true,
+    ...over,
+  };
+}
+
 export async function runPlan(
   plan: Plan,
   provider: CloudProvider,
   externalHosts: Record<string, string> = {},
+  extra: Partial<ProgramInputs> & MockOptions = {},
 ): Promise<MockRun> {
+  const { latestAmi, ...inputs } = extra;
   const program = createProgram(
     plan,
     provider,
-    { keys: ephemeralKeys(plan), packageSpec: 'tclouds@0.1.0', externalHosts, retainData: false },
+    testInputs(plan, { externalHosts, ...inputs }),
     await loadProvider(provider),
   );
-  return runUnderMocks(program, `${plan.stack}-${provider}`);
+  return runUnderMocks(program, `${plan.stack}-${provider}`, latestAmi === undefined ? {} : { latestAmi });
 }
+
+/** The name suffix the test programs run with (a stack's real one is random, made at its first deploy). */
+export const TEST_SUFFIX = 'k3x9q2';
 
 export const VM_TYPE: Record<CloudProvider, string> = {
   aws: 'aws:ec2/instance:Instance',
@@ -124,6 +173,11 @@ export function checkDomains(plan: Plan, provider: CloudProvider, run: MockRun):
     expect(new Set(pinOfDomain.values()).size).toBe(domains.size);
   }
   return { pinnedGroups };
+}
+
+/** Control ports of a role's nodes: open to the declared client networks only (`tclouds status`). */
+export function controlPorts(plan: Plan, component: string, role: string): Set<number> {
+  return new Set(plan.components[component]!.nodes.filter((n) => n.role === role).map((n) => n.controlPort));
 }
 
 /** Ports a role may open: those named by a link into it. */
@@ -219,6 +273,12 @@ export function checkFirewall(plan: Plan, provider: CloudProvider, run: MockRun)
   const rules = ingressRules(plan, provider, run);
   const declared = new Set(plan.clients.cidrs);
   for (const r of rules) {
+    if (controlPorts(plan, r.component, r.role).has(r.port) && !linkedPorts(plan, r.component, r.role).has(r.port)) {
+      expect([...r.sources].sort(), `${r.resource}: control port ${r.port} open beyond clients.cidrs`).toEqual(
+        [...declared].sort(),
+      );
+      continue;
+    }
     expect(linkedPorts(plan, r.component, r.role).has(r.port), `${r.resource} opens ${r.port}`).toBe(true);
     expect(r.port).not.toBe(22);
     expect(r.sources.length).toBeGreaterThan(0);
@@ -250,7 +310,8 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
     .filter((b) => plan.clouds[b.cloud]?.provider === provider);
   for (const b of buckets) {
     if (provider === 'aws') {
-      expect(byName(run, 'aws:s3/bucket:Bucket', b.name).inputs.bucket).toBe(b.name);
+      const physical = globalBucketName(b.name, TEST_SUFFIX);
+      expect(byName(run, 'aws:s3/bucket:Bucket', b.name).inputs.bucket).toBe(physical);
       expect(
         byName(run, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', `${b.name}-no-public`).inputs,
       ).toMatchObject({
@@ -269,7 +330,7 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
         String(byName(run, 'aws:iam/userPolicy:UserPolicy', `${b.name}-writer-policy`).inputs.policy),
       );
       const resources = policy.Statement.flatMap((s: { Resource: string[] }) => s.Resource);
-      for (const r of resources) expect(r).toMatch(new RegExp(`:${b.name}(/\\*)?$`));
+      for (const r of resources) expect(r).toMatch(new RegExp(`:${b.name}(/\\*)?$`)); // the mock's ARN names the logical bucket
     } else if (provider === 'azure') {
       const account = byName(run, 'azure-native:storage:StorageAccount', `${b.name}-account`).inputs as Record<
         string,
@@ -287,40 +348,75 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
       });
     } else {
       expect(byName(run, 'gcp:storage/bucket:Bucket', b.name).inputs).toMatchObject({
-        name: b.name,
+        name: globalBucketName(b.name, TEST_SUFFIX),
         publicAccessPrevention: 'enforced',
         uniformBucketLevelAccess: true,
       });
       const binding = byName(run, 'gcp:storage/bucketIAMMember:BucketIAMMember', `${b.name}-writer-binding`).inputs;
-      expect(binding.bucket).toBe(b.name);
+      expect(binding.bucket).toBe(globalBucketName(b.name, TEST_SUFFIX));
       expect(binding.member).toMatch(/^serviceAccount:/);
     }
   }
   return buckets.length;
 }
 
-/** The VM's boot configuration (carrying the node key) is a secret, and so are the bucket credentials. */
-export function checkSecrets(plan: Plan, provider: CloudProvider, run: MockRun): void {
+/** A secret input's value (the mock keeps Pulumi's wrapper); plain values pass through. */
+export function unwrap(v: Json): Json {
+  return isSecretValue(v) ? v.value : v;
+}
+
+/** The user data of a VM as text (Azure: decoded custom data). */
+export function userDataOf(provider: CloudProvider, vm: MockResource): string {
+  const i = vm.inputs as Record<string, Json>;
+  if (provider === 'aws') return unwrap(i.userData) as string;
+  if (provider === 'azure') return Buffer.from(unwrap(i.osProfile).customData as string, 'base64').toString('utf8');
+  return unwrap(i.metadata)['user-data'] as string;
+}
+
+/**
+ * The BootValues a VM's user data carries, read back from the rendered cloud-init: /etc/tclouds/boot.json (node,
+ * artifact, secrets) and /etc/tclouds/boot.env (the Node runtime, a published package).
+ */
+export function bootValuesOfVm(provider: CloudProvider, vm: MockResource): BootValues {
+  const doc = parse(userDataOf(provider, vm)) as { write_files: { path: string; content: string }[] };
+  const content = (path: string) => doc.write_files.find((x) => x.path === path)!.content;
+  const boot = JSON.parse(content('/etc/tclouds/boot.json')) as BootFile;
+  const env = Object.fromEntries(
+    content('/etc/tclouds/boot.env')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+  );
+  return {
+    nodeId: boot.nodeId,
+    provider: boot.provider as CloudProvider,
+    ...(boot.region !== undefined ? { region: boot.region } : {}),
+    software: boot.artifact ?? { packageSpec: env.PACKAGE_SPEC! },
+    nodeRuntime: { version: env.NODE_VERSION!, url: env.NODE_URL!, sha256: env.NODE_SHA256! },
+    secrets: boot.secrets.map((x) => ({ kind: x.kind as NodeSecretKind, ref: x.ref, path: x.path })),
+  };
+}
+
+/**
+ * User data holds nothing secret: no PEM, no admin token, no spec contents (peer keys, peers' addresses), and it is
+ * not even marked secret (so `plan` can show it). Bucket credentials stay secret outputs.
+ */
+export function checkSecrets(plan: Plan, provider: CloudProvider, run: MockRun, keys?: KeyMaterial): void {
   for (const vm of ofType(run, VM_TYPE[provider])) {
     const i = vm.inputs as Record<string, Json>;
     const carrier = provider === 'aws' ? i.userData : provider === 'azure' ? i.osProfile : i.metadata;
-    expect(isSecretValue(carrier), `${vm.name}: cloud-init is not a secret`).toBe(true);
-    // Nothing but the secret wrapper holds the key: no PEM anywhere else in the inputs.
-    const rest = JSON.stringify({ ...i, userData: undefined, osProfile: undefined, metadata: undefined });
-    expect(rest).not.toContain('PRIVATE KEY');
+    expect(isSecretValue(carrier), `${vm.name}: user data is marked secret`).toBe(false);
+    const text = userDataOf(provider, vm);
+    const all = `${text}\n${JSON.stringify(bootValuesOfVm(provider, vm))}`;
+    expect(all).not.toMatch(/PRIVATE KEY|"peers"|"clients"|adminToken/);
+    for (const token of Object.values(keys?.adminTokens ?? {})) expect(all).not.toContain(token);
+    for (const pk of Object.values(keys?.publicKeys ?? {})) expect(all).not.toContain(pk);
+    expect(JSON.stringify(i)).not.toContain('PRIVATE KEY');
   }
   const buckets = Object.values(plan.components)
     .flatMap((c) => c.buckets)
     .filter((b) => plan.clouds[b.cloud]?.provider === provider);
   for (const b of buckets) expect(run.secretOutputs).toContain(`buckets.${b.cloud}/${b.name}.credentials`);
-}
-
-/** The cloud-init text inside a VM's secret boot configuration (tests only: this is the node's secret). */
-export function cloudInitOf(provider: CloudProvider, vm: MockResource): string {
-  const i = vm.inputs as Record<string, Json>;
-  if (provider === 'aws') return i.userData.value as string;
-  if (provider === 'azure') return Buffer.from(i.osProfile.value.customData as string, 'base64').toString('utf8');
-  return i.metadata.value['user-data'] as string;
 }
 
 /** Every shipped topology template, rendered for `provider` with one declared client network. */
@@ -329,7 +425,8 @@ export async function checkTemplates(provider: CloudProvider): Promise<void> {
   expect(modes.length).toBeGreaterThanOrEqual(4);
   for (const mode of modes) {
     const plan = await templatePlan(mode, provider, ['198.51.100.0/24']);
-    const run = await runPlan(plan, provider);
+    const keys = ephemeralKeys(plan);
+    const run = await runPlan(plan, provider, {}, { keys });
     checkNodes(plan, provider, run);
     checkDomains(plan, provider, run);
     const rules = checkFirewall(plan, provider, run);
@@ -341,13 +438,15 @@ export async function checkTemplates(provider: CloudProvider): Promise<void> {
           l.to === r.role &&
           plan.components[r.component]!.nodes.some((n) => n.role === r.role && n.ports[l.port] === r.port),
       );
-      expect(r.sources.includes('198.51.100.0/24')).toBe(clientLinked);
+      const control = controlPorts(plan, r.component, r.role).has(r.port);
+      expect(r.sources.includes('198.51.100.0/24')).toBe(clientLinked || control);
     }
     expect(checkBuckets(plan, provider, run)).toBe(
       Object.values(plan.components)
         .flatMap((c) => c.buckets)
         .filter((b) => plan.clouds[b.cloud]?.provider === provider).length,
     );
-    checkSecrets(plan, provider, run);
+    checkSecrets(plan, provider, run, keys);
+    if (targetNodes(plan, provider).length > 0) checkBoot(plan, provider, run, keys, testArtifact().sha256);
   }
 }

@@ -1,0 +1,189 @@
+/**
+ * What a cloud node is given, split by who may see it. Pure: no Pulumi import, no I/O.
+ *
+ * - `bootValuesOf`: the node's BootValues (boot-refs.ts), the only thing its user data carries. It names the
+ *   software (artifact locator and SHA-256, or a published package), the pinned Node runtime and the secret store
+ *   entries; never a value that changes with the spec, so a spec change never changes user data.
+ * - `secretFilesOf`: which secrets the node fetches and where each lands on the VM: spec, node key, its own admin
+ *   token, and for storage gateways the writer key and the credentials of the buckets it writes to.
+ * - `gatewayCredentialConfig`: how a gateway reaches each of its buckets (the provider identity of its own VM for
+ *   buckets of its target; a credentials file from the secret store for buckets of other targets), written into
+ *   the gateway's spec config beside the Azure account names the drivers need.
+ */
+import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import type { BootValues, NodeRuntimeRef, NodeSecretKind, NodeSecretRef } from './boot-refs.js';
+import { SECRET_PATHS } from './cloud-init.js';
+import type { CloudProvider } from './constructs.js';
+import { containerName, globalBucketName, storageAccountName } from './names.js';
+import type { SoftwareInput } from './program-env.js';
+
+/** The secrets one node fetches at boot, in a fixed order. Gateways (nodes that write buckets) get two more. */
+export function secretFilesOf(plan: Plan, node: PlannedNode): { kind: NodeSecretKind; path: string }[] {
+  const files: { kind: NodeSecretKind; path: string }[] = [
+    { kind: 'spec', path: SECRET_PATHS.spec },
+    { kind: 'node-key', path: SECRET_PATHS['node-key'] },
+    { kind: 'admin-token', path: SECRET_PATHS['admin-token'] },
+  ];
+  if (isGateway(plan, node)) {
+    files.push({ kind: 'writer-key', path: SECRET_PATHS['writer-key'] });
+    files.push({ kind: 'bucket-credentials', path: SECRET_PATHS['bucket-credentials'] });
+  }
+  return files;
+}
+
+/** The AWS Secrets Manager name of one of a node's secrets (unique per account and region). */
+export function awsSecretName(stack: string, nodeId: string, kind: NodeSecretKind): string {
+  return `tclouds/${stack}/${nodeId}/${kind}`;
+}
+
+/** A node that writes its component's buckets: a storage gateway (its config names the buckets). */
+export function isGateway(plan: Plan, node: PlannedNode): boolean {
+  const comp = plan.components[node.component]!;
+  return comp.buckets.length > 0 && typeof node.config.buckets === 'object' && node.config.buckets !== null;
+}
+
+/** The secret store entries of a node, resolved (refs are provider ids: ARN, Key Vault secret id, GCP name). */
+export interface ResolvedBootRefs {
+  region?: string;
+  artifactLocator?: string;
+  secrets: NodeSecretRef[];
+}
+
+/** The BootValues of one node. Throws if the software is an artifact and no locator was given. */
+export function bootValuesOf(
+  nodeId: string,
+  provider: CloudProvider,
+  software: SoftwareInput,
+  nodeRuntime: NodeRuntimeRef,
+  refs: ResolvedBootRefs,
+): BootValues {
+  let ref: BootValues['software'];
+  if ('artifact' in software) {
+    if (!refs.artifactLocator) throw new Error(`boot values of ${nodeId}: the artifact has no locator`);
+    ref = { locator: refs.artifactLocator, sha256: software.artifact.sha256 };
+  } else {
+    ref = { packageSpec: software.packageSpec };
+  }
+  return {
+    nodeId,
+    provider,
+    ...(refs.region ? { region: refs.region } : {}),
+    software: ref,
+    nodeRuntime,
+    secrets: refs.secrets.map((s) => ({ kind: s.kind, ref: s.ref, path: s.path })),
+  };
+}
+
+/** How a gateway's driver authenticates to one cloud's bucket. */
+export type CredentialSource =
+  | { source: 'aws-instance-role' }
+  | { source: 'azure-managed-identity' }
+  | { source: 'gcp-service-account' }
+  /** Buckets of another target: the per-bucket credentials in the `bucket-credentials` secret, by cloud. */
+  | { source: 'file'; file: string };
+
+const IDENTITY_SOURCE: Record<CloudProvider, CredentialSource> = {
+  aws: { source: 'aws-instance-role' },
+  azure: { source: 'azure-managed-identity' },
+  gcp: { source: 'gcp-service-account' },
+};
+
+/**
+ * The spec config a gateway on `provider` needs besides the plan's: per cloud, the credential source, the bucket's
+ * name in that cloud (the plan's name with the stack's name suffix; on Azure the container), and for Azure clouds
+ * the storage account that holds the container (the drivers build the account URL from it). One suffix per stack
+ * for every target, so a gateway knows the names of buckets other targets create.
+ */
+export function gatewayCredentialConfig(
+  plan: Plan,
+  component: string,
+  provider: CloudProvider,
+  nameSuffix: string,
+): {
+  credentials: Record<string, CredentialSource>;
+  accounts: Record<string, string>;
+  buckets: Record<string, string>;
+  writerKeyFile: string;
+} {
+  const credentials: Record<string, CredentialSource> = {};
+  const accounts: Record<string, string> = {};
+  const buckets: Record<string, string> = {};
+  for (const b of plan.components[component]!.buckets) {
+    const p = plan.clouds[b.cloud]?.provider;
+    if (p !== 'aws' && p !== 'azure' && p !== 'gcp') continue;
+    credentials[b.cloud] =
+      p === provider ? IDENTITY_SOURCE[p] : { source: 'file', file: SECRET_PATHS['bucket-credentials'] };
+    if (p === 'azure') {
+      accounts[b.cloud] = storageAccountName(plan.stack, b.cloud, b.name, nameSuffix);
+      buckets[b.cloud] = containerName(b.name);
+    } else {
+      buckets[b.cloud] = globalBucketName(b.name, nameSuffix);
+    }
+  }
+  // The writer key arrives as a secret at its own path (not next to the node key, where the gateway looks by default).
+  return { credentials, accounts, buckets, writerKeyFile: SECRET_PATHS['writer-key'] };
+}
+
+/** One cloud's entry of a gateway's `bucket-credentials` secret. */
+export interface BucketCredentialEntry {
+  provider: CloudProvider;
+  bucket: string;
+  /** `identity`: the VM's own identity (no secret); `credentials`: the record the other target's deploy wrote. */
+  source: 'identity' | 'credentials' | 'missing';
+  credentials?: unknown;
+}
+
+/**
+ * The `bucket-credentials` secret of a gateway: identity for buckets of its own target, the other targets' records
+ * for theirs. `missing` names buckets whose target has not been deployed yet (a later deploy of this target fills
+ * them in: only this secret changes, no VM is replaced).
+ */
+export function bucketCredentialsOf(
+  plan: Plan,
+  component: string,
+  provider: CloudProvider,
+  external: Record<string, unknown>,
+): { version: 1; clouds: Record<string, BucketCredentialEntry> } {
+  const clouds: Record<string, BucketCredentialEntry> = {};
+  for (const b of plan.components[component]!.buckets) {
+    const p = plan.clouds[b.cloud]?.provider;
+    if (p !== 'aws' && p !== 'azure' && p !== 'gcp') continue;
+    const record = external[`${b.cloud}/${b.name}`];
+    clouds[b.cloud] =
+      p === provider
+        ? { provider: p, bucket: b.name, source: 'identity' }
+        : record === undefined
+          ? { provider: p, bucket: b.name, source: 'missing' }
+          : { provider: p, bucket: b.name, source: 'credentials', credentials: record };
+  }
+  return { version: 1, clouds };
+}
+
+/**
+ * Plan notes about what the VMs boot from: the software (with its full checksum) and who may read it, and the
+ * gateways that cannot reach a bucket yet because its target has not been deployed.
+ */
+export function bootNotes(
+  plan: Plan,
+  provider: CloudProvider,
+  nodeCount: number,
+  software: SoftwareInput,
+  external: Record<string, unknown>,
+): string[] {
+  const notes = [
+    'artifact' in software
+      ? `node software: this build, sha256 ${software.artifact.sha256}, readable only by the ${nodeCount} node identities of this target`
+      : `node software: the published package ${software.packageSpec} (--node-package)`,
+  ];
+  for (const [name, comp] of Object.entries(plan.components)) {
+    if (!comp.nodes.some((n) => plan.clouds[n.cloud]?.provider === provider && isGateway(plan, n))) continue;
+    const clouds = bucketCredentialsOf(plan, name, provider, external).clouds;
+    for (const [cloud, entry] of Object.entries(clouds)) {
+      if (entry.source !== 'missing') continue;
+      notes.push(
+        `gateways of ${name} cannot reach ${cloud} until \`deploy --target ${entry.provider}\` has run; deploy this target again then (only their secrets change)`,
+      );
+    }
+  }
+  return notes;
+}

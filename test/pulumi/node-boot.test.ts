@@ -1,0 +1,128 @@
+/**
+ * The pure half of a cloud node's boot (stacks/pulumi/node-boot.ts): BootValues from refs, the secrets a node
+ * fetches, a gateway's credential sources, and the notes `plan` prints. No Pulumi runtime involved.
+ */
+import { describe, expect, it } from 'vitest';
+import { isArtifact } from '../../stacks/pulumi/boot-refs.js';
+import { storageAccountName } from '../../stacks/pulumi/names.js';
+import {
+  bootNotes,
+  bootValuesOf,
+  bucketCredentialsOf,
+  gatewayCredentialConfig,
+  secretFilesOf,
+} from '../../stacks/pulumi/node-boot.js';
+import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
+import { handPlan } from './plans.js';
+
+const sha256 = 'ab'.repeat(32);
+const secrets = [{ kind: 'spec' as const, ref: 'arn:aws:secretsmanager:x:1:secret:s', path: '/run/tclouds/spec.json' }];
+
+/** A storage component over an AWS, an Azure and a GCP cloud, with one gateway in the AWS cloud. */
+function gatewayPlan() {
+  const plan = handPlan({
+    clouds: {
+      a: { provider: 'aws', region: 'eu-west-1' },
+      z: { provider: 'azure', region: 'westeurope' },
+      g: { provider: 'gcp', region: 'europe-west1' },
+    },
+    components: {
+      vault: {
+        kind: 'storage',
+        role: 'gateway',
+        nodes: [{ cloud: 'a', domain: 0 }],
+        buckets: [
+          { cloud: 'a', name: 'demo-vault-a' },
+          { cloud: 'z', name: 'demo-vault-z' },
+          { cloud: 'g', name: 'demo-vault-g' },
+        ],
+      },
+    },
+  });
+  plan.components.vault!.nodes[0]!.config = { buckets: {}, clouds: ['a', 'z', 'g'], f: 0 };
+  return plan;
+}
+
+describe('boot values', () => {
+  it('an artifact: its locator and checksum; the runtime and secret refs as given; nothing else', () => {
+    const v = bootValuesOf('n-0', 'aws', { artifact: { path: '/tmp/x.tgz', sha256 } }, pinnedNodeRuntime(), {
+      region: 'eu-west-1',
+      artifactLocator: 's3://b/tclouds-abab.tgz',
+      secrets,
+    });
+    expect(v).toEqual({
+      nodeId: 'n-0',
+      provider: 'aws',
+      region: 'eu-west-1',
+      software: { locator: 's3://b/tclouds-abab.tgz', sha256 },
+      nodeRuntime: pinnedNodeRuntime(),
+      secrets,
+    });
+    expect(isArtifact(v.software)).toBe(true);
+    // The local path of the packed file never reaches the VM.
+    expect(JSON.stringify(v)).not.toContain('/tmp/x.tgz');
+  });
+
+  it('a published package: no locator needed; an artifact without one is a program error', () => {
+    const v = bootValuesOf('n-0', 'gcp', { packageSpec: 'tclouds@0.1.0' }, pinnedNodeRuntime(), { secrets });
+    expect(v.software).toEqual({ packageSpec: 'tclouds@0.1.0' });
+    expect(v.region).toBeUndefined();
+    expect(() =>
+      bootValuesOf('n-0', 'gcp', { artifact: { path: 'x', sha256 } }, pinnedNodeRuntime(), { secrets }),
+    ).toThrow(/no locator/);
+  });
+});
+
+describe('gateway credentials', () => {
+  it('secrets: spec, key, own token; gateways also the writer key (where the gateway looks) and bucket credentials', () => {
+    const plan = gatewayPlan();
+    expect(secretFilesOf(plan, plan.components.vault!.nodes[0]!)).toEqual([
+      { kind: 'spec', path: '/run/tclouds/spec.json' },
+      { kind: 'node-key', path: '/run/tclouds/node.key' },
+      { kind: 'admin-token', path: '/run/tclouds/admin.token' },
+      { kind: 'writer-key', path: '/run/tclouds/writer.key' },
+      { kind: 'bucket-credentials', path: '/run/tclouds/bucket-credentials.json' },
+    ]);
+    const ledger = handPlan({
+      clouds: { a: { provider: 'aws', region: 'eu-west-1' } },
+      components: { ledger: { nodes: [{ cloud: 'a', domain: 0 }] } },
+    });
+    expect(secretFilesOf(ledger, ledger.components.ledger!.nodes[0]!)).toHaveLength(3);
+  });
+
+  it('own provider by identity, others by file; the Azure account of each container', () => {
+    const plan = gatewayPlan();
+    expect(gatewayCredentialConfig(plan, 'vault', 'aws', 'k3x9q2')).toEqual({
+      credentials: {
+        a: { source: 'aws-instance-role' },
+        z: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
+        g: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
+      },
+      accounts: { z: storageAccountName('demo', 'z', 'demo-vault-z', 'k3x9q2') },
+      // The names in the clouds: the stack's suffix on S3 and GCS, the container on Azure.
+      buckets: { a: 'demo-vault-a-k3x9q2', z: 'demo-vault-z', g: 'demo-vault-g-k3x9q2' },
+      // The writer key arrives as a secret in the unit's runtime directory, not next to the node key.
+      writerKeyFile: '/run/tclouds/writer.key',
+    });
+    expect(gatewayCredentialConfig(plan, 'vault', 'azure', 'k3x9q2').credentials.z).toEqual({
+      source: 'azure-managed-identity',
+    });
+    const azureRecord = { credentials: { sasToken: 'sv=x', container: 'demo-vault-z' } };
+    const creds = bucketCredentialsOf(plan, 'vault', 'aws', { 'z/demo-vault-z': azureRecord });
+    expect(creds).toEqual({
+      version: 1,
+      clouds: {
+        a: { provider: 'aws', bucket: 'demo-vault-a', source: 'identity' },
+        z: { provider: 'azure', bucket: 'demo-vault-z', source: 'credentials', credentials: azureRecord },
+        g: { provider: 'gcp', bucket: 'demo-vault-g', source: 'missing' },
+      },
+    });
+    const notes = bootNotes(plan, 'aws', 1, { artifact: { path: 'x', sha256 } }, { 'z/demo-vault-z': azureRecord });
+    expect(notes[0]).toBe(
+      `node software: this build, sha256 ${sha256}, readable only by the 1 node identities of this target`,
+    );
+    expect(notes.slice(1)).toEqual([
+      'gateways of vault cannot reach g until `deploy --target gcp` has run; deploy this target again then (only their secrets change)',
+    ]);
+  });
+});
