@@ -6,7 +6,7 @@
 export const MapReduceCode = {
   /** A role's node configuration is invalid, or a message from a peer or client does not parse. */
   config: 'TC490',
-  /** The job module cannot be read or loaded, or lacks `map`/`reduce`. */
+  /** The job module cannot be read or loaded, or lacks `map` (or `mapChunk`) or `reduce`. */
   jobModule: 'TC491',
   /** An input cannot be read, is empty, or a chunk is over its bound. */
   input: 'TC492',

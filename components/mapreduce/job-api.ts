@@ -3,6 +3,12 @@
  * running one that the runner thread, the single-process reference of the tests and the bench share:
  *
  *   export function map(key, value, emit)     key: `<input>:<line>`, value: one line of text; emit(k: string, v)
+ *   export function mapChunk(key, text, emit, at)
+ *                                             optional, preferred over `map` when present: one call per map task
+ *                                             (its whole input split, whole lines, each ending in \n); key:
+ *                                             `<input>:<first line>`. For in-mapper combining: aggregate in the
+ *                                             call, emit each key once. `at(offset)` (optional to call) marks the
+ *                                             character offset it has reached, so an error names that line
  *   export function reduce(key, values)       the values of one key in map-task order; returns the output value
  *   export function combine(key, values)      optional: folds values of one key inside a map task; called as
  *                                             values arrive, with [so far, next], so zero or more times per key
@@ -13,8 +19,13 @@
  */
 export type Emit = (key: string, value: unknown) => void;
 
+/** Marks the character offset of its split a `mapChunk` call has reached (for error reports). */
+export type At = (offset: number) => void;
+
 export interface JobModule {
+  /** Absent only when `mapChunk` is there. */
   map(key: string, value: string, emit: Emit): void;
+  mapChunk?(key: string, text: string, emit: Emit, at: At): void;
   reduce(key: string, values: unknown[]): unknown;
   combine?(key: string, values: unknown[]): unknown;
   partition?(key: string, reducers: number): number;
@@ -22,9 +33,11 @@ export interface JobModule {
 
 /** The job module's functions, or a message saying what is missing. */
 export function checkModule(m: Record<string, unknown>): JobModule | string {
-  if (typeof m.map !== 'function') return 'the job module exports no function `map`';
+  if (typeof m.map !== 'function' && typeof m.mapChunk !== 'function') {
+    return 'the job module exports no function `map` (nor `mapChunk`)';
+  }
   if (typeof m.reduce !== 'function') return 'the job module exports no function `reduce`';
-  for (const k of ['combine', 'partition']) {
+  for (const k of ['map', 'mapChunk', 'combine', 'partition']) {
     if (m[k] !== undefined && typeof m[k] !== 'function') return `the job module's \`${k}\` is not a function`;
   }
   return m as unknown as JobModule;
@@ -67,8 +80,55 @@ export function outputLine(key: string, value: unknown, record: string | (() => 
 }
 
 /**
+ * Where a runner learns how far a `mapChunk` call got: `split` once before the call (the split's last line), `at`
+ * whenever the job marks an offset. A runner that has to stop a stuck module names the split from these.
+ */
+export interface SplitMarks {
+  split(lastLine: number): void;
+  at: At;
+}
+
+/** Slots of the shared Int32Array through which a runner thread reports its progress (runner.ts reads it). */
+export const PROGRESS = { record: 0, batch: 1, offset: 2, lastLine: 3, length: 4 } as const;
+
+const NO_MARKS: SplitMarks = { split: () => {}, at: () => {} };
+
+/**
+ * The record naming a split of a batch map (`<input>:<first>-<last>`), with the offset the job last marked and, when
+ * the text is at hand, that offset's line.
+ */
+export function splitRecord(
+  input: string,
+  firstLine: number,
+  lastLine: number,
+  offset: number | null,
+  text?: string,
+): string {
+  const split = `${input}:${firstLine}-${lastLine}`;
+  if (offset === null) return split;
+  return text === undefined
+    ? `${split} at offset ${offset}`
+    : `${split} at offset ${offset} (line ${lineAt(text, offset, firstLine)})`;
+}
+
+/** The number of the line holding character `offset` of a chunk starting at `firstLine`. */
+function lineAt(text: string, offset: number, firstLine: number): number {
+  let n = firstLine;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** The number of the last line of a chunk of whole lines starting at `firstLine`. */
+function lastLineOf(text: string, firstLine: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < text.length - 1; i = text.indexOf('\n', i + 1)) n++;
+  return firstLine + n;
+}
+
+/**
  * A map task over the lines of one chunk: per partition, the sorted output text. `current` receives the record
- * number before each call into the job module, so a runner that has to stop a stuck module can name the record.
+ * number before each call into the job module, so a runner that has to stop a stuck module can name the record. A job
+ * with `mapChunk` gets the whole chunk in one call instead, and `marks` hears of it.
  */
 export function runMap(
   job: JobModule,
@@ -77,6 +137,7 @@ export function runMap(
   text: string,
   reducers: number,
   current: (n: number) => void,
+  marks: SplitMarks = NO_MARKS,
 ): string[] {
   // One table for the whole chunk; keys are partitioned once each at the end, not once per emit. With a combiner
   // each key holds one value, folded as values arrive (combine(k, [sofar, v])): no lists to grow and collect,
@@ -99,24 +160,57 @@ export function runMap(
         if (a === undefined) groups.set(k, [v]);
         else a.push(v);
       };
-  let start = 0;
-  let line = firstLine;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    record = `${input}:${line}`;
-    current(line);
-    try {
-      job.map(record, text.slice(start, end), emit);
-    } catch (e) {
-      if (e instanceof RecordError) throw e;
-      throw new RecordError('throw', errorText(e), record);
+  if (job.mapChunk) {
+    const last = lastLineOf(text, firstLine);
+    record = splitRecord(input, firstLine, last, null);
+    marks.split(last);
+    current(firstLine);
+    mapSplit(job.mapChunk, `${input}:${firstLine}`, text, emit, marks.at, (offset) =>
+      splitRecord(input, firstLine, last, offset, text),
+    );
+  } else {
+    let start = 0;
+    let line = firstLine;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      record = `${input}:${line}`;
+      current(line);
+      try {
+        job.map(record, text.slice(start, end), emit);
+      } catch (e) {
+        if (e instanceof RecordError) throw e;
+        throw new RecordError('throw', errorText(e), record);
+      }
+      start = end + 1;
+      line++;
     }
-    start = end + 1;
-    line++;
   }
   if (combine) for (const [k, slot] of folded) groups.set(k, [slot.v]);
   return serializeParts(job, input, groups, reducers);
+}
+
+/** One `mapChunk` call; an error names the split and the offset the job last marked, if it marked one. */
+function mapSplit(
+  mapChunk: NonNullable<JobModule['mapChunk']>,
+  key: string,
+  text: string,
+  emit: Emit,
+  at: At,
+  recordAt: (offset: number | null) => string,
+): void {
+  let offset: number | null = null;
+  const mark: At = (o) => {
+    if (!Number.isInteger(o) || o < 0 || o > text.length) return;
+    offset = o;
+    at(o);
+  };
+  try {
+    mapChunk(key, text, emit, mark);
+  } catch (e) {
+    if (e instanceof RecordError) throw new RecordError(e.kind, e.message, recordAt(offset));
+    throw new RecordError('throw', errorText(e), recordAt(offset));
+  }
 }
 
 /** Per partition, the sorted output text of a map task (combined when the job has a combiner). */

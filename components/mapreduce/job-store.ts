@@ -44,14 +44,17 @@ export class JobStore {
   /**
    * An uploaded chunk, not yet synced: nothing refers to it until the job starts (a job that never started is removed
    * at the next load), and `syncInputs` makes every chunk durable at once before the journal hears of the job. One
-   * fsync per chunk on the upload path cost more upload time than the hashing. A chunk of a job started early
-   * (`sync`) is written atomically and synced at once.
+   * fsync per chunk on the upload path cost more upload time than the hashing. A chunk of a job started early is
+   * synced by `syncChunk` in the background: the restart cancels a job whose upload had not ended, so only the last
+   * chunk's arrival has to wait for all of them (`syncInputDir` then).
    */
-  async writeChunk(job: string, index: number, data: Buffer, sync = false): Promise<void> {
-    const file = path.join(this.dir(job), 'input', String(index));
-    if (sync) await writeFileAtomic(file, data, { mkdir: false });
-    else await fs.writeFile(file, data);
+  async writeChunk(job: string, index: number, data: Buffer): Promise<void> {
+    await fs.writeFile(path.join(this.dir(job), 'input', String(index)), data);
     this.remember(`${job}/${index}`, data);
+  }
+
+  syncChunk(job: string, index: number): Promise<void> {
+    return syncFile(path.join(this.dir(job), 'input', String(index)));
   }
 
   /** Syncs the uploaded chunks `indexes` and their directory (before a started job's meta.json is written). */
@@ -59,7 +62,12 @@ export class JobStore {
     const dir = path.join(this.dir(job), 'input');
     for (let i = 0; i < indexes.length; i += SYNC_BATCH)
       await Promise.all(indexes.slice(i, i + SYNC_BATCH).map((k) => syncFile(path.join(dir, String(k)))));
-    await syncFile(dir).catch(() => {});
+    await this.syncInputDir(job);
+  }
+
+  /** Syncs the directory of a job's chunks (their names), once they are all there. */
+  syncInputDir(job: string): Promise<void> {
+    return syncFile(path.join(this.dir(job), 'input')).catch(() => {});
   }
 
   /** What a started job needs beyond the core's state: written before the core hears of the job. */

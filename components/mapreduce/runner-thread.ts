@@ -7,7 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkModule, errorText, RecordError, runMap, runReduce } from './job-api.js';
+import { checkModule, errorText, PROGRESS, RecordError, runMap, runReduce, type SplitMarks } from './job-api.js';
 
 export interface ThreadTask {
   /** Tells a task's import apart from the previous ones (a fresh module instance). */
@@ -21,15 +21,27 @@ export interface ThreadTask {
   data: Uint8Array[];
 }
 
+/** Shared with runner.ts: the record (line) a map is at, and for a `mapChunk` call its split and marked offset. */
 const progress = new Int32Array((workerData as { progress: SharedArrayBuffer }).progress);
 const current = (n: number) => {
-  progress[0] = n;
+  progress[PROGRESS.record] = n;
+};
+const marks: SplitMarks = {
+  split: (lastLine) => {
+    progress[PROGRESS.offset] = -1;
+    progress[PROGRESS.lastLine] = lastLine;
+    progress[PROGRESS.batch] = 1;
+  },
+  at: (offset) => {
+    progress[PROGRESS.offset] = offset;
+  },
 };
 const dec = new TextDecoder();
 const enc = new TextEncoder();
 
 async function run(w: ThreadTask): Promise<void> {
   current(0);
+  progress[PROGRESS.batch] = 0;
   try {
     const url = `${pathToFileURL(w.modulePath).href}?task=${w.id}`;
     const m = checkModule((await import(url)) as Record<string, unknown>);
@@ -37,7 +49,7 @@ async function run(w: ThreadTask): Promise<void> {
     const texts = w.data.map((d) => dec.decode(d));
     const outs =
       w.kind === 'map'
-        ? runMap(m, w.input, w.firstLine, texts[0] ?? '', w.reducers, current)
+        ? runMap(m, w.input, w.firstLine, texts[0] ?? '', w.reducers, current, marks)
         : [runReduce(m, texts, current)];
     const bytes = outs.map((o) => enc.encode(o));
     parentPort?.postMessage(

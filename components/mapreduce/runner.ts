@@ -8,6 +8,7 @@
  * THREAD_MAX_TASKS tasks (every task imports the module afresh, and those instances stay loaded).
  */
 import { Worker } from 'node:worker_threads';
+import { PROGRESS, splitRecord } from './job-api.js';
 import { THREAD_IDLE_MS, THREAD_MAX_TASKS } from './limits.js';
 import type { ThreadTask } from './runner-thread.js';
 import type { JobError } from './wire.js';
@@ -41,7 +42,7 @@ const idle = new Map<string, Warm[]>();
 let nextTask = 0;
 
 function spawn(memoryMb: number): Warm {
-  const progress = new SharedArrayBuffer(4);
+  const progress = new SharedArrayBuffer(4 * PROGRESS.length);
   const worker = new Worker(THREAD, {
     workerData: { progress },
     resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(64, memoryMb / 4) },
@@ -100,8 +101,12 @@ export function runTask(input: RunInput): Promise<RunResult> {
   w.tasks++;
   const task: ThreadTask = { ...rest, id: nextTask++ };
   const at = () => {
-    const n = w.progress[0] as number;
-    return input.kind === 'map' ? `${input.input}:${n}` : `key #${n}`;
+    const p = w.progress;
+    const n = p[PROGRESS.record] as number;
+    if (input.kind === 'reduce') return `key #${n}`;
+    if (p[PROGRESS.batch] !== 1) return `${input.input}:${n}`;
+    const offset = p[PROGRESS.offset] as number;
+    return splitRecord(input.input, input.firstLine, p[PROGRESS.lastLine] as number, offset < 0 ? null : offset);
   };
   return new Promise<RunResult>((resolve) => {
     let settled = false;

@@ -111,14 +111,12 @@ export class TrackerClients {
           throw new RequestError(MapReduceCode.input, `chunk ${h.index} is over ${MAX_CHUNK_BYTES} bytes`);
         // A started job's chunk is final once stored (its map may be running): a repeat is answered, not written.
         if (job.started && job.received.has(h.index)) return { body: { received: job.received.size } };
-        // A chunk of a started job is synced at once: the journal already knows the job.
-        await this.tracker.store.writeChunk(job.id, h.index, payload, job.started);
+        await this.tracker.store.writeChunk(job.id, h.index, payload);
         job.received.add(h.index);
         // Only a replicated tracker endorses the content it received; a single one would hash every byte for nothing.
         if (this.tracker.replicated) job.digests[h.index] = createHash('sha256').update(payload).digest('hex');
         job.touchedAt = Date.now();
-        // Its map task may now get replicas (the core schedules no map before its chunk is here).
-        if (job.started) this.tracker.act({ t: 'input', job: job.id, index: h.index, now: Date.now() });
+        if (job.started) await this.inputArrived(job, h.index);
         return { body: { received: job.received.size } };
       }
       case 'start':
@@ -179,6 +177,26 @@ export class TrackerClients {
     if (!job) throw new RequestError(MapReduceCode.noJob, `no job ${id} is being submitted`);
     if (job.started) throw new RequestError(MapReduceCode.usage, `job ${id} has started already`);
     return job;
+  }
+
+  /**
+   * A chunk of a job started early: its map task may now get replicas (the core schedules no map before its chunk is
+   * here). The chunk is synced in the background (an fsync per chunk on the upload path was most of the upload's
+   * time): a tracker restarting with any `input` of a job missing from its journal cancels the job, so the chunks
+   * must be durable only before the last one's `input` is journalled, and that one waits for them all.
+   */
+  private async inputArrived(job: LiveJob, index: number): Promise<void> {
+    const store = this.tracker.store;
+    const synced = store.syncChunk(job.id, index);
+    // Awaited below or by the last chunk; a failure fails that chunk's request.
+    synced.catch(() => {});
+    job.syncs = [...(job.syncs ?? []), synced];
+    if (job.received.size === job.chunks.length) {
+      await Promise.all(job.syncs);
+      await store.syncInputDir(job.id);
+      job.syncs = [];
+    }
+    this.tracker.act({ t: 'input', job: job.id, index, now: Date.now() });
   }
 
   /**

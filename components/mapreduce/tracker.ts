@@ -55,6 +55,8 @@ export interface LiveJob extends JobMeta {
   memoryMb: number;
   tentative?: boolean;
   started: boolean;
+  /** Background syncs of the chunks of a job started early, awaited when its last chunk arrives. */
+  syncs?: Promise<void>[];
   /** When the client last sent part of it (a job left half uploaded is dropped UPLOAD_IDLE_MS later). */
   touchedAt: number;
 }

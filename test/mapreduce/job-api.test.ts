@@ -103,5 +103,59 @@ describe('job modules', () => {
     });
     expect(at(bad({ map: (_k, v, emit) => emit(v, 1), partition: () => 9 }))).toMatchObject({ kind: 'invalid' });
     expect(checkModule({ map: () => {} })).toBe('the job module exports no function `reduce`');
+    expect(checkModule({ reduce: () => {} })).toBe('the job module exports no function `map` (nor `mapChunk`)');
+    expect(checkModule({ mapChunk: () => {}, reduce: () => {} })).not.toBeTypeOf('string');
+  });
+
+  it('word count by mapChunk gives the same outputs, byte for byte, as its per-line map over generated text', async () => {
+    const batch = await template('wordcount.mjs');
+    expect(batch.mapChunk).toBeTypeOf('function');
+    const { mapChunk: _, ...perLine } = batch;
+    let s = 7;
+    const next = () => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s >>> 8;
+    };
+    const vocab = ['Alpha', "l'été", 'ÉCOLE', 'naïve', 'x1', "don't", 'İstanbul', 'ß'];
+    const lines = Array.from({ length: 3000 }, () =>
+      Array.from({ length: next() % 9 }, () => (next() % 2 ? `w${next() % 500}` : vocab[next() % vocab.length])).join(
+        next() % 4 ? ' ' : ', ',
+      ),
+    );
+    const text = `${lines.join('\n')}\n`;
+    for (const reducers of [1, 4]) {
+      const a = runMap(batch, 'in', 1, text, reducers, () => {});
+      const b = runMap(perLine as JobModule, 'in', 1, text, reducers, () => {});
+      expect(a).toEqual(b);
+    }
+    const chunks: string[][] = [];
+    for (let i = 0; i < lines.length; i += 700) chunks.push(lines.slice(i, i + 700));
+    expect(run(batch, chunks, 3)).toEqual(run(perLine as JobModule, chunks, 3));
+  });
+
+  it('names the split of a mapChunk mistake, and the line of the offset it marked', () => {
+    const at = (mapChunk: JobModule['mapChunk']) => {
+      try {
+        runMap({ mapChunk, reduce: () => 1 } as unknown as JobModule, 'f.txt', 10, 'a\nb\nneedle\nc\n', 2, () => {});
+      } catch (e) {
+        return e instanceof RecordError ? { kind: e.kind, record: e.record, message: e.message } : null;
+      }
+      return 'no error';
+    };
+    expect(
+      at(() => {
+        throw new Error('no');
+      }),
+    ).toEqual({ kind: 'throw', record: 'f.txt:10-13', message: 'no' });
+    expect(
+      at((_k, text, _emit, mark) => {
+        mark(text.indexOf('needle'));
+        throw new Error('found the needle');
+      }),
+    ).toEqual({ kind: 'throw', record: 'f.txt:10-13 at offset 4 (line 12)', message: 'found the needle' });
+    expect(at((_k, _t, emit) => emit(7 as unknown as string, 1))).toMatchObject({
+      kind: 'invalid',
+      record: 'f.txt:10-13',
+    });
   });
 });

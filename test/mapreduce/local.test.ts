@@ -3,7 +3,8 @@
  * with the built CLI, word count over generated text through `mapreduce submit` and `mapreduce result`, compared
  * with a single-process count computed here. Then with one worker lying, silent and slow (`chaos byzantine`): the
  * output is still equal and the job record names the worker. A job module that throws is reported with its task
- * and record; garbage sent to the tracker's ports leaves it serving. Needs `npm run build` first.
+ * and record (a `mapChunk` one with its split); garbage sent to the tracker's ports leaves it serving. Needs
+ * `npm run build` first.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
@@ -186,11 +187,13 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
   it('a worker killed mid-job loses only its running tasks, which run elsewhere; the output is still equal', {
     timeout: 300_000,
   }, async () => {
-    // Word count that spends ~1 ms per line, so every worker is inside a task when the kill lands.
+    // Word count that spends ~1 ms per line, so every worker is inside a task when the kill lands (per line: the
+    // template's `mapChunk`, which the engine would prefer, is no longer exported).
     const slow = path.join(dir, 'slow-wordcount.mjs');
     await fs.writeFile(
       slow,
       `${await fs.readFile(WORDCOUNT, 'utf8')}\nconst spin = (ms) => { const t = Date.now(); while (Date.now() - t < ms) {} };\n`
+        .replace('export function mapChunk(', 'function mapChunkUnused(')
         .replace('export function map(', 'function mapWords(')
         .concat('export function map(k, line, emit) { spin(1); mapWords(k, line, emit); }\n'),
     );
@@ -326,6 +329,44 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
     expect(nd.failure).toMatchObject({ task: 'map-0', reason: 'no-agreement' });
     expect(nd.failure?.message).toContain('non-deterministic');
     expect(nd.counters.mapReplicas).toBe(3);
+  });
+
+  it('reports a mapChunk job that throws or never returns with its split (and the offset it marked)', {
+    timeout: 180_000,
+  }, async () => {
+    const data = path.join(dir, 'split.txt');
+    await fs.writeFile(data, 'a\nb\nhay needle hay\nd\n');
+    const throws = path.join(dir, 'chunk-throws.mjs');
+    await fs.writeFile(
+      throws,
+      "export function mapChunk(_k, text, emit, at) { const i = text.indexOf('needle'); if (i >= 0) { at(i); throw new Error('found the needle'); } emit('n', 1); }\nexport function reduce(_k, v) { return v.length; }\n",
+    );
+    const r = await cli(['mapreduce', 'submit', 'jobs', '--job', throws, '--input', data, '--json'], dir);
+    const rec = JSON.parse(r.stdout) as Rec;
+    expect(rec.state).toBe('failed');
+    expect(rec.failure).toMatchObject({
+      task: 'map-0',
+      reason: 'error',
+      error: { kind: 'throw', record: 'split.txt:1-4 at offset 8 (line 3)' },
+    });
+    expect(rec.failure?.message).toContain('found the needle');
+    const stuck = path.join(dir, 'chunk-stuck.mjs');
+    await fs.writeFile(
+      stuck,
+      "export function mapChunk(_k, text, emit, at) { at(text.indexOf('needle')); for (;;) {} }\nexport function reduce(_k, v) { return v.length; }\n",
+    );
+    const s = await cli(
+      ['mapreduce', 'submit', 'jobs', '--job', stuck, '--input', data, '--task-timeout', '3000', '--json'],
+      dir,
+    );
+    const st = JSON.parse(s.stdout) as Rec;
+    expect(st.state).toBe('failed');
+    expect(st.failure).toMatchObject({
+      task: 'map-0',
+      reason: 'error',
+      error: { kind: 'timeout', record: 'split.txt:1-4 at offset 8' },
+    });
+    expect(st.failure?.message).toContain('never returned');
   });
 
   it('reads its input from a storage object and writes its output to one', { timeout: 180_000 }, async () => {
