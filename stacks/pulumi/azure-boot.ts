@@ -34,6 +34,31 @@ export interface AzureArtifact {
 }
 
 /** Key Vault names: 3-24 letters, digits and single hyphens, globally unique; derived from stack and cloud. */
+/** A storage account nobody reads without an identity: no public blobs, TLS 1.2 only, encrypted twice at rest. */
+export function privateStorageAccountArgs(
+  accountName: string,
+  rg: resources.ResourceGroup,
+  location: string,
+  tags: Record<string, string>,
+): storage.StorageAccountArgs {
+  return {
+    accountName,
+    resourceGroupName: rg.name,
+    location,
+    kind: 'StorageV2',
+    sku: { name: 'Standard_LRS' },
+    allowBlobPublicAccess: false,
+    enableHttpsTrafficOnly: true,
+    minimumTlsVersion: 'TLS1_2',
+    encryption: {
+      keySource: 'Microsoft.Storage',
+      services: { blob: { enabled: true, keyType: 'Account' } },
+      requireInfrastructureEncryption: true,
+    },
+    tags,
+  };
+}
+
 export function vaultName(stack: string, suffix: string, cloud: string): string {
   return `tc-kv-${stackHash(`${stack}/${suffix}`, `vault/${cloud}`, NAME_HASH_CHARS)}`;
 }
@@ -57,17 +82,7 @@ export function artifactStore(env: ProgramEnv, rg: resources.ResourceGroup): Azu
   const accountName = artifactAccountName(env.plan.stack, env.inputs.nameSuffix);
   const account = new storage.StorageAccount(
     'artifact-account',
-    {
-      accountName,
-      resourceGroupName: rg.name,
-      location: cloud.region,
-      kind: 'StorageV2',
-      sku: { name: 'Standard_LRS' },
-      allowBlobPublicAccess: false,
-      enableHttpsTrafficOnly: true,
-      minimumTlsVersion: 'TLS1_2',
-      tags: env.tags(),
-    },
+    privateStorageAccountArgs(accountName, rg, cloud.region, env.tags()),
     { parent },
   );
   const container = new storage.BlobContainer(

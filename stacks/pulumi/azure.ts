@@ -18,7 +18,14 @@ import * as network from '@pulumi/azure-native/network/index.js';
 import * as resources from '@pulumi/azure-native/resources/index.js';
 import * as storage from '@pulumi/azure-native/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
-import { artifactReaders, artifactStore, cloudVault, nodeBoot, nodeIdentity } from './azure-boot.js';
+import {
+  artifactReaders,
+  artifactStore,
+  cloudVault,
+  nodeBoot,
+  nodeIdentity,
+  privateStorageAccountArgs,
+} from './azure-boot.js';
 import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
 import { containerName, storageAccountName } from './names.js';
 import {
@@ -401,22 +408,7 @@ function bucket(
   const accountName = storageAccountName(env.plan.stack, cloud.name, name, env.inputs.nameSuffix);
   const account = new storage.StorageAccount(
     `${name}-account`,
-    {
-      accountName,
-      resourceGroupName: rg.name,
-      location: cloud.region,
-      kind: 'StorageV2',
-      sku: { name: 'Standard_LRS' },
-      allowBlobPublicAccess: false,
-      enableHttpsTrafficOnly: true,
-      minimumTlsVersion: 'TLS1_2',
-      encryption: {
-        keySource: 'Microsoft.Storage',
-        services: { blob: { enabled: true, keyType: 'Account' } },
-        requireInfrastructureEncryption: true,
-      },
-      tags: env.tags(),
-    },
+    privateStorageAccountArgs(accountName, rg, cloud.region, env.tags()),
     opts,
   );
   const container = new storage.BlobContainer(

@@ -43,7 +43,7 @@ import { LimitCode, PulumiCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
-import { ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
+import { emptyKeyMaterial, ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
 import { pinnedNodeRuntime } from './node-runtime.js';
 import type { ProgramInputs, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
@@ -585,14 +585,7 @@ function externalBucketCredentials(plan: Plan, stackDir: string, target: Target)
 }
 
 async function readKeys(plan: Plan, stackDir: string): Promise<KeyMaterial> {
-  const km: KeyMaterial = {
-    privatePem: {},
-    publicKeys: {},
-    signingPublicKeys: {},
-    adminTokens: {},
-    writerPem: {},
-    sshPublicKey: '',
-  };
+  const km = emptyKeyMaterial();
   for (const [name, c] of Object.entries(plan.components)) {
     const keys: PlannedKey[] = [...c.nodes.map((n) => ({ id: n.id, kind: 'node' as const, for: name })), ...c.keys];
     for (const k of keys) {

@@ -60,16 +60,14 @@ function signingKeys(plan: Plan): PlannedKey[] {
   return Object.values(plan.components).flatMap((c) => c.keys.filter((k) => hasSigningKey(k, c.kind)));
 }
 
+/** Key material with nothing in it yet, filled by the one who reads or makes the keys. */
+export function emptyKeyMaterial(): KeyMaterial {
+  return { privatePem: {}, publicKeys: {}, signingPublicKeys: {}, adminTokens: {}, writerPem: {}, sshPublicKey: '' };
+}
+
 /** Fresh keys that are never written anywhere (mock preview). */
 export function ephemeralKeys(plan: Plan): KeyMaterial {
-  const km: KeyMaterial = {
-    privatePem: {},
-    publicKeys: {},
-    signingPublicKeys: {},
-    adminTokens: {},
-    writerPem: {},
-    sshPublicKey: 'ssh-rsa (generated at deploy time)',
-  };
+  const km = { ...emptyKeyMaterial(), sshPublicKey: 'ssh-rsa (generated at deploy time)' };
   for (const k of plannedKeys(plan)) {
     if (k.kind === 'storage-writer') {
       const pair = generateKeyPairSync('ed25519');
@@ -96,14 +94,7 @@ export function ephemeralKeys(plan: Plan): KeyMaterial {
  */
 export async function ensureKeys(plan: Plan, stackDir: string, provider: string): Promise<KeyMaterial> {
   const dir = join(stackDir, 'keys');
-  const km: KeyMaterial = {
-    privatePem: {},
-    publicKeys: {},
-    signingPublicKeys: {},
-    adminTokens: {},
-    writerPem: {},
-    sshPublicKey: '',
-  };
+  const km = emptyKeyMaterial();
   for (const k of plannedKeys(plan)) {
     km.publicKeys[k.id] = (await ensurePlannedKey(stackDir, k)).publicKey;
     if (k.kind === 'storage-writer') km.writerPem[k.for] = await readPem(keyFileOf(stackDir, k));
