@@ -138,12 +138,48 @@ async function perform(driver: CloudDriver, op: CloudOp, signal: AbortSignal, sp
   }
 }
 
+/** A put the executor started: its promise (true when stored), the cloud and the container it writes to. */
+interface PutInFlight {
+  promise: Promise<boolean>;
+  cloud: string;
+  container: string;
+}
+
+/**
+ * Cancel the calls the core no longer needs. When the core is finishing and `lingering` is given, puts keep going in
+ * the background instead: a copy on the n-th cloud is worth its bandwidth.
+ */
+function cancelCalls(
+  ids: readonly number[],
+  calls: Map<number, AbortController>,
+  puts: Map<number, PutInFlight>,
+  lingering: RunOptions['lingering'],
+): void {
+  for (const id of ids) {
+    const put = puts.get(id);
+    const ctl = calls.get(id);
+    if (put && ctl && lingering) {
+      const entry: Lingering = {
+        promise: put.promise,
+        abort: () => ctl.abort(new Error('cancelled')),
+        cloud: put.cloud,
+        container: put.container,
+      };
+      lingering.add(entry);
+      calls.delete(id);
+      continue;
+    }
+    calls.get(id)?.abort(new Error('cancelled: quorum reached'));
+    calls.delete(id);
+  }
+}
+
 /** Run `core` to completion against `drivers` (index = cloud number). Rejects with CoreFailed on a core failure. */
 export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts: RunOptions = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const calls = new Map<number, AbortController>();
     /** Puts in flight: their promise (true when stored) and the cloud they write to. */
-    const puts = new Map<number, { promise: Promise<boolean>; cloud: string; container: string }>();
+    const puts = new Map<number, PutInFlight>();
     const queue: CoreEvent[] = [];
     let draining = false;
     let settled = false;
@@ -191,24 +227,7 @@ export function runCore<T>(core: Core<T>, drivers: readonly CloudDriver[], opts:
                 break;
               }
               case 'cancel':
-                for (const id of a.ids) {
-                  const put = puts.get(id);
-                  const ctl = calls.get(id);
-                  if (finishing && put && ctl && opts.lingering) {
-                    // Let it finish in the background: a copy on the n-th cloud is worth its bandwidth.
-                    const entry: Lingering = {
-                      promise: put.promise,
-                      abort: () => ctl.abort(new Error('cancelled')),
-                      cloud: put.cloud,
-                      container: put.container,
-                    };
-                    opts.lingering.add(entry);
-                    calls.delete(id);
-                    continue;
-                  }
-                  calls.get(id)?.abort(new Error('cancelled: quorum reached'));
-                  calls.delete(id);
-                }
+                cancelCalls(a.ids, calls, puts, finishing ? opts.lingering : undefined);
                 break;
               case 'encode':
                 if (!opts.encode) throw new Error('core asked to encode but no encoder was given');
