@@ -67,7 +67,10 @@ export class JobStore {
 
   /** Syncs the directory of a job's chunks (their names), once they are all there. */
   syncInputDir(job: string): Promise<void> {
-    return syncFile(path.join(this.dir(job), 'input')).catch(() => {});
+    // Some file systems cannot fsync a directory (EINVAL): nothing more can be done there. Any other error is real.
+    return syncFile(path.join(this.dir(job), 'input')).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EINVAL') throw e;
+    });
   }
 
   /** What a started job needs beyond the core's state: written before the core hears of the job. */

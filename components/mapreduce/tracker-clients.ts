@@ -188,12 +188,24 @@ export class TrackerClients {
   private async inputArrived(job: LiveJob, index: number): Promise<void> {
     const store = this.tracker.store;
     const synced = store.syncChunk(job.id, index);
-    // Awaited below or by the last chunk; a failure fails that chunk's request.
+    // Awaited by the last chunk's request, which fails if any of them failed.
     synced.catch(() => {});
     job.syncs = [...(job.syncs ?? []), synced];
     if (job.received.size === job.chunks.length) {
-      await Promise.all(job.syncs);
-      await store.syncInputDir(job.id);
+      try {
+        await Promise.all(job.syncs);
+        await store.syncInputDir(job.id);
+      } catch (e) {
+        // Not durable: the last chunk counts as not received (the client's retry writes it again, and no `input`
+        // of it is journalled until then), and every chunk is synced again before that retry is answered.
+        job.received.delete(index);
+        job.syncs = [...job.received].map((i) => {
+          const again = store.syncChunk(job.id, i);
+          again.catch(() => {});
+          return again;
+        });
+        throw e;
+      }
       job.syncs = [];
     }
     this.tracker.act({ t: 'input', job: job.id, index, now: Date.now() });

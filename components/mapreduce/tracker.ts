@@ -115,7 +115,7 @@ export class Tracker implements RoleInstance {
     this.clients = new TrackerClients(this);
     if (this.config.replicated) {
       this.replicated = new ReplicatedTracker(ctx, this.config.f, (actions) => {
-        if (this.started) for (const a of actions) void this.apply(a);
+        if (this.started) for (const a of actions) this.applySafely(a);
       });
     }
   }
@@ -280,7 +280,22 @@ export class Tracker implements RoleInstance {
     const before = this.core.mutations;
     applyInput(this.core, input);
     if (input.t !== 'tick' || this.core.mutations !== before) this.journal.append(input, this.core);
-    for (const a of this.core.drain()) void this.apply(a);
+    for (const a of this.core.drain()) this.applySafely(a);
+  }
+
+  /**
+   * An action that cannot be carried out (an input chunk or output unreadable on this disk) cancels its job with
+   * the reason logged: retrying it elsewhere would fail the same way, and the tracker keeps serving the other jobs.
+   */
+  private applySafely(a: Action): void {
+    this.apply(a).catch((e: unknown) => {
+      this.ctx.log.error('a job action failed on this tracker: the job is cancelled', {
+        job: a.job,
+        action: a.t,
+        reason: e instanceof Error ? e.message : String(e),
+      });
+      if (this.live.has(a.job)) this.act({ t: 'cancel', job: a.job, now: Date.now() });
+    });
   }
 
   private async apply(a: Action): Promise<void> {

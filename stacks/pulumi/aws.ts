@@ -339,8 +339,9 @@ function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: str
     },
     opts,
   );
-  // Credentials that can touch this bucket and nothing else.
-  const user = new iam.User(`${name}-writer`, { path: '/tclouds/', tags: env.tags() }, { parent });
+  // Credentials that can touch this bucket and nothing else; kept with a kept bucket, so its data stays readable.
+  const keep = { parent, retainOnDelete: env.inputs.retainData };
+  const user = new iam.User(`${name}-writer`, { path: '/tclouds/', tags: env.tags() }, keep);
   new iam.UserPolicy(
     `${name}-writer-policy`,
     {
@@ -355,9 +356,9 @@ function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: str
         }),
       ),
     },
-    { parent },
+    keep,
   );
-  const key = new iam.AccessKey(`${name}-writer-key`, { user: user.name }, { parent });
+  const key = new iam.AccessKey(`${name}-writer-key`, { user: user.name }, keep);
   return {
     cloud: cloud.name,
     name: b.bucket,

@@ -107,6 +107,11 @@ export function automationEngine(): PulumiEngine {
    */
   async function workspace(ref: StackRef) {
     const auto = await automation();
+    // The engine's child processes inherit this environment with envVars merged in, and the pulumi CLI prefers
+    // PULUMI_CONFIG_PASSPHRASE even when it is set and empty: with a passphrase file chosen, an empty one must go,
+    // or the state's secrets would be sealed with the empty passphrase while tclouds says the file is used.
+    if (ref.passphraseFile !== undefined && process.env.PULUMI_CONFIG_PASSPHRASE === '')
+      delete process.env.PULUMI_CONFIG_PASSPHRASE;
     const pulumiCommand = await auto.PulumiCommand.get({ root: cli ? join(cli, '..', '..') : undefined });
     return { auto, options: { pulumiCommand, ...workspaceOptions(ref) } };
   }

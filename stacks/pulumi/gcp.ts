@@ -285,18 +285,20 @@ function bucket(
     },
     { parent, retainOnDelete: env.inputs.retainData },
   );
+  // The writer and its key are kept with a kept bucket, so its data stays readable after a destroy.
+  const keep = { parent, retainOnDelete: env.inputs.retainData };
   const account = new serviceaccount.Account(
     `${name}-writer`,
     { accountId: serviceAccountId(env.plan.stack, cloud.name, name), displayName: `tclouds writer of ${name}` },
-    { parent },
+    keep,
   );
   // Bound on the bucket, not the project: the key opens this bucket and nothing else.
   new storage.BucketIAMMember(
     `${name}-writer-binding`,
     { bucket: b.name, role: 'roles/storage.objectAdmin', member: pulumi.interpolate`serviceAccount:${account.email}` },
-    { parent },
+    keep,
   );
-  const key = new serviceaccount.Key(`${name}-writer-key`, { serviceAccountId: account.name }, { parent });
+  const key = new serviceaccount.Key(`${name}-writer-key`, { serviceAccountId: account.name }, keep);
   return {
     bucket: b,
     result: {

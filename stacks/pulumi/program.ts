@@ -105,11 +105,15 @@ export function createProgram(
     }
     const boot = bootNotes(plan, provider, model.nodes.size, inputs.software, inputs.externalBucketCredentials);
     const notes = [...model.notes, ...boot];
-    // What each node's spec secret now holds, by digest: deploy restarts the nodes whose digest changed.
+    // What each node fetches at its start (its spec and every other secret of it), by digest: deploy restarts the
+    // nodes whose digest changed, so a new bucket credential or token reaches a running node as a new spec does.
+    // A digest of values that each hold a random key or token reveals none of them: it is no secret.
     const ids = Object.keys(result.nodes);
-    const specDigests = pulumi
-      .all(ids.map((id) => specOf(plan, model, inputs, publicIps, id).apply((x) => specDigest(specText(x)))))
-      .apply((ds) => Object.fromEntries(ids.map((id, i) => [id, ds[i]!] as const)));
+    const specDigests = pulumi.unsecret(
+      pulumi
+        .all(ids.map((id) => pulumi.all(nodeSecretsOf(plan, model, inputs, publicIps, id).map((v) => v.value))))
+        .apply((all) => Object.fromEntries(ids.map((id, i) => [id, specDigest(all[i]!.join('\0'))] as const))),
+    );
     return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes, specDigests };
   };
 }
@@ -151,7 +155,7 @@ function specOf(
   });
 }
 
-/** The text of a node's `spec` secret (and what its digest is taken of). */
+/** The text of a node's `spec` secret. */
 function specText(spec: NodeSpec): string {
   return `${JSON.stringify(spec, null, 2)}\n`;
 }

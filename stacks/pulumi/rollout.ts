@@ -74,10 +74,45 @@ export async function rollCloudNodes(
   const probe = roleProbe(nodes);
   for (const wave of waves) {
     checkAborted(opts.signal);
+    await requireRestHealthy(plan, nodes, wave);
     const targets = await catchUpTargets(plan, wave, probe);
     await Promise.all(wave.map((id) => restartOne(nodeOf(nodes, id), targets.get(id) ?? null, probe, opts)));
   }
   return { waves };
+}
+
+/**
+ * Before a wave goes down, every other node of its components must answer healthy: a wave is sized for a group that
+ * is whole, and restarting it beside a node that is already down would take more than f of the group away.
+ */
+async function requireRestHealthy(
+  plan: Plan,
+  nodes: Readonly<Record<string, RolloutNode>>,
+  wave: readonly string[],
+): Promise<void> {
+  const inWave = new Set(wave);
+  const components = new Set(wave.map((id) => plan.components[componentOf(plan, id)]!));
+  const rest = [...components].flatMap((c) => c.nodes.filter((n) => !inWave.has(n.id)).map((n) => n.id));
+  const probes = await Promise.all(
+    rest.map(async (id) => {
+      const n = nodes[id];
+      return { id, ok: n ? (await probeHealth(n.host, n.controlPort, REQUEST_TIMEOUT_MS)).ok : false };
+    }),
+  );
+  const down = probes.filter((p) => !p.ok).map((p) => p.id);
+  if (down.length === 0) return;
+  throw new TcError(
+    DeployCode.rolloutStopped,
+    `rollout stopped before restarting ${wave.join(', ')}: ${down.join(', ')} of the same group ${down.length === 1 ? 'is' : 'are'} not healthy, and restarting now could take more than f nodes of the group down`,
+    { hint: `bring ${down.join(', ')} back (tclouds status shows why it is down); ${rolloutHint()}` },
+  );
+}
+
+function componentOf(plan: Plan, nodeId: string): string {
+  for (const [name, c] of Object.entries(plan.components)) if (c.nodes.some((n) => n.id === nodeId)) return name;
+  throw new TcError(DeployCode.restartRefused, `rollout: node ${nodeId} is not in the plan`, {
+    hint: 'run tclouds plan and deploy again: the stack changed since its last deploy',
+  });
 }
 
 async function restartOne(

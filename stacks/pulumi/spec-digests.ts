@@ -1,9 +1,10 @@
 /**
  * Which cloud nodes a deploy restarts. A node reads its spec from the secret store at every start, so `pulumi up`
  * updating a spec secret changes nothing on the VM until the node restarts; the deploy then restarts exactly the
- * nodes whose spec changed, through rollout.ts. What "changed" means is kept per target in
- * `<stackDir>/pulumi/<target>.spec-digests.json`: the SHA-256 of the spec each node was last (re)started with (the
- * program outputs the new ones as `specDigests`; a digest of a spec holds nothing secret).
+ * nodes whose spec or other secrets (key, admin token, writer key, bucket credentials) changed, through rollout.ts.
+ * What "changed" means is kept per target in `<stackDir>/pulumi/<target>.spec-digests.json`: the SHA-256 of what
+ * each node was last (re)started with, its spec and secrets in a fixed order (the program outputs the new ones as
+ * `specDigests`; each value hashed holds a random key or token, so the digest reveals none of them).
  *
  * `rolloutDecision` is pure: the shell (index.ts) reads the file, runs the restarts and writes what it returns.
  */
@@ -13,7 +14,7 @@ import { changedNodes } from './rollout.js';
 
 export type SpecDigests = Record<string, string>;
 
-/** The digest a node's spec is kept under: SHA-256 of the exact text of its `spec` secret. */
+/** The digest a node's start is kept under: SHA-256 of the exact text of its secrets, spec first. */
 export function specDigest(specText: string): string {
   return createHash('sha256').update(specText).digest('hex');
 }

@@ -3,7 +3,8 @@
  * nodes serve the same control API as a VM's (GET /health, POST /admin/restart with the admin token), and the
  * local supervisor starts a node that exits again, as systemd does on a VM. Under a client write load the driver
  * restarts the four replicas of an SMR component (f=1) one at a time, each only after the previous one is back
- * and caught up: no request fails, never more than one replica down. A wrong token restarts nothing (TC323).
+ * and caught up: no request fails, never more than one replica down. A wrong token restarts nothing (TC323), nor
+ * does a wave whose group already has a node down (TC318).
  * Needs the built CLI (`npm run build`).
  */
 import { existsSync, promises as fs } from 'node:fs';
@@ -77,6 +78,19 @@ describe.skipIf(!hasReplica)('cloud rollout driver on real nodes', () => {
     );
     expect(err.code).toBe('TC323');
     expect(err.message).toContain('HTTP 401');
+    expect(await pidOf(nodes[id]!)).toBe(before);
+  });
+
+  it('a peer of the group already down: TC318 before anything restarts', async () => {
+    const id = 'ledger-replica-0';
+    const before = await pidOf(nodes[id]!);
+    // replica-1 "down": its control address answers nothing (a closed port on this stack's loopback address).
+    const down = { ...nodes, 'ledger-replica-1': { ...nodes['ledger-replica-1']!, controlPort: 1 } };
+    const err = await rejectedTcError(
+      rollCloudNodes(plan, down, [id], { signal: new AbortController().signal, onEvent: () => {} }),
+    );
+    expect(err.code).toBe('TC318');
+    expect(err.message).toContain('ledger-replica-1');
     expect(await pidOf(nodes[id]!)).toBe(before);
   });
 
