@@ -40,6 +40,19 @@ function startAll(c: Cluster): void {
   });
 }
 
+/** Every replica healthy; if one is not, the error says how its process ended and what it wrote to stderr. */
+async function allHealthy(c: Cluster): Promise<void> {
+  try {
+    await Promise.all(c.specs.map((s) => waitHealthy(s)));
+  } catch (e) {
+    const lines = procs.map(
+      (p, i) =>
+        `${c.specs[i]?.id}: exit ${p.exitCode ?? p.signalCode ?? 'running'}; stderr: ${(stderr.get(p) ?? '').slice(-2000)}`,
+    );
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${lines.join('\n')}`);
+  }
+}
+
 async function killAll(): Promise<void> {
   const exits = procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined : once(p, 'exit')));
   for (const p of procs) p.kill('SIGKILL');
@@ -93,7 +106,7 @@ describe('every replica killed at once, durability fsync', () => {
     async ({ n, f, faults }) => {
       const c = await makeCluster({ n, f, faults, config: CONFIG });
       startAll(c);
-      await Promise.all(c.specs.map((s) => waitHealthy(s)));
+      await allHealthy(c);
       const client = await connect(c);
       const acked = new Map<string, string>();
       let stop = false;
@@ -124,7 +137,7 @@ describe('every replica killed at once, durability fsync', () => {
       expect(acked.size).toBeGreaterThanOrEqual(ACKED_BEFORE_KILL);
 
       startAll(c);
-      await Promise.all(c.specs.map((s) => waitHealthy(s)));
+      await allHealthy(c);
       const again = await connect(c);
       try {
         await readBack(again, acked);

@@ -212,25 +212,27 @@ export class MetadataCollector {
   /** The failure to report when a quorum can no longer be reached. */
   failure(n: number, f: number, names: readonly string[]): CoreFailure {
     const invalid = this.count('invalid');
-    if (this.valid.length === 0 && invalid > f) {
-      const foreign = invalid - this.garbled.size;
-      // Only well-formed files signed by another key on more than f clouds say "another key": damaged files say
-      // nothing about the key, and passing another one would not help.
-      if (foreign <= f) {
-        const where = [...this.garbled].sort((a, b) => a - b).map((c) => names[c] ?? String(c));
-        const other = foreign > 0 ? `; on ${foreign} more it is not signed by this writer key` : '';
-        return {
-          code: StorageCode.metadataUnreadable,
-          kind: 'failure',
-          message: `metadata of "${this.du}" is unreadable on clouds ${where.join(', ')} (damaged files)${other}`,
-          hint: "more than f clouds hold damaged metadata: `tclouds storage scrub COMPONENT` shows every copy; restore the clouds' data",
-        };
-      }
+    const foreign = invalid - this.garbled.size;
+    // Only well-formed files signed by another key on more than f clouds say "another key": damaged files say
+    // nothing about the key, and passing another one would not help.
+    if (this.valid.length === 0 && foreign > f) {
       return {
         code: StorageCode.wrongKey,
         kind: 'invalid',
         message: `metadata of "${this.du}" on ${foreign} of ${n} clouds is not signed by this writer key`,
         hint: 'the data unit was written with another key: pass the right one with --key/--pubkey',
+      };
+    }
+    // Damaged files on more than f clouds (whatever the others answered first, so the report does not depend on
+    // which cloud is fastest), or no valid copy and the invalid ones mostly damaged.
+    if (this.garbled.size > f || (this.valid.length === 0 && invalid > f)) {
+      const where = [...this.garbled].sort((a, b) => a - b).map((c) => names[c] ?? String(c));
+      const other = foreign > 0 ? `; on ${foreign} more it is not signed by this writer key` : '';
+      return {
+        code: StorageCode.metadataUnreadable,
+        kind: 'failure',
+        message: `metadata of "${this.du}" is unreadable on clouds ${where.join(', ')} (damaged files)${other}`,
+        hint: "more than f clouds hold damaged metadata: `tclouds storage scrub COMPONENT` shows every copy; restore the clouds' data",
       };
     }
     const bad = [...this.answers].filter(([, a]) => a === 'error' || a === 'invalid');
