@@ -39,6 +39,25 @@ export const StorageCode = {
    * one: unlike TC203, no other key would read it. `storage scrub` shows every copy.
    */
   metadataUnreadable: 'TC214',
+  /**
+   * Storage gateway: the spec config's credential source of a cloud is not valid (unknown source, an instance
+   * identity of another provider, a cloud not in the list, an Azure cloud without its storage account).
+   */
+  badCredentialSource: 'TC215',
+  /** Storage gateway: the credentials file a cloud's source names is missing, unreadable or not a credentials file. */
+  credentialsFile: 'TC216',
+  /**
+   * Storage gateway: the credentials file holds no usable credentials for the cloud (its target was not deployed
+   * yet, or the record is not the provider's shape).
+   */
+  credentialsMissing: 'TC217',
+  /** Storage gateway: the instance metadata service did not answer (down, refused, timed out). */
+  metadataUnreachable: 'TC218',
+  /**
+   * Storage gateway: the instance metadata service answered without usable credentials (no role or identity
+   * attached to the VM, an error status, a malformed answer).
+   */
+  metadataRefused: 'TC219',
   /** Streamed DepSky-CA: fewer than f+1 clouds hold a valid block of one segment (the message names it). */
   segmentLost: 'TC220',
   /** Streamed DepSky-CA: the input file or stream failed while it was being stored (nothing new became current). */

@@ -17,8 +17,9 @@
  * 400 (bad request), 403 (TC203), 404 (TC202), 503 (TC201), 500 otherwise.
  *
  * Spec config (from the storage plan): protocol, f, clouds, buckets; on the local target `bucketPaths`
- * (cloud -> directory). Other clouds need `providers` (cloud -> aws|azure|gcp) and use the SDKs' environment
- * credentials. Writer key: `config.writerKeyFile`, default `storage-<component>-writer.key` next to the node key.
+ * (cloud -> directory). Other clouds need `providers` (cloud -> aws|azure|gcp); a cloud deploy adds per cloud the
+ * credential source (`credentials`: the VM's identity or a credentials file) and Azure `accounts`
+ * (./gateway-drivers.ts); clouds without a source use the SDKs' environment credentials. Writer key: `config.writerKeyFile`, default `storage-<component>-writer.key` next to the node key.
  */
 import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
@@ -28,17 +29,12 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, isTcError, TcError } from '../../kernel/errors.js';
 import type { RoleContext, RoleFactory, RoleInstance } from '../../runtime/role.js';
-import { parseNodeConfig } from '../node-config.js';
 import { DepSkyClient } from './client.js';
 import { StorageCode } from './codes.js';
-import { type StorageGatewayConfig, StorageGatewayConfigSchema } from './config.js';
-import { AzureBlobDriver } from './drivers/azure.js';
-import { GcsDriver } from './drivers/gcs.js';
-import { LocalDirectoryDriver } from './drivers/local.js';
+import { parseStorageGatewayConfig, type StorageGatewayConfig } from './config.js';
 import { ResilientDriver } from './drivers/resilient.js';
-import { S3Driver } from './drivers/s3.js';
-import type { CloudDriver } from './drivers/types.js';
 import { EMPTY_SHA256, gatewayKey, macEqual, NonceWindow, requestMac, responseMac } from './gateway-auth.js';
+import { gatewayDrivers } from './gateway-drivers.js';
 import { defaultWriterId, readSigningKey, readVerifyKey } from './keys.js';
 import { checkNameFitsClouds } from './name-limits.js';
 import type { S3Gateway } from './s3/context.js';
@@ -50,25 +46,6 @@ function configError(message: string): TcError {
   return new TcError(StorageCode.badConfig, `storage gateway: ${message}`, {
     exit: ExitCode.invalid,
     hint: 'the node spec was written by a different tclouds version or by hand; redeploy',
-  });
-}
-
-function driversOf(cfg: StorageGatewayConfig): CloudDriver[] {
-  return cfg.clouds.map((cloud) => {
-    const bucket = cfg.buckets[cloud];
-    const dir = cfg.bucketPaths?.[cloud];
-    if (dir) return new LocalDirectoryDriver(cloud, dir);
-    if (!bucket) throw configError(`no bucket for cloud ${cloud}`);
-    switch (cfg.providers?.[cloud]) {
-      case 'aws':
-        return new S3Driver({ cloud, bucket, ...(cfg.regions?.[cloud] ? { region: cfg.regions[cloud] } : {}) });
-      case 'azure':
-        return new AzureBlobDriver({ cloud, bucket });
-      case 'gcp':
-        return new GcsDriver({ cloud, bucket });
-      default:
-        throw configError(`cloud ${cloud} has neither a bucket directory (bucketPaths) nor a provider (providers)`);
-    }
   });
 }
 
@@ -363,17 +340,14 @@ async function spoolBody(req: http.IncomingMessage, file: string, maxBody: numbe
 
 async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   const { spec, log } = ctx;
-  const cfg = parseNodeConfig(StorageGatewayConfigSchema, spec.config, {
-    code: StorageCode.badConfig,
-    what: 'storage gateway',
-  });
+  const cfg = parseStorageGatewayConfig(spec.config);
   const port = spec.ports.http;
   if (port === undefined) throw configError('spec has no `http` port');
   const keyFile = cfg.writerKeyFile ?? path.join(path.dirname(spec.keyFile), `storage-${spec.component}-writer.key`);
   const signKey = await readSigningKey(keyFile);
   const verifyKey = await readVerifyKey(keyFile);
   // Drivers are wrapped with retries once and shared by the read client and the per-write clients of the S3 API.
-  const drivers = driversOf(cfg).map((d) => new ResilientDriver(d, {}));
+  const drivers = (await gatewayDrivers(cfg)).map((d) => new ResilientDriver(d, {}));
   const clientOptions = {
     drivers,
     retry: false as const,

@@ -11,11 +11,19 @@
  *   the gateway's spec config beside the Azure account names the drivers need.
  */
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import type {
+  BucketCredentialEntry,
+  BucketCredentialsFile,
+  CredentialSource,
+} from '../../components/storage/cloud-credentials/source.js';
 import type { BootValues, NodeRuntimeRef, NodeSecretKind, NodeSecretRef } from './boot-refs.js';
 import { SECRET_PATHS } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { containerName, globalBucketName, storageAccountName } from './names.js';
 import type { SoftwareInput } from './program-env.js';
+
+/** How a gateway reaches each bucket, and its `bucket-credentials` secret: shapes the storage gateway reads. */
+export type { BucketCredentialEntry, CredentialSource };
 
 /** The secrets one node fetches at boot, in a fixed order. Gateways (nodes that write buckets) get two more. */
 export function secretFilesOf(plan: Plan, node: PlannedNode): { kind: NodeSecretKind; path: string }[] {
@@ -74,14 +82,6 @@ export function bootValuesOf(
   };
 }
 
-/** How a gateway's driver authenticates to one cloud's bucket. */
-export type CredentialSource =
-  | { source: 'aws-instance-role' }
-  | { source: 'azure-managed-identity' }
-  | { source: 'gcp-service-account' }
-  /** Buckets of another target: the per-bucket credentials in the `bucket-credentials` secret, by cloud. */
-  | { source: 'file'; file: string };
-
 const IDENTITY_SOURCE: Record<CloudProvider, CredentialSource> = {
   aws: { source: 'aws-instance-role' },
   azure: { source: 'azure-managed-identity' },
@@ -124,15 +124,6 @@ export function gatewayCredentialConfig(
   return { credentials, accounts, buckets, writerKeyFile: SECRET_PATHS['writer-key'] };
 }
 
-/** One cloud's entry of a gateway's `bucket-credentials` secret. */
-export interface BucketCredentialEntry {
-  provider: CloudProvider;
-  bucket: string;
-  /** `identity`: the VM's own identity (no secret); `credentials`: the record the other target's deploy wrote. */
-  source: 'identity' | 'credentials' | 'missing';
-  credentials?: unknown;
-}
-
 /**
  * The `bucket-credentials` secret of a gateway: identity for buckets of its own target, the other targets' records
  * for theirs. `missing` names buckets whose target has not been deployed yet (a later deploy of this target fills
@@ -143,7 +134,7 @@ export function bucketCredentialsOf(
   component: string,
   provider: CloudProvider,
   external: Record<string, unknown>,
-): { version: 1; clouds: Record<string, BucketCredentialEntry> } {
+): BucketCredentialsFile {
   const clouds: Record<string, BucketCredentialEntry> = {};
   for (const b of plan.components[component]!.buckets) {
     const p = plan.clouds[b.cloud]?.provider;

@@ -1,7 +1,8 @@
 /**
  * Azure Blob Storage driver: blobs `<prefix><container>/<name>` in one Azure container (the bucket).
- * Credentials: a connection string (AZURE_STORAGE_CONNECTION_STRING, or `connectionString`), or an account URL
- * with a shared key (AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY). The SDK is imported lazily.
+ * Credentials: a bearer token source (a gateway's managed identity, ../cloud-credentials/; HTTPS only, as Azure
+ * requires), a container SAS, a connection string (AZURE_STORAGE_CONNECTION_STRING, or `connectionString`), or an
+ * account URL with a shared key (AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY). The SDK is imported lazily.
  */
 import type { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
@@ -17,6 +18,12 @@ export interface AzureDriverConfig {
   accountUrl?: string;
   accountName?: string;
   accountKey?: string;
+  /** A SAS for the container (query string without `?`), used with `accountUrl`. */
+  sasToken?: string;
+  /** Bearer tokens for `https://storage.azure.com/` (managed identity), used with `accountUrl`. */
+  token?: () => Promise<{ value: string; expiresAt: number }>;
+  /** Extra trusted CA (PEM) for `accountUrl`: an emulator or a private endpoint with its own certificate. */
+  tlsCa?: string;
   prefix?: string;
 }
 
@@ -47,11 +54,27 @@ export class AzureBlobDriver implements CloudDriver {
   private container(): Promise<ContainerClient> {
     this.client ??= import('@azure/storage-blob').then((m) => {
       const c = this.config;
-      const cs = c.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
+      // Credentials the config gives win over the environment's.
+      const cs = c.connectionString ?? (c.accountKey ? undefined : process.env.AZURE_STORAGE_CONNECTION_STRING);
       // Retries are ours (ResilientDriver), so the pipeline's own retry policy is reduced to one try.
-      const pipelineOptions = { retryOptions: { maxTries: 1 } };
+      const pipelineOptions = {
+        retryOptions: { maxTries: 1 },
+        // Passed on to the core pipeline (not in the storage SDK's own options type).
+        ...(c.tlsCa ? { tlsOptions: { ca: c.tlsCa } } : {}),
+      };
       let svc: InstanceType<typeof m.BlobServiceClient>;
-      if (cs) svc = m.BlobServiceClient.fromConnectionString(cs, pipelineOptions);
+      if (c.token && c.accountUrl) {
+        const token = c.token;
+        const credential = {
+          getToken: async () => {
+            const t = await token();
+            return { token: t.value, expiresOnTimestamp: t.expiresAt };
+          },
+        };
+        svc = new m.BlobServiceClient(c.accountUrl, credential, pipelineOptions);
+      } else if (c.sasToken && c.accountUrl) {
+        svc = new m.BlobServiceClient(`${c.accountUrl}?${c.sasToken.replace(/^\?/, '')}`, undefined, pipelineOptions);
+      } else if (cs) svc = m.BlobServiceClient.fromConnectionString(cs, pipelineOptions);
       else {
         const account = c.accountName ?? process.env.AZURE_STORAGE_ACCOUNT;
         const key = c.accountKey ?? process.env.AZURE_STORAGE_KEY;

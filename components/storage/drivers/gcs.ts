@@ -1,6 +1,7 @@
 /**
- * Google Cloud Storage driver: objects `<prefix><container>/<name>` in one bucket. Credentials from the standard
- * chain (GOOGLE_APPLICATION_CREDENTIALS, gcloud ADC, metadata server); `apiEndpoint` for emulators
+ * Google Cloud Storage driver: objects `<prefix><container>/<name>` in one bucket. Credentials: an access token
+ * source (a gateway's VM service account, ../cloud-credentials/), a service-account key, or the standard chain
+ * (GOOGLE_APPLICATION_CREDENTIALS, gcloud ADC, metadata server); `apiEndpoint` for emulators
  * (e.g. fake-gcs-server). The SDK is imported lazily. Its calls take no AbortSignal, so cancellation is done by
  * ResilientDriver racing the call (the request finishes detached) and by destroying streams.
  */
@@ -17,6 +18,20 @@ export interface GcsDriverConfig {
   projectId?: string;
   apiEndpoint?: string;
   prefix?: string;
+  /** OAuth access tokens (the VM's service account), asked for per request. */
+  token?: () => Promise<{ value: string; expiresAt: number }>;
+  /** A service-account key (the parsed key file). */
+  credentials?: Record<string, unknown>;
+}
+
+/**
+ * The smallest auth client the storage SDK accepts (it wraps it in a GoogleAuth, which asks it for request
+ * headers): a bearer token from `token`, which fetches again before expiry itself.
+ */
+function tokenAuthClient(token: () => Promise<{ value: string }>) {
+  return {
+    getRequestHeaders: async () => ({ Authorization: `Bearer ${(await token()).value}` }),
+  };
 }
 
 function codeOf(e: unknown): number | undefined {
@@ -50,6 +65,9 @@ export class GcsDriver implements CloudDriver {
       const storage = new m.Storage({
         ...(c.projectId ? { projectId: c.projectId } : {}),
         ...(c.apiEndpoint ? { apiEndpoint: c.apiEndpoint } : {}),
+        ...(c.credentials ? { credentials: c.credentials } : {}),
+        // biome-ignore lint/suspicious/noExplicitAny: the SDK types an AuthClient class; it only calls getRequestHeaders
+        ...(c.token ? { authClient: tokenAuthClient(c.token) as any } : {}),
         // Retries are ours (ResilientDriver).
         retryOptions: { autoRetry: false, maxRetries: 0 },
       });

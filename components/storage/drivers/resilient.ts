@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Payload } from '../protocol/types.js';
-import { type CallOptions, type CloudDriver, isAbortError, PermanentDriverError } from './types.js';
+import { type CallOptions, type CloudDriver, isAbortError, PermanentDriverError, tcErrorIn } from './types.js';
 
 export interface RetryPolicy {
   /** Per-attempt timeout in ms (large objects: generous). Default 30 s. */
@@ -45,6 +45,9 @@ export class ResilientDriver implements CloudDriver {
       } catch (e) {
         if (o?.signal?.aborted) throw o.signal.reason ?? e;
         if (e instanceof PermanentDriverError) throw e;
+        // Our credential errors (TC215-219): the metadata client retried already; report them as they are.
+        const tc = tcErrorIn(e);
+        if (tc) throw tc;
         last = timeout.aborted ? new Error(`${what} timed out after ${timeoutMs} ms`) : e;
         if (attempt < attempts) {
           await sleep(backoffMs * 2 ** (attempt - 1), undefined, o?.signal ? { signal: o.signal } : {});

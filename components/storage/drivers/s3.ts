@@ -1,6 +1,7 @@
 /**
  * Amazon S3 (and S3-compatible servers) driver: objects `<prefix><container>/<name>` in one bucket.
- * Credentials come from the SDK's standard chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance roles, ...);
+ * Credentials: given keys, a provider of expiring keys (a gateway's instance role, ../cloud-credentials/), or the
+ * SDK's standard chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...);
  * `endpoint` (with path-style addressing) points it at S3-compatible servers such as s3rver or MinIO.
  * The SDK is imported lazily: `tclouds --help` must not pay for it.
  */
@@ -17,7 +18,13 @@ export interface S3DriverConfig {
   endpoint?: string;
   /** Key prefix inside the bucket, e.g. `depsky/`. */
   prefix?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: S3Keys | (() => Promise<S3Keys & { expiration?: Date }>);
+}
+
+export interface S3Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
 }
 
 type S3 = typeof import('@aws-sdk/client-s3');

@@ -10,6 +10,7 @@
  * - put replaces atomically: a reader sees the old or the new object, never a part.
  */
 import type { Readable } from 'node:stream';
+import { isTcError, type TcError } from '../../../kernel/errors.js';
 import type { Payload } from '../protocol/types.js';
 
 export interface CallOptions {
@@ -76,3 +77,15 @@ export function isAbortError(e: unknown): boolean {
     (e.name === 'AbortError' || e.name === 'TimeoutError' || (e as { code?: string }).code === 'ABORT_ERR')
   );
 }
+
+/**
+ * A TcError somewhere in an SDK error's cause chain (a credential provider of ours failed inside the SDK's
+ * signing step): the error to report, as is.
+ */
+export function tcErrorIn(e: unknown): TcError | undefined {
+  for (let x = e, depth = 0; x && depth < MAX_CAUSE_DEPTH; x = (x as { cause?: unknown }).cause, depth++) {
+    if (isTcError(x)) return x;
+  }
+  return undefined;
+}
+const MAX_CAUSE_DEPTH = 8;
