@@ -9,11 +9,11 @@
  * (`groupPlacementPolicy.availabilityDomainCount`, each VM pinned with `scheduling.availabilityDomain`) or
  * sole-tenant node groups (one node per domain, each VM pinned by node affinity). Per role and port: a firewall
  * rule from exactly the linked sources to the role's network tag. Per bucket: uniform bucket-level access, public
- * access prevention enforced (GCS encrypts all data at rest), and a service account bound to that bucket alone.
+ * access prevention enforced (GCS encrypts all data at rest); the component's gateways' service accounts are bound to
+ * it (no service-account key exists: organisations refuse them).
  */
-import { createHash } from 'node:crypto';
 import * as compute from '@pulumi/gcp/compute/index.js';
-import * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
+import type * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
 import { artifactReaders, artifactStore, nodeBoot, nodeIdentity } from './gcp-boot.js';
@@ -25,7 +25,6 @@ import {
   rolesIn,
   roleTag,
   rulesOf,
-  slug,
 } from './model.js';
 import { globalBucketName } from './names.js';
 import { isGateway } from './node-boot.js';
@@ -255,16 +254,6 @@ function firewalls(
   }
 }
 
-/** Service-account ids: 6-30 characters, `[a-z][-a-z0-9]*[a-z0-9]`; derived, so stable across runs. */
-export function serviceAccountId(stack: string, cloud: string, bucket: string): string {
-  const hash = createHash('sha256').update(`${stack}/${cloud}/${bucket}`).digest('hex').slice(0, 8);
-  const stem = slug(bucket)
-    .replace(/^[^a-z]+/, '')
-    .slice(0, 16)
-    .replace(/-+$/, '');
-  return `tc-${stem ? `${stem}-` : ''}${hash}`;
-}
-
 function bucket(
   env: ProgramEnv,
   cloud: ModelCloud,
@@ -285,20 +274,6 @@ function bucket(
     },
     { parent, retainOnDelete: env.inputs.retainData },
   );
-  // The writer and its key are kept with a kept bucket, so its data stays readable after a destroy.
-  const keep = { parent, retainOnDelete: env.inputs.retainData };
-  const account = new serviceaccount.Account(
-    `${name}-writer`,
-    { accountId: serviceAccountId(env.plan.stack, cloud.name, name), displayName: `tclouds writer of ${name}` },
-    keep,
-  );
-  // Bound on the bucket, not the project: the key opens this bucket and nothing else.
-  new storage.BucketIAMMember(
-    `${name}-writer-binding`,
-    { bucket: b.name, role: 'roles/storage.objectAdmin', member: pulumi.interpolate`serviceAccount:${account.email}` },
-    keep,
-  );
-  const key = new serviceaccount.Key(`${name}-writer-key`, { serviceAccountId: account.name }, keep);
   return {
     bucket: b,
     result: {
@@ -306,7 +281,8 @@ function bucket(
       name: b.name,
       region: cloud.region,
       endpoint: 'https://storage.googleapis.com',
-      credentials: pulumi.secret(key.privateKey.apply((privateKey) => ({ serviceAccountKeyJsonBase64: privateKey }))),
+      // No bucket credentials: GCP issues no keys (organisation policies refuse service-account keys); the
+      // gateways' VM service accounts are bound to the bucket (bucketAccess).
     },
   };
 }

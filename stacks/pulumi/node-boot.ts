@@ -171,6 +171,13 @@ export function bootNotes(
     const clouds = bucketCredentialsOf(plan, name, provider, external).clouds;
     for (const [cloud, entry] of Object.entries(clouds)) {
       if (entry.source !== 'missing') continue;
+      // GCP issues no bucket keys (organisation policies refuse service-account keys): only its VMs' accounts.
+      if (entry.provider === 'gcp') {
+        notes.push(
+          `gateways of ${name} on ${provider} cannot reach ${cloud}: GCP buckets are reached only by GCP VMs' service accounts (no keys are issued); they write to the other clouds`,
+        );
+        continue;
+      }
       notes.push(
         `gateways of ${name} cannot reach ${cloud} until \`deploy --target ${entry.provider}\` has run; deploy this target again then (only their secrets change)`,
       );

@@ -88,8 +88,11 @@ export interface BucketResult {
   name: pulumi.Input<string>;
   region: string;
   endpoint: pulumi.Input<string>;
-  /** Per-bucket credentials (access key / container SAS / service-account key). Always a Pulumi secret. */
-  credentials: pulumi.Output<unknown>;
+  /**
+   * Per-bucket credentials for gateways of other targets (access key / container SAS), always a Pulumi secret;
+   * none on GCP (its buckets are reached by the gateways' VM service accounts only).
+   */
+  credentials?: pulumi.Output<unknown>;
 }
 
 /** What a provider program returns: its VMs by node id, its buckets by `<cloud>/<bucket>`. */

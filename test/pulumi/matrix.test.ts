@@ -279,7 +279,19 @@ async function specChangeReplacesNothing(b: Built): Promise<void> {
   }
 }
 
-const CHECKS: Record<string, Check> = { specsLoad, firewallSources, limitsHold, bucketsProtected, noSecretsInUserData };
+/** No long-lived cloud key is made where the provider offers identities: on GCP no service-account key at all. */
+function noServiceAccountKeys(b: Built): void {
+  expect(ofType(b.run, 'gcp:serviceaccount/key:Key'), `${b.label}: a service-account key`).toEqual([]);
+}
+
+const CHECKS: Record<string, Check> = {
+  specsLoad,
+  firewallSources,
+  limitsHold,
+  bucketsProtected,
+  noSecretsInUserData,
+  noServiceAccountKeys,
+};
 /** Checks that plan a second time: run on a sample of the cases (they double the cost). */
 const PAIR_CHECKS: Record<string, Check> = { imageUpdateReplacesNothing, specChangeReplacesNothing };
 

@@ -122,7 +122,7 @@ describe('gateway credentials', () => {
       `node software: this build, sha256 ${sha256}, readable only by the 1 node identities of this target`,
     );
     expect(notes.slice(1)).toEqual([
-      'gateways of vault cannot reach g until `deploy --target gcp` has run; deploy this target again then (only their secrets change)',
+      "gateways of vault on aws cannot reach g: GCP buckets are reached only by GCP VMs' service accounts (no keys are issued); they write to the other clouds",
     ]);
   });
 });
