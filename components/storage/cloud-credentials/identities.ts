@@ -31,7 +31,10 @@ function timeOf(provider: 'aws' | 'azure' | 'gcp', who: CredentialSubject, ms: n
   return ms;
 }
 
-export function awsInstanceRole(endpoint: string, who: CredentialSubject): RefreshingCredential<AwsKeys> {
+/** `now`: the clock deciding when to fetch again (tests move it); the expiry times come from the service. */
+type Clock = () => number;
+
+export function awsInstanceRole(endpoint: string, who: CredentialSubject, now?: Clock): RefreshingCredential<AwsKeys> {
   return new RefreshingCredential(async (): Promise<Expiring<AwsKeys>> => {
     const session = await metadataRequest('aws', who, `${endpoint}/latest/api/token`, {
       method: 'PUT',
@@ -56,13 +59,14 @@ export function awsInstanceRole(endpoint: string, who: CredentialSubject): Refre
       value: { accessKeyId, secretAccessKey, sessionToken },
       expiresAt: timeOf('aws', who, Date.parse(String(c.Expiration))),
     };
-  });
+  }, now);
 }
 
 export function azureManagedIdentity(
   endpoint: string,
   who: CredentialSubject,
   clientId?: string,
+  now?: Clock,
 ): RefreshingCredential<string> {
   return new RefreshingCredential(async (): Promise<Expiring<string>> => {
     const q = new URLSearchParams({ 'api-version': AZURE_IMDS_API_VERSION, resource: AZURE_STORAGE_RESOURCE });
@@ -76,13 +80,13 @@ export function azureManagedIdentity(
     const token = str(body.access_token);
     if (!token) throw metadataRefused('azure', who, 'the token answer has no access_token');
     return { value: token, expiresAt: timeOf('azure', who, Number(body.expires_on) * 1000) };
-  });
+  }, now);
 }
 
-export function gcpServiceAccount(endpoint: string, who: CredentialSubject): RefreshingCredential<string> {
+export function gcpServiceAccount(endpoint: string, who: CredentialSubject, now?: Clock): RefreshingCredential<string> {
   return new RefreshingCredential(async (): Promise<Expiring<string>> => {
     const url = `${endpoint}/computeMetadata/v1/instance/service-accounts/default/token`;
-    const fetchedAt = Date.now();
+    const fetchedAt = (now ?? Date.now)();
     const body = metadataJson(
       'gcp',
       who,
@@ -91,5 +95,5 @@ export function gcpServiceAccount(endpoint: string, who: CredentialSubject): Ref
     const token = str(body.access_token);
     if (!token) throw metadataRefused('gcp', who, 'the token answer has no access_token');
     return { value: token, expiresAt: timeOf('gcp', who, fetchedAt + Number(body.expires_in) * 1000) };
-  });
+  }, now);
 }

@@ -68,6 +68,8 @@ export class GcsDriver implements CloudDriver {
         ...(c.credentials ? { credentials: c.credentials } : {}),
         // biome-ignore lint/suspicious/noExplicitAny: the SDK types an AuthClient class; it only calls getRequestHeaders
         ...(c.token ? { authClient: tokenAuthClient(c.token) as any } : {}),
+        // The SDK sends no credentials to a custom endpoint unless asked: given credentials are meant to be used.
+        ...(c.token || c.credentials ? { useAuthWithCustomEndpoint: true } : {}),
         // Retries are ours (ResilientDriver).
         retryOptions: { autoRetry: false, maxRetries: 0 },
       });
