@@ -231,6 +231,26 @@ describe('instance identities', () => {
     );
     expect((await tcError(g.get('du', 'x'))).code).toBe('TC218');
   });
+
+  it('a VM without a role or identity: TC219 at once, with what to attach', async () => {
+    meta.noIdentity = true;
+    try {
+      const cases = [
+        ['a6', 'aws', { source: 'aws-instance-role' }, 'instance profile'],
+        ['z6', 'azure', { source: 'azure-managed-identity' }, 'Storage Blob Data Contributor'],
+        ['g6', 'gcp', { source: 'gcp-service-account' }, 'roles/storage.objectAdmin'],
+      ] as const;
+      for (const [cloud, provider, source, hint] of cases) {
+        const d = new ResilientDriver(await driverOf(oneCloud(cloud, provider, source)), { backoffMs: 10 });
+        const e = await tcError(d.get('du', 'x'));
+        expect(e.code, cloud).toBe('TC219');
+        expect(e.message).toContain(`cloud ${cloud}, bucket bucket-${cloud}, credentials ${source.source}`);
+        expect(e.hint).toContain(hint);
+      }
+    } finally {
+      meta.noIdentity = false;
+    }
+  });
 });
 
 describe('credentials files', () => {
@@ -315,6 +335,12 @@ describe('credentials files', () => {
     const missing = await tcError(d.list('du'));
     expect(missing.code).toBe('TC217');
     expect(missing.hint).toContain('deploy --target aws');
+    // A GCP bucket never has a record (no keys are issued): the hint says so.
+    const gfile = await credentialsFile('gcp-missing.json', {
+      g5: { provider: 'gcp', bucket: 'bucket-g5', source: 'missing' },
+    });
+    const g = await driverOf(oneCloud('g5', 'gcp', { source: 'file', file: gfile }));
+    expect((await tcError(g.list('du'))).hint).toContain('GCP issues no bucket keys');
     await writeFile(
       file,
       JSON.stringify({

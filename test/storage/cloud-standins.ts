@@ -55,6 +55,8 @@ export interface MetadataStandIn {
   lifetime: { aws: number; azure: number; gcp: number };
   /** Credentials issued so far: AWS session tokens, Azure and GCP access tokens. */
   issued: { aws: string[]; azure: string[]; gcp: string[] };
+  /** true: the instance has no role / identity (the services answer 404). */
+  noIdentity: boolean;
   /** Requests seen (path and the headers that matter). */
   requests: { method: string; path: string; headers: http.IncomingHttpHeaders }[];
   close(): Promise<void>;
@@ -66,6 +68,7 @@ export async function startMetadataStandIn(): Promise<MetadataStandIn> {
   const imdsSessions = new Set<string>();
   const s: Omit<MetadataStandIn, 'url' | 'close'> = {
     lifetime: { aws: 3600, azure: 3600, gcp: 3600 },
+    noIdentity: false,
     issued: { aws: [], azure: [], gcp: [] },
     requests: [],
   };
@@ -76,6 +79,7 @@ export async function startMetadataStandIn(): Promise<MetadataStandIn> {
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(text);
     };
+    if (s.noIdentity && !u.pathname.endsWith('/api/token')) return send(404, 'no identity attached');
     // EC2 IMDSv2: a PUT for a session token, then only requests carrying it.
     if (u.pathname === '/latest/api/token' && req.method === 'PUT') {
       if (!req.headers['x-aws-ec2-metadata-token-ttl-seconds']) return send(400, 'missing ttl');

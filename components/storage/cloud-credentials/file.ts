@@ -60,11 +60,14 @@ export async function fileCredentials<P extends Provider>(
   }
   const entry = parsed.data.clouds[who.cloud];
   if (!entry || entry.source === 'missing') {
+    const target = entry?.provider ?? provider;
     throw credentialError(
       StorageCode.credentialsMissing,
       who,
-      `${file} holds no credentials for this cloud${entry ? ' (its target has not been deployed)' : ''}`,
-      `run \`tclouds deploy --target ${entry?.provider ?? provider}\`, then deploy this gateway's target again (only its secrets change)`,
+      `${file} holds no credentials for this cloud${entry && target !== 'gcp' ? ' (its target has not been deployed)' : ''}`,
+      target === 'gcp'
+        ? 'GCP issues no bucket keys (organisations refuse service-account keys): only gateways on GCP VMs reach GCP buckets, as their service account; this cloud counts as one of the f faults'
+        : `run \`tclouds deploy --target ${target}\`, then deploy this gateway's target again (only its secrets change)`,
     );
   }
   const record = BucketRecordSchema.safeParse(entry.credentials);

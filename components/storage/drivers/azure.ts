@@ -28,7 +28,7 @@ export interface AzureDriverConfig {
 }
 
 function statusOf(e: unknown): number | undefined {
-  return (e as { statusCode?: number }).statusCode;
+  return (e as { statusCode?: number } | undefined)?.statusCode;
 }
 
 function classify(e: unknown, bucket: string): unknown {

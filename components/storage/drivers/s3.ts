@@ -30,11 +30,11 @@ export interface S3Keys {
 type S3 = typeof import('@aws-sdk/client-s3');
 
 function status(e: unknown): number | undefined {
-  return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
 function isMissing(e: unknown): boolean {
-  const name = (e as { name?: string }).name;
+  const name = (e as { name?: string } | undefined)?.name;
   return name === 'NoSuchKey' || name === 'NotFound' || status(e) === 404;
 }
 
