@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
+import { parseStorageGatewayConfig } from '../../components/storage/config.js';
 import { TcError } from '../../kernel/errors.js';
 import { loadNodeSpec } from '../../runtime/spec-file.js';
 import { LimitCode, PulumiCode } from '../../stacks/pulumi/codes.js';
@@ -91,6 +92,9 @@ async function specsLoad(b: Built): Promise<void> {
     writeFileSync(file, secretValue(b.provider, b.run, vm.name, 'spec'));
     const spec = await loadNodeSpec(file);
     expect(spec.id).toBe(vm.name);
+    // A gateway's config (credential sources, Azure accounts) is what the storage gateway accepts.
+    if (spec.kind === 'storage' && spec.role === 'gateway')
+      expect(parseStorageGatewayConfig(spec.config).clouds).toBeTruthy();
   }
 }
 

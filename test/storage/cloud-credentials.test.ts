@@ -14,6 +14,7 @@ import {
 } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsInstanceRole, gcpServiceAccount } from '../../components/storage/cloud-credentials/identities.js';
+import { metadataEndpoint } from '../../components/storage/cloud-credentials/metadata.js';
 import { parseStorageGatewayConfig, type StorageGatewayConfigInput } from '../../components/storage/config.js';
 import { GcsDriver } from '../../components/storage/drivers/gcs.js';
 import { ResilientDriver } from '../../components/storage/drivers/resilient.js';
@@ -372,6 +373,25 @@ describe('credentials files', () => {
     );
     await d.createContainer();
     expect(await d.list('du')).toEqual([]);
+  });
+});
+
+describe('metadata endpoints', () => {
+  it('the config wins over the environment, which wins over the link-local default', () => {
+    const env = { TCLOUDS_GCP_METADATA_ENDPOINT: 'http://127.0.0.1:9/' };
+    expect(metadataEndpoint('aws', undefined, {})).toBe('http://169.254.169.254');
+    expect(metadataEndpoint('gcp', undefined, env)).toBe('http://127.0.0.1:9');
+    expect(metadataEndpoint('gcp', { gcp: 'http://127.0.0.1:8' }, env)).toBe('http://127.0.0.1:8');
+    expect(metadataEndpoint('azure', { gcp: 'http://127.0.0.1:8' }, env)).toBe('http://169.254.169.254');
+  });
+
+  it('a cloud with a `file` source never asks a metadata service', async () => {
+    const file = await credentialsFile('a7.json', {
+      a7: { provider: 'aws', bucket: 'bucket-a7', source: 'credentials', credentials: { credentials: S3RVER_KEYS } },
+    });
+    const before = meta.requests.length;
+    await roundTrip(await driverOf(oneCloud('a7', 'aws', { source: 'file', file })), 'obj');
+    expect(meta.requests.length).toBe(before);
   });
 });
 

@@ -10,11 +10,14 @@ import type { CredentialSourceName, MetadataEndpoints } from './source.js';
 
 export type IdentityProvider = 'aws' | 'azure' | 'gcp';
 
-/** The providers' documented addresses (EC2 IMDS, Azure IMDS, the GCE metadata server). */
+/**
+ * The providers' documented link-local addresses (EC2 IMDS, Azure IMDS, the GCE metadata server, which also
+ * answers as `metadata.google.internal`: the address needs no DNS).
+ */
 export const DEFAULT_METADATA_ENDPOINTS: Record<IdentityProvider, string> = {
   aws: 'http://169.254.169.254',
   azure: 'http://169.254.169.254',
-  gcp: 'http://metadata.google.internal',
+  gcp: 'http://169.254.169.254',
 };
 
 export const METADATA_ENDPOINT_ENV: Record<IdentityProvider, string> = {
