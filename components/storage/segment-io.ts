@@ -100,14 +100,17 @@ export async function fileSource(file: string, segmentBytes: number): Promise<Se
 /**
  * A stream (standard input, an HTTP body) cut into segments. A segment is handed out as soon as it is full and the
  * next byte arrived (or the input ended, which makes it the last): the clouds receive it while the rest is still
- * coming. Each segment is one allocation of its exact size, not zero-filled (every byte is copied over), in memory
- * of its own (the writer may hand it to a worker thread).
+ * coming. Segments are copied into buffers used in turn, as fileSource does (those the caller still encodes,
+ * ENCODE_AHEAD at most, plus the one being filled, plus one): a long upload allocates them once instead of once per
+ * segment, which would keep the garbage collector busy with external memory.
  */
 export function streamSource(input: Readable, segmentBytes: number): SegmentSource {
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   /** Received bytes not yet in a segment. */
   let carry: Uint8Array = new Uint8Array(0);
   let ended = false;
+  const ring: Uint8Array[] = [];
+  let turn = 0;
   /** Makes `carry` non-empty unless the input ended; says which. */
   const more = async (): Promise<boolean> => {
     while (carry.length === 0 && !ended) {
@@ -128,7 +131,10 @@ export function streamSource(input: Readable, segmentBytes: number): SegmentSour
         got += take;
       }
       if (got === 0) return undefined;
-      const bytes: Uint8Array = Buffer.allocUnsafeSlow(got);
+      const slot = turn++ % (ENCODE_AHEAD + 2);
+      // Not zero-filled: every byte handed out is copied over first.
+      ring[slot] ??= Buffer.allocUnsafeSlow(segmentBytes);
+      const bytes = ring[slot]!.subarray(0, got);
       let at = 0;
       for (const p of parts) {
         bytes.set(p, at);
