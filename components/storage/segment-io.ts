@@ -131,10 +131,15 @@ export function streamSource(input: Readable, segmentBytes: number): SegmentSour
         got += take;
       }
       if (got === 0) return undefined;
-      const slot = turn++ % (ENCODE_AHEAD + 2);
-      // Not zero-filled: every byte handed out is copied over first.
-      ring[slot] ??= Buffer.allocUnsafeSlow(segmentBytes);
-      const bytes = ring[slot]!.subarray(0, got);
+      // Not zero-filled: every byte handed out is copied over first. A short segment is the last one (the input
+      // ended): it gets its exact size, so a small object never costs a whole segment's memory.
+      let bytes: Uint8Array;
+      if (got < segmentBytes) bytes = Buffer.allocUnsafeSlow(got);
+      else {
+        const slot = turn++ % (ENCODE_AHEAD + 2);
+        ring[slot] ??= Buffer.allocUnsafeSlow(segmentBytes);
+        bytes = ring[slot]!;
+      }
       let at = 0;
       for (const p of parts) {
         bytes.set(p, at);
