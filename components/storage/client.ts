@@ -112,6 +112,13 @@ export interface PutResult {
   failed: { cloud: string; reason: string }[];
 }
 
+/** What a read knows before its first byte: the version it chose and its size. */
+export interface ReadHead {
+  version: string;
+  size: number;
+  protocol: Protocol;
+}
+
 export interface GetInfo {
   du: string;
   version: string;
@@ -554,12 +561,21 @@ export class DepSkyClient {
     }
   }
 
-  /** Read the current value into a stream (stdout). Bytes are written only after they were verified. */
-  async getToStream(du: string, out: Writable, o: { signal?: AbortSignal } = {}): Promise<GetInfo> {
+  /**
+   * Read the current value into a stream (stdout, an HTTP response). Bytes are written only after they were
+   * verified. `o.head` learns the version and size once they are known, before the first byte is written (an
+   * HTTP response sends them as headers).
+   */
+  async getToStream(
+    du: string,
+    out: Writable,
+    o: { signal?: AbortSignal; head?: (head: ReadHead) => void } = {},
+  ): Promise<GetInfo> {
     const spool = new Spool(os.tmpdir());
     try {
       const r = await this.readCore(du, true, spool, o.signal);
       const v = [...r.values.values()][0];
+      o.head?.({ version: versionString(r.meta.version), size: r.meta.size, protocol: r.meta.protocol });
       if (this.streamed(r)) return this.info(r, await this.streamOut(r, writableSink(out), o.signal));
       if (r.meta.protocol === 'depsky-a' && v?.handle) {
         await pipeline(createReadStream(v.handle), out, { end: false });
@@ -697,6 +713,14 @@ export class DepSkyClient {
    * Let late copies finish (bounded by lingerMs), then release the drivers. `stored`/`unfinished`: the clouds whose
    * late copies all landed, or not, since the previous close.
    */
+  /**
+   * Wait for the late copies of this client's writes into `du` to land (or be cut at lingerMs), without closing
+   * the drivers (which a gateway's clients share).
+   */
+  async landed(du: string): Promise<void> {
+    await this.lingering.before(containerOf(du), this.opts.lingerMs ?? LATE_COPY_MS);
+  }
+
   async close(): Promise<{ unfinishedCopies: number; stored: string[]; unfinished: string[] }> {
     const { left, stored, unfinished } = await this.lingering.settle(this.opts.lingerMs ?? LATE_COPY_MS);
     await Promise.all(this.drivers.map((d) => d.close?.()));

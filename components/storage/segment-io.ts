@@ -97,42 +97,55 @@ export async function fileSource(file: string, segmentBytes: number): Promise<Se
   };
 }
 
-/** A stream (standard input, an HTTP body) cut into segments; a segment is handed out once the next byte arrived. */
+/**
+ * A stream (standard input, an HTTP body) cut into segments. A segment is handed out as soon as it is full and the
+ * next byte arrived (or the input ended, which makes it the last): the clouds receive it while the rest is still
+ * coming. Segments are copied into buffers used in turn, as fileSource does (those the caller still encodes,
+ * ENCODE_AHEAD at most, plus the one being filled, plus one): a long upload allocates them once instead of once per
+ * segment, which would keep the garbage collector busy with external memory.
+ */
 export function streamSource(input: Readable, segmentBytes: number): SegmentSource {
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  let carry: Uint8Array | undefined;
+  /** Received bytes not yet in a segment. */
+  let carry: Uint8Array = new Uint8Array(0);
   let ended = false;
-  const fill = async (): Promise<Uint8Array | undefined> => {
-    const buf = new Uint8Array(segmentBytes);
-    let got = 0;
-    while (got < segmentBytes) {
-      if (!carry || carry.length === 0) {
-        if (ended) break;
-        const r = await it.next();
-        if (r.done) {
-          ended = true;
-          break;
-        }
-        carry = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-        continue;
-      }
-      const take = Math.min(carry.length, segmentBytes - got);
-      buf.set(carry.subarray(0, take), got);
-      carry = carry.subarray(take);
-      got += take;
+  const ring: Uint8Array[] = [];
+  let turn = 0;
+  /** Makes `carry` non-empty unless the input ended; says which. */
+  const more = async (): Promise<boolean> => {
+    while (carry.length === 0 && !ended) {
+      const r = await it.next();
+      if (r.done) ended = true;
+      else carry = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     }
-    return got === 0 ? undefined : buf.subarray(0, got);
+    return carry.length > 0;
   };
-  let pending: Promise<Uint8Array | undefined> | undefined;
   return {
     async next() {
-      const bytes = await (pending ?? fill());
-      if (bytes === undefined) return undefined;
-      // The look-ahead segment tells whether this one is the last.
-      pending = fill();
-      const following = await pending;
-      pending = Promise.resolve(following);
-      return { bytes, last: following === undefined };
+      const parts: Uint8Array[] = [];
+      let got = 0;
+      while (got < segmentBytes && (await more())) {
+        const take = Math.min(carry.length, segmentBytes - got);
+        parts.push(carry.subarray(0, take));
+        carry = carry.subarray(take);
+        got += take;
+      }
+      if (got === 0) return undefined;
+      // Not zero-filled: every byte handed out is copied over first. A short segment is the last one (the input
+      // ended): it gets its exact size, so a small object never costs a whole segment's memory.
+      let bytes: Uint8Array;
+      if (got < segmentBytes) bytes = Buffer.allocUnsafeSlow(got);
+      else {
+        const slot = turn++ % (ENCODE_AHEAD + 2);
+        ring[slot] ??= Buffer.allocUnsafeSlow(segmentBytes);
+        bytes = ring[slot]!;
+      }
+      let at = 0;
+      for (const p of parts) {
+        bytes.set(p, at);
+        at += p.length;
+      }
+      return { bytes, last: !(await more()) };
     },
     async close() {
       await it.return?.();

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { startDigestThread } from '../../components/storage/crypto/digest-thread.js';
 import { containerOf } from '../../components/storage/protocol/names.js';
 import { parseManifest, SegmentFetch, UploadSchedule } from '../../components/storage/protocol/segments.js';
+import { streamSource } from '../../components/storage/segment-io.js';
 import { FaultyDriver } from './faulty-driver.js';
 import { client, fileTempDir, keyPair, localDrivers, pattern } from './support.js';
 
@@ -87,6 +88,34 @@ describe('streamed DepSky-CA round trips', () => {
 function* chunksOf(data: Buffer, size: number): Generator<Buffer> {
   for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
 }
+
+describe('a stream cut into segments', () => {
+  it('full segments of exactly the segment size, whatever the chunks; every byte kept; the last one flagged', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 3 * 1000 }), { maxLength: 12 }), async (sizes) => {
+        const chunks = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+        const src = streamSource(Readable.from(chunks), 1000);
+        const got: { bytes: Uint8Array; last: boolean }[] = [];
+        // A segment's memory is reused a few segments later (as the writer allows): keep a copy.
+        for (let seg = await src.next(); seg; seg = await src.next()) got.push({ ...seg, bytes: Buffer.from(seg.bytes) });
+        expect(Buffer.concat(got.map((g) => g.bytes)).equals(Buffer.concat(chunks))).toBe(true);
+        expect(got.slice(0, -1).every((g) => g.bytes.length === 1000 && !g.last)).toBe(true);
+        if (got.length > 0) expect(got.at(-1)!.last).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('hands a full segment out once the next byte arrived, before the input ends; a broken input fails next()', async () => {
+    const input = new PassThrough();
+    const src = streamSource(input, 1000);
+    input.write(Buffer.alloc(1001, 7));
+    const first = await src.next();
+    expect([first!.bytes.length, first!.last]).toEqual([1000, false]);
+    input.destroy(new Error('connection reset'));
+    await expect(src.next()).rejects.toThrow('connection reset');
+  });
+});
 
 describe('faulty clouds, segment by segment', () => {
   const SEGMENTS = 4;

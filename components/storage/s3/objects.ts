@@ -4,13 +4,12 @@
  * Writes go through the write order (./write-order.ts); reads verify every byte before it is sent.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isTcError } from '../../../kernel/errors.js';
 import { StorageCode } from '../codes.js';
 import { checkNameFitsClouds } from '../name-limits.js';
 import { checkDataUnitName } from '../protocol/names.js';
-import { readBody, spoolBody } from './body.js';
+import { checkedBody, readBody } from './body.js';
 import {
   etagOf,
   LAST_MODIFIED,
@@ -25,9 +24,6 @@ import { authorize, bucketPrefix, RESERVED_PREFIX } from './credentials.js';
 import { S3Error, toS3Error } from './errors.js';
 import { inWriteOrder } from './write-order.js';
 import { MAX_XML_BODY_BYTES, parseDeleteObjects, type XmlNode } from './xml.js';
-
-/** A PutObject body up to this size is received in memory; larger ones are spooled to a file. */
-export const IN_MEMORY_BODY_BYTES = 128 << 20;
 
 export function spoolFile(gw: S3Gateway): string {
   return path.join(gw.spool, `${randomBytes(8).toString('hex')}.tmp`);
@@ -63,25 +59,24 @@ export async function storeFile(gw: S3Gateway, du: string, file: string): Promis
   return { etag: etagOf(du, r.version), size: r.size };
 }
 
+/**
+ * The body streams straight into the DepSky write (segments reach the clouds while the client still sends), and
+ * the write commits only when the stream ended cleanly, i.e. after every check of checkedBody passed. Memory
+ * stays bounded whatever the size, and nothing is spooled to disk.
+ */
 export async function putObject(gw: S3Gateway, call: S3Call): Promise<void> {
   const du = duOf(gw, call.bucket!, requireKey(call));
-  const declared = Number(call.req.headers['x-amz-decoded-content-length'] ?? call.req.headers['content-length']);
-  if (Number.isFinite(declared) && declared <= IN_MEMORY_BODY_BYTES) {
-    // Small enough to hold: no spool file written and read back (DepSky-CA encodes from memory anyway).
-    const bytes = await readBody(call.req, call.body, IN_MEMORY_BODY_BYTES);
-    const r = await inWriteOrder(gw.queue, gw.fresh, du, (c) => c.put(du, bytes));
-    gw.onBytes('in', r.size);
-    sendEmpty(call, 200, { etag: etagOf(du, r.version) });
-    return;
-  }
-  const file = spoolFile(gw);
+  const body = checkedBody(call.req, call.body, gw.maxBodyBytes);
+  let r: { version: string; size: number };
   try {
-    await spoolBody(call.req, call.body, file, gw.maxBodyBytes);
-    const { etag } = await storeFile(gw, du, file);
-    sendEmpty(call, 200, { etag });
-  } finally {
-    await fs.rm(file, { force: true });
+    r = await inWriteOrder(gw.queue, gw.fresh, du, (c) => c.put(du, { stream: body.stream }));
+  } catch (e) {
+    body.stream.destroy();
+    // The client library sees a broken input; the answer names the check that broke it.
+    throw body.failure() ?? e;
   }
+  gw.onBytes('in', r.size);
+  sendEmpty(call, 200, { etag: etagOf(du, r.version) });
 }
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` to [start, end) within `size`; InvalidRange when it selects nothing. */
@@ -103,7 +98,7 @@ export function parseRange(header: string, size: number): { start: number; end: 
   return { start, end };
 }
 
-function objectHeaders(du: string, version: string, length: number): Record<string, string> {
+export function objectHeaders(du: string, version: string, length: number): Record<string, string> {
   return {
     'content-type': 'application/octet-stream',
     'content-length': String(length),
@@ -112,23 +107,6 @@ function objectHeaders(du: string, version: string, length: number): Record<stri
     'accept-ranges': 'bytes',
     'x-tclouds-version': version,
   };
-}
-
-export async function getObject(gw: S3Gateway, call: S3Call): Promise<void> {
-  const key = requireKey(call);
-  const du = duOf(gw, call.bucket!, key);
-  const { bytes, info } = await gw.client.get(du).catch((e: unknown) => {
-    throw toS3Error(e, key);
-  });
-  const range = call.req.headers.range ? parseRange(call.req.headers.range, bytes.length) : undefined;
-  const body = range ? bytes.subarray(range.start, range.end) : bytes;
-  call.res.writeHead(range ? 206 : 200, {
-    ...objectHeaders(du, info.version, body.length),
-    'x-amz-request-id': call.requestId,
-    ...(range ? { 'content-range': `bytes ${range.start}-${range.end - 1}/${bytes.length}` } : {}),
-  });
-  call.res.end(body);
-  gw.onBytes('out', body.length);
 }
 
 export async function headObject(gw: S3Gateway, call: S3Call): Promise<void> {

@@ -9,8 +9,9 @@ import { bucketLocation, createBucket, headBucket, listBuckets, listObjects, lis
 import type { S3Call, S3Gateway } from './context.js';
 import { authorize } from './credentials.js';
 import { S3Error, toS3Error } from './errors.js';
+import { getObject } from './get-object.js';
 import { abortUpload, completeUpload, createUpload, listParts, uploadPart } from './multipart.js';
-import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
+import { copyObject, deleteObject, deleteObjects, headObject, putObject } from './objects.js';
 import { parseQuery, parseSignedRequest, payloadMode, scopeOf, verifySignature } from './sigv4.js';
 import { errorDocument } from './xml.js';
 

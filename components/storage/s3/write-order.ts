@@ -36,30 +36,48 @@ export class KeyedQueue {
   }
 }
 
-/** Runs `fn(client)` holding the key's place in this gateway's queue and the key's DepSky lock. */
-export async function inWriteOrder<T>(
+/**
+ * Runs `fn(client)` holding the key's place in this gateway's queue and the key's DepSky lock, and resolves with
+ * its result as soon as it has one. The key is released afterwards, off the caller's path: first the write's late
+ * copies land (clouds still storing when the quorum answered, bounded by LATE_COPY_MS), so a later write's
+ * metadata is never overwritten by this one's on a slow cloud; then the lock files go. The next write of the key,
+ * here or on another gateway, starts after both.
+ */
+export function inWriteOrder<T>(
   queue: KeyedQueue,
   fresh: () => DepSkyClient,
   du: string,
   fn: (client: DepSkyClient) => Promise<T>,
 ): Promise<T> {
-  return queue.run(du, async () => {
-    const client = fresh();
-    const lock = await lockWithWait(client, du, {
-      leaseMs: WRITE_LEASE_MS,
-      deltaMs: WRITE_LOCK_DELTA_MS,
-      settleTicks: 0,
-      waitMs: WRITE_LOCK_WAIT_MS,
-    });
-    if (!lock.acquired) {
-      throw new TcError(StorageCode.locked, `${du} is being written by writer ${lock.holder.writer}`, {
-        exit: ExitCode.locked,
+  return new Promise<T>((resolve, reject) => {
+    void queue.run(du, async () => {
+      const client = fresh();
+      const lock = await lockWithWait(client, du, {
+        leaseMs: WRITE_LEASE_MS,
+        deltaMs: WRITE_LOCK_DELTA_MS,
+        settleTicks: 0,
+        waitMs: WRITE_LOCK_WAIT_MS,
+      }).catch((e: unknown) => {
+        reject(e);
+        return undefined;
       });
-    }
-    try {
-      return await fn(client);
-    } finally {
+      if (!lock) return;
+      if (!lock.acquired) {
+        reject(
+          new TcError(StorageCode.locked, `${du} is being written by writer ${lock.holder.writer}`, {
+            exit: ExitCode.locked,
+          }),
+        );
+        return;
+      }
+      try {
+        resolve(await fn(client));
+      } catch (e) {
+        reject(e);
+      }
+      await client.landed(du).catch(() => {});
+      // A failed unlock leaves lock files that expire with their lease (WRITE_LEASE_MS).
       await client.unlock(du).catch(() => {});
-    }
+    });
   });
 }

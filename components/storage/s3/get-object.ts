@@ -1,0 +1,73 @@
+/**
+ * GetObject, streamed: the DepSky read verifies segment after segment and each goes out as soon as it is
+ * verified, so the client receives data while later segments are still being fetched and the gateway never holds
+ * a whole object. The version and size are known before the first byte (they come from the signed metadata), so
+ * they go out as headers. A failure after the headers went out breaks the connection (handleS3), so a client
+ * never takes a short body for a whole one.
+ */
+import { Writable } from 'node:stream';
+import type { ReadHead } from '../client.js';
+import { requireKey, type S3Call, type S3Gateway } from './context.js';
+import { toS3Error } from './errors.js';
+import { duOf, objectHeaders, parseRange } from './objects.js';
+
+/**
+ * The bytes [first, last) of what is written to it, passed on to `res` with its backpressure. `done` fires once the
+ * window is complete, so a Range read can stop fetching the segments after it.
+ */
+class ResponseWindow extends Writable {
+  private pos = 0;
+  first = 0;
+  last = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly res: Writable,
+    private readonly done: () => void,
+  ) {
+    super();
+  }
+
+  get complete(): boolean {
+    return this.pos >= this.last;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    const from = Math.max(this.first - this.pos, 0);
+    const to = Math.min(this.last - this.pos, chunk.length);
+    this.pos += chunk.length;
+    if (this.complete) this.done();
+    if (to <= from || this.res.write(chunk.subarray(from, to))) cb();
+    else this.res.once('drain', () => cb());
+  }
+}
+
+export async function getObject(gw: S3Gateway, call: S3Call): Promise<void> {
+  const key = requireKey(call);
+  const du = duOf(gw, call.bucket!, key);
+  const stop = new AbortController();
+  const window = new ResponseWindow(call.res, () => stop.abort(new Error('range complete')));
+  // A client that goes away stops the read: no cloud keeps serving segments nobody will receive.
+  const gone = () => stop.abort(new Error('the client closed the connection'));
+  call.res.once('close', gone);
+  let length = 0;
+  const head = (h: ReadHead) => {
+    const range = call.req.headers.range ? parseRange(call.req.headers.range, h.size) : undefined;
+    window.first = range?.start ?? 0;
+    window.last = range?.end ?? h.size;
+    length = window.last - window.first;
+    call.res.writeHead(range ? 206 : 200, {
+      ...objectHeaders(du, h.version, length),
+      'x-amz-request-id': call.requestId,
+      ...(range ? { 'content-range': `bytes ${window.first}-${window.last - 1}/${h.size}` } : {}),
+    });
+  };
+  try {
+    await gw.client.getToStream(du, window, { signal: stop.signal, head });
+  } catch (e) {
+    if (!(window.complete && stop.signal.aborted)) throw toS3Error(e, key);
+  } finally {
+    call.res.off('close', gone);
+  }
+  call.res.end();
+  gw.onBytes('out', length);
+}
