@@ -35,7 +35,14 @@ export interface NodeRuntimeRef {
 }
 
 /** Where a fetched secret lands on the VM. */
-export type NodeSecretKind = 'spec' | 'node-key' | 'admin-token' | 'writer-key' | 'bucket-credentials';
+export type NodeSecretKind =
+  | 'spec'
+  | 'node-key'
+  | 'admin-token'
+  /** The control port's TLS key and certificate (runtime/control-tls.ts), one file. */
+  | 'control-tls'
+  | 'writer-key'
+  | 'bucket-credentials';
 
 export interface NodeSecretRef {
   kind: NodeSecretKind;
