@@ -10,7 +10,7 @@
  *   refuse the targets: a symmetric cut on loopback, without root or firewall rules. heal: `POST /admin/heal`.
  * Every action is recorded in the chaos journal; resume/heal undo it, and destroy removes the whole stack.
  */
-import { ExitCode, TcError } from '../kernel/errors.js';
+import { ExitCode, isTcError, TcError } from '../kernel/errors.js';
 import { adminTokenFor, controlEndpointOf, controlRequest } from '../runtime/control-client.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
 import { type Deployment, httpGet } from '../stacks/deployment.js';
@@ -143,7 +143,8 @@ export const failed = (node: string, action: ActionResult['action'], e: unknown)
   node,
   action,
   ok: false,
-  message: (e as Error).message ?? String(e),
+  // A TcError (no token for the node, a certificate that is not the pinned one) keeps its code for scripts.
+  message: isTcError(e) ? `${e.code} ${e.message}` : ((e as Error).message ?? String(e)),
 });
 
 /** Kill (held down) or pause the targets. */

@@ -142,7 +142,7 @@ describe.skipIf(!hasReplica)('chaos with per-node admin tokens', () => {
       expect(r.ok).toBe(false);
       const mine = r.results.find((x) => x.node === n.id)!;
       expect(mine.ok).toBe(false);
-      expect(mine.message).toContain(`no admin token for node ${n.id}`);
+      expect(mine.message).toContain(`TC328 no admin token for node ${n.id}`);
     } finally {
       await fs.rename(`${own}.away`, own);
       await fs.rename(`${shared}.away`, shared);

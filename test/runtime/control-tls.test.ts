@@ -18,7 +18,8 @@ import {
   generateControlTls,
   loadPin,
 } from '../../runtime/control-tls.js';
-import type { NodeSpec } from '../../runtime/node-spec.js';
+import type { NodeOutput, NodeSpec } from '../../runtime/node-spec.js';
+import { type Deployment, StatusPoller } from '../../stacks/deployment.js';
 import { makeCluster, REPO, spawnNode } from '../smr/cluster.js';
 import { rejectedTcError } from '../support/tc-error.js';
 
@@ -117,6 +118,20 @@ describe('control port over TLS (real node process)', () => {
         (e: NodeJS.ErrnoException) => e.code ?? e.message,
       );
       expect(plain).not.toMatch(/^answered/);
+
+      // `tclouds status` probes pin the certificate the outputs name (its file in the stack directory).
+      const certFile = path.join(c.stackDir, 'keys', `${spec.id}.control.crt`);
+      await fs.writeFile(certFile, tls.certPem);
+      const node: NodeOutput = { ...spec, cloud: spec.cloud, controlTls: { certFile, sha256: tls.sha256 } };
+      const dep: Deployment = {
+        outputs: { version: 1, stack: c.stack, target: 'aws', components: {} } as unknown as Deployment['outputs'],
+        stackDir: c.stackDir,
+        placement: { threat: 'byzantine-vm', keep: 'pm-majority', removal: false },
+      };
+      const probe = await new StatusPoller(dep, { timeoutMs: 5000 }).probeNode(node);
+      expect(probe.health).toMatchObject({ id: spec.id, status: 'ok' });
+      const impostor = { ...node, controlTls: { certFile, sha256: other.sha256 } };
+      expect((await new StatusPoller(dep, { timeoutMs: 5000 }).probeNode(impostor)).error).toMatch(/^TC324 /);
 
       // Still partitioned: neither refused request changed anything.
       const h = JSON.parse((await controlRequest(ep, '/health', { method: 'GET', timeoutMs: 5000 })).body);
