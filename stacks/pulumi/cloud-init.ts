@@ -3,9 +3,9 @@
  * node fetches at boot.
  *
  * Pure: no Pulumi import. User data holds nothing secret: where the node software and the pinned Node runtime
- * are and their SHA-256, and which secret store entries hold the node's spec, key and admin token (read by the
- * VM with its own identity at every start, see runtime/cloud-boot/). A spec change therefore never changes user
- * data, and user data may be shown in plans.
+ * are and their SHA-256, and which secret store entries hold the node's spec, key, admin token and control TLS
+ * key and certificate (read by the VM with its own identity at every start, see runtime/cloud-boot/). A spec
+ * change therefore never changes user data, and user data may be shown in plans.
  */
 
 import { existsSync, readFileSync } from 'node:fs';
