@@ -14,7 +14,7 @@ import https from 'node:https';
 import path from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { ExitCode, TcError } from '../kernel/errors.js';
-import { ControlPortCode, loadPin, type PinnedCert } from './control-tls.js';
+import { ControlPortCode, isLoopbackHost, loadPin, type PinnedCert } from './control-tls.js';
 import { readAdminToken } from './keys.js';
 import type { NodeOutput } from './node-spec.js';
 
@@ -74,12 +74,25 @@ function pinError(ep: ControlEndpoint, why: string): TcError {
   );
 }
 
+/** A token would leave this machine in clear: refused before any connection. */
+function plainTokenError(ep: ControlEndpoint): TcError {
+  return new TcError(
+    ControlPortCode.plainOnNetwork,
+    `node ${ep.id} (${ep.host}:${ep.controlPort}) has no pinned certificate: its admin token would cross the network in clear`,
+    {
+      exit: ExitCode.invalid,
+      hint: 'cloud nodes get a control certificate at deploy (outputs.json nodes[].controlTls); deploy again with this tclouds',
+    },
+  );
+}
+
 /** One request to a node's control port; resolves with any HTTP status, rejects on connection or pin failures. */
 export function controlRequest(
   ep: ControlEndpoint,
   path: string,
   opts: ControlRequestOptions,
 ): Promise<ControlResponse> {
+  if (opts.token !== undefined && !ep.tls && !isLoopbackHost(ep.host)) return Promise.reject(plainTokenError(ep));
   const data = opts.body === undefined ? '' : JSON.stringify(opts.body);
   const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(data) };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';

@@ -30,7 +30,10 @@ export const ControlPortCode = {
   pinMismatch: 'TC325',
   /** A node cannot load the TLS key and certificate its spec names (missing, damaged, or not the spec's). Exit 3. */
   nodeMaterial: 'TC326',
-  /** A spec binds the control port to a non-loopback address without TLS: the admin token would travel in clear. */
+  /**
+   * The admin token would travel in clear beyond loopback: a spec binds the control port to a non-loopback address
+   * without TLS (the node refuses to start), or a caller has no pinned certificate for a non-loopback node.
+   */
   plainOnNetwork: 'TC327',
   /** Neither the node's own admin token (keys/<node>.admin.token) nor the stack's (keys/admin.token) exists. Exit 4. */
   noAdminToken: 'TC328',

@@ -62,7 +62,7 @@ export const DeployCode = {
   controlPinMismatch: ControlPortCode.pinMismatch,
   /** A node cannot load the control TLS key and certificate its spec names. */
   controlTlsMaterial: ControlPortCode.nodeMaterial,
-  /** A node spec would serve the control port (and its admin token) in plain HTTP on a non-loopback address. */
+  /** The admin token would cross the network in clear (plain HTTP to or on a non-loopback address). */
   controlPlainOnNetwork: ControlPortCode.plainOnNetwork,
   /** Neither a node's own admin token nor the stack's exists in the stack directory. */
   noAdminToken: ControlPortCode.noAdminToken,

@@ -193,6 +193,18 @@ describe('control port over TLS (real node process)', () => {
     expect(r2.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
   });
 
+  it('a token for a non-loopback node without a pinned certificate is TC327: refused before any connection', async () => {
+    const err = await rejectedTcError(
+      controlRequest({ id: 'ledger-replica-0', host: '192.0.2.10', controlPort: 7199 }, '/admin/heal', {
+        token: 'f'.repeat(64),
+        body: {},
+        timeoutMs: 5000,
+      }),
+    );
+    expect(err.code).toBe('TC327');
+    expect(err.message).toContain('ledger-replica-0');
+  });
+
   it('a pinned certificate that is missing or replaced in the stack directory is TC324, naming the node', async () => {
     const c = await makeCluster({ n: 4 });
     const tls = generateControlTls('ledger-replica-0');
