@@ -1,9 +1,9 @@
 /**
  * What a cloud VM is told at boot, and nothing secret: where to fetch the node software (an artifact object of the
  * stack, checked against its SHA-256) and the pinned Node runtime, and which entries of the provider's secret
- * store hold its spec, key and admin token. The VM reads those with its own identity (AWS instance role, Azure
- * managed identity, GCP service account) at every start, so user data never carries a secret and a spec change
- * never changes user data (and so never replaces the VM).
+ * store hold its spec, key, admin token and control TLS. The VM reads those with its own identity (AWS instance
+ * role, Azure managed identity, GCP service account) at every start, so user data never carries a secret and a spec
+ * change never changes user data (and so never replaces the VM).
  *
  * The contract between the Pulumi programs (which create the objects, secrets and identities and fill these in)
  * and the boot script and node software on the VM (cloud-init.ts renders them; the node fetches what they name).
@@ -35,7 +35,14 @@ export interface NodeRuntimeRef {
 }
 
 /** Where a fetched secret lands on the VM. */
-export type NodeSecretKind = 'spec' | 'node-key' | 'admin-token' | 'writer-key' | 'bucket-credentials';
+export type NodeSecretKind =
+  | 'spec'
+  | 'node-key'
+  | 'admin-token'
+  /** The control port's TLS key and certificate (runtime/control-tls.ts), one file. */
+  | 'control-tls'
+  | 'writer-key'
+  | 'bucket-credentials';
 
 export interface NodeSecretRef {
   kind: NodeSecretKind;

@@ -3,9 +3,9 @@
  * node fetches at boot.
  *
  * Pure: no Pulumi import. User data holds nothing secret: where the node software and the pinned Node runtime
- * are and their SHA-256, and which secret store entries hold the node's spec, key and admin token (read by the
- * VM with its own identity at every start, see runtime/cloud-boot/). A spec change therefore never changes user
- * data, and user data may be shown in plans.
+ * are and their SHA-256, and which secret store entries hold the node's spec, key, admin token and control TLS
+ * key and certificate (read by the VM with its own identity at every start, see runtime/cloud-boot/). A spec
+ * change therefore never changes user data, and user data may be shown in plans.
  */
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +28,7 @@ export const VM_PATHS = {
   spec: '/run/tclouds/spec.json',
   keyFile: '/run/tclouds/node.key',
   adminTokenFile: '/run/tclouds/admin.token',
+  controlTlsFile: '/run/tclouds/control-tls.pem',
   writerKeyFile: '/run/tclouds/writer.key',
   bucketCredentialsFile: '/run/tclouds/bucket-credentials.json',
   dataDir: '/var/lib/tclouds/data',
@@ -41,6 +42,7 @@ export const SECRET_PATHS: Record<NodeSecretKind, string> = {
   spec: VM_PATHS.spec,
   'node-key': VM_PATHS.keyFile,
   'admin-token': VM_PATHS.adminTokenFile,
+  'control-tls': VM_PATHS.controlTlsFile,
   'writer-key': VM_PATHS.writerKeyFile,
   'bucket-credentials': VM_PATHS.bucketCredentialsFile,
 };
@@ -178,6 +180,8 @@ export function cloudNodeSpec(
   publicKeys: Record<string, string>,
   /** Ed25519 public keys of the SMR clients (request signatures), by client key id. */
   signingPublicKeys: Record<string, string> = {},
+  /** SHA-256 of the node's control certificate (its key and certificate arrive as the `control-tls` secret). */
+  controlTlsSha256?: string,
 ): NodeSpec {
   const comp = plan.components[node.component]!;
   const peers: PeerSpec[] = comp.nodes
@@ -218,5 +222,7 @@ export function cloudNodeSpec(
     publicKey: publicKeys[node.id] ?? '',
     config: node.config,
     adminTokenFile: VM_PATHS.adminTokenFile,
+    // The control port is reached over the internet: TLS with the node's own certificate, which callers pin.
+    ...(controlTlsSha256 ? { controlTls: { file: VM_PATHS.controlTlsFile, sha256: controlTlsSha256 } } : {}),
   };
 }

@@ -29,6 +29,7 @@ import { planDigest } from '../../components/plan.js';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../kernel/atomic-file.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
+import { controlTlsFilesOf } from '../../runtime/control-tls.js';
 import type { BucketOutput, ComponentOutput, DeploymentOutputs, NodeOutput } from '../../runtime/node-spec.js';
 import {
   hasSigningKey,
@@ -273,7 +274,16 @@ async function rollChangedSpecs(
     const nodes: Record<string, RolloutNode> = {};
     for (const o of Object.values(outputs.components).flatMap((c) => c.nodes)) {
       const token = keys.adminTokens[o.id];
-      if (token) nodes[o.id] = { id: o.id, host: o.host, controlPort: o.controlPort, token };
+      const tls = keys.controlTls[o.id];
+      // Pinned to the certificate made with the node's keys: the token crosses the internet only inside that TLS.
+      if (token)
+        nodes[o.id] = {
+          id: o.id,
+          host: o.host,
+          controlPort: o.controlPort,
+          token,
+          ...(tls ? { tls: { cert: tls.certPem, sha256: tls.sha256 } } : {}),
+        };
     }
     await rollCloudNodes(plan, nodes, decision.changed, {
       ...(ctx.maxUnavailable !== undefined ? { maxUnavailable: ctx.maxUnavailable } : {}),
@@ -606,6 +616,12 @@ interface StackBuckets {
   [key: string]: { cloud: string; name: string; region: string; endpoint: string; credentials?: unknown };
 }
 
+/** The certificate callers pin for a node's control port (its file beside the node's keys), when it has one. */
+function controlPinOf(stackDir: string, nodeId: string, keys: KeyMaterial): Pick<NodeOutput, 'controlTls'> {
+  const tls = keys.controlTls[nodeId];
+  return tls ? { controlTls: { certFile: controlTlsFilesOf(stackDir, nodeId).cert, sha256: tls.sha256 } } : {};
+}
+
 /** DeploymentOutputs of this target from the plan and the stack outputs; bucket credentials go to 0600 files. */
 async function buildOutputs(
   plan: Plan,
@@ -630,6 +646,7 @@ async function buildOutputs(
         cloud: n.cloud,
         domain: n.domain,
         controlPort: n.controlPort,
+        ...controlPinOf(ctx.stackDir, n.id, keys),
       }));
     const bucketOutputs: BucketOutput[] = [];
     for (const b of comp.buckets) {

@@ -5,7 +5,7 @@
  *   software (artifact locator and SHA-256, or a published package), the pinned Node runtime and the secret store
  *   entries; never a value that changes with the spec, so a spec change never changes user data.
  * - `secretFilesOf`: which secrets the node fetches and where each lands on the VM: spec, node key, its own admin
- *   token, and for storage gateways the writer key and the credentials of the buckets it writes to.
+ *   token, its control port's TLS key and certificate, and for storage gateways the writer key and the credentials of the buckets it writes to.
  * - `gatewayCredentialConfig`: how a gateway reaches each of its buckets (the provider identity of its own VM for
  *   buckets of its target; a credentials file from the secret store for buckets of other targets), written into
  *   the gateway's spec config beside the Azure account names the drivers need.
@@ -31,6 +31,7 @@ export function secretFilesOf(plan: Plan, node: PlannedNode): { kind: NodeSecret
     { kind: 'spec', path: SECRET_PATHS.spec },
     { kind: 'node-key', path: SECRET_PATHS['node-key'] },
     { kind: 'admin-token', path: SECRET_PATHS['admin-token'] },
+    { kind: 'control-tls', path: SECRET_PATHS['control-tls'] },
   ];
   if (isGateway(plan, node)) {
     files.push({ kind: 'writer-key', path: SECRET_PATHS['writer-key'] });

@@ -10,6 +10,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
+import { controlTlsFileText } from '../../runtime/control-tls.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
 import type { NodeSecretKind } from './boot-refs.js';
 import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
@@ -146,6 +147,7 @@ function specOf(
       hostOf,
       inputs.keys.publicKeys,
       inputs.keys.signingPublicKeys,
+      inputs.keys.controlTls[nodeId]?.sha256,
     );
     if (!isGateway(plan, me.node)) return spec;
     // Gateways: which identity or credentials file reaches each bucket, the buckets' cloud names, Azure accounts.
@@ -174,6 +176,10 @@ function nodeSecretsOf(
     if (kind === 'spec') return specOf(plan, model, inputs, publicIps, nodeId).apply(specText);
     if (kind === 'node-key') return pulumi.output(inputs.keys.privatePem[nodeId] ?? '');
     if (kind === 'admin-token') return pulumi.output(`${inputs.keys.adminTokens[nodeId] ?? ''}\n`);
+    if (kind === 'control-tls') {
+      const tls = inputs.keys.controlTls[nodeId];
+      return pulumi.output(tls ? controlTlsFileText(tls) : '');
+    }
     if (kind === 'writer-key') return pulumi.output(inputs.keys.writerPem[component] ?? '');
     const creds = bucketCredentialsOf(plan, component, model.provider, inputs.externalBucketCredentials);
     return pulumi.output(`${JSON.stringify(creds, null, 2)}\n`);

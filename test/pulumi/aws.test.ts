@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TcError } from '../../kernel/errors.js';
+import { fingerprintOf } from '../../runtime/control-tls.js';
 import { readSigningKey, signingPublicKeyFromString, signingPublicKeyOf } from '../../runtime/keys.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
 import { artifactBucketName } from '../../stacks/pulumi/aws-boot.js';
@@ -182,10 +183,11 @@ describe('AWS program (mock runtime)', () => {
       ['spec', 'arn:aws:mock:::ledger-replica-0-spec', '/run/tclouds/spec.json'],
       ['node-key', 'arn:aws:mock:::ledger-replica-0-node-key', '/run/tclouds/node.key'],
       ['admin-token', 'arn:aws:mock:::ledger-replica-0-admin-token', '/run/tclouds/admin.token'],
+      ['control-tls', 'arn:aws:mock:::ledger-replica-0-control-tls', '/run/tclouds/control-tls.pem'],
     ]);
     const secret = byName(run, 'aws:secretsmanager/secret:Secret', 'ledger-replica-0-spec').inputs;
     expect(secret).toMatchObject({ name: `tclouds/${plan.stack}/ledger-replica-0/spec`, region });
-    // The role's own policy: its three secrets and the artifact object, nothing else.
+    // The role's own policy: its own secrets and the artifact object, nothing else.
     const own = JSON.parse(
       String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy),
     );
@@ -196,6 +198,11 @@ describe('AWS program (mock runtime)', () => {
     expect(spec).toMatchObject({ id: 'ledger-replica-0', host: nodes['ledger-replica-0']!.privateIp });
     // Every peer sits in another AWS cloud: reached at its Elastic IP.
     for (const p of spec.peers) expect(p.host).toBe(nodes[p.id]!.publicIp);
+    // The control port is TLS with the node's own certificate: key and certificate arrive as one secret, and the
+    // spec names the certificate's SHA-256 (the node refuses to serve with any other).
+    const tls = secretValue(provider, run, 'ledger-replica-0', 'control-tls');
+    expect(tls).toMatch(/BEGIN PRIVATE KEY[\s\S]+BEGIN CERTIFICATE/);
+    expect(spec.controlTls).toEqual({ file: '/run/tclouds/control-tls.pem', sha256: fingerprintOf(tls) });
   });
 
   it("a spec change between two runs changes secret values, never a VM's user data", async () => {
@@ -263,6 +270,16 @@ describe('AWS program (mock runtime)', () => {
       expect(readFileSync(adminTokenFileOf(stackDir, n.id), 'utf8').trim()).toBe(keys.adminTokens[n.id]);
     }
     expect(new Set(Object.values(keys.adminTokens)).size).toBe(Object.keys(keys.adminTokens).length);
+    // Per-node control TLS: key 0600 and certificate beside the keys, stable across runs (a new one would restart
+    // every node), one certificate per node.
+    for (const n of plan.components.ledger!.nodes) {
+      expect(statSync(join(stackDir, 'keys', `${n.id}.control.key`)).mode & 0o777).toBe(0o600);
+      expect(fingerprintOf(readFileSync(join(stackDir, 'keys', `${n.id}.control.crt`), 'utf8'))).toBe(
+        keys.controlTls[n.id]!.sha256,
+      );
+    }
+    expect((await ensureKeys(plan, stackDir, provider)).controlTls).toEqual(keys.controlTls);
+    expect(new Set(Object.values(keys.controlTls).map((t) => t.sha256)).size).toBe(Object.keys(keys.controlTls).length);
     for (const n of plan.components.ledger!.nodes) {
       const text = userDataOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
       const spec = specOf(run, n.id);
@@ -274,7 +291,7 @@ describe('AWS program (mock runtime)', () => {
       for (const f of (parse(text) as { write_files: { path: string; content: string }[] }).write_files) {
         expect(Buffer.from(f.content, 'base64').toString('utf8')).not.toContain(pemBody);
       }
-      for (const kind of ['spec', 'node-key', 'admin-token'] as const)
+      for (const kind of ['spec', 'node-key', 'admin-token', 'control-tls'] as const)
         expect(secretValue(provider, run, n.id, kind)).not.toContain(pemBody);
     }
     // Storage gateways get no clientSigners (signatures are an SMR client option).

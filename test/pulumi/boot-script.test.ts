@@ -2,7 +2,8 @@
  * The rendered cloud-init of a real plan node, run as a program: its files written under a throwaway root, its
  * boot script run unprivileged with that root, the object store, instance metadata and secret store stood in for
  * on loopback, and `systemctl` by a script that runs the unit. The node must start from the installed files
- * (the real packed artifact, unpacked) and answer GET /health with the spec the stand-in secret store held.
+ * (the real packed artifact, unpacked) and answer GET /health with the spec the stand-in secret store held, over
+ * TLS with the certificate of its `control-tls` secret, to a client that pins that certificate.
  *
  * The Node runtime served is a tarball holding a link to the Node running this test, with its own checksum: the
  * pinned official tarball cannot be downloaded here (its constant is checked in cloud-init.test.ts).
@@ -12,12 +13,14 @@ import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlannedNode } from '../../components/plan-types.js';
+import { controlRequest } from '../../runtime/control-client.js';
+import { controlTlsFileText } from '../../runtime/control-tls.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
 import { packArtifact } from '../../stacks/pulumi/artifact.js';
 import type { BootValues, NodeSecretRef } from '../../stacks/pulumi/boot-refs.js';
 import { cloudNodeSpec, renderCloudInit, SECRET_PATHS } from '../../stacks/pulumi/cloud-init.js';
 import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
-import { freePort, waitHealthy } from '../smr/cluster.js';
+import { freePort } from '../smr/cluster.js';
 import { tempDir } from '../support/tmp.js';
 import {
   type CloudInitDoc,
@@ -100,13 +103,15 @@ afterAll(async () => {
 interface Booted {
   root: string;
   spec: NodeSpec;
+  /** The node's control certificate, as the operator's machine pins it. */
+  pin: { cert: string; sha256: string };
   doc: CloudInitDoc;
   ran: Ran;
 }
 
 /** Secret refs of a node in the provider's form, at their paths on the VM. */
 function refsOf(provider: 'aws' | 'gcp', nodeId: string): NodeSecretRef[] {
-  const kinds = ['spec', 'node-key', 'admin-token'] as const;
+  const kinds = ['spec', 'node-key', 'admin-token', 'control-tls'] as const;
   return kinds.map((kind) => ({
     kind,
     ref:
@@ -124,17 +129,32 @@ async function boot(provider: 'aws' | 'gcp', opts: { object?: string; nodeSha?: 
   const node: PlannedNode = plan.components.ledger!.nodes[0]!;
   const keys = ephemeralKeys(plan);
   const root = tempDir(`tc-boot-${provider}-`);
-  const base = cloudNodeSpec(plan, node, '127.0.0.1', () => '127.0.0.1', keys.publicKeys, keys.signingPublicKeys);
+  const tls = keys.controlTls[node.id]!;
+  const base = cloudNodeSpec(
+    plan,
+    node,
+    '127.0.0.1',
+    () => '127.0.0.1',
+    keys.publicKeys,
+    keys.signingPublicKeys,
+    tls.sha256,
+  );
   const spec: NodeSpec = {
     ...base,
     ports: { peer: await freePort('127.0.0.1'), client: await freePort('127.0.0.1') },
     controlPort: await freePort('127.0.0.1'),
     keyFile: join(root, SECRET_PATHS['node-key']),
     adminTokenFile: join(root, SECRET_PATHS['admin-token']),
+    controlTls: { file: join(root, SECRET_PATHS['control-tls']), sha256: tls.sha256 },
     dataDir: join(root, 'var/lib/tclouds/data'),
   };
   const secrets = refsOf(provider, node.id);
-  const values = [JSON.stringify(spec, null, 2), keys.privatePem[node.id]!, keys.adminTokens[node.id]!];
+  const values = [
+    JSON.stringify(spec, null, 2),
+    keys.privatePem[node.id]!,
+    keys.adminTokens[node.id]!,
+    controlTlsFileText(tls),
+  ];
   for (const [i, s] of secrets.entries()) stand.secrets.set(s.ref, values[i]!);
   const bucket = provider === 'aws' ? 'tclouds-demo-artifacts' : 'tclouds-demo-gcp';
   const v: BootValues = {
@@ -165,7 +185,24 @@ async function boot(provider: 'aws' | 'gcp', opts: { object?: string; nodeSha?: 
   const ran = await runBoot(doc, root, bin);
   const pidFile = join(root, 'run/tclouds-node.pid');
   if (existsSync(pidFile)) running.push(Number(readFileSync(pidFile, 'utf8')));
-  return { root, spec, doc, ran };
+  return { root, spec, pin: { cert: tls.certPem, sha256: tls.sha256 }, doc, ran };
+}
+
+/** Between two looks at a starting node. */
+const POLL_MS = 25;
+const START_TIMEOUT_MS = 60_000;
+
+/** GET /health over TLS pinned to the node's certificate until it says ok. */
+async function waitHealthy(b: Booted): Promise<Record<string, unknown>> {
+  const ep = { id: b.spec.id, host: b.spec.host, controlPort: b.spec.controlPort, tls: b.pin };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const r = await controlRequest(ep, '/health', { method: 'GET', timeoutMs: 2000 }).catch(() => undefined);
+    const h = r?.status === 200 ? (JSON.parse(r.body) as Record<string, unknown>) : undefined;
+    if (h?.status === 'ok') return h;
+    if (Date.now() > deadline) throw new Error(`${b.spec.id} did not answer /health over TLS`);
+    await new Promise((res) => setTimeout(res, POLL_MS));
+  }
 }
 
 /** `tclouds node fetch-secrets` of the installed app (async: the stand-ins answer from this process). */
@@ -198,14 +235,14 @@ describe('the rendered boot script, run as a program', () => {
     aws = await boot('aws');
     expect(aws.ran.code, aws.ran.stderr).toBe(0);
     expect(aws.ran.stderr).toContain(`node ${aws.spec.id} started`);
-    const health = await waitHealthy(aws.spec);
+    const health = await waitHealthy(aws);
     expect(health).toMatchObject({ id: aws.spec.id, status: 'ok' });
     // Installed from the artifact, started by the unit's ExecStart.
     expect(readFileSync(join(aws.root, 'systemctl.log'), 'utf8')).toBe(
       'daemon-reload\nenable --now tclouds-node.service\n',
     );
     expect(existsSync(join(aws.root, 'opt/tclouds/app/dist/commands/node/run.js'))).toBe(true);
-    for (const kind of ['spec', 'node-key', 'admin-token'] as const) {
+    for (const kind of ['spec', 'node-key', 'admin-token', 'control-tls'] as const) {
       expect(statSync(join(aws.root, SECRET_PATHS[kind])).mode & 0o777).toBe(0o600);
     }
     expect(JSON.parse(readFileSync(join(aws.root, SECRET_PATHS.spec), 'utf8'))).toEqual(aws.spec);
@@ -229,7 +266,7 @@ describe('the rendered boot script, run as a program', () => {
   it('GCP: the same boot with the metadata server token, GCS and Secret Manager', async () => {
     const gcp = await boot('gcp');
     expect(gcp.ran.code, gcp.ran.stderr).toBe(0);
-    expect(await waitHealthy(gcp.spec)).toMatchObject({ id: gcp.spec.id, status: 'ok' });
+    expect(await waitHealthy(gcp)).toMatchObject({ id: gcp.spec.id, status: 'ok' });
     expect(stand.seen).toContain('GET /gcs/storage/v1/b/tclouds-demo-gcp/o/node%2Ftclouds.tgz');
     const ref = refsOf('gcp', gcp.spec.id)[0]!.ref;
     stand.denied.add(ref);

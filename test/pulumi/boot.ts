@@ -117,7 +117,7 @@ function artifactReaders(provider: CloudProvider, run: MockRun): string[] {
 /**
  * The artifact exists with the test file's checksum in every VM's boot values; exactly the node identities may read
  * it; every node has its secrets (and gateways two more), each readable by its own identity alone, named in its boot
- * values; every node has its own admin token.
+ * values; every node has its own admin token and its own control TLS key and certificate.
  */
 export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, keys: KeyMaterial, sha256: string): void {
   const nodes = targetNodes(plan, provider);
@@ -134,6 +134,7 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
       'spec',
       'node-key',
       'admin-token',
+      'control-tls',
       ...(gateway ? (['writer-key', 'bucket-credentials'] as const) : []),
     ]);
     for (const s of boot.secrets) {
@@ -153,6 +154,10 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
     tokens.add(token);
     const spec = JSON.parse(secretValue(provider, run, n.id, 'spec'));
     expect(spec).toMatchObject({ id: n.id, keyFile: '/run/tclouds/node.key' });
+    // The control port's TLS: the node's own key and certificate, the one its spec names (and callers pin).
+    const tls = keys.controlTls[n.id]!;
+    expect(secretValue(provider, run, n.id, 'control-tls')).toBe(`${tls.keyPem.trimEnd()}\n${tls.certPem}`);
+    expect(spec.controlTls).toEqual({ file: '/run/tclouds/control-tls.pem', sha256: tls.sha256 });
     // The spec loader of the node accepts it, and a gateway's config parses as the gateway parses it.
     const loaded = NodeSpecSchema.safeParse(spec);
     expect(loaded.success, `${n.id}: ${loaded.error?.message}`).toBe(true);

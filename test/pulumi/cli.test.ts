@@ -62,7 +62,8 @@ describe('tclouds with --target aws', () => {
     // User data: boot values only (shown, nothing secret); the secrets are secret-store entries, hidden.
     for (const v of vms) expect(String(v.inputs.userData)).toMatch(/^#cloud-config\n/);
     const versions = summary.resources.filter((x) => x.type === 'aws:secretsmanager/secretVersion:SecretVersion');
-    expect(versions).toHaveLength(vms.length * 3 + 2 * 2); // gateways also get the writer key and bucket credentials
+    // Spec, node key, admin token, control TLS; gateways also get the writer key and bucket credentials.
+    expect(versions).toHaveLength(vms.length * 4 + 2 * 2);
     for (const v of versions) expect(v.inputs.secretString).toBe('[secret]');
     // The artifact (this build, packed), its checksum and its readers.
     const object = summary.resources.find((x) => x.type === 'aws:s3/bucketObjectv2:BucketObjectv2')!;

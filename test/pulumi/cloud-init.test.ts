@@ -40,7 +40,7 @@ const PROVIDERS = [
 ] as const;
 
 const SHA = 'ab'.repeat(32);
-const KINDS = ['spec', 'node-key', 'admin-token', 'writer-key', 'bucket-credentials'] as const;
+const KINDS = ['spec', 'node-key', 'admin-token', 'control-tls', 'writer-key', 'bucket-credentials'] as const;
 
 describe('renderCloudInit', () => {
   for (const p of PROVIDERS) {

@@ -240,11 +240,15 @@ function pemBody(pem: string): string {
 }
 
 /**
- * No user data holds a private key (PEM), a token (any node's admin token) or spec contents (the node's spec, its
+ * No user data holds a private key (PEM: node keys, writer keys, control TLS keys), a token (any node's admin token) or spec contents (the node's spec, its
  * peers, the public keys only specs carry): the VM fetches those from the secret store with its own identity.
  */
 function noSecretsInUserData(b: Built): void {
-  const pems = [...Object.values(b.keys.privatePem), ...Object.values(b.keys.writerPem)].map(pemBody);
+  const pems = [
+    ...Object.values(b.keys.privatePem),
+    ...Object.values(b.keys.writerPem),
+    ...Object.values(b.keys.controlTls).map((t) => t.keyPem),
+  ].map(pemBody);
   const tokens = Object.values(b.keys.adminTokens);
   for (const vm of ofType(b.run, VM_TYPE[b.provider])) {
     const where = `${b.label}: ${vm.name} user data`;

@@ -74,12 +74,13 @@ describe('boot values', () => {
 });
 
 describe('gateway credentials', () => {
-  it('secrets: spec, key, own token; gateways also the writer key (where the gateway looks) and bucket credentials', () => {
+  it('secrets: spec, key, own token, control TLS; gateways also the writer key (where the gateway looks) and bucket credentials', () => {
     const plan = gatewayPlan();
     expect(secretFilesOf(plan, plan.components.vault!.nodes[0]!)).toEqual([
       { kind: 'spec', path: '/run/tclouds/spec.json' },
       { kind: 'node-key', path: '/run/tclouds/node.key' },
       { kind: 'admin-token', path: '/run/tclouds/admin.token' },
+      { kind: 'control-tls', path: '/run/tclouds/control-tls.pem' },
       { kind: 'writer-key', path: '/run/tclouds/writer.key' },
       { kind: 'bucket-credentials', path: '/run/tclouds/bucket-credentials.json' },
     ]);
@@ -87,7 +88,7 @@ describe('gateway credentials', () => {
       clouds: { a: { provider: 'aws', region: 'eu-west-1' } },
       components: { ledger: { nodes: [{ cloud: 'a', domain: 0 }] } },
     });
-    expect(secretFilesOf(ledger, ledger.components.ledger!.nodes[0]!)).toHaveLength(3);
+    expect(secretFilesOf(ledger, ledger.components.ledger!.nodes[0]!)).toHaveLength(4);
   });
 
   it('own provider by identity, others by file; the Azure account of each container', () => {
