@@ -126,7 +126,7 @@ export class TrackerClients {
       case 'result':
         return this.result(h.job, h.part, h.replica);
       case 'cancel':
-        return { body: this.cancel(h.job) };
+        return { body: await this.cancel(h.job) };
     }
   }
 
@@ -208,7 +208,7 @@ export class TrackerClients {
       }
       job.syncs = [];
     }
-    this.tracker.act({ t: 'input', job: job.id, index, now: Date.now() });
+    await this.tracker.act({ t: 'input', job: job.id, index, now: Date.now() });
   }
 
   /**
@@ -254,7 +254,7 @@ export class TrackerClients {
     const content = createHash('sha256').update(module).update(job.digests.join(',')).digest('hex');
     job.moduleDigest = createHash('sha256').update(module).digest('hex');
     const awaitingInput = [...chunks.keys()].filter((i) => !job.received.has(i));
-    this.tracker.act(
+    await this.tracker.act(
       {
         t: 'submit',
         job: id,
@@ -338,7 +338,7 @@ export class TrackerClients {
     return { body: { worker: r.worker, attempt: r.attempt, replicas: done.length }, payload: data };
   }
 
-  private cancel(id: string): { job: string; state: string } {
+  private async cancel(id: string): Promise<{ job: string; state: string }> {
     const live = this.tracker.live.get(id);
     if (!live) {
       const rec = this.record(id);
@@ -349,7 +349,7 @@ export class TrackerClients {
       void this.tracker.store.remove(id);
       return { job: id, state: 'cancelled' };
     }
-    this.tracker.act({ t: 'cancel', job: id, now: Date.now() });
+    await this.tracker.act({ t: 'cancel', job: id, now: Date.now() });
     return { job: id, state: 'cancelled' };
   }
 }
