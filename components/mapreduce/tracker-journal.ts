@@ -25,8 +25,8 @@ import {
   write,
   writeSync,
 } from 'node:fs';
-import { promisify } from 'node:util';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Logger } from '../../runtime/role.js';
 import { type CoreConfig, type CoreSnapshot, SchedulerCore } from './core.js';
 import { applyInput, type CoreInput, CoreInputSchema } from './core-input.js';
