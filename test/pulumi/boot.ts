@@ -3,6 +3,7 @@
  * secret store entries named in its boot values) and who may read it, read from what the real program registered
  * with Pulumi's mock runtime.
  */
+import { parseSoftwareRecord, type SoftwareRecord } from '../../runtime/cloud-boot/software.js';
 import { expect } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
 import { StorageGatewayConfigSchema } from '../../components/storage/config.js';
@@ -36,6 +37,11 @@ export function principalOf(provider: CloudProvider, run: MockRun, nodeId: strin
 }
 
 /** The stored value of one node secret (tests only). */
+/** A node's software record (its `software` secret), parsed as the VM parses it. */
+export function softwareOf(provider: CloudProvider, run: MockRun, nodeId: string): SoftwareRecord {
+  return parseSoftwareRecord(secretValue(provider, run, nodeId, 'software'));
+}
+
 export function secretValue(provider: CloudProvider, run: MockRun, nodeId: string, kind: NodeSecretKind): string {
   const name = `${nodeId}-${kind}`;
   if (provider === 'aws') {
@@ -127,7 +133,8 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
   const tokens = new Set<string>();
   for (const n of nodes) {
     const boot = bootValuesOfVm(provider, byName(run, VM_TYPE[provider], n.id));
-    expect(boot).toMatchObject({ nodeId: n.id, provider, software: { sha256 } });
+    expect(boot).toMatchObject({ nodeId: n.id, provider });
+    expect(softwareOf(provider, run, n.id)).toMatchObject({ version: 1, artifact: { sha256 } });
     const gateway = n.role === 'gateway';
     const kinds = boot.secrets.map((s) => s.kind);
     expect(kinds).toEqual([
@@ -135,6 +142,7 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
       'node-key',
       'admin-token',
       ...(gateway ? (['writer-key', 'bucket-credentials'] as const) : []),
+      'software',
     ]);
     for (const s of boot.secrets) {
       expect(readersOfSecret(provider, run, n.id, s.kind), `${n.id} ${s.kind}`).toEqual([
