@@ -149,11 +149,13 @@ describe('AWS program (mock runtime)', () => {
     const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
     expect(vm.inputs).toMatchObject({
       iamInstanceProfile: 'ledger-replica-0-profile',
-      userDataReplaceOnChange: true,
       metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true },
     });
-    // The rendered cloud-init: the pinned Node runtime and the software by checksum, a unit under its own user.
+    // User data is the first boot's: a new build never replaces the VM (software-update.test.ts).
+    expect(vm.inputs.userDataReplaceOnChange).toBeUndefined();
+    expect(vm.options.ignoreChanges).toEqual(['userData']);
+    // The rendered cloud-init: the first boot's pinned Node runtime, the installer, a unit under its own user.
     const text = userDataOf(provider, vm);
     const doc = parse(text) as {
       users: { name: string; system: boolean }[];

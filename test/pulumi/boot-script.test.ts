@@ -139,19 +139,23 @@ interface Booted {
   doc: CloudInitDoc;
   ran: Ran;
   token: string;
-  /** The node's `software` secret ref in the stand-in store. */
+  /** The node's secret refs in the stand-in store (the `software` one last). */
+  refs: NodeSecretRef[];
   softwareRef: string;
 }
 
-/** Secret refs of a node in the provider's form, at their paths on the VM. */
-function refsOf(provider: 'aws' | 'gcp', nodeId: string): NodeSecretRef[] {
+/** Boots so far: each VM gets its own secret store entries (every boot is of the same plan node). */
+let boots = 0;
+
+/** Secret refs of a node in the provider's form, at their paths on the VM; `vm` tells the boots apart. */
+function refsOf(provider: 'aws' | 'gcp', nodeId: string, vm: number): NodeSecretRef[] {
   const kinds = ['spec', 'node-key', 'admin-token', 'software'] as const;
   return kinds.map((kind) => ({
     kind,
     ref:
       provider === 'aws'
-        ? `arn:aws:secretsmanager:eu-west-1:123456789012:secret:tclouds/demo/${nodeId}/${kind}-AbCdEf`
-        : `projects/demo-project/secrets/tclouds-demo-${nodeId}-${kind}`,
+        ? `arn:aws:secretsmanager:eu-west-1:123456789012:secret:tclouds/demo${vm}/${nodeId}/${kind}-AbCdEf`
+        : `projects/demo-project/secrets/tclouds-demo${vm}-${nodeId}-${kind}`,
     path: SECRET_PATHS[kind],
   }));
 }
@@ -172,7 +176,7 @@ async function boot(provider: 'aws' | 'gcp', opts: { object?: string; nodeSha?: 
     adminTokenFile: join(root, SECRET_PATHS['admin-token']),
     dataDir: join(root, 'var/lib/tclouds/data'),
   };
-  const secrets = refsOf(provider, node.id);
+  const secrets = refsOf(provider, node.id, ++boots);
   const bucket = provider === 'aws' ? 'tclouds-demo-artifacts' : 'tclouds-demo-gcp';
   const scheme = provider === 'aws' ? 's3' : 'gs';
   const software = record(`${scheme}://${bucket}/node/${opts.object ?? 'tclouds.tgz'}`, artifact.sha256);
@@ -201,7 +205,7 @@ async function boot(provider: 'aws' | 'gcp', opts: { object?: string; nodeSha?: 
   });
   roots.push(root);
   const ran = await runBoot(doc, root, bin);
-  return { root, spec, doc, ran, token: keys.adminTokens[node.id]!, softwareRef: secrets[3]!.ref };
+  return { root, spec, doc, ran, token: keys.adminTokens[node.id]!, refs: secrets, softwareRef: secrets[3]!.ref };
 }
 
 /** The text of a `software` secret, as a deploy writes it: an artifact of the stand-in store and the runtime. */
@@ -300,7 +304,7 @@ describe('the rendered boot script, run as a program', () => {
 
   it('AWS: a refused secret stops the start with TC408 and names the permission to grant', async () => {
     expect(aws).toBeDefined();
-    const ref = refsOf('aws', aws.spec.id)[1]!.ref;
+    const ref = aws.refs[1]!.ref;
     stand.denied.add(ref);
     const r = await fetchSecretsCli(aws);
     stand.denied.delete(ref);
@@ -315,7 +319,7 @@ describe('the rendered boot script, run as a program', () => {
     expect(gcp.ran.code, gcp.ran.stderr).toBe(0);
     expect(await waitHealthy(gcp.spec)).toMatchObject({ id: gcp.spec.id, status: 'ok' });
     expect(stand.seen).toContain('GET /gcs/storage/v1/b/tclouds-demo-gcp/o/node%2Ftclouds.tgz');
-    const ref = refsOf('gcp', gcp.spec.id)[0]!.ref;
+    const ref = gcp.refs[0]!.ref;
     stand.denied.add(ref);
     const r = await fetchSecretsCli(gcp);
     stand.denied.delete(ref);
