@@ -31,7 +31,9 @@ async function main(): Promise<void> {
     const r = await installSoftware(boot, record);
     const was = r.previous ? `, kept ${r.previous.software} for a rollback` : '';
     process.stdout.write(
-      r.changed ? `installed ${r.current.software} on ${r.current.runtime}${was}\n` : `${r.current.software} is installed\n`,
+      r.changed
+        ? `installed ${r.current.software} on ${r.current.runtime}${was}\n`
+        : `${r.current.software} is installed\n`,
     );
   } catch (e) {
     if (e instanceof TcError) {

@@ -31,9 +31,13 @@ export interface ArtifactWanted {
 }
 
 function fail(boot: BootFile, locator: string, why: string, hint: string): TcError {
-  return new TcError(NodeCode.artifactFetchFailed, `${boot.provider}: cannot download the node software ${locator} (${why})`, {
-    hint,
-  });
+  return new TcError(
+    NodeCode.artifactFetchFailed,
+    `${boot.provider}: cannot download the node software ${locator} (${why})`,
+    {
+      hint,
+    },
+  );
 }
 
 function locate(boot: BootFile, locator: string): Located {
@@ -114,7 +118,12 @@ async function saveVerified(boot: BootFile, got: Attempted, out: string, a: Arti
   } catch (e) {
     await fh.close();
     await fs.rm(tmp, { force: true });
-    throw fail(boot, a.locator, `download cut: ${(e as Error).message}`, "check the VM's outbound access and retry the boot");
+    throw fail(
+      boot,
+      a.locator,
+      `download cut: ${(e as Error).message}`,
+      "check the VM's outbound access and retry the boot",
+    );
   }
   await fh.close();
   const digest = hash.digest('hex');

@@ -151,9 +151,13 @@ async function fetchRuntime(rt: SoftwareRecord['nodeRuntime'], out: string): Pro
   const got = await fetchWithRetry(rt.url, () => ({}), DOWNLOAD_TIMEOUT_MS);
   if (!got.response?.ok) {
     await got.response?.body?.cancel();
-    throw new TcError(SoftwareCode.runtimeFetchFailed, `cannot download Node ${rt.version} from ${rt.url} (${describe(got)})`, {
-      hint: "the VM needs outbound HTTPS to nodejs.org; the runtime installed before stays in use",
-    });
+    throw new TcError(
+      SoftwareCode.runtimeFetchFailed,
+      `cannot download Node ${rt.version} from ${rt.url} (${describe(got)})`,
+      {
+        hint: 'the VM needs outbound HTTPS to nodejs.org; the runtime installed before stays in use',
+      },
+    );
   }
   const bytes = Buffer.from(await got.response.arrayBuffer());
   const digest = createHash('sha256').update(bytes).digest('hex');
@@ -189,7 +193,8 @@ async function ensureApp(boot: BootFile, l: Layout, r: SoftwareRecord, runtime: 
   if (existsSync(path.join(root, 'bin', 'run.js'))) return root;
   const hasRunJs = (dir: string) => {
     const inside = r.artifact ? dir : path.join(dir, 'node_modules', 'tclouds');
-    if (!existsSync(path.join(inside, 'bin', 'run.js'))) throw installFailed('the node software', 'it has no bin/run.js');
+    if (!existsSync(path.join(inside, 'bin', 'run.js')))
+      throw installFailed('the node software', 'it has no bin/run.js');
   };
   if (r.artifact) {
     const file = path.join(l.downloads, `${softwareId(r)}.tgz`);

@@ -1,7 +1,8 @@
 /**
  * Which cloud nodes a deploy restarts. A node reads its spec from the secret store at every start, so `pulumi up`
  * updating a spec secret changes nothing on the VM until the node restarts; the deploy then restarts exactly the
- * nodes whose spec or other secrets (key, admin token, writer key, bucket credentials) changed, through rollout.ts.
+ * nodes whose spec or other secrets (key, admin token, writer key, bucket credentials, the software record: a new
+ * build or runtime) changed, through rollout.ts.
  * What "changed" means is kept per target in `<stackDir>/pulumi/<target>.spec-digests.json`: the SHA-256 of what
  * each node was last (re)started with, its spec and secrets in a fixed order (the program outputs the new ones as
  * `specDigests`; each value hashed holds a random key or token, so the digest reveals none of them).

@@ -23,9 +23,9 @@ import {
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlannedNode } from '../../components/plan-types.js';
+import type { Installed } from '../../runtime/cloud-boot/software.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
 import { packArtifact } from '../../stacks/pulumi/artifact.js';
-import type { Installed } from '../../runtime/cloud-boot/software.js';
 import type { BootValues, NodeSecretRef, SoftwareRecord } from '../../stacks/pulumi/boot-refs.js';
 import { cloudNodeSpec, renderCloudInit, SECRET_PATHS } from '../../stacks/pulumi/cloud-init.js';
 import { ephemeralKeys } from '../../stacks/pulumi/keys.js';

@@ -3,10 +3,10 @@
  * secret store entries named in its boot values) and who may read it, read from what the real program registered
  * with Pulumi's mock runtime.
  */
-import { parseSoftwareRecord, type SoftwareRecord } from '../../runtime/cloud-boot/software.js';
 import { expect } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
 import { StorageGatewayConfigSchema } from '../../components/storage/config.js';
+import { parseSoftwareRecord, type SoftwareRecord } from '../../runtime/cloud-boot/software.js';
 import { NodeSpecSchema } from '../../runtime/spec-file.js';
 import type { NodeSecretKind } from '../../stacks/pulumi/boot-refs.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';

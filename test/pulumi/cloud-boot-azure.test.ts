@@ -57,7 +57,10 @@ describe('Azure boot fetchers', () => {
   it('downloads the blob with a storage token and checks it; reads Key Vault with a vault token into 0600 files', async () => {
     const out = join(dir, 'cache', 'tclouds.tgz');
     const boot = bootFile();
-    expect(await fetchArtifact(boot, wanted('tclouds.tgz'), out)).toEqual({ bytes: artifact.length, sha256: sha256(artifact) });
+    expect(await fetchArtifact(boot, wanted('tclouds.tgz'), out)).toEqual({
+      bytes: artifact.length,
+      sha256: sha256(artifact),
+    });
     expect(readFileSync(out)).toEqual(artifact);
     const written = await fetchSecrets(boot);
     expect(written.map((w) => w.kind)).toEqual(['spec', 'admin-token']);

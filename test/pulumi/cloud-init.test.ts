@@ -39,7 +39,6 @@ const PROVIDERS = [
   },
 ] as const;
 
-const SHA = 'ab'.repeat(32);
 const KINDS = ['spec', 'node-key', 'admin-token', 'writer-key', 'bucket-credentials', 'software'] as const;
 
 describe('renderCloudInit', () => {
@@ -107,7 +106,12 @@ describe('renderCloudInit', () => {
   }
 
   it('the runtime of the first boot for the VM architecture', () => {
-    const text = renderCloudInit({ nodeId: 'n-0', provider: 'gcp', nodeRuntime: pinnedNodeRuntime('arm64'), secrets: [] });
+    const text = renderCloudInit({
+      nodeId: 'n-0',
+      provider: 'gcp',
+      nodeRuntime: pinnedNodeRuntime('arm64'),
+      secrets: [],
+    });
     expect(text).toContain(`NODE_SHA256=${NODE_LINUX_ARM64_SHA256}\n`);
   });
 

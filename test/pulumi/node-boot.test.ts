@@ -8,10 +8,10 @@ import { storageAccountName } from '../../stacks/pulumi/names.js';
 import {
   bootNotes,
   bootValuesOf,
-  softwareRecordOf,
   bucketCredentialsOf,
   gatewayCredentialConfig,
   secretFilesOf,
+  softwareRecordOf,
 } from '../../stacks/pulumi/node-boot.js';
 import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { handPlan } from './plans.js';
@@ -56,7 +56,13 @@ function thrownCode(f: () => unknown): string | undefined {
 describe('boot values', () => {
   it('the runtime of the first boot and the secret refs as given; no software (a new build changes none of it)', () => {
     const v = bootValuesOf('n-0', 'aws', pinnedNodeRuntime(), { region: 'eu-west-1', secrets });
-    expect(v).toEqual({ nodeId: 'n-0', provider: 'aws', region: 'eu-west-1', nodeRuntime: pinnedNodeRuntime(), secrets });
+    expect(v).toEqual({
+      nodeId: 'n-0',
+      provider: 'aws',
+      region: 'eu-west-1',
+      nodeRuntime: pinnedNodeRuntime(),
+      secrets,
+    });
   });
 
   it('the software record: the artifact locator and checksum, or the package; the runtime; never the local path', () => {
@@ -74,7 +80,11 @@ describe('boot values', () => {
     expect(() => softwareRecordOf({ artifact: { path: 'x', sha256 } }, pinnedNodeRuntime(), undefined)).toThrow(
       /no locator/,
     );
-    for (const bad of [{ ...r, artifact: { locator: 's3://b/$(id)', sha256 } }, { ...r, package: 'x@1' }, { version: 2 }]) {
+    for (const bad of [
+      { ...r, artifact: { locator: 's3://b/$(id)', sha256 } },
+      { ...r, package: 'x@1' },
+      { version: 2 },
+    ]) {
       expect(thrownCode(() => parseSoftwareRecord(JSON.stringify(bad)))).toBe('TC371');
     }
   });

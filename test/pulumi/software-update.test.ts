@@ -6,12 +6,12 @@
  * SHA-256 before and after. Real programs under Pulumi's mock runtime.
  */
 import { describe, expect, it } from 'vitest';
-import type { PreviewResource } from '../../stacks/realizer.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
 import { ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import type { MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { markSoftwareUpdates, SOFTWARE_RESTART, softwareChanges } from '../../stacks/pulumi/software-diff.js';
+import type { PreviewResource } from '../../stacks/realizer.js';
 import { secretValue, softwareOf } from './boot.js';
 import { ofType, runPlan, targetNodes, testArtifact, VM_TYPE } from './graph.js';
 import { compileText, denseTopology } from './plans.js';
