@@ -271,10 +271,9 @@ export async function installSoftware(boot: BootFile, r: SoftwareRecord): Promis
   // Both are complete on disk: only now does anything in use change, one rename per link.
   await switchLink(l.node, runtime);
   await switchLink(l.app, app);
-  const installed: Installed = {
-    current: wanted,
-    ...(before?.current && !same(before.current) ? { previous: before.current } : {}),
-  };
+  // The version in use before stays for a rollback (a repaired link of the same version keeps the older one).
+  const previous = same(before?.current) ? before?.previous : before?.current;
+  const installed: Installed = { current: wanted, ...(previous ? { previous } : {}) };
   await fs.writeFile(`${l.installed}.tmp`, `${JSON.stringify(installed, null, 2)}\n`);
   await fs.rename(`${l.installed}.tmp`, l.installed);
   await prune(l, installed);
