@@ -447,7 +447,7 @@ describe('destroy and outputs', () => {
     expect(events.some((e) => e.id === 'rollout')).toBe(false); // first deploy: every VM boots with its spec
     await createPulumiRealizer('aws', { artifact, engine: withDigests({ [n0]: 'a', [n1]: 'c' }) }).deploy(plan, ctx());
     const note = events.find((e) => e.id === 'rollout');
-    expect(note?.message).toContain(`1 node (${n1}) got a new spec and was not restarted`);
+    expect(note?.message).toContain(`1 node (${n1}) got a new spec or software and was not restarted`);
     expect(note?.message).toContain('clients.cidrs');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [n0]: 'a', [n1]: 'b' });
   });
