@@ -196,16 +196,18 @@ function instance(
       ...(placementGroup ? { placementGroup: placementGroup.name, placementPartitionNumber: m.slot } : {}),
       ...(host ? { hostId: host.id, tenancy: 'host' } : {}),
       iamInstanceProfile: on.profile.name,
-      // Boot values only: they change with the software or the pinned runtime, never with the spec (a secret).
+      // Boot values only (secret store refs, the first boot's runtime and installer): neither a spec nor a build
+      // changes them; both reach the node through its secrets at its next start (rolled by deploy, rollout.ts).
       userData: on.userData,
-      // cloud-init runs once per instance: new software needs a new instance to take effect.
-      userDataReplaceOnChange: true,
       // IMDSv2 only, one hop: containers on the VM cannot take the instance role (it reads the node's secrets).
       metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true, volumeSize: 20, volumeType: 'gp3' },
       tags: env.tags({ Name: m.node.id, 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    { parent: on.parent },
+    // cloud-init reads user data once, at the first boot: a change to it (a newer installer or first-boot runtime
+    // of a later tclouds) could only take effect by replacing the VM, which would take its whole group down at
+    // once. New VMs get the current one; running ones keep theirs and take every update from their secrets.
+    { parent: on.parent, ignoreChanges: ['userData'] },
   );
 }
 

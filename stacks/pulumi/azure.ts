@@ -263,7 +263,7 @@ function virtualMachine(
       osProfile: {
         computerName: m.node.id.slice(0, 63),
         adminUsername: ADMIN_USER,
-        // Boot values only (Azure: never secrets in customData); unchanged by a spec change.
+        // Boot values only (Azure: never secrets in customData); unchanged by a spec change or a new build.
         customData: on.userData.apply((s) => Buffer.from(s, 'utf8').toString('base64')),
         linuxConfiguration: {
           disablePasswordAuthentication: true,
@@ -282,8 +282,10 @@ function virtualMachine(
       },
       tags: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    // `version: latest` is resolved when the VM is created; a newer image must never replace it.
-    { parent: on.parent, replaceOnChanges: ['osProfile.customData'], ignoreChanges: ['storageProfile.imageReference'] },
+    // `version: latest` is resolved when the VM is created; a newer image must never replace it. customData is read
+    // once, at the first boot (Azure cannot change it on a VM): new VMs get the current one, running ones keep
+    // theirs and take every update, the software included, from their secrets at their next start.
+    { parent: on.parent, ignoreChanges: ['storageProfile.imageReference', 'osProfile.customData'] },
   );
 }
 

@@ -37,6 +37,7 @@ export const PulumiCode = {
   artifactPackFailed: 'TC365',
   /** `--node-package` is not an exact `name@version` (it is written into every VM's boot values). Exit 2. */
   badNodePackage: 'TC370',
+  // TC371-TC374: the software installer on the VM (it runs below stacks/): `SoftwareCode` in runtime/codes.ts.
 } as const;
 export type PulumiCodeValue = (typeof PulumiCode)[keyof typeof PulumiCode];
 

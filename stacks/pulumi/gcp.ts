@@ -184,7 +184,9 @@ function instance(
       serviceAccount: { email: on.identity.email, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
       labels: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    { parent: on.parent, ignoreChanges: ['bootDisk.initializeParams.image'] },
+    // user-data is read once, at the first boot: an update in place would change nothing on the VM (running ones
+    // take every update, the software included, from their secrets at their next start).
+    { parent: on.parent, ignoreChanges: ['bootDisk.initializeParams.image', 'metadata["user-data"]'] },
   );
 }
 

@@ -50,6 +50,7 @@ import type { ProgramInputs, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
 import type { RolloutNode } from './rollout.js';
 import { type ArtifactSource, publishedPackage } from './software.js';
+import { type DeployedSoftware, markSoftwareUpdates, softwareChanges } from './software-diff.js';
 import { rolloutDecision, type SpecDigests, unreachableNote } from './spec-digests.js';
 import {
   clearImagePins,
@@ -154,8 +155,9 @@ async function previewTarget(
   // The same pack a deploy makes, in a throwaway directory: the plan shows the checksum the VMs would check.
   const outDir = await fs.mkdtemp(join(tmpdir(), 'tclouds-artifact-'));
   let run: Awaited<ReturnType<typeof runUnderMocks>>;
+  let software: SoftwareInput;
   try {
-    const software = await softwareOf(cloud, ctx, outDir);
+    software = await softwareOf(cloud, ctx, outDir);
     const program = createProgram(
       plan,
       provider,
@@ -180,13 +182,20 @@ async function previewTarget(
     inputs: displayInputs(r.inputs),
     op: 'create',
   }));
+  // A new build or runtime for nodes already deployed: their VMs stay, their software secret changes (rolled).
+  const deployedPlan = readJson<Plan>(files(ctx.stackDir, target).plan);
+  const deployedIds = new Set(Object.values(deployedPlan?.components ?? {}).flatMap((c) => c.nodes.map((n) => n.id)));
+  const deployedSoftware = readJson<DeployedSoftware>(files(ctx.stackDir, target).software) ?? undefined;
+  const changes = softwareChanges(deployedSoftware, { ...software, nodeRuntime: pinnedNodeRuntime() });
+  markSoftwareUpdates(resources, changes, (t) => VM_TYPES.has(t), deployedIds);
   for (const r of resources) {
     ctx.onEvent({
       kind: VM_TYPES.has(r.type) ? 'node' : 'resource',
       id: r.name,
       type: r.type,
       state: 'pending',
-      op: 'create',
+      op: r.op,
+      ...(r.restart ? { message: r.restart } : {}),
     });
   }
   const notes = [
@@ -233,7 +242,8 @@ async function deployTarget(
     if (ctx.refreshImages) await clearImagePins(ctx.stackDir, target);
     const images = readImagePins(ctx.stackDir, target);
     const software = await softwareOf(cloud, ctx, files(ctx.stackDir, target).artifactDir);
-    await writeJsonAtomic(files(ctx.stackDir, target).software, software, { mkdir: true });
+    const shipped: DeployedSoftware = { ...software, nodeRuntime: pinnedNodeRuntime() };
+    await writeJsonAtomic(files(ctx.stackDir, target).software, shipped, { mkdir: true });
     const inputs = programInputs(plan, ctx.stackDir, target, keys, { retainData: true, software, nameSuffix, images });
     for (const note of droppedBucketNotes(ctx.stackDir, target, plan))
       ctx.onEvent({ kind: 'log', id: 'keep-data', state: 'done', message: note });

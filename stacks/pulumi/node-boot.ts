@@ -1,11 +1,14 @@
 /**
  * What a cloud node is given, split by who may see it. Pure: no Pulumi import, no I/O.
  *
- * - `bootValuesOf`: the node's BootValues (boot-refs.ts), the only thing its user data carries. It names the
- *   software (artifact locator and SHA-256, or a published package), the pinned Node runtime and the secret store
- *   entries; never a value that changes with the spec, so a spec change never changes user data.
+ * - `bootValuesOf`: the node's BootValues (boot-refs.ts), the only thing its user data carries: the secret store
+ *   entries and the runtime of its first boot; never a value that changes with the spec or the build, so neither
+ *   changes user data.
  * - `secretFilesOf`: which secrets the node fetches and where each lands on the VM: spec, node key, its own admin
- *   token, its control port's TLS key and certificate, and for storage gateways the writer key and the credentials of the buckets it writes to.
+ *   token, its control port's TLS key and certificate, for storage gateways the writer key and the credentials of
+ *   the buckets it writes to, and its software record (`softwareRecordOf`: the artifact locator and SHA-256 or the
+ *   published package, and the pinned Node runtime), which the VM installs before every start. Being a secret of
+ *   the node, a new build changes the node's digest (spec-digests.ts) and is rolled like a new spec.
  * - `gatewayCredentialConfig`: how a gateway reaches each of its buckets (the provider identity of its own VM for
  *   buckets of its target; a credentials file from the secret store for buckets of other targets), written into
  *   the gateway's spec config beside the Azure account names the drivers need.
@@ -16,7 +19,7 @@ import type {
   BucketCredentialsFile,
   CredentialSource,
 } from '../../components/storage/cloud-credentials/source.js';
-import type { BootValues, NodeRuntimeRef, NodeSecretKind, NodeSecretRef } from './boot-refs.js';
+import type { BootValues, NodeRuntimeRef, NodeSecretKind, NodeSecretRef, SoftwareRecord } from './boot-refs.js';
 import { SECRET_PATHS } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { containerName, globalBucketName, storageAccountName } from './names.js';
@@ -25,7 +28,10 @@ import type { SoftwareInput } from './program-env.js';
 /** How a gateway reaches each bucket, and its `bucket-credentials` secret: shapes the storage gateway reads. */
 export type { BucketCredentialEntry, CredentialSource };
 
-/** The secrets one node fetches at boot, in a fixed order. Gateways (nodes that write buckets) get two more. */
+/**
+ * The secrets one node fetches at boot, in a fixed order (the software record last). Gateways (nodes that write
+ * buckets) get two more.
+ */
 export function secretFilesOf(plan: Plan, node: PlannedNode): { kind: NodeSecretKind; path: string }[] {
   const files: { kind: NodeSecretKind; path: string }[] = [
     { kind: 'spec', path: SECRET_PATHS.spec },
@@ -37,6 +43,7 @@ export function secretFilesOf(plan: Plan, node: PlannedNode): { kind: NodeSecret
     files.push({ kind: 'writer-key', path: SECRET_PATHS['writer-key'] });
     files.push({ kind: 'bucket-credentials', path: SECRET_PATHS['bucket-credentials'] });
   }
+  files.push({ kind: 'software', path: SECRET_PATHS.software });
   return files;
 }
 
@@ -54,33 +61,39 @@ export function isGateway(plan: Plan, node: PlannedNode): boolean {
 /** The secret store entries of a node, resolved (refs are provider ids: ARN, Key Vault secret id, GCP name). */
 export interface ResolvedBootRefs {
   region?: string;
-  artifactLocator?: string;
   secrets: NodeSecretRef[];
 }
 
-/** The BootValues of one node. Throws if the software is an artifact and no locator was given. */
+/** The BootValues of one node: no software in them (that is the `software` secret). */
 export function bootValuesOf(
   nodeId: string,
   provider: CloudProvider,
-  software: SoftwareInput,
   nodeRuntime: NodeRuntimeRef,
   refs: ResolvedBootRefs,
 ): BootValues {
-  let ref: BootValues['software'];
-  if ('artifact' in software) {
-    if (!refs.artifactLocator) throw new Error(`boot values of ${nodeId}: the artifact has no locator`);
-    ref = { locator: refs.artifactLocator, sha256: software.artifact.sha256 };
-  } else {
-    ref = { packageSpec: software.packageSpec };
-  }
   return {
     nodeId,
     provider,
     ...(refs.region ? { region: refs.region } : {}),
-    software: ref,
     nodeRuntime,
     secrets: refs.secrets.map((s) => ({ kind: s.kind, ref: s.ref, path: s.path })),
   };
+}
+
+/**
+ * The software record of a node (its `software` secret). Throws if the software is an artifact and no locator
+ * was given (the provider names its artifact object).
+ */
+export function softwareRecordOf(
+  software: SoftwareInput,
+  nodeRuntime: NodeRuntimeRef,
+  artifactLocator: string | undefined,
+): SoftwareRecord {
+  if ('artifact' in software) {
+    if (!artifactLocator) throw new Error('software record: the artifact has no locator');
+    return { version: 1, artifact: { locator: artifactLocator, sha256: software.artifact.sha256 }, nodeRuntime };
+  }
+  return { version: 1, package: software.packageSpec, nodeRuntime };
 }
 
 const IDENTITY_SOURCE: Record<CloudProvider, CredentialSource> = {

@@ -29,7 +29,7 @@ export type SoftwareInput = { artifact: ArtifactFile } | { packageSpec: string }
 export interface ProgramInputs {
   keys: KeyMaterial;
   software: SoftwareInput;
-  /** The pinned Node runtime every VM installs before the software. */
+  /** The pinned Node runtime: the one the software record names, and the one a new VM's first boot installs. */
   nodeRuntime: NodeRuntimeRef;
   /** Addresses of nodes realized by other targets (node id -> IP), from their deployments. */
   externalHosts: Record<string, string>;
@@ -113,13 +113,14 @@ export interface ProgramEnv {
   /** Static public address of every node of the target (filled by the provider before firewalls and VMs). */
   publicIps: Map<string, pulumi.Output<string>>;
   /**
-   * What the node reads from the secret store at boot (spec, key, admin token; for gateways also the writer key and
-   * bucket credentials), each value a Pulumi secret. The provider stores each in an entry only the node may read.
+   * What the node reads from the secret store at every start (spec, key, admin token; for gateways also the writer
+   * key and bucket credentials; its software record, naming `artifactLocator` when the software is the artifact),
+   * each value a Pulumi secret. The provider stores each in an entry only the node may read.
    */
-  nodeSecrets(nodeId: string): NodeSecretValue[];
+  nodeSecrets(nodeId: string, artifactLocator?: pulumi.Input<string>): NodeSecretValue[];
   /**
-   * The node's user data: its BootValues only (software ref and checksum, pinned runtime, secret store refs),
-   * nothing secret. Built from names that do not depend on the spec, so a spec change never changes it.
+   * The node's user data: its BootValues only (first-boot runtime, secret store refs), nothing secret. Built from
+   * names that change with neither the spec nor the build, so neither changes it.
    */
   userData(nodeId: string, refs: NodeBootRefs): pulumi.Output<string>;
   /** IPv4 / IPv6 source ranges of a rule (peer addresses as /32 or /128). */
@@ -134,12 +135,10 @@ export interface NodeSecretValue {
   value: pulumi.Output<string>;
 }
 
-/** What the provider created for a node's boot: its secret store entries and, with an artifact, its locator. */
+/** What the provider created for a node's boot: its secret store entries. */
 export interface NodeBootRefs {
   /** AWS: the region of the node's Secrets Manager entries. */
   region?: string;
-  /** The artifact object in the provider's form (boot-refs.ts); absent when a published package is installed. */
-  artifactLocator?: pulumi.Input<string>;
   secrets: { kind: NodeSecretKind; path: string; ref: pulumi.Input<string> }[];
 }
 

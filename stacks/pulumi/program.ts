@@ -17,7 +17,6 @@ import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { checkLimits } from './limits.js';
 import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
-import { BUCKET_NAME_MAX } from './names.js';
 import {
   awsSecretName,
   bootNotes,
@@ -26,9 +25,9 @@ import {
   gatewayCredentialConfig,
   isGateway,
   secretFilesOf,
+  softwareRecordOf,
 } from './node-boot.js';
 import {
-  artifactObjectName,
   type NodeBootRefs,
   type NodeSecretValue,
   type ProgramEnv,
@@ -64,6 +63,8 @@ export function createProgram(
     const components = new Map<string, TcComponent>();
     const clouds = new Map<string, TcCloud>();
     const publicIps = new Map<string, pulumi.Output<string>>();
+    // Each node's secrets as its provider stored them: the digests below are of exactly these values.
+    const stored = new Map<string, NodeSecretValue[]>();
     const env: ProgramEnv = {
       plan,
       model,
@@ -85,7 +86,11 @@ export function createProgram(
         }
         return c;
       },
-      nodeSecrets: (nodeId) => nodeSecretsOf(plan, model, inputs, publicIps, nodeId),
+      nodeSecrets: (nodeId, artifactLocator) => {
+        const values = nodeSecretsOf(plan, model, inputs, publicIps, nodeId, artifactLocator);
+        stored.set(nodeId, values);
+        return values;
+      },
       userData: (nodeId, refs) => userDataOf(inputs, provider, nodeId, refs),
       sourceRanges: (rule) => sourceRangesOf(rule, inputs, publicIps),
       tags: (extra = {}) => ({ 'tclouds-stack': plan.stack, 'managed-by': 'tclouds', ...extra }),
@@ -106,13 +111,15 @@ export function createProgram(
     }
     const boot = bootNotes(plan, provider, model.nodes.size, inputs.software, inputs.externalBucketCredentials);
     const notes = [...model.notes, ...boot];
-    // What each node fetches at its start (its spec and every other secret of it), by digest: deploy restarts the
-    // nodes whose digest changed, so a new bucket credential or token reaches a running node as a new spec does.
-    // A digest of values that each hold a random key or token reveals none of them: it is no secret.
+    // What each node fetches at its start (its spec, its software record and every other secret of it), by digest:
+    // deploy restarts the nodes whose digest changed, so a new build, bucket credential or token reaches a running
+    // node as a new spec does, in the same waves. A digest of values of which one holds a random key or token
+    // reveals none of them: it is no secret.
     const ids = Object.keys(result.nodes);
+    const secretsOf = (id: string) => stored.get(id) ?? nodeSecretsOf(plan, model, inputs, publicIps, id);
     const specDigests = pulumi.unsecret(
       pulumi
-        .all(ids.map((id) => pulumi.all(nodeSecretsOf(plan, model, inputs, publicIps, id).map((v) => v.value))))
+        .all(ids.map((id) => pulumi.all(secretsOf(id).map((v) => v.value))))
         .apply((all) => Object.fromEntries(ids.map((id, i) => [id, specDigest(all[i]!.join('\0'))] as const))),
     );
     return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes, specDigests };
@@ -169,10 +176,16 @@ function nodeSecretsOf(
   inputs: ProgramInputs,
   publicIps: Map<string, pulumi.Output<string>>,
   nodeId: string,
+  artifactLocator?: pulumi.Input<string>,
 ): NodeSecretValue[] {
   const me = model.nodes.get(nodeId)!;
   const component = me.node.component;
   const secretOf = (kind: NodeSecretKind): pulumi.Output<string> => {
+    if (kind === 'software') {
+      return pulumi
+        .output(artifactLocator)
+        .apply((locator) => `${JSON.stringify(softwareRecordOf(inputs.software, inputs.nodeRuntime, locator))}\n`);
+    }
     if (kind === 'spec') return specOf(plan, model, inputs, publicIps, nodeId).apply(specText);
     if (kind === 'node-key') return pulumi.output(inputs.keys.privatePem[nodeId] ?? '');
     if (kind === 'admin-token') return pulumi.output(`${inputs.keys.adminTokens[nodeId] ?? ''}\n`);
@@ -189,16 +202,15 @@ function nodeSecretsOf(
 
 /**
  * The node's user data from what the provider created for it: BootValues only, rendered by `renderCloudInit` (the
- * one renderer of the program and of the plan-time size check). Depends on the secret refs and the artifact, never
- * on the spec or a key.
+ * one renderer of the program and of the plan-time size check). Depends on the secret refs, never on the spec, a
+ * key or the build (the software record is a secret).
  */
 function userDataOf(inputs: ProgramInputs, provider: CloudProvider, nodeId: string, refs: NodeBootRefs) {
   const secretRefs = pulumi.all(refs.secrets.map((s) => pulumi.output(s.ref)));
-  return pulumi.all([secretRefs, pulumi.output(refs.artifactLocator)]).apply(([ids, locator]) =>
+  return secretRefs.apply((ids) =>
     renderCloudInit(
-      bootValuesOf(nodeId, provider, inputs.software, inputs.nodeRuntime, {
+      bootValuesOf(nodeId, provider, inputs.nodeRuntime, {
         ...(refs.region ? { region: refs.region } : {}),
-        ...(locator ? { artifactLocator: locator } : {}),
         secrets: refs.secrets.map((s, i) => ({ kind: s.kind, path: s.path, ref: ids[i]! })),
       }),
     ),
@@ -208,7 +220,7 @@ function userDataOf(inputs: ProgramInputs, provider: CloudProvider, nodeId: stri
 /**
  * The user data a node of this plan will get, before any resource exists (the plan-time size check): its
  * BootValues with every provider id at the longest it can be (an AWS secret ARN: region, 12-digit account, the
- * secret's name and the 6 characters Secrets Manager appends; a locator naming a bucket of the longest name).
+ * secret's name and the 6 characters Secrets Manager appends).
  */
 function userDataBeforeCreate(plan: Plan, model: RealizationModel, inputs: ProgramInputs, nodeId: string): string {
   const me = model.nodes.get(nodeId)!;
@@ -217,11 +229,9 @@ function userDataBeforeCreate(plan: Plan, model: RealizationModel, inputs: Progr
     model.provider === 'aws'
       ? `arn:aws:secretsmanager:${region}:${'0'.repeat(AWS_ACCOUNT_DIGITS)}:secret:${awsSecretName(plan.stack, nodeId, kind)}-XXXXXX`
       : `${LONGEST_SECRET_REF_STEM}/${nodeId}-${kind}`;
-  const sha256 = 'artifact' in inputs.software ? inputs.software.artifact.sha256 : '';
   return renderCloudInit(
-    bootValuesOf(nodeId, model.provider, inputs.software, inputs.nodeRuntime, {
+    bootValuesOf(nodeId, model.provider, inputs.nodeRuntime, {
       ...(model.provider === 'aws' ? { region } : {}),
-      artifactLocator: `s3://${'x'.repeat(BUCKET_NAME_MAX)}/${artifactObjectName(sha256)}`,
       secrets: secretFilesOf(plan, me.node).map((f) => ({ ...f, ref: ref(f.kind) })),
     }),
   );

@@ -136,7 +136,7 @@ async function restartOne(
     });
   const before = await probeEndpoint(node, REQUEST_TIMEOUT_MS);
   if (!before.ok) throw failureOf(node, before);
-  event('running', 'restarting (spec changed)');
+  event('running', 'restarting (its spec or software changed)');
   await requestRestart(node);
   const deadline = t0 + (opts.restartTimeoutMs ?? RESTART_TIMEOUT_MS);
   const was = { pid: before.body?.pid, uptime: Number(before.body?.uptimeSeconds ?? Number.POSITIVE_INFINITY) };

@@ -20,7 +20,7 @@ import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
 import { publishedPackage } from '../../stacks/pulumi/software.js';
 import { thrownTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
-import { checkBoot, secretValue } from './boot.js';
+import { checkBoot, secretValue, softwareOf } from './boot.js';
 import {
   bootValuesOfVm,
   byName,
@@ -150,11 +150,13 @@ describe('AWS program (mock runtime)', () => {
     const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
     expect(vm.inputs).toMatchObject({
       iamInstanceProfile: 'ledger-replica-0-profile',
-      userDataReplaceOnChange: true,
       metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true },
     });
-    // The rendered cloud-init: the pinned Node runtime and the software by checksum, a unit under its own user.
+    // User data is the first boot's: a new build never replaces the VM (software-update.test.ts).
+    expect(vm.inputs.userDataReplaceOnChange).toBeUndefined();
+    expect(vm.options.ignoreChanges).toEqual(['userData']);
+    // The rendered cloud-init: the first boot's pinned Node runtime, the installer, a unit under its own user.
     const text = userDataOf(provider, vm);
     const doc = parse(text) as {
       users: { name: string; system: boolean }[];
@@ -170,20 +172,29 @@ describe('AWS program (mock runtime)', () => {
     expect(unit).toMatch(/^User=tclouds$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(file('/etc/tclouds/boot.env').content).toContain(`NODE_SHA256=${NODE_LINUX_X64_SHA256}\n`);
-    expect(file('/etc/tclouds/boot.env').content).toContain(`ARTIFACT_SHA256=${testArtifact().sha256}\n`);
+    expect(file('/etc/tclouds/boot.env').content).not.toContain(testArtifact().sha256);
+    // The installer runs as root before every start, before the secrets are fetched as the node's user.
+    expect(unit).toContain(
+      'ExecStartPre=+/opt/tclouds/node/bin/node /usr/local/lib/tclouds-boot/fetch-artifact.js --boot /etc/tclouds/boot.json\n',
+    );
     expect(doc.runcmd).toEqual([['sh', '/usr/local/lib/tclouds-boot/boot.sh']]);
     const boot = bootValuesOfVm(provider, vm);
     const region = plan.clouds[plan.components.ledger!.nodes[0]!.cloud]!.region;
     expect(boot).toMatchObject({ region, nodeRuntime: pinnedNodeRuntime() });
-    expect(boot.software).toEqual({
-      locator: `s3://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
-      sha256: testArtifact().sha256,
+    expect(softwareOf(provider, run, 'ledger-replica-0')).toEqual({
+      version: 1,
+      artifact: {
+        locator: `s3://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
+        sha256: testArtifact().sha256,
+      },
+      nodeRuntime: pinnedNodeRuntime(),
     });
     expect(boot.secrets.map((s) => [s.kind, s.ref, s.path])).toEqual([
       ['spec', 'arn:aws:mock:::ledger-replica-0-spec', '/run/tclouds/spec.json'],
       ['node-key', 'arn:aws:mock:::ledger-replica-0-node-key', '/run/tclouds/node.key'],
       ['admin-token', 'arn:aws:mock:::ledger-replica-0-admin-token', '/run/tclouds/admin.token'],
       ['control-tls', 'arn:aws:mock:::ledger-replica-0-control-tls', '/run/tclouds/control-tls.pem'],
+      ['software', 'arn:aws:mock:::ledger-replica-0-software', '/run/tclouds/software.json'],
     ]);
     const secret = byName(run, 'aws:secretsmanager/secret:Secret', 'ledger-replica-0-spec').inputs;
     expect(secret).toMatchObject({ name: `tclouds/${plan.stack}/ledger-replica-0/spec`, region });
@@ -227,7 +238,12 @@ describe('AWS program (mock runtime)', () => {
     expect(ofType(run, 'aws:s3/bucketObjectv2:BucketObjectv2')).toHaveLength(0);
     expect(run.resources.some((r) => r.name.startsWith('artifact'))).toBe(false);
     const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
-    expect(bootValuesOfVm(provider, vm).software).toEqual({ packageSpec: 'tclouds@0.1.0' });
+    expect(bootValuesOfVm(provider, vm).nodeId).toBe('ledger-replica-0');
+    expect(softwareOf(provider, run, 'ledger-replica-0')).toEqual({
+      version: 1,
+      package: 'tclouds@0.1.0',
+      nodeRuntime: pinnedNodeRuntime(),
+    });
     const policy = JSON.parse(
       String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy),
     );

@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
 import { StorageGatewayConfigSchema } from '../../components/storage/config.js';
+import { parseSoftwareRecord, type SoftwareRecord } from '../../runtime/cloud-boot/software.js';
 import { NodeSpecSchema } from '../../runtime/spec-file.js';
 import type { NodeSecretKind } from '../../stacks/pulumi/boot-refs.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
@@ -36,6 +37,11 @@ export function principalOf(provider: CloudProvider, run: MockRun, nodeId: strin
 }
 
 /** The stored value of one node secret (tests only). */
+/** A node's software record (its `software` secret), parsed as the VM parses it. */
+export function softwareOf(provider: CloudProvider, run: MockRun, nodeId: string): SoftwareRecord {
+  return parseSoftwareRecord(secretValue(provider, run, nodeId, 'software'));
+}
+
 export function secretValue(provider: CloudProvider, run: MockRun, nodeId: string, kind: NodeSecretKind): string {
   const name = `${nodeId}-${kind}`;
   if (provider === 'aws') {
@@ -127,7 +133,8 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
   const tokens = new Set<string>();
   for (const n of nodes) {
     const boot = bootValuesOfVm(provider, byName(run, VM_TYPE[provider], n.id));
-    expect(boot).toMatchObject({ nodeId: n.id, provider, software: { sha256 } });
+    expect(boot).toMatchObject({ nodeId: n.id, provider });
+    expect(softwareOf(provider, run, n.id)).toMatchObject({ version: 1, artifact: { sha256 } });
     const gateway = n.role === 'gateway';
     const kinds = boot.secrets.map((s) => s.kind);
     expect(kinds).toEqual([
@@ -136,6 +143,7 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
       'admin-token',
       'control-tls',
       ...(gateway ? (['writer-key', 'bucket-credentials'] as const) : []),
+      'software',
     ]);
     for (const s of boot.secrets) {
       expect(readersOfSecret(provider, run, n.id, s.kind), `${n.id} ${s.kind}`).toEqual([

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { automationEngine, findPulumiCli, type PulumiEngine, type StackRef } from '../../stacks/pulumi/engine.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
+import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pulumi/replay-engine.js';
 import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
 import { rejectedTcError } from '../support/tc-error.js';
@@ -132,9 +133,11 @@ describe('deploy through a recorded engine stream', () => {
     });
     expect(tokens[0]).not.toBe(tokens[1]);
     expect(existsSync(join(stackDir, 'keys', 'admin.token'))).toBe(false);
-    // What the VMs install: the packed build and its checksum, recorded for destroy --keep-data.
+    // What the VMs install: the packed build and its checksum and the runtime, recorded for destroy --keep-data
+    // and for what the next plan says changes.
     expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
       artifact: { path: testArtifact().path, sha256: testArtifact().sha256 },
+      nodeRuntime: pinnedNodeRuntime(),
     });
     // The stack's suffix of every global name (buckets, artifact store, Key Vaults), drawn once and kept.
     const names = readFileSync(join(stackDir, 'pulumi', 'names.json'), 'utf8');
@@ -324,6 +327,7 @@ describe('the software the VMs install', () => {
     expect(packs).toEqual([]);
     expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
       packageSpec: 'tclouds@0.1.0',
+      nodeRuntime: pinnedNodeRuntime(),
     });
     const engine = engineFor('up-ok.json');
     const err = await rejectedTcError(
@@ -443,7 +447,7 @@ describe('destroy and outputs', () => {
     expect(events.some((e) => e.id === 'rollout')).toBe(false); // first deploy: every VM boots with its spec
     await createPulumiRealizer('aws', { artifact, engine: withDigests({ [n0]: 'a', [n1]: 'c' }) }).deploy(plan, ctx());
     const note = events.find((e) => e.id === 'rollout');
-    expect(note?.message).toContain(`1 node (${n1}) got a new spec and was not restarted`);
+    expect(note?.message).toContain(`1 node (${n1}) got a new spec or software and was not restarted`);
     expect(note?.message).toContain('clients.cidrs');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [n0]: 'a', [n1]: 'b' });
   });

@@ -10,7 +10,7 @@ import type { MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { buildCloudModel } from '../../stacks/pulumi/model.js';
 import { globalBucketName } from '../../stacks/pulumi/names.js';
 import { rejectedTcError } from '../support/tc-error.js';
-import { checkBoot, secretValue } from './boot.js';
+import { checkBoot, secretValue, softwareOf } from './boot.js';
 import {
   bootValuesOfVm,
   byName,
@@ -142,7 +142,7 @@ describe('GCP program (mock runtime)', () => {
       ref: `projects/mock-project/secrets/${secretId}`,
       path: '/run/tclouds/spec.json',
     });
-    expect(boot.software).toEqual({
+    expect(softwareOf(provider, run, 'ledger-replica-0').artifact).toEqual({
       locator: `gs://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
       sha256: testArtifact().sha256,
     });
