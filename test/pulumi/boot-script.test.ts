@@ -225,7 +225,12 @@ async function boot(provider: 'aws' | 'gcp', opts: { object?: string; nodeSha?: 
   });
   roots.push(root);
   const ran = await runBoot(doc, root, bin);
-  const control = { id: spec.id, host: spec.host, controlPort: spec.controlPort, tls: { cert: tls.certPem, sha256: tls.sha256 } };
+  const control = {
+    id: spec.id,
+    host: spec.host,
+    controlPort: spec.controlPort,
+    tls: { cert: tls.certPem, sha256: tls.sha256 },
+  };
   const token = keys.adminTokens[node.id]!;
   return { root, spec, doc, ran, token, control, refs: secrets, softwareRef: secrets.at(-1)!.ref };
 }

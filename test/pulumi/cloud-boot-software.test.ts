@@ -95,7 +95,9 @@ describe('the software installer', () => {
     await installSoftware(boot, record('c', 'two'));
     expect(inUse(boot)).toBe('c');
     const versions = readdirSync(join(boot.paths.app, '..', 'versions')).sort();
-    expect(versions).toEqual([`sha256-${record('a').artifact!.sha256}`, `sha256-${record('c').artifact!.sha256}`].sort());
+    expect(versions).toEqual(
+      [`sha256-${record('a').artifact!.sha256}`, `sha256-${record('c').artifact!.sha256}`].sort(),
+    );
     expect(realpathSync(boot.paths.node)).toContain('node-v2.0.0-');
     expect(readdirSync(join(boot.paths.app, '..', 'runtimes'))).toHaveLength(2);
   });

@@ -39,8 +39,15 @@ const PROVIDERS = [
   },
 ] as const;
 
-const SHA = 'ab'.repeat(32);
-const KINDS = ['spec', 'node-key', 'admin-token', 'control-tls', 'writer-key', 'bucket-credentials', 'software'] as const;
+const KINDS = [
+  'spec',
+  'node-key',
+  'admin-token',
+  'control-tls',
+  'writer-key',
+  'bucket-credentials',
+  'software',
+] as const;
 
 describe('renderCloudInit', () => {
   for (const p of PROVIDERS) {
