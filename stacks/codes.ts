@@ -54,4 +54,9 @@ export const DeployCode = {
   doctorFailed: 'TC322',
   /** A cloud rolling update cannot reach a node's control API, or the node refused the admin restart. Exit 1. */
   restartRefused: 'TC323',
+  /**
+   * `--target aws|azure|gcp` on a topology whose clouds span several providers: its cloud nodes are one deployment
+   * (`--target clouds`), so that every node's spec names every peer's address. Exit 2.
+   */
+  spansProviders: 'TC335',
 } as const;

@@ -20,7 +20,16 @@ export interface MockResource {
   inputs: Record<string, unknown>;
   custom: boolean;
   /** Resource options the engine would receive (read from the registration: the mocks API does not pass them). */
-  options: { retainOnDelete: boolean; protect: boolean; ignoreChanges: string[]; replaceOnChanges: string[] };
+  options: {
+    retainOnDelete: boolean;
+    protect: boolean;
+    ignoreChanges: string[];
+    replaceOnChanges: string[];
+    /** The provider id the resource is adopted from (Pulumi `import`), or "". */
+    importId: string;
+    /** URNs of the resources it depends on (inputs and `dependsOn`). */
+    dependencies: string[];
+  };
 }
 
 export interface MockOptions {
@@ -110,6 +119,8 @@ const NO_OPTIONS: MockResource['options'] = {
   protect: false,
   ignoreChanges: [],
   replaceOnChanges: [],
+  importId: '',
+  dependencies: [],
 };
 
 /** A registration request as the mock monitor receives it (the generated protobuf class; only what is read here). */
@@ -120,6 +131,8 @@ interface RegisterRequest {
   getProtect?(): boolean;
   getIgnorechangesList?(): string[];
   getReplaceonchangesList?(): string[];
+  getImportid?(): string;
+  getDependenciesList?(): string[];
 }
 
 /** Record each registration's options before the mock monitor answers it (newResource gets only the inputs). */
@@ -134,6 +147,8 @@ function recordOptions(into: Map<string, MockResource['options']>): void {
       protect: req.getProtect?.() ?? false,
       ignoreChanges: req.getIgnorechangesList?.() ?? [],
       replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
+      importId: req.getImportid?.() ?? '',
+      dependencies: req.getDependenciesList?.() ?? [],
     });
     return register(req, cb);
   };
