@@ -75,6 +75,15 @@ export interface RealizationModel {
   notes: string[];
 }
 
+/** Every provider one cloud deployment can cover, in a fixed order (aws, azure, gcp). */
+export const CLOUD_PROVIDERS: readonly CloudProvider[] = ['aws', 'azure', 'gcp'];
+
+/** The cloud providers of the plan's clouds (a `provider: local` cloud belongs to no cloud deployment). */
+export function planProviders(plan: Plan): CloudProvider[] {
+  const used = new Set(Object.values(plan.clouds).map((c) => c.provider));
+  return CLOUD_PROVIDERS.filter((p) => used.has(p));
+}
+
 const FIRST_HOST = 10; // providers reserve the first few addresses of a subnet (AWS 4, Azure 4, GCP 2)
 const SUBNET_SIZE = 4096; // a /20
 const MAX_CLOUDS = 200;

@@ -26,7 +26,7 @@ import { cloudNodeSpec, renderCloudInit } from './cloud-init.js';
 import { DeploymentCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
 import { checkLimits } from './limits.js';
-import { buildCloudModel, type ModelRule, type RealizationModel } from './model.js';
+import { buildCloudModel, CLOUD_PROVIDERS, type ModelRule, type RealizationModel } from './model.js';
 import { BUCKET_NAME_MAX } from './names.js';
 import {
   awsSecretName,
@@ -56,14 +56,7 @@ export async function loadProvider(provider: CloudProvider): Promise<ProviderMod
   return import('./gcp.js');
 }
 
-/** Every provider a deployment of the plan's clouds covers, in a fixed order (aws, azure, gcp). */
-export const CLOUD_PROVIDERS: readonly CloudProvider[] = ['aws', 'azure', 'gcp'];
-
-/** The cloud providers of the plan's clouds (local clouds are not a provider of a cloud deployment). */
-export function planProviders(plan: Plan): CloudProvider[] {
-  const used = new Set(Object.values(plan.clouds).map((c) => c.provider));
-  return CLOUD_PROVIDERS.filter((p) => used.has(p));
-}
+export { CLOUD_PROVIDERS, planProviders } from './model.js';
 
 /** The provider modules of `providers`, loaded. */
 export async function loadProviders(
