@@ -17,6 +17,7 @@
  * `<target>.software.json` (what the VMs install: the artifact file and its SHA-256, or the published package).
  * `names.json` and `<target>.images.json` (stack-pins.ts): the stack's name suffix and the pinned VM images.
  * `<target>.spec-digests.json` (spec-digests.ts): the digest of the spec each node last started with.
+ * `<target>.kept.json` (adopt.ts): the provider ids of what a destroy kept, adopted by the next deploy.
  * The packed software lives in `<stackDir>/pulumi/artifact/`. Bucket credentials go to
  * `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600); gateways of the other targets receive them through their
  * secret stores. Per-node admin tokens live in `<stackDir>/keys/<node>.admin.token` (0600).
@@ -46,8 +47,8 @@ import { DeploymentCode, LimitCode, PulumiCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
-import { planProviders } from './model.js';
 import { emptyKeyMaterial, ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
+import { planProviders } from './model.js';
 import { pinnedNodeRuntime } from './node-runtime.js';
 import type { ProgramInputs, ProviderModule, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
@@ -418,8 +419,7 @@ function droppedBucketNotes(
   return Object.values(saved.components)
     .flatMap((c) => c.buckets)
     .filter(
-      (b) =>
-        providers.includes(saved.clouds[b.cloud]?.provider as CloudProvider) && !now.has(`${b.cloud}/${b.name}`),
+      (b) => providers.includes(saved.clouds[b.cloud]?.provider as CloudProvider) && !now.has(`${b.cloud}/${b.name}`),
     )
     .map(
       (b) =>

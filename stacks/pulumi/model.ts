@@ -313,14 +313,14 @@ function nodeSource(
   return { kind: 'external', nodeId: n.id, cloud: n.cloud };
 }
 
-/** Sources realized by another target open only once that target has deployed: say so. */
+/** Sources realized by another deployment open only to the addresses it recorded: say so. */
 function noteExternalSources(clouds: ModelCloud[], notes: string[]): void {
   const external = [...clouds.flatMap((c) => c.rules.flatMap((r) => r.sources))].filter((s) => s.kind === 'external');
   if (external.length > 0) {
     const otherClouds = [...new Set(external.map((s) => (s.kind === 'external' ? s.cloud : '')))].sort();
     addNote(
       notes,
-      `nodes in ${otherClouds.join(', ')} are realized by another target: their ports open once their addresses are known (deploy that target, then this one again)`,
+      `nodes in ${otherClouds.join(', ')} are realized by another deployment: their ports open to the addresses it recorded (deploy every provider at once with \`--target clouds\`)`,
     );
   }
 }

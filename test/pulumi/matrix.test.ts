@@ -302,6 +302,8 @@ const PAIR_CHECKS: Record<string, Check> = { imageUpdateReplacesNothing, specCha
 
 interface Outcome {
   built: number;
+  /** Cases of several providers built as one program. */
+  builtMixes?: number;
   failed: Map<string, number>;
 }
 
@@ -319,6 +321,7 @@ async function runCase(c: Case, outcome: Outcome, withPairs: boolean): Promise<v
     return;
   }
   outcome.built++;
+  if (c.providers.length > 1) outcome.builtMixes = (outcome.builtMixes ?? 0) + 1;
   const built: Built = { ...c, run, again: plan };
   for (const check of Object.values(CHECKS)) await check(built);
   if (withPairs) for (const check of Object.values(PAIR_CHECKS)) await check(built);
@@ -409,6 +412,8 @@ describe('cloud programs over the topology matrix (mock runtime)', () => {
         }
       }
       expect(outcome.built).toBeGreaterThan(8);
+      // Every mode's three-provider mix builds as one program (with every optional component switched on).
+      expect(outcome.builtMixes).toBe(modes.filter((m) => m !== 'native').length);
     },
     SLOW_MS,
   );
