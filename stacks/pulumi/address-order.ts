@@ -4,6 +4,10 @@
  * `dependsOn` on the addresses of every node of its component (itself and its peers). The engine then creates
  * those addresses before the VM, whatever provider they belong to, so the spec the VM fetches at boot was
  * rendered from addresses that exist. Dependencies are no input: adding them replaces nothing.
+ *
+ * A VM that must be replaced (new software, a refreshed image) keeps its addresses: its fixed private address (AWS,
+ * GCP), its NIC (Azure) and its static public address belong to one VM at a time, so the old VM goes first
+ * (`deleteBeforeReplace`; Pulumi's default, create before delete, fails with the address in use).
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Plan } from '../../components/plan-types.js';
@@ -29,7 +33,12 @@ export function addressOrder(plan: Plan): pulumi.ResourceTransformation {
     const component = VM_TYPES.has(args.type) ? componentOf.get(args.name) : undefined;
     if (!component) return undefined;
     const peers = plan.components[component]!.nodes.flatMap((n) => addresses.get(n.id) ?? []);
-    if (peers.length === 0) return undefined;
-    return { props: args.props, opts: pulumi.mergeOptions(args.opts, { dependsOn: peers }) };
+    return {
+      props: args.props,
+      opts: pulumi.mergeOptions(args.opts, {
+        deleteBeforeReplace: true,
+        ...(peers.length > 0 ? { dependsOn: peers } : {}),
+      }),
+    };
   };
 }

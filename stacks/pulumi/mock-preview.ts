@@ -29,6 +29,7 @@ export interface MockResource {
     importId: string;
     /** URNs of the resources it depends on (inputs and `dependsOn`). */
     dependencies: string[];
+    deleteBeforeReplace: boolean;
   };
 }
 
@@ -121,6 +122,7 @@ const NO_OPTIONS: MockResource['options'] = {
   replaceOnChanges: [],
   importId: '',
   dependencies: [],
+  deleteBeforeReplace: false,
 };
 
 /** A registration request as the mock monitor receives it (the generated protobuf class; only what is read here). */
@@ -133,6 +135,7 @@ interface RegisterRequest {
   getReplaceonchangesList?(): string[];
   getImportid?(): string;
   getDependenciesList?(): string[];
+  getDeletebeforereplace?(): boolean;
 }
 
 /** Record each registration's options before the mock monitor answers it (newResource gets only the inputs). */
@@ -149,6 +152,7 @@ function recordOptions(into: Map<string, MockResource['options']>): void {
       replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
       importId: req.getImportid?.() ?? '',
       dependencies: req.getDependenciesList?.() ?? [],
+      deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
     });
     return register(req, cb);
   };

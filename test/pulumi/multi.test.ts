@@ -91,6 +91,8 @@ describe('one deployment over aws, azure and gcp (mock runtime)', () => {
         expect(vm.options.dependencies.some((d) => d.endsWith(`${type}::${peer.id}-ip`))).toBe(true);
         ordered++;
       }
+      // Its fixed addresses belong to one VM at a time: a replacement deletes the old VM first.
+      expect(vm.options.deleteBeforeReplace, vm.name).toBe(true);
     }
     expect(ordered).toBeGreaterThan(0);
     const publicIp = new Map(
