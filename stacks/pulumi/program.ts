@@ -237,6 +237,13 @@ function deploymentOutputs(
       .apply((all) => Object.fromEntries(ids.map((id, i) => [id, specDigest(all[i]!.join('\0'))] as const))),
   );
   const providers = parts.map((p) => p.provider);
+  for (const [name, comp] of Object.entries(plan.components)) {
+    const places = [...comp.nodes.map((n) => n.cloud), ...comp.buckets.map((b) => b.cloud)];
+    if (places.length > 0 && places.every((c) => plan.clouds[c]?.provider === 'local'))
+      notes.push(
+        `${name} runs only on local clouds: it is not part of this cloud deployment (\`--target local\` runs it)`,
+      );
+  }
   return {
     ...(providers.length === 1 ? { provider: providers[0] } : {}),
     providers,

@@ -180,6 +180,21 @@ components:
     expect((err as TcError).hint).toMatch(/--target local/);
   });
 
+  it('a component wholly on local clouds is left out of the cloud deployment, and the plan says so', async () => {
+    const plan = await compileText(`name: part
+mode: mediator
+clouds:
+  c1: { provider: aws, region: eu-west-1, hosts: 4 }
+  here: { provider: local, hosts: 4 }
+components:
+  ledger: { kind: smr, f: 1, clouds: [c1], colocate: allowed }
+  dev: { kind: smr, f: 1, clouds: [here], colocate: allowed }
+`);
+    const run = await deploy(plan);
+    expect(Object.keys(run.outputs.nodes as object).every((id) => id.startsWith('ledger-'))).toBe(true);
+    expect(run.outputs.notes as string[]).toContainEqual(expect.stringMatching(/^dev runs only on local clouds/));
+  });
+
   it('one provider of a topology that spans several never renders a spec without a host (TC380 or TC390)', async () => {
     const plan = await mediatorEverywhere();
     for (const p of planProviders(plan)) {
