@@ -67,7 +67,7 @@ export function realizedTarget(plan: Plan, target: Target): Target {
       `the topology's clouds span ${providers.join(', ')}: --target ${target} alone would leave its nodes' peers on the other providers without an address`,
       {
         exit: ExitCode.usage,
-        hint: `deploy them together: --target clouds (one deployment, one Pulumi stack, of every ${providers.join(', ')} cloud)`,
+        hint: `deploy them together: --target clouds (one deployment, one Pulumi stack, of every ${providers.join(', ')} cloud); a stack deployed with --target ${target} before goes first: \`tclouds destroy --target ${target}\` keeps its buckets, and the clouds deploy adopts them`,
       },
     );
   }

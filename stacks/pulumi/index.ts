@@ -237,7 +237,7 @@ async function deployTarget(
     images: {},
   });
   createDeploymentProgram(plan, mods, dryInputs);
-  const adopt = readKept(ctx.stackDir, target);
+  const adopt = readKept(ctx.stackDir, keptTargets(target, providers));
   const ref = await stackRef(plan.stack, target, ctx);
   let keys: KeyMaterial | undefined;
   // A bucket leaving the topology is retained, also in a stack deployed before buckets were retained by default.
@@ -269,7 +269,7 @@ async function deployTarget(
     return eng.up(ref, createDeploymentProgram(plan, mods, inputs), op);
   });
   // Adopted: they are in the state again, the record has done its work.
-  if (adopt) await fs.rm(files(ctx.stackDir, target).kept, { force: true });
+  if (adopt) for (const t of keptTargets(target, providers)) await fs.rm(files(ctx.stackDir, t).kept, { force: true });
   await recordImagePins(ctx.stackDir, target, result.outputs.images?.value);
   await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
   const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
@@ -391,7 +391,7 @@ async function setBucketRetention(
   const program = createDeploymentProgram(saved, await modulesOf(cloud, saved), {
     ...programInputs(saved, ctx.stackDir, providers, keys, { retainData: keep, software, ...pins }),
     // Resources a destroy kept before this one and no deploy adopted yet stay adopted.
-    ...(readKept(ctx.stackDir, target) ? { adopt: readKept(ctx.stackDir, target)! } : {}),
+    ...(readKept(ctx.stackDir, [target]) ? { adopt: readKept(ctx.stackDir, [target])! } : {}),
     skipLimitChecks: true,
   });
   ctx.onEvent({
@@ -502,9 +502,26 @@ export function credentialsFile(stackDir: string, cloud: string, bucket: string)
   return join(stackDir, 'keys', `bucket-${cloud}-${bucket}.json`);
 }
 
-/** The resources the last destroy kept (`<target>.kept.json`), for the next deploy to adopt; undefined: none. */
-function readKept(stackDir: string, target: Target): Record<string, string> | undefined {
-  const file = files(stackDir, target).kept;
+/**
+ * Whose kept records a deploy adopts: its own, and for `clouds` those of the single-provider stacks it takes over
+ * (a topology that was deployed `--target aws`, destroyed keeping its data, and now spans providers). The logical
+ * names are the same in every program, so the records apply as they are.
+ */
+function keptTargets(target: Target, providers: readonly CloudProvider[]): Target[] {
+  return [...new Set<Target>([target, ...providers])];
+}
+
+/** The resources the last destroys kept (`<target>.kept.json` of each target), for the next deploy to adopt. */
+function readKept(stackDir: string, targets: readonly Target[]): Record<string, string> | undefined {
+  let all: Record<string, string> | undefined;
+  for (const t of targets) {
+    const kept = readKeptFile(files(stackDir, t).kept);
+    if (kept) all = { ...all, ...kept };
+  }
+  return all;
+}
+
+function readKeptFile(file: string): Record<string, string> | undefined {
   if (!existsSync(file)) return undefined;
   const kept = readJson<unknown>(file);
   const valid =

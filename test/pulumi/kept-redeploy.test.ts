@@ -14,7 +14,7 @@ import { type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js
 import type { RealizeContext } from '../../stacks/realizer.js';
 import { tempDir } from '../support/tmp.js';
 import { testArtifact } from './graph.js';
-import { awsGcpLedgerPlan } from './plans.js';
+import { awsGcpLedgerPlan, handPlan } from './plans.js';
 
 /** The engine port over the mock runtime: `up` runs the program, `destroy` forgets the stack. */
 function mockEngine(runs: MockRun[]): PulumiEngine {
@@ -75,6 +75,46 @@ describe('kept buckets and a redeploy of the same stack (mock runtime)', () => {
     expect(adopted.map((r) => keptKey(r.type, r.name)).sort()).toEqual(Object.keys(kept).sort());
     for (const r of adopted) expect(r.options.importId).toBe(kept[keptKey(r.type, r.name)]);
     expect(events.some((m) => m.startsWith('adopting '))).toBe(true);
+    expect(existsSync(keptFile)).toBe(false);
+  });
+
+  it('a topology deployed --target aws that now spans providers: the clouds deploy adopts what the aws destroy kept', async () => {
+    const awsOnly = handPlan({
+      stack: 'move',
+      clouds: { a: { provider: 'aws', region: 'eu-west-1' } },
+      components: {
+        ledger: {
+          nodes: [0, 1, 2, 3].map((domain) => ({ cloud: 'a', domain })),
+          buckets: [{ cloud: 'a', name: 'move-ledger-a' }],
+        },
+      },
+    });
+    const spanning = awsGcpLedgerPlan({
+      stack: 'move',
+      buckets: [
+        { cloud: 'a', name: 'move-ledger-a' },
+        { cloud: 'g', name: 'move-ledger-g' },
+      ],
+    });
+    const runs: MockRun[] = [];
+    const artifact = async () => ({ ...testArtifact(), bytes: 4096 });
+    const stackDir = join(tempDir('tc-move-'), '.tclouds', 'move');
+    const ctx: RealizeContext = {
+      topologyFile: join(stackDir, '..', '..', 'tclouds.yaml'),
+      stackDir,
+      signal: new AbortController().signal,
+      onEvent: () => {},
+      passphrase: 'test-passphrase',
+    };
+    const aws = createPulumiRealizer('aws', { engine: mockEngine(runs), artifact });
+    await aws.deploy(awsOnly, ctx);
+    await aws.destroy({ ...ctx, keepData: true });
+    const keptFile = join(stackDir, 'pulumi', 'aws.kept.json');
+    const kept = JSON.parse(readFileSync(keptFile, 'utf8')) as Record<string, string>;
+    await createPulumiRealizer('clouds', { engine: mockEngine(runs), artifact }).deploy(spanning, ctx);
+    const adopted = runs.at(-1)!.resources.filter((r) => r.options.importId !== '');
+    expect(adopted.map((r) => keptKey(r.type, r.name)).sort()).toEqual(Object.keys(kept).sort());
+    expect(adopted.some((r) => r.type === 'aws:s3/bucket:Bucket' && r.name === 'move-ledger-a')).toBe(true);
     expect(existsSync(keptFile)).toBe(false);
   });
 });
