@@ -176,7 +176,9 @@ async function runDeployment(
 function bucketRecords(plan: Plan, results: Realized[]): pulumi.Output<Record<string, unknown>> {
   const records: Record<string, pulumi.Output<unknown>> = {};
   for (const r of results)
-    for (const [key, b] of Object.entries(r.buckets))
+    for (const [key, b] of Object.entries(r.buckets)) {
+      // A bucket reached by identities only (no per-bucket credentials) has no record to hand to other providers.
+      if (b.credentials === undefined) continue;
       records[key] = pulumi.output({
         provider: plan.clouds[b.cloud]?.provider,
         cloud: b.cloud,
@@ -185,6 +187,7 @@ function bucketRecords(plan: Plan, results: Realized[]): pulumi.Output<Record<st
         endpoint: b.endpoint,
         credentials: b.credentials,
       });
+    }
   return pulumi.all(records).apply((r) => r as Record<string, unknown>);
 }
 
@@ -208,7 +211,8 @@ function deploymentOutputs(
   const modelOf = new Map<string, RealizationModel>();
   // Buckets of the deployment's providers are reached from inside the program: no gateway waits for another deploy.
   const inProgram: Record<string, unknown> = { ...inputs.externalBucketCredentials };
-  for (const r of results) for (const key of Object.keys(r.buckets)) inProgram[key] = true;
+  for (const r of results)
+    for (const [key, b] of Object.entries(r.buckets)) if (b.credentials !== undefined) inProgram[key] = true;
   parts.forEach(({ provider, model }, i) => {
     const result = results[i]!;
     for (const [id, n] of Object.entries(result.nodes)) {
