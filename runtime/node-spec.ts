@@ -139,7 +139,7 @@ export interface ComponentOutput {
 export interface DeploymentOutputs {
   version: typeof OUTPUTS_VERSION;
   stack: string;
-  target: 'local' | 'aws' | 'azure' | 'gcp';
+  target: 'local' | 'aws' | 'azure' | 'gcp' | 'clouds';
   /** Absolute path of the topology file this deployment came from. */
   topologyFile: string;
   /** SHA-256 of the plan that was realized, hex. */

@@ -66,4 +66,9 @@ export const DeployCode = {
   controlPlainOnNetwork: ControlPortCode.plainOnNetwork,
   /** Neither a node's own admin token nor the stack's exists in the stack directory. */
   noAdminToken: ControlPortCode.noAdminToken,
+  /**
+   * `--target aws|azure|gcp` on a topology whose clouds span several providers: its cloud nodes are one deployment
+   * (`--target clouds`), so that every node's spec names every peer's address. Exit 2.
+   */
+  spansProviders: 'TC335',
 } as const;

@@ -42,9 +42,8 @@ interface AwsDomains {
   hosts: Map<number, ec2.DedicatedHost>;
 }
 
-export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {}, images: {} };
-  // 1. Networks and static public addresses first: firewalls of one cloud name addresses of the others.
+/** Step one (program-env.ts `ProviderModule`): networks and every node's Elastic IP, before any VM of any provider. */
+export function addresses(env: ProgramEnv): AwsAddresses {
   const eips = new Map<string, ec2.Eip>();
   const nets = networksAndAddresses(
     env,
@@ -55,6 +54,18 @@ export function realize(env: ProgramEnv): Realized {
       return eip.publicIp;
     },
   );
+  return { nets, eips };
+}
+
+interface AwsAddresses {
+  nets: Map<string, AwsNetwork>;
+  eips: Map<string, ec2.Eip>;
+}
+
+export function realize(env: ProgramEnv, addressed: AwsAddresses = addresses(env)): Realized {
+  const out: Realized = { nodes: {}, buckets: {}, images: {} };
+  // 1. Networks and static public addresses first (`addresses`): firewalls of one cloud name addresses of the others.
+  const { nets, eips } = addressed;
   // The node software, readable by the node roles only (the policy naming them comes after the last VM).
   const artifact = artifactStore(env);
   const roles: iam.Role[] = [];

@@ -70,12 +70,8 @@ interface NamedContainer {
   container: storage.BlobContainer;
 }
 
-export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {} };
-  // VMs of bucket-owning components (storage gateways) and the containers they must reach, for role assignments.
-  const bucketVms: BucketVm[] = [];
-  const containers: NamedContainer[] = [];
-  // Networks and static public addresses first: NSGs of one cloud name addresses of the others.
+/** Step one (program-env.ts `ProviderModule`): networks and every node's public IP, before any VM of any provider. */
+export function addresses(env: ProgramEnv): AzureAddresses {
   const pips = new Map<string, network.PublicIPAddress>();
   const nets = networksAndAddresses(
     env,
@@ -86,6 +82,21 @@ export function realize(env: ProgramEnv): Realized {
       return pip.ipAddress.apply((ip) => ip ?? '');
     },
   );
+  return { nets, pips };
+}
+
+interface AzureAddresses {
+  nets: Map<string, AzureNetwork>;
+  pips: Map<string, network.PublicIPAddress>;
+}
+
+export function realize(env: ProgramEnv, addressed: AzureAddresses = addresses(env)): Realized {
+  const out: Realized = { nodes: {}, buckets: {} };
+  // VMs of bucket-owning components (storage gateways) and the containers they must reach, for role assignments.
+  const bucketVms: BucketVm[] = [];
+  const containers: NamedContainer[] = [];
+  // Networks and static public addresses first (`addresses`): NSGs of one cloud name addresses of the others.
+  const { nets, pips } = addressed;
   const artifact = env.model.clouds[0] ? artifactStore(env, nets.get(env.model.clouds[0].name)!.rg) : undefined;
   const identities = new Map<string, managedidentity.UserAssignedIdentity>();
   for (const cloud of env.model.clouds) {

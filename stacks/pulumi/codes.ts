@@ -65,3 +65,19 @@ export const LimitCode = {
   /** The stack's pinned images or name suffix file is unreadable. Exit 4. */
   badPins: 'TC388',
 } as const;
+
+/**
+ * One cloud deployment over every provider of a topology (TC389-TC399): one program, one stack, every node's
+ * address created before any VM so that every spec is complete in one pass.
+ */
+export const DeploymentCode = {
+  /**
+   * A component has nodes or buckets both on `provider: local` clouds and on aws/azure/gcp clouds: local nodes live
+   * on this machine's loopback, which no cloud node can reach, nor they the cloud nodes. Exit 3.
+   */
+  localPeers: 'TC389',
+  /** A node's spec would name a peer with no address (its cloud is in no deployment). Exit 3. */
+  peerWithoutAddress: 'TC390',
+  /** The record of the buckets a destroy kept (`<target>.kept.json`) is unreadable. Exit 4. */
+  badKeptRecord: 'TC391',
+} as const;

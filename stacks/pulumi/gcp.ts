@@ -54,10 +54,9 @@ interface GcpDomains {
   nodeGroups: Map<number, compute.NodeGroup>;
 }
 
-export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {} };
-  // Networks and static public addresses first: firewalls of one cloud name addresses of the others.
-  const nets = networksAndAddresses(
+/** Step one (program-env.ts `ProviderModule`): networks and every node's static address, before any VM. */
+export function addresses(env: ProgramEnv): Map<string, GcpNetwork> {
+  return networksAndAddresses(
     env,
     (cloud) => networkOf(env, cloud),
     (cloud, g, m) =>
@@ -67,6 +66,11 @@ export function realize(env: ProgramEnv): Realized {
         { parent: env.component(g.component) },
       ).address,
   );
+}
+
+export function realize(env: ProgramEnv, nets: Map<string, GcpNetwork> = addresses(env)): Realized {
+  const out: Realized = { nodes: {}, buckets: {} };
+  // Networks and static public addresses first (`addresses`): firewalls of one cloud name addresses of the others.
   // Every VM runs as its own service account: its secrets, the artifact and (gateways) the component's buckets.
   const identities = new Map<string, serviceaccount.Account>();
   const artifact = artifactStore(env);

@@ -53,6 +53,11 @@ export interface ProgramInputs {
    */
   nameSuffix: string;
   /**
+   * Resources a destroy kept (retained buckets and their writers), by `<type>::<name>` -> provider id: the next
+   * deploy adopts them (Pulumi `import`) instead of failing to create what exists (adopt.ts).
+   */
+  adopt?: Record<string, string>;
+  /**
    * The program of what is already deployed (the updates destroy and a dropped bucket make first): its limits
    * were checked when it was deployed, or it predates a check, and must never block keeping or deleting data.
    */
@@ -60,8 +65,8 @@ export interface ProgramInputs {
 }
 
 export class TcComponent extends pulumi.ComponentResource {
-  constructor(kind: string, name: string) {
-    super(`tclouds:component:${kind.charAt(0).toUpperCase()}${kind.slice(1)}`, name, {}, {});
+  constructor(kind: string, name: string, opts: pulumi.ComponentResourceOptions = {}) {
+    super(`tclouds:component:${kind.charAt(0).toUpperCase()}${kind.slice(1)}`, name, {}, opts);
   }
   /** Children are added from outside (the provider modules); this marks construction complete. */
   done(): void {
@@ -70,8 +75,8 @@ export class TcComponent extends pulumi.ComponentResource {
 }
 
 export class TcCloud extends pulumi.ComponentResource {
-  constructor(name: string) {
-    super('tclouds:cloud:Network', name, {}, {});
+  constructor(name: string, opts: pulumi.ComponentResourceOptions = {}) {
+    super('tclouds:cloud:Network', name, {}, opts);
   }
   done(): void {
     this.registerOutputs({});
@@ -157,8 +162,14 @@ export function stackHash(stack: string, what: string, chars: number): string {
   return createHash('sha256').update(`${stack}/${what}`).digest('hex').slice(0, chars);
 }
 
+/**
+ * One provider's program, in two steps: `addresses` creates its networks and every node's static public address
+ * (program.ts runs it for every provider of the deployment before any `realize`, so every node's spec can name
+ * every peer's address), `realize` the rest, given what `addresses` returned (or making it itself when absent).
+ */
 export interface ProviderModule {
-  realize(env: ProgramEnv): Realized;
+  addresses?(env: ProgramEnv): unknown;
+  realize(env: ProgramEnv, addressed?: unknown): Realized;
 }
 
 /**

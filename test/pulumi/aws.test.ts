@@ -11,6 +11,7 @@ import { fingerprintOf } from '../../runtime/control-tls.js';
 import { readSigningKey, signingPublicKeyFromString, signingPublicKeyOf } from '../../runtime/keys.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
 import { artifactBucketName } from '../../stacks/pulumi/aws-boot.js';
+import { DeploymentCode } from '../../stacks/pulumi/codes.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { adminTokenFileOf, ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import { type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
@@ -18,7 +19,7 @@ import { globalBucketName } from '../../stacks/pulumi/names.js';
 import { NODE_LINUX_X64_SHA256, pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
 import { publishedPackage } from '../../stacks/pulumi/software.js';
-import { thrownTcError } from '../support/tc-error.js';
+import { rejectedTcError, thrownTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
 import { checkBoot, secretValue, softwareOf } from './boot.js';
 import {
@@ -121,14 +122,12 @@ describe('AWS program (mock runtime)', () => {
     expect(client.ipv6CidrBlocks).toEqual(['2001:db8::/48']);
   });
 
-  it('peers realized by another target: closed until their address is known, then opened to exactly it', async () => {
+  it('peers realized by another deployment: no spec without their address (TC390), then opened to exactly it', async () => {
     const plan = awsGcpLedgerPlan();
-    const before = await runPlan(plan, provider);
-    const peerBefore = ingressRules(plan, provider, before).find((r) => r.port === 7100)!;
-    expect(peerBefore.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
-    expect(before.outputs.notes).toEqual(
-      expect.arrayContaining([expect.stringContaining('g are realized by another target')]),
-    );
+    // Without the GCP peers' addresses the AWS specs would name them with no host: refused before any resource.
+    const before = await rejectedTcError(runPlan(plan, provider));
+    expect(before.code).toBe(DeploymentCode.peerWithoutAddress);
+    expect(before.hint).toContain('--target clouds');
     const after = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.7', 'ledger-replica-3': '192.0.2.8' });
     const peerAfter = ingressRules(plan, provider, after).find((r) => r.port === 7100)!;
     expect(peerAfter.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32', '192.0.2.7/32', '192.0.2.8/32']);
@@ -219,10 +218,20 @@ describe('AWS program (mock runtime)', () => {
   it("a spec change between two runs changes secret values, never a VM's user data", async () => {
     const plan = awsGcpLedgerPlan();
     const keys = ephemeralKeys(plan);
-    const first = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.7' }, { keys });
+    const first = await runPlan(
+      plan,
+      provider,
+      { 'ledger-replica-2': '192.0.2.7', 'ledger-replica-3': '192.0.2.8' },
+      { keys },
+    );
     // The GCP peer moves, and a replica's own config changes.
     plan.components.ledger!.nodes[1]!.config = { batchSize: 64 };
-    const second = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.9' }, { keys });
+    const second = await runPlan(
+      plan,
+      provider,
+      { 'ledger-replica-2': '192.0.2.9', 'ledger-replica-3': '192.0.2.8' },
+      { keys },
+    );
     for (const n of targetNodes(plan, provider)) {
       const vm = (run: typeof first) => userDataOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
       expect(vm(second), n.id).toBe(vm(first));

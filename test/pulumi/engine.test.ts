@@ -474,24 +474,31 @@ describe('destroy and outputs', () => {
 });
 
 describe('several providers in one stack', () => {
-  it('a target opens its peer ports to the nodes another target deployed, at the addresses that target recorded', async () => {
+  it('clouds: one program opens each peer port to the other provider nodes at their static addresses', async () => {
     const mixed = awsGcpLedgerPlan({ stack: 'demo', buckets: [{ cloud: 'a', name: 'demo-ledger-a' }] });
-    const before = await createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx());
-    const peerRule = (r: typeof before) =>
-      r.resources.find(
-        (x) => x.type === 'gcp:compute/firewall:Firewall' && x.inputs.description === 'tclouds ledger replica peer',
-      )!;
-    expect(peerRule(before).inputs.sourceRanges).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
-    // Deploy the AWS half (recorded), which records its nodes' public addresses ...
-    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(mixed, ctx());
-    // ... and the GCP half now lets exactly those in.
-    const after = await createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx());
-    expect(peerRule(after).inputs.sourceRanges).toEqual([
-      '10.16.0.10/32',
-      '10.16.0.11/32',
-      '54.216.10.1/32',
-      '54.216.10.2/32',
-    ]);
+    // One provider alone would render specs naming the other's nodes with no address: refused before anything.
+    const alone = await rejectedTcError(createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx()));
+    expect(alone.code).toBe('TC390');
+    const both = await createPulumiRealizer('clouds', { artifact }).preview(mixed, ctx());
+    const address = (type: string, node: string) =>
+      both.resources.find((x) => x.type === type && x.name === `${node}-ip`)!;
+    expect(address('aws:ec2/eip:Eip', 'ledger-replica-0')).toBeDefined();
+    expect(address('gcp:compute/address:Address', 'ledger-replica-2')).toBeDefined();
+    const peerRule = both.resources.find(
+      (x) => x.type === 'gcp:compute/firewall:Firewall' && x.inputs.description === 'tclouds ledger replica peer',
+    )!;
+    // The two GCP replicas by private address, the two AWS replicas by their Elastic IPs (mock addresses).
+    const sources = peerRule.inputs.sourceRanges as string[];
+    expect(sources.filter((s) => s.startsWith('10.16.'))).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
+    expect(sources.filter((s) => !s.startsWith('10.16.'))).toHaveLength(2);
+    // And the AWS replicas' peer port lets the two GCP replicas in by their static addresses.
+    const sg = both.resources.find((x) => x.type === 'aws:ec2/securityGroup:SecurityGroup')!;
+    const ingress = (sg.inputs.ingress as { fromPort: number; cidrBlocks: string[] }[]).find(
+      (r) => r.fromPort === 7100,
+    )!;
+    const fromGcp = ingress.cidrBlocks.filter((c) => !c.startsWith('10.16.'));
+    expect(fromGcp).toHaveLength(2);
+    for (const c of fromGcp) expect(sources).not.toContain(c);
   });
 });
 
