@@ -10,7 +10,14 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
-import { DIGEST_THREADS, digestShared, digestWhole, isShared, sharedBytes } from './crypto/digest-thread.js';
+import {
+  DIGEST_THREADS,
+  digestShared,
+  digestWhole,
+  isShared,
+  openOffThread,
+  sharedBytes,
+} from './crypto/digest-thread.js';
 import { blockSize, decode as rsDecode } from './crypto/erasure.js';
 import { combineShares, openSegment, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
@@ -71,6 +78,8 @@ class StreamedReader {
   private readonly spare: Uint8Array[] = [];
   /** Reused plaintext buffers for a sink that copies (a file): READ_AHEAD_SEGMENTS being opened, one written. */
   private readonly ring: Uint8Array[] = [];
+  /** Shared buffers digest threads open segments into before the copy to a buffer or a stream sink. */
+  private readonly openPool: Uint8Array[] = [];
 
   constructor(private readonly p: StreamedReadParams) {
     this.m = p.meta;
@@ -215,49 +224,104 @@ class StreamedReader {
   private async readSegmentFast(index: number): Promise<Uint8Array | undefined> {
     const { m, k, p } = this;
     const sealed = segmentLength(m.size, m.segmentBytes!, index) + SEGMENT_AEAD_OVERHEAD;
-    const size = blockSize(sealed, k);
     const picked = this.order.slice(0, k);
     if (picked.length < k) return undefined;
     const blocks: (Uint8Array | undefined)[] = new Array(this.n).fill(undefined);
-    let failed = false;
-    const checks = await Promise.all(
+    const got = await this.getUnchecked(index, picked, blocks, blockSize(sealed, k));
+    if (got === undefined) return undefined;
+    const off = await this.openOnDigestThread(index, got, blocks, sealed);
+    if (off !== 'here') return off;
+    const threads = this.count > 1 ? DIGEST_THREADS : 0;
+    const digests = got.map(async (c) => {
+      const digest = isShared(c.got)
+        ? (await digestShared(c.got, [[0, c.got.length]], threads))[0]!
+        : (await digestWhole(c.got, 0)).digest;
+      return this.matches(c, index, digest);
+    });
+    let plain: Uint8Array | undefined;
+    try {
+      plain = this.open(index, blocks, sealed);
+    } catch {
+      plain = undefined;
+    }
+    const verified = (await timedAsync(p.profile, 'hash', Promise.all(digests))).every(Boolean);
+    for (const b of blocks) if (b) this.giveBlock(b);
+    if (!verified) return undefined;
+    for (const pos of picked) this.result.from.add(pos);
+    // Every block matched the writer's digests: a segment that does not open is the writer's fault, as below.
+    return plain ?? this.undecryptable(index);
+  }
+
+  /** The blocks of segment `index` from `picked` (with their manifests), unchecked; undefined if any failed. */
+  private async getUnchecked(
+    index: number,
+    picked: number[],
+    blocks: (Uint8Array | undefined)[],
+    size: number,
+  ): Promise<{ pos: number; man: Manifest; got: Uint8Array }[] | undefined> {
+    const p = this.p;
+    const got = await Promise.all(
       picked.map(async (pos) => {
         try {
-          const [man, got] = await Promise.all([this.manifestOf(pos), this.getBlock(pos, index, size)]);
-          if (typeof got === 'string') return this.reject(pos, index, got);
-          blocks[pos] = got;
-          return { pos, man, got };
+          const [man, bytes] = await Promise.all([this.manifestOf(pos), this.getBlock(pos, index, size)]);
+          if (typeof bytes === 'string') return this.reject(pos, index, bytes);
+          blocks[pos] = bytes;
+          return { pos, man, got: bytes };
         } catch (e) {
           if (p.signal?.aborted) throw p.signal.reason ?? e;
           return this.reject(pos, index, e instanceof Error ? e.message : String(e));
         }
       }),
     );
-    if (checks.some((c) => c === undefined)) failed = true;
-    const threads = this.count > 1 ? DIGEST_THREADS : 0;
-    const digests = checks.map(async (c) => {
-      if (c === undefined) return true;
-      let digest: Uint8Array;
-      if (isShared(c.got)) digest = (await digestShared(c.got, [[0, c.got.length]], threads))[0]!;
-      else digest = (await digestWhole(c.got, 0)).digest;
-      if (Buffer.from(digest).toString('hex') === manifestDigest(c.man, index)) return true;
-      this.reject(c.pos, index, 'digest mismatch (corrupt block)');
-      return false;
-    });
-    let plain: Uint8Array | undefined;
-    if (!failed) {
-      try {
-        plain = this.open(index, blocks, sealed);
-      } catch {
-        plain = undefined;
-      }
-    }
-    const verified = (await timedAsync(p.profile, 'hash', Promise.all(digests))).every(Boolean);
+    if (got.every((c) => c !== undefined)) return got;
     for (const b of blocks) if (b) this.giveBlock(b);
-    if (failed || !verified) return undefined;
-    for (const pos of picked) this.result.from.add(pos);
-    // Every block matched the writer's digests: a segment that does not open is the writer's fault, as below.
-    return plain ?? this.undecryptable(index);
+    return undefined;
+  }
+
+  /** Whether cloud `c.pos`'s block of segment `index` has the digest its manifest lists (else it is rejected). */
+  private matches(c: { pos: number; man: Manifest }, index: number, digest: Uint8Array): boolean {
+    if (Buffer.from(digest).toString('hex') === manifestDigest(c.man, index)) return true;
+    this.reject(c.pos, index, 'digest mismatch (corrupt block)');
+    return false;
+  }
+
+  /**
+   * The k data blocks in shared memory: a digest thread hashes them and opens the segment into shared memory
+   * (openOffThread), this thread only copies the checked plaintext where it goes (nothing for a file: written from
+   * there). Gives 'here' when that cannot be done (a parity block to decode, a driver's own buffers, no thread).
+   */
+  private async openOnDigestThread(
+    index: number,
+    got: { pos: number; man: Manifest; got: Uint8Array }[],
+    blocks: (Uint8Array | undefined)[],
+    sealed: number,
+  ): Promise<Uint8Array | undefined | 'here'> {
+    const { m, k, p } = this;
+    const data = blocks.slice(0, k);
+    if (this.count < 2 || !data.every((b) => b !== undefined && isShared(b))) return 'here';
+    const target = this.sharedTarget(index, sealed - SEGMENT_AEAD_OVERHEAD);
+    const aad = segmentAad(m.du, m.version, index, index === this.count - 1);
+    const r = await timedAsync(
+      p.profile,
+      'open',
+      openOffThread(data as Uint8Array[], this.aesKey!, segmentNonce(index), aad, sealed, target.out, DIGEST_THREADS),
+    );
+    if (r === undefined) {
+      target.release();
+      return 'here';
+    }
+    for (const b of blocks) if (b) this.giveBlock(b);
+    const verified = got.map((c) => this.matches(c, index, r.digests[c.pos]!)).every(Boolean);
+    if (!verified) {
+      target.release();
+      return undefined;
+    }
+    for (const c of got) this.result.from.add(c.pos);
+    if (!r.ok) {
+      target.release();
+      return this.undecryptable(index);
+    }
+    return timed(p.profile, 'copy', () => target.finish());
   }
 
   /** Note why cloud `pos` failed for segment `index`, and ask it last from now on. */
@@ -314,13 +378,37 @@ class StreamedReader {
       this.spare.push(b);
   }
 
+  /**
+   * Shared memory a digest thread opens segment `index` into, and how the checked plaintext then reaches the sink:
+   * a file is written from the ring buffer itself; a buffer sink gets a copy in place, a stream a fresh copy (it
+   * may keep it), and the shared buffer goes back to the pool.
+   */
+  private sharedTarget(index: number, length: number): { out: Uint8Array; finish(): Uint8Array; release(): void } {
+    const { sink } = this.p;
+    if (!sink.at && sink.reuses) {
+      const out = this.plainBuffer(index, length)!;
+      return { out, finish: () => out.subarray(0, length), release: () => {} };
+    }
+    const out = this.openPool.pop() ?? sharedBytes(Math.min(this.m.segmentBytes!, this.m.size));
+    const release = () => {
+      if (this.openPool.length <= READ_AHEAD_SEGMENTS) this.openPool.push(out);
+    };
+    const finish = () => {
+      const dst = sink.at ? sink.at(index * this.m.segmentBytes!, length) : new Uint8Array(length);
+      dst.set(out.subarray(0, length));
+      release();
+      return dst;
+    };
+    return { out, finish, release };
+  }
+
   /** Where segment `index` is opened: in place in a buffer sink, a ring buffer for a file, else a new buffer. */
   private plainBuffer(index: number, length: number): Uint8Array | undefined {
     const { sink } = this.p;
     if (sink.at) return sink.at(index * this.m.segmentBytes!, length);
     if (!sink.reuses) return undefined;
     const slot = index % (READ_AHEAD_SEGMENTS + 1);
-    this.ring[slot] ??= new Uint8Array(Math.min(this.m.segmentBytes!, this.m.size));
+    this.ring[slot] ??= sharedBytes(Math.min(this.m.segmentBytes!, this.m.size));
     return this.ring[slot];
   }
 

@@ -11,19 +11,69 @@
  * Until it is online, and when a buffer cannot be moved (a view into a larger or shared buffer) or the worker
  * cannot start, the digest is computed here instead: the same bytes, the same result.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** Buffers smaller than this are hashed on the calling thread (a message costs more than hashing them). */
 export const OFF_THREAD_MIN_BYTES = 256 << 10;
 const DIGEST_BYTES = 32;
+/** AES-GCM tag of a streamed CA segment (SEGMENT_AEAD_OVERHEAD in primitives.ts). */
+const TAG_BYTES = 16;
+/** Bytes an 'open' job hashes and decrypts at a time: they stay in cache between the two. */
+const OPEN_SLICE_BYTES = 256 << 10;
 
 // Plain CommonJS evaluated in the worker: no module to resolve, so it runs the same from sources (tsx) and from dist/.
+// An 'open' job hashes the k data blocks of a streamed CA segment and opens it (AES-256-GCM, as openSegment in
+// primitives.ts) into shared memory, slice by slice so that each slice is hashed and decrypted while in cache.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-parentPort.on('message', ({ id, buffer, ranges }) => {
+const { createHash, createDecipheriv } = require('node:crypto');
+const SLICE = ${OPEN_SLICE_BYTES};
+function open({ id, blocks, key, nonce, aad, sealed, out }) {
+  const digests = new Uint8Array(blocks.length * ${DIGEST_BYTES});
+  const body = sealed - ${TAG_BYTES};
+  const plain = new Uint8Array(out, 0, body);
+  let ok = true;
+  let d;
+  try {
+    d = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: ${TAG_BYTES} });
+    d.setAAD(aad);
+  } catch { ok = false; }
+  const tag = [];
+  let base = 0;
+  let at = 0;
+  blocks.forEach(([buffer, offset, length], i) => {
+    const p = new Uint8Array(buffer, offset, length);
+    const h = createHash('sha256');
+    const bodyEnd = Math.min(length, Math.max(0, body - base));
+    const tagEnd = Math.min(length, Math.max(0, sealed - base));
+    for (let off = 0; off < length; off += SLICE) {
+      const end = Math.min(length, off + SLICE);
+      h.update(p.subarray(off, end));
+      if (ok && off < bodyEnd) {
+        const part = d.update(p.subarray(off, Math.min(end, bodyEnd)));
+        plain.set(part, at);
+        at += part.length;
+      }
+    }
+    if (tagEnd > bodyEnd) tag.push(p.subarray(bodyEnd, tagEnd));
+    base += length;
+    digests.set(h.digest(), i * ${DIGEST_BYTES});
+  });
+  try {
+    if (!ok) throw new Error('no decipher');
+    d.setAuthTag(Buffer.concat(tag));
+    const fin = d.final();
+    plain.set(fin, at);
+    at += fin.length;
+    ok = at === body;
+  } catch { ok = false; }
+  parentPort.postMessage({ id, digests, ok }, [digests.buffer]);
+}
+parentPort.on('message', (m) => {
+  if (m.op === 'open') return open(m);
+  const { id, buffer, ranges } = m;
   const digests = new Uint8Array(ranges.length * ${DIGEST_BYTES});
   ranges.forEach(([offset, length], i) => {
     digests.set(createHash('sha256').update(new Uint8Array(buffer, offset, length)).digest(), i * ${DIGEST_BYTES});
@@ -34,7 +84,7 @@ parentPort.on('message', ({ id, buffer, ranges }) => {
 });
 `;
 
-type Reply = { buffer?: ArrayBuffer; digests: Uint8Array };
+type Reply = { buffer?: ArrayBuffer; digests: Uint8Array; ok?: boolean };
 type Job = { resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
 /**
@@ -86,10 +136,22 @@ class DigestThread {
   }
 
   /** Hash `ranges` of `buffer`: moved there and back when an ArrayBuffer, shared (not copied) when shared. */
-  run(id: number, buffer: ArrayBuffer | SharedArrayBuffer, ranges: readonly (readonly [number, number])[]): Promise<Reply> {
+  run(
+    id: number,
+    buffer: ArrayBuffer | SharedArrayBuffer,
+    ranges: readonly (readonly [number, number])[],
+  ): Promise<Reply> {
     const done = new Promise<Reply>((resolve, reject) => this.jobs.set(id, { resolve, reject }));
     this.w.ref();
     this.w.postMessage({ id, buffer, ranges }, buffer instanceof ArrayBuffer ? [buffer] : []);
+    return done;
+  }
+
+  /** An 'open' job (see openOffThread). */
+  open(id: number, job: Omit<OpenJob, 'id'>): Promise<Reply> {
+    const done = new Promise<Reply>((resolve, reject) => this.jobs.set(id, { resolve, reject }));
+    this.w.ref();
+    this.w.postMessage({ op: 'open', id, ...job });
     return done;
   }
 }
@@ -208,4 +270,44 @@ export async function digestWhole(
 ): Promise<{ bytes: Uint8Array; digest: Uint8Array }> {
   const r = await digestRanges(bytes, [[0, bytes.length]], threads);
   return { bytes: r.bytes, digest: r.digests[0]! };
+}
+
+interface OpenJob {
+  id: number;
+  /** [buffer, offset, length] of each data block, in order. */
+  blocks: [SharedArrayBuffer, number, number][];
+  key: KeyObject;
+  nonce: Uint8Array;
+  aad: Uint8Array;
+  sealed: number;
+  out: SharedArrayBuffer;
+}
+
+/**
+ * Hash the k data blocks of a streamed CA segment (shared memory) and open the segment from them into `out`
+ * (shared, at least sealed - 16 bytes), on the least busy digest thread: the digest of each block and whether
+ * the tag matched. Undefined when no digest thread runs (the caller does both here). The plaintext in `out` is
+ * unchecked until the caller compared the digests with the manifests.
+ */
+export async function openOffThread(
+  blocks: readonly Uint8Array[],
+  key: KeyObject,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  sealed: number,
+  out: Uint8Array,
+  threads: number,
+): Promise<{ digests: Uint8Array[]; ok: boolean } | undefined> {
+  if (!isShared(out) || out.byteOffset !== 0 || !blocks.every(isShared)) return undefined;
+  const w = threads > 0 ? thread(threads) : undefined;
+  if (!w) return undefined;
+  const r = await w.open(nextId++, {
+    blocks: blocks.map((b) => [b.buffer as SharedArrayBuffer, b.byteOffset, b.length]),
+    key,
+    nonce,
+    aad,
+    sealed,
+    out: out.buffer as SharedArrayBuffer,
+  });
+  return { digests: split(r.digests, blocks.length), ok: r.ok === true };
 }
