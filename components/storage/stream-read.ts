@@ -42,6 +42,8 @@ export interface StreamedReadParams {
   drivers: readonly (CloudDriver | undefined)[];
   /** The manifests the ReadCore fetched (position -> bytes whose digest matched). */
   manifests: Map<number, Fetched>;
+  /** Positions whose metadata showed this version, first answers first (they answer about as fast as the rest). */
+  showed?: readonly number[];
   sink: SegmentSink;
   signal?: AbortSignal;
   profile?: StageProfile;
@@ -88,8 +90,13 @@ class StreamedReader {
     this.count = segmentCount(this.m.size, this.m.segmentBytes!);
     this.container = containerOf(this.m.du);
     this.label = `"${this.m.du}" version ${versionString(this.m.version)}`;
+    // Data blocks need no decoding (and are opened on a digest thread): the data clouds among those that answered
+    // the metadata quorum go first (their manifests are fetched beside their first block), then the clouds whose
+    // manifests arrived first, then the rest.
+    const quickData = (p.showed ?? []).filter((pos) => pos < this.k && p.drivers[pos] !== undefined);
     const fast = [...p.manifests.keys()].sort((a, b) => a - b);
-    this.order = [...fast, ...Array.from({ length: this.n }, (_, i) => i).filter((i) => !p.manifests.has(i))];
+    const all = [...quickData, ...fast, ...Array.from({ length: this.n }, (_, i) => i)];
+    this.order = all.filter((pos, i) => all.indexOf(pos) === i);
   }
 
   private checkManifest(pos: number, bytes: Uint8Array): Manifest {
