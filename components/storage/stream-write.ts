@@ -62,10 +62,11 @@ export interface StreamedWrite {
 }
 
 /**
- * Digest threads a writer spreads a segment's blocks over. The hashing no longer gates the puts (below), only the
- * manifests at the end, so it runs beside this thread's sealing and coding and the kernel's copies.
+ * Digest threads a writer spreads a segment's blocks over: one. The hashing does not gate the puts (below), only
+ * the manifests at the end, so one thread hashing beside this thread's sealing and coding keeps up (about as much
+ * work per segment); a second one mostly takes CPU from this thread on a 2-core machine.
  */
-const WRITE_DIGEST_THREADS = Number(process.env.TC_WDT ?? 1);
+const WRITE_DIGEST_THREADS = 1;
 
 /**
  * Buffers of encoded segments, reused once every cloud stored them and their blocks are hashed: the writer's memory
@@ -203,7 +204,11 @@ class StreamedWriter implements StreamedWrite {
           const b = this.buffers.get(a.item);
           this.buffers.delete(a.item);
           // Given back once its blocks are hashed too (the digest threads may still read it).
-          if (b) this.digests[a.item]?.then(() => this.pool.give(b), () => {});
+          if (b)
+            this.digests[a.item]?.then(
+              () => this.pool.give(b),
+              () => {},
+            );
           break;
         }
         case 'drop':
