@@ -239,10 +239,19 @@ class StreamedReader {
     const off = await this.openOnDigestThread(index, got, blocks, sealed);
     if (off !== 'here') return off;
     const threads = this.count > 1 ? DIGEST_THREADS : 0;
+    // A driver's own buffers (not shared) go to a digest thread and back first: they cannot be read here meanwhile.
+    const moved = new Map<number, Uint8Array>();
+    await Promise.all(
+      got
+        .filter((c) => !isShared(c.got))
+        .map(async (c) => {
+          const r = await timedAsync(p.profile, 'hash', digestWhole(c.got, threads));
+          blocks[c.pos] = c.got = r.bytes;
+          moved.set(c.pos, r.digest);
+        }),
+    );
     const digests = got.map(async (c) => {
-      const digest = isShared(c.got)
-        ? (await digestShared(c.got, [[0, c.got.length]], threads))[0]!
-        : (await digestWhole(c.got, 0)).digest;
+      const digest = moved.get(c.pos) ?? (await digestShared(c.got, [[0, c.got.length]], threads))[0]!;
       return this.matches(c, index, digest);
     });
     let plain: Uint8Array | undefined;

@@ -30,8 +30,8 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash, createDecipheriv } = require('node:crypto');
 const SLICE = ${OPEN_SLICE_BYTES};
-function open({ id, blocks, key, nonce, aad, sealed, out }) {
-  const digests = new Uint8Array(blocks.length * ${DIGEST_BYTES});
+function open({ id, blocks, key, nonce, aad, sealed, out, hash }) {
+  const digests = new Uint8Array(hash ? blocks.length * ${DIGEST_BYTES} : 0);
   const body = sealed - ${TAG_BYTES};
   const plain = new Uint8Array(out, 0, body);
   let ok = true;
@@ -45,12 +45,12 @@ function open({ id, blocks, key, nonce, aad, sealed, out }) {
   let at = 0;
   blocks.forEach(([buffer, offset, length], i) => {
     const p = new Uint8Array(buffer, offset, length);
-    const h = createHash('sha256');
+    const h = hash ? createHash('sha256') : undefined;
     const bodyEnd = Math.min(length, Math.max(0, body - base));
     const tagEnd = Math.min(length, Math.max(0, sealed - base));
     for (let off = 0; off < length; off += SLICE) {
       const end = Math.min(length, off + SLICE);
-      h.update(p.subarray(off, end));
+      h?.update(p.subarray(off, end));
       if (ok && off < bodyEnd) {
         const part = d.update(p.subarray(off, Math.min(end, bodyEnd)));
         plain.set(part, at);
@@ -59,7 +59,7 @@ function open({ id, blocks, key, nonce, aad, sealed, out }) {
     }
     if (tagEnd > bodyEnd) tag.push(p.subarray(bodyEnd, tagEnd));
     base += length;
-    digests.set(h.digest(), i * ${DIGEST_BYTES});
+    if (h) digests.set(h.digest(), i * ${DIGEST_BYTES});
   });
   try {
     if (!ok) throw new Error('no decipher');
@@ -157,6 +157,8 @@ class DigestThread {
 }
 
 let threads: DigestThread[] | undefined;
+/** The same (for functions with a `threads` parameter). */
+const running = () => threads;
 let broken = false;
 let nextId = 0;
 
@@ -281,13 +283,18 @@ interface OpenJob {
   aad: Uint8Array;
   sealed: number;
   out: SharedArrayBuffer;
+  /** Hash the blocks in the same pass (else another thread hashes them meanwhile). */
+  hash: boolean;
 }
 
 /**
  * Hash the k data blocks of a streamed CA segment (shared memory) and open the segment from them into `out`
- * (shared, at least sealed - 16 bytes), on the least busy digest thread: the digest of each block and whether
- * the tag matched. Undefined when no digest thread runs (the caller does both here). The plaintext in `out` is
- * unchecked until the caller compared the digests with the manifests.
+ * (shared, at least sealed - 16 bytes): the digest of each block and whether the tag matched. Undefined when no
+ * digest thread runs (the caller does both here). The plaintext in `out` is unchecked until the caller compared
+ * the digests with the manifests. With two threads, the first opens while the second hashes the same blocks:
+ * the opening's garbage (node:crypto returns each decrypted slice in a fresh buffer, reclaimed only when the
+ * thread's collector runs) then stays in one thread's heap, not two (peak memory), and the two halves of the
+ * work overlap.
  */
 export async function openOffThread(
   blocks: readonly Uint8Array[],
@@ -299,15 +306,24 @@ export async function openOffThread(
   threads: number,
 ): Promise<{ digests: Uint8Array[]; ok: boolean } | undefined> {
   if (!isShared(out) || out.byteOffset !== 0 || !blocks.every(isShared)) return undefined;
-  const w = threads > 0 ? thread(threads) : undefined;
-  if (!w) return undefined;
-  const r = await w.open(nextId++, {
+  thread(threads);
+  const opener = threads > 0 && running()?.[0]?.online ? running()![0] : undefined;
+  if (!opener) return undefined;
+  const hasher = threads > 1 && running()?.[1]?.online ? running()![1] : undefined;
+  const hashed = hasher
+    ? Promise.all(blocks.map((b) => hasher.run(nextId++, b.buffer as SharedArrayBuffer, [[b.byteOffset, b.length]])))
+    : undefined;
+  // Awaited below, after the opening: not an unhandled rejection meanwhile if the hasher fails first.
+  hashed?.catch(() => {});
+  const r = await opener.open(nextId++, {
     blocks: blocks.map((b) => [b.buffer as SharedArrayBuffer, b.byteOffset, b.length]),
     key,
     nonce,
     aad,
     sealed,
     out: out.buffer as SharedArrayBuffer,
+    hash: hasher === undefined,
   });
-  return { digests: split(r.digests, blocks.length), ok: r.ok === true };
+  const digests = hashed ? (await hashed).map((h) => h.digests) : split(r.digests, blocks.length);
+  return { digests, ok: r.ok === true };
 }
