@@ -314,6 +314,10 @@ class StreamedReader {
   ): Promise<Uint8Array | undefined | 'here'> {
     const { m, k, p } = this;
     const data = blocks.slice(0, k);
+    // Only for a file: it is written from the shared buffer itself. A buffer sink (opened in place here) and a
+    // stream (a fresh buffer anyway) would pay one more copy of every segment, and measured more CPU per read.
+    const { sink } = p;
+    if (sink.at || !sink.reuses) return 'here';
     if (this.count < 2 || !data.every((b) => b !== undefined && isShared(b))) return 'here';
     const target = this.sharedTarget(index, sealed - SEGMENT_AEAD_OVERHEAD);
     const aad = segmentAad(m.du, m.version, index, index === this.count - 1);
