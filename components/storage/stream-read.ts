@@ -10,14 +10,7 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
-import {
-  DIGEST_THREADS,
-  digestShared,
-  digestWhole,
-  isShared,
-  openOffThread,
-  sharedBytes,
-} from './crypto/digest-thread.js';
+import { DIGEST_THREADS, digestShared, digestWhole, isShared, sharedBytes } from './crypto/digest-thread.js';
 import { blockSize, decode as rsDecode } from './crypto/erasure.js';
 import { combineShares, openSegment, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
@@ -80,8 +73,6 @@ class StreamedReader {
   private readonly spare: Uint8Array[] = [];
   /** Reused plaintext buffers for a sink that copies (a file): READ_AHEAD_SEGMENTS being opened, one written. */
   private readonly ring: Uint8Array[] = [];
-  /** Shared buffers digest threads open segments into before the copy to a buffer or a stream sink. */
-  private readonly openPool: Uint8Array[] = [];
 
   constructor(private readonly p: StreamedReadParams) {
     this.m = p.meta;
@@ -236,8 +227,6 @@ class StreamedReader {
     const blocks: (Uint8Array | undefined)[] = new Array(this.n).fill(undefined);
     const got = await this.getUnchecked(index, picked, blocks, blockSize(sealed, k));
     if (got === undefined) return undefined;
-    const off = await this.openOnDigestThread(index, got, blocks, sealed);
-    if (off !== 'here') return off;
     const threads = this.count > 1 ? DIGEST_THREADS : 0;
     // A driver's own buffers (not shared) go to a digest thread and back first: they cannot be read here meanwhile.
     const moved = new Map<number, Uint8Array>();
@@ -301,49 +290,6 @@ class StreamedReader {
     return false;
   }
 
-  /**
-   * The k data blocks in shared memory: a digest thread hashes them and opens the segment into shared memory
-   * (openOffThread), this thread only copies the checked plaintext where it goes (nothing for a file: written from
-   * there). Gives 'here' when that cannot be done (a parity block to decode, a driver's own buffers, no thread).
-   */
-  private async openOnDigestThread(
-    index: number,
-    got: { pos: number; man: Manifest; got: Uint8Array }[],
-    blocks: (Uint8Array | undefined)[],
-    sealed: number,
-  ): Promise<Uint8Array | undefined | 'here'> {
-    const { m, k, p } = this;
-    const data = blocks.slice(0, k);
-    // Only for a file: it is written from the shared buffer itself. A buffer sink (opened in place here) and a
-    // stream (a fresh buffer anyway) would pay one more copy of every segment, and measured more CPU per read.
-    const { sink } = p;
-    if (sink.at || !sink.reuses) return 'here';
-    if (this.count < 2 || !data.every((b) => b !== undefined && isShared(b))) return 'here';
-    const target = this.sharedTarget(index, sealed - SEGMENT_AEAD_OVERHEAD);
-    const aad = segmentAad(m.du, m.version, index, index === this.count - 1);
-    const r = await timedAsync(
-      p.profile,
-      'open',
-      openOffThread(data as Uint8Array[], this.aesKey!, segmentNonce(index), aad, sealed, target.out, DIGEST_THREADS),
-    );
-    if (r === undefined) {
-      target.release();
-      return 'here';
-    }
-    for (const b of blocks) if (b) this.giveBlock(b);
-    const verified = got.map((c) => this.matches(c, index, r.digests[c.pos]!)).every(Boolean);
-    if (!verified) {
-      target.release();
-      return undefined;
-    }
-    for (const c of got) this.result.from.add(c.pos);
-    if (!r.ok) {
-      target.release();
-      return this.undecryptable(index);
-    }
-    return timed(p.profile, 'copy', () => target.finish());
-  }
-
   /** Note why cloud `pos` failed for segment `index`, and ask it last from now on. */
   private reject(pos: number, index: number, reason: string): undefined {
     this.result.rejected.push({ position: pos, reason: `segment ${index}: ${reason}` });
@@ -396,30 +342,6 @@ class StreamedReader {
   private giveBlock(b: Uint8Array): void {
     if (this.spare.length < SPARE_BLOCKS && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)
       this.spare.push(b);
-  }
-
-  /**
-   * Shared memory a digest thread opens segment `index` into, and how the checked plaintext then reaches the sink:
-   * a file is written from the ring buffer itself; a buffer sink gets a copy in place, a stream a fresh copy (it
-   * may keep it), and the shared buffer goes back to the pool.
-   */
-  private sharedTarget(index: number, length: number): { out: Uint8Array; finish(): Uint8Array; release(): void } {
-    const { sink } = this.p;
-    if (!sink.at && sink.reuses) {
-      const out = this.plainBuffer(index, length)!;
-      return { out, finish: () => out.subarray(0, length), release: () => {} };
-    }
-    const out = this.openPool.pop() ?? sharedBytes(Math.min(this.m.segmentBytes!, this.m.size));
-    const release = () => {
-      if (this.openPool.length <= READ_AHEAD_SEGMENTS) this.openPool.push(out);
-    };
-    const finish = () => {
-      const dst = sink.at ? sink.at(index * this.m.segmentBytes!, length) : new Uint8Array(length);
-      dst.set(out.subarray(0, length));
-      release();
-      return dst;
-    };
-    return { out, finish, release };
   }
 
   /** Where segment `index` is opened: in place in a buffer sink, a ring buffer for a file, else a new buffer. */

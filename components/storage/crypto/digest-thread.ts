@@ -11,69 +11,19 @@
  * Until it is online, and when a buffer cannot be moved (a view into a larger or shared buffer) or the worker
  * cannot start, the digest is computed here instead: the same bytes, the same result.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** Buffers smaller than this are hashed on the calling thread (a message costs more than hashing them). */
 export const OFF_THREAD_MIN_BYTES = 256 << 10;
 const DIGEST_BYTES = 32;
-/** AES-GCM tag of a streamed CA segment (SEGMENT_AEAD_OVERHEAD in primitives.ts). */
-const TAG_BYTES = 16;
-/** Bytes an 'open' job hashes and decrypts at a time: they stay in cache between the two. */
-const OPEN_SLICE_BYTES = 256 << 10;
 
 // Plain CommonJS evaluated in the worker: no module to resolve, so it runs the same from sources (tsx) and from dist/.
-// An 'open' job hashes the k data blocks of a streamed CA segment and opens it (AES-256-GCM, as openSegment in
-// primitives.ts) into shared memory, slice by slice so that each slice is hashed and decrypted while in cache.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { createHash, createDecipheriv } = require('node:crypto');
-const SLICE = ${OPEN_SLICE_BYTES};
-function open({ id, blocks, key, nonce, aad, sealed, out, hash }) {
-  const digests = new Uint8Array(hash ? blocks.length * ${DIGEST_BYTES} : 0);
-  const body = sealed - ${TAG_BYTES};
-  const plain = new Uint8Array(out, 0, body);
-  let ok = true;
-  let d;
-  try {
-    d = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: ${TAG_BYTES} });
-    d.setAAD(aad);
-  } catch { ok = false; }
-  const tag = [];
-  let base = 0;
-  let at = 0;
-  blocks.forEach(([buffer, offset, length], i) => {
-    const p = new Uint8Array(buffer, offset, length);
-    const h = hash ? createHash('sha256') : undefined;
-    const bodyEnd = Math.min(length, Math.max(0, body - base));
-    const tagEnd = Math.min(length, Math.max(0, sealed - base));
-    for (let off = 0; off < length; off += SLICE) {
-      const end = Math.min(length, off + SLICE);
-      h?.update(p.subarray(off, end));
-      if (ok && off < bodyEnd) {
-        const part = d.update(p.subarray(off, Math.min(end, bodyEnd)));
-        plain.set(part, at);
-        at += part.length;
-      }
-    }
-    if (tagEnd > bodyEnd) tag.push(p.subarray(bodyEnd, tagEnd));
-    base += length;
-    if (h) digests.set(h.digest(), i * ${DIGEST_BYTES});
-  });
-  try {
-    if (!ok) throw new Error('no decipher');
-    d.setAuthTag(Buffer.concat(tag));
-    const fin = d.final();
-    plain.set(fin, at);
-    at += fin.length;
-    ok = at === body;
-  } catch { ok = false; }
-  parentPort.postMessage({ id, digests, ok }, [digests.buffer]);
-}
-parentPort.on('message', (m) => {
-  if (m.op === 'open') return open(m);
-  const { id, buffer, ranges } = m;
+const { createHash } = require('node:crypto');
+parentPort.on('message', ({ id, buffer, ranges }) => {
   const digests = new Uint8Array(ranges.length * ${DIGEST_BYTES});
   ranges.forEach(([offset, length], i) => {
     digests.set(createHash('sha256').update(new Uint8Array(buffer, offset, length)).digest(), i * ${DIGEST_BYTES});
@@ -84,7 +34,7 @@ parentPort.on('message', (m) => {
 });
 `;
 
-type Reply = { buffer?: ArrayBuffer; digests: Uint8Array; ok?: boolean };
+type Reply = { buffer?: ArrayBuffer; digests: Uint8Array };
 type Job = { resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
 /**
@@ -146,19 +96,9 @@ class DigestThread {
     this.w.postMessage({ id, buffer, ranges }, buffer instanceof ArrayBuffer ? [buffer] : []);
     return done;
   }
-
-  /** An 'open' job (see openOffThread). */
-  open(id: number, job: Omit<OpenJob, 'id'>): Promise<Reply> {
-    const done = new Promise<Reply>((resolve, reject) => this.jobs.set(id, { resolve, reject }));
-    this.w.ref();
-    this.w.postMessage({ op: 'open', id, ...job });
-    return done;
-  }
 }
 
 let threads: DigestThread[] | undefined;
-/** The same (for functions with a `threads` parameter). */
-const running = () => threads;
 let broken = false;
 let nextId = 0;
 
@@ -272,58 +212,4 @@ export async function digestWhole(
 ): Promise<{ bytes: Uint8Array; digest: Uint8Array }> {
   const r = await digestRanges(bytes, [[0, bytes.length]], threads);
   return { bytes: r.bytes, digest: r.digests[0]! };
-}
-
-interface OpenJob {
-  id: number;
-  /** [buffer, offset, length] of each data block, in order. */
-  blocks: [SharedArrayBuffer, number, number][];
-  key: KeyObject;
-  nonce: Uint8Array;
-  aad: Uint8Array;
-  sealed: number;
-  out: SharedArrayBuffer;
-  /** Hash the blocks in the same pass (else another thread hashes them meanwhile). */
-  hash: boolean;
-}
-
-/**
- * Hash the k data blocks of a streamed CA segment (shared memory) and open the segment from them into `out`
- * (shared, at least sealed - 16 bytes): the digest of each block and whether the tag matched. Undefined when no
- * digest thread runs (the caller does both here). The plaintext in `out` is unchecked until the caller compared
- * the digests with the manifests. With two threads, the first opens while the second hashes the same blocks:
- * the opening's garbage (node:crypto returns each decrypted slice in a fresh buffer, reclaimed only when the
- * thread's collector runs) then stays in one thread's heap, not two (peak memory), and the two halves of the
- * work overlap.
- */
-export async function openOffThread(
-  blocks: readonly Uint8Array[],
-  key: KeyObject,
-  nonce: Uint8Array,
-  aad: Uint8Array,
-  sealed: number,
-  out: Uint8Array,
-  threads: number,
-): Promise<{ digests: Uint8Array[]; ok: boolean } | undefined> {
-  if (!isShared(out) || out.byteOffset !== 0 || !blocks.every(isShared)) return undefined;
-  thread(threads);
-  const opener = threads > 0 && running()?.[0]?.online ? running()![0] : undefined;
-  if (!opener) return undefined;
-  const hasher = threads > 1 && running()?.[1]?.online ? running()![1] : undefined;
-  const hashed = hasher
-    ? Promise.all(blocks.map((b) => hasher.run(nextId++, b.buffer as SharedArrayBuffer, [[b.byteOffset, b.length]])))
-    : undefined;
-  // Awaited below, after the opening: not an unhandled rejection meanwhile if the hasher fails first.
-  hashed?.catch(() => {});
-  const r = await opener.open(nextId++, {
-    blocks: blocks.map((b) => [b.buffer as SharedArrayBuffer, b.byteOffset, b.length]),
-    key,
-    nonce,
-    aad,
-    sealed,
-    out: out.buffer as SharedArrayBuffer,
-    hash: hasher === undefined,
-  });
-  const digests = hashed ? (await hashed).map((h) => h.digests) : split(r.digests, blocks.length);
-  return { digests, ok: r.ok === true };
 }
