@@ -215,6 +215,14 @@ export class Transport {
     return c.enqueue(msg);
   }
 
+  /**
+   * Writes every connection's queued messages now instead of at its scheduled flush: for a caller that knows the
+   * sends of this moment are complete (they were held for something and released together).
+   */
+  flushNow(): void {
+    for (const c of this.conns.values()) c.flush();
+  }
+
   block(ids: string[]): void {
     for (const id of ids) this.blocked.add(id);
   }
@@ -585,7 +593,7 @@ class Connection {
     return true;
   }
 
-  private flush(): void {
+  flush(): void {
     this.flushScheduled = false;
     if (this.state !== 'ready') return;
     let i = 0;

@@ -148,6 +148,21 @@ describe('transport', () => {
     expect(b.got.map((g) => g.msg)).toEqual(Array.from({ length: 50 }, (_, i) => `e${i}`));
   });
 
+  it('flushNow writes what is queued at once, as one frame', async () => {
+    const a = node('a');
+    const b = node('b');
+    const tb = await listen(b, [a]);
+    const ta = await dial(a, b, tb.address!.port);
+    await until(() => ta.isConnected('b') && tb.isConnected('a'));
+    const frames = () => a.metrics.value('tclouds_transport_frames_sent_total', { transport: 'peer' });
+    const before = frames();
+    for (let i = 0; i < 10; i++) ta.send('b', Buffer.from(`n${i}`));
+    ta.flushNow();
+    expect(frames()).toBe(before + 1);
+    await until(() => b.got.length === 10);
+    expect(frames()).toBe(before + 1);
+  });
+
   it('refuses unknown identities and keys that do not match the claimed id', async () => {
     const a = node('a');
     const b = node('b');
