@@ -37,6 +37,8 @@ export interface StreamedReadParams {
   manifests: Map<number, Fetched>;
   /** Positions whose metadata showed this version, first answers first (they answer about as fast as the rest). */
   showed?: readonly number[];
+  /** Positions the caller wants read first (`--prefer`: the cheapest clouds), whatever they hold. */
+  preferred?: readonly number[];
   sink: SegmentSink;
   signal?: AbortSignal;
   profile?: StageProfile;
@@ -81,12 +83,13 @@ class StreamedReader {
     this.count = segmentCount(this.m.size, this.m.segmentBytes!);
     this.container = containerOf(this.m.du);
     this.label = `"${this.m.du}" version ${versionString(this.m.version)}`;
-    // Data blocks need no decoding (and are opened on a digest thread): the data clouds among those that answered
-    // the metadata quorum go first (their manifests are fetched beside their first block), then the clouds whose
-    // manifests arrived first, then the rest.
+    // The clouds the caller prefers go first (it pays for what it reads). Then, as data blocks need no decoding,
+    // the data clouds among those that answered the metadata quorum (their manifests are fetched beside their
+    // first block), then the clouds whose manifests arrived first, then the rest.
+    const preferred = (p.preferred ?? []).filter((pos) => p.drivers[pos] !== undefined);
     const quickData = (p.showed ?? []).filter((pos) => pos < this.k && p.drivers[pos] !== undefined);
     const fast = [...p.manifests.keys()].sort((a, b) => a - b);
-    const all = [...quickData, ...fast, ...Array.from({ length: this.n }, (_, i) => i)];
+    const all = [...preferred, ...quickData, ...fast, ...Array.from({ length: this.n }, (_, i) => i)];
     this.order = all.filter((pos, i) => all.indexOf(pos) === i);
   }
 
