@@ -117,9 +117,22 @@ export class TrackerClients {
           throw new RequestError(MapReduceCode.input, `chunk ${h.index} is past the job's ${job.chunks.length}`);
         if (payload.length > MAX_CHUNK_BYTES)
           throw new RequestError(MapReduceCode.input, `chunk ${h.index} is over ${MAX_CHUNK_BYTES} bytes`);
-        // A started job's chunk is final once stored (its map may be running): a repeat is answered, not written.
+        // A chunk being written is not written again beside it (a retry of a chunk still in flight): the repeat
+        // waits for it. A started job's chunk is final once stored (its map may be running): a repeat is answered.
+        const writing = job.writing?.get(h.index);
+        if (writing) {
+          await writing;
+          return { body: { received: job.received.size } };
+        }
         if (job.started && job.received.has(h.index)) return { body: { received: job.received.size } };
-        await this.tracker.store.writeChunk(job.id, h.index, payload);
+        job.writing ??= new Map();
+        const write = this.tracker.store.writeChunk(job.id, h.index, payload);
+        job.writing.set(h.index, write);
+        try {
+          await write;
+        } finally {
+          job.writing.delete(h.index);
+        }
         job.received.add(h.index);
         // Only a replicated tracker endorses the content it received; a single one would hash every byte for nothing.
         if (this.tracker.replicated) job.digests[h.index] = createHash('sha256').update(payload).digest('hex');

@@ -151,8 +151,13 @@ export class TrackerJournal {
             return;
           }
           // The snapshot holds every input applied so far, the queued ones included: they are durable with it.
-          this.queued?.settle();
+          // This batch settles first: batches complete in order, and so do the actions they release.
+          const queued = this.queued;
           this.queued = undefined;
+          batch.settle();
+          queued?.settle();
+          this.kick();
+          return;
         }
         batch.settle();
         this.kick();

@@ -48,6 +48,8 @@ export interface LiveJob extends JobMeta {
   module: string;
   chunks: string[];
   received: Set<number>;
+  /** Chunks being written now (a client's chunks are handled side by side): a repeat waits for the first write. */
+  writing?: Map<number, Promise<void>>;
   /** sha256 of each chunk received (a replicated tracker endorses a submit only for the same content). */
   digests: string[];
   timeoutMs: number;

@@ -714,10 +714,6 @@ export class DepSkyClient {
   }
 
   /**
-   * Let late copies finish (bounded by lingerMs), then release the drivers. `stored`/`unfinished`: the clouds whose
-   * late copies all landed, or not, since the previous close.
-   */
-  /**
    * Wait for the late copies of this client's writes into `du` to land (or be cut at lingerMs), without closing
    * the drivers (which a gateway's clients share).
    */
@@ -725,6 +721,10 @@ export class DepSkyClient {
     await this.lingering.before(containerOf(du), this.opts.lingerMs ?? LATE_COPY_MS);
   }
 
+  /**
+   * Let late copies finish (bounded by lingerMs), then release the drivers. `stored`/`unfinished`: the clouds whose
+   * late copies all landed, or not, since the previous close.
+   */
   async close(): Promise<{ unfinishedCopies: number; stored: string[]; unfinished: string[] }> {
     const { left, stored, unfinished } = await this.lingering.settle(this.opts.lingerMs ?? LATE_COPY_MS);
     await Promise.all(this.drivers.map((d) => d.close?.()));

@@ -187,7 +187,9 @@ class GatewayHttp {
     if (du === undefined) throw new HttpError(405, 'TC208', `${method} needs an object name`);
     checkNameFitsClouds(du, this.client.drivers);
     if (method === 'PUT') {
-      const r = await inWriteOrder(this.order.queue, this.order.fresh, du, (c) => c.put(du, { file: a.bodyFile! }));
+      const r = await inWriteOrder(this.order.queue, this.order.fresh, du, (c, signal) =>
+        c.put(du, { file: a.bodyFile! }, { signal }),
+      );
       this.stats.totals.puts++;
       this.stats.totals.bytesIn += r.size;
       this.stats.counters.bytesIn.inc(r.size);

@@ -171,16 +171,20 @@ export function writableSink(out: Writable): SegmentSink {
     write(bytes) {
       if (out.write(bytes)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const onDrain = () => {
-          out.off('error', onError);
-          resolve();
-        };
-        const onError = (e: Error) => {
+        const settle = (e?: Error) => {
           out.off('drain', onDrain);
-          reject(e);
+          out.off('error', onError);
+          out.off('close', onClose);
+          if (e) reject(e);
+          else resolve();
         };
+        const onDrain = () => settle();
+        const onError = (e: Error) => settle(e);
+        // Closed without an error (the reader went away): it will never drain.
+        const onClose = () => settle(new Error('the output was closed'));
         out.once('drain', onDrain);
         out.once('error', onError);
+        out.once('close', onClose);
       });
     },
   };

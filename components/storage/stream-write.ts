@@ -68,16 +68,16 @@ export interface StreamedWrite {
 const WRITE_DIGEST_THREADS = 1;
 
 /**
- * Buffers of encoded segments, reused once every cloud stored them and their blocks are hashed: the writer's memory
- * is then a fixed number of buffers instead of whatever the garbage collector has not reclaimed yet. Shared memory,
- * so that the digest threads read the blocks in place while the clouds' puts read them too.
- */
-/**
  * Segments being hashed at once: hashing one takes about as long as sealing and coding the next, so more would
  * only hold more buffers (peak memory).
  */
 const HASH_AHEAD = 2;
 
+/**
+ * Buffers of encoded segments, reused once every cloud stored them and their blocks are hashed: the writer's memory
+ * is then a fixed number of buffers instead of whatever the garbage collector has not reclaimed yet. Shared memory,
+ * so that the digest threads read the blocks in place while the clouds' puts read them too.
+ */
 class BufferPool {
   private readonly free: Uint8Array[] = [];
   take(size: number): Uint8Array {

@@ -354,7 +354,9 @@ function bucket(env: ProgramEnv, cloud: ModelCloud, name: string, component: str
   );
   // Credentials that can touch this bucket and nothing else; kept with a kept bucket, so its data stays readable.
   const keep = { parent, retainOnDelete: env.inputs.retainData };
-  const user = new iam.User(`${name}-writer`, { path: '/tclouds/', tags: env.tags() }, keep);
+  // forceDestroy: a writer adopted after a destroy that kept data still holds that destroy's key, which this state
+  // does not manage; `destroy --delete-data` must remove the user anyway.
+  const user = new iam.User(`${name}-writer`, { path: '/tclouds/', tags: env.tags(), forceDestroy: true }, keep);
   new iam.UserPolicy(
     `${name}-writer-policy`,
     {

@@ -5,6 +5,7 @@
  * account URL with a shared key (AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY). The SDK is imported lazily.
  */
 import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Payload } from '../protocol/types.js';
 import { type CallOptions, type CloudDriver, checkSegment, PermanentDriverError } from './types.js';
@@ -60,7 +61,8 @@ export class AzureBlobDriver implements CloudDriver {
       const pipelineOptions = {
         retryOptions: { maxTries: 1 },
         // Passed on to the core pipeline (not in the storage SDK's own options type).
-        ...(c.tlsCa ? { tlsOptions: { ca: c.tlsCa } } : {}),
+        // `ca` replaces Node's roots: keep them, and add this one.
+        ...(c.tlsCa ? { tlsOptions: { ca: [...rootCertificates, c.tlsCa] } } : {}),
       };
       let svc: InstanceType<typeof m.BlobServiceClient>;
       if (c.token && c.accountUrl) {

@@ -36,8 +36,17 @@ class ResponseWindow extends Writable {
     const to = Math.min(this.last - this.pos, chunk.length);
     this.pos += chunk.length;
     if (this.complete) this.done();
-    if (to <= from || this.res.write(chunk.subarray(from, to))) cb();
-    else this.res.once('drain', () => cb());
+    if (to <= from || this.res.write(chunk.subarray(from, to))) return void cb();
+    // A client that goes away while the response is full never drains it: the close ends the wait (and the read).
+    const settle = (e?: Error) => {
+      this.res.off('drain', onDrain);
+      this.res.off('close', onClose);
+      cb(e);
+    };
+    const onDrain = () => settle();
+    const onClose = () => settle(new Error('the client closed the connection'));
+    this.res.once('drain', onDrain);
+    this.res.once('close', onClose);
   }
 }
 

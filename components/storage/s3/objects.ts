@@ -54,7 +54,7 @@ export function lastModified(): string {
 
 /** Stores `file` as the next version of `du` in write order; returns the S3 ETag. */
 export async function storeFile(gw: S3Gateway, du: string, file: string): Promise<{ etag: string; size: number }> {
-  const r = await inWriteOrder(gw.queue, gw.fresh, du, (c) => c.put(du, { file }));
+  const r = await inWriteOrder(gw.queue, gw.fresh, du, (c, signal) => c.put(du, { file }, { signal }));
   gw.onBytes('in', r.size);
   return { etag: etagOf(du, r.version), size: r.size };
 }
@@ -62,14 +62,19 @@ export async function storeFile(gw: S3Gateway, du: string, file: string): Promis
 /**
  * The body streams straight into the DepSky write (segments reach the clouds while the client still sends), and
  * the write commits only when the stream ended cleanly, i.e. after every check of checkedBody passed. Memory
- * stays bounded whatever the size, and nothing is spooled to disk.
+ * stays bounded whatever the size. DepSky-CA spools nothing; DepSky-A hashes the whole value before any cloud gets
+ * it, so the client spools it to a private temporary file first.
  */
 export async function putObject(gw: S3Gateway, call: S3Call): Promise<void> {
   const du = duOf(gw, call.bucket!, requireKey(call));
   const body = checkedBody(call.req, call.body, gw.maxBodyBytes);
   let r: { version: string; size: number };
   try {
-    r = await inWriteOrder(gw.queue, gw.fresh, du, (c) => c.put(du, { stream: body.stream }));
+    r = await inWriteOrder(gw.queue, gw.fresh, du, (c, signal) => {
+      // A write that lost its lock stops reading at once, even while the client is between two chunks.
+      signal.addEventListener('abort', () => body.stream.destroy(signal.reason as Error), { once: true });
+      return c.put(du, { stream: body.stream }, { signal });
+    });
   } catch (e) {
     body.stream.destroy();
     // The client library sees a broken input; the answer names the check that broke it.
@@ -169,6 +174,6 @@ export async function copyObject(gw: S3Gateway, call: S3Call): Promise<void> {
   const { bytes } = await gw.client.get(srcDu).catch((e: unknown) => {
     throw toS3Error(e, src.key);
   });
-  const r = await inWriteOrder(gw.queue, gw.fresh, dest, (c) => c.put(dest, bytes));
+  const r = await inWriteOrder(gw.queue, gw.fresh, dest, (c, signal) => c.put(dest, bytes, { signal }));
   sendXml(call, 200, 'CopyObjectResult', { ETag: etagOf(dest, r.version), LastModified: LAST_MODIFIED.toISOString() });
 }
