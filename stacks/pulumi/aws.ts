@@ -16,6 +16,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { artifactPolicy, artifactStore, nodeBoot, nodeIdentity } from './aws-boot.js';
 import { type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
 import { globalBucketName } from './names.js';
+import { needsFederation } from './node-boot.js';
 import {
   type BucketResult,
   bucketParent,
@@ -43,7 +44,7 @@ interface AwsDomains {
 }
 
 export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {}, images: {} };
+  const out: Realized = { nodes: {}, buckets: {}, images: {}, gatewayIdentities: {} };
   // 1. Networks and static public addresses first: firewalls of one cloud name addresses of the others.
   const eips = new Map<string, ec2.Eip>();
   const nets = networksAndAddresses(
@@ -75,6 +76,12 @@ export function realize(env: ProgramEnv): Realized {
         // Each node its own role: its secrets, the artifact and (gateways) the buckets, through the instance role.
         const identity = nodeIdentity(env, m, parent);
         roles.push(identity.role);
+        if (needsFederation(env.plan, m.node)) {
+          // arn:aws:iam::<account>:role/<path>/<name>: the GCP deploy admits exactly this role (gcp-federation.ts).
+          out.gatewayIdentities![m.node.id] = pulumi
+            .all([identity.role.arn, identity.role.name])
+            .apply(([arn, roleName]) => ({ provider: 'aws' as const, accountId: arn.split(':')[4] ?? '', roleName }));
+        }
         const userData = nodeBoot(env, cloud, m, identity, artifact, parent);
         const vm = instance(env, cloud, m, {
           ami,

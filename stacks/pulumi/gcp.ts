@@ -17,6 +17,7 @@ import type * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
 import { artifactReaders, artifactStore, nodeBoot, nodeIdentity } from './gcp-boot.js';
+import { federation } from './gcp-federation.js';
 import {
   componentBuckets,
   type ModelCloud,
@@ -102,6 +103,12 @@ export function realize(env: ProgramEnv): Realized {
     }
   }
   bucketAccess(env, identities, bucketResources);
+  // Gateways of other targets: their VM identities through the stack's workload identity pool (no key).
+  const audiences = federation(env, new Map([...bucketResources].map(([k, b]) => [k, b.name] as const)));
+  if (Object.keys(audiences).length > 0) {
+    const record = pulumi.secret(pulumi.all(audiences).apply((a) => ({ audiences: a })));
+    for (const r of Object.values(out.buckets)) r.credentials = record;
+  }
   if (artifact) artifactReaders(env, artifact, identities);
   return out;
 }

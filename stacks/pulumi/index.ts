@@ -44,6 +44,7 @@ import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
 import { emptyKeyMaterial, ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
+import type { ForeignGatewayIdentity } from './node-boot.js';
 import { pinnedNodeRuntime } from './node-runtime.js';
 import type { ProgramInputs, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
@@ -122,6 +123,7 @@ function programInputs(
     nodeRuntime: pinnedNodeRuntime(),
     externalHosts: externalHosts(stackDir, target),
     externalBucketCredentials: externalBucketCredentials(plan, stackDir, target),
+    externalGatewayIdentities: externalGatewayIdentities(stackDir, target),
     retainData: opts.retainData,
   };
 }
@@ -457,6 +459,20 @@ export function credentialsFile(stackDir: string, cloud: string, bucket: string)
   return join(stackDir, 'keys', `bucket-${cloud}-${bucket}.json`);
 }
 
+/** The VM identities of a target's gateways that write GCP buckets (no secret: accounts, role names, principal ids). */
+export function gatewayIdentitiesFile(stackDir: string, target: string): string {
+  return join(stackDir, 'keys', `gateway-identities-${target}.json`);
+}
+
+/** Gateway identities the other targets recorded: the GCP program binds them to its buckets (federation). */
+function externalGatewayIdentities(stackDir: string, target: Target): Record<string, ForeignGatewayIdentity> {
+  const out: Record<string, ForeignGatewayIdentity> = {};
+  for (const other of ['aws', 'azure'] as const) {
+    if (other !== target) Object.assign(out, readJson(gatewayIdentitiesFile(stackDir, other)) ?? {});
+  }
+  return out;
+}
+
 function readJson<T>(file: string): T | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -673,6 +689,10 @@ async function buildOutputs(
       }
     }
     components[name] = { kind: comp.kind, nodes: nodeOutputs, buckets: bucketOutputs, client: comp.client, clientKeys };
+  }
+  const identities = out.gatewayIdentities?.value as Record<string, ForeignGatewayIdentity> | undefined;
+  if (identities && Object.keys(identities).length > 0) {
+    await writeJsonAtomic(gatewayIdentitiesFile(ctx.stackDir, target), identities, { mode: 0o600, mkdir: true });
   }
   return {
     version: 1,

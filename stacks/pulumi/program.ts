@@ -103,7 +103,14 @@ export function createProgram(
       const m = model.nodes.get(id)!;
       nodes[id] = { privateIp: n.privateIp, publicIp: n.publicIp, cloud: m.cloud, domain: m.node.domain, slot: m.slot };
     }
-    const boot = bootNotes(plan, provider, model.nodes.size, inputs.software, inputs.externalBucketCredentials);
+    const boot = bootNotes(
+      plan,
+      provider,
+      model.nodes.size,
+      inputs.software,
+      inputs.externalBucketCredentials,
+      inputs.externalGatewayIdentities,
+    );
     const notes = [...model.notes, ...boot];
     // What each node fetches at its start (its spec and every other secret of it), by digest: deploy restarts the
     // nodes whose digest changed, so a new bucket credential or token reaches a running node as a new spec does.
@@ -114,7 +121,17 @@ export function createProgram(
         .all(ids.map((id) => pulumi.all(nodeSecretsOf(plan, model, inputs, publicIps, id).map((v) => v.value))))
         .apply((all) => Object.fromEntries(ids.map((id, i) => [id, specDigest(all[i]!.join('\0'))] as const))),
     );
-    return { provider, nodes, buckets: result.buckets, images: result.images ?? {}, notes, specDigests };
+    // Gateway identities are no secret (an account, a role name, a principal id): the GCP deploy binds them.
+    const gatewayIdentities = pulumi.unsecret(pulumi.output(result.gatewayIdentities ?? {}));
+    return {
+      provider,
+      nodes,
+      buckets: result.buckets,
+      images: result.images ?? {},
+      notes,
+      specDigests,
+      gatewayIdentities,
+    };
   };
 }
 

@@ -17,6 +17,7 @@ import { TcError } from '../../kernel/errors.js';
 import { loadNodeSpec } from '../../runtime/spec-file.js';
 import { LimitCode, PulumiCode } from '../../stacks/pulumi/codes.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
+import { federatedSubject } from '../../stacks/pulumi/gcp-federation.js';
 import { ephemeralKeys, type KeyMaterial } from '../../stacks/pulumi/keys.js';
 import {
   AWS_USER_DATA_MAX_BYTES,
@@ -26,6 +27,7 @@ import {
 } from '../../stacks/pulumi/limits.js';
 import type { MockResource, MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { AUTONAME_EXTRA, BUCKET_NAME_MAX, STORAGE_ACCOUNT_MAX } from '../../stacks/pulumi/names.js';
+import { type ForeignGatewayIdentity, foreignGateways, isGateway } from '../../stacks/pulumi/node-boot.js';
 import { createProgram } from '../../stacks/pulumi/program.js';
 import { type Mode, PROVIDERS } from '../../topology/schema.js';
 import { renderTopology } from '../../topology/templates.js';
@@ -73,6 +75,8 @@ interface Case {
   /** Addresses of the nodes other targets realize (as if deployed first). */
   externalHosts: Record<string, string>;
   keys: KeyMaterial;
+  /** Identities of the gateways other targets realize (as if deployed first). */
+  identities?: Record<string, ForeignGatewayIdentity>;
 }
 
 interface Built extends Case {
@@ -268,7 +272,11 @@ async function specChangeReplacesNothing(b: Built): Promise<void> {
   for (const comp of Object.values(changed.components))
     for (const n of comp.nodes) n.config = { ...n.config, matrixSpecChange: 1 };
   const images = (b.run.outputs.images ?? {}) as Record<string, string>;
-  const second = await runPlan(changed, b.provider, b.externalHosts, { keys: b.keys, images });
+  const second = await runPlan(changed, b.provider, b.externalHosts, {
+    keys: b.keys,
+    images,
+    ...(b.identities ? { externalGatewayIdentities: b.identities } : {}),
+  });
   const before = new Map(b.run.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
   expect(second.resources.map((r) => `${r.type}::${r.name}`).sort()).toEqual([...before.keys()].sort());
   for (const r of second.resources) {
@@ -288,6 +296,53 @@ function noServiceAccountKeys(b: Built): void {
   expect(ofType(b.run, 'gcp:serviceaccount/key:Key'), `${b.label}: a service-account key`).toEqual([]);
 }
 
+/**
+ * GCP buckets from other targets' gateways by workload identity federation: on GCP, a binding of each foreign
+ * gateway's principal on each GCP bucket of its component, and pool providers admitting exactly those gateways; on
+ * AWS and Azure, every gateway's config names a keyless `federated` source for every GCP bucket.
+ */
+function federationBindings(b: Built): void {
+  if (b.provider === 'gcp') {
+    const members = ofType(b.run, 'gcp:storage/bucketIAMMember:BucketIAMMember');
+    const gateways = foreignGateways(b.plan, 'gcp', b.identities ?? {});
+    for (const g of gateways) {
+      for (const bucket of b.plan.components[g.component]!.buckets) {
+        if (b.plan.clouds[bucket.cloud]?.provider !== 'gcp') continue;
+        const m = members.find((r) => r.name === `${bucket.name}-${g.nodeId}-federated`);
+        expect(m, `${b.label}: no federation binding ${g.nodeId} -> ${bucket.name}`).toBeDefined();
+        expect(String(m!.inputs.member)).toMatch(
+          /^principal:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z][a-z0-9-]{2,31}\/subject\//,
+        );
+        expect(String(m!.inputs.member).endsWith(`/subject/${federatedSubject(g.identity!)}`)).toBe(true);
+        expect(m!.inputs.role).toBe('roles/storage.objectAdmin');
+      }
+    }
+    const providers = ofType(b.run, 'gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider');
+    for (const p of providers) {
+      const admitted = gateways.filter((g) => `tc-${g.provider}` === p.inputs.workloadIdentityPoolProviderId);
+      for (const g of admitted)
+        expect(String(p.inputs.attributeCondition)).toContain(`'${federatedSubject(g.identity!)}'`);
+    }
+    expect(ofType(b.run, 'gcp:iam/workloadIdentityPool:WorkloadIdentityPool').length).toBe(gateways.length > 0 ? 1 : 0);
+    return;
+  }
+  for (const vm of ofType(b.run, VM_TYPE[b.provider])) {
+    const node = Object.values(b.plan.components)
+      .flatMap((c) => c.nodes)
+      .find((n) => n.id === vm.name);
+    if (!node || !isGateway(b.plan, node)) continue;
+    const spec = JSON.parse(secretValue(b.provider, b.run, vm.name, 'spec')) as { config: Record<string, Json> };
+    const credentials = spec.config.credentials as Record<string, { source: string; identity?: string }>;
+    for (const bucket of b.plan.components[node.component]!.buckets) {
+      if (b.plan.clouds[bucket.cloud]?.provider !== 'gcp') continue;
+      expect(credentials[bucket.cloud], `${b.label}: ${vm.name} has no source for ${bucket.cloud}`).toMatchObject({
+        source: 'federated',
+        identity: b.provider,
+      });
+    }
+  }
+}
+
 const CHECKS: Record<string, Check> = {
   specsLoad,
   firewallSources,
@@ -295,6 +350,7 @@ const CHECKS: Record<string, Check> = {
   bucketsProtected,
   noSecretsInUserData,
   noServiceAccountKeys,
+  federationBindings,
 };
 /** Checks that plan a second time: run on a sample of the cases (they double the cost). */
 const PAIR_CHECKS: Record<string, Check> = { imageUpdateReplacesNothing, specChangeReplacesNothing };
@@ -306,7 +362,11 @@ interface Outcome {
 
 async function runCase(c: Case, outcome: Outcome, withPairs: boolean): Promise<void> {
   const plan = (extra: Parameters<typeof runPlan>[3] = {}) =>
-    runPlan(c.plan, c.provider, c.externalHosts, { keys: c.keys, ...extra });
+    runPlan(c.plan, c.provider, c.externalHosts, {
+      keys: c.keys,
+      ...(c.identities ? { externalGatewayIdentities: c.identities } : {}),
+      ...extra,
+    });
   let run: MockRun;
   try {
     run = await plan();
@@ -355,6 +415,20 @@ function otherTargetHosts(plan: Plan, provider: CloudProvider): Record<string, s
       i++;
     }
   return hosts;
+}
+
+/** Fake identities of the other targets' gateways (as if those targets were deployed and recorded them). */
+function otherTargetIdentities(plan: Plan, provider: CloudProvider): Record<string, ForeignGatewayIdentity> {
+  const out: Record<string, ForeignGatewayIdentity> = {};
+  for (const c of Object.values(plan.components))
+    for (const n of c.nodes) {
+      const p = plan.clouds[n.cloud]?.provider;
+      if (p === provider || !isGateway(plan, n)) continue;
+      if (p === 'aws') out[n.id] = { provider: 'aws', accountId: '210987654321', roleName: `${n.id}-role-0f3a2b1` };
+      if (p === 'azure')
+        out[n.id] = { provider: 'azure', tenantId: '11111111-2222-3333-4444-555555555555', principalId: `${n.id}-oid` };
+    }
+  return out;
 }
 
 function targetsOf(plan: Plan): CloudProvider[] {
@@ -427,6 +501,7 @@ describe('cloud programs over the topology matrix (mock runtime)', () => {
                 provider,
                 externalHosts: otherTargetHosts(plan, provider),
                 keys: ephemeralKeys(plan),
+                identities: otherTargetIdentities(plan, provider),
               };
               await runCase(c, outcome, pairs++ % 5 === 0);
             }
