@@ -10,7 +10,8 @@
  * sole-tenant node groups (one node per domain, each VM pinned by node affinity). Per role and port: a firewall
  * rule from exactly the linked sources to the role's network tag. Per bucket: uniform bucket-level access, public
  * access prevention enforced (GCS encrypts all data at rest); the component's gateways' service accounts are bound to
- * it (no service-account key exists: organisations refuse them).
+ * it (no service-account key exists: organisations refuse them); gateways of other targets reach it by workload
+ * identity federation (gcp-federation.ts).
  */
 import * as compute from '@pulumi/gcp/compute/index.js';
 import type * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
@@ -288,8 +289,8 @@ function bucket(
       name: b.name,
       region: cloud.region,
       endpoint: 'https://storage.googleapis.com',
-      // No bucket credentials: GCP issues no keys (organisation policies refuse service-account keys); the
-      // gateways' VM service accounts are bound to the bucket (bucketAccess).
+      // No bucket key: GCP issues none (organisation policies refuse service-account keys); the gateways' VM
+      // service accounts are bound to the bucket (bucketAccess), other targets' gateways by federation (realize).
     },
   };
 }

@@ -154,7 +154,6 @@ function fakeOutputs() {
     };
     if (type === 'aws:ec2/eip:Eip') Object.assign(out, { publicIp: nextIp(), allocationId: `eipalloc-${name}` });
     if (type === 'aws:s3/bucket:Bucket') out.bucket = inputs.bucket ?? name;
-    if (type === 'aws:iam/role:Role') out.arn = `arn:aws:iam::123456789012:role${inputs.path ?? '/'}${name}`;
     if (type === 'gcp:iam/workloadIdentityPool:WorkloadIdentityPool')
       out.name = `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}`;
     if (type === 'gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider')
