@@ -97,7 +97,8 @@ describe('a stream cut into segments', () => {
         const src = streamSource(Readable.from(chunks), 1000);
         const got: { bytes: Uint8Array; last: boolean }[] = [];
         // A segment's memory is reused a few segments later (as the writer allows): keep a copy.
-        for (let seg = await src.next(); seg; seg = await src.next()) got.push({ ...seg, bytes: Buffer.from(seg.bytes) });
+        for (let seg = await src.next(); seg; seg = await src.next())
+          got.push({ ...seg, bytes: Buffer.from(seg.bytes) });
         expect(Buffer.concat(got.map((g) => g.bytes)).equals(Buffer.concat(chunks))).toBe(true);
         expect(got.slice(0, -1).every((g) => g.bytes.length === 1000 && !g.last)).toBe(true);
         if (got.length > 0) expect(got.at(-1)!.last).toBe(true);
