@@ -3,12 +3,14 @@
  *   1. compilePlan of a 1,000-node topology (in process; target < 300 ms), next to validating the same
  *      topology (the work every command does anyway) as the in-process baseline;
  *   2. `node bin/run.js plan --target aws` of the mediator template (clouds turned into AWS regions) under
- *      Pulumi mocks, against bare `node -e 0` in the same run (runs interleaved so load noise hits both alike).
+ *      Pulumi mocks, against bare `node -e 0` in the same run (runs interleaved so load noise hits both alike);
+ *   3. `plan --target clouds` of the same template over aws, azure and gcp (one program of every provider),
+ *      against 2. in the same run.
  * Needs a compiled tree (`npx tsc -p tsconfig.build.json`). Run: `npx tsx bench/plan.ts` (BENCH_RUNS=N).
  * Writes bench/results/plan.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tclouds-bench-plan-'));
   let cliMs: number | null = null;
   let nodeMs: number | null = null;
+  let cloudsMs: number | null = null;
   let cliError: string | undefined;
   try {
     const template = readFileSync(path.join(root, 'templates', 'mediator.yaml'), 'utf8');
@@ -88,15 +91,30 @@ async function main(): Promise<void> {
     let k = 0;
     const aws = template.replace(/\{ provider: local \}/g, () => `{ provider: aws, region: ${regions[k++ % 4]} }`);
     writeFileSync(path.join(dir, 'tclouds.yaml'), aws);
+    // 3. The same template over aws, azure and gcp: `plan --target clouds`, one program of every provider.
+    const mixDir = path.join(dir, 'clouds');
+    mkdirSync(mixDir);
+    const mixed = [
+      'aws, region: eu-west-1',
+      'azure, region: westeurope',
+      'gcp, region: europe-west1',
+      'aws, region: eu-central-1',
+    ];
+    let j = 0;
+    const mix = template.replace(/\{ provider: local \}/g, () => `{ provider: ${mixed[j++ % 4]} }`);
+    writeFileSync(path.join(mixDir, 'tclouds.yaml'), mix);
     const cli: number[] = [];
     const bare: number[] = [];
+    const clouds: number[] = [];
     const n = Math.max(3, Math.ceil(runs / 2));
     for (let i = 0; i < n; i++) {
       bare.push(spawnMs(['-e', '0'], dir));
       cli.push(spawnMs([path.join(root, 'bin', 'run.js'), 'plan', '--target', 'aws', '--json'], dir));
+      clouds.push(spawnMs([path.join(root, 'bin', 'run.js'), 'plan', '--target', 'clouds', '--json'], mixDir));
     }
     cliMs = median(cli);
     nodeMs = median(bare);
+    cloudsMs = median(clouds);
   } catch (e) {
     cliError = (e as Error).message;
   } finally {
@@ -121,6 +139,14 @@ async function main(): Promise<void> {
           nodeBareMs: round(nodeMs as number),
           ratio: round((cliMs as number) / (nodeMs as number)),
         },
+    /** The mediator template over aws + azure + gcp in one program, against `plan --target aws` of it on aws. */
+    planCloudsCli: cliError
+      ? { error: cliError }
+      : {
+          medianMs: round(cloudsMs as number),
+          awsOnlyMs: round(cliMs as number),
+          ratio: round((cloudsMs as number) / (cliMs as number)),
+        },
   };
   console.log('benchmark                                   median      baseline');
   console.log(
@@ -130,6 +156,10 @@ async function main(): Promise<void> {
   else
     console.log(
       `tclouds plan --target aws (mocks)           ${result.planAwsCli.medianMs.toFixed(0).padStart(7)} ms  node -e 0 ${result.planAwsCli.nodeBareMs.toFixed(0)} ms  (x${result.planAwsCli.ratio})`,
+    );
+  if (!('error' in result.planCloudsCli))
+    console.log(
+      `tclouds plan --target clouds (aws+azure+gcp) ${result.planCloudsCli.medianMs.toFixed(0).padStart(6)} ms  --target aws ${result.planCloudsCli.awsOnlyMs.toFixed(0)} ms  (x${result.planCloudsCli.ratio})`,
     );
   await writeJsonAtomic(path.join(root, 'bench', 'results', 'plan.json'), result);
 }

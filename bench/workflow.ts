@@ -30,7 +30,7 @@ import {
 } from '../components/workflow/client.js';
 import { writeJsonAtomic } from '../kernel/atomic-file.js';
 import type { DeploymentOutputs, NodeSpec } from '../runtime/node-spec.js';
-import { type Cluster, makeCluster, spawnNode, waitHealthy } from '../test/smr/cluster.js';
+import { type Cluster, makeCluster, spawnNode } from '../test/smr/cluster.js';
 import { callEcho, ECHO } from '../test/workflow/flows.js';
 import { spawnSingleEngine } from './workflow-single.js';
 
@@ -60,12 +60,34 @@ async function echoService(): Promise<{ url: string; close: () => void }> {
       res.end(Buffer.concat(chunks));
     });
   });
+  // Never close an idle keep-alive connection from this side. Node's default (5 s) raced with the engines' fetch
+  // reusing a pooled connection at the moment the server closed it (the call then failed with "other side
+  // closed", States.Http.Socket, and so did the execution): the client side now always closes first.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo`, close: () => server.close() };
 }
 
-/** A cluster of workflow engines (or one single engine) with hand-made specs, as bench/smr.ts makes SMR groups. */
+/** Tries at starting a system whose nodes could not bind the ports chosen for them (taken meanwhile). */
+const START_ATTEMPTS = 3;
+
+/**
+ * A cluster of workflow engines (or one single engine) with hand-made specs, as bench/smr.ts makes SMR groups.
+ * makeCluster picks free ports by binding and releasing them, so on a machine shared with other work a port can
+ * be taken before the node binds it: that start is retried with fresh ports.
+ */
 export async function workflowCluster(system: System): Promise<{ cluster: Cluster; procs: ChildProcess[] }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSystem(system);
+    } catch (e) {
+      if (attempt >= START_ATTEMPTS || !/EADDRINUSE|TC414/.test(String(e))) throw e;
+      console.error(`${system}: a port was taken before a node bound it; starting again with other ports`);
+    }
+  }
+}
+
+async function startSystem(system: System): Promise<{ cluster: Cluster; procs: ChildProcess[] }> {
   const replicated = system.startsWith('replicated');
   const n = replicated ? 3 : 1;
   const f = replicated ? 1 : 0;
@@ -94,8 +116,60 @@ export async function workflowCluster(system: System): Promise<{ cluster: Cluste
   };
   await writeJsonAtomic(outputsFile, outputs);
   const procs = cluster.specFiles.map((file) => (role === 'engine' ? spawnNode(file) : spawnSingleEngine(file)));
-  await Promise.all(cluster.specs.map((s) => waitHealthy(s, 60_000)));
+  try {
+    await Promise.all(procs.map((p, i) => ready(p, cluster.specs[i]!.id)));
+  } catch (e) {
+    await stopAll(procs);
+    await rm(cluster.dir, { recursive: true, force: true });
+    throw e;
+  }
   return { cluster, procs };
+}
+
+/** How long a node process may take to report `node ready` (many seconds under load; normally well under one). */
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * Resolves when the node process logs `node ready` on stderr (its role is serving), and rejects at once, with the
+ * end of its stderr, when the process exits first. Polling its /health instead hid why a node never came up: the
+ * poll ran into its deadline and reported only "not healthy" (a node that exits early, e.g. a port taken between
+ * makeCluster choosing it and the node binding it, answers no poll).
+ */
+function ready(p: ChildProcess, id: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let err = '';
+    let done = false;
+    const finish = (e?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      p.stderr?.off('data', onData);
+      p.off('exit', onExit);
+      // Keep draining stderr, so a chatty node never blocks on a full pipe.
+      p.stderr?.resume();
+      if (e) reject(e);
+      else resolve();
+    };
+    const onData = (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+      if (err.includes('"msg":"node ready"')) finish();
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      finish(new Error(`node ${id} exited (${code ?? signal}) before it was ready: ${err.trim().slice(-1500)}`));
+    const timer = setTimeout(
+      () => finish(new Error(`node ${id} not ready in ${START_TIMEOUT_MS} ms: ${err.trim().slice(-1500)}`)),
+      START_TIMEOUT_MS,
+    );
+    p.stderr?.on('data', onData);
+    p.once('exit', onExit);
+  });
+}
+
+async function stopAll(procs: ChildProcess[]): Promise<void> {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+  await Promise.all(
+    procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)))),
+  );
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -157,8 +231,7 @@ async function measure(system: System, url: string): Promise<Record<Scenario, Re
     await first.close();
     return out;
   } finally {
-    for (const p of procs) p.kill('SIGTERM');
-    await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
+    await stopAll(procs);
     await rm(cluster.dir, { recursive: true, force: true });
   }
 }

@@ -5,20 +5,23 @@
  * - kill: SIGKILL, and the node is *held* down (the supervisor does not restart it) until resume.
  * - pause: SIGSTOP (the process keeps its sockets, answers nothing: a slow or frozen node). resume: SIGCONT.
  * - partition: each target node is told, through its node host's admin endpoint
- *   (`POST /admin/partition {"block":[peer ids]}` with the stack's bearer token from keys/admin.token), to
+ *   (`POST /admin/partition {"block":[peer ids]}` with the node's admin token: `adminPost`), to
  *   refuse traffic from every node of its component outside the target group, and those nodes are told to
  *   refuse the targets: a symmetric cut on loopback, without root or firewall rules. heal: `POST /admin/heal`.
  * Every action is recorded in the chaos journal; resume/heal undo it, and destroy removes the whole stack.
  */
-import { promises as fs } from 'node:fs';
-import http from 'node:http';
-import path from 'node:path';
-import { ExitCode, TcError } from '../kernel/errors.js';
+import { ExitCode, isTcError, TcError } from '../kernel/errors.js';
+import { adminTokenFor, controlEndpointOf, controlRequest } from '../runtime/control-client.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
 import { type Deployment, httpGet } from '../stacks/deployment.js';
 import { ChaosCode } from './codes.js';
 import { addUnique, readJournal, writeJournal } from './journal.js';
 import { loadLocalControl } from './local-control.js';
+
+/** One admin request to a node (partition, heal, fault switch). */
+const ADMIN_TIMEOUT_MS = 2000;
+/** One liveness probe of a node chaos may restart. */
+const PROBE_TIMEOUT_MS = 1000;
 
 export interface TargetSelector {
   node?: string[];
@@ -114,55 +117,22 @@ export function requireLocal(dep: Deployment): void {
   }
 }
 
-export async function adminToken(dep: Deployment): Promise<string> {
-  const file = path.join(dep.stackDir, 'keys', 'admin.token');
-  const token = await fs.readFile(file, 'utf8').catch(() => null);
-  if (!token) {
-    throw new TcError(ChaosCode.adminFailed, `cannot read the admin token ${file}`, {
-      exit: ExitCode.notFound,
-      hint: 'the token is written by `tclouds deploy`; redeploy if it is missing',
-    });
-  }
-  return token.trim();
-}
-
-/** POST a JSON body to a node's control server with the admin bearer token. */
-export function adminPost(
+/**
+ * POST a JSON body to one node's control port with that node's own admin token (cloud nodes have one each and
+ * refuse any other; local nodes share the stack's), through the one control client: pinned TLS when the node has
+ * a certificate. The one way chaos calls a node's admin API. A refusal rejects with `HTTP <status>: <body>`; a
+ * missing token is TC328, a certificate that is not the pinned one TC324/TC325.
+ */
+export async function adminPost(
+  dep: Deployment,
   node: NodeOutput,
   urlPath: string,
   body: unknown,
-  token: string,
-  timeoutMs = 2000,
+  timeoutMs = ADMIN_TIMEOUT_MS,
 ): Promise<void> {
-  const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: node.host,
-        port: node.controlPort,
-        path: urlPath,
-        method: 'POST',
-        agent: false,
-        timeout: timeoutMs,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(data),
-          authorization: `Bearer ${token}`,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) resolve();
-          else reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`));
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(data);
-  });
+  const [ep, token] = await Promise.all([controlEndpointOf(node), adminTokenFor(dep.stackDir, node.id)]);
+  const res = await controlRequest(ep, urlPath, { method: 'POST', token, body, timeoutMs });
+  if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
 }
 
 export async function settle<T>(items: T[], fn: (t: T) => Promise<ActionResult>): Promise<ActionResult[]> {
@@ -173,7 +143,8 @@ export const failed = (node: string, action: ActionResult['action'], e: unknown)
   node,
   action,
   ok: false,
-  message: (e as Error).message ?? String(e),
+  // A TcError (no token for the node, a certificate that is not the pinned one) keeps its code for scripts.
+  message: isTcError(e) ? `${e.code} ${e.message}` : ((e as Error).message ?? String(e)),
 });
 
 /** Kill (held down) or pause the targets. */
@@ -223,10 +194,12 @@ export async function resume(dep: Deployment, targets: NodeOutput[] | null): Pro
       // Not in the journal (e.g. paused from the dashboard of an older run): restart it only if it is dead.
       const node = byId.get(id);
       if (!j.paused.includes(id) && node) {
-        const alive = await httpGet(node.host, node.controlPort, '/health', 1000).then(
-          () => true,
-          () => false,
-        );
+        const alive = await controlEndpointOf(node)
+          .then((ep) => httpGet(ep, '/health', PROBE_TIMEOUT_MS))
+          .then(
+            () => true,
+            () => false,
+          );
         if (!alive) {
           await control.restartNode(dep.stackDir, id);
           return { node: id, action: 'restart' as const, ok: true, message: 'restarted' };
@@ -247,7 +220,6 @@ export async function resume(dep: Deployment, targets: NodeOutput[] | null): Pro
 /** Cut the targets off from the rest of their components (both directions). */
 export async function partition(dep: Deployment, targets: NodeOutput[]): Promise<ActionResult[]> {
   requireLocal(dep);
-  const token = await adminToken(dep);
   const j = await readJournal(dep.stackDir);
   const targetIds = new Set(targets.map((t) => t.id));
   const blocks = new Map<string, string[]>();
@@ -261,7 +233,7 @@ export async function partition(dep: Deployment, targets: NodeOutput[]): Promise
   const byId = new Map(allNodes(dep).map((n) => [n.id, n]));
   const results = await settle([...blocks.entries()], async ([id, block]) => {
     try {
-      if (block.length > 0) await adminPost(byId.get(id)!, '/admin/partition', { block }, token);
+      if (block.length > 0) await adminPost(dep, byId.get(id)!, '/admin/partition', { block });
       return { node: id, action: 'partition' as const, ok: true, message: `refuses ${block.join(', ')}` };
     } catch (e) {
       return failed(id, 'partition', e);
@@ -279,7 +251,6 @@ export async function partition(dep: Deployment, targets: NodeOutput[]): Promise
  */
 export async function heal(dep: Deployment, targets: NodeOutput[] | null): Promise<ActionResult[]> {
   requireLocal(dep);
-  const token = await adminToken(dep);
   const j = await readJournal(dep.stackDir);
   const healed = new Set((targets ?? allNodes(dep)).map((n) => n.id));
   // What every affected node keeps refusing afterwards: nothing for a target; the others minus the targets.
@@ -295,8 +266,8 @@ export async function heal(dep: Deployment, targets: NodeOutput[] | null): Promi
     const n = byId.get(id);
     if (!n) return failed(id, 'heal', new Error('not in this deployment'));
     try {
-      await adminPost(n, '/admin/heal', {}, token);
-      if (left.length > 0) await adminPost(n, '/admin/partition', { block: left }, token);
+      await adminPost(dep, n, '/admin/heal', {});
+      if (left.length > 0) await adminPost(dep, n, '/admin/partition', { block: left });
       const message = left.length > 0 ? `healed; still refuses ${left.join(', ')}` : 'healed';
       return { node: id, action: 'heal' as const, ok: true, message };
     } catch (e) {

@@ -1,7 +1,7 @@
 /**
  * Byzantine faults on demand (`tclouds chaos byzantine`): a node of a kind with misbehaviour modes (kinds registry,
  * `KindModule.chaos.faultModes`; SMR: silent, wrong-replies, equivocate, censor) is switched into one through its
- * node host (`POST /admin/fault {"mode"}` with the stack's admin token). The replica keeps running and answering
+ * node host (`POST /admin/fault {"mode"}` with the node's admin token). The replica keeps running and answering
  * /health (which reports the mode as `fault`), so unlike a kill this exercises the protocol against a node that
  * lies, not one that is gone. Every switch is recorded in the chaos journal; `chaos heal` sets the nodes back to
  * `none`. A node the supervisor restarted comes back correct, so a journal entry may be stale: healing a node
@@ -17,7 +17,7 @@ import { KINDS, kindOf } from '../components/kinds.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import type { NodeOutput } from '../runtime/node-spec.js';
 import type { Deployment } from '../stacks/deployment.js';
-import { type ActionResult, adminPost, adminToken, allNodes, failed, requireLocal, settle } from './actions.js';
+import { type ActionResult, adminPost, allNodes, failed, requireLocal, settle } from './actions.js';
 import { ChaosCode } from './codes.js';
 import { readJournal, writeJournal } from './journal.js';
 
@@ -68,10 +68,9 @@ const refused = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ECONNREFU
 export async function setMisbehaviour(dep: Deployment, targets: NodeOutput[], mode: string): Promise<ActionResult[]> {
   requireLocal(dep);
   checkByzantineTargets(dep, targets, mode);
-  const token = await adminToken(dep);
   const results = await settle(targets, async (n) => {
     try {
-      await adminPost(n, '/admin/fault', { mode }, token);
+      await adminPost(dep, n, '/admin/fault', { mode });
       return { node: n.id, action: 'byzantine' as const, ok: true, message: `misbehaves: ${mode}` };
     } catch (e) {
       const r = failed(n.id, 'byzantine', e);
@@ -99,11 +98,10 @@ export async function healMisbehaviour(dep: Deployment, targets: NodeOutput[] | 
   const nodes = (targets ?? allNodes(dep)).filter((n) => faultModesOf(dep, n.id).modes.length > 0);
   if (nodes.length === 0) return [];
   const j = await readJournal(dep.stackDir);
-  const token = await adminToken(dep);
   const results = await settle(nodes, async (n) => {
     const was = j.byzantine[n.id];
     try {
-      await adminPost(n, '/admin/fault', { mode: 'none' }, token);
+      await adminPost(dep, n, '/admin/fault', { mode: 'none' });
       return {
         node: n.id,
         action: 'heal' as const,

@@ -15,7 +15,7 @@ export const ChaosCode = {
   badArgs: 'TC506',
   /** The local process control of the plan/deploy area is not available (stacks/local/control.ts). */
   noControl: 'TC507',
-  /** The node host refused or failed an admin request (partition/heal). */
+  /** Reserved: a missing admin token is TC328 (runtime/control-tls.ts), reported in each node's result. */
   adminFailed: 'TC508',
   /** The object copy to corrupt could not be found or written. */
   corruptFailed: 'TC509',

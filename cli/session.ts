@@ -12,6 +12,7 @@ import type { Plan } from '../components/plan-types.js';
 import { formatRow, ProgressModel } from '../dashboard/deploy-progress-model.js';
 import { ExitCode, TcError } from '../kernel/errors.js';
 import { DeployCode } from '../stacks/codes.js';
+import { planProviders } from '../stacks/pulumi/model.js';
 import type { DeployEvent, RealizeContext, Target } from '../stacks/realizer.js';
 import { TARGETS } from '../stacks/realizer.js';
 import { type LoadedTopology, loadTopology, stackDir } from '../topology/load.js';
@@ -38,9 +39,51 @@ export function parseTarget(t: string): Target {
   });
 }
 
+/**
+ * The target a plan or deploy realizes: `clouds` is every aws/azure/gcp cloud of the topology as one deployment,
+ * and for a topology of one provider it is that provider's target (one stack, whichever word was used); `aws`,
+ * `azure`, `gcp` must have clouds, and may not leave out the other providers of a topology that spans several
+ * (their nodes' specs would name peers with no address).
+ */
+export function realizedTarget(plan: Plan, target: Target): Target {
+  if (target === 'local') return target;
+  const providers = planProviders(plan);
+  if (target === 'clouds') {
+    if (providers.length === 1) return providers[0]!;
+    if (providers.length > 1) return target;
+    throw new TcError(
+      DeployCode.badTarget,
+      'the topology has no aws, azure or gcp cloud: --target clouds has nothing to realize',
+      {
+        exit: ExitCode.usage,
+        hint: 'use --target local to run it on this machine, or add a cloud with `provider: aws`, `azure` or `gcp`',
+      },
+    );
+  }
+  checkTargetHasClouds(plan, target);
+  if (providers.length > 1) {
+    throw new TcError(
+      DeployCode.spansProviders,
+      `the topology's clouds span ${providers.join(', ')}: --target ${target} alone would leave its nodes' peers on the other providers without an address`,
+      {
+        exit: ExitCode.usage,
+        hint: `deploy them together: --target clouds (one deployment, one Pulumi stack, of every ${providers.join(', ')} cloud); a stack deployed with --target ${target} before goes first: \`tclouds destroy --target ${target}\` keeps its buckets, and the clouds deploy adopts them`,
+      },
+    );
+  }
+  return target;
+}
+
+/** The deployment `destroy` and `outputs` address: `clouds` of a single-provider topology is that provider's. */
+export function deployedTarget(plan: Plan, target: Target): Target {
+  if (target !== 'clouds') return target;
+  const providers = planProviders(plan);
+  return providers.length === 1 ? providers[0]! : target;
+}
+
 /** For cloud targets: the plan must have at least one cloud of that provider. */
 export function checkTargetHasClouds(plan: Plan, target: Target): void {
-  if (target === 'local') return;
+  if (target === 'local' || target === 'clouds') return;
   const mine = Object.entries(plan.clouds).filter(([, c]) => c.provider === target);
   if (mine.length === 0) {
     throw new TcError(

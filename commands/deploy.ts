@@ -3,13 +3,13 @@ import { WAIT_MODES, waitForQuorums } from '../cli/deploy-wait.js';
 import { recordEvent } from '../cli/log-events.js';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
 import {
-  checkTargetHasClouds,
   confirmChange,
   interruptible,
   loadPlan,
   parseTarget,
   progressSink,
   realizeContext,
+  realizedTarget,
 } from '../cli/session.js';
 import { parseDuration } from '../cli/storage-command.js';
 import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
@@ -41,7 +41,12 @@ export default class Deploy extends NdjsonCommand {
   static override description =
     'Compiles the plan and realizes it. local (default): buckets as directories and nodes as `tclouds node run` ' +
     'processes on 127.x addresses under .tclouds/<stack>/, kept running by a per-stack supervisor. ' +
-    'aws, azure, gcp: Pulumi Automation API; needs the pulumi CLI but no Pulumi account: state in a file backend in ' +
+    'clouds: every aws, azure and gcp cloud of the topology in one deployment (one Pulumi program and stack, ' +
+    '<stack>-clouds): every node address is created first and every node spec names every peer, so one deploy ' +
+    "yields working nodes on all providers; for a topology of one provider it is that provider's target. aws, azure, " +
+    'gcp: a topology whose clouds are all of that provider (one that spans several is TC335: use clouds). Nodes on ' +
+    '`provider: local` clouds run only under --target local; a component with nodes on local and cloud clouds is ' +
+    'TC389. Cloud targets: Pulumi Automation API; need the pulumi CLI but no Pulumi account: state in a file backend in ' +
     'the stack directory (.tclouds/<stack>/pulumi-state; --backend or TCLOUDS_PULUMI_BACKEND for a shared ' +
     's3://, azblob:// or gs:// bucket), secrets with the passphrase provider (PULUMI_CONFIG_PASSPHRASE or ' +
     'PULUMI_CONFIG_PASSPHRASE_FILE, else one generated once into .tclouds/<stack>/pulumi-passphrase, 0600). The ' +
@@ -57,7 +62,8 @@ export default class Deploy extends NdjsonCommand {
     'whose spec changed restart by the same rule through their control ports (open only to clients.cidrs: without ' +
     'it deploy says which nodes keep their old spec until their next restart).\n' +
     'Cloud targets pin the Ubuntu image each region resolved to at the first deploy (a newer image never replaces ' +
-    'VMs); --refresh-images resolves it again.\n' +
+    'VMs); --refresh-images resolves it again. Buckets a destroy kept are adopted (imported with their data) by the ' +
+    'next deploy of the stack.\n' +
     'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required.\n\n' +
     'With --json prints newline-delimited JSON: one {"event":{kind,id,type,state,op,message,elapsedMs}} per line, ' +
     'then {"summary":{command,target,stack,changes,nothingToDo,nodes,buckets,planDigest,outputsFile,elapsedMs}}.\n' +
@@ -68,6 +74,7 @@ export default class Deploy extends NdjsonCommand {
     '<%= config.bin %> deploy',
     '<%= config.bin %> deploy prod.yaml --yes',
     '<%= config.bin %> deploy --target aws --yes --json',
+    '<%= config.bin %> deploy --target clouds --yes',
     '<%= config.bin %> deploy --target gcp --yes --backend gs://my-team-tclouds-state',
     '<%= config.bin %> deploy --target gcp --yes --node-package tclouds@0.1.0',
     '<%= config.bin %> deploy --yes --max-unavailable 2',
@@ -79,7 +86,11 @@ export default class Deploy extends NdjsonCommand {
   };
   static override flags = {
     file: topologyFileFlag,
-    target: Flags.string({ description: 'where to deploy', options: [...TARGETS], default: 'local' }),
+    target: Flags.string({
+      description: 'where to deploy (clouds: every aws, azure and gcp cloud of the topology in one deployment)',
+      options: [...TARGETS],
+      default: 'local',
+    }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
     backend: Flags.string({
       description:
@@ -110,10 +121,10 @@ export default class Deploy extends NdjsonCommand {
     const t0 = Date.now();
     const { args, flags } = await this.parse(Deploy);
     const file = topologyFileOf(args.file, flags.file);
-    const target = parseTarget(flags.target);
+    const requested = parseTarget(flags.target);
     const waitMs = parseDuration(flags.timeout, 'timeout', 'TC033');
     const lp = await loadPlan(file);
-    checkTargetHasClouds(lp.plan, target);
+    const target = realizedTarget(lp.plan, requested);
     if (target !== 'local') resolveBackend(lp.stackDir, flags.backend); // a bad --backend fails before anything
     const realizer = await loadRealizer(target);
     await realizer.check?.();

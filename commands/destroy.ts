@@ -1,7 +1,15 @@
 import { Flags } from '@oclif/core';
 import { recordEvent } from '../cli/log-events.js';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
-import { confirmChange, interruptible, loadPlan, parseTarget, progressSink, realizeContext } from '../cli/session.js';
+import {
+  confirmChange,
+  deployedTarget,
+  interruptible,
+  loadPlan,
+  parseTarget,
+  progressSink,
+  realizeContext,
+} from '../cli/session.js';
 import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
 import { resolveBackend } from '../stacks/pulumi/backend.js';
 import { loadRealizer, TARGETS, type Target } from '../stacks/realizer.js';
@@ -24,11 +32,11 @@ export default class Destroy extends NdjsonCommand {
     'local: stops the supervisor and every node process of the stack (checked by pid afterwards), deletes the ' +
     'buckets and .tclouds/<stack>/. --keep-data keeps the buckets, the node data directories and the keys needed to ' +
     'read the data back, and removes everything else.\n' +
-    'aws, azure, gcp: pulumi destroy of the stack, with the state backend and passphrase its deploy used ' +
+    'aws, azure, gcp, clouds: pulumi destroy of the stack, with the state backend and passphrase its deploy used ' +
     "(--backend / TCLOUDS_PULUMI_BACKEND, PULUMI_CONFIG_PASSPHRASE[_FILE], else the stack directory's pulumi-state " +
     'and pulumi-passphrase, which a local destroy leaves in place). Buckets hold data and are kept by default (left ' +
-    'in the cloud with their data and credentials, out of the stack); --delete-data deletes them with every object ' +
-    'in them.\n\n' +
+    'in the cloud with their data and credentials, out of the stack, their ids recorded so that the next deploy ' +
+    'adopts them); --delete-data deletes them with every object in them.\n\n' +
     'Asks for confirmation on a terminal; --yes skips it, and without a terminal --yes is required. ' +
     'Destroying a stack that is not deployed does nothing and exits 0.\n' +
     'With --json prints {"event":...} lines, then {"summary":{command,target,stack,removed,nothingToDo,keepData,elapsedMs}}.';
@@ -64,11 +72,11 @@ export default class Destroy extends NdjsonCommand {
     const t0 = Date.now();
     const { args, flags } = await this.parse(Destroy);
     const file = topologyFileOf(args.file, flags.file);
-    const target = parseTarget(flags.target);
+    const lp = await loadPlan(file);
+    const target = deployedTarget(lp.plan, parseTarget(flags.target));
     // Cloud buckets are kept unless --delete-data; local data unless --keep-data (it lives on this machine).
     const keepData = target === 'local' ? (flags['keep-data'] ?? false) : !flags['delete-data'];
     const dataWord = keepData ? ' (keeping data)' : target === 'local' ? '' : ' (deleting data)';
-    const lp = await loadPlan(file);
     if (target !== 'local') resolveBackend(lp.stackDir, flags.backend); // a bad --backend fails before anything
     const realizer = await loadRealizer(target);
     await realizer.check?.();

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
 import { OUTPUT_FORMATS, type OutputFormat, outputsEnv, renderEnv } from '../cli/outputs-env.js';
-import { interruptible, loadPlan, parseTarget, realizeContext } from '../cli/session.js';
+import { deployedTarget, interruptible, loadPlan, parseTarget, realizeContext } from '../cli/session.js';
 import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
 import { clientSetup, s3Endpoints } from '../components/storage/s3/endpoint.js';
 import { style, table } from '../dashboard/style.js';
@@ -44,8 +44,8 @@ export default class Outputs extends NdjsonCommand {
   async run(): Promise<DeploymentOutputs> {
     const { args, flags } = await this.parse(Outputs);
     const file = topologyFileOf(args.file, flags.file);
-    const target = parseTarget(flags.target);
     const lp = await loadPlan(file);
+    const target = deployedTarget(lp.plan, parseTarget(flags.target));
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();
     let outputs: DeploymentOutputs | null;

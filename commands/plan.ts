@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { NdjsonCommand } from '../cli/ndjson-command.js';
-import { checkTargetHasClouds, interruptible, loadPlan, parseTarget, realizeContext } from '../cli/session.js';
+import { interruptible, loadPlan, parseTarget, realizeContext, realizedTarget } from '../cli/session.js';
 import { topologyFileArg, topologyFileFlag, topologyFileOf } from '../cli/topology-file.js';
 import type { Plan } from '../components/plan-types.js';
 import { style, table } from '../dashboard/style.js';
@@ -30,8 +30,9 @@ export default class PlanCommand extends NdjsonCommand {
     'Compiles the topology into the deployment plan (deterministic JSON: nodes with roles, clouds, fault domains ' +
     'and ports, buckets, links, keys, client configuration) and previews it on a target without changing anything.\n\n' +
     'local: lists the directories, keys, processes, 127.x addresses and ports, compared with what is deployed.\n' +
-    'aws, azure, gcp: runs the real Pulumi program under Pulumi mocks (no cloud account, no pulumi CLI) and lists ' +
-    'every resource with its type token, name and key inputs (secrets shown as "[secret]").\n\n' +
+    'aws, azure, gcp, clouds: runs the real Pulumi program under Pulumi mocks (no cloud account, no pulumi CLI) and ' +
+    'lists every resource with its type token, name and key inputs (secrets shown as "[secret]"); clouds shows every ' +
+    'provider of the topology in its one program (a topology spanning providers needs clouds: TC335).\n\n' +
     'A node a deploy would restart is listed with why and, when its spec changes, each field before and after ' +
     '(`~ ledger-replica-0, ... restart (spec changed: config.batchSize 64 -> 128)`); a deploy restarts the replicas ' +
     'of a component one at a time (see deploy --help).\n\n' +
@@ -44,6 +45,7 @@ export default class PlanCommand extends NdjsonCommand {
   static override examples = [
     '<%= config.bin %> plan',
     '<%= config.bin %> plan --target aws',
+    "<%= config.bin %> plan --target clouds --json | jq '.summary.resources[].type'",
     '<%= config.bin %> plan tclouds.yaml --json | jq .summary.plan.components',
     '<%= config.bin %> plan --exit-code || echo "changes pending"',
   ];
@@ -62,9 +64,8 @@ export default class PlanCommand extends NdjsonCommand {
   async run(): Promise<{ summary: PlanResult }> {
     const { args, flags } = await this.parse(PlanCommand);
     const file = topologyFileOf(args.file, flags.file);
-    const target = parseTarget(flags.target);
     const lp = await loadPlan(file);
-    checkTargetHasClouds(lp.plan, target);
+    const target = realizedTarget(lp.plan, parseTarget(flags.target));
     if (target !== 'local') resolveBackend(lp.stackDir, flags.backend); // a bad --backend fails before the preview
     const realizer = await loadRealizer(target);
     const interrupt = interruptible();

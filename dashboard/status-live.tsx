@@ -4,6 +4,7 @@
  * kill and pause keys call the actions the command passes in (chaos, on the local target), or nothing.
  */
 import { render } from 'ink';
+import { controlEndpointOf } from '../runtime/control-client.js';
 import { httpGet, parseMetrics, StatusPoller } from '../stacks/deployment.js';
 import { tailNodeLog } from './node-log.js';
 import type { StatusReport } from './status-model.js';
@@ -44,10 +45,12 @@ export async function runLiveDashboard(opts: LiveOptions): Promise<void> {
     const [log, metrics] = await Promise.all([
       dep.outputs.target === 'local' ? tailNodeLog(dep.stackDir, id, 8) : Promise.resolve([]),
       node
-        ? httpGet(node.host, node.controlPort, '/metrics', opts.timeoutMs).then(
-            (r) => (r.status === 200 ? parseMetrics(r.body) : undefined),
-            () => undefined,
-          )
+        ? controlEndpointOf(node)
+            .then((ep) => httpGet(ep, '/metrics', opts.timeoutMs))
+            .then(
+              (r) => (r.status === 200 ? parseMetrics(r.body) : undefined),
+              () => undefined,
+            )
         : Promise.resolve(undefined),
     ]);
     return metrics ? { log, metrics } : { log };

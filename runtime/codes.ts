@@ -40,3 +40,18 @@ export const NodeCode = {
   /** Cloud boot: a fetched secret could not be written to its file. */
   secretWriteFailed: 'TC418',
 } as const;
+
+/**
+ * Cloud boot, the node software installed at each start (runtime/cloud-boot/software.ts). Numbered in the range
+ * given to cloud software delivery (TC366-TC379, beside the Pulumi realizer's codes); README section `pulumi`.
+ */
+export const SoftwareCode = {
+  /** The node's `software` secret is not a software record (version 1: artifact or package, Node runtime). */
+  recordInvalid: 'TC371',
+  /** The Node runtime tarball's SHA-256 is not the pinned one: nothing of it is installed, the old runtime stays. */
+  runtimeMismatch: 'TC372',
+  /** The Node runtime could not be downloaded. */
+  runtimeFetchFailed: 'TC373',
+  /** Unpacking or installing the node software or the runtime failed: the previous install stays in use. */
+  installFailed: 'TC374',
+} as const;

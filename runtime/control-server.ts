@@ -7,12 +7,16 @@
  *   POST /admin/restart      clean stop, then exit for the supervisor (systemd on a VM) to start the node again with
  *                            the spec it reads at start: how a rolling update restarts one node (202 {"restarting"})
  *   POST /admin/<other>      role-specific (RoleInstance.admin), e.g. SMR's test-only /admin/fault
- * Every POST needs `Authorization: Bearer <token>` (the stack's admin token, compared in constant time).
+ * Every POST needs `Authorization: Bearer <token>` (the node's admin token, compared in constant time).
+ * Given a TLS key and certificate (cloud nodes: runtime/control-tls.ts) the server speaks only HTTPS (TLS 1.3), so
+ * the token never crosses a network in clear; without them it is plain HTTP, which the node host allows on a
+ * loopback address only (local target).
  * Bodies are limited to 64 KiB and checked against a schema before anything acts on them (a role's own actions
  * check theirs); anything malformed is a 400 JSON error naming the field, never a crash.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import { z } from 'zod';
 import type { Logger } from './role.js';
 
@@ -44,9 +48,10 @@ export async function startControlServer(
   token: string,
   h: ControlHandlers,
   log: Logger,
+  tls?: { key: string; cert: string },
 ): Promise<http.Server> {
   const expected = Buffer.from(`Bearer ${token}`);
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
       const text = type === 'application/json' ? `${JSON.stringify(body)}\n` : String(body);
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -110,7 +115,10 @@ export async function startControlServer(
           (e) => send(400, { error: String((e as Error)?.message ?? e) }),
         );
     });
-  });
+  };
+  const server: http.Server = tls
+    ? https.createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3' }, handler)
+    : http.createServer(handler);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -14,6 +14,7 @@ import { ExitCode, isTcError, TcError } from '../kernel/errors.js';
 import { type AuditTap, type AuditTapFactory, TappedLogger, TappedMetrics } from './audit.js';
 import { NodeCode } from './codes.js';
 import { startControlServer } from './control-server.js';
+import { ControlPortCode, isLoopbackHost, loadNodeControlTls } from './control-tls.js';
 import { publicKeyOf, readAdminToken, readPrivateKey } from './keys.js';
 import { fileSink, JsonLogger, type LogSink, stderrSink } from './logger.js';
 import { MetricsRegistry } from './metrics.js';
@@ -90,8 +91,27 @@ async function prepare(specFile: string, roles: RoleResolver) {
     });
   }
   const token = await readAdminToken(spec.adminTokenFile);
+  const tls = await controlTlsOf(spec, specFile);
   const factory = await loadRole(roles, spec.kind, spec.role);
-  return { spec, privateKey, token, factory };
+  return { spec, privateKey, token, tls, factory };
+}
+
+/**
+ * The control port's TLS key and certificate, when the spec names them; a spec that would serve the admin token in
+ * clear beyond this machine (plain HTTP on a non-loopback address) is refused before anything binds.
+ */
+async function controlTlsOf(spec: NodeSpec, specFile: string): Promise<{ key: string; cert: string } | undefined> {
+  if (spec.controlTls) return loadNodeControlTls(spec.controlTls, spec.id);
+  if (isLoopbackHost(spec.host)) return undefined;
+  throw new TcError(
+    ControlPortCode.plainOnNetwork,
+    `node ${spec.id}: the control port would serve plain HTTP on ${spec.host}, so its admin token would cross the network in clear`,
+    {
+      exit: ExitCode.invalid,
+      hint: 'cloud specs name a control TLS file (controlTls); deploy again with this tclouds, or bind a 127.x address',
+      location: { file: specFile, path: 'controlTls' },
+    },
+  );
 }
 
 /** What the control server shows of a running node; the host updates it as the node starts and stops. */
@@ -129,6 +149,7 @@ function healthOf(n: NodeState): NodeHealth {
 async function serveControl(
   n: NodeState,
   token: string,
+  tls: { key: string; cert: string } | undefined,
   metrics: MetricsRegistry,
   log: Logger,
 ): Promise<{ close(): Promise<void> }> {
@@ -150,6 +171,7 @@ async function serveControl(
         restart: () => n.onRestart?.(),
       },
       log,
+      tls,
     );
   } catch (e) {
     throw new TcError(
@@ -167,7 +189,7 @@ async function serveControl(
 }
 
 export async function startNode(specFile: string, opts: NodeHostOptions): Promise<RunningNode> {
-  const { spec, privateKey, token, factory } = await prepare(specFile, opts.roles);
+  const { spec, privateKey, token, tls, factory } = await prepare(specFile, opts.roles);
   const logFile = fileSink(path.join(path.dirname(path.resolve(spec.dataDir)), 'node.log'));
   const sinks: LogSink[] = [logFile];
   if (opts.stderr !== false) sinks.push(stderrSink);
@@ -193,7 +215,7 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
 
   metrics.gauge('tclouds_node_up', 'The node host is running', { role: spec.role }).set(1);
   log.info('node starting', { kind: spec.kind, role: spec.role, host: spec.host, ports: spec.ports, pid: process.pid });
-  const control = await serveControl(node, token, metrics, log).catch(async (e: unknown) => {
+  const control = await serveControl(node, token, tls, metrics, log).catch(async (e: unknown) => {
     await logFile.close();
     throw e;
   });
@@ -219,7 +241,7 @@ export async function startNode(specFile: string, opts: NodeHostOptions): Promis
   }
   // A role that reported a fatal error while starting keeps the host's 'stopping'.
   if (node.status === 'starting') node.status = 'ok';
-  log.info('node ready', { controlPort: spec.controlPort });
+  log.info('node ready', { controlPort: spec.controlPort, controlTls: tls !== undefined });
 
   let stopping: Promise<void> | undefined;
   return {

@@ -8,6 +8,7 @@
  * Both are plain JSON with a version field. Neither ever contains a private key: specs point at key files.
  */
 import type { ComponentKind } from '../topology/schema.js';
+import type { ControlTlsPin, ControlTlsSpec } from './control-tls.js';
 
 export const NODE_SPEC_VERSION = 1;
 export const OUTPUTS_VERSION = 1;
@@ -62,9 +63,15 @@ export interface NodeSpec {
   config: Record<string, unknown>;
   /**
    * File (0600) holding the bearer token that guards the control server's POST /admin/* endpoints
-   * (chaos partitions: POST /admin/partition {"block":[peer ids]}, POST /admin/heal). Same token for the stack.
+   * (chaos partitions: POST /admin/partition {"block":[peer ids]}, POST /admin/heal). Local target: one token for
+   * the stack (keys/admin.token); cloud targets: the node's own (keys/<node>.admin.token on the operator's machine).
    */
   adminTokenFile: string;
+  /**
+   * added (control port TLS): the control port speaks only TLS with this key and certificate (cloud nodes, whose
+   * control port is reached over the internet). Absent: plain HTTP, allowed only on a loopback `host` (local target).
+   */
+  controlTls?: ControlTlsSpec;
   /**
    * added (audit events): where this node records its security and availability events, when its component
    * names a log (topology `auditLog`): the log component, this node's producer client id and key file (0600,
@@ -84,6 +91,11 @@ export interface NodeOutput extends PeerSpec {
   cloud: string;
   domain: number;
   controlPort: number;
+  /**
+   * added (control port TLS): cloud nodes: the control port is TLS with this certificate, which every caller pins
+   * (runtime/control-client.ts). Absent: plain HTTP on a loopback address (local target).
+   */
+  controlTls?: ControlTlsPin;
 }
 
 export interface BucketOutput {
@@ -127,7 +139,7 @@ export interface ComponentOutput {
 export interface DeploymentOutputs {
   version: typeof OUTPUTS_VERSION;
   stack: string;
-  target: 'local' | 'aws' | 'azure' | 'gcp';
+  target: 'local' | 'aws' | 'azure' | 'gcp' | 'clouds';
   /** Absolute path of the topology file this deployment came from. */
   topologyFile: string;
   /** SHA-256 of the plan that was realized, hex. */

@@ -46,6 +46,10 @@ export const NodeSpecSchema = z.object({
   publicKey: key,
   config: z.record(z.string(), z.unknown()),
   adminTokenFile: z.string().min(1),
+  // added (control port TLS): the key+certificate file and the certificate's SHA-256 (cloud nodes).
+  controlTls: z
+    .object({ file: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex SHA-256') })
+    .optional(),
   // added (audit events): the log this node records its events in; its producer key is a path, never a key.
   auditLog: z
     .object({

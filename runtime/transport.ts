@@ -10,7 +10,7 @@
  * per ordered pair. After it, body = payload | HMAC-SHA256(session key, u64 seq | payload);
  * the sequence number is implicit and per direction, so a replayed, reordered, dropped or injected frame fails
  * verification. A payload packs one or more messages (`u32 len | bytes`): sends made in the same event-loop turn
- * are coalesced into one frame and one MAC (cheap batching under load).
+ * are coalesced into one frame and one MAC (cheap batching under load); with `flush: 'event'`, those of one event.
  * Frames that are oversized, malformed or fail authentication are dropped and counted
  * (tclouds_transport_frames_dropped_total{reason}); the connection is then closed (the byte stream cannot be
  * trusted to resynchronise) and re-dialled with backoff. Nothing a peer sends can crash the process.
@@ -48,6 +48,13 @@ export interface TransportOptions {
   log: Logger;
   /** Shared set of blocked peer ids (chaos partitions); the host's RoleContext.partitioned. */
   blocked?: Set<string>;
+  /**
+   * When queued messages are written: 'turn' (default) at the end of the event-loop turn (setImmediate), so every
+   * send of the turn shares one frame, one MAC and one write per connection; 'event' at the end of the current
+   * event (a microtask), ahead of the turn's other immediates: for a node's replies, which a client waits for
+   * while the same turn still writes messages nobody waits for. Sends of one event still share a frame.
+   */
+  flush?: 'turn' | 'event';
   /** Label for metrics, e.g. "peer" or "client". */
   name: string;
   onMessage(from: string, msg: Buffer): void;
@@ -206,6 +213,14 @@ export class Transport {
     const c = this.conns.get(to);
     if (!c) return false;
     return c.enqueue(msg);
+  }
+
+  /**
+   * Writes every connection's queued messages now instead of at its scheduled flush: for a caller that knows the
+   * sends of this moment are complete (they were held for something and released together).
+   */
+  flushNow(): void {
+    for (const c of this.conns.values()) c.flush();
   }
 
   block(ids: string[]): void {
@@ -572,12 +587,13 @@ class Connection {
     this.queued += msg.length + 4;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      if (this.t.opts.flush === 'event') queueMicrotask(() => this.flush());
+      else setImmediate(() => this.flush());
     }
     return true;
   }
 
-  private flush(): void {
+  flush(): void {
     this.flushScheduled = false;
     if (this.state !== 'ready') return;
     let i = 0;

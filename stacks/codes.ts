@@ -3,6 +3,8 @@
  * components/plan-codes.ts, the Pulumi realizer TC350-TC399). Stable: CI scripts match on them, so a code is never
  * reused for another meaning. The README section `deploy` lists the same table.
  */
+import { ControlPortCode } from '../runtime/control-tls.js';
+
 export const DeployCode = {
   /** Unknown --target, or a target with nothing to realize. */
   badTarget: 'TC302',
@@ -54,4 +56,19 @@ export const DeployCode = {
   doctorFailed: 'TC322',
   /** A cloud rolling update cannot reach a node's control API, or the node refused the admin restart. Exit 1. */
   restartRefused: 'TC323',
+  /** A node's pinned control certificate is missing from the stack directory or is not the one the outputs name. */
+  controlPinMissing: ControlPortCode.pinMissing,
+  /** A node's control port presented a certificate other than the pinned one, or spoke no TLS. */
+  controlPinMismatch: ControlPortCode.pinMismatch,
+  /** A node cannot load the control TLS key and certificate its spec names. */
+  controlTlsMaterial: ControlPortCode.nodeMaterial,
+  /** The admin token would cross the network in clear (plain HTTP to or on a non-loopback address). */
+  controlPlainOnNetwork: ControlPortCode.plainOnNetwork,
+  /** Neither a node's own admin token nor the stack's exists in the stack directory. */
+  noAdminToken: ControlPortCode.noAdminToken,
+  /**
+   * `--target aws|azure|gcp` on a topology whose clouds span several providers: its cloud nodes are one deployment
+   * (`--target clouds`), so that every node's spec names every peer's address. Exit 2.
+   */
+  spansProviders: 'TC335',
 } as const;

@@ -5,10 +5,10 @@
  * exception.
  */
 import { promises as fs } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { ExitCode, TcError } from '../kernel/errors.js';
+import { ExitCode, isTcError, TcError } from '../kernel/errors.js';
 import type { FaultModel } from '../placement/majority.js';
+import { type ControlEndpoint, controlEndpointOf, controlRequest } from '../runtime/control-client.js';
 import type { DeploymentOutputs, NodeOutput } from '../runtime/node-spec.js';
 import { DEPLOYMENT_STATE_UNREADABLE, readOutputsFile } from '../runtime/outputs-file.js';
 import type { NodeHealth } from '../runtime/role.js';
@@ -128,35 +128,17 @@ export async function loadDeployment(file: string | undefined, stack?: string): 
   return { outputs, stackDir: dir, placement };
 }
 
-/** GET a text resource on loopback, with a hard timeout; resolves with status and body or rejects. */
+/**
+ * GET a text resource of a node's control port with a hard timeout (runtime/control-client.ts: plain HTTP on
+ * loopback, TLS pinned to the node's certificate on the clouds); resolves with status and body or rejects.
+ */
 export function httpGet(
-  host: string,
-  port: number,
+  ep: ControlEndpoint,
   urlPath: string,
   timeoutMs: number,
   maxBytes = 1 << 20,
 ): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    // agent: false: one short-lived connection per probe, so a paused node never poisons a pooled socket.
-    const req = http.get({ host, port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBytes) req.destroy(new Error('response too large'));
-        else chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs);
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.on('close', () => clearTimeout(timer));
-  });
+  return controlRequest(ep, urlPath, { method: 'GET', timeoutMs, maxBytes });
 }
 
 /** Prometheus text format -> `name{labels}` -> value (comments and malformed lines are skipped). */
@@ -174,6 +156,7 @@ export function parseMetrics(text: string): Record<string, number> {
 }
 
 function errorLabel(e: unknown): string {
+  if (isTcError(e)) return `${e.code} ${e.message}`; // not the pinned certificate (TC325), or none to pin (TC324)
   const code = (e as { code?: string }).code;
   if (code === 'ECONNREFUSED') return 'refused';
   if (code === 'ETIMEDOUT' || code === 'ECONNRESET') return code === 'ETIMEDOUT' ? 'timeout' : 'reset';
@@ -205,6 +188,8 @@ export interface PollOptions {
  */
 export class StatusPoller {
   private readonly lastPid = new Map<string, number>();
+  /** Each node's control endpoint with its pinned certificate, read once per poller. */
+  private readonly endpoints = new Map<string, Promise<ControlEndpoint>>();
 
   constructor(
     private readonly deployment: Deployment,
@@ -215,14 +200,21 @@ export class StatusPoller {
     const timeoutMs = this.opts.timeoutMs ?? 400;
     const started = performance.now();
     try {
-      const res = await httpGet(node.host, node.controlPort, '/health', timeoutMs);
+      let ep = this.endpoints.get(node.id);
+      if (!ep) {
+        ep = controlEndpointOf(node);
+        this.endpoints.set(node.id, ep);
+        ep.catch(() => this.endpoints.delete(node.id)); // a pin that could not be read is read again next round
+      }
+      const endpoint = await ep;
+      const res = await httpGet(endpoint, '/health', timeoutMs);
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
       if (res.status !== 200) return { id: node.id, error: `HTTP ${res.status}`, latencyMs };
       const health = JSON.parse(res.body) as NodeHealth;
       if (typeof health.pid === 'number') this.lastPid.set(node.id, health.pid);
       const probe: NodeProbe = { id: node.id, health, latencyMs };
       if (this.opts.metrics) {
-        const m = await httpGet(node.host, node.controlPort, '/metrics', timeoutMs).catch(() => null);
+        const m = await httpGet(endpoint, '/metrics', timeoutMs).catch(() => null);
         if (m && m.status === 200) probe.metrics = parseMetrics(m.body);
       }
       return probe;

@@ -1,6 +1,6 @@
 /**
  * The interface every realizer implements: `local` (stacks/local, this machine's processes and directories)
- * and `aws` / `azure` / `gcp` (stacks/pulumi, `createPulumiRealizer(target)`).
+ * and `aws` / `azure` / `gcp` / `clouds` (stacks/pulumi, `createPulumiRealizer(target)`).
  *
  * A realizer consumes only a Plan (components/plan-types.ts) and reports progress as DeployEvents, which the
  * commands turn into the Ink view, plain lines or newline-delimited JSON.
@@ -8,8 +8,12 @@
 import type { Plan } from '../components/plan-types.js';
 import type { DeploymentOutputs } from '../runtime/node-spec.js';
 
-export type Target = 'local' | 'aws' | 'azure' | 'gcp';
-export const TARGETS: readonly Target[] = ['local', 'aws', 'azure', 'gcp'];
+/**
+ * `clouds`: every aws, azure and gcp cloud of the topology as one deployment (one Pulumi stack); `aws`, `azure`,
+ * `gcp`: the same for a topology whose clouds are all of that one provider.
+ */
+export type Target = 'local' | 'aws' | 'azure' | 'gcp' | 'clouds';
+export const TARGETS: readonly Target[] = ['local', 'aws', 'azure', 'gcp', 'clouds'];
 
 export type ResourceOp = 'create' | 'update' | 'delete' | 'replace' | 'same';
 

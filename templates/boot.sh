@@ -1,8 +1,9 @@
 #!/bin/sh
 # tclouds first boot of a cloud VM (written by cloud-init from templates/boot.sh, run once from runcmd as root).
-# Installs the pinned Node runtime and the node software, each checked against its SHA-256 before it is used,
-# then starts tclouds-node.service, whose ExecStartPre fetches the node's spec and keys from the provider's
-# secret store with the VM's own identity. Nothing secret passes through here or through user data.
+# Installs the pinned Node runtime and, with it, the node software its software record names, each checked
+# against its SHA-256 before it is used, then starts tclouds-node.service, whose ExecStartPre lines install the
+# record's software again when a deploy changed it and fetch the node's spec and keys from the provider's secret
+# store with the VM's own identity. Nothing secret passes through here or through user data.
 #
 # Usage: boot.sh [ROOT]. ROOT prefixes every path (tests run the script unprivileged in a throwaway directory);
 # empty on a VM. The values come from /etc/tclouds/boot.env, written by cloud-init and checked when rendered to
@@ -51,45 +52,32 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 mkdir -p "$CACHE" "$OPT"
 chmod 0700 "$CACHE"
 
-# 1. The Node runtime: the official tarball of the pinned release, never a setup script.
-tarball="$CACHE/node-$NODE_VERSION.tar"
-retry "download of Node $NODE_VERSION" curl -fsSL --connect-timeout "$CONNECT_TIMEOUT_S" \
-  --max-time "$DOWNLOAD_TIMEOUT_S" -o "$tarball" "$NODE_URL"
-got=$(sha256_of "$tarball")
-if [ "$got" != "$NODE_SHA256" ]; then
+# 1. The Node runtime that runs the installer: the official tarball of the pinned release, never a setup
+# script. Unpacked beside the runtimes the installer manages, and linked to as they are.
+rt="node-$NODE_VERSION-$(echo "$NODE_SHA256" | cut -c1-16)"
+if [ ! -x "$OPT/runtimes/$rt/bin/node" ]; then
+  tarball="$CACHE/$rt.tar"
+  retry "download of Node $NODE_VERSION" curl -fsSL --connect-timeout "$CONNECT_TIMEOUT_S" \
+    --max-time "$DOWNLOAD_TIMEOUT_S" -o "$tarball" "$NODE_URL"
+  got=$(sha256_of "$tarball")
+  if [ "$got" != "$NODE_SHA256" ]; then
+    rm -f "$tarball"
+    die "Node $NODE_VERSION from $NODE_URL has SHA-256 $got, the pinned one is $NODE_SHA256: refusing to install it"
+  fi
+  rm -rf "$OPT/runtimes/$rt.new"
+  mkdir -p "$OPT/runtimes/$rt.new"
+  tar -xf "$tarball" -C "$OPT/runtimes/$rt.new" --strip-components=1 --no-same-owner
   rm -f "$tarball"
-  die "Node $NODE_VERSION from $NODE_URL has SHA-256 $got, the pinned one is $NODE_SHA256: refusing to install it"
+  "$OPT/runtimes/$rt.new/bin/node" --version >/dev/null || die "the Node runtime $NODE_VERSION does not run"
+  mv "$OPT/runtimes/$rt.new" "$OPT/runtimes/$rt"
 fi
-rm -rf "$OPT/node.new"
-mkdir -p "$OPT/node.new"
-tar -xf "$tarball" -C "$OPT/node.new" --strip-components=1 --no-same-owner
-rm -rf "$OPT/node"
-mv "$OPT/node.new" "$OPT/node"
-NODE="$OPT/node/bin/node"
-"$NODE" --version >/dev/null || die "the installed Node runtime does not run"
+[ -e "$OPT/node" ] || ln -s "runtimes/$rt" "$OPT/node"
 
-# 2. The node software: the artifact of the deploy (fetched with the VM's identity, checked against its
-# SHA-256 by the fetcher and again here), or a published package when the deploy asked for one.
-if [ "$SOFTWARE" = artifact ]; then
-  artifact="$CACHE/tclouds.tgz"
-  "$NODE" "$BOOT_DIR/fetch-artifact.js" --boot "$ROOT/etc/tclouds/boot.json" --out "$artifact" ||
-    die "the node software $ARTIFACT_LOCATOR was not installed"
-  got=$(sha256_of "$artifact")
-  [ "$got" = "$ARTIFACT_SHA256" ] || die "the node software has SHA-256 $got, boot.env expects $ARTIFACT_SHA256"
-  rm -rf "$OPT/app.new"
-  mkdir -p "$OPT/app.new"
-  tar -xzf "$artifact" -C "$OPT/app.new" --strip-components=1 --no-same-owner
-else
-  # npm resolves the package's dependencies next to it: /opt/tclouds/app is a link into that install.
-  PATH="$OPT/node/bin:$PATH"
-  export PATH
-  retry "npm install of $PACKAGE_SPEC" npm install --prefix "$OPT/pkg" --omit=dev --no-audit --no-fund "$PACKAGE_SPEC"
-  rm -rf "$OPT/app.new"
-  ln -s "pkg/node_modules/tclouds" "$OPT/app.new"
-fi
-[ -f "$OPT/app.new/bin/run.js" ] || die "the node software has no bin/run.js"
-rm -rf "$OPT/app"
-mv "$OPT/app.new" "$OPT/app"
+# 2. The node software the node's software record names (read from the secret store with the VM's identity,
+# checked against its SHA-256, unpacked into a versioned directory, linked as /opt/tclouds/app). The unit runs
+# the same installer before every start: a later deploy's record is installed at the node's next restart.
+"$OPT/node/bin/node" "$BOOT_DIR/fetch-artifact.js" --boot "$ROOT/etc/tclouds/boot.json" ||
+  die "the node software was not installed"
 
 # 3. The node's data directory, owned by its user (tests run unprivileged: no chown there).
 mkdir -p "$ROOT/var/lib/tclouds/data"

@@ -35,7 +35,8 @@ export default class ChaosByzantine extends ChaosActionCommand {
   static override summary = 'Make nodes misbehave (Byzantine) until `chaos heal`';
   static override description =
     'Switches the target nodes into a misbehaviour mode through their node host (POST /admin/fault {"mode"} with ' +
-    'the bearer token of keys/admin.token); they keep running and answering /health, which reports the mode. ' +
+    'the admin token of that node, keys/<node>.admin.token or else keys/admin.token); they keep running and ' +
+    'answering /health, which reports the mode. ' +
     'The modes a node has come from its component kind; SMR replicas have: silent (sends nothing), ' +
     'wrong-replies (answers clients a wrong result, orders correctly), equivocate (as leader, sends each peer a ' +
     'different batch), censor (drops client requests: as leader never proposes them, so the followers force a ' +

@@ -7,7 +7,8 @@ export default class NodeFetchSecrets extends TcCommand {
   static override summary = "Fetch a cloud node's spec and keys from its provider's secret store";
   static override description =
     'Run by systemd before every start of a cloud node (ExecStartPre of tclouds-node.service): reads the secrets ' +
-    'named in boot.json (spec, node key, admin token; writer key and bucket credentials for storage gateways) ' +
+    'named in boot.json (spec, node key, admin token, control TLS key and certificate; writer key and bucket ' +
+    'credentials for storage gateways) ' +
     "from AWS Secrets Manager, Azure Key Vault or GCP Secret Manager with the VM's own identity (instance role, " +
     'managed identity, service account), and writes each to its file, atomically and with mode 0600. A refusal ' +
     'exits 1 with TC408 and names the permission the identity lacks. Prints which files were written, never a value.';

@@ -59,6 +59,8 @@ export const SLOW_MODE_DELAY_MS = 5_000;
 export const CLIENT_REQUEST_TIMEOUT_MS = 60_000;
 /** How long a reduce task waits for one map partition from a worker before trying another source. */
 export const FETCH_TIMEOUT_MS = 30_000;
+/** Map partitions a reduce task fetches at once (from the workers that agreed on them). */
+export const FETCH_PARALLEL = 8;
 /** Core inputs the tracker's journal takes before it writes the core whole and empties its log. */
 export const JOURNAL_COMPACT_INPUTS = 5_000;
 /**
@@ -74,5 +76,5 @@ export const REPLICATED_TICK_MS = 1_000;
 export const REPLICATED_POLL_MS = 20;
 /** A warm task thread with no task for this long stops (runner.ts). */
 export const THREAD_IDLE_MS = 30_000;
-/** Tasks one warm thread runs before it is replaced (each task's fresh module instance stays loaded in it). */
+/** Tasks one warm thread runs before it is replaced (what its job module keeps at module level lives as long). */
 export const THREAD_MAX_TASKS = 32;

@@ -1,16 +1,28 @@
 /**
- * Body of a worker thread that runs tasks of one job module (runner.ts starts it with a heap limit, reuses it for the
- * next task of the same module while it stays warm, and stops it at a task's deadline). Each task imports the module
- * afresh (a URL of its own), so module-level state never carries from one task to the next, as with a new thread;
- * what stays warm is the isolate, the job API and the engine's compiled code. It reports the record it is at through
- * shared memory, so a module that never returns can be named at the record it got stuck on.
+ * Body of a worker thread that runs tasks of one job module of one job (runner.ts starts it with a heap limit, reuses
+ * it for the next task of the same job and module while it stays warm, and stops it at a task's deadline). The module
+ * is imported once per thread and its instance kept for the thread's later tasks: a fresh import per task cost about
+ * an eighth of a word count map task (a new instance runs its hot loop cold). Tasks of one job may therefore see the
+ * module-level state earlier tasks of the same job left in this thread; a module that depends on it gives outputs
+ * that depend on scheduling, which the replicas' vote reports as non-deterministic. Another job never shares the
+ * thread: the module file lives in the job's own directory, and threads are keyed by that path. It reports the record
+ * it is at through shared memory, so a module that never returns can be named at the record it got stuck on.
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkModule, errorText, PROGRESS, RecordError, runMap, runReduce, type SplitMarks } from './job-api.js';
+import {
+  checkModule,
+  errorText,
+  type JobModule,
+  PROGRESS,
+  RecordError,
+  runMap,
+  runReduce,
+  type SplitMarks,
+} from './job-api.js';
 
 export interface ThreadTask {
-  /** Tells a task's import apart from the previous ones (a fresh module instance). */
+  /** Tells the thread's reply to this task apart from a late one of an earlier task. */
   id: number;
   modulePath: string;
   kind: 'map' | 'reduce';
@@ -36,6 +48,17 @@ const marks: SplitMarks = {
     progress[PROGRESS.offset] = offset;
   },
 };
+/** The module instance this thread's tasks run: imported by the first of them (runner.ts keys threads by its path). */
+let loaded: { path: string; module: JobModule } | undefined;
+
+async function jobModule(modulePath: string): Promise<JobModule> {
+  if (loaded?.path === modulePath) return loaded.module;
+  const m = checkModule((await import(pathToFileURL(modulePath).href)) as Record<string, unknown>);
+  if (typeof m === 'string') throw new RecordError('invalid', m, null);
+  loaded = { path: modulePath, module: m };
+  return m;
+}
+
 const dec = new TextDecoder();
 const enc = new TextEncoder();
 
@@ -43,9 +66,7 @@ async function run(w: ThreadTask): Promise<void> {
   current(0);
   progress[PROGRESS.batch] = 0;
   try {
-    const url = `${pathToFileURL(w.modulePath).href}?task=${w.id}`;
-    const m = checkModule((await import(url)) as Record<string, unknown>);
-    if (typeof m === 'string') throw new RecordError('invalid', m, null);
+    const m = await jobModule(w.modulePath);
     const texts = w.data.map((d) => dec.decode(d));
     const outs =
       w.kind === 'map'

@@ -2,10 +2,11 @@
  * Runs one task of a job module in a worker thread with a heap limit and a deadline (runner-thread.ts). The thread
  * is terminated at the deadline or on abort; what the module did wrong comes back as a JobError naming the record.
  *
- * Threads are kept warm between tasks of the same module and heap limit (a new isolate per task cost about a fifth
- * of a word count map task: starting it, loading the job API and compiling the hot loop again). A thread that timed
- * out, was aborted or failed is never reused; an idle one stops after THREAD_IDLE_MS, and each runs at most
- * THREAD_MAX_TASKS tasks (every task imports the module afresh, and those instances stay loaded).
+ * Threads are kept warm between tasks of the same module file and heap limit (a new isolate per task cost about a
+ * fifth of a word count map task: starting it, loading the job API and compiling the hot loop again). The module file
+ * is in its job's directory (worker.ts), so a thread only ever runs one job's tasks, with one module instance
+ * (runner-thread.ts). A thread that timed out, was aborted or failed is never reused; an idle one stops after
+ * THREAD_IDLE_MS, and each runs at most THREAD_MAX_TASKS tasks.
  */
 import { Worker } from 'node:worker_threads';
 import { PROGRESS, splitRecord } from './job-api.js';

@@ -65,30 +65,38 @@ export class TrackerClients {
   }
 
   /**
-   * One client's requests are handled in the order they arrived: a chunk is written (and synced) before a later
-   * `start` of the same client counts the chunks, however long the disk takes.
+   * One client's requests are handled in the order they arrived, except that its chunk uploads overlap one another:
+   * a chunk waits only for the requests before it that are not chunks, and any other request waits for every chunk
+   * before it (so a chunk is written, and synced, before a later `start` of the same client counts the chunks, however
+   * long the disk takes). The client keeps UPLOAD_WINDOW chunks in flight: their files are written side by side and
+   * the journal commits their `input`s together, where one after the other each waited for the previous one's sync.
    */
-  private readonly inOrder = new Map<string, Promise<void>>();
+  private readonly lanes = new Map<string, { ordered: Promise<void>; chunks: Set<Promise<void>>; pending: number }>();
 
   private onMessage(from: string, buf: Buffer): Promise<void> {
-    // A failed request does not hold up the ones after it.
-    const before = (this.inOrder.get(from) ?? Promise.resolve()).catch(() => {});
-    const next = before.then(() => this.handleMessage(from, buf));
-    this.inOrder.set(from, next);
-    return next.finally(() => {
-      if (this.inOrder.get(from) === next) this.inOrder.delete(from);
-    });
-  }
-
-  private async handleMessage(from: string, buf: Buffer): Promise<void> {
     const m = decode(buf, ClientRequest);
     if (!m) {
       this.dropped.inc();
-      return;
+      return Promise.resolve();
     }
-    const req = m.header.req;
+    const lane = this.lanes.get(from) ?? { ordered: Promise.resolve(), chunks: new Set<Promise<void>>(), pending: 0 };
+    this.lanes.set(from, lane);
+    lane.pending++;
+    // A failed request does not hold up the ones after it.
+    const after = m.header.t === 'chunk' ? lane.ordered : Promise.all([lane.ordered, ...lane.chunks]);
+    const next = after.catch(() => {}).then(() => this.handleMessage(from, m.header, m.payload));
+    if (m.header.t === 'chunk') lane.chunks.add(next);
+    else lane.ordered = next;
+    return next.finally(() => {
+      lane.chunks.delete(next);
+      if (--lane.pending === 0) this.lanes.delete(from);
+    });
+  }
+
+  private async handleMessage(from: string, header: ClientRequestMsg, payload: Buffer): Promise<void> {
+    const req = header.req;
     try {
-      const r = await this.handle(m.header, m.payload);
+      const r = await this.handle(header, payload);
       this.transport.send(from, encode({ t: 'reply', req, ok: true, body: r.body }, r.payload));
     } catch (e) {
       const err =
@@ -126,7 +134,7 @@ export class TrackerClients {
       case 'result':
         return this.result(h.job, h.part, h.replica);
       case 'cancel':
-        return { body: this.cancel(h.job) };
+        return { body: await this.cancel(h.job) };
     }
   }
 
@@ -208,7 +216,7 @@ export class TrackerClients {
       }
       job.syncs = [];
     }
-    this.tracker.act({ t: 'input', job: job.id, index, now: Date.now() });
+    await this.tracker.act({ t: 'input', job: job.id, index, now: Date.now() });
   }
 
   /**
@@ -254,7 +262,7 @@ export class TrackerClients {
     const content = createHash('sha256').update(module).update(job.digests.join(',')).digest('hex');
     job.moduleDigest = createHash('sha256').update(module).digest('hex');
     const awaitingInput = [...chunks.keys()].filter((i) => !job.received.has(i));
-    this.tracker.act(
+    await this.tracker.act(
       {
         t: 'submit',
         job: id,
@@ -338,7 +346,7 @@ export class TrackerClients {
     return { body: { worker: r.worker, attempt: r.attempt, replicas: done.length }, payload: data };
   }
 
-  private cancel(id: string): { job: string; state: string } {
+  private async cancel(id: string): Promise<{ job: string; state: string }> {
     const live = this.tracker.live.get(id);
     if (!live) {
       const rec = this.record(id);
@@ -349,7 +357,7 @@ export class TrackerClients {
       void this.tracker.store.remove(id);
       return { job: id, state: 'cancelled' };
     }
-    this.tracker.act({ t: 'cancel', job: id, now: Date.now() });
+    await this.tracker.act({ t: 'cancel', job: id, now: Date.now() });
     return { job: id, state: 'cancelled' };
   }
 }

@@ -243,7 +243,7 @@ export class Tracker implements RoleInstance {
     clearTimeout(this.grace);
     await Promise.all([this.rpc.close(), this.clients.close()]);
     await this.replicated?.stop();
-    this.journal.close();
+    await this.journal.close();
   }
 
   /** Jobs whose client stopped uploading would hold a running-job slot for ever (one started early is cancelled). */
@@ -269,18 +269,29 @@ export class Tracker implements RoleInstance {
   }
 
   /**
-   * Runs one core input, writes it ahead to the journal and carries out the actions it produced. A tick that
-   * changed nothing is not written (replaying the others gives the same core).
+   * Runs one core input, writes it ahead to the journal and carries out the actions it produced once it is durable
+   * (the promise settles then; a client's request is answered after it). A tick that changed nothing is not written
+   * (replaying the others gives the same core); its actions, if any, wait behind the inputs written before it, so
+   * actions always leave in the order the core produced them.
    */
-  act(input: CoreInput, job?: SubmittedJob): void {
+  act(input: CoreInput, job?: SubmittedJob): Promise<void> {
     if (this.replicated) {
       this.replicated.submit(replicatedOp(input, job, this.lying));
-      return;
+      return Promise.resolve();
     }
     const before = this.core.mutations;
     applyInput(this.core, input);
-    if (input.t !== 'tick' || this.core.mutations !== before) this.journal.append(input, this.core);
-    for (const a of this.core.drain()) this.applySafely(a);
+    const durable =
+      input.t !== 'tick' || this.core.mutations !== before
+        ? this.journal.append(input, this.core)
+        : this.journal.durable();
+    const actions = this.core.drain();
+    const done = durable.then(() => {
+      for (const a of actions) this.applySafely(a);
+    });
+    // The journal logged its failure; a caller that does not wait for this one must not crash the tracker with it.
+    done.catch(() => {});
+    return done;
   }
 
   /**

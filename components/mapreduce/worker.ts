@@ -23,7 +23,7 @@ import { Transport } from '../../runtime/transport.js';
 import { parseNodeConfig } from '../node-config.js';
 import { MapReduceCode } from './codes.js';
 import { WorkerConfigSchema } from './config.js';
-import { FETCH_TIMEOUT_MS, MAX_TASK_OUTPUT_BYTES, SLOW_MODE_DELAY_MS } from './limits.js';
+import { FETCH_PARALLEL, FETCH_TIMEOUT_MS, MAX_TASK_OUTPUT_BYTES, SLOW_MODE_DELAY_MS } from './limits.js';
 import { closeRunners, runTask } from './runner.js';
 import {
   decode,
@@ -275,24 +275,36 @@ class Worker implements RoleInstance {
     this.broadcast(msg);
   }
 
-  /** The partition of every map task, each checked against its agreed digest; null when one cannot be had. */
+  /**
+   * The partition of every map task, each checked against its agreed digest; null when one cannot be had. Up to
+   * FETCH_PARALLEL maps are fetched at once: one after the other, a reduce waited a round trip per map task (65 of
+   * them for 256 MiB of input) at the end of the job, with the cores idle.
+   */
   private async fetchAll(job: string, part: number, sources: Source[], signal: AbortSignal): Promise<Buffer[] | null> {
-    const out: Buffer[] = [];
-    for (const s of [...sources].sort((a, b) => a.map - b.map)) {
-      let got: Buffer | null = null;
-      for (const from of s.workers) {
-        if (signal.aborted) return null;
-        const data =
-          from === this.ctx.spec.id ? await this.readLocal(job, s.map, part) : await this.fetch(from, job, s.map, part);
-        if (data && sha256(data) === s.digest) {
-          got = data;
-          break;
-        }
+    const ordered = [...sources].sort((a, b) => a.map - b.map);
+    const out: Buffer[] = new Array(ordered.length);
+    let next = 0;
+    let missing = false;
+    const lane = async () => {
+      for (let i = next++; i < ordered.length && !missing; i = next++) {
+        const got = await this.fetchOne(job, part, ordered[i] as Source, signal);
+        if (got) out[i] = got;
+        else missing = true;
       }
-      if (!got) return null;
-      out.push(got);
+    };
+    await Promise.all(Array.from({ length: Math.min(FETCH_PARALLEL, ordered.length) }, lane));
+    return missing ? null : out;
+  }
+
+  /** One map's partition from the first of its agreeing workers whose copy matches the agreed digest. */
+  private async fetchOne(job: string, part: number, s: Source, signal: AbortSignal): Promise<Buffer | null> {
+    for (const from of s.workers) {
+      if (signal.aborted) return null;
+      const data =
+        from === this.ctx.spec.id ? await this.readLocal(job, s.map, part) : await this.fetch(from, job, s.map, part);
+      if (data && sha256(data) === s.digest) return data;
     }
-    return out;
+    return null;
   }
 
   private async readLocal(job: string, map: number, part: number): Promise<Buffer | null> {

@@ -92,7 +92,7 @@ export async function startReplica(
   const opened =
     config.durability === 'fsync'
       ? Wal.open(path.join(spec.dataDir, 'wal'), log, {
-          durable: () => wiring?.durability?.onDurable(),
+          durable: () => wiring?.onDurable(),
           failed: (e) => wiring?.durability?.onFailed(e),
         })
       : undefined;

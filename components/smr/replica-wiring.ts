@@ -253,6 +253,19 @@ export class ReplicaWiring implements RoleInstance {
     }
   }
 
+  /**
+   * The log is durable further: held outputs leave (replica-durability.ts), and the peer messages among them are
+   * written now, not at the next turn. They have waited for the disk already and were released together, so
+   * there is nothing more to coalesce with; waiting a turn let that turn's socket reads (a peer's ACCEPT, the
+   * decision and execution it brings) go first, while the other replicas waited for this replica's ACCEPT.
+   * Measured (bench/workflow.ts replicated, sequential echo, load 20-24): from the end of the log write to the
+   * first peer write, p50 281 / 295 -> 60 / 63 us, p90 853 / 971 -> 134 / 113 us.
+   */
+  onDurable(): void {
+    this.durability?.onDurable();
+    this.peers.flushNow();
+  }
+
   // ---------------------------------------------------------------- the node host's side
 
   health(): Record<string, unknown> {

@@ -450,6 +450,10 @@ export class DepSkyClient {
       meta: r.meta,
       drivers: r.meta.clouds.map((c) => byName.get(c)),
       manifests,
+      showed: (r.showed ?? []).map((c) => r.meta.clouds.indexOf(r.names[c]!)).filter((pos) => pos >= 0),
+      preferred: (this.opts.read?.preference ?? [])
+        .map((c) => r.meta.clouds.indexOf(r.names[c] ?? ''))
+        .filter((pos) => pos >= 0),
       sink,
       ...(signal ? { signal } : {}),
       ...(this.opts.profile ? { profile: this.opts.profile } : {}),

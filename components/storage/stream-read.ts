@@ -10,7 +10,7 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
-import { DIGEST_THREADS, digestWhole } from './crypto/digest-thread.js';
+import { DIGEST_THREADS, digestShared, digestWhole, isShared, sharedBytes } from './crypto/digest-thread.js';
 import { blockSize, decode as rsDecode } from './crypto/erasure.js';
 import { combineShares, openSegment, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
@@ -35,6 +35,10 @@ export interface StreamedReadParams {
   drivers: readonly (CloudDriver | undefined)[];
   /** The manifests the ReadCore fetched (position -> bytes whose digest matched). */
   manifests: Map<number, Fetched>;
+  /** Positions whose metadata showed this version, first answers first (they answer about as fast as the rest). */
+  showed?: readonly number[];
+  /** Positions the caller wants read first (`--prefer`: the cheapest clouds), whatever they hold. */
+  preferred?: readonly number[];
   sink: SegmentSink;
   signal?: AbortSignal;
   profile?: StageProfile;
@@ -64,7 +68,7 @@ class StreamedReader {
   private readonly label: string;
   private readonly manifests = new Map<number, Promise<Manifest>>();
   /** Clouds whose manifests arrived first (they answered fast), data blocks (no decoding) first; then the rest. */
-  private readonly order: number[];
+  private order: number[];
   readonly result: StreamedReadResult = { from: new Set(), rejected: [], dataGets: 0 };
   private aesKey: KeyObject | undefined;
   /** Block buffers that opened segments gave back, read into again by later ones. */
@@ -79,8 +83,14 @@ class StreamedReader {
     this.count = segmentCount(this.m.size, this.m.segmentBytes!);
     this.container = containerOf(this.m.du);
     this.label = `"${this.m.du}" version ${versionString(this.m.version)}`;
+    // The clouds the caller prefers go first (it pays for what it reads). Then, as data blocks need no decoding,
+    // the data clouds among those that answered the metadata quorum (their manifests are fetched beside their
+    // first block), then the clouds whose manifests arrived first, then the rest.
+    const preferred = (p.preferred ?? []).filter((pos) => p.drivers[pos] !== undefined);
+    const quickData = (p.showed ?? []).filter((pos) => pos < this.k && p.drivers[pos] !== undefined);
     const fast = [...p.manifests.keys()].sort((a, b) => a - b);
-    this.order = [...fast, ...Array.from({ length: this.n }, (_, i) => i).filter((i) => !p.manifests.has(i))];
+    const all = [...preferred, ...quickData, ...fast, ...Array.from({ length: this.n }, (_, i) => i)];
+    this.order = all.filter((pos, i) => all.indexOf(pos) === i);
   }
 
   private checkManifest(pos: number, bytes: Uint8Array): Manifest {
@@ -122,22 +132,31 @@ class StreamedReader {
     return man;
   }
 
+  /** Cloud `pos`'s block of segment `index`, unchecked (read in the thread pool into a reused shared buffer). */
+  private async getBlock(pos: number, index: number, size: number): Promise<Uint8Array | string> {
+    const p = this.p;
+    this.result.dataGets++;
+    const d = p.drivers[pos];
+    if (!d) return 'cloud not known to this client';
+    const name = segmentFile(this.m.version, index);
+    const o = p.signal ? { signal: p.signal } : {};
+    const got = d.getInto
+      ? await d.getInto(this.container, name, this.spareBlock(size), o)
+      : await d.get(this.container, name, o);
+    if (got === undefined) return 'block missing';
+    if (got.length !== size) return 'digest mismatch (corrupt block)';
+    return got;
+  }
+
   /** One block, checked against its cloud's manifest: its bytes, or the reason it cannot be used. */
   private async fetchBlock(pos: number, index: number, size: number): Promise<Uint8Array | string> {
     const p = this.p;
     try {
       const man = await this.manifestOf(pos);
-      this.result.dataGets++;
-      // Read in the thread pool into a reused buffer, hashed on the digest thread (moved there and back, no copy):
-      // this thread opens segments meanwhile.
-      const d = p.drivers[pos]!;
-      const name = segmentFile(this.m.version, index);
-      const o = p.signal ? { signal: p.signal } : {};
-      const got = d.getInto
-        ? await d.getInto(this.container, name, this.spareBlock(size), o)
-        : await d.get(this.container, name, o);
-      if (got === undefined) return 'block missing';
-      if (got.length !== size) return 'digest mismatch (corrupt block)';
+      // Hashed on a digest thread (shared memory read in place, or moved there and back): this thread opens
+      // segments meanwhile.
+      const got = await this.getBlock(pos, index, size);
+      if (typeof got === 'string') return got;
       const { bytes, digest } = await timedAsync(
         p.profile,
         'hash',
@@ -178,35 +197,148 @@ class StreamedReader {
     });
   }
 
+  /**
+   * Segment `index`: the fast path when it succeeds, else block by block (each block checked before it is used,
+   * another cloud for each bad one).
+   */
   private async readSegment(index: number): Promise<Uint8Array> {
-    const { m, n, k, p } = this;
+    const fast = await this.readSegmentFast(index);
+    if (fast !== undefined) return fast;
+    return this.readSegmentChecked(index);
+  }
+
+  /**
+   * The fast path of a segment: the k blocks of the first k clouds in the order are fetched, and while the digest
+   * threads hash them (shared memory, read in place) this thread decodes and opens the segment from the same,
+   * still unchecked, bytes into where its plaintext goes. The plaintext is used only if every block then matches
+   * its cloud's manifest: the output is exactly what the checked path gives, and a corrupt block never reaches
+   * the sink; only the time of the hashing and the opening overlap. Anything else (a block missing, of the wrong
+   * size, not matching, a cloud failing) gives undefined and the segment is read again block by block, the
+   * clouds that failed put last for this and later segments; their faults are reported in `rejected`.
+   *
+   * Why not rely on the AES-GCM tag alone and hash only when it fails: the tag binds the segment to the key, and
+   * every reader holds the key (readers may be Byzantine, TClouds D2.2.1, ch. 6.2). Knowing the key, GHASH is a
+   * linear function of the ciphertext, so a reader colluding with one cloud could make a changed block that
+   * still opens; only the writer-signed digests rule that out. So every block used is still hashed; the k of one
+   * segment, not the n.
+   */
+  private async readSegmentFast(index: number): Promise<Uint8Array | undefined> {
+    const { m, k, p } = this;
     const sealed = segmentLength(m.size, m.segmentBytes!, index) + SEGMENT_AEAD_OVERHEAD;
-    const blocks = await this.fetchBlocks(index, blockSize(sealed, k));
+    const picked = this.order.slice(0, k);
+    if (picked.length < k) return undefined;
+    const blocks: (Uint8Array | undefined)[] = new Array(this.n).fill(undefined);
+    const got = await this.getUnchecked(index, picked, blocks, blockSize(sealed, k));
+    if (got === undefined) return undefined;
+    const threads = this.count > 1 ? DIGEST_THREADS : 0;
+    // A driver's own buffers (not shared) go to a digest thread and back first: they cannot be read here meanwhile.
+    const moved = new Map<number, Uint8Array>();
+    await Promise.all(
+      got
+        .filter((c) => !isShared(c.got))
+        .map(async (c) => {
+          const r = await timedAsync(p.profile, 'hash', digestWhole(c.got, threads));
+          blocks[c.pos] = c.got = r.bytes;
+          moved.set(c.pos, r.digest);
+        }),
+    );
+    const digests = got.map(async (c) => {
+      const digest = moved.get(c.pos) ?? (await digestShared(c.got, [[0, c.got.length]], threads))[0]!;
+      return this.matches(c, index, digest);
+    });
+    let plain: Uint8Array | undefined;
+    try {
+      plain = this.open(index, blocks, sealed);
+    } catch {
+      plain = undefined;
+    }
+    const verified = (await timedAsync(p.profile, 'hash', Promise.all(digests))).every(Boolean);
+    for (const b of blocks) if (b) this.giveBlock(b);
+    if (!verified) return undefined;
+    for (const pos of picked) this.result.from.add(pos);
+    // Every block matched the writer's digests: a segment that does not open is the writer's fault, as below.
+    return plain ?? this.undecryptable(index);
+  }
+
+  /** The blocks of segment `index` from `picked` (with their manifests), unchecked; undefined if any failed. */
+  private async getUnchecked(
+    index: number,
+    picked: number[],
+    blocks: (Uint8Array | undefined)[],
+    size: number,
+  ): Promise<{ pos: number; man: Manifest; got: Uint8Array }[] | undefined> {
+    const p = this.p;
+    const got = await Promise.all(
+      picked.map(async (pos) => {
+        try {
+          const [man, bytes] = await Promise.all([this.manifestOf(pos), this.getBlock(pos, index, size)]);
+          if (typeof bytes === 'string') return this.reject(pos, index, bytes);
+          blocks[pos] = bytes;
+          return { pos, man, got: bytes };
+        } catch (e) {
+          if (p.signal?.aborted) throw p.signal.reason ?? e;
+          return this.reject(pos, index, e instanceof Error ? e.message : String(e));
+        }
+      }),
+    );
+    if (got.every((c) => c !== undefined)) return got;
+    for (const b of blocks) if (b) this.giveBlock(b);
+    return undefined;
+  }
+
+  /** Whether cloud `c.pos`'s block of segment `index` has the digest its manifest lists (else it is rejected). */
+  private matches(c: { pos: number; man: Manifest }, index: number, digest: Uint8Array): boolean {
+    if (Buffer.from(digest).toString('hex') === manifestDigest(c.man, index)) return true;
+    this.reject(c.pos, index, 'digest mismatch (corrupt block)');
+    return false;
+  }
+
+  /** Note why cloud `pos` failed for segment `index`, and ask it last from now on. */
+  private reject(pos: number, index: number, reason: string): undefined {
+    this.result.rejected.push({ position: pos, reason: `segment ${index}: ${reason}` });
+    this.order = [...this.order.filter((c) => c !== pos), pos];
+    return undefined;
+  }
+
+  /** Decode (when a data block is missing) and open segment `index` into where its plaintext goes; throws if the tag fails. */
+  private open(index: number, blocks: (Uint8Array | undefined)[], sealed: number): Uint8Array {
+    const { m, n, k, p } = this;
     const data = blocks.slice(0, k);
     const parts = data.every((b) => b !== undefined)
       ? (data as Uint8Array[])
       : [timed(p.profile, 'erasure', () => rsDecode(blocks, n, k, sealed))];
     const aad = segmentAad(m.du, m.version, index, index === this.count - 1);
+    const out = this.plainBuffer(index, sealed - SEGMENT_AEAD_OVERHEAD);
+    return timed(p.profile, 'decrypt', () => openSegment(parts, sealed, this.aesKey!, segmentNonce(index), aad, out));
+  }
+
+  private undecryptable(index: number): never {
+    throw new TcError(StorageCode.decode, `segment ${index} of ${this.label} does not decrypt`, {
+      exit: ExitCode.failure,
+      hint: 'its blocks matched the signed digests, so the writer stored inconsistent data; rewrite the object',
+    });
+  }
+
+  /** Segment `index` block by block: each block checked against its manifest before it is decoded or opened. */
+  private async readSegmentChecked(index: number): Promise<Uint8Array> {
+    const { m, k } = this;
+    const sealed = segmentLength(m.size, m.segmentBytes!, index) + SEGMENT_AEAD_OVERHEAD;
+    const blocks = await this.fetchBlocks(index, blockSize(sealed, k));
+    let plain: Uint8Array;
     try {
       // Opened straight from the blocks (no join) into where the plaintext goes.
-      const out = this.plainBuffer(index, sealed - SEGMENT_AEAD_OVERHEAD);
-      const plain = timed(p.profile, 'decrypt', () =>
-        openSegment(parts, sealed, this.aesKey!, segmentNonce(index), aad, out),
-      );
-      for (const b of blocks) if (b) this.giveBlock(b);
-      return plain;
+      plain = this.open(index, blocks, sealed);
     } catch {
-      throw new TcError(StorageCode.decode, `segment ${index} of ${this.label} does not decrypt`, {
-        exit: ExitCode.failure,
-        hint: 'its blocks matched the signed digests, so the writer stored inconsistent data; rewrite the object',
-      });
+      this.undecryptable(index);
     }
+    for (const b of blocks) if (b) this.giveBlock(b);
+    return plain;
   }
 
   /** A block buffer of `size` bytes: one a previous segment gave back, or a new one. */
   private spareBlock(size: number): Uint8Array {
     const i = this.spare.findIndex((b) => b.length === size);
-    return i >= 0 ? this.spare.splice(i, 1)[0]! : new Uint8Array(size);
+    return i >= 0 ? this.spare.splice(i, 1)[0]! : sharedBytes(size);
   }
 
   /** Keep a block's buffer for a later segment (only whole buffers: a view could be part of a driver's own). */
@@ -221,7 +353,7 @@ class StreamedReader {
     if (sink.at) return sink.at(index * this.m.segmentBytes!, length);
     if (!sink.reuses) return undefined;
     const slot = index % (READ_AHEAD_SEGMENTS + 1);
-    this.ring[slot] ??= new Uint8Array(Math.min(this.m.segmentBytes!, this.m.size));
+    this.ring[slot] ??= sharedBytes(Math.min(this.m.segmentBytes!, this.m.size));
     return this.ring[slot];
   }
 

@@ -10,20 +10,18 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
-import { digestRanges } from './crypto/digest-thread.js';
+import { digestShared, sharedBytes } from './crypto/digest-thread.js';
 import { blockSize, encodeParity } from './crypto/erasure.js';
 import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, sealSegmentInto, shareSecret } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
 import { manifestFile, segmentFile } from './protocol/names.js';
 import {
-  ENCODE_AHEAD,
   encodeManifest,
   LAGGARD_GRACE_MS,
   segmentAad,
   segmentNonce,
   type UploadAction,
   UploadSchedule,
-  WRITE_SEGMENTS_IN_MEMORY,
 } from './protocol/segments.js';
 import type { Version } from './protocol/types.js';
 import { type SegmentSource, type StageProfile, timed, timedAsync } from './segment-io.js';
@@ -63,60 +61,74 @@ export interface StreamedWrite {
 }
 
 /**
- * Digest threads a writer uses: one. Its hashing then runs beside this thread's sealing and coding; a second
- * digest thread measured slower for writes on a busy 2-core machine (it takes CPU from this thread, which the
- * pipeline waits for too), while reads gain from two.
+ * Digest threads a writer spreads a segment's blocks over: one. The hashing does not gate the puts (below), only
+ * the manifests at the end, so one thread hashing beside this thread's sealing and coding keeps up (about as much
+ * work per segment); a second one mostly takes CPU from this thread on a 2-core machine.
  */
 const WRITE_DIGEST_THREADS = 1;
 
 /**
- * Buffers of encoded segments, reused once every cloud stored them: the writer's memory is then a fixed number of
- * buffers instead of whatever the garbage collector has not reclaimed yet.
+ * Buffers of encoded segments, reused once every cloud stored them and their blocks are hashed: the writer's memory
+ * is then a fixed number of buffers instead of whatever the garbage collector has not reclaimed yet. Shared memory,
+ * so that the digest threads read the blocks in place while the clouds' puts read them too.
  */
+/**
+ * Segments being hashed at once: hashing one takes about as long as sealing and coding the next, so more would
+ * only hold more buffers (peak memory).
+ */
+const HASH_AHEAD = 2;
+
 class BufferPool {
   private readonly free: Uint8Array[] = [];
   take(size: number): Uint8Array {
     const i = this.free.findIndex((b) => b.length === size);
-    return i >= 0 ? this.free.splice(i, 1)[0]! : new Uint8Array(size);
+    return i >= 0 ? this.free.splice(i, 1)[0]! : sharedBytes(size);
   }
   give(b: Uint8Array): void {
-    if (this.free.length < WRITE_SEGMENTS_IN_MEMORY) this.free.push(b);
+    // Every buffer is kept: their number is bounded by the segments held and hashed at once. Dropping some made
+    // garbage that only a full collection frees, and the peak memory grew (330 MB after a 1 GiB put, instead of
+    // 200 MB when kept).
+    this.free.push(b);
   }
 }
 
+/** One encoded segment: its buffer, the n blocks (views of it) and their digests, still being computed. */
+interface EncodedSegment {
+  all: Uint8Array;
+  blocks: Uint8Array[];
+  digests: Promise<Uint8Array[]>;
+}
+
 /**
- * Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first), then
- * hash the blocks. Sealing and coding run on this thread straight into the pooled buffer (no copy, no fresh
- * memory); the hashing is handed to the digest thread (the buffer moves there and back), so while it hashes one
- * segment this thread seals and codes the next one.
+ * Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first), and
+ * start hashing the blocks. Sealing and coding run on this thread straight into the pooled buffer (no copy, no
+ * fresh memory); the digest threads read the shared buffer in place, so the blocks go to the clouds at once, while
+ * they are hashed and while this thread seals and codes the next segment: the digests are only needed for the
+ * manifests, stored after every segment.
  */
-async function encodeSegment(
+function encodeSegment(
   p: StreamedWriteParams,
   pool: BufferPool,
   key: KeyObject,
   index: number,
   plain: Uint8Array,
   last: boolean,
-): Promise<{ all: Uint8Array; blocks: Uint8Array[]; digests: Uint8Array[] }> {
+): EncodedSegment {
   const n = p.drivers.length;
   const k = p.f + 1;
   const sealedLength = plain.length + SEGMENT_AEAD_OVERHEAD;
   const bs = blockSize(sealedLength, k);
   const aad = segmentAad(p.du, p.version, index, last);
-  let all = pool.take(n * bs);
+  const all = pool.take(n * bs);
   timed(p.profile, 'encrypt', () => sealSegmentInto(plain, key, segmentNonce(index), aad, all));
   // The padding after the sealed bytes is part of the data blocks (and their digests): zero, whatever the buffer held.
   all.fill(0, sealedLength, k * bs);
   const views = (b: Uint8Array) => Array.from({ length: n }, (_, i) => b.subarray(i * bs, (i + 1) * bs));
   timed(p.profile, 'erasure', () => encodeParity(views(all), n, k));
   const ranges = Array.from({ length: n }, (_, i) => [i * bs, bs] as const);
-  const hashed = await timedAsync(
-    p.profile,
-    'hash',
-    digestRanges(all, ranges, index === 0 && last ? 0 : WRITE_DIGEST_THREADS),
-  );
-  all = hashed.bytes;
-  return { all, blocks: views(all), digests: hashed.digests };
+  const digests = digestShared(all, ranges, index === 0 && last ? 0 : WRITE_DIGEST_THREADS);
+  digests.catch(() => {});
+  return { all, blocks: views(all), digests };
 }
 
 /** A deferred promise: resolved or rejected from outside. */
@@ -138,7 +150,8 @@ class StreamedWriter implements StreamedWrite {
   /** The one buffer each held segment's blocks are views of. */
   private readonly buffers = new Map<number, Uint8Array>();
   private readonly pool = new BufferPool();
-  private digestLists: Uint8Array[][];
+  /** Each segment's block digests, in order (being computed by the digest threads). */
+  private readonly digests: Promise<Uint8Array[]>[] = [];
   private readonly cloudCtl: AbortController[];
   private readonly cloudWaiters: ReturnType<typeof deferred<boolean>>[];
   private readonly bytesPerCloud: number[];
@@ -156,7 +169,6 @@ class StreamedWriter implements StreamedWrite {
   constructor(private readonly p: StreamedWriteParams) {
     this.n = p.drivers.length;
     this.sched = new UploadSchedule(this.n, p.f);
-    this.digestLists = Array.from({ length: this.n }, () => []);
     this.cloudCtl = p.drivers.map(() => new AbortController());
     this.cloudWaiters = p.drivers.map(() => deferred<boolean>());
     this.bytesPerCloud = new Array<number>(this.n).fill(0);
@@ -199,7 +211,12 @@ class StreamedWriter implements StreamedWrite {
           this.items.delete(a.item);
           const b = this.buffers.get(a.item);
           this.buffers.delete(a.item);
-          if (b) this.pool.give(b);
+          // Given back once its blocks are hashed too (the digest threads may still read it).
+          if (b)
+            this.digests[a.item]?.then(
+              () => this.pool.give(b),
+              () => {},
+            );
           break;
         }
         case 'drop':
@@ -272,48 +289,47 @@ class StreamedWriter implements StreamedWrite {
     if (stuck.length > 0) this.apply(this.sched.dropLaggards(stuck));
   }
 
-  /** Read, seal, encode and hand over segments (ENCODE_AHEAD in flight), then the manifests. */
+  /** Read, seal, encode and hand over segments (hashed in the background), then the manifests. */
   async produce(): Promise<void> {
     const { p, n } = this;
     const raw = generateSecretKey();
     const shares = await shareSecret(raw, n, p.f + 1);
     const key = createSecretKey(raw);
     raw.fill(0);
-    const encoding: ReturnType<typeof encodeSegment>[] = [];
-    let next = 0;
     for (;;) {
       if (this.stopped) return;
       if (!this.sched.wantsSegment()) {
         await timedAsync(p.profile, 'waitClouds', this.waitForClouds());
         continue;
       }
+      // Memory bound: segments being hashed hold their buffers too; at most HASH_AHEAD of them.
+      const behind = this.digests[this.segments - HASH_AHEAD];
+      if (behind) await timedAsync(p.profile, 'hash', behind);
       const seg = await timedAsync(p.profile, 'read', p.source.next());
       if (this.stopped) return;
       if (seg === undefined) break;
       this.size += seg.bytes.length;
-      const e = encodeSegment(p, this.pool, key, next++, seg.bytes, seg.last);
-      e.catch(() => {});
-      encoding.push(e);
-      if (encoding.length >= ENCODE_AHEAD) await this.addSegment(await encoding.shift()!);
+      this.addSegment(encodeSegment(p, this.pool, key, this.segments, seg.bytes, seg.last));
+      // Let the puts just started and those that finished move on before the next segment takes this thread.
+      await new Promise<void>((r) => setImmediate(r));
     }
-    while (encoding.length > 0 && !this.stopped) await this.addSegment(await encoding.shift()!);
-    if (!this.stopped) this.addManifests(shares);
+    if (this.stopped) return;
+    const digests = await timedAsync(p.profile, 'hash', Promise.all(this.digests));
+    if (!this.stopped) this.addManifests(shares, digests);
   }
 
-  private async addSegment(e: Awaited<ReturnType<typeof encodeSegment>>): Promise<void> {
-    if (this.stopped) return;
-    for (let c = 0; c < this.n; c++) this.digestLists[c]!.push(e.digests[c]!);
+  private addSegment(e: EncodedSegment): void {
+    this.digests.push(e.digests);
     this.buffers.set(this.segments, e.all);
     this.items.set(this.segments++, e.blocks);
     this.apply(this.sched.addSegment());
   }
 
-  private addManifests(shares: Uint8Array[]): void {
+  private addManifests(shares: Uint8Array[], digests: Uint8Array[][]): void {
     const segments = this.segments;
     const manifests = shares.map((share, c) =>
-      encodeManifest({ cloud: c, share, segments, digests: Buffer.concat(this.digestLists[c]!) }),
+      encodeManifest({ cloud: c, share, segments, digests: Buffer.concat(digests.map((d) => d[c]!)) }),
     );
-    this.digestLists = [];
     this.manifestDigests = timed(this.p.profile, 'hash', () =>
       manifests.map((m) => createHash('sha256').update(m).digest('hex')),
     );

@@ -1,6 +1,6 @@
 /**
- * Downloads the node software artifact with the VM's own identity and installs nothing unless its SHA-256 is the
- * one in boot.json. The bytes go to a temporary file next to the target and are renamed over it only once the
+ * Downloads the node software artifact with the VM's own identity and keeps nothing unless its SHA-256 is the one
+ * in the node's software record (software.ts). The bytes go to a temporary file next to the target and are renamed over it only once the
  * digest matched, so a cut or tampered download never leaves a file the boot script could unpack.
  */
 import { createHash } from 'node:crypto';
@@ -24,11 +24,19 @@ interface Located {
   grant: string;
 }
 
-function fail(boot: BootFile, why: string, hint: string): TcError {
+/** The artifact object of a software record and the SHA-256 it must have. */
+export interface ArtifactWanted {
+  locator: string;
+  sha256: string;
+}
+
+function fail(boot: BootFile, locator: string, why: string, hint: string): TcError {
   return new TcError(
     NodeCode.artifactFetchFailed,
-    `${boot.provider}: cannot download the node software ${boot.artifact?.locator} (${why})`,
-    { hint },
+    `${boot.provider}: cannot download the node software ${locator} (${why})`,
+    {
+      hint,
+    },
   );
 }
 
@@ -37,7 +45,8 @@ function locate(boot: BootFile, locator: string): Located {
   if (boot.provider === 'aws' && m?.[1] === 's3') {
     const [, , bucket, key] = m;
     const region = boot.region;
-    if (!region) throw fail(boot, 'boot.json has no region', 'the AWS program writes the region into boot.json');
+    if (!region)
+      throw fail(boot, locator, 'boot.json has no region', 'the AWS program writes the region into boot.json');
     const encKey = key!.split('/').map(uriEncode).join('/');
     const override = boot.endpoints?.s3;
     const url = override
@@ -90,12 +99,13 @@ function locate(boot: BootFile, locator: string): Located {
   }
   throw fail(
     boot,
+    locator,
     'the locator is not in the form of this provider',
     's3://BUCKET/KEY, https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB or gs://BUCKET/OBJECT',
   );
 }
 
-async function saveVerified(boot: BootFile, got: Attempted, out: string, sha256: string): Promise<void> {
+async function saveVerified(boot: BootFile, got: Attempted, out: string, a: ArtifactWanted): Promise<void> {
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.part`);
   const hash = createHash('sha256');
   const fh = await fs.open(tmp, 'w', 0o600);
@@ -108,27 +118,34 @@ async function saveVerified(boot: BootFile, got: Attempted, out: string, sha256:
   } catch (e) {
     await fh.close();
     await fs.rm(tmp, { force: true });
-    throw fail(boot, `download cut: ${(e as Error).message}`, "check the VM's outbound access and retry the boot");
+    throw fail(
+      boot,
+      a.locator,
+      `download cut: ${(e as Error).message}`,
+      "check the VM's outbound access and retry the boot",
+    );
   }
   await fh.close();
   const digest = hash.digest('hex');
-  if (digest !== sha256) {
+  if (digest !== a.sha256) {
     await fs.rm(tmp, { force: true });
     throw new TcError(
       NodeCode.artifactMismatch,
-      `${boot.provider}: the node software ${boot.artifact!.locator} has SHA-256 ${digest}, boot.json expects ${sha256}: refusing to install it`,
+      `${boot.provider}: the node software ${a.locator} has SHA-256 ${digest}, its software record expects ${a.sha256}: refusing to install it`,
       {
-        hint: 'the object was replaced or corrupted after the deploy; run `tclouds deploy` again to upload the build and its checksum together',
+        hint: 'the installed version stays in place; the object was replaced or corrupted after the deploy: run `tclouds deploy` again to upload the build and its checksum together',
       },
     );
   }
   await fs.rename(tmp, out);
 }
 
-/** Downloads the artifact named in boot.json to `out`, checked against its SHA-256. */
-export async function fetchArtifact(boot: BootFile, out: string): Promise<{ bytes: number; sha256: string }> {
-  const a = boot.artifact;
-  if (!a) throw fail(boot, 'boot.json names no artifact', 'this VM installs a published package; nothing to download');
+/** Downloads the artifact `a` with the VM's identity to `out`, checked against its SHA-256. */
+export async function fetchArtifact(
+  boot: BootFile,
+  a: ArtifactWanted,
+  out: string,
+): Promise<{ bytes: number; sha256: string }> {
   const where = locate(boot, a.locator);
   const init = await where.init();
   await fs.mkdir(path.dirname(out), { recursive: true });
@@ -142,8 +159,8 @@ export async function fetchArtifact(boot: BootFile, out: string): Promise<{ byte
           ? 'the object is missing: run `tclouds deploy` again to upload it'
           : 'the VM could not reach the object store: check its outbound access (AWS: the Elastic IP or NAT) and DNS';
     await got.response?.body?.cancel();
-    throw fail(boot, describe(got), hint);
+    throw fail(boot, a.locator, describe(got), hint);
   }
-  await saveVerified(boot, got, out, a.sha256);
+  await saveVerified(boot, got, out, a);
   return { bytes: (await fs.stat(out)).size, sha256: a.sha256 };
 }

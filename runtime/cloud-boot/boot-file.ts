@@ -40,21 +40,21 @@ export interface BootFile {
   nodeId: string;
   provider: BootProvider;
   region?: string;
-  /** The node software object and its SHA-256; absent when the VM installs a published package. */
-  artifact?: { locator: string; sha256: string };
+  /**
+   * Spec, keys and the `software` record (what to run: software.ts), each read at every start. The node software
+   * is never named here, so a new build never changes boot.json (nor the VM's user data).
+   */
   secrets: BootSecret[];
   paths: {
-    /** The installed package (bin/run.js inside). */
+    /** The installed package (bin/run.js inside): a link to the version in use under `<dir>/versions/`. */
     app: string;
-    /** The installed Node runtime (bin/node inside). */
+    /** The installed Node runtime (bin/node inside): a link to the runtime in use under `<dir>/runtimes/`. */
     node: string;
     /** The node spec the unit starts (one of the secrets). */
     spec: string;
   };
   endpoints?: Partial<Record<EndpointName, string>>;
 }
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 function invalid(file: string, what: string): TcError {
   return new TcError(NodeCode.bootFileInvalid, `${file}: ${what}`, {
@@ -82,10 +82,6 @@ export function parseBootFile(text: string, file: string): BootFile {
     throw invalid(file, `names an unknown provider ${JSON.stringify(raw.provider)}`);
   }
   if (raw.region !== undefined && !str(raw.region)) throw invalid(file, 'has an empty region');
-  const a = raw.artifact;
-  if (a !== undefined && !(isObject(a) && str(a.locator) && typeof a.sha256 === 'string' && HEX64.test(a.sha256))) {
-    throw invalid(file, 'artifact needs a locator and a lower-case hex sha256');
-  }
   if (
     !Array.isArray(raw.secrets) ||
     !raw.secrets.every((s) => isObject(s) && str(s.kind) && str(s.ref) && str(s.path))

@@ -142,6 +142,17 @@ async function readOne(boot: BootFile, store: Store, s: BootSecret): Promise<Buf
   return v;
 }
 
+/** Reads the one secret of boot.json of this kind (the `software` record), without writing it anywhere. */
+export async function readSecret(boot: BootFile, kind: string): Promise<Buffer> {
+  const s = boot.secrets.find((x) => x.kind === kind);
+  if (!s) {
+    throw new TcError(NodeCode.bootFileInvalid, `boot.json names no ${kind} secret`, {
+      hint: 'boot.json is written at first boot; a VM created before this secret existed needs to be replaced once',
+    });
+  }
+  return readOne(boot, await STORES[boot.provider](boot), s);
+}
+
 /** Fetches every secret of boot.json into its file; returns the kinds and paths written (never the values). */
 export async function fetchSecrets(boot: BootFile): Promise<{ kind: string; path: string }[]> {
   const store = await STORES[boot.provider](boot);

@@ -1,33 +1,39 @@
-/** GET /health of a node's control server (runtime/role.ts, NodeHealth), with a short timeout. */
-import http from 'node:http';
+/**
+ * GET /health of a node's control server (runtime/role.ts, NodeHealth), with a short timeout, through the one
+ * control client (runtime/control-client.ts): plain HTTP on the local target's loopback addresses, TLS pinned to the
+ * node's certificate when one is given (cloud nodes).
+ */
+import { type ControlEndpoint, controlRequest } from '../../runtime/control-client.js';
 
 export interface HealthProbe {
   ok: boolean;
   status?: string;
   body?: Record<string, unknown>;
   error?: string;
+  /** The error that stopped the probe (a TcError when the node's certificate is not the pinned one: TC325). */
+  failure?: unknown;
 }
 
+/** GET /health of a local node (plain HTTP on its loopback address). */
 export function probeHealth(host: string, port: number, timeoutMs = 1000): Promise<HealthProbe> {
-  return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/health', timeout: timeoutMs, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let body: Record<string, unknown> | undefined;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        } catch {}
-        const status = typeof body?.status === 'string' ? body.status : undefined;
-        resolve({
-          ok: res.statusCode === 200 && (status === undefined || status === 'ok' || status === 'degraded'),
-          ...(status === undefined ? {} : { status }),
-          ...(body === undefined ? {} : { body }),
-        });
-      });
-      res.on('error', (e) => resolve({ ok: false, error: e.message }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ ok: false, error: e.message }));
-  });
+  return probeEndpoint({ id: `${host}:${port}`, host, controlPort: port }, timeoutMs);
+}
+
+/** GET /health of any node: pinned TLS when the endpoint has a certificate. Never rejects. */
+export async function probeEndpoint(ep: ControlEndpoint, timeoutMs = 1000): Promise<HealthProbe> {
+  try {
+    const res = await controlRequest(ep, '/health', { method: 'GET', timeoutMs });
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = JSON.parse(res.body) as Record<string, unknown>;
+    } catch {}
+    const status = typeof body?.status === 'string' ? body.status : undefined;
+    return {
+      ok: res.status === 200 && (status === undefined || status === 'ok' || status === 'degraded'),
+      ...(status === undefined ? {} : { status }),
+      ...(body === undefined ? {} : { body }),
+    };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message, failure: e };
+  }
 }

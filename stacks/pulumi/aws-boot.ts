@@ -185,7 +185,7 @@ export function nodeBoot(
   parent: pulumi.Resource,
 ): pulumi.Output<string> {
   const region = cloud.region;
-  const secrets = env.nodeSecrets(m.node.id).map((s) => {
+  const secrets = env.nodeSecrets(m.node.id, artifact?.locator).map((s) => {
     const secret = new secretsmanager.Secret(
       `${m.node.id}-${s.kind}`,
       {
@@ -238,7 +238,6 @@ export function nodeBoot(
   );
   return env.userData(m.node.id, {
     region,
-    ...(artifact ? { artifactLocator: artifact.locator } : {}),
     secrets: secrets.map((s) => ({ kind: s.kind, path: s.path, ref: s.secret.arn })),
   });
 }

@@ -43,9 +43,8 @@ interface AwsDomains {
   hosts: Map<number, ec2.DedicatedHost>;
 }
 
-export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {}, images: {}, gatewayIdentities: {} };
-  // 1. Networks and static public addresses first: firewalls of one cloud name addresses of the others.
+/** Step one (program-env.ts `ProviderModule`): networks and every node's Elastic IP, before any VM of any provider. */
+export function addresses(env: ProgramEnv): AwsAddresses {
   const eips = new Map<string, ec2.Eip>();
   const nets = networksAndAddresses(
     env,
@@ -56,6 +55,18 @@ export function realize(env: ProgramEnv): Realized {
       return eip.publicIp;
     },
   );
+  return { nets, eips };
+}
+
+interface AwsAddresses {
+  nets: Map<string, AwsNetwork>;
+  eips: Map<string, ec2.Eip>;
+}
+
+export function realize(env: ProgramEnv, addressed: AwsAddresses = addresses(env)): Realized {
+  const out: Realized = { nodes: {}, buckets: {}, images: {}, gatewayIdentities: {} };
+  // 1. Networks and static public addresses first (`addresses`): firewalls of one cloud name addresses of the others.
+  const { nets, eips } = addressed;
   // The node software, readable by the node roles only (the policy naming them comes after the last VM).
   const artifact = artifactStore(env);
   const roles: iam.Role[] = [];
@@ -77,7 +88,7 @@ export function realize(env: ProgramEnv): Realized {
         const identity = nodeIdentity(env, m, parent);
         roles.push(identity.role);
         if (needsFederation(env.plan, m.node)) {
-          // arn:aws:iam::<account>:role/<path>/<name>: the GCP deploy admits exactly this role (gcp-federation.ts).
+          // arn:aws:iam::<account>:role/<path>/<name>: the GCP part admits exactly this role (gcp-federation.ts).
           out.gatewayIdentities![m.node.id] = pulumi
             .all([identity.role.arn, identity.role.name])
             .apply(([arn, roleName]) => ({ provider: 'aws' as const, accountId: arn.split(':')[4] ?? '', roleName }));
@@ -203,16 +214,18 @@ function instance(
       ...(placementGroup ? { placementGroup: placementGroup.name, placementPartitionNumber: m.slot } : {}),
       ...(host ? { hostId: host.id, tenancy: 'host' } : {}),
       iamInstanceProfile: on.profile.name,
-      // Boot values only: they change with the software or the pinned runtime, never with the spec (a secret).
+      // Boot values only (secret store refs, the first boot's runtime and installer): neither a spec nor a build
+      // changes them; both reach the node through its secrets at its next start (rolled by deploy, rollout.ts).
       userData: on.userData,
-      // cloud-init runs once per instance: new software needs a new instance to take effect.
-      userDataReplaceOnChange: true,
       // IMDSv2 only, one hop: containers on the VM cannot take the instance role (it reads the node's secrets).
       metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true, volumeSize: 20, volumeType: 'gp3' },
       tags: env.tags({ Name: m.node.id, 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    { parent: on.parent },
+    // cloud-init reads user data once, at the first boot: a change to it (a newer installer or first-boot runtime
+    // of a later tclouds) could only take effect by replacing the VM, which would take its whole group down at
+    // once. New VMs get the current one; running ones keep theirs and take every update from their secrets.
+    { parent: on.parent, ignoreChanges: ['userData'] },
   );
 }
 

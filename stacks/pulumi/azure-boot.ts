@@ -187,7 +187,7 @@ export function nodeBoot(
   },
 ): pulumi.Output<string> {
   const vault = vaultName(env.plan.stack, env.inputs.nameSuffix, cloud.name);
-  const secrets = env.nodeSecrets(m.node.id).map((s) => {
+  const secrets = env.nodeSecrets(m.node.id, on.artifact?.locator).map((s) => {
     const name = secretName(m.node.id, s.kind);
     const secret = new keyvault.Secret(
       `${m.node.id}-${s.kind}`,
@@ -214,7 +214,6 @@ export function nodeBoot(
     return { kind: s.kind, path: s.path, ref: `https://${vault}.vault.azure.net/secrets/${name}` };
   });
   return env.userData(m.node.id, {
-    ...(on.artifact ? { artifactLocator: on.artifact.locator } : {}),
     secrets,
   });
 }

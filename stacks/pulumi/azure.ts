@@ -71,12 +71,8 @@ interface NamedContainer {
   container: storage.BlobContainer;
 }
 
-export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {}, gatewayIdentities: {} };
-  // VMs of bucket-owning components (storage gateways) and the containers they must reach, for role assignments.
-  const bucketVms: BucketVm[] = [];
-  const containers: NamedContainer[] = [];
-  // Networks and static public addresses first: NSGs of one cloud name addresses of the others.
+/** Step one (program-env.ts `ProviderModule`): networks and every node's public IP, before any VM of any provider. */
+export function addresses(env: ProgramEnv): AzureAddresses {
   const pips = new Map<string, network.PublicIPAddress>();
   const nets = networksAndAddresses(
     env,
@@ -87,6 +83,21 @@ export function realize(env: ProgramEnv): Realized {
       return pip.ipAddress.apply((ip) => ip ?? '');
     },
   );
+  return { nets, pips };
+}
+
+interface AzureAddresses {
+  nets: Map<string, AzureNetwork>;
+  pips: Map<string, network.PublicIPAddress>;
+}
+
+export function realize(env: ProgramEnv, addressed: AzureAddresses = addresses(env)): Realized {
+  const out: Realized = { nodes: {}, buckets: {}, gatewayIdentities: {} };
+  // VMs of bucket-owning components (storage gateways) and the containers they must reach, for role assignments.
+  const bucketVms: BucketVm[] = [];
+  const containers: NamedContainer[] = [];
+  // Networks and static public addresses first (`addresses`): NSGs of one cloud name addresses of the others.
+  const { nets, pips } = addressed;
   const artifact = env.model.clouds[0] ? artifactStore(env, nets.get(env.model.clouds[0].name)!.rg) : undefined;
   const identities = new Map<string, managedidentity.UserAssignedIdentity>();
   for (const cloud of env.model.clouds) {
@@ -107,7 +118,7 @@ export function realize(env: ProgramEnv): Realized {
         const identity = nodeIdentity(env, cloud, m, rg, parent);
         identities.set(m.node.id, identity);
         if (needsFederation(env.plan, m.node)) {
-          // The GCP deploy admits exactly this managed identity (its tenant's issuer, its principal id).
+          // The GCP part admits exactly this managed identity (its tenant's issuer, its principal id).
           out.gatewayIdentities![m.node.id] = pulumi
             .all([identity.tenantId, identity.principalId])
             .apply(([tenantId, principalId]) => ({ provider: 'azure' as const, tenantId, principalId }));
@@ -270,7 +281,7 @@ function virtualMachine(
       osProfile: {
         computerName: m.node.id.slice(0, 63),
         adminUsername: ADMIN_USER,
-        // Boot values only (Azure: never secrets in customData); unchanged by a spec change.
+        // Boot values only (Azure: never secrets in customData); unchanged by a spec change or a new build.
         customData: on.userData.apply((s) => Buffer.from(s, 'utf8').toString('base64')),
         linuxConfiguration: {
           disablePasswordAuthentication: true,
@@ -289,8 +300,10 @@ function virtualMachine(
       },
       tags: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    // `version: latest` is resolved when the VM is created; a newer image must never replace it.
-    { parent: on.parent, replaceOnChanges: ['osProfile.customData'], ignoreChanges: ['storageProfile.imageReference'] },
+    // `version: latest` is resolved when the VM is created; a newer image must never replace it. customData is read
+    // once, at the first boot (Azure cannot change it on a VM): new VMs get the current one, running ones keep
+    // theirs and take every update, the software included, from their secrets at their next start.
+    { parent: on.parent, ignoreChanges: ['storageProfile.imageReference', 'osProfile.customData'] },
   );
 }
 

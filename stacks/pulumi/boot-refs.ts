@@ -1,9 +1,10 @@
 /**
- * What a cloud VM is told at boot, and nothing secret: where to fetch the node software (an artifact object of the
- * stack, checked against its SHA-256) and the pinned Node runtime, and which entries of the provider's secret
- * store hold its spec, key and admin token. The VM reads those with its own identity (AWS instance role, Azure
- * managed identity, GCP service account) at every start, so user data never carries a secret and a spec change
- * never changes user data (and so never replaces the VM).
+ * What a cloud VM is told at boot, and nothing secret: the Node runtime its first boot installs to run the
+ * installer, and which entries of the provider's secret store hold its spec, key, admin token, control TLS and
+ * software record (which build to run: an artifact object of the stack and its SHA-256, or a published package,
+ * and the pinned Node runtime). The VM reads those with its own identity (AWS instance role, Azure managed
+ * identity, GCP service account) at every start, so user data never carries a secret, and neither a spec change
+ * nor a new build changes user data (and so neither replaces the VM: deploy restarts the nodes in waves instead).
  *
  * The contract between the Pulumi programs (which create the objects, secrets and identities and fill these in)
  * and the boot script and node software on the VM (cloud-init.ts renders them; the node fetches what they name).
@@ -27,7 +28,7 @@ export interface PublishedPackageRef {
   packageSpec: string;
 }
 
-/** The Node runtime the VM installs: an official tarball, pinned by version and checksum. */
+/** The Node runtime a VM installs: an official tarball, pinned by version and checksum. */
 export interface NodeRuntimeRef {
   version: string;
   url: string;
@@ -35,7 +36,15 @@ export interface NodeRuntimeRef {
 }
 
 /** Where a fetched secret lands on the VM. */
-export type NodeSecretKind = 'spec' | 'node-key' | 'admin-token' | 'writer-key' | 'bucket-credentials';
+export type NodeSecretKind =
+  | 'spec'
+  | 'node-key'
+  | 'admin-token'
+  /** The control port's TLS key and certificate (runtime/control-tls.ts), one file. */
+  | 'control-tls'
+  | 'writer-key'
+  | 'bucket-credentials'
+  | 'software';
 
 export interface NodeSecretRef {
   kind: NodeSecretKind;
@@ -57,11 +66,13 @@ export interface BootValues {
   provider: CloudProvider;
   /** AWS region (Secrets Manager and S3 endpoints); unused elsewhere. */
   region?: string;
-  software: ArtifactRef | PublishedPackageRef;
+  /**
+   * The runtime the first boot installs to run the installer: the pinned one of the build that created the VM.
+   * What the node runs on afterwards is the runtime of its software record.
+   */
   nodeRuntime: NodeRuntimeRef;
   secrets: NodeSecretRef[];
 }
 
-export function isArtifact(s: ArtifactRef | PublishedPackageRef): s is ArtifactRef {
-  return 'locator' in s;
-}
+/** A node's `software` secret: what it runs (runtime/cloud-boot/software.ts reads it before every start). */
+export type { SoftwareRecord } from '../../runtime/cloud-boot/software.js';

@@ -2,10 +2,11 @@
  * The cloud-init document of one node (templates/cloud-init.yaml with templates/boot.sh) and the NodeSpec the
  * node fetches at boot.
  *
- * Pure: no Pulumi import. User data holds nothing secret: where the node software and the pinned Node runtime
- * are and their SHA-256, and which secret store entries hold the node's spec, key and admin token (read by the
- * VM with its own identity at every start, see runtime/cloud-boot/). A spec change therefore never changes user
- * data, and user data may be shown in plans.
+ * Pure: no Pulumi import. User data holds nothing secret and nothing that changes with a deploy: the Node runtime
+ * the first boot installs (to run the installer) with its SHA-256, the installer, and which secret store entries
+ * hold the node's spec, key, admin token, control TLS key and certificate, and software record (read by the VM
+ * with its own identity at every start, see runtime/cloud-boot/). Neither a spec change nor a new build changes
+ * user data, and it may be shown in plans.
  */
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { TcError } from '../../kernel/errors.js';
 import type { BootFile } from '../../runtime/cloud-boot/boot-file.js';
 import { NODE_SPEC_VERSION, type NodeSpec, type PeerSpec } from '../../runtime/node-spec.js';
 import { bootFetcherSource } from './boot-fetcher.js';
-import { type BootValues, isArtifact, type NodeSecretKind } from './boot-refs.js';
+import type { BootValues, NodeSecretKind } from './boot-refs.js';
 import { PulumiCode } from './codes.js';
 
 /**
@@ -28,8 +29,10 @@ export const VM_PATHS = {
   spec: '/run/tclouds/spec.json',
   keyFile: '/run/tclouds/node.key',
   adminTokenFile: '/run/tclouds/admin.token',
+  controlTlsFile: '/run/tclouds/control-tls.pem',
   writerKeyFile: '/run/tclouds/writer.key',
   bucketCredentialsFile: '/run/tclouds/bucket-credentials.json',
+  softwareFile: '/run/tclouds/software.json',
   dataDir: '/var/lib/tclouds/data',
   app: '/opt/tclouds/app',
   node: '/opt/tclouds/node',
@@ -41,8 +44,10 @@ export const SECRET_PATHS: Record<NodeSecretKind, string> = {
   spec: VM_PATHS.spec,
   'node-key': VM_PATHS.keyFile,
   'admin-token': VM_PATHS.adminTokenFile,
+  'control-tls': VM_PATHS.controlTlsFile,
   'writer-key': VM_PATHS.writerKeyFile,
   'bucket-credentials': VM_PATHS.bucketCredentialsFile,
+  software: VM_PATHS.softwareFile,
 };
 
 const templates = new Map<string, string>();
@@ -92,10 +97,6 @@ function checkValues(v: BootValues): void {
   check('Node version', v.nodeRuntime.version);
   check('Node URL', v.nodeRuntime.url);
   check('Node SHA-256', v.nodeRuntime.sha256, HEX64);
-  if (isArtifact(v.software)) {
-    check('artifact locator', v.software.locator);
-    check('artifact SHA-256', v.software.sha256, HEX64);
-  } else check('package', v.software.packageSpec);
   for (const s of v.secrets) {
     check(`${s.kind} secret ref`, s.ref);
     check(`${s.kind} secret path`, s.path);
@@ -109,7 +110,6 @@ export function bootFileOf(v: BootValues): BootFile {
     nodeId: v.nodeId,
     provider: v.provider,
     ...(v.region !== undefined ? { region: v.region } : {}),
-    ...(isArtifact(v.software) ? { artifact: { locator: v.software.locator, sha256: v.software.sha256 } } : {}),
     secrets: v.secrets.map((s) => ({ kind: s.kind, ref: s.ref, path: s.path })),
     paths: { app: VM_PATHS.app, node: VM_PATHS.node, spec: specPathOf(v) },
   };
@@ -145,16 +145,11 @@ function withoutComments(script: string): string {
 /** The cloud-init document of one node (user data). Throws TC364 on a value the boot script must not see. */
 export function renderCloudInit(v: BootValues): string {
   checkValues(v);
-  const artifact = isArtifact(v.software) ? v.software : undefined;
   const values: Record<string, string> = {
     NODE_ID: v.nodeId,
     NODE_VERSION: v.nodeRuntime.version,
     NODE_URL: v.nodeRuntime.url,
     NODE_SHA256: v.nodeRuntime.sha256,
-    SOFTWARE: artifact ? 'artifact' : 'package',
-    ARTIFACT_LOCATOR: artifact?.locator ?? '-',
-    ARTIFACT_SHA256: artifact?.sha256 ?? '-',
-    PACKAGE_SPEC: artifact ? '-' : (v.software as { packageSpec: string }).packageSpec,
     SPEC_PATH: specPathOf(v),
     BOOT_JSON: JSON.stringify(bootFileOf(v)),
     BOOT_SH: withoutComments(templateFile('boot.sh')),
@@ -178,6 +173,8 @@ export function cloudNodeSpec(
   publicKeys: Record<string, string>,
   /** Ed25519 public keys of the SMR clients (request signatures), by client key id. */
   signingPublicKeys: Record<string, string> = {},
+  /** SHA-256 of the node's control certificate (its key and certificate arrive as the `control-tls` secret). */
+  controlTlsSha256?: string,
 ): NodeSpec {
   const comp = plan.components[node.component]!;
   const peers: PeerSpec[] = comp.nodes
@@ -218,5 +215,7 @@ export function cloudNodeSpec(
     publicKey: publicKeys[node.id] ?? '',
     config: node.config,
     adminTokenFile: VM_PATHS.adminTokenFile,
+    // The control port is reached over the internet: TLS with the node's own certificate, which callers pin.
+    ...(controlTlsSha256 ? { controlTls: { file: VM_PATHS.controlTlsFile, sha256: controlTlsSha256 } } : {}),
   };
 }

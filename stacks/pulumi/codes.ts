@@ -37,6 +37,7 @@ export const PulumiCode = {
   artifactPackFailed: 'TC365',
   /** `--node-package` is not an exact `name@version` (it is written into every VM's boot values). Exit 2. */
   badNodePackage: 'TC370',
+  // TC371-TC374: the software installer on the VM (it runs below stacks/): `SoftwareCode` in runtime/codes.ts.
 } as const;
 export type PulumiCodeValue = (typeof PulumiCode)[keyof typeof PulumiCode];
 
@@ -63,4 +64,20 @@ export const LimitCode = {
   deleteDataUnknown: 'TC387',
   /** The stack's pinned images or name suffix file is unreadable. Exit 4. */
   badPins: 'TC388',
+} as const;
+
+/**
+ * One cloud deployment over every provider of a topology (TC389-TC399): one program, one stack, every node's
+ * address created before any VM so that every spec is complete in one pass.
+ */
+export const DeploymentCode = {
+  /**
+   * A component has nodes or buckets both on `provider: local` clouds and on aws/azure/gcp clouds: local nodes live
+   * on this machine's loopback, which no cloud node can reach, nor they the cloud nodes. Exit 3.
+   */
+  localPeers: 'TC389',
+  /** A node's spec would name a peer with no address (its cloud is in no deployment). Exit 3. */
+  peerWithoutAddress: 'TC390',
+  /** The record of the buckets a destroy kept (`<target>.kept.json`) is unreadable. Exit 4. */
+  badKeptRecord: 'TC391',
 } as const;

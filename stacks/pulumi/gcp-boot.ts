@@ -107,7 +107,7 @@ export function nodeBoot(
   on: { identity: serviceaccount.Account; artifact: GcpArtifact | undefined; parent: pulumi.Resource },
 ): pulumi.Output<string> {
   const member = pulumi.interpolate`serviceAccount:${on.identity.email}`;
-  const secrets = env.nodeSecrets(m.node.id).map((s) => {
+  const secrets = env.nodeSecrets(m.node.id, on.artifact?.locator).map((s) => {
     const secret = new secretmanager.Secret(
       `${m.node.id}-${s.kind}`,
       {
@@ -132,7 +132,6 @@ export function nodeBoot(
     return { kind: s.kind, path: s.path, ref: secret.name };
   });
   return env.userData(m.node.id, {
-    ...(on.artifact ? { artifactLocator: on.artifact.locator } : {}),
     secrets,
   });
 }

@@ -9,8 +9,10 @@
  * gateway and bucket one bucket-level binding of the principal the provider maps that identity to. The pool
  * providers' audiences go into the buckets' records (the gateways read them from their `bucket-credentials` secret).
  *
- * The identities come from the other targets' deploys (`inputs.externalGatewayIdentities`): a gateway whose target
- * has not been deployed yet gets no binding (a plan note says so; deploying GCP again adds it).
+ * The identities come from the AWS and Azure parts of the same program (`env.gatewayIdentities`, realized before
+ * GCP: values still to come, so the subjects, the attribute condition and the bindings are built from Outputs), or,
+ * for gateways of a provider outside this deployment, from that deployment's record
+ * (`inputs.externalGatewayIdentities`). A gateway known to neither gets no binding (a plan note says so).
  */
 import * as iam from '@pulumi/gcp/iam/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
@@ -52,12 +54,30 @@ function celList(values: string[]): string {
 /** Audiences of the pool providers, by foreign provider (what a gateway sends to STS). */
 export type FederationAudiences = Partial<Record<'aws' | 'azure', pulumi.Output<string>>>;
 
+/** A foreign gateway whose identity this program knows: its provider (from the plan) and the identity to come. */
+interface KnownGateway {
+  provider: 'aws' | 'azure';
+  value: pulumi.Input<ForeignGatewayIdentity>;
+}
+
+/** The gateways' identities this program can bind: realized here (Outputs) or recorded by another deployment. */
+function knownIdentities(env: ProgramEnv): Record<string, KnownGateway> {
+  const out: Record<string, KnownGateway> = {};
+  for (const [id, v] of Object.entries(env.inputs.externalGatewayIdentities ?? {}))
+    out[id] = { provider: v.provider, value: v };
+  for (const g of foreignGateways(env.plan, 'gcp', {})) {
+    const v = env.gatewayIdentities[g.nodeId];
+    if (v) out[g.nodeId] = { provider: g.provider, value: v };
+  }
+  return out;
+}
+
 /**
  * The pool, its providers and the bucket bindings for the foreign gateways of this program's GCP buckets.
- * Returns the audiences (none when no foreign gateway writes a GCP bucket, or none of them is known yet).
+ * Returns the audiences (none when no foreign gateway writes a GCP bucket, or none of them is known).
  */
 export function federation(env: ProgramEnv, bucketNames: Map<string, pulumi.Input<string>>): FederationAudiences {
-  const known = foreignGateways(env.plan, 'gcp', env.inputs.externalGatewayIdentities ?? {}).filter(
+  const known = foreignGateways(env.plan, 'gcp', knownIdentities(env)).filter(
     (g) => g.identity !== undefined && componentBuckets(env.model, g.component).length > 0,
   );
   if (known.length === 0) return {};
@@ -68,42 +88,56 @@ export function federation(env: ProgramEnv, bucketNames: Map<string, pulumi.Inpu
   });
   const audiences: FederationAudiences = {};
   for (const provider of ['aws', 'azure'] as const) {
-    const ids = known.flatMap((g) => (g.identity?.provider === provider ? [g.identity] : []));
+    const ids = known.flatMap((g) => (g.identity?.provider === provider ? [pulumi.output(g.identity.value)] : []));
     if (ids.length === 0) continue;
-    const subjects = [...new Set(ids.map(federatedSubject))].sort();
-    const first = ids[0]!;
-    const p = new iam.WorkloadIdentityPoolProvider(
-      `gateway-pool-${provider}`,
-      {
-        workloadIdentityPoolId: pool.workloadIdentityPoolId,
-        workloadIdentityPoolProviderId: PROVIDER_IDS[provider],
-        attributeMapping: { 'google.subject': provider === 'aws' ? AWS_ROLE_SUBJECT : 'assertion.sub' },
-        attributeCondition: `google.subject in ${celList(subjects)}`,
-        ...(first.provider === 'aws'
-          ? { aws: { accountId: first.accountId } }
-          : {
-              oidc: {
-                issuerUri: `https://sts.windows.net/${first.tenantId}/`,
-                allowedAudiences: [AZURE_EXCHANGE_AUDIENCE],
-              },
-            }),
-      },
-      { parent: pool },
-    );
+    const p = poolProvider(provider, ids, pool);
     audiences[provider] = pulumi.interpolate`//iam.googleapis.com/${p.name}`;
   }
   for (const g of known) {
+    const subject = pulumi.output(g.identity!.value).apply(federatedSubject);
     for (const b of componentBuckets(env.model, g.component)) {
       new storage.BucketIAMMember(
         `${b.name}-${g.nodeId}-federated`,
         {
           bucket: bucketNames.get(b.name)!,
           role: FEDERATED_BUCKET_ROLE,
-          member: pulumi.interpolate`principal://iam.googleapis.com/${pool.name}/subject/${federatedSubject(g.identity!)}`,
+          member: pulumi.interpolate`principal://iam.googleapis.com/${pool.name}/subject/${subject}`,
         },
         { parent: env.component(g.component) },
       );
     }
   }
   return audiences;
+}
+
+/**
+ * The pool provider of one foreign provider, admitting exactly `ids` (AWS: the account of the first, every
+ * gateway role of it; Azure: the tenant's issuer, every gateway's principal id).
+ */
+function poolProvider(
+  provider: 'aws' | 'azure',
+  ids: pulumi.Output<ForeignGatewayIdentity>[],
+  pool: iam.WorkloadIdentityPool,
+): iam.WorkloadIdentityPoolProvider {
+  const all = pulumi.all(ids);
+  const condition = all.apply((xs) => `google.subject in ${celList([...new Set(xs.map(federatedSubject))].sort())}`);
+  const first = ids[0]!;
+  return new iam.WorkloadIdentityPoolProvider(
+    `gateway-pool-${provider}`,
+    {
+      workloadIdentityPoolId: pool.workloadIdentityPoolId,
+      workloadIdentityPoolProviderId: PROVIDER_IDS[provider],
+      attributeMapping: { 'google.subject': provider === 'aws' ? AWS_ROLE_SUBJECT : 'assertion.sub' },
+      attributeCondition: condition,
+      ...(provider === 'aws'
+        ? { aws: { accountId: first.apply((f) => (f.provider === 'aws' ? f.accountId : '')) } }
+        : {
+            oidc: {
+              issuerUri: first.apply((f) => (f.provider === 'azure' ? `https://sts.windows.net/${f.tenantId}/` : '')),
+              allowedAudiences: [AZURE_EXCHANGE_AUDIENCE],
+            },
+          }),
+    },
+    { parent: pool },
+  );
 }

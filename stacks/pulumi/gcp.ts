@@ -56,10 +56,9 @@ interface GcpDomains {
   nodeGroups: Map<number, compute.NodeGroup>;
 }
 
-export function realize(env: ProgramEnv): Realized {
-  const out: Realized = { nodes: {}, buckets: {} };
-  // Networks and static public addresses first: firewalls of one cloud name addresses of the others.
-  const nets = networksAndAddresses(
+/** Step one (program-env.ts `ProviderModule`): networks and every node's static address, before any VM. */
+export function addresses(env: ProgramEnv): Map<string, GcpNetwork> {
+  return networksAndAddresses(
     env,
     (cloud) => networkOf(env, cloud),
     (cloud, g, m) =>
@@ -69,6 +68,11 @@ export function realize(env: ProgramEnv): Realized {
         { parent: env.component(g.component) },
       ).address,
   );
+}
+
+export function realize(env: ProgramEnv, nets: Map<string, GcpNetwork> = addresses(env)): Realized {
+  const out: Realized = { nodes: {}, buckets: {} };
+  // Networks and static public addresses first (`addresses`): firewalls of one cloud name addresses of the others.
   // Every VM runs as its own service account: its secrets, the artifact and (gateways) the component's buckets.
   const identities = new Map<string, serviceaccount.Account>();
   const artifact = artifactStore(env);
@@ -192,7 +196,9 @@ function instance(
       serviceAccount: { email: on.identity.email, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
       labels: env.tags({ 'tclouds-node': m.node.id, 'tclouds-domain': String(m.node.domain) }),
     },
-    { parent: on.parent, ignoreChanges: ['bootDisk.initializeParams.image'] },
+    // user-data is read once, at the first boot: an update in place would change nothing on the VM (running ones
+    // take every update, the software included, from their secrets at their next start).
+    { parent: on.parent, ignoreChanges: ['bootDisk.initializeParams.image', 'metadata["user-data"]'] },
   );
 }
 

@@ -1,5 +1,8 @@
 /**
- * The Pulumi realizer of the cloud targets (`aws`, `azure`, `gcp`): `createPulumiRealizer(target)`.
+ * The Pulumi realizer of the cloud targets: `createPulumiRealizer(target)`. `clouds` is one deployment of every
+ * cloud provider of the topology (one program, one stack `<stack>-clouds`: program.ts); `aws`, `azure`, `gcp` are
+ * the same for a topology whose clouds are all of that provider (the command refuses them for one that spans
+ * several, TC335, and takes `clouds` for a single-provider topology as that provider's target).
  *
  * - `preview` runs the real program under Pulumi's mock runtime: offline, no CLI, no account. It lists every
  *   resource the program declares (type token, name, key inputs; secrets as "[secret]").
@@ -14,6 +17,7 @@
  * `<target>.software.json` (what the VMs install: the artifact file and its SHA-256, or the published package).
  * `names.json` and `<target>.images.json` (stack-pins.ts): the stack's name suffix and the pinned VM images.
  * `<target>.spec-digests.json` (spec-digests.ts): the digest of the spec each node last started with.
+ * `<target>.kept.json` (adopt.ts): the provider ids of what a destroy kept, adopted by the next deploy.
  * The packed software lives in `<stackDir>/pulumi/artifact/`. Bucket credentials go to
  * `<stackDir>/keys/bucket-<cloud>-<bucket>.json` (0600); gateways of the other targets receive them through their
  * secret stores. Per-node admin tokens live in `<stackDir>/keys/<node>.admin.token` (0600).
@@ -29,6 +33,7 @@ import { planDigest } from '../../components/plan.js';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../kernel/atomic-file.js';
 import { ExitCode, TcError } from '../../kernel/errors.js';
+import { controlTlsFilesOf } from '../../runtime/control-tls.js';
 import type { BucketOutput, ComponentOutput, DeploymentOutputs, NodeOutput } from '../../runtime/node-spec.js';
 import {
   hasSigningKey,
@@ -39,17 +44,19 @@ import {
 } from '../plan-keys.js';
 import type { PreviewResource, QuotaNeed, RealizeContext, Realizer, Target } from '../realizer.js';
 import { backendNotice, ensureStackPassphrase, resolveBackend, resolveSecrets, type SecretsChoice } from './backend.js';
-import { LimitCode, PulumiCode } from './codes.js';
+import { DeploymentCode, LimitCode, PulumiCode } from './codes.js';
 import type { CloudProvider } from './constructs.js';
 import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } from './engine.js';
 import { EventMapper, VM_TYPES } from './events.js';
 import { emptyKeyMaterial, ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
+import { planProviders } from './model.js';
 import type { ForeignGatewayIdentity } from './node-boot.js';
 import { pinnedNodeRuntime } from './node-runtime.js';
-import type { ProgramInputs, SoftwareInput } from './program-env.js';
+import type { ProgramInputs, ProviderModule, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
 import type { RolloutNode } from './rollout.js';
 import { type ArtifactSource, publishedPackage } from './software.js';
+import { type DeployedSoftware, markSoftwareUpdates, softwareChanges } from './software-diff.js';
 import { rolloutDecision, type SpecDigests, unreachableNote } from './spec-digests.js';
 import {
   clearImagePins,
@@ -77,10 +84,10 @@ export interface PulumiRealizerOptions {
 }
 
 export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions = {}): Realizer {
-  if (target === 'local') throw new Error('the Pulumi realizer handles aws, azure and gcp; local has its own');
+  if (target === 'local') throw new Error('the Pulumi realizer handles aws, azure, gcp and clouds; local has its own');
   const cloud: CloudTarget = {
     target,
-    provider: target,
+    providersOf: (plan) => (target === 'clouds' ? planProviders(plan) : [target]),
     engine: () => opts.engine ?? defaultEngine(),
     artifact: opts.artifact ?? packArtifactLazily,
   };
@@ -96,12 +103,25 @@ export function createPulumiRealizer(target: Target, opts: PulumiRealizerOptions
 /** artifact.ts `packArtifact`, loaded only when a deploy or plan packs (commands that never pack skip it). */
 const packArtifactLazily: ArtifactSource = async (opts) => (await import('./artifact.js')).packArtifact(opts);
 
-/** One cloud target of the realizer: its name, its provider (the same word), and the engine it drives. */
+/** One cloud target of the realizer: its name, the providers it deploys for a plan, and the engine it drives. */
 interface CloudTarget {
   target: Exclude<Target, 'local'>;
-  provider: CloudProvider;
+  /** `aws`: [aws]; `clouds`: every cloud provider of the plan. */
+  providersOf(plan: Plan): CloudProvider[];
   engine(): PulumiEngine;
   artifact: ArtifactSource;
+}
+
+/** The provider modules of a plan's deployment on this target. */
+async function modulesOf(cloud: CloudTarget, plan: Plan): Promise<Partial<Record<CloudProvider, ProviderModule>>> {
+  const { loadProviders } = await import('./program.js');
+  return loadProviders(cloud.providersOf(plan));
+}
+
+/** Keys of a deployment: Azure VMs also get the stack's admin SSH public key. */
+function ensureDeploymentKeys(cloud: CloudTarget, plan: Plan, stackDir: string): Promise<KeyMaterial> {
+  const providers = cloud.providersOf(plan);
+  return ensureKeys(plan, stackDir, providers.includes('azure') ? 'azure' : providers[0]!);
 }
 
 /**
@@ -111,7 +131,7 @@ interface CloudTarget {
 function programInputs(
   plan: Plan,
   stackDir: string,
-  target: Target,
+  providers: readonly CloudProvider[],
   keys: KeyMaterial,
   opts: { retainData: boolean; software: SoftwareInput; nameSuffix: string; images: Record<string, string> },
 ): ProgramInputs {
@@ -121,9 +141,9 @@ function programInputs(
     nameSuffix: opts.nameSuffix,
     images: opts.images,
     nodeRuntime: pinnedNodeRuntime(),
-    externalHosts: externalHosts(stackDir, target),
-    externalBucketCredentials: externalBucketCredentials(plan, stackDir, target),
-    externalGatewayIdentities: externalGatewayIdentities(stackDir, target),
+    externalHosts: externalHosts(stackDir, providers),
+    externalBucketCredentials: externalBucketCredentials(plan, stackDir, providers),
+    externalGatewayIdentities: externalGatewayIdentities(stackDir, providers),
     retainData: opts.retainData,
   };
 }
@@ -147,26 +167,27 @@ async function previewTarget(
   plan: Plan,
   ctx: RealizeContext,
 ): Promise<{ resources: PreviewResource[]; changes: number; quota: QuotaNeed[] }> {
-  const { target, provider } = cloud;
-  const [{ createProgram, loadProvider }, { runUnderMocks, displayInputs }] = await Promise.all([
+  const { target } = cloud;
+  const providers = cloud.providersOf(plan);
+  const [{ createDeploymentProgram }, { runUnderMocks, displayInputs }] = await Promise.all([
     import('./program.js'),
     import('./mock-preview.js'),
   ]);
   // The same pack a deploy makes, in a throwaway directory: the plan shows the checksum the VMs would check.
   const outDir = await fs.mkdtemp(join(tmpdir(), 'tclouds-artifact-'));
   let run: Awaited<ReturnType<typeof runUnderMocks>>;
+  let software: SoftwareInput;
   try {
-    const software = await softwareOf(cloud, ctx, outDir);
-    const program = createProgram(
+    software = await softwareOf(cloud, ctx, outDir);
+    const program = createDeploymentProgram(
       plan,
-      provider,
-      programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), {
+      await modulesOf(cloud, plan),
+      programInputs(plan, ctx.stackDir, providers, ephemeralKeys(plan), {
         retainData: true,
         software,
         nameSuffix: previewNameSuffix(ctx.stackDir),
         images: readImagePins(ctx.stackDir, target),
       }),
-      await loadProvider(provider),
     );
     run = await runUnderMocks(program, stackName(plan.stack, target));
   } finally {
@@ -174,25 +195,32 @@ async function previewTarget(
   }
   const { buildCloudModel } = await import('./model.js');
   const { quotaNeeds } = await import('./limits.js');
-  const quota = quotaNeeds(buildCloudModel(plan, provider));
+  const quota = providers.flatMap((p) => quotaNeeds(buildCloudModel(plan, p, providers)));
   const resources: PreviewResource[] = run.resources.map((r) => ({
     type: r.type,
     name: r.name,
     inputs: displayInputs(r.inputs),
     op: 'create',
   }));
+  // A new build or runtime for nodes already deployed: their VMs stay, their software secret changes (rolled).
+  const deployedPlan = readJson<Plan>(files(ctx.stackDir, target).plan);
+  const deployedIds = new Set(Object.values(deployedPlan?.components ?? {}).flatMap((c) => c.nodes.map((n) => n.id)));
+  const deployedSoftware = readJson<DeployedSoftware>(files(ctx.stackDir, target).software) ?? undefined;
+  const changes = softwareChanges(deployedSoftware, { ...software, nodeRuntime: pinnedNodeRuntime() });
+  markSoftwareUpdates(resources, changes, (t) => VM_TYPES.has(t), deployedIds);
   for (const r of resources) {
     ctx.onEvent({
       kind: VM_TYPES.has(r.type) ? 'node' : 'resource',
       id: r.name,
       type: r.type,
       state: 'pending',
-      op: 'create',
+      op: r.op,
+      ...(r.restart ? { message: r.restart } : {}),
     });
   }
   const notes = [
     ...((run.outputs.notes as string[] | undefined) ?? []),
-    ...droppedBucketNotes(ctx.stackDir, target, plan),
+    ...droppedBucketNotes(ctx.stackDir, target, plan, providers),
   ];
   for (const note of notes) ctx.onEvent({ kind: 'log', id: 'plan', state: 'done', message: note });
   // Where a deploy would keep state and the passphrase (nothing is created by a plan).
@@ -206,40 +234,55 @@ async function deployTarget(
   plan: Plan,
   ctx: RealizeContext,
 ): Promise<{ outputs: DeploymentOutputs; changes: number }> {
-  const { target, provider, engine } = cloud;
+  const { target, engine } = cloud;
+  const providers = cloud.providersOf(plan);
   const eng = engine();
   await eng.check(); // before anything is written: a missing CLI leaves no trace
-  const { createProgram, loadProvider } = await import('./program.js');
-  const mod = await loadProvider(provider);
+  const { createDeploymentProgram } = await import('./program.js');
+  const mods = await modulesOf(cloud, plan);
   // Throws plan errors (too many domains, missing region, every provider limit, a bad --node-package) before keys
   // or locks exist: creating the program checks them all, and throwaway keys measure the user data as the real ones.
-  const dryInputs = programInputs(plan, ctx.stackDir, target, ephemeralKeys(plan), {
+  const dryInputs = programInputs(plan, ctx.stackDir, providers, ephemeralKeys(plan), {
     retainData: true,
     software: ctx.nodePackage ? publishedPackage(ctx.nodePackage) : UNPACKED_SOFTWARE,
     nameSuffix: previewNameSuffix(ctx.stackDir),
     images: {},
   });
-  createProgram(plan, provider, dryInputs, mod);
+  createDeploymentProgram(plan, mods, dryInputs);
+  const adopt = readKept(ctx.stackDir, keptTargets(target, providers));
   const ref = await stackRef(plan.stack, target, ctx);
   let keys: KeyMaterial | undefined;
   // A bucket leaving the topology is retained, also in a stack deployed before buckets were retained by default.
   const lastDeployed = readJson<Plan>(files(ctx.stackDir, target).plan);
-  if (lastDeployed && droppedBucketNotes(ctx.stackDir, target, plan).length > 0)
+  if (lastDeployed && droppedBucketNotes(ctx.stackDir, target, plan, providers).length > 0)
     await setBucketRetention(cloud, ctx, eng, ref, lastDeployed, true);
   const result = await withLock(ctx, target, eng, ref, async (op) => {
     // Under the lock: two deploys racing must not mint two different keys for one node.
-    keys = await ensureKeys(plan, ctx.stackDir, provider);
+    keys = await ensureDeploymentKeys(cloud, plan, ctx.stackDir);
     const nameSuffix = await ensureNameSuffix(ctx.stackDir);
     // --refresh-images: resolve every region's image again (VMs whose image changed are replaced).
     if (ctx.refreshImages) await clearImagePins(ctx.stackDir, target);
     const images = readImagePins(ctx.stackDir, target);
     const software = await softwareOf(cloud, ctx, files(ctx.stackDir, target).artifactDir);
-    await writeJsonAtomic(files(ctx.stackDir, target).software, software, { mkdir: true });
-    const inputs = programInputs(plan, ctx.stackDir, target, keys, { retainData: true, software, nameSuffix, images });
-    for (const note of droppedBucketNotes(ctx.stackDir, target, plan))
+    const shipped: DeployedSoftware = { ...software, nodeRuntime: pinnedNodeRuntime() };
+    await writeJsonAtomic(files(ctx.stackDir, target).software, shipped, { mkdir: true });
+    const inputs: ProgramInputs = {
+      ...programInputs(plan, ctx.stackDir, providers, keys, { retainData: true, software, nameSuffix, images }),
+      ...(adopt ? { adopt } : {}),
+    };
+    for (const note of droppedBucketNotes(ctx.stackDir, target, plan, providers))
       ctx.onEvent({ kind: 'log', id: 'keep-data', state: 'done', message: note });
-    return eng.up(ref, createProgram(plan, provider, inputs, mod), op);
+    if (adopt)
+      ctx.onEvent({
+        kind: 'log',
+        id: 'keep-data',
+        state: 'done',
+        message: `adopting ${Object.keys(adopt).length} resources a destroy kept (buckets and their writers, with their data)`,
+      });
+    return eng.up(ref, createDeploymentProgram(plan, mods, inputs), op);
   });
+  // Adopted: they are in the state again, the record has done its work.
+  if (adopt) for (const t of keptTargets(target, providers)) await fs.rm(files(ctx.stackDir, t).kept, { force: true });
   await recordImagePins(ctx.stackDir, target, result.outputs.images?.value);
   await writeJsonAtomic(files(ctx.stackDir, target).plan, plan, { mkdir: true });
   const outputs = await buildOutputs(plan, target, ctx, result.outputs, keys!);
@@ -275,7 +318,16 @@ async function rollChangedSpecs(
     const nodes: Record<string, RolloutNode> = {};
     for (const o of Object.values(outputs.components).flatMap((c) => c.nodes)) {
       const token = keys.adminTokens[o.id];
-      if (token) nodes[o.id] = { id: o.id, host: o.host, controlPort: o.controlPort, token };
+      const tls = keys.controlTls[o.id];
+      // Pinned to the certificate made with the node's keys: the token crosses the internet only inside that TLS.
+      if (token)
+        nodes[o.id] = {
+          id: o.id,
+          host: o.host,
+          controlPort: o.controlPort,
+          token,
+          ...(tls ? { tls: { cert: tls.certPem, sha256: tls.sha256 } } : {}),
+        };
     }
     await rollCloudNodes(plan, nodes, decision.changed, {
       ...(ctx.maxUnavailable !== undefined ? { maxUnavailable: ctx.maxUnavailable } : {}),
@@ -296,7 +348,7 @@ async function destroyTarget(
   cloud: CloudTarget,
   ctx: RealizeContext & { keepData: boolean },
 ): Promise<{ removed: number }> {
-  const { target, provider } = cloud;
+  const { target } = cloud;
   const eng = cloud.engine();
   await eng.check();
   const stack = basename(ctx.stackDir);
@@ -315,7 +367,11 @@ async function destroyTarget(
       },
     );
   }
-  await setBucketRetention(cloud, ctx, eng, ref, saved, ctx.keepData);
+  const providers = cloud.providersOf(saved);
+  const kept = await setBucketRetention(cloud, ctx, eng, ref, saved, ctx.keepData);
+  // What stays in the cloud, by provider id: the next deploy of this stack adopts it instead of creating it.
+  if (ctx.keepData && kept && Object.keys(kept).length > 0) await writeJsonAtomic(f.kept, kept, { mkdir: true });
+  if (!ctx.keepData) await fs.rm(f.kept, { force: true });
   const r = await withLock(ctx, target, eng, ref, (op) => eng.destroy(ref, op));
   await fs.rm(f.outputs, { force: true });
   await fs.rm(f.plan, { force: true });
@@ -326,7 +382,7 @@ async function destroyTarget(
   if (!ctx.keepData) await forgetNameSuffix(ctx.stackDir);
   if (!ctx.keepData) {
     for (const b of Object.values(saved.components).flatMap((c) => c.buckets)) {
-      if (saved.clouds[b.cloud]?.provider === provider)
+      if (providers.includes(saved.clouds[b.cloud]?.provider as CloudProvider))
         await fs.rm(credentialsFile(ctx.stackDir, b.cloud, b.name), { force: true });
     }
   }
@@ -335,31 +391,31 @@ async function destroyTarget(
 
 /**
  * Mark the buckets retained (keep) or deletable with their objects (`--delete-data`) in the state: an update that
- * changes nothing at the provider, so that the destroy after it does what the user chose.
+ * changes nothing at the provider, so that the destroy after it does what the user chose. Returns the provider
+ * ids of the retained resources (the program's `kept` output) when keeping.
  */
 async function setBucketRetention(
-  { target, provider }: CloudTarget,
+  cloud: CloudTarget,
   ctx: RealizeContext,
   eng: PulumiEngine,
   ref: StackRef,
   saved: Plan,
   keep: boolean,
-): Promise<void> {
-  const { createProgram, loadProvider } = await import('./program.js');
-  const keys = await ensureKeys(saved, ctx.stackDir, provider);
+): Promise<Record<string, string> | undefined> {
+  const { target } = cloud;
+  const providers = cloud.providersOf(saved);
+  const { createDeploymentProgram } = await import('./program.js');
+  const keys = await ensureDeploymentKeys(cloud, saved, ctx.stackDir);
   const pins = { nameSuffix: readNameSuffix(ctx.stackDir) ?? '', images: readImagePins(ctx.stackDir, target) };
   // The software last deployed: the same boot values, so marking buckets retained replaces no VM (a stack deployed
   // before software.json existed gets new user data here; only a destroy or a deploy follows, which replace it anyway).
   const software = readJson<SoftwareInput>(files(ctx.stackDir, target).software) ?? UNPACKED_SOFTWARE;
-  const program = createProgram(
-    saved,
-    provider,
-    {
-      ...programInputs(saved, ctx.stackDir, target, keys, { retainData: keep, software, ...pins }),
-      skipLimitChecks: true,
-    },
-    await loadProvider(provider),
-  );
+  const program = createDeploymentProgram(saved, await modulesOf(cloud, saved), {
+    ...programInputs(saved, ctx.stackDir, providers, keys, { retainData: keep, software, ...pins }),
+    // Resources a destroy kept before this one and no deploy adopted yet stay adopted.
+    ...(readKept(ctx.stackDir, [target]) ? { adopt: readKept(ctx.stackDir, [target])! } : {}),
+    skipLimitChecks: true,
+  });
   ctx.onEvent({
     kind: 'log',
     id: keep ? 'keep-data' : 'delete-data',
@@ -368,17 +424,25 @@ async function setBucketRetention(
       ? 'keeping buckets and their data (retained in the cloud; --delete-data deletes them)'
       : 'deleting buckets with their data (--delete-data)',
   });
-  await withLock(ctx, target, eng, ref, (op) => eng.up(ref, program, op));
+  const r = await withLock(ctx, target, eng, ref, (op) => eng.up(ref, program, op));
+  return r.outputs.kept?.value as Record<string, string> | undefined;
 }
 
 /** Buckets of the last deployed plan that the new plan no longer has: retained in the cloud, never deleted. */
-function droppedBucketNotes(stackDir: string, target: Target, plan: Plan): string[] {
+function droppedBucketNotes(
+  stackDir: string,
+  target: Target,
+  plan: Plan,
+  providers: readonly CloudProvider[],
+): string[] {
   const saved = readJson<Plan>(files(stackDir, target).plan);
   if (!saved) return [];
   const now = new Set(Object.values(plan.components).flatMap((c) => c.buckets.map((b) => `${b.cloud}/${b.name}`)));
   return Object.values(saved.components)
     .flatMap((c) => c.buckets)
-    .filter((b) => saved.clouds[b.cloud]?.provider === target && !now.has(`${b.cloud}/${b.name}`))
+    .filter(
+      (b) => providers.includes(saved.clouds[b.cloud]?.provider as CloudProvider) && !now.has(`${b.cloud}/${b.name}`),
+    )
     .map(
       (b) =>
         `bucket ${b.name} of cloud ${b.cloud} is no longer in the topology: it leaves the stack but stays in the cloud with its data (retained); delete it with the provider's tools if you no longer need it`,
@@ -451,6 +515,7 @@ function files(stackDir: string, target: Target) {
     outputs: join(dir, `${target}.outputs.json`),
     software: join(dir, `${target}.software.json`),
     specDigests: join(dir, `${target}.spec-digests.json`),
+    kept: join(dir, `${target}.kept.json`),
     artifactDir: join(dir, 'artifact'),
   };
 }
@@ -459,18 +524,60 @@ export function credentialsFile(stackDir: string, cloud: string, bucket: string)
   return join(stackDir, 'keys', `bucket-${cloud}-${bucket}.json`);
 }
 
-/** The VM identities of a target's gateways that write GCP buckets (no secret: accounts, role names, principal ids). */
-export function gatewayIdentitiesFile(stackDir: string, target: string): string {
-  return join(stackDir, 'keys', `gateway-identities-${target}.json`);
+/**
+ * The VM identities of one provider's gateways that write GCP buckets, recorded by a deployment without GCP (no
+ * secret: accounts, role names, principal ids). A deployment with GCP hands them over inside its program.
+ */
+export function gatewayIdentitiesFile(stackDir: string, provider: string): string {
+  return join(stackDir, 'keys', `gateway-identities-${provider}.json`);
 }
 
-/** Gateway identities the other targets recorded: the GCP program binds them to its buckets (federation). */
-function externalGatewayIdentities(stackDir: string, target: Target): Record<string, ForeignGatewayIdentity> {
+/** Gateway identities recorded by deployments of providers outside this one: its GCP part binds them (federation). */
+function externalGatewayIdentities(
+  stackDir: string,
+  providers: readonly CloudProvider[],
+): Record<string, ForeignGatewayIdentity> {
   const out: Record<string, ForeignGatewayIdentity> = {};
   for (const other of ['aws', 'azure'] as const) {
-    if (other !== target) Object.assign(out, readJson(gatewayIdentitiesFile(stackDir, other)) ?? {});
+    if (!providers.includes(other)) Object.assign(out, readJson(gatewayIdentitiesFile(stackDir, other)) ?? {});
   }
   return out;
+}
+
+/**
+ * Whose kept records a deploy adopts: its own, and for `clouds` those of the single-provider stacks it takes over
+ * (a topology that was deployed `--target aws`, destroyed keeping its data, and now spans providers). The logical
+ * names are the same in every program, so the records apply as they are.
+ */
+function keptTargets(target: Target, providers: readonly CloudProvider[]): Target[] {
+  return [...new Set<Target>([target, ...providers])];
+}
+
+/** The resources the last destroys kept (`<target>.kept.json` of each target), for the next deploy to adopt. */
+function readKept(stackDir: string, targets: readonly Target[]): Record<string, string> | undefined {
+  let all: Record<string, string> | undefined;
+  for (const t of targets) {
+    const kept = readKeptFile(files(stackDir, t).kept);
+    if (kept) all = { ...all, ...kept };
+  }
+  return all;
+}
+
+function readKeptFile(file: string): Record<string, string> | undefined {
+  if (!existsSync(file)) return undefined;
+  const kept = readJson<unknown>(file);
+  const valid =
+    !!kept &&
+    typeof kept === 'object' &&
+    !Array.isArray(kept) &&
+    Object.values(kept).every((v) => typeof v === 'string' && v !== '');
+  if (!valid)
+    throw new TcError(DeploymentCode.badKeptRecord, `the record of the data a destroy kept is unreadable: ${file}`, {
+      exit: ExitCode.notFound,
+      hint: 'restore it from a backup, or delete it and remove the kept buckets with the provider tools before deploying (a deploy would fail creating what exists)',
+      location: { file },
+    });
+  return kept as Record<string, string>;
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -574,11 +681,14 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Node addresses recorded by the other cloud targets of this stack (cross-provider peers). */
-function externalHosts(stackDir: string, target: Target): Record<string, string> {
+/**
+ * Node addresses recorded by single-provider targets of this stack that this deployment does not cover (stacks
+ * deployed one provider at a time before `clouds`); none for a deployment of every provider.
+ */
+function externalHosts(stackDir: string, providers: readonly CloudProvider[]): Record<string, string> {
   const hosts: Record<string, string> = {};
   for (const other of ['aws', 'azure', 'gcp'] as const) {
-    if (other === target) continue;
+    if (providers.includes(other)) continue;
     const out = readJson<DeploymentOutputs>(files(stackDir, other).outputs);
     for (const c of Object.values(out?.components ?? {})) for (const n of c.nodes) if (n.host) hosts[n.id] = n.host;
   }
@@ -589,11 +699,15 @@ function externalHosts(stackDir: string, target: Target): Record<string, string>
  * Credentials of the buckets other targets realized, for this target's gateways that write to them: the records
  * those deploys wrote (`keys/bucket-<cloud>-<bucket>.json`), by `<cloud>/<bucket>`.
  */
-function externalBucketCredentials(plan: Plan, stackDir: string, target: Target): Record<string, unknown> {
+function externalBucketCredentials(
+  plan: Plan,
+  stackDir: string,
+  providers: readonly CloudProvider[],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const b of Object.values(plan.components).flatMap((c) => c.buckets)) {
     const provider = plan.clouds[b.cloud]?.provider;
-    if (provider === target || provider === 'local') continue;
+    if (provider === 'local' || providers.includes(provider as CloudProvider)) continue;
     const record = readJson<unknown>(credentialsFile(stackDir, b.cloud, b.name));
     if (record !== undefined) out[`${b.cloud}/${b.name}`] = record;
   }
@@ -622,6 +736,12 @@ interface StackBuckets {
   [key: string]: { cloud: string; name: string; region: string; endpoint: string; credentials?: unknown };
 }
 
+/** The certificate callers pin for a node's control port (its file beside the node's keys), when it has one. */
+function controlPinOf(stackDir: string, nodeId: string, keys: KeyMaterial): Pick<NodeOutput, 'controlTls'> {
+  const tls = keys.controlTls[nodeId];
+  return tls ? { controlTls: { certFile: controlTlsFilesOf(stackDir, nodeId).cert, sha256: tls.sha256 } } : {};
+}
+
 /** DeploymentOutputs of this target from the plan and the stack outputs; bucket credentials go to 0600 files. */
 async function buildOutputs(
   plan: Plan,
@@ -646,14 +766,16 @@ async function buildOutputs(
         cloud: n.cloud,
         domain: n.domain,
         controlPort: n.controlPort,
+        ...controlPinOf(ctx.stackDir, n.id, keys),
       }));
     const bucketOutputs: BucketOutput[] = [];
     for (const b of comp.buckets) {
       const rec = buckets[`${b.cloud}/${b.name}`];
       if (!rec) continue;
+      const provider = plan.clouds[b.cloud]!.provider as BucketOutput['provider'];
       const bo: BucketOutput = {
         cloud: b.cloud,
-        provider: target as BucketOutput['provider'],
+        provider,
         name: String(rec.name),
         region: rec.region,
         endpoint: String(rec.endpoint),
@@ -662,7 +784,7 @@ async function buildOutputs(
         const file = credentialsFile(ctx.stackDir, b.cloud, b.name);
         await writeFileAtomic(
           file,
-          `${JSON.stringify({ provider: target, cloud: b.cloud, bucket: bo.name, region: bo.region, endpoint: bo.endpoint, credentials: rec.credentials }, null, 2)}\n`,
+          `${JSON.stringify({ provider, cloud: b.cloud, bucket: bo.name, region: bo.region, endpoint: bo.endpoint, credentials: rec.credentials }, null, 2)}\n`,
           { mode: 0o600, mkdir: true },
         );
         bo.credentialsFile = file;
@@ -690,9 +812,12 @@ async function buildOutputs(
     }
     components[name] = { kind: comp.kind, nodes: nodeOutputs, buckets: bucketOutputs, client: comp.client, clientKeys };
   }
-  const identities = out.gatewayIdentities?.value as Record<string, ForeignGatewayIdentity> | undefined;
-  if (identities && Object.keys(identities).length > 0) {
-    await writeJsonAtomic(gatewayIdentitiesFile(ctx.stackDir, target), identities, { mode: 0o600, mkdir: true });
+  // Only a deployment without GCP outputs them: a later deployment with GCP binds them (one with it needs no file).
+  const identities = (out.gatewayIdentities?.value ?? {}) as Record<string, ForeignGatewayIdentity>;
+  for (const provider of ['aws', 'azure'] as const) {
+    const mine = Object.fromEntries(Object.entries(identities).filter(([, v]) => v.provider === provider));
+    if (Object.keys(mine).length === 0) continue;
+    await writeJsonAtomic(gatewayIdentitiesFile(ctx.stackDir, provider), mine, { mode: 0o600, mkdir: true });
   }
   return {
     version: 1,

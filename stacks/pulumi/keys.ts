@@ -5,7 +5,8 @@
  *
  * Deploy keeps keys stable across runs in `<stackDir>/keys/` (same layout as the local target; 0600): a new key on
  * every run would change every node's secrets and restart every node. The admin token of a cloud node is its own
- * (`keys/<node>.admin.token`): one cloud's nodes never hold the token of another's. Preview uses throwaway keys:
+ * (`keys/<node>.admin.token`): one cloud's nodes never hold the token of another's. So is its control port's TLS
+ * key and certificate (`keys/<node>.control.key` 0600, `.control.crt`): callers pin that certificate. Preview uses throwaway keys:
  * the mock run shows secrets as "[secret]" anyway.
  */
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -13,6 +14,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan, PlannedKey } from '../../components/plan-types.js';
 import { writeFileAtomic } from '../../kernel/atomic-file.js';
+import { nodeAdminTokenFile } from '../../runtime/control-client.js';
+import { type ControlTlsMaterial, ensureControlTls, generateControlTls } from '../../runtime/control-tls.js';
 import { ensureAdminToken, generateNodeKey, readPrivateKey } from '../../runtime/keys.js';
 import {
   ensurePlannedKey,
@@ -36,6 +39,8 @@ export interface KeyMaterial {
   signingPublicKeys: Record<string, string>;
   /** One admin token per node id (64 hex digits): the bearer token of that node's control port, and of no other. */
   adminTokens: Record<string, string>;
+  /** The control port's TLS key and self-signed certificate per node id (runtime/control-tls.ts; callers pin it). */
+  controlTls: Record<string, ControlTlsMaterial>;
   /** PKCS8 PEM of the Ed25519 writer key per storage component (delivered to its gateways only). */
   writerPem: Record<string, string>;
   /** OpenSSH public key for the Azure admin account (password login is disabled; no inbound SSH rule exists). */
@@ -62,7 +67,15 @@ function signingKeys(plan: Plan): PlannedKey[] {
 
 /** Key material with nothing in it yet, filled by the one who reads or makes the keys. */
 export function emptyKeyMaterial(): KeyMaterial {
-  return { privatePem: {}, publicKeys: {}, signingPublicKeys: {}, adminTokens: {}, writerPem: {}, sshPublicKey: '' };
+  return {
+    privatePem: {},
+    publicKeys: {},
+    signingPublicKeys: {},
+    adminTokens: {},
+    controlTls: {},
+    writerPem: {},
+    sshPublicKey: '',
+  };
 }
 
 /** Fresh keys that are never written anywhere (mock preview). */
@@ -80,6 +93,7 @@ export function ephemeralKeys(plan: Plan): KeyMaterial {
       continue;
     }
     km.adminTokens[k.id] = randomBytes(ADMIN_TOKEN_BYTES).toString('hex');
+    km.controlTls[k.id] = generateControlTls(k.id);
     const { privateKey, publicKey } = generateNodeKey();
     km.publicKeys[k.id] = publicKey;
     km.privatePem[k.id] = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -100,6 +114,7 @@ export async function ensureKeys(plan: Plan, stackDir: string, provider: string)
     if (k.kind === 'storage-writer') km.writerPem[k.for] = await readPem(keyFileOf(stackDir, k));
     if (k.kind === 'node') {
       km.adminTokens[k.id] = await ensureAdminToken(adminTokenFileOf(stackDir, k.id));
+      km.controlTls[k.id] = await ensureControlTls(stackDir, k.id);
       const key = await readPrivateKey(keyFileOf(stackDir, k));
       km.privatePem[k.id] = key.export({ type: 'pkcs8', format: 'pem' }) as string;
     }
@@ -111,7 +126,7 @@ export async function ensureKeys(plan: Plan, stackDir: string, provider: string)
 
 /** The admin token of one cloud node on the operator's machine: `<stackDir>/keys/<node>.admin.token` (0600). */
 export function adminTokenFileOf(stackDir: string, nodeId: string): string {
-  return join(stackDir, 'keys', `${nodeId}.admin.token`);
+  return nodeAdminTokenFile(stackDir, nodeId);
 }
 
 /** A private key file as PEM text (ensurePlannedKey created it 0600 just before). */

@@ -20,7 +20,17 @@ export interface MockResource {
   inputs: Record<string, unknown>;
   custom: boolean;
   /** Resource options the engine would receive (read from the registration: the mocks API does not pass them). */
-  options: { retainOnDelete: boolean; protect: boolean; ignoreChanges: string[]; replaceOnChanges: string[] };
+  options: {
+    retainOnDelete: boolean;
+    protect: boolean;
+    ignoreChanges: string[];
+    replaceOnChanges: string[];
+    /** The provider id the resource is adopted from (Pulumi `import`), or "". */
+    importId: string;
+    /** URNs of the resources it depends on (inputs and `dependsOn`). */
+    dependencies: string[];
+    deleteBeforeReplace: boolean;
+  };
 }
 
 export interface MockOptions {
@@ -110,6 +120,9 @@ const NO_OPTIONS: MockResource['options'] = {
   protect: false,
   ignoreChanges: [],
   replaceOnChanges: [],
+  importId: '',
+  dependencies: [],
+  deleteBeforeReplace: false,
 };
 
 /** A registration request as the mock monitor receives it (the generated protobuf class; only what is read here). */
@@ -120,6 +133,9 @@ interface RegisterRequest {
   getProtect?(): boolean;
   getIgnorechangesList?(): string[];
   getReplaceonchangesList?(): string[];
+  getImportid?(): string;
+  getDependenciesList?(): string[];
+  getDeletebeforereplace?(): boolean;
 }
 
 /** Record each registration's options before the mock monitor answers it (newResource gets only the inputs). */
@@ -134,6 +150,9 @@ function recordOptions(into: Map<string, MockResource['options']>): void {
       protect: req.getProtect?.() ?? false,
       ignoreChanges: req.getIgnorechangesList?.() ?? [],
       replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
+      importId: req.getImportid?.() ?? '',
+      dependencies: req.getDependenciesList?.() ?? [],
+      deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
     });
     return register(req, cb);
   };

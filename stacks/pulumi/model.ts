@@ -1,6 +1,8 @@
 /**
- * What a cloud target must create, as plain data: the Plan narrowed to the clouds of one provider, with private
- * addresses, fault-domain constructs and firewall rules decided. Pure (no Pulumi import), so the rules that matter
+ * What a cloud deployment must create, as plain data: the Plan narrowed to the clouds of one provider, with private
+ * addresses, fault-domain constructs and firewall rules decided. A deployment over several providers (one program,
+ * one stack: program.ts) has one model per provider; nodes of the other providers of the same deployment are peers
+ * reached at their static public addresses, created in the same program before any VM. Pure (no Pulumi import), so the rules that matter
  * for security and fault tolerance (who may reach which port, which VM lands in which domain) are computed once
  * and the three provider programs only render them.
  *
@@ -33,9 +35,9 @@ export interface ModelGroup {
 export type RuleSource =
   /** A node in the same cloud: its private address. */
   | { kind: 'private'; nodeId: string; ip: string }
-  /** A node in another cloud of this target: its static public address (known once created). */
+  /** A node in another cloud of this deployment (any provider of it): its static public address (created first). */
   | { kind: 'public'; nodeId: string; cloud: string }
-  /** A node realized by another target: its address comes from that deployment (`externalHosts`). */
+  /** A node realized by another deployment: its address comes from that deployment (`externalHosts`). */
   | { kind: 'external'; nodeId: string; cloud: string }
   /** A declared client network (topology `clients.cidrs`). */
   | { kind: 'cidr'; cidr: string };
@@ -73,6 +75,15 @@ export interface RealizationModel {
   notes: string[];
 }
 
+/** Every provider one cloud deployment can cover, in a fixed order (aws, azure, gcp). */
+export const CLOUD_PROVIDERS: readonly CloudProvider[] = ['aws', 'azure', 'gcp'];
+
+/** The cloud providers of the plan's clouds (a `provider: local` cloud belongs to no cloud deployment). */
+export function planProviders(plan: Plan): CloudProvider[] {
+  const used = new Set(Object.values(plan.clouds).map((c) => c.provider));
+  return CLOUD_PROVIDERS.filter((p) => used.has(p));
+}
+
 const FIRST_HOST = 10; // providers reserve the first few addresses of a subnet (AWS 4, Azure 4, GCP 2)
 const SUBNET_SIZE = 4096; // a /20
 const MAX_CLOUDS = 200;
@@ -82,12 +93,18 @@ const MAX_CLOUDS = 200;
  * decided. Throws the plan's errors (no cloud for the target, missing region, construct too small, address space)
  * before any resource exists.
  */
-export function buildCloudModel(plan: Plan, provider: CloudProvider): RealizationModel {
+export function buildCloudModel(
+  plan: Plan,
+  provider: CloudProvider,
+  deployment: readonly CloudProvider[] = [provider],
+): RealizationModel {
   const cloudNames = targetClouds(plan, provider);
   const notes: string[] = [];
   const nodes: TargetNodes = new Map();
   const clouds = cloudNames.map((name, k) => modelCloud(plan, provider, name, k, nodes));
-  addFirewallRules(plan, clouds, nodes, notes);
+  // Nodes of the other providers of this deployment: in the same program, so their public addresses are known.
+  const inDeployment = (cloud: string) => deployment.includes(plan.clouds[cloud]?.provider as CloudProvider);
+  addFirewallRules(plan, clouds, nodes, inDeployment, notes);
   addControlRules(plan, clouds, notes);
   noteExternalSources(clouds, notes);
   return { stack: plan.stack, provider, clouds, nodes, notes };
@@ -183,7 +200,13 @@ function modelGroups(
 }
 
 /** Firewall rules: one per (component, role, port) and cloud, from exactly the nodes that talk to it. */
-function addFirewallRules(plan: Plan, clouds: ModelCloud[], nodes: TargetNodes, notes: string[]): void {
+function addFirewallRules(
+  plan: Plan,
+  clouds: ModelCloud[],
+  nodes: TargetNodes,
+  inDeployment: (cloud: string) => boolean,
+  notes: string[],
+): void {
   for (const [component, comp] of Object.entries(plan.components)) {
     for (const link of comp.links) {
       const fromNodes = link.from === 'clients' ? [] : comp.nodes.filter((n) => n.role === link.from);
@@ -200,7 +223,7 @@ function addFirewallRules(plan: Plan, clouds: ModelCloud[], nodes: TargetNodes, 
               continue;
             }
           } else {
-            sources = fromNodes.map((n) => nodeSource(n, cloud.name, nodes));
+            sources = fromNodes.map((n) => nodeSource(n, cloud.name, nodes, inDeployment));
           }
           mergeRule(cloud.rules, {
             component,
@@ -274,22 +297,30 @@ function targetsByPort(
   return byPort;
 }
 
-/** How node `n` reaches a port in `cloud`: private address, static public address, or another target's address. */
-function nodeSource(n: PlannedNode, cloud: string, nodes: TargetNodes): RuleSource {
+/**
+ * How node `n` reaches a port in `cloud`: private address (same cloud), static public address (another cloud of
+ * this deployment, whatever its provider), or the address another deployment recorded.
+ */
+function nodeSource(
+  n: PlannedNode,
+  cloud: string,
+  nodes: TargetNodes,
+  inDeployment: (cloud: string) => boolean,
+): RuleSource {
   const here = nodes.get(n.id);
   if (here && n.cloud === cloud) return { kind: 'private', nodeId: n.id, ip: here.privateIp };
-  if (here) return { kind: 'public', nodeId: n.id, cloud: n.cloud };
+  if (here || inDeployment(n.cloud)) return { kind: 'public', nodeId: n.id, cloud: n.cloud };
   return { kind: 'external', nodeId: n.id, cloud: n.cloud };
 }
 
-/** Sources realized by another target open only once that target has deployed: say so. */
+/** Sources realized by another deployment open only to the addresses it recorded: say so. */
 function noteExternalSources(clouds: ModelCloud[], notes: string[]): void {
   const external = [...clouds.flatMap((c) => c.rules.flatMap((r) => r.sources))].filter((s) => s.kind === 'external');
   if (external.length > 0) {
     const otherClouds = [...new Set(external.map((s) => (s.kind === 'external' ? s.cloud : '')))].sort();
     addNote(
       notes,
-      `nodes in ${otherClouds.join(', ')} are realized by another target: their ports open once their addresses are known (deploy that target, then this one again)`,
+      `nodes in ${otherClouds.join(', ')} are realized by another deployment: their ports open to the addresses it recorded (deploy every provider at once with \`--target clouds\`)`,
     );
   }
 }

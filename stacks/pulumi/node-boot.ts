@@ -1,11 +1,14 @@
 /**
  * What a cloud node is given, split by who may see it. Pure: no Pulumi import, no I/O.
  *
- * - `bootValuesOf`: the node's BootValues (boot-refs.ts), the only thing its user data carries. It names the
- *   software (artifact locator and SHA-256, or a published package), the pinned Node runtime and the secret store
- *   entries; never a value that changes with the spec, so a spec change never changes user data.
+ * - `bootValuesOf`: the node's BootValues (boot-refs.ts), the only thing its user data carries: the secret store
+ *   entries and the runtime of its first boot; never a value that changes with the spec or the build, so neither
+ *   changes user data.
  * - `secretFilesOf`: which secrets the node fetches and where each lands on the VM: spec, node key, its own admin
- *   token, and for storage gateways the writer key and the credentials of the buckets it writes to.
+ *   token, its control port's TLS key and certificate, for storage gateways the writer key and the credentials of
+ *   the buckets it writes to, and its software record (`softwareRecordOf`: the artifact locator and SHA-256 or the
+ *   published package, and the pinned Node runtime), which the VM installs before every start. Being a secret of
+ *   the node, a new build changes the node's digest (spec-digests.ts) and is rolled like a new spec.
  * - `gatewayCredentialConfig`: how a gateway reaches each of its buckets (the provider identity of its own VM for
  *   buckets of its target; a credentials file from the secret store for buckets of other targets; federation for GCP
  *   buckets from AWS and Azure), written into
@@ -17,7 +20,7 @@ import type {
   BucketCredentialsFile,
   CredentialSource,
 } from '../../components/storage/cloud-credentials/source.js';
-import type { BootValues, NodeRuntimeRef, NodeSecretKind, NodeSecretRef } from './boot-refs.js';
+import type { BootValues, NodeRuntimeRef, NodeSecretKind, NodeSecretRef, SoftwareRecord } from './boot-refs.js';
 import { SECRET_PATHS } from './cloud-init.js';
 import type { CloudProvider } from './constructs.js';
 import { containerName, globalBucketName, storageAccountName } from './names.js';
@@ -26,17 +29,22 @@ import type { SoftwareInput } from './program-env.js';
 /** How a gateway reaches each bucket, and its `bucket-credentials` secret: shapes the storage gateway reads. */
 export type { BucketCredentialEntry, CredentialSource };
 
-/** The secrets one node fetches at boot, in a fixed order. Gateways (nodes that write buckets) get two more. */
+/**
+ * The secrets one node fetches at boot, in a fixed order (the software record last). Gateways (nodes that write
+ * buckets) get two more.
+ */
 export function secretFilesOf(plan: Plan, node: PlannedNode): { kind: NodeSecretKind; path: string }[] {
   const files: { kind: NodeSecretKind; path: string }[] = [
     { kind: 'spec', path: SECRET_PATHS.spec },
     { kind: 'node-key', path: SECRET_PATHS['node-key'] },
     { kind: 'admin-token', path: SECRET_PATHS['admin-token'] },
+    { kind: 'control-tls', path: SECRET_PATHS['control-tls'] },
   ];
   if (isGateway(plan, node)) {
     files.push({ kind: 'writer-key', path: SECRET_PATHS['writer-key'] });
     files.push({ kind: 'bucket-credentials', path: SECRET_PATHS['bucket-credentials'] });
   }
+  files.push({ kind: 'software', path: SECRET_PATHS.software });
   return files;
 }
 
@@ -54,30 +62,20 @@ export function isGateway(plan: Plan, node: PlannedNode): boolean {
 /** The secret store entries of a node, resolved (refs are provider ids: ARN, Key Vault secret id, GCP name). */
 export interface ResolvedBootRefs {
   region?: string;
-  artifactLocator?: string;
   secrets: NodeSecretRef[];
 }
 
-/** The BootValues of one node. Throws if the software is an artifact and no locator was given. */
+/** The BootValues of one node: no software in them (that is the `software` secret). */
 export function bootValuesOf(
   nodeId: string,
   provider: CloudProvider,
-  software: SoftwareInput,
   nodeRuntime: NodeRuntimeRef,
   refs: ResolvedBootRefs,
 ): BootValues {
-  let ref: BootValues['software'];
-  if ('artifact' in software) {
-    if (!refs.artifactLocator) throw new Error(`boot values of ${nodeId}: the artifact has no locator`);
-    ref = { locator: refs.artifactLocator, sha256: software.artifact.sha256 };
-  } else {
-    ref = { packageSpec: software.packageSpec };
-  }
   return {
     nodeId,
     provider,
     ...(refs.region ? { region: refs.region } : {}),
-    software: ref,
     nodeRuntime,
     secrets: refs.secrets.map((s) => ({ kind: s.kind, ref: s.ref, path: s.path })),
   };
@@ -93,15 +91,16 @@ export type ForeignGatewayIdentity =
   | { provider: 'azure'; tenantId: string; principalId: string };
 
 /**
- * The gateways outside `target` that write a bucket of `target`, with their identity when their target's deploy has
- * recorded it (`identities` by node id).
+ * The gateways outside `target` that write a bucket of `target`, with their identity when it is known (`identities`
+ * by node id: a record of another deployment, or what this program realizes, whose value is still to come; an
+ * identity of the wrong provider counts as unknown).
  */
-export function foreignGateways(
+export function foreignGateways<I extends { provider: 'aws' | 'azure' } = ForeignGatewayIdentity>(
   plan: Plan,
   target: CloudProvider,
-  identities: Record<string, ForeignGatewayIdentity>,
-): { nodeId: string; component: string; provider: 'aws' | 'azure'; identity?: ForeignGatewayIdentity }[] {
-  const out: { nodeId: string; component: string; provider: 'aws' | 'azure'; identity?: ForeignGatewayIdentity }[] = [];
+  identities: Record<string, I>,
+): { nodeId: string; component: string; provider: 'aws' | 'azure'; identity?: I }[] {
+  const out: { nodeId: string; component: string; provider: 'aws' | 'azure'; identity?: I }[] = [];
   for (const [name, comp] of Object.entries(plan.components)) {
     if (!comp.buckets.some((b) => plan.clouds[b.cloud]?.provider === target)) continue;
     for (const n of comp.nodes) {
@@ -114,11 +113,27 @@ export function foreignGateways(
   return out;
 }
 
-/** A gateway outside GCP that writes a GCP bucket: its target records its identity for the GCP deploy. */
+/** A gateway outside GCP that writes a GCP bucket: its provider hands its identity to the GCP part (federation). */
 export function needsFederation(plan: Plan, node: PlannedNode): boolean {
   const own = plan.clouds[node.cloud]?.provider;
   if (own === 'gcp' || !isGateway(plan, node)) return false;
   return plan.components[node.component]!.buckets.some((b) => plan.clouds[b.cloud]?.provider === 'gcp');
+}
+
+/**
+ * The software record of a node (its `software` secret). Throws if the software is an artifact and no locator
+ * was given (the provider names its artifact object).
+ */
+export function softwareRecordOf(
+  software: SoftwareInput,
+  nodeRuntime: NodeRuntimeRef,
+  artifactLocator: string | undefined,
+): SoftwareRecord {
+  if ('artifact' in software) {
+    if (!artifactLocator) throw new Error('software record: the artifact has no locator');
+    return { version: 1, artifact: { locator: artifactLocator, sha256: software.artifact.sha256 }, nodeRuntime };
+  }
+  return { version: 1, package: software.packageSpec, nodeRuntime };
 }
 
 const IDENTITY_SOURCE: Record<CloudProvider, CredentialSource> = {
@@ -206,7 +221,7 @@ export function bootNotes(
   nodeCount: number,
   software: SoftwareInput,
   external: Record<string, unknown>,
-  identities: Record<string, ForeignGatewayIdentity> = {},
+  identities: Record<string, { provider: 'aws' | 'azure' }> = {},
 ): string[] {
   const notes = [
     'artifact' in software
@@ -218,10 +233,10 @@ export function bootNotes(
     const clouds = bucketCredentialsOf(plan, name, provider, external).clouds;
     for (const [cloud, entry] of Object.entries(clouds)) {
       if (entry.source !== 'missing') continue;
-      // GCP buckets: the GCP deploy binds this target's gateway identities (so it must run after this one).
+      // GCP buckets: the GCP part binds the gateways' identities; in one deployment with it, one pass does it all.
       if (entry.provider === 'gcp') {
         notes.push(
-          `gateways of ${name} on ${provider} reach ${cloud} by workload identity federation once \`deploy --target gcp\` has run after this deploy; deploy this target again then (only their secrets change)`,
+          `gateways of ${name} on ${provider} reach ${cloud} by workload identity federation only when the GCP clouds are deployed after them; \`deploy --target clouds\` realizes both in one pass`,
         );
         continue;
       }
@@ -234,7 +249,7 @@ export function bootNotes(
     for (const g of foreignGateways(plan, 'gcp', identities)) {
       if (g.identity) continue;
       notes.push(
-        `gateway ${g.nodeId} on ${g.provider} gets no access to the GCP buckets of ${g.component} until \`deploy --target ${g.provider}\` has run; deploy gcp again then (it binds the gateway's identity)`,
+        `gateway ${g.nodeId} on ${g.provider} gets no access to the GCP buckets of ${g.component}: ${g.provider} is not in this deployment and no deployment of it recorded the gateway's identity; \`deploy --target clouds\` realizes both in one pass`,
       );
     }
   }

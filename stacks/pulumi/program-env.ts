@@ -30,7 +30,7 @@ export type SoftwareInput = { artifact: ArtifactFile } | { packageSpec: string }
 export interface ProgramInputs {
   keys: KeyMaterial;
   software: SoftwareInput;
-  /** The pinned Node runtime every VM installs before the software. */
+  /** The pinned Node runtime: the one the software record names, and the one a new VM's first boot installs. */
   nodeRuntime: NodeRuntimeRef;
   /** Addresses of nodes realized by other targets (node id -> IP), from their deployments. */
   externalHosts: Record<string, string>;
@@ -41,8 +41,9 @@ export interface ProgramInputs {
    */
   externalBucketCredentials: Record<string, unknown>;
   /**
-   * VM identities of the gateways other targets realized (node id -> account and role, or tenant and principal),
-   * from their deployments: the GCP program binds them to its buckets by workload identity federation.
+   * VM identities of gateways realized by another deployment (node id -> account and role, or tenant and
+   * principal; `keys/gateway-identities-<provider>.json` of an AWS or Azure deployment without GCP): the GCP part
+   * binds them to its buckets by workload identity federation. Gateways of this deployment need no file.
    */
   externalGatewayIdentities?: Record<string, ForeignGatewayIdentity>;
   /**
@@ -59,6 +60,11 @@ export interface ProgramInputs {
    */
   nameSuffix: string;
   /**
+   * Resources a destroy kept (retained buckets and their writers), by `<type>::<name>` -> provider id: the next
+   * deploy adopts them (Pulumi `import`) instead of failing to create what exists (adopt.ts).
+   */
+  adopt?: Record<string, string>;
+  /**
    * The program of what is already deployed (the updates destroy and a dropped bucket make first): its limits
    * were checked when it was deployed, or it predates a check, and must never block keeping or deleting data.
    */
@@ -66,8 +72,8 @@ export interface ProgramInputs {
 }
 
 export class TcComponent extends pulumi.ComponentResource {
-  constructor(kind: string, name: string) {
-    super(`tclouds:component:${kind.charAt(0).toUpperCase()}${kind.slice(1)}`, name, {}, {});
+  constructor(kind: string, name: string, opts: pulumi.ComponentResourceOptions = {}) {
+    super(`tclouds:component:${kind.charAt(0).toUpperCase()}${kind.slice(1)}`, name, {}, opts);
   }
   /** Children are added from outside (the provider modules); this marks construction complete. */
   done(): void {
@@ -76,8 +82,8 @@ export class TcComponent extends pulumi.ComponentResource {
 }
 
 export class TcCloud extends pulumi.ComponentResource {
-  constructor(name: string) {
-    super('tclouds:cloud:Network', name, {}, {});
+  constructor(name: string, opts: pulumi.ComponentResourceOptions = {}) {
+    super('tclouds:cloud:Network', name, {}, opts);
   }
   done(): void {
     this.registerOutputs({});
@@ -107,7 +113,10 @@ export interface Realized {
   buckets: Record<string, BucketResult>;
   /** VM image each region resolved to (kept by the deploy as the stack's pin). */
   images?: Record<string, pulumi.Input<string>>;
-  /** AWS and Azure: the identities of the gateways that write GCP buckets (the GCP deploy binds them). */
+  /**
+   * AWS and Azure: the identities of the gateways that write GCP buckets. The program hands them to the GCP part
+   * of the same deployment (`ProgramEnv.gatewayIdentities`), which binds them.
+   */
   gatewayIdentities?: Record<string, pulumi.Output<ForeignGatewayIdentity>>;
 }
 
@@ -118,16 +127,22 @@ export interface ProgramEnv {
   inputs: ProgramInputs;
   component(name: string): TcComponent;
   cloudParent(cloud: string): TcCloud;
+  /**
+   * Identities of the gateways the providers realized before this one (AWS and Azure realize before GCP), by node
+   * id: values still to come, which the GCP part binds to its buckets (gcp-federation.ts) in the same pass.
+   */
+  gatewayIdentities: Record<string, pulumi.Output<ForeignGatewayIdentity>>;
   /** Static public address of every node of the target (filled by the provider before firewalls and VMs). */
   publicIps: Map<string, pulumi.Output<string>>;
   /**
-   * What the node reads from the secret store at boot (spec, key, admin token; for gateways also the writer key and
-   * bucket credentials), each value a Pulumi secret. The provider stores each in an entry only the node may read.
+   * What the node reads from the secret store at every start (spec, key, admin token; for gateways also the writer
+   * key and bucket credentials; its software record, naming `artifactLocator` when the software is the artifact),
+   * each value a Pulumi secret. The provider stores each in an entry only the node may read.
    */
-  nodeSecrets(nodeId: string): NodeSecretValue[];
+  nodeSecrets(nodeId: string, artifactLocator?: pulumi.Input<string>): NodeSecretValue[];
   /**
-   * The node's user data: its BootValues only (software ref and checksum, pinned runtime, secret store refs),
-   * nothing secret. Built from names that do not depend on the spec, so a spec change never changes it.
+   * The node's user data: its BootValues only (first-boot runtime, secret store refs), nothing secret. Built from
+   * names that change with neither the spec nor the build, so neither changes it.
    */
   userData(nodeId: string, refs: NodeBootRefs): pulumi.Output<string>;
   /** IPv4 / IPv6 source ranges of a rule (peer addresses as /32 or /128). */
@@ -142,12 +157,10 @@ export interface NodeSecretValue {
   value: pulumi.Output<string>;
 }
 
-/** What the provider created for a node's boot: its secret store entries and, with an artifact, its locator. */
+/** What the provider created for a node's boot: its secret store entries. */
 export interface NodeBootRefs {
   /** AWS: the region of the node's Secrets Manager entries. */
   region?: string;
-  /** The artifact object in the provider's form (boot-refs.ts); absent when a published package is installed. */
-  artifactLocator?: pulumi.Input<string>;
   secrets: { kind: NodeSecretKind; path: string; ref: pulumi.Input<string> }[];
 }
 
@@ -166,8 +179,14 @@ export function stackHash(stack: string, what: string, chars: number): string {
   return createHash('sha256').update(`${stack}/${what}`).digest('hex').slice(0, chars);
 }
 
+/**
+ * One provider's program, in two steps: `addresses` creates its networks and every node's static public address
+ * (program.ts runs it for every provider of the deployment before any `realize`, so every node's spec can name
+ * every peer's address), `realize` the rest, given what `addresses` returned (or making it itself when absent).
+ */
 export interface ProviderModule {
-  realize(env: ProgramEnv): Realized;
+  addresses?(env: ProgramEnv): unknown;
+  realize(env: ProgramEnv, addressed?: unknown): Realized;
 }
 
 /**

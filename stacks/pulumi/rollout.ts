@@ -10,11 +10,11 @@
  * The driver only needs each node's control address and admin token, so it runs the same against a local
  * deployment's nodes (test/pulumi/rollout.test.ts) as against VMs.
  */
-import http from 'node:http';
 import type { Plan } from '../../components/plan-types.js';
-import { ExitCode, TcError } from '../../kernel/errors.js';
+import { ExitCode, isTcError, TcError } from '../../kernel/errors.js';
+import { type ControlEndpoint, controlRequest } from '../../runtime/control-client.js';
 import { DeployCode } from '../codes.js';
-import { probeHealth } from '../local/health.js';
+import { type HealthProbe, probeEndpoint } from '../local/health.js';
 import type { DeployEvent } from '../realizer.js';
 import {
   catchUpTargets,
@@ -26,12 +26,11 @@ import {
   waitCaughtUp,
 } from '../rollout-plan.js';
 
-/** How to reach one node's control API. The token is never logged. */
-export interface RolloutNode {
-  id: string;
-  host: string;
-  controlPort: number;
-  /** The node's admin bearer token. */
+/**
+ * How to reach one node's control API: its address, its pinned certificate (cloud nodes: TLS, the token never in
+ * clear) and its own admin bearer token, which is never logged.
+ */
+export interface RolloutNode extends ControlEndpoint {
   token: string;
 }
 
@@ -96,7 +95,10 @@ async function requireRestHealthy(
   const probes = await Promise.all(
     rest.map(async (id) => {
       const n = nodes[id];
-      return { id, ok: n ? (await probeHealth(n.host, n.controlPort, REQUEST_TIMEOUT_MS)).ok : false };
+      if (!n) return { id, ok: false };
+      const p = await probeEndpoint(n, REQUEST_TIMEOUT_MS);
+      if (isTcError(p.failure)) throw p.failure; // not the pinned certificate: never "just down"
+      return { id, ok: p.ok };
     }),
   );
   const down = probes.filter((p) => !p.ok).map((p) => p.id);
@@ -132,15 +134,16 @@ async function restartOne(
       message,
       elapsedMs: Date.now() - t0,
     });
-  const before = await probeHealth(node.host, node.controlPort, REQUEST_TIMEOUT_MS);
-  if (!before.ok) throw unreachable(node, before.error ?? before.status ?? 'not healthy');
-  event('running', 'restarting (spec changed)');
+  const before = await probeEndpoint(node, REQUEST_TIMEOUT_MS);
+  if (!before.ok) throw failureOf(node, before);
+  event('running', 'restarting (its spec or software changed)');
   await requestRestart(node);
   const deadline = t0 + (opts.restartTimeoutMs ?? RESTART_TIMEOUT_MS);
   const was = { pid: before.body?.pid, uptime: Number(before.body?.uptimeSeconds ?? Number.POSITIVE_INFINITY) };
   for (;;) {
     checkAborted(opts.signal);
-    const now = await probeHealth(node.host, node.controlPort, REQUEST_TIMEOUT_MS);
+    const now = await probeEndpoint(node, REQUEST_TIMEOUT_MS);
+    if (isTcError(now.failure)) throw now.failure;
     const fresh = now.body?.pid !== was.pid || Number(now.body?.uptimeSeconds) < was.uptime;
     if (now.ok && fresh) break;
     if (Date.now() >= deadline) {
@@ -183,10 +186,16 @@ function roleProbe(nodes: Readonly<Record<string, RolloutNode>>): RoleProbe {
   return async (id) => {
     const n = nodes[id];
     if (!n) return undefined;
-    const p = await probeHealth(n.host, n.controlPort, REQUEST_TIMEOUT_MS);
+    const p = await probeEndpoint(n, REQUEST_TIMEOUT_MS);
     const role = p.ok ? p.body?.role : undefined;
     return typeof role === 'object' && role !== null ? (role as Record<string, unknown>) : undefined;
   };
+}
+
+/** Why a node's probe failed: the pin's own TcError (TC324/TC325), else TC323 unreachable. */
+function failureOf(node: RolloutNode, p: HealthProbe): TcError {
+  if (isTcError(p.failure)) return p.failure;
+  return unreachable(node, p.error ?? p.status ?? 'not healthy');
 }
 
 function unreachable(node: RolloutNode, why: string): TcError {
@@ -200,37 +209,21 @@ function unreachable(node: RolloutNode, why: string): TcError {
   );
 }
 
-/** POST /admin/restart with the node's bearer token: 202 expected, anything else is TC323. */
-function requestRestart(node: RolloutNode): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: node.host,
-        port: node.controlPort,
-        path: '/admin/restart',
-        method: 'POST',
-        agent: false,
-        timeout: REQUEST_TIMEOUT_MS,
-        headers: { 'content-length': 0, authorization: `Bearer ${node.token}` },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 202) return resolve();
-          reject(
-            new TcError(DeployCode.restartRefused, `rollout: ${node.id} refused the restart (HTTP ${res.statusCode})`, {
-              hint:
-                res.statusCode === 401
-                  ? "the admin token does not match the node's: redeploy so the secret store and the outputs agree"
-                  : 'the node software on this VM may be older than this tclouds (no /admin/restart): redeploy it',
-            }),
-          );
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => reject(unreachable(node, e.message)));
-    req.end();
+/** POST /admin/restart with the node's bearer token: 202 expected, anything else is TC323 (a pin failure: TC325). */
+async function requestRestart(node: RolloutNode): Promise<void> {
+  const res = await controlRequest(node, '/admin/restart', {
+    method: 'POST',
+    token: node.token,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+  }).catch((e: unknown) => {
+    throw isTcError(e) ? e : unreachable(node, (e as Error).message);
+  });
+  if (res.status === 202) return;
+  throw new TcError(DeployCode.restartRefused, `rollout: ${node.id} refused the restart (HTTP ${res.status})`, {
+    hint:
+      res.status === 401
+        ? "the admin token does not match the node's: redeploy so the secret store and the outputs agree"
+        : 'the node software on this VM may be older than this tclouds (no /admin/restart): redeploy it',
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * Which cloud nodes a deploy restarts. A node reads its spec from the secret store at every start, so `pulumi up`
  * updating a spec secret changes nothing on the VM until the node restarts; the deploy then restarts exactly the
- * nodes whose spec or other secrets (key, admin token, writer key, bucket credentials) changed, through rollout.ts.
+ * nodes whose spec or other secrets (key, admin token, writer key, bucket credentials, the software record: a new
+ * build or runtime) changed, through rollout.ts.
  * What "changed" means is kept per target in `<stackDir>/pulumi/<target>.spec-digests.json`: the SHA-256 of what
  * each node was last (re)started with, its spec and secrets in a fixed order (the program outputs the new ones as
  * `specDigests`; each value hashed holds a random key or token, so the digest reveals none of them).
@@ -44,13 +45,16 @@ export function rolloutDecision(plan: Plan, before: SpecDigests, after: SpecDige
   return { changed, reachable: plan.clients.cidrs.length > 0, recordWithoutRollout };
 }
 
-/** What deploy says when nodes have a new spec it cannot restart them into (no client networks declared). */
+/**
+ * What deploy says when nodes have a new spec or software it cannot restart them into (no client networks
+ * declared).
+ */
 export function unreachableNote(changed: readonly string[]): string {
   const one = changed.length === 1;
   return (
-    `${changed.length} node${one ? '' : 's'} (${changed.join(', ')}) got a new spec and ${one ? 'was' : 'were'} ` +
-    'not restarted: their control ports are closed, since the topology declares no `clients.cidrs`. Each uses its ' +
-    "new spec at its next restart; to roll them now, declare `clients.cidrs` with this machine's address and deploy " +
+    `${changed.length} node${one ? '' : 's'} (${changed.join(', ')}) got a new spec or software and ${one ? 'was' : 'were'} ` +
+    'not restarted: their control ports are closed, since the topology declares no `clients.cidrs`. Each uses it ' +
+    "at its next restart; to roll them now, declare `clients.cidrs` with this machine's address and deploy " +
     'again (a later deploy restarts them, at most f per component at a time)'
   );
 }

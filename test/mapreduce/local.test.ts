@@ -120,6 +120,20 @@ async function result(
   return { counts, vote: JSON.parse(r.stdout) };
 }
 
+/**
+ * Submits a job module (`source`, written to `name`) over `data` and waits for its end: the job must fail, and submit
+ * exit 1. Its record is returned for what it says about the failure.
+ */
+async function submitFailing(name: string, source: string, data: string, extra: string[] = []): Promise<Rec> {
+  const job = path.join(dir, name);
+  await fs.writeFile(job, source);
+  const r = await cli(['mapreduce', 'submit', 'jobs', '--job', job, '--input', data, ...extra, '--json'], dir);
+  const rec = JSON.parse(r.stdout) as Rec;
+  expect(rec.state, r.stdout + r.stderr).toBe('failed');
+  expect(r.code).toBe(1);
+  return rec;
+}
+
 async function byzantine(node: string, mode: string): Promise<void> {
   const r = await cli(['chaos', 'byzantine', '--node', node, '--mode', mode, '--yes', '--json'], dir);
   expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -260,17 +274,13 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
   });
 
   it('reports a job module that throws with its task and record', { timeout: 120_000 }, async () => {
-    const job = path.join(dir, 'throws.mjs');
-    await fs.writeFile(
-      job,
-      "export function map(_k, line, emit) { if (line.includes('needle')) throw new Error('found the needle'); emit(line, 1); }\nexport function reduce(_k, v) { return v.length; }\n",
-    );
     const data = path.join(dir, 'needle.txt');
     await fs.writeFile(data, 'a\nb\nc\nhay needle hay\nd\n');
-    const r = await cli(['mapreduce', 'submit', 'jobs', '--job', job, '--input', data, '--json'], dir);
-    expect(r.code).toBe(1);
-    const rec = JSON.parse(r.stdout) as Rec;
-    expect(rec.state).toBe('failed');
+    const rec = await submitFailing(
+      'throws.mjs',
+      "export function map(_k, line, emit) { if (line.includes('needle')) throw new Error('found the needle'); emit(line, 1); }\nexport function reduce(_k, v) { return v.length; }\n",
+      data,
+    );
     expect(rec.failure).toMatchObject({
       task: 'map-0',
       reason: 'error',
@@ -284,17 +294,12 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
   }, async () => {
     const data = path.join(dir, 'stuck.txt');
     await fs.writeFile(data, 'a\nb\nstuck here\nd\n');
-    const stuck = path.join(dir, 'stuck.mjs');
-    await fs.writeFile(
-      stuck,
+    const rec = await submitFailing(
+      'stuck.mjs',
       "export function map(_k, line, emit) { if (line.startsWith('stuck')) for (;;) {} emit(line, 1); }\nexport function reduce(_k, v) { return v.length; }\n",
+      data,
+      ['--task-timeout', '3000'],
     );
-    const r = await cli(
-      ['mapreduce', 'submit', 'jobs', '--job', stuck, '--input', data, '--task-timeout', '3000', '--json'],
-      dir,
-    );
-    const rec = JSON.parse(r.stdout) as Rec;
-    expect(rec.state).toBe('failed');
     expect(rec.failure).toMatchObject({
       task: 'map-0',
       reason: 'error',
@@ -302,30 +307,22 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
     });
     expect(rec.failure?.message).toContain('never returned');
     // Over its heap limit (and printing as it goes, which is not output): reported as memory, at its record.
-    const hog = path.join(dir, 'hog.mjs');
-    await fs.writeFile(
-      hog,
+    const mem = await submitFailing(
+      'hog.mjs',
       "const keep = [];\nexport function map(_k, line, emit) { console.log(line); if (line.startsWith('stuck')) for (;;) keep.push(new Array(1e5).fill(line)); emit(line, 1); }\nexport function reduce(_k, v) { return v.length; }\n",
+      data,
+      ['--memory', '64'],
     );
-    const m = await cli(
-      ['mapreduce', 'submit', 'jobs', '--job', hog, '--input', data, '--memory', '64', '--json'],
-      dir,
-    );
-    const mem = JSON.parse(m.stdout) as Rec;
-    expect(mem.state).toBe('failed');
     expect(mem.failure).toMatchObject({
       task: 'map-0',
       reason: 'error',
       error: { kind: 'memory', record: 'stuck.txt:3' },
     });
-    const random = path.join(dir, 'random.mjs');
-    await fs.writeFile(
-      random,
+    const nd = await submitFailing(
+      'random.mjs',
       'export function map(_k, line, emit) { emit(line, Math.random()); }\nexport function reduce(_k, v) { return v; }\n',
+      data,
     );
-    const n = await cli(['mapreduce', 'submit', 'jobs', '--job', random, '--input', data, '--json'], dir);
-    const nd = JSON.parse(n.stdout) as Rec;
-    expect(nd.state).toBe('failed');
     expect(nd.failure).toMatchObject({ task: 'map-0', reason: 'no-agreement' });
     expect(nd.failure?.message).toContain('non-deterministic');
     expect(nd.counters.mapReplicas).toBe(3);
@@ -336,31 +333,23 @@ describe.skipIf(!built)('MapReduce on the local target', () => {
   }, async () => {
     const data = path.join(dir, 'split.txt');
     await fs.writeFile(data, 'a\nb\nhay needle hay\nd\n');
-    const throws = path.join(dir, 'chunk-throws.mjs');
-    await fs.writeFile(
-      throws,
+    const rec = await submitFailing(
+      'chunk-throws.mjs',
       "export function mapChunk(_k, text, emit, at) { const i = text.indexOf('needle'); if (i >= 0) { at(i); throw new Error('found the needle'); } emit('n', 1); }\nexport function reduce(_k, v) { return v.length; }\n",
+      data,
     );
-    const r = await cli(['mapreduce', 'submit', 'jobs', '--job', throws, '--input', data, '--json'], dir);
-    const rec = JSON.parse(r.stdout) as Rec;
-    expect(rec.state).toBe('failed');
     expect(rec.failure).toMatchObject({
       task: 'map-0',
       reason: 'error',
       error: { kind: 'throw', record: 'split.txt:1-4 at offset 8 (line 3)' },
     });
     expect(rec.failure?.message).toContain('found the needle');
-    const stuck = path.join(dir, 'chunk-stuck.mjs');
-    await fs.writeFile(
-      stuck,
+    const st = await submitFailing(
+      'chunk-stuck.mjs',
       "export function mapChunk(_k, text, emit, at) { at(text.indexOf('needle')); for (;;) {} }\nexport function reduce(_k, v) { return v.length; }\n",
+      data,
+      ['--task-timeout', '3000'],
     );
-    const s = await cli(
-      ['mapreduce', 'submit', 'jobs', '--job', stuck, '--input', data, '--task-timeout', '3000', '--json'],
-      dir,
-    );
-    const st = JSON.parse(s.stdout) as Rec;
-    expect(st.state).toBe('failed');
     expect(st.failure).toMatchObject({
       task: 'map-0',
       reason: 'error',

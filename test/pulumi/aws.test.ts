@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TcError } from '../../kernel/errors.js';
+import { fingerprintOf } from '../../runtime/control-tls.js';
 import { readSigningKey, signingPublicKeyFromString, signingPublicKeyOf } from '../../runtime/keys.js';
 import type { NodeSpec } from '../../runtime/node-spec.js';
 import { artifactBucketName } from '../../stacks/pulumi/aws-boot.js';
+import { DeploymentCode } from '../../stacks/pulumi/codes.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
 import { adminTokenFileOf, ensureKeys, ephemeralKeys } from '../../stacks/pulumi/keys.js';
 import { type MockRun, runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
@@ -17,9 +19,9 @@ import { globalBucketName } from '../../stacks/pulumi/names.js';
 import { NODE_LINUX_X64_SHA256, pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { createProgram, loadProvider } from '../../stacks/pulumi/program.js';
 import { publishedPackage } from '../../stacks/pulumi/software.js';
-import { thrownTcError } from '../support/tc-error.js';
+import { rejectedTcError, thrownTcError } from '../support/tc-error.js';
 import { tempDir } from '../support/tmp.js';
-import { checkBoot, secretValue } from './boot.js';
+import { checkBoot, secretValue, softwareOf } from './boot.js';
 import {
   bootValuesOfVm,
   byName,
@@ -120,14 +122,12 @@ describe('AWS program (mock runtime)', () => {
     expect(client.ipv6CidrBlocks).toEqual(['2001:db8::/48']);
   });
 
-  it('peers realized by another target: closed until their address is known, then opened to exactly it', async () => {
+  it('peers realized by another deployment: no spec without their address (TC390), then opened to exactly it', async () => {
     const plan = awsGcpLedgerPlan();
-    const before = await runPlan(plan, provider);
-    const peerBefore = ingressRules(plan, provider, before).find((r) => r.port === 7100)!;
-    expect(peerBefore.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
-    expect(before.outputs.notes).toEqual(
-      expect.arrayContaining([expect.stringContaining('g are realized by another target')]),
-    );
+    // Without the GCP peers' addresses the AWS specs would name them with no host: refused before any resource.
+    const before = await rejectedTcError(runPlan(plan, provider));
+    expect(before.code).toBe(DeploymentCode.peerWithoutAddress);
+    expect(before.hint).toContain('--target clouds');
     const after = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.7', 'ledger-replica-3': '192.0.2.8' });
     const peerAfter = ingressRules(plan, provider, after).find((r) => r.port === 7100)!;
     expect(peerAfter.sources.sort()).toEqual(['10.16.0.10/32', '10.16.0.11/32', '192.0.2.7/32', '192.0.2.8/32']);
@@ -149,11 +149,13 @@ describe('AWS program (mock runtime)', () => {
     const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
     expect(vm.inputs).toMatchObject({
       iamInstanceProfile: 'ledger-replica-0-profile',
-      userDataReplaceOnChange: true,
       metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true },
     });
-    // The rendered cloud-init: the pinned Node runtime and the software by checksum, a unit under its own user.
+    // User data is the first boot's: a new build never replaces the VM (software-update.test.ts).
+    expect(vm.inputs.userDataReplaceOnChange).toBeUndefined();
+    expect(vm.options.ignoreChanges).toEqual(['userData']);
+    // The rendered cloud-init: the first boot's pinned Node runtime, the installer, a unit under its own user.
     const text = userDataOf(provider, vm);
     const doc = parse(text) as {
       users: { name: string; system: boolean }[];
@@ -169,23 +171,33 @@ describe('AWS program (mock runtime)', () => {
     expect(unit).toMatch(/^User=tclouds$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(file('/etc/tclouds/boot.env').content).toContain(`NODE_SHA256=${NODE_LINUX_X64_SHA256}\n`);
-    expect(file('/etc/tclouds/boot.env').content).toContain(`ARTIFACT_SHA256=${testArtifact().sha256}\n`);
+    expect(file('/etc/tclouds/boot.env').content).not.toContain(testArtifact().sha256);
+    // The installer runs as root before every start, before the secrets are fetched as the node's user.
+    expect(unit).toContain(
+      'ExecStartPre=+/opt/tclouds/node/bin/node /usr/local/lib/tclouds-boot/fetch-artifact.js --boot /etc/tclouds/boot.json\n',
+    );
     expect(doc.runcmd).toEqual([['sh', '/usr/local/lib/tclouds-boot/boot.sh']]);
     const boot = bootValuesOfVm(provider, vm);
     const region = plan.clouds[plan.components.ledger!.nodes[0]!.cloud]!.region;
     expect(boot).toMatchObject({ region, nodeRuntime: pinnedNodeRuntime() });
-    expect(boot.software).toEqual({
-      locator: `s3://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
-      sha256: testArtifact().sha256,
+    expect(softwareOf(provider, run, 'ledger-replica-0')).toEqual({
+      version: 1,
+      artifact: {
+        locator: `s3://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
+        sha256: testArtifact().sha256,
+      },
+      nodeRuntime: pinnedNodeRuntime(),
     });
     expect(boot.secrets.map((s) => [s.kind, s.ref, s.path])).toEqual([
       ['spec', 'arn:aws:mock:::ledger-replica-0-spec', '/run/tclouds/spec.json'],
       ['node-key', 'arn:aws:mock:::ledger-replica-0-node-key', '/run/tclouds/node.key'],
       ['admin-token', 'arn:aws:mock:::ledger-replica-0-admin-token', '/run/tclouds/admin.token'],
+      ['control-tls', 'arn:aws:mock:::ledger-replica-0-control-tls', '/run/tclouds/control-tls.pem'],
+      ['software', 'arn:aws:mock:::ledger-replica-0-software', '/run/tclouds/software.json'],
     ]);
     const secret = byName(run, 'aws:secretsmanager/secret:Secret', 'ledger-replica-0-spec').inputs;
     expect(secret).toMatchObject({ name: `tclouds/${plan.stack}/ledger-replica-0/spec`, region });
-    // The role's own policy: its three secrets and the artifact object, nothing else.
+    // The role's own policy: its own secrets and the artifact object, nothing else.
     const own = JSON.parse(
       String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy),
     );
@@ -196,15 +208,30 @@ describe('AWS program (mock runtime)', () => {
     expect(spec).toMatchObject({ id: 'ledger-replica-0', host: nodes['ledger-replica-0']!.privateIp });
     // Every peer sits in another AWS cloud: reached at its Elastic IP.
     for (const p of spec.peers) expect(p.host).toBe(nodes[p.id]!.publicIp);
+    // The control port is TLS with the node's own certificate: key and certificate arrive as one secret, and the
+    // spec names the certificate's SHA-256 (the node refuses to serve with any other).
+    const tls = secretValue(provider, run, 'ledger-replica-0', 'control-tls');
+    expect(tls).toMatch(/BEGIN PRIVATE KEY[\s\S]+BEGIN CERTIFICATE/);
+    expect(spec.controlTls).toEqual({ file: '/run/tclouds/control-tls.pem', sha256: fingerprintOf(tls) });
   });
 
   it("a spec change between two runs changes secret values, never a VM's user data", async () => {
     const plan = awsGcpLedgerPlan();
     const keys = ephemeralKeys(plan);
-    const first = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.7' }, { keys });
+    const first = await runPlan(
+      plan,
+      provider,
+      { 'ledger-replica-2': '192.0.2.7', 'ledger-replica-3': '192.0.2.8' },
+      { keys },
+    );
     // The GCP peer moves, and a replica's own config changes.
     plan.components.ledger!.nodes[1]!.config = { batchSize: 64 };
-    const second = await runPlan(plan, provider, { 'ledger-replica-2': '192.0.2.9' }, { keys });
+    const second = await runPlan(
+      plan,
+      provider,
+      { 'ledger-replica-2': '192.0.2.9', 'ledger-replica-3': '192.0.2.8' },
+      { keys },
+    );
     for (const n of targetNodes(plan, provider)) {
       const vm = (run: typeof first) => userDataOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
       expect(vm(second), n.id).toBe(vm(first));
@@ -220,7 +247,12 @@ describe('AWS program (mock runtime)', () => {
     expect(ofType(run, 'aws:s3/bucketObjectv2:BucketObjectv2')).toHaveLength(0);
     expect(run.resources.some((r) => r.name.startsWith('artifact'))).toBe(false);
     const vm = byName(run, 'aws:ec2/instance:Instance', 'ledger-replica-0');
-    expect(bootValuesOfVm(provider, vm).software).toEqual({ packageSpec: 'tclouds@0.1.0' });
+    expect(bootValuesOfVm(provider, vm).nodeId).toBe('ledger-replica-0');
+    expect(softwareOf(provider, run, 'ledger-replica-0')).toEqual({
+      version: 1,
+      package: 'tclouds@0.1.0',
+      nodeRuntime: pinnedNodeRuntime(),
+    });
     const policy = JSON.parse(
       String(byName(run, 'aws:iam/rolePolicy:RolePolicy', 'ledger-replica-0-access').inputs.policy),
     );
@@ -263,6 +295,16 @@ describe('AWS program (mock runtime)', () => {
       expect(readFileSync(adminTokenFileOf(stackDir, n.id), 'utf8').trim()).toBe(keys.adminTokens[n.id]);
     }
     expect(new Set(Object.values(keys.adminTokens)).size).toBe(Object.keys(keys.adminTokens).length);
+    // Per-node control TLS: key 0600 and certificate beside the keys, stable across runs (a new one would restart
+    // every node), one certificate per node.
+    for (const n of plan.components.ledger!.nodes) {
+      expect(statSync(join(stackDir, 'keys', `${n.id}.control.key`)).mode & 0o777).toBe(0o600);
+      expect(fingerprintOf(readFileSync(join(stackDir, 'keys', `${n.id}.control.crt`), 'utf8'))).toBe(
+        keys.controlTls[n.id]!.sha256,
+      );
+    }
+    expect((await ensureKeys(plan, stackDir, provider)).controlTls).toEqual(keys.controlTls);
+    expect(new Set(Object.values(keys.controlTls).map((t) => t.sha256)).size).toBe(Object.keys(keys.controlTls).length);
     for (const n of plan.components.ledger!.nodes) {
       const text = userDataOf(provider, byName(run, 'aws:ec2/instance:Instance', n.id));
       const spec = specOf(run, n.id);
@@ -274,7 +316,7 @@ describe('AWS program (mock runtime)', () => {
       for (const f of (parse(text) as { write_files: { path: string; content: string }[] }).write_files) {
         expect(Buffer.from(f.content, 'base64').toString('utf8')).not.toContain(pemBody);
       }
-      for (const kind of ['spec', 'node-key', 'admin-token'] as const)
+      for (const kind of ['spec', 'node-key', 'admin-token', 'control-tls'] as const)
         expect(secretValue(provider, run, n.id, kind)).not.toContain(pemBody);
     }
     // Storage gateways get no clientSigners (signatures are an SMR client option).

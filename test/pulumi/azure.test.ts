@@ -9,7 +9,7 @@ import type { MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { buildCloudModel } from '../../stacks/pulumi/model.js';
 import { storageAccountName } from '../../stacks/pulumi/names.js';
 import { thrownTcError } from '../support/tc-error.js';
-import { checkBoot, secretValue } from './boot.js';
+import { checkBoot, secretValue, softwareOf } from './boot.js';
 import {
   bootValuesOfVm,
   byName,
@@ -130,7 +130,7 @@ describe('Azure program (mock runtime)', () => {
       ref: `https://${vaultName(plan.stack, TEST_SUFFIX, cloud)}.vault.azure.net/secrets/ledger-replica-0-spec`,
       path: '/run/tclouds/spec.json',
     });
-    expect(boot.software).toEqual({
+    expect(softwareOf(provider, run, 'ledger-replica-0').artifact).toEqual({
       locator: `https://${artifactAccountName(plan.stack, TEST_SUFFIX)}.blob.core.windows.net/artifacts/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
       sha256: testArtifact().sha256,
     });

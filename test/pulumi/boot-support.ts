@@ -56,8 +56,12 @@ export function writeFiles(
 }
 
 const SYSTEMCTL = `#!/bin/sh
-# systemctl stand-in: 'enable --now UNIT' runs the unit's ExecStartPre, then its ExecStart in the background, with
-# the unit's paths moved under TCLOUDS_TEST_ROOT; a failing ExecStartPre fails the start, as systemd's job does.
+# systemctl stand-in: 'enable --now UNIT' runs the unit as systemd does with Restart=on-failure: each ExecStartPre
+# in turn (the "+" of a root one dropped: tests run unprivileged), then ExecStart in the background, with the
+# unit's paths moved under TCLOUDS_TEST_ROOT. A failing ExecStartPre fails the first start, as systemd's job does.
+# When the node exits non-zero (POST /admin/restart exits 75), the unit starts again from its ExecStartPre lines,
+# retried until they pass (RestartSec, shortened to half a second). The node's pid is in run/tclouds-node.pid, the unit's loop's
+# in run/tclouds-unit.pid; ExecStartPre output after the first start goes to var/log/tclouds-node.log.
 set -eu
 R="$TCLOUDS_TEST_ROOT"
 echo "$*" >> "$R/systemctl.log"
@@ -67,17 +71,36 @@ case "$1" in
   *) echo "systemctl stand-in: $1 is not supported" >&2; exit 1 ;;
 esac
 unit="$R/etc/systemd/system/$3"
-moved() { sed -e "s#/opt/tclouds#$R/opt/tclouds#g" -e "s#/etc/tclouds#$R/etc/tclouds#g" -e "s#/run/tclouds#$R/run/tclouds#g"; }
-pre=$(sed -n 's/^ExecStartPre=//p' "$unit" | moved)
-start=$(sed -n 's/^ExecStart=//p' "$unit" | moved)
+moved() {
+  sed -e "s#/opt/tclouds#$R/opt/tclouds#g" -e "s#/etc/tclouds#$R/etc/tclouds#g" -e "s#/run/tclouds#$R/run/tclouds#g" \
+    -e "s#/usr/local/lib/tclouds-boot#$R/usr/local/lib/tclouds-boot#g"
+}
 mkdir -p "$R/run/tclouds" "$R/var/log"
 chmod 0700 "$R/run/tclouds"
-if ! sh -c "$pre"; then
+sed -n 's/^ExecStartPre=+\\{0,1\\}//p' "$unit" | moved > "$R/run/unit-pre.sh"
+start=$(sed -n 's/^ExecStart=//p' "$unit" | moved)
+pre() {
+  while IFS= read -r line; do sh -c "$line" < /dev/null || return 1; done < "$R/run/unit-pre.sh"
+}
+if ! pre; then
   echo "Job for $3 failed because the control process exited with error code." >&2
   exit 1
 fi
-nohup sh -c "exec $start" > "$R/var/log/tclouds-node.log" 2>&1 &
-echo $! > "$R/run/tclouds-node.pid"
+(
+  while :; do
+    sh -c "exec $start" < /dev/null &
+    echo $! > "$R/run/tclouds-node.pid"
+    code=0
+    wait $! || code=$?
+    [ "$code" -ne 0 ] || exit 0
+    echo "tclouds-node.service: main process exited, code $code; starting again"
+    until pre; do
+      echo "tclouds-node.service: control process exited with error code; starting again"
+      sleep 0.5
+    done
+  done
+) >> "$R/var/log/tclouds-node.log" 2>&1 &
+echo $! > "$R/run/tclouds-unit.pid"
 `;
 
 /** A directory holding the stand-in `systemctl`, to put first on PATH. */

@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
 import { StorageGatewayConfigSchema } from '../../components/storage/config.js';
+import { parseSoftwareRecord, type SoftwareRecord } from '../../runtime/cloud-boot/software.js';
 import { NodeSpecSchema } from '../../runtime/spec-file.js';
 import type { NodeSecretKind } from '../../stacks/pulumi/boot-refs.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
@@ -36,6 +37,11 @@ export function principalOf(provider: CloudProvider, run: MockRun, nodeId: strin
 }
 
 /** The stored value of one node secret (tests only). */
+/** A node's software record (its `software` secret), parsed as the VM parses it. */
+export function softwareOf(provider: CloudProvider, run: MockRun, nodeId: string): SoftwareRecord {
+  return parseSoftwareRecord(secretValue(provider, run, nodeId, 'software'));
+}
+
 export function secretValue(provider: CloudProvider, run: MockRun, nodeId: string, kind: NodeSecretKind): string {
   const name = `${nodeId}-${kind}`;
   if (provider === 'aws') {
@@ -117,7 +123,7 @@ function artifactReaders(provider: CloudProvider, run: MockRun): string[] {
 /**
  * The artifact exists with the test file's checksum in every VM's boot values; exactly the node identities may read
  * it; every node has its secrets (and gateways two more), each readable by its own identity alone, named in its boot
- * values; every node has its own admin token.
+ * values; every node has its own admin token and its own control TLS key and certificate.
  */
 export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, keys: KeyMaterial, sha256: string): void {
   const nodes = targetNodes(plan, provider);
@@ -127,14 +133,17 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
   const tokens = new Set<string>();
   for (const n of nodes) {
     const boot = bootValuesOfVm(provider, byName(run, VM_TYPE[provider], n.id));
-    expect(boot).toMatchObject({ nodeId: n.id, provider, software: { sha256 } });
+    expect(boot).toMatchObject({ nodeId: n.id, provider });
+    expect(softwareOf(provider, run, n.id)).toMatchObject({ version: 1, artifact: { sha256 } });
     const gateway = n.role === 'gateway';
     const kinds = boot.secrets.map((s) => s.kind);
     expect(kinds).toEqual([
       'spec',
       'node-key',
       'admin-token',
+      'control-tls',
       ...(gateway ? (['writer-key', 'bucket-credentials'] as const) : []),
+      'software',
     ]);
     for (const s of boot.secrets) {
       expect(readersOfSecret(provider, run, n.id, s.kind), `${n.id} ${s.kind}`).toEqual([
@@ -153,6 +162,10 @@ export function checkBoot(plan: Plan, provider: CloudProvider, run: MockRun, key
     tokens.add(token);
     const spec = JSON.parse(secretValue(provider, run, n.id, 'spec'));
     expect(spec).toMatchObject({ id: n.id, keyFile: '/run/tclouds/node.key' });
+    // The control port's TLS: the node's own key and certificate, the one its spec names (and callers pin).
+    const tls = keys.controlTls[n.id]!;
+    expect(secretValue(provider, run, n.id, 'control-tls')).toBe(`${tls.keyPem.trimEnd()}\n${tls.certPem}`);
+    expect(spec.controlTls).toEqual({ file: '/run/tclouds/control-tls.pem', sha256: tls.sha256 });
     // The spec loader of the node accepts it, and a gateway's config parses as the gateway parses it.
     const loaded = NodeSpecSchema.safeParse(spec);
     expect(loaded.success, `${n.id}: ${loaded.error?.message}`).toBe(true);

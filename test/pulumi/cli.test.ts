@@ -4,11 +4,12 @@
  * with exit 7; a recorded lock conflict (TCLOUDS_PULUMI_REPLAY) is exit 6.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { tempDir } from '../support/tmp.js';
-import { ROOT } from './plans.js';
+import { compileText, ROOT } from './plans.js';
 
 const RUN = join(ROOT, 'bin', 'run.js');
 let dir: string;
@@ -62,7 +63,9 @@ describe('tclouds with --target aws', () => {
     // User data: boot values only (shown, nothing secret); the secrets are secret-store entries, hidden.
     for (const v of vms) expect(String(v.inputs.userData)).toMatch(/^#cloud-config\n/);
     const versions = summary.resources.filter((x) => x.type === 'aws:secretsmanager/secretVersion:SecretVersion');
-    expect(versions).toHaveLength(vms.length * 3 + 2 * 2); // gateways also get the writer key and bucket credentials
+    // Spec, node key, admin token, control TLS and software record each; gateways also the writer key and bucket
+    // credentials.
+    expect(versions).toHaveLength(vms.length * 5 + 2 * 2);
     for (const v of versions) expect(v.inputs.secretString).toBe('[secret]');
     // The artifact (this build, packed), its checksum and its readers.
     const object = summary.resources.find((x) => x.type === 'aws:s3/bucketObjectv2:BucketObjectv2')!;
@@ -126,6 +129,37 @@ describe('tclouds with --target aws', () => {
     expect(`${r.stdout}${r.stderr}`).toMatch(
       /node software: this build, sha256 [0-9a-f]{64}, readable only by the 6 node/,
     );
+  });
+
+  it('plan after a deploy of another build: each deployed VM is an update in place, SHA-256 before and after', async () => {
+    // A stack directory as a deploy of an older build leaves it (its own copy: the record changes what destroy does).
+    const own = tempDir('tc-cli-sw-');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(join(own, 'tclouds.yaml'), text);
+    const deployed = await compileText(text);
+    const old = 'a'.repeat(64);
+    const records = join(own, '.tclouds', deployed.stack, 'pulumi');
+    mkdirSync(records, { recursive: true });
+    writeFileSync(join(records, 'aws.plan.json'), JSON.stringify(deployed));
+    writeFileSync(
+      join(records, 'aws.software.json'),
+      JSON.stringify({ artifact: { path: '/gone.tgz', sha256: old }, nodeRuntime: pinnedNodeRuntime() }),
+    );
+    const r = tclouds(['plan', join(own, 'tclouds.yaml'), '--target', 'aws', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { summary } = JSON.parse(r.stdout) as {
+      summary: { resources: { type: string; name: string; op: string; changes?: unknown[]; restart?: string }[] };
+    };
+    const vms = summary.resources.filter((x) => x.type === 'aws:ec2/instance:Instance');
+    expect(vms).toHaveLength(6);
+    for (const vm of vms) {
+      expect(vm.op, vm.name).toBe('update');
+      expect(vm.restart).toContain('software changed');
+      expect(vm.changes).toEqual([
+        { field: 'software.sha256', before: old, after: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      ]);
+    }
+    expect(summary.resources.some((x) => x.op === 'replace')).toBe(false);
   });
 
   it('deploy without the pulumi CLI: TC350, exit 7, how to install it, no state written', () => {

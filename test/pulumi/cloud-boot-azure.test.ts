@@ -30,13 +30,17 @@ afterAll(async () => {
   await stand?.close();
 });
 
-function bootFile(blob: string): BootFile {
-  const file = join(dir, `boot-${blob}.json`);
+const wanted = (blob: string) => ({
+  locator: `https://demoartifacts.blob.core.windows.net/node/${blob}`,
+  sha256: sha256(artifact),
+});
+
+function bootFile(): BootFile {
+  const file = join(dir, 'boot.json');
   const boot: BootFile = {
     version: 1,
     nodeId: 'n0',
     provider: 'azure',
-    artifact: { locator: `https://demoartifacts.blob.core.windows.net/node/${blob}`, sha256: sha256(artifact) },
     secrets: ['spec', 'admin-token'].map((kind) => ({
       kind,
       ref: `https://demo-vault.vault.azure.net/secrets/n0-${kind}`,
@@ -52,8 +56,11 @@ function bootFile(blob: string): BootFile {
 describe('Azure boot fetchers', () => {
   it('downloads the blob with a storage token and checks it; reads Key Vault with a vault token into 0600 files', async () => {
     const out = join(dir, 'cache', 'tclouds.tgz');
-    const boot = bootFile('tclouds.tgz');
-    expect(await fetchArtifact(boot, out)).toEqual({ bytes: artifact.length, sha256: sha256(artifact) });
+    const boot = bootFile();
+    expect(await fetchArtifact(boot, wanted('tclouds.tgz'), out)).toEqual({
+      bytes: artifact.length,
+      sha256: sha256(artifact),
+    });
     expect(readFileSync(out)).toEqual(artifact);
     const written = await fetchSecrets(boot);
     expect(written.map((w) => w.kind)).toEqual(['spec', 'admin-token']);
@@ -63,11 +70,11 @@ describe('Azure boot fetchers', () => {
 
   it('a tampered blob is TC417 and leaves no file; a refused secret is TC408 naming the role', async () => {
     const out = join(dir, 'cache', 'tampered.tgz');
-    const e1 = (await fetchArtifact(bootFile('tampered.tgz'), out).catch((e) => e)) as TcError;
+    const e1 = (await fetchArtifact(bootFile(), wanted('tampered.tgz'), out).catch((e) => e)) as TcError;
     expect(e1.code).toBe('TC417');
     expect(existsSync(out)).toBe(false);
     stand.denied.add('n0-admin-token');
-    const e2 = (await fetchSecrets(bootFile('tclouds.tgz')).catch((e) => e)) as TcError;
+    const e2 = (await fetchSecrets(bootFile()).catch((e) => e)) as TcError;
     stand.denied.delete('n0-admin-token');
     expect(e2.code).toBe('TC408');
     expect(e2.message).toBe(

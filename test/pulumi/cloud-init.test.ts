@@ -39,12 +39,19 @@ const PROVIDERS = [
   },
 ] as const;
 
-const SHA = 'ab'.repeat(32);
-const KINDS = ['spec', 'node-key', 'admin-token', 'writer-key', 'bucket-credentials'] as const;
+const KINDS = [
+  'spec',
+  'node-key',
+  'admin-token',
+  'control-tls',
+  'writer-key',
+  'bucket-credentials',
+  'software',
+] as const;
 
 describe('renderCloudInit', () => {
   for (const p of PROVIDERS) {
-    it(`${p.provider}: the locator and both checksums, the secret refs, and no secret`, async () => {
+    it(`${p.provider}: the first boot's runtime and its checksum, the secret refs, no software and no secret`, async () => {
       const plan = await compileText(denseTopology(p.provider, p.region, 4));
       const node = plan.components.ledger!.nodes[0]!;
       const keys = ephemeralKeys(plan);
@@ -53,15 +60,15 @@ describe('renderCloudInit', () => {
         nodeId: node.id,
         provider: p.provider,
         region: p.region,
-        software: { locator: p.locator, sha256: SHA },
         nodeRuntime: pinnedNodeRuntime(),
         // Every kind, as a storage gateway has: the longest user data a node gets.
         secrets: KINDS.map((kind) => ({ kind, ref: p.ref(node.id, kind), path: SECRET_PATHS[kind] })),
       };
       const text = renderCloudInit(v);
       expect(Buffer.byteLength(text)).toBeLessThanOrEqual(AWS_USER_DATA_MAX_BYTES);
-      expect(text).toContain(`ARTIFACT_LOCATOR=${p.locator}\n`);
-      expect(text).toContain(`ARTIFACT_SHA256=${SHA}\n`);
+      // The software is the `software` secret's: a new build changes nothing here.
+      expect(text).not.toContain(p.locator);
+      expect(text).not.toMatch(/ARTIFACT|PACKAGE_SPEC/);
       expect(text).toContain(`NODE_SHA256=${NODE_LINUX_X64_SHA256}\n`);
       expect(text).toContain(
         `NODE_URL=https://nodejs.org/dist/${NODE_RUNTIME_VERSION}/node-${NODE_RUNTIME_VERSION}-linux-x64.tar.xz\n`,
@@ -85,14 +92,15 @@ describe('renderCloudInit', () => {
         nodeId: node.id,
         provider: p.provider,
         region: p.region,
-        artifact: { locator: p.locator, sha256: SHA },
         secrets: v.secrets,
         paths: { app: '/opt/tclouds/app', node: '/opt/tclouds/node', spec: SECRET_PATHS.spec },
       });
       expect(boot.endpoints).toBeUndefined();
       const unit = writtenFile(doc, '/etc/systemd/system/tclouds-node.service');
+      // First, as root, the installer of the software record's version; then the secrets, as the node's user.
       expect(unit).toContain(
-        'ExecStartPre=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node fetch-secrets --boot /etc/tclouds/boot.json\n',
+        'ExecStartPre=+/opt/tclouds/node/bin/node /usr/local/lib/tclouds-boot/fetch-artifact.js --boot /etc/tclouds/boot.json\n' +
+          'ExecStartPre=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node fetch-secrets --boot /etc/tclouds/boot.json\n',
       );
       expect(unit).toContain(
         `ExecStart=/opt/tclouds/node/bin/node /opt/tclouds/app/bin/run.js node run --spec ${SECRET_PATHS.spec}\n`,
@@ -102,22 +110,17 @@ describe('renderCloudInit', () => {
       expect(doc.runcmd).toEqual([['sh', '/usr/local/lib/tclouds-boot/boot.sh']]);
       // No setup script piped to a shell, no registry install by default.
       expect(text).not.toMatch(/curl[^\n]*\|\s*(ba)?sh/);
-      expect(text).toContain('PACKAGE_SPEC=-\n');
     });
   }
 
-  it('a published package only when asked for, installed with npm from the pinned runtime', () => {
+  it('the runtime of the first boot for the VM architecture', () => {
     const text = renderCloudInit({
       nodeId: 'n-0',
       provider: 'gcp',
-      software: { packageSpec: 'tclouds@1.2.3' },
       nodeRuntime: pinnedNodeRuntime('arm64'),
       secrets: [],
     });
-    expect(text).toContain('SOFTWARE=package\n');
-    expect(text).toContain('PACKAGE_SPEC=tclouds@1.2.3\n');
     expect(text).toContain(`NODE_SHA256=${NODE_LINUX_ARM64_SHA256}\n`);
-    expect(text).toContain('ARTIFACT_SHA256=-\n');
   });
 
   it('refuses values the boot script would read as code, and malformed checksums (TC364)', () => {
@@ -125,14 +128,13 @@ describe('renderCloudInit', () => {
       nodeId: 'n-0',
       provider: 'aws',
       region: 'eu-west-1',
-      software: { locator: 's3://b/k', sha256: SHA },
       nodeRuntime: pinnedNodeRuntime(),
       secrets: [],
     };
     const bad: BootValues[] = [
       { ...ok, nodeId: 'n-0; reboot' },
-      { ...ok, software: { locator: 's3://b/$(id)', sha256: SHA } },
-      { ...ok, software: { locator: 's3://b/k', sha256: 'AB'.repeat(32) } },
+      { ...ok, nodeRuntime: { ...ok.nodeRuntime, url: 'https://x/$(id)' } },
+      { ...ok, nodeRuntime: { ...ok.nodeRuntime, sha256: 'AB'.repeat(32) } },
       { ...ok, nodeRuntime: { ...ok.nodeRuntime, sha256: 'abc' } },
       { ...ok, secrets: [{ kind: 'spec', ref: 'x y', path: '/run/tclouds/spec.json' }] },
     ];

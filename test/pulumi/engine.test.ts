@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { automationEngine, findPulumiCli, type PulumiEngine, type StackRef } from '../../stacks/pulumi/engine.js';
 import { createPulumiRealizer } from '../../stacks/pulumi/index.js';
+import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { loadRecording, type ReplayEngine, replayEngine } from '../../stacks/pulumi/replay-engine.js';
 import type { DeployEvent, RealizeContext } from '../../stacks/realizer.js';
 import { rejectedTcError } from '../support/tc-error.js';
@@ -132,9 +133,11 @@ describe('deploy through a recorded engine stream', () => {
     });
     expect(tokens[0]).not.toBe(tokens[1]);
     expect(existsSync(join(stackDir, 'keys', 'admin.token'))).toBe(false);
-    // What the VMs install: the packed build and its checksum, recorded for destroy --keep-data.
+    // What the VMs install: the packed build and its checksum and the runtime, recorded for destroy --keep-data
+    // and for what the next plan says changes.
     expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
       artifact: { path: testArtifact().path, sha256: testArtifact().sha256 },
+      nodeRuntime: pinnedNodeRuntime(),
     });
     // The stack's suffix of every global name (buckets, artifact store, Key Vaults), drawn once and kept.
     const names = readFileSync(join(stackDir, 'pulumi', 'names.json'), 'utf8');
@@ -324,6 +327,7 @@ describe('the software the VMs install', () => {
     expect(packs).toEqual([]);
     expect(JSON.parse(readFileSync(join(stackDir, 'pulumi', 'aws.software.json'), 'utf8'))).toEqual({
       packageSpec: 'tclouds@0.1.0',
+      nodeRuntime: pinnedNodeRuntime(),
     });
     const engine = engineFor('up-ok.json');
     const err = await rejectedTcError(
@@ -443,7 +447,7 @@ describe('destroy and outputs', () => {
     expect(events.some((e) => e.id === 'rollout')).toBe(false); // first deploy: every VM boots with its spec
     await createPulumiRealizer('aws', { artifact, engine: withDigests({ [n0]: 'a', [n1]: 'c' }) }).deploy(plan, ctx());
     const note = events.find((e) => e.id === 'rollout');
-    expect(note?.message).toContain(`1 node (${n1}) got a new spec and was not restarted`);
+    expect(note?.message).toContain(`1 node (${n1}) got a new spec or software and was not restarted`);
     expect(note?.message).toContain('clients.cidrs');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [n0]: 'a', [n1]: 'b' });
   });
@@ -470,24 +474,31 @@ describe('destroy and outputs', () => {
 });
 
 describe('several providers in one stack', () => {
-  it('a target opens its peer ports to the nodes another target deployed, at the addresses that target recorded', async () => {
+  it('clouds: one program opens each peer port to the other provider nodes at their static addresses', async () => {
     const mixed = awsGcpLedgerPlan({ stack: 'demo', buckets: [{ cloud: 'a', name: 'demo-ledger-a' }] });
-    const before = await createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx());
-    const peerRule = (r: typeof before) =>
-      r.resources.find(
-        (x) => x.type === 'gcp:compute/firewall:Firewall' && x.inputs.description === 'tclouds ledger replica peer',
-      )!;
-    expect(peerRule(before).inputs.sourceRanges).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
-    // Deploy the AWS half (recorded), which records its nodes' public addresses ...
-    await createPulumiRealizer('aws', { artifact, engine: engineFor('up-ok.json') }).deploy(mixed, ctx());
-    // ... and the GCP half now lets exactly those in.
-    const after = await createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx());
-    expect(peerRule(after).inputs.sourceRanges).toEqual([
-      '10.16.0.10/32',
-      '10.16.0.11/32',
-      '54.216.10.1/32',
-      '54.216.10.2/32',
-    ]);
+    // One provider alone would render specs naming the other's nodes with no address: refused before anything.
+    const alone = await rejectedTcError(createPulumiRealizer('gcp', { artifact }).preview(mixed, ctx()));
+    expect(alone.code).toBe('TC390');
+    const both = await createPulumiRealizer('clouds', { artifact }).preview(mixed, ctx());
+    const address = (type: string, node: string) =>
+      both.resources.find((x) => x.type === type && x.name === `${node}-ip`)!;
+    expect(address('aws:ec2/eip:Eip', 'ledger-replica-0')).toBeDefined();
+    expect(address('gcp:compute/address:Address', 'ledger-replica-2')).toBeDefined();
+    const peerRule = both.resources.find(
+      (x) => x.type === 'gcp:compute/firewall:Firewall' && x.inputs.description === 'tclouds ledger replica peer',
+    )!;
+    // The two GCP replicas by private address, the two AWS replicas by their Elastic IPs (mock addresses).
+    const sources = peerRule.inputs.sourceRanges as string[];
+    expect(sources.filter((s) => s.startsWith('10.16.'))).toEqual(['10.16.0.10/32', '10.16.0.11/32']);
+    expect(sources.filter((s) => !s.startsWith('10.16.'))).toHaveLength(2);
+    // And the AWS replicas' peer port lets the two GCP replicas in by their static addresses.
+    const sg = both.resources.find((x) => x.type === 'aws:ec2/securityGroup:SecurityGroup')!;
+    const ingress = (sg.inputs.ingress as { fromPort: number; cidrBlocks: string[] }[]).find(
+      (r) => r.fromPort === 7100,
+    )!;
+    const fromGcp = ingress.cidrBlocks.filter((c) => !c.startsWith('10.16.'));
+    expect(fromGcp).toHaveLength(2);
+    for (const c of fromGcp) expect(sources).not.toContain(c);
   });
 });
 

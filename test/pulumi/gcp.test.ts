@@ -10,7 +10,7 @@ import type { MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { buildCloudModel } from '../../stacks/pulumi/model.js';
 import { globalBucketName } from '../../stacks/pulumi/names.js';
 import { rejectedTcError } from '../support/tc-error.js';
-import { checkBoot, secretValue } from './boot.js';
+import { checkBoot, secretValue, softwareOf } from './boot.js';
 import {
   bootValuesOfVm,
   byName,
@@ -142,7 +142,7 @@ describe('GCP program (mock runtime)', () => {
       ref: `projects/mock-project/secrets/${secretId}`,
       path: '/run/tclouds/spec.json',
     });
-    expect(boot.software).toEqual({
+    expect(softwareOf(provider, run, 'ledger-replica-0').artifact).toEqual({
       locator: `gs://${artifactBucketName(plan.stack, TEST_SUFFIX)}/tclouds-${testArtifact().sha256.slice(0, 16)}.tgz`,
       sha256: testArtifact().sha256,
     });
@@ -161,7 +161,8 @@ describe('GCP program (mock runtime)', () => {
       n.config = { buckets: { a: 'demo-ledger-a', g: 'demo-ledger-g' }, clouds: ['a', 'g'], f: 1 };
     plan.components.ledger!.keys.push({ id: 'writer-ledger', kind: 'storage-writer', for: 'ledger' });
     const record = { provider: 'aws', credentials: { accessKeyId: 'AKIAMOCK', secretAccessKey: 'mock' } };
-    const run = await runPlan(plan, provider, {}, { externalBucketCredentials: { 'a/demo-ledger-a': record } });
+    const awsHosts = { 'ledger-replica-0': '192.0.2.1', 'ledger-replica-1': '192.0.2.3' };
+    const run = await runPlan(plan, provider, awsHosts, { externalBucketCredentials: { 'a/demo-ledger-a': record } });
     const spec = JSON.parse(secretValue(provider, run, 'ledger-replica-2', 'spec'));
     expect(spec.config.credentials).toEqual({
       a: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
@@ -181,8 +182,18 @@ describe('GCP program (mock runtime)', () => {
   it("a spec change between two runs changes secret values, never a VM's metadata", async () => {
     const plan = awsGcpLedgerPlan();
     const keys = ephemeralKeys(plan);
-    const first = await runPlan(plan, provider, { 'ledger-replica-0': '192.0.2.1' }, { keys });
-    const second = await runPlan(plan, provider, { 'ledger-replica-0': '192.0.2.2' }, { keys });
+    const first = await runPlan(
+      plan,
+      provider,
+      { 'ledger-replica-0': '192.0.2.1', 'ledger-replica-1': '192.0.2.3' },
+      { keys },
+    );
+    const second = await runPlan(
+      plan,
+      provider,
+      { 'ledger-replica-0': '192.0.2.2', 'ledger-replica-1': '192.0.2.3' },
+      { keys },
+    );
     for (const n of ['ledger-replica-2', 'ledger-replica-3']) {
       const vm = (run: MockRun) => byName(run, 'gcp:compute/instance:Instance', n).inputs.metadata;
       expect(vm(second), n).toEqual(vm(first));

@@ -378,7 +378,7 @@ export function userDataOf(provider: CloudProvider, vm: MockResource): string {
 
 /**
  * The BootValues a VM's user data carries, read back from the rendered cloud-init: /etc/tclouds/boot.json (node,
- * artifact, secrets) and /etc/tclouds/boot.env (the Node runtime, a published package).
+ * secrets) and /etc/tclouds/boot.env (the first boot's Node runtime). The software is in the `software` secret.
  */
 export function bootValuesOfVm(provider: CloudProvider, vm: MockResource): BootValues {
   const doc = parse(userDataOf(provider, vm)) as { write_files: { path: string; content: string }[] };
@@ -394,7 +394,6 @@ export function bootValuesOfVm(provider: CloudProvider, vm: MockResource): BootV
     nodeId: boot.nodeId,
     provider: boot.provider as CloudProvider,
     ...(boot.region !== undefined ? { region: boot.region } : {}),
-    software: boot.artifact ?? { packageSpec: env.PACKAGE_SPEC! },
     nodeRuntime: { version: env.NODE_VERSION!, url: env.NODE_URL!, sha256: env.NODE_SHA256! },
     secrets: boot.secrets.map((x) => ({ kind: x.kind as NodeSecretKind, ref: x.ref, path: x.path })),
   };

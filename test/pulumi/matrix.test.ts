@@ -1,7 +1,8 @@
 /**
  * The cloud programs over many topologies, under Pulumi's mock runtime: every topology template (as `tclouds init`
- * renders it, with its optional components switched on) and mode over every mix of providers, and dense SMR
- * groups with f sampled from 1 to the schema's maximum and hosts from 1 to 1,000.
+ * renders it, with its optional components switched on) and mode over every mix of providers, each mix built as
+ * the one program of its deployment (`--target clouds`), and dense SMR groups with f sampled from 1 to the
+ * schema's maximum and hosts from 1 to 1,000.
  *
  * Each case either builds, and then every check in CHECKS holds, or fails before any resource with one of the
  * plan-time codes of a documented limit (LIMIT_CODES). A check is one function of the case: adding one is adding
@@ -15,9 +16,8 @@ import type { Plan } from '../../components/plan-types.js';
 import { parseStorageGatewayConfig } from '../../components/storage/config.js';
 import { TcError } from '../../kernel/errors.js';
 import { loadNodeSpec } from '../../runtime/spec-file.js';
-import { LimitCode, PulumiCode } from '../../stacks/pulumi/codes.js';
+import { DeploymentCode, LimitCode, PulumiCode } from '../../stacks/pulumi/codes.js';
 import type { CloudProvider } from '../../stacks/pulumi/constructs.js';
-import { federatedSubject } from '../../stacks/pulumi/gcp-federation.js';
 import { ephemeralKeys, type KeyMaterial } from '../../stacks/pulumi/keys.js';
 import {
   AWS_USER_DATA_MAX_BYTES,
@@ -25,10 +25,12 @@ import {
   azureRegionFaultDomains,
   GCP_SPREAD_POLICY_MAX_VMS,
 } from '../../stacks/pulumi/limits.js';
-import type { MockResource, MockRun } from '../../stacks/pulumi/mock-preview.js';
+import type { MockOptions, MockResource, MockRun } from '../../stacks/pulumi/mock-preview.js';
+import { runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
 import { AUTONAME_EXTRA, BUCKET_NAME_MAX, STORAGE_ACCOUNT_MAX } from '../../stacks/pulumi/names.js';
-import { type ForeignGatewayIdentity, foreignGateways, isGateway } from '../../stacks/pulumi/node-boot.js';
-import { createProgram } from '../../stacks/pulumi/program.js';
+import { foreignGateways } from '../../stacks/pulumi/node-boot.js';
+import { createDeploymentProgram, createProgram, loadProviders } from '../../stacks/pulumi/program.js';
+import type { ProgramInputs } from '../../stacks/pulumi/program-env.js';
 import { type Mode, PROVIDERS } from '../../topology/schema.js';
 import { renderTopology } from '../../topology/templates.js';
 import { tempDir } from '../support/tmp.js';
@@ -71,18 +73,25 @@ const NEWER_AMI = 'ami-0newer0000000000';
 interface Case {
   label: string;
   plan: Plan;
-  provider: CloudProvider;
-  /** Addresses of the nodes other targets realize (as if deployed first). */
-  externalHosts: Record<string, string>;
+  /** The providers of the one program: every cloud provider of the plan (its `--target clouds` deployment). */
+  providers: CloudProvider[];
   keys: KeyMaterial;
-  /** Identities of the gateways other targets realize (as if deployed first). */
-  identities?: Record<string, ForeignGatewayIdentity>;
 }
+
+type Extra = Partial<ProgramInputs> & MockOptions;
 
 interface Built extends Case {
   run: MockRun;
   /** The same case planned again with `extra` (same keys, so only what `extra` changes can differ). */
-  again(extra: Parameters<typeof runPlan>[3]): Promise<MockRun>;
+  again(extra: Extra): Promise<MockRun>;
+}
+
+/** The one program of a deployment over `providers`, under the mocks. */
+async function runDeployment(plan: Plan, providers: CloudProvider[], extra: Extra = {}): Promise<MockRun> {
+  if (providers.length === 1) return runPlan(plan, providers[0]!, {}, extra);
+  const { latestAmi, ...inputs } = extra;
+  const program = createDeploymentProgram(plan, await loadProviders(providers), testInputs(plan, inputs));
+  return runUnderMocks(program, `${plan.stack}-clouds`, latestAmi === undefined ? {} : { latestAmi });
 }
 
 type Check = (b: Built) => void | Promise<void>;
@@ -91,20 +100,23 @@ const specDir = tempDir('tc-matrix-');
 
 /** Every VM's spec, from its secret store entry, loads with the node's own spec loader. */
 async function specsLoad(b: Built): Promise<void> {
-  for (const vm of ofType(b.run, VM_TYPE[b.provider])) {
-    const file = join(specDir, `${vm.name}.json`);
-    writeFileSync(file, secretValue(b.provider, b.run, vm.name, 'spec'));
-    const spec = await loadNodeSpec(file);
-    expect(spec.id).toBe(vm.name);
-    // A gateway's config (credential sources, Azure accounts) is what the storage gateway accepts.
-    if (spec.kind === 'storage' && spec.role === 'gateway')
-      expect(parseStorageGatewayConfig(spec.config).clouds).toBeTruthy();
+  for (const provider of b.providers) {
+    for (const vm of ofType(b.run, VM_TYPE[provider])) {
+      const file = join(specDir, `${vm.name}.json`);
+      writeFileSync(file, secretValue(provider, b.run, vm.name, 'spec'));
+      const spec = await loadNodeSpec(file); // an empty host is TC411
+      expect(spec.id).toBe(vm.name);
+      for (const peer of spec.peers) expect(peer.host, `${b.label}: ${vm.name} -> ${peer.id}`).not.toBe('');
+      // A gateway's config (credential sources, Azure accounts) is what the storage gateway accepts.
+      if (spec.kind === 'storage' && spec.role === 'gateway')
+        expect(parseStorageGatewayConfig(spec.config).clouds).toBeTruthy();
+    }
   }
 }
 
 /** Every rule has a source, none is open to the world unless declared, only linked or control ports. */
 function firewallSources(b: Built): void {
-  const rules = checkFirewall(b.plan, b.provider, b.run);
+  const rules = b.providers.flatMap((p) => checkFirewall(b.plan, p, b.run));
   for (const r of rules) {
     expect(r.sources.length, `${b.label}: ${r.resource} has no source`).toBeGreaterThan(0);
     for (const s of r.sources)
@@ -138,7 +150,7 @@ function limitsHold(b: Built): void {
     if (max !== undefined)
       expect(r.name.length + AUTONAME_EXTRA, `${b.label}: ${r.type} ${r.name}`).toBeLessThanOrEqual(max);
   }
-  if (b.provider === 'aws') {
+  if (b.providers.includes('aws')) {
     for (const vm of ofType(b.run, VM_TYPE.aws))
       expect(Buffer.byteLength(userDataOf('aws', vm)), `${b.label}: ${vm.name} user data`).toBeLessThanOrEqual(
         AWS_USER_DATA_MAX_BYTES,
@@ -148,7 +160,7 @@ function limitsHold(b: Built): void {
     for (const bk of ofType(b.run, 'aws:s3/bucket:Bucket'))
       expect(String(bk.inputs.bucket)).toMatch(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/);
   }
-  if (b.provider === 'gcp') {
+  if (b.providers.includes('gcp')) {
     for (const p of ofType(b.run, 'gcp:compute/resourcePolicy:ResourcePolicy')) {
       const users = ofType(b.run, VM_TYPE.gcp).filter(
         (v) => v.inputs.resourcePolicies === `https://mock.invalid/${p.name}`,
@@ -160,7 +172,7 @@ function limitsHold(b: Built): void {
       expect(String(bk.inputs.name)).not.toMatch(/^goog|google/);
     }
   }
-  if (b.provider === 'azure') {
+  if (b.providers.includes('azure')) {
     for (const set of ofType(b.run, 'azure-native:compute:AvailabilitySet')) {
       expect(set.inputs.platformFaultDomainCount).toBeLessThanOrEqual(
         azureRegionFaultDomains(String(set.inputs.location)),
@@ -186,7 +198,7 @@ const DATA_TYPES: Record<CloudProvider, string[]> = {
 };
 
 function bucketsProtected(b: Built): void {
-  for (const type of DATA_TYPES[b.provider]) {
+  for (const type of b.providers.flatMap((p) => DATA_TYPES[p])) {
     for (const r of ofType(b.run, type).filter((x) => !x.name.startsWith('artifact'))) {
       expect(r.options.retainOnDelete, `${b.label}: ${r.name} is not retained`).toBe(true);
       if (r.inputs.forceDestroy !== undefined) expect(r.inputs.forceDestroy).toBe(false);
@@ -207,11 +219,11 @@ async function imageUpdateReplacesNothing(b: Built): Promise<void> {
   for (const r of second.resources)
     expect(JSON.stringify(r.inputs), `${b.label}: ${r.name} changed`).toBe(before.get(`${r.type}::${r.name}`));
   expect(second.resources).toHaveLength(b.run.resources.length);
-  for (const vm of ofType(second, VM_TYPE[b.provider])) {
-    if (b.provider === 'aws') expect(vm.inputs.ami).not.toBe(NEWER_AMI);
-    if (b.provider === 'azure') expect(vm.options.ignoreChanges).toContain('storageProfile.imageReference');
-    if (b.provider === 'gcp') expect(vm.options.ignoreChanges).toContain('bootDisk.initializeParams.image');
-  }
+  for (const vm of ofType(second, VM_TYPE.aws)) expect(vm.inputs.ami).not.toBe(NEWER_AMI);
+  for (const vm of ofType(second, VM_TYPE.azure))
+    expect(vm.options.ignoreChanges).toContain('storageProfile.imageReference');
+  for (const vm of ofType(second, VM_TYPE.gcp))
+    expect(vm.options.ignoreChanges).toContain('bootDisk.initializeParams.image');
 }
 
 /** Where a secret's value is stored: the only resources a spec change may touch (a new version, read at boot). */
@@ -244,19 +256,23 @@ function pemBody(pem: string): string {
 }
 
 /**
- * No user data holds a private key (PEM), a token (any node's admin token) or spec contents (the node's spec, its
+ * No user data holds a private key (PEM: node keys, writer keys, control TLS keys), a token (any node's admin token) or spec contents (the node's spec, its
  * peers, the public keys only specs carry): the VM fetches those from the secret store with its own identity.
  */
 function noSecretsInUserData(b: Built): void {
-  const pems = [...Object.values(b.keys.privatePem), ...Object.values(b.keys.writerPem)].map(pemBody);
+  const pems = [
+    ...Object.values(b.keys.privatePem),
+    ...Object.values(b.keys.writerPem),
+    ...Object.values(b.keys.controlTls).map((t) => t.keyPem),
+  ].map(pemBody);
   const tokens = Object.values(b.keys.adminTokens);
-  for (const vm of ofType(b.run, VM_TYPE[b.provider])) {
+  for (const [provider, vm] of b.providers.flatMap((p) => ofType(b.run, VM_TYPE[p]).map((v) => [p, v] as const))) {
     const where = `${b.label}: ${vm.name} user data`;
-    const text = expandedUserData(b.provider, vm);
+    const text = expandedUserData(provider, vm);
     expect(text, where).not.toMatch(/PRIVATE KEY|"peers"|"clients"|"clientSigners"/);
     for (const body of pems) expect(text.includes(body), `${where} holds a private key`).toBe(false);
     for (const t of tokens) expect(text.includes(t), `${where} holds an admin token`).toBe(false);
-    const spec = secretValue(b.provider, b.run, vm.name, 'spec');
+    const spec = secretValue(provider, b.run, vm.name, 'spec');
     expect(text.includes(spec.trim()), `${where} holds the spec`).toBe(false);
     for (const pk of Object.values(b.keys.publicKeys))
       expect(text.includes(pk), `${where} holds a public key of the spec`).toBe(false);
@@ -272,11 +288,7 @@ async function specChangeReplacesNothing(b: Built): Promise<void> {
   for (const comp of Object.values(changed.components))
     for (const n of comp.nodes) n.config = { ...n.config, matrixSpecChange: 1 };
   const images = (b.run.outputs.images ?? {}) as Record<string, string>;
-  const second = await runPlan(changed, b.provider, b.externalHosts, {
-    keys: b.keys,
-    images,
-    ...(b.identities ? { externalGatewayIdentities: b.identities } : {}),
-  });
+  const second = await runDeployment(changed, b.providers, { keys: b.keys, images });
   const before = new Map(b.run.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
   expect(second.resources.map((r) => `${r.type}::${r.name}`).sort()).toEqual([...before.keys()].sort());
   for (const r of second.resources) {
@@ -285,9 +297,11 @@ async function specChangeReplacesNothing(b: Built): Promise<void> {
       before.get(`${r.type}::${r.name}`),
     );
   }
-  for (const vm of ofType(second, VM_TYPE[b.provider])) {
-    const spec = (run: MockRun) => secretValue(b.provider, run, vm.name, 'spec');
-    expect(spec(second), `${b.label}: ${vm.name} spec secret`).not.toBe(spec(b.run));
+  for (const provider of b.providers) {
+    for (const vm of ofType(second, VM_TYPE[provider])) {
+      const spec = (run: MockRun) => secretValue(provider, run, vm.name, 'spec');
+      expect(spec(second), `${b.label}: ${vm.name} spec secret`).not.toBe(spec(b.run));
+    }
   }
 }
 
@@ -297,50 +311,44 @@ function noServiceAccountKeys(b: Built): void {
 }
 
 /**
- * GCP buckets from other targets' gateways by workload identity federation: on GCP, a binding of each foreign
- * gateway's principal on each GCP bucket of its component, and pool providers admitting exactly those gateways; on
- * AWS and Azure, every gateway's config names a keyless `federated` source for every GCP bucket.
+ * GCP buckets from the AWS and Azure gateways of the same program by workload identity federation: every such
+ * gateway's config names a keyless `federated` source for every GCP bucket of its component; the GCP part binds the
+ * gateway's principal on each of those buckets, and the pool provider of its cloud admits exactly that subject
+ * (handed over inside the program, no file, no second deploy).
  */
 function federationBindings(b: Built): void {
-  if (b.provider === 'gcp') {
-    const members = ofType(b.run, 'gcp:storage/bucketIAMMember:BucketIAMMember');
-    const gateways = foreignGateways(b.plan, 'gcp', b.identities ?? {});
-    for (const g of gateways) {
-      for (const bucket of b.plan.components[g.component]!.buckets) {
-        if (b.plan.clouds[bucket.cloud]?.provider !== 'gcp') continue;
-        const m = members.find((r) => r.name === `${bucket.name}-${g.nodeId}-federated`);
-        expect(m, `${b.label}: no federation binding ${g.nodeId} -> ${bucket.name}`).toBeDefined();
-        expect(String(m!.inputs.member)).toMatch(
-          /^principal:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z][a-z0-9-]{2,31}\/subject\//,
-        );
-        expect(String(m!.inputs.member).endsWith(`/subject/${federatedSubject(g.identity!)}`)).toBe(true);
-        expect(m!.inputs.role).toBe('roles/storage.objectAdmin');
-      }
-    }
-    const providers = ofType(b.run, 'gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider');
-    for (const p of providers) {
-      const admitted = gateways.filter((g) => `tc-${g.provider}` === p.inputs.workloadIdentityPoolProviderId);
-      for (const g of admitted)
-        expect(String(p.inputs.attributeCondition)).toContain(`'${federatedSubject(g.identity!)}'`);
-    }
-    expect(ofType(b.run, 'gcp:iam/workloadIdentityPool:WorkloadIdentityPool').length).toBe(gateways.length > 0 ? 1 : 0);
-    return;
-  }
-  for (const vm of ofType(b.run, VM_TYPE[b.provider])) {
-    const node = Object.values(b.plan.components)
-      .flatMap((c) => c.nodes)
-      .find((n) => n.id === vm.name);
-    if (!node || !isGateway(b.plan, node)) continue;
-    const spec = JSON.parse(secretValue(b.provider, b.run, vm.name, 'spec')) as { config: Record<string, Json> };
+  if (!b.providers.includes('gcp')) return;
+  const gateways = foreignGateways(b.plan, 'gcp', {}).filter((g) => b.providers.includes(g.provider));
+  const members = ofType(b.run, 'gcp:storage/bucketIAMMember:BucketIAMMember');
+  const poolProviders = ofType(b.run, 'gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider');
+  for (const g of gateways) {
+    const spec = JSON.parse(secretValue(g.provider, b.run, g.nodeId, 'spec')) as { config: Record<string, Json> };
     const credentials = spec.config.credentials as Record<string, { source: string; identity?: string }>;
-    for (const bucket of b.plan.components[node.component]!.buckets) {
+    const condition = String(
+      poolProviders.find((p) => p.inputs.workloadIdentityPoolProviderId === `tc-${g.provider}`)?.inputs
+        .attributeCondition,
+    );
+    for (const bucket of b.plan.components[g.component]!.buckets) {
       if (b.plan.clouds[bucket.cloud]?.provider !== 'gcp') continue;
-      expect(credentials[bucket.cloud], `${b.label}: ${vm.name} has no source for ${bucket.cloud}`).toMatchObject({
+      expect(credentials[bucket.cloud], `${b.label}: ${g.nodeId} has no source for ${bucket.cloud}`).toMatchObject({
         source: 'federated',
-        identity: b.provider,
+        identity: g.provider,
       });
+      const m = members.find((r) => r.name === `${bucket.name}-${g.nodeId}-federated`);
+      expect(m, `${b.label}: no federation binding ${g.nodeId} -> ${bucket.name}`).toBeDefined();
+      const member = String(m!.inputs.member);
+      expect(member).toMatch(
+        /^principal:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z][a-z0-9-]{2,31}\/subject\/./,
+      );
+      const subject = member.slice(member.indexOf('/subject/') + '/subject/'.length);
+      if (g.provider === 'aws') expect(subject).toMatch(/^arn:aws:sts::\d{12}:assumed-role\/./);
+      else expect(subject).toMatch(/-principal$/);
+      expect(condition, `${b.label}: tc-${g.provider} does not admit ${g.nodeId}`).toContain(`'${subject}'`);
+      expect(m!.inputs.role).toBe('roles/storage.objectAdmin');
     }
   }
+  const pools = ofType(b.run, 'gcp:iam/workloadIdentityPool:WorkloadIdentityPool').length;
+  expect(pools, `${b.label}: workload identity pools`).toBe(gateways.length > 0 ? 1 : 0);
 }
 
 const CHECKS: Record<string, Check> = {
@@ -357,16 +365,13 @@ const PAIR_CHECKS: Record<string, Check> = { imageUpdateReplacesNothing, specCha
 
 interface Outcome {
   built: number;
+  /** Cases of several providers built as one program. */
+  builtMixes?: number;
   failed: Map<string, number>;
 }
 
 async function runCase(c: Case, outcome: Outcome, withPairs: boolean): Promise<void> {
-  const plan = (extra: Parameters<typeof runPlan>[3] = {}) =>
-    runPlan(c.plan, c.provider, c.externalHosts, {
-      keys: c.keys,
-      ...(c.identities ? { externalGatewayIdentities: c.identities } : {}),
-      ...extra,
-    });
+  const plan = (extra: Extra = {}) => runDeployment(c.plan, c.providers, { keys: c.keys, ...extra });
   let run: MockRun;
   try {
     run = await plan();
@@ -379,6 +384,7 @@ async function runCase(c: Case, outcome: Outcome, withPairs: boolean): Promise<v
     return;
   }
   outcome.built++;
+  if (c.providers.length > 1) outcome.builtMixes = (outcome.builtMixes ?? 0) + 1;
   const built: Built = { ...c, run, again: plan };
   for (const check of Object.values(CHECKS)) await check(built);
   if (withPairs) for (const check of Object.values(PAIR_CHECKS)) await check(built);
@@ -387,12 +393,7 @@ async function runCase(c: Case, outcome: Outcome, withPairs: boolean): Promise<v
 /** The plan-time half of a case: the program is created (every limit checked), not run. */
 function planTimeOnly(c: Case, outcome: Outcome): void {
   try {
-    createProgram(
-      c.plan,
-      c.provider,
-      testInputs(c.plan, { keys: c.keys, externalHosts: c.externalHosts }),
-      PROVIDER_STUB,
-    );
+    createProgram(c.plan, c.providers[0]!, testInputs(c.plan, { keys: c.keys }), PROVIDER_STUB);
     outcome.built++;
   } catch (e) {
     if (!(e instanceof TcError)) throw e;
@@ -403,33 +404,6 @@ function planTimeOnly(c: Case, outcome: Outcome): void {
 
 /** createProgram checks everything before it returns; the provider module is only used when the program runs. */
 const PROVIDER_STUB = { realize: () => ({ nodes: {}, buckets: {} }) };
-
-/** Fake addresses for the nodes of the other providers' clouds (as if those targets were deployed). */
-function otherTargetHosts(plan: Plan, provider: CloudProvider): Record<string, string> {
-  const hosts: Record<string, string> = {};
-  let i = 1;
-  for (const c of Object.values(plan.components))
-    for (const n of c.nodes) {
-      if (plan.clouds[n.cloud]?.provider === provider) continue;
-      hosts[n.id] = `100.64.${i >> 8}.${i & 255}`;
-      i++;
-    }
-  return hosts;
-}
-
-/** Fake identities of the other targets' gateways (as if those targets were deployed and recorded them). */
-function otherTargetIdentities(plan: Plan, provider: CloudProvider): Record<string, ForeignGatewayIdentity> {
-  const out: Record<string, ForeignGatewayIdentity> = {};
-  for (const c of Object.values(plan.components))
-    for (const n of c.nodes) {
-      const p = plan.clouds[n.cloud]?.provider;
-      if (p === provider || !isGateway(plan, n)) continue;
-      if (p === 'aws') out[n.id] = { provider: 'aws', accountId: '210987654321', roleName: `${n.id}-role-0f3a2b1` };
-      if (p === 'azure')
-        out[n.id] = { provider: 'azure', tenantId: '11111111-2222-3333-4444-555555555555', principalId: `${n.id}-oid` };
-    }
-  return out;
-}
 
 function targetsOf(plan: Plan): CloudProvider[] {
   return CLOUD_PROVIDERS.filter((p) => Object.values(plan.clouds).some((c) => c.provider === p));
@@ -493,22 +467,16 @@ describe('cloud programs over the topology matrix (mock runtime)', () => {
             const base = providers.length > 1 ? allComponents(rendered.text) : rendered.text;
             const text = `${base}${cidrs ? `\nclients:\n  cidrs: [${cidrs}]\n` : ''}`;
             const plan = await compileText(text);
-            for (const provider of targetsOf(plan)) {
-              const label = `${mode} [${providers.join('+')}] clients [${cidrs}] -> ${provider}`;
-              const c: Case = {
-                label,
-                plan,
-                provider,
-                externalHosts: otherTargetHosts(plan, provider),
-                keys: ephemeralKeys(plan),
-                identities: otherTargetIdentities(plan, provider),
-              };
-              await runCase(c, outcome, pairs++ % 5 === 0);
-            }
+            // Every provider of the mix in the one program of its deployment (`--target clouds`).
+            const label = `${mode} [${providers.join('+')}] clients [${cidrs}] -> ${targetsOf(plan).join('+')}`;
+            const c: Case = { label, plan, providers: targetsOf(plan), keys: ephemeralKeys(plan) };
+            await runCase(c, outcome, pairs++ % 3 === 0);
           }
         }
       }
-      expect(outcome.built).toBeGreaterThan(12);
+      expect(outcome.built).toBeGreaterThan(8);
+      // Every mode's three-provider mix builds as one program (with every optional component switched on).
+      expect(outcome.builtMixes).toBe(modes.filter((m) => m !== 'native').length);
     },
     SLOW_MS,
   );
@@ -523,7 +491,7 @@ describe('cloud programs over the topology matrix (mock runtime)', () => {
           for (const [f, hosts] of DENSE_SAMPLES) {
             const plan = await compileText(denseSmr(provider, region, f, hosts, k % 2 === 0));
             const label = `${provider} ${region} f=${f} hosts=${hosts}`;
-            const c: Case = { label, plan, provider, externalHosts: {}, keys: ephemeralKeys(plan) };
+            const c: Case = { label, plan, providers: [provider], keys: ephemeralKeys(plan) };
             const vms = plan.components.ledger!.nodes.length;
             if (vms > MAX_BUILT_VMS[provider]) planTimeOnly(c, outcome);
             else await runCase(c, outcome, k % 5 === 0);
@@ -538,21 +506,24 @@ describe('cloud programs over the topology matrix (mock runtime)', () => {
     SLOW_MS,
   );
 
-  it('a role whose only sources are in a target not deployed yet is TC380, never a rule without sources', async () => {
+  it('one provider of a mix alone never builds a rule or spec without an address (TC380, TC390); the mix does', async () => {
     const plan = await compileText(
       allComponents(renderTopology({ mode: 'mediator', providers: ['aws', 'gcp'], name: 'demo' }).text),
     );
-    // Any target with a rule fed only by the other target: without that target's addresses it must not build.
-    const outcomes = [];
+    // Any provider alone has peers in the other one, whose addresses it cannot know: it must not build.
     for (const provider of targetsOf(plan)) {
+      let code = 'built';
       try {
         await runPlan(plan, provider);
-        outcomes.push('built');
       } catch (e) {
         expect(e).toBeInstanceOf(TcError);
-        outcomes.push((e as TcError).code);
+        code = (e as TcError).code;
       }
+      expect([LimitCode.ruleWithoutSource, DeploymentCode.peerWithoutAddress]).toContain(code);
     }
-    for (const o of outcomes) expect(['built', LimitCode.ruleWithoutSource]).toContain(o);
+    const run = await runDeployment(plan, targetsOf(plan));
+    expect(ofType(run, VM_TYPE.aws).length + ofType(run, VM_TYPE.gcp).length).toBe(
+      Object.values(plan.components).flatMap((c) => c.nodes).length,
+    );
   });
 });

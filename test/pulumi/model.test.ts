@@ -41,7 +41,12 @@ describe('realization model', () => {
     // The GCP node is another target's: its peer rule source is `external`, and the model says so.
     const peer = m.clouds[0]!.rules.find((r) => r.component === 'ledger' && r.portName === 'peer')!;
     expect(peer.sources.map((s) => s.kind)).toEqual(['private', 'private', 'public', 'external']);
-    expect(m.notes.join('\n')).toContain('nodes in g are realized by another target');
+    expect(m.notes.join('\n')).toContain('nodes in g are realized by another deployment');
+    // In one deployment with GCP, that node is a peer at its static public address, like one in another AWS cloud.
+    const both = buildCloudModel(plan, 'aws', ['aws', 'gcp']);
+    const peers = both.clouds[0]!.rules.find((r) => r.component === 'ledger' && r.portName === 'peer')!;
+    expect(peers.sources.map((s) => s.kind)).toEqual(['private', 'private', 'public', 'public']);
+    expect(both.notes.join('\n')).not.toContain('another deployment');
   });
 
   it('links from `clients` without declared CIDRs open nothing (and say so); with CIDRs, exactly those', () => {

@@ -3,7 +3,7 @@
  * fetches, a gateway's credential sources, and the notes `plan` prints. No Pulumi runtime involved.
  */
 import { describe, expect, it } from 'vitest';
-import { isArtifact } from '../../stacks/pulumi/boot-refs.js';
+import { parseSoftwareRecord } from '../../runtime/cloud-boot/software.js';
 import { storageAccountName } from '../../stacks/pulumi/names.js';
 import {
   bootNotes,
@@ -13,6 +13,7 @@ import {
   gatewayCredentialConfig,
   needsFederation,
   secretFilesOf,
+  softwareRecordOf,
 } from '../../stacks/pulumi/node-boot.js';
 import { pinnedNodeRuntime } from '../../stacks/pulumi/node-runtime.js';
 import { handPlan } from './plans.js';
@@ -45,51 +46,69 @@ function gatewayPlan() {
   return plan;
 }
 
+function thrownCode(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  return undefined;
+}
+
 describe('boot values', () => {
-  it('an artifact: its locator and checksum; the runtime and secret refs as given; nothing else', () => {
-    const v = bootValuesOf('n-0', 'aws', { artifact: { path: '/tmp/x.tgz', sha256 } }, pinnedNodeRuntime(), {
-      region: 'eu-west-1',
-      artifactLocator: 's3://b/tclouds-abab.tgz',
-      secrets,
-    });
+  it('the runtime of the first boot and the secret refs as given; no software (a new build changes none of it)', () => {
+    const v = bootValuesOf('n-0', 'aws', pinnedNodeRuntime(), { region: 'eu-west-1', secrets });
     expect(v).toEqual({
       nodeId: 'n-0',
       provider: 'aws',
       region: 'eu-west-1',
-      software: { locator: 's3://b/tclouds-abab.tgz', sha256 },
       nodeRuntime: pinnedNodeRuntime(),
       secrets,
     });
-    expect(isArtifact(v.software)).toBe(true);
-    // The local path of the packed file never reaches the VM.
-    expect(JSON.stringify(v)).not.toContain('/tmp/x.tgz');
   });
 
-  it('a published package: no locator needed; an artifact without one is a program error', () => {
-    const v = bootValuesOf('n-0', 'gcp', { packageSpec: 'tclouds@0.1.0' }, pinnedNodeRuntime(), { secrets });
-    expect(v.software).toEqual({ packageSpec: 'tclouds@0.1.0' });
-    expect(v.region).toBeUndefined();
-    expect(() =>
-      bootValuesOf('n-0', 'gcp', { artifact: { path: 'x', sha256 } }, pinnedNodeRuntime(), { secrets }),
-    ).toThrow(/no locator/);
+  it('the software record: the artifact locator and checksum, or the package; the runtime; never the local path', () => {
+    const r = softwareRecordOf({ artifact: { path: '/tmp/x.tgz', sha256 } }, pinnedNodeRuntime(), 's3://b/t.tgz');
+    expect(r).toEqual({ version: 1, artifact: { locator: 's3://b/t.tgz', sha256 }, nodeRuntime: pinnedNodeRuntime() });
+    expect(JSON.stringify(r)).not.toContain('/tmp/x.tgz');
+    // What the VM parses before every start.
+    expect(parseSoftwareRecord(JSON.stringify(r))).toEqual(r);
+    const p = softwareRecordOf({ packageSpec: 'tclouds@0.1.0' }, pinnedNodeRuntime(), undefined);
+    expect(parseSoftwareRecord(JSON.stringify(p))).toEqual({
+      version: 1,
+      package: 'tclouds@0.1.0',
+      nodeRuntime: pinnedNodeRuntime(),
+    });
+    expect(() => softwareRecordOf({ artifact: { path: 'x', sha256 } }, pinnedNodeRuntime(), undefined)).toThrow(
+      /no locator/,
+    );
+    for (const bad of [
+      { ...r, artifact: { locator: 's3://b/$(id)', sha256 } },
+      { ...r, package: 'x@1' },
+      { version: 2 },
+    ]) {
+      expect(thrownCode(() => parseSoftwareRecord(JSON.stringify(bad)))).toBe('TC371');
+    }
   });
 });
 
 describe('gateway credentials', () => {
-  it('secrets: spec, key, own token; gateways also the writer key (where the gateway looks) and bucket credentials', () => {
+  it('secrets: spec, key, own token, control TLS; gateways also the writer key (where the gateway looks) and bucket credentials', () => {
     const plan = gatewayPlan();
     expect(secretFilesOf(plan, plan.components.vault!.nodes[0]!)).toEqual([
       { kind: 'spec', path: '/run/tclouds/spec.json' },
       { kind: 'node-key', path: '/run/tclouds/node.key' },
       { kind: 'admin-token', path: '/run/tclouds/admin.token' },
+      { kind: 'control-tls', path: '/run/tclouds/control-tls.pem' },
       { kind: 'writer-key', path: '/run/tclouds/writer.key' },
       { kind: 'bucket-credentials', path: '/run/tclouds/bucket-credentials.json' },
+      { kind: 'software', path: '/run/tclouds/software.json' },
     ]);
     const ledger = handPlan({
       clouds: { a: { provider: 'aws', region: 'eu-west-1' } },
       components: { ledger: { nodes: [{ cloud: 'a', domain: 0 }] } },
     });
-    expect(secretFilesOf(ledger, ledger.components.ledger!.nodes[0]!)).toHaveLength(3);
+    expect(secretFilesOf(ledger, ledger.components.ledger!.nodes[0]!)).toHaveLength(5);
   });
 
   it('own provider by identity, GCP by federation, others by file; the Azure account of each container', () => {

@@ -4,7 +4,8 @@
  * local supervisor starts a node that exits again, as systemd does on a VM. Under a client write load the driver
  * restarts the four replicas of an SMR component (f=1) one at a time, each only after the previous one is back
  * and caught up: no request fails, never more than one replica down. A wrong token restarts nothing (TC323), nor
- * does a wave whose group already has a node down (TC318).
+ * does a node that does not present its pinned certificate (TC325), nor a wave whose group already has a node
+ * down (TC318).
  * Needs the built CLI (`npm run build`).
  */
 import { existsSync, promises as fs } from 'node:fs';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
 import { clientFromOutputs } from '../../components/smr/client.js';
 import { decodeKvResult, encodeKvOp } from '../../components/smr/services/kv.js';
+import { generateControlTls } from '../../runtime/control-tls.js';
 import { sleep } from '../../stacks/local/control.js';
 import { probeHealth } from '../../stacks/local/health.js';
 import { readState } from '../../stacks/local/state.js';
@@ -78,6 +80,20 @@ describe.skipIf(!hasReplica)('cloud rollout driver on real nodes', () => {
     );
     expect(err.code).toBe('TC323');
     expect(err.message).toContain('HTTP 401');
+    expect(await pidOf(nodes[id]!)).toBe(before);
+  });
+
+  it('a node that does not present its pinned certificate: TC325, nothing restarted, no token sent', async () => {
+    const id = 'ledger-replica-0';
+    const before = await pidOf(nodes[id]!);
+    // The local node speaks plain HTTP; pinned to a certificate, the driver refuses to talk to it at all.
+    const other = generateControlTls(id);
+    const pinned = { ...nodes, [id]: { ...nodes[id]!, tls: { cert: other.certPem, sha256: other.sha256 } } };
+    const err = await rejectedTcError(
+      rollCloudNodes(plan, pinned, [id], { signal: new AbortController().signal, onEvent: () => {} }),
+    );
+    expect(err.code).toBe('TC325');
+    expect(err.message).toContain(id);
     expect(await pidOf(nodes[id]!)).toBe(before);
   });
 

@@ -54,6 +54,8 @@ describe('spec digests: which nodes a cloud deploy restarts', () => {
     // b was not restarted: a later deploy (with clients.cidrs) must still see it as changed.
     expect(d.recordWithoutRollout).toEqual({ a: '1', b: '2', c: '4' });
     expect(changedNodes(d.recordWithoutRollout, { a: '1', b: '3', c: '4' })).toEqual(['b']);
-    expect(unreachableNote(d.changed)).toMatch(/1 node \(b\) got a new spec and was not restarted.*clients\.cidrs/);
+    expect(unreachableNote(d.changed)).toMatch(
+      /1 node \(b\) got a new spec or software and was not restarted.*clients\.cidrs/,
+    );
   });
 });

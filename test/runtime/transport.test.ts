@@ -42,7 +42,7 @@ async function dial(
   to: N,
   port: number,
   publicKey = to.key.publicKey,
-  opts: { maxFrameBytes?: number; onDisconnect?: (id: string) => void } = {},
+  opts: { maxFrameBytes?: number; onDisconnect?: (id: string) => void; flush?: 'turn' | 'event' } = {},
 ): Promise<Transport> {
   const t = new Transport({
     name: 'peer',
@@ -127,6 +127,40 @@ describe('transport', () => {
     expect(b.got.every((g) => g.from === 'a')).toBe(true);
     expect(a.got[0]).toEqual({ from: 'b', msg: 'back' });
     expect(a.metrics.value('tclouds_transport_frames_sent_total', { transport: 'peer' })).toBeLessThan(20);
+  });
+
+  it("with flush 'event', writes an event's sends as one frame before the turn's immediates run", async () => {
+    const a = node('a');
+    const b = node('b');
+    const tb = await listen(b, [a]);
+    const ta = await dial(a, b, tb.address!.port, b.key.publicKey, { flush: 'event' });
+    await until(() => ta.isConnected('b') && tb.isConnected('a'));
+    const frames = () => a.metrics.value('tclouds_transport_frames_sent_total', { transport: 'peer' });
+    const before = frames();
+    let atImmediate = -1;
+    setImmediate(() => {
+      atImmediate = frames();
+    });
+    for (let i = 0; i < 50; i++) ta.send('b', Buffer.from(`e${i}`));
+    await until(() => b.got.length === 50);
+    expect(atImmediate).toBe(before + 1);
+    expect(frames()).toBe(before + 1);
+    expect(b.got.map((g) => g.msg)).toEqual(Array.from({ length: 50 }, (_, i) => `e${i}`));
+  });
+
+  it('flushNow writes what is queued at once, as one frame', async () => {
+    const a = node('a');
+    const b = node('b');
+    const tb = await listen(b, [a]);
+    const ta = await dial(a, b, tb.address!.port);
+    await until(() => ta.isConnected('b') && tb.isConnected('a'));
+    const frames = () => a.metrics.value('tclouds_transport_frames_sent_total', { transport: 'peer' });
+    const before = frames();
+    for (let i = 0; i < 10; i++) ta.send('b', Buffer.from(`n${i}`));
+    ta.flushNow();
+    expect(frames()).toBe(before + 1);
+    await until(() => b.got.length === 10);
+    expect(frames()).toBe(before + 1);
   });
 
   it('refuses unknown identities and keys that do not match the claimed id', async () => {

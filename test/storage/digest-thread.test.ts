@@ -1,7 +1,8 @@
 /**
  * The digest thread (components/storage/crypto/digest-thread.ts): the same SHA-256 as node:crypto for every range,
  * whether the buffer is moved to the thread and back (large, whole buffers) or hashed here (small ones, views into
- * a larger buffer, which must never be detached since their neighbours belong to someone else).
+ * a larger buffer, which must never be detached since their neighbours belong to someone else), and shared memory
+ * hashed in place, spread over the threads, staying usable.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
@@ -9,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 import {
   DIGEST_THREADS,
   digestRanges,
+  digestShared,
   OFF_THREAD_MIN_BYTES,
+  sharedBytes,
   startDigestThread,
 } from '../../components/storage/crypto/digest-thread.js';
 
@@ -64,5 +67,20 @@ describe('digest thread', () => {
     const h = await digestRanges(here, [[5, 100]], 0);
     expect(here.byteLength).toBe(2 * OFF_THREAD_MIN_BYTES);
     expect(hex(h.digests[0]!)).toBe(sha(here.subarray(5, 105)));
+  });
+
+  it('hashes shared memory in place over both threads, leaving it usable', async () => {
+    expect(await startDigestThread()).toBe(true);
+    const bytes = sharedBytes(4 * OFF_THREAD_MIN_BYTES + 7);
+    bytes.set(randomBytes(bytes.length));
+    const ranges = [0, 1, 2, 3].map(
+      (i) => [i * OFF_THREAD_MIN_BYTES, OFF_THREAD_MIN_BYTES + (i === 3 ? 7 : 0)] as const,
+    );
+    const digests = await digestShared(bytes, ranges, DIGEST_THREADS);
+    expect(bytes.byteLength).toBe(4 * OFF_THREAD_MIN_BYTES + 7);
+    expect(digests.map(hex)).toEqual(ranges.map(([o, l]) => sha(bytes.subarray(o, o + l))));
+    const r = await digestRanges(bytes, [[3, 1000]], DIGEST_THREADS);
+    expect(r.bytes).toBe(bytes);
+    expect(hex(r.digests[0]!)).toBe(sha(bytes.subarray(3, 1003)));
   });
 });

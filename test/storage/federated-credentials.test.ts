@@ -134,7 +134,7 @@ describe('federated sources', () => {
     const e = await tcError(d.list('du'));
     expect(e.code).toBe('TC224');
     expect(e.message).toContain('cloud gf, bucket bucket-gf, credentials federated');
-    expect(e.hint).toContain('deploy the GCP target');
+    expect(e.hint).toContain('--target clouds');
     entry.credentials.credentials.audiences = { aws: AUDIENCE };
     await writeFile(file, JSON.stringify({ version: 1, clouds: { gf: entry } }));
     await roundTrip(d, 'from-file');

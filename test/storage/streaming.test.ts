@@ -185,6 +185,60 @@ describe('faulty clouds, segment by segment', () => {
     });
   });
 
+  it('a corrupt block among the k read first is caught by its digest, read elsewhere, and never reaches the output', async () => {
+    // The fast path: the k data blocks are hashed and opened together on a digest thread (shared memory), the
+    // plaintext used only once every digest matched. Clouds 2 and 3 answer slowly to this reader, so the first k
+    // clouds are 0 and 1 (their manifests arrive first): exactly the blocks corrupted here.
+    const dir = path.join(root.dir, 'fast-path');
+    expect(await startDigestThread()).toBe(true);
+    const big = 1 << 20;
+    const drivers = localDrivers(dir);
+    const w = client(drivers, 'depsky-ca', keys, { segmentBytes: big });
+    const data = Buffer.from(pattern(4 * big - 21, 31));
+    await w.put('doc', data);
+    await w.close();
+    const reader = client(
+      [
+        drivers[0]!,
+        drivers[1]!,
+        new FaultyDriver(drivers[2]!, 'slow', 400),
+        new FaultyDriver(drivers[3]!, 'slow', 400),
+      ],
+      'depsky-ca',
+      keys,
+      { segmentBytes: big },
+    );
+    const file = (cloud: number, j: number) => path.join(dir, `cloud${cloud}`, containerOf('doc'), `value1.a1.s${j}`);
+    // Cloud 0: a byte of ciphertext in segment 1; cloud 1: a byte of segment 2's GCM tag (end of the last data block).
+    const sealedEnd = Math.ceil((big + 16) / 2);
+    const flips: [number, number, number][] = [
+      [0, 1, 100],
+      [1, 2, sealedEnd - 3],
+    ];
+    for (const [cloud, j, at] of flips) {
+      const original = await fs.readFile(file(cloud, j));
+      const bad = Buffer.from(original);
+      bad[at]! ^= 0x01;
+      await fs.writeFile(file(cloud, j), bad);
+      const expected = [{ cloud: `cloud${cloud}`, reason: `segment ${j}: digest mismatch (corrupt block)` }];
+      const got = await reader.get('doc');
+      expect(Buffer.from(got.bytes).equals(data)).toBe(true);
+      expect(got.info.rejected).toEqual(expected);
+      expect(got.info.from).toContain('cloud2');
+      if (cloud === 0) {
+        // The same through a file (opened into its write buffers) and a stream (a fresh copy of each segment).
+        const out = path.join(dir, 'doc.out');
+        expect((await reader.getToFile('doc', out)).rejected).toEqual(expected);
+        expect((await fs.readFile(out)).equals(data)).toBe(true);
+        const { sink, bytes } = collect();
+        expect((await reader.getToStream('doc', sink)).rejected).toEqual(expected);
+        expect(bytes().equals(data)).toBe(true);
+      }
+      await fs.writeFile(file(cloud, j), original);
+    }
+    await reader.close();
+  }, 120_000);
+
   it('f+1 clouds corrupting a segment are reported; n-k+1 (no k valid blocks left) fail loudly, naming it', async () => {
     const dir = path.join(root.dir, 'two-bad');
     const c = client(localDrivers(dir), 'depsky-ca', keys, { segmentBytes: SEG });

@@ -34,6 +34,7 @@ export const TEST_STACKS = {
   s3Gateway: 'tctest-s3-gateway',
   storageScrub: 'tctest-storage-scrub',
   cloudRollout: 'tctest-cloud-rollout',
+  chaosNodeTokens: 'tctest-chaos-node-tokens',
 } as const;
 
 /**

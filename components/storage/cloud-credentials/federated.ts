@@ -53,7 +53,7 @@ function stsError(code: string, who: CredentialSubject, message: string, hint: s
 }
 
 const REFUSED_HINT =
-  "the stack's workload identity pool must have a provider for this VM's cloud and the bucket a binding for its identity: deploy the GCP target after this one (it creates both), then this target again";
+  "the stack's workload identity pool must have a provider for this VM's cloud and the bucket a binding for its identity: deploy every provider in one deployment, `tclouds deploy --target clouds` (its GCP part creates both from this VM's identity)";
 
 /** The Azure managed identity's token for the federation audience. */
 async function azureSubjectToken(imds: string, who: CredentialSubject, clientId: string | undefined): Promise<string> {
@@ -158,6 +158,6 @@ export function noAudience(who: CredentialSubject, identity: FederatedIdentity, 
     StorageCode.federationAudience,
     who,
     `no workload identity pool provider audience for ${identity}${file ? ` (neither in the source nor in ${file})` : ''}`,
-    `deploy the GCP target (it creates the pool provider for ${identity} gateways and records its audience), then this target again`,
+    `deploy every provider in one deployment, \`tclouds deploy --target clouds\` (its GCP part creates the pool provider for ${identity} gateways and hands its audience to them)`,
   );
 }

@@ -28,11 +28,14 @@ parentPort.on('message', ({ id, buffer, ranges }) => {
   ranges.forEach(([offset, length], i) => {
     digests.set(createHash('sha256').update(new Uint8Array(buffer, offset, length)).digest(), i * ${DIGEST_BYTES});
   });
-  parentPort.postMessage({ id, buffer, digests }, [buffer]);
+  // Shared memory stays where it is (the caller keeps using it); a moved buffer goes back.
+  if (buffer instanceof ArrayBuffer) parentPort.postMessage({ id, buffer, digests }, [buffer, digests.buffer]);
+  else parentPort.postMessage({ id, digests }, [digests.buffer]);
 });
 `;
 
-type Job = { resolve: (r: { buffer: ArrayBuffer; digests: Uint8Array }) => void; reject: (e: unknown) => void };
+type Reply = { buffer?: ArrayBuffer; digests: Uint8Array };
+type Job = { resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
 /**
  * Digest threads: two where the machine has two cores or more. A write's hashing (n/(f+1) times the object) is
@@ -57,7 +60,7 @@ class DigestThread {
       });
       this.w.once('exit', () => resolve(false));
     });
-    this.w.on('message', (m: { id: number; buffer: ArrayBuffer; digests: Uint8Array }) => {
+    this.w.on('message', (m: Reply & { id: number }) => {
       const job = this.jobs.get(m.id);
       this.jobs.delete(m.id);
       if (this.jobs.size === 0) this.w.unref();
@@ -82,16 +85,15 @@ class DigestThread {
     return ok;
   }
 
+  /** Hash `ranges` of `buffer`: moved there and back when an ArrayBuffer, shared (not copied) when shared. */
   run(
     id: number,
-    buffer: ArrayBuffer,
+    buffer: ArrayBuffer | SharedArrayBuffer,
     ranges: readonly (readonly [number, number])[],
-  ): Promise<{ buffer: ArrayBuffer; digests: Uint8Array }> {
-    const done = new Promise<{ buffer: ArrayBuffer; digests: Uint8Array }>((resolve, reject) =>
-      this.jobs.set(id, { resolve, reject }),
-    );
+  ): Promise<Reply> {
+    const done = new Promise<Reply>((resolve, reject) => this.jobs.set(id, { resolve, reject }));
     this.w.ref();
-    this.w.postMessage({ id, buffer, ranges }, [buffer]);
+    this.w.postMessage({ id, buffer, ranges }, buffer instanceof ArrayBuffer ? [buffer] : []);
     return done;
   }
 }
@@ -145,25 +147,62 @@ function movable(bytes: Uint8Array): boolean {
   return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
 
+/** The digests of one worker reply, one 32-byte view each. */
+function split(digests: Uint8Array, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES));
+}
+
 /**
  * SHA-256 of `ranges` ([offset, length] within `bytes`); off this thread on one of the first `threads` digest
  * threads (0: here; a caller with many large buffers to hash asks for one or more) once they run. Returns the
  * digests and the bytes to use from now on: when hashed off-thread, `bytes` was detached (moved to the worker and
  * back) and `bytes` in the result is the same memory under a new view. The caller must not touch the old view
- * while this runs.
+ * while this runs. Bytes in shared memory (see digestShared) are not moved: the result holds the same view.
  */
 export async function digestRanges(
   bytes: Uint8Array,
   ranges: readonly (readonly [number, number])[],
   threads: number,
 ): Promise<{ bytes: Uint8Array; digests: Uint8Array[] }> {
+  if (isShared(bytes)) return { bytes, digests: await digestShared(bytes, ranges, threads) };
   const w = threads > 0 && bytes.byteLength >= OFF_THREAD_MIN_BYTES && movable(bytes) ? thread(threads) : undefined;
   if (!w) return { bytes, digests: hashHere(bytes, ranges) };
   const r = await w.run(nextId++, bytes.buffer as ArrayBuffer, ranges);
-  const digests = Array.from({ length: ranges.length }, (_, i) =>
-    r.digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
-  );
-  return { bytes: new Uint8Array(r.buffer), digests };
+  return { bytes: new Uint8Array(r.buffer!), digests: split(r.digests, ranges.length) };
+}
+
+/** Whether `bytes` lives in a SharedArrayBuffer (sharedBytes): the digest threads read it in place. */
+export function isShared(bytes: Uint8Array): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer;
+}
+
+/** Zeroed memory the digest threads can read in place while this thread keeps using it (and the kernel writes it). */
+export function sharedBytes(size: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(size));
+}
+
+/**
+ * SHA-256 of `ranges` of shared memory, spread over up to `threads` digest threads (the ranges split in as many
+ * runs, each to the least busy thread) or here (0, small, threads not online). Nothing moves: this thread may
+ * read the bytes meanwhile (encrypt, upload, decrypt them); it must not change them until this resolves.
+ */
+export async function digestShared(
+  bytes: Uint8Array,
+  ranges: readonly (readonly [number, number])[],
+  threads: number,
+): Promise<Uint8Array[]> {
+  const abs = ranges.map(([o, l]) => [bytes.byteOffset + o, l] as const);
+  const first = threads > 0 && bytes.byteLength >= OFF_THREAD_MIN_BYTES ? thread(threads) : undefined;
+  if (!first) return hashHere(bytes, ranges);
+  const parts = Math.min(threads, abs.length);
+  const per = Math.ceil(abs.length / parts);
+  const runs: Promise<Uint8Array[]>[] = [];
+  for (let i = 0; i < abs.length; i += per) {
+    const w = i === 0 ? first : (thread(threads) ?? first);
+    const chunk = abs.slice(i, i + per);
+    runs.push(w.run(nextId++, bytes.buffer as SharedArrayBuffer, chunk).then((r) => split(r.digests, chunk.length)));
+  }
+  return (await Promise.all(runs)).flat();
 }
 
 /** SHA-256 of all of `bytes` (see digestRanges). */

@@ -36,6 +36,8 @@ export interface ReadResult {
   rejected: { cloud: number; reason: string }[];
   /** Data gets issued (the cost the read optimisation saves). */
   dataGets: number;
+  /** Clouds whose metadata showed the chosen version, in the order they answered (a streamed read's candidates). */
+  showed?: number[];
 }
 
 export class ReadCore extends Core<ReadResult> {
@@ -44,6 +46,7 @@ export class ReadCore extends Core<ReadResult> {
   private phase: 'meta' | 'data' | 'wait' = 'meta';
   private chosen: Metadata | undefined;
   private order: number[] = [];
+  private showed = new Set<number>();
   private next = 0;
   private readonly good = new Map<number, Fetched>();
   private readonly rejected: { cloud: number; reason: string }[] = [];
@@ -94,7 +97,8 @@ export class ReadCore extends Core<ReadResult> {
     if (reason === undefined && r.status === 'fetched') {
       this.good.set(reply.cloud, r.value);
       if (this.good.size >= this.need) {
-        this.done({ meta: m, values: this.good, rejected: this.rejected, dataGets: this.dataGets });
+        const showed = this.order.filter((c) => this.showed.has(c));
+        this.done({ meta: m, values: this.good, rejected: this.rejected, dataGets: this.dataGets, showed });
         return;
       }
     } else {
@@ -143,6 +147,7 @@ export class ReadCore extends Core<ReadResult> {
     const showed = new Set(
       this.meta.valid.filter((v) => compareVersions(v.meta.version, best.version) === 0).map((v) => v.cloud),
     );
+    this.showed = showed;
     const arrived = this.meta.arrival;
     const base = [
       ...(this.opts.preference ?? []),

@@ -19,7 +19,7 @@ import type { Version } from './types.js';
 export const SEGMENT_BYTES = 4 << 20;
 /** Segments held in memory by a writer (encoded, being stored): the writer's memory bound is about this many. */
 export const WRITE_SEGMENTS_IN_MEMORY = 6;
-/** Segments a writer seals and encodes at once (one per core of a small machine), besides those held. */
+/** Plaintext buffers a file source keeps besides the one it reads ahead (the writer seals and codes one at a time). */
 export const ENCODE_AHEAD = 2;
 /** Puts in flight per cloud: one being sent while the next waits, so a cloud never idles between segments. */
 export const PUTS_PER_CLOUD = 2;
