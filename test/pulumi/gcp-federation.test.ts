@@ -1,8 +1,9 @@
 /**
  * Workload identity federation under Pulumi's mock runtime: the GCP program of a topology whose storage gateways sit
  * on AWS and Azure creates one pool, a provider per foreign provider admitting exactly those gateways, a binding per
- * gateway and GCP bucket, and records the audiences (no key) for the gateways; the AWS and Azure programs record
- * their gateways' identities for it.
+ * gateway and GCP bucket, and records the audiences (no key) for the gateways. In one program over all three
+ * providers (`--target clouds`) the AWS and Azure parts hand their gateways' identities to the GCP part and the
+ * audiences reach the gateways in the same pass; programs without GCP record the identities for a later one.
  */
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../components/plan-types.js';
@@ -12,9 +13,12 @@ import {
   federatedSubject,
   poolId,
 } from '../../stacks/pulumi/gcp-federation.js';
+import { runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
 import { type ForeignGatewayIdentity, isGateway } from '../../stacks/pulumi/node-boot.js';
+import { createDeploymentProgram, loadProviders, planProviders } from '../../stacks/pulumi/program.js';
 import { renderTopology } from '../../topology/templates.js';
-import { ofType, runPlan } from './graph.js';
+import { secretValue } from './boot.js';
+import { ofType, runPlan, testInputs } from './graph.js';
 import { compileText } from './plans.js';
 
 async function mixedPlan(): Promise<Plan> {
@@ -96,6 +100,37 @@ describe('GCP workload identity federation (mock runtime)', () => {
     const notes = run.outputs.notes as string[];
     for (const n of [...gatewaysOn(plan, 'aws'), ...gatewaysOn(plan, 'azure')])
       expect(notes.some((t) => t.startsWith(`gateway ${n.id} on `))).toBe(true);
+  });
+
+  it('one program over every provider: identities handed to the GCP part, audiences to the gateways, no record', async () => {
+    const plan = await mixedPlan();
+    const program = createDeploymentProgram(plan, await loadProviders(planProviders(plan)), testInputs(plan));
+    const run = await runUnderMocks(program, `${plan.stack}-clouds`);
+    expect(run.outputs.gatewayIdentities).toBeUndefined();
+    const members = ofType(run, 'gcp:storage/bucketIAMMember:BucketIAMMember');
+    const providers = ofType(run, 'gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider');
+    const gateways = [...gatewaysOn(plan, 'aws'), ...gatewaysOn(plan, 'azure')];
+    expect(gateways.length).toBeGreaterThan(0);
+    for (const n of gateways) {
+      const provider = plan.clouds[n.cloud]!.provider as 'aws' | 'azure';
+      const bound = members.filter((m) => m.name.endsWith(`-${n.id}-federated`));
+      expect(bound.length, n.id).toBeGreaterThan(0);
+      const member = String(bound[0]!.inputs.member);
+      const subject = member.slice(member.indexOf('/subject/') + '/subject/'.length);
+      if (provider === 'aws') expect(subject).toMatch(/^arn:aws:sts::\d*:assumed-role\/./);
+      else expect(subject).toMatch(/-principal$/);
+      const p = providers.find((x) => x.inputs.workloadIdentityPoolProviderId === `tc-${provider}`);
+      expect(String(p?.inputs.attributeCondition)).toContain(`'${subject}'`);
+      // The gateway's bucket credentials name the pool provider's audience: no second deploy.
+      const creds = JSON.parse(secretValue(provider, run, n.id, 'bucket-credentials')) as {
+        clouds: Record<string, { source: string; audiences?: Record<string, string> }>;
+      };
+      const gcp = Object.entries(creds.clouds).filter(([c]) => plan.clouds[c]?.provider === 'gcp');
+      expect(gcp.length, n.id).toBeGreaterThan(0);
+      for (const [, e] of gcp) expect(JSON.stringify(e)).toContain(`/providers/tc-${provider}`);
+    }
+    const notes = run.outputs.notes as string[];
+    expect(notes.filter((t) => /federation|gets no access to the GCP/.test(t))).toEqual([]);
   });
 
   it('AWS and Azure programs record their gateways identities for the GCP deploy', async () => {

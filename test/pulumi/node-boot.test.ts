@@ -144,7 +144,7 @@ describe('gateway credentials', () => {
       `node software: this build, sha256 ${sha256}, readable only by the 1 node identities of this target`,
     );
     expect(notes.slice(1)).toEqual([
-      'gateways of vault on aws reach g by workload identity federation once `deploy --target gcp` has run after this deploy; deploy this target again then (only their secrets change)',
+      'gateways of vault on aws reach g by workload identity federation only when the GCP clouds are deployed after them; `deploy --target clouds` realizes both in one pass',
     ]);
     // The GCP record of the bucket holds the audiences only (no key): the gateway's secret carries it.
     const gcpRecord = { credentials: { audiences: { aws: '//iam.googleapis.com/projects/1/x' } } };
