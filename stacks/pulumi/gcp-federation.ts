@@ -1,5 +1,5 @@
 /**
- * GCP workload identity federation for the gateways of other targets (@pulumi/gcp iam submodule): AWS and Azure
+ * GCP workload identity federation for the gateways on other providers (@pulumi/gcp iam submodule): AWS and Azure
  * gateways that write GCP buckets reach them with their own VM identity, exchanged at Google's STS; no
  * service-account key exists (organisation policies refuse them).
  *

@@ -10,7 +10,7 @@
  * sole-tenant node groups (one node per domain, each VM pinned by node affinity). Per role and port: a firewall
  * rule from exactly the linked sources to the role's network tag. Per bucket: uniform bucket-level access, public
  * access prevention enforced (GCS encrypts all data at rest); the component's gateways' service accounts are bound to
- * it (no service-account key exists: organisations refuse them); gateways of other targets reach it by workload
+ * it (no service-account key exists: organisations refuse them); gateways on other providers reach it by workload
  * identity federation (gcp-federation.ts).
  */
 import * as compute from '@pulumi/gcp/compute/index.js';
@@ -108,7 +108,8 @@ export function realize(env: ProgramEnv, nets: Map<string, GcpNetwork> = address
     }
   }
   bucketAccess(env, identities, bucketResources);
-  // Gateways of other targets: their VM identities through the stack's workload identity pool (no key).
+  // Gateways on AWS and Azure (realized before GCP in this program, or recorded by another deployment): their VM
+  // identities through the stack's workload identity pool (no key).
   const audiences = federation(env, new Map([...bucketResources].map(([k, b]) => [k, b.name] as const)));
   if (Object.keys(audiences).length > 0) {
     const record = pulumi.secret(pulumi.all(audiences).apply((a) => ({ audiences: a })));
@@ -296,7 +297,7 @@ function bucket(
       region: cloud.region,
       endpoint: 'https://storage.googleapis.com',
       // No bucket key: GCP issues none (organisation policies refuse service-account keys); the gateways' VM
-      // service accounts are bound to the bucket (bucketAccess), other targets' gateways by federation (realize).
+      // service accounts are bound to the bucket (bucketAccess), other providers' gateways by federation (realize).
     },
   };
 }

@@ -82,8 +82,8 @@ export function bootValuesOf(
 }
 
 /**
- * A gateway's VM identity as its own target's deploy recorded it, for the GCP deploy's federation (gcp-federation.ts):
- * AWS, the account and the name of the node's role; Azure, the tenant and the principal (object) id of its
+ * A gateway's VM identity, for the GCP part's federation (gcp-federation.ts): handed over inside the program, or
+ * recorded by a deployment without GCP. AWS, the account and the name of the node's role; Azure, the tenant and the principal (object) id of its
  * managed identity.
  */
 export type ForeignGatewayIdentity =
