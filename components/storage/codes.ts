@@ -62,6 +62,12 @@ export const StorageCode = {
   segmentLost: 'TC220',
   /** Streamed DepSky-CA: the input file or stream failed while it was being stored (nothing new became current). */
   sourceFailed: 'TC221',
+  /** Storage gateway: Google's token service (STS) did not answer a federated token exchange. */
+  federationUnreachable: 'TC222',
+  /** Storage gateway: Google's STS refused the federated subject token or gave no access token. */
+  federationRefused: 'TC223',
+  /** Storage gateway: a `federated` source names no audience (no pool provider for this gateway's provider). */
+  federationAudience: 'TC224',
   /** --via-gateway: the component has no deployed gateway (not mediator or appliance mode, or not deployed). */
   noGateway: 'TC250',
   /** The S3 access key list of the component is not valid (written by hand or by another tool). */

@@ -56,6 +56,17 @@ function checkCredentials(cfg: z.output<typeof GatewayConfigFields>, ctx: z.core
       continue;
     }
     const provider = cfg.providers?.[cloud];
+    if (src.source === 'federated') {
+      // Federation reaches GCP buckets only (Google's STS exchanges another provider's identity).
+      if (provider !== 'gcp') {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `federated reaches GCP buckets, but cloud ${cloud} is ${provider}`,
+        });
+      }
+      continue;
+    }
     if (src.source !== 'file' && provider !== IDENTITY_PROVIDER[src.source]) {
       ctx.addIssue({
         code: 'custom',

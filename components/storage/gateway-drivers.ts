@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ExitCode, TcError } from '../../kernel/errors.js';
+import { googleFederated, noAudience } from './cloud-credentials/federated.js';
 import { fileCredentials } from './cloud-credentials/file.js';
 import { awsInstanceRole, azureManagedIdentity, gcpServiceAccount } from './cloud-credentials/identities.js';
 import { type CredentialSubject, metadataEndpoint } from './cloud-credentials/metadata.js';
@@ -108,6 +109,24 @@ function gcsDriver(x: CloudCtx): CloudDriver {
   if (x.source?.source === 'gcp-service-account') {
     const account = gcpServiceAccount(metadataEndpoint('gcp', x.cfg.metadataEndpoints), x.who!);
     return new GcsDriver({ ...base, token: () => account.get() });
+  }
+  if (x.source?.source === 'federated') {
+    const src = x.source;
+    const who = x.who!;
+    const audience = async (): Promise<string> => {
+      if (src.audience) return src.audience;
+      if (!src.file) throw noAudience(who, src.identity, undefined);
+      const found = (await fileCredentials(src.file, 'gcp-federation', who)).credentials.audiences[src.identity];
+      if (!found) throw noAudience(who, src.identity, src.file);
+      return found;
+    };
+    const token = googleFederated(who, {
+      identity: src.identity,
+      audience,
+      endpoints: x.cfg.metadataEndpoints,
+      ...(src.clientId ? { clientId: src.clientId } : {}),
+    });
+    return new GcsDriver({ ...base, token: () => token.get() });
   }
   if (x.source?.source === 'file') {
     const file = x.source.file;

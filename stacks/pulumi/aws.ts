@@ -16,6 +16,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { artifactPolicy, artifactStore, nodeBoot, nodeIdentity } from './aws-boot.js';
 import { type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
 import { globalBucketName } from './names.js';
+import { needsFederation } from './node-boot.js';
 import {
   type BucketResult,
   bucketParent,
@@ -63,7 +64,7 @@ interface AwsAddresses {
 }
 
 export function realize(env: ProgramEnv, addressed: AwsAddresses = addresses(env)): Realized {
-  const out: Realized = { nodes: {}, buckets: {}, images: {} };
+  const out: Realized = { nodes: {}, buckets: {}, images: {}, gatewayIdentities: {} };
   // 1. Networks and static public addresses first (`addresses`): firewalls of one cloud name addresses of the others.
   const { nets, eips } = addressed;
   // The node software, readable by the node roles only (the policy naming them comes after the last VM).
@@ -86,6 +87,12 @@ export function realize(env: ProgramEnv, addressed: AwsAddresses = addresses(env
         // Each node its own role: its secrets, the artifact and (gateways) the buckets, through the instance role.
         const identity = nodeIdentity(env, m, parent);
         roles.push(identity.role);
+        if (needsFederation(env.plan, m.node)) {
+          // arn:aws:iam::<account>:role/<path>/<name>: the GCP part admits exactly this role (gcp-federation.ts).
+          out.gatewayIdentities![m.node.id] = pulumi
+            .all([identity.role.arn, identity.role.name])
+            .apply(([arn, roleName]) => ({ provider: 'aws' as const, accountId: arn.split(':')[4] ?? '', roleName }));
+        }
         const userData = nodeBoot(env, cloud, m, identity, artifact, parent);
         const vm = instance(env, cloud, m, {
           ami,

@@ -28,6 +28,7 @@ import {
 } from './azure-boot.js';
 import { componentBuckets, type ModelCloud, type ModelGroup, type ModelNode, rolesIn, rulesOf } from './model.js';
 import { containerName, storageAccountName } from './names.js';
+import { needsFederation } from './node-boot.js';
 import {
   type BucketResult,
   bucketParent,
@@ -91,7 +92,7 @@ interface AzureAddresses {
 }
 
 export function realize(env: ProgramEnv, addressed: AzureAddresses = addresses(env)): Realized {
-  const out: Realized = { nodes: {}, buckets: {} };
+  const out: Realized = { nodes: {}, buckets: {}, gatewayIdentities: {} };
   // VMs of bucket-owning components (storage gateways) and the containers they must reach, for role assignments.
   const bucketVms: BucketVm[] = [];
   const containers: NamedContainer[] = [];
@@ -116,6 +117,12 @@ export function realize(env: ProgramEnv, addressed: AzureAddresses = addresses(e
         // The VM's only identity: reads its own secrets, the artifact, and (gateways) the component's containers.
         const identity = nodeIdentity(env, cloud, m, rg, parent);
         identities.set(m.node.id, identity);
+        if (needsFederation(env.plan, m.node)) {
+          // The GCP part admits exactly this managed identity (its tenant's issuer, its principal id).
+          out.gatewayIdentities![m.node.id] = pulumi
+            .all([identity.tenantId, identity.principalId])
+            .apply(([tenantId, principalId]) => ({ provider: 'azure' as const, tenantId, principalId }));
+        }
         const userData = nodeBoot(env, cloud, m, { rg, vault, identity, artifact, parent });
         virtualMachine(env, cloud, m, { rg, nic, domains, identity, userData, parent });
         out.nodes[m.node.id] = { privateIp: m.privateIp, publicIp: env.publicIps.get(m.node.id)! };

@@ -10,13 +10,15 @@
  * sole-tenant node groups (one node per domain, each VM pinned by node affinity). Per role and port: a firewall
  * rule from exactly the linked sources to the role's network tag. Per bucket: uniform bucket-level access, public
  * access prevention enforced (GCS encrypts all data at rest); the component's gateways' service accounts are bound to
- * it (no service-account key exists: organisations refuse them).
+ * it (no service-account key exists: organisations refuse them); gateways on other providers reach it by workload
+ * identity federation (gcp-federation.ts).
  */
 import * as compute from '@pulumi/gcp/compute/index.js';
 import type * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import * as pulumi from '@pulumi/pulumi';
 import { artifactReaders, artifactStore, nodeBoot, nodeIdentity } from './gcp-boot.js';
+import { federation } from './gcp-federation.js';
 import {
   componentBuckets,
   type ModelCloud,
@@ -106,6 +108,13 @@ export function realize(env: ProgramEnv, nets: Map<string, GcpNetwork> = address
     }
   }
   bucketAccess(env, identities, bucketResources);
+  // Gateways on AWS and Azure (realized before GCP in this program, or recorded by another deployment): their VM
+  // identities through the stack's workload identity pool (no key).
+  const audiences = federation(env, new Map([...bucketResources].map(([k, b]) => [k, b.name] as const)));
+  if (Object.keys(audiences).length > 0) {
+    const record = pulumi.secret(pulumi.all(audiences).apply((a) => ({ audiences: a })));
+    for (const r of Object.values(out.buckets)) r.credentials = record;
+  }
   if (artifact) artifactReaders(env, artifact, identities);
   return out;
 }
@@ -287,8 +296,8 @@ function bucket(
       name: b.name,
       region: cloud.region,
       endpoint: 'https://storage.googleapis.com',
-      // No bucket credentials: GCP issues no keys (organisation policies refuse service-account keys); the
-      // gateways' VM service accounts are bound to the bucket (bucketAccess).
+      // No bucket key: GCP issues none (organisation policies refuse service-account keys); the gateways' VM
+      // service accounts are bound to the bucket (bucketAccess), other providers' gateways by federation (realize).
     },
   };
 }

@@ -50,6 +50,7 @@ import { automationEngine, mapEngineError, type PulumiEngine, type StackRef } fr
 import { EventMapper, VM_TYPES } from './events.js';
 import { emptyKeyMaterial, ensureKeys, ephemeralKeys, type KeyMaterial } from './keys.js';
 import { planProviders } from './model.js';
+import type { ForeignGatewayIdentity } from './node-boot.js';
 import { pinnedNodeRuntime } from './node-runtime.js';
 import type { ProgramInputs, ProviderModule, SoftwareInput } from './program-env.js';
 import { loadRecording, replayEngine } from './replay-engine.js';
@@ -142,6 +143,7 @@ function programInputs(
     nodeRuntime: pinnedNodeRuntime(),
     externalHosts: externalHosts(stackDir, providers),
     externalBucketCredentials: externalBucketCredentials(plan, stackDir, providers),
+    externalGatewayIdentities: externalGatewayIdentities(stackDir, providers),
     retainData: opts.retainData,
   };
 }
@@ -523,6 +525,26 @@ export function credentialsFile(stackDir: string, cloud: string, bucket: string)
 }
 
 /**
+ * The VM identities of one provider's gateways that write GCP buckets, recorded by a deployment without GCP (no
+ * secret: accounts, role names, principal ids). A deployment with GCP hands them over inside its program.
+ */
+export function gatewayIdentitiesFile(stackDir: string, provider: string): string {
+  return join(stackDir, 'keys', `gateway-identities-${provider}.json`);
+}
+
+/** Gateway identities recorded by deployments of providers outside this one: its GCP part binds them (federation). */
+function externalGatewayIdentities(
+  stackDir: string,
+  providers: readonly CloudProvider[],
+): Record<string, ForeignGatewayIdentity> {
+  const out: Record<string, ForeignGatewayIdentity> = {};
+  for (const other of ['aws', 'azure'] as const) {
+    if (!providers.includes(other)) Object.assign(out, readJson(gatewayIdentitiesFile(stackDir, other)) ?? {});
+  }
+  return out;
+}
+
+/**
  * Whose kept records a deploy adopts: its own, and for `clouds` those of the single-provider stacks it takes over
  * (a topology that was deployed `--target aws`, destroyed keeping its data, and now spans providers). The logical
  * names are the same in every program, so the records apply as they are.
@@ -789,6 +811,13 @@ async function buildOutputs(
       }
     }
     components[name] = { kind: comp.kind, nodes: nodeOutputs, buckets: bucketOutputs, client: comp.client, clientKeys };
+  }
+  // Only a deployment without GCP outputs them: a later deployment with GCP binds them (one with it needs no file).
+  const identities = (out.gatewayIdentities?.value ?? {}) as Record<string, ForeignGatewayIdentity>;
+  for (const provider of ['aws', 'azure'] as const) {
+    const mine = Object.fromEntries(Object.entries(identities).filter(([, v]) => v.provider === provider));
+    if (Object.keys(mine).length === 0) continue;
+    await writeJsonAtomic(gatewayIdentitiesFile(ctx.stackDir, provider), mine, { mode: 0o600, mkdir: true });
   }
   return {
     version: 1,

@@ -173,6 +173,10 @@ function fakeOutputs() {
     };
     if (type === 'aws:ec2/eip:Eip') Object.assign(out, { publicIp: nextIp(), allocationId: `eipalloc-${name}` });
     if (type === 'aws:s3/bucket:Bucket') out.bucket = inputs.bucket ?? name;
+    if (type === 'gcp:iam/workloadIdentityPool:WorkloadIdentityPool')
+      out.name = `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}`;
+    if (type === 'gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider')
+      out.name = `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}`;
     if (type === 'aws:iam/accessKey:AccessKey') Object.assign(out, { secret: 'mock-secret-access-key' });
     if (type.startsWith('azure-native:network:PublicIPAddress')) out.ipAddress = nextIp();
     if (type === 'azure-native:compute:VirtualMachine' && inputs.identity) {
@@ -182,7 +186,7 @@ function fakeOutputs() {
     if (type === 'gcp:serviceaccount/account:Account')
       out.email = `${inputs.accountId ?? name}@mock.iam.gserviceaccount.com`;
     if (type === 'azure-native:managedidentity:UserAssignedIdentity')
-      Object.assign(out, { principalId: `${name}-principal`, clientId: `${name}-client` });
+      Object.assign(out, { principalId: `${name}-principal`, clientId: `${name}-client`, tenantId: 'mock-tenant' });
     if (type === 'gcp:secretmanager/secret:Secret')
       out.name = `projects/mock-project/secrets/${inputs.secretId ?? name}`;
     if (type === 'gcp:serviceaccount/key:Key') out.privateKey = Buffer.from('{"mock":true}').toString('base64');

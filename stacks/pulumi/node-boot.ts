@@ -10,7 +10,8 @@
  *   published package, and the pinned Node runtime), which the VM installs before every start. Being a secret of
  *   the node, a new build changes the node's digest (spec-digests.ts) and is rolled like a new spec.
  * - `gatewayCredentialConfig`: how a gateway reaches each of its buckets (the provider identity of its own VM for
- *   buckets of its target; a credentials file from the secret store for buckets of other targets), written into
+ *   buckets of its target; a credentials file from the secret store for buckets of other targets; federation for GCP
+ *   buckets from AWS and Azure), written into
  *   the gateway's spec config beside the Azure account names the drivers need.
  */
 import type { Plan, PlannedNode } from '../../components/plan-types.js';
@@ -81,6 +82,45 @@ export function bootValuesOf(
 }
 
 /**
+ * A gateway's VM identity, for the GCP part's federation (gcp-federation.ts): handed over inside the program, or
+ * recorded by a deployment without GCP. AWS, the account and the name of the node's role; Azure, the tenant and the principal (object) id of its
+ * managed identity.
+ */
+export type ForeignGatewayIdentity =
+  | { provider: 'aws'; accountId: string; roleName: string }
+  | { provider: 'azure'; tenantId: string; principalId: string };
+
+/**
+ * The gateways outside `target` that write a bucket of `target`, with their identity when it is known (`identities`
+ * by node id: a record of another deployment, or what this program realizes, whose value is still to come; an
+ * identity of the wrong provider counts as unknown).
+ */
+export function foreignGateways<I extends { provider: 'aws' | 'azure' } = ForeignGatewayIdentity>(
+  plan: Plan,
+  target: CloudProvider,
+  identities: Record<string, I>,
+): { nodeId: string; component: string; provider: 'aws' | 'azure'; identity?: I }[] {
+  const out: { nodeId: string; component: string; provider: 'aws' | 'azure'; identity?: I }[] = [];
+  for (const [name, comp] of Object.entries(plan.components)) {
+    if (!comp.buckets.some((b) => plan.clouds[b.cloud]?.provider === target)) continue;
+    for (const n of comp.nodes) {
+      const p = plan.clouds[n.cloud]?.provider;
+      if ((p !== 'aws' && p !== 'azure') || p === target || !isGateway(plan, n)) continue;
+      const identity = identities[n.id];
+      out.push({ nodeId: n.id, component: name, provider: p, ...(identity?.provider === p ? { identity } : {}) });
+    }
+  }
+  return out;
+}
+
+/** A gateway outside GCP that writes a GCP bucket: its provider hands its identity to the GCP part (federation). */
+export function needsFederation(plan: Plan, node: PlannedNode): boolean {
+  const own = plan.clouds[node.cloud]?.provider;
+  if (own === 'gcp' || !isGateway(plan, node)) return false;
+  return plan.components[node.component]!.buckets.some((b) => plan.clouds[b.cloud]?.provider === 'gcp');
+}
+
+/**
  * The software record of a node (its `software` secret). Throws if the software is an artifact and no locator
  * was given (the provider names its artifact object).
  */
@@ -125,8 +165,15 @@ export function gatewayCredentialConfig(
   for (const b of plan.components[component]!.buckets) {
     const p = plan.clouds[b.cloud]?.provider;
     if (p !== 'aws' && p !== 'azure' && p !== 'gcp') continue;
+    const file = SECRET_PATHS['bucket-credentials'];
+    // GCP buckets from AWS and Azure: the VM's identity through the stack's workload identity pool (no key); the
+    // pool provider's audience arrives in the bucket's record.
     credentials[b.cloud] =
-      p === provider ? IDENTITY_SOURCE[p] : { source: 'file', file: SECRET_PATHS['bucket-credentials'] };
+      p === provider
+        ? IDENTITY_SOURCE[p]
+        : p === 'gcp' && provider !== 'gcp'
+          ? { source: 'federated', identity: provider, file }
+          : { source: 'file', file };
     if (p === 'azure') {
       accounts[b.cloud] = storageAccountName(plan.stack, b.cloud, b.name, nameSuffix);
       buckets[b.cloud] = containerName(b.name);
@@ -166,7 +213,7 @@ export function bucketCredentialsOf(
 
 /**
  * Plan notes about what the VMs boot from: the software (with its full checksum) and who may read it, and the
- * gateways that cannot reach a bucket yet because its target has not been deployed.
+ * gateways that cannot reach a bucket yet because its target (or, for GCP buckets, theirs) has not been deployed.
  */
 export function bootNotes(
   plan: Plan,
@@ -174,6 +221,7 @@ export function bootNotes(
   nodeCount: number,
   software: SoftwareInput,
   external: Record<string, unknown>,
+  identities: Record<string, { provider: 'aws' | 'azure' }> = {},
 ): string[] {
   const notes = [
     'artifact' in software
@@ -185,15 +233,23 @@ export function bootNotes(
     const clouds = bucketCredentialsOf(plan, name, provider, external).clouds;
     for (const [cloud, entry] of Object.entries(clouds)) {
       if (entry.source !== 'missing') continue;
-      // GCP issues no bucket keys (organisation policies refuse service-account keys): only its VMs' accounts.
+      // GCP buckets: the GCP part binds the gateways' identities; in one deployment with it, one pass does it all.
       if (entry.provider === 'gcp') {
         notes.push(
-          `gateways of ${name} on ${provider} cannot reach ${cloud}: GCP buckets are reached only by GCP VMs' service accounts (no keys are issued); they write to the other clouds`,
+          `gateways of ${name} on ${provider} reach ${cloud} by workload identity federation only when the GCP clouds are deployed after them; \`deploy --target clouds\` realizes both in one pass`,
         );
         continue;
       }
       notes.push(
         `gateways of ${name} cannot reach ${cloud} until \`deploy --target ${entry.provider}\` has run; deploy this target again then (only their secrets change)`,
+      );
+    }
+  }
+  if (provider === 'gcp') {
+    for (const g of foreignGateways(plan, 'gcp', identities)) {
+      if (g.identity) continue;
+      notes.push(
+        `gateway ${g.nodeId} on ${g.provider} gets no access to the GCP buckets of ${g.component}: ${g.provider} is not in this deployment and no deployment of it recorded the gateway's identity; \`deploy --target clouds\` realizes both in one pass`,
       );
     }
   }

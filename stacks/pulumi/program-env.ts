@@ -13,6 +13,7 @@ import type { NodeRuntimeRef, NodeSecretKind } from './boot-refs.js';
 import type { KeyMaterial } from './keys.js';
 import { hasIpv4Source } from './limits.js';
 import type { ModelCloud, ModelGroup, ModelNode, ModelRule, RealizationModel } from './model.js';
+import type { ForeignGatewayIdentity } from './node-boot.js';
 
 /** The packed node software on this machine: the file to upload and its SHA-256 (lower-case hex). */
 export interface ArtifactFile {
@@ -39,6 +40,12 @@ export interface ProgramInputs {
    * `bucket-credentials` secret. Buckets of this target are reached with the gateway's own identity instead.
    */
   externalBucketCredentials: Record<string, unknown>;
+  /**
+   * VM identities of gateways realized by another deployment (node id -> account and role, or tenant and
+   * principal; `keys/gateway-identities-<provider>.json` of an AWS or Azure deployment without GCP): the GCP part
+   * binds them to its buckets by workload identity federation. Gateways of this deployment need no file.
+   */
+  externalGatewayIdentities?: Record<string, ForeignGatewayIdentity>;
   /**
    * Buckets are retained on delete (left in the cloud with their data when removed from the program or the stack
    * is destroyed). False only for the update `destroy --delete-data` makes first: buckets then go, objects too.
@@ -94,8 +101,8 @@ export interface BucketResult {
   region: string;
   endpoint: pulumi.Input<string>;
   /**
-   * Per-bucket credentials for gateways of other targets (access key / container SAS), always a Pulumi secret;
-   * none on GCP (its buckets are reached by the gateways' VM service accounts only).
+   * Per-bucket credentials for gateways of other targets (access key / container SAS), always a Pulumi secret; on
+   * GCP no key, only the workload identity pool providers' audiences (gcp-federation.ts).
    */
   credentials?: pulumi.Output<unknown>;
 }
@@ -106,6 +113,11 @@ export interface Realized {
   buckets: Record<string, BucketResult>;
   /** VM image each region resolved to (kept by the deploy as the stack's pin). */
   images?: Record<string, pulumi.Input<string>>;
+  /**
+   * AWS and Azure: the identities of the gateways that write GCP buckets. The program hands them to the GCP part
+   * of the same deployment (`ProgramEnv.gatewayIdentities`), which binds them.
+   */
+  gatewayIdentities?: Record<string, pulumi.Output<ForeignGatewayIdentity>>;
 }
 
 /** What the provider modules get: the decided model plus helpers that keep secrets and rules uniform. */
@@ -115,6 +127,11 @@ export interface ProgramEnv {
   inputs: ProgramInputs;
   component(name: string): TcComponent;
   cloudParent(cloud: string): TcCloud;
+  /**
+   * Identities of the gateways the providers realized before this one (AWS and Azure realize before GCP), by node
+   * id: values still to come, which the GCP part binds to its buckets (gcp-federation.ts) in the same pass.
+   */
+  gatewayIdentities: Record<string, pulumi.Output<ForeignGatewayIdentity>>;
   /** Static public address of every node of the target (filled by the provider before firewalls and VMs). */
   publicIps: Map<string, pulumi.Output<string>>;
   /**

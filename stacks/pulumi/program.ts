@@ -131,6 +131,7 @@ async function runDeployment(
     plan,
     inputs,
     publicIps,
+    gatewayIdentities: {} as ProgramEnv['gatewayIdentities'],
     component(name: string) {
       let c = components.get(name);
       if (!c) {
@@ -171,7 +172,12 @@ async function runDeployment(
   }
   // Step one for every provider before step two for any: every address exists before any VM and any spec.
   const addressed = parts.map((p, i) => p.mod.addresses?.(envs[i]!));
-  const results = parts.map((p, i) => p.mod.realize(envs[i]!, addressed[i]));
+  // In CLOUD_PROVIDERS order, GCP last: the AWS and Azure gateways' identities reach its federation (no file).
+  const results = parts.map((p, i) => {
+    const r = p.mod.realize(envs[i]!, addressed[i]);
+    Object.assign(shared.gatewayIdentities, r.gatewayIdentities ?? {});
+    return r;
+  });
   for (const c of components.values()) c.done();
   for (const c of clouds.values()) c.done();
   resolveBuckets(bucketRecords(plan, results));
@@ -219,6 +225,15 @@ function deploymentOutputs(
   const inProgram: Record<string, unknown> = { ...inputs.externalBucketCredentials };
   for (const r of results)
     for (const [key, b] of Object.entries(r.buckets)) if (b.credentials !== undefined) inProgram[key] = true;
+  // Gateway identities known to the GCP part: another deployment's records, and those realized here.
+  const known: Record<string, { provider: 'aws' | 'azure' }> = { ...inputs.externalGatewayIdentities };
+  const realizedIds: Record<string, pulumi.Output<unknown>> = {};
+  parts.forEach(({ provider }, i) => {
+    for (const [id, v] of Object.entries(results[i]!.gatewayIdentities ?? {})) {
+      if (provider === 'aws' || provider === 'azure') known[id] = { provider };
+      realizedIds[id] = v;
+    }
+  });
   parts.forEach(({ provider, model }, i) => {
     const result = results[i]!;
     for (const [id, n] of Object.entries(result.nodes)) {
@@ -235,7 +250,7 @@ function deploymentOutputs(
     }
     for (const [key, b] of Object.entries(result.buckets)) buckets[key] = { ...b, provider };
     Object.assign(images, result.images ?? {});
-    notes.push(...model.notes, ...bootNotes(plan, provider, model.nodes.size, inputs.software, inProgram));
+    notes.push(...model.notes, ...bootNotes(plan, provider, model.nodes.size, inputs.software, inProgram, known));
   });
   // What each node fetches at its start (its spec, its software record and every other secret of it), by digest:
   // deploy restarts the nodes whose digest changed, so a new build, bucket credential or token reaches a running
@@ -263,6 +278,9 @@ function deploymentOutputs(
     images,
     notes: [...new Set(notes)],
     specDigests,
+    // Without GCP in this deployment, a later deployment of it binds these (no secret: accounts, role names,
+    // principal ids); with it, they were handed over inside the program.
+    ...(providers.includes('gcp') ? {} : { gatewayIdentities: pulumi.unsecret(pulumi.output(realizedIds)) }),
     // Only while data is kept: a destroy records them and the next deploy adopts them (adopt.ts).
     ...(inputs.retainData ? { kept: ctx.adopt.keptIds() } : {}),
   };

@@ -352,12 +352,18 @@ export function checkBuckets(plan: Plan, provider: CloudProvider, run: MockRun):
         publicAccessPrevention: 'enforced',
         uniformBucketLevelAccess: true,
       });
-      // No writer account of its own (its key would be refused): only node service accounts are bound to it.
+      // No writer account of its own (its key would be refused): only node service accounts are bound to it, and
+      // gateways of other providers by their federated principal in the stack's workload identity pool (no key).
       const bindings = ofType(run, 'gcp:storage/bucketIAMMember:BucketIAMMember').filter(
         (r) => r.inputs.bucket === globalBucketName(b.name, TEST_SUFFIX),
       );
       expect(bindings.some((r) => r.name === `${b.name}-writer-binding`)).toBe(false);
-      for (const r of bindings) expect(r.inputs.member).toMatch(/^serviceAccount:/);
+      for (const r of bindings)
+        expect(r.inputs.member).toMatch(
+          r.name.endsWith('-federated')
+            ? /^principal:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\//
+            : /^serviceAccount:/,
+        );
     }
   }
   return buckets.length;

@@ -28,6 +28,7 @@ import {
 import type { MockOptions, MockResource, MockRun } from '../../stacks/pulumi/mock-preview.js';
 import { runUnderMocks } from '../../stacks/pulumi/mock-preview.js';
 import { AUTONAME_EXTRA, BUCKET_NAME_MAX, STORAGE_ACCOUNT_MAX } from '../../stacks/pulumi/names.js';
+import { foreignGateways } from '../../stacks/pulumi/node-boot.js';
 import { createDeploymentProgram, createProgram, loadProviders } from '../../stacks/pulumi/program.js';
 import type { ProgramInputs } from '../../stacks/pulumi/program-env.js';
 import { type Mode, PROVIDERS } from '../../topology/schema.js';
@@ -309,6 +310,47 @@ function noServiceAccountKeys(b: Built): void {
   expect(ofType(b.run, 'gcp:serviceaccount/key:Key'), `${b.label}: a service-account key`).toEqual([]);
 }
 
+/**
+ * GCP buckets from the AWS and Azure gateways of the same program by workload identity federation: every such
+ * gateway's config names a keyless `federated` source for every GCP bucket of its component; the GCP part binds the
+ * gateway's principal on each of those buckets, and the pool provider of its cloud admits exactly that subject
+ * (handed over inside the program, no file, no second deploy).
+ */
+function federationBindings(b: Built): void {
+  if (!b.providers.includes('gcp')) return;
+  const gateways = foreignGateways(b.plan, 'gcp', {}).filter((g) => b.providers.includes(g.provider));
+  const members = ofType(b.run, 'gcp:storage/bucketIAMMember:BucketIAMMember');
+  const poolProviders = ofType(b.run, 'gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider');
+  for (const g of gateways) {
+    const spec = JSON.parse(secretValue(g.provider, b.run, g.nodeId, 'spec')) as { config: Record<string, Json> };
+    const credentials = spec.config.credentials as Record<string, { source: string; identity?: string }>;
+    const condition = String(
+      poolProviders.find((p) => p.inputs.workloadIdentityPoolProviderId === `tc-${g.provider}`)?.inputs
+        .attributeCondition,
+    );
+    for (const bucket of b.plan.components[g.component]!.buckets) {
+      if (b.plan.clouds[bucket.cloud]?.provider !== 'gcp') continue;
+      expect(credentials[bucket.cloud], `${b.label}: ${g.nodeId} has no source for ${bucket.cloud}`).toMatchObject({
+        source: 'federated',
+        identity: g.provider,
+      });
+      const m = members.find((r) => r.name === `${bucket.name}-${g.nodeId}-federated`);
+      expect(m, `${b.label}: no federation binding ${g.nodeId} -> ${bucket.name}`).toBeDefined();
+      const member = String(m!.inputs.member);
+      expect(member).toMatch(
+        /^principal:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z][a-z0-9-]{2,31}\/subject\/./,
+      );
+      const subject = member.slice(member.indexOf('/subject/') + '/subject/'.length);
+      if (g.provider === 'aws') expect(subject).toMatch(/^arn:aws:sts::\d*:assumed-role\/./);
+      else expect(subject).toMatch(/-principal$/);
+      expect(condition, `${b.label}: tc-${g.provider} does not admit ${g.nodeId}`).toContain(`'${subject}'`);
+      expect(m!.inputs.role).toBe('roles/storage.objectAdmin');
+    }
+  }
+  const pools = ofType(b.run, 'gcp:iam/workloadIdentityPool:WorkloadIdentityPool').length;
+  expect(pools, `${b.label}: workload identity pools`).toBe(gateways.length > 0 ? 1 : 0);
+}
+
 const CHECKS: Record<string, Check> = {
   specsLoad,
   firewallSources,
@@ -316,6 +358,7 @@ const CHECKS: Record<string, Check> = {
   bucketsProtected,
   noSecretsInUserData,
   noServiceAccountKeys,
+  federationBindings,
 };
 /** Checks that plan a second time: run on a sample of the cases (they double the cost). */
 const PAIR_CHECKS: Record<string, Check> = { imageUpdateReplacesNothing, specChangeReplacesNothing };

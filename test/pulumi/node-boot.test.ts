@@ -9,7 +9,9 @@ import {
   bootNotes,
   bootValuesOf,
   bucketCredentialsOf,
+  foreignGateways,
   gatewayCredentialConfig,
+  needsFederation,
   secretFilesOf,
   softwareRecordOf,
 } from '../../stacks/pulumi/node-boot.js';
@@ -109,13 +111,14 @@ describe('gateway credentials', () => {
     expect(secretFilesOf(ledger, ledger.components.ledger!.nodes[0]!)).toHaveLength(5);
   });
 
-  it('own provider by identity, others by file; the Azure account of each container', () => {
+  it('own provider by identity, GCP by federation, others by file; the Azure account of each container', () => {
     const plan = gatewayPlan();
     expect(gatewayCredentialConfig(plan, 'vault', 'aws', 'k3x9q2')).toEqual({
       credentials: {
         a: { source: 'aws-instance-role' },
         z: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
-        g: { source: 'file', file: '/run/tclouds/bucket-credentials.json' },
+        // No key: the VM's own AWS role, exchanged at Google's STS (the audience arrives in the bucket's record).
+        g: { source: 'federated', identity: 'aws', file: '/run/tclouds/bucket-credentials.json' },
       },
       accounts: { z: storageAccountName('demo', 'z', 'demo-vault-z', 'k3x9q2') },
       // The names in the clouds: the stack's suffix on S3 and GCS, the container on Azure.
@@ -141,7 +144,30 @@ describe('gateway credentials', () => {
       `node software: this build, sha256 ${sha256}, readable only by the 1 node identities of this target`,
     );
     expect(notes.slice(1)).toEqual([
-      "gateways of vault on aws cannot reach g: GCP buckets are reached only by GCP VMs' service accounts (no keys are issued); they write to the other clouds",
+      'gateways of vault on aws reach g by workload identity federation only when the GCP clouds are deployed after them; `deploy --target clouds` realizes both in one pass',
     ]);
+    // The GCP record of the bucket holds the audiences only (no key): the gateway's secret carries it.
+    const gcpRecord = { credentials: { audiences: { aws: '//iam.googleapis.com/projects/1/x' } } };
+    expect(bucketCredentialsOf(plan, 'vault', 'aws', { 'g/demo-vault-g': gcpRecord }).clouds.g).toEqual({
+      provider: 'gcp',
+      bucket: 'demo-vault-g',
+      source: 'credentials',
+      credentials: gcpRecord,
+    });
+  });
+
+  it('the GCP deploy: foreign gateways with their recorded identity, a note for those not deployed yet', () => {
+    const plan = gatewayPlan();
+    const gw = plan.components.vault!.nodes.find((n) => plan.clouds[n.cloud]?.provider === 'aws')!;
+    expect(needsFederation(plan, gw)).toBe(true);
+    expect(foreignGateways(plan, 'gcp', {})).toEqual([{ nodeId: gw.id, component: 'vault', provider: 'aws' }]);
+    const identity = { provider: 'aws' as const, accountId: '210987654321', roleName: 'r' };
+    expect(foreignGateways(plan, 'gcp', { [gw.id]: identity })[0]!.identity).toEqual(identity);
+    // An identity of another provider than the node's is ignored.
+    const wrong = { provider: 'azure' as const, tenantId: 't', principalId: 'p' };
+    expect(foreignGateways(plan, 'gcp', { [gw.id]: wrong })[0]!.identity).toBeUndefined();
+    const notes = bootNotes(plan, 'gcp', 0, { artifact: { path: 'x', sha256 } }, {}, {});
+    expect(notes.some((n) => n.startsWith(`gateway ${gw.id} on aws gets no access`))).toBe(true);
+    expect(bootNotes(plan, 'gcp', 0, { artifact: { path: 'x', sha256 } }, {}, { [gw.id]: identity })).toHaveLength(1);
   });
 });

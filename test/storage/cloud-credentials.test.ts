@@ -336,12 +336,12 @@ describe('credentials files', () => {
     const missing = await tcError(d.list('du'));
     expect(missing.code).toBe('TC217');
     expect(missing.hint).toContain('deploy --target aws');
-    // A GCP bucket never has a record (no keys are issued): the hint says so.
+    // A GCP bucket whose target was not deployed: deploy it (it records the federation audiences).
     const gfile = await credentialsFile('gcp-missing.json', {
       g5: { provider: 'gcp', bucket: 'bucket-g5', source: 'missing' },
     });
     const g = await driverOf(oneCloud('g5', 'gcp', { source: 'file', file: gfile }));
-    expect((await tcError(g.list('du'))).hint).toContain('GCP issues no bucket keys');
+    expect((await tcError(g.list('du'))).hint).toContain('deploy --target gcp');
     await writeFile(
       file,
       JSON.stringify({

@@ -4,10 +4,13 @@
  *   numbered credentials with a chosen lifetime;
  * - a recording HTTP proxy (in front of s3rver: which keys and session token each request was signed with);
  * - a small GCS JSON API (objects in memory) that answers only requests carrying a token the metadata server issued;
- * - Azurite over HTTPS (a self-signed certificate made with openssl) with OAuth on, so bearer tokens are checked.
+ * - Azurite over HTTPS (a self-signed certificate made with openssl) with OAuth on, so bearer tokens are checked;
+ * - Google's STS for workload identity federation: it checks the subject token (AWS: a GetCallerIdentity request
+ *   SigV4-signed with the keys the metadata server issued, for the right audience; Azure: the metadata server's JWT
+ *   for `api://AzureADTokenExchange`) and issues access tokens the GCS stand-in accepts.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,11 +38,11 @@ async function body(req: http.IncomingMessage): Promise<Buffer> {
 export const S3RVER_KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** An unsigned JWT with the claims Azurite's basic OAuth checks (issuer, storage audience, lifetime). */
-function azureJwt(n: number, expSeconds: number): string {
+function azureJwt(n: number, expSeconds: number, aud = 'https://storage.azure.com'): string {
   const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
   const claims = {
-    aud: 'https://storage.azure.com',
+    aud,
     iss: 'https://sts.windows.net/00000000-0000-0000-0000-000000000000/',
     iat: now - 60,
     nbf: now - 60,
@@ -63,6 +66,8 @@ export interface MetadataStandIn {
 }
 
 const ROLE = 'tclouds-gateway-role';
+/** Microsoft's audience of tokens meant for another provider's token exchange. */
+const AZURE_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 
 export async function startMetadataStandIn(): Promise<MetadataStandIn> {
   const imdsSessions = new Set<string>();
@@ -108,9 +113,13 @@ export async function startMetadataStandIn(): Promise<MetadataStandIn> {
     // Azure IMDS: managed-identity token for a resource.
     if (u.pathname === '/metadata/identity/oauth2/token') {
       if (req.headers.metadata !== 'true') return send(400, 'Metadata header missing');
-      if (u.searchParams.get('resource') !== 'https://storage.azure.com/') return send(400, 'unexpected resource');
+      const resource = u.searchParams.get('resource');
+      if (resource !== 'https://storage.azure.com/' && resource !== AZURE_EXCHANGE_AUDIENCE) {
+        return send(400, 'unexpected resource');
+      }
       const exp = Math.floor(Date.now() / 1000) + s.lifetime.azure;
-      const token = azureJwt(s.issued.azure.length + 1, exp);
+      const aud = resource === AZURE_EXCHANGE_AUDIENCE ? AZURE_EXCHANGE_AUDIENCE : undefined;
+      const token = azureJwt(s.issued.azure.length + 1, exp, aud);
       s.issued.azure.push(token);
       return send(
         200,
@@ -362,4 +371,114 @@ export async function startAzuriteHttps(dir: string): Promise<AzuriteHttps> {
       await exited;
     },
   };
+}
+
+export interface StsStandIn {
+  /** The token endpoint (`<origin>/v1/token`). */
+  url: string;
+  /** The audience (pool provider) it accepts. */
+  audience: string;
+  /** Lifetime in seconds of the next access tokens. */
+  lifetime: number;
+  /** Access tokens issued so far. */
+  issued: string[];
+  /** Why each refused exchange was refused. */
+  refused: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Google's STS token exchange for one pool provider `audience`. AWS subject tokens are checked as Google does: the
+ * serialized GetCallerIdentity request must carry the audience in a signed header and a valid SigV4 signature by one
+ * of the `awsKeys` with a session token in `awsSessions()`; Azure subject tokens must be JWTs from `azureTokens()`
+ * with the exchange audience.
+ */
+export async function startStsStandIn(o: {
+  audience: string;
+  awsKeys: { accessKeyId: string; secretAccessKey: string };
+  awsSessions: () => string[];
+  azureTokens: () => string[];
+}): Promise<StsStandIn> {
+  const s = { audience: o.audience, lifetime: 3600, issued: [] as string[], refused: [] as string[] };
+  const check = (f: URLSearchParams): string | undefined => {
+    if (f.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange') return 'grant_type';
+    if (f.get('requested_token_type') !== 'urn:ietf:params:oauth:token-type:access_token') return 'requested type';
+    if (f.get('audience') !== s.audience) return 'audience';
+    if (!f.get('scope')?.includes('devstorage')) return 'scope';
+    const subject = f.get('subject_token') ?? '';
+    if (f.get('subject_token_type') === 'urn:ietf:params:aws:token-type:aws4_request') {
+      return checkAwsSubject(subject, s.audience, o.awsKeys, o.awsSessions());
+    }
+    if (f.get('subject_token_type') === 'urn:ietf:params:oauth:token-type:jwt') {
+      if (!o.azureTokens().includes(subject)) return 'jwt not issued by the metadata server';
+      const claims = JSON.parse(Buffer.from(subject.split('.')[1] ?? '', 'base64url').toString()) as { aud?: string };
+      return claims.aud === AZURE_EXCHANGE_AUDIENCE ? undefined : `jwt audience ${claims.aud}`;
+    }
+    return 'subject_token_type';
+  };
+  const server = http.createServer(async (req, res) => {
+    const form = new URLSearchParams((await body(req)).toString());
+    const json = (status: number, v: object) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(v));
+    };
+    if (req.method !== 'POST' || req.url !== '/v1/token') return json(404, { error: 'not_found' });
+    const why = check(form);
+    if (why) {
+      s.refused.push(why);
+      return json(400, { error: 'invalid_grant', error_description: `stand-in refused: ${why}` });
+    }
+    const token = `sts-token-${s.issued.length + 1}`;
+    s.issued.push(token);
+    json(200, {
+      access_token: token,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: s.lifetime,
+    });
+  });
+  const origin = await listen(server);
+  return Object.assign(s, { url: `${origin}/v1/token`, close: () => closeServer(server) });
+}
+
+/** Google's check of an AWS subject token, written from AWS's SigV4 documentation (not with our signer). */
+function checkAwsSubject(
+  subject: string,
+  audience: string,
+  keys: { accessKeyId: string; secretAccessKey: string },
+  sessions: string[],
+): string | undefined {
+  const r = JSON.parse(decodeURIComponent(subject)) as {
+    url: string;
+    method: string;
+    headers: { key: string; value: string }[];
+  };
+  const u = new URL(r.url);
+  if (r.method !== 'POST' || u.hostname !== 'sts.amazonaws.com') return 'not a request to AWS STS';
+  if (u.searchParams.get('Action') !== 'GetCallerIdentity') return 'not GetCallerIdentity';
+  const h = new Map(r.headers.map((x) => [x.key.toLowerCase(), x.value] as const));
+  if (h.get('x-goog-cloud-target-resource') !== audience) return 'target resource';
+  if (!sessions.includes(h.get('x-amz-security-token') ?? '')) return 'session token not issued by IMDS';
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/sts\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      h.get('authorization') ?? '',
+    );
+  if (!m || m[1] !== keys.accessKeyId) return 'authorization';
+  const signedHeaders = m[4]!.split(';');
+  for (const need of ['host', 'x-amz-date', 'x-goog-cloud-target-resource']) {
+    if (!signedHeaders.includes(need)) return `${need} not signed`;
+  }
+  const canonical = [
+    r.method,
+    u.pathname || '/',
+    u.search.slice(1),
+    signedHeaders.map((k) => `${k}:${h.get(k)}\n`).join(''),
+    signedHeaders.join(';'),
+    createHash('sha256').digest('hex'),
+  ].join('\n');
+  const scope = `${m[2]}/${m[3]}/sts/aws4_request`;
+  const toSign = `AWS4-HMAC-SHA256\n${h.get('x-amz-date')}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+  const hmac = (k: string | Buffer, d: string) => createHmac('sha256', k).update(d).digest();
+  const key = hmac(hmac(hmac(hmac(`AWS4${keys.secretAccessKey}`, m[2]!), m[3]!), 'sts'), 'aws4_request');
+  return createHmac('sha256', key).update(toSign).digest('hex') === m[5] ? undefined : 'signature';
 }

@@ -12,6 +12,7 @@ import {
   BucketCredentialsFileSchema,
   type BucketRecord,
   BucketRecordSchema,
+  GcpFederationRecordSchema,
   GcpFileCredentialsSchema,
 } from './source.js';
 
@@ -19,8 +20,16 @@ const SCHEMAS = {
   aws: AwsFileCredentialsSchema,
   azure: AzureFileCredentialsSchema,
   gcp: GcpFileCredentialsSchema,
+  /** A GCP bucket's federation record: the pool providers' audiences (no secret). */
+  'gcp-federation': GcpFederationRecordSchema,
 } as const;
 type Provider = keyof typeof SCHEMAS;
+const TARGET: Record<Provider, 'aws' | 'azure' | 'gcp'> = {
+  aws: 'aws',
+  azure: 'azure',
+  gcp: 'gcp',
+  'gcp-federation': 'gcp',
+};
 
 export interface FileCredentials<P extends Provider> {
   record: BucketRecord;
@@ -60,14 +69,12 @@ export async function fileCredentials<P extends Provider>(
   }
   const entry = parsed.data.clouds[who.cloud];
   if (!entry || entry.source === 'missing') {
-    const target = entry?.provider ?? provider;
+    const target = entry?.provider ?? TARGET[provider];
     throw credentialError(
       StorageCode.credentialsMissing,
       who,
-      `${file} holds no credentials for this cloud${entry && target !== 'gcp' ? ' (its target has not been deployed)' : ''}`,
-      target === 'gcp'
-        ? 'GCP issues no bucket keys (organisations refuse service-account keys): only gateways on GCP VMs reach GCP buckets, as their service account; this cloud counts as one of the f faults'
-        : `run \`tclouds deploy --target ${target}\`, then deploy this gateway's target again (only its secrets change)`,
+      `${file} holds no credentials for this cloud${entry ? ' (its target has not been deployed)' : ''}`,
+      `run \`tclouds deploy --target ${target}\`, then deploy this gateway's target again (only its secrets change)`,
     );
   }
   const record = BucketRecordSchema.safeParse(entry.credentials);

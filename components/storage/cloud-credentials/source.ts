@@ -20,12 +20,25 @@ export const CredentialSourceSchema = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('gcp-service-account') }),
   /** Buckets of another target: the per-bucket credentials in the `bucket-credentials` secret, by cloud. */
   z.strictObject({ source: z.literal('file'), file: z.string().min(1) }),
+  /**
+   * GCP buckets from an AWS or Azure VM: the VM's own identity (`identity`) exchanged at Google's STS through the
+   * stack's workload identity pool; no secret. The pool provider's audience is given here or, when the bucket's
+   * deploy wrote it, in the `file`'s entry of the cloud (`credentials.audiences.<identity>`).
+   */
+  z.strictObject({
+    source: z.literal('federated'),
+    identity: z.enum(['aws', 'azure']),
+    audience: z.string().min(1).optional(),
+    file: z.string().min(1).optional(),
+    /** Azure: the user-assigned identity's client id (when the VM has more than one). */
+    clientId: z.string().min(1).optional(),
+  }),
 ]);
 export type CredentialSource = z.output<typeof CredentialSourceSchema>;
 export type CredentialSourceName = CredentialSource['source'];
 
 /** The provider whose instance identity a source names (a `file` works for every provider). */
-export const IDENTITY_PROVIDER: Record<Exclude<CredentialSourceName, 'file'>, 'aws' | 'azure' | 'gcp'> = {
+export const IDENTITY_PROVIDER: Record<Exclude<CredentialSourceName, 'file' | 'federated'>, 'aws' | 'azure' | 'gcp'> = {
   'aws-instance-role': 'aws',
   'azure-managed-identity': 'azure',
   'gcp-service-account': 'gcp',
@@ -46,6 +59,10 @@ export const AzureFileCredentialsSchema = z.union([
 export const GcpFileCredentialsSchema = z.object({
   /** A service-account key file, base64 (as GCP's key resource returns it). */
   serviceAccountKeyJsonBase64: z.string().min(1),
+});
+/** What the GCP deploy writes for a bucket: per foreign provider, its workload identity pool provider's audience. */
+export const GcpFederationRecordSchema = z.object({
+  audiences: z.object({ aws: z.string().min(1).optional(), azure: z.string().min(1).optional() }),
 });
 
 /** One bucket's record, as its own deploy wrote it. `endpoint`: the S3 endpoint or the Azure account URL. */
@@ -80,5 +97,7 @@ export const MetadataEndpointsSchema = z.strictObject({
   aws: z.url().optional(),
   azure: z.url().optional(),
   gcp: z.url().optional(),
+  /** Google's STS token endpoint (federated sources); unset: https://sts.googleapis.com/v1/token. */
+  googleSts: z.url().optional(),
 });
 export type MetadataEndpoints = z.output<typeof MetadataEndpointsSchema>;
