@@ -20,14 +20,8 @@ import { GcsDriver } from '../../components/storage/drivers/gcs.js';
 import { ResilientDriver } from '../../components/storage/drivers/resilient.js';
 import { S3Driver } from '../../components/storage/drivers/s3.js';
 import type { CloudDriver } from '../../components/storage/drivers/types.js';
-import { GatewayClient } from '../../components/storage/gateway-client.js';
 import { gatewayDrivers } from '../../components/storage/gateway-drivers.js';
 import { generateWriterKeys } from '../../components/storage/keys.js';
-import { roles } from '../../components/storage/node.js';
-import { generateNodeKey } from '../../runtime/keys.js';
-import { JsonLogger } from '../../runtime/logger.js';
-import { MetricsRegistry } from '../../runtime/metrics.js';
-import type { NodeSpec } from '../../runtime/node-spec.js';
 import { rejectedTcError as tcError } from '../support/tc-error.js';
 import {
   type AzuriteHttps,
@@ -40,6 +34,7 @@ import {
   startMetadataStandIn,
   startRecordingProxy,
 } from './cloud-standins.js';
+import { startGatewayNode } from './gateway-node.js';
 import { pattern, tempDir } from './support.js';
 
 // Azurite's well-known development account (public, documented by Microsoft; not a secret).
@@ -448,9 +443,6 @@ describe('a gateway on four clouds, one per source', () => {
       },
     });
     const clouds = ['s3i', 'azi', 'gcsi', 's3f'];
-    const gw = generateNodeKey();
-    const alice = generateNodeKey();
-    const port = await freePort();
     const config: StorageGatewayConfigInput = {
       protocol: 'depsky-ca',
       f: 1,
@@ -473,45 +465,7 @@ describe('a gateway on four clouds, one per source', () => {
     };
     // The buckets exist before the gateway starts (the cloud deploy made them).
     for (const d of await gatewayDrivers(parseStorageGatewayConfig(config))) await d.createContainer();
-    const spec: NodeSpec = {
-      version: 1,
-      stack: 'demo',
-      component: 'vault',
-      kind: 'storage',
-      role: 'gateway',
-      id: 'vault-gateway-0',
-      index: 0,
-      cloud: 's3i',
-      domain: 0,
-      host: '127.0.0.1',
-      ports: { http: port },
-      controlPort: 0,
-      peers: [],
-      clients: { alice: alice.publicKey },
-      dataDir: path.join(tmp.dir, 'gw-data'),
-      keyFile: path.join(keysDir, 'gw.key'),
-      publicKey: gw.publicKey,
-      config: config as Record<string, unknown>,
-      adminTokenFile: path.join(keysDir, 'admin.token'),
-    };
-    const fatal: unknown[] = [];
-    const role = await roles.gateway!({
-      spec,
-      log: new JsonLogger([{ write: () => {} }]),
-      metrics: new MetricsRegistry(),
-      signal: new AbortController().signal,
-      privateKey: gw.privateKey,
-      fatal: (e) => fatal.push(e),
-      audit: () => {},
-    });
-    const c = new GatewayClient({
-      url: `http://127.0.0.1:${port}`,
-      stack: 'demo',
-      clientId: 'alice',
-      privateKey: alice.privateKey,
-      gatewayId: 'vault-gateway-0',
-      gatewayPublicKey: gw.publicKey,
-    });
+    const { role, client: c, fatal } = await startGatewayNode({ dir: tmp.dir, keysDir, cloud: 's3i', config });
     const s3From = proxy.seen.length;
     const gcsFrom = gcs.tokens.length;
     try {
@@ -533,15 +487,3 @@ describe('a gateway on four clouds, one per source', () => {
       expect(await d.listContainers(), d.cloud).toContain(encodeURIComponent('docs/report'));
   }, 120_000);
 });
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as import('node:net').AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
