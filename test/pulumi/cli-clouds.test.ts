@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/tmp.js';
-import { ROOT } from './plans.js';
+import { MIXED_LOCAL_TOPOLOGY, ROOT } from './plans.js';
 
 const RUN = join(ROOT, 'bin', 'run.js');
 const SPAWN_TIMEOUT_MS = 180_000;
@@ -72,22 +72,7 @@ describe('tclouds with --target clouds', () => {
 
   it('a component with nodes on a local cloud and on cloud clouds is TC389', () => {
     const mixed = join(tempDir('tc-clouds-mixed-'), 'tclouds.yaml');
-    writeFileSync(
-      mixed,
-      `name: mixed
-mode: mediator
-clouds:
-  a: { provider: aws, region: eu-west-1 }
-  g: { provider: gcp, region: europe-west1 }
-  z: { provider: azure, region: westeurope }
-  here: { provider: local }
-components:
-  ledger:
-    kind: smr
-    f: 1
-    clouds: [a, g, z, here]
-`,
-    );
+    writeFileSync(mixed, MIXED_LOCAL_TOPOLOGY);
     const r = tclouds(['plan', mixed, '--target', 'clouds', '--json']);
     expect(r.code).toBe(3);
     const error = errorOf(r.stdout);

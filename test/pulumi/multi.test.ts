@@ -28,7 +28,7 @@ import { renderTopology } from '../../topology/templates.js';
 import { tempDir } from '../support/tmp.js';
 import { secretValue } from './boot.js';
 import { checkBuckets, checkFirewall, checkNodes, testInputs, VM_TYPE } from './graph.js';
-import { compileText } from './plans.js';
+import { compileText, MIXED_LOCAL_TOPOLOGY } from './plans.js';
 
 const CLIENTS = '198.51.100.0/24';
 const ADDRESS_TYPES = new Set([
@@ -171,20 +171,7 @@ describe('one deployment over aws, azure and gcp (mock runtime)', () => {
   });
 
   it('a component with peers on a local cloud and on cloud providers is TC389, before any resource', async () => {
-    const text = `name: mixed
-mode: mediator
-clouds:
-  a: { provider: aws, region: eu-west-1 }
-  g: { provider: gcp, region: europe-west1 }
-  z: { provider: azure, region: westeurope }
-  here: { provider: local }
-components:
-  ledger:
-    kind: smr
-    f: 1
-    clouds: [a, g, z, here]
-`;
-    const plan = await compileText(text);
+    const plan = await compileText(MIXED_LOCAL_TOPOLOGY);
     let err: unknown;
     try {
       createDeploymentProgram(plan, await loadProviders(planProviders(plan)), testInputs(plan));

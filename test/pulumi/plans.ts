@@ -149,3 +149,18 @@ export function awsGcpLedgerPlan(opts: { stack?: string; buckets?: HandComponent
     },
   });
 }
+
+/** One SMR component over three cloud providers and a local cloud: refused (TC389), local and cloud never mix. */
+export const MIXED_LOCAL_TOPOLOGY = `name: mixed
+mode: mediator
+clouds:
+  a: { provider: aws, region: eu-west-1 }
+  g: { provider: gcp, region: europe-west1 }
+  z: { provider: azure, region: westeurope }
+  here: { provider: local }
+components:
+  ledger:
+    kind: smr
+    f: 1
+    clouds: [a, g, z, here]
+`;
