@@ -78,8 +78,10 @@ function gatewayStats(metrics: RoleContext['metrics']) {
       ),
       bytesIn: metrics.counter('tclouds_storage_gateway_bytes_in_total', 'Object bytes received from clients'),
       bytesOut: metrics.counter('tclouds_storage_gateway_bytes_out_total', 'Object bytes sent to clients'),
+      s3InFlight: metrics.gauge('tclouds_storage_gateway_s3_in_flight', 'S3 requests being served'),
     },
-    totals: { puts: 0, gets: 0, bytesIn: 0, bytesOut: 0 },
+    /** s3InFlight: S3 requests not finished; one that never finishes holds its memory (a leak to watch for). */
+    totals: { puts: 0, gets: 0, bytesIn: 0, bytesOut: 0, s3InFlight: 0 },
   };
 }
 
@@ -373,7 +375,9 @@ async function gateway(ctx: RoleContext): Promise<RoleInstance> {
   const server = http.createServer((req, res) => {
     // Requests of the tclouds gateway client carry x-tclouds-client; everything else speaks S3.
     if (req.headers['x-tclouds-client'] === undefined) {
-      void handleS3(s3, req, res);
+      const { totals, counters } = web.stats;
+      counters.s3InFlight.set(++totals.s3InFlight);
+      void handleS3(s3, req, res).finally(() => counters.s3InFlight.set(--totals.s3InFlight));
       return;
     }
     web.handle(req, res).catch((e: unknown) => web.fail(req, res, e));

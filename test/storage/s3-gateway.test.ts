@@ -344,8 +344,8 @@ describe('S3 gateway refuses', () => {
     });
   });
 
-  it('an expired presigned URL (a fresh one works)', async () => {
-    await a.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'shared.txt', Body: 'hello' }));
+  /** A presigned GET URL of `key` on the first gateway, signed `agoMs` ago. */
+  async function presignedGet(key: string, agoMs = 0): Promise<string> {
     const signer = new SignatureV4({
       credentials: rw,
       region: 'us-east-1',
@@ -359,25 +359,51 @@ describe('S3 gateway refuses', () => {
       protocol: 'http:',
       hostname: url.hostname,
       port: Number(url.port),
-      path: `/${BUCKET}/shared.txt`,
+      path: `/${BUCKET}/${key}`,
       query: {},
       // As @aws-sdk/s3-request-presigner does: presigned URLs leave the payload unsigned.
       headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     } as Presignable;
-    const toUrl = (r: Presignable) =>
-      `${gws.urls[0]}${r.path}?${Object.entries(r.query ?? {})
-        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-        .join('&')}`;
-    const fresh = await signer.presign(request, { expiresIn: 60 });
-    const ok = await fetch(toUrl(fresh));
+    const r = await signer.presign(request, { expiresIn: 60, signingDate: new Date(Date.now() - agoMs) });
+    return `${gws.urls[0]}${r.path}?${Object.entries(r.query ?? {})
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+      .join('&')}`;
+  }
+
+  it('an expired presigned URL (a fresh one works)', async () => {
+    await a.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'shared.txt', Body: 'hello' }));
+    const ok = await fetch(await presignedGet('shared.txt'));
     expect([ok.status, await ok.text()]).toEqual([200, 'hello']);
-    const old = await signer.presign(request, { expiresIn: 60, signingDate: new Date(Date.now() - 5 * 60_000) });
-    const refused = await fetch(toUrl(old));
+    const refused = await fetch(await presignedGet('shared.txt', 5 * 60_000));
     expect(refused.status).toBe(403);
     const text = await refused.text();
     expect(text).toContain('<Code>AccessDenied</Code>');
     expect(text).toContain('Request has expired');
   });
+
+  it('a client that goes away in the middle of a GET: the gateway stops serving it', async () => {
+    // Far more than the socket buffers hold: the gateway is waiting for the client to read when it goes.
+    await a.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'abandoned.bin', Body: bytesOf(40 << 20, 21) }));
+    const url = await presignedGet('abandoned.bin');
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(url, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`GET answered ${res.statusCode}`));
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+    });
+    const inFlight = () => Number(gws.roles[0]!.health().s3InFlight);
+    const deadline = Date.now() + 60_000;
+    while (inFlight() > 0) {
+      expect(Date.now(), 'the abandoned GET is still being served').toBeLessThan(deadline);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    // And it serves the next one whole.
+    expect((await body(b, 'abandoned.bin')).length).toBe(40 << 20);
+  }, 120_000);
 
   it('a read-only key writing, a key scoped to another bucket, and a revoked key', async () => {
     await a.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'shared.txt', Body: 'hello' }));
