@@ -324,10 +324,7 @@ describe('credentials files', () => {
     const e = await tcError(d.list('du'));
     expect(e.code).toBe('TC216');
     expect(e.message).toContain('cloud a5, bucket bucket-a5, credentials file');
-    await writeFile(
-      file,
-      JSON.stringify({ version: 1, clouds: { a5: { provider: 'aws', bucket: 'bucket-a5', source: 'missing' } } }),
-    );
+    await credentialsFile('later.json', { a5: { provider: 'aws', bucket: 'bucket-a5', source: 'missing' } });
     const missing = await tcError(d.list('du'));
     expect(missing.code).toBe('TC217');
     expect(missing.hint).toContain('deploy --target aws');
@@ -337,35 +334,13 @@ describe('credentials files', () => {
     });
     const g = await driverOf(oneCloud('g5', 'gcp', { source: 'file', file: gfile }));
     expect((await tcError(g.list('du'))).hint).toContain('deploy --target gcp');
-    await writeFile(
-      file,
-      JSON.stringify({
-        version: 1,
-        clouds: {
-          a5: {
-            provider: 'aws',
-            bucket: 'bucket-a5',
-            source: 'credentials',
-            credentials: { credentials: { sasToken: 'not aws' } },
-          },
-        },
-      }),
-    );
+    const a5 = (credentials: unknown) =>
+      credentialsFile('later.json', {
+        a5: { provider: 'aws', bucket: 'bucket-a5', source: 'credentials', credentials: { credentials } },
+      });
+    await a5({ sasToken: 'not aws' });
     expect((await tcError(d.list('du'))).code).toBe('TC217');
-    await writeFile(
-      file,
-      JSON.stringify({
-        version: 1,
-        clouds: {
-          a5: {
-            provider: 'aws',
-            bucket: 'bucket-a5',
-            source: 'credentials',
-            credentials: { credentials: S3RVER_KEYS },
-          },
-        },
-      }),
-    );
+    await a5(S3RVER_KEYS);
     await d.createContainer();
     expect(await d.list('du')).toEqual([]);
   });
