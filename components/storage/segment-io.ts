@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
+import { sharedBytes } from './crypto/digest-thread.js';
 import { ENCODE_AHEAD } from './protocol/segments.js';
 
 /** Milliseconds spent per stage (encrypt, erasure, hash, read, write, wait...), summed over segments. */
@@ -206,9 +207,18 @@ export function fileSink(h: FileHandle): SegmentSink {
   };
 }
 
-/** Into one buffer of the object's (signed) size: the in-memory get. */
+/**
+ * Objects of at least this size are read into shared memory, whose pages a digest thread maps ahead of the
+ * decryption (touchShared); below it the whole object is a few segments and the hand-off is not worth it.
+ */
+export const SHARED_SINK_MIN_BYTES = 8 << 20;
+
+/**
+ * Into one buffer of the object's (signed) size: the in-memory get. A large object's buffer is shared memory (a
+ * Uint8Array like any other to its user; its `buffer` is a SharedArrayBuffer).
+ */
 export function bufferSink(size: number): SegmentSink & { bytes: Uint8Array } {
-  const bytes = new Uint8Array(size);
+  const bytes = size >= SHARED_SINK_MIN_BYTES ? sharedBytes(size) : new Uint8Array(size);
   let at = 0;
   return {
     bytes,

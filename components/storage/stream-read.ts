@@ -10,7 +10,14 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
-import { DIGEST_THREADS, digestShared, digestWhole, isShared, sharedBytes } from './crypto/digest-thread.js';
+import {
+  DIGEST_THREADS,
+  digestShared,
+  digestWhole,
+  isShared,
+  sharedBytes,
+  touchShared,
+} from './crypto/digest-thread.js';
 import { blockSize, decode as rsDecode } from './crypto/erasure.js';
 import { combineShares, openSegment, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
 import type { CloudDriver } from './drivers/types.js';
@@ -50,6 +57,12 @@ export interface StreamedReadResult {
   rejected: { position: number; reason: string }[];
   dataGets: number;
 }
+
+/**
+ * Segments whose result memory is being mapped ahead of the one being read (a buffer sink): enough that the
+ * decryption never waits for it, few enough that the touching does not hold up the hashing of the next blocks.
+ */
+const TOUCH_AHEAD_SEGMENTS = READ_AHEAD_SEGMENTS + 1;
 
 /** Block buffers kept for reuse: every block of the segments in flight. */
 const SPARE_BLOCKS = (READ_AHEAD_SEGMENTS + 1) * 4;
@@ -365,13 +378,28 @@ class StreamedReader {
     );
   }
 
+  /**
+   * Where segment `index` will be opened, when that is fresh shared memory (a buffer sink): its pages are mapped on
+   * a digest thread meanwhile (touchShared), not by the decryption on this thread.
+   */
+  private touchAhead(index: number): void {
+    const { sink } = this.p;
+    if (!sink.at || index >= this.count) return;
+    const offset = index * this.m.segmentBytes!;
+    const length = segmentLength(this.m.size, this.m.segmentBytes!, index);
+    touchShared(sink.at(offset, length), [[0, length]]).catch(() => {});
+  }
+
   /** READ_AHEAD_SEGMENTS segments in flight, written out in order. */
   async run(): Promise<StreamedReadResult> {
+    const touchFirst = Math.min(this.count, TOUCH_AHEAD_SEGMENTS);
+    for (let i = 0; i < touchFirst; i++) this.touchAhead(i);
     this.aesKey = await this.openKey();
     const window: Promise<Uint8Array>[] = [];
     let next = 0;
     const refill = () => {
       while (window.length < READ_AHEAD_SEGMENTS && next < this.count) {
+        this.touchAhead(next + TOUCH_AHEAD_SEGMENTS);
         const s = this.readSegment(next++);
         s.catch(() => {});
         window.push(s);

@@ -229,6 +229,35 @@ describe('read core', () => {
     const first = calls(metaPhase(r, [3, 1, 0], Array(4).fill(crypto.signMetadata(m))));
     expect(first.map((c) => c.cloud)).toEqual([3, 1]);
   });
+
+  it('a cloud whose metadata arrives after the quorum joins `showed` only if it shows the chosen version', () => {
+    const v2 = new Uint8Array([2]);
+    const current = crypto.signMetadata(meta(2, v2));
+    const stale = crypto.signMetadata(meta(1, new Uint8Array([1])));
+    const forged = new TextEncoder().encode(new TextDecoder().decode(current).replace('"counter":2', '"counter":3'));
+    for (const [late, joins] of [
+      [current, true],
+      [stale, false],
+      [forged, false],
+    ] as const) {
+      const r = new ReadCore(set, 'x', crypto);
+      const q = calls(r.step({ type: 'start' }));
+      let out: Action<unknown>[] = [];
+      for (const i of [1, 2, 3])
+        out = r.step({ type: 'reply', reply: { id: q[i]!.id, cloud: i, result: fetched(current) } });
+      // The quorum started the data phase and left cloud 0's metadata get open (no cancel of it).
+      const data = calls(out);
+      expect(data.map((c) => c.cloud)).toEqual([1]);
+      expect(out.find((a) => a.type === 'cancel')).toBeUndefined();
+      // Cloud 0 answers late: no new call either way, and nothing but `showed` changes.
+      expect(calls(r.step({ type: 'reply', reply: { id: q[0]!.id, cloud: 0, result: fetched(late) } }))).toEqual([]);
+      const done = r.step({ type: 'reply', reply: { id: data[0]!.id, cloud: 1, result: fetched(v2) } });
+      expect(done.at(-1)).toMatchObject({ type: 'done', value: { meta: { version: { counter: 2 } } } });
+      const showed = (done.at(-1) as { value: { showed: number[] } }).value.showed;
+      // Early answers first, the late one after them.
+      expect(showed).toEqual(joins ? [1, 2, 3, 0] : [1, 2, 3]);
+    }
+  });
 });
 
 describe('lock counting', () => {

@@ -80,10 +80,15 @@ export class ReadCore extends Core<ReadResult> {
   }
 
   protected onReply(tag: string, reply: CloudReply): void {
+    if (tag === 'meta' && this.phase !== 'meta') {
+      this.lateMetadata(reply);
+      return;
+    }
     if (tag === 'meta') {
       this.meta.record(reply);
       if (this.meta.good >= this.quorum) {
-        this.cancelTag('meta');
+        // The other metadata gets stay open until the read ends: a cloud answering after the quorum still joins
+        // `showed` (lateMetadata), so a streamed read need not decode around a data cloud that was only slower.
         this.startData();
       } else if (this.meta.good + this.pendingWith('meta') < this.quorum) {
         this.fail(this.meta.failure(this.n, this.f, this.clouds.names));
@@ -105,6 +110,18 @@ export class ReadCore extends Core<ReadResult> {
       this.rejected.push({ cloud: reply.cloud, reason: reason ?? 'unexpected reply' });
     }
     this.fillUp();
+  }
+
+  /**
+   * A metadata answer after the quorum: a cloud whose correctly signed metadata shows the chosen version joins
+   * `showed` (a candidate for a streamed read's blocks); it changes nothing else of this read.
+   */
+  private lateMetadata(reply: CloudReply): void {
+    this.meta.record(reply);
+    const m = this.chosen;
+    if (m === undefined) return;
+    const v = this.meta.valid.find((x) => x.cloud === reply.cloud);
+    if (v !== undefined && compareVersions(v.meta.version, m.version) === 0) this.showed.add(reply.cloud);
   }
 
   private check(cloud: number, m: Metadata, r: CloudReply['result']): string | undefined {
