@@ -215,8 +215,11 @@ function multipart(raw: Buffer, contentType: string): Buffer[] {
   return parts;
 }
 
-/** A GCS JSON API over memory: one bucket per name, answering only tokens `valid()` lists. */
-export async function startGcsStandIn(valid: () => string[]): Promise<GcsStandIn> {
+/**
+ * A GCS JSON API over memory: one bucket per name, answering only tokens `valid()` lists. `beforeBody`, when given,
+ * is awaited before a request's body is read (a slow cloud: the client's bytes wait in its own buffers).
+ */
+export async function startGcsStandIn(valid: () => string[], beforeBody?: () => Promise<void>): Promise<GcsStandIn> {
   const objects = new Map<string, Buffer>();
   const tokens: string[] = [];
   const meta = (bucket: string, name: string, b: Buffer) => ({
@@ -237,6 +240,7 @@ export async function startGcsStandIn(valid: () => string[]): Promise<GcsStandIn
     const token = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
     tokens.push(token ?? '');
     if (!token || !valid().includes(token)) return json(401, { error: { code: 401, message: 'bad token' } });
+    await beforeBody?.();
     const raw = await body(req);
     const up = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(u.pathname);
     if (up && req.method === 'POST') {

@@ -155,9 +155,11 @@ export class GcsDriver implements CloudDriver {
     const key = this.key(container, name);
     return this.wrap(async (b) => {
       const file = b.file(key);
-      // Single-request uploads: an object becomes visible only when complete (GCS writes are atomic).
-      if (payload instanceof Uint8Array)
-        await file.save(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { resumable: false });
+      // Single-request uploads: an object becomes visible only when complete (GCS writes are atomic). The upload
+      // gets its own copy: `save` takes no abort signal, so an attempt the retry layer gave up on (timeout) may
+      // still be sending when the caller's buffer is reused for another segment (the streamed writer's pool), and
+      // would then store other bytes under this name.
+      if (payload instanceof Uint8Array) await file.save(Buffer.from(payload), { resumable: false });
       else {
         await pipeline(
           createReadStream(payload.path),
