@@ -235,10 +235,13 @@ describe('read core', () => {
     const current = crypto.signMetadata(meta(2, v2));
     const stale = crypto.signMetadata(meta(1, new Uint8Array([1])));
     const forged = new TextEncoder().encode(new TextDecoder().decode(current).replace('"counter":2', '"counter":3'));
+    // Correctly signed and newer than the quorum's: still not this read's version (it read at the quorum).
+    const newer = crypto.signMetadata(meta(3, new Uint8Array([3])));
     for (const [late, joins] of [
       [current, true],
       [stale, false],
       [forged, false],
+      [newer, false],
     ] as const) {
       const r = new ReadCore(set, 'x', crypto);
       const q = calls(r.step({ type: 'start' }));

@@ -95,7 +95,8 @@ describe('digest thread', () => {
       // This thread writes every other 64 KiB slice while the thread touches every page of the view.
       const touched = touchShared(view, [[0, size]]);
       for (let o = 0; o < size; o += 128 << 10) view.set(pattern.subarray(o, o + (64 << 10)), o);
-      await touched;
+      // Every page of the view was touched (the stride is the page size; the partial last one too).
+      expect(await touched).toBe(Math.ceil((size + 7 - 4) / 4 / 1024));
       for (let o = 64 << 10; o < size; o += 128 << 10) view.set(pattern.subarray(o, o + (64 << 10)), o);
       expect(Buffer.from(view).equals(Buffer.from(pattern))).toBe(true);
       // The 7 bytes before the view were never written.
@@ -104,7 +105,21 @@ describe('digest thread', () => {
     // Memory that is not shared: nothing to do, nothing changed.
     const plain = new Uint8Array(randomBytes(OFF_THREAD_MIN_BYTES));
     const copy = Buffer.from(plain);
-    await touchShared(plain, [[0, plain.length]]);
+    expect(await touchShared(plain, [[0, plain.length]])).toBe(0);
     expect(Buffer.from(plain).equals(copy)).toBe(true);
+  });
+
+  it('touches pages past 2 GiB (a result buffer of a large object), and the thread keeps hashing after', async () => {
+    expect(await startDigestThread()).toBe(true);
+    // Only the pages touched are ever mapped: the 2 GiB before them cost nothing.
+    const big = sharedBytes(2 ** 31 + (1 << 20));
+    const tail = big.subarray(2 ** 31);
+    tail[5] = 42;
+    expect(await touchShared(tail, [[0, 1 << 20]])).toBe(256);
+    expect(tail[5]).toBe(42);
+    const bytes = sharedBytes(OFF_THREAD_MIN_BYTES);
+    bytes.set(randomBytes(bytes.length));
+    const [d] = await digestShared(bytes, [[0, bytes.length]], DIGEST_THREADS);
+    expect(hex(d!)).toBe(sha(bytes));
   });
 });

@@ -28,13 +28,20 @@ const { createHash } = require('node:crypto');
 parentPort.on('message', ({ id, buffer, ranges, touch }) => {
   if (touch) {
     // One atomic no-op write per page: the kernel maps the page here, and whatever another thread wrote stays.
-    const words = new Int32Array(buffer, 0, buffer.byteLength >> 2);
-    for (const [offset, length] of ranges) {
-      const end = Math.min(offset + length, words.length << 2);
-      for (let at = offset; at < end; at += ${TOUCH_STRIDE}) Atomics.compareExchange(words, at >> 2, 0, 0);
-      if (end > offset) Atomics.compareExchange(words, (end - 1) >> 2, 0, 0);
-    }
-    parentPort.postMessage({ id, digests: new Uint8Array(0) });
+    // Each range gets its own word window (plain arithmetic: offsets pass 2 GiB); a job that cannot be done
+    // answers with no pages, never kills the thread.
+    let pages = 0;
+    try {
+      for (const [offset, length] of ranges) {
+        if (length <= 0) continue;
+        const start = offset - (offset % 4);
+        const count = Math.ceil((offset + length - start) / 4);
+        const words = new Int32Array(buffer, start, count);
+        for (let i = 0; i < count; i += ${TOUCH_STRIDE / 4}, pages++) Atomics.compareExchange(words, i, 0, 0);
+        Atomics.compareExchange(words, count - 1, 0, 0);
+      }
+    } catch {}
+    parentPort.postMessage({ id, digests: new Uint8Array(0), pages });
     return;
   }
   const digests = new Uint8Array(ranges.length * ${DIGEST_BYTES});
@@ -47,7 +54,7 @@ parentPort.on('message', ({ id, buffer, ranges, touch }) => {
 });
 `;
 
-type Reply = { buffer?: ArrayBuffer; digests: Uint8Array };
+type Reply = { buffer?: ArrayBuffer; digests: Uint8Array; pages?: number };
 type Job = { resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
 /**
@@ -238,12 +245,12 @@ export async function digestWhole(
  * the thread that decrypts. Touched on a digest thread, that work runs beside the decryption instead of before
  * it. Each touch is an atomic compare-and-exchange of zero with zero: a page this thread already wrote keeps its
  * bytes, so it may run before, during or after the writes here. Only an optimisation: resolves at once (nothing
- * done) for memory that is not shared or while the threads are not online.
+ * done) for memory that is not shared or while the threads are not online. Resolves with the pages touched.
  */
-export async function touchShared(bytes: Uint8Array, ranges: readonly (readonly [number, number])[]): Promise<void> {
-  if (!isShared(bytes) || ranges.length === 0) return;
+export async function touchShared(bytes: Uint8Array, ranges: readonly (readonly [number, number])[]): Promise<number> {
+  if (!isShared(bytes) || ranges.length === 0) return 0;
   const w = thread(DIGEST_THREADS);
-  if (!w) return;
+  if (!w) return 0;
   const abs = ranges.map(([o, l]) => [bytes.byteOffset + o, l] as const);
-  await w.run(nextId++, bytes.buffer as SharedArrayBuffer, abs, true);
+  return (await w.run(nextId++, bytes.buffer as SharedArrayBuffer, abs, true)).pages ?? 0;
 }

@@ -32,6 +32,9 @@ async function fsyncDir(dir: string): Promise<void> {
   await h.close();
 }
 
+/** The most one write call takes (node refuses lengths over 2^31 - 1; larger values are written in pieces). */
+const MAX_WRITE_BYTES = 1 << 30;
+
 /**
  * A new file for writing (0600, failing if it exists), creating its directory only when it is missing: most puts
  * go to a container that exists, and a mkdir per put is one more round trip each.
@@ -167,7 +170,9 @@ export class LocalDirectoryDriver implements CloudDriver {
           // call is a thread-pool round trip and a wake-up of the event loop.
           for (let done = 0; done < payload.length; ) {
             o?.signal?.throwIfAborted();
-            done += (await h.write(payload, done, payload.length - done)).bytesWritten;
+            const { bytesWritten } = await h.write(payload, done, Math.min(payload.length - done, MAX_WRITE_BYTES));
+            if (bytesWritten === 0) throw new Error(`${tmp}: the write made no progress`);
+            done += bytesWritten;
           }
           await h.sync();
         } finally {
