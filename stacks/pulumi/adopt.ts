@@ -11,14 +11,27 @@
 import * as pulumi from '@pulumi/pulumi';
 
 /**
- * Retained resources that are never adopted: a key whose secret the provider returns only when it is created
- * (an imported AWS access key or GCP service-account key has no secret). The next deploy makes a new one for the
- * adopted writer; the kept one stays valid for whoever holds the credentials file the destroy left.
+ * Retained resources that are never adopted as themselves: a key whose secret the provider returns only when it is
+ * created (an imported AWS access key has no secret). The next deploy makes a new one for the adopted writer, and
+ * adopts the kept one beside it as `<name>-previous`, managed but not retained: it stays valid for whoever holds
+ * the credentials file the destroy left until the next destroy deletes it. So a writer never holds more than two
+ * keys, however many keep-destroy cycles it goes through (AWS allows two access keys per user: without this the
+ * third redeploy failed). The value is the property naming the key's owner, the one input the import must match.
+ * (GCP buckets have no writer keys: gateways there use their VM's service account.)
  */
-export const NOT_ADOPTED_TYPES: ReadonlySet<string> = new Set([
-  'aws:iam/accessKey:AccessKey',
-  'gcp:serviceaccount/key:Key',
-]);
+export const NOT_ADOPTED_TYPES: ReadonlyMap<string, string> = new Map([['aws:iam/accessKey:AccessKey', 'user']]);
+
+/** A kept key adopted by its provider type token (no provider SDK needed here: the token says which resource). */
+class PreviousKey extends pulumi.CustomResource {
+  constructor(type: string, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+    super(type, name, props, opts);
+  }
+}
+
+/** The logical name of a kept key adopted beside its writer's new one. */
+export function previousKeyName(name: string): string {
+  return `${name}-previous`;
+}
 
 /** The key of a resource in the kept record: its type token and logical name (unique in a stack). */
 export function keptKey(type: string, name: string): string {
@@ -41,9 +54,21 @@ export function adoption(adopt: Record<string, string> = {}): Adoption {
   const regionOf = new Map<string, string>();
   const transformation: pulumi.ResourceTransformation = (args) => {
     if (!args.opts.retainOnDelete || !(args.resource instanceof pulumi.CustomResource)) return undefined;
-    if (NOT_ADOPTED_TYPES.has(args.type)) return undefined;
     const key = keptKey(args.type, args.name);
     retained.set(key, args.resource);
+    const owner = NOT_ADOPTED_TYPES.get(args.type);
+    if (owner !== undefined) {
+      // Not retained, so no transformation of its own (the first test above): it cannot recurse.
+      const kept = adopt[key];
+      if (kept)
+        new PreviousKey(
+          args.type,
+          previousKeyName(args.name),
+          { [owner]: (args.props as Record<string, unknown>)[owner] },
+          { parent: args.opts.parent, provider: args.opts.provider, import: kept },
+        );
+      return undefined;
+    }
     const region = (args.props as { region?: unknown }).region;
     if (args.type.startsWith('aws:') && typeof region === 'string') regionOf.set(key, region);
     const id = adopt[key];

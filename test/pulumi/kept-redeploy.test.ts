@@ -16,6 +16,9 @@ import { tempDir } from '../support/tmp.js';
 import { testArtifact } from './graph.js';
 import { awsGcpLedgerPlan, handPlan } from './plans.js';
 
+/** The kept resource an adopted one stands for (a writer's kept key is adopted as `<name>-previous`). */
+const keptName = (name: string) => name.replace(/-previous$/, '');
+
 /** The engine port over the mock runtime: `up` runs the program, `destroy` forgets the stack. */
 function mockEngine(runs: MockRun[]): PulumiEngine {
   let deployed = false;
@@ -72,8 +75,12 @@ describe('kept buckets and a redeploy of the same stack (mock runtime)', () => {
     await realizer.deploy(plan, { ...ctx, onEvent: (e) => events.push(e.message ?? '') });
     const redeploy = runs.at(-1)!;
     const adopted = redeploy.resources.filter((r) => r.options.importId !== '');
-    expect(adopted.map((r) => keptKey(r.type, r.name)).sort()).toEqual(Object.keys(kept).sort());
-    for (const r of adopted) expect(r.options.importId).toBe(kept[keptKey(r.type, r.name)]);
+    expect(adopted.map((r) => keptKey(r.type, keptName(r.name))).sort()).toEqual(Object.keys(kept).sort());
+    for (const r of adopted) expect(r.options.importId).toBe(kept[keptKey(r.type, keptName(r.name))]);
+    // The writer's kept access key is adopted beside the new one (never as it: it has no secret).
+    expect(adopted.filter((r) => r.type === 'aws:iam/accessKey:AccessKey').map((r) => r.name)).toEqual([
+      'keep-ledger-a-writer-key-previous',
+    ]);
     expect(events.some((m) => m.startsWith('adopting '))).toBe(true);
     expect(existsSync(keptFile)).toBe(false);
   });
@@ -113,7 +120,7 @@ describe('kept buckets and a redeploy of the same stack (mock runtime)', () => {
     const kept = JSON.parse(readFileSync(keptFile, 'utf8')) as Record<string, string>;
     await createPulumiRealizer('clouds', { engine: mockEngine(runs), artifact }).deploy(spanning, ctx);
     const adopted = runs.at(-1)!.resources.filter((r) => r.options.importId !== '');
-    expect(adopted.map((r) => keptKey(r.type, r.name)).sort()).toEqual(Object.keys(kept).sort());
+    expect(adopted.map((r) => keptKey(r.type, keptName(r.name))).sort()).toEqual(Object.keys(kept).sort());
     expect(adopted.some((r) => r.type === 'aws:s3/bucket:Bucket' && r.name === 'move-ledger-a')).toBe(true);
     expect(existsSync(keptFile)).toBe(false);
   });
