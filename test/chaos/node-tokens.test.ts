@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../runtime/control-client.js';
 import type { NodeOutput, NodeSpec } from '../../runtime/node-spec.js';
 import { cli, repo, tempDir } from '../deploy/helpers.js';
-import { TEST_STACKS } from '../support/stacks.js';
+import { fourLocalClouds, TEST_STACKS } from '../support/stacks.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
 const STACK = TEST_STACKS.chaosNodeTokens;
@@ -20,16 +20,7 @@ const STACK = TEST_STACKS.chaosNodeTokens;
 const POLL_MS = 50;
 const RESTART_TIMEOUT_MS = 60_000;
 
-const topology = `name: ${STACK}
-mode: client-resident
-clouds:
-  a: { provider: local }
-  b: { provider: local }
-  c: { provider: local }
-  d: { provider: local }
-components:
-  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }
-`;
+const topology = fourLocalClouds(STACK, '  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }');
 
 let dir = '';
 let stackDir = '';

@@ -8,23 +8,17 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLocalState } from '../../stacks/local/control.js';
-import { TEST_STACKS } from '../support/stacks.js';
+import { fourLocalClouds, TEST_STACKS } from '../support/stacks.js';
 import { cli, repo, tempDir } from './helpers.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
 const STACK = TEST_STACKS.damagedState;
 
-const TOPOLOGY = `name: ${STACK}
-mode: client-resident
-clouds:
-  a: { provider: local }
-  b: { provider: local }
-  c: { provider: local }
-  d: { provider: local }
-components:
-  vault: { kind: storage, protocol: depsky-a, f: 1, clouds: [a, b, c, d] }
-  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }
-`;
+const TOPOLOGY = fourLocalClouds(
+  STACK,
+  `  vault: { kind: storage, protocol: depsky-a, f: 1, clouds: [a, b, c, d] }
+  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }`,
+);
 
 let dir = '';
 let stackDir = '';

@@ -15,22 +15,13 @@ import { killNode, pauseNode, readLocalState, restartNode, resumeNode, sleep } f
 import { probeHealth } from '../../stacks/local/health.js';
 import { pidAlive, procCmdline, readSupervisorStatus } from '../../stacks/local/state.js';
 import { loadTopology } from '../../topology/load.js';
-import { TEST_STACKS } from '../support/stacks.js';
+import { fourLocalClouds, TEST_STACKS } from '../support/stacks.js';
 import { bin, cli, repo, summaryOf, tempDir, tree } from './helpers.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
 
 const STACK = TEST_STACKS.deploySmr;
-const TOPOLOGY = `name: ${STACK}
-mode: mediator
-clouds:
-  a: { provider: local }
-  b: { provider: local }
-  c: { provider: local }
-  d: { provider: local }
-components:
-  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }
-`;
+const TOPOLOGY = fourLocalClouds(STACK, '  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }', 'mediator');
 
 let dir: string;
 let stackDir: string;

@@ -13,23 +13,15 @@ import { decodeKvResult, encodeKvOp } from '../../components/smr/services/kv.js'
 import { sleep } from '../../stacks/local/control.js';
 import { probeHealth } from '../../stacks/local/health.js';
 import { readState, readSupervisorStatus } from '../../stacks/local/state.js';
-import { TEST_STACKS } from '../support/stacks.js';
+import { fourLocalClouds, TEST_STACKS } from '../support/stacks.js';
 import { cli, repo, summaryOf, tempDir } from './helpers.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
 const STACK = TEST_STACKS.rollingUpdate;
 const SESSIONS = 4;
 
-const topology = (batchSize: number) => `name: ${STACK}
-mode: client-resident
-clouds:
-  a: { provider: local }
-  b: { provider: local }
-  c: { provider: local }
-  d: { provider: local }
-components:
-  ledger: { kind: smr, f: 1, clouds: [a, b, c, d], batchSize: ${batchSize} }
-`;
+const topology = (batchSize: number) =>
+  fourLocalClouds(STACK, `  ledger: { kind: smr, f: 1, clouds: [a, b, c, d], batchSize: ${batchSize} }`);
 
 let dir = '';
 let stackDir = '';

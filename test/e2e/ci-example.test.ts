@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { stackSlot } from '../../stacks/local/addresses.js';
 import { procCmdline } from '../../stacks/local/state.js';
 import { bin, cli, repo, tempDir } from '../deploy/helpers.js';
-import { TEST_STACKS, USER_STACKS } from '../support/stacks.js';
+import { fourLocalClouds, TEST_STACKS, USER_STACKS } from '../support/stacks.js';
 
 const STACK = TEST_STACKS.ciExample;
 const EXAMPLE = path.join(repo, 'examples', 'ci', 'github-actions.yml');
@@ -22,17 +22,11 @@ const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node
 /** Steps that need what this machine lacks (the npm registry); everything else runs as written. */
 const NOT_RUN = new Set(['Install tclouds']);
 
-const TOPOLOGY = `name: ${STACK}
-mode: client-resident
-clouds:
-  a: { provider: local }
-  b: { provider: local }
-  c: { provider: local }
-  d: { provider: local }
-components:
-  vault: { kind: storage, protocol: depsky-ca, f: 1, clouds: [a, b, c, d] }
-  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }
-`;
+const TOPOLOGY = fourLocalClouds(
+  STACK,
+  `  vault: { kind: storage, protocol: depsky-ca, f: 1, clouds: [a, b, c, d] }
+  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }`,
+);
 
 interface Step {
   name?: string;

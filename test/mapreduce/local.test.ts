@@ -12,21 +12,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, repo, tempDir } from '../deploy/helpers.js';
-import { TEST_STACKS } from '../support/stacks.js';
+import { fourLocalClouds, TEST_STACKS } from '../support/stacks.js';
 
 const built = existsSync(path.join(repo, 'dist', 'components', 'mapreduce', 'node.js'));
 const STACK = TEST_STACKS.mapreduce;
-const TOPOLOGY = `name: ${STACK}
-mode: client-resident
-clouds:
-  a: { provider: local }
-  b: { provider: local }
-  c: { provider: local }
-  d: { provider: local }
-components:
-  vault: { kind: storage, f: 1, clouds: [a, b, c, d] }
-  jobs: { kind: mapreduce, f: 1, clouds: [a, b], workers: 4 }
-`;
+const TOPOLOGY = fourLocalClouds(
+  STACK,
+  `  vault: { kind: storage, f: 1, clouds: [a, b, c, d] }
+  jobs: { kind: mapreduce, f: 1, clouds: [a, b], workers: 4 }`,
+);
 const WORDCOUNT = path.join(repo, 'templates', 'mapreduce', 'wordcount.mjs');
 const VOCAB = ['alpha', 'beta', "l'été", 'Gamma', 'delta', 'ÉCOLE', 'x1', 'naïve', "don't", 'zeta'];
 const MAPS = 8;

@@ -22,23 +22,14 @@ import { changedNodes, type RolloutNode, rollCloudNodes } from '../../stacks/pul
 import type { DeployEvent } from '../../stacks/realizer.js';
 import { rolloutWaves } from '../../stacks/rollout-plan.js';
 import { cli, repo, summaryOf, tempDir } from '../deploy/helpers.js';
-import { TEST_STACKS } from '../support/stacks.js';
+import { fourLocalClouds, TEST_STACKS } from '../support/stacks.js';
 import { rejectedTcError } from '../support/tc-error.js';
 
 const hasReplica = existsSync(path.join(repo, 'dist', 'components', 'smr', 'node.js'));
 const STACK = TEST_STACKS.cloudRollout;
 const SESSIONS = 3;
 
-const topology = `name: ${STACK}
-mode: client-resident
-clouds:
-  a: { provider: local }
-  b: { provider: local }
-  c: { provider: local }
-  d: { provider: local }
-components:
-  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }
-`;
+const topology = fourLocalClouds(STACK, '  ledger: { kind: smr, f: 1, clouds: [a, b, c, d] }');
 
 let dir = '';
 let stackDir = '';

@@ -42,3 +42,20 @@ export const TEST_STACKS = {
  * its examples and templates (`prod`, `tclouds`): no test stack may share their 127.A block.
  */
 export const USER_STACKS = ['quickstart', 'demo', 'prod', 'tclouds'] as const;
+
+/**
+ * The topology most deploying suites use: stack `stack` over four local clouds a-d (one fault domain each), with
+ * the given `components:` entries (YAML lines, indented two spaces).
+ */
+export function fourLocalClouds(stack: string, components: string, mode = 'client-resident'): string {
+  return `name: ${stack}
+mode: ${mode}
+clouds:
+  a: { provider: local }
+  b: { provider: local }
+  c: { provider: local }
+  d: { provider: local }
+components:
+${components}
+`;
+}
