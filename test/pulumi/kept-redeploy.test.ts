@@ -19,6 +19,17 @@ import { awsGcpLedgerPlan, handPlan } from './plans.js';
 /** The kept resource an adopted one stands for (a writer's kept key is adopted as `<name>-previous`). */
 const keptName = (name: string) => name.replace(/-previous$/, '');
 
+/** What deploy and destroy get: a stack directory under a temp checkout, no events, a state passphrase. */
+function realizeContext(stackDir: string): RealizeContext {
+  return {
+    topologyFile: join(stackDir, '..', '..', 'tclouds.yaml'),
+    stackDir,
+    signal: new AbortController().signal,
+    onEvent: () => {},
+    passphrase: 'test-passphrase',
+  };
+}
+
 /** The engine port over the mock runtime: `up` runs the program, `destroy` forgets the stack. */
 function mockEngine(runs: MockRun[]): PulumiEngine {
   let deployed = false;
@@ -57,13 +68,7 @@ describe('kept buckets and a redeploy of the same stack (mock runtime)', () => {
       artifact: async () => ({ ...testArtifact(), bytes: 4096 }),
     });
     const stackDir = join(tempDir('tc-kept-'), '.tclouds', 'keep');
-    const ctx: RealizeContext = {
-      topologyFile: join(stackDir, '..', '..', 'tclouds.yaml'),
-      stackDir,
-      signal: new AbortController().signal,
-      onEvent: () => {},
-      passphrase: 'test-passphrase',
-    };
+    const ctx = realizeContext(stackDir);
     await realizer.deploy(plan, ctx);
     expect(runs[0]!.resources.every((r) => r.options.importId === '')).toBe(true);
     await realizer.destroy({ ...ctx, keepData: true });
@@ -106,13 +111,7 @@ describe('kept buckets and a redeploy of the same stack (mock runtime)', () => {
     const runs: MockRun[] = [];
     const artifact = async () => ({ ...testArtifact(), bytes: 4096 });
     const stackDir = join(tempDir('tc-move-'), '.tclouds', 'move');
-    const ctx: RealizeContext = {
-      topologyFile: join(stackDir, '..', '..', 'tclouds.yaml'),
-      stackDir,
-      signal: new AbortController().signal,
-      onEvent: () => {},
-      passphrase: 'test-passphrase',
-    };
+    const ctx = realizeContext(stackDir);
     const aws = createPulumiRealizer('aws', { engine: mockEngine(runs), artifact });
     await aws.deploy(awsOnly, ctx);
     await aws.destroy({ ...ctx, keepData: true });
