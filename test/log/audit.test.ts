@@ -10,19 +10,15 @@ import { AUDIT_MAX_PER_TYPE, AuditWindow, describe as describeEvent } from '../.
 import { decodeCoreResult, LogCoreService } from '../../components/log/protocol/core-service.js';
 import { compilePlan } from '../../components/plan.js';
 import { validateTopologyText } from '../../topology/load.js';
+import { fourLocalClouds } from '../support/stacks.js';
 import { ctx, entry } from './support.js';
 
-const TOPOLOGY = `name: demo
-mode: mediator
-clouds:
-  a: { provider: local }
-  b: { provider: local }
-  c: { provider: local }
-  d: { provider: local }
-components:
-  ledger: { kind: smr, f: 1, clouds: [a, b, c, d], auditLog: audit }
-  audit: { kind: log, f: 1, clouds: [a, b, c, d] }
-`;
+const TOPOLOGY = fourLocalClouds(
+  'demo',
+  `  ledger: { kind: smr, f: 1, clouds: [a, b, c, d], auditLog: audit }
+  audit: { kind: log, f: 1, clouds: [a, b, c, d] }`,
+  'mediator',
+);
 
 describe('audit events: plan', () => {
   it('gives each audited node a producer key of the log, and the core replicas its cloud and node', () => {

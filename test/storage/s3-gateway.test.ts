@@ -52,6 +52,17 @@ let a: S3Client;
 let b: S3Client;
 const BUCKET = 'vault';
 
+/** A SigV4 signer with the read-write key, as the SDK signs for the gateway (path-style, no double escaping). */
+function gatewaySigner(): SignatureV4 {
+  return new SignatureV4({
+    credentials: rw,
+    region: 'us-east-1',
+    service: 's3',
+    sha256: Sha256 as never,
+    uriEscapePath: false,
+  });
+}
+
 beforeAll(async () => {
   tmp = await tempDir('tclouds-s3-');
   gws = await startGateways(tmp.dir, BUCKET, 2);
@@ -239,13 +250,7 @@ describe('S3 gateway refuses', () => {
     signedSha = headers['x-amz-content-sha256']!,
   ): Promise<{ status: number; text: string }> {
     const url = new URL(gws.urls[0]!);
-    const signer = new SignatureV4({
-      credentials: rw,
-      region: 'us-east-1',
-      service: 's3',
-      sha256: Sha256 as never,
-      uriEscapePath: false,
-    });
+    const signer = gatewaySigner();
     const signed = await signer.sign({
       method: 'PUT',
       protocol: 'http:',
@@ -346,13 +351,7 @@ describe('S3 gateway refuses', () => {
 
   /** A presigned GET URL of `key` on the first gateway, signed `agoMs` ago. */
   async function presignedGet(key: string, agoMs = 0): Promise<string> {
-    const signer = new SignatureV4({
-      credentials: rw,
-      region: 'us-east-1',
-      service: 's3',
-      sha256: Sha256 as never,
-      uriEscapePath: false,
-    });
+    const signer = gatewaySigner();
     const url = new URL(gws.urls[0]!);
     const request = {
       method: 'GET',
