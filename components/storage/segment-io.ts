@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { sharedBytes } from './crypto/digest-thread.js';
+import { giveShared, takeShared } from './crypto/shared-pool.js';
 import { ENCODE_AHEAD } from './protocol/segments.js';
 
 /** Milliseconds spent per stage (encrypt, erasure, hash, read, write, wait...), summed over segments. */
@@ -66,7 +67,8 @@ export async function fileSource(file: string, segmentBytes: number): Promise<Se
   const size = (await h.stat()).size;
   let offset = 0;
   // Buffers in turn: the one being read ahead, and those the caller still encodes (ENCODE_AHEAD at most), plus one.
-  const ring = Array.from({ length: ENCODE_AHEAD + 2 }, () => new Uint8Array(Math.min(segmentBytes, size)));
+  // Pooled shared memory: the cipher thread seals straight from it (stream-write.ts).
+  const ring = Array.from({ length: ENCODE_AHEAD + 2 }, () => takeShared(Math.min(segmentBytes, size)));
   let turn = 0;
   const readAt = async (pos: number): Promise<Segment | undefined> => {
     if (pos >= size) return undefined;
@@ -94,6 +96,8 @@ export async function fileSource(file: string, segmentBytes: number): Promise<Se
     async close() {
       await ahead?.catch(() => {});
       await h.close();
+      // The writer is done with every segment once it closes its source.
+      for (const b of ring.splice(0)) giveShared(b, true);
     },
   };
 }
@@ -138,7 +142,7 @@ export function streamSource(input: Readable, segmentBytes: number): SegmentSour
       if (got < segmentBytes) bytes = Buffer.allocUnsafeSlow(got);
       else {
         const slot = turn++ % (ENCODE_AHEAD + 2);
-        ring[slot] ??= Buffer.allocUnsafeSlow(segmentBytes);
+        ring[slot] ??= takeShared(segmentBytes);
         bytes = ring[slot]!;
       }
       let at = 0;
@@ -150,6 +154,7 @@ export function streamSource(input: Readable, segmentBytes: number): SegmentSour
     },
     async close() {
       await it.return?.();
+      for (const b of ring.splice(0)) giveShared(b, true);
     },
   };
 }
@@ -208,8 +213,8 @@ export function fileSink(h: FileHandle): SegmentSink {
 }
 
 /**
- * Objects of at least this size are read into shared memory, whose pages a digest thread maps ahead of the
- * decryption (touchShared); below it the whole object is a few segments and the hand-off is not worth it.
+ * Objects of at least this size are read into shared memory, where the cipher thread opens their segments
+ * (openOnThread); below it the whole object is a segment or two and the hand-off is not worth it.
  */
 export const SHARED_SINK_MIN_BYTES = 8 << 20;
 

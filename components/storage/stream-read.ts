@@ -10,16 +10,10 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
-import {
-  DIGEST_THREADS,
-  digestShared,
-  digestWhole,
-  isShared,
-  sharedBytes,
-  touchShared,
-} from './crypto/digest-thread.js';
+import { DIGEST_THREADS, digestShared, digestWhole, isShared, openOnThread } from './crypto/digest-thread.js';
 import { blockSize, decode as rsDecode } from './crypto/erasure.js';
 import { combineShares, openSegment, SEGMENT_AEAD_OVERHEAD } from './crypto/primitives.js';
+import { giveShared, takeShared } from './crypto/shared-pool.js';
 import type { CloudDriver } from './drivers/types.js';
 import { containerOf, manifestFile, segmentFile, versionString } from './protocol/names.js';
 import {
@@ -58,15 +52,6 @@ export interface StreamedReadResult {
   dataGets: number;
 }
 
-/**
- * Segments whose result memory is being mapped ahead of the one being read (a buffer sink): enough that the
- * decryption never waits for it, few enough that the touching does not hold up the hashing of the next blocks.
- */
-const TOUCH_AHEAD_SEGMENTS = READ_AHEAD_SEGMENTS + 1;
-
-/** Block buffers kept for reuse: every block of the segments in flight. */
-const SPARE_BLOCKS = (READ_AHEAD_SEGMENTS + 1) * 4;
-
 function integrityError(message: string, hint: string): TcError {
   return new TcError(StorageCode.segmentLost, message, { exit: ExitCode.failure, hint });
 }
@@ -84,9 +69,10 @@ class StreamedReader {
   private order: number[];
   readonly result: StreamedReadResult = { from: new Set(), rejected: [], dataGets: 0 };
   private aesKey: KeyObject | undefined;
-  /** Block buffers that opened segments gave back, read into again by later ones. */
-  private readonly spare: Uint8Array[] = [];
-  /** Reused plaintext buffers for a sink that copies (a file): READ_AHEAD_SEGMENTS being opened, one written. */
+  /**
+   * Plaintext buffers for a sink that copies (a file), reused: READ_AHEAD_SEGMENTS being opened, one written. From
+   * the pool, wiped when they go back.
+   */
   private readonly ring: Uint8Array[] = [];
 
   constructor(private readonly p: StreamedReadParams) {
@@ -243,6 +229,8 @@ class StreamedReader {
     const blocks: (Uint8Array | undefined)[] = new Array(this.n).fill(undefined);
     const got = await this.getUnchecked(index, picked, blocks, blockSize(sealed, k));
     if (got === undefined) return undefined;
+    const onThread = await this.openDataOnThread(index, got, blocks, sealed);
+    if (onThread !== 'here') return onThread;
     const threads = this.count > 1 ? DIGEST_THREADS : 0;
     // A driver's own buffers (not shared) go to a digest thread and back first: they cannot be read here meanwhile.
     const moved = new Map<number, Uint8Array>();
@@ -271,6 +259,58 @@ class StreamedReader {
     for (const pos of picked) this.result.from.add(pos);
     // Every block matched the writer's digests: a segment that does not open is the writer's fault, as below.
     return plain ?? this.undecryptable(index);
+  }
+
+  /**
+   * The fast path when the k clouds picked are the data clouds, their blocks and the plaintext's place (a large
+   * result buffer, a file's ring) are shared memory and the digest threads run: the blocks are hashed on the
+   * digest threads, and only once every one matched its manifest is the segment opened, on the cipher thread, into
+   * its place (openOnThread). This thread is left to the I/O. 'here' when that cannot be (the caller does the same
+   * on this thread); undefined when a block did not match (rejected: the segment is read block by block).
+   */
+  private async openDataOnThread(
+    index: number,
+    got: { pos: number; man: Manifest; got: Uint8Array }[],
+    blocks: (Uint8Array | undefined)[],
+    sealed: number,
+  ): Promise<Uint8Array | undefined | 'here'> {
+    const { m, k, p } = this;
+    if (this.count === 1 || !got.every((c) => c.pos < k && isShared(c.got))) return 'here';
+    const length = sealed - SEGMENT_AEAD_OVERHEAD;
+    // Only into memory that stays this read's: a sink that keeps what it is given (a stream) gets fresh memory per
+    // segment, and fresh shared memory would not count towards the collector's pressure (shared-pool.ts).
+    const out = this.plainBuffer(index, length);
+    if (out === undefined || !isShared(out)) return 'here';
+    const data = [...got].sort((a, b) => a.pos - b.pos);
+    const digests = await timedAsync(
+      p.profile,
+      'hash',
+      Promise.all(data.map((c) => digestShared(c.got, [[0, c.got.length]], DIGEST_THREADS))),
+    );
+    const verified = data.map((c, i) => this.matches(c, index, digests[i]![0]!)).every(Boolean);
+    try {
+      if (!verified) return undefined;
+      const opened = await timedAsync(
+        p.profile,
+        'decrypt',
+        openOnThread({
+          parts: data.map((c) => c.got),
+          sealed,
+          key: this.aesKey!,
+          nonce: segmentNonce(index),
+          aad: segmentAad(m.du, m.version, index, index === this.count - 1),
+          out,
+        }),
+      );
+      // Checked, but the threads went away meanwhile: opened here from the same blocks.
+      const plain = opened === undefined ? this.openChecked(index, blocks, sealed) : out.subarray(0, length);
+      // Every block matched the writer's digests: a segment that does not open is the writer's fault.
+      if (opened === false) this.undecryptable(index);
+      for (const c of data) this.result.from.add(c.pos);
+      return plain;
+    } finally {
+      for (const b of blocks) if (b) this.giveBlock(b);
+    }
   }
 
   /** The blocks of segment `index` from `picked` (with their manifests), unchecked; undefined if any failed. */
@@ -325,6 +365,15 @@ class StreamedReader {
     return timed(p.profile, 'decrypt', () => openSegment(parts, sealed, this.aesKey!, segmentNonce(index), aad, out));
   }
 
+  /** Open segment `index` from blocks that all matched their manifests (straight into where the plaintext goes). */
+  private openChecked(index: number, blocks: (Uint8Array | undefined)[], sealed: number): Uint8Array {
+    try {
+      return this.open(index, blocks, sealed);
+    } catch {
+      return this.undecryptable(index);
+    }
+  }
+
   private undecryptable(index: number): never {
     throw new TcError(StorageCode.decode, `segment ${index} of ${this.label} does not decrypt`, {
       exit: ExitCode.failure,
@@ -337,27 +386,22 @@ class StreamedReader {
     const { m, k } = this;
     const sealed = segmentLength(m.size, m.segmentBytes!, index) + SEGMENT_AEAD_OVERHEAD;
     const blocks = await this.fetchBlocks(index, blockSize(sealed, k));
-    let plain: Uint8Array;
-    try {
-      // Opened straight from the blocks (no join) into where the plaintext goes.
-      plain = this.open(index, blocks, sealed);
-    } catch {
-      this.undecryptable(index);
-    }
+    const plain = this.openChecked(index, blocks, sealed);
     for (const b of blocks) if (b) this.giveBlock(b);
     return plain;
   }
 
-  /** A block buffer of `size` bytes: one a previous segment gave back, or a new one. */
+  /** A block buffer of `size` bytes: one an earlier segment (of this read or another) gave back, or a new one. */
   private spareBlock(size: number): Uint8Array {
-    const i = this.spare.findIndex((b) => b.length === size);
-    return i >= 0 ? this.spare.splice(i, 1)[0]! : sharedBytes(size);
+    return takeShared(size);
   }
 
-  /** Keep a block's buffer for a later segment (only whole buffers: a view could be part of a driver's own). */
+  /**
+   * Keep a block's buffer for a later segment once nothing reads it any more (giveShared takes only whole shared
+   * buffers: a driver's own memory, or a view of part of one, stays with the garbage collector).
+   */
   private giveBlock(b: Uint8Array): void {
-    if (this.spare.length < SPARE_BLOCKS && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)
-      this.spare.push(b);
+    giveShared(b);
   }
 
   /** Where segment `index` is opened: in place in a buffer sink, a ring buffer for a file, else a new buffer. */
@@ -366,7 +410,7 @@ class StreamedReader {
     if (sink.at) return sink.at(index * this.m.segmentBytes!, length);
     if (!sink.reuses) return undefined;
     const slot = index % (READ_AHEAD_SEGMENTS + 1);
-    this.ring[slot] ??= sharedBytes(Math.min(this.m.segmentBytes!, this.m.size));
+    this.ring[slot] ??= takeShared(Math.min(this.m.segmentBytes!, this.m.size));
     return this.ring[slot];
   }
 
@@ -378,28 +422,13 @@ class StreamedReader {
     );
   }
 
-  /**
-   * Where segment `index` will be opened, when that is fresh shared memory (a buffer sink): its pages are mapped on
-   * a digest thread meanwhile (touchShared), not by the decryption on this thread.
-   */
-  private touchAhead(index: number): void {
-    const { sink } = this.p;
-    if (!sink.at || index >= this.count) return;
-    const offset = index * this.m.segmentBytes!;
-    const length = segmentLength(this.m.size, this.m.segmentBytes!, index);
-    touchShared(sink.at(offset, length), [[0, length]]).catch(() => {});
-  }
-
   /** READ_AHEAD_SEGMENTS segments in flight, written out in order. */
   async run(): Promise<StreamedReadResult> {
-    const touchFirst = Math.min(this.count, TOUCH_AHEAD_SEGMENTS);
-    for (let i = 0; i < touchFirst; i++) this.touchAhead(i);
     this.aesKey = await this.openKey();
     const window: Promise<Uint8Array>[] = [];
     let next = 0;
     const refill = () => {
       while (window.length < READ_AHEAD_SEGMENTS && next < this.count) {
-        this.touchAhead(next + TOUCH_AHEAD_SEGMENTS);
         const s = this.readSegment(next++);
         s.catch(() => {});
         window.push(s);
@@ -411,6 +440,9 @@ class StreamedReader {
       refill();
       await timedAsync(this.p.profile, 'write', this.p.sink.write(plain));
     }
+    // Every segment was opened and written: nothing uses the ring any more (after a failure, segments still being
+    // opened may, and it is left to the collector).
+    for (const b of this.ring.splice(0)) giveShared(b, true);
     return this.result;
   }
 }

@@ -10,9 +10,10 @@
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { ExitCode, TcError } from '../../kernel/errors.js';
 import { StorageCode } from './codes.js';
-import { digestShared, sharedBytes } from './crypto/digest-thread.js';
+import { digestShared, isShared, sealOnThread } from './crypto/digest-thread.js';
 import { blockSize, encodeParity } from './crypto/erasure.js';
 import { generateSecretKey, SEGMENT_AEAD_OVERHEAD, sealSegmentInto, shareSecret } from './crypto/primitives.js';
+import { giveShared, takeShared } from './crypto/shared-pool.js';
 import type { CloudDriver } from './drivers/types.js';
 import { manifestFile, segmentFile } from './protocol/names.js';
 import {
@@ -61,9 +62,10 @@ export interface StreamedWrite {
 }
 
 /**
- * Digest threads a writer spreads a segment's blocks over: one. The hashing does not gate the puts (below), only
- * the manifests at the end, so one thread hashing beside this thread's sealing and coding keeps up (about as much
- * work per segment); a second one mostly takes CPU from this thread on a 2-core machine.
+ * Digest threads a writer spreads a segment's blocks over: one, the first (the last one seals: digest-thread.ts).
+ * The hashing does not gate the puts (below), only the manifests at the end, so one thread hashing beside the
+ * sealing and coding keeps up; spreading it over both made writes slower on a 2-core machine (2.9-3.2x a plain
+ * copy against 2.8-2.9x).
  */
 const WRITE_DIGEST_THREADS = 1;
 
@@ -72,25 +74,6 @@ const WRITE_DIGEST_THREADS = 1;
  * only hold more buffers (peak memory).
  */
 const HASH_AHEAD = 2;
-
-/**
- * Buffers of encoded segments, reused once every cloud stored them and their blocks are hashed: the writer's memory
- * is then a fixed number of buffers instead of whatever the garbage collector has not reclaimed yet. Shared memory,
- * so that the digest threads read the blocks in place while the clouds' puts read them too.
- */
-class BufferPool {
-  private readonly free: Uint8Array[] = [];
-  take(size: number): Uint8Array {
-    const i = this.free.findIndex((b) => b.length === size);
-    return i >= 0 ? this.free.splice(i, 1)[0]! : sharedBytes(size);
-  }
-  give(b: Uint8Array): void {
-    // Every buffer is kept: their number is bounded by the segments held and hashed at once. Dropping some made
-    // garbage that only a full collection frees, and the peak memory grew (330 MB after a 1 GiB put, instead of
-    // 200 MB when kept).
-    this.free.push(b);
-  }
-}
 
 /** One encoded segment: its buffer, the n blocks (views of it) and their digests, still being computed. */
 interface EncodedSegment {
@@ -101,34 +84,60 @@ interface EncodedSegment {
 
 /**
  * Seal and erasure-code one segment into n blocks laid out back to back in one buffer (data blocks first), and
- * start hashing the blocks. Sealing and coding run on this thread straight into the pooled buffer (no copy, no
- * fresh memory); the digest threads read the shared buffer in place, so the blocks go to the clouds at once, while
- * they are hashed and while this thread seals and codes the next segment: the digests are only needed for the
- * manifests, stored after every segment.
+ * start hashing the blocks. The cipher thread seals straight into a pooled buffer (shared-pool.ts: no copy, no
+ * fresh memory once the process wrote a segment of this size before) and this thread codes the parity into it; a
+ * digest thread reads the shared buffer in place, so the blocks go to the clouds at once, while they are hashed and
+ * while the next segment is sealed and coded: the digests are only needed for the manifests, stored after every
+ * segment.
  */
-function encodeSegment(
+async function encodeSegment(
   p: StreamedWriteParams,
-  pool: BufferPool,
   key: KeyObject,
   index: number,
   plain: Uint8Array,
   last: boolean,
-): EncodedSegment {
+): Promise<EncodedSegment> {
   const n = p.drivers.length;
   const k = p.f + 1;
   const sealedLength = plain.length + SEGMENT_AEAD_OVERHEAD;
   const bs = blockSize(sealedLength, k);
   const aad = segmentAad(p.du, p.version, index, last);
-  const all = pool.take(n * bs);
-  timed(p.profile, 'encrypt', () => sealSegmentInto(plain, key, segmentNonce(index), aad, all));
+  const nonce = segmentNonce(index);
+  const all = takeShared(n * bs);
+  // An object of one segment is sealed and hashed here: for a small object the hand-off costs more than it saves.
+  const single = index === 0 && last;
+  const onThread = !single && (await timedAsync(p.profile, 'encrypt', sealShared(plain, key, nonce, aad, all)));
+  if (!onThread) timed(p.profile, 'encrypt', () => sealSegmentInto(plain, key, nonce, aad, all));
   // The padding after the sealed bytes is part of the data blocks (and their digests): zero, whatever the buffer held.
   all.fill(0, sealedLength, k * bs);
   const views = (b: Uint8Array) => Array.from({ length: n }, (_, i) => b.subarray(i * bs, (i + 1) * bs));
   timed(p.profile, 'erasure', () => encodeParity(views(all), n, k));
   const ranges = Array.from({ length: n }, (_, i) => [i * bs, bs] as const);
-  const digests = digestShared(all, ranges, index === 0 && last ? 0 : WRITE_DIGEST_THREADS);
+  const digests = digestShared(all, ranges, single ? 0 : WRITE_DIGEST_THREADS);
   digests.catch(() => {});
   return { all, blocks: views(all), digests };
+}
+
+/**
+ * Seal `plain` into `out` on the cipher thread (sealOnThread); plaintext that is not shared memory (the caller's
+ * buffer) is copied into a pooled shared buffer first (wiped when it goes back), a copy that costs a fraction of
+ * the sealing it moves off this thread. False when the thread cannot take it (the caller seals here).
+ */
+async function sealShared(
+  plain: Uint8Array,
+  key: KeyObject,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  out: Uint8Array,
+): Promise<boolean> {
+  const staged = isShared(plain) ? undefined : takeShared(plain.length);
+  staged?.set(plain);
+  try {
+    return (await sealOnThread({ plain: staged ?? plain, key, nonce, aad, out })) === true;
+  } finally {
+    // The thread is done with it (answered, or gone: a thread that died reads nothing any more).
+    if (staged) giveShared(staged, true);
+  }
 }
 
 /** A deferred promise: resolved or rejected from outside. */
@@ -147,9 +156,19 @@ class StreamedWriter implements StreamedWrite {
   private readonly n: number;
   private readonly sched: UploadSchedule;
   private readonly items = new Map<number, readonly Uint8Array[]>();
-  /** The one buffer each held segment's blocks are views of. */
+  /** The one buffer each held segment's blocks are views of, until it goes back to the pool. */
   private readonly buffers = new Map<number, Uint8Array>();
-  private readonly pool = new BufferPool();
+  /** Puts of each item that have not settled: its buffer goes back only when none is left (see release). */
+  private readonly putsRunning = new Map<number, number>();
+  /** Items no cloud needs any more, whose buffers go back once their puts settled and their blocks are hashed. */
+  private readonly freed = new Set<number>();
+  /**
+   * Items a put of which failed: their buffers never go back. A put that failed (timed out, cut by a dropped cloud)
+   * settled for this writer, but the driver's own call may still be reading the block (ResilientDriver gives up
+   * on an attempt without waiting for it, and not every upload can be cancelled): that memory must not become
+   * another segment's, or another object's.
+   */
+  private readonly tainted = new Set<number>();
   /** Each segment's block digests, in order (being computed by the digest threads). */
   private readonly digests: Promise<Uint8Array[]>[] = [];
   private readonly cloudCtl: AbortController[];
@@ -207,18 +226,11 @@ class StreamedWriter implements StreamedWrite {
         case 'put':
           this.startPut(a.item, a.cloud);
           break;
-        case 'free': {
+        case 'free':
           this.items.delete(a.item);
-          const b = this.buffers.get(a.item);
-          this.buffers.delete(a.item);
-          // Given back once its blocks are hashed too (the digest threads may still read it).
-          if (b)
-            this.digests[a.item]?.then(
-              () => this.pool.give(b),
-              () => {},
-            );
+          this.freed.add(a.item);
+          this.release(a.item);
           break;
-        }
         case 'drop':
           this.cloudCtl[a.cloud]!.abort(new Error(a.reason));
           this.cloudWaiters[a.cloud]!.resolve(false);
@@ -252,6 +264,23 @@ class StreamedWriter implements StreamedWrite {
     );
   }
 
+  /**
+   * Give item `item`'s buffer back to the pool once no cloud needs it, every put of it settled and succeeded (see
+   * `tainted`) and the digest threads are done with it. A write that stops gives back only what was released
+   * before: the rest goes to the garbage collector, whoever may still read it.
+   */
+  private release(item: number): void {
+    const b = this.buffers.get(item);
+    if (b === undefined || !this.freed.has(item) || (this.putsRunning.get(item) ?? 0) > 0) return;
+    this.buffers.delete(item);
+    this.freed.delete(item);
+    if (this.tainted.has(item)) return;
+    this.digests[item]?.then(
+      () => giveShared(b),
+      () => {},
+    );
+  }
+
   private startPut(item: number, cloud: number): void {
     const payload = this.items.get(item)?.[cloud];
     if (payload === undefined || this.stopped) return;
@@ -260,8 +289,15 @@ class StreamedWriter implements StreamedWrite {
     const name = this.ended && item === this.segments ? manifestFile(p.version) : segmentFile(p.version, item);
     // The directory is synced by the metadata put, which comes after every item of this cloud (see CallOptions).
     const o = { signal: this.cloudCtl[cloud]!.signal, deferDirectorySync: true };
+    this.putsRunning.set(item, (this.putsRunning.get(item) ?? 0) + 1);
+    const settled = (ok: boolean) => {
+      this.putsRunning.set(item, this.putsRunning.get(item)! - 1);
+      if (!ok) this.tainted.add(item);
+      this.release(item);
+    };
     p.drivers[cloud]!.put(p.container, name, payload, o).then(
       () => {
+        settled(true);
         if (this.stopped) return;
         this.bytesPerCloud[cloud]! += payload.length;
         this.lastProgress[cloud] = performance.now();
@@ -269,6 +305,7 @@ class StreamedWriter implements StreamedWrite {
         this.apply(this.sched.result(item, cloud, true));
       },
       (e: unknown) => {
+        settled(false);
         if (this.stopped) return;
         this.apply(this.sched.result(item, cloud, false, e instanceof Error ? e.message : String(e)));
       },
@@ -309,7 +346,9 @@ class StreamedWriter implements StreamedWrite {
       if (this.stopped) return;
       if (seg === undefined) break;
       this.size += seg.bytes.length;
-      this.addSegment(encodeSegment(p, this.pool, key, this.segments, seg.bytes, seg.last));
+      const encoded = await encodeSegment(p, key, this.segments, seg.bytes, seg.last);
+      if (this.stopped) return;
+      this.addSegment(encoded);
       // Let the puts just started and those that finished move on before the next segment takes this thread.
       await new Promise<void>((r) => setImmediate(r));
     }

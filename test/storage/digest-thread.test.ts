@@ -2,9 +2,10 @@
  * The digest thread (components/storage/crypto/digest-thread.ts): the same SHA-256 as node:crypto for every range,
  * whether the buffer is moved to the thread and back (large, whole buffers) or hashed here (small ones, views into
  * a larger buffer, which must never be detached since their neighbours belong to someone else), and shared memory
- * hashed in place, spread over the threads, staying usable.
+ * hashed in place, spread over the threads, staying usable; segments sealed and opened on the cipher thread with the
+ * bytes of the same-thread code; and the pool of shared buffers that streamed operations reuse.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,10 +13,20 @@ import {
   digestRanges,
   digestShared,
   OFF_THREAD_MIN_BYTES,
+  openOnThread,
+  sealOnThread,
   sharedBytes,
   startDigestThread,
-  touchShared,
 } from '../../components/storage/crypto/digest-thread.js';
+import { openSegment, SEGMENT_AEAD_OVERHEAD, sealSegmentInto } from '../../components/storage/crypto/primitives.js';
+import {
+  giveShared,
+  SHARED_POOL_MAX_BYTES,
+  SHARED_POOL_MIN_BYTES,
+  sharedPoolBytes,
+  takeShared,
+} from '../../components/storage/crypto/shared-pool.js';
+import { segmentNonce } from '../../components/storage/protocol/segments.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -85,41 +96,110 @@ describe('digest thread', () => {
     expect(hex(r.digests[0]!)).toBe(sha(bytes.subarray(3, 1003)));
   });
 
-  it('maps pages of shared memory on a thread while this one writes them, losing no byte written here', async () => {
+  it('seals like sealSegmentInto and opens what it sealed, k parts with the tag anywhere, on the cipher thread', async () => {
     expect(await startDigestThread()).toBe(true);
-    // Odd sizes and offsets: the last partial page and views that do not start on a page.
-    for (const size of [(8 << 20) + 13, 3 * 4096 + 1]) {
-      const whole = sharedBytes(size + 7);
-      const view = whole.subarray(7);
-      const pattern = new Uint8Array(randomBytes(size));
-      // This thread writes every other 64 KiB slice while the thread touches every page of the view.
-      const touched = touchShared(view, [[0, size]]);
-      for (let o = 0; o < size; o += 128 << 10) view.set(pattern.subarray(o, o + (64 << 10)), o);
-      // Every page of the view was touched (the stride is the page size; the partial last one too).
-      expect(await touched).toBe(Math.ceil((size + 7 - 4) / 4 / 1024));
-      for (let o = 64 << 10; o < size; o += 128 << 10) view.set(pattern.subarray(o, o + (64 << 10)), o);
-      expect(Buffer.from(view).equals(Buffer.from(pattern))).toBe(true);
-      // The 7 bytes before the view were never written.
-      expect([...whole.subarray(0, 7)]).toEqual([0, 0, 0, 0, 0, 0, 0]);
-    }
-    // Memory that is not shared: nothing to do, nothing changed.
-    const plain = new Uint8Array(randomBytes(OFF_THREAD_MIN_BYTES));
-    const copy = Buffer.from(plain);
-    expect(await touchShared(plain, [[0, plain.length]])).toBe(0);
-    expect(Buffer.from(plain).equals(copy)).toBe(true);
+    const key = createSecretKey(randomBytes(32));
+    await fc.assert(
+      fc.asyncProperty(
+        // Lengths around slice and part boundaries: the tag inside one part or across two, padding or none.
+        fc.integer({ min: 0, max: (1 << 20) + 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.nat({ max: 1000 }),
+        async (length, k, index) => {
+          const plain = sharedBytes(length);
+          plain.set(randomBytes(length));
+          const nonce = segmentNonce(index);
+          const aad = new TextEncoder().encode(`segment ${index}`);
+          const sealed = length + SEGMENT_AEAD_OVERHEAD;
+          const bs = Math.ceil(sealed / k);
+          // The layout of an encoded segment: k data blocks back to back, zero padding after the sealed bytes.
+          const all = sharedBytes(k * bs + 5);
+          expect(await sealOnThread({ plain, key, nonce, aad, out: all })).toBe(true);
+          const here = new Uint8Array(sealed);
+          sealSegmentInto(plain, key, nonce, aad, here);
+          expect(Buffer.from(all.subarray(0, sealed)).equals(here)).toBe(true);
+          const parts = Array.from({ length: k }, (_, i) => all.subarray(i * bs, (i + 1) * bs));
+          const out = sharedBytes(length + 3);
+          expect(await openOnThread({ parts, sealed, key, nonce, aad, out })).toBe(true);
+          expect(Buffer.from(out.subarray(0, length)).equals(Buffer.from(plain))).toBe(true);
+          expect(Buffer.from(openSegment(parts, sealed, key, nonce, aad)).equals(Buffer.from(plain))).toBe(true);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
-  it('touches pages past 2 GiB (a result buffer of a large object), and the thread keeps hashing after', async () => {
+  it('refuses a changed byte, tag, AAD or nonce (false), and memory it cannot share (undefined); keeps serving', async () => {
     expect(await startDigestThread()).toBe(true);
-    // Only the pages touched are ever mapped: the 2 GiB before them cost nothing.
-    const big = sharedBytes(2 ** 31 + (1 << 20));
-    const tail = big.subarray(2 ** 31);
-    tail[5] = 42;
-    expect(await touchShared(tail, [[0, 1 << 20]])).toBe(256);
-    expect(tail[5]).toBe(42);
-    const bytes = sharedBytes(OFF_THREAD_MIN_BYTES);
-    bytes.set(randomBytes(bytes.length));
-    const [d] = await digestShared(bytes, [[0, bytes.length]], DIGEST_THREADS);
-    expect(hex(d!)).toBe(sha(bytes));
+    const key = createSecretKey(randomBytes(32));
+    const plain = sharedBytes(3 << 20);
+    plain.set(randomBytes(plain.length));
+    const nonce = segmentNonce(7);
+    const aad = new TextEncoder().encode('aad');
+    const sealed = plain.length + SEGMENT_AEAD_OVERHEAD;
+    const all = sharedBytes(sealed);
+    expect(await sealOnThread({ plain, key, nonce, aad, out: all })).toBe(true);
+    const out = sharedBytes(plain.length);
+    const open = (o: { parts?: Uint8Array[]; aad?: Uint8Array; nonce?: Uint8Array; out?: Uint8Array }) =>
+      openOnThread({
+        parts: o.parts ?? [all],
+        sealed,
+        key,
+        nonce: o.nonce ?? nonce,
+        aad: o.aad ?? aad,
+        out: o.out ?? out,
+      });
+    for (const at of [0, 1 << 20, sealed - 1]) {
+      const bad = sharedBytes(sealed);
+      bad.set(all);
+      bad[at]! ^= 1;
+      expect(await open({ parts: [bad] })).toBe(false);
+    }
+    expect(await open({ aad: new TextEncoder().encode('other') })).toBe(false);
+    expect(await open({ nonce: segmentNonce(8) })).toBe(false);
+    // An output too small, and parts too short for the tag: refused, not a crash of the thread.
+    expect(await open({ out: sharedBytes(10) })).toBe(false);
+    expect(await openOnThread({ parts: [all.subarray(0, 8)], sealed: 8, key, nonce, aad, out })).toBe(false);
+    // Not shared: the caller does it on its own thread.
+    expect(await open({ parts: [new Uint8Array(all)] })).toBeUndefined();
+    expect(await open({ out: new Uint8Array(plain.length) })).toBeUndefined();
+    expect(await sealOnThread({ plain: new Uint8Array(10), key, nonce, aad, out: sharedBytes(26) })).toBeUndefined();
+    // The same thread still opens and hashes.
+    expect(await open({})).toBe(true);
+    expect(Buffer.from(out).equals(Buffer.from(plain))).toBe(true);
+    const [d] = await digestShared(all, [[0, all.length]], DIGEST_THREADS);
+    expect(hex(d!)).toBe(sha(all));
+  });
+});
+
+describe('shared buffer pool', () => {
+  it('hands back what it was given, wipes plaintext, keeps no views, small or duplicate buffers, and stays bounded', () => {
+    const size = SHARED_POOL_MIN_BYTES + 3;
+    const before = sharedPoolBytes();
+    const a = takeShared(size);
+    a.fill(7);
+    giveShared(a);
+    expect(takeShared(size)).toBe(a);
+    // Ciphertext comes back as it was (every user overwrites it); plaintext comes back zeroed.
+    expect(a[0]).toBe(7);
+    giveShared(a, true);
+    const again = takeShared(size);
+    expect(again).toBe(a);
+    expect(a.every((b) => b === 0)).toBe(true);
+    // Views, memory that is not shared, small buffers and a buffer given twice are not kept (twice).
+    giveShared(a);
+    giveShared(a);
+    giveShared(sharedBytes(size * 2).subarray(1));
+    giveShared(new Uint8Array(size));
+    giveShared(sharedBytes(SHARED_POOL_MIN_BYTES - 1));
+    expect(sharedPoolBytes()).toBe(before + size);
+    expect(takeShared(size)).toBe(a);
+    expect(takeShared(size)).not.toBe(a);
+    // Never more than the bound idle: the oldest go.
+    const count = Math.floor(SHARED_POOL_MAX_BYTES / size) + 3;
+    const many = Array.from({ length: count }, () => takeShared(size));
+    for (const b of many) giveShared(b);
+    expect(sharedPoolBytes()).toBeLessThanOrEqual(SHARED_POOL_MAX_BYTES);
+    expect(takeShared(size)).toBe(many.at(-1));
   });
 });

@@ -14,8 +14,11 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { startDigestThread } from '../../components/storage/crypto/digest-thread.js';
+import { LocalDirectoryDriver } from '../../components/storage/drivers/local.js';
+import { type CallOptions, PermanentDriverError } from '../../components/storage/drivers/types.js';
 import { containerOf } from '../../components/storage/protocol/names.js';
 import { parseManifest, SegmentFetch, UploadSchedule } from '../../components/storage/protocol/segments.js';
+import type { Payload } from '../../components/storage/protocol/types.js';
 import { streamSource } from '../../components/storage/segment-io.js';
 import { FaultyDriver } from './faulty-driver.js';
 import { client, fileTempDir, keyPair, localDrivers, pattern } from './support.js';
@@ -293,6 +296,94 @@ describe('faulty clouds, segment by segment', () => {
     // The late copy is complete: the other three clouds can all go and cloud3 still serves its block.
     const names = await fs.readdir(path.join(dir, 'cloud3', containerOf('doc')));
     expect(names).toEqual(expect.arrayContaining(['metadata', 'value1.a1.m', 'value1.a1.s2']));
+  });
+});
+
+/**
+ * A cloud whose put of segment 0 keeps the block it was given until the test lets it go, whatever its caller says
+ * (an upload that cannot be cancelled), and whose put of segment 1 fails: the writer drops it while that put is
+ * still reading its block. Every other call goes to the real local-directory driver behind.
+ */
+class StuckUploadDriver extends LocalDirectoryDriver {
+  held: { payload: Uint8Array; copy: Buffer } | undefined;
+  private open: () => void = () => {};
+  private readonly gate = new Promise<void>((r) => {
+    this.open = r;
+  });
+  private onHold: () => void = () => {};
+  /** Resolves once the put of segment 0 holds its block. */
+  readonly holding = new Promise<void>((r) => {
+    this.onHold = r;
+  });
+
+  release(): void {
+    this.open();
+  }
+
+  override async put(container: string, name: string, payload: Payload, o?: CallOptions): Promise<void> {
+    if (name.endsWith('.s1')) throw new PermanentDriverError('refused');
+    if (!name.endsWith('.s0') || !(payload instanceof Uint8Array)) return super.put(container, name, payload, o);
+    this.held = { payload, copy: Buffer.from(payload) };
+    this.onHold();
+    await this.gate;
+    return super.put(container, name, payload, {});
+  }
+}
+
+describe('buffers reused from one operation to the next', () => {
+  /** Large enough that the encoded segments and blocks go back to the process's pool of shared buffers. */
+  const POOLED_SEG = 1 << 20;
+
+  it('a block still read by a cut upload is never handed to the next write', async () => {
+    expect(await startDigestThread()).toBe(true);
+    const dir = path.join(root.dir, 'stuck');
+    const drivers = localDrivers(dir);
+    const stuck = new StuckUploadDriver('cloud3', path.join(dir, 'cloud3'));
+    const c = client([drivers[0]!, drivers[1]!, drivers[2]!, stuck], 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
+    const first = await c.put('first', pattern(3 * POOLED_SEG, 21));
+    expect(first.acked).toEqual(['cloud0', 'cloud1', 'cloud2']);
+    await stuck.holding;
+    // More writes in the same process, of segments of the same size: they take whatever buffers the pool has.
+    for (const seed of [22, 23]) {
+      const other = client(drivers, 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
+      await other.put(`other${seed}`, pattern(4 * POOLED_SEG, seed));
+      await other.close();
+    }
+    // The cut upload's block is what it was given: its memory did not become another segment's.
+    expect(Buffer.from(stuck.held!.payload).equals(stuck.held!.copy)).toBe(true);
+    stuck.release();
+    await c.close();
+    const reader = client(drivers, 'depsky-ca', keys);
+    expect(Buffer.from((await reader.get('first')).bytes).equals(Buffer.from(pattern(3 * POOLED_SEG, 21)))).toBe(true);
+  });
+
+  it('concurrent streamed writes and reads in one process, through buffers, files and streams, all read back equal', async () => {
+    expect(await startDigestThread()).toBe(true);
+    const dir = path.join(root.dir, 'concurrent');
+    const drivers = localDrivers(dir);
+    const c = client(drivers, 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
+    const sizes = [3 * POOLED_SEG + 5, 2 * POOLED_SEG, 5 * POOLED_SEG - 1, POOLED_SEG + 1];
+    const objects = sizes.map((size, i) => ({ du: `obj${i}`, data: pattern(size, 40 + i) }));
+    for (let round = 0; round < 2; round++) {
+      await Promise.all(
+        objects.map(async ({ du, data }, i) => {
+          if (i % 2 === 0) await c.put(du, data);
+          else await c.put(du, { stream: Readable.from([Buffer.from(data)]) });
+        }),
+      );
+      await Promise.all(
+        objects.map(async ({ du, data }, i) => {
+          if (i % 2 === 0) {
+            expect(Buffer.from((await c.get(du)).bytes).equals(Buffer.from(data))).toBe(true);
+            return;
+          }
+          const out = path.join(dir, `${du}.out`);
+          await c.getToFile(du, out);
+          expect((await fs.readFile(out)).equals(Buffer.from(data))).toBe(true);
+        }),
+      );
+    }
+    await c.close();
   });
 });
 

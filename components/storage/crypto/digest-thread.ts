@@ -11,37 +11,81 @@
  * Until it is online, and when a buffer cannot be moved (a view into a larger or shared buffer) or the worker
  * cannot start, the digest is computed here instead: the same bytes, the same result.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { SEGMENT_AEAD_OVERHEAD as TAG_BYTES } from './primitives.js';
 
 /** Buffers smaller than this are hashed on the calling thread (a message costs more than hashing them). */
 export const OFF_THREAD_MIN_BYTES = 256 << 10;
 const DIGEST_BYTES = 32;
-/** Bytes between the words a page-touching job writes: the smallest page size of the platforms Node runs on. */
-const TOUCH_STRIDE = 4096;
+/** Bytes a thread sealing or opening a segment encrypts or decrypts per call (as primitives.ts seals them: they stay in cache). */
+const CIPHER_SLICE_BYTES = 256 << 10;
 
 // Plain CommonJS evaluated in the worker: no module to resolve, so it runs the same from sources (tsx) and from dist/.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-parentPort.on('message', ({ id, buffer, ranges, touch }) => {
-  if (touch) {
-    // One atomic no-op write per page: the kernel maps the page here, and whatever another thread wrote stays.
-    // Each range gets its own word window (plain arithmetic: offsets pass 2 GiB); a job that cannot be done
-    // answers with no pages, never kills the thread.
-    let pages = 0;
+const { createCipheriv, createDecipheriv, createHash } = require('node:crypto');
+// node:crypto's output of one slice, freed now that it was copied out (where ArrayBuffer.prototype.transfer exists:
+// Node 22 on; see primitives.ts's dropOutput).
+const dropOutput = typeof ArrayBuffer.prototype.transfer === 'function'
+  ? (b) => { if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.byteLength > 0) b.buffer.transfer(0); }
+  : () => {};
+// See openOnThread: open the sealed segment that the parts hold, in order, into out; whether it opened.
+function open({ parts, sealed, key, nonce, aad, out }) {
+  const body = sealed - ${TAG_BYTES};
+  const plain = new Uint8Array(out[0], out[1], out[2]);
+  if (body < 0 || plain.length < body) return false;
+  const d = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: ${TAG_BYTES} });
+  d.setAAD(aad);
+  const tag = Buffer.alloc(${TAG_BYTES});
+  let base = 0;
+  let at = 0;
+  for (const [buffer, offset, length] of parts) {
+    const v = new Uint8Array(buffer, offset, length);
+    // This part's share of the body is [0, bodyEnd), of the tag [bodyEnd, tagEnd); the rest is padding.
+    const bodyEnd = Math.min(v.length, Math.max(0, body - base));
+    for (let off = 0; off < bodyEnd; off += ${CIPHER_SLICE_BYTES}) {
+      const p = d.update(v.subarray(off, Math.min(bodyEnd, off + ${CIPHER_SLICE_BYTES})));
+      plain.set(p, at);
+      at += p.length;
+      dropOutput(p);
+    }
+    const tagEnd = Math.min(v.length, Math.max(0, sealed - base));
+    if (tagEnd > bodyEnd) tag.set(v.subarray(bodyEnd, tagEnd), base + bodyEnd - body);
+    base += v.length;
+  }
+  d.setAuthTag(tag);
+  const fin = d.final();
+  plain.set(fin, at);
+  return at + fin.length === body;
+}
+// See sealOnThread: seal plain into out (ciphertext || tag); whether it could.
+function seal({ plain, key, nonce, aad, out }) {
+  const src = new Uint8Array(plain[0], plain[1], plain[2]);
+  const dst = new Uint8Array(out[0], out[1], out[2]);
+  if (dst.length < src.length + ${TAG_BYTES}) return false;
+  const c = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: ${TAG_BYTES} });
+  c.setAAD(aad);
+  let at = 0;
+  for (let off = 0; off < src.length; off += ${CIPHER_SLICE_BYTES}) {
+    const p = c.update(src.subarray(off, Math.min(src.length, off + ${CIPHER_SLICE_BYTES})));
+    dst.set(p, at);
+    at += p.length;
+    dropOutput(p);
+  }
+  const fin = c.final();
+  dst.set(fin, at);
+  dst.set(c.getAuthTag(), at + fin.length);
+  return true;
+}
+parentPort.on('message', ({ id, buffer, ranges, opening, sealing }) => {
+  if (opening || sealing) {
+    let done = false;
     try {
-      for (const [offset, length] of ranges) {
-        if (length <= 0) continue;
-        const start = offset - (offset % 4);
-        const count = Math.ceil((offset + length - start) / 4);
-        const words = new Int32Array(buffer, start, count);
-        for (let i = 0; i < count; i += ${TOUCH_STRIDE / 4}, pages++) Atomics.compareExchange(words, i, 0, 0);
-        Atomics.compareExchange(words, count - 1, 0, 0);
-      }
+      done = opening ? open(opening) : seal(sealing);
     } catch {}
-    parentPort.postMessage({ id, digests: new Uint8Array(0), pages });
+    parentPort.postMessage({ id, digests: new Uint8Array(0), done });
     return;
   }
   const digests = new Uint8Array(ranges.length * ${DIGEST_BYTES});
@@ -54,7 +98,29 @@ parentPort.on('message', ({ id, buffer, ranges, touch }) => {
 });
 `;
 
-type Reply = { buffer?: ArrayBuffer; digests: Uint8Array; pages?: number };
+type Reply = { buffer?: ArrayBuffer; digests: Uint8Array; done?: boolean };
+
+/** A region of shared memory as it travels to a digest thread: buffer, offset, length. */
+type SharedRegion = readonly [SharedArrayBuffer, number, number];
+
+/** What a thread needs to open one sealed segment (see openOnThread). */
+interface OpenJob {
+  parts: SharedRegion[];
+  sealed: number;
+  key: KeyObject;
+  nonce: Uint8Array;
+  aad: Uint8Array;
+  out: SharedRegion;
+}
+
+/** What a thread needs to seal one segment (see sealOnThread). */
+interface SealJob {
+  plain: SharedRegion;
+  key: KeyObject;
+  nonce: Uint8Array;
+  aad: Uint8Array;
+  out: SharedRegion;
+}
 type Job = { resolve: (r: Reply) => void; reject: (e: unknown) => void };
 
 /**
@@ -63,6 +129,12 @@ type Job = { resolve: (r: Reply) => void; reject: (e: unknown) => void };
  * hashed side by side.
  */
 export const DIGEST_THREADS = Math.min(2, Math.max(1, availableParallelism()));
+
+/**
+ * The digest thread that seals and opens segments (openOnThread, sealOnThread): the last one, so that a writer's
+ * hashing, which asks for the first thread only, runs beside its sealing rather than behind it.
+ */
+const CIPHER_THREAD = DIGEST_THREADS - 1;
 
 /** One digest thread and the jobs it has not answered yet. */
 class DigestThread {
@@ -105,19 +177,24 @@ class DigestThread {
     return ok;
   }
 
-  /**
-   * Hash `ranges` of `buffer`: moved there and back when an ArrayBuffer, shared (not copied) when shared; or, with
-   * `touch`, only map their pages (shared memory).
-   */
+  /** Hash `ranges` of `buffer`: moved there and back when an ArrayBuffer, shared (not copied) when shared. */
   run(
     id: number,
     buffer: ArrayBuffer | SharedArrayBuffer,
     ranges: readonly (readonly [number, number])[],
-    touch = false,
   ): Promise<Reply> {
-    const done = new Promise<Reply>((resolve, reject) => this.jobs.set(id, { resolve, reject }));
+    return this.post({ id, buffer, ranges }, buffer instanceof ArrayBuffer ? [buffer] : []);
+  }
+
+  /** Open one sealed segment into shared memory (openOnThread), or seal one (sealOnThread). */
+  cipher(id: number, job: { opening: OpenJob } | { sealing: SealJob }): Promise<Reply> {
+    return this.post({ id, ...job }, []);
+  }
+
+  private post(message: { id: number; [field: string]: unknown }, transfer: ArrayBuffer[]): Promise<Reply> {
+    const done = new Promise<Reply>((resolve, reject) => this.jobs.set(message.id, { resolve, reject }));
     this.w.ref();
-    this.w.postMessage({ id, buffer, ranges, touch }, buffer instanceof ArrayBuffer ? [buffer] : []);
+    this.w.postMessage(message, transfer);
     return done;
   }
 }
@@ -238,19 +315,62 @@ export async function digestWhole(
   return { bytes: r.bytes, digest: r.digests[0]! };
 }
 
+/** Whether `bytes` can travel to a digest thread in place (shared memory), and how. */
+function region(bytes: Uint8Array): SharedRegion | undefined {
+  return isShared(bytes) ? [bytes.buffer as SharedArrayBuffer, bytes.byteOffset, bytes.byteLength] : undefined;
+}
+
 /**
- * Map the pages of `ranges` of fresh shared memory on a digest thread, ahead of this thread writing them. The
- * first write to each page of fresh memory makes the kernel map (and zero) it: for a 64 MiB object opened straight
- * into its result buffer that cost more than decrypting it (about 50 ms against 30 on this machine's vCPUs), all on
- * the thread that decrypts. Touched on a digest thread, that work runs beside the decryption instead of before
- * it. Each touch is an atomic compare-and-exchange of zero with zero: a page this thread already wrote keeps its
- * bytes, so it may run before, during or after the writes here. Only an optimisation: resolves at once (nothing
- * done) for memory that is not shared or while the threads are not online. Resolves with the pages touched.
+ * Open one sealed segment (ciphertext || tag, `sealed` bytes and padding, given as consecutive `parts` as
+ * primitives.ts's openSegment takes them) with AES-256-GCM into `out`, on a digest thread: a read then leaves
+ * this thread to its I/O. Always the same thread, the first: node:crypto's output buffers (as many bytes as the
+ * object, garbage at once) pile up in a thread's heap until its collector runs, some 45 MB, and in one thread's
+ * only, not in every one's (the 4 GiB round trip's peak RSS rose by 90 MB when both opened). The hashing goes to
+ * the least busy thread, so mostly to the other one. The caller checks the parts' digests first: `out` may be
+ * where the plaintext finally lives, and holds unverified bytes if this resolves false. Resolves true when the
+ * segment opened, false when it did not (a wrong tag, key, nonce or AAD), undefined when it cannot run there
+ * (memory not shared, threads not online): the caller opens it here.
  */
-export async function touchShared(bytes: Uint8Array, ranges: readonly (readonly [number, number])[]): Promise<number> {
-  if (!isShared(bytes) || ranges.length === 0) return 0;
-  const w = thread(DIGEST_THREADS);
-  if (!w) return 0;
-  const abs = ranges.map(([o, l]) => [bytes.byteOffset + o, l] as const);
-  return (await w.run(nextId++, bytes.buffer as SharedArrayBuffer, abs, true)).pages ?? 0;
+export async function openOnThread(o: {
+  parts: readonly Uint8Array[];
+  sealed: number;
+  key: KeyObject;
+  nonce: Uint8Array;
+  aad: Uint8Array;
+  out: Uint8Array;
+}): Promise<boolean | undefined> {
+  const parts = o.parts.map(region);
+  const out = region(o.out);
+  const w = cipherThread();
+  if (out === undefined || parts.some((p) => p === undefined) || !w) return undefined;
+  const r = await w.cipher(nextId++, { opening: { ...o, parts: parts as SharedRegion[], out } });
+  return r.done === true;
+}
+
+/**
+ * Seal one streamed CA segment with AES-256-GCM from `plain` into `out` (ciphertext || tag, the bytes primitives.ts's
+ * sealSegmentInto gives), on the thread that opens segments (openOnThread says why one thread): a write's sealing
+ * then runs beside its erasure coding and I/O here. Resolves true when sealed, undefined when it cannot run there
+ * (memory not shared, threads not online, `out` too small): the caller seals it here.
+ */
+export async function sealOnThread(o: {
+  plain: Uint8Array;
+  key: KeyObject;
+  nonce: Uint8Array;
+  aad: Uint8Array;
+  out: Uint8Array;
+}): Promise<true | undefined> {
+  const plain = region(o.plain);
+  const out = region(o.out);
+  const w = cipherThread();
+  if (plain === undefined || out === undefined || !w) return undefined;
+  const r = await w.cipher(nextId++, { sealing: { ...o, plain, out } });
+  return r.done === true ? true : undefined;
+}
+
+/** The thread that seals and opens segments, once the digest threads are online. */
+function cipherThread(): DigestThread | undefined {
+  if (!thread(DIGEST_THREADS)) return undefined;
+  const w = threads![CIPHER_THREAD]!;
+  return w.online ? w : undefined;
 }

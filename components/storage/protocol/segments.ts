@@ -30,7 +30,7 @@ export const PUTS_PER_CLOUD = 2;
  */
 export const LAGGARD_GRACE_MS = 2_000;
 /** Segments a reader fetches ahead of the one it writes out. */
-export const READ_AHEAD_SEGMENTS = 2;
+export const READ_AHEAD_SEGMENTS = 3;
 
 const MANIFEST_MAGIC = [0x44, 0x53, 0x43, 0x4d, 0x02]; // "DSCM" v2
 const DIGEST_BYTES = 32;
