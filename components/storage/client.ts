@@ -43,6 +43,7 @@ import {
   bufferSource,
   fileSink,
   fileSource,
+  flushedSink,
   type SegmentSink,
   type SegmentSource,
   type StageProfile,
@@ -568,19 +569,24 @@ export class DepSkyClient {
   /**
    * Read the current value into a stream (stdout, an HTTP response). Bytes are written only after they were
    * verified. `o.head` learns the version and size once they are known, before the first byte is written (an
-   * HTTP response sends them as headers).
+   * HTTP response sends them as headers). `o.flushed`: `out` calls a write back only once it is done with the
+   * bytes (a socket or an HTTP response that passes them to the kernel; not a PassThrough, which hands the same
+   * memory on), so the read may reuse their memory afterwards (flushedSink).
    */
   async getToStream(
     du: string,
     out: Writable,
-    o: { signal?: AbortSignal; head?: (head: ReadHead) => void } = {},
+    o: { signal?: AbortSignal; head?: (head: ReadHead) => void; flushed?: boolean } = {},
   ): Promise<GetInfo> {
     const spool = new Spool(os.tmpdir());
     try {
       const r = await this.readCore(du, true, spool, o.signal);
       const v = [...r.values.values()][0];
       o.head?.({ version: versionString(r.meta.version), size: r.meta.size, protocol: r.meta.protocol });
-      if (this.streamed(r)) return this.info(r, await this.streamOut(r, writableSink(out), o.signal));
+      if (this.streamed(r)) {
+        const sink = o.flushed ? flushedSink(out) : writableSink(out);
+        return this.info(r, await this.streamOut(r, sink, o.signal));
+      }
       if (r.meta.protocol === 'depsky-a' && v?.handle) {
         await pipeline(createReadStream(v.handle), out, { end: false });
       } else {

@@ -196,6 +196,22 @@ export function writableSink(out: Writable): SegmentSink {
   };
 }
 
+/**
+ * Write to a stream that calls a write back only once it is done with the bytes (a socket, an HTTP response: the
+ * kernel has them), waiting for that callback: the reader may then reuse the memory (`reuses`), and one write at a
+ * time is the backpressure. Not for a stream that hands the chunk itself on (a PassThrough): use writableSink.
+ */
+export function flushedSink(out: Writable): SegmentSink {
+  return {
+    reuses: true,
+    write(bytes) {
+      return new Promise<void>((resolve, reject) => {
+        out.write(bytes, (e) => (e ? reject(e) : resolve()));
+      });
+    },
+  };
+}
+
 /** Sequential writes to an open file. */
 export function fileSink(h: FileHandle): SegmentSink {
   let position = 0;

@@ -12,8 +12,10 @@ import { toS3Error } from './errors.js';
 import { duOf, objectHeaders, parseRange } from './objects.js';
 
 /**
- * The bytes [first, last) of what is written to it, passed on to `res` with its backpressure. `done` fires once the
- * window is complete, so a Range read can stop fetching the segments after it.
+ * The bytes [first, last) of what is written to it, passed on to `res`. A write is called back only once `res`
+ * handed its bytes to the socket (the kernel has them), or the client went away: the reader then reuses that
+ * memory for a later segment (getToStream's `flushed`), and one segment at a time in the socket's hands is the
+ * backpressure. `done` fires once the window is complete, so a Range read can stop fetching the segments after it.
  */
 class ResponseWindow extends Writable {
   private pos = 0;
@@ -36,17 +38,19 @@ class ResponseWindow extends Writable {
     const to = Math.min(this.last - this.pos, chunk.length);
     this.pos += chunk.length;
     if (this.complete) this.done();
-    if (to <= from || this.res.write(chunk.subarray(from, to))) return void cb();
-    // A client that goes away while the response is full never drains it: the close ends the wait (and the read).
-    const settle = (e?: Error) => {
-      this.res.off('drain', onDrain);
+    if (to <= from) return void cb();
+    // A client that goes away while its socket is full never takes the bytes: the close ends the wait (and the
+    // read). Once the socket closed it reads nothing more from this memory.
+    let settled = false;
+    const settle = (e?: Error | null) => {
+      if (settled) return;
+      settled = true;
       this.res.off('close', onClose);
       cb(e);
     };
-    const onDrain = () => settle();
     const onClose = () => settle(new Error('the client closed the connection'));
-    this.res.once('drain', onDrain);
     this.res.once('close', onClose);
+    this.res.write(chunk.subarray(from, to), settle);
   }
 }
 
@@ -71,7 +75,7 @@ export async function getObject(gw: S3Gateway, call: S3Call): Promise<void> {
     });
   };
   try {
-    await gw.client.getToStream(du, window, { signal: stop.signal, head });
+    await gw.client.getToStream(du, window, { signal: stop.signal, head, flushed: true });
   } catch (e) {
     if (!(window.complete && stop.signal.aborted)) throw toS3Error(e, key);
   } finally {
