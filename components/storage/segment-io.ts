@@ -199,9 +199,13 @@ export function writableSink(out: Writable): SegmentSink {
 /**
  * Write to a stream that calls a write back only once it is done with the bytes (a socket, an HTTP response: the
  * kernel has them), waiting for that callback: the reader may then reuse the memory (`reuses`), and one write at a
- * time is the backpressure. Not for a stream that hands the chunk itself on (a PassThrough): use writableSink.
+ * time is the backpressure. Not for a stream that hands the chunk itself on (a PassThrough): use writableSink. The
+ * stream's 'error' events are taken here: its failures reach the reader through the rejected write.
  */
 export function flushedSink(out: Writable): SegmentSink {
+  // A failed write is reported to its callback, then emitted as 'error': the reader learns it from the first
+  // (its write rejects); the second must not go unhandled (a client that went away would end the process).
+  out.on('error', () => {});
   return {
     reuses: true,
     write(bytes) {

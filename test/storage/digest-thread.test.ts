@@ -173,33 +173,44 @@ describe('digest thread', () => {
 });
 
 describe('shared buffer pool', () => {
-  it('hands back what it was given, wipes plaintext, keeps no views, small or duplicate buffers, and stays bounded', () => {
+  it('hands back what it was given, smaller takes from larger memory, wipes plaintext, stays bounded', () => {
     const size = SHARED_POOL_MIN_BYTES + 3;
     const before = sharedPoolBytes();
     const a = takeShared(size);
     a.fill(7);
     giveShared(a);
-    expect(takeShared(size)).toBe(a);
-    // Ciphertext comes back as it was (every user overwrites it); plaintext comes back zeroed.
-    expect(a[0]).toBe(7);
-    giveShared(a, true);
     const again = takeShared(size);
-    expect(again).toBe(a);
-    expect(a.every((b) => b === 0)).toBe(true);
-    // Views, memory that is not shared, small buffers and a buffer given twice are not kept (twice).
-    giveShared(a);
-    giveShared(a);
-    giveShared(sharedBytes(size * 2).subarray(1));
+    expect(again.buffer).toBe(a.buffer);
+    // Ciphertext comes back as it was (every user overwrites it); plaintext comes back zeroed.
+    expect(again[0]).toBe(7);
+    giveShared(again, true);
+    const wiped = takeShared(size);
+    expect(wiped.buffer).toBe(a.buffer);
+    expect(wiped.every((b) => b === 0)).toBe(true);
+    // A smaller take gets the start of larger idle memory; given back, the whole of it is idle again.
+    wiped.fill(9);
+    giveShared(wiped);
+    const small = takeShared(SHARED_POOL_MIN_BYTES);
+    expect(small.buffer).toBe(a.buffer);
+    expect(small.length).toBe(SHARED_POOL_MIN_BYTES);
+    giveShared(small);
+    expect(sharedPoolBytes()).toBe(before + size);
+    // Refused: a view that does not start its memory, a view of shared memory the pool never handed out, memory
+    // that is not shared, small memory, and memory given twice (kept once).
+    const foreign = sharedBytes(size * 2);
+    giveShared(foreign.subarray(1));
+    giveShared(foreign.subarray(0, size));
     giveShared(new Uint8Array(size));
     giveShared(sharedBytes(SHARED_POOL_MIN_BYTES - 1));
+    giveShared(small);
     expect(sharedPoolBytes()).toBe(before + size);
-    expect(takeShared(size)).toBe(a);
-    expect(takeShared(size)).not.toBe(a);
+    expect(takeShared(size).buffer).toBe(a.buffer);
+    expect(takeShared(size).buffer).not.toBe(a.buffer);
     // Never more than the bound idle: the oldest go.
     const count = Math.floor(SHARED_POOL_MAX_BYTES / size) + 3;
     const many = Array.from({ length: count }, () => takeShared(size));
     for (const b of many) giveShared(b);
     expect(sharedPoolBytes()).toBeLessThanOrEqual(SHARED_POOL_MAX_BYTES);
-    expect(takeShared(size)).toBe(many.at(-1));
+    expect(takeShared(size).buffer).toBe(many.at(-1)!.buffer);
   });
 });

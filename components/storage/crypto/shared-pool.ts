@@ -25,32 +25,52 @@ export const SHARED_POOL_MAX_BYTES = 64 << 20;
 /** Smaller buffers are not kept: fresh ones cost little, and the pool stays a short list. */
 export const SHARED_POOL_MIN_BYTES = 256 << 10;
 
-/** Idle buffers, oldest first, and their total size. */
-const idle: Uint8Array[] = [];
+/** Idle memory, oldest first, and its total size. */
+const idle: SharedArrayBuffer[] = [];
 let idleBytes = 0;
+/**
+ * Memory this pool handed out (as a view from its start): a view of it at offset 0 may come back. Any other view
+ * of shared memory may be part of someone else's buffer and is never kept.
+ */
+const handedOut = new WeakSet<SharedArrayBuffer>();
 
-/** A shared buffer of exactly `size` bytes, holding anything (the caller overwrites what it uses): kept or new. */
+/**
+ * A shared buffer of exactly `size` bytes, holding anything (the caller overwrites what it uses): the start of
+ * the smallest idle memory that holds it (a read's 2 MiB blocks fit in a write's 8 MiB segment buffers: a process
+ * that writes and then reads keeps one set of memory, not two), or new.
+ */
 export function takeShared(size: number): Uint8Array {
-  // The newest first: its pages are the likeliest to be in the CPU's caches.
+  let best = -1;
+  // Ties go to the newest: its pages are the likeliest to be in the CPU's caches.
   for (let i = idle.length - 1; i >= 0; i--) {
-    if (idle[i]!.length !== size) continue;
-    idleBytes -= size;
-    return idle.splice(i, 1)[0]!;
+    const length = idle[i]!.byteLength;
+    if (length >= size && (best < 0 || length < idle[best]!.byteLength)) best = i;
   }
-  return sharedBytes(size);
+  if (best < 0) {
+    const fresh = sharedBytes(size);
+    handedOut.add(fresh.buffer as SharedArrayBuffer);
+    return fresh;
+  }
+  const memory = idle.splice(best, 1)[0]!;
+  idleBytes -= memory.byteLength;
+  return new Uint8Array(memory, 0, size);
 }
 
 /**
- * Keep `bytes` for a later take, zeroed first when it held `plaintext`. Only a whole shared buffer (a view of part of
- * one could be in use beside it); the caller must be sure nothing reads or writes it any more.
+ * Keep the memory of `bytes` for a later take, zeroed first when it held `plaintext`. Only memory this pool handed
+ * out, given back as it was (a view from its start), or a whole shared buffer: a view of part of someone else's
+ * could be in use beside it. The caller must be sure nothing reads or writes it any more.
  */
 export function giveShared(bytes: Uint8Array, plaintext = false): void {
-  if (!isShared(bytes) || bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) return;
-  const size = bytes.byteLength;
-  if (size < SHARED_POOL_MIN_BYTES || size > SHARED_POOL_MAX_BYTES || idle.includes(bytes)) return;
+  if (!isShared(bytes) || bytes.byteOffset !== 0) return;
+  const memory = bytes.buffer as SharedArrayBuffer;
+  if (bytes.byteLength !== memory.byteLength && !handedOut.has(memory)) return;
+  const size = memory.byteLength;
+  if (size < SHARED_POOL_MIN_BYTES || size > SHARED_POOL_MAX_BYTES || idle.includes(memory)) return;
   if (plaintext) bytes.fill(0);
-  idle.push(bytes);
-  idleBytes += bytes.byteLength;
+  handedOut.add(memory);
+  idle.push(memory);
+  idleBytes += size;
   while (idleBytes > SHARED_POOL_MAX_BYTES) idleBytes -= idle.shift()!.byteLength;
 }
 
