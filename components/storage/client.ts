@@ -361,7 +361,10 @@ export class DepSkyClient {
       r = await this.run(this.writeCore(du, 'depsky-ca'), { encode, ...(signal ? { signal } : {}) }, 3 * this.n);
     } catch (e) {
       write?.stop('write failed');
+      // Stops the reading at once (a source still waiting for its input). Its memory goes back only once nothing
+      // seals from it any more: by the writer when it stopped (a segment may still be on the cipher thread).
       await segments.close().catch(() => {});
+      if (!write) segments.release();
       throw e;
     }
     this.known.set(du, r.meta.version);

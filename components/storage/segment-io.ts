@@ -43,7 +43,10 @@ export interface Segment {
 /** Segments of an object in order; `next()` is undefined after the last one (at once for an empty object). */
 export interface SegmentSource {
   next(): Promise<Segment | undefined>;
+  /** Stop reading the input (a pending next() ends); the segments handed out stay valid. May be called again. */
   close(): Promise<void>;
+  /** Give the segments' memory back (wiped): only once nothing reads a segment any more, after close(). */
+  release(): void;
 }
 
 /** Views of a buffer: no copy. */
@@ -58,6 +61,7 @@ export function bufferSource(data: Uint8Array, segmentBytes: number): SegmentSou
       return { bytes, last: end >= data.length };
     },
     async close() {},
+    release() {},
   };
 }
 
@@ -96,7 +100,8 @@ export async function fileSource(file: string, segmentBytes: number): Promise<Se
     async close() {
       await ahead?.catch(() => {});
       await h.close();
-      // The writer is done with every segment once it closes its source.
+    },
+    release() {
       for (const b of ring.splice(0)) giveShared(b, true);
     },
   };
@@ -154,6 +159,8 @@ export function streamSource(input: Readable, segmentBytes: number): SegmentSour
     },
     async close() {
       await it.return?.();
+    },
+    release() {
       for (const b of ring.splice(0)) giveShared(b, true);
     },
   };

@@ -163,10 +163,10 @@ class StreamedWriter implements StreamedWrite {
   /** Items no cloud needs any more, whose buffers go back once their puts settled and their blocks are hashed. */
   private readonly freed = new Set<number>();
   /**
-   * Items a put of which failed: their buffers never go back. A put that failed (timed out, cut by a dropped cloud)
-   * settled for this writer, but the driver's own call may still be reading the block (ResilientDriver gives up
-   * on an attempt without waiting for it, and not every upload can be cancelled): that memory must not become
-   * another segment's, or another object's.
+   * Items a put of which failed, or had an attempt given up on: their buffers never go back. Such a put settled for
+   * this writer, but the driver's own call may still be reading the block (ResilientDriver gives up on an attempt
+   * without waiting for it, retries, and may succeed meanwhile; not every upload can be cancelled): that memory
+   * must not become another segment's, or another object's.
    */
   private readonly tainted = new Set<number>();
   /** Each segment's block digests, in order (being computed by the digest threads). */
@@ -288,7 +288,12 @@ class StreamedWriter implements StreamedWrite {
     const p = this.p;
     const name = this.ended && item === this.segments ? manifestFile(p.version) : segmentFile(p.version, item);
     // The directory is synced by the metadata put, which comes after every item of this cloud (see CallOptions).
-    const o = { signal: this.cloudCtl[cloud]!.signal, deferDirectorySync: true };
+    const o = {
+      signal: this.cloudCtl[cloud]!.signal,
+      deferDirectorySync: true,
+      // An attempt given up on may still read the block after the put settled, even when a retry succeeded.
+      onAbandoned: () => this.tainted.add(item),
+    };
     this.putsRunning.set(item, (this.putsRunning.get(item) ?? 0) + 1);
     const settled = (ok: boolean) => {
       this.putsRunning.set(item, this.putsRunning.get(item)! - 1);
@@ -387,6 +392,10 @@ export function startStreamedWrite(p: StreamedWriteParams): StreamedWrite {
   const w = new StreamedWriter(p);
   w.produce()
     .catch((e: unknown) => w.fail(e))
-    .finally(() => p.source.close().catch(() => {}));
+    .finally(async () => {
+      await p.source.close().catch(() => {});
+      // Nothing seals from the source any more (produce awaits each segment's sealing): its memory may go back.
+      p.source.release();
+    });
   return w;
 }

@@ -300,11 +300,20 @@ describe('faulty clouds, segment by segment', () => {
 });
 
 /**
- * A cloud whose put of segment 0 keeps the block it was given until the test lets it go, whatever its caller says
- * (an upload that cannot be cancelled), and whose put of segment 1 fails: the writer drops it while that put is
- * still reading its block. Every other call goes to the real local-directory driver behind.
+ * A cloud whose first put of segment 0 keeps the block it was given until the test lets it go, whatever its caller
+ * says (an upload that cannot be cancelled). With `refuseSecond`, its put of segment 1 fails: the writer drops the
+ * cloud while that put is still reading its block. Without, a retry of segment 0 (the first attempt timed out)
+ * stores it. Every other call goes to the real local-directory driver behind.
  */
 class StuckUploadDriver extends LocalDirectoryDriver {
+  constructor(
+    cloud: string,
+    root: string,
+    private readonly refuseSecond: boolean,
+  ) {
+    super(cloud, root);
+  }
+
   held: { payload: Uint8Array; copy: Buffer } | undefined;
   private open: () => void = () => {};
   private readonly gate = new Promise<void>((r) => {
@@ -321,8 +330,9 @@ class StuckUploadDriver extends LocalDirectoryDriver {
   }
 
   override async put(container: string, name: string, payload: Payload, o?: CallOptions): Promise<void> {
-    if (name.endsWith('.s1')) throw new PermanentDriverError('refused');
-    if (!name.endsWith('.s0') || !(payload instanceof Uint8Array)) return super.put(container, name, payload, o);
+    if (this.refuseSecond && name.endsWith('.s1')) throw new PermanentDriverError('refused');
+    if (!name.endsWith('.s0') || !(payload instanceof Uint8Array) || this.held)
+      return super.put(container, name, payload, o);
     this.held = { payload, copy: Buffer.from(payload) };
     this.onHold();
     await this.gate;
@@ -338,7 +348,7 @@ describe('buffers reused from one operation to the next', () => {
     expect(await startDigestThread()).toBe(true);
     const dir = path.join(root.dir, 'stuck');
     const drivers = localDrivers(dir);
-    const stuck = new StuckUploadDriver('cloud3', path.join(dir, 'cloud3'));
+    const stuck = new StuckUploadDriver('cloud3', path.join(dir, 'cloud3'), true);
     const c = client([drivers[0]!, drivers[1]!, drivers[2]!, stuck], 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
     const first = await c.put('first', pattern(3 * POOLED_SEG, 21));
     expect(first.acked).toEqual(['cloud0', 'cloud1', 'cloud2']);
@@ -357,12 +367,39 @@ describe('buffers reused from one operation to the next', () => {
     expect(Buffer.from((await reader.get('first')).bytes).equals(Buffer.from(pattern(3 * POOLED_SEG, 21)))).toBe(true);
   });
 
+  it('a block an abandoned attempt still reads is never reused, although the retry stored it', async () => {
+    expect(await startDigestThread()).toBe(true);
+    const dir = path.join(root.dir, 'retried');
+    const drivers = localDrivers(dir);
+    const stuck = new StuckUploadDriver('cloud3', path.join(dir, 'cloud3'), false);
+    // The first attempt is given up on after its timeout; the second stores the block and the put succeeds.
+    const c = client([drivers[0]!, drivers[1]!, drivers[2]!, stuck], 'depsky-ca', keys, {
+      segmentBytes: POOLED_SEG,
+      retry: { attempts: 2, backoffMs: 10, timeoutMs: 300 },
+      // close() returns as soon as cloud3's late copy landed; this is only its bound.
+      lingerMs: 30_000,
+    });
+    const data = pattern(3 * POOLED_SEG, 31);
+    await c.put('retried', data);
+    expect((await c.close()).stored).toContain('cloud3');
+    for (const seed of [32, 33]) {
+      const other = client(drivers, 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
+      await other.put(`other${seed}`, pattern(4 * POOLED_SEG, seed));
+      await other.close();
+    }
+    expect(Buffer.from(stuck.held!.payload).equals(stuck.held!.copy)).toBe(true);
+    stuck.release();
+    const reader = client(drivers, 'depsky-ca', keys);
+    expect(Buffer.from((await reader.get('retried')).bytes).equals(Buffer.from(data))).toBe(true);
+  });
+
   it('concurrent streamed writes and reads in one process, through buffers, files and streams, all read back equal', async () => {
     expect(await startDigestThread()).toBe(true);
     const dir = path.join(root.dir, 'concurrent');
     const drivers = localDrivers(dir);
     const c = client(drivers, 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
-    const sizes = [3 * POOLED_SEG + 5, 2 * POOLED_SEG, 5 * POOLED_SEG - 1, POOLED_SEG + 1];
+    // The first is read into one result buffer of shared memory (8 MiB or more) that the cipher thread opens into.
+    const sizes = [9 * POOLED_SEG + 5, 2 * POOLED_SEG, 5 * POOLED_SEG - 1, POOLED_SEG + 1];
     const objects = sizes.map((size, i) => ({ du: `obj${i}`, data: pattern(size, 40 + i) }));
     for (let round = 0; round < 2; round++) {
       await Promise.all(

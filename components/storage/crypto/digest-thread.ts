@@ -29,7 +29,11 @@ const { createCipheriv, createDecipheriv, createHash } = require('node:crypto');
 // node:crypto's output of one slice, freed now that it was copied out (where ArrayBuffer.prototype.transfer exists:
 // Node 22 on; see primitives.ts's dropOutput).
 const dropOutput = typeof ArrayBuffer.prototype.transfer === 'function'
-  ? (b) => { if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.byteLength > 0) b.buffer.transfer(0); }
+  ? (b) => {
+      try {
+        if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.byteLength > 0) b.buffer.transfer(0);
+      } catch {}
+    }
   : () => {};
 // See openOnThread: open the sealed segment that the parts hold, in order, into out; whether it opened.
 function open({ parts, sealed, key, nonce, aad, out }) {
@@ -55,8 +59,14 @@ function open({ parts, sealed, key, nonce, aad, out }) {
     if (tagEnd > bodyEnd) tag.set(v.subarray(bodyEnd, tagEnd), base + bodyEnd - body);
     base += v.length;
   }
-  d.setAuthTag(tag);
-  const fin = d.final();
+  let fin;
+  try {
+    d.setAuthTag(tag);
+    fin = d.final();
+  } catch {
+    // The tag does not match: a wrong key, nonce, AAD or byte. Any other failure is not the data's (undefined).
+    return false;
+  }
   plain.set(fin, at);
   return at + fin.length === body;
 }
@@ -81,7 +91,8 @@ function seal({ plain, key, nonce, aad, out }) {
 }
 parentPort.on('message', ({ id, buffer, ranges, opening, sealing }) => {
   if (opening || sealing) {
-    let done = false;
+    // true or false: what the data said; undefined: this thread could not do it (the caller does it itself).
+    let done;
     try {
       done = opening ? open(opening) : seal(sealing);
     } catch {}
@@ -98,7 +109,7 @@ parentPort.on('message', ({ id, buffer, ranges, opening, sealing }) => {
 });
 `;
 
-type Reply = { buffer?: ArrayBuffer; digests: Uint8Array; done?: boolean };
+type Reply = { buffer?: ArrayBuffer; digests: Uint8Array; done?: boolean | undefined };
 
 /** A region of shared memory as it travels to a digest thread: buffer, offset, length. */
 type SharedRegion = readonly [SharedArrayBuffer, number, number];
@@ -194,7 +205,14 @@ class DigestThread {
   private post(message: { id: number; [field: string]: unknown }, transfer: ArrayBuffer[]): Promise<Reply> {
     const done = new Promise<Reply>((resolve, reject) => this.jobs.set(message.id, { resolve, reject }));
     this.w.ref();
-    this.w.postMessage(message, transfer);
+    try {
+      this.w.postMessage(message, transfer);
+    } catch (e) {
+      // Not sent (a value that cannot be cloned): no answer will come, so nothing waits for one.
+      this.jobs.delete(message.id);
+      if (this.jobs.size === 0) this.w.unref();
+      throw e;
+    }
     return done;
   }
 }
@@ -323,13 +341,13 @@ function region(bytes: Uint8Array): SharedRegion | undefined {
 /**
  * Open one sealed segment (ciphertext || tag, `sealed` bytes and padding, given as consecutive `parts` as
  * primitives.ts's openSegment takes them) with AES-256-GCM into `out`, on a digest thread: a read then leaves
- * this thread to its I/O. Always the same thread, the first: node:crypto's output buffers (as many bytes as the
+ * this thread to its I/O. Always the same thread, the last (CIPHER_THREAD): node:crypto's output buffers (as many bytes as the
  * object, garbage at once) pile up in a thread's heap until its collector runs, some 45 MB, and in one thread's
  * only, not in every one's (the 4 GiB round trip's peak RSS rose by 90 MB when both opened). The hashing goes to
  * the least busy thread, so mostly to the other one. The caller checks the parts' digests first: `out` may be
  * where the plaintext finally lives, and holds unverified bytes if this resolves false. Resolves true when the
  * segment opened, false when it did not (a wrong tag, key, nonce or AAD), undefined when it cannot run there
- * (memory not shared, threads not online): the caller opens it here.
+ * (memory not shared, threads not online, a failure of the thread's own): the caller opens it here.
  */
 export async function openOnThread(o: {
   parts: readonly Uint8Array[];
@@ -344,7 +362,7 @@ export async function openOnThread(o: {
   const w = cipherThread();
   if (out === undefined || parts.some((p) => p === undefined) || !w) return undefined;
   const r = await w.cipher(nextId++, { opening: { ...o, parts: parts as SharedRegion[], out } });
-  return r.done === true;
+  return r.done;
 }
 
 /**

@@ -194,8 +194,13 @@ export const SEGMENT_AEAD_OVERHEAD = TAG_BYTES;
  */
 export function dropOutput(b: Uint8Array): void {
   const ab = b.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-  if (typeof ab.transfer === 'function' && b.byteOffset === 0 && b.byteLength === ab.byteLength && b.byteLength > 0)
+  if (typeof ab.transfer !== 'function' || b.byteOffset !== 0 || b.byteLength !== ab.byteLength || b.byteLength === 0)
+    return;
+  try {
     ab.transfer(0);
+  } catch {
+    // Only an optimisation: the collector frees it later.
+  }
 }
 
 /** Bytes the sealing of a segment hands over per call: large enough to amortise the call, small enough to stay in cache. */
@@ -204,7 +209,9 @@ const SEAL_SLICE_BYTES = 256 << 10;
 /**
  * Seal one streamed CA segment straight into `out` (ciphertext || tag, `plain.length` + SEGMENT_AEAD_OVERHEAD
  * bytes; the same bytes as WebCrypto's AES-GCM with this nonce and AAD). On the calling thread, in slices that stay
- * in cache: no copy of the plaintext and no fresh output buffer per segment.
+ * in cache: no copy of the plaintext and no fresh output buffer per segment. The cipher thread's twins of this and
+ * openSegment (digest-thread.ts's worker source, plain JavaScript that cannot import this module) are held to the
+ * same bytes by test/storage/digest-thread.test.ts.
  */
 export function sealSegmentInto(
   plain: Uint8Array,

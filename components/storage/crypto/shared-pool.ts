@@ -40,6 +40,8 @@ const handedOut = new WeakSet<SharedArrayBuffer>();
  * that writes and then reads keeps one set of memory, not two), or new.
  */
 export function takeShared(size: number): Uint8Array {
+  // Small ones never come from the pool either: a small file would take a segment buffer of a concurrent write.
+  if (size < SHARED_POOL_MIN_BYTES) return sharedBytes(size);
   let best = -1;
   // Ties go to the newest: its pages are the likeliest to be in the CPU's caches.
   for (let i = idle.length - 1; i >= 0; i--) {

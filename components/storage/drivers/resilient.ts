@@ -40,9 +40,21 @@ export class ResilientDriver implements CloudDriver {
       o?.signal?.throwIfAborted();
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = o?.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+      let ended = false;
       try {
-        return await raceAbort(fn(signal), signal);
+        const call = fn(signal);
+        call.then(
+          () => {
+            ended = true;
+          },
+          () => {
+            ended = true;
+          },
+        );
+        return await raceAbort(call, signal);
       } catch (e) {
+        // Let go of while still running: it may go on reading what it was given.
+        if (!ended) o?.onAbandoned?.();
         if (o?.signal?.aborted) throw o.signal.reason ?? e;
         if (e instanceof PermanentDriverError) throw e;
         // Our credential errors (TC215-219): the metadata client retried already; report them as they are.

@@ -22,6 +22,12 @@ export interface CallOptions {
    * the file but not the directory: the later directory fsync makes this rename durable too.
    */
   deferDirectorySync?: boolean;
+  /**
+   * Called when an attempt was given up on without waiting for its end (it timed out, or the caller aborted): the
+   * driver's own call may still be reading the payload, whatever the operation's result, so the caller must not
+   * reuse that memory (ResilientDriver calls it; a streamed CA write then never pools the segment's buffer).
+   */
+  onAbandoned?: () => void;
 }
 
 export interface CloudDriver {

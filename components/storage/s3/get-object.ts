@@ -59,6 +59,9 @@ export async function getObject(gw: S3Gateway, call: S3Call): Promise<void> {
   const du = duOf(gw, call.bucket!, key);
   const stop = new AbortController();
   const window = new ResponseWindow(call.res, () => stop.abort(new Error('range complete')));
+  // A write that fails (the client went away) is called back with the error and then emitted as 'error': the read
+  // learns it from the first, on every path; the second must not end the gateway.
+  window.on('error', () => {});
   // A client that goes away stops the read: no cloud keeps serving segments nobody will receive.
   const gone = () => stop.abort(new Error('the client closed the connection'));
   call.res.once('close', gone);
