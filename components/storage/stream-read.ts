@@ -70,8 +70,8 @@ class StreamedReader {
   readonly result: StreamedReadResult = { from: new Set(), rejected: [], dataGets: 0 };
   private aesKey: KeyObject | undefined;
   /**
-   * Plaintext buffers for a sink that copies (a file), reused: READ_AHEAD_SEGMENTS being opened, one written. From
-   * the pool, wiped when they go back.
+   * Plaintext buffers for a sink that is done with the bytes once written (a file, a socket), reused:
+   * READ_AHEAD_SEGMENTS being opened, one written. From the pool, wiped when they go back.
    */
   private readonly ring: Uint8Array[] = [];
 
@@ -302,7 +302,7 @@ class StreamedReader {
           out,
         }),
       );
-      // Checked, but the threads went away meanwhile: opened here from the same blocks.
+      // Checked, but the cipher thread could not open it (gone, or a failure of its own): opened here instead.
       const plain = opened === undefined ? this.openChecked(index, blocks, sealed) : out.subarray(0, length);
       // Every block matched the writer's digests: a segment that does not open is the writer's fault.
       if (opened === false) this.undecryptable(index);

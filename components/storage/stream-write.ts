@@ -274,6 +274,7 @@ class StreamedWriter implements StreamedWrite {
     if (b === undefined || !this.freed.has(item) || (this.putsRunning.get(item) ?? 0) > 0) return;
     this.buffers.delete(item);
     this.freed.delete(item);
+    this.putsRunning.delete(item);
     if (this.tainted.has(item)) return;
     this.digests[item]?.then(
       () => giveShared(b),

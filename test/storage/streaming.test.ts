@@ -344,6 +344,15 @@ describe('buffers reused from one operation to the next', () => {
   /** Large enough that the encoded segments and blocks go back to the process's pool of shared buffers. */
   const POOLED_SEG = 1 << 20;
 
+  /** More writes in the same process, of segments of the same size: they take whatever buffers the pool has. */
+  async function moreWrites(drivers: LocalDirectoryDriver[], seeds: number[]): Promise<void> {
+    for (const seed of seeds) {
+      const other = client(drivers, 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
+      await other.put(`other${seed}`, pattern(4 * POOLED_SEG, seed));
+      await other.close();
+    }
+  }
+
   it('a block still read by a cut upload is never handed to the next write', async () => {
     expect(await startDigestThread()).toBe(true);
     const dir = path.join(root.dir, 'stuck');
@@ -353,12 +362,7 @@ describe('buffers reused from one operation to the next', () => {
     const first = await c.put('first', pattern(3 * POOLED_SEG, 21));
     expect(first.acked).toEqual(['cloud0', 'cloud1', 'cloud2']);
     await stuck.holding;
-    // More writes in the same process, of segments of the same size: they take whatever buffers the pool has.
-    for (const seed of [22, 23]) {
-      const other = client(drivers, 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
-      await other.put(`other${seed}`, pattern(4 * POOLED_SEG, seed));
-      await other.close();
-    }
+    await moreWrites(drivers, [22, 23]);
     // The cut upload's block is what it was given: its memory did not become another segment's.
     expect(Buffer.from(stuck.held!.payload).equals(stuck.held!.copy)).toBe(true);
     stuck.release();
@@ -382,11 +386,7 @@ describe('buffers reused from one operation to the next', () => {
     const data = pattern(3 * POOLED_SEG, 31);
     await c.put('retried', data);
     expect((await c.close()).stored).toContain('cloud3');
-    for (const seed of [32, 33]) {
-      const other = client(drivers, 'depsky-ca', keys, { segmentBytes: POOLED_SEG });
-      await other.put(`other${seed}`, pattern(4 * POOLED_SEG, seed));
-      await other.close();
-    }
+    await moreWrites(drivers, [32, 33]);
     expect(Buffer.from(stuck.held!.payload).equals(stuck.held!.copy)).toBe(true);
     stuck.release();
     const reader = client(drivers, 'depsky-ca', keys);

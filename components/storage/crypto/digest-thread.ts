@@ -19,7 +19,7 @@ import { SEGMENT_AEAD_OVERHEAD as TAG_BYTES } from './primitives.js';
 /** Buffers smaller than this are hashed on the calling thread (a message costs more than hashing them). */
 export const OFF_THREAD_MIN_BYTES = 256 << 10;
 const DIGEST_BYTES = 32;
-/** Bytes a thread sealing or opening a segment encrypts or decrypts per call (as primitives.ts seals them: they stay in cache). */
+/** Bytes the cipher thread encrypts or decrypts per call (as primitives.ts does: in and out stay in cache). */
 const CIPHER_SLICE_BYTES = 256 << 10;
 
 // Plain CommonJS evaluated in the worker: no module to resolve, so it runs the same from sources (tsx) and from dist/.
@@ -341,9 +341,9 @@ function region(bytes: Uint8Array): SharedRegion | undefined {
 /**
  * Open one sealed segment (ciphertext || tag, `sealed` bytes and padding, given as consecutive `parts` as
  * primitives.ts's openSegment takes them) with AES-256-GCM into `out`, on a digest thread: a read then leaves
- * this thread to its I/O. Always the same thread, the last (CIPHER_THREAD): node:crypto's output buffers (as many bytes as the
- * object, garbage at once) pile up in a thread's heap until its collector runs, some 45 MB, and in one thread's
- * only, not in every one's (the 4 GiB round trip's peak RSS rose by 90 MB when both opened). The hashing goes to
+ * this thread to its I/O. Always the same thread, the last (CIPHER_THREAD): node:crypto's output buffers (as many
+ * bytes as the object, garbage at once) pile up in a thread's heap until its collector runs, some 45 MB, and in one
+ * thread's only, not in every one's (the 4 GiB round trip's peak RSS rose by 90 MB when both opened). The hashing goes to
  * the least busy thread, so mostly to the other one. The caller checks the parts' digests first: `out` may be
  * where the plaintext finally lives, and holds unverified bytes if this resolves false. Resolves true when the
  * segment opened, false when it did not (a wrong tag, key, nonce or AAD), undefined when it cannot run there
